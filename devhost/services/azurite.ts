@@ -1,0 +1,86 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+
+import { freePort, waitForPort } from './ports';
+
+/** Azurite's well-known development account. */
+export const AZURITE_ACCOUNT = 'devstoreaccount1';
+export const AZURITE_KEY =
+  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+
+export interface AzuriteOptions {
+  /** Folder for persistent data; omit for in-memory storage (tests). */
+  location?: string;
+  blobPort?: number;
+  queuePort?: number;
+  tablePort?: number;
+}
+
+export interface RunningAzurite {
+  connectionString: string;
+  blobPort: number;
+  queuePort: number;
+  tablePort: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts Azurite 3.35 as a child process on loopback. `require('azurite')` does not work (it wants
+ * vscode), so the CLI entry point is spawned with the current Node binary.
+ */
+export async function startAzurite(options: AzuriteOptions = {}): Promise<RunningAzurite> {
+  const blobPort = options.blobPort ?? (await freePort());
+  const queuePort = options.queuePort ?? (await freePort());
+  const tablePort = options.tablePort ?? (await freePort());
+  const entry = path.join(path.dirname(require.resolve('azurite/package.json')), 'dist/src/azurite.js');
+  const args = [
+    entry,
+    '--silent',
+    '--skipApiVersionCheck',
+    '--disableTelemetry',
+    '--loose',
+    '--blobHost',
+    '127.0.0.1',
+    '--blobPort',
+    String(blobPort),
+    '--queueHost',
+    '127.0.0.1',
+    '--queuePort',
+    String(queuePort),
+    '--tableHost',
+    '127.0.0.1',
+    '--tablePort',
+    String(tablePort),
+    ...(options.location ? ['--location', options.location] : ['--inMemoryPersistence']),
+  ];
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`azurite exited with ${code}: ${stderr}`))),
+  );
+  await Promise.race([
+    Promise.all([waitForPort(blobPort), waitForPort(queuePort), waitForPort(tablePort)]),
+    exited,
+  ]);
+  exited.catch(() => undefined);
+
+  const base = 'http://127.0.0.1';
+  const connectionString =
+    `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};` +
+    `BlobEndpoint=${base}:${blobPort}/${AZURITE_ACCOUNT};QueueEndpoint=${base}:${queuePort}/${AZURITE_ACCOUNT};` +
+    `TableEndpoint=${base}:${tablePort}/${AZURITE_ACCOUNT};`;
+
+  return {
+    connectionString,
+    blobPort,
+    queuePort,
+    tablePort,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}

@@ -1,0 +1,64 @@
+import { z } from 'zod';
+
+/**
+ * The one place that reads process.env. Every setting the app reads is declared here, validated
+ * once, and documented with its local default in local.settings.sample.json.
+ */
+const nonEmpty = z.string().trim().min(1);
+
+export const configSchema = z.object({
+  /** Cosmos DB account endpoint (identity-based on Azure). */
+  COSMOS_ENDPOINT: z.url().default('https://127.0.0.1:8081'),
+  /** Account key: only for the local Cosmos server. On Azure leave unset to use managed identity. */
+  COSMOS_KEY: nonEmpty.optional(),
+  COSMOS_DATABASE: nonEmpty.default('mlops'),
+  /** Accept the local server's self-signed certificate. Never true on Azure. */
+  COSMOS_ALLOW_INSECURE_TLS: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  /** Blob Storage: a connection string locally, or a service URI with managed identity on Azure. */
+  STORAGE_CONNECTION_STRING: nonEmpty.optional(),
+  STORAGE_BLOB_SERVICE_URI: z.url().optional(),
+  DATA_CONTAINER: nonEmpty.default('mlops'),
+  /** Service Bus: a connection string locally, or the fully qualified namespace on Azure. */
+  SERVICEBUS_CONNECTION_STRING: nonEmpty.optional(),
+  SERVICEBUS_FULLY_QUALIFIED_NAMESPACE: nonEmpty.optional(),
+  RETRAINING_QUEUE: nonEmpty.default('retraining-requests'),
+  EVENTS_TOPIC: nonEmpty.default('model-events'),
+  /** Client id of a user-assigned managed identity, when the app uses one. */
+  AZURE_CLIENT_ID: nonEmpty.optional(),
+});
+
+export type AppConfig = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`Invalid configuration:\n  ${issues.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses an environment; throws ConfigError listing every field error at once. */
+export function parseConfig(env: Record<string, string | undefined>): AppConfig {
+  const result = configSchema.safeParse(env);
+  const issues = result.success
+    ? []
+    : result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+  // Cross-field rules are checked on the raw values so they are reported with the field errors.
+  if (!env.STORAGE_CONNECTION_STRING && !env.STORAGE_BLOB_SERVICE_URI) {
+    issues.push(
+      'STORAGE_BLOB_SERVICE_URI: set STORAGE_CONNECTION_STRING (local) or STORAGE_BLOB_SERVICE_URI (Azure)',
+    );
+  }
+  if (!result.success || issues.length > 0) throw new ConfigError(issues);
+  return result.data;
+}
+
+let cached: AppConfig | undefined;
+
+/** The process's configuration, read from process.env on first use. */
+export function config(): AppConfig {
+  cached ??= parseConfig(process.env);
+  return cached;
+}
