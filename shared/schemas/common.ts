@@ -1,0 +1,32 @@
+import { z } from 'zod';
+
+/** Model names go into blob paths, Cosmos partition keys and instance ids: keep them boring. */
+export const MODEL_NAME_PATTERN = /^[a-z][a-z0-9-]{1,62}$/;
+export const modelNameSchema = z
+  .string()
+  .regex(
+    MODEL_NAME_PATTERN,
+    'model names are 2-63 characters: lowercase letters, digits and "-", starting with a letter',
+  );
+
+/** Column names as they appear in data files and prediction outputs. */
+export const columnNameSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_.\- ]{0,127}$/,
+    'column names start with a letter or "_" and use letters, digits, "_", ".", "-" or spaces',
+  );
+
+export const versionNumberSchema = z.number().int().positive();
+
+export const isoDateTimeSchema = z.iso.datetime({ offset: true });
+
+/** An ISO 8601 duration such as P7D or PT6H. */
+export const isoDurationSchema = z
+  .string()
+  .regex(
+    /^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$/,
+    'an ISO 8601 duration like P7D or PT6H',
+  );
+
+export const sha256Schema = z.string().regex(/^[a-f0-9]{64}$/, 'a lowercase hex sha256');

@@ -1,0 +1,102 @@
+import { z } from 'zod';
+
+import { columnNameSchema, isoDateTimeSchema, modelNameSchema } from './common';
+import { modelPoliciesSchema } from './policies';
+
+export const modelTaskSchema = z.enum(['regression', 'binary', 'multiclass']);
+export type ModelTask = z.infer<typeof modelTaskSchema>;
+
+const featureBase = {
+  name: columnNameSchema,
+  nullable: z.boolean().default(false),
+  description: z.string().max(500).optional(),
+};
+
+/** One input column of the model, with what its training data looked like. */
+export const featureSchema = z.discriminatedUnion('type', [
+  z.object({
+    ...featureBase,
+    type: z.literal('numeric'),
+    /** Fitted range: values outside it are flagged as a new data flavour, and rejected if `strictRange`. */
+    range: z.object({ min: z.number(), max: z.number() }).optional(),
+    strictRange: z.boolean().default(false),
+  }),
+  z.object({
+    ...featureBase,
+    type: z.literal('categorical'),
+    /** Values seen in training. Unseen values are a new flavour; rejected only if `strictValues`. */
+    allowedValues: z.array(z.string()).optional(),
+    strictValues: z.boolean().default(false),
+  }),
+  z.object({ ...featureBase, type: z.literal('boolean') }),
+  z.object({
+    ...featureBase,
+    type: z.literal('datetime'),
+    range: z.object({ min: isoDateTimeSchema, max: isoDateTimeSchema }).optional(),
+  }),
+]);
+export type Feature = z.infer<typeof featureSchema>;
+export type FeatureType = Feature['type'];
+
+/** Where predictions go in output files. */
+export const predictionColumnsSchema = z.object({
+  prediction: columnNameSchema.default('prediction'),
+  /** Prefix of per-class probability columns (`probability_<class>`) for classifiers. */
+  probabilityPrefix: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+    .default('probability_'),
+});
+
+export const modelInputSchema = z
+  .object({
+    name: modelNameSchema,
+    description: z.string().max(2000).default(''),
+    task: modelTaskSchema,
+    /** Joins predictions to actuals. */
+    idColumn: columnNameSchema,
+    timestampColumn: columnNameSchema.optional(),
+    /** Actuals column name in actuals files. */
+    targetColumn: columnNameSchema.default('actual'),
+    features: z.array(featureSchema).min(1),
+    /** Columns that split monitoring and validation into segments (region, season, ...). */
+    segmentKeys: z.array(columnNameSchema).default([]),
+    /** Class labels in the order of the model's probability output (classifiers only). */
+    classLabels: z.array(z.string().min(1)).optional(),
+    predictionColumns: predictionColumnsSchema.default(() => predictionColumnsSchema.parse({})),
+    policies: modelPoliciesSchema.default(() => modelPoliciesSchema.parse({})),
+    owners: z.array(z.string().min(1)).default([]),
+    /** NCRONTAB (six fields) for scheduled scoring of accumulated drops. */
+    schedule: z.string().optional(),
+  })
+  .superRefine((m, ctx) => {
+    const names = new Set<string>();
+    for (const [i, f] of m.features.entries()) {
+      if (names.has(f.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['features', i, 'name'],
+          message: `duplicate feature '${f.name}'`,
+        });
+      names.add(f.name);
+    }
+    if (m.task !== 'regression') {
+      const min = m.task === 'binary' ? 2 : 3;
+      if (!m.classLabels || m.classLabels.length < min) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['classLabels'],
+          message: `a ${m.task} model needs at least ${min} class labels`,
+        });
+      } else if (m.task === 'binary' && m.classLabels.length !== 2) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['classLabels'],
+          message: 'a binary model has exactly 2 class labels',
+        });
+      }
+    }
+  });
+/** What a caller sends to create a model. */
+export type ModelInput = z.input<typeof modelInputSchema>;
+export type ModelDefinition = z.infer<typeof modelInputSchema>;

@@ -1,0 +1,150 @@
+import { z } from 'zod';
+
+import { columnNameSchema, isoDurationSchema } from './common';
+
+/**
+ * Per-model policies. Defaults follow ../shared/reference/monitoring-anchors.md (Evidently and
+ * Azure ML defaults: Wasserstein / Jensen-Shannon 0.1 on large samples, KS / chi-squared p < 0.05
+ * on small ones, dataset drift at >= 50% of columns) and fix their known weaknesses with
+ * minimum sample sizes, hysteresis and a cooldown.
+ */
+
+export const driftMethodSchema = z.enum([
+  'ks',
+  'chi_squared',
+  'z_test',
+  'psi',
+  'jensen_shannon',
+  'wasserstein',
+  'hellinger',
+  'l_infinity',
+]);
+export type DriftMethod = z.infer<typeof driftMethodSchema>;
+
+export const columnDriftOverrideSchema = z.object({
+  column: columnNameSchema,
+  method: driftMethodSchema.optional(),
+  threshold: z.number().positive().optional(),
+  ignore: z.boolean().default(false),
+});
+
+export const referenceWindowSchema = z.discriminatedUnion('kind', [
+  /** The profile of the data the version was trained on. */
+  z.object({ kind: z.literal('training') }),
+  /** The last N monitoring windows before the current one. */
+  z.object({ kind: z.literal('rolling'), windows: z.number().int().min(1).max(365) }),
+  /** The same period one season (3 months) or one year earlier, so seasonality is not drift. */
+  z.object({ kind: z.literal('same_period'), lag: z.enum(['season', 'year']) }),
+]);
+
+export const driftPolicySchema = z.object({
+  /** `auto` picks the test by column type and sample size; a name forces one method. */
+  method: z.union([z.literal('auto'), driftMethodSchema]).default('auto'),
+  /** Rows at or below which `auto` uses p-value tests; above it, distances. */
+  smallSampleMaxRows: z.number().int().positive().default(1000),
+  pValueThreshold: z.number().gt(0).lt(1).default(0.05),
+  distanceThreshold: z.number().positive().default(0.1),
+  psiThreshold: z.number().positive().default(0.1),
+  /** Below this many non-null values in either sample a column's verdict is insufficient_data. */
+  minSamples: z.number().int().positive().default(30),
+  /** The dataset drifts when at least this share of the evaluated columns drift. */
+  shareDriftedColumns: z.number().gt(0).max(1).default(0.5),
+  multipleTestingCorrection: z
+    .enum(['none', 'bonferroni', 'benjamini_hochberg'])
+    .default('benjamini_hochberg'),
+  columns: z.array(columnDriftOverrideSchema).default([]),
+  /** Evaluate each segment (by the model's segment keys) as well as the whole window. */
+  perSegment: z.boolean().default(true),
+  /** A breach must persist this many consecutive windows before it counts. */
+  consecutiveWindows: z.number().int().min(1).max(30).default(2),
+  window: isoDurationSchema.default('P1D'),
+  reference: referenceWindowSchema.default({ kind: 'training' }),
+});
+export type DriftPolicy = z.infer<typeof driftPolicySchema>;
+
+export const regressionMetricSchema = z.enum(['mae', 'rmse', 'mape', 'r2', 'mean_error']);
+export const classificationMetricSchema = z.enum([
+  'accuracy',
+  'precision',
+  'recall',
+  'f1_macro',
+  'f1_weighted',
+  'roc_auc',
+  'pr_auc',
+  'log_loss',
+  'brier',
+]);
+export const metricNameSchema = z.union([regressionMetricSchema, classificationMetricSchema]);
+export type MetricName = z.infer<typeof metricNameSchema>;
+
+export const performancePolicySchema = z.object({
+  /** Defaults by task when absent: rmse for regression, roc_auc for binary, f1_macro for multiclass. */
+  metric: metricNameSchema.optional(),
+  /** Allowed relative degradation against the validation baseline before a breach. */
+  tolerance: z.number().min(0).max(1).default(0.1),
+  /** Windows with a smaller share of predictions that have actuals are provisional. */
+  minLabelCoverage: z.number().min(0).max(1).default(0.5),
+});
+
+export const validationSplitSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('random'),
+    testFraction: z.number().gt(0).lt(1).default(0.2),
+    seed: z.number().int().default(42),
+  }),
+  z.object({
+    kind: z.literal('time'),
+    cutoff: z.iso.datetime({ offset: true }).optional(),
+    testFraction: z.number().gt(0).lt(1).default(0.2),
+  }),
+  z.object({ kind: z.literal('group'), column: columnNameSchema }),
+  z.object({
+    kind: z.literal('kfold'),
+    k: z.number().int().min(2).max(20).default(5),
+    seed: z.number().int().default(42),
+  }),
+  z.object({
+    kind: z.literal('stratified'),
+    k: z.number().int().min(2).max(20).default(5),
+    seed: z.number().int().default(42),
+  }),
+]);
+
+export const validationGatesSchema = z.object({
+  /** The metric the gates and the champion comparison use; task default when absent. */
+  metric: metricNameSchema.optional(),
+  /** Absolute bound the metric must meet (a minimum for higher-is-better metrics, else a maximum). */
+  threshold: z.number().optional(),
+  /** A challenger may be at most this much (relative) worse than the champion on the same data. */
+  maxRegressionVsChampion: z.number().min(0).max(1).default(0),
+  /** Segments with fewer validation rows are reported but do not gate. */
+  minSegmentRows: z.number().int().positive().default(100),
+  /** Allowed relative degradation of any gated segment against the overall metric. */
+  maxSegmentRegression: z.number().min(0).max(1).default(0.2),
+  splits: z
+    .array(validationSplitSchema)
+    .min(1)
+    .default([{ kind: 'random', testFraction: 0.2, seed: 42 }]),
+});
+
+export const retrainingPolicySchema = z.object({
+  enabled: z.boolean().default(true),
+  /** No new request within this period after the last one. */
+  cooldown: isoDurationSchema.default('P7D'),
+  trainer: z.enum(['builtin', 'azureml', 'webhook']).default('builtin'),
+});
+
+export const approvalPolicySchema = z.object({
+  /** How long a version waits in pending_approval before it expires. */
+  timeout: isoDurationSchema.default('P7D'),
+  approverRole: z.string().min(1).default('model-approver'),
+});
+
+export const modelPoliciesSchema = z.object({
+  validation: validationGatesSchema.default(() => validationGatesSchema.parse({})),
+  approval: approvalPolicySchema.default(() => approvalPolicySchema.parse({})),
+  drift: driftPolicySchema.default(() => driftPolicySchema.parse({})),
+  performance: performancePolicySchema.default(() => performancePolicySchema.parse({})),
+  retraining: retrainingPolicySchema.default(() => retrainingPolicySchema.parse({})),
+});
+export type ModelPolicies = z.infer<typeof modelPoliciesSchema>;
