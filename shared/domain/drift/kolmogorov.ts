@@ -70,7 +70,7 @@ function durbinCdf(n: number, d: number): number {
   const inverseFactorial = new Float64Array(m + 1);
   inverseFactorial[0] = 1;
   for (let j = 1; j <= m; j++) inverseFactorial[j] = inverseFactorial[j - 1]! / j;
-  let matrix = new Float64Array(m * m);
+  let matrix: Float64Array = new Float64Array(m * m);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < m; j++) {
       const order = i - j + 1;
@@ -83,7 +83,7 @@ function durbinCdf(n: number, d: number): number {
   }
   matrix[(m - 1) * m] = (1 - 2 * h ** m + Math.max(2 * h - 1, 0) ** m) * inverseFactorial[m]!;
 
-  let power = new Float64Array(m * m);
+  let power: Float64Array = new Float64Array(m * m);
   for (let i = 0; i < m; i++) power[i * m + i] = 1;
   let powerExp = 0;
   let matrixExp = 0;
