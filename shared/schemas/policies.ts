@@ -26,6 +26,8 @@ export const columnDriftOverrideSchema = z.object({
   method: driftMethodSchema.optional(),
   threshold: z.number().positive().optional(),
   ignore: z.boolean().default(false),
+  /** Non-null values this column needs in both samples; the policy's minSamples when absent. */
+  minSamples: z.number().int().positive().optional(),
 });
 
 export const referenceWindowSchema = z.discriminatedUnion('kind', [
@@ -34,8 +36,14 @@ export const referenceWindowSchema = z.discriminatedUnion('kind', [
   /** The last N monitoring windows before the current one. */
   z.object({ kind: z.literal('rolling'), windows: z.number().int().min(1).max(365) }),
   /** The same period one season (3 months) or one year earlier, so seasonality is not drift. */
-  z.object({ kind: z.literal('same_period'), lag: z.enum(['season', 'year']) }),
+  z.object({
+    kind: z.literal('same_period'),
+    lag: z.enum(['season', 'year']),
+    /** How many stored windows, starting at the lagged start of the current one, form the reference. */
+    windows: z.number().int().min(1).max(365).default(1),
+  }),
 ]);
+export type ReferenceWindow = z.infer<typeof referenceWindowSchema>;
 
 export const driftPolicySchema = z.object({
   /** `auto` picks the test by column type and sample size; a name forces one method. */
@@ -45,6 +53,18 @@ export const driftPolicySchema = z.object({
   pValueThreshold: z.number().gt(0).lt(1).default(0.05),
   distanceThreshold: z.number().positive().default(0.1),
   psiThreshold: z.number().positive().default(0.1),
+  /** Hellinger distance at or above which a column drifts (whylogs' "possible drift" band). */
+  hellingerThreshold: z.number().positive().default(0.15),
+  /** Largest change of a bin's or category's share at or above which a column drifts. */
+  lInfinityThreshold: z.number().positive().default(0.1),
+  /**
+   * With more than smallSampleMaxRows values in both samples a p-value test must also show this
+   * effect size (KS statistic, Cramér's V, difference of proportions) to count as drift, so huge
+   * samples do not flag negligible differences.
+   */
+  minEffectSize: z.number().min(0).max(1).default(0.05),
+  /** Reference-quantile bins for PSI, Jensen-Shannon, Hellinger, L-infinity and chi-squared on numeric columns. */
+  histogramBins: z.number().int().min(2).max(100).default(10),
   /** Below this many non-null values in either sample a column's verdict is insufficient_data. */
   minSamples: z.number().int().positive().default(30),
   /** The dataset drifts when at least this share of the evaluated columns drift. */
@@ -57,6 +77,8 @@ export const driftPolicySchema = z.object({
   perSegment: z.boolean().default(true),
   /** A breach must persist this many consecutive windows before it counts. */
   consecutiveWindows: z.number().int().min(1).max(30).default(2),
+  /** After an alert, further breaches within this period are reported without a new alert. */
+  cooldown: isoDurationSchema.default('P7D'),
   window: isoDurationSchema.default('P1D'),
   reference: referenceWindowSchema.default({ kind: 'training' }),
 });
@@ -148,3 +170,6 @@ export const modelPoliciesSchema = z.object({
   retraining: retrainingPolicySchema.default(() => retrainingPolicySchema.parse({})),
 });
 export type ModelPolicies = z.infer<typeof modelPoliciesSchema>;
+
+export type ColumnDriftOverride = z.infer<typeof columnDriftOverrideSchema>;
+export type PerformancePolicy = z.infer<typeof performancePolicySchema>;
