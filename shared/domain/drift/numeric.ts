@@ -1,4 +1,6 @@
 /** Helpers on numeric samples: NaN removal, sorting, quantiles, moments. */
+import { radixSortFloat64 } from './radix-sort';
+
 
 /** The non-NaN values, sorted ascending (a new array). */
 export function sortedFinite(values: Float64Array): Float64Array {
@@ -10,7 +12,7 @@ export function sortedFinite(values: Float64Array): Float64Array {
     const v = values[i]!;
     if (!Number.isNaN(v)) out[k++] = v;
   }
-  return out.sort();
+  return radixSortFloat64(out);
 }
 
 /** numpy's default ('linear') quantile of an ascending-sorted sample. */

@@ -1,0 +1,25 @@
+import { radixSortFloat64 } from '../../../shared/domain/drift/radix-sort';
+import { seededRandom } from '../../../shared/domain/random';
+
+describe('radix sort of Float64Array', () => {
+  test('when values mix signs, zeros, infinities, ties and tiny magnitudes, then the order equals the built-in sort', () => {
+    const random = seededRandom(7);
+    const n = 50_000;
+    const values = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const r = random.next();
+      values[i] =
+        r < 0.05 ? -0 : r < 0.1 ? 0 : r < 0.12 ? Infinity : r < 0.14 ? -Infinity : r < 0.3 ? Math.round(random.next() * 10) - 5 : (random.next() - 0.5) * 10 ** (random.int(40) - 20);
+    }
+    const expected = Float64Array.from(values).sort();
+    const actual = radixSortFloat64(Float64Array.from(values));
+    expect(Array.from(actual).map((v) => Object.is(v, -0) ? '-0' : v)).toEqual(
+      Array.from(expected).map((v) => Object.is(v, -0) ? '-0' : v),
+    );
+  });
+
+  test('when every value is equal, then the array is unchanged', () => {
+    const values = new Float64Array(5000).fill(3.25);
+    expect(Array.from(radixSortFloat64(values)).every((v) => v === 3.25)).toBe(true);
+  });
+});
