@@ -2,15 +2,15 @@
 import { radixSortFloat64 } from './radix-sort';
 
 
-/** The non-NaN values, sorted ascending (a new array). */
+/** The finite values, sorted ascending (a new array); NaN (missing) and infinities are left out. */
 export function sortedFinite(values: Float64Array): Float64Array {
   let count = 0;
-  for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i]!)) count++;
+  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i]!)) count++;
   const out = new Float64Array(count);
   let k = 0;
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
-    if (!Number.isNaN(v)) out[k++] = v;
+    if (Number.isFinite(v)) out[k++] = v;
   }
   return radixSortFloat64(out);
 }
