@@ -1,0 +1,91 @@
+/**
+ * Pure evaluation of a model's performance policy: the window's metric against the validation
+ * baseline, with a relative tolerance. Windows whose share of predictions with actuals is below
+ * `minLabelCoverage` are `insufficient_data`, with the provisional result attached.
+ */
+import type { MetricName, PerformancePolicy } from '../../schemas/policies';
+import type { PolicyVerdict } from './drift-policy';
+
+const HIGHER_IS_BETTER: ReadonlySet<MetricName> = new Set([
+  'r2',
+  'accuracy',
+  'precision',
+  'recall',
+  'f1_macro',
+  'f1_weighted',
+  'roc_auc',
+  'pr_auc',
+]);
+
+export const higherIsBetter = (metric: MetricName): boolean => HIGHER_IS_BETTER.has(metric);
+
+export interface PerformanceInput {
+  metric: MetricName;
+  /** The window's metric; null when no labelled rows exist. */
+  value: number | null;
+  baseline: number;
+  /** Share of the window's predictions that have actuals, in [0, 1]. */
+  labelCoverage: number;
+}
+
+export interface PerformanceOutcome {
+  verdict: Exclude<PolicyVerdict, 'insufficient_data'>;
+  /** Relative degradation against the baseline (positive = worse). */
+  degradation: number;
+}
+
+export interface PerformanceEvaluation {
+  verdict: PolicyVerdict;
+  degradation: number | null;
+  /** Set when label coverage is too low: what the verdict would be on the labels so far. */
+  provisional: PerformanceOutcome | null;
+  reason: string;
+}
+
+/** Relative degradation; `mean_error` compares magnitudes (bias either way is worse). */
+export function degradation(metric: MetricName, value: number, baseline: number): number {
+  const v = metric === 'mean_error' ? Math.abs(value) : value;
+  const b = metric === 'mean_error' ? Math.abs(baseline) : baseline;
+  const worse = higherIsBetter(metric) ? b - v : v - b;
+  return Math.abs(b) > 1e-12 ? worse / Math.abs(b) : worse;
+}
+
+export function evaluatePerformancePolicy(policy: PerformancePolicy, input: PerformanceInput): PerformanceEvaluation {
+  if (input.value === null || input.labelCoverage <= 0) {
+    return { verdict: 'insufficient_data', degradation: null, provisional: null, reason: 'no labelled predictions yet' };
+  }
+  const d = degradation(input.metric, input.value, input.baseline);
+  const outcome: PerformanceOutcome = {
+    verdict: d > policy.tolerance ? 'breach' : d > policy.tolerance / 2 ? 'warning' : 'ok',
+    degradation: d,
+  };
+  const what = `${input.metric} ${input.value.toFixed(4)} vs baseline ${input.baseline.toFixed(4)} (${(d * 100).toFixed(1)}% worse, tolerance ${(policy.tolerance * 100).toFixed(1)}%)`;
+  if (input.labelCoverage < policy.minLabelCoverage) {
+    return {
+      verdict: 'insufficient_data',
+      degradation: d,
+      provisional: outcome,
+      reason: `label coverage ${(input.labelCoverage * 100).toFixed(1)}% < ${(policy.minLabelCoverage * 100).toFixed(1)}%; provisional: ${what}`,
+    };
+  }
+  return { verdict: outcome.verdict, degradation: d, provisional: null, reason: what };
+}
+
+const SEVERITY: Record<PolicyVerdict, number> = { insufficient_data: 0, ok: 1, warning: 2, breach: 3 };
+
+/** The whole window and each segment; the verdict is the worst of those with enough labels. */
+export function evaluatePerformanceBySegment(
+  policy: PerformancePolicy,
+  overall: PerformanceInput,
+  segments: Readonly<Record<string, PerformanceInput>> = {},
+): { verdict: PolicyVerdict; overall: PerformanceEvaluation; segments: Record<string, PerformanceEvaluation> } {
+  const overallEvaluation = evaluatePerformancePolicy(policy, overall);
+  const bySegment: Record<string, PerformanceEvaluation> = {};
+  let verdict = overallEvaluation.verdict;
+  for (const [key, input] of Object.entries(segments)) {
+    const e = evaluatePerformancePolicy(policy, input);
+    bySegment[key] = e;
+    if (SEVERITY[e.verdict] > SEVERITY[verdict]) verdict = e.verdict;
+  }
+  return { verdict, overall: overallEvaluation, segments: bySegment };
+}
