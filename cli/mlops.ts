@@ -3,12 +3,16 @@
  * `mlops <command> ...`: offline tools for data scientists, running the same code as the backend.
  * Each command lives in its own module and registers here.
  */
+import * as drift from './drift';
+
 interface Command {
   summary: string;
   run(args: string[]): Promise<number>;
 }
 
-const commands: Record<string, () => Promise<Command>> = {};
+const commands: Record<string, () => Promise<Command>> = {
+  drift: async () => drift,
+};
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
