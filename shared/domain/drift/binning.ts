@@ -42,7 +42,7 @@ export function histogramSorted(sorted: Float64Array, edges: ArrayLike<number>):
   return counts;
 }
 
-/** Counts per bin of an unsorted sample; NaN values are skipped. */
+/** Counts per bin of an unsorted sample; NaN (missing) and infinite values are skipped. */
 export function histogram(values: Float64Array, edges: ArrayLike<number>): Float64Array {
   const counts = new Float64Array(edges.length + 1);
   for (let i = 0; i < values.length; i++) {

@@ -5,7 +5,7 @@
  */
 import type { DriftMethod } from '../../schemas/policies';
 import { errors } from '../errors';
-import { histogramSorted,quantileEdges } from './binning';
+import { histogram, histogramSorted, quantileEdges } from './binning';
 import {
   chiSquaredTest,
   cramersV,
@@ -16,7 +16,7 @@ import {
   zTest,
 } from './distributions';
 import { ksTestSorted, type TwoSampleResult } from './ks';
-import { populationStd, wassersteinSorted } from './numeric';
+import { populationStd, sortedFinite, wassersteinSorted } from './numeric';
 
 /** Evidence for a numeric column. */
 export interface NumericEvidence {
@@ -43,6 +43,31 @@ export type ColumnEvidence = NumericEvidence | CategoricalEvidence;
 
 /** Floor of the reference standard deviation in the normalized Wasserstein distance (Evidently). */
 export const WASSERSTEIN_STD_FLOOR = 0.001;
+
+/**
+ * Exact evidence from two raw samples (NaN = missing). Sorting happens only for the methods that
+ * need it: the reference for quantile edges, both samples for KS and Wasserstein.
+ */
+export function numericEvidence(reference: Float64Array, current: Float64Array): NumericEvidence {
+  let refSorted: Float64Array | undefined;
+  let curSorted: Float64Array | undefined;
+  const ref = () => (refSorted ??= sortedFinite(reference));
+  const cur = () => (curSorted ??= sortedFinite(current));
+  let finiteCurrent = 0;
+  for (let i = 0; i < current.length; i++) if (Number.isFinite(current[i]!)) finiteCurrent++;
+  return {
+    kind: 'numeric',
+    referenceCount: ref().length,
+    currentCount: finiteCurrent,
+    histograms(bins) {
+      const edges = quantileEdges(ref(), bins);
+      return { reference: histogramSorted(ref(), edges), current: curSorted ? histogramSorted(curSorted, edges) : histogram(current, edges) };
+    },
+    ks: () => ksTestSorted(ref(), cur()),
+    normalizedWasserstein: () =>
+      wassersteinSorted(ref(), cur()) / Math.max(populationStd(ref()), WASSERSTEIN_STD_FLOOR),
+  };
+}
 
 /** Exact evidence from two ascending-sorted samples without NaN. */
 export function numericEvidenceFromSorted(reference: Float64Array, current: Float64Array): NumericEvidence {

@@ -14,11 +14,10 @@ import {
   type ColumnEvidence,
   countValues,
   distinctValues,
-  numericEvidenceFromSorted,
+  numericEvidence,
   runMethod,
 } from './evidence';
 import { chooseMethod, type ColumnKind, isPValueMethod, thresholdFor } from './methods';
-import { sortedFinite } from './numeric';
 
 export type ColumnVerdict = 'drift' | 'no_drift' | 'insufficient_data';
 
@@ -167,7 +166,7 @@ export function compareBatches(
     if (kind === 'numeric') {
       const cur = current.numeric[name];
       if (!cur) throw missing(name, kind);
-      evidence.push({ name, evidence: numericEvidenceFromSorted(sortedFinite(reference.numeric[name]!), sortedFinite(cur)) });
+      evidence.push({ name, evidence: numericEvidence(reference.numeric[name]!, cur) });
     } else {
       const cur = current.categorical[name];
       if (!cur) throw missing(name, kind);
