@@ -69,22 +69,6 @@ export function numericEvidence(reference: Float64Array, current: Float64Array):
   };
 }
 
-/** Exact evidence from two ascending-sorted samples without NaN. */
-export function numericEvidenceFromSorted(reference: Float64Array, current: Float64Array): NumericEvidence {
-  return {
-    kind: 'numeric',
-    referenceCount: reference.length,
-    currentCount: current.length,
-    histograms(bins) {
-      const edges = quantileEdges(reference, bins);
-      return { reference: histogramSorted(reference, edges), current: histogramSorted(current, edges) };
-    },
-    ks: () => ksTestSorted(reference, current),
-    normalizedWasserstein: () =>
-      wassersteinSorted(reference, current) / Math.max(populationStd(reference), WASSERSTEIN_STD_FLOOR),
-  };
-}
-
 export function countValues(values: ReadonlyArray<string | null>): Map<string, number> {
   const counts = new Map<string, number>();
   for (const v of values) if (v !== null) counts.set(v, (counts.get(v) ?? 0) + 1);

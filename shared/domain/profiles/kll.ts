@@ -49,15 +49,18 @@ export function emptyKll(k = DEFAULT_KLL_K): KllSketch {
 /** Sketch of an ascending-sorted sample without NaN. */
 export function kllFromSorted(sorted: Float64Array, k = DEFAULT_KLL_K): KllSketch {
   if (sorted.length <= k) return { k, n: sorted.length, levels: [Array.from(sorted)] };
-  let items: ArrayLike<number> = sorted;
+  let items: Float64Array = sorted;
   let level = 0;
   const levels: number[][] = [];
   while (items.length > k) {
     const odd = items.length % 2 === 1;
     // An odd item stays behind at this level, as in a streaming compaction.
     levels.push(odd ? [items[items.length - 1]!] : []);
-    const evenPart = odd ? Array.prototype.slice.call(items, 0, items.length - 1) : items;
-    items = halve(evenPart as ArrayLike<number>, coin(sorted.length, level, items.length));
+    const even = odd ? items.length - 1 : items.length;
+    const offset = coin(sorted.length, level, items.length);
+    const next = new Float64Array(even / 2);
+    for (let i = 0, from = offset; from < even; i++, from += 2) next[i] = items[from]!;
+    items = next;
     level++;
   }
   levels.push(Array.from(items));
