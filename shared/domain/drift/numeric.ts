@@ -1,18 +1,10 @@
 /** Helpers on numeric samples: NaN removal, sorting, quantiles, moments. */
-import { radixSortFloat64 } from './radix-sort';
+import { sortFiniteCopy } from './radix-sort';
 
 
 /** The finite values, sorted ascending (a new array); NaN (missing) and infinities are left out. */
 export function sortedFinite(values: Float64Array): Float64Array {
-  let count = 0;
-  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i]!)) count++;
-  const out = new Float64Array(count);
-  let k = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    if (Number.isFinite(v)) out[k++] = v;
-  }
-  return radixSortFloat64(out);
+  return sortFiniteCopy(values);
 }
 
 /** numpy's default ('linear') quantile of an ascending-sorted sample. */

@@ -67,3 +67,66 @@ export function radixSortFloat64(values: Float64Array): Float64Array {
   }
   return values;
 }
+
+const EXPONENT = 0x7ff00000;
+
+/**
+ * The finite values of `values`, ascending, in a new array: filtering, key mapping and digit
+ * counting share one pass, and the keys are mapped back in the last one.
+ */
+export function sortFiniteCopy(values: Float64Array): Float64Array {
+  const n = values.length;
+  if (n <= SMALL) return Float64Array.from(values.filter((v) => Number.isFinite(v))).sort();
+  const input = new Uint32Array(values.buffer, values.byteOffset, n * 2);
+  let keys = new Uint32Array(n * 2);
+  const counts = new Uint32Array(4 * 65536);
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    let lo = input[2 * i]!;
+    let hi = input[2 * i + 1]!;
+    if ((hi & EXPONENT) === EXPONENT) continue;
+    if (hi & 0x80000000) {
+      lo = ~lo >>> 0;
+      hi = ~hi >>> 0;
+    } else hi = (hi | 0x80000000) >>> 0;
+    keys[2 * m] = lo;
+    keys[2 * m + 1] = hi;
+    m++;
+    counts[lo & 0xffff]!++;
+    counts[65536 + (lo >>> 16)]!++;
+    counts[131072 + (hi & 0xffff)]!++;
+    counts[196608 + (hi >>> 16)]!++;
+  }
+  let spare = new Uint32Array(m * 2);
+  for (let pass = 0; pass < 4; pass++) {
+    const base = pass * 65536;
+    let skip = false;
+    let sum = 0;
+    for (let d = 0; d < 65536; d++) {
+      const c = counts[base + d]!;
+      if (c === m) skip = true;
+      counts[base + d] = sum;
+      sum += c;
+    }
+    if (skip) continue;
+    const shift = (pass & 1) * 16;
+    const word = pass >> 1;
+    for (let i = 0; i < m; i++) {
+      const lo = keys[2 * i]!;
+      const hi = keys[2 * i + 1]!;
+      const at = counts[base + (((word === 0 ? lo : hi) >>> shift) & 0xffff)]!++;
+      spare[2 * at] = lo;
+      spare[2 * at + 1] = hi;
+    }
+    [keys, spare] = [spare, keys];
+  }
+  for (let i = 0; i < m; i++) {
+    const hi = keys[2 * i + 1]!;
+    if (hi & 0x80000000) keys[2 * i + 1] = hi & 0x7fffffff;
+    else {
+      keys[2 * i] = ~keys[2 * i]!;
+      keys[2 * i + 1] = ~hi;
+    }
+  }
+  return new Float64Array(keys.buffer, 0, m);
+}

@@ -1,4 +1,4 @@
-import { radixSortFloat64 } from '../../../shared/domain/drift/radix-sort';
+import { radixSortFloat64, sortFiniteCopy } from '../../../shared/domain/drift/radix-sort';
 import { seededRandom } from '../../../shared/domain/random';
 
 describe('radix sort of Float64Array', () => {
@@ -21,5 +21,19 @@ describe('radix sort of Float64Array', () => {
   test('when every value is equal, then the array is unchanged', () => {
     const values = new Float64Array(5000).fill(3.25);
     expect(Array.from(radixSortFloat64(values)).every((v) => v === 3.25)).toBe(true);
+  });
+});
+
+describe('sorted copy of the finite values', () => {
+  test('when values include NaN and infinities, then the copy holds the finite ones in order and the input is untouched', () => {
+    const random = seededRandom(11);
+    const values = Float64Array.from({ length: 20_000 }, (_, i) =>
+      i % 97 === 0 ? Number.NaN : i % 101 === 0 ? Infinity : i % 103 === 0 ? -Infinity : (random.next() - 0.3) * 1000,
+    );
+    const before = Float64Array.from(values);
+    const expected = Float64Array.from(values.filter((v) => Number.isFinite(v))).sort();
+    expect(Array.from(sortFiniteCopy(values))).toEqual(Array.from(expected));
+    expect(Array.from(values)).toEqual(Array.from(before));
+    expect(Array.from(sortFiniteCopy(Float64Array.from([3, Number.NaN, 1])))).toEqual([1, 3]);
   });
 });
