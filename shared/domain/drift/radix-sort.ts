@@ -70,6 +70,16 @@ export function radixSortFloat64(values: Float64Array): Float64Array {
 
 const EXPONENT = 0x7ff00000;
 
+// Reused between calls: fewer large allocations means fewer full garbage collections, which
+// otherwise cost as much as the sort itself when the heap holds big batches.
+let scratch = new Uint32Array(0);
+const digitCounts = new Uint32Array(4 * 65536);
+
+function scratchOf(words: number): Uint32Array {
+  if (scratch.length < words) scratch = new Uint32Array(words);
+  return scratch.subarray(0, words);
+}
+
 /**
  * The finite values of `values`, ascending, in a new array: filtering, key mapping and digit
  * counting share one pass, and the keys are mapped back in the last one.
@@ -78,8 +88,9 @@ export function sortFiniteCopy(values: Float64Array): Float64Array {
   const n = values.length;
   if (n <= SMALL) return Float64Array.from(values.filter((v) => Number.isFinite(v))).sort();
   const input = new Uint32Array(values.buffer, values.byteOffset, n * 2);
-  let keys = new Uint32Array(n * 2);
-  const counts = new Uint32Array(4 * 65536);
+  let keys: Uint32Array = new Uint32Array(n * 2);
+  const result = keys;
+  const counts = digitCounts.fill(0);
   let m = 0;
   for (let i = 0; i < n; i++) {
     let lo = input[2 * i]!;
@@ -97,7 +108,7 @@ export function sortFiniteCopy(values: Float64Array): Float64Array {
     counts[131072 + (hi & 0xffff)]!++;
     counts[196608 + (hi >>> 16)]!++;
   }
-  let spare = new Uint32Array(m * 2);
+  let spare: Uint32Array = scratchOf(m * 2);
   for (let pass = 0; pass < 4; pass++) {
     const base = pass * 65536;
     let skip = false;
@@ -120,13 +131,14 @@ export function sortFiniteCopy(values: Float64Array): Float64Array {
     }
     [keys, spare] = [spare, keys];
   }
+  if (keys !== result) result.set(keys.subarray(0, m * 2));
   for (let i = 0; i < m; i++) {
-    const hi = keys[2 * i + 1]!;
-    if (hi & 0x80000000) keys[2 * i + 1] = hi & 0x7fffffff;
+    const hi = result[2 * i + 1]!;
+    if (hi & 0x80000000) result[2 * i + 1] = hi & 0x7fffffff;
     else {
-      keys[2 * i] = ~keys[2 * i]!;
-      keys[2 * i + 1] = ~hi;
+      result[2 * i] = ~result[2 * i]!;
+      result[2 * i + 1] = ~hi;
     }
   }
-  return new Float64Array(keys.buffer, 0, m);
+  return new Float64Array(result.buffer, 0, m);
 }
