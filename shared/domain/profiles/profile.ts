@@ -12,6 +12,7 @@ import type {
 import { binIndex, DEFAULT_HISTOGRAM_BINS, histogramSorted, quantileEdges } from '../drift/binning';
 import { countValues } from '../drift/evidence';
 import { sortedFinite } from '../drift/numeric';
+import { splitBySegment } from '../drift/segments';
 import { errors } from '../errors';
 import type { RowBatch } from '../tabular';
 import { DEFAULT_KLL_K, kllFromSorted, kllItems, kllQuantile, mergeKll } from './kll';
@@ -243,4 +244,19 @@ export function edgesFromSketch(p: NumericColumnProfile, bins = DEFAULT_HISTOGRA
     if (Number.isFinite(q) && (edges.length === 0 || q > edges[edges.length - 1]!)) edges.push(q);
   }
   return edges;
+}
+
+/**
+ * One profile per segment (rows grouped by the values of categorical `keys`, ids like
+ * "region=north"), for per-segment drift from stored profiles. `optionsFor` gives each segment its
+ * options, e.g. the same segment's reference profile.
+ */
+export function buildSegmentProfiles(
+  batch: RowBatch,
+  keys: readonly string[],
+  optionsFor: (segment: string) => ProfileOptions = () => ({}),
+): Record<string, Profile> {
+  const out: Record<string, Profile> = {};
+  for (const [segment, rows] of splitBySegment(batch, keys)) out[segment] = buildProfile(rows, optionsFor(segment));
+  return out;
 }

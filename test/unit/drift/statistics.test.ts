@@ -1,3 +1,4 @@
+import { ksTest, normalizedWasserstein, wasserstein } from '../../../shared/domain/drift';
 import { histogram, histogramSorted,quantileEdges } from '../../../shared/domain/drift/binning';
 import { adjustPValues } from '../../../shared/domain/drift/corrections';
 import {
@@ -95,5 +96,14 @@ describe('drift statistics against numpy/scipy reference values', () => {
     adjustPValues(pvalues, 'bonferroni').forEach((p, i) => expectClose(p, bonferroni[i]!));
     adjustPValues(pvalues, 'benjamini_hochberg').forEach((p, i) => expectClose(p, benjaminiHochberg[i]!));
     expect(adjustPValues(pvalues, 'none')).toEqual(pvalues);
+  });
+
+  test('when raw unsorted samples with missing values go through the facade, then KS and Wasserstein still match scipy', () => {
+    const c = reference.numeric[0]!;
+    const withGaps = (values: number[]) => Float64Array.from([Number.NaN, ...[...values].reverse(), Number.NaN]);
+    const ks = ksTest(withGaps(c.a), withGaps(c.b));
+    expectClose(ks.statistic, c.ks);
+    expectClose(wasserstein(withGaps(c.a), withGaps(c.b)), c.wasserstein);
+    expectClose(normalizedWasserstein(withGaps(c.a), withGaps(c.b)), c.wassersteinNormalized);
   });
 });

@@ -3,7 +3,13 @@ import fc from 'fast-check';
 import { histogramSorted } from '../../../shared/domain/drift/binning';
 import { sortedFinite } from '../../../shared/domain/drift/numeric';
 import { KLL_RANK_EPSILON, kllCdf, kllItems } from '../../../shared/domain/profiles/kll';
-import { buildProfile, mergeProfiles, profileVariance } from '../../../shared/domain/profiles/profile';
+import {
+  buildProfile,
+  buildSegmentProfiles,
+  edgesFromSketch,
+  mergeProfiles,
+  profileVariance,
+} from '../../../shared/domain/profiles/profile';
 import type { RowBatch } from '../../../shared/domain/tabular';
 import { type NumericColumnProfile, type Profile, profileSchema } from '../../../shared/schemas/profile';
 import { aBatch, categories, normals } from '../drift/builders';
@@ -155,5 +161,29 @@ describe('profiles', () => {
     expect((profile.columns.x as NumericColumnProfile).histogram!.counts).toEqual(
       Array.from(histogramSorted(sortedFinite(values), [-1, 0, 1])),
     );
+  });
+});
+
+describe('chunked references and segments', () => {
+  test('when a reference arrives in chunks, then edges from the merged sketch give histograms that merge and drift cleanly', () => {
+    const chunks = [normals(30_000, 1), normals(30_000, 2), normals(30_000, 3)];
+    const firstPass = chunks.map((x) => buildProfile(aBatch({ x }), { bins: 0 })).reduce(mergeProfiles);
+    const edges = edgesFromSketch(firstPass.columns.x as NumericColumnProfile, 10);
+    expect(edges).toHaveLength(9);
+    const reference = chunks.map((x) => buildProfile(aBatch({ x }), { edges: { x: edges } })).reduce(mergeProfiles);
+    const counts = (reference.columns.x as NumericColumnProfile).histogram!.counts;
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(90_000);
+    // Deciles from the sketch put close to a tenth of the rows in every bin.
+    for (const c of counts) expect(Math.abs(c / 90_000 - 0.1)).toBeLessThanOrEqual(2 * KLL_RANK_EPSILON);
+  });
+
+  test('when a batch is profiled per segment, then each segment gets its own profile against its own reference', () => {
+    const batch = aBatch({ x: Float64Array.from([1, 2, 3, 4, 5, 6]) }, { region: ['n', 's', 'n', 's', 'n', 's'], c: ['a', 'a', 'b', 'b', 'a', 'z'] });
+    const references = buildSegmentProfiles(batch, ['region']);
+    const current = buildSegmentProfiles(batch, ['region'], (segment) => ({ reference: references[segment]! }));
+    expect(Object.keys(current)).toEqual(['region=n', 'region=s']);
+    expect((current['region=n']!.columns.x as NumericColumnProfile).count).toBe(3);
+    expect(current['region=s']!.columns.region).toBeUndefined();
+    expect(current['region=s']!.columns.c).toMatchObject({ unseen: { count: 0 } });
   });
 });
