@@ -5,7 +5,8 @@
  * count; at large samples p-value tests also need a minimum effect size; p-values are corrected
  * across the columns of the report.
  */
-import type { ColumnDriftOverride, DriftMethod, DriftPolicy } from '../../schemas/policies';
+import type { ColumnDrift, ColumnVerdict, DriftReport } from '../../schemas/drift';
+import type { ColumnDriftOverride, DriftPolicy } from '../../schemas/policies';
 import { errors } from '../errors';
 import type { RowBatch } from '../tabular';
 import { adjustPValues } from './corrections';
@@ -19,36 +20,7 @@ import {
 } from './evidence';
 import { chooseMethod, type ColumnKind, isPValueMethod, thresholdFor } from './methods';
 
-export type ColumnVerdict = 'drift' | 'no_drift' | 'insufficient_data';
-
-export interface ColumnDrift {
-  name: string;
-  type: ColumnKind;
-  method: DriftMethod;
-  /** null when the column had too little data to compute anything. */
-  statistic: number | null;
-  pValue: number | null;
-  /** The p-value after the report's multiple-testing correction (tests only). */
-  adjustedPValue: number | null;
-  effectSize: number | null;
-  threshold: number;
-  drifted: boolean;
-  verdict: ColumnVerdict;
-  referenceCount: number;
-  currentCount: number;
-  /** Why the verdict is what it is, for people reading alerts. */
-  reason: string;
-}
-
-export interface DriftReport {
-  datasetDrift: boolean;
-  /** Drifted columns / columns with enough data (0 when none had enough). */
-  shareDrifted: number;
-  evaluatedColumns: number;
-  driftedColumns: number;
-  verdict: ColumnVerdict;
-  columns: ColumnDrift[];
-}
+export type { ColumnDrift, ColumnVerdict, DriftReport };
 
 export interface NamedEvidence {
   name: string;

@@ -9,20 +9,11 @@
  *   `insufficient_data` when neither the window nor any segment had enough data.
  * - A breach raises an alert unless the previous alert is younger than `cooldown`.
  */
+import type { ColumnVerdict, DriftEvaluation, DriftReport, PolicyReason, PolicyVerdict } from '../../schemas/drift';
 import type { DriftPolicy } from '../../schemas/policies';
-import type { ColumnVerdict, DriftReport } from '../drift/report';
 import { addIsoDuration } from './duration';
 
-export type PolicyVerdict = 'ok' | 'warning' | 'breach' | 'insufficient_data';
-
-export interface PolicyReason {
-  scope: 'dataset' | 'segment' | 'column';
-  /** Segment value ("region=north"); absent for the whole window. */
-  segment?: string;
-  column?: string;
-  verdict: ColumnVerdict | PolicyVerdict;
-  message: string;
-}
+export type { DriftEvaluation, PolicyReason, PolicyVerdict };
 
 export interface DriftWindowInput {
   overall: DriftReport;
@@ -35,17 +26,6 @@ export interface DriftHistory {
   recent: readonly ColumnVerdict[];
   /** When the last alert was raised (ISO 8601), if any. */
   lastAlertAt?: string | null;
-}
-
-export interface DriftEvaluation {
-  verdict: PolicyVerdict;
-  /** This window's own verdict, to append to the history. */
-  windowVerdict: ColumnVerdict;
-  consecutive: number;
-  /** True when a breach should notify (e.g. queue a retraining request). */
-  alert: boolean;
-  cooldownUntil: string | null;
-  reasons: PolicyReason[];
 }
 
 function columnReasons(report: DriftReport, segment?: string): PolicyReason[] {

@@ -1,5 +1,6 @@
 import { compareBatches } from '../../../shared/domain/drift/report';
 import { DomainError } from '../../../shared/domain/errors';
+import { driftReportSchema } from '../../../shared/schemas/drift';
 import { aBatch, aDriftPolicy, categories, normals } from './builders';
 
 describe('drift report', () => {
@@ -71,6 +72,7 @@ describe('drift report', () => {
       ['flag', 'z_test', true],
     ]);
     expect(report.columns[1]!.pValue!).toBeGreaterThan(0.05);
+    expect(driftReportSchema.parse(JSON.parse(JSON.stringify(report)))).toEqual(report);
     expect(report.columns[0]!.adjustedPValue!).toBeGreaterThanOrEqual(report.columns[0]!.pValue!);
   });
 

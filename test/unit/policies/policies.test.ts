@@ -7,6 +7,7 @@ import {
   evaluatePerformancePolicy,
 } from '../../../shared/domain/policies/performance-policy';
 import { selectReference } from '../../../shared/domain/policies/reference';
+import { driftEvaluationSchema } from '../../../shared/schemas/drift';
 import { performancePolicySchema } from '../../../shared/schemas/policies';
 import { aBatch, aDriftPolicy, normals } from '../drift/builders';
 
@@ -39,6 +40,7 @@ describe('drift policy', () => {
     const e = evaluateDriftPolicy(policy, { overall: drifting }, { recent: ['no_drift', 'drift'] }, now);
     expect([e.verdict, e.consecutive, e.alert]).toEqual(['breach', 2, true]);
     expect(e.reasons.filter((r) => r.scope === 'column').map((r) => r.column)).toEqual(['x0', 'x1']);
+    expect(driftEvaluationSchema.parse(JSON.parse(JSON.stringify(e)))).toEqual(e);
   });
 
   test('when windows with insufficient data sit between drifting windows, then they neither break nor extend the run', () => {
