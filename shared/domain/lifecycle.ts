@@ -225,6 +225,15 @@ export function championChangeEffects(
   return effects;
 }
 
+/**
+ * Whether an effect of a champion change still has to be applied to a version in `state`: the new
+ * champion until it is in production, the old one while it still is (it may since have been
+ * archived and retired, which also takes it out of production).
+ */
+export function effectPending(effect: { target: LifecycleState }, state: LifecycleState): boolean {
+  return effect.target === 'production' ? state !== 'production' : state === 'production';
+}
+
 /** Answers "which version was champion at T" from champion_changed events (any order). */
 export function championAtFromEvents(events: readonly ChampionChangedEvent[], at: string): number | null {
   const t = Date.parse(at);

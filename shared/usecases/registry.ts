@@ -5,6 +5,7 @@ import {
   applyTransition,
   championAtFromEvents,
   championChangeEffects,
+  effectPending,
   emptyChampion,
   planPromotion,
   planRollback,
@@ -205,13 +206,15 @@ export class RegistryUseCases {
     if (!change) return;
     await this.deps.registry.appendAudit(change);
     for (const effect of championChangeEffects(change)) {
-      await this.transitionVersion(pointer.modelName, effect.version, effect.command, change.actor, approverRole, effect.target);
+      await this.transitionVersion(pointer.modelName, effect.version, effect.command, change.actor, approverRole, (state) =>
+        effectPending(effect, state),
+      );
     }
   }
 
   /**
-   * Applies one command to one version with ETag optimistic concurrency. With `unlessState`,
-   * a version already in that state is left alone (finishing an interrupted champion change).
+   * Applies one command to one version with ETag optimistic concurrency. With `pending`, a
+   * version for which it answers false is left alone (finishing an interrupted champion change).
    */
   private async transitionVersion(
     model: string,
@@ -219,12 +222,12 @@ export class RegistryUseCases {
     command: AnyLifecycleCommand,
     actor: Actor,
     approverRole: string,
-    unlessState?: LifecycleState,
+    pending?: (state: LifecycleState) => boolean,
   ): Promise<ModelVersion> {
     for (let attempt = 1; ; attempt++) {
       const { value: current, etag } = await this.requireVersion(model, number);
       await this.appendLastEvent(current);
-      if (unlessState !== undefined && current.state === unlessState) return current;
+      if (pending && !pending(current.state)) return current;
       const outcome = transition(current, command, this.context(actor, approverRole));
       if (isDomainError(outcome)) throw outcome;
       const next = applyTransition(current, command, outcome);
