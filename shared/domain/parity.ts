@@ -243,8 +243,9 @@ function buildBatch(
   columns: ReadonlyArray<{ name: string; type: CellType }>,
   rows: ReadonlyArray<Record<string, unknown>>,
 ): RowBatch {
-  const numeric: Record<string, Float64Array> = {};
-  const categorical: Record<string, (string | null)[]> = {};
+  // No prototype: a column named `__proto__` stays a column.
+  const numeric = Object.create(null) as Record<string, Float64Array>;
+  const categorical = Object.create(null) as Record<string, (string | null)[]>;
   for (const { name, type } of columns) {
     const cells = rows.map((row) => (Object.prototype.hasOwnProperty.call(row, name) ? row[name] : null));
     if (type === 'categorical') {

@@ -1,7 +1,7 @@
 import { type FittedTransforms, trainingOnlyStepTypes } from '../../schemas/transforms';
 import { DomainError } from '../errors';
 import type { FeatureMatrix, RowBatch } from '../tabular';
-import { Frame } from './frame';
+import { batchColumn, Frame } from './frame';
 import { applyStep } from './steps';
 
 /** Why one row of the batch got no feature vector. `row` is the 0-based row index in the batch. */
@@ -34,9 +34,11 @@ const FLOAT32_MAX = 3.4028234663852886e38;
  */
 export function applyTransforms(fitted: FittedTransforms, batch: RowBatch): TransformResult {
   for (const input of fitted.inputs) {
-    const present = input.kind === 'numeric' ? batch.numeric[input.name] : batch.categorical[input.name];
+    const numeric = batchColumn(batch.numeric, input.name);
+    const categorical = batchColumn(batch.categorical, input.name);
+    const present = input.kind === 'numeric' ? numeric : categorical;
     if (!present) {
-      const other = input.kind === 'numeric' ? batch.categorical[input.name] : batch.numeric[input.name];
+      const other = input.kind === 'numeric' ? categorical : numeric;
       throw new DomainError(
         'VALIDATION_ERROR',
         other

@@ -8,16 +8,17 @@ const MS_PER_DAY = 86_400_000;
 
 export type DatetimePart = 'hour' | 'day_of_week' | 'month' | 'season';
 
+/** x mod m in [0, m), never -0. */
+const positiveModulo = (x: number, m: number): number => ((x % m) + m) % m;
+
 /** Hour of day 0-23. */
 export function hourOf(ms: number): number {
-  const h = Math.floor(ms / MS_PER_HOUR) % 24;
-  return h < 0 ? h + 24 : h;
+  return positiveModulo(Math.floor(ms / MS_PER_HOUR), 24);
 }
 
 /** 0 = Monday .. 6 = Sunday (1970-01-01 was a Thursday). */
 export function dayOfWeekOf(ms: number): number {
-  const d = (Math.floor(ms / MS_PER_DAY) + 3) % 7;
-  return d < 0 ? d + 7 : d;
+  return positiveModulo(Math.floor(ms / MS_PER_DAY) + 3, 7);
 }
 
 /** Month 1-12. */

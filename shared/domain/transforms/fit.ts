@@ -9,7 +9,7 @@ import {
 import { DomainError } from '../errors';
 import type { RowBatch } from '../tabular';
 import { expressionColumns, parseExpression } from './expression';
-import { Frame } from './frame';
+import { batchColumn, Frame } from './frame';
 import { transformSpecHash } from './hash';
 import { applyStep, fitStep, trainingRowMask } from './steps';
 
@@ -72,8 +72,8 @@ export function fitTransforms(specInput: TransformSpecInput, batch: RowBatch): F
 
   const ensureInput = (name: string): void => {
     if (produced.has(name) || inputs.some((i) => i.name === name)) return;
-    const numeric = batch.numeric[name];
-    const categorical = batch.categorical[name];
+    const numeric = batchColumn(batch.numeric, name);
+    const categorical = batchColumn(batch.categorical, name);
     const rows = batchRows;
     if (numeric) {
       inputs.push({ name, kind: 'numeric' });

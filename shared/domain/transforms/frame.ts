@@ -105,3 +105,11 @@ export class Frame {
 
 /** Records why a row cannot be scored; the first reason given for a row is kept. */
 export type RejectRow = (row: number, reason: string) => void;
+
+/**
+ * A batch column by name, own properties only: a column called `constructor` or `__proto__`
+ * must not resolve to something inherited from Object.prototype.
+ */
+export function batchColumn<T>(columns: Readonly<Record<string, T>>, name: string): T | undefined {
+  return Object.prototype.hasOwnProperty.call(columns, name) ? columns[name] : undefined;
+}
