@@ -2,8 +2,8 @@ import {
   fittedTransformsHash,
   fittedTransformsSchema,
   fitTransforms,
-  type TransformSpecInput,
   transformSpecHash,
+  type TransformSpecInput,
   transformSpecSchema,
 } from '../../../shared/domain/transforms';
 import { aBatch } from './builders';
