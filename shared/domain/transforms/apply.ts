@@ -1,7 +1,7 @@
 import { type FittedTransforms, trainingOnlyStepTypes } from '../../schemas/transforms';
 import { DomainError } from '../errors';
 import type { FeatureMatrix, RowBatch } from '../tabular';
-import { batchColumn, Frame } from './frame';
+import { batchColumn, ColumnPool, Frame } from './frame';
 import { applyStep } from './steps';
 
 /** Why one row of the batch got no feature vector. `row` is the 0-based row index in the batch. */
@@ -20,7 +20,7 @@ export interface TransformResult {
 }
 
 /** Rows are transformed in blocks so intermediate columns stay small whatever the batch size. */
-const BLOCK_ROWS = 16_384;
+const BLOCK_ROWS = 4_096;
 const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
@@ -55,11 +55,12 @@ export function applyTransforms(fitted: FittedTransforms, batch: RowBatch): Tran
   const keptRows = new Int32Array(total);
   const rejected: RejectedRow[] = [];
   let kept = 0;
+  const pool = new ColumnPool();
 
   for (let start = 0; start < total; start += BLOCK_ROWS) {
     const end = Math.min(start + BLOCK_ROWS, total);
     const rows = end - start;
-    const frame = new Frame(rows);
+    const frame = new Frame(rows, pool);
     for (const input of fitted.inputs) {
       if (input.kind === 'numeric')
         frame.borrow(input.name, {
@@ -90,20 +91,28 @@ export function applyTransforms(fitted: FittedTransforms, batch: RowBatch): Tran
       }
     });
 
-    const blockKept: number[] = [];
-    for (let i = 0; i < rows; i += 1) {
-      const reason = reasons.get(i);
-      if (reason === undefined) blockKept.push(i);
-      else rejected.push({ row: start + i, reason });
-    }
-    outputs.forEach((column, j) => {
-      let offset = kept * width + j;
-      for (const i of blockKept) {
-        values[offset] = column[i]!;
-        offset += width;
+    // Column by column: each pass reads one column sequentially and writes with a stride into
+    // this block's part of the matrix, which stays in cache.
+    const base = kept * width;
+    if (reasons.size === 0) {
+      outputs.forEach((column, j) => {
+        for (let i = 0, o = base + j; i < rows; i += 1, o += width) values[o] = column[i]!;
+      });
+      for (let i = 0; i < rows; i += 1) keptRows[kept++] = start + i;
+    } else {
+      const blockKept = new Int32Array(rows - reasons.size);
+      for (let i = 0, k = 0; i < rows; i += 1) {
+        const reason = reasons.get(i);
+        if (reason === undefined) blockKept[k++] = i;
+        else rejected.push({ row: start + i, reason });
       }
-    });
-    for (const i of blockKept) keptRows[kept++] = start + i;
+      outputs.forEach((column, j) => {
+        for (let k = 0, o = base + j; k < blockKept.length; k += 1, o += width)
+          values[o] = column[blockKept[k]!]!;
+      });
+      for (let k = 0; k < blockKept.length; k += 1) keptRows[kept++] = start + blockKept[k]!;
+    }
+    frame.release();
   }
 
   return {

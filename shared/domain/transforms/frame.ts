@@ -13,7 +13,28 @@ export class Frame {
   private readonly columns = new Map<string, FrameColumn>();
   private readonly owned = new Set<Float64Array>();
 
-  constructor(readonly rows: number) {}
+  constructor(
+    readonly rows: number,
+    private readonly pool?: ColumnPool,
+  ) {}
+
+  /** A new array of `rows` values for a step's output (zeroed when `zeroed`). */
+  alloc(zeroed = false): Float64Array {
+    const reused = this.pool?.take(this.rows);
+    if (reused) {
+      if (zeroed) reused.fill(0);
+      return reused;
+    }
+    return new Float64Array(this.rows);
+  }
+
+  /** Hands the arrays this frame allocated back to its pool; the frame must not be used after. */
+  release(): void {
+    if (!this.pool) return;
+    for (const values of this.owned) this.pool.give(values);
+    this.owned.clear();
+    this.columns.clear();
+  }
 
   has(name: string): boolean {
     return this.columns.has(name);
@@ -79,7 +100,9 @@ export class Frame {
    */
   target(source: Float64Array, sourceName: string, outputName: string): Float64Array {
     if (sourceName === outputName && this.owned.has(source)) return source;
-    return new Float64Array(source);
+    const copy = this.alloc();
+    copy.set(source);
+    return copy;
   }
 
   /** A new frame with only the rows where keep[i] is 1. */
@@ -100,6 +123,24 @@ export class Frame {
       }
     }
     return next;
+  }
+}
+
+/**
+ * Arrays reused from one block to the next while applying transforms, so a million rows do not
+ * allocate (and collect) thousands of short-lived arrays.
+ */
+export class ColumnPool {
+  private readonly free = new Map<number, Float64Array[]>();
+
+  take(length: number): Float64Array | undefined {
+    return this.free.get(length)?.pop();
+  }
+
+  give(values: Float64Array): void {
+    const list = this.free.get(values.length);
+    if (list) list.push(values);
+    else this.free.set(values.length, [values]);
   }
 }
 

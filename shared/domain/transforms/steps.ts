@@ -1,7 +1,7 @@
 import type { FittedStep, TransformStep } from '../../schemas/transforms';
 import { DomainError } from '../errors';
 import { datetimePart } from './datetime';
-import { evaluateExpression, expressionColumns, parseExpression } from './expression';
+import { evaluateExpression, expressionColumns, type ExpressionNode, parseExpression } from './expression';
 import { Frame, type RejectRow } from './frame';
 import { fitPca } from './pca';
 import {
@@ -294,6 +294,17 @@ function satisfies(c: RowCondition, v: number | string | null): boolean {
   }
 }
 
+// Applying runs block by block: parse each derived expression once, not once per block.
+const parsed = new WeakMap<object, ExpressionNode>();
+function parsedExpression(step: { expression: string }): ExpressionNode {
+  let ast = parsed.get(step);
+  if (!ast) {
+    ast = parseExpression(step.expression);
+    parsed.set(step, ast);
+  }
+  return ast;
+}
+
 /** Applies one fitted (non training-only) step to the frame; rows it cannot handle go to `reject`. */
 export function applyStep(step: FittedStep, frame: Frame, reject: RejectRow, index: number): void {
   const where = stepLabel(index, step.type);
@@ -365,7 +376,7 @@ export function applyStep(step: FittedStep, frame: Frame, reject: RejectRow, ind
     case 'one_hot': {
       const values = frame.categorical(step.column, where);
       const index = new Map(step.categories.map((c, k) => [c, k]));
-      const outs = step.outputs.map(() => new Float64Array(n));
+      const outs = step.outputs.map(() => frame.alloc(true));
       const other = step.unseen === 'other' ? outs[outs.length - 1]! : undefined;
       for (let i = 0; i < n; i += 1) {
         const v = values[i]!;
@@ -385,7 +396,7 @@ export function applyStep(step: FittedStep, frame: Frame, reject: RejectRow, ind
     case 'ordinal': {
       const values = frame.categorical(step.column, where);
       const index = new Map(step.categories.map((c, k) => [c, k]));
-      const out = new Float64Array(n);
+      const out = frame.alloc();
       for (let i = 0; i < n; i += 1) {
         const v = values[i]!;
         if (v === null) {
@@ -427,7 +438,7 @@ export function applyStep(step: FittedStep, frame: Frame, reject: RejectRow, ind
     case 'pca': {
       const inputs = step.columns.map((name) => frame.numeric(name, where));
       const outs = step.outputs.map((_, k) => {
-        const out = new Float64Array(n);
+        const out = frame.alloc(true);
         const component = step.components[k]!;
         inputs.forEach((x, j) => {
           const c = component[j]!;
@@ -442,7 +453,7 @@ export function applyStep(step: FittedStep, frame: Frame, reject: RejectRow, ind
     case 'datetime_parts': {
       const source = frame.numeric(step.column, where);
       const outs = step.parts.map((part) => {
-        const out = new Float64Array(n);
+        const out = frame.alloc();
         datetimePart(part, source, out);
         return out;
       });
@@ -450,8 +461,7 @@ export function applyStep(step: FittedStep, frame: Frame, reject: RejectRow, ind
       return;
     }
     case 'derived': {
-      const ast = parseExpression(step.expression);
-      const out = evaluateExpression(ast, (name) => frame.numeric(name, where), n);
+      const out = evaluateExpression(parsedExpression(step), (name) => frame.numeric(name, where), n);
       const inputs = step.inputs.map((name) => frame.numeric(name, where));
       for (let i = 0; i < n; i += 1) {
         const v = out[i]!;
