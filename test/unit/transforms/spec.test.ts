@@ -1,4 +1,5 @@
 import {
+  assertInputsMatchFeatures,
   fittedTransformsHash,
   fittedTransformsSchema,
   fitTransforms,
@@ -119,5 +120,31 @@ describe('hashes', () => {
     const b = fitTransforms(spec, aBatch({ x: [1, 5, 4], c: ['a', 'b', 'a'] }));
     expect(a.specHash).toBe(b.specHash);
     expect(fittedTransformsHash(a)).not.toBe(fittedTransformsHash(b));
+  });
+});
+
+describe('assertInputsMatchFeatures', () => {
+  const fitted = fitTransforms(
+    { specVersion: 1, steps: [{ type: 'one_hot', column: 'c' }], output: ['x', 'c_a'] },
+    aBatch({ x: [1], c: ['a'] }),
+  );
+
+  it('when every input is a feature of a compatible type, then it passes', () => {
+    expect(() =>
+      assertInputsMatchFeatures(fitted, [
+        { name: 'x', type: 'datetime', nullable: false },
+        { name: 'c', type: 'categorical', nullable: false, strictValues: false },
+      ]),
+    ).not.toThrow();
+  });
+
+  it('when an input is not a feature or has the other kind, then every problem is listed', () => {
+    expect(() =>
+      assertInputsMatchFeatures(fitted, [
+        { name: 'c', type: 'numeric', nullable: false, strictRange: false },
+      ]),
+    ).toThrow(
+      "transforms do not match the feature schema: the transforms read 'c' as categorical, the model declares it numeric; the transforms read 'x', which is not a feature of the model",
+    );
   });
 });
