@@ -1,6 +1,7 @@
 import {
   type FittedStep,
   type FittedTransforms,
+  fittedTransformsSchema,
   type InputKind,
   trainingOnlyStepTypes,
   type TransformSpecInput,
@@ -11,7 +12,7 @@ import type { RowBatch } from '../tabular';
 import { expressionColumns, parseExpression } from './expression';
 import { batchColumn, Frame } from './frame';
 import { transformSpecHash } from './hash';
-import { applyStep, fitStep, trainingRowMask } from './steps';
+import { applyStep, fitStep, stepLabel, trainingRowMask } from './steps';
 
 /** Columns a spec step reads. */
 function stepInputs(step: ReturnType<typeof transformSpecSchema.parse>['steps'][number]): string[] {
@@ -127,7 +128,7 @@ export function fitTransforms(specInput: TransformSpecInput, batch: RowBatch): F
       'no training row is left after the training-only steps and rejections',
     );
 
-  return {
+  const fitted = {
     specVersion: spec.specVersion,
     specHash: transformSpecHash(spec),
     inputs,
@@ -136,4 +137,18 @@ export function fitTransforms(specInput: TransformSpecInput, batch: RowBatch): F
     trainingRows: batch.rowCount,
     fittedRows: frame.rows,
   };
+  // Infinite training values would make infinite parameters, which JSON cannot carry.
+  const checked = fittedTransformsSchema.safeParse(fitted);
+  if (!checked.success) {
+    const issue = checked.error.issues[0]!;
+    const at =
+      issue.path[0] === 'steps'
+        ? `${stepLabel(Number(issue.path[1]), String(steps[Number(issue.path[1])]?.type))}: `
+        : '';
+    throw new DomainError(
+      'VALIDATION_ERROR',
+      `${at}fitted parameters are invalid at ${issue.path.join('.')} (${issue.message}); does the training data hold infinite values?`,
+    );
+  }
+  return checked.data;
 }

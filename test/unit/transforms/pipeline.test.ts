@@ -247,3 +247,14 @@ describe('training-only steps', () => {
     expect(fitted.fittedRows).toBe(2);
   });
 });
+
+describe('fitted parameters', () => {
+  it('when training data hold an infinite value, then fitting fails instead of storing Infinity', () => {
+    expect(() =>
+      fitTransforms(
+        { specVersion: 1, steps: [{ type: 'standardize', columns: ['x'] }], output: ['x'] },
+        aBatch({ x: [1, Infinity] }),
+      ),
+    ).toThrow(/step 1 \(standardize\): fitted parameters are invalid at steps\.0\.mean\.0/);
+  });
+});
