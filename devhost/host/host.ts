@@ -10,7 +10,8 @@ import { type RunningTimers, startTimers } from './timers';
  * `/runtime/webhooks/durabletask/` and the `durableClient` input binding payload.
  */
 export interface DurableExtension {
-  handleManagementRequest: DurableManagementHandler;
+  /** Handles a request under `/runtime/webhooks/durabletask/` (devhost/durable's `DurableHttpApi.handle`). */
+  handle: DurableManagementHandler;
   /** The `durableClient` binding value for functions of a host reachable at `origin`. */
   clientPayload(origin: string): unknown;
 }
@@ -72,7 +73,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     port: options.port ?? 7071,
     routePrefix: options.routePrefix ?? routePrefixOf(readHostJson(options.appDir)),
     keys: options.keys ?? { functionKey: env.DEVHOST_FUNCTION_KEY, masterKey: env.DEVHOST_MASTER_KEY },
-    durable: options.durable?.handleManagementRequest,
+    durable: options.durable ? (req, res) => options.durable!.handle(req, res) : undefined,
   });
   const durable = options.durable;
   if (durable) worker.setInputBindingProvider('durableClient', () => durable.clientPayload(http.origin));

@@ -4,13 +4,8 @@ import type { AddressInfo } from 'node:net';
 import type { FunctionInfo, FunctionsWorker, HttpResponseData, RpcTypedData } from '../worker';
 import { type CompiledRoute,compileRoute } from './routes';
 
-/** Serves `/runtime/webhooks/durabletask/...`; `subPath` is what follows `durabletask/`. */
-export type DurableManagementHandler = (
-  req: IncomingMessage,
-  res: ServerResponse,
-  subPath: string,
-  body: Buffer,
-) => Promise<void> | void;
+/** Serves `/runtime/webhooks/durabletask/...` (it reads the request body itself). */
+export type DurableManagementHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 export interface HttpKeys {
   /** Accepted for `authLevel: 'function'` routes. */
@@ -154,12 +149,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
     const method = (req.method ?? 'GET').toUpperCase();
-    const body = await readBody(req);
 
     if (url.pathname.toLowerCase().startsWith(DURABLE_PREFIX)) {
       if (!options.durable) return sendJson(res, 404, { error: 'The Durable extension is not running in this host.' });
-      return options.durable(req, res, url.pathname.slice(DURABLE_PREFIX.length), body);
+      return options.durable(req, res);
     }
+    const body = await readBody(req);
     if (url.pathname.toLowerCase() === '/admin/host/status') {
       return sendJson(res, 200, { state: 'Running', version: worker.coreApi.hostVersion });
     }
