@@ -1,11 +1,11 @@
 import { computeMetrics, metricsForTask, normalQuantile, quantileSorted, wilsonInterval } from '../../../shared/domain/metrics';
 import type { MetricName } from '../../../shared/schemas/policies';
-import { classificationCase, reference, regressionCase } from './reference-data';
+import { classificationCase, type Expected, reference, regressionCase } from './reference-data';
 
 const TOLERANCE = 1e-6;
 const noBootstrap = { bootstrap: { resamples: 0 } };
 
-function expectMetricsToMatch(report: ReturnType<typeof computeMetrics>, expected: Record<string, any>, names: readonly MetricName[]) {
+function expectMetricsToMatch(report: ReturnType<typeof computeMetrics>, expected: Expected, names: readonly MetricName[]) {
   for (const name of names) {
     const estimate = report.metrics[name]!;
     const want = expected[name] as number | null;
@@ -62,12 +62,13 @@ describe('metrics against sklearn definitions (numpy/scipy reference values)', (
     expectMetricsToMatch(report, expected, metricsForTask.multiclass);
     expect(report.confusionMatrix).toEqual(expected.confusion_matrix);
     const perClass = report.perClass!;
+    const want = expected.per_class!;
     for (const [c, row] of perClass.entries()) {
-      expect(row.precision).toBeCloseTo(expected.per_class.precision[c], 9);
-      expect(row.recall).toBeCloseTo(expected.per_class.recall[c], 9);
-      expect(row.f1).toBeCloseTo(expected.per_class.f1[c], 9);
-      expect(row.support).toBe(expected.per_class.support[c]);
-      expect(row.predicted).toBe(expected.per_class.predicted[c]);
+      expect(row.precision).toBeCloseTo(want.precision[c], 9);
+      expect(row.recall).toBeCloseTo(want.recall[c], 9);
+      expect(row.f1).toBeCloseTo(want.f1[c], 9);
+      expect(row.support).toBe(want.support[c]);
+      expect(row.predicted).toBe(want.predicted[c]);
     }
     expect(perClass[3]!.predicted).toBe(0);
   });
