@@ -64,9 +64,9 @@ describe('metrics against sklearn definitions (numpy/scipy reference values)', (
     const perClass = report.perClass!;
     const want = expected.per_class!;
     for (const [c, row] of perClass.entries()) {
-      expect(row.precision).toBeCloseTo(want.precision[c], 9);
-      expect(row.recall).toBeCloseTo(want.recall[c], 9);
-      expect(row.f1).toBeCloseTo(want.f1[c], 9);
+      expect(row.precision).toBeCloseTo(want.precision[c]!, 9);
+      expect(row.recall).toBeCloseTo(want.recall[c]!, 9);
+      expect(row.f1).toBeCloseTo(want.f1[c]!, 9);
       expect(row.support).toBe(want.support[c]);
       expect(row.predicted).toBe(want.predicted[c]);
     }
