@@ -93,7 +93,11 @@ export function wilsonInterval(successes: number, n: number, level: number): { l
   const z2n = (z * z) / n;
   const centre = (p + z2n / 2) / (1 + z2n);
   const half = (z / (1 + z2n)) * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n));
-  return { lower: Math.max(0, centre - half), upper: Math.min(1, centre + half) };
+  // At 0 or n successes the bound is exactly 0 or 1; rounding must not move it off.
+  return {
+    lower: successes === 0 ? 0 : Math.max(0, centre - half),
+    upper: successes === n ? 1 : Math.min(1, centre + half),
+  };
 }
 
 /** The q-quantile of sorted values with linear interpolation (numpy's default). */
