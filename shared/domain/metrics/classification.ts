@@ -6,7 +6,7 @@ import {
   type MetricOutcomes,
   undefinedMetric,
 } from './outcome';
-import { ascendingOrder, type RankingInput, weightedAveragePrecision, weightedRocAuc } from './ranking';
+import { type Ranking, rankingMetrics, type RankingScratch, rankingScratch, rankScores } from './ranking';
 
 /**
  * Actuals and predicted probabilities of a classifier. Class indices follow the model's
@@ -24,6 +24,8 @@ export interface ClassificationData {
 
 /** sklearn's log_loss clips probabilities to [eps, 1 - eps] with float64 machine epsilon. */
 const LOG_LOSS_EPS = Number.EPSILON;
+// Bound once: a global `Math` lookup per row is slow in sandboxed contexts (Jest's vm).
+const log = Math.log;
 
 export function validateClassificationData(data: ClassificationData): void {
   const { actual, probabilities, classCount: k, predicted } = data;
@@ -88,6 +90,10 @@ export function confusion(actual: Int32Array, predicted: Int32Array, k: number, 
     matrix[actual[i]! * k + predicted[i]!]! += wi;
     total += wi;
   }
+  return summarize(matrix, k, total);
+}
+
+function summarize(matrix: Float64Array, k: number, total: number): ConfusionSummary {
   const support = new Float64Array(k);
   const predictedCount = new Float64Array(k);
   const truePositive = new Float64Array(k);
@@ -147,17 +153,38 @@ export function classificationEvaluator(data: ClassificationData): MetricEvaluat
   const binary = k === 2;
   // One ranking per class (one-vs-rest); binary models rank by the positive class only.
   const rankedClasses = binary ? [1] : Array.from({ length: k }, (_, c) => c);
-  const rankings: RankingInput[] = rankedClasses.map((c) => {
+  const rankings: Ranking[] = rankedClasses.map((c) => {
     const positive = new Uint8Array(n);
     for (let i = 0; i < n; i++) positive[i] = actual[i] === c ? 1 : 0;
-    return { scores: prob, stride: k, column: c, order: ascendingOrder(prob, c, k), positive };
+    return rankScores(prob, k, c, positive);
   });
+  // Per-row terms that do not depend on the weights, so a resample is one weighted sum.
+  const cellOf = new Int32Array(n);
+  const rowLogLoss = new Float64Array(n);
+  const rowBrier = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    cellOf[i] = actual[i]! * k + predicted[i]!;
+    rowLogLoss[i] = logLossTerm(prob, k, i, actual[i]!);
+    rowBrier[i] = brierTerm(prob, k, i, actual[i]!);
+  }
+  const scratch = rankingScratch(Math.max(0, ...rankings.map((r) => r.groupCount)));
 
   return {
     rows: n,
     evaluate(w: Float64Array): MetricOutcomes {
-      const s = confusion(actual, predicted, k, w);
-      const rows = s.total;
+      const matrix = new Float64Array(k * k);
+      let rows = 0;
+      let logLossSum = 0;
+      let brierSum = 0;
+      for (let i = 0; i < n; i++) {
+        const wi = w[i]!;
+        if (wi === 0) continue;
+        matrix[cellOf[i]!]! += wi;
+        rows += wi;
+        logLossSum += wi * rowLogLoss[i]!;
+        brierSum += wi * rowBrier[i]!;
+      }
+      const s = summarize(matrix, k, rows);
       if (rows === 0) {
         const none = undefinedMetric('no rows', 0);
         const out: MetricOutcomes = {};
@@ -174,12 +201,11 @@ export function classificationEvaluator(data: ClassificationData): MetricEvaluat
         accuracy: defined(correct / rows, rows),
         f1_macro: defined(f.macro, rows),
         f1_weighted: defined(f.weighted, rows),
-        log_loss: defined(logLoss(actual, prob, k, w) / rows, rows),
-        brier: defined(brier(actual, prob, k, w) / rows, rows),
+        log_loss: defined(logLossSum / rows, rows),
+        brier: defined(brierSum / rows, rows),
       };
       if (binary) {
-        const auc = weightedRocAuc(rankings[0]!, w);
-        const ap = weightedAveragePrecision(rankings[0]!, w);
+        const { auc, averagePrecision: ap } = rankingMetrics(rankings[0]!, w, scratch);
         return {
           ...common,
           precision: defined(scores.precision[1]!, rows),
@@ -189,7 +215,7 @@ export function classificationEvaluator(data: ClassificationData): MetricEvaluat
           pr_auc: ap === null ? undefinedMetric('PR-AUC needs at least one positive actual', rows) : defined(ap, rows),
         };
       }
-      const ovr = oneVsRest(rankings, s.support, w, rows);
+      const ovr = oneVsRest(rankings, scratch, s.support, w, rows);
       return {
         ...common,
         precision: defined(p.macro, rows),
@@ -220,7 +246,8 @@ const MULTICLASS_NAMES = [
 
 /** One-vs-rest ROC-AUC (macro and prevalence-weighted) and macro average precision. */
 function oneVsRest(
-  rankings: RankingInput[],
+  rankings: Ranking[],
+  scratch: RankingScratch,
   support: Float64Array,
   w: Float64Array,
   rows: number,
@@ -236,10 +263,10 @@ function oneVsRest(
   let weightedAuc = 0;
   let macroAp = 0;
   for (const [c, ranking] of rankings.entries()) {
-    const auc = weightedRocAuc(ranking, w)!;
-    macroAuc += auc;
-    weightedAuc += auc * support[c]!;
-    macroAp += weightedAveragePrecision(ranking, w)!;
+    const { auc, averagePrecision } = rankingMetrics(ranking, w, scratch);
+    macroAuc += auc!;
+    weightedAuc += auc! * support[c]!;
+    macroAp += averagePrecision!;
   }
   const k = rankings.length;
   return {
@@ -249,35 +276,22 @@ function oneVsRest(
   };
 }
 
-function logLoss(actual: Int32Array, prob: Float64Array, k: number, w: Float64Array): number {
-  let sum = 0;
-  for (let i = 0; i < actual.length; i++) {
-    const wi = w[i]!;
-    if (wi === 0) continue;
-    const p = Math.min(Math.max(prob[i * k + actual[i]!]!, LOG_LOSS_EPS), 1 - LOG_LOSS_EPS);
-    sum -= wi * Math.log(p);
-  }
-  return sum;
+/** -log of the actual class's probability, clipped to [eps, 1 - eps] as sklearn. */
+function logLossTerm(prob: Float64Array, k: number, row: number, actual: number): number {
+  const p = prob[row * k + actual]!;
+  return -log(p < LOG_LOSS_EPS ? LOG_LOSS_EPS : p > 1 - LOG_LOSS_EPS ? 1 - LOG_LOSS_EPS : p);
 }
 
 /** Binary: (p1 - y)² as sklearn; multiclass: the sum over classes of (p_c - [y = c])². */
-function brier(actual: Int32Array, prob: Float64Array, k: number, w: Float64Array): number {
+function brierTerm(prob: Float64Array, k: number, row: number, actual: number): number {
+  if (k === 2) {
+    const d = prob[row * 2 + 1]! - (actual === 1 ? 1 : 0);
+    return d * d;
+  }
   let sum = 0;
-  for (let i = 0; i < actual.length; i++) {
-    const wi = w[i]!;
-    if (wi === 0) continue;
-    const a = actual[i]!;
-    if (k === 2) {
-      const d = prob[i * 2 + 1]! - (a === 1 ? 1 : 0);
-      sum += wi * d * d;
-      continue;
-    }
-    let row = 0;
-    for (let c = 0; c < k; c++) {
-      const d = prob[i * k + c]! - (a === c ? 1 : 0);
-      row += d * d;
-    }
-    sum += wi * row;
+  for (let c = 0; c < k; c++) {
+    const d = prob[row * k + c]! - (actual === c ? 1 : 0);
+    sum += d * d;
   }
   return sum;
 }

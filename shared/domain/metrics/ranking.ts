@@ -1,87 +1,106 @@
 /**
- * Ranking metrics over scores sorted once up front. Rows carry weights (bootstrap counts), so a
- * resample costs one linear pass instead of a new sort.
+ * Ranking metrics (ROC-AUC, average precision). Rows are grouped once by distinct score (ties form
+ * one group, groups in ascending score order); each evaluation then only sums row weights per
+ * group, so a bootstrap resample costs two linear passes instead of a sort.
  */
 
-/** Row indices ordered by ascending score (ties keep row order). */
-export function ascendingOrder(scores: Float64Array, column = 0, stride = 1): Int32Array {
-  const n = scores.length / stride;
-  const keys = new Float64Array(n);
-  for (let i = 0; i < n; i++) keys[i] = scores[i * stride + column]!;
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  order.sort((a, b) => keys[a]! - keys[b]! || a - b);
-  return order;
-}
-
-export interface RankingInput {
-  /** Row-major scores; the column of interest is `column` with `stride` values per row. */
-  readonly scores: Float64Array;
-  readonly stride: number;
-  readonly column: number;
-  /** Row indices by ascending score of `column`. */
-  readonly order: Int32Array;
-  /** Whether each row is a positive. */
+/** Rows grouped by distinct score of one class column, ascending. */
+export interface Ranking {
+  /** Group index of each row. */
+  readonly groupOf: Int32Array;
+  readonly groupCount: number;
+  /** Whether each row is a positive (its actual is the ranked class). */
   readonly positive: Uint8Array;
 }
 
 /**
- * ROC-AUC as the Mann-Whitney statistic: the chance that a random positive scores above a random
- * negative, ties counting one half. This is exactly the trapezoidal area under sklearn's
- * `roc_curve`. null when there are no positives or no negatives.
+ * Ranks the `column` of row-major `scores` (`stride` values per row); `positive` marks the rows
+ * of the ranked class.
  */
-export function weightedRocAuc(input: RankingInput, w: Float64Array): number | null {
-  const { scores, stride, column, order, positive } = input;
+export function rankScores(scores: Float64Array, stride: number, column: number, positive: Uint8Array): Ranking {
+  const n = scores.length / stride;
+  const keys = new Float64Array(n);
+  for (let i = 0; i < n; i++) keys[i] = scores[i * stride + column]!;
+  const sorted = keys.slice().sort();
+  // Distinct values in ascending order; a row's group is the position of its score among them.
+  let groupCount = 0;
+  for (let i = 0; i < n; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) sorted[groupCount++] = sorted[i]!;
+  const distinct = sorted.subarray(0, groupCount);
+  const groupOf = new Int32Array(n);
+  for (let i = 0; i < n; i++) groupOf[i] = lowerBound(distinct, keys[i]!);
+  return { groupOf, groupCount, positive };
+}
+
+function lowerBound(sorted: Float64Array, value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Scratch space for `rankingMetrics`, reused across bootstrap resamples. */
+export interface RankingScratch {
+  positive: Float64Array;
+  negative: Float64Array;
+}
+
+export const rankingScratch = (groupCount: number): RankingScratch => ({
+  positive: new Float64Array(groupCount),
+  negative: new Float64Array(groupCount),
+});
+
+/**
+ * ROC-AUC and average precision for row weights (null where undefined).
+ *
+ * ROC-AUC is the Mann-Whitney statistic: the chance that a random positive scores above a random
+ * negative, ties counting one half; exactly the trapezoidal area under sklearn's `roc_curve`.
+ * Undefined without positives or without negatives.
+ *
+ * Average precision is sklearn's `average_precision_score`: the sum over descending distinct
+ * score thresholds of (R_n - R_{n-1}) P_n, without interpolation. Undefined without positives.
+ */
+export function rankingMetrics(
+  ranking: Ranking,
+  w: Float64Array,
+  scratch: RankingScratch,
+): { auc: number | null; averagePrecision: number | null } {
+  const { groupOf, groupCount, positive } = ranking;
+  const pos = scratch.positive;
+  const neg = scratch.negative;
+  pos.fill(0);
+  neg.fill(0);
+  for (let i = 0; i < groupOf.length; i++) {
+    const wi = w[i]!;
+    if (wi === 0) continue;
+    if (positive[i]) pos[groupOf[i]!]! += wi;
+    else neg[groupOf[i]!]! += wi;
+  }
   let negativesBelow = 0;
   let pairs = 0;
   let totalPositive = 0;
-  let i = 0;
-  const n = order.length;
-  while (i < n) {
-    const score = scores[order[i]! * stride + column]!;
-    let groupPositive = 0;
-    let groupNegative = 0;
-    while (i < n && scores[order[i]! * stride + column] === score) {
-      const row = order[i]!;
-      if (positive[row]) groupPositive += w[row]!;
-      else groupNegative += w[row]!;
-      i++;
-    }
-    pairs += groupPositive * (negativesBelow + 0.5 * groupNegative);
-    negativesBelow += groupNegative;
-    totalPositive += groupPositive;
+  for (let g = 0; g < groupCount; g++) {
+    pairs += pos[g]! * (negativesBelow + 0.5 * neg[g]!);
+    negativesBelow += neg[g]!;
+    totalPositive += pos[g]!;
   }
-  if (totalPositive === 0 || negativesBelow === 0) return null;
-  return pairs / (totalPositive * negativesBelow);
-}
+  if (totalPositive === 0) return { auc: null, averagePrecision: null };
+  const auc = negativesBelow === 0 ? null : pairs / (totalPositive * negativesBelow);
 
-/**
- * Average precision as sklearn's `average_precision_score`: sum over descending distinct score
- * thresholds of (R_n - R_{n-1}) P_n, with no interpolation. null when there are no positives.
- */
-export function weightedAveragePrecision(input: RankingInput, w: Float64Array): number | null {
-  const { scores, stride, column, order, positive } = input;
-  let totalPositive = 0;
-  for (let i = 0; i < order.length; i++) if (positive[i]) totalPositive += w[i]!;
-  if (totalPositive === 0) return null;
   let truePositive = 0;
-  let falsePositive = 0;
+  let predictedPositive = 0;
   let previousRecall = 0;
-  let ap = 0;
-  let i = order.length - 1;
-  while (i >= 0) {
-    const score = scores[order[i]! * stride + column]!;
-    while (i >= 0 && scores[order[i]! * stride + column] === score) {
-      const row = order[i]!;
-      if (positive[row]) truePositive += w[row]!;
-      else falsePositive += w[row]!;
-      i--;
-    }
-    const predictedPositive = truePositive + falsePositive;
-    if (predictedPositive === 0) continue;
+  let averagePrecision = 0;
+  for (let g = groupCount - 1; g >= 0; g--) {
+    if (pos[g] === 0 && neg[g] === 0) continue;
+    truePositive += pos[g]!;
+    predictedPositive += pos[g]! + neg[g]!;
     const recall = truePositive / totalPositive;
-    ap += (recall - previousRecall) * (truePositive / predictedPositive);
+    averagePrecision += (recall - previousRecall) * (truePositive / predictedPositive);
     previousRecall = recall;
   }
-  return ap;
+  return { auc, averagePrecision };
 }

@@ -44,8 +44,9 @@ export function regressionEvaluator(data: RegressionData): MetricEvaluator {
         if (wi === 0) continue;
         const yi = y[i]!;
         const e = yhat[i]! - yi;
+        const absE = e < 0 ? -e : e;
         sumW += wi;
-        sumAbs += wi * Math.abs(e);
+        sumAbs += wi * absE;
         sumSq += wi * e * e;
         sumErr += wi * e;
         sumY += wi * yi;
@@ -53,7 +54,7 @@ export function regressionEvaluator(data: RegressionData): MetricEvaluator {
         if (yi > maxY) maxY = yi;
         if (yi !== 0) {
           mapeW += wi;
-          sumApe += (wi * Math.abs(e)) / Math.abs(yi);
+          sumApe += (wi * absE) / (yi < 0 ? -yi : yi);
         }
       }
       if (sumW === 0) {
