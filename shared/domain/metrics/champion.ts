@@ -7,7 +7,6 @@ import type {
   MetricReport,
   SegmentedMetricReport,
 } from '../../schemas/metrics';
-import type { ModelTask } from '../../schemas/model';
 import type { MetricName } from '../../schemas/policies';
 import type { validationGatesSchema } from '../../schemas/policies';
 import { defaultMetricFor, metricDirection } from './names';
@@ -34,19 +33,19 @@ const fmt = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(6)).toStri
 const pct = (x: number) => (Number.isFinite(x) ? `${fmt(x * 100)}%` : 'unbounded');
 
 /**
- * The champion gate of the lifecycle: the challenger must have the metric defined, meet the
+ * The champion gate of the lifecycle, on reports of both versions computed on the same rows (the
+ * task, and so the default metric, is the challenger report's). The challenger must have the metric defined, meet the
  * absolute threshold, be at most `maxRegressionVsChampion` (relative) worse than the champion on
  * the same rows, and no segment with at least `minSegmentRows` rows may be more than
  * `maxSegmentRegression` (relative) worse than the challenger's overall value. Smaller segments
  * and segments where the metric is undefined are reported without gating.
  */
 export function compareWithChampion(
-  task: ModelTask,
   challenger: SegmentedMetricReport,
   champion: SegmentedMetricReport | null,
   gates: ValidationGates,
 ): ChampionComparison {
-  const metric = gates.metric ?? defaultMetricFor(task);
+  const metric = gates.metric ?? defaultMetricFor(challenger.overall.task);
   const direction = metricDirection[metric];
   const checks: GateCheck[] = [];
   const overall = valueOf(challenger.overall, metric);
@@ -71,7 +70,7 @@ export function compareWithChampion(
         message: `${subject} ${fmt(direction === 'zero' ? Math.abs(overall) : overall)} ${passed ? 'meets' : 'misses'} the threshold (${bound} ${fmt(gates.threshold)})`,
       });
     }
-    checks.push(championCheck(metric, overall, champion, championValue, direction, gates.maxRegressionVsChampion));
+    checks.push(championCheck(metric, overall, challenger, champion, championValue, direction, gates.maxRegressionVsChampion));
     regressionVsChampion = championValue === null ? null : relativeRegression(overall, championValue, direction);
     for (const s of challenger.segments) checks.push(segmentCheck(metric, s, overall, direction, gates));
   }
@@ -92,6 +91,7 @@ export function compareWithChampion(
 function championCheck(
   metric: MetricName,
   overall: number,
+  challenger: SegmentedMetricReport,
   champion: SegmentedMetricReport | null,
   championValue: number | null,
   direction: MetricDirection,
@@ -99,6 +99,15 @@ function championCheck(
 ): GateCheck {
   if (champion === null)
     return { check: 'champion', passed: true, gating: false, value: overall, limit: null, message: 'no champion to compare with' };
+  if (champion.overall.rows !== challenger.overall.rows)
+    return {
+      check: 'champion',
+      passed: false,
+      gating: true,
+      value: overall,
+      limit: null,
+      message: `challenger and champion were measured on different data (${challenger.overall.rows} vs ${champion.overall.rows} rows)`,
+    };
   if (championValue === null)
     return {
       check: 'champion',

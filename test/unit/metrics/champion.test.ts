@@ -29,14 +29,14 @@ const gates = (input: Record<string, unknown> = {}) => validationGatesSchema.par
 
 describe('compareWithChampion', () => {
   it('when there is no champion and the threshold is met, then it passes and says there was nothing to compare', () => {
-    const result = compareWithChampion('binary', aSegmentedReport('binary', { roc_auc: 0.8 }), null, gates({ threshold: 0.75 }));
+    const result = compareWithChampion(aSegmentedReport('binary', { roc_auc: 0.8 }), null, gates({ threshold: 0.75 }));
     expect(() => championComparisonSchema.parse(result)).not.toThrow();
     expect(result).toMatchObject({ decision: 'pass', metric: 'roc_auc', direction: 'higher', reasons: [] });
     expect(result.checks.find((c) => c.check === 'champion')).toMatchObject({ gating: false, message: 'no champion to compare with' });
   });
 
   it('when the higher-is-better metric misses the threshold, then it fails with the threshold as reason', () => {
-    const result = compareWithChampion('binary', aSegmentedReport('binary', { roc_auc: 0.7 }), null, gates({ threshold: 0.75 }));
+    const result = compareWithChampion(aSegmentedReport('binary', { roc_auc: 0.7 }), null, gates({ threshold: 0.75 }));
     expect(result.decision).toBe('fail');
     expect(result.reasons).toEqual(['roc_auc 0.7 misses the threshold (at least 0.75)']);
   });
@@ -44,8 +44,8 @@ describe('compareWithChampion', () => {
   it('when the lower-is-better metric is worse than the champion beyond the allowance, then it fails', () => {
     const champion = aSegmentedReport('regression', { rmse: 1.0 });
     const allowed = gates({ maxRegressionVsChampion: 0.05 });
-    const slightly = compareWithChampion('regression', aSegmentedReport('regression', { rmse: 1.04 }), champion, allowed);
-    const clearly = compareWithChampion('regression', aSegmentedReport('regression', { rmse: 1.2 }), champion, allowed);
+    const slightly = compareWithChampion(aSegmentedReport('regression', { rmse: 1.04 }), champion, allowed);
+    const clearly = compareWithChampion(aSegmentedReport('regression', { rmse: 1.2 }), champion, allowed);
     expect(slightly.decision).toBe('pass');
     expect(slightly.regressionVsChampion).toBeCloseTo(0.04, 12);
     expect(clearly.decision).toBe('fail');
@@ -54,7 +54,6 @@ describe('compareWithChampion', () => {
 
   it('when the default allowance is 0 and the challenger is better, then it passes with a negative regression', () => {
     const result = compareWithChampion(
-      'multiclass',
       aSegmentedReport('multiclass', { f1_macro: 0.66 }),
       aSegmentedReport('multiclass', { f1_macro: 0.6 }),
       gates(),
@@ -66,8 +65,8 @@ describe('compareWithChampion', () => {
   it('when the metric is the bias, then closer to zero is better in either sign', () => {
     const champion = aSegmentedReport('regression', { mean_error: 0.5 });
     const g = gates({ metric: 'mean_error', threshold: 0.6 });
-    expect(compareWithChampion('regression', aSegmentedReport('regression', { mean_error: -0.4 }), champion, g).decision).toBe('pass');
-    const worse = compareWithChampion('regression', aSegmentedReport('regression', { mean_error: -0.7 }), champion, g);
+    expect(compareWithChampion(aSegmentedReport('regression', { mean_error: -0.4 }), champion, g).decision).toBe('pass');
+    const worse = compareWithChampion(aSegmentedReport('regression', { mean_error: -0.7 }), champion, g);
     expect(worse.decision).toBe('fail');
     expect(worse.reasons).toHaveLength(2);
   });
@@ -79,7 +78,7 @@ describe('compareWithChampion', () => {
       { segment: 'islands', rows: 20, values: { roc_auc: 0.5 } },
       { segment: 'east', rows: 300, values: { roc_auc: null } },
     ]);
-    const result = compareWithChampion('binary', challenger, null, gates());
+    const result = compareWithChampion(challenger, null, gates());
     expect(result.decision).toBe('fail');
     expect(result.reasons).toEqual(['segment south: roc_auc 0.6 is 25% worse than overall 0.8 (allowed 20%)']);
     const bySegment = Object.fromEntries(result.checks.filter((c) => c.segment).map((c) => [c.segment, c]));
@@ -90,13 +89,12 @@ describe('compareWithChampion', () => {
   });
 
   it('when the challenger metric is undefined, then it fails and gives the metric reason', () => {
-    const result = compareWithChampion('binary', aSegmentedReport('binary', { roc_auc: null }), null, gates());
+    const result = compareWithChampion(aSegmentedReport('binary', { roc_auc: null }), null, gates());
     expect(result).toMatchObject({ decision: 'fail', challenger: null, reasons: ['roc_auc of the challenger is undefined: only one class'] });
   });
 
   it('when the champion metric is undefined on the data, then the comparison is reported but does not gate', () => {
     const result = compareWithChampion(
-      'binary',
       aSegmentedReport('binary', { roc_auc: 0.8 }),
       aSegmentedReport('binary', { roc_auc: null }),
       gates(),
@@ -109,9 +107,19 @@ describe('compareWithChampion', () => {
     const data = aBinarySample(600);
     const segments = Array.from({ length: 600 }, (_, i) => (i < 300 ? 'a' : 'b'));
     const report = computeMetricsBySegment('binary', data, segments, { bootstrap: { resamples: 0 } });
-    const result = compareWithChampion('binary', report, report, gates({ maxSegmentRegression: 0.5 }));
+    const result = compareWithChampion(report, report, gates({ maxSegmentRegression: 0.5 }));
     expect(result).toMatchObject({ decision: 'pass', regressionVsChampion: 0 });
     expect(result.checks.filter((c) => c.check === 'segment')).toHaveLength(2);
+  });
+});
+
+describe('compareWithChampion evidence', () => {
+  it('when the two reports cover different numbers of rows, then it fails: they were not measured on the same data', () => {
+    const challenger = aSegmentedReport('binary', { roc_auc: 0.9 });
+    const champion = { ...aSegmentedReport('binary', { roc_auc: 0.8 }), overall: aReport('binary', { roc_auc: 0.8 }, 999) };
+    const result = compareWithChampion(challenger, champion, gates());
+    expect(result.decision).toBe('fail');
+    expect(result.reasons).toEqual(['challenger and champion were measured on different data (1000 vs 999 rows)']);
   });
 });
 
