@@ -160,3 +160,6 @@ export type ModelPolicies = z.infer<typeof modelPoliciesSchema>;
 
 /** One validation split strategy of `validationGatesSchema.splits`. */
 export type ValidationSplit = z.infer<typeof validationSplitSchema>;
+
+/** The validation gates of a model (champion comparison, segment gates, split strategies). */
+export type ValidationGates = z.infer<typeof validationGatesSchema>;

@@ -1,5 +1,3 @@
-import type { z } from 'zod';
-
 import type {
   ChampionComparison,
   GateCheck,
@@ -7,11 +5,8 @@ import type {
   MetricReport,
   SegmentedMetricReport,
 } from '../../schemas/metrics';
-import type { MetricName } from '../../schemas/policies';
-import type { validationGatesSchema } from '../../schemas/policies';
+import type { MetricName, ValidationGates } from '../../schemas/policies';
 import { defaultMetricFor, metricDirection } from './names';
-
-export type ValidationGates = z.infer<typeof validationGatesSchema>;
 
 /**
  * How much worse `value` is than `reference`, relative to the reference's magnitude (positive =

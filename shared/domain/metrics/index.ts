@@ -1,4 +1,4 @@
-export { compareWithChampion, relativeRegression, type ValidationGates } from './champion';
+export { compareWithChampion, relativeRegression } from './champion';
 export { argmaxClasses, type ClassificationData, confusion, perClassScores } from './classification';
 export { computeMetrics, computeMetricsBySegment, type MetricsData, type MetricsOptions } from './compute';
 export { normalQuantile, quantileSorted, wilsonInterval } from './intervals';
