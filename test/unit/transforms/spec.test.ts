@@ -148,3 +148,35 @@ describe('assertInputsMatchFeatures', () => {
     );
   });
 });
+
+describe('fitted transforms schema', () => {
+  const fitted = fitTransforms(
+    {
+      specVersion: 1,
+      steps: [
+        { type: 'standardize', columns: ['x', 'y'] },
+        { type: 'pca', columns: ['x', 'y'], nComponents: 1 },
+      ],
+      output: ['pca_0'],
+    },
+    aBatch({ x: [1, 2, 4], y: [3, 1, 0] }),
+  );
+
+  it('when a stored parameter array is shorter than its columns, then reading it back fails', () => {
+    const broken = JSON.parse(JSON.stringify(fitted));
+    broken.steps[0].scale = [1];
+    broken.steps[1].components[0] = [1];
+    const result = fittedTransformsSchema.safeParse(broken);
+    expect(result.success).toBe(false);
+    expect(result.error!.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+      ['steps.0.scale', 'standardize has 1 scale for 2 expected'],
+      ['steps.1.components.0', 'pca has 1 components.0 for 2 expected'],
+    ]);
+  });
+
+  it('when a stored value is not finite, then reading it back fails', () => {
+    const broken = JSON.parse(JSON.stringify(fitted));
+    broken.steps[0].mean = [0, null];
+    expect(fittedTransformsSchema.safeParse(broken).success).toBe(false);
+  });
+});
