@@ -461,7 +461,10 @@ export function applyStep(step: FittedStep, frame: Frame, reject: RejectRow, ind
       return;
     }
     case 'derived': {
-      const out = evaluateExpression(parsedExpression(step), (name) => frame.numeric(name, where), n);
+      const out = evaluateExpression(parsedExpression(step), (name) => frame.numeric(name, where), n, {
+        alloc: () => frame.alloc(),
+        free: (values) => frame.recycle(values),
+      });
       const inputs = step.inputs.map((name) => frame.numeric(name, where));
       for (let i = 0; i < n; i += 1) {
         const v = out[i]!;
