@@ -76,6 +76,15 @@ describe('fitTransforms and applyTransforms', () => {
     ]);
   });
 
+  it('when the batch is empty, then the result is an empty matrix of the right width', () => {
+    const fitted = fitTransforms({ specVersion: 1, output: ['x', 'y'] }, aBatch({ x: [1], y: [2] }));
+    const { matrix, keptRows, rejected } = applyTransforms(fitted, aBatch({ x: [], y: [] }));
+    expect(matrix).toMatchObject({ rows: 0, width: 2, names: ['x', 'y'] });
+    expect(matrix.values.length).toBe(0);
+    expect(keptRows.length).toBe(0);
+    expect(rejected).toEqual([]);
+  });
+
   it('when a value overflows float32, then the row is rejected rather than given Infinity', () => {
     const fitted = fitTransforms({ specVersion: 1, output: ['x'] }, aBatch({ x: [1] }));
     const { rejected } = applyTransforms(fitted, aBatch({ x: [1e39, 1] }));
