@@ -231,7 +231,18 @@ export function fitStep(step: TransformStep, frame: Frame, index: number): Fitte
       };
     }
     case 'filter_rows':
-      step.where.forEach((c) => frame.get(c.column, where));
+      step.where.forEach((c) => {
+        const kind = frame.get(c.column, where).kind;
+        if (kind === 'categorical' && 'value' in c)
+          throw invalid(
+            `${where}: '${c.op}' compares numbers, '${c.column}' is categorical (use in / not_in)`,
+          );
+        if ('values' in c) {
+          const wanted = kind === 'numeric' ? 'number' : 'string';
+          if (c.values.some((v) => typeof v !== wanted))
+            throw invalid(`${where}: values for ${kind} column '${c.column}' must all be ${wanted}s`);
+        }
+      });
       return { type: 'filter_rows', where: step.where, rowsDropped: 0 };
   }
 }

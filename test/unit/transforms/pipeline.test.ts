@@ -224,6 +224,22 @@ describe('training-only steps', () => {
     );
   });
 
+  it('when a filter condition does not suit the column kind, then fitting fails instead of dropping every row', () => {
+    const batch = aBatch({ x: [1, 2], c: ['a', 'b'] });
+    const fit = (where: Extract<FittedStep, { type: 'filter_rows' }>['where']) =>
+      fitTransforms({ specVersion: 1, steps: [{ type: 'filter_rows', where }], output: ['x'] }, batch);
+    expect(() => fit([{ column: 'c', op: 'gt', value: 1 }])).toThrow(
+      /'gt' compares numbers, 'c' is categorical/,
+    );
+    expect(() => fit([{ column: 'x', op: 'in', values: ['1'] }])).toThrow(
+      /numeric column 'x' must all be numbers/,
+    );
+    expect(() => fit([{ column: 'c', op: 'in', values: [1] }])).toThrow(
+      /categorical column 'c' must all be strings/,
+    );
+    expect(fit([{ column: 'x', op: 'in', values: [2] }]).fittedRows).toBe(1);
+  });
+
   it('when a column is first read after rows were dropped, then it is aligned with the kept rows', () => {
     const fitted = fitTransforms(
       {
