@@ -3,6 +3,7 @@ import {
   fittedTransformsHash,
   fittedTransformsSchema,
   fitTransforms,
+  parseTransformSpec,
   transformSpecHash,
   type TransformSpecInput,
   transformSpecSchema,
@@ -63,6 +64,19 @@ describe('transform spec schema', () => {
     const result = transformSpecSchema.safeParse({ specVersion: 1, steps: [step], output: ['a'] });
     expect(result.success).toBe(false);
     expect(result.error!.issues.map((i) => i.message).join('\n')).toMatch(message);
+  });
+
+  it('when a spec is invalid, then fitting and hashing fail with a VALIDATION_ERROR listing every issue', () => {
+    const bad = { specVersion: 1, steps: [{ type: 'derived', output: 'd', expression: 'a +' }], output: [] };
+    const expected = expect.objectContaining({
+      code: 'VALIDATION_ERROR',
+      message: expect.stringMatching(
+        /^invalid transform spec: output: .*; steps\.0\.expression: unexpected end of expression at column 4/,
+      ),
+    });
+    expect(() => parseTransformSpec(bad)).toThrow(expected);
+    expect(() => fitTransforms(bad as TransformSpecInput, aBatch({ a: [1] }))).toThrow(expected);
+    expect(() => transformSpecHash(bad as TransformSpecInput)).toThrow(expected);
   });
 
   it('when output lists a column twice, then the spec is refused', () => {
