@@ -4,20 +4,9 @@
  * `minLabelCoverage` are `insufficient_data`, with the provisional result attached.
  */
 import type { MetricName, PerformancePolicy } from '../../schemas/policies';
+import { relativeRegression } from '../metrics/champion';
+import { metricDirection } from '../metrics/names';
 import type { PolicyVerdict } from './drift-policy';
-
-const HIGHER_IS_BETTER: ReadonlySet<MetricName> = new Set([
-  'r2',
-  'accuracy',
-  'precision',
-  'recall',
-  'f1_macro',
-  'f1_weighted',
-  'roc_auc',
-  'pr_auc',
-]);
-
-export const higherIsBetter = (metric: MetricName): boolean => HIGHER_IS_BETTER.has(metric);
 
 export interface PerformanceInput {
   metric: MetricName;
@@ -42,13 +31,15 @@ export interface PerformanceEvaluation {
   reason: string;
 }
 
-/** Relative degradation; `mean_error` compares magnitudes (bias either way is worse). */
+/**
+ * Relative degradation against the baseline (positive = worse), the same measure the champion
+ * comparison uses; `mean_error` compares magnitudes. A zero baseline makes any worsening unbounded.
+ */
 export function degradation(metric: MetricName, value: number, baseline: number): number {
-  const v = metric === 'mean_error' ? Math.abs(value) : value;
-  const b = metric === 'mean_error' ? Math.abs(baseline) : baseline;
-  const worse = higherIsBetter(metric) ? b - v : v - b;
-  return Math.abs(b) > 1e-12 ? worse / Math.abs(b) : worse;
+  return relativeRegression(value, baseline, metricDirection[metric]);
 }
+
+const percent = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : 'unbounded');
 
 export function evaluatePerformancePolicy(policy: PerformancePolicy, input: PerformanceInput): PerformanceEvaluation {
   if (input.value === null || input.labelCoverage <= 0) {
@@ -59,7 +50,7 @@ export function evaluatePerformancePolicy(policy: PerformancePolicy, input: Perf
     verdict: d > policy.tolerance ? 'breach' : d > policy.tolerance / 2 ? 'warning' : 'ok',
     degradation: d,
   };
-  const what = `${input.metric} ${input.value.toFixed(4)} vs baseline ${input.baseline.toFixed(4)} (${(d * 100).toFixed(1)}% worse, tolerance ${(policy.tolerance * 100).toFixed(1)}%)`;
+  const what = `${input.metric} ${input.value.toFixed(4)} vs baseline ${input.baseline.toFixed(4)} (${percent(d)} worse, tolerance ${percent(policy.tolerance)})`;
   if (input.labelCoverage < policy.minLabelCoverage) {
     return {
       verdict: 'insufficient_data',
