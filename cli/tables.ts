@@ -58,6 +58,8 @@ export function parseCsv(text: string, source = 'CSV'): { header: string[]; rows
   if (field !== '' || row.length > 0) endRow();
   const [header, ...body] = rows;
   if (!header) throw errors.validation(`${source}: empty file, a header row is needed`);
+  const duplicate = header.find((name, i) => header.indexOf(name) !== i);
+  if (duplicate !== undefined) throw errors.validation(`${source}: column '${duplicate}' appears twice in the header`);
   body.forEach((r, index) => {
     if (r.length !== header.length) {
       throw errors.validation(`${source}: row ${index + 2} has ${r.length} fields, the header has ${header.length}`);

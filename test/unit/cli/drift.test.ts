@@ -129,5 +129,6 @@ describe('mlops drift', () => {
     expect(parseCsv(text)).toEqual({ header: ['a', 'b'], rows: [['x, y', 'say "hi"'], ['multi\nline', '']] });
     expect(() => parseCsv('a,b\n1\n')).toThrow('row 2 has 1 fields, the header has 2');
     expect(() => parseCsv('a\n"open\n')).toThrow(/unterminated/);
+    expect(() => parseCsv('a,b,a\n1,2,3\n')).toThrow("column 'a' appears twice");
   });
 });
