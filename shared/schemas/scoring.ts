@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-import { columnNameSchema, modelNameSchema, versionNumberSchema } from './common';
+import { modelNameSchema, versionNumberSchema } from './common';
 
 const count = z.number().int().nonnegative();
 
@@ -73,7 +73,6 @@ export const quarantineRecordSchema = z.object({
   row: z.number().int().positive(),
   reason: z.string(),
   cells: z.array(z.string().nullable()),
-  columns: z.array(columnNameSchema.or(z.string())).optional(),
   /** The raw bytes in base64 when the row is not valid UTF-8. */
   rawBase64: z.string().optional(),
 });
