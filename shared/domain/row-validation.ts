@@ -60,6 +60,8 @@ export interface ValidatedRows {
   batch: RowBatch;
   /** File row number of each batch row. */
   rowNumbers: Int32Array;
+  /** Index in the raw rows of each batch row (to fetch its cells if a later step rejects it). */
+  sourceRows: Int32Array;
   ids: string[];
   /** Epoch milliseconds per batch row, NaN when empty; absent when the model has no timestamp column. */
   timestamps?: Float64Array;
@@ -97,6 +99,7 @@ export function validateRows(rows: RawRows, layout: ColumnLayout): ValidatedRows
     if (feature.type === 'categorical' && feature.strictValues && feature.allowedValues)
       allowed.set(feature.name, new Set(feature.allowedValues));
   const rowNumbers = new Int32Array(n);
+  const sourceRows = new Int32Array(n);
   const ids: string[] = [];
   const timestamps = layout.timestamp === undefined ? undefined : new Float64Array(n);
   const segments: Record<string, (string | null)[]> = {};
@@ -180,6 +183,7 @@ export function validateRows(rows: RawRows, layout: ColumnLayout): ValidatedRows
         }
         for (const s of layout.segments) segments[s.name]!.push(rows.text(s.column, r));
         rowNumbers[kept] = rows.rowNumber(r);
+        sourceRows[kept] = r;
         kept += 1;
         continue;
       }
@@ -198,6 +202,7 @@ export function validateRows(rows: RawRows, layout: ColumnLayout): ValidatedRows
   return {
     batch: { rowCount: kept, numeric: trimmed, categorical },
     rowNumbers: rowNumbers.subarray(0, kept),
+    sourceRows: sourceRows.subarray(0, kept),
     ids,
     ...(timestamps ? { timestamps: timestamps.subarray(0, kept) } : {}),
     segments,

@@ -46,6 +46,10 @@ export const chunkPlanSchema = z.object({
   format: z.enum(['csv', 'parquet']),
   size: count,
   etag: z.string().optional(),
+  /** The file's columns (header or Parquet schema). */
+  columns: z.array(z.string()),
+  /** Data rows, when known without decompressing (not for gzip). */
+  rows: count.optional(),
   chunks: z.array(chunkSchema),
 });
 export type ChunkPlan = z.infer<typeof chunkPlanSchema>;

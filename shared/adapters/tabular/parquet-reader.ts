@@ -88,7 +88,8 @@ export class ParquetRows implements RawRows {
     if (v instanceof Date) return v.toISOString();
     if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
     if (typeof v === 'object') return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
-    return String(v as number | bigint | boolean);
+    if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+    return null;
   }
 
   rawCells(row: number): (string | null)[] {

@@ -1,16 +1,16 @@
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 const MAX_FAST_DIGITS = 15;
 
-const enum Ch {
-  Space = 32,
-  Plus = 43,
-  Minus = 45,
-  Dot = 46,
-  Zero = 48,
-  Nine = 57,
-  UpperE = 69,
-  LowerE = 101,
-}
+const Ch = {
+  Space: 32,
+  Plus: 43,
+  Minus: 45,
+  Dot: 46,
+  Zero: 48,
+  Nine: 57,
+  UpperE: 69,
+  LowerE: 101,
+} as const;
 
 function special(buf: Buffer, b: number, e: number, negative: boolean): number {
   let word = '';

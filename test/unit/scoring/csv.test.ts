@@ -3,8 +3,8 @@ import { gzipSync } from 'node:zlib';
 
 import fc from 'fast-check';
 
-import { parseCsvWindow } from '../../../shared/adapters/tabular/csv-parser';
 import { planCsvChunks } from '../../../shared/adapters/tabular/csv-chunk-planner';
+import { parseCsvWindow } from '../../../shared/adapters/tabular/csv-parser';
 import { readCsv } from '../../../shared/adapters/tabular/csv-reader';
 import { parseNumberBytes } from '../../../shared/adapters/tabular/parse-number';
 import type { RawRows } from '../../../shared/domain/raw-rows';
