@@ -1,4 +1,6 @@
+import type { SignatureRoles } from '../domain/signature-roles';
 import type { FeatureMatrix } from '../domain/tabular';
+import type { ModelTask } from '../schemas/model';
 import type { ModelSignature, TensorSpec } from '../schemas/signature';
 
 /** The artifact of one model version, as the runtime needs it. */
@@ -8,6 +10,9 @@ export interface ModelArtifact {
   /** sha256 of the ONNX bytes, recorded at registration: part of the cache key, checked on load. */
   sha256: string;
   signature: ModelSignature;
+  task: ModelTask;
+  /** Class labels in the order of the probabilities output (classifiers). */
+  classLabels?: readonly string[];
   /** Fetches the ONNX bytes; called only when the version is not already loaded. */
   fetch(): Promise<Buffer>;
 }
@@ -26,16 +31,15 @@ export type Predictions =
     };
 
 export interface LoadedModel {
-  readonly signature: ModelSignature;
+  /** The tensors the pipeline feeds and reads, resolved from the signature. */
+  readonly roles: SignatureRoles;
   /** Runs the model over the matrix in batches; the matrix width must equal the input width. */
   predict(matrix: FeatureMatrix): Promise<Predictions>;
 }
 
-/** Inputs and outputs of an ONNX graph as the runtime sees them (`null` = symbolic dimension). */
-export interface ModelInterface {
-  inputs: TensorSpec[];
-  outputs: TensorSpec[];
-}
+/** Inputs and outputs of an ONNX graph as the runtime sees them (-1 or a name = dynamic dimension). */
+export type ModelInterface = ModelSignature;
+export type { TensorSpec };
 
 /**
  * Runs ONNX models. `load` keeps one session per version and artifact hash in the process, so

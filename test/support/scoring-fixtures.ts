@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { hyparquet, hyparquetWriter } from '../../shared/adapters/tabular/hyparquet';
 import type { RowBatch } from '../../shared/domain/tabular';
 import type { ModelArtifact } from '../../shared/ports/model-runtime';
+import type { ModelDefinition } from '../../shared/schemas/model';
 import type { ModelSignature } from '../../shared/schemas/signature';
 import type { ApplyTransform } from '../../shared/usecases/score-chunk';
 
@@ -32,10 +33,17 @@ export function passThroughTransform(names: string[]): ApplyTransform {
   };
 }
 
-export function artifactOf(bytes: Buffer, signature: ModelSignature, model = 'churn', version = 1): ModelArtifact {
+export function artifactOf(
+  bytes: Buffer,
+  signature: ModelSignature,
+  definition: Pick<ModelDefinition, 'name' | 'task' | 'classLabels'>,
+  version = 1,
+): ModelArtifact {
   return {
-    model,
+    model: definition.name,
     version,
+    task: definition.task,
+    ...(definition.classLabels ? { classLabels: definition.classLabels } : {}),
     sha256: createHash('sha256').update(bytes).digest('hex'),
     signature,
     fetch: () => Promise.resolve(bytes),

@@ -3,17 +3,24 @@ import { createHash } from 'node:crypto';
 
 import { OnnxModelRuntime } from '../../../shared/adapters/onnx/onnx-model-runtime';
 import type { ModelArtifact } from '../../../shared/ports/model-runtime';
+import type { ModelTask } from '../../../shared/schemas/model';
 import type { ModelSignature } from '../../../shared/schemas/signature';
 import { linearRegressor, type Stump, treeEnsembleClassifier, zipMapClassifier } from '../../fixtures/onnx-models';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-function artifact(bytes: Buffer, signature: ModelSignature, version = 1): ModelArtifact & { fetches: number } {
+function artifact(
+  bytes: Buffer,
+  signature: ModelSignature,
+  version = 1,
+  task: ModelTask = 'regression',
+): ModelArtifact & { fetches: number } {
   const a = {
     model: 'm',
     version,
     sha256: sha(bytes),
     signature,
+    task,
     fetches: 0,
     fetch: () => {
       a.fetches += 1;
@@ -56,7 +63,7 @@ describe('OnnxModelRuntime', () => {
       [2, 5],
       [-3, -3],
     ];
-    const model = await runtime.load(artifact(fx.bytes, fx.signature));
+    const model = await runtime.load(artifact(fx.bytes, fx.signature, 1, 'multiclass'));
     const out = await model.predict(matrix(rows));
     if (out.kind !== 'classification') throw new Error('expected classification');
     expect(out.classCount).toBe(3);
@@ -69,7 +76,7 @@ describe('OnnxModelRuntime', () => {
 
   it('when a binary tree classifier runs, then it yields two class scores per row', async () => {
     const fx = treeEnsembleClassifier(1, [{ feature: 0, threshold: 0, left: [1, 0], right: [0.25, 0.75] }], ['no', 'yes']);
-    const model = await runtime.load(artifact(fx.bytes, fx.signature));
+    const model = await runtime.load(artifact(fx.bytes, fx.signature, 2, 'binary'));
     const out = await model.predict(matrix([[-1], [1]]));
     if (out.kind !== 'classification') throw new Error('expected classification');
     expect(out.labels).toEqual(['no', 'yes']);
@@ -107,15 +114,23 @@ describe('OnnxModelRuntime', () => {
   it('when the signature names another input, width or output type, then loading fails with SIGNATURE_MISMATCH listing each problem', async () => {
     const fx = linearRegressor([1, 2, 3], 0);
     const wrong: ModelSignature = {
-      input: { name: 'x', elementType: 'float32', shape: [null, 3] },
-      outputs: { kind: 'regression', prediction: { name: 'variable', elementType: 'float64', shape: [null, 1] } },
+      inputs: [{ name: 'x', type: 'float32', shape: [-1, 3] }],
+      outputs: [{ name: 'variable', type: 'float64', shape: [-1, 1] }],
     };
     const err = await runtime.load(artifact(fx.bytes, wrong, 4)).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'SIGNATURE_MISMATCH' });
     expect((err as Error).message).toContain("input 'x' is not in the graph");
-    expect((err as Error).message).toContain("'variable' is float32");
-    const narrow = { ...fx.signature, input: { ...fx.signature.input, shape: [null, 4] } };
+    expect((err as Error).message).toContain("output 'variable' is float32, the signature says float64");
+    expect((err as Error).message).toContain("the graph input 'features' is not in the signature");
+    const narrow: ModelSignature = { ...fx.signature, inputs: [{ name: 'features', type: 'float32', shape: ['N', 4] }] };
     await expect(runtime.load(artifact(fx.bytes, narrow, 5))).rejects.toThrow(/shape \[N, 3\], the signature says \[N, 4\]/);
+  });
+
+  it('when a classifier signature has no probabilities tensor, then loading fails with SIGNATURE_MISMATCH before fetching', async () => {
+    const fx = treeEnsembleClassifier(2, stumps, ['a', 'b', 'c']);
+    const a = artifact(fx.bytes, { ...fx.signature, outputs: [fx.signature.outputs[0]!] }, 9, 'multiclass');
+    await expect(runtime.load(a)).rejects.toMatchObject({ code: 'SIGNATURE_MISMATCH' });
+    expect(a.fetches).toBe(0);
   });
 
   it('when a classifier ends in ZipMap, then inspect and load fail with UNSUPPORTED_MODEL and say how to export without it', async () => {
@@ -125,7 +140,7 @@ describe('OnnxModelRuntime', () => {
       message: expect.stringContaining("'zipmap': False") as string,
     });
     const fx = treeEnsembleClassifier(2, stumps, ['a', 'b', 'c']);
-    await expect(runtime.load(artifact(bytes, fx.signature, 6))).rejects.toMatchObject({ code: 'UNSUPPORTED_MODEL' });
+    await expect(runtime.load(artifact(bytes, { ...fx.signature, outputs: [fx.signature.outputs[0]!, { name: 'output_probability', type: 'float32', shape: [-1, 3] }] }, 6, 'multiclass'))).rejects.toMatchObject({ code: 'UNSUPPORTED_MODEL' });
   });
 
   it('when bytes are not an ONNX model, then inspect fails with UNSUPPORTED_MODEL', async () => {

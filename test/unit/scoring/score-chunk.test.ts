@@ -37,7 +37,7 @@ async function linearVersion(over: Partial<ModelInput> = {}): Promise<ScoringVer
     definition,
     version: 3,
     transform: passThroughTransform(['x1', 'x2', 'x3']),
-    model: await runtime.load(artifactOf(fx.bytes, fx.signature, definition.name, 3)),
+    model: await runtime.load(artifactOf(fx.bytes, fx.signature, definition, 3)),
     predict: fx.predict,
   };
 }
@@ -210,7 +210,7 @@ describe('scoreChunk with a tree-ensemble classifier on Parquet', () => {
       definition,
       version: 1,
       transform: passThroughTransform(['spend', 'visits']),
-      model: await runtime.load(artifactOf(fx.bytes, fx.signature, 'tiers', 1)),
+      model: await runtime.load(artifactOf(fx.bytes, fx.signature, definition, 1)),
       predict: fx.predict,
     };
   }
