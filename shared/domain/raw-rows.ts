@@ -19,6 +19,11 @@ export interface RawRows {
   number(column: number, row: number): number;
   /** The cell as text, or null when empty. */
   text(column: number, row: number): string | null;
+  /**
+   * The cell as text for low-cardinality columns (categories, segment keys): a reader may return
+   * one shared string per distinct value instead of decoding each cell.
+   */
+  symbol?(column: number, row: number): string | null;
   /** Every field of the row as text, for quarantine records (nothing is lost). */
   rawCells(row: number): (string | null)[];
   /** The row's bytes in base64 when its text would not round-trip (invalid UTF-8). */

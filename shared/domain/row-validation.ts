@@ -79,148 +79,257 @@ interface Problem {
 
 const show = (s: string | null) => JSON.stringify(s !== null && s.length > 40 ? `${s.slice(0, 40)}…` : s);
 
+/** Problems per row, kept sparse: most rows have none. */
+class Problems {
+  readonly bad: Uint8Array;
+  readonly byRow = new Map<number, Problem[]>();
+  constructor(n: number) {
+    this.bad = new Uint8Array(n);
+  }
+  add(row: number, code: string, reason: string): void {
+    this.bad[row] = 1;
+    const list = this.byRow.get(row);
+    if (list) list.push({ code, reason });
+    else this.byRow.set(row, [{ code, reason }]);
+  }
+}
+
+/** Low-cardinality text (categories, segments): interned when the reader can, plain text otherwise. */
+const symbolOf = (rows: RawRows) => (rows.symbol ? rows.symbol.bind(rows) : rows.text.bind(rows));
+
+function numericColumn(rows: RawRows, column: number, feature: Feature & { type: 'numeric' }, unreadable: Uint8Array, problems: Problems) {
+  const n = rows.rowCount;
+  const values = new Float64Array(n);
+  const name = feature.name;
+  const range = feature.strictRange ? feature.range : undefined;
+  for (let r = 0; r < n; r += 1) {
+    if (unreadable[r]) continue;
+    const v = rows.number(column, r);
+    if (v === v && v !== Infinity && v !== -Infinity) {
+      if (range && (v < range.min || v > range.max))
+        problems.add(r, `out_of_range:${name}`, `'${name}' is ${v}, outside the allowed range [${range.min}, ${range.max}]`);
+      values[r] = v;
+      continue;
+    }
+    values[r] = NaN;
+    if (rows.isEmpty(column, r)) {
+      if (!feature.nullable) problems.add(r, `missing_value:${name}`, `'${name}' is empty and not nullable`);
+      continue;
+    }
+    const text = rows.text(column, r);
+    if (Number.isNaN(v) && !/^\s*[+-]?nan\s*$/i.test(text ?? '')) problems.add(r, `not_a_number:${name}`, `'${name}' is ${show(text)}, not a number`);
+    else problems.add(r, `not_finite:${name}`, `'${name}' is ${show(text)}, not a finite number`);
+  }
+  return values;
+}
+
+function otherNumericColumn(rows: RawRows, column: number, feature: Feature & { type: 'boolean' | 'datetime' }, unreadable: Uint8Array, problems: Problems) {
+  const n = rows.rowCount;
+  const values = new Float64Array(n);
+  const name = feature.name;
+  for (let r = 0; r < n; r += 1) {
+    values[r] = NaN;
+    if (unreadable[r]) continue;
+    if (rows.isEmpty(column, r)) {
+      if (!feature.nullable) problems.add(r, `missing_value:${name}`, `'${name}' is empty and not nullable`);
+      continue;
+    }
+    const text = rows.text(column, r);
+    if (feature.type === 'boolean') {
+      const t = (text ?? '').trim().toLowerCase();
+      if (TRUE.has(t)) values[r] = 1;
+      else if (FALSE.has(t)) values[r] = 0;
+      else problems.add(r, `not_a_boolean:${name}`, `'${name}' is ${show(text)}, not a boolean`);
+    } else {
+      const t = parseDateTime(text);
+      if (Number.isNaN(t)) problems.add(r, `not_a_datetime:${name}`, `'${name}' is ${show(text)}, not a date-time`);
+      else values[r] = t;
+    }
+  }
+  return values;
+}
+
+function categoricalColumn(rows: RawRows, column: number, feature: Feature & { type: 'categorical' }, unreadable: Uint8Array, problems: Problems) {
+  const n = rows.rowCount;
+  const values = new Array<string | null>(n);
+  const name = feature.name;
+  const allowed = feature.strictValues && feature.allowedValues ? new Set(feature.allowedValues) : undefined;
+  const symbol = symbolOf(rows);
+  for (let r = 0; r < n; r += 1) {
+    if (unreadable[r]) {
+      values[r] = null;
+      continue;
+    }
+    const text = symbol(column, r);
+    values[r] = text;
+    if (text === null) {
+      if (!feature.nullable) problems.add(r, `missing_value:${name}`, `'${name}' is empty and not nullable`);
+    } else if (allowed && !allowed.has(text)) problems.add(r, `unknown_value:${name}`, `'${name}' is ${show(text)}, not one of the allowed values`);
+  }
+  return values;
+}
+
+function compact<T>(values: ArrayLike<T>, keep: Int32Array, make: (n: number) => { [i: number]: T }) {
+  const out = make(keep.length);
+  for (let k = 0; k < keep.length; k += 1) out[k] = values[keep[k]!]!;
+  return out;
+}
+
 /**
  * Checks every row of a raw batch against the model's feature schema and returns the valid rows
  * as a columnar RowBatch (numeric, boolean as 0/1, datetime as epoch ms; categorical as text)
  * plus one rejection per invalid row listing every problem found: unreadable rows, ragged rows,
  * empty id, empty non-nullable cells, text in numeric columns, NaN or infinite numbers, values
  * outside a strict range or a strict set of allowed values, bad booleans and datetimes.
+ * Works column by column (tight loops over typed arrays), then drops the rejected rows.
  */
 export function validateRows(rows: RawRows, layout: ColumnLayout): ValidatedRows {
   const n = rows.rowCount;
+  const problems = new Problems(n);
+  const unreadable = new Uint8Array(n);
+  for (let r = 0; r < n; r += 1) {
+    const defect = rows.defect(r);
+    if (defect) problems.add(r, 'unreadable_row', defect);
+    else if (rows.fieldCount(r) !== layout.width)
+      problems.add(r, 'ragged_row', `the row has ${rows.fieldCount(r)} fields, the header has ${layout.width}`);
+    else continue;
+    unreadable[r] = 1;
+  }
+  const ids = new Array<string>(n);
+  for (let r = 0; r < n; r += 1) {
+    if (unreadable[r]) continue;
+    const id = rows.text(layout.id, r);
+    if (id === null) problems.add(r, 'missing_id', 'the id column is empty');
+    else ids[r] = id;
+  }
   const numeric: Record<string, Float64Array> = {};
   const categorical: Record<string, (string | null)[]> = {};
-  for (const { feature } of layout.features) {
-    if (feature.type === 'categorical') categorical[feature.name] = [];
-    else numeric[feature.name] = new Float64Array(n);
+  for (const { feature, column } of layout.features) {
+    if (feature.type === 'numeric') numeric[feature.name] = numericColumn(rows, column, feature, unreadable, problems);
+    else if (feature.type === 'categorical') categorical[feature.name] = categoricalColumn(rows, column, feature, unreadable, problems);
+    else numeric[feature.name] = otherNumericColumn(rows, column, feature, unreadable, problems);
   }
-  const allowed = new Map<string, Set<string>>();
-  for (const { feature } of layout.features)
-    if (feature.type === 'categorical' && feature.strictValues && feature.allowedValues)
-      allowed.set(feature.name, new Set(feature.allowedValues));
-  const rowNumbers = new Int32Array(n);
-  const sourceRows = new Int32Array(n);
-  const ids: string[] = [];
-  const timestamps = layout.timestamp === undefined ? undefined : new Float64Array(n);
-  const segments: Record<string, (string | null)[]> = {};
-  for (const s of layout.segments) segments[s.name] = [];
-  const rejected: RowRejection[] = [];
-  const pendingText: (string | null)[] = new Array<string | null>(layout.features.length);
-  let kept = 0;
-
-  for (let r = 0; r < n; r += 1) {
-    const problems: Problem[] = [];
-    const defect = rows.defect(r);
-    if (defect) problems.push({ code: 'unreadable_row', reason: defect });
-    else if (rows.fieldCount(r) !== layout.width)
-      problems.push({ code: 'ragged_row', reason: `the row has ${rows.fieldCount(r)} fields, the header has ${layout.width}` });
-    else {
-      const id = rows.text(layout.id, r);
-      if (id === null) problems.push({ code: 'missing_id', reason: `the id column is empty` });
-      for (let f = 0; f < layout.features.length; f += 1) {
-        const { feature, column } = layout.features[f]!;
-        const name = feature.name;
-        if (rows.isEmpty(column, r)) {
-          if (!feature.nullable) problems.push({ code: `missing_value:${name}`, reason: `'${name}' is empty and not nullable` });
-          else if (feature.type === 'categorical') pendingText[f] = null;
-          else numeric[name]![kept] = NaN;
-          continue;
-        }
-        switch (feature.type) {
-          case 'numeric': {
-            const v = rows.number(column, r);
-            if (!Number.isFinite(v)) {
-              const text = rows.text(column, r);
-              const word = Number.isNaN(v) && !/^\s*[+-]?nan\s*$/i.test(text ?? '');
-              problems.push(
-                word
-                  ? { code: `not_a_number:${name}`, reason: `'${name}' is ${show(text)}, not a number` }
-                  : { code: `not_finite:${name}`, reason: `'${name}' is ${show(text)}, not a finite number` },
-              );
-            } else if (feature.strictRange && feature.range && (v < feature.range.min || v > feature.range.max)) {
-              problems.push({
-                code: `out_of_range:${name}`,
-                reason: `'${name}' is ${v}, outside the allowed range [${feature.range.min}, ${feature.range.max}]`,
-              });
-            } else numeric[name]![kept] = v;
-            break;
-          }
-          case 'categorical': {
-            const text = rows.text(column, r);
-            const set = allowed.get(name);
-            if (set && text !== null && !set.has(text))
-              problems.push({ code: `unknown_value:${name}`, reason: `'${name}' is ${show(text)}, not one of the allowed values` });
-            pendingText[f] = text;
-            break;
-          }
-          case 'boolean': {
-            const text = (rows.text(column, r) ?? '').trim().toLowerCase();
-            if (TRUE.has(text)) numeric[name]![kept] = 1;
-            else if (FALSE.has(text)) numeric[name]![kept] = 0;
-            else problems.push({ code: `not_a_boolean:${name}`, reason: `'${name}' is ${show(text)}, not a boolean` });
-            break;
-          }
-          case 'datetime': {
-            const t = parseDateTime(rows.text(column, r));
-            if (Number.isNaN(t))
-              problems.push({ code: `not_a_datetime:${name}`, reason: `'${name}' is ${show(rows.text(column, r))}, not a date-time` });
-            else numeric[name]![kept] = t;
-            break;
-          }
-        }
-      }
-      if (timestamps && layout.timestamp !== undefined && !rows.isEmpty(layout.timestamp, r)) {
-        const t = parseDateTime(rows.text(layout.timestamp, r));
-        if (Number.isNaN(t))
-          problems.push({ code: 'bad_timestamp', reason: `the timestamp ${show(rows.text(layout.timestamp, r))} is not a date-time` });
-        else timestamps[kept] = t;
-      } else if (timestamps) timestamps[kept] = NaN;
-      if (problems.length === 0) {
-        ids.push(id!);
-        for (let f = 0; f < layout.features.length; f += 1) {
-          const { feature } = layout.features[f]!;
-          if (feature.type === 'categorical') categorical[feature.name]!.push(pendingText[f] ?? null);
-        }
-        for (const s of layout.segments) segments[s.name]!.push(rows.text(s.column, r));
-        rowNumbers[kept] = rows.rowNumber(r);
-        sourceRows[kept] = r;
-        kept += 1;
-        continue;
-      }
+  let timestamps: Float64Array | undefined;
+  if (layout.timestamp !== undefined) {
+    const column = layout.timestamp;
+    timestamps = new Float64Array(n);
+    for (let r = 0; r < n; r += 1) {
+      timestamps[r] = NaN;
+      if (unreadable[r] || rows.isEmpty(column, r)) continue;
+      const text = rows.text(column, r);
+      const t = parseDateTime(text);
+      if (Number.isNaN(t)) problems.add(r, 'bad_timestamp', `the timestamp ${show(text)} is not a date-time`);
+      else timestamps[r] = t;
     }
+  }
+  const segments: Record<string, (string | null)[]> = {};
+  for (const s of layout.segments) {
+    const symbol = symbolOf(rows);
+    const values = new Array<string | null>(n);
+    for (let r = 0; r < n; r += 1) values[r] = unreadable[r] ? null : symbol(s.column, r);
+    segments[s.name] = values;
+  }
+
+  const rejected: RowRejection[] = [];
+  const keepList: number[] = [];
+  for (let r = 0; r < n; r += 1) {
+    if (!problems.bad[r]) {
+      keepList.push(r);
+      continue;
+    }
+    const list = problems.byRow.get(r)!;
     const raw = rows.rawBytes?.(r);
     rejected.push({
       row: rows.rowNumber(r),
-      code: problems[0]!.code,
-      reason: problems.map((p) => p.reason).join('; '),
+      code: list[0]!.code,
+      reason: list.map((p) => p.reason).join('; '),
       cells: rows.rawCells(r),
       ...(raw ? { rawBase64: raw } : {}),
     });
   }
-  const trimmed: Record<string, Float64Array> = {};
-  for (const [name, values] of Object.entries(numeric)) trimmed[name] = values.subarray(0, kept);
+  const keep = Int32Array.from(keepList);
+  const rowNumbers = new Int32Array(keep.length);
+  for (let k = 0; k < keep.length; k += 1) rowNumbers[k] = rows.rowNumber(keep[k]!);
+  const all = keep.length === n;
+  const pickF64 = (v: Float64Array) => (all ? v : (compact(v, keep, (m) => new Float64Array(m)) as Float64Array));
+  const pickList = <T>(v: T[]) => (all ? v : (compact(v, keep, (m) => new Array<T>(m)) as T[]));
   return {
-    batch: { rowCount: kept, numeric: trimmed, categorical },
-    rowNumbers: rowNumbers.subarray(0, kept),
-    sourceRows: sourceRows.subarray(0, kept),
-    ids,
-    ...(timestamps ? { timestamps: timestamps.subarray(0, kept) } : {}),
-    segments,
+    batch: {
+      rowCount: keep.length,
+      numeric: Object.fromEntries(Object.entries(numeric).map(([k, v]) => [k, pickF64(v)])),
+      categorical: Object.fromEntries(Object.entries(categorical).map(([k, v]) => [k, pickList(v)])),
+    },
+    rowNumbers,
+    sourceRows: keep,
+    ids: pickList(ids),
+    ...(timestamps ? { timestamps: pickF64(timestamps) } : {}),
+    segments: Object.fromEntries(Object.entries(segments).map(([k, v]) => [k, pickList(v)])),
     rejected,
   };
 }
 
-const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+const digit = (s: string, i: number) => {
+  const c = s.charCodeAt(i) - 48;
+  return c >= 0 && c <= 9 ? c : NaN;
+};
+const num = (s: string, i: number, len: number) => {
+  let v = 0;
+  for (let k = 0; k < len; k += 1) v = v * 10 + digit(s, i + k);
+  return v;
+};
 
 /**
- * ISO 8601 date-times; a date alone is midnight UTC and a date-time without an offset is read as
- * UTC (not the machine's zone), so scoring gives the same answer everywhere.
+ * ISO 8601 date-times: `YYYY-MM-DD`, then optionally `T` or a space, `HH:MM`, `:SS`, fractional
+ * seconds, and `Z` or an offset `±HH:MM`/`±HHMM`. A date alone is midnight UTC and a date-time
+ * without an offset is read as UTC (not the machine's zone), so scoring gives the same answer
+ * everywhere. Parsed by hand: this runs for every row.
  */
 export function parseDateTime(text: string | null): number {
   if (text === null) return NaN;
-  const s = text.trim();
-  if (DATE_ONLY.test(s)) return Date.parse(`${s}T00:00:00Z`);
-  if (!/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(s)) return NaN;
-  const iso = s.replace(' ', 'T');
-  return Date.parse(/(Z|[+-]\d{2}:?\d{2})$/i.test(iso) ? iso : `${iso}Z`);
+  const s = text.length > 0 && (text.charCodeAt(0) === 32 || text.charCodeAt(text.length - 1) === 32) ? text.trim() : text;
+  if (s.length < 10 || s[4] !== '-' || s[7] !== '-') return NaN;
+  const year = num(s, 0, 4);
+  const month = num(s, 5, 2);
+  const day = num(s, 8, 2);
+  if (Number.isNaN(year + month + day) || month < 1 || month > 12 || day < 1 || day > 31) return NaN;
+  let i = 10;
+  let hour = 0;
+  let minute = 0;
+  let second = 0;
+  let ms = 0;
+  let offset = 0;
+  if (i < s.length) {
+    if ((s[i] !== 'T' && s[i] !== ' ') || s[i + 3] !== ':') return NaN;
+    hour = num(s, i + 1, 2);
+    minute = num(s, i + 4, 2);
+    i += 6;
+    if (s[i] === ':') {
+      second = num(s, i + 1, 2);
+      i += 3;
+      if (s[i] === '.' || s[i] === ',') {
+        i += 1;
+        let scale = 100;
+        while (i < s.length && !Number.isNaN(digit(s, i))) {
+          ms += digit(s, i) * scale;
+          scale /= 10;
+          i += 1;
+        }
+      }
+    }
+    if (i < s.length) {
+      const sign = s[i];
+      if (sign === 'Z' || sign === 'z') i += 1;
+      else if (sign === '+' || sign === '-') {
+        const oh = num(s, i + 1, 2);
+        const colon = s[i + 3] === ':' ? 1 : 0;
+        const om = num(s, i + 3 + colon, 2);
+        offset = (sign === '+' ? 1 : -1) * (oh * 60 + om);
+        i += 5 + colon;
+      } else return NaN;
+    }
+    if (i !== s.length || hour > 23 || minute > 59 || second > 60) return NaN;
+  }
+  const t = Date.UTC(year, month - 1, day, hour, minute, second) + Math.round(ms) - offset * 60_000;
+  // Date.UTC rolls 31 February over to March: reject dates that do not exist.
+  return new Date(Date.UTC(year, month - 1, day)).getUTCDate() === day ? t : NaN;
 }

@@ -59,6 +59,22 @@ export interface ParsedCsv {
   consumed: number;
 }
 
+const specialTables = new Map<number, Uint8Array>();
+
+/** 1 for the bytes that end or change an unquoted field: delimiter, LF, quote, non-ASCII. */
+function specialBytes(delimiter: number): Uint8Array {
+  let table = specialTables.get(delimiter);
+  if (!table) {
+    table = new Uint8Array(256);
+    table[delimiter] = 1;
+    table[LF] = 1;
+    table[QUOTE] = 1;
+    table.fill(1, 0x80);
+    specialTables.set(delimiter, table);
+  }
+  return table;
+}
+
 /**
  * Parses the complete records in `buf[0, end)`. Without `eof`, a record that runs past the end is
  * left for the next window. Blank lines are skipped and not counted as rows.
@@ -68,6 +84,7 @@ export function parseCsvWindow(
   options: { columns: readonly string[]; firstRowNumber: number; eof: boolean; delimiter?: number; maxRows?: number },
 ): ParsedCsv {
   const delimiter = options.delimiter ?? 0x2c;
+  const special = specialBytes(delimiter);
   const end = buf.length;
   const width = Math.max(1, options.columns.length);
   const estimatedRows = Math.ceil(end / (width * 4)) + 1;
@@ -103,12 +120,13 @@ export function parseCsvWindow(
       let quotes = 0;
       let inQuotes = false;
       let c = 0;
-      // Hot path: an unquoted field.
-      while (i < end) {
+      // Hot path: an unquoted field; one table lookup per byte finds the bytes that matter.
+      for (;;) {
+        while (i < end && special[buf[i]!] === 0) i += 1;
+        if (i >= end) break;
         c = buf[i]!;
-        if (c === delimiter || c === LF) break;
-        if (c === QUOTE) break;
-        if (c >= 0x80) flags |= ROW_HIGH_BYTES;
+        if (c < 0x80) break;
+        flags |= ROW_HIGH_BYTES;
         i += 1;
       }
       if (i < end && c === QUOTE) {
@@ -195,6 +213,44 @@ function innerQuotesDoubled(buf: Buffer, b: number, e: number): boolean {
   return true;
 }
 
+const MAX_SYMBOL_BYTES = 64;
+const MAX_SYMBOLS = 4096;
+
+/**
+ * Interns short byte strings: one decoded string per distinct value (FNV-1a hash, bytes compared
+ * on a hit), so a categorical column does not allocate a string per row. Bounded: past
+ * MAX_SYMBOLS distinct values it starts afresh.
+ */
+class SymbolTable {
+  private readonly table = new Map<number, { bytes: Buffer; text: string }[]>();
+  private size = 0;
+
+  get(buf: Buffer, b: number, e: number): string {
+    let h = 0x811c9dc5 ^ (e - b);
+    for (let i = b; i < e; i += 1) h = Math.imul(h ^ buf[i]!, 0x01000193);
+    const bucket = this.table.get(h);
+    if (bucket) {
+      for (const entry of bucket) if (sameBytes(entry.bytes, buf, b, e)) return entry.text;
+    }
+    const text = buf.toString('utf8', b, e);
+    if (this.size >= MAX_SYMBOLS) {
+      this.table.clear();
+      this.size = 0;
+    }
+    const entry = { bytes: Buffer.from(buf.subarray(b, e)), text };
+    if (bucket && this.table.has(h)) bucket.push(entry);
+    else this.table.set(h, [entry]);
+    this.size += 1;
+    return text;
+  }
+}
+
+function sameBytes(a: Buffer, buf: Buffer, b: number, e: number): boolean {
+  if (a.length !== e - b) return false;
+  for (let i = 0; i < a.length; i += 1) if (a[i] !== buf[b + i]) return false;
+  return true;
+}
+
 interface CsvIndex {
   fieldBegin: Int32Array;
   fieldEnd: Int32Array;
@@ -209,6 +265,7 @@ interface CsvIndex {
 /** Parsed CSV records over one window of bytes: cells are decoded only when asked for. */
 export class CsvRows implements RawRows {
   readonly rowCount: number;
+  private readonly symbols = new SymbolTable();
 
   constructor(
     private readonly buf: Buffer,
@@ -260,6 +317,16 @@ export class CsvRows implements RawRows {
     if (b === e) return null;
     const s = this.buf.toString('utf8', b, e);
     return this.index.fieldFlags[f] === FIELD_ESCAPED ? s.replaceAll('""', '"') : s;
+  }
+
+  symbol(column: number, row: number): string | null {
+    const f = this.field(column, row);
+    if (f < 0) return null;
+    const b = this.index.fieldBegin[f]!;
+    const e = this.index.fieldEnd[f]!;
+    if (b === e) return null;
+    if (e - b > MAX_SYMBOL_BYTES || this.index.fieldFlags[f] === FIELD_ESCAPED) return this.text(column, row);
+    return this.symbols.get(this.buf, b, e);
   }
 
   rawCells(row: number): (string | null)[] {
