@@ -94,3 +94,13 @@ describe('row validation', () => {
     expect(parseDateTime('03/01/2024')).toBeNaN();
   });
 });
+
+describe('parseDateTime', () => {
+  it('when date-times carry fractions, offsets or impossible dates, then they parse exactly or give NaN', () => {
+    expect(parseDateTime('2024-03-01T12:30:15.250Z')).toBe(Date.UTC(2024, 2, 1, 12, 30, 15, 250));
+    expect(parseDateTime('2024-03-01T12:30:15-0130')).toBe(Date.UTC(2024, 2, 1, 14, 0, 15));
+    expect(parseDateTime(' 2024-03-01 ')).toBe(Date.UTC(2024, 2, 1));
+    for (const bad of ['2024-02-31', '2024-13-01', '2024-03-01T25:00', '2024-03-01T12:30X', '2024-3-1', 'yesterday'])
+      expect(parseDateTime(bad)).toBeNaN();
+  });
+});
