@@ -35,7 +35,7 @@ function describe(meta: readonly ort.InferenceSession.ValueMetadata[], where: st
 
 async function createSession(bytes: Buffer): Promise<ort.InferenceSession> {
   try {
-    return await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all' });
+    return await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', enableCpuMemArena: false });
   } catch (e) {
     throw new DomainError('UNSUPPORTED_MODEL', `onnxruntime cannot load the model: ${(e as Error).message}`);
   }
@@ -148,7 +148,7 @@ export class OnnxModelRuntime implements ModelRuntime {
 
   constructor(options: OnnxRuntimeOptions = {}) {
     this.maxCacheBytes = options.maxCacheBytes ?? 512 * 1024 * 1024;
-    this.batchSize = options.batchSize ?? 65536;
+    this.batchSize = options.batchSize ?? 16384;
   }
 
   async inspect(bytes: Buffer): Promise<ModelInterface> {

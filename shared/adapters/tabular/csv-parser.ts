@@ -87,7 +87,8 @@ export function parseCsvWindow(
   const special = specialBytes(delimiter);
   const end = buf.length;
   const width = Math.max(1, options.columns.length);
-  const estimatedRows = Math.ceil(end / (width * 4)) + 1;
+  // Typical cells are 5-10 bytes: size for that and let the lists grow for narrower data.
+  const estimatedRows = Math.ceil(end / (width * 8)) + 1;
   const fieldBegin = new IntList(estimatedRows * width);
   const fieldEnd = new IntList(estimatedRows * width);
   const fieldFlags = new ByteList(estimatedRows * width);
