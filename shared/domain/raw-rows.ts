@@ -24,6 +24,8 @@ export interface RawRows {
    * one shared string per distinct value instead of decoding each cell.
    */
   symbol?(column: number, row: number): string | null;
+  /** The cell as epoch milliseconds when the reader has it as a date-time already (Parquet timestamps). */
+  epochMillis?(column: number, row: number): number | undefined;
   /** Every field of the row as text, for quarantine records (nothing is lost). */
   rawCells(row: number): (string | null)[];
   /** The row's bytes in base64 when its text would not round-trip (invalid UTF-8). */

@@ -134,6 +134,13 @@ function otherNumericColumn(rows: RawRows, column: number, feature: Feature & { 
       if (!feature.nullable) problems.add(r, `missing_value:${name}`, `'${name}' is empty and not nullable`);
       continue;
     }
+    if (feature.type === 'datetime') {
+      const native = rows.epochMillis?.(column, r);
+      if (native !== undefined) {
+        values[r] = native;
+        continue;
+      }
+    }
     const text = rows.text(column, r);
     if (feature.type === 'boolean') {
       const t = (text ?? '').trim().toLowerCase();
@@ -216,6 +223,11 @@ export function validateRows(rows: RawRows, layout: ColumnLayout): ValidatedRows
     for (let r = 0; r < n; r += 1) {
       timestamps[r] = NaN;
       if (unreadable[r] || rows.isEmpty(column, r)) continue;
+      const native = rows.epochMillis?.(column, r);
+      if (native !== undefined) {
+        timestamps[r] = native;
+        continue;
+      }
       const text = rows.text(column, r);
       const t = parseDateTime(text);
       if (Number.isNaN(t)) problems.add(r, 'bad_timestamp', `the timestamp ${show(text)} is not a date-time`);

@@ -92,6 +92,11 @@ export class ParquetRows implements RawRows {
     return null;
   }
 
+  epochMillis(column: number, row: number): number | undefined {
+    const v = this.cell(column, row);
+    return v instanceof Date ? v.getTime() : undefined;
+  }
+
   rawCells(row: number): (string | null)[] {
     return this.columns.map((_, c) => this.text(c, row));
   }
@@ -135,8 +140,21 @@ export async function* readParquetRowGroups(
   }
 }
 
+type TypedArrayLike = ArrayLike<number> & { set(a: ArrayLike<number>, offset: number): void };
+
+/** Joins a column's pages into one array of the group's rows, keeping typed arrays typed. */
 function assemble(pieces: { start: number; data: ArrayLike<Cell> }[], groupStart: number, n: number): ArrayLike<Cell> {
   if (pieces.length === 1 && pieces[0]!.start === groupStart && pieces[0]!.data.length === n) return pieces[0]!.data;
+  const first = pieces[0]?.data;
+  const typed =
+    first !== undefined && ArrayBuffer.isView(first) && pieces.every((p) => p.data.constructor === first.constructor)
+      ? (first.constructor as new (n: number) => TypedArrayLike)
+      : undefined;
+  if (typed && pieces.every((p) => p.start >= groupStart && p.start - groupStart + p.data.length <= n)) {
+    const out = new typed(n);
+    for (const p of pieces) out.set(p.data as ArrayLike<number>, p.start - groupStart);
+    return out;
+  }
   const out = new Array<Cell>(n).fill(null);
   for (const p of pieces) {
     for (let i = 0; i < p.data.length; i += 1) {
