@@ -13,11 +13,12 @@ function columnSource(c: OutputColumn): ColumnSource {
     data = c.values instanceof Int32Array ? c.values : Int32Array.from(c.values as ArrayLike<number>);
   } else data = Array.from(c.values);
   const nullable = c.type === 'string' || c.type === 'timestamp';
-  return { name: c.name, data, type: parquetType[c.type], nullable };
+  // Min/max statistics only where readers prune by them (time ranges); elsewhere they cost time.
+  return { name: c.name, data, type: parquetType[c.type], nullable, statistics: c.type === 'timestamp' };
 }
 
 /**
- * A Parquet file built in memory, one row group per call (SNAPPY, statistics on). Output bytes
+ * A Parquet file built in memory, one row group per call (SNAPPY, timestamp statistics). Output bytes
  * depend only on the row groups written, so the same rows give the same file.
  */
 export class BufferedParquetSink implements ParquetSink {
