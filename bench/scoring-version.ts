@@ -3,7 +3,7 @@ import type { ModelDefinition } from '../shared/schemas/model';
 import type { ApplyTransform, ScoringVersion } from '../shared/usecases/score-chunk';
 import { linearRegressor } from '../test/fixtures/onnx-models';
 import { artifactOf } from '../test/support/scoring-fixtures';
-import { CATEGORIES, CATEGORICAL, NUMERIC } from './scoring-data';
+import { CATEGORICAL, CATEGORIES, NUMERIC } from './scoring-data';
 
 /** Placeholder until the transforms branch is merged: numeric pass-through plus one-hot by hand. */
 function placeholderTransform(): { apply: ApplyTransform; width: number } {
