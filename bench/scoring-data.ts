@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 
 import { seededRandom } from '../shared/domain/random';
+import type { RowBatch } from '../shared/domain/tabular';
 import { type ModelInput } from '../shared/schemas/model';
 
 export const NUMERIC = Array.from({ length: 13 }, (_, i) => `x${i}`);
@@ -51,4 +52,16 @@ export function writeBenchCsv(path: string, rows: number, seed = 7): number {
     fs.closeSync(fd);
   }
   return bytes;
+}
+
+/** A training sample with the same distribution as the generated files, as a RowBatch. */
+export function sampleBatch(rows: number, seed = 3): RowBatch {
+  const random = seededRandom(seed);
+  const numeric: Record<string, Float64Array> = Object.fromEntries(NUMERIC.map((n) => [n, new Float64Array(rows)]));
+  const categorical: Record<string, string[]> = Object.fromEntries(CATEGORICAL.map((c) => [c, new Array<string>(rows)]));
+  for (let r = 0; r < rows; r += 1) {
+    NUMERIC.forEach((name, j) => (numeric[name]![r] = Number((random.next() * 200 - 100 + j).toFixed(4))));
+    for (const c of CATEGORICAL) categorical[c]![r] = CATEGORIES[c]![Math.floor(random.next() * CATEGORIES[c]!.length)]!;
+  }
+  return { rowCount: rows, numeric, categorical };
 }

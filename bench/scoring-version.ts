@@ -1,43 +1,40 @@
+import { applyTransforms, fitTransforms } from '../shared/domain/transforms';
 import type { ModelRuntime } from '../shared/ports/model-runtime';
 import type { ModelDefinition } from '../shared/schemas/model';
-import type { ApplyTransform, ScoringVersion } from '../shared/usecases/score-chunk';
+import type { ScoringVersion } from '../shared/usecases/score-chunk';
 import { linearRegressor } from '../test/fixtures/onnx-models';
 import { artifactOf } from '../test/support/scoring-fixtures';
-import { CATEGORICAL, CATEGORIES, NUMERIC } from './scoring-data';
+import { CATEGORICAL, CATEGORIES, NUMERIC, sampleBatch } from './scoring-data';
 
-/** Placeholder until the transforms branch is merged: numeric pass-through plus one-hot by hand. */
-function placeholderTransform(): { apply: ApplyTransform; width: number } {
-  const width = NUMERIC.length + CATEGORICAL.reduce((s, c) => s + CATEGORIES[c]!.length, 0);
-  const names = Array.from({ length: width }, (_, i) => `f${i}`);
-  const index = CATEGORICAL.map((c) => new Map(CATEGORIES[c]!.map((v, i) => [v, i])));
-  return {
-    width,
-    apply: (batch) => {
-      const n = batch.rowCount;
-      const values = new Float32Array(n * width);
-      NUMERIC.forEach((name, j) => {
-        const col = batch.numeric[name]!;
-        for (let r = 0; r < n; r += 1) values[r * width + j] = col[r]!;
-      });
-      let offset = NUMERIC.length;
-      CATEGORICAL.forEach((name, c) => {
-        const col = batch.categorical[name]!;
-        for (let r = 0; r < n; r += 1) {
-          const k = index[c]!.get(col[r] ?? '');
-          if (k !== undefined) values[r * width + offset + k] = 1;
-        }
-        offset += CATEGORIES[name]!.length;
-      });
-      return { matrix: { rows: n, width, values, names }, keptRows: Int32Array.from({ length: n }, (_, i) => i), rejected: [] };
-    },
-  };
-}
+export const PCA_COMPONENTS = 5;
 
+/** standardize the 13 numeric columns, PCA on them (5 components), one-hot the 5 categorical ones. */
+export const benchTransformSpec = {
+  specVersion: 1 as const,
+  steps: [
+    { type: 'standardize' as const, columns: NUMERIC },
+    { type: 'pca' as const, columns: NUMERIC, nComponents: PCA_COMPONENTS },
+    ...CATEGORICAL.map((column) => ({ type: 'one_hot' as const, column, unseen: 'ignore' as const })),
+  ],
+  output: [
+    ...NUMERIC,
+    ...Array.from({ length: PCA_COMPONENTS }, (_, i) => `pca_${i}`),
+    ...CATEGORICAL.flatMap((c) => [...CATEGORIES[c]!].sort().map((v) => `${c}_${v}`)),
+  ],
+};
+
+/** The benchmark's version: transforms fitted on a 20k-row sample, a linear ONNX model over them. */
 export async function benchVersion(runtime: ModelRuntime, definition: ModelDefinition): Promise<ScoringVersion> {
-  const t = placeholderTransform();
+  const fitted = fitTransforms(benchTransformSpec, sampleBatch(20_000));
+  const width = fitted.output.length;
   const fx = linearRegressor(
-    Array.from({ length: t.width }, (_, i) => ((i % 7) - 3) / 10),
+    Array.from({ length: width }, (_, i) => ((i % 7) - 3) / 10),
     0.5,
   );
-  return { definition, version: 1, transform: t.apply, model: await runtime.load(artifactOf(fx.bytes, fx.signature, definition, 1)) };
+  return {
+    definition,
+    version: 1,
+    transform: (batch) => applyTransforms(fitted, batch),
+    model: await runtime.load(artifactOf(fx.bytes, fx.signature, definition, 1)),
+  };
 }

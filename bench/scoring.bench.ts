@@ -11,10 +11,12 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 
 import { BlobServiceClient } from '@azure/storage-blob';
 
 import { startAzurite } from '../devhost/services/azurite';
+import { BlobDataLake } from '../shared/adapters/blob/data-lake';
 import { OnnxModelRuntime } from '../shared/adapters/onnx/onnx-model-runtime';
 import { LakeTabularFiles } from '../shared/adapters/tabular/lake-tabular-files';
 import type { DataLake } from '../shared/ports/data-lake';
@@ -22,13 +24,13 @@ import { modelInputSchema } from '../shared/schemas/model';
 import type { ChunkPlan, ChunkSummary } from '../shared/schemas/scoring';
 import { defaultChunkTargets, planChunks } from '../shared/usecases/plan-chunks';
 import { scoreChunk, type ScoringVersion } from '../shared/usecases/score-chunk';
-import { TestBlobLake } from '../test/support/blob-lake';
 import { benchModel, writeBenchCsv } from './scoring-data';
 import { benchVersion } from './scoring-version';
 
 const ROWS = Number(process.env.SCORING_BENCH_ROWS ?? 1_000_000);
 const RSS_ROWS = Number(process.env.SCORING_BENCH_RSS_ROWS ?? 5_000_000);
 const CONCURRENCY = 2;
+const WORKERS = 2;
 
 const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
@@ -57,6 +59,73 @@ async function scoreFile(lake: DataLake, version: ScoringVersion, source: string
   return { plan, planSeconds, scoreSeconds, total: planSeconds + scoreSeconds, rows, rejected, chunks: chunks.length };
 }
 
+interface ChunkJob {
+  source: string;
+  runId: string;
+  chunk: ChunkPlan['chunks'][number];
+}
+
+/** Worker thread: one warm scorer per thread, like one activity worker per core. */
+async function workerMain(): Promise<void> {
+  const { connectionString, container } = workerData as { connectionString: string; container: string };
+  const lake = new BlobDataLake(() => Promise.resolve(BlobServiceClient.fromConnectionString(connectionString).getContainerClient(container)));
+  const files = new LakeTabularFiles(lake);
+  const runtime = new OnnxModelRuntime();
+  const version = await benchVersion(runtime, modelInputSchema.parse(benchModel));
+  parentPort!.on('message', (job: ChunkJob | 'stop') => {
+    if (job === 'stop') {
+      void runtime.close().then(() => parentPort!.close());
+      return;
+    }
+    scoreChunk({ lake, files }, version, job).then(
+      (summary) => parentPort!.postMessage({ summary }),
+      (e: unknown) => parentPort!.postMessage({ error: String(e) }),
+    );
+  });
+  parentPort!.postMessage('ready');
+}
+
+class WorkerPool {
+  private constructor(private readonly workers: Worker[]) {}
+
+  static async start(n: number, connectionString: string, container: string): Promise<WorkerPool> {
+    const workers = Array.from({ length: n }, () => new Worker(__filename, { workerData: { connectionString, container } }));
+    await Promise.all(workers.map((w) => new Promise((resolve) => w.once('message', resolve))));
+    return new WorkerPool(workers);
+  }
+
+  /** Scores a whole file: plan here, chunks fanned out to the workers. */
+  async scoreFile(lake: DataLake, definition: ScoringVersion['definition'], source: string, runId: string) {
+    const files = new LakeTabularFiles(lake);
+    const t0 = process.hrtime.bigint();
+    const plan = await planChunks({ files }, definition, source, defaultChunkTargets);
+    const planSeconds = seconds(t0);
+    const t1 = process.hrtime.bigint();
+    const summaries: ChunkSummary[] = [];
+    let next = 0;
+    await Promise.all(
+      this.workers.map(async (worker) => {
+        while (next < plan.chunks.length) {
+          const chunk = plan.chunks[next++]!;
+          const reply = await new Promise<{ summary?: ChunkSummary; error?: string }>((resolve) => {
+            worker.once('message', resolve);
+            worker.postMessage({ source, runId, chunk } satisfies ChunkJob);
+          });
+          if (reply.error) throw new Error(reply.error);
+          summaries.push(reply.summary!);
+        }
+      }),
+    );
+    const scoreSeconds = seconds(t1);
+    const rows = summaries.reduce((s, c) => s + c.rowsScored, 0);
+    return { plan, planSeconds, scoreSeconds, total: planSeconds + scoreSeconds, rows, chunks: plan.chunks.length };
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.workers.map((w) => new Promise((resolve) => (w.postMessage('stop'), w.once('exit', resolve)))));
+  }
+}
+
 async function duckdbCsvToParquet(csv: string, parquet: string): Promise<number> {
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const instance = await DuckDBInstance.create(':memory:');
@@ -71,7 +140,7 @@ async function duckdbCsvToParquet(csv: string, parquet: string): Promise<number>
 
 /** Child mode: score one blob end to end and report this process's peak RSS. */
 async function rssChild(connectionString: string, container: string, source: string): Promise<void> {
-  const lake = new TestBlobLake(BlobServiceClient.fromConnectionString(connectionString).getContainerClient(container));
+  const lake = new BlobDataLake(() => Promise.resolve(BlobServiceClient.fromConnectionString(connectionString).getContainerClient(container)));
   const runtime = new OnnxModelRuntime();
   const version = await benchVersion(runtime, modelInputSchema.parse(benchModel));
   const result = await scoreFile(lake, version, source, 'rss');
@@ -97,7 +166,7 @@ async function main(): Promise<void> {
     const containerName = 'bench';
     const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(containerName);
     await container.create();
-    const lake = new TestBlobLake(container);
+    const lake = new BlobDataLake(() => Promise.resolve(container));
     const runtime = new OnnxModelRuntime();
     const definition = modelInputSchema.parse(benchModel);
 
@@ -115,13 +184,15 @@ async function main(): Promise<void> {
     const version = await benchVersion(runtime, definition);
     console.log(`fitted transforms and loaded the model in ${seconds(t0).toFixed(2)} s (model input width ${version.model.roles.width})`);
 
+    const pool = await WorkerPool.start(WORKERS, azurite.connectionString, containerName);
     const results = [
       ['CSV, one chunk', await scoreFile(lake, version, 'drops/bench-churn/drop.csv', 'csv-one', true)],
-      ['CSV, whole file', await scoreFile(lake, version, 'drops/bench-churn/drop.csv', 'csv-all')],
+      ['CSV, whole file', await pool.scoreFile(lake, definition, 'drops/bench-churn/drop.csv', 'csv-all')],
       ['Parquet, one chunk', await scoreFile(lake, version, 'drops/bench-churn/drop.parquet', 'pq-one', true)],
-      ['Parquet, whole file', await scoreFile(lake, version, 'drops/bench-churn/drop.parquet', 'pq-all')],
+      ['Parquet, whole file', await pool.scoreFile(lake, definition, 'drops/bench-churn/drop.parquet', 'pq-all')],
     ] as const;
-
+    await pool.stop();
+    console.log(`\n(one chunk: this thread; whole file: planned here, chunks fanned out to ${WORKERS} worker threads, as activities on ${WORKERS} cores)`);
     console.log('\nscenario              chunks      rows   plan s  score s  total s     rows/s');
     for (const [name, r] of results)
       console.log(
@@ -153,7 +224,7 @@ async function main(): Promise<void> {
 }
 
 const [, , mode, ...rest] = process.argv;
-(mode === '--rss-child' ? rssChild(rest[0]!, rest[1]!, rest[2]!) : main()).catch((e: unknown) => {
+(!isMainThread ? workerMain() : mode === '--rss-child' ? rssChild(rest[0]!, rest[1]!, rest[2]!) : main()).catch((e: unknown) => {
   console.error(e);
   process.exit(1);
 });

@@ -8,7 +8,11 @@ interface Command {
   run(args: string[]): Promise<number>;
 }
 
-const commands: Record<string, () => Promise<Command>> = {};
+const commands: Record<string, () => Promise<Command>> = {
+  // Loaded on demand (require: this CommonJS build keeps import() as a real ESM import).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  score: () => Promise.resolve((require('./score') as typeof import('./score')).scoreCommand),
+};
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;

@@ -1,4 +1,5 @@
 import { DomainError } from '../domain/errors';
+import { lakePaths } from '../domain/lake-paths';
 import type { RawRows } from '../domain/raw-rows';
 import { layoutColumns, type ValidatedRows, validateRows } from '../domain/row-validation';
 import type { FeatureMatrix, RowBatch } from '../domain/tabular';
@@ -7,7 +8,6 @@ import type { LoadedModel, Predictions } from '../ports/model-runtime';
 import type { OutputColumn, OutputColumnType, ParquetSink, TabularFiles } from '../ports/tabular-files';
 import type { ModelDefinition } from '../schemas/model';
 import type { Chunk, ChunkSummary, QuarantineRecord } from '../schemas/scoring';
-import { predictionsPartPath, quarantineChunkPath } from './scoring-paths';
 
 /** The fitted transforms of a version, applied to a validated batch (see shared/domain/transforms). */
 export type ApplyTransform = (batch: RowBatch) => {
@@ -38,6 +38,10 @@ export interface ScoreChunkInput {
   /** Output locations; by default the lake's predictions/ and quarantine/ paths. */
   output?: { partPath: string; quarantinePath: string };
 }
+
+/** `quarantine/{model}/{runId}/chunk-NNNNN.jsonl`: the rejected rows of one chunk. */
+export const quarantineChunkPath = (model: string, runId: string, chunk: number) =>
+  lakePaths.quarantine(model, runId, `chunk-${String(chunk).padStart(5, '0')}.jsonl`);
 
 /**
  * Rows per output row group. Fixed, so that the output depends only on the chunk's rows and not
@@ -172,7 +176,7 @@ function quarantineLines(raw: RawRows, valid: ValidatedRows, transformRejected: 
 export async function scoreChunk(deps: ScoreChunkDeps, version: ScoringVersion, input: ScoreChunkInput): Promise<ChunkSummary> {
   const def = version.definition;
   const index = input.chunk.index;
-  const partPath = input.output?.partPath ?? predictionsPartPath(def.name, version.version, input.runId, index);
+  const partPath = input.output?.partPath ?? lakePaths.predictionPart(def.name, version.version, input.runId, index);
   const quarantinePath = input.output?.quarantinePath ?? quarantineChunkPath(def.name, input.runId, index);
   const opened = await deps.files.open(input.source, input.chunk);
   const layout = layoutColumns(def, opened.columns);

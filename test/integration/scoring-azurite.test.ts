@@ -1,13 +1,13 @@
 /** @jest-environment ./test/support/host-typed-arrays-environment.js */
 import { BlobServiceClient } from '@azure/storage-blob';
 
+import { BlobDataLake } from '../../shared/adapters/blob/data-lake';
 import { OnnxModelRuntime } from '../../shared/adapters/onnx/onnx-model-runtime';
 import { LakeTabularFiles } from '../../shared/adapters/tabular/lake-tabular-files';
 import { modelInputSchema } from '../../shared/schemas/model';
 import { planChunks } from '../../shared/usecases/plan-chunks';
 import { scoreChunk } from '../../shared/usecases/score-chunk';
 import { linearRegressor } from '../fixtures/onnx-models';
-import { TestBlobLake } from '../support/blob-lake';
 import { artifactOf, passThroughTransform, readParquetRows } from '../support/scoring-fixtures';
 
 describe('batch scoring against Azurite', () => {
@@ -18,7 +18,7 @@ describe('batch scoring against Azurite', () => {
     const service = BlobServiceClient.fromConnectionString(process.env.STORAGE_CONNECTION_STRING!);
     const container = service.getContainerClient(`scoring-${Date.now()}`);
     await container.create();
-    const lake = new TestBlobLake(container);
+    const lake = new BlobDataLake(() => Promise.resolve(container));
     const files = new LakeTabularFiles(lake, { csvWindowBytes: 64 * 1024 });
     const definition = modelInputSchema.parse({
       name: 'energy',

@@ -9,7 +9,8 @@ export function lakeAsyncBuffer(lake: DataLake, path: string, size: number): Asy
     byteLength: size,
     async slice(start: number, end?: number): Promise<ArrayBuffer> {
       const stop = Math.min(end ?? size, size);
-      const buf = await lake.readBuffer(path, { offset: start, length: Math.max(0, stop - start) });
+      if (stop <= start) return new ArrayBuffer(0);
+      const buf = await lake.readBuffer(path, { offset: start, length: stop - start });
       return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
     },
   };
