@@ -24,7 +24,10 @@ export interface RawRows {
    * one shared string per distinct value instead of decoding each cell.
    */
   symbol?(column: number, row: number): string | null;
-  /** The cell as epoch milliseconds when the reader has it as a date-time already (Parquet timestamps). */
+  /**
+   * The cell as epoch milliseconds when the reader can tell without building text (Parquet
+   * timestamps, ISO text parsed from bytes); NaN or undefined sends validation to `text`.
+   */
   epochMillis?(column: number, row: number): number | undefined;
   /** Every field of the row as text, for quarantine records (nothing is lost). */
   rawCells(row: number): (string | null)[];

@@ -136,7 +136,7 @@ function otherNumericColumn(rows: RawRows, column: number, feature: Feature & { 
     }
     if (feature.type === 'datetime') {
       const native = rows.epochMillis?.(column, r);
-      if (native !== undefined) {
+      if (native !== undefined && !Number.isNaN(native)) {
         values[r] = native;
         continue;
       }
@@ -224,7 +224,7 @@ export function validateRows(rows: RawRows, layout: ColumnLayout): ValidatedRows
       timestamps[r] = NaN;
       if (unreadable[r] || rows.isEmpty(column, r)) continue;
       const native = rows.epochMillis?.(column, r);
-      if (native !== undefined) {
+      if (native !== undefined && !Number.isNaN(native)) {
         timestamps[r] = native;
         continue;
       }
@@ -280,68 +280,86 @@ export function validateRows(rows: RawRows, layout: ColumnLayout): ValidatedRows
   };
 }
 
-const digit = (s: string, i: number) => {
-  const c = s.charCodeAt(i) - 48;
+const DASH = 45;
+const COLON = 58;
+const SPACE = 32;
+
+const digitAt = (b: ArrayLike<number>, i: number) => {
+  const c = b[i]! - 48;
   return c >= 0 && c <= 9 ? c : NaN;
 };
-const num = (s: string, i: number, len: number) => {
+const numberAt = (b: ArrayLike<number>, i: number, len: number) => {
   let v = 0;
-  for (let k = 0; k < len; k += 1) v = v * 10 + digit(s, i + k);
+  for (let k = 0; k < len; k += 1) v = v * 10 + digitAt(b, i + k);
   return v;
 };
 
 /**
- * ISO 8601 date-times: `YYYY-MM-DD`, then optionally `T` or a space, `HH:MM`, `:SS`, fractional
- * seconds, and `Z` or an offset `±HH:MM`/`±HHMM`. A date alone is midnight UTC and a date-time
- * without an offset is read as UTC (not the machine's zone), so scoring gives the same answer
- * everywhere. Parsed by hand: this runs for every row.
+ * Parses an ISO 8601 date-time from character codes (or ASCII bytes) `codes[begin, end)`:
+ * `YYYY-MM-DD`, then optionally `T` or a space, `HH:MM`, `:SS`, fractional seconds, and `Z` or an
+ * offset `±HH:MM`/`±HHMM`. A date alone is midnight UTC and a date-time without an offset is read
+ * as UTC (not the machine's zone), so scoring gives the same answer everywhere. Hand-written
+ * because it runs for every row; readers call it on their bytes without building strings.
+ * Returns epoch milliseconds, or NaN.
  */
-export function parseDateTime(text: string | null): number {
-  if (text === null) return NaN;
-  const s = text.length > 0 && (text.charCodeAt(0) === 32 || text.charCodeAt(text.length - 1) === 32) ? text.trim() : text;
-  if (s.length < 10 || s[4] !== '-' || s[7] !== '-') return NaN;
-  const year = num(s, 0, 4);
-  const month = num(s, 5, 2);
-  const day = num(s, 8, 2);
+export function parseDateTimeCodes(codes: ArrayLike<number>, begin: number, end: number): number {
+  let b = begin;
+  let e = end;
+  while (b < e && codes[b] === SPACE) b += 1;
+  while (e > b && codes[e - 1] === SPACE) e -= 1;
+  if (e - b < 10 || codes[b + 4] !== DASH || codes[b + 7] !== DASH) return NaN;
+  const year = numberAt(codes, b, 4);
+  const month = numberAt(codes, b + 5, 2);
+  const day = numberAt(codes, b + 8, 2);
   if (Number.isNaN(year + month + day) || month < 1 || month > 12 || day < 1 || day > 31) return NaN;
-  let i = 10;
+  let i = b + 10;
   let hour = 0;
   let minute = 0;
   let second = 0;
   let ms = 0;
   let offset = 0;
-  if (i < s.length) {
-    if ((s[i] !== 'T' && s[i] !== ' ') || s[i + 3] !== ':') return NaN;
-    hour = num(s, i + 1, 2);
-    minute = num(s, i + 4, 2);
+  if (i < e) {
+    const sep = codes[i];
+    if ((sep !== 84 && sep !== SPACE) || codes[i + 3] !== COLON) return NaN; // 'T'
+    hour = numberAt(codes, i + 1, 2);
+    minute = numberAt(codes, i + 4, 2);
     i += 6;
-    if (s[i] === ':') {
-      second = num(s, i + 1, 2);
+    if (i < e && codes[i] === COLON) {
+      second = numberAt(codes, i + 1, 2);
       i += 3;
-      if (s[i] === '.' || s[i] === ',') {
+      if (i < e && (codes[i] === 46 || codes[i] === 44)) {
         i += 1;
         let scale = 100;
-        while (i < s.length && !Number.isNaN(digit(s, i))) {
-          ms += digit(s, i) * scale;
+        while (i < e && !Number.isNaN(digitAt(codes, i))) {
+          ms += digitAt(codes, i) * scale;
           scale /= 10;
           i += 1;
         }
       }
     }
-    if (i < s.length) {
-      const sign = s[i];
-      if (sign === 'Z' || sign === 'z') i += 1;
-      else if (sign === '+' || sign === '-') {
-        const oh = num(s, i + 1, 2);
-        const colon = s[i + 3] === ':' ? 1 : 0;
-        const om = num(s, i + 3 + colon, 2);
-        offset = (sign === '+' ? 1 : -1) * (oh * 60 + om);
+    if (i < e) {
+      const sign = codes[i];
+      if (sign === 90 || sign === 122) i += 1; // 'Z' | 'z'
+      else if (sign === 43 || sign === DASH) {
+        const colon = codes[i + 3] === COLON ? 1 : 0;
+        if (i + 5 + colon > e) return NaN;
+        offset = (sign === 43 ? 1 : -1) * (numberAt(codes, i + 1, 2) * 60 + numberAt(codes, i + 3 + colon, 2));
         i += 5 + colon;
       } else return NaN;
     }
-    if (i !== s.length || hour > 23 || minute > 59 || second > 60) return NaN;
+    if (i !== e || Number.isNaN(hour + minute + second + offset) || hour > 23 || minute > 59 || second > 60) return NaN;
   }
   const t = Date.UTC(year, month - 1, day, hour, minute, second) + Math.round(ms) - offset * 60_000;
   // Date.UTC rolls 31 February over to March: reject dates that do not exist.
   return new Date(Date.UTC(year, month - 1, day)).getUTCDate() === day ? t : NaN;
+}
+
+let scratch = new Uint16Array(64);
+
+/** parseDateTimeCodes over a string. */
+export function parseDateTime(text: string | null): number {
+  if (text === null) return NaN;
+  if (text.length > scratch.length) scratch = new Uint16Array(text.length * 2);
+  for (let i = 0; i < text.length; i += 1) scratch[i] = text.charCodeAt(i);
+  return parseDateTimeCodes(scratch, 0, text.length);
 }

@@ -4,7 +4,8 @@ import type { Chunk, ChunkPlan } from '../schemas/scoring';
 /** A chunk opened for reading: the file's columns (known before any row) and its row batches. */
 export interface OpenedChunk {
   columns: readonly string[];
-  batches: AsyncIterable<RawRows>;
+  /** Row batches in file order; `return()` stops early and releases the download. */
+  batches: AsyncGenerator<RawRows>;
 }
 
 export type OutputColumnType = 'string' | 'double' | 'int32' | 'timestamp';

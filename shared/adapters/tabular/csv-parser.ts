@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 
 import type { RawRows } from '../../domain/raw-rows';
+import { parseDateTimeCodes } from '../../domain/row-validation';
 import { parseNumberBytes } from './parse-number';
 
 const QUOTE = 0x22;
@@ -318,6 +319,12 @@ export class CsvRows implements RawRows {
     if (b === e) return null;
     const s = this.buf.toString('utf8', b, e);
     return this.index.fieldFlags[f] === FIELD_ESCAPED ? s.replaceAll('""', '"') : s;
+  }
+
+  epochMillis(column: number, row: number): number | undefined {
+    const f = this.field(column, row);
+    if (f < 0 || this.index.fieldFlags[f] === FIELD_ESCAPED) return undefined;
+    return parseDateTimeCodes(this.buf, this.index.fieldBegin[f]!, this.index.fieldEnd[f]!);
   }
 
   symbol(column: number, row: number): string | null {

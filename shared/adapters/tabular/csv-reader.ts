@@ -80,11 +80,15 @@ export async function* readCsv(source: Readable, options: CsvReadOptions = {}): 
       pendingBytes += chunk.length;
       if (pendingBytes + carry.length >= windowBytes) yield* take(false);
     }
+    yield* take(true);
   } catch (e) {
     if (options.gzip && (e as { code?: string }).code?.startsWith('Z_'))
       throw new DomainError('INVALID_INPUT_FILE', `the gzip stream is corrupt: ${(e as Error).message}`);
     throw e;
+  } finally {
+    // A consumer that stops early (or fails) must not leave the download open.
+    source.destroy();
+    if (stream !== source) stream.destroy();
   }
-  yield* take(true);
 }
 

@@ -36,9 +36,13 @@ export function planRowGroups(groupRows: number[], targetRows: number): Chunk[] 
   return chunks;
 }
 
-async function* prepend(first: RawRows, rest: AsyncIterator<RawRows>): AsyncGenerator<RawRows> {
-  yield first;
-  for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+async function* prepend(first: RawRows, rest: AsyncGenerator<RawRows>): AsyncGenerator<RawRows> {
+  try {
+    yield first;
+    for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+  } finally {
+    await rest.return(undefined);
+  }
 }
 
 /** TabularFiles over the DataLake port (Blob Storage in production, local files in the CLI). */
@@ -72,6 +76,7 @@ export class LakeTabularFiles implements TabularFiles {
     }
     if (isGzipPath(path)) {
       const opened = await this.open(path, { format: 'csv', index: 0, compression: 'gzip' });
+      await opened.batches.return(undefined);
       return { source: path, format, size, etag, columns: [...opened.columns], chunks: [{ format: 'csv', index: 0, compression: 'gzip' }] };
     }
     const plan = await planCsvChunks(await this.lake.read(path), options.targetChunkBytes);
