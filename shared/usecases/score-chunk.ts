@@ -47,7 +47,7 @@ export const quarantineChunkPath = (model: string, runId: string, chunk: number)
  * Rows per output row group. Fixed, so that the output depends only on the chunk's rows and not
  * on how the network delivered its bytes: a retried chunk writes a byte-identical part.
  */
-export const OUTPUT_ROW_GROUP_ROWS = 131_072;
+export const OUTPUT_ROW_GROUP_ROWS = 65_536;
 
 export const MODEL_VERSION_COLUMN = 'model_version';
 export const RUN_ID_COLUMN = 'run_id';

@@ -39,7 +39,7 @@ export function headerOf(buf: Buffer, eof: boolean): { columns: string[]; end: n
  * least one (maybe empty) batch, so callers learn its columns; an empty file yields none.
  */
 export async function* readCsv(source: Readable, options: CsvReadOptions = {}): AsyncGenerator<RawRows> {
-  const windowBytes = options.windowBytes ?? 4 * 1024 * 1024;
+  const windowBytes = options.windowBytes ?? 2 * 1024 * 1024;
   const stream = options.gzip ? source.pipe(createGunzip()) : source;
   if (options.gzip) source.on('error', (e) => stream.destroy(e));
   let columns = options.columns;
