@@ -14,7 +14,7 @@ export type DataFormat = 'csv' | 'parquet';
 export function formatOf(path: string): DataFormat {
   const lower = path.toLowerCase();
   if (lower.endsWith('.parquet') || lower.endsWith('.pq')) return 'parquet';
-  if (lower.endsWith('.csv') || lower.endsWith('.csv.gz') || lower.endsWith('.tsv')) return 'csv';
+  if (lower.endsWith('.csv') || lower.endsWith('.csv.gz')) return 'csv';
   throw new DomainError('INVALID_INPUT_FILE', `cannot tell the format of '${path}': name it .csv, .csv.gz or .parquet`);
 }
 

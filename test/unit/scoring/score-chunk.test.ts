@@ -175,6 +175,19 @@ describe('scoreChunk with a linear regressor', () => {
     expect(plan).toMatchObject({ rows: 0, chunks: [] });
   });
 
+  it('when a gzip CSV is scored, then it is one chunk and every row is scored with its file row number', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const lake = new MemoryLake();
+    const rows = csvRows(30);
+    const text = 'id,ts,region,x1,x2,x3\r\n' + rows.map((r, i) => `g${i},,"a\nb",${r[0]},${r[1]},${r[2]}`).join('\r\n');
+    await lake.write('drops/churn/z.csv.gz', gzipSync(Buffer.from(text)));
+    const version = await linearVersion();
+    const { plan, summaries } = await scoreAll(lake, version, 'drops/churn/z.csv.gz');
+    expect(plan.chunks).toHaveLength(1);
+    const out = await readParquetRows(lake.body(summaries[0]!.partPath));
+    expect(out.map((o) => [o.id, o.region, o.prediction, o.source_row])).toEqual(rows.map((r, i) => [`g${i}`, 'a\nb', version.predict(r), i + 1]));
+  });
+
   it('when a header-only gzip CSV is scored, then an empty part is written and nothing is rejected', async () => {
     const { gzipSync } = await import('node:zlib');
     const lake = new MemoryLake();
