@@ -29,7 +29,7 @@ import { benchVersion } from './scoring-version';
 
 const ROWS = Number(process.env.SCORING_BENCH_ROWS ?? 1_000_000);
 const RSS_ROWS = Number(process.env.SCORING_BENCH_RSS_ROWS ?? 5_000_000);
-const CONCURRENCY = 2;
+const CONCURRENCY = Number(process.env.SCORING_BENCH_CONCURRENCY ?? 2);
 const WORKERS = 2;
 
 const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
