@@ -78,13 +78,36 @@ function labelText(data: ort.Tensor['data'], i: number): string {
 }
 
 class OnnxLoadedModel implements LoadedModel {
+  private running = 0;
+  private retired: (() => void) | undefined;
+
   constructor(
     readonly roles: SignatureRoles,
     private readonly session: ort.InferenceSession,
     private readonly batchSize: number,
   ) {}
 
+  /** Releases the session once no predict call is using it (an evicted model may still be running). */
+  retire(): Promise<void> {
+    if (this.running === 0) return this.session.release();
+    return new Promise((resolve, reject) => {
+      this.retired = () => void this.session.release().then(resolve, reject);
+    });
+  }
+
   async predict(matrix: FeatureMatrix): Promise<Predictions> {
+    if (this.retired) throw new Error('this model was evicted from the runtime cache: load it again');
+    this.running += 1;
+    try {
+      return await this.run(matrix);
+    } finally {
+      this.running -= 1;
+      const release = this.retired as (() => void) | undefined;
+      if (this.running === 0 && release) release();
+    }
+  }
+
+  private async run(matrix: FeatureMatrix): Promise<Predictions> {
     const roles = this.roles;
     if (matrix.width !== roles.width)
       throw new DomainError('SIGNATURE_MISMATCH', `the transforms produce ${matrix.width} features, the model takes ${roles.width}`);
@@ -130,8 +153,7 @@ class OnnxLoadedModel implements LoadedModel {
 
 interface CacheEntry {
   bytes: number;
-  session: ort.InferenceSession;
-  model: LoadedModel;
+  model: OnnxLoadedModel;
 }
 
 /**
@@ -189,7 +211,7 @@ export class OnnxModelRuntime implements ModelRuntime {
       await session.release();
       throw e;
     }
-    const entry: CacheEntry = { bytes: bytes.length, session, model: new OnnxLoadedModel(roles, session, this.batchSize) };
+    const entry: CacheEntry = { bytes: bytes.length, model: new OnnxLoadedModel(roles, session, this.batchSize) };
     this.cache.set(key, entry);
     await this.evict(key);
     return entry.model;
@@ -207,13 +229,13 @@ export class OnnxModelRuntime implements ModelRuntime {
       if (key === keep) continue;
       this.cache.delete(key);
       total -= entry.bytes;
-      await entry.session.release();
+      void entry.model.retire();
     }
   }
 
   async close(): Promise<void> {
     const entries = [...this.cache.values()];
     this.cache.clear();
-    for (const e of entries) await e.session.release();
+    for (const e of entries) await e.model.retire();
   }
 }

@@ -105,6 +105,20 @@ describe('OnnxModelRuntime', () => {
     await small.close();
   });
 
+  it('when a model is evicted while it runs, then the running call finishes and later calls are refused', async () => {
+    const small = new OnnxModelRuntime({ maxCacheBytes: 1, batchSize: 1 });
+    const a = linearRegressor([1, 1], 0);
+    const b = linearRegressor([2, 2], 0);
+    const first = await small.load(artifact(a.bytes, a.signature, 1));
+    const running = first.predict(matrix(Array.from({ length: 200 }, (_, i) => [i, 1])));
+    await small.load(artifact(b.bytes, b.signature, 2));
+    const out = await running;
+    if (out.kind !== 'regression') throw new Error('expected regression');
+    expect(out.values[199]).toBe(200);
+    await expect(first.predict(matrix([[1, 2]]))).rejects.toThrow(/evicted/);
+    await small.close();
+  });
+
   it('when the bytes do not hash to the recorded sha256, then loading fails with ARTIFACT_INTEGRITY', async () => {
     const fx = linearRegressor([1], 0);
     const a = { ...artifact(fx.bytes, fx.signature, 3), sha256: '0'.repeat(64) };
