@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { AmqpListener } from './amqp';
-import { type BrokerConfig, type BrokerConfigInput, loadBrokerConfig, parseBrokerConfig } from './config';
+import { type BrokerConfig, type BrokerConfigInput, loadBrokerConfig, parseBrokerConfig } from './broker-config';
 import { BrokerEngine } from './engine';
 import { MessageStore } from './store';
 

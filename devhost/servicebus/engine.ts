@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import { type Message, message as amqpMessage } from 'rhea';
 
-import type { BrokerConfig, QueueConfig, SubscriptionConfig } from './config';
+import type { BrokerConfig, QueueConfig, SubscriptionConfig } from './broker-config';
 import {
   decodeMessage,
   type Envelope,

@@ -1,6 +1,6 @@
 import { type Message, message as amqpMessage } from 'rhea';
 
-import type { CorrelationFilter } from './config';
+import type { CorrelationFilter } from './broker-config';
 import type { MessageState } from './store';
 
 /** Decodes an encoded AMQP message (rhea types its result loosely). */
