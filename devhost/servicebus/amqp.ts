@@ -9,14 +9,14 @@ import {
   message as amqpMessage,
   type Sender,
   type Source,
-  type TerminusOptions,
   string_to_uuid,
+  type TerminusOptions,
   types,
   uuid_to_string,
 } from 'rhea';
 
-import { decodeMessage, type Envelope, type Lock, NEVER, type ReceivingEntity } from './entities';
 import { BrokerEngine, BrokerError, type Settlement } from './engine';
+import { decodeMessage, type Envelope, type Lock, NEVER, type ReceivingEntity } from './entities';
 
 /** Message format of a batch: an envelope whose data sections are the encoded messages. */
 const BATCH_FORMAT = 0x80013700;
@@ -97,7 +97,7 @@ function wireMessage(
   extra: Record<string, unknown> = {},
 ): Message {
   const annotations: Record<string, unknown> = {
-    ...((envelope.message.message_annotations as Record<string, unknown> | undefined) ?? {}),
+    ...((envelope.message.message_annotations) ?? {}),
     'x-opt-sequence-number': types.wrap_long(envelope.seq),
     'x-opt-enqueued-time': new Date(envelope.enqueuedAt),
     ...extra,
@@ -184,7 +184,7 @@ export class AmqpListener {
     container.on('receiver_error', () => undefined);
     container.on('sender_error', () => undefined);
 
-    const server = container.listen({ port: this.options.port, host: '127.0.0.1' }) as Server;
+    const server = container.listen({ port: this.options.port, host: '127.0.0.1' });
     this.server = server;
     server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);

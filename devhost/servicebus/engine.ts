@@ -82,7 +82,7 @@ function withoutUndefined(record: Record<string, unknown>): Record<string, unkno
 }
 
 function scheduledTimeOf(message: Message): number | undefined {
-  const value: unknown = (message.message_annotations as Record<string, unknown> | undefined)?.[
+  const value: unknown = (message.message_annotations)?.[
     SCHEDULED_TIME
   ];
   if (value instanceof Date) return value.getTime();
@@ -432,7 +432,7 @@ export class BrokerEngine {
         ...((envelope.message.application_properties as Record<string, unknown> | undefined) ?? {}),
         ...withoutUndefined(properties),
       },
-    } as Message;
+    };
   }
 
   private persist(envelope: Envelope): void {
@@ -496,7 +496,7 @@ export class BrokerEngine {
         DeadLetterErrorDescription: description,
       }),
       message_annotations: {
-        ...((envelope.message.message_annotations as Record<string, unknown> | undefined) ?? {}),
+        ...((envelope.message.message_annotations) ?? {}),
         [DEAD_LETTER_SOURCE]: entity.path,
       },
     } as Message;

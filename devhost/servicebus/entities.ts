@@ -149,7 +149,8 @@ export interface SendTarget {
 
 function equalLoose(expected: unknown, actual: unknown): boolean {
   if (expected === actual) return true;
-  return actual != null && typeof actual !== 'object' && String(actual) === String(expected);
+  const scalar = typeof actual === 'string' || typeof actual === 'number' || typeof actual === 'boolean';
+  return scalar && String(actual) === String(expected);
 }
 
 /** Correlation filter semantics: every condition given must equal the message's value. */

@@ -44,7 +44,8 @@ export class MessageStore {
   private readonly dedupInsertStmt: Database.Statement;
   private readonly dedupPurgeStmt: Database.Statement;
 
-  constructor(file: string | ':memory:') {
+  /** `file` is a path, or ':memory:' for a store that lives as long as the process. */
+  constructor(file: string) {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
