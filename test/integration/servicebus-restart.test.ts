@@ -34,9 +34,9 @@ async function startBrokerProcess(port: number, configPath: string, dataDir: str
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const line = await new Promise<string>((resolve, reject) => {
-    readline.createInterface({ input: child.stdout! }).once('line', resolve);
+    readline.createInterface({ input: child.stdout }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`broker exited with ${code}: ${stderr}`)));
   });
   const { connectionString } = JSON.parse(line) as { connectionString: string };

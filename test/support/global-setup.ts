@@ -1,6 +1,6 @@
+import { startServiceBusBroker } from '../../devhost/servicebus/broker';
 import { startAzurite } from '../../devhost/services/azurite';
 import { startCosmos } from '../../devhost/services/cosmos';
-import { startServiceBusBroker } from '../../devhost/servicebus/broker';
 
 /**
  * Starts the local services once for the integration and e2e projects, on free loopback ports so
