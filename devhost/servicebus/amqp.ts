@@ -74,7 +74,8 @@ class LinkConsumer {
 
   /** Credit not yet used by deliveries rhea still holds (rhea lowers `credit` only on transfer). */
   canTake(): boolean {
-    if (!this.sender.is_open()) return false;
+    // sendable(): the link is open, has credit, and rhea's delivery buffer of the session has room.
+    if (!this.sender.sendable()) return false;
     const outgoing = (this.sender.session as unknown as { outgoing: { next_pending_delivery: number } })
       .outgoing;
     while (this.unsent.length && this.unsent[0]!.id < outgoing.next_pending_delivery) this.unsent.shift();
@@ -359,6 +360,9 @@ export class AmqpListener {
     } catch (e) {
       delivery.update(true, rejectedState(asBrokerError(e)));
     }
+    // In settle mode "second" the client settles silently once we have: mark it, or rhea keeps the
+    // delivery in the session's 2048-slot buffer forever and the link stalls.
+    (delivery as unknown as { remote_settled: boolean }).remote_settled = true;
   }
 
   private dropConsumer(sender: Sender | undefined): void {
