@@ -14,7 +14,15 @@ export interface AzuriteOptions {
   blobPort?: number;
   queuePort?: number;
   tablePort?: number;
+  /**
+   * End Azurite when this process ends, even by SIGKILL: the child watches its stdin pipe, which
+   * the OS closes when the parent dies (so a killed devhost does not leave Azurite holding ports).
+   */
+  exitWithParent?: boolean;
 }
+
+const EXIT_WITH_PARENT =
+  'data:text/javascript,process.stdin.on("end",()=>process.exit(0));process.stdin.on("error",()=>process.exit(0));process.stdin.resume();';
 
 export interface RunningAzurite {
   connectionString: string;
@@ -53,7 +61,10 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
     String(tablePort),
     ...(options.location ? ['--location', options.location] : ['--inMemoryPersistence']),
   ];
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const nodeArgs = options.exitWithParent ? ['--import', EXIT_WITH_PARENT] : [];
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...args], {
+    stdio: [options.exitWithParent ? 'pipe' : 'ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<never>((_, reject) =>

@@ -63,6 +63,11 @@ export const driftPolicySchema = z.object({
 export type DriftPolicy = z.infer<typeof driftPolicySchema>;
 
 export const regressionMetricSchema = z.enum(['mae', 'rmse', 'mape', 'r2', 'mean_error']);
+/**
+ * Classification metrics. `precision`, `recall` and `f1` are the positive class's (class index 1)
+ * for binary models and the macro average for multiclass ones; `roc_auc` and `pr_auc` are
+ * one-vs-rest macro averages for multiclass. See docs/metrics.md.
+ */
 export const classificationMetricSchema = z.enum([
   'accuracy',
   'precision',
@@ -73,6 +78,10 @@ export const classificationMetricSchema = z.enum([
   'pr_auc',
   'log_loss',
   'brier',
+  'f1',
+  'precision_weighted',
+  'recall_weighted',
+  'roc_auc_weighted',
 ]);
 export const metricNameSchema = z.union([regressionMetricSchema, classificationMetricSchema]);
 export type MetricName = z.infer<typeof metricNameSchema>;
@@ -148,3 +157,9 @@ export const modelPoliciesSchema = z.object({
   retraining: retrainingPolicySchema.default(() => retrainingPolicySchema.parse({})),
 });
 export type ModelPolicies = z.infer<typeof modelPoliciesSchema>;
+
+/** One validation split strategy of `validationGatesSchema.splits`. */
+export type ValidationSplit = z.infer<typeof validationSplitSchema>;
+
+/** The validation gates of a model (champion comparison, segment gates, split strategies). */
+export type ValidationGates = z.infer<typeof validationGatesSchema>;

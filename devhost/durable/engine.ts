@@ -1,0 +1,840 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+
+import {
+  actionSignature,
+  ActionType,
+  type AtomicAction,
+  decodeProcessedInput,
+  flattenActions,
+  type OrchestratorState,
+  orchestratorStateSchema,
+  takesTaskId,
+} from './actions';
+import { EventType, history, type HistoryEvent, jsonText } from './history';
+import type { DurableFunctionInvoker, OrchestrationTriggerInput } from './invoker';
+import { retryDelayMs, retryTimedOut } from './retry';
+import {
+  DurableStore,
+  type ExecutionState,
+  freshExecutionState,
+  type InboxMessage,
+  type Instance,
+  type InstanceQuery,
+  isTerminal,
+  type RetryState,
+  type RuntimeStatus,
+  type StoredMessage,
+  type WorkItem,
+} from './store';
+
+export interface DurableEngineOptions {
+  /** SQLite file of the task hub (created if missing), or ':memory:'. */
+  storePath: string;
+  invoker: DurableFunctionInvoker;
+  taskHubName?: string;
+  /** Activities running at once; default 16. */
+  maxConcurrentActivities?: number;
+  /** Receives one readable line per orchestration status change. */
+  log?: (line: string) => void;
+}
+
+/** Starting an orchestration the app does not register. */
+export class UnknownOrchestrationError extends Error {
+  constructor(readonly functionName: string) {
+    super(`The function '${functionName}' doesn't exist, is disabled, or is not an orchestrator function.`);
+    this.name = 'UnknownOrchestrationError';
+  }
+}
+
+/** Starting an instance id that is still pending, running or suspended. */
+export class InstanceExistsError extends Error {
+  constructor(readonly instanceId: string) {
+    super(`An orchestration with instance ID '${instanceId}' already exists and is not in a terminal state.`);
+    this.name = 'InstanceExistsError';
+  }
+}
+
+export type OperationOutcome = 'accepted' | 'notFound' | 'gone';
+
+/** The SDK's schema V2 (ReplaySchema.V2 = 1): no sub-timers for long timers, no HTTP polling tasks. */
+const upperSchemaVersion = 1;
+const outOfProcDataLabel = '\n\n$OutOfProcData$:';
+
+interface Outcome {
+  status: RuntimeStatus;
+  output?: string;
+  failure?: { reason: string; details: string };
+}
+
+/**
+ * The task hub: runs each orchestration episode through the app's registered orchestrator (the
+ * SDK's own replay), executes the actions it returns, runs activities with a concurrency limit,
+ * fires durable timers on the wall clock, and keeps everything in a DurableStore so a restarted
+ * process resumes every in-flight instance.
+ */
+export class DurableEngine {
+  readonly store: DurableStore;
+  readonly taskHubName: string;
+  private readonly invoker: DurableFunctionInvoker;
+  private readonly maxConcurrentActivities: number;
+  private readonly log: (line: string) => void;
+  private readonly events = new EventEmitter();
+  private readonly runningEpisodes = new Map<string, Promise<void>>();
+  private readonly runningActivities = new Map<string, Promise<void>>();
+  private started = false;
+  private stopped = false;
+  private pumpQueued = false;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeAt = Infinity;
+
+  constructor(options: DurableEngineOptions) {
+    this.store = new DurableStore(options.storePath);
+    this.invoker = options.invoker;
+    this.taskHubName = options.taskHubName ?? 'DevHostHub';
+    this.maxConcurrentActivities = options.maxConcurrentActivities ?? 16;
+    this.log = options.log ?? (() => undefined);
+    this.events.setMaxListeners(0);
+  }
+
+  /** Starts dispatching: resumes whatever the store holds in flight. */
+  start(): void {
+    this.started = true;
+    this.kick();
+  }
+
+  /** Stops dispatching and waits for running episodes and activities; then closes the store. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    await Promise.allSettled([...this.runningEpisodes.values(), ...this.runningActivities.values()]);
+    this.store.close();
+  }
+
+  // ---- client operations -------------------------------------------------------------------
+
+  /** Creates an instance; `input` is JSON text (undefined: no input). Returns the instance id. */
+  startNew(name: string, options: { instanceId?: string; input?: string } = {}): string {
+    if (!this.invoker.has(name, 'orchestration')) throw new UnknownOrchestrationError(name);
+    const instanceId = options.instanceId ?? randomUUID().replace(/-/g, '');
+    const now = Date.now();
+    this.store.transaction(() => {
+      const existing = this.store.getInstance(instanceId);
+      if (existing && !isTerminal(existing.runtimeStatus)) throw new InstanceExistsError(instanceId);
+      if (existing) this.store.deleteInstance(instanceId);
+      this.createInstance({ instanceId, name, input: options.input, now, parent: undefined });
+    });
+    this.log(`[durable] ${name} ${instanceId}: Pending`);
+    this.kick();
+    return instanceId;
+  }
+
+  raiseEvent(instanceId: string, eventName: string, input: string | undefined): OperationOutcome {
+    return this.send(instanceId, {
+      kind: 'event',
+      event: history.eventRaised(new Date(), eventName, input),
+    });
+  }
+
+  terminate(instanceId: string, reason: string): OperationOutcome {
+    return this.send(instanceId, { kind: 'terminate', reason });
+  }
+
+  suspend(instanceId: string, reason: string | undefined): OperationOutcome {
+    return this.send(instanceId, { kind: 'suspend', ...(reason === undefined ? {} : { reason }) });
+  }
+
+  resume(instanceId: string, reason: string | undefined): OperationOutcome {
+    return this.send(instanceId, { kind: 'resume', ...(reason === undefined ? {} : { reason }) });
+  }
+
+  getInstance(instanceId: string): Instance | undefined {
+    return this.store.getInstance(instanceId);
+  }
+
+  getHistory(instanceId: string): readonly HistoryEvent[] {
+    return this.store.history(instanceId);
+  }
+
+  queryInstances(query: InstanceQuery, offset: number, limit: number): Instance[] {
+    return this.store.queryInstances(query, offset, limit);
+  }
+
+  /** Deletes a terminal instance and its history. */
+  purge(instanceId: string): 'deleted' | 'notFound' | 'notTerminal' {
+    const instance = this.store.getInstance(instanceId);
+    if (!instance) return 'notFound';
+    if (!isTerminal(instance.runtimeStatus)) return 'notTerminal';
+    this.store.transaction(() => this.store.deleteInstance(instanceId));
+    return 'deleted';
+  }
+
+  /** Deletes the terminal instances matching the filter; returns how many. */
+  purgeWhere(query: InstanceQuery): number {
+    const terminal: RuntimeStatus[] = ['Completed', 'Failed', 'Terminated', 'Canceled'];
+    const statuses = query.runtimeStatus?.length ? query.runtimeStatus.filter((s) => terminal.includes(s)) : terminal;
+    if (statuses.length === 0) return 0;
+    const victims = this.store.queryInstances({ ...query, runtimeStatus: statuses }, 0, Number.MAX_SAFE_INTEGER);
+    this.store.transaction(() => victims.forEach((v) => this.store.deleteInstance(v.instanceId)));
+    return victims.length;
+  }
+
+  /** Resolves with the instance once `predicate` holds (checked on every status change). */
+  async waitFor(
+    instanceId: string,
+    predicate: (instance: Instance) => boolean = (i) => isTerminal(i.runtimeStatus),
+    timeoutMs = 30_000,
+  ): Promise<Instance> {
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const instance = this.store.getInstance(instanceId);
+        if (instance && predicate(instance)) {
+          cleanup();
+          resolve(instance);
+          return true;
+        }
+        return false;
+      };
+      const onChange = (id: string): void => {
+        if (id === instanceId) check();
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        const status = this.store.getInstance(instanceId)?.runtimeStatus ?? 'missing';
+        reject(new Error(`instance '${instanceId}' did not reach the awaited state within ${timeoutMs} ms (${status})`));
+      }, timeoutMs);
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        this.events.off('changed', onChange);
+      };
+      this.events.on('changed', onChange);
+      check();
+    });
+  }
+
+  // ---- dispatch ------------------------------------------------------------------------------
+
+  private send(instanceId: string, message: InboxMessage): OperationOutcome {
+    const instance = this.store.getInstance(instanceId);
+    if (!instance) return 'notFound';
+    if (isTerminal(instance.runtimeStatus)) return 'gone';
+    this.store.enqueue(instanceId, undefined, message, Date.now());
+    this.kick();
+    return 'accepted';
+  }
+
+  private kick(): void {
+    if (!this.started || this.stopped || this.pumpQueued) return;
+    this.pumpQueued = true;
+    setImmediate(() => {
+      this.pumpQueued = false;
+      if (!this.stopped) this.pump();
+    });
+  }
+
+  private pump(): void {
+    const now = Date.now();
+    for (const instanceId of this.store.readyInstances(now)) {
+      if (this.runningEpisodes.has(instanceId)) continue;
+      const run = this.runEpisode(instanceId).finally(() => {
+        this.runningEpisodes.delete(instanceId);
+        this.kick();
+      });
+      this.runningEpisodes.set(instanceId, run);
+    }
+    const free = this.maxConcurrentActivities - this.runningActivities.size;
+    if (free > 0) {
+      const items = this.store
+        .workItems(this.maxConcurrentActivities + this.runningActivities.size)
+        .filter((item) => !this.runningActivities.has(item.id))
+        .slice(0, free);
+      for (const item of items) {
+        const run = this.runActivity(item).finally(() => {
+          this.runningActivities.delete(item.id);
+          this.kick();
+        });
+        this.runningActivities.set(item.id, run);
+      }
+    }
+    this.scheduleWake(now);
+  }
+
+  private scheduleWake(now: number): void {
+    const next = this.store.nextVisibleAt(now);
+    if (next === undefined || next >= this.wakeAt) return;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeAt = next;
+    this.wakeTimer = setTimeout(
+      () => {
+        this.wakeAt = Infinity;
+        this.wakeTimer = undefined;
+        this.kick();
+      },
+      Math.max(0, next - now),
+    );
+  }
+
+  private async runActivity(item: WorkItem): Promise<void> {
+    let event: HistoryEvent;
+    try {
+      if (!this.invoker.has(item.name, 'activity')) {
+        throw new Error(`The function '${item.name}' doesn't exist, is disabled, or is not an activity function.`);
+      }
+      const input = item.input === undefined ? undefined : (JSON.parse(item.input) as unknown);
+      const result = await this.invoker.invokeActivity(item.name, input, {
+        instanceId: item.instanceId,
+        taskId: item.taskId,
+      });
+      event = history.taskCompleted(new Date(), item.taskId, jsonText(result));
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      event = history.taskFailed(
+        new Date(),
+        item.taskId,
+        `Activity function '${item.name}' failed: ${error.message}`,
+        error.stack ?? error.message,
+      );
+    }
+    // A stopping host drops the result: the work item stays and runs again after restart.
+    if (this.stopped) return;
+    this.store.completeWorkItem(item, event, Date.now());
+  }
+
+  private async runEpisode(instanceId: string): Promise<void> {
+    try {
+      await this.episode(instanceId);
+    } catch (err) {
+      // An engine fault must not spin on the same messages forever: fail the instance.
+      this.store.dropCache(instanceId);
+      const error = err instanceof Error ? err : new Error(String(err));
+      const instance = this.store.getInstance(instanceId);
+      if (instance && !isTerminal(instance.runtimeStatus)) {
+        this.store.transaction(() =>
+          this.finish(instance, [], Date.now(), {
+            status: 'Failed',
+            output: JSON.stringify(`devhost durable engine error: ${error.message}`),
+            failure: { reason: `devhost durable engine error: ${error.message}`, details: error.stack ?? '' },
+          }),
+        );
+      } else {
+        this.store.transaction(() => this.store.deletePending(instanceId));
+      }
+      this.log(`[durable] engine error in ${instanceId}: ${error.stack ?? error.message}`);
+    }
+  }
+
+  private async episode(instanceId: string): Promise<void> {
+    const now = Date.now();
+    const messages = this.store.visibleMessages(instanceId, now);
+    if (messages.length === 0) return;
+    const instance = this.store.getInstance(instanceId);
+    if (!instance) {
+      this.store.transaction(() => this.store.deleteMessages(messages.map((m) => m.id)));
+      return;
+    }
+    if (this.applyControl(instance, messages, now)) return;
+    const current = this.store.getInstance(instanceId);
+    if (!current) return;
+    await this.deliver(current, messages, now);
+  }
+
+  private async deliver(instance: Instance, messages: StoredMessage[], now: number): Promise<void> {
+    const instanceId = instance.instanceId;
+
+    const stale: number[] = [];
+    const deliverable: StoredMessage[] = [];
+    for (const m of messages) {
+      if (m.message.kind !== 'start' && m.message.kind !== 'event') continue;
+      if (m.executionId !== undefined && m.executionId !== instance.executionId) stale.push(m.id);
+      else deliverable.push(m);
+    }
+    const batch = this.selectBatch(deliverable, instance.state);
+    if (batch.length === 0) {
+      if (stale.length > 0) this.store.transaction(() => this.store.deleteMessages(stale));
+      return;
+    }
+
+    const state = structuredClone(instance.state);
+    const at = new Date(now);
+    const newEvents: HistoryEvent[] = [history.orchestratorStarted(at)];
+    const effects = new EpisodeEffects();
+    for (const m of batch) {
+      if (m.message.kind === 'start') {
+        newEvents.push(history.executionStarted(at, instance.name, instance.input));
+      } else if (m.message.kind === 'event') {
+        const event = m.message.event as HistoryEvent;
+        newEvents.push(event);
+        this.advanceRetry(instance, state, event, now, effects);
+      }
+    }
+
+    const past = this.store.history(instanceId);
+    const trigger: OrchestrationTriggerInput = {
+      history: [...past, ...newEvents].map((e) => ({ ...e })),
+      input: instance.input === undefined ? null : (JSON.parse(instance.input) as unknown),
+      instanceId,
+      isReplaying: past.length > 0,
+      parentInstanceId: instance.parent?.instanceId ?? null,
+      upperSchemaVersion,
+      longRunningTimerIntervalDuration: '3.00:00:00',
+      maximumShortTimerDuration: '6.00:00:00',
+      defaultHttpAsyncRequestSleepTimeMillseconds: 30_000,
+    };
+    const reply = await this.invokeOrchestrator(instance.name, trigger);
+
+    let outcome: Outcome;
+    let customStatus = instance.customStatus;
+    let continueAsNew: AtomicAction | undefined;
+    if (reply.kind === 'failed') {
+      outcome = this.failedOutcome(instance.name, reply.message, reply.details);
+      if (reply.customStatus !== undefined) customStatus = reply.customStatus;
+    } else {
+      customStatus = jsonText(reply.state.customStatus) ?? customStatus;
+      const planned = this.planActions(instance, state, reply.actions, now, effects);
+      if (planned.error !== undefined) {
+        outcome = this.failedOutcome(instance.name, planned.error, '');
+      } else if (reply.state.isDone) {
+        continueAsNew = reply.actions.find((a) => a.actionType === ActionType.ContinueAsNew);
+        outcome = continueAsNew
+          ? { status: 'Running' }
+          : { status: 'Completed', output: jsonText(reply.state.output) ?? 'null' };
+      } else {
+        outcome = { status: 'Running' };
+      }
+    }
+
+    this.store.transaction(() => {
+      const current = this.store.getInstance(instanceId);
+      if (!current || current.executionId !== instance.executionId) return;
+      this.store.deleteMessages([...stale, ...batch.map((m) => m.id)]);
+      const updated: Instance = { ...instance, state, customStatus, lastUpdatedTime: now };
+      if (continueAsNew) {
+        this.continueAsNew(updated, continueAsNew, now);
+        return;
+      }
+      const events = [...newEvents, ...effects.history, history.orchestratorCompleted(at)];
+      if (isTerminal(outcome.status)) {
+        this.finish(updated, events, now, outcome);
+        return;
+      }
+      this.store.appendHistory(instanceId, events);
+      effects.persist(this, updated, now);
+      this.setStatus(updated, outcome.status);
+      this.store.putInstance(updated);
+    });
+    this.events.emit('changed', instanceId);
+  }
+
+  /** Terminate / suspend / resume; returns true when nothing else should run this time. */
+  private applyControl(instance: Instance, messages: StoredMessage[], now: number): boolean {
+    const control = messages.filter((m) => m.message.kind !== 'start' && m.message.kind !== 'event');
+    if (isTerminal(instance.runtimeStatus)) {
+      // Late completions, timers or events for an ended instance are dropped.
+      this.store.transaction(() => this.store.deleteMessages(messages.map((m) => m.id)));
+      return true;
+    }
+    if (control.length === 0) return instance.runtimeStatus === 'Suspended';
+    const at = new Date(now);
+    let stop = false;
+    this.store.transaction(() => {
+      const updated: Instance = { ...instance, lastUpdatedTime: now };
+      for (const m of control) {
+        const msg = m.message;
+        if (msg.kind === 'terminate') {
+          this.finish(updated, [history.executionTerminated(at, msg.reason)], now, {
+            status: 'Terminated',
+            output: JSON.stringify(msg.reason),
+          });
+          stop = true;
+          return;
+        }
+        if (msg.kind === 'suspend' && updated.runtimeStatus !== 'Suspended') {
+          this.store.appendHistory(instance.instanceId, [history.executionSuspended(at, msg.reason)]);
+          this.setStatus(updated, 'Suspended');
+        } else if (msg.kind === 'resume' && updated.runtimeStatus === 'Suspended') {
+          this.store.appendHistory(instance.instanceId, [history.executionResumed(at, msg.reason)]);
+          this.setStatus(updated, 'Running');
+        }
+      }
+      this.store.deleteMessages(control.map((m) => m.id));
+      this.store.putInstance(updated);
+      stop = updated.runtimeStatus === 'Suspended';
+    });
+    this.events.emit('changed', instance.instanceId);
+    return stop;
+  }
+
+  /**
+   * The messages of one episode, in arrival order. A completion that moves a retry on (an
+   * attempt's failure, a backoff timer) makes the SDK take a task id while it replays that event;
+   * delivering it first in its episode keeps that id ahead of the ids of newly yielded tasks.
+   */
+  private selectBatch(messages: StoredMessage[], state: ExecutionState): StoredMessage[] {
+    const batch: StoredMessage[] = [];
+    for (const m of messages) {
+      const retryStep = m.message.kind === 'event' && isRetryStep(m.message.event as HistoryEvent, state);
+      if (retryStep && batch.length > 0) break;
+      batch.push(m);
+    }
+    return batch;
+  }
+
+  /** Mirrors RetryableTask: an attempt failed -> backoff timer; the timer fired -> next attempt. */
+  private advanceRetry(instance: Instance, state: ExecutionState, event: HistoryEvent, now: number, effects: EpisodeEffects): void {
+    const at = new Date(now);
+    const failedAttempt =
+      event.EventType === EventType.TaskFailed || event.EventType === EventType.SubOrchestrationInstanceFailed
+        ? event.TaskScheduledId
+        : undefined;
+    const failedRetry = failedAttempt === undefined ? undefined : state.retryAttempts[failedAttempt];
+    if (failedAttempt !== undefined && failedRetry) {
+      delete state.retryAttempts[failedAttempt];
+      const retry: RetryState = { ...failedRetry, lastReason: event.Reason, lastDetails: event.Details };
+      const timerId = state.nextSeq++;
+      const fireAt = new Date(now + retryDelayMs(retry.options, retry.attempt, retry.firstAttemptAt, now));
+      effects.history.push(history.timerCreated(at, timerId, fireAt));
+      effects.timers.push({ timerId, fireAt });
+      state.retryTimers[String(timerId)] = retry;
+      return;
+    }
+    const timerRetry = event.EventType === EventType.TimerFired ? state.retryTimers[String(event.TimerId)] : undefined;
+    if (event.EventType !== EventType.TimerFired || !timerRetry) return;
+    delete state.retryTimers[String(event.TimerId)];
+    // After the last attempt the SDK fails the task on this timer and takes no new id.
+    if (timerRetry.attempt >= timerRetry.options.maxNumberOfAttempts) return;
+    const taskId = state.nextSeq++;
+    const retry: RetryState = { ...timerRetry, attempt: timerRetry.attempt + 1 };
+    state.retryAttempts[String(taskId)] = retry;
+    if (retryTimedOut(retry.options, retry.firstAttemptAt, now)) {
+      // The retry timeout has passed: the attempt is not run, it fails with the last error.
+      effects.history.push(
+        retry.kind === 'activity'
+          ? history.taskScheduled(at, taskId, retry.name, retry.input)
+          : history.subOrchestrationCreated(at, taskId, retry.name, retry.childInstanceId ?? '', retry.input),
+      );
+      const reason = retry.lastReason ?? `${retry.name} failed`;
+      const details = retry.lastDetails ?? '';
+      effects.selfEvents.push(
+        retry.kind === 'activity'
+          ? history.taskFailed(at, taskId, reason, details)
+          : history.subOrchestrationFailed(at, taskId, reason, details),
+      );
+      return;
+    }
+    if (retry.kind === 'activity') {
+      effects.scheduleActivity(instance, taskId, retry.name, retry.input, at);
+    } else {
+      const childId = retry.childInstanceId ?? `${instance.instanceId}:${taskId}`;
+      effects.scheduleChild(taskId, retry.name, childId, retry.input, at);
+    }
+  }
+
+  private async invokeOrchestrator(
+    name: string,
+    trigger: OrchestrationTriggerInput,
+  ): Promise<
+    | { kind: 'ok'; state: OrchestratorState; actions: AtomicAction[] }
+    | { kind: 'failed'; message: string; details: string; customStatus?: string }
+  > {
+    if (!this.invoker.has(name, 'orchestration')) {
+      return { kind: 'failed', message: new UnknownOrchestrationError(name).message, details: '' };
+    }
+    try {
+      const raw = await this.invoker.invokeOrchestrator(name, trigger);
+      const state = orchestratorStateSchema.parse(raw);
+      return { kind: 'ok', state, actions: flattenActions(state.actions) };
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      const cut = error.message.indexOf(outOfProcDataLabel);
+      if (cut < 0) return { kind: 'failed', message: error.message, details: error.stack ?? '' };
+      // The text before the label is not the error (the SDK passes a boolean there); the state's
+      // `error` field holds the orchestrator's real message.
+      let message = error.message.slice(0, cut);
+      let customStatus: string | undefined;
+      try {
+        const data = orchestratorStateSchema
+          .partial()
+          .parse(JSON.parse(error.message.slice(cut + outOfProcDataLabel.length)));
+        customStatus = jsonText(data.customStatus);
+        if (data.error !== undefined) message = data.error;
+      } catch {
+        customStatus = undefined;
+      }
+      const details = (error.stack ?? '').split(outOfProcDataLabel)[0]?.split('\n').slice(1).join('\n') ?? '';
+      return { kind: 'failed', message, details, customStatus };
+    }
+  }
+
+  private failedOutcome(name: string, message: string, details: string): Outcome {
+    const reason = `Orchestrator function '${name}' failed: ${message}`;
+    return { status: 'Failed', output: JSON.stringify(reason), failure: { reason, details } };
+  }
+
+  /**
+   * Checks the reply against what earlier episodes scheduled (non-determinism) and turns the
+   * new actions into history events, work items, timers and child instances.
+   */
+  private planActions(
+    instance: Instance,
+    state: ExecutionState,
+    actions: AtomicAction[],
+    now: number,
+    effects: EpisodeEffects,
+  ): { error?: string } {
+    const at = new Date(now);
+    const known = state.scheduled;
+    for (let i = 0; i < Math.min(known.length, actions.length); i++) {
+      const before = known[i]!;
+      const action = actions[i]!;
+      const signature = actionSignature(action);
+      if (before.signature !== signature) {
+        return { error: nonDeterminism(instance, i, before.signature, `now schedules ${signature}`) };
+      }
+      if (action.actionType === ActionType.CreateTimer && action.isCanceled && !before.canceled) {
+        before.canceled = true;
+        if (before.taskId !== null) effects.canceledTimers.push(before.taskId);
+      }
+    }
+    if (actions.length < known.length) {
+      const missing = known[actions.length]!;
+      return { error: nonDeterminism(instance, actions.length, missing.signature, 'no longer schedules it') };
+    }
+    for (const action of actions.slice(known.length)) {
+      const taskId = takesTaskId(action) ? state.nextSeq++ : null;
+      const signature = actionSignature(action);
+      known.push({ signature, taskId, ...(action.isCanceled ? { canceled: true } : {}) });
+      if (taskId === null) continue;
+      const name = action.functionName ?? '';
+      switch (action.actionType) {
+        case ActionType.CallActivity:
+        case ActionType.CallActivityWithRetry: {
+          const input = jsonText(decodeProcessedInput(action.input));
+          effects.scheduleActivity(instance, taskId, name, input, at);
+          if (action.retryOptions) {
+            state.retryAttempts[String(taskId)] = {
+              kind: 'activity',
+              name,
+              ...(input === undefined ? {} : { input }),
+              options: action.retryOptions,
+              attempt: 1,
+              firstAttemptAt: now,
+            };
+          }
+          break;
+        }
+        case ActionType.CallSubOrchestrator:
+        case ActionType.CallSubOrchestratorWithRetry: {
+          const input = jsonText(action.input);
+          const childId = action.instanceId ?? `${instance.instanceId}:${taskId}`;
+          effects.scheduleChild(taskId, name, childId, input, at);
+          if (action.retryOptions) {
+            state.retryAttempts[String(taskId)] = {
+              kind: 'orchestration',
+              name,
+              ...(input === undefined ? {} : { input }),
+              ...(action.instanceId === undefined ? {} : { childInstanceId: action.instanceId }),
+              options: action.retryOptions,
+              attempt: 1,
+              firstAttemptAt: now,
+            };
+          }
+          break;
+        }
+        case ActionType.CreateTimer: {
+          if (action.isCanceled || action.fireAt === undefined) break;
+          const fireAt = new Date(action.fireAt);
+          effects.history.push(history.timerCreated(at, taskId, fireAt));
+          effects.timers.push({ timerId: taskId, fireAt });
+          break;
+        }
+        default:
+          return {
+            error: `devhost does not support ${signature} actions (durable entities and durable HTTP calls are not implemented).`,
+          };
+      }
+    }
+    return {};
+  }
+
+  private continueAsNew(instance: Instance, action: AtomicAction, now: number): void {
+    const input = jsonText(decodeProcessedInput(action.input));
+    this.store.deletePending(instance.instanceId);
+    this.store.clearHistory(instance.instanceId);
+    const next: Instance = {
+      ...instance,
+      executionId: randomUUID(),
+      input,
+      output: undefined,
+      state: freshExecutionState(),
+      lastUpdatedTime: now,
+    };
+    this.log(`[durable] ${instance.name} ${instance.instanceId}: ContinuedAsNew`);
+    this.setStatus(next, 'Running');
+    this.store.putInstance(next);
+    this.store.enqueue(next.instanceId, next.executionId, { kind: 'start' }, now);
+  }
+
+  /** Ends an instance (inside a transaction): final history, status, parent notification. */
+  private finish(instance: Instance, events: HistoryEvent[], now: number, outcome: Outcome): void {
+    const at = new Date(now);
+    const final =
+      outcome.status === 'Completed'
+        ? [history.executionCompleted(at, outcome.output)]
+        : outcome.status === 'Failed'
+          ? [history.executionFailed(at, outcome.failure?.reason ?? '', outcome.failure?.details ?? '')]
+          : [];
+    this.store.appendHistory(instance.instanceId, [...events, ...final]);
+    this.store.deletePending(instance.instanceId);
+    const ended: Instance = { ...instance, output: outcome.output, lastUpdatedTime: now };
+    this.setStatus(ended, outcome.status);
+    this.store.putInstance(ended);
+    const parent = instance.parent;
+    if (!parent) return;
+    const event =
+      outcome.status === 'Completed'
+        ? history.subOrchestrationCompleted(at, parent.taskId, outcome.output)
+        : outcome.status === 'Failed'
+          ? history.subOrchestrationFailed(
+              at,
+              parent.taskId,
+              outcome.failure?.reason ?? 'sub-orchestration failed',
+              outcome.failure?.details ?? '',
+            )
+          : undefined;
+    if (event) this.store.enqueue(parent.instanceId, parent.executionId, { kind: 'event', event }, now);
+  }
+
+  private setStatus(instance: Instance, status: RuntimeStatus): void {
+    if (instance.runtimeStatus !== status) {
+      const detail = status === 'Failed' && instance.output ? ` ${truncate(instance.output)}` : '';
+      this.log(`[durable] ${instance.name} ${instance.instanceId}: ${instance.runtimeStatus} -> ${status}${detail}`);
+    }
+    instance.runtimeStatus = status;
+  }
+
+  /** Inserts a new Pending instance with its start message (inside a transaction). */
+  createInstance(args: {
+    instanceId: string;
+    name: string;
+    input: string | undefined;
+    now: number;
+    parent: Instance['parent'];
+  }): void {
+    const instance: Instance = {
+      instanceId: args.instanceId,
+      name: args.name,
+      executionId: randomUUID(),
+      runtimeStatus: 'Pending',
+      input: args.input,
+      output: undefined,
+      customStatus: undefined,
+      createdTime: args.now,
+      lastUpdatedTime: args.now,
+      parent: args.parent,
+      state: freshExecutionState(),
+    };
+    this.store.putInstance(instance);
+    this.store.enqueue(instance.instanceId, instance.executionId, { kind: 'start' }, args.now);
+  }
+
+  hasOrchestration(name: string): boolean {
+    return this.invoker.has(name, 'orchestration');
+  }
+}
+
+function isRetryStep(event: HistoryEvent, state: ExecutionState): boolean {
+  if (event.EventType === EventType.TaskFailed || event.EventType === EventType.SubOrchestrationInstanceFailed) {
+    return state.retryAttempts[String(event.TaskScheduledId)] !== undefined;
+  }
+  if (event.EventType === EventType.TimerFired) return state.retryTimers[String(event.TimerId)] !== undefined;
+  return false;
+}
+
+function nonDeterminism(instance: Instance, index: number, recorded: string, now: string): string {
+  return (
+    `Non-deterministic workflow detected: a previous execution of orchestration '${instance.name}' ` +
+    `(instance '${instance.instanceId}') scheduled ${recorded} as its action #${index + 1}, but the current replay ${now}. ` +
+    'Was the orchestrator code changed while this instance was in flight? Orchestrators must be deterministic.'
+  );
+}
+
+function truncate(text: string): string {
+  return text.length > 300 ? `${text.slice(0, 300)}...` : text;
+}
+
+/** What one episode schedules, persisted in the episode's transaction. */
+class EpisodeEffects {
+  readonly history: HistoryEvent[] = [];
+  readonly workItems: WorkItem[] = [];
+  readonly timers: { timerId: number; fireAt: Date }[] = [];
+  readonly canceledTimers: number[] = [];
+  readonly children: { taskId: number; name: string; instanceId: string; input: string | undefined }[] = [];
+  /** Completions the engine decides itself (e.g. an attempt skipped after the retry timeout). */
+  readonly selfEvents: HistoryEvent[] = [];
+
+  scheduleActivity(instance: Instance, taskId: number, name: string, input: string | undefined, at: Date): void {
+    this.history.push(history.taskScheduled(at, taskId, name, input));
+    this.workItems.push({
+      id: `${instance.instanceId}|${instance.executionId}|${taskId}`,
+      instanceId: instance.instanceId,
+      executionId: instance.executionId,
+      taskId,
+      name,
+      input,
+    });
+  }
+
+  scheduleChild(taskId: number, name: string, instanceId: string, input: string | undefined, at: Date): void {
+    this.history.push(history.subOrchestrationCreated(at, taskId, name, instanceId, input));
+    this.children.push({ taskId, name, instanceId, input });
+  }
+
+  persist(engine: DurableEngine, instance: Instance, now: number): void {
+    const store = engine.store;
+    const at = new Date(now);
+    for (const item of this.workItems) store.addWorkItem(item);
+    for (const t of this.timers) {
+      store.enqueue(
+        instance.instanceId,
+        instance.executionId,
+        { kind: 'event', event: history.timerFired(t.fireAt, t.timerId, t.fireAt.toISOString()) },
+        t.fireAt.getTime(),
+      );
+    }
+    for (const timerId of this.canceledTimers) store.cancelTimer(instance.instanceId, timerId);
+    for (const event of this.selfEvents) {
+      store.enqueue(instance.instanceId, instance.executionId, { kind: 'event', event }, now);
+    }
+    for (const child of this.children) {
+      const existing = store.getInstance(child.instanceId);
+      if (existing && !isTerminal(existing.runtimeStatus)) {
+        const reason = new InstanceExistsError(child.instanceId).message;
+        store.enqueue(
+          instance.instanceId,
+          instance.executionId,
+          { kind: 'event', event: history.subOrchestrationFailed(at, child.taskId, reason, '') },
+          now,
+        );
+        continue;
+      }
+      if (existing) store.deleteInstance(child.instanceId);
+      if (!engine.hasOrchestration(child.name)) {
+        const reason = new UnknownOrchestrationError(child.name).message;
+        store.enqueue(
+          instance.instanceId,
+          instance.executionId,
+          { kind: 'event', event: history.subOrchestrationFailed(at, child.taskId, reason, '') },
+          now,
+        );
+        continue;
+      }
+      engine.createInstance({
+        instanceId: child.instanceId,
+        name: child.name,
+        input: child.input,
+        now,
+        parent: { instanceId: instance.instanceId, executionId: instance.executionId, taskId: child.taskId },
+      });
+    }
+  }
+}

@@ -1,0 +1,332 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+import { z } from 'zod';
+
+import {
+  durableApiBasePath,
+  type DurableClientPayload,
+  durableClientPayload,
+  managementLinks,
+} from './client-payload';
+import { type DurableEngine, InstanceExistsError, type OperationOutcome, UnknownOrchestrationError } from './engine';
+import { statusPayload } from './status';
+import { type InstanceQuery, isTerminal, type RuntimeStatus,runtimeStatuses } from './store';
+
+/**
+ * The Durable extension's management API (`/runtime/webhooks/durabletask/...`) over a
+ * DurableEngine, as a plain Node request handler: the routes, status codes and bodies of the
+ * extension's HttpApiHandler, so the real DurableClient (and curl users) see the same contract.
+ */
+export interface DurableHttpApi {
+  /** Whether a request path belongs to this API. */
+  handles(url: string | undefined): boolean;
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** The `durableClient` binding value for functions served at `origin`. */
+  clientPayload(origin: string): DurableClientPayload;
+}
+
+export interface DurableHttpApiOptions {
+  connectionName?: string;
+  /** Appended as `code=` to the management URLs, as the extension's system key is. */
+  systemKey?: string;
+  /** Page size of the instance list when the request gives no `top`. */
+  defaultPageSize?: number;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly exceptionMessage?: string,
+  ) {
+    super(message);
+  }
+}
+
+const continuationSchema = z.object({ offset: z.number().int().min(0) });
+
+export function createDurableHttpApi(engine: DurableEngine, options: DurableHttpApiOptions = {}): DurableHttpApi {
+  const pageSize = options.defaultPageSize ?? 100;
+  const payloadFor = (origin: string): DurableClientPayload =>
+    durableClientPayload({
+      origin,
+      taskHubName: engine.taskHubName,
+      ...(options.connectionName ? { connectionName: options.connectionName } : {}),
+      ...(options.systemKey ? { systemKey: options.systemKey } : {}),
+    });
+
+  const handles = (url: string | undefined): boolean => {
+    const pathname = (url ?? '').split('?')[0] ?? '';
+    return pathname === durableApiBasePath || pathname.startsWith(`${durableApiBasePath}/`);
+  };
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const origin = `http://${req.headers.host ?? '127.0.0.1'}`;
+    const url = new URL(req.url ?? '/', origin);
+    const segments = url.pathname
+      .slice(durableApiBasePath.length)
+      .split('/')
+      .filter((s) => s.length > 0)
+      .map((s) => decodeURIComponent(s));
+    const method = req.method ?? 'GET';
+    const [controller, first, second, third] = segments;
+    const query = url.searchParams;
+
+    if (controller === 'orchestrators' && first !== undefined && segments.length <= 3 && method === 'POST') {
+      return startOrchestration(req, res, origin, first, second, query);
+    }
+    if (controller === 'instances') {
+      if (first === undefined) {
+        if (method === 'GET') return listInstances(req, res, query);
+        if (method === 'DELETE') return purgeWhere(res, query);
+      } else if (second === undefined) {
+        if (method === 'GET') return getStatus(res, first, query);
+        if (method === 'DELETE') return purgeOne(res, first);
+      } else if (second.toLowerCase() === 'raiseevent' && third !== undefined && segments.length === 4) {
+        if (method === 'POST') return raiseEvent(req, res, first, third);
+      } else if (third === undefined && method === 'POST') {
+        return instanceOperation(res, first, second.toLowerCase(), query.get('reason'));
+      }
+    }
+    if (controller === 'entities') {
+      throw new HttpError(501, 'Durable entities are not supported by devhost.');
+    }
+    throw new HttpError(404, `No durable API route matches ${method} ${url.pathname}.`);
+  }
+
+  async function startOrchestration(
+    req: IncomingMessage,
+    res: ServerResponse,
+    origin: string,
+    functionName: string,
+    instanceId: string | undefined,
+    query: URLSearchParams,
+  ): Promise<void> {
+    const body = await readBody(req);
+    const input = body.trim().length === 0 ? undefined : JSON.stringify(parseJsonBody(body));
+    let id: string;
+    try {
+      id = engine.startNew(functionName, { ...(instanceId ? { instanceId } : {}), ...(input === undefined ? {} : { input }) });
+    } catch (err) {
+      if (err instanceof UnknownOrchestrationError) throw new HttpError(400, err.message);
+      if (err instanceof InstanceExistsError) throw new HttpError(409, err.message);
+      throw err;
+    }
+    const timeout = seconds(query.get('timeout'));
+    const interval = seconds(query.get('pollingInterval'));
+    if (timeout !== undefined && interval !== undefined) {
+      const done = await engine.waitFor(id, (i) => isTerminal(i.runtimeStatus), timeout * 1000).catch(() => undefined);
+      if (done?.runtimeStatus === 'Completed') return sendJson(res, 200, JSON.parse(done.output ?? 'null'));
+      if (done) return sendJson(res, 200, statusPayload(done, defaultStatusOptions, engine.getHistory(id)));
+    }
+    const links = managementLinks(payloadFor(origin), id);
+    sendJson(res, 202, links, { Location: links.statusQueryGetUri ?? '', 'Retry-After': '10' });
+  }
+
+  function getStatus(res: ServerResponse, instanceId: string, query: URLSearchParams): void {
+    const instance = engine.getInstance(instanceId);
+    if (!instance) throw new HttpError(404, `No orchestration instance with ID '${instanceId}' was found.`);
+    const options = {
+      showInput: bool(query.get('showInput')) ?? true,
+      showHistory: bool(query.get('showHistory')) ?? false,
+      showHistoryOutput: bool(query.get('showHistoryOutput')) ?? false,
+    };
+    const history = options.showHistory ? engine.getHistory(instanceId) : [];
+    const payload = statusPayload(instance, options, history);
+    const running = !isTerminal(instance.runtimeStatus);
+    const failedAs500 = instance.runtimeStatus === 'Failed' && bool(query.get('returnInternalServerErrorOnFailure')) === true;
+    const status = running ? 202 : failedAs500 ? 500 : 200;
+    const headers: Record<string, string> = running ? { Location: url(res), 'Retry-After': '5' } : {};
+    sendJson(res, status, payload, headers);
+  }
+
+  function listInstances(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
+    const token = req.headers['x-ms-continuation-token'];
+    const offset = decodeToken(typeof token === 'string' ? token : undefined);
+    const top = int(query.get('top')) ?? pageSize;
+    if (top <= 0) throw new HttpError(400, "'top' must be a positive page size.");
+    const filter = instanceQuery(query);
+    const page = engine.queryInstances(filter, offset, top + 1);
+    const options = { showInput: bool(query.get('showInput')) ?? false, showHistory: false, showHistoryOutput: false };
+    const headers: Record<string, string> =
+      page.length > top ? { 'x-ms-continuation-token': encodeToken(offset + top) } : {};
+    sendJson(
+      res,
+      200,
+      page.slice(0, top).map((i) => statusPayload(i, options, [])),
+      headers,
+    );
+  }
+
+  function purgeOne(res: ServerResponse, instanceId: string): void {
+    const outcome = engine.purge(instanceId);
+    if (outcome === 'notFound') throw new HttpError(404, `No orchestration instance with ID '${instanceId}' was found.`);
+    if (outcome === 'notTerminal') {
+      const status = engine.getInstance(instanceId)?.runtimeStatus ?? 'unknown';
+      throw new HttpError(
+        412,
+        `Only orchestrations in a terminal state can be purged, but the orchestration with instance ID ${instanceId} has status ${status}`,
+      );
+    }
+    sendJson(res, 200, { instancesDeleted: 1 });
+  }
+
+  function purgeWhere(res: ServerResponse, query: URLSearchParams): void {
+    if (date(query.get('createdTimeFrom')) === undefined) {
+      throw new HttpError(400, "Please provide value for 'createdTimeFrom' parameter.");
+    }
+    const filter = instanceQuery(query);
+    const deleted = engine.purgeWhere({ ...filter, createdTimeTo: filter.createdTimeTo ?? Date.now() });
+    if (deleted === 0) throw new HttpError(404, 'No orchestration instance matches the purge filter.');
+    sendJson(res, 200, { instancesDeleted: deleted });
+  }
+
+  async function raiseEvent(req: IncomingMessage, res: ServerResponse, instanceId: string, eventName: string): Promise<void> {
+    const instance = engine.getInstance(instanceId);
+    if (!instance) throw new HttpError(404, `No orchestration instance with ID '${instanceId}' was found.`);
+    if (isTerminal(instance.runtimeStatus)) {
+      throw new HttpError(410, `The orchestration instance '${instanceId}' has already ${instance.runtimeStatus.toLowerCase()}.`);
+    }
+    const mediaType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+    const body = await readBody(req);
+    if (mediaType !== 'application/json') {
+      throw new HttpError(400, 'Only application/json request content is supported');
+    }
+    const input = body.trim().length === 0 ? undefined : JSON.stringify(parseJsonBody(body));
+    respondOutcome(res, engine.raiseEvent(instanceId, eventName, input), instanceId);
+  }
+
+  function instanceOperation(res: ServerResponse, instanceId: string, operation: string, reason: string | null): void {
+    const existing = engine.getInstance(instanceId);
+    if (!existing) throw new HttpError(404, `No orchestration instance with ID '${instanceId}' was found.`);
+    switch (operation) {
+      case 'terminate':
+        return respondOutcome(res, engine.terminate(instanceId, reason ?? ''), instanceId);
+      case 'suspend':
+        return respondOutcome(res, engine.suspend(instanceId, reason ?? undefined), instanceId);
+      case 'resume':
+        return respondOutcome(res, engine.resume(instanceId, reason ?? undefined), instanceId);
+      case 'rewind':
+      case 'restart':
+        throw new HttpError(501, `The ${operation} operation is not supported by devhost.`);
+      default:
+        throw new HttpError(404, `Unknown instance operation '${operation}'.`);
+    }
+  }
+
+  function respondOutcome(res: ServerResponse, outcome: OperationOutcome, instanceId: string): void {
+    if (outcome === 'notFound') throw new HttpError(404, `No orchestration instance with ID '${instanceId}' was found.`);
+    if (outcome === 'gone') throw new HttpError(410, `The orchestration instance '${instanceId}' is no longer running.`);
+    res.writeHead(202).end();
+  }
+
+  return {
+    handles,
+    clientPayload: payloadFor,
+    async handle(req, res) {
+      try {
+        await route(req, res);
+      } catch (err) {
+        if (res.headersSent) {
+          res.destroy(err instanceof Error ? err : undefined);
+          return;
+        }
+        if (err instanceof HttpError) {
+          sendJson(res, err.status, {
+            Message: err.message,
+            ...(err.exceptionMessage === undefined ? {} : { ExceptionMessage: err.exceptionMessage }),
+          });
+          return;
+        }
+        const message = err instanceof Error ? err.message : String(err);
+        sendJson(res, 500, { Message: 'Something went wrong while processing your request', ExceptionMessage: message });
+      }
+    },
+  };
+}
+
+const defaultStatusOptions = { showInput: true, showHistory: false, showHistoryOutput: false };
+
+function url(res: ServerResponse): string {
+  const req = res.req;
+  return `http://${req.headers.host ?? '127.0.0.1'}${req.url ?? ''}`;
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseJsonBody(body: string): unknown {
+  try {
+    return JSON.parse(body) as unknown;
+  } catch (err) {
+    throw new HttpError(400, 'Invalid JSON content', err instanceof Error ? err.message : String(err));
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+function bool(value: string | null): boolean | undefined {
+  if (value === null) return undefined;
+  const lower = value.toLowerCase();
+  return lower === 'true' ? true : lower === 'false' ? false : undefined;
+}
+
+function int(value: string | null): number | undefined {
+  if (value === null || !/^-?\d+$/.test(value)) return undefined;
+  return Number(value);
+}
+
+function seconds(value: string | null): number | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function date(value: string | null): number | undefined {
+  if (value === null) return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** Filters as the extension parses them: unparsable dates and unknown statuses are ignored. */
+function instanceQuery(query: URLSearchParams): InstanceQuery {
+  const filter: InstanceQuery = {};
+  const from = date(query.get('createdTimeFrom'));
+  const to = date(query.get('createdTimeTo'));
+  if (from !== undefined) filter.createdTimeFrom = from;
+  if (to !== undefined) filter.createdTimeTo = to;
+  const statuses = query
+    .getAll('runtimeStatus')
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .map((v) => runtimeStatuses.find((s) => s.toLowerCase() === v.toLowerCase()))
+    .filter((s): s is RuntimeStatus => s !== undefined);
+  if (statuses.length > 0) filter.runtimeStatus = statuses;
+  const prefix = query.get('instanceIdPrefix');
+  if (prefix) filter.instanceIdPrefix = prefix;
+  return filter;
+}
+
+function encodeToken(offset: number): string {
+  return Buffer.from(JSON.stringify({ offset })).toString('base64url');
+}
+
+function decodeToken(token: string | undefined): number {
+  if (token === undefined || token === '') return 0;
+  try {
+    return continuationSchema.parse(JSON.parse(Buffer.from(token, 'base64url').toString('utf8'))).offset;
+  } catch {
+    throw new HttpError(400, 'The x-ms-continuation-token header is not a continuation token this API issued.');
+  }
+}

@@ -1,0 +1,118 @@
+import type { FunctionsWorker } from '../worker';
+import { type RunningBlobTriggers, startBlobTriggers } from './blob-triggers';
+import { blobServiceFor, ensureContainer, HOSTS_CONTAINER } from './host-storage';
+import { type DurableManagementHandler, type HttpKeys, type RunningHttpServer, startHttpServer } from './http-server';
+import { readHostJson, routePrefixOf } from './settings';
+import { type RunningTimers, startTimers } from './timers';
+
+/**
+ * What the Durable extension contributes to the host: the management API under
+ * `/runtime/webhooks/durabletask/` and the `durableClient` input binding payload.
+ */
+export interface DurableExtension {
+  /** Handles a request under `/runtime/webhooks/durabletask/` (devhost/durable's `DurableHttpApi.handle`). */
+  handle: DurableManagementHandler;
+  /** The `durableClient` binding value for functions of a host reachable at `origin`. */
+  clientPayload(origin: string): unknown;
+}
+
+/**
+ * A trigger source the host starts after the HTTP server and stops before it (the seam for the
+ * Service Bus listener: it finds `serviceBusTrigger` functions with `worker.functionsByTrigger`).
+ */
+export interface TriggerListener {
+  name: string;
+  start(worker: FunctionsWorker): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface HostOptions {
+  worker: FunctionsWorker;
+  /** The function app folder (host.json, for appStart's functionAppDirectory). */
+  appDir: string;
+  /** HTTP port on 127.0.0.1; 0 for a free one. Default 7071. */
+  port?: number;
+  /** Overrides host.json `extensions.http.routePrefix`. */
+  routePrefix?: string;
+  keys?: HttpKeys;
+  /** The host id used in receipts and timer status paths (as the host's `hostId`). Default `devhost`. */
+  hostId?: string;
+  /** Blob trigger poll interval; default 1000 ms. */
+  blobPollIntervalMs?: number;
+  durable?: DurableExtension;
+  listeners?: TriggerListener[];
+  env?: NodeJS.ProcessEnv;
+  log?: (line: string) => void;
+}
+
+export interface RunningHost {
+  origin: string;
+  port: number;
+  http: RunningHttpServer;
+  timers: RunningTimers;
+  blobs: RunningBlobTriggers;
+  stop(): Promise<void>;
+}
+
+/**
+ * The Functions host in process: runs the appStart hooks, serves HTTP triggers and the Durable
+ * management API, fires timers and blob triggers, starts extra listeners; `stop()` undoes it in
+ * reverse order and runs the appTerminate hooks.
+ */
+export async function startHost(options: HostOptions): Promise<RunningHost> {
+  const { worker } = options;
+  const env = options.env ?? process.env;
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const hostId = options.hostId ?? 'devhost';
+  const onError = (fn: string, err: unknown) =>
+    log(`[host] ${fn}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+
+  await worker.start(options.appDir);
+  const http = await startHttpServer({
+    worker,
+    port: options.port ?? 7071,
+    routePrefix: options.routePrefix ?? routePrefixOf(readHostJson(options.appDir)),
+    keys: options.keys ?? { functionKey: env.DEVHOST_FUNCTION_KEY, masterKey: env.DEVHOST_MASTER_KEY },
+    durable: options.durable ? (req, res) => options.durable!.handle(req, res) : undefined,
+  });
+  const durable = options.durable;
+  if (durable) worker.setInputBindingProvider('durableClient', () => durable.clientPayload(http.origin));
+
+  const needsStorage = worker.functionsByTrigger('timerTrigger').length + worker.functionsByTrigger('blobTrigger').length > 0;
+  const hostsContainer = needsStorage ? blobServiceFor('AzureWebJobsStorage', env).getContainerClient(HOSTS_CONTAINER) : undefined;
+  if (hostsContainer) await ensureContainer(hostsContainer);
+
+  const timers = await startTimers({ worker, hostId, hostsContainer, onError });
+  const blobs = hostsContainer
+    ? await startBlobTriggers({
+        worker,
+        hostId,
+        hostsContainer,
+        blobService: (connection) => blobServiceFor(connection, env),
+        pollIntervalMs: options.blobPollIntervalMs ?? 1000,
+        onError,
+        log,
+      })
+    : { functions: [], pollOnce: async () => undefined, stop: async () => undefined };
+  const listeners = options.listeners ?? [];
+  for (const listener of listeners) await listener.start(worker);
+
+  let stopping: Promise<void> | undefined;
+  return {
+    origin: http.origin,
+    port: http.port,
+    http,
+    timers,
+    blobs,
+    stop: () => {
+      stopping ??= (async () => {
+        for (const listener of [...listeners].reverse()) await listener.stop().catch((e: unknown) => onError(listener.name, e));
+        await blobs.stop();
+        await timers.stop();
+        await http.stop();
+        await worker.terminate();
+      })();
+      return stopping;
+    },
+  };
+}

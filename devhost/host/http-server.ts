@@ -1,0 +1,233 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import type { FunctionInfo, FunctionsWorker, HttpResponseData, RpcTypedData } from '../worker';
+import { type CompiledRoute,compileRoute } from './routes';
+
+/** Serves `/runtime/webhooks/durabletask/...` (it reads the request body itself). */
+export type DurableManagementHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+export interface HttpKeys {
+  /** Accepted for `authLevel: 'function'` routes. */
+  functionKey?: string;
+  /** Accepted for every route, required for `authLevel: 'admin'`. */
+  masterKey?: string;
+}
+
+export interface HttpServerOptions {
+  worker: FunctionsWorker;
+  /** Loopback port; 0 picks a free one. */
+  port: number;
+  /** host.json `extensions.http.routePrefix` (no slashes); '' for none. */
+  routePrefix: string;
+  keys: HttpKeys;
+  durable?: DurableManagementHandler;
+}
+
+export interface RunningHttpServer {
+  /** `http://127.0.0.1:<port>` */
+  origin: string;
+  port: number;
+  routes: Array<{ functionName: string; methods: string[]; url: string; authLevel: string }>;
+  stop(): Promise<void>;
+}
+
+interface HttpRoute {
+  fn: FunctionInfo;
+  route: CompiledRoute;
+  methods: string[] | undefined;
+  authLevel: string;
+  rank: number[];
+}
+
+const DURABLE_PREFIX = '/runtime/webhooks/durabletask/';
+
+/** Ranks a template so literal segments win over parameters and catch-alls, as ASP.NET routing does. */
+function rankOf(template: string): number[] {
+  return template
+    .split('/')
+    .filter(Boolean)
+    .map((s) => (!s.startsWith('{') ? 4 : s.startsWith('{*') ? 0 : s.includes(':') ? 3 : s.endsWith('?}') ? 1 : 2));
+}
+
+function compareRank(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const d = (b[i] ?? -1) - (a[i] ?? -1);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+function buildRoutes(worker: FunctionsWorker): HttpRoute[] {
+  return worker
+    .functionsByTrigger('httpTrigger')
+    .map((fn) => {
+      const template = typeof fn.trigger.route === 'string' && fn.trigger.route ? fn.trigger.route : fn.name;
+      const methods = Array.isArray(fn.trigger.methods)
+        ? (fn.trigger.methods as unknown[]).map((m) => String(m).toUpperCase())
+        : undefined;
+      const authLevel = typeof fn.trigger.authLevel === 'string' ? fn.trigger.authLevel.toLowerCase() : 'function';
+      return { fn, route: compileRoute(template), methods, authLevel, rank: rankOf(template) };
+    })
+    .sort((a, b) => compareRank(a.rank, b.rank));
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function headersOf(req: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return headers;
+}
+
+function authorised(route: HttpRoute, keys: HttpKeys, presented: string | undefined): boolean {
+  if (route.authLevel === 'anonymous') return true;
+  if (presented === undefined || presented === '') return false;
+  if (keys.masterKey && presented === keys.masterKey) return true;
+  return route.authLevel === 'function' && !!keys.functionKey && presented === keys.functionKey;
+}
+
+interface RpcCookie {
+  name?: string;
+  value?: string;
+  domain?: { value?: string };
+  path?: { value?: string };
+  expires?: { value?: { seconds?: number } };
+  secure?: { value?: boolean };
+  httpOnly?: { value?: boolean };
+  sameSite?: string;
+  maxAge?: { value?: number };
+}
+
+function setCookieHeader(c: RpcCookie): string {
+  const parts = [`${c.name ?? ''}=${c.value ?? ''}`];
+  if (c.domain?.value) parts.push(`Domain=${c.domain.value}`);
+  if (c.path?.value) parts.push(`Path=${c.path.value}`);
+  if (c.expires?.value?.seconds != null) parts.push(`Expires=${new Date(c.expires.value.seconds * 1000).toUTCString()}`);
+  if (c.maxAge?.value != null) parts.push(`Max-Age=${c.maxAge.value}`);
+  if (c.secure?.value) parts.push('Secure');
+  if (c.httpOnly?.value) parts.push('HttpOnly');
+  if (c.sameSite && c.sameSite !== 'none') parts.push(`SameSite=${c.sameSite === 'explicitNone' ? 'None' : c.sameSite}`);
+  return parts.join('; ');
+}
+
+function writeResponse(res: ServerResponse, response: HttpResponseData | undefined): void {
+  if (!response) {
+    res.writeHead(204).end();
+    return;
+  }
+  const headers: http.OutgoingHttpHeaders = { ...response.headers };
+  const cookies = (response.cookies as RpcCookie[]).map(setCookieHeader);
+  if (cookies.length > 0) headers['set-cookie'] = cookies;
+  headers['content-length'] = response.body.length;
+  res.writeHead(response.status, headers);
+  res.end(response.body);
+}
+
+/**
+ * The host's HTTP front end on 127.0.0.1: routes `/{routePrefix}/{route}` to HTTP-triggered
+ * functions (methods, function keys from `x-functions-key` or `?code=`), serves the Durable
+ * extension's management API under `/runtime/webhooks/durabletask/` and `/admin/host/status`.
+ */
+export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
+  const { worker, keys } = options;
+  const routes = buildRoutes(worker);
+  const prefix = options.routePrefix ? `/${options.routePrefix}` : '';
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
+    const method = (req.method ?? 'GET').toUpperCase();
+
+    if (url.pathname.toLowerCase().startsWith(DURABLE_PREFIX)) {
+      if (!options.durable) return sendJson(res, 404, { error: 'The Durable extension is not running in this host.' });
+      return options.durable(req, res);
+    }
+    const body = await readBody(req);
+    if (url.pathname.toLowerCase() === '/admin/host/status') {
+      return sendJson(res, 200, { state: 'Running', version: worker.coreApi.hostVersion });
+    }
+
+    const lowerPath = url.pathname.toLowerCase();
+    if (prefix && lowerPath !== prefix && !lowerPath.startsWith(`${prefix}/`)) {
+      return sendJson(res, 404, { error: `No function matches ${method} ${url.pathname}.` });
+    }
+    const routePath = url.pathname.slice(prefix.length);
+    let pathMatched = false;
+    for (const route of routes) {
+      const params = route.route.match(routePath);
+      if (!params) continue;
+      pathMatched = true;
+      if (route.methods && !route.methods.includes(method)) continue;
+
+      const presented = req.headers['x-functions-key'] ?? url.searchParams.get('code') ?? undefined;
+      if (!authorised(route, keys, Array.isArray(presented) ? presented[0] : presented)) {
+        return sendJson(res, 401, { error: `Function '${route.fn.name}' requires a valid function key (x-functions-key header or code query parameter).` });
+      }
+      const headers = headersOf(req);
+      const query = Object.fromEntries(url.searchParams.entries());
+      const triggerData: RpcTypedData = {
+        http: {
+          method,
+          url: url.toString(),
+          headers,
+          query,
+          params,
+          body: body.length > 0 ? { bytes: body } : null,
+        },
+      };
+      try {
+        const result = await worker.invoke(route.fn.name, {
+          triggerData,
+          triggerMetadata: { ...params, Query: query, Headers: headers },
+        });
+        return writeResponse(res, result.http);
+      } catch {
+        // The host answers 500 without details; the error is in the invocation log line.
+        res.writeHead(500, { 'content-length': 0 }).end();
+        return;
+      }
+    }
+    const reason = pathMatched ? `${method} is not allowed on ${url.pathname}` : `No function matches ${method} ${url.pathname}`;
+    return sendJson(res, 404, { error: `${reason}.` });
+  };
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, { error: err instanceof Error ? err.message : String(err) });
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const origin = `http://127.0.0.1:${port}`;
+  return {
+    origin,
+    port,
+    routes: routes.map((r) => ({
+      functionName: r.fn.name,
+      methods: r.methods ?? ['*'],
+      url: `${origin}${prefix}/${r.route.template.replace(/^\/+/, '')}`,
+      authLevel: r.authLevel,
+    })),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,162 @@
+import fs from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
+
+import { CosmosClient, type PartitionKeyDefinition } from '@azure/cosmos';
+import { z } from 'zod';
+
+import type { RunningCosmos } from './cosmos';
+
+const partitionKeySchema = z.looseObject({ paths: z.array(z.string()), kind: z.string().optional() });
+const snapshotSchema = z.object({
+  version: z.literal(1),
+  savedAt: z.string(),
+  databases: z.array(
+    z.object({
+      id: z.string(),
+      containers: z.array(
+        z.object({
+          id: z.string(),
+          partitionKey: partitionKeySchema.optional(),
+          items: z.array(z.looseObject({ id: z.string() })),
+        }),
+      ),
+    }),
+  ),
+});
+/** `.local/cosmos.json`: every database, container (with its partition key) and document. */
+export type CosmosSnapshot = z.infer<typeof snapshotSchema>;
+
+const SYSTEM_FIELDS = ['_rid', '_self', '_etag', '_attachments', '_ts'];
+
+/** A client for the local server (self-signed certificate, no endpoint discovery). */
+export function localCosmosClient(cosmos: Pick<RunningCosmos, 'endpoint' | 'key'>): CosmosClient {
+  return new CosmosClient({
+    endpoint: cosmos.endpoint,
+    key: cosmos.key,
+    agent: new https.Agent({ rejectUnauthorized: false, keepAlive: true }),
+    connectionPolicy: { enableEndpointDiscovery: false },
+  });
+}
+
+/** Reads everything through the SDK (the server keeps its state private). */
+export async function dumpCosmos(client: CosmosClient): Promise<CosmosSnapshot> {
+  const { resources: dbs } = await client.databases.readAll().fetchAll();
+  const databases: CosmosSnapshot['databases'] = [];
+  for (const db of dbs) {
+    const database = client.database(db.id);
+    const { resources: defs } = await database.containers.readAll().fetchAll();
+    const containers: CosmosSnapshot['databases'][number]['containers'] = [];
+    for (const def of defs) {
+      const { resources } = await database.container(def.id).items.readAll().fetchAll();
+      const items = resources.map((doc) => {
+        const copy: Record<string, unknown> = { ...doc };
+        for (const field of SYSTEM_FIELDS) delete copy[field];
+        return copy as { id: string };
+      });
+      containers.push({ id: def.id, partitionKey: def.partitionKey as z.infer<typeof partitionKeySchema>, items });
+    }
+    databases.push({ id: db.id, containers });
+  }
+  return { version: 1, savedAt: new Date().toISOString(), databases };
+}
+
+/** Recreates databases, containers and documents (upsert, so restoring twice is harmless). */
+export async function restoreCosmos(client: CosmosClient, snapshot: CosmosSnapshot): Promise<number> {
+  let count = 0;
+  for (const db of snapshot.databases) {
+    const { database } = await client.databases.createIfNotExists({ id: db.id });
+    for (const c of db.containers) {
+      const { container } = await database.containers.createIfNotExists({
+        id: c.id,
+        partitionKey: c.partitionKey as PartitionKeyDefinition | undefined,
+      });
+      for (const item of c.items) {
+        await container.items.upsert(item);
+        count += 1;
+      }
+    }
+  }
+  return count;
+}
+
+export function readSnapshotFile(file: string): CosmosSnapshot | undefined {
+  if (!fs.existsSync(file)) return undefined;
+  const parsed = snapshotSchema.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
+  if (!parsed.success) throw new Error(`${file} is not a Cosmos snapshot: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
+
+function writeSnapshotFile(file: string, snapshot: CosmosSnapshot): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(snapshot));
+  fs.renameSync(tmp, file); // atomic: a crash mid-write leaves the previous snapshot
+}
+
+export interface CosmosPersistence {
+  /** Documents restored at start. */
+  restored: number;
+  /** Writes a snapshot now if anything changed since the last one. */
+  flush(): Promise<void>;
+  /** Stops watching and writes a final snapshot. */
+  stop(): Promise<void>;
+}
+
+const isMutation = (req: { method?: string; headers: Record<string, unknown> }): boolean =>
+  req.method !== 'GET' && req.method !== 'HEAD' && req.headers['x-ms-documentdb-isquery'] === undefined;
+
+/**
+ * Keeps the in-memory Cosmos server's documents on disk: restores `file` at start, then watches
+ * the server's requests and, after any write (create, upsert, replace, patch, delete, batch),
+ * snapshots everything to `file` once writes have paused for `debounceMs`; `stop()` writes a last
+ * snapshot. Done through the SDK against the server, so it needs nothing private from it.
+ */
+export async function persistCosmos(
+  cosmos: RunningCosmos,
+  file: string,
+  options: { debounceMs?: number; onError?: (err: unknown) => void } = {},
+): Promise<CosmosPersistence> {
+  const client = localCosmosClient(cosmos);
+  const existing = readSnapshotFile(file);
+  const restored = existing ? await restoreCosmos(client, existing) : 0;
+  const debounceMs = options.debounceMs ?? 500;
+  let dirty = false;
+  let timer: NodeJS.Timeout | undefined;
+  let writing: Promise<void> = Promise.resolve();
+
+  const flush = (): Promise<void> => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    writing = writing.then(async () => {
+      if (!dirty) return;
+      dirty = false;
+      try {
+        writeSnapshotFile(file, await dumpCosmos(client));
+      } catch (err) {
+        dirty = true;
+        options.onError?.(err);
+      }
+    });
+    return writing;
+  };
+
+  const onRequest = (req: { method?: string; headers: Record<string, unknown> }, res: { once(e: 'finish', f: () => void): void }) => {
+    if (!isMutation(req)) return;
+    res.once('finish', () => {
+      dirty = true;
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => void flush(), debounceMs);
+    });
+  };
+  cosmos.server.on('request', onRequest);
+
+  return {
+    restored,
+    flush,
+    stop: async () => {
+      cosmos.server.off('request', onRequest);
+      await flush();
+    },
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * `npm start`: runs the function app locally with its services (see docs/devhost.md).
+ *
+ *   node dist/devhost/start.js [--app DIR] [--main GLOB] [--port N] [--data DIR] [--free-ports] [--blob-poll-ms N]
+ *
+ * Prints `devhost ready in N ms` and the endpoints once everything listens; Ctrl-C or SIGTERM
+ * stops the host, drains the task hub, snapshots Cosmos and stops the services.
+ */
+import { parseArgs } from 'node:util';
+
+import { startDevhost } from './devhost';
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const { values } = parseArgs({
+    options: {
+      app: { type: 'string' },
+      main: { type: 'string' },
+      port: { type: 'string' },
+      data: { type: 'string' },
+      'free-ports': { type: 'boolean', default: false },
+      'blob-poll-ms': { type: 'string' },
+    },
+  });
+  const port = values.port === undefined ? Number(process.env.DEVHOST_PORT ?? 7071) : Number(values.port);
+  if (!Number.isInteger(port) || port < 0) throw new Error(`--port must be a port number, got "${values.port}".`);
+  const blobPoll = values['blob-poll-ms'] === undefined ? undefined : Number(values['blob-poll-ms']);
+
+  // Service Bus: when devhost/servicebus provides the AMQP broker and a serviceBusTrigger listener,
+  // start the broker before this call and pass the listener in `listeners`.
+  const devhost = await startDevhost({
+    appDir: values.app ?? process.cwd(),
+    main: values.main,
+    dataDir: values.data,
+    port,
+    servicePorts: values['free-ports'] ? 'free' : 'standard',
+    blobPollIntervalMs: blobPoll,
+  });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      process.stdout.write(`[devhost] ${signal} again: exiting now\n`);
+      process.exit(130);
+    }
+    stopping = true;
+    process.stdout.write(`[devhost] ${signal}: stopping...\n`);
+    devhost.stop().then(
+      () => {
+        process.stdout.write('[devhost] stopped\n');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        process.stderr.write(`[devhost] stop failed: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+
+  process.stdout.write(`${devhost.summary.join('\n')}\n`);
+  process.stdout.write(`devhost ready in ${Math.round(performance.now() - started)} ms: ${devhost.endpoints.host}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`[devhost] failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

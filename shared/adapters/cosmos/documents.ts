@@ -1,0 +1,24 @@
+import { z } from 'zod';
+
+import { modelVersionSchema } from '../../schemas/model-version';
+import { championPointerSchema, modelRecordSchema } from '../../schemas/registry';
+
+/**
+ * Shapes of the documents in the `models` container (pk `/modelName`). Ids are deterministic
+ * within a model's partition: `model`, `champion`, `version-00000042`. Cosmos system properties
+ * (`_etag`, `_ts`, ...) are stripped by parsing; the ETag is read separately.
+ */
+export const MODEL_DOC_ID = 'model';
+export const CHAMPION_DOC_ID = 'champion';
+export const versionDocId = (version: number): string => `version-${String(version).padStart(8, '0')}`;
+
+export const modelDocumentSchema = modelRecordSchema.extend({ id: z.literal(MODEL_DOC_ID), docType: z.literal('model') });
+export const versionDocumentSchema = modelVersionSchema.extend({ id: z.string().startsWith('version-'), docType: z.literal('version') });
+export const championDocumentSchema = championPointerSchema.extend({
+  id: z.literal(CHAMPION_DOC_ID),
+  docType: z.literal('champion'),
+});
+
+export type ModelDocument = z.infer<typeof modelDocumentSchema>;
+export type VersionDocument = z.infer<typeof versionDocumentSchema>;
+export type ChampionDocument = z.infer<typeof championDocumentSchema>;

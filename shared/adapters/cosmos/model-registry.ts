@@ -1,0 +1,289 @@
+import type { Container, ItemDefinition, SqlParameter } from '@azure/cosmos';
+import type { z } from 'zod';
+
+import { DomainError, errors } from '../../domain/errors';
+import { championAtFromEvents } from '../../domain/lifecycle';
+import type { ModelRegistry, Versioned } from '../../ports/model-registry';
+import type { ModelVersion } from '../../schemas/model-version';
+import {
+  type AuditEvent,
+  type AuditEventKind,
+  auditEventSchema,
+  type ChampionChangedEvent,
+  type ChampionPointer,
+  type ModelRecord,
+} from '../../schemas/registry';
+import { type CosmosContainers, cosmosContainers, cosmosStatus } from './client';
+import {
+  CHAMPION_DOC_ID,
+  championDocumentSchema,
+  MODEL_DOC_ID,
+  modelDocumentSchema,
+  versionDocId,
+  versionDocumentSchema,
+} from './documents';
+
+/** Candidate numbers tried by one registration before giving up (each miss means another won). */
+const MAX_REGISTRATION_ATTEMPTS = 1000;
+const MAX_LATEST_VERSION_ATTEMPTS = 100;
+
+/**
+ * The registry on Cosmos DB: `models` holds the model, its versions and the champion pointer;
+ * `audit` is the append-only ledger. Every document is parsed with zod before it is written and
+ * after it is read. Only features the local Cosmos server supports are used (point reads,
+ * create/replace with ETags, simple queries with ORDER BY and TOP).
+ */
+export class CosmosModelRegistry implements ModelRegistry {
+  constructor(private readonly containers: () => Promise<CosmosContainers> = cosmosContainers) {}
+
+  async createModel(model: ModelRecord): Promise<ModelRecord> {
+    const doc = forWrite(modelDocumentSchema, { ...model, id: MODEL_DOC_ID, docType: 'model' });
+    const { models } = await this.containers();
+    try {
+      await models.items.create(doc);
+    } catch (error) {
+      if (cosmosStatus(error) === 409) {
+        throw new DomainError('MODEL_ALREADY_EXISTS', `model '${model.modelName}' already exists`, { model: model.modelName });
+      }
+      throw error;
+    }
+    return toModelRecord(doc);
+  }
+
+  async getModel(model: string): Promise<ModelRecord | undefined> {
+    const found = await this.read(MODEL_DOC_ID, model);
+    return found && toModelRecord(fromRead(modelDocumentSchema, found.resource));
+  }
+
+  async listModels(): Promise<ModelRecord[]> {
+    const { models } = await this.containers();
+    const { resources } = await models.items
+      .query<unknown>({ query: "SELECT * FROM c WHERE c.docType = 'model'" })
+      .fetchAll();
+    return resources
+      .map((r) => toModelRecord(fromRead(modelDocumentSchema, r)))
+      .sort((a, b) => a.modelName.localeCompare(b.modelName));
+  }
+
+  async registerVersion(model: string, build: (version: number) => ModelVersion): Promise<Versioned<ModelVersion>> {
+    const { models } = await this.containers();
+    let candidate = (await this.highestVersion(model)) + 1;
+    for (let attempt = 0; attempt < MAX_REGISTRATION_ATTEMPTS; attempt++, candidate++) {
+      const version = build(candidate);
+      if (version.version !== candidate || version.modelName !== model) {
+        throw new Error(`registerVersion: build(${candidate}) returned ${version.modelName} v${version.version}`);
+      }
+      const doc = forWrite(versionDocumentSchema, { ...version, id: versionDocId(candidate), docType: 'version' });
+      let etag: string | undefined;
+      try {
+        ({ etag } = await models.items.create(doc));
+      } catch (error) {
+        // 409: another registration holds this number; the next one may be free.
+        if (cosmosStatus(error) === 409) continue;
+        throw error;
+      }
+      await this.raiseLatestVersion(model, candidate);
+      return { value: toModelVersion(doc), etag: required(etag) };
+    }
+    throw errors.concurrencyConflict(`could not find a free version number for '${model}'`, { model });
+  }
+
+  async getVersion(model: string, version: number): Promise<Versioned<ModelVersion> | undefined> {
+    const found = await this.read(versionDocId(version), model);
+    return found && { value: toModelVersion(fromRead(versionDocumentSchema, found.resource)), etag: found.etag };
+  }
+
+  async listVersions(model: string): Promise<ModelVersion[]> {
+    const resources = await this.query(
+      'models',
+      model,
+      "SELECT * FROM c WHERE c.modelName = @model AND c.docType = 'version' ORDER BY c.version",
+    );
+    return resources.map((r) => toModelVersion(fromRead(versionDocumentSchema, r)));
+  }
+
+  async replaceVersion(version: ModelVersion, etag: string): Promise<Versioned<ModelVersion>> {
+    const doc = forWrite(versionDocumentSchema, { ...version, id: versionDocId(version.version), docType: 'version' });
+    const { models } = await this.containers();
+    try {
+      const response = await models
+        .item(doc.id, doc.modelName)
+        .replace(doc, { accessCondition: { type: 'IfMatch', condition: etag } });
+      return { value: toModelVersion(doc), etag: required(response.etag) };
+    } catch (error) {
+      const status = cosmosStatus(error);
+      if (status === 412) {
+        throw errors.concurrencyConflict(`version ${version.version} of '${version.modelName}' changed since it was read`, {
+          model: version.modelName,
+          version: version.version,
+        });
+      }
+      if (status === 404) throw errors.versionNotFound(version.modelName, version.version);
+      throw error;
+    }
+  }
+
+  async getChampion(model: string): Promise<Versioned<ChampionPointer> | undefined> {
+    const found = await this.read(CHAMPION_DOC_ID, model);
+    if (!found) return undefined;
+    const { id: _id, docType: _docType, ...pointer } = fromRead(championDocumentSchema, found.resource);
+    return { value: pointer, etag: found.etag };
+  }
+
+  async swapChampion(pointer: ChampionPointer, etag: string | undefined): Promise<Versioned<ChampionPointer>> {
+    const doc = forWrite(championDocumentSchema, { ...pointer, id: CHAMPION_DOC_ID, docType: 'champion' });
+    const { models } = await this.containers();
+    try {
+      const response =
+        etag === undefined
+          ? await models.items.create(doc)
+          : await models.item(CHAMPION_DOC_ID, doc.modelName).replace(doc, { accessCondition: { type: 'IfMatch', condition: etag } });
+      return { value: pointer, etag: required(response.etag) };
+    } catch (error) {
+      const status = cosmosStatus(error);
+      if (status === 409 || status === 412 || (status === 404 && etag !== undefined)) {
+        throw errors.concurrencyConflict(`the champion of '${pointer.modelName}' changed since it was read`, {
+          model: pointer.modelName,
+        });
+      }
+      throw error;
+    }
+  }
+
+  async appendAudit(event: AuditEvent): Promise<boolean> {
+    const doc = forWrite(auditEventSchema, event);
+    const { audit } = await this.containers();
+    try {
+      await audit.items.create(doc);
+      return true;
+    } catch (error) {
+      if (cosmosStatus(error) === 409) return false;
+      throw error;
+    }
+  }
+
+  async listAudit(model: string, filter: { kind?: AuditEventKind; version?: number } = {}): Promise<AuditEvent[]> {
+    const conditions = ['c.modelName = @model'];
+    const parameters: SqlParameter[] = [];
+    if (filter.kind !== undefined) {
+      conditions.push('c.kind = @kind');
+      parameters.push({ name: '@kind', value: filter.kind });
+    }
+    if (filter.version !== undefined) {
+      conditions.push('c.version = @version');
+      parameters.push({ name: '@version', value: filter.version });
+    }
+    const resources = await this.query('audit', model, `SELECT * FROM c WHERE ${conditions.join(' AND ')}`, parameters);
+    return resources.map((r) => fromRead(auditEventSchema, r)).sort(ledgerOrder);
+  }
+
+  async championAt(model: string, at: string): Promise<number | null> {
+    // One champion_changed entry per promotion or rollback: few enough to read them all and let
+    // the pure rule decide, which is independent of how timestamps compare as strings.
+    const events = (await this.listAudit(model, { kind: 'champion_changed' })) as ChampionChangedEvent[];
+    return championAtFromEvents(events, at);
+  }
+
+  private async highestVersion(model: string): Promise<number> {
+    const resources = await this.query(
+      'models',
+      model,
+      "SELECT TOP 1 VALUE c.version FROM c WHERE c.modelName = @model AND c.docType = 'version' ORDER BY c.version DESC",
+    );
+    const top = resources[0];
+    return typeof top === 'number' ? top : 0;
+  }
+
+  /** Raises the model's `latestVersion` to at least `version` (a monotonic max under ETags). */
+  private async raiseLatestVersion(model: string, version: number): Promise<void> {
+    const { models } = await this.containers();
+    for (let attempt = 0; attempt < MAX_LATEST_VERSION_ATTEMPTS; attempt++) {
+      const found = await this.read(MODEL_DOC_ID, model);
+      if (!found) throw errors.modelNotFound(model);
+      const current = fromRead(modelDocumentSchema, found.resource);
+      if (current.latestVersion >= version) return;
+      const next = forWrite(modelDocumentSchema, { ...current, latestVersion: version });
+      try {
+        await models.item(MODEL_DOC_ID, model).replace(next, { accessCondition: { type: 'IfMatch', condition: found.etag } });
+        return;
+      } catch (error) {
+        if (cosmosStatus(error) !== 412) throw error;
+      }
+    }
+    throw errors.concurrencyConflict(`could not record version ${version} as the latest of '${model}'`, { model, version });
+  }
+
+  private async read(id: string, model: string): Promise<{ resource: unknown; etag: string } | undefined> {
+    const { models } = await this.containers();
+    const response = await models.item(id, model).read<ItemDefinition>();
+    if (response.statusCode === 404 || response.resource === undefined) return undefined;
+    return { resource: response.resource, etag: required(response.etag) };
+  }
+
+  private async query(
+    container: 'models' | 'audit',
+    model: string,
+    query: string,
+    parameters: SqlParameter[] = [],
+  ): Promise<unknown[]> {
+    const target: Container = (await this.containers())[container];
+    const { resources } = await target.items
+      .query<unknown>({ query, parameters: [{ name: '@model', value: model }, ...parameters] }, { partitionKey: model })
+      .fetchAll();
+    return resources;
+  }
+}
+
+/** The registry over the process's Cosmos client. */
+export function cosmosModelRegistry(): CosmosModelRegistry {
+  return new CosmosModelRegistry();
+}
+
+const KIND_ORDER: Record<AuditEventKind, number> = {
+  model_created: 0,
+  version_registered: 1,
+  champion_changed: 2,
+  transition: 3,
+};
+
+/** Oldest first; at equal times, by kind and then by sequence, so the order is stable. */
+function ledgerOrder(a: AuditEvent, b: AuditEvent): number {
+  const byTime = Date.parse(a.at) - Date.parse(b.at);
+  if (byTime !== 0) return byTime;
+  if (a.kind !== b.kind) return KIND_ORDER[a.kind] - KIND_ORDER[b.kind];
+  return a.id.localeCompare(b.id, 'en', { numeric: true });
+}
+
+function forWrite<S extends z.ZodType>(schema: S, doc: unknown): z.infer<S> {
+  const parsed = schema.safeParse(doc);
+  if (!parsed.success) {
+    throw errors.validation('a registry document failed validation before it was written', {
+      issues: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
+    });
+  }
+  return parsed.data;
+}
+
+function fromRead<S extends z.ZodType>(schema: S, resource: unknown): z.infer<S> {
+  const parsed = schema.safeParse(resource);
+  if (!parsed.success) {
+    const id = (resource as { id?: unknown } | undefined)?.id;
+    throw new Error(`stored registry document ${String(id)} is invalid: ${parsed.error.message}`);
+  }
+  return parsed.data;
+}
+
+function toModelRecord(doc: z.infer<typeof modelDocumentSchema>): ModelRecord {
+  const { id: _id, docType: _docType, ...record } = doc;
+  return record;
+}
+
+function toModelVersion(doc: z.infer<typeof versionDocumentSchema>): ModelVersion {
+  const { id: _id, docType: _docType, ...version } = doc;
+  return version;
+}
+
+function required(etag: string | undefined): string {
+  if (!etag) throw new Error('Cosmos DB answered without an ETag');
+  return etag;
+}

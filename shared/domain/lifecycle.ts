@@ -1,0 +1,245 @@
+import type { Actor, AnyLifecycleCommand, LifecycleCommandType, LifecycleState, TransitionEvent } from '../schemas/lifecycle';
+import type { ModelVersion } from '../schemas/model-version';
+import type { ChampionChangedEvent, ChampionPointer } from '../schemas/registry';
+import { DomainError } from './errors';
+
+/**
+ * The lifecycle state machine: pure, no I/O. The registry use cases call it on the freshest
+ * stored version before every write, so a stale write that retries re-checks the guards.
+ */
+
+/** Legal (state, command) -> next state. Anything not listed is ILLEGAL_TRANSITION. */
+export const TRANSITIONS: Readonly<Record<LifecycleState, Partial<Record<LifecycleCommandType, LifecycleState>>>> = {
+  registered: { start_validation: 'validating', retire: 'retired' },
+  validating: { pass_validation: 'pending_approval', fail_validation: 'validation_failed', retire: 'retired' },
+  validation_failed: { retire: 'retired' },
+  pending_approval: { approve: 'approved', reject: 'rejected', expire: 'expired', retire: 'retired' },
+  approved: { promote: 'production', retire: 'retired' },
+  rejected: { retire: 'retired' },
+  expired: { retire: 'retired' },
+  production: { archive: 'archived', rollback: 'archived' },
+  archived: { restore: 'production', retire: 'retired' },
+  retired: {},
+};
+
+export interface TransitionContext {
+  actor: Actor;
+  /** The model's approval policy: which role may approve or reject. */
+  approverRole: string;
+  /** ISO timestamp of the transition. */
+  now: string;
+}
+
+export interface Transition {
+  state: LifecycleState;
+  event: TransitionEvent;
+}
+
+export const transitionEventId = (model: string, version: number, revision: number): string =>
+  `${model}:v${version}:r${revision}`;
+
+/** The next state and its audit event, or the DomainError saying why the command is refused. */
+export function transition(
+  version: ModelVersion,
+  command: AnyLifecycleCommand,
+  context: TransitionContext,
+): Transition | DomainError {
+  const from = version.state;
+  const to = TRANSITIONS[from][command.type];
+  const where = { model: version.modelName, version: version.version, state: from, command: command.type };
+  if (to === undefined) {
+    return new DomainError('ILLEGAL_TRANSITION', `cannot ${command.type} a version that is ${from}`, where);
+  }
+  if (command.type === 'approve' || command.type === 'reject') {
+    const refusal = decisionGuard(version, command.evidenceHash, context, where);
+    if (refusal) return refusal;
+  }
+  const revision = version.revision + 1;
+  const event: TransitionEvent = {
+    id: transitionEventId(version.modelName, version.version, revision),
+    kind: 'transition',
+    modelName: version.modelName,
+    version: version.version,
+    revision,
+    command: command.type,
+    from,
+    to,
+    actor: context.actor,
+    at: context.now,
+  };
+  if ('evidenceHash' in command) event.evidenceHash = command.evidenceHash;
+  if ('reason' in command && command.reason !== undefined) event.reason = command.reason;
+  if (command.type === 'approve' && command.comment !== undefined) event.reason = command.comment;
+  return { state: to, event };
+}
+
+/** Approve and reject: approver role, separation of duties, and the evidence the approver saw. */
+function decisionGuard(
+  version: ModelVersion,
+  evidenceHash: string,
+  context: TransitionContext,
+  where: Record<string, unknown>,
+): DomainError | undefined {
+  const { actor, approverRole } = context;
+  if (actor.kind !== 'user' || !actor.roles.includes(approverRole)) {
+    return new DomainError('FORBIDDEN', `only a user with the role '${approverRole}' may decide on a version`, {
+      ...where,
+      actor: actor.id,
+      requiredRole: approverRole,
+    });
+  }
+  if (actor.id === version.registrant) {
+    return new DomainError('FORBIDDEN', 'the registrant of a version may not approve or reject it (separation of duties)', {
+      ...where,
+      actor: actor.id,
+    });
+  }
+  if (version.evidenceHash !== evidenceHash) {
+    return new DomainError('EVIDENCE_MISMATCH', 'the evidence hash does not match the validation evidence on the version', {
+      ...where,
+      expected: version.evidenceHash ?? null,
+      received: evidenceHash,
+    });
+  }
+  return undefined;
+}
+
+/** The version after a transition has been applied (pure). */
+export function applyTransition(version: ModelVersion, command: AnyLifecycleCommand, result: Transition): ModelVersion {
+  const next: ModelVersion = {
+    ...version,
+    state: result.state,
+    revision: result.event.revision,
+    updatedAt: result.event.at,
+    history: [...version.history, result.event],
+  };
+  if (command.type === 'pass_validation') {
+    next.evidenceHash = command.evidenceHash;
+    if (command.goldenRecordsPath !== undefined) next.goldenRecordsPath = command.goldenRecordsPath;
+  }
+  return next;
+}
+
+/** The champion pointer before any promotion. */
+export function emptyChampion(model: string, now: string): ChampionPointer {
+  return { modelName: model, version: null, previous: [], epoch: 0, since: now };
+}
+
+export const championEventId = (model: string, epoch: number): string => `${model}:champion:${epoch}`;
+
+/** Ledger timestamps never go backwards, even if clocks do, so "champion at T" is well defined. */
+function monotonic(now: string, since: string): string {
+  return Date.parse(now) >= Date.parse(since) ? now : since;
+}
+
+/** The pointer after promoting `version`: the current champion becomes the one to roll back to. */
+export function planPromotion(
+  pointer: ChampionPointer,
+  version: number,
+  actor: Actor,
+  now: string,
+  reason?: string,
+): ChampionPointer {
+  const at = monotonic(now, pointer.since);
+  const epoch = pointer.epoch + 1;
+  const change: ChampionChangedEvent = {
+    id: championEventId(pointer.modelName, epoch),
+    kind: 'champion_changed',
+    modelName: pointer.modelName,
+    epoch,
+    from: pointer.version,
+    to: version,
+    cause: 'promote',
+    actor,
+    at,
+  };
+  if (reason !== undefined) change.reason = reason;
+  const previous = pointer.version === null ? pointer.previous : [...pointer.previous, pointer.version];
+  return { modelName: pointer.modelName, version, previous, epoch, since: at, lastChange: change };
+}
+
+/**
+ * The pointer after rolling back: the most recent previous champion still `archived` returns
+ * (retired ones are dropped from the stack); the current champion is not pushed, so a second
+ * rollback goes further back instead of bouncing.
+ */
+export function planRollback(
+  pointer: ChampionPointer,
+  stateOf: (version: number) => LifecycleState | undefined,
+  actor: Actor,
+  now: string,
+  reason?: string,
+): ChampionPointer | DomainError {
+  const where = { model: pointer.modelName, champion: pointer.version };
+  if (pointer.version === null) {
+    return new DomainError('ILLEGAL_TRANSITION', 'the model has no champion to roll back', where);
+  }
+  const stack = [...pointer.previous];
+  let target: number | undefined;
+  while (stack.length > 0 && target === undefined) {
+    const candidate = stack.pop()!;
+    if (stateOf(candidate) === 'archived') target = candidate;
+  }
+  if (target === undefined) {
+    return new DomainError('ILLEGAL_TRANSITION', 'there is no previous champion to roll back to', where);
+  }
+  const at = monotonic(now, pointer.since);
+  const epoch = pointer.epoch + 1;
+  const change: ChampionChangedEvent = {
+    id: championEventId(pointer.modelName, epoch),
+    kind: 'champion_changed',
+    modelName: pointer.modelName,
+    epoch,
+    from: pointer.version,
+    to: target,
+    cause: 'rollback',
+    actor,
+    at,
+  };
+  if (reason !== undefined) change.reason = reason;
+  return { modelName: pointer.modelName, version: target, previous: stack, epoch, since: at, lastChange: change };
+}
+
+/**
+ * The transitions that follow a champion change, as (version, command, expected state after):
+ * the new champion enters production, the old one leaves it.
+ */
+export function championChangeEffects(
+  change: ChampionChangedEvent,
+): { version: number; command: AnyLifecycleCommand; target: LifecycleState }[] {
+  const effects: { version: number; command: AnyLifecycleCommand; target: LifecycleState }[] = [];
+  if (change.to !== null) {
+    effects.push({
+      version: change.to,
+      command: change.cause === 'promote' ? { type: 'promote', reason: change.reason } : { type: 'restore' },
+      target: 'production',
+    });
+  }
+  if (change.from !== null) {
+    effects.push({
+      version: change.from,
+      command: change.cause === 'promote' ? { type: 'archive' } : { type: 'rollback', reason: change.reason },
+      target: 'archived',
+    });
+  }
+  return effects;
+}
+
+/**
+ * Whether an effect of a champion change still has to be applied to a version in `state`: the new
+ * champion until it is in production, the old one while it still is (it may since have been
+ * archived and retired, which also takes it out of production).
+ */
+export function effectPending(effect: { target: LifecycleState }, state: LifecycleState): boolean {
+  return effect.target === 'production' ? state !== 'production' : state === 'production';
+}
+
+/** Answers "which version was champion at T" from champion_changed events (any order). */
+export function championAtFromEvents(events: readonly ChampionChangedEvent[], at: string): number | null {
+  const t = Date.parse(at);
+  let best: ChampionChangedEvent | undefined;
+  for (const e of events) {
+    if (Date.parse(e.at) <= t && (best === undefined || e.epoch > best.epoch)) best = e;
+  }
+  return best?.to ?? null;
+}

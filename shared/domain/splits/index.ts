@@ -1,0 +1,10 @@
+export {
+  groupHoldOutSplits,
+  kFoldSplits,
+  makeSplits,
+  randomSplit,
+  type Split,
+  type SplitSource,
+  stratifiedKFoldSplits,
+  timeSplit,
+} from './splits';

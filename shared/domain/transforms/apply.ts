@@ -1,0 +1,149 @@
+import { type FittedTransforms, trainingOnlyStepTypes } from '../../schemas/transforms';
+import { DomainError } from '../errors';
+import type { FeatureMatrix, RowBatch } from '../tabular';
+import { batchColumn, ColumnPool, Frame } from './frame';
+import { applyStep } from './steps';
+
+/** Why one row of the batch got no feature vector. `row` is the 0-based row index in the batch. */
+export interface RejectedRow {
+  readonly row: number;
+  readonly reason: string;
+}
+
+export interface TransformResult {
+  /** One row per kept input row, in batch order, columns in `fitted.output` order. */
+  readonly matrix: FeatureMatrix;
+  /** The batch row index of each matrix row (to align ids, timestamps, segment keys). */
+  readonly keptRows: Int32Array;
+  /** Every other batch row, in order, with the first reason it could not be transformed. */
+  readonly rejected: RejectedRow[];
+}
+
+/** Rows are transformed in blocks so intermediate columns stay small whatever the batch size. */
+const BLOCK_ROWS = 4_096;
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * Applies fitted transforms to a batch. Training-only steps are skipped. Every row either gets a
+ * feature vector in `matrix` or an entry in `rejected` with the reason: an unseen category under
+ * the `error` policy, a missing value no imputer covered, a non-finite log1p or derived value,
+ * a value out of float32 range.
+ *
+ * Throws DomainError VALIDATION_ERROR when the batch lacks an input column or has it with the
+ * wrong kind: that is a problem of the whole batch, not of a row.
+ */
+export function applyTransforms(fitted: FittedTransforms, batch: RowBatch): TransformResult {
+  for (const input of fitted.inputs) {
+    const numeric = batchColumn(batch.numeric, input.name);
+    const categorical = batchColumn(batch.categorical, input.name);
+    const present = input.kind === 'numeric' ? numeric : categorical;
+    if (!present) {
+      const other = input.kind === 'numeric' ? categorical : numeric;
+      throw new DomainError(
+        'VALIDATION_ERROR',
+        other
+          ? `input column '${input.name}' must be ${input.kind}, the batch has it as ${input.kind === 'numeric' ? 'categorical' : 'numeric'}`
+          : `input column '${input.name}' is missing from the batch`,
+        { column: input.name },
+      );
+    }
+  }
+
+  const width = fitted.output.length;
+  const total = batch.rowCount;
+  const values = new Float32Array(total * width);
+  const keptRows = new Int32Array(total);
+  const rejected: RejectedRow[] = [];
+  let kept = 0;
+  const pool = new ColumnPool();
+
+  for (let start = 0; start < total; start += BLOCK_ROWS) {
+    const end = Math.min(start + BLOCK_ROWS, total);
+    const rows = end - start;
+    const frame = new Frame(rows, pool);
+    for (const input of fitted.inputs) {
+      if (input.kind === 'numeric')
+        frame.borrow(input.name, {
+          kind: 'numeric',
+          values: batch.numeric[input.name]!.subarray(start, end),
+        });
+      else
+        frame.borrow(input.name, {
+          kind: 'categorical',
+          values: batch.categorical[input.name]!.slice(start, end),
+        });
+    }
+
+    const reasons = new Map<number, string>();
+    const reject = (row: number, reason: string): void => {
+      if (!reasons.has(row)) reasons.set(row, reason);
+    };
+    fitted.steps.forEach((step, index) => {
+      if (!trainingOnlyStepTypes.has(step.type)) applyStep(step, frame, reject, index);
+    });
+
+    const outputs = fitted.output.map((name) => frame.numeric(name, 'output'));
+    outputs.forEach((column, j) => {
+      for (let i = 0; i < rows; i += 1) {
+        const v = column[i]!;
+        if (!(v >= -FLOAT32_MAX && v <= FLOAT32_MAX) && !reasons.has(i))
+          reasons.set(i, undefinedFeatureReason(fitted, batch, start + i, fitted.output[j]!, v));
+      }
+    });
+
+    // Column by column: each pass reads one column sequentially and writes with a stride into
+    // this block's part of the matrix, which stays in cache.
+    const base = kept * width;
+    if (reasons.size === 0) {
+      outputs.forEach((column, j) => {
+        for (let i = 0, o = base + j; i < rows; i += 1, o += width) values[o] = column[i]!;
+      });
+      for (let i = 0; i < rows; i += 1) keptRows[kept++] = start + i;
+    } else {
+      const blockKept = new Int32Array(rows - reasons.size);
+      for (let i = 0, k = 0; i < rows; i += 1) {
+        const reason = reasons.get(i);
+        if (reason === undefined) blockKept[k++] = i;
+        else rejected.push({ row: start + i, reason });
+      }
+      outputs.forEach((column, j) => {
+        for (let k = 0, o = base + j; k < blockKept.length; k += 1, o += width)
+          values[o] = column[blockKept[k]!]!;
+      });
+      for (let k = 0; k < blockKept.length; k += 1) keptRows[kept++] = start + blockKept[k]!;
+    }
+    frame.release();
+  }
+
+  return {
+    matrix: {
+      rows: kept,
+      width,
+      values: kept === total ? values : values.slice(0, kept * width),
+      names: [...fitted.output],
+    },
+    keptRows: kept === total ? keptRows : keptRows.slice(0, kept),
+    rejected,
+  };
+}
+
+function undefinedFeatureReason(
+  fitted: FittedTransforms,
+  batch: RowBatch,
+  row: number,
+  feature: string,
+  value: number,
+): string {
+  const missing = fitted.inputs
+    .filter((input) =>
+      input.kind === 'numeric'
+        ? Number.isNaN(batch.numeric[input.name]![row])
+        : batch.categorical[input.name]![row] === null,
+    )
+    .map((input) => `'${input.name}'`);
+  if (missing.length > 0)
+    return `missing value in ${missing.join(', ')} and no imputer covers it: feature '${feature}' is undefined`;
+  return Number.isNaN(value) || !Number.isFinite(value)
+    ? `feature '${feature}' is not a finite number (${value})`
+    : `feature '${feature}' = ${value} is outside the float32 range`;
+}

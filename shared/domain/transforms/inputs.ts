@@ -1,0 +1,33 @@
+import type { Feature } from '../../schemas/model';
+import type { FittedTransforms } from '../../schemas/transforms';
+import { DomainError } from '../errors';
+
+/**
+ * Checks at registration that every raw column the fitted transforms read is a feature of the
+ * model, of a compatible type (numeric, boolean and datetime features feed numeric inputs;
+ * categorical features feed categorical ones). Throws VALIDATION_ERROR listing every problem.
+ */
+export function assertInputsMatchFeatures(fitted: FittedTransforms, features: readonly Feature[]): void {
+  const byName = new Map(features.map((f) => [f.name, f]));
+  const problems: string[] = [];
+  for (const input of fitted.inputs) {
+    const feature = byName.get(input.name);
+    if (!feature) {
+      problems.push(`the transforms read '${input.name}', which is not a feature of the model`);
+      continue;
+    }
+    const kind = feature.type === 'categorical' ? 'categorical' : 'numeric';
+    if (kind !== input.kind)
+      problems.push(
+        `the transforms read '${input.name}' as ${input.kind}, the model declares it ${feature.type}`,
+      );
+  }
+  if (problems.length > 0)
+    throw new DomainError(
+      'VALIDATION_ERROR',
+      `transforms do not match the feature schema: ${problems.join('; ')}`,
+      {
+        problems,
+      },
+    );
+}

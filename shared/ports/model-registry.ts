@@ -1,0 +1,47 @@
+import type { ModelVersion } from '../schemas/model-version';
+import type { AuditEvent, AuditEventKind, ChampionPointer, ModelRecord } from '../schemas/registry';
+
+/** A stored value with the ETag to guard its next write with. */
+export interface Versioned<T> {
+  value: T;
+  etag: string;
+}
+
+/**
+ * The model registry store: models, versions, the champion pointer and the audit ledger. Writes
+ * guarded by an ETag fail with CONCURRENCY_CONFLICT when the stored document has changed; the
+ * use cases (shared/usecases/registry.ts) re-read, re-check the lifecycle rules and retry.
+ */
+export interface ModelRegistry {
+  /** Creates a model; MODEL_ALREADY_EXISTS if the name is taken. */
+  createModel(model: ModelRecord): Promise<ModelRecord>;
+  getModel(model: string): Promise<ModelRecord | undefined>;
+  /** Every model, by name. */
+  listModels(): Promise<ModelRecord[]>;
+
+  /**
+   * Stores a new version with the next free number, race-free: concurrent calls get distinct,
+   * consecutive numbers. `build` makes the document for a candidate number (it may be called
+   * again with a higher number when another registration took it). The model must exist.
+   */
+  registerVersion(model: string, build: (version: number) => ModelVersion): Promise<Versioned<ModelVersion>>;
+  getVersion(model: string, version: number): Promise<Versioned<ModelVersion> | undefined>;
+  /** Every version of a model, by number. */
+  listVersions(model: string): Promise<ModelVersion[]>;
+  /** Replaces a version if its stored ETag is still `etag`; CONCURRENCY_CONFLICT otherwise. */
+  replaceVersion(version: ModelVersion, etag: string): Promise<Versioned<ModelVersion>>;
+
+  getChampion(model: string): Promise<Versioned<ChampionPointer> | undefined>;
+  /**
+   * Moves the champion pointer if it is unchanged since it was read (`etag`), or creates it if
+   * `etag` is undefined and no pointer exists yet. CONCURRENCY_CONFLICT when another swap won.
+   */
+  swapChampion(pointer: ChampionPointer, etag: string | undefined): Promise<Versioned<ChampionPointer>>;
+
+  /** Appends to the ledger. Ids are deterministic: appending an existing id is a no-op (false). */
+  appendAudit(event: AuditEvent): Promise<boolean>;
+  /** Ledger entries of a model, oldest first, optionally of one kind or one version. */
+  listAudit(model: string, filter?: { kind?: AuditEventKind; version?: number }): Promise<AuditEvent[]>;
+  /** The version that was champion at `at` (ISO), from the ledger; null if none was. */
+  championAt(model: string, at: string): Promise<number | null>;
+}

@@ -1,0 +1,284 @@
+import type { z } from 'zod';
+
+import { DomainError, errors, isDomainError } from '../domain/errors';
+import {
+  applyTransition,
+  championAtFromEvents,
+  championChangeEffects,
+  effectPending,
+  emptyChampion,
+  planPromotion,
+  planRollback,
+  transition,
+  type TransitionContext,
+} from '../domain/lifecycle';
+import type { Clock } from '../ports/clock';
+import type { ModelRegistry, Versioned } from '../ports/model-registry';
+import {
+  type Actor,
+  type ActorInput,
+  actorSchema,
+  type AnyLifecycleCommand,
+  type LifecycleCommand,
+  lifecycleCommandSchema,
+  type LifecycleState,
+} from '../schemas/lifecycle';
+import { modelInputSchema } from '../schemas/model';
+import { type ModelVersion, modelVersionInputSchema } from '../schemas/model-version';
+import type { ChampionChangedEvent, ChampionPointer, ModelRecord } from '../schemas/registry';
+
+export interface RegistryDependencies {
+  registry: ModelRegistry;
+  clock: Clock;
+}
+
+/** Attempts of one ETag-guarded version write before CONCURRENCY_CONFLICT reaches the caller. */
+const MAX_WRITE_ATTEMPTS = 25;
+
+/**
+ * Registry operations: create models, register versions, and apply lifecycle commands. Each
+ * command is decided by the pure state machine on the freshest stored version and written with
+ * its ETag; a stale write re-reads and decides again. Promotion and rollback move the champion
+ * pointer first (one ETag-guarded write decides who wins), then bring the versions' states and
+ * the ledger in line; any later champion operation finishes an interrupted one first.
+ */
+export class RegistryUseCases {
+  constructor(private readonly deps: RegistryDependencies) {}
+
+  /** Creates a model from its definition (defaults applied). MODEL_ALREADY_EXISTS if taken. */
+  async createModel(input: unknown, actorInput: ActorInput): Promise<ModelRecord> {
+    const definition = parse(modelInputSchema, input, 'model definition');
+    const actor = parse(actorSchema, actorInput, 'actor');
+    const now = this.now();
+    const record = await this.deps.registry.createModel({
+      modelName: definition.name,
+      definition,
+      createdAt: now,
+      updatedAt: now,
+      createdBy: actor.id,
+      latestVersion: 0,
+    });
+    await this.deps.registry.appendAudit({
+      id: `${definition.name}:created`,
+      kind: 'model_created',
+      modelName: definition.name,
+      actor,
+      at: now,
+    });
+    return record;
+  }
+
+  /** Registers a version with the next free number; it starts in `registered`. */
+  async registerVersion(model: string, input: unknown, actorInput: ActorInput): Promise<ModelVersion> {
+    const versionInput = parse(modelVersionInputSchema, input, 'model version');
+    const actor = parse(actorSchema, actorInput, 'actor');
+    await this.requireModel(model);
+    const now = this.now();
+    const { value: version } = await this.deps.registry.registerVersion(model, (number) => ({
+      ...versionInput,
+      modelName: model,
+      version: number,
+      registrant: actor.id,
+      state: 'registered',
+      revision: 0,
+      createdAt: now,
+      updatedAt: now,
+      history: [],
+    }));
+    await this.deps.registry.appendAudit({
+      id: `${model}:v${version.version}:r0`,
+      kind: 'version_registered',
+      modelName: model,
+      version: version.version,
+      actor,
+      at: now,
+      artifactSha256: version.artifact.sha256,
+    });
+    return version;
+  }
+
+  /**
+   * Applies a lifecycle command to a version and returns it afterwards. `promote` and `rollback`
+   * also move the champion pointer; a repeated promote or rollback that already took effect
+   * returns the version as it is.
+   */
+  async applyCommand(model: string, version: number, commandInput: unknown, actorInput: ActorInput): Promise<ModelVersion> {
+    const command = parse(lifecycleCommandSchema, commandInput, 'lifecycle command');
+    const actor = parse(actorSchema, actorInput, 'actor');
+    const record = await this.requireModel(model);
+    const approverRole = record.definition.policies.approval.approverRole;
+    switch (command.type) {
+      case 'promote':
+        return this.promote(model, version, command, actor, approverRole);
+      case 'rollback':
+        return this.rollback(model, version, command, actor, approverRole);
+      default:
+        return this.transitionVersion(model, version, command, actor, approverRole);
+    }
+  }
+
+  /** Which version was champion at `at` (ISO), from the ledger. */
+  async championAt(model: string, at: string): Promise<number | null> {
+    if (Number.isNaN(Date.parse(at))) throw errors.validation(`'${at}' is not a timestamp`);
+    const [events, pointer] = await Promise.all([
+      this.deps.registry.listAudit(model, { kind: 'champion_changed' }),
+      this.deps.registry.getChampion(model),
+    ]);
+    const changes = events as ChampionChangedEvent[];
+    // The pointer's last change is on the ledger unless its swap was interrupted: include it.
+    const last = pointer?.value.lastChange;
+    if (last && !changes.some((e) => e.epoch === last.epoch)) changes.push(last);
+    return championAtFromEvents(changes, at);
+  }
+
+  async getChampion(model: string): Promise<ChampionPointer> {
+    await this.requireModel(model);
+    return (await this.deps.registry.getChampion(model))?.value ?? emptyChampion(model, this.now());
+  }
+
+  private async promote(
+    model: string,
+    number: number,
+    command: Extract<LifecycleCommand, { type: 'promote' }>,
+    actor: Actor,
+    approverRole: string,
+  ): Promise<ModelVersion> {
+    const stored = await this.settledChampion(model, approverRole);
+    const pointer = stored?.value ?? emptyChampion(model, this.now());
+    const last = pointer.lastChange;
+    if (pointer.version === number && last?.cause === 'promote' && last.to === number) {
+      return this.requireVersion(model, number).then((v) => v.value);
+    }
+    const version = await this.requireVersion(model, number);
+    const check = transition(version.value, command, this.context(actor, approverRole));
+    if (isDomainError(check)) throw check;
+    const next = planPromotion(pointer, number, actor, this.now(), command.reason);
+    await this.deps.registry.swapChampion(next, stored?.etag);
+    await this.settle(next, approverRole);
+    return (await this.requireVersion(model, number)).value;
+  }
+
+  private async rollback(
+    model: string,
+    number: number,
+    command: Extract<LifecycleCommand, { type: 'rollback' }>,
+    actor: Actor,
+    approverRole: string,
+  ): Promise<ModelVersion> {
+    const stored = await this.settledChampion(model, approverRole);
+    const pointer = stored?.value ?? emptyChampion(model, this.now());
+    const last = pointer.lastChange;
+    if (last?.cause === 'rollback' && last.from === number && pointer.version !== number) {
+      return (await this.requireVersion(model, number)).value;
+    }
+    const version = await this.requireVersion(model, number);
+    const check = transition(version.value, command, this.context(actor, approverRole));
+    if (isDomainError(check)) throw check;
+    if (pointer.version !== number) {
+      throw errors.illegalTransition(`version ${number} of '${model}' is not the champion`, {
+        model,
+        version: number,
+        champion: pointer.version,
+      });
+    }
+    const states = new Map<number, LifecycleState>();
+    for (const previous of pointer.previous) {
+      const found = await this.deps.registry.getVersion(model, previous);
+      if (found) states.set(previous, found.value.state);
+    }
+    const next = planRollback(pointer, (v) => states.get(v), actor, this.now(), command.reason);
+    if (isDomainError(next)) throw next;
+    await this.deps.registry.swapChampion(next, stored?.etag);
+    await this.settle(next, approverRole);
+    return (await this.requireVersion(model, number)).value;
+  }
+
+  /** The champion pointer after finishing whatever its last change left undone. */
+  private async settledChampion(model: string, approverRole: string): Promise<Versioned<ChampionPointer> | undefined> {
+    const stored = await this.deps.registry.getChampion(model);
+    if (stored) await this.settle(stored.value, approverRole);
+    return stored;
+  }
+
+  /** Brings the ledger and the versions' states in line with the pointer's last change (idempotent). */
+  private async settle(pointer: ChampionPointer, approverRole: string): Promise<void> {
+    const change = pointer.lastChange;
+    if (!change) return;
+    await this.deps.registry.appendAudit(change);
+    for (const effect of championChangeEffects(change)) {
+      await this.transitionVersion(pointer.modelName, effect.version, effect.command, change.actor, approverRole, (state) =>
+        effectPending(effect, state),
+      );
+    }
+  }
+
+  /**
+   * Applies one command to one version with ETag optimistic concurrency. With `pending`, a
+   * version for which it answers false is left alone (finishing an interrupted champion change).
+   */
+  private async transitionVersion(
+    model: string,
+    number: number,
+    command: AnyLifecycleCommand,
+    actor: Actor,
+    approverRole: string,
+    pending?: (state: LifecycleState) => boolean,
+  ): Promise<ModelVersion> {
+    for (let attempt = 1; ; attempt++) {
+      const { value: current, etag } = await this.requireVersion(model, number);
+      await this.appendLastEvent(current);
+      if (pending && !pending(current.state)) return current;
+      const outcome = transition(current, command, this.context(actor, approverRole));
+      if (isDomainError(outcome)) throw outcome;
+      const next = applyTransition(current, command, outcome);
+      try {
+        const written = await this.deps.registry.replaceVersion(next, etag);
+        await this.deps.registry.appendAudit(outcome.event);
+        return written.value;
+      } catch (error) {
+        if (!(isDomainError(error) && error.code === 'CONCURRENCY_CONFLICT') || attempt >= MAX_WRITE_ATTEMPTS) throw error;
+        await backoff(attempt);
+      }
+    }
+  }
+
+  /** A write whose ledger append was interrupted is completed by the next command (no-op otherwise). */
+  private async appendLastEvent(version: ModelVersion): Promise<void> {
+    const last = version.history[version.history.length - 1];
+    if (last) await this.deps.registry.appendAudit(last);
+  }
+
+  private async requireModel(model: string): Promise<ModelRecord> {
+    const record = await this.deps.registry.getModel(model);
+    if (!record) throw errors.modelNotFound(model);
+    return record;
+  }
+
+  private async requireVersion(model: string, version: number): Promise<Versioned<ModelVersion>> {
+    const found = await this.deps.registry.getVersion(model, version);
+    if (!found) throw errors.versionNotFound(model, version);
+    return found;
+  }
+
+  private context(actor: Actor, approverRole: string): TransitionContext {
+    return { actor, approverRole, now: this.now() };
+  }
+
+  private now(): string {
+    return this.deps.clock.now().toISOString();
+  }
+}
+
+function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.infer<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw new DomainError('VALIDATION_ERROR', `invalid ${what}`, {
+    issues: result.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`),
+  });
+}
+
+/** Jittered, growing pause between optimistic retries so contenders spread out. */
+function backoff(attempt: number): Promise<void> {
+  const ms = Math.random() * Math.min(5 * attempt, 50);
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,135 @@
+/**
+ * A small sample app of Durable patterns for the devhost durable tests (not product code).
+ * Registered through the real `@azure/functions` / `durable-functions` packages into the
+ * devhost worker of the loading module registry.
+ */
+import fs from 'node:fs';
+
+import type { OrchestrationContext, OrchestrationHandler } from 'durable-functions';
+import * as df from 'durable-functions';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Attempts per key of `sampleFlaky`, so tests can see how often the engine retried. */
+export const flakyAttempts = new Map<string, number>();
+/** Switch read by `sampleShifty` to simulate a code change while an instance is in flight. */
+export const shifty = { useSecondActivity: false };
+
+df.app.activity('sampleHello', { handler: (name: string) => `Hello ${name}!` });
+df.app.activity('sampleDouble', { handler: (n: number) => n * 2 });
+df.app.activity('sampleNoop', { handler: () => null });
+df.app.activity('sampleCheck', { handler: (n: number) => ({ checked: n }) });
+df.app.activity('sampleFlaky', {
+  handler: (input: { key: string; failures: number }) => {
+    const attempt = (flakyAttempts.get(input.key) ?? 0) + 1;
+    flakyAttempts.set(input.key, attempt);
+    if (attempt <= input.failures) throw new Error(`transient failure on attempt ${attempt}`);
+    return { attempt };
+  },
+});
+df.app.activity('samplePermanent', {
+  handler: () => {
+    throw new Error('disk on fire');
+  },
+});
+/** Slow enough to be caught mid-flight by a kill; appends each execution to SAMPLE_EXEC_LOG. */
+df.app.activity('sampleSlowSquare', {
+  handler: async (n: number) => {
+    await sleep(40);
+    const log = process.env.SAMPLE_EXEC_LOG;
+    if (log) fs.appendFileSync(log, `${n}\n`);
+    return n * n;
+  },
+});
+
+const chain: OrchestrationHandler = function* (context: OrchestrationContext) {
+  const out: string[] = [];
+  out.push(yield context.df.callActivity('sampleHello', 'Tokyo'));
+  out.push(yield context.df.callActivity('sampleHello', 'Seattle'));
+  out.push(yield context.df.callActivity('sampleHello', 'London'));
+  return out;
+};
+df.app.orchestration('sampleChain', chain);
+
+df.app.orchestration('sampleFanOut', function* (context: OrchestrationContext) {
+  const { count, activity } = context.df.getInput<{ count: number; activity?: string }>();
+  const tasks = Array.from({ length: count }, (_, i) => context.df.callActivity(activity ?? 'sampleDouble', i));
+  const results: number[] = yield context.df.Task.all(tasks);
+  return results.reduce((a, b) => a + b, 0);
+});
+
+/** Monitor: check, report custom status, sleep on a durable timer, continue as new. */
+df.app.orchestration('sampleMonitor', function* (context: OrchestrationContext) {
+  const input = context.df.getInput<{ iteration: number; max: number; intervalMs: number }>();
+  const result: { checked: number } = yield context.df.callActivity('sampleCheck', input.iteration);
+  context.df.setCustomStatus({ lastChecked: result.checked });
+  if (input.iteration + 1 >= input.max) return `monitored ${input.max} times`;
+  yield context.df.createTimer(new Date(context.df.currentUtcDateTime.getTime() + input.intervalMs));
+  context.df.continueAsNew({ ...input, iteration: input.iteration + 1 });
+  return undefined;
+});
+
+/** Human interaction: an approval event raced against a timeout; the losing timer is cancelled. */
+df.app.orchestration('sampleApproval', function* (context: OrchestrationContext) {
+  const { timeoutMs } = context.df.getInput<{ timeoutMs: number }>();
+  const deadline = new Date(context.df.currentUtcDateTime.getTime() + timeoutMs);
+  const timeout = context.df.createTimer(deadline);
+  const approval = context.df.waitForExternalEvent('approval');
+  const winner = yield context.df.Task.any([approval, timeout]);
+  if (winner === approval) {
+    timeout.cancel();
+    return { outcome: 'approved', by: (approval.result as { by: string }).by };
+  }
+  return { outcome: 'timed out' };
+});
+
+df.app.orchestration('sampleRetry', function* (context: OrchestrationContext) {
+  const input = context.df.getInput<{ key: string; failures: number; attempts: number; activity?: string }>();
+  const options = new df.RetryOptions(20, input.attempts);
+  options.backoffCoefficient = 2;
+  return yield context.df.callActivityWithRetry(input.activity ?? 'sampleFlaky', options, {
+    key: input.key,
+    failures: input.failures,
+  });
+});
+
+df.app.orchestration('sampleChildDouble', function* (context: OrchestrationContext) {
+  const n = context.df.getInput<number>();
+  const doubled: number = yield context.df.callActivity('sampleDouble', n);
+  if (doubled < 0) throw new Error(`negative input ${n}`);
+  return doubled;
+});
+
+df.app.orchestration('sampleParent', function* (context: OrchestrationContext) {
+  const n = context.df.getInput<number>();
+  const viaChild: number = yield context.df.callSubOrchestrator('sampleChildDouble', n);
+  const chained: string[] = yield context.df.callSubOrchestrator('sampleChain', undefined, `${context.df.instanceId}-chain`);
+  return { viaChild, chained };
+});
+
+df.app.orchestration('sampleParentOfFailure', function* (context: OrchestrationContext) {
+  try {
+    yield context.df.callSubOrchestrator('sampleChildDouble', -1);
+    return 'unexpected';
+  } catch (err) {
+    return `caught: ${(err as Error).message.split('\n')[0]}`;
+  }
+});
+
+df.app.orchestration('sampleForever', function* (context: OrchestrationContext) {
+  context.df.setCustomStatus('waiting');
+  return yield context.df.waitForExternalEvent('never');
+});
+
+df.app.orchestration('sampleShifty', function* (context: OrchestrationContext) {
+  const first: unknown = shifty.useSecondActivity
+    ? yield context.df.callActivity('sampleDouble', 1)
+    : yield context.df.callActivity('sampleHello', 'first');
+  const go: unknown = yield context.df.waitForExternalEvent('go');
+  return { first, go };
+});
+
+df.app.orchestration('sampleEcho', function* (context: OrchestrationContext) {
+  const received: unknown = yield context.df.waitForExternalEvent('ping');
+  return { input: context.df.getInput<unknown>(), received };
+});

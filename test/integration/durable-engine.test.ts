@@ -1,0 +1,161 @@
+import path from 'node:path';
+
+import type { DurableEngine, HistoryEvent } from '../../devhost/durable';
+import { EventType } from '../../devhost/durable';
+import { startEngine, tempDir } from './durable-app/fixture';
+import { flakyAttempts, shifty } from './durable-app/samples';
+
+let engine: DurableEngine;
+
+beforeAll(() => {
+  engine = startEngine(path.join(tempDir(), 'hub.sqlite'));
+});
+afterAll(async () => {
+  await engine.stop();
+});
+
+const json = (text: string | undefined): unknown => (text === undefined ? undefined : JSON.parse(text));
+const ofType = (events: readonly HistoryEvent[], type: number) => events.filter((e) => e.EventType === type);
+
+describe('durable engine', () => {
+  it('when a chain of activities runs, then each result feeds the output in order', async () => {
+    const id = engine.startNew('sampleChain');
+    const done = await engine.waitFor(id);
+    expect(done.runtimeStatus).toBe('Completed');
+    expect(json(done.output)).toEqual(['Hello Tokyo!', 'Hello Seattle!', 'Hello London!']);
+    const history = engine.getHistory(id);
+    expect(ofType(history, EventType.TaskScheduled).map((e) => e.EventId)).toEqual([0, 1, 2]);
+    expect(ofType(history, EventType.TaskCompleted).map((e) => e.TaskScheduledId)).toEqual([0, 1, 2]);
+  });
+
+  it('when 100 activities fan out, then the fan-in sums every result and each completes once', async () => {
+    const id = engine.startNew('sampleFanOut', { input: JSON.stringify({ count: 100 }) });
+    const done = await engine.waitFor(id);
+    expect(done.runtimeStatus).toBe('Completed');
+    expect(json(done.output)).toBe(2 * ((99 * 100) / 2));
+    const completed = ofType(engine.getHistory(id), EventType.TaskCompleted).map((e) => e.TaskScheduledId);
+    expect(completed).toHaveLength(100);
+    expect(new Set(completed).size).toBe(100);
+  });
+
+  it('when a monitor loops on a timer with continue-as-new, then it ends after the last iteration with its custom status', async () => {
+    const id = engine.startNew('sampleMonitor', { input: JSON.stringify({ iteration: 0, max: 3, intervalMs: 50 }) });
+    const done = await engine.waitFor(id);
+    expect(done.runtimeStatus).toBe('Completed');
+    expect(json(done.output)).toBe('monitored 3 times');
+    expect(json(done.customStatus)).toEqual({ lastChecked: 2 });
+    expect(json(done.input)).toEqual({ iteration: 2, max: 3, intervalMs: 50 });
+    // The history is the last execution's only.
+    expect(ofType(engine.getHistory(id), EventType.ExecutionStarted)).toHaveLength(1);
+  });
+
+  it('when the approval event arrives before the timeout, then the event wins and the timer is cancelled', async () => {
+    const id = engine.startNew('sampleApproval', { input: JSON.stringify({ timeoutMs: 60_000 }) });
+    await engine.waitFor(id, (i) => i.runtimeStatus === 'Running');
+    expect(engine.raiseEvent(id, 'approval', JSON.stringify({ by: 'ada' }))).toBe('accepted');
+    const done = await engine.waitFor(id);
+    expect(json(done.output)).toEqual({ outcome: 'approved', by: 'ada' });
+    expect(engine.store.nextVisibleAt(0)).toBeUndefined();
+  });
+
+  it('when no approval arrives, then the durable timer fires and the timeout wins', async () => {
+    const id = engine.startNew('sampleApproval', { input: JSON.stringify({ timeoutMs: 100 }) });
+    const done = await engine.waitFor(id);
+    expect(json(done.output)).toEqual({ outcome: 'timed out' });
+    expect(ofType(engine.getHistory(id), EventType.TimerFired)).toHaveLength(1);
+  });
+
+  it('when an event is raised before the orchestrator waits for it, then it is buffered and delivered', async () => {
+    const id = engine.startNew('sampleEcho', { input: JSON.stringify('in') });
+    engine.raiseEvent(id, 'ping', JSON.stringify({ early: true }));
+    const done = await engine.waitFor(id);
+    expect(json(done.output)).toEqual({ input: 'in', received: { early: true } });
+  });
+
+  it('when an activity fails twice then succeeds, then the retry policy runs it a third time', async () => {
+    const id = engine.startNew('sampleRetry', { input: JSON.stringify({ key: 'transient', failures: 2, attempts: 5 }) });
+    const done = await engine.waitFor(id);
+    expect(done.runtimeStatus).toBe('Completed');
+    expect(json(done.output)).toEqual({ attempt: 3 });
+    expect(flakyAttempts.get('transient')).toBe(3);
+    const history = engine.getHistory(id);
+    // attempt 0, timer 1, attempt 2, timer 3, attempt 4: the ids the SDK's RetryableTask expects.
+    expect(ofType(history, EventType.TaskScheduled).map((e) => e.EventId)).toEqual([0, 2, 4]);
+    expect(ofType(history, EventType.TimerFired).map((e) => e.TimerId)).toEqual([1, 3]);
+    const [firstTimer, secondTimer] = ofType(history, EventType.TimerCreated);
+    const backoff = (e: HistoryEvent | undefined) => Date.parse(e!.FireAt!) - Date.parse(e!.Timestamp);
+    expect(backoff(firstTimer)).toBe(20);
+    expect(backoff(secondTimer)).toBe(40);
+  });
+
+  it('when an activity fails on every attempt, then the orchestration fails with the activity message', async () => {
+    const id = engine.startNew('sampleRetry', {
+      input: JSON.stringify({ key: 'permanent', failures: 0, attempts: 3, activity: 'samplePermanent' }),
+    });
+    const done = await engine.waitFor(id);
+    expect(done.runtimeStatus).toBe('Failed');
+    expect(json(done.output)).toContain("Activity function 'samplePermanent' failed: disk on fire");
+    expect(ofType(engine.getHistory(id), EventType.TaskFailed)).toHaveLength(3);
+  });
+
+  it('when a parent calls sub-orchestrations, then their outputs return to it', async () => {
+    const id = engine.startNew('sampleParent', { input: '21', instanceId: 'parent-1' });
+    const done = await engine.waitFor(id);
+    expect(done.runtimeStatus).toBe('Completed');
+    expect(json(done.output)).toEqual({ viaChild: 42, chained: ['Hello Tokyo!', 'Hello Seattle!', 'Hello London!'] });
+    expect(engine.getInstance('parent-1:0')?.runtimeStatus).toBe('Completed');
+    expect(engine.getInstance('parent-1-chain')?.parent?.instanceId).toBe('parent-1');
+  });
+
+  it('when a sub-orchestration fails, then the parent can catch its failure', async () => {
+    const id = engine.startNew('sampleParentOfFailure');
+    const done = await engine.waitFor(id);
+    expect(json(done.output)).toMatch(/^caught: Orchestrator function 'sampleChildDouble' failed: negative input -1/);
+  });
+
+  it('when a waiting instance is terminated, then it ends Terminated with the reason', async () => {
+    const id = engine.startNew('sampleForever');
+    await engine.waitFor(id, (i) => i.runtimeStatus === 'Running');
+    expect(engine.terminate(id, 'no longer needed')).toBe('accepted');
+    const done = await engine.waitFor(id);
+    expect(done.runtimeStatus).toBe('Terminated');
+    expect(json(done.output)).toBe('no longer needed');
+    expect(engine.raiseEvent(id, 'never', undefined)).toBe('gone');
+  });
+
+  it('when an instance is suspended, then events wait until it is resumed', async () => {
+    const id = engine.startNew('sampleEcho', { input: '1' });
+    await engine.waitFor(id, (i) => i.runtimeStatus === 'Running');
+    engine.suspend(id, 'hold');
+    await engine.waitFor(id, (i) => i.runtimeStatus === 'Suspended');
+    engine.raiseEvent(id, 'ping', '"pong"');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(engine.getInstance(id)?.runtimeStatus).toBe('Suspended');
+    engine.resume(id, 'go on');
+    const done = await engine.waitFor(id);
+    expect(json(done.output)).toEqual({ input: 1, received: 'pong' });
+  });
+
+  it('when the orchestrator code changes under an in-flight instance, then it fails with a non-determinism error', async () => {
+    shifty.useSecondActivity = false;
+    const id = engine.startNew('sampleShifty');
+    await engine.waitFor(id, () => ofType(engine.getHistory(id), EventType.TaskCompleted).length === 1);
+    shifty.useSecondActivity = true;
+    try {
+      engine.raiseEvent(id, 'go', 'true');
+      const done = await engine.waitFor(id);
+      expect(done.runtimeStatus).toBe('Failed');
+      expect(json(done.output)).toMatch(/Non-deterministic workflow detected/);
+      expect(json(done.output)).toContain("CallActivity 'sampleHello'");
+      expect(json(done.output)).toContain("CallActivity 'sampleDouble'");
+    } finally {
+      shifty.useSecondActivity = false;
+    }
+  });
+
+  it('when an unknown orchestration is started, then startNew refuses it', () => {
+    expect(() => engine.startNew('noSuchOrchestration')).toThrow(
+      "The function 'noSuchOrchestration' doesn't exist, is disabled, or is not an orchestrator function.",
+    );
+  });
+});

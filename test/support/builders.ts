@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto';
+
+import type { Actor } from '../../shared/schemas/lifecycle';
+import type { ModelInput } from '../../shared/schemas/model';
+import { type ModelVersion, type ModelVersionInput, modelVersionSchema } from '../../shared/schemas/model-version';
+
+/** A sha256 of a label, so tests can name hashes ("evidence-1") and still pass the schema. */
+export const sha = (label: string): string => createHash('sha256').update(label).digest('hex');
+
+export const APPROVER_ROLE = 'model-approver';
+
+export function anActor(overrides: Partial<Actor> = {}): Actor {
+  return { id: 'alice@example.com', kind: 'user', roles: [], ...overrides };
+}
+
+export const anApprover = (id = 'bob@example.com'): Actor => anActor({ id, roles: [APPROVER_ROLE] });
+export const theSystem = (): Actor => anActor({ id: 'system:lifecycle', kind: 'system', roles: [] });
+
+export function aModelDefinition(overrides: Partial<ModelInput> = {}): ModelInput {
+  return {
+    name: 'churn',
+    task: 'binary',
+    idColumn: 'customer_id',
+    features: [
+      { name: 'tenure', type: 'numeric', range: { min: 0, max: 120 } },
+      { name: 'plan', type: 'categorical', allowedValues: ['basic', 'pro'] },
+    ],
+    classLabels: ['stay', 'leave'],
+    ...overrides,
+  };
+}
+
+export function aModelVersionInput(overrides: Partial<ModelVersionInput> = {}): ModelVersionInput {
+  return {
+    artifact: { path: 'models/churn/1/model.onnx', sha256: sha('artifact') },
+    transformSpecHash: sha('transforms'),
+    signature: {
+      inputs: [{ name: 'features', type: 'float32', shape: ['batch', 2] }],
+      outputs: [{ name: 'probabilities', type: 'float32', shape: [-1, 2] }],
+    },
+    trainingMetrics: { roc_auc: 0.81 },
+    datasets: [{ role: 'training', uri: 'drops/churn/train.parquet', rows: 1000 }],
+    lineage: { source: 'manual', trainingRun: 'run-1' },
+    environment: { runtime: 'python 3.11', packages: [{ name: 'scikit-learn', version: '1.5.2' }], onnxOpset: 17 },
+    ...overrides,
+  };
+}
+
+/** A stored version in `registered` state; override what the test is about. */
+export function aModelVersion(overrides: Partial<ModelVersion> = {}): ModelVersion {
+  return modelVersionSchema.parse({
+    ...aModelVersionInput(),
+    modelName: 'churn',
+    version: 1,
+    registrant: 'alice@example.com',
+    state: 'registered',
+    revision: 0,
+    createdAt: '2026-01-01T00:00:00.000Z',
+    updatedAt: '2026-01-01T00:00:00.000Z',
+    history: [],
+    ...overrides,
+  });
+}

@@ -1,0 +1,125 @@
+import { DomainError, errors } from '../../shared/domain/errors';
+import { championAtFromEvents } from '../../shared/domain/lifecycle';
+import type { ModelRegistry, Versioned } from '../../shared/ports/model-registry';
+import { type ModelVersion, modelVersionSchema } from '../../shared/schemas/model-version';
+import {
+  type AuditEvent,
+  type AuditEventKind,
+  auditEventSchema,
+  type ChampionChangedEvent,
+  type ChampionPointer,
+  championPointerSchema,
+  type ModelRecord,
+  modelRecordSchema,
+} from '../../shared/schemas/registry';
+
+/**
+ * A ModelRegistry in memory with the same conflict semantics as the Cosmos adapter (ETags,
+ * write-once ids), for unit tests of use cases and orchestrations. Hooks let a test interfere
+ * between a read and a write, or make a ledger append fail.
+ */
+export class InMemoryModelRegistry implements ModelRegistry {
+  readonly models = new Map<string, ModelRecord>();
+  readonly versions = new Map<string, Versioned<ModelVersion>>();
+  readonly champions = new Map<string, Versioned<ChampionPointer>>();
+  readonly ledger = new Map<string, AuditEvent>();
+  /** Runs before each version replace; a test may change the stored version here. */
+  beforeReplaceVersion?: (version: ModelVersion) => void;
+  /** Runs before each ledger append; a test may throw here to simulate a crash. */
+  beforeAppend?: (event: AuditEvent) => void;
+  private etagCounter = 0;
+
+  async createModel(model: ModelRecord): Promise<ModelRecord> {
+    if (this.models.has(model.modelName)) {
+      throw new DomainError('MODEL_ALREADY_EXISTS', `model '${model.modelName}' already exists`);
+    }
+    this.models.set(model.modelName, modelRecordSchema.parse(model));
+    return model;
+  }
+
+  async getModel(model: string): Promise<ModelRecord | undefined> {
+    return this.models.get(model);
+  }
+
+  async listModels(): Promise<ModelRecord[]> {
+    return [...this.models.values()].sort((a, b) => a.modelName.localeCompare(b.modelName));
+  }
+
+  async registerVersion(model: string, build: (version: number) => ModelVersion): Promise<Versioned<ModelVersion>> {
+    let n = 1;
+    while (this.versions.has(key(model, n))) n++;
+    const stored = this.store(modelVersionSchema.parse(build(n)));
+    const record = this.models.get(model);
+    if (record && record.latestVersion < n) this.models.set(model, { ...record, latestVersion: n });
+    return stored;
+  }
+
+  async getVersion(model: string, version: number): Promise<Versioned<ModelVersion> | undefined> {
+    return this.versions.get(key(model, version));
+  }
+
+  async listVersions(model: string): Promise<ModelVersion[]> {
+    return [...this.versions.values()]
+      .map((v) => v.value)
+      .filter((v) => v.modelName === model)
+      .sort((a, b) => a.version - b.version);
+  }
+
+  async replaceVersion(version: ModelVersion, etag: string): Promise<Versioned<ModelVersion>> {
+    this.beforeReplaceVersion?.(version);
+    const current = this.versions.get(key(version.modelName, version.version));
+    if (!current) throw errors.versionNotFound(version.modelName, version.version);
+    if (current.etag !== etag) throw errors.concurrencyConflict('stale version');
+    return this.store(modelVersionSchema.parse(version));
+  }
+
+  /** What another writer would do: replace the stored version unconditionally. */
+  interfere(version: ModelVersion): void {
+    this.store(version);
+  }
+
+  async getChampion(model: string): Promise<Versioned<ChampionPointer> | undefined> {
+    return this.champions.get(model);
+  }
+
+  async swapChampion(pointer: ChampionPointer, etag: string | undefined): Promise<Versioned<ChampionPointer>> {
+    const current = this.champions.get(pointer.modelName);
+    if (current?.etag !== etag) throw errors.concurrencyConflict('stale champion');
+    const stored = { value: championPointerSchema.parse(pointer), etag: this.nextEtag() };
+    this.champions.set(pointer.modelName, stored);
+    return stored;
+  }
+
+  async appendAudit(event: AuditEvent): Promise<boolean> {
+    this.beforeAppend?.(event);
+    const id = `${event.modelName}/${event.id}`;
+    if (this.ledger.has(id)) return false;
+    this.ledger.set(id, auditEventSchema.parse(event));
+    return true;
+  }
+
+  async listAudit(model: string, filter: { kind?: AuditEventKind; version?: number } = {}): Promise<AuditEvent[]> {
+    return [...this.ledger.values()].filter(
+      (e) =>
+        e.modelName === model &&
+        (filter.kind === undefined || e.kind === filter.kind) &&
+        (filter.version === undefined || ('version' in e && e.version === filter.version)),
+    );
+  }
+
+  async championAt(model: string, at: string): Promise<number | null> {
+    return championAtFromEvents((await this.listAudit(model, { kind: 'champion_changed' })) as ChampionChangedEvent[], at);
+  }
+
+  private store(version: ModelVersion): Versioned<ModelVersion> {
+    const stored = { value: version, etag: this.nextEtag() };
+    this.versions.set(key(version.modelName, version.version), stored);
+    return stored;
+  }
+
+  private nextEtag(): string {
+    return `"${++this.etagCounter}"`;
+  }
+}
+
+const key = (model: string, version: number) => `${model}/${version}`;

@@ -1,0 +1,98 @@
+import type { Clock } from '../../shared/ports/clock';
+import { RegistryUseCases } from '../../shared/usecases/registry';
+import { aModelDefinition, aModelVersionInput, anActor, anApprover, sha, theSystem } from '../support/builders';
+import { InMemoryModelRegistry } from '../support/in-memory-registry';
+
+/** A clock that advances one second per reading, so every step has its own time. */
+function steppingClock(start = Date.parse('2026-03-01T00:00:00.000Z')): Clock {
+  let t = start;
+  return { now: () => new Date((t += 1000)) };
+}
+
+const alice = anActor({ id: 'alice' });
+const bob = anApprover('bob');
+const system = theSystem();
+const EVIDENCE = sha('evidence');
+
+async function setup() {
+  const registry = new InMemoryModelRegistry();
+  const useCases = new RegistryUseCases({ registry, clock: steppingClock() });
+  await useCases.createModel(aModelDefinition({ name: 'churn' }), alice);
+  const { version } = await useCases.registerVersion('churn', aModelVersionInput(), alice);
+  return { registry, useCases, version };
+}
+
+describe('registry use cases (in-memory registry)', () => {
+  it('when another writer changes the version between read and write, then the command re-decides on fresh state', async () => {
+    const { registry, useCases, version } = await setup();
+    let interfered = false;
+    registry.beforeReplaceVersion = (next) => {
+      if (interfered) return;
+      interfered = true;
+      const stored = registry.versions.get(`churn/${next.version}`)!.value;
+      registry.interfere({ ...stored, description: 'edited meanwhile' });
+    };
+    const result = await useCases.applyCommand('churn', version, { type: 'start_validation' }, system);
+    expect(result).toMatchObject({ state: 'validating', description: 'edited meanwhile', revision: 1 });
+  });
+
+  it('when the version became illegal for the command meanwhile, then the retry refuses instead of overwriting', async () => {
+    const { registry, useCases, version } = await setup();
+    registry.beforeReplaceVersion = (next) => {
+      registry.beforeReplaceVersion = undefined;
+      const stored = registry.versions.get(`churn/${next.version}`)!.value;
+      registry.interfere({ ...stored, state: 'retired', revision: stored.revision + 1 });
+    };
+    await expect(useCases.applyCommand('churn', version, { type: 'start_validation' }, system)).rejects.toMatchObject({
+      code: 'ILLEGAL_TRANSITION',
+      details: { state: 'retired' },
+    });
+    expect((await registry.getVersion('churn', version))?.value.state).toBe('retired');
+  });
+
+  it('when a ledger append fails after the version was written, then the next command appends the missing entry', async () => {
+    const { registry, useCases, version } = await setup();
+    registry.beforeAppend = (event) => {
+      if (event.kind === 'transition' && event.command === 'start_validation') throw new Error('process stopped');
+    };
+    await expect(useCases.applyCommand('churn', version, { type: 'start_validation' }, system)).rejects.toThrow('process stopped');
+    registry.beforeAppend = undefined;
+    expect(await registry.listAudit('churn', { kind: 'transition' })).toHaveLength(0);
+
+    await useCases.applyCommand('churn', version, { type: 'pass_validation', evidenceHash: EVIDENCE }, system);
+    const ledger = await registry.listAudit('churn', { kind: 'transition' });
+    expect(ledger.map((e) => (e.kind === 'transition' ? e.command : e.kind))).toEqual(['start_validation', 'pass_validation']);
+  });
+
+  it('when a promotion stopped after the pointer swap and its ledger entry failed, then the next promotion finishes both', async () => {
+    const { registry, useCases, version: v1 } = await setup();
+    for (const command of [
+      { type: 'start_validation' },
+      { type: 'pass_validation', evidenceHash: EVIDENCE },
+    ]) {
+      await useCases.applyCommand('churn', v1, command, system);
+    }
+    await useCases.applyCommand('churn', v1, { type: 'approve', evidenceHash: EVIDENCE }, bob);
+    registry.beforeAppend = (event) => {
+      if (event.kind === 'champion_changed') throw new Error('process stopped');
+    };
+    await expect(useCases.applyCommand('churn', v1, { type: 'promote' }, bob)).rejects.toThrow('process stopped');
+    registry.beforeAppend = undefined;
+    expect((await registry.getVersion('churn', v1))?.value.state).toBe('approved');
+    expect(await useCases.championAt('churn', '2030-01-01T00:00:00.000Z')).toBe(v1);
+
+    await useCases.applyCommand('churn', v1, { type: 'promote' }, bob);
+    expect((await registry.getVersion('churn', v1))?.value.state).toBe('production');
+    expect(await registry.listAudit('churn', { kind: 'champion_changed' })).toHaveLength(1);
+  });
+
+  it('when the model is unknown or the timestamp is not one, then the errors say so', async () => {
+    const { useCases } = await setup();
+    await expect(useCases.applyCommand('nope', 1, { type: 'retire' }, alice)).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+    await expect(useCases.championAt('churn', 'yesterday')).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
+    await expect(useCases.applyCommand('churn', 1, { type: 'approve' }, bob)).rejects.toMatchObject({
+      code: 'VALIDATION_ERROR',
+      details: { issues: [expect.stringMatching(/^evidenceHash/)] },
+    });
+  });
+});
