@@ -139,7 +139,9 @@ export async function startDevhost(options: DevhostOptions): Promise<RunningDevh
       ...host.blobs.functions.map((b) => `  ${b.functionName}: blob ${b.path} (${b.source}, polled)`),
       ...worker.functionsByTrigger('orchestrationTrigger').map((f) => `  ${f.name}: orchestrator`),
       ...worker.functionsByTrigger('activityTrigger').map((f) => `  ${f.name}: activity`),
-      ...serviceBusFunctions.map((f) => `  ${f.name}: serviceBusTrigger (NOT served: no Service Bus listener yet)`),
+      ...(options.listeners ?? []).some((l) => l.name === 'serviceBus')
+        ? []
+        : serviceBusFunctions.map((f) => `  ${f.name}: serviceBusTrigger (NOT served: no Service Bus listener)`),
       ...Object.entries(endpoints).map(([k, v]) => `${k.padEnd(12)} ${v}`),
       `cosmos documents restored: ${persistence.restored}`,
     ];
