@@ -14,6 +14,7 @@ describe('local Service Bus broker', () => {
         {
           work: { LockDuration: 'PT30S', MaxDeliveryCount: 5 },
           'short-lock': { LockDuration: 'PT1S', MaxDeliveryCount: 10 },
+          renewing: { LockDuration: 'PT2S' },
           poison: { MaxDeliveryCount: 3 },
           expiring: { DefaultMessageTimeToLive: 'PT1S', DeadLetteringOnMessageExpiration: true },
           'expiring-quietly': { DefaultMessageTimeToLive: 'PT1S' },
@@ -193,16 +194,16 @@ describe('local Service Bus broker', () => {
   });
 
   it('when a lock is renewed, then the message stays locked past its first expiry', async () => {
-    await client.createSender('short-lock').sendMessages({ body: 'renewed', messageId: 'renew-1' });
-    const receiver = client.createReceiver('short-lock', { maxAutoLockRenewalDurationInMs: 0 });
+    await client.createSender('renewing').sendMessages({ body: 'renewed', messageId: 'renew-1' });
+    const receiver = client.createReceiver('renewing', { maxAutoLockRenewalDurationInMs: 0 });
     const [message] = await receiveAtLeast(receiver, 1);
     const firstExpiry = message!.lockedUntilUtc!.getTime();
     for (let i = 0; i < 3; i++) {
-      await sleep(600);
+      await sleep(700);
       const until = await receiver.renewMessageLock(message!);
       expect(until.getTime()).toBeGreaterThan(firstExpiry);
     }
-    const other = client.createReceiver('short-lock');
+    const other = client.createReceiver('renewing');
     expect(await receiveAll(other, 300)).toHaveLength(0);
     await receiver.completeMessage(message!);
     await Promise.all([receiver.close(), other.close()]);
@@ -250,7 +251,7 @@ describe('local Service Bus broker', () => {
     const receiver = client.createReceiver('scheduled');
     const early = await receiver.receiveMessages(1, { maxWaitTimeInMs: 1500 });
     expect(early).toHaveLength(0);
-    const [message] = await receiveAtLeast(receiver, 1, 3000);
+    const [message] = await receiveAtLeast(receiver, 1, 5000);
     expect(Date.now()).toBeGreaterThanOrEqual(due.getTime());
     expect(message).toMatchObject({ messageId: 'sched-1', body: 'later' });
     expect(message!.enqueuedTimeUtc!.getTime()).toBeGreaterThanOrEqual(due.getTime());
