@@ -11,8 +11,9 @@ describe('Service Bus broker config', () => {
     expect(ns.Queues.map((q) => q.Name)).toEqual(['retraining-requests']);
     expect(ns.Queues[0]!.Properties).toMatchObject({
       RequiresDuplicateDetection: true,
-      DuplicateDetectionHistoryTimeWindow: 3_600_000,
-      LockDuration: 60_000,
+      DuplicateDetectionHistoryTimeWindow: 86_400_000,
+      LockDuration: 300_000,
+      MaxDeliveryCount: 5,
     });
     expect(ns.Topics.map((t) => t.Name)).toEqual(['model-events']);
     expect(ns.Topics[0]!.Subscriptions.length).toBeGreaterThanOrEqual(1);
