@@ -76,7 +76,14 @@ export async function startServiceBusBroker(
     store.close();
     throw e;
   }
-  const timer = setInterval(() => engine.sweep(), options.sweepIntervalMs ?? 100);
+  const timer = setInterval(() => {
+    try {
+      engine.sweep();
+    } catch (e) {
+      // A failed sweep (e.g. the disk is full) is retried on the next tick rather than killing devhost.
+      process.stderr.write(`[servicebus] sweep failed: ${e instanceof Error ? e.message : String(e)}\n`);
+    }
+  }, options.sweepIntervalMs ?? 100);
   timer.unref();
   let stopped = false;
   return {
