@@ -376,17 +376,94 @@ export type InputKind = z.infer<typeof inputKindSchema>;
  * Fitted transforms: everything `applyTransforms` needs, as JSON data. Stored with the model
  * version; `fittedTransformsHash` identifies it.
  */
-export const fittedTransformsSchema = z.object({
-  specVersion: z.literal(TRANSFORM_SPEC_VERSION),
-  /** transformSpecHash of the spec this was fitted from. */
-  specHash: sha256Schema,
-  /** Raw input columns the transforms read, with their kind. */
-  inputs: z.array(z.object({ name: transformColumnSchema, kind: inputKindSchema })),
-  steps: z.array(fittedStepSchema),
-  /** The model input columns, in order. */
-  output: z.array(transformColumnSchema).min(1),
-  /** Rows in the training batch, and rows left after training-only steps. */
-  trainingRows: z.number().int().nonnegative(),
-  fittedRows: z.number().int().nonnegative(),
-});
+export const fittedTransformsSchema = z
+  .object({
+    specVersion: z.literal(TRANSFORM_SPEC_VERSION),
+    /** transformSpecHash of the spec this was fitted from. */
+    specHash: sha256Schema,
+    /** Raw input columns the transforms read, with their kind. */
+    inputs: z.array(z.object({ name: transformColumnSchema, kind: inputKindSchema })),
+    steps: z.array(fittedStepSchema),
+    /** The model input columns, in order. */
+    output: z.array(transformColumnSchema).min(1),
+    /** Rows in the training batch, and rows left after training-only steps. */
+    trainingRows: z.number().int().nonnegative(),
+    fittedRows: z.number().int().nonnegative(),
+  })
+  .superRefine((fitted, ctx) => {
+    // Parameter arrays must line up with their columns: a stored artifact is read back from
+    // storage, and a short array would silently turn into NaN features.
+    fitted.steps.forEach((step, i) => {
+      const lengths = fittedParameterLengths(step);
+      for (const [field, actual, expected] of lengths) {
+        if (actual !== expected)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['steps', i, field],
+            message: `${step.type} has ${actual} ${field} for ${expected} expected`,
+          });
+      }
+      if (step.type === 'derived') {
+        try {
+          parseExpression(step.expression);
+        } catch (e) {
+          if (!(e instanceof ExpressionSyntaxError)) throw e;
+          ctx.addIssue({ code: 'custom', path: ['steps', i, 'expression'], message: e.message });
+        }
+      }
+    });
+  });
+
+/** [field, actual length, expected length] of each per-column parameter array of a fitted step. */
+function fittedParameterLengths(step: FittedStep): Array<[string, number, number]> {
+  switch (step.type) {
+    case 'impute':
+      return [
+        ['outputs', step.outputs.length, step.columns.length],
+        ['fill', step.fill.length, step.columns.length],
+      ];
+    case 'standardize':
+      return [
+        ['outputs', step.outputs.length, step.columns.length],
+        ['mean', step.mean.length, step.columns.length],
+        ['scale', step.scale.length, step.columns.length],
+      ];
+    case 'min_max':
+      return [
+        ['outputs', step.outputs.length, step.columns.length],
+        ['min', step.min.length, step.columns.length],
+        ['scale', step.scale.length, step.columns.length],
+      ];
+    case 'clip':
+      return [
+        ['outputs', step.outputs.length, step.columns.length],
+        ['lower', step.lower.length, step.columns.length],
+        ['upper', step.upper.length, step.columns.length],
+      ];
+    case 'log1p':
+      return [['outputs', step.outputs.length, step.columns.length]];
+    case 'one_hot':
+      return [['outputs', step.outputs.length, step.categories.length + (step.unseen === 'other' ? 1 : 0)]];
+    case 'pca':
+      return [
+        ['mean', step.mean.length, step.columns.length],
+        ['components', step.components.length, step.outputs.length],
+        ['explainedVariance', step.explainedVariance.length, step.outputs.length],
+        ...step.components.map((c, k): [string, number, number] => [
+          `components.${k}`,
+          c.length,
+          step.columns.length,
+        ]),
+      ];
+    case 'datetime_parts':
+      return [['outputs', step.outputs.length, step.parts.length]];
+    case 'drop_outliers':
+      return [
+        ['lower', step.lower.length, step.columns.length],
+        ['upper', step.upper.length, step.columns.length],
+      ];
+    default:
+      return [];
+  }
+}
 export type FittedTransforms = z.infer<typeof fittedTransformsSchema>;

@@ -83,34 +83,34 @@ export function applyTransforms(fitted: FittedTransforms, batch: RowBatch): Tran
     });
 
     const outputs = fitted.output.map((name) => frame.numeric(name, 'output'));
-    outputs.forEach((column, j) => {
-      for (let i = 0; i < rows; i += 1) {
+    // Column by column: each pass reads one column sequentially and writes with a stride into
+    // this block's part of the matrix (which stays in cache), checking values on the way. Every
+    // row is written; rejected ones are squeezed out afterwards, which is rare.
+    const base = kept * width;
+    for (let j = 0; j < width; j += 1) {
+      const column = outputs[j]!;
+      for (let i = 0, o = base + j; i < rows; i += 1, o += width) {
         const v = column[i]!;
+        values[o] = v;
         if (!(v >= -FLOAT32_MAX && v <= FLOAT32_MAX) && !reasons.has(i))
           reasons.set(i, undefinedFeatureReason(fitted, batch, start + i, fitted.output[j]!, v));
       }
-    });
-
-    // Column by column: each pass reads one column sequentially and writes with a stride into
-    // this block's part of the matrix, which stays in cache.
-    const base = kept * width;
+    }
     if (reasons.size === 0) {
-      outputs.forEach((column, j) => {
-        for (let i = 0, o = base + j; i < rows; i += 1, o += width) values[o] = column[i]!;
-      });
       for (let i = 0; i < rows; i += 1) keptRows[kept++] = start + i;
     } else {
-      const blockKept = new Int32Array(rows - reasons.size);
-      for (let i = 0, k = 0; i < rows; i += 1) {
+      let to = base;
+      for (let i = 0; i < rows; i += 1) {
         const reason = reasons.get(i);
-        if (reason === undefined) blockKept[k++] = i;
-        else rejected.push({ row: start + i, reason });
+        if (reason !== undefined) {
+          rejected.push({ row: start + i, reason });
+          continue;
+        }
+        const from = base + i * width;
+        if (from !== to) values.copyWithin(to, from, from + width);
+        to += width;
+        keptRows[kept++] = start + i;
       }
-      outputs.forEach((column, j) => {
-        for (let k = 0, o = base + j; k < blockKept.length; k += 1, o += width)
-          values[o] = column[blockKept[k]!]!;
-      });
-      for (let k = 0; k < blockKept.length; k += 1) keptRows[kept++] = start + blockKept[k]!;
     }
     frame.release();
   }

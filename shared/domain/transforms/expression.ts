@@ -254,41 +254,87 @@ const unaryFns: Record<'log' | 'exp' | 'abs' | 'sqrt', (x: number) => number> = 
   sqrt: Math.sqrt,
 };
 
-function mapUnary(v: Value, f: (x: number) => number, length: number): Value {
-  if (typeof v === 'number') return f(v);
-  const out = new Float64Array(length);
-  for (let i = 0; i < length; i += 1) out[i] = f(v[i]!);
-  return out;
+/**
+ * Where intermediate arrays come from and go back to. Arrays the evaluator allocated are
+ * overwritten in place by later operations, so a long expression needs few of them.
+ */
+export interface Scratch {
+  alloc(): Float64Array;
+  free(values: Float64Array): void;
 }
 
-function combine(a: Value, b: Value, op: '+' | '-' | '*' | '/' | 'min' | 'max', length: number): Value {
-  const f = binaryFns[op];
-  if (typeof a === 'number' && typeof b === 'number') return f(a, b);
-  const out = new Float64Array(length);
-  if (typeof a === 'number') {
-    const bb = b as Float64Array;
-    for (let i = 0; i < length; i += 1) out[i] = f(a, bb[i]!);
-  } else if (typeof b === 'number') {
-    for (let i = 0; i < length; i += 1) out[i] = f(a[i]!, b);
-  } else {
-    switch (op) {
-      case '+':
-        for (let i = 0; i < length; i += 1) out[i] = a[i]! + b[i]!;
-        break;
-      case '-':
-        for (let i = 0; i < length; i += 1) out[i] = a[i]! - b[i]!;
-        break;
-      case '*':
-        for (let i = 0; i < length; i += 1) out[i] = a[i]! * b[i]!;
-        break;
-      case '/':
-        for (let i = 0; i < length; i += 1) out[i] = a[i]! / b[i]!;
-        break;
-      default:
-        for (let i = 0; i < length; i += 1) out[i] = f(a[i]!, b[i]!);
+const heapScratch = (length: number): Scratch => ({
+  alloc: () => new Float64Array(length),
+  free: () => undefined,
+});
+
+class Evaluator {
+  private readonly mine = new Set<Float64Array>();
+
+  constructor(
+    private readonly length: number,
+    private readonly scratch: Scratch,
+  ) {}
+
+  isMine(v: Value): v is Float64Array {
+    return typeof v !== 'number' && this.mine.has(v);
+  }
+
+  fresh(): Float64Array {
+    const out = this.scratch.alloc();
+    this.mine.add(out);
+    return out;
+  }
+
+  free(v: Value): void {
+    if (this.isMine(v)) {
+      this.mine.delete(v);
+      this.scratch.free(v);
     }
   }
-  return out;
+
+  mapUnary(v: Value, f: (x: number) => number): Value {
+    if (typeof v === 'number') return f(v);
+    const out = this.isMine(v) ? v : this.fresh();
+    const n = this.length;
+    for (let i = 0; i < n; i += 1) out[i] = f(v[i]!);
+    return out;
+  }
+
+  combine(a: Value, b: Value, op: '+' | '-' | '*' | '/' | 'min' | 'max'): Value {
+    const f = binaryFns[op];
+    if (typeof a === 'number' && typeof b === 'number') return f(a, b);
+    // Element i of the output depends only on element i of the inputs: writing into an input
+    // the evaluator owns is safe.
+    const out = this.isMine(a) ? a : this.isMine(b) ? b : this.fresh();
+    const n = this.length;
+    if (typeof a === 'number') {
+      const bb = b as Float64Array;
+      for (let i = 0; i < n; i += 1) out[i] = f(a, bb[i]!);
+    } else if (typeof b === 'number') {
+      for (let i = 0; i < n; i += 1) out[i] = f(a[i]!, b);
+    } else {
+      switch (op) {
+        case '+':
+          for (let i = 0; i < n; i += 1) out[i] = a[i]! + b[i]!;
+          break;
+        case '-':
+          for (let i = 0; i < n; i += 1) out[i] = a[i]! - b[i]!;
+          break;
+        case '*':
+          for (let i = 0; i < n; i += 1) out[i] = a[i]! * b[i]!;
+          break;
+        case '/':
+          for (let i = 0; i < n; i += 1) out[i] = a[i]! / b[i]!;
+          break;
+        default:
+          for (let i = 0; i < n; i += 1) out[i] = f(a[i]!, b[i]!);
+      }
+    }
+    if (out !== a) this.free(a);
+    if (out !== b) this.free(b);
+    return out;
+  }
 }
 
 // Math.min/max return NaN when either side is NaN: a missing input stays missing.
@@ -303,14 +349,17 @@ const binaryFns: Record<'+' | '-' | '*' | '/' | 'min' | 'max', (a: number, b: nu
 
 /**
  * Evaluates an expression over `length` rows. `column` returns the values of a referenced column
- * (the caller decides which names exist). The result may contain NaN or ±Infinity: the caller
- * decides what a non-finite value means.
+ * (the caller decides which names exist; they are never written to). The result may contain NaN
+ * or ±Infinity: the caller decides what a non-finite value means. The result is a fresh array
+ * from `scratch` (never one of the caller's columns).
  */
 export function evaluateExpression(
   node: ExpressionNode,
   column: (name: string) => Float64Array,
   length: number,
+  scratch: Scratch = heapScratch(length),
 ): Float64Array {
+  const ev = new Evaluator(length, scratch);
   const evalNode = (n: ExpressionNode): Value => {
     switch (n.kind) {
       case 'number':
@@ -318,21 +367,23 @@ export function evaluateExpression(
       case 'column':
         return column(n.name);
       case 'negate':
-        return mapUnary(evalNode(n.operand), (x) => -x, length);
+        return ev.mapUnary(evalNode(n.operand), (x) => -x);
       case 'binary':
-        return combine(evalNode(n.left), evalNode(n.right), n.op, length);
+        return ev.combine(evalNode(n.left), evalNode(n.right), n.op);
       case 'call': {
         if (n.fn === 'min' || n.fn === 'max') {
           let acc = evalNode(n.args[0]!);
-          for (const arg of n.args.slice(1)) acc = combine(acc, evalNode(arg), n.fn, length);
+          for (const arg of n.args.slice(1)) acc = ev.combine(acc, evalNode(arg), n.fn);
           return acc;
         }
-        return mapUnary(evalNode(n.args[0]!), unaryFns[n.fn], length);
+        return ev.mapUnary(evalNode(n.args[0]!), unaryFns[n.fn]);
       }
     }
   };
   const result = evalNode(node);
-  if (typeof result === 'number') return new Float64Array(length).fill(result);
-  // A bare column reference returns the caller's array: copy so the output is never an alias.
-  return node.kind === 'column' ? Float64Array.from(result) : result;
+  if (ev.isMine(result)) return result;
+  const out = scratch.alloc();
+  if (typeof result === 'number') out.fill(result);
+  else out.set(result);
+  return out;
 }

@@ -5,17 +5,17 @@ import {
   type InputKind,
   trainingOnlyStepTypes,
   type TransformSpecInput,
-  transformSpecSchema,
+  type TransformStep,
 } from '../../schemas/transforms';
 import { DomainError } from '../errors';
 import type { RowBatch } from '../tabular';
 import { expressionColumns, parseExpression } from './expression';
 import { batchColumn, Frame } from './frame';
-import { transformSpecHash } from './hash';
+import { parseTransformSpec, transformSpecHash } from './hash';
 import { applyStep, fitStep, stepLabel, trainingRowMask } from './steps';
 
 /** Columns a spec step reads. */
-function stepInputs(step: ReturnType<typeof transformSpecSchema.parse>['steps'][number]): string[] {
+function stepInputs(step: TransformStep): string[] {
   switch (step.type) {
     case 'one_hot':
     case 'ordinal':
@@ -58,7 +58,7 @@ function stepOutputs(step: FittedStep): string[] {
  * INSUFFICIENT_DATA when a column has nothing to fit on.
  */
 export function fitTransforms(specInput: TransformSpecInput, batch: RowBatch): FittedTransforms {
-  const spec = transformSpecSchema.parse(specInput);
+  const spec = parseTransformSpec(specInput);
   const inputs: { name: string; kind: InputKind }[] = [];
   const produced = new Set<string>();
   let frame = new Frame(batch.rowCount);

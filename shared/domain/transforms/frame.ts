@@ -28,6 +28,11 @@ export class Frame {
     return new Float64Array(this.rows);
   }
 
+  /** Takes back a scratch array from `alloc` that no column refers to. */
+  recycle(values: Float64Array): void {
+    this.pool?.give(values);
+  }
+
   /** Hands the arrays this frame allocated back to its pool; the frame must not be used after. */
   release(): void {
     if (!this.pool) return;

@@ -1,17 +1,30 @@
 import {
   type FittedTransforms,
   fittedTransformsSchema,
+  type TransformSpec,
   type TransformSpecInput,
   transformSpecSchema,
 } from '../../schemas/transforms';
 import { canonicalHash } from '../canonical-json';
+import { DomainError } from '../errors';
+
+/**
+ * Parses a transform spec; an invalid one is a DomainError VALIDATION_ERROR listing every issue
+ * with its path (e.g. `steps.2.expression: unexpected '*' at column 5 ...`).
+ */
+export function parseTransformSpec(input: unknown): TransformSpec {
+  const result = transformSpecSchema.safeParse(input);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((i) => `${i.path.join('.') || '(spec)'}: ${i.message}`);
+  throw new DomainError('VALIDATION_ERROR', `invalid transform spec: ${issues.join('; ')}`, { issues });
+}
 
 /**
  * sha256 of the spec's canonical JSON, after parsing (so omitted defaults and key order do not
- * change it). Throws the zod error when the spec is invalid.
+ * change it). An invalid spec throws as parseTransformSpec does.
  */
 export function transformSpecHash(spec: TransformSpecInput): string {
-  return canonicalHash(transformSpecSchema.parse(spec));
+  return canonicalHash(parseTransformSpec(spec));
 }
 
 /** sha256 of the fitted parameters' canonical JSON. */

@@ -23,5 +23,5 @@ export {
 export { applyTransforms, type RejectedRow, type TransformResult } from './apply';
 export { ExpressionSyntaxError, parseExpression } from './expression';
 export { fitTransforms } from './fit';
-export { fittedTransformsHash, transformSpecHash } from './hash';
+export { fittedTransformsHash, parseTransformSpec, transformSpecHash } from './hash';
 export { assertInputsMatchFeatures } from './inputs';

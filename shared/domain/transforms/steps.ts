@@ -231,7 +231,18 @@ export function fitStep(step: TransformStep, frame: Frame, index: number): Fitte
       };
     }
     case 'filter_rows':
-      step.where.forEach((c) => frame.get(c.column, where));
+      step.where.forEach((c) => {
+        const kind = frame.get(c.column, where).kind;
+        if (kind === 'categorical' && 'value' in c)
+          throw invalid(
+            `${where}: '${c.op}' compares numbers, '${c.column}' is categorical (use in / not_in)`,
+          );
+        if ('values' in c) {
+          const wanted = kind === 'numeric' ? 'number' : 'string';
+          if (c.values.some((v) => typeof v !== wanted))
+            throw invalid(`${where}: values for ${kind} column '${c.column}' must all be ${wanted}s`);
+        }
+      });
       return { type: 'filter_rows', where: step.where, rowsDropped: 0 };
   }
 }
@@ -461,7 +472,10 @@ export function applyStep(step: FittedStep, frame: Frame, reject: RejectRow, ind
       return;
     }
     case 'derived': {
-      const out = evaluateExpression(parsedExpression(step), (name) => frame.numeric(name, where), n);
+      const out = evaluateExpression(parsedExpression(step), (name) => frame.numeric(name, where), n, {
+        alloc: () => frame.alloc(),
+        free: (values) => frame.recycle(values),
+      });
       const inputs = step.inputs.map((name) => frame.numeric(name, where));
       for (let i = 0; i < n; i += 1) {
         const v = out[i]!;

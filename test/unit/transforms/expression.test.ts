@@ -67,6 +67,36 @@ describe('expression language', () => {
     expect(Array.from(out)).toEqual([2, 2, 2]);
   });
 
+  it('when intermediates are needed, then few arrays are allocated, reused in place, and columns stay intact', () => {
+    const a = Float64Array.of(1, 4, 9);
+    const b = Float64Array.of(2, 3, 5);
+    let allocated = 0;
+    let freed = 0;
+    const scratch = {
+      alloc: () => {
+        allocated += 1;
+        return new Float64Array(3);
+      },
+      free: () => {
+        freed += 1;
+      },
+    };
+    const out = evaluateExpression(
+      parseExpression('((a + 1) * 2 - b) / 2 + sqrt(abs(a)) - -max(a, b)'),
+      (name) => (name === 'a' ? a : b),
+      3,
+      scratch,
+    );
+    const expected = [0, 1, 2].map(
+      (i) => ((a[i]! + 1) * 2 - b[i]!) / 2 + Math.sqrt(Math.abs(a[i]!)) + Math.max(a[i]!, b[i]!),
+    );
+    expect(Array.from(out)).toEqual(expected);
+    expect(allocated).toBe(3);
+    expect(freed).toBe(2);
+    expect(Array.from(a)).toEqual([1, 4, 9]);
+    expect(Array.from(b)).toEqual([2, 3, 5]);
+  });
+
   it('when an expression is a bare column, then the result is a copy, not the column itself', () => {
     const source = Float64Array.of(1, 2);
     const out = evaluateExpression(parseExpression('x'), () => source, 2);

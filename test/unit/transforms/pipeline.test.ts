@@ -76,6 +76,15 @@ describe('fitTransforms and applyTransforms', () => {
     ]);
   });
 
+  it('when the batch is empty, then the result is an empty matrix of the right width', () => {
+    const fitted = fitTransforms({ specVersion: 1, output: ['x', 'y'] }, aBatch({ x: [1], y: [2] }));
+    const { matrix, keptRows, rejected } = applyTransforms(fitted, aBatch({ x: [], y: [] }));
+    expect(matrix).toMatchObject({ rows: 0, width: 2, names: ['x', 'y'] });
+    expect(matrix.values.length).toBe(0);
+    expect(keptRows.length).toBe(0);
+    expect(rejected).toEqual([]);
+  });
+
   it('when a value overflows float32, then the row is rejected rather than given Infinity', () => {
     const fitted = fitTransforms({ specVersion: 1, output: ['x'] }, aBatch({ x: [1] }));
     const { rejected } = applyTransforms(fitted, aBatch({ x: [1e39, 1] }));
@@ -213,6 +222,22 @@ describe('training-only steps', () => {
     expect(() => fit([{ column: 'x', op: 'gt', value: 100 }])).toThrow(
       expect.objectContaining({ code: 'INSUFFICIENT_DATA' }),
     );
+  });
+
+  it('when a filter condition does not suit the column kind, then fitting fails instead of dropping every row', () => {
+    const batch = aBatch({ x: [1, 2], c: ['a', 'b'] });
+    const fit = (where: Extract<FittedStep, { type: 'filter_rows' }>['where']) =>
+      fitTransforms({ specVersion: 1, steps: [{ type: 'filter_rows', where }], output: ['x'] }, batch);
+    expect(() => fit([{ column: 'c', op: 'gt', value: 1 }])).toThrow(
+      /'gt' compares numbers, 'c' is categorical/,
+    );
+    expect(() => fit([{ column: 'x', op: 'in', values: ['1'] }])).toThrow(
+      /numeric column 'x' must all be numbers/,
+    );
+    expect(() => fit([{ column: 'c', op: 'in', values: [1] }])).toThrow(
+      /categorical column 'c' must all be strings/,
+    );
+    expect(fit([{ column: 'x', op: 'in', values: [2] }]).fittedRows).toBe(1);
   });
 
   it('when a column is first read after rows were dropped, then it is aligned with the kept rows', () => {

@@ -3,6 +3,7 @@ import {
   fittedTransformsHash,
   fittedTransformsSchema,
   fitTransforms,
+  parseTransformSpec,
   transformSpecHash,
   type TransformSpecInput,
   transformSpecSchema,
@@ -63,6 +64,19 @@ describe('transform spec schema', () => {
     const result = transformSpecSchema.safeParse({ specVersion: 1, steps: [step], output: ['a'] });
     expect(result.success).toBe(false);
     expect(result.error!.issues.map((i) => i.message).join('\n')).toMatch(message);
+  });
+
+  it('when a spec is invalid, then fitting and hashing fail with a VALIDATION_ERROR listing every issue', () => {
+    const bad = { specVersion: 1, steps: [{ type: 'derived', output: 'd', expression: 'a +' }], output: [] };
+    const expected = expect.objectContaining({
+      code: 'VALIDATION_ERROR',
+      message: expect.stringMatching(
+        /^invalid transform spec: output: .*; steps\.0\.expression: unexpected end of expression at column 4/,
+      ),
+    });
+    expect(() => parseTransformSpec(bad)).toThrow(expected);
+    expect(() => fitTransforms(bad as TransformSpecInput, aBatch({ a: [1] }))).toThrow(expected);
+    expect(() => transformSpecHash(bad as TransformSpecInput)).toThrow(expected);
   });
 
   it('when output lists a column twice, then the spec is refused', () => {
@@ -146,5 +160,37 @@ describe('assertInputsMatchFeatures', () => {
     ).toThrow(
       "transforms do not match the feature schema: the transforms read 'c' as categorical, the model declares it numeric; the transforms read 'x', which is not a feature of the model",
     );
+  });
+});
+
+describe('fitted transforms schema', () => {
+  const fitted = fitTransforms(
+    {
+      specVersion: 1,
+      steps: [
+        { type: 'standardize', columns: ['x', 'y'] },
+        { type: 'pca', columns: ['x', 'y'], nComponents: 1 },
+      ],
+      output: ['pca_0'],
+    },
+    aBatch({ x: [1, 2, 4], y: [3, 1, 0] }),
+  );
+
+  it('when a stored parameter array is shorter than its columns, then reading it back fails', () => {
+    const broken = JSON.parse(JSON.stringify(fitted));
+    broken.steps[0].scale = [1];
+    broken.steps[1].components[0] = [1];
+    const result = fittedTransformsSchema.safeParse(broken);
+    expect(result.success).toBe(false);
+    expect(result.error!.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+      ['steps.0.scale', 'standardize has 1 scale for 2 expected'],
+      ['steps.1.components.0', 'pca has 1 components.0 for 2 expected'],
+    ]);
+  });
+
+  it('when a stored value is not finite, then reading it back fails', () => {
+    const broken = JSON.parse(JSON.stringify(fitted));
+    broken.steps[0].mean = [0, null];
+    expect(fittedTransformsSchema.safeParse(broken).success).toBe(false);
   });
 });
