@@ -98,7 +98,7 @@ function wireMessage(
   extra: Record<string, unknown> = {},
 ): Message {
   const annotations: Record<string, unknown> = {
-    ...((envelope.message.message_annotations) ?? {}),
+    ...(envelope.message.message_annotations ?? {}),
     'x-opt-sequence-number': types.wrap_long(envelope.seq),
     'x-opt-enqueued-time': new Date(envelope.enqueuedAt),
     ...extra,
@@ -134,6 +134,8 @@ export interface AmqpListenerOptions {
   port: number;
   /** Advertised on sender links; the SDK sizes its batches by it. */
   maxMessageSize: number;
+  /** Where protocol errors the broker cannot answer are reported (default: nowhere). */
+  log?: (line: string) => void;
 }
 
 /**
@@ -178,9 +180,9 @@ export class AmqpListener {
     container.on('sender_close', (ctx: EventContext) => this.dropConsumer(ctx.sender));
     container.on('connection_close', (ctx: EventContext) => this.dropConnection(ctx.connection));
     container.on('disconnected', (ctx: EventContext) => this.dropConnection(ctx.connection));
-    container.on('error', (e: unknown) => {
-      if (process.env.SB_DEBUG) console.error('broker error', e);
-    });
+    container.on('error', (e: unknown) =>
+      this.options.log?.(`[servicebus] ${e instanceof Error ? e.message : String(e)}`),
+    );
     container.on('connection_error', () => undefined);
     container.on('receiver_error', () => undefined);
     container.on('sender_error', () => undefined);

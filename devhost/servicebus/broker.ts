@@ -3,7 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { AmqpListener } from './amqp';
-import { type BrokerConfig, type BrokerConfigInput, loadBrokerConfig, parseBrokerConfig } from './broker-config';
+import {
+  type BrokerConfig,
+  type BrokerConfigInput,
+  loadBrokerConfig,
+  parseBrokerConfig,
+} from './broker-config';
 import { BrokerEngine } from './engine';
 import { MessageStore } from './store';
 
@@ -31,6 +36,8 @@ export interface ServiceBusBrokerOptions {
   maxMessageSize?: number;
   /** How often locks, schedules and expiry are checked, in ms (default 100). */
   sweepIntervalMs?: number;
+  /** Where protocol and sweep errors go (default: stderr). */
+  log?: (line: string) => void;
 }
 
 export interface RunningServiceBusBroker {
@@ -61,6 +68,7 @@ export async function startServiceBusBroker(
   const config = options.config
     ? parseBrokerConfig(options.config, 'options.config')
     : loadBrokerConfig(resolveConfigPath(options.configPath));
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const temporary = options.dataDir === undefined;
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'servicebus-'));
   const store = new MessageStore(path.join(dataDir, 'messages.sqlite'));
@@ -68,6 +76,7 @@ export async function startServiceBusBroker(
   const listener = new AmqpListener(engine, {
     port: options.port ?? 0,
     maxMessageSize: options.maxMessageSize ?? 1024 * 1024,
+    log,
   });
   let port: number;
   try {
@@ -81,7 +90,7 @@ export async function startServiceBusBroker(
       engine.sweep();
     } catch (e) {
       // A failed sweep (e.g. the disk is full) is retried on the next tick rather than killing devhost.
-      process.stderr.write(`[servicebus] sweep failed: ${e instanceof Error ? e.message : String(e)}\n`);
+      log(`[servicebus] sweep failed: ${e instanceof Error ? e.message : String(e)}`);
     }
   }, options.sweepIntervalMs ?? 100);
   timer.unref();

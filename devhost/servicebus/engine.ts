@@ -82,9 +82,7 @@ function withoutUndefined(record: Record<string, unknown>): Record<string, unkno
 }
 
 function scheduledTimeOf(message: Message): number | undefined {
-  const value: unknown = (message.message_annotations)?.[
-    SCHEDULED_TIME
-  ];
+  const value: unknown = message.message_annotations?.[SCHEDULED_TIME];
   if (value instanceof Date) return value.getTime();
   if (typeof value === 'number') return value;
   return undefined;
@@ -496,7 +494,7 @@ export class BrokerEngine {
         DeadLetterErrorDescription: description,
       }),
       message_annotations: {
-        ...((envelope.message.message_annotations) ?? {}),
+        ...(envelope.message.message_annotations ?? {}),
         [DEAD_LETTER_SOURCE]: entity.path,
       },
     } as Message;
@@ -571,10 +569,5 @@ export class BrokerEngine {
   /** Copies from `fromSeq` on (active, locked and deferred), for the peek operation. */
   peek(entity: ReceivingEntity, fromSeq: number, count: number): Envelope[] {
     return entity.peek(fromSeq, count);
-  }
-
-  /** How many copies an entity holds (for diagnostics and tests of the broker itself). */
-  count(path: string): number {
-    return this.findReceiving(path)?.messages.size ?? 0;
   }
 }
