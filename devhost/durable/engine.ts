@@ -125,6 +125,7 @@ export class DurableEngine {
       this.createInstance({ instanceId, name, input: options.input, now, parent: undefined });
     });
     this.log(`[durable] ${name} ${instanceId}: Pending`);
+    this.events.emit('changed', instanceId);
     this.kick();
     return instanceId;
   }
@@ -320,6 +321,7 @@ export class DurableEngine {
         this.store.transaction(() => this.store.deletePending(instanceId));
       }
       this.log(`[durable] engine error in ${instanceId}: ${error.stack ?? error.message}`);
+      this.events.emit('changed', instanceId);
     }
   }
 

@@ -1,7 +1,8 @@
 import path from 'node:path';
 
 import type { DurableEngine, HistoryEvent } from '../../devhost/durable';
-import { EventType } from '../../devhost/durable';
+import { EventType, history } from '../../devhost/durable';
+import { DurableStore } from '../../devhost/durable/store';
 import { startEngine, tempDir } from './durable-app/fixture';
 import { flakyAttempts, shifty } from './durable-app/samples';
 
@@ -150,6 +151,54 @@ describe('durable engine', () => {
       expect(json(done.output)).toContain("CallActivity 'sampleDouble'");
     } finally {
       shifty.useSecondActivity = false;
+    }
+  });
+
+  it('when a sub-orchestration with retry fails once, then a second child instance runs and its output returns', async () => {
+    const id = engine.startNew('sampleParentWithRetry', {
+      instanceId: 'retry-parent',
+      input: JSON.stringify({ key: 'child-retry', failures: 1 }),
+    });
+    const done = await engine.waitFor(id);
+    expect(done.runtimeStatus).toBe('Completed');
+    expect(json(done.output)).toEqual({ attempt: 2 });
+    const created = ofType(engine.getHistory(id), EventType.SubOrchestrationInstanceCreated);
+    expect(created.map((e) => [e.EventId, e.InstanceId])).toEqual([
+      [0, 'retry-parent:0'],
+      [2, 'retry-parent:2'],
+    ]);
+    expect(engine.getInstance('retry-parent:0')?.runtimeStatus).toBe('Failed');
+    expect(engine.getInstance('retry-parent:2')?.runtimeStatus).toBe('Completed');
+  });
+
+  it('when the retry timeout passes before the next attempt, then no further attempt runs and the last error fails it', async () => {
+    const id = engine.startNew('sampleRetryTimeout', { input: JSON.stringify({ key: 'timeout' }) });
+    const done = await engine.waitFor(id);
+    expect(done.runtimeStatus).toBe('Failed');
+    expect(json(done.output)).toContain('transient failure on attempt 1');
+    expect(flakyAttempts.get('timeout')).toBe(1);
+    // The SDK still walks through its attempt ids; the skipped attempts fail at once.
+    expect(ofType(engine.getHistory(id), EventType.TaskFailed)).toHaveLength(5);
+  });
+
+  it('when an orchestrator calls an activity the app does not register, then it fails naming the activity', async () => {
+    const id = engine.startNew('sampleCallsMissingActivity');
+    const done = await engine.waitFor(id);
+    expect(done.runtimeStatus).toBe('Failed');
+    expect(json(done.output)).toContain("The function 'sampleNoSuchActivity' doesn't exist");
+  });
+
+  it('when a work item completes twice, then its completion is recorded once', () => {
+    const store = new DurableStore(path.join(tempDir(), 'idempotent.sqlite'));
+    try {
+      const item = { id: 'i|e|0', instanceId: 'i', executionId: 'e', taskId: 0, name: 'sampleNoop', input: undefined };
+      store.addWorkItem(item);
+      const event = history.taskCompleted(new Date(), 0, '1');
+      expect(store.completeWorkItem(item, event, Date.now())).toBe(true);
+      expect(store.completeWorkItem(item, event, Date.now())).toBe(false);
+      expect(store.visibleMessages('i', Date.now())).toHaveLength(1);
+    } finally {
+      store.close();
     }
   });
 

@@ -142,6 +142,12 @@ describe('durable HTTP API with the real DurableClient', () => {
     await client.terminate(live, 'cleanup');
   });
 
+  it('when a start asks to wait for completion, then the API answers 200 with the output once it is done', async () => {
+    const res = await fetch(api('orchestrators/sampleChain?timeout=10&pollingInterval=1'), { method: 'POST' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual(['Hello Tokyo!', 'Hello Seattle!', 'Hello London!']);
+  });
+
   describe('bad input', () => {
     it('when an unknown orchestration is started, then the API answers 400 naming the function', async () => {
       const res = await fetch(api('orchestrators/noSuchOrchestration'), { method: 'POST' });

@@ -133,3 +133,26 @@ df.app.orchestration('sampleEcho', function* (context: OrchestrationContext) {
   const received: unknown = yield context.df.waitForExternalEvent('ping');
   return { input: context.df.getInput<unknown>(), received };
 });
+
+/** A child orchestration that fails while `sampleFlaky` still fails for its key. */
+df.app.orchestration('sampleFlakyChild', function* (context: OrchestrationContext) {
+  const input = context.df.getInput<{ key: string; failures: number }>();
+  return yield context.df.callActivity('sampleFlaky', input);
+});
+
+df.app.orchestration('sampleParentWithRetry', function* (context: OrchestrationContext) {
+  const input = context.df.getInput<{ key: string; failures: number }>();
+  return yield context.df.callSubOrchestratorWithRetry('sampleFlakyChild', new df.RetryOptions(20, 3), input);
+});
+
+/** Retries bounded by a retry timeout shorter than the first backoff. */
+df.app.orchestration('sampleRetryTimeout', function* (context: OrchestrationContext) {
+  const { key } = context.df.getInput<{ key: string }>();
+  const options = new df.RetryOptions(60, 5);
+  options.retryTimeoutInMilliseconds = 30;
+  return yield context.df.callActivityWithRetry('sampleFlaky', options, { key, failures: 99 });
+});
+
+df.app.orchestration('sampleCallsMissingActivity', function* (context: OrchestrationContext) {
+  return yield context.df.callActivity('sampleNoSuchActivity', 1);
+});
