@@ -103,11 +103,23 @@ export class DurableEngine {
     this.kick();
   }
 
-  /** Stops dispatching and waits for running episodes and activities; then closes the store. */
-  async stop(): Promise<void> {
+  /**
+   * Stops dispatching, waits up to `graceMs` for running episodes and activities, then closes the
+   * store. Whatever had not finished is not recorded and runs again after the next start.
+   */
+  async stop(graceMs = 5_000): Promise<void> {
+    if (this.stopped) return;
     this.stopped = true;
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
-    await Promise.allSettled([...this.runningEpisodes.values(), ...this.runningActivities.values()]);
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+    });
+    await Promise.race([
+      Promise.allSettled([...this.runningEpisodes.values(), ...this.runningActivities.values()]),
+      grace,
+    ]);
+    clearTimeout(timer);
     this.store.close();
   }
 
@@ -305,6 +317,7 @@ export class DurableEngine {
     try {
       await this.episode(instanceId);
     } catch (err) {
+      if (this.stopped) return;
       // An engine fault must not spin on the same messages forever: fail the instance.
       this.store.dropCache(instanceId);
       const error = err instanceof Error ? err : new Error(String(err));
@@ -383,6 +396,8 @@ export class DurableEngine {
       defaultHttpAsyncRequestSleepTimeMillseconds: 30_000,
     };
     const reply = await this.invokeOrchestrator(instance.name, trigger);
+    // A stopping host records nothing more: the episode replays after the next start.
+    if (this.stopped) return;
 
     let outcome: Outcome;
     let customStatus = instance.customStatus;
