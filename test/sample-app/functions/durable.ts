@@ -7,7 +7,7 @@ const sayHello = df.app.activity('sampleSayHello', {
 });
 
 df.app.orchestration('sampleHelloSequence', function* (context) {
-  const cities = (context.df.getInput() as string[] | undefined) ?? ['Tokyo', 'Seattle', 'London'];
+  const cities = context.df.getInput<string[] | undefined>() ?? ['Tokyo', 'Seattle', 'London'];
   const greetings: string[] = [];
   for (const city of cities) greetings.push((yield sayHello(city)) as string);
   return greetings;
