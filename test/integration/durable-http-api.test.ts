@@ -148,6 +148,18 @@ describe('durable HTTP API with the real DurableClient', () => {
     expect(await res.json()).toEqual(['Hello Tokyo!', 'Hello Seattle!', 'Hello London!']);
   });
 
+  it('when an instance id carries colons like the lifecycle ids, then every client call reaches it', async () => {
+    const id = await client.startNew('sampleEcho', { instanceId: 'lifecycle:iris model:3', input: { v: 3 } });
+    expect(id).toBe('lifecycle:iris model:3');
+    await engine.waitFor(id, (i) => i.runtimeStatus === 'Running');
+    expect((await client.getStatus(id)).runtimeStatus).toBe(df.OrchestrationRuntimeStatus.Running);
+    await client.raiseEvent(id, 'ping', 'pong');
+    await engine.waitFor(id);
+    expect((await client.getStatus(id)).output).toEqual({ input: { v: 3 }, received: 'pong' });
+    const links = client.createHttpManagementPayload(id);
+    expect((await fetch(links.statusQueryGetUri)).status).toBe(200);
+  });
+
   describe('bad input', () => {
     it('when an unknown orchestration is started, then the API answers 400 naming the function', async () => {
       const res = await fetch(api('orchestrators/noSuchOrchestration'), { method: 'POST' });
