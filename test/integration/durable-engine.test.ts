@@ -89,6 +89,13 @@ describe('durable engine', () => {
     expect(backoff(secondTimer)).toBe(40);
   });
 
+  it('when many retried calls fail and retry concurrently, then each succeeds on its own attempt', async () => {
+    const id = engine.startNew('sampleFanOutRetry', { input: JSON.stringify({ prefix: 'fan-', count: 12 }) });
+    const done = await engine.waitFor(id);
+    expect(done.runtimeStatus).toBe('Completed');
+    expect(json(done.output)).toEqual({ plain: 42, attempts: Array.from({ length: 12 }, (_, i) => (i % 3) + 1) });
+  });
+
   it('when an activity fails on every attempt, then the orchestration fails with the activity message', async () => {
     const id = engine.startNew('sampleRetry', {
       input: JSON.stringify({ key: 'permanent', failures: 0, attempts: 3, activity: 'samplePermanent' }),

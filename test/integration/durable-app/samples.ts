@@ -156,3 +156,15 @@ df.app.orchestration('sampleRetryTimeout', function* (context: OrchestrationCont
 df.app.orchestration('sampleCallsMissingActivity', function* (context: OrchestrationContext) {
   return yield context.df.callActivity('sampleNoSuchActivity', 1);
 });
+
+/** Retried calls racing each other in one Task.all: their retry ids interleave. */
+df.app.orchestration('sampleFanOutRetry', function* (context: OrchestrationContext) {
+  const { prefix, count } = context.df.getInput<{ prefix: string; count: number }>();
+  const options = new df.RetryOptions(10, 3);
+  const tasks = Array.from({ length: count }, (_, i) =>
+    context.df.callActivityWithRetry('sampleFlaky', options, { key: `${prefix}${i}`, failures: i % 3 }),
+  );
+  const plain: number = yield context.df.callActivity('sampleDouble', 21);
+  const results: Array<{ attempt: number }> = yield context.df.Task.all(tasks);
+  return { plain, attempts: results.map((r) => r.attempt) };
+});
