@@ -705,6 +705,8 @@ export class DurableEngine {
     const ended: Instance = { ...instance, output: outcome.output, lastUpdatedTime: now };
     this.setStatus(ended, outcome.status);
     this.store.putInstance(ended);
+    // Ended instances are only read by the status API: keep their history out of memory.
+    this.store.dropCache(instance.instanceId);
     const parent = instance.parent;
     if (!parent) return;
     const event =
