@@ -2,6 +2,7 @@ import path from 'node:path';
 
 import type { DurableEngine, HistoryEvent } from '../../devhost/durable';
 import { EventType, history } from '../../devhost/durable';
+import { retryDelayMs, retryTimedOut } from '../../devhost/durable/retry';
 import { DurableStore } from '../../devhost/durable/store';
 import { startEngine, tempDir } from './durable-app/fixture';
 import { flakyAttempts, shifty } from './durable-app/samples';
@@ -215,3 +216,21 @@ describe('durable engine', () => {
     );
   });
 });
+
+describe('retry backoff', () => {
+  const options = { firstRetryIntervalInMilliseconds: 100, maxNumberOfAttempts: 9, backoffCoefficient: 3 };
+
+  it('when attempts fail in turn, then the delay grows by the backoff coefficient up to the max interval', () => {
+    expect([1, 2, 3].map((attempt) => retryDelayMs(options, attempt, 0, 0))).toEqual([100, 300, 900]);
+    const capped = { ...options, maxRetryIntervalInMilliseconds: 500 };
+    expect([1, 2, 3].map((attempt) => retryDelayMs(capped, attempt, 0, 0))).toEqual([100, 300, 500]);
+  });
+
+  it('when the retry timeout has passed since the first attempt, then there is no further delay', () => {
+    const bounded = { ...options, retryTimeoutInMilliseconds: 1000 };
+    expect(retryDelayMs(bounded, 1, 0, 999)).toBe(100);
+    expect(retryDelayMs(bounded, 1, 0, 1000)).toBe(0);
+    expect(retryTimedOut(bounded, 0, 1000)).toBe(true);
+  });
+});
+

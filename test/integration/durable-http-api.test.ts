@@ -223,5 +223,14 @@ describe('durable HTTP API with the real DurableClient', () => {
       expect((await fetch(api('instances/nobody/terminate'), { method: 'POST' })).status).toBe(404);
       expect((await fetch(api('nothing/here'))).status).toBe(404);
     });
+
+    it('when an operation devhost does not implement is asked, then the API answers 501 with a clear message', async () => {
+      const id = await client.startNew('sampleChain');
+      await engine.waitFor(id);
+      const rewind = await fetch(api(`instances/${id}/rewind?reason=x`), { method: 'POST' });
+      expect(rewind.status).toBe(501);
+      expect(((await rewind.json()) as { Message: string }).Message).toBe('The rewind operation is not supported by devhost.');
+      expect((await fetch(api('entities/counter/one'))).status).toBe(501);
+    });
   });
 });
