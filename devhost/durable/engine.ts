@@ -403,7 +403,11 @@ export class DurableEngine {
     let customStatus = instance.customStatus;
     let continueAsNew: AtomicAction | undefined;
     if (reply.kind === 'failed') {
-      outcome = this.failedOutcome(instance.name, reply.message, reply.details);
+      // A replay that went down another path often fails on the way: report the real cause.
+      const mismatch = reply.actions ? checkDeterminism(instance, state.scheduled, reply.actions) : undefined;
+      outcome = mismatch
+        ? this.failedOutcome(instance.name, mismatch, '')
+        : this.failedOutcome(instance.name, reply.message, reply.details);
       if (reply.customStatus !== undefined) customStatus = reply.customStatus;
     } else {
       customStatus = jsonText(reply.state.customStatus) ?? customStatus;
@@ -551,7 +555,7 @@ export class DurableEngine {
     trigger: OrchestrationTriggerInput,
   ): Promise<
     | { kind: 'ok'; state: OrchestratorState; actions: AtomicAction[] }
-    | { kind: 'failed'; message: string; details: string; customStatus?: string }
+    | { kind: 'failed'; message: string; details: string; customStatus?: string; actions?: AtomicAction[] }
   > {
     if (!this.invoker.has(name, 'orchestration')) {
       return { kind: 'failed', message: new UnknownOrchestrationError(name).message, details: '' };
@@ -568,17 +572,19 @@ export class DurableEngine {
       // `error` field holds the orchestrator's real message.
       let message = error.message.slice(0, cut);
       let customStatus: string | undefined;
+      let actions: AtomicAction[] | undefined;
       try {
         const data = orchestratorStateSchema
           .partial()
           .parse(JSON.parse(error.message.slice(cut + outOfProcDataLabel.length)));
         customStatus = jsonText(data.customStatus);
         if (data.error !== undefined) message = data.error;
+        if (data.actions !== undefined) actions = flattenActions(data.actions);
       } catch {
         customStatus = undefined;
       }
       const details = (error.stack ?? '').split(outOfProcDataLabel)[0]?.split('\n').slice(1).join('\n') ?? '';
-      return { kind: 'failed', message, details, customStatus };
+      return { kind: 'failed', message, details, ...(customStatus === undefined ? {} : { customStatus }), ...(actions ? { actions } : {}) };
     }
   }
 
@@ -600,22 +606,15 @@ export class DurableEngine {
   ): { error?: string } {
     const at = new Date(now);
     const known = state.scheduled;
-    for (let i = 0; i < Math.min(known.length, actions.length); i++) {
-      const before = known[i]!;
+    const mismatch = checkDeterminism(instance, known, actions);
+    if (mismatch !== undefined) return { error: mismatch };
+    known.forEach((before, i) => {
       const action = actions[i]!;
-      const signature = actionSignature(action);
-      if (before.signature !== signature) {
-        return { error: nonDeterminism(instance, i, before.signature, `now schedules ${signature}`) };
-      }
       if (action.actionType === ActionType.CreateTimer && action.isCanceled && !before.canceled) {
         before.canceled = true;
         if (before.taskId !== null) effects.canceledTimers.push(before.taskId);
       }
-    }
-    if (actions.length < known.length) {
-      const missing = known[actions.length]!;
-      return { error: nonDeterminism(instance, actions.length, missing.signature, 'no longer schedules it') };
-    }
+    });
     for (const action of actions.slice(known.length)) {
       const taskId = takesTaskId(action) ? state.nextSeq++ : null;
       const signature = actionSignature(action);
@@ -767,6 +766,22 @@ function isRetryStep(event: HistoryEvent, state: ExecutionState): boolean {
   }
   if (event.EventType === EventType.TimerFired) return state.retryTimers[String(event.TimerId)] !== undefined;
   return false;
+}
+
+/**
+ * Compares a replay's actions with those recorded by earlier episodes of the execution: the
+ * same type and target at every recorded position, and none missing. Returns the error message.
+ */
+function checkDeterminism(instance: Instance, known: ExecutionState['scheduled'], actions: AtomicAction[]): string | undefined {
+  for (let i = 0; i < Math.min(known.length, actions.length); i++) {
+    const recorded = known[i]!.signature;
+    const signature = actionSignature(actions[i]!);
+    if (recorded !== signature) return nonDeterminism(instance, i, recorded, `now schedules ${signature}`);
+  }
+  if (actions.length < known.length) {
+    return nonDeterminism(instance, actions.length, known[actions.length]!.signature, 'no longer schedules it');
+  }
+  return undefined;
 }
 
 function nonDeterminism(instance: Instance, index: number, recorded: string, now: string): string {

@@ -5,7 +5,7 @@ import { EventType, history } from '../../devhost/durable';
 import { retryDelayMs, retryTimedOut } from '../../devhost/durable/retry';
 import { DurableStore } from '../../devhost/durable/store';
 import { startEngine, tempDir } from './durable-app/fixture';
-import { flakyAttempts, shifty } from './durable-app/samples';
+import { flakyAttempts, shifty, shiftyThrows } from './durable-app/samples';
 
 let engine: DurableEngine;
 
@@ -159,6 +159,22 @@ describe('durable engine', () => {
       expect(json(done.output)).toContain("CallActivity 'sampleDouble'");
     } finally {
       shifty.useSecondActivity = false;
+    }
+  });
+
+  it('when changed orchestrator code throws on a recorded result, then the failure still names the non-determinism', async () => {
+    shiftyThrows.greet = false;
+    const id = engine.startNew('sampleShiftyThrows');
+    await engine.waitFor(id, () => ofType(engine.getHistory(id), EventType.TaskCompleted).length === 1);
+    shiftyThrows.greet = true;
+    try {
+      engine.raiseEvent(id, 'go', 'true');
+      const done = await engine.waitFor(id);
+      expect(done.runtimeStatus).toBe('Failed');
+      expect(json(done.output)).toMatch(/Non-deterministic workflow detected/);
+      expect(json(done.output)).not.toContain('expected a greeting');
+    } finally {
+      shiftyThrows.greet = false;
     }
   });
 

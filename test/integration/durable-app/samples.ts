@@ -168,3 +168,14 @@ df.app.orchestration('sampleFanOutRetry', function* (context: OrchestrationConte
   const results: Array<{ attempt: number }> = yield context.df.Task.all(tasks);
   return { plain, attempts: results.map((r) => r.attempt) };
 });
+
+/** Like sampleShifty, but the changed code also trips over the recorded result and throws. */
+export const shiftyThrows = { greet: false };
+df.app.orchestration('sampleShiftyThrows', function* (context: OrchestrationContext) {
+  const first: unknown = shiftyThrows.greet
+    ? yield context.df.callActivity('sampleHello', 'first')
+    : yield context.df.callActivity('sampleDouble', 1);
+  if (shiftyThrows.greet && typeof first !== 'string') throw new Error('expected a greeting');
+  const go: unknown = yield context.df.waitForExternalEvent('go');
+  return { first, go };
+});
