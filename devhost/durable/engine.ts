@@ -60,6 +60,7 @@ export type OperationOutcome = 'accepted' | 'notFound' | 'gone';
 /** The SDK's schema V2 (ReplaySchema.V2 = 1): no sub-timers for long timers, no HTTP polling tasks. */
 const upperSchemaVersion = 1;
 const outOfProcDataLabel = '\n\n$OutOfProcData$:';
+const maxWakeDelayMs = 60 * 60 * 1000;
 
 interface Outcome {
   status: RuntimeStatus;
@@ -276,15 +277,14 @@ export class DurableEngine {
     const next = this.store.nextVisibleAt(now);
     if (next === undefined || next >= this.wakeAt) return;
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
-    this.wakeAt = next;
-    this.wakeTimer = setTimeout(
-      () => {
-        this.wakeAt = Infinity;
-        this.wakeTimer = undefined;
-        this.kick();
-      },
-      Math.max(0, next - now),
-    );
+    // Node timers overflow past ~24.8 days; far timers are reached in hourly hops.
+    const delay = Math.min(Math.max(0, next - now), maxWakeDelayMs);
+    this.wakeAt = now + delay;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeAt = Infinity;
+      this.wakeTimer = undefined;
+      this.kick();
+    }, delay);
   }
 
   private async runActivity(item: WorkItem): Promise<void> {
