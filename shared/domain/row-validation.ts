@@ -14,24 +14,35 @@ export interface ColumnLayout {
 
 /**
  * Maps the model's columns to the file's. Missing feature, id, timestamp or segment-key columns
- * make the whole file unusable (INVALID_INPUT_FILE, listing all of them); extra columns are
- * ignored. Header names are matched exactly after trimming.
+ * make the whole file unusable (INVALID_INPUT_FILE, listing all of them), and so does a needed
+ * column named twice; extra columns are ignored (even repeated ones). Header names are matched
+ * exactly after trimming.
  */
 export function layoutColumns(model: ModelDefinition, columns: readonly string[]): ColumnLayout {
   const index = new Map<string, number>();
+  const repeated = new Set<string>();
   columns.forEach((c, i) => {
-    if (!index.has(c.trim())) index.set(c.trim(), i);
+    if (index.has(c.trim())) repeated.add(c.trim());
+    else index.set(c.trim(), i);
   });
   const missing: string[] = [];
+  const ambiguous: string[] = [];
   const find = (name: string) => {
     const i = index.get(name);
     if (i === undefined) missing.push(name);
+    if (repeated.has(name)) ambiguous.push(name);
     return i ?? -1;
   };
   const id = find(model.idColumn);
   const features = model.features.map((feature) => ({ feature, column: find(feature.name) }));
   const timestamp = model.timestampColumn === undefined ? undefined : find(model.timestampColumn);
   const segments = model.segmentKeys.map((name) => ({ name, column: find(name) }));
+  if (ambiguous.length > 0) {
+    const names = [...new Set(ambiguous)];
+    throw new DomainError('INVALID_INPUT_FILE', `the header names ${names.map((m) => `'${m}'`).join(', ')} more than once`, {
+      repeated: names,
+    });
+  }
   const unique = [...new Set(missing)];
   if (unique.length > 0) {
     throw new DomainError(

@@ -85,6 +85,9 @@ describe('row validation', () => {
       expect.objectContaining({ code: 'INVALID_INPUT_FILE', message: expect.stringContaining("'income', 'plan', 'active', 'since', 'ts', 'region'") as string }),
     );
     expect(() => layoutColumns(model(), [])).toThrow(/no header row/);
+    expect(() => layoutColumns(model(), [...header.split(','), 'age', 'extra'])).toThrow(
+      expect.objectContaining({ code: 'INVALID_INPUT_FILE', message: "the header names 'age' more than once" }),
+    );
     expect(layoutColumns(model(), header.split(',')).width).toBe(9);
   });
 
