@@ -10,8 +10,8 @@ export interface ChunkTargets {
   targetChunkRows: number;
 }
 
-/** About 400k rows of a 20-column CSV or Parquet: a chunk's working set stays well under 512 MB. */
-export const defaultChunkTargets: ChunkTargets = { targetChunkBytes: 48 * 1024 * 1024, targetChunkRows: 400_000 };
+/** About 200k rows of a 20-column CSV, 250k of Parquet: small enough to balance across workers. */
+export const defaultChunkTargets: ChunkTargets = { targetChunkBytes: 32 * 1024 * 1024, targetChunkRows: 250_000 };
 
 /**
  * Plans the fan-out for one data drop and checks its columns against the model first, so a file
