@@ -157,7 +157,6 @@ describe('Service Bus adapters', () => {
     const azure = createServiceBusClient({
       SERVICEBUS_CONNECTION_STRING: undefined,
       SERVICEBUS_FULLY_QUALIFIED_NAMESPACE: 'mlops-prod.servicebus.windows.net',
-      AZURE_CLIENT_ID: undefined,
     });
     expect(azure.fullyQualifiedNamespace).toBe('mlops-prod.servicebus.windows.net');
     await azure.close();
@@ -165,7 +164,6 @@ describe('Service Bus adapters', () => {
       createServiceBusClient({
         SERVICEBUS_CONNECTION_STRING: undefined,
         SERVICEBUS_FULLY_QUALIFIED_NAMESPACE: undefined,
-        AZURE_CLIENT_ID: undefined,
       }),
     ).toThrow(/SERVICEBUS_CONNECTION_STRING/);
   });

@@ -1,11 +1,11 @@
-import { DefaultAzureCredential } from '@azure/identity';
 import { ServiceBusClient, type ServiceBusSender } from '@azure/service-bus';
 
 import { type AppConfig, config } from '../../config';
+import { azureCredential } from '../azure-credential';
 
 type ServiceBusSettings = Pick<
   AppConfig,
-  'SERVICEBUS_CONNECTION_STRING' | 'SERVICEBUS_FULLY_QUALIFIED_NAMESPACE' | 'AZURE_CLIENT_ID'
+  'SERVICEBUS_CONNECTION_STRING' | 'SERVICEBUS_FULLY_QUALIFIED_NAMESPACE'
 >;
 
 /**
@@ -16,10 +16,7 @@ export function createServiceBusClient(settings: ServiceBusSettings): ServiceBus
   if (settings.SERVICEBUS_CONNECTION_STRING)
     return new ServiceBusClient(settings.SERVICEBUS_CONNECTION_STRING);
   if (settings.SERVICEBUS_FULLY_QUALIFIED_NAMESPACE) {
-    const credential = new DefaultAzureCredential(
-      settings.AZURE_CLIENT_ID ? { managedIdentityClientId: settings.AZURE_CLIENT_ID } : {},
-    );
-    return new ServiceBusClient(settings.SERVICEBUS_FULLY_QUALIFIED_NAMESPACE, credential);
+    return new ServiceBusClient(settings.SERVICEBUS_FULLY_QUALIFIED_NAMESPACE, azureCredential());
   }
   throw new Error(
     'Service Bus is not configured: set SERVICEBUS_CONNECTION_STRING (local) or SERVICEBUS_FULLY_QUALIFIED_NAMESPACE (Azure)',
