@@ -11,7 +11,7 @@ import type { RowBatch } from '../shared/domain/tabular';
 import { driftMethodSchema, driftPolicySchema } from '../shared/schemas/policies';
 import { type RawTable, readTable } from './tables';
 
-const USAGE = `usage: mlops drift <reference.csv|.parquet> <current.csv|.parquet> [options]
+const USAGE = `usage: mlops drift <reference.csv|.csv.gz|.parquet> <current.csv|.csv.gz|.parquet> [options]
 
 options:
   --json                 print one JSON object instead of a table

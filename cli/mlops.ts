@@ -3,15 +3,17 @@
  * `mlops <command> ...`: offline tools for data scientists, running the same code as the backend.
  * Each command lives in its own module and registers here.
  */
-import * as drift from './drift';
-
 interface Command {
   summary: string;
   run(args: string[]): Promise<number>;
 }
 
 const commands: Record<string, () => Promise<Command>> = {
-  drift: async () => drift,
+  // Loaded on demand (require: this CommonJS build keeps import() as a real ESM import).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  drift: () => Promise.resolve(require('./drift') as typeof import('./drift')),
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  score: () => Promise.resolve((require('./score') as typeof import('./score')).scoreCommand),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,108 +1,78 @@
 /**
- * Reading a whole CSV or Parquet file into columns of raw values for `mlops drift`.
- * CSV: RFC 4180 (header row, "," separator, quoted fields with "" escapes and embedded newlines,
- * CRLF or LF). Parquet: hyparquet. Values stay raw here; drift.ts infers the column types.
+ * Reading a whole local CSV or Parquet file into columns of loose values for `mlops drift`, with
+ * the streaming readers of the scoring pipeline (shared/adapters/tabular): CSV with RFC 4180
+ * quoting, BOM, CRLF and `.csv.gz`; Parquet row group by row group. Types are inferred later.
  */
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
 import path from 'node:path';
 
-import { errors } from '../shared/domain/errors';
-
-export type RawValue = string | number | boolean | null;
+import { isGzipPath, readCsv } from '../shared/adapters/tabular/csv-reader';
+import { hyparquet } from '../shared/adapters/tabular/hyparquet';
+import { parquetColumns, readParquetMetadata, readParquetRowGroups } from '../shared/adapters/tabular/parquet-reader';
+import type { LooseValue } from '../shared/domain/drift/infer';
+import { DomainError, errors } from '../shared/domain/errors';
+import type { RawRows } from '../shared/domain/raw-rows';
 
 export interface RawTable {
   columns: string[];
   rowCount: number;
-  values: Record<string, RawValue[]>;
+  values: Record<string, LooseValue[]>;
 }
 
-/** Parses CSV text into a header and rows. */
-export function parseCsv(text: string, source = 'CSV'): { header: string[]; rows: string[][] } {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  let line = 1;
-  const endField = () => {
-    row.push(field);
-    field = '';
-  };
-  const endRow = () => {
-    endField();
-    if (!(row.length === 1 && row[0] === '')) rows.push(row);
-    row = [];
-  };
-  for (; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else quoted = false;
-      } else {
-        if (ch === '\n') line++;
-        field += ch;
-      }
-    } else if (ch === '"' && field === '') quoted = true;
-    else if (ch === ',') endField();
-    else if (ch === '\n') {
-      endRow();
-      line++;
-    } else if (ch === '\r') {
-      if (text[i + 1] !== '\n') endRow();
-    } else field += ch;
+/** Numbers stay numbers (so "1.0" and "1" agree), everything else is text; empty cells are null. */
+function cell(rows: RawRows, column: number, row: number): LooseValue {
+  if (rows.isEmpty(column, row)) return null;
+  const n = rows.number(column, row);
+  if (Number.isFinite(n)) return n;
+  return rows.symbol?.(column, row) ?? rows.text(column, row);
+}
+
+function appendRows(table: RawTable, rows: RawRows, file: string): void {
+  if (table.columns.length === 0) {
+    const duplicate = rows.columns.find((name, i) => rows.columns.indexOf(name) !== i);
+    if (duplicate !== undefined) throw errors.validation(`${file}: column '${duplicate}' appears twice in the header`);
+    table.columns = [...rows.columns];
+    for (const name of table.columns) table.values[name] = [];
   }
-  if (quoted) throw errors.validation(`${source}: unterminated quoted field (line ${line})`);
-  if (field !== '' || row.length > 0) endRow();
-  const [header, ...body] = rows;
-  if (!header) throw errors.validation(`${source}: empty file, a header row is needed`);
-  const duplicate = header.find((name, i) => header.indexOf(name) !== i);
-  if (duplicate !== undefined) throw errors.validation(`${source}: column '${duplicate}' appears twice in the header`);
-  body.forEach((r, index) => {
-    if (r.length !== header.length) {
-      throw errors.validation(`${source}: row ${index + 2} has ${r.length} fields, the header has ${header.length}`);
+  for (let r = 0; r < rows.rowCount; r++) {
+    const defect = rows.defect(r);
+    if (defect) throw new DomainError('INVALID_INPUT_FILE', `${file}: row ${rows.rowNumber(r)}: ${defect}`);
+    if (rows.fieldCount(r) !== table.columns.length) {
+      throw new DomainError(
+        'INVALID_INPUT_FILE',
+        `${file}: row ${rows.rowNumber(r)} has ${rows.fieldCount(r)} fields, the header has ${table.columns.length}`,
+      );
     }
-  });
-  return { header, rows: body };
-}
-
-async function readCsv(file: string): Promise<RawTable> {
-  const { header, rows } = parseCsv(await fs.readFile(file, 'utf8'), file);
-  const values: Record<string, RawValue[]> = {};
-  header.forEach((name, c) => (values[name] = rows.map((r) => r[c]!)));
-  return { columns: header, rowCount: rows.length, values };
-}
-
-function normalize(v: unknown): RawValue {
-  if (v === null || v === undefined) return null;
-  if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
-  if (typeof v === 'bigint') return Number(v);
-  if (v instanceof Date) return v.getTime();
-  return JSON.stringify(v);
-}
-
-async function readParquet(file: string): Promise<RawTable> {
-  const { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } = await import('hyparquet');
-  const buffer = await asyncBufferFromFile(file);
-  const metadata = await parquetMetadataAsync(buffer);
-  const columns = parquetSchema(metadata).children.map((c) => c.element.name);
-  const rows = await parquetReadObjects({ file: buffer, metadata });
-  const values: Record<string, RawValue[]> = {};
-  for (const name of columns) values[name] = rows.map((r) => normalize(r[name]));
-  return { columns, rowCount: rows.length, values };
-}
-
-/** Reads a .csv or .parquet file by its extension. */
-export async function readTable(file: string): Promise<RawTable> {
-  const ext = path.extname(file).toLowerCase();
-  try {
-    if (ext === '.csv') return await readCsv(file);
-    if (ext === '.parquet' || ext === '.pq') return await readParquet(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw errors.validation(`no such file: ${file}`);
-    throw error;
   }
-  throw errors.validation(`${file}: only .csv and .parquet files are supported`);
+  table.columns.forEach((name, c) => {
+    const out = table.values[name]!;
+    for (let r = 0; r < rows.rowCount; r++) out.push(cell(rows, c, r));
+  });
+  table.rowCount += rows.rowCount;
+}
+
+async function readCsvFile(file: string): Promise<RawTable> {
+  const table: RawTable = { columns: [], rowCount: 0, values: {} };
+  for await (const rows of readCsv(fs.createReadStream(file), { gzip: isGzipPath(file) })) appendRows(table, rows, file);
+  if (table.columns.length === 0) throw errors.validation(`${file}: empty file, a header row is needed`);
+  return table;
+}
+
+async function readParquetFile(file: string): Promise<RawTable> {
+  const buffer = await hyparquet.asyncBufferFromFile(file);
+  const metadata = await readParquetMetadata(buffer);
+  const columns = parquetColumns(metadata);
+  const table: RawTable = { columns, rowCount: 0, values: Object.fromEntries(columns.map((c) => [c, []])) };
+  const groups = { start: 0, end: metadata.row_groups.length, columns, firstRowNumber: 1 };
+  for await (const rows of readParquetRowGroups(buffer, metadata, groups)) appendRows(table, rows, file);
+  return table;
+}
+
+/** Reads a .csv, .csv.gz or .parquet file by its extension. */
+export async function readTable(file: string): Promise<RawTable> {
+  const name = path.basename(file).toLowerCase();
+  if (!fs.existsSync(file)) throw errors.validation(`no such file: ${file}`);
+  if (name.endsWith('.csv') || name.endsWith('.csv.gz')) return readCsvFile(file);
+  if (name.endsWith('.parquet') || name.endsWith('.pq')) return readParquetFile(file);
+  throw errors.validation(`${file}: only .csv, .csv.gz and .parquet files are supported`);
 }

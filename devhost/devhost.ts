@@ -7,7 +7,7 @@ import { applyLocalSettings, readLocalSettings } from './host/settings';
 import { type RunningAzurite, startAzurite } from './services/azurite';
 import { type RunningCosmos, startCosmos } from './services/cosmos';
 import { type CosmosPersistence, persistCosmos } from './services/cosmos-snapshot';
-import { defaultWorker, entryPoints, loadApp } from './worker';
+import { defaultWorker, entryPoints, formatLogEntry, loadApp } from './worker';
 
 export interface DevhostOptions {
   /** The function app folder: package.json (`main`), host.json, local.settings(.sample).json. */
@@ -85,6 +85,13 @@ export async function startDevhost(options: DevhostOptions): Promise<RunningDevh
     started.push(persistence);
 
     const worker = defaultWorker();
+    if (options.log) {
+      const sink = options.log;
+      worker.setLogSink((entry) => {
+        const line = formatLogEntry(entry);
+        if (line !== undefined) sink(line);
+      });
+    }
     let loaded: string[] = [];
     try {
       loaded = loadApp(worker, appDir, options.main);
@@ -139,7 +146,9 @@ export async function startDevhost(options: DevhostOptions): Promise<RunningDevh
       ...host.blobs.functions.map((b) => `  ${b.functionName}: blob ${b.path} (${b.source}, polled)`),
       ...worker.functionsByTrigger('orchestrationTrigger').map((f) => `  ${f.name}: orchestrator`),
       ...worker.functionsByTrigger('activityTrigger').map((f) => `  ${f.name}: activity`),
-      ...serviceBusFunctions.map((f) => `  ${f.name}: serviceBusTrigger (NOT served: no Service Bus listener yet)`),
+      ...(options.listeners ?? []).some((l) => l.name === 'serviceBus')
+        ? []
+        : serviceBusFunctions.map((f) => `  ${f.name}: serviceBusTrigger (NOT served: no Service Bus listener)`),
       ...Object.entries(endpoints).map(([k, v]) => `${k.padEnd(12)} ${v}`),
       `cosmos documents restored: ${persistence.restored}`,
     ];

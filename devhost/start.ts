@@ -6,9 +6,13 @@
  * Prints `devhost ready in N ms` and the endpoints once everything listens; Ctrl-C or SIGTERM
  * stops the host, drains the task hub, snapshots Cosmos and stops the services.
  */
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { startDevhost } from './devhost';
+import { readLocalSettings } from './host/settings';
+import { startServiceBusBroker } from './servicebus/broker';
+import { serviceBusListener } from './triggers/servicebus';
 
 async function main(): Promise<void> {
   const started = performance.now();
@@ -20,21 +24,40 @@ async function main(): Promise<void> {
       data: { type: 'string' },
       'free-ports': { type: 'boolean', default: false },
       'blob-poll-ms': { type: 'string' },
+      'servicebus-config': { type: 'string' },
     },
   });
   const port = values.port === undefined ? Number(process.env.DEVHOST_PORT ?? 7071) : Number(values.port);
   if (!Number.isInteger(port) || port < 0) throw new Error(`--port must be a port number, got "${values.port}".`);
   const blobPoll = values['blob-poll-ms'] === undefined ? undefined : Number(values['blob-poll-ms']);
 
-  // Service Bus: when devhost/servicebus provides the AMQP broker and a serviceBusTrigger listener,
-  // start the broker before this call and pass the listener in `listeners`.
+  // Service Bus: the local broker (5672 as the emulator, or a free port), its data beside the
+  // others; the app's SERVICEBUS_CONNECTION_STRING points at it unless it names a real namespace.
+  const appDir = values.app ?? process.cwd();
+  const dataDir = values.data ?? path.join(path.resolve(appDir), '.local');
+  const serviceBus = await startServiceBusBroker({
+    port: values['free-ports'] ? undefined : 5672,
+    configPath: values['servicebus-config'],
+    dataDir: path.join(dataDir, 'servicebus'),
+  });
+  const configured =
+    process.env.SERVICEBUS_CONNECTION_STRING ??
+    String(readLocalSettings(appDir).settings.Values.SERVICEBUS_CONNECTION_STRING ?? '');
+  if (!configured || /UseDevelopmentEmulator=true/i.test(configured)) {
+    process.env.SERVICEBUS_CONNECTION_STRING = serviceBus.connectionString;
+  }
+  const listener = serviceBusListener({ brokerConnectionString: serviceBus.connectionString });
   const devhost = await startDevhost({
-    appDir: values.app ?? process.cwd(),
+    appDir,
     main: values.main,
     dataDir: values.data,
     port,
     servicePorts: values['free-ports'] ? 'free' : 'standard',
     blobPollIntervalMs: blobPoll,
+    listeners: [listener],
+  }).catch(async (err: unknown) => {
+    await serviceBus.stop();
+    throw err;
   });
 
   let stopping = false;
@@ -45,25 +68,34 @@ async function main(): Promise<void> {
     }
     stopping = true;
     process.stdout.write(`[devhost] ${signal}: stopping...\n`);
-    devhost.stop().then(
-      () => {
-        process.stdout.write('[devhost] stopped\n');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        process.stderr.write(`[devhost] stop failed: ${String(err)}\n`);
-        process.exit(1);
-      },
-    );
+    devhost
+      .stop()
+      .then(() => serviceBus.stop())
+      .then(
+        () => {
+          process.stdout.write('[devhost] stopped\n');
+          process.exit(0);
+        },
+        (err: unknown) => {
+          process.stderr.write(`[devhost] stop failed: ${String(err)}\n`);
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
 
   process.stdout.write(`${devhost.summary.join('\n')}\n`);
+  for (const f of listener.served) {
+    process.stdout.write(`  ${f.functionName}: serviceBusTrigger ${f.entity} (${f.cardinality})\n`);
+  }
+  process.stdout.write(`servicebus   ${serviceBus.connectionString}\n`);
   process.stdout.write(`devhost ready in ${Math.round(performance.now() - started)} ms: ${devhost.endpoints.host}\n`);
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`[devhost] failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(
+    `[devhost] failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   process.exit(1);
 });

@@ -60,6 +60,7 @@ export type OperationOutcome = 'accepted' | 'notFound' | 'gone';
 /** The SDK's schema V2 (ReplaySchema.V2 = 1): no sub-timers for long timers, no HTTP polling tasks. */
 const upperSchemaVersion = 1;
 const outOfProcDataLabel = '\n\n$OutOfProcData$:';
+const maxWakeDelayMs = 60 * 60 * 1000;
 
 interface Outcome {
   status: RuntimeStatus;
@@ -103,11 +104,23 @@ export class DurableEngine {
     this.kick();
   }
 
-  /** Stops dispatching and waits for running episodes and activities; then closes the store. */
-  async stop(): Promise<void> {
+  /**
+   * Stops dispatching, waits up to `graceMs` for running episodes and activities, then closes the
+   * store. Whatever had not finished is not recorded and runs again after the next start.
+   */
+  async stop(graceMs = 5_000): Promise<void> {
+    if (this.stopped) return;
     this.stopped = true;
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
-    await Promise.allSettled([...this.runningEpisodes.values(), ...this.runningActivities.values()]);
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+    });
+    await Promise.race([
+      Promise.allSettled([...this.runningEpisodes.values(), ...this.runningActivities.values()]),
+      grace,
+    ]);
+    clearTimeout(timer);
     this.store.close();
   }
 
@@ -125,6 +138,7 @@ export class DurableEngine {
       this.createInstance({ instanceId, name, input: options.input, now, parent: undefined });
     });
     this.log(`[durable] ${name} ${instanceId}: Pending`);
+    this.events.emit('changed', instanceId);
     this.kick();
     return instanceId;
   }
@@ -263,15 +277,14 @@ export class DurableEngine {
     const next = this.store.nextVisibleAt(now);
     if (next === undefined || next >= this.wakeAt) return;
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
-    this.wakeAt = next;
-    this.wakeTimer = setTimeout(
-      () => {
-        this.wakeAt = Infinity;
-        this.wakeTimer = undefined;
-        this.kick();
-      },
-      Math.max(0, next - now),
-    );
+    // Node timers overflow past ~24.8 days; far timers are reached in hourly hops.
+    const delay = Math.min(Math.max(0, next - now), maxWakeDelayMs);
+    this.wakeAt = now + delay;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeAt = Infinity;
+      this.wakeTimer = undefined;
+      this.kick();
+    }, delay);
   }
 
   private async runActivity(item: WorkItem): Promise<void> {
@@ -304,6 +317,7 @@ export class DurableEngine {
     try {
       await this.episode(instanceId);
     } catch (err) {
+      if (this.stopped) return;
       // An engine fault must not spin on the same messages forever: fail the instance.
       this.store.dropCache(instanceId);
       const error = err instanceof Error ? err : new Error(String(err));
@@ -320,6 +334,7 @@ export class DurableEngine {
         this.store.transaction(() => this.store.deletePending(instanceId));
       }
       this.log(`[durable] engine error in ${instanceId}: ${error.stack ?? error.message}`);
+      this.events.emit('changed', instanceId);
     }
   }
 
@@ -381,12 +396,18 @@ export class DurableEngine {
       defaultHttpAsyncRequestSleepTimeMillseconds: 30_000,
     };
     const reply = await this.invokeOrchestrator(instance.name, trigger);
+    // A stopping host records nothing more: the episode replays after the next start.
+    if (this.stopped) return;
 
     let outcome: Outcome;
     let customStatus = instance.customStatus;
     let continueAsNew: AtomicAction | undefined;
     if (reply.kind === 'failed') {
-      outcome = this.failedOutcome(instance.name, reply.message, reply.details);
+      // A replay that went down another path often fails on the way: report the real cause.
+      const mismatch = reply.actions ? checkDeterminism(instance, state.scheduled, reply.actions) : undefined;
+      outcome = mismatch
+        ? this.failedOutcome(instance.name, mismatch, '')
+        : this.failedOutcome(instance.name, reply.message, reply.details);
       if (reply.customStatus !== undefined) customStatus = reply.customStatus;
     } else {
       customStatus = jsonText(reply.state.customStatus) ?? customStatus;
@@ -534,7 +555,7 @@ export class DurableEngine {
     trigger: OrchestrationTriggerInput,
   ): Promise<
     | { kind: 'ok'; state: OrchestratorState; actions: AtomicAction[] }
-    | { kind: 'failed'; message: string; details: string; customStatus?: string }
+    | { kind: 'failed'; message: string; details: string; customStatus?: string; actions?: AtomicAction[] }
   > {
     if (!this.invoker.has(name, 'orchestration')) {
       return { kind: 'failed', message: new UnknownOrchestrationError(name).message, details: '' };
@@ -551,17 +572,19 @@ export class DurableEngine {
       // `error` field holds the orchestrator's real message.
       let message = error.message.slice(0, cut);
       let customStatus: string | undefined;
+      let actions: AtomicAction[] | undefined;
       try {
         const data = orchestratorStateSchema
           .partial()
           .parse(JSON.parse(error.message.slice(cut + outOfProcDataLabel.length)));
         customStatus = jsonText(data.customStatus);
         if (data.error !== undefined) message = data.error;
+        if (data.actions !== undefined) actions = flattenActions(data.actions);
       } catch {
         customStatus = undefined;
       }
       const details = (error.stack ?? '').split(outOfProcDataLabel)[0]?.split('\n').slice(1).join('\n') ?? '';
-      return { kind: 'failed', message, details, customStatus };
+      return { kind: 'failed', message, details, ...(customStatus === undefined ? {} : { customStatus }), ...(actions ? { actions } : {}) };
     }
   }
 
@@ -583,22 +606,15 @@ export class DurableEngine {
   ): { error?: string } {
     const at = new Date(now);
     const known = state.scheduled;
-    for (let i = 0; i < Math.min(known.length, actions.length); i++) {
-      const before = known[i]!;
+    const mismatch = checkDeterminism(instance, known, actions);
+    if (mismatch !== undefined) return { error: mismatch };
+    known.forEach((before, i) => {
       const action = actions[i]!;
-      const signature = actionSignature(action);
-      if (before.signature !== signature) {
-        return { error: nonDeterminism(instance, i, before.signature, `now schedules ${signature}`) };
-      }
       if (action.actionType === ActionType.CreateTimer && action.isCanceled && !before.canceled) {
         before.canceled = true;
         if (before.taskId !== null) effects.canceledTimers.push(before.taskId);
       }
-    }
-    if (actions.length < known.length) {
-      const missing = known[actions.length]!;
-      return { error: nonDeterminism(instance, actions.length, missing.signature, 'no longer schedules it') };
-    }
+    });
     for (const action of actions.slice(known.length)) {
       const taskId = takesTaskId(action) ? state.nextSeq++ : null;
       const signature = actionSignature(action);
@@ -688,6 +704,8 @@ export class DurableEngine {
     const ended: Instance = { ...instance, output: outcome.output, lastUpdatedTime: now };
     this.setStatus(ended, outcome.status);
     this.store.putInstance(ended);
+    // Ended instances are only read by the status API: keep their history out of memory.
+    this.store.dropCache(instance.instanceId);
     const parent = instance.parent;
     if (!parent) return;
     const event =
@@ -748,6 +766,22 @@ function isRetryStep(event: HistoryEvent, state: ExecutionState): boolean {
   }
   if (event.EventType === EventType.TimerFired) return state.retryTimers[String(event.TimerId)] !== undefined;
   return false;
+}
+
+/**
+ * Compares a replay's actions with those recorded by earlier episodes of the execution: the
+ * same type and target at every recorded position, and none missing. Returns the error message.
+ */
+function checkDeterminism(instance: Instance, known: ExecutionState['scheduled'], actions: AtomicAction[]): string | undefined {
+  for (let i = 0; i < Math.min(known.length, actions.length); i++) {
+    const recorded = known[i]!.signature;
+    const signature = actionSignature(actions[i]!);
+    if (recorded !== signature) return nonDeterminism(instance, i, recorded, `now schedules ${signature}`);
+  }
+  if (actions.length < known.length) {
+    return nonDeterminism(instance, actions.length, known[actions.length]!.signature, 'no longer schedules it');
+  }
+  return undefined;
 }
 
 function nonDeterminism(instance: Instance, index: number, recorded: string, now: string): string {

@@ -147,7 +147,7 @@ export function createDurableHttpApi(engine: DurableEngine, options: DurableHttp
     if (top <= 0) throw new HttpError(400, "'top' must be a positive page size.");
     const filter = instanceQuery(query);
     const page = engine.queryInstances(filter, offset, top + 1);
-    const options = { showInput: bool(query.get('showInput')) ?? false, showHistory: false, showHistoryOutput: false };
+    const options = { showInput: bool(query.get('showInput')) ?? true, showHistory: false, showHistoryOutput: false };
     const headers: Record<string, string> =
       page.length > top ? { 'x-ms-continuation-token': encodeToken(offset + top) } : {};
     sendJson(

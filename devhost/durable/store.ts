@@ -78,7 +78,11 @@ export const executionStateSchema = z.object({
   nextSeq: z.number().int().min(0),
   /** Every atomic action seen so far, in reply order: the non-determinism check compares them. */
   scheduled: z.array(
-    z.object({ signature: z.string(), taskId: z.number().int().nullable(), canceled: z.boolean().optional() }),
+    z.object({
+      signature: z.string(),
+      taskId: z.number().int().nullable(),
+      canceled: z.boolean().optional(),
+    }),
   ),
   /** Retries by the task id of the attempt in flight. */
   retryAttempts: z.record(z.string(), retryStateSchema),
@@ -273,7 +277,7 @@ export class DurableStore {
     let events = this.historyCache.get(instanceId);
     if (events === undefined) {
       const rows = this.db
-        .prepare<{ event: string }>('SELECT event FROM history WHERE instance_id = ? ORDER BY seq')
+        .prepare<unknown[], { event: string }>('SELECT event FROM history WHERE instance_id = ? ORDER BY seq')
         .all(instanceId);
       events = rows.map((r) => historyEventSchema.parse(JSON.parse(r.event)) as HistoryEvent);
       this.historyCache.set(instanceId, events);
@@ -298,9 +302,15 @@ export class DurableStore {
     this.historyCache.delete(instanceId);
   }
 
-  enqueue(instanceId: string, executionId: string | undefined, message: InboxMessage, visibleAt: number): void {
+  enqueue(
+    instanceId: string,
+    executionId: string | undefined,
+    message: InboxMessage,
+    visibleAt: number,
+  ): void {
     const kind = message.kind === 'event' || message.kind === 'start' ? message.kind : 'control';
-    const timerId = message.kind === 'event' && message.event.EventType === 11 ? (message.event.TimerId ?? null) : null;
+    const timerId =
+      message.kind === 'event' && message.event.EventType === 11 ? (message.event.TimerId ?? null) : null;
     this.db
       .prepare(
         'INSERT INTO inbox (instance_id, execution_id, kind, timer_id, visible_at, message) VALUES (?, ?, ?, ?, ?, ?)',
@@ -310,7 +320,9 @@ export class DurableStore {
 
   visibleMessages(instanceId: string, now: number): StoredMessage[] {
     return this.db
-      .prepare('SELECT id, instance_id, execution_id, message FROM inbox WHERE instance_id = ? AND visible_at <= ? ORDER BY id')
+      .prepare(
+        'SELECT id, instance_id, execution_id, message FROM inbox WHERE instance_id = ? AND visible_at <= ? ORDER BY id',
+      )
       .all(instanceId, now)
       .map((raw) => {
         const row = messageRowSchema.parse(raw);
@@ -335,7 +347,7 @@ export class DurableStore {
   /** Instances with a message to handle now (a suspended one only for control messages). */
   readyInstances(now: number): string[] {
     return this.db
-      .prepare<{ instance_id: string }>(
+      .prepare<unknown[], { instance_id: string }>(
         `SELECT DISTINCT m.instance_id FROM inbox m LEFT JOIN instances i ON i.instance_id = m.instance_id
          WHERE m.visible_at <= ? AND (i.runtime_status IS NULL OR i.runtime_status != 'Suspended' OR m.kind = 'control')`,
       )
@@ -346,7 +358,9 @@ export class DurableStore {
   /** The earliest future moment a message becomes visible, for the wake-up timer. */
   nextVisibleAt(now: number): number | undefined {
     const row = this.db
-      .prepare<{ at: number | null }>('SELECT MIN(visible_at) AS at FROM inbox WHERE visible_at > ?')
+      .prepare<unknown[], { at: number | null }>(
+        'SELECT MIN(visible_at) AS at FROM inbox WHERE visible_at > ?',
+      )
       .get(now);
     return row?.at ?? undefined;
   }
@@ -390,7 +404,7 @@ export class DurableStore {
   }
 
   countWorkItems(): number {
-    const row = this.db.prepare<{ n: number }>('SELECT COUNT(*) AS n FROM work_items').get();
+    const row = this.db.prepare<unknown[], { n: number }>('SELECT COUNT(*) AS n FROM work_items').get();
     return row?.n ?? 0;
   }
 
@@ -436,7 +450,11 @@ function toInstance(raw: unknown): Instance {
     lastUpdatedTime: row.last_updated_time,
     parent:
       row.parent_instance_id !== null && row.parent_execution_id !== null && row.parent_task_id !== null
-        ? { instanceId: row.parent_instance_id, executionId: row.parent_execution_id, taskId: row.parent_task_id }
+        ? {
+            instanceId: row.parent_instance_id,
+            executionId: row.parent_execution_id,
+            taskId: row.parent_task_id,
+          }
         : undefined,
     state: executionStateSchema.parse(JSON.parse(row.state)),
   };

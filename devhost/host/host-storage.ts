@@ -15,7 +15,12 @@ export function resolveSettingRefs(value: string, env: NodeJS.ProcessEnv = proce
 /** Blob client for a connection string or a connection setting name (`connection` option). */
 export function blobServiceFor(connection: string | undefined, env: NodeJS.ProcessEnv = process.env): BlobServiceClient {
   const name = connection && connection.length > 0 ? connection : 'AzureWebJobsStorage';
-  const value = env[name] ?? env[`${name}__blobServiceUri`] ?? (name.includes('=') ? name : undefined);
+  // As the host: the setting itself, then AzureWebJobs<name>, then an identity-style blob URI.
+  const value =
+    env[name] ??
+    env[`AzureWebJobs${name}`] ??
+    env[`${name}__blobServiceUri`] ??
+    (name.includes('=') ? name : undefined);
   if (!value) throw new Error(`Storage connection "${name}" is not set (app setting ${name}).`);
   if (value.startsWith('http')) throw new Error(`Storage connection "${name}" must be a connection string locally.`);
   return BlobServiceClient.fromConnectionString(value);

@@ -76,7 +76,11 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     durable: options.durable ? (req, res) => options.durable!.handle(req, res) : undefined,
   });
   const durable = options.durable;
-  if (durable) worker.setInputBindingProvider('durableClient', () => durable.clientPayload(http.origin));
+  if (durable) {
+    worker.setInputBindingProvider('durableClient', () => durable.clientPayload(http.origin));
+    // The platform sets it on Azure; without it df.getClient rewrites every URL to localhost:7071.
+    env.WEBSITE_HOSTNAME = `127.0.0.1:${http.port}`;
+  }
 
   const needsStorage = worker.functionsByTrigger('timerTrigger').length + worker.functionsByTrigger('blobTrigger').length > 0;
   const hostsContainer = needsStorage ? blobServiceFor('AzureWebJobsStorage', env).getContainerClient(HOSTS_CONTAINER) : undefined;

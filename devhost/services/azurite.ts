@@ -22,7 +22,8 @@ export interface AzuriteOptions {
 }
 
 const EXIT_WITH_PARENT =
-  'data:text/javascript,process.stdin.on("end",()=>process.exit(0));process.stdin.on("error",()=>process.exit(0));process.stdin.resume();';
+  'data:text/javascript,process.stdin.on("end",()=>process.exit(0));process.stdin.on("error",()=>process.exit(0));process.stdin.resume();process.stdin.unref();';
+// unref: the watcher must not keep Azurite alive after its own SIGTERM shutdown (which saves its data).
 
 export interface RunningAzurite {
   connectionString: string;

@@ -35,7 +35,7 @@ export type {
   WorkerLogEntry,
   WorkerLogSink,
 } from './worker';
-export { FunctionsWorker, HOST_VERSION, WORKER_VERSION } from './worker';
+export { formatLogEntry, FunctionsWorker, HOST_VERSION, WORKER_VERSION } from './worker';
 
 let processWorker: FunctionsWorker | undefined;
 

@@ -364,12 +364,18 @@ function traceParent(): string {
   return `00-${hex(32)}-${hex(16)}-01`;
 }
 
-function defaultLogSink(entry: WorkerLogEntry): void {
-  if (entry.level === 'debug' || entry.level === 'trace' || entry.level === 'none') return;
-  if (entry.category === 'system' && entry.level === 'information') return;
+/** One readable line for a log entry, or undefined for entries not worth showing (debug, system info). */
+export function formatLogEntry(entry: WorkerLogEntry): string | undefined {
+  if (entry.level === 'debug' || entry.level === 'trace' || entry.level === 'none') return undefined;
+  if (entry.category === 'system' && entry.level === 'information') return undefined;
   const who = entry.functionName ? `[${entry.functionName}] ` : '';
   const line = entry.category === 'invocation' ? entry.message : `${who}${format(entry.message)}`;
-  const stamp = new Date().toISOString().slice(11, 23);
+  return `${new Date().toISOString().slice(11, 23)} ${line}`;
+}
+
+function defaultLogSink(entry: WorkerLogEntry): void {
+  const line = formatLogEntry(entry);
+  if (line === undefined) return;
   const out = entry.level === 'error' || entry.level === 'critical' || entry.level === 'warning' ? process.stderr : process.stdout;
-  out.write(`${stamp} ${line}\n`);
+  out.write(`${line}\n`);
 }

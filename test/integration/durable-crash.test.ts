@@ -95,4 +95,30 @@ describe('durable engine crash safety', () => {
     expect(new Set(executions).size).toBe(50);
     expect(executions.length).toBeGreaterThanOrEqual(50);
   });
+
+  it('when the engine restarts on the same store, then pending timers, buffered events and suspensions carry over', async () => {
+    const storePath = path.join(tempDir('durable-restart-'), 'hub.sqlite');
+    const first = startEngine(storePath);
+    const timed = first.startNew('sampleApproval', { input: JSON.stringify({ timeoutMs: 300 }) });
+    const echo = first.startNew('sampleEcho', { input: '"kept"' });
+    const held = first.startNew('sampleEcho', { input: '"held"' });
+    await first.waitFor(timed, (i) => i.runtimeStatus === 'Running');
+    await first.waitFor(held, (i) => i.runtimeStatus === 'Running');
+    first.suspend(held, 'over the restart');
+    await first.waitFor(held, (i) => i.runtimeStatus === 'Suspended');
+    first.raiseEvent(held, 'ping', '"later"');
+    await first.stop();
+
+    const second = startEngine(storePath);
+    try {
+      second.raiseEvent(echo, 'ping', '"after restart"');
+      expect(JSON.parse((await second.waitFor(timed)).output ?? 'null')).toEqual({ outcome: 'timed out' });
+      expect(JSON.parse((await second.waitFor(echo)).output ?? 'null')).toEqual({ input: 'kept', received: 'after restart' });
+      expect(second.getInstance(held)?.runtimeStatus).toBe('Suspended');
+      second.resume(held, undefined);
+      expect(JSON.parse((await second.waitFor(held)).output ?? 'null')).toEqual({ input: 'held', received: 'later' });
+    } finally {
+      await second.stop();
+    }
+  });
 });

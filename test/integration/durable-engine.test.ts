@@ -1,9 +1,11 @@
 import path from 'node:path';
 
 import type { DurableEngine, HistoryEvent } from '../../devhost/durable';
-import { EventType } from '../../devhost/durable';
+import { EventType, history } from '../../devhost/durable';
+import { retryDelayMs, retryTimedOut } from '../../devhost/durable/retry';
+import { DurableStore } from '../../devhost/durable/store';
 import { startEngine, tempDir } from './durable-app/fixture';
-import { flakyAttempts, shifty } from './durable-app/samples';
+import { flakyAttempts, shifty, shiftyThrows } from './durable-app/samples';
 
 let engine: DurableEngine;
 
@@ -88,6 +90,13 @@ describe('durable engine', () => {
     expect(backoff(secondTimer)).toBe(40);
   });
 
+  it('when many retried calls fail and retry concurrently, then each succeeds on its own attempt', async () => {
+    const id = engine.startNew('sampleFanOutRetry', { input: JSON.stringify({ prefix: 'fan-', count: 12 }) });
+    const done = await engine.waitFor(id);
+    expect(done.runtimeStatus).toBe('Completed');
+    expect(json(done.output)).toEqual({ plain: 42, attempts: Array.from({ length: 12 }, (_, i) => (i % 3) + 1) });
+  });
+
   it('when an activity fails on every attempt, then the orchestration fails with the activity message', async () => {
     const id = engine.startNew('sampleRetry', {
       input: JSON.stringify({ key: 'permanent', failures: 0, attempts: 3, activity: 'samplePermanent' }),
@@ -153,9 +162,91 @@ describe('durable engine', () => {
     }
   });
 
+  it('when changed orchestrator code throws on a recorded result, then the failure still names the non-determinism', async () => {
+    shiftyThrows.greet = false;
+    const id = engine.startNew('sampleShiftyThrows');
+    await engine.waitFor(id, () => ofType(engine.getHistory(id), EventType.TaskCompleted).length === 1);
+    shiftyThrows.greet = true;
+    try {
+      engine.raiseEvent(id, 'go', 'true');
+      const done = await engine.waitFor(id);
+      expect(done.runtimeStatus).toBe('Failed');
+      expect(json(done.output)).toMatch(/Non-deterministic workflow detected/);
+      expect(json(done.output)).not.toContain('expected a greeting');
+    } finally {
+      shiftyThrows.greet = false;
+    }
+  });
+
+  it('when a sub-orchestration with retry fails once, then a second child instance runs and its output returns', async () => {
+    const id = engine.startNew('sampleParentWithRetry', {
+      instanceId: 'retry-parent',
+      input: JSON.stringify({ key: 'child-retry', failures: 1 }),
+    });
+    const done = await engine.waitFor(id);
+    expect(done.runtimeStatus).toBe('Completed');
+    expect(json(done.output)).toEqual({ attempt: 2 });
+    const created = ofType(engine.getHistory(id), EventType.SubOrchestrationInstanceCreated);
+    expect(created.map((e) => [e.EventId, e.InstanceId])).toEqual([
+      [0, 'retry-parent:0'],
+      [2, 'retry-parent:2'],
+    ]);
+    expect(engine.getInstance('retry-parent:0')?.runtimeStatus).toBe('Failed');
+    expect(engine.getInstance('retry-parent:2')?.runtimeStatus).toBe('Completed');
+  });
+
+  it('when the retry timeout passes before the next attempt, then no further attempt runs and the last error fails it', async () => {
+    const id = engine.startNew('sampleRetryTimeout', { input: JSON.stringify({ key: 'timeout' }) });
+    const done = await engine.waitFor(id);
+    expect(done.runtimeStatus).toBe('Failed');
+    expect(json(done.output)).toContain('transient failure on attempt 1');
+    expect(flakyAttempts.get('timeout')).toBe(1);
+    // The SDK still walks through its attempt ids; the skipped attempts fail at once.
+    expect(ofType(engine.getHistory(id), EventType.TaskFailed)).toHaveLength(5);
+  });
+
+  it('when an orchestrator calls an activity the app does not register, then it fails naming the activity', async () => {
+    const id = engine.startNew('sampleCallsMissingActivity');
+    const done = await engine.waitFor(id);
+    expect(done.runtimeStatus).toBe('Failed');
+    expect(json(done.output)).toContain("The function 'sampleNoSuchActivity' doesn't exist");
+  });
+
+  it('when a work item completes twice, then its completion is recorded once', () => {
+    const store = new DurableStore(path.join(tempDir(), 'idempotent.sqlite'));
+    try {
+      const item = { id: 'i|e|0', instanceId: 'i', executionId: 'e', taskId: 0, name: 'sampleNoop', input: undefined };
+      store.addWorkItem(item);
+      const event = history.taskCompleted(new Date(), 0, '1');
+      expect(store.completeWorkItem(item, event, Date.now())).toBe(true);
+      expect(store.completeWorkItem(item, event, Date.now())).toBe(false);
+      expect(store.visibleMessages('i', Date.now())).toHaveLength(1);
+    } finally {
+      store.close();
+    }
+  });
+
   it('when an unknown orchestration is started, then startNew refuses it', () => {
     expect(() => engine.startNew('noSuchOrchestration')).toThrow(
       "The function 'noSuchOrchestration' doesn't exist, is disabled, or is not an orchestrator function.",
     );
   });
 });
+
+describe('retry backoff', () => {
+  const options = { firstRetryIntervalInMilliseconds: 100, maxNumberOfAttempts: 9, backoffCoefficient: 3 };
+
+  it('when attempts fail in turn, then the delay grows by the backoff coefficient up to the max interval', () => {
+    expect([1, 2, 3].map((attempt) => retryDelayMs(options, attempt, 0, 0))).toEqual([100, 300, 900]);
+    const capped = { ...options, maxRetryIntervalInMilliseconds: 500 };
+    expect([1, 2, 3].map((attempt) => retryDelayMs(capped, attempt, 0, 0))).toEqual([100, 300, 500]);
+  });
+
+  it('when the retry timeout has passed since the first attempt, then there is no further delay', () => {
+    const bounded = { ...options, retryTimeoutInMilliseconds: 1000 };
+    expect(retryDelayMs(bounded, 1, 0, 999)).toBe(100);
+    expect(retryDelayMs(bounded, 1, 0, 1000)).toBe(0);
+    expect(retryTimedOut(bounded, 0, 1000)).toBe(true);
+  });
+});
+

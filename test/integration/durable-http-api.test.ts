@@ -142,6 +142,24 @@ describe('durable HTTP API with the real DurableClient', () => {
     await client.terminate(live, 'cleanup');
   });
 
+  it('when a start asks to wait for completion, then the API answers 200 with the output once it is done', async () => {
+    const res = await fetch(api('orchestrators/sampleChain?timeout=10&pollingInterval=1'), { method: 'POST' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual(['Hello Tokyo!', 'Hello Seattle!', 'Hello London!']);
+  });
+
+  it('when an instance id carries colons like the lifecycle ids, then every client call reaches it', async () => {
+    const id = await client.startNew('sampleEcho', { instanceId: 'lifecycle:iris model:3', input: { v: 3 } });
+    expect(id).toBe('lifecycle:iris model:3');
+    await engine.waitFor(id, (i) => i.runtimeStatus === 'Running');
+    expect((await client.getStatus(id)).runtimeStatus).toBe(df.OrchestrationRuntimeStatus.Running);
+    await client.raiseEvent(id, 'ping', 'pong');
+    await engine.waitFor(id);
+    expect((await client.getStatus(id)).output).toEqual({ input: { v: 3 }, received: 'pong' });
+    const links = client.createHttpManagementPayload(id);
+    expect((await fetch(links.statusQueryGetUri)).status).toBe(200);
+  });
+
   describe('bad input', () => {
     it('when an unknown orchestration is started, then the API answers 400 naming the function', async () => {
       const res = await fetch(api('orchestrators/noSuchOrchestration'), { method: 'POST' });
@@ -204,6 +222,15 @@ describe('durable HTTP API with the real DurableClient', () => {
       expect((await fetch(api('instances/nobody'))).status).toBe(404);
       expect((await fetch(api('instances/nobody/terminate'), { method: 'POST' })).status).toBe(404);
       expect((await fetch(api('nothing/here'))).status).toBe(404);
+    });
+
+    it('when an operation devhost does not implement is asked, then the API answers 501 with a clear message', async () => {
+      const id = await client.startNew('sampleChain');
+      await engine.waitFor(id);
+      const rewind = await fetch(api(`instances/${id}/rewind?reason=x`), { method: 'POST' });
+      expect(rewind.status).toBe(501);
+      expect(((await rewind.json()) as { Message: string }).Message).toBe('The rewind operation is not supported by devhost.');
+      expect((await fetch(api('entities/counter/one'))).status).toBe(501);
     });
   });
 });

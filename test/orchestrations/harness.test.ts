@@ -82,6 +82,26 @@ describe('orchestration harness', () => {
     expect(step.output).toBe("caught: Orchestrator function 'sampleChildDouble' failed: negative input -1 ");
   });
 
+  it('when a fan-out is completed task by task, then the pending list shrinks and the fan-in sums the results', async () => {
+    const h = orchestrationHarness('sampleFanOut', { input: { count: 4 } });
+    const first = await h.start();
+    expect(first.newActions.map((a) => [a.taskId, a.name, a.input])).toEqual([
+      [0, 'sampleDouble', 0],
+      [1, 'sampleDouble', 1],
+      [2, 'sampleDouble', 2],
+      [3, 'sampleDouble', 3],
+    ]);
+    let step = first;
+    for (const task of h.pendingTasks()) {
+      expect(step.isDone).toBe(false);
+      step = await h.completeActivity(task.taskId!, (task.input as number) * 2);
+    }
+    expect(h.pendingTasks()).toEqual([]);
+    expect(step.isDone).toBe(true);
+    expect(step.output).toBe(12);
+    expect(h.lastScheduled('sampleDouble')?.taskId).toBe(3);
+  });
+
   it('when a step names a task that was never scheduled, then the harness says so', async () => {
     const h = orchestrationHarness('sampleChain');
     await h.start();

@@ -1,3 +1,4 @@
+import { startServiceBusBroker } from '../../devhost/servicebus/broker';
 import { startAzurite } from '../../devhost/services/azurite';
 import { startCosmos } from '../../devhost/services/cosmos';
 
@@ -7,11 +8,16 @@ import { startCosmos } from '../../devhost/services/cosmos';
  * the environment (workers are forked after this runs and inherit it).
  */
 export default async function globalSetup(): Promise<void> {
-  const [azurite, cosmos] = await Promise.all([startAzurite(), startCosmos()]);
+  const [azurite, cosmos, serviceBus] = await Promise.all([
+    startAzurite(),
+    startCosmos(),
+    startServiceBusBroker(),
+  ]);
   process.env.STORAGE_CONNECTION_STRING = azurite.connectionString;
   process.env.AzureWebJobsStorage = azurite.connectionString;
   process.env.COSMOS_ENDPOINT = cosmos.endpoint;
   process.env.COSMOS_KEY = cosmos.key;
   process.env.COSMOS_ALLOW_INSECURE_TLS = 'true';
-  (globalThis as Record<string, unknown>).__localServices = [azurite, cosmos];
+  process.env.SERVICEBUS_CONNECTION_STRING = serviceBus.connectionString;
+  (globalThis as Record<string, unknown>).__localServices = [azurite, cosmos, serviceBus];
 }

@@ -83,6 +83,7 @@ export class OrchestrationHarness {
   private readonly known: HarnessAction[] = [];
   private readonly retries = new Map<number, RetryTrack>();
   private readonly retryTimers = new Map<number, RetryTrack>();
+  private readonly resolved = new Set<number>();
   private nextSeq = 0;
   private now: number;
   private started = false;
@@ -100,6 +101,16 @@ export class OrchestrationHarness {
   /** The history built so far (PascalCase events, as the SDK replays them). */
   get history(): readonly HistoryEvent[] {
     return this.events;
+  }
+
+  /** Scheduled tasks not yet completed, failed or fired (cancelled timers excluded), oldest first. */
+  pendingTasks(): HarnessAction[] {
+    return this.known.filter((a) => a.taskId !== null && !a.isCanceled && !this.resolved.has(a.taskId));
+  }
+
+  /** The most recently scheduled action calling `name` (activity, sub-orchestrator or event). */
+  lastScheduled(name: string): HarnessAction | undefined {
+    return [...this.known].reverse().find((a) => a.name === name);
   }
 
   /** Moves the orchestration clock forward (the next episode starts later). */
@@ -167,6 +178,10 @@ export class OrchestrationHarness {
 
   private async episode(newEvents: HistoryEvent[], failedTask?: number, firedTimer?: number): Promise<EpisodeResult> {
     const at = new Date(this.now);
+    for (const e of newEvents) {
+      const id = e.TaskScheduledId ?? e.TimerId;
+      if (id !== undefined) this.resolved.add(id);
+    }
     this.events.push(history.orchestratorStarted(at), ...newEvents);
     const extra: Pick<EpisodeResult, 'retryTimer' | 'retryAttempt'> = {};
     // Mirror RetryableTask: a failed attempt -> backoff timer id; a fired backoff timer -> next attempt id.

@@ -1,4 +1,5 @@
 import { errors } from '../errors';
+import { metricsForTask } from './names';
 import {
   defined,
   type MetricEvaluator,
@@ -188,7 +189,7 @@ export function classificationEvaluator(data: ClassificationData): MetricEvaluat
       if (rows === 0) {
         const none = undefinedMetric('no rows', 0);
         const out: MetricOutcomes = {};
-        for (const name of binary ? BINARY_NAMES : MULTICLASS_NAMES) out[name] = none;
+        for (const name of metricsForTask[binary ? 'binary' : 'multiclass']) out[name] = none;
         return out;
       }
       const scores = perClassScores(s);
@@ -228,21 +229,6 @@ export function classificationEvaluator(data: ClassificationData): MetricEvaluat
   };
 }
 
-const BINARY_NAMES = ['accuracy', 'precision', 'recall', 'f1', 'f1_macro', 'f1_weighted', 'roc_auc', 'pr_auc', 'log_loss', 'brier'] as const;
-const MULTICLASS_NAMES = [
-  'accuracy',
-  'precision',
-  'recall',
-  'precision_weighted',
-  'recall_weighted',
-  'f1_macro',
-  'f1_weighted',
-  'roc_auc',
-  'roc_auc_weighted',
-  'pr_auc',
-  'log_loss',
-  'brier',
-] as const;
 
 /** One-vs-rest ROC-AUC (macro and prevalence-weighted) and macro average precision. */
 function oneVsRest(

@@ -133,3 +133,49 @@ df.app.orchestration('sampleEcho', function* (context: OrchestrationContext) {
   const received: unknown = yield context.df.waitForExternalEvent('ping');
   return { input: context.df.getInput<unknown>(), received };
 });
+
+/** A child orchestration that fails while `sampleFlaky` still fails for its key. */
+df.app.orchestration('sampleFlakyChild', function* (context: OrchestrationContext) {
+  const input = context.df.getInput<{ key: string; failures: number }>();
+  return yield context.df.callActivity('sampleFlaky', input);
+});
+
+df.app.orchestration('sampleParentWithRetry', function* (context: OrchestrationContext) {
+  const input = context.df.getInput<{ key: string; failures: number }>();
+  return yield context.df.callSubOrchestratorWithRetry('sampleFlakyChild', new df.RetryOptions(20, 3), input);
+});
+
+/** Retries bounded by a retry timeout shorter than the first backoff. */
+df.app.orchestration('sampleRetryTimeout', function* (context: OrchestrationContext) {
+  const { key } = context.df.getInput<{ key: string }>();
+  const options = new df.RetryOptions(60, 5);
+  options.retryTimeoutInMilliseconds = 30;
+  return yield context.df.callActivityWithRetry('sampleFlaky', options, { key, failures: 99 });
+});
+
+df.app.orchestration('sampleCallsMissingActivity', function* (context: OrchestrationContext) {
+  return yield context.df.callActivity('sampleNoSuchActivity', 1);
+});
+
+/** Retried calls racing each other in one Task.all: their retry ids interleave. */
+df.app.orchestration('sampleFanOutRetry', function* (context: OrchestrationContext) {
+  const { prefix, count } = context.df.getInput<{ prefix: string; count: number }>();
+  const options = new df.RetryOptions(10, 3);
+  const tasks = Array.from({ length: count }, (_, i) =>
+    context.df.callActivityWithRetry('sampleFlaky', options, { key: `${prefix}${i}`, failures: i % 3 }),
+  );
+  const plain: number = yield context.df.callActivity('sampleDouble', 21);
+  const results: Array<{ attempt: number }> = yield context.df.Task.all(tasks);
+  return { plain, attempts: results.map((r) => r.attempt) };
+});
+
+/** Like sampleShifty, but the changed code also trips over the recorded result and throws. */
+export const shiftyThrows = { greet: false };
+df.app.orchestration('sampleShiftyThrows', function* (context: OrchestrationContext) {
+  const first: unknown = shiftyThrows.greet
+    ? yield context.df.callActivity('sampleHello', 'first')
+    : yield context.df.callActivity('sampleDouble', 1);
+  if (shiftyThrows.greet && typeof first !== 'string') throw new Error('expected a greeting');
+  const go: unknown = yield context.df.waitForExternalEvent('go');
+  return { first, go };
+});

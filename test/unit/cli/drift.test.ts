@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 
 import { run } from '../../../cli/drift';
-import { parseCsv } from '../../../cli/tables';
+import { readTable } from '../../../cli/tables';
 import expected from '../../fixtures/drift/cli-expected.json';
 
 const fixtures = path.join(__dirname, '../../fixtures/drift');
@@ -32,15 +33,15 @@ async function mlopsDrift(...args: string[]): Promise<Output> {
 
 async function csvToParquet(csvPath: string, target: string): Promise<void> {
   const { parquetWriteBuffer } = await import('hyparquet-writer');
-  const { header, rows } = parseCsv(fs.readFileSync(csvPath, 'utf8'));
-  const column = (name: string) => rows.map((r) => r[header.indexOf(name)]!);
+  const { values } = await readTable(csvPath);
+  const numbers = (name: string) => values[name]!.map((v) => (v === null ? null : Number(v)));
   const buffer = parquetWriteBuffer({
     columnData: [
-      { name: 'age', data: Float64Array.from(column('age').map(Number)), type: 'DOUBLE' },
-      { name: 'income', data: Float64Array.from(column('income').map(Number)), type: 'DOUBLE' },
-      { name: 'city', data: column('city'), type: 'STRING' },
-      { name: 'flag', data: Int32Array.from(column('flag').map(Number)), type: 'INT32' },
-      { name: 'score', data: column('score').map((s) => (s === '' ? null : Number(s))), type: 'DOUBLE', nullable: true },
+      { name: 'age', data: Float64Array.from(numbers('age') as number[]), type: 'DOUBLE' },
+      { name: 'income', data: Float64Array.from(numbers('income') as number[]), type: 'DOUBLE' },
+      { name: 'city', data: values.city!.map(String), type: 'STRING' },
+      { name: 'flag', data: Int32Array.from(numbers('flag') as number[]), type: 'INT32' },
+      { name: 'score', data: numbers('score'), type: 'DOUBLE', nullable: true },
     ],
   });
   fs.writeFileSync(target, Buffer.from(buffer));
@@ -124,11 +125,29 @@ describe('mlops drift', () => {
     }
   });
 
-  test('when CSV text has quotes, escaped quotes, CRLF and embedded newlines, then fields are split correctly', () => {
-    const text = '\ufeffa,b\r\n"x, y","say ""hi"""\r\n"multi\nline",\n';
-    expect(parseCsv(text)).toEqual({ header: ['a', 'b'], rows: [['x, y', 'say "hi"'], ['multi\nline', '']] });
-    expect(() => parseCsv('a,b\n1\n')).toThrow('row 2 has 1 fields, the header has 2');
-    expect(() => parseCsv('a\n"open\n')).toThrow(/unterminated/);
-    expect(() => parseCsv('a,b,a\n1,2,3\n')).toThrow("column 'a' appears twice");
+  test('when CSV files have a BOM, quoted newlines, gzip, duplicate headers or ragged rows, then they are read or refused clearly', async () => {
+    const write = (name: string, text: string | Buffer) => {
+      const file = path.join(tmp, name);
+      fs.writeFileSync(file, text);
+      return file;
+    };
+    const rows = (shift: number) =>
+      Array.from({ length: 40 }, (_, i) => `${i + shift},"line one\nline ""two"" ${i % 3}"`).join('\r\n');
+    const ref = write('bom.csv', `\ufeffx,note\r\n${rows(0)}\r\n`);
+    const cur = write('cur.csv.gz', zlib.gzipSync(`x,note\n${rows(100)}\n`));
+    const ok = await mlopsDrift(ref, cur, '--json');
+    expect(ok.code).toBe(0);
+    const json = JSON.parse(ok.stdout);
+    expect(json.columns.map((c: { name: string; type: string; drifted: boolean }) => [c.name, c.type, c.drifted])).toEqual([
+      ['x', 'numeric', true],
+      ['note', 'categorical', false],
+    ]);
+
+    const duplicate = await mlopsDrift(write('dup.csv', 'a,b,a\n1,2,3\n'), ref);
+    expect(duplicate.code).toBe(2);
+    expect(duplicate.stderr).toContain("column 'a' appears twice");
+    const ragged = await mlopsDrift(write('ragged.csv', 'x,note\n1,a\n2\n'), ref);
+    expect(ragged.code).toBe(2);
+    expect(ragged.stderr).toMatch(/row 2 has 1 fields, the header has 2/);
   });
 });

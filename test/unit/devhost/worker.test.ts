@@ -34,7 +34,7 @@ describe('devhost worker role', () => {
     expect(re.test('a.js')).toBe(true);
     expect(re.test('x/y/a.js')).toBe(true);
     expect(re.test('x/a.ts')).toBe(false);
-    expect(entryPoints(appDir).map((f) => path.basename(f))).toEqual(['blob.ts', 'hooks.ts', 'http.ts', 'timer.ts']);
+    expect(entryPoints(appDir).map((f) => path.basename(f))).toEqual(['blob.ts', 'durable.ts', 'hooks.ts', 'http.ts', 'timer.ts']);
   });
 
   it('when the app is loaded, then every app.* registration is captured with its bindings', () => {

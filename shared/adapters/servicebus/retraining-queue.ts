@@ -1,0 +1,53 @@
+import type { ServiceBusSender } from '@azure/service-bus';
+
+import { config } from '../../config';
+import { errors } from '../../domain/errors';
+import type { RetrainingEnqueueResult, RetrainingQueue } from '../../ports/retraining-queue';
+import {
+  retrainingDeduplicationKey,
+  type RetrainingRequestInput,
+  retrainingRequestSchema,
+} from '../../schemas/messages';
+import { serviceBusSender } from './client';
+
+/** Subject of every retraining request message. */
+export const RETRAINING_REQUEST_SUBJECT = 'retraining.requested';
+
+/**
+ * RetrainingQueue on a Service Bus queue: one JSON message per request, the deduplication key as
+ * message id (the queue's duplicate detection drops repeats), and model, version, reason and window
+ * as application properties so that operators and filters can see them without the body.
+ */
+export class ServiceBusRetrainingQueue implements RetrainingQueue {
+  constructor(private readonly sender: ServiceBusSender) {}
+
+  async enqueue(input: RetrainingRequestInput): Promise<RetrainingEnqueueResult> {
+    const parsed = retrainingRequestSchema.safeParse(input);
+    if (!parsed.success) {
+      throw errors.validation('invalid retraining request', {
+        issues: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
+      });
+    }
+    const request = parsed.data;
+    const messageId = retrainingDeduplicationKey(request);
+    await this.sender.sendMessages({
+      messageId,
+      body: request,
+      contentType: 'application/json',
+      subject: RETRAINING_REQUEST_SUBJECT,
+      correlationId: request.correlationId,
+      applicationProperties: {
+        model: request.model,
+        version: request.version,
+        reason: request.reason,
+        window: request.window.id,
+      },
+    });
+    return { messageId };
+  }
+}
+
+/** The app's retraining queue (RETRAINING_QUEUE on the configured namespace). */
+export function retrainingQueue(): RetrainingQueue {
+  return new ServiceBusRetrainingQueue(serviceBusSender(config().RETRAINING_QUEUE));
+}

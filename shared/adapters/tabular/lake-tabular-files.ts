@@ -1,0 +1,119 @@
+import { DomainError } from '../../domain/errors';
+import type { RawRows } from '../../domain/raw-rows';
+import type { DataLake } from '../../ports/data-lake';
+import type { OpenedChunk, ParquetSink, TabularFiles } from '../../ports/tabular-files';
+import type { Chunk, ChunkPlan } from '../../schemas/scoring';
+import { planCsvChunks } from './csv-chunk-planner';
+import { isGzipPath, readCsv } from './csv-reader';
+import { lakeAsyncBuffer, parquetColumns, readParquetMetadata, readParquetRowGroups, rowGroupRows } from './parquet-reader';
+import { BufferedParquetSink } from './parquet-writer';
+
+export type DataFormat = 'csv' | 'parquet';
+
+/** The format a data file is read as, from its name: `.parquet`, `.csv`, `.csv.gz`. */
+export function formatOf(path: string): DataFormat {
+  const lower = path.toLowerCase();
+  if (lower.endsWith('.parquet') || lower.endsWith('.pq')) return 'parquet';
+  if (lower.endsWith('.csv') || lower.endsWith('.csv.gz')) return 'csv';
+  throw new DomainError('INVALID_INPUT_FILE', `cannot tell the format of '${path}': name it .csv, .csv.gz or .parquet`);
+}
+
+/** Groups consecutive row groups until each chunk holds at least `targetRows` rows. */
+export function planRowGroups(groupRows: number[], targetRows: number): Chunk[] {
+  const chunks: Chunk[] = [];
+  let start = 0;
+  let rows = 0;
+  let firstRow = 1;
+  groupRows.forEach((n, g) => {
+    rows += n;
+    if (rows >= targetRows || g === groupRows.length - 1) {
+      chunks.push({ format: 'parquet', index: chunks.length, rowGroupStart: start, rowGroupEnd: g + 1, firstRow, rows });
+      firstRow += rows;
+      start = g + 1;
+      rows = 0;
+    }
+  });
+  return chunks;
+}
+
+async function* prepend(first: RawRows, rest: AsyncGenerator<RawRows>): AsyncGenerator<RawRows> {
+  try {
+    yield first;
+    for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+  } finally {
+    await rest.return(undefined);
+  }
+}
+
+/** TabularFiles over the DataLake port (Blob Storage in production, local files in the CLI). */
+export class LakeTabularFiles implements TabularFiles {
+  constructor(
+    private readonly lake: DataLake,
+    private readonly options: { csvWindowBytes?: number } = {},
+  ) {}
+
+  private async size(path: string): Promise<{ size: number; etag: string }> {
+    const info = await this.lake.stat(path);
+    if (!info) throw new DomainError('NOT_FOUND', `the data file '${path}' does not exist`, { path });
+    return info;
+  }
+
+  async plan(path: string, options: { targetChunkBytes: number; targetChunkRows: number }): Promise<ChunkPlan> {
+    const format = formatOf(path);
+    const { size, etag } = await this.size(path);
+    if (format === 'parquet') {
+      const metadata = await readParquetMetadata(lakeAsyncBuffer(this.lake, path, size));
+      const groups = rowGroupRows(metadata);
+      return {
+        source: path,
+        format,
+        size,
+        etag,
+        columns: parquetColumns(metadata),
+        rows: groups.reduce((a, b) => a + b, 0),
+        chunks: planRowGroups(groups, options.targetChunkRows),
+      };
+    }
+    if (isGzipPath(path)) {
+      const opened = await this.open(path, { format: 'csv', index: 0, compression: 'gzip' });
+      await opened.batches.return(undefined);
+      return { source: path, format, size, etag, columns: [...opened.columns], chunks: [{ format: 'csv', index: 0, compression: 'gzip' }] };
+    }
+    const plan = await planCsvChunks(await this.lake.read(path), options.targetChunkBytes);
+    return { source: path, format, size, etag, columns: plan.columns, rows: plan.rows, chunks: plan.chunks };
+  }
+
+  async open(path: string, chunk: Chunk): Promise<OpenedChunk> {
+    const windowBytes = this.options.csvWindowBytes;
+    if (chunk.format === 'parquet') {
+      const { size } = await this.size(path);
+      const file = lakeAsyncBuffer(this.lake, path, size);
+      const metadata = await readParquetMetadata(file);
+      const columns = parquetColumns(metadata);
+      return {
+        columns,
+        batches: readParquetRowGroups(file, metadata, {
+          start: chunk.rowGroupStart,
+          end: chunk.rowGroupEnd,
+          columns,
+          firstRowNumber: chunk.firstRow,
+        }),
+      };
+    }
+    if (chunk.compression === 'none') {
+      const stream = await this.lake.read(path, { offset: chunk.offset, length: chunk.length });
+      return {
+        columns: chunk.columns,
+        batches: readCsv(stream, { columns: chunk.columns, firstRowNumber: chunk.firstRow, ...(windowBytes ? { windowBytes } : {}) }),
+      };
+    }
+    const batches = readCsv(await this.lake.read(path), { gzip: true, ...(windowBytes ? { windowBytes } : {}) });
+    const first = await batches.next();
+    if (first.done) throw new DomainError('INVALID_INPUT_FILE', 'the file is empty: no header row');
+    return { columns: first.value.columns, batches: prepend(first.value, batches) };
+  }
+
+  parquetSink(): ParquetSink {
+    return new BufferedParquetSink();
+  }
+}

@@ -1,0 +1,94 @@
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+const MAX_FAST_DIGITS = 15;
+
+const Ch = {
+  Space: 32,
+  Plus: 43,
+  Minus: 45,
+  Dot: 46,
+  Zero: 48,
+  Nine: 57,
+  UpperE: 69,
+  LowerE: 101,
+} as const;
+
+function special(buf: Buffer, b: number, e: number, negative: boolean): number {
+  let word = '';
+  for (let i = b; i < e; i += 1) word += String.fromCharCode(buf[i]! | 0x20);
+  if (word === 'nan') return NaN;
+  if (word === 'inf' || word === 'infinity') return negative ? -Infinity : Infinity;
+  return NaN;
+}
+
+/**
+ * Parses a decimal number straight from bytes, without building a string. Up to 15 significant
+ * digits and a power of ten up to 22 are exact in a double, so one multiplication or division
+ * gives the correctly rounded result (Clinger's fast path); anything longer falls back to
+ * `Number` on the checked text, so results always equal `Number(text)`. Returns NaN for text that
+ * is not a number; `NaN`, `inf` and `Infinity` (any case, optional sign) parse as themselves.
+ */
+export function parseNumberBytes(buf: Buffer, begin: number, end: number): number {
+  let b = begin;
+  let e = end;
+  while (b < e && buf[b] === Ch.Space) b += 1;
+  while (e > b && buf[e - 1] === Ch.Space) e -= 1;
+  if (b === e) return NaN;
+  let i = b;
+  let negative = false;
+  if (buf[i] === Ch.Minus || buf[i] === Ch.Plus) {
+    negative = buf[i] === Ch.Minus;
+    i += 1;
+  }
+  let mantissa = 0;
+  let digits = 0;
+  let sawDigit = false;
+  let scale = 0;
+  let c = buf[i]!;
+  while (i < e && c >= Ch.Zero && c <= Ch.Nine) {
+    sawDigit = true;
+    if (digits > 0 || c !== Ch.Zero) {
+      mantissa = mantissa * 10 + (c - Ch.Zero);
+      digits += 1;
+    }
+    i += 1;
+    c = buf[i]!;
+  }
+  if (i < e && c === Ch.Dot) {
+    i += 1;
+    c = buf[i]!;
+    while (i < e && c >= Ch.Zero && c <= Ch.Nine) {
+      sawDigit = true;
+      if (digits > 0 || c !== Ch.Zero) {
+        mantissa = mantissa * 10 + (c - Ch.Zero);
+        digits += 1;
+      }
+      scale -= 1;
+      i += 1;
+      c = buf[i]!;
+    }
+  }
+  if (!sawDigit) return special(buf, negative || buf[b] === Ch.Plus ? b + 1 : b, e, negative);
+  if (i < e && (c === Ch.LowerE || c === Ch.UpperE)) {
+    i += 1;
+    let expNegative = false;
+    if (buf[i] === Ch.Minus || buf[i] === Ch.Plus) {
+      expNegative = buf[i] === Ch.Minus;
+      i += 1;
+    }
+    let exp = 0;
+    let expDigits = 0;
+    while (i < e && buf[i]! >= Ch.Zero && buf[i]! <= Ch.Nine) {
+      if (exp < 100000) exp = exp * 10 + (buf[i]! - Ch.Zero);
+      expDigits += 1;
+      i += 1;
+    }
+    if (expDigits === 0) return NaN;
+    scale += expNegative ? -exp : exp;
+  }
+  if (i !== e) return NaN;
+  if (digits <= MAX_FAST_DIGITS && scale >= -22 && scale <= 22) {
+    const v = scale < 0 ? mantissa / POW10[-scale]! : mantissa * POW10[scale]!;
+    return negative ? -v : v;
+  }
+  return Number(buf.toString("latin1", b, e));
+}

@@ -1,0 +1,36 @@
+/**
+ * Rows as a reader found them, before validation: cells addressed by (column, row), parsed on
+ * demand so readers can avoid building a string per cell. CSV and Parquet readers implement it;
+ * row validation turns it into a RowBatch plus rejected rows.
+ */
+export interface RawRows {
+  /** Column names from the file's header or schema, in file order. */
+  readonly columns: readonly string[];
+  readonly rowCount: number;
+  /** 1-based number of the row in its source file (data rows; the header is not counted). */
+  rowNumber(row: number): number;
+  /** How many fields the row has (a ragged CSV row has more or fewer than `columns`). */
+  fieldCount(row: number): number;
+  /** Why the row cannot be read at all (invalid UTF-8, malformed quoting), or undefined. */
+  defect(row: number): string | undefined;
+  /** True when the cell is absent or empty (a missing value). */
+  isEmpty(column: number, row: number): boolean;
+  /** The cell as a number: NaN when it is not one; `NaN`/`Infinity` spelled out parse as such. */
+  number(column: number, row: number): number;
+  /** The cell as text, or null when empty. */
+  text(column: number, row: number): string | null;
+  /**
+   * The cell as text for low-cardinality columns (categories, segment keys): a reader may return
+   * one shared string per distinct value instead of decoding each cell.
+   */
+  symbol?(column: number, row: number): string | null;
+  /**
+   * The cell as epoch milliseconds when the reader can tell without building text (Parquet
+   * timestamps, ISO text parsed from bytes); NaN or undefined sends validation to `text`.
+   */
+  epochMillis?(column: number, row: number): number | undefined;
+  /** Every field of the row as text, for quarantine records (nothing is lost). */
+  rawCells(row: number): (string | null)[];
+  /** The row's bytes in base64 when its text would not round-trip (invalid UTF-8). */
+  rawBytes?(row: number): string | undefined;
+}

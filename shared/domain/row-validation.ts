@@ -1,0 +1,376 @@
+import type { Feature, ModelDefinition } from '../schemas/model';
+import { DomainError } from './errors';
+import type { RawRows } from './raw-rows';
+import type { RowBatch } from './tabular';
+
+/** Where each column the model needs sits in a file. Built once per file from its header. */
+export interface ColumnLayout {
+  readonly width: number;
+  readonly features: readonly { feature: Feature; column: number }[];
+  readonly id: number;
+  readonly timestamp: number | undefined;
+  readonly segments: readonly { name: string; column: number }[];
+}
+
+/**
+ * Maps the model's columns to the file's. Missing feature, id, timestamp or segment-key columns
+ * make the whole file unusable (INVALID_INPUT_FILE, listing all of them), and so does a needed
+ * column named twice; extra columns are ignored (even repeated ones). Header names are matched
+ * exactly after trimming.
+ */
+export function layoutColumns(model: ModelDefinition, columns: readonly string[]): ColumnLayout {
+  const index = new Map<string, number>();
+  const repeated = new Set<string>();
+  columns.forEach((c, i) => {
+    if (index.has(c.trim())) repeated.add(c.trim());
+    else index.set(c.trim(), i);
+  });
+  const missing: string[] = [];
+  const ambiguous: string[] = [];
+  const find = (name: string) => {
+    const i = index.get(name);
+    if (i === undefined) missing.push(name);
+    if (repeated.has(name)) ambiguous.push(name);
+    return i ?? -1;
+  };
+  const id = find(model.idColumn);
+  const features = model.features.map((feature) => ({ feature, column: find(feature.name) }));
+  const timestamp = model.timestampColumn === undefined ? undefined : find(model.timestampColumn);
+  const segments = model.segmentKeys.map((name) => ({ name, column: find(name) }));
+  if (ambiguous.length > 0) {
+    const names = [...new Set(ambiguous)];
+    throw new DomainError('INVALID_INPUT_FILE', `the header names ${names.map((m) => `'${m}'`).join(', ')} more than once`, {
+      repeated: names,
+    });
+  }
+  const unique = [...new Set(missing)];
+  if (unique.length > 0) {
+    throw new DomainError(
+      'INVALID_INPUT_FILE',
+      columns.length === 0
+        ? 'the file has no header row'
+        : `the file lacks required column(s) ${unique.map((m) => `'${m}'`).join(', ')}`,
+      { missing: unique, columns: [...columns] },
+    );
+  }
+  return { width: columns.length, features, id, timestamp, segments };
+}
+
+/** Why a row was not scored. `row` is the file row number (1-based, header excluded). */
+export interface RowRejection {
+  row: number;
+  /** Short category for summaries, e.g. `not_a_number:age`, `ragged_row`. */
+  code: string;
+  reason: string;
+  cells: (string | null)[];
+  rawBase64?: string;
+}
+
+/** The rows that passed validation, with what travels with each prediction. */
+export interface ValidatedRows {
+  batch: RowBatch;
+  /** File row number of each batch row. */
+  rowNumbers: Int32Array;
+  /** Index in the raw rows of each batch row (to fetch its cells if a later step rejects it). */
+  sourceRows: Int32Array;
+  ids: string[];
+  /** Epoch milliseconds per batch row, NaN when empty; absent when the model has no timestamp column. */
+  timestamps?: Float64Array;
+  segments: Record<string, (string | null)[]>;
+  rejected: RowRejection[];
+}
+
+const TRUE = new Set(['true', '1', 'yes', 't', 'y']);
+const FALSE = new Set(['false', '0', 'no', 'f', 'n']);
+
+interface Problem {
+  code: string;
+  reason: string;
+}
+
+const show = (s: string | null) => JSON.stringify(s !== null && s.length > 40 ? `${s.slice(0, 40)}…` : s);
+
+/** Problems per row, kept sparse: most rows have none. */
+class Problems {
+  readonly bad: Uint8Array;
+  readonly byRow = new Map<number, Problem[]>();
+  constructor(n: number) {
+    this.bad = new Uint8Array(n);
+  }
+  add(row: number, code: string, reason: string): void {
+    this.bad[row] = 1;
+    const list = this.byRow.get(row);
+    if (list) list.push({ code, reason });
+    else this.byRow.set(row, [{ code, reason }]);
+  }
+}
+
+/** Low-cardinality text (categories, segments): interned when the reader can, plain text otherwise. */
+const symbolOf = (rows: RawRows) => (rows.symbol ? rows.symbol.bind(rows) : rows.text.bind(rows));
+
+function numericColumn(rows: RawRows, column: number, feature: Feature & { type: 'numeric' }, unreadable: Uint8Array, problems: Problems) {
+  const n = rows.rowCount;
+  const values = new Float64Array(n);
+  const name = feature.name;
+  const range = feature.strictRange ? feature.range : undefined;
+  for (let r = 0; r < n; r += 1) {
+    if (unreadable[r]) continue;
+    const v = rows.number(column, r);
+    if (v === v && v !== Infinity && v !== -Infinity) {
+      if (range && (v < range.min || v > range.max))
+        problems.add(r, `out_of_range:${name}`, `'${name}' is ${v}, outside the allowed range [${range.min}, ${range.max}]`);
+      values[r] = v;
+      continue;
+    }
+    values[r] = NaN;
+    if (rows.isEmpty(column, r)) {
+      if (!feature.nullable) problems.add(r, `missing_value:${name}`, `'${name}' is empty and not nullable`);
+      continue;
+    }
+    const text = rows.text(column, r);
+    if (Number.isNaN(v) && !/^\s*[+-]?nan\s*$/i.test(text ?? '')) problems.add(r, `not_a_number:${name}`, `'${name}' is ${show(text)}, not a number`);
+    else problems.add(r, `not_finite:${name}`, `'${name}' is ${show(text)}, not a finite number`);
+  }
+  return values;
+}
+
+function otherNumericColumn(rows: RawRows, column: number, feature: Feature & { type: 'boolean' | 'datetime' }, unreadable: Uint8Array, problems: Problems) {
+  const n = rows.rowCount;
+  const values = new Float64Array(n);
+  const name = feature.name;
+  for (let r = 0; r < n; r += 1) {
+    values[r] = NaN;
+    if (unreadable[r]) continue;
+    if (rows.isEmpty(column, r)) {
+      if (!feature.nullable) problems.add(r, `missing_value:${name}`, `'${name}' is empty and not nullable`);
+      continue;
+    }
+    if (feature.type === 'datetime') {
+      const native = rows.epochMillis?.(column, r);
+      if (native !== undefined && !Number.isNaN(native)) {
+        values[r] = native;
+        continue;
+      }
+    }
+    const text = rows.text(column, r);
+    if (feature.type === 'boolean') {
+      const t = (text ?? '').trim().toLowerCase();
+      if (TRUE.has(t)) values[r] = 1;
+      else if (FALSE.has(t)) values[r] = 0;
+      else problems.add(r, `not_a_boolean:${name}`, `'${name}' is ${show(text)}, not a boolean`);
+    } else {
+      const t = parseDateTime(text);
+      if (Number.isNaN(t)) problems.add(r, `not_a_datetime:${name}`, `'${name}' is ${show(text)}, not a date-time`);
+      else values[r] = t;
+    }
+  }
+  return values;
+}
+
+function categoricalColumn(rows: RawRows, column: number, feature: Feature & { type: 'categorical' }, unreadable: Uint8Array, problems: Problems) {
+  const n = rows.rowCount;
+  const values = new Array<string | null>(n);
+  const name = feature.name;
+  const allowed = feature.strictValues && feature.allowedValues ? new Set(feature.allowedValues) : undefined;
+  const symbol = symbolOf(rows);
+  for (let r = 0; r < n; r += 1) {
+    if (unreadable[r]) {
+      values[r] = null;
+      continue;
+    }
+    const text = symbol(column, r);
+    values[r] = text;
+    if (text === null) {
+      if (!feature.nullable) problems.add(r, `missing_value:${name}`, `'${name}' is empty and not nullable`);
+    } else if (allowed && !allowed.has(text)) problems.add(r, `unknown_value:${name}`, `'${name}' is ${show(text)}, not one of the allowed values`);
+  }
+  return values;
+}
+
+function compact<T>(values: ArrayLike<T>, keep: Int32Array, make: (n: number) => { [i: number]: T }) {
+  const out = make(keep.length);
+  for (let k = 0; k < keep.length; k += 1) out[k] = values[keep[k]!]!;
+  return out;
+}
+
+/**
+ * Checks every row of a raw batch against the model's feature schema and returns the valid rows
+ * as a columnar RowBatch (numeric, boolean as 0/1, datetime as epoch ms; categorical as text)
+ * plus one rejection per invalid row listing every problem found: unreadable rows, ragged rows,
+ * empty id, empty non-nullable cells, text in numeric columns, NaN or infinite numbers, values
+ * outside a strict range or a strict set of allowed values, bad booleans and datetimes.
+ * Works column by column (tight loops over typed arrays), then drops the rejected rows.
+ */
+export function validateRows(rows: RawRows, layout: ColumnLayout): ValidatedRows {
+  const n = rows.rowCount;
+  const problems = new Problems(n);
+  const unreadable = new Uint8Array(n);
+  for (let r = 0; r < n; r += 1) {
+    const defect = rows.defect(r);
+    if (defect) problems.add(r, 'unreadable_row', defect);
+    else if (rows.fieldCount(r) !== layout.width)
+      problems.add(r, 'ragged_row', `the row has ${rows.fieldCount(r)} fields, the header has ${layout.width}`);
+    else continue;
+    unreadable[r] = 1;
+  }
+  const ids = new Array<string>(n);
+  for (let r = 0; r < n; r += 1) {
+    if (unreadable[r]) continue;
+    const id = rows.text(layout.id, r);
+    if (id === null) problems.add(r, 'missing_id', 'the id column is empty');
+    else ids[r] = id;
+  }
+  const numeric: Record<string, Float64Array> = {};
+  const categorical: Record<string, (string | null)[]> = {};
+  for (const { feature, column } of layout.features) {
+    if (feature.type === 'numeric') numeric[feature.name] = numericColumn(rows, column, feature, unreadable, problems);
+    else if (feature.type === 'categorical') categorical[feature.name] = categoricalColumn(rows, column, feature, unreadable, problems);
+    else numeric[feature.name] = otherNumericColumn(rows, column, feature, unreadable, problems);
+  }
+  let timestamps: Float64Array | undefined;
+  if (layout.timestamp !== undefined) {
+    const column = layout.timestamp;
+    timestamps = new Float64Array(n);
+    for (let r = 0; r < n; r += 1) {
+      timestamps[r] = NaN;
+      if (unreadable[r] || rows.isEmpty(column, r)) continue;
+      const native = rows.epochMillis?.(column, r);
+      if (native !== undefined && !Number.isNaN(native)) {
+        timestamps[r] = native;
+        continue;
+      }
+      const text = rows.text(column, r);
+      const t = parseDateTime(text);
+      if (Number.isNaN(t)) problems.add(r, 'bad_timestamp', `the timestamp ${show(text)} is not a date-time`);
+      else timestamps[r] = t;
+    }
+  }
+  const segments: Record<string, (string | null)[]> = {};
+  for (const s of layout.segments) {
+    const symbol = symbolOf(rows);
+    const values = new Array<string | null>(n);
+    for (let r = 0; r < n; r += 1) values[r] = unreadable[r] ? null : symbol(s.column, r);
+    segments[s.name] = values;
+  }
+
+  const rejected: RowRejection[] = [];
+  const keepList: number[] = [];
+  for (let r = 0; r < n; r += 1) {
+    if (!problems.bad[r]) {
+      keepList.push(r);
+      continue;
+    }
+    const list = problems.byRow.get(r)!;
+    const raw = rows.rawBytes?.(r);
+    rejected.push({
+      row: rows.rowNumber(r),
+      code: list[0]!.code,
+      reason: list.map((p) => p.reason).join('; '),
+      cells: rows.rawCells(r),
+      ...(raw ? { rawBase64: raw } : {}),
+    });
+  }
+  const keep = Int32Array.from(keepList);
+  const rowNumbers = new Int32Array(keep.length);
+  for (let k = 0; k < keep.length; k += 1) rowNumbers[k] = rows.rowNumber(keep[k]!);
+  const all = keep.length === n;
+  const pickF64 = (v: Float64Array) => (all ? v : (compact(v, keep, (m) => new Float64Array(m)) as Float64Array));
+  const pickList = <T>(v: T[]) => (all ? v : (compact(v, keep, (m) => new Array<T>(m)) as T[]));
+  return {
+    batch: {
+      rowCount: keep.length,
+      numeric: Object.fromEntries(Object.entries(numeric).map(([k, v]) => [k, pickF64(v)])),
+      categorical: Object.fromEntries(Object.entries(categorical).map(([k, v]) => [k, pickList(v)])),
+    },
+    rowNumbers,
+    sourceRows: keep,
+    ids: pickList(ids),
+    ...(timestamps ? { timestamps: pickF64(timestamps) } : {}),
+    segments: Object.fromEntries(Object.entries(segments).map(([k, v]) => [k, pickList(v)])),
+    rejected,
+  };
+}
+
+const DASH = 45;
+const COLON = 58;
+const SPACE = 32;
+
+const digitAt = (b: ArrayLike<number>, i: number) => {
+  const c = b[i]! - 48;
+  return c >= 0 && c <= 9 ? c : NaN;
+};
+const numberAt = (b: ArrayLike<number>, i: number, len: number) => {
+  let v = 0;
+  for (let k = 0; k < len; k += 1) v = v * 10 + digitAt(b, i + k);
+  return v;
+};
+
+/**
+ * Parses an ISO 8601 date-time from character codes (or ASCII bytes) `codes[begin, end)`:
+ * `YYYY-MM-DD`, then optionally `T` or a space, `HH:MM`, `:SS`, fractional seconds, and `Z` or an
+ * offset `±HH:MM`/`±HHMM`. A date alone is midnight UTC and a date-time without an offset is read
+ * as UTC (not the machine's zone), so scoring gives the same answer everywhere. Hand-written
+ * because it runs for every row; readers call it on their bytes without building strings.
+ * Returns epoch milliseconds, or NaN.
+ */
+export function parseDateTimeCodes(codes: ArrayLike<number>, begin: number, end: number): number {
+  let b = begin;
+  let e = end;
+  while (b < e && codes[b] === SPACE) b += 1;
+  while (e > b && codes[e - 1] === SPACE) e -= 1;
+  if (e - b < 10 || codes[b + 4] !== DASH || codes[b + 7] !== DASH) return NaN;
+  const year = numberAt(codes, b, 4);
+  const month = numberAt(codes, b + 5, 2);
+  const day = numberAt(codes, b + 8, 2);
+  if (Number.isNaN(year + month + day) || month < 1 || month > 12 || day < 1 || day > 31) return NaN;
+  let i = b + 10;
+  let hour = 0;
+  let minute = 0;
+  let second = 0;
+  let ms = 0;
+  let offset = 0;
+  if (i < e) {
+    const sep = codes[i];
+    if ((sep !== 84 && sep !== SPACE) || codes[i + 3] !== COLON) return NaN; // 'T'
+    hour = numberAt(codes, i + 1, 2);
+    minute = numberAt(codes, i + 4, 2);
+    i += 6;
+    if (i < e && codes[i] === COLON) {
+      second = numberAt(codes, i + 1, 2);
+      i += 3;
+      if (i < e && (codes[i] === 46 || codes[i] === 44)) {
+        i += 1;
+        let scale = 100;
+        while (i < e && !Number.isNaN(digitAt(codes, i))) {
+          ms += digitAt(codes, i) * scale;
+          scale /= 10;
+          i += 1;
+        }
+      }
+    }
+    if (i < e) {
+      const sign = codes[i];
+      if (sign === 90 || sign === 122) i += 1; // 'Z' | 'z'
+      else if (sign === 43 || sign === DASH) {
+        const colon = codes[i + 3] === COLON ? 1 : 0;
+        if (i + 5 + colon > e) return NaN;
+        offset = (sign === 43 ? 1 : -1) * (numberAt(codes, i + 1, 2) * 60 + numberAt(codes, i + 3 + colon, 2));
+        i += 5 + colon;
+      } else return NaN;
+    }
+    if (i !== e || Number.isNaN(hour + minute + second + offset) || hour > 23 || minute > 59 || second > 60) return NaN;
+  }
+  const t = Date.UTC(year, month - 1, day, hour, minute, second) + Math.round(ms) - offset * 60_000;
+  // Date.UTC rolls 31 February over to March: reject dates that do not exist.
+  return new Date(Date.UTC(year, month - 1, day)).getUTCDate() === day ? t : NaN;
+}
+
+let scratch = new Uint16Array(64);
+
+/** parseDateTimeCodes over a string. */
+export function parseDateTime(text: string | null): number {
+  if (text === null) return NaN;
+  if (text.length > scratch.length) scratch = new Uint16Array(text.length * 2);
+  for (let i = 0; i < text.length; i += 1) scratch[i] = text.charCodeAt(i);
+  return parseDateTimeCodes(scratch, 0, text.length);
+}

@@ -1,0 +1,11 @@
+import type { ModelEventInput } from '../schemas/messages';
+
+/**
+ * Publishes lifecycle, drift and run events (Service Bus topic `model-events`). The event type is
+ * the message subject so that subscriptions can filter on it; events are validated first
+ * (VALIDATION_ERROR otherwise) and deduplicated by `eventId`.
+ */
+export interface EventPublisher {
+  publish(event: ModelEventInput): Promise<void>;
+  publishAll(events: ModelEventInput[]): Promise<void>;
+}

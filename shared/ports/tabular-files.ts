@@ -1,0 +1,35 @@
+import type { RawRows } from '../domain/raw-rows';
+import type { Chunk, ChunkPlan } from '../schemas/scoring';
+
+/** A chunk opened for reading: the file's columns (known before any row) and its row batches. */
+export interface OpenedChunk {
+  columns: readonly string[];
+  /** Row batches in file order; `return()` stops early and releases the download. */
+  batches: AsyncGenerator<RawRows>;
+}
+
+export type OutputColumnType = 'string' | 'double' | 'int32' | 'timestamp';
+
+/** One column of an output row group; `timestamp` values are epoch milliseconds (NaN = null). */
+export interface OutputColumn {
+  name: string;
+  type: OutputColumnType;
+  values: ArrayLike<string | number | null>;
+}
+
+/** Builds one Parquet file row group by row group; `finish` returns the whole file. */
+export interface ParquetSink {
+  writeRowGroup(columns: OutputColumn[]): void;
+  finish(): Buffer;
+}
+
+/**
+ * Data files in the lake: plans chunks for fan-out (CSV byte ranges at record starts, Parquet
+ * row groups), opens a chunk as streamed row batches, and encodes Parquet outputs.
+ * Unreadable files fail with INVALID_INPUT_FILE.
+ */
+export interface TabularFiles {
+  plan(path: string, options: { targetChunkBytes: number; targetChunkRows: number }): Promise<ChunkPlan>;
+  open(path: string, chunk: Chunk): Promise<OpenedChunk>;
+  parquetSink(): ParquetSink;
+}

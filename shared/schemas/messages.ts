@@ -1,0 +1,104 @@
+import { z } from 'zod';
+
+import { isoDateTimeSchema, modelNameSchema, versionNumberSchema } from './common';
+
+/** Why a retraining request was raised. */
+export const retrainingReasonSchema = z.enum(['drift', 'performance', 'new-segment', 'schedule', 'manual']);
+
+/** The monitoring window a request is about; its id is part of the deduplication key. */
+export const monitoringWindowRefSchema = z.object({
+  id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'window ids are 1-64 letters, digits, ".", "_" or "-"'),
+  start: isoDateTimeSchema,
+  end: isoDateTimeSchema,
+});
+
+/**
+ * A request to retrain a model, sent on the `retraining-requests` queue (one message per request).
+ * `version` is the production version whose monitoring raised it.
+ */
+export const retrainingRequestSchema = z.object({
+  model: modelNameSchema,
+  version: versionNumberSchema,
+  reason: retrainingReasonSchema,
+  window: monitoringWindowRefSchema,
+  requestedAt: isoDateTimeSchema,
+  /** Free-form evidence for the trainer and the audit trail (drift statistics, metrics). */
+  evidence: z.record(z.string(), z.unknown()).default({}),
+  correlationId: z.string().min(1).max(128).optional(),
+});
+export type RetrainingRequest = z.infer<typeof retrainingRequestSchema>;
+export type RetrainingRequestInput = z.input<typeof retrainingRequestSchema>;
+
+/**
+ * The deduplication key of a request, used as its Service Bus message id: the same model, version
+ * and window produce one message inside the queue's duplicate detection window, whatever the reason.
+ */
+export function retrainingDeduplicationKey(
+  request: Pick<RetrainingRequest, 'model' | 'version' | 'window'>,
+): string {
+  return `${request.model}:${request.version}:${request.window.id}`;
+}
+
+const eventBase = {
+  /** Unique per event; also the Service Bus message id, so a republished event is dropped. */
+  eventId: z.string().min(1).max(128),
+  model: modelNameSchema,
+  version: versionNumberSchema.optional(),
+  occurredAt: isoDateTimeSchema,
+  correlationId: z.string().min(1).max(128).optional(),
+};
+
+/** Lifecycle, drift and run events published on the `model-events` topic; `type` is the subject. */
+export const modelEventSchema = z.discriminatedUnion('type', [
+  z.object({
+    ...eventBase,
+    type: z.literal('lifecycle.changed'),
+    data: z.object({
+      from: z.string().min(1),
+      to: z.string().min(1),
+      actor: z.string().optional(),
+      reason: z.string().optional(),
+    }),
+  }),
+  z.object({
+    ...eventBase,
+    type: z.literal('drift.evaluated'),
+    data: z.object({
+      windowId: z.string().min(1),
+      verdict: z.enum(['ok', 'warning', 'breach']),
+      scores: z.record(z.string(), z.number()).default({}),
+    }),
+  }),
+  z.object({
+    ...eventBase,
+    type: z.literal('drift.detected'),
+    data: z.object({
+      windowId: z.string().min(1),
+      columns: z.array(z.string()).default([]),
+      scores: z.record(z.string(), z.number()).default({}),
+    }),
+  }),
+  z.object({
+    ...eventBase,
+    type: z.literal('run.completed'),
+    data: z.object({
+      runId: z.string().min(1),
+      kind: z.enum(['batch-inference', 'scheduled-inference', 'actuals-join']),
+      rows: z.number().int().nonnegative(),
+      quarantinedRows: z.number().int().nonnegative().default(0),
+    }),
+  }),
+  z.object({
+    ...eventBase,
+    type: z.literal('run.failed'),
+    data: z.object({ runId: z.string().min(1), error: z.string() }),
+  }),
+  z.object({
+    ...eventBase,
+    type: z.literal('retraining.requested'),
+    data: z.object({ reason: retrainingReasonSchema, windowId: z.string().min(1) }),
+  }),
+]);
+export type ModelEvent = z.infer<typeof modelEventSchema>;
+export type ModelEventInput = z.input<typeof modelEventSchema>;
+export type ModelEventType = ModelEvent['type'];

@@ -1,0 +1,222 @@
+import { DomainError } from '../domain/errors';
+import { lakePaths } from '../domain/lake-paths';
+import type { RawRows } from '../domain/raw-rows';
+import { layoutColumns, type ValidatedRows, validateRows } from '../domain/row-validation';
+import type { FeatureMatrix, RowBatch } from '../domain/tabular';
+import type { DataLake } from '../ports/data-lake';
+import type { LoadedModel, Predictions } from '../ports/model-runtime';
+import type { OutputColumn, OutputColumnType, ParquetSink, TabularFiles } from '../ports/tabular-files';
+import type { ModelDefinition } from '../schemas/model';
+import type { Chunk, ChunkSummary, QuarantineRecord } from '../schemas/scoring';
+
+/** The fitted transforms of a version, applied to a validated batch (see shared/domain/transforms). */
+export type ApplyTransform = (batch: RowBatch) => {
+  matrix: FeatureMatrix;
+  /** Batch row of each matrix row. */
+  keptRows: ArrayLike<number>;
+  /** Batch rows that got no feature vector, with the reason. */
+  rejected: readonly { row: number; reason: string }[];
+};
+
+/** A version ready to score: its definition, fitted transforms and loaded model. */
+export interface ScoringVersion {
+  definition: ModelDefinition;
+  version: number;
+  transform: ApplyTransform;
+  model: LoadedModel;
+}
+
+export interface ScoreChunkDeps {
+  lake: DataLake;
+  files: TabularFiles;
+}
+
+export interface ScoreChunkInput {
+  source: string;
+  runId: string;
+  chunk: Chunk;
+  /** Output locations; by default the lake's predictions/ and quarantine/ paths. */
+  output?: { partPath: string; quarantinePath: string };
+}
+
+/** `quarantine/{model}/{runId}/chunk-NNNNN.jsonl`: the rejected rows of one chunk. */
+export const quarantineChunkPath = (model: string, runId: string, chunk: number) =>
+  lakePaths.quarantine(model, runId, `chunk-${String(chunk).padStart(5, '0')}.jsonl`);
+
+/**
+ * Rows per output row group. Fixed, so that the output depends only on the chunk's rows and not
+ * on how the network delivered its bytes: a retried chunk writes a byte-identical part.
+ */
+export const OUTPUT_ROW_GROUP_ROWS = 65_536;
+
+export const MODEL_VERSION_COLUMN = 'model_version';
+export const RUN_ID_COLUMN = 'run_id';
+export const SOURCE_ROW_COLUMN = 'source_row';
+
+interface ColumnSpec {
+  name: string;
+  type: OutputColumnType;
+}
+
+/** The columns of a predictions part, in order. */
+export function outputColumns(definition: ModelDefinition): ColumnSpec[] {
+  const specs: ColumnSpec[] = [{ name: definition.idColumn, type: 'string' }];
+  if (definition.timestampColumn) specs.push({ name: definition.timestampColumn, type: 'timestamp' });
+  for (const key of definition.segmentKeys) specs.push({ name: key, type: 'string' });
+  const names = definition.predictionColumns;
+  specs.push({ name: names.prediction, type: definition.task === 'regression' ? 'double' : 'string' });
+  for (const label of definition.classLabels ?? []) specs.push({ name: `${names.probabilityPrefix}${label}`, type: 'double' });
+  specs.push({ name: MODEL_VERSION_COLUMN, type: 'int32' }, { name: RUN_ID_COLUMN, type: 'string' }, { name: SOURCE_ROW_COLUMN, type: 'int32' });
+  const seen = new Set<string>();
+  return specs.filter((s) => !seen.has(s.name) && seen.add(s.name));
+}
+
+/** Output rows buffered column by column and flushed to the sink in fixed-size row groups. */
+class OutputBuffer {
+  private readonly values: (string | number | null)[][];
+  private rows = 0;
+  written = 0;
+
+  constructor(
+    private readonly specs: ColumnSpec[],
+    private readonly sink: ParquetSink,
+  ) {
+    this.values = specs.map(() => []);
+  }
+
+  column(name: string): (string | number | null)[] | undefined {
+    const i = this.specs.findIndex((s) => s.name === name);
+    return i < 0 ? undefined : this.values[i];
+  }
+
+  added(n: number): void {
+    this.rows += n;
+    while (this.rows >= OUTPUT_ROW_GROUP_ROWS) this.flush(OUTPUT_ROW_GROUP_ROWS);
+  }
+
+  flush(n: number): void {
+    const group: OutputColumn[] = this.specs.map((s, i) => ({ ...s, values: this.values[i]!.splice(0, n) }));
+    this.sink.writeRowGroup(group);
+    this.rows -= n;
+    this.written += n;
+  }
+
+  finish(): Buffer {
+    if (this.rows > 0 || this.written === 0) this.flush(this.rows);
+    return this.sink.finish();
+  }
+}
+
+function appendPredictions(
+  out: OutputBuffer,
+  version: ScoringVersion,
+  runId: string,
+  valid: ValidatedRows,
+  keptRows: ArrayLike<number>,
+  predictions: Predictions,
+): void {
+  const def = version.definition;
+  const n = keptRows.length;
+  if (predictions.rows !== n) throw new DomainError('SIGNATURE_MISMATCH', `the model returned ${predictions.rows} rows for ${n}`);
+  const id = out.column(def.idColumn)!;
+  const ts = def.timestampColumn ? out.column(def.timestampColumn) : undefined;
+  const segments = def.segmentKeys.map((k) => [out.column(k), valid.segments[k]!] as const);
+  const prediction = out.column(def.predictionColumns.prediction)!;
+  const labels = def.classLabels ?? [];
+  const probabilities = labels.map((l) => out.column(`${def.predictionColumns.probabilityPrefix}${l}`));
+  const versionCol = out.column(MODEL_VERSION_COLUMN)!;
+  const runCol = out.column(RUN_ID_COLUMN)!;
+  const rowCol = out.column(SOURCE_ROW_COLUMN)!;
+  if (predictions.kind === 'classification' && predictions.classCount !== labels.length)
+    throw new DomainError('SIGNATURE_MISMATCH', `the model gives ${predictions.classCount} class probabilities, the definition names ${labels.length} classes`);
+  for (let k = 0; k < n; k += 1) {
+    const r = keptRows[k]!;
+    id.push(valid.ids[r]!);
+    if (ts && valid.timestamps) ts.push(valid.timestamps[r]!);
+    for (const [col, values] of segments) col?.push(values[r] ?? null);
+    if (predictions.kind === 'regression') prediction.push(predictions.values[k]!);
+    else {
+      prediction.push(predictions.labels[k]!);
+      const base = k * predictions.classCount;
+      probabilities.forEach((col, c) => col?.push(predictions.probabilities[base + c]!));
+    }
+    versionCol.push(version.version);
+    runCol.push(runId);
+    rowCol.push(valid.rowNumbers[r]!);
+  }
+  out.added(n);
+}
+
+function quarantineLines(raw: RawRows, valid: ValidatedRows, transformRejected: readonly { row: number; reason: string }[]) {
+  const records: (QuarantineRecord & { code: string })[] = valid.rejected.map((r) => ({
+    row: r.row,
+    code: r.code,
+    reason: r.reason,
+    cells: r.cells,
+    ...(r.rawBase64 ? { rawBase64: r.rawBase64 } : {}),
+  }));
+  for (const t of transformRejected) {
+    records.push({
+      row: valid.rowNumbers[t.row]!,
+      code: 'transform',
+      reason: t.reason,
+      cells: raw.rawCells(valid.sourceRows[t.row]!),
+    });
+  }
+  return records.sort((a, b) => a.row - b.row);
+}
+
+/**
+ * Scores one planned chunk: reads it batch by batch (bounded memory), validates rows against the
+ * feature schema, applies the version's fitted transforms, runs the model, and writes one
+ * Parquet part plus, when rows were rejected, one quarantine JSONL (row number, reason, cells).
+ * Every row read is either scored or quarantined. The outputs depend only on the chunk and the
+ * version, so a retry overwrites them byte for byte instead of duplicating rows.
+ */
+export async function scoreChunk(deps: ScoreChunkDeps, version: ScoringVersion, input: ScoreChunkInput): Promise<ChunkSummary> {
+  const def = version.definition;
+  const index = input.chunk.index;
+  const partPath = input.output?.partPath ?? lakePaths.predictionPart(def.name, version.version, input.runId, index);
+  const quarantinePath = input.output?.quarantinePath ?? quarantineChunkPath(def.name, input.runId, index);
+  const opened = await deps.files.open(input.source, input.chunk);
+  const layout = layoutColumns(def, opened.columns);
+  const out = new OutputBuffer(outputColumns(def), deps.files.parquetSink());
+  const quarantine: string[] = [];
+  const reasons: Record<string, number> = {};
+  let rowsRead = 0;
+  let rowsScored = 0;
+
+  for await (const raw of opened.batches) {
+    rowsRead += raw.rowCount;
+    const valid = validateRows(raw, layout);
+    const transformed = valid.batch.rowCount > 0 ? version.transform(valid.batch) : undefined;
+    for (const record of quarantineLines(raw, valid, transformed?.rejected ?? [])) {
+      const { code, ...line } = record;
+      reasons[code] = (reasons[code] ?? 0) + 1;
+      quarantine.push(JSON.stringify(line));
+    }
+    if (!transformed || transformed.keptRows.length === 0) continue;
+    const predictions = await version.model.predict(transformed.matrix);
+    appendPredictions(out, version, input.runId, valid, transformed.keptRows, predictions);
+    rowsScored += transformed.keptRows.length;
+  }
+
+  await deps.lake.write(partPath, out.finish(), { contentType: 'application/vnd.apache.parquet' });
+  const rowsRejected = quarantine.length;
+  if (rowsRejected > 0)
+    await deps.lake.write(quarantinePath, Buffer.from(`${quarantine.join('\n')}\n`), { contentType: 'application/x-ndjson' });
+  if (rowsScored + rowsRejected !== rowsRead)
+    throw new Error(`chunk ${index}: ${rowsRead} rows read but ${rowsScored} scored and ${rowsRejected} rejected`);
+  return {
+    model: def.name,
+    version: version.version,
+    runId: input.runId,
+    chunkIndex: index,
+    rowsRead,
+    rowsScored,
+    rowsRejected,
+    partPath,
+    ...(rowsRejected > 0 ? { quarantinePath } : {}),
+    rejectionReasons: reasons,
+  };
+}

@@ -1,0 +1,67 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { startCosmos } from '../../devhost/services/cosmos';
+import { localCosmosClient, persistCosmos, readSnapshotFile } from '../../devhost/services/cosmos-snapshot';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cosmos-snapshot-'));
+const file = path.join(dir, 'cosmos.json');
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+async function until(what: string, probe: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('Cosmos snapshots', () => {
+  it('when documents change, then a debounced snapshot is written and a new server restores it', async () => {
+    const first = await startCosmos();
+    const persistence = await persistCosmos(first, file, { debounceMs: 50 });
+    const client = localCosmosClient(first);
+    const { database } = await client.databases.createIfNotExists({ id: 'snap' });
+    const { container } = await database.containers.createIfNotExists({ id: 'docs', partitionKey: '/pk' });
+    await container.items.create({ id: 'one', pk: 'a', n: 1 });
+    await container.items.create({ id: 'two', pk: 'b', n: 2 });
+    await container.item('two', 'b').delete();
+
+    // Written on change, without waiting for stop().
+    await until('a snapshot with one document', () => {
+      const snap = fs.existsSync(file) ? readSnapshotFile(file) : undefined;
+      const items = snap?.databases.find((d) => d.id === 'snap')?.containers[0]?.items ?? [];
+      return items.length === 1;
+    });
+    // A query is not a change: nothing to write.
+    await container.items.query('SELECT * FROM c').fetchAll();
+    await persistence.stop();
+    await first.stop();
+
+    const second = await startCosmos();
+    const restored = await persistCosmos(second, file);
+    try {
+      expect(restored.restored).toBe(1);
+      const docs = localCosmosClient(second).database('snap').container('docs');
+      const { resource } = await docs.item('one', 'a').read<{ n: number }>();
+      expect(resource?.n).toBe(1);
+      const { resource: def } = await docs.read();
+      expect(def?.partitionKey?.paths).toEqual(['/pk']);
+    } finally {
+      await restored.stop();
+      await second.stop();
+    }
+  });
+
+  it('when the snapshot file is not a snapshot, then restoring fails with the file named', async () => {
+    const bad = path.join(dir, 'bad.json');
+    fs.writeFileSync(bad, JSON.stringify({ version: 2 }));
+    const cosmos = await startCosmos();
+    try {
+      await expect(persistCosmos(cosmos, bad)).rejects.toThrow(`${bad} is not a Cosmos snapshot`);
+    } finally {
+      await cosmos.stop();
+    }
+  });
+});

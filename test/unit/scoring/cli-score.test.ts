@@ -1,0 +1,119 @@
+/** @jest-environment ./test/support/host-typed-arrays-environment.js */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { scoreCommand, scoreFiles } from '../../../cli/score';
+import { hyparquetWriter } from '../../../shared/adapters/tabular/hyparquet';
+import { applyTransforms, fitTransforms } from '../../../shared/domain/transforms';
+import { linearRegressor } from '../../fixtures/onnx-models';
+import { readParquetRows } from '../../support/scoring-fixtures';
+
+const model = {
+  name: 'energy',
+  task: 'regression',
+  idColumn: 'meter',
+  features: [
+    { name: 'kw', type: 'numeric' },
+    { name: 'temp', type: 'numeric', nullable: true },
+    { name: 'site', type: 'categorical' },
+  ],
+};
+const spec = {
+  specVersion: 1 as const,
+  steps: [
+    { type: 'impute' as const, columns: ['temp'], strategy: 'mean' as const },
+    { type: 'standardize' as const, columns: ['kw', 'temp'] },
+    { type: 'one_hot' as const, column: 'site', categories: ['a', 'b'], unseen: 'ignore' as const },
+  ],
+  output: ['kw', 'temp', 'site_a', 'site_b'],
+};
+const training = { rowCount: 4, numeric: { kw: Float64Array.of(1, 2, 3, 4), temp: Float64Array.of(10, 20, NaN, 30) }, categorical: { site: ['a', 'b', 'a', 'b'] } };
+const fitted = fitTransforms(spec, training);
+const fx = linearRegressor([1.5, -0.5, 2, 3], 0.1);
+
+function manifestDir(golden?: unknown[]): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-score-'));
+  fs.mkdirSync(path.join(dir, 'artifacts'));
+  fs.writeFileSync(path.join(dir, 'artifacts', 'model.onnx'), fx.bytes);
+  const manifest = { model, version: 4, artifact: { path: 'artifacts/model.onnx' }, signature: fx.signature, transforms: fitted, ...(golden ? { goldenRecords: golden } : {}) };
+  fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
+  return dir;
+}
+
+function golden(input: Record<string, number | string | null>) {
+  const batch = { rowCount: 1, numeric: { kw: Float64Array.of(input.kw as number), temp: Float64Array.of((input.temp as number | null) ?? NaN) }, categorical: { site: [input.site as string] } };
+  const features = Array.from(applyTransforms(fitted, batch).matrix.values);
+  return { input, expectedFeatures: features, expectedOutput: { prediction: fx.predict(features) } };
+}
+
+describe('mlops score', () => {
+  let dir: string;
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('when a manifest with golden records and a CSV are given, then parity passes and every row is scored or quarantined', async () => {
+    dir = manifestDir([golden({ kw: 2.5, temp: 15, site: 'a' }), golden({ kw: 0, temp: null, site: 'b' })]);
+    fs.writeFileSync(path.join(dir, 'in.csv'), 'meter,kw,temp,site,notes\nm1,1,10,a,x\nm2,oops,10,b,y\nm3,4,,c,z\n');
+    const lines: string[] = [];
+    const out = path.join(dir, 'out', 'predictions.parquet');
+    expect(await scoreFiles(path.join(dir, 'manifest.json'), path.join(dir, 'in.csv'), out, (l) => lines.push(l))).toBe(0);
+    expect(lines).toEqual([
+      'parity: 2 golden records match',
+      `read 3 rows: 2 scored -> ${out}`,
+      `1 rejected -> ${out}.rejected.jsonl`,
+      '  not_a_number:kw: 1',
+    ]);
+    const predictions = await readParquetRows(fs.readFileSync(out));
+    const expected = (kw: number, temp: number, site: string) => golden({ kw, temp, site }).expectedOutput.prediction;
+    expect(predictions.map((p) => [p.meter, p.prediction, p.model_version, p.run_id, p.source_row])).toEqual([
+      ['m1', expected(1, 10, 'a'), 4, 'local', 1],
+      ['m3', fx.predict(golden({ kw: 4, temp: null, site: 'c' }).expectedFeatures), 4, 'local', 3],
+    ]);
+    expect(JSON.parse(fs.readFileSync(`${out}.rejected.jsonl`, 'utf8'))).toEqual({
+      row: 2,
+      reason: `'kw' is "oops", not a number`,
+      cells: ['m2', 'oops', '10', 'b', 'y'],
+    });
+  });
+
+  it('when the input is Parquet, then it is scored the same way', async () => {
+    dir = manifestDir();
+    const pq = hyparquetWriter.parquetWriteBuffer({
+      columnData: [
+        { name: 'meter', data: ['p1', 'p2'], type: 'STRING' },
+        { name: 'kw', data: [1, 3], type: 'DOUBLE' },
+        { name: 'temp', data: [10, 30], type: 'DOUBLE' },
+        { name: 'site', data: ['b', 'a'], type: 'STRING' },
+      ],
+    });
+    fs.writeFileSync(path.join(dir, 'in.parquet'), Buffer.from(pq));
+    const out = path.join(dir, 'p.parquet');
+    expect(await scoreFiles(path.join(dir, 'manifest.json'), path.join(dir, 'in.parquet'), out, () => undefined)).toBe(0);
+    const predictions = await readParquetRows(fs.readFileSync(out));
+    expect(predictions.map((p) => p.prediction)).toEqual([golden({ kw: 1, temp: 10, site: 'b' }).expectedOutput.prediction, golden({ kw: 3, temp: 30, site: 'a' }).expectedOutput.prediction]);
+  });
+
+  it('when a golden record does not match, then scoring stops with PARITY_MISMATCH and writes nothing', async () => {
+    const wrong = golden({ kw: 2, temp: 20, site: 'a' });
+    wrong.expectedOutput.prediction += 0.01;
+    dir = manifestDir([wrong]);
+    fs.writeFileSync(path.join(dir, 'in.csv'), 'meter,kw,temp,site\nm1,1,10,a\n');
+    const out = path.join(dir, 'out.parquet');
+    await expect(scoreFiles(path.join(dir, 'manifest.json'), path.join(dir, 'in.csv'), out, () => undefined)).rejects.toMatchObject({
+      code: 'PARITY_MISMATCH',
+    });
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
+  it('when arguments or the manifest are wrong, then usage exits 2 and a bad manifest exits 1 naming the field', async () => {
+    dir = manifestDir();
+    const errors: string[] = [];
+    const spy = jest.spyOn(console, 'error').mockImplementation((m: string) => void errors.push(m));
+    expect(await scoreCommand.run(['only-one'])).toBe(2);
+    fs.writeFileSync(path.join(dir, 'bad.json'), JSON.stringify({ model, version: 1 }));
+    expect(await scoreCommand.run([path.join(dir, 'bad.json'), 'in.csv', 'out.parquet'])).toBe(1);
+    spy.mockRestore();
+    expect(errors[0]).toMatch(/^usage: mlops score/);
+    expect(errors[1]).toMatch(/invalid manifest .*bad\.json:\n {2}artifact: /);
+  });
+});

@@ -1,0 +1,169 @@
+/** @jest-environment ./test/support/host-typed-arrays-environment.js */
+import { createHash } from 'node:crypto';
+
+import { OnnxModelRuntime } from '../../../shared/adapters/onnx/onnx-model-runtime';
+import type { ModelArtifact } from '../../../shared/ports/model-runtime';
+import type { ModelTask } from '../../../shared/schemas/model';
+import type { ModelSignature } from '../../../shared/schemas/signature';
+import { linearRegressor, type Stump, treeEnsembleClassifier, zipMapClassifier } from '../../fixtures/onnx-models';
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+function artifact(
+  bytes: Buffer,
+  signature: ModelSignature,
+  version = 1,
+  task: ModelTask = 'regression',
+): ModelArtifact & { fetches: number } {
+  const a = {
+    model: 'm',
+    version,
+    sha256: sha(bytes),
+    signature,
+    task,
+    fetches: 0,
+    fetch: () => {
+      a.fetches += 1;
+      return Promise.resolve(bytes);
+    },
+  };
+  return a;
+}
+
+function matrix(rows: number[][]) {
+  const width = rows[0]!.length;
+  return { rows: rows.length, width, values: Float32Array.from(rows.flat()), names: rows[0]!.map((_, i) => `f${i}`) };
+}
+
+const stumps: Stump[] = [
+  { feature: 0, threshold: 0.5, left: [0.6, 0.3, 0.1], right: [0.1, 0.2, 0.7] },
+  { feature: 1, threshold: -1, left: [0.2, 0.7, 0.1], right: [0.3, 0.3, 0.4] },
+];
+
+describe('OnnxModelRuntime', () => {
+  const runtime = new OnnxModelRuntime({ batchSize: 3 });
+  afterAll(() => runtime.close());
+
+  it('when a linear regressor runs over more rows than one batch, then every prediction equals x.w + b', async () => {
+    const fx = linearRegressor([0.5, -2, 3.25], 1.5);
+    const rows = Array.from({ length: 8 }, (_, i) => [i, i * 0.1 - 1, (i % 3) * 2.5]);
+    const model = await runtime.load(artifact(fx.bytes, fx.signature));
+    const out = await model.predict(matrix(rows));
+    expect(out.kind).toBe('regression');
+    if (out.kind !== 'regression') return;
+    expect(Array.from(out.values)).toEqual(rows.map((r) => fx.predict(r)));
+  });
+
+  it('when a tree-ensemble classifier runs, then labels and class scores match the summed leaf weights', async () => {
+    const fx = treeEnsembleClassifier(2, stumps, ['low', 'mid', 'high']);
+    const rows = [
+      [0, 0],
+      [1, -2],
+      [0.5, -1],
+      [2, 5],
+      [-3, -3],
+    ];
+    const model = await runtime.load(artifact(fx.bytes, fx.signature, 1, 'multiclass'));
+    const out = await model.predict(matrix(rows));
+    if (out.kind !== 'classification') throw new Error('expected classification');
+    expect(out.classCount).toBe(3);
+    rows.forEach((r, i) => {
+      const expected = fx.predict(r);
+      expect(out.labels[i]).toBe(expected.label);
+      expect(Array.from(out.probabilities.subarray(i * 3, i * 3 + 3))).toEqual(expected.probabilities);
+    });
+  });
+
+  it('when a binary tree classifier runs, then it yields two class scores per row', async () => {
+    const fx = treeEnsembleClassifier(1, [{ feature: 0, threshold: 0, left: [1, 0], right: [0.25, 0.75] }], ['no', 'yes']);
+    const model = await runtime.load(artifact(fx.bytes, fx.signature, 2, 'binary'));
+    const out = await model.predict(matrix([[-1], [1]]));
+    if (out.kind !== 'classification') throw new Error('expected classification');
+    expect(out.labels).toEqual(['no', 'yes']);
+    expect(Array.from(out.probabilities)).toEqual([1, 0, 0.25, 0.75].map(Math.fround));
+  });
+
+  it('when the same version is loaded twice, then the artifact is fetched once', async () => {
+    const fx = linearRegressor([1, 2], 0);
+    const a = artifact(fx.bytes, fx.signature, 7);
+    const first = await runtime.load(a);
+    const second = await runtime.load(a);
+    expect(second).toBe(first);
+    expect(a.fetches).toBe(1);
+  });
+
+  it('when the cache bound is exceeded, then the least recently used version is released', async () => {
+    const small = new OnnxModelRuntime({ maxCacheBytes: 1 });
+    const a = linearRegressor([1], 0);
+    const b = linearRegressor([2], 0);
+    const first = artifact(a.bytes, a.signature, 1);
+    await small.load(first);
+    await small.load(artifact(b.bytes, b.signature, 2));
+    expect(small.size).toBe(1);
+    await small.load(first);
+    expect(first.fetches).toBe(2);
+    await small.close();
+  });
+
+  it('when a model is evicted while it runs, then the running call finishes and later calls are refused', async () => {
+    const small = new OnnxModelRuntime({ maxCacheBytes: 1, batchSize: 1 });
+    const a = linearRegressor([1, 1], 0);
+    const b = linearRegressor([2, 2], 0);
+    const first = await small.load(artifact(a.bytes, a.signature, 1));
+    const running = first.predict(matrix(Array.from({ length: 200 }, (_, i) => [i, 1])));
+    await small.load(artifact(b.bytes, b.signature, 2));
+    const out = await running;
+    if (out.kind !== 'regression') throw new Error('expected regression');
+    expect(out.values[199]).toBe(200);
+    await expect(first.predict(matrix([[1, 2]]))).rejects.toThrow(/evicted/);
+    await small.close();
+  });
+
+  it('when the bytes do not hash to the recorded sha256, then loading fails with ARTIFACT_INTEGRITY', async () => {
+    const fx = linearRegressor([1], 0);
+    const a = { ...artifact(fx.bytes, fx.signature, 3), sha256: '0'.repeat(64) };
+    await expect(runtime.load(a)).rejects.toMatchObject({ code: 'ARTIFACT_INTEGRITY' });
+  });
+
+  it('when the signature names another input, width or output type, then loading fails with SIGNATURE_MISMATCH listing each problem', async () => {
+    const fx = linearRegressor([1, 2, 3], 0);
+    const wrong: ModelSignature = {
+      inputs: [{ name: 'x', type: 'float32', shape: [-1, 3] }],
+      outputs: [{ name: 'variable', type: 'float64', shape: [-1, 1] }],
+    };
+    const err = await runtime.load(artifact(fx.bytes, wrong, 4)).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'SIGNATURE_MISMATCH' });
+    expect((err as Error).message).toContain("input 'x' is not in the graph");
+    expect((err as Error).message).toContain("output 'variable' is float32, the signature says float64");
+    expect((err as Error).message).toContain("the graph input 'features' is not in the signature");
+    const narrow: ModelSignature = { ...fx.signature, inputs: [{ name: 'features', type: 'float32', shape: ['N', 4] }] };
+    await expect(runtime.load(artifact(fx.bytes, narrow, 5))).rejects.toThrow(/shape \[N, 3\], the signature says \[N, 4\]/);
+  });
+
+  it('when a classifier signature has no probabilities tensor, then loading fails with SIGNATURE_MISMATCH before fetching', async () => {
+    const fx = treeEnsembleClassifier(2, stumps, ['a', 'b', 'c']);
+    const a = artifact(fx.bytes, { ...fx.signature, outputs: [fx.signature.outputs[0]!] }, 9, 'multiclass');
+    await expect(runtime.load(a)).rejects.toMatchObject({ code: 'SIGNATURE_MISMATCH' });
+    expect(a.fetches).toBe(0);
+  });
+
+  it('when a classifier ends in ZipMap, then inspect and load fail with UNSUPPORTED_MODEL and say how to export without it', async () => {
+    const bytes = zipMapClassifier(2, stumps, ['a', 'b', 'c']);
+    await expect(runtime.inspect(bytes)).rejects.toMatchObject({
+      code: 'UNSUPPORTED_MODEL',
+      message: expect.stringContaining("'zipmap': False") as string,
+    });
+    const fx = treeEnsembleClassifier(2, stumps, ['a', 'b', 'c']);
+    await expect(runtime.load(artifact(bytes, { ...fx.signature, outputs: [fx.signature.outputs[0]!, { name: 'output_probability', type: 'float32', shape: [-1, 3] }] }, 6, 'multiclass'))).rejects.toMatchObject({ code: 'UNSUPPORTED_MODEL' });
+  });
+
+  it('when bytes are not an ONNX model, then inspect fails with UNSUPPORTED_MODEL', async () => {
+    await expect(runtime.inspect(Buffer.from('not a model'))).rejects.toMatchObject({ code: 'UNSUPPORTED_MODEL' });
+  });
+
+  it('when the matrix width differs from the input width, then predict fails with SIGNATURE_MISMATCH', async () => {
+    const fx = linearRegressor([1, 2], 0);
+    const model = await runtime.load(artifact(fx.bytes, fx.signature, 8));
+    await expect(model.predict(matrix([[1, 2, 3]]))).rejects.toMatchObject({ code: 'SIGNATURE_MISMATCH' });
+  });
+});

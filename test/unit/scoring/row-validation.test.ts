@@ -1,0 +1,109 @@
+import { parseCsvWindow } from '../../../shared/adapters/tabular/csv-parser';
+import { layoutColumns, parseDateTime, validateRows } from '../../../shared/domain/row-validation';
+import { type ModelInput, modelInputSchema } from '../../../shared/schemas/model';
+
+const model = (over: Partial<ModelInput> = {}) =>
+  modelInputSchema.parse({
+    name: 'churn',
+    task: 'regression',
+    idColumn: 'id',
+    timestampColumn: 'ts',
+    segmentKeys: ['region'],
+    features: [
+      { name: 'age', type: 'numeric', range: { min: 0, max: 120 }, strictRange: true },
+      { name: 'income', type: 'numeric', nullable: true },
+      { name: 'plan', type: 'categorical', allowedValues: ['basic', 'pro'], strictValues: true },
+      { name: 'active', type: 'boolean' },
+      { name: 'since', type: 'datetime' },
+    ],
+    ...over,
+  });
+
+function rowsOf(text: string) {
+  const buf = Buffer.from(text);
+  const nl = buf.indexOf(10);
+  const columns = buf.subarray(0, nl).toString().split(',');
+  return parseCsvWindow(buf.subarray(nl + 1), { columns, firstRowNumber: 1, eof: true }).rows;
+}
+
+const header = 'id,ts,region,age,income,plan,active,since,extra';
+
+describe('row validation', () => {
+  it('when rows are valid, then the batch holds typed columns and the id, timestamp and segment travel along', () => {
+    const rows = rowsOf(`${header}\nA,2024-01-02T03:04:05Z,north,42,1000.5,pro,true,2020-05-01,zzz\nB,,south,7,,basic,0,2021-01-01 10:00,\n`);
+    const m = model();
+    const out = validateRows(rows, layoutColumns(m, rows.columns));
+    expect(out.rejected).toEqual([]);
+    expect(out.batch.rowCount).toBe(2);
+    expect(Array.from(out.batch.numeric.age!)).toEqual([42, 7]);
+    expect(Array.from(out.batch.numeric.income!)).toEqual([1000.5, NaN]);
+    expect(Array.from(out.batch.numeric.active!)).toEqual([1, 0]);
+    expect(Array.from(out.batch.numeric.since!)).toEqual([Date.UTC(2020, 4, 1), Date.UTC(2021, 0, 1, 10)]);
+    expect(out.batch.categorical.plan).toEqual(['pro', 'basic']);
+    expect(out.ids).toEqual(['A', 'B']);
+    expect(Array.from(out.timestamps!)).toEqual([Date.UTC(2024, 0, 2, 3, 4, 5), NaN]);
+    expect(out.segments.region).toEqual(['north', 'south']);
+    expect(Array.from(out.rowNumbers)).toEqual([1, 2]);
+  });
+
+  it('when cells are wrong, then each bad row is rejected with its row number, every reason and its cells', () => {
+    const rows = rowsOf(
+      [
+        header,
+        'A,,n,abc,1,pro,true,2020-01-01,',
+        'B,,n,NaN,1,pro,true,2020-01-01,',
+        'C,,n,Infinity,1,pro,true,2020-01-01,',
+        'D,,n,130,1,gold,maybe,yesterday,',
+        'E,,n,,1,pro,true,2020-01-01,',
+        ',,n,1,1,pro,true,2020-01-01,',
+        'G,,n,1,1,pro',
+        'H,soon,n,1,1,pro,true,2020-01-01,',
+        'I,,n,5,,pro,false,2020-01-01,',
+      ].join('\n'),
+    );
+    const out = validateRows(rows, layoutColumns(model(), rows.columns));
+    expect(out.batch.rowCount).toBe(1);
+    expect(out.ids).toEqual(['I']);
+    expect(Array.from(out.rowNumbers)).toEqual([9]);
+    const byRow = Object.fromEntries(out.rejected.map((r) => [r.row, r]));
+    expect(byRow[1]).toMatchObject({ code: 'not_a_number:age', reason: `'age' is "abc", not a number` });
+    expect(byRow[1]!.cells).toEqual(['A', '', 'n', 'abc', '1', 'pro', 'true', '2020-01-01', '']);
+    expect(byRow[2]).toMatchObject({ code: 'not_finite:age' });
+    expect(byRow[3]).toMatchObject({ code: 'not_finite:age' });
+    expect(byRow[4]!.reason).toBe(
+      `'age' is 130, outside the allowed range [0, 120]; 'plan' is "gold", not one of the allowed values; 'active' is "maybe", not a boolean; 'since' is "yesterday", not a date-time`,
+    );
+    expect(byRow[5]).toMatchObject({ code: 'missing_value:age' });
+    expect(byRow[6]).toMatchObject({ code: 'missing_id' });
+    expect(byRow[7]).toMatchObject({ code: 'ragged_row', reason: 'the row has 6 fields, the header has 9' });
+    expect(byRow[8]).toMatchObject({ code: 'bad_timestamp' });
+    expect(out.rejected).toHaveLength(8);
+  });
+
+  it('when required columns are missing, then the file is refused naming each, and extra columns are ignored', () => {
+    expect(() => layoutColumns(model(), ['id', 'age', 'other'])).toThrow(
+      expect.objectContaining({ code: 'INVALID_INPUT_FILE', message: expect.stringContaining("'income', 'plan', 'active', 'since', 'ts', 'region'") as string }),
+    );
+    expect(() => layoutColumns(model(), [])).toThrow(/no header row/);
+    expect(() => layoutColumns(model(), [...header.split(','), 'age', 'extra'])).toThrow(
+      expect.objectContaining({ code: 'INVALID_INPUT_FILE', message: "the header names 'age' more than once" }),
+    );
+    expect(layoutColumns(model(), header.split(',')).width).toBe(9);
+  });
+
+  it('when date-times have no offset, then they are read as UTC', () => {
+    expect(parseDateTime('2024-03-01 12:30')).toBe(Date.UTC(2024, 2, 1, 12, 30));
+    expect(parseDateTime('2024-03-01T12:30:00+02:00')).toBe(Date.UTC(2024, 2, 1, 10, 30));
+    expect(parseDateTime('03/01/2024')).toBeNaN();
+  });
+});
+
+describe('parseDateTime', () => {
+  it('when date-times carry fractions, offsets or impossible dates, then they parse exactly or give NaN', () => {
+    expect(parseDateTime('2024-03-01T12:30:15.250Z')).toBe(Date.UTC(2024, 2, 1, 12, 30, 15, 250));
+    expect(parseDateTime('2024-03-01T12:30:15-0130')).toBe(Date.UTC(2024, 2, 1, 14, 0, 15));
+    expect(parseDateTime(' 2024-03-01 ')).toBe(Date.UTC(2024, 2, 1));
+    for (const bad of ['2024-02-31', '2024-13-01', '2024-03-01T25:00', '2024-03-01T12:30X', '2024-3-1', 'yesterday'])
+      expect(parseDateTime(bad)).toBeNaN();
+  });
+});
