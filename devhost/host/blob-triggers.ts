@@ -43,7 +43,8 @@ export function parseBlobPath(path: string): BlobPathPattern {
   const slash = clean.indexOf('/');
   const container = slash < 0 ? clean : clean.slice(0, slash);
   const namePattern = slash < 0 ? '{name}' : clean.slice(slash + 1);
-  if (container.includes('{')) throw new Error(`Blob trigger path "${path}": the container name cannot be a parameter.`);
+  if (container.includes('{'))
+    throw new Error(`Blob trigger path "${path}": the container name cannot be a parameter.`);
   const names: string[] = [];
   const tokens = namePattern.split(/(\{[^}]+\})/).filter((t) => t.length > 0);
   const paramCount = tokens.filter((t) => t.startsWith('{')).length;
@@ -86,7 +87,9 @@ interface Watch {
 export async function startBlobTriggers(options: BlobTriggerOptions): Promise<RunningBlobTriggers> {
   const { worker, hostsContainer } = options;
   const watches: Watch[] = worker.functionsByTrigger('blobTrigger').map((fn) => {
-    const pattern = parseBlobPath(resolveSettingRefs(stringOption(fn.trigger.path, `${fn.name}: blob trigger path`)));
+    const pattern = parseBlobPath(
+      resolveSettingRefs(stringOption(fn.trigger.path, `${fn.name}: blob trigger path`)),
+    );
     const connection = typeof fn.trigger.connection === 'string' ? fn.trigger.connection : undefined;
     return {
       fn,
@@ -113,9 +116,9 @@ export async function startBlobTriggers(options: BlobTriggerOptions): Promise<Ru
     } catch (err) {
       if (!isStatus(err, 409, 412)) throw err;
     }
-    const props = await receipt.getProperties();
-    const meta = props.metadata ?? {};
-    if (meta.completed === 'true' || meta.poisoned === 'true') {
+    const finished = (meta: Record<string, string>): boolean =>
+      meta.completed === 'true' || meta.poisoned === 'true';
+    if (finished((await receipt.getProperties()).metadata ?? {})) {
       done.add(key);
       return;
     }
@@ -126,12 +129,25 @@ export async function startBlobTriggers(options: BlobTriggerOptions): Promise<Ru
       if (isStatus(err, 409)) return; // another host is invoking it
       throw err;
     }
-    const renew = setInterval(() => void lease.renewLease().catch(() => undefined), (LEASE_SECONDS * 1000) / 2);
+    // Read the receipt again under the lease: another host may have completed it between our first
+    // read and our lease (it writes `completed` while holding the lease, so this read is final).
+    const meta = (await receipt.getProperties()).metadata ?? {};
+    if (finished(meta)) {
+      done.add(key);
+      await lease.releaseLease().catch(() => undefined);
+      return;
+    }
+    const renew = setInterval(
+      () => void lease.renewLease().catch(() => undefined),
+      (LEASE_SECONDS * 1000) / 2,
+    );
     const attempts = Number(meta.attempts ?? '0') + 1;
     const leaseConditions = { conditions: { leaseId: lease.leaseId } };
     try {
       const blobClient = watch.container.getBlobClient(blob.name);
-      const content = await blobClient.downloadToBuffer(0, undefined, { conditions: { ifMatch: blob.properties.etag } });
+      const content = await blobClient.downloadToBuffer(0, undefined, {
+        conditions: { ifMatch: blob.properties.etag },
+      });
       const properties = await blobClient.getProperties();
       await worker.invoke(watch.fn.name, {
         triggerValue: content,
@@ -143,7 +159,9 @@ export async function startBlobTriggers(options: BlobTriggerOptions): Promise<Ru
             ETag: properties.etag,
             Length: properties.contentLength,
             ContentType: properties.contentType,
-            ContentMD5: properties.contentMD5 ? Buffer.from(properties.contentMD5).toString('base64') : undefined,
+            ContentMD5: properties.contentMD5
+              ? Buffer.from(properties.contentMD5).toString('base64')
+              : undefined,
             LastModified: properties.lastModified?.toISOString(),
             CreatedOn: properties.createdOn?.toISOString(),
             BlobType: properties.blobType,
@@ -156,17 +174,25 @@ export async function startBlobTriggers(options: BlobTriggerOptions): Promise<Ru
     } catch (err) {
       if (isStatus(err, 404, 412)) {
         // The blob changed or vanished after listing: this version is gone, the next poll sees the new one.
-        await receipt.setMetadata({ attempts: String(attempts), completed: 'true', superseded: 'true' }, leaseConditions);
+        await receipt.setMetadata(
+          { attempts: String(attempts), completed: 'true', superseded: 'true' },
+          leaseConditions,
+        );
         done.add(key);
         return;
       }
       const poisoned = attempts >= MAX_BLOB_ATTEMPTS;
       await receipt
-        .setMetadata({ attempts: String(attempts), ...(poisoned ? { poisoned: 'true' } : {}) }, leaseConditions)
+        .setMetadata(
+          { attempts: String(attempts), ...(poisoned ? { poisoned: 'true' } : {}) },
+          leaseConditions,
+        )
         .catch(() => undefined);
       if (poisoned) {
         done.add(key);
-        options.log?.(`Blob ${watch.pattern.container}/${blob.name} failed ${attempts} times in '${watch.fn.name}': poison, not retried.`);
+        options.log?.(
+          `Blob ${watch.pattern.container}/${blob.name} failed ${attempts} times in '${watch.fn.name}': poison, not retried.`,
+        );
       }
       options.onError?.(watch.fn.name, err);
     } finally {
@@ -177,7 +203,10 @@ export async function startBlobTriggers(options: BlobTriggerOptions): Promise<Ru
 
   const pollWatch = async (watch: Watch): Promise<void> => {
     try {
-      for await (const blob of watch.container.listBlobsFlat({ prefix: watch.pattern.prefix, includeMetadata: false })) {
+      for await (const blob of watch.container.listBlobsFlat({
+        prefix: watch.pattern.prefix,
+        includeMetadata: false,
+      })) {
         if (stopped) return;
         const params = watch.pattern.match(blob.name);
         if (params) await fire(watch, blob, params);
@@ -202,7 +231,11 @@ export async function startBlobTriggers(options: BlobTriggerOptions): Promise<Ru
   if (watches.length > 0) loop();
 
   return {
-    functions: watches.map((w) => ({ functionName: w.fn.name, path: stringOption(w.fn.trigger.path, 'path'), source: w.source })),
+    functions: watches.map((w) => ({
+      functionName: w.fn.name,
+      path: stringOption(w.fn.trigger.path, 'path'),
+      source: w.source,
+    })),
     pollOnce,
     stop: async () => {
       stopped = true;
