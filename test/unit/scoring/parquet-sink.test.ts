@@ -79,7 +79,7 @@ describe('BufferedParquetSink', () => {
 
   it('when row groups are written, then hyparquet reads back every value, nulls included', async () => {
     const out = await readParquetRows(write(rows, groups));
-    const asMillis = out.map((r) => ({ ...r, ts: r.ts instanceof Date ? r.ts.getTime() : r.ts }));
+    const asMillis: Record<string, unknown>[] = out.map((r) => ({ ...r, ts: r.ts instanceof Date ? r.ts.getTime() : r.ts }));
     expect(asMillis).toEqual(expected(rows, n));
     expect(Object.is(asMillis[3]!.prediction, -0)).toBe(true);
   });
