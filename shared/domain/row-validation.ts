@@ -113,9 +113,13 @@ function numericColumn(rows: RawRows, column: number, feature: Feature & { type:
   const values = new Float64Array(n);
   const name = feature.name;
   const range = feature.strictRange ? feature.range : undefined;
+  rows.numbers?.(column, values);
   for (let r = 0; r < n; r += 1) {
-    if (unreadable[r]) continue;
-    const v = rows.number(column, r);
+    if (unreadable[r]) {
+      values[r] = 0;
+      continue;
+    }
+    const v = rows.numbers ? values[r]! : rows.number(column, r);
     if (v === v && v !== Infinity && v !== -Infinity) {
       if (range && (v < range.min || v > range.max))
         problems.add(r, `out_of_range:${name}`, `'${name}' is ${v}, outside the allowed range [${range.min}, ${range.max}]`);
