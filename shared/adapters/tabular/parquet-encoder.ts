@@ -3,10 +3,12 @@
  * timestamps), straight from typed arrays. hyparquet-writer handles every Parquet shape and pays
  * for it per value (boxed numbers, a BigInt per timestamp, a Map probe per string, a TextEncoder
  * call per string); here a double or int column is one byte copy and a string one `Buffer.write`.
- * hyparquet-writer still provides the byte writer, Snappy, page headers and the footer.
+ * hyparquet-writer still provides the byte writer, page headers and the footer; Snappy is ours
+ * (snappy.ts).
  */
 import type { OutputColumn, OutputColumnType } from '../../ports/tabular-files';
-import { type ByteWriter, snappyCompress, writePageHeader,type WriterColumnChunk, type WriterSchemaElement } from './hyparquet';
+import { type ByteWriter, writePageHeader, type WriterColumnChunk, type WriterSchemaElement } from './hyparquet';
+import { snappyCompress } from './snappy';
 
 /** The schema element of each output type; strings and timestamps may be null. */
 export function schemaElement(name: string, type: OutputColumnType): WriterSchemaElement {
