@@ -113,9 +113,13 @@ function numericColumn(rows: RawRows, column: number, feature: Feature & { type:
   const values = new Float64Array(n);
   const name = feature.name;
   const range = feature.strictRange ? feature.range : undefined;
+  rows.numbers?.(column, values);
   for (let r = 0; r < n; r += 1) {
-    if (unreadable[r]) continue;
-    const v = rows.number(column, r);
+    if (unreadable[r]) {
+      values[r] = 0;
+      continue;
+    }
+    const v = rows.numbers ? values[r]! : rows.number(column, r);
     if (v === v && v !== Infinity && v !== -Infinity) {
       if (range && (v < range.min || v > range.max))
         problems.add(r, `out_of_range:${name}`, `'${name}' is ${v}, outside the allowed range [${range.min}, ${range.max}]`);
@@ -360,9 +364,30 @@ export function parseDateTimeCodes(codes: ArrayLike<number>, begin: number, end:
     }
     if (i !== e || Number.isNaN(hour + minute + second + offset) || hour > 23 || minute > 59 || second > 60) return NaN;
   }
-  const t = Date.UTC(year, month - 1, day, hour, minute, second) + Math.round(ms) - offset * 60_000;
-  // Date.UTC rolls 31 February over to March: reject dates that do not exist.
-  return new Date(Date.UTC(year, month - 1, day)).getUTCDate() === day ? t : NaN;
+  if (day > daysInMonth(year, month)) return NaN;
+  // Date.UTC reads years 0-99 as 1900-1999; keep its answer for them, compute the rest directly.
+  const midnight = year < 100 ? Date.UTC(year, month - 1, day) : daysFromCivil(year, month, day) * 86_400_000;
+  return midnight + hour * 3_600_000 + minute * 60_000 + second * 1000 + Math.round(ms) - offset * 60_000;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function daysInMonth(year: number, month: number): number {
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!;
+}
+
+/**
+ * Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's algorithm): plain integer
+ * arithmetic, because a Date object per row is a large share of parsing a timestamp column.
+ */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146_097 + dayOfEra - 719_468;
 }
 
 let scratch = new Uint16Array(64);

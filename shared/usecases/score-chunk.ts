@@ -71,38 +71,54 @@ export function outputColumns(definition: ModelDefinition): ColumnSpec[] {
   return specs.filter((s) => !seen.has(s.name) && seen.add(s.name));
 }
 
-/** Output rows buffered column by column and flushed to the sink in fixed-size row groups. */
+type ColumnValues = Float64Array | Int32Array | (string | null)[];
+
+function columnStorage(type: OutputColumnType, rows: number): ColumnValues {
+  if (type === 'string') return new Array<string | null>(rows).fill(null);
+  return type === 'int32' ? new Int32Array(rows) : new Float64Array(rows);
+}
+
+/**
+ * Output rows stored column by column in typed arrays sized for one row group (no boxed numbers,
+ * no per-row array growth), flushed to the sink each time a group is full.
+ */
 class OutputBuffer {
-  private readonly values: (string | number | null)[][];
-  private rows = 0;
+  private readonly values: ColumnValues[];
+  /** Rows filled in the current group. */
+  rows = 0;
   written = 0;
 
   constructor(
     private readonly specs: ColumnSpec[],
     private readonly sink: ParquetSink,
   ) {
-    this.values = specs.map(() => []);
+    this.values = specs.map((s) => columnStorage(s.type, OUTPUT_ROW_GROUP_ROWS));
   }
 
-  column(name: string): (string | number | null)[] | undefined {
+  column<T extends ColumnValues>(name: string): T | undefined {
     const i = this.specs.findIndex((s) => s.name === name);
-    return i < 0 ? undefined : this.values[i];
+    return i < 0 ? undefined : (this.values[i] as T);
   }
 
-  added(n: number): void {
-    this.rows += n;
-    while (this.rows >= OUTPUT_ROW_GROUP_ROWS) this.flush(OUTPUT_ROW_GROUP_ROWS);
+  /** Marks row `rows` as filled; a full group goes to the sink. */
+  next(): void {
+    this.rows += 1;
+    if (this.rows === OUTPUT_ROW_GROUP_ROWS) this.flush();
   }
 
-  flush(n: number): void {
-    const group: OutputColumn[] = this.specs.map((s, i) => ({ ...s, values: this.values[i]!.splice(0, n) }));
+  private flush(): void {
+    const n = this.rows;
+    const group: OutputColumn[] = this.specs.map((s, i) => {
+      const v = this.values[i]!;
+      return { ...s, values: Array.isArray(v) ? v.slice(0, n) : v.subarray(0, n) };
+    });
     this.sink.writeRowGroup(group);
-    this.rows -= n;
+    this.rows = 0;
     this.written += n;
   }
 
   finish(): Buffer {
-    if (this.rows > 0 || this.written === 0) this.flush(this.rows);
+    if (this.rows > 0 || this.written === 0) this.flush();
     return this.sink.finish();
   }
 }
@@ -118,33 +134,37 @@ function appendPredictions(
   const def = version.definition;
   const n = keptRows.length;
   if (predictions.rows !== n) throw new DomainError('SIGNATURE_MISMATCH', `the model returned ${predictions.rows} rows for ${n}`);
-  const id = out.column(def.idColumn)!;
-  const ts = def.timestampColumn ? out.column(def.timestampColumn) : undefined;
-  const segments = def.segmentKeys.map((k) => [out.column(k), valid.segments[k]!] as const);
-  const prediction = out.column(def.predictionColumns.prediction)!;
+  const id = out.column<(string | null)[]>(def.idColumn)!;
+  const ts = def.timestampColumn ? out.column<Float64Array>(def.timestampColumn) : undefined;
+  const segments = def.segmentKeys.map((k) => [out.column<(string | null)[]>(k), valid.segments[k]!] as const);
   const labels = def.classLabels ?? [];
-  const probabilities = labels.map((l) => out.column(`${def.predictionColumns.probabilityPrefix}${l}`));
-  const versionCol = out.column(MODEL_VERSION_COLUMN)!;
-  const runCol = out.column(RUN_ID_COLUMN)!;
-  const rowCol = out.column(SOURCE_ROW_COLUMN)!;
+  const probabilities = labels.map((l) => out.column<Float64Array>(`${def.predictionColumns.probabilityPrefix}${l}`));
+  const versionCol = out.column<Int32Array>(MODEL_VERSION_COLUMN)!;
+  const runCol = out.column<(string | null)[]>(RUN_ID_COLUMN)!;
+  const rowCol = out.column<Int32Array>(SOURCE_ROW_COLUMN)!;
   if (predictions.kind === 'classification' && predictions.classCount !== labels.length)
     throw new DomainError('SIGNATURE_MISMATCH', `the model gives ${predictions.classCount} class probabilities, the definition names ${labels.length} classes`);
+  const regression = predictions.kind === 'regression' ? out.column<Float64Array>(def.predictionColumns.prediction)! : undefined;
+  const label = predictions.kind === 'classification' ? out.column<(string | null)[]>(def.predictionColumns.prediction)! : undefined;
   for (let k = 0; k < n; k += 1) {
     const r = keptRows[k]!;
-    id.push(valid.ids[r]!);
-    if (ts && valid.timestamps) ts.push(valid.timestamps[r]!);
-    for (const [col, values] of segments) col?.push(values[r] ?? null);
-    if (predictions.kind === 'regression') prediction.push(predictions.values[k]!);
+    const o = out.rows;
+    id[o] = valid.ids[r]!;
+    if (ts) ts[o] = valid.timestamps ? valid.timestamps[r]! : NaN;
+    for (const [col, values] of segments) if (col) col[o] = values[r] ?? null;
+    if (predictions.kind === 'regression') regression![o] = predictions.values[k]!;
     else {
-      prediction.push(predictions.labels[k]!);
+      label![o] = predictions.labels[k]!;
       const base = k * predictions.classCount;
-      probabilities.forEach((col, c) => col?.push(predictions.probabilities[base + c]!));
+      probabilities.forEach((col, c) => {
+        if (col) col[o] = predictions.probabilities[base + c]!;
+      });
     }
-    versionCol.push(version.version);
-    runCol.push(runId);
-    rowCol.push(valid.rowNumbers[r]!);
+    versionCol[o] = version.version;
+    runCol[o] = runId;
+    rowCol[o] = valid.rowNumbers[r]!;
+    out.next();
   }
-  out.added(n);
 }
 
 function quarantineLines(raw: RawRows, valid: ValidatedRows, transformRejected: readonly { row: number; reason: string }[]) {

@@ -35,7 +35,15 @@ function describe(meta: readonly ort.InferenceSession.ValueMetadata[], where: st
 
 async function createSession(bytes: Buffer): Promise<ort.InferenceSession> {
   try {
-    return await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', enableCpuMemArena: false });
+    // One thread per session: chunks already run in parallel on every core (one scorer per
+    // core), and onnxruntime's own pool would spin-wait against them for a share of the CPU.
+    return await ort.InferenceSession.create(bytes, {
+      graphOptimizationLevel: 'all',
+      enableCpuMemArena: false,
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+    });
   } catch (e) {
     throw new DomainError('UNSUPPORTED_MODEL', `onnxruntime cannot load the model: ${(e as Error).message}`);
   }

@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 
 import type { RawRows } from '../../domain/raw-rows';
 import { parseDateTimeCodes } from '../../domain/row-validation';
-import { parseNumberBytes } from './parse-number';
+import { parseNumberBytes, parseNumberInto } from './parse-number';
 
 const QUOTE = 0x22;
 const LF = 0x0a;
@@ -309,6 +309,15 @@ export class CsvRows implements RawRows {
     const f = this.field(column, row);
     if (f < 0) return NaN;
     return parseNumberBytes(this.buf, this.index.fieldBegin[f]!, this.index.fieldEnd[f]!);
+  }
+
+  numbers(column: number, out: Float64Array): void {
+    const { rowFirstField, fieldBegin, fieldEnd } = this.index;
+    for (let r = 0; r < this.rowCount; r += 1) {
+      const first = rowFirstField[r]!;
+      if (column < rowFirstField[r + 1]! - first) parseNumberInto(this.buf, fieldBegin[first + column]!, fieldEnd[first + column]!, out, r);
+      else out[r] = NaN;
+    }
   }
 
   text(column: number, row: number): string | null {

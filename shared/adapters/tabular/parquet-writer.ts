@@ -1,44 +1,44 @@
 import type { OutputColumn, ParquetSink } from '../../ports/tabular-files';
-import { type ColumnSource, hyparquetWriter } from './hyparquet';
+import { hyparquetWriter, writeMetadata, type WriterColumnChunk, type WriterRowGroup, type WriterSchemaElement } from './hyparquet';
+import { schemaElement, writeColumnChunk } from './parquet-encoder';
 
-const parquetType = { string: 'STRING', double: 'DOUBLE', int32: 'INT32', timestamp: 'TIMESTAMP' } as const;
-
-function columnSource(c: OutputColumn): ColumnSource {
-  let data: ColumnSource['data'];
-  if (c.type === 'timestamp') {
-    data = Array.from(c.values as ArrayLike<number>, (v) => (Number.isNaN(v) ? null : BigInt(v)));
-  } else if (c.type === 'double') {
-    data = c.values instanceof Float64Array ? c.values : Float64Array.from(c.values as ArrayLike<number>);
-  } else if (c.type === 'int32') {
-    data = c.values instanceof Int32Array ? c.values : Int32Array.from(c.values as ArrayLike<number>);
-  } else data = Array.from(c.values);
-  const nullable = c.type === 'string' || c.type === 'timestamp';
-  // Min/max statistics only where readers prune by them (time ranges); elsewhere they cost time.
-  return { name: c.name, data, type: parquetType[c.type], nullable, statistics: c.type === 'timestamp' };
-}
+const MAGIC = 0x31524150; // "PAR1"
 
 /**
- * A Parquet file built in memory, one row group per call (SNAPPY, timestamp statistics). Output bytes
- * depend only on the row groups written, so the same rows give the same file.
+ * A Parquet file built in memory, one row group per call (SNAPPY; dictionary pages for
+ * low-cardinality strings; timestamp statistics). Output bytes depend only on the row groups
+ * written, so the same rows give the same file.
  */
 export class BufferedParquetSink implements ParquetSink {
-  private readonly bytes = new hyparquetWriter.ByteWriter();
-  private writer: InstanceType<typeof hyparquetWriter.ParquetWriter> | undefined;
+  private readonly writer = new hyparquetWriter.ByteWriter(1 << 20);
+  private schema: WriterSchemaElement[] | undefined;
+  private readonly rowGroups: WriterRowGroup[] = [];
+  private rows = 0;
 
   writeRowGroup(columns: OutputColumn[]): void {
-    const columnData = columns.map(columnSource);
-    const rows = columnData[0]?.data.length ?? 0;
-    if (!this.writer) {
-      const schema = hyparquetWriter.schemaFromColumnData({ columnData });
-      this.writer = new hyparquetWriter.ParquetWriter({ writer: this.bytes, schema, createdBy: 'mlops-scoring' });
+    const rows = columns[0]?.values.length ?? 0;
+    if (!this.schema) {
+      this.schema = [{ name: 'root', num_children: columns.length }, ...columns.map((c) => schemaElement(c.name, c.type))];
+      this.writer.appendUint32(MAGIC);
     }
-    if (rows === 0 && this.writer) return;
-    void this.writer.write({ columnData: columnData.map(({ type: _t, nullable: _n, ...rest }) => rest), rowGroupSize: Math.max(1, rows) });
+    if (rows === 0) return;
+    const start = this.writer.offset;
+    const chunks: WriterColumnChunk[] = columns.map((c) => writeColumnChunk(this.writer, c, rows));
+    this.rowGroups.push({
+      columns: chunks,
+      total_byte_size: chunks.reduce((sum, c) => sum + (c.meta_data?.total_uncompressed_size ?? 0n), 0n),
+      num_rows: BigInt(rows),
+      total_compressed_size: BigInt(this.writer.offset - start),
+    });
+    this.rows += rows;
   }
 
   finish(): Buffer {
-    if (!this.writer) throw new Error('a Parquet file needs at least one row group (its schema)');
-    void this.writer.finish();
-    return Buffer.from(this.bytes.getBuffer());
+    if (!this.schema) throw new Error('a Parquet file needs at least one row group (its schema)');
+    const footerStart = this.writer.offset;
+    writeMetadata(this.writer, { version: 2, created_by: 'mlops-scoring', schema: this.schema, num_rows: BigInt(this.rows), row_groups: this.rowGroups, metadata_length: 0 });
+    this.writer.appendUint32(this.writer.offset - footerStart);
+    this.writer.appendUint32(MAGIC);
+    return Buffer.from(this.writer.getBuffer());
   }
 }

@@ -28,14 +28,24 @@ function special(buf: Buffer, b: number, e: number, negative: boolean): number {
  * is not a number; `NaN`, `inf` and `Infinity` (any case, optional sign) parse as themselves.
  */
 export function parseNumberBytes(buf: Buffer, begin: number, end: number): number {
+  parseNumberInto(buf, begin, end, scratch, 0);
+  return scratch[0]!;
+}
+
+const scratch = new Float64Array(1);
+
+/**
+ * parseNumberBytes, storing the result in `out[at]`: a double written to a typed array stays
+ * unboxed, where one returned from a call that is not inlined becomes a heap number.
+ */
+export function parseNumberInto(buf: Buffer, begin: number, end: number, out: Float64Array, at: number): void {
   let b = begin;
   let e = end;
   while (b < e && buf[b] === Ch.Space) b += 1;
   while (e > b && buf[e - 1] === Ch.Space) e -= 1;
-  if (b === e) return NaN;
   let i = b;
   let negative = false;
-  if (buf[i] === Ch.Minus || buf[i] === Ch.Plus) {
+  if (i < e && (buf[i] === Ch.Minus || buf[i] === Ch.Plus)) {
     negative = buf[i] === Ch.Minus;
     i += 1;
   }
@@ -43,35 +53,42 @@ export function parseNumberBytes(buf: Buffer, begin: number, end: number): numbe
   let digits = 0;
   let sawDigit = false;
   let scale = 0;
-  let c = buf[i]!;
-  while (i < e && c >= Ch.Zero && c <= Ch.Nine) {
+  // Bytes are read only below `e`: a read past the buffer's end would make `c` undefined and
+  // this loop polymorphic.
+  let c = 0;
+  for (; i < e; i += 1) {
+    c = buf[i]!;
+    if (c < Ch.Zero || c > Ch.Nine) break;
     sawDigit = true;
     if (digits > 0 || c !== Ch.Zero) {
       mantissa = mantissa * 10 + (c - Ch.Zero);
       digits += 1;
     }
-    i += 1;
-    c = buf[i]!;
   }
   if (i < e && c === Ch.Dot) {
-    i += 1;
-    c = buf[i]!;
-    while (i < e && c >= Ch.Zero && c <= Ch.Nine) {
+    for (i += 1; i < e; i += 1) {
+      c = buf[i]!;
+      if (c < Ch.Zero || c > Ch.Nine) break;
       sawDigit = true;
       if (digits > 0 || c !== Ch.Zero) {
         mantissa = mantissa * 10 + (c - Ch.Zero);
         digits += 1;
       }
       scale -= 1;
-      i += 1;
-      c = buf[i]!;
     }
   }
-  if (!sawDigit) return special(buf, negative || buf[b] === Ch.Plus ? b + 1 : b, e, negative);
+  if (b === e) {
+    out[at] = NaN;
+    return;
+  }
+  if (!sawDigit) {
+    out[at] = special(buf, negative || buf[b] === Ch.Plus ? b + 1 : b, e, negative);
+    return;
+  }
   if (i < e && (c === Ch.LowerE || c === Ch.UpperE)) {
     i += 1;
     let expNegative = false;
-    if (buf[i] === Ch.Minus || buf[i] === Ch.Plus) {
+    if (i < e && (buf[i] === Ch.Minus || buf[i] === Ch.Plus)) {
       expNegative = buf[i] === Ch.Minus;
       i += 1;
     }
@@ -82,13 +99,15 @@ export function parseNumberBytes(buf: Buffer, begin: number, end: number): numbe
       expDigits += 1;
       i += 1;
     }
-    if (expDigits === 0) return NaN;
+    if (expDigits === 0) {
+      out[at] = NaN;
+      return;
+    }
     scale += expNegative ? -exp : exp;
   }
-  if (i !== e) return NaN;
-  if (digits <= MAX_FAST_DIGITS && scale >= -22 && scale <= 22) {
+  if (i !== e) out[at] = NaN;
+  else if (digits <= MAX_FAST_DIGITS && scale >= -22 && scale <= 22) {
     const v = scale < 0 ? mantissa / POW10[-scale]! : mantissa * POW10[scale]!;
-    return negative ? -v : v;
-  }
-  return Number(buf.toString("latin1", b, e));
+    out[at] = negative ? -v : v;
+  } else out[at] = Number(buf.toString('latin1', b, e));
 }

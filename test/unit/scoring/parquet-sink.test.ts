@@ -1,0 +1,131 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { DuckDBInstance } from '@duckdb/node-api';
+
+import { BufferedParquetSink } from '../../../shared/adapters/tabular/parquet-writer';
+import { seededRandom } from '../../../shared/domain/random';
+import type { OutputColumn } from '../../../shared/ports/tabular-files';
+import { readParquetRows } from '../../support/scoring-fixtures';
+
+interface Rows {
+  id: (string | null)[];
+  ts: Float64Array;
+  segment: (string | null)[];
+  prediction: Float64Array;
+  version: Int32Array;
+  row: Int32Array;
+}
+
+/** Rows with what the encoder must get right: nulls, non-ASCII text, pre-1970 and far-future times, -0. */
+function sampleRows(n: number, seed: number): Rows {
+  const random = seededRandom(seed);
+  const segments = ['north', 'süd', 'east-😀', ''];
+  const rows: Rows = {
+    id: [],
+    ts: new Float64Array(n),
+    segment: [],
+    prediction: new Float64Array(n),
+    version: new Int32Array(n),
+    row: new Int32Array(n),
+  };
+  for (let i = 0; i < n; i += 1) {
+    rows.id.push(i % 97 === 5 ? null : `row-${i}-${i % 3 === 0 ? 'é' : 'x'}`);
+    rows.ts[i] = i % 31 === 7 ? NaN : Math.round((random.next() - 0.3) * 8e12);
+    rows.segment.push(i % 13 === 0 ? null : segments[Math.floor(random.next() * segments.length)]!);
+    rows.prediction[i] = i === 3 ? -0 : (random.next() - 0.5) * 10 ** Math.floor(random.next() * 20 - 10);
+    rows.version[i] = 7;
+    rows.row[i] = i + 1 - (i === 9 ? 2 ** 31 : 0);
+  }
+  return rows;
+}
+
+function columnsOf(rows: Rows, from: number, to: number): OutputColumn[] {
+  return [
+    { name: 'id', type: 'string', values: rows.id.slice(from, to) },
+    { name: 'ts', type: 'timestamp', values: rows.ts.subarray(from, to) },
+    { name: 'segment', type: 'string', values: rows.segment.slice(from, to) },
+    { name: 'prediction', type: 'double', values: rows.prediction.subarray(from, to) },
+    { name: 'model_version', type: 'int32', values: rows.version.subarray(from, to) },
+    { name: 'source_row', type: 'int32', values: rows.row.subarray(from, to) },
+  ];
+}
+
+function write(rows: Rows, groups: number[]): Buffer {
+  const sink = new BufferedParquetSink();
+  let at = 0;
+  for (const n of groups) {
+    sink.writeRowGroup(columnsOf(rows, at, at + n));
+    at += n;
+  }
+  return sink.finish();
+}
+
+const expected = (rows: Rows, n: number) =>
+  Array.from({ length: n }, (_, i) => ({
+    id: rows.id[i],
+    ts: Number.isNaN(rows.ts[i]) ? null : rows.ts[i],
+    segment: rows.segment[i],
+    prediction: rows.prediction[i],
+    model_version: rows.version[i],
+    source_row: rows.row[i],
+  }));
+
+describe('BufferedParquetSink', () => {
+  const n = 5_000;
+  const rows = sampleRows(n, 11);
+  const groups = [4_000, 1, 999];
+
+  it('when row groups are written, then hyparquet reads back every value, nulls included', async () => {
+    const out = await readParquetRows(write(rows, groups));
+    const asMillis: Record<string, unknown>[] = out.map((r) => ({ ...r, ts: r.ts instanceof Date ? r.ts.getTime() : r.ts }));
+    expect(asMillis).toEqual(expected(rows, n));
+    expect(Object.is(asMillis[3]!.prediction, -0)).toBe(true);
+  });
+
+  it('when DuckDB reads the file, then it sees the same schema and values', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sink-'));
+    const file = path.join(dir, 'p.parquet');
+    fs.writeFileSync(file, write(rows, groups));
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      const schema = await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${file}')`);
+      expect(schema.getRowsJS().map((r) => [r[0], r[1]])).toEqual([
+        ['id', 'VARCHAR'],
+        ['ts', 'TIMESTAMP'],
+        ['segment', 'VARCHAR'],
+        ['prediction', 'DOUBLE'],
+        ['model_version', 'INTEGER'],
+        ['source_row', 'INTEGER'],
+      ]);
+      const read = await connection.runAndReadAll(
+        `SELECT id, epoch_ms(ts) AS ts, segment, prediction, model_version, source_row FROM read_parquet('${file}')`,
+      );
+      const got = read.getRowsJS().map(([id, ts, segment, prediction, version, row]) => ({
+        id,
+        ts: ts === null ? null : Number(ts as bigint),
+        segment,
+        prediction,
+        model_version: version,
+        source_row: row,
+      }));
+      expect(got).toEqual(expected(rows, n));
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('when the same row groups are written twice, then the files are byte-identical', () => {
+    expect(write(rows, groups).equals(write(rows, groups))).toBe(true);
+  });
+
+  it('when no row group has rows, then the file has the schema and no rows', async () => {
+    const sink = new BufferedParquetSink();
+    sink.writeRowGroup(columnsOf(rows, 0, 0));
+    expect(await readParquetRows(sink.finish())).toEqual([]);
+  });
+});
