@@ -71,6 +71,11 @@ export const modelVersionInputSchema = z.object({
   /** Optional golden records: inputs and expected outputs the scoring path must reproduce. */
   goldenRecordsPath: lakePathSchema.optional(),
   description: z.string().max(2000).default(''),
+  /**
+   * Idempotency key chosen by the registrant (e.g. the training run id): registering again with
+   * the same key returns the version registered first instead of a new one.
+   */
+  registrationKey: z.string().min(1).max(256).optional(),
 });
 export type ModelVersionInput = z.input<typeof modelVersionInputSchema>;
 

@@ -25,7 +25,7 @@ import {
 } from '../schemas/lifecycle';
 import { modelInputSchema } from '../schemas/model';
 import { type ModelVersion, modelVersionInputSchema } from '../schemas/model-version';
-import type { ChampionChangedEvent, ChampionPointer, ModelRecord } from '../schemas/registry';
+import type { AuditEvent, AuditEventKind, ChampionChangedEvent, ChampionPointer, ModelRecord } from '../schemas/registry';
 
 export interface RegistryDependencies {
   registry: ModelRegistry;
@@ -68,11 +68,21 @@ export class RegistryUseCases {
     return record;
   }
 
-  /** Registers a version with the next free number; it starts in `registered`. */
+  /**
+   * Registers a version with the next free number; it starts in `registered`. With a
+   * `registrationKey` already used for this model, the version registered first is returned
+   * (covers retried calls; two concurrent first calls with one key may still both register).
+   */
   async registerVersion(model: string, input: unknown, actorInput: ActorInput): Promise<ModelVersion> {
     const versionInput = parse(modelVersionInputSchema, input, 'model version');
     const actor = parse(actorSchema, actorInput, 'actor');
     await this.requireModel(model);
+    if (versionInput.registrationKey !== undefined) {
+      const existing = (await this.deps.registry.listVersions(model)).find(
+        (v) => v.registrationKey === versionInput.registrationKey,
+      );
+      if (existing) return existing;
+    }
     const now = this.now();
     const { value: version } = await this.deps.registry.registerVersion(model, (number) => ({
       ...versionInput,
@@ -115,6 +125,42 @@ export class RegistryUseCases {
       default:
         return this.transitionVersion(model, version, command, actor, approverRole);
     }
+  }
+
+  /**
+   * Rolls the model back to its previous champion: `rollback` applied to the current champion.
+   * ILLEGAL_TRANSITION when there is no champion or nothing to return to.
+   */
+  async rollbackModel(model: string, actorInput: ActorInput, reason?: string): Promise<ModelVersion> {
+    const champion = await this.getChampion(model);
+    if (champion.version === null) {
+      throw errors.illegalTransition(`model '${model}' has no champion to roll back`, { model });
+    }
+    return this.applyCommand(model, champion.version, { type: 'rollback', reason }, actorInput);
+  }
+
+  async getModel(model: string): Promise<ModelRecord> {
+    return this.requireModel(model);
+  }
+
+  async listModels(): Promise<ModelRecord[]> {
+    return this.deps.registry.listModels();
+  }
+
+  async getVersion(model: string, version: number): Promise<ModelVersion> {
+    await this.requireModel(model);
+    return (await this.requireVersion(model, version)).value;
+  }
+
+  async listVersions(model: string): Promise<ModelVersion[]> {
+    await this.requireModel(model);
+    return this.deps.registry.listVersions(model);
+  }
+
+  /** The model's audit ledger, oldest first. */
+  async auditLog(model: string, filter?: { kind?: AuditEventKind; version?: number }): Promise<AuditEvent[]> {
+    await this.requireModel(model);
+    return this.deps.registry.listAudit(model, filter);
   }
 
   /** Which version was champion at `at` (ISO), from the ledger. */

@@ -86,6 +86,33 @@ describe('registry use cases (in-memory registry)', () => {
     expect(await registry.listAudit('churn', { kind: 'champion_changed' })).toHaveLength(1);
   });
 
+  it('when a registration is retried with the same key, then the first version comes back', async () => {
+    const { useCases } = await setup();
+    const first = await useCases.registerVersion('churn', aModelVersionInput({ registrationKey: 'run-17' }), alice);
+    const again = await useCases.registerVersion('churn', aModelVersionInput({ registrationKey: 'run-17' }), alice);
+    const other = await useCases.registerVersion('churn', aModelVersionInput({ registrationKey: 'run-18' }), alice);
+    expect(again.version).toBe(first.version);
+    expect(other.version).toBe(first.version + 1);
+    expect(await useCases.auditLog('churn', { kind: 'version_registered' })).toHaveLength(3);
+  });
+
+  it('when the model is rolled back, then the champion goes back one step; without a champion it is illegal', async () => {
+    const { useCases, version: v1 } = await setup();
+    await expect(useCases.rollbackModel('churn', bob)).rejects.toMatchObject({ code: 'ILLEGAL_TRANSITION' });
+    const v2 = (await useCases.registerVersion('churn', aModelVersionInput(), alice)).version;
+    for (const v of [v1, v2]) {
+      await useCases.applyCommand('churn', v, { type: 'start_validation' }, system);
+      await useCases.applyCommand('churn', v, { type: 'pass_validation', evidenceHash: EVIDENCE }, system);
+      await useCases.applyCommand('churn', v, { type: 'approve', evidenceHash: EVIDENCE }, bob);
+      await useCases.applyCommand('churn', v, { type: 'promote' }, bob);
+    }
+    const rolledBack = await useCases.rollbackModel('churn', bob, 'bad week');
+    expect(rolledBack).toMatchObject({ version: v2, state: 'archived' });
+    expect(await useCases.getChampion('churn')).toMatchObject({ version: v1, epoch: 3 });
+    expect((await useCases.getVersion('churn', v1)).state).toBe('production');
+    expect((await useCases.listVersions('churn')).map((v) => v.state)).toEqual(['production', 'archived']);
+  });
+
   it('when the model is unknown or the timestamp is not one, then the errors say so', async () => {
     const { useCases } = await setup();
     await expect(useCases.applyCommand('nope', 1, { type: 'retire' }, alice)).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
