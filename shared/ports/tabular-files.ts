@@ -29,7 +29,7 @@ export interface ParquetSink {
  * Unreadable files fail with INVALID_INPUT_FILE.
  */
 export interface TabularFiles {
-  plan(path: string, options: { targetChunkBytes: number; targetChunkRows: number }): Promise<ChunkPlan>;
+  plan(path: string, options: { targetChunkBytes: number; targetChunkRows: number; chunkCountMultiple?: number }): Promise<ChunkPlan>;
   open(path: string, chunk: Chunk): Promise<OpenedChunk>;
   parquetSink(): ParquetSink;
 }

@@ -8,10 +8,18 @@ export interface ChunkTargets {
   targetChunkBytes: number;
   /** Parquet: rows per chunk, in whole row groups. */
   targetChunkRows: number;
+  /**
+   * CSV: make the number of ranges a multiple of this (the workers scoring chunks in parallel)
+   * with even sizes, so no worker idles while another scores the last chunk.
+   */
+  chunkCountMultiple?: number;
 }
 
-/** About 200k rows of a 20-column CSV, 250k of Parquet: small enough to balance across workers. */
-export const defaultChunkTargets: ChunkTargets = { targetChunkBytes: 32 * 1024 * 1024, targetChunkRows: 250_000 };
+/**
+ * About 200k rows of a 20-column CSV, 250k of Parquet: small enough to balance across workers;
+ * CSV chunk counts even, for two activity workers per host.
+ */
+export const defaultChunkTargets: ChunkTargets = { targetChunkBytes: 32 * 1024 * 1024, targetChunkRows: 250_000, chunkCountMultiple: 2 };
 
 /**
  * Plans the fan-out for one data drop and checks its columns against the model first, so a file

@@ -36,6 +36,18 @@ export function planRowGroups(groupRows: number[], targetRows: number): Chunk[] 
   return chunks;
 }
 
+/**
+ * The byte target that splits `size` into about `targetBytes` ranges whose count is a multiple
+ * of `multiple`, all of even size (ranges end just past their target, so the last is a little
+ * shorter, never a sliver). A file within one target stays one range.
+ */
+export function balancedChunkBytes(size: number, targetBytes: number, multiple = 1): number {
+  const nominal = Math.ceil(size / targetBytes);
+  if (multiple <= 1 || nominal <= 1) return targetBytes;
+  const count = Math.ceil(nominal / multiple) * multiple;
+  return Math.max(1, Math.ceil(size / count));
+}
+
 async function* prepend(first: RawRows, rest: AsyncGenerator<RawRows>): AsyncGenerator<RawRows> {
   try {
     yield first;
@@ -58,7 +70,7 @@ export class LakeTabularFiles implements TabularFiles {
     return info;
   }
 
-  async plan(path: string, options: { targetChunkBytes: number; targetChunkRows: number }): Promise<ChunkPlan> {
+  async plan(path: string, options: { targetChunkBytes: number; targetChunkRows: number; chunkCountMultiple?: number }): Promise<ChunkPlan> {
     const format = formatOf(path);
     const { size, etag } = await this.size(path);
     if (format === 'parquet') {
@@ -79,7 +91,7 @@ export class LakeTabularFiles implements TabularFiles {
       await opened.batches.return(undefined);
       return { source: path, format, size, etag, columns: [...opened.columns], chunks: [{ format: 'csv', index: 0, compression: 'gzip' }] };
     }
-    const plan = await planCsvChunks(await this.lake.read(path), options.targetChunkBytes);
+    const plan = await planCsvChunks(await this.lake.read(path), balancedChunkBytes(size, options.targetChunkBytes, options.chunkCountMultiple));
     return { source: path, format, size, etag, columns: plan.columns, rows: plan.rows, chunks: plan.chunks };
   }
 
