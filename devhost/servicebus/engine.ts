@@ -178,6 +178,14 @@ export class BrokerEngine {
     return this.receiving.get(path.toLowerCase());
   }
 
+  /** The queue or topic a sender names, or the error Service Bus answers for an unknown entity. */
+  private requireTarget(name: string): SendTarget {
+    const target = this.findTarget(name);
+    if (!target)
+      throw new BrokerError('amqp:not-found', `The messaging entity '${name}' could not be found.`, 404);
+    return target;
+  }
+
   findTarget(name: string): SendTarget | undefined {
     return this.targets.get(name.toLowerCase());
   }
@@ -214,13 +222,7 @@ export class BrokerEngine {
    * in one transaction; then receivers are served. Duplicates inside the window are dropped.
    */
   send(targetName: string, messages: Message[]): number[] {
-    const target = this.findTarget(targetName);
-    if (!target)
-      throw new BrokerError(
-        'amqp:not-found',
-        `The messaging entity '${targetName}' could not be found.`,
-        404,
-      );
+    const target = this.requireTarget(targetName);
     const now = this.now();
     const added: Envelope[] = [];
     const seqs: number[] = [];
@@ -242,13 +244,7 @@ export class BrokerEngine {
 
   /** Schedules messages (the `$management` schedule operation); returns their sequence numbers. */
   schedule(targetName: string, messages: Message[]): number[] {
-    const target = this.findTarget(targetName);
-    if (!target)
-      throw new BrokerError(
-        'amqp:not-found',
-        `The messaging entity '${targetName}' could not be found.`,
-        404,
-      );
+    const target = this.requireTarget(targetName);
     const now = this.now();
     return this.store.transaction(() =>
       messages.map((raw) => {
