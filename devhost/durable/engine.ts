@@ -841,25 +841,21 @@ class EpisodeEffects {
     }
     for (const child of this.children) {
       const existing = store.getInstance(child.instanceId);
-      if (existing && !isTerminal(existing.runtimeStatus)) {
-        const reason = new InstanceExistsError(child.instanceId).message;
+      // A child that cannot start fails its task in the parent's next episode.
+      const failChild = (reason: string): void =>
         store.enqueue(
           instance.instanceId,
           instance.executionId,
           { kind: 'event', event: history.subOrchestrationFailed(at, child.taskId, reason, '') },
           now,
         );
+      if (existing && !isTerminal(existing.runtimeStatus)) {
+        failChild(new InstanceExistsError(child.instanceId).message);
         continue;
       }
       if (existing) store.deleteInstance(child.instanceId);
       if (!engine.hasOrchestration(child.name)) {
-        const reason = new UnknownOrchestrationError(child.name).message;
-        store.enqueue(
-          instance.instanceId,
-          instance.executionId,
-          { kind: 'event', event: history.subOrchestrationFailed(at, child.taskId, reason, '') },
-          now,
-        );
+        failChild(new UnknownOrchestrationError(child.name).message);
         continue;
       }
       engine.createInstance({
