@@ -1,4 +1,10 @@
-import type { Actor, AnyLifecycleCommand, LifecycleCommandType, LifecycleState, TransitionEvent } from '../schemas/lifecycle';
+import type {
+  Actor,
+  AnyLifecycleCommand,
+  LifecycleCommandType,
+  LifecycleState,
+  TransitionEvent,
+} from '../schemas/lifecycle';
 import type { ModelVersion } from '../schemas/model-version';
 import type { ChampionChangedEvent, ChampionPointer } from '../schemas/registry';
 import { DomainError } from './errors';
@@ -9,9 +15,15 @@ import { DomainError } from './errors';
  */
 
 /** Legal (state, command) -> next state. Anything not listed is ILLEGAL_TRANSITION. */
-export const TRANSITIONS: Readonly<Record<LifecycleState, Partial<Record<LifecycleCommandType, LifecycleState>>>> = {
+export const TRANSITIONS: Readonly<
+  Record<LifecycleState, Partial<Record<LifecycleCommandType, LifecycleState>>>
+> = {
   registered: { start_validation: 'validating', retire: 'retired' },
-  validating: { pass_validation: 'pending_approval', fail_validation: 'validation_failed', retire: 'retired' },
+  validating: {
+    pass_validation: 'pending_approval',
+    fail_validation: 'validation_failed',
+    retire: 'retired',
+  },
   validation_failed: { retire: 'retired' },
   pending_approval: { approve: 'approved', reject: 'rejected', expire: 'expired', retire: 'retired' },
   approved: { promote: 'production', retire: 'retired' },
@@ -82,30 +94,46 @@ function decisionGuard(
 ): DomainError | undefined {
   const { actor, approverRole } = context;
   if (actor.kind !== 'user' || !actor.roles.includes(approverRole)) {
-    return new DomainError('FORBIDDEN', `only a user with the role '${approverRole}' may decide on a version`, {
-      ...where,
-      actor: actor.id,
-      requiredRole: approverRole,
-    });
+    return new DomainError(
+      'FORBIDDEN',
+      `only a user with the role '${approverRole}' may decide on a version`,
+      {
+        ...where,
+        actor: actor.id,
+        requiredRole: approverRole,
+      },
+    );
   }
   if (actor.id === version.registrant) {
-    return new DomainError('FORBIDDEN', 'the registrant of a version may not approve or reject it (separation of duties)', {
-      ...where,
-      actor: actor.id,
-    });
+    return new DomainError(
+      'FORBIDDEN',
+      'the registrant of a version may not approve or reject it (separation of duties)',
+      {
+        ...where,
+        actor: actor.id,
+      },
+    );
   }
   if (version.evidenceHash !== evidenceHash) {
-    return new DomainError('EVIDENCE_MISMATCH', 'the evidence hash does not match the validation evidence on the version', {
-      ...where,
-      expected: version.evidenceHash ?? null,
-      received: evidenceHash,
-    });
+    return new DomainError(
+      'EVIDENCE_MISMATCH',
+      'the evidence hash does not match the validation evidence on the version',
+      {
+        ...where,
+        expected: version.evidenceHash ?? null,
+        received: evidenceHash,
+      },
+    );
   }
   return undefined;
 }
 
 /** The version after a transition has been applied (pure). */
-export function applyTransition(version: ModelVersion, command: AnyLifecycleCommand, result: Transition): ModelVersion {
+export function applyTransition(
+  version: ModelVersion,
+  command: AnyLifecycleCommand,
+  result: Transition,
+): ModelVersion {
   const next: ModelVersion = {
     ...version,
     state: result.state,
@@ -140,7 +168,27 @@ export function planPromotion(
   now: string,
   reason?: string,
 ): ChampionPointer {
-  const at = monotonic(now, pointer.since);
+  const change = championChange(pointer, version, 'promote', actor, now, reason);
+  const previous = pointer.version === null ? pointer.previous : [...pointer.previous, pointer.version];
+  return {
+    modelName: pointer.modelName,
+    version,
+    previous,
+    epoch: change.epoch,
+    since: change.at,
+    lastChange: change,
+  };
+}
+
+/** The ledger event moving the pointer from its current version to `to`, one epoch later. */
+function championChange(
+  pointer: ChampionPointer,
+  to: number,
+  cause: ChampionChangedEvent['cause'],
+  actor: Actor,
+  now: string,
+  reason: string | undefined,
+): ChampionChangedEvent {
   const epoch = pointer.epoch + 1;
   const change: ChampionChangedEvent = {
     id: championEventId(pointer.modelName, epoch),
@@ -148,14 +196,13 @@ export function planPromotion(
     modelName: pointer.modelName,
     epoch,
     from: pointer.version,
-    to: version,
-    cause: 'promote',
+    to,
+    cause,
     actor,
-    at,
+    at: monotonic(now, pointer.since),
   };
   if (reason !== undefined) change.reason = reason;
-  const previous = pointer.version === null ? pointer.previous : [...pointer.previous, pointer.version];
-  return { modelName: pointer.modelName, version, previous, epoch, since: at, lastChange: change };
+  return change;
 }
 
 /**
@@ -183,21 +230,15 @@ export function planRollback(
   if (target === undefined) {
     return new DomainError('ILLEGAL_TRANSITION', 'there is no previous champion to roll back to', where);
   }
-  const at = monotonic(now, pointer.since);
-  const epoch = pointer.epoch + 1;
-  const change: ChampionChangedEvent = {
-    id: championEventId(pointer.modelName, epoch),
-    kind: 'champion_changed',
+  const change = championChange(pointer, target, 'rollback', actor, now, reason);
+  return {
     modelName: pointer.modelName,
-    epoch,
-    from: pointer.version,
-    to: target,
-    cause: 'rollback',
-    actor,
-    at,
+    version: target,
+    previous: stack,
+    epoch: change.epoch,
+    since: change.at,
+    lastChange: change,
   };
-  if (reason !== undefined) change.reason = reason;
-  return { modelName: pointer.modelName, version: target, previous: stack, epoch, since: at, lastChange: change };
 }
 
 /**
