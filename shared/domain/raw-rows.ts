@@ -22,6 +22,12 @@ export interface RawRows {
    * one loop that stores doubles unboxed (a number returned per call is a heap allocation).
    */
   numbers?(column: number, out: Float64Array): void;
+  /**
+   * The column's numbers when the reader already parsed them (`number` semantics), handed over:
+   * the caller may overwrite the array, and the reader parses from its bytes if asked again.
+   * Undefined when the reader has not parsed that column.
+   */
+  takeNumbers?(column: number): Float64Array | undefined;
   /** The cell as text, or null when empty. */
   text(column: number, row: number): string | null;
   /**

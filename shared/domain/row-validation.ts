@@ -110,16 +110,17 @@ const symbolOf = (rows: RawRows) => (rows.symbol ? rows.symbol.bind(rows) : rows
 
 function numericColumn(rows: RawRows, column: number, feature: Feature & { type: 'numeric' }, unreadable: Uint8Array, problems: Problems) {
   const n = rows.rowCount;
-  const values = new Float64Array(n);
+  const parsed = rows.takeNumbers?.(column);
+  const values = parsed ?? new Float64Array(n);
   const name = feature.name;
   const range = feature.strictRange ? feature.range : undefined;
-  rows.numbers?.(column, values);
+  if (!parsed) rows.numbers?.(column, values);
   for (let r = 0; r < n; r += 1) {
     if (unreadable[r]) {
       values[r] = 0;
       continue;
     }
-    const v = rows.numbers ? values[r]! : rows.number(column, r);
+    const v = parsed || rows.numbers ? values[r]! : rows.number(column, r);
     if (v === v && v !== Infinity && v !== -Infinity) {
       if (range && (v < range.min || v > range.max))
         problems.add(r, `out_of_range:${name}`, `'${name}' is ${v}, outside the allowed range [${range.min}, ${range.max}]`);

@@ -24,12 +24,21 @@ export interface ParquetSink {
 }
 
 /**
+ * What the caller is going to read, so a reader can decode it early (CSV: numbers parsed while
+ * tokenizing). Only a hint: every column stays readable either way.
+ */
+export interface ReadHints {
+  /** Columns that will be read as numbers. */
+  numericColumns?: readonly string[];
+}
+
+/**
  * Data files in the lake: plans chunks for fan-out (CSV byte ranges at record starts, Parquet
  * row groups), opens a chunk as streamed row batches, and encodes Parquet outputs.
  * Unreadable files fail with INVALID_INPUT_FILE.
  */
 export interface TabularFiles {
   plan(path: string, options: { targetChunkBytes: number; targetChunkRows: number; chunkCountMultiple?: number }): Promise<ChunkPlan>;
-  open(path: string, chunk: Chunk): Promise<OpenedChunk>;
+  open(path: string, chunk: Chunk, hints?: ReadHints): Promise<OpenedChunk>;
   parquetSink(): ParquetSink;
 }

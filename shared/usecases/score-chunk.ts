@@ -198,7 +198,8 @@ export async function scoreChunk(deps: ScoreChunkDeps, version: ScoringVersion, 
   const index = input.chunk.index;
   const partPath = input.output?.partPath ?? lakePaths.predictionPart(def.name, version.version, input.runId, index);
   const quarantinePath = input.output?.quarantinePath ?? quarantineChunkPath(def.name, input.runId, index);
-  const opened = await deps.files.open(input.source, input.chunk);
+  const numericColumns = def.features.filter((f) => f.type === 'numeric').map((f) => f.name);
+  const opened = await deps.files.open(input.source, input.chunk, { numericColumns });
   const layout = layoutColumns(def, opened.columns);
   const out = new OutputBuffer(outputColumns(def), deps.files.parquetSink());
   const quarantine: string[] = [];

@@ -15,6 +15,8 @@ export interface CsvReadOptions {
   gzip?: boolean;
   /** Bytes parsed at a time; each window becomes one batch of rows. */
   windowBytes?: number;
+  /** Columns to parse as numbers while tokenizing (see parseCsvWindow). */
+  numericColumns?: readonly string[];
 }
 
 export const isGzipPath = (path: string) => path.toLowerCase().endsWith('.gz');
@@ -49,6 +51,12 @@ export async function* readCsv(source: Readable, options: CsvReadOptions = {}): 
   let pendingBytes = 0;
   let first = columns === undefined;
   let yielded = false;
+  let numericIndexes: number[] = [];
+  const resolveNumeric = (names: readonly string[]) => {
+    const trimmed = names.map((c) => c.trim());
+    numericIndexes = (options.numericColumns ?? []).map((name) => trimmed.indexOf(name)).filter((i) => i >= 0);
+  };
+  if (columns) resolveNumeric(columns);
 
   const take = function* (eof: boolean): Generator<RawRows> {
     let window = pending.length === 0 ? carry : Buffer.concat([carry, ...pending]);
@@ -63,9 +71,10 @@ export async function* readCsv(source: Readable, options: CsvReadOptions = {}): 
       }
       first = false;
       columns = header.columns;
+      resolveNumeric(columns);
       window = window.subarray(header.end);
     }
-    const parsed = parseCsvWindow(window, { columns: columns ?? [], firstRowNumber: rowNumber, eof });
+    const parsed = parseCsvWindow(window, { columns: columns ?? [], firstRowNumber: rowNumber, eof, numericColumns: numericIndexes });
     carry = window.subarray(parsed.consumed);
     rowNumber += parsed.rows.rowCount;
     if (parsed.rows.rowCount > 0 || (eof && !yielded)) {

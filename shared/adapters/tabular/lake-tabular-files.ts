@@ -1,7 +1,7 @@
 import { DomainError } from '../../domain/errors';
 import type { RawRows } from '../../domain/raw-rows';
 import type { DataLake } from '../../ports/data-lake';
-import type { OpenedChunk, ParquetSink, TabularFiles } from '../../ports/tabular-files';
+import type { OpenedChunk, ParquetSink, ReadHints, TabularFiles } from '../../ports/tabular-files';
 import type { Chunk, ChunkPlan } from '../../schemas/scoring';
 import { planCsvChunks } from './csv-chunk-planner';
 import { isGzipPath, readCsv } from './csv-reader';
@@ -95,7 +95,7 @@ export class LakeTabularFiles implements TabularFiles {
     return { source: path, format, size, etag, columns: plan.columns, rows: plan.rows, chunks: plan.chunks };
   }
 
-  async open(path: string, chunk: Chunk): Promise<OpenedChunk> {
+  async open(path: string, chunk: Chunk, hints: ReadHints = {}): Promise<OpenedChunk> {
     const windowBytes = this.options.csvWindowBytes;
     if (chunk.format === 'parquet') {
       const { size } = await this.size(path);
@@ -112,14 +112,15 @@ export class LakeTabularFiles implements TabularFiles {
         }),
       };
     }
+    const csvOptions = { ...(windowBytes ? { windowBytes } : {}), ...(hints.numericColumns ? { numericColumns: hints.numericColumns } : {}) };
     if (chunk.compression === 'none') {
       const stream = await this.lake.read(path, { offset: chunk.offset, length: chunk.length });
       return {
         columns: chunk.columns,
-        batches: readCsv(stream, { columns: chunk.columns, firstRowNumber: chunk.firstRow, ...(windowBytes ? { windowBytes } : {}) }),
+        batches: readCsv(stream, { columns: chunk.columns, firstRowNumber: chunk.firstRow, ...csvOptions }),
       };
     }
-    const batches = readCsv(await this.lake.read(path), { gzip: true, ...(windowBytes ? { windowBytes } : {}) });
+    const batches = readCsv(await this.lake.read(path), { gzip: true, ...csvOptions });
     const first = await batches.next();
     if (first.done) throw new DomainError('INVALID_INPUT_FILE', 'the file is empty: no header row');
     return { columns: first.value.columns, batches: prepend(first.value, batches) };

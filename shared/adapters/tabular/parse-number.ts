@@ -111,3 +111,52 @@ export function parseNumberInto(buf: Buffer, begin: number, end: number, out: Fl
     out[at] = negative ? -v : v;
   } else out[at] = Number(buf.toString('latin1', b, e));
 }
+
+/**
+ * The common case of a CSV numeric field, parsed while tokenizing: `[-]digits[.digits]` followed
+ * directly by the delimiter or LF, with at most 15 significant digits and 22 decimals. Stores the
+ * value in `out[at]` and returns the field's end (the terminator's index); returns -1 for
+ * anything else (spaces, exponents, quotes, words, CR, the window's end), which the caller then
+ * tokenizes and parses the general way. Same arithmetic as parseNumberInto, so the same result.
+ */
+export function parsePlainNumberField(buf: Buffer, begin: number, end: number, delimiter: number, out: Float64Array, at: number): number {
+  let i = begin;
+  const negative = i < end && buf[i] === Ch.Minus;
+  if (negative) i += 1;
+  let mantissa = 0;
+  let digits = 0;
+  let sawDigit = false;
+  let scale = 0;
+  let c = -1;
+  for (; i < end; i += 1) {
+    c = buf[i]!;
+    const d = c - Ch.Zero;
+    if (d < 0 || d > 9) break;
+    sawDigit = true;
+    if (digits > 0 || d !== 0) {
+      mantissa = mantissa * 10 + d;
+      digits += 1;
+    }
+  }
+  if (i < end && c === Ch.Dot) {
+    for (i += 1; i < end; i += 1) {
+      c = buf[i]!;
+      const d = c - Ch.Zero;
+      if (d < 0 || d > 9) break;
+      sawDigit = true;
+      if (digits > 0 || d !== 0) {
+        mantissa = mantissa * 10 + d;
+        digits += 1;
+      }
+      scale -= 1;
+    }
+  }
+  if (i >= end || !sawDigit || digits > MAX_FAST_DIGITS || scale < -22) return -1;
+  c = buf[i]!;
+  if (c !== delimiter && c !== LINE_FEED) return -1;
+  const v = scale < 0 ? mantissa / POW10[-scale]! : mantissa;
+  out[at] = negative ? -v : v;
+  return i;
+}
+
+const LINE_FEED = 0x0a;

@@ -1,0 +1,210 @@
+import { isUtf8 } from 'node:buffer';
+
+import type { RawRows } from '../../domain/raw-rows';
+import { parseDateTimeCodes } from '../../domain/row-validation';
+import { parseNumberBytes, parseNumberInto } from './parse-number';
+
+const QUOTE = 0x22;
+
+export const ROW_HIGH_BYTES = 1;
+export const ROW_MALFORMED = 2;
+export const ROW_UNTERMINATED = 4;
+
+/**
+ * Where the tokenizer left the records of one window. Fields are stored with a fixed stride of
+ * `width` (the header's column count) so a cell is found by arithmetic; the fields of a row past
+ * `width` (a ragged row) are kept aside in `extraFields`.
+ */
+export interface CsvIndex {
+  width: number;
+  rowCount: number;
+  /** Field bounds at `row * width + column`; a quoted field's bounds exclude its quotes. */
+  fieldBegin: Int32Array;
+  fieldEnd: Int32Array;
+  fieldCount: Int32Array;
+  rowStart: Int32Array;
+  rowEnd: Int32Array;
+  rowFlags: Uint8Array;
+  /** Bounds of fields at index >= width, as [begin, end, begin, end, ...] per ragged row. */
+  extraFields: Map<number, number[]>;
+  /** Columns the tokenizer already parsed as numbers (NaN where not a number), by column index. */
+  numbers: Map<number, Float64Array>;
+}
+
+const MAX_SYMBOL_BYTES = 64;
+const MAX_SYMBOLS = 4096;
+const SLOTS = MAX_SYMBOLS * 2; // a power of two, at most half full
+
+/**
+ * Interns short byte strings: one decoded string per distinct value, so a categorical column
+ * does not allocate a string per row. Open addressing over typed arrays (FNV-1a hash, linear
+ * probing, bytes compared on a hit) keeps a lookup to a few loads. Bounded: past MAX_SYMBOLS
+ * distinct values it starts afresh.
+ */
+class SymbolTable {
+  /** Symbol number + 1 per slot, 0 when free. */
+  private readonly slots = new Int32Array(SLOTS);
+  private readonly hashes = new Int32Array(MAX_SYMBOLS);
+  private readonly offsets = new Int32Array(MAX_SYMBOLS + 1);
+  private bytes = new Uint8Array(MAX_SYMBOLS * 16);
+  private readonly texts: string[] = [];
+
+  get(buf: Buffer, b: number, e: number): string {
+    let h = 0x811c9dc5 ^ (e - b);
+    for (let i = b; i < e; i += 1) h = Math.imul(h ^ buf[i]!, 0x01000193);
+    for (let slot = h & (SLOTS - 1); ; slot = (slot + 1) & (SLOTS - 1)) {
+      const entry = this.slots[slot]! - 1;
+      if (entry < 0) return this.add(buf, b, e, h, slot);
+      if (this.hashes[entry] === h && this.sameBytes(entry, buf, b, e)) return this.texts[entry]!;
+    }
+  }
+
+  private sameBytes(entry: number, buf: Buffer, b: number, e: number): boolean {
+    const from = this.offsets[entry]!;
+    if (this.offsets[entry + 1]! - from !== e - b) return false;
+    for (let i = 0; i < e - b; i += 1) if (this.bytes[from + i] !== buf[b + i]) return false;
+    return true;
+  }
+
+  private add(buf: Buffer, b: number, e: number, h: number, slot: number): string {
+    const text = buf.toString('utf8', b, e);
+    let entry = this.texts.length;
+    if (entry === MAX_SYMBOLS) {
+      this.slots.fill(0);
+      this.texts.length = 0;
+      entry = 0;
+      slot = h & (SLOTS - 1);
+    }
+    const from = this.offsets[entry]!;
+    if (from + (e - b) > this.bytes.length) {
+      const grown = new Uint8Array(Math.max(this.bytes.length * 2, from + (e - b)));
+      grown.set(this.bytes);
+      this.bytes = grown;
+    }
+    buf.copy(this.bytes, from, b, e);
+    this.offsets[entry + 1] = from + (e - b);
+    this.hashes[entry] = h;
+    this.texts.push(text);
+    this.slots[slot] = entry + 1;
+    return text;
+  }
+}
+
+/** Parsed CSV records over one window of bytes: cells are decoded only when asked for. */
+export class CsvRows implements RawRows {
+  readonly rowCount: number;
+  private readonly symbols = new SymbolTable();
+  private readonly width: number;
+
+  constructor(
+    private readonly buf: Buffer,
+    readonly columns: readonly string[],
+    private readonly firstRowNumber: number,
+    private readonly index: CsvIndex,
+  ) {
+    this.rowCount = index.rowCount;
+    this.width = index.width;
+  }
+
+  rowNumber(row: number): number {
+    return this.firstRowNumber + row;
+  }
+
+  fieldCount(row: number): number {
+    return this.index.fieldCount[row]!;
+  }
+
+  defect(row: number): string | undefined {
+    const flags = this.index.rowFlags[row]!;
+    if (flags & ROW_UNTERMINATED) return 'a quoted field is never closed';
+    if (flags & ROW_MALFORMED) return 'malformed quoting (a stray quote or text after a closing quote)';
+    if (flags & ROW_HIGH_BYTES && !isUtf8(this.buf.subarray(this.index.rowStart[row], this.index.rowEnd[row])))
+      return 'the row is not valid UTF-8';
+    return undefined;
+  }
+
+  /** Start of the cell, or -1 when the row has no such field. */
+  private begin(column: number, row: number): number {
+    if (column >= this.index.fieldCount[row]!) return -1;
+    if (column < this.width) return this.index.fieldBegin[row * this.width + column]!;
+    return this.index.extraFields.get(row)![(column - this.width) * 2]!;
+  }
+
+  private end(column: number, row: number): number {
+    if (column < this.width) return this.index.fieldEnd[row * this.width + column]!;
+    return this.index.extraFields.get(row)![(column - this.width) * 2 + 1]!;
+  }
+
+  /** A field that was written in quotes (its bounds exclude them): its text may hold `""`. */
+  private quoted(begin: number): boolean {
+    return begin > 0 && this.buf[begin - 1] === QUOTE;
+  }
+
+  isEmpty(column: number, row: number): boolean {
+    const b = this.begin(column, row);
+    return b < 0 || b === this.end(column, row);
+  }
+
+  number(column: number, row: number): number {
+    const parsed = this.index.numbers.get(column);
+    if (parsed) return parsed[row]!;
+    const b = this.begin(column, row);
+    return b < 0 ? NaN : parseNumberBytes(this.buf, b, this.end(column, row));
+  }
+
+  numbers(column: number, out: Float64Array): void {
+    const parsed = this.index.numbers.get(column);
+    if (parsed) {
+      out.set(parsed.subarray(0, this.rowCount));
+      return;
+    }
+    for (let r = 0; r < this.rowCount; r += 1) {
+      const b = this.begin(column, r);
+      if (b >= 0) parseNumberInto(this.buf, b, this.end(column, r), out, r);
+      else out[r] = NaN;
+    }
+  }
+
+  takeNumbers(column: number): Float64Array | undefined {
+    const parsed = this.index.numbers.get(column);
+    this.index.numbers.delete(column);
+    return parsed?.subarray(0, this.rowCount);
+  }
+
+  text(column: number, row: number): string | null {
+    const b = this.begin(column, row);
+    if (b < 0) return null;
+    const e = this.end(column, row);
+    if (b === e) return null;
+    const s = this.buf.toString('utf8', b, e);
+    return this.quoted(b) ? s.replaceAll('""', '"') : s;
+  }
+
+  epochMillis(column: number, row: number): number | undefined {
+    const b = this.begin(column, row);
+    if (b < 0 || this.quoted(b)) return undefined;
+    return parseDateTimeCodes(this.buf, b, this.end(column, row));
+  }
+
+  symbol(column: number, row: number): string | null {
+    const b = this.begin(column, row);
+    if (b < 0) return null;
+    const e = this.end(column, row);
+    if (b === e) return null;
+    if (e - b > MAX_SYMBOL_BYTES || this.quoted(b)) return this.text(column, row);
+    return this.symbols.get(this.buf, b, e);
+  }
+
+  rawCells(row: number): (string | null)[] {
+    const n = this.fieldCount(row);
+    const cells: (string | null)[] = [];
+    for (let c = 0; c < n; c += 1) cells.push(this.text(c, row) ?? '');
+    return cells;
+  }
+
+  rawBytes(row: number): string | undefined {
+    return this.index.rowFlags[row]! & ROW_HIGH_BYTES
+      ? this.buf.subarray(this.index.rowStart[row], this.index.rowEnd[row]).toString('base64')
+      : undefined;
+  }
+}
