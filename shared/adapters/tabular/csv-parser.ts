@@ -120,14 +120,14 @@ export function parseCsvWindow(buf: Buffer, options: CsvWindowOptions): ParsedCs
   const special = specialBytes(delimiter);
   const end = buf.length;
   const width = Math.max(1, options.columns.length);
-  const numericColumns = (options.numericColumns ?? []).filter((c) => c >= 0 && c < width);
+  const numericColumns = [...new Set(options.numericColumns)].filter((c) => c >= 0 && c < width);
   // Position k of a column in `numericColumns` plus one, 0 for the others.
   const numericSlot = new Int32Array(width);
   numericColumns.forEach((c, k) => (numericSlot[c] = k + 1));
-  // Typical cells are 5-10 bytes: size for that and let the storage grow for narrower data.
-  const out = new IndexBuilder(width, numericColumns, Math.ceil(end / (width * 8)) + 1);
-  let consumed = 0;
   const maxRows = options.maxRows ?? Infinity;
+  // Typical cells are 5-10 bytes: size for that and let the storage grow for narrower data.
+  const out = new IndexBuilder(width, numericColumns, Math.min(maxRows, Math.ceil(end / (width * 8)) + 1));
+  let consumed = 0;
   let i = 0;
 
   records: while (i < end && out.rows < maxRows) {
