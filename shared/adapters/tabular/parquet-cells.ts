@@ -47,7 +47,8 @@ export class BoxedCells implements ColumnCells {
     if (typeof v === 'string') return v === '' ? null : v;
     if (v instanceof Date) return v.toISOString();
     if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
-    if (typeof v === 'object') return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
+    if (typeof v === 'object')
+      return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
     if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
     return null;
   }
@@ -147,7 +148,9 @@ export const int64Number = (lo: number, hi: number) => hi * TWO_32 + (lo >>> 0);
 /** The signed 64-bit integer in two 32-bit words, in decimal; a BigInt only past 2^53. */
 export function int64Text(lo: number, hi: number): string {
   const n = int64Number(lo, hi);
-  return Number.isSafeInteger(n) ? String(n) : BigInt.asIntN(64, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)).toString();
+  return Number.isSafeInteger(n)
+    ? String(n)
+    : BigInt.asIntN(64, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)).toString();
 }
 
 /** Plain INT64 columns: two words a row (little-endian: low word first). */
@@ -287,7 +290,9 @@ export class TextCells extends NullableCells implements ColumnCells {
   private begin(row: number): number {
     const b = this.starts[row]!;
     const bytes = this.bytes;
-    return this.lengths[row]! >= 3 && bytes[b] === 0xef && bytes[b + 1] === 0xbb && bytes[b + 2] === 0xbf ? b + 3 : b;
+    return this.lengths[row]! >= 3 && bytes[b] === 0xef && bytes[b + 1] === 0xbb && bytes[b + 2] === 0xbf
+      ? b + 3
+      : b;
   }
 
   private decode(row: number): string | null {

@@ -47,16 +47,22 @@ export function columnKind(element: SchemaElement): ColumnKind | undefined {
   if (converted === 'DECIMAL') return undefined;
   if (type === 'INT96') return converted ? undefined : { cells: 'time', unit: 'int96' };
   if (converted === 'DATE') return type === 'INT32' ? { cells: 'time', unit: 'days' } : undefined;
-  if (converted === 'TIMESTAMP_MILLIS') return type === 'INT64' ? { cells: 'time', unit: 'millis' } : undefined;
-  if (converted === 'TIMESTAMP_MICROS') return type === 'INT64' ? { cells: 'time', unit: 'micros' } : undefined;
+  if (converted === 'TIMESTAMP_MILLIS')
+    return type === 'INT64' ? { cells: 'time', unit: 'millis' } : undefined;
+  if (converted === 'TIMESTAMP_MICROS')
+    return type === 'INT64' ? { cells: 'time', unit: 'micros' } : undefined;
   if (converted === 'JSON' || converted === 'BSON' || converted === 'INTERVAL') return undefined;
-  if (logical?.type === 'GEOMETRY' || logical?.type === 'GEOGRAPHY' || logical?.type === 'UUID') return undefined;
-  if (converted === 'UTF8' || logical?.type === 'STRING' || type === 'BYTE_ARRAY') return type === 'BYTE_ARRAY' ? { cells: 'text' } : undefined;
+  if (logical?.type === 'GEOMETRY' || logical?.type === 'GEOGRAPHY' || logical?.type === 'UUID')
+    return undefined;
+  if (converted === 'UTF8' || logical?.type === 'STRING' || type === 'BYTE_ARRAY')
+    return type === 'BYTE_ARRAY' ? { cells: 'text' } : undefined;
   const unsignedInteger = logical?.type === 'INTEGER' && !logical.isSigned;
   if (converted === 'UINT_64' || (unsignedInteger && logical.bitWidth === 64)) return undefined;
-  if (converted === 'UINT_32' || (unsignedInteger && logical.bitWidth === 32)) return type === 'INT32' ? { cells: 'number', unsigned: true } : undefined;
+  if (converted === 'UINT_32' || (unsignedInteger && logical.bitWidth === 32))
+    return type === 'INT32' ? { cells: 'number', unsigned: true } : undefined;
   if (logical?.type === 'FLOAT16') return undefined;
-  if (logical?.type === 'TIMESTAMP') return type === 'INT64' ? { cells: 'time', unit: TIME_UNITS[logical.unit]! } : undefined;
+  if (logical?.type === 'TIMESTAMP')
+    return type === 'INT64' ? { cells: 'time', unit: TIME_UNITS[logical.unit]! } : undefined;
   switch (type) {
     case 'BOOLEAN':
       return { cells: 'boolean' };
@@ -74,7 +80,8 @@ export function columnKind(element: SchemaElement): ColumnKind | undefined {
 let scratch = new Uint8Array(1 << 16);
 let staged = new Int32Array(1 << 14);
 
-const stage = (n: number) => (staged.length >= n ? staged : (staged = new Int32Array(Math.max(n, 2 * staged.length))));
+const stage = (n: number) =>
+  staged.length >= n ? staged : (staged = new Int32Array(Math.max(n, 2 * staged.length)));
 
 /** A page body of `size` bytes once decompressed; SNAPPY pages land in a buffer reused page after page. */
 function decompress(codec: ColumnMetaData['codec'], input: Uint8Array, size: number): Uint8Array {
@@ -98,13 +105,22 @@ function decompress(codec: ColumnMetaData['codec'], input: Uint8Array, size: num
   return page;
 }
 
-const uint32At = (b: Uint8Array, i: number) => (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16)) + b[i + 3]! * 0x1000000;
+const uint32At = (b: Uint8Array, i: number) =>
+  (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16)) + b[i + 3]! * 0x1000000;
 
 /**
  * Reads `count` values of the RLE/bit-packed hybrid encoding from `src[pos, end)` into
  * `out[at, at + count)`; returns how many of them are non-zero (for definition levels: present).
  */
-function decodeHybrid(src: Uint8Array, pos: number, end: number, width: number, out: Int32Array | Uint8Array, at: number, count: number): number {
+function decodeHybrid(
+  src: Uint8Array,
+  pos: number,
+  end: number,
+  width: number,
+  out: Int32Array | Uint8Array,
+  at: number,
+  count: number,
+): number {
   if (width > 32) throw new Error(`a bit width of ${width}`);
   const stop = at + count;
   const mask = width === 32 ? -1 : (1 << width) - 1;
@@ -136,7 +152,9 @@ function decodeHybrid(src: Uint8Array, pos: number, end: number, width: number, 
       const bit = k * width;
       const i = pos + (bit >>> 3);
       const shift = bit & 7;
-      let v = (src[i]! | ((src[i + 1] ?? 0) << 8) | ((src[i + 2] ?? 0) << 16) | ((src[i + 3] ?? 0) << 24)) >>> shift;
+      let v =
+        (src[i]! | ((src[i + 1] ?? 0) << 8) | ((src[i + 2] ?? 0) << 16) | ((src[i + 3] ?? 0) << 24)) >>>
+        shift;
       if (shift + width > 32) v |= (src[i + 4] ?? 0) << (32 - shift);
       v &= mask;
       out[at + k] = v;
@@ -183,7 +201,8 @@ class WordStore implements ValueStore {
   dictionary(page: Uint8Array, count: number): void {
     if (this.isBoolean) throw new UnsupportedColumn('a BOOLEAN dictionary');
     const bytes = count * this.width * 4;
-    if (bytes > page.length) throw new Error(`a dictionary page of ${count} values holds ${page.length} bytes`);
+    if (bytes > page.length)
+      throw new Error(`a dictionary page of ${count} values holds ${page.length} bytes`);
     this.dict = new Int32Array(count * this.width);
     new Uint8Array(this.dict.buffer).set(page.subarray(0, bytes));
     this.dictSize = count;
@@ -210,7 +229,8 @@ class WordStore implements ValueStore {
       return;
     }
     const bytes = slot.nonNull * this.width * 4;
-    if (pos + bytes > page.length) throw new Error(`a page of ${slot.nonNull} values holds ${page.length - pos} bytes`);
+    if (pos + bytes > page.length)
+      throw new Error(`a page of ${slot.nonNull} values holds ${page.length - pos} bytes`);
     const source = page.subarray(pos, pos + bytes);
     // Without nulls the page is the rows' bytes: one copy (the source may be unaligned).
     if (slot.nonNull === slot.count) {
@@ -322,7 +342,14 @@ class ByteStore implements ValueStore {
 const WORDS: Record<string, number> = { BOOLEAN: 1, INT32: 1, FLOAT: 1, INT64: 2, DOUBLE: 2, INT96: 3 };
 
 /** Decodes one page's values (after its levels) into the store. */
-function decodeValues(store: ValueStore, encoding: string, page: Uint8Array, pos: number, slot: PageSlot, physical: string): void {
+function decodeValues(
+  store: ValueStore,
+  encoding: string,
+  page: Uint8Array,
+  pos: number,
+  slot: PageSlot,
+  physical: string,
+): void {
   switch (encoding) {
     case 'PLAIN':
       store.plain(page, pos, slot);
@@ -339,7 +366,15 @@ function decodeValues(store: ValueStore, encoding: string, page: Uint8Array, pos
       if (physical === 'BOOLEAN' && store.booleans) {
         if (pos + 4 > page.length) throw new Error('an RLE page ends early');
         const values = stage(slot.nonNull);
-        decodeHybrid(page, pos + 4, Math.min(page.length, pos + 4 + uint32At(page, pos)), 1, values, 0, slot.nonNull);
+        decodeHybrid(
+          page,
+          pos + 4,
+          Math.min(page.length, pos + 4 + uint32At(page, pos)),
+          1,
+          values,
+          0,
+          slot.nonNull,
+        );
         store.booleans(values, slot);
         return;
       }
@@ -349,7 +384,12 @@ function decodeValues(store: ValueStore, encoding: string, page: Uint8Array, pos
   }
 }
 
-function cellsOf(kind: ColumnKind, store: WordStore | ByteStore, present: Uint8Array | undefined, rows: number): ColumnCells {
+function cellsOf(
+  kind: ColumnKind,
+  store: WordStore | ByteStore,
+  present: Uint8Array | undefined,
+  rows: number,
+): ColumnCells {
   if (store instanceof ByteStore)
     return new TextCells(store.bytes, store.starts, store.lengths, present, store.entries, store.dictSize);
   const words = store.words;
@@ -371,8 +411,14 @@ function cellsOf(kind: ColumnKind, store: WordStore | ByteStore, present: Uint8A
       for (let r = 0; r < rows; r += 1) {
         if (present !== undefined && present[r] === 0) continue;
         if (kind.unit === 'days') millis[r] = dateMillis(words[r]! * 86_400_000);
-        else if (kind.unit === 'int96') millis[r] = int96TimestampMillis(words[3 * r]!, words[3 * r + 1]!, words[3 * r + 2]!);
-        else millis[r] = int64TimestampMillis(words[2 * r]!, words[2 * r + 1]!, kind.unit === 'millis' ? 1 : kind.unit === 'micros' ? 1000 : 1_000_000);
+        else if (kind.unit === 'int96')
+          millis[r] = int96TimestampMillis(words[3 * r]!, words[3 * r + 1]!, words[3 * r + 2]!);
+        else
+          millis[r] = int64TimestampMillis(
+            words[2 * r]!,
+            words[2 * r + 1]!,
+            kind.unit === 'millis' ? 1 : kind.unit === 'micros' ? 1000 : 1_000_000,
+          );
       }
       return new TimeCells(millis, present);
     }
@@ -385,7 +431,13 @@ function cellsOf(kind: ColumnKind, store: WordStore | ByteStore, present: Uint8A
  * Decodes the column chunk `chunk` (its bytes from the first page to the last) of a row group of
  * `rows` rows. Corrupt data throws an Error; what is not decoded here throws UnsupportedColumn.
  */
-export function decodeColumnChunk(chunk: Uint8Array, meta: ColumnMetaData, element: SchemaElement, kind: ColumnKind, rows: number): ColumnCells {
+export function decodeColumnChunk(
+  chunk: Uint8Array,
+  meta: ColumnMetaData,
+  element: SchemaElement,
+  kind: ColumnKind,
+  rows: number,
+): ColumnCells {
   const physical = meta.type;
   const optional = element.repetition_type === 'OPTIONAL';
   const present = optional ? new Uint8Array(rows) : undefined;
@@ -393,7 +445,8 @@ export function decodeColumnChunk(chunk: Uint8Array, meta: ColumnMetaData, eleme
     kind.cells === 'text'
       ? new ByteStore(rows, Number(meta.total_uncompressed_size))
       : new WordStore(rows, WORDS[physical] ?? 0, physical === 'BOOLEAN', physical === 'FLOAT');
-  if (kind.cells === 'text' ? physical !== 'BYTE_ARRAY' : WORDS[physical] === undefined) throw new UnsupportedColumn(`${physical} values`);
+  if (kind.cells === 'text' ? physical !== 'BYTE_ARRAY' : WORDS[physical] === undefined)
+    throw new UnsupportedColumn(`${physical} values`);
   const reader = { view: new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength), offset: 0 };
   let row = 0;
   let nulls = 0;
@@ -408,7 +461,8 @@ export function decodeColumnChunk(chunk: Uint8Array, meta: ColumnMetaData, eleme
     if (header.type === 'DICTIONARY_PAGE') {
       const h = header.dictionary_page_header;
       if (!h) throw new Error('a dictionary page without its header');
-      if (h.encoding !== 'PLAIN' && h.encoding !== 'PLAIN_DICTIONARY') throw new UnsupportedColumn(`a ${h.encoding} dictionary`);
+      if (h.encoding !== 'PLAIN' && h.encoding !== 'PLAIN_DICTIONARY')
+        throw new UnsupportedColumn(`a ${h.encoding} dictionary`);
       store.dictionary(decompress(meta.codec, body, header.uncompressed_page_size), h.num_values);
     } else if (header.type === 'DATA_PAGE') {
       const h = header.data_page_header;
@@ -419,7 +473,8 @@ export function decodeColumnChunk(chunk: Uint8Array, meta: ColumnMetaData, eleme
       let pos = 0;
       let nonNull = count;
       if (present) {
-        if (h.definition_level_encoding !== 'RLE') throw new UnsupportedColumn(`${h.definition_level_encoding} definition levels`);
+        if (h.definition_level_encoding !== 'RLE')
+          throw new UnsupportedColumn(`${h.definition_level_encoding} definition levels`);
         if (page.length < 4) throw new Error('a data page ends in its definition levels');
         const end = 4 + uint32At(page, 0);
         if (end > page.length) throw new Error('a data page ends in its definition levels');
@@ -435,7 +490,8 @@ export function decodeColumnChunk(chunk: Uint8Array, meta: ColumnMetaData, eleme
       const count = h.num_rows;
       if (row + count > rows) throw new Error(`the column chunk holds more than ${rows} rows`);
       const levelsEnd = h.repetition_levels_byte_length + h.definition_levels_byte_length;
-      if (h.repetition_levels_byte_length !== 0 || h.num_values !== count) throw new Error('repetition levels in a flat column');
+      if (h.repetition_levels_byte_length !== 0 || h.num_values !== count)
+        throw new Error('repetition levels in a flat column');
       if (levelsEnd > body.length) throw new Error('a data page ends in its definition levels');
       let nonNull = count;
       if (present) {

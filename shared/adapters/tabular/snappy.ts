@@ -1,5 +1,5 @@
 /**
- * Snappy compression (raw format, as Parquet pages use it), following the reference compressor:
+ * Snappy (raw format, as Parquet pages use it). Compression follows the reference compressor:
  * 64 KiB blocks, a 14-bit hash table of 4-byte sequences, literals and copies with 1- or 2-byte
  * offsets. Written for speed in V8: one output buffer reused across calls, bytes copied without
  * a view per literal (the JS port in hyparquet-writer made one per literal, which cost as much

@@ -46,25 +46,41 @@ function answers(cells: ColumnCells, row: number): unknown[] {
 async function hyparquetCells(buf: Buffer): Promise<Map<string, ColumnCells>> {
   const file = bufferAsyncBuffer(buf);
   const metadata = await readParquetMetadata(file);
-  const rows = await hyparquet.parquetReadObjects({ file, metadata, compressors: { GZIP: (input) => gunzipSync(input) } });
+  const rows = await hyparquet.parquetReadObjects({
+    file,
+    metadata,
+    compressors: { GZIP: (input) => gunzipSync(input) },
+  });
   return new Map(parquetColumns(metadata).map((name) => [name, new BoxedCells(rows.map((r) => r[name]))]));
 }
 
 /** Cells that differ between ours and hyparquet's, as readable lines (empty when all agree). */
-function differences(ours: ColumnCells, theirs: ColumnCells, rows: number, name: string, offset = 0): string[] {
+function differences(
+  ours: ColumnCells,
+  theirs: ColumnCells,
+  rows: number,
+  name: string,
+  offset = 0,
+): string[] {
   const out: string[] = [];
   const numbers = new Float64Array(rows);
   ours.numbers(numbers);
   for (let r = 0; r < rows && out.length < 5; r += 1) {
     const a = answers(ours, r);
     const b = answers(theirs, offset + r);
-    if (!Object.is(numbers[r], a[1])) out.push(`${name}[${offset + r}] numbers() ${numbers[r]} vs number() ${String(a[1])}`);
-    if (!a.every((v, k) => Object.is(v, b[k]))) out.push(`${name}[${offset + r}]: ${String(a)} vs ${String(b)}`);
+    if (!Object.is(numbers[r], a[1]))
+      out.push(`${name}[${offset + r}] numbers() ${numbers[r]} vs number() ${String(a[1])}`);
+    if (!a.every((v, k) => Object.is(v, b[k])))
+      out.push(`${name}[${offset + r}]: ${String(a)} vs ${String(b)}`);
   }
   return out;
 }
 
-async function readAll(buf: Buffer, start = 0, firstRowNumber = 1): Promise<{ columns: string[]; batches: RawRows[] }> {
+async function readAll(
+  buf: Buffer,
+  start = 0,
+  firstRowNumber = 1,
+): Promise<{ columns: string[]; batches: RawRows[] }> {
   const file = bufferAsyncBuffer(buf);
   const metadata = await readParquetMetadata(file);
   const columns = parquetColumns(metadata);
@@ -102,7 +118,9 @@ async function decodedNatively(buf: Buffer): Promise<{ names: string[]; differen
   const file = bufferAsyncBuffer(buf);
   const metadata = await readParquetMetadata(file);
   const reference = await hyparquetCells(buf);
-  const elements = new Map(hyparquet.parquetSchema(metadata).children.map((c) => [c.element.name, c.element]));
+  const elements = new Map(
+    hyparquet.parquetSchema(metadata).children.map((c) => [c.element.name, c.element]),
+  );
   const names = new Set<string>();
   const found: string[] = [];
   let offset = 0;
@@ -169,16 +187,38 @@ const ALL_TYPES = `
   FROM range(10000) t(i)`;
 
 const NATIVE = [
-  'bytes', 'day', 'f32', 'f64', 'f64_dict', 'flag', 'id_text', 'int32', 'int64', 'int_required', 'region', 'tiny', 'ts_ms', 'ts_ns', 'ts_tz', 'ts_us', 'uint32',
+  'bytes',
+  'day',
+  'f32',
+  'f64',
+  'f64_dict',
+  'flag',
+  'id_text',
+  'int32',
+  'int64',
+  'int_required',
+  'region',
+  'tiny',
+  'ts_ms',
+  'ts_ns',
+  'ts_tz',
+  'ts_us',
+  'uint32',
 ];
 
 describe('snappyUncompress', () => {
   const random = seededRandom(17);
-  const bytes = (n: number, alphabet: number) => Uint8Array.from({ length: n }, () => Math.floor(random.next() * alphabet));
+  const bytes = (n: number, alphabet: number) =>
+    Uint8Array.from({ length: n }, () => Math.floor(random.next() * alphabet));
 
   it('when our compressor output is decompressed, then it matches the input and hyparquet decompresses it the same', () => {
-    const inputs = [new Uint8Array(0), new Uint8Array(100_000), ...Array.from({ length: 30 }, (_, n) => bytes(n, 3))];
-    for (const alphabet of [2, 16, 256]) for (const n of [17, 300, 65_536, 200_001]) inputs.push(bytes(n, alphabet));
+    const inputs = [
+      new Uint8Array(0),
+      new Uint8Array(100_000),
+      ...Array.from({ length: 30 }, (_, n) => bytes(n, 3)),
+    ];
+    for (const alphabet of [2, 16, 256])
+      for (const n of [17, 300, 65_536, 200_001]) inputs.push(bytes(n, alphabet));
     for (const input of inputs) {
       const compressed = snappyCompress(input).slice();
       const ours = new Uint8Array(input.length);
@@ -193,7 +233,22 @@ describe('snappyUncompress', () => {
   it('when hand-made streams use long literals, 4-byte offsets and overlapping copies, then they decode as hyparquet decodes them', () => {
     const literal = bytes(300, 256);
     // Length 400; a 300-byte literal (tag 61: 2 length bytes), a 4-byte-offset copy of 50, an overlapping 1-byte-offset copy of 50.
-    const stream = Uint8Array.from([0x90, 0x03, 61 << 2, 299 & 0xff, 299 >> 8, ...literal, 3 | (49 << 2), 100, 0, 0, 0, 2 | (49 << 2), 1, 0]);
+    const stream = Uint8Array.from([
+      0x90,
+      0x03,
+      61 << 2,
+      299 & 0xff,
+      299 >> 8,
+      ...literal,
+      3 | (49 << 2),
+      100,
+      0,
+      0,
+      0,
+      2 | (49 << 2),
+      1,
+      0,
+    ]);
     const ours = new Uint8Array(400);
     const theirs = new Uint8Array(400);
     snappyUncompress(stream, ours);
@@ -204,19 +259,30 @@ describe('snappyUncompress', () => {
   it('when the stream is cut, points before the output, or disagrees with the expected length, then it throws', () => {
     const input = bytes(5_000, 4);
     const compressed = snappyCompress(input).slice();
-    expect(() => snappyUncompress(compressed.subarray(0, compressed.length - 3), new Uint8Array(5_000))).toThrow();
+    expect(() =>
+      snappyUncompress(compressed.subarray(0, compressed.length - 3), new Uint8Array(5_000)),
+    ).toThrow();
     expect(() => snappyUncompress(compressed, new Uint8Array(4_999))).toThrow(/header says/);
-    expect(() => snappyUncompress(Uint8Array.from([8, 1 | (4 << 2), 9]), new Uint8Array(8))).toThrow(/outside the output/);
+    expect(() => snappyUncompress(Uint8Array.from([8, 1 | (4 << 2), 9]), new Uint8Array(8))).toThrow(
+      /outside the output/,
+    );
   });
 });
 
 describe('timestamps without BigInt', () => {
   const random = seededRandom(23);
-  const word = () => (Math.floor(random.next() * 2 ** 32) | 0);
+  const word = () => Math.floor(random.next() * 2 ** 32) | 0;
   const asDate = (v: bigint) => new Date(Number(v)).getTime();
 
   it('when INT64 timestamps in ms, µs and ns are converted, then they equal BigInt division truncated towards zero', () => {
-    const pairs: [number, number][] = [[0, 0], [-1, -1], [-500, -1], [0, -(2 ** 31)], [-1, 2 ** 31 - 1], [1000, 0]];
+    const pairs: [number, number][] = [
+      [0, 0],
+      [-1, -1],
+      [-500, -1],
+      [0, -(2 ** 31)],
+      [-1, 2 ** 31 - 1],
+      [1000, 0],
+    ];
     for (let k = 0; k < 3000; k += 1) pairs.push([word(), k % 3 === 0 ? word() : (word() % 60_000) | 0]);
     for (const [lo, hi] of pairs) {
       const v = BigInt.asIntN(64, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0));
@@ -227,10 +293,19 @@ describe('timestamps without BigInt', () => {
   });
 
   it('when INT96 timestamps are converted, then they equal hyparquet BigInt arithmetic, a sign-bit nanosecond field included', () => {
-    const triples: [number, number, number][] = [[0, 0, 2_440_588], [1, 0, 2_440_587], [-1, -1, 2_440_588], [0, 0, 0]];
+    const triples: [number, number, number][] = [
+      [0, 0, 2_440_588],
+      [1, 0, 2_440_587],
+      [-1, -1, 2_440_588],
+      [0, 0, 0],
+    ];
     for (let k = 0; k < 3000; k += 1) {
       const nanos = Math.floor(random.next() * 86_400e9);
-      triples.push([nanos % 2 ** 32 | 0, Math.floor(nanos / 2 ** 32), 2_400_000 + Math.floor(random.next() * 100_000)]);
+      triples.push([
+        (nanos % 2 ** 32) | 0,
+        Math.floor(nanos / 2 ** 32),
+        2_400_000 + Math.floor(random.next() * 100_000),
+      ]);
       triples.push([word(), word(), word()]);
     }
     for (const [lo, hi, day] of triples) {
@@ -243,7 +318,12 @@ describe('timestamps without BigInt', () => {
 });
 
 describe('Parquet column chunk decoder', () => {
-  for (const options of ['COMPRESSION snappy', 'COMPRESSION gzip', 'COMPRESSION uncompressed', "COMPRESSION snappy, PARQUET_VERSION v2"]) {
+  for (const options of [
+    'COMPRESSION snappy',
+    'COMPRESSION gzip',
+    'COMPRESSION uncompressed',
+    'COMPRESSION snappy, PARQUET_VERSION v2',
+  ]) {
     it(`when DuckDB writes every type with nulls over several row groups (${options}), then each cell reads as hyparquet reads it`, async () => {
       const buf = await duckdbParquet(ALL_TYPES, `${options}, ROW_GROUP_SIZE 2048`);
       const native = await decodedNatively(buf);
@@ -260,10 +340,28 @@ describe('Parquet column chunk decoder', () => {
     const sink = new BufferedParquetSink();
     for (const rows of [3_000, 1, 1_500]) {
       sink.writeRowGroup([
-        { name: 'id', type: 'string', values: Array.from({ length: rows }, (_, i) => (i % 97 === 5 ? null : `row-${i}-é`)) },
-        { name: 'segment', type: 'string', values: Array.from({ length: rows }, (_, i) => (i % 13 === 0 ? null : ['a', 'b', ''][i % 3]!)) },
-        { name: 'ts', type: 'timestamp', values: Float64Array.from({ length: rows }, (_, i) => (i % 31 === 7 ? NaN : Math.round((random.next() - 0.3) * 8e12))) },
-        { name: 'prediction', type: 'double', values: Float64Array.from({ length: rows }, () => random.next() - 0.5) },
+        {
+          name: 'id',
+          type: 'string',
+          values: Array.from({ length: rows }, (_, i) => (i % 97 === 5 ? null : `row-${i}-é`)),
+        },
+        {
+          name: 'segment',
+          type: 'string',
+          values: Array.from({ length: rows }, (_, i) => (i % 13 === 0 ? null : ['a', 'b', ''][i % 3]!)),
+        },
+        {
+          name: 'ts',
+          type: 'timestamp',
+          values: Float64Array.from({ length: rows }, (_, i) =>
+            i % 31 === 7 ? NaN : Math.round((random.next() - 0.3) * 8e12),
+          ),
+        },
+        {
+          name: 'prediction',
+          type: 'double',
+          values: Float64Array.from({ length: rows }, () => random.next() - 0.5),
+        },
         { name: 'source_row', type: 'int32', values: Int32Array.from({ length: rows }, (_, i) => i - 1000) },
       ]);
     }
@@ -279,9 +377,24 @@ describe('Parquet column chunk decoder', () => {
     const buf = Buffer.from(
       hyparquetWriter.parquetWriteBuffer({
         columnData: [
-          { name: 'text', data: Array.from({ length: n }, (_, i) => (i % 10 === 0 ? null : `v${i % 50}`)), type: 'STRING', nullable: true },
-          { name: 'number', data: Array.from({ length: n }, (_, i) => (i % 7 === 0 ? null : i / 3)), type: 'DOUBLE', nullable: true },
-          { name: 'flag', data: Array.from({ length: n }, (_, i) => i % 3 === 0), type: 'BOOLEAN', nullable: false },
+          {
+            name: 'text',
+            data: Array.from({ length: n }, (_, i) => (i % 10 === 0 ? null : `v${i % 50}`)),
+            type: 'STRING',
+            nullable: true,
+          },
+          {
+            name: 'number',
+            data: Array.from({ length: n }, (_, i) => (i % 7 === 0 ? null : i / 3)),
+            type: 'DOUBLE',
+            nullable: true,
+          },
+          {
+            name: 'flag',
+            data: Array.from({ length: n }, (_, i) => i % 3 === 0),
+            type: 'BOOLEAN',
+            nullable: false,
+          },
           { name: 'count', data: Array.from({ length: n }, (_, i) => i % 4), type: 'INT32', nullable: true },
         ],
         rowGroupSize: 2_000,
@@ -301,16 +414,29 @@ describe('Parquet column chunk decoder', () => {
 
   it('when a column is ZSTD-compressed, then reading fails with INVALID_INPUT_FILE naming the codec', async () => {
     const buf = await duckdbParquet('SELECT i AS n FROM range(10) t(i)', 'COMPRESSION zstd');
-    await expect(readAll(buf)).rejects.toMatchObject({ code: 'INVALID_INPUT_FILE', message: expect.stringContaining("'n' is compressed with ZSTD") });
+    await expect(readAll(buf)).rejects.toMatchObject({
+      code: 'INVALID_INPUT_FILE',
+      message: expect.stringContaining("'n' is compressed with ZSTD"),
+    });
   });
 
   it('when a page of a column chunk is corrupt, then reading fails with INVALID_INPUT_FILE naming the row group and column', async () => {
-    const buf = await duckdbParquet("SELECT 'x' || i AS s, i::DOUBLE AS d FROM range(3000) t(i)", 'COMPRESSION snappy, ROW_GROUP_SIZE 2048');
+    const buf = await duckdbParquet(
+      "SELECT 'x' || i AS s, i::DOUBLE AS d FROM range(3000) t(i)",
+      'COMPRESSION snappy, ROW_GROUP_SIZE 2048',
+    );
     const metadata = await readParquetMetadata(bufferAsyncBuffer(buf));
     const meta = metadata.row_groups[1]!.columns[1]!.meta_data!;
     const damaged = Buffer.from(buf);
     // Past the page header: the Snappy stream of the second group's DOUBLE column.
-    damaged.fill(0xff, Number(meta.data_page_offset) + 12, Number(meta.data_page_offset + meta.total_compressed_size));
-    await expect(readAll(damaged)).rejects.toMatchObject({ code: 'INVALID_INPUT_FILE', message: expect.stringMatching(/^row group 1 cannot be read .*column 'd'/) });
+    damaged.fill(
+      0xff,
+      Number(meta.data_page_offset) + 12,
+      Number(meta.data_page_offset + meta.total_compressed_size),
+    );
+    await expect(readAll(damaged)).rejects.toMatchObject({
+      code: 'INVALID_INPUT_FILE',
+      message: expect.stringMatching(/^row group 1 cannot be read .*column 'd'/),
+    });
   });
 });
