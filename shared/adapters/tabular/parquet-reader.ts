@@ -108,7 +108,7 @@ interface ByteRange {
 
 const chunkStart = (meta: ColumnMetaData) => Number(meta.dictionary_page_offset || meta.data_page_offset);
 
-/** The column chunks of `names` in a row group: top-level columns only (a nested one has several leaves). */
+/** The column chunks of `names` in a row group by dotted path: a flat column's path is its name; nested leaves count for the byte range. */
 function chunksOf(group: RowGroup, names: readonly string[]): Map<string, ColumnMetaData> {
   const wanted = new Set(names);
   const found = new Map<string, ColumnMetaData>();
