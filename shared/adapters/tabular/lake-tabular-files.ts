@@ -18,22 +18,53 @@ export function formatOf(path: string): DataFormat {
   throw new DomainError('INVALID_INPUT_FILE', `cannot tell the format of '${path}': name it .csv, .csv.gz or .parquet`);
 }
 
-/** Groups consecutive row groups until each chunk holds at least `targetRows` rows. */
-export function planRowGroups(groupRows: number[], targetRows: number): Chunk[] {
-  const chunks: Chunk[] = [];
-  let start = 0;
+/**
+ * Groups consecutive row groups until each chunk holds at least `targetRows` rows. With
+ * `multiple` > 1, a file of more than one such chunk is cut instead into a multiple of `multiple`
+ * chunks (at most one per row group) of about even rows, so that many workers finish together.
+ */
+export function planRowGroups(groupRows: number[], targetRows: number, multiple = 1): Chunk[] {
+  const byTarget: number[] = [];
   let rows = 0;
-  let firstRow = 1;
   groupRows.forEach((n, g) => {
     rows += n;
     if (rows >= targetRows || g === groupRows.length - 1) {
-      chunks.push({ format: 'parquet', index: chunks.length, rowGroupStart: start, rowGroupEnd: g + 1, firstRow, rows });
-      firstRow += rows;
-      start = g + 1;
+      byTarget.push(g + 1);
       rows = 0;
     }
   });
+  const count = Math.min(groupRows.length, Math.ceil(byTarget.length / multiple) * multiple);
+  const ends = multiple <= 1 || byTarget.length <= 1 ? byTarget : evenCuts(groupRows, count);
+  const chunks: Chunk[] = [];
+  let start = 0;
+  let firstRow = 1;
+  for (const end of ends) {
+    const n = groupRows.slice(start, end).reduce((a, b) => a + b, 0);
+    chunks.push({ format: 'parquet', index: chunks.length, rowGroupStart: start, rowGroupEnd: end, firstRow, rows: n });
+    firstRow += n;
+    start = end;
+  }
   return chunks;
+}
+
+/** Ends (exclusive group indexes) of `count` runs of groups, each cut at the group end nearest its share of the rows. */
+function evenCuts(groupRows: number[], count: number): number[] {
+  const total = groupRows.reduce((a, b) => a + b, 0);
+  const before = [0];
+  for (const n of groupRows) before.push(before[before.length - 1]! + n);
+  const ends: number[] = [];
+  let end = 0;
+  for (let k = 1; k < count; k += 1) {
+    const share = (k * total) / count;
+    // Leave at least one group for each chunk still to come.
+    const last = groupRows.length - (count - k);
+    let best = end + 1;
+    for (let g = end + 1; g <= last; g += 1) if (Math.abs(before[g]! - share) < Math.abs(before[best]! - share)) best = g;
+    ends.push(best);
+    end = best;
+  }
+  ends.push(groupRows.length);
+  return ends;
 }
 
 /**
@@ -83,7 +114,7 @@ export class LakeTabularFiles implements TabularFiles {
         etag,
         columns: parquetColumns(metadata),
         rows: groups.reduce((a, b) => a + b, 0),
-        chunks: planRowGroups(groups, options.targetChunkRows),
+        chunks: planRowGroups(groups, options.targetChunkRows, options.chunkCountMultiple),
       };
     }
     if (isGzipPath(path)) {

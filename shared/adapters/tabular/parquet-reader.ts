@@ -1,7 +1,11 @@
+import { gunzipSync } from 'node:zlib';
+
 import { DomainError } from '../../domain/errors';
 import type { RawRows } from '../../domain/raw-rows';
 import type { DataLake } from '../../ports/data-lake';
-import { type AsyncBuffer, type FileMetaData, hyparquet } from './hyparquet';
+import { type AsyncBuffer, type ColumnMetaData, type Compressors, type FileMetaData, hyparquet, type RowGroup } from './hyparquet';
+import { BoxedCells, type ColumnCells } from './parquet-cells';
+import { columnKind, decodeColumnChunk, UnsupportedColumn } from './parquet-column-decoder';
 
 /** A Parquet object read through the lake with ranged reads (footer first, then column chunks). */
 export function lakeAsyncBuffer(lake: DataLake, path: string, size: number): AsyncBuffer {
@@ -46,7 +50,7 @@ type Cell = unknown;
 export class ParquetRows implements RawRows {
   constructor(
     readonly columns: readonly string[],
-    private readonly data: readonly ArrayLike<Cell>[],
+    private readonly cells: readonly ColumnCells[],
     readonly rowCount: number,
     private readonly firstRowNumber: number,
   ) {}
@@ -63,39 +67,28 @@ export class ParquetRows implements RawRows {
     return undefined;
   }
 
-  private cell(column: number, row: number): Cell {
-    return this.data[column]?.[row];
-  }
-
   isEmpty(column: number, row: number): boolean {
-    const v = this.cell(column, row);
-    return v === null || v === undefined || v === '';
+    return this.cells[column]!.isEmpty(row);
   }
 
   number(column: number, row: number): number {
-    const v = this.cell(column, row);
-    if (typeof v === 'number') return v;
-    if (typeof v === 'bigint') return Number(v);
-    if (typeof v === 'boolean') return v ? 1 : 0;
-    if (v instanceof Date) return v.getTime();
-    if (typeof v === 'string' && v.trim() !== '') return Number(v);
-    return NaN;
+    return this.cells[column]!.number(row);
+  }
+
+  numbers(column: number, out: Float64Array): void {
+    this.cells[column]!.numbers(out);
   }
 
   text(column: number, row: number): string | null {
-    const v = this.cell(column, row);
-    if (v === null || v === undefined) return null;
-    if (typeof v === 'string') return v === '' ? null : v;
-    if (v instanceof Date) return v.toISOString();
-    if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
-    if (typeof v === 'object') return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
-    if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
-    return null;
+    return this.cells[column]!.text(row);
+  }
+
+  symbol(column: number, row: number): string | null {
+    return this.cells[column]!.symbol(row);
   }
 
   epochMillis(column: number, row: number): number | undefined {
-    const v = this.cell(column, row);
-    return v instanceof Date ? v.getTime() : undefined;
+    return this.cells[column]!.epochMillis(row);
   }
 
   rawCells(row: number): (string | null)[] {
@@ -103,9 +96,124 @@ export class ParquetRows implements RawRows {
   }
 }
 
+/** Decompressors hyparquet lacks, for the column chunks it decodes (ours handle GZIP themselves). */
+const compressors: Compressors = { GZIP: (input) => gunzipSync(input) };
+const CODECS = new Set(['UNCOMPRESSED', 'SNAPPY', 'GZIP']);
+
+/** The bytes [start, end) of a file, fetched once for all the columns of a row group. */
+interface ByteRange {
+  start: number;
+  bytes: Uint8Array;
+}
+
+const chunkStart = (meta: ColumnMetaData) => Number(meta.dictionary_page_offset || meta.data_page_offset);
+
+/** The column chunks of `names` in a row group by dotted path: a flat column's path is its name; nested leaves count for the byte range. */
+function chunksOf(group: RowGroup, names: readonly string[]): Map<string, ColumnMetaData> {
+  const wanted = new Set(names);
+  const found = new Map<string, ColumnMetaData>();
+  for (const c of group.columns) {
+    const meta = c.meta_data;
+    if (meta && wanted.has(meta.path_in_schema[0]!)) found.set(meta.path_in_schema.join('.'), meta);
+  }
+  return found;
+}
+
+async function fetchGroup(file: AsyncBuffer, group: RowGroup, names: readonly string[]): Promise<ByteRange> {
+  let start = Infinity;
+  let end = 0;
+  for (const meta of chunksOf(group, names).values()) {
+    start = Math.min(start, chunkStart(meta));
+    end = Math.max(end, chunkStart(meta) + Number(meta.total_compressed_size));
+  }
+  if (end <= start) return { start: 0, bytes: new Uint8Array(0) };
+  return { start, bytes: new Uint8Array(await file.slice(start, end)) };
+}
+
+/** An AsyncBuffer that answers from a row group's fetched bytes, for hyparquet. */
+function withPrefetched(file: AsyncBuffer, range: ByteRange): AsyncBuffer {
+  const end = range.start + range.bytes.length;
+  return {
+    byteLength: file.byteLength,
+    slice: (start, stop) => {
+      const to = stop ?? file.byteLength;
+      if (start < range.start || to > end) return file.slice(start, stop);
+      return range.bytes.slice(start - range.start, to - range.start).buffer;
+    },
+  };
+}
+
+const unreadable = (g: number, e: unknown) =>
+  new DomainError('INVALID_INPUT_FILE', `row group ${g} cannot be read (truncated or corrupt?): ${(e as Error).message}`);
+
+/**
+ * Decodes the columns of one row group: flat columns with our decoder, the rest (nested, other
+ * encodings or types) with hyparquet, as cells that answer the same either way.
+ */
+async function decodeGroup(
+  file: AsyncBuffer,
+  metadata: FileMetaData,
+  range: ByteRange,
+  g: number,
+  rowStart: number,
+  columns: readonly string[],
+): Promise<ColumnCells[]> {
+  const group = metadata.row_groups[g]!;
+  const n = Number(group.num_rows);
+  const elements = new Map(hyparquet.parquetSchema(metadata).children.map((c) => [c.element.name, c.element]));
+  const chunks = chunksOf(group, columns);
+  const decoded = new Map<string, ColumnCells>();
+  const rest: string[] = [];
+  for (const name of new Set(columns)) {
+    const meta = chunks.get(name);
+    const element = elements.get(name);
+    const kind = element && columnKind(element);
+    if (meta && !CODECS.has(meta.codec))
+      throw new DomainError(
+        'INVALID_INPUT_FILE',
+        `the column '${name}' is compressed with ${meta.codec}, which cannot be read: write the file with SNAPPY, GZIP or no compression`,
+      );
+    if (!meta || !element || !kind) {
+      rest.push(name);
+      continue;
+    }
+    const from = chunkStart(meta) - range.start;
+    const bytes = range.bytes.subarray(from, from + Number(meta.total_compressed_size));
+    try {
+      decoded.set(name, decodeColumnChunk(bytes, meta, element, kind, n));
+    } catch (e) {
+      if (!(e instanceof UnsupportedColumn)) throw unreadable(g, new Error(`column '${name}': ${(e as Error).message}`));
+      rest.push(name);
+    }
+  }
+  if (rest.length > 0) {
+    const pieces = new Map<string, { start: number; data: ArrayLike<Cell> }[]>();
+    try {
+      await hyparquet.parquetRead({
+        file: withPrefetched(file, range),
+        metadata,
+        columns: rest,
+        rowStart,
+        rowEnd: rowStart + n,
+        compressors,
+        onChunk: ({ columnName, columnData, rowStart: s }) => {
+          const list = pieces.get(columnName) ?? [];
+          list.push({ start: s, data: columnData as ArrayLike<Cell> });
+          pieces.set(columnName, list);
+        },
+      });
+    } catch (e) {
+      throw unreadable(g, e);
+    }
+    for (const name of rest) decoded.set(name, new BoxedCells(assemble(pieces.get(name) ?? [], rowStart, n)));
+  }
+  return columns.map((name) => decoded.get(name)!);
+}
+
 /**
  * Reads row groups [start, end) one at a time (bounded memory): each yields the requested
- * columns of one group. Rows are numbered from `firstRowNumber`.
+ * columns of one group. Rows are numbered from `firstRowNumber`. A group's column chunks are
+ * fetched in one read, and the next group's while this one is decoded and used.
  */
 export async function* readParquetRowGroups(
   file: AsyncBuffer,
@@ -115,27 +223,19 @@ export async function* readParquetRowGroups(
   const groups = rowGroupRows(metadata);
   let rowStart = groups.slice(0, options.start).reduce((a, b) => a + b, 0);
   let rowNumber = options.firstRowNumber;
+  const fetch = (g: number) => {
+    const pending = fetchGroup(file, metadata.row_groups[g]!, options.columns);
+    // A prefetch the consumer never awaits (it stopped early) must not be an unhandled rejection.
+    pending.catch(() => undefined);
+    return pending;
+  };
+  let next = options.start < options.end ? fetch(options.start) : undefined;
   for (let g = options.start; g < options.end; g += 1) {
     const n = groups[g] ?? 0;
-    const pieces = new Map<string, { start: number; data: ArrayLike<Cell> }[]>();
-    try {
-      await hyparquet.parquetRead({
-        file,
-        metadata,
-        columns: options.columns,
-        rowStart,
-        rowEnd: rowStart + n,
-        onChunk: ({ columnName, columnData, rowStart: s }) => {
-          const list = pieces.get(columnName) ?? [];
-          list.push({ start: s, data: columnData as ArrayLike<Cell> });
-          pieces.set(columnName, list);
-        },
-      });
-    } catch (e) {
-      throw new DomainError('INVALID_INPUT_FILE', `row group ${g} cannot be read (truncated or corrupt?): ${(e as Error).message}`);
-    }
-    const data = options.columns.map((name) => assemble(pieces.get(name) ?? [], rowStart, n));
-    yield new ParquetRows(options.columns, data, n, rowNumber);
+    const range = await next!;
+    next = g + 1 < options.end ? fetch(g + 1) : undefined;
+    const cells = await decodeGroup(file, metadata, range, g, rowStart, options.columns);
+    yield new ParquetRows(options.columns, cells, n, rowNumber);
     rowStart += n;
     rowNumber += n;
   }

@@ -1,5 +1,5 @@
 /**
- * Snappy compression (raw format, as Parquet pages use it), following the reference compressor:
+ * Snappy (raw format, as Parquet pages use it). Compression follows the reference compressor:
  * 64 KiB blocks, a 14-bit hash table of 4-byte sequences, literals and copies with 1- or 2-byte
  * offsets. Written for speed in V8: one output buffer reused across calls, bytes copied without
  * a view per literal (the JS port in hyparquet-writer made one per literal, which cost as much
@@ -112,4 +112,72 @@ export function snappyCompress(input: Uint8Array): Uint8Array {
   out[op++] = n;
   for (let start = 0; start < input.length; start += BLOCK) op = compressBlock(input, start, Math.min(input.length, start + BLOCK), op);
   return out.subarray(0, op);
+}
+
+/**
+ * Decompresses raw Snappy `input` into `output`, which must have exactly the uncompressed length
+ * (Parquet page headers give it). Long literals and non-overlapping copies are one `set` or
+ * `copyWithin` (a native memmove); short ones are byte loops, cheaper than a call for a few bytes.
+ * Throws on malformed input instead of reading or writing out of bounds.
+ */
+export function snappyUncompress(input: Uint8Array, output: Uint8Array): void {
+  const inEnd = input.length;
+  const outEnd = output.length;
+  let ip = 0;
+  let declared = 0;
+  for (let shift = 0; ; shift += 7) {
+    if (ip >= inEnd || shift > 28) throw new Error('snappy: bad length header');
+    const b = input[ip++]!;
+    declared += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) break;
+  }
+  if (declared !== outEnd) throw new Error(`snappy: the stream holds ${declared} bytes, the page header says ${outEnd}`);
+  let op = 0;
+  while (ip < inEnd) {
+    const tag = input[ip++]!;
+    const kind = tag & 3;
+    if (kind === 0) {
+      let len = (tag >>> 2) + 1;
+      if (len > 60) {
+        const extra = len - 60;
+        if (ip + extra > inEnd) throw new Error('snappy: literal length past the end of input');
+        len = input[ip]!;
+        if (extra > 1) len |= input[ip + 1]! << 8;
+        if (extra > 2) len |= input[ip + 2]! << 16;
+        if (extra > 3) len += input[ip + 3]! * 0x1000000;
+        len += 1;
+        ip += extra;
+      }
+      if (ip + len > inEnd || op + len > outEnd) throw new Error('snappy: literal past the end of input or output');
+      if (len > 256) output.set(input.subarray(ip, ip + len), op);
+      else for (let k = 0; k < len; k += 1) output[op + k] = input[ip + k]!;
+      ip += len;
+      op += len;
+      continue;
+    }
+    let len: number;
+    let offset: number;
+    if (kind === 1) {
+      if (ip >= inEnd) throw new Error('snappy: copy past the end of input');
+      len = ((tag >>> 2) & 7) + 4;
+      offset = ((tag >>> 5) << 8) | input[ip++]!;
+    } else if (kind === 2) {
+      if (ip + 2 > inEnd) throw new Error('snappy: copy past the end of input');
+      len = (tag >>> 2) + 1;
+      offset = input[ip]! | (input[ip + 1]! << 8);
+      ip += 2;
+    } else {
+      if (ip + 4 > inEnd) throw new Error('snappy: copy past the end of input');
+      len = (tag >>> 2) + 1;
+      offset = (input[ip]! | (input[ip + 1]! << 8) | (input[ip + 2]! << 16)) + input[ip + 3]! * 0x1000000;
+      ip += 4;
+    }
+    if (offset === 0 || offset > op || op + len > outEnd) throw new Error('snappy: copy outside the output');
+    const from = op - offset;
+    // An overlapping copy (offset < len) repeats a pattern: it must run byte by byte, forwards.
+    if (offset >= len && len > 256) output.copyWithin(op, from, from + len);
+    else for (let k = 0; k < len; k += 1) output[op + k] = output[from + k]!;
+    op += len;
+  }
+  if (op !== outEnd) throw new Error(`snappy: the stream ended after ${op} of ${outEnd} bytes`);
 }

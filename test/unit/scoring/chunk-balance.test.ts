@@ -1,4 +1,4 @@
-import { balancedChunkBytes, LakeTabularFiles } from '../../../shared/adapters/tabular/lake-tabular-files';
+import { balancedChunkBytes, LakeTabularFiles, planRowGroups } from '../../../shared/adapters/tabular/lake-tabular-files';
 import { MemoryLake } from '../../support/memory-lake';
 
 describe('balancedChunkBytes', () => {
@@ -34,5 +34,33 @@ describe('LakeTabularFiles.plan with chunkCountMultiple', () => {
     expect(Math.max(...lengths) - Math.min(...lengths)).toBeLessThan(body.length / 60);
     expect(chunks.reduce((n, c) => n + c!.rows, 0)).toBe(1000);
     chunks.forEach((c, i) => expect(c!.firstRow).toBe(i === 0 ? 1 : chunks[i - 1]!.firstRow + chunks[i - 1]!.rows));
+  });
+});
+
+describe('planRowGroups with a chunk count multiple', () => {
+  const bench = [122_940, 123_043, 124_351, 123_029, 124_345, 123_039, 123_037, 124_350, 11_866];
+  const spans = (chunks: ReturnType<typeof planRowGroups>) => chunks.map((c) => (c.format === 'parquet' ? [c.rowGroupStart, c.rowGroupEnd, c.firstRow, c.rows] : []));
+
+  it('when 9 row groups make 3 chunks of the target and 2 workers score them, then they become 4 chunks of about even rows', () => {
+    expect(spans(planRowGroups(bench, 250_000))).toEqual([
+      [0, 3, 1, 370_334],
+      [3, 6, 370_335, 370_413],
+      [6, 9, 740_748, 259_253],
+    ]);
+    expect(spans(planRowGroups(bench, 250_000, 2))).toEqual([
+      [0, 2, 1, 245_983],
+      [2, 4, 245_984, 247_380],
+      [4, 6, 493_364, 247_384],
+      [6, 9, 740_748, 259_253],
+    ]);
+  });
+
+  it('when there are fewer row groups than the rounded count, or one chunk suffices, then each chunk keeps at least one group', () => {
+    expect(spans(planRowGroups([10, 10, 10], 10, 4))).toEqual([
+      [0, 1, 1, 10],
+      [1, 2, 11, 10],
+      [2, 3, 21, 10],
+    ]);
+    expect(spans(planRowGroups([5, 5], 100, 2))).toEqual([[0, 2, 1, 10]]);
   });
 });

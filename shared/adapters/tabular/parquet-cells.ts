@@ -1,0 +1,336 @@
+/**
+ * One column of one Parquet row group, read cell by cell. The answers are the ones the reader gave
+ * when every cell was a value hyparquet decoded (number, bigint, boolean, Date, string): decoded
+ * columns keep typed arrays and byte ranges instead, and build a string or a Date only when asked.
+ */
+export interface ColumnCells {
+  isEmpty(row: number): boolean;
+  number(row: number): number;
+  /** `number(row)` for every row. */
+  numbers(out: Float64Array): void;
+  text(row: number): string | null;
+  /** `text(row)`, shared per dictionary entry where the column has one. */
+  symbol(row: number): string | null;
+  epochMillis(row: number): number | undefined;
+}
+
+const TWO_32 = 4294967296;
+/** Date's range: a Date further from the epoch is invalid (getTime() is NaN). */
+const MAX_DATE_MS = 8.64e15;
+
+/** Cells of any shape hyparquet decodes (nested, decimal, JSON, ...): the fallback. */
+export class BoxedCells implements ColumnCells {
+  constructor(private readonly data: ArrayLike<unknown>) {}
+
+  isEmpty(row: number): boolean {
+    const v = this.data[row];
+    return v === null || v === undefined || v === '';
+  }
+
+  number(row: number): number {
+    const v = this.data[row];
+    if (typeof v === 'number') return v;
+    if (typeof v === 'bigint') return Number(v);
+    if (typeof v === 'boolean') return v ? 1 : 0;
+    if (v instanceof Date) return v.getTime();
+    if (typeof v === 'string' && v.trim() !== '') return Number(v);
+    return NaN;
+  }
+
+  numbers(out: Float64Array): void {
+    for (let r = 0; r < out.length; r += 1) out[r] = this.number(r);
+  }
+
+  text(row: number): string | null {
+    const v = this.data[row];
+    if (v === null || v === undefined) return null;
+    if (typeof v === 'string') return v === '' ? null : v;
+    if (v instanceof Date) return v.toISOString();
+    if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
+    if (typeof v === 'object')
+      return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
+    if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+    return null;
+  }
+
+  symbol(row: number): string | null {
+    return this.text(row);
+  }
+
+  epochMillis(row: number): number | undefined {
+    const v = this.data[row];
+    return v instanceof Date ? v.getTime() : undefined;
+  }
+}
+
+/** `present` is undefined when no row is null; otherwise 1 for a value, 0 for a null. */
+abstract class NullableCells {
+  constructor(protected readonly present: Uint8Array | undefined) {}
+
+  protected absent(row: number): boolean {
+    return this.present !== undefined && this.present[row] === 0;
+  }
+
+  isEmpty(row: number): boolean {
+    return this.absent(row);
+  }
+
+  /** Copies `values` and sets NaN where a row is null. */
+  protected copyNumbers(values: Float64Array, out: Float64Array): void {
+    out.set(values.subarray(0, out.length));
+    const present = this.present;
+    if (present) for (let r = 0; r < out.length; r += 1) if (present[r] === 0) out[r] = NaN;
+  }
+}
+
+/** INT32, FLOAT and DOUBLE columns, held as doubles. */
+export class NumberCells extends NullableCells implements ColumnCells {
+  constructor(
+    private readonly values: Float64Array,
+    present: Uint8Array | undefined,
+  ) {
+    super(present);
+  }
+
+  number(row: number): number {
+    return this.absent(row) ? NaN : this.values[row]!;
+  }
+
+  numbers(out: Float64Array): void {
+    this.copyNumbers(this.values, out);
+  }
+
+  text(row: number): string | null {
+    return this.absent(row) ? null : String(this.values[row]);
+  }
+
+  symbol(row: number): string | null {
+    return this.text(row);
+  }
+
+  epochMillis(): number | undefined {
+    return undefined;
+  }
+}
+
+export class BooleanCells extends NullableCells implements ColumnCells {
+  constructor(
+    private readonly values: Int32Array,
+    present: Uint8Array | undefined,
+  ) {
+    super(present);
+  }
+
+  number(row: number): number {
+    return this.absent(row) ? NaN : this.values[row] !== 0 ? 1 : 0;
+  }
+
+  numbers(out: Float64Array): void {
+    for (let r = 0; r < out.length; r += 1) out[r] = this.number(r);
+  }
+
+  text(row: number): string | null {
+    return this.absent(row) ? null : this.values[row] !== 0 ? 'true' : 'false';
+  }
+
+  symbol(row: number): string | null {
+    return this.text(row);
+  }
+
+  epochMillis(): number | undefined {
+    return undefined;
+  }
+}
+
+/** The signed 64-bit integer in two 32-bit words, as the nearest double (what Number(bigint) gives). */
+export const int64Number = (lo: number, hi: number) => hi * TWO_32 + (lo >>> 0);
+
+/** The signed 64-bit integer in two 32-bit words, in decimal; a BigInt only past 2^53. */
+export function int64Text(lo: number, hi: number): string {
+  const n = int64Number(lo, hi);
+  return Number.isSafeInteger(n)
+    ? String(n)
+    : BigInt.asIntN(64, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)).toString();
+}
+
+/** Plain INT64 columns: two words a row (little-endian: low word first). */
+export class Int64Cells extends NullableCells implements ColumnCells {
+  constructor(
+    private readonly words: Int32Array,
+    present: Uint8Array | undefined,
+  ) {
+    super(present);
+  }
+
+  number(row: number): number {
+    return this.absent(row) ? NaN : int64Number(this.words[2 * row]!, this.words[2 * row + 1]!);
+  }
+
+  numbers(out: Float64Array): void {
+    for (let r = 0; r < out.length; r += 1) out[r] = this.number(r);
+  }
+
+  text(row: number): string | null {
+    return this.absent(row) ? null : int64Text(this.words[2 * row]!, this.words[2 * row + 1]!);
+  }
+
+  symbol(row: number): string | null {
+    return this.text(row);
+  }
+
+  epochMillis(): number | undefined {
+    return undefined;
+  }
+}
+
+/** Milliseconds as a Date would hold them: NaN outside Date's range, never -0. */
+export const dateMillis = (ms: number) => (ms > MAX_DATE_MS || ms < -MAX_DATE_MS ? NaN : ms + 0);
+
+let remainder = 0;
+
+/**
+ * floor(|v| / divisor) for the 64-bit integer v = hi * 2^32 + lo (hi signed, or unsigned when
+ * `unsigned`), exact without BigInt: the high word is divided first so every intermediate stays
+ * below 2^53. Leaves |v| mod divisor in `remainder`. `divisor` must be at most 2^21.
+ */
+function divideMagnitude(lo: number, hi: number, divisor: number, unsigned: boolean): number {
+  let high = unsigned ? hi >>> 0 : hi;
+  let low = lo >>> 0;
+  if (high < 0) {
+    // Two's complement negation of the pair.
+    if (low === 0) high = -high;
+    else {
+      high = -high - 1;
+      low = TWO_32 - low;
+    }
+  }
+  const highQuotient = Math.floor(high / divisor);
+  const rest = (high - highQuotient * divisor) * TWO_32 + low;
+  const restQuotient = Math.floor(rest / divisor);
+  remainder = rest - restQuotient * divisor;
+  return highQuotient * TWO_32 + restQuotient;
+}
+
+/** An INT64 timestamp in `unitsPerMs` units to epoch ms, truncated towards zero as BigInt division does. */
+export function int64TimestampMillis(lo: number, hi: number, unitsPerMs: 1 | 1000 | 1_000_000): number {
+  if (unitsPerMs === 1) return dateMillis(int64Number(lo, hi));
+  const q = divideMagnitude(lo, hi, unitsPerMs, false);
+  return dateMillis(hi < 0 ? -q : q);
+}
+
+const JULIAN_EPOCH_DAY = 2_440_588;
+
+/**
+ * An INT96 timestamp (nanoseconds of the day as an unsigned 64-bit integer, then the Julian day) to
+ * epoch ms, as hyparquet computes it with BigInt: nanoseconds since the epoch divided by 10^6,
+ * truncated towards zero. hyparquet reads the nanoseconds as signed, so a value with the top bit
+ * set borrows from the day: that is kept.
+ */
+export function int96TimestampMillis(nanosLo: number, nanosHi: number, julianDay: number): number {
+  const days = (nanosHi < 0 ? -1 : julianDay) - JULIAN_EPOCH_DAY;
+  const dayMs = days * 86_400_000;
+  const wholeMs = divideMagnitude(nanosLo, nanosHi, 1_000_000, true);
+  const floorMs = dayMs + wholeMs;
+  // A negative total truncates up: add the partial millisecond back.
+  return dateMillis(floorMs < 0 && remainder !== 0 ? floorMs + 1 : floorMs);
+}
+
+/** DATE, TIMESTAMP and INT96 columns, as epoch milliseconds (NaN where a Date would be invalid). */
+export class TimeCells extends NullableCells implements ColumnCells {
+  constructor(
+    private readonly millis: Float64Array,
+    present: Uint8Array | undefined,
+  ) {
+    super(present);
+  }
+
+  number(row: number): number {
+    return this.absent(row) ? NaN : this.millis[row]!;
+  }
+
+  numbers(out: Float64Array): void {
+    this.copyNumbers(this.millis, out);
+  }
+
+  text(row: number): string | null {
+    // An invalid Date throws here, as it did when cells were Dates.
+    return this.absent(row) ? null : new Date(this.millis[row]!).toISOString();
+  }
+
+  symbol(row: number): string | null {
+    return this.text(row);
+  }
+
+  epochMillis(row: number): number | undefined {
+    return this.absent(row) ? undefined : this.millis[row]!;
+  }
+}
+
+/**
+ * BYTE_ARRAY columns as UTF-8 text: each row is a byte range of `bytes` (a dictionary entry's or
+ * its own), decoded on demand; rows from a dictionary share one string per entry.
+ */
+export class TextCells extends NullableCells implements ColumnCells {
+  private readonly symbols: (string | undefined)[];
+
+  constructor(
+    private readonly bytes: Buffer,
+    private readonly starts: Int32Array,
+    private readonly lengths: Int32Array,
+    present: Uint8Array | undefined,
+    /** Dictionary entry of each row, -1 for a row stored in a PLAIN page; undefined without a dictionary. */
+    private readonly entries: Int32Array | undefined,
+    dictionarySize: number,
+  ) {
+    super(present);
+    this.symbols = new Array<string | undefined>(dictionarySize);
+  }
+
+  /** Where the text starts: TextDecoder (what hyparquet used) drops a leading byte order mark. */
+  private begin(row: number): number {
+    const b = this.starts[row]!;
+    const bytes = this.bytes;
+    return this.lengths[row]! >= 3 && bytes[b] === 0xef && bytes[b + 1] === 0xbb && bytes[b + 2] === 0xbf
+      ? b + 3
+      : b;
+  }
+
+  private decode(row: number): string | null {
+    const b = this.begin(row);
+    const e = this.starts[row]! + this.lengths[row]!;
+    return b === e ? null : this.bytes.toString('utf8', b, e);
+  }
+
+  override isEmpty(row: number): boolean {
+    return this.absent(row) || this.begin(row) === this.starts[row]! + this.lengths[row]!;
+  }
+
+  text(row: number): string | null {
+    if (this.absent(row)) return null;
+    return this.entries !== undefined && this.entries[row]! >= 0 ? this.symbol(row) : this.decode(row);
+  }
+
+  symbol(row: number): string | null {
+    if (this.absent(row)) return null;
+    const entry = this.entries === undefined ? -1 : this.entries[row]!;
+    if (entry < 0) return this.decode(row);
+    const known = this.symbols[entry];
+    if (known !== undefined) return known;
+    const s = this.decode(row);
+    if (s !== null) this.symbols[entry] = s;
+    return s;
+  }
+
+  number(row: number): number {
+    const s = this.text(row);
+    return s !== null && s.trim() !== '' ? Number(s) : NaN;
+  }
+
+  numbers(out: Float64Array): void {
+    for (let r = 0; r < out.length; r += 1) out[r] = this.number(r);
+  }
+
+  epochMillis(): number | undefined {
+    return undefined;
+  }
+}
