@@ -5,7 +5,11 @@
  *  - DuckDB converting the same CSV to Parquet on local disk (the read-parse-write floor) and our
  *    whole-file CSV time as a ratio of it (target <= 2.0);
  *  - peak RSS of a separate process scoring a 5M-row CSV (target <= 512 MB).
- * Data is generated into a temp dir; Azurite is started here and stopped at the end.
+ * Every scenario (and DuckDB) runs twice and the second run is reported (steady state); the first
+ * whole-file CSV run is printed too, as the first drop after a cold start.
+ * Data is generated into a temp dir; Azurite is started here (in-memory: the storage service does
+ * not share our cores in production, and the emulator's disk layer would only add its own CPU
+ * time to ours) and stopped at the end.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -161,7 +165,7 @@ function runChild(args: string[]): Promise<{ rows: number; seconds: number; maxR
 
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scoring-bench-'));
-  const azurite = await startAzurite({ location: path.join(dir, 'azurite') });
+  const azurite = await startAzurite();
   try {
     const containerName = 'bench';
     const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(containerName);
@@ -176,6 +180,8 @@ async function main(): Promise<void> {
     console.log(`generated ${ROWS.toLocaleString('en-US')} rows x 20 columns: ${mb(csvBytes)} CSV in ${seconds(t0).toFixed(1)} s`);
 
     const parquet = path.join(dir, 'drop.parquet');
+    // Run twice like our scenarios, the second one reported.
+    await duckdbCsvToParquet(csv, parquet);
     const duckSeconds = await duckdbCsvToParquet(csv, parquet);
     await lake.write('drops/bench-churn/drop.csv', fs.createReadStream(csv, { highWaterMark: 8 << 20 }));
     await lake.write('drops/bench-churn/drop.parquet', fs.createReadStream(parquet, { highWaterMark: 8 << 20 }));
@@ -185,14 +191,24 @@ async function main(): Promise<void> {
     console.log(`fitted transforms and loaded the model in ${seconds(t0).toFixed(2)} s (model input width ${version.model.roles.width})`);
 
     const pool = await WorkerPool.start(WORKERS, azurite.connectionString, containerName);
+    // Each scenario runs twice and the second run is reported: a scoring host that handles a
+    // stream of drops has its code compiled by the optimizing JIT; the first drop after a cold
+    // start is printed separately.
+    const twice = async <T>(run: (pass: number) => Promise<T>) => [await run(1), await run(2)] as const;
+    const csvOne = await twice((pass) => scoreFile(lake, version, 'drops/bench-churn/drop.csv', `csv-one-${pass}`, true));
+    const csvAll = await twice((pass) => pool.scoreFile(lake, definition, 'drops/bench-churn/drop.csv', `csv-all-${pass}`));
+    const pqOne = await twice((pass) => scoreFile(lake, version, 'drops/bench-churn/drop.parquet', `pq-one-${pass}`, true));
+    const pqAll = await twice((pass) => pool.scoreFile(lake, definition, 'drops/bench-churn/drop.parquet', `pq-all-${pass}`));
     const results = [
-      ['CSV, one chunk', await scoreFile(lake, version, 'drops/bench-churn/drop.csv', 'csv-one', true)],
-      ['CSV, whole file', await pool.scoreFile(lake, definition, 'drops/bench-churn/drop.csv', 'csv-all')],
-      ['Parquet, one chunk', await scoreFile(lake, version, 'drops/bench-churn/drop.parquet', 'pq-one', true)],
-      ['Parquet, whole file', await pool.scoreFile(lake, definition, 'drops/bench-churn/drop.parquet', 'pq-all')],
+      ['CSV, one chunk', csvOne[1]],
+      ['CSV, whole file', csvAll[1]],
+      ['Parquet, one chunk', pqOne[1]],
+      ['Parquet, whole file', pqAll[1]],
+      ['CSV, whole, cold', csvAll[0]],
     ] as const;
     await pool.stop();
-    console.log(`\n(one chunk: this thread; whole file: planned here, chunks fanned out to ${WORKERS} worker threads, as activities on ${WORKERS} cores)`);
+    console.log(`\n(one chunk: this thread; whole file: planned here, chunks fanned out to ${WORKERS} worker threads, as activities on ${WORKERS} cores;`);
+    console.log(' each run after a first one that warms the JIT, except "cold": the first whole-file CSV run after the workers started)');
     console.log('\nscenario              chunks      rows   plan s  score s  total s     rows/s');
     for (const [name, r] of results)
       console.log(
@@ -202,9 +218,10 @@ async function main(): Promise<void> {
           .toLocaleString('en-US')
           .padStart(10)}`,
       );
-    const csvAll = results[1][1];
     console.log(`${'DuckDB CSV->Parquet'.padEnd(20)} ${''.padStart(7)} ${String(ROWS).padStart(9)} ${''.padStart(8)} ${''.padStart(8)} ${duckSeconds.toFixed(2).padStart(8)} ${Math.round(ROWS / duckSeconds).toLocaleString('en-US').padStart(10)}`);
-    console.log(`\nratio whole-file CSV scoring (Azurite in and out) / DuckDB CSV->Parquet (local disk): ${(csvAll.total / duckSeconds).toFixed(2)} (target <= 2.0)`);
+    console.log(`\nratio whole-file CSV scoring (Azurite in and out) / DuckDB CSV->Parquet (local disk): ${(csvAll[1].total / duckSeconds).toFixed(2)} (target <= 2.0)`);
+    console.log(`  the same for the first drop after a cold start: ${(csvAll[0].total / duckSeconds).toFixed(2)}`);
+    console.log(`  whole-file Parquet scoring / DuckDB CSV->Parquet: ${(pqAll[1].total / duckSeconds).toFixed(2)}`);
     await runtime.close();
 
     const big = path.join(dir, 'big.csv');
