@@ -1,8 +1,10 @@
-import { type FittedTransforms, trainingOnlyStepTypes } from '../../schemas/transforms';
+import { type FittedTransforms } from '../../schemas/transforms';
 import { DomainError } from '../errors';
 import type { FeatureMatrix, RowBatch } from '../tabular';
+import { applyPlan } from './apply-plan';
 import { batchColumn, ColumnPool, Frame } from './frame';
-import { applyStep } from './steps';
+import { oneHotCodes } from './one-hot';
+import { applyStep, stepLabel } from './steps';
 
 /** Why one row of the batch got no feature vector. `row` is the 0-based row index in the batch. */
 export interface RejectedRow {
@@ -21,6 +23,8 @@ export interface TransformResult {
 
 /** Rows are transformed in blocks so intermediate columns stay small whatever the batch size. */
 const BLOCK_ROWS = 4_096;
+/** Rows per tile when writing the matrix: 64 rows of a few hundred floats stay in L1 cache. */
+const TILE_ROWS = 64;
 const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
@@ -56,6 +60,8 @@ export function applyTransforms(fitted: FittedTransforms, batch: RowBatch): Tran
   const rejected: RejectedRow[] = [];
   let kept = 0;
   const pool = new ColumnPool();
+  const plan = applyPlan(fitted);
+  const codes = plan.steps.map((s) => (s.ones ? new Int32Array(Math.min(BLOCK_ROWS, total)) : undefined));
 
   for (let start = 0; start < total; start += BLOCK_ROWS) {
     const end = Math.min(start + BLOCK_ROWS, total);
@@ -78,22 +84,44 @@ export function applyTransforms(fitted: FittedTransforms, batch: RowBatch): Tran
     const reject = (row: number, reason: string): void => {
       if (!reasons.has(row)) reasons.set(row, reason);
     };
-    fitted.steps.forEach((step, index) => {
-      if (!trainingOnlyStepTypes.has(step.type)) applyStep(step, frame, reject, index);
+    plan.steps.forEach(({ step, index }, s) => {
+      const stepCodes = codes[s];
+      if (stepCodes && step.type === 'one_hot') {
+        const where = stepLabel(index, step.type);
+        oneHotCodes(step, frame.categorical(step.column, where), rows, where, reject, stepCodes);
+      } else applyStep(step, frame, reject, index);
     });
 
-    const outputs = fitted.output.map((name) => frame.numeric(name, 'output'));
-    // Column by column: each pass reads one column sequentially and writes with a stride into
-    // this block's part of the matrix (which stays in cache), checking values on the way. Every
-    // row is written; rejected ones are squeezed out afterwards, which is rare.
+    const outputs = plan.fromFrame.map((j) => frame.numeric(fitted.output[j]!, 'output'));
+    // Column by column within tiles of TILE_ROWS rows: each pass reads one column sequentially and
+    // writes with a stride into the tile's part of the matrix, which stays in L1 cache from one
+    // column to the next; values are checked on the way. Every row is written; rejected ones are
+    // squeezed out afterwards, which is rare.
     const base = kept * width;
-    for (let j = 0; j < width; j += 1) {
-      const column = outputs[j]!;
-      for (let i = 0, o = base + j; i < rows; i += 1, o += width) {
-        const v = column[i]!;
-        values[o] = v;
-        if (!(v >= -FLOAT32_MAX && v <= FLOAT32_MAX) && !reasons.has(i))
-          reasons.set(i, undefinedFeatureReason(fitted, batch, start + i, fitted.output[j]!, v));
+    for (let tile = 0; tile < rows; tile += TILE_ROWS) {
+      const tileEnd = Math.min(tile + TILE_ROWS, rows);
+      for (let c = 0; c < outputs.length; c += 1) {
+        const column = outputs[c]!;
+        const j = plan.fromFrame[c]!;
+        for (let i = tile, o = base + tile * width + j; i < tileEnd; i += 1, o += width) {
+          const v = column[i]!;
+          values[o] = v;
+          if (!(v >= -FLOAT32_MAX && v <= FLOAT32_MAX) && !reasons.has(i))
+            reasons.set(i, undefinedFeatureReason(fitted, batch, start + i, fitted.output[j]!, v));
+        }
+      }
+      // One-hot outputs written straight from the category codes: the matrix is zero-filled, so
+      // each row needs one store per step instead of one per category.
+      for (let s = 0; s < codes.length; s += 1) {
+        const stepCodes = codes[s];
+        const ones = plan.steps[s]!.ones;
+        if (!ones || !stepCodes) continue;
+        for (let i = tile, o = base + tile * width; i < tileEnd; i += 1, o += width) {
+          const k = stepCodes[i]!;
+          if (k < 0) continue;
+          const j = ones[k]!;
+          if (j >= 0) values[o + j] = 1;
+        }
       }
     }
     if (reasons.size === 0) {
@@ -111,6 +139,9 @@ export function applyTransforms(fitted: FittedTransforms, batch: RowBatch): Tran
         to += width;
         keptRows[kept++] = start + i;
       }
+      // The next block writes only the ones of its one-hot outputs: the room freed by the
+      // squeezed-out rows must be zero again.
+      values.fill(0, to, base + rows * width);
     }
     frame.release();
   }

@@ -100,14 +100,13 @@ export class Frame {
   }
 
   /**
-   * An array to write a step's output for `source` into: `source` itself when the output replaces
-   * it and the frame owns it, a fresh copy otherwise.
+   * An array to write an element-wise step's output for `source` into: `source` itself when the
+   * output replaces it and the frame owns it, otherwise a fresh array with unspecified contents
+   * (the step writes every element, so copying `source` first would be wasted work).
    */
-  target(source: Float64Array, sourceName: string, outputName: string): Float64Array {
+  output(source: Float64Array, sourceName: string, outputName: string): Float64Array {
     if (sourceName === outputName && this.owned.has(source)) return source;
-    const copy = this.alloc();
-    copy.set(source);
-    return copy;
+    return this.alloc();
   }
 
   /** A new frame with only the rows where keep[i] is 1. */

@@ -3,7 +3,8 @@ import { DomainError } from '../errors';
 import { datetimePart } from './datetime';
 import { evaluateExpression, expressionColumns, type ExpressionNode, parseExpression } from './expression';
 import { Frame, type RejectRow } from './frame';
-import { fitPca } from './pca';
+import { categoryIndexOf, oneHotCodes } from './one-hot';
+import { fitPca, projectOnComponent } from './pca';
 import {
   distinctCategories,
   meanStd,
@@ -307,7 +308,7 @@ function satisfies(c: RowCondition, v: number | string | null): boolean {
 
 // Applying runs block by block: parse each derived expression once, not once per block.
 const parsed = new WeakMap<object, ExpressionNode>();
-function parsedExpression(step: { expression: string }): ExpressionNode {
+export function parsedExpression(step: { expression: string }): ExpressionNode {
   let ast = parsed.get(step);
   if (!ast) {
     ast = parseExpression(step.expression);
@@ -329,8 +330,12 @@ export function applyStep(step: FittedStep, frame: Frame, reject: RejectRow, ind
         if (column.kind === 'numeric') {
           if (typeof fill !== 'number')
             throw invalid(`${where}: fill value for numeric '${name}' is not a number`);
-          const out = frame.target(column.values, name, output);
-          for (let i = 0; i < n; i += 1) if (out[i] !== out[i]) out[i] = fill;
+          const source = column.values;
+          const out = frame.output(source, name, output);
+          for (let i = 0; i < n; i += 1) {
+            const v = source[i]!;
+            out[i] = v !== v ? fill : v;
+          }
           frame.setNumeric(output, out);
         } else {
           if (typeof fill !== 'string')
@@ -347,10 +352,10 @@ export function applyStep(step: FittedStep, frame: Frame, reject: RejectRow, ind
       step.columns.forEach((name, j) => {
         const source = frame.numeric(name, where);
         const output = step.outputs[j]!;
-        const out = frame.target(source, name, output);
+        const out = frame.output(source, name, output);
         const shift = step.type === 'standardize' ? step.mean[j]! : step.min[j]!;
         const scale = step.scale[j]!;
-        for (let i = 0; i < n; i += 1) out[i] = (out[i]! - shift) / scale;
+        for (let i = 0; i < n; i += 1) out[i] = (source[i]! - shift) / scale;
         frame.setNumeric(output, out);
       });
       return;
@@ -358,13 +363,12 @@ export function applyStep(step: FittedStep, frame: Frame, reject: RejectRow, ind
       step.columns.forEach((name, j) => {
         const source = frame.numeric(name, where);
         const output = step.outputs[j]!;
-        const out = frame.target(source, name, output);
+        const out = frame.output(source, name, output);
         const lo = step.lower[j] ?? -Infinity;
         const hi = step.upper[j] ?? Infinity;
         for (let i = 0; i < n; i += 1) {
-          const v = out[i]!;
-          if (v < lo) out[i] = lo;
-          else if (v > hi) out[i] = hi;
+          const v = source[i]!;
+          out[i] = v < lo ? lo : v > hi ? hi : v;
         }
         frame.setNumeric(output, out);
       });
@@ -373,9 +377,9 @@ export function applyStep(step: FittedStep, frame: Frame, reject: RejectRow, ind
       step.columns.forEach((name, j) => {
         const source = frame.numeric(name, where);
         const output = step.outputs[j]!;
-        const out = frame.target(source, name, output);
+        const out = frame.output(source, name, output);
         for (let i = 0; i < n; i += 1) {
-          const v = out[i]!;
+          const v = source[i]!;
           const r = Math.log1p(v);
           out[i] = r;
           if (!Number.isFinite(r) && v === v)
@@ -385,28 +389,19 @@ export function applyStep(step: FittedStep, frame: Frame, reject: RejectRow, ind
       });
       return;
     case 'one_hot': {
-      const values = frame.categorical(step.column, where);
-      const index = new Map(step.categories.map((c, k) => [c, k]));
+      const codes = new Int32Array(n);
+      oneHotCodes(step, frame.categorical(step.column, where), n, where, reject, codes);
       const outs = step.outputs.map(() => frame.alloc(true));
-      const other = step.unseen === 'other' ? outs[outs.length - 1]! : undefined;
       for (let i = 0; i < n; i += 1) {
-        const v = values[i]!;
-        if (v === null) {
-          reject(i, `${where}: missing value in categorical '${step.column}' (no imputer)`);
-          continue;
-        }
-        const k = index.get(v);
-        if (k !== undefined) outs[k]![i] = 1;
-        else if (other) other[i] = 1;
-        else if (step.unseen === 'error')
-          reject(i, `${where}: unseen category ${JSON.stringify(v)} in '${step.column}'`);
+        const k = codes[i]!;
+        if (k >= 0) outs[k]![i] = 1;
       }
       step.outputs.forEach((name, k) => frame.setNumeric(name, outs[k]!));
       return;
     }
     case 'ordinal': {
       const values = frame.categorical(step.column, where);
-      const index = new Map(step.categories.map((c, k) => [c, k]));
+      const categoryIndex = categoryIndexOf(step);
       const out = frame.alloc();
       for (let i = 0; i < n; i += 1) {
         const v = values[i]!;
@@ -415,7 +410,7 @@ export function applyStep(step: FittedStep, frame: Frame, reject: RejectRow, ind
           reject(i, `${where}: missing value in categorical '${step.column}' (no imputer)`);
           continue;
         }
-        const k = index.get(v);
+        const k = categoryIndex.get(v);
         if (k !== undefined) out[i] = k;
         else if (step.unseen === 'value') out[i] = step.unseenValue;
         else {
@@ -428,11 +423,14 @@ export function applyStep(step: FittedStep, frame: Frame, reject: RejectRow, ind
     }
     case 'bucketize': {
       const source = frame.numeric(step.column, where);
-      const out = frame.target(source, step.column, step.output);
+      const out = frame.output(source, step.column, step.output);
       const edges = Float64Array.from(step.edges);
       for (let i = 0; i < n; i += 1) {
-        const v = out[i]!;
-        if (v !== v) continue;
+        const v = source[i]!;
+        if (v !== v) {
+          out[i] = v;
+          continue;
+        }
         // Number of edges <= v: binary search for the first edge > v.
         let lo = 0;
         let hi = edges.length;
@@ -450,12 +448,7 @@ export function applyStep(step: FittedStep, frame: Frame, reject: RejectRow, ind
       const inputs = step.columns.map((name) => frame.numeric(name, where));
       const outs = step.outputs.map((_, k) => {
         const out = frame.alloc(true);
-        const component = step.components[k]!;
-        inputs.forEach((x, j) => {
-          const c = component[j]!;
-          const m = step.mean[j]!;
-          for (let i = 0; i < n; i += 1) out[i] = out[i]! + c * (x[i]! - m);
-        });
+        projectOnComponent(inputs, step.mean, step.components[k]!, out, n);
         return out;
       });
       step.outputs.forEach((name, k) => frame.setNumeric(name, outs[k]!));

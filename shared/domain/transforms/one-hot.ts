@@ -1,0 +1,68 @@
+import type { FittedStep } from '../../schemas/transforms';
+import type { RejectRow } from './frame';
+
+/** Size of the per-block cache of recent values (a power of two). */
+const SLOTS = 64;
+
+type OneHotStep = Extract<FittedStep, { type: 'one_hot' }>;
+type CategoricalStep = Extract<FittedStep, { type: 'one_hot' | 'ordinal' }>;
+
+// Applying runs block by block: build each step's category index once, not once per block.
+const indexes = new WeakMap<object, ReadonlyMap<string, number>>();
+
+/** Category -> position in `step.categories`. */
+export function categoryIndexOf(step: CategoricalStep): ReadonlyMap<string, number> {
+  let index = indexes.get(step);
+  if (!index) {
+    index = new Map(step.categories.map((c, k) => [c, k]));
+    indexes.set(step, index);
+  }
+  return index;
+}
+
+/**
+ * Writes for rows 0..rows-1 the one-hot output each row sets, as an index into `step.outputs`, or
+ * -1 when it sets none (an unseen category under `ignore`, or a rejected row). Rejects missing
+ * values, and unseen categories under `error`, with the messages of the step.
+ */
+export function oneHotCodes(
+  step: OneHotStep,
+  values: ReadonlyArray<string | null>,
+  rows: number,
+  where: string,
+  reject: RejectRow,
+  codes: Int32Array,
+): void {
+  const index = categoryIndexOf(step);
+  const unseen = step.unseen === 'other' ? step.categories.length : -1;
+  const rejectUnseen = step.unseen === 'error';
+  // Readers intern categories, so a column holds a few string objects many times over. A small
+  // table, slotted by length and end characters, remembers the code of the last value seen in
+  // each slot: a hit is one === (pointer-equal for the same object, and still right for an
+  // equal string), far cheaper than hashing into the Map.
+  const slotValue = new Array<string | undefined>(SLOTS);
+  const slotCode = new Int32Array(SLOTS);
+  for (let i = 0; i < rows; i += 1) {
+    const v = values[i]!;
+    if (v === null) {
+      codes[i] = -1;
+      reject(i, `${where}: missing value in categorical '${step.column}' (no imputer)`);
+      continue;
+    }
+    const slot = (v.length * 7 + v.charCodeAt(0) * 31 + v.charCodeAt(v.length - 1)) & (SLOTS - 1);
+    if (slotValue[slot] === v) {
+      codes[i] = slotCode[slot]!;
+      continue;
+    }
+    const k = index.get(v);
+    if (k === undefined && rejectUnseen) {
+      codes[i] = -1;
+      reject(i, `${where}: unseen category ${JSON.stringify(v)} in '${step.column}'`);
+      continue;
+    }
+    const code = k ?? unseen;
+    slotValue[slot] = v;
+    slotCode[slot] = code;
+    codes[i] = code;
+  }
+}
