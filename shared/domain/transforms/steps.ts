@@ -4,7 +4,7 @@ import { datetimePart } from './datetime';
 import { evaluateExpression, expressionColumns, type ExpressionNode, parseExpression } from './expression';
 import { Frame, type RejectRow } from './frame';
 import { categoryIndexOf, oneHotCodes } from './one-hot';
-import { fitPca, projectOnComponent } from './pca';
+import { fitPca, projectOnComponents } from './pca';
 import {
   distinctCategories,
   meanStd,
@@ -446,11 +446,8 @@ export function applyStep(step: FittedStep, frame: Frame, reject: RejectRow, ind
     }
     case 'pca': {
       const inputs = step.columns.map((name) => frame.numeric(name, where));
-      const outs = step.outputs.map((_, k) => {
-        const out = frame.alloc(true);
-        projectOnComponent(inputs, step.mean, step.components[k]!, out, n);
-        return out;
-      });
+      const outs = step.outputs.map(() => frame.alloc(true));
+      projectOnComponents(inputs, step.mean, step.components, outs, n);
       step.outputs.forEach((name, k) => frame.setNumeric(name, outs[k]!));
       return;
     }
