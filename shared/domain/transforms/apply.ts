@@ -23,8 +23,8 @@ export interface TransformResult {
 
 /** Rows are transformed in blocks so intermediate columns stay small whatever the batch size. */
 const BLOCK_ROWS = 4_096;
-/** Rows per tile when writing the matrix: 64 rows of a few hundred floats stay in L1 cache. */
-const TILE_ROWS = 64;
+/** Floats per tile when writing the matrix (16 KB): a tile stays in L1 cache. */
+const TILE_VALUES = 4_096;
 const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
@@ -62,6 +62,7 @@ export function applyTransforms(fitted: FittedTransforms, batch: RowBatch): Tran
   const pool = new ColumnPool();
   const plan = applyPlan(fitted);
   const codes = plan.steps.map((s) => (s.ones ? new Int32Array(Math.min(BLOCK_ROWS, total)) : undefined));
+  const direct = plan.steps.flatMap((s, k) => (s.ones ? [{ codes: codes[k]!, positions: s.ones }] : []));
 
   for (let start = 0; start < total; start += BLOCK_ROWS) {
     const end = Math.min(start + BLOCK_ROWS, total);
@@ -92,38 +93,20 @@ export function applyTransforms(fitted: FittedTransforms, batch: RowBatch): Tran
       } else applyStep(step, frame, reject, index);
     });
 
-    const outputs = plan.fromFrame.map((j) => frame.numeric(fitted.output[j]!, 'output'));
-    // Column by column within tiles of TILE_ROWS rows: each pass reads one column sequentially and
-    // writes with a stride into the tile's part of the matrix, which stays in L1 cache from one
-    // column to the next; values are checked on the way. Every row is written; rejected ones are
-    // squeezed out afterwards, which is rare.
     const base = kept * width;
-    for (let tile = 0; tile < rows; tile += TILE_ROWS) {
-      const tileEnd = Math.min(tile + TILE_ROWS, rows);
-      for (let c = 0; c < outputs.length; c += 1) {
-        const column = outputs[c]!;
-        const j = plan.fromFrame[c]!;
-        for (let i = tile, o = base + tile * width + j; i < tileEnd; i += 1, o += width) {
-          const v = column[i]!;
-          values[o] = v;
-          if (!(v >= -FLOAT32_MAX && v <= FLOAT32_MAX) && !reasons.has(i))
-            reasons.set(i, undefinedFeatureReason(fitted, batch, start + i, fitted.output[j]!, v));
-        }
-      }
-      // One-hot outputs written straight from the category codes: the matrix is zero-filled, so
-      // each row needs one store per step instead of one per category.
-      for (let s = 0; s < codes.length; s += 1) {
-        const stepCodes = codes[s];
-        const ones = plan.steps[s]!.ones;
-        if (!ones || !stepCodes) continue;
-        for (let i = tile, o = base + tile * width; i < tileEnd; i += 1, o += width) {
-          const k = stepCodes[i]!;
-          if (k < 0) continue;
-          const j = ones[k]!;
-          if (j >= 0) values[o + j] = 1;
-        }
-      }
-    }
+    writeBlock(
+      values,
+      base,
+      width,
+      rows,
+      plan.fromFrame.map((j) => frame.numeric(fitted.output[j]!, 'output')),
+      plan.fromFrame,
+      direct,
+      (i, j, v) => {
+        if (!reasons.has(i))
+          reasons.set(i, undefinedFeatureReason(fitted, batch, start + i, fitted.output[j]!, v));
+      },
+    );
     if (reasons.size === 0) {
       for (let i = 0; i < rows; i += 1) keptRows[kept++] = start + i;
     } else {
@@ -156,6 +139,54 @@ export function applyTransforms(fitted: FittedTransforms, batch: RowBatch): Tran
     keptRows: kept === total ? keptRows : keptRows.slice(0, kept),
     rejected,
   };
+}
+
+/** The codes a direct one-hot step wrote for a block, and the matrix column of each output. */
+interface OneHotBlock {
+  readonly codes: Int32Array;
+  readonly positions: Int32Array;
+}
+
+/**
+ * Writes the block's rows into `values` from `base`, `width` values a row: matrix column
+ * `positions[c]` from `columns[c]`, and the ones of the direct one-hot steps. Calls `outOfRange`
+ * for each value outside the float32 range, in column order for each row.
+ */
+function writeBlock(
+  values: Float32Array,
+  base: number,
+  width: number,
+  rows: number,
+  columns: readonly Float64Array[],
+  positions: readonly number[],
+  oneHots: readonly OneHotBlock[],
+  outOfRange: (row: number, column: number, value: number) => void,
+): void {
+  // Column by column within tiles of rows: each pass reads one column sequentially and
+  // writes with a stride into the tile's part of the matrix, which stays in L1 cache from one
+  // column to the next. Every row is written; rejected ones are squeezed out afterwards.
+  const tileRows = Math.max(64, Math.floor(TILE_VALUES / width));
+  for (let tile = 0; tile < rows; tile += tileRows) {
+    const tileEnd = Math.min(tile + tileRows, rows);
+    for (let c = 0; c < columns.length; c += 1) {
+      const column = columns[c]!;
+      const j = positions[c]!;
+      for (let i = tile, o = base + tile * width + j; i < tileEnd; i += 1, o += width) {
+        const v = column[i]!;
+        values[o] = v;
+        if (!(v >= -FLOAT32_MAX && v <= FLOAT32_MAX)) outOfRange(i, j, v);
+      }
+    }
+    // The matrix is zero-filled: a one-hot step needs one store per row, not one per category.
+    for (const { codes, positions: at } of oneHots) {
+      for (let i = tile, o = base + tile * width; i < tileEnd; i += 1, o += width) {
+        const k = codes[i]!;
+        if (k < 0) continue;
+        const j = at[k]!;
+        if (j >= 0) values[o + j] = 1;
+      }
+    }
+  }
 }
 
 function undefinedFeatureReason(

@@ -100,6 +100,17 @@ export class Frame {
   }
 
   /**
+   * An array to write a step's output for `source` into: `source` itself when the output replaces
+   * it and the frame owns it, a fresh copy otherwise.
+   */
+  target(source: Float64Array, sourceName: string, outputName: string): Float64Array {
+    if (sourceName === outputName && this.owned.has(source)) return source;
+    const copy = this.alloc();
+    copy.set(source);
+    return copy;
+  }
+
+  /**
    * An array to write an element-wise step's output for `source` into: `source` itself when the
    * output replaces it and the frame owns it, otherwise a fresh array with unspecified contents
    * (the step writes every element, so copying `source` first would be wasted work).

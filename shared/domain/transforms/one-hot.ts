@@ -1,24 +1,11 @@
 import type { FittedStep } from '../../schemas/transforms';
 import type { RejectRow } from './frame';
 
-/** Size of the per-block cache of recent values (a power of two). */
-const SLOTS = 64;
+/** Size of the per-block cache of recent values. */
+const SLOT_BITS = 6;
+const SLOTS = 1 << SLOT_BITS;
 
 type OneHotStep = Extract<FittedStep, { type: 'one_hot' }>;
-type CategoricalStep = Extract<FittedStep, { type: 'one_hot' | 'ordinal' }>;
-
-// Applying runs block by block: build each step's category index once, not once per block.
-const indexes = new WeakMap<object, ReadonlyMap<string, number>>();
-
-/** Category -> position in `step.categories`. */
-export function categoryIndexOf(step: CategoricalStep): ReadonlyMap<string, number> {
-  let index = indexes.get(step);
-  if (!index) {
-    index = new Map(step.categories.map((c, k) => [c, k]));
-    indexes.set(step, index);
-  }
-  return index;
-}
 
 /**
  * Writes for rows 0..rows-1 the one-hot output each row sets, as an index into `step.outputs`, or
@@ -33,13 +20,12 @@ export function oneHotCodes(
   reject: RejectRow,
   codes: Int32Array,
 ): void {
-  const index = categoryIndexOf(step);
+  const index = new Map(step.categories.map((c, k) => [c, k]));
   const unseen = step.unseen === 'other' ? step.categories.length : -1;
   const rejectUnseen = step.unseen === 'error';
   // Readers intern categories, so a column holds a few string objects many times over. A small
-  // table, slotted by length and end characters, remembers the code of the last value seen in
-  // each slot: a hit is one === (pointer-equal for the same object, and still right for an
-  // equal string), far cheaper than hashing into the Map.
+  // table remembers the code of the last value seen in each slot: a hit is one === (pointer-equal
+  // for the same object, and still right for an equal string), far cheaper than the Map's lookup.
   const slotValue = new Array<string | undefined>(SLOTS);
   const slotCode = new Int32Array(SLOTS);
   for (let i = 0; i < rows; i += 1) {
@@ -49,7 +35,7 @@ export function oneHotCodes(
       reject(i, `${where}: missing value in categorical '${step.column}' (no imputer)`);
       continue;
     }
-    const slot = (v.length * 7 + v.charCodeAt(0) * 31 + v.charCodeAt(v.length - 1)) & (SLOTS - 1);
+    const slot = slotOf(v);
     if (slotValue[slot] === v) {
       codes[i] = slotCode[slot]!;
       continue;
@@ -65,4 +51,13 @@ export function oneHotCodes(
     slotCode[slot] = code;
     codes[i] = code;
   }
+}
+
+/**
+ * A slot for a value from its length and first, middle and last characters (multiplicative
+ * hashing keeps the top bits). Values alike in those share a slot, and then take turns in it.
+ */
+function slotOf(v: string): number {
+  const mix = v.length * 961 + v.charCodeAt(0) * 31 + v.charCodeAt(v.length >> 1) * 7 + v.charCodeAt(v.length - 1);
+  return Math.imul(mix, 0x9e3779b1) >>> (32 - SLOT_BITS);
 }

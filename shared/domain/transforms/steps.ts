@@ -3,7 +3,7 @@ import { DomainError } from '../errors';
 import { datetimePart } from './datetime';
 import { evaluateExpression, expressionColumns, type ExpressionNode, parseExpression } from './expression';
 import { Frame, type RejectRow } from './frame';
-import { categoryIndexOf, oneHotCodes } from './one-hot';
+import { oneHotCodes } from './one-hot';
 import { fitPca, projectOnComponents } from './pca';
 import {
   distinctCategories,
@@ -330,12 +330,9 @@ export function applyStep(step: FittedStep, frame: Frame, reject: RejectRow, ind
         if (column.kind === 'numeric') {
           if (typeof fill !== 'number')
             throw invalid(`${where}: fill value for numeric '${name}' is not a number`);
-          const source = column.values;
-          const out = frame.output(source, name, output);
-          for (let i = 0; i < n; i += 1) {
-            const v = source[i]!;
-            out[i] = v !== v ? fill : v;
-          }
+          // Copy, then patch the few missing values: cheaper than a store per value.
+          const out = frame.target(column.values, name, output);
+          for (let i = 0; i < n; i += 1) if (out[i] !== out[i]) out[i] = fill;
           frame.setNumeric(output, out);
         } else {
           if (typeof fill !== 'string')
@@ -355,7 +352,9 @@ export function applyStep(step: FittedStep, frame: Frame, reject: RejectRow, ind
         const out = frame.output(source, name, output);
         const shift = step.type === 'standardize' ? step.mean[j]! : step.min[j]!;
         const scale = step.scale[j]!;
-        for (let i = 0; i < n; i += 1) out[i] = (source[i]! - shift) / scale;
+        // In place, one array to index is cheaper than two (the loop is that short).
+        if (out === source) for (let i = 0; i < n; i += 1) out[i] = (out[i]! - shift) / scale;
+        else for (let i = 0; i < n; i += 1) out[i] = (source[i]! - shift) / scale;
         frame.setNumeric(output, out);
       });
       return;
@@ -363,12 +362,14 @@ export function applyStep(step: FittedStep, frame: Frame, reject: RejectRow, ind
       step.columns.forEach((name, j) => {
         const source = frame.numeric(name, where);
         const output = step.outputs[j]!;
-        const out = frame.output(source, name, output);
+        // Copy, then patch the values out of bounds: cheaper than a store per value.
+        const out = frame.target(source, name, output);
         const lo = step.lower[j] ?? -Infinity;
         const hi = step.upper[j] ?? Infinity;
         for (let i = 0; i < n; i += 1) {
-          const v = source[i]!;
-          out[i] = v < lo ? lo : v > hi ? hi : v;
+          const v = out[i]!;
+          if (v < lo) out[i] = lo;
+          else if (v > hi) out[i] = hi;
         }
         frame.setNumeric(output, out);
       });
@@ -401,7 +402,7 @@ export function applyStep(step: FittedStep, frame: Frame, reject: RejectRow, ind
     }
     case 'ordinal': {
       const values = frame.categorical(step.column, where);
-      const categoryIndex = categoryIndexOf(step);
+      const index = new Map(step.categories.map((c, k) => [c, k]));
       const out = frame.alloc();
       for (let i = 0; i < n; i += 1) {
         const v = values[i]!;
@@ -410,7 +411,7 @@ export function applyStep(step: FittedStep, frame: Frame, reject: RejectRow, ind
           reject(i, `${where}: missing value in categorical '${step.column}' (no imputer)`);
           continue;
         }
-        const k = categoryIndex.get(v);
+        const k = index.get(v);
         if (k !== undefined) out[i] = k;
         else if (step.unseen === 'value') out[i] = step.unseenValue;
         else {
