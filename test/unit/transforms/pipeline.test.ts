@@ -56,6 +56,32 @@ describe('fitTransforms and applyTransforms', () => {
     expect(Array.from(batch.numeric.x!)).toEqual([5, NaN, 2]);
   });
 
+  it('when element-wise steps read the caller columns directly, then the batch is left untouched and a column kept under its name reads as before', () => {
+    const fitted = fitTransforms(
+      {
+        specVersion: 1,
+        steps: [
+          { type: 'standardize', columns: ['x'] },
+          { type: 'log1p', columns: ['y'], outputs: ['ly'] },
+          { type: 'min_max', columns: ['y'] },
+          { type: 'bucketize', column: 'z', edges: [0, 10], output: 'zb' },
+        ],
+        output: ['x', 'ly', 'y', 'zb', 'z'],
+      },
+      aBatch({ x: [1, 3], y: [0, 4], z: [0, 1] }),
+    );
+    const batch = aBatch({ x: [5, 2], y: [1, 3], z: [5, 20] });
+    const { matrix } = applyTransforms(fitted, batch);
+
+    expect(rowsOf(matrix)).toEqual([
+      [3, Math.fround(Math.log1p(1)), 0.25, 1, 5],
+      [0, Math.fround(Math.log1p(3)), 0.75, 2, 20],
+    ]);
+    expect(Array.from(batch.numeric.x!)).toEqual([5, 2]);
+    expect(Array.from(batch.numeric.y!)).toEqual([1, 3]);
+    expect(Array.from(batch.numeric.z!)).toEqual([5, 20]);
+  });
+
   it('when a value is missing and no imputer covers it, then the row is rejected naming the input', () => {
     const fitted = fitTransforms(
       {
