@@ -117,6 +117,31 @@ describe('fitTransforms and applyTransforms', () => {
     expect(rejected).toEqual([{ row: 0, reason: expect.stringMatching(/outside the float32 range/) }]);
   });
 
+  it('when several outputs of a row are out of float32 range, then the reason names the first in output order', () => {
+    const fitted = fitTransforms(
+      { specVersion: 1, output: ['a', 'b', 'c', 'd', 'e'] },
+      aBatch({ a: [1], b: [1], c: [1], d: [1], e: [1] }),
+    );
+    const { rejected, keptRows, matrix } = applyTransforms(
+      fitted,
+      aBatch({
+        a: [1, 1, 1, 1, 1],
+        b: [1, -1e39, 1, 1, 1],
+        c: [1, 1e39, 1e39, 1, 1],
+        d: [2e39, 1, 6e39, 1, 1],
+        e: [3e39, 1, 4e39, 5e39, 1],
+      }),
+    );
+    expect(rejected).toEqual([
+      { row: 0, reason: "feature 'd' = 2e+39 is outside the float32 range" },
+      { row: 1, reason: "feature 'b' = -1e+39 is outside the float32 range" },
+      { row: 2, reason: "feature 'c' = 1e+39 is outside the float32 range" },
+      { row: 3, reason: "feature 'e' = 5e+39 is outside the float32 range" },
+    ]);
+    expect(Array.from(keptRows)).toEqual([4]);
+    expect(rowsOf(matrix)).toEqual([[1, 1, 1, 1, 1]]);
+  });
+
   it('when the batch lacks an input column or has it with the other kind, then the whole batch is refused', () => {
     const fitted = fitTransforms(
       { specVersion: 1, steps: [{ type: 'one_hot', column: 'c' }], output: ['x', 'c_a'] },
