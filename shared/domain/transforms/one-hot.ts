@@ -4,6 +4,7 @@ import type { RejectRow } from './frame';
 /** Size of the per-block cache of recent values. */
 const SLOT_BITS = 6;
 const SLOTS = 1 << SLOT_BITS;
+const NO_SLOT = -1;
 
 type OneHotStep = Extract<FittedStep, { type: 'one_hot' }>;
 
@@ -35,8 +36,9 @@ export function oneHotCodes(
       reject(i, `${where}: missing value in categorical '${step.column}' (no imputer)`);
       continue;
     }
-    const slot = slotOf(v);
-    if (slotValue[slot] === v) {
+    // Anything but a string (outside the batch's type) skips the cache and goes to the Map.
+    const slot = typeof v === 'string' ? slotOf(v) : NO_SLOT;
+    if (slot !== NO_SLOT && slotValue[slot] === v) {
       codes[i] = slotCode[slot]!;
       continue;
     }
@@ -47,8 +49,10 @@ export function oneHotCodes(
       continue;
     }
     const code = k ?? unseen;
-    slotValue[slot] = v;
-    slotCode[slot] = code;
+    if (slot !== NO_SLOT) {
+      slotValue[slot] = v;
+      slotCode[slot] = code;
+    }
     codes[i] = code;
   }
 }
