@@ -1,8 +1,10 @@
-import { type FittedTransforms, trainingOnlyStepTypes } from '../../schemas/transforms';
+import { type FittedTransforms } from '../../schemas/transforms';
 import { DomainError } from '../errors';
 import type { FeatureMatrix, RowBatch } from '../tabular';
+import { applyPlan } from './apply-plan';
 import { batchColumn, ColumnPool, Frame } from './frame';
-import { applyStep } from './steps';
+import { oneHotCodes } from './one-hot';
+import { applyStep, stepLabel } from './steps';
 
 /** Why one row of the batch got no feature vector. `row` is the 0-based row index in the batch. */
 export interface RejectedRow {
@@ -21,6 +23,8 @@ export interface TransformResult {
 
 /** Rows are transformed in blocks so intermediate columns stay small whatever the batch size. */
 const BLOCK_ROWS = 4_096;
+/** Floats per tile when writing the matrix (16 KB): a tile stays in L1 cache. */
+const TILE_VALUES = 4_096;
 const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
@@ -56,6 +60,9 @@ export function applyTransforms(fitted: FittedTransforms, batch: RowBatch): Tran
   const rejected: RejectedRow[] = [];
   let kept = 0;
   const pool = new ColumnPool();
+  const plan = applyPlan(fitted);
+  const codes = plan.steps.map((s) => (s.ones ? new Int32Array(Math.min(BLOCK_ROWS, total)) : undefined));
+  const direct = plan.steps.flatMap((s, k) => (s.ones ? [{ codes: codes[k]!, positions: s.ones }] : []));
 
   for (let start = 0; start < total; start += BLOCK_ROWS) {
     const end = Math.min(start + BLOCK_ROWS, total);
@@ -78,24 +85,28 @@ export function applyTransforms(fitted: FittedTransforms, batch: RowBatch): Tran
     const reject = (row: number, reason: string): void => {
       if (!reasons.has(row)) reasons.set(row, reason);
     };
-    fitted.steps.forEach((step, index) => {
-      if (!trainingOnlyStepTypes.has(step.type)) applyStep(step, frame, reject, index);
+    plan.steps.forEach(({ step, index }, s) => {
+      const stepCodes = codes[s];
+      if (stepCodes && step.type === 'one_hot') {
+        const where = stepLabel(index, step.type);
+        oneHotCodes(step, frame.categorical(step.column, where), rows, where, reject, stepCodes);
+      } else applyStep(step, frame, reject, index);
     });
 
-    const outputs = fitted.output.map((name) => frame.numeric(name, 'output'));
-    // Column by column: each pass reads one column sequentially and writes with a stride into
-    // this block's part of the matrix (which stays in cache), checking values on the way. Every
-    // row is written; rejected ones are squeezed out afterwards, which is rare.
     const base = kept * width;
-    for (let j = 0; j < width; j += 1) {
-      const column = outputs[j]!;
-      for (let i = 0, o = base + j; i < rows; i += 1, o += width) {
-        const v = column[i]!;
-        values[o] = v;
-        if (!(v >= -FLOAT32_MAX && v <= FLOAT32_MAX) && !reasons.has(i))
+    writeBlock(
+      values,
+      base,
+      width,
+      rows,
+      plan.fromFrame.map((j) => frame.numeric(fitted.output[j]!, 'output')),
+      plan.fromFrame,
+      direct,
+      (i, j, v) => {
+        if (!reasons.has(i))
           reasons.set(i, undefinedFeatureReason(fitted, batch, start + i, fitted.output[j]!, v));
-      }
-    }
+      },
+    );
     if (reasons.size === 0) {
       for (let i = 0; i < rows; i += 1) keptRows[kept++] = start + i;
     } else {
@@ -111,6 +122,9 @@ export function applyTransforms(fitted: FittedTransforms, batch: RowBatch): Tran
         to += width;
         keptRows[kept++] = start + i;
       }
+      // The next block writes only the ones of its one-hot outputs: the room freed by the
+      // squeezed-out rows must be zero again.
+      values.fill(0, to, base + rows * width);
     }
     frame.release();
   }
@@ -125,6 +139,72 @@ export function applyTransforms(fitted: FittedTransforms, batch: RowBatch): Tran
     keptRows: kept === total ? keptRows : keptRows.slice(0, kept),
     rejected,
   };
+}
+
+/** The codes a direct one-hot step wrote for a block, and the matrix column of each output. */
+interface OneHotBlock {
+  readonly codes: Int32Array;
+  readonly positions: Int32Array;
+}
+
+/**
+ * Writes the block's rows into `values` from `base`, `width` values a row: matrix column
+ * `positions[c]` from `columns[c]`, and the ones of the direct one-hot steps. Calls `outOfRange`
+ * for each value outside the float32 range, in column order for each row.
+ */
+function writeBlock(
+  values: Float32Array,
+  base: number,
+  width: number,
+  rows: number,
+  columns: readonly Float64Array[],
+  positions: readonly number[],
+  oneHots: readonly OneHotBlock[],
+  outOfRange: (row: number, column: number, value: number) => void,
+): void {
+  // Column by column within tiles of rows: each pass reads one column sequentially and
+  // writes with a stride into the tile's part of the matrix, which stays in L1 cache from one
+  // column to the next. Every row is written; rejected ones are squeezed out afterwards.
+  const tileRows = Math.max(64, Math.floor(TILE_VALUES / width));
+  for (let tile = 0; tile < rows; tile += tileRows) {
+    const tileEnd = Math.min(tile + tileRows, rows);
+    // Two columns per pass: half the loop overhead, one range test for both values.
+    let c = 0;
+    for (; c + 2 <= columns.length; c += 2) {
+      const first = columns[c]!;
+      const second = columns[c + 1]!;
+      const j = positions[c]!;
+      const k = positions[c + 1]!;
+      for (let i = tile, o = base + tile * width; i < tileEnd; i += 1, o += width) {
+        const v = first[i]!;
+        const w = second[i]!;
+        values[o + j] = v;
+        values[o + k] = w;
+        if (!(v >= -FLOAT32_MAX && v <= FLOAT32_MAX && w >= -FLOAT32_MAX && w <= FLOAT32_MAX)) {
+          if (!(v >= -FLOAT32_MAX && v <= FLOAT32_MAX)) outOfRange(i, j, v);
+          if (!(w >= -FLOAT32_MAX && w <= FLOAT32_MAX)) outOfRange(i, k, w);
+        }
+      }
+    }
+    if (c < columns.length) {
+      const column = columns[c]!;
+      const j = positions[c]!;
+      for (let i = tile, o = base + tile * width + j; i < tileEnd; i += 1, o += width) {
+        const v = column[i]!;
+        values[o] = v;
+        if (!(v >= -FLOAT32_MAX && v <= FLOAT32_MAX)) outOfRange(i, j, v);
+      }
+    }
+    // The matrix is zero-filled: a one-hot step needs one store per row, not one per category.
+    for (const { codes, positions: at } of oneHots) {
+      for (let i = tile, o = base + tile * width; i < tileEnd; i += 1, o += width) {
+        const k = codes[i]!;
+        if (k < 0) continue;
+        const j = at[k]!;
+        if (j >= 0) values[o + j] = 1;
+      }
+    }
+  }
 }
 
 function undefinedFeatureReason(

@@ -110,6 +110,16 @@ export class Frame {
     return copy;
   }
 
+  /**
+   * An array to write an element-wise step's output for `source` into: `source` itself when the
+   * output replaces it and the frame owns it, otherwise a fresh array with unspecified contents
+   * (the step writes every element, so copying `source` first would be wasted work).
+   */
+  output(source: Float64Array, sourceName: string, outputName: string): Float64Array {
+    if (sourceName === outputName && this.owned.has(source)) return source;
+    return this.alloc();
+  }
+
   /** A new frame with only the rows where keep[i] is 1. */
   compact(keep: Uint8Array): Frame {
     let rows = 0;

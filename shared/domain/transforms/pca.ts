@@ -112,3 +112,107 @@ export function jacobiEigen(matrix: number[][]): { values: number[]; vectors: nu
   }
   return { values: a.map((row, i) => row[i]!), vectors: v };
 }
+
+/**
+ * Writes into `outs[k]` (zeroed) the projection of rows 0..n-1 on `components[k]`: the sum over
+ * columns j, in order, of components[k][j] * (x_j - mean[j]).
+ */
+export function projectOnComponents(
+  inputs: readonly Float64Array[],
+  mean: readonly number[],
+  components: readonly (readonly number[])[],
+  outs: readonly Float64Array[],
+  n: number,
+): void {
+  let k = 0;
+  for (; k + 2 <= components.length; k += 2)
+    projectOnTwo(inputs, mean, components[k]!, components[k + 1]!, outs[k]!, outs[k + 1]!, n);
+  if (k < components.length) projectOnOne(inputs, mean, components[k]!, outs[k]!, n);
+}
+
+/**
+ * Two components per pass over the rows, four columns at a time: each loaded input value serves
+ * two sums, and each sum is loaded and stored once per four columns. Additions still happen one
+ * column after the other, so results are bit-identical to a column-at-a-time loop.
+ */
+function projectOnTwo(
+  inputs: readonly Float64Array[],
+  mean: readonly number[],
+  a: readonly number[],
+  b: readonly number[],
+  outA: Float64Array,
+  outB: Float64Array,
+  n: number,
+): void {
+  let j = 0;
+  for (; j + 4 <= inputs.length; j += 4) {
+    const x0 = inputs[j]!;
+    const x1 = inputs[j + 1]!;
+    const x2 = inputs[j + 2]!;
+    const x3 = inputs[j + 3]!;
+    const m0 = mean[j]!;
+    const m1 = mean[j + 1]!;
+    const m2 = mean[j + 2]!;
+    const m3 = mean[j + 3]!;
+    const a0 = a[j]!;
+    const a1 = a[j + 1]!;
+    const a2 = a[j + 2]!;
+    const a3 = a[j + 3]!;
+    const b0 = b[j]!;
+    const b1 = b[j + 1]!;
+    const b2 = b[j + 2]!;
+    const b3 = b[j + 3]!;
+    for (let i = 0; i < n; i += 1) {
+      const d0 = x0[i]! - m0;
+      const d1 = x1[i]! - m1;
+      const d2 = x2[i]! - m2;
+      const d3 = x3[i]! - m3;
+      outA[i] = outA[i]! + a0 * d0 + a1 * d1 + a2 * d2 + a3 * d3;
+      outB[i] = outB[i]! + b0 * d0 + b1 * d1 + b2 * d2 + b3 * d3;
+    }
+  }
+  for (; j < inputs.length; j += 1) {
+    const x = inputs[j]!;
+    const m = mean[j]!;
+    const aj = a[j]!;
+    const bj = b[j]!;
+    for (let i = 0; i < n; i += 1) {
+      const d = x[i]! - m;
+      outA[i] = outA[i]! + aj * d;
+      outB[i] = outB[i]! + bj * d;
+    }
+  }
+}
+
+/** projectOnTwo for one component. */
+function projectOnOne(
+  inputs: readonly Float64Array[],
+  mean: readonly number[],
+  component: readonly number[],
+  out: Float64Array,
+  n: number,
+): void {
+  let j = 0;
+  for (; j + 4 <= inputs.length; j += 4) {
+    const x0 = inputs[j]!;
+    const x1 = inputs[j + 1]!;
+    const x2 = inputs[j + 2]!;
+    const x3 = inputs[j + 3]!;
+    const c0 = component[j]!;
+    const c1 = component[j + 1]!;
+    const c2 = component[j + 2]!;
+    const c3 = component[j + 3]!;
+    const m0 = mean[j]!;
+    const m1 = mean[j + 1]!;
+    const m2 = mean[j + 2]!;
+    const m3 = mean[j + 3]!;
+    for (let i = 0; i < n; i += 1)
+      out[i] = out[i]! + c0 * (x0[i]! - m0) + c1 * (x1[i]! - m1) + c2 * (x2[i]! - m2) + c3 * (x3[i]! - m3);
+  }
+  for (; j < inputs.length; j += 1) {
+    const x = inputs[j]!;
+    const c = component[j]!;
+    const m = mean[j]!;
+    for (let i = 0; i < n; i += 1) out[i] = out[i]! + c * (x[i]! - m);
+  }
+}

@@ -3,7 +3,8 @@ import { DomainError } from '../errors';
 import { datetimePart } from './datetime';
 import { evaluateExpression, expressionColumns, type ExpressionNode, parseExpression } from './expression';
 import { Frame, type RejectRow } from './frame';
-import { fitPca } from './pca';
+import { oneHotCodes } from './one-hot';
+import { fitPca, projectOnComponents } from './pca';
 import {
   distinctCategories,
   meanStd,
@@ -307,7 +308,7 @@ function satisfies(c: RowCondition, v: number | string | null): boolean {
 
 // Applying runs block by block: parse each derived expression once, not once per block.
 const parsed = new WeakMap<object, ExpressionNode>();
-function parsedExpression(step: { expression: string }): ExpressionNode {
+export function parsedExpression(step: { expression: string }): ExpressionNode {
   let ast = parsed.get(step);
   if (!ast) {
     ast = parseExpression(step.expression);
@@ -329,6 +330,7 @@ export function applyStep(step: FittedStep, frame: Frame, reject: RejectRow, ind
         if (column.kind === 'numeric') {
           if (typeof fill !== 'number')
             throw invalid(`${where}: fill value for numeric '${name}' is not a number`);
+          // Copy, then patch the few missing values: cheaper than a store per value.
           const out = frame.target(column.values, name, output);
           for (let i = 0; i < n; i += 1) if (out[i] !== out[i]) out[i] = fill;
           frame.setNumeric(output, out);
@@ -347,10 +349,12 @@ export function applyStep(step: FittedStep, frame: Frame, reject: RejectRow, ind
       step.columns.forEach((name, j) => {
         const source = frame.numeric(name, where);
         const output = step.outputs[j]!;
-        const out = frame.target(source, name, output);
+        const out = frame.output(source, name, output);
         const shift = step.type === 'standardize' ? step.mean[j]! : step.min[j]!;
         const scale = step.scale[j]!;
-        for (let i = 0; i < n; i += 1) out[i] = (out[i]! - shift) / scale;
+        // In place, one array to index is cheaper than two (the loop is that short).
+        if (out === source) for (let i = 0; i < n; i += 1) out[i] = (out[i]! - shift) / scale;
+        else for (let i = 0; i < n; i += 1) out[i] = (source[i]! - shift) / scale;
         frame.setNumeric(output, out);
       });
       return;
@@ -358,6 +362,7 @@ export function applyStep(step: FittedStep, frame: Frame, reject: RejectRow, ind
       step.columns.forEach((name, j) => {
         const source = frame.numeric(name, where);
         const output = step.outputs[j]!;
+        // Copy, then patch the values out of bounds: cheaper than a store per value.
         const out = frame.target(source, name, output);
         const lo = step.lower[j] ?? -Infinity;
         const hi = step.upper[j] ?? Infinity;
@@ -373,9 +378,9 @@ export function applyStep(step: FittedStep, frame: Frame, reject: RejectRow, ind
       step.columns.forEach((name, j) => {
         const source = frame.numeric(name, where);
         const output = step.outputs[j]!;
-        const out = frame.target(source, name, output);
+        const out = frame.output(source, name, output);
         for (let i = 0; i < n; i += 1) {
-          const v = out[i]!;
+          const v = source[i]!;
           const r = Math.log1p(v);
           out[i] = r;
           if (!Number.isFinite(r) && v === v)
@@ -385,21 +390,12 @@ export function applyStep(step: FittedStep, frame: Frame, reject: RejectRow, ind
       });
       return;
     case 'one_hot': {
-      const values = frame.categorical(step.column, where);
-      const index = new Map(step.categories.map((c, k) => [c, k]));
+      const codes = new Int32Array(n);
+      oneHotCodes(step, frame.categorical(step.column, where), n, where, reject, codes);
       const outs = step.outputs.map(() => frame.alloc(true));
-      const other = step.unseen === 'other' ? outs[outs.length - 1]! : undefined;
       for (let i = 0; i < n; i += 1) {
-        const v = values[i]!;
-        if (v === null) {
-          reject(i, `${where}: missing value in categorical '${step.column}' (no imputer)`);
-          continue;
-        }
-        const k = index.get(v);
-        if (k !== undefined) outs[k]![i] = 1;
-        else if (other) other[i] = 1;
-        else if (step.unseen === 'error')
-          reject(i, `${where}: unseen category ${JSON.stringify(v)} in '${step.column}'`);
+        const k = codes[i]!;
+        if (k >= 0) outs[k]![i] = 1;
       }
       step.outputs.forEach((name, k) => frame.setNumeric(name, outs[k]!));
       return;
@@ -428,11 +424,14 @@ export function applyStep(step: FittedStep, frame: Frame, reject: RejectRow, ind
     }
     case 'bucketize': {
       const source = frame.numeric(step.column, where);
-      const out = frame.target(source, step.column, step.output);
+      const out = frame.output(source, step.column, step.output);
       const edges = Float64Array.from(step.edges);
       for (let i = 0; i < n; i += 1) {
-        const v = out[i]!;
-        if (v !== v) continue;
+        const v = source[i]!;
+        if (v !== v) {
+          out[i] = v;
+          continue;
+        }
         // Number of edges <= v: binary search for the first edge > v.
         let lo = 0;
         let hi = edges.length;
@@ -448,16 +447,8 @@ export function applyStep(step: FittedStep, frame: Frame, reject: RejectRow, ind
     }
     case 'pca': {
       const inputs = step.columns.map((name) => frame.numeric(name, where));
-      const outs = step.outputs.map((_, k) => {
-        const out = frame.alloc(true);
-        const component = step.components[k]!;
-        inputs.forEach((x, j) => {
-          const c = component[j]!;
-          const m = step.mean[j]!;
-          for (let i = 0; i < n; i += 1) out[i] = out[i]! + c * (x[i]! - m);
-        });
-        return out;
-      });
+      const outs = step.outputs.map(() => frame.alloc(true));
+      projectOnComponents(inputs, step.mean, step.components, outs, n);
       step.outputs.forEach((name, k) => frame.setNumeric(name, outs[k]!));
       return;
     }

@@ -56,6 +56,32 @@ describe('fitTransforms and applyTransforms', () => {
     expect(Array.from(batch.numeric.x!)).toEqual([5, NaN, 2]);
   });
 
+  it('when element-wise steps read the caller columns directly, then the batch is left untouched and a column kept under its name reads as before', () => {
+    const fitted = fitTransforms(
+      {
+        specVersion: 1,
+        steps: [
+          { type: 'standardize', columns: ['x'] },
+          { type: 'log1p', columns: ['y'], outputs: ['ly'] },
+          { type: 'min_max', columns: ['y'] },
+          { type: 'bucketize', column: 'z', edges: [0, 10], output: 'zb' },
+        ],
+        output: ['x', 'ly', 'y', 'zb', 'z'],
+      },
+      aBatch({ x: [1, 3], y: [0, 4], z: [0, 1] }),
+    );
+    const batch = aBatch({ x: [5, 2], y: [1, 3], z: [5, 20] });
+    const { matrix } = applyTransforms(fitted, batch);
+
+    expect(rowsOf(matrix)).toEqual([
+      [3, Math.fround(Math.log1p(1)), 0.25, 1, 5],
+      [0, Math.fround(Math.log1p(3)), 0.75, 2, 20],
+    ]);
+    expect(Array.from(batch.numeric.x!)).toEqual([5, 2]);
+    expect(Array.from(batch.numeric.y!)).toEqual([1, 3]);
+    expect(Array.from(batch.numeric.z!)).toEqual([5, 20]);
+  });
+
   it('when a value is missing and no imputer covers it, then the row is rejected naming the input', () => {
     const fitted = fitTransforms(
       {
@@ -89,6 +115,31 @@ describe('fitTransforms and applyTransforms', () => {
     const fitted = fitTransforms({ specVersion: 1, output: ['x'] }, aBatch({ x: [1] }));
     const { rejected } = applyTransforms(fitted, aBatch({ x: [1e39, 1] }));
     expect(rejected).toEqual([{ row: 0, reason: expect.stringMatching(/outside the float32 range/) }]);
+  });
+
+  it('when several outputs of a row are out of float32 range, then the reason names the first in output order', () => {
+    const fitted = fitTransforms(
+      { specVersion: 1, output: ['a', 'b', 'c', 'd', 'e'] },
+      aBatch({ a: [1], b: [1], c: [1], d: [1], e: [1] }),
+    );
+    const { rejected, keptRows, matrix } = applyTransforms(
+      fitted,
+      aBatch({
+        a: [1, 1, 1, 1, 1],
+        b: [1, -1e39, 1, 1, 1],
+        c: [1, 1e39, 1e39, 1, 1],
+        d: [2e39, 1, 6e39, 1, 1],
+        e: [3e39, 1, 4e39, 5e39, 1],
+      }),
+    );
+    expect(rejected).toEqual([
+      { row: 0, reason: "feature 'd' = 2e+39 is outside the float32 range" },
+      { row: 1, reason: "feature 'b' = -1e+39 is outside the float32 range" },
+      { row: 2, reason: "feature 'c' = 1e+39 is outside the float32 range" },
+      { row: 3, reason: "feature 'e' = 5e+39 is outside the float32 range" },
+    ]);
+    expect(Array.from(keptRows)).toEqual([4]);
+    expect(rowsOf(matrix)).toEqual([[1, 1, 1, 1, 1]]);
   });
 
   it('when the batch lacks an input column or has it with the other kind, then the whole batch is refused', () => {
