@@ -28,6 +28,7 @@ import { modelInputSchema } from '../shared/schemas/model';
 import type { ChunkPlan, ChunkSummary } from '../shared/schemas/scoring';
 import { defaultChunkTargets, planChunks } from '../shared/usecases/plan-chunks';
 import { scoreChunk, type ScoringVersion } from '../shared/usecases/score-chunk';
+import { peakRssBytes } from './peak-rss';
 import { benchModel, writeBenchCsv } from './scoring-data';
 import { benchVersion } from './scoring-version';
 
@@ -149,7 +150,7 @@ async function rssChild(connectionString: string, container: string, source: str
   const version = await benchVersion(runtime, modelInputSchema.parse(benchModel));
   const result = await scoreFile(lake, version, source, 'rss');
   process.stdout.write(
-    JSON.stringify({ rows: result.rows, seconds: result.total, maxRssBytes: process.resourceUsage().maxRSS * 1024 }) + '\n',
+    JSON.stringify({ rows: result.rows, seconds: result.total, maxRssBytes: peakRssBytes() }) + '\n',
   );
   await runtime.close();
 }

@@ -7,6 +7,7 @@
 import { seededRandom } from '../shared/domain/random';
 import type { RowBatch } from '../shared/domain/tabular';
 import { applyTransforms, fitTransforms, type TransformSpecInput } from '../shared/domain/transforms';
+import { peakRssBytes } from './peak-rss';
 
 const ROWS = 1_000_000;
 const random = seededRandom(42);
@@ -86,5 +87,5 @@ console.log(
 );
 console.log(`ratio apply / copy   ${(applied.ms / reference.ms).toFixed(1)}`);
 console.log(
-  `peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB (input batch and one output matrix of ${(matrix.values.byteLength / 2 ** 20).toFixed(0)} MB live)`,
+  `peak RSS ${(peakRssBytes() / 2 ** 20).toFixed(0)} MB (input batch and one output matrix of ${(matrix.values.byteLength / 2 ** 20).toFixed(0)} MB live)`,
 );
