@@ -1,4 +1,4 @@
-import { type CsvIndex, CsvRows, ROW_HIGH_BYTES, ROW_MALFORMED, ROW_UNTERMINATED } from './csv-rows';
+import { CsvIndex, CsvRows, ROW_HIGH_BYTES, ROW_MALFORMED, ROW_UNTERMINATED } from './csv-rows';
 import { parseNumberInto, parsePlainNumberField } from './parse-number';
 
 const QUOTE = 0x22;
@@ -35,69 +35,6 @@ function specialBytes(delimiter: number): Uint8Array {
   return table;
 }
 
-/** Growable per-window storage; fields sit at `row * width + column`. */
-class IndexBuilder {
-  rows = 0;
-  capacity: number;
-  fieldBegin: Int32Array;
-  fieldEnd: Int32Array;
-  fieldCount: Int32Array;
-  rowStart: Int32Array;
-  rowEnd: Int32Array;
-  rowFlags: Uint8Array;
-  readonly extraFields = new Map<number, number[]>();
-  /** Parsed values of the numeric columns, in `numericColumns` order. */
-  numeric: Float64Array[];
-
-  constructor(
-    readonly width: number,
-    readonly numericColumns: readonly number[],
-    capacity: number,
-  ) {
-    this.capacity = Math.max(16, capacity);
-    this.fieldBegin = new Int32Array(this.capacity * width);
-    this.fieldEnd = new Int32Array(this.capacity * width);
-    this.fieldCount = new Int32Array(this.capacity);
-    this.rowStart = new Int32Array(this.capacity);
-    this.rowEnd = new Int32Array(this.capacity);
-    this.rowFlags = new Uint8Array(this.capacity);
-    this.numeric = numericColumns.map(() => new Float64Array(this.capacity));
-  }
-
-  /** Makes room for one more row. */
-  reserve(): void {
-    if (this.rows < this.capacity) return;
-    this.capacity *= 2;
-    const grow = <T extends Int32Array | Uint8Array | Float64Array>(a: T, size: number): T => {
-      const next = new (a.constructor as new (n: number) => T)(size);
-      next.set(a);
-      return next;
-    };
-    this.fieldBegin = grow(this.fieldBegin, this.capacity * this.width);
-    this.fieldEnd = grow(this.fieldEnd, this.capacity * this.width);
-    this.fieldCount = grow(this.fieldCount, this.capacity);
-    this.rowStart = grow(this.rowStart, this.capacity);
-    this.rowEnd = grow(this.rowEnd, this.capacity);
-    this.rowFlags = grow(this.rowFlags, this.capacity);
-    this.numeric = this.numeric.map((a) => grow(a, this.capacity));
-  }
-
-  index(): CsvIndex {
-    return {
-      width: this.width,
-      rowCount: this.rows,
-      fieldBegin: this.fieldBegin,
-      fieldEnd: this.fieldEnd,
-      fieldCount: this.fieldCount,
-      rowStart: this.rowStart,
-      rowEnd: this.rowEnd,
-      rowFlags: this.rowFlags,
-      extraFields: this.extraFields,
-      numbers: new Map(this.numericColumns.map((column, k) => [column, this.numeric[k]!])),
-    };
-  }
-}
-
 export interface CsvWindowOptions {
   columns: readonly string[];
   firstRowNumber: number;
@@ -126,7 +63,7 @@ export function parseCsvWindow(buf: Buffer, options: CsvWindowOptions): ParsedCs
   numericColumns.forEach((c, k) => (numericSlot[c] = k + 1));
   const maxRows = options.maxRows ?? Infinity;
   // Typical cells are 5-10 bytes: size for that and let the storage grow for narrower data.
-  const out = new IndexBuilder(width, numericColumns, Math.min(maxRows, Math.ceil(end / (width * 8)) + 1));
+  const out = new CsvIndex(width, numericColumns, Math.min(maxRows, Math.ceil(end / (width * 8)) + 1));
   let consumed = 0;
   let i = 0;
 
@@ -144,7 +81,7 @@ export function parseCsvWindow(buf: Buffer, options: CsvWindowOptions): ParsedCs
       consumed = i;
       continue;
     }
-    out.reserve();
+    out.reserveRow();
     const row = out.rows;
     const base = row * width;
     const { fieldBegin, fieldEnd, numeric } = out;
@@ -154,68 +91,65 @@ export function parseCsvWindow(buf: Buffer, options: CsvWindowOptions): ParsedCs
     for (;; column += 1) {
       const b = i;
       const slot = column < width ? numericSlot[column]! : 0;
-      if (slot > 0) {
-        const e = parsePlainNumberField(buf, b, end, delimiter, numeric[slot - 1]!, row);
-        if (e >= 0) {
-          fieldBegin[base + column] = b;
-          fieldEnd[base + column] = e;
-          i = e + 1;
-          if (buf[e] === delimiter) {
-            if (i < end) continue;
-            if (!options.eof) break records;
-            column += 1;
-            storeField(out, base, column, end, end, row, (extra ??= []));
-            break;
-          }
-          break; // LF
-        }
-      }
-      let quotes = 0;
-      let inQuotes = false;
+      let fb = b;
+      let fe: number;
       let c = 0;
-      // Hot path: an unquoted field; one table lookup per byte finds the bytes that matter.
-      for (;;) {
-        while (i < end && special[buf[i]!] === 0) i += 1;
-        if (i >= end) break;
+      // A plain decimal in a numeric column is read in the same pass that finds its end.
+      const plainEnd = slot > 0 ? parsePlainNumberField(buf, b, end, delimiter, numeric[slot - 1]!, row) : -1;
+      if (plainEnd >= 0) {
+        i = plainEnd;
+        fe = plainEnd;
         c = buf[i]!;
-        if (c < 0x80) break;
-        flags |= ROW_HIGH_BYTES;
-        i += 1;
-      }
-      if (i < end && c === QUOTE) {
-        while (i < end) {
+      } else {
+        let quotes = 0;
+        let inQuotes = false;
+        // Hot path: an unquoted field; one table lookup per byte finds the bytes that matter.
+        for (;;) {
+          while (i < end && special[buf[i]!] === 0) i += 1;
+          if (i >= end) break;
           c = buf[i]!;
-          if (c === QUOTE) {
-            inQuotes = !inQuotes;
-            quotes += 1;
-          } else if (!inQuotes && (c === delimiter || c === LF)) break;
-          else if (c >= 0x80) flags |= ROW_HIGH_BYTES;
+          if (c < 0x80) break;
+          flags |= ROW_HIGH_BYTES;
           i += 1;
         }
-      }
-      if (i >= end && !options.eof) break records;
-      let e = i;
-      if (e > b && buf[e - 1] === CR && (i >= end || c === LF)) e -= 1;
-      let fb = b;
-      let fe = e;
-      if (quotes > 0) {
-        if (!inQuotes && e - b >= 2 && buf[b] === QUOTE && buf[e - 1] === QUOTE && innerQuotesDoubled(buf, b + 1, e - 1)) {
-          fb = b + 1;
-          fe = e - 1;
-        } else flags |= inQuotes ? ROW_UNTERMINATED : ROW_MALFORMED;
+        if (i < end && c === QUOTE) {
+          while (i < end) {
+            c = buf[i]!;
+            if (c === QUOTE) {
+              inQuotes = !inQuotes;
+              quotes += 1;
+            } else if (!inQuotes && (c === delimiter || c === LF)) break;
+            else if (c >= 0x80) flags |= ROW_HIGH_BYTES;
+            i += 1;
+          }
+        }
+        if (i >= end && !options.eof) break records;
+        fe = i;
+        if (fe > b && buf[fe - 1] === CR && (i >= end || c === LF)) fe -= 1;
+        if (quotes > 0) {
+          if (!inQuotes && fe - b >= 2 && buf[b] === QUOTE && buf[fe - 1] === QUOTE && innerQuotesDoubled(buf, b + 1, fe - 1)) {
+            fb = b + 1;
+            fe -= 1;
+          } else flags |= inQuotes ? ROW_UNTERMINATED : ROW_MALFORMED;
+        }
+        if (slot > 0) parseNumberInto(buf, fb, fe, numeric[slot - 1]!, row);
       }
       if (column < width) {
         fieldBegin[base + column] = fb;
         fieldEnd[base + column] = fe;
-        if (slot > 0) parseNumberInto(buf, fb, fe, numeric[slot - 1]!, row);
       } else (extra ??= []).push(fb, fe);
       if (i >= end) break;
       if (c === delimiter) {
         i += 1;
         if (i < end) continue;
         if (!options.eof) break records;
+        // A delimiter at the end of the file: the record ends with an empty field.
         column += 1;
-        storeField(out, base, column, end, end, row, (extra ??= []));
+        if (column < width) {
+          fieldBegin[base + column] = end;
+          fieldEnd[base + column] = end;
+        } else (extra ??= []).push(end, end);
+        if (column < width && numericSlot[column]! > 0) numeric[numericSlot[column]! - 1]![row] = NaN;
         break;
       }
       i += 1; // LF
@@ -232,17 +166,7 @@ export function parseCsvWindow(buf: Buffer, options: CsvWindowOptions): ParsedCs
     out.rows += 1;
     consumed = i;
   }
-  return { consumed, rows: new CsvRows(buf, options.columns, options.firstRowNumber, out.index()) };
-}
-
-/** Stores the empty last field of a record that ends with a delimiter at end of file. */
-function storeField(out: IndexBuilder, base: number, column: number, b: number, e: number, row: number, extra: number[]): void {
-  if (column < out.width) {
-    out.fieldBegin[base + column] = b;
-    out.fieldEnd[base + column] = e;
-    const k = out.numericColumns.indexOf(column);
-    if (k >= 0) out.numeric[k]![row] = NaN;
-  } else extra.push(b, e);
+  return { consumed, rows: new CsvRows(buf, options.columns, options.firstRowNumber, out) };
 }
 
 function innerQuotesDoubled(buf: Buffer, b: number, e: number): boolean {

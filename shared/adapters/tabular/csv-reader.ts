@@ -19,6 +19,13 @@ export interface CsvReadOptions {
   numericColumns?: readonly string[];
 }
 
+/**
+ * Cells per batch at most: a batch's index and validated columns take memory per row and column,
+ * so a window of very short rows under a wide header is split into several batches.
+ */
+const MAX_BATCH_CELLS = 1 << 20;
+const MIN_BATCH_ROWS = 256;
+
 export const isGzipPath = (path: string) => path.toLowerCase().endsWith('.gz');
 
 export function stripBom(buf: Buffer): Buffer {
@@ -74,13 +81,19 @@ export async function* readCsv(source: Readable, options: CsvReadOptions = {}): 
       resolveNumeric(columns);
       window = window.subarray(header.end);
     }
-    const parsed = parseCsvWindow(window, { columns: columns ?? [], firstRowNumber: rowNumber, eof, numericColumns: numericIndexes });
-    carry = window.subarray(parsed.consumed);
-    rowNumber += parsed.rows.rowCount;
-    if (parsed.rows.rowCount > 0 || (eof && !yielded)) {
-      yielded = true;
-      yield parsed.rows;
+    const width = Math.max(1, columns?.length ?? 0);
+    const maxRows = Math.max(MIN_BATCH_ROWS, Math.floor(MAX_BATCH_CELLS / width));
+    for (;;) {
+      const parsed = parseCsvWindow(window, { columns: columns ?? [], firstRowNumber: rowNumber, eof, numericColumns: numericIndexes, maxRows });
+      window = window.subarray(parsed.consumed);
+      rowNumber += parsed.rows.rowCount;
+      if (parsed.rows.rowCount > 0 || (eof && !yielded)) {
+        yielded = true;
+        yield parsed.rows;
+      }
+      if (parsed.rows.rowCount < maxRows) break;
     }
+    carry = window;
   };
 
   try {

@@ -11,13 +11,14 @@ export const ROW_MALFORMED = 2;
 export const ROW_UNTERMINATED = 4;
 
 /**
- * Where the tokenizer left the records of one window. Fields are stored with a fixed stride of
- * `width` (the header's column count) so a cell is found by arithmetic; the fields of a row past
- * `width` (a ragged row) are kept aside in `extraFields`.
+ * Where the tokenizer left the records of one window, in typed arrays that grow as it fills them.
+ * Fields are stored with a fixed stride of `width` (the header's column count) so a cell is found
+ * by arithmetic; the fields of a row past `width` (a ragged row) are kept aside in `extraFields`.
+ * Memory is rows x width: readers bound the rows per window (see readCsv).
  */
-export interface CsvIndex {
-  width: number;
-  rowCount: number;
+export class CsvIndex {
+  rows = 0;
+  private capacity: number;
   /** Field bounds at `row * width + column`; a quoted field's bounds exclude its quotes. */
   fieldBegin: Int32Array;
   fieldEnd: Int32Array;
@@ -26,9 +27,42 @@ export interface CsvIndex {
   rowEnd: Int32Array;
   rowFlags: Uint8Array;
   /** Bounds of fields at index >= width, as [begin, end, begin, end, ...] per ragged row. */
-  extraFields: Map<number, number[]>;
-  /** Columns the tokenizer already parsed as numbers (NaN where not a number), by column index. */
-  numbers: Map<number, Float64Array>;
+  readonly extraFields = new Map<number, number[]>();
+  /** Values of the columns parsed as numbers while tokenizing (NaN where not a number), in `numericColumns` order. */
+  numeric: Float64Array[];
+
+  constructor(
+    readonly width: number,
+    readonly numericColumns: readonly number[],
+    capacity: number,
+  ) {
+    this.capacity = Math.max(16, capacity);
+    this.fieldBegin = new Int32Array(this.capacity * width);
+    this.fieldEnd = new Int32Array(this.capacity * width);
+    this.fieldCount = new Int32Array(this.capacity);
+    this.rowStart = new Int32Array(this.capacity);
+    this.rowEnd = new Int32Array(this.capacity);
+    this.rowFlags = new Uint8Array(this.capacity);
+    this.numeric = numericColumns.map(() => new Float64Array(this.capacity));
+  }
+
+  /** Makes room for one more row. */
+  reserveRow(): void {
+    if (this.rows < this.capacity) return;
+    this.capacity *= 2;
+    const grow = <T extends Int32Array | Uint8Array | Float64Array>(a: T, size: number): T => {
+      const next = new (a.constructor as new (n: number) => T)(size);
+      next.set(a);
+      return next;
+    };
+    this.fieldBegin = grow(this.fieldBegin, this.capacity * this.width);
+    this.fieldEnd = grow(this.fieldEnd, this.capacity * this.width);
+    this.fieldCount = grow(this.fieldCount, this.capacity);
+    this.rowStart = grow(this.rowStart, this.capacity);
+    this.rowEnd = grow(this.rowEnd, this.capacity);
+    this.rowFlags = grow(this.rowFlags, this.capacity);
+    this.numeric = this.numeric.map((a) => grow(a, this.capacity));
+  }
 }
 
 const MAX_SYMBOL_BYTES = 64;
@@ -95,6 +129,8 @@ export class CsvRows implements RawRows {
   readonly rowCount: number;
   private readonly symbols = new SymbolTable();
   private readonly width: number;
+  /** Columns parsed while tokenizing and not yet handed over, by column index. */
+  private readonly parsed: Map<number, Float64Array>;
 
   constructor(
     private readonly buf: Buffer,
@@ -102,8 +138,9 @@ export class CsvRows implements RawRows {
     private readonly firstRowNumber: number,
     private readonly index: CsvIndex,
   ) {
-    this.rowCount = index.rowCount;
+    this.rowCount = index.rows;
     this.width = index.width;
+    this.parsed = new Map(index.numericColumns.map((column, k) => [column, index.numeric[k]!]));
   }
 
   rowNumber(row: number): number {
@@ -135,9 +172,14 @@ export class CsvRows implements RawRows {
     return this.index.extraFields.get(row)![(column - this.width) * 2 + 1]!;
   }
 
-  /** A field that was written in quotes (its bounds exclude them): its text may hold `""`. */
-  private quoted(begin: number): boolean {
-    return begin > 0 && this.buf[begin - 1] === QUOTE;
+  /**
+   * A field written in quotes (its bounds exclude them) that holds a quote: in a clean quoted
+   * field every inner quote is doubled, so its bytes are not its text.
+   */
+  private escaped(begin: number, end: number): boolean {
+    if (begin === 0 || this.buf[begin - 1] !== QUOTE) return false;
+    for (let i = begin; i < end; i += 1) if (this.buf[i] === QUOTE) return true;
+    return false;
   }
 
   isEmpty(column: number, row: number): boolean {
@@ -146,14 +188,14 @@ export class CsvRows implements RawRows {
   }
 
   number(column: number, row: number): number {
-    const parsed = this.index.numbers.get(column);
+    const parsed = this.parsed.get(column);
     if (parsed) return parsed[row]!;
     const b = this.begin(column, row);
     return b < 0 ? NaN : parseNumberBytes(this.buf, b, this.end(column, row));
   }
 
   numbers(column: number, out: Float64Array): void {
-    const parsed = this.index.numbers.get(column);
+    const parsed = this.parsed.get(column);
     if (parsed) {
       out.set(parsed.subarray(0, this.rowCount));
       return;
@@ -166,8 +208,8 @@ export class CsvRows implements RawRows {
   }
 
   takeNumbers(column: number): Float64Array | undefined {
-    const parsed = this.index.numbers.get(column);
-    this.index.numbers.delete(column);
+    const parsed = this.parsed.get(column);
+    this.parsed.delete(column);
     return parsed?.subarray(0, this.rowCount);
   }
 
@@ -177,13 +219,14 @@ export class CsvRows implements RawRows {
     const e = this.end(column, row);
     if (b === e) return null;
     const s = this.buf.toString('utf8', b, e);
-    return this.quoted(b) ? s.replaceAll('""', '"') : s;
+    return this.escaped(b, e) ? s.replaceAll('""', '"') : s;
   }
 
   epochMillis(column: number, row: number): number | undefined {
     const b = this.begin(column, row);
-    if (b < 0 || this.quoted(b)) return undefined;
-    return parseDateTimeCodes(this.buf, b, this.end(column, row));
+    if (b < 0) return undefined;
+    const e = this.end(column, row);
+    return this.escaped(b, e) ? undefined : parseDateTimeCodes(this.buf, b, e);
   }
 
   symbol(column: number, row: number): string | null {
@@ -191,7 +234,7 @@ export class CsvRows implements RawRows {
     if (b < 0) return null;
     const e = this.end(column, row);
     if (b === e) return null;
-    if (e - b > MAX_SYMBOL_BYTES || this.quoted(b)) return this.text(column, row);
+    if (e - b > MAX_SYMBOL_BYTES || this.escaped(b, e)) return this.text(column, row);
     return this.symbols.get(this.buf, b, e);
   }
 

@@ -2,6 +2,7 @@ const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 const MAX_FAST_DIGITS = 15;
 
 const Ch = {
+  LineFeed: 10,
   Space: 32,
   Plus: 43,
   Minus: 45,
@@ -153,10 +154,9 @@ export function parsePlainNumberField(buf: Buffer, begin: number, end: number, d
   }
   if (i >= end || !sawDigit || digits > MAX_FAST_DIGITS || scale < -22) return -1;
   c = buf[i]!;
-  if (c !== delimiter && c !== LINE_FEED) return -1;
+  if (c !== delimiter && c !== Ch.LineFeed) return -1;
   const v = scale < 0 ? mantissa / POW10[-scale]! : mantissa;
   out[at] = negative ? -v : v;
   return i;
 }
 
-const LINE_FEED = 0x0a;

@@ -95,6 +95,30 @@ describe('CSV reading', () => {
     expect(rows.number(1, 0)).toBe(2);
   });
 
+  it('when cells are quoted, then clean ones still parse from bytes and only escaped ones are unescaped', () => {
+    const { rows } = parseCsvWindow(Buffer.from('"2024-03-01T10:00:00Z","north","say ""hi""",2024-03-01\n'), {
+      columns: ['ts', 'region', 'note', 'day'],
+      firstRowNumber: 1,
+      eof: true,
+    });
+    expect(rows.epochMillis(0, 0)).toBe(Date.UTC(2024, 2, 1, 10));
+    expect(rows.symbol(1, 0)).toBe('north');
+    expect(rows.text(2, 0)).toBe('say "hi"');
+    expect(rows.epochMillis(2, 0)).toBeUndefined();
+    expect(rows.epochMillis(3, 0)).toBe(Date.UTC(2024, 2, 1));
+  });
+
+  it('when very short rows sit under a wide header, then batches are split by cells so memory stays bounded, and no row is lost', async () => {
+    const header = Array.from({ length: 200 }, (_, i) => `c${i}`).join(',');
+    const body = Array.from({ length: 30_000 }, (_, i) => `${i}`).join('\n');
+    const batches: RawRows[] = [];
+    for await (const b of readCsv(streamOf(Buffer.from(`${header}\n${body}\n`), 64 * 1024), { windowBytes: 1 << 20 })) batches.push(b);
+    expect(batches.length).toBeGreaterThan(1);
+    for (const b of batches) expect(b.rowCount * 200).toBeLessThanOrEqual(1 << 20);
+    const cells = batches.flatMap((b) => Array.from({ length: b.rowCount }, (_, r) => [b.rowNumber(r), b.text(0, r), b.fieldCount(r)]));
+    expect(cells).toEqual(Array.from({ length: 30_000 }, (_, i) => [i + 1, String(i), 1]));
+  });
+
   it('when the file is empty, then no batch is produced; when header only, then one empty batch with its columns', async () => {
     expect((await collect(readCsv(streamOf(Buffer.alloc(0))))).rows).toEqual([]);
     const headerOnly = await collect(readCsv(streamOf(Buffer.from('a,b\r\n'))));
