@@ -45,7 +45,8 @@ export class BoxedCells implements ColumnCells {
     const v = this.data[row];
     if (v === null || v === undefined) return null;
     if (typeof v === 'string') return v === '' ? null : v;
-    if (v instanceof Date) return v.toISOString();
+    // An invalid Date (outside Date's range) reads as 'Invalid Date': validation rejects the row.
+    if (v instanceof Date) return Number.isNaN(v.getTime()) ? String(v) : v.toISOString();
     if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
     if (typeof v === 'object')
       return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
@@ -143,10 +144,10 @@ export class BooleanCells extends NullableCells implements ColumnCells {
 }
 
 /** The signed 64-bit integer in two 32-bit words, as the nearest double (what Number(bigint) gives). */
-export const int64Number = (lo: number, hi: number) => hi * TWO_32 + (lo >>> 0);
+const int64Number = (lo: number, hi: number) => hi * TWO_32 + (lo >>> 0);
 
 /** The signed 64-bit integer in two 32-bit words, in decimal; a BigInt only past 2^53. */
-export function int64Text(lo: number, hi: number): string {
+function int64Text(lo: number, hi: number): string {
   const n = int64Number(lo, hi);
   return Number.isSafeInteger(n)
     ? String(n)
@@ -235,11 +236,28 @@ export function int96TimestampMillis(nanosLo: number, nanosHi: number, julianDay
   return dateMillis(floorMs < 0 && remainder !== 0 ? floorMs + 1 : floorMs);
 }
 
+export type TimeUnit = 'days' | 'millis' | 'micros' | 'nanos' | 'int96';
+
+const UNIT_NAMES = { days: 'days', millis: 'milliseconds', micros: 'microseconds', nanos: 'nanoseconds' };
+
+/**
+ * The stored value of a time cell outside Date's range, with its unit: INT32 days, INT64 in
+ * `unit`, or INT96 (nanoseconds of the day in `a`, `b`, then the Julian day in `c`).
+ */
+export function outOfRangeTimeText(unit: TimeUnit, a: number, b: number, c: number): string {
+  if (unit === 'days') return `${a} days since 1970-01-01`;
+  if (unit === 'int96')
+    return `Julian day ${c}, ${(BigInt(b >>> 0) << 32n) | BigInt(a >>> 0)} nanoseconds`;
+  return `${int64Text(a, b)} ${UNIT_NAMES[unit]} since 1970-01-01`;
+}
+
 /** DATE, TIMESTAMP and INT96 columns, as epoch milliseconds (NaN where a Date would be invalid). */
 export class TimeCells extends NullableCells implements ColumnCells {
   constructor(
     private readonly millis: Float64Array,
     present: Uint8Array | undefined,
+    /** The text of each row outside Date's range (outOfRangeTimeText), which has no ISO form. */
+    private readonly outOfRange: ReadonlyMap<number, string> = new Map(),
   ) {
     super(present);
   }
@@ -253,8 +271,10 @@ export class TimeCells extends NullableCells implements ColumnCells {
   }
 
   text(row: number): string | null {
-    // An invalid Date throws here, as it did when cells were Dates.
-    return this.absent(row) ? null : new Date(this.millis[row]!).toISOString();
+    if (this.absent(row)) return null;
+    const ms = this.millis[row]!;
+    // NaN epochMillis sends validation here: the stored value, never a RangeError from toISOString.
+    return ms === ms ? new Date(ms).toISOString() : (this.outOfRange.get(row) ?? 'Invalid Date');
   }
 
   symbol(row: number): string | null {

@@ -17,15 +17,15 @@ import {
   int64TimestampMillis,
   int96TimestampMillis,
   NumberCells,
+  outOfRangeTimeText,
   TextCells,
   TimeCells,
+  type TimeUnit,
 } from './parquet-cells';
 import { snappyUncompress } from './snappy';
 
 /** This column chunk needs hyparquet (an encoding, codec or type not decoded here). */
 export class UnsupportedColumn extends Error {}
-
-type TimeUnit = 'days' | 'millis' | 'micros' | 'nanos' | 'int96';
 
 /** How the cells of a column read, following hyparquet's conversions (convert.js) case by case. */
 export type ParquetCellKind =
@@ -429,19 +429,20 @@ function cellsOf(
     }
     case 'time': {
       const millis = new Float64Array(rows);
+      const outOfRange = new Map<number, string>();
+      const unit = kind.unit;
+      const width = unit === 'days' ? 1 : unit === 'int96' ? 3 : 2;
       for (let r = 0; r < rows; r += 1) {
         if (present !== undefined && present[r] === 0) continue;
-        if (kind.unit === 'days') millis[r] = dateMillis(words[r]! * 86_400_000);
-        else if (kind.unit === 'int96')
-          millis[r] = int96TimestampMillis(words[3 * r]!, words[3 * r + 1]!, words[3 * r + 2]!);
-        else
-          millis[r] = int64TimestampMillis(
-            words[2 * r]!,
-            words[2 * r + 1]!,
-            kind.unit === 'millis' ? 1 : kind.unit === 'micros' ? 1000 : 1_000_000,
-          );
+        const w = width * r;
+        let ms: number;
+        if (unit === 'days') ms = dateMillis(words[w]! * 86_400_000);
+        else if (unit === 'int96') ms = int96TimestampMillis(words[w]!, words[w + 1]!, words[w + 2]!);
+        else ms = int64TimestampMillis(words[w]!, words[w + 1]!, unit === 'millis' ? 1 : unit === 'micros' ? 1000 : 1_000_000);
+        millis[r] = ms;
+        if (ms !== ms) outOfRange.set(r, outOfRangeTimeText(unit, words[w]!, words[w + 1] ?? 0, words[w + 2] ?? 0));
       }
-      return new TimeCells(millis, present);
+      return new TimeCells(millis, present, outOfRange);
     }
     case 'text':
       throw new UnsupportedColumn('text in a fixed-width column');

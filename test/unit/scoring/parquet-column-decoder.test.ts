@@ -88,7 +88,21 @@ function oneColumnFile(element: SchemaElement, codec: ColumnMetaData['codec'], c
     num_rows: BigInt(rows),
     row_groups: [
       {
-        columns: [{ file_offset: 4n, meta_data: { ...metaOf(element, codec, chunk), num_values: BigInt(rows) } }],
+        columns: [
+          {
+            file_offset: 4n,
+            meta_data: {
+              type: element.type!,
+              encodings: ['PLAIN'],
+              path_in_schema: [element.name],
+              codec,
+              num_values: BigInt(rows),
+              total_uncompressed_size: BigInt(chunk.length),
+              total_compressed_size: BigInt(chunk.length),
+              data_page_offset: 4n,
+            },
+          },
+        ],
         total_byte_size: BigInt(chunk.length),
         num_rows: BigInt(rows),
       },
