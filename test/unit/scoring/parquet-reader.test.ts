@@ -474,4 +474,21 @@ describe('Parquet column chunk decoder', () => {
       expect(out.rejected[1]!.cells[2]).toEqual(since);
     });
   }
+
+  it('when the consumer stops after the first row group, then only that group and the one prefetched are fetched, and nothing after', async () => {
+    const buf = await duckdbParquet('SELECT i AS n FROM range(8000) t(i)', 'ROW_GROUP_SIZE 2048');
+    const inner = bufferAsyncBuffer(buf);
+    const metadata = await readParquetMetadata(inner);
+    const reads: number[] = [];
+    const file = { byteLength: inner.byteLength, slice: (start: number, end?: number) => (reads.push(start), inner.slice(start, end)) };
+    const starts = metadata.row_groups.map((g) => Number(g.columns[0]!.meta_data!.data_page_offset));
+    expect(starts).toHaveLength(4);
+    const options = { start: 0, end: 4, columns: ['n'], firstRowNumber: 1 };
+    for await (const rows of readParquetRowGroups(file, metadata, options)) {
+      expect(rows.rowCount).toBe(2048);
+      break;
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(reads.map((start) => starts.findIndex((s) => s >= start))).toEqual([0, 1]);
+  });
 });
