@@ -64,9 +64,27 @@ export class BoxedCells implements ColumnCells {
   }
 }
 
-/** `present` is undefined when no row is null; otherwise 1 for a value, 0 for a null. */
-abstract class NullableCells {
+/**
+ * `present` is undefined when no row is null; otherwise 1 for a value, 0 for a null. The defaults
+ * answer `numbers`, `symbol` and `epochMillis` from the cell-by-cell methods.
+ */
+abstract class NullableCells implements ColumnCells {
   constructor(protected readonly present: Uint8Array | undefined) {}
+
+  abstract number(row: number): number;
+  abstract text(row: number): string | null;
+
+  numbers(out: Float64Array): void {
+    for (let r = 0; r < out.length; r += 1) out[r] = this.number(r);
+  }
+
+  symbol(row: number): string | null {
+    return this.text(row);
+  }
+
+  epochMillis(_row: number): number | undefined {
+    return undefined;
+  }
 
   protected absent(row: number): boolean {
     return this.present !== undefined && this.present[row] === 0;
@@ -85,7 +103,7 @@ abstract class NullableCells {
 }
 
 /** INT32, FLOAT and DOUBLE columns, held as doubles. */
-export class NumberCells extends NullableCells implements ColumnCells {
+export class NumberCells extends NullableCells {
   constructor(
     private readonly values: Float64Array,
     present: Uint8Array | undefined,
@@ -97,24 +115,16 @@ export class NumberCells extends NullableCells implements ColumnCells {
     return this.absent(row) ? NaN : this.values[row]!;
   }
 
-  numbers(out: Float64Array): void {
+  override numbers(out: Float64Array): void {
     this.copyNumbers(this.values, out);
   }
 
   text(row: number): string | null {
     return this.absent(row) ? null : String(this.values[row]);
   }
-
-  symbol(row: number): string | null {
-    return this.text(row);
-  }
-
-  epochMillis(): number | undefined {
-    return undefined;
-  }
 }
 
-export class BooleanCells extends NullableCells implements ColumnCells {
+export class BooleanCells extends NullableCells {
   constructor(
     private readonly values: Int32Array,
     present: Uint8Array | undefined,
@@ -126,20 +136,8 @@ export class BooleanCells extends NullableCells implements ColumnCells {
     return this.absent(row) ? NaN : this.values[row] !== 0 ? 1 : 0;
   }
 
-  numbers(out: Float64Array): void {
-    for (let r = 0; r < out.length; r += 1) out[r] = this.number(r);
-  }
-
   text(row: number): string | null {
     return this.absent(row) ? null : this.values[row] !== 0 ? 'true' : 'false';
-  }
-
-  symbol(row: number): string | null {
-    return this.text(row);
-  }
-
-  epochMillis(): number | undefined {
-    return undefined;
   }
 }
 
@@ -155,7 +153,7 @@ function int64Text(lo: number, hi: number): string {
 }
 
 /** Plain INT64 columns: two words a row (little-endian: low word first). */
-export class Int64Cells extends NullableCells implements ColumnCells {
+export class Int64Cells extends NullableCells {
   constructor(
     private readonly words: Int32Array,
     present: Uint8Array | undefined,
@@ -167,20 +165,8 @@ export class Int64Cells extends NullableCells implements ColumnCells {
     return this.absent(row) ? NaN : int64Number(this.words[2 * row]!, this.words[2 * row + 1]!);
   }
 
-  numbers(out: Float64Array): void {
-    for (let r = 0; r < out.length; r += 1) out[r] = this.number(r);
-  }
-
   text(row: number): string | null {
     return this.absent(row) ? null : int64Text(this.words[2 * row]!, this.words[2 * row + 1]!);
-  }
-
-  symbol(row: number): string | null {
-    return this.text(row);
-  }
-
-  epochMillis(): number | undefined {
-    return undefined;
   }
 }
 
@@ -252,7 +238,7 @@ export function outOfRangeTimeText(unit: TimeUnit, a: number, b: number, c: numb
 }
 
 /** DATE, TIMESTAMP and INT96 columns, as epoch milliseconds (NaN where a Date would be invalid). */
-export class TimeCells extends NullableCells implements ColumnCells {
+export class TimeCells extends NullableCells {
   constructor(
     private readonly millis: Float64Array,
     present: Uint8Array | undefined,
@@ -266,7 +252,7 @@ export class TimeCells extends NullableCells implements ColumnCells {
     return this.absent(row) ? NaN : this.millis[row]!;
   }
 
-  numbers(out: Float64Array): void {
+  override numbers(out: Float64Array): void {
     this.copyNumbers(this.millis, out);
   }
 
@@ -277,11 +263,7 @@ export class TimeCells extends NullableCells implements ColumnCells {
     return ms === ms ? new Date(ms).toISOString() : (this.outOfRange.get(row) ?? 'Invalid Date');
   }
 
-  symbol(row: number): string | null {
-    return this.text(row);
-  }
-
-  epochMillis(row: number): number | undefined {
+  override epochMillis(row: number): number | undefined {
     return this.absent(row) ? undefined : this.millis[row]!;
   }
 }
@@ -290,7 +272,7 @@ export class TimeCells extends NullableCells implements ColumnCells {
  * BYTE_ARRAY columns as UTF-8 text: each row is a byte range of `bytes` (a dictionary entry's or
  * its own), decoded on demand; rows from a dictionary share one string per entry.
  */
-export class TextCells extends NullableCells implements ColumnCells {
+export class TextCells extends NullableCells {
   private readonly symbols: (string | undefined)[];
 
   constructor(
@@ -330,7 +312,7 @@ export class TextCells extends NullableCells implements ColumnCells {
     return this.entries !== undefined && this.entries[row]! >= 0 ? this.symbol(row) : this.decode(row);
   }
 
-  symbol(row: number): string | null {
+  override symbol(row: number): string | null {
     if (this.absent(row)) return null;
     const entry = this.entries === undefined ? -1 : this.entries[row]!;
     if (entry < 0) return this.decode(row);
@@ -344,13 +326,5 @@ export class TextCells extends NullableCells implements ColumnCells {
   number(row: number): number {
     const s = this.text(row);
     return s !== null && s.trim() !== '' ? Number(s) : NaN;
-  }
-
-  numbers(out: Float64Array): void {
-    for (let r = 0; r < out.length; r += 1) out[r] = this.number(r);
-  }
-
-  epochMillis(): number | undefined {
-    return undefined;
   }
 }
