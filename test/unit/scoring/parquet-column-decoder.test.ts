@@ -9,7 +9,7 @@ import {
   writePageHeader,
   type WriterSchemaElement,
 } from '../../../shared/adapters/tabular/hyparquet';
-import { decodeColumnChunk } from '../../../shared/adapters/tabular/parquet-column-decoder';
+import { decodeColumnChunk, type ParquetCellKind } from '../../../shared/adapters/tabular/parquet-column-decoder';
 import {
   bufferAsyncBuffer,
   parquetColumns,
@@ -176,6 +176,56 @@ describe('Parquet column chunk decoder on corrupt pages', () => {
       dictionary_page_header: { num_values: 0, encoding: 'PLAIN' },
     });
     expect(decode(self)).toThrow('a page header gives a negative size');
+  });
+
+  it('when a data page gives a negative count or level length, or a V2 page more values than rows, then decoding says so', () => {
+    const OPTIONAL: SchemaElement = { ...DOUBLE, repetition_type: 'OPTIONAL' };
+    const value = Buffer.alloc(8);
+    const decode = (element: SchemaElement, bytes: Buffer) => () =>
+      decodeColumnChunk(new Uint8Array(bytes), metaOf(element, 'UNCOMPRESSED', bytes), element, { cells: 'number', unsigned: false }, 1);
+    expect(decode(DOUBLE, dataPage(value, -1, 'PLAIN'))).toThrow('a data page of -1 values');
+    const v2 = (levels: number, values: number) =>
+      Buffer.concat([
+        headerBytes({
+          type: 'DATA_PAGE_V2',
+          uncompressed_page_size: 8,
+          compressed_page_size: 8,
+          data_page_header_v2: {
+            num_values: values,
+            num_nulls: 0,
+            num_rows: 1,
+            encoding: 'PLAIN',
+            definition_levels_byte_length: levels,
+            repetition_levels_byte_length: 0,
+            is_compressed: false,
+          },
+        }),
+        value,
+      ]);
+    expect(decode(OPTIONAL, v2(-4, 1))).toThrow('a data page gives a negative definition levels length');
+    expect(decode(DOUBLE, v2(0, 2))).toThrow('a data page of 1 rows holds 2 values (a flat column has one a row)');
+    expect(decode(DOUBLE, v2(0, 1))().number(0)).toBe(0);
+  });
+
+  it('when INT96, DATE and millisecond timestamps lie outside the Date range, then they read as their stored value with its unit, never throwing', () => {
+    const cases: [SchemaElement, ParquetCellKind, number[], string][] = [
+      [{ name: 't', type: 'INT96', repetition_type: 'REQUIRED' }, { cells: 'time', unit: 'int96' }, [5, 0, 2 ** 31 - 1], 'Julian day 2147483647, 5 nanoseconds'],
+      [{ name: 't', type: 'INT32', repetition_type: 'REQUIRED', converted_type: 'DATE' }, { cells: 'time', unit: 'days' }, [-(2 ** 31)], '-2147483648 days since 1970-01-01'],
+      [
+        { name: 't', type: 'INT64', repetition_type: 'REQUIRED', converted_type: 'TIMESTAMP_MILLIS' },
+        { cells: 'time', unit: 'millis' },
+        [-1, 2 ** 31 - 1],
+        '9223372036854775807 milliseconds since 1970-01-01',
+      ],
+    ];
+    for (const [element, kind, words, text] of cases) {
+      const good = Int32Array.from(words.map(() => 0));
+      const body = Buffer.from(Int32Array.from([...good, ...words]).buffer);
+      const chunk = dataPage(body, 2, 'PLAIN');
+      const cells = decodeColumnChunk(new Uint8Array(chunk), metaOf(element, 'UNCOMPRESSED', chunk), element, kind, 2);
+      expect([cells.epochMillis(1), cells.text(1), cells.symbol(1)]).toEqual([NaN, text, text]);
+      expect(cells.text(0)).toMatch(/^(1970-01-01|-004713-11-24)T/);
+    }
   });
 
   it('when dictionary indexes have bit width 0 and no runs, then every row reads the first entry, as hyparquet reads it', async () => {
