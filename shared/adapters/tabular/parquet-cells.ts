@@ -45,7 +45,8 @@ export class BoxedCells implements ColumnCells {
     const v = this.data[row];
     if (v === null || v === undefined) return null;
     if (typeof v === 'string') return v === '' ? null : v;
-    if (v instanceof Date) return v.toISOString();
+    // An invalid Date (outside Date's range) reads as 'Invalid Date': validation rejects the row.
+    if (v instanceof Date) return Number.isNaN(v.getTime()) ? String(v) : v.toISOString();
     if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
     if (typeof v === 'object')
       return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
@@ -63,9 +64,27 @@ export class BoxedCells implements ColumnCells {
   }
 }
 
-/** `present` is undefined when no row is null; otherwise 1 for a value, 0 for a null. */
-abstract class NullableCells {
+/**
+ * `present` is undefined when no row is null; otherwise 1 for a value, 0 for a null. The defaults
+ * answer `numbers`, `symbol` and `epochMillis` from the cell-by-cell methods.
+ */
+abstract class NullableCells implements ColumnCells {
   constructor(protected readonly present: Uint8Array | undefined) {}
+
+  abstract number(row: number): number;
+  abstract text(row: number): string | null;
+
+  numbers(out: Float64Array): void {
+    for (let r = 0; r < out.length; r += 1) out[r] = this.number(r);
+  }
+
+  symbol(row: number): string | null {
+    return this.text(row);
+  }
+
+  epochMillis(_row: number): number | undefined {
+    return undefined;
+  }
 
   protected absent(row: number): boolean {
     return this.present !== undefined && this.present[row] === 0;
@@ -84,7 +103,7 @@ abstract class NullableCells {
 }
 
 /** INT32, FLOAT and DOUBLE columns, held as doubles. */
-export class NumberCells extends NullableCells implements ColumnCells {
+export class NumberCells extends NullableCells {
   constructor(
     private readonly values: Float64Array,
     present: Uint8Array | undefined,
@@ -96,24 +115,16 @@ export class NumberCells extends NullableCells implements ColumnCells {
     return this.absent(row) ? NaN : this.values[row]!;
   }
 
-  numbers(out: Float64Array): void {
+  override numbers(out: Float64Array): void {
     this.copyNumbers(this.values, out);
   }
 
   text(row: number): string | null {
     return this.absent(row) ? null : String(this.values[row]);
   }
-
-  symbol(row: number): string | null {
-    return this.text(row);
-  }
-
-  epochMillis(): number | undefined {
-    return undefined;
-  }
 }
 
-export class BooleanCells extends NullableCells implements ColumnCells {
+export class BooleanCells extends NullableCells {
   constructor(
     private readonly values: Int32Array,
     present: Uint8Array | undefined,
@@ -125,28 +136,16 @@ export class BooleanCells extends NullableCells implements ColumnCells {
     return this.absent(row) ? NaN : this.values[row] !== 0 ? 1 : 0;
   }
 
-  numbers(out: Float64Array): void {
-    for (let r = 0; r < out.length; r += 1) out[r] = this.number(r);
-  }
-
   text(row: number): string | null {
     return this.absent(row) ? null : this.values[row] !== 0 ? 'true' : 'false';
-  }
-
-  symbol(row: number): string | null {
-    return this.text(row);
-  }
-
-  epochMillis(): number | undefined {
-    return undefined;
   }
 }
 
 /** The signed 64-bit integer in two 32-bit words, as the nearest double (what Number(bigint) gives). */
-export const int64Number = (lo: number, hi: number) => hi * TWO_32 + (lo >>> 0);
+const int64Number = (lo: number, hi: number) => hi * TWO_32 + (lo >>> 0);
 
 /** The signed 64-bit integer in two 32-bit words, in decimal; a BigInt only past 2^53. */
-export function int64Text(lo: number, hi: number): string {
+function int64Text(lo: number, hi: number): string {
   const n = int64Number(lo, hi);
   return Number.isSafeInteger(n)
     ? String(n)
@@ -154,7 +153,7 @@ export function int64Text(lo: number, hi: number): string {
 }
 
 /** Plain INT64 columns: two words a row (little-endian: low word first). */
-export class Int64Cells extends NullableCells implements ColumnCells {
+export class Int64Cells extends NullableCells {
   constructor(
     private readonly words: Int32Array,
     present: Uint8Array | undefined,
@@ -166,20 +165,8 @@ export class Int64Cells extends NullableCells implements ColumnCells {
     return this.absent(row) ? NaN : int64Number(this.words[2 * row]!, this.words[2 * row + 1]!);
   }
 
-  numbers(out: Float64Array): void {
-    for (let r = 0; r < out.length; r += 1) out[r] = this.number(r);
-  }
-
   text(row: number): string | null {
     return this.absent(row) ? null : int64Text(this.words[2 * row]!, this.words[2 * row + 1]!);
-  }
-
-  symbol(row: number): string | null {
-    return this.text(row);
-  }
-
-  epochMillis(): number | undefined {
-    return undefined;
   }
 }
 
@@ -235,11 +222,28 @@ export function int96TimestampMillis(nanosLo: number, nanosHi: number, julianDay
   return dateMillis(floorMs < 0 && remainder !== 0 ? floorMs + 1 : floorMs);
 }
 
+export type TimeUnit = 'days' | 'millis' | 'micros' | 'nanos' | 'int96';
+
+const UNIT_NAMES = { days: 'days', millis: 'milliseconds', micros: 'microseconds', nanos: 'nanoseconds' };
+
+/**
+ * The stored value of a time cell outside Date's range, with its unit: INT32 days, INT64 in
+ * `unit`, or INT96 (nanoseconds of the day in `a`, `b`, then the Julian day in `c`).
+ */
+export function outOfRangeTimeText(unit: TimeUnit, a: number, b: number, c: number): string {
+  if (unit === 'days') return `${a} days since 1970-01-01`;
+  if (unit === 'int96')
+    return `Julian day ${c}, ${(BigInt(b >>> 0) << 32n) | BigInt(a >>> 0)} nanoseconds`;
+  return `${int64Text(a, b)} ${UNIT_NAMES[unit]} since 1970-01-01`;
+}
+
 /** DATE, TIMESTAMP and INT96 columns, as epoch milliseconds (NaN where a Date would be invalid). */
-export class TimeCells extends NullableCells implements ColumnCells {
+export class TimeCells extends NullableCells {
   constructor(
     private readonly millis: Float64Array,
     present: Uint8Array | undefined,
+    /** The text of each row outside Date's range (outOfRangeTimeText), which has no ISO form. */
+    private readonly outOfRange: ReadonlyMap<number, string> = new Map(),
   ) {
     super(present);
   }
@@ -248,20 +252,18 @@ export class TimeCells extends NullableCells implements ColumnCells {
     return this.absent(row) ? NaN : this.millis[row]!;
   }
 
-  numbers(out: Float64Array): void {
+  override numbers(out: Float64Array): void {
     this.copyNumbers(this.millis, out);
   }
 
   text(row: number): string | null {
-    // An invalid Date throws here, as it did when cells were Dates.
-    return this.absent(row) ? null : new Date(this.millis[row]!).toISOString();
+    if (this.absent(row)) return null;
+    const ms = this.millis[row]!;
+    // NaN epochMillis sends validation here: the stored value, never a RangeError from toISOString.
+    return ms === ms ? new Date(ms).toISOString() : (this.outOfRange.get(row) ?? 'Invalid Date');
   }
 
-  symbol(row: number): string | null {
-    return this.text(row);
-  }
-
-  epochMillis(row: number): number | undefined {
+  override epochMillis(row: number): number | undefined {
     return this.absent(row) ? undefined : this.millis[row]!;
   }
 }
@@ -270,7 +272,7 @@ export class TimeCells extends NullableCells implements ColumnCells {
  * BYTE_ARRAY columns as UTF-8 text: each row is a byte range of `bytes` (a dictionary entry's or
  * its own), decoded on demand; rows from a dictionary share one string per entry.
  */
-export class TextCells extends NullableCells implements ColumnCells {
+export class TextCells extends NullableCells {
   private readonly symbols: (string | undefined)[];
 
   constructor(
@@ -310,7 +312,7 @@ export class TextCells extends NullableCells implements ColumnCells {
     return this.entries !== undefined && this.entries[row]! >= 0 ? this.symbol(row) : this.decode(row);
   }
 
-  symbol(row: number): string | null {
+  override symbol(row: number): string | null {
     if (this.absent(row)) return null;
     const entry = this.entries === undefined ? -1 : this.entries[row]!;
     if (entry < 0) return this.decode(row);
@@ -324,13 +326,5 @@ export class TextCells extends NullableCells implements ColumnCells {
   number(row: number): number {
     const s = this.text(row);
     return s !== null && s.trim() !== '' ? Number(s) : NaN;
-  }
-
-  numbers(out: Float64Array): void {
-    for (let r = 0; r < out.length; r += 1) out[r] = this.number(r);
-  }
-
-  epochMillis(): number | undefined {
-    return undefined;
   }
 }

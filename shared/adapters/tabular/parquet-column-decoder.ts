@@ -17,18 +17,18 @@ import {
   int64TimestampMillis,
   int96TimestampMillis,
   NumberCells,
+  outOfRangeTimeText,
   TextCells,
   TimeCells,
+  type TimeUnit,
 } from './parquet-cells';
 import { snappyUncompress } from './snappy';
 
 /** This column chunk needs hyparquet (an encoding, codec or type not decoded here). */
 export class UnsupportedColumn extends Error {}
 
-type TimeUnit = 'days' | 'millis' | 'micros' | 'nanos' | 'int96';
-
 /** How the cells of a column read, following hyparquet's conversions (convert.js) case by case. */
-export type ColumnKind =
+export type ParquetCellKind =
   | { cells: 'number'; unsigned: boolean }
   | { cells: 'boolean' }
   | { cells: 'int64' }
@@ -41,7 +41,7 @@ const TIME_UNITS: Record<string, TimeUnit> = { MILLIS: 'millis', MICROS: 'micros
  * The kind of a top-level column decoded here, or undefined for one left to hyparquet. The order
  * of the checks is hyparquet's, so a column annotated twice reads as it did.
  */
-export function columnKind(element: SchemaElement): ColumnKind | undefined {
+export function columnKind(element: SchemaElement): ParquetCellKind | undefined {
   const { type, converted_type: converted, logical_type: logical } = element;
   if (element.num_children || element.repetition_type === 'REPEATED') return undefined;
   if (converted === 'DECIMAL') return undefined;
@@ -83,6 +83,21 @@ let staged = new Int32Array(1 << 14);
 const stage = (n: number) =>
   staged.length >= n ? staged : (staged = new Int32Array(Math.max(n, 2 * staged.length)));
 
+/**
+ * A GZIP page body of `size` bytes, inflated no further than that: a page that claims a few bytes
+ * and inflates to hundreds of MB stops at the limit instead of filling memory.
+ */
+export function gunzipPage(input: Uint8Array, size: number): Uint8Array {
+  try {
+    // maxOutputLength must be at least 1; a page of 0 bytes that inflates to 1 fails the length check.
+    return gunzipSync(input, { maxOutputLength: Math.max(1, size) });
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE')
+      throw new Error(`a GZIP page inflates past the ${size} bytes its header says`);
+    throw e;
+  }
+}
+
 /** A page body of `size` bytes once decompressed; SNAPPY pages land in a buffer reused page after page. */
 function decompress(codec: ColumnMetaData['codec'], input: Uint8Array, size: number): Uint8Array {
   let page: Uint8Array;
@@ -96,7 +111,7 @@ function decompress(codec: ColumnMetaData['codec'], input: Uint8Array, size: num
       snappyUncompress(input, page);
       break;
     case 'GZIP':
-      page = gunzipSync(input);
+      page = gunzipPage(input, size);
       break;
     default:
       throw new UnsupportedColumn(`${codec} compression`);
@@ -147,7 +162,8 @@ function decodeHybrid(
     const bytes = (values * width) / 8;
     if (pos + bytes > end) throw new Error('RLE/bit-packed data ends early');
     const take = Math.min(values, stop - at);
-    // Each value is read from the (up to 5) bytes that hold it; bytes past the run read as 0.
+    // Each value is read from the (up to 5) bytes that hold it, masked to its width; bytes past
+    // the array read as 0 (the last values of a run at the end of the page).
     for (let k = 0; k < take; k += 1) {
       const bit = k * width;
       const i = pos + (bit >>> 3);
@@ -249,7 +265,8 @@ class WordStore implements ValueStore {
     for (let r = slot.row; r < slot.row + slot.count; r += 1) {
       if (present !== undefined && present[r] === 0) continue;
       const entry = indexes[k++]!;
-      if (entry >= dictSize) throw new Error(`dictionary index ${entry} past the ${dictSize} entries`);
+      // Unsigned compare: an index with the top bit set (negative here) is past the end too.
+      if (entry >>> 0 >= dictSize) throw new Error(`dictionary index ${entry >>> 0} past the ${dictSize} entries`);
       for (let j = 0; j < width; j += 1) words[r * width + j] = dict[entry * width + j]!;
     }
   }
@@ -331,7 +348,8 @@ class ByteStore implements ValueStore {
     for (let r = slot.row; r < slot.row + slot.count; r += 1) {
       if (present !== undefined && present[r] === 0) continue;
       const entry = indexes[k++]!;
-      if (entry >= dictSize) throw new Error(`dictionary index ${entry} past the ${dictSize} entries`);
+      // Unsigned compare: an index with the top bit set (negative here) is past the end too.
+      if (entry >>> 0 >= dictSize) throw new Error(`dictionary index ${entry >>> 0} past the ${dictSize} entries`);
       starts[r] = dictStarts[entry]!;
       lengths[r] = dictLengths[entry]!;
       entries[r] = entry;
@@ -358,7 +376,10 @@ function decodeValues(
     case 'RLE_DICTIONARY': {
       if (pos >= page.length && slot.nonNull > 0) throw new Error('a dictionary-coded page ends early');
       const indexes = stage(slot.nonNull);
-      if (slot.nonNull > 0) decodeHybrid(page, pos + 1, page.length, page[pos]!, indexes, 0, slot.nonNull);
+      const width = page[pos]!;
+      // Bit width 0: every index is 0, with or without runs after it (as hyparquet reads it).
+      if (width === 0) indexes.fill(0, 0, slot.nonNull);
+      else if (slot.nonNull > 0) decodeHybrid(page, pos + 1, page.length, width, indexes, 0, slot.nonNull);
       store.indexed(indexes, slot);
       return;
     }
@@ -385,7 +406,7 @@ function decodeValues(
 }
 
 function cellsOf(
-  kind: ColumnKind,
+  kind: ParquetCellKind,
   store: WordStore | ByteStore,
   present: Uint8Array | undefined,
   rows: number,
@@ -408,19 +429,20 @@ function cellsOf(
     }
     case 'time': {
       const millis = new Float64Array(rows);
+      const outOfRange = new Map<number, string>();
+      const unit = kind.unit;
+      const width = unit === 'days' ? 1 : unit === 'int96' ? 3 : 2;
       for (let r = 0; r < rows; r += 1) {
         if (present !== undefined && present[r] === 0) continue;
-        if (kind.unit === 'days') millis[r] = dateMillis(words[r]! * 86_400_000);
-        else if (kind.unit === 'int96')
-          millis[r] = int96TimestampMillis(words[3 * r]!, words[3 * r + 1]!, words[3 * r + 2]!);
-        else
-          millis[r] = int64TimestampMillis(
-            words[2 * r]!,
-            words[2 * r + 1]!,
-            kind.unit === 'millis' ? 1 : kind.unit === 'micros' ? 1000 : 1_000_000,
-          );
+        const w = width * r;
+        let ms: number;
+        if (unit === 'days') ms = dateMillis(words[w]! * 86_400_000);
+        else if (unit === 'int96') ms = int96TimestampMillis(words[w]!, words[w + 1]!, words[w + 2]!);
+        else ms = int64TimestampMillis(words[w]!, words[w + 1]!, unit === 'millis' ? 1 : unit === 'micros' ? 1000 : 1_000_000);
+        millis[r] = ms;
+        if (ms !== ms) outOfRange.set(r, outOfRangeTimeText(unit, words[w]!, words[w + 1] ?? 0, words[w + 2] ?? 0));
       }
-      return new TimeCells(millis, present);
+      return new TimeCells(millis, present, outOfRange);
     }
     case 'text':
       throw new UnsupportedColumn('text in a fixed-width column');
@@ -435,24 +457,29 @@ export function decodeColumnChunk(
   chunk: Uint8Array,
   meta: ColumnMetaData,
   element: SchemaElement,
-  kind: ColumnKind,
+  kind: ParquetCellKind,
   rows: number,
 ): ColumnCells {
   const physical = meta.type;
   const optional = element.repetition_type === 'OPTIONAL';
+  if (kind.cells === 'text' ? physical !== 'BYTE_ARRAY' : WORDS[physical] === undefined)
+    throw new UnsupportedColumn(`${physical} values`);
   const present = optional ? new Uint8Array(rows) : undefined;
   const store =
     kind.cells === 'text'
       ? new ByteStore(rows, Number(meta.total_uncompressed_size))
-      : new WordStore(rows, WORDS[physical] ?? 0, physical === 'BOOLEAN', physical === 'FLOAT');
-  if (kind.cells === 'text' ? physical !== 'BYTE_ARRAY' : WORDS[physical] === undefined)
-    throw new UnsupportedColumn(`${physical} values`);
+      : new WordStore(rows, WORDS[physical]!, physical === 'BOOLEAN', physical === 'FLOAT');
   const reader = { view: new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength), offset: 0 };
   let row = 0;
   let nulls = 0;
   while (row < rows) {
     if (reader.offset >= chunk.length) throw new Error(`the column chunk ends after ${row} of ${rows} rows`);
     const header = parquetHeader(reader);
+    // A negative size would move the reader back to pages already read (or loop on one forever).
+    if (header.compressed_page_size < 0 || header.uncompressed_page_size < 0)
+      throw new Error(
+        `a page header gives a negative size (${header.compressed_page_size} compressed, ${header.uncompressed_page_size} uncompressed)`,
+      );
     const bodyStart = reader.offset;
     const bodyEnd = bodyStart + header.compressed_page_size;
     if (bodyEnd > chunk.length) throw new Error('a page runs past the end of its column chunk');
@@ -468,6 +495,7 @@ export function decodeColumnChunk(
       const h = header.data_page_header;
       if (!h) throw new Error('a data page without its header');
       const count = h.num_values;
+      if (count < 0) throw new Error(`a data page of ${count} values`);
       if (row + count > rows) throw new Error(`the column chunk holds more than ${rows} rows`);
       const page = decompress(meta.codec, body, header.uncompressed_page_size);
       let pos = 0;
@@ -488,10 +516,14 @@ export function decodeColumnChunk(
       const h = header.data_page_header_v2;
       if (!h) throw new Error('a data page without its header');
       const count = h.num_rows;
+      if (count < 0) throw new Error(`a data page of ${count} rows`);
       if (row + count > rows) throw new Error(`the column chunk holds more than ${rows} rows`);
       const levelsEnd = h.repetition_levels_byte_length + h.definition_levels_byte_length;
-      if (h.repetition_levels_byte_length !== 0 || h.num_values !== count)
-        throw new Error('repetition levels in a flat column');
+      if (h.repetition_levels_byte_length !== 0)
+        throw new Error(`repetition levels (${h.repetition_levels_byte_length} bytes) in a flat column`);
+      if (h.num_values !== count)
+        throw new Error(`a data page of ${count} rows holds ${h.num_values} values (a flat column has one a row)`);
+      if (h.definition_levels_byte_length < 0) throw new Error('a data page gives a negative definition levels length');
       if (levelsEnd > body.length) throw new Error('a data page ends in its definition levels');
       let nonNull = count;
       if (present) {

@@ -1,11 +1,9 @@
-import { gunzipSync } from 'node:zlib';
-
 import { DomainError } from '../../domain/errors';
 import type { RawRows } from '../../domain/raw-rows';
 import type { DataLake } from '../../ports/data-lake';
 import { type AsyncBuffer, type ColumnMetaData, type Compressors, type FileMetaData, hyparquet, type RowGroup } from './hyparquet';
 import { BoxedCells, type ColumnCells } from './parquet-cells';
-import { columnKind, decodeColumnChunk, UnsupportedColumn } from './parquet-column-decoder';
+import { columnKind, decodeColumnChunk, gunzipPage, UnsupportedColumn } from './parquet-column-decoder';
 
 /** A Parquet object read through the lake with ranged reads (footer first, then column chunks). */
 export function lakeAsyncBuffer(lake: DataLake, path: string, size: number): AsyncBuffer {
@@ -96,8 +94,8 @@ export class ParquetRows implements RawRows {
   }
 }
 
-/** Decompressors hyparquet lacks, for the column chunks it decodes (ours handle GZIP themselves). */
-const compressors: Compressors = { GZIP: (input) => gunzipSync(input) };
+/** Decompressors hyparquet lacks, for the column chunks it decodes: GZIP inflated no further than the page's size. */
+const compressors: Compressors = { GZIP: (input, outputLength) => gunzipPage(input, outputLength) };
 const CODECS = new Set(['UNCOMPRESSED', 'SNAPPY', 'GZIP']);
 
 /** The bytes [start, end) of a file, fetched once for all the columns of a row group. */
@@ -211,9 +209,9 @@ async function decodeGroup(
 }
 
 /**
- * Reads row groups [start, end) one at a time (bounded memory): each yields the requested
- * columns of one group. Rows are numbered from `firstRowNumber`. A group's column chunks are
- * fetched in one read, and the next group's while this one is decoded and used.
+ * Reads row groups [start, end): each yields the requested columns of one group. Rows are
+ * numbered from `firstRowNumber`. A group's column chunks are fetched in one read, and the next
+ * group's while this one is decoded and used, so at most two groups are in memory at a time.
  */
 export async function* readParquetRowGroups(
   file: AsyncBuffer,

@@ -7,7 +7,7 @@ export interface PlannedStep {
   /** Position of the step in `fitted.steps` (for messages). */
   readonly index: number;
   /**
-   * For a one-hot step whose outputs no later step reads or replaces: the matrix column of each
+   * For a one-hot step whose outputs are distinct and no later step reads or replaces: the matrix column of each
    * of its outputs (-1 when not an output). Such a step writes its ones straight into the matrix
    * instead of into frame columns.
    */
@@ -51,7 +51,9 @@ function makePlan(fitted: FittedTransforms): ApplyPlan {
   const steps = applied.map(({ step, index }, s): PlannedStep => {
     if (step.type !== 'one_hot') return { step, index };
     const later = new Set(applied.slice(s + 1).flatMap(({ step: next }) => columnsOf(next)));
-    if (later.has(ANY_COLUMN) || step.outputs.some((name) => later.has(name) || repeated.has(name)))
+    // Outputs named twice (fitting never does it, a stored artifact may): the frame's last write wins, the direct path would write both.
+    const twice = new Set(step.outputs).size !== step.outputs.length;
+    if (twice || later.has(ANY_COLUMN) || step.outputs.some((name) => later.has(name) || repeated.has(name)))
       return { step, index };
     const ones = Int32Array.from(step.outputs, (name) => position.get(name) ?? -1);
     ones.forEach((j) => j >= 0 && direct.add(j));

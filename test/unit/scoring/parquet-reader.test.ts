@@ -23,6 +23,8 @@ import { BufferedParquetSink } from '../../../shared/adapters/tabular/parquet-wr
 import { snappyCompress, snappyUncompress } from '../../../shared/adapters/tabular/snappy';
 import { seededRandom } from '../../../shared/domain/random';
 import type { RawRows } from '../../../shared/domain/raw-rows';
+import { layoutColumns, validateRows } from '../../../shared/domain/row-validation';
+import { modelInputSchema } from '../../../shared/schemas/model';
 
 /** What a cell answers to every question of RawRows; a question that throws answers 'throws'. */
 function answers(cells: ColumnCells, row: number): unknown[] {
@@ -438,5 +440,55 @@ describe('Parquet column chunk decoder', () => {
       code: 'INVALID_INPUT_FILE',
       message: expect.stringMatching(/^row group 1 cannot be read .*column 'd'/),
     });
+  });
+
+  for (const options of ['COMPRESSION snappy', 'COMPRESSION snappy, PARQUET_VERSION v2']) {
+    it(`when a timestamp lies outside the Date range next to good rows (${options}), then validation rejects that row with its stored value and keeps the others`, async () => {
+      const buf = await duckdbParquet(
+        `SELECT i AS id, CASE WHEN i = 2 THEN TIMESTAMP '280000-01-01' ELSE TIMESTAMP '2024-01-01' + INTERVAL (i) DAY END AS ts,
+           CASE WHEN i = 3 THEN DATE '5000000-01-01' ELSE DATE '2020-01-01' END AS since, i * 1.5 AS x FROM range(1, 5) t(i)`,
+        options,
+      );
+      const model = modelInputSchema.parse({
+        name: 'churn',
+        task: 'regression',
+        idColumn: 'id',
+        timestampColumn: 'ts',
+        features: [
+          { name: 'x', type: 'numeric' },
+          { name: 'since', type: 'datetime' },
+        ],
+      });
+      const { columns, batches } = await readAll(buf);
+      const out = validateRows(batches[0]!, layoutColumns(model, columns));
+      expect(out.ids).toEqual(['1', '4']);
+      expect(out.rejected.map((r) => [r.row, r.code])).toEqual([
+        [2, 'bad_timestamp'],
+        [3, 'not_a_datetime:since'],
+      ]);
+      // Our decoder keeps the stored value; hyparquet (v2's DELTA pages) has only an invalid Date.
+      const [ts, since] = options.includes('v2')
+        ? ['Invalid Date', 'Invalid Date']
+        : ['8773779340800000000 microseconds since 1970-01-01', '1825492972 days since 1970-01-01'];
+      expect(out.rejected[0]!.cells).toEqual(['2', ts, '2020-01-01T00:00:00.000Z', '3']);
+      expect(out.rejected[1]!.cells[2]).toEqual(since);
+    });
+  }
+
+  it('when the consumer stops after the first row group, then only that group and the one prefetched are fetched, and nothing after', async () => {
+    const buf = await duckdbParquet('SELECT i AS n FROM range(8000) t(i)', 'ROW_GROUP_SIZE 2048');
+    const inner = bufferAsyncBuffer(buf);
+    const metadata = await readParquetMetadata(inner);
+    const reads: number[] = [];
+    const file = { byteLength: inner.byteLength, slice: (start: number, end?: number) => (reads.push(start), inner.slice(start, end)) };
+    const starts = metadata.row_groups.map((g) => Number(g.columns[0]!.meta_data!.data_page_offset));
+    expect(starts).toHaveLength(4);
+    const options = { start: 0, end: 4, columns: ['n'], firstRowNumber: 1 };
+    for await (const rows of readParquetRowGroups(file, metadata, options)) {
+      expect(rows.rowCount).toBe(2048);
+      break;
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(reads.map((start) => starts.findIndex((s) => s >= start))).toEqual([0, 1]);
   });
 });

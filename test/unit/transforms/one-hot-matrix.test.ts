@@ -1,6 +1,6 @@
 import { seededRandom } from '../../../shared/domain/random';
 import type { RowBatch } from '../../../shared/domain/tabular';
-import { applyTransforms, fitTransforms, type TransformSpecInput } from '../../../shared/domain/transforms';
+import { applyTransforms, fittedTransformsSchema, fitTransforms, type TransformSpecInput } from '../../../shared/domain/transforms';
 import { rowsOf } from './builders';
 
 // A one-hot step whose outputs no later step reads writes its ones straight into the matrix; one
@@ -124,6 +124,27 @@ describe('one-hot outputs in the matrix', () => {
       [1, 3, 0],
       [0, 4, 0],
     ]);
+  });
+
+  it('when a stored artifact names a one-hot output twice, then the matrix holds what the frame path gives (the last write wins)', () => {
+    const step = { type: 'one_hot' as const, column: 'c', categories: ['a', 'b'], unseen: 'ignore' as const, outputs: ['o', 'o'] };
+    const fitted = fittedTransformsSchema.parse({
+      specVersion: 1,
+      specHash: '0'.repeat(64),
+      inputs: [{ name: 'c', kind: 'categorical' }],
+      output: ['o'],
+      steps: [step],
+      trainingRows: 1,
+      fittedRows: 1,
+    });
+    // The same step followed by one that reads 'o', which keeps it on the frame path.
+    const throughFrame = fittedTransformsSchema.parse({
+      ...fitted,
+      steps: [step, { type: 'clip', columns: ['o'], outputs: ['o'], lower: [null], upper: [null] }],
+    });
+    const batch: RowBatch = { rowCount: 3, numeric: {}, categorical: { c: ['a', 'b', 'z'] } };
+    expect(rowsOf(applyTransforms(throughFrame, batch).matrix)).toEqual([[0], [1], [0]]);
+    expect(rowsOf(applyTransforms(fitted, batch).matrix)).toEqual([[0], [1], [0]]);
   });
 
   it('when categories look alike at both ends, are empty, or arrive as different string objects, then each row gets its own category', () => {
