@@ -13,7 +13,7 @@ export interface CsvReadOptions {
   /** Row number of the first data record in the stream (1 for a whole file). */
   firstRowNumber?: number;
   gzip?: boolean;
-  /** Bytes parsed at a time; each window becomes one batch of rows. */
+  /** Bytes parsed at a time; each window becomes one batch of rows (more if it holds over MAX_BATCH_CELLS cells). */
   windowBytes?: number;
   /** Columns to parse as numbers while tokenizing (see parseCsvWindow). */
   numericColumns?: readonly string[];
@@ -43,7 +43,7 @@ export function headerOf(buf: Buffer, eof: boolean): { columns: string[]; end: n
 }
 
 /**
- * Streams CSV records in batches (one per window of bytes): RFC 4180 quoting with embedded
+ * Streams CSV records in batches (one per window of bytes, bounded in cells): RFC 4180 quoting with embedded
  * delimiters, quotes and newlines, CRLF or LF, a UTF-8 BOM, gzip. A file with a header yields at
  * least one (maybe empty) batch, so callers learn its columns; an empty file yields none.
  */
