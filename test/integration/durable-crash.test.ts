@@ -6,7 +6,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 
 import { DurableEngine, EventType } from '../../devhost/durable';
-import { startEngine, tempDir } from './durable-app/fixture';
+import { removeTempDirs, startEngine, tempDir } from './durable-app/fixture';
 
 const appDir = path.join(__dirname, 'durable-app');
 
@@ -27,6 +27,8 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: Nod
 }
 
 describe('durable engine crash safety', () => {
+  afterAll(removeTempDirs);
+
   it('when the host is killed with SIGKILL mid fan-out and restarted, then the instance completes with each completion recorded once and the uninterrupted output', async () => {
     const dir = tempDir('durable-crash-');
     const storePath = path.join(dir, 'hub.sqlite');

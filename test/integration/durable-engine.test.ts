@@ -4,7 +4,7 @@ import type { DurableEngine, HistoryEvent } from '../../devhost/durable';
 import { EventType, history } from '../../devhost/durable';
 import { retryDelayMs, retryTimedOut } from '../../devhost/durable/retry';
 import { DurableStore } from '../../devhost/durable/store';
-import { startEngine, tempDir } from './durable-app/fixture';
+import { removeTempDirs, startEngine, tempDir } from './durable-app/fixture';
 import { flakyAttempts, shifty, shiftyThrows } from './durable-app/samples';
 
 let engine: DurableEngine;
@@ -14,6 +14,7 @@ beforeAll(() => {
 });
 afterAll(async () => {
   await engine.stop();
+  removeTempDirs();
 });
 
 const json = (text: string | undefined): unknown => (text === undefined ? undefined : JSON.parse(text));

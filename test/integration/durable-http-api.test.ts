@@ -8,7 +8,7 @@ import * as df from 'durable-functions';
 
 import { createDurableHttpApi, type DurableEngine } from '../../devhost/durable';
 import { freePort } from '../../devhost/services/ports';
-import { startEngine, tempDir } from './durable-app/fixture';
+import { removeTempDirs, startEngine, tempDir } from './durable-app/fixture';
 
 let engine: DurableEngine;
 let server: http.Server;
@@ -40,6 +40,7 @@ afterAll(async () => {
   else process.env.WEBSITE_HOSTNAME = previousHostname;
   await new Promise((resolve) => server.close(resolve));
   await engine.stop();
+  removeTempDirs();
 });
 
 const api = (p: string) => `${origin}/runtime/webhooks/durabletask/${p}`;

@@ -5,9 +5,18 @@ import path from 'node:path';
 import { DurableEngine, type DurableEngineOptions, workerInvoker } from '../../../devhost/durable';
 import { defaultWorker } from '../../../devhost/worker';
 
-/** A fresh directory for one test file's task hub. */
+const created: string[] = [];
+
+/** A fresh directory for one test file's task hub; `removeTempDirs` deletes it. */
 export function tempDir(prefix = 'durable-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  created.push(dir);
+  return dir;
+}
+
+/** Deletes the directories `tempDir` made in this test file (after its engines have stopped). */
+export function removeTempDirs(): void {
+  for (const dir of created.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 }
 
 /** An engine over the sample app registered in this module registry's devhost worker. */
