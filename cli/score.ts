@@ -14,8 +14,9 @@ import { applyTransforms } from '../shared/domain/transforms';
 import { modelInputSchema } from '../shared/schemas/model';
 import { type VersionManifest, versionManifestSchema } from '../shared/schemas/version-manifest';
 import { checkParity } from '../shared/usecases/check-parity';
-import { planChunks } from '../shared/usecases/plan-chunks';
+import { type ChunkTargets, defaultChunkTargets, planChunks } from '../shared/usecases/plan-chunks';
 import { scoreChunk } from '../shared/usecases/score-chunk';
+import { scoreInParts } from './score-parts';
 
 const USAGE = 'usage: mlops score <version-manifest.json> <input.csv|input.csv.gz|input.parquet> <output.parquet>';
 
@@ -35,7 +36,17 @@ function readManifest(file: string): VersionManifest {
 /** Lake paths are relative to the filesystem root, so absolute local paths map one to one. */
 const lakePath = (file: string) => path.relative(path.parse(path.resolve(file)).root, path.resolve(file)).split(path.sep).join('/');
 
-export async function scoreFiles(manifestFile: string, input: string, output: string, log: (line: string) => void): Promise<number> {
+/**
+ * Scores `input` chunk by chunk (the product's bounded chunks unless `chunkTargets` says
+ * otherwise) into one Parquet file and one quarantine file; see scoreInParts.
+ */
+export async function scoreFiles(
+  manifestFile: string,
+  input: string,
+  output: string,
+  log: (line: string) => void,
+  chunkTargets: ChunkTargets = defaultChunkTargets,
+): Promise<number> {
   const manifest = readManifest(manifestFile);
   const definition = modelInputSchema.parse(manifest.model);
   const artifactFile = path.resolve(path.dirname(manifestFile), manifest.artifact.path);
@@ -62,27 +73,22 @@ export async function scoreFiles(manifestFile: string, input: string, output: st
     const lake = new FileLake(path.parse(path.resolve(input)).root);
     const files = new LakeTabularFiles(lake);
     const source = lakePath(input);
-    // One chunk for the whole file: the CLI writes a single output file.
-    const plan = await planChunks({ files }, definition, source, { targetChunkBytes: Number.MAX_SAFE_INTEGER, targetChunkRows: Number.MAX_SAFE_INTEGER });
+    const plan = await planChunks({ files }, definition, source, chunkTargets);
     const fitted = manifest.transforms;
     const version = { definition, version: manifest.version, transform: (b: Parameters<typeof applyTransforms>[1]) => applyTransforms(fitted, b), model };
     const quarantine = `${output}.rejected.jsonl`;
     fs.rmSync(quarantine, { force: true });
-    const chunk = plan.chunks[0];
-    if (!chunk) {
+    if (plan.chunks.length === 0) {
       log(`${input}: no data rows; nothing written`);
       return 0;
     }
-    const summary = await scoreChunk({ lake, files }, version, {
-      source,
-      runId: 'local',
-      chunk,
-      output: { partPath: lakePath(output), quarantinePath: lakePath(quarantine) },
-    });
-    log(`read ${summary.rowsRead} rows: ${summary.rowsScored} scored -> ${output}`);
-    if (summary.rowsRejected > 0) {
-      log(`${summary.rowsRejected} rejected -> ${quarantine}`);
-      for (const [code, n] of Object.entries(summary.rejectionReasons)) log(`  ${code}: ${n}`);
+    const total = await scoreInParts(plan.chunks, output, quarantine, (chunk, partFile, quarantineFile) =>
+      scoreChunk({ lake, files }, version, { source, runId: 'local', chunk, output: { partPath: lakePath(partFile), quarantinePath: lakePath(quarantineFile) } }),
+    );
+    log(`read ${total.rowsRead} rows: ${total.rowsScored} scored -> ${output}`);
+    if (total.rowsRejected > 0) {
+      log(`${total.rowsRejected} rejected -> ${quarantine}`);
+      for (const [code, n] of Object.entries(total.rejectionReasons)) log(`  ${code}: ${n}`);
     }
     return 0;
   } finally {

@@ -25,6 +25,7 @@ export type FileMetaData = Hyparquet.FileMetaData;
 export type SchemaElement = Hyparquet.SchemaElement;
 export type ColumnMetaData = Hyparquet.ColumnMetaData;
 export type RowGroup = Hyparquet.RowGroup;
+export type ColumnChunk = Hyparquet.ColumnChunk;
 export type CompressionCodec = Hyparquet.CompressionCodec;
 export type Compressors = Hyparquet.Compressors;
 export type ByteWriter = InstanceType<typeof HyparquetWriter.ByteWriter>;

@@ -3,8 +3,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { DuckDBInstance } from '@duckdb/node-api';
+
 import { scoreCommand, scoreFiles } from '../../../cli/score';
-import { hyparquetWriter } from '../../../shared/adapters/tabular/hyparquet';
+import { scoreInParts } from '../../../cli/score-parts';
+import { hyparquet, hyparquetWriter } from '../../../shared/adapters/tabular/hyparquet';
 import { applyTransforms, fitTransforms } from '../../../shared/domain/transforms';
 import { linearRegressor } from '../../fixtures/onnx-models';
 import { readParquetRows } from '../../support/scoring-fixtures';
@@ -45,6 +48,33 @@ function golden(input: Record<string, number | string | null>) {
   const batch = { rowCount: 1, numeric: { kw: Float64Array.of(input.kw as number), temp: Float64Array.of((input.temp as number | null) ?? NaN) }, categorical: { site: [input.site as string] } };
   const features = Array.from(applyTransforms(fitted, batch).matrix.values);
   return { input, expectedFeatures: features, expectedOutput: { prediction: fx.predict(features) } };
+}
+
+/** A CSV of `n` rows; every 37th has a bad number, every 53rd an unseen site (scored, one-hot ignores it). */
+function bigCsv(n: number): string {
+  const lines = ['meter,kw,temp,site'];
+  for (let i = 1; i <= n; i += 1) lines.push(`m${i},${i % 37 === 0 ? 'oops' : (i % 17) / 4},${i % 11 === 0 ? '' : i % 29},${i % 53 === 0 ? 'c' : 'ab'[i % 2]}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Small chunks, so a few hundred rows make several. */
+const smallChunks = { targetChunkBytes: 1024, targetChunkRows: 40 };
+const oneChunk = { targetChunkBytes: Number.MAX_SAFE_INTEGER, targetChunkRows: Number.MAX_SAFE_INTEGER };
+
+async function score(dir: string, input: string, name: string, targets: typeof smallChunks) {
+  const lines: string[] = [];
+  const out = path.join(dir, name, 'out.parquet');
+  expect(await scoreFiles(path.join(dir, 'manifest.json'), path.join(dir, input), out, (l) => lines.push(l), targets)).toBe(0);
+  const bytes = fs.readFileSync(out);
+  const quarantine = fs.existsSync(`${out}.rejected.jsonl`) ? fs.readFileSync(`${out}.rejected.jsonl`, 'utf8') : undefined;
+  return {
+    out,
+    lines: lines.map((l) => l.replaceAll(out, '<out>')),
+    rows: await readParquetRows(bytes),
+    rowGroups: hyparquet.parquetMetadata(new Uint8Array(bytes)).row_groups.length,
+    quarantine,
+    files: fs.readdirSync(path.dirname(out)).sort(),
+  };
 }
 
 describe('mlops score', () => {
@@ -115,5 +145,70 @@ describe('mlops score', () => {
     spy.mockRestore();
     expect(errors[0]).toMatch(/^usage: mlops score/);
     expect(errors[1]).toMatch(/invalid manifest .*bad\.json:\n {2}artifact: /);
+  });
+
+  it('when a CSV spans several chunks, then one file holds the same rows, log and quarantine as one chunk, and no part is left', async () => {
+    dir = manifestDir();
+    fs.writeFileSync(path.join(dir, 'in.csv'), bigCsv(600));
+    const chunked = await score(dir, 'in.csv', 'chunked', smallChunks);
+    const whole = await score(dir, 'in.csv', 'whole', oneChunk);
+    expect(chunked.rowGroups).toBeGreaterThan(5);
+    expect(whole.rowGroups).toBe(1);
+    expect(chunked.rows).toHaveLength(600 - 16);
+    expect(chunked.rows).toEqual(whole.rows);
+    expect(chunked.lines).toEqual(whole.lines);
+    expect(chunked.lines[0]).toBe('read 600 rows: 584 scored -> <out>');
+    expect(chunked.quarantine).toBe(whole.quarantine);
+    expect(chunked.quarantine!.trimEnd().split('\n').map((l) => (JSON.parse(l) as { row: number }).row)).toEqual(Array.from({ length: 16 }, (_, k) => 37 * (k + 1)));
+    expect(chunked.files).toEqual(['out.parquet', 'out.parquet.rejected.jsonl']);
+
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      const read = await connection.runAndReadAll(`SELECT meter, prediction, source_row FROM read_parquet('${chunked.out}')`);
+      expect(read.getRowsJS()).toEqual(whole.rows.map((r) => [r.meter, r.prediction, r.source_row]));
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  });
+
+  it('when a Parquet input has several row groups, then chunks of whole groups give the same rows as one chunk', async () => {
+    dir = manifestDir();
+    const n = 150;
+    const pq = hyparquetWriter.parquetWriteBuffer({
+      columnData: [
+        { name: 'meter', data: Array.from({ length: n }, (_, i) => `p${i}`), type: 'STRING' },
+        { name: 'kw', data: Array.from({ length: n }, (_, i) => (i % 9) / 2), type: 'DOUBLE' },
+        { name: 'temp', data: Array.from({ length: n }, (_, i) => (i % 13 === 0 ? null : i % 7)), type: 'DOUBLE', nullable: true },
+        { name: 'site', data: Array.from({ length: n }, (_, i) => 'ab'[i % 2]!), type: 'STRING' },
+      ],
+      rowGroupSize: 20,
+    });
+    fs.writeFileSync(path.join(dir, 'in.parquet'), Buffer.from(pq));
+    const chunked = await score(dir, 'in.parquet', 'chunked', smallChunks);
+    const whole = await score(dir, 'in.parquet', 'whole', oneChunk);
+    expect(chunked.rowGroups).toBe(4);
+    expect(chunked.rows).toHaveLength(n);
+    expect(chunked.rows).toEqual(whole.rows);
+    expect(chunked.files).toEqual(['out.parquet']);
+  });
+
+  it('when a chunk fails, then no output appears and the temporary parts are removed', async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-score-'));
+    const out = path.join(dir, 'out.parquet');
+    const chunks = [0, 1].map((index) => ({ format: 'parquet' as const, index, rowGroupStart: index, rowGroupEnd: index + 1, firstRow: 1 + index * 10, rows: 10 }));
+    const seen: string[] = [];
+    await expect(
+      scoreInParts(chunks, out, `${out}.rejected.jsonl`, (chunk, part) => {
+        seen.push(path.dirname(part));
+        if (chunk.index === 1) return Promise.reject(new Error('the model failed'));
+        fs.writeFileSync(part, 'PAR1');
+        return Promise.resolve({ model: 'm', version: 1, runId: 'local', chunkIndex: 0, rowsRead: 1, rowsScored: 1, rowsRejected: 0, partPath: part, rejectionReasons: {} });
+      }),
+    ).rejects.toThrow('the model failed');
+    expect(seen).toHaveLength(2);
+    expect(path.dirname(seen[0]!)).toBe(dir);
+    expect(fs.readdirSync(dir)).toEqual([]);
   });
 });
