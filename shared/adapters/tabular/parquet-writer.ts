@@ -35,9 +35,8 @@ export class BufferedParquetSink implements ParquetSink {
 
   finish(): Buffer {
     if (!this.schema) throw new Error('a Parquet file needs at least one row group (its schema)');
-    const footerStart = this.writer.offset;
+    // writeMetadata writes the footer and its length word; only the magic follows.
     writeMetadata(this.writer, { version: 2, created_by: 'mlops-scoring', schema: this.schema, num_rows: BigInt(this.rows), row_groups: this.rowGroups, metadata_length: 0 });
-    this.writer.appendUint32(this.writer.offset - footerStart);
     this.writer.appendUint32(MAGIC);
     return Buffer.from(this.writer.getBuffer());
   }

@@ -123,6 +123,15 @@ describe('BufferedParquetSink', () => {
     expect(write(rows, groups).equals(write(rows, groups))).toBe(true);
   });
 
+  it('when the file is finished, then it ends with the footer, one length word and the magic', () => {
+    const file = write(rows, groups);
+    const footerLength = file.readUInt32LE(file.length - 8);
+    expect(file.subarray(file.length - 4).toString('latin1')).toBe('PAR1');
+    // A second length word (the footer's own, written again) would sit just before this one and
+    // be counted in it: readers tolerate the trailing bytes, the format does not allow them.
+    expect(file.readUInt32LE(file.length - 12)).not.toBe(footerLength - 4);
+  });
+
   it('when no row group has rows, then the file has the schema and no rows', async () => {
     const sink = new BufferedParquetSink();
     sink.writeRowGroup(columnsOf(rows, 0, 0));
