@@ -6,8 +6,8 @@
 export interface ColumnCells {
   isEmpty(row: number): boolean;
   number(row: number): number;
-  /** `number(row)` for every row. */
-  numbers(out: Float64Array): void;
+  /** `number(from + r)` into `out[r]` for every r of `out`. */
+  numbers(out: Float64Array, from: number): void;
   text(row: number): string | null;
   /** `text(row)`, shared per dictionary entry where the column has one. */
   symbol(row: number): string | null;
@@ -37,8 +37,8 @@ export class BoxedCells implements ColumnCells {
     return NaN;
   }
 
-  numbers(out: Float64Array): void {
-    for (let r = 0; r < out.length; r += 1) out[r] = this.number(r);
+  numbers(out: Float64Array, from: number): void {
+    for (let r = 0; r < out.length; r += 1) out[r] = this.number(from + r);
   }
 
   text(row: number): string | null {
@@ -74,8 +74,8 @@ abstract class NullableCells implements ColumnCells {
   abstract number(row: number): number;
   abstract text(row: number): string | null;
 
-  numbers(out: Float64Array): void {
-    for (let r = 0; r < out.length; r += 1) out[r] = this.number(r);
+  numbers(out: Float64Array, from: number): void {
+    for (let r = 0; r < out.length; r += 1) out[r] = this.number(from + r);
   }
 
   symbol(row: number): string | null {
@@ -94,11 +94,11 @@ abstract class NullableCells implements ColumnCells {
     return this.absent(row);
   }
 
-  /** Copies `values` and sets NaN where a row is null. */
-  protected copyNumbers(values: Float64Array, out: Float64Array): void {
-    out.set(values.subarray(0, out.length));
+  /** Copies `values` from row `from` and sets NaN where a row is null. */
+  protected copyNumbers(values: Float64Array, out: Float64Array, from: number): void {
+    out.set(values.subarray(from, from + out.length));
     const present = this.present;
-    if (present) for (let r = 0; r < out.length; r += 1) if (present[r] === 0) out[r] = NaN;
+    if (present) for (let r = 0; r < out.length; r += 1) if (present[from + r] === 0) out[r] = NaN;
   }
 }
 
@@ -115,8 +115,8 @@ export class NumberCells extends NullableCells {
     return this.absent(row) ? NaN : this.values[row]!;
   }
 
-  override numbers(out: Float64Array): void {
-    this.copyNumbers(this.values, out);
+  override numbers(out: Float64Array, from: number): void {
+    this.copyNumbers(this.values, out, from);
   }
 
   text(row: number): string | null {
@@ -252,8 +252,8 @@ export class TimeCells extends NullableCells {
     return this.absent(row) ? NaN : this.millis[row]!;
   }
 
-  override numbers(out: Float64Array): void {
-    this.copyNumbers(this.millis, out);
+  override numbers(out: Float64Array, from: number): void {
+    this.copyNumbers(this.millis, out, from);
   }
 
   text(row: number): string | null {

@@ -44,13 +44,20 @@ export function rowGroupRows(metadata: FileMetaData): number[] {
 
 type Cell = unknown;
 
-/** Decoded Parquet columns of one row group, presented as raw rows. */
+/** Cells per batch handed on from a decoded row group (13k rows of 20 columns). */
+const BATCH_CELLS = 1 << 18;
+const MIN_BATCH_ROWS = 256;
+/** Row groups up to this size are fetched ahead (DuckDB writes 122,880-row groups). */
+const PREFETCH_MAX_ROWS = 262_144;
+
+/** Rows `[offset, offset + rowCount)` of a decoded row group, presented as raw rows. */
 export class ParquetRows implements RawRows {
   constructor(
     readonly columns: readonly string[],
     private readonly cells: readonly ColumnCells[],
     readonly rowCount: number,
     private readonly firstRowNumber: number,
+    private readonly offset = 0,
   ) {}
 
   rowNumber(row: number): number {
@@ -66,27 +73,27 @@ export class ParquetRows implements RawRows {
   }
 
   isEmpty(column: number, row: number): boolean {
-    return this.cells[column]!.isEmpty(row);
+    return this.cells[column]!.isEmpty(this.offset + row);
   }
 
   number(column: number, row: number): number {
-    return this.cells[column]!.number(row);
+    return this.cells[column]!.number(this.offset + row);
   }
 
   numbers(column: number, out: Float64Array): void {
-    this.cells[column]!.numbers(out);
+    this.cells[column]!.numbers(out.subarray(0, this.rowCount), this.offset);
   }
 
   text(column: number, row: number): string | null {
-    return this.cells[column]!.text(row);
+    return this.cells[column]!.text(this.offset + row);
   }
 
   symbol(column: number, row: number): string | null {
-    return this.cells[column]!.symbol(row);
+    return this.cells[column]!.symbol(this.offset + row);
   }
 
   epochMillis(column: number, row: number): number | undefined {
-    return this.cells[column]!.epochMillis(row);
+    return this.cells[column]!.epochMillis(this.offset + row);
   }
 
   rawCells(row: number): (string | null)[] {
@@ -230,10 +237,20 @@ export async function* readParquetRowGroups(
   let next = options.start < options.end ? fetch(options.start) : undefined;
   for (let g = options.start; g < options.end; g += 1) {
     const n = groups[g] ?? 0;
-    const range = await next!;
-    next = g + 1 < options.end ? fetch(g + 1) : undefined;
-    const cells = await decodeGroup(file, metadata, range, g, rowStart, options.columns);
-    yield new ParquetRows(options.columns, cells, n, rowNumber);
+    let current = next;
+    // The next group's bytes are fetched while this one is scored, unless it is large: then
+    // holding both would double what a chunk needs.
+    const prefetch = g + 1 < options.end && (groups[g + 1] ?? 0) <= PREFETCH_MAX_ROWS;
+    next = prefetch ? fetch(g + 1) : undefined;
+    const cells = await decodeGroup(file, metadata, await (current ?? fetch(g)), g, rowStart, options.columns);
+    // Decoded: the group's compressed bytes can go while its batches are scored.
+    current = undefined;
+    // A row group can hold millions of rows: it is handed on in batches of about the size of a
+    // CSV window, so what each batch costs downstream (validated columns, the feature matrix,
+    // the model's tensors) stays small.
+    const batchRows = Math.max(MIN_BATCH_ROWS, Math.floor(BATCH_CELLS / Math.max(1, options.columns.length)));
+    for (let from = 0; from < n || (from === 0 && n === 0); from += batchRows)
+      yield new ParquetRows(options.columns, cells, Math.min(batchRows, n - from), rowNumber + from, from);
     rowStart += n;
     rowNumber += n;
   }

@@ -234,7 +234,7 @@ describe('Parquet column chunk decoder on corrupt pages', () => {
     const chunk = Buffer.concat([dictionaryPage(entry, 1), dataPage(Buffer.from([0]), 3, 'RLE_DICTIONARY')]);
     const cells = decodeColumnChunk(new Uint8Array(chunk), metaOf(DOUBLE, 'UNCOMPRESSED', chunk), DOUBLE, { cells: 'number', unsigned: false }, 3);
     const numbers = new Float64Array(3);
-    cells.numbers(numbers);
+    cells.numbers(numbers, 0);
     expect(Array.from(numbers)).toEqual([2.5, 2.5, 2.5]);
     const file = oneColumnFile(DOUBLE, 'UNCOMPRESSED', chunk, 3);
     const theirs = await hyparquet.parquetReadObjects({ file: bufferAsyncBuffer(file) });

@@ -66,7 +66,7 @@ function differences(
 ): string[] {
   const out: string[] = [];
   const numbers = new Float64Array(rows);
-  ours.numbers(numbers);
+  ours.numbers(numbers, 0);
   for (let r = 0; r < rows && out.length < 5; r += 1) {
     const a = answers(ours, r);
     const b = answers(theirs, offset + r);
@@ -402,6 +402,22 @@ describe('Parquet column chunk decoder', () => {
         rowGroupSize: 2_000,
       }),
     );
+    expect(await compareWithHyparquet(buf)).toEqual([]);
+  });
+
+  it('when a row group holds more cells than a batch, then it is handed on in batches that keep file row numbers and read every cell as hyparquet does', async () => {
+    // 40 columns: a batch is 6,553 rows, so the one 20,000-row group comes in four batches.
+    const columns = Array.from({ length: 40 }, (_, j) => `CASE WHEN (i + ${j}) % 11 = 0 THEN NULL ELSE i * ${j + 1} END AS c${j}`);
+    const buf = await duckdbParquet(`SELECT ${columns.join(', ')} FROM range(20000) t(i)`, 'ROW_GROUP_SIZE 100000');
+    const { batches } = await readAll(buf, 0, 1);
+    expect(batches.map((b) => [b.rowCount, b.rowNumber(0)])).toEqual([
+      [6553, 1],
+      [6553, 6554],
+      [6553, 13107],
+      [341, 19660],
+    ]);
+    const last = batches[3]!;
+    expect([last.number(5, 0), last.isEmpty(5, 0)]).toEqual([19659 * 6, false]);
     expect(await compareWithHyparquet(buf)).toEqual([]);
   });
 
