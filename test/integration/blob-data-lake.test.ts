@@ -62,6 +62,7 @@ describe('data lake on Blob Storage (Azurite)', () => {
     await lake.write(path, data);
     expect(await lake.readBuffer(path, { offset: 100, length: 50 })).toEqual(data.subarray(100, 150));
     expect(await lake.readBuffer(path, { offset: 990 })).toEqual(data.subarray(990));
+    expect(await lake.readBuffer(path, { offset: 990, length: 50 })).toEqual(data.subarray(990));
     await expect(lake.readBuffer(path, { offset: -1 })).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
   });
 

@@ -35,9 +35,25 @@ export class BlobDataLake implements DataLake {
   }
 
   async readBuffer(path: string, range?: { offset: number; length?: number }): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of await this.read(path, range)) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
+    const stream = await this.read(path, range);
+    const expected = range?.length;
+    if (expected === undefined) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of stream) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks);
+    }
+    // The size is known: the bytes go straight into one buffer of their own (no list of chunks
+    // and a concatenated copy: a Parquet row group can be hundreds of MB).
+    const out = Buffer.allocUnsafeSlow(expected);
+    let at = 0;
+    for await (const chunk of stream) {
+      const piece = chunk as Buffer;
+      if (at + piece.length > expected) throw new Error(`download of '${path}' returned more than the ${expected} bytes asked for`);
+      piece.copy(out, at);
+      at += piece.length;
+    }
+    // A range that runs past the end of the object returns fewer bytes.
+    return at === expected ? out : out.subarray(0, at);
   }
 
   async stat(path: string): Promise<LakeObjectInfo | undefined> {

@@ -13,6 +13,8 @@ export function lakeAsyncBuffer(lake: DataLake, path: string, size: number): Asy
       const stop = Math.min(end ?? size, size);
       if (stop <= start) return new ArrayBuffer(0);
       const buf = await lake.readBuffer(path, { offset: start, length: stop - start });
+      // A buffer that is its whole ArrayBuffer is handed over as is: no second copy of a row group.
+      if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) return buf.buffer as ArrayBuffer;
       return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
     },
   };
