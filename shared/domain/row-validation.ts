@@ -12,6 +12,16 @@ export interface ColumnLayout {
   readonly segments: readonly { name: string; column: number }[];
 }
 
+/** Each header name (trimmed) and its first column: how the layout and readers match names. */
+export function headerIndex(columns: readonly string[]): Map<string, number> {
+  const index = new Map<string, number>();
+  columns.forEach((c, i) => {
+    const name = c.trim();
+    if (!index.has(name)) index.set(name, i);
+  });
+  return index;
+}
+
 /**
  * Maps the model's columns to the file's. Missing feature, id, timestamp or segment-key columns
  * make the whole file unusable (INVALID_INPUT_FILE, listing all of them), and so does a needed
@@ -19,12 +29,8 @@ export interface ColumnLayout {
  * exactly after trimming.
  */
 export function layoutColumns(model: ModelDefinition, columns: readonly string[]): ColumnLayout {
-  const index = new Map<string, number>();
-  const repeated = new Set<string>();
-  columns.forEach((c, i) => {
-    if (index.has(c.trim())) repeated.add(c.trim());
-    else index.set(c.trim(), i);
-  });
+  const index = headerIndex(columns);
+  const repeated = new Set(columns.map((c) => c.trim()).filter((name, i) => index.get(name) !== i));
   const missing: string[] = [];
   const ambiguous: string[] = [];
   const find = (name: string) => {

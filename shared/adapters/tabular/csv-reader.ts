@@ -3,6 +3,7 @@ import { createGunzip } from 'node:zlib';
 
 import { DomainError } from '../../domain/errors';
 import type { RawRows } from '../../domain/raw-rows';
+import { headerIndex } from '../../domain/row-validation';
 import { parseCsvWindow } from './csv-parser';
 
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
@@ -60,8 +61,8 @@ export async function* readCsv(source: Readable, options: CsvReadOptions = {}): 
   let yielded = false;
   let numericIndexes: number[] = [];
   const resolveNumeric = (names: readonly string[]) => {
-    const trimmed = names.map((c) => c.trim());
-    numericIndexes = (options.numericColumns ?? []).map((name) => trimmed.indexOf(name)).filter((i) => i >= 0);
+    const index = headerIndex(names);
+    numericIndexes = (options.numericColumns ?? []).flatMap((name) => index.get(name) ?? []);
   };
   if (columns) resolveNumeric(columns);
 
