@@ -1,7 +1,7 @@
 import { DomainError } from '../../domain/errors';
 import type { RawRows } from '../../domain/raw-rows';
 import type { DataLake } from '../../ports/data-lake';
-import { type AsyncBuffer, type ColumnMetaData, type Compressors, type FileMetaData, hyparquet, type RowGroup } from './hyparquet';
+import { type AsyncBuffer, type ColumnMetaData, type Compressors, type FileMetaData, hyparquet, type RowGroup, type SchemaElement } from './hyparquet';
 import { BoxedCells, type ColumnCells } from './parquet-cells';
 import { columnKind, decodeColumnChunk, gunzipPage, UnsupportedColumn } from './parquet-column-decoder';
 
@@ -164,10 +164,10 @@ async function decodeGroup(
   g: number,
   rowStart: number,
   columns: readonly string[],
+  elements: ReadonlyMap<string, SchemaElement>,
 ): Promise<ColumnCells[]> {
   const group = metadata.row_groups[g]!;
   const n = Number(group.num_rows);
-  const elements = new Map(hyparquet.parquetSchema(metadata).children.map((c) => [c.element.name, c.element]));
   const chunks = chunksOf(group, columns);
   const decoded = new Map<string, ColumnCells>();
   const rest: string[] = [];
@@ -228,8 +228,11 @@ export async function* readParquetRowGroups(
   options: { start: number; end: number; columns: string[]; firstRowNumber: number },
 ): AsyncGenerator<RawRows> {
   const groups = rowGroupRows(metadata);
+  // The schema is the file's: read once, not per row group.
+  const elements = new Map(hyparquet.parquetSchema(metadata).children.map((c) => [c.element.name, c.element]));
   let rowStart = groups.slice(0, options.start).reduce((a, b) => a + b, 0);
   let rowNumber = options.firstRowNumber;
+  const batchRows = Math.max(MIN_BATCH_ROWS, Math.floor(BATCH_CELLS / Math.max(1, options.columns.length)));
   const fetch = (g: number) => {
     const pending = fetchGroup(file, metadata.row_groups[g]!, options.columns);
     // A prefetch the consumer never awaits (it stopped early) must not be an unhandled rejection.
@@ -244,13 +247,12 @@ export async function* readParquetRowGroups(
     // holding both would double what a chunk needs.
     const prefetch = g + 1 < options.end && (groups[g + 1] ?? 0) <= PREFETCH_MAX_ROWS;
     next = prefetch ? fetch(g + 1) : undefined;
-    const cells = await decodeGroup(file, metadata, await (current ?? fetch(g)), g, rowStart, options.columns);
+    const cells = await decodeGroup(file, metadata, await (current ?? fetch(g)), g, rowStart, options.columns, elements);
     // Decoded: the group's compressed bytes can go while its batches are scored.
     current = undefined;
     // A row group can hold millions of rows: it is handed on in batches of about the size of a
     // CSV window, so what each batch costs downstream (validated columns, the feature matrix,
     // the model's tensors) stays small.
-    const batchRows = Math.max(MIN_BATCH_ROWS, Math.floor(BATCH_CELLS / Math.max(1, options.columns.length)));
     for (let from = 0; from < n || (from === 0 && n === 0); from += batchRows)
       yield new ParquetRows(options.columns, cells, Math.min(batchRows, n - from), rowNumber + from, from);
     rowStart += n;
