@@ -182,57 +182,71 @@ export class RegistryUseCases {
     return (await this.deps.registry.getChampion(model))?.value ?? emptyChampion(model, this.now());
   }
 
-  private async promote(
+  private promote(
     model: string,
     number: number,
     command: Extract<LifecycleCommand, { type: 'promote' }>,
     actor: Actor,
     approverRole: string,
   ): Promise<ModelVersion> {
-    const stored = await this.settledChampion(model, approverRole);
-    const pointer = stored?.value ?? emptyChampion(model, this.now());
-    const last = pointer.lastChange;
-    if (pointer.version === number && last?.cause === 'promote' && last.to === number) {
-      return this.requireVersion(model, number).then((v) => v.value);
-    }
-    const version = await this.requireVersion(model, number);
-    const check = transition(version.value, command, this.context(actor, approverRole));
-    if (isDomainError(check)) throw check;
-    const next = planPromotion(pointer, number, actor, this.now(), command.reason);
-    await this.deps.registry.swapChampion(next, stored?.etag);
-    await this.settle(next, approverRole);
-    return (await this.requireVersion(model, number)).value;
+    return this.changeChampion(model, number, command, actor, approverRole, {
+      alreadyDone: (pointer) =>
+        pointer.version === number && pointer.lastChange?.cause === 'promote' && pointer.lastChange.to === number,
+      plan: (pointer) => Promise.resolve(planPromotion(pointer, number, actor, this.now(), command.reason)),
+    });
   }
 
-  private async rollback(
+  private rollback(
     model: string,
     number: number,
     command: Extract<LifecycleCommand, { type: 'rollback' }>,
     actor: Actor,
     approverRole: string,
   ): Promise<ModelVersion> {
+    return this.changeChampion(model, number, command, actor, approverRole, {
+      alreadyDone: (pointer) =>
+        pointer.lastChange?.cause === 'rollback' && pointer.lastChange.from === number && pointer.version !== number,
+      plan: async (pointer) => {
+        if (pointer.version !== number) {
+          throw errors.illegalTransition(`version ${number} of '${model}' is not the champion`, {
+            model,
+            version: number,
+            champion: pointer.version,
+          });
+        }
+        const states = new Map<number, LifecycleState>();
+        for (const previous of pointer.previous) {
+          const found = await this.deps.registry.getVersion(model, previous);
+          if (found) states.set(previous, found.value.state);
+        }
+        return planRollback(pointer, (v) => states.get(v), actor, this.now(), command.reason);
+      },
+    });
+  }
+
+  /**
+   * A promotion or rollback: settles the pointer's last change, answers a replay of the same
+   * change with the version as it is, checks the command against the version's state, then swaps
+   * in the planned pointer (ETag-guarded) and settles it.
+   */
+  private async changeChampion(
+    model: string,
+    number: number,
+    command: LifecycleCommand,
+    actor: Actor,
+    approverRole: string,
+    change: {
+      alreadyDone(pointer: ChampionPointer): boolean;
+      plan(pointer: ChampionPointer): Promise<ChampionPointer | DomainError>;
+    },
+  ): Promise<ModelVersion> {
     const stored = await this.settledChampion(model, approverRole);
     const pointer = stored?.value ?? emptyChampion(model, this.now());
-    const last = pointer.lastChange;
-    if (last?.cause === 'rollback' && last.from === number && pointer.version !== number) {
-      return (await this.requireVersion(model, number)).value;
-    }
+    if (change.alreadyDone(pointer)) return (await this.requireVersion(model, number)).value;
     const version = await this.requireVersion(model, number);
     const check = transition(version.value, command, this.context(actor, approverRole));
     if (isDomainError(check)) throw check;
-    if (pointer.version !== number) {
-      throw errors.illegalTransition(`version ${number} of '${model}' is not the champion`, {
-        model,
-        version: number,
-        champion: pointer.version,
-      });
-    }
-    const states = new Map<number, LifecycleState>();
-    for (const previous of pointer.previous) {
-      const found = await this.deps.registry.getVersion(model, previous);
-      if (found) states.set(previous, found.value.state);
-    }
-    const next = planRollback(pointer, (v) => states.get(v), actor, this.now(), command.reason);
+    const next = await change.plan(pointer);
     if (isDomainError(next)) throw next;
     await this.deps.registry.swapChampion(next, stored?.etag);
     await this.settle(next, approverRole);
