@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+import { formatIssues } from './domain/errors';
+
 /**
  * The one place that reads process.env. Every setting the app reads is declared here, validated
  * once, and documented with its local default in local.settings.sample.json.
@@ -42,9 +44,7 @@ export class ConfigError extends Error {
 /** Parses an environment; throws ConfigError listing every field error at once. */
 export function parseConfig(env: Record<string, string | undefined>): AppConfig {
   const result = configSchema.safeParse(env);
-  const issues = result.success
-    ? []
-    : result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+  const issues = result.success ? [] : formatIssues(result.error).split('\n');
   // Cross-field rules are checked on the raw values so they are reported with the field errors.
   if (!env.STORAGE_CONNECTION_STRING && !env.STORAGE_BLOB_SERVICE_URI) {
     issues.push(

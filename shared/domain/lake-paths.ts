@@ -1,5 +1,5 @@
 import { MODEL_NAME_PATTERN } from '../schemas/common';
-import { DomainError } from './errors';
+import { errors } from './errors';
 
 /**
  * The one module that builds data lake paths (ARCHITECTURE.md, "Stores and names"). Every path is
@@ -47,7 +47,7 @@ export const isLakePath = (path: string): boolean => lakePathProblem(path) === u
 /** Returns the path, or throws VALIDATION_ERROR saying what is wrong with it. */
 export function assertLakePath(path: string, options: { prefix?: boolean } = {}): string {
   const problem = lakePathProblem(path, options);
-  if (problem) throw new DomainError('VALIDATION_ERROR', `invalid lake path '${printable(path)}': ${problem}`, { path: printable(path) });
+  if (problem) throw errors.validation(`invalid lake path '${printable(path)}': ${problem}`, { path: printable(path) });
   return path;
 }
 
@@ -58,21 +58,21 @@ function printable(path: string): string {
 
 function modelSegment(model: string): string {
   if (!MODEL_NAME_PATTERN.test(model)) {
-    throw new DomainError('VALIDATION_ERROR', `invalid model name '${printable(model)}'`, { model: printable(model) });
+    throw errors.validation(`invalid model name '${printable(model)}'`, { model: printable(model) });
   }
   return model;
 }
 
 function versionSegment(version: number): string {
   if (!Number.isSafeInteger(version) || version < 1) {
-    throw new DomainError('VALIDATION_ERROR', `invalid version number ${String(version)}`, { version });
+    throw errors.validation(`invalid version number ${String(version)}`, { version });
   }
   return String(version);
 }
 
 function runIdSegment(runId: string): string {
   if (!RUN_ID_PATTERN.test(runId)) {
-    throw new DomainError('VALIDATION_ERROR', `invalid run id '${printable(runId)}'`, { runId: printable(runId) });
+    throw errors.validation(`invalid run id '${printable(runId)}'`, { runId: printable(runId) });
   }
   return runId;
 }
@@ -125,7 +125,7 @@ export const lakePaths = {
   /** `part-NNNNN.parquet`, zero-padded to five digits so parts list in order. */
   predictionPart: (model: string, version: number, runId: string, part: number) => {
     if (!Number.isSafeInteger(part) || part < 0 || part > 99999) {
-      throw new DomainError('VALIDATION_ERROR', `invalid part number ${String(part)} (0..99999)`, { part });
+      throw errors.validation(`invalid part number ${String(part)} (0..99999)`, { part });
     }
     return join(
       'predictions',

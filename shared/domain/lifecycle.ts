@@ -7,7 +7,7 @@ import type {
 } from '../schemas/lifecycle';
 import type { ModelVersion } from '../schemas/model-version';
 import type { ChampionChangedEvent, ChampionPointer } from '../schemas/registry';
-import { DomainError } from './errors';
+import { DomainError, errors } from './errors';
 
 /**
  * The lifecycle state machine: pure, no I/O. The registry use cases call it on the freshest
@@ -60,7 +60,7 @@ export function transition(
   const to = TRANSITIONS[from][command.type];
   const where = { model: version.modelName, version: version.version, state: from, command: command.type };
   if (to === undefined) {
-    return new DomainError('ILLEGAL_TRANSITION', `cannot ${command.type} a version that is ${from}`, where);
+    return errors.illegalTransition(`cannot ${command.type} a version that is ${from}`, where);
   }
   if (command.type === 'approve' || command.type === 'reject') {
     const refusal = decisionGuard(version, command.evidenceHash, context, where);
@@ -94,8 +94,7 @@ function decisionGuard(
 ): DomainError | undefined {
   const { actor, approverRole } = context;
   if (actor.kind !== 'user' || !actor.roles.includes(approverRole)) {
-    return new DomainError(
-      'FORBIDDEN',
+    return errors.forbidden(
       `only a user with the role '${approverRole}' may decide on a version`,
       {
         ...where,
@@ -105,8 +104,7 @@ function decisionGuard(
     );
   }
   if (actor.id === version.registrant) {
-    return new DomainError(
-      'FORBIDDEN',
+    return errors.forbidden(
       'the registrant of a version may not approve or reject it (separation of duties)',
       {
         ...where,
@@ -115,8 +113,7 @@ function decisionGuard(
     );
   }
   if (version.evidenceHash !== evidenceHash) {
-    return new DomainError(
-      'EVIDENCE_MISMATCH',
+    return errors.evidenceMismatch(
       'the evidence hash does not match the validation evidence on the version',
       {
         ...where,
@@ -219,7 +216,7 @@ export function planRollback(
 ): ChampionPointer | DomainError {
   const where = { model: pointer.modelName, champion: pointer.version };
   if (pointer.version === null) {
-    return new DomainError('ILLEGAL_TRANSITION', 'the model has no champion to roll back', where);
+    return errors.illegalTransition('the model has no champion to roll back', where);
   }
   const stack = [...pointer.previous];
   let target: number | undefined;
@@ -228,7 +225,7 @@ export function planRollback(
     if (stateOf(candidate) === 'archived') target = candidate;
   }
   if (target === undefined) {
-    return new DomainError('ILLEGAL_TRANSITION', 'there is no previous champion to roll back to', where);
+    return errors.illegalTransition('there is no previous champion to roll back to', where);
   }
   const change = championChange(pointer, target, 'rollback', actor, now, reason);
   return {

@@ -1,6 +1,4 @@
-import type { z } from 'zod';
-
-import { DomainError, errors, isDomainError } from '../domain/errors';
+import { DomainError, errors, isDomainError, parseOrThrow } from '../domain/errors';
 import {
   applyTransition,
   championAtFromEvents,
@@ -47,8 +45,8 @@ export class RegistryUseCases {
 
   /** Creates a model from its definition (defaults applied). MODEL_ALREADY_EXISTS if taken. */
   async createModel(input: unknown, actorInput: ActorInput): Promise<ModelRecord> {
-    const definition = parse(modelInputSchema, input, 'model definition');
-    const actor = parse(actorSchema, actorInput, 'actor');
+    const definition = parseOrThrow(modelInputSchema, input, 'model definition');
+    const actor = parseOrThrow(actorSchema, actorInput, 'actor');
     const now = this.now();
     const record = await this.deps.registry.createModel({
       modelName: definition.name,
@@ -74,8 +72,8 @@ export class RegistryUseCases {
    * (covers retried calls; two concurrent first calls with one key may still both register).
    */
   async registerVersion(model: string, input: unknown, actorInput: ActorInput): Promise<ModelVersion> {
-    const versionInput = parse(modelVersionInputSchema, input, 'model version');
-    const actor = parse(actorSchema, actorInput, 'actor');
+    const versionInput = parseOrThrow(modelVersionInputSchema, input, 'model version');
+    const actor = parseOrThrow(actorSchema, actorInput, 'actor');
     await this.requireModel(model);
     if (versionInput.registrationKey !== undefined) {
       const existing = (await this.deps.registry.listVersions(model)).find(
@@ -113,8 +111,8 @@ export class RegistryUseCases {
    * returns the version as it is.
    */
   async applyCommand(model: string, version: number, commandInput: unknown, actorInput: ActorInput): Promise<ModelVersion> {
-    const command = parse(lifecycleCommandSchema, commandInput, 'lifecycle command');
-    const actor = parse(actorSchema, actorInput, 'actor');
+    const command = parseOrThrow(lifecycleCommandSchema, commandInput, 'lifecycle command');
+    const actor = parseOrThrow(actorSchema, actorInput, 'actor');
     const record = await this.requireModel(model);
     const approverRole = record.definition.policies.approval.approverRole;
     switch (command.type) {
@@ -327,14 +325,6 @@ export class RegistryUseCases {
   private now(): string {
     return this.deps.clock.now().toISOString();
   }
-}
-
-function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.infer<S> {
-  const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  throw new DomainError('VALIDATION_ERROR', `invalid ${what}`, {
-    issues: result.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`),
-  });
 }
 
 /** Jittered, growing pause between optimistic retries so contenders spread out. */

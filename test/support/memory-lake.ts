@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 
-import { DomainError } from '../../shared/domain/errors';
+import { errors } from '../../shared/domain/errors';
 import type { DataLake, LakeObjectInfo, LakeWriteOptions } from '../../shared/ports/data-lake';
 
 /** An in-memory DataLake for unit tests: ranged reads, ETags, write-once and if-match. */
@@ -11,7 +11,7 @@ export class MemoryLake implements DataLake {
 
   private get(path: string) {
     const o = this.objects.get(path);
-    if (!o) throw new DomainError('NOT_FOUND', `no object at '${path}'`);
+    if (!o) throw errors.notFound(`no object at '${path}'`);
     return o;
   }
 
@@ -38,8 +38,8 @@ export class MemoryLake implements DataLake {
 
   async write(path: string, body: Buffer | Readable, options: LakeWriteOptions = {}): Promise<LakeObjectInfo> {
     const existing = this.objects.get(path);
-    if (options.ifNotExists && existing) throw new DomainError('ARTIFACT_ALREADY_EXISTS', `'${path}' exists`);
-    if (options.ifMatch && existing?.info.etag !== options.ifMatch) throw new DomainError('CONCURRENCY_CONFLICT', `'${path}' changed`);
+    if (options.ifNotExists && existing) throw errors.artifactAlreadyExists(`'${path}' exists`);
+    if (options.ifMatch && existing?.info.etag !== options.ifMatch) throw errors.concurrencyConflict(`'${path}' changed`);
     const buf = Buffer.isBuffer(body) ? body : Buffer.concat(await body.toArray());
     const info: LakeObjectInfo = {
       path,

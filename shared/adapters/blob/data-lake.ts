@@ -2,7 +2,7 @@ import { Readable, Transform } from 'node:stream';
 
 import type { BlobItem, BlobRequestConditions, ContainerClient } from '@azure/storage-blob';
 
-import { DomainError, errors } from '../../domain/errors';
+import { errors } from '../../domain/errors';
 import { assertLakePath } from '../../domain/lake-paths';
 import type { DataLake, LakeObjectInfo, LakeWriteOptions } from '../../ports/data-lake';
 import { dataContainer } from './client';
@@ -175,7 +175,7 @@ function statusOf(error: unknown): number | undefined {
 
 function mapReadError(error: unknown, path: string): unknown {
   const status = statusOf(error);
-  if (status === 404) return new DomainError('NOT_FOUND', `'${path}' does not exist in the data lake`, { path });
+  if (status === 404) return errors.notFound(`'${path}' does not exist in the data lake`, { path });
   if (status === 416) return errors.validation(`the byte range is outside '${path}'`, { path });
   return error;
 }
@@ -184,7 +184,7 @@ function mapWriteError(error: unknown, path: string, options: LakeWriteOptions):
   const status = statusOf(error);
   // Blob Storage answers a failed If-None-Match: * with 409 (BlobAlreadyExists) or 412.
   if (options.ifNotExists && (status === 409 || status === 412)) {
-    return new DomainError('ARTIFACT_ALREADY_EXISTS', `'${path}' already exists and is write-once`, { path });
+    return errors.artifactAlreadyExists(`'${path}' already exists and is write-once`, { path });
   }
   if (options.ifMatch && (status === 412 || status === 404)) {
     return errors.concurrencyConflict(`'${path}' changed since it was read`, { path, etag: options.ifMatch });

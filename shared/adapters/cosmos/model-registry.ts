@@ -1,7 +1,7 @@
 import type { Container, ItemDefinition, SqlParameter } from '@azure/cosmos';
 import type { z } from 'zod';
 
-import { DomainError, errors } from '../../domain/errors';
+import { DomainError, errors, formatIssues, parseOrThrow } from '../../domain/errors';
 import { championAtFromEvents } from '../../domain/lifecycle';
 import type { ModelRegistry, Versioned } from '../../ports/model-registry';
 import type { ModelVersion } from '../../schemas/model-version';
@@ -255,20 +255,14 @@ function ledgerOrder(a: AuditEvent, b: AuditEvent): number {
 }
 
 function forWrite<S extends z.ZodType>(schema: S, doc: unknown): z.infer<S> {
-  const parsed = schema.safeParse(doc);
-  if (!parsed.success) {
-    throw errors.validation('a registry document failed validation before it was written', {
-      issues: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
-    });
-  }
-  return parsed.data;
+  return parseOrThrow(schema, doc, 'registry document (before it was written)');
 }
 
 function fromRead<S extends z.ZodType>(schema: S, resource: unknown): z.infer<S> {
   const parsed = schema.safeParse(resource);
   if (!parsed.success) {
     const id = (resource as { id?: unknown } | undefined)?.id;
-    throw new Error(`stored registry document ${String(id)} is invalid: ${parsed.error.message}`);
+    throw new Error(`stored registry document ${String(id)} is invalid:\n${formatIssues(parsed.error)}`);
   }
   return parsed.data;
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
-import { DomainError } from '../../domain/errors';
+import { errors } from '../../domain/errors';
 import type { DataLake, LakeObjectInfo, LakeWriteOptions } from '../../ports/data-lake';
 
 /**
@@ -18,7 +18,7 @@ export class FileLake implements DataLake {
   private file(p: string): string {
     const full = path.resolve(this.root, p);
     const rel = path.relative(path.resolve(this.root), full);
-    if (rel.startsWith('..') || path.isAbsolute(rel)) throw new DomainError('VALIDATION_ERROR', `'${p}' is outside the lake folder`);
+    if (rel.startsWith('..') || path.isAbsolute(rel)) throw errors.validation(`'${p}' is outside the lake folder`);
     return full;
   }
 
@@ -36,7 +36,7 @@ export class FileLake implements DataLake {
 
   async read(p: string, range?: { offset: number; length?: number }): Promise<Readable> {
     const full = this.file(p);
-    if (!(await this.exists(full))) throw new DomainError('NOT_FOUND', `no file at '${p}'`);
+    if (!(await this.exists(full))) throw errors.notFound(`no file at '${p}'`);
     if (range?.length === 0) return fs.createReadStream(full, { start: 1, end: 0 });
     return fs.createReadStream(full, {
       highWaterMark: 1 << 20,
@@ -72,8 +72,8 @@ export class FileLake implements DataLake {
   async write(p: string, body: Buffer | Readable, options: LakeWriteOptions = {}): Promise<LakeObjectInfo> {
     const full = this.file(p);
     const existing = await this.stat(p);
-    if (options.ifNotExists && existing) throw new DomainError('ARTIFACT_ALREADY_EXISTS', `'${p}' already exists`);
-    if (options.ifMatch && existing?.etag !== options.ifMatch) throw new DomainError('CONCURRENCY_CONFLICT', `'${p}' changed`);
+    if (options.ifNotExists && existing) throw errors.artifactAlreadyExists(`'${p}' already exists`);
+    if (options.ifMatch && existing?.etag !== options.ifMatch) throw errors.concurrencyConflict(`'${p}' changed`);
     await fs.promises.mkdir(path.dirname(full), { recursive: true });
     const temp = `${full}.${randomUUID()}.tmp`;
     if (Buffer.isBuffer(body)) await fs.promises.writeFile(temp, body);
