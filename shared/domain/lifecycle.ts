@@ -38,6 +38,8 @@ export interface TransitionContext {
   actor: Actor;
   /** The model's approval policy: which role may approve or reject. */
   approverRole: string;
+  /** The model's approval policy lets the system approve (development models). */
+  autoApprove?: boolean;
   /** ISO timestamp of the transition. */
   now: string;
 }
@@ -63,7 +65,7 @@ export function transition(
     return errors.illegalTransition(`cannot ${command.type} a version that is ${from}`, where);
   }
   if (command.type === 'approve' || command.type === 'reject') {
-    const refusal = decisionGuard(version, command.evidenceHash, context, where);
+    const refusal = decisionGuard(version, command.type, command.evidenceHash, context, where);
     if (refusal) return refusal;
   }
   const revision = version.revision + 1;
@@ -85,15 +87,20 @@ export function transition(
   return { state: to, event };
 }
 
-/** Approve and reject: approver role, separation of duties, and the evidence the approver saw. */
+/**
+ * Approve and reject: approver role, separation of duties, and the evidence the approver saw. The
+ * system may only approve, and only when the model's policy says so (autoApprove).
+ */
 function decisionGuard(
   version: ModelVersion,
+  decision: 'approve' | 'reject',
   evidenceHash: string,
   context: TransitionContext,
   where: Record<string, unknown>,
 ): DomainError | undefined {
   const { actor, approverRole } = context;
-  if (actor.kind !== 'user' || !actor.roles.includes(approverRole)) {
+  const systemMayApprove = actor.kind === 'system' && decision === 'approve' && context.autoApprove === true;
+  if (!systemMayApprove && (actor.kind !== 'user' || !actor.roles.includes(approverRole))) {
     return errors.forbidden(
       `only a user with the role '${approverRole}' may decide on a version`,
       {
@@ -142,7 +149,20 @@ export function applyTransition(
     next.evidenceHash = command.evidenceHash;
     if (command.goldenRecordsPath !== undefined) next.goldenRecordsPath = command.goldenRecordsPath;
   }
+  if (command.type === 'fail_validation' && command.evidenceHash !== undefined) next.evidenceHash = command.evidenceHash;
   return next;
+}
+
+/**
+ * Whether `command` by `actor` is the version's last transition again (a retried request or
+ * activity): same command, same actor and, where there is one, the same evidence. A replay is
+ * answered with the version as it is instead of ILLEGAL_TRANSITION.
+ */
+export function isReplayOfLastTransition(version: ModelVersion, command: AnyLifecycleCommand, actor: Actor): boolean {
+  const last = version.history[version.history.length - 1];
+  if (!last || last.command !== command.type || last.actor.id !== actor.id || last.to !== version.state) return false;
+  const evidence = 'evidenceHash' in command ? command.evidenceHash : undefined;
+  return evidence === undefined || last.evidenceHash === evidence;
 }
 
 /** The champion pointer before any promotion. */

@@ -31,6 +31,12 @@ export interface DataLake {
   /** Object properties, or undefined if it does not exist. */
   stat(path: string): Promise<LakeObjectInfo | undefined>;
   write(path: string, body: Buffer | Readable, options?: LakeWriteOptions): Promise<LakeObjectInfo>;
+  /**
+   * Copies an object inside the lake (server-side where the store can), content type and metadata
+   * included. `ifNotExists` makes the target write-once (ARTIFACT_ALREADY_EXISTS); NOT_FOUND when
+   * the source does not exist.
+   */
+  copy(from: string, to: string, options?: { ifNotExists?: boolean }): Promise<LakeObjectInfo>;
   /** Objects under a prefix, in lexical order. */
   list(prefix: string): AsyncIterable<LakeObjectInfo>;
   delete(path: string): Promise<void>;

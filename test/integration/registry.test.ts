@@ -46,7 +46,7 @@ describe('model registry on Cosmos DB (local server)', () => {
       const model = await aModel();
       const record = await registry.getModel(model);
       expect(record).toMatchObject({ modelName: model, createdBy: alice.id, latestVersion: 0 });
-      expect(record?.definition.policies.approval.approverRole).toBe('model-approver');
+      expect(record?.definition.policies.approval.approverRole).toBe('MLOps.Approver');
       expect((await registry.listModels()).map((m) => m.modelName)).toContain(model);
       expect(await registry.listAudit(model)).toEqual([
         expect.objectContaining({ id: `${model}:created`, kind: 'model_created', actor: alice }),

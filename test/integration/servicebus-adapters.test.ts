@@ -35,7 +35,10 @@ function aRetrainingRequest(overrides: Partial<Parameters<ServiceBusRetrainingQu
 
 function anEvent(type: ModelEventInput['type'], extra: Partial<ModelEventInput> = {}): ModelEventInput {
   const data = {
+    'model.created': { actor: 'alice@example.com' },
+    'version.registered': { actor: 'alice@example.com', artifactSha256: 'ab' },
     'lifecycle.changed': { from: 'validating', to: 'pending_approval' },
+    'champion.changed': { epoch: 1, from: null, to: 3, cause: 'promote', actor: 'bob@example.com' },
     'drift.evaluated': { windowId: 'w1', verdict: 'ok' },
     'drift.detected': { windowId: 'w1', columns: ['age'], scores: { age: 0.4 } },
     'run.completed': { runId: 'r1', kind: 'batch-inference', rows: 10 },

@@ -1,6 +1,6 @@
 import { DomainError, errors } from '../../shared/domain/errors';
 import { championAtFromEvents } from '../../shared/domain/lifecycle';
-import type { ModelRegistry, Versioned } from '../../shared/ports/model-registry';
+import type { ModelRegistry, RegisteredVersion, Versioned } from '../../shared/ports/model-registry';
 import { type ModelVersion, modelVersionSchema } from '../../shared/schemas/model-version';
 import {
   type AuditEvent,
@@ -45,13 +45,24 @@ export class InMemoryModelRegistry implements ModelRegistry {
     return [...this.models.values()].sort((a, b) => a.modelName.localeCompare(b.modelName));
   }
 
-  async registerVersion(model: string, build: (version: number) => ModelVersion): Promise<Versioned<ModelVersion>> {
+  async registerVersion(
+    model: string,
+    build: (version: number) => ModelVersion,
+    options: { registrationKey?: string } = {},
+  ): Promise<RegisteredVersion> {
+    // Synchronous from lookup to store: concurrent calls cannot interleave, so a key registers once.
+    const registrationKey = options.registrationKey;
+    if (registrationKey !== undefined) {
+      const earlier = [...this.versions.values()].find((v) => v.value.modelName === model && v.value.registrationKey === registrationKey);
+      if (earlier) return { ...earlier, created: false };
+    }
     let n = 1;
     while (this.versions.has(key(model, n))) n++;
-    const stored = this.store(modelVersionSchema.parse(build(n)));
+    const built = build(n);
+    const stored = this.store(modelVersionSchema.parse(registrationKey === undefined ? built : { ...built, registrationKey }));
     const record = this.models.get(model);
     if (record && record.latestVersion < n) this.models.set(model, { ...record, latestVersion: n });
-    return stored;
+    return { ...stored, created: true };
   }
 
   async getVersion(model: string, version: number): Promise<Versioned<ModelVersion> | undefined> {
@@ -96,6 +107,10 @@ export class InMemoryModelRegistry implements ModelRegistry {
     if (this.ledger.has(id)) return false;
     this.ledger.set(id, auditEventSchema.parse(event));
     return true;
+  }
+
+  async hasAudit(model: string, id: string): Promise<boolean> {
+    return this.ledger.has(`${model}/${id}`);
   }
 
   async listAudit(model: string, filter: { kind?: AuditEventKind; version?: number } = {}): Promise<AuditEvent[]> {

@@ -53,6 +53,15 @@ export class MemoryLake implements DataLake {
     return info;
   }
 
+  async copy(from: string, to: string, options: { ifNotExists?: boolean } = {}): Promise<LakeObjectInfo> {
+    const source = this.get(from);
+    return this.write(to, Buffer.from(source.body), {
+      ...options,
+      metadata: { ...source.info.metadata },
+      ...(source.info.contentType ? { contentType: source.info.contentType } : {}),
+    });
+  }
+
   async *list(prefix: string): AsyncIterable<LakeObjectInfo> {
     for (const key of [...this.objects.keys()].sort()) if (key.startsWith(prefix)) yield await Promise.resolve(this.objects.get(key)!.info);
   }

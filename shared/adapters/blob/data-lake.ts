@@ -10,6 +10,8 @@ import { dataContainer } from './client';
 /** Block size and parallelism of streamed uploads: 4 MiB x 4 keeps memory near 16 MiB per upload. */
 const STREAM_BLOCK_SIZE = 4 * 1024 * 1024;
 const STREAM_CONCURRENCY = 4;
+/** How often a server-side copy's progress is polled. */
+const COPY_POLL_MS = 200;
 /** A broken download resumes from where it stopped this many times before it fails. */
 const DOWNLOAD_RETRIES = 3;
 
@@ -107,6 +109,27 @@ export class BlobDataLake implements DataLake {
     } catch (error) {
       throw mapWriteError(error, path, options);
     }
+  }
+
+  async copy(from: string, to: string, options: { ifNotExists?: boolean } = {}): Promise<LakeObjectInfo> {
+    const container = await this.container();
+    const source = container.getBlobClient(assertLakePath(from));
+    const target = container.getBlobClient(assertLakePath(to));
+    try {
+      // A copy inside one account is server-side and authorised by the caller's own credential.
+      const poller = await target.beginCopyFromURL(source.url, {
+        conditions: options.ifNotExists ? { ifNoneMatch: '*' } : {},
+        intervalInMs: COPY_POLL_MS,
+      });
+      await poller.pollUntilDone();
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 404) throw errors.notFound(`'${from}' does not exist in the data lake`, { path: from });
+      throw mapWriteError(error, to, options);
+    }
+    const copied = await this.stat(to);
+    if (!copied) throw new Error(`the copy of '${from}' to '${to}' left no object`);
+    return copied;
   }
 
   async *list(prefix: string): AsyncIterable<LakeObjectInfo> {

@@ -82,6 +82,20 @@ export class FileLake implements DataLake {
     return this.info(p, full);
   }
 
+  async copy(from: string, to: string, options: { ifNotExists?: boolean } = {}): Promise<LakeObjectInfo> {
+    const source = this.file(from);
+    if (!(await this.exists(source))) throw errors.notFound(`no file at '${from}'`);
+    const target = this.file(to);
+    await fs.promises.mkdir(path.dirname(target), { recursive: true });
+    try {
+      await fs.promises.copyFile(source, target, options.ifNotExists ? fs.constants.COPYFILE_EXCL : 0);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw errors.artifactAlreadyExists(`'${to}' already exists`);
+      throw error;
+    }
+    return this.info(to, target);
+  }
+
   async *list(prefix: string): AsyncIterable<LakeObjectInfo> {
     const base = this.file('.');
     const found: string[] = [];
