@@ -30,6 +30,8 @@ export const configSchema = z.object({
   EVENTS_TOPIC: nonEmpty.default('model-events'),
   /** Client id of a user-assigned managed identity, when the app uses one. */
   AZURE_CLIENT_ID: nonEmpty.optional(),
+  /** Largest ONNX artifact a registration accepts, in bytes (HTTP uploads are also bound by the host's request limit). */
+  MAX_ARTIFACT_BYTES: z.coerce.number().int().positive().default(512 * 1024 * 1024),
 });
 
 export type AppConfig = z.infer<typeof configSchema>;

@@ -6,7 +6,11 @@ import { errors } from './errors';
  * relative to the data container, uses "/" separators and is validated before it is returned, so
  * a name taken from a request or a blob event can never escape its folder.
  *
- *   models/{model}/{version}/model.onnx | manifest.json | transforms.json | golden-records.parquet
+ *   models/{model}/{version}/model.onnx | manifest.json | transforms.json | golden-records.json
+ *   models/{model}/incoming/{name}/manifest.json + model.onnx   (packages from training pipelines)
+ *   models/{model}/uploads/{uploadId}/model.onnx                (an upload before it has a number)
+ *   datasets/{model}/...                                        (validation, training, reference sets)
+ *   evidence/{model}/{version}/{sha256}.json                    (validation evidence, by its hash)
  *   drops/{model}/...
  *   actuals/{model}/...
  *   predictions/{model}/v{version}/{runId}/part-NNNNN.parquet + _manifest.json
@@ -15,7 +19,17 @@ import { errors } from './errors';
  *   reports/{model}/...
  */
 
-export const LAKE_ROOTS = ['models', 'drops', 'actuals', 'predictions', 'quarantine', 'profiles', 'reports'] as const;
+export const LAKE_ROOTS = [
+  'models',
+  'datasets',
+  'evidence',
+  'drops',
+  'actuals',
+  'predictions',
+  'quarantine',
+  'profiles',
+  'reports',
+] as const;
 export type LakeRoot = (typeof LAKE_ROOTS)[number];
 
 const MAX_PATH_LENGTH = 1024;
@@ -95,7 +109,7 @@ export const MODEL_FILES = {
   artifact: 'model.onnx',
   manifest: 'manifest.json',
   transforms: 'transforms.json',
-  goldenRecords: 'golden-records.parquet',
+  goldenRecords: 'golden-records.json',
 } as const;
 
 export const PREDICTION_MANIFEST = '_manifest.json';
@@ -110,6 +124,22 @@ export const lakePaths = {
   modelManifest: (model: string, version: number) => lakePaths.modelFile(model, version, MODEL_FILES.manifest),
   transformSpec: (model: string, version: number) => lakePaths.modelFile(model, version, MODEL_FILES.transforms),
   goldenRecords: (model: string, version: number) => lakePaths.modelFile(model, version, MODEL_FILES.goldenRecords),
+  /** `models/{model}/incoming/{name}/`: a package a training pipeline writes (manifest.json last). */
+  incomingPackageFolder: (model: string, name: string) => folder('models', modelSegment(model), 'incoming', runIdSegment(name)),
+  incomingPackageFile: (model: string, name: string, file: string) =>
+    join('models', modelSegment(model), 'incoming', runIdSegment(name), relativeName(file)),
+  /** Where an uploaded artifact lands before the registry gives it a version number. */
+  artifactUpload: (model: string, uploadId: string) =>
+    join('models', modelSegment(model), 'uploads', runIdSegment(uploadId), MODEL_FILES.artifact),
+
+  datasetsFolder: (model: string) => folder('datasets', modelSegment(model)),
+  dataset: (model: string, name: string) => join('datasets', modelSegment(model), relativeName(name)),
+
+  /** `evidence/{model}/{version}/{sha256}.json`: immutable, named by its own hash. */
+  evidence: (model: string, version: number, sha256: string) => {
+    if (!/^[a-f0-9]{64}$/.test(sha256)) throw errors.validation('an evidence hash is a lowercase hex sha256', { sha256: printable(sha256) });
+    return join('evidence', modelSegment(model), versionSegment(version), `${sha256}.json`);
+  },
 
   dropsFolder: (model: string) => folder('drops', modelSegment(model)),
   drop: (model: string, name: string) => join('drops', modelSegment(model), relativeName(name)),
@@ -141,6 +171,9 @@ export const lakePaths = {
   quarantineFolder: (model: string, runId: string) => folder('quarantine', modelSegment(model), runIdSegment(runId)),
   quarantine: (model: string, runId: string, name: string) =>
     join('quarantine', modelSegment(model), runIdSegment(runId), relativeName(name)),
+  /** A broken model package, moved aside with its reason: `quarantine/{model}/packages/{name}/...`. */
+  packageQuarantine: (model: string, name: string, file: string) =>
+    join('quarantine', modelSegment(model), 'packages', runIdSegment(name), relativeName(file)),
 
   profilesFolder: (model: string) => folder('profiles', modelSegment(model)),
   /** `profiles/{model}/{name}`: e.g. `v3/training.json`, `runs/{runId}.json`, `windows/2026-01-01.json`. */

@@ -82,19 +82,25 @@ export class RegistryUseCases {
   }
 
   /**
-   * Registers a version with the next free number; it starts in `registered`. With a
-   * `registrationKey`, repeated and concurrent calls register one version and all return it
-   * (`created` is false for those that found it).
+   * Registers a version with the next free number; it starts in `registered`. `input` may depend
+   * on the number (paths in the version's folder). With a `registrationKey`, repeated and
+   * concurrent calls register one version and all return it (`created` is false for those that
+   * found it).
    */
-  async register(model: string, input: unknown, actorInput: ActorInput): Promise<{ version: ModelVersion; created: boolean }> {
-    const versionInput = parseOrThrow(modelVersionInputSchema, input, 'model version');
+  async register(
+    model: string,
+    input: unknown | ((version: number) => unknown),
+    actorInput: ActorInput,
+  ): Promise<{ version: ModelVersion; created: boolean }> {
+    const inputFor = typeof input === 'function' ? (input as (version: number) => unknown) : () => input;
+    const versionInput = parseOrThrow(modelVersionInputSchema, inputFor(1), 'model version');
     const actor = parseOrThrow(actorSchema, actorInput, 'actor');
     await this.requireModel(model);
     const now = this.now();
     const { value: version, created } = await this.deps.registry.registerVersion(
       model,
       (number) => ({
-        ...versionInput,
+        ...(number === 1 ? versionInput : parseOrThrow(modelVersionInputSchema, inputFor(number), 'model version')),
         modelName: model,
         version: number,
         registrant: actor.id,
