@@ -89,7 +89,8 @@ export class RegistryUseCases {
    */
   async register(
     model: string,
-    input: unknown | ((version: number) => unknown),
+    /** The version input, or a function of the version number (for paths in its folder). */
+    input: unknown,
     actorInput: ActorInput,
   ): Promise<{ version: ModelVersion; created: boolean }> {
     const inputFor = typeof input === 'function' ? (input as (version: number) => unknown) : () => input;
