@@ -1,0 +1,5 @@
+/** Every HTTP route of the API (the OpenAPI document lists what these modules register). */
+import './models';
+import './versions';
+import './champion';
+import './system';
