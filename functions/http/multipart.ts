@@ -1,5 +1,4 @@
 import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 
 import type { HttpRequest } from '@azure/functions';
 import busboy from 'busboy';
