@@ -1,8 +1,8 @@
 import type { Container, ItemDefinition, SqlParameter } from '@azure/cosmos';
 import type { z } from 'zod';
 
-import { DomainError, errors, formatIssues, parseOrThrow } from '../../domain/errors';
-import { championAtFromEvents } from '../../domain/lifecycle';
+import { errors, formatIssues, parseOrThrow } from '../../domain/errors';
+import { championAtFromEvents, compareLedgerEntries } from '../../domain/lifecycle';
 import type { ModelRegistry, Versioned } from '../../ports/model-registry';
 import type { ModelVersion } from '../../schemas/model-version';
 import {
@@ -43,7 +43,7 @@ export class CosmosModelRegistry implements ModelRegistry {
       await models.items.create(doc);
     } catch (error) {
       if (cosmosStatus(error) === 409) {
-        throw new DomainError('MODEL_ALREADY_EXISTS', `model '${model.modelName}' already exists`, { model: model.modelName });
+        throw errors.modelAlreadyExists(model.modelName);
       }
       throw error;
     }
@@ -66,6 +66,8 @@ export class CosmosModelRegistry implements ModelRegistry {
   }
 
   async registerVersion(model: string, build: (version: number) => ModelVersion): Promise<Versioned<ModelVersion>> {
+    // Checked before the first create: a version document must never exist without its model.
+    if (!(await this.read(MODEL_DOC_ID, model))) throw errors.modelNotFound(model);
     const { models } = await this.containers();
     let candidate = (await this.highestVersion(model)) + 1;
     for (let attempt = 0; attempt < MAX_REGISTRATION_ATTEMPTS; attempt++, candidate++) {
@@ -174,7 +176,7 @@ export class CosmosModelRegistry implements ModelRegistry {
       parameters.push({ name: '@version', value: filter.version });
     }
     const resources = await this.query('audit', model, `SELECT * FROM c WHERE ${conditions.join(' AND ')}`, parameters);
-    return resources.map((r) => fromRead(auditEventSchema, r)).sort(ledgerOrder);
+    return resources.map((r) => fromRead(auditEventSchema, r)).sort(compareLedgerEntries);
   }
 
   async championAt(model: string, at: string): Promise<number | null> {
@@ -237,21 +239,6 @@ export class CosmosModelRegistry implements ModelRegistry {
 /** The registry over the process's Cosmos client. */
 export function cosmosModelRegistry(): CosmosModelRegistry {
   return new CosmosModelRegistry();
-}
-
-const KIND_ORDER: Record<AuditEventKind, number> = {
-  model_created: 0,
-  version_registered: 1,
-  champion_changed: 2,
-  transition: 3,
-};
-
-/** Oldest first; at equal times, by kind and then by sequence, so the order is stable. */
-function ledgerOrder(a: AuditEvent, b: AuditEvent): number {
-  const byTime = Date.parse(a.at) - Date.parse(b.at);
-  if (byTime !== 0) return byTime;
-  if (a.kind !== b.kind) return KIND_ORDER[a.kind] - KIND_ORDER[b.kind];
-  return a.id.localeCompare(b.id, 'en', { numeric: true });
 }
 
 function forWrite<S extends z.ZodType>(schema: S, doc: unknown): z.infer<S> {
