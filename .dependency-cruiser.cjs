@@ -110,21 +110,24 @@ module.exports = {
     ),
     {
       name: 'product-does-not-import-tooling',
-      comment: 'The deployed app must not depend on the local host, the CLI, tests or benchmarks (none of them ship).',
+      comment:
+        'The deployed app must not depend on the local host, the CLI, tests or benchmarks (none of them ship).',
       severity: 'error',
       from: { path: '^(functions|orchestrations|shared)/' },
       to: { path: '^(devhost|cli|test|bench)/' },
     },
     {
       name: 'product-uses-production-packages',
-      comment: 'Only dependencies are installed in the Function App; devDependencies are for devhost, tests and tools.',
+      comment:
+        'Only dependencies are installed in the Function App; devDependencies are for devhost, tests and tools.',
       severity: 'error',
       from: { path: '^(functions|orchestrations|shared|cli)/' },
       to: { dependencyTypes: ['npm-dev', 'npm-optional', 'npm-peer', 'npm-bundled'] },
     },
     {
       name: 'packages-are-declared',
-      comment: 'Every package imported is in package.json (a transitive dependency can vanish with any update).',
+      comment:
+        'Every package imported is in package.json (a transitive dependency can vanish with any update).',
       severity: 'error',
       from: {},
       to: { dependencyTypes: ['npm-no-pkg', 'npm-unknown'] },

@@ -28,8 +28,15 @@ export interface ByteRange {
 export function assertByteRange(range: ByteRange | undefined): void {
   if (!range) return;
   const { offset, length } = range;
-  if (!Number.isSafeInteger(offset) || offset < 0 || (length !== undefined && (!Number.isSafeInteger(length) || length < 1))) {
-    throw errors.validation('a byte range needs a non-negative integer offset and a positive length', { offset, length });
+  if (
+    !Number.isSafeInteger(offset) ||
+    offset < 0 ||
+    (length !== undefined && (!Number.isSafeInteger(length) || length < 1))
+  ) {
+    throw errors.validation('a byte range needs a non-negative integer offset and a positive length', {
+      offset,
+      length,
+    });
   }
 }
 
@@ -37,14 +44,22 @@ export function assertByteRange(range: ByteRange | undefined): void {
  * The [start, end) of `range` within an object of `size` bytes: a range running past the end is cut
  * there; one starting beyond the end is VALIDATION_ERROR (Blob Storage answers 416).
  */
-export function byteRangeWithin(path: string, range: ByteRange | undefined, size: number): { start: number; end: number } {
+export function byteRangeWithin(
+  path: string,
+  range: ByteRange | undefined,
+  size: number,
+): { start: number; end: number } {
   assertByteRange(range);
   if (!range) return { start: 0, end: size };
   if (range.offset > size) throw byteRangeOutside(path);
-  return { start: range.offset, end: range.length === undefined ? size : Math.min(size, range.offset + range.length) };
+  return {
+    start: range.offset,
+    end: range.length === undefined ? size : Math.min(size, range.offset + range.length),
+  };
 }
 
-export const byteRangeOutside = (path: string) => errors.validation(`the byte range is outside '${path}'`, { path });
+export const byteRangeOutside = (path: string) =>
+  errors.validation(`the byte range is outside '${path}'`, { path });
 
 /** Throws VALIDATION_ERROR naming every metadata entry Blob Storage would refuse or alter. */
 export function assertLakeMetadata(metadata: Record<string, string> | undefined): void {
@@ -59,12 +74,18 @@ export function assertLakeMetadata(metadata: Record<string, string> | undefined)
     bytes += name.length + String(value).length;
   }
   if (bytes > MAX_METADATA_BYTES) problems.push(`metadata is ${bytes} bytes, at most ${MAX_METADATA_BYTES}`);
-  if (problems.length > 0) throw errors.validation(`invalid object metadata: ${problems.join('; ')}`, { problems });
+  if (problems.length > 0)
+    throw errors.validation(`invalid object metadata: ${problems.join('; ')}`, { problems });
 }
 
 /** A write is either write-once or guarded by an ETag, never both. */
-export function assertWriteConditions(path: string, options: { ifNotExists?: boolean; ifMatch?: string }): void {
+export function assertWriteConditions(
+  path: string,
+  options: { ifNotExists?: boolean; ifMatch?: string },
+): void {
   if (options.ifNotExists && options.ifMatch) {
-    throw errors.validation('a write is either write-once (ifNotExists) or guarded (ifMatch), not both', { path });
+    throw errors.validation('a write is either write-once (ifNotExists) or guarded (ifMatch), not both', {
+      path,
+    });
   }
 }

@@ -55,7 +55,10 @@ const comparable = ({ lastModified: _lastModified, ...rest }: LakeObjectInfo) =>
  * drift. Every test works under a model folder of its own, so the suite also runs against a shared
  * container.
  */
-export function describeDataLakeContract(name: string, setUp: () => Promise<LakeUnderTest> | LakeUnderTest): void {
+export function describeDataLakeContract(
+  name: string,
+  setUp: () => Promise<LakeUnderTest> | LakeUnderTest,
+): void {
   describe(`DataLake contract: ${name}`, () => {
     let lake: DataLake;
     let dispose: LakeUnderTest['dispose'];
@@ -96,14 +99,26 @@ export function describeDataLakeContract(name: string, setUp: () => Promise<Lake
       it('when written without a content type or metadata, then the type is application/octet-stream and metadata is empty', async () => {
         const written = await lake.write(at('plain.bin'), Buffer.from([1, 2, 3]));
         expect(written).toMatchObject({ contentType: 'application/octet-stream', metadata: {} });
-        expect(await lake.stat(at('plain.bin'))).toMatchObject({ size: 3, contentType: 'application/octet-stream', metadata: {} });
+        expect(await lake.stat(at('plain.bin'))).toMatchObject({
+          size: 3,
+          contentType: 'application/octet-stream',
+          metadata: {},
+        });
       });
 
       it('when an object is overwritten, then its bytes, type and metadata are replaced and its ETag changes', async () => {
-        const first = await lake.write(at('o.json'), Buffer.from('{"v":1}'), { contentType: 'application/json', metadata: { v: '1' } });
+        const first = await lake.write(at('o.json'), Buffer.from('{"v":1}'), {
+          contentType: 'application/json',
+          metadata: { v: '1' },
+        });
         const second = await lake.write(at('o.json'), Buffer.from('two'));
         expect(second.etag).not.toBe(first.etag);
-        expect(await lake.stat(at('o.json'))).toMatchObject({ etag: second.etag, size: 3, contentType: 'application/octet-stream', metadata: {} });
+        expect(await lake.stat(at('o.json'))).toMatchObject({
+          etag: second.etag,
+          size: 3,
+          contentType: 'application/octet-stream',
+          metadata: {},
+        });
         expect((await lake.readBuffer(at('o.json'))).toString()).toBe('two');
       });
 
@@ -127,7 +142,9 @@ export function describeDataLakeContract(name: string, setUp: () => Promise<Lake
         await lake.write(at('kept.bin'), Buffer.from('kept'));
         await expect(lake.write(at('kept.bin'), breakingStream())).rejects.toThrow(/connection reset/);
         expect((await lake.readBuffer(at('kept.bin'))).toString()).toBe('kept');
-        expect((await collect(lake.list(lakePaths.dropsFolder(model)))).map((o) => o.path)).toEqual([at('kept.bin')]);
+        expect((await collect(lake.list(lakePaths.dropsFolder(model)))).map((o) => o.path)).toEqual([
+          at('kept.bin'),
+        ]);
       });
 
       it('when metadata has a name or value Blob Storage would refuse or alter, then VALIDATION_ERROR and nothing is written', async () => {
@@ -141,7 +158,9 @@ export function describeDataLakeContract(name: string, setUp: () => Promise<Lake
           { k: 'x'.repeat(9000) },
         ];
         for (const metadata of refused) {
-          await expect(lake.write(at('meta.txt'), Buffer.from('x'), { metadata })).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
+          await expect(lake.write(at('meta.txt'), Buffer.from('x'), { metadata })).rejects.toMatchObject({
+            code: 'VALIDATION_ERROR',
+          });
         }
         expect(await lake.stat(at('meta.txt'))).toBeUndefined();
       });
@@ -154,39 +173,60 @@ export function describeDataLakeContract(name: string, setUp: () => Promise<Lake
       });
 
       it('when a range is read, then exactly those bytes come back, as a buffer and as a stream', async () => {
-        expect(await lake.readBuffer(at('range.bin'), { offset: 100, length: 50 })).toEqual(data.subarray(100, 150));
-        expect(await streamed(await lake.read(at('range.bin'), { offset: 100, length: 50 }))).toEqual(data.subarray(100, 150));
+        expect(await lake.readBuffer(at('range.bin'), { offset: 100, length: 50 })).toEqual(
+          data.subarray(100, 150),
+        );
+        expect(await streamed(await lake.read(at('range.bin'), { offset: 100, length: 50 }))).toEqual(
+          data.subarray(100, 150),
+        );
         expect(await lake.readBuffer(at('range.bin'), { offset: 990 })).toEqual(data.subarray(990));
         expect(await streamed(await lake.read(at('range.bin'), { offset: 990 }))).toEqual(data.subarray(990));
         expect(await lake.readBuffer(at('range.bin'), { offset: 0, length: 1 })).toEqual(data.subarray(0, 1));
       });
 
       it('when a range runs past the end, then the bytes up to the end come back', async () => {
-        expect(await lake.readBuffer(at('range.bin'), { offset: 990, length: 50 })).toEqual(data.subarray(990));
-        expect(await streamed(await lake.read(at('range.bin'), { offset: 990, length: 50 }))).toEqual(data.subarray(990));
+        expect(await lake.readBuffer(at('range.bin'), { offset: 990, length: 50 })).toEqual(
+          data.subarray(990),
+        );
+        expect(await streamed(await lake.read(at('range.bin'), { offset: 990, length: 50 }))).toEqual(
+          data.subarray(990),
+        );
       });
 
       it('when a range starts beyond the end, then VALIDATION_ERROR', async () => {
-        await expect(lake.readBuffer(at('range.bin'), { offset: 1001 })).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
-        await expect(lake.read(at('range.bin'), { offset: 2000, length: 5 })).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
+        await expect(lake.readBuffer(at('range.bin'), { offset: 1001 })).rejects.toMatchObject({
+          code: 'VALIDATION_ERROR',
+        });
+        await expect(lake.read(at('range.bin'), { offset: 2000, length: 5 })).rejects.toMatchObject({
+          code: 'VALIDATION_ERROR',
+        });
       });
 
-      it.each([{ offset: -1 }, { offset: 1.5 }, { offset: 0, length: 0 }, { offset: 0, length: -3 }, { offset: 0, length: 2.5 }])(
-        'when the range is %j, then VALIDATION_ERROR',
-        async (range) => {
-          await expect(lake.readBuffer(at('range.bin'), range)).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
-          await expect(lake.read(at('range.bin'), range)).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
-        },
-      );
+      it.each([
+        { offset: -1 },
+        { offset: 1.5 },
+        { offset: 0, length: 0 },
+        { offset: 0, length: -3 },
+        { offset: 0, length: 2.5 },
+      ])('when the range is %j, then VALIDATION_ERROR', async (range) => {
+        await expect(lake.readBuffer(at('range.bin'), range)).rejects.toMatchObject({
+          code: 'VALIDATION_ERROR',
+        });
+        await expect(lake.read(at('range.bin'), range)).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
+      });
     });
 
     describe('missing objects', () => {
       it('when an object is missing, then stat is undefined and every read is NOT_FOUND', async () => {
         expect(await lake.stat(at('missing.csv'))).toBeUndefined();
         await expect(lake.readBuffer(at('missing.csv'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
-        await expect(lake.readBuffer(at('missing.csv'), { offset: 0, length: 10 })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+        await expect(lake.readBuffer(at('missing.csv'), { offset: 0, length: 10 })).rejects.toMatchObject({
+          code: 'NOT_FOUND',
+        });
         await expect(lake.read(at('missing.csv'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
-        await expect(lake.read(at('missing.csv'), { offset: 5 })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+        await expect(lake.read(at('missing.csv'), { offset: 5 })).rejects.toMatchObject({
+          code: 'NOT_FOUND',
+        });
       });
 
       it('when a path is only a folder of other objects, then it is not an object: stat undefined, read NOT_FOUND', async () => {
@@ -200,10 +240,14 @@ export function describeDataLakeContract(name: string, setUp: () => Promise<Lake
     describe('conditional writes', () => {
       it('when a write-once object exists, then writing it again is ARTIFACT_ALREADY_EXISTS (buffer or stream) and the first stays', async () => {
         await lake.write(at('once.json'), Buffer.from('first'), { ifNotExists: true });
-        await expect(lake.write(at('once.json'), Buffer.from('second'), { ifNotExists: true })).rejects.toMatchObject({
+        await expect(
+          lake.write(at('once.json'), Buffer.from('second'), { ifNotExists: true }),
+        ).rejects.toMatchObject({
           code: 'ARTIFACT_ALREADY_EXISTS',
         });
-        await expect(lake.write(at('once.json'), Readable.from([Buffer.from('third')]), { ifNotExists: true })).rejects.toMatchObject({
+        await expect(
+          lake.write(at('once.json'), Readable.from([Buffer.from('third')]), { ifNotExists: true }),
+        ).rejects.toMatchObject({
           code: 'ARTIFACT_ALREADY_EXISTS',
         });
         expect((await lake.readBuffer(at('once.json'))).toString()).toBe('first');
@@ -211,18 +255,23 @@ export function describeDataLakeContract(name: string, setUp: () => Promise<Lake
 
       it('when 8 writers race to write one object write-once, then exactly one succeeds and its bytes are stored', async () => {
         const results = await Promise.allSettled(
-          Array.from({ length: 8 }, (_, i) => lake.write(at('race.json'), Buffer.from(`writer-${i}`), { ifNotExists: true })),
+          Array.from({ length: 8 }, (_, i) =>
+            lake.write(at('race.json'), Buffer.from(`writer-${i}`), { ifNotExists: true }),
+          ),
         );
         const winners = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
         expect(winners).toHaveLength(1);
-        for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'ARTIFACT_ALREADY_EXISTS' });
+        for (const r of results)
+          if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'ARTIFACT_ALREADY_EXISTS' });
         expect((await lake.readBuffer(at('race.json'))).toString()).toBe(`writer-${winners[0]}`);
       });
 
       it('when an overwrite quotes a stale ETag, then CONCURRENCY_CONFLICT; with the current one it succeeds', async () => {
         const first = await lake.write(at('profile.json'), Buffer.from('v1'));
         const second = await lake.write(at('profile.json'), Buffer.from('v2'), { ifMatch: first.etag });
-        await expect(lake.write(at('profile.json'), Buffer.from('v3'), { ifMatch: first.etag })).rejects.toMatchObject({
+        await expect(
+          lake.write(at('profile.json'), Buffer.from('v3'), { ifMatch: first.etag }),
+        ).rejects.toMatchObject({
           code: 'CONCURRENCY_CONFLICT',
         });
         expect((await lake.readBuffer(at('profile.json'))).toString()).toBe('v2');
@@ -232,7 +281,9 @@ export function describeDataLakeContract(name: string, setUp: () => Promise<Lake
 
       it('when an overwrite quotes an ETag but the object is missing, then CONCURRENCY_CONFLICT and nothing is written', async () => {
         const other = await lake.write(at('other.json'), Buffer.from('x'));
-        await expect(lake.write(at('gone.json'), Buffer.from('x'), { ifMatch: other.etag })).rejects.toMatchObject({
+        await expect(
+          lake.write(at('gone.json'), Buffer.from('x'), { ifMatch: other.etag }),
+        ).rejects.toMatchObject({
           code: 'CONCURRENCY_CONFLICT',
         });
         expect(await lake.stat(at('gone.json'))).toBeUndefined();
@@ -241,17 +292,22 @@ export function describeDataLakeContract(name: string, setUp: () => Promise<Lake
       it('when 8 writers race to overwrite with the same ETag, then exactly one succeeds', async () => {
         const { etag } = await lake.write(at('guarded.json'), Buffer.from('start'));
         const results = await Promise.allSettled(
-          Array.from({ length: 8 }, (_, i) => lake.write(at('guarded.json'), Buffer.from(`writer-${i}`), { ifMatch: etag })),
+          Array.from({ length: 8 }, (_, i) =>
+            lake.write(at('guarded.json'), Buffer.from(`writer-${i}`), { ifMatch: etag }),
+          ),
         );
         const winners = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
         expect(winners).toHaveLength(1);
-        for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'CONCURRENCY_CONFLICT' });
+        for (const r of results)
+          if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'CONCURRENCY_CONFLICT' });
         expect((await lake.readBuffer(at('guarded.json'))).toString()).toBe(`writer-${winners[0]}`);
       });
 
       it('when a write is both write-once and guarded, then VALIDATION_ERROR', async () => {
         const { etag } = await lake.write(at('both.json'), Buffer.from('x'));
-        await expect(lake.write(at('both.json'), Buffer.from('y'), { ifNotExists: true, ifMatch: etag })).rejects.toMatchObject({
+        await expect(
+          lake.write(at('both.json'), Buffer.from('y'), { ifNotExists: true, ifMatch: etag }),
+        ).rejects.toMatchObject({
           code: 'VALIDATION_ERROR',
         });
         expect((await lake.readBuffer(at('both.json'))).toString()).toBe('x');
@@ -262,13 +318,22 @@ export function describeDataLakeContract(name: string, setUp: () => Promise<Lake
       it('when a prefix is listed, then the objects under it come back in lexical order with their properties', async () => {
         // Written out of order; "B" < "a-x" < "a.x" < "a/x" < "a_x" < "b" by code unit, as Blob Storage lists.
         for (const name of ['b', 'a_x', 'a/x', 'B', 'a.x', 'a-x']) {
-          await lake.write(at(`l/${name}`), Buffer.from(name), { metadata: { name: name.replace(/\W/g, '_') } });
+          await lake.write(at(`l/${name}`), Buffer.from(name), {
+            metadata: { name: name.replace(/\W/g, '_') },
+          });
         }
         await lake.write(at('l-other/x'), Buffer.from('x'));
         const listed = await collect(lake.list(`${lakePaths.dropsFolder(model)}l/`));
-        expect(listed.map((o) => o.path)).toEqual(['B', 'a-x', 'a.x', 'a/x', 'a_x', 'b'].map((n) => at(`l/${n}`)));
-        for (const info of listed) expect(comparable(info)).toEqual(comparable((await lake.stat(info.path))!));
-        expect(listed[3]).toMatchObject({ size: 3, metadata: { name: 'a_x' }, contentType: 'application/octet-stream' });
+        expect(listed.map((o) => o.path)).toEqual(
+          ['B', 'a-x', 'a.x', 'a/x', 'a_x', 'b'].map((n) => at(`l/${n}`)),
+        );
+        for (const info of listed)
+          expect(comparable(info)).toEqual(comparable((await lake.stat(info.path))!));
+        expect(listed[3]).toMatchObject({
+          size: 3,
+          metadata: { name: 'a_x' },
+          contentType: 'application/octet-stream',
+        });
       });
 
       it('when a prefix ends inside a name, then every object whose path starts with it is listed', async () => {
@@ -288,31 +353,49 @@ export function describeDataLakeContract(name: string, setUp: () => Promise<Lake
         await lake.delete(at('r.csv'));
         expect(await lake.stat(at('r.csv'))).toBeUndefined();
         await expect(lake.readBuffer(at('r.csv'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
-        expect((await collect(lake.list(lakePaths.dropsFolder(model)))).map((o) => o.path)).toEqual([at('r.csv.bak')]);
+        expect((await collect(lake.list(lakePaths.dropsFolder(model)))).map((o) => o.path)).toEqual([
+          at('r.csv.bak'),
+        ]);
         await expect(lake.delete(at('r.csv'))).resolves.toBeUndefined();
       });
 
       it('when a deleted object is written again, then it starts afresh (no old metadata)', async () => {
-        await lake.write(at('again.csv'), Buffer.from('one'), { metadata: { k: 'v' }, contentType: 'text/csv' });
+        await lake.write(at('again.csv'), Buffer.from('one'), {
+          metadata: { k: 'v' },
+          contentType: 'text/csv',
+        });
         await lake.delete(at('again.csv'));
         await lake.write(at('again.csv'), Buffer.from('two'), { ifNotExists: true });
-        expect(await lake.stat(at('again.csv'))).toMatchObject({ size: 3, metadata: {}, contentType: 'application/octet-stream' });
+        expect(await lake.stat(at('again.csv'))).toMatchObject({
+          size: 3,
+          metadata: {},
+          contentType: 'application/octet-stream',
+        });
       });
     });
 
-    it.each(['../escape.csv', '/abs.csv', 'a\\b.csv', 'drops/x/\u0001.csv', 'drops//x', 'drops/x/', 'C:/x.csv', ''])(
-      'when the path is %j, then every operation refuses it with VALIDATION_ERROR',
-      async (path) => {
-        await expect(lake.write(path, Buffer.from('x'))).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
-        await expect(lake.read(path)).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
-        await expect(lake.readBuffer(path)).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
-        await expect(lake.stat(path)).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
-        await expect(lake.delete(path)).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
+    it.each([
+      '../escape.csv',
+      '/abs.csv',
+      'a\\b.csv',
+      'drops/x/\u0001.csv',
+      'drops//x',
+      'drops/x/',
+      'C:/x.csv',
+      '',
+    ])('when the path is %j, then every operation refuses it with VALIDATION_ERROR', async (path) => {
+      await expect(lake.write(path, Buffer.from('x'))).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
+      await expect(lake.read(path)).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
+      await expect(lake.readBuffer(path)).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
+      await expect(lake.stat(path)).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
+      await expect(lake.delete(path)).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
+    });
+
+    it.each(['../', '/abs', 'drops//x', 'a\\b'])(
+      'when the prefix is %j, then listing refuses it with VALIDATION_ERROR',
+      async (prefix) => {
+        await expect(collect(lake.list(prefix))).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
       },
     );
-
-    it.each(['../', '/abs', 'drops//x', 'a\\b'])('when the prefix is %j, then listing refuses it with VALIDATION_ERROR', async (prefix) => {
-      await expect(collect(lake.list(prefix))).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
-    });
   });
 }

@@ -55,8 +55,24 @@ export function describeModelRegistryContract(name: string, makeRegistry: () => 
       return registry.registerVersion(model, versionOf(model));
     }
 
-    function aChampionChange(model: string, epoch: number, from: number | null, to: number | null, seconds: number): ChampionChangedEvent {
-      return { id: `${model}:champion:${epoch}`, kind: 'champion_changed', modelName: model, epoch, from, to, cause: 'promote', actor: alice, at: at(seconds) };
+    function aChampionChange(
+      model: string,
+      epoch: number,
+      from: number | null,
+      to: number | null,
+      seconds: number,
+    ): ChampionChangedEvent {
+      return {
+        id: `${model}:champion:${epoch}`,
+        kind: 'champion_changed',
+        modelName: model,
+        epoch,
+        from,
+        to,
+        cause: 'promote',
+        actor: alice,
+        at: at(seconds),
+      };
     }
 
     function aTransition(model: string, version: number, revision: number, seconds: number): AuditEvent {
@@ -74,7 +90,12 @@ export function describeModelRegistryContract(name: string, makeRegistry: () => 
       };
     }
 
-    const pointer = (model: string, version: number, epoch: number, previous: number[] = []): ChampionPointer => ({
+    const pointer = (
+      model: string,
+      version: number,
+      epoch: number,
+      previous: number[] = [],
+    ): ChampionPointer => ({
       ...emptyChampion(model, at(epoch)),
       version,
       previous,
@@ -99,7 +120,9 @@ export function describeModelRegistryContract(name: string, makeRegistry: () => 
 
       it('when a model name is taken, then createModel is MODEL_ALREADY_EXISTS and the first stays', async () => {
         const model = await aModel();
-        await expect(registry.createModel({ ...aModelRecord(model), createdBy: 'mallory' })).rejects.toMatchObject({
+        await expect(
+          registry.createModel({ ...aModelRecord(model), createdBy: 'mallory' }),
+        ).rejects.toMatchObject({
           code: 'MODEL_ALREADY_EXISTS',
         });
         expect((await registry.getModel(model))?.createdBy).toBe(alice.id);
@@ -110,7 +133,9 @@ export function describeModelRegistryContract(name: string, makeRegistry: () => 
       it('when versions are registered, then they get 1 and 2, read back with their ETags and raise latestVersion', async () => {
         const model = await aModel();
         const first = await registered(model);
-        const second = await registry.registerVersion(model, (n) => aModelVersion({ modelName: model, version: n, description: 'second' }));
+        const second = await registry.registerVersion(model, (n) =>
+          aModelVersion({ modelName: model, version: n, description: 'second' }),
+        );
         expect([first.value.version, second.value.version]).toEqual([1, 2]);
         expect(second.value).toEqual(aModelVersion({ modelName: model, version: 2, description: 'second' }));
         expect(await registry.getVersion(model, 2)).toEqual(second);
@@ -127,7 +152,9 @@ export function describeModelRegistryContract(name: string, makeRegistry: () => 
 
       it('when build returns another number than asked for, then registerVersion fails and stores nothing', async () => {
         const model = await aModel();
-        await expect(registry.registerVersion(model, (n) => aModelVersion({ modelName: model, version: n + 1 }))).rejects.toThrow();
+        await expect(
+          registry.registerVersion(model, (n) => aModelVersion({ modelName: model, version: n + 1 })),
+        ).rejects.toThrow();
         expect(await registry.listVersions(model)).toEqual([]);
       });
 
@@ -153,7 +180,10 @@ export function describeModelRegistryContract(name: string, makeRegistry: () => 
       it('when the ETag is current, then the version is replaced and gets a new ETag', async () => {
         const model = await aModel();
         const stored = await registered(model);
-        const replaced = await registry.replaceVersion({ ...stored.value, description: 'edited', revision: 1 }, stored.etag);
+        const replaced = await registry.replaceVersion(
+          { ...stored.value, description: 'edited', revision: 1 },
+          stored.etag,
+        );
         expect(replaced.etag).not.toBe(stored.etag);
         expect(replaced.value).toMatchObject({ description: 'edited', revision: 1 });
         expect(await registry.getVersion(model, 1)).toEqual(replaced);
@@ -163,7 +193,9 @@ export function describeModelRegistryContract(name: string, makeRegistry: () => 
         const model = await aModel();
         const stale = await registered(model);
         await registry.replaceVersion({ ...stale.value, description: 'first writer' }, stale.etag);
-        await expect(registry.replaceVersion({ ...stale.value, description: 'second writer' }, stale.etag)).rejects.toMatchObject({
+        await expect(
+          registry.replaceVersion({ ...stale.value, description: 'second writer' }, stale.etag),
+        ).rejects.toMatchObject({
           code: 'CONCURRENCY_CONFLICT',
         });
         expect((await registry.getVersion(model, 1))?.value.description).toBe('first writer');
@@ -173,11 +205,14 @@ export function describeModelRegistryContract(name: string, makeRegistry: () => 
         const model = await aModel();
         const stored = await registered(model);
         const results = await Promise.allSettled(
-          Array.from({ length: 5 }, (_, i) => registry.replaceVersion({ ...stored.value, description: `writer ${i}` }, stored.etag)),
+          Array.from({ length: 5 }, (_, i) =>
+            registry.replaceVersion({ ...stored.value, description: `writer ${i}` }, stored.etag),
+          ),
         );
         const winners = results.filter((r) => r.status === 'fulfilled');
         expect(winners).toHaveLength(1);
-        for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'CONCURRENCY_CONFLICT' });
+        for (const r of results)
+          if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'CONCURRENCY_CONFLICT' });
         expect((await registry.getVersion(model, 1))?.value).toEqual(winners[0]?.value.value);
       });
 
@@ -185,7 +220,9 @@ export function describeModelRegistryContract(name: string, makeRegistry: () => 
         const model = await aModel();
         const stored = await registered(model);
         const missing: ModelVersion = { ...stored.value, version: 7 };
-        await expect(registry.replaceVersion(missing, stored.etag)).rejects.toMatchObject({ code: 'VERSION_NOT_FOUND' });
+        await expect(registry.replaceVersion(missing, stored.etag)).rejects.toMatchObject({
+          code: 'VERSION_NOT_FOUND',
+        });
         expect(await registry.getVersion(model, 7)).toBeUndefined();
       });
     });
@@ -202,7 +239,9 @@ export function describeModelRegistryContract(name: string, makeRegistry: () => 
       it('when a pointer exists, then a swap without ETag is CONCURRENCY_CONFLICT and the pointer stays', async () => {
         const model = await aModel();
         const created = await registry.swapChampion(pointer(model, 1, 1), undefined);
-        await expect(registry.swapChampion(pointer(model, 2, 1), undefined)).rejects.toMatchObject({ code: 'CONCURRENCY_CONFLICT' });
+        await expect(registry.swapChampion(pointer(model, 2, 1), undefined)).rejects.toMatchObject({
+          code: 'CONCURRENCY_CONFLICT',
+        });
         expect(await registry.getChampion(model)).toEqual(created);
       });
 
@@ -212,23 +251,30 @@ export function describeModelRegistryContract(name: string, makeRegistry: () => 
         const second = await registry.swapChampion(pointer(model, 2, 2, [1]), first.etag);
         expect(second.etag).not.toBe(first.etag);
         expect(await registry.getChampion(model)).toEqual(second);
-        await expect(registry.swapChampion(pointer(model, 3, 2, [1]), first.etag)).rejects.toMatchObject({ code: 'CONCURRENCY_CONFLICT' });
+        await expect(registry.swapChampion(pointer(model, 3, 2, [1]), first.etag)).rejects.toMatchObject({
+          code: 'CONCURRENCY_CONFLICT',
+        });
         expect((await registry.getChampion(model))?.value.version).toBe(2);
       });
 
       it('when an ETag is given but no pointer exists, then CONCURRENCY_CONFLICT and none is created', async () => {
         const model = await aModel();
         const other = await registry.swapChampion(pointer(await aModel(), 1, 1), undefined);
-        await expect(registry.swapChampion(pointer(model, 1, 1), other.etag)).rejects.toMatchObject({ code: 'CONCURRENCY_CONFLICT' });
+        await expect(registry.swapChampion(pointer(model, 1, 1), other.etag)).rejects.toMatchObject({
+          code: 'CONCURRENCY_CONFLICT',
+        });
         expect(await registry.getChampion(model)).toBeUndefined();
       });
 
       it('when 5 first swaps race, then exactly one creates the pointer', async () => {
         const model = await aModel();
-        const results = await Promise.allSettled([1, 2, 3, 4, 5].map((v) => registry.swapChampion(pointer(model, v, 1), undefined)));
+        const results = await Promise.allSettled(
+          [1, 2, 3, 4, 5].map((v) => registry.swapChampion(pointer(model, v, 1), undefined)),
+        );
         const winners = results.filter((r) => r.status === 'fulfilled');
         expect(winners).toHaveLength(1);
-        for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'CONCURRENCY_CONFLICT' });
+        for (const r of results)
+          if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'CONCURRENCY_CONFLICT' });
         expect(await registry.getChampion(model)).toEqual(winners[0]?.value);
       });
     });
@@ -240,14 +286,22 @@ export function describeModelRegistryContract(name: string, makeRegistry: () => 
         const event = aTransition(model, 1, 1, 10);
         expect(await registry.appendAudit(event)).toBe(true);
         expect(await registry.appendAudit(event)).toBe(false);
-        expect(await registry.appendAudit({ ...event, at: at(20), reason: 'second try' } as AuditEvent)).toBe(false);
+        expect(await registry.appendAudit({ ...event, at: at(20), reason: 'second try' } as AuditEvent)).toBe(
+          false,
+        );
         expect(await registry.appendAudit({ ...event, modelName: other })).toBe(true);
         expect(await registry.listAudit(model)).toEqual([event]);
       });
 
       it('when entries were appended out of order, then listAudit gives them oldest first, ties by kind then id', async () => {
         const model = await aModel();
-        const created: AuditEvent = { id: `${model}:created`, kind: 'model_created', modelName: model, actor: alice, at: at(0) };
+        const created: AuditEvent = {
+          id: `${model}:created`,
+          kind: 'model_created',
+          modelName: model,
+          actor: alice,
+          at: at(0),
+        };
         const registeredEvent: AuditEvent = {
           id: `${model}:v2:r0`,
           kind: 'version_registered',
@@ -278,7 +332,12 @@ export function describeModelRegistryContract(name: string, makeRegistry: () => 
 
       it('when listAudit is filtered by kind or version, then only those entries come back, oldest first', async () => {
         const model = await aModel();
-        for (const e of [aTransition(model, 2, 2, 4), aTransition(model, 1, 1, 2), aTransition(model, 2, 1, 3), aChampionChange(model, 1, null, 2, 5)]) {
+        for (const e of [
+          aTransition(model, 2, 2, 4),
+          aTransition(model, 1, 1, 2),
+          aTransition(model, 2, 1, 3),
+          aChampionChange(model, 1, null, 2, 5),
+        ]) {
           await registry.appendAudit(e);
         }
         await registry.appendAudit(aTransition(await aModel(), 2, 1, 1));
@@ -287,8 +346,13 @@ export function describeModelRegistryContract(name: string, makeRegistry: () => 
           `${model}:v2:r1`,
           `${model}:v2:r2`,
         ]);
-        expect((await registry.listAudit(model, { version: 2 })).map((e) => e.id)).toEqual([`${model}:v2:r1`, `${model}:v2:r2`]);
-        expect((await registry.listAudit(model, { kind: 'champion_changed' })).map((e) => e.id)).toEqual([`${model}:champion:1`]);
+        expect((await registry.listAudit(model, { version: 2 })).map((e) => e.id)).toEqual([
+          `${model}:v2:r1`,
+          `${model}:v2:r2`,
+        ]);
+        expect((await registry.listAudit(model, { kind: 'champion_changed' })).map((e) => e.id)).toEqual([
+          `${model}:champion:1`,
+        ]);
         expect(await registry.listAudit(model, { kind: 'model_created' })).toEqual([]);
         expect(await registry.listAudit(aModelName())).toEqual([]);
       });
@@ -297,7 +361,12 @@ export function describeModelRegistryContract(name: string, makeRegistry: () => 
         const model = await aModel();
         expect(await registry.championAt(model, at(100))).toBeNull();
         // Appended out of order; two changes in the same instant are told apart by epoch.
-        for (const e of [aChampionChange(model, 3, 2, 1, 30), aChampionChange(model, 1, null, 1, 10), aChampionChange(model, 2, 1, 2, 20), aChampionChange(model, 4, 1, 3, 30)]) {
+        for (const e of [
+          aChampionChange(model, 3, 2, 1, 30),
+          aChampionChange(model, 1, null, 1, 10),
+          aChampionChange(model, 2, 1, 2, 20),
+          aChampionChange(model, 4, 1, 3, 30),
+        ]) {
           await registry.appendAudit(e);
         }
         expect(await registry.championAt(model, at(9.999))).toBeNull();

@@ -47,7 +47,11 @@ export class MemoryLake implements DataLake {
     return this.objects.get(assertLakePath(path))?.info;
   }
 
-  async write(path: string, body: Buffer | Readable, options: LakeWriteOptions = {}): Promise<LakeObjectInfo> {
+  async write(
+    path: string,
+    body: Buffer | Readable,
+    options: LakeWriteOptions = {},
+  ): Promise<LakeObjectInfo> {
     assertLakePath(path);
     assertWriteConditions(path, options);
     assertLakeMetadata(options.metadata);
@@ -56,7 +60,8 @@ export class MemoryLake implements DataLake {
     // write are one step, as a conditional put is on Blob Storage.
     const existing = this.objects.get(path);
     if (options.ifNotExists && existing) throw errors.artifactAlreadyExists(`'${path}' exists`);
-    if (options.ifMatch && existing?.info.etag !== options.ifMatch) throw errors.concurrencyConflict(`'${path}' changed`);
+    if (options.ifMatch && existing?.info.etag !== options.ifMatch)
+      throw errors.concurrencyConflict(`'${path}' changed`);
     const info: LakeObjectInfo = {
       path,
       size: buf.length,
@@ -71,7 +76,8 @@ export class MemoryLake implements DataLake {
 
   async *list(prefix: string): AsyncIterable<LakeObjectInfo> {
     assertLakePath(prefix, { prefix: true });
-    for (const key of [...this.objects.keys()].sort()) if (key.startsWith(prefix)) yield await Promise.resolve(this.objects.get(key)!.info);
+    for (const key of [...this.objects.keys()].sort())
+      if (key.startsWith(prefix)) yield await Promise.resolve(this.objects.get(key)!.info);
   }
 
   async delete(path: string): Promise<void> {

@@ -92,8 +92,18 @@ function writeFixture(dir: string): void {
   };
   for (const [file, text] of Object.entries({ ...ALLOWED, ...BREAKING })) write(file, text);
   const versions = (names: string[]) => Object.fromEntries(names.map((n) => [n, '1.0.0']));
-  write('package.json', JSON.stringify({ name: 'fixture', dependencies: versions(DEPENDENCIES), devDependencies: versions(DEV_DEPENDENCIES) }));
-  write('tsconfig.json', JSON.stringify({ compilerOptions: { module: 'node16', moduleResolution: 'node16', strict: true } }));
+  write(
+    'package.json',
+    JSON.stringify({
+      name: 'fixture',
+      dependencies: versions(DEPENDENCIES),
+      devDependencies: versions(DEV_DEPENDENCIES),
+    }),
+  );
+  write(
+    'tsconfig.json',
+    JSON.stringify({ compilerOptions: { module: 'node16', moduleResolution: 'node16', strict: true } }),
+  );
   for (const name of [...DEPENDENCIES, ...DEV_DEPENDENCIES, ...UNDECLARED]) {
     write(`node_modules/${name}/package.json`, JSON.stringify({ name, version: '1.0.0', main: 'index.js' }));
     write(`node_modules/${name}/index.js`, 'module.exports = {};');
@@ -111,11 +121,15 @@ function cruise(dir: string): Violation[] {
   const args = [depcruise, '--config', path.join(repo, '.dependency-cruiser.cjs'), '--output-type', 'json'];
   let output: string;
   try {
-    output = execFileSync(process.execPath, [...args, 'functions', 'orchestrations', 'shared', 'devhost', 'cli'], {
-      cwd: dir,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    output = execFileSync(
+      process.execPath,
+      [...args, 'functions', 'orchestrations', 'shared', 'devhost', 'cli'],
+      {
+        cwd: dir,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
   } catch (error) {
     // It exits with the number of errors found; the report is on stdout all the same.
     const stdout = (error as { stdout?: string }).stdout;
@@ -136,7 +150,9 @@ describe('dependency rules (.dependency-cruiser.cjs)', () => {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('when a layer imports only what its allow-list names, then nothing is reported', () => {
-    const fromAllowedModules = violations.filter((v) => Object.keys(ALLOWED).some((f) => v.startsWith(`${f} `)));
+    const fromAllowedModules = violations.filter((v) =>
+      Object.keys(ALLOWED).some((f) => v.startsWith(`${f} `)),
+    );
     expect(fromAllowedModules).toEqual([]);
   });
 

@@ -21,9 +21,13 @@ import type { DataLake, LakeObjectInfo, LakeWriteOptions } from '../../ports/dat
 /** Hidden files next to an object: its content type and metadata, and writes in progress. */
 const SIDECAR_SUFFIX = '.lake-meta.json';
 const TEMP_SUFFIX = '.lake-tmp';
-const isHidden = (name: string) => name.startsWith('.') && (name.endsWith(SIDECAR_SUFFIX) || name.endsWith(TEMP_SUFFIX));
+const isHidden = (name: string) =>
+  name.startsWith('.') && (name.endsWith(SIDECAR_SUFFIX) || name.endsWith(TEMP_SUFFIX));
 
-const sidecarSchema = z.object({ contentType: z.string().optional(), metadata: z.record(z.string(), z.string()).optional() });
+const sidecarSchema = z.object({
+  contentType: z.string().optional(),
+  metadata: z.record(z.string(), z.string()).optional(),
+});
 type Sidecar = z.infer<typeof sidecarSchema>;
 
 /** The error codes of a path that names no file (or names a folder). */
@@ -150,7 +154,10 @@ export class FileLake implements DataLake {
   }
 
   /** Opens an object for reading, NOT_FOUND if it is missing or a folder. */
-  private async open(p: string, range: ByteRange | undefined): Promise<{ handle: fs.promises.FileHandle; size: number }> {
+  private async open(
+    p: string,
+    range: ByteRange | undefined,
+  ): Promise<{ handle: fs.promises.FileHandle; size: number }> {
     const full = this.file(p);
     assertByteRange(range);
     let handle: fs.promises.FileHandle;
@@ -169,19 +176,28 @@ export class FileLake implements DataLake {
   }
 
   /** Puts a fully written temporary file in place under the write's conditions. */
-  private async commit(p: string, full: string, temp: string, options: LakeWriteOptions): Promise<LakeObjectInfo> {
+  private async commit(
+    p: string,
+    full: string,
+    temp: string,
+    options: LakeWriteOptions,
+  ): Promise<LakeObjectInfo> {
     if (options.ifNotExists) {
       try {
         await fs.promises.link(temp, full);
       } catch (error) {
-        if (codeOf(error) === 'EEXIST') throw errors.artifactAlreadyExists(`'${p}' already exists and is write-once`, { path: p });
+        if (codeOf(error) === 'EEXIST')
+          throw errors.artifactAlreadyExists(`'${p}' already exists and is write-once`, { path: p });
         throw error;
       }
     } else {
       if (options.ifMatch !== undefined) {
         const current = await fileStat(full);
         if (!current || etagged(p, current).etag !== options.ifMatch) {
-          throw errors.concurrencyConflict(`'${p}' changed since it was read`, { path: p, etag: options.ifMatch });
+          throw errors.concurrencyConflict(`'${p}' changed since it was read`, {
+            path: p,
+            etag: options.ifMatch,
+          });
         }
       }
       await fs.promises.rename(temp, full);
@@ -193,7 +209,11 @@ export class FileLake implements DataLake {
     await writeSidecar(sidecarOf(full), sidecar);
     const st = await fileStat(full);
     if (!st) throw new Error(`'${p}' vanished while it was written`);
-    return { ...etagged(p, st), contentType: options.contentType ?? DEFAULT_CONTENT_TYPE, metadata: { ...options.metadata } };
+    return {
+      ...etagged(p, st),
+      contentType: options.contentType ?? DEFAULT_CONTENT_TYPE,
+      metadata: { ...options.metadata },
+    };
   }
 
   private async oneAtATime<T>(key: string, work: () => Promise<T>): Promise<T> {
@@ -213,7 +233,8 @@ export class FileLake implements DataLake {
 
 const notFound = (p: string) => errors.notFound(`no file at '${p}' in the local lake`, { path: p });
 const sidecarOf = (full: string) => path.join(path.dirname(full), `.${path.basename(full)}${SIDECAR_SUFFIX}`);
-const tempOf = (full: string) => path.join(path.dirname(full), `.${path.basename(full)}.${randomUUID()}${TEMP_SUFFIX}`);
+const tempOf = (full: string) =>
+  path.join(path.dirname(full), `.${path.basename(full)}.${randomUUID()}${TEMP_SUFFIX}`);
 
 /** A regular file's properties, or undefined when there is none (a folder is none). */
 async function fileStat(full: string): Promise<fs.BigIntStats | undefined> {

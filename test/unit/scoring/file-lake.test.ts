@@ -20,7 +20,9 @@ describe('FileLake', () => {
     const listed: string[] = [];
     for await (const o of lake.list('drops/m/')) listed.push(o.path);
     expect(listed).toEqual(['drops/m/a.csv']);
-    await expect(lake.write('drops/m/.a.csv.lake-meta.json', Buffer.from('{}'))).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
+    await expect(lake.write('drops/m/.a.csv.lake-meta.json', Buffer.from('{}'))).rejects.toMatchObject({
+      code: 'VALIDATION_ERROR',
+    });
     await lake.delete('drops/m/a.csv');
     expect(filesIn('drops/m')).toEqual([]);
   });
@@ -40,10 +42,13 @@ describe('FileLake', () => {
   it('when lakes in separate processes race to write one object write-once, then exactly one wins', async () => {
     // One FileLake per writer: nothing in memory is shared, as between two CLI processes.
     const results = await Promise.allSettled(
-      Array.from({ length: 8 }, (_, i) => new FileLake(dir).write('models/m/1/model.onnx', Buffer.from(`writer-${i}`), { ifNotExists: true })),
+      Array.from({ length: 8 }, (_, i) =>
+        new FileLake(dir).write('models/m/1/model.onnx', Buffer.from(`writer-${i}`), { ifNotExists: true }),
+      ),
     );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-    for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'ARTIFACT_ALREADY_EXISTS' });
+    for (const r of results)
+      if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'ARTIFACT_ALREADY_EXISTS' });
     expect(filesIn('models/m/1')).toEqual(['model.onnx']);
   });
 });
