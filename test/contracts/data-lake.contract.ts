@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 
 import { lakePaths } from '../../shared/domain/lake-paths';
-import type { DataLake, LakeObjectInfo } from '../../shared/ports/data-lake';
+import type { DataLake, LakeObjectInfo, LakeWriteOptions } from '../../shared/ports/data-lake';
 
 export interface LakeUnderTest {
   lake: DataLake;
@@ -238,6 +238,17 @@ export function describeDataLakeContract(
     });
 
     describe('conditional writes', () => {
+      /** Eight conditional writes of one file at once: one stores its bytes, the others fail with `code`. */
+      async function expectOneOfEightWriters(file: string, options: LakeWriteOptions, code: string) {
+        const results = await Promise.allSettled(
+          Array.from({ length: 8 }, (_, i) => lake.write(at(file), Buffer.from(`writer-${i}`), options)),
+        );
+        const winners = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+        expect(winners).toHaveLength(1);
+        for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ code });
+        expect((await lake.readBuffer(at(file))).toString()).toBe(`writer-${winners[0]}`);
+      }
+
       it('when a write-once object exists, then writing it again is ARTIFACT_ALREADY_EXISTS (buffer or stream) and the first stays', async () => {
         await lake.write(at('once.json'), Buffer.from('first'), { ifNotExists: true });
         await expect(
@@ -254,16 +265,7 @@ export function describeDataLakeContract(
       });
 
       it('when 8 writers race to write one object write-once, then exactly one succeeds and its bytes are stored', async () => {
-        const results = await Promise.allSettled(
-          Array.from({ length: 8 }, (_, i) =>
-            lake.write(at('race.json'), Buffer.from(`writer-${i}`), { ifNotExists: true }),
-          ),
-        );
-        const winners = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
-        expect(winners).toHaveLength(1);
-        for (const r of results)
-          if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'ARTIFACT_ALREADY_EXISTS' });
-        expect((await lake.readBuffer(at('race.json'))).toString()).toBe(`writer-${winners[0]}`);
+        await expectOneOfEightWriters('race.json', { ifNotExists: true }, 'ARTIFACT_ALREADY_EXISTS');
       });
 
       it('when an overwrite quotes a stale ETag, then CONCURRENCY_CONFLICT; with the current one it succeeds', async () => {
@@ -291,16 +293,7 @@ export function describeDataLakeContract(
 
       it('when 8 writers race to overwrite with the same ETag, then exactly one succeeds', async () => {
         const { etag } = await lake.write(at('guarded.json'), Buffer.from('start'));
-        const results = await Promise.allSettled(
-          Array.from({ length: 8 }, (_, i) =>
-            lake.write(at('guarded.json'), Buffer.from(`writer-${i}`), { ifMatch: etag }),
-          ),
-        );
-        const winners = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
-        expect(winners).toHaveLength(1);
-        for (const r of results)
-          if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'CONCURRENCY_CONFLICT' });
-        expect((await lake.readBuffer(at('guarded.json'))).toString()).toBe(`writer-${winners[0]}`);
+        await expectOneOfEightWriters('guarded.json', { ifMatch: etag }, 'CONCURRENCY_CONFLICT');
       });
 
       it('when a write is both write-once and guarded, then VALIDATION_ERROR', async () => {
