@@ -15,7 +15,7 @@ import {
   byteRangeWithin,
   DEFAULT_CONTENT_TYPE,
 } from '../../domain/lake-objects';
-import { assertLakePath } from '../../domain/lake-paths';
+import { assertLakePath, isLakePath } from '../../domain/lake-paths';
 import type { DataLake, LakeObjectInfo, LakeWriteOptions } from '../../ports/data-lake';
 
 /** Hidden files next to an object: its content type and metadata, and writes in progress. */
@@ -119,6 +119,8 @@ export class FileLake implements DataLake {
       });
       for (const entry of entries) {
         const lakeName = `${lakeDir}${entry.name}`;
+        // A file no lake path can name (a control character, a trailing space, ...) is not an object.
+        if (!isLakePath(lakeName)) continue;
         if (entry.isDirectory()) {
           const sub = `${lakeName}/`;
           if (sub.startsWith(prefix) || prefix.startsWith(sub)) await walk(path.join(dir, entry.name), sub);

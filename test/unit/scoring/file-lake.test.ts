@@ -27,6 +27,16 @@ describe('FileLake', () => {
     expect(filesIn('drops/m')).toEqual([]);
   });
 
+  it('when the folder holds files no lake path can name, then listing skips them', async () => {
+    const lake = new FileLake(dir);
+    await lake.write('drops/m/ok.csv', Buffer.from('x'));
+    fs.writeFileSync(path.join(dir, 'drops/m/trailing space.csv '), 'x');
+    fs.writeFileSync(path.join(dir, 'drops/m/back\\slash.csv'), 'x');
+    const listed: string[] = [];
+    for await (const o of lake.list('drops/')) listed.push(o.path);
+    expect(listed).toEqual(['drops/m/ok.csv']);
+  });
+
   it('when a body stream breaks, then no temporary file is left behind', async () => {
     const lake = new FileLake(dir);
     await lake.write('drops/m/kept.csv', Buffer.from('kept'));
