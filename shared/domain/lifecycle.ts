@@ -6,7 +6,7 @@ import type {
   TransitionEvent,
 } from '../schemas/lifecycle';
 import type { ModelVersion } from '../schemas/model-version';
-import type { ChampionChangedEvent, ChampionPointer } from '../schemas/registry';
+import type { AuditEvent, AuditEventKind, ChampionChangedEvent, ChampionPointer } from '../schemas/registry';
 import { DomainError, errors } from './errors';
 
 /**
@@ -300,4 +300,22 @@ export function championAtFromEvents(events: readonly ChampionChangedEvent[], at
     if (Date.parse(e.at) <= t && (best === undefined || e.epoch > best.epoch)) best = e;
   }
   return best?.to ?? null;
+}
+
+const LEDGER_KIND_ORDER: Record<AuditEventKind, number> = {
+  model_created: 0,
+  version_registered: 1,
+  champion_changed: 2,
+  transition: 3,
+};
+
+/**
+ * The order every ledger store lists entries in: oldest first; at equal times by kind, then by id
+ * with numbers compared as numbers (`v2:r10` after `v2:r9`), so the order is stable.
+ */
+export function compareLedgerEntries(a: AuditEvent, b: AuditEvent): number {
+  const byTime = Date.parse(a.at) - Date.parse(b.at);
+  if (byTime !== 0) return byTime;
+  if (a.kind !== b.kind) return LEDGER_KIND_ORDER[a.kind] - LEDGER_KIND_ORDER[b.kind];
+  return a.id.localeCompare(b.id, 'en', { numeric: true });
 }

@@ -35,3 +35,8 @@ export const registrationManifestSchema = z.object({
   description: z.string().max(2000).default(''),
 });
 export type RegistrationManifest = z.infer<typeof registrationManifestSchema>;
+
+/** Only where a package's artifact is, read before the whole manifest is checked. */
+export const packageArtifactLocationSchema = z.object({
+  artifact: z.object({ path: z.string().min(1).default('model.onnx') }).default({ path: 'model.onnx' }),
+});

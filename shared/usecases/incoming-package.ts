@@ -1,8 +1,7 @@
-import { z } from 'zod';
-
 import { type DomainError, errors, isDomainError } from '../domain/errors';
 import { lakePaths } from '../domain/lake-paths';
 import type { ModelVersion } from '../schemas/model-version';
+import { packageArtifactLocationSchema } from '../schemas/registration';
 import { hashLakeArtifact, registerPackage, type RegisterPackageDeps } from './register-package';
 
 /** Failures that say the package itself is broken: it goes to quarantine with the reason. */
@@ -19,8 +18,6 @@ export type IncomingOutcome =
   | { outcome: 'registered'; version: ModelVersion; created: boolean }
   | { outcome: 'quarantined'; code: string; reason: string; quarantine: string };
 
-/** Only where the artifact is, before the whole manifest is checked. */
-const artifactLocation = z.object({ artifact: z.object({ path: z.string().min(1).default('model.onnx') }).default({ path: 'model.onnx' }) });
 
 /**
  * Registers a model package a training pipeline wrote to `models/{model}/incoming/{name}/`
@@ -39,7 +36,7 @@ export async function registerIncomingPackage(
     } catch (e) {
       throw errors.validation(`manifest.json is not valid JSON: ${(e as Error).message}`);
     }
-    const where = artifactLocation.safeParse(manifest);
+    const where = packageArtifactLocationSchema.safeParse(manifest);
     const artifactPath = lakePaths.incomingPackageFile(input.model, input.name, where.success ? where.data.artifact.path : 'model.onnx');
     const artifact = await hashLakeArtifact(deps, artifactPath);
     const actor = { id: `package:${input.model}/${input.name}`, kind: 'system' as const, roles: [] };

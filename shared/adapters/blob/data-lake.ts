@@ -3,6 +3,13 @@ import { Readable, Transform } from 'node:stream';
 import type { BlobItem, BlobRequestConditions, ContainerClient } from '@azure/storage-blob';
 
 import { errors } from '../../domain/errors';
+import {
+  assertByteRange,
+  assertLakeMetadata,
+  assertWriteConditions,
+  byteRangeOutside,
+  DEFAULT_CONTENT_TYPE,
+} from '../../domain/lake-objects';
 import { assertLakePath } from '../../domain/lake-paths';
 import type { DataLake, LakeObjectInfo, LakeWriteOptions } from '../../ports/data-lake';
 import { dataContainer } from './client';
@@ -25,7 +32,7 @@ export class BlobDataLake implements DataLake {
 
   async read(path: string, range?: { offset: number; length?: number }): Promise<Readable> {
     const blob = (await this.container()).getBlobClient(assertLakePath(path));
-    checkRange(range);
+    assertByteRange(range);
     try {
       const response = await blob.download(range?.offset ?? 0, range?.length, { maxRetryRequests: DOWNLOAD_RETRIES });
       const body = response.readableStreamBody;
@@ -67,7 +74,7 @@ export class BlobDataLake implements DataLake {
         size: p.contentLength ?? 0,
         etag: required(p.etag),
         lastModified: p.lastModified ?? new Date(0),
-        ...(p.contentType ? { contentType: p.contentType } : {}),
+        contentType: p.contentType ?? DEFAULT_CONTENT_TYPE,
         metadata: p.metadata ?? {},
       };
     } catch (error) {
@@ -78,9 +85,8 @@ export class BlobDataLake implements DataLake {
 
   async write(path: string, body: Buffer | Readable, options: LakeWriteOptions = {}): Promise<LakeObjectInfo> {
     const blob = (await this.container()).getBlockBlobClient(assertLakePath(path));
-    if (options.ifNotExists && options.ifMatch) {
-      throw errors.validation('a write is either write-once (ifNotExists) or guarded (ifMatch), not both', { path });
-    }
+    assertWriteConditions(path, options);
+    assertLakeMetadata(options.metadata);
     const conditions: BlobRequestConditions = {};
     if (options.ifNotExists) conditions.ifNoneMatch = '*';
     if (options.ifMatch) conditions.ifMatch = options.ifMatch;
@@ -152,14 +158,6 @@ export function blobDataLake(): BlobDataLake {
   return new BlobDataLake();
 }
 
-function checkRange(range?: { offset: number; length?: number }): void {
-  if (!range) return;
-  const { offset, length } = range;
-  if (!Number.isSafeInteger(offset) || offset < 0 || (length !== undefined && (!Number.isSafeInteger(length) || length < 1))) {
-    throw errors.validation('a byte range needs a non-negative integer offset and a positive length', { offset, length });
-  }
-}
-
 function info(
   path: string,
   size: number,
@@ -172,7 +170,7 @@ function info(
     size,
     etag: required(etag),
     lastModified: lastModified ?? new Date(),
-    ...(options.contentType ? { contentType: options.contentType } : {}),
+    contentType: options.contentType ?? DEFAULT_CONTENT_TYPE,
     metadata: options.metadata ?? {},
   };
 }
@@ -181,9 +179,10 @@ function fromItem(item: BlobItem): LakeObjectInfo {
   return {
     path: item.name,
     size: item.properties.contentLength ?? 0,
-    etag: item.properties.etag,
+    // Listings carry the ETag unquoted; headers (stat, write) quote it. One form for ifMatch.
+    etag: quoted(item.properties.etag),
     lastModified: item.properties.lastModified,
-    ...(item.properties.contentType ? { contentType: item.properties.contentType } : {}),
+    contentType: item.properties.contentType ?? DEFAULT_CONTENT_TYPE,
     metadata: item.metadata ?? {},
   };
 }
@@ -199,7 +198,7 @@ function statusOf(error: unknown): number | undefined {
 function mapReadError(error: unknown, path: string): unknown {
   const status = statusOf(error);
   if (status === 404) return errors.notFound(`'${path}' does not exist in the data lake`, { path });
-  if (status === 416) return errors.validation(`the byte range is outside '${path}'`, { path });
+  if (status === 416) return byteRangeOutside(path);
   return error;
 }
 
@@ -214,6 +213,8 @@ function mapWriteError(error: unknown, path: string, options: LakeWriteOptions):
   }
   return error;
 }
+
+const quoted = (etag: string): string => (etag.startsWith('"') ? etag : `"${etag}"`);
 
 function required(etag: string | undefined): string {
   if (!etag) throw new Error('Blob Storage answered without an ETag');

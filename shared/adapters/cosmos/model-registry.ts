@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { Container, ItemDefinition, SqlParameter } from '@azure/cosmos';
 import type { z } from 'zod';
 
-import { DomainError, errors, formatIssues, parseOrThrow } from '../../domain/errors';
-import { championAtFromEvents } from '../../domain/lifecycle';
+import { errors, formatIssues, parseOrThrow } from '../../domain/errors';
+import { championAtFromEvents, compareLedgerEntries } from '../../domain/lifecycle';
 import type { ModelRegistry, RegisteredVersion, Versioned } from '../../ports/model-registry';
 import type { ModelVersion } from '../../schemas/model-version';
 import {
@@ -52,7 +52,7 @@ export class CosmosModelRegistry implements ModelRegistry {
       await models.items.create(doc);
     } catch (error) {
       if (cosmosStatus(error) === 409) {
-        throw new DomainError('MODEL_ALREADY_EXISTS', `model '${model.modelName}' already exists`, { model: model.modelName });
+        throw errors.modelAlreadyExists(model.modelName);
       }
       throw error;
     }
@@ -79,6 +79,8 @@ export class CosmosModelRegistry implements ModelRegistry {
     build: (version: number) => ModelVersion,
     options: { registrationKey?: string } = {},
   ): Promise<RegisteredVersion> {
+    // Checked before the first create: a version document must never exist without its model.
+    if (!(await this.read(MODEL_DOC_ID, model))) throw errors.modelNotFound(model);
     const key = options.registrationKey;
     if (key === undefined) return { ...(await this.storeNextVersion(model, build)), created: true };
     return this.registerOnce(model, key, build);
@@ -267,7 +269,7 @@ export class CosmosModelRegistry implements ModelRegistry {
       parameters.push({ name: '@version', value: filter.version });
     }
     const resources = await this.query('audit', model, `SELECT * FROM c WHERE ${conditions.join(' AND ')}`, parameters);
-    return resources.map((r) => fromRead(auditEventSchema, r)).sort(ledgerOrder);
+    return resources.map((r) => fromRead(auditEventSchema, r)).sort(compareLedgerEntries);
   }
 
   async championAt(model: string, at: string): Promise<number | null> {
@@ -330,21 +332,6 @@ export class CosmosModelRegistry implements ModelRegistry {
 /** The registry over the process's Cosmos client. */
 export function cosmosModelRegistry(): CosmosModelRegistry {
   return new CosmosModelRegistry();
-}
-
-const KIND_ORDER: Record<AuditEventKind, number> = {
-  model_created: 0,
-  version_registered: 1,
-  champion_changed: 2,
-  transition: 3,
-};
-
-/** Oldest first; at equal times, by kind and then by sequence, so the order is stable. */
-function ledgerOrder(a: AuditEvent, b: AuditEvent): number {
-  const byTime = Date.parse(a.at) - Date.parse(b.at);
-  if (byTime !== 0) return byTime;
-  if (a.kind !== b.kind) return KIND_ORDER[a.kind] - KIND_ORDER[b.kind];
-  return a.id.localeCompare(b.id, 'en', { numeric: true });
 }
 
 function forWrite<S extends z.ZodType>(schema: S, doc: unknown): z.infer<S> {
