@@ -329,7 +329,7 @@ describe('model lifecycle over HTTP on devhost', () => {
     const client = new ServiceBusClient(devhost.serviceBusConnectionString);
     try {
       const receiver = client.createReceiver('model-events', 'all-events', { receiveMode: 'receiveAndDelete' });
-      const events: { type: string; model: string; version?: number; data: Record<string, unknown> }[] = [];
+      const events: { type: string; model: string; version?: number; data: Record<string, string | number | null> }[] = [];
       await eventually('the events', async () => {
         for (const m of await receiver.receiveMessages(200, { maxWaitTimeInMs: 500 })) events.push(m.body);
         return events.some((e) => e.type === 'champion.changed' && e.data.cause === 'rollback') ? true : undefined;
