@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { BlobDataLake } from '../shared/adapters/blob/data-lake';
 import { ConfigError } from '../shared/config';
 import { isDomainError } from '../shared/domain/errors';
+import { assertLakePath } from '../shared/domain/lake-paths';
 
 const USAGE = `usage:
   mlops lake put <local-file> <lake-path>    upload a file (e.g. datasets/churn/validation.csv)
@@ -42,6 +43,7 @@ export async function lake(args: string[], out: (line: string) => void = (l) => 
   if (action === 'put' && rest.length === 2) {
     const [file, path] = rest as [string, string];
     if (!fs.existsSync(file)) throw new Error(`<local-file>: ${file} does not exist`);
+    assertLakePath(path); // before the file is opened, so a refused path leaves no open stream
     const contentType = contentTypeOf(file);
     const info = await store.write(path, fs.createReadStream(file), contentType ? { contentType } : {});
     out(`uploaded ${file} -> ${info.path} (${info.size} bytes)`);
