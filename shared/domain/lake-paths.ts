@@ -133,6 +133,13 @@ export const lakePaths = {
     join('models', modelSegment(model), 'uploads', runIdSegment(uploadId), MODEL_FILES.artifact),
 
   datasetsFolder: (model: string) => folder('datasets', modelSegment(model)),
+  /** `datasets/{model}/labelled/{windowId}/`: predictions joined with actuals, one Parquet file per actuals file. */
+  labelledFolder: (model: string, windowId: string) => folder('datasets', modelSegment(model), 'labelled', runIdSegment(windowId)),
+  labelled: (model: string, windowId: string, actualsId: string) =>
+    join('datasets', modelSegment(model), 'labelled', runIdSegment(windowId), `${runIdSegment(actualsId)}.parquet`),
+  /** `datasets/{model}/retraining/{name}/{file}`: what a retraining trained and validated on. */
+  retrainingDataset: (model: string, name: string, file: string) =>
+    join('datasets', modelSegment(model), 'retraining', runIdSegment(name), relativeName(file)),
   dataset: (model: string, name: string) => join('datasets', modelSegment(model), relativeName(name)),
 
   /** `evidence/{model}/{version}/{sha256}.json`: immutable, named by its own hash. */
@@ -176,6 +183,16 @@ export const lakePaths = {
     join('quarantine', modelSegment(model), 'packages', runIdSegment(name), relativeName(file)),
 
   profilesFolder: (model: string) => folder('profiles', modelSegment(model)),
+  /** `profiles/{model}/v{version}/reference.json`: the version's validation data, profiled at validation. */
+  referenceProfile: (model: string, version: number) =>
+    join('profiles', modelSegment(model), `v${versionSegment(version)}`, 'reference.json'),
+  /** `profiles/{model}/windows/{windowId}/`: the window's profiles, one per run (`runs/{runId}.json`). */
+  windowProfilesFolder: (model: string, windowId: string) => folder('profiles', modelSegment(model), 'windows', runIdSegment(windowId)),
+  windowRunProfile: (model: string, windowId: string, runId: string) =>
+    join('profiles', modelSegment(model), 'windows', runIdSegment(windowId), 'runs', `${runIdSegment(runId)}.json`),
+  /** A chunk's partial window profile, merged into the run's at fan-in. */
+  windowChunkProfile: (model: string, windowId: string, runId: string, chunk: number) =>
+    join('profiles', modelSegment(model), 'windows', runIdSegment(windowId), 'chunks', runIdSegment(runId), `${String(chunk).padStart(5, '0')}.json`),
   /** `profiles/{model}/{name}`: e.g. `v3/training.json`, `runs/{runId}.json`, `windows/2026-01-01.json`. */
   profile: (model: string, name: string) => join('profiles', modelSegment(model), relativeName(name)),
   trainingProfile: (model: string, version: number) =>

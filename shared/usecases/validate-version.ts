@@ -12,10 +12,12 @@ import type { EvidenceCheck, SplitEvidence, ValidationEvidence, ValidationOutcom
 import type { SegmentedMetricReport } from '../schemas/metrics';
 import type { ModelDefinition } from '../schemas/model';
 import type { ModelVersion } from '../schemas/model-version';
+import type { ReferenceProfile } from '../schemas/monitoring';
 import type { ValidationGates } from '../schemas/policies';
 import { checkParity } from './check-parity';
 import { type LoadedVersion, loadScoringVersion } from './load-version';
 import { planChunks } from './plan-chunks';
+import type { SegmentedProfile } from './profiling';
 import { type ScoredValidationData,scoreValidationData } from './validation-data';
 
 export interface ValidateVersionDeps {
@@ -159,6 +161,7 @@ export async function validateVersion(deps: ValidateVersionDeps, input: Validate
         rowsWithoutActual: scored.rowsWithoutActual,
         rejectionReasons: scored.rejectionReasons,
       };
+      await writeReferenceProfile(deps.lake, version, source, scored.reference);
       if (scored.timestamps.length === 0) {
         checks.push({ check: 'dataset', passed: false, gating: true, message: `no row of ${source} could be evaluated (every row was rejected or had no actual)` });
       } else {
@@ -254,4 +257,12 @@ async function writeOnce(lake: DataLake, path: string, body: Buffer): Promise<vo
     // Named by its hash: an existing bundle is this one, written by an earlier attempt.
     if (!(isDomainError(error) && error.code === 'ARTIFACT_ALREADY_EXISTS')) throw error;
   }
+}
+
+/** The version's reference for monitoring: its validation data as it scored it (rewritten by a revalidation). */
+async function writeReferenceProfile(lake: DataLake, version: ModelVersion, source: string, profile: SegmentedProfile): Promise<void> {
+  const reference: ReferenceProfile = { schemaVersion: 1, model: version.modelName, version: version.version, source, ...profile };
+  await lake.write(lakePaths.referenceProfile(version.modelName, version.version), Buffer.from(JSON.stringify(reference)), {
+    contentType: 'application/json',
+  });
 }

@@ -2,10 +2,12 @@ import { errors } from '../domain/errors';
 import type { MetricsData } from '../domain/metrics';
 import type { RawRows } from '../domain/raw-rows';
 import { headerIndex, layoutColumns, validateRows } from '../domain/row-validation';
+import type { RowBatch } from '../domain/tabular';
 import type { Predictions } from '../ports/model-runtime';
 import type { TabularFiles } from '../ports/tabular-files';
 import type { ModelDefinition } from '../schemas/model';
 import type { ChunkPlan } from '../schemas/scoring';
+import { concatBatches, monitoredBatch, profileBatch, type SegmentedProfile } from './profiling';
 import type { ScoringVersion } from './score-chunk';
 
 /**
@@ -23,6 +25,8 @@ export interface ScoredValidationData {
   timestamps: Float64Array;
   /** Segment keys' and other categorical columns' values per evaluated row. */
   columns: Record<string, (string | null)[]>;
+  /** Every row the challenger scored (with or without an actual), profiled: the version's reference for monitoring. */
+  reference: SegmentedProfile;
 }
 
 /** Growable per-row outputs of one model (regression values or class probabilities). */
@@ -90,6 +94,7 @@ export async function scoreValidationData(
   const timestamps: number[] = [];
   const columns: Record<string, (string | null)[]> = Object.fromEntries(kept.map((k) => [k, []]));
   const reasons: Record<string, number> = {};
+  const scored: RowBatch[] = [];
   let rowsRead = 0;
   let rowsRejected = 0;
   let rowsWithoutActual = 0;
@@ -106,6 +111,7 @@ export async function scoreValidationData(
       const a = challenger.transform(valid.batch);
       const aAt = predictionIndex(n, a.keptRows);
       const aOut = a.keptRows.length > 0 ? await challenger.model.predict(a.matrix) : undefined;
+      if (aOut) scored.push(monitoredBatch(definition, valid, a.keptRows, aOut));
       const b = champion?.transform(valid.batch);
       const bAt = b ? predictionIndex(n, b.keptRows) : undefined;
       const bOut = b && b.keptRows.length > 0 ? await champion!.model.predict(b.matrix) : undefined;
@@ -143,5 +149,6 @@ export async function scoreValidationData(
     champion: champion ? metricsData(definition, actuals, theirs) : null,
     timestamps: Float64Array.from(timestamps),
     columns,
+    reference: profileBatch(definition, concatBatches(scored)),
   };
 }

@@ -5,6 +5,7 @@ import { OnnxModelRuntime } from '../../shared/adapters/onnx/onnx-model-runtime'
 import { LakeTabularFiles } from '../../shared/adapters/tabular/lake-tabular-files';
 import { lakePaths } from '../../shared/domain/lake-paths';
 import type { Clock } from '../../shared/ports/clock';
+import { referenceProfileSchema } from '../../shared/schemas/monitoring';
 import { registerIncomingPackage } from '../../shared/usecases/incoming-package';
 import { registerPackage, type RegisterPackageDeps, stageUpload } from '../../shared/usecases/register-package';
 import { RegistryUseCases } from '../../shared/usecases/registry';
@@ -112,6 +113,11 @@ describe('validation of a version', () => {
       const again = await validateVersion(deps, { model: 'regional', version: 1, validatedAt: '2026-06-01T00:00:00.000Z' });
       expect(again.evidenceHash).toBe(outcome.evidenceHash);
       expect(JSON.parse(lake.body(outcome.evidencePath).toString())).toMatchObject({ decision: 'pass', dataset: { rowsEvaluated: 200 } });
+      const reference = referenceProfileSchema.parse(JSON.parse(lake.body('profiles/regional/v1/reference.json').toString()));
+      expect(reference).toMatchObject({ model: 'regional', version: 1, source: 'datasets/regional/validation.csv', overall: { rowCount: 200 } });
+      expect(Object.keys(reference.overall.columns).sort()).toEqual(['prediction', 'region', 'x1', 'x2']);
+      expect(Object.keys(reference.segments)).toEqual(['region=north', 'region=south']);
+      expect(reference.segments['region=north']!.rowCount).toBe(100);
     } finally {
       await runtime.close();
     }
