@@ -118,6 +118,17 @@ export const modelEventSchema = z.discriminatedUnion('type', [
   }),
   z.object({
     ...eventBase,
+    type: z.literal('flavour.detected'),
+    data: z.object({
+      runId: z.string().min(1),
+      /** Segment values the champion's validation data never had, per segment key. */
+      newSegmentValues: z.record(z.string(), z.array(z.string())),
+      unseenCategories: z.record(z.string(), z.array(z.string())).default({}),
+      outOfRange: z.record(z.string(), z.number().int().nonnegative()).default({}),
+    }),
+  }),
+  z.object({
+    ...eventBase,
     type: z.literal('run.failed'),
     data: z.object({ runId: z.string().min(1), error: z.string() }),
   }),

@@ -198,3 +198,17 @@ export const predictionManifestSchema = z.object({
   createdAt: isoDateTimeSchema,
 });
 export type PredictionManifest = z.infer<typeof predictionManifestSchema>;
+
+const sourceRefSchema = z.object({ path: z.string().min(1), etag: z.string().min(1), size: count, lastModified: isoDateTimeSchema });
+
+/** The input of the `batchInference` orchestration. */
+export const batchInputSchema = z.object({
+  model: modelNameSchema,
+  runId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/),
+  kind: z.enum(['batch', 'scheduled']),
+  sources: z.array(sourceRefSchema).min(1),
+  /** Chunks scored at once (BATCH_MAX_PARALLEL_CHUNKS when the run started). */
+  maxParallel: z.number().int().min(1).max(256),
+  correlationId: z.string().min(1).max(128).optional(),
+});
+export type BatchInput = z.infer<typeof batchInputSchema>;

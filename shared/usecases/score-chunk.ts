@@ -37,6 +37,11 @@ export interface ScoreChunkInput {
   chunk: Chunk;
   /** Output locations; by default the lake's predictions/ and quarantine/ paths. */
   output?: { partPath: string; quarantinePath: string };
+  /**
+   * Sees each batch's validated rows, the rows of them scored and their predictions (none when no
+   * row was scored): monitoring profiles the data as it arrived, predictions where there are some.
+   */
+  observe?: (valid: ValidatedRows, keptRows: ArrayLike<number>, predictions: Predictions | undefined) => void;
 }
 
 /** `quarantine/{model}/{runId}/chunk-NNNNN.jsonl`: the rejected rows of one chunk. */
@@ -216,9 +221,13 @@ export async function scoreChunk(deps: ScoreChunkDeps, version: ScoringVersion, 
       reasons[code] = (reasons[code] ?? 0) + 1;
       quarantine.push(JSON.stringify(line));
     }
-    if (!transformed || transformed.keptRows.length === 0) continue;
+    if (!transformed || transformed.keptRows.length === 0) {
+      if (valid.batch.rowCount > 0) input.observe?.(valid, [], undefined);
+      continue;
+    }
     const predictions = await version.model.predict(transformed.matrix);
     appendPredictions(out, version, input.runId, valid, transformed.keptRows, predictions);
+    input.observe?.(valid, transformed.keptRows, predictions);
     rowsScored += transformed.keptRows.length;
   }
 
