@@ -22,28 +22,28 @@ function* call<T>(task: df.Task): Generator<df.Task, T, unknown> {
 }
 
 /**
- * Scores the chunks with at most `width` in flight: a new chunk starts as soon as one finishes,
- * so one slow chunk does not hold a whole wave back. Results come back in chunk order.
+ * Scores the chunks in waves of at most `width` (Task.all per wave). Not a sliding window: a
+ * Task.any over tasks already yielded in an earlier Task.any makes the out-of-process protocol
+ * schedule them again (azure-functions-durable-js issue 574), so every wave holds fresh tasks
+ * only. The planner cuts chunks of even size, so waves finish together. Results in chunk order.
  */
 function* fanOut(context: OrchestrationContext, chunks: PlannedChunk[], width: number, score: (c: PlannedChunk) => df.Task): Generator<df.Task, ScoredChunk[], unknown> {
-  const results: ScoredChunk[] = new Array<ScoredChunk>(chunks.length);
-  const running = new Map<df.Task, number>();
-  let next = 0;
-  let done = 0;
-  while (done < chunks.length) {
-    while (running.size < width && next < chunks.length) {
-      running.set(score(chunks[next]!), next);
-      next += 1;
+  const results: ScoredChunk[] = [];
+  for (let start = 0; start < chunks.length; start += width) {
+    const wave = chunks.slice(start, start + width);
+    let outcomes: unknown[];
+    try {
+      outcomes = (yield context.df.Task.all(wave.map(score))) as unknown[];
+    } catch (error) {
+      throw new Error(`a chunk of ${wave[0]!.source} failed: ${error instanceof Error ? error.message : String(error)}`);
     }
-    const finished = (yield context.df.Task.any([...running.keys()])) as df.Task;
-    const index = running.get(finished)!;
-    running.delete(finished);
-    if (finished.isFaulted) throw new Error(`chunk ${chunks[index]!.part} of ${chunks[index]!.source}: ${String(finished.result)}`);
-    const result = activityResultSchema.parse(finished.result);
-    if (!result.ok) throw new Error(`chunk ${chunks[index]!.part} of ${chunks[index]!.source}: ${result.code}: ${result.message}`);
-    results[index] = result.value as ScoredChunk;
-    done += 1;
-    context.df.setCustomStatus({ step: 'scoring', chunks: chunks.length, scored: done });
+    outcomes.forEach((outcome, i) => {
+      const result = activityResultSchema.parse(outcome);
+      const chunk = wave[i]!;
+      if (!result.ok) throw new Error(`chunk ${chunk.part} of ${chunk.source}: ${result.code}: ${result.message}`);
+      results.push(result.value as ScoredChunk);
+    });
+    context.df.setCustomStatus({ step: 'scoring', chunks: chunks.length, scored: results.length });
   }
   return results;
 }
