@@ -4,3 +4,4 @@ import './versions';
 import './champion';
 import './system';
 import './runs';
+import './score';

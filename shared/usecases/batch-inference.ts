@@ -168,7 +168,8 @@ async function quarantineFile(deps: BatchDeps, model: string, runId: string, pat
   await deps.lake.write(lakePaths.quarantine(model, runId, 'reason.json'), Buffer.from(`${JSON.stringify(body, null, 2)}\n`), { contentType: 'application/json' });
 }
 
-async function loadVersionOnce(deps: BatchDeps, definition: ModelDefinition, model: string, number: number): Promise<LoadedScoring> {
+/** A version loaded once per process (its artifact, transforms, reference profile), warmed up. */
+export async function loadScoringVersionCached(deps: BatchDeps, definition: ModelDefinition, model: string, number: number): Promise<LoadedScoring> {
   const { value: version } = (await deps.registry.getVersion(model, number))!;
   return deps.cache.get(`${model}@${number}#${version.artifact.sha256}`, async () => {
     const loaded = await loadScoringVersion(deps, definition, version);
@@ -213,7 +214,7 @@ export interface ScoredChunk extends ChunkSummary {
  */
 export async function scoreRunChunk(deps: BatchDeps, input: ScoreRunChunkInput): Promise<ScoredChunk> {
   const definition = (await deps.registry.getModel(input.model))!.definition;
-  const { version, reference } = await loadVersionOnce(deps, definition, input.model, input.version);
+  const { version, reference } = await loadScoringVersionCached(deps, definition, input.model, input.version);
   const length = windowLengthMs(definition.policies.drift.window);
   const arrival = Date.parse(input.arrival);
   const byWindow = new Map<string, RowBatch[]>();
@@ -277,7 +278,7 @@ export interface CompleteRunInput {
 export async function completeRun(deps: BatchDeps, input: CompleteRunInput): Promise<InferenceRun> {
   const { model, runId, version } = input;
   const definition = (await deps.registry.getModel(model))!.definition;
-  const { reference } = await loadVersionOnce(deps, definition, model, version);
+  const { reference } = await loadScoringVersionCached(deps, definition, model, version);
   const windows = new Map<string, number>();
   for (const c of input.chunks) for (const w of c.windows) windows.set(w.id, (windows.get(w.id) ?? 0) + w.rows);
   let merged: SegmentedProfile | undefined;

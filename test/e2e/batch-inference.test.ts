@@ -58,7 +58,7 @@ async function completedRun(model: string, dropPath: string) {
 
 beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'batch-e2e-'));
-  devhost = await startProductDevhost({ dataDir });
+  devhost = await startProductDevhost({ dataDir, env: { SCORE_MAX_ROWS: '50' } });
   await devhost.container().createIfNotExists();
   await apiClient(devhost.origin, 'contributor').post('models', aRegionalModel('demand', { validation: { metric: 'rmse', minSegmentRows: 30, bootstrapResamples: 50 } }));
   await upload('datasets/demand/validation.csv', toCsv(regionalRows(300, 1)));
@@ -140,5 +140,21 @@ describe('batch inference of data drops on devhost', () => {
     const broken = await finishedRun('demand', 'drops/demand/2026/12/east.parquet');
     expect(broken.run).toMatchObject({ state: 'failed', error: expect.stringMatching(/not a readable Parquet file/) });
     expect(broken.quarantine.sort()).toEqual([`quarantine/demand/${broken.run.runId}/file-east.parquet`, `quarantine/demand/${broken.run.runId}/reason.json`]);
+  });
+
+  it('when a few rows are posted to /score, then they are scored as batch scoring would, bad rows with their reason', async () => {
+    const pkg = regionalPackage(TRUE_WEIGHTS, 0);
+    const rows = regionalRows(3, 9);
+    const res = await reader().post('models/demand/score', {
+      rows: [...rows.map(({ actual: _a, ...r }) => r), { id: 'bad', x1: 'abc', x2: 1, region: 'north' }, { id: 'none', x2: 1, region: 'south' }],
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ model: 'demand', version: 1, scored: 3, rejected: 2 });
+    rows.forEach((r, i) => expect(res.body.results[i]).toMatchObject({ row: i, id: r.id, prediction: expect.closeTo(pkg.predict(r), 4) }));
+    expect(res.body.results[3]).toMatchObject({ row: 3, id: 'bad', error: { code: expect.stringMatching(/x1/), reason: expect.stringMatching(/x1/) } });
+    expect(res.body.results[4]).toMatchObject({ row: 4, id: 'none', error: { reason: expect.stringMatching(/x1/) } });
+    const tooMany = await reader().post('models/demand/score', { rows: Array.from({ length: 51 }, (_, i) => ({ id: `r${i}`, x1: 1, x2: 1, region: 'north' })) });
+    expect(tooMany.body).toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
+    expect((await apiClient(devhost.origin).post('models/demand/score', { rows: [{ id: 'a' }] })).status).toBe(401);
   });
 });
