@@ -32,6 +32,8 @@ export const configSchema = z.object({
   AZURE_CLIENT_ID: nonEmpty.optional(),
   /** Chunks of one data drop scored at once (the fan-out's width). */
   BATCH_MAX_PARALLEL_CHUNKS: z.coerce.number().int().min(1).max(256).default(8),
+  /** NCRONTAB of the timer that starts models' scheduled runs (it checks each model's own `schedule`). */
+  SCHEDULED_INFERENCE_CHECK: nonEmpty.default('0 * * * * *'),
   /** Rows one synchronous scoring request (`POST /models/{model}/score`) may carry. */
   SCORE_MAX_ROWS: z.coerce.number().int().min(1).max(100_000).default(1000),
   /** Largest ONNX artifact a registration accepts, in bytes (HTTP uploads are also bound by the host's request limit). */

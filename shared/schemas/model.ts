@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+import { scheduleProblem } from '../domain/schedule';
 import { columnNameSchema, isoDateTimeSchema, modelNameSchema } from './common';
 import { modelPoliciesSchema } from './policies';
 
@@ -66,8 +67,14 @@ export const modelInputSchema = z
     predictionColumns: predictionColumnsSchema.default(() => predictionColumnsSchema.parse({})),
     policies: modelPoliciesSchema.default(() => modelPoliciesSchema.parse({})),
     owners: z.array(z.string().min(1)).default([]),
-    /** NCRONTAB (six fields) for scheduled scoring of accumulated drops. */
-    schedule: z.string().optional(),
+    /** NCRONTAB (six fields, UTC) for scheduled scoring of the drops accumulated in `drops/{model}/scheduled/`. */
+    schedule: z
+      .string()
+      .superRefine((expression, ctx) => {
+        const problem = scheduleProblem(expression);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
   })
   .superRefine((m, ctx) => {
     const names = new Set<string>();

@@ -76,6 +76,8 @@ export const inferenceRunSchema = z.object({
   /** Monitoring windows the run's rows fell in. */
   windows: z.array(windowIdSchema),
   flavours: flavoursSchema.optional(),
+  /** Scheduled runs: the schedule occurrence; the run scores the drops that arrived since the previous one. */
+  scheduledFor: isoDateTimeSchema.optional(),
   createdAt: isoDateTimeSchema,
   startedAt: isoDateTimeSchema.optional(),
   completedAt: isoDateTimeSchema.optional(),
@@ -209,6 +211,7 @@ export const batchInputSchema = z.object({
   sources: z.array(sourceRefSchema).min(1),
   /** Chunks scored at once (BATCH_MAX_PARALLEL_CHUNKS when the run started). */
   maxParallel: z.number().int().min(1).max(256),
+  scheduledFor: isoDateTimeSchema.optional(),
   correlationId: z.string().min(1).max(128).optional(),
 });
 export type BatchInput = z.infer<typeof batchInputSchema>;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 
 import { errors, isDomainError, parseOrThrow } from '../domain/errors';
 import { lakePaths } from '../domain/lake-paths';
+import { latestOccurrence } from '../domain/schedule';
 import type { RowBatch } from '../domain/tabular';
 import { windowFromId, windowIdOf, windowLengthMs, windowOf } from '../domain/windows';
 import type { Clock } from '../ports/clock';
@@ -12,6 +13,7 @@ import type { RunStore } from '../ports/run-store';
 import type { TabularFiles } from '../ports/tabular-files';
 import type { ModelDefinition } from '../schemas/model';
 import {
+  type BatchInput,
   type Flavours,
   type InferenceRun,
   type MonitoringWindow,
@@ -26,6 +28,9 @@ import { type LoadedVersion, loadScoringVersion } from './load-version';
 import { defaultChunkTargets, planChunks } from './plan-chunks';
 import { concatBatches, mergeSegmented, monitoredBatch, profileAgainst, type SegmentedProfile, subsetBatch } from './profiling';
 import { outputColumns, quarantineChunkPath, scoreChunk } from './score-chunk';
+
+/** Drops under `drops/{model}/scheduled/` wait for the model's schedule instead of being scored on arrival. */
+export const SCHEDULED_DROPS = 'scheduled/';
 
 /** A loaded version with its reference profile, kept per process: every chunk of every run shares it. */
 export interface ScoringCache {
@@ -87,6 +92,7 @@ export interface StartRunInput {
   instanceId: string;
   kind: InferenceRun['kind'];
   sources: SourceRef[];
+  scheduledFor?: string;
 }
 
 /**
@@ -112,6 +118,7 @@ export async function startRun(deps: BatchDeps, input: StartRunInput): Promise<P
     rowsQuarantined: 0,
     rejectionReasons: {},
     windows: [],
+    ...(input.scheduledFor ? { scheduledFor: input.scheduledFor } : {}),
     createdAt: now,
   });
   if (existing.state === 'completed' || existing.state === 'failed') return existing;
@@ -437,4 +444,33 @@ export class VersionCache implements ScoringCache {
     while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
     return entry;
   }
+}
+
+/**
+ * A model's scheduled run that is due: the latest occurrence of its NCRONTAB `schedule` at or before
+ * `now`, if no run has been started for it, over the files that arrived in
+ * `drops/{model}/scheduled/` after the previous scheduled run's occurrence and up to this one. None
+ * when there is no schedule, the run exists, or nothing arrived.
+ */
+export async function dueScheduledRun(
+  deps: Pick<BatchDeps, 'runs' | 'lake'>,
+  definition: ModelDefinition,
+  now: Date,
+): Promise<Omit<BatchInput, 'maxParallel'> | undefined> {
+  if (!definition.schedule) return undefined;
+  const model = definition.name;
+  const occurrence = latestOccurrence(definition.schedule, now);
+  const runId = `sched-${occurrence.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+  if (await deps.runs.runs.get(model, runId)) return undefined;
+  const previous = (await deps.runs.runs.list(model))
+    .filter((r) => r.kind === 'scheduled' && r.scheduledFor !== undefined && r.scheduledFor < occurrence.toISOString())
+    .map((r) => Date.parse(r.scheduledFor!))
+    .reduce((a, b) => Math.max(a, b), -Infinity);
+  const sources: SourceRef[] = [];
+  for await (const o of deps.lake.list(`${lakePaths.dropsFolder(model)}${SCHEDULED_DROPS}`)) {
+    const at = o.lastModified.getTime();
+    if (at > previous && at <= occurrence.getTime()) sources.push({ path: o.path, etag: o.etag, size: o.size, lastModified: o.lastModified.toISOString() });
+  }
+  if (sources.length === 0) return undefined;
+  return { model, runId, kind: 'scheduled', sources, scheduledFor: occurrence.toISOString() };
 }

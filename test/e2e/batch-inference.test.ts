@@ -58,7 +58,7 @@ async function completedRun(model: string, dropPath: string) {
 
 beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'batch-e2e-'));
-  devhost = await startProductDevhost({ dataDir, env: { SCORE_MAX_ROWS: '50' } });
+  devhost = await startProductDevhost({ dataDir, env: { SCORE_MAX_ROWS: '50', SCHEDULED_INFERENCE_CHECK: '*/2 * * * * *' } });
   await devhost.container().createIfNotExists();
   await apiClient(devhost.origin, 'contributor').post('models', aRegionalModel('demand', { validation: { metric: 'rmse', minSegmentRows: 30, bootstrapResamples: 50 } }));
   await upload('datasets/demand/validation.csv', toCsv(regionalRows(300, 1)));
@@ -156,5 +156,23 @@ describe('batch inference of data drops on devhost', () => {
     const tooMany = await reader().post('models/demand/score', { rows: Array.from({ length: 51 }, (_, i) => ({ id: `r${i}`, x1: 1, x2: 1, region: 'north' })) });
     expect(tooMany.body).toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
     expect((await apiClient(devhost.origin).post('models/demand/score', { rows: [{ id: 'a' }] })).status).toBe(401);
+  });
+
+  it('when a model has a schedule, then drops in scheduled/ wait for it and one run scores what accumulated', async () => {
+    const policies = { validation: { metric: 'rmse', minSegmentRows: 30, bootstrapResamples: 50 } };
+    await apiClient(devhost.origin, 'contributor').post('models', { ...aRegionalModel('nightly', policies), schedule: '*/6 * * * * *' });
+    await upload('datasets/nightly/validation.csv', toCsv(regionalRows(300, 1)));
+    await championOf('nightly', TRUE_WEIGHTS, 0);
+    await upload('drops/nightly/scheduled/part-1.csv', toCsv(regionalRows(40, 21, { idPrefix: 's1-' })));
+    await upload('drops/nightly/scheduled/part-2.csv', toCsv(regionalRows(30, 22, { idPrefix: 's2-' })));
+    // Both files usually fall in one occurrence; if a tick lands between the uploads, two runs share them.
+    const runs = await eventually('the scheduled runs', async () => {
+      const all = (await runsOf('nightly')) as unknown as { kind: string; state: string; rowsScored: number; sources: unknown[]; scheduledFor?: string }[];
+      const scheduled = all.filter((r) => r.kind === 'scheduled' && r.state === 'completed');
+      return scheduled.reduce((n, r) => n + r.rowsScored, 0) === 70 ? scheduled : undefined;
+    }, 60_000);
+    expect(runs.flatMap((r) => r.sources)).toHaveLength(2);
+    for (const run of runs) expect(run.scheduledFor).toMatch(/:\d[06]\.000Z$/);
+    expect((await runsOf('nightly')).filter((r) => r.sources.some((s) => s.path.includes('/scheduled/')) && (r as { kind?: string }).kind === 'batch')).toEqual([]);
   });
 });

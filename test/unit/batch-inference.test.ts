@@ -4,10 +4,12 @@ import { Readable } from 'node:stream';
 import { OnnxModelRuntime } from '../../shared/adapters/onnx/onnx-model-runtime';
 import { LakeTabularFiles } from '../../shared/adapters/tabular/lake-tabular-files';
 import type { Clock } from '../../shared/ports/clock';
+import { modelInputSchema } from '../../shared/schemas/model';
 import { windowProfileSchema } from '../../shared/schemas/monitoring';
 import {
   type BatchDeps,
   completeRun,
+  dueScheduledRun,
   planRun,
   runIdFor,
   type ScoredChunk,
@@ -101,5 +103,36 @@ describe('batch inference use cases', () => {
     } finally {
       await runtime.close();
     }
+  });
+});
+
+describe('scheduled inference', () => {
+  it('when a schedule occurrence has passed, then one run covers the drops since the previous occurrence', async () => {
+    const { deps, runtime } = await setup({ champion: false });
+    try {
+      const scheduled = { ...(await deps.registry.getModel('demand'))!.definition, schedule: '0 0 2 * * *' };
+      const lake = deps.lake as MemoryLake;
+      await lake.write('drops/demand/scheduled/a.csv', Buffer.from('id\n1\n'));
+      await lake.write('drops/demand/scheduled/b.csv', Buffer.from('id\n2\n'));
+      await lake.write('drops/demand/now.csv', Buffer.from('id\n3\n'));
+      const arrivedAt = (await lake.stat('drops/demand/scheduled/a.csv'))!.lastModified;
+      const at = new Date(Date.UTC(arrivedAt.getUTCFullYear(), arrivedAt.getUTCMonth(), arrivedAt.getUTCDate() + 1, 2, 0, 30));
+      const due = await dueScheduledRun(deps, scheduled, at);
+      expect(due).toMatchObject({ model: 'demand', kind: 'scheduled', scheduledFor: new Date(at.getTime() - 30_000).toISOString() });
+      expect(due!.sources.map((s) => s.path)).toEqual(['drops/demand/scheduled/a.csv', 'drops/demand/scheduled/b.csv']);
+      await startRun(deps, { ...due!, instanceId: 'i' });
+      expect(await dueScheduledRun(deps, scheduled, at)).toBeUndefined();
+      // The next occurrence covers only what arrived after this one: nothing yet.
+      expect(await dueScheduledRun(deps, scheduled, new Date(at.getTime() + 86_400_000))).toBeUndefined();
+      expect(await dueScheduledRun(deps, { ...scheduled, schedule: undefined }, at)).toBeUndefined();
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('when a schedule is not NCRONTAB with six fields, then the model definition is refused', () => {
+    expect(() => modelInputSchema.parse(aRegionalModel('demand', {}))).not.toThrow();
+    expect(modelInputSchema.safeParse({ ...aRegionalModel('demand'), schedule: '0 2 * * *' }).error?.issues[0]?.message).toMatch(/six fields/);
+    expect(modelInputSchema.safeParse({ ...aRegionalModel('demand'), schedule: '0 0 99 * * *' }).error?.issues[0]?.message).toMatch(/not a valid NCRONTAB/);
   });
 });
