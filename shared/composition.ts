@@ -22,6 +22,7 @@ import type { ModelRuntime } from './ports/model-runtime';
 import type { RunStore } from './ports/run-store';
 import type { TabularFiles } from './ports/tabular-files';
 import { type BatchDeps, VersionCache } from './usecases/batch-inference';
+import { defaultChunkTargets } from './usecases/plan-chunks';
 import type { RegisterPackageDeps } from './usecases/register-package';
 import { RegistryUseCases } from './usecases/registry';
 import type { ValidateVersionDeps } from './usecases/validate-version';
@@ -64,6 +65,11 @@ export const batch = (): BatchDeps => ({
   runtime: modelRuntime(),
   clock: systemClock,
   cache: versionCache(),
+  chunkTargets: {
+    ...defaultChunkTargets,
+    targetChunkBytes: config().BATCH_TARGET_CHUNK_BYTES,
+    targetChunkRows: config().BATCH_TARGET_CHUNK_ROWS,
+  },
 });
 
 export const dependencyProbes = (): DependencyProbe[] => [cosmosProbe, blobProbe, serviceBusProbe];

@@ -30,6 +30,9 @@ export const configSchema = z.object({
   EVENTS_TOPIC: nonEmpty.default('model-events'),
   /** Client id of a user-assigned managed identity, when the app uses one. */
   AZURE_CLIENT_ID: nonEmpty.optional(),
+  /** Bytes of a CSV chunk (a range ending at a record end) and rows of a Parquet chunk (whole row groups). */
+  BATCH_TARGET_CHUNK_BYTES: z.coerce.number().int().min(1024).default(32 * 1024 * 1024),
+  BATCH_TARGET_CHUNK_ROWS: z.coerce.number().int().min(1).default(250_000),
   /** Chunks of one data drop scored at once (the fan-out's width). */
   BATCH_MAX_PARALLEL_CHUNKS: z.coerce.number().int().min(1).max(256).default(8),
   /** NCRONTAB of the timer that starts models' scheduled runs (it checks each model's own `schedule`). */

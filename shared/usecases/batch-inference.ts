@@ -25,7 +25,7 @@ import {
 import type { Profile } from '../schemas/profile';
 import { type Chunk, chunkSchema, type ChunkSummary } from '../schemas/scoring';
 import { type LoadedVersion, loadScoringVersion } from './load-version';
-import { defaultChunkTargets, planChunks } from './plan-chunks';
+import { type ChunkTargets, defaultChunkTargets, planChunks } from './plan-chunks';
 import { concatBatches, mergeSegmented, monitoredBatch, profileAgainst, type SegmentedProfile, subsetBatch } from './profiling';
 import { outputColumns, quarantineChunkPath, scoreChunk } from './score-chunk';
 
@@ -50,6 +50,8 @@ export interface BatchDeps {
   runtime: ModelRuntime;
   clock: Clock;
   cache: ScoringCache;
+  /** How drops are cut into chunks (defaultChunkTargets unless configured). */
+  chunkTargets?: ChunkTargets;
 }
 
 /** A data file as the blob event saw it. */
@@ -155,7 +157,7 @@ export async function planRun(deps: BatchDeps, input: { model: string; runId: st
   const chunks: PlannedChunk[] = [];
   for (const source of run.sources) {
     try {
-      const plan = await planChunks({ files: deps.files }, definition, source.path, defaultChunkTargets);
+      const plan = await planChunks({ files: deps.files }, definition, source.path, deps.chunkTargets ?? defaultChunkTargets);
       for (const chunk of plan.chunks) chunks.push({ source: source.path, part: chunks.length, chunk });
     } catch (error) {
       if (!(isDomainError(error) && (error.code === 'INVALID_INPUT_FILE' || error.code === 'NOT_FOUND'))) throw error;
