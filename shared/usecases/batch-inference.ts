@@ -4,7 +4,7 @@ import { errors, isDomainError, parseOrThrow } from '../domain/errors';
 import { lakePaths } from '../domain/lake-paths';
 import { latestOccurrence } from '../domain/schedule';
 import type { RowBatch } from '../domain/tabular';
-import { windowFromId, windowIdOf, windowLengthMs, windowOf } from '../domain/windows';
+import { windowFromId, windowIdOf, windowLengthMs, windowStartOf } from '../domain/windows';
 import type { Clock } from '../ports/clock';
 import type { DataLake } from '../ports/data-lake';
 import type { ModelRegistry } from '../ports/model-registry';
@@ -238,15 +238,22 @@ export async function scoreRunChunk(deps: BatchDeps, input: ScoreRunChunkInput):
     },
     observe: (valid, keptRows, predictions) => {
       const batch = monitoredBatch(definition, valid, keptRows, predictions);
-      const rowsOf = new Map<string, number[]>();
-      for (let r = 0; r < batch.rowCount; r++) {
-        const t = valid.timestamps ? valid.timestamps[r]! : NaN;
-        const id = windowOf(Number.isNaN(t) ? arrival : t, length).id;
-        const list = rowsOf.get(id);
-        if (list) list.push(r);
-        else rowsOf.set(id, [r]);
+      // Rows by window start (a number per row; ids are built once per window).
+      const arrivalStart = windowStartOf(arrival, length);
+      const rowsOf = new Map<number, number[]>();
+      const timestamps = valid.timestamps;
+      if (!timestamps) rowsOf.set(arrivalStart, []);
+      else {
+        for (let r = 0; r < batch.rowCount; r++) {
+          const t = timestamps[r]!;
+          const start = Number.isNaN(t) ? arrivalStart : windowStartOf(t, length);
+          const list = rowsOf.get(start);
+          if (list) list.push(r);
+          else rowsOf.set(start, [r]);
+        }
       }
-      for (const [id, rows] of rowsOf) {
+      for (const [start, rows] of rowsOf) {
+        const id = windowIdOf(start);
         const parts = byWindow.get(id) ?? [];
         parts.push(rowsOf.size === 1 ? batch : subsetBatch(batch, rows));
         byWindow.set(id, parts);
