@@ -29,8 +29,8 @@ export function splitBySegment(batch: RowBatch, keys: readonly string[]): Map<st
     segmentOf[row] = s;
     counts[s]! += 1;
   }
-  const numeric = ids.map(() => ({}));
-  const categorical = ids.map(() => ({}));
+  const numeric: Record<string, Float64Array>[] = ids.map(() => ({}));
+  const categorical: Record<string, Array<string | null>>[] = ids.map(() => ({}));
   const fill = new Int32Array(ids.length);
   for (const [name, values] of Object.entries(batch.numeric)) {
     const outs = counts.map((c) => new Float64Array(c));
