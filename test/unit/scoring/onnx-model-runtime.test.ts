@@ -6,6 +6,7 @@ import type { ModelArtifact } from '../../../shared/ports/model-runtime';
 import type { ModelTask } from '../../../shared/schemas/model';
 import type { ModelSignature } from '../../../shared/schemas/signature';
 import { linearRegressor, type Stump, treeEnsembleClassifier, zipMapClassifier } from '../../fixtures/onnx-models';
+import { matrixInputs } from '../../support/scoring-fixtures';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -30,9 +31,9 @@ function artifact(
   return a;
 }
 
+/** The rows as the one float32 [N, width] input 'features'. */
 function matrix(rows: number[][]) {
-  const width = rows[0]!.length;
-  return { rows: rows.length, width, values: Float32Array.from(rows.flat()), names: rows[0]!.map((_, i) => `f${i}`) };
+  return matrixInputs('features', rows.length, rows[0]!.length, Float32Array.from(rows.flat()));
 }
 
 const stumps: Stump[] = [
