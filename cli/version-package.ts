@@ -25,7 +25,9 @@ export function versionPackage(manifestFile: string, manifest: VersionManifest):
   try {
     artifact = fs.readFileSync(artifactFile);
   } catch (e) {
-    throw errors.validation(`cannot read the artifact ${artifactFile} (artifact.path in ${manifestFile}): ${(e as Error).message}`);
+    throw errors.validation(
+      `cannot read the artifact ${artifactFile} (artifact.path in ${manifestFile}): ${(e as Error).message}`,
+    );
   }
   return {
     model: manifest.model,
@@ -40,4 +42,8 @@ export function versionPackage(manifestFile: string, manifest: VersionManifest):
 }
 
 /** Lake paths are relative to the filesystem root, so absolute local paths map one to one. */
-export const lakePath = (file: string) => path.relative(path.parse(path.resolve(file)).root, path.resolve(file)).split(path.sep).join('/');
+export const lakePath = (file: string) =>
+  path
+    .relative(path.parse(path.resolve(file)).root, path.resolve(file))
+    .split(path.sep)
+    .join('/');

@@ -35,7 +35,12 @@ export type ColumnInputType = 'float32' | 'float64' | 'int64' | 'int32' | 'bool'
 
 /** How one graph input is fed. */
 export type InputFeed =
-  | { readonly source: 'transforms'; readonly name: string; readonly type: 'float32' | 'float64'; readonly width: number }
+  | {
+      readonly source: 'transforms';
+      readonly name: string;
+      readonly type: 'float32' | 'float64';
+      readonly width: number;
+    }
   | {
       readonly source: 'column';
       readonly name: string;
@@ -52,7 +57,8 @@ const FEEDS: Record<Feature['type'], readonly ColumnInputType[]> = {
   categorical: ['string'],
 };
 
-const showShape = (t: TensorSpec) => `[${t.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : 'N')).join(', ')}]`;
+const showShape = (t: TensorSpec) =>
+  `[${t.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : 'N')).join(', ')}]`;
 const isFixed = (d: number | string | undefined): d is number => typeof d === 'number' && d > 0;
 
 /**
@@ -63,7 +69,11 @@ const isFixed = (d: number | string | undefined): d is number => typeof d === 'n
  * single input is the matrix input whenever there are transforms. The batch dimension must be
  * dynamic.
  */
-export function planModelInputs(signature: ModelSignature, features: readonly Feature[], fitted?: FittedTransforms): InputFeed[] {
+export function planModelInputs(
+  signature: ModelSignature,
+  features: readonly Feature[],
+  fitted?: FittedTransforms,
+): InputFeed[] {
   const byName = new Map(features.map((f) => [f.name, f]));
   const problems: string[] = [];
   const single = signature.inputs.length === 1;
@@ -79,7 +89,9 @@ export function planModelInputs(signature: ModelSignature, features: readonly Fe
   const feeds: InputFeed[] = [];
   for (const input of signature.inputs) {
     if (isFixed(input.shape[0]))
-      problems.push(`the input '${input.name}' has a fixed batch size ${input.shape[0]}: export it with a dynamic first dimension (None / dynamic_axes)`);
+      problems.push(
+        `the input '${input.name}' has a fixed batch size ${input.shape[0]}: export it with a dynamic first dimension (None / dynamic_axes)`,
+      );
     if (matrixInputs.includes(input)) {
       const feed = matrixFeed(input, fitted!, problems);
       if (feed) feeds.push(feed);
@@ -98,8 +110,17 @@ export function planModelInputs(signature: ModelSignature, features: readonly Fe
         `the input '${input.name}' is ${input.type}, but '${feature.name}' is a ${feature.type} feature (it can feed ${FEEDS[feature.type].join(', ')})`,
       );
     else if (!oneValuePerRow(input) && !(input.shape.length === 2 && !isFixed(input.shape[1])))
-      problems.push(`the input '${input.name}' has shape ${showShape(input)}; an input fed from a column takes [N] or [N, 1]`);
-    else feeds.push({ source: 'column', name: input.name, feature, type, rowShape: input.shape.length === 1 ? [] : [1] });
+      problems.push(
+        `the input '${input.name}' has shape ${showShape(input)}; an input fed from a column takes [N] or [N, 1]`,
+      );
+    else
+      feeds.push({
+        source: 'column',
+        name: input.name,
+        feature,
+        type,
+        rowShape: input.shape.length === 1 ? [] : [1],
+      });
   }
   if (problems.length > 0)
     throw errors.signatureMismatch(`the model's inputs cannot be fed: ${problems.join('; ')}`, { problems });
@@ -108,12 +129,20 @@ export function planModelInputs(signature: ModelSignature, features: readonly Fe
 
 function matrixFeed(input: TensorSpec, fitted: FittedTransforms, problems: string[]): InputFeed | undefined {
   const width = fitted.output.length;
-  if ((input.type !== 'float32' && input.type !== 'float64') || input.shape.length !== 2 || !isFixed(input.shape[1])) {
-    problems.push(`the input '${input.name}' takes the transforms' features: it must be float32 or float64 with shape [batch, width] and a fixed width, it is ${input.type} ${showShape(input)}`);
+  if (
+    (input.type !== 'float32' && input.type !== 'float64') ||
+    input.shape.length !== 2 ||
+    !isFixed(input.shape[1])
+  ) {
+    problems.push(
+      `the input '${input.name}' takes the transforms' features: it must be float32 or float64 with shape [batch, width] and a fixed width, it is ${input.type} ${showShape(input)}`,
+    );
     return undefined;
   }
   if (input.shape[1] !== width) {
-    problems.push(`the transforms produce ${width} features, the input '${input.name}' takes ${input.shape[1]}`);
+    problems.push(
+      `the transforms produce ${width} features, the input '${input.name}' takes ${input.shape[1]}`,
+    );
     return undefined;
   }
   return { source: 'transforms', name: input.name, type: input.type, width };
@@ -132,16 +161,31 @@ export interface FedBatch {
  * value for an input other than float (float inputs get NaN: the graph's own imputer handles
  * it), a fraction for an integer input, a value beyond the input type's range.
  */
-export function modelInputsBuilder(feeds: readonly InputFeed[], fitted?: FittedTransforms): (batch: RowBatch) => FedBatch {
+export function modelInputsBuilder(
+  feeds: readonly InputFeed[],
+  fitted?: FittedTransforms,
+): (batch: RowBatch) => FedBatch {
   const matrix = feeds.find((f) => f.source === 'transforms');
   const columns = feeds.filter((f): f is Extract<InputFeed, { source: 'column' }> => f.source === 'column');
-  if (matrix && !fitted) throw errors.validation(`the input '${matrix.name}' takes the transforms' features, and there are no fitted transforms`);
+  if (matrix && !fitted)
+    throw errors.validation(
+      `the input '${matrix.name}' takes the transforms' features, and there are no fitted transforms`,
+    );
   // The common case stays as fast as it was: the transforms' matrix is the one tensor, as it is.
   if (matrix?.type === 'float32' && columns.length === 0) {
     return (batch) => {
       const result = applyTransforms(fitted!, batch);
-      const tensor: InputTensor = { name: matrix.name, type: 'float32', rowShape: [matrix.width], values: result.matrix.values };
-      return { inputs: { rows: result.matrix.rows, tensors: [tensor] }, keptRows: result.keptRows, rejected: result.rejected };
+      const tensor: InputTensor = {
+        name: matrix.name,
+        type: 'float32',
+        rowShape: [matrix.width],
+        values: result.matrix.values,
+      };
+      return {
+        inputs: { rows: result.matrix.rows, tensors: [tensor] },
+        keptRows: result.keptRows,
+        rejected: result.rejected,
+      };
     };
   }
   return (batch) => feedBatch(batch, matrix, columns, fitted);
@@ -177,7 +221,8 @@ function feedBatch(
   const all = keptRows.length === batch.rowCount;
   const tensors: InputTensor[] = [];
   for (const feed of [...(matrix ? [matrix] : []), ...columns]) {
-    if (feed.source === 'transforms') tensors.push(matrixTensor(feed, transformed!.matrix.values, matrixRows));
+    if (feed.source === 'transforms')
+      tensors.push(matrixTensor(feed, transformed!.matrix.values, matrixRows));
     else tensors.push(columnTensor(feed, batch, all ? undefined : keptRows));
   }
   return { inputs: { rows: keptRows.length, tensors }, keptRows: Int32Array.from(keptRows), rejected };
@@ -189,7 +234,11 @@ const identity = (n: number) => {
   return rows;
 };
 
-function matrixTensor(feed: Extract<InputFeed, { source: 'transforms' }>, values: Float32Array, rows: readonly number[]): InputTensor {
+function matrixTensor(
+  feed: Extract<InputFeed, { source: 'transforms' }>,
+  values: Float32Array,
+  rows: readonly number[],
+): InputTensor {
   const w = feed.width;
   const compacted = rows.length * w === values.length ? values : new Float32Array(rows.length * w);
   if (compacted !== values) rows.forEach((r, k) => compacted.set(values.subarray(r * w, (r + 1) * w), k * w));
@@ -205,7 +254,8 @@ const INT64_LIMIT = 2 ** 63;
 /** Why a value cannot feed an input of this type, or undefined. NaN is a missing value. */
 function unfit(type: ColumnInputType, v: number): string | undefined {
   if (type === 'float64') return undefined;
-  if (type === 'float32') return v === v && !(v >= -FLOAT32_MAX && v <= FLOAT32_MAX) ? 'is outside the float32 range' : undefined;
+  if (type === 'float32')
+    return v === v && !(v >= -FLOAT32_MAX && v <= FLOAT32_MAX) ? 'is outside the float32 range' : undefined;
   if (v !== v) return 'is empty';
   if (type === 'bool') return v === 0 || v === 1 ? undefined : 'is not 0 or 1';
   if (!Number.isInteger(v)) return 'is not a whole number';
@@ -214,10 +264,15 @@ function unfit(type: ColumnInputType, v: number): string | undefined {
   return undefined;
 }
 
-function checkColumn(feed: Extract<InputFeed, { source: 'column' }>, batch: RowBatch, reasons: Map<number, string>): void {
+function checkColumn(
+  feed: Extract<InputFeed, { source: 'column' }>,
+  batch: RowBatch,
+  reasons: Map<number, string>,
+): void {
   const name = feed.feature.name;
   const add = (row: number, what: string) => {
-    if (!reasons.has(row)) reasons.set(row, `'${name}' ${what}, which the model's ${feed.type} input '${feed.name}' cannot take`);
+    if (!reasons.has(row))
+      reasons.set(row, `'${name}' ${what}, which the model's ${feed.type} input '${feed.name}' cannot take`);
   };
   if (feed.type === 'string') {
     const values = batch.categorical[name]!;
@@ -234,7 +289,11 @@ function checkColumn(feed: Extract<InputFeed, { source: 'column' }>, batch: RowB
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** The column's values for the kept rows (all rows when `rows` is undefined) as the input's element type. */
-function columnTensor(feed: Extract<InputFeed, { source: 'column' }>, batch: RowBatch, rows: readonly number[] | undefined): InputTensor {
+function columnTensor(
+  feed: Extract<InputFeed, { source: 'column' }>,
+  batch: RowBatch,
+  rows: readonly number[] | undefined,
+): InputTensor {
   const { name, rowShape } = feed;
   const n = rows ? rows.length : batch.rowCount;
   const at = rows ? (k: number) => rows[k]! : (k: number) => k;
@@ -251,11 +310,26 @@ function columnTensor(feed: Extract<InputFeed, { source: 'column' }>, batch: Row
     }
     case 'float64':
       // The runtime only reads its inputs: all rows kept, the batch's own column goes as it is.
-      return { name, rowShape, type: 'float64', values: rows ? Float64Array.from(rows, (r) => source[r]!) : source };
+      return {
+        name,
+        rowShape,
+        type: 'float64',
+        values: rows ? Float64Array.from(rows, (r) => source[r]!) : source,
+      };
     case 'int32':
-      return { name, rowShape, type: 'int32', values: Int32Array.from({ length: n }, (_, k) => source[at(k)]!) };
+      return {
+        name,
+        rowShape,
+        type: 'int32',
+        values: Int32Array.from({ length: n }, (_, k) => source[at(k)]!),
+      };
     case 'bool':
-      return { name, rowShape, type: 'bool', values: Uint8Array.from({ length: n }, (_, k) => source[at(k)]!) };
+      return {
+        name,
+        rowShape,
+        type: 'bool',
+        values: Uint8Array.from({ length: n }, (_, k) => source[at(k)]!),
+      };
     case 'int64': {
       const values = new BigInt64Array(n);
       if (!littleEndian) {

@@ -24,7 +24,8 @@ export type SignatureRoles =
 const isFixed = (d: number | string | undefined): d is number => typeof d === 'number' && d > 0;
 const isFloat = (t: TensorSpec) => t.type === 'float32' || t.type === 'float64';
 /** `[batch]` or `[batch, 1]`: one value per row. */
-export const oneValuePerRow = (t: TensorSpec) => t.shape.length === 1 || (t.shape.length === 2 && t.shape[1] === 1);
+export const oneValuePerRow = (t: TensorSpec) =>
+  t.shape.length === 1 || (t.shape.length === 2 && t.shape[1] === 1);
 
 /**
  * Reads the output roles off a signature: for regression the first float output of shape
@@ -32,7 +33,11 @@ export const oneValuePerRow = (t: TensorSpec) => t.shape.length === 1 || (t.shap
  * row) and a float probabilities output whose width equals the number of class labels. Anything
  * else is SIGNATURE_MISMATCH with the reason.
  */
-export function signatureRoles(signature: ModelSignature, task: ModelTask, classLabels: readonly string[] = []): SignatureRoles {
+export function signatureRoles(
+  signature: ModelSignature,
+  task: ModelTask,
+  classLabels: readonly string[] = [],
+): SignatureRoles {
   const fail = (message: string): never => {
     throw errors.signatureMismatch(message);
   };
@@ -41,13 +46,18 @@ export function signatureRoles(signature: ModelSignature, task: ModelTask, class
     if (!out) return fail('a regression model needs a float output of shape [batch] or [batch, 1]');
     return { kind: 'regression', prediction: out.name };
   }
-  const label = signature.outputs.find((t) => ['string', 'int64', 'int32'].includes(t.type) && oneValuePerRow(t));
+  const label = signature.outputs.find(
+    (t) => ['string', 'int64', 'int32'].includes(t.type) && oneValuePerRow(t),
+  );
   const byClass = signature.outputs.find((t) => isFloat(t) && t.shape.length === 2 && t.shape[1] !== 1);
-  const positive = task === 'binary' && !byClass ? signature.outputs.find((t) => isFloat(t) && oneValuePerRow(t)) : undefined;
+  const positive =
+    task === 'binary' && !byClass
+      ? signature.outputs.find((t) => isFloat(t) && oneValuePerRow(t))
+      : undefined;
   const probabilities = byClass ?? positive;
   if (!probabilities)
     return fail(
-      'a classifier needs a float probabilities output [batch, classes] (a binary one may give the second class\'s probability as [batch] or [batch, 1]); ' +
+      "a classifier needs a float probabilities output [batch, classes] (a binary one may give the second class's probability as [batch] or [batch, 1]); " +
         `the outputs are ${signature.outputs.map((t) => `'${t.name}' ${t.type} [${t.shape.join(', ')}]`).join(', ')}`,
     );
   const classes = byClass ? byClass.shape[1] : 2;
@@ -69,24 +79,45 @@ const dynamic = (d: number | string | undefined) => typeof d !== 'number' || d <
 function checkTensor(expected: TensorSpec, actual: TensorSpec | undefined, role: string): string[] {
   if (!actual) return [`${role} '${expected.name}' is not in the graph`];
   const problems: string[] = [];
-  if (actual.type !== expected.type) problems.push(`${role} '${expected.name}' is ${actual.type}, the signature says ${expected.type}`);
+  if (actual.type !== expected.type)
+    problems.push(`${role} '${expected.name}' is ${actual.type}, the signature says ${expected.type}`);
   const fits =
     actual.shape.length === expected.shape.length &&
     expected.shape.every((d, i) => dynamic(d) || dynamic(actual.shape[i]) || actual.shape[i] === d);
   // onnxruntime reports an empty shape when the graph leaves it undeclared: nothing to compare.
   if (actual.shape.length > 0 && !fits)
-    problems.push(`${role} '${expected.name}' has shape ${showShape(actual.shape)}, the signature says ${showShape(expected.shape)}`);
+    problems.push(
+      `${role} '${expected.name}' has shape ${showShape(actual.shape)}, the signature says ${showShape(expected.shape)}`,
+    );
   return problems;
 }
 
 /** Compares a graph's interface with the version's signature; every problem is listed in one SIGNATURE_MISMATCH. */
 export function checkSignature(graph: ModelSignature, signature: ModelSignature): void {
   const problems: string[] = [];
-  for (const spec of signature.inputs) problems.push(...checkTensor(spec, graph.inputs.find((t) => t.name === spec.name), 'input'));
-  for (const spec of signature.outputs) problems.push(...checkTensor(spec, graph.outputs.find((t) => t.name === spec.name), 'output'));
+  for (const spec of signature.inputs)
+    problems.push(
+      ...checkTensor(
+        spec,
+        graph.inputs.find((t) => t.name === spec.name),
+        'input',
+      ),
+    );
+  for (const spec of signature.outputs)
+    problems.push(
+      ...checkTensor(
+        spec,
+        graph.outputs.find((t) => t.name === spec.name),
+        'output',
+      ),
+    );
   for (const t of graph.inputs)
-    if (!signature.inputs.some((s) => s.name === t.name)) problems.push(`the graph input '${t.name}' is not in the signature`);
-  if (problems.length > 0) throw errors.signatureMismatch(`the ONNX graph does not match the signature: ${problems.join('; ')}`, { problems });
+    if (!signature.inputs.some((s) => s.name === t.name))
+      problems.push(`the graph input '${t.name}' is not in the signature`);
+  if (problems.length > 0)
+    throw errors.signatureMismatch(`the ONNX graph does not match the signature: ${problems.join('; ')}`, {
+      problems,
+    });
 }
 
 const INTEGER_TEXT = /^-?\d+$/;

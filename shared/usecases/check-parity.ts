@@ -40,7 +40,9 @@ export async function checkParity(
       `golden record ${first} gives expectedFeatures, but the version has no fitted transforms: its graph computes its own features, so give expectedOutput only`,
     );
   }
-  const records = golden.flatMap((g, index) => (g.expectedOutput ? [{ index, input: g.input, expected: g.expectedOutput }] : []));
+  const records = golden.flatMap((g, index) =>
+    g.expectedOutput ? [{ index, input: g.input, expected: g.expectedOutput }] : [],
+  );
   if (records.length > 0) await compareOutputs(version, golden.length, records);
   return { records: golden.length, features: fitted ? withFeatures : 0, outputs: records.length };
 }
@@ -55,16 +57,14 @@ async function compareOutputs(
     records.map((r) => r.input),
   );
   const fed = version.transform(batch);
-  const rejected = fed.rejected.map(
-    ({ row, reason }): ParityMismatch => ({
-      record: records[row]!.index,
-      index: null,
-      feature: null,
-      expected: null,
-      actual: null,
-      message: `golden record ${records[row]!.index} cannot be scored: ${reason}`,
-    }),
-  );
+  const rejected = fed.rejected.map(({ row, reason }): ParityMismatch => ({
+    record: records[row]!.index,
+    index: null,
+    feature: null,
+    expected: null,
+    actual: null,
+    message: `golden record ${records[row]!.index} cannot be scored: ${reason}`,
+  }));
   assertParity({ ok: rejected.length === 0, mismatches: rejected }, 'model outputs');
   const out = await version.model.predict(fed.inputs);
   // Both lists indexed by golden record, so messages name the record as the file numbers it.
@@ -75,7 +75,12 @@ async function compareOutputs(
     actual[r.index] =
       out.kind === 'regression'
         ? { prediction: out.values[k]! }
-        : { prediction: out.labels[k]!, probabilities: Array.from(out.probabilities.subarray(k * out.classCount, (k + 1) * out.classCount)) };
+        : {
+            prediction: out.labels[k]!,
+            probabilities: Array.from(
+              out.probabilities.subarray(k * out.classCount, (k + 1) * out.classCount),
+            ),
+          };
   });
   assertParity(compareModelOutputs(expected, actual), 'model outputs');
 }

@@ -103,7 +103,11 @@ async function step<T>(check: VersionCheck, run: () => T | Promise<T>): Promise<
  * 4. parity: the golden records' features and outputs are reproduced (when there are any).
  * 5. sample: the first chunk of `options.sample` is scored, and at least one row gets a prediction.
  */
-export async function checkVersion(deps: CheckVersionDeps, pkg: VersionPackage, options: CheckVersionOptions = {}): Promise<CheckedVersion> {
+export async function checkVersion(
+  deps: CheckVersionDeps,
+  pkg: VersionPackage,
+  options: CheckVersionOptions = {},
+): Promise<CheckedVersion> {
   const report = options.report ?? (() => undefined);
 
   const prepared = await step('artifact', () => prepareArtifact(deps.runtime, pkg));
@@ -112,7 +116,9 @@ export async function checkVersion(deps: CheckVersionDeps, pkg: VersionPackage, 
   report(
     'artifact',
     `sha256 ${sourceSha}, ${pkg.artifact.length} bytes` +
-      (prepared.rewrites.length > 0 ? `; ${prepared.rewrites.join('; ')}; stored graph sha256 ${artifactSha}` : ''),
+      (prepared.rewrites.length > 0
+        ? `; ${prepared.rewrites.join('; ')}; stored graph sha256 ${artifactSha}`
+        : ''),
   );
 
   const { definition, feeds, model } = await step('signature', async () => {
@@ -132,12 +138,20 @@ export async function checkVersion(deps: CheckVersionDeps, pkg: VersionPackage, 
     return { definition, feeds, model };
   });
   report('signature', describeFeeds(feeds, model.roles, definition));
-  const scoring: ScoringVersion = { definition, version: pkg.version, transform: modelInputsBuilder(feeds, pkg.transforms), model };
+  const scoring: ScoringVersion = {
+    definition,
+    version: pkg.version,
+    transform: modelInputsBuilder(feeds, pkg.transforms),
+    model,
+  };
 
   if (pkg.transforms) {
     const fitted = pkg.transforms;
     await step('transforms', () => assertInputsMatchFeatures(fitted, definition.features));
-    report('transforms', `${fitted.inputs.length} raw column(s) in, ${fitted.output.length} features out, all read from features of the model (spec ${fitted.specHash})`);
+    report(
+      'transforms',
+      `${fitted.inputs.length} raw column(s) in, ${fitted.output.length} features out, all read from features of the model (spec ${fitted.specHash})`,
+    );
   }
 
   let parity: ParitySummary | undefined;
@@ -147,7 +161,9 @@ export async function checkVersion(deps: CheckVersionDeps, pkg: VersionPackage, 
     report(
       'parity',
       `${parity.records} golden records match` +
-        (parity.features < parity.records || parity.outputs < parity.records ? ` (features of ${parity.features}, model outputs of ${parity.outputs})` : ''),
+        (parity.features < parity.records || parity.outputs < parity.records
+          ? ` (features of ${parity.features}, model outputs of ${parity.outputs})`
+          : ''),
     );
   }
 
@@ -157,7 +173,12 @@ export async function checkVersion(deps: CheckVersionDeps, pkg: VersionPackage, 
 
   return {
     definition,
-    artifact: { bytes: prepared.bytes, sha256: artifactSha, sourceSha256: sourceSha, rewrites: prepared.rewrites },
+    artifact: {
+      bytes: prepared.bytes,
+      sha256: artifactSha,
+      sourceSha256: sourceSha,
+      rewrites: prepared.rewrites,
+    },
     signature: pkg.signature,
     ...(pkg.transforms ? { transforms: pkg.transforms } : {}),
     feeds,
@@ -170,7 +191,9 @@ export async function checkVersion(deps: CheckVersionDeps, pkg: VersionPackage, 
 async function prepareArtifact(runtime: ModelRuntime, pkg: VersionPackage): Promise<PreparedArtifact> {
   const actual = sha256(pkg.artifact);
   if (pkg.artifactSha256 && pkg.artifactSha256 !== actual)
-    throw errors.artifactIntegrity(`the artifact has sha256 ${actual}, the package says ${pkg.artifactSha256}`);
+    throw errors.artifactIntegrity(
+      `the artifact has sha256 ${actual}, the package says ${pkg.artifactSha256}`,
+    );
   const prepared = await runtime.prepare(pkg.artifact);
   const stored = sha256(prepared.bytes);
   if (pkg.rewrittenSha256 && pkg.rewrittenSha256 !== stored)
@@ -187,20 +210,30 @@ function completeDefinition(model: unknown, graph: GraphClassLabels | undefined)
   const draft = parseOrThrow(modelDraftSchema, model, 'model definition');
   if (draft.task === 'regression') return parseOrThrow(modelInputSchema, draft, 'model definition');
   if (!draft.classLabels && !graph)
-    throw errors.validation('the model definition names no classLabels and the graph names none either (no ZipMap or classifier node with class labels)');
-  const definition = parseOrThrow(modelInputSchema, { ...draft, classLabels: draft.classLabels ?? graph!.labels }, 'model definition');
+    throw errors.validation(
+      'the model definition names no classLabels and the graph names none either (no ZipMap or classifier node with class labels)',
+    );
+  const definition = parseOrThrow(
+    modelInputSchema,
+    { ...draft, classLabels: draft.classLabels ?? graph!.labels },
+    'model definition',
+  );
   const labels = definition.classLabels!;
   if (graph?.ids) checkClassIds(graph.ids, labels, graph.from);
   else if (graph && JSON.stringify(graph.labels) !== JSON.stringify(labels))
     throw errors.signatureMismatch(
       `the graph's classes are ${JSON.stringify(graph.labels)} (${graph.from}), the model definition names ${JSON.stringify(labels)}: ` +
-        'the probabilities come in the graph\'s order, so give the same labels in the same order, or leave classLabels out',
+        "the probabilities come in the graph's order, so give the same labels in the same order, or leave classLabels out",
       { graphLabels: graph.labels, classLabels: labels },
     );
   return definition;
 }
 
-async function scoreSample(deps: CheckVersionDeps, scoring: ScoringVersion, sample: NonNullable<CheckVersionOptions['sample']>): Promise<ChunkSummary> {
+async function scoreSample(
+  deps: CheckVersionDeps,
+  scoring: ScoringVersion,
+  sample: NonNullable<CheckVersionOptions['sample']>,
+): Promise<ChunkSummary> {
   if (!deps.files || !deps.lake) throw new Error('scoring a sample needs the files and lake ports');
   const plan = await planChunks({ files: deps.files }, scoring.definition, sample.source);
   const first = plan.chunks[0];
@@ -212,7 +245,9 @@ async function scoreSample(deps: CheckVersionDeps, scoring: ScoringVersion, samp
     output: { partPath: sample.partPath, quarantinePath: sample.quarantinePath },
   });
   if (summary.rowsScored === 0)
-    throw errors.invalidInputFile(`no row of the sample could be scored: ${describeSample(summary)}`, { rejectionReasons: summary.rejectionReasons });
+    throw errors.invalidInputFile(`no row of the sample could be scored: ${describeSample(summary)}`, {
+      rejectionReasons: summary.rejectionReasons,
+    });
   return summary;
 }
 
@@ -221,9 +256,15 @@ function describeSample(s: ChunkSummary): string {
   return `${s.rowsRead} rows read, ${s.rowsScored} scored, ${s.rowsRejected} rejected${reasons.length > 0 ? ` (${reasons.join(', ')})` : ''}`;
 }
 
-function describeFeeds(feeds: readonly InputFeed[], roles: ScoringVersion['model']['roles'], definition: ModelDefinition): string {
+function describeFeeds(
+  feeds: readonly InputFeed[],
+  roles: ScoringVersion['model']['roles'],
+  definition: ModelDefinition,
+): string {
   const inputs = feeds.map((f) =>
-    f.source === 'transforms' ? `'${f.name}' <- the transforms' ${f.width} features (${f.type})` : `'${f.name}' <- column '${f.feature.name}' (${f.type})`,
+    f.source === 'transforms'
+      ? `'${f.name}' <- the transforms' ${f.width} features (${f.type})`
+      : `'${f.name}' <- column '${f.feature.name}' (${f.type})`,
   );
   const outputs =
     roles.kind === 'regression'

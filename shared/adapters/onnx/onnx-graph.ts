@@ -51,21 +51,28 @@ const lengthDelimited = (field: number, payload: Uint8Array): Uint8Array =>
     .bytes(payload)
     .finish();
 
-const concat = (parts: readonly Uint8Array[]) => Buffer.concat(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
+const concat = (parts: readonly Uint8Array[]) =>
+  Buffer.concat(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
 
 /** An attribute's value as numbers (ints decode as Long objects or numbers) or strings. */
 function attribute(node: onnx.INodeProto, name: string): { ints?: number[]; strings?: string[] } | undefined {
   const a = node.attribute?.find((x) => x.name === name);
   if (!a) return undefined;
   if (a.ints && a.ints.length > 0) return { ints: a.ints.map((i) => Number(i)) };
-  if (a.strings && a.strings.length > 0) return { strings: a.strings.map((s) => Buffer.from(s).toString('utf8')) };
+  if (a.strings && a.strings.length > 0)
+    return { strings: a.strings.map((s) => Buffer.from(s).toString('utf8')) };
   return undefined;
 }
 
-const nodeName = (node: onnx.INodeProto) => `${node.opType ?? ''} '${node.name || (node.output ?? []).join(', ')}'`;
+const nodeName = (node: onnx.INodeProto) =>
+  `${node.opType ?? ''} '${node.name || (node.output ?? []).join(', ')}'`;
 
 /** Class labels as a node's attributes give them, strings or integer ids. */
-function labelsOf(node: onnx.INodeProto, stringsAttribute: string, intsAttribute: string): GraphClassLabels | undefined {
+function labelsOf(
+  node: onnx.INodeProto,
+  stringsAttribute: string,
+  intsAttribute: string,
+): GraphClassLabels | undefined {
   const strings = attribute(node, stringsAttribute)?.strings;
   if (strings) return { labels: strings, from: nodeName(node) };
   const ids = attribute(node, intsAttribute)?.ints;
@@ -104,12 +111,23 @@ export function rewriteExporterHabits(bytes: Buffer): RewrittenGraph {
   } catch (e) {
     throw errors.unsupportedModel(`the artifact is not an ONNX model: ${(e as Error).message}`);
   }
-  const nodes = graphFields.filter((f) => f.field === GRAPH_NODE).map((f) => ({ f, node: onnx.NodeProto.decode(f.payload!) }));
-  const outputs = graphFields.filter((f) => f.field === GRAPH_OUTPUT).map((f) => ({ f, value: onnx.ValueInfoProto.decode(f.payload!) }));
-  const zipMaps = nodes.filter(({ node }) => node.opType === 'ZipMap' && (node.domain ?? '') === 'ai.onnx.ml');
-  const classifier = nodes.find(({ node }) => node.opType !== undefined && node.opType !== null && node.opType in CLASSIFIERS);
-  const fromClassifier = classifier ? labelsOf(classifier.node, ...CLASSIFIERS[classifier.node.opType]!) : undefined;
-  if (zipMaps.length === 0) return { bytes, rewrites: [], ...(fromClassifier ? { classLabels: fromClassifier } : {}) };
+  const nodes = graphFields
+    .filter((f) => f.field === GRAPH_NODE)
+    .map((f) => ({ f, node: onnx.NodeProto.decode(f.payload!) }));
+  const outputs = graphFields
+    .filter((f) => f.field === GRAPH_OUTPUT)
+    .map((f) => ({ f, value: onnx.ValueInfoProto.decode(f.payload!) }));
+  const zipMaps = nodes.filter(
+    ({ node }) => node.opType === 'ZipMap' && (node.domain ?? '') === 'ai.onnx.ml',
+  );
+  const classifier = nodes.find(
+    ({ node }) => node.opType !== undefined && node.opType !== null && node.opType in CLASSIFIERS,
+  );
+  const fromClassifier = classifier
+    ? labelsOf(classifier.node, ...CLASSIFIERS[classifier.node.opType]!)
+    : undefined;
+  if (zipMaps.length === 0)
+    return { bytes, rewrites: [], ...(fromClassifier ? { classLabels: fromClassifier } : {}) };
 
   const dropped = new Set<WireField>();
   const replaced = new Map<WireField, Uint8Array>();
@@ -119,7 +137,9 @@ export function rewriteExporterHabits(bytes: Buffer): RewrittenGraph {
     const input = node.input?.[0];
     const output = node.output?.[0];
     const graphOutput = outputs.find((o) => o.value.name === output);
-    const readers = nodes.filter(({ node: other }) => other !== node && (other.input ?? []).includes(output ?? ''));
+    const readers = nodes.filter(
+      ({ node: other }) => other !== node && (other.input ?? []).includes(output ?? ''),
+    );
     if (!input || !output || !graphOutput || readers.length > 0)
       throw errors.unsupportedModel(
         `${nodeName(node)} does not end the graph (its output feeds ${readers.map((r) => nodeName(r.node)).join(', ') || 'no graph output'}): export the classifier without ZipMap (options={id(model): {'zipmap': False}})`,
@@ -141,12 +161,20 @@ export function rewriteExporterHabits(bytes: Buffer): RewrittenGraph {
     replaced.set(graphOutput.f, lengthDelimited(GRAPH_OUTPUT, tensor));
     // value_info describing the removed sequence, or the new output, would contradict it.
     for (const g of graphFields)
-      if (g.field === GRAPH_VALUE_INFO && [input, output].includes(onnx.ValueInfoProto.decode(g.payload!).name)) dropped.add(g);
+      if (
+        g.field === GRAPH_VALUE_INFO &&
+        [input, output].includes(onnx.ValueInfoProto.decode(g.payload!).name)
+      )
+        dropped.add(g);
     rewrites.push(
       `${nodeName(node)} removed: the output '${output}' (a sequence of maps) is now its input '${input}', float [N, ${labels.labels.length}], classes ${JSON.stringify(labels.labels)}`,
     );
   }
   const graph = concat(graphFields.filter((g) => !dropped.has(g)).map((g) => replaced.get(g) ?? g.raw));
-  const model = concat(modelFields.map((m) => (m.field === MODEL_GRAPH && m.payload ? lengthDelimited(MODEL_GRAPH, graph) : m.raw)));
+  const model = concat(
+    modelFields.map((m) =>
+      m.field === MODEL_GRAPH && m.payload ? lengthDelimited(MODEL_GRAPH, graph) : m.raw,
+    ),
+  );
   return { bytes: model, rewrites, ...(classLabels ? { classLabels } : {}) };
 }
