@@ -20,12 +20,8 @@ interface Output {
 async function mlopsDrift(...args: string[]): Promise<Output> {
   let stdout = '';
   let stderr = '';
-  const out = jest
-    .spyOn(process.stdout, 'write')
-    .mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = jest
-    .spyOn(process.stderr, 'write')
-    .mockImplementation((chunk) => ((stderr += String(chunk)), true));
+  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
+  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
   try {
     const code = await run(args);
     return { code, stdout, stderr };
@@ -67,9 +63,7 @@ describe('mlops drift', () => {
     expect(stdout.trim().split('\n')).toHaveLength(1);
     const json = JSON.parse(stdout);
     expect(Object.keys(json)).toEqual(['dataset_drift', 'share_drifted', 'columns']);
-    expect(
-      json.columns.map((c: { name: string; type: string; method: string }) => [c.name, c.type, c.method]),
-    ).toEqual([
+    expect(json.columns.map((c: { name: string; type: string; method: string }) => [c.name, c.type, c.method])).toEqual([
       ['age', 'numeric', 'ks'],
       ['income', 'numeric', 'ks'],
       ['city', 'categorical', 'chi_squared'],
@@ -82,13 +76,7 @@ describe('mlops drift', () => {
       close(c.p_value, want.p_value);
       expect(c.threshold).toBe(0.05);
     }
-    expect(json.columns.map((c: { drifted: boolean }) => c.drifted)).toEqual([
-      false,
-      true,
-      true,
-      false,
-      false,
-    ]);
+    expect(json.columns.map((c: { drifted: boolean }) => c.drifted)).toEqual([false, true, true, false, false]);
     expect(json.share_drifted).toBe(0.4);
     expect(json.dataset_drift).toBe(false);
   });
@@ -105,25 +93,11 @@ describe('mlops drift', () => {
   });
 
   test('when --method and --columns are given, then that method runs on just those columns', async () => {
-    const { code, stdout } = await mlopsDrift(
-      referenceCsv,
-      currentCsv,
-      '--json',
-      '--method',
-      'wasserstein',
-      '--columns',
-      'income',
-    );
+    const { code, stdout } = await mlopsDrift(referenceCsv, currentCsv, '--json', '--method', 'wasserstein', '--columns', 'income');
     expect(code).toBe(0);
     const json = JSON.parse(stdout);
     expect(json.columns).toHaveLength(1);
-    expect(json.columns[0]).toMatchObject({
-      name: 'income',
-      method: 'wasserstein',
-      p_value: null,
-      threshold: 0.1,
-      drifted: true,
-    });
+    expect(json.columns[0]).toMatchObject({ name: 'income', method: 'wasserstein', p_value: null, threshold: 0.1, drifted: true });
     close(json.columns[0].statistic, expected.income_wasserstein);
     expect(json).toMatchObject({ dataset_drift: true, share_drifted: 1 });
   });
@@ -142,10 +116,7 @@ describe('mlops drift', () => {
       [[referenceCsv, currentCsv, '--method', 'magic'], /method/],
       [[referenceCsv, currentCsv, '--columns', 'nope'], /not in both files: nope/],
       [[referenceCsv, path.join(tmp, 'missing.csv')], /no such file/],
-      [
-        [referenceCsv, currentCsv, '--method', 'ks', '--columns', 'city'],
-        /does not apply to categorical column 'city'/,
-      ],
+      [[referenceCsv, currentCsv, '--method', 'ks', '--columns', 'city'], /does not apply to categorical column 'city'/],
     ];
     for (const [args, message] of cases) {
       const { code, stdout, stderr } = await mlopsDrift(...args);
@@ -167,9 +138,7 @@ describe('mlops drift', () => {
     const ok = await mlopsDrift(ref, cur, '--json');
     expect(ok.code).toBe(0);
     const json = JSON.parse(ok.stdout);
-    expect(
-      json.columns.map((c: { name: string; type: string; drifted: boolean }) => [c.name, c.type, c.drifted]),
-    ).toEqual([
+    expect(json.columns.map((c: { name: string; type: string; drifted: boolean }) => [c.name, c.type, c.drifted])).toEqual([
       ['x', 'numeric', true],
       ['note', 'categorical', false],
     ]);
