@@ -58,6 +58,17 @@ export const checkCommand = defineCommand({
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-check-'));
     const line = (status: string, check: string, message: string) =>
       log(`${status.padEnd(5)} ${check.padEnd(11)} ${message}`);
+    // Said where the parity line would be: after the transforms, before the sample.
+    let noted = pkg.goldenRecords !== undefined;
+    const noteNoGoldenRecords = () => {
+      if (!noted)
+        line(
+          'note',
+          'parity',
+          'no golden records: nothing compared (mlops package --sample --expected makes them)',
+        );
+      noted = true;
+    };
     try {
       const lake = new FileLake(path.parse(path.resolve(scratch)).root);
       const checked = await checkVersion({ runtime, lake, files: new LakeTabularFiles(lake) }, pkg, {
@@ -70,14 +81,12 @@ export const checkCommand = defineCommand({
               },
             }
           : {}),
-        report: (check, message) => line('ok', check, message),
+        report: (check, message) => {
+          if (check === 'sample') noteNoGoldenRecords();
+          line('ok', check, message);
+        },
       });
-      if (!pkg.goldenRecords)
-        line(
-          'note',
-          'parity',
-          'no golden records: nothing compared (mlops package --sample --expected makes them)',
-        );
+      noteNoGoldenRecords();
       log(
         `passed: ${checked.definition.name} v${pkg.version} is ready to register (stored artifact sha256 ${checked.artifact.sha256})`,
       );

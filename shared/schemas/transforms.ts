@@ -6,12 +6,12 @@ import {
   stepSpecSchemas,
   trainingOnlyStepTypes as trainingOnlyTypes,
   transformColumnSchema,
-} from '../domain/transforms/steps';
+} from '../domain/transforms/step-modules';
 import { sha256Schema } from './common';
 
 /**
  * Feature transform specs and their fitted parameters. Semantics of every step are documented in
- * docs/transforms.md; each step type is one module in shared/domain/transforms/steps (its spec
+ * docs/transforms.md; each step type is one module in shared/domain/transforms/step-modules (its spec
  * and fitted schemas, checks, fit and apply), and the schemas here are the union of that table.
  *
  * A spec is an ordered list of steps over named columns. Each step reads columns from the

@@ -1,5 +1,5 @@
 import type { FittedStep, FittedTransforms } from '../../schemas/transforms';
-import { ANY_COLUMN, stepModule } from './steps';
+import { ANY_COLUMN, stepModule } from './step-modules';
 
 export interface PlannedStep {
   readonly step: FittedStep;

@@ -3,7 +3,7 @@ import { errors } from '../errors';
 import type { FeatureMatrix, RowBatch } from '../tabular';
 import { applyPlan } from './apply-plan';
 import { batchColumn, ColumnPool, Frame } from './frame';
-import { stepLabel } from './steps';
+import { stepLabel } from './step-modules';
 
 /** Why one row of the batch got no feature vector. `row` is the 0-based row index in the batch. */
 export interface RejectedRow {

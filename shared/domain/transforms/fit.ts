@@ -9,7 +9,7 @@ import { errors } from '../errors';
 import type { RowBatch } from '../tabular';
 import { batchColumn, Frame } from './frame';
 import { parseTransformSpec, transformSpecHash } from './hash';
-import { stepLabel, stepModule } from './steps';
+import { stepLabel, stepModule } from './step-modules';
 
 /**
  * Fits a transform spec on a training batch, step by step as a scikit-learn Pipeline does: each

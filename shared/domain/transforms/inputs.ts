@@ -1,7 +1,7 @@
 import type { Feature } from '../../schemas/model';
 import type { FittedTransforms, TransformSpec } from '../../schemas/transforms';
 import { errors } from '../errors';
-import { stepModule } from './steps';
+import { stepModule } from './step-modules';
 
 /**
  * Checks at registration that every raw column the fitted transforms read is a feature of the

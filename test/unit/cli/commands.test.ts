@@ -208,7 +208,16 @@ describe('mlops fit, transform, package and check on the command line', () => {
       }),
     );
     expect((await runCli(packageCommand, [dir])).code).toBe(0);
-    expect((await runCli(checkCommand, [dir])).code).toBe(0);
+    const passed = await runCli(checkCommand, [dir]);
+    expect(passed.code).toBe(0);
+    expect(passed.out.split('\n').map((l) => l.split(/\s+/).slice(0, 2).join(' '))).toEqual([
+      'ok artifact',
+      'ok signature',
+      'ok transforms',
+      'note parity',
+      'passed: energy',
+      '',
+    ]);
     file('model.onnx', linearRegressor([1, 3], 0).bytes);
     const changed = await runCli(checkCommand, [dir]);
     expect(changed.code).toBe(1);

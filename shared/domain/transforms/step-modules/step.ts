@@ -6,7 +6,7 @@ import type { Frame, RejectRow } from '../frame';
 /**
  * What one transform step is: its spec and fitted schemas, the rules the schemas cannot say, how
  * it is fitted and applied, and which columns it reads and writes. Each step type is one module
- * that exports one of these; `steps/index.ts` lists them, and the spec and fitted schemas, fitting
+ * that exports one of these; `step-modules/index.ts` lists them, and the spec and fitted schemas, fitting
  * and applying all go through that table.
  */
 export interface StepModule<
