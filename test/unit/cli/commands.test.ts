@@ -30,6 +30,17 @@ const file = (name: string, content?: string | Buffer) => {
   return p;
 };
 
+/** Fitted transforms feeding 'kw' twice: the raw value and a passthrough copy. */
+const kwTwice = JSON.stringify({
+  specVersion: 1,
+  specHash: '0'.repeat(64),
+  inputs: [{ name: 'kw', kind: 'numeric' }],
+  steps: [{ type: 'passthrough', columns: ['kw'], outputs: ['kw2'] }],
+  output: ['kw', 'kw2'],
+  trainingRows: 1,
+  fittedRows: 1,
+});
+
 const model = {
   name: 'energy',
   task: 'regression',
@@ -195,18 +206,7 @@ describe('mlops fit, transform, package and check on the command line', () => {
     const fx = linearRegressor([1, 2], 0);
     file('model.onnx', fx.bytes);
     file('model.json', JSON.stringify({ ...model, features: [{ name: 'kw', type: 'numeric' }] }));
-    file(
-      'fitted.json',
-      JSON.stringify({
-        specVersion: 1,
-        specHash: '0'.repeat(64),
-        inputs: [{ name: 'kw', kind: 'numeric' }],
-        steps: [{ type: 'passthrough', columns: ['kw'], outputs: ['kw2'] }],
-        output: ['kw', 'kw2'],
-        trainingRows: 1,
-        fittedRows: 1,
-      }),
-    );
+    file('fitted.json', kwTwice);
     expect((await runCli(packageCommand, [dir])).code).toBe(0);
     const passed = await runCli(checkCommand, [dir]);
     expect(passed.code).toBe(0);
@@ -239,18 +239,7 @@ describe('mlops fit, transform, package and check on the command line', () => {
       }),
     );
     fs.rmSync(file('fitted.json'));
-    file(
-      'fitted.json',
-      JSON.stringify({
-        specVersion: 1,
-        specHash: '0'.repeat(64),
-        inputs: [{ name: 'kw', kind: 'numeric' }],
-        steps: [{ type: 'passthrough', columns: ['kw'], outputs: ['kw2'] }],
-        output: ['kw', 'kw2'],
-        trainingRows: 1,
-        fittedRows: 1,
-      }),
-    );
+    file('fitted.json', kwTwice);
     expect((await runCli(packageCommand, [dir])).code).toBe(0);
     const swapped = await runCli(checkCommand, [dir]);
     expect(swapped.out).toContain(

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 
 import type { RejectRow } from '../frame';
-import { distinctCategories } from '../stats';
-import { columnsSchema, defineStep, invalid, noData, transformColumnSchema } from './step';
+import { checkCategories, fitCategories } from './categories';
+import { columnsSchema, defineStep, invalid, transformColumnSchema } from './step';
 
 /** How a category not seen in training is handled at inference. */
 export const unseenCategoryPolicySchema = z.enum(['error', 'ignore', 'other']);
@@ -33,19 +33,14 @@ export const oneHotStep = defineStep({
     prefix: z.string().max(100).optional(),
   }),
   fitted,
-  check(step, issue) {
-    if (step.categories && new Set(step.categories).size !== step.categories.length)
-      issue(['categories'], 'categories must be distinct');
-  },
+  check: checkCategories,
   parameterLengths: (step) => [
     ['outputs', step.outputs.length, step.categories.length + (step.unseen === 'other' ? 1 : 0)],
   ],
   reads: (step) => [step.column],
   categoricalReads: (step) => [step.column],
   fit(step, frame, where) {
-    const values = frame.categorical(step.column, where);
-    const categories = step.categories ?? distinctCategories(values);
-    if (categories.length === 0) throw noData(where, step.column);
+    const categories = fitCategories(step, frame, where);
     const prefix = step.prefix ?? `${step.column}_`;
     const outputs = categories.map((c) => `${prefix}${c}`);
     if (step.unseen === 'other') outputs.push(`${prefix}__other__`);

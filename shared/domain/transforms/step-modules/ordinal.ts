@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
-import { distinctCategories } from '../stats';
-import { defineStep, noData, transformColumnSchema } from './step';
+import { checkCategories, fitCategories } from './categories';
+import { defineStep, transformColumnSchema } from './step';
 
 const unseenSchema = z.enum(['error', 'value']);
 
@@ -27,16 +27,11 @@ export const ordinalStep = defineStep({
     unseen: unseenSchema,
     unseenValue: z.number(),
   }),
-  check(step, issue) {
-    if (step.categories && new Set(step.categories).size !== step.categories.length)
-      issue(['categories'], 'categories must be distinct');
-  },
+  check: checkCategories,
   reads: (step) => [step.column],
   categoricalReads: (step) => [step.column],
   fit(step, frame, where) {
-    const values = frame.categorical(step.column, where);
-    const categories = step.categories ?? distinctCategories(values);
-    if (categories.length === 0) throw noData(where, step.column);
+    const categories = fitCategories(step, frame, where);
     return {
       type: 'ordinal' as const,
       column: step.column,
