@@ -24,6 +24,7 @@ import {
 } from '../schemas/monitoring';
 import type { Profile } from '../schemas/profile';
 import { type Chunk, chunkSchema, type ChunkSummary } from '../schemas/scoring';
+import { checkParity } from './check-parity';
 import { type LoadedVersion, loadScoringVersion } from './load-version';
 import { type ChunkTargets, defaultChunkTargets, planChunks } from './plan-chunks';
 import { concatBatches, mergeSegmented, monitoredBatch, profileAgainst, type SegmentedProfile, subsetBatch } from './profiling';
@@ -192,14 +193,14 @@ export async function loadScoringVersionCached(deps: BatchDeps, definition: Mode
 }
 
 /**
- * Runs the version once on its golden records (or a row of zeros) when a worker loads it, so the
- * first chunk does not pay for onnxruntime's first-run allocations.
+ * Runs the version once on its golden records when a worker loads it (transforms and model), so
+ * the first chunk does not pay for onnxruntime's first-run allocations. A version without golden
+ * records is not warmed; one whose records no longer reproduce was refused at validation, and a
+ * warm-up is no place to fail it.
  */
 async function warmUp(version: LoadedVersion): Promise<void> {
-  const width = version.model.roles.width;
-  const rows = version.goldenRecords?.map((g) => g.expectedFeatures).filter((f) => f.length === width) ?? [];
-  const values = rows.length > 0 ? Float32Array.from(rows.flat()) : new Float32Array(width);
-  await version.model.predict({ rows: Math.max(rows.length, 1), width, values, names: version.fitted.output });
+  if (!version.goldenRecords) return;
+  await checkParity(version, version.goldenRecords, version.fitted).catch(() => undefined);
 }
 
 export interface ScoreRunChunkInput {

@@ -43,7 +43,7 @@ export async function scoreRows(
       results[row] = { row, id: idOf(row), error: { code: 'transform', reason: t.reason } };
     }
     if (transformed.keptRows.length > 0) {
-      const predictions = await version.model.predict(transformed.matrix);
+      const predictions = await version.model.predict(transformed.inputs);
       const labels = definition.classLabels ?? [];
       for (let k = 0; k < transformed.keptRows.length; k++) {
         const row = valid.sourceRows[transformed.keptRows[k]!]!;
