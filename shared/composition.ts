@@ -7,9 +7,11 @@ import { blobDataLake } from './adapters/blob/data-lake';
 import { blobProbe } from './adapters/blob/probe';
 import { cosmosModelRegistry } from './adapters/cosmos/model-registry';
 import { cosmosProbe } from './adapters/cosmos/probe';
+import { cosmosRunStore } from './adapters/cosmos/run-store';
 import { OnnxModelRuntime } from './adapters/onnx/onnx-model-runtime';
 import { eventPublisher } from './adapters/servicebus/event-publisher';
 import { serviceBusProbe } from './adapters/servicebus/probe';
+import { retrainingQueue } from './adapters/servicebus/retraining-queue';
 import { systemClock } from './adapters/system-clock';
 import { LakeTabularFiles } from './adapters/tabular/lake-tabular-files';
 import { config } from './config';
@@ -18,7 +20,10 @@ import type { EventPublisher } from './ports/event-publisher';
 import type { DependencyProbe } from './ports/health';
 import type { ModelRegistry } from './ports/model-registry';
 import type { ModelRuntime } from './ports/model-runtime';
+import type { RetrainingQueue } from './ports/retraining-queue';
+import type { RunStore } from './ports/run-store';
 import type { TabularFiles } from './ports/tabular-files';
+import type { DriftMonitorDeps } from './usecases/drift-monitor';
 import type { RegisterPackageDeps } from './usecases/register-package';
 import { RegistryUseCases } from './usecases/registry';
 import type { ValidateVersionDeps } from './usecases/validate-version';
@@ -33,6 +38,8 @@ export const dataLake: () => DataLake = once(() => blobDataLake());
 export const tabularFiles: () => TabularFiles = once(() => new LakeTabularFiles(dataLake()));
 export const modelRuntime: () => ModelRuntime = once(() => new OnnxModelRuntime());
 export const events: () => EventPublisher = once(() => eventPublisher());
+export const runStore: () => RunStore = once(() => cosmosRunStore());
+export const retrainingRequests: () => RetrainingQueue = once(() => retrainingQueue());
 
 export const registry: () => RegistryUseCases = once(
   () => new RegistryUseCases({ registry: registryStore(), clock: systemClock, events: events() }),
@@ -49,6 +56,16 @@ export const validation = (): ValidateVersionDeps => ({
   lake: dataLake(),
   files: tabularFiles(),
   runtime: modelRuntime(),
+});
+
+export const driftMonitoring = (): DriftMonitorDeps => ({
+  registry: registryStore(),
+  runs: runStore(),
+  lake: dataLake(),
+  queue: retrainingRequests(),
+  events: events(),
+  clock: systemClock,
+  maxWindowsPerModel: config().DRIFT_MONITOR_MAX_WINDOWS,
 });
 
 export const dependencyProbes = (): DependencyProbe[] => [cosmosProbe, blobProbe, serviceBusProbe];

@@ -2,4 +2,5 @@
 import './models';
 import './versions';
 import './champion';
+import './monitoring';
 import './system';
