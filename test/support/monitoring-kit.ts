@@ -24,6 +24,7 @@ import {
   referenceProfileSchema,
   type WindowProfile,
   windowProfileSchema,
+  type WindowSpan,
 } from '../../shared/schemas/monitoring';
 import { type DriftMonitorDeps, type DriftMonitorReport, runDriftMonitor } from '../../shared/usecases/drift-monitor';
 import { monitoredBatch, profileBatch } from '../../shared/usecases/profiling';
@@ -157,13 +158,8 @@ export async function monitorWorld(policies: Record<string, unknown> = {}, optio
     definition,
     reference,
     async scored(windowId, rows, runId = `run-${windowId}`) {
-      const profile: WindowProfile = {
-        schemaVersion: 1,
-        model,
-        window: windowFromId(windowId, lengthMs),
-        ...profileBatch(definition, scoredBatch(definition, rows), reference),
-      };
-      await dataLake.write(lakePaths.windowRunProfile(model, windowId, runId), Buffer.from(JSON.stringify(windowProfileSchema.parse(profile))));
+      const profile = windowProfileOf(definition, reference, windowFromId(windowId, lengthMs), rows);
+      await dataLake.write(lakePaths.windowRunProfile(model, windowId, runId), Buffer.from(JSON.stringify(profile)));
     },
     async labelled(windowId, rmse, { coverage = 0.9, provisional = false, updatedAt = '2026-06-20T00:00:00.000Z' } = {}) {
       const performance: MonitoringWindow['performance'] = {
@@ -179,6 +175,11 @@ export async function monitorWorld(policies: Record<string, unknown> = {}, optio
     },
     run: () => runDriftMonitor(deps),
   };
+}
+
+/** The run profile batch inference writes for `rows` of a window, scored by the champion (v1 of model-kit's regional model). */
+export function windowProfileOf(definition: ModelDefinition, reference: ReferenceProfile, window: WindowSpan, rows: readonly Row[]): WindowProfile {
+  return windowProfileSchema.parse({ schemaVersion: 1, model: definition.name, window, ...profileBatch(definition, scoredBatch(definition, rows), reference) });
 }
 
 /** The rows as batch inference hands them to profiling: validated features, segment keys and the champion's predictions. */
