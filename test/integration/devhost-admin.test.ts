@@ -4,6 +4,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 
 import { type RunningHost, startHost } from '../../devhost/host/host';
 import { defaultWorker, loadApp } from '../../devhost/worker';
+import { eventually } from '../support/product-devhost';
 
 const appDir = path.join(__dirname, '../sample-app');
 process.env.SAMPLE_TICK_SCHEDULE = '0 0 0 1 1 *'; // once a year: the only ticks are the start's and the admin's
@@ -18,15 +19,9 @@ const { ticks } = require('../sample-app/functions/timer') as typeof import('../
 
 const blobs = BlobServiceClient.fromConnectionString(process.env.AzureWebJobsStorage!);
 
-async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** Waits until `probe` holds (the admin API answers before the function has run). */
+const until = <T>(what: string, probe: () => T | undefined | false) =>
+  eventually(what, async () => probe() || undefined, 10_000, 50);
 
 describe('devhost admin API: POST /admin/functions/{name}', () => {
   let host: RunningHost;
