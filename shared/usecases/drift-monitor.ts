@@ -1,4 +1,4 @@
-import { errors, isDomainError } from '../domain/errors';
+import { errors, isDomainError, parseOrThrow } from '../domain/errors';
 import { lakePaths } from '../domain/lake-paths';
 import { defaultMetricFor } from '../domain/metrics';
 import { rememberVerdict, windowsToEvaluate } from '../domain/monitor-windows';
@@ -191,8 +191,8 @@ async function championBaseline(deps: DriftMonitorDeps, definition: ModelDefinit
   const metric = definition.policies.performance.metric ?? defaultMetricFor(definition.task);
   const champion = (await deps.registry.getVersion(model, version))?.value;
   if (!champion?.evidenceHash) return validationBaseline(null, metric);
-  const evidence = await readLakeJson(deps.lake, lakePaths.evidence(model, version, champion.evidenceHash), validationEvidenceSchema, 'validation evidence');
-  return validationBaseline(evidence, metric);
+  const path = lakePaths.evidence(model, version, champion.evidenceHash);
+  return validationBaseline(parseOrThrow(validationEvidenceSchema, await readLakeJson(deps.lake, path), `validation evidence ${path}`), metric);
 }
 
 type WindowDriftSection = Omit<NonNullable<MonitoringWindow['drift']>, 'evaluatedAt'>;

@@ -1,5 +1,3 @@
-import type { z } from 'zod';
-
 import { errors, parseOrThrow } from '../domain/errors';
 import { lakePaths } from '../domain/lake-paths';
 import { mergeAcrossReferences } from '../domain/profiles/merge-across-references';
@@ -26,16 +24,14 @@ export async function profiledWindows(lake: DataLake, model: string): Promise<Ma
   return byWindow;
 }
 
-/** A JSON file of the lake read through its schema; VALIDATION_ERROR names the file when it is not valid. */
-export async function readLakeJson<T>(lake: DataLake, path: string, schema: z.ZodType<T>, what: string): Promise<T> {
+/** A JSON file of the lake; VALIDATION_ERROR names the file when it is not JSON. */
+export async function readLakeJson(lake: DataLake, path: string): Promise<unknown> {
   const text = (await lake.readBuffer(path)).toString('utf8');
-  let json: unknown;
   try {
-    json = JSON.parse(text);
+    return JSON.parse(text) as unknown;
   } catch (error) {
-    throw errors.validation(`${what} ${path} is not JSON: ${(error as Error).message}`, { path });
+    throw errors.validation(`${path} is not JSON: ${(error as Error).message}`, { path });
   }
-  return parseOrThrow(schema, json, `${what} ${path}`);
 }
 
 function mergeSegments(a: SegmentedProfile, b: SegmentedProfile): SegmentedProfile {
@@ -51,7 +47,7 @@ export function mergeAll(profiles: readonly SegmentedProfile[]): SegmentedProfil
 
 /** A window's rows as one profile: its run profiles merged. VALIDATION_ERROR names a broken file. */
 export async function loadWindowProfile(lake: DataLake, paths: readonly string[]): Promise<SegmentedProfile | undefined> {
-  const profiles = await Promise.all(paths.map((path) => readLakeJson(lake, path, windowProfileSchema, 'window profile')));
+  const profiles = await Promise.all(paths.map(async (path) => parseOrThrow(windowProfileSchema, await readLakeJson(lake, path), `window profile ${path}`)));
   return mergeAll(profiles.map(({ overall, segments }) => ({ overall, segments })));
 }
 
@@ -59,5 +55,5 @@ export async function loadWindowProfile(lake: DataLake, paths: readonly string[]
 export async function loadReferenceProfile(lake: DataLake, model: string, version: number): Promise<ReferenceProfile | undefined> {
   const path = lakePaths.referenceProfile(model, version);
   if (!(await lake.stat(path))) return undefined;
-  return readLakeJson(lake, path, referenceProfileSchema, 'reference profile');
+  return parseOrThrow(referenceProfileSchema, await readLakeJson(lake, path), `reference profile ${path}`);
 }

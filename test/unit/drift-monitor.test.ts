@@ -277,7 +277,7 @@ describe('drift monitor', () => {
 
     expect(report.models[0]!.windows.map((w) => w.drift)).toEqual(['insufficient_data', 'insufficient_data']);
     expect((await window(world, day(10)))!.drift!.evaluation.reasons[0]!.message).toBe('the champion v1 has no reference profile (profiles/regional/v1/reference.json)');
-    expect((await window(world, day(11)))!.drift!.evaluation.reasons[0]!.message).toMatch(/^not compared: window profile profiles\/regional\/windows\/20260611T0000Z\/runs\/broken\.json is not JSON/);
+    expect((await window(world, day(11)))!.drift!.evaluation.reasons[0]!.message).toMatch(/^not compared: profiles\/regional\/windows\/20260611T0000Z\/runs\/broken\.json is not JSON/);
   });
 
   it('when a model has no champion, then it is listed as not monitored', async () => {
