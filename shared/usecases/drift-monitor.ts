@@ -20,7 +20,7 @@ import type { ModelDefinition } from '../schemas/model';
 import type { MonitoringWindow, MonitorState, RetrainingRecord, WindowSpan } from '../schemas/monitoring';
 import type { ModelRecord } from '../schemas/registry';
 import type { SegmentedProfile } from './profiling';
-import { requestRetraining,type RetrainingAnswer } from './request-retraining';
+import { requestRetraining, type RetrainingAnswer } from './request-retraining';
 import { loadReferenceProfile, loadWindowProfile, mergeAll, profiledWindows, readLakeJson } from './window-profiles';
 
 /**
@@ -111,22 +111,34 @@ interface ModelContext {
 async function monitorModel(deps: DriftMonitorDeps, record: ModelRecord, version: number, outcome: ModelOutcome): Promise<void> {
   const model = record.modelName;
   const now = deps.clock.now();
-  const lengthMs = windowLengthMs(record.definition.policies.drift.window);
   let state = await monitorState(deps.runs, model, now);
   const [profiled, stored, records] = await Promise.all([
     profiledWindows(deps.lake, model),
     deps.runs.windows.list(model),
     deps.runs.retraining.list(model),
   ]);
-  const windows = new Map(stored.map((w) => [w.window.id, w]));
+  const context = await modelContext(deps, record, version, now, profiled);
+  const documents = new Map(stored.map((w) => [w.window.id, w]));
+  const due = windowsToEvaluate([...profiled.keys(), ...documents.keys()], context.lengthMs, state.value.evaluatedUntil, now, deps.maxWindowsPerModel);
+  for (const span of due) {
+    state = await judgeWindow(deps, context, span, documents.get(span.id), state, records, outcome);
+  }
+  const budget = deps.maxWindowsPerModel - due.length;
+  for (const window of labelledSinceJudged(stored, due, state.value).slice(0, Math.max(0, budget))) {
+    await judgeLateActuals(deps, context, window, records, outcome);
+  }
+}
+
+async function modelContext(deps: DriftMonitorDeps, record: ModelRecord, version: number, now: Date, profiled: Map<string, string[]>): Promise<ModelContext> {
+  const model = record.modelName;
   const profiles = new Map<string, Promise<SegmentedProfile | undefined>>();
   let training: Promise<SegmentedProfile | undefined> | undefined;
-  const context: ModelContext = {
+  return {
     model,
     version,
     definition: record.definition,
     now,
-    lengthMs,
+    lengthMs: windowLengthMs(record.definition.policies.drift.window),
     profiled,
     baseline: await championBaseline(deps, record.definition, model, version),
     training: () => (training ??= loadReferenceProfile(deps.lake, model, version)),
@@ -135,47 +147,64 @@ async function monitorModel(deps: DriftMonitorDeps, record: ModelRecord, version
       return profiles.get(windowId)!;
     },
   };
-  const due = windowsToEvaluate([...profiled.keys(), ...windows.keys()], lengthMs, state.value.evaluatedUntil, now, deps.maxWindowsPerModel);
-  for (const span of due) {
-    const drift = await driftOf(context, span, state.value);
-    const performance = performanceOf(context, windows.get(span.id));
-    const retraining = await retrainIfBreached(deps, context, span, records, { drift: drift.evaluation, performance: performance.verdict }, evidenceOf(drift, performance));
-    await recordWindow(deps.runs, model, span, version, {
-      drift: { ...drift, evaluatedAt: now.toISOString() },
-      performanceVerdict: performance.verdict,
-      performanceEvaluation: { ...performance.evaluation, evaluatedAt: now.toISOString() },
-      ...(retraining ? { retraining: retraining.outcome } : {}),
-    });
-    await deps.events.publishAll(driftEvents(context, span, drift));
-    state = await deps.runs.monitors.replace(model, MONITOR_STATE_ID, {
-      ...state.value,
-      evaluatedUntil: span.end,
-      recent: rememberVerdict(state.value.recent, drift.evaluation.windowVerdict),
-      lastAlertAt: drift.evaluation.alert ? now.toISOString() : state.value.lastAlertAt,
-      updatedAt: now.toISOString(),
-    }, state.etag);
-    outcome.windows.push({ windowId: span.id, drift: drift.evaluation.verdict, performance: performance.verdict, ...(retraining ? { retraining: retraining.outcome } : {}) });
-    if (retraining?.sent) outcome.requests.push(retraining.outcome.requestId!);
-  }
+}
 
-  // Actuals arrive late: windows judged before their labels came in are judged again.
-  const evaluatedNow = new Set(due.map((w) => w.id));
-  const relabelled = stored
-    .filter((w) => !evaluatedNow.has(w.window.id) && state.value.evaluatedUntil !== null && Date.parse(w.window.end) <= Date.parse(state.value.evaluatedUntil))
+/** One due window: drift and performance judged, retraining asked for on a breach, all recorded; the state moves past it last. */
+async function judgeWindow(
+  deps: DriftMonitorDeps,
+  context: ModelContext,
+  span: WindowSpan,
+  document: MonitoringWindow | undefined,
+  state: Versioned<MonitorState>,
+  records: RetrainingRecord[],
+  outcome: ModelOutcome,
+): Promise<Versioned<MonitorState>> {
+  const at = context.now.toISOString();
+  const drift = await driftOf(context, span, state.value);
+  const performance = performanceOf(context, document);
+  const retraining = await retrainIfBreached(deps, context, span, records, { drift: drift.evaluation, performance: performance.verdict }, evidenceOf(drift, performance));
+  await recordWindow(deps.runs, context, span, {
+    drift: { ...drift, evaluatedAt: at },
+    performanceVerdict: performance.verdict,
+    performanceEvaluation: { ...performance.evaluation, evaluatedAt: at },
+    ...(retraining ? { retraining: retraining.outcome } : {}),
+  });
+  await deps.events.publishAll(driftEvents(context, span, drift));
+  report(outcome, span, drift.evaluation.verdict, performance.verdict, retraining);
+  return deps.runs.monitors.replace(context.model, MONITOR_STATE_ID, {
+    ...state.value,
+    evaluatedUntil: span.end,
+    recent: rememberVerdict(state.value.recent, drift.evaluation.windowVerdict),
+    lastAlertAt: drift.evaluation.alert ? at : state.value.lastAlertAt,
+    updatedAt: at,
+  }, state.etag);
+}
+
+/** Windows judged before (not in this run) whose actuals changed since: late labels. */
+function labelledSinceJudged(stored: readonly MonitoringWindow[], due: readonly WindowSpan[], state: MonitorState): MonitoringWindow[] {
+  const until = state.evaluatedUntil === null ? -Infinity : Date.parse(state.evaluatedUntil);
+  const judgedNow = new Set(due.map((w) => w.id));
+  return stored
+    .filter((w) => !judgedNow.has(w.window.id) && Date.parse(w.window.end) <= until)
     .filter((w) => w.performance !== null && (!w.performanceEvaluation || Date.parse(w.performance.updatedAt) > Date.parse(w.performanceEvaluation.evaluatedAt)))
-    .sort((a, b) => Date.parse(a.window.start) - Date.parse(b.window.start))
-    .slice(0, Math.max(0, deps.maxWindowsPerModel - due.length));
-  for (const window of relabelled) {
-    const performance = performanceOf(context, window);
-    const retraining = await retrainIfBreached(deps, context, window.window, records, { performance: performance.verdict }, { performance: performance.evaluation });
-    await recordWindow(deps.runs, model, window.window, version, {
-      performanceVerdict: performance.verdict,
-      performanceEvaluation: { ...performance.evaluation, evaluatedAt: now.toISOString() },
-      ...(retraining ? { retraining: retraining.outcome } : {}),
-    });
-    outcome.windows.push({ windowId: window.window.id, drift: null, performance: performance.verdict, ...(retraining ? { retraining: retraining.outcome } : {}) });
-    if (retraining?.sent) outcome.requests.push(retraining.outcome.requestId!);
-  }
+    .sort((a, b) => Date.parse(a.window.start) - Date.parse(b.window.start));
+}
+
+/** A window whose actuals came after it was judged: its performance judged again (its drift stays). */
+async function judgeLateActuals(deps: DriftMonitorDeps, context: ModelContext, window: MonitoringWindow, records: RetrainingRecord[], outcome: ModelOutcome): Promise<void> {
+  const performance = performanceOf(context, window);
+  const retraining = await retrainIfBreached(deps, context, window.window, records, { performance: performance.verdict }, { performance: performance.evaluation });
+  await recordWindow(deps.runs, context, window.window, {
+    performanceVerdict: performance.verdict,
+    performanceEvaluation: { ...performance.evaluation, evaluatedAt: context.now.toISOString() },
+    ...(retraining ? { retraining: retraining.outcome } : {}),
+  });
+  report(outcome, window.window, null, performance.verdict, retraining);
+}
+
+function report(outcome: ModelOutcome, span: WindowSpan, drift: PolicyVerdict | null, performance: WindowOutcome['performance'], retraining: RetrainingAnswer | undefined): void {
+  outcome.windows.push({ windowId: span.id, drift, performance, ...(retraining ? { retraining: retraining.outcome } : {}) });
+  if (retraining?.sent) outcome.requests.push(retraining.outcome.requestId!);
 }
 
 /** The model's monitor state, created on its first run. */
@@ -302,7 +331,8 @@ async function retrainIfBreached(
  * leaving what the actuals join and batch inference own (`predictions`, `labelled`,
  * `labelCoverage`, `performance`) as they are.
  */
-async function recordWindow(runs: RunStore, model: string, span: WindowSpan, version: number, fields: Partial<MonitoringWindow>): Promise<void> {
+async function recordWindow(runs: RunStore, context: ModelContext, span: WindowSpan, fields: Partial<MonitoringWindow>): Promise<void> {
+  const { model, version } = context;
   for (let attempt = 1; ; attempt++) {
     const stored = await runs.windows.get(model, span.id);
     try {
