@@ -66,7 +66,7 @@ export class AdminFunctions {
         body: { error: 'Admin APIs need the master key (DEVHOST_MASTER_KEY) as x-functions-key or ?code=.' },
       };
     }
-    const name = decodeURIComponent(request.url.pathname.slice(ADMIN_FUNCTIONS_PREFIX.length));
+    const name = decodedName(request.url.pathname.slice(ADMIN_FUNCTIONS_PREFIX.length));
     if (request.method !== 'POST' || name === '' || name.includes('/')) {
       return {
         status: 404,
@@ -143,6 +143,15 @@ export class AdminFunctions {
     })();
     this.running.add(run);
     void run.finally(() => this.running.delete(run));
+  }
+}
+
+/** A path segment decoded; malformed escapes (`%E0%A4`) name no function. */
+function decodedName(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return '';
   }
 }
 

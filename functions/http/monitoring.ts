@@ -1,5 +1,5 @@
 import { registry, runStore } from '../../shared/composition';
-import { modelParamsSchema,monitoringAnswerSchema, monitoringQuerySchema } from '../../shared/schemas/api';
+import { modelParamsSchema, monitoringAnswerSchema, monitoringQuerySchema } from '../../shared/schemas/api';
 import { MONITOR_STATE_ID } from '../../shared/usecases/drift-monitor';
 import { defineRoute } from './api';
 import { ROLES } from './identity';

@@ -98,6 +98,7 @@ describe('devhost admin API: POST /admin/functions/{name}', () => {
     }
     const get = await fetch(`${host.origin}/admin/functions/sampleTick`, { headers: { 'x-functions-key': 'master-key' } });
     expect(get.status).toBe(404);
+    expect((await run('sample%E0%A4Tick', { input: '' })).status).toBe(404);
   });
 
   it('when the name differs in case, then the function is found as the host finds it', async () => {
