@@ -41,6 +41,17 @@ export const configSchema = z.object({
   SCORE_MAX_ROWS: z.coerce.number().int().min(1).max(100_000).default(1000),
   /** Largest ONNX artifact a registration accepts, in bytes (HTTP uploads are also bound by the host's request limit). */
   MAX_ARTIFACT_BYTES: z.coerce.number().int().positive().default(512 * 1024 * 1024),
+  /**
+   * When the drift monitor runs: six-field NCRONTAB, UTC. The timer reads it as
+   * `%DRIFT_MONITOR_SCHEDULE%`, so the host needs it set (local settings, infra); hourly by default.
+   */
+  DRIFT_MONITOR_SCHEDULE: z
+    .string()
+    .trim()
+    .regex(/^\S+( \S+){5}$/, 'a six-field NCRONTAB expression (second minute hour day month day-of-week)')
+    .default('0 0 * * * *'),
+  /** Monitoring windows the drift monitor evaluates per model and run (oldest first; the rest wait for the next run). */
+  DRIFT_MONITOR_MAX_WINDOWS: z.coerce.number().int().positive().max(1000).default(48),
 });
 
 export type AppConfig = z.infer<typeof configSchema>;

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 
 import { isoDateTimeSchema, modelNameSchema, versionNumberSchema } from './common';
-import { driftEvaluationSchema, driftReportSchema } from './drift';
+import { driftEvaluationSchema, driftReportSchema, policyVerdictSchema } from './drift';
 import { retrainingReasonSchema } from './messages';
 import { segmentedMetricReportSchema } from './metrics';
+import { metricNameSchema } from './policies';
 import { profileSchema } from './profile';
 
 /**
@@ -133,9 +134,34 @@ export const monitoringWindowSchema = z.object({
       segments: z.record(z.string(), driftReportSchema),
       evaluation: driftEvaluationSchema,
       evaluatedAt: isoDateTimeSchema,
+      /** Segments of the window the reference has no profile of: reported here, not compared. */
+      newSegments: z.array(z.string()).optional(),
     })
     .nullable(),
-  performanceVerdict: z.enum(['ok', 'breach', 'provisional', 'insufficient_data']).optional(),
+  performanceVerdict: z.enum(['ok', 'warning', 'breach', 'provisional', 'insufficient_data']).optional(),
+  /** How the drift monitor judged `performance` against the champion's validation baseline. */
+  performanceEvaluation: z
+    .object({
+      metric: metricNameSchema,
+      /** The window's metric and the baseline (the mean over the champion's validation splits); null when unknown. */
+      value: z.number().nullable(),
+      baseline: z.number().nullable(),
+      /** Relative degradation (positive = worse); null when unknown or unbounded (a zero baseline). */
+      degradation: z.number().nullable(),
+      reason: z.string(),
+      segments: z.record(z.string(), z.object({ verdict: policyVerdictSchema, degradation: z.number().nullable(), reason: z.string() })),
+      /** Performance updated after this is evaluated again (late actuals). */
+      evaluatedAt: isoDateTimeSchema,
+    })
+    .optional(),
+  /** What the window's breach did: the retraining request it raised, or why it raised none. */
+  retraining: z
+    .object({
+      reason: retrainingReasonSchema,
+      requestId: z.string().nullable(),
+      blockedBy: z.string().optional(),
+    })
+    .optional(),
 });
 export type MonitoringWindow = z.infer<typeof monitoringWindowSchema>;
 
