@@ -209,8 +209,3 @@ async function storeVersionFiles(
   // Last: its presence says the folder is complete.
   await writeOnce(lake, lakePaths.modelManifest(model, n), json(rawManifest));
 }
-
-/** Whether the version's folder holds every file registration writes (the manifest is written last). */
-export async function versionFilesComplete(lake: DataLake, version: ModelVersion): Promise<boolean> {
-  return (await lake.stat(lakePaths.modelManifest(version.modelName, version.version))) !== undefined;
-}
