@@ -259,9 +259,13 @@ export class FunctionsWorker {
 
   #inputData(registered: RegisteredFunction, request: InvokeRequest): RpcParameterBinding[] {
     const { info } = registered;
-    const triggerData = request.triggerData ?? toTypedData(request.triggerValue);
-    const data: RpcParameterBinding[] = [];
-    if (triggerData) data.push({ name: info.triggerName, data: triggerData });
+    // The host sends one entry per input binding, an empty TypedData when the value is null
+    // (azure-functions-host ScriptInvocationContextExtensions.ToRpcInvocationRequest; ToRpc maps
+    // null to `new TypedData()`), so the handler always gets `(input, context)`: an activity
+    // called without input gets `(undefined, context)`, not the context as its input.
+    const noValue: RpcTypedData = {};
+    const triggerData = request.triggerData ?? toTypedData(request.triggerValue) ?? noValue;
+    const data: RpcParameterBinding[] = [{ name: info.triggerName, data: triggerData }];
     for (const input of info.inputs) {
       let value: unknown;
       if (request.extraInputs && input.name in request.extraInputs) {
@@ -271,8 +275,7 @@ export class FunctionsWorker {
         if (!provider) continue;
         value = provider({ functionName: info.name, bindingName: input.name, binding: input });
       }
-      const typed = toTypedData(value);
-      if (typed) data.push({ name: input.name, data: typed });
+      data.push({ name: input.name, data: toTypedData(value) ?? noValue });
     }
     return data;
   }
