@@ -13,6 +13,7 @@ import * as df from 'durable-functions';
 
 import { createDurableHttpApi, DurableEngine, workerInvoker } from '../../devhost/durable';
 import { type RunningHost, startHost, type TriggerListener } from '../../devhost/host/host';
+import { LOCAL_COSMOS_KEY } from '../../devhost/services/cosmos';
 import { defaultWorker, type FunctionsWorker, loadApp } from '../../devhost/worker';
 
 export const fidelityAppDir = path.join(__dirname, '../fidelity-app');
@@ -29,11 +30,19 @@ export interface FidelityHost {
   stop(): Promise<void>;
 }
 
+/** The fidelity app's binding connections: Azurite, and Cosmos as an emulator connection string would name it. */
+export const fidelitySettings = {
+  StorageConnString: process.env.AzureWebJobsStorage ?? '',
+  FidelityCosmos: `AccountEndpoint=https://localhost:8081/;AccountKey=${LOCAL_COSMOS_KEY};`,
+};
+
 export async function startFidelityHost(options: { listeners?: TriggerListener[] } = {}): Promise<FidelityHost> {
+  Object.assign(process.env, fidelitySettings);
   const lines: string[] = [];
   const worker = defaultWorker();
   worker.setLogSink((entry) => lines.push(`${entry.functionName ?? ''} ${entry.message}`));
-  if (worker.listFunctions().length === 0) loadApp(worker, fidelityAppDir);
+  // Files the test file imported already are in the module cache: they do not register twice.
+  loadApp(worker, fidelityAppDir);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fidelity-'));
   const engine = new DurableEngine({
     storePath: path.join(dataDir, 'hub.sqlite'),
