@@ -58,11 +58,11 @@ const until = async (what: string, probe: () => boolean | Promise<boolean>): Pro
 
 describe('fidelity: activities get (input, context) as on Azure', () => {
   it('when an activity is called without an input, then it gets undefined as its input and the InvocationContext second', async () => {
-    const { output, runtimeStatus } = await run('callWithoutInput');
+    const { id, output, runtimeStatus } = await run('callWithoutInput');
     expect(runtimeStatus).toBe('Completed');
     expect(output).toEqual({
-      withoutInput: { inputType: 'undefined', input: null, contextFunctionName: 'describeArguments' },
-      withInput: { inputType: 'object', input: { city: 'Oslo' }, contextFunctionName: 'describeArguments' },
+      withoutInput: { inputType: 'undefined', input: null, contextFunctionName: 'describeArguments', instanceId: id },
+      withInput: { inputType: 'object', input: { city: 'Oslo' }, contextFunctionName: 'describeArguments', instanceId: id },
     });
   });
 

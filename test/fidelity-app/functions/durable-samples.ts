@@ -55,6 +55,7 @@ df.app.activity('describeArguments', {
     inputType: input === undefined ? 'undefined' : input === null ? 'null' : typeof input,
     input: input ?? null,
     contextFunctionName: (context as InvocationContext | undefined)?.functionName ?? null,
+    instanceId: (context as InvocationContext | undefined)?.triggerMetadata?.instanceId ?? null,
   }),
 });
 
