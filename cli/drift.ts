@@ -6,7 +6,7 @@ import { z } from 'zod';
 
 import { inferColumnKind, toCategoricalColumn, toNumericColumn } from '../shared/domain/drift/infer';
 import { compareBatches, type DriftReport } from '../shared/domain/drift/report';
-import { isDomainError } from '../shared/domain/errors';
+import { formatIssues, isDomainError } from '../shared/domain/errors';
 import type { RowBatch } from '../shared/domain/tabular';
 import { driftMethodSchema, driftPolicySchema } from '../shared/schemas/policies';
 import { type RawTable, readTable } from './tables';
@@ -49,7 +49,7 @@ export function parseDriftArgs(args: readonly string[]): DriftArgs {
   }
   if (positional.length !== 2) throw new UsageError('two files are needed: <reference> <current>');
   const parsed = argsSchema.safeParse({ ...options, reference: positional[0], current: positional[1] });
-  if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  if (!parsed.success) throw new UsageError(formatIssues(parsed.error));
   return parsed.data;
 }
 

@@ -14,6 +14,8 @@ const commands: Record<string, () => Promise<Command>> = {
   drift: () => Promise.resolve(require('./drift') as typeof import('./drift')),
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   score: () => Promise.resolve((require('./score') as typeof import('./score')).scoreCommand),
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  lake: () => Promise.resolve((require('./lake') as typeof import('./lake')).lakeCommand),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { FileLake } from '../shared/adapters/local/file-lake';
 import { OnnxModelRuntime } from '../shared/adapters/onnx/onnx-model-runtime';
 import { LakeTabularFiles } from '../shared/adapters/tabular/lake-tabular-files';
-import { isDomainError } from '../shared/domain/errors';
+import { isDomainError, parseOrThrow } from '../shared/domain/errors';
 import { applyTransforms } from '../shared/domain/transforms';
 import { modelInputSchema } from '../shared/schemas/model';
 import { type VersionManifest, versionManifestSchema } from '../shared/schemas/version-manifest';
@@ -27,10 +27,7 @@ function readManifest(file: string): VersionManifest {
   } catch (e) {
     throw new Error(`cannot read the manifest ${file}: ${(e as Error).message}`);
   }
-  const parsed = versionManifestSchema.safeParse(json);
-  if (!parsed.success)
-    throw new Error(`invalid manifest ${file}:\n  ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('\n  ')}`);
-  return parsed.data;
+  return parseOrThrow(versionManifestSchema, json, `manifest ${file}`);
 }
 
 /** Lake paths are relative to the filesystem root, so absolute local paths map one to one. */

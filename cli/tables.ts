@@ -10,7 +10,7 @@ import { isGzipPath, readCsv } from '../shared/adapters/tabular/csv-reader';
 import { hyparquet } from '../shared/adapters/tabular/hyparquet';
 import { parquetColumns, readParquetMetadata, readParquetRowGroups } from '../shared/adapters/tabular/parquet-reader';
 import type { LooseValue } from '../shared/domain/drift/infer';
-import { DomainError, errors } from '../shared/domain/errors';
+import { errors } from '../shared/domain/errors';
 import type { RawRows } from '../shared/domain/raw-rows';
 
 export interface RawTable {
@@ -36,10 +36,9 @@ function appendRows(table: RawTable, rows: RawRows, file: string): void {
   }
   for (let r = 0; r < rows.rowCount; r++) {
     const defect = rows.defect(r);
-    if (defect) throw new DomainError('INVALID_INPUT_FILE', `${file}: row ${rows.rowNumber(r)}: ${defect}`);
+    if (defect) throw errors.invalidInputFile(`${file}: row ${rows.rowNumber(r)}: ${defect}`);
     if (rows.fieldCount(r) !== table.columns.length) {
-      throw new DomainError(
-        'INVALID_INPUT_FILE',
+      throw errors.invalidInputFile(
         `${file}: row ${rows.rowNumber(r)} has ${rows.fieldCount(r)} fields, the header has ${table.columns.length}`,
       );
     }

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+import { formatIssues } from './domain/errors';
+
 /**
  * The one place that reads process.env. Every setting the app reads is declared here, validated
  * once, and documented with its local default in local.settings.sample.json.
@@ -28,6 +30,10 @@ export const configSchema = z.object({
   EVENTS_TOPIC: nonEmpty.default('model-events'),
   /** Client id of a user-assigned managed identity, when the app uses one. */
   AZURE_CLIENT_ID: nonEmpty.optional(),
+  /** Chunks of one data drop scored at once (the fan-out's width). */
+  BATCH_MAX_PARALLEL_CHUNKS: z.coerce.number().int().min(1).max(256).default(8),
+  /** Largest ONNX artifact a registration accepts, in bytes (HTTP uploads are also bound by the host's request limit). */
+  MAX_ARTIFACT_BYTES: z.coerce.number().int().positive().default(512 * 1024 * 1024),
 });
 
 export type AppConfig = z.infer<typeof configSchema>;
@@ -42,9 +48,7 @@ export class ConfigError extends Error {
 /** Parses an environment; throws ConfigError listing every field error at once. */
 export function parseConfig(env: Record<string, string | undefined>): AppConfig {
   const result = configSchema.safeParse(env);
-  const issues = result.success
-    ? []
-    : result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+  const issues = result.success ? [] : formatIssues(result.error).split('\n');
   // Cross-field rules are checked on the raw values so they are reported with the field errors.
   if (!env.STORAGE_CONNECTION_STRING && !env.STORAGE_BLOB_SERVICE_URI) {
     issues.push(

@@ -5,6 +5,7 @@ import { assertBindingsSupported, unservedReason } from './bindings/support';
 import { type RunningBlobTriggers, startBlobTriggers } from './blob-triggers';
 import { blobServiceFor, ensureContainer, HOSTS_CONTAINER } from './host-storage';
 import { type DurableManagementHandler, type HttpKeys, type RunningHttpServer, startHttpServer } from './http-server';
+import { type DevIdentities, parseDevIdentities } from './identities';
 import { readHostJson, routePrefixOf } from './settings';
 import { type RunningTimers, startTimers } from './timers';
 
@@ -46,6 +47,8 @@ export interface HostOptions {
   /** Overrides host.json `extensions.http.routePrefix`. */
   routePrefix?: string;
   keys?: HttpKeys;
+  /** Development bearer tokens -> principals; default DEVHOST_IDENTITIES from the settings. */
+  identities?: DevIdentities;
   /** The host id used in receipts and timer status paths (as the host's `hostId`). Default `devhost`. */
   hostId?: string;
   /** Blob trigger poll interval; default 1000 ms. */
@@ -109,6 +112,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     port: options.port ?? 7071,
     routePrefix: options.routePrefix ?? routePrefixOf(hostJson),
     keys: options.keys ?? { functionKey: env.DEVHOST_FUNCTION_KEY, masterKey: env.DEVHOST_MASTER_KEY },
+    identities: options.identities ?? parseDevIdentities(env.DEVHOST_IDENTITIES),
     durable: durable ? (req, res) => durable.handle(req, res) : undefined,
   });
   origin = http.origin;

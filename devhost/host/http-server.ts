@@ -2,7 +2,8 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import type { FunctionInfo, FunctionsWorker, HttpResponseData, RpcTypedData } from '../worker';
-import { type CompiledRoute,compileRoute } from './routes';
+import { authenticatedHeaders, type DevIdentities } from './identities';
+import { type CompiledRoute, compileRoute } from './routes';
 
 /** Serves `/runtime/webhooks/durabletask/...` (it reads the request body itself). */
 export type DurableManagementHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -21,6 +22,8 @@ export interface HttpServerOptions {
   /** host.json `extensions.http.routePrefix` (no slashes); '' for none. */
   routePrefix: string;
   keys: HttpKeys;
+  /** Development bearer tokens and the principals devhost injects for them (EasyAuth's part). */
+  identities?: DevIdentities;
   durable?: DurableManagementHandler;
 }
 
@@ -82,14 +85,6 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
   res.end(text);
-}
-
-function headersOf(req: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) {
-    if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-  }
-  return headers;
 }
 
 function authorised(route: HttpRoute, keys: HttpKeys, presented: string | undefined): boolean {
@@ -175,7 +170,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       if (!authorised(route, keys, Array.isArray(presented) ? presented[0] : presented)) {
         return sendJson(res, 401, { error: `Function '${route.fn.name}' requires a valid function key (x-functions-key header or code query parameter).` });
       }
-      const headers = headersOf(req);
+      const headers = authenticatedHeaders(req.headers, options.identities ?? {});
       const query = Object.fromEntries(url.searchParams.entries());
       const triggerData: RpcTypedData = {
         http: {

@@ -189,10 +189,7 @@ export class BrokerConfigError extends Error {
 export function parseBrokerConfig(input: unknown, source = 'config'): BrokerConfig {
   const result = brokerConfigSchema.safeParse(input);
   if (result.success) return result.data;
-  throw new BrokerConfigError(
-    source,
-    result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
-  );
+  throw new BrokerConfigError(source, z.prettifyError(result.error).split('\n'));
 }
 
 /** Reads and validates a config file. */

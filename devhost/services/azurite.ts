@@ -21,9 +21,12 @@ export interface AzuriteOptions {
   exitWithParent?: boolean;
 }
 
+// When the parent dies (its end of the stdin pipe closes) Azurite shuts down through its own
+// SIGTERM handler, which saves its metadata database: exiting at once would lose the blobs written
+// since its last autosave, though their bytes are on disk. unref: the watcher must not keep
+// Azurite alive after that shutdown.
 const EXIT_WITH_PARENT =
-  'data:text/javascript,process.stdin.on("end",()=>process.exit(0));process.stdin.on("error",()=>process.exit(0));process.stdin.resume();process.stdin.unref();';
-// unref: the watcher must not keep Azurite alive after its own SIGTERM shutdown (which saves its data).
+  'data:text/javascript,const bye=()=>process.kill(process.pid,"SIGTERM");process.stdin.on("end",bye);process.stdin.on("error",bye);process.stdin.resume();process.stdin.unref();';
 
 export interface RunningAzurite {
   connectionString: string;

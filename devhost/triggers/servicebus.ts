@@ -6,6 +6,7 @@ import {
 } from '@azure/service-bus';
 
 import type { TriggerListener } from '../host/host';
+import { resolveSettingRefs } from '../host/host-storage';
 import type { Disposable, FunctionInfo, FunctionsWorker } from '../worker';
 
 /** Default app setting for Service Bus connections, as in the Functions extension. */
@@ -130,7 +131,7 @@ export class ServiceBusListener implements TriggerListener {
   }
 
   private serve(worker: FunctionsWorker, fn: FunctionInfo): void {
-    const binding = fn.trigger as unknown as TriggerBinding;
+    const binding = this.resolved(fn.trigger as unknown as TriggerBinding);
     if (binding.isSessionsEnabled) {
       this.log(`[servicebus] ${fn.name}: session-enabled triggers are not supported locally; not served.`);
       return;
@@ -227,8 +228,15 @@ export class ServiceBusListener implements TriggerListener {
     );
   }
 
-  private async sendOutput(binding: TriggerBinding, value: unknown): Promise<void> {
+  /** Entity names with `%AppSetting%` references resolved, as the host resolves binding expressions. */
+  private resolved(binding: TriggerBinding): TriggerBinding {
+    const resolve = (name: string | undefined) => (name === undefined ? undefined : resolveSettingRefs(name, this.env));
+    return { ...binding, queueName: resolve(binding.queueName), topicName: resolve(binding.topicName), subscriptionName: resolve(binding.subscriptionName) };
+  }
+
+  private async sendOutput(unresolved: TriggerBinding, value: unknown): Promise<void> {
     if (value === undefined || value === null) return;
+    const binding = this.resolved(unresolved);
     const entity = binding.queueName ?? binding.topicName;
     if (!entity) throw new Error('a Service Bus output binding needs queueName or topicName');
     const connectionString = this.connectionString(binding.connection);

@@ -1,28 +1,35 @@
-/**
- * The catalogue of expected failures. Each has a stable `code` that clients can rely on and that
- * the HTTP layer maps to a status (see `httpStatusOf`). Transient failures are not listed here:
- * they are thrown as they come so that host retries and dead-lettering work.
- */
-export const errorCodes = {
-  VALIDATION_ERROR: 400,
-  FORBIDDEN: 403,
-  MODEL_NOT_FOUND: 404,
-  VERSION_NOT_FOUND: 404,
-  NOT_FOUND: 404,
-  MODEL_ALREADY_EXISTS: 409,
-  ILLEGAL_TRANSITION: 409,
-  CONCURRENCY_CONFLICT: 409,
-  EVIDENCE_MISMATCH: 409,
-  ARTIFACT_ALREADY_EXISTS: 409,
-  PARITY_MISMATCH: 422,
-  SIGNATURE_MISMATCH: 422,
-  UNSUPPORTED_MODEL: 422,
-  INVALID_INPUT_FILE: 422,
-  ARTIFACT_INTEGRITY: 422,
-  INSUFFICIENT_DATA: 422,
-} as const;
+import { z } from 'zod';
 
-export type ErrorCode = keyof typeof errorCodes;
+/**
+ * The catalogue of expected failures. Each has a stable `code` that clients can rely on; the HTTP
+ * layer maps codes to statuses (functions/http), so the domain says what went wrong, not how a
+ * transport reports it. Transient failures are not listed here: they are thrown as they come so
+ * that host retries and dead-lettering work.
+ */
+export const ERROR_CODES = [
+  'VALIDATION_ERROR',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'MODEL_NOT_FOUND',
+  'VERSION_NOT_FOUND',
+  'NOT_FOUND',
+  'MODEL_ALREADY_EXISTS',
+  'ILLEGAL_TRANSITION',
+  'CONCURRENCY_CONFLICT',
+  'EVIDENCE_MISMATCH',
+  'ARTIFACT_ALREADY_EXISTS',
+  'IDEMPOTENCY_KEY_REUSED',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'PARITY_MISMATCH',
+  'SIGNATURE_MISMATCH',
+  'UNSUPPORTED_MODEL',
+  'INVALID_INPUT_FILE',
+  'ARTIFACT_INTEGRITY',
+  'INSUFFICIENT_DATA',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export class DomainError extends Error {
   constructor(
@@ -37,22 +44,54 @@ export class DomainError extends Error {
 
 export const isDomainError = (e: unknown): e is DomainError => e instanceof DomainError;
 
-export function httpStatusOf(error: unknown): number {
-  return isDomainError(error) ? errorCodes[error.code] : 500;
-}
+type Details = Record<string, unknown>;
+const make = (code: ErrorCode) => (message: string, details?: Details) => new DomainError(code, message, details);
 
-/** Shorthands so call sites read as the failure they report. */
+/** One constructor per code, so call sites read as the failure they report. */
 export const errors = {
-  validation: (message: string, details?: Record<string, unknown>) =>
-    new DomainError('VALIDATION_ERROR', message, details),
-  forbidden: (message: string, details?: Record<string, unknown>) =>
-    new DomainError('FORBIDDEN', message, details),
-  modelNotFound: (model: string) =>
-    new DomainError('MODEL_NOT_FOUND', `model '${model}' does not exist`, { model }),
+  validation: make('VALIDATION_ERROR'),
+  unauthenticated: make('UNAUTHENTICATED'),
+  forbidden: make('FORBIDDEN'),
+  modelNotFound: (model: string) => new DomainError('MODEL_NOT_FOUND', `model '${model}' does not exist`, { model }),
   versionNotFound: (model: string, version: number) =>
     new DomainError('VERSION_NOT_FOUND', `model '${model}' has no version ${version}`, { model, version }),
-  illegalTransition: (message: string, details?: Record<string, unknown>) =>
-    new DomainError('ILLEGAL_TRANSITION', message, details),
-  concurrencyConflict: (message: string, details?: Record<string, unknown>) =>
-    new DomainError('CONCURRENCY_CONFLICT', message, details),
-};
+  notFound: make('NOT_FOUND'),
+  modelAlreadyExists: (model: string) => new DomainError('MODEL_ALREADY_EXISTS', `model '${model}' already exists`, { model }),
+  illegalTransition: make('ILLEGAL_TRANSITION'),
+  concurrencyConflict: make('CONCURRENCY_CONFLICT'),
+  evidenceMismatch: make('EVIDENCE_MISMATCH'),
+  artifactAlreadyExists: make('ARTIFACT_ALREADY_EXISTS'),
+  idempotencyKeyReused: make('IDEMPOTENCY_KEY_REUSED'),
+  payloadTooLarge: make('PAYLOAD_TOO_LARGE'),
+  unsupportedMediaType: make('UNSUPPORTED_MEDIA_TYPE'),
+  parityMismatch: make('PARITY_MISMATCH'),
+  signatureMismatch: make('SIGNATURE_MISMATCH'),
+  unsupportedModel: make('UNSUPPORTED_MODEL'),
+  invalidInputFile: make('INVALID_INPUT_FILE'),
+  artifactIntegrity: make('ARTIFACT_INTEGRITY'),
+  insufficientData: make('INSUFFICIENT_DATA'),
+} satisfies Record<string, (...args: never[]) => DomainError>;
+
+/** One zod issue as clients see it: where, what, and zod's code. */
+export interface InputIssue {
+  path: string;
+  message: string;
+  code: string;
+}
+
+export function inputIssues(error: z.ZodError): InputIssue[] {
+  return error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message, code: i.code }));
+}
+
+/** Every issue of a zod error, one per line, as zod 4 prints them. */
+export const formatIssues = (error: z.ZodError): string => z.prettifyError(error);
+
+/**
+ * The one way input crosses a boundary: parsed by its schema, or VALIDATION_ERROR saying what
+ * (`what`) was invalid, every issue in the message and as `details.issues`.
+ */
+export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw errors.validation(`invalid ${what}:\n${formatIssues(result.error)}`, { issues: inputIssues(result.error) });
+}

@@ -1,12 +1,16 @@
 import { MODEL_NAME_PATTERN } from '../schemas/common';
-import { DomainError } from './errors';
+import { errors } from './errors';
 
 /**
  * The one module that builds data lake paths (ARCHITECTURE.md, "Stores and names"). Every path is
  * relative to the data container, uses "/" separators and is validated before it is returned, so
  * a name taken from a request or a blob event can never escape its folder.
  *
- *   models/{model}/{version}/model.onnx | manifest.json | transforms.json | golden-records.parquet
+ *   models/{model}/{version}/model.onnx | manifest.json | transforms.json | golden-records.json
+ *   models/{model}/incoming/{name}/manifest.json + model.onnx   (packages from training pipelines)
+ *   models/{model}/uploads/{uploadId}/model.onnx                (an upload before it has a number)
+ *   datasets/{model}/...                                        (validation, training, reference sets)
+ *   evidence/{model}/{version}/{sha256}.json                    (validation evidence, by its hash)
  *   drops/{model}/...
  *   actuals/{model}/...
  *   predictions/{model}/v{version}/{runId}/part-NNNNN.parquet + _manifest.json
@@ -15,7 +19,17 @@ import { DomainError } from './errors';
  *   reports/{model}/...
  */
 
-export const LAKE_ROOTS = ['models', 'drops', 'actuals', 'predictions', 'quarantine', 'profiles', 'reports'] as const;
+export const LAKE_ROOTS = [
+  'models',
+  'datasets',
+  'evidence',
+  'drops',
+  'actuals',
+  'predictions',
+  'quarantine',
+  'profiles',
+  'reports',
+] as const;
 export type LakeRoot = (typeof LAKE_ROOTS)[number];
 
 const MAX_PATH_LENGTH = 1024;
@@ -47,7 +61,7 @@ export const isLakePath = (path: string): boolean => lakePathProblem(path) === u
 /** Returns the path, or throws VALIDATION_ERROR saying what is wrong with it. */
 export function assertLakePath(path: string, options: { prefix?: boolean } = {}): string {
   const problem = lakePathProblem(path, options);
-  if (problem) throw new DomainError('VALIDATION_ERROR', `invalid lake path '${printable(path)}': ${problem}`, { path: printable(path) });
+  if (problem) throw errors.validation(`invalid lake path '${printable(path)}': ${problem}`, { path: printable(path) });
   return path;
 }
 
@@ -58,21 +72,21 @@ function printable(path: string): string {
 
 function modelSegment(model: string): string {
   if (!MODEL_NAME_PATTERN.test(model)) {
-    throw new DomainError('VALIDATION_ERROR', `invalid model name '${printable(model)}'`, { model: printable(model) });
+    throw errors.validation(`invalid model name '${printable(model)}'`, { model: printable(model) });
   }
   return model;
 }
 
 function versionSegment(version: number): string {
   if (!Number.isSafeInteger(version) || version < 1) {
-    throw new DomainError('VALIDATION_ERROR', `invalid version number ${String(version)}`, { version });
+    throw errors.validation(`invalid version number ${String(version)}`, { version });
   }
   return String(version);
 }
 
 function runIdSegment(runId: string): string {
   if (!RUN_ID_PATTERN.test(runId)) {
-    throw new DomainError('VALIDATION_ERROR', `invalid run id '${printable(runId)}'`, { runId: printable(runId) });
+    throw errors.validation(`invalid run id '${printable(runId)}'`, { runId: printable(runId) });
   }
   return runId;
 }
@@ -95,7 +109,7 @@ export const MODEL_FILES = {
   artifact: 'model.onnx',
   manifest: 'manifest.json',
   transforms: 'transforms.json',
-  goldenRecords: 'golden-records.parquet',
+  goldenRecords: 'golden-records.json',
 } as const;
 
 export const PREDICTION_MANIFEST = '_manifest.json';
@@ -110,6 +124,29 @@ export const lakePaths = {
   modelManifest: (model: string, version: number) => lakePaths.modelFile(model, version, MODEL_FILES.manifest),
   transformSpec: (model: string, version: number) => lakePaths.modelFile(model, version, MODEL_FILES.transforms),
   goldenRecords: (model: string, version: number) => lakePaths.modelFile(model, version, MODEL_FILES.goldenRecords),
+  /** `models/{model}/incoming/{name}/`: a package a training pipeline writes (manifest.json last). */
+  incomingPackageFolder: (model: string, name: string) => folder('models', modelSegment(model), 'incoming', runIdSegment(name)),
+  incomingPackageFile: (model: string, name: string, file: string) =>
+    join('models', modelSegment(model), 'incoming', runIdSegment(name), relativeName(file)),
+  /** Where an uploaded artifact lands before the registry gives it a version number. */
+  artifactUpload: (model: string, uploadId: string) =>
+    join('models', modelSegment(model), 'uploads', runIdSegment(uploadId), MODEL_FILES.artifact),
+
+  datasetsFolder: (model: string) => folder('datasets', modelSegment(model)),
+  /** `datasets/{model}/labelled/{windowId}/`: predictions joined with actuals, one Parquet file per actuals file. */
+  labelledFolder: (model: string, windowId: string) => folder('datasets', modelSegment(model), 'labelled', runIdSegment(windowId)),
+  labelled: (model: string, windowId: string, actualsId: string) =>
+    join('datasets', modelSegment(model), 'labelled', runIdSegment(windowId), `${runIdSegment(actualsId)}.parquet`),
+  /** `datasets/{model}/retraining/{name}/{file}`: what a retraining trained and validated on. */
+  retrainingDataset: (model: string, name: string, file: string) =>
+    join('datasets', modelSegment(model), 'retraining', runIdSegment(name), relativeName(file)),
+  dataset: (model: string, name: string) => join('datasets', modelSegment(model), relativeName(name)),
+
+  /** `evidence/{model}/{version}/{sha256}.json`: immutable, named by its own hash. */
+  evidence: (model: string, version: number, sha256: string) => {
+    if (!/^[a-f0-9]{64}$/.test(sha256)) throw errors.validation('an evidence hash is a lowercase hex sha256', { sha256: printable(sha256) });
+    return join('evidence', modelSegment(model), versionSegment(version), `${sha256}.json`);
+  },
 
   dropsFolder: (model: string) => folder('drops', modelSegment(model)),
   drop: (model: string, name: string) => join('drops', modelSegment(model), relativeName(name)),
@@ -125,7 +162,7 @@ export const lakePaths = {
   /** `part-NNNNN.parquet`, zero-padded to five digits so parts list in order. */
   predictionPart: (model: string, version: number, runId: string, part: number) => {
     if (!Number.isSafeInteger(part) || part < 0 || part > 99999) {
-      throw new DomainError('VALIDATION_ERROR', `invalid part number ${String(part)} (0..99999)`, { part });
+      throw errors.validation(`invalid part number ${String(part)} (0..99999)`, { part });
     }
     return join(
       'predictions',
@@ -141,8 +178,21 @@ export const lakePaths = {
   quarantineFolder: (model: string, runId: string) => folder('quarantine', modelSegment(model), runIdSegment(runId)),
   quarantine: (model: string, runId: string, name: string) =>
     join('quarantine', modelSegment(model), runIdSegment(runId), relativeName(name)),
+  /** A broken model package, moved aside with its reason: `quarantine/{model}/packages/{name}/...`. */
+  packageQuarantine: (model: string, name: string, file: string) =>
+    join('quarantine', modelSegment(model), 'packages', runIdSegment(name), relativeName(file)),
 
   profilesFolder: (model: string) => folder('profiles', modelSegment(model)),
+  /** `profiles/{model}/v{version}/reference.json`: the version's validation data, profiled at validation. */
+  referenceProfile: (model: string, version: number) =>
+    join('profiles', modelSegment(model), `v${versionSegment(version)}`, 'reference.json'),
+  /** `profiles/{model}/windows/{windowId}/`: the window's profiles, one per run (`runs/{runId}.json`). */
+  windowProfilesFolder: (model: string, windowId: string) => folder('profiles', modelSegment(model), 'windows', runIdSegment(windowId)),
+  windowRunProfile: (model: string, windowId: string, runId: string) =>
+    join('profiles', modelSegment(model), 'windows', runIdSegment(windowId), 'runs', `${runIdSegment(runId)}.json`),
+  /** A chunk's partial window profile, merged into the run's at fan-in. */
+  windowChunkProfile: (model: string, windowId: string, runId: string, chunk: number) =>
+    join('profiles', modelSegment(model), 'windows', runIdSegment(windowId), 'chunks', runIdSegment(runId), `${String(chunk).padStart(5, '0')}.json`),
   /** `profiles/{model}/{name}`: e.g. `v3/training.json`, `runs/{runId}.json`, `windows/2026-01-01.json`. */
   profile: (model: string, name: string) => join('profiles', modelSegment(model), relativeName(name)),
   trainingProfile: (model: string, version: number) =>

@@ -6,8 +6,8 @@ import type {
   TransitionEvent,
 } from '../schemas/lifecycle';
 import type { ModelVersion } from '../schemas/model-version';
-import type { ChampionChangedEvent, ChampionPointer } from '../schemas/registry';
-import { DomainError } from './errors';
+import type { AuditEvent, AuditEventKind, ChampionChangedEvent, ChampionPointer } from '../schemas/registry';
+import { DomainError, errors } from './errors';
 
 /**
  * The lifecycle state machine: pure, no I/O. The registry use cases call it on the freshest
@@ -38,6 +38,8 @@ export interface TransitionContext {
   actor: Actor;
   /** The model's approval policy: which role may approve or reject. */
   approverRole: string;
+  /** The model's approval policy lets the system approve (development models). */
+  autoApprove?: boolean;
   /** ISO timestamp of the transition. */
   now: string;
 }
@@ -60,10 +62,10 @@ export function transition(
   const to = TRANSITIONS[from][command.type];
   const where = { model: version.modelName, version: version.version, state: from, command: command.type };
   if (to === undefined) {
-    return new DomainError('ILLEGAL_TRANSITION', `cannot ${command.type} a version that is ${from}`, where);
+    return errors.illegalTransition(`cannot ${command.type} a version that is ${from}`, where);
   }
   if (command.type === 'approve' || command.type === 'reject') {
-    const refusal = decisionGuard(version, command.evidenceHash, context, where);
+    const refusal = decisionGuard(version, command.type, command.evidenceHash, context, where);
     if (refusal) return refusal;
   }
   const revision = version.revision + 1;
@@ -85,17 +87,21 @@ export function transition(
   return { state: to, event };
 }
 
-/** Approve and reject: approver role, separation of duties, and the evidence the approver saw. */
+/**
+ * Approve and reject: approver role, separation of duties, and the evidence the approver saw. The
+ * system may only approve, and only when the model's policy says so (autoApprove).
+ */
 function decisionGuard(
   version: ModelVersion,
+  decision: 'approve' | 'reject',
   evidenceHash: string,
   context: TransitionContext,
   where: Record<string, unknown>,
 ): DomainError | undefined {
   const { actor, approverRole } = context;
-  if (actor.kind !== 'user' || !actor.roles.includes(approverRole)) {
-    return new DomainError(
-      'FORBIDDEN',
+  const systemMayApprove = actor.kind === 'system' && decision === 'approve' && context.autoApprove === true;
+  if (!systemMayApprove && (actor.kind !== 'user' || !actor.roles.includes(approverRole))) {
+    return errors.forbidden(
       `only a user with the role '${approverRole}' may decide on a version`,
       {
         ...where,
@@ -105,8 +111,7 @@ function decisionGuard(
     );
   }
   if (actor.id === version.registrant) {
-    return new DomainError(
-      'FORBIDDEN',
+    return errors.forbidden(
       'the registrant of a version may not approve or reject it (separation of duties)',
       {
         ...where,
@@ -115,8 +120,7 @@ function decisionGuard(
     );
   }
   if (version.evidenceHash !== evidenceHash) {
-    return new DomainError(
-      'EVIDENCE_MISMATCH',
+    return errors.evidenceMismatch(
       'the evidence hash does not match the validation evidence on the version',
       {
         ...where,
@@ -145,7 +149,20 @@ export function applyTransition(
     next.evidenceHash = command.evidenceHash;
     if (command.goldenRecordsPath !== undefined) next.goldenRecordsPath = command.goldenRecordsPath;
   }
+  if (command.type === 'fail_validation' && command.evidenceHash !== undefined) next.evidenceHash = command.evidenceHash;
   return next;
+}
+
+/**
+ * Whether `command` by `actor` is the version's last transition again (a retried request or
+ * activity): same command, same actor and, where there is one, the same evidence. A replay is
+ * answered with the version as it is instead of ILLEGAL_TRANSITION.
+ */
+export function isReplayOfLastTransition(version: ModelVersion, command: AnyLifecycleCommand, actor: Actor): boolean {
+  const last = version.history[version.history.length - 1];
+  if (!last || last.command !== command.type || last.actor.id !== actor.id || last.to !== version.state) return false;
+  const evidence = 'evidenceHash' in command ? command.evidenceHash : undefined;
+  return evidence === undefined || last.evidenceHash === evidence;
 }
 
 /** The champion pointer before any promotion. */
@@ -219,7 +236,7 @@ export function planRollback(
 ): ChampionPointer | DomainError {
   const where = { model: pointer.modelName, champion: pointer.version };
   if (pointer.version === null) {
-    return new DomainError('ILLEGAL_TRANSITION', 'the model has no champion to roll back', where);
+    return errors.illegalTransition('the model has no champion to roll back', where);
   }
   const stack = [...pointer.previous];
   let target: number | undefined;
@@ -228,7 +245,7 @@ export function planRollback(
     if (stateOf(candidate) === 'archived') target = candidate;
   }
   if (target === undefined) {
-    return new DomainError('ILLEGAL_TRANSITION', 'there is no previous champion to roll back to', where);
+    return errors.illegalTransition('there is no previous champion to roll back to', where);
   }
   const change = championChange(pointer, target, 'rollback', actor, now, reason);
   return {
@@ -283,4 +300,22 @@ export function championAtFromEvents(events: readonly ChampionChangedEvent[], at
     if (Date.parse(e.at) <= t && (best === undefined || e.epoch > best.epoch)) best = e;
   }
   return best?.to ?? null;
+}
+
+const LEDGER_KIND_ORDER: Record<AuditEventKind, number> = {
+  model_created: 0,
+  version_registered: 1,
+  champion_changed: 2,
+  transition: 3,
+};
+
+/**
+ * The order every ledger store lists entries in: oldest first; at equal times by kind, then by id
+ * with numbers compared as numbers (`v2:r10` after `v2:r9`), so the order is stable.
+ */
+export function compareLedgerEntries(a: AuditEvent, b: AuditEvent): number {
+  const byTime = Date.parse(a.at) - Date.parse(b.at);
+  if (byTime !== 0) return byTime;
+  if (a.kind !== b.kind) return LEDGER_KIND_ORDER[a.kind] - LEDGER_KIND_ORDER[b.kind];
+  return a.id.localeCompare(b.id, 'en', { numeric: true });
 }

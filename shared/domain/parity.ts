@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 import type { Feature } from '../schemas/model';
 import type { FittedTransforms, InputKind } from '../schemas/transforms';
-import { DomainError } from './errors';
+import { DomainError, errors } from './errors';
 import type { RowBatch } from './tabular';
 import { applyTransforms } from './transforms/apply';
 
@@ -203,7 +203,7 @@ export function assertParity(result: ParityResult, what: 'transforms' | 'model o
   if (result.ok) return;
   const first = result.mismatches[0]!;
   const more = result.mismatches.length > 1 ? ` (and ${result.mismatches.length - 1} more mismatches)` : '';
-  throw new DomainError('PARITY_MISMATCH', `${what} parity failed: ${first.message}${more}`, {
+  throw errors.parityMismatch(`${what} parity failed: ${first.message}${more}`, {
     mismatches: result.mismatches.slice(0, 100),
   });
 }
@@ -293,8 +293,7 @@ function toNumber(cell: GoldenCell | undefined, type: CellType, row: number, col
 const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$/;
 
 const badCell = (row: number, column: string, cell: unknown, wanted: string): DomainError =>
-  new DomainError(
-    'VALIDATION_ERROR',
+  errors.validation(
     `row ${row}, column '${column}': ${JSON.stringify(cell)} is not ${wanted}`,
     {
       row,

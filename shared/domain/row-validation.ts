@@ -1,5 +1,5 @@
 import type { Feature, ModelDefinition } from '../schemas/model';
-import { DomainError } from './errors';
+import { errors } from './errors';
 import type { RawRows } from './raw-rows';
 import type { RowBatch } from './tabular';
 
@@ -45,14 +45,13 @@ export function layoutColumns(model: ModelDefinition, columns: readonly string[]
   const segments = model.segmentKeys.map((name) => ({ name, column: find(name) }));
   if (ambiguous.length > 0) {
     const names = [...new Set(ambiguous)];
-    throw new DomainError('INVALID_INPUT_FILE', `the header names ${names.map((m) => `'${m}'`).join(', ')} more than once`, {
+    throw errors.invalidInputFile(`the header names ${names.map((m) => `'${m}'`).join(', ')} more than once`, {
       repeated: names,
     });
   }
   const unique = [...new Set(missing)];
   if (unique.length > 0) {
-    throw new DomainError(
-      'INVALID_INPUT_FILE',
+    throw errors.invalidInputFile(
       columns.length === 0
         ? 'the file has no header row'
         : `the file lacks required column(s) ${unique.map((m) => `'${m}'`).join(', ')}`,

@@ -1,6 +1,6 @@
 import type { ModelTask } from '../schemas/model';
 import type { ModelSignature, TensorSpec } from '../schemas/signature';
-import { DomainError } from './errors';
+import { errors } from './errors';
 
 /** Which tensors of a signature the scoring pipeline feeds and reads. */
 export type SignatureRoles =
@@ -17,7 +17,7 @@ const isFixed = (d: number | string | undefined): d is number => typeof d === 'n
  */
 export function signatureRoles(signature: ModelSignature, task: ModelTask, classLabels: readonly string[] = []): SignatureRoles {
   const fail = (message: string): never => {
-    throw new DomainError('SIGNATURE_MISMATCH', message);
+    throw errors.signatureMismatch(message);
   };
   if (signature.inputs.length !== 1) fail(`the model must have exactly one input (the feature matrix), it has ${signature.inputs.length}`);
   const input = signature.inputs[0]!;

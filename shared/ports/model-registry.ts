@@ -7,6 +7,11 @@ export interface Versioned<T> {
   etag: string;
 }
 
+/** What registerVersion returns: the version, and whether this call stored it. */
+export interface RegisteredVersion extends Versioned<ModelVersion> {
+  created: boolean;
+}
+
 /**
  * The model registry store: models, versions, the champion pointer and the audit ledger. Writes
  * guarded by an ETag fail with CONCURRENCY_CONFLICT when the stored document has changed; the
@@ -23,8 +28,15 @@ export interface ModelRegistry {
    * Stores a new version with the next free number, race-free: concurrent calls get distinct,
    * consecutive numbers. `build` makes the document for a candidate number (it may be called
    * again with a higher number when another registration took it). The model must exist.
+   *
+   * With a `registrationKey` it is idempotent: repeated and concurrent calls with the same key
+   * register one version, and every call returns it (`created` is true for the one that stored it).
    */
-  registerVersion(model: string, build: (version: number) => ModelVersion): Promise<Versioned<ModelVersion>>;
+  registerVersion(
+    model: string,
+    build: (version: number) => ModelVersion,
+    options?: { registrationKey?: string },
+  ): Promise<RegisteredVersion>;
   getVersion(model: string, version: number): Promise<Versioned<ModelVersion> | undefined>;
   /** Every version of a model, by number. */
   listVersions(model: string): Promise<ModelVersion[]>;
@@ -40,6 +52,8 @@ export interface ModelRegistry {
 
   /** Appends to the ledger. Ids are deterministic: appending an existing id is a no-op (false). */
   appendAudit(event: AuditEvent): Promise<boolean>;
+  /** Whether the ledger holds the entry with this id. */
+  hasAudit(model: string, id: string): Promise<boolean>;
   /** Ledger entries of a model, oldest first, optionally of one kind or one version. */
   listAudit(model: string, filter?: { kind?: AuditEventKind; version?: number }): Promise<AuditEvent[]>;
   /** The version that was champion at `at` (ISO), from the ledger; null if none was. */

@@ -42,7 +42,12 @@ const passValidation = z.object({
   /** Lake path of the golden records (inputs + expected outputs) kept with the evidence. */
   goldenRecordsPath: z.string().min(1).max(1024).optional(),
 });
-const failValidation = z.object({ type: z.literal('fail_validation'), reason: reasonSchema });
+const failValidation = z.object({
+  type: z.literal('fail_validation'),
+  reason: reasonSchema,
+  /** Hash of the evidence that failed, so people can read why. */
+  evidenceHash: sha256Schema.optional(),
+});
 const approve = z.object({
   type: z.literal('approve'),
   /** The evidence hash the approver saw: must equal the one currently on the version. */

@@ -52,11 +52,39 @@ const eventBase = {
 export const modelEventSchema = z.discriminatedUnion('type', [
   z.object({
     ...eventBase,
+    type: z.literal('model.created'),
+    data: z.object({ actor: z.string().min(1) }),
+  }),
+  z.object({
+    ...eventBase,
+    type: z.literal('version.registered'),
+    data: z.object({ actor: z.string().min(1), artifactSha256: z.string().min(1) }),
+  }),
+  z.object({
+    ...eventBase,
     type: z.literal('lifecycle.changed'),
     data: z.object({
       from: z.string().min(1),
       to: z.string().min(1),
+      /** The lifecycle command that moved the version (approve, promote, expire, ...). */
+      command: z.string().min(1).optional(),
       actor: z.string().optional(),
+      actorKind: z.enum(['user', 'system']).optional(),
+      reason: z.string().optional(),
+      /** The validation evidence the change was decided on, when there is one. */
+      evidenceHash: z.string().optional(),
+      revision: z.number().int().positive().optional(),
+    }),
+  }),
+  z.object({
+    ...eventBase,
+    type: z.literal('champion.changed'),
+    data: z.object({
+      epoch: z.number().int().positive(),
+      from: z.number().int().positive().nullable(),
+      to: z.number().int().positive().nullable(),
+      cause: z.enum(['promote', 'rollback']),
+      actor: z.string().min(1),
       reason: z.string().optional(),
     }),
   }),
@@ -86,6 +114,17 @@ export const modelEventSchema = z.discriminatedUnion('type', [
       kind: z.enum(['batch-inference', 'scheduled-inference', 'actuals-join']),
       rows: z.number().int().nonnegative(),
       quarantinedRows: z.number().int().nonnegative().default(0),
+    }),
+  }),
+  z.object({
+    ...eventBase,
+    type: z.literal('flavour.detected'),
+    data: z.object({
+      runId: z.string().min(1),
+      /** Segment values the champion's validation data never had, per segment key. */
+      newSegmentValues: z.record(z.string(), z.array(z.string())),
+      unseenCategories: z.record(z.string(), z.array(z.string())).default({}),
+      outOfRange: z.record(z.string(), z.number().int().nonnegative()).default({}),
     }),
   }),
   z.object({

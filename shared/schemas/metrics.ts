@@ -82,7 +82,7 @@ export type BootstrapOptions = z.infer<typeof bootstrapOptionsSchema>;
 
 /** One check of `compareWithChampion`; non-gating checks are reported but do not decide. */
 export const gateCheckSchema = z.object({
-  check: z.enum(['metric_defined', 'threshold', 'champion', 'segment']),
+  check: z.enum(['metric_defined', 'threshold', 'champion', 'segment', 'segment_vs_champion']),
   passed: z.boolean(),
   gating: z.boolean(),
   segment: z.string().optional(),

@@ -31,6 +31,8 @@ export type ModelSignature = z.infer<typeof modelSignatureSchema>;
 export const artifactRefSchema = z.object({
   path: lakePathSchema,
   sha256: sha256Schema,
+  /** Bytes, recorded at registration. */
+  size: z.number().int().nonnegative().optional(),
 });
 
 /** A data set the version was trained or evaluated on. */
@@ -67,15 +69,17 @@ export const modelVersionInputSchema = z.object({
   trainingMetrics: z.record(z.string().min(1).max(64), z.number()).default({}),
   datasets: z.array(datasetReferenceSchema).default([]),
   lineage: lineageSchema,
-  environment: environmentSchema,
+  environment: environmentSchema.optional(),
   /** Optional golden records: inputs and expected outputs the scoring path must reproduce. */
   goldenRecordsPath: lakePathSchema.optional(),
   description: z.string().max(2000).default(''),
   /**
-   * Idempotency key chosen by the registrant (e.g. the training run id): registering again with
-   * the same key returns the version registered first instead of a new one.
+   * Idempotency key (the registrant's `Idempotency-Key`, or derived from the artifact and manifest
+   * hashes): registering again with the same key returns the version registered first.
    */
   registrationKey: z.string().min(1).max(256).optional(),
+  /** sha256 of the registration manifest as received. */
+  manifestSha256: sha256Schema.optional(),
 });
 export type ModelVersionInput = z.input<typeof modelVersionInputSchema>;
 

@@ -152,6 +152,8 @@ export const validationGatesSchema = z.object({
   minSegmentRows: z.number().int().positive().default(100),
   /** Allowed relative degradation of any gated segment against the overall metric. */
   maxSegmentRegression: z.number().min(0).max(1).default(0.2),
+  /** Bootstrap resamples behind each metric's confidence interval (0: intervals only where analytic). */
+  bootstrapResamples: z.number().int().min(0).max(10_000).default(1000),
   splits: z
     .array(validationSplitSchema)
     .min(1)
@@ -165,10 +167,21 @@ export const retrainingPolicySchema = z.object({
   trainer: z.enum(['builtin', 'azureml', 'webhook']).default('builtin'),
 });
 
+/** The role that may approve or reject versions unless a model's policy names a stricter one. */
+export const DEFAULT_APPROVER_ROLE = 'MLOps.Approver';
+
 export const approvalPolicySchema = z.object({
   /** How long a version waits in pending_approval before it expires. */
   timeout: isoDurationSchema.default('P7D'),
-  approverRole: z.string().min(1).default('model-approver'),
+  /** The role a person needs to approve or reject (besides the API's MLOps.Approver). */
+  approverRole: z.string().min(1).default(DEFAULT_APPROVER_ROLE),
+  /**
+   * Development models only: a version that passes validation is approved by the lifecycle itself
+   * (the ledger names the system as approver and says why), without waiting for a person.
+   */
+  autoApprove: z.boolean().default(false),
+  /** false: an approved version waits for `POST /models/{model}/promote` instead of being promoted at once. */
+  promoteOnApproval: z.boolean().default(true),
 });
 
 export const modelPoliciesSchema = z.object({

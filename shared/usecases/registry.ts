@@ -1,18 +1,19 @@
-import type { z } from 'zod';
-
-import { DomainError, errors, isDomainError } from '../domain/errors';
+import { DomainError, errors, isDomainError, parseOrThrow } from '../domain/errors';
+import { modelEventOf } from '../domain/ledger-events';
 import {
   applyTransition,
   championAtFromEvents,
   championChangeEffects,
   effectPending,
   emptyChampion,
+  isReplayOfLastTransition,
   planPromotion,
   planRollback,
   transition,
   type TransitionContext,
 } from '../domain/lifecycle';
 import type { Clock } from '../ports/clock';
+import type { EventPublisher } from '../ports/event-publisher';
 import type { ModelRegistry, Versioned } from '../ports/model-registry';
 import {
   type Actor,
@@ -30,6 +31,14 @@ import type { AuditEvent, AuditEventKind, ChampionChangedEvent, ChampionPointer,
 export interface RegistryDependencies {
   registry: ModelRegistry;
   clock: Clock;
+  /** Where ledger entries are published as events (`model-events`); none in offline tools. */
+  events?: EventPublisher;
+}
+
+/** What the model's approval policy lets whom decide. */
+interface ApprovalRules {
+  approverRole: string;
+  autoApprove: boolean;
 }
 
 /** Attempts of one ETag-guarded version write before CONCURRENCY_CONFLICT reaches the caller. */
@@ -41,14 +50,19 @@ const MAX_WRITE_ATTEMPTS = 25;
  * its ETag; a stale write re-reads and decides again. Promotion and rollback move the champion
  * pointer first (one ETag-guarded write decides who wins), then bring the versions' states and
  * the ledger in line; any later champion operation finishes an interrupted one first.
+ *
+ * Every ledger entry is also published as an event: published first, then appended, so an entry
+ * missing from the ledger is one whose event may not have gone out; the next command on the
+ * version (or champion) publishes and appends it. Event ids are the entries' ids, so the topic
+ * drops a publish repeated by that recovery.
  */
 export class RegistryUseCases {
   constructor(private readonly deps: RegistryDependencies) {}
 
   /** Creates a model from its definition (defaults applied). MODEL_ALREADY_EXISTS if taken. */
   async createModel(input: unknown, actorInput: ActorInput): Promise<ModelRecord> {
-    const definition = parse(modelInputSchema, input, 'model definition');
-    const actor = parse(actorSchema, actorInput, 'actor');
+    const definition = parseOrThrow(modelInputSchema, input, 'model definition');
+    const actor = parseOrThrow(actorSchema, actorInput, 'actor');
     const now = this.now();
     const record = await this.deps.registry.createModel({
       modelName: definition.name,
@@ -58,53 +72,58 @@ export class RegistryUseCases {
       createdBy: actor.id,
       latestVersion: 0,
     });
-    await this.deps.registry.appendAudit({
-      id: `${definition.name}:created`,
-      kind: 'model_created',
-      modelName: definition.name,
-      actor,
-      at: now,
-    });
+    await this.record({ id: `${definition.name}:created`, kind: 'model_created', modelName: definition.name, actor, at: now });
     return record;
   }
 
-  /**
-   * Registers a version with the next free number; it starts in `registered`. With a
-   * `registrationKey` already used for this model, the version registered first is returned
-   * (covers retried calls; two concurrent first calls with one key may still both register).
-   */
+  /** `register`, for callers that only need the version. */
   async registerVersion(model: string, input: unknown, actorInput: ActorInput): Promise<ModelVersion> {
-    const versionInput = parse(modelVersionInputSchema, input, 'model version');
-    const actor = parse(actorSchema, actorInput, 'actor');
+    return (await this.register(model, input, actorInput)).version;
+  }
+
+  /**
+   * Registers a version with the next free number; it starts in `registered`. `input` may depend
+   * on the number (paths in the version's folder). With a `registrationKey`, repeated and
+   * concurrent calls register one version and all return it (`created` is false for those that
+   * found it).
+   */
+  async register(
+    model: string,
+    /** The version input, or a function of the version number (for paths in its folder). */
+    input: unknown,
+    actorInput: ActorInput,
+  ): Promise<{ version: ModelVersion; created: boolean }> {
+    const inputFor = typeof input === 'function' ? (input as (version: number) => unknown) : () => input;
+    const versionInput = parseOrThrow(modelVersionInputSchema, inputFor(1), 'model version');
+    const actor = parseOrThrow(actorSchema, actorInput, 'actor');
     await this.requireModel(model);
-    if (versionInput.registrationKey !== undefined) {
-      const existing = (await this.deps.registry.listVersions(model)).find(
-        (v) => v.registrationKey === versionInput.registrationKey,
-      );
-      if (existing) return existing;
-    }
     const now = this.now();
-    const { value: version } = await this.deps.registry.registerVersion(model, (number) => ({
-      ...versionInput,
-      modelName: model,
-      version: number,
-      registrant: actor.id,
-      state: 'registered',
-      revision: 0,
-      createdAt: now,
-      updatedAt: now,
-      history: [],
-    }));
-    await this.deps.registry.appendAudit({
+    const { value: version, created } = await this.deps.registry.registerVersion(
+      model,
+      (number) => ({
+        ...(number === 1 ? versionInput : parseOrThrow(modelVersionInputSchema, inputFor(number), 'model version')),
+        modelName: model,
+        version: number,
+        registrant: actor.id,
+        state: 'registered',
+        revision: 0,
+        createdAt: now,
+        updatedAt: now,
+        history: [],
+      }),
+      versionInput.registrationKey === undefined ? {} : { registrationKey: versionInput.registrationKey },
+    );
+    // Also when found: the call that stored it may have stopped before its ledger entry.
+    await this.record({
       id: `${model}:v${version.version}:r0`,
       kind: 'version_registered',
       modelName: model,
       version: version.version,
-      actor,
-      at: now,
+      actor: { id: version.registrant, kind: created ? actor.kind : 'user', roles: created ? actor.roles : [] },
+      at: version.createdAt,
       artifactSha256: version.artifact.sha256,
     });
-    return version;
+    return { version, created };
   }
 
   /**
@@ -113,17 +132,18 @@ export class RegistryUseCases {
    * returns the version as it is.
    */
   async applyCommand(model: string, version: number, commandInput: unknown, actorInput: ActorInput): Promise<ModelVersion> {
-    const command = parse(lifecycleCommandSchema, commandInput, 'lifecycle command');
-    const actor = parse(actorSchema, actorInput, 'actor');
+    const command = parseOrThrow(lifecycleCommandSchema, commandInput, 'lifecycle command');
+    const actor = parseOrThrow(actorSchema, actorInput, 'actor');
     const record = await this.requireModel(model);
-    const approverRole = record.definition.policies.approval.approverRole;
+    const policy = record.definition.policies.approval;
+    const rules: ApprovalRules = { approverRole: policy.approverRole, autoApprove: policy.autoApprove };
     switch (command.type) {
       case 'promote':
-        return this.promote(model, version, command, actor, approverRole);
+        return this.promote(model, version, command, actor, rules);
       case 'rollback':
-        return this.rollback(model, version, command, actor, approverRole);
+        return this.rollback(model, version, command, actor, rules);
       default:
-        return this.transitionVersion(model, version, command, actor, approverRole);
+        return this.transitionVersion(model, version, command, actor, rules);
     }
   }
 
@@ -187,9 +207,9 @@ export class RegistryUseCases {
     number: number,
     command: Extract<LifecycleCommand, { type: 'promote' }>,
     actor: Actor,
-    approverRole: string,
+    rules: ApprovalRules,
   ): Promise<ModelVersion> {
-    return this.changeChampion(model, number, command, actor, approverRole, {
+    return this.changeChampion(model, number, command, actor, rules, {
       alreadyDone: (pointer) =>
         pointer.version === number && pointer.lastChange?.cause === 'promote' && pointer.lastChange.to === number,
       plan: (pointer) => Promise.resolve(planPromotion(pointer, number, actor, this.now(), command.reason)),
@@ -201,9 +221,9 @@ export class RegistryUseCases {
     number: number,
     command: Extract<LifecycleCommand, { type: 'rollback' }>,
     actor: Actor,
-    approverRole: string,
+    rules: ApprovalRules,
   ): Promise<ModelVersion> {
-    return this.changeChampion(model, number, command, actor, approverRole, {
+    return this.changeChampion(model, number, command, actor, rules, {
       alreadyDone: (pointer) =>
         pointer.lastChange?.cause === 'rollback' && pointer.lastChange.from === number && pointer.version !== number,
       plan: async (pointer) => {
@@ -234,39 +254,39 @@ export class RegistryUseCases {
     number: number,
     command: LifecycleCommand,
     actor: Actor,
-    approverRole: string,
+    rules: ApprovalRules,
     change: {
       alreadyDone(pointer: ChampionPointer): boolean;
       plan(pointer: ChampionPointer): Promise<ChampionPointer | DomainError>;
     },
   ): Promise<ModelVersion> {
-    const stored = await this.settledChampion(model, approverRole);
+    const stored = await this.settledChampion(model, rules);
     const pointer = stored?.value ?? emptyChampion(model, this.now());
     if (change.alreadyDone(pointer)) return (await this.requireVersion(model, number)).value;
     const version = await this.requireVersion(model, number);
-    const check = transition(version.value, command, this.context(actor, approverRole));
+    const check = transition(version.value, command, this.context(actor, rules));
     if (isDomainError(check)) throw check;
     const next = await change.plan(pointer);
     if (isDomainError(next)) throw next;
     await this.deps.registry.swapChampion(next, stored?.etag);
-    await this.settle(next, approverRole);
+    await this.settle(next, rules);
     return (await this.requireVersion(model, number)).value;
   }
 
   /** The champion pointer after finishing whatever its last change left undone. */
-  private async settledChampion(model: string, approverRole: string): Promise<Versioned<ChampionPointer> | undefined> {
+  private async settledChampion(model: string, rules: ApprovalRules): Promise<Versioned<ChampionPointer> | undefined> {
     const stored = await this.deps.registry.getChampion(model);
-    if (stored) await this.settle(stored.value, approverRole);
+    if (stored) await this.settle(stored.value, rules);
     return stored;
   }
 
   /** Brings the ledger and the versions' states in line with the pointer's last change (idempotent). */
-  private async settle(pointer: ChampionPointer, approverRole: string): Promise<void> {
+  private async settle(pointer: ChampionPointer, rules: ApprovalRules): Promise<void> {
     const change = pointer.lastChange;
     if (!change) return;
-    await this.deps.registry.appendAudit(change);
+    await this.record(change);
     for (const effect of championChangeEffects(change)) {
-      await this.transitionVersion(pointer.modelName, effect.version, effect.command, change.actor, approverRole, (state) =>
+      await this.transitionVersion(pointer.modelName, effect.version, effect.command, change.actor, rules, (state) =>
         effectPending(effect, state),
       );
     }
@@ -281,19 +301,22 @@ export class RegistryUseCases {
     number: number,
     command: AnyLifecycleCommand,
     actor: Actor,
-    approverRole: string,
+    rules: ApprovalRules,
     pending?: (state: LifecycleState) => boolean,
   ): Promise<ModelVersion> {
     for (let attempt = 1; ; attempt++) {
       const { value: current, etag } = await this.requireVersion(model, number);
       await this.appendLastEvent(current);
       if (pending && !pending(current.state)) return current;
-      const outcome = transition(current, command, this.context(actor, approverRole));
-      if (isDomainError(outcome)) throw outcome;
+      const outcome = transition(current, command, this.context(actor, rules));
+      if (isDomainError(outcome)) {
+        if (outcome.code === 'ILLEGAL_TRANSITION' && isReplayOfLastTransition(current, command, actor)) return current;
+        throw outcome;
+      }
       const next = applyTransition(current, command, outcome);
       try {
         const written = await this.deps.registry.replaceVersion(next, etag);
-        await this.deps.registry.appendAudit(outcome.event);
+        await this.record(outcome.event);
         return written.value;
       } catch (error) {
         if (!(isDomainError(error) && error.code === 'CONCURRENCY_CONFLICT') || attempt >= MAX_WRITE_ATTEMPTS) throw error;
@@ -305,7 +328,14 @@ export class RegistryUseCases {
   /** A write whose ledger append was interrupted is completed by the next command (no-op otherwise). */
   private async appendLastEvent(version: ModelVersion): Promise<void> {
     const last = version.history[version.history.length - 1];
-    if (last) await this.deps.registry.appendAudit(last);
+    if (last) await this.record(last);
+  }
+
+  /** Publishes a ledger entry's event, then appends the entry; an entry already on the ledger is done. */
+  private async record(entry: AuditEvent): Promise<void> {
+    if (await this.deps.registry.hasAudit(entry.modelName, entry.id)) return;
+    await this.deps.events?.publish(modelEventOf(entry));
+    await this.deps.registry.appendAudit(entry);
   }
 
   private async requireModel(model: string): Promise<ModelRecord> {
@@ -320,21 +350,13 @@ export class RegistryUseCases {
     return found;
   }
 
-  private context(actor: Actor, approverRole: string): TransitionContext {
-    return { actor, approverRole, now: this.now() };
+  private context(actor: Actor, rules: ApprovalRules): TransitionContext {
+    return { actor, approverRole: rules.approverRole, autoApprove: rules.autoApprove, now: this.now() };
   }
 
   private now(): string {
     return this.deps.clock.now().toISOString();
   }
-}
-
-function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.infer<S> {
-  const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  throw new DomainError('VALIDATION_ERROR', `invalid ${what}`, {
-    issues: result.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`),
-  });
 }
 
 /** Jittered, growing pause between optimistic retries so contenders spread out. */

@@ -1,4 +1,4 @@
-import { DomainError } from '../domain/errors';
+import { errors } from '../domain/errors';
 import { lakePaths } from '../domain/lake-paths';
 import type { RawRows } from '../domain/raw-rows';
 import { layoutColumns, type ValidatedRows, validateRows } from '../domain/row-validation';
@@ -37,6 +37,11 @@ export interface ScoreChunkInput {
   chunk: Chunk;
   /** Output locations; by default the lake's predictions/ and quarantine/ paths. */
   output?: { partPath: string; quarantinePath: string };
+  /**
+   * Sees each batch's validated rows, the rows of them scored and their predictions (none when no
+   * row was scored): monitoring profiles the data as it arrived, predictions where there are some.
+   */
+  observe?: (valid: ValidatedRows, keptRows: ArrayLike<number>, predictions: Predictions | undefined) => void;
 }
 
 /** `quarantine/{model}/{runId}/chunk-NNNNN.jsonl`: the rejected rows of one chunk. */
@@ -133,7 +138,7 @@ function appendPredictions(
 ): void {
   const def = version.definition;
   const n = keptRows.length;
-  if (predictions.rows !== n) throw new DomainError('SIGNATURE_MISMATCH', `the model returned ${predictions.rows} rows for ${n}`);
+  if (predictions.rows !== n) throw errors.signatureMismatch(`the model returned ${predictions.rows} rows for ${n}`);
   const id = out.column<(string | null)[]>(def.idColumn)!;
   const ts = def.timestampColumn ? out.column<Float64Array>(def.timestampColumn) : undefined;
   const segments = def.segmentKeys.map((k) => [out.column<(string | null)[]>(k), valid.segments[k]!] as const);
@@ -143,7 +148,7 @@ function appendPredictions(
   const runCol = out.column<(string | null)[]>(RUN_ID_COLUMN)!;
   const rowCol = out.column<Int32Array>(SOURCE_ROW_COLUMN)!;
   if (predictions.kind === 'classification' && predictions.classCount !== labels.length)
-    throw new DomainError('SIGNATURE_MISMATCH', `the model gives ${predictions.classCount} class probabilities, the definition names ${labels.length} classes`);
+    throw errors.signatureMismatch(`the model gives ${predictions.classCount} class probabilities, the definition names ${labels.length} classes`);
   const regression = predictions.kind === 'regression' ? out.column<Float64Array>(def.predictionColumns.prediction)! : undefined;
   const label = predictions.kind === 'classification' ? out.column<(string | null)[]>(def.predictionColumns.prediction)! : undefined;
   for (let k = 0; k < n; k += 1) {
@@ -216,9 +221,13 @@ export async function scoreChunk(deps: ScoreChunkDeps, version: ScoringVersion, 
       reasons[code] = (reasons[code] ?? 0) + 1;
       quarantine.push(JSON.stringify(line));
     }
-    if (!transformed || transformed.keptRows.length === 0) continue;
+    if (!transformed || transformed.keptRows.length === 0) {
+      if (valid.batch.rowCount > 0) input.observe?.(valid, [], undefined);
+      continue;
+    }
     const predictions = await version.model.predict(transformed.matrix);
     appendPredictions(out, version, input.runId, valid, transformed.keptRows, predictions);
+    input.observe?.(valid, transformed.keptRows, predictions);
     rowsScored += transformed.keptRows.length;
   }
 

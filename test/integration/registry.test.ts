@@ -46,24 +46,17 @@ describe('model registry on Cosmos DB (local server)', () => {
       const model = await aModel();
       const record = await registry.getModel(model);
       expect(record).toMatchObject({ modelName: model, createdBy: alice.id, latestVersion: 0 });
-      expect(record?.definition.policies.approval.approverRole).toBe('model-approver');
+      expect(record?.definition.policies.approval.approverRole).toBe('MLOps.Approver');
       expect((await registry.listModels()).map((m) => m.modelName)).toContain(model);
       expect(await registry.listAudit(model)).toEqual([
         expect.objectContaining({ id: `${model}:created`, kind: 'model_created', actor: alice }),
       ]);
     });
 
-    it('when a model name is taken, then creating it again is MODEL_ALREADY_EXISTS', async () => {
-      const model = await aModel();
-      await expect(useCases.createModel(aModelDefinition({ name: model }), alice)).rejects.toMatchObject({
-        code: 'MODEL_ALREADY_EXISTS',
-      });
-    });
-
     it('when a definition is invalid, then VALIDATION_ERROR lists the problems and nothing is stored', async () => {
       const name = `bad-${randomBytes(4).toString('hex')}`;
       const error = await useCases.createModel({ ...aModelDefinition({ name }), task: 'ranking' }, alice).catch((e: unknown) => e);
-      expect(error).toMatchObject({ code: 'VALIDATION_ERROR', details: { issues: [expect.stringMatching(/^task/)] } });
+      expect(error).toMatchObject({ code: 'VALIDATION_ERROR', details: { issues: [expect.objectContaining({ path: 'task' })] } });
       expect(await registry.getModel(name)).toBeUndefined();
     });
   });
@@ -180,37 +173,9 @@ describe('model registry on Cosmos DB (local server)', () => {
         expect(ledger).toEqual(stored.history);
       }
     });
-
-    it('when a version is written with a stale ETag, then CONCURRENCY_CONFLICT and the newer write survives', async () => {
-      const model = await aModel();
-      const version = await registered(model);
-      const stale = (await registry.getVersion(model, version))!;
-      const fresh = await registry.replaceVersion({ ...stale.value, description: 'first writer' }, stale.etag);
-      await expect(registry.replaceVersion({ ...stale.value, description: 'second writer' }, stale.etag)).rejects.toMatchObject({
-        code: 'CONCURRENCY_CONFLICT',
-      });
-      expect((await registry.getVersion(model, version))?.value.description).toBe('first writer');
-      expect(fresh.etag).not.toBe(stale.etag);
-    });
   });
 
   describe('audit ledger', () => {
-    it('when the same event is appended twice, then the second append is a no-op', async () => {
-      const model = await aModel();
-      const event = {
-        id: `${model}:v1:r0`,
-        kind: 'version_registered' as const,
-        modelName: model,
-        version: 1,
-        actor: alice,
-        at: new Date().toISOString(),
-        artifactSha256: sha('artifact'),
-      };
-      expect(await registry.appendAudit(event)).toBe(true);
-      expect(await registry.appendAudit(event)).toBe(false);
-      expect(await registry.listAudit(model, { kind: 'version_registered' })).toEqual([event]);
-    });
-
     it('when approvals break the rules, then they are refused and nothing is written', async () => {
       const model = await aModel();
       const version = await registered(model);

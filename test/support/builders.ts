@@ -3,11 +3,12 @@ import { createHash } from 'node:crypto';
 import type { Actor } from '../../shared/schemas/lifecycle';
 import type { ModelInput } from '../../shared/schemas/model';
 import { type ModelVersion, type ModelVersionInput, modelVersionSchema } from '../../shared/schemas/model-version';
+import { DEFAULT_APPROVER_ROLE } from '../../shared/schemas/policies';
 
 /** A sha256 of a label, so tests can name hashes ("evidence-1") and still pass the schema. */
 export const sha = (label: string): string => createHash('sha256').update(label).digest('hex');
 
-export const APPROVER_ROLE = 'model-approver';
+export const APPROVER_ROLE = DEFAULT_APPROVER_ROLE;
 
 export function anActor(overrides: Partial<Actor> = {}): Actor {
   return { id: 'alice@example.com', kind: 'user', roles: [], ...overrides };

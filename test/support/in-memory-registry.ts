@@ -1,6 +1,6 @@
-import { DomainError, errors } from '../../shared/domain/errors';
-import { championAtFromEvents } from '../../shared/domain/lifecycle';
-import type { ModelRegistry, Versioned } from '../../shared/ports/model-registry';
+import { errors } from '../../shared/domain/errors';
+import { championAtFromEvents, compareLedgerEntries } from '../../shared/domain/lifecycle';
+import type { ModelRegistry, RegisteredVersion, Versioned } from '../../shared/ports/model-registry';
 import { type ModelVersion, modelVersionSchema } from '../../shared/schemas/model-version';
 import {
   type AuditEvent,
@@ -14,8 +14,9 @@ import {
 } from '../../shared/schemas/registry';
 
 /**
- * A ModelRegistry in memory with the same conflict semantics as the Cosmos adapter (ETags,
- * write-once ids), for unit tests of use cases and orchestrations. Hooks let a test interfere
+ * A ModelRegistry in memory with the same semantics as the Cosmos adapter (ETags, write-once ids,
+ * ledger order), for unit tests of use cases and orchestrations; test/contracts runs the same
+ * suite against both. Hooks let a test interfere
  * between a read and a write, or make a ledger append fail.
  */
 export class InMemoryModelRegistry implements ModelRegistry {
@@ -30,11 +31,10 @@ export class InMemoryModelRegistry implements ModelRegistry {
   private etagCounter = 0;
 
   async createModel(model: ModelRecord): Promise<ModelRecord> {
-    if (this.models.has(model.modelName)) {
-      throw new DomainError('MODEL_ALREADY_EXISTS', `model '${model.modelName}' already exists`);
-    }
-    this.models.set(model.modelName, modelRecordSchema.parse(model));
-    return model;
+    if (this.models.has(model.modelName)) throw errors.modelAlreadyExists(model.modelName);
+    const record = modelRecordSchema.parse(model);
+    this.models.set(model.modelName, record);
+    return record;
   }
 
   async getModel(model: string): Promise<ModelRecord | undefined> {
@@ -45,13 +45,29 @@ export class InMemoryModelRegistry implements ModelRegistry {
     return [...this.models.values()].sort((a, b) => a.modelName.localeCompare(b.modelName));
   }
 
-  async registerVersion(model: string, build: (version: number) => ModelVersion): Promise<Versioned<ModelVersion>> {
+  async registerVersion(
+    model: string,
+    build: (version: number) => ModelVersion,
+    options: { registrationKey?: string } = {},
+  ): Promise<RegisteredVersion> {
+    const record = this.models.get(model);
+    if (!record) throw errors.modelNotFound(model);
+    // Synchronous from lookup to store: concurrent calls cannot interleave, so a key registers once.
+    const registrationKey = options.registrationKey;
+    if (registrationKey !== undefined) {
+      const earlier = [...this.versions.values()].find((v) => v.value.modelName === model && v.value.registrationKey === registrationKey);
+      if (earlier) return { ...earlier, created: false };
+    }
     let n = 1;
     while (this.versions.has(key(model, n))) n++;
-    const stored = this.store(modelVersionSchema.parse(build(n)));
-    const record = this.models.get(model);
-    if (record && record.latestVersion < n) this.models.set(model, { ...record, latestVersion: n });
-    return stored;
+    const built = build(n);
+    const version = modelVersionSchema.parse(registrationKey === undefined ? built : { ...built, registrationKey });
+    if (version.version !== n || version.modelName !== model) {
+      throw new Error(`registerVersion: build(${n}) returned ${version.modelName} v${version.version}`);
+    }
+    const stored = this.store(version);
+    if (record.latestVersion < n) this.models.set(model, { ...record, latestVersion: n });
+    return { ...stored, created: true };
   }
 
   async getVersion(model: string, version: number): Promise<Versioned<ModelVersion> | undefined> {
@@ -98,13 +114,19 @@ export class InMemoryModelRegistry implements ModelRegistry {
     return true;
   }
 
+  async hasAudit(model: string, id: string): Promise<boolean> {
+    return this.ledger.has(`${model}/${id}`);
+  }
+
   async listAudit(model: string, filter: { kind?: AuditEventKind; version?: number } = {}): Promise<AuditEvent[]> {
-    return [...this.ledger.values()].filter(
-      (e) =>
-        e.modelName === model &&
-        (filter.kind === undefined || e.kind === filter.kind) &&
-        (filter.version === undefined || ('version' in e && e.version === filter.version)),
-    );
+    return [...this.ledger.values()]
+      .filter(
+        (e) =>
+          e.modelName === model &&
+          (filter.kind === undefined || e.kind === filter.kind) &&
+          (filter.version === undefined || ('version' in e && e.version === filter.version)),
+      )
+      .sort(compareLedgerEntries);
   }
 
   async championAt(model: string, at: string): Promise<number | null> {

@@ -14,7 +14,13 @@ describe('lake paths', () => {
     expect(lakePaths.modelArtifact('churn', 3)).toBe('models/churn/3/model.onnx');
     expect(lakePaths.modelManifest('churn', 3)).toBe('models/churn/3/manifest.json');
     expect(lakePaths.transformSpec('churn', 3)).toBe('models/churn/3/transforms.json');
-    expect(lakePaths.goldenRecords('churn', 3)).toBe('models/churn/3/golden-records.parquet');
+    expect(lakePaths.goldenRecords('churn', 3)).toBe('models/churn/3/golden-records.json');
+    expect(lakePaths.incomingPackageFile('churn', 'run-42', 'manifest.json')).toBe('models/churn/incoming/run-42/manifest.json');
+    expect(lakePaths.artifactUpload('churn', 'u1')).toBe('models/churn/uploads/u1/model.onnx');
+    expect(lakePaths.dataset('churn', 'validation/2026-03.csv')).toBe('datasets/churn/validation/2026-03.csv');
+    expect(lakePaths.evidence('churn', 3, 'a'.repeat(64))).toBe(`evidence/churn/3/${'a'.repeat(64)}.json`);
+    expect(lakePaths.packageQuarantine('churn', 'run-42', 'reason.json')).toBe('quarantine/churn/packages/run-42/reason.json');
+    expect(() => lakePaths.evidence('churn', 3, '../x')).toThrow(/sha256/);
     expect(lakePaths.dropsFolder('churn')).toBe('drops/churn/');
     expect(lakePaths.drop('churn', '2026/03/01/batch.csv')).toBe('drops/churn/2026/03/01/batch.csv');
     expect(lakePaths.actualsFolder('churn')).toBe('actuals/churn/');

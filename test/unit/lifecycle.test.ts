@@ -4,6 +4,7 @@ import {
   championAtFromEvents,
   championChangeEffects,
   emptyChampion,
+  isReplayOfLastTransition,
   planPromotion,
   planRollback,
   transition,
@@ -122,6 +123,33 @@ describe('lifecycle state machine', () => {
     it.each(['approve', 'reject'] as const)('when %s comes from the system, then FORBIDDEN even with the role', (type) => {
       const result = transition(pending, COMMANDS[type], { ...approverContext, actor: { ...theSystem(), roles: [APPROVER_ROLE] } });
       expect(result).toMatchObject({ code: 'FORBIDDEN' });
+    });
+
+    it('when the policy auto-approves, then the system may approve but still not reject, and only the evidence on the version', () => {
+      const auto = { ...approverContext, actor: theSystem(), autoApprove: true };
+      expect(transition(pending, COMMANDS.approve, auto)).toMatchObject({ state: 'approved', event: { actor: { kind: 'system' } } });
+      expect(transition(pending, COMMANDS.reject, auto)).toMatchObject({ code: 'FORBIDDEN' });
+      const stale = { type: 'approve', evidenceHash: sha('evidence-0') } as AnyLifecycleCommand;
+      expect(transition(pending, stale, auto)).toMatchObject({ code: 'EVIDENCE_MISMATCH' });
+    });
+
+    it('when validation fails with evidence, then the version keeps that evidence hash for people to read', () => {
+      const validating = aModelVersion({ state: 'validating' });
+      const command: AnyLifecycleCommand = { type: 'fail_validation', reason: 'segment north regressed', evidenceHash: EVIDENCE };
+      const result = transition(validating, command, approverContext);
+      if (result instanceof DomainError) throw result;
+      expect(applyTransition(validating, command, result)).toMatchObject({ state: 'validation_failed', evidenceHash: EVIDENCE });
+      expect(result.event.evidenceHash).toBe(EVIDENCE);
+    });
+
+    it('when the same person repeats their last decision, then it is a replay; another person or other evidence is not', () => {
+      const result = transition(pending, COMMANDS.approve, approverContext);
+      if (result instanceof DomainError) throw result;
+      const approved = applyTransition(pending, COMMANDS.approve, result);
+      expect(isReplayOfLastTransition(approved, COMMANDS.approve, anApprover())).toBe(true);
+      expect(isReplayOfLastTransition(approved, COMMANDS.approve, anApprover('dave@example.com'))).toBe(false);
+      expect(isReplayOfLastTransition(approved, { type: 'approve', evidenceHash: sha('evidence-0') }, anApprover())).toBe(false);
+      expect(isReplayOfLastTransition(approved, COMMANDS.reject, anApprover())).toBe(false);
     });
 
     it.each(['approve', 'reject'] as const)('when the registrant %ss their own version, then FORBIDDEN (separation of duties)', (type) => {

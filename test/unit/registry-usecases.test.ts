@@ -2,6 +2,7 @@ import type { Clock } from '../../shared/ports/clock';
 import { RegistryUseCases } from '../../shared/usecases/registry';
 import { aModelDefinition, aModelVersionInput, anActor, anApprover, sha, theSystem } from '../support/builders';
 import { InMemoryModelRegistry } from '../support/in-memory-registry';
+import { RecordingPublisher } from '../support/recording-publisher';
 
 /** A clock that advances one second per reading, so every step has its own time. */
 function steppingClock(start = Date.parse('2026-03-01T00:00:00.000Z')): Clock {
@@ -16,10 +17,16 @@ const EVIDENCE = sha('evidence');
 
 async function setup() {
   const registry = new InMemoryModelRegistry();
-  const useCases = new RegistryUseCases({ registry, clock: steppingClock() });
+  const events = new RecordingPublisher();
+  const useCases = new RegistryUseCases({ registry, clock: steppingClock(), events });
   await useCases.createModel(aModelDefinition({ name: 'churn' }), alice);
   const { version } = await useCases.registerVersion('churn', aModelVersionInput(), alice);
-  return { registry, useCases, version };
+  return { registry, useCases, version, events };
+}
+
+async function toPendingApproval(useCases: RegistryUseCases, version: number) {
+  await useCases.applyCommand('churn', version, { type: 'start_validation' }, system);
+  await useCases.applyCommand('churn', version, { type: 'pass_validation', evidenceHash: EVIDENCE }, system);
 }
 
 describe('registry use cases (in-memory registry)', () => {
@@ -119,7 +126,79 @@ describe('registry use cases (in-memory registry)', () => {
     await expect(useCases.championAt('churn', 'yesterday')).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
     await expect(useCases.applyCommand('churn', 1, { type: 'approve' }, bob)).rejects.toMatchObject({
       code: 'VALIDATION_ERROR',
-      details: { issues: [expect.stringMatching(/^evidenceHash/)] },
+      details: { issues: [expect.objectContaining({ path: 'evidenceHash', code: 'invalid_type' })] },
     });
+  });
+
+  it('when versions move through the lifecycle, then every ledger entry is published once, with its id as event id', async () => {
+    const { useCases, version, events, registry } = await setup();
+    await toPendingApproval(useCases, version);
+    await useCases.applyCommand('churn', version, { type: 'approve', evidenceHash: EVIDENCE, comment: 'looks good' }, bob);
+    await useCases.applyCommand('churn', version, { type: 'promote' }, system);
+    const ledger = [...registry.ledger.values()];
+    expect(events.events.map((e) => e.eventId).sort()).toEqual(ledger.map((e) => e.id).sort());
+    expect(events.events.map((e) => e.type)).toEqual([
+      'model.created',
+      'version.registered',
+      'lifecycle.changed',
+      'lifecycle.changed',
+      'lifecycle.changed',
+      // The pointer moves first; the version's promotion follows it.
+      'champion.changed',
+      'lifecycle.changed',
+    ]);
+    expect(events.ofType('lifecycle.changed')[2]).toMatchObject({
+      version,
+      data: { from: 'pending_approval', to: 'approved', command: 'approve', actor: 'bob', evidenceHash: EVIDENCE, reason: 'looks good' },
+    });
+    expect(events.ofType('champion.changed')[0]).toMatchObject({ data: { epoch: 1, from: null, to: version, cause: 'promote' } });
+  });
+
+  it('when publishing fails after the version was written, then nothing is on the ledger and the next command publishes and appends it', async () => {
+    const { useCases, version, events, registry } = await setup();
+    events.failNext = true;
+    await expect(useCases.applyCommand('churn', version, { type: 'start_validation' }, system)).rejects.toThrow('unreachable');
+    expect(await registry.hasAudit('churn', `churn:v${version}:r1`)).toBe(false);
+    await useCases.applyCommand('churn', version, { type: 'pass_validation', evidenceHash: EVIDENCE }, system);
+    expect(events.ofType('lifecycle.changed').map((e) => e.data.command)).toEqual(['start_validation', 'pass_validation']);
+    expect(await registry.hasAudit('churn', `churn:v${version}:r1`)).toBe(true);
+  });
+
+  it('when the same approver repeats an approval, then the second call answers the version as it is and nothing is written twice', async () => {
+    const { useCases, version, events } = await setup();
+    await toPendingApproval(useCases, version);
+    const first = await useCases.applyCommand('churn', version, { type: 'approve', evidenceHash: EVIDENCE }, bob);
+    const again = await useCases.applyCommand('churn', version, { type: 'approve', evidenceHash: EVIDENCE }, bob);
+    expect(again).toEqual(first);
+    await expect(
+      useCases.applyCommand('churn', version, { type: 'approve', evidenceHash: EVIDENCE }, anApprover('carol')),
+    ).rejects.toMatchObject({ code: 'ILLEGAL_TRANSITION' });
+    expect(events.ofType('lifecycle.changed').filter((e) => e.data.command === 'approve')).toHaveLength(1);
+  });
+
+  it('when the policy auto-approves, then the system approves; otherwise the system is refused', async () => {
+    const { useCases, version } = await setup();
+    await toPendingApproval(useCases, version);
+    await expect(useCases.applyCommand('churn', version, { type: 'approve', evidenceHash: EVIDENCE }, system)).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
+    await useCases.createModel(aModelDefinition({ name: 'sandbox', policies: { approval: { autoApprove: true } } }), alice);
+    const sandbox = (await useCases.registerVersion('sandbox', aModelVersionInput(), alice)).version;
+    await useCases.applyCommand('sandbox', sandbox, { type: 'start_validation' }, system);
+    await useCases.applyCommand('sandbox', sandbox, { type: 'pass_validation', evidenceHash: EVIDENCE }, system);
+    const approved = await useCases.applyCommand('sandbox', sandbox, { type: 'approve', evidenceHash: EVIDENCE, comment: 'auto' }, system);
+    expect(approved.state).toBe('approved');
+    expect(approved.history.at(-1)).toMatchObject({ actor: { kind: 'system' }, reason: 'auto' });
+  });
+
+  it('when two registrations with one key run at once, then one version is registered and both get it', async () => {
+    const { useCases } = await setup();
+    const [a, b] = await Promise.all([
+      useCases.register('churn', aModelVersionInput({ registrationKey: 'sha:abc' }), alice),
+      useCases.register('churn', aModelVersionInput({ registrationKey: 'sha:abc' }), alice),
+    ]);
+    expect(a.version.version).toBe(b.version.version);
+    expect([a.created, b.created].sort()).toEqual([false, true]);
+    expect((await useCases.listVersions('churn')).filter((v) => v.registrationKey === 'sha:abc')).toHaveLength(1);
   });
 });

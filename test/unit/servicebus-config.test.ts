@@ -85,8 +85,8 @@ describe('Service Bus broker config', () => {
           ],
         },
       });
-    expect(attempt).toThrow(/Queues\.0\.Properties\.LockDuration/);
-    expect(attempt).toThrow(/Queues\.0\.Properties\.MaxDeliveryCount/);
+    expect(attempt).toThrow(/ISO 8601 duration.*\n.*at .*Queues\[0\]\.Properties\.LockDuration/);
+    expect(attempt).toThrow(/>=1\n.*at .*Queues\[0\]\.Properties\.MaxDeliveryCount/);
     expect(attempt).toThrow(/only correlation filters/);
   });
 

@@ -2,7 +2,14 @@ import { Readable, Transform } from 'node:stream';
 
 import type { BlobItem, BlobRequestConditions, ContainerClient } from '@azure/storage-blob';
 
-import { DomainError, errors } from '../../domain/errors';
+import { errors } from '../../domain/errors';
+import {
+  assertByteRange,
+  assertLakeMetadata,
+  assertWriteConditions,
+  byteRangeOutside,
+  DEFAULT_CONTENT_TYPE,
+} from '../../domain/lake-objects';
 import { assertLakePath } from '../../domain/lake-paths';
 import type { DataLake, LakeObjectInfo, LakeWriteOptions } from '../../ports/data-lake';
 import { dataContainer } from './client';
@@ -10,6 +17,8 @@ import { dataContainer } from './client';
 /** Block size and parallelism of streamed uploads: 4 MiB x 4 keeps memory near 16 MiB per upload. */
 const STREAM_BLOCK_SIZE = 4 * 1024 * 1024;
 const STREAM_CONCURRENCY = 4;
+/** How often a server-side copy's progress is polled. */
+const COPY_POLL_MS = 200;
 /** A broken download resumes from where it stopped this many times before it fails. */
 const DOWNLOAD_RETRIES = 3;
 
@@ -23,7 +32,7 @@ export class BlobDataLake implements DataLake {
 
   async read(path: string, range?: { offset: number; length?: number }): Promise<Readable> {
     const blob = (await this.container()).getBlobClient(assertLakePath(path));
-    checkRange(range);
+    assertByteRange(range);
     try {
       const response = await blob.download(range?.offset ?? 0, range?.length, { maxRetryRequests: DOWNLOAD_RETRIES });
       const body = response.readableStreamBody;
@@ -65,7 +74,7 @@ export class BlobDataLake implements DataLake {
         size: p.contentLength ?? 0,
         etag: required(p.etag),
         lastModified: p.lastModified ?? new Date(0),
-        ...(p.contentType ? { contentType: p.contentType } : {}),
+        contentType: p.contentType ?? DEFAULT_CONTENT_TYPE,
         metadata: p.metadata ?? {},
       };
     } catch (error) {
@@ -76,9 +85,8 @@ export class BlobDataLake implements DataLake {
 
   async write(path: string, body: Buffer | Readable, options: LakeWriteOptions = {}): Promise<LakeObjectInfo> {
     const blob = (await this.container()).getBlockBlobClient(assertLakePath(path));
-    if (options.ifNotExists && options.ifMatch) {
-      throw errors.validation('a write is either write-once (ifNotExists) or guarded (ifMatch), not both', { path });
-    }
+    assertWriteConditions(path, options);
+    assertLakeMetadata(options.metadata);
     const conditions: BlobRequestConditions = {};
     if (options.ifNotExists) conditions.ifNoneMatch = '*';
     if (options.ifMatch) conditions.ifMatch = options.ifMatch;
@@ -109,6 +117,27 @@ export class BlobDataLake implements DataLake {
     }
   }
 
+  async copy(from: string, to: string, options: { ifNotExists?: boolean } = {}): Promise<LakeObjectInfo> {
+    const container = await this.container();
+    const source = container.getBlobClient(assertLakePath(from));
+    const target = container.getBlobClient(assertLakePath(to));
+    try {
+      // A copy inside one account is server-side and authorised by the caller's own credential.
+      const poller = await target.beginCopyFromURL(source.url, {
+        conditions: options.ifNotExists ? { ifNoneMatch: '*' } : {},
+        intervalInMs: COPY_POLL_MS,
+      });
+      await poller.pollUntilDone();
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 404) throw errors.notFound(`'${from}' does not exist in the data lake`, { path: from });
+      throw mapWriteError(error, to, options);
+    }
+    const copied = await this.stat(to);
+    if (!copied) throw new Error(`the copy of '${from}' to '${to}' left no object`);
+    return copied;
+  }
+
   async *list(prefix: string): AsyncIterable<LakeObjectInfo> {
     const container = await this.container();
     const pages = container
@@ -129,14 +158,6 @@ export function blobDataLake(): BlobDataLake {
   return new BlobDataLake();
 }
 
-function checkRange(range?: { offset: number; length?: number }): void {
-  if (!range) return;
-  const { offset, length } = range;
-  if (!Number.isSafeInteger(offset) || offset < 0 || (length !== undefined && (!Number.isSafeInteger(length) || length < 1))) {
-    throw errors.validation('a byte range needs a non-negative integer offset and a positive length', { offset, length });
-  }
-}
-
 function info(
   path: string,
   size: number,
@@ -149,7 +170,7 @@ function info(
     size,
     etag: required(etag),
     lastModified: lastModified ?? new Date(),
-    ...(options.contentType ? { contentType: options.contentType } : {}),
+    contentType: options.contentType ?? DEFAULT_CONTENT_TYPE,
     metadata: options.metadata ?? {},
   };
 }
@@ -158,9 +179,10 @@ function fromItem(item: BlobItem): LakeObjectInfo {
   return {
     path: item.name,
     size: item.properties.contentLength ?? 0,
-    etag: item.properties.etag,
+    // Listings carry the ETag unquoted; headers (stat, write) quote it. One form for ifMatch.
+    etag: quoted(item.properties.etag),
     lastModified: item.properties.lastModified,
-    ...(item.properties.contentType ? { contentType: item.properties.contentType } : {}),
+    contentType: item.properties.contentType ?? DEFAULT_CONTENT_TYPE,
     metadata: item.metadata ?? {},
   };
 }
@@ -175,8 +197,8 @@ function statusOf(error: unknown): number | undefined {
 
 function mapReadError(error: unknown, path: string): unknown {
   const status = statusOf(error);
-  if (status === 404) return new DomainError('NOT_FOUND', `'${path}' does not exist in the data lake`, { path });
-  if (status === 416) return errors.validation(`the byte range is outside '${path}'`, { path });
+  if (status === 404) return errors.notFound(`'${path}' does not exist in the data lake`, { path });
+  if (status === 416) return byteRangeOutside(path);
   return error;
 }
 
@@ -184,13 +206,15 @@ function mapWriteError(error: unknown, path: string, options: LakeWriteOptions):
   const status = statusOf(error);
   // Blob Storage answers a failed If-None-Match: * with 409 (BlobAlreadyExists) or 412.
   if (options.ifNotExists && (status === 409 || status === 412)) {
-    return new DomainError('ARTIFACT_ALREADY_EXISTS', `'${path}' already exists and is write-once`, { path });
+    return errors.artifactAlreadyExists(`'${path}' already exists and is write-once`, { path });
   }
   if (options.ifMatch && (status === 412 || status === 404)) {
     return errors.concurrencyConflict(`'${path}' changed since it was read`, { path, etag: options.ifMatch });
   }
   return error;
 }
+
+const quoted = (etag: string): string => (etag.startsWith('"') ? etag : `"${etag}"`);
 
 function required(etag: string | undefined): string {
   if (!etag) throw new Error('Blob Storage answered without an ETag');

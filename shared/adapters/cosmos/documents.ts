@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 import { z } from 'zod';
 
 import { modelVersionSchema } from '../../schemas/model-version';
@@ -18,6 +20,23 @@ export const championDocumentSchema = championPointerSchema.extend({
   id: z.literal(CHAMPION_DOC_ID),
   docType: z.literal('champion'),
 });
+
+/**
+ * A registration's idempotency claim: created before the version so that one of several
+ * concurrent registrations with the same key wins; `version` is set once it is stored.
+ */
+export const registrationClaimSchema = z.object({
+  id: z.string().startsWith('registration-'),
+  docType: z.literal('registration'),
+  modelName: z.string(),
+  key: z.string().min(1),
+  /** Random id of the call that holds the claim. */
+  owner: z.string().min(1),
+  claimedAt: z.iso.datetime({ offset: true }),
+  version: z.number().int().positive().nullable(),
+});
+export const registrationClaimId = (key: string): string =>
+  `registration-${createHash('sha256').update(key).digest('hex').slice(0, 40)}`;
 
 export type ModelDocument = z.infer<typeof modelDocumentSchema>;
 export type VersionDocument = z.infer<typeof versionDocumentSchema>;

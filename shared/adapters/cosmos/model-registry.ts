@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
+
 import type { Container, ItemDefinition, SqlParameter } from '@azure/cosmos';
 import type { z } from 'zod';
 
-import { DomainError, errors } from '../../domain/errors';
-import { championAtFromEvents } from '../../domain/lifecycle';
-import type { ModelRegistry, Versioned } from '../../ports/model-registry';
+import { errors, formatIssues, parseOrThrow } from '../../domain/errors';
+import { championAtFromEvents, compareLedgerEntries } from '../../domain/lifecycle';
+import type { ModelRegistry, RegisteredVersion, Versioned } from '../../ports/model-registry';
 import type { ModelVersion } from '../../schemas/model-version';
 import {
   type AuditEvent,
@@ -19,9 +21,16 @@ import {
   championDocumentSchema,
   MODEL_DOC_ID,
   modelDocumentSchema,
+  registrationClaimId,
+  registrationClaimSchema,
   versionDocId,
   versionDocumentSchema,
 } from './documents';
+
+/** A registration claim older than this with no version is from a crashed call and may be taken over. */
+const CLAIM_STALE_MS = 60_000;
+/** How long a call waits for a concurrent registration with the same key to finish. */
+const CLAIM_WAIT_MS = 30_000;
 
 /** Candidate numbers tried by one registration before giving up (each miss means another won). */
 const MAX_REGISTRATION_ATTEMPTS = 1000;
@@ -43,7 +52,7 @@ export class CosmosModelRegistry implements ModelRegistry {
       await models.items.create(doc);
     } catch (error) {
       if (cosmosStatus(error) === 409) {
-        throw new DomainError('MODEL_ALREADY_EXISTS', `model '${model.modelName}' already exists`, { model: model.modelName });
+        throw errors.modelAlreadyExists(model.modelName);
       }
       throw error;
     }
@@ -65,7 +74,87 @@ export class CosmosModelRegistry implements ModelRegistry {
       .sort((a, b) => a.modelName.localeCompare(b.modelName));
   }
 
-  async registerVersion(model: string, build: (version: number) => ModelVersion): Promise<Versioned<ModelVersion>> {
+  async registerVersion(
+    model: string,
+    build: (version: number) => ModelVersion,
+    options: { registrationKey?: string } = {},
+  ): Promise<RegisteredVersion> {
+    // Checked before the first create: a version document must never exist without its model.
+    if (!(await this.read(MODEL_DOC_ID, model))) throw errors.modelNotFound(model);
+    const key = options.registrationKey;
+    if (key === undefined) return { ...(await this.storeNextVersion(model, build)), created: true };
+    return this.registerOnce(model, key, build);
+  }
+
+  /**
+   * Registration under an idempotency key: a claim document (id from the key) is created first, so
+   * of concurrent calls exactly one registers; the others wait for the claim to name the version.
+   * A claim left pending by a crashed registration is taken over after CLAIM_STALE_MS, and the
+   * new owner first looks for a version the crashed one may have stored.
+   */
+  private async registerOnce(model: string, key: string, build: (version: number) => ModelVersion): Promise<RegisteredVersion> {
+    const { models } = await this.containers();
+    const id = registrationClaimId(key);
+    const owner = randomUUID();
+    const deadline = Date.now() + CLAIM_WAIT_MS;
+    for (let attempt = 0; ; attempt++) {
+      const claim = await this.read(id, model);
+      if (claim === undefined) {
+        const fresh = forWrite(registrationClaimSchema, { id, docType: 'registration', modelName: model, key, owner, claimedAt: new Date().toISOString(), version: null });
+        try {
+          await models.items.create(fresh);
+          return await this.completeClaim(model, key, id, fresh, build);
+        } catch (error) {
+          if (cosmosStatus(error) !== 409) throw error;
+          continue; // another call claimed the key first: read its claim
+        }
+      }
+      const stored = fromRead(registrationClaimSchema, claim.resource);
+      if (stored.version !== null) {
+        const found = await this.getVersion(model, stored.version);
+        if (!found) throw new Error(`registration claim '${key}' names version ${stored.version} of '${model}', which does not exist`);
+        return { ...found, created: false };
+      }
+      if (Date.now() - Date.parse(stored.claimedAt) > CLAIM_STALE_MS) {
+        const takeover = { ...stored, owner, claimedAt: new Date().toISOString() };
+        try {
+          await models.item(id, model).replace(takeover, { accessCondition: { type: 'IfMatch', condition: claim.etag } });
+          return await this.completeClaim(model, key, id, takeover, build);
+        } catch (error) {
+          if (cosmosStatus(error) !== 412) throw error;
+          continue;
+        }
+      }
+      if (Date.now() > deadline) {
+        throw errors.concurrencyConflict(`a registration of '${model}' with this key is still in progress; retry later`, { model, registrationKey: key });
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(50 * (attempt + 1), 500)));
+    }
+  }
+
+  /** The claim's owner registers (unless a crashed owner already did) and writes the number into the claim. */
+  private async completeClaim(
+    model: string,
+    key: string,
+    id: string,
+    claim: z.infer<typeof registrationClaimSchema>,
+    build: (version: number) => ModelVersion,
+  ): Promise<RegisteredVersion> {
+    const earlier = await this.query(
+      'models',
+      model,
+      "SELECT * FROM c WHERE c.modelName = @model AND c.docType = 'version' AND c.registrationKey = @key",
+      [{ name: '@key', value: key }],
+    );
+    const registered = earlier[0]
+      ? { ...(await this.getVersion(model, fromRead(versionDocumentSchema, earlier[0]).version))!, created: false }
+      : { ...(await this.storeNextVersion(model, (n) => ({ ...build(n), registrationKey: key }))), created: true };
+    const { models } = await this.containers();
+    await models.item(id, model).replace(forWrite(registrationClaimSchema, { ...claim, version: registered.value.version }));
+    return registered;
+  }
+
+  private async storeNextVersion(model: string, build: (version: number) => ModelVersion): Promise<Versioned<ModelVersion>> {
     const { models } = await this.containers();
     let candidate = (await this.highestVersion(model)) + 1;
     for (let attempt = 0; attempt < MAX_REGISTRATION_ATTEMPTS; attempt++, candidate++) {
@@ -162,6 +251,12 @@ export class CosmosModelRegistry implements ModelRegistry {
     }
   }
 
+  async hasAudit(model: string, id: string): Promise<boolean> {
+    const { audit } = await this.containers();
+    const response = await audit.item(id, model).read<ItemDefinition>();
+    return response.statusCode !== 404 && response.resource !== undefined;
+  }
+
   async listAudit(model: string, filter: { kind?: AuditEventKind; version?: number } = {}): Promise<AuditEvent[]> {
     const conditions = ['c.modelName = @model'];
     const parameters: SqlParameter[] = [];
@@ -174,7 +269,7 @@ export class CosmosModelRegistry implements ModelRegistry {
       parameters.push({ name: '@version', value: filter.version });
     }
     const resources = await this.query('audit', model, `SELECT * FROM c WHERE ${conditions.join(' AND ')}`, parameters);
-    return resources.map((r) => fromRead(auditEventSchema, r)).sort(ledgerOrder);
+    return resources.map((r) => fromRead(auditEventSchema, r)).sort(compareLedgerEntries);
   }
 
   async championAt(model: string, at: string): Promise<number | null> {
@@ -239,36 +334,15 @@ export function cosmosModelRegistry(): CosmosModelRegistry {
   return new CosmosModelRegistry();
 }
 
-const KIND_ORDER: Record<AuditEventKind, number> = {
-  model_created: 0,
-  version_registered: 1,
-  champion_changed: 2,
-  transition: 3,
-};
-
-/** Oldest first; at equal times, by kind and then by sequence, so the order is stable. */
-function ledgerOrder(a: AuditEvent, b: AuditEvent): number {
-  const byTime = Date.parse(a.at) - Date.parse(b.at);
-  if (byTime !== 0) return byTime;
-  if (a.kind !== b.kind) return KIND_ORDER[a.kind] - KIND_ORDER[b.kind];
-  return a.id.localeCompare(b.id, 'en', { numeric: true });
-}
-
 function forWrite<S extends z.ZodType>(schema: S, doc: unknown): z.infer<S> {
-  const parsed = schema.safeParse(doc);
-  if (!parsed.success) {
-    throw errors.validation('a registry document failed validation before it was written', {
-      issues: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
-    });
-  }
-  return parsed.data;
+  return parseOrThrow(schema, doc, 'registry document (before it was written)');
 }
 
 function fromRead<S extends z.ZodType>(schema: S, resource: unknown): z.infer<S> {
   const parsed = schema.safeParse(resource);
   if (!parsed.success) {
     const id = (resource as { id?: unknown } | undefined)?.id;
-    throw new Error(`stored registry document ${String(id)} is invalid: ${parsed.error.message}`);
+    throw new Error(`stored registry document ${String(id)} is invalid:\n${formatIssues(parsed.error)}`);
   }
   return parsed.data;
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 
 import * as ort from 'onnxruntime-node';
 
-import { DomainError } from '../../domain/errors';
+import { errors } from '../../domain/errors';
 import { type SignatureRoles, signatureRoles } from '../../domain/signature-roles';
 import type { FeatureMatrix } from '../../domain/tabular';
 import type { LoadedModel, ModelArtifact, ModelInterface, ModelRuntime, Predictions } from '../../ports/model-runtime';
@@ -23,12 +23,12 @@ export const ZIPMAP_HINT =
 function describe(meta: readonly ort.InferenceSession.ValueMetadata[], where: string): TensorSpec[] {
   return meta.map((m) => {
     if (!m.isTensor) {
-      throw new DomainError('UNSUPPORTED_MODEL', `${where} '${m.name}' is not a tensor (a ZipMap or sequence output): ${ZIPMAP_HINT}`, {
+      throw errors.unsupportedModel(`${where} '${m.name}' is not a tensor (a ZipMap or sequence output): ${ZIPMAP_HINT}`, {
         [where]: m.name,
       });
     }
     const type = tensorTypeSchema.safeParse(m.type);
-    if (!type.success) throw new DomainError('UNSUPPORTED_MODEL', `${where} '${m.name}' has element type ${m.type}, which scoring does not handle`);
+    if (!type.success) throw errors.unsupportedModel(`${where} '${m.name}' has element type ${m.type}, which scoring does not handle`);
     return { name: m.name, type: type.data, shape: m.shape.map((d) => (typeof d === 'number' ? d : d || -1)) };
   });
 }
@@ -45,7 +45,7 @@ async function createSession(bytes: Buffer): Promise<ort.InferenceSession> {
       executionMode: 'sequential',
     });
   } catch (e) {
-    throw new DomainError('UNSUPPORTED_MODEL', `onnxruntime cannot load the model: ${(e as Error).message}`);
+    throw errors.unsupportedModel(`onnxruntime cannot load the model: ${(e as Error).message}`);
   }
 }
 
@@ -77,7 +77,7 @@ export function checkSignature(graph: ModelInterface, signature: ModelSignature)
   for (const t of graph.inputs)
     if (!signature.inputs.some((s) => s.name === t.name)) problems.push(`the graph input '${t.name}' is not in the signature`);
   if (problems.length > 0)
-    throw new DomainError('SIGNATURE_MISMATCH', `the ONNX graph does not match the signature: ${problems.join('; ')}`, { problems });
+    throw errors.signatureMismatch(`the ONNX graph does not match the signature: ${problems.join('; ')}`, { problems });
 }
 
 function labelText(data: ort.Tensor['data'], i: number): string {
@@ -118,13 +118,13 @@ class OnnxLoadedModel implements LoadedModel {
   private async run(matrix: FeatureMatrix): Promise<Predictions> {
     const roles = this.roles;
     if (matrix.width !== roles.width)
-      throw new DomainError('SIGNATURE_MISMATCH', `the transforms produce ${matrix.width} features, the model takes ${roles.width}`);
+      throw errors.signatureMismatch(`the transforms produce ${matrix.width} features, the model takes ${roles.width}`);
     const rows = matrix.rows;
     if (roles.kind === 'regression') {
       const values = new Float64Array(rows);
       await this.forBatches(matrix, [roles.prediction], (start, n, result) => {
         const data = result[roles.prediction]!.data as Float32Array | Float64Array;
-        if (data.length !== n) throw new DomainError('SIGNATURE_MISMATCH', `the model returned ${data.length} values for ${n} rows`);
+        if (data.length !== n) throw errors.signatureMismatch(`the model returned ${data.length} values for ${n} rows`);
         values.set(data, start);
       });
       return { kind: 'regression', rows, values };
@@ -136,7 +136,7 @@ class OnnxLoadedModel implements LoadedModel {
       const labelData = result[roles.label]!.data;
       const p = result[roles.probabilities]!.data as Float32Array;
       if (p.length !== n * classCount || labelData.length !== n)
-        throw new DomainError('SIGNATURE_MISMATCH', `the model returned outputs of unexpected size for ${n} rows (${classCount} classes expected)`);
+        throw errors.signatureMismatch(`the model returned outputs of unexpected size for ${n} rows (${classCount} classes expected)`);
       for (let i = 0; i < n; i += 1) labels[start + i] = labelText(labelData, i);
       probabilities.set(p, start * classCount);
     });
@@ -208,8 +208,7 @@ export class OnnxModelRuntime implements ModelRuntime {
     const bytes = await artifact.fetch();
     const actual = createHash('sha256').update(bytes).digest('hex');
     if (actual !== artifact.sha256)
-      throw new DomainError(
-        'ARTIFACT_INTEGRITY',
+      throw errors.artifactIntegrity(
         `the artifact of ${artifact.model} v${artifact.version} has sha256 ${actual}, the registry says ${artifact.sha256}`,
       );
     const session = await createSession(bytes);

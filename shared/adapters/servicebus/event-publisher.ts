@@ -1,19 +1,13 @@
 import type { ServiceBusMessage, ServiceBusSender } from '@azure/service-bus';
 
 import { config } from '../../config';
-import { errors } from '../../domain/errors';
+import { errors, parseOrThrow } from '../../domain/errors';
 import type { EventPublisher } from '../../ports/event-publisher';
 import { type ModelEvent, type ModelEventInput, modelEventSchema } from '../../schemas/messages';
 import { serviceBusSender } from './client';
 
 function toMessage(input: ModelEventInput): ServiceBusMessage {
-  const parsed = modelEventSchema.safeParse(input);
-  if (!parsed.success) {
-    throw errors.validation('invalid model event', {
-      issues: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
-    });
-  }
-  const event: ModelEvent = parsed.data;
+  const event: ModelEvent = parseOrThrow(modelEventSchema, input, 'model event');
   return {
     messageId: event.eventId,
     body: event,

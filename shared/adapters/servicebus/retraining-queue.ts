@@ -1,7 +1,7 @@
 import type { ServiceBusSender } from '@azure/service-bus';
 
 import { config } from '../../config';
-import { errors } from '../../domain/errors';
+import { parseOrThrow } from '../../domain/errors';
 import type { RetrainingEnqueueResult, RetrainingQueue } from '../../ports/retraining-queue';
 import {
   retrainingDeduplicationKey,
@@ -22,13 +22,7 @@ export class ServiceBusRetrainingQueue implements RetrainingQueue {
   constructor(private readonly sender: ServiceBusSender) {}
 
   async enqueue(input: RetrainingRequestInput): Promise<RetrainingEnqueueResult> {
-    const parsed = retrainingRequestSchema.safeParse(input);
-    if (!parsed.success) {
-      throw errors.validation('invalid retraining request', {
-        issues: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
-      });
-    }
-    const request = parsed.data;
+    const request = parseOrThrow(retrainingRequestSchema, input, 'retraining request');
     const messageId = retrainingDeduplicationKey(request);
     await this.sender.sendMessages({
       messageId,

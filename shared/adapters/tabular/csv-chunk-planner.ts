@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 
-import { DomainError } from '../../domain/errors';
+import { errors } from '../../domain/errors';
 import type { CsvChunk } from '../../schemas/scoring';
 import { headerOf } from './csv-reader';
 
@@ -125,7 +125,7 @@ export async function planCsvChunks(source: Readable, targetChunkBytes: number):
     const joined = Buffer.concat(headerBytes);
     const bom = joined[0] === 0xef && joined[1] === 0xbb && joined[2] === 0xbf ? 3 : 0;
     header = headerOf(joined.subarray(bom), true);
-    if (!header) throw new DomainError('INVALID_INPUT_FILE', 'the file is empty: no header row');
+    if (!header) throw errors.invalidInputFile('the file is empty: no header row');
     chunkStart = lineStart = bom + header.end;
     scan(joined.subarray(chunkStart), chunkStart);
   }

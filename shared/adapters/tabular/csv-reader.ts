@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 
-import { DomainError } from '../../domain/errors';
+import { errors } from '../../domain/errors';
 import type { RawRows } from '../../domain/raw-rows';
 import { headerIndex } from '../../domain/row-validation';
 import { parseCsvWindow } from './csv-parser';
@@ -38,7 +38,7 @@ export function headerOf(buf: Buffer, eof: boolean): { columns: string[]; end: n
   const parsed = parseCsvWindow(buf, { columns: [], firstRowNumber: 0, eof, maxRows: 1 });
   if (parsed.rows.rowCount === 0) return undefined;
   const defect = parsed.rows.defect(0);
-  if (defect) throw new DomainError('INVALID_INPUT_FILE', `the CSV header cannot be read: ${defect}`);
+  if (defect) throw errors.invalidInputFile(`the CSV header cannot be read: ${defect}`);
   const columns = parsed.rows.rawCells(0).map((c) => (c ?? '').trim());
   return { columns, end: parsed.consumed };
 }
@@ -106,7 +106,7 @@ export async function* readCsv(source: Readable, options: CsvReadOptions = {}): 
     yield* take(true);
   } catch (e) {
     if (options.gzip && (e as { code?: string }).code?.startsWith('Z_'))
-      throw new DomainError('INVALID_INPUT_FILE', `the gzip stream is corrupt: ${(e as Error).message}`);
+      throw errors.invalidInputFile(`the gzip stream is corrupt: ${(e as Error).message}`);
     throw e;
   } finally {
     // A consumer that stops early (or fails) must not leave the download open.

@@ -1,4 +1,4 @@
-import { DomainError } from '../../domain/errors';
+import { errors } from '../../domain/errors';
 import type { RawRows } from '../../domain/raw-rows';
 import type { DataLake } from '../../ports/data-lake';
 import type { OpenedChunk, ParquetSink, ReadHints, TabularFiles } from '../../ports/tabular-files';
@@ -15,7 +15,7 @@ export function formatOf(path: string): DataFormat {
   const lower = path.toLowerCase();
   if (lower.endsWith('.parquet') || lower.endsWith('.pq')) return 'parquet';
   if (lower.endsWith('.csv') || lower.endsWith('.csv.gz')) return 'csv';
-  throw new DomainError('INVALID_INPUT_FILE', `cannot tell the format of '${path}': name it .csv, .csv.gz or .parquet`);
+  throw errors.invalidInputFile(`cannot tell the format of '${path}': name it .csv, .csv.gz or .parquet`);
 }
 
 /**
@@ -97,7 +97,7 @@ export class LakeTabularFiles implements TabularFiles {
 
   private async size(path: string): Promise<{ size: number; etag: string }> {
     const info = await this.lake.stat(path);
-    if (!info) throw new DomainError('NOT_FOUND', `the data file '${path}' does not exist`, { path });
+    if (!info) throw errors.notFound(`the data file '${path}' does not exist`, { path });
     return info;
   }
 
@@ -153,7 +153,7 @@ export class LakeTabularFiles implements TabularFiles {
     }
     const batches = readCsv(await this.lake.read(path), { gzip: true, ...csvOptions });
     const first = await batches.next();
-    if (first.done) throw new DomainError('INVALID_INPUT_FILE', 'the file is empty: no header row');
+    if (first.done) throw errors.invalidInputFile('the file is empty: no header row');
     return { columns: first.value.columns, batches: prepend(first.value, batches) };
   }
 

@@ -1,4 +1,4 @@
-import { DomainError } from '../../domain/errors';
+import { errors } from '../../domain/errors';
 import type { RawRows } from '../../domain/raw-rows';
 import type { DataLake } from '../../ports/data-lake';
 import { type AsyncBuffer, type ColumnMetaData, type Compressors, type FileMetaData, hyparquet, type RowGroup, type SchemaElement } from './hyparquet';
@@ -31,7 +31,7 @@ export async function readParquetMetadata(file: AsyncBuffer): Promise<FileMetaDa
   try {
     return await hyparquet.parquetMetadataAsync(file);
   } catch (e) {
-    throw new DomainError('INVALID_INPUT_FILE', `not a readable Parquet file (truncated or corrupt?): ${(e as Error).message}`);
+    throw errors.invalidInputFile(`not a readable Parquet file (truncated or corrupt?): ${(e as Error).message}`);
   }
 }
 
@@ -151,7 +151,7 @@ function withPrefetched(file: AsyncBuffer, range: ByteRange): AsyncBuffer {
 }
 
 const unreadable = (g: number, e: unknown) =>
-  new DomainError('INVALID_INPUT_FILE', `row group ${g} cannot be read (truncated or corrupt?): ${(e as Error).message}`);
+  errors.invalidInputFile(`row group ${g} cannot be read (truncated or corrupt?): ${(e as Error).message}`);
 
 /**
  * Decodes the columns of one row group: flat columns with our decoder, the rest (nested, other
@@ -176,8 +176,7 @@ async function decodeGroup(
     const element = elements.get(name);
     const kind = element && columnKind(element);
     if (meta && !CODECS.has(meta.codec))
-      throw new DomainError(
-        'INVALID_INPUT_FILE',
+      throw errors.invalidInputFile(
         `the column '${name}' is compressed with ${meta.codec}, which cannot be read: write the file with SNAPPY, GZIP or no compression`,
       );
     if (!meta || !element || !kind) {

@@ -32,8 +32,9 @@ const pct = (x: number) => (Number.isFinite(x) ? `${fmt(x * 100)}%` : 'unbounded
  * task, and so the default metric, is the challenger report's). The challenger must have the metric defined, meet the
  * absolute threshold, be at most `maxRegressionVsChampion` (relative) worse than the champion on
  * the same rows, and no segment with at least `minSegmentRows` rows may be more than
- * `maxSegmentRegression` (relative) worse than the challenger's overall value. Smaller segments
- * and segments where the metric is undefined are reported without gating.
+ * `maxSegmentRegression` (relative) worse than the challenger's overall value, nor than the
+ * champion's value on the same segment. Smaller segments and segments where the metric is
+ * undefined are reported without gating.
  */
 export function compareWithChampion(
   challenger: SegmentedMetricReport,
@@ -67,7 +68,11 @@ export function compareWithChampion(
     }
     checks.push(championCheck(metric, overall, challenger, champion, championValue, direction, gates.maxRegressionVsChampion));
     regressionVsChampion = championValue === null ? null : relativeRegression(overall, championValue, direction);
-    for (const s of challenger.segments) checks.push(segmentCheck(metric, s, overall, direction, gates));
+    for (const s of challenger.segments) {
+      checks.push(segmentCheck(metric, s, overall, direction, gates));
+      const vsChampion = segmentChampionCheck(metric, s, champion, direction, gates);
+      if (vsChampion) checks.push(vsChampion);
+    }
   }
 
   const reasons = checks.filter((c) => c.gating && !c.passed).map((c) => c.message);
@@ -150,5 +155,32 @@ function segmentCheck(
     message: passed
       ? `segment ${s.segment}: ${metric} ${fmt(value)} within ${pct(gates.maxSegmentRegression)} of overall ${fmt(overall)}`
       : `segment ${s.segment}: ${metric} ${fmt(value)} is ${pct(regression)} worse than overall ${fmt(overall)} (allowed ${pct(gates.maxSegmentRegression)})`,
+  };
+}
+
+/** A gated segment against the champion on the same segment (same rows); none when either is not gated or undefined. */
+function segmentChampionCheck(
+  metric: MetricName,
+  s: SegmentedMetricReport['segments'][number],
+  champion: SegmentedMetricReport | null,
+  direction: MetricDirection,
+  gates: ValidationGates,
+): GateCheck | undefined {
+  const theirs = champion?.segments.find((c) => c.segment === s.segment);
+  const value = valueOf(s.report, metric);
+  const championValue = valueOf(theirs?.report, metric);
+  if (!theirs || s.rows < gates.minSegmentRows || value === null || championValue === null) return undefined;
+  const regression = relativeRegression(value, championValue, direction);
+  const passed = regression <= gates.maxSegmentRegression;
+  return {
+    check: 'segment_vs_champion',
+    segment: s.segment,
+    passed,
+    gating: true,
+    value: regression,
+    limit: gates.maxSegmentRegression,
+    message: passed
+      ? `segment ${s.segment}: ${metric} ${fmt(value)} vs champion ${fmt(championValue)}, within ${pct(gates.maxSegmentRegression)}`
+      : `segment ${s.segment}: ${metric} ${fmt(value)} is ${pct(regression)} worse than the champion's ${fmt(championValue)} on this segment (allowed ${pct(gates.maxSegmentRegression)})`,
   };
 }

@@ -1,5 +1,5 @@
 import type { ValidationSplit } from '../../schemas/policies';
-import { DomainError, errors } from '../errors';
+import { errors } from '../errors';
 import { type Random, seededRandom } from '../random';
 
 /** One train/validation partition as row indices, each ascending. */
@@ -10,7 +10,7 @@ export interface Split {
 }
 
 const tooFewRows = (message: string, details?: Record<string, unknown>) =>
-  new DomainError('INSUFFICIENT_DATA', message, details);
+  errors.insufficientData(message, details);
 
 function shuffledRows(rows: Int32Array, random: Random): Int32Array {
   const out = rows.slice();

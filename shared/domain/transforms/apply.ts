@@ -1,5 +1,5 @@
 import { type FittedTransforms } from '../../schemas/transforms';
-import { DomainError } from '../errors';
+import { errors } from '../errors';
 import type { FeatureMatrix, RowBatch } from '../tabular';
 import { applyPlan } from './apply-plan';
 import { batchColumn, ColumnPool, Frame } from './frame';
@@ -43,8 +43,7 @@ export function applyTransforms(fitted: FittedTransforms, batch: RowBatch): Tran
     const present = input.kind === 'numeric' ? numeric : categorical;
     if (!present) {
       const other = input.kind === 'numeric' ? categorical : numeric;
-      throw new DomainError(
-        'VALIDATION_ERROR',
+      throw errors.validation(
         other
           ? `input column '${input.name}' must be ${input.kind}, the batch has it as ${input.kind === 'numeric' ? 'categorical' : 'numeric'}`
           : `input column '${input.name}' is missing from the batch`,

@@ -7,7 +7,7 @@ import {
   type TransformSpecInput,
   type TransformStep,
 } from '../../schemas/transforms';
-import { DomainError } from '../errors';
+import { errors } from '../errors';
 import type { RowBatch } from '../tabular';
 import { expressionColumns, parseExpression } from './expression';
 import { batchColumn, Frame } from './frame';
@@ -123,8 +123,7 @@ export function fitTransforms(specInput: TransformSpecInput, batch: RowBatch): F
   spec.output.forEach(ensureInput);
   spec.output.forEach((name) => frame.numeric(name, 'output'));
   if (frame.rows === 0)
-    throw new DomainError(
-      'INSUFFICIENT_DATA',
+    throw errors.insufficientData(
       'no training row is left after the training-only steps and rejections',
     );
 
@@ -145,8 +144,7 @@ export function fitTransforms(specInput: TransformSpecInput, batch: RowBatch): F
       issue.path[0] === 'steps'
         ? `${stepLabel(Number(issue.path[1]), String(steps[Number(issue.path[1])]?.type))}: `
         : '';
-    throw new DomainError(
-      'VALIDATION_ERROR',
+    throw errors.validation(
       `${at}fitted parameters are invalid at ${issue.path.join('.')} (${issue.message}); does the training data hold infinite values?`,
     );
   }

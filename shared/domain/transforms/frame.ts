@@ -1,4 +1,4 @@
-import { DomainError } from '../errors';
+import { errors } from '../errors';
 
 /** A column of the working frame: the raw inputs plus what earlier steps wrote. */
 export type FrameColumn =
@@ -63,8 +63,7 @@ export class Frame {
   get(name: string, where: string): FrameColumn {
     const column = this.columns.get(name);
     if (!column)
-      throw new DomainError(
-        'VALIDATION_ERROR',
+      throw errors.validation(
         `${where}: column '${name}' is neither an input column nor written by an earlier step`,
         {
           column: name,
@@ -76,8 +75,7 @@ export class Frame {
   numeric(name: string, where: string): Float64Array {
     const column = this.get(name, where);
     if (column.kind !== 'numeric')
-      throw new DomainError(
-        'VALIDATION_ERROR',
+      throw errors.validation(
         `${where}: column '${name}' is categorical, a numeric column is needed`,
         {
           column: name,
@@ -89,8 +87,7 @@ export class Frame {
   categorical(name: string, where: string): ReadonlyArray<string | null> {
     const column = this.get(name, where);
     if (column.kind !== 'categorical')
-      throw new DomainError(
-        'VALIDATION_ERROR',
+      throw errors.validation(
         `${where}: column '${name}' is numeric, a categorical column is needed`,
         {
           column: name,

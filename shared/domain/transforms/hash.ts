@@ -6,17 +6,14 @@ import {
   transformSpecSchema,
 } from '../../schemas/transforms';
 import { canonicalHash } from '../canonical-json';
-import { DomainError } from '../errors';
+import { parseOrThrow } from '../errors';
 
 /**
  * Parses a transform spec; an invalid one is a DomainError VALIDATION_ERROR listing every issue
  * with its path (e.g. `steps.2.expression: unexpected '*' at column 5 ...`).
  */
 export function parseTransformSpec(input: unknown): TransformSpec {
-  const result = transformSpecSchema.safeParse(input);
-  if (result.success) return result.data;
-  const issues = result.error.issues.map((i) => `${i.path.join('.') || '(spec)'}: ${i.message}`);
-  throw new DomainError('VALIDATION_ERROR', `invalid transform spec: ${issues.join('; ')}`, { issues });
+  return parseOrThrow(transformSpecSchema, input, 'transform spec');
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Feature } from '../../schemas/model';
 import type { FittedTransforms } from '../../schemas/transforms';
-import { DomainError } from '../errors';
+import { errors } from '../errors';
 
 /**
  * Checks at registration that every raw column the fitted transforms read is a feature of the
@@ -23,8 +23,7 @@ export function assertInputsMatchFeatures(fitted: FittedTransforms, features: re
       );
   }
   if (problems.length > 0)
-    throw new DomainError(
-      'VALIDATION_ERROR',
+    throw errors.validation(
       `transforms do not match the feature schema: ${problems.join('; ')}`,
       {
         problems,

@@ -1,5 +1,5 @@
 import type { FittedStep, TransformStep } from '../../schemas/transforms';
-import { DomainError } from '../errors';
+import { DomainError, errors } from '../errors';
 import { datetimePart } from './datetime';
 import { evaluateExpression, expressionColumns, type ExpressionNode, parseExpression } from './expression';
 import { Frame, type RejectRow } from './frame';
@@ -20,11 +20,10 @@ import {
 export const stepLabel = (index: number, type: string): string => `step ${index + 1} (${type})`;
 
 const invalid = (message: string, details?: Record<string, unknown>): DomainError =>
-  new DomainError('VALIDATION_ERROR', message, details);
+  errors.validation(message, details);
 
 const noData = (where: string, column: string): DomainError =>
-  new DomainError(
-    'INSUFFICIENT_DATA',
+  errors.insufficientData(
     `${where}: column '${column}' has no non-missing training value to fit on`,
     {
       column,
@@ -172,8 +171,7 @@ export function fitStep(step: TransformStep, frame: Frame, index: number): Fitte
       const columns = step.columns.map((name) => frame.numeric(name, where));
       const fit = fitPca(columns, step.nComponents);
       if (fit.rowsUsed < 2)
-        throw new DomainError(
-          'INSUFFICIENT_DATA',
+        throw errors.insufficientData(
           `${where}: PCA needs at least 2 rows with every column present`,
         );
       const outputs =

@@ -28,6 +28,26 @@ function aSegmentedReport(
 const gates = (input: Record<string, unknown> = {}) => validationGatesSchema.parse(input);
 
 describe('compareWithChampion', () => {
+  it('when a gated segment is much worse than the champion on that segment, then it fails naming the segment; a small one only reports', () => {
+    const champion = aSegmentedReport('regression', { rmse: 1.0 }, [
+      { segment: 'region=north', rows: 300, values: { rmse: 1.0 } },
+      { segment: 'region=tiny', rows: 20, values: { rmse: 1.0 } },
+    ]);
+    const challenger = aSegmentedReport('regression', { rmse: 1.0 }, [
+      { segment: 'region=north', rows: 300, values: { rmse: 1.15 } },
+      { segment: 'region=tiny', rows: 20, values: { rmse: 3.0 } },
+    ]);
+    const result = compareWithChampion(challenger, champion, gates({ maxSegmentRegression: 0.1 }));
+    expect(result.decision).toBe('fail');
+    expect(result.reasons).toEqual([
+      'segment region=north: rmse 1.15 is 15% worse than overall 1 (allowed 10%)',
+      "segment region=north: rmse 1.15 is 15% worse than the champion's 1 on this segment (allowed 10%)",
+    ]);
+    expect(result.checks.filter((c) => c.segment === 'region=tiny').map((c) => [c.check, c.gating])).toEqual([['segment', false]]);
+    const within = compareWithChampion(challenger, champion, gates({ maxSegmentRegression: 0.2 }));
+    expect(within.checks.find((c) => c.check === 'segment_vs_champion')).toMatchObject({ passed: true, segment: 'region=north' });
+  });
+
   it('when there is no champion and the threshold is met, then it passes and says there was nothing to compare', () => {
     const result = compareWithChampion(aSegmentedReport('binary', { roc_auc: 0.8 }), null, gates({ threshold: 0.75 }));
     expect(() => championComparisonSchema.parse(result)).not.toThrow();

@@ -144,7 +144,7 @@ describe('mlops score', () => {
     expect(await scoreCommand.run([path.join(dir, 'bad.json'), 'in.csv', 'out.parquet'])).toBe(1);
     spy.mockRestore();
     expect(errors[0]).toMatch(/^usage: mlops score/);
-    expect(errors[1]).toMatch(/invalid manifest .*bad\.json:\n {2}artifact: /);
+    expect(errors[1]).toMatch(/^VALIDATION_ERROR: invalid manifest .*bad\.json:\n.*\n\s+→ at artifact\n/);
   });
 
   it('when a CSV spans several chunks, then one file holds the same rows, log and quarantine as one chunk, and no part is left', async () => {

@@ -5,32 +5,60 @@ import { Readable } from 'node:stream';
 
 import { FileLake } from '../../../shared/adapters/local/file-lake';
 
+/** What only the local folder lake does; the port's semantics are in test/contracts. */
 describe('FileLake', () => {
   let dir: string;
   beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'file-lake-'))));
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('when objects are written, then ranges, stat and listing read them back', async () => {
+  const filesIn = (folder: string) => fs.readdirSync(path.join(dir, folder)).sort();
+
+  it('when an object has metadata, then it lives in a hidden file that is never listed and goes with the object', async () => {
     const lake = new FileLake(dir);
-    await lake.write('a/b/one.txt', Buffer.from('0123456789'));
-    await lake.write('a/two.txt', Readable.from([Buffer.from('xy')]));
-    expect((await lake.readBuffer('a/b/one.txt', { offset: 2, length: 3 })).toString()).toBe('234');
-    expect((await lake.readBuffer('a/b/one.txt', { offset: 8, length: 10 })).toString()).toBe('89');
-    const chunks: Buffer[] = [];
-    for await (const c of await lake.read('a/b/one.txt', { offset: 5 })) chunks.push(c as Buffer);
-    expect(Buffer.concat(chunks).toString()).toBe('56789');
-    expect(await lake.stat('a/b/one.txt')).toMatchObject({ path: 'a/b/one.txt', size: 10 });
-    expect(await lake.stat('nope')).toBeUndefined();
+    await lake.write('drops/m/a.csv', Buffer.from('x'), { contentType: 'text/csv', metadata: { rows: '1' } });
+    expect(filesIn('drops/m')).toEqual(['.a.csv.lake-meta.json', 'a.csv']);
     const listed: string[] = [];
-    for await (const o of lake.list('a/')) listed.push(o.path);
-    expect(listed).toEqual(['a/b/one.txt', 'a/two.txt']);
+    for await (const o of lake.list('drops/m/')) listed.push(o.path);
+    expect(listed).toEqual(['drops/m/a.csv']);
+    await expect(lake.write('drops/m/.a.csv.lake-meta.json', Buffer.from('{}'))).rejects.toMatchObject({
+      code: 'VALIDATION_ERROR',
+    });
+    await lake.delete('drops/m/a.csv');
+    expect(filesIn('drops/m')).toEqual([]);
   });
 
-  it('when a path leaves the folder or a write-once object exists, then it is refused', async () => {
+  it('when the folder holds files no lake path can name, then listing skips them', async () => {
     const lake = new FileLake(dir);
-    await expect(lake.write('../escape.txt', Buffer.from('x'))).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
-    await lake.write('once.txt', Buffer.from('1'), { ifNotExists: true });
-    await expect(lake.write('once.txt', Buffer.from('2'), { ifNotExists: true })).rejects.toMatchObject({ code: 'ARTIFACT_ALREADY_EXISTS' });
-    await expect(lake.read('missing.txt')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await lake.write('drops/m/ok.csv', Buffer.from('x'));
+    fs.writeFileSync(path.join(dir, 'drops/m/trailing space.csv '), 'x');
+    fs.writeFileSync(path.join(dir, 'drops/m/back\\slash.csv'), 'x');
+    const listed: string[] = [];
+    for await (const o of lake.list('drops/')) listed.push(o.path);
+    expect(listed).toEqual(['drops/m/ok.csv']);
+  });
+
+  it('when a body stream breaks, then no temporary file is left behind', async () => {
+    const lake = new FileLake(dir);
+    await lake.write('drops/m/kept.csv', Buffer.from('kept'));
+    const breaking = new Readable({
+      read() {
+        this.destroy(new Error('connection reset'));
+      },
+    });
+    await expect(lake.write('drops/m/kept.csv', breaking)).rejects.toThrow('connection reset');
+    expect(filesIn('drops/m')).toEqual(['kept.csv']);
+  });
+
+  it('when lakes in separate processes race to write one object write-once, then exactly one wins', async () => {
+    // One FileLake per writer: nothing in memory is shared, as between two CLI processes.
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) =>
+        new FileLake(dir).write('models/m/1/model.onnx', Buffer.from(`writer-${i}`), { ifNotExists: true }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of results)
+      if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'ARTIFACT_ALREADY_EXISTS' });
+    expect(filesIn('models/m/1')).toEqual(['model.onnx']);
   });
 });

@@ -71,7 +71,7 @@ describe('transform spec schema', () => {
     const expected = expect.objectContaining({
       code: 'VALIDATION_ERROR',
       message: expect.stringMatching(
-        /^invalid transform spec: output: .*; steps\.0\.expression: unexpected end of expression at column 4/,
+        /^invalid transform spec:\n.*\n\s+→ at output\n.*unexpected end of expression at column 4.*\n\s+→ at steps\[0\]\.expression/,
       ),
     });
     expect(() => parseTransformSpec(bad)).toThrow(expected);

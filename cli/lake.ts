@@ -1,0 +1,77 @@
+/**
+ * `mlops lake put|get|ls`: the data lake (the app's Blob Storage data container) from the command
+ * line, so datasets, model packages and drops can be uploaded and results fetched without other
+ * storage tools. Storage settings as the app reads them: STORAGE_CONNECTION_STRING (locally
+ * `UseDevelopmentStorage=true` for `npm start`'s Azurite) or STORAGE_BLOB_SERVICE_URI with an Azure
+ * login, and DATA_CONTAINER.
+ */
+import fs from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { parseArgs } from 'node:util';
+
+import { BlobDataLake } from '../shared/adapters/blob/data-lake';
+import { ConfigError } from '../shared/config';
+import { isDomainError } from '../shared/domain/errors';
+import { assertLakePath } from '../shared/domain/lake-paths';
+
+const USAGE = `usage:
+  mlops lake put <local-file> <lake-path>    upload a file (e.g. datasets/churn/validation.csv)
+  mlops lake get <lake-path> <local-file>    download an object
+  mlops lake ls [prefix]                     list objects (path, size, last modified)
+
+Settings: STORAGE_CONNECTION_STRING (local: UseDevelopmentStorage=true) or
+STORAGE_BLOB_SERVICE_URI, and DATA_CONTAINER (default mlops).`;
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.csv': 'text/csv',
+  '.json': 'application/json',
+  '.parquet': 'application/vnd.apache.parquet',
+  '.onnx': 'application/octet-stream',
+  '.gz': 'application/gzip',
+};
+
+const contentTypeOf = (file: string) => CONTENT_TYPES[Object.keys(CONTENT_TYPES).find((ext) => file.endsWith(ext)) ?? ''];
+
+export async function lake(args: string[], out: (line: string) => void = (l) => console.log(l)): Promise<number> {
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { help: { type: 'boolean', short: 'h' } } });
+  const [action, ...rest] = positionals;
+  if (values.help) {
+    out(USAGE);
+    return 0;
+  }
+  const store = new BlobDataLake();
+  if (action === 'put' && rest.length === 2) {
+    const [file, path] = rest as [string, string];
+    if (!fs.existsSync(file)) throw new Error(`<local-file>: ${file} does not exist`);
+    assertLakePath(path); // before the file is opened, so a refused path leaves no open stream
+    const contentType = contentTypeOf(file);
+    const info = await store.write(path, fs.createReadStream(file), contentType ? { contentType } : {});
+    out(`uploaded ${file} -> ${info.path} (${info.size} bytes)`);
+    return 0;
+  }
+  if (action === 'get' && rest.length === 2) {
+    const [path, file] = rest as [string, string];
+    await pipeline(await store.read(path), fs.createWriteStream(file));
+    out(`downloaded ${path} -> ${file}`);
+    return 0;
+  }
+  if (action === 'ls' && rest.length <= 1) {
+    for await (const o of store.list(rest[0] ?? '')) out(`${o.path}\t${o.size}\t${o.lastModified.toISOString()}`);
+    return 0;
+  }
+  console.error(USAGE);
+  return 2;
+}
+
+export const lakeCommand = {
+  summary: 'upload, download and list files in the data lake (Blob Storage)',
+  async run(args: string[]): Promise<number> {
+    try {
+      return await lake(args);
+    } catch (e) {
+      if (e instanceof ConfigError) console.error(`${e.message}\n\n${USAGE}`);
+      else console.error(isDomainError(e) ? `${e.code}: ${e.message}` : (e as Error).message);
+      return e instanceof TypeError && (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1;
+    }
+  },
+};

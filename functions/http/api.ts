@@ -1,0 +1,130 @@
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import * as df from 'durable-functions';
+import type { z } from 'zod';
+
+import { errors, isDomainError, parseOrThrow } from '../../shared/domain/errors';
+import type { Actor } from '../../shared/schemas/lifecycle';
+import { actorFromPrincipal, hasRole, PRINCIPAL_HEADER, type Role } from './identity';
+import { internalProblem, problemOf, problemResponse } from './problem';
+
+export type HttpMethod = 'GET' | 'POST';
+
+/** A response of the API: JSON unless `raw` says otherwise. */
+export interface ApiResponse {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface ApiRequest<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  /** The caller; always set on routes that need a role. */
+  actor: Actor | undefined;
+  request: HttpRequest;
+  client: df.DurableClient;
+  context: InvocationContext;
+}
+
+/** How a route's request body is read: JSON parsed with its schema, or left to the handler (multipart). */
+export type BodySpec<B> = { json: z.ZodType<B>; component?: string; optional?: boolean } | { multipart: Record<string, { description: string; binary?: boolean }> };
+
+/** What the OpenAPI document says of a response: its description and schema (a component name or a zod schema). */
+export interface ResponseSpec {
+  description: string;
+  schema?: z.ZodType | string;
+  /** Response headers, by name, with their descriptions. */
+  headers?: Record<string, string>;
+}
+
+export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
+  /** The function name and the OpenAPI operationId. */
+  name: string;
+  method: HttpMethod;
+  /** Route template under the `api` prefix, e.g. `models/{model}/versions/{version}`. */
+  route: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  /** `public`, or the role a caller needs (writers also read). */
+  access: 'public' | Role;
+  params?: z.ZodType<P>;
+  query?: z.ZodType<Q>;
+  body?: BodySpec<B>;
+  /** Success responses by status (errors are problem documents, added for every route). */
+  responses: Record<number, ResponseSpec>;
+  handler: (request: ApiRequest<P, Q, B>) => Promise<ApiResponse>;
+}
+
+/** Every route of the API, in registration order: the OpenAPI document is generated from them. */
+export const apiRoutes: RouteSpec[] = [];
+
+const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\b/i;
+
+async function readJsonBody(request: HttpRequest, optional: boolean): Promise<unknown> {
+  const text = await request.text();
+  if (text.trim() === '') {
+    if (optional) return undefined;
+    throw errors.validation('the request needs a JSON body');
+  }
+  const type = request.headers.get('content-type') ?? '';
+  if (!JSON_TYPE.test(type)) throw errors.unsupportedMediaType(`the body must be application/json, not '${type || 'unspecified'}'`);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw errors.validation(`the request body is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** Authenticates from the platform's principal header only, then checks the route's role. */
+function authorize(spec: RouteSpec, request: HttpRequest): Actor | undefined {
+  const actor = actorFromPrincipal(request.headers.get(PRINCIPAL_HEADER));
+  if (spec.access === 'public') return actor;
+  if (!actor) throw errors.unauthenticated('sign in first: this route needs an authenticated caller');
+  if (!hasRole(actor, spec.access)) {
+    throw errors.forbidden(`this route needs the role ${spec.access}`, { requiredRole: spec.access, roles: actor.roles });
+  }
+  return actor;
+}
+
+function toHttp(response: ApiResponse): HttpResponseInit {
+  const headers = { ...response.headers };
+  if (response.body === undefined) return { status: response.status, headers };
+  return {
+    status: response.status,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+    body: JSON.stringify(response.body),
+  };
+}
+
+/**
+ * Registers one API route: a thin trigger that authorizes, parses params, query and body with
+ * their schemas, calls the handler, and answers failures as problem documents (DomainError codes
+ * mapped in problem.ts; anything else a 500 that names the invocation to look up in the logs).
+ */
+export function defineRoute<P, Q, B>(spec: RouteSpec<P, Q, B>): void {
+  apiRoutes.push(spec as unknown as RouteSpec);
+  df.app.client.http(spec.name, {
+    route: spec.route,
+    methods: [spec.method],
+    authLevel: 'anonymous',
+    handler: async (request: HttpRequest, client: df.DurableClient, context: InvocationContext): Promise<HttpResponseInit> => {
+      const instance = new URL(request.url).pathname;
+      try {
+        const actor = authorize(spec as unknown as RouteSpec, request);
+        const params = spec.params ? parseOrThrow(spec.params, request.params, 'route parameters') : (undefined as P);
+        const query = spec.query ? parseOrThrow(spec.query, Object.fromEntries(request.query.entries()), 'query') : (undefined as Q);
+        let body = undefined as B;
+        if (spec.body && 'json' in spec.body) {
+          body = parseOrThrow(spec.body.json, await readJsonBody(request, spec.body.optional === true), 'request body');
+        }
+        return toHttp(await spec.handler({ params, query, body, actor, request, client, context }));
+      } catch (error) {
+        if (isDomainError(error)) return problemResponse(problemOf(error, instance));
+        context.error(`${spec.name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        return problemResponse(internalProblem(context.invocationId, instance));
+      }
+    },
+  });
+}

@@ -1,0 +1,6 @@
+/** Every HTTP route of the API (the OpenAPI document lists what these modules register). */
+import './models';
+import './versions';
+import './champion';
+import './system';
+import './runs';

@@ -1,0 +1,71 @@
+import { registry } from '../../shared/composition';
+import { modelDetailSchema, modelListSchema, modelParamsSchema } from '../../shared/schemas/api';
+import { modelInputSchema } from '../../shared/schemas/model';
+import { defineRoute } from './api';
+import { ROLES } from './identity';
+import { versionSummary } from './views';
+
+defineRoute({
+  name: 'createModel',
+  method: 'POST',
+  route: 'models',
+  summary: 'Define a model: features, task, segment keys and policies',
+  tags: ['models'],
+  access: ROLES.contributor,
+  body: { json: modelInputSchema, component: 'ModelDefinition' },
+  responses: { 201: { description: 'The model as stored, with defaults applied', schema: 'ModelRecord', headers: { Location: 'The model' } } },
+  handler: async ({ body, actor }) => {
+    const record = await registry().createModel(body, actor!);
+    return { status: 201, body: record, headers: { location: `/api/models/${record.modelName}` } };
+  },
+});
+
+defineRoute({
+  name: 'listModels',
+  method: 'GET',
+  route: 'models',
+  summary: 'List models with their latest version and champion',
+  tags: ['models'],
+  access: ROLES.reader,
+  responses: { 200: { description: 'Every model, by name', schema: modelListSchema } },
+  handler: async () => {
+    const models = await registry().listModels();
+    const champions = await Promise.all(models.map((m) => registry().getChampion(m.modelName)));
+    return {
+      status: 200,
+      body: {
+        models: models.map((m, i) => ({
+          name: m.modelName,
+          task: m.definition.task,
+          description: m.definition.description,
+          latestVersion: m.latestVersion,
+          champion: champions[i]?.version ?? null,
+          createdAt: m.createdAt,
+          createdBy: m.createdBy,
+        })),
+      },
+    };
+  },
+});
+
+defineRoute({
+  name: 'getModel',
+  method: 'GET',
+  route: 'models/{model}',
+  summary: 'A model: its definition, champion and versions with their states',
+  tags: ['models'],
+  access: ROLES.reader,
+  params: modelParamsSchema,
+  responses: { 200: { description: 'The model', schema: modelDetailSchema } },
+  handler: async ({ params }) => {
+    const [record, champion, versions] = await Promise.all([
+      registry().getModel(params.model),
+      registry().getChampion(params.model),
+      registry().listVersions(params.model),
+    ]);
+    return {
+      status: 200,
+      body: { definition: record.definition, createdAt: record.createdAt, createdBy: record.createdBy, champion, versions: versions.map(versionSummary) },
+    };
+  },
+});

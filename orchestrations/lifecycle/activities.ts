@@ -1,0 +1,72 @@
+import { registry, validation } from '../../shared/composition';
+import { isDomainError } from '../../shared/domain/errors';
+import type { LifecycleCommand } from '../../shared/schemas/lifecycle';
+import {
+  autoApproveInputSchema,
+  type LifecycleFacts,
+  recordValidationInputSchema,
+  type StateResult,
+  validateInputSchema,
+  type VersionRef,
+  versionRefSchema,
+} from '../../shared/schemas/lifecycle-orchestration';
+import { validateVersion } from '../../shared/usecases/validate-version';
+import { defineActivity } from '../activity';
+import { LIFECYCLE_ACTIVITIES, LIFECYCLE_ACTOR } from './names';
+
+/** Ledger reasons are bounded; a long list of failed gates is cut with a pointer to the evidence. */
+const MAX_REASON = 2000;
+const reasonOf = (reasons: readonly string[]) => {
+  const text = reasons.join('; ') || 'validation failed';
+  return text.length <= MAX_REASON ? text : `${text.slice(0, MAX_REASON - 40)}… (see the evidence for all)`;
+};
+
+/**
+ * Applies a lifecycle command as the lifecycle; when a person moved the version first (approved,
+ * rejected or retired it meanwhile) the command is illegal and the version's state is the answer.
+ */
+async function applyAsLifecycle({ model, version }: VersionRef, command: LifecycleCommand): Promise<StateResult> {
+  try {
+    const after = await registry().applyCommand(model, version, command, LIFECYCLE_ACTOR);
+    return stateOf(after);
+  } catch (error) {
+    if (!(isDomainError(error) && error.code === 'ILLEGAL_TRANSITION')) throw error;
+    return stateOf(await registry().getVersion(model, version));
+  }
+}
+
+const stateOf = (v: { state: StateResult['state']; evidenceHash?: string | undefined }): StateResult => ({
+  state: v.state,
+  ...(v.evidenceHash ? { evidenceHash: v.evidenceHash } : {}),
+});
+
+export const readVersion = defineActivity(LIFECYCLE_ACTIVITIES.readVersion, versionRefSchema, async ({ model, version }): Promise<LifecycleFacts> => {
+  const [record, found] = await Promise.all([registry().getModel(model), registry().getVersion(model, version)]);
+  const { timeout, autoApprove, promoteOnApproval } = record.definition.policies.approval;
+  return { ...stateOf(found), approval: { timeout, autoApprove, promoteOnApproval } };
+});
+
+export const startValidation = defineActivity(LIFECYCLE_ACTIVITIES.startValidation, versionRefSchema, (ref) =>
+  applyAsLifecycle(ref, { type: 'start_validation' }),
+);
+
+export const validate = defineActivity(LIFECYCLE_ACTIVITIES.validate, validateInputSchema, (input) => validateVersion(validation(), input));
+
+export const recordValidation = defineActivity(LIFECYCLE_ACTIVITIES.recordValidation, recordValidationInputSchema, ({ outcome, ...ref }) =>
+  applyAsLifecycle(
+    ref,
+    outcome.decision === 'pass'
+      ? { type: 'pass_validation', evidenceHash: outcome.evidenceHash }
+      : { type: 'fail_validation', reason: reasonOf(outcome.reasons), evidenceHash: outcome.evidenceHash },
+  ),
+);
+
+export const autoApprove = defineActivity(LIFECYCLE_ACTIVITIES.autoApprove, autoApproveInputSchema, ({ evidenceHash, ...ref }) =>
+  applyAsLifecycle(ref, { type: 'approve', evidenceHash, comment: "approved by the lifecycle: the model's approval policy has autoApprove" }),
+);
+
+export const expire = defineActivity(LIFECYCLE_ACTIVITIES.expire, versionRefSchema, (ref) => applyAsLifecycle(ref, { type: 'expire' }));
+
+export const promote = defineActivity(LIFECYCLE_ACTIVITIES.promote, versionRefSchema, (ref) =>
+  applyAsLifecycle(ref, { type: 'promote', reason: 'approved; promoted by the lifecycle' }),
+);

@@ -1,0 +1,108 @@
+import type { OrchestrationContext } from 'durable-functions';
+import * as df from 'durable-functions';
+
+import { parseOrThrow } from '../../shared/domain/errors';
+import { addIsoDuration } from '../../shared/domain/policies/duration';
+import type { ValidationOutcome } from '../../shared/schemas/evidence';
+import type { LifecycleState } from '../../shared/schemas/lifecycle';
+import {
+  activityResultSchema,
+  APPROVAL_EVENT,
+  type LifecycleFacts,
+  lifecycleInputSchema,
+  type LifecycleOutput,
+  type LifecycleStatus,
+  type StateResult,
+  type VersionRef,
+} from '../../shared/schemas/lifecycle-orchestration';
+import { autoApprove, expire, promote, readVersion, recordValidation, startValidation, validate } from './activities';
+import { MODEL_LIFECYCLE } from './names';
+
+/** Outages (Cosmos, Blob, the broker) are retried with backoff: 2 s, 4 s, 8 s, ... up to 6 attempts. */
+const retry = new df.RetryOptions(2000, 6);
+retry.backoffCoefficient = 2;
+retry.maxRetryIntervalInMilliseconds = 60_000;
+
+type Step = Generator<df.Task, unknown, unknown>;
+
+/** Calls an activity with the retry policy; its expected failure fails the lifecycle with that reason. */
+function* run<T>(activity: df.RegisteredActivity, input: unknown): Generator<df.Task, T, unknown> {
+  const result = activityResultSchema.parse(yield activity(input).withRetry(retry));
+  if (!result.ok) throw new Error(`${result.code}: ${result.message}`);
+  return result.value as T;
+}
+
+/**
+ * pending_approval: waits for a person's decision (the `approval` event, raised after the decision
+ * is written) raced against the policy's timeout. The losing timer is cancelled. An event that
+ * finds the version still pending (nothing was decided) goes back to waiting for the same deadline.
+ */
+function* awaitDecision(context: OrchestrationContext, ref: VersionRef, facts: LifecycleFacts, evidenceHash: string | undefined): Generator<df.Task, LifecycleState, unknown> {
+  const deadline = addIsoDuration(context.df.currentUtcDateTime, facts.approval.timeout);
+  for (;;) {
+    setStatus(context, { step: 'pending_approval', state: 'pending_approval', ...(evidenceHash ? { evidenceHash } : {}), approvalDeadline: deadline.toISOString() });
+    const decision = context.df.waitForExternalEvent(APPROVAL_EVENT);
+    const timeout = context.df.createTimer(deadline);
+    const winner = yield context.df.Task.any([decision, timeout]);
+    if (winner === decision) {
+      timeout.cancel();
+      const now = yield* run<LifecycleFacts>(readVersion, ref);
+      if (now.state !== 'pending_approval') return now.state;
+      continue;
+    }
+    return (yield* run<StateResult>(expire, ref)).state;
+  }
+}
+
+function setStatus(context: OrchestrationContext, status: LifecycleStatus): void {
+  context.df.setCustomStatus(status);
+}
+
+/**
+ * A version's way from registration to production: validation (artifact, parity, the validation
+ * suite against the champion, evidence) -> pending_approval -> a person's decision or the timeout
+ * -> promotion when approved (unless the policy leaves promotion to an admin). Every transition is
+ * made by an activity through the registry's state machine, so the ledger and events follow. A
+ * restarted instance picks up from the version's current state.
+ */
+function* modelLifecycle(context: OrchestrationContext): Step {
+  const input = parseOrThrow(lifecycleInputSchema, context.df.getInput(), 'lifecycle input');
+  const ref: VersionRef = { model: input.model, version: input.version };
+  const log = (message: string) => {
+    if (!context.df.isReplaying) context.log(`[${context.df.instanceId}] ${input.model} v${input.version}: ${message}`);
+  };
+  setStatus(context, { step: 'starting' });
+  const facts = yield* run<LifecycleFacts>(readVersion, ref);
+  let state = facts.state;
+  let evidenceHash = facts.evidenceHash;
+  let reasons: string[] | undefined;
+
+  if (state === 'registered') state = (yield* run<StateResult>(startValidation, ref)).state;
+  if (state === 'validating') {
+    setStatus(context, { step: 'validating', state });
+    log('validating');
+    const outcome = yield* run<ValidationOutcome>(validate, { ...ref, validatedAt: context.df.currentUtcDateTime.toISOString() });
+    evidenceHash = outcome.evidenceHash;
+    if (outcome.reasons.length > 0) reasons = outcome.reasons;
+    state = (yield* run<StateResult>(recordValidation, { ...ref, outcome })).state;
+    log(`validation ${outcome.decision}: ${state}`);
+  }
+  if (state === 'pending_approval') {
+    if (facts.approval.autoApprove && evidenceHash) {
+      state = (yield* run<StateResult>(autoApprove, { ...ref, evidenceHash })).state;
+    } else {
+      state = yield* awaitDecision(context, ref, facts, evidenceHash);
+    }
+    log(`decided: ${state}`);
+  }
+  if (state === 'approved' && facts.approval.promoteOnApproval) {
+    setStatus(context, { step: 'promoting', state });
+    state = (yield* run<StateResult>(promote, ref)).state;
+    log(`promoted: ${state}`);
+  }
+  setStatus(context, { step: 'done', state, ...(evidenceHash ? { evidenceHash } : {}), ...(reasons ? { reasons } : {}) });
+  const output: LifecycleOutput = { ...ref, outcome: state, ...(evidenceHash ? { evidenceHash } : {}), ...(reasons ? { reasons } : {}) };
+  return output;
+}
+
+df.app.orchestration(MODEL_LIFECYCLE, modelLifecycle);

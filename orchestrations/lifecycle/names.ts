@@ -1,0 +1,23 @@
+import type { ActorInput } from '../../shared/schemas/lifecycle';
+
+/**
+ * Names recorded in durable history: a persisted contract. Never rename one that has shipped;
+ * add a new name instead.
+ */
+export const MODEL_LIFECYCLE = 'modelLifecycle';
+
+export const LIFECYCLE_ACTIVITIES = {
+  readVersion: 'lifecycleReadVersion',
+  startValidation: 'lifecycleStartValidation',
+  validate: 'lifecycleValidate',
+  recordValidation: 'lifecycleRecordValidation',
+  autoApprove: 'lifecycleAutoApprove',
+  expire: 'lifecycleExpire',
+  promote: 'lifecyclePromote',
+} as const;
+
+/** One lifecycle instance per version: starting it twice is a no-op. */
+export const lifecycleInstanceId = (model: string, version: number): string => `lifecycle:${model}:${version}`;
+
+/** The system actor the lifecycle's own transitions are recorded under. */
+export const LIFECYCLE_ACTOR: ActorInput = { id: 'system:modelLifecycle', kind: 'system', roles: [] };

@@ -1,0 +1,111 @@
+import type { ItemDefinition } from '@azure/cosmos';
+import type { z } from 'zod';
+
+import { errors, formatIssues, parseOrThrow } from '../../domain/errors';
+import type { Versioned } from '../../ports/model-registry';
+import type { Created, DocumentCollection, RunStore } from '../../ports/run-store';
+import {
+  actualsRecordSchema,
+  inferenceRunSchema,
+  monitoringWindowSchema,
+  monitorStateSchema,
+  retrainingRecordSchema,
+} from '../../schemas/monitoring';
+import { type CosmosContainers, cosmosContainers, cosmosStatus } from './client';
+
+type Schema<T> = z.ZodType<T>;
+
+/**
+ * One docType of the `runs` container: Cosmos id `{docType}:{id}`, partition key the model. The
+ * document is the value plus `id`, `docType` and `modelName`; Cosmos's own properties are dropped
+ * when it is read back through the schema.
+ */
+class CosmosCollection<T extends { modelName: string }> implements DocumentCollection<T> {
+  constructor(
+    private readonly docType: string,
+    private readonly schema: Schema<T>,
+    private readonly containers: () => Promise<CosmosContainers>,
+  ) {}
+
+  private cosmosId = (id: string) => `${this.docType}:${id}`;
+
+  private toDoc(model: string, id: string, value: T): ItemDefinition {
+    const parsed = parseOrThrow(this.schema, value, `${this.docType} document`);
+    if (parsed.modelName !== model) throw errors.validation(`the ${this.docType} document is for '${parsed.modelName}', not '${model}'`);
+    return { ...parsed, id: this.cosmosId(id), docType: this.docType };
+  }
+
+  private fromDoc(resource: unknown): T {
+    const parsed = this.schema.safeParse(resource);
+    if (!parsed.success) throw new Error(`stored ${this.docType} document is invalid:\n${formatIssues(parsed.error)}`);
+    return parsed.data;
+  }
+
+  async get(model: string, id: string): Promise<Versioned<T> | undefined> {
+    const { runs } = await this.containers();
+    const response = await runs.item(this.cosmosId(id), model).read<ItemDefinition>();
+    if (response.statusCode === 404 || response.resource === undefined) return undefined;
+    return { value: this.fromDoc(response.resource), etag: required(response.etag) };
+  }
+
+  async create(model: string, id: string, doc: T): Promise<Created<T>> {
+    const { runs } = await this.containers();
+    const item = this.toDoc(model, id, doc);
+    try {
+      const response = await runs.items.create(item);
+      return { value: this.fromDoc(item), etag: required(response.etag), created: true };
+    } catch (error) {
+      if (cosmosStatus(error) !== 409) throw error;
+      const existing = await this.get(model, id);
+      if (!existing) throw error;
+      return { ...existing, created: false };
+    }
+  }
+
+  async replace(model: string, id: string, doc: T, etag: string): Promise<Versioned<T>> {
+    const { runs } = await this.containers();
+    const item = this.toDoc(model, id, doc);
+    try {
+      const response = await runs.item(this.cosmosId(id), model).replace(item, { accessCondition: { type: 'IfMatch', condition: etag } });
+      return { value: this.fromDoc(item), etag: required(response.etag) };
+    } catch (error) {
+      const status = cosmosStatus(error);
+      if (status === 412) throw errors.concurrencyConflict(`${this.docType} '${id}' of '${model}' changed since it was read`, { model, id });
+      if (status === 404) throw errors.notFound(`${this.docType} '${id}' of '${model}' does not exist`, { model, id });
+      throw error;
+    }
+  }
+
+  async list(model: string): Promise<T[]> {
+    const { runs } = await this.containers();
+    const { resources } = await runs.items
+      .query<unknown>(
+        {
+          query: 'SELECT * FROM c WHERE c.modelName = @model AND c.docType = @docType ORDER BY c.id',
+          parameters: [
+            { name: '@model', value: model },
+            { name: '@docType', value: this.docType },
+          ],
+        },
+        { partitionKey: model },
+      )
+      .fetchAll();
+    return resources.map((r) => this.fromDoc(r));
+  }
+}
+
+function required(etag: string | undefined): string {
+  if (!etag) throw new Error('Cosmos DB answered without an ETag');
+  return etag;
+}
+
+/** The production loop's records on Cosmos DB (container `runs`). */
+export function cosmosRunStore(containers: () => Promise<CosmosContainers> = cosmosContainers): RunStore {
+  return {
+    runs: new CosmosCollection('run', inferenceRunSchema, containers),
+    actuals: new CosmosCollection('actuals', actualsRecordSchema, containers),
+    windows: new CosmosCollection('window', monitoringWindowSchema, containers),
+    retraining: new CosmosCollection('retraining', retrainingRecordSchema, containers),
+    monitors: new CosmosCollection('monitor', monitorStateSchema, containers),
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * The composition root: the one place that wires the Azure adapters into the use cases. Triggers,
+ * orchestrations and activities take what they need from here; each piece is created on first
+ * use and shared by the process (clients and model sessions are costly to open).
+ */
+import { blobDataLake } from './adapters/blob/data-lake';
+import { blobProbe } from './adapters/blob/probe';
+import { cosmosModelRegistry } from './adapters/cosmos/model-registry';
+import { cosmosProbe } from './adapters/cosmos/probe';
+import { cosmosRunStore } from './adapters/cosmos/run-store';
+import { OnnxModelRuntime } from './adapters/onnx/onnx-model-runtime';
+import { eventPublisher } from './adapters/servicebus/event-publisher';
+import { serviceBusProbe } from './adapters/servicebus/probe';
+import { systemClock } from './adapters/system-clock';
+import { LakeTabularFiles } from './adapters/tabular/lake-tabular-files';
+import { config } from './config';
+import type { DataLake } from './ports/data-lake';
+import type { EventPublisher } from './ports/event-publisher';
+import type { DependencyProbe } from './ports/health';
+import type { ModelRegistry } from './ports/model-registry';
+import type { ModelRuntime } from './ports/model-runtime';
+import type { RunStore } from './ports/run-store';
+import type { TabularFiles } from './ports/tabular-files';
+import { type BatchDeps, VersionCache } from './usecases/batch-inference';
+import type { RegisterPackageDeps } from './usecases/register-package';
+import { RegistryUseCases } from './usecases/registry';
+import type { ValidateVersionDeps } from './usecases/validate-version';
+
+function once<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
+}
+
+export const registryStore: () => ModelRegistry = once(() => cosmosModelRegistry());
+export const dataLake: () => DataLake = once(() => blobDataLake());
+export const tabularFiles: () => TabularFiles = once(() => new LakeTabularFiles(dataLake()));
+export const modelRuntime: () => ModelRuntime = once(() => new OnnxModelRuntime());
+export const events: () => EventPublisher = once(() => eventPublisher());
+export const runStore: () => RunStore = once(() => cosmosRunStore());
+const versionCache = once(() => new VersionCache());
+
+export const registry: () => RegistryUseCases = once(
+  () => new RegistryUseCases({ registry: registryStore(), clock: systemClock, events: events() }),
+);
+
+export const registration = (): RegisterPackageDeps => ({
+  registry: registry(),
+  lake: dataLake(),
+  maxArtifactBytes: config().MAX_ARTIFACT_BYTES,
+});
+
+export const validation = (): ValidateVersionDeps => ({
+  registry: registryStore(),
+  lake: dataLake(),
+  files: tabularFiles(),
+  runtime: modelRuntime(),
+});
+
+export const batch = (): BatchDeps => ({
+  registry: registryStore(),
+  runs: runStore(),
+  lake: dataLake(),
+  files: tabularFiles(),
+  runtime: modelRuntime(),
+  clock: systemClock,
+  cache: versionCache(),
+});
+
+export const dependencyProbes = (): DependencyProbe[] => [cosmosProbe, blobProbe, serviceBusProbe];

@@ -1,0 +1,47 @@
+import type { ModelEventInput } from '../schemas/messages';
+import type { AuditEvent } from '../schemas/registry';
+
+/**
+ * The event published for a ledger entry. Its id is the entry's id, which is deterministic, so a
+ * publish retried after a failure is dropped by the topic's duplicate detection instead of
+ * reaching subscribers twice.
+ */
+export function modelEventOf(entry: AuditEvent): ModelEventInput {
+  const base = { eventId: entry.id, model: entry.modelName, occurredAt: entry.at };
+  switch (entry.kind) {
+    case 'model_created':
+      return { ...base, type: 'model.created', data: { actor: entry.actor.id } };
+    case 'version_registered':
+      return { ...base, version: entry.version, type: 'version.registered', data: { actor: entry.actor.id, artifactSha256: entry.artifactSha256 } };
+    case 'transition':
+      return {
+        ...base,
+        version: entry.version,
+        type: 'lifecycle.changed',
+        data: {
+          from: entry.from,
+          to: entry.to,
+          command: entry.command,
+          actor: entry.actor.id,
+          actorKind: entry.actor.kind,
+          revision: entry.revision,
+          ...(entry.reason !== undefined ? { reason: entry.reason } : {}),
+          ...(entry.evidenceHash !== undefined ? { evidenceHash: entry.evidenceHash } : {}),
+        },
+      };
+    case 'champion_changed':
+      return {
+        ...base,
+        ...(entry.to !== null ? { version: entry.to } : {}),
+        type: 'champion.changed',
+        data: {
+          epoch: entry.epoch,
+          from: entry.from,
+          to: entry.to,
+          cause: entry.cause,
+          actor: entry.actor.id,
+          ...(entry.reason !== undefined ? { reason: entry.reason } : {}),
+        },
+      };
+  }
+}

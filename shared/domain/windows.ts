@@ -1,0 +1,41 @@
+import type { WindowSpan } from '../schemas/monitoring';
+import { errors } from './errors';
+
+/**
+ * Monitoring windows: fixed-length spans aligned in UTC on Monday 1970-01-05T00:00Z, so daily and
+ * hourly windows start at midnight and on the hour and weekly ones on Mondays. The length comes
+ * from the drift policy's `window` (weeks, days, hours, minutes; months and years vary in length
+ * and are refused). A window's id is its start as `YYYYMMDDTHHmmZ`.
+ */
+const ORIGIN = Date.UTC(1970, 0, 5);
+const FIXED = /^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$/;
+
+/** The length of a window duration in milliseconds; VALIDATION_ERROR for anything but W, D, H, M. */
+export function windowLengthMs(duration: string): number {
+  const m = FIXED.exec(duration);
+  const [w, d, h, min] = (m?.slice(1) ?? []).map((x) => Number(x ?? 0));
+  const ms = (((w ?? 0) * 7 + (d ?? 0)) * 24 * 60 + (h ?? 0) * 60 + (min ?? 0)) * 60_000;
+  if (!m || ms < 60_000) {
+    throw errors.validation(`a monitoring window is a whole number of weeks, days, hours or minutes (P1D, PT6H, P1W), not '${duration}'`, { window: duration });
+  }
+  return ms;
+}
+
+export function windowIdOf(startMs: number): string {
+  const iso = new Date(startMs).toISOString(); // 2026-03-01T00:00:00.000Z
+  return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}T${iso.slice(11, 13)}${iso.slice(14, 16)}Z`;
+}
+
+/** The window holding an instant (epoch milliseconds). */
+export function windowOf(epochMs: number, lengthMs: number): WindowSpan {
+  const start = ORIGIN + Math.floor((epochMs - ORIGIN) / lengthMs) * lengthMs;
+  return { id: windowIdOf(start), start: new Date(start).toISOString(), end: new Date(start + lengthMs).toISOString() };
+}
+
+/** The window a window id names, for a window length. */
+export function windowFromId(id: string, lengthMs: number): WindowSpan {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})Z$/.exec(id);
+  if (!m) throw errors.validation(`'${id}' is not a window id (YYYYMMDDTHHmmZ)`);
+  const start = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]));
+  return { id, start: new Date(start).toISOString(), end: new Date(start + lengthMs).toISOString() };
+}

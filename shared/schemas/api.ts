@@ -1,0 +1,113 @@
+import { z } from 'zod';
+
+import { isoDateTimeSchema, modelNameSchema, sha256Schema, versionNumberSchema } from './common';
+import { validationEvidenceSchema } from './evidence';
+import { lifecycleStateSchema } from './lifecycle';
+import { modelInputSchema, modelTaskSchema } from './model';
+import { modelVersionSchema } from './model-version';
+import { auditEventSchema, championPointerSchema } from './registry';
+
+/** Request and response bodies of the management API (`/api/...`); the OpenAPI document is generated from them. */
+
+const reason = z.string().trim().min(1).max(2000);
+
+export const modelParamsSchema = z.object({ model: modelNameSchema });
+export const versionParamsSchema = modelParamsSchema.extend({
+  version: z.coerce.number().int().positive().max(2_147_483_647),
+});
+
+export const approveBodySchema = z.strictObject({
+  /** The evidence hash the approver read (GET .../versions/{version}); must still be the version's. */
+  evidenceHash: sha256Schema,
+  comment: z.string().max(2000).optional(),
+});
+export const rejectBodySchema = z.strictObject({ evidenceHash: sha256Schema, reason });
+export const retireBodySchema = z.strictObject({ reason: reason.optional() });
+export const promoteBodySchema = z.strictObject({ version: versionNumberSchema, reason: reason.optional() });
+export const rollbackBodySchema = z.strictObject({ reason });
+
+export const auditQuerySchema = z.strictObject({
+  from: isoDateTimeSchema.optional(),
+  to: isoDateTimeSchema.optional(),
+  version: z.coerce.number().int().positive().optional(),
+});
+export const championQuerySchema = z.strictObject({ at: isoDateTimeSchema.optional() });
+
+export const versionSummarySchema = z.object({
+  model: modelNameSchema,
+  version: versionNumberSchema,
+  state: lifecycleStateSchema,
+  registrant: z.string(),
+  createdAt: isoDateTimeSchema,
+  updatedAt: isoDateTimeSchema,
+  artifactSha256: sha256Schema,
+  evidenceHash: sha256Schema.optional(),
+});
+export type VersionSummary = z.infer<typeof versionSummarySchema>;
+
+export const modelSummarySchema = z.object({
+  name: modelNameSchema,
+  task: modelTaskSchema,
+  description: z.string(),
+  latestVersion: z.number().int().nonnegative(),
+  champion: versionNumberSchema.nullable(),
+  createdAt: isoDateTimeSchema,
+  createdBy: z.string(),
+});
+
+export const modelListSchema = z.object({ models: z.array(modelSummarySchema) });
+
+export const modelDetailSchema = z.object({
+  definition: modelInputSchema,
+  createdAt: isoDateTimeSchema,
+  createdBy: z.string(),
+  champion: championPointerSchema,
+  versions: z.array(versionSummarySchema),
+});
+
+/** The lifecycle orchestration of a version, as the Durable management API reports it. */
+export const lifecycleRunSchema = z.object({
+  instanceId: z.string(),
+  runtimeStatus: z.string(),
+  customStatus: z.unknown().optional(),
+  createdTime: isoDateTimeSchema.optional(),
+  lastUpdatedTime: isoDateTimeSchema.optional(),
+});
+
+export const versionDetailSchema = z.object({
+  version: modelVersionSchema,
+  evidence: validationEvidenceSchema.nullable(),
+  lifecycle: lifecycleRunSchema.nullable(),
+});
+
+export const registeredSchema = z.object({
+  model: modelNameSchema,
+  version: versionNumberSchema,
+  state: lifecycleStateSchema,
+  /** false when this package (same Idempotency-Key, or same artifact and manifest) was registered before. */
+  created: z.boolean(),
+  artifactSha256: sha256Schema,
+  links: z.object({ self: z.string(), lifecycle: z.string() }),
+});
+
+export const decisionResultSchema = versionSummarySchema.extend({
+  /** Whether the version's lifecycle was told (it then promotes, or ends). */
+  lifecycleNotified: z.boolean(),
+});
+
+export const auditListSchema = z.object({ model: modelNameSchema, entries: z.array(auditEventSchema) });
+
+export const championAnswerSchema = z.object({
+  model: modelNameSchema,
+  /** The time asked about; absent for the current champion. */
+  at: isoDateTimeSchema.optional(),
+  version: versionNumberSchema.nullable(),
+  pointer: championPointerSchema.optional(),
+});
+
+export const healthSchema = z.object({
+  status: z.enum(['healthy', 'unhealthy']),
+  dependencies: z.array(
+    z.object({ name: z.string(), ok: z.boolean(), ms: z.number(), error: z.string().optional() }),
+  ),
+});

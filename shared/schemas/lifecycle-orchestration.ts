@@ -1,0 +1,73 @@
+import { z } from 'zod';
+
+import { isoDurationSchema, modelNameSchema, sha256Schema, versionNumberSchema } from './common';
+import { validationOutcomeSchema } from './evidence';
+import { lifecycleStateSchema } from './lifecycle';
+
+/**
+ * Inputs and outputs of the `modelLifecycle` orchestration and its activities. They are recorded
+ * in durable history: they may only grow, additively.
+ */
+
+export const versionRefSchema = z.object({ model: modelNameSchema, version: versionNumberSchema });
+export type VersionRef = z.infer<typeof versionRefSchema>;
+
+export const lifecycleInputSchema = versionRefSchema.extend({
+  /** Why the lifecycle runs: a new registration, or a revalidation with new evidence. */
+  reason: z.enum(['registered', 'revalidation']).default('registered'),
+  correlationId: z.string().min(1).max(128).optional(),
+});
+export type LifecycleInput = z.input<typeof lifecycleInputSchema>;
+
+/** What the orchestration needs to know about a version and its model's approval policy. */
+export const lifecycleFactsSchema = z.object({
+  state: lifecycleStateSchema,
+  evidenceHash: sha256Schema.optional(),
+  approval: z.object({ timeout: isoDurationSchema, autoApprove: z.boolean(), promoteOnApproval: z.boolean() }),
+});
+export type LifecycleFacts = z.infer<typeof lifecycleFactsSchema>;
+
+export const validateInputSchema = versionRefSchema.extend({ validatedAt: z.iso.datetime({ offset: true }) });
+export const recordValidationInputSchema = versionRefSchema.extend({ outcome: validationOutcomeSchema });
+export const autoApproveInputSchema = versionRefSchema.extend({ evidenceHash: sha256Schema });
+
+/** The state a transition activity left the version in (it may be another's, when a person was faster). */
+export const stateResultSchema = z.object({ state: lifecycleStateSchema, evidenceHash: sha256Schema.optional() });
+export type StateResult = z.infer<typeof stateResultSchema>;
+
+/** The `approval` external event: raised after a person's decision was written, so the lifecycle wakes up. */
+export const APPROVAL_EVENT = 'approval';
+export const approvalEventSchema = z.object({
+  decision: z.enum(['approved', 'rejected', 'retired']),
+  by: z.string().min(1).max(256),
+});
+export type ApprovalEvent = z.infer<typeof approvalEventSchema>;
+
+/** Where the lifecycle is, as custom status (the management API and `GET .../versions/{v}` show it). */
+export const lifecycleStepSchema = z.enum(['starting', 'validating', 'pending_approval', 'promoting', 'done']);
+export const lifecycleStatusSchema = z.object({
+  step: lifecycleStepSchema,
+  state: lifecycleStateSchema.optional(),
+  evidenceHash: sha256Schema.optional(),
+  approvalDeadline: z.iso.datetime({ offset: true }).optional(),
+  reasons: z.array(z.string()).optional(),
+});
+export type LifecycleStatus = z.infer<typeof lifecycleStatusSchema>;
+
+export const lifecycleOutputSchema = versionRefSchema.extend({
+  /** The state the lifecycle left the version in. */
+  outcome: lifecycleStateSchema,
+  evidenceHash: sha256Schema.optional(),
+  reasons: z.array(z.string()).optional(),
+});
+export type LifecycleOutput = z.infer<typeof lifecycleOutputSchema>;
+
+/**
+ * What an activity hands back: its value, or the expected failure (a DomainError) that retrying
+ * would not cure. Outages are thrown instead, so the retry policy handles them.
+ */
+export const activityResultSchema = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), value: z.unknown() }),
+  z.object({ ok: z.literal(false), code: z.string(), message: z.string() }),
+]);
+export type ActivityResult = z.infer<typeof activityResultSchema>;

@@ -1,0 +1,214 @@
+import { z } from 'zod';
+
+import { isoDateTimeSchema, modelNameSchema, versionNumberSchema } from './common';
+import { driftEvaluationSchema, driftReportSchema } from './drift';
+import { retrainingReasonSchema } from './messages';
+import { segmentedMetricReportSchema } from './metrics';
+import { profileSchema } from './profile';
+
+/**
+ * What the production loop stores: inference runs, actuals files, monitoring windows, retraining
+ * requests (Cosmos `runs`, pk `/modelName`, one `docType` each) and window profiles (blob
+ * `profiles/{model}/windows/...`). Documents only grow additively.
+ */
+
+const count = z.number().int().nonnegative();
+
+/**
+ * A monitoring window's id: its UTC start as `YYYYMMDDTHHmmZ` (a single path segment, sortable).
+ * Windows are aligned in UTC on the model's timestamp column (arrival time without one), with the
+ * drift policy's `window` length.
+ */
+export const windowIdSchema = z.string().regex(/^\d{8}T\d{4}Z$/, 'a window id is its UTC start as YYYYMMDDTHHmmZ');
+export const windowSpanSchema = z.object({ id: windowIdSchema, start: isoDateTimeSchema, end: isoDateTimeSchema });
+export type WindowSpan = z.infer<typeof windowSpanSchema>;
+
+/**
+ * The profile of the rows of one window (overall and per segment `key=value`), for one run or
+ * merged over several. Feature columns and the model's prediction (prediction drift), histograms
+ * on the reference's edges.
+ */
+export const windowProfileSchema = z.object({
+  schemaVersion: z.literal(1),
+  model: modelNameSchema,
+  window: windowSpanSchema,
+  overall: profileSchema,
+  segments: z.record(z.string(), profileSchema),
+});
+export type WindowProfile = z.infer<typeof windowProfileSchema>;
+
+/** New data flavours a run saw against the champion's reference (its validation data). */
+export const flavoursSchema = z.object({
+  /** Segment values the reference never had, per segment key. */
+  newSegmentValues: z.record(z.string(), z.array(z.string())),
+  /** Categorical feature values the reference never had, per column (the most frequent, bounded). */
+  unseenCategories: z.record(z.string(), z.object({ rows: count, values: z.array(z.string()) })),
+  /** Rows with a numeric feature outside the reference's range, per column. */
+  outOfRange: z.record(z.string(), z.object({ below: count, above: count })),
+});
+export type Flavours = z.infer<typeof flavoursSchema>;
+
+export const runStateSchema = z.enum(['waiting_for_champion', 'running', 'completed', 'failed']);
+export type RunState = z.infer<typeof runStateSchema>;
+
+/** One scoring of a data drop (or, scheduled, of what accumulated), by the champion at its start. */
+export const inferenceRunSchema = z.object({
+  runId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/),
+  modelName: modelNameSchema,
+  kind: z.enum(['batch', 'scheduled']),
+  state: runStateSchema,
+  /** The input blob(s) and the ETag each was scored at. */
+  sources: z.array(z.object({ path: z.string(), etag: z.string(), size: count })).min(1),
+  /** The durable instance that runs it. */
+  instanceId: z.string(),
+  version: versionNumberSchema.nullable(),
+  artifactSha256: z.string().optional(),
+  transformSpecHash: z.string().optional(),
+  chunks: count,
+  rowsRead: count,
+  rowsScored: count,
+  rowsQuarantined: count,
+  /** Quarantined rows by reason code. */
+  rejectionReasons: z.record(z.string(), count),
+  /** Parts and `_manifest.json` under predictions/{model}/v{version}/{runId}/. */
+  predictionsFolder: z.string().optional(),
+  quarantineFolder: z.string().optional(),
+  /** Monitoring windows the run's rows fell in. */
+  windows: z.array(windowIdSchema),
+  flavours: flavoursSchema.optional(),
+  createdAt: isoDateTimeSchema,
+  startedAt: isoDateTimeSchema.optional(),
+  completedAt: isoDateTimeSchema.optional(),
+  durationMs: count.optional(),
+  error: z.string().optional(),
+});
+export type InferenceRun = z.infer<typeof inferenceRunSchema>;
+
+/** One actuals file joined to stored predictions. */
+export const actualsRecordSchema = z.object({
+  /** Derived from the blob path and ETag: one record per file version. */
+  actualsId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/),
+  modelName: modelNameSchema,
+  source: z.object({ path: z.string(), etag: z.string(), size: count }),
+  state: z.enum(['running', 'completed', 'failed']),
+  instanceId: z.string(),
+  rows: count,
+  matched: count,
+  /** Actuals whose id matched no stored prediction (kept in quarantine, not dropped). */
+  unmatched: count,
+  /** Ids that appear more than once in the file (the last one counts). */
+  duplicateIds: count,
+  /** Rows without an id or a usable actual, by reason. */
+  rejectionReasons: z.record(z.string(), count),
+  /** Realised metrics over this file's matched rows, overall and per segment. */
+  metrics: segmentedMetricReportSchema.nullable(),
+  /** Windows whose realised metrics this file changed. */
+  windows: z.array(windowIdSchema),
+  createdAt: isoDateTimeSchema,
+  completedAt: isoDateTimeSchema.optional(),
+  error: z.string().optional(),
+});
+export type ActualsRecord = z.infer<typeof actualsRecordSchema>;
+
+/** A monitoring window: what was scored in it, realised performance, drift verdicts. */
+export const monitoringWindowSchema = z.object({
+  modelName: modelNameSchema,
+  window: windowSpanSchema,
+  /** The champion the window was evaluated for. */
+  version: versionNumberSchema.nullable(),
+  predictions: count,
+  /** Predictions with an actual joined. */
+  labelled: count,
+  labelCoverage: z.number().min(0).max(1),
+  /** Realised metrics of the labelled rows (provisional below the policy's minLabelCoverage). */
+  performance: z
+    .object({ metrics: segmentedMetricReportSchema, provisional: z.boolean(), updatedAt: isoDateTimeSchema })
+    .nullable(),
+  drift: z
+    .object({
+      reference: z.string(),
+      overall: driftReportSchema,
+      segments: z.record(z.string(), driftReportSchema),
+      evaluation: driftEvaluationSchema,
+      evaluatedAt: isoDateTimeSchema,
+    })
+    .nullable(),
+  performanceVerdict: z.enum(['ok', 'breach', 'provisional', 'insufficient_data']).optional(),
+});
+export type MonitoringWindow = z.infer<typeof monitoringWindowSchema>;
+
+/** A retraining request and what became of it. Its id is the queue message id. */
+export const retrainingRecordSchema = z.object({
+  /** `retrain:{model}:{windowId}` */
+  requestId: z.string().min(1).max(128),
+  modelName: modelNameSchema,
+  /** The champion whose monitoring raised it. */
+  version: versionNumberSchema,
+  reason: retrainingReasonSchema,
+  windowId: windowIdSchema,
+  state: z.enum(['queued', 'training', 'registered', 'closed', 'failed']),
+  requestedAt: isoDateTimeSchema,
+  trainer: z.string().optional(),
+  /** The version the trainer produced; the request closes when its lifecycle decides. */
+  resultVersion: versionNumberSchema.optional(),
+  outcome: z.string().optional(),
+  closedAt: isoDateTimeSchema.optional(),
+  error: z.string().optional(),
+});
+export type RetrainingRecord = z.infer<typeof retrainingRecordSchema>;
+
+/** Per model: where monitoring stands (the next window to evaluate, the alert history). */
+export const monitorStateSchema = z.object({
+  modelName: modelNameSchema,
+  /** Windows before this one are evaluated. */
+  evaluatedUntil: isoDateTimeSchema.nullable(),
+  /** Window verdicts, oldest first (bounded), for the consecutive-windows rule. */
+  recent: z.array(z.enum(['drift', 'no_drift', 'insufficient_data'])),
+  lastAlertAt: isoDateTimeSchema.nullable(),
+  updatedAt: isoDateTimeSchema,
+});
+export type MonitorState = z.infer<typeof monitorStateSchema>;
+
+/**
+ * A version's reference for drift and new flavours (`profiles/{model}/v{version}/reference.json`):
+ * its validation data's features and predictions, profiled at validation, overall and per segment.
+ */
+export const referenceProfileSchema = z.object({
+  schemaVersion: z.literal(1),
+  model: modelNameSchema,
+  version: versionNumberSchema,
+  /** The dataset it was built from. */
+  source: z.string(),
+  overall: profileSchema,
+  segments: z.record(z.string(), profileSchema),
+});
+export type ReferenceProfile = z.infer<typeof referenceProfileSchema>;
+
+/** `_manifest.json` of a predictions folder, written when every part is in place. */
+export const predictionManifestSchema = z.object({
+  schemaVersion: z.literal(1),
+  model: modelNameSchema,
+  version: versionNumberSchema,
+  runId: z.string(),
+  sources: z.array(z.object({ path: z.string(), etag: z.string(), size: count })),
+  parts: z.array(z.object({ path: z.string(), chunk: count, rows: count })),
+  rows: count,
+  quarantinedRows: count,
+  columns: z.array(z.object({ name: z.string(), type: z.string() })),
+  createdAt: isoDateTimeSchema,
+});
+export type PredictionManifest = z.infer<typeof predictionManifestSchema>;
+
+const sourceRefSchema = z.object({ path: z.string().min(1), etag: z.string().min(1), size: count, lastModified: isoDateTimeSchema });
+
+/** The input of the `batchInference` orchestration. */
+export const batchInputSchema = z.object({
+  model: modelNameSchema,
+  runId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/),
+  kind: z.enum(['batch', 'scheduled']),
+  sources: z.array(sourceRefSchema).min(1),
+  /** Chunks scored at once (BATCH_MAX_PARALLEL_CHUNKS when the run started). */
+  maxParallel: z.number().int().min(1).max(256),
+  correlationId: z.string().min(1).max(128).optional(),
+});
+export type BatchInput = z.infer<typeof batchInputSchema>;

@@ -1,0 +1,42 @@
+import { z } from 'zod';
+
+import { goldenRecordsSchema } from '../domain/parity';
+import { sha256Schema } from './common';
+import { datasetReferenceSchema, environmentSchema, lineageSchema, modelSignatureSchema } from './model-version';
+import { fittedTransformsSchema } from './transforms';
+
+/**
+ * What a registrant hands over with the ONNX file (the `manifest` part of
+ * `POST /models/{model}/versions`, or `manifest.json` of a package in
+ * `models/{model}/incoming/{name}/`): the version manifest `mlops score` reads, without the model
+ * definition (the route or folder names the model) and with training metrics, lineage, the
+ * training environment and the datasets it was trained and is to be validated on.
+ */
+export const registrationManifestSchema = z.object({
+  /** Optional here: the model comes from the route; when given, its name must match. */
+  model: z.object({ name: z.string() }).loose().optional(),
+  artifact: z
+    .object({
+      /** Packages: the ONNX file, relative to the package folder. Ignored for uploads. */
+      path: z.string().min(1).max(512).default('model.onnx'),
+      /** When given, the received bytes must have this hash. */
+      sha256: sha256Schema.optional(),
+    })
+    .default({ path: 'model.onnx' }),
+  signature: modelSignatureSchema,
+  transforms: fittedTransformsSchema,
+  goldenRecords: goldenRecordsSchema.optional(),
+  /** Training metrics, by name. */
+  metrics: z.record(z.string().min(1).max(64), z.number()).default({}),
+  lineage: lineageSchema.default({ source: 'manual' }),
+  environment: environmentSchema.optional(),
+  /** Lake paths (or external URIs) with roles; a `validation` dataset in the lake is needed to validate. */
+  datasets: z.array(datasetReferenceSchema).max(50).default([]),
+  description: z.string().max(2000).default(''),
+});
+export type RegistrationManifest = z.infer<typeof registrationManifestSchema>;
+
+/** Only where a package's artifact is, read before the whole manifest is checked. */
+export const packageArtifactLocationSchema = z.object({
+  artifact: z.object({ path: z.string().min(1).default('model.onnx') }).default({ path: 'model.onnx' }),
+});

@@ -1,0 +1,80 @@
+import { errors, parseOrThrow } from '../domain/errors';
+import { lakePaths } from '../domain/lake-paths';
+import { type GoldenRecord, goldenRecordsSchema } from '../domain/parity';
+import { applyTransforms, assertInputsMatchFeatures } from '../domain/transforms';
+import type { DataLake } from '../ports/data-lake';
+import type { ModelRuntime } from '../ports/model-runtime';
+import type { ModelDefinition } from '../schemas/model';
+import type { ModelVersion } from '../schemas/model-version';
+import { type FittedTransforms, fittedTransformsSchema } from '../schemas/transforms';
+import type { ScoringVersion } from './score-chunk';
+
+export interface LoadVersionDeps {
+  lake: DataLake;
+  runtime: ModelRuntime;
+}
+
+/** A registered version ready to score, with the files registration stored beside its artifact. */
+export interface LoadedVersion extends ScoringVersion {
+  fitted: FittedTransforms;
+  goldenRecords: GoldenRecord[] | undefined;
+}
+
+async function readJson(lake: DataLake, path: string): Promise<unknown> {
+  const text = (await lake.readBuffer(path)).toString('utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw errors.validation(`'${path}' is not JSON: ${(e as Error).message}`, { path });
+  }
+}
+
+/** The fitted transforms stored with a version, checked against the hash the version was registered with. */
+export async function readFittedTransforms(lake: DataLake, version: ModelVersion): Promise<FittedTransforms> {
+  const path = lakePaths.transformSpec(version.modelName, version.version);
+  const fitted = parseOrThrow(fittedTransformsSchema, await readJson(lake, path), `fitted transforms ${path}`);
+  if (fitted.specHash !== version.transformSpecHash) {
+    throw errors.artifactIntegrity(`'${path}' has spec hash ${fitted.specHash}, the version was registered with ${version.transformSpecHash}`, {
+      path,
+    });
+  }
+  return fitted;
+}
+
+/**
+ * Loads a registered version the way every scoring path uses it: the ONNX artifact (its sha256
+ * checked against the registry by the runtime: ARTIFACT_INTEGRITY), the signature checked against
+ * the graph (SIGNATURE_MISMATCH), the fitted transforms checked against the registered hash, the
+ * model's features and the model's input width, and the golden records if it has them.
+ */
+export async function loadScoringVersion(
+  deps: LoadVersionDeps,
+  definition: ModelDefinition,
+  version: ModelVersion,
+): Promise<LoadedVersion> {
+  const fitted = await readFittedTransforms(deps.lake, version);
+  assertInputsMatchFeatures(fitted, definition.features);
+  const model = await deps.runtime.load({
+    model: version.modelName,
+    version: version.version,
+    sha256: version.artifact.sha256,
+    signature: version.signature,
+    task: definition.task,
+    ...(definition.classLabels ? { classLabels: definition.classLabels } : {}),
+    fetch: () => deps.lake.readBuffer(version.artifact.path),
+  });
+  if (model.roles.width !== fitted.output.length) {
+    throw errors.signatureMismatch(`the transforms produce ${fitted.output.length} features, the model's input '${model.roles.input}' takes ${model.roles.width}`);
+  }
+  const goldenRecords = version.goldenRecordsPath
+    ? parseOrThrow(goldenRecordsSchema, await readJson(deps.lake, version.goldenRecordsPath), 'golden records')
+    : undefined;
+  return {
+    definition,
+    version: version.version,
+    transform: (batch) => applyTransforms(fitted, batch),
+    model,
+    fitted,
+    goldenRecords,
+  };
+}

@@ -1,0 +1,154 @@
+import { errors } from '../domain/errors';
+import type { MetricsData } from '../domain/metrics';
+import type { RawRows } from '../domain/raw-rows';
+import { headerIndex, layoutColumns, validateRows } from '../domain/row-validation';
+import type { RowBatch } from '../domain/tabular';
+import type { Predictions } from '../ports/model-runtime';
+import type { TabularFiles } from '../ports/tabular-files';
+import type { ModelDefinition } from '../schemas/model';
+import type { ChunkPlan } from '../schemas/scoring';
+import { concatBatches, monitoredBatch, referenceProfileOf, type SegmentedProfile } from './profiling';
+import type { ScoringVersion } from './score-chunk';
+
+/**
+ * A validation dataset scored by the challenger and (when there is one) the champion: only rows
+ * both scored and whose actual is usable, so the two are measured on exactly the same rows.
+ */
+export interface ScoredValidationData {
+  rowsRead: number;
+  rowsRejected: number;
+  rowsWithoutActual: number;
+  rejectionReasons: Record<string, number>;
+  challenger: MetricsData;
+  champion: MetricsData | null;
+  /** Epoch ms per evaluated row (NaN without a timestamp column). */
+  timestamps: Float64Array;
+  /** Segment keys' and other categorical columns' values per evaluated row. */
+  columns: Record<string, (string | null)[]>;
+  /** Every row the challenger scored (with or without an actual), profiled: the version's reference for monitoring. */
+  reference: SegmentedProfile;
+}
+
+/** Growable per-row outputs of one model (regression values or class probabilities). */
+class PredictionColumn {
+  readonly values: number[] = [];
+  constructor(readonly classCount: number) {}
+}
+
+/** Where each batch row's prediction sits (-1: the model's transforms rejected the row). */
+function predictionIndex(rowCount: number, keptRows: ArrayLike<number>): Int32Array {
+  const at = new Int32Array(rowCount).fill(-1);
+  for (let k = 0; k < keptRows.length; k++) at[keptRows[k]!] = k;
+  return at;
+}
+
+function pushPrediction(out: PredictionColumn, predictions: Predictions, k: number): void {
+  if (predictions.kind === 'regression') out.values.push(predictions.values[k]!);
+  else for (let c = 0; c < predictions.classCount; c++) out.values.push(predictions.probabilities[k * predictions.classCount + c]!);
+}
+
+function metricsData(definition: ModelDefinition, actuals: number[], out: PredictionColumn): MetricsData {
+  if (definition.task === 'regression') return { actual: Float64Array.from(actuals), predicted: Float64Array.from(out.values) };
+  return { actual: Int32Array.from(actuals), probabilities: Float64Array.from(out.values), classCount: out.classCount };
+}
+
+/** The actual of a raw row as a number (regression) or class index; undefined when unusable. */
+function actualOf(definition: ModelDefinition, raw: RawRows, column: number, row: number): number | undefined {
+  if (definition.task === 'regression') {
+    const value = raw.number(column, row);
+    return Number.isFinite(value) ? value : undefined;
+  }
+  const text = raw.text(column, row)?.trim();
+  if (text === undefined || text === '') return undefined;
+  const index = (definition.classLabels ?? []).indexOf(text);
+  return index < 0 ? undefined : index;
+}
+
+/**
+ * Scores every row of a validation dataset with both versions (same row validation, each
+ * version's own transforms and model) and keeps the rows both scored that have an actual in the
+ * model's target column. `extraColumns` are categorical columns kept per row (group splits).
+ */
+export async function scoreValidationData(
+  deps: { files: TabularFiles },
+  plan: ChunkPlan,
+  challenger: ScoringVersion,
+  champion: ScoringVersion | null,
+  extraColumns: readonly string[] = [],
+): Promise<ScoredValidationData> {
+  const definition = challenger.definition;
+  const classCount = definition.task === 'regression' ? 1 : (definition.classLabels ?? []).length;
+  const target = headerIndex(plan.columns).get(definition.targetColumn);
+  if (target === undefined) {
+    throw errors.invalidInputFile(`the validation dataset has no target column '${definition.targetColumn}'`, {
+      column: definition.targetColumn,
+    });
+  }
+  const layout = layoutColumns(definition, plan.columns);
+  const kept = [...new Set([...definition.segmentKeys, ...extraColumns])];
+  const keptIndex = kept.map((name) => headerIndex(plan.columns).get(name));
+  const numericColumns = definition.features.filter((f) => f.type === 'numeric').map((f) => f.name);
+  const actuals: number[] = [];
+  const mine = new PredictionColumn(classCount);
+  const theirs = new PredictionColumn(classCount);
+  const timestamps: number[] = [];
+  const columns: Record<string, (string | null)[]> = Object.fromEntries(kept.map((k) => [k, []]));
+  const reasons: Record<string, number> = {};
+  const scored: RowBatch[] = [];
+  let rowsRead = 0;
+  let rowsRejected = 0;
+  let rowsWithoutActual = 0;
+
+  for (const chunk of plan.chunks) {
+    const opened = await deps.files.open(plan.source, chunk, { numericColumns });
+    for await (const raw of opened.batches) {
+      rowsRead += raw.rowCount;
+      const valid = validateRows(raw, layout);
+      for (const r of valid.rejected) reasons[r.code] = (reasons[r.code] ?? 0) + 1;
+      rowsRejected += valid.rejected.length;
+      const n = valid.batch.rowCount;
+      if (n === 0) continue;
+      const a = challenger.transform(valid.batch);
+      const aAt = predictionIndex(n, a.keptRows);
+      const aOut = a.keptRows.length > 0 ? await challenger.model.predict(a.matrix) : undefined;
+      scored.push(monitoredBatch(definition, valid, a.keptRows, aOut));
+      const b = champion?.transform(valid.batch);
+      const bAt = b ? predictionIndex(n, b.keptRows) : undefined;
+      const bOut = b && b.keptRows.length > 0 ? await champion!.model.predict(b.matrix) : undefined;
+      for (let r = 0; r < n; r++) {
+        const k = aAt[r]!;
+        const j = bAt ? bAt[r]! : 0;
+        if (k < 0 || j < 0) {
+          reasons.transform = (reasons.transform ?? 0) + 1;
+          rowsRejected += 1;
+          continue;
+        }
+        const source = valid.sourceRows[r]!;
+        const actual = actualOf(definition, raw, target, source);
+        if (actual === undefined) {
+          rowsWithoutActual += 1;
+          continue;
+        }
+        actuals.push(actual);
+        pushPrediction(mine, aOut!, k);
+        if (bOut) pushPrediction(theirs, bOut, j);
+        timestamps.push(valid.timestamps ? valid.timestamps[r]! : NaN);
+        kept.forEach((name, c) => {
+          const column = keptIndex[c];
+          columns[name]!.push(column === undefined ? null : (raw.symbol?.(column, source) ?? raw.text(column, source)));
+        });
+      }
+    }
+  }
+  return {
+    rowsRead,
+    rowsRejected,
+    rowsWithoutActual,
+    rejectionReasons: reasons,
+    challenger: metricsData(definition, actuals, mine),
+    champion: champion ? metricsData(definition, actuals, theirs) : null,
+    timestamps: Float64Array.from(timestamps),
+    columns,
+    reference: referenceProfileOf(definition, concatBatches(scored)),
+  };
+}

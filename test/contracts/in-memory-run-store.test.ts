@@ -1,0 +1,4 @@
+import { inMemoryRunStore } from '../support/in-memory-run-store';
+import { describeRunStoreContract } from './run-store.contract';
+
+describeRunStoreContract('in-memory fake (test/support)', () => inMemoryRunStore());

@@ -1,0 +1,414 @@
+import { randomBytes } from 'node:crypto';
+
+import { emptyChampion } from '../../shared/domain/lifecycle';
+import type { ModelRegistry } from '../../shared/ports/model-registry';
+import type { ModelVersion } from '../../shared/schemas/model-version';
+import {
+  type AuditEvent,
+  type ChampionChangedEvent,
+  type ChampionPointer,
+  type ModelRecord,
+  modelRecordSchema,
+} from '../../shared/schemas/registry';
+import { aModelDefinition, aModelVersion, anActor, sha } from '../support/builders';
+
+const alice = anActor({ id: 'alice@example.com' });
+const T0 = Date.parse('2026-02-01T00:00:00.000Z');
+/** An ISO time `seconds` after T0. */
+const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
+
+/**
+ * The documented semantics of the ModelRegistry port (shared/ports/model-registry.ts), run against
+ * every implementation so the in-memory fake cannot drift from the Cosmos adapter. Each test works
+ * on models of its own (random names), so the suite also runs against a shared database.
+ */
+export function describeModelRegistryContract(name: string, makeRegistry: () => ModelRegistry): void {
+  describe(`ModelRegistry contract: ${name}`, () => {
+    let registry: ModelRegistry;
+    beforeEach(() => {
+      registry = makeRegistry();
+    });
+
+    const aModelName = (prefix = 'c') => `${prefix}-${randomBytes(5).toString('hex')}`;
+
+    function aModelRecord(modelName: string): ModelRecord {
+      // Parsed, so the definition carries its defaults as a store returns them.
+      return modelRecordSchema.parse({
+        modelName,
+        definition: aModelDefinition({ name: modelName }),
+        createdAt: at(0),
+        updatedAt: at(0),
+        createdBy: alice.id,
+        latestVersion: 0,
+      });
+    }
+
+    async function aModel(prefix?: string): Promise<string> {
+      const modelName = aModelName(prefix);
+      await registry.createModel(aModelRecord(modelName));
+      return modelName;
+    }
+
+    const versionOf = (model: string) => (version: number) => aModelVersion({ modelName: model, version });
+
+    async function registered(model: string) {
+      return registry.registerVersion(model, versionOf(model));
+    }
+
+    function aChampionChange(
+      model: string,
+      epoch: number,
+      from: number | null,
+      to: number | null,
+      seconds: number,
+    ): ChampionChangedEvent {
+      return {
+        id: `${model}:champion:${epoch}`,
+        kind: 'champion_changed',
+        modelName: model,
+        epoch,
+        from,
+        to,
+        cause: 'promote',
+        actor: alice,
+        at: at(seconds),
+      };
+    }
+
+    function aTransition(model: string, version: number, revision: number, seconds: number): AuditEvent {
+      return {
+        id: `${model}:v${version}:r${revision}`,
+        kind: 'transition',
+        modelName: model,
+        version,
+        revision,
+        command: 'start_validation',
+        from: 'registered',
+        to: 'validating',
+        actor: alice,
+        at: at(seconds),
+      };
+    }
+
+    const pointer = (
+      model: string,
+      version: number,
+      epoch: number,
+      previous: number[] = [],
+    ): ChampionPointer => ({
+      ...emptyChampion(model, at(epoch)),
+      version,
+      previous,
+      epoch,
+    });
+
+    describe('models', () => {
+      it('when a model is created, then it reads back as returned and is listed by name', async () => {
+        const [first, second] = [aModelName('b'), aModelName('a')];
+        const created = await registry.createModel(aModelRecord(first));
+        await registry.createModel(aModelRecord(second));
+        expect(created).toEqual(aModelRecord(first));
+        expect(await registry.getModel(first)).toEqual(created);
+        const names = (await registry.listModels()).map((m) => m.modelName);
+        expect(names).toEqual(expect.arrayContaining([first, second]));
+        expect(names).toEqual([...names].sort((a, b) => a.localeCompare(b)));
+      });
+
+      it('when a model does not exist, then getModel is undefined', async () => {
+        expect(await registry.getModel(aModelName())).toBeUndefined();
+      });
+
+      it('when a model name is taken, then createModel is MODEL_ALREADY_EXISTS and the first stays', async () => {
+        const model = await aModel();
+        await expect(
+          registry.createModel({ ...aModelRecord(model), createdBy: 'mallory' }),
+        ).rejects.toMatchObject({
+          code: 'MODEL_ALREADY_EXISTS',
+        });
+        expect((await registry.getModel(model))?.createdBy).toBe(alice.id);
+      });
+    });
+
+    describe('versions', () => {
+      it('when versions are registered, then they get 1 and 2, read back with their ETags and raise latestVersion', async () => {
+        const model = await aModel();
+        const first = await registered(model);
+        const second = await registry.registerVersion(model, (n) =>
+          aModelVersion({ modelName: model, version: n, description: 'second' }),
+        );
+        expect([first.value.version, second.value.version]).toEqual([1, 2]);
+        expect(second.value).toEqual(aModelVersion({ modelName: model, version: 2, description: 'second' }));
+        expect(second.created).toBe(true);
+        expect(await registry.getVersion(model, 2)).toEqual({ value: second.value, etag: second.etag });
+        expect(first.etag).toEqual(expect.any(String));
+        expect((await registry.getModel(model))?.latestVersion).toBe(2);
+      });
+
+      it('when the model does not exist, then registerVersion is MODEL_NOT_FOUND and stores nothing', async () => {
+        const model = aModelName();
+        await expect(registered(model)).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+        expect(await registry.listVersions(model)).toEqual([]);
+        expect(await registry.getVersion(model, 1)).toBeUndefined();
+      });
+
+      it('when build returns another number than asked for, then registerVersion fails and stores nothing', async () => {
+        const model = await aModel();
+        await expect(
+          registry.registerVersion(model, (n) => aModelVersion({ modelName: model, version: n + 1 })),
+        ).rejects.toThrow();
+        expect(await registry.listVersions(model)).toEqual([]);
+      });
+
+      it('when 12 registrations run at once, then they get 1..12 with no gaps, listed by number', async () => {
+        const model = await aModel('race');
+        const results = await Promise.all(Array.from({ length: 12 }, () => registered(model)));
+        const expected = Array.from({ length: 12 }, (_, i) => i + 1);
+        expect(results.map((r) => r.value.version).sort((a, b) => a - b)).toEqual(expected);
+        // 10, 11, 12 after 9: numbers, not strings, decide the order.
+        expect((await registry.listVersions(model)).map((v) => v.version)).toEqual(expected);
+        expect((await registry.getModel(model))?.latestVersion).toBe(12);
+      });
+
+      it('when a version does not exist, then getVersion is undefined and listVersions of another model is empty', async () => {
+        const model = await aModel();
+        await registered(model);
+        expect(await registry.getVersion(model, 2)).toBeUndefined();
+        expect(await registry.listVersions(await aModel())).toEqual([]);
+      });
+    });
+
+    describe('registration keys', () => {
+      it('when a key is registered again, then the first version comes back (not created) and no number is used', async () => {
+        const model = await aModel();
+        const first = await registry.registerVersion(model, versionOf(model), { registrationKey: 'sha:one' });
+        const again = await registry.registerVersion(model, versionOf(model), { registrationKey: 'sha:one' });
+        const other = await registry.registerVersion(model, versionOf(model), { registrationKey: 'sha:two' });
+        expect(first).toMatchObject({ created: true, value: { version: 1, registrationKey: 'sha:one' } });
+        expect(again).toMatchObject({ created: false, value: { version: 1 } });
+        expect(other).toMatchObject({ created: true, value: { version: 2 } });
+      });
+
+      it('when 6 registrations with one key run at once, then one version is stored and all six get it', async () => {
+        const model = await aModel();
+        const results = await Promise.all(
+          Array.from({ length: 6 }, () => registry.registerVersion(model, versionOf(model), { registrationKey: 'sha:same' })),
+        );
+        expect(new Set(results.map((r) => r.value.version))).toEqual(new Set([1]));
+        expect(results.filter((r) => r.created)).toHaveLength(1);
+        expect(await registry.listVersions(model)).toHaveLength(1);
+      });
+    });
+
+    describe('replaceVersion', () => {
+      it('when the ETag is current, then the version is replaced and gets a new ETag', async () => {
+        const model = await aModel();
+        const stored = await registered(model);
+        const replaced = await registry.replaceVersion(
+          { ...stored.value, description: 'edited', revision: 1 },
+          stored.etag,
+        );
+        expect(replaced.etag).not.toBe(stored.etag);
+        expect(replaced.value).toMatchObject({ description: 'edited', revision: 1 });
+        expect(await registry.getVersion(model, 1)).toEqual(replaced);
+      });
+
+      it('when the ETag is stale, then CONCURRENCY_CONFLICT and the newer write survives', async () => {
+        const model = await aModel();
+        const stale = await registered(model);
+        await registry.replaceVersion({ ...stale.value, description: 'first writer' }, stale.etag);
+        await expect(
+          registry.replaceVersion({ ...stale.value, description: 'second writer' }, stale.etag),
+        ).rejects.toMatchObject({
+          code: 'CONCURRENCY_CONFLICT',
+        });
+        expect((await registry.getVersion(model, 1))?.value.description).toBe('first writer');
+      });
+
+      it('when 5 writers replace with the same ETag at once, then exactly one wins', async () => {
+        const model = await aModel();
+        const stored = await registered(model);
+        const results = await Promise.allSettled(
+          Array.from({ length: 5 }, (_, i) =>
+            registry.replaceVersion({ ...stored.value, description: `writer ${i}` }, stored.etag),
+          ),
+        );
+        const winners = results.filter((r) => r.status === 'fulfilled');
+        expect(winners).toHaveLength(1);
+        for (const r of results)
+          if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'CONCURRENCY_CONFLICT' });
+        expect((await registry.getVersion(model, 1))?.value).toEqual(winners[0]?.value.value);
+      });
+
+      it('when the version does not exist, then VERSION_NOT_FOUND', async () => {
+        const model = await aModel();
+        const stored = await registered(model);
+        const missing: ModelVersion = { ...stored.value, version: 7 };
+        await expect(registry.replaceVersion(missing, stored.etag)).rejects.toMatchObject({
+          code: 'VERSION_NOT_FOUND',
+        });
+        expect(await registry.getVersion(model, 7)).toBeUndefined();
+      });
+    });
+
+    describe('champion pointer', () => {
+      it('when there is none, then getChampion is undefined and a swap without ETag creates it', async () => {
+        const model = await aModel();
+        expect(await registry.getChampion(model)).toBeUndefined();
+        const created = await registry.swapChampion(pointer(model, 1, 1), undefined);
+        expect(created.value).toEqual(pointer(model, 1, 1));
+        expect(await registry.getChampion(model)).toEqual(created);
+      });
+
+      it('when a pointer exists, then a swap without ETag is CONCURRENCY_CONFLICT and the pointer stays', async () => {
+        const model = await aModel();
+        const created = await registry.swapChampion(pointer(model, 1, 1), undefined);
+        await expect(registry.swapChampion(pointer(model, 2, 1), undefined)).rejects.toMatchObject({
+          code: 'CONCURRENCY_CONFLICT',
+        });
+        expect(await registry.getChampion(model)).toEqual(created);
+      });
+
+      it('when the ETag is current, then the pointer moves; with the old ETag again, CONCURRENCY_CONFLICT', async () => {
+        const model = await aModel();
+        const first = await registry.swapChampion(pointer(model, 1, 1), undefined);
+        const second = await registry.swapChampion(pointer(model, 2, 2, [1]), first.etag);
+        expect(second.etag).not.toBe(first.etag);
+        expect(await registry.getChampion(model)).toEqual(second);
+        await expect(registry.swapChampion(pointer(model, 3, 2, [1]), first.etag)).rejects.toMatchObject({
+          code: 'CONCURRENCY_CONFLICT',
+        });
+        expect((await registry.getChampion(model))?.value.version).toBe(2);
+      });
+
+      it('when an ETag is given but no pointer exists, then CONCURRENCY_CONFLICT and none is created', async () => {
+        const model = await aModel();
+        const other = await registry.swapChampion(pointer(await aModel(), 1, 1), undefined);
+        await expect(registry.swapChampion(pointer(model, 1, 1), other.etag)).rejects.toMatchObject({
+          code: 'CONCURRENCY_CONFLICT',
+        });
+        expect(await registry.getChampion(model)).toBeUndefined();
+      });
+
+      it('when 5 first swaps race, then exactly one creates the pointer', async () => {
+        const model = await aModel();
+        const results = await Promise.allSettled(
+          [1, 2, 3, 4, 5].map((v) => registry.swapChampion(pointer(model, v, 1), undefined)),
+        );
+        const winners = results.filter((r) => r.status === 'fulfilled');
+        expect(winners).toHaveLength(1);
+        for (const r of results)
+          if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'CONCURRENCY_CONFLICT' });
+        expect(await registry.getChampion(model)).toEqual(winners[0]?.value);
+      });
+    });
+
+    describe('audit ledger', () => {
+      it('when an id is appended again, then it is a no-op (false) even with other content; other models are apart', async () => {
+        const model = await aModel();
+        const other = await aModel();
+        const event = aTransition(model, 1, 1, 10);
+        expect(await registry.appendAudit(event)).toBe(true);
+        expect(await registry.appendAudit(event)).toBe(false);
+        expect(await registry.appendAudit({ ...event, at: at(20), reason: 'second try' } as AuditEvent)).toBe(
+          false,
+        );
+        expect(await registry.appendAudit({ ...event, modelName: other })).toBe(true);
+        expect(await registry.listAudit(model)).toEqual([event]);
+      });
+
+      it('when an entry is appended, then hasAudit finds it by id in its model only', async () => {
+        const model = await aModel();
+        const other = await aModel();
+        const entry = aTransition(model, 1, 1, 5);
+        expect(await registry.hasAudit(model, entry.id)).toBe(false);
+        await registry.appendAudit(entry);
+        expect(await registry.hasAudit(model, entry.id)).toBe(true);
+        expect(await registry.hasAudit(other, entry.id)).toBe(false);
+      });
+
+      it('when entries were appended out of order, then listAudit gives them oldest first, ties by kind then id', async () => {
+        const model = await aModel();
+        const created: AuditEvent = {
+          id: `${model}:created`,
+          kind: 'model_created',
+          modelName: model,
+          actor: alice,
+          at: at(0),
+        };
+        const registeredEvent: AuditEvent = {
+          id: `${model}:v2:r0`,
+          kind: 'version_registered',
+          modelName: model,
+          version: 2,
+          actor: alice,
+          at: at(5),
+          artifactSha256: sha('artifact'),
+        };
+        const entries = [
+          aTransition(model, 2, 10, 5),
+          aChampionChange(model, 1, null, 2, 5),
+          aTransition(model, 2, 9, 5),
+          registeredEvent,
+          aTransition(model, 1, 1, 3),
+          created,
+        ];
+        for (const e of entries) await registry.appendAudit(e);
+        expect((await registry.listAudit(model)).map((e) => e.id)).toEqual([
+          `${model}:created`,
+          `${model}:v1:r1`,
+          `${model}:v2:r0`,
+          `${model}:champion:1`,
+          `${model}:v2:r9`,
+          `${model}:v2:r10`,
+        ]);
+      });
+
+      it('when listAudit is filtered by kind or version, then only those entries come back, oldest first', async () => {
+        const model = await aModel();
+        for (const e of [
+          aTransition(model, 2, 2, 4),
+          aTransition(model, 1, 1, 2),
+          aTransition(model, 2, 1, 3),
+          aChampionChange(model, 1, null, 2, 5),
+        ]) {
+          await registry.appendAudit(e);
+        }
+        await registry.appendAudit(aTransition(await aModel(), 2, 1, 1));
+        expect((await registry.listAudit(model, { kind: 'transition' })).map((e) => e.id)).toEqual([
+          `${model}:v1:r1`,
+          `${model}:v2:r1`,
+          `${model}:v2:r2`,
+        ]);
+        expect((await registry.listAudit(model, { version: 2 })).map((e) => e.id)).toEqual([
+          `${model}:v2:r1`,
+          `${model}:v2:r2`,
+        ]);
+        expect((await registry.listAudit(model, { kind: 'champion_changed' })).map((e) => e.id)).toEqual([
+          `${model}:champion:1`,
+        ]);
+        expect(await registry.listAudit(model, { kind: 'model_created' })).toEqual([]);
+        expect(await registry.listAudit(aModelName())).toEqual([]);
+      });
+
+      it('when champion changes are in the ledger, then championAt answers from them at, before and between changes', async () => {
+        const model = await aModel();
+        expect(await registry.championAt(model, at(100))).toBeNull();
+        // Appended out of order; two changes in the same instant are told apart by epoch.
+        for (const e of [
+          aChampionChange(model, 3, 2, 1, 30),
+          aChampionChange(model, 1, null, 1, 10),
+          aChampionChange(model, 2, 1, 2, 20),
+          aChampionChange(model, 4, 1, 3, 30),
+        ]) {
+          await registry.appendAudit(e);
+        }
+        expect(await registry.championAt(model, at(9.999))).toBeNull();
+        expect(await registry.championAt(model, at(10))).toBe(1);
+        expect(await registry.championAt(model, at(19))).toBe(1);
+        expect(await registry.championAt(model, at(20))).toBe(2);
+        expect(await registry.championAt(model, at(30))).toBe(3);
+        expect(await registry.championAt(model, at(1000))).toBe(3);
+      });
+    });
+  });
+}

@@ -1,0 +1,162 @@
+import '../../orchestrations/lifecycle/model-lifecycle';
+
+import { LIFECYCLE_ACTIVITIES as A, MODEL_LIFECYCLE } from '../../orchestrations/lifecycle/names';
+import type { LifecycleFacts } from '../../shared/schemas/lifecycle-orchestration';
+import { sha } from '../support/builders';
+import { type EpisodeResult, type OrchestrationHarness, orchestrationHarness } from '../support/orchestration-harness';
+
+const ref = { model: 'churn', version: 3 };
+const EVIDENCE = sha('evidence');
+const START = new Date('2026-05-04T10:00:00Z');
+const ok = (value: unknown) => ({ ok: true, value });
+const facts = (state: LifecycleFacts['state'], approval: Partial<LifecycleFacts['approval']> = {}): LifecycleFacts => ({
+  state,
+  ...(state === 'pending_approval' ? { evidenceHash: EVIDENCE } : {}),
+  approval: { timeout: 'P7D', autoApprove: false, promoteOnApproval: true, ...approval },
+});
+const pass = { decision: 'pass', reasons: [], evidenceHash: EVIDENCE, evidencePath: `evidence/churn/3/${EVIDENCE}.json` };
+
+/** The one new activity call of an episode, checked by name. */
+function called(step: EpisodeResult, name: string) {
+  const action = step.newActions.find((a) => a.name === name);
+  if (!action || action.taskId === null) throw new Error(`expected a call to ${name}, got ${JSON.stringify(step.newActions)}`);
+  return action as { taskId: number; input?: unknown };
+}
+
+/** Runs a fresh version up to the approval wait; returns the harness and the timer's task id. */
+async function untilPendingApproval(approval: Partial<LifecycleFacts['approval']> = {}): Promise<{ h: OrchestrationHarness; timer: number; step: EpisodeResult }> {
+  const h = orchestrationHarness(MODEL_LIFECYCLE, { input: ref, startTime: START });
+  let step = await h.start();
+  step = await h.completeActivity(called(step, A.readVersion).taskId, ok(facts('registered', approval)));
+  step = await h.completeActivity(called(step, A.startValidation).taskId, ok({ state: 'validating' }));
+  const validate = called(step, A.validate);
+  expect(validate.input).toEqual({ ...ref, validatedAt: START.toISOString() });
+  step = await h.completeActivity(validate.taskId, ok(pass));
+  expect(called(step, A.recordValidation).input).toEqual({ ...ref, outcome: pass });
+  step = await h.completeActivity(called(step, A.recordValidation).taskId, ok({ state: 'pending_approval', evidenceHash: EVIDENCE }));
+  const timer = step.newActions.find((a) => a.kind === 'CreateTimer');
+  return { h, timer: timer?.taskId ?? -1, step };
+}
+
+describe('modelLifecycle (replayed through the durable-functions SDK)', () => {
+  it('when validation passes and a person approves, then the timer is cancelled and the version is promoted', async () => {
+    const { h, step: waiting } = await untilPendingApproval();
+    expect(waiting.newActions.map((a) => a.kind)).toEqual(['WaitForExternalEvent', 'CreateTimer']);
+    expect(waiting.newActions[1]?.fireAt).toEqual(new Date('2026-05-11T10:00:00Z'));
+    expect(waiting.customStatus).toEqual({ step: 'pending_approval', state: 'pending_approval', evidenceHash: EVIDENCE, approvalDeadline: '2026-05-11T10:00:00.000Z' });
+
+    let step = await h.advance(3_600_000).raiseEvent('approval', { decision: 'approved', by: 'bob' });
+    expect(step.actions.find((a) => a.kind === 'CreateTimer')?.isCanceled).toBe(true);
+    step = await h.completeActivity(called(step, A.readVersion).taskId, ok(facts('approved')));
+    expect(step.customStatus).toMatchObject({ step: 'promoting' });
+    step = await h.completeActivity(called(step, A.promote).taskId, ok({ state: 'production' }));
+    expect(step.isDone).toBe(true);
+    expect(step.output).toEqual({ ...ref, outcome: 'production', evidenceHash: EVIDENCE });
+    expect(step.customStatus).toEqual({ step: 'done', state: 'production', evidenceHash: EVIDENCE });
+  });
+
+  it('when validation fails, then the lifecycle ends in validation_failed with the reasons and never waits', async () => {
+    const h = orchestrationHarness(MODEL_LIFECYCLE, { input: ref, startTime: START });
+    let step = await h.start();
+    step = await h.completeActivity(called(step, A.readVersion).taskId, ok(facts('registered')));
+    step = await h.completeActivity(called(step, A.startValidation).taskId, ok({ state: 'validating' }));
+    const failed = { ...pass, decision: 'fail', reasons: ['random: segment region=north: rmse 2 is 100% worse than overall 1 (allowed 20%)'] };
+    step = await h.completeActivity(called(step, A.validate).taskId, ok(failed));
+    step = await h.completeActivity(called(step, A.recordValidation).taskId, ok({ state: 'validation_failed', evidenceHash: EVIDENCE }));
+    expect(step.isDone).toBe(true);
+    expect(step.output).toEqual({ ...ref, outcome: 'validation_failed', evidenceHash: EVIDENCE, reasons: failed.reasons });
+    expect(step.actions.some((a) => a.kind === 'WaitForExternalEvent')).toBe(false);
+  });
+
+  it('when nobody decides before the timeout, then the version expires', async () => {
+    const { h, timer } = await untilPendingApproval({ timeout: 'PT1H' });
+    let step = await h.fireTimer(timer);
+    step = await h.completeActivity(called(step, A.expire).taskId, ok({ state: 'expired' }));
+    expect(step.output).toMatchObject({ outcome: 'expired' });
+  });
+
+  it('when an approval lands just as the timer fires, then expire finds it approved and the lifecycle promotes', async () => {
+    const { h, timer } = await untilPendingApproval();
+    let step = await h.fireTimer(timer);
+    step = await h.completeActivity(called(step, A.expire).taskId, ok({ state: 'approved', evidenceHash: EVIDENCE }));
+    step = await h.completeActivity(called(step, A.promote).taskId, ok({ state: 'production' }));
+    expect(step.output).toMatchObject({ outcome: 'production' });
+  });
+
+  it.each(['rejected', 'retired'] as const)('when the version is %s while waiting, then the lifecycle ends there', async (state) => {
+    const { h } = await untilPendingApproval();
+    let step = await h.raiseEvent('approval', { decision: state, by: 'bob' });
+    step = await h.completeActivity(called(step, A.readVersion).taskId, ok(facts(state)));
+    expect(step.isDone).toBe(true);
+    expect(step.output).toMatchObject({ outcome: state });
+    expect(step.actions.some((a) => a.name === A.promote)).toBe(false);
+  });
+
+  it('when an event arrives but nothing was decided, then it waits again for the same deadline', async () => {
+    const { h } = await untilPendingApproval();
+    let step = await h.advance(60_000).raiseEvent('approval', { decision: 'approved', by: 'mallory' });
+    step = await h.completeActivity(called(step, A.readVersion).taskId, ok(facts('pending_approval')));
+    const timers = step.actions.filter((a) => a.kind === 'CreateTimer');
+    expect(timers).toHaveLength(2);
+    expect(timers[1]?.fireAt).toEqual(timers[0]?.fireAt);
+    expect(step.isDone).toBe(false);
+    step = await h.raiseEvent('approval', { decision: 'approved', by: 'bob' });
+    step = await h.completeActivity(called(step, A.readVersion).taskId, ok(facts('approved')));
+    step = await h.completeActivity(called(step, A.promote).taskId, ok({ state: 'production' }));
+    expect(step.output).toMatchObject({ outcome: 'production' });
+  });
+
+  it('when the policy auto-approves, then the lifecycle approves itself and promotes without waiting', async () => {
+    const h = orchestrationHarness(MODEL_LIFECYCLE, { input: ref, startTime: START });
+    let step = await h.start();
+    step = await h.completeActivity(called(step, A.readVersion).taskId, ok(facts('registered', { autoApprove: true })));
+    step = await h.completeActivity(called(step, A.startValidation).taskId, ok({ state: 'validating' }));
+    step = await h.completeActivity(called(step, A.validate).taskId, ok(pass));
+    step = await h.completeActivity(called(step, A.recordValidation).taskId, ok({ state: 'pending_approval', evidenceHash: EVIDENCE }));
+    expect(called(step, A.autoApprove).input).toEqual({ ...ref, evidenceHash: EVIDENCE });
+    step = await h.completeActivity(called(step, A.autoApprove).taskId, ok({ state: 'approved' }));
+    step = await h.completeActivity(called(step, A.promote).taskId, ok({ state: 'production' }));
+    expect(step.output).toMatchObject({ outcome: 'production' });
+    expect(step.actions.some((a) => a.kind === 'WaitForExternalEvent')).toBe(false);
+  });
+
+  it('when the policy leaves promotion to an admin, then an approved version stays approved', async () => {
+    const { h } = await untilPendingApproval({ promoteOnApproval: false });
+    let step = await h.raiseEvent('approval', { decision: 'approved', by: 'bob' });
+    step = await h.completeActivity(called(step, A.readVersion).taskId, ok(facts('approved', { promoteOnApproval: false })));
+    expect(step.output).toMatchObject({ outcome: 'approved' });
+  });
+
+  it('when the instance is started for a version already waiting, then it skips validation and waits', async () => {
+    const h = orchestrationHarness(MODEL_LIFECYCLE, { input: ref, startTime: START });
+    let step = await h.start();
+    step = await h.completeActivity(called(step, A.readVersion).taskId, ok(facts('pending_approval')));
+    expect(step.newActions.map((a) => a.kind)).toEqual(['WaitForExternalEvent', 'CreateTimer']);
+    expect(step.actions.some((a) => a.name === A.validate)).toBe(false);
+  });
+
+  it('when an activity fails transiently, then it is retried after a backoff timer', async () => {
+    const h = orchestrationHarness(MODEL_LIFECYCLE, { input: ref, startTime: START });
+    const first = await h.start();
+    const failed = await h.failActivity(called(first, A.readVersion).taskId, 'Cosmos DB unavailable');
+    expect(failed.retryTimer?.fireAt).toEqual(new Date(START.getTime() + 2000));
+    const fired = await h.fireTimer(failed.retryTimer!.taskId);
+    const step = await h.completeActivity(fired.retryAttempt!, ok(facts('registered')));
+    expect(called(step, A.startValidation).input).toEqual(ref);
+  });
+
+  it('when an activity reports an expected failure, then the lifecycle fails with its code and message, without retrying', async () => {
+    const h = orchestrationHarness(MODEL_LIFECYCLE, { input: ref, startTime: START });
+    const first = await h.start();
+    const step = await h.completeActivity(called(first, A.readVersion).taskId, { ok: false, code: 'VERSION_NOT_FOUND', message: "model 'churn' has no version 3" });
+    expect(step.failed).toBe(true);
+    expect(step.error).toMatch(/VERSION_NOT_FOUND: model 'churn' has no version 3/);
+  });
+
+  it('when the input is not a version reference, then the lifecycle fails naming the field', async () => {
+    const h = orchestrationHarness(MODEL_LIFECYCLE, { input: { model: 'Bad Name', version: 0 } });
+    const step = await h.start();
+    expect(step.failed).toBe(true);
+    expect(step.error).toMatch(/invalid lifecycle input[\s\S]*model[\s\S]*version/);
+  });
+});

@@ -1,0 +1,70 @@
+import { errors, parseOrThrow } from '../../shared/domain/errors';
+import type { Versioned } from '../../shared/ports/model-registry';
+import type { Created, DocumentCollection, RunStore } from '../../shared/ports/run-store';
+import {
+  actualsRecordSchema,
+  inferenceRunSchema,
+  monitoringWindowSchema,
+  monitorStateSchema,
+  retrainingRecordSchema,
+} from '../../shared/schemas/monitoring';
+
+/** A DocumentCollection in memory with the Cosmos adapter's semantics (ETags, create-or-found), for unit tests. */
+export class InMemoryCollection<T extends { modelName: string }> implements DocumentCollection<T> {
+  readonly docs = new Map<string, Versioned<T>>();
+  private etags = 0;
+
+  constructor(
+    private readonly what: string,
+    private readonly schema: { parse(input: unknown): T } & Parameters<typeof parseOrThrow>[0],
+  ) {}
+
+  private check(model: string, doc: T): T {
+    const parsed = parseOrThrow(this.schema, doc, `${this.what} document`) as T;
+    if (parsed.modelName !== model) throw errors.validation(`the ${this.what} document is for '${parsed.modelName}', not '${model}'`);
+    return parsed;
+  }
+
+  private store(model: string, id: string, value: T): Versioned<T> {
+    const stored = { value: structuredClone(value), etag: `"${++this.etags}"` };
+    this.docs.set(`${model}/${id}`, stored);
+    return { value: structuredClone(value), etag: stored.etag };
+  }
+
+  async get(model: string, id: string): Promise<Versioned<T> | undefined> {
+    const found = this.docs.get(`${model}/${id}`);
+    return found && { value: structuredClone(found.value), etag: found.etag };
+  }
+
+  async create(model: string, id: string, doc: T): Promise<Created<T>> {
+    const value = this.check(model, doc);
+    const existing = await this.get(model, id);
+    if (existing) return { ...existing, created: false };
+    return { ...this.store(model, id, value), created: true };
+  }
+
+  async replace(model: string, id: string, doc: T, etag: string): Promise<Versioned<T>> {
+    const value = this.check(model, doc);
+    const current = this.docs.get(`${model}/${id}`);
+    if (!current) throw errors.notFound(`${this.what} '${id}' of '${model}' does not exist`);
+    if (current.etag !== etag) throw errors.concurrencyConflict(`${this.what} '${id}' of '${model}' changed since it was read`);
+    return this.store(model, id, value);
+  }
+
+  async list(model: string): Promise<T[]> {
+    return [...this.docs.entries()]
+      .filter(([key]) => key.startsWith(`${model}/`))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, v]) => structuredClone(v.value));
+  }
+}
+
+export function inMemoryRunStore(): RunStore & { [K in keyof RunStore]: InMemoryCollection<Awaited<ReturnType<RunStore[K]['list']>>[number]> } {
+  return {
+    runs: new InMemoryCollection('run', inferenceRunSchema),
+    actuals: new InMemoryCollection('actuals', actualsRecordSchema),
+    windows: new InMemoryCollection('window', monitoringWindowSchema),
+    retraining: new InMemoryCollection('retraining', retrainingRecordSchema),
+    monitors: new InMemoryCollection('monitor', monitorStateSchema),
+  };
+}

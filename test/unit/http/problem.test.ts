@@ -1,0 +1,33 @@
+import { problemOf, STATUS_OF } from '../../../functions/http/problem';
+import { ERROR_CODES, errors, parseOrThrow } from '../../../shared/domain/errors';
+import { approveBodySchema } from '../../../shared/schemas/api';
+
+describe('problem documents', () => {
+  it('when any error code is mapped, then it has a 4xx status', () => {
+    for (const code of ERROR_CODES) expect(STATUS_OF[code]).toBeGreaterThanOrEqual(400);
+    expect(Object.keys(STATUS_OF).sort()).toEqual([...ERROR_CODES].sort());
+  });
+
+  it('when input is invalid, then the problem carries the zod issues with their paths', () => {
+    let error: unknown;
+    try {
+      parseOrThrow(approveBodySchema, { evidenceHash: 'x', extra: 1 }, 'request body');
+    } catch (e) {
+      error = e;
+    }
+    const problem = problemOf(error as never, '/api/models/m/versions/1/approve');
+    expect(problem).toMatchObject({
+      type: 'urn:mlops:problem:validation-error',
+      title: 'Validation error',
+      status: 400,
+      code: 'VALIDATION_ERROR',
+      instance: '/api/models/m/versions/1/approve',
+      issues: expect.arrayContaining([expect.objectContaining({ path: 'evidenceHash' }), expect.objectContaining({ code: 'unrecognized_keys' })]),
+    });
+  });
+
+  it('when evidence does not match, then the problem names the current evidence; details never overwrite standard members', () => {
+    const problem = problemOf(errors.evidenceMismatch('stale', { expected: 'a'.repeat(64), received: 'b'.repeat(64), status: 'x', title: 'y' }));
+    expect(problem).toMatchObject({ status: 409, title: 'Evidence mismatch', currentEvidenceHash: 'a'.repeat(64), received: 'b'.repeat(64) });
+  });
+});

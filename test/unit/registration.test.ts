@@ -1,0 +1,160 @@
+/** @jest-environment ./test/support/host-typed-arrays-environment.js */
+import { Readable } from 'node:stream';
+
+import { OnnxModelRuntime } from '../../shared/adapters/onnx/onnx-model-runtime';
+import { LakeTabularFiles } from '../../shared/adapters/tabular/lake-tabular-files';
+import { lakePaths } from '../../shared/domain/lake-paths';
+import type { Clock } from '../../shared/ports/clock';
+import { referenceProfileSchema } from '../../shared/schemas/monitoring';
+import { registerIncomingPackage } from '../../shared/usecases/incoming-package';
+import { registerPackage, type RegisterPackageDeps, stageUpload } from '../../shared/usecases/register-package';
+import { RegistryUseCases } from '../../shared/usecases/registry';
+import { validateVersion } from '../../shared/usecases/validate-version';
+import { anActor } from '../support/builders';
+import { InMemoryModelRegistry } from '../support/in-memory-registry';
+import { MemoryLake } from '../support/memory-lake';
+import { aRegionalModel, regionalPackage, regionalRows, toCsv, TRUE_WEIGHTS } from '../support/model-kit';
+
+const carlos = anActor({ id: 'carlos', roles: ['MLOps.Contributor'] });
+const clock: Clock = { now: () => new Date('2026-06-01T00:00:00Z') };
+
+async function setup(maxArtifactBytes = 1_000_000) {
+  const store = new InMemoryModelRegistry();
+  const lake = new MemoryLake();
+  const registry = new RegistryUseCases({ registry: store, clock });
+  await registry.createModel(aRegionalModel('regional', { validation: { metric: 'rmse', minSegmentRows: 20, bootstrapResamples: 50 } }), carlos);
+  const deps: RegisterPackageDeps = { registry, lake, maxArtifactBytes };
+  return { store, lake, registry, deps };
+}
+
+const listAll = async (lake: MemoryLake) => [...lake.objects.keys()].sort();
+
+/** A body that sends some bytes and breaks off, like a dropped connection. */
+function breakingBody(): Readable {
+  let sent = false;
+  return new Readable({
+    read() {
+      if (sent) this.destroy(new Error('socket hang up'));
+      else {
+        sent = true;
+        this.push(Buffer.alloc(1000, 1));
+      }
+    },
+  });
+}
+
+describe('registration of a version package', () => {
+  it('when the upload is larger than the limit or breaks off, then PAYLOAD_TOO_LARGE or VALIDATION_ERROR and nothing is stored', async () => {
+    const { deps, lake } = await setup(2048);
+    await expect(stageUpload(deps, 'regional', Readable.from([Buffer.alloc(1500), Buffer.alloc(1500)]))).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    await expect(stageUpload(deps, 'regional', breakingBody())).rejects.toMatchObject({ code: 'VALIDATION_ERROR', message: expect.stringMatching(/broke off: socket hang up/) });
+    await expect(stageUpload(deps, 'regional', Readable.from([]))).rejects.toMatchObject({ code: 'VALIDATION_ERROR', message: 'the artifact is empty' });
+    expect(await listAll(lake)).toEqual([]);
+  });
+
+  it('when a package registers, then the version folder holds its files and the staged upload is gone', async () => {
+    const { deps, lake } = await setup();
+    const pkg = regionalPackage(TRUE_WEIGHTS, 0);
+    const staged = await stageUpload(deps, 'regional', Readable.from([pkg.onnx]));
+    const { version, created } = await registerPackage(deps, { model: 'regional', manifest: pkg.manifest, artifact: staged, actor: carlos });
+    expect(created).toBe(true);
+    expect(version).toMatchObject({ version: 1, state: 'registered', registrant: 'carlos', artifact: { path: 'models/regional/1/model.onnx', sha256: staged.sha256, size: pkg.onnx.length } });
+    expect(await listAll(lake)).toEqual([
+      'models/regional/1/golden-records.json',
+      'models/regional/1/manifest.json',
+      'models/regional/1/model.onnx',
+      'models/regional/1/transforms.json',
+    ]);
+    expect(lake.body('models/regional/1/model.onnx').equals(pkg.onnx)).toBe(true);
+  });
+
+  it('when the manifest does not fit the model, then VALIDATION_ERROR names it and the upload is removed', async () => {
+    const { deps, lake } = await setup();
+    const pkg = regionalPackage(TRUE_WEIGHTS, 0);
+    const staged = await stageUpload(deps, 'regional', Readable.from([pkg.onnx]));
+    const wrong = { ...pkg.manifest, model: { name: 'other' } };
+    await expect(registerPackage(deps, { model: 'regional', manifest: wrong, artifact: staged, actor: carlos })).rejects.toMatchObject({
+      code: 'VALIDATION_ERROR',
+      message: "the manifest is for model 'other', not 'regional'",
+    });
+    expect(await listAll(lake)).toEqual([]);
+  });
+
+  it('when a package in the inbox names an artifact outside its folder, then it is quarantined with the reason', async () => {
+    const { deps, lake } = await setup();
+    const pkg = regionalPackage(TRUE_WEIGHTS, 0);
+    const manifest = { ...pkg.manifest, artifact: { path: '../../1/model.onnx' } };
+    await lake.write(lakePaths.incomingPackageFile('regional', 'run-1', 'manifest.json'), Buffer.from(JSON.stringify(manifest)));
+    const result = await registerIncomingPackage(deps, { model: 'regional', name: 'run-1', manifest: Buffer.from(JSON.stringify(manifest)) });
+    expect(result).toMatchObject({ outcome: 'quarantined', code: 'VALIDATION_ERROR', reason: expect.stringMatching(/"\."|\.\./) });
+    expect(await listAll(lake)).toEqual(['quarantine/regional/packages/run-1/manifest.json', 'quarantine/regional/packages/run-1/reason.json']);
+  });
+});
+
+describe('validation of a version', () => {
+  async function registered(manifestExtra: Record<string, unknown> = {}) {
+    const env = await setup();
+    const csv = toCsv(regionalRows(200, 3));
+    await env.lake.write('datasets/regional/validation.csv', Buffer.from(csv));
+    const pkg = regionalPackage(TRUE_WEIGHTS, 0, { datasets: [{ role: 'validation', uri: 'datasets/regional/validation.csv' }] });
+    const staged = await stageUpload(env.deps, 'regional', Readable.from([pkg.onnx]));
+    const { version } = await registerPackage(env.deps, { model: 'regional', manifest: { ...pkg.manifest, ...manifestExtra }, artifact: staged, actor: carlos });
+    const runtime = new OnnxModelRuntime();
+    const deps = { registry: env.store, lake: env.lake, files: new LakeTabularFiles(env.lake), runtime };
+    return { ...env, version, deps, runtime };
+  }
+
+  it('when the version and its data are sound, then the evidence passes and is stored under its own hash', async () => {
+    const { deps, lake, runtime } = await registered();
+    try {
+      const outcome = await validateVersion(deps, { model: 'regional', version: 1, validatedAt: '2026-06-01T00:00:00.000Z' });
+      expect(outcome).toMatchObject({ decision: 'pass', reasons: [] });
+      expect(outcome.evidencePath).toBe(`evidence/regional/1/${outcome.evidenceHash}.json`);
+      const again = await validateVersion(deps, { model: 'regional', version: 1, validatedAt: '2026-06-01T00:00:00.000Z' });
+      expect(again.evidenceHash).toBe(outcome.evidenceHash);
+      expect(JSON.parse(lake.body(outcome.evidencePath).toString())).toMatchObject({ decision: 'pass', dataset: { rowsEvaluated: 200 } });
+      const reference = referenceProfileSchema.parse(JSON.parse(lake.body('profiles/regional/v1/reference.json').toString()));
+      expect(reference).toMatchObject({ model: 'regional', version: 1, source: 'datasets/regional/validation.csv', overall: { rowCount: 200 } });
+      expect(Object.keys(reference.overall.columns).sort()).toEqual(['prediction', 'region', 'x1', 'x2']);
+      expect(Object.keys(reference.segments)).toEqual(['region=north', 'region=south']);
+      expect(reference.segments['region=north']!.rowCount).toBe(100);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('when the artifact is gone or tampered with, then validation fails with the artifact check as reason', async () => {
+    const { deps, lake, runtime } = await registered();
+    try {
+      await lake.write('models/regional/1/model.onnx', Buffer.from('not onnx'));
+      const outcome = await validateVersion(deps, { model: 'regional', version: 1, validatedAt: '2026-06-01T00:00:00.000Z' });
+      expect(outcome.decision).toBe('fail');
+      expect(outcome.reasons).toEqual([expect.stringMatching(/sha256/)]);
+      await lake.delete('models/regional/1/model.onnx');
+      const missing = await validateVersion(deps, { model: 'regional', version: 1, validatedAt: '2026-06-01T00:00:01.000Z' });
+      expect(missing.reasons).toEqual([expect.stringMatching(/does not exist|no object/)]);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('when golden records do not reproduce, then validation fails on parity', async () => {
+    const { deps, runtime } = await registered({ goldenRecords: [{ input: { x1: 1, x2: 1, region: 'north' }, expectedFeatures: [1, 1, 1, 0], expectedOutput: { prediction: 99 } }] });
+    try {
+      const outcome = await validateVersion(deps, { model: 'regional', version: 1, validatedAt: '2026-06-01T00:00:00.000Z' });
+      expect(outcome).toMatchObject({ decision: 'fail', reasons: [expect.stringMatching(/parity failed/)] });
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('when the version names no validation dataset, then validation fails saying so', async () => {
+    const { deps, runtime } = await registered({ datasets: [] });
+    try {
+      const outcome = await validateVersion(deps, { model: 'regional', version: 1, validatedAt: '2026-06-01T00:00:00.000Z' });
+      expect(outcome).toMatchObject({ decision: 'fail', reasons: [expect.stringMatching(/no validation dataset/)] });
+    } finally {
+      await runtime.close();
+    }
+  });
+});
