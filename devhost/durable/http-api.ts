@@ -63,18 +63,6 @@ const gone = () => new HttpError(410);
 const ARGUMENT_ERROR = 'One or more of the arguments submitted is incorrect';
 const SERVER_ERROR = 'Something went wrong while processing your request';
 
-/** Runtime status names by the numbers of DurableTask.Core's OrchestrationStatus enum. */
-const statusByNumber: readonly RuntimeStatus[] = [
-  'Running',
-  'Completed',
-  'ContinuedAsNew',
-  'Failed',
-  'Canceled',
-  'Terminated',
-  'Pending',
-  'Suspended',
-];
-
 const continuationSchema = z.object({ offset: z.number().int().min(0) });
 
 export function createDurableHttpApi(engine: DurableEngine, options: DurableHttpApiOptions = {}): DurableHttpApi {
@@ -376,7 +364,7 @@ function instanceQuery(query: URLSearchParams): InstanceQuery {
     .getAll('runtimeStatus')
     .flatMap((v) => v.split(','))
     .map((v) => v.trim())
-    .map((v) => (/^\d+$/.test(v) ? statusByNumber[Number(v)] : runtimeStatuses.find((s) => s === v)))
+    .map((v) => (/^\d+$/.test(v) ? runtimeStatuses[Number(v)] : runtimeStatuses.find((s) => s === v)))
     .filter((s): s is RuntimeStatus => s !== undefined);
   if (statuses.length > 0) filter.runtimeStatus = statuses;
   const prefix = query.get('instanceIdPrefix');

@@ -87,16 +87,15 @@ function historyEvents(events: readonly HistoryEvent[], options: StatusOptions):
       case EventType.OrchestratorCompleted:
         continue;
       case EventType.ExecutionStarted:
-        item.FunctionName = e.Name;
-        if (e.Input !== undefined) item.Input = e.Input;
+        Object.assign(item, { FunctionName: e.Name }, inputOf(e));
         break;
       case EventType.TaskScheduled:
         track('TaskScheduled', e);
-        Object.assign(item, { Name: e.Name }, e.Input === undefined ? {} : { Input: e.Input });
+        Object.assign(item, { Name: e.Name }, inputOf(e));
         break;
       case EventType.SubOrchestrationInstanceCreated:
         track('SubOrchestrationInstanceCreated', e);
-        Object.assign(item, { Name: e.Name, InstanceId: e.InstanceId }, e.Input === undefined ? {} : { Input: e.Input });
+        Object.assign(item, { Name: e.Name, InstanceId: e.InstanceId }, inputOf(e));
         break;
       case EventType.TaskCompleted:
       case EventType.SubOrchestrationInstanceCompleted:
@@ -113,8 +112,7 @@ function historyEvents(events: readonly HistoryEvent[], options: StatusOptions):
         item.FireAt = e.FireAt;
         break;
       case EventType.EventRaised:
-        item.Name = e.Name;
-        if (e.Input !== undefined) item.Input = e.Input;
+        Object.assign(item, { Name: e.Name }, inputOf(e));
         break;
       case EventType.ExecutionCompleted:
         item.OrchestrationStatus = e.OrchestrationStatus;
@@ -137,12 +135,15 @@ function historyEvents(events: readonly HistoryEvent[], options: StatusOptions):
       default:
         if (e.Name !== undefined) item.Name = e.Name;
         if (e.Reason !== undefined) item.Reason = e.Reason;
-        if (e.Input !== undefined) item.Input = e.Input;
+        Object.assign(item, inputOf(e));
     }
     items.push(item);
   }
   return items.filter((i): i is Item => i !== undefined).map((i) => (options.showInput ? i : withoutInput(i)));
 }
+
+/** An event's `Input` (its JSON text) as a field to merge, or nothing. */
+const inputOf = (e: HistoryEvent): Item => (e.Input === undefined ? {} : { Input: e.Input });
 
 function withoutInput(item: Item): Item {
   const { Input: _input, ...rest } = item;
