@@ -3,6 +3,7 @@ import { CosmosClient } from '@azure/cosmos';
 import { localCosmosClient } from '../../services/cosmos-snapshot';
 import type { Disposable, FunctionsWorker } from '../../worker';
 import { stringOption } from '../host-storage';
+import { connectionStringParts } from './connection-string';
 import { resolveBindingExpression } from './expressions';
 
 interface CosmosOutputBinding {
@@ -23,12 +24,7 @@ const isLoopback = (endpoint: string) => /^https?:\/\/(localhost|127\.0\.0\.1|\[
 export function cosmosConnection(connection: string | undefined, env: NodeJS.ProcessEnv = process.env): { endpoint: string; key: string } {
   const name = stringOption(connection, 'Cosmos DB binding connection');
   const value = env[name];
-  const parts = Object.fromEntries(
-    (value ?? '').split(';').flatMap((p) => {
-      const at = p.indexOf('=');
-      return at > 0 ? [[p.slice(0, at).trim().toLowerCase(), p.slice(at + 1).trim()]] : [];
-    }),
-  );
+  const parts = connectionStringParts(value ?? '');
   const endpoint = parts.accountendpoint ?? env[`${name}__accountEndpoint`];
   if (!endpoint) throw new Error(`Cosmos DB connection '${name}' is not set: put 'AccountEndpoint=...;AccountKey=...;' in local settings.`);
   if (isLoopback(endpoint) && env.COSMOS_ENDPOINT) return { endpoint: env.COSMOS_ENDPOINT, key: env.COSMOS_KEY ?? '' };

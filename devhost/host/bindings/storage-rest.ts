@@ -7,6 +7,7 @@ import {
 } from '@azure/storage-blob';
 
 import { AZURITE_ACCOUNT, AZURITE_KEY } from '../../services/azurite';
+import { connectionStringParts } from './connection-string';
 
 /**
  * Queue and Table storage over their REST APIs (the project has no queue or table SDK), signed
@@ -25,15 +26,7 @@ const X_MS_VERSION = '2021-12-02';
 
 /** Parses a storage connection string (also `UseDevelopmentStorage=true`) and makes an hour-long account SAS. */
 export function storageAccount(connectionString: string): StorageAccount {
-  const parts = Object.fromEntries(
-    connectionString
-      .split(';')
-      .filter((p) => p.includes('='))
-      .map((p) => {
-        const at = p.indexOf('=');
-        return [p.slice(0, at).trim().toLowerCase(), p.slice(at + 1).trim()];
-      }),
-  );
+  const parts = connectionStringParts(connectionString);
   const development = parts.usedevelopmentstorage === 'true';
   const accountName = development ? AZURITE_ACCOUNT : parts.accountname;
   const accountKey = development ? AZURITE_KEY : parts.accountkey;
