@@ -1,4 +1,5 @@
 import type { Disposable, FunctionsWorker } from '../worker';
+import { AdminFunctions } from './admin-functions';
 import { installCosmosBindings } from './bindings/cosmos-bindings';
 import { installStorageBindings } from './bindings/storage-bindings';
 import { assertBindingsSupported, unservedReason } from './bindings/support';
@@ -107,13 +108,16 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   for (const line of unserved) log(`[host] ${line}`);
 
   await worker.start(options.appDir);
+  const keys = options.keys ?? { functionKey: env.DEVHOST_FUNCTION_KEY, masterKey: env.DEVHOST_MASTER_KEY };
+  const admin = new AdminFunctions({ worker, masterKey: keys.masterKey, blobService: (connection) => blobServiceFor(connection, env), log });
   const http = await startHttpServer({
     worker,
     port: options.port ?? 7071,
     routePrefix: options.routePrefix ?? routePrefixOf(hostJson),
-    keys: options.keys ?? { functionKey: env.DEVHOST_FUNCTION_KEY, masterKey: env.DEVHOST_MASTER_KEY },
+    keys,
     identities: options.identities ?? parseDevIdentities(env.DEVHOST_IDENTITIES),
     durable: durable ? (req, res) => durable.handle(req, res) : undefined,
+    admin,
   });
   origin = http.origin;
   if (durable) {
@@ -153,6 +157,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
         await blobs.stop();
         await timers.stop();
         await http.stop();
+        await admin.drain();
         await worker.terminate();
         disposeBindings();
       })();

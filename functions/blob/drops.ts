@@ -6,7 +6,7 @@ import { BATCH_INFERENCE,batchInstanceId } from '../../orchestrations/batch/name
 import { config } from '../../shared/config';
 import { modelNameSchema } from '../../shared/schemas/common';
 import type { BatchInput } from '../../shared/schemas/monitoring';
-import { runIdFor } from '../../shared/usecases/batch-inference';
+import { runIdFor, SCHEDULED_DROPS } from '../../shared/usecases/batch-inference';
 import { startOnce } from '../durable-client';
 
 /** The trigger metadata a blob event carries (camelCased by the programming model). */
@@ -20,9 +20,6 @@ const dropEventSchema = z.object({
     lastModified: z.coerce.date(),
   }),
 });
-
-/** Drops under `drops/{model}/scheduled/` wait for the model's schedule instead of being scored on arrival. */
-export const SCHEDULED_FOLDER = 'scheduled/';
 
 /**
  * A data drop at `drops/{model}/...` (CSV, CSV.gz or Parquet) starts `batchInference`. The instance
@@ -41,7 +38,7 @@ app.storageBlob('scoreDrop', {
       return;
     }
     const { model, name, blobTrigger, properties } = event.data;
-    if (name.startsWith(SCHEDULED_FOLDER)) return;
+    if (name.startsWith(SCHEDULED_DROPS)) return;
     const path = blobTrigger.slice(blobTrigger.indexOf('/') + 1);
     const source = { path, etag: properties.eTag, size: properties.length, lastModified: properties.lastModified.toISOString() };
     const runId = runIdFor([source], source.lastModified);

@@ -14,7 +14,7 @@ const scoredChunkSchema = chunkSummarySchema.extend({ windows: z.array(z.object(
 
 export const startBatchRun = defineActivity(
   BATCH_ACTIVITIES.start,
-  batchInputSchema.pick({ model: true, runId: true, kind: true, sources: true }).extend({ instanceId: z.string().min(1) }),
+  batchInputSchema.pick({ model: true, runId: true, kind: true, sources: true, scheduledFor: true }).extend({ instanceId: z.string().min(1) }),
   (input) => startRun(batch(), input),
 );
 

@@ -62,7 +62,8 @@ function* batchInference(context: OrchestrationContext): Generator<df.Task, RunS
   let started: { state: string; version: number | null };
   for (;;) {
     context.df.setCustomStatus({ step: 'starting' });
-    started = yield* call(startBatchRun({ ...ref, kind: input.kind, sources: input.sources, instanceId }).withRetry(retry));
+    const scheduled = input.scheduledFor ? { scheduledFor: input.scheduledFor } : {};
+    started = yield* call(startBatchRun({ ...ref, kind: input.kind, sources: input.sources, instanceId, ...scheduled }).withRetry(retry));
     if (started.state !== 'waiting_for_champion') break;
     context.df.setCustomStatus({ step: 'waiting_for_champion' });
     yield context.df.waitForExternalEvent(CHAMPION_CHANGED_EVENT);

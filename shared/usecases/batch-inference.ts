@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 
 import { errors, isDomainError, parseOrThrow } from '../domain/errors';
 import { lakePaths } from '../domain/lake-paths';
+import { latestOccurrence } from '../domain/schedule';
 import type { RowBatch } from '../domain/tabular';
-import { windowFromId, windowIdOf, windowLengthMs, windowOf } from '../domain/windows';
+import { windowFromId, windowIdOf, windowLengthMs, windowStartOf } from '../domain/windows';
 import type { Clock } from '../ports/clock';
 import type { DataLake } from '../ports/data-lake';
 import type { ModelRegistry } from '../ports/model-registry';
@@ -12,6 +13,7 @@ import type { RunStore } from '../ports/run-store';
 import type { TabularFiles } from '../ports/tabular-files';
 import type { ModelDefinition } from '../schemas/model';
 import {
+  type BatchInput,
   type Flavours,
   type InferenceRun,
   type MonitoringWindow,
@@ -22,10 +24,14 @@ import {
 } from '../schemas/monitoring';
 import type { Profile } from '../schemas/profile';
 import { type Chunk, chunkSchema, type ChunkSummary } from '../schemas/scoring';
+import { checkParity } from './check-parity';
 import { type LoadedVersion, loadScoringVersion } from './load-version';
-import { defaultChunkTargets, planChunks } from './plan-chunks';
+import { type ChunkTargets, defaultChunkTargets, planChunks } from './plan-chunks';
 import { concatBatches, mergeSegmented, monitoredBatch, profileAgainst, type SegmentedProfile, subsetBatch } from './profiling';
 import { outputColumns, quarantineChunkPath, scoreChunk } from './score-chunk';
+
+/** Drops under `drops/{model}/scheduled/` wait for the model's schedule instead of being scored on arrival. */
+export const SCHEDULED_DROPS = 'scheduled/';
 
 /** A loaded version with its reference profile, kept per process: every chunk of every run shares it. */
 export interface ScoringCache {
@@ -45,6 +51,8 @@ export interface BatchDeps {
   runtime: ModelRuntime;
   clock: Clock;
   cache: ScoringCache;
+  /** How drops are cut into chunks (defaultChunkTargets unless configured). */
+  chunkTargets?: ChunkTargets;
 }
 
 /** A data file as the blob event saw it. */
@@ -87,6 +95,7 @@ export interface StartRunInput {
   instanceId: string;
   kind: InferenceRun['kind'];
   sources: SourceRef[];
+  scheduledFor?: string;
 }
 
 /**
@@ -112,6 +121,7 @@ export async function startRun(deps: BatchDeps, input: StartRunInput): Promise<P
     rowsQuarantined: 0,
     rejectionReasons: {},
     windows: [],
+    ...(input.scheduledFor ? { scheduledFor: input.scheduledFor } : {}),
     createdAt: now,
   });
   if (existing.state === 'completed' || existing.state === 'failed') return existing;
@@ -148,7 +158,7 @@ export async function planRun(deps: BatchDeps, input: { model: string; runId: st
   const chunks: PlannedChunk[] = [];
   for (const source of run.sources) {
     try {
-      const plan = await planChunks({ files: deps.files }, definition, source.path, defaultChunkTargets);
+      const plan = await planChunks({ files: deps.files }, definition, source.path, deps.chunkTargets ?? defaultChunkTargets);
       for (const chunk of plan.chunks) chunks.push({ source: source.path, part: chunks.length, chunk });
     } catch (error) {
       if (!(isDomainError(error) && (error.code === 'INVALID_INPUT_FILE' || error.code === 'NOT_FOUND'))) throw error;
@@ -168,7 +178,8 @@ async function quarantineFile(deps: BatchDeps, model: string, runId: string, pat
   await deps.lake.write(lakePaths.quarantine(model, runId, 'reason.json'), Buffer.from(`${JSON.stringify(body, null, 2)}\n`), { contentType: 'application/json' });
 }
 
-async function loadVersionOnce(deps: BatchDeps, definition: ModelDefinition, model: string, number: number): Promise<LoadedScoring> {
+/** A version loaded once per process (its artifact, transforms, reference profile), warmed up. */
+export async function loadScoringVersionCached(deps: BatchDeps, definition: ModelDefinition, model: string, number: number): Promise<LoadedScoring> {
   const { value: version } = (await deps.registry.getVersion(model, number))!;
   return deps.cache.get(`${model}@${number}#${version.artifact.sha256}`, async () => {
     const loaded = await loadScoringVersion(deps, definition, version);
@@ -182,14 +193,14 @@ async function loadVersionOnce(deps: BatchDeps, definition: ModelDefinition, mod
 }
 
 /**
- * Runs the version once on its golden records (or a row of zeros) when a worker loads it, so the
- * first chunk does not pay for onnxruntime's first-run allocations.
+ * Runs the version once on its golden records when a worker loads it (transforms and model), so
+ * the first chunk does not pay for onnxruntime's first-run allocations. A version without golden
+ * records is not warmed; one whose records no longer reproduce was refused at validation, and a
+ * warm-up is no place to fail it.
  */
 async function warmUp(version: LoadedVersion): Promise<void> {
-  const width = version.model.roles.width;
-  const rows = version.goldenRecords?.map((g) => g.expectedFeatures).filter((f) => f.length === width) ?? [];
-  const values = rows.length > 0 ? Float32Array.from(rows.flat()) : new Float32Array(width);
-  await version.model.predict({ rows: Math.max(rows.length, 1), width, values, names: version.fitted.output });
+  if (!version.goldenRecords) return;
+  await checkParity(version, version.goldenRecords, version.fitted).catch(() => undefined);
 }
 
 export interface ScoreRunChunkInput {
@@ -213,7 +224,7 @@ export interface ScoredChunk extends ChunkSummary {
  */
 export async function scoreRunChunk(deps: BatchDeps, input: ScoreRunChunkInput): Promise<ScoredChunk> {
   const definition = (await deps.registry.getModel(input.model))!.definition;
-  const { version, reference } = await loadVersionOnce(deps, definition, input.model, input.version);
+  const { version, reference } = await loadScoringVersionCached(deps, definition, input.model, input.version);
   const length = windowLengthMs(definition.policies.drift.window);
   const arrival = Date.parse(input.arrival);
   const byWindow = new Map<string, RowBatch[]>();
@@ -228,15 +239,22 @@ export async function scoreRunChunk(deps: BatchDeps, input: ScoreRunChunkInput):
     },
     observe: (valid, keptRows, predictions) => {
       const batch = monitoredBatch(definition, valid, keptRows, predictions);
-      const rowsOf = new Map<string, number[]>();
-      for (let r = 0; r < batch.rowCount; r++) {
-        const t = valid.timestamps ? valid.timestamps[r]! : NaN;
-        const id = windowOf(Number.isNaN(t) ? arrival : t, length).id;
-        const list = rowsOf.get(id);
-        if (list) list.push(r);
-        else rowsOf.set(id, [r]);
+      // Rows by window start (a number per row; ids are built once per window).
+      const arrivalStart = windowStartOf(arrival, length);
+      const rowsOf = new Map<number, number[]>();
+      const timestamps = valid.timestamps;
+      if (!timestamps) rowsOf.set(arrivalStart, []);
+      else {
+        for (let r = 0; r < batch.rowCount; r++) {
+          const t = timestamps[r]!;
+          const start = Number.isNaN(t) ? arrivalStart : windowStartOf(t, length);
+          const list = rowsOf.get(start);
+          if (list) list.push(r);
+          else rowsOf.set(start, [r]);
+        }
       }
-      for (const [id, rows] of rowsOf) {
+      for (const [start, rows] of rowsOf) {
+        const id = windowIdOf(start);
         const parts = byWindow.get(id) ?? [];
         parts.push(rowsOf.size === 1 ? batch : subsetBatch(batch, rows));
         byWindow.set(id, parts);
@@ -277,7 +295,7 @@ export interface CompleteRunInput {
 export async function completeRun(deps: BatchDeps, input: CompleteRunInput): Promise<InferenceRun> {
   const { model, runId, version } = input;
   const definition = (await deps.registry.getModel(model))!.definition;
-  const { reference } = await loadVersionOnce(deps, definition, model, version);
+  const { reference } = await loadScoringVersionCached(deps, definition, model, version);
   const windows = new Map<string, number>();
   for (const c of input.chunks) for (const w of c.windows) windows.set(w.id, (windows.get(w.id) ?? 0) + w.rows);
   let merged: SegmentedProfile | undefined;
@@ -380,7 +398,7 @@ async function recountWindowPredictions(deps: BatchDeps, model: string, windowId
 }
 
 /** What the run saw that the champion's validation data never had. */
-export function flavoursOf(definition: ModelDefinition, reference: SegmentedProfile, run: SegmentedProfile): Flavours {
+function flavoursOf(definition: ModelDefinition, reference: SegmentedProfile, run: SegmentedProfile): Flavours {
   const newSegmentValues: Flavours['newSegmentValues'] = {};
   for (const key of definition.segmentKeys) {
     const seen = new Set(Object.keys(reference.segments).filter((s) => s.startsWith(`${key}=`)));
@@ -436,4 +454,33 @@ export class VersionCache implements ScoringCache {
     while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
     return entry;
   }
+}
+
+/**
+ * A model's scheduled run that is due: the latest occurrence of its NCRONTAB `schedule` at or before
+ * `now`, if no run has been started for it, over the files that arrived in
+ * `drops/{model}/scheduled/` after the previous scheduled run's occurrence and up to this one. None
+ * when there is no schedule, the run exists, or nothing arrived.
+ */
+export async function dueScheduledRun(
+  deps: Pick<BatchDeps, 'runs' | 'lake'>,
+  definition: ModelDefinition,
+  now: Date,
+): Promise<Omit<BatchInput, 'maxParallel'> | undefined> {
+  if (!definition.schedule) return undefined;
+  const model = definition.name;
+  const occurrence = latestOccurrence(definition.schedule, now);
+  const runId = `sched-${occurrence.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+  if (await deps.runs.runs.get(model, runId)) return undefined;
+  const previous = (await deps.runs.runs.list(model))
+    .filter((r) => r.kind === 'scheduled' && r.scheduledFor !== undefined && r.scheduledFor < occurrence.toISOString())
+    .map((r) => Date.parse(r.scheduledFor!))
+    .reduce((a, b) => Math.max(a, b), -Infinity);
+  const sources: SourceRef[] = [];
+  for await (const o of deps.lake.list(`${lakePaths.dropsFolder(model)}${SCHEDULED_DROPS}`)) {
+    const at = o.lastModified.getTime();
+    if (at > previous && at <= occurrence.getTime()) sources.push({ path: o.path, etag: o.etag, size: o.size, lastModified: o.lastModified.toISOString() });
+  }
+  if (sources.length === 0) return undefined;
+  return { model, runId, kind: 'scheduled', sources, scheduledFor: occurrence.toISOString() };
 }

@@ -58,7 +58,7 @@ async function completedRun(model: string, dropPath: string) {
 
 beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'batch-e2e-'));
-  devhost = await startProductDevhost({ dataDir });
+  devhost = await startProductDevhost({ dataDir, env: { SCORE_MAX_ROWS: '50', SCHEDULED_INFERENCE_CHECK: '*/2 * * * * *' } });
   await devhost.container().createIfNotExists();
   await apiClient(devhost.origin, 'contributor').post('models', aRegionalModel('demand', { validation: { metric: 'rmse', minSegmentRows: 30, bootstrapResamples: 50 } }));
   await upload('datasets/demand/validation.csv', toCsv(regionalRows(300, 1)));
@@ -104,11 +104,20 @@ describe('batch inference of data drops on devhost', () => {
     expect(JSON.parse(quarantine[0]!)).toMatchObject({ reason: expect.stringMatching(/x1/) });
   });
 
-  it('when the same blob version is seen again, then there is one run; a new version of the blob is a new run', async () => {
+  it('when the same blob event is delivered 5 more times, then there is one run; a new version of the blob is a new run', async () => {
     const body = toCsv(regionalRows(50, 3, { idPrefix: 'dup-' }));
     await upload('drops/demand/2026/12/dup.csv', body);
     const first = await completedRun('demand', 'drops/demand/2026/12/dup.csv');
-    await new Promise((r) => setTimeout(r, 1000)); // more polls of the same blob version
+    // The same blob event delivered five more times (the host's admin API invokes the trigger with it).
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${devhost.origin}/admin/functions/scoreDrop`, {
+        method: 'POST',
+        headers: { 'x-functions-key': 'local-master-key', 'content-type': 'application/json' },
+        body: JSON.stringify({ input: 'mlops/drops/demand/2026/12/dup.csv' }),
+      });
+      expect(res.status).toBe(202);
+    }
+    await eventually('the five invocations', async () => (devhost.output.filter((l) => l.includes('dup.csv is already run')).length >= 5 ? true : undefined));
     expect((await runsOf('demand')).filter((r) => r.sources[0]!.path === 'drops/demand/2026/12/dup.csv')).toHaveLength(1);
     await upload('drops/demand/2026/12/dup.csv', body); // a new ETag
     await eventually('a second run', async () => {
@@ -140,5 +149,39 @@ describe('batch inference of data drops on devhost', () => {
     const broken = await finishedRun('demand', 'drops/demand/2026/12/east.parquet');
     expect(broken.run).toMatchObject({ state: 'failed', error: expect.stringMatching(/not a readable Parquet file/) });
     expect(broken.quarantine.sort()).toEqual([`quarantine/demand/${broken.run.runId}/file-east.parquet`, `quarantine/demand/${broken.run.runId}/reason.json`]);
+  });
+
+  it('when a few rows are posted to /score, then they are scored as batch scoring would, bad rows with their reason', async () => {
+    const pkg = regionalPackage(TRUE_WEIGHTS, 0);
+    const rows = regionalRows(3, 9);
+    const res = await reader().post('models/demand/score', {
+      rows: [...rows.map(({ actual: _a, ...r }) => r), { id: 'bad', x1: 'abc', x2: 1, region: 'north' }, { id: 'none', x2: 1, region: 'south' }],
+    });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ model: 'demand', version: 1, scored: 3, rejected: 2 });
+    rows.forEach((r, i) => expect(res.body.results[i]).toMatchObject({ row: i, id: r.id, prediction: expect.closeTo(pkg.predict(r), 4) }));
+    expect(res.body.results[3]).toMatchObject({ row: 3, id: 'bad', error: { code: expect.stringMatching(/x1/), reason: expect.stringMatching(/x1/) } });
+    expect(res.body.results[4]).toMatchObject({ row: 4, id: 'none', error: { reason: expect.stringMatching(/x1/) } });
+    const tooMany = await reader().post('models/demand/score', { rows: Array.from({ length: 51 }, (_, i) => ({ id: `r${i}`, x1: 1, x2: 1, region: 'north' })) });
+    expect(tooMany.body).toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
+    expect((await apiClient(devhost.origin).post('models/demand/score', { rows: [{ id: 'a' }] })).status).toBe(401);
+  });
+
+  it('when a model has a schedule, then drops in scheduled/ wait for it and one run scores what accumulated', async () => {
+    const policies = { validation: { metric: 'rmse', minSegmentRows: 30, bootstrapResamples: 50 } };
+    await apiClient(devhost.origin, 'contributor').post('models', { ...aRegionalModel('nightly', policies), schedule: '*/6 * * * * *' });
+    await upload('datasets/nightly/validation.csv', toCsv(regionalRows(300, 1)));
+    await championOf('nightly', TRUE_WEIGHTS, 0);
+    await upload('drops/nightly/scheduled/part-1.csv', toCsv(regionalRows(40, 21, { idPrefix: 's1-' })));
+    await upload('drops/nightly/scheduled/part-2.csv', toCsv(regionalRows(30, 22, { idPrefix: 's2-' })));
+    // Both files usually fall in one occurrence; if a tick lands between the uploads, two runs share them.
+    const runs = await eventually('the scheduled runs', async () => {
+      const all = (await runsOf('nightly')) as unknown as { kind: string; state: string; rowsScored: number; sources: unknown[]; scheduledFor?: string }[];
+      const scheduled = all.filter((r) => r.kind === 'scheduled' && r.state === 'completed');
+      return scheduled.reduce((n, r) => n + r.rowsScored, 0) === 70 ? scheduled : undefined;
+    }, 60_000);
+    expect(runs.flatMap((r) => r.sources)).toHaveLength(2);
+    for (const run of runs) expect(new Date(run.scheduledFor!).getTime() % 6000).toBe(0); // an occurrence of */6 seconds
+    expect((await runsOf('nightly')).filter((r) => r.sources.some((s) => s.path.includes('/scheduled/')) && (r as { kind?: string }).kind === 'batch')).toEqual([]);
   });
 });

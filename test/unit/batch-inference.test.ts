@@ -4,10 +4,12 @@ import { Readable } from 'node:stream';
 import { OnnxModelRuntime } from '../../shared/adapters/onnx/onnx-model-runtime';
 import { LakeTabularFiles } from '../../shared/adapters/tabular/lake-tabular-files';
 import type { Clock } from '../../shared/ports/clock';
+import { modelInputSchema } from '../../shared/schemas/model';
 import { windowProfileSchema } from '../../shared/schemas/monitoring';
 import {
   type BatchDeps,
   completeRun,
+  dueScheduledRun,
   planRun,
   runIdFor,
   type ScoredChunk,
@@ -37,8 +39,8 @@ async function setup(options: { champion?: boolean } = {}) {
   const deps: BatchDeps = { registry: store, runs: inMemoryRunStore(), lake, files: new LakeTabularFiles(lake), runtime, clock, cache: new VersionCache() };
   if (options.champion !== false) {
     const pkg = regionalPackage(TRUE_WEIGHTS, 0, { datasets: [{ role: 'validation', uri: 'datasets/demand/validation.csv' }] });
-    const staged = await stageUpload({ registry, lake, maxArtifactBytes: 1e6 }, 'demand', Readable.from([pkg.onnx]));
-    await registerPackage({ registry, lake, maxArtifactBytes: 1e6 }, { model: 'demand', manifest: pkg.manifest, artifact: staged, actor: anActor() });
+    const staged = await stageUpload({ registry, lake, maxArtifactBytes: 1e6, runtime }, 'demand', Readable.from([pkg.onnx]));
+    await registerPackage({ registry, lake, maxArtifactBytes: 1e6, runtime }, { model: 'demand', manifest: pkg.manifest, artifact: staged, actor: anActor() });
     const outcome = await validateVersion({ registry: store, lake, files: deps.files, runtime }, { model: 'demand', version: 1, validatedAt: clock.now().toISOString() });
     await registry.applyCommand('demand', 1, { type: 'start_validation' }, system);
     await registry.applyCommand('demand', 1, { type: 'pass_validation', evidenceHash: outcome.evidenceHash }, system);
@@ -101,5 +103,36 @@ describe('batch inference use cases', () => {
     } finally {
       await runtime.close();
     }
+  });
+});
+
+describe('scheduled inference', () => {
+  it('when a schedule occurrence has passed, then one run covers the drops since the previous occurrence', async () => {
+    const { deps, runtime } = await setup({ champion: false });
+    try {
+      const scheduled = { ...(await deps.registry.getModel('demand'))!.definition, schedule: '0 0 2 * * *' };
+      const lake = deps.lake as MemoryLake;
+      await lake.write('drops/demand/scheduled/a.csv', Buffer.from('id\n1\n'));
+      await lake.write('drops/demand/scheduled/b.csv', Buffer.from('id\n2\n'));
+      await lake.write('drops/demand/now.csv', Buffer.from('id\n3\n'));
+      const arrivedAt = (await lake.stat('drops/demand/scheduled/a.csv'))!.lastModified;
+      const at = new Date(Date.UTC(arrivedAt.getUTCFullYear(), arrivedAt.getUTCMonth(), arrivedAt.getUTCDate() + 1, 2, 0, 30));
+      const due = await dueScheduledRun(deps, scheduled, at);
+      expect(due).toMatchObject({ model: 'demand', kind: 'scheduled', scheduledFor: new Date(at.getTime() - 30_000).toISOString() });
+      expect(due!.sources.map((s) => s.path)).toEqual(['drops/demand/scheduled/a.csv', 'drops/demand/scheduled/b.csv']);
+      await startRun(deps, { ...due!, instanceId: 'i' });
+      expect(await dueScheduledRun(deps, scheduled, at)).toBeUndefined();
+      // The next occurrence covers only what arrived after this one: nothing yet.
+      expect(await dueScheduledRun(deps, scheduled, new Date(at.getTime() + 86_400_000))).toBeUndefined();
+      expect(await dueScheduledRun(deps, { ...scheduled, schedule: undefined }, at)).toBeUndefined();
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('when a schedule is not NCRONTAB with six fields, then the model definition is refused', () => {
+    expect(() => modelInputSchema.parse(aRegionalModel('demand', {}))).not.toThrow();
+    expect(modelInputSchema.safeParse({ ...aRegionalModel('demand'), schedule: '0 2 * * *' }).error?.issues[0]?.message).toMatch(/six fields/);
+    expect(modelInputSchema.safeParse({ ...aRegionalModel('demand'), schedule: '0 0 99 * * *' }).error?.issues[0]?.message).toMatch(/not a valid NCRONTAB/);
   });
 });
