@@ -88,7 +88,7 @@ it('when the broker restarts in the middle of a run, then the run completes and 
   const client = new ServiceBusClient(broker.connectionString);
   try {
     const receiver = client.createReceiver('model-events', 'all-events', { receiveMode: 'receiveAndDelete' });
-    const events: { type: string; eventId: string; data: Record<string, unknown> }[] = [];
+    const events: { type: string; eventId: string; data: Record<string, string | number | null> }[] = [];
     await eventually('the run.completed event', async () => {
       for (const m of await receiver.receiveMessages(200, { maxWaitTimeInMs: 500 })) events.push(m.body);
       return events.some((e) => e.type === 'run.completed') ? true : undefined;
