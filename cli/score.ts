@@ -9,26 +9,16 @@ import path from 'node:path';
 import { FileLake } from '../shared/adapters/local/file-lake';
 import { OnnxModelRuntime } from '../shared/adapters/onnx/onnx-model-runtime';
 import { LakeTabularFiles } from '../shared/adapters/tabular/lake-tabular-files';
-import { isDomainError, parseOrThrow } from '../shared/domain/errors';
+import { isDomainError } from '../shared/domain/errors';
 import { applyTransforms } from '../shared/domain/transforms';
 import { modelInputSchema } from '../shared/schemas/model';
-import { type VersionManifest, versionManifestSchema } from '../shared/schemas/version-manifest';
 import { checkParity } from '../shared/usecases/check-parity';
 import { type ChunkTargets, defaultChunkTargets, planChunks } from '../shared/usecases/plan-chunks';
 import { scoreChunk } from '../shared/usecases/score-chunk';
+import { readManifest } from './manifest';
 import { scoreInParts } from './score-parts';
 
 const USAGE = 'usage: mlops score <version-manifest.json> <input.csv|input.csv.gz|input.parquet> <output.parquet>';
-
-function readManifest(file: string): VersionManifest {
-  let json: unknown;
-  try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`cannot read the manifest ${file}: ${(e as Error).message}`);
-  }
-  return parseOrThrow(versionManifestSchema, json, `manifest ${file}`);
-}
 
 /** Lake paths are relative to the filesystem root, so absolute local paths map one to one. */
 const lakePath = (file: string) => path.relative(path.parse(path.resolve(file)).root, path.resolve(file)).split(path.sep).join('/');

@@ -1,7 +1,8 @@
 /**
  * Reading a whole local CSV or Parquet file into columns of loose values for `mlops drift`, with
  * the streaming readers of the scoring pipeline (shared/adapters/tabular): CSV with RFC 4180
- * quoting, BOM, CRLF and `.csv.gz`; Parquet row group by row group. Types are inferred later.
+ * quoting, BOM, CRLF and `.csv.gz`; Parquet row group by row group. Types are inferred later
+ * (shared/domain/drift/infer.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,12 +20,21 @@ export interface RawTable {
   values: Record<string, LooseValue[]>;
 }
 
-/** Numbers stay numbers (so "1.0" and "1" agree), everything else is text; empty cells are null. */
+const NAN_TEXT = /^\s*[+-]?nan\s*$/i;
+
+/**
+ * One cell as a loose value: date-times (Parquet timestamps, ISO 8601 text) as Date, numbers as
+ * numbers (so "1.0" and "1" agree, and NaN or Infinity, stored or spelled, stay numbers for the
+ * type inference to leave out), everything else as text; empty cells are null.
+ */
 function cell(rows: RawRows, column: number, row: number): LooseValue {
   if (rows.isEmpty(column, row)) return null;
+  const millis = rows.epochMillis?.(column, row);
+  if (millis !== undefined && !Number.isNaN(millis)) return new Date(millis);
   const n = rows.number(column, row);
-  if (Number.isFinite(n)) return n;
-  return rows.symbol?.(column, row) ?? rows.text(column, row);
+  if (!Number.isNaN(n)) return n;
+  const text = rows.symbol?.(column, row) ?? rows.text(column, row);
+  return text !== null && NAN_TEXT.test(text) ? Number.NaN : text;
 }
 
 function appendRows(table: RawTable, rows: RawRows, file: string): void {
