@@ -35,11 +35,11 @@ const training = { rowCount: 4, numeric: { kw: Float64Array.of(1, 2, 3, 4), temp
 const fitted = fitTransforms(spec, training);
 const fx = linearRegressor([1.5, -0.5, 2, 3], 0.1);
 
-function manifestDir(golden?: unknown[]): string {
+function manifestDir(golden?: unknown[], version = 4): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-score-'));
   fs.mkdirSync(path.join(dir, 'artifacts'));
   fs.writeFileSync(path.join(dir, 'artifacts', 'model.onnx'), fx.bytes);
-  const manifest = { model, version: 4, artifact: { path: 'artifacts/model.onnx' }, signature: fx.signature, transforms: fitted, ...(golden ? { goldenRecords: golden } : {}) };
+  const manifest = { model, version, artifact: { path: 'artifacts/model.onnx' }, signature: fx.signature, transforms: fitted, ...(golden ? { goldenRecords: golden } : {}) };
   fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
   return dir;
 }
@@ -145,6 +145,30 @@ describe('mlops score', () => {
     spy.mockRestore();
     expect(errors[0]).toMatch(/^usage: mlops score/);
     expect(errors[1]).toMatch(/^VALIDATION_ERROR: invalid manifest .*bad\.json:\n.*\n\s+→ at artifact\n/);
+  });
+
+  it('when a number float32 cannot hold comes in, then the row is rejected even where the transforms would bring it into range', async () => {
+    dir = manifestDir();
+    // temp is standardized (std 7.07): 1e39 would become 1.4e38, a finite float32, and be scored.
+    fs.writeFileSync(path.join(dir, 'in.csv'), 'meter,kw,temp,site\nm1,1,1e39,a\nm2,1,10,b\n');
+    const { rows, quarantine } = await score(dir, 'in.csv', 'out', oneChunk);
+    expect(rows.map((r) => r.meter)).toEqual(['m2']);
+    expect(JSON.parse(quarantine!)).toMatchObject({ row: 1, reason: `'temp' is 1e+39, which float32 (the model's input type) cannot hold` });
+  });
+
+  it('when the manifest version does not fit the int32 model_version column, then it is refused, and the largest that fits is written as it is', async () => {
+    dir = manifestDir(undefined, 2 ** 31);
+    fs.writeFileSync(path.join(dir, 'in.csv'), 'meter,kw,temp,site\nm1,1,10,a\n');
+    const out = path.join(dir, 'out.parquet');
+    await expect(scoreFiles(path.join(dir, 'manifest.json'), path.join(dir, 'in.csv'), out, () => undefined)).rejects.toMatchObject({
+      code: 'VALIDATION_ERROR',
+      message: expect.stringMatching(/at version/),
+    });
+    expect(fs.existsSync(out)).toBe(false);
+    fs.rmSync(dir, { recursive: true, force: true });
+    dir = manifestDir(undefined, 2 ** 31 - 1);
+    fs.writeFileSync(path.join(dir, 'in.csv'), 'meter,kw,temp,site\nm1,1,10,a\n');
+    expect((await score(dir, 'in.csv', 'out', oneChunk)).rows.map((r) => r.model_version)).toEqual([2 ** 31 - 1]);
   });
 
   it('when a CSV spans several chunks, then one file holds the same rows, log and quarantine as one chunk, and no part is left', async () => {
