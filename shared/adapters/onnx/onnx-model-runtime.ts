@@ -85,6 +85,14 @@ function labelText(data: ort.Tensor['data'], i: number): string {
   return typeof v === 'string' ? v : String(v);
 }
 
+/** One row of the matrix, twice over. */
+function twice(row: Float32Array): Float32Array {
+  const out = new Float32Array(row.length * 2);
+  out.set(row);
+  out.set(row, row.length);
+  return out;
+}
+
 class OnnxLoadedModel implements LoadedModel {
   private running = 0;
   private retired: (() => void) | undefined;
@@ -122,38 +130,50 @@ class OnnxLoadedModel implements LoadedModel {
     const rows = matrix.rows;
     if (roles.kind === 'regression') {
       const values = new Float64Array(rows);
-      await this.forBatches(matrix, [roles.prediction], (start, n, result) => {
+      await this.forBatches(matrix, [roles.prediction], (start, n, fed, result) => {
         const data = result[roles.prediction]!.data as Float32Array | Float64Array;
-        if (data.length !== n) throw errors.signatureMismatch(`the model returned ${data.length} values for ${n} rows`);
-        values.set(data, start);
+        if (data.length !== fed) throw errors.signatureMismatch(`the model returned ${data.length} values for ${fed} rows`);
+        values.set(data.subarray(0, n), start);
       });
       return { kind: 'regression', rows, values };
     }
     const classCount = roles.classCount;
     const labels: string[] = new Array<string>(rows);
     const probabilities = new Float32Array(rows * classCount);
-    await this.forBatches(matrix, [roles.label, roles.probabilities], (start, n, result) => {
+    await this.forBatches(matrix, [roles.label, roles.probabilities], (start, n, fed, result) => {
       const labelData = result[roles.label]!.data;
       const p = result[roles.probabilities]!.data as Float32Array;
-      if (p.length !== n * classCount || labelData.length !== n)
-        throw errors.signatureMismatch(`the model returned outputs of unexpected size for ${n} rows (${classCount} classes expected)`);
+      if (p.length !== fed * classCount || labelData.length !== fed)
+        throw errors.signatureMismatch(`the model returned outputs of unexpected size for ${fed} rows (${classCount} classes expected)`);
       for (let i = 0; i < n; i += 1) labels[start + i] = labelText(labelData, i);
-      probabilities.set(p, start * classCount);
+      probabilities.set(p.subarray(0, n * classCount), start * classCount);
     });
     return { kind: 'classification', rows, labels, probabilities, classCount };
   }
 
+  /**
+   * Runs the model over `batchSize` rows at a time. A run is never one row: onnxruntime's GEMM
+   * (MLAS) has a kernel of its own for a single row when the weights are not pre-packed (as in
+   * ai.onnx.ml LinearRegressor and LinearClassifier, skl2onnx's linear models), and it sums in
+   * another order, so the same row would score 1-2 float32 ulps apart alone and in a batch. A
+   * single row is fed twice (`fed` rows) and the first answer kept. From two rows on, a row's
+   * result does not depend on the others (MLAS blocks by the weights' shape, and sessions run
+   * one thread, so rows are not split among threads either); onnx-model-runtime.test.ts pins it.
+   */
   private async forBatches(
     matrix: FeatureMatrix,
     fetches: string[],
-    take: (start: number, n: number, result: ort.InferenceSession.OnnxValueMapType) => void,
+    take: (start: number, n: number, fed: number, result: ort.InferenceSession.OnnxValueMapType) => void,
   ): Promise<void> {
     for (let start = 0; start < matrix.rows; start += this.batchSize) {
       const n = Math.min(this.batchSize, matrix.rows - start);
-      const values = matrix.values.subarray(start * matrix.width, (start + n) * matrix.width);
-      const feed = { [this.roles.input]: new ort.Tensor('float32', values, [n, matrix.width]) };
+      const width = matrix.width;
+      const rows = matrix.values.subarray(start * width, (start + n) * width);
+      const fed = Math.max(n, 2);
+      const values = fed === n ? rows : twice(rows);
+      const feed = { [this.roles.input]: new ort.Tensor('float32', values, [fed, width]) };
       const result = await this.session.run(feed, fetches);
-      take(start, n, result);
+      take(start, n, fed, result);
       for (const name of fetches) result[name]?.dispose();
     }
   }
