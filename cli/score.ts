@@ -9,13 +9,13 @@ import path from 'node:path';
 import { FileLake } from '../shared/adapters/local/file-lake';
 import { OnnxModelRuntime } from '../shared/adapters/onnx/onnx-model-runtime';
 import { LakeTabularFiles } from '../shared/adapters/tabular/lake-tabular-files';
-import { isDomainError } from '../shared/domain/errors';
+import { errors, isDomainError } from '../shared/domain/errors';
 import { applyTransforms } from '../shared/domain/transforms';
 import { modelInputSchema } from '../shared/schemas/model';
 import { checkParity } from '../shared/usecases/check-parity';
 import { type ChunkTargets, defaultChunkTargets, planChunks } from '../shared/usecases/plan-chunks';
 import { scoreChunk } from '../shared/usecases/score-chunk';
-import { readManifest } from './manifest';
+import { artifactFileOf, readManifest } from './manifest';
 import { scoreInParts } from './score-parts';
 
 const USAGE = 'usage: mlops score <version-manifest.json> <input.csv|input.csv.gz|input.parquet> <output.parquet>';
@@ -23,9 +23,37 @@ const USAGE = 'usage: mlops score <version-manifest.json> <input.csv|input.csv.g
 /** Lake paths are relative to the filesystem root, so absolute local paths map one to one. */
 const lakePath = (file: string) => path.relative(path.parse(path.resolve(file)).root, path.resolve(file)).split(path.sep).join('/');
 
+/** The same file, however it is spelled: through symbolic links, hard links, `./a` and `a`. */
+function sameFile(a: string, b: string): boolean {
+  try {
+    const [x, y] = [fs.statSync(a), fs.statSync(b)];
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
+
+/** Refuses an output path that names a file the run reads (the data, the manifest, the model). */
+function refuseOverwritingInputs(outputs: readonly string[], inputs: Readonly<Record<string, string>>): void {
+  for (const output of outputs) {
+    for (const [what, input] of Object.entries(inputs)) {
+      if (sameFile(output, input))
+        throw errors.validation(`the output ${output} is the ${what} ${input}: scoring would overwrite it; choose another output path`);
+    }
+  }
+}
+
+/** What a run that writes nothing leaves behind, in words. */
+export function untouchedOutputs(output: string, quarantine = `${output}.rejected.jsonl`): string {
+  const existing = [output, quarantine].filter((f) => fs.existsSync(f));
+  return existing.length === 0 ? 'nothing was written' : `nothing was written: ${existing.join(' and ')} left as they were`;
+}
+
 /**
  * Scores `input` chunk by chunk (the product's bounded chunks unless `chunkTargets` says
- * otherwise) into one Parquet file and one quarantine file; see scoreInParts.
+ * otherwise) into one Parquet file and one quarantine file; see scoreInParts. The output and
+ * its quarantine are replaced together when the run completes; a run that fails or finds no
+ * data rows leaves both as they were.
  */
 export async function scoreFiles(
   manifestFile: string,
@@ -36,7 +64,9 @@ export async function scoreFiles(
 ): Promise<number> {
   const manifest = readManifest(manifestFile);
   const definition = modelInputSchema.parse(manifest.model);
-  const artifactFile = path.resolve(path.dirname(manifestFile), manifest.artifact.path);
+  const artifactFile = artifactFileOf(manifestFile, manifest);
+  const quarantine = `${output}.rejected.jsonl`;
+  refuseOverwritingInputs([output, quarantine], { 'input file': input, manifest: manifestFile, 'model artifact': artifactFile });
   const bytes = fs.readFileSync(artifactFile);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   if (manifest.artifact.sha256 && manifest.artifact.sha256 !== sha256)
@@ -63,10 +93,8 @@ export async function scoreFiles(
     const plan = await planChunks({ files }, definition, source, chunkTargets);
     const fitted = manifest.transforms;
     const version = { definition, version: manifest.version, transform: (b: Parameters<typeof applyTransforms>[1]) => applyTransforms(fitted, b), model };
-    const quarantine = `${output}.rejected.jsonl`;
-    fs.rmSync(quarantine, { force: true });
     if (plan.chunks.length === 0) {
-      log(`${input}: no data rows; nothing written`);
+      log(`${input}: no data rows; ${untouchedOutputs(output, quarantine)}`);
       return 0;
     }
     const total = await scoreInParts(plan.chunks, output, quarantine, (chunk, partFile, quarantineFile) =>
@@ -95,6 +123,7 @@ export const scoreCommand = {
       return await scoreFiles(manifest, input, output, (line) => console.log(line));
     } catch (e) {
       console.error(isDomainError(e) ? `${e.code}: ${e.message}` : (e as Error).message);
+      console.error(untouchedOutputs(output));
       return 1;
     }
   },
