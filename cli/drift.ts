@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 
+import { type CsvLimits, csvLimits } from '../shared/adapters/tabular/csv-limits';
 import {
   inferColumnType,
   type InferredType,
@@ -18,6 +19,7 @@ import { formatIssues, isDomainError } from '../shared/domain/errors';
 import type { RowBatch } from '../shared/domain/tabular';
 import type { ModelDefinition } from '../shared/schemas/model';
 import { driftMethodSchema, type DriftPolicy, driftPolicySchema } from '../shared/schemas/policies';
+import { CSV_LIMIT_OPTIONS, CSV_LIMITS_USAGE, csvLimitValue } from './csv-options';
 import { readManifest } from './manifest';
 import { type RawTable, readTable } from './tables';
 
@@ -31,7 +33,8 @@ options:
                          their declared types, leave out its id and timestamp, report per segment
   --method <name>        one method for every column: ${driftMethodSchema.options.join(', ')}
                          (default: auto by column type and reference size)
-  --correction <c>       none | bonferroni | benjamini_hochberg (default: benjamini_hochberg)`;
+  --correction <c>       none | bonferroni | benjamini_hochberg (default: benjamini_hochberg)
+${CSV_LIMITS_USAGE}`;
 
 const argsSchema = z.object({
   reference: z.string().min(1),
@@ -41,12 +44,14 @@ const argsSchema = z.object({
   manifest: z.string().min(1).optional(),
   method: z.union([z.literal('auto'), driftMethodSchema]),
   correction: z.enum(['none', 'bonferroni', 'benjamini_hochberg']),
+  csvLimits: z.object({ maxRecordBytes: z.number(), maxFieldBytes: z.number(), maxFields: z.number() }).partial(),
 });
 type DriftArgs = z.infer<typeof argsSchema>;
 
 export function parseDriftArgs(args: readonly string[]): DriftArgs {
   const positional: string[] = [];
-  const options: Record<string, unknown> = { json: false, method: 'auto', correction: 'benjamini_hochberg' };
+  const csvLimits: Partial<CsvLimits> = {};
+  const options: Record<string, unknown> = { json: false, method: 'auto', correction: 'benjamini_hochberg', csvLimits };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const value = () => {
@@ -60,6 +65,11 @@ export function parseDriftArgs(args: readonly string[]): DriftArgs {
     else if (a === '--manifest') options.manifest = value();
     else if (a === '--method') options.method = value();
     else if (a === '--correction') options.correction = value();
+    else if (CSV_LIMIT_OPTIONS[a]) {
+      const bound = csvLimitValue(a, value());
+      if (typeof bound === 'string') throw new UsageError(bound);
+      csvLimits[CSV_LIMIT_OPTIONS[a]] = bound;
+    }
     else if (a.startsWith('--')) throw new UsageError(`unknown option ${a}`);
     else positional.push(a);
   }
@@ -292,7 +302,8 @@ export async function run(args: string[]): Promise<number> {
   try {
     const model = parsed.manifest ? readManifest(parsed.manifest).model : undefined;
     const policy = driftPolicySchema.parse({ method: parsed.method, multipleTestingCorrection: parsed.correction });
-    const [refTable, curTable] = await Promise.all([readTable(parsed.reference), readTable(parsed.current)]);
+    const limits = csvLimits(parsed.csvLimits);
+    const [refTable, curTable] = await Promise.all([readTable(parsed.reference, limits), readTable(parsed.current, limits)]);
     const plan = planColumns(refTable, curTable, {
       ...(parsed.columns ? { columns: parsed.columns } : {}),
       ...(model ? { model } : {}),

@@ -8,6 +8,7 @@ import path from 'node:path';
 
 import { FileLake } from '../shared/adapters/local/file-lake';
 import { OnnxModelRuntime } from '../shared/adapters/onnx/onnx-model-runtime';
+import { type CsvLimits, csvLimits } from '../shared/adapters/tabular/csv-limits';
 import { LakeTabularFiles } from '../shared/adapters/tabular/lake-tabular-files';
 import { errors, isDomainError } from '../shared/domain/errors';
 import { applyTransforms } from '../shared/domain/transforms';
@@ -15,10 +16,14 @@ import { modelInputSchema } from '../shared/schemas/model';
 import { checkParity } from '../shared/usecases/check-parity';
 import { type ChunkTargets, defaultChunkTargets, planChunks } from '../shared/usecases/plan-chunks';
 import { scoreChunk } from '../shared/usecases/score-chunk';
+import { CSV_LIMIT_OPTIONS, CSV_LIMITS_USAGE, csvLimitValue } from './csv-options';
 import { artifactFileOf, readManifest } from './manifest';
 import { scoreInParts } from './score-parts';
 
-const USAGE = 'usage: mlops score <version-manifest.json> <input.csv|input.csv.gz|input.parquet> <output.parquet>';
+const USAGE = `usage: mlops score <version-manifest.json> <input.csv|input.csv.gz|input.parquet> <output.parquet> [options]
+
+options (a CSV record past a bound is rejected with the reason, and reading goes on):
+${CSV_LIMITS_USAGE}`;
 
 /** Lake paths are relative to the filesystem root, so absolute local paths map one to one. */
 const lakePath = (file: string) => path.relative(path.parse(path.resolve(file)).root, path.resolve(file)).split(path.sep).join('/');
@@ -60,8 +65,9 @@ export async function scoreFiles(
   input: string,
   output: string,
   log: (line: string) => void,
-  chunkTargets: ChunkTargets = defaultChunkTargets,
+  options: { chunkTargets?: ChunkTargets; csvLimits?: Partial<CsvLimits> } = {},
 ): Promise<number> {
+  const chunkTargets = options.chunkTargets ?? defaultChunkTargets;
   const manifest = readManifest(manifestFile);
   const definition = modelInputSchema.parse(manifest.model);
   const artifactFile = artifactFileOf(manifestFile, manifest);
@@ -88,7 +94,7 @@ export async function scoreFiles(
       log(`parity: ${manifest.goldenRecords.length} golden records match`);
     }
     const lake = new FileLake(path.parse(path.resolve(input)).root);
-    const files = new LakeTabularFiles(lake);
+    const files = new LakeTabularFiles(lake, { csvLimits: csvLimits(options.csvLimits) });
     const source = lakePath(input);
     const plan = await planChunks({ files }, definition, source, chunkTargets);
     const fitted = manifest.transforms;
@@ -111,16 +117,35 @@ export async function scoreFiles(
   }
 }
 
+/** The command line: three paths and the CSV bounds; a message when it is wrong. */
+export function parseScoreArgs(args: readonly string[]): { paths: [string, string, string]; csvLimits: Partial<CsvLimits> } | string {
+  const paths: string[] = [];
+  const csvLimits: Partial<CsvLimits> = {};
+  for (let i = 0; i < args.length; i += 1) {
+    const a = args[i]!;
+    const bound = CSV_LIMIT_OPTIONS[a];
+    if (bound) {
+      const value = csvLimitValue(a, args[++i] ?? '');
+      if (typeof value === 'string') return value;
+      csvLimits[bound] = value;
+    } else if (a.startsWith('-')) return `unknown option ${a}`;
+    else paths.push(a);
+  }
+  if (paths.length !== 3) return 'three paths are needed: <version-manifest.json> <input> <output.parquet>';
+  return { paths: paths as [string, string, string], csvLimits };
+}
+
 export const scoreCommand = {
   summary: 'score a local CSV or Parquet file with a version manifest (ONNX + fitted transforms)',
   async run(args: string[]): Promise<number> {
-    if (args.length !== 3 || args.some((a) => a.startsWith('-'))) {
-      console.error(USAGE);
+    const parsed = parseScoreArgs(args);
+    if (typeof parsed === 'string') {
+      console.error(`${parsed}\n\n${USAGE}`);
       return 2;
     }
-    const [manifest, input, output] = args as [string, string, string];
+    const [manifest, input, output] = parsed.paths;
     try {
-      return await scoreFiles(manifest, input, output, (line) => console.log(line));
+      return await scoreFiles(manifest, input, output, (line) => console.log(line), { csvLimits: parsed.csvLimits });
     } catch (e) {
       console.error(isDomainError(e) ? `${e.code}: ${e.message}` : (e as Error).message);
       console.error(untouchedOutputs(output));

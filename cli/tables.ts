@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+import type { CsvLimits } from '../shared/adapters/tabular/csv-limits';
 import { isGzipPath, readCsv } from '../shared/adapters/tabular/csv-reader';
 import { hyparquet } from '../shared/adapters/tabular/hyparquet';
 import { parquetColumns, readParquetMetadata, readParquetRowGroups } from '../shared/adapters/tabular/parquet-reader';
@@ -60,9 +61,9 @@ function appendRows(table: RawTable, rows: RawRows, file: string): void {
   table.rowCount += rows.rowCount;
 }
 
-async function readCsvFile(file: string): Promise<RawTable> {
+async function readCsvFile(file: string, limits?: CsvLimits): Promise<RawTable> {
   const table: RawTable = { columns: [], rowCount: 0, values: {} };
-  for await (const rows of readCsv(fs.createReadStream(file), { gzip: isGzipPath(file) })) appendRows(table, rows, file);
+  for await (const rows of readCsv(fs.createReadStream(file), { gzip: isGzipPath(file), ...(limits ? { limits } : {}) })) appendRows(table, rows, file);
   if (table.columns.length === 0) throw errors.validation(`${file}: empty file, a header row is needed`);
   return table;
 }
@@ -77,11 +78,15 @@ async function readParquetFile(file: string): Promise<RawTable> {
   return table;
 }
 
-/** Reads a .csv, .csv.gz or .parquet file by its extension. */
-export async function readTable(file: string): Promise<RawTable> {
+/**
+ * Reads a .csv, .csv.gz or .parquet file by its extension. A CSV record past the bounds of
+ * `limits` (csv-limits.ts; the defaults when absent) refuses the file naming its row, in bounded
+ * memory and time.
+ */
+export async function readTable(file: string, limits?: CsvLimits): Promise<RawTable> {
   const name = path.basename(file).toLowerCase();
   if (!fs.existsSync(file)) throw errors.validation(`no such file: ${file}`);
-  if (name.endsWith('.csv') || name.endsWith('.csv.gz')) return readCsvFile(file);
+  if (name.endsWith('.csv') || name.endsWith('.csv.gz')) return readCsvFile(file, limits);
   if (name.endsWith('.parquet') || name.endsWith('.pq')) return readParquetFile(file);
   throw errors.validation(`${file}: only .csv, .csv.gz and .parquet files are supported`);
 }

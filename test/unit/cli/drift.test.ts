@@ -311,4 +311,16 @@ describe('mlops drift on hostile inputs', () => {
       expect(out.stderr).toContain('--columns needs at least one column name');
     }
   });
+
+  test('when a line is past the record bound or a quote is never closed, then the file is refused naming the row, without reading the rest into one record', async () => {
+    const lines = ['x', ...spread(0).map(String)];
+    const long = write('long.csv', [...lines.slice(0, 10), `${'9'.repeat(5 << 20)}`, ...lines.slice(10)]);
+    const byDefault = await mlopsDrift(long, long);
+    expect([byDefault.code, byDefault.stdout]).toEqual([2, '']);
+    expect(byDefault.stderr).toMatch(/row 10: the record is 5,242,881 bytes long, more than the 4 MiB allowed \(the record bound\)/);
+    const quote = write('quote.csv', [...lines.slice(0, 3), '"never closed', ...lines.slice(3)]);
+    const bounded = await mlopsDrift(quote, quote, '--max-record-bytes', '256');
+    expect(bounded.code).toBe(2);
+    expect(bounded.stderr).toMatch(/row 3: a quote on this line is not closed within 256 bytes/);
+  });
 });

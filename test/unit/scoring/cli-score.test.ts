@@ -65,7 +65,7 @@ const oneChunk = { targetChunkBytes: Number.MAX_SAFE_INTEGER, targetChunkRows: N
 async function score(dir: string, input: string, name: string, targets: typeof smallChunks) {
   const lines: string[] = [];
   const out = path.join(dir, name, 'out.parquet');
-  expect(await scoreFiles(path.join(dir, 'manifest.json'), path.join(dir, input), out, (l) => lines.push(l), targets)).toBe(0);
+  expect(await scoreFiles(path.join(dir, 'manifest.json'), path.join(dir, input), out, (l) => lines.push(l), { chunkTargets: targets })).toBe(0);
   const bytes = fs.readFileSync(out);
   const quarantine = fs.existsSync(`${out}.rejected.jsonl`) ? fs.readFileSync(`${out}.rejected.jsonl`, 'utf8') : undefined;
   return {
@@ -144,7 +144,7 @@ describe('mlops score', () => {
     fs.writeFileSync(path.join(dir, 'bad.json'), JSON.stringify({ model, version: 1 }));
     expect(await scoreCommand.run([path.join(dir, 'bad.json'), 'in.csv', 'out.parquet'])).toBe(1);
     spy.mockRestore();
-    expect(errors[0]).toMatch(/^usage: mlops score/);
+    expect(errors[0]).toMatch(/^three paths are needed[\s\S]*\n\nusage: mlops score/);
     expect(errors[1]).toMatch(/^VALIDATION_ERROR: invalid manifest .*bad\.json:\n.*\n\s+→ at artifact\n/);
   });
 
@@ -361,5 +361,40 @@ describe('mlops score', () => {
     } finally {
       fs.rmSync(outside, { recursive: true, force: true });
     }
+  });
+
+  it('when a CSV has a quote never closed on row 1 and a line past the record bound, then those two rows are quarantined with the reason and the rest are scored', async () => {
+    dir = manifestDir();
+    const rows = Array.from({ length: 3000 }, (_, i) => `m${i + 3},${i % 9},${i % 11},${'ab'[i % 2]}`);
+    fs.writeFileSync(path.join(dir, 'in.csv'), `meter,kw,temp,site\nm1,1,"10,a\n${'x,'.repeat(20_000)}\n${rows.join('\n')}\n`);
+    const out = path.join(dir, 'out.parquet');
+    const printed: string[] = [];
+    const spy = jest.spyOn(console, 'log').mockImplementation((m: string) => void printed.push(m));
+    try {
+      expect(await scoreCommand.run([path.join(dir, 'manifest.json'), path.join(dir, 'in.csv'), out, '--max-record-bytes', '4096'])).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(printed).toEqual([`read 3002 rows: 3000 scored -> ${out}`, `2 rejected -> ${out}.rejected.jsonl`, '  unreadable_row: 2']);
+    const quarantined = fs.readFileSync(`${out}.rejected.jsonl`, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { row: number; reason: string; cells: string[] });
+    expect(quarantined.map((q) => [q.row, q.cells.length])).toEqual([
+      [1, 3],
+      [2, 0],
+    ]);
+    expect(quarantined[0]!.reason).toMatch(/a quote on this line is not closed within 4 KiB/);
+    expect(quarantined[1]!.reason).toMatch(/^the record is 40,001 bytes long, more than the 4 KiB allowed/);
+  });
+
+  it('when a CSV bound option is not a positive whole number, then usage exits 2 naming it', async () => {
+    const errors: string[] = [];
+    const spy = jest.spyOn(console, 'error').mockImplementation((m: string) => void errors.push(m));
+    try {
+      expect(await scoreCommand.run(['m.json', 'in.csv', 'out.parquet', '--max-fields', '0'])).toBe(2);
+      expect(await scoreCommand.run(['m.json', 'in.csv', 'out.parquet', '--max-field-bytes', '1e6'])).toBe(2);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(errors[0]).toMatch(/^--max-fields takes a positive whole number of fields, not '0'/);
+    expect(errors[1]).toMatch(/^--max-field-bytes takes a positive whole number of bytes, not '1e6'/);
   });
 });
