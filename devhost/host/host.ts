@@ -1,3 +1,4 @@
+import { requestBodyLimit } from '../http-body';
 import type { FunctionsWorker } from '../worker';
 import { type RunningBlobTriggers, startBlobTriggers } from './blob-triggers';
 import { blobServiceFor, ensureContainer, HOSTS_CONTAINER } from './host-storage';
@@ -41,6 +42,8 @@ export interface HostOptions {
   blobPollIntervalMs?: number;
   durable?: DurableExtension;
   listeners?: TriggerListener[];
+  /** Largest request body (413 past it); default `DEVHOST_MAX_REQUEST_BODY_BYTES`, else 100 MB. */
+  maxRequestBodyBytes?: number;
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
 }
@@ -74,6 +77,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     routePrefix: options.routePrefix ?? routePrefixOf(readHostJson(options.appDir)),
     keys: options.keys ?? { functionKey: env.DEVHOST_FUNCTION_KEY, masterKey: env.DEVHOST_MASTER_KEY },
     durable: options.durable ? (req, res) => options.durable!.handle(req, res) : undefined,
+    maxRequestBodyBytes: options.maxRequestBodyBytes ?? requestBodyLimit(env),
   });
   const durable = options.durable;
   if (durable) {
