@@ -84,7 +84,7 @@ export function parseCsvWindow(buf: Buffer, options: CsvWindowOptions): ParsedCs
   let consumed = 0;
   let i = 0;
 
-  records: while (i < end && out.rows < maxRows) {
+  while (i < end && out.rows < maxRows) {
     const recordStart = i;
     const c0 = buf[i];
     if (c0 === LF) {
@@ -106,6 +106,7 @@ export function parseCsvWindow(buf: Buffer, options: CsvWindowOptions): ParsedCs
     let column = 0;
     let flags = 0;
     let quoteOpen = false;
+    let pastWindow = false;
     for (;; column += 1) {
       const b = i;
       const slot = column < width ? numericSlot[column]! : 0;
@@ -143,18 +144,8 @@ export function parseCsvWindow(buf: Buffer, options: CsvWindowOptions): ParsedCs
         }
         quoteOpen = inQuotes;
         if (i >= end && !eof) {
-          // The record goes on past the window: wait for more, unless it is already too long.
-          if (end - recordStart <= maxRecordBytes) break records;
-          const framed = endOfBrokenRecord(buf, recordStart, end, false, maxRecordBytes);
-          if (framed.kind !== 'cut') {
-            oversizedEnd = framed.kind === 'oversized' ? framed.end : -1;
-            break records;
-          }
-          // Parse the record again as if the input ended at its line end (no closure: `i` stays a register).
-          i = recordStart;
-          end = cutAt = framed.lineEnd;
-          eof = true;
-          continue records;
+          pastWindow = true;
+          break;
         }
         fe = i;
         if (fe > b && buf[fe - 1] === CR && (i >= end || c === LF)) fe -= 1;
@@ -176,16 +167,8 @@ export function parseCsvWindow(buf: Buffer, options: CsvWindowOptions): ParsedCs
         i += 1;
         if (i < end) continue;
         if (!eof) {
-          if (end - recordStart <= maxRecordBytes) break records;
-          const framed = endOfBrokenRecord(buf, recordStart, end, false, maxRecordBytes);
-          if (framed.kind !== 'cut') {
-            oversizedEnd = framed.kind === 'oversized' ? framed.end : -1;
-            break records;
-          }
-          i = recordStart;
-          end = cutAt = framed.lineEnd;
-          eof = true;
-          continue records;
+          pastWindow = true;
+          break;
         }
         // A delimiter at the end of the file: the record ends with an empty field.
         column += 1;
@@ -200,20 +183,23 @@ export function parseCsvWindow(buf: Buffer, options: CsvWindowOptions): ParsedCs
       i += 1; // LF
       break;
     }
-    // Past the bound (the record's content, without its LF), or a quote still open at the end
-    // of the input: frame it by the rule of csv-limits.ts before taking it.
+    // A record that goes on past the window waits for more bytes, unless it is already past the
+    // bound; one past the bound (its content, without the LF), or with a quote still open at the
+    // end of the input, is framed by the rule of csv-limits.ts before it is taken.
     const contentEnd = i > recordStart && buf[i - 1] === LF && i <= end ? i - 1 : i;
-    if (cutAt < 0 && (contentEnd - recordStart > maxRecordBytes || quoteOpen)) {
+    if (cutAt < 0 && (pastWindow || contentEnd - recordStart > maxRecordBytes || quoteOpen)) {
+      if (pastWindow && end - recordStart <= maxRecordBytes) break;
       const framed = endOfBrokenRecord(buf, recordStart, end, eof, maxRecordBytes);
       if (framed.kind === 'oversized') {
         oversizedEnd = framed.end;
-        break records;
+        break;
       }
       if (framed.kind === 'cut') {
+        // Parse the record again as if the input ended at its line end (no closure: `i` stays a register).
         i = recordStart;
         end = cutAt = framed.lineEnd;
         eof = true;
-        continue records;
+        continue;
       }
     }
     const count = column + 1;
