@@ -1,5 +1,4 @@
-import type { CsvLimits } from '../shared/adapters/tabular/csv-limits';
-import { DEFAULT_CSV_LIMITS } from '../shared/adapters/tabular/csv-limits';
+import { type CsvLimits, DEFAULT_CSV_LIMITS } from '../shared/adapters/tabular/csv-limits';
 
 /** The CSV bounds as command-line options (same names as the app settings, docs/scoring.md). */
 export const CSV_LIMIT_OPTIONS: Readonly<Record<string, keyof CsvLimits>> = {

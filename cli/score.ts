@@ -8,7 +8,7 @@ import path from 'node:path';
 
 import { FileLake } from '../shared/adapters/local/file-lake';
 import { OnnxModelRuntime } from '../shared/adapters/onnx/onnx-model-runtime';
-import { type CsvLimits, csvLimits } from '../shared/adapters/tabular/csv-limits';
+import type { CsvLimits } from '../shared/adapters/tabular/csv-limits';
 import { LakeTabularFiles } from '../shared/adapters/tabular/lake-tabular-files';
 import { errors, isDomainError } from '../shared/domain/errors';
 import { applyTransforms } from '../shared/domain/transforms';
@@ -94,7 +94,7 @@ export async function scoreFiles(
       log(`parity: ${manifest.goldenRecords.length} golden records match`);
     }
     const lake = new FileLake(path.parse(path.resolve(input)).root);
-    const files = new LakeTabularFiles(lake, { csvLimits: csvLimits(options.csvLimits) });
+    const files = new LakeTabularFiles(lake, options.csvLimits ? { csvLimits: options.csvLimits } : {});
     const source = lakePath(input);
     const plan = await planChunks({ files }, definition, source, chunkTargets);
     const fitted = manifest.transforms;
