@@ -78,8 +78,11 @@ export async function planCsvChunks(source: Readable, targetChunkBytes: number, 
     inQuotes = false;
     lineHasContent = false;
     prevByte = lastByte;
-    held = [];
-    heldBytes = 0;
+    // Most records start and end in one buffer: no array to drop (this runs once per row).
+    if (held.length > 0) {
+      held = [];
+      heldBytes = 0;
+    }
     if (lineStart >= nextBoundary) closeChunk(lineStart);
   };
 
