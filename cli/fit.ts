@@ -43,7 +43,7 @@ export const fitCommand = defineCommand({
     const [specFile, dataFile] = positionals as [string, string];
     if (!values.out) throw new UsageError('--out <fitted.json> is required');
     const spec = parseTransformSpec(readJsonFile(specFile, 'transform spec'));
-    const table = await readTable(dataFile, 'text');
+    const table = await readTable(dataFile, { mode: 'text' });
     const columns = values.model
       ? modelColumns(values.model, table.columns)
       : inferColumnTypes(table, categoricalColumns(spec));

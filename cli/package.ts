@@ -151,15 +151,15 @@ async function goldenRecords(
   model: ModelDraft,
   transforms: FittedTransforms | undefined,
 ): Promise<GoldenRecord[]> {
-  const sample = await readTable(sampleFile, 'text');
-  const expected = await readTable(expectedFile, 'text');
+  const sample = await readTable(sampleFile, { mode: 'text' });
+  const expected = await readTable(expectedFile, { mode: 'text' });
   const inputs = goldenInputs(sample, model.features, sampleFile);
   if (expected.rowCount !== sample.rowCount)
     throw errors.validation(
       `--expected: ${expectedFile} has ${expected.rowCount} rows, ${sampleFile} has ${sample.rowCount}: one expected row per sample row, in order`,
     );
   const column = (name: string) => expected.values[name] as (string | null)[] | undefined;
-  const ids = [sample.values[model.idColumn], column(model.idColumn)] as const;
+  const ids = [sample.values[model.idColumn] as (string | null)[] | undefined, column(model.idColumn)] as const;
   if (ids[0] && ids[1]) {
     const row = ids[0].findIndex((id, r) => id !== ids[1]![r]);
     if (row >= 0)

@@ -26,17 +26,69 @@ function appendFiles(files: readonly string[], output: string): void {
   }
 }
 
+/** `.out.parquet.parts-<pid>-`: the parts folder of a run, named after the process that owns it. */
+const partsPrefix = (output: string) => `.${path.basename(output)}.parts-`;
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists, as another user's process.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
- * Scores the chunks one at a time into parts in a temporary folder next to `output`, then
- * stitches them into one Parquet file and one quarantine file in chunk (= file) order, so memory
- * is one chunk's whatever the input size. The folder is on the output's disk, so the results are
- * renamed into place: `output` and `quarantine` appear only once every chunk is scored, and the
- * folder is removed on success and on failure.
+ * Removes parts folders of earlier runs for the same output whose process is gone (killed with
+ * SIGKILL, or the machine stopped); a folder of a run still going is left alone.
+ */
+export function removeStaleParts(output: string): string[] {
+  const dir = path.dirname(path.resolve(output));
+  const prefix = partsPrefix(output);
+  const removed: string[] = [];
+  for (const entry of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+    if (!entry.startsWith(prefix)) continue;
+    const pid = Number(/^(\d+)-/.exec(entry.slice(prefix.length))?.[1]);
+    if (Number.isInteger(pid) && pid !== process.pid && processIsAlive(pid)) continue;
+    fs.rmSync(path.join(dir, entry), { recursive: true, force: true });
+    removed.push(entry);
+  }
+  return removed;
+}
+
+const CLEANUP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * Removes `dir` if the process is interrupted, then lets the signal end the process as it would
+ * have (exit status 128 + signal). Returns the function that stops watching.
+ */
+function removeOnSignals(dir: string): () => void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    stop();
+    process.kill(process.pid, signal);
+  };
+  const stop = () => CLEANUP_SIGNALS.forEach((s) => process.removeListener(s, onSignal));
+  CLEANUP_SIGNALS.forEach((s) => process.once(s, onSignal));
+  return stop;
+}
+
+/**
+ * Scores the chunks one at a time into parts in a hidden folder next to `output`, then stitches
+ * them into one Parquet file and one quarantine file in chunk (= file) order, so memory is one
+ * chunk's whatever the input size. The folder is on the output's disk, so the results are
+ * renamed into place: `output` and `quarantine` are replaced together once every chunk is
+ * scored (a quarantine of an earlier run goes when this run rejects nothing), and on failure
+ * both are left as they were. The folder is removed on success, on failure and on SIGINT,
+ * SIGTERM or SIGHUP; folders that a killed run left behind are removed by the next run.
  */
 export async function scoreInParts(chunks: readonly Chunk[], output: string, quarantine: string, scoreOne: ScoreOneChunk): Promise<ScoreTotals> {
   const dir = path.dirname(path.resolve(output));
   fs.mkdirSync(dir, { recursive: true });
-  const tmp = fs.mkdtempSync(path.join(dir, `.${path.basename(output)}-`));
+  removeStaleParts(output);
+  const tmp = fs.mkdtempSync(path.join(dir, `${partsPrefix(output)}${process.pid}-`));
+  const stopWatching = removeOnSignals(tmp);
   try {
     const totals: ScoreTotals = { rowsRead: 0, rowsScored: 0, rowsRejected: 0, rejectionReasons: {} };
     const parts: string[] = [];
@@ -58,10 +110,13 @@ export async function scoreInParts(chunks: readonly Chunk[], output: string, qua
     concatParquetFiles(parts, stitched, (part) => fs.rmSync(part));
     const rejectedLines = path.join(tmp, 'output.rejected.jsonl');
     if (rejected.length > 0) appendFiles(rejected, rejectedLines);
-    fs.renameSync(stitched, output);
+    // The quarantine first, the output last: a new output always comes with its own quarantine.
     if (rejected.length > 0) fs.renameSync(rejectedLines, quarantine);
+    else fs.rmSync(quarantine, { force: true });
+    fs.renameSync(stitched, output);
     return totals;
   } finally {
+    stopWatching();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }

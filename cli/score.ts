@@ -8,27 +8,64 @@ import path from 'node:path';
 import { FileLake } from '../shared/adapters/local/file-lake';
 import { OnnxModelRuntime } from '../shared/adapters/onnx/onnx-model-runtime';
 import { LakeTabularFiles } from '../shared/adapters/tabular/lake-tabular-files';
-import { isDomainError } from '../shared/domain/errors';
+import type { CsvLimits } from '../shared/domain/csv-limits';
+import { errors, isDomainError } from '../shared/domain/errors';
 import { checkVersion } from '../shared/usecases/check-version';
 import { type ChunkTargets, defaultChunkTargets, planChunks } from '../shared/usecases/plan-chunks';
 import { scoreChunk } from '../shared/usecases/score-chunk';
+import { CSV_LIMIT_OPTIONS, CSV_LIMITS_USAGE, csvLimitValue } from './csv-options';
 import { scoreInParts } from './score-parts';
-import { lakePath, readManifest, versionPackage } from './version-package';
+import { artifactFileOf, lakePath, readManifest, versionPackage } from './version-package';
 
-const USAGE = 'usage: mlops score <version-manifest.json> <input.csv|input.csv.gz|input.parquet> <output.parquet>';
+const USAGE = `usage: mlops score <version-manifest.json> <input.csv|input.csv.gz|input.parquet> <output.parquet> [options]
+
+options (a CSV record past a bound is rejected with the reason, and reading goes on):
+${CSV_LIMITS_USAGE}`;
+
+/** The same file, however it is spelled: through symbolic links, hard links, `./a` and `a`. */
+function sameFile(a: string, b: string): boolean {
+  try {
+    const [x, y] = [fs.statSync(a), fs.statSync(b)];
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
+
+/** Refuses an output path that names a file the run reads (the data, the manifest, the model). */
+function refuseOverwritingInputs(outputs: readonly string[], inputs: Readonly<Record<string, string>>): void {
+  for (const output of outputs) {
+    for (const [what, input] of Object.entries(inputs)) {
+      if (sameFile(output, input))
+        throw errors.validation(`the output ${output} is the ${what} ${input}: scoring would overwrite it; choose another output path`);
+    }
+  }
+}
+
+/** What a run that writes nothing leaves behind, in words. */
+export function untouchedOutputs(output: string, quarantine = `${output}.rejected.jsonl`): string {
+  const existing = [output, quarantine].filter((f) => fs.existsSync(f));
+  return existing.length === 0 ? 'nothing was written' : `nothing was written: ${existing.join(' and ')} left as they were`;
+}
 
 /**
  * Scores `input` chunk by chunk (the product's bounded chunks unless `chunkTargets` says
- * otherwise) into one Parquet file and one quarantine file; see scoreInParts.
+ * otherwise) into one Parquet file and one quarantine file; see scoreInParts. The output and
+ * its quarantine are replaced together when the run completes; a run that fails or finds no
+ * data rows leaves both as they were.
  */
 export async function scoreFiles(
   manifestFile: string,
   input: string,
   output: string,
   log: (line: string) => void,
-  chunkTargets: ChunkTargets = defaultChunkTargets,
+  options: { chunkTargets?: ChunkTargets; csvLimits?: Partial<CsvLimits> } = {},
 ): Promise<number> {
-  const pkg = versionPackage(manifestFile, readManifest(manifestFile));
+  const chunkTargets = options.chunkTargets ?? defaultChunkTargets;
+  const manifest = readManifest(manifestFile);
+  const quarantine = `${output}.rejected.jsonl`;
+  refuseOverwritingInputs([output, quarantine], { 'input file': input, manifest: manifestFile, 'model artifact': artifactFileOf(manifestFile, manifest) });
+  const pkg = versionPackage(manifestFile, manifest);
   const runtime = new OnnxModelRuntime();
   try {
     // What registration checks (the ZipMap rewrite, the inputs, parity) gives the version to score.
@@ -38,13 +75,11 @@ export async function scoreFiles(
       },
     });
     const lake = new FileLake(path.parse(path.resolve(input)).root);
-    const files = new LakeTabularFiles(lake);
+    const files = new LakeTabularFiles(lake, options.csvLimits ? { csvLimits: options.csvLimits } : {});
     const source = lakePath(input);
     const plan = await planChunks({ files }, definition, source, chunkTargets);
-    const quarantine = `${output}.rejected.jsonl`;
-    fs.rmSync(quarantine, { force: true });
     if (plan.chunks.length === 0) {
-      log(`${input}: no data rows; nothing written`);
+      log(`${input}: no data rows; ${untouchedOutputs(output, quarantine)}`);
       return 0;
     }
     const total = await scoreInParts(plan.chunks, output, quarantine, (chunk, partFile, quarantineFile) =>
@@ -61,18 +96,38 @@ export async function scoreFiles(
   }
 }
 
+/** The command line: three paths and the CSV bounds; a message when it is wrong. */
+export function parseScoreArgs(args: readonly string[]): { paths: [string, string, string]; csvLimits: Partial<CsvLimits> } | string {
+  const paths: string[] = [];
+  const csvLimits: Partial<CsvLimits> = {};
+  for (let i = 0; i < args.length; i += 1) {
+    const a = args[i]!;
+    const bound = CSV_LIMIT_OPTIONS[a];
+    if (bound) {
+      const value = csvLimitValue(a, args[++i] ?? '');
+      if (typeof value === 'string') return value;
+      csvLimits[bound] = value;
+    } else if (a.startsWith('-')) return `unknown option ${a}`;
+    else paths.push(a);
+  }
+  if (paths.length !== 3) return 'three paths are needed: <version-manifest.json> <input> <output.parquet>';
+  return { paths: paths as [string, string, string], csvLimits };
+}
+
 export const scoreCommand = {
   summary: 'score a local CSV or Parquet file with a version manifest (ONNX + fitted transforms)',
   async run(args: string[]): Promise<number> {
-    if (args.length !== 3 || args.some((a) => a.startsWith('-'))) {
-      console.error(USAGE);
+    const parsed = parseScoreArgs(args);
+    if (typeof parsed === 'string') {
+      console.error(`${parsed}\n\n${USAGE}`);
       return 2;
     }
-    const [manifest, input, output] = args as [string, string, string];
+    const [manifest, input, output] = parsed.paths;
     try {
-      return await scoreFiles(manifest, input, output, (line) => console.log(line));
+      return await scoreFiles(manifest, input, output, (line) => console.log(line), { csvLimits: parsed.csvLimits });
     } catch (e) {
       console.error(isDomainError(e) ? `${e.code}: ${e.message}` : (e as Error).message);
+      console.error(untouchedOutputs(output));
       return 1;
     }
   },

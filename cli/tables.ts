@@ -2,7 +2,8 @@
  * Reading a whole local CSV or Parquet file into columns for the commands, with the streaming
  * readers of the scoring pipeline (shared/adapters/tabular): CSV with RFC 4180 quoting, BOM, CRLF
  * and `.csv.gz`; Parquet row group by row group. Cells are loose values (`mlops drift` infers
- * types later) or their text (commands that type them by a feature schema or transforms).
+ * types later, shared/domain/drift/infer.ts) or their text (commands that type them by a feature
+ * schema or transforms).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import path from 'node:path';
 import { isGzipPath, readCsv } from '../shared/adapters/tabular/csv-reader';
 import { hyparquet } from '../shared/adapters/tabular/hyparquet';
 import { parquetColumns, readParquetMetadata, readParquetRowGroups } from '../shared/adapters/tabular/parquet-reader';
+import type { CsvLimits } from '../shared/domain/csv-limits';
 import type { LooseValue } from '../shared/domain/drift/infer';
 import { errors } from '../shared/domain/errors';
 import type { RawRows } from '../shared/domain/raw-rows';
@@ -23,12 +25,21 @@ export interface RawTable {
 /** How cells are read: `loose` keeps numbers as numbers, `text` gives every cell's text. */
 export type CellMode = 'loose' | 'text';
 
-/** Numbers stay numbers (so "1.0" and "1" agree), everything else is text; empty cells are null. */
+const NAN_TEXT = /^\s*[+-]?nan\s*$/i;
+
+/**
+ * One cell as a loose value: date-times (Parquet timestamps, ISO 8601 text) as Date, numbers as
+ * numbers (so "1.0" and "1" agree, and NaN or Infinity, stored or spelled, stay numbers for the
+ * type inference to leave out), everything else as text; empty cells are null.
+ */
 function looseCell(rows: RawRows, column: number, row: number): LooseValue {
   if (rows.isEmpty(column, row)) return null;
+  const millis = rows.epochMillis?.(column, row);
+  if (millis !== undefined && !Number.isNaN(millis)) return new Date(millis);
   const n = rows.number(column, row);
-  if (Number.isFinite(n)) return n;
-  return rows.symbol?.(column, row) ?? rows.text(column, row);
+  if (!Number.isNaN(n)) return n;
+  const text = rows.symbol?.(column, row) ?? rows.text(column, row);
+  return text !== null && NAN_TEXT.test(text) ? Number.NaN : text;
 }
 
 const textCell = (rows: RawRows, column: number, row: number): string | null => (rows.isEmpty(column, row) ? null : rows.text(column, row));
@@ -57,9 +68,9 @@ function appendRows(table: RawTable, rows: RawRows, file: string, mode: CellMode
   table.rowCount += rows.rowCount;
 }
 
-async function readCsvFile(file: string, mode: CellMode): Promise<RawTable> {
+async function readCsvFile(file: string, mode: CellMode, limits?: CsvLimits): Promise<RawTable> {
   const table: RawTable = { columns: [], rowCount: 0, values: {} };
-  for await (const rows of readCsv(fs.createReadStream(file), { gzip: isGzipPath(file) })) appendRows(table, rows, file, mode);
+  for await (const rows of readCsv(fs.createReadStream(file), { gzip: isGzipPath(file), ...(limits ? { limits } : {}) })) appendRows(table, rows, file, mode);
   if (table.columns.length === 0) throw errors.validation(`${file}: empty file, a header row is needed`);
   return table;
 }
@@ -74,11 +85,16 @@ async function readParquetFile(file: string, mode: CellMode): Promise<RawTable> 
   return table;
 }
 
-/** Reads a .csv, .csv.gz or .parquet file by its extension. */
-export async function readTable(file: string, mode: CellMode = 'loose'): Promise<RawTable> {
+/**
+ * Reads a .csv, .csv.gz or .parquet file by its extension. A CSV record past the bounds of
+ * `limits` (csv-limits.ts; the defaults when absent) refuses the file naming its row, in bounded
+ * memory and time.
+ */
+export async function readTable(file: string, options: { mode?: CellMode; limits?: CsvLimits } = {}): Promise<RawTable> {
   const name = path.basename(file).toLowerCase();
+  const mode = options.mode ?? 'loose';
   if (!fs.existsSync(file)) throw errors.validation(`no such file: ${file}`);
-  if (name.endsWith('.csv') || name.endsWith('.csv.gz')) return readCsvFile(file, mode);
+  if (name.endsWith('.csv') || name.endsWith('.csv.gz')) return readCsvFile(file, mode, options.limits);
   if (name.endsWith('.parquet') || name.endsWith('.pq')) return readParquetFile(file, mode);
   throw errors.validation(`${file}: only .csv, .csv.gz and .parquet files are supported`);
 }

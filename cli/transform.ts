@@ -51,7 +51,7 @@ export const transformCommand = defineCommand({
       readJsonFile(fittedFile, 'fitted transforms'),
       `fitted transforms ${fittedFile}`,
     );
-    const table = await readTable(dataFile, 'text');
+    const table = await readTable(dataFile, { mode: 'text' });
     const id = values.id ?? 'id';
     const keep = (values.keep ?? '')
       .split(',')

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { resolveInside } from '../shared/domain/contained-path';
 import { errors, parseOrThrow } from '../shared/domain/errors';
 import { type VersionManifest, versionManifestSchema } from '../shared/schemas/version-manifest';
 import type { VersionPackage } from '../shared/usecases/check-version';
@@ -18,9 +19,32 @@ export function readManifest(file: string): VersionManifest {
   return parseOrThrow(versionManifestSchema, readJsonFile(file, 'manifest'), `manifest ${file}`);
 }
 
-/** The manifest's package: its artifact read from the path it gives, relative to the manifest. */
+/**
+ * The manifest's ONNX file: `artifact.path` resolved inside the manifest's folder
+ * (resolveInside refuses absolute paths and `..` that climb out), then followed through symbolic
+ * links, which must not lead out of the folder either.
+ */
+export function artifactFileOf(manifestFile: string, manifest: VersionManifest): string {
+  const folder = realpathOr(path.dirname(path.resolve(manifestFile)));
+  const file = resolveInside(folder, manifest.artifact.path);
+  const real = realpathOr(file);
+  const inside = path.relative(folder, real);
+  if (inside === '' || inside === '..' || inside.startsWith(`..${path.sep}`) || path.isAbsolute(inside))
+    throw errors.validation(`artifact.path ${JSON.stringify(manifest.artifact.path)} leads through a symbolic link out of the manifest's folder (to ${real})`);
+  return real;
+}
+
+function realpathOr(file: string): string {
+  try {
+    return fs.realpathSync(file);
+  } catch (e) {
+    throw errors.validation(`cannot read ${file}: ${(e as Error).message}`);
+  }
+}
+
+/** The manifest's package: its artifact read from the path it gives, inside the manifest's folder. */
 export function versionPackage(manifestFile: string, manifest: VersionManifest): VersionPackage {
-  const artifactFile = path.resolve(path.dirname(manifestFile), manifest.artifact.path);
+  const artifactFile = artifactFileOf(manifestFile, manifest);
   let artifact: Buffer;
   try {
     artifact = fs.readFileSync(artifactFile);

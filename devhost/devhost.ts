@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
 import { createDurableHttpApi, DurableEngine, workerInvoker } from './durable';
 import { type RunningHost, startHost, type TriggerListener } from './host/host';
 import { applyLocalSettings, readLocalSettings } from './host/settings';
+import { requestBodyLimit } from './http-body';
 import { type RunningAzurite, startAzurite } from './services/azurite';
 import { type RunningCosmos, startCosmos } from './services/cosmos';
 import { type CosmosPersistence, persistCosmos } from './services/cosmos-snapshot';
@@ -29,6 +31,8 @@ export interface DevhostOptions {
 export interface RunningDevhost {
   host: RunningHost;
   engine: DurableEngine;
+  /** The host's master key (DEVHOST_MASTER_KEY, or one made up for this run): admin routes and the Durable management API need it. */
+  masterKey: string;
   azurite: RunningAzurite;
   cosmos: RunningCosmos;
   endpoints: Record<string, string>;
@@ -116,7 +120,12 @@ export async function startDevhost(options: DevhostOptions): Promise<RunningDevh
       log,
     });
     started.push({ stop: () => engine.stop() });
-    const api = createDurableHttpApi(engine);
+    // Azure always has a master key; when the settings give none, this run makes one up.
+    const generatedKey = !env.DEVHOST_MASTER_KEY;
+    if (generatedKey) env.DEVHOST_MASTER_KEY = randomBytes(24).toString('base64url');
+    const masterKey = env.DEVHOST_MASTER_KEY!;
+    const maxRequestBodyBytes = requestBodyLimit(env);
+    const api = createDurableHttpApi(engine, { systemKey: masterKey, maxRequestBodyBytes });
     const host = await startHost({
       worker,
       appDir,
@@ -124,6 +133,7 @@ export async function startDevhost(options: DevhostOptions): Promise<RunningDevh
       durable: api,
       listeners: options.listeners ?? [],
       blobPollIntervalMs: options.blobPollIntervalMs,
+      maxRequestBodyBytes,
       log,
     });
     started.push(host);
@@ -149,11 +159,15 @@ export async function startDevhost(options: DevhostOptions): Promise<RunningDevh
       ...host.unserved.map((line) => `  ${line}`),
       ...Object.entries(endpoints).map(([k, v]) => `${k.padEnd(12)} ${v}`),
       `cosmos documents restored: ${persistence.restored}`,
+      generatedKey
+        ? `master key (DEVHOST_MASTER_KEY is not set; made up for this run): ${masterKey}`
+        : 'master key: DEVHOST_MASTER_KEY (admin routes and /runtime/webhooks/durabletask take it as code= or x-functions-key)',
     ];
     let stopping: Promise<void> | undefined;
     return {
       host,
       engine,
+      masterKey,
       azurite,
       cosmos,
       endpoints,

@@ -13,7 +13,7 @@ import { eventPublisher } from './adapters/servicebus/event-publisher';
 import { serviceBusProbe } from './adapters/servicebus/probe';
 import { retrainingQueue } from './adapters/servicebus/retraining-queue';
 import { systemClock } from './adapters/system-clock';
-import { LakeTabularFiles } from './adapters/tabular/lake-tabular-files';
+import { lakeTabularFiles } from './adapters/tabular/lake-tabular-files';
 import { config } from './config';
 import type { DataLake } from './ports/data-lake';
 import type { EventPublisher } from './ports/event-publisher';
@@ -37,7 +37,7 @@ function once<T>(make: () => T): () => T {
 
 export const registryStore: () => ModelRegistry = once(() => cosmosModelRegistry());
 export const dataLake: () => DataLake = once(() => blobDataLake());
-export const tabularFiles: () => TabularFiles = once(() => new LakeTabularFiles(dataLake()));
+export const tabularFiles: () => TabularFiles = once(() => lakeTabularFiles(dataLake()));
 export const modelRuntime: () => ModelRuntime = once(() => new OnnxModelRuntime());
 export const events: () => EventPublisher = once(() => eventPublisher());
 export const runStore: () => RunStore = once(() => cosmosRunStore());

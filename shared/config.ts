@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+import { DEFAULT_CSV_LIMITS } from './domain/csv-limits';
 import { formatIssues } from './domain/errors';
 
 /**
@@ -7,6 +8,8 @@ import { formatIssues } from './domain/errors';
  * once, and documented with its local default in local.settings.sample.json.
  */
 const nonEmpty = z.string().trim().min(1);
+/** A whole number above 0, given as text in the environment. */
+const positiveInteger = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
 export const configSchema = z.object({
   /** Cosmos DB account endpoint (identity-based on Azure). */
@@ -52,6 +55,13 @@ export const configSchema = z.object({
     .default('0 0 * * * *'),
   /** Monitoring windows the drift monitor evaluates per model and run (oldest first; the rest wait for the next run). */
   DRIFT_MONITOR_MAX_WINDOWS: z.coerce.number().int().positive().max(1000).default(48),
+  /**
+   * Bounds on one CSV record of a data drop (shared/domain/csv-limits.ts): bytes per
+   * record, bytes per field, fields per record. A record past them is quarantined with the reason.
+   */
+  CSV_MAX_RECORD_BYTES: positiveInteger.default(DEFAULT_CSV_LIMITS.maxRecordBytes),
+  CSV_MAX_FIELD_BYTES: positiveInteger.default(DEFAULT_CSV_LIMITS.maxFieldBytes),
+  CSV_MAX_FIELDS: positiveInteger.default(DEFAULT_CSV_LIMITS.maxFields),
 });
 
 export type AppConfig = z.infer<typeof configSchema>;

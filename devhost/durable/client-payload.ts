@@ -29,22 +29,28 @@ export const instanceIdPlaceholder = 'INSTANCEID';
 
 /**
  * Builds the durable client binding so `df.getClient(context)` and the real DurableClient work
- * unchanged. `origin` is the host's public origin (e.g. `http://127.0.0.1:7071`); every call of
- * the client goes to `rpcBaseUrl`, which is the same API on the same origin here.
+ * unchanged. `origin` is the host's public origin (e.g. `http://127.0.0.1:7071`). Every URL
+ * carries the key as `code=<systemKey>`, as on Azure, because the management API requires it.
+ *
+ * `rpcBaseUrl` is left empty. On Azure it points at the extension's own listener on the
+ * worker's loopback interface, which takes no key; the JS client builds its calls from it with
+ * `new URL(path, rpcBaseUrl)`, which drops any query string, so it cannot carry the key. Without
+ * it the client calls the creation and management URLs above (the extension's webhook mode),
+ * which do: every call of the app's own functions presents the key.
  */
 export function durableClientPayload(args: {
   origin: string;
   taskHubName: string;
   connectionName?: string;
-  systemKey?: string;
+  systemKey: string;
 }): DurableClientPayload {
   const origin = args.origin.replace(/\/+$/, '');
   const baseUrl = `${origin}${durableApiBasePath}`;
-  const required = args.systemKey ? `code=${encodeURIComponent(args.systemKey)}` : '';
+  const required = `code=${encodeURIComponent(args.systemKey)}`;
   const query = [
     `taskHub=${encodeURIComponent(args.taskHubName)}`,
     `connection=${encodeURIComponent(args.connectionName ?? 'Storage')}`,
-    ...(required ? [required] : []),
+    required,
   ].join('&');
   const instance = `${baseUrl}/instances/${instanceIdPlaceholder}`;
   return {
@@ -66,7 +72,7 @@ export function durableClientPayload(args: {
     },
     baseUrl,
     requiredQueryStringParameters: required,
-    rpcBaseUrl: `${baseUrl}/`,
+    rpcBaseUrl: '',
   };
 }
 

@@ -1,7 +1,9 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import { z } from 'zod';
 
+import { BodyTooLargeError, closeAfter, DEFAULT_MAX_REQUEST_BODY_BYTES, readBodyLimited } from '../http-body';
 import {
   durableApiBasePath,
   type DurableClientPayload,
@@ -33,10 +35,16 @@ export interface DurableHttpApi {
 
 export interface DurableHttpApiOptions {
   connectionName?: string;
-  /** Appended as `code=` to the management URLs, as the extension's system key is. */
-  systemKey?: string;
+  /**
+   * The key every request must present (`code` query parameter or `x-functions-key` header), as
+   * the extension's system key or the host's master key on Azure; the client binding's URLs
+   * carry it as `code=`. devhost passes `DEVHOST_MASTER_KEY`.
+   */
+  systemKey: string;
   /** Page size of the instance list when the request gives no `top`. */
   defaultPageSize?: number;
+  /** Largest request body read (413 past it); default 100 MB, as Azure's. */
+  maxRequestBodyBytes?: number;
 }
 
 /**
@@ -65,15 +73,26 @@ const SERVER_ERROR = 'Something went wrong while processing your request';
 
 const continuationSchema = z.object({ offset: z.number().int().min(0) });
 
-export function createDurableHttpApi(engine: DurableEngine, options: DurableHttpApiOptions = {}): DurableHttpApi {
+export function createDurableHttpApi(engine: DurableEngine, options: DurableHttpApiOptions): DurableHttpApi {
   const pageSize = options.defaultPageSize ?? 100;
+  const maxBody = options.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES;
+  if (!options.systemKey) throw new Error('the Durable management API needs a system key');
+  const systemKey = Buffer.from(options.systemKey);
   const payloadFor = (origin: string): DurableClientPayload =>
     durableClientPayload({
       origin,
       taskHubName: engine.taskHubName,
       ...(options.connectionName ? { connectionName: options.connectionName } : {}),
-      ...(options.systemKey ? { systemKey: options.systemKey } : {}),
+      systemKey: options.systemKey,
     });
+  const readBody = async (req: IncomingMessage): Promise<string> => (await readBodyLimited(req, maxBody)).toString('utf8');
+
+  /** The key in the `code` query parameter or the `x-functions-key` header, compared in constant time. */
+  const presentsKey = (req: IncomingMessage, url: URL): boolean => {
+    const header = req.headers['x-functions-key'];
+    const presented = Buffer.from((Array.isArray(header) ? header[0] : header) ?? url.searchParams.get('code') ?? '');
+    return presented.length === systemKey.length && timingSafeEqual(presented, systemKey);
+  };
 
   const handles = (url: string | undefined): boolean => {
     const pathname = (url ?? '').split('?')[0] ?? '';
@@ -82,12 +101,22 @@ export function createDurableHttpApi(engine: DurableEngine, options: DurableHttp
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const origin = `http://${req.headers.host ?? '127.0.0.1'}`;
-    const url = new URL(req.url ?? '/', origin);
-    const segments = url.pathname
-      .slice(durableApiBasePath.length)
-      .split('/')
-      .filter((s) => s.length > 0)
-      .map((s) => decodeURIComponent(s));
+    let url: URL;
+    let segments: string[];
+    try {
+      url = new URL(req.url ?? '/', origin);
+      segments = url.pathname
+        .slice(durableApiBasePath.length)
+        .split('/')
+        .filter((s) => s.length > 0)
+        .map((s) => decodeURIComponent(s));
+    } catch {
+      throw new HttpError(400, 'The request URL or Host header is malformed.');
+    }
+    // The key first, before routing or reading a body: a caller without it learns nothing.
+    if (!presentsKey(req, url)) {
+      throw new HttpError(401, 'The Durable management API needs the master key: a code query parameter or an x-functions-key header.');
+    }
     const method = req.method ?? 'GET';
     const [controller, first, second, third] = segments;
     const query = url.searchParams;
@@ -277,15 +306,18 @@ export function createDurableHttpApi(engine: DurableEngine, options: DurableHttp
           res.destroy(err instanceof Error ? err : undefined);
           return;
         }
-        if (err instanceof HttpError) {
-          if (err.message === '') {
-            res.writeHead(err.status, { 'Content-Length': 0 }).end();
-          } else if (err.format === 'text') {
-            res.writeHead(err.status, { 'Content-Type': 'text/plain; charset=utf-8' }).end(err.message);
+        const failure = err instanceof BodyTooLargeError ? new HttpError(413, err.message) : err;
+        // Answered before the body was read: the rest of it is not waited for.
+        if (!req.complete) closeAfter(res);
+        if (failure instanceof HttpError) {
+          if (failure.message === '') {
+            res.writeHead(failure.status, { 'Content-Length': 0 }).end();
+          } else if (failure.format === 'text') {
+            res.writeHead(failure.status, { 'Content-Type': 'text/plain; charset=utf-8' }).end(failure.message);
           } else {
-            sendJson(res, err.status, {
-              Message: err.message,
-              ...(err.exceptionMessage === undefined ? {} : { ExceptionMessage: err.exceptionMessage }),
+            sendJson(res, failure.status, {
+              Message: failure.message,
+              ...(failure.exceptionMessage === undefined ? {} : { ExceptionMessage: failure.exceptionMessage }),
             });
           }
           return;
@@ -302,12 +334,6 @@ const defaultStatusOptions = { showInput: true, showHistory: false, showHistoryO
 function url(res: ServerResponse): string {
   const req = res.req;
   return `http://${req.headers.host ?? '127.0.0.1'}${req.url ?? ''}`;
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function parseJsonBody(body: string): unknown {

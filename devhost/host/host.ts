@@ -1,3 +1,4 @@
+import { requestBodyLimit } from '../http-body';
 import type { Disposable, FunctionsWorker } from '../worker';
 import { AdminFunctions } from './admin-functions';
 import { installCosmosBindings } from './bindings/cosmos-bindings';
@@ -56,6 +57,8 @@ export interface HostOptions {
   blobPollIntervalMs?: number;
   durable?: DurableExtension;
   listeners?: TriggerListener[];
+  /** Largest request body (413 past it); default `DEVHOST_MAX_REQUEST_BODY_BYTES`, else 100 MB. */
+  maxRequestBodyBytes?: number;
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
 }
@@ -118,6 +121,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     identities: options.identities ?? parseDevIdentities(env.DEVHOST_IDENTITIES),
     durable: durable ? (req, res) => durable.handle(req, res) : undefined,
     admin,
+    maxRequestBodyBytes: options.maxRequestBodyBytes ?? requestBodyLimit(env),
   });
   origin = http.origin;
   if (durable) {

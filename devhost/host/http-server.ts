@@ -1,6 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import { BodyTooLargeError, closeAfter, DEFAULT_MAX_REQUEST_BODY_BYTES, readBodyLimited } from '../http-body';
 import type { FunctionInfo, FunctionsWorker, HttpResponseData, RpcTypedData } from '../worker';
 import { AdminFunctions, serveAdminFunctions } from './admin-functions';
 import { authenticatedHeaders, type DevIdentities } from './identities';
@@ -28,6 +29,8 @@ export interface HttpServerOptions {
   durable?: DurableManagementHandler;
   /** Serves `POST /admin/functions/{name}` (runs a non-HTTP function now). */
   admin?: AdminFunctions;
+  /** Largest request body a function gets; 413 past it. Default 100 MB, as Azure's. */
+  maxRequestBodyBytes?: number;
 }
 
 export interface RunningHttpServer {
@@ -78,10 +81,19 @@ function buildRoutes(worker: FunctionsWorker): HttpRoute[] {
     .sort((a, b) => compareRank(a.rank, b.rank));
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+/**
+ * The request's URL, or undefined when the request target or the Host header cannot form one,
+ * or the path does not decode (a broken percent escape such as `%E0%A4%A`): routes decode each
+ * segment, and a segment decodes whenever the whole path does.
+ */
+function requestUrl(req: IncomingMessage): URL | undefined {
+  try {
+    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
+    decodeURIComponent(url.pathname);
+    return url;
+  } catch {
+    return undefined;
+  }
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -144,25 +156,39 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const routes = buildRoutes(worker);
   const prefix = options.routePrefix ? `/${options.routePrefix}` : '';
 
+  const maxBody = options.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES;
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
+    /** An answer sent before the body is read ends the connection: the unread rest is not kept. */
+    const answerBeforeBody = (status: number, body: unknown) => {
+      if (!req.complete) closeAfter(res);
+      sendJson(res, status, body);
+    };
+    const url = requestUrl(req);
     const method = (req.method ?? 'GET').toUpperCase();
+    if (!url) return answerBeforeBody(400, { error: 'The request URL or its Host header is malformed.' });
 
     if (url.pathname.toLowerCase().startsWith(DURABLE_PREFIX)) {
-      if (!options.durable) return sendJson(res, 404, { error: 'The Durable extension is not running in this host.' });
+      if (!options.durable) return answerBeforeBody(404, { error: 'The Durable extension is not running in this host.' });
       return options.durable(req, res);
     }
-    const body = await readBody(req);
     if (url.pathname.toLowerCase() === '/admin/host/status') {
-      return sendJson(res, 200, { state: 'Running', version: worker.coreApi.hostVersion });
+      return answerBeforeBody(200, { state: 'Running', version: worker.coreApi.hostVersion });
     }
     if (options.admin && AdminFunctions.serves(url.pathname)) {
+      let body: Buffer;
+      try {
+        body = await readBodyLimited(req, maxBody);
+      } catch (error) {
+        if (error instanceof BodyTooLargeError) return answerBeforeBody(413, { error: error.message });
+        throw error;
+      }
       return serveAdminFunctions(options.admin, { method, url, headers: req.headers, body }, res);
     }
 
     const lowerPath = url.pathname.toLowerCase();
     if (prefix && lowerPath !== prefix && !lowerPath.startsWith(`${prefix}/`)) {
-      return sendJson(res, 404, { error: `No function matches ${method} ${url.pathname}.` });
+      return answerBeforeBody(404, { error: `No function matches ${method} ${url.pathname}.` });
     }
     const routePath = url.pathname.slice(prefix.length);
     let pathMatched = false;
@@ -174,7 +200,15 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
 
       const presented = req.headers['x-functions-key'] ?? url.searchParams.get('code') ?? undefined;
       if (!authorised(route, keys, Array.isArray(presented) ? presented[0] : presented)) {
-        return sendJson(res, 401, { error: `Function '${route.fn.name}' requires a valid function key (x-functions-key header or code query parameter).` });
+        return answerBeforeBody(401, { error: `Function '${route.fn.name}' requires a valid function key (x-functions-key header or code query parameter).` });
+      }
+      // Routed and authorised: only now is the body read, and no more of it than the limit.
+      let body: Buffer;
+      try {
+        body = await readBodyLimited(req, maxBody);
+      } catch (err) {
+        if (!(err instanceof BodyTooLargeError)) throw err;
+        return answerBeforeBody(413, { error: err.message });
       }
       const headers = authenticatedHeaders(req.headers, options.identities ?? {});
       const query = Object.fromEntries(url.searchParams.entries());
@@ -201,7 +235,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       }
     }
     const reason = pathMatched ? `${method} is not allowed on ${url.pathname}` : `No function matches ${method} ${url.pathname}`;
-    return sendJson(res, 404, { error: `${reason}.` });
+    return answerBeforeBody(404, { error: `${reason}.` });
   };
 
   const server = http.createServer((req, res) => {

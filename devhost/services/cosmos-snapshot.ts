@@ -109,19 +109,24 @@ const isMutation = (req: { method?: string; headers: Record<string, unknown> }):
 /**
  * Keeps the in-memory Cosmos server's documents on disk: restores `file` at start, then watches
  * the server's requests and, after any write (create, upsert, replace, patch, delete, batch),
- * snapshots everything to `file` once writes have paused for `debounceMs`; `stop()` writes a last
- * snapshot. Done through the SDK against the server, so it needs nothing private from it.
+ * snapshots everything to `file` once writes have paused for `debounceMs`, and no later than
+ * `maxDelayMs` after the first unsaved write while writes go on (a busy batch run never pauses,
+ * and a kill must not lose everything it wrote); `stop()` writes a last snapshot. Done through
+ * the SDK against the server, so it needs nothing private from it.
  */
 export async function persistCosmos(
   cosmos: RunningCosmos,
   file: string,
-  options: { debounceMs?: number; onError?: (err: unknown) => void } = {},
+  options: { debounceMs?: number; maxDelayMs?: number; onError?: (err: unknown) => void } = {},
 ): Promise<CosmosPersistence> {
   const client = localCosmosClient(cosmos);
   const existing = readSnapshotFile(file);
   const restored = existing ? await restoreCosmos(client, existing) : 0;
   const debounceMs = options.debounceMs ?? 500;
+  const maxDelayMs = Math.max(debounceMs, options.maxDelayMs ?? 1000);
   let dirty = false;
+  /** When the oldest write not in a snapshot finished; undefined when all are saved. */
+  let unsavedSince: number | undefined;
   let timer: NodeJS.Timeout | undefined;
   let writing: Promise<void> = Promise.resolve();
 
@@ -131,6 +136,7 @@ export async function persistCosmos(
     writing = writing.then(async () => {
       if (!dirty) return;
       dirty = false;
+      unsavedSince = undefined;
       try {
         writeSnapshotFile(file, await dumpCosmos(client));
       } catch (err) {
@@ -145,8 +151,10 @@ export async function persistCosmos(
     if (!isMutation(req)) return;
     res.once('finish', () => {
       dirty = true;
+      const now = Date.now();
+      unsavedSince ??= now;
       if (timer) clearTimeout(timer);
-      timer = setTimeout(() => void flush(), debounceMs);
+      timer = setTimeout(() => void flush(), Math.max(0, Math.min(debounceMs, unsavedSince + maxDelayMs - now)));
     });
   };
   cosmos.server.on('request', onRequest);

@@ -85,6 +85,13 @@ export interface ValidatedRows {
   rejected: RowRejection[];
 }
 
+/**
+ * The first magnitude float32 rounds to infinity (2^128 - 2^103, halfway past its largest value).
+ * Numeric features are fed to the model as float32 (its input type, see signature-roles.ts):
+ * a value it cannot hold would reach the model as an infinity, so the row is rejected instead.
+ */
+export const FLOAT32_OVERFLOW = (2 - 2 ** -24) * 2 ** 127;
+
 const TRUE = new Set(['true', '1', 'yes', 't', 'y']);
 const FALSE = new Set(['false', '0', 'no', 'f', 'n']);
 
@@ -132,7 +139,8 @@ function numericColumn(rows: RawRows, column: number, feature: Feature & { type:
       continue;
     }
     const v = parsed || rows.numbers ? values[r]! : rows.number(column, r);
-    if (v === v && v !== Infinity && v !== -Infinity) {
+    // False for NaN, infinities and numbers float32 cannot hold: one pair of comparisons.
+    if (v > -FLOAT32_OVERFLOW && v < FLOAT32_OVERFLOW) {
       if (range && (v < range.min || v > range.max))
         problems.add(r, `out_of_range:${name}`, `'${name}' is ${v}, outside the allowed range [${range.min}, ${range.max}]`);
       values[r] = v;
@@ -145,6 +153,7 @@ function numericColumn(rows: RawRows, column: number, feature: Feature & { type:
     }
     const text = rows.text(column, r);
     if (Number.isNaN(v) && !/^\s*[+-]?nan\s*$/i.test(text ?? '')) problems.add(r, `not_a_number:${name}`, `'${name}' is ${show(text)}, not a number`);
+    else if (Number.isFinite(v)) problems.add(r, `not_finite:${name}`, `'${name}' is ${v}, which float32 (the model's input type) cannot hold`);
     else problems.add(r, `not_finite:${name}`, `'${name}' is ${show(text)}, not a finite number`);
   }
   return values;

@@ -17,7 +17,12 @@ export const columnNameSchema = z
     'column names start with a letter or "_" and use letters, digits, "_", ".", "-" or spaces',
   );
 
-export const versionNumberSchema = z.number().int().positive();
+/**
+ * Version numbers are written into prediction files as an int32 `model_version` column, so they
+ * stop at 2^31 - 1 (the registry numbers versions 1, 2, 3, ... and never gets near it).
+ */
+export const MAX_VERSION_NUMBER = 2 ** 31 - 1;
+export const versionNumberSchema = z.number().int().positive().max(MAX_VERSION_NUMBER);
 
 export const isoDateTimeSchema = z.iso.datetime({ offset: true });
 

@@ -6,13 +6,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { readSnapshotFile } from '../../devhost/services/cosmos-snapshot';
 import { aRegionalModel, regionalPackage, regionalRows, toCsv, TRUE_WEIGHTS } from '../support/model-kit';
 import { apiClient, eventually, type ProductDevhost, startProductDevhost } from '../support/product-devhost';
 import { readParquetRows } from '../support/scoring-fixtures';
 
 jest.setTimeout(240_000);
 
-const env = { BATCH_TARGET_CHUNK_BYTES: '32768', BATCH_MAX_PARALLEL_CHUNKS: '2' };
+// Small chunks one at a time, so that the run is still scoring once its document is on disk.
+const env = { BATCH_TARGET_CHUNK_BYTES: '8192', BATCH_MAX_PARALLEL_CHUNKS: '1' };
 
 describe('batch inference across a devhost crash', () => {
   let dataDir: string;
@@ -46,15 +48,21 @@ describe('batch inference across a devhost crash', () => {
     await put('drops/crash/big.csv', toCsv(rows));
     const run = await eventually('the run to start', async () => (await apiClient(devhost!.origin, 'reader').get('models/crash/runs')).body?.runs?.[0] as { runId: string } | undefined);
     const statusUrl = () => `${devhost!.origin}/runtime/webhooks/durabletask/instances/${encodeURIComponent(`batch:crash:${run.runId}`)}?code=local-master-key`;
-    const midway = await eventually('some chunks scored', async () => {
+    // The local Cosmos keeps its documents by snapshots (a kill loses the last second of writes,
+    // which Azure's does not): kill once the started run's document is in one, mid fan-out.
+    const runInSnapshot = () =>
+      readSnapshotFile(path.join(dataDir, 'cosmos.json'))?.databases.some((db) =>
+        db.containers.some((c) => c.items.some((item) => item.id.endsWith(`:${run.runId}`) && item.state === 'running')),
+      ) ?? false;
+    const midway = await eventually('some chunks scored and the run on disk', async () => {
       const status = (await (await fetch(statusUrl())).json()) as { customStatus?: { step?: string; scored?: number; chunks?: number } };
       const s = status.customStatus;
-      return s?.step === 'scoring' && (s.scored ?? 0) >= 4 ? s : undefined;
+      return s?.step === 'scoring' && (s.scored ?? 0) >= 4 && runInSnapshot() ? s : undefined;
     }, 60_000, 50);
     expect(midway.chunks).toBeGreaterThan(8);
-    // At once: the run document was written when the run started, long enough ago for the Cosmos
-    // snapshot; waiting now would let the run finish before the kill.
     await devhost.kill();
+    const scoredBeforeKill = midway.scored!;
+    expect(scoredBeforeKill).toBeLessThan(midway.chunks!);
 
     devhost = await startProductDevhost({ dataDir, env });
     const done = await eventually('the run to complete', async () => {

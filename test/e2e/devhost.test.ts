@@ -62,6 +62,21 @@ describe('devhost end to end (sample app, in process)', () => {
     expect(lines.some((l) => l.includes('sampleHelloSequence') && l.includes('Completed'))).toBe(true);
   });
 
+  it('when the Durable management API is called without the master key or with a wrong one, then it answers 401 and purges nothing', async () => {
+    const api = `${devhost.host.origin}/runtime/webhooks/durabletask/instances`;
+    const keyed = await fetch(`${api}?code=${devhost.masterKey}`);
+    expect(keyed.status).toBe(200);
+    const before = (await keyed.json()) as unknown[];
+    expect(before.length).toBeGreaterThan(0);
+    expect((await fetch(api)).status).toBe(401);
+    expect((await fetch(`${api}?code=wrong`)).status).toBe(401);
+    expect((await fetch(api, { headers: { 'x-functions-key': 'wrong' } })).status).toBe(401);
+    expect((await fetch(`${api}?createdTimeFrom=2000-01-01T00:00:00Z`, { method: 'DELETE' })).status).toBe(401);
+    expect((await (await fetch(api, { headers: { 'x-functions-key': devhost.masterKey } })).json()) as unknown[]).toHaveLength(before.length);
+    // The sample app's settings give no master key: devhost made one up and says so (or uses the one set).
+    expect(devhost.summary.some((l) => /^master key/.test(l))).toBe(true);
+  });
+
   it('when the starter gets a malformed JSON body, then it answers 400 and starts nothing', async () => {
     const res = await fetch(`${devhost.host.origin}/api/orchestrators/hello`, {
       method: 'POST',
@@ -89,7 +104,7 @@ describe('devhost end to end (sample app, in process)', () => {
     const { database } = await client.databases.createIfNotExists({ id: 'e2e' });
     const { container } = await database.containers.createIfNotExists({ id: 'things', partitionKey: '/kind' });
     await container.items.create({ id: 'a', kind: 'k', value: 42 });
-    const list = await fetch(`${devhost.host.origin}/runtime/webhooks/durabletask/instances`);
+    const list = await fetch(`${devhost.host.origin}/runtime/webhooks/durabletask/instances?code=${devhost.masterKey}`);
     const before = (await list.json()) as unknown[];
 
     await devhost.stop();
@@ -98,7 +113,7 @@ describe('devhost end to end (sample app, in process)', () => {
     const again = localCosmosClient(devhost.cosmos).database('e2e').container('things');
     const { resource } = await again.item('a', 'k').read<{ value: number }>();
     expect(resource?.value).toBe(42);
-    const after = (await (await fetch(`${devhost.host.origin}/runtime/webhooks/durabletask/instances`)).json()) as unknown[];
+    const after = (await (await fetch(`${devhost.host.origin}/runtime/webhooks/durabletask/instances?code=${devhost.masterKey}`)).json()) as unknown[];
     expect(after).toHaveLength(before.length);
     expect(devhost.summary).toContain('cosmos documents restored: 1');
   });

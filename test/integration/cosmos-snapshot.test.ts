@@ -54,6 +54,30 @@ describe('Cosmos snapshots', () => {
     }
   });
 
+  it('when writes never pause, then a snapshot is still written within the longest delay', async () => {
+    const busyFile = path.join(dir, 'busy.json');
+    const cosmos = await startCosmos();
+    const persistence = await persistCosmos(cosmos, busyFile, { debounceMs: 300, maxDelayMs: 600 });
+    try {
+      const { database } = await localCosmosClient(cosmos).databases.createIfNotExists({ id: 'busy' });
+      const { container } = await database.containers.createIfNotExists({ id: 'docs', partitionKey: '/pk' });
+      await container.items.create({ id: 'first', pk: 'a' });
+      // A write every 50 ms, so the 300 ms pause never comes; only the longest delay saves it.
+      let writes = 0;
+      const deadline = Date.now() + 3000;
+      while (!fs.existsSync(busyFile) && Date.now() < deadline) {
+        await container.items.upsert({ id: 'counter', pk: 'a', n: (writes += 1) });
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const ids = readSnapshotFile(busyFile)?.databases.find((d) => d.id === 'busy')?.containers[0]?.items.map((i) => i.id);
+      expect(ids).toContain('first');
+      expect(writes).toBeGreaterThan(6); // more than one debounce went by while writing
+    } finally {
+      await persistence.stop();
+      await cosmos.stop();
+    }
+  });
+
   it('when the snapshot file is not a snapshot, then restoring fails with the file named', async () => {
     const bad = path.join(dir, 'bad.json');
     fs.writeFileSync(bad, JSON.stringify({ version: 2 }));

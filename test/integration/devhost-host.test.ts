@@ -1,3 +1,4 @@
+import http from 'node:http';
 import path from 'node:path';
 
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -110,6 +111,89 @@ describe('devhost host: HTTP triggers', () => {
   it('when the durable webhook path is called without a Durable extension, then it answers 404', async () => {
     expect((await call('/runtime/webhooks/durabletask/instances/x')).status).toBe(404);
     expect((await call('/admin/host/status')).status).toBe(200);
+  });
+});
+
+/**
+ * One request over a plain socket: headers as given (a Host the fetch API would not send, a
+ * Content-Length the body never reaches), then `body`, then the request is left open unless
+ * `end`. Resolves with the answer, or rejects after `timeoutMs` (a host waiting for the body).
+ */
+function rawRequest(
+  origin: string,
+  options: { method?: string; path: string; headers?: Record<string, string>; body?: Buffer; end?: boolean },
+  timeoutMs = 3000,
+): Promise<{ status: number; body: unknown; connection: string | undefined }> {
+  const { port } = new URL(origin);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: options.method ?? 'GET', path: options.path, headers: options.headers ?? {} }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        clearTimeout(timer);
+        const text = Buffer.concat(chunks).toString();
+        resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : null, connection: res.headers.connection });
+        req.destroy();
+      });
+    });
+    const timer = setTimeout(() => {
+      req.destroy();
+      reject(new Error(`no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    // The host may answer and close while the rest of the body is unsent: that is the point.
+    req.on('error', () => undefined);
+    if (options.body) req.write(options.body);
+    if (options.end ?? true) req.end();
+  });
+}
+
+describe('devhost host: request bodies and malformed requests', () => {
+  let host: RunningHost;
+  beforeAll(async () => {
+    host = await startHost({ worker, appDir, port: 0, keys, hostId, blobPollIntervalMs: 100_000, maxRequestBodyBytes: 1024, log: (l) => lines.push(l) });
+  });
+  afterAll(() => host.stop());
+  const runs = () => lines.filter((l) => l.startsWith("Executed 'modelVersions'")).length;
+
+  it('when a body is over the limit, declared or streamed, then the host answers 413 and the function does not run; a body within it arrives whole', async () => {
+    const before = runs();
+    const declared = await fetch(`${host.origin}/api/models/churn/versions?code=fn-key`, { method: 'POST', body: JSON.stringify({ x: 'y'.repeat(2000) }) });
+    expect(declared.status).toBe(413);
+    expect(await declared.json()).toEqual({ error: 'The request body is larger than 1024 bytes (DEVHOST_MAX_REQUEST_BODY_BYTES).' });
+    const streamed = await rawRequest(host.origin, {
+      method: 'POST',
+      path: '/api/models/churn/versions?code=fn-key',
+      headers: { 'transfer-encoding': 'chunked' },
+      body: Buffer.alloc(4096, 0x61),
+      end: false,
+    });
+    expect([streamed.status, streamed.connection]).toEqual([413, 'close']);
+    expect(runs()).toBe(before);
+    const within = await fetch(`${host.origin}/api/models/churn/versions?code=fn-key`, { method: 'POST', body: JSON.stringify({ x: 'y'.repeat(900) }) });
+    expect(within.status).toBe(200);
+    expect(((await within.json()) as { body: { x: string } }).body.x).toHaveLength(900);
+  });
+
+  it('when the route is unknown, the key wrong or the declared length over the limit, then the host answers before reading the body', async () => {
+    // 100 MB declared, 1 KB sent: a host that read bodies before routing would wait for the rest.
+    const huge = { 'content-length': String(100 * 1024 * 1024), 'content-type': 'application/octet-stream' };
+    const cases: Array<[string, number]> = [
+      ['/api/nowhere', 404],
+      ['/api/models/churn/versions?code=wrong', 401],
+      ['/api/models/churn/versions?code=fn-key', 413],
+    ];
+    for (const [path, status] of cases) {
+      const res = await rawRequest(host.origin, { method: 'POST', path, headers: huge, body: Buffer.alloc(1024), end: false });
+      expect([res.status, res.connection]).toEqual([status, 'close']);
+    }
+  });
+
+  it('when the path has a broken percent escape or the Host header is malformed, then the host answers 400', async () => {
+    const escape = await fetch(`${host.origin}/api/models/%E0%A4%A/versions?code=fn-key`);
+    expect(escape.status).toBe(400);
+    expect(await escape.json()).toEqual({ error: 'The request URL or its Host header is malformed.' });
+    const badHost = await rawRequest(host.origin, { path: '/api/defaultRoute', headers: { host: 'not a host' } });
+    expect(badHost.status).toBe(400);
   });
 });
 

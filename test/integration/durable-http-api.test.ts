@@ -6,7 +6,7 @@ import path from 'node:path';
 import { InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 
-import { createDurableHttpApi, type DurableEngine } from '../../devhost/durable';
+import { createDurableHttpApi, type DurableClientPayload, type DurableEngine } from '../../devhost/durable';
 import { freePort } from '../../devhost/services/ports';
 import { removeTempDirs, startEngine, tempDir } from './durable-app/fixture';
 
@@ -14,12 +14,15 @@ let engine: DurableEngine;
 let server: http.Server;
 let origin: string;
 let client: df.DurableClient;
+let clientPayload: (origin: string) => DurableClientPayload;
+const KEY = 'the-master-key';
 const previousHostname = process.env.WEBSITE_HOSTNAME;
 
 beforeAll(async () => {
   engine = startEngine(path.join(tempDir(), 'hub.sqlite'));
-  // A small page size so listing exercises the continuation token.
-  const api = createDurableHttpApi(engine, { defaultPageSize: 2 });
+  // A small page size so listing exercises the continuation token, a small body limit to reach it.
+  const api = createDurableHttpApi(engine, { defaultPageSize: 2, systemKey: KEY, maxRequestBodyBytes: 4096 });
+  clientPayload = api.clientPayload.bind(api);
   server = http.createServer((req, res) => {
     if (api.handles(req.url)) void api.handle(req, res);
     else res.writeHead(404).end();
@@ -43,7 +46,9 @@ afterAll(async () => {
   removeTempDirs();
 });
 
-const api = (p: string) => `${origin}/runtime/webhooks/durabletask/${p}`;
+/** A management API URL with the key, as callers on Azure present it. */
+const api = (p: string, key = KEY) => `${origin}/runtime/webhooks/durabletask/${p}${p.includes('?') ? '&' : '?'}code=${key}`;
+const unkeyed = (p: string) => `${origin}/runtime/webhooks/durabletask/${p}`;
 
 async function pollUntilDone(statusUri: string): Promise<{ statuses: number[]; body: Record<string, unknown> }> {
   const statuses: number[] = [];
@@ -238,5 +243,60 @@ describe('durable HTTP API with the real DurableClient', () => {
       expect(await rewind.text()).toMatch(/^devhost does not support the rewind operation/);
       expect((await fetch(api('entities/counter/one'))).status).toBe(501);
     });
+  });
+});
+
+describe('durable HTTP API: the key, the body limit and malformed URLs', () => {
+  it('when a request presents no key or a wrong one, then it answers 401 and purges nothing; the key as code or x-functions-key is accepted', async () => {
+    const id = await client.startNew('sampleChain');
+    await engine.waitFor(id);
+    for (const res of [await fetch(unkeyed('instances')), await fetch(api('instances', 'wrong')), await fetch(unkeyed(`instances/${id}`), { headers: { 'x-functions-key': 'wrong' } })]) {
+      expect(res.status).toBe(401);
+      expect(await res.json()).toEqual({ Message: expect.stringMatching(/needs the master key/) });
+    }
+    const purge = await fetch(unkeyed(`instances/?createdTimeFrom=2000-01-01T00:00:00Z`), { method: 'DELETE' });
+    expect(purge.status).toBe(401);
+    expect((await fetch(unkeyed(`instances/${id}`), { method: 'DELETE' })).status).toBe(401);
+    expect(engine.getInstance(id)?.runtimeStatus).toBe('Completed');
+    expect((await fetch(unkeyed(`instances/${id}`), { headers: { 'x-functions-key': KEY } })).status).toBe(200);
+    expect((await fetch(api(`instances/${id}`))).status).toBe(200);
+  });
+
+  it("when a function's durable client binding is built, then every URL carries the key and the client goes through them", () => {
+    const payload = clientPayload(origin);
+    const urls = [...Object.values(payload.creationUrls), ...Object.entries(payload.managementUrls).filter(([k]) => k !== 'id').map(([, v]) => v)];
+    expect(urls.length).toBeGreaterThan(5);
+    for (const url of urls) expect(new URL(url.replace(/[{}[\]]/g, '')).searchParams.get('code')).toBe(KEY);
+    expect(payload.requiredQueryStringParameters).toBe(`code=${KEY}`);
+    // The JS client resolves paths against rpcBaseUrl, which drops a query string: left empty,
+    // the client uses the keyed URLs above (the other tests drive it that way).
+    expect(payload.rpcBaseUrl).toBe('');
+  });
+
+  it('when a request body is larger than the limit, declared or streamed, then it answers 413 and starts nothing', async () => {
+    const before = engine.queryInstances({}, 0, 10_000).length;
+    const big = JSON.stringify({ filler: 'x'.repeat(5000) });
+    const declared = await fetch(api('orchestrators/sampleChain'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+    expect(declared.status).toBe(413);
+    expect(await declared.json()).toEqual({ Message: expect.stringMatching(/larger than 4096 bytes/) });
+    const streamed = await fetch(api('orchestrators/sampleChain'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: new ReadableStream({
+        start(controller) {
+          for (let i = 0; i < 10; i += 1) controller.enqueue(new TextEncoder().encode('x'.repeat(1000)));
+          controller.close();
+        },
+      }),
+      duplex: 'half',
+    });
+    expect(streamed.status).toBe(413);
+    expect(engine.queryInstances({}, 0, 10_000)).toHaveLength(before);
+  });
+
+  it('when the path has a broken percent escape, then it answers 400', async () => {
+    const res = await fetch(`${origin}/runtime/webhooks/durabletask/instances/%E0%A4%A?code=${KEY}`);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ Message: 'The request URL or Host header is malformed.' });
   });
 });

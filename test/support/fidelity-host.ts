@@ -16,6 +16,9 @@ import { type RunningHost, startHost, type TriggerListener } from '../../devhost
 import { LOCAL_COSMOS_KEY } from '../../devhost/services/cosmos';
 import { defaultWorker, type FunctionsWorker, loadApp } from '../../devhost/worker';
 
+/** The master key the fidelity host's Durable management API requires, as on Azure. */
+export const FIDELITY_MASTER_KEY = 'fidelity-master-key';
+
 export const fidelityAppDir = path.join(__dirname, '../fidelity-app');
 
 export interface FidelityHost {
@@ -49,11 +52,12 @@ export async function startFidelityHost(options: { listeners?: TriggerListener[]
     invoker: workerInvoker(worker, { quietActivities: true }),
     log: (line) => lines.push(line),
   });
-  const api = createDurableHttpApi(engine);
+  const api = createDurableHttpApi(engine, { systemKey: FIDELITY_MASTER_KEY });
   const host = await startHost({
     worker,
     appDir: fidelityAppDir,
     port: 0,
+    keys: { masterKey: FIDELITY_MASTER_KEY },
     durable: api,
     listeners: options.listeners ?? [],
     log: (line) => lines.push(line),
@@ -67,7 +71,7 @@ export async function startFidelityHost(options: { listeners?: TriggerListener[]
     engine,
     host,
     client: df.getClient(context),
-    durableUrl: (relative) => `${host.origin}/runtime/webhooks/durabletask/${relative}`,
+    durableUrl: (relative) => `${host.origin}/runtime/webhooks/durabletask/${relative}${relative.includes('?') ? '&' : '?'}code=${FIDELITY_MASTER_KEY}`,
     lines,
     stop: async () => {
       await host.stop();

@@ -1,4 +1,10 @@
-import { ConfigError, parseConfig } from '../../shared/config';
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { lakeTabularFiles } from '../../shared/adapters/tabular/lake-tabular-files';
+import { ConfigError, configSchema, parseConfig } from '../../shared/config';
+import { DEFAULT_CSV_LIMITS } from '../../shared/domain/csv-limits';
+import { MemoryLake } from '../support/memory-lake';
 
 describe('config', () => {
   it('when storage is configured, then defaults point at the local services', () => {
@@ -26,5 +32,34 @@ describe('config', () => {
     expect(issues).toMatch(/COSMOS_ENDPOINT/);
     expect(issues).toMatch(/COSMOS_ALLOW_INSECURE_TLS/);
     expect(issues).toMatch(/STORAGE_BLOB_SERVICE_URI/);
+  });
+
+  it('when the CSV bounds are not set, then they are the reader defaults; when set, they must be positive whole numbers', () => {
+    const storage = { STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true' };
+    expect(parseConfig(storage)).toMatchObject({
+      CSV_MAX_RECORD_BYTES: DEFAULT_CSV_LIMITS.maxRecordBytes,
+      CSV_MAX_FIELD_BYTES: DEFAULT_CSV_LIMITS.maxFieldBytes,
+      CSV_MAX_FIELDS: DEFAULT_CSV_LIMITS.maxFields,
+    });
+    expect(parseConfig({ ...storage, CSV_MAX_FIELDS: '20' }).CSV_MAX_FIELDS).toBe(20);
+    expect(() => parseConfig({ ...storage, CSV_MAX_RECORD_BYTES: '0', CSV_MAX_FIELD_BYTES: 'lots' })).toThrow(/CSV_MAX_RECORD_BYTES[\s\S]*CSV_MAX_FIELD_BYTES/);
+  });
+
+  it('when the sample local settings are read, then they give the CSV bounds, at their defaults', () => {
+    const sample = JSON.parse(fs.readFileSync(path.join(__dirname, '../../local.settings.sample.json'), 'utf8')) as { Values: Record<string, string> };
+    for (const key of ['CSV_MAX_RECORD_BYTES', 'CSV_MAX_FIELD_BYTES', 'CSV_MAX_FIELDS']) expect(Object.keys(configSchema.shape)).toContain(key);
+    expect(parseConfig(sample.Values)).toMatchObject({ CSV_MAX_RECORD_BYTES: 4194304, CSV_MAX_FIELD_BYTES: 1048576, CSV_MAX_FIELDS: 10000 });
+  });
+
+  it('when the backend builds its TabularFiles, then the CSV bounds of the settings frame the records it plans and reads', async () => {
+    const lake = new MemoryLake();
+    await lake.write('drops/m/a.csv', Buffer.from(`id,x\n1,2\n${'y'.repeat(300)}\n3,4\n`));
+    const files = lakeTabularFiles(lake, parseConfig({ STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true', CSV_MAX_RECORD_BYTES: '100' }));
+    const plan = await files.plan('drops/m/a.csv', { targetChunkBytes: 1 << 20, targetChunkRows: 1000 });
+    expect(plan.rows).toBe(3);
+    const opened = await files.open('drops/m/a.csv', plan.chunks[0]!);
+    const defects: (string | undefined)[] = [];
+    for await (const rows of opened.batches) for (let r = 0; r < rows.rowCount; r += 1) defects.push(rows.defect(r));
+    expect(defects).toEqual([undefined, expect.stringMatching(/^the record is 301 bytes long, more than the 100 bytes allowed/), undefined]);
   });
 });

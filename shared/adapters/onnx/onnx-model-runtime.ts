@@ -97,6 +97,23 @@ function labelReader(classLabels: readonly string[]): (data: ort.Tensor['data'],
   };
 }
 
+/** One row of the matrix, twice over. */
+type TypedData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array;
+
+/** A one-row tensor as two identical rows. */
+function twiceOf(tensor: ort.Tensor): ort.Tensor {
+  const dims = [tensor.dims[0]! * 2, ...tensor.dims.slice(1)];
+  if (tensor.type === 'string') {
+    const texts = tensor.data as string[];
+    return new ort.Tensor('string', [...texts, ...texts], dims);
+  }
+  const data = tensor.data as TypedData;
+  const out = new (data.constructor as new (length: number) => TypedData)(data.length * 2);
+  out.set(data as never);
+  out.set(data as never, data.length);
+  return new ort.Tensor(tensor.type, out as never, dims);
+}
+
 class OnnxLoadedModel implements LoadedModel {
   private running = 0;
   private retired: (() => void) | undefined;
@@ -157,10 +174,10 @@ class OnnxLoadedModel implements LoadedModel {
     const rows = inputs.rows;
     if (roles.kind === 'regression') {
       const values = new Float64Array(rows);
-      await this.forBatches(inputs, [roles.prediction], (start, n, result) => {
+      await this.forBatches(inputs, [roles.prediction], (start, n, fed, result) => {
         const data = result[roles.prediction]!.data as Float32Array | Float64Array;
-        if (data.length !== n) throw errors.signatureMismatch(`the model returned ${data.length} values for ${n} rows`);
-        values.set(data, start);
+        if (data.length !== fed) throw errors.signatureMismatch(`the model returned ${data.length} values for ${fed} rows`);
+        values.set(data.subarray(0, n), start);
       });
       return { kind: 'regression', rows, values };
     }
@@ -168,20 +185,20 @@ class OnnxLoadedModel implements LoadedModel {
     const labels: string[] = new Array<string>(rows);
     const fetches = [roles.probabilities, ...(roles.label ? [roles.label] : [])];
     let probabilities: Float32Array | Float64Array | undefined;
-    await this.forBatches(inputs, fetches, (start, n, result) => {
+    await this.forBatches(inputs, fetches, (start, n, fed, result) => {
       const p = result[roles.probabilities]!.data as Float32Array | Float64Array;
       probabilities ??= roles.layout === 'positive' || p instanceof Float64Array ? new Float64Array(rows * classCount) : new Float32Array(rows * classCount);
-      const expected = roles.layout === 'positive' ? n : n * classCount;
-      if (p.length !== expected) throw errors.signatureMismatch(`the model returned ${p.length} probabilities for ${n} rows and ${classCount} classes`);
+      const expected = roles.layout === 'positive' ? fed : fed * classCount;
+      if (p.length !== expected) throw errors.signatureMismatch(`the model returned ${p.length} probabilities for ${fed} rows and ${classCount} classes`);
       if (roles.layout === 'positive')
         for (let i = 0; i < n; i += 1) {
           probabilities[(start + i) * 2] = 1 - p[i]!;
           probabilities[(start + i) * 2 + 1] = p[i]!;
         }
-      else probabilities.set(p, start * classCount);
+      else probabilities.set(p.subarray(0, n * classCount), start * classCount);
       if (roles.label) {
         const labelData = result[roles.label]!.data;
-        if (labelData.length !== n) throw errors.signatureMismatch(`the model returned ${labelData.length} labels for ${n} rows`);
+        if (labelData.length !== fed) throw errors.signatureMismatch(`the model returned ${labelData.length} labels for ${fed} rows`);
         for (let i = 0; i < n; i += 1) labels[start + i] = this.readLabel(labelData, i);
       } else for (let i = 0; i < n; i += 1) labels[start + i] = this.likeliest(probabilities, start + i, classCount);
     });
@@ -197,17 +214,28 @@ class OnnxLoadedModel implements LoadedModel {
     return label;
   }
 
+  /**
+   * Runs the model over `batchSize` rows at a time. A run is never one row: onnxruntime's GEMM
+   * (MLAS) has a kernel of its own for a single row when the weights are not pre-packed (as in
+   * ai.onnx.ml LinearRegressor and LinearClassifier, skl2onnx's linear models), and it sums in
+   * another order, so the same row would score 1-2 float32 ulps apart alone and in a batch. A
+   * single row is fed twice (`fed` rows) and the first answer kept. From two rows on, a row's
+   * result does not depend on the others (MLAS blocks by the weights' shape, and sessions run
+   * one thread, so rows are not split among threads either); onnx-model-runtime.test.ts pins it.
+   */
   private async forBatches(
     inputs: ModelInputs,
     fetches: string[],
-    take: (start: number, n: number, result: ort.InferenceSession.OnnxValueMapType) => void,
+    take: (start: number, n: number, fed: number, result: ort.InferenceSession.OnnxValueMapType) => void,
   ): Promise<void> {
     for (let start = 0; start < inputs.rows; start += this.batchSize) {
       const n = Math.min(this.batchSize, inputs.rows - start);
+      // A lone row is fed twice (the first answer kept): see above.
+      const fed = Math.max(n, 2);
       const feed: Record<string, ort.Tensor> = {};
-      for (const t of inputs.tensors) feed[t.name] = tensorOf(t, start, n);
+      for (const t of inputs.tensors) feed[t.name] = fed === n ? tensorOf(t, start, n) : twiceOf(tensorOf(t, start, n));
       const result = await this.session.run(feed, fetches);
-      take(start, n, result);
+      take(start, n, fed, result);
       for (const name of fetches) result[name]?.dispose();
     }
   }

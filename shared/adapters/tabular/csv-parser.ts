@@ -1,4 +1,6 @@
-import { CsvIndex, CsvRows, ROW_HIGH_BYTES, ROW_MALFORMED, ROW_UNTERMINATED } from './csv-rows';
+import { type CsvLimits, DEFAULT_CSV_LIMITS } from '../../domain/csv-limits';
+import { endOfBrokenRecord } from './csv-limits';
+import { CsvIndex, CsvRows, ROW_CUT, ROW_FIELD_TOO_LONG, ROW_HIGH_BYTES, ROW_MALFORMED, ROW_TOO_MANY_FIELDS, ROW_UNTERMINATED } from './csv-rows';
 import { parseNumberInto, parsePlainNumberField } from './parse-number';
 
 const QUOTE = 0x22;
@@ -17,6 +19,11 @@ export interface ParsedCsv {
   rows: CsvRows;
   /** Bytes of the input consumed by complete records (the rest belongs to the next window). */
   consumed: number;
+  /**
+   * Parsing stopped at an oversized record starting at `consumed` (csv-limits.ts): the caller
+   * skips it to `end` (-1: its end is past this window) and reports it as one unreadable row.
+   */
+  oversized?: { end: number };
 }
 
 const specialTables = new Map<number, Uint8Array>();
@@ -46,16 +53,22 @@ export interface CsvWindowOptions {
    * plain decimal is read in the same pass that finds the field's end, instead of a second pass.
    */
   numericColumns?: readonly number[];
+  /** Record and field bounds (csv-limits.ts); the defaults when absent. */
+  limits?: CsvLimits;
 }
 
 /**
  * Parses the complete records in `buf[0, end)`. Without `eof`, a record that runs past the end is
- * left for the next window. Blank lines are skipped and not counted as rows.
+ * left for the next window. Blank lines are skipped and not counted as rows. Records that break
+ * the bounds of `limits` are framed by the rule in csv-limits.ts: one cut at its line end comes
+ * back as an unreadable row; at an oversized one parsing stops (`oversized`) for the caller to
+ * skip it.
  */
 export function parseCsvWindow(buf: Buffer, options: CsvWindowOptions): ParsedCsv {
   const delimiter = options.delimiter ?? 0x2c;
   const special = specialBytes(delimiter);
-  const end = buf.length;
+  const limits = options.limits ?? DEFAULT_CSV_LIMITS;
+  const { maxRecordBytes, maxFields } = limits;
   const width = Math.max(1, options.columns.length);
   const numericColumns = [...new Set(options.numericColumns)].filter((c) => c >= 0 && c < width);
   // Position k of a column in `numericColumns` plus one, 0 for the others.
@@ -63,11 +76,16 @@ export function parseCsvWindow(buf: Buffer, options: CsvWindowOptions): ParsedCs
   numericColumns.forEach((c, k) => (numericSlot[c] = k + 1));
   const maxRows = options.maxRows ?? Infinity;
   // Typical cells are 5-10 bytes: size for that and let the storage grow for narrower data.
-  const out = new CsvIndex(width, numericColumns, Math.min(maxRows, Math.ceil(end / (width * 8)) + 1));
+  const out = new CsvIndex(width, numericColumns, Math.min(maxRows, Math.ceil(buf.length / (width * 8)) + 1));
+  // Where the current record's input ends: the buffer, or a line end when an unclosed quote is cut.
+  let end = buf.length;
+  let eof = options.eof;
+  let cutAt = -1;
+  let oversizedEnd: number | undefined;
   let consumed = 0;
   let i = 0;
 
-  records: while (i < end && out.rows < maxRows) {
+  while (i < end && out.rows < maxRows) {
     const recordStart = i;
     const c0 = buf[i];
     if (c0 === LF) {
@@ -76,7 +94,7 @@ export function parseCsvWindow(buf: Buffer, options: CsvWindowOptions): ParsedCs
       continue;
     }
     if (c0 === CR && (i + 1 >= end || buf[i + 1] === LF)) {
-      if (i + 1 >= end && !options.eof) break;
+      if (i + 1 >= end && !eof) break;
       i = Math.min(end, i + 2);
       consumed = i;
       continue;
@@ -88,6 +106,8 @@ export function parseCsvWindow(buf: Buffer, options: CsvWindowOptions): ParsedCs
     let extra: number[] | undefined;
     let column = 0;
     let flags = 0;
+    let quoteOpen = false;
+    let pastWindow = false;
     for (;; column += 1) {
       const b = i;
       const slot = column < width ? numericSlot[column]! : 0;
@@ -123,7 +143,11 @@ export function parseCsvWindow(buf: Buffer, options: CsvWindowOptions): ParsedCs
             i += 1;
           }
         }
-        if (i >= end && !options.eof) break records;
+        quoteOpen = inQuotes;
+        if (i >= end && !eof) {
+          pastWindow = true;
+          break;
+        }
         fe = i;
         if (fe > b && buf[fe - 1] === CR && (i >= end || c === LF)) fe -= 1;
         if (quotes > 0) {
@@ -137,36 +161,78 @@ export function parseCsvWindow(buf: Buffer, options: CsvWindowOptions): ParsedCs
       if (column < width) {
         fieldBegin[base + column] = fb;
         fieldEnd[base + column] = fe;
-      } else (extra ??= []).push(fb, fe);
+      } else if (column < maxFields) (extra ??= []).push(fb, fe);
+      else flags |= ROW_TOO_MANY_FIELDS;
       if (i >= end) break;
       if (c === delimiter) {
         i += 1;
         if (i < end) continue;
-        if (!options.eof) break records;
+        if (!eof) {
+          pastWindow = true;
+          break;
+        }
         // A delimiter at the end of the file: the record ends with an empty field.
         column += 1;
         if (column < width) {
           fieldBegin[base + column] = end;
           fieldEnd[base + column] = end;
-        } else (extra ??= []).push(end, end);
+        } else if (column < maxFields) (extra ??= []).push(end, end);
+        else flags |= ROW_TOO_MANY_FIELDS;
         if (column < width && numericSlot[column]! > 0) numeric[numericSlot[column]! - 1]![row] = NaN;
         break;
       }
       i += 1; // LF
       break;
     }
+    // A record that goes on past the window waits for more bytes, unless it is already past the
+    // bound; one past the bound (its content, without the LF), or with a quote still open at the
+    // end of the input, is framed by the rule of csv-limits.ts before it is taken.
+    const contentEnd = i > recordStart && buf[i - 1] === LF && i <= end ? i - 1 : i;
+    if (cutAt < 0 && (pastWindow || contentEnd - recordStart > maxRecordBytes || quoteOpen)) {
+      if (pastWindow && end - recordStart <= maxRecordBytes) break;
+      const framed = endOfBrokenRecord(buf, recordStart, end, eof, maxRecordBytes);
+      if (framed.kind === 'oversized') {
+        oversizedEnd = framed.end;
+        break;
+      }
+      if (framed.kind === 'cut') {
+        // Parse the record again as if the input ended at its line end (no closure: `i` stays a register).
+        i = recordStart;
+        end = cutAt = framed.lineEnd;
+        eof = true;
+        continue;
+      }
+    }
     const count = column + 1;
     // Numeric columns the row is too short to have read as missing.
     for (let c = count; c < width; c += 1) if (numericSlot[c]! > 0) numeric[numericSlot[c]! - 1]![row] = NaN;
-    if (count > width) out.extraFields.set(row, extra!);
+    if (extra) out.extraFields.set(row, extra);
+    if (contentEnd - recordStart > limits.maxFieldBytes && hasLongField(out, row, count, extra, limits.maxFieldBytes)) flags |= ROW_FIELD_TOO_LONG;
     out.fieldCount[row] = count;
     out.rowStart[row] = recordStart;
     out.rowEnd[row] = i;
-    out.rowFlags[row] = flags;
+    out.rowFlags[row] = cutAt < 0 ? flags : flags | ROW_CUT;
     out.rows += 1;
+    if (cutAt >= 0) {
+      // The cut record ended at its line end: the LF goes with it, and the window is whole again.
+      i = cutAt + 1;
+      out.rowEnd[row] = i;
+      end = buf.length;
+      eof = options.eof;
+      cutAt = -1;
+    }
     consumed = i;
   }
-  return { consumed, rows: new CsvRows(buf, options.columns, options.firstRowNumber, out) };
+  const rows = new CsvRows(buf, options.columns, options.firstRowNumber, out, limits);
+  return oversizedEnd === undefined ? { consumed, rows } : { consumed, rows, oversized: { end: oversizedEnd } };
+}
+
+/** Whether a field of the row is longer than `max` bytes. */
+function hasLongField(index: CsvIndex, row: number, count: number, extra: readonly number[] | undefined, max: number): boolean {
+  const base = row * index.width;
+  for (let c = 0; c < Math.min(count, index.width); c += 1) if (index.fieldEnd[base + c]! - index.fieldBegin[base + c]! > max) return true;
+  for (let k = 0; k + 1 < (extra?.length ?? 0); k += 2) if (extra![k + 1]! - extra![k]! > max) return true;
+  return false;
 }
 
 function innerQuotesDoubled(buf: Buffer, b: number, e: number): boolean {

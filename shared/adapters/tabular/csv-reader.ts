@@ -1,12 +1,15 @@
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 
+import { type CsvLimits, DEFAULT_CSV_LIMITS } from '../../domain/csv-limits';
 import { errors } from '../../domain/errors';
 import type { RawRows } from '../../domain/raw-rows';
 import { headerIndex } from '../../domain/row-validation';
 import { parseCsvWindow } from './csv-parser';
+import { bytes, OversizedRecord } from './csv-rows';
 
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+const LF = 0x0a;
 
 export interface CsvReadOptions {
   /** Column names when the stream starts after the header (a planned chunk); otherwise the first record is the header. */
@@ -18,6 +21,8 @@ export interface CsvReadOptions {
   windowBytes?: number;
   /** Columns to parse as numbers while tokenizing (see parseCsvWindow). */
   numericColumns?: readonly string[];
+  /** Record and field bounds (csv-limits.ts); the defaults when absent. */
+  limits?: CsvLimits;
 }
 
 /**
@@ -34,8 +39,9 @@ export function stripBom(buf: Buffer): Buffer {
 }
 
 /** Parses a header record; a header that cannot be read makes the whole file invalid. */
-export function headerOf(buf: Buffer, eof: boolean): { columns: string[]; end: number } | undefined {
-  const parsed = parseCsvWindow(buf, { columns: [], firstRowNumber: 0, eof, maxRows: 1 });
+export function headerOf(buf: Buffer, eof: boolean, limits: CsvLimits = DEFAULT_CSV_LIMITS): { columns: string[]; end: number } | undefined {
+  const parsed = parseCsvWindow(buf, { columns: [], firstRowNumber: 0, eof, maxRows: 1, limits });
+  if (parsed.oversized) throw errors.invalidInputFile(`the CSV header is longer than ${bytes(limits.maxRecordBytes)} (the record bound)`);
   if (parsed.rows.rowCount === 0) return undefined;
   const defect = parsed.rows.defect(0);
   if (defect) throw errors.invalidInputFile(`the CSV header cannot be read: ${defect}`);
@@ -43,13 +49,28 @@ export function headerOf(buf: Buffer, eof: boolean): { columns: string[]; end: n
   return { columns, end: parsed.consumed };
 }
 
+/** An oversized record being skipped: where it started and how long it is so far. */
+interface Skipped {
+  row: number;
+  excerpt: string;
+  length: number;
+}
+
+const EXCERPT_BYTES = 64;
+
 /**
  * Streams CSV records in batches (one per window of bytes, bounded in cells): RFC 4180 quoting with embedded
  * delimiters, quotes and newlines, CRLF or LF, a UTF-8 BOM, gzip. A file with a header yields at
  * least one (maybe empty) batch, so callers learn its columns; an empty file yields none.
+ *
+ * Memory and time stay bounded by `limits` whatever the file holds (csv-limits.ts): a record is
+ * parsed again only once the bytes waiting for it have grown by half (so a long record costs
+ * linear time), an unclosed quote costs the rest of its line, and an oversized record is
+ * skipped as it streams by, without being held, and comes out as one unreadable row.
  */
 export async function* readCsv(source: Readable, options: CsvReadOptions = {}): AsyncGenerator<RawRows> {
   const windowBytes = options.windowBytes ?? 2 * 1024 * 1024;
+  const limits = options.limits ?? DEFAULT_CSV_LIMITS;
   const stream = options.gzip ? source.pipe(createGunzip()) : source;
   if (options.gzip) source.on('error', (e) => stream.destroy(e));
   let columns = options.columns;
@@ -59,6 +80,7 @@ export async function* readCsv(source: Readable, options: CsvReadOptions = {}): 
   let pendingBytes = 0;
   let first = columns === undefined;
   let yielded = false;
+  let skipping: Skipped | undefined;
   let numericIndexes: number[] = [];
   const resolveNumeric = (names: readonly string[]) => {
     const index = headerIndex(names);
@@ -66,13 +88,18 @@ export async function* readCsv(source: Readable, options: CsvReadOptions = {}): 
   };
   if (columns) resolveNumeric(columns);
 
+  const skipped = (s: Skipped): RawRows => {
+    yielded = true;
+    return new OversizedRecord(columns ?? [], s.row, s.length, s.excerpt, limits);
+  };
+
   const take = function* (eof: boolean): Generator<RawRows> {
     let window = pending.length === 0 ? carry : Buffer.concat([carry, ...pending]);
     pending = [];
     pendingBytes = 0;
     if (first) {
       window = stripBom(window);
-      const header = headerOf(window, eof);
+      const header = headerOf(window, eof, limits);
       if (!header) {
         carry = window;
         return;
@@ -85,12 +112,29 @@ export async function* readCsv(source: Readable, options: CsvReadOptions = {}): 
     const width = Math.max(1, columns?.length ?? 0);
     const maxRows = Math.max(MIN_BATCH_ROWS, Math.floor(MAX_BATCH_CELLS / width));
     for (;;) {
-      const parsed = parseCsvWindow(window, { columns: columns ?? [], firstRowNumber: rowNumber, eof, numericColumns: numericIndexes, maxRows });
+      const parsed = parseCsvWindow(window, { columns: columns ?? [], firstRowNumber: rowNumber, eof, numericColumns: numericIndexes, maxRows, limits });
       window = window.subarray(parsed.consumed);
       rowNumber += parsed.rows.rowCount;
-      if (parsed.rows.rowCount > 0 || (eof && !yielded)) {
+      if (parsed.rows.rowCount > 0 || (eof && !yielded && !parsed.oversized)) {
         yielded = true;
         yield parsed.rows;
+      }
+      if (parsed.oversized) {
+        // The window holds more than maxRecordBytes of the record, so the excerpt never depends on it.
+        const excerpt = window.toString('utf8', 0, Math.min(EXCERPT_BYTES, limits.maxRecordBytes));
+        const record: Skipped = { row: rowNumber, excerpt, length: 0 };
+        rowNumber += 1;
+        if (parsed.oversized.end < 0) {
+          // Its end has not arrived yet: skip it as it streams by.
+          record.length = window.length;
+          skipping = record;
+          window = window.subarray(window.length);
+          break;
+        }
+        record.length = parsed.oversized.end - parsed.consumed;
+        yield skipped(record);
+        window = window.subarray(record.length);
+        continue;
       }
       if (parsed.rows.rowCount < maxRows) break;
     }
@@ -98,12 +142,24 @@ export async function* readCsv(source: Readable, options: CsvReadOptions = {}): 
   };
 
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for await (const received of stream as AsyncIterable<Buffer>) {
+      let chunk = received;
+      if (skipping) {
+        const lf = chunk.indexOf(LF);
+        skipping.length += lf < 0 ? chunk.length : lf + 1;
+        if (lf < 0) continue;
+        yield skipped(skipping);
+        skipping = undefined;
+        chunk = chunk.subarray(lf + 1);
+      }
       pending.push(chunk);
       pendingBytes += chunk.length;
-      if (pendingBytes + carry.length >= windowBytes) yield* take(false);
+      // A record longer than a window is parsed again only once half as many bytes again have
+      // come: linear time for long records, instead of a pass per network buffer.
+      if (pendingBytes + carry.length >= windowBytes && pendingBytes * 2 >= carry.length) yield* take(false);
     }
-    yield* take(true);
+    if (skipping) yield skipped(skipping);
+    else yield* take(true);
   } catch (e) {
     if (options.gzip && (e as { code?: string }).code?.startsWith('Z_'))
       throw errors.invalidInputFile(`the gzip stream is corrupt: ${(e as Error).message}`);
@@ -114,4 +170,3 @@ export async function* readCsv(source: Readable, options: CsvReadOptions = {}): 
     if (stream !== source) stream.destroy();
   }
 }
-

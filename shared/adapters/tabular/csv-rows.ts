@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 
+import type { CsvLimits } from '../../domain/csv-limits';
 import type { RawRows } from '../../domain/raw-rows';
 import { parseDateTimeCodes } from '../../domain/row-validation';
 import { parseNumberBytes, parseNumberInto } from './parse-number';
@@ -9,6 +10,10 @@ const QUOTE = 0x22;
 export const ROW_HIGH_BYTES = 1;
 export const ROW_MALFORMED = 2;
 export const ROW_UNTERMINATED = 4;
+/** An unclosed quote: the record was cut at the end of the line the quote opened on (csv-limits.ts). */
+export const ROW_CUT = 8;
+export const ROW_TOO_MANY_FIELDS = 16;
+export const ROW_FIELD_TOO_LONG = 32;
 
 /**
  * Where the tokenizer left the records of one window, in typed arrays that grow as it fills them.
@@ -26,7 +31,10 @@ export class CsvIndex {
   rowStart: Int32Array;
   rowEnd: Int32Array;
   rowFlags: Uint8Array;
-  /** Bounds of fields at index >= width, as [begin, end, begin, end, ...] per ragged row. */
+  /**
+   * Bounds of fields at index >= width, as [begin, end, begin, end, ...] per ragged row; a row
+   * past the field bound keeps only the first `maxFields`.
+   */
   readonly extraFields = new Map<number, number[]>();
   /** Values of the columns parsed as numbers while tokenizing (NaN where not a number), in `numericColumns` order. */
   numeric: Float64Array[];
@@ -137,6 +145,7 @@ export class CsvRows implements RawRows {
     readonly columns: readonly string[],
     private readonly firstRowNumber: number,
     private readonly index: CsvIndex,
+    private readonly limits: CsvLimits,
   ) {
     this.rowCount = index.rows;
     this.width = index.width;
@@ -153,18 +162,29 @@ export class CsvRows implements RawRows {
 
   defect(row: number): string | undefined {
     const flags = this.index.rowFlags[row]!;
+    if (flags & ROW_CUT)
+      return `a quote on this line is not closed within ${bytes(this.limits.maxRecordBytes)} (the record bound) or before the end: the row was cut at its line end and reading went on with the next line`;
     if (flags & ROW_UNTERMINATED) return 'a quoted field is never closed';
+    if (flags & ROW_TOO_MANY_FIELDS)
+      return `the row has ${this.index.fieldCount[row]} fields, more than the ${this.limits.maxFields} allowed (the field-count bound); the first ${this.limits.maxFields} are kept`;
+    if (flags & ROW_FIELD_TOO_LONG) return `a field is longer than ${bytes(this.limits.maxFieldBytes)} (the field bound)`;
     if (flags & ROW_MALFORMED) return 'malformed quoting (a stray quote or text after a closing quote)';
     if (flags & ROW_HIGH_BYTES && !isUtf8(this.buf.subarray(this.index.rowStart[row], this.index.rowEnd[row])))
       return 'the row is not valid UTF-8';
     return undefined;
   }
 
+  /** Fields of the row whose bounds are kept (all but those past the field-count bound). */
+  private keptFields(row: number): number {
+    const count = this.index.fieldCount[row]!;
+    return count <= this.width ? count : this.width + (this.index.extraFields.get(row)?.length ?? 0) / 2;
+  }
+
   /** Start of the cell, or -1 when the row has no such field. */
   private begin(column: number, row: number): number {
     if (column >= this.index.fieldCount[row]!) return -1;
     if (column < this.width) return this.index.fieldBegin[row * this.width + column]!;
-    return this.index.extraFields.get(row)![(column - this.width) * 2]!;
+    return this.index.extraFields.get(row)?.[(column - this.width) * 2] ?? -1;
   }
 
   private end(column: number, row: number): number {
@@ -239,7 +259,7 @@ export class CsvRows implements RawRows {
   }
 
   rawCells(row: number): (string | null)[] {
-    const n = this.fieldCount(row);
+    const n = this.keptFields(row);
     const cells: (string | null)[] = [];
     for (let c = 0; c < n; c += 1) cells.push(this.text(c, row) ?? '');
     return cells;
@@ -250,4 +270,55 @@ export class CsvRows implements RawRows {
       ? this.buf.subarray(this.index.rowStart[row], this.index.rowEnd[row]).toString('base64')
       : undefined;
   }
+}
+
+/**
+ * One oversized record (csv-limits.ts), skipped without being held: an unreadable row that says
+ * how long it was and how it starts, so it can be found in the file.
+ */
+export class OversizedRecord implements RawRows {
+  readonly rowCount = 1;
+
+  constructor(
+    readonly columns: readonly string[],
+    private readonly row: number,
+    private readonly length: number,
+    private readonly excerpt: string,
+    private readonly limits: CsvLimits,
+  ) {}
+
+  rowNumber(): number {
+    return this.row;
+  }
+
+  fieldCount(): number {
+    return 0;
+  }
+
+  defect(): string {
+    return `the record is ${this.length.toLocaleString('en-US')} bytes long, more than the ${bytes(this.limits.maxRecordBytes)} allowed (the record bound): it was skipped; it starts with ${JSON.stringify(this.excerpt)}`;
+  }
+
+  isEmpty(): boolean {
+    return true;
+  }
+
+  number(): number {
+    return NaN;
+  }
+
+  text(): string | null {
+    return null;
+  }
+
+  rawCells(): (string | null)[] {
+    return [];
+  }
+}
+
+/** A byte count as people read it: 4 MiB, 1 KiB, 300 bytes. */
+export function bytes(n: number): string {
+  if (n >= 1 << 20 && n % (1 << 20) === 0) return `${n / (1 << 20)} MiB`;
+  if (n >= 1 << 10 && n % (1 << 10) === 0) return `${n / (1 << 10)} KiB`;
+  return `${n} bytes`;
 }

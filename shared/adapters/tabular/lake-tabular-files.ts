@@ -1,3 +1,5 @@
+import { type AppConfig, config } from '../../config';
+import { type CsvLimits, csvLimits } from '../../domain/csv-limits';
 import { errors } from '../../domain/errors';
 import type { RawRows } from '../../domain/raw-rows';
 import type { DataLake } from '../../ports/data-lake';
@@ -88,12 +90,26 @@ async function* prepend(first: RawRows, rest: AsyncGenerator<RawRows>): AsyncGen
   }
 }
 
-/** TabularFiles over the DataLake port (Blob Storage in production, local files in the CLI). */
+export interface LakeTabularFilesOptions {
+  /** Bytes of CSV parsed at a time (see readCsv). */
+  csvWindowBytes?: number;
+  /** Record and field bounds of CSV files (csv-limits.ts); the defaults for those not given. */
+  csvLimits?: Partial<CsvLimits>;
+}
+
+/**
+ * TabularFiles over the DataLake port (Blob Storage in production, local files in the CLI). The
+ * CSV bounds apply alike when planning and reading, so both frame broken records the same way.
+ */
 export class LakeTabularFiles implements TabularFiles {
+  private readonly limits: CsvLimits;
+
   constructor(
     private readonly lake: DataLake,
-    private readonly options: { csvWindowBytes?: number } = {},
-  ) {}
+    private readonly options: LakeTabularFilesOptions = {},
+  ) {
+    this.limits = csvLimits(options.csvLimits);
+  }
 
   private async size(path: string): Promise<{ size: number; etag: string }> {
     const info = await this.lake.stat(path);
@@ -122,7 +138,7 @@ export class LakeTabularFiles implements TabularFiles {
       await opened.batches.return(undefined);
       return { source: path, format, size, etag, columns: [...opened.columns], chunks: [{ format: 'csv', index: 0, compression: 'gzip' }] };
     }
-    const plan = await planCsvChunks(await this.lake.read(path), balancedChunkBytes(size, options.targetChunkBytes, options.chunkCountMultiple));
+    const plan = await planCsvChunks(await this.lake.read(path), balancedChunkBytes(size, options.targetChunkBytes, options.chunkCountMultiple), this.limits);
     return { source: path, format, size, etag, columns: plan.columns, rows: plan.rows, chunks: plan.chunks };
   }
 
@@ -143,7 +159,11 @@ export class LakeTabularFiles implements TabularFiles {
         }),
       };
     }
-    const csvOptions = { ...(windowBytes ? { windowBytes } : {}), ...(hints.numericColumns ? { numericColumns: hints.numericColumns } : {}) };
+    const csvOptions = {
+      limits: this.limits,
+      ...(windowBytes ? { windowBytes } : {}),
+      ...(hints.numericColumns ? { numericColumns: hints.numericColumns } : {}),
+    };
     if (chunk.compression === 'none') {
       const stream = await this.lake.read(path, { offset: chunk.offset, length: chunk.length });
       return {
@@ -160,4 +180,14 @@ export class LakeTabularFiles implements TabularFiles {
   parquetSink(): ParquetSink {
     return new BufferedParquetSink();
   }
+}
+
+/** The backend's TabularFiles: the lake, with the CSV bounds of the app settings (shared/config.ts). */
+export function lakeTabularFiles(
+  lake: DataLake,
+  settings: Pick<AppConfig, 'CSV_MAX_RECORD_BYTES' | 'CSV_MAX_FIELD_BYTES' | 'CSV_MAX_FIELDS'> = config(),
+): LakeTabularFiles {
+  return new LakeTabularFiles(lake, {
+    csvLimits: { maxRecordBytes: settings.CSV_MAX_RECORD_BYTES, maxFieldBytes: settings.CSV_MAX_FIELD_BYTES, maxFields: settings.CSV_MAX_FIELDS },
+  });
 }

@@ -47,7 +47,7 @@ export function histogram(values: Float64Array, edges: ArrayLike<number>): Float
   const counts = new Float64Array(edges.length + 1);
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
-    if (!Number.isNaN(v)) counts[binIndex(edges, v)]!++;
+    if (Number.isFinite(v)) counts[binIndex(edges, v)]!++;
   }
   return counts;
 }

@@ -4,6 +4,7 @@
  * Jensen-Shannon; PSI smooths empty cells (see PSI_EMPTY_SHARE).
  */
 import type { TwoSampleResult } from './ks';
+import { unitInterval } from './numeric';
 import { chiSquaredSf, normalSf } from './special';
 
 /** Share given to an empty cell in PSI so the logarithm stays finite (Evidently uses 0.0001). */
@@ -54,12 +55,12 @@ export function chiSquaredTest(reference: ArrayLike<number>, current: ArrayLike<
       statistic += (diff * diff) / expected;
     }
   }
-  return { statistic, pValue: chiSquaredSf(statistic, dof) };
+  return { statistic, pValue: unitInterval(chiSquaredSf(statistic, dof)) };
 }
 
 /** Cramér's V of a 2 x k table from its chi-squared statistic: an effect size in [0, 1]. */
 export function cramersV(statistic: number, n: number): number {
-  return n > 0 ? Math.sqrt(statistic / n) : 0;
+  return n > 0 ? unitInterval(Math.sqrt(statistic / n)) : 0;
 }
 
 /**
@@ -99,7 +100,7 @@ export function jensenShannon(reference: ArrayLike<number>, current: ArrayLike<n
     if (p[i]! > 0) divergence += p[i]! * Math.log(p[i]! / m);
     if (q[i]! > 0) divergence += q[i]! * Math.log(q[i]! / m);
   }
-  return Math.sqrt(Math.max(0, divergence / 2 / Math.LN2));
+  return unitInterval(Math.sqrt(divergence / 2 / Math.LN2));
 }
 
 /** Hellinger distance in [0, 1]: sqrt(1/2 * sum (sqrt r - sqrt c)^2). */
@@ -111,7 +112,7 @@ export function hellinger(reference: ArrayLike<number>, current: ArrayLike<numbe
     const d = Math.sqrt(p[i]!) - Math.sqrt(q[i]!);
     sum += d * d;
   }
-  return Math.sqrt(sum / 2);
+  return unitInterval(Math.sqrt(sum / 2));
 }
 
 /** L-infinity distance: the largest absolute difference between cell shares. */

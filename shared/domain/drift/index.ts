@@ -15,7 +15,7 @@ export {
   PSI_EMPTY_SHARE,
   zTest,
 } from './distributions';
-export { inferColumnKind, toCategoricalColumn, toNumericColumn } from './infer';
+export { inferColumnType, isIdColumn, type LeftOut, toCategoricalColumn, toNumericColumn } from './infer';
 export { kolmogorovSf } from './kolmogorov';
 export { KS_EXACT_MAX_N, ksPValue, type TwoSampleResult } from './ks';
 export { chooseMethod, type ColumnKind, isPValueMethod, thresholdFor } from './methods';

@@ -1,4 +1,5 @@
 import { exactTwoSampleSf, kolmogorovSf } from './kolmogorov';
+import { unitInterval } from './numeric';
 
 /** scipy's `ks_2samp(method='auto')` is exact while both samples have at most this many values. */
 export const KS_EXACT_MAX_N = 10000;
@@ -38,5 +39,5 @@ export function ksPValue(d: number, n1: number, n2: number): number {
 /** Two-sample Kolmogorov-Smirnov test on ascending-sorted samples without NaN. */
 export function ksTestSorted(a: Float64Array, b: Float64Array): TwoSampleResult {
   const statistic = ksStatisticSorted(a, b);
-  return { statistic, pValue: ksPValue(statistic, a.length, b.length) };
+  return { statistic, pValue: unitInterval(ksPValue(statistic, a.length, b.length)) };
 }

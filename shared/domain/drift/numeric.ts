@@ -1,6 +1,11 @@
 /** Helpers on numeric samples: NaN removal, sorting, quantiles, moments. */
 import { sortFiniteCopy } from './radix-sort';
 
+/**
+ * A value that is in [0, 1] in exact arithmetic, kept there: summing many shares in floating
+ * point lands a little past 1 for disjoint samples (1.000000000000031).
+ */
+export const unitInterval = (x: number): number => Math.min(1, Math.max(0, x));
 
 /** The finite values, sorted ascending (a new array); NaN (missing) and infinities are left out. */
 export function sortedFinite(values: Float64Array): Float64Array {

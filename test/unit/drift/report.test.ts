@@ -125,4 +125,30 @@ describe('drift report', () => {
     expect(bonferroni.columns[0]!.adjustedPValue).toBeCloseTo(Math.min(1, p0 * 10), 12);
     expect(bonferroni.driftedColumns).toBeLessThanOrEqual(none.driftedColumns);
   });
+
+  test('when the samples share no value, then every bounded statistic stays within its range', () => {
+    // Disjoint categories give distances of exactly 1; summing many shares must not round above it.
+    const reference = Array.from({ length: 1800 }, (_, i) => `r${i}`);
+    const current = Array.from({ length: 1800 }, (_, i) => `c${i}`);
+    for (const method of ['jensen_shannon', 'hellinger'] as const) {
+      const report = compareBatches(aBatch({}, { c: reference }), aBatch({}, { c: current }), aDriftPolicy({ method }));
+      const column = report.columns[0]!;
+      expect(column.statistic).toBeLessThanOrEqual(1);
+      expect(column.statistic).toBeCloseTo(1, 12);
+      expect(driftReportSchema.parse(report)).toEqual(report);
+    }
+  });
+
+  test('when the current sample holds infinities, then they are left out of the binned methods as they are of the counts', () => {
+    const reference = normals(500, 1);
+    const clean = normals(500, 2);
+    const withInfinities = Float64Array.from([...clean, Infinity, Infinity, -Infinity, NaN]);
+    for (const method of ['psi', 'jensen_shannon', 'chi_squared'] as const) {
+      const policy = aDriftPolicy({ method });
+      const a = compareBatches(aBatch({ x: reference }), aBatch({ x: clean }), policy).columns[0]!;
+      const b = compareBatches(aBatch({ x: reference }), aBatch({ x: withInfinities }), policy).columns[0]!;
+      expect(b.currentCount).toBe(500);
+      expect(b.statistic).toBe(a.statistic);
+    }
+  });
 });

@@ -1,4 +1,5 @@
 /** @jest-environment ./test/support/host-typed-arrays-environment.js */
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,7 +7,7 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 
 import { scoreCommand, scoreFiles } from '../../../cli/score';
-import { scoreInParts } from '../../../cli/score-parts';
+import { removeStaleParts, scoreInParts } from '../../../cli/score-parts';
 import { hyparquet, hyparquetWriter } from '../../../shared/adapters/tabular/hyparquet';
 import { applyTransforms, fitTransforms } from '../../../shared/domain/transforms';
 import { linearRegressor } from '../../fixtures/onnx-models';
@@ -35,11 +36,11 @@ const training = { rowCount: 4, numeric: { kw: Float64Array.of(1, 2, 3, 4), temp
 const fitted = fitTransforms(spec, training);
 const fx = linearRegressor([1.5, -0.5, 2, 3], 0.1);
 
-function manifestDir(golden?: unknown[]): string {
+function manifestDir(golden?: unknown[], version = 4): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-score-'));
   fs.mkdirSync(path.join(dir, 'artifacts'));
   fs.writeFileSync(path.join(dir, 'artifacts', 'model.onnx'), fx.bytes);
-  const manifest = { model, version: 4, artifact: { path: 'artifacts/model.onnx' }, signature: fx.signature, transforms: fitted, ...(golden ? { goldenRecords: golden } : {}) };
+  const manifest = { model, version, artifact: { path: 'artifacts/model.onnx' }, signature: fx.signature, transforms: fitted, ...(golden ? { goldenRecords: golden } : {}) };
   fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
   return dir;
 }
@@ -64,7 +65,7 @@ const oneChunk = { targetChunkBytes: Number.MAX_SAFE_INTEGER, targetChunkRows: N
 async function score(dir: string, input: string, name: string, targets: typeof smallChunks) {
   const lines: string[] = [];
   const out = path.join(dir, name, 'out.parquet');
-  expect(await scoreFiles(path.join(dir, 'manifest.json'), path.join(dir, input), out, (l) => lines.push(l), targets)).toBe(0);
+  expect(await scoreFiles(path.join(dir, 'manifest.json'), path.join(dir, input), out, (l) => lines.push(l), { chunkTargets: targets })).toBe(0);
   const bytes = fs.readFileSync(out);
   const quarantine = fs.existsSync(`${out}.rejected.jsonl`) ? fs.readFileSync(`${out}.rejected.jsonl`, 'utf8') : undefined;
   return {
@@ -143,8 +144,32 @@ describe('mlops score', () => {
     fs.writeFileSync(path.join(dir, 'bad.json'), JSON.stringify({ model, version: 1 }));
     expect(await scoreCommand.run([path.join(dir, 'bad.json'), 'in.csv', 'out.parquet'])).toBe(1);
     spy.mockRestore();
-    expect(errors[0]).toMatch(/^usage: mlops score/);
+    expect(errors[0]).toMatch(/^three paths are needed[\s\S]*\n\nusage: mlops score/);
     expect(errors[1]).toMatch(/^VALIDATION_ERROR: invalid manifest .*bad\.json:\n.*\n\s+→ at artifact\n/);
+  });
+
+  it('when a number float32 cannot hold comes in, then the row is rejected even where the transforms would bring it into range', async () => {
+    dir = manifestDir();
+    // temp is standardized (std 7.07): 1e39 would become 1.4e38, a finite float32, and be scored.
+    fs.writeFileSync(path.join(dir, 'in.csv'), 'meter,kw,temp,site\nm1,1,1e39,a\nm2,1,10,b\n');
+    const { rows, quarantine } = await score(dir, 'in.csv', 'out', oneChunk);
+    expect(rows.map((r) => r.meter)).toEqual(['m2']);
+    expect(JSON.parse(quarantine!)).toMatchObject({ row: 1, reason: `'temp' is 1e+39, which float32 (the model's input type) cannot hold` });
+  });
+
+  it('when the manifest version does not fit the int32 model_version column, then it is refused, and the largest that fits is written as it is', async () => {
+    dir = manifestDir(undefined, 2 ** 31);
+    fs.writeFileSync(path.join(dir, 'in.csv'), 'meter,kw,temp,site\nm1,1,10,a\n');
+    const out = path.join(dir, 'out.parquet');
+    await expect(scoreFiles(path.join(dir, 'manifest.json'), path.join(dir, 'in.csv'), out, () => undefined)).rejects.toMatchObject({
+      code: 'VALIDATION_ERROR',
+      message: expect.stringMatching(/at version/),
+    });
+    expect(fs.existsSync(out)).toBe(false);
+    fs.rmSync(dir, { recursive: true, force: true });
+    dir = manifestDir(undefined, 2 ** 31 - 1);
+    fs.writeFileSync(path.join(dir, 'in.csv'), 'meter,kw,temp,site\nm1,1,10,a\n');
+    expect((await score(dir, 'in.csv', 'out', oneChunk)).rows.map((r) => r.model_version)).toEqual([2 ** 31 - 1]);
   });
 
   it('when a CSV spans several chunks, then one file holds the same rows, log and quarantine as one chunk, and no part is left', async () => {
@@ -210,5 +235,166 @@ describe('mlops score', () => {
     expect(seen).toHaveLength(2);
     expect(path.dirname(seen[0]!)).toBe(dir);
     expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  const scoreOut = (args: { manifest?: string; input: string; output: string }) =>
+    scoreFiles(args.manifest ?? path.join(dir, 'manifest.json'), args.input, args.output, () => undefined);
+
+  it('when the output path names the input, the manifest or the model, however spelled, then the run is refused and nothing is overwritten', async () => {
+    dir = manifestDir();
+    const input = path.join(dir, 'in.csv');
+    const csv = 'meter,kw,temp,site\nm1,1,10,a\n';
+    fs.writeFileSync(input, csv);
+    fs.mkdirSync(path.join(dir, 'sub'));
+    fs.symlinkSync(input, path.join(dir, 'link.parquet'));
+    fs.linkSync(input, path.join(dir, 'hard.parquet'));
+    const manifest = fs.readFileSync(path.join(dir, 'manifest.json'));
+    const spellings: Array<[string, RegExp]> = [
+      [input, /is the input file/],
+      [path.join(dir, 'sub', '..', '.', 'in.csv'), /is the input file/],
+      [path.join(dir, 'link.parquet'), /is the input file/],
+      [path.join(dir, 'hard.parquet'), /is the input file/],
+      [path.join(dir, 'manifest.json'), /is the manifest/],
+      [path.join(dir, 'artifacts', 'model.onnx'), /is the model artifact/],
+    ];
+    for (const [output, reason] of spellings) {
+      await expect(scoreOut({ input, output })).rejects.toMatchObject({ code: 'VALIDATION_ERROR', message: expect.stringMatching(reason) });
+    }
+    expect(fs.readFileSync(input, 'utf8')).toBe(csv);
+    expect(fs.readFileSync(path.join(dir, 'manifest.json'))).toEqual(manifest);
+    expect(fs.readFileSync(path.join(dir, 'artifacts', 'model.onnx'))).toEqual(fx.bytes);
+  });
+
+  it('when a run finds no data rows or fails, then the output and quarantine of the earlier run are left as they were, and it says so', async () => {
+    dir = manifestDir();
+    const out = path.join(dir, 'out.parquet');
+    fs.writeFileSync(path.join(dir, 'in.csv'), 'meter,kw,temp,site\nm1,1,10,a\nm2,oops,10,b\n');
+    await scoreOut({ input: path.join(dir, 'in.csv'), output: out });
+    const before = [fs.readFileSync(out), fs.readFileSync(`${out}.rejected.jsonl`)];
+
+    fs.writeFileSync(path.join(dir, 'empty.csv'), 'meter,kw,temp,site\n');
+    const lines: string[] = [];
+    expect(await scoreFiles(path.join(dir, 'manifest.json'), path.join(dir, 'empty.csv'), out, (l) => lines.push(l))).toBe(0);
+    expect(lines).toEqual([`${path.join(dir, 'empty.csv')}: no data rows; nothing was written: ${out} and ${out}.rejected.jsonl left as they were`]);
+    expect([fs.readFileSync(out), fs.readFileSync(`${out}.rejected.jsonl`)]).toEqual(before);
+
+    fs.writeFileSync(path.join(dir, 'bad.csv'), 'meter,kw,site\nm1,1,a\n');
+    const printed: string[] = [];
+    const spy = jest.spyOn(console, 'error').mockImplementation((m: string) => void printed.push(m));
+    try {
+      expect(await scoreCommand.run([path.join(dir, 'manifest.json'), path.join(dir, 'bad.csv'), out])).toBe(1);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(printed).toEqual([expect.stringMatching(/^INVALID_INPUT_FILE: .*'temp'/), `nothing was written: ${out} and ${out}.rejected.jsonl left as they were`]);
+    expect([fs.readFileSync(out), fs.readFileSync(`${out}.rejected.jsonl`)]).toEqual(before);
+
+    // A complete run replaces both: with no rejected rows, the earlier quarantine goes.
+    fs.writeFileSync(path.join(dir, 'good.csv'), 'meter,kw,temp,site\nm9,2,20,b\n');
+    await scoreOut({ input: path.join(dir, 'good.csv'), output: out });
+    expect((await readParquetRows(fs.readFileSync(out))).map((r) => r.meter)).toEqual(['m9']);
+    expect(fs.existsSync(`${out}.rejected.jsonl`)).toBe(false);
+  });
+
+  it('when scoring is interrupted by SIGINT or SIGTERM, then its hidden parts folder is removed and the signal ends the process', async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-score-'));
+    const root = path.resolve(__dirname, '../../..');
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const child = spawn(process.execPath, ['-r', path.join(root, 'test/support/register-ts.js'), path.join(root, 'test/support/score-parts-child.ts'), path.join(dir, 'out.parquet')], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, s) => resolve(s)));
+      try {
+        await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+        expect(fs.readdirSync(dir)).toEqual([expect.stringMatching(/^\.out\.parquet\.parts-\d+-/)]);
+        child.kill(signal);
+        expect(await exited).toBe(signal);
+        expect(fs.readdirSync(dir)).toEqual([]);
+      } finally {
+        child.kill('SIGKILL');
+      }
+    }
+  });
+
+  it('when a killed run left its parts folder, then the next run removes it, and leaves the folder of a run still going', async () => {
+    dir = manifestDir();
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    const stale = path.join(dir, `.out.parquet.parts-${dead}-a1b2c3`);
+    const running = path.join(dir, `.out.parquet.parts-${process.ppid}-d4e5f6`);
+    for (const folder of [stale, running]) {
+      fs.mkdirSync(folder);
+      fs.writeFileSync(path.join(folder, 'chunk-00000.parquet'), 'PAR1');
+    }
+    fs.writeFileSync(path.join(dir, 'in.csv'), 'meter,kw,temp,site\nm1,1,10,a\n');
+    await scoreOut({ input: path.join(dir, 'in.csv'), output: path.join(dir, 'out.parquet') });
+    expect(fs.existsSync(stale)).toBe(false);
+    expect(fs.existsSync(running)).toBe(true);
+    expect(removeStaleParts(path.join(dir, 'out.parquet'))).toEqual([]);
+  });
+
+  it('when artifact.path is absolute, climbs out of the manifest folder or links out of it, then the manifest is refused before anything is read', async () => {
+    dir = manifestDir();
+    fs.writeFileSync(path.join(dir, 'in.csv'), 'meter,kw,temp,site\nm1,1,10,a\n');
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-outside-'));
+    try {
+      fs.writeFileSync(path.join(outside, 'model.onnx'), fx.bytes);
+      fs.symlinkSync(path.join(outside, 'model.onnx'), path.join(dir, 'linked-out.onnx'));
+      fs.symlinkSync(path.join(dir, 'artifacts', 'model.onnx'), path.join(dir, 'linked-in.onnx'));
+      const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+      const withArtifact = (artifactPath: string) => {
+        const file = path.join(dir, `m-${Math.random().toString(36).slice(2)}.json`);
+        fs.writeFileSync(file, JSON.stringify({ ...manifest, artifact: { path: artifactPath } }));
+        return file;
+      };
+      const refused: Array<[string, RegExp]> = [
+        ['../../../etc/passwd', /leads out of the manifest's folder/],
+        [path.join(outside, 'model.onnx'), /is absolute/],
+        ['linked-out.onnx', /symbolic link out of the manifest's folder/],
+      ];
+      for (const [artifactPath, reason] of refused) {
+        await expect(scoreOut({ manifest: withArtifact(artifactPath), input: path.join(dir, 'in.csv'), output: path.join(dir, 'o.parquet') })).rejects.toMatchObject({
+          code: 'VALIDATION_ERROR',
+          message: expect.stringMatching(reason),
+        });
+      }
+      expect(await scoreOut({ manifest: withArtifact('linked-in.onnx'), input: path.join(dir, 'in.csv'), output: path.join(dir, 'o.parquet') })).toBe(0);
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('when a CSV has a quote never closed on row 1 and a line past the record bound, then those two rows are quarantined with the reason and the rest are scored', async () => {
+    dir = manifestDir();
+    const rows = Array.from({ length: 3000 }, (_, i) => `m${i + 3},${i % 9},${i % 11},${'ab'[i % 2]}`);
+    fs.writeFileSync(path.join(dir, 'in.csv'), `meter,kw,temp,site\nm1,1,"10,a\n${'x,'.repeat(20_000)}\n${rows.join('\n')}\n`);
+    const out = path.join(dir, 'out.parquet');
+    const printed: string[] = [];
+    const spy = jest.spyOn(console, 'log').mockImplementation((m: string) => void printed.push(m));
+    try {
+      expect(await scoreCommand.run([path.join(dir, 'manifest.json'), path.join(dir, 'in.csv'), out, '--max-record-bytes', '4096'])).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(printed).toEqual([`read 3002 rows: 3000 scored -> ${out}`, `2 rejected -> ${out}.rejected.jsonl`, '  unreadable_row: 2']);
+    const quarantined = fs.readFileSync(`${out}.rejected.jsonl`, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { row: number; reason: string; cells: string[] });
+    expect(quarantined.map((q) => [q.row, q.cells.length])).toEqual([
+      [1, 3],
+      [2, 0],
+    ]);
+    expect(quarantined[0]!.reason).toMatch(/a quote on this line is not closed within 4 KiB/);
+    expect(quarantined[1]!.reason).toMatch(/^the record is 40,001 bytes long, more than the 4 KiB allowed/);
+  });
+
+  it('when a CSV bound option is not a positive whole number, then usage exits 2 naming it', async () => {
+    const errors: string[] = [];
+    const spy = jest.spyOn(console, 'error').mockImplementation((m: string) => void errors.push(m));
+    try {
+      expect(await scoreCommand.run(['m.json', 'in.csv', 'out.parquet', '--max-fields', '0'])).toBe(2);
+      expect(await scoreCommand.run(['m.json', 'in.csv', 'out.parquet', '--max-field-bytes', '1e6'])).toBe(2);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(errors[0]).toMatch(/^--max-fields takes a positive whole number of fields, not '0'/);
+    expect(errors[1]).toMatch(/^--max-field-bytes takes a positive whole number of bytes, not '1e6'/);
   });
 });

@@ -69,7 +69,8 @@ describe('CSV reading', () => {
 
   it('when a row has a stray quote, an unclosed quote or invalid UTF-8, then it is flagged with a defect and its bytes', async () => {
     // Quotes toggle quoted mode wherever they are (the planner relies on it), so a stray quote
-    // pairs with the next one: the defective rows here keep their quotes balanced, except the last.
+    // pairs with the next one: the defective rows here keep their quotes balanced, except the
+    // last, whose quote is still open at the end: it is cut at its line end and row 6 is read.
     const buf = Buffer.concat([
       Buffer.from('a,b\n1,x"y"\n2,ok\n3,'),
       Buffer.from([0xc3, 0x28]),
@@ -78,14 +79,61 @@ describe('CSV reading', () => {
     const batches: RawRows[] = [];
     for await (const b of readCsv(streamOf(buf))) batches.push(b);
     const b = batches[0]!;
-    expect(b.rowCount).toBe(5);
+    expect(b.rowCount).toBe(6);
     expect(b.defect(0)).toMatch(/malformed quoting/);
     expect(b.defect(1)).toBeUndefined();
     expect(b.defect(2)).toMatch(/not valid UTF-8/);
     expect(b.rawBytes?.(2)).toBe(Buffer.from([0x33, 0x2c, 0xc3, 0x28, 0x0a]).toString('base64'));
     expect(b.defect(3)).toMatch(/malformed quoting/);
-    expect(b.defect(4)).toMatch(/never closed/);
-    expect(b.rawCells(4)).toEqual(['5', '"never closed\n6,z\n']);
+    expect(b.defect(4)).toMatch(/not closed .* the row was cut at its line end/);
+    expect(b.rawCells(4)).toEqual(['5', '"never closed']);
+    expect([b.rowNumber(5), b.rawCells(5), b.defect(5)]).toEqual([6, ['6', 'z'], undefined]);
+  });
+
+  it('when a line is longer than the record bound, then it is one unreadable row, skipped, and the rows around it are read', async () => {
+    const limits = { maxRecordBytes: 1024, maxFieldBytes: 512, maxFields: 100 };
+    const commas = ','.repeat(200_000);
+    for (const tail of ['\n3,4\n', '']) {
+      const file = Buffer.from(`a,b\n1,2\n${commas}${tail}`);
+      const { rows } = await collect(readCsv(streamOf(file, 4096), { limits, windowBytes: 2048 }));
+      expect(rows.map((r) => r.n)).toEqual(tail ? [1, 2, 3] : [1, 2]);
+      expect(rows[0]).toEqual({ n: 1, cells: ['1', '2'] });
+      expect(rows[1]!.cells).toEqual([]);
+      const length = tail ? '200,001' : '200,000';
+      expect(rows[1]!.defect).toBe(`the record is ${length} bytes long, more than the 1 KiB allowed (the record bound): it was skipped; it starts with "${','.repeat(64)}"`);
+      if (tail) expect(rows[2]).toEqual({ n: 3, cells: ['3', '4'] });
+    }
+  });
+
+  it('when a row has more fields or a longer field than the bounds, then it is unreadable and only the allowed fields are kept', async () => {
+    const limits = { maxRecordBytes: 1024, maxFieldBytes: 8, maxFields: 4 };
+    const file = Buffer.from('a,b\n1,2,3,4,5,6\n123456789,2\n"12345678",2\n7,8\n');
+    const { rows } = await collect(readCsv(streamOf(file), { limits }));
+    expect(rows).toEqual([
+      { n: 1, cells: ['1', '2', '3', '4'], defect: 'the row has 6 fields, more than the 4 allowed (the field-count bound); the first 4 are kept' },
+      { n: 2, cells: ['123456789', '2'], defect: 'a field is longer than 8 bytes (the field bound)' },
+      { n: 3, cells: ['12345678', '2'] },
+      { n: 4, cells: ['7', '8'] },
+    ]);
+  });
+
+  it('when a quote on row 1 is never closed, then that row is cut at its line end and every later row is read, also when planned in chunks', async () => {
+    const limits = { maxRecordBytes: 1024, maxFieldBytes: 1024, maxFields: 10 };
+    const body = Array.from({ length: 2000 }, (_, i) => `${i + 2},${i % 7}`).join('\n');
+    const file = Buffer.from(`x,y\n1,"oops\n${body}\n`);
+    const whole = await collect(readCsv(streamOf(file, 1000), { limits, windowBytes: 4096 }));
+    expect(whole.rows).toHaveLength(2001);
+    expect(whole.rows[0]).toMatchObject({ n: 1, cells: ['1', '"oops'], defect: expect.stringMatching(/not closed within 1 KiB .* cut at its line end/) });
+    expect(whole.rows[1]).toEqual({ n: 2, cells: ['2', '0'] });
+    expect(whole.rows[2000]).toEqual({ n: 2001, cells: ['2001', '4'] });
+    const plan = await planCsvChunks(streamOf(file, 1000), 4096, limits);
+    expect(plan.rows).toBe(2001);
+    const fromChunks: typeof whole.rows = [];
+    for (const c of plan.chunks) {
+      if (c.compression !== 'none') throw new Error('unexpected');
+      fromChunks.push(...(await collect(readCsv(streamOf(file.subarray(c.offset, c.offset + c.length), 999), { columns: c.columns, firstRowNumber: c.firstRow, limits }))).rows);
+    }
+    expect(fromChunks).toEqual(whole.rows);
   });
 
   it('when rows are ragged, then field counts are reported and missing cells read as empty', () => {
@@ -181,6 +229,41 @@ describe('CSV chunk planning', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+
+  it('when records break the record, field and field-count bounds, then planned ranges still read as exactly the rows of the whole file', async () => {
+    // Soup of CSV tokens: stray and unclosed quotes, long runs without line ends, CR without LF.
+    const token = fc.constantFrom('a', 'bb', '1.5', '"', '""', ',', ',,,,,,', '\n', '\r\n', '\r', 'x"y', 'zzzzzzzzzzzzzzz', '"q\nq"');
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 3 }),
+        fc.array(token, { maxLength: 80 }),
+        // The header (up to 8 bytes, 3 fields of 2) stays within every bound.
+        fc.record({ maxRecordBytes: fc.integer({ min: 9, max: 40 }), maxFieldBytes: fc.integer({ min: 2, max: 20 }), maxFields: fc.integer({ min: 3, max: 6 }) }),
+        fc.integer({ min: 1, max: 64 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 1, max: 32 }),
+        async (width, tokens, limits, target, piece, windowBytes) => {
+          const header = Array.from({ length: width }, (_, i) => `c${i}`).join(',');
+          const file = Buffer.from(`${header}\n${tokens.join('')}`);
+          const whole = await collect(readCsv(streamOf(file, piece), { limits, windowBytes }));
+          // The rows do not depend on how the bytes arrive or how much is parsed at a time.
+          expect(await collect(readCsv(streamOf(file, 5), { limits, windowBytes: 1 << 20 }))).toEqual(whole);
+          const plan = await planCsvChunks(streamOf(file, piece + 2), target, limits);
+          expect(plan.rows).toBe(whole.rows.length);
+          const fromChunks: typeof whole.rows = [];
+          for (const c of plan.chunks) {
+            if (c.compression !== 'none') throw new Error('unexpected');
+            const range = file.subarray(c.offset, c.offset + c.length);
+            const part = await collect(readCsv(streamOf(range, 4), { columns: c.columns, firstRowNumber: c.firstRow, windowBytes: 8, limits }));
+            expect(part.rows).toHaveLength(c.rows);
+            fromChunks.push(...part.rows);
+          }
+          expect(fromChunks).toEqual(whole.rows);
+        },
+      ),
+      { numRuns: 1500 },
     );
   });
 

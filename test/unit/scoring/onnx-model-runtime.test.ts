@@ -7,6 +7,7 @@ import type { ModelTask } from '../../../shared/schemas/model';
 import type { ModelSignature } from '../../../shared/schemas/signature';
 import {
   linearRegressor,
+  linearRegressorOp,
   sklearnDoubleLinearRegression,
   sklearnLogisticRegressionPipeline,
   type Stump,
@@ -61,6 +62,27 @@ describe('OnnxModelRuntime', () => {
     expect(out.kind).toBe('regression');
     if (out.kind !== 'regression') return;
     expect(Array.from(out.values)).toEqual(rows.map((r) => fx.predict(r)));
+  });
+
+  it('when a row is scored alone, in a batch, or as the last row of a split batch, then its prediction is the same to the bit', async () => {
+    // onnxruntime's GEMM takes a dot-product kernel for a single row when the weights are not
+    // pre-packed (LinearRegressor, as skl2onnx writes it): it sums in another order, 1-2 ulps off.
+    const fx = linearRegressorOp([0.37, -1.9, 2.25, 0.013, -0.6, 1.1, 0.8], 0.1);
+    const rows = Array.from({ length: 40 }, (_, i) => Array.from({ length: 7 }, (_, j) => Math.cos(i * 7.3 + j) * 3));
+    const predictions = async (rt: OnnxModelRuntime, input: number[][]) => {
+      const out = await (await rt.load(artifact(fx.bytes, fx.signature))).predict(matrix(input));
+      if (out.kind !== 'regression') throw new Error('a regression was expected');
+      return Array.from(out.values);
+    };
+    const oneRun = new OnnxModelRuntime();
+    try {
+      const together = await predictions(oneRun, rows);
+      for (const [i, row] of rows.entries()) expect(await predictions(oneRun, [row])).toEqual([together[i]]);
+      // Batches of 3 leave the 40th row to a run of its own.
+      expect(await predictions(runtime, rows)).toEqual(together);
+    } finally {
+      await oneRun.close();
+    }
   });
 
   it('when a tree-ensemble classifier runs, then labels and class scores match the summed leaf weights', async () => {

@@ -80,6 +80,18 @@ describe('row validation', () => {
     expect(out.rejected).toHaveLength(8);
   });
 
+  it('when a number is beyond what float32 (the model input type) holds, then the row is rejected with that reason', () => {
+    // 3.4028235677973366e38 is the first double that float32 rounds to infinity.
+    const rows = rowsOf(`${header}\nA,,n,1,1e39,pro,true,2020-01-01,\nB,,n,1,-3.4028235677973366e38,pro,true,2020-01-01,\nC,,n,1,3.4028235677973362e38,pro,true,2020-01-01,\n`);
+    const out = validateRows(rows, layoutColumns(model(), rows.columns));
+    expect(out.rejected.map((r) => [r.row, r.code, r.reason])).toEqual([
+      [1, 'not_finite:income', `'income' is 1e+39, which float32 (the model's input type) cannot hold`],
+      [2, 'not_finite:income', `'income' is -3.4028235677973366e+38, which float32 (the model's input type) cannot hold`],
+    ]);
+    expect(Array.from(out.batch.numeric.income!)).toEqual([3.4028235677973362e38]);
+    expect(Math.fround(out.batch.numeric.income![0]!)).toBe(3.4028234663852886e38);
+  });
+
   it('when required columns are missing, then the file is refused naming each, and extra columns are ignored', () => {
     expect(() => layoutColumns(model(), ['id', 'age', 'other'])).toThrow(
       expect.objectContaining({ code: 'INVALID_INPUT_FILE', message: expect.stringContaining("'income', 'plan', 'active', 'since', 'ts', 'region'") as string }),
