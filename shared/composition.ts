@@ -7,6 +7,7 @@ import { blobDataLake } from './adapters/blob/data-lake';
 import { blobProbe } from './adapters/blob/probe';
 import { cosmosModelRegistry } from './adapters/cosmos/model-registry';
 import { cosmosProbe } from './adapters/cosmos/probe';
+import { cosmosRunStore } from './adapters/cosmos/run-store';
 import { OnnxModelRuntime } from './adapters/onnx/onnx-model-runtime';
 import { eventPublisher } from './adapters/servicebus/event-publisher';
 import { serviceBusProbe } from './adapters/servicebus/probe';
@@ -18,7 +19,9 @@ import type { EventPublisher } from './ports/event-publisher';
 import type { DependencyProbe } from './ports/health';
 import type { ModelRegistry } from './ports/model-registry';
 import type { ModelRuntime } from './ports/model-runtime';
+import type { RunStore } from './ports/run-store';
 import type { TabularFiles } from './ports/tabular-files';
+import type { ActualsDeps } from './usecases/actuals/deps';
 import type { RegisterPackageDeps } from './usecases/register-package';
 import { RegistryUseCases } from './usecases/registry';
 import type { ValidateVersionDeps } from './usecases/validate-version';
@@ -33,6 +36,7 @@ export const dataLake: () => DataLake = once(() => blobDataLake());
 export const tabularFiles: () => TabularFiles = once(() => new LakeTabularFiles(dataLake()));
 export const modelRuntime: () => ModelRuntime = once(() => new OnnxModelRuntime());
 export const events: () => EventPublisher = once(() => eventPublisher());
+export const runStore: () => RunStore = once(() => cosmosRunStore());
 
 export const registry: () => RegistryUseCases = once(
   () => new RegistryUseCases({ registry: registryStore(), clock: systemClock, events: events() }),
@@ -50,5 +54,24 @@ export const validation = (): ValidateVersionDeps => ({
   files: tabularFiles(),
   runtime: modelRuntime(),
 });
+
+export const actualsJoin = (): ActualsDeps => {
+  const c = config();
+  return {
+    registry: registryStore(),
+    runs: runStore(),
+    lake: dataLake(),
+    files: tabularFiles(),
+    events: events(),
+    clock: systemClock,
+    settings: {
+      lookback: c.ACTUALS_LOOKBACK,
+      bucketRows: c.ACTUALS_BUCKET_ROWS,
+      parallelism: c.ACTUALS_PARALLELISM,
+      metricsMaxRows: c.ACTUALS_METRICS_MAX_ROWS,
+      bootstrapResamples: c.ACTUALS_BOOTSTRAP_RESAMPLES,
+    },
+  };
+};
 
 export const dependencyProbes = (): DependencyProbe[] => [cosmosProbe, blobProbe, serviceBusProbe];

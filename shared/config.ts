@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import { formatIssues } from './domain/errors';
+import { isoDurationSchema } from './schemas/common';
 
 /**
  * The one place that reads process.env. Every setting the app reads is declared here, validated
@@ -32,6 +33,16 @@ export const configSchema = z.object({
   AZURE_CLIENT_ID: nonEmpty.optional(),
   /** Largest ONNX artifact a registration accepts, in bytes (HTTP uploads are also bound by the host's request limit). */
   MAX_ARTIFACT_BYTES: z.coerce.number().int().positive().default(512 * 1024 * 1024),
+  /** Actuals join: how far back completed inference runs are searched for an id (ISO 8601 duration). */
+  ACTUALS_LOOKBACK: isoDurationSchema.default('P90D'),
+  /** Actuals join: about how many ids one join activity holds; a larger file is split in hash ranges of ids. */
+  ACTUALS_BUCKET_ROWS: z.coerce.number().int().positive().default(2_000_000),
+  /** Actuals join: join and window activities run at once. */
+  ACTUALS_PARALLELISM: z.coerce.number().int().positive().max(64).default(4),
+  /** Actuals join: labelled rows one metrics computation holds; above it, a deterministic sample of the ids. */
+  ACTUALS_METRICS_MAX_ROWS: z.coerce.number().int().positive().default(1_000_000),
+  /** Actuals join: bootstrap resamples behind the confidence intervals of realised metrics (0: none). */
+  ACTUALS_BOOTSTRAP_RESAMPLES: z.coerce.number().int().min(0).max(10_000).default(200),
 });
 
 export type AppConfig = z.infer<typeof configSchema>;

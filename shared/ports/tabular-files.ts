@@ -41,4 +41,6 @@ export interface TabularFiles {
   plan(path: string, options: { targetChunkBytes: number; targetChunkRows: number; chunkCountMultiple?: number }): Promise<ChunkPlan>;
   open(path: string, chunk: Chunk, hints?: ReadHints): Promise<OpenedChunk>;
   parquetSink(): ParquetSink;
+  /** Writes `output` as the row groups of `parts` (Parquet files of one schema) in order, streamed. */
+  concatParquet(parts: readonly string[], output: string): Promise<void>;
 }

@@ -5,6 +5,7 @@ import type { OpenedChunk, ParquetSink, ReadHints, TabularFiles } from '../../po
 import type { Chunk, ChunkPlan } from '../../schemas/scoring';
 import { planCsvChunks } from './csv-chunk-planner';
 import { isGzipPath, readCsv } from './csv-reader';
+import { concatLakeParquet } from './parquet-concat';
 import { lakeAsyncBuffer, parquetColumns, readParquetMetadata, readParquetRowGroups, rowGroupRows } from './parquet-reader';
 import { BufferedParquetSink } from './parquet-writer';
 
@@ -159,5 +160,9 @@ export class LakeTabularFiles implements TabularFiles {
 
   parquetSink(): ParquetSink {
     return new BufferedParquetSink();
+  }
+
+  concatParquet(parts: readonly string[], output: string): Promise<void> {
+    return concatLakeParquet(this.lake, parts, output);
   }
 }
