@@ -1,19 +1,23 @@
 /** @jest-environment ./test/support/host-typed-arrays-environment.js */
+import { randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+
 import { OnnxModelRuntime } from '../../../shared/adapters/onnx/onnx-model-runtime';
 import { actualsIdOf } from '../../../shared/domain/actuals';
 import { lakePaths } from '../../../shared/domain/lake-paths';
 import { computeMetricsByKeys } from '../../../shared/domain/metrics';
 import type { ModelDefinition } from '../../../shared/schemas/model';
 import type { MonitoringWindow } from '../../../shared/schemas/monitoring';
+import { refreshWindowPerformance } from '../../../shared/usecases/actuals/window';
 import {
   aChurnModel,
-  aDemandModel,
-  type ActualsWorld,
   actualsCsv,
+  type ActualsWorld,
   actualsWorld,
+  aDemandModel,
   BIAS,
-  type DropRow,
   dropActuals,
+  type DropRow,
   joinInProcess,
   scoredRun,
   WEIGHTS,
@@ -22,7 +26,7 @@ import { InMemoryModelRegistry } from '../../support/in-memory-registry';
 import { inMemoryRunStore } from '../../support/in-memory-run-store';
 import { MemoryLake } from '../../support/memory-lake';
 import { RecordingPublisher } from '../../support/recording-publisher';
-import { readParquetRows } from '../../support/scoring-fixtures';
+import { parquetOf, readParquetRows } from '../../support/scoring-fixtures';
 
 const runtime = new OnnxModelRuntime();
 afterAll(() => runtime.close());
@@ -243,5 +247,85 @@ describe('actuals join (use cases, in memory)', () => {
     const labelled = await labelledRows(w, '20260304T0000Z', record!.actualsId);
     expect(labelled.map((r) => [r.customer, r.region, r.actual])).toEqual([['c1', 'north', 'stay'], ['c2', 'north', 'leave'], ['c3', 'south', 'leave'], ['c4', 'south', 'leave']]);
     expect(labelled[0]!.probability_leave).toBeCloseTo(0.2, 6);
+  });
+});
+
+/** A lake that remembers the largest single read of each object (bytes). */
+class ReadRecordingLake extends MemoryLake {
+  readonly largestRead = new Map<string, number>();
+
+  private note(path: string, bytes: number): void {
+    this.largestRead.set(path, Math.max(this.largestRead.get(path) ?? 0, bytes));
+  }
+
+  override async readBuffer(path: string, range?: { offset: number; length?: number }): Promise<Buffer> {
+    const buf = await super.readBuffer(path, range);
+    this.note(path, buf.length);
+    return buf;
+  }
+
+  override async read(path: string, range?: { offset: number; length?: number }) {
+    const stream = await super.read(path, range);
+    this.note(path, range?.length ?? this.body(path).length);
+    return stream;
+  }
+}
+
+describe('actuals join of files larger than one bucket', () => {
+  it('when the actuals outnumber a bucket, then each join activity holds one hash range of the ids, files are read in ranges, and windows count exactly while metrics use a bounded sample', async () => {
+    const lake = new ReadRecordingLake();
+    const w = await actualsWorld(
+      { definition: aDemandModel(), lake, registry: new InMemoryModelRegistry(), runs: inMemoryRunStore(), events: new RecordingPublisher(), runtime },
+      { bucketRows: 100, metricsMaxRows: 200 },
+    );
+    const rows: DropRow[] = Array.from({ length: 1000 }, (_, i) => ({
+      id: `p${i}`,
+      ts: new Date(Date.parse('2026-03-01T00:00:00Z') + i * 172_800).toISOString(),
+      x1: i % 10,
+      x2: (i % 7) / 2,
+      region: i % 2 ? 'north' : 'south',
+    }));
+    await scoredRun(w, { runId: 'run-big', createdAt: '2026-03-03T00:00:00Z', rows, chunkBytes: 8_000 });
+    const ids = [...rows.map((r) => r.id), ...Array.from({ length: 10 }, (_, i) => `extra${i}`)];
+    const sales = ids.map((_, i) => (i < 1000 ? predictionOf(i % 10, (i % 7) / 2) + ((i % 5) - 2) : 1));
+    // About 3 MB (hex notes), well above what one ranged read of the reader fetches (its footer read, 512 KiB).
+    const notes = ids.map(() => randomBytes(1500).toString('hex'));
+    const file = parquetOf([{ name: 'id', type: 'STRING', data: ids }, { name: 'sales', type: 'DOUBLE', data: sales }, { name: 'note', type: 'STRING', data: notes }], 100);
+    const input = await dropActuals(w, 'big.parquet', file);
+
+    const { record, summaries } = await joinInProcess(w, input);
+    expect(summaries).toHaveLength(11);
+    for (const s of summaries) expect(s.rows).toBeLessThanOrEqual(200);
+    expect(summaries.reduce((a, s) => a + s.rows, 0)).toBe(1010);
+    expect(record).toMatchObject({ rows: 1010, matched: 1000, unmatched: 10, windows: [DAY1, DAY2] });
+    // Every bucket read the file, each time in ranges (row groups), never whole.
+    expect(file.length).toBeGreaterThan(2_500_000);
+    expect(lake.largestRead.get(input.path)).toBeLessThanOrEqual(512 * 1024);
+
+    // One labelled file per window, made of the buckets' pieces.
+    const day1 = await labelledRows(w, DAY1, record!.actualsId);
+    expect(day1).toHaveLength(500);
+    expect(new Set(day1.map((r) => r.id)).size).toBe(500);
+    for (const r of day1) expect(r.actual).toBeCloseTo(Number(r.prediction) + ((Number(String(r.id).slice(1)) % 5) - 2), 6);
+
+    const doc = (await windowDoc(w, DAY1))!;
+    expect(doc.labelled).toBe(500);
+    const sampled = doc.performance!.metrics.overall.rows;
+    expect(sampled).toBeGreaterThan(100);
+    expect(sampled).toBeLessThanOrEqual(260);
+    expect(record!.metrics!.overall.rows).toBeLessThanOrEqual(260);
+    // The sample is the same ids every time: recomputing gives the same figures.
+    const again = await refreshWindowPerformance(w.deps, w.definition, DAY1);
+    expect(again.labelled).toBe(500);
+    expect((await windowDoc(w, DAY1))!.performance!.metrics).toEqual(doc.performance!.metrics);
+  });
+
+  it('when actuals come as CSV.gz, then the rows are counted before planning and the file joins like any other', async () => {
+    const { w } = await world(aDemandModel(), { bucketRows: 2 });
+    await scoredRun(w, { runId: 'run-1', createdAt: '2026-03-03T00:00:00Z', rows: sixRows });
+    const input = await dropActuals(w, 'sales.csv.gz', gzipSync(actualsCsv(['id', 'sales'], sixRows.map((r, i) => [r.id, sixActuals[i]!]))));
+    const { record, summaries } = await joinInProcess(w, input);
+    expect(summaries).toHaveLength(3);
+    expect(record).toMatchObject({ state: 'completed', rows: 6, matched: 6 });
   });
 });
