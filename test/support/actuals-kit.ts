@@ -146,7 +146,7 @@ export async function actualsWorld(
  * chunks of `chunkRows` rows), the manifest, and a completed run document.
  */
 export async function scoredRun(
-  world: ActualsWorld,
+  world: Pick<ActualsWorld, 'lake' | 'files' | 'runs' | 'version'>,
   options: { runId: string; createdAt: string; rows: readonly DropRow[]; chunkBytes?: number; version?: ScoringVersion },
 ): Promise<InferenceRun> {
   const version = options.version ?? world.version;
