@@ -39,52 +39,80 @@ export class Utf8Scratch {
 }
 
 const EMPTY = -1;
+/** Filter bits per slot: a probe for an absent id usually stops at one bit of a small bitmap. */
+const FILTER_BITS_PER_SLOT = 8;
+
+const nextPowerOfTwo = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(2, n)));
 
 /**
  * A set of ids, each with a dense index (0, 1, 2, ... in insertion order) that callers use to keep
- * per-id data in typed arrays. Ids are compared by their bytes.
+ * per-id data in typed arrays. Ids are compared by their bytes. Slots hold (hash, index) pairs side
+ * by side, and a bitmap of the hashes answers most probes for absent ids without touching them:
+ * a join probes millions of ids that are not there.
  */
 export class IdTable {
-  private arena = new Uint8Array(1 << 16);
+  private arena: Uint8Array;
   private used = 0;
-  private starts = new Int32Array(1024);
-  private lengths = new Int32Array(1024);
-  private hashes = new Uint32Array(1024);
-  private slots = new Int32Array(2048).fill(EMPTY);
-  private mask = 2047;
+  private starts: Int32Array;
+  private lengths: Int32Array;
+  private hashes: Uint32Array;
+  /** Pairs (hash, index); index EMPTY marks a free slot. */
+  private slots!: Int32Array;
+  private mask = 0;
+  private filter!: Int32Array;
+  private filterMask = 0;
   size = 0;
+
+  /** `expected`: about how many ids will be added (memory is reserved for them up front). */
+  constructor(expected = 1024) {
+    const entries = Math.max(16, expected);
+    this.arena = new Uint8Array(Math.max(1 << 16, entries * 16));
+    this.starts = new Int32Array(entries);
+    this.lengths = new Int32Array(entries);
+    this.hashes = new Uint32Array(entries);
+    this.resize(nextPowerOfTwo(entries * 2));
+  }
 
   /** The index of the id, or -1 when it is not in the table. */
   find(bytes: Uint8Array, start: number, length: number, hash: number): number {
+    const bit = (hash >>> 7) & this.filterMask;
+    if ((this.filter[bit >>> 5]! & (1 << (bit & 31))) === 0) return -1;
     const slots = this.slots;
+    const h = hash | 0;
     for (let s = hash & this.mask; ; s = (s + 1) & this.mask) {
-      const index = slots[s]!;
+      const index = slots[2 * s + 1]!;
       if (index === EMPTY) return -1;
-      if (this.hashes[index] === hash && this.equals(index, bytes, start, length)) return index;
+      if (slots[2 * s] === h && this.equals(index, bytes, start, length)) return index;
     }
   }
 
   /** The index of the id, added at the end when it is new (then the index is `size - 1`). */
   add(bytes: Uint8Array, start: number, length: number, hash: number): number {
     const slots = this.slots;
+    const h = hash | 0;
     let s = hash & this.mask;
     for (; ; s = (s + 1) & this.mask) {
-      const index = slots[s]!;
+      const index = slots[2 * s + 1]!;
       if (index === EMPTY) break;
-      if (this.hashes[index] === hash && this.equals(index, bytes, start, length)) return index;
+      if (slots[2 * s] === h && this.equals(index, bytes, start, length)) return index;
     }
     const index = this.size;
     if (index === this.starts.length) this.growEntries();
     if (this.used + length > this.arena.length) this.growArena(length);
-    this.arena.set(bytes.subarray(start, start + length), this.used);
+    // A loop, not set(subarray()): ids are short, and a view per id is an allocation per id.
+    const arena = this.arena;
+    for (let i = 0, at = this.used; i < length; i += 1) arena[at + i] = bytes[start + i]!;
     this.starts[index] = this.used;
     this.lengths[index] = length;
     this.hashes[index] = hash;
     this.used += length;
-    slots[s] = index;
+    slots[2 * s] = h;
+    slots[2 * s + 1] = index;
+    const bit = (hash >>> 7) & this.filterMask;
+    this.filter[bit >>> 5]! |= 1 << (bit & 31);
     this.size += 1;
     // At most half full: probe runs stay short.
-    if (this.size * 2 > this.slots.length) this.rehash();
+    if (this.size * 2 > this.mask + 1) this.resize((this.mask + 1) * 2);
     return index;
   }
 
@@ -98,9 +126,9 @@ export class IdTable {
     return this.hashes[index]!;
   }
 
-  /** Bytes held, for memory accounting: the arena, the per-id arrays and the slots. */
+  /** Bytes held, for memory accounting: the arena, the per-id arrays, the slots and the filter. */
   bytesHeld(): number {
-    return this.arena.byteLength + this.starts.byteLength * 3 + this.slots.byteLength;
+    return this.arena.byteLength + this.starts.byteLength * 3 + this.slots.byteLength + this.filter.byteLength;
   }
 
   private equals(index: number, bytes: Uint8Array, start: number, length: number): boolean {
@@ -129,15 +157,26 @@ export class IdTable {
     this.arena = next;
   }
 
-  private rehash(): void {
-    const slots = new Int32Array(this.slots.length * 2).fill(EMPTY);
-    const mask = slots.length - 1;
+  /** Rebuilds slots and filter for `capacity` slots (a power of two) from the stored hashes. */
+  private resize(capacity: number): void {
+    const slots = new Int32Array(2 * capacity);
+    for (let s = 1; s < slots.length; s += 2) slots[s] = EMPTY;
+    const mask = capacity - 1;
+    const filterBits = capacity * FILTER_BITS_PER_SLOT;
+    const filter = new Int32Array(filterBits >>> 5);
+    const filterMask = filterBits - 1;
     for (let index = 0; index < this.size; index += 1) {
-      let s = this.hashes[index]! & mask;
-      while (slots[s] !== EMPTY) s = (s + 1) & mask;
-      slots[s] = index;
+      const hash = this.hashes[index]!;
+      let s = hash & mask;
+      while (slots[2 * s + 1] !== EMPTY) s = (s + 1) & mask;
+      slots[2 * s] = hash | 0;
+      slots[2 * s + 1] = index;
+      const bit = (hash >>> 7) & filterMask;
+      filter[bit >>> 5]! |= 1 << (bit & 31);
     }
     this.slots = slots;
     this.mask = mask;
+    this.filter = filter;
+    this.filterMask = filterMask;
   }
 }

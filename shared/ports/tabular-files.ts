@@ -30,6 +30,11 @@ export interface ParquetSink {
 export interface ReadHints {
   /** Columns that will be read as numbers. */
   numericColumns?: readonly string[];
+  /**
+   * Only these columns will be read: a reader that stores columns apart (Parquet) fetches and
+   * decodes just these, and the opened chunk's `columns` are then these (those the file has).
+   */
+  columns?: readonly string[];
 }
 
 /**

@@ -133,7 +133,8 @@ export class LakeTabularFiles implements TabularFiles {
       const { size } = await this.size(path);
       const file = lakeAsyncBuffer(this.lake, path, size);
       const metadata = await readParquetMetadata(file);
-      const columns = parquetColumns(metadata);
+      const all = parquetColumns(metadata);
+      const columns = hints.columns ? all.filter((c) => hints.columns!.includes(c)) : all;
       return {
         columns,
         batches: readParquetRowGroups(file, metadata, {

@@ -81,24 +81,32 @@ export class SlotColumns {
     });
   }
 
-  /** A copier of one row into a slot, for rows with these columns (a column they lack stays empty). */
-  copier(names: readonly string[]): (raw: RawRows, row: number, slot: number) => void {
+  /**
+   * A copier of rows into slots, for batches with these columns (a column they lack stays
+   * empty): `rows[k]` of the batch into `slots[k]`, for k < count, column by column (numbers
+   * in one bulk read per column). A later pair overwrites an earlier one for the same slot.
+   */
+  copier(names: readonly string[]): (raw: RawRows, rows: Int32Array, slots: Int32Array, count: number) => void {
     const bound = this.columns.map((column) => ({ column, at: names.indexOf(column.name) })).filter((b) => b.at >= 0);
-    return (raw, row, slot) => {
+    let scratch = new Float64Array(0);
+    return (raw, rows, slots, count) => {
+      if (count === 0) return;
       for (const { column, at } of bound) {
-        switch (column.type) {
-          case 'string':
-            column.codes[slot] = column.interner.code(raw.symbol ? raw.symbol(at, row) : raw.text(at, row));
-            break;
-          case 'timestamp':
-            column.values[slot] = timestampOf(raw, at, row);
-            break;
-          case 'double':
-            column.values[slot] = raw.number(at, row);
-            break;
-          case 'int32':
-            column.values[slot] = raw.number(at, row) | 0;
-            break;
+        if (column.type === 'string') {
+          const symbol = raw.symbol ? raw.symbol.bind(raw) : raw.text.bind(raw);
+          for (let k = 0; k < count; k += 1) column.codes[slots[k]!] = column.interner.code(symbol(at, rows[k]!));
+          continue;
+        }
+        if (scratch.length < raw.rowCount) scratch = new Float64Array(raw.rowCount);
+        const values = scratch.subarray(0, raw.rowCount);
+        if (raw.numbers) raw.numbers(at, values);
+        else for (let r = 0; r < raw.rowCount; r += 1) values[r] = raw.number(at, r);
+        for (let k = 0; k < count; k += 1) {
+          const row = rows[k]!;
+          let v = values[row]!;
+          // A timestamp given as text (not a Parquet timestamp) is parsed where numbers are NaN.
+          if (column.type === 'timestamp' && v !== v && !raw.isEmpty(at, row)) v = timestampOf(raw, at, row);
+          column.values[slots[k]!] = column.type === 'int32' ? v | 0 : v;
         }
       }
     };

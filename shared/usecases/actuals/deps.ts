@@ -35,8 +35,7 @@ export interface ActualsDeps {
 /** Files of one join while it runs, under `datasets/{model}/actuals-work/{actualsId}/`. */
 export const work = {
   plan: (model: string, actualsId: string) => lakePaths.actualsWork(model, actualsId, 'plan.json'),
-  labelledFolder: (model: string, actualsId: string) => `${lakePaths.actualsWorkFolder(model, actualsId)}labelled/`,
-  /** Bucket `b`'s labelled rows of one window. */
+  /** Bucket `b`'s labelled rows of one window, when the join has several buckets. */
   labelledPiece: (model: string, actualsId: string, windowId: string, bucket: number) =>
     lakePaths.actualsWork(model, actualsId, `labelled/${windowId}/bucket-${String(bucket).padStart(5, '0')}.parquet`),
   labelledPieces: (model: string, actualsId: string, windowId: string) => `${lakePaths.actualsWorkFolder(model, actualsId)}labelled/${windowId}/`,

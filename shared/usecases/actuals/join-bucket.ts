@@ -1,5 +1,6 @@
 import { errors } from '../../domain/errors';
 import { bucketOfHash, hashBytes, IdTable } from '../../domain/id-table';
+import { lakePaths } from '../../domain/lake-paths';
 import type { RawRows } from '../../domain/raw-rows';
 import { headerIndex } from '../../domain/row-validation';
 import { windowIdOf, windowLengthMs, windowStartOf } from '../../domain/windows';
@@ -21,21 +22,13 @@ interface Rejection {
   reason: string;
 }
 
-/** Grows a typed array to at least `n` entries (doubling), keeping its values. */
-function ensure<T extends Float64Array | Int32Array | Uint8Array>(a: T, n: number, make: (n: number) => T): T {
-  if (n <= a.length) return a;
-  const b = make(Math.max(n, 2 * a.length));
-  b.set(a);
-  return b;
-}
-
 /**
  * The usable actuals of one bucket (the ids whose hash falls in its range): one entry per id,
  * from the id's last usable row in the file. Everything else the bucket owns is counted and
  * quarantined: rejected rows by reason, rows a later row of the same id superseded.
  */
 class BucketActuals {
-  readonly table = new IdTable();
+  readonly table: IdTable;
   /** Per id: the actual (a regression value, or a class index) and its row in the file. */
   values: Float64Array;
   rows: Int32Array;
@@ -49,6 +42,7 @@ class BucketActuals {
     readonly definition: ModelDefinition,
     expectedIds: number,
   ) {
+    this.table = new IdTable(expectedIds);
     this.values = new Float64Array(expectedIds);
     this.rows = new Int32Array(expectedIds);
     this.duplicated = new Uint8Array(expectedIds);
@@ -66,9 +60,7 @@ class BucketActuals {
 
   /** Records the id's actual; returns the row it superseded (0: none). */
   put(slot: number, isNew: boolean, value: number, row: number): number {
-    this.values = ensure(this.values, slot + 1, (n) => new Float64Array(n));
-    this.rows = ensure(this.rows, slot + 1, (n) => new Int32Array(n));
-    this.duplicated = ensure(this.duplicated, slot + 1, (n) => new Uint8Array(n));
+    if (slot >= this.rows.length) this.grow(2 * this.rows.length);
     const superseded = isNew ? 0 : this.rows[slot]!;
     if (superseded > 0) {
       this.duplicateRows += 1;
@@ -79,16 +71,31 @@ class BucketActuals {
     this.rows[slot] = row;
     return superseded;
   }
+
+  private grow(n: number): void {
+    const values = new Float64Array(n);
+    values.set(this.values);
+    const rows = new Int32Array(n);
+    rows.set(this.rows);
+    const duplicated = new Uint8Array(n);
+    duplicated.set(this.duplicated);
+    this.values = values;
+    this.rows = rows;
+    this.duplicated = duplicated;
+  }
 }
 
 /** Reads an actual: a finite number for regression, a class label's index for classifiers. */
 function actualReader(definition: ModelDefinition, raw: RawRows, column: number): (r: number) => number | Rejection {
   const target = definition.targetColumn;
   if (definition.task === 'regression') {
+    // The whole column at once: the reader's own parse (CSV) or one bulk read (Parquet).
+    let values = raw.takeNumbers?.(column);
+    if (!values && raw.numbers) raw.numbers(column, (values = new Float64Array(raw.rowCount)));
     return (r) => {
+      const value = values ? values[r]! : raw.number(column, r);
+      if (value === value && value !== Infinity && value !== -Infinity) return value;
       if (raw.isEmpty(column, r)) return { code: 'missing_actual', reason: `the actual ('${target}') is empty` };
-      const value = raw.number(column, r);
-      if (Number.isFinite(value)) return value;
       return { code: `not_a_number:${target}`, reason: `the actual ('${target}') is ${JSON.stringify(raw.text(column, r))}, not a finite number` };
     };
   }
@@ -127,7 +134,8 @@ async function readBucketActuals(deps: ActualsDeps, plan: ActualsJoinPlan, bucke
       ids.batch(raw, idColumn);
       const actualOf = actualReader(definition, raw, targetColumn);
       for (let r = 0; r < raw.rowCount; r += 1) {
-        const defect = raw.defect(r) ?? (raw.fieldCount(r) !== width ? `the row has ${raw.fieldCount(r)} fields, the header has ${width}` : undefined);
+        const fields = raw.fieldCount(r);
+        const defect = raw.defect(r) ?? (fields !== width ? `the row has ${fields} fields, the header has ${width}` : undefined);
         if (defect !== undefined || !ids.at(r)) {
           if (bucket !== 0) continue;
           actuals.ownedRows += 1;
@@ -183,6 +191,8 @@ async function matchPredictions(deps: ActualsDeps, plan: ActualsJoinPlan, bucket
   const carried = new Uint8Array(n);
   const predictions = new SlotColumns(outputColumns(definition).slice(1), n);
   const ids = new IdCells();
+  let rows = new Int32Array(0);
+  let slots = new Int32Array(0);
   for (let k = 0; k < plan.runs.length && n > 0; k += 1) {
     for (const part of plan.runs[k]!.parts) {
       const partPlan = await deps.files.plan(part, WHOLE_FILE);
@@ -192,7 +202,12 @@ async function matchPredictions(deps: ActualsDeps, plan: ActualsJoinPlan, bucket
       for (const chunk of partPlan.chunks) {
         const opened = await deps.files.open(part, chunk);
         for await (const raw of opened.batches) {
+          if (rows.length < raw.rowCount) {
+            rows = new Int32Array(raw.rowCount);
+            slots = new Int32Array(raw.rowCount);
+          }
           ids.batch(raw, idColumn);
+          let found = 0;
           for (let r = 0; r < raw.rowCount; r += 1) {
             if (!ids.at(r)) continue;
             const hash = hashBytes(ids.bytes, ids.start, ids.length);
@@ -204,8 +219,11 @@ async function matchPredictions(deps: ActualsDeps, plan: ActualsJoinPlan, bucket
             // Runs are read newest first: a match in an older run never replaces one.
             if (was !== -1 && was !== k) continue;
             rank[slot] = k;
-            copy(raw, r, slot);
+            rows[found] = r;
+            slots[found] = slot;
+            found += 1;
           }
+          copy(raw, rows, slots, found);
         }
       }
     }
@@ -285,7 +303,10 @@ export async function joinActualsBucket(deps: ActualsDeps, input: { model: strin
   const matches = await matchPredictions(deps, plan, input.bucket, actuals);
   const windows: BucketSummary['windows'] = [];
   for (const [windowId, slots] of byWindow(plan, matches)) {
-    await writePiece(deps, plan, actuals, matches, slots, work.labelledPiece(plan.model, plan.actualsId, windowId, input.bucket));
+    // A single bucket's piece is the window's labelled file itself: nothing to put together later.
+    const path =
+      plan.buckets === 1 ? lakePaths.labelled(plan.model, windowId, plan.actualsId) : work.labelledPiece(plan.model, plan.actualsId, windowId, input.bucket);
+    await writePiece(deps, plan, actuals, matches, slots, path);
     windows.push({ windowId, rows: slots.length });
   }
   let unmatched = 0;

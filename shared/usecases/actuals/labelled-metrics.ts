@@ -26,6 +26,8 @@ export interface LabelledOptions {
   /** Rows one pass holds at most: more make several passes, and the metrics use the first. */
   maxRows: number;
   bootstrapResamples: number;
+  /** The files hold each id once (one actuals file's labelled rows): nothing to deduplicate. */
+  unique?: boolean;
 }
 
 function grown<T extends Float64Array | Int32Array>(a: T, n: number): T {
@@ -40,7 +42,9 @@ function grown<T extends Float64Array | Int32Array>(a: T, n: number): T {
  * (then the later file id, then the later row) with the prediction it was joined to.
  */
 class LatestLabels {
-  readonly table = new IdTable();
+  /** Ids seen, unless they are known to be unique (then rows are simply counted). */
+  private readonly table: IdTable | undefined;
+  size = 0;
   private at = new Float64Array(1024);
   private source = new Int32Array(1024);
   private row = new Int32Array(1024);
@@ -54,11 +58,17 @@ class LatestLabels {
   private readonly width: number;
   private readonly labels: Map<string, number>;
 
-  constructor(private readonly definition: ModelDefinition) {
+  constructor(
+    private readonly definition: ModelDefinition,
+    expected: number,
+    unique: boolean,
+  ) {
+    this.table = unique ? undefined : new IdTable(expected);
     this.width = definition.task === 'regression' ? 1 : definition.classLabels!.length;
     this.segments = definition.segmentKeys.map(() => new Int32Array(1024));
     this.segmentValues = definition.segmentKeys.map(() => new Interner());
     this.labels = new Map((definition.classLabels ?? []).map((label, i) => [label, i]));
+    this.reserve(expected);
   }
 
   /** A reader of one labelled file's batches into the set, for ids whose hash is in [low, high). */
@@ -83,17 +93,20 @@ class LatestLabels {
     const ids = new IdCells();
     return (raw) => {
       ids.batch(raw, idColumn);
+      const table = this.table;
+      const everyId = low === 0 && high === TWO_32;
       for (let r = 0; r < raw.rowCount; r += 1) {
         if (!ids.at(r)) continue;
-        const hash = hashBytes(ids.bytes, ids.start, ids.length);
+        const hash = table || !everyId ? hashBytes(ids.bytes, ids.start, ids.length) : 0;
         if (hash < low || hash >= high) continue;
         const arrived = timestampOf(raw, atColumn, r);
-        const source = this.sources.code(raw.text(sourceColumn, r));
+        const source = this.sources.code(raw.symbol ? raw.symbol(sourceColumn, r) : raw.text(sourceColumn, r));
         const row = raw.number(rowColumn, r);
-        const before = this.table.size;
-        const slot = this.table.add(ids.bytes, ids.start, ids.length, hash);
-        if (this.table.size > before) this.reserve(slot + 1);
-        else if (!this.later(slot, arrived, source, row)) continue;
+        const slot = table ? table.add(ids.bytes, ids.start, ids.length, hash) : this.size;
+        if (slot === this.size) {
+          this.size += 1;
+          this.reserve(this.size);
+        } else if (!this.later(slot, arrived, source, row)) continue;
         this.at[slot] = arrived;
         this.source[slot] = source;
         this.row[slot] = row;
@@ -124,6 +137,7 @@ class LatestLabels {
   }
 
   private reserve(n: number): void {
+    if (n <= this.at.length) return;
     this.at = grown(this.at, n);
     this.source = grown(this.source, n);
     this.row = grown(this.row, n);
@@ -135,12 +149,12 @@ class LatestLabels {
 
   newestVersion(): number | null {
     let newest = 0;
-    for (let i = 0; i < this.table.size; i += 1) newest = Math.max(newest, this.version[i]!);
+    for (let i = 0; i < this.size; i += 1) newest = Math.max(newest, this.version[i]!);
     return newest > 0 ? newest : null;
   }
 
   metrics(options: LabelledOptions): SegmentedMetricReport | null {
-    const n = this.table.size;
+    const n = this.size;
     if (n === 0) return null;
     const def = this.definition;
     const data: MetricsData =
@@ -152,6 +166,13 @@ class LatestLabels {
     );
     return computeMetricsByKeys(def.task, data, def.segmentKeys, columns, { bootstrap: { resamples: options.bootstrapResamples } });
   }
+}
+
+/** The columns realised performance reads from labelled files. */
+function labelledReadColumns(def: ModelDefinition): string[] {
+  const predictions =
+    def.task === 'regression' ? [def.predictionColumns.prediction] : def.classLabels!.map((label) => `${def.predictionColumns.probabilityPrefix}${label}`);
+  return [def.idColumn, ACTUAL_COLUMN, ACTUALS_AT_COLUMN, ACTUALS_ID_COLUMN, ACTUALS_ROW_COLUMN, MODEL_VERSION_COLUMN, ...predictions, ...def.segmentKeys];
 }
 
 /**
@@ -171,21 +192,22 @@ export async function summarizeLabelled(
   for (const path of paths) plans.push(await deps.files.plan(path, WHOLE_FILE));
   const total = plans.reduce((sum, p) => sum + (p.rows ?? 0), 0);
   const passes = Math.max(1, Math.ceil(total / options.maxRows));
+  const wanted = labelledReadColumns(definition);
   let labelled = 0;
   let version: number | null = null;
   let metrics: SegmentedMetricReport | null = null;
   for (let pass = 0; pass < passes; pass += 1) {
-    const labels = new LatestLabels(definition);
+    const labels = new LatestLabels(definition, Math.ceil((total / passes) * 1.1) + 16, options.unique === true);
     const low = Math.floor((pass * TWO_32) / passes);
     const high = pass === passes - 1 ? TWO_32 : Math.floor(((pass + 1) * TWO_32) / passes);
     for (const plan of plans) {
-      const read = labels.reader(plan.columns, plan.source, low, high);
       for (const chunk of plan.chunks) {
-        const opened = await deps.files.open(plan.source, chunk);
+        const opened = await deps.files.open(plan.source, chunk, { columns: wanted });
+        const read = labels.reader(opened.columns, plan.source, low, high);
         for await (const raw of opened.batches) read(raw);
       }
     }
-    labelled += labels.table.size;
+    labelled += labels.size;
     const newest = labels.newestVersion();
     if (newest !== null) version = Math.max(version ?? 0, newest);
     if (pass === 0) metrics = labels.metrics(options);

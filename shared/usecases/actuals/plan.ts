@@ -100,7 +100,7 @@ export async function planActualsJoin(deps: ActualsDeps, input: PlanActualsInput
   if (!existing) await deps.runs.actuals.create(input.model, actualsId, runningRecord(input, actualsId));
 
   const model = await deps.registry.getModel(input.model);
-  if (!model) throw errors.notFound(`actuals for an unknown model '${input.model}'`, { model: input.model });
+  if (!model) throw errors.modelNotFound(input.model);
   const definition = model.definition;
   const actuals = await deps.files.plan(input.path, ACTUALS_CHUNKS);
   const columns = headerIndex(actuals.columns);

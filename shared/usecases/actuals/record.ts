@@ -2,7 +2,7 @@ import { errors, isDomainError } from '../../domain/errors';
 import { lakePaths } from '../../domain/lake-paths';
 import type { BucketSummary } from '../../schemas/actuals';
 import type { ActualsRecord } from '../../schemas/monitoring';
-import { type ActualsDeps, listPaths, readPlan, work } from './deps';
+import { type ActualsDeps, listPaths, readPlan } from './deps';
 import { summarizeLabelled } from './labelled-metrics';
 import { runningRecord } from './plan';
 
@@ -62,12 +62,13 @@ export async function completeActualsJoin(
   let record = current?.value;
   if (record?.state !== 'completed') {
     const plan = await readPlan(deps.lake, model, actualsId);
-    const pieces = await listPaths(deps.lake, work.labelledFolder(model, actualsId), '.parquet');
-    const { metrics } = await summarizeLabelled(deps, plan.definition, pieces, {
+    const counts = totals(input.summaries);
+    const labelled = counts.windows.map((windowId) => lakePaths.labelled(model, windowId, actualsId));
+    const { metrics } = await summarizeLabelled(deps, plan.definition, labelled, {
       maxRows: deps.settings.metricsMaxRows,
       bootstrapResamples: deps.settings.bootstrapResamples,
+      unique: true,
     });
-    const counts = totals(input.summaries);
     const quarantined = input.summaries.some((b) => b.quarantinePath !== undefined);
     record = await updateRecord(deps, model, actualsId, (r) => ({
       ...r,
@@ -119,7 +120,7 @@ export async function failActualsJoin(
 
 /** The model's actuals records, newest first (the model must exist). */
 export async function listActualsRecords(deps: Pick<ActualsDeps, 'runs' | 'registry'>, model: string): Promise<ActualsRecord[]> {
-  if (!(await deps.registry.getModel(model))) throw errors.notFound(`no model '${model}'`, { model });
+  if (!(await deps.registry.getModel(model))) throw errors.modelNotFound(model);
   const records = await deps.runs.actuals.list(model);
   return records.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || (a.actualsId < b.actualsId ? 1 : -1));
 }

@@ -11,15 +11,15 @@ import { type LabelledSummary, summarizeLabelled } from './labelled-metrics';
 const MAX_ATTEMPTS = 20;
 
 /**
- * Puts one actuals file's labelled rows of a window in place (`labelled/{windowId}/{actualsId}.parquet`,
- * its buckets' pieces concatenated) and brings the window's realised performance up to date.
+ * Puts one actuals file's labelled rows of a window in place (`labelled/{windowId}/{actualsId}.parquet`:
+ * its buckets' pieces concatenated; a single bucket wrote it there itself) and brings the
+ * window's realised performance up to date.
  */
 export async function updateLabelledWindow(deps: ActualsDeps, input: { model: string; actualsId: string; windowId: string }): Promise<WindowUpdate> {
   const plan = await readPlan(deps.lake, input.model, input.actualsId);
   const pieces = await listPaths(deps.lake, work.labelledPieces(input.model, input.actualsId, input.windowId), '.parquet');
   const target = lakePaths.labelled(input.model, input.windowId, input.actualsId);
-  if (pieces.length === 1) await deps.lake.copy(pieces[0]!, target);
-  else if (pieces.length > 1) await deps.files.concatParquet(pieces, target);
+  if (pieces.length > 0) await deps.files.concatParquet(pieces, target);
   return refreshWindowPerformance(deps, plan.definition, input.windowId);
 }
 
@@ -45,6 +45,8 @@ export async function refreshWindowPerformance(deps: ActualsDeps, definition: Mo
       summary = await summarizeLabelled(deps, definition, files.map((f) => f.split('\n')[0]!), {
         maxRows: deps.settings.metricsMaxRows,
         bootstrapResamples: deps.settings.bootstrapResamples,
+        // One actuals file labels each id once.
+        unique: files.length === 1,
       });
       seen = listing;
     }

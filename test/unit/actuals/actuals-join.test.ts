@@ -69,6 +69,7 @@ describe('actuals join (use cases, in memory)', () => {
     const { record, outcome } = await joinInProcess(w, input);
 
     const actualsId = actualsIdOf(input.path, input.etag);
+    expect(record?.error).toBeUndefined();
     expect(outcome).toBe('completed');
     expect(record).toMatchObject({ actualsId, state: 'completed', rows: 6, matched: 6, unmatched: 0, duplicateIds: 0, duplicateRows: 0, rescoredIds: 0, rejectionReasons: {}, windows: [DAY1, DAY2] });
     expect(actualsId).toMatch(/^2026_03_sales\.csv-[0-9a-f]{16}$/);
