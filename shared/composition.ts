@@ -11,6 +11,7 @@ import { cosmosRunStore } from './adapters/cosmos/run-store';
 import { OnnxModelRuntime } from './adapters/onnx/onnx-model-runtime';
 import { eventPublisher } from './adapters/servicebus/event-publisher';
 import { serviceBusProbe } from './adapters/servicebus/probe';
+import { retrainingQueue } from './adapters/servicebus/retraining-queue';
 import { systemClock } from './adapters/system-clock';
 import { LakeTabularFiles } from './adapters/tabular/lake-tabular-files';
 import { config } from './config';
@@ -19,8 +20,12 @@ import type { EventPublisher } from './ports/event-publisher';
 import type { DependencyProbe } from './ports/health';
 import type { ModelRegistry } from './ports/model-registry';
 import type { ModelRuntime } from './ports/model-runtime';
+import type { RetrainingQueue } from './ports/retraining-queue';
 import type { RunStore } from './ports/run-store';
 import type { TabularFiles } from './ports/tabular-files';
+import { type BatchDeps, VersionCache } from './usecases/batch-inference';
+import type { DriftMonitorDeps } from './usecases/drift-monitor';
+import { defaultChunkTargets } from './usecases/plan-chunks';
 import type { ActualsDeps } from './usecases/actuals/deps';
 import type { RegisterPackageDeps } from './usecases/register-package';
 import { RegistryUseCases } from './usecases/registry';
@@ -37,6 +42,8 @@ export const tabularFiles: () => TabularFiles = once(() => new LakeTabularFiles(
 export const modelRuntime: () => ModelRuntime = once(() => new OnnxModelRuntime());
 export const events: () => EventPublisher = once(() => eventPublisher());
 export const runStore: () => RunStore = once(() => cosmosRunStore());
+const versionCache = once(() => new VersionCache());
+export const retrainingRequests: () => RetrainingQueue = once(() => retrainingQueue());
 
 export const registry: () => RegistryUseCases = once(
   () => new RegistryUseCases({ registry: registryStore(), clock: systemClock, events: events() }),
@@ -45,6 +52,7 @@ export const registry: () => RegistryUseCases = once(
 export const registration = (): RegisterPackageDeps => ({
   registry: registry(),
   lake: dataLake(),
+  runtime: modelRuntime(),
   maxArtifactBytes: config().MAX_ARTIFACT_BYTES,
 });
 
@@ -53,6 +61,31 @@ export const validation = (): ValidateVersionDeps => ({
   lake: dataLake(),
   files: tabularFiles(),
   runtime: modelRuntime(),
+});
+
+export const batch = (): BatchDeps => ({
+  registry: registryStore(),
+  runs: runStore(),
+  lake: dataLake(),
+  files: tabularFiles(),
+  runtime: modelRuntime(),
+  clock: systemClock,
+  cache: versionCache(),
+  chunkTargets: {
+    ...defaultChunkTargets,
+    targetChunkBytes: config().BATCH_TARGET_CHUNK_BYTES,
+    targetChunkRows: config().BATCH_TARGET_CHUNK_ROWS,
+  },
+});
+
+export const driftMonitoring = (): DriftMonitorDeps => ({
+  registry: registryStore(),
+  runs: runStore(),
+  lake: dataLake(),
+  queue: retrainingRequests(),
+  events: events(),
+  clock: systemClock,
+  maxWindowsPerModel: config().DRIFT_MONITOR_MAX_WINDOWS,
 });
 
 export const actualsJoin = (): ActualsDeps => {

@@ -31,8 +31,28 @@ export const configSchema = z.object({
   EVENTS_TOPIC: nonEmpty.default('model-events'),
   /** Client id of a user-assigned managed identity, when the app uses one. */
   AZURE_CLIENT_ID: nonEmpty.optional(),
+  /** Bytes of a CSV chunk (a range ending at a record end) and rows of a Parquet chunk (whole row groups). */
+  BATCH_TARGET_CHUNK_BYTES: z.coerce.number().int().min(1024).default(32 * 1024 * 1024),
+  BATCH_TARGET_CHUNK_ROWS: z.coerce.number().int().min(1).default(250_000),
+  /** Chunks of one data drop scored at once (the fan-out's width). */
+  BATCH_MAX_PARALLEL_CHUNKS: z.coerce.number().int().min(1).max(256).default(8),
+  /** NCRONTAB of the timer that starts models' scheduled runs (it checks each model's own `schedule`). */
+  SCHEDULED_INFERENCE_CHECK: nonEmpty.default('0 * * * * *'),
+  /** Rows one synchronous scoring request (`POST /models/{model}/score`) may carry. */
+  SCORE_MAX_ROWS: z.coerce.number().int().min(1).max(100_000).default(1000),
   /** Largest ONNX artifact a registration accepts, in bytes (HTTP uploads are also bound by the host's request limit). */
   MAX_ARTIFACT_BYTES: z.coerce.number().int().positive().default(512 * 1024 * 1024),
+  /**
+   * When the drift monitor runs: six-field NCRONTAB, UTC. The timer reads it as
+   * `%DRIFT_MONITOR_SCHEDULE%`, so the host needs it set (local settings, infra); hourly by default.
+   */
+  DRIFT_MONITOR_SCHEDULE: z
+    .string()
+    .trim()
+    .regex(/^\S+( \S+){5}$/, 'a six-field NCRONTAB expression (second minute hour day month day-of-week)')
+    .default('0 0 * * * *'),
+  /** Monitoring windows the drift monitor evaluates per model and run (oldest first; the rest wait for the next run). */
+  DRIFT_MONITOR_MAX_WINDOWS: z.coerce.number().int().positive().max(1000).default(48),
   /** Actuals join: how far back completed inference runs are searched for an id (ISO 8601 duration). */
   ACTUALS_LOOKBACK: isoDurationSchema.default('P90D'),
   /** Actuals join: about how many ids one join activity holds; a larger file is split in hash ranges of ids. */

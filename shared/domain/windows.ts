@@ -26,8 +26,10 @@ export function windowIdOf(startMs: number): string {
   return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}T${iso.slice(11, 13)}${iso.slice(14, 16)}Z`;
 }
 
-/** The start (epoch milliseconds) of the window holding an instant: cheap enough per row. */
-export const windowStartOf = (epochMs: number, lengthMs: number): number => ORIGIN + Math.floor((epochMs - ORIGIN) / lengthMs) * lengthMs;
+/** The start (epoch milliseconds) of the window holding an instant: cheap enough to call per row. */
+export function windowStartOf(epochMs: number, lengthMs: number): number {
+  return ORIGIN + Math.floor((epochMs - ORIGIN) / lengthMs) * lengthMs;
+}
 
 /** The window holding an instant (epoch milliseconds). */
 export function windowOf(epochMs: number, lengthMs: number): WindowSpan {

@@ -26,7 +26,12 @@ export const actualsJoinInputSchema = z.object({
 export type ActualsJoinInput = z.infer<typeof actualsJoinInputSchema>;
 
 /** The planning step's input: the blob, the durable instance and the orchestration's clock. */
-export const actualsPlanInputSchema = actualsJoinInputSchema.extend({ instanceId: z.string().min(1), at: isoDateTimeSchema });
+export const actualsPlanInputSchema = actualsJoinInputSchema.extend({
+  instanceId: z.string().min(1),
+  /** The orchestration's clock: the record's creation time and the end of the lookback. */
+  at: isoDateTimeSchema,
+});
+export type ActualsPlanInput = z.infer<typeof actualsPlanInputSchema>;
 
 /** A completed inference run whose predictions an actuals file is joined against. */
 export const candidateRunSchema = z.object({

@@ -1,13 +1,13 @@
 import { errors, parseOrThrow } from '../domain/errors';
 import { lakePaths } from '../domain/lake-paths';
 import { type GoldenRecord, goldenRecordsSchema } from '../domain/parity';
-import { applyTransforms, assertInputsMatchFeatures } from '../domain/transforms';
+import { assertInputsMatchFeatures } from '../domain/transforms';
 import type { DataLake } from '../ports/data-lake';
 import type { ModelRuntime } from '../ports/model-runtime';
 import type { ModelDefinition } from '../schemas/model';
 import type { ModelVersion } from '../schemas/model-version';
 import { type FittedTransforms, fittedTransformsSchema } from '../schemas/transforms';
-import type { ScoringVersion } from './score-chunk';
+import { type ScoringVersion, scoringVersion } from './score-chunk';
 
 export interface LoadVersionDeps {
   lake: DataLake;
@@ -16,7 +16,8 @@ export interface LoadVersionDeps {
 
 /** A registered version ready to score, with the files registration stored beside its artifact. */
 export interface LoadedVersion extends ScoringVersion {
-  fitted: FittedTransforms;
+  /** The fitted transforms; none when the graph takes raw columns. */
+  fitted: FittedTransforms | undefined;
   goldenRecords: GoldenRecord[] | undefined;
 }
 
@@ -30,7 +31,8 @@ async function readJson(lake: DataLake, path: string): Promise<unknown> {
 }
 
 /** The fitted transforms stored with a version, checked against the hash the version was registered with. */
-export async function readFittedTransforms(lake: DataLake, version: ModelVersion): Promise<FittedTransforms> {
+export async function readFittedTransforms(lake: DataLake, version: ModelVersion): Promise<FittedTransforms | undefined> {
+  if (version.transformSpecHash === undefined) return undefined; // the graph takes raw columns
   const path = lakePaths.transformSpec(version.modelName, version.version);
   const fitted = parseOrThrow(fittedTransformsSchema, await readJson(lake, path), `fitted transforms ${path}`);
   if (fitted.specHash !== version.transformSpecHash) {
@@ -53,7 +55,7 @@ export async function loadScoringVersion(
   version: ModelVersion,
 ): Promise<LoadedVersion> {
   const fitted = await readFittedTransforms(deps.lake, version);
-  assertInputsMatchFeatures(fitted, definition.features);
+  if (fitted) assertInputsMatchFeatures(fitted, definition.features);
   const model = await deps.runtime.load({
     model: version.modelName,
     version: version.version,
@@ -63,18 +65,10 @@ export async function loadScoringVersion(
     ...(definition.classLabels ? { classLabels: definition.classLabels } : {}),
     fetch: () => deps.lake.readBuffer(version.artifact.path),
   });
-  if (model.roles.width !== fitted.output.length) {
-    throw errors.signatureMismatch(`the transforms produce ${fitted.output.length} features, the model's input '${model.roles.input}' takes ${model.roles.width}`);
-  }
   const goldenRecords = version.goldenRecordsPath
     ? parseOrThrow(goldenRecordsSchema, await readJson(deps.lake, version.goldenRecordsPath), 'golden records')
     : undefined;
-  return {
-    definition,
-    version: version.version,
-    transform: (batch) => applyTransforms(fitted, batch),
-    model,
-    fitted,
-    goldenRecords,
-  };
+  // The inputs are planned from the signature, the features and the transforms (SIGNATURE_MISMATCH
+  // names an input that cannot be fed, e.g. a matrix width other than the transforms' outputs).
+  return { ...scoringVersion(definition, version.version, version.signature, fitted, model), fitted, goldenRecords };
 }

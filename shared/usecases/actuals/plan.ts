@@ -1,5 +1,3 @@
-import type { z } from 'zod';
-
 import { actualsIdOf } from '../../domain/actuals';
 import { errors, parseOrThrow } from '../../domain/errors';
 import { lakePaths } from '../../domain/lake-paths';
@@ -7,7 +5,7 @@ import { addIsoDuration } from '../../domain/policies/duration';
 import { headerIndex } from '../../domain/row-validation';
 import { windowFromId, windowLengthMs, windowOf } from '../../domain/windows';
 import type { TabularFiles } from '../../ports/tabular-files';
-import type { ActualsJoinInput, ActualsJoinPlan, actualsPlanInputSchema, ActualsPlanResult, CandidateRun } from '../../schemas/actuals';
+import type { ActualsJoinInput, ActualsJoinPlan, ActualsPlanInput, ActualsPlanResult, CandidateRun } from '../../schemas/actuals';
 import type { ModelDefinition } from '../../schemas/model';
 import { type ActualsRecord, type InferenceRun, predictionManifestSchema } from '../../schemas/monitoring';
 import type { ChunkPlan } from '../../schemas/scoring';
@@ -16,8 +14,6 @@ import { type ActualsDeps, sameEtag, writePlan } from './deps';
 /** Actuals chunks: byte ranges or row groups of about this size, read one after another. */
 const ACTUALS_CHUNKS = { targetChunkBytes: 64 * 1024 * 1024, targetChunkRows: 1_000_000 };
 
-/** `at` is the orchestration's clock: the record's creation time and the end of the lookback. */
-export type PlanActualsInput = z.infer<typeof actualsPlanInputSchema>;
 
 /** A new record of a file being joined, counts at zero. */
 export function runningRecord(input: ActualsJoinInput & { instanceId: string; at: string }, actualsId: string): ActualsRecord {
@@ -91,7 +87,7 @@ async function candidateRuns(deps: ActualsDeps, definition: ModelDefinition, sin
  * failed) is `done`; one that changed since its event is `superseded` (its new version has its
  * own event). Problems with the file or the model throw, for the caller to record the failure.
  */
-export async function planActualsJoin(deps: ActualsDeps, input: PlanActualsInput): Promise<ActualsPlanResult> {
+export async function planActualsJoin(deps: ActualsDeps, input: ActualsPlanInput): Promise<ActualsPlanResult> {
   const actualsId = actualsIdOf(input.path, input.etag);
   const existing = await deps.runs.actuals.get(input.model, actualsId);
   if (existing && existing.value.state !== 'running') return { outcome: 'done', actualsId, state: existing.value.state };
