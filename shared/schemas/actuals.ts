@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import { isoDateTimeSchema, isoDurationSchema, modelNameSchema, versionNumberSchema } from './common';
+import { segmentedMetricReportSchema } from './metrics';
 import { modelInputSchema } from './model';
 import { actualsRecordSchema, windowIdSchema, windowSpanSchema } from './monitoring';
 import { chunkPlanSchema } from './scoring';
@@ -100,6 +101,8 @@ export const bucketSummarySchema = z.object({
   /** Labelled rows per window. */
   windows: z.array(z.object({ windowId: windowIdSchema, rows: count })),
   quarantinePath: z.string().optional(),
+  /** The file's realised metrics, when the join has one bucket (it holds every matched row). */
+  metrics: segmentedMetricReportSchema.nullable().optional(),
 });
 export type BucketSummary = z.infer<typeof bucketSummarySchema>;
 

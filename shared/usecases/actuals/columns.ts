@@ -112,6 +112,12 @@ export class SlotColumns {
     };
   }
 
+  /** The text of a string column at a slot (null when empty or not a string column). */
+  text(name: string, slot: number): string | null {
+    const column = this.columns.find((c) => c.name === name);
+    return column?.type === 'string' ? column.interner.value(column.codes[slot]!) : null;
+  }
+
   /** The numbers of a double or timestamp column, per slot. */
   numbers(name: string): Float64Array | undefined {
     const column = this.columns.find((c) => c.name === name);

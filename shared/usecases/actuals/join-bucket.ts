@@ -6,12 +6,14 @@ import { headerIndex } from '../../domain/row-validation';
 import { windowIdOf, windowLengthMs, windowStartOf } from '../../domain/windows';
 import type { OutputColumn } from '../../ports/tabular-files';
 import type { ActualsJoinPlan, BucketSummary } from '../../schemas/actuals';
+import type { SegmentedMetricReport } from '../../schemas/metrics';
 import type { ModelDefinition } from '../../schemas/model';
 import { LakeLineSink } from '../line-sink';
 import { OUTPUT_ROW_GROUP_ROWS, outputColumns } from '../score-chunk';
 import { ACTUAL_COLUMN, ACTUALS_AT_COLUMN, ACTUALS_ID_COLUMN, ACTUALS_ROW_COLUMN, SlotColumns } from './columns';
 import { type ActualsDeps, quarantinePath, readPlan, work } from './deps';
 import { IdCells } from './ids';
+import { realisedMetrics, sampleEnd } from './labelled-metrics';
 
 /** A Parquet predictions part read as one chunk: its row groups stream in order. */
 const WHOLE_FILE = { targetChunkBytes: Number.MAX_SAFE_INTEGER, targetChunkRows: Number.MAX_SAFE_INTEGER };
@@ -256,6 +258,26 @@ function byWindow(plan: ActualsJoinPlan, matches: Matches): Map<string, Int32Arr
   return new Map([...lists].sort(([a], [b]) => a - b).map(([start, list]) => [windowIdOf(start), list.slots]));
 }
 
+/**
+ * The file's realised metrics from a single bucket's rows (every matched row of the file): the
+ * rows summarizeLabelled would read from its labelled files, in the same order (window, then
+ * file order) and with the same sample, without reading them back.
+ */
+function fileMetrics(deps: ActualsDeps, plan: ActualsJoinPlan, actuals: BucketActuals, matches: Matches, windows: Map<string, Int32Array>): SegmentedMetricReport | null {
+  const def = plan.definition;
+  const matched = [...windows.values()].reduce((sum, slots) => sum + slots.length, 0);
+  const end = sampleEnd(Math.max(1, Math.ceil(matched / deps.settings.metricsMaxRows)));
+  const slots = [...windows.values()].flatMap((list) => [...list].filter((slot) => actuals.table.hash(slot) < end));
+  const columns =
+    def.task === 'regression' ? [def.predictionColumns.prediction] : def.classLabels!.map((label) => `${def.predictionColumns.probabilityPrefix}${label}`);
+  const values = columns.map((name) => matches.predictions.numbers(name)!);
+  const predicted = new Float64Array(slots.length * columns.length);
+  slots.forEach((slot, i) => values.forEach((v, c) => (predicted[i * columns.length + c] = v[slot]!)));
+  const actual = Float64Array.from(slots, (slot) => actuals.values[slot]!);
+  const segments = def.segmentKeys.map((key) => slots.map((slot) => matches.predictions.text(key, slot)));
+  return realisedMetrics(def, actual, predicted, segments, deps.settings.bootstrapResamples);
+}
+
 /** Writes one window's labelled rows of this bucket as a Parquet piece, in file order of the actuals. */
 async function writePiece(deps: ActualsDeps, plan: ActualsJoinPlan, actuals: BucketActuals, matches: Matches, slots: Int32Array, path: string): Promise<void> {
   const definition = plan.definition;
@@ -302,7 +324,8 @@ export async function joinActualsBucket(deps: ActualsDeps, input: { model: strin
   const actuals = await readBucketActuals(deps, plan, input.bucket, sink);
   const matches = await matchPredictions(deps, plan, input.bucket, actuals);
   const windows: BucketSummary['windows'] = [];
-  for (const [windowId, slots] of byWindow(plan, matches)) {
+  const grouped = byWindow(plan, matches);
+  for (const [windowId, slots] of grouped) {
     // A single bucket's piece is the window's labelled file itself: nothing to put together later.
     const path =
       plan.buckets === 1 ? lakePaths.labelled(plan.model, windowId, plan.actualsId) : work.labelledPiece(plan.model, plan.actualsId, windowId, input.bucket);
@@ -335,5 +358,6 @@ export async function joinActualsBucket(deps: ActualsDeps, input: { model: strin
     rescoredIds,
     windows,
     ...(wroteQuarantine ? { quarantinePath: sink.path } : {}),
+    ...(plan.buckets === 1 ? { metrics: fileMetrics(deps, plan, actuals, matches, grouped) } : {}),
   };
 }

@@ -155,18 +155,35 @@ class LatestLabels {
 
   metrics(options: LabelledOptions): SegmentedMetricReport | null {
     const n = this.size;
-    if (n === 0) return null;
-    const def = this.definition;
-    const data: MetricsData =
-      def.task === 'regression'
-        ? { actual: this.actual.slice(0, n), predicted: this.predicted.slice(0, n) }
-        : { actual: Int32Array.from(this.actual.subarray(0, n)), probabilities: this.predicted.slice(0, n * this.width), classCount: this.width };
-    const columns = Object.fromEntries(
-      def.segmentKeys.map((key, k) => [key, Array.from(this.segments[k]!.subarray(0, n), (code) => this.segmentValues[k]!.value(code))]),
-    );
-    return computeMetricsByKeys(def.task, data, def.segmentKeys, columns, { bootstrap: { resamples: options.bootstrapResamples } });
+    const segments = this.definition.segmentKeys.map((_, k) => Array.from(this.segments[k]!.subarray(0, n), (code) => this.segmentValues[k]!.value(code)));
+    return realisedMetrics(this.definition, this.actual.subarray(0, n), this.predicted.subarray(0, n * this.width), segments, options.bootstrapResamples);
   }
 }
+
+/**
+ * Realised metrics of labelled rows, overall and per segment (`key=value`): `actual` per row (a
+ * value, or a class index), `predicted` per row (a value, or the class probabilities), and each
+ * segment key's value per row, in the model's key order. Null without rows.
+ */
+export function realisedMetrics(
+  definition: ModelDefinition,
+  actual: Float64Array,
+  predicted: Float64Array,
+  segments: readonly (string | null)[][],
+  bootstrapResamples: number,
+): SegmentedMetricReport | null {
+  const n = actual.length;
+  if (n === 0) return null;
+  const data: MetricsData =
+    definition.task === 'regression'
+      ? { actual: actual.slice(), predicted: predicted.slice() }
+      : { actual: Int32Array.from(actual), probabilities: predicted.slice(), classCount: predicted.length / n };
+  const columns = Object.fromEntries(definition.segmentKeys.map((key, k) => [key, segments[k]!]));
+  return computeMetricsByKeys(definition.task, data, definition.segmentKeys, columns, { bootstrap: { resamples: bootstrapResamples } });
+}
+
+/** Where the first of `passes` hash ranges of ids ends: the deterministic sample realised metrics use. */
+export const sampleEnd = (passes: number): number => (passes === 1 ? TWO_32 : Math.floor(TWO_32 / passes));
 
 /** The columns realised performance reads from labelled files. */
 function labelledReadColumns(def: ModelDefinition): string[] {
@@ -198,8 +215,8 @@ export async function summarizeLabelled(
   let metrics: SegmentedMetricReport | null = null;
   for (let pass = 0; pass < passes; pass += 1) {
     const labels = new LatestLabels(definition, Math.ceil((total / passes) * 1.1) + 16, options.unique === true);
-    const low = Math.floor((pass * TWO_32) / passes);
-    const high = pass === passes - 1 ? TWO_32 : Math.floor(((pass + 1) * TWO_32) / passes);
+    const low = pass === 0 ? 0 : Math.floor((pass * TWO_32) / passes);
+    const high = pass === 0 ? sampleEnd(passes) : pass === passes - 1 ? TWO_32 : Math.floor(((pass + 1) * TWO_32) / passes);
     for (const plan of plans) {
       for (const chunk of plan.chunks) {
         const opened = await deps.files.open(plan.source, chunk, { columns: wanted });

@@ -43,6 +43,18 @@ async function updateRecord(deps: ActualsDeps, model: string, actualsId: string,
   }
 }
 
+/** The file's realised metrics, read back from its labelled files (each id once in them). */
+async function labelledFileMetrics(deps: ActualsDeps, model: string, actualsId: string, windows: readonly string[]) {
+  const plan = await readPlan(deps.lake, model, actualsId);
+  const labelled = windows.map((windowId) => lakePaths.labelled(model, windowId, actualsId));
+  const summary = await summarizeLabelled(deps, plan.definition, labelled, {
+    maxRows: deps.settings.metricsMaxRows,
+    bootstrapResamples: deps.settings.bootstrapResamples,
+    unique: true,
+  });
+  return summary.metrics;
+}
+
 async function removeWork(deps: ActualsDeps, model: string, actualsId: string): Promise<void> {
   for (const path of await listPaths(deps.lake, lakePaths.actualsWorkFolder(model, actualsId))) await deps.lake.delete(path);
 }
@@ -61,14 +73,9 @@ export async function completeActualsJoin(
   const current = await deps.runs.actuals.get(model, actualsId);
   let record = current?.value;
   if (record?.state !== 'completed') {
-    const plan = await readPlan(deps.lake, model, actualsId);
     const counts = totals(input.summaries);
-    const labelled = counts.windows.map((windowId) => lakePaths.labelled(model, windowId, actualsId));
-    const { metrics } = await summarizeLabelled(deps, plan.definition, labelled, {
-      maxRows: deps.settings.metricsMaxRows,
-      bootstrapResamples: deps.settings.bootstrapResamples,
-      unique: true,
-    });
+    const single = input.summaries.length === 1 ? input.summaries[0]!.metrics : undefined;
+    const metrics = single !== undefined ? single : await labelledFileMetrics(deps, model, actualsId, counts.windows);
     const quarantined = input.summaries.some((b) => b.quarantinePath !== undefined);
     record = await updateRecord(deps, model, actualsId, (r) => ({
       ...r,

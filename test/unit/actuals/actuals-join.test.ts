@@ -330,3 +330,23 @@ describe('actuals join of files larger than one bucket', () => {
     expect(record).toMatchObject({ state: 'completed', rows: 6, matched: 6 });
   });
 });
+
+describe('the file\'s realised metrics', () => {
+  it('when the same file is joined in one bucket and in several, then its metrics are the same rows\' (the one bucket computes them without reading back)', async () => {
+    const rows: DropRow[] = Array.from({ length: 300 }, (_, i) => ({ id: `m${i}`, ts: `2026-03-0${1 + (i % 3)}T10:00:00Z`, x1: i % 7, x2: (i % 5) / 2, region: i % 4 ? 'north' : 'south' }));
+    const body = actualsCsv(['id', 'sales'], rows.map((r, i) => [r.id, i % 13]));
+    const metricsWith = async (bucketRows: number) => {
+      const { w } = await world(aDemandModel(), { bucketRows, metricsMaxRows: 120 });
+      await scoredRun(w, { runId: 'run-1', createdAt: '2026-03-05T00:00:00Z', rows });
+      const { record, summaries } = await joinInProcess(w, await dropActuals(w, 'm.csv', body));
+      return { metrics: record!.metrics!, buckets: summaries.length };
+    };
+    const one = await metricsWith(10_000);
+    const several = await metricsWith(40);
+    expect([one.buckets, several.buckets]).toEqual([1, 8]);
+    expect(one.metrics.overall.rows).toBe(several.metrics.overall.rows);
+    expect(one.metrics.overall.rows).toBeLessThan(300);
+    expect(one.metrics.segments.map((s) => [s.segment, s.rows])).toEqual(several.metrics.segments.map((s) => [s.segment, s.rows]));
+    for (const name of ['mae', 'rmse', 'r2'] as const) expect(one.metrics.overall.metrics[name]!.value).toBeCloseTo(several.metrics.overall.metrics[name]!.value!, 9);
+  });
+});
