@@ -32,7 +32,7 @@ import { lakePaths } from '../shared/domain/lake-paths';
 import { seededRandom } from '../shared/domain/random';
 import type { RunStore } from '../shared/ports/run-store';
 import type { ActualsJoinInput, BucketSummary } from '../shared/schemas/actuals';
-import { type ModelDefinition, modelInputSchema } from '../shared/schemas/model';
+import type { ModelDefinition } from '../shared/schemas/model';
 import type { InferenceRun, PredictionManifest } from '../shared/schemas/monitoring';
 import type { ActualsDeps } from '../shared/usecases/actuals/deps';
 import { joinActualsBucket } from '../shared/usecases/actuals/join-bucket';
@@ -40,6 +40,7 @@ import { planActualsJoin } from '../shared/usecases/actuals/plan';
 import { completeActualsJoin } from '../shared/usecases/actuals/record';
 import { updateLabelledWindow } from '../shared/usecases/actuals/window';
 import { OUTPUT_ROW_GROUP_ROWS, outputColumns } from '../shared/usecases/score-chunk';
+import { aDemandModel } from '../test/support/actuals-kit';
 import { InMemoryModelRegistry } from '../test/support/in-memory-registry';
 import { peakRssBytes } from './peak-rss';
 
@@ -60,19 +61,7 @@ const STAGED_ACTUALS = lakePaths.report('bench-demand', 'actuals.parquet');
 const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 
-const definition: ModelDefinition = modelInputSchema.parse({
-  name: 'bench-demand',
-  task: 'regression',
-  idColumn: 'id',
-  timestampColumn: 'ts',
-  targetColumn: 'sales',
-  segmentKeys: ['region'],
-  features: [
-    { name: 'x1', type: 'numeric' },
-    { name: 'x2', type: 'numeric' },
-    { name: 'region', type: 'categorical' },
-  ],
-});
+const definition: ModelDefinition = aDemandModel({ name: 'bench-demand' });
 const REGIONS = ['north', 'south', 'east'];
 const runId = (k: number) => `run-${k + 1}`;
 const predictionOf = (i: number) => (i % 1000) / 10;
@@ -137,10 +126,11 @@ function runStoreOn(endpoint: string, key: string): RunStore {
   return cosmosRunStore(() => Promise.resolve(containers));
 }
 
-async function duckdbJoin(parts: string[], actuals: string, dir: string): Promise<{ seconds: number; matched: number; unmatched: number }> {
+async function duckdbJoin(parts: string[], actuals: string, dir: string, threads?: number): Promise<{ seconds: number; matched: number; unmatched: number }> {
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
+  if (threads !== undefined) await connection.run(`SET threads = ${threads}`);
   const list = `[${parts.map((p) => `'${p}'`).join(', ')}]`;
   const t0 = process.hrtime.bigint();
   await connection.run(`CREATE TEMP VIEW a AS SELECT id, sales AS actual, row_number() OVER () AS actuals_row FROM read_parquet('${actuals}')`);
@@ -287,6 +277,7 @@ async function main(): Promise<void> {
 
     await duckdbJoin(parts, actualsFile, dir);
     const duck = await duckdbJoin(parts, actualsFile, dir);
+    const duckOneThread = await duckdbJoin(parts, actualsFile, dir, 1);
     const ours = await runChild([azurite.connectionString, cosmos.endpoint, cosmos.key]);
     const [cold, warm] = ours.results as [JoinFigures, JoinFigures];
     const join = (r: JoinFigures) => r.planSeconds + r.bucketSeconds;
@@ -300,10 +291,14 @@ async function main(): Promise<void> {
       );
     line('actuals join (Azurite, Cosmos)', warm);
     line('actuals join, cold', cold);
-    console.log(`${'DuckDB join (local disk)'.padEnd(32)} ${String(duck.matched).padStart(9)} ${String(duck.unmatched).padStart(10)} ${''.padStart(8)} ${''.padStart(10)} ${duck.seconds.toFixed(2).padStart(7)}`);
+    const duckLine = (name: string, d: typeof duck) =>
+      console.log(`${name.padEnd(32)} ${String(d.matched).padStart(9)} ${String(d.unmatched).padStart(10)} ${''.padStart(8)} ${''.padStart(10)} ${d.seconds.toFixed(2).padStart(7)}`);
+    duckLine(`DuckDB join (local disk, ${os.availableParallelism()} thr)`, duck);
+    duckLine('DuckDB join, 1 thread', duckOneThread);
     console.log(`\n${warm.windows} windows touched; ${warm.matched.toLocaleString('en-US')} labelled rows`);
     console.log(`ratio join (plan + buckets) / DuckDB join: ${(join(warm) / duck.seconds).toFixed(2)} (target <= 2.0)`);
     console.log(`  the whole join (with window metrics and the record) / DuckDB join: ${(total(warm) / duck.seconds).toFixed(2)}`);
+    console.log(`  join / DuckDB on one thread (one join activity is one thread): ${(join(warm) / duckOneThread.seconds).toFixed(2)}`);
     console.log(`peak RSS of the joining process (VmHWM): ${mb(ours.maxRssBytes)}`);
   } finally {
     await Promise.all([azurite.stop(), cosmos.stop()]);

@@ -7,7 +7,7 @@ import { actualsIdOf } from '../../shared/domain/actuals';
 import { lakePaths } from '../../shared/domain/lake-paths';
 import { type ActualsJoinInput, actualsJoinInputSchema } from '../../shared/schemas/actuals';
 import { modelNameSchema } from '../../shared/schemas/common';
-import { startOnce } from '../durable-start';
+import { startOnce } from '../durable-client';
 
 /** The host's blob metadata: the binding's parameters and the blob's properties (camelCased by the library). */
 const triggerSchema = z.object({
@@ -37,7 +37,7 @@ app.storageBlob('joinActuals', {
   handler: async (blob: Buffer, context: InvocationContext): Promise<void> => {
     const where = triggerSchema.safeParse(context.triggerMetadata);
     if (!where.success) {
-      context.warn(`joinActuals: ignored ${String(context.triggerMetadata?.blobTrigger)}: not actuals/{model}/{name} with a valid model name and blob properties`);
+      context.warn(`joinActuals: ignored ${String(context.triggerMetadata?.blobTrigger)}: ${z.prettifyError(where.error)}`);
       return;
     }
     const { model, name, properties } = where.data;
