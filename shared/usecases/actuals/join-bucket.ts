@@ -313,9 +313,9 @@ async function writePiece(deps: ActualsDeps, plan: ActualsJoinPlan, actuals: Buc
  * Joins one bucket of an actuals file (the ids in one hash range) to the stored predictions of
  * the plan's runs: reads the file keeping this bucket's ids (memory bounded by the bucket size),
  * streams every predictions part once keeping each id's winning prediction, then writes the
- * labelled rows per window into the join's work folder and every row it cannot join to
- * quarantine with its reason. Its outputs depend only on the plan and the bucket, so a retry
- * overwrites them.
+ * labelled rows per window (into place when it is the only bucket, else into the join's work
+ * folder) and every row it cannot join to quarantine with its reason. Its outputs depend only
+ * on the plan and the bucket, so a retry overwrites them.
  */
 export async function joinActualsBucket(deps: ActualsDeps, input: { model: string; actualsId: string; bucket: number }): Promise<BucketSummary> {
   const plan = await readPlan(deps.lake, input.model, input.actualsId);
