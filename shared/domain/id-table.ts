@@ -26,18 +26,6 @@ export function hashBytes(bytes: Uint8Array, start: number, length: number): num
 /** Which of `buckets` equal hash ranges a hash falls in (the high bits; table slots use the low ones). */
 export const bucketOfHash = (hash: number, buckets: number): number => Math.floor((hash / TWO_32) * buckets);
 
-/** Text as UTF-8 bytes in a reusable scratch buffer, for hashing ids that come as strings. */
-export class Utf8Scratch {
-  bytes = new Uint8Array(256);
-  private readonly encoder = new TextEncoder();
-
-  /** Encodes `text` into `bytes`; returns the byte length. */
-  encode(text: string): number {
-    if (text.length * 3 > this.bytes.length) this.bytes = new Uint8Array(text.length * 3);
-    return this.encoder.encodeInto(text, this.bytes).written;
-  }
-}
-
 const EMPTY = -1;
 /** Filter bits per slot: a probe for an absent id usually stops at one bit of a small bitmap. */
 const FILTER_BITS_PER_SLOT = 8;
@@ -124,11 +112,6 @@ export class IdTable {
 
   hash(index: number): number {
     return this.hashes[index]!;
-  }
-
-  /** Bytes held, for memory accounting: the arena, the per-id arrays, the slots and the filter. */
-  bytesHeld(): number {
-    return this.arena.byteLength + this.starts.byteLength * 3 + this.slots.byteLength + this.filter.byteLength;
   }
 
   private equals(index: number, bytes: Uint8Array, start: number, length: number): boolean {

@@ -1,42 +1,35 @@
-import { Utf8Scratch } from '../../domain/id-table';
 import type { RawRows, Utf8Cells } from '../../domain/raw-rows';
 
+const encoder = new TextEncoder();
+
 /**
- * The id cells of a batch as byte ranges: the reader's own bytes when it keeps them (Parquet
- * text), else each cell's text encoded into a scratch buffer. Ids are compared as the text the
- * reader gives, untrimmed, as scoring stored them.
+ * The id cells of a batch as UTF-8 byte ranges of one buffer: the reader's own bytes when it
+ * keeps them (Parquet text), else each cell's text encoded into one buffer. Ids are compared as
+ * the text the reader gives, untrimmed, as scoring stored them; an empty cell has length -1.
  */
-export class IdCells {
-  bytes: Uint8Array = new Uint8Array(0);
-  start = 0;
-  length = 0;
-  private raw: RawRows | undefined;
-  private column = 0;
-  private cells: Utf8Cells | undefined;
-  private readonly scratch = new Utf8Scratch();
-
-  batch(raw: RawRows, column: number): void {
-    this.raw = raw;
-    this.column = column;
-    this.cells = raw.utf8?.(column);
-  }
-
-  /** Points `bytes`, `start` and `length` at row `r`'s id; false when the cell is empty. */
-  at(r: number): boolean {
-    const cells = this.cells;
-    if (cells) {
-      const length = cells.lengths[r]!;
-      if (length < 0) return false;
-      this.bytes = cells.bytes;
-      this.start = cells.starts[r]!;
-      this.length = length;
-      return true;
+export function idCells(raw: RawRows, column: number): Utf8Cells {
+  const own = raw.utf8?.(column);
+  if (own) return own;
+  const n = raw.rowCount;
+  const starts = new Int32Array(n);
+  const lengths = new Int32Array(n);
+  let bytes = new Uint8Array(Math.max(1024, n * 16));
+  let used = 0;
+  for (let r = 0; r < n; r += 1) {
+    const text = raw.text(column, r);
+    if (text === null) {
+      lengths[r] = -1;
+      continue;
     }
-    const text = this.raw!.text(this.column, r);
-    if (text === null) return false;
-    this.length = this.scratch.encode(text);
-    this.bytes = this.scratch.bytes;
-    this.start = 0;
-    return true;
+    if (used + text.length * 3 > bytes.length) {
+      const grown = new Uint8Array(Math.max(2 * bytes.length, used + text.length * 3));
+      grown.set(bytes.subarray(0, used));
+      bytes = grown;
+    }
+    const written = encoder.encodeInto(text, bytes.subarray(used)).written;
+    starts[r] = used;
+    lengths[r] = written;
+    used += written;
   }
+  return { bytes, starts, lengths };
 }

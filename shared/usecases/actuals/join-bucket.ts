@@ -12,7 +12,7 @@ import { LakeLineSink } from '../line-sink';
 import { OUTPUT_ROW_GROUP_ROWS, outputColumns } from '../score-chunk';
 import { ACTUAL_COLUMN, ACTUALS_AT_COLUMN, ACTUALS_ID_COLUMN, ACTUALS_ROW_COLUMN, SlotColumns } from './columns';
 import { type ActualsDeps, quarantinePath, readPlan, work } from './deps';
-import { IdCells } from './ids';
+import { idCells } from './ids';
 import { realisedMetrics, sampleEnd } from './labelled-metrics';
 
 /** A Parquet predictions part read as one chunk: its row groups stream in order. */
@@ -127,18 +127,18 @@ async function readBucketActuals(deps: ActualsDeps, plan: ActualsJoinPlan, bucke
   const idColumn = index.get(definition.idColumn)!;
   const targetColumn = index.get(definition.targetColumn)!;
   const numericColumns = definition.task === 'regression' ? [definition.targetColumn] : [];
-  const ids = new IdCells();
   const { table } = actuals;
   for (const chunk of plan.actuals.chunks) {
     const opened = await deps.files.open(plan.source.path, chunk, { numericColumns });
     const width = opened.columns.length;
     for await (const raw of opened.batches) {
-      ids.batch(raw, idColumn);
+      const { bytes, starts, lengths } = idCells(raw, idColumn);
       const actualOf = actualReader(definition, raw, targetColumn);
       for (let r = 0; r < raw.rowCount; r += 1) {
         const fields = raw.fieldCount(r);
         const defect = raw.defect(r) ?? (fields !== width ? `the row has ${fields} fields, the header has ${width}` : undefined);
-        if (defect !== undefined || !ids.at(r)) {
+        const length = lengths[r]!;
+        if (defect !== undefined || length < 0) {
           if (bucket !== 0) continue;
           actuals.ownedRows += 1;
           const problem = defect === undefined
@@ -148,7 +148,8 @@ async function readBucketActuals(deps: ActualsDeps, plan: ActualsJoinPlan, bucke
           await sink.write(quarantined(raw, r, problem));
           continue;
         }
-        const hash = hashBytes(ids.bytes, ids.start, ids.length);
+        const start = starts[r]!;
+        const hash = hashBytes(bytes, start, length);
         if (bucketOfHash(hash, plan.buckets) !== bucket) continue;
         actuals.ownedRows += 1;
         const actual = actualOf(r);
@@ -158,7 +159,7 @@ async function readBucketActuals(deps: ActualsDeps, plan: ActualsJoinPlan, bucke
           continue;
         }
         const before = table.size;
-        const slot = table.add(ids.bytes, ids.start, ids.length, hash);
+        const slot = table.add(bytes, start, length, hash);
         const isNew = table.size > before;
         const previous = isNew ? '' : actuals.actualText(slot);
         const superseded = actuals.put(slot, isNew, actual, raw.rowNumber(r));
@@ -192,7 +193,6 @@ async function matchPredictions(deps: ActualsDeps, plan: ActualsJoinPlan, bucket
   const rank = new Int32Array(n).fill(-1);
   const carried = new Uint8Array(n);
   const predictions = new SlotColumns(outputColumns(definition).slice(1), n);
-  const ids = new IdCells();
   let rows = new Int32Array(0);
   let slots = new Int32Array(0);
   for (let k = 0; k < plan.runs.length && n > 0; k += 1) {
@@ -208,13 +208,15 @@ async function matchPredictions(deps: ActualsDeps, plan: ActualsJoinPlan, bucket
             rows = new Int32Array(raw.rowCount);
             slots = new Int32Array(raw.rowCount);
           }
-          ids.batch(raw, idColumn);
+          const { bytes, starts, lengths } = idCells(raw, idColumn);
           let found = 0;
           for (let r = 0; r < raw.rowCount; r += 1) {
-            if (!ids.at(r)) continue;
-            const hash = hashBytes(ids.bytes, ids.start, ids.length);
+            const length = lengths[r]!;
+            if (length < 0) continue;
+            const start = starts[r]!;
+            const hash = hashBytes(bytes, start, length);
             if (plan.buckets > 1 && bucketOfHash(hash, plan.buckets) !== bucket) continue;
-            const slot = table.find(ids.bytes, ids.start, ids.length, hash);
+            const slot = table.find(bytes, start, length, hash);
             if (slot < 0) continue;
             if (carried[slot]! < 255) carried[slot] = carried[slot]! + 1;
             const was = rank[slot]!;

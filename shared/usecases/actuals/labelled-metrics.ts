@@ -8,7 +8,7 @@ import type { ModelDefinition } from '../../schemas/model';
 import type { ChunkPlan } from '../../schemas/scoring';
 import { MODEL_VERSION_COLUMN } from '../score-chunk';
 import { ACTUAL_COLUMN, ACTUALS_AT_COLUMN, ACTUALS_ID_COLUMN, ACTUALS_ROW_COLUMN, Interner, timestampOf } from './columns';
-import { IdCells } from './ids';
+import { idCells } from './ids';
 
 const WHOLE_FILE = { targetChunkBytes: Number.MAX_SAFE_INTEGER, targetChunkRows: Number.MAX_SAFE_INTEGER };
 const TWO_32 = 4294967296;
@@ -90,19 +90,20 @@ class LatestLabels {
         ? [at(def.predictionColumns.prediction)]
         : def.classLabels!.map((label) => at(`${def.predictionColumns.probabilityPrefix}${label}`));
     const segmentColumns = def.segmentKeys.map((key) => columns.indexOf(key));
-    const ids = new IdCells();
     return (raw) => {
-      ids.batch(raw, idColumn);
+      const { bytes, starts, lengths } = idCells(raw, idColumn);
       const table = this.table;
       const everyId = low === 0 && high === TWO_32;
       for (let r = 0; r < raw.rowCount; r += 1) {
-        if (!ids.at(r)) continue;
-        const hash = table || !everyId ? hashBytes(ids.bytes, ids.start, ids.length) : 0;
+        const length = lengths[r]!;
+        if (length < 0) continue;
+        const start = starts[r]!;
+        const hash = table || !everyId ? hashBytes(bytes, start, length) : 0;
         if (hash < low || hash >= high) continue;
         const arrived = timestampOf(raw, atColumn, r);
         const source = this.sources.code(raw.symbol ? raw.symbol(sourceColumn, r) : raw.text(sourceColumn, r));
         const row = raw.number(rowColumn, r);
-        const slot = table ? table.add(ids.bytes, ids.start, ids.length, hash) : this.size;
+        const slot = table ? table.add(bytes, start, length, hash) : this.size;
         if (slot === this.size) {
           this.size += 1;
           this.reserve(this.size);

@@ -1,4 +1,6 @@
-import { bucketOfHash, hashBytes, IdTable, Utf8Scratch } from '../../../shared/domain/id-table';
+import { bucketOfHash, hashBytes, IdTable } from '../../../shared/domain/id-table';
+import type { RawRows } from '../../../shared/domain/raw-rows';
+import { idCells } from '../../../shared/usecases/actuals/ids';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 
@@ -29,11 +31,14 @@ describe('IdTable', () => {
     expect(table.find(bytes('gamma'), 0, 5, 7)).toBe(-1);
   });
 
-  it('when text is hashed through the scratch encoder, then it hashes as its UTF-8 bytes, and buckets split the hash range evenly', () => {
-    const scratch = new Utf8Scratch();
-    const n = scratch.encode('Zürich-∑');
+  it('when a reader gives ids only as text, then they become the same UTF-8 byte ranges (empty cells -1), and buckets split the hash range evenly', () => {
+    const texts = ['Zürich-∑', null, 'r1'];
+    const rows = { rowCount: texts.length, text: (_c: number, r: number) => texts[r] ?? null } as unknown as RawRows;
+    const cells = idCells(rows, 0);
+    expect(Array.from(cells.lengths)).toEqual([bytes('Zürich-∑').length, -1, 2]);
     const direct = bytes('Zürich-∑');
-    expect(hashBytes(scratch.bytes, 0, n)).toBe(hashBytes(direct, 0, direct.length));
+    expect(hashBytes(cells.bytes, cells.starts[0]!, cells.lengths[0]!)).toBe(hashBytes(direct, 0, direct.length));
+    expect(new TextDecoder().decode(cells.bytes.subarray(cells.starts[2], cells.starts[2]! + 2))).toBe('r1');
     const counts = new Array<number>(4).fill(0);
     for (let i = 0; i < 40_000; i += 1) {
       const b = bytes(`c${i}`);
