@@ -23,6 +23,7 @@ import type { ModelRuntime } from './ports/model-runtime';
 import type { RetrainingQueue } from './ports/retraining-queue';
 import type { RunStore } from './ports/run-store';
 import type { TabularFiles } from './ports/tabular-files';
+import type { ActualsDeps } from './usecases/actuals/deps';
 import { type BatchDeps, VersionCache } from './usecases/batch-inference';
 import type { DriftMonitorDeps } from './usecases/drift-monitor';
 import { defaultChunkTargets } from './usecases/plan-chunks';
@@ -86,5 +87,24 @@ export const driftMonitoring = (): DriftMonitorDeps => ({
   clock: systemClock,
   maxWindowsPerModel: config().DRIFT_MONITOR_MAX_WINDOWS,
 });
+
+export const actualsJoin = (): ActualsDeps => {
+  const c = config();
+  return {
+    registry: registryStore(),
+    runs: runStore(),
+    lake: dataLake(),
+    files: tabularFiles(),
+    events: events(),
+    clock: systemClock,
+    settings: {
+      lookback: c.ACTUALS_LOOKBACK,
+      bucketRows: c.ACTUALS_BUCKET_ROWS,
+      parallelism: c.ACTUALS_PARALLELISM,
+      metricsMaxRows: c.ACTUALS_METRICS_MAX_ROWS,
+      bootstrapResamples: c.ACTUALS_BOOTSTRAP_RESAMPLES,
+    },
+  };
+};
 
 export const dependencyProbes = (): DependencyProbe[] => [cosmosProbe, blobProbe, serviceBusProbe];

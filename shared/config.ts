@@ -2,6 +2,7 @@ import { z } from 'zod';
 
 import { DEFAULT_CSV_LIMITS } from './domain/csv-limits';
 import { formatIssues } from './domain/errors';
+import { isoDurationSchema } from './schemas/common';
 
 /**
  * The one place that reads process.env. Every setting the app reads is declared here, validated
@@ -62,6 +63,16 @@ export const configSchema = z.object({
   CSV_MAX_RECORD_BYTES: positiveInteger.default(DEFAULT_CSV_LIMITS.maxRecordBytes),
   CSV_MAX_FIELD_BYTES: positiveInteger.default(DEFAULT_CSV_LIMITS.maxFieldBytes),
   CSV_MAX_FIELDS: positiveInteger.default(DEFAULT_CSV_LIMITS.maxFields),
+  /** Actuals join: how far back completed inference runs are searched for an id (ISO 8601 duration). */
+  ACTUALS_LOOKBACK: isoDurationSchema.default('P90D'),
+  /** Actuals join: about how many ids one join activity holds; a larger file is split in hash ranges of ids. */
+  ACTUALS_BUCKET_ROWS: z.coerce.number().int().positive().default(2_000_000),
+  /** Actuals join: join and window activities run at once. */
+  ACTUALS_PARALLELISM: z.coerce.number().int().positive().max(64).default(4),
+  /** Actuals join: labelled rows one metrics computation holds; above it, a deterministic sample of the ids. */
+  ACTUALS_METRICS_MAX_ROWS: z.coerce.number().int().positive().default(1_000_000),
+  /** Actuals join: bootstrap resamples behind the confidence intervals of realised metrics (0: only analytic ones, as Wilson for accuracy; each resample is one more pass over the rows). */
+  ACTUALS_BOOTSTRAP_RESAMPLES: z.coerce.number().int().min(0).max(10_000).default(0),
 });
 
 export type AppConfig = z.infer<typeof configSchema>;

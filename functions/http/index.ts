@@ -6,3 +6,4 @@ import './monitoring';
 import './system';
 import './runs';
 import './score';
+import './actuals';

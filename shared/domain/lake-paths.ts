@@ -9,7 +9,7 @@ import { errors } from './errors';
  *   models/{model}/{version}/model.onnx | manifest.json | transforms.json | golden-records.json
  *   models/{model}/incoming/{name}/manifest.json + model.onnx   (packages from training pipelines)
  *   models/{model}/uploads/{uploadId}/model.onnx                (an upload before it has a number)
- *   datasets/{model}/...                                        (validation, training, reference sets)
+ *   datasets/{model}/...                                        (validation, training, reference sets; labelled data)
  *   evidence/{model}/{version}/{sha256}.json                    (validation evidence, by its hash)
  *   drops/{model}/...
  *   actuals/{model}/...
@@ -137,6 +137,13 @@ export const lakePaths = {
   labelledFolder: (model: string, windowId: string) => folder('datasets', modelSegment(model), 'labelled', runIdSegment(windowId)),
   labelled: (model: string, windowId: string, actualsId: string) =>
     join('datasets', modelSegment(model), 'labelled', runIdSegment(windowId), `${runIdSegment(actualsId)}.parquet`),
+  /**
+   * `datasets/{model}/actuals-work/{actualsId}/...`: an actuals join's plan and per-bucket pieces
+   * while it runs (removed when it completes). Outside `actuals/`, whose writes start joins.
+   */
+  actualsWorkFolder: (model: string, actualsId: string) => folder('datasets', modelSegment(model), 'actuals-work', runIdSegment(actualsId)),
+  actualsWork: (model: string, actualsId: string, name: string) =>
+    join('datasets', modelSegment(model), 'actuals-work', runIdSegment(actualsId), relativeName(name)),
   /** `datasets/{model}/retraining/{name}/{file}`: what a retraining trained and validated on. */
   retrainingDataset: (model: string, name: string, file: string) =>
     join('datasets', modelSegment(model), 'retraining', runIdSegment(name), relativeName(file)),

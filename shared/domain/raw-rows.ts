@@ -1,3 +1,12 @@
+/** A column's cells of one batch as byte ranges of one buffer: its UTF-8 text, without a string per cell. */
+export interface Utf8Cells {
+  bytes: Uint8Array;
+  /** Where row r's bytes start, per row of the batch. */
+  starts: Int32Array;
+  /** Row r's byte length; -1 for an empty cell (one `text` answers null for). */
+  lengths: Int32Array;
+}
+
 /**
  * Rows as a reader found them, before validation: cells addressed by (column, row), parsed on
  * demand so readers can avoid building a string per cell. CSV and Parquet readers implement it;
@@ -40,6 +49,11 @@ export interface RawRows {
    * timestamps, ISO text parsed from bytes); NaN or undefined sends validation to `text`.
    */
   epochMillis?(column: number, row: number): number | undefined;
+  /**
+   * The column's cells as UTF-8 byte ranges (the bytes `text` decodes), when the reader holds them
+   * so; undefined otherwise. Lets a join hash and compare ids without building a string per row.
+   */
+  utf8?(column: number): Utf8Cells | undefined;
   /** Every field of the row as text, for quarantine records (nothing is lost). */
   rawCells(row: number): (string | null)[];
   /** The row's bytes in base64 when its text would not round-trip (invalid UTF-8). */

@@ -30,6 +30,11 @@ export interface ParquetSink {
 export interface ReadHints {
   /** Columns that will be read as numbers. */
   numericColumns?: readonly string[];
+  /**
+   * Only these columns will be read: a reader that stores columns apart (Parquet) fetches and
+   * decodes just these, and the opened chunk's `columns` are then these (those the file has).
+   */
+  columns?: readonly string[];
 }
 
 /**
@@ -41,4 +46,6 @@ export interface TabularFiles {
   plan(path: string, options: { targetChunkBytes: number; targetChunkRows: number; chunkCountMultiple?: number }): Promise<ChunkPlan>;
   open(path: string, chunk: Chunk, hints?: ReadHints): Promise<OpenedChunk>;
   parquetSink(): ParquetSink;
+  /** Writes `output` as the row groups of `parts` (Parquet files of one schema) in order, streamed. */
+  concatParquet(parts: readonly string[], output: string): Promise<void>;
 }

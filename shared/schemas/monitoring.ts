@@ -101,8 +101,14 @@ export const actualsRecordSchema = z.object({
   unmatched: count,
   /** Ids that appear more than once in the file (the last one counts). */
   duplicateIds: count,
+  /** Rows superseded by a later row with the same id: rows = rejected + matched + unmatched + duplicateRows. */
+  duplicateRows: count.optional(),
+  /** Matched ids that more than one stored prediction carries (scored twice: the latest run's joined). */
+  rescoredIds: count.optional(),
   /** Rows without an id or a usable actual, by reason. */
   rejectionReasons: z.record(z.string(), count),
+  /** Rejected, superseded and unmatched rows with their reasons (`quarantine/{model}/{actualsId}/`). */
+  quarantineFolder: z.string().optional(),
   /** Realised metrics over this file's matched rows, overall and per segment. */
   metrics: segmentedMetricReportSchema.nullable(),
   /** Windows whose realised metrics this file changed. */

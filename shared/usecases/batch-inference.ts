@@ -306,7 +306,7 @@ export async function completeRun(deps: BatchDeps, input: CompleteRunInput): Pro
       metadata: { rows: String(profile.overall.rowCount) },
     });
     merged = merged ? mergeSegmented(merged, profile) : profile;
-    await recountWindowPredictions(deps, model, windowId, version, profile.window);
+    await recountWindowPredictions(deps, definition, windowId, version, profile.window);
   }
   const rowsScored = input.chunks.reduce((s, c) => s + c.rowsScored, 0);
   const rowsQuarantined = input.chunks.reduce((s, c) => s + c.rowsRejected, 0);
@@ -359,10 +359,18 @@ async function mergeChunkProfiles(deps: BatchDeps, model: string, windowId: stri
 
 /**
  * The window's prediction count, recounted from the run profiles stored for it (their `rows`
- * metadata), so a repeated fan-in cannot count a run twice. Other fields of the window document
- * (labels, performance, drift) are left as they are.
+ * metadata), so a repeated fan-in cannot count a run twice. Label coverage follows the new count,
+ * and so does whether realised performance is provisional (actuals may have come first); labels,
+ * metrics and drift are left as they are.
  */
-async function recountWindowPredictions(deps: BatchDeps, model: string, windowId: string, version: number, span: WindowProfile['window']): Promise<void> {
+async function recountWindowPredictions(
+  deps: BatchDeps,
+  definition: ModelDefinition,
+  windowId: string,
+  version: number,
+  span: WindowProfile['window'],
+): Promise<void> {
+  const model = definition.name;
   let predictions = 0;
   for await (const o of deps.lake.list(`${lakePaths.windowProfilesFolder(model, windowId)}runs/`)) predictions += Number(o.metadata.rows ?? 0);
   for (let attempt = 0; ; attempt++) {
@@ -377,11 +385,13 @@ async function recountWindowPredictions(deps: BatchDeps, model: string, windowId
       performance: null,
       drift: null,
     };
+    const labelCoverage = predictions > 0 ? Math.min(1, base.labelled / predictions) : 0;
     const next: MonitoringWindow = {
       ...base,
       version,
       predictions,
-      labelCoverage: predictions > 0 ? Math.min(1, base.labelled / predictions) : 0,
+      labelCoverage,
+      performance: base.performance && { ...base.performance, provisional: labelCoverage < definition.policies.performance.minLabelCoverage },
     };
     try {
       if (!found) {

@@ -1,7 +1,7 @@
 import { canonicalHash } from '../domain/canonical-json';
 import { type DomainError, errors, isDomainError } from '../domain/errors';
 import { lakePaths } from '../domain/lake-paths';
-import { compareWithChampion, computeMetrics, groupRowsBySegment, type MetricsData, type MetricsOptions } from '../domain/metrics';
+import { compareWithChampion, computeMetricsByKeys, type MetricsData, type MetricsOptions } from '../domain/metrics';
 import { subsetClassification, subsetRegression } from '../domain/metrics/segments';
 import { makeSplits, type Split } from '../domain/splits';
 import type { DataLake } from '../ports/data-lake';
@@ -59,15 +59,7 @@ function segmentedReport(
   columns: ScoredValidationData['columns'],
   options: MetricsOptions,
 ): SegmentedMetricReport {
-  const task = definition.task;
-  const segments: SegmentedMetricReport['segments'] = [];
-  for (const key of definition.segmentKeys) {
-    for (const [value, rows] of groupRowsBySegment(columns[key] ?? [])) {
-      const subset = 'probabilities' in data ? subsetClassification(data, rows) : subsetRegression(data, rows);
-      segments.push({ segment: `${key}=${value}`, rows: rows.length, report: computeMetrics(task, subset, options) });
-    }
-  }
-  return { overall: computeMetrics(task, data, options), segments };
+  return computeMetricsByKeys(definition.task, data, definition.segmentKeys, columns, options);
 }
 
 const subset = (data: MetricsData, rows: Int32Array): MetricsData =>

@@ -93,6 +93,34 @@ describe('batch inference use cases', () => {
     }
   });
 
+  it('when actuals were joined before the predictions were counted, then counting them settles coverage and whether performance is provisional', async () => {
+    const { deps, runtime } = await setup();
+    try {
+      // The actuals join found 40 labels while the window had no predictions counted yet.
+      const metrics = { overall: { task: 'regression' as const, rows: 40, metrics: { rmse: { value: 1.5, rows: 40, ci: null } } }, segments: [] };
+      await deps.runs.windows.create('demand', '20260601T0000Z', {
+        modelName: 'demand',
+        window: { id: '20260601T0000Z', start: '2026-06-01T00:00:00.000Z', end: '2026-06-02T00:00:00.000Z' },
+        version: 1,
+        predictions: 0,
+        labelled: 40,
+        labelCoverage: 0,
+        performance: { metrics, provisional: true, updatedAt: '2026-06-01T11:00:00.000Z' },
+        drift: null,
+      });
+      await scoreDrop(deps, 'drops/demand/late.csv', toCsv(regionalRows(60, 7)));
+      const window = (await deps.runs.windows.get('demand', '20260601T0000Z'))!.value;
+      // 40 of 60 is above the default minimum coverage of 0.5.
+      expect(window).toMatchObject({ predictions: 60, labelled: 40, performance: { metrics, provisional: false } });
+      expect(window.labelCoverage).toBeCloseTo(40 / 60, 12);
+      // A second drop halves the coverage: provisional again.
+      await scoreDrop(deps, 'drops/demand/more.csv', toCsv(regionalRows(60, 8)));
+      expect((await deps.runs.windows.get('demand', '20260601T0000Z'))!.value).toMatchObject({ predictions: 120, performance: { provisional: true } });
+    } finally {
+      await runtime.close();
+    }
+  });
+
   it('when there is no champion, then the run waits and keeps its drop', async () => {
     const { deps, runtime } = await setup({ champion: false });
     try {

@@ -20,6 +20,12 @@ describe('config', () => {
     expect(() => parseConfig({ STORAGE_CONNECTION_STRING: 'x', DRIFT_MONITOR_SCHEDULE: '0 * * * *' })).toThrow(/a six-field NCRONTAB expression .*\n.*at DRIFT_MONITOR_SCHEDULE/);
   });
 
+  it('when actuals settings are absent, then the defaults apply; a lookback that is not a duration is refused', () => {
+    const cfg = parseConfig({ STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true', ACTUALS_BUCKET_ROWS: '500000' });
+    expect(cfg).toMatchObject({ ACTUALS_LOOKBACK: 'P90D', ACTUALS_BUCKET_ROWS: 500_000, ACTUALS_PARALLELISM: 4, ACTUALS_METRICS_MAX_ROWS: 1_000_000, ACTUALS_BOOTSTRAP_RESAMPLES: 0 });
+    expect(() => parseConfig({ STORAGE_CONNECTION_STRING: 'x', ACTUALS_LOOKBACK: '90 days', ACTUALS_BUCKET_ROWS: '0' })).toThrow(/ACTUALS_LOOKBACK[\s\S]*ACTUALS_BUCKET_ROWS|ACTUALS_BUCKET_ROWS[\s\S]*ACTUALS_LOOKBACK/);
+  });
+
   it('when several fields are wrong, then every field error is reported at once', () => {
     let error: unknown;
     try {

@@ -7,6 +7,7 @@ import type { OpenedChunk, ParquetSink, ReadHints, TabularFiles } from '../../po
 import type { Chunk, ChunkPlan } from '../../schemas/scoring';
 import { planCsvChunks } from './csv-chunk-planner';
 import { isGzipPath, readCsv } from './csv-reader';
+import { concatLakeParquet } from './parquet-concat';
 import { lakeAsyncBuffer, parquetColumns, readParquetMetadata, readParquetRowGroups, rowGroupRows } from './parquet-reader';
 import { BufferedParquetSink } from './parquet-writer';
 
@@ -148,7 +149,8 @@ export class LakeTabularFiles implements TabularFiles {
       const { size } = await this.size(path);
       const file = lakeAsyncBuffer(this.lake, path, size);
       const metadata = await readParquetMetadata(file);
-      const columns = parquetColumns(metadata);
+      const all = parquetColumns(metadata);
+      const columns = hints.columns ? all.filter((c) => hints.columns!.includes(c)) : all;
       return {
         columns,
         batches: readParquetRowGroups(file, metadata, {
@@ -179,6 +181,10 @@ export class LakeTabularFiles implements TabularFiles {
 
   parquetSink(): ParquetSink {
     return new BufferedParquetSink();
+  }
+
+  concatParquet(parts: readonly string[], output: string): Promise<void> {
+    return concatLakeParquet(this.lake, parts, output);
   }
 }
 

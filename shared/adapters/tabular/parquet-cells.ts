@@ -1,3 +1,5 @@
+import type { Utf8Cells } from '../../domain/raw-rows';
+
 /**
  * One column of one Parquet row group, read cell by cell. The answers are the ones the reader gave
  * when every cell was a value hyparquet decoded (number, bigint, boolean, Date, string): decoded
@@ -12,6 +14,8 @@ export interface ColumnCells {
   /** `text(row)`, shared per dictionary entry where the column has one. */
   symbol(row: number): string | null;
   epochMillis(row: number): number | undefined;
+  /** Rows [from, from + count) as UTF-8 byte ranges, for text columns that hold their bytes. */
+  utf8?(from: number, count: number): Utf8Cells;
 }
 
 const TWO_32 = 4294967296;
@@ -305,6 +309,19 @@ export class TextCells extends NullableCells {
 
   override isEmpty(row: number): boolean {
     return this.absent(row) || this.begin(row) === this.starts[row]! + this.lengths[row]!;
+  }
+
+  utf8(from: number, count: number): Utf8Cells {
+    const starts = new Int32Array(count);
+    const lengths = new Int32Array(count);
+    for (let r = 0; r < count; r += 1) {
+      const row = from + r;
+      const begin = this.begin(row);
+      const length = this.starts[row]! + this.lengths[row]! - begin;
+      starts[r] = begin;
+      lengths[r] = this.absent(row) || length === 0 ? -1 : length;
+    }
+    return { bytes: this.bytes, starts, lengths };
   }
 
   text(row: number): string | null {

@@ -4,7 +4,9 @@
  * the bytes landed. Memory stays at one copy buffer plus the footers.
  */
 import fs from 'node:fs';
+import { Readable } from 'node:stream';
 
+import type { DataLake } from '../../ports/data-lake';
 import {
   type ColumnChunk,
   type FileMetaData,
@@ -17,6 +19,7 @@ import {
   type WriterRowGroup,
   type WriterSchemaElement,
 } from './hyparquet';
+import { lakeAsyncBuffer } from './parquet-reader';
 
 const MAGIC = 0x31524150; // "PAR1"
 const COPY_BYTES = 8 << 20;
@@ -117,6 +120,22 @@ function movedRowGroup(g: RowGroup, by: bigint): WriterRowGroup {
   };
 }
 
+/** The footer (with its length word and the closing magic) of a file of `first`'s schema holding `rowGroups`. */
+function footerOf(first: FileMetaData, rowGroups: WriterRowGroup[], rows: bigint): Uint8Array {
+  const footer = new hyparquetWriter.ByteWriter(1 << 16);
+  // writeMetadata appends the footer length itself.
+  writeMetadata(footer, {
+    version: first.version,
+    schema: first.schema.map(writerSchema),
+    num_rows: rows,
+    row_groups: rowGroups,
+    ...(first.created_by !== undefined ? { created_by: first.created_by } : {}),
+    metadata_length: 0,
+  });
+  footer.appendUint32(MAGIC);
+  return new Uint8Array(footer.getBuffer());
+}
+
 const schemaKey = (schema: SchemaElement[]) => JSON.stringify(schema.map((e) => [e.name, e.type, e.repetition_type, e.converted_type, e.num_children]));
 
 /**
@@ -149,20 +168,46 @@ export function concatParquetFiles(parts: readonly string[], output: string, aft
       }
       afterCopy(file);
     }
-    const footer = new hyparquetWriter.ByteWriter(1 << 16);
-    // writeMetadata appends the footer length itself.
-    writeMetadata(footer, {
-      version: first!.version,
-      schema: first!.schema.map(writerSchema),
-      num_rows: rows,
-      row_groups: rowGroups,
-      ...(first!.created_by !== undefined ? { created_by: first!.created_by } : {}),
-      metadata_length: 0,
-    });
-    footer.appendUint32(MAGIC);
-    const bytes = new Uint8Array(footer.getBuffer());
+    const bytes = footerOf(first!, rowGroups, rows);
     fs.writeSync(out, bytes, 0, bytes.length, at);
   } finally {
     fs.closeSync(out);
   }
+}
+
+/**
+ * `concatParquetFiles` for objects in the data lake: footers are read with ranged reads, the row
+ * group bytes streamed from each part into the output in turn, so memory stays at what the
+ * upload buffers whatever the parts' sizes.
+ */
+export async function concatLakeParquet(lake: DataLake, parts: readonly string[], output: string): Promise<void> {
+  if (parts.length === 0) throw new Error('nothing to concatenate: no Parquet parts');
+  const ranges: { part: string; dataEnd: number }[] = [];
+  const rowGroups: WriterRowGroup[] = [];
+  let first: FileMetaData | undefined;
+  let rows = 0n;
+  let at = 4;
+  for (const part of parts) {
+    const info = await lake.stat(part);
+    if (!info) throw new Error(`the Parquet part '${part}' does not exist`);
+    // Timestamps stay bigint: a Date would round statistics outside its range.
+    const metadata = await hyparquet.parquetMetadataAsync(lakeAsyncBuffer(lake, part, info.size), {
+      geoparquet: false,
+      parsers: { timestampFromMilliseconds: (ms: bigint) => ms },
+    });
+    first ??= metadata;
+    if (schemaKey(metadata.schema) !== schemaKey(first.schema)) throw new Error(`${part} has another schema than ${parts[0]}`);
+    const dataEnd = info.size - 8 - metadata.metadata_length;
+    for (const g of metadata.row_groups) rowGroups.push(movedRowGroup(g, BigInt(at - 4)));
+    rows += metadata.num_rows;
+    ranges.push({ part, dataEnd });
+    at += dataEnd - 4;
+  }
+  const footer = footerOf(first!, rowGroups, rows);
+  async function* bytes(): AsyncGenerator<Uint8Array> {
+    yield Buffer.from('PAR1');
+    for (const { part, dataEnd } of ranges) if (dataEnd > 4) yield* await lake.read(part, { offset: 4, length: dataEnd - 4 });
+    yield footer;
+  }
+  await lake.write(output, Readable.from(bytes()), { contentType: 'application/vnd.apache.parquet' });
 }

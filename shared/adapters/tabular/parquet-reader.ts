@@ -1,5 +1,5 @@
 import { errors } from '../../domain/errors';
-import type { RawRows } from '../../domain/raw-rows';
+import type { RawRows, Utf8Cells } from '../../domain/raw-rows';
 import type { DataLake } from '../../ports/data-lake';
 import { type AsyncBuffer, type ColumnMetaData, type Compressors, type FileMetaData, hyparquet, type RowGroup, type SchemaElement } from './hyparquet';
 import { BoxedCells, type ColumnCells } from './parquet-cells';
@@ -96,6 +96,10 @@ export class ParquetRows implements RawRows {
 
   epochMillis(column: number, row: number): number | undefined {
     return this.cells[column]!.epochMillis(this.offset + row);
+  }
+
+  utf8(column: number): Utf8Cells | undefined {
+    return this.cells[column]!.utf8?.(this.offset, this.rowCount);
   }
 
   rawCells(row: number): (string | null)[] {

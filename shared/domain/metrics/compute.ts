@@ -104,6 +104,28 @@ export function computeMetricsBySegment(
   return { overall, segments };
 }
 
+/**
+ * `computeMetrics` for all rows and for each value of each segment key, one key at a time,
+ * segments named `key=value` (missing values `key=(missing)`) in key order, then value order: the
+ * shape of validation evidence and of realised performance.
+ */
+export function computeMetricsByKeys(
+  task: ModelTask,
+  data: MetricsData,
+  keys: readonly string[],
+  columns: Readonly<Record<string, ReadonlyArray<string | null>>>,
+  options: MetricsOptions = {},
+): SegmentedMetricReport {
+  const segments: SegmentedMetricReport['segments'] = [];
+  for (const key of keys) {
+    for (const [value, rows] of groupRowsBySegment(columns[key] ?? [])) {
+      const subset = isClassification(data) ? subsetClassification(data, rows) : subsetRegression(data, rows);
+      segments.push({ segment: `${key}=${value}`, rows: rows.length, report: computeMetrics(task, subset, options) });
+    }
+  }
+  return { overall: computeMetrics(task, data, options), segments };
+}
+
 interface Samples {
   readonly values: Float64Array;
   count: number;

@@ -1,0 +1,30 @@
+import { actualsJoin } from '../../shared/composition';
+import {
+  actualsBucketInputSchema,
+  actualsCompleteInputSchema,
+  actualsFailInputSchema,
+  actualsPlanInputSchema,
+  actualsWindowInputSchema,
+} from '../../shared/schemas/actuals';
+import { joinActualsBucket } from '../../shared/usecases/actuals/join-bucket';
+import { planActualsJoin } from '../../shared/usecases/actuals/plan';
+import { completeActualsJoin, failActualsJoin } from '../../shared/usecases/actuals/record';
+import { updateLabelledWindow } from '../../shared/usecases/actuals/window';
+import { defineActivity } from '../activity';
+import { ACTUALS_ACTIVITIES } from './names';
+
+export const plan = defineActivity(ACTUALS_ACTIVITIES.plan, actualsPlanInputSchema, (input) => planActualsJoin(actualsJoin(), input));
+
+export const joinBucket = defineActivity(ACTUALS_ACTIVITIES.joinBucket, actualsBucketInputSchema, (input) => joinActualsBucket(actualsJoin(), input));
+
+export const updateWindow = defineActivity(ACTUALS_ACTIVITIES.updateWindow, actualsWindowInputSchema, (input) => updateLabelledWindow(actualsJoin(), input));
+
+export const complete = defineActivity(ACTUALS_ACTIVITIES.complete, actualsCompleteInputSchema, async (input) => {
+  const record = await completeActualsJoin(actualsJoin(), input);
+  return { state: record.state };
+});
+
+export const fail = defineActivity(ACTUALS_ACTIVITIES.fail, actualsFailInputSchema, async (input) => {
+  const record = await failActualsJoin(actualsJoin(), input);
+  return { state: record.state };
+});

@@ -1,0 +1,79 @@
+import type { OrchestrationContext } from 'durable-functions';
+import * as df from 'durable-functions';
+
+import { actualsIdOf } from '../../shared/domain/actuals';
+import { parseOrThrow } from '../../shared/domain/errors';
+import { actualsJoinInputSchema, type ActualsJoinOutput, type ActualsPlanResult, type BucketSummary } from '../../shared/schemas/actuals';
+import { activityResultSchema } from '../../shared/schemas/lifecycle-orchestration';
+import { complete, fail, joinBucket, plan, updateWindow } from './activities';
+import { ACTUALS_JOIN } from './names';
+
+/** Outages (Cosmos, Blob, the broker) are retried with backoff: 2 s, 4 s, 8 s, ... up to 6 attempts. */
+const retry = new df.RetryOptions(2000, 6);
+retry.backoffCoefficient = 2;
+retry.maxRetryIntervalInMilliseconds = 60_000;
+
+/** An activity's value; its expected failure (a DomainError) fails the join with that reason. */
+function valueOf<T>(raw: unknown): T {
+  const result = activityResultSchema.parse(raw);
+  if (!result.ok) throw new Error(`${result.code}: ${result.message}`);
+  return result.value as T;
+}
+
+function* call<T>(activity: df.RegisteredActivity, input: unknown): Generator<df.Task, T, unknown> {
+  return valueOf<T>(yield activity(input).withRetry(retry));
+}
+
+/** Calls `activity` for every input, at most `parallelism` at a time, results in input order. */
+function* fanOut<T>(context: OrchestrationContext, activity: df.RegisteredActivity, inputs: unknown[], parallelism: number): Generator<df.Task, T[], unknown> {
+  const out: T[] = [];
+  for (let first = 0; first < inputs.length; first += parallelism) {
+    const tasks = inputs.slice(first, first + parallelism).map((input) => activity(input).withRetry(retry));
+    const results = (yield context.df.Task.all(tasks)) as unknown[];
+    out.push(...results.map((r) => valueOf<T>(r)));
+  }
+  return out;
+}
+
+/**
+ * Joins one actuals file version to the stored predictions: plan (record, runs to search, hash
+ * buckets) -> join each bucket (bounded memory each, `parallelism` at a time) -> place each
+ * window's labelled file and refresh the window's realised performance -> complete the record
+ * and publish `run.completed`. A failure that outlasts the retries (or a bad file or model)
+ * records the join as failed and publishes `run.failed`.
+ */
+function* actualsJoin(context: OrchestrationContext): Generator<df.Task, ActualsJoinOutput, unknown> {
+  const input = parseOrThrow(actualsJoinInputSchema, context.df.getInput(), 'actuals join input');
+  const actualsId = actualsIdOf(input.path, input.etag);
+  const instanceId = context.df.instanceId;
+  const now = () => context.df.currentUtcDateTime.toISOString();
+  const log = (message: string) => {
+    if (!context.df.isReplaying) context.log(`[${instanceId}] ${input.model} ${input.path}: ${message}`);
+  };
+  try {
+    const planned = yield* call<ActualsPlanResult>(plan, { ...input, instanceId, at: now() });
+    if (planned.outcome !== 'planned') {
+      log(planned.outcome === 'done' ? `already ${planned.state}` : 'superseded by a newer version of the blob');
+      return { actualsId, outcome: planned.outcome };
+    }
+    const { model } = input;
+    context.df.setCustomStatus({ step: 'joining', buckets: planned.buckets });
+    const buckets = Array.from({ length: planned.buckets }, (_, bucket) => ({ model, actualsId, bucket }));
+    const summaries = yield* fanOut<BucketSummary>(context, joinBucket, buckets, planned.parallelism);
+    const windows = [...new Set(summaries.flatMap((s) => s.windows.map((w) => w.windowId)))].sort();
+    context.df.setCustomStatus({ step: 'windows', windows: windows.length });
+    yield* fanOut(context, updateWindow, windows.map((windowId) => ({ model, actualsId, windowId })), planned.parallelism);
+    yield* call(complete, { model, actualsId, summaries, completedAt: now() });
+    context.df.setCustomStatus({ step: 'done' });
+    log(`joined: ${summaries.reduce((s, b) => s + b.matched, 0)} matched, ${windows.length} window(s)`);
+    return { actualsId, outcome: 'completed' };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    log(`failed: ${message}`);
+    yield* call(fail, { ...input, actualsId, instanceId, error: message, at: now() });
+    context.df.setCustomStatus({ step: 'failed' });
+    return { actualsId, outcome: 'failed', error: message };
+  }
+}
+
+df.app.orchestration(ACTUALS_JOIN, actualsJoin);

@@ -1,0 +1,73 @@
+import { errors, parseOrThrow } from '../../domain/errors';
+import { lakePaths } from '../../domain/lake-paths';
+import type { Clock } from '../../ports/clock';
+import type { DataLake } from '../../ports/data-lake';
+import type { EventPublisher } from '../../ports/event-publisher';
+import type { ModelRegistry } from '../../ports/model-registry';
+import type { RunStore } from '../../ports/run-store';
+import type { TabularFiles } from '../../ports/tabular-files';
+import { type ActualsJoinPlan, actualsJoinPlanSchema } from '../../schemas/actuals';
+
+/** How the actuals join trades memory, parallelism and precision (settings ACTUALS_*). */
+export interface ActualsSettings {
+  /** How far back completed runs are searched for an id (ISO 8601 duration). */
+  lookback: string;
+  /** About how many ids one join activity holds: a larger file is joined in hash ranges of ids. */
+  bucketRows: number;
+  /** Join (and window) activities at once. */
+  parallelism: number;
+  /** Labelled rows one metrics computation holds at most; above, a deterministic sample by id hash. */
+  metricsMaxRows: number;
+  /** Bootstrap resamples behind realised metrics' confidence intervals. */
+  bootstrapResamples: number;
+}
+
+export interface ActualsDeps {
+  registry: ModelRegistry;
+  runs: RunStore;
+  lake: DataLake;
+  files: TabularFiles;
+  events: EventPublisher;
+  clock: Clock;
+  settings: ActualsSettings;
+}
+
+/** Files of one join while it runs, under `datasets/{model}/actuals-work/{actualsId}/`. */
+export const work = {
+  plan: (model: string, actualsId: string) => lakePaths.actualsWork(model, actualsId, 'plan.json'),
+  /** Bucket `b`'s labelled rows of one window, when the join has several buckets. */
+  labelledPiece: (model: string, actualsId: string, windowId: string, bucket: number) =>
+    lakePaths.actualsWork(model, actualsId, `labelled/${windowId}/bucket-${String(bucket).padStart(5, '0')}.parquet`),
+  labelledPieces: (model: string, actualsId: string, windowId: string) => `${lakePaths.actualsWorkFolder(model, actualsId)}labelled/${windowId}/`,
+};
+
+/** Bucket `b`'s quarantined rows: `quarantine/{model}/{actualsId}/bucket-NNNNN.jsonl`. */
+export const quarantinePath = (model: string, actualsId: string, bucket: number) =>
+  lakePaths.quarantine(model, actualsId, `bucket-${String(bucket).padStart(5, '0')}.jsonl`);
+
+export async function writePlan(lake: DataLake, plan: ActualsJoinPlan): Promise<void> {
+  const valid = parseOrThrow(actualsJoinPlanSchema, plan, 'actuals join plan');
+  await lake.write(work.plan(plan.model, plan.actualsId), Buffer.from(JSON.stringify(valid)), { contentType: 'application/json' });
+}
+
+export async function readPlan(lake: DataLake, model: string, actualsId: string): Promise<ActualsJoinPlan> {
+  const path = work.plan(model, actualsId);
+  const text = (await lake.readBuffer(path)).toString('utf8');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw errors.validation(`'${path}' is not JSON: ${(e as Error).message}`, { path });
+  }
+  return parseOrThrow(actualsJoinPlanSchema, json, `actuals join plan ${path}`);
+}
+
+/** Every object under a prefix, by path. */
+export async function listPaths(lake: DataLake, prefix: string, suffix = ''): Promise<string[]> {
+  const out: string[] = [];
+  for await (const o of lake.list(prefix)) if (o.path.endsWith(suffix)) out.push(o.path);
+  return out;
+}
+
+/** Quotes are part of an ETag's wire form; events and listings differ in whether they keep them. */
+export const sameEtag = (a: string, b: string) => a.replace(/"/g, '') === b.replace(/"/g, '');

@@ -1,0 +1,128 @@
+import { actualsIdOf } from '../../domain/actuals';
+import { errors, parseOrThrow } from '../../domain/errors';
+import { lakePaths } from '../../domain/lake-paths';
+import { addIsoDuration } from '../../domain/policies/duration';
+import { headerIndex } from '../../domain/row-validation';
+import { windowFromId, windowLengthMs, windowOf } from '../../domain/windows';
+import type { TabularFiles } from '../../ports/tabular-files';
+import type { ActualsJoinInput, ActualsJoinPlan, ActualsPlanInput, ActualsPlanResult, CandidateRun } from '../../schemas/actuals';
+import type { ModelDefinition } from '../../schemas/model';
+import { type ActualsRecord, type InferenceRun, predictionManifestSchema } from '../../schemas/monitoring';
+import type { ChunkPlan } from '../../schemas/scoring';
+import { type ActualsDeps, sameEtag, writePlan } from './deps';
+
+/** Actuals chunks: byte ranges or row groups of about this size, read one after another. */
+const ACTUALS_CHUNKS = { targetChunkBytes: 64 * 1024 * 1024, targetChunkRows: 1_000_000 };
+
+
+/** A new record of a file being joined, counts at zero. */
+export function runningRecord(input: ActualsJoinInput & { instanceId: string; at: string }, actualsId: string): ActualsRecord {
+  return {
+    actualsId,
+    modelName: input.model,
+    source: { path: input.path, etag: input.etag, size: input.size },
+    state: 'running',
+    instanceId: input.instanceId,
+    rows: 0,
+    matched: 0,
+    unmatched: 0,
+    duplicateIds: 0,
+    rejectionReasons: {},
+    metrics: null,
+    windows: [],
+    createdAt: input.at,
+  };
+}
+
+/** Data rows of a file whose plan does not say (gzip CSV): counted by reading it once. */
+async function countRows(files: TabularFiles, plan: ChunkPlan): Promise<number> {
+  let rows = 0;
+  for (const chunk of plan.chunks) {
+    const opened = await files.open(plan.source, chunk);
+    for await (const batch of opened.batches) rows += batch.rowCount;
+  }
+  return rows;
+}
+
+/** The predictions parts of a completed run, from the manifest written when they were all in place. */
+async function candidateRun(deps: ActualsDeps, run: InferenceRun & { version: number }, windowLength: number): Promise<CandidateRun> {
+  const folder = run.predictionsFolder ?? lakePaths.predictionsRunFolder(run.modelName, run.version, run.runId);
+  const manifestPath = `${folder.endsWith('/') ? folder : `${folder}/`}_manifest.json`;
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse((await deps.lake.readBuffer(manifestPath)).toString('utf8'));
+  } catch (error) {
+    if (error instanceof SyntaxError) throw errors.validation(`the predictions manifest '${manifestPath}' is not JSON`, { path: manifestPath });
+    throw error;
+  }
+  const { parts } = parseOrThrow(predictionManifestSchema, manifest, `predictions manifest ${manifestPath}`);
+  const only = run.windows.length === 1 ? run.windows[0] : undefined;
+  return {
+    runId: run.runId,
+    version: run.version,
+    createdAt: run.createdAt,
+    arrivalWindow: only ? windowFromId(only, windowLength) : windowOf(Date.parse(run.createdAt), windowLength),
+    parts: [...parts].sort((a, b) => a.chunk - b.chunk).map((p) => (p.path.startsWith('predictions/') ? p.path : `${folder.replace(/\/$/, '')}/${p.path}`)),
+  };
+}
+
+/**
+ * Completed runs created within the lookback, newest first (ties by run id, later first): an
+ * id scored by several runs joins the prediction of the first of them.
+ */
+async function candidateRuns(deps: ActualsDeps, definition: ModelDefinition, since: Date): Promise<CandidateRun[]> {
+  const windowLength = windowLengthMs(definition.policies.drift.window);
+  const runs = (await deps.runs.runs.list(definition.name))
+    .filter((r): r is InferenceRun & { version: number } => r.state === 'completed' && r.version !== null && Date.parse(r.createdAt) >= since.getTime())
+    .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || (a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0));
+  const out: CandidateRun[] = [];
+  for (const run of runs) out.push(await candidateRun(deps, run, windowLength));
+  return out;
+}
+
+/**
+ * Starts the join of one actuals file version: its record (`running`), and the plan every later
+ * step reads (the model's definition, the file's chunks, how many hash buckets keep each join
+ * activity's ids bounded, and the completed runs to search). A file version already joined (or
+ * failed) is `done`; one that changed since its event is `superseded` (its new version has its
+ * own event). Problems with the file or the model throw, for the caller to record the failure.
+ */
+export async function planActualsJoin(deps: ActualsDeps, input: ActualsPlanInput): Promise<ActualsPlanResult> {
+  const actualsId = actualsIdOf(input.path, input.etag);
+  const existing = await deps.runs.actuals.get(input.model, actualsId);
+  if (existing && existing.value.state !== 'running') return { outcome: 'done', actualsId, state: existing.value.state };
+  const info = await deps.lake.stat(input.path);
+  if (!info || !sameEtag(info.etag, input.etag)) return { outcome: 'superseded', actualsId };
+  if (!existing) await deps.runs.actuals.create(input.model, actualsId, runningRecord(input, actualsId));
+
+  const model = await deps.registry.getModel(input.model);
+  if (!model) throw errors.modelNotFound(input.model);
+  const definition = model.definition;
+  const actuals = await deps.files.plan(input.path, ACTUALS_CHUNKS);
+  const columns = headerIndex(actuals.columns);
+  const missing = [definition.idColumn, definition.targetColumn].filter((c) => !columns.has(c));
+  if (missing.length > 0) {
+    throw errors.invalidInputFile(`the actuals file lacks the column(s) ${missing.map((c) => `'${c}'`).join(', ')} (the model's id and target columns)`, {
+      missing,
+      columns: actuals.columns,
+    });
+  }
+  const rows = actuals.rows ?? (await countRows(deps.files, actuals));
+  const since = addIsoDuration(new Date(input.at), deps.settings.lookback, -1);
+  const plan: ActualsJoinPlan = {
+    schemaVersion: 1,
+    actualsId,
+    model: input.model,
+    source: { path: input.path, etag: input.etag, size: input.size, lastModified: input.lastModified },
+    plannedAt: input.at,
+    definition,
+    actuals,
+    rows,
+    buckets: Math.max(1, Math.ceil(rows / deps.settings.bucketRows)),
+    window: definition.policies.drift.window,
+    lookbackFrom: since.toISOString(),
+    runs: await candidateRuns(deps, definition, since),
+  };
+  await writePlan(deps.lake, plan);
+  return { outcome: 'planned', actualsId, buckets: plan.buckets, parallelism: deps.settings.parallelism };
+}

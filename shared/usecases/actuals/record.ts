@@ -1,0 +1,133 @@
+import { errors, isDomainError } from '../../domain/errors';
+import { lakePaths } from '../../domain/lake-paths';
+import type { BucketSummary } from '../../schemas/actuals';
+import type { ActualsRecord } from '../../schemas/monitoring';
+import { type ActualsDeps, listPaths, readPlan } from './deps';
+import { summarizeLabelled } from './labelled-metrics';
+import { runningRecord } from './plan';
+
+/** The event ids of a join's outcome: a repeated publish is dropped by the topic. */
+export const actualsEventId = (actualsId: string, outcome: 'completed' | 'failed') => `actuals-join:${actualsId}:${outcome}`;
+
+function add(into: Record<string, number>, from: Record<string, number>): Record<string, number> {
+  for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+  return into;
+}
+
+/** The file's counts: the sum of its buckets'. */
+function totals(summaries: readonly BucketSummary[]) {
+  return {
+    rows: summaries.reduce((s, b) => s + b.rows, 0),
+    matched: summaries.reduce((s, b) => s + b.matched, 0),
+    unmatched: summaries.reduce((s, b) => s + b.unmatched, 0),
+    duplicateIds: summaries.reduce((s, b) => s + b.duplicateIds, 0),
+    duplicateRows: summaries.reduce((s, b) => s + b.duplicateRows, 0),
+    rescoredIds: summaries.reduce((s, b) => s + b.rescoredIds, 0),
+    rejectionReasons: summaries.reduce((r, b) => add(r, b.rejectionReasons), {} as Record<string, number>),
+    windows: [...new Set(summaries.flatMap((b) => b.windows.map((w) => w.windowId)))].sort(),
+  };
+}
+
+/** Writes the record with `change` applied, re-reading it on a concurrent change. */
+async function updateRecord(deps: ActualsDeps, model: string, actualsId: string, change: (r: ActualsRecord) => ActualsRecord): Promise<ActualsRecord> {
+  for (let attempt = 1; ; attempt += 1) {
+    const stored = await deps.runs.actuals.get(model, actualsId);
+    if (!stored) throw errors.notFound(`no actuals record '${actualsId}' of '${model}'`, { model, actualsId });
+    const next = change(stored.value);
+    if (next === stored.value) return next;
+    try {
+      return (await deps.runs.actuals.replace(model, actualsId, next, stored.etag)).value;
+    } catch (error) {
+      if (!(isDomainError(error) && error.code === 'CONCURRENCY_CONFLICT' && attempt < 5)) throw error;
+    }
+  }
+}
+
+/** The file's realised metrics, read back from its labelled files (each id once in them). */
+async function labelledFileMetrics(deps: ActualsDeps, model: string, actualsId: string, windows: readonly string[]) {
+  const plan = await readPlan(deps.lake, model, actualsId);
+  const labelled = windows.map((windowId) => lakePaths.labelled(model, windowId, actualsId));
+  const summary = await summarizeLabelled(deps, plan.definition, labelled, {
+    maxRows: deps.settings.metricsMaxRows,
+    bootstrapResamples: deps.settings.bootstrapResamples,
+    unique: true,
+  });
+  return summary.metrics;
+}
+
+async function removeWork(deps: ActualsDeps, model: string, actualsId: string): Promise<void> {
+  for (const path of await listPaths(deps.lake, lakePaths.actualsWorkFolder(model, actualsId))) await deps.lake.delete(path);
+}
+
+/**
+ * Completes a join: the file's realised metrics over its matched rows (overall and per segment),
+ * its counts summed over the buckets, the windows it labelled; then the `run.completed` event
+ * (kind `actuals-join`) and the work folder is removed. A retry after the record was written
+ * only repeats the event (deduplicated by id) and the clean-up.
+ */
+export async function completeActualsJoin(
+  deps: ActualsDeps,
+  input: { model: string; actualsId: string; summaries: BucketSummary[]; completedAt: string },
+): Promise<ActualsRecord> {
+  const { model, actualsId } = input;
+  const current = await deps.runs.actuals.get(model, actualsId);
+  let record = current?.value;
+  if (record?.state !== 'completed') {
+    const counts = totals(input.summaries);
+    const single = input.summaries.length === 1 ? input.summaries[0]!.metrics : undefined;
+    const metrics = single !== undefined ? single : await labelledFileMetrics(deps, model, actualsId, counts.windows);
+    const quarantined = input.summaries.some((b) => b.quarantinePath !== undefined);
+    record = await updateRecord(deps, model, actualsId, (r) => ({
+      ...r,
+      ...counts,
+      state: 'completed',
+      metrics,
+      ...(quarantined ? { quarantineFolder: lakePaths.quarantineFolder(model, actualsId) } : {}),
+      completedAt: input.completedAt,
+    }));
+  }
+  const rejected = Object.values(record.rejectionReasons).reduce((a, b) => a + b, 0);
+  await deps.events.publish({
+    type: 'run.completed',
+    eventId: actualsEventId(actualsId, 'completed'),
+    model,
+    occurredAt: record.completedAt ?? input.completedAt,
+    data: { runId: actualsId, kind: 'actuals-join', rows: record.rows, quarantinedRows: rejected + record.unmatched + (record.duplicateRows ?? 0) },
+  });
+  await removeWork(deps, model, actualsId);
+  return record;
+}
+
+/**
+ * Records a join that failed for good (the file or the model is unusable, or an outage outlasted
+ * the retries): the record says `failed` with the reason, `run.failed` is published. A record
+ * that completed meanwhile is left as it is.
+ */
+export async function failActualsJoin(
+  deps: ActualsDeps,
+  input: { model: string; path: string; etag: string; size: number; lastModified: string; actualsId: string; instanceId: string; error: string; at: string },
+): Promise<ActualsRecord> {
+  const { model, actualsId } = input;
+  await deps.runs.actuals.create(model, actualsId, runningRecord(input, actualsId));
+  const record = await updateRecord(deps, model, actualsId, (r) =>
+    r.state === 'completed' ? r : { ...r, state: 'failed', error: input.error.slice(0, 4000), completedAt: r.completedAt ?? input.at },
+  );
+  if (record.state === 'failed') {
+    await deps.events.publish({
+      type: 'run.failed',
+      eventId: actualsEventId(actualsId, 'failed'),
+      model,
+      occurredAt: record.completedAt ?? input.at,
+      data: { runId: actualsId, error: record.error ?? input.error },
+    });
+    await removeWork(deps, model, actualsId);
+  }
+  return record;
+}
+
+/** The model's actuals records, newest first (the model must exist). */
+export async function listActualsRecords(deps: Pick<ActualsDeps, 'runs' | 'registry'>, model: string): Promise<ActualsRecord[]> {
+  if (!(await deps.registry.getModel(model))) throw errors.modelNotFound(model);
+  const records = await deps.runs.actuals.list(model);
+  return records.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || (a.actualsId < b.actualsId ? 1 : -1));
+}

@@ -1,0 +1,91 @@
+import { isDomainError } from '../../domain/errors';
+import { lakePaths } from '../../domain/lake-paths';
+import { windowFromId, windowLengthMs } from '../../domain/windows';
+import type { WindowUpdate } from '../../schemas/actuals';
+import type { ModelDefinition } from '../../schemas/model';
+import type { MonitoringWindow } from '../../schemas/monitoring';
+import { type ActualsDeps, listPaths, readPlan, work } from './deps';
+import { type LabelledSummary, summarizeLabelled } from './labelled-metrics';
+
+/** Concurrent writers of one window document (other joins, inference, the monitor) retry this often. */
+const MAX_ATTEMPTS = 20;
+
+/**
+ * Puts one actuals file's labelled rows of a window in place (`labelled/{windowId}/{actualsId}.parquet`:
+ * its buckets' pieces concatenated; a single bucket wrote it there itself) and brings the
+ * window's realised performance up to date.
+ */
+export async function updateLabelledWindow(deps: ActualsDeps, input: { model: string; actualsId: string; windowId: string }): Promise<WindowUpdate> {
+  const plan = await readPlan(deps.lake, input.model, input.actualsId);
+  const pieces = await listPaths(deps.lake, work.labelledPieces(input.model, input.actualsId, input.windowId), '.parquet');
+  const target = lakePaths.labelled(input.model, input.windowId, input.actualsId);
+  if (pieces.length > 0) await deps.files.concatParquet(pieces, target);
+  return refreshWindowPerformance(deps, plan.definition, input.windowId);
+}
+
+/**
+ * Recomputes a window's realised performance from all its labelled files (each id once, the
+ * latest actual) and writes `labelled`, `labelCoverage` and `performance` into its monitoring
+ * window document, creating it when batch inference has not yet. Other fields (`predictions`,
+ * `drift`, ...) are kept as stored: the write is a read-modify-write guarded by the ETag. The
+ * files are listed after the document is read, so whichever join writes last has seen every
+ * file written before it read: no labelled file is left out of the stored figures.
+ */
+export async function refreshWindowPerformance(deps: ActualsDeps, definition: ModelDefinition, windowId: string): Promise<WindowUpdate> {
+  const model = definition.name;
+  const folder = lakePaths.labelledFolder(model, windowId);
+  let seen = '';
+  let summary: LabelledSummary | undefined;
+  for (let attempt = 1; ; attempt += 1) {
+    const stored = await deps.runs.windows.get(model, windowId);
+    const files: string[] = [];
+    for await (const o of deps.lake.list(folder)) if (o.path.endsWith('.parquet')) files.push(`${o.path}\n${o.etag}`);
+    const listing = files.join('\n');
+    if (summary === undefined || listing !== seen) {
+      summary = await summarizeLabelled(deps, definition, files.map((f) => f.split('\n')[0]!), {
+        maxRows: deps.settings.metricsMaxRows,
+        bootstrapResamples: deps.settings.bootstrapResamples,
+        // One actuals file labels each id once.
+        unique: files.length === 1,
+      });
+      seen = listing;
+    }
+    const doc = windowDocument(definition, windowId, stored?.value, summary, deps.clock.now().toISOString());
+    try {
+      if (stored) await deps.runs.windows.replace(model, windowId, doc, stored.etag);
+      else if (!(await deps.runs.windows.create(model, windowId, doc)).created) continue;
+    } catch (error) {
+      if (isDomainError(error) && error.code === 'CONCURRENCY_CONFLICT' && attempt < MAX_ATTEMPTS) continue;
+      throw error;
+    }
+    return { windowId, labelled: doc.labelled, labelCoverage: doc.labelCoverage, provisional: doc.performance?.provisional ?? true };
+  }
+}
+
+function windowDocument(
+  definition: ModelDefinition,
+  windowId: string,
+  stored: MonitoringWindow | undefined,
+  summary: LabelledSummary,
+  now: string,
+): MonitoringWindow {
+  const predictions = stored?.predictions ?? 0;
+  // Until batch inference has counted the window's predictions, coverage is unknown: 0, provisional.
+  const labelCoverage = predictions > 0 ? Math.min(1, summary.labelled / predictions) : 0;
+  const performance = summary.metrics && {
+    metrics: summary.metrics,
+    provisional: labelCoverage < definition.policies.performance.minLabelCoverage,
+    updatedAt: now,
+  };
+  const base: MonitoringWindow = stored ?? {
+    modelName: definition.name,
+    window: windowFromId(windowId, windowLengthMs(definition.policies.drift.window)),
+    version: null,
+    predictions: 0,
+    labelled: 0,
+    labelCoverage: 0,
+    performance: null,
+    drift: null,
+  };
+  return { ...base, version: base.version ?? summary.version, labelled: summary.labelled, labelCoverage, performance };
+}

@@ -1,0 +1,134 @@
+/**
+ * Actuals joined to predictions end to end on devhost: a champion scores a data drop through
+ * `batchInference`, then an actuals file in Azurite fires the `joinActuals` blob trigger and
+ * `actualsJoin` labels the predictions: the record over HTTP, the labelled data against the
+ * model's own predictions, the window document batch inference counted, the event on the broker;
+ * the same blob event delivered again (the host's admin API) adds nothing.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { ServiceBusClient } from '@azure/service-bus';
+
+import { actualsIdOf } from '../../shared/domain/actuals';
+import type { ModelEvent } from '../../shared/schemas/messages';
+import { aRegionalModel, regionalPackage, regionalRows, toCsv, TRUE_WEIGHTS } from '../support/model-kit';
+import { apiClient, eventually, type ProductDevhost, startProductDevhost } from '../support/product-devhost';
+import { readParquetRows } from '../support/scoring-fixtures';
+
+jest.setTimeout(180_000);
+
+let devhost: ProductDevhost;
+let dataDir: string;
+const reader = () => apiClient(devhost.origin, 'reader');
+
+async function upload(name: string, body: string | Buffer) {
+  return devhost.container().getBlockBlobClient(name).upload(body, Buffer.byteLength(body));
+}
+
+beforeAll(async () => {
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'actuals-e2e-'));
+  devhost = await startProductDevhost({ dataDir });
+  await devhost.container().createIfNotExists();
+});
+
+afterAll(async () => {
+  await devhost?.stop();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('actuals join on devhost', () => {
+  it('when actuals land after a drop was scored, then the trigger joins them to the predictions: record, labelled data, window performance, event; the same blob event again adds nothing', async () => {
+    expect((await apiClient(devhost.origin, 'contributor').post('models', aRegionalModel('demand', { validation: { metric: 'rmse', minSegmentRows: 30, bootstrapResamples: 50 } }))).status).toBe(201);
+    expect(await reader().get('models/demand/actuals')).toMatchObject({ status: 200, body: { model: 'demand', actuals: [] } });
+    expect((await apiClient(devhost.origin).get('models/demand/actuals')).status).toBe(401);
+    expect((await reader().get('models/nope/actuals')).body).toMatchObject({ status: 404, code: 'MODEL_NOT_FOUND' });
+
+    // A champion scores a drop of 60 rows (batch inference, the lead's part of the loop).
+    await upload('datasets/demand/validation.csv', toCsv(regionalRows(300, 1)));
+    const pkg = regionalPackage(TRUE_WEIGHTS, 0, { datasets: [{ role: 'validation', uri: 'datasets/demand/validation.csv' }] });
+    const version = (await apiClient(devhost.origin, 'contributor').register('demand', pkg.manifest, pkg.onnx)).body.version as number;
+    const pending = await eventually('v1 pending approval', async () => {
+      const v = await reader().get(`models/demand/versions/${version}`);
+      return v.body?.version?.state === 'pending_approval' ? v.body : undefined;
+    });
+    await apiClient(devhost.origin, 'approver').post(`models/demand/versions/${version}/approve`, { evidenceHash: pending.version.evidenceHash });
+    await eventually('v1 champion', async () => ((await reader().get('models/demand/champion')).body?.version === version ? true : undefined));
+    const rows = regionalRows(60, 70, { idPrefix: 'c' });
+    await upload('drops/demand/day-1.csv', toCsv(rows));
+    const run = await eventually('the drop scored', async () => {
+      const found = (await reader().get('models/demand/runs')).body?.runs?.find((r: { state: string }) => r.state === 'completed');
+      return found as { runId: string; windows: string[] } | undefined;
+    }, 60_000);
+    const [windowId] = run.windows;
+
+    // 40 actuals of scored ids (c0 twice: the later row counts), one never scored, one without an id.
+    const actuals = [...rows.slice(0, 40).map((r) => [r.id, r.actual]), [rows[0]!.id, 99], ['ghost', 1], ['', 3]];
+    const body = `id,actual\n${actuals.map((a) => a.join(',')).join('\n')}\n`;
+    const uploaded = await upload('actuals/demand/2026-12/sales.csv', body);
+    const actualsId = actualsIdOf('actuals/demand/2026-12/sales.csv', uploaded.etag!);
+    const record = await eventually('the actuals record to complete', async () => {
+      const found = (await reader().get('models/demand/actuals')).body?.actuals?.[0];
+      if (found?.state === 'failed') throw new Error(`the join failed: ${found.error}`);
+      return found?.state === 'completed' ? found : undefined;
+    }, 60_000);
+    expect(record).toMatchObject({
+      actualsId,
+      source: { path: 'actuals/demand/2026-12/sales.csv', etag: uploaded.etag, size: Buffer.byteLength(body) },
+      instanceId: `actuals:demand:${actualsId}`,
+      rows: 43,
+      matched: 40,
+      unmatched: 1,
+      duplicateIds: 1,
+      duplicateRows: 1,
+      rescoredIds: 0,
+      rejectionReasons: { missing_id: 1 },
+      windows: [windowId],
+      quarantineFolder: `quarantine/demand/${actualsId}/`,
+    });
+    expect(record.metrics.overall.rows).toBe(40);
+    expect(record.metrics.segments.map((s: { segment: string }) => s.segment)).toEqual(['region=north', 'region=south']);
+
+    // Labelled rows: the champion's own predictions, with the actuals.
+    const labelled = await readParquetRows(await devhost.container().getBlobClient(`datasets/demand/labelled/${windowId}/${actualsId}.parquet`).downloadToBuffer());
+    expect(labelled).toHaveLength(40);
+    for (const l of labelled) {
+      const row = rows.find((r) => r.id === l.id)!;
+      expect(l).toMatchObject({ run_id: run.runId, model_version: version, actual: row.id === 'c70-0' ? 99 : row.actual });
+      expect(l.prediction).toBeCloseTo(pkg.predict(row), 5);
+    }
+
+    // The window batch inference counted: 40 of its 60 predictions labelled.
+    const monitoring = await reader().get('models/demand/monitoring');
+    const window = monitoring.body.windows.find((w: { window: { id: string } }) => w.window.id === windowId);
+    expect(window).toMatchObject({ predictions: 60, labelled: 40, performance: { provisional: false, metrics: { overall: { rows: 40 } } } });
+    expect(window.labelCoverage).toBeCloseTo(40 / 60, 10);
+
+    const client = new ServiceBusClient(devhost.serviceBusConnectionString);
+    try {
+      const receiver = client.createReceiver('model-events', 'all-events', { receiveMode: 'receiveAndDelete' });
+      const seen: ModelEvent[] = [];
+      await eventually('the run.completed event of the join', async () => {
+        seen.push(...(await receiver.receiveMessages(100, { maxWaitTimeInMs: 500 })).map((m) => m.body as ModelEvent));
+        return seen.some((e) => e.type === 'run.completed' && e.data.kind === 'actuals-join') ? true : undefined;
+      });
+      expect(seen.find((e) => e.type === 'run.completed' && e.data.kind === 'actuals-join')).toMatchObject({ model: 'demand', data: { runId: actualsId, rows: 43, quarantinedRows: 3 } });
+    } finally {
+      await client.close();
+    }
+
+    // The same blob event twice more: the trigger finds the join and starts nothing.
+    for (let i = 0; i < 2; i += 1) {
+      const res = await fetch(`${devhost.origin}/admin/functions/joinActuals`, {
+        method: 'POST',
+        headers: { 'x-functions-key': 'local-master-key', 'content-type': 'application/json' },
+        body: JSON.stringify({ input: 'mlops/actuals/demand/2026-12/sales.csv' }),
+      });
+      expect(res.status).toBe(202);
+    }
+    await eventually('the two deliveries', async () => (devhost.output.filter((l) => l.includes(`already joined or joining as actuals:demand:${actualsId}`)).length >= 2 ? true : undefined));
+    const after = (await reader().get('models/demand/actuals')).body.actuals;
+    expect(after).toEqual([record]);
+  });
+});

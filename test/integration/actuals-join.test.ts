@@ -1,0 +1,69 @@
+/** @jest-environment ./test/support/host-typed-arrays-environment.js */
+import { randomBytes } from 'node:crypto';
+
+import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+
+import { BlobDataLake } from '../../shared/adapters/blob/data-lake';
+import { cosmosModelRegistry } from '../../shared/adapters/cosmos/model-registry';
+import { cosmosRunStore } from '../../shared/adapters/cosmos/run-store';
+import { OnnxModelRuntime } from '../../shared/adapters/onnx/onnx-model-runtime';
+import { lakePaths } from '../../shared/domain/lake-paths';
+import { actualsCsv, actualsWorld, aDemandModel, dropActuals, type DropRow, joinInProcess, scoredRun } from '../support/actuals-kit';
+import { RecordingPublisher } from '../support/recording-publisher';
+import { readParquetRows } from '../support/scoring-fixtures';
+
+const runtime = new OnnxModelRuntime();
+let container: ContainerClient;
+
+beforeAll(async () => {
+  container = BlobServiceClient.fromConnectionString(process.env.STORAGE_CONNECTION_STRING!).getContainerClient(`actuals-${Date.now()}`);
+  await container.create();
+});
+
+afterAll(async () => {
+  await container.delete();
+  await runtime.close();
+});
+
+const DAY = '20260301T0000Z';
+const rows: DropRow[] = Array.from({ length: 40 }, (_, i) => ({ id: `k${i}`, ts: `2026-03-01T${String(i % 24).padStart(2, '0')}:00:00Z`, x1: i % 5, x2: i % 3, region: i % 2 ? 'north' : 'south' }));
+
+describe('actuals join on Blob Storage (Azurite) and Cosmos DB (local server)', () => {
+  it('when two actuals files of one window are joined at the same time, then both land, the window counts every id once and the records are in Cosmos', async () => {
+    const name = `act-${randomBytes(4).toString('hex')}`;
+    const lake = new BlobDataLake(() => Promise.resolve(container));
+    const runs = cosmosRunStore();
+    const events = new RecordingPublisher();
+    const w = await actualsWorld({ definition: aDemandModel({ name }), lake, registry: cosmosModelRegistry(), runs, events, runtime }, { bucketRows: 7 });
+    await scoredRun(w, { runId: 'run-1', createdAt: '2026-03-02T00:00:00Z', rows, chunkBytes: 300 });
+    // The window as batch inference left it: 40 predictions counted.
+    await runs.windows.create(name, DAY, {
+      modelName: name,
+      window: { id: DAY, start: '2026-03-01T00:00:00.000Z', end: '2026-03-02T00:00:00.000Z' },
+      version: 1,
+      predictions: 40,
+      labelled: 0,
+      labelCoverage: 0,
+      performance: null,
+      drift: null,
+    });
+
+    const first = await dropActuals(w, 'a.csv', actualsCsv(['id', 'sales'], rows.slice(0, 25).map((r, i) => [r.id, i])));
+    const second = await dropActuals(w, 'b.csv', actualsCsv(['id', 'sales'], rows.slice(15).map((r, i) => [r.id, 100 + i])));
+    const [a, b] = await Promise.all([joinInProcess(w, first), joinInProcess(w, second)]);
+
+    expect(a.record).toMatchObject({ state: 'completed', matched: 25, windows: [DAY] });
+    expect(b.record).toMatchObject({ state: 'completed', matched: 25, windows: [DAY] });
+    expect(a.summaries.length).toBeGreaterThan(2);
+    const stored = await runs.actuals.list(name);
+    expect(stored.map((r) => r.state)).toEqual(['completed', 'completed']);
+    const doc = (await runs.windows.get(name, DAY))!.value;
+    expect(doc).toMatchObject({ predictions: 40, labelled: 40, labelCoverage: 1, performance: { provisional: false } });
+    expect(doc.performance!.metrics.overall.rows).toBe(40);
+
+    const labelled = await readParquetRows(await lake.readBuffer(lakePaths.labelled(name, DAY, a.record!.actualsId)));
+    expect(labelled).toHaveLength(25);
+    expect(labelled.map((r) => r.id).sort()).toEqual(rows.slice(0, 25).map((r) => r.id).sort());
+    expect(events.ofType('run.completed')).toHaveLength(2);
+  });
+});

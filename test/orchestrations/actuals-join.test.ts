@@ -1,0 +1,93 @@
+import '../../orchestrations/actuals/actuals-join';
+
+import { ACTUALS_ACTIVITIES as A, ACTUALS_JOIN } from '../../orchestrations/actuals/names';
+import { actualsIdOf } from '../../shared/domain/actuals';
+import type { BucketSummary } from '../../shared/schemas/actuals';
+import { type EpisodeResult, orchestrationHarness } from '../support/orchestration-harness';
+
+const START = new Date('2026-03-10T12:00:00Z');
+const input = { model: 'demand', path: 'actuals/demand/sales.csv', etag: '"0x1"', size: 120, lastModified: '2026-03-10T11:59:00.000Z' };
+const actualsId = actualsIdOf(input.path, input.etag);
+const ok = (value: unknown) => ({ ok: true, value });
+const step = { model: 'demand', actualsId };
+
+const summary = (bucket: number, windows: string[]): BucketSummary => ({
+  bucket,
+  rows: 10,
+  rejectionReasons: {},
+  matched: 10,
+  unmatched: 0,
+  duplicateIds: 0,
+  duplicateRows: 0,
+  rescoredIds: 0,
+  windows: windows.map((windowId) => ({ windowId, rows: 5 })),
+});
+
+/** The new activity calls of an episode: [name, input] in order. */
+const calls = (s: EpisodeResult) => s.newActions.filter((a) => a.kind.startsWith('CallActivity')).map((a) => [a.name, a.input]);
+const taskIds = (s: EpisodeResult) => s.newActions.map((a) => a.taskId!);
+
+describe('actualsJoin (replayed through the durable-functions SDK)', () => {
+  it('when a file is planned in three buckets with parallelism two, then buckets run two at a time, then each window touched once, then completion', async () => {
+    const h = orchestrationHarness(ACTUALS_JOIN, { input, instanceId: `actuals:demand:${actualsId}`, startTime: START });
+    let s = await h.start();
+    expect(calls(s)).toEqual([[A.plan, { ...input, instanceId: `actuals:demand:${actualsId}`, at: START.toISOString() }]]);
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ outcome: 'planned', actualsId, buckets: 3, parallelism: 2 }));
+    expect(calls(s)).toEqual([
+      [A.joinBucket, { ...step, bucket: 0 }],
+      [A.joinBucket, { ...step, bucket: 1 }],
+    ]);
+    const [b0, b1] = taskIds(s);
+    s = await h.completeActivity(b1!, ok(summary(1, ['20260302T0000Z'])));
+    expect(calls(s)).toEqual([]);
+    s = await h.completeActivity(b0!, ok(summary(0, ['20260302T0000Z', '20260301T0000Z'])));
+    expect(calls(s)).toEqual([[A.joinBucket, { ...step, bucket: 2 }]]);
+    s = await h.completeActivity(taskIds(s)[0]!, ok(summary(2, ['20260303T0000Z'])));
+    expect(calls(s)).toEqual([
+      [A.updateWindow, { ...step, windowId: '20260301T0000Z' }],
+      [A.updateWindow, { ...step, windowId: '20260302T0000Z' }],
+    ]);
+    const [w1, w2] = taskIds(s);
+    const update = (windowId: string) => ok({ windowId, labelled: 5, labelCoverage: 0.5, provisional: false });
+    s = await h.completeActivity(w1!, update('20260301T0000Z'));
+    s = await h.completeActivity(w2!, update('20260302T0000Z'));
+    expect(calls(s)).toEqual([[A.updateWindow, { ...step, windowId: '20260303T0000Z' }]]);
+    s = await h.advance(60_000).completeActivity(taskIds(s)[0]!, update('20260303T0000Z'));
+    expect(calls(s)).toEqual([
+      [A.complete, { ...step, summaries: [summary(0, ['20260302T0000Z', '20260301T0000Z']), summary(1, ['20260302T0000Z']), summary(2, ['20260303T0000Z'])], completedAt: '2026-03-10T12:01:00.000Z' }],
+    ]);
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ state: 'completed' }));
+    expect(s.isDone).toBe(true);
+    expect(s.output).toEqual({ actualsId, outcome: 'completed' });
+  });
+
+  it('when the file version was joined before, then the join ends at once', async () => {
+    const h = orchestrationHarness(ACTUALS_JOIN, { input, startTime: START });
+    let s = await h.start();
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ outcome: 'done', actualsId, state: 'completed' }));
+    expect(s.isDone).toBe(true);
+    expect(s.output).toEqual({ actualsId, outcome: 'done' });
+    expect(s.actions.filter((a) => a.kind.startsWith('CallActivity'))).toHaveLength(1);
+  });
+
+  it('when a bucket reports an expected failure, then the join is recorded as failed with the reason and ends', async () => {
+    const h = orchestrationHarness(ACTUALS_JOIN, { input, instanceId: 'i-1', startTime: START });
+    let s = await h.start();
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ outcome: 'planned', actualsId, buckets: 1, parallelism: 4 }));
+    s = await h.completeActivity(taskIds(s)[0]!, { ok: false, code: 'INVALID_INPUT_FILE', message: 'row group 3 cannot be read' });
+    expect(calls(s)).toEqual([[A.fail, { ...input, actualsId, instanceId: 'i-1', at: START.toISOString(), error: 'INVALID_INPUT_FILE: row group 3 cannot be read' }]]);
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ state: 'failed' }));
+    expect(s.output).toEqual({ actualsId, outcome: 'failed', error: 'INVALID_INPUT_FILE: row group 3 cannot be read' });
+  });
+
+  it('when an activity fails with an outage, then it is retried with backoff before anything else happens', async () => {
+    const h = orchestrationHarness(ACTUALS_JOIN, { input, startTime: START });
+    let s = await h.start();
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ outcome: 'planned', actualsId, buckets: 1, parallelism: 4 }));
+    const failed = await h.failActivity(taskIds(s)[0]!, 'Blob Storage unavailable');
+    expect(failed.retryTimer?.fireAt).toEqual(new Date(START.getTime() + 2000));
+    const fired = await h.fireTimer(failed.retryTimer!.taskId);
+    s = await h.completeActivity(fired.retryAttempt!, ok(summary(0, [])));
+    expect(calls(s)).toEqual([[A.complete, expect.objectContaining({ summaries: [summary(0, [])] })]]);
+  });
+});

@@ -1,0 +1,352 @@
+/** @jest-environment ./test/support/host-typed-arrays-environment.js */
+import { randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+
+import { OnnxModelRuntime } from '../../../shared/adapters/onnx/onnx-model-runtime';
+import { actualsIdOf } from '../../../shared/domain/actuals';
+import { lakePaths } from '../../../shared/domain/lake-paths';
+import { computeMetricsByKeys } from '../../../shared/domain/metrics';
+import type { ModelDefinition } from '../../../shared/schemas/model';
+import type { MonitoringWindow } from '../../../shared/schemas/monitoring';
+import { refreshWindowPerformance } from '../../../shared/usecases/actuals/window';
+import {
+  aChurnModel,
+  actualsCsv,
+  type ActualsWorld,
+  actualsWorld,
+  aDemandModel,
+  BIAS,
+  dropActuals,
+  type DropRow,
+  joinInProcess,
+  scoredRun,
+  WEIGHTS,
+} from '../../support/actuals-kit';
+import { InMemoryModelRegistry } from '../../support/in-memory-registry';
+import { inMemoryRunStore } from '../../support/in-memory-run-store';
+import { MemoryLake } from '../../support/memory-lake';
+import { RecordingPublisher } from '../../support/recording-publisher';
+import { parquetOf, readParquetRows } from '../../support/scoring-fixtures';
+
+const runtime = new OnnxModelRuntime();
+afterAll(() => runtime.close());
+
+const predictionOf = (x1: number, x2: number) => Math.fround(Math.fround(Math.fround(x1 * WEIGHTS[0]!) + Math.fround(x2 * WEIGHTS[1]!)) + BIAS);
+
+async function world(definition: ModelDefinition = aDemandModel(), settings = {}) {
+  const lake = new MemoryLake();
+  const events = new RecordingPublisher();
+  const w = await actualsWorld({ definition, lake, registry: new InMemoryModelRegistry(), runs: inMemoryRunStore(), events, runtime }, settings);
+  return { w, lake, events };
+}
+
+/** Two days of a drop: ids d0..d5, north and south, three rows a day. */
+const DAY1 = '20260301T0000Z';
+const DAY2 = '20260302T0000Z';
+const sixRows: DropRow[] = [
+  { id: 'd0', ts: '2026-03-01T08:00:00Z', x1: 1, x2: 0.5, region: 'north' },
+  { id: 'd1', ts: '2026-03-01T09:00:00Z', x1: 2, x2: -1, region: 'south' },
+  { id: 'd2', ts: '2026-03-01T23:59:59Z', x1: -1, x2: 2, region: 'north' },
+  { id: 'd3', ts: '2026-03-02T00:00:00Z', x1: 0, x2: 0, region: 'south' },
+  { id: 'd4', ts: '2026-03-02T10:00:00Z', x1: 3, x2: 1, region: 'north' },
+  { id: 'd5', ts: '2026-03-02T11:00:00Z', x1: 0.5, x2: 0.25, region: 'south' },
+];
+const sixActuals = [7, 1, 5, 2, 10, 3];
+
+async function labelledRows(w: ActualsWorld, windowId: string, actualsId: string) {
+  return readParquetRows(await w.lake.readBuffer(lakePaths.labelled(w.definition.name, windowId, actualsId)));
+}
+
+async function windowDoc(w: ActualsWorld, windowId: string): Promise<MonitoringWindow | undefined> {
+  return (await w.runs.windows.get(w.definition.name, windowId))?.value;
+}
+
+describe('actuals join (use cases, in memory)', () => {
+  it('when actuals match stored predictions, then each window gets a labelled file of prediction columns plus the actual, the record counts add up and realised metrics are the rows\'', async () => {
+    const { w, lake, events } = await world();
+    await scoredRun(w, { runId: 'run-1', createdAt: '2026-03-03T00:00:00Z', rows: sixRows });
+    const input = await dropActuals(w, '2026/03/sales.csv', actualsCsv(['id', 'sales'], sixRows.map((r, i) => [r.id, sixActuals[i]!])));
+    const { record, outcome } = await joinInProcess(w, input);
+
+    const actualsId = actualsIdOf(input.path, input.etag);
+    expect(record?.error).toBeUndefined();
+    expect(outcome).toBe('completed');
+    expect(record).toMatchObject({ actualsId, state: 'completed', rows: 6, matched: 6, unmatched: 0, duplicateIds: 0, duplicateRows: 0, rescoredIds: 0, rejectionReasons: {}, windows: [DAY1, DAY2] });
+    expect(actualsId).toMatch(/^2026_03_sales\.csv-[0-9a-f]{16}$/);
+
+    const day1 = await labelledRows(w, DAY1, actualsId);
+    expect(day1.map((r) => r.id)).toEqual(['d0', 'd1', 'd2']);
+    expect(Object.keys(day1[0]!)).toEqual(['id', 'ts', 'region', 'prediction', 'model_version', 'run_id', 'source_row', 'actual', 'actuals_id', 'actuals_row', 'actuals_at']);
+    expect(day1[0]).toMatchObject({ region: 'north', prediction: predictionOf(1, 0.5), model_version: 1, run_id: 'run-1', source_row: 1, actual: 7, actuals_id: actualsId, actuals_row: 1 });
+    expect((await labelledRows(w, DAY2, actualsId)).map((r) => [r.id, r.actual])).toEqual([['d3', 2], ['d4', 10], ['d5', 3]]);
+
+    // The record's metrics are computeMetricsByKeys over the six matched rows.
+    const predicted = Float64Array.from(sixRows, (r) => predictionOf(Number(r.x1), Number(r.x2)));
+    const expected = computeMetricsByKeys('regression', { actual: Float64Array.from(sixActuals), predicted }, ['region'], { region: sixRows.map((r) => r.region) }, { bootstrap: { resamples: 50 } });
+    expect(record!.metrics).toEqual(expected);
+    expect(record!.metrics!.segments.map((s) => s.segment)).toEqual(['region=north', 'region=south']);
+
+    // Batch inference has not counted the window's predictions: coverage unknown (0), provisional.
+    const w1 = await windowDoc(w, DAY1);
+    expect(w1).toMatchObject({ modelName: 'demand', window: { id: DAY1, start: '2026-03-01T00:00:00.000Z' }, version: 1, predictions: 0, labelled: 3, labelCoverage: 0, drift: null });
+    expect(w1!.performance).toMatchObject({ provisional: true, metrics: { overall: { rows: 3 } } });
+
+    expect(events.ofType('run.completed')).toEqual([
+      expect.objectContaining({ eventId: `actuals-join:${actualsId}:completed`, model: 'demand', data: { runId: actualsId, kind: 'actuals-join', rows: 6, quarantinedRows: 0 } }),
+    ]);
+    expect([...lake.objects.keys()].filter((k) => k.startsWith('datasets/demand/actuals-work/'))).toEqual([]);
+    expect([...lake.objects.keys()].filter((k) => k.startsWith(`quarantine/demand/${actualsId}/`))).toEqual([]);
+  });
+
+  it('when ids repeat, have no stored prediction, or rows lack an id or a usable actual, then each is counted by reason and quarantined, none dropped', async () => {
+    const { w } = await world();
+    await scoredRun(w, { runId: 'run-1', createdAt: '2026-03-03T00:00:00Z', rows: sixRows });
+    const body = [
+      'id,sales,note',
+      'd0,7,first',
+      'd1,1,',
+      'd0,8,again', // d0 again: this row counts, row 1 is superseded
+      ',4,no id',
+      'd2,,no actual',
+      'd3,abc,not a number',
+      'zz,5,never scored',
+      'd4,10',
+      'd5,3,x',
+    ].join('\n');
+    const input = await dropActuals(w, 'mixed.csv', `${body}\n`);
+    const { record } = await joinInProcess(w, input);
+    const actualsId = actualsIdOf(input.path, input.etag);
+
+    expect(record).toMatchObject({
+      rows: 9,
+      matched: 3, // d0 (row 3), d1, d5
+      unmatched: 1, // zz
+      duplicateIds: 1,
+      duplicateRows: 1,
+      rejectionReasons: { missing_id: 1, missing_actual: 1, 'not_a_number:sales': 1, ragged_row: 1 },
+      quarantineFolder: `quarantine/demand/${actualsId}/`,
+    });
+    const r = record!;
+    const rejected = Object.values(r.rejectionReasons).reduce((a, b) => a + b, 0);
+    expect(rejected + r.matched + r.unmatched + r.duplicateRows!).toBe(r.rows);
+
+    const lines = (await w.lake.readBuffer(`quarantine/demand/${actualsId}/bucket-00000.jsonl`)).toString().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => [l.row, l.code])).toEqual([
+      [1, 'duplicate_id'],
+      [4, 'missing_id'],
+      [5, 'missing_actual'],
+      [6, 'not_a_number:sales'],
+      [8, 'ragged_row'],
+      [7, 'unmatched'],
+    ]);
+    expect(lines[0]).toMatchObject({ cells: ['d0', '7'], reason: expect.stringMatching(/appears again in row 3/) });
+    expect(lines[1]).toMatchObject({ cells: ['', '4', 'no id'] });
+    expect(lines[5]).toMatchObject({ cells: ['zz', '5'], reason: expect.stringMatching(/no stored prediction has this id/) });
+    expect((await labelledRows(w, DAY1, actualsId)).map((row) => [row.id, row.actual, row.actuals_row])).toEqual([['d0', 8, 3], ['d1', 1, 2]]);
+  });
+
+  it('when an id was scored by several runs, then it joins the latest run\'s prediction and counts as rescored; runs older than the lookback are not searched', async () => {
+    const { w } = await world(aDemandModel(), { lookback: 'P30D' });
+    const row = (id: string, x1: number): DropRow => ({ id, ts: '2026-03-01T08:00:00Z', x1, x2: 0, region: 'north' });
+    await scoredRun(w, { runId: 'run-old', createdAt: '2026-03-02T00:00:00Z', rows: [row('a', 1), row('b', 1)] });
+    await scoredRun(w, { runId: 'run-new', createdAt: '2026-03-05T00:00:00Z', rows: [row('a', 5), row('a', 6)] });
+    await scoredRun(w, { runId: 'run-ancient', createdAt: '2026-01-01T00:00:00Z', rows: [row('c', 1)] });
+    const input = await dropActuals(w, 'late.csv', actualsCsv(['id', 'sales'], [['a', 1], ['b', 2], ['c', 3]]));
+    const { record } = await joinInProcess(w, input);
+
+    expect(record).toMatchObject({ matched: 2, unmatched: 1, rescoredIds: 1 });
+    const rows = await labelledRows(w, DAY1, actualsIdOf(input.path, input.etag));
+    // a: the newer run, and within it the later row; b: only the older run has it.
+    expect(rows.map((r) => [r.id, r.run_id, r.source_row, r.prediction])).toEqual([
+      ['a', 'run-new', 2, predictionOf(6, 0)],
+      ['b', 'run-old', 2, predictionOf(1, 0)],
+    ]);
+  });
+
+  it('when late actuals arrive for a window, then its metrics are recomputed from all its labelled files, the later file wins for an id, and counts others wrote are kept', async () => {
+    const { w } = await world();
+    await scoredRun(w, { runId: 'run-1', createdAt: '2026-03-03T00:00:00Z', rows: sixRows });
+    // Batch inference and the monitor wrote the window first.
+    const day1Doc: MonitoringWindow = {
+      modelName: 'demand',
+      window: { id: DAY1, start: '2026-03-01T00:00:00.000Z', end: '2026-03-02T00:00:00.000Z' },
+      version: 1,
+      predictions: 4,
+      labelled: 0,
+      labelCoverage: 0,
+      performance: null,
+      drift: null,
+      performanceVerdict: 'insufficient_data',
+    };
+    await w.runs.windows.create('demand', DAY1, day1Doc);
+
+    const first = await dropActuals(w, 'first.csv', actualsCsv(['id', 'sales'], [['d0', 7], ['d1', 1]]));
+    w.now = new Date('2026-03-10T12:00:00Z');
+    await joinInProcess(w, { ...first, lastModified: '2026-03-10T12:00:00.000Z' });
+    expect(await windowDoc(w, DAY1)).toMatchObject({ predictions: 4, labelled: 2, labelCoverage: 0.5, performance: { provisional: false } });
+
+    // A week later: d1 corrected, d2 new (same window).
+    w.now = new Date('2026-03-17T12:00:00Z');
+    const late = await dropActuals(w, 'late.csv', actualsCsv(['id', 'sales'], [['d1', 2], ['d2', 5]]));
+    const lateInput = { ...late, lastModified: '2026-03-17T12:00:00.000Z' };
+    const { record } = await joinInProcess(w, lateInput);
+    expect(record).toMatchObject({ matched: 2, windows: [DAY1] });
+
+    const doc = (await windowDoc(w, DAY1))!;
+    expect(doc).toMatchObject({ predictions: 4, labelled: 3, labelCoverage: 0.75, performanceVerdict: 'insufficient_data', drift: null, version: 1 });
+    expect(doc.performance!.updatedAt).toBe('2026-03-17T12:00:00.000Z');
+    const predicted = Float64Array.from(sixRows.slice(0, 3), (r) => predictionOf(Number(r.x1), Number(r.x2)));
+    const expected = computeMetricsByKeys('regression', { actual: Float64Array.from([7, 2, 5]), predicted }, ['region'], { region: ['north', 'south', 'north'] }, { bootstrap: { resamples: 50 } });
+    expect(doc.performance!.metrics).toEqual(expected);
+    // Both files' labelled data stay: the window's history of actuals.
+    expect((await labelledRows(w, DAY1, record!.actualsId)).map((r) => r.id)).toEqual(['d1', 'd2']);
+  });
+
+  it('when the same actuals file version is joined twice, then there is one record and the second join does nothing', async () => {
+    const { w, events } = await world();
+    await scoredRun(w, { runId: 'run-1', createdAt: '2026-03-03T00:00:00Z', rows: sixRows });
+    const input = await dropActuals(w, 'sales.csv', actualsCsv(['id', 'sales'], [['d0', 7]]));
+    const first = await joinInProcess(w, input);
+    const again = await joinInProcess(w, input);
+    expect(first.outcome).toBe('completed');
+    expect(again.outcome).toBe('done');
+    expect(await w.runs.actuals.list('demand')).toHaveLength(1);
+    expect(events.ofType('run.completed')).toHaveLength(1);
+
+    // A new version of the same blob is a new file; the event of the old one finds it superseded.
+    const replaced = await dropActuals(w, 'sales.csv', actualsCsv(['id', 'sales'], [['d0', 8]]));
+    expect((await joinInProcess(w, { ...input, etag: '"an-older-etag"' })).outcome).toBe('superseded');
+    expect((await joinInProcess(w, replaced)).outcome).toBe('completed');
+    expect(await w.runs.actuals.list('demand')).toHaveLength(2);
+  });
+
+  it('when the file lacks the target column, then the join fails with the reason on its record and run.failed is published', async () => {
+    const { w, events } = await world();
+    const input = await dropActuals(w, 'wrong.csv', actualsCsv(['id', 'amount'], [['d0', 7]]));
+    const { record, outcome } = await joinInProcess(w, input);
+    expect(outcome).toBe('failed');
+    expect(record).toMatchObject({ state: 'failed', error: expect.stringMatching(/lacks the column\(s\) 'sales'/) });
+    expect(events.ofType('run.failed')).toEqual([expect.objectContaining({ data: { runId: record!.actualsId, error: record!.error } })]);
+  });
+
+  it('when a classifier\'s actuals are class labels and the model has no timestamp column, then they join as classes in the run\'s arrival window with classification metrics', async () => {
+    const definition = aChurnModel();
+    const { w } = await world(definition);
+    const rows: DropRow[] = [
+      { id: 'c1', x1: 0, x2: 0, region: 'north' },
+      { id: 'c2', x1: 1, x2: 0, region: 'north' },
+      { id: 'c3', x1: 0.2, x2: 0, region: 'south' },
+      { id: 'c4', x1: 0.9, x2: 0, region: 'south' },
+    ];
+    await scoredRun(w, { runId: 'run-1', createdAt: '2026-03-04T15:00:00Z', rows });
+    const input = await dropActuals(w, 'churn.csv', actualsCsv(['customer', 'actual'], [['c1', 'stay'], ['c2', 'leave'], ['c3', 'leave'], ['c4', 'leave'], ['c5', 'maybe']]));
+    const { record } = await joinInProcess(w, input);
+
+    expect(record).toMatchObject({ matched: 4, unmatched: 0, rejectionReasons: { 'unknown_class:actual': 1 }, windows: ['20260304T0000Z'] });
+    expect(record!.metrics!.overall.metrics.accuracy!.value).toBeCloseTo(0.75, 10);
+    expect(record!.metrics!.overall.confusionMatrix).toEqual([[1, 0], [1, 2]]);
+    const labelled = await labelledRows(w, '20260304T0000Z', record!.actualsId);
+    expect(labelled.map((r) => [r.customer, r.region, r.actual])).toEqual([['c1', 'north', 'stay'], ['c2', 'north', 'leave'], ['c3', 'south', 'leave'], ['c4', 'south', 'leave']]);
+    expect(labelled[0]!.probability_leave).toBeCloseTo(0.2, 6);
+  });
+});
+
+/** A lake that remembers the largest single read of each object (bytes). */
+class ReadRecordingLake extends MemoryLake {
+  readonly largestRead = new Map<string, number>();
+
+  private note(path: string, bytes: number): void {
+    this.largestRead.set(path, Math.max(this.largestRead.get(path) ?? 0, bytes));
+  }
+
+  override async readBuffer(path: string, range?: { offset: number; length?: number }): Promise<Buffer> {
+    const buf = await super.readBuffer(path, range);
+    this.note(path, buf.length);
+    return buf;
+  }
+
+  override async read(path: string, range?: { offset: number; length?: number }) {
+    const stream = await super.read(path, range);
+    this.note(path, range?.length ?? this.body(path).length);
+    return stream;
+  }
+}
+
+describe('actuals join of files larger than one bucket', () => {
+  it('when the actuals outnumber a bucket, then each join activity holds one hash range of the ids, files are read in ranges, and windows count exactly while metrics use a bounded sample', async () => {
+    const lake = new ReadRecordingLake();
+    const w = await actualsWorld(
+      { definition: aDemandModel(), lake, registry: new InMemoryModelRegistry(), runs: inMemoryRunStore(), events: new RecordingPublisher(), runtime },
+      { bucketRows: 100, metricsMaxRows: 200 },
+    );
+    const rows: DropRow[] = Array.from({ length: 1000 }, (_, i) => ({
+      id: `p${i}`,
+      ts: new Date(Date.parse('2026-03-01T00:00:00Z') + i * 172_800).toISOString(),
+      x1: i % 10,
+      x2: (i % 7) / 2,
+      region: i % 2 ? 'north' : 'south',
+    }));
+    await scoredRun(w, { runId: 'run-big', createdAt: '2026-03-03T00:00:00Z', rows, chunkBytes: 8_000 });
+    const ids = [...rows.map((r) => r.id), ...Array.from({ length: 10 }, (_, i) => `extra${i}`)];
+    const sales = ids.map((_, i) => (i < 1000 ? predictionOf(i % 10, (i % 7) / 2) + ((i % 5) - 2) : 1));
+    // About 3 MB (hex notes), well above what one ranged read of the reader fetches (its footer read, 512 KiB).
+    const notes = ids.map(() => randomBytes(1500).toString('hex'));
+    const file = parquetOf([{ name: 'id', type: 'STRING', data: ids }, { name: 'sales', type: 'DOUBLE', data: sales }, { name: 'note', type: 'STRING', data: notes }], 100);
+    const input = await dropActuals(w, 'big.parquet', file);
+
+    const { record, summaries } = await joinInProcess(w, input);
+    expect(summaries).toHaveLength(11);
+    for (const s of summaries) expect(s.rows).toBeLessThanOrEqual(200);
+    expect(summaries.reduce((a, s) => a + s.rows, 0)).toBe(1010);
+    expect(record).toMatchObject({ rows: 1010, matched: 1000, unmatched: 10, windows: [DAY1, DAY2] });
+    // Every bucket read the file, each time in ranges (row groups), never whole.
+    expect(file.length).toBeGreaterThan(2_500_000);
+    expect(lake.largestRead.get(input.path)).toBeLessThanOrEqual(512 * 1024);
+
+    // One labelled file per window, made of the buckets' pieces.
+    const day1 = await labelledRows(w, DAY1, record!.actualsId);
+    expect(day1).toHaveLength(500);
+    expect(new Set(day1.map((r) => r.id)).size).toBe(500);
+    for (const r of day1) expect(r.actual).toBeCloseTo(Number(r.prediction) + ((Number(String(r.id).slice(1)) % 5) - 2), 6);
+
+    const doc = (await windowDoc(w, DAY1))!;
+    expect(doc.labelled).toBe(500);
+    const sampled = doc.performance!.metrics.overall.rows;
+    expect(sampled).toBeGreaterThan(100);
+    expect(sampled).toBeLessThanOrEqual(260);
+    expect(record!.metrics!.overall.rows).toBeLessThanOrEqual(260);
+    // The sample is the same ids every time: recomputing gives the same figures.
+    const again = await refreshWindowPerformance(w.deps, w.definition, DAY1);
+    expect(again.labelled).toBe(500);
+    expect((await windowDoc(w, DAY1))!.performance!.metrics).toEqual(doc.performance!.metrics);
+  });
+
+  it('when actuals come as CSV.gz, then the rows are counted before planning and the file joins like any other', async () => {
+    const { w } = await world(aDemandModel(), { bucketRows: 2 });
+    await scoredRun(w, { runId: 'run-1', createdAt: '2026-03-03T00:00:00Z', rows: sixRows });
+    const input = await dropActuals(w, 'sales.csv.gz', gzipSync(actualsCsv(['id', 'sales'], sixRows.map((r, i) => [r.id, sixActuals[i]!]))));
+    const { record, summaries } = await joinInProcess(w, input);
+    expect(summaries).toHaveLength(3);
+    expect(record).toMatchObject({ state: 'completed', rows: 6, matched: 6 });
+  });
+});
+
+describe('the file\'s realised metrics', () => {
+  it('when the same file is joined in one bucket and in several, then its metrics are the same rows\' (the one bucket computes them without reading back)', async () => {
+    const rows: DropRow[] = Array.from({ length: 300 }, (_, i) => ({ id: `m${i}`, ts: `2026-03-0${1 + (i % 3)}T10:00:00Z`, x1: i % 7, x2: (i % 5) / 2, region: i % 4 ? 'north' : 'south' }));
+    const body = actualsCsv(['id', 'sales'], rows.map((r, i) => [r.id, i % 13]));
+    const metricsWith = async (bucketRows: number) => {
+      const { w } = await world(aDemandModel(), { bucketRows, metricsMaxRows: 120 });
+      await scoredRun(w, { runId: 'run-1', createdAt: '2026-03-05T00:00:00Z', rows });
+      const { record, summaries } = await joinInProcess(w, await dropActuals(w, 'm.csv', body));
+      return { metrics: record!.metrics!, buckets: summaries.length };
+    };
+    const one = await metricsWith(10_000);
+    const several = await metricsWith(40);
+    expect([one.buckets, several.buckets]).toEqual([1, 8]);
+    expect(one.metrics.overall.rows).toBe(several.metrics.overall.rows);
+    expect(one.metrics.overall.rows).toBeLessThan(300);
+    expect(one.metrics.segments.map((s) => [s.segment, s.rows])).toEqual(several.metrics.segments.map((s) => [s.segment, s.rows]));
+    for (const name of ['mae', 'rmse', 'r2'] as const) expect(one.metrics.overall.metrics[name]!.value).toBeCloseTo(several.metrics.overall.metrics[name]!.value!, 9);
+  });
+});
