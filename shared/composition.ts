@@ -7,6 +7,9 @@ import { blobDataLake } from './adapters/blob/data-lake';
 import { blobProbe } from './adapters/blob/probe';
 import { cosmosModelRegistry } from './adapters/cosmos/model-registry';
 import { cosmosProbe } from './adapters/cosmos/probe';
+import { cosmosRunStore } from './adapters/cosmos/run-store';
+import { HttpTrainingWebhook } from './adapters/http/training-webhook';
+import { OnnxModelExporter } from './adapters/onnx/linear-onnx';
 import { OnnxModelRuntime } from './adapters/onnx/onnx-model-runtime';
 import { eventPublisher } from './adapters/servicebus/event-publisher';
 import { serviceBusProbe } from './adapters/servicebus/probe';
@@ -18,9 +21,13 @@ import type { EventPublisher } from './ports/event-publisher';
 import type { DependencyProbe } from './ports/health';
 import type { ModelRegistry } from './ports/model-registry';
 import type { ModelRuntime } from './ports/model-runtime';
+import type { RunStore } from './ports/run-store';
 import type { TabularFiles } from './ports/tabular-files';
+import type { TrainingWebhook } from './ports/training-webhook';
 import type { RegisterPackageDeps } from './usecases/register-package';
 import { RegistryUseCases } from './usecases/registry';
+import type { RetrainingDeps } from './usecases/retraining';
+import type { DecisionDeps } from './usecases/retraining-records';
 import type { ValidateVersionDeps } from './usecases/validate-version';
 
 function once<T>(make: () => T): () => T {
@@ -33,6 +40,8 @@ export const dataLake: () => DataLake = once(() => blobDataLake());
 export const tabularFiles: () => TabularFiles = once(() => new LakeTabularFiles(dataLake()));
 export const modelRuntime: () => ModelRuntime = once(() => new OnnxModelRuntime());
 export const events: () => EventPublisher = once(() => eventPublisher());
+export const runStore: () => RunStore = once(() => cosmosRunStore());
+const trainingWebhook: () => TrainingWebhook = once(() => new HttpTrainingWebhook());
 
 export const registry: () => RegistryUseCases = once(
   () => new RegistryUseCases({ registry: registryStore(), clock: systemClock, events: events() }),
@@ -49,6 +58,37 @@ export const validation = (): ValidateVersionDeps => ({
   lake: dataLake(),
   files: tabularFiles(),
   runtime: modelRuntime(),
+});
+
+/** Retraining records: what the lifecycle's end and the completion API change. */
+export const retrainingRecords = (): DecisionDeps => ({ runs: runStore(), clock: systemClock, events: events(), registry: registryStore() });
+
+/** The retraining trigger: records, the training data, the built-in trainer and registration. */
+export const retraining = (): RetrainingDeps => {
+  const cfg = config();
+  return {
+    ...retrainingRecords(),
+    lake: dataLake(),
+    files: tabularFiles(),
+    runtime: modelRuntime(),
+    exporter: new OnnxModelExporter(),
+    registration: registration(),
+    limits: {
+      windows: cfg.RETRAINING_WINDOWS,
+      maxRows: cfg.RETRAINING_MAX_ROWS,
+      minRows: cfg.RETRAINING_MIN_ROWS,
+      trainingDataset: cfg.RETRAINING_TRAINING_DATASET,
+    },
+    webhookUrl: cfg.RETRAINING_WEBHOOK_URL,
+    maxDeliveryCount: cfg.RETRAINING_MAX_DELIVERY_COUNT,
+  };
+};
+
+/** A webhook trainer: where the job goes and how long to wait for its report. */
+export const webhookTrainer = () => ({
+  webhook: trainingWebhook(),
+  webhookUrl: config().RETRAINING_WEBHOOK_URL,
+  timeout: config().RETRAINING_WEBHOOK_TIMEOUT,
 });
 
 export const dependencyProbes = (): DependencyProbe[] => [cosmosProbe, blobProbe, serviceBusProbe];

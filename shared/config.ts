@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import { formatIssues } from './domain/errors';
+import { isoDurationSchema } from './schemas/common';
 
 /**
  * The one place that reads process.env. Every setting the app reads is declared here, validated
@@ -30,6 +31,20 @@ export const configSchema = z.object({
   EVENTS_TOPIC: nonEmpty.default('model-events'),
   /** Client id of a user-assigned managed identity, when the app uses one. */
   AZURE_CLIENT_ID: nonEmpty.optional(),
+  /** A webhook trainer's job URL (an Azure ML or Databricks job trigger); models whose policy names `webhook` or `azureml` need it. */
+  RETRAINING_WEBHOOK_URL: z.url().optional(),
+  /** How long a webhook retraining waits for `POST .../retraining/{requestId}/complete`. */
+  RETRAINING_WEBHOOK_TIMEOUT: isoDurationSchema.default('P1D'),
+  /** The retraining queue's MaxDeliveryCount: on that delivery a failing request is recorded as dead-lettered. */
+  RETRAINING_MAX_DELIVERY_COUNT: z.coerce.number().int().min(1).max(2000).default(5),
+  /** Built-in trainer: labelled windows read (the request's and those before it, newest first). */
+  RETRAINING_WINDOWS: z.coerce.number().int().min(1).max(366).default(7),
+  /** Built-in trainer: labelled rows read at most (the newest). */
+  RETRAINING_MAX_ROWS: z.coerce.number().int().min(10).max(10_000_000).default(200_000),
+  /** Built-in trainer: with fewer labelled rows than this it trains on a training set instead. */
+  RETRAINING_MIN_ROWS: z.coerce.number().int().min(2).default(50),
+  /** Built-in trainer: the training set when the champion names none, a lake path with `{model}`, e.g. `datasets/{model}/training.csv`. */
+  RETRAINING_TRAINING_DATASET: nonEmpty.regex(/\{model\}/, 'a lake path with {model} in it').optional(),
   /** Largest ONNX artifact a registration accepts, in bytes (HTTP uploads are also bound by the host's request limit). */
   MAX_ARTIFACT_BYTES: z.coerce.number().int().positive().default(512 * 1024 * 1024),
 });

@@ -6,6 +6,7 @@ import {
 } from '@azure/service-bus';
 
 import type { TriggerListener } from '../host/host';
+import { resolveSettingRefs } from '../host/host-storage';
 import type { FunctionInfo, FunctionsWorker } from '../worker';
 
 /** Default app setting for Service Bus connections, as in the Functions extension. */
@@ -136,12 +137,11 @@ export class ServiceBusListener implements TriggerListener {
       return;
     }
     const client = this.client(this.connectionString(binding.connection));
-    const receiver = binding.topicName
-      ? client.createReceiver(binding.topicName, binding.subscriptionName ?? '')
-      : client.createReceiver(binding.queueName ?? '');
-    const entity = binding.topicName
-      ? `${binding.topicName}/Subscriptions/${binding.subscriptionName}`
-      : `${binding.queueName}`;
+    // Entity names may reference app settings (`%RETRAINING_QUEUE%`), as the host resolves them.
+    const setting = (name: string | undefined) => (name === undefined ? undefined : resolveSettingRefs(name, this.env));
+    const [queueName, topicName, subscriptionName] = [setting(binding.queueName), setting(binding.topicName), setting(binding.subscriptionName)];
+    const receiver = topicName ? client.createReceiver(topicName, subscriptionName ?? '') : client.createReceiver(queueName ?? '');
+    const entity = topicName ? `${topicName}/Subscriptions/${subscriptionName}` : `${queueName}`;
     const many = binding.cardinality === 'many';
     const settle = binding.autoCompleteMessages !== false;
     this.served.push({ functionName: fn.name, entity, cardinality: many ? 'many' : 'one' });
@@ -237,8 +237,9 @@ export class ServiceBusListener implements TriggerListener {
 
   private async sendOutput(binding: TriggerBinding, value: unknown): Promise<void> {
     if (value === undefined || value === null) return;
-    const entity = binding.queueName ?? binding.topicName;
-    if (!entity) throw new Error('a Service Bus output binding needs queueName or topicName');
+    const named = binding.queueName ?? binding.topicName;
+    if (!named) throw new Error('a Service Bus output binding needs queueName or topicName');
+    const entity = resolveSettingRefs(named, this.env);
     const connectionString = this.connectionString(binding.connection);
     const key = `${connectionString}|${entity}`;
     let sender = this.senders.get(key);

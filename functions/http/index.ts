@@ -3,3 +3,4 @@ import './models';
 import './versions';
 import './champion';
 import './system';
+import './retraining';

@@ -4,7 +4,7 @@ import { type Readable, Transform } from 'node:stream';
 import { canonicalHash } from '../domain/canonical-json';
 import { errors, isDomainError, parseOrThrow } from '../domain/errors';
 import { isLakePath, lakePaths } from '../domain/lake-paths';
-import { assertInputsMatchFeatures } from '../domain/transforms';
+import { assertInputsMatchFeatures, transformSpecHash } from '../domain/transforms';
 import type { DataLake } from '../ports/data-lake';
 import type { ActorInput } from '../schemas/lifecycle';
 import type { ModelVersion } from '../schemas/model-version';
@@ -100,6 +100,11 @@ async function checkedManifest(deps: RegisterPackageDeps, input: RegisterPackage
     throw errors.validation(`the manifest is for model '${manifest.model.name}', not '${input.model}'`);
   }
   assertInputsMatchFeatures(manifest.transforms, record.definition.features);
+  if (manifest.transformSpec && transformSpecHash(manifest.transformSpec) !== manifest.transforms.specHash) {
+    throw errors.validation(
+      `transformSpec has hash ${transformSpecHash(manifest.transformSpec)}, the fitted transforms were fitted from ${manifest.transforms.specHash}`,
+    );
+  }
   if (manifest.artifact.sha256 && manifest.artifact.sha256 !== input.artifact.sha256) {
     throw errors.artifactIntegrity(`the artifact has sha256 ${input.artifact.sha256}, the manifest says ${manifest.artifact.sha256}`, {
       received: input.artifact.sha256,

@@ -6,7 +6,8 @@ export const seen: {
   poisonAttempts: number[];
   alerts: Array<{ body: unknown; subject: unknown }>;
   batches: unknown[][];
-} = { scored: [], poisonAttempts: [], alerts: [], batches: [] };
+  named: unknown[];
+} = { scored: [], poisonAttempts: [], alerts: [], batches: [], named: [] };
 
 const connection = 'ServiceBusConnection';
 const results = output.serviceBusQueue({ queueName: 'results', connection });
@@ -36,6 +37,15 @@ app.serviceBusQueue('alwaysFails', {
   handler: (_message: unknown, context: InvocationContext) => {
     seen.poisonAttempts.push(Number(context.triggerMetadata?.deliveryCount));
     throw new Error('cannot process this one');
+  },
+});
+
+/** The queue's name is an app setting reference, resolved as the host does. */
+app.serviceBusQueue('settingNamedQueue', {
+  connection,
+  queueName: '%NAMED_QUEUE%',
+  handler: (message: unknown) => {
+    seen.named.push(message);
   },
 });
 
