@@ -135,10 +135,10 @@ export async function recordTrainingResult(deps: DecisionDeps, model: string, re
     return { ...without(r, 'error'), state: 'registered', resultVersion: version };
   });
   if (record.state !== 'registered') return record;
-  const [found, model_] = await Promise.all([deps.registry.getVersion(model, version), deps.registry.getModel(model)]);
-  if (!found || !model_) return record;
+  const [found, modelRecord] = await Promise.all([deps.registry.getVersion(model, version), deps.registry.getModel(model)]);
+  if (!found || !modelRecord) return record;
   const state = found.value.state;
-  if (!isDecided(state, model_.definition.policies.approval.promoteOnApproval)) return record;
+  if (!isDecided(state, modelRecord.definition.policies.approval.promoteOnApproval)) return record;
   return (await closeRetrainingForVersion(deps, { model, version, outcome: state }))[0] ?? record;
 }
 
@@ -164,5 +164,5 @@ export async function closeRetrainingForVersion(
 /** A model's retraining requests, newest first (by request time, then id). */
 export async function listRetrainingRequests(deps: Pick<RetrainingRecordDeps, 'runs'>, model: string): Promise<RetrainingRecord[]> {
   const records = await deps.runs.retraining.list(model);
-  return records.sort((a, b) => b.requestedAt.localeCompare(a.requestedAt) || b.requestId.localeCompare(a.requestId));
+  return records.sort((a, b) => Date.parse(b.requestedAt) - Date.parse(a.requestedAt) || b.requestId.localeCompare(a.requestId));
 }
