@@ -2,10 +2,11 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { HttpTrainingWebhook } from '../../../shared/adapters/http/training-webhook';
+import { retrainingRequestSchema } from '../../../shared/schemas/messages';
 import { submitTrainingJob } from '../../../shared/usecases/retraining';
 import { aRetrainingRequest } from '../../support/labelled-data';
 
-const input = { requestId: 'retrain:churn:20260601T0000Z', model: 'churn', request: aRetrainingRequest('churn', 3, '20260601T0000Z') };
+const input = { requestId: 'retrain:churn:20260601T0000Z', model: 'churn', request: retrainingRequestSchema.parse(aRetrainingRequest('churn', 3, '20260601T0000Z')) };
 
 /** A pipeline endpoint answering `status`, keeping what it received. */
 async function aPipeline(status: number, body = '') {
@@ -33,7 +34,7 @@ describe('handing a retraining request to a webhook trainer', () => {
       expect(pipeline.received[0]!.headers).toMatchObject({ 'content-type': 'application/json', 'idempotency-key': input.requestId });
       expect(pipeline.received[0]!.body).toEqual({
         requestId: input.requestId,
-        request: JSON.parse(JSON.stringify(input.request)),
+        request: input.request,
         complete: { method: 'POST', path: '/api/models/churn/retraining/retrain:churn:20260601T0000Z/complete' },
         lineage: { parentVersion: 3, trainingRun: input.requestId },
       });
