@@ -1,6 +1,6 @@
 import type * as df from 'durable-functions';
 
-import { RETRAINING, retrainingInstanceId } from '../orchestrations/retraining/names';
+import { retrainingInstanceId,WEBHOOK_RETRAINING } from '../orchestrations/retraining/names';
 import { RETRAINING_COMPLETE_EVENT, type RetrainingCompletion, type RetrainingInput } from '../shared/schemas/retraining';
 
 /** The SDK reports a missing instance as an error whose message names HTTP 404. */
@@ -20,7 +20,7 @@ export async function retrainingStatus(client: df.DurableClient, requestId: stri
 export async function ensureRetrainingStarted(client: df.DurableClient, input: RetrainingInput): Promise<boolean> {
   if (await retrainingStatus(client, input.requestId)) return false;
   try {
-    await client.startNew(RETRAINING, { instanceId: retrainingInstanceId(input.requestId), input });
+    await client.startNew(WEBHOOK_RETRAINING, { instanceId: retrainingInstanceId(input.requestId), input });
     return true;
   } catch (error) {
     if (await retrainingStatus(client, input.requestId)) return false;

@@ -2,7 +2,7 @@
  * Names recorded in durable history: a persisted contract. Never rename one that has shipped;
  * add a new name instead.
  */
-export const RETRAINING = 'retraining';
+export const WEBHOOK_RETRAINING = 'webhookRetraining';
 
 export const RETRAINING_ACTIVITIES = {
   submit: 'retrainingSubmit',

@@ -5,7 +5,7 @@ import { retrainingRequestSchema } from './messages';
 import { retrainingRecordSchema } from './monitoring';
 
 /**
- * Retraining: what an external pipeline answers, the `retraining` orchestration's input and
+ * Retraining: what an external pipeline answers, the `webhookRetraining` orchestration's input and
  * events, and the API's bodies. Recorded in durable history or sent over HTTP: they only grow,
  * additively.
  */
@@ -23,10 +23,10 @@ export const retrainingCompletionSchema = z.discriminatedUnion('outcome', [
 ]);
 export type RetrainingCompletion = z.infer<typeof retrainingCompletionSchema>;
 
-/** The external event the `retraining` orchestration waits for. */
+/** The external event the `webhookRetraining` orchestration waits for. */
 export const RETRAINING_COMPLETE_EVENT = 'retrainingComplete';
 
-/** Input of the `retraining` orchestration (a webhook trainer), instance id = request id. */
+/** Input of the `webhookRetraining` orchestration (a webhook trainer), instance id = request id. */
 export const retrainingInputSchema = z.object({
   requestId: requestIdSchema,
   model: modelNameSchema,

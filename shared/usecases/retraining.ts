@@ -18,7 +18,7 @@ import { type TrainingDataDeps, type TrainingDataLimits, trainingSnapshot } from
 /**
  * A retraining request from the `retraining-requests` queue, handed to the model's trainer
  * (`policies.retraining.trainer`): `builtin` trains and registers here; `webhook` (and `azureml`,
- * an Azure ML job behind the same kind of URL) starts the `retraining` orchestration, which posts
+ * an Azure ML job behind the same kind of URL) starts the `webhookRetraining` orchestration, which posts
  * the job and waits for the pipeline to report. Progress is on the request's RetrainingRecord.
  *
  * A handling that fails is thrown, so the host abandons the message and Service Bus delivers it
@@ -38,7 +38,7 @@ export interface RetrainingDeps extends DecisionDeps, BuiltinTrainerDeps, Traini
 export interface RetrainingStarters {
   /** The version's modelLifecycle, unless it exists. */
   startLifecycle(model: string, version: number, requestId: string): Promise<void>;
-  /** The `retraining` orchestration of a webhook trainer, unless it exists. */
+  /** The `webhookRetraining` orchestration of a webhook trainer, unless it exists. */
   startWebhookRetraining(input: RetrainingInput): Promise<void>;
 }
 

@@ -1,6 +1,6 @@
-import '../../orchestrations/retraining/retraining';
+import '../../orchestrations/retraining/webhook-retraining';
 
-import { RETRAINING, RETRAINING_ACTIVITIES as A } from '../../orchestrations/retraining/names';
+import { RETRAINING_ACTIVITIES as A,WEBHOOK_RETRAINING } from '../../orchestrations/retraining/names';
 import { aRetrainingRequest } from '../support/labelled-data';
 import { type EpisodeResult, type OrchestrationHarness, orchestrationHarness } from '../support/orchestration-harness';
 
@@ -18,7 +18,7 @@ function called(step: EpisodeResult, name: string) {
 
 /** Posts the job (the activity answers a one-day timeout) and reaches the wait. */
 async function untilWaiting(): Promise<{ h: OrchestrationHarness; step: EpisodeResult }> {
-  const h = orchestrationHarness(RETRAINING, { input, instanceId: REQUEST_ID, startTime: START });
+  const h = orchestrationHarness(WEBHOOK_RETRAINING, { input, instanceId: REQUEST_ID, startTime: START });
   let step = await h.start();
   expect(called(step, A.submit).input).toEqual(input);
   step = await h.completeActivity(called(step, A.submit).taskId, ok({ timeout: 'P1D' }));
@@ -64,7 +64,7 @@ describe('retraining with a webhook trainer (replayed through the durable-functi
   });
 
   it('when the webhook refuses the job, then the request fails at once without waiting', async () => {
-    const h = orchestrationHarness(RETRAINING, { input, instanceId: REQUEST_ID, startTime: START });
+    const h = orchestrationHarness(WEBHOOK_RETRAINING, { input, instanceId: REQUEST_ID, startTime: START });
     let step = await h.start();
     step = await h.completeActivity(called(step, A.submit).taskId, { ok: false, code: 'VALIDATION_ERROR', message: 'the training webhook refused the job: 400 Bad Request' });
     expect(called(step, A.recordFailure).input).toEqual({
@@ -75,7 +75,7 @@ describe('retraining with a webhook trainer (replayed through the durable-functi
   });
 
   it('when the webhook is down, then the post is retried with backoff before the request fails', async () => {
-    const h = orchestrationHarness(RETRAINING, { input, instanceId: REQUEST_ID, startTime: START });
+    const h = orchestrationHarness(WEBHOOK_RETRAINING, { input, instanceId: REQUEST_ID, startTime: START });
     const first = await h.start();
     let attempt = called(first, A.submit).taskId;
     let step = first;
@@ -89,7 +89,7 @@ describe('retraining with a webhook trainer (replayed through the durable-functi
   });
 
   it('when the input is not a request, then the orchestration fails naming the field', async () => {
-    const h = orchestrationHarness(RETRAINING, { input: { requestId: 'nope', model: 'churn' } });
+    const h = orchestrationHarness(WEBHOOK_RETRAINING, { input: { requestId: 'nope', model: 'churn' } });
     const step = await h.start();
     expect(step.failed).toBe(true);
     expect(step.error).toMatch(/invalid retraining input[\s\S]*requestId/);

@@ -11,7 +11,7 @@ import {
   type RetrainingSubmitted,
 } from '../../shared/schemas/retraining';
 import { recordFailure, recordResult, submit } from './activities';
-import { RETRAINING } from './names';
+import { WEBHOOK_RETRAINING } from './names';
 
 /** Outages (the webhook, Cosmos DB) are retried with backoff: 5 s, 10 s, 20 s, ... up to 6 attempts. */
 const retry = new df.RetryOptions(5000, 6);
@@ -34,7 +34,7 @@ function* run<T>(activity: df.RegisteredActivity, input: unknown): Generator<df.
  * on the request. The version the pipeline registered runs its own modelLifecycle, whose end
  * closes the request.
  */
-function* retraining(context: OrchestrationContext): Step {
+function* webhookRetraining(context: OrchestrationContext): Step {
   const input = parseOrThrow(retrainingInputSchema, context.df.getInput(), 'retraining input');
   const ref = { requestId: input.requestId, model: input.model };
   const log = (message: string) => {
@@ -70,4 +70,4 @@ function* retraining(context: OrchestrationContext): Step {
   return { ...ref, outcome: state, resultVersion: completion.version };
 }
 
-df.app.orchestration(RETRAINING, retraining);
+df.app.orchestration(WEBHOOK_RETRAINING, webhookRetraining);
