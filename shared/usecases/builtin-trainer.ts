@@ -104,7 +104,14 @@ async function readLabelled(files: TabularFiles, definition: ModelDefinition, pa
  * from its fitted transforms; either way its hash is the one the champion was registered with.
  */
 export async function championSpec(lake: DataLake, parent: ModelVersion): Promise<TransformSpec> {
-  const manifest = JSON.parse((await lake.readBuffer(lakePaths.modelManifest(parent.modelName, parent.version))).toString('utf8')) as { transformSpec?: unknown };
+  const path = lakePaths.modelManifest(parent.modelName, parent.version);
+  let manifest: { transformSpec?: unknown };
+  try {
+    manifest = JSON.parse((await lake.readBuffer(path)).toString('utf8')) as { transformSpec?: unknown };
+  } catch (error) {
+    if (error instanceof SyntaxError) throw errors.validation(`'${path}' is not JSON: ${error.message}`, { path });
+    throw error;
+  }
   if (manifest.transformSpec !== undefined) {
     const spec = parseOrThrow(transformSpecSchema, manifest.transformSpec, `transformSpec of v${parent.version}`);
     if (transformSpecHash(spec) === parent.transformSpecHash) return spec;

@@ -253,6 +253,53 @@ describe('a retraining request for a model with the built-in trainer', () => {
   });
 });
 
+describe('the transform spec a retraining refits', () => {
+  const clipped: TransformSpecInput = {
+    specVersion: 1,
+    steps: [{ type: 'clip', columns: ['x1', 'x2'], upper: { quantile: 0.95 } }, { type: 'one_hot', column: 'region' }],
+    output: ['x1', 'x2', 'region_north', 'region_south'],
+  };
+
+  /** A world whose champion was fitted from a spec its fitted transforms cannot show (quantile clip bounds). */
+  async function clippedChampion(withSpec: boolean) {
+    const w = await aWorld();
+    await w.registry.createModel(aRegionalModel('clipped'), carlos);
+    const old = regionalRows(100, 30);
+    const fitted = fitTransforms(clipped, { rowCount: 100, numeric: { x1: Float64Array.from(old, (r) => r.x1), x2: Float64Array.from(old, (r) => r.x2) }, categorical: { region: old.map((r) => r.region) } });
+    const onnx = new OnnxModelExporter().linearRegression({ weights: [...TRUE_WEIGHTS], bias: 0 });
+    await registerPackage(w.deps.registration, {
+      model: 'clipped',
+      manifest: { signature: onnx.signature, transforms: fitted, ...(withSpec ? { transformSpec: clipped } : {}) },
+      artifact: await stageUpload(w.deps.registration, 'clipped', Readable.from([onnx.bytes])),
+      actor: carlos,
+    });
+    const fixture = labelledFixture({ model: 'clipped', version: 1, runId: 'run-q', windowId: WINDOW, rows: driftedRows(150, 31) });
+    const info = await w.lake.write(fixture.dropPath, fixture.drop);
+    await w.runs.runs.create('clipped', 'run-q', fixture.run(info.etag, info.size));
+    await w.lake.write(fixture.labelledPath, fixture.labelled);
+    return w;
+  }
+
+  it('when the champion registered its spec, then the spec is refitted: quantile bounds are learnt again from the new data', async () => {
+    const w = await clippedChampion(true);
+    await handleRetrainingMessage(w.deps, w.starters, { body: aRetrainingRequest('clipped', 1, WINDOW), deliveryCount: 1 });
+    const v2 = (await w.store.getVersion('clipped', 2))!.value;
+    const v1 = (await w.store.getVersion('clipped', 1))!.value;
+    expect(v2.transformSpecHash).toBe(v1.transformSpecHash);
+    const [old, refitted] = await Promise.all([v1, v2].map(async (v) => JSON.parse((await w.lake.readBuffer(lakePaths.transformSpec('clipped', v.version))).toString('utf8'))));
+    expect(refitted.steps[0].upper).not.toEqual(old.steps[0].upper);
+  });
+
+  it('when the spec cannot be recovered and the champion did not register it, then the request fails asking for transformSpec', async () => {
+    const w = await clippedChampion(false);
+    await expect(handleRetrainingMessage(w.deps, w.starters, { body: aRetrainingRequest('clipped', 1, WINDOW), deliveryCount: 1 })).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
+    expect((await w.runs.retraining.get('clipped', `retrain:clipped:${WINDOW}`))?.value).toMatchObject({
+      state: 'failed',
+      error: expect.stringMatching(/step 1 \(clip\) .*`transformSpec` in the manifest/),
+    });
+  });
+});
+
 describe('a retraining request for a model with a webhook trainer', () => {
   it('when the webhook is configured, then the retraining orchestration starts with the request and the request is training', async () => {
     const w = await aWorld({ policies: { retraining: { trainer: 'webhook' } }, webhookUrl: 'https://ml.example/jobs' });
