@@ -25,10 +25,10 @@ module.exports = {
   forbidden: [
     mayImportOnly(
       'domain-may-import-only',
-      'shared/domain is pure TypeScript: other domain modules, schema types and constants, zod, and node:crypto for hashing (canonical JSON). No I/O, no SDKs.',
+      'shared/domain is pure TypeScript: other domain modules, schema types and constants, zod, cron-parser (pure NCRONTAB arithmetic) and node:crypto for hashing (canonical JSON). No I/O, no SDKs.',
       '^shared/domain/',
       '^shared/(domain|schemas)/',
-      npm('zod'),
+      npm('zod', 'cron-parser'),
       node('crypto'),
     ),
     mayImportOnly(

@@ -16,6 +16,14 @@ const commands: Record<string, () => Promise<Command>> = {
   score: () => Promise.resolve((require('./score') as typeof import('./score')).scoreCommand),
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   lake: () => Promise.resolve((require('./lake') as typeof import('./lake')).lakeCommand),
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  fit: () => Promise.resolve((require('./fit') as typeof import('./fit')).fitCommand),
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  transform: () => Promise.resolve((require('./transform') as typeof import('./transform')).transformCommand),
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  package: () => Promise.resolve((require('./package') as typeof import('./package')).packageCommand),
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  check: () => Promise.resolve((require('./check') as typeof import('./check')).checkCommand),
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -23,7 +31,7 @@ async function main(argv: string[]): Promise<number> {
   const load = name ? commands[name] : undefined;
   if (!load) {
     console.error('usage: mlops <command> [args]\n\ncommands:');
-    for (const [n, l] of Object.entries(commands)) console.error(`  ${n.padEnd(8)} ${(await l()).summary}`);
+    for (const [n, l] of Object.entries(commands)) console.error(`  ${n.padEnd(10)} ${(await l()).summary}`);
     return name ? 2 : 0;
   }
   return (await load()).run(args);

@@ -2,36 +2,20 @@
  * `mlops score <version-manifest.json> <input.csv|parquet> <output.parquet>`: the batch scoring
  * pipeline on local files, so a data scientist can check a version before registering it.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
 import { FileLake } from '../shared/adapters/local/file-lake';
 import { OnnxModelRuntime } from '../shared/adapters/onnx/onnx-model-runtime';
 import { LakeTabularFiles } from '../shared/adapters/tabular/lake-tabular-files';
-import { isDomainError, parseOrThrow } from '../shared/domain/errors';
-import { applyTransforms } from '../shared/domain/transforms';
-import { modelInputSchema } from '../shared/schemas/model';
-import { type VersionManifest, versionManifestSchema } from '../shared/schemas/version-manifest';
-import { checkParity } from '../shared/usecases/check-parity';
+import { isDomainError } from '../shared/domain/errors';
+import { checkVersion } from '../shared/usecases/check-version';
 import { type ChunkTargets, defaultChunkTargets, planChunks } from '../shared/usecases/plan-chunks';
 import { scoreChunk } from '../shared/usecases/score-chunk';
 import { scoreInParts } from './score-parts';
+import { lakePath, readManifest, versionPackage } from './version-package';
 
 const USAGE = 'usage: mlops score <version-manifest.json> <input.csv|input.csv.gz|input.parquet> <output.parquet>';
-
-function readManifest(file: string): VersionManifest {
-  let json: unknown;
-  try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`cannot read the manifest ${file}: ${(e as Error).message}`);
-  }
-  return parseOrThrow(versionManifestSchema, json, `manifest ${file}`);
-}
-
-/** Lake paths are relative to the filesystem root, so absolute local paths map one to one. */
-const lakePath = (file: string) => path.relative(path.parse(path.resolve(file)).root, path.resolve(file)).split(path.sep).join('/');
 
 /**
  * Scores `input` chunk by chunk (the product's bounded chunks unless `chunkTargets` says
@@ -44,35 +28,19 @@ export async function scoreFiles(
   log: (line: string) => void,
   chunkTargets: ChunkTargets = defaultChunkTargets,
 ): Promise<number> {
-  const manifest = readManifest(manifestFile);
-  const definition = modelInputSchema.parse(manifest.model);
-  const artifactFile = path.resolve(path.dirname(manifestFile), manifest.artifact.path);
-  const bytes = fs.readFileSync(artifactFile);
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
-  if (manifest.artifact.sha256 && manifest.artifact.sha256 !== sha256)
-    throw new Error(`${artifactFile} has sha256 ${sha256}, the manifest says ${manifest.artifact.sha256}`);
-
+  const pkg = versionPackage(manifestFile, readManifest(manifestFile));
   const runtime = new OnnxModelRuntime();
   try {
-    const model = await runtime.load({
-      model: definition.name,
-      version: manifest.version,
-      sha256,
-      signature: manifest.signature,
-      task: definition.task,
-      ...(definition.classLabels ? { classLabels: definition.classLabels } : {}),
-      fetch: () => Promise.resolve(bytes),
+    // What registration checks (the ZipMap rewrite, the inputs, parity) gives the version to score.
+    const { definition, scoring: version } = await checkVersion({ runtime }, pkg, {
+      report: (check, message) => {
+        if (check === 'parity') log(`parity: ${message}`);
+      },
     });
-    if (manifest.goldenRecords) {
-      await checkParity(manifest.transforms, model, manifest.goldenRecords);
-      log(`parity: ${manifest.goldenRecords.length} golden records match`);
-    }
     const lake = new FileLake(path.parse(path.resolve(input)).root);
     const files = new LakeTabularFiles(lake);
     const source = lakePath(input);
     const plan = await planChunks({ files }, definition, source, chunkTargets);
-    const fitted = manifest.transforms;
-    const version = { definition, version: manifest.version, transform: (b: Parameters<typeof applyTransforms>[1]) => applyTransforms(fitted, b), model };
     const quarantine = `${output}.rejected.jsonl`;
     fs.rmSync(quarantine, { force: true });
     if (plan.chunks.length === 0) {

@@ -1,7 +1,8 @@
 /**
- * Reading a whole local CSV or Parquet file into columns of loose values for `mlops drift`, with
- * the streaming readers of the scoring pipeline (shared/adapters/tabular): CSV with RFC 4180
- * quoting, BOM, CRLF and `.csv.gz`; Parquet row group by row group. Types are inferred later.
+ * Reading a whole local CSV or Parquet file into columns for the commands, with the streaming
+ * readers of the scoring pipeline (shared/adapters/tabular): CSV with RFC 4180 quoting, BOM, CRLF
+ * and `.csv.gz`; Parquet row group by row group. Cells are loose values (`mlops drift` infers
+ * types later) or their text (commands that type them by a feature schema or transforms).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,15 +20,21 @@ export interface RawTable {
   values: Record<string, LooseValue[]>;
 }
 
+/** How cells are read: `loose` keeps numbers as numbers, `text` gives every cell's text. */
+export type CellMode = 'loose' | 'text';
+
 /** Numbers stay numbers (so "1.0" and "1" agree), everything else is text; empty cells are null. */
-function cell(rows: RawRows, column: number, row: number): LooseValue {
+function looseCell(rows: RawRows, column: number, row: number): LooseValue {
   if (rows.isEmpty(column, row)) return null;
   const n = rows.number(column, row);
   if (Number.isFinite(n)) return n;
   return rows.symbol?.(column, row) ?? rows.text(column, row);
 }
 
-function appendRows(table: RawTable, rows: RawRows, file: string): void {
+const textCell = (rows: RawRows, column: number, row: number): string | null => (rows.isEmpty(column, row) ? null : rows.text(column, row));
+
+function appendRows(table: RawTable, rows: RawRows, file: string, mode: CellMode): void {
+  const cell = mode === 'text' ? textCell : looseCell;
   if (table.columns.length === 0) {
     const duplicate = rows.columns.find((name, i) => rows.columns.indexOf(name) !== i);
     if (duplicate !== undefined) throw errors.validation(`${file}: column '${duplicate}' appears twice in the header`);
@@ -50,28 +57,28 @@ function appendRows(table: RawTable, rows: RawRows, file: string): void {
   table.rowCount += rows.rowCount;
 }
 
-async function readCsvFile(file: string): Promise<RawTable> {
+async function readCsvFile(file: string, mode: CellMode): Promise<RawTable> {
   const table: RawTable = { columns: [], rowCount: 0, values: {} };
-  for await (const rows of readCsv(fs.createReadStream(file), { gzip: isGzipPath(file) })) appendRows(table, rows, file);
+  for await (const rows of readCsv(fs.createReadStream(file), { gzip: isGzipPath(file) })) appendRows(table, rows, file, mode);
   if (table.columns.length === 0) throw errors.validation(`${file}: empty file, a header row is needed`);
   return table;
 }
 
-async function readParquetFile(file: string): Promise<RawTable> {
+async function readParquetFile(file: string, mode: CellMode): Promise<RawTable> {
   const buffer = await hyparquet.asyncBufferFromFile(file);
   const metadata = await readParquetMetadata(buffer);
   const columns = parquetColumns(metadata);
   const table: RawTable = { columns, rowCount: 0, values: Object.fromEntries(columns.map((c) => [c, []])) };
   const groups = { start: 0, end: metadata.row_groups.length, columns, firstRowNumber: 1 };
-  for await (const rows of readParquetRowGroups(buffer, metadata, groups)) appendRows(table, rows, file);
+  for await (const rows of readParquetRowGroups(buffer, metadata, groups)) appendRows(table, rows, file, mode);
   return table;
 }
 
 /** Reads a .csv, .csv.gz or .parquet file by its extension. */
-export async function readTable(file: string): Promise<RawTable> {
+export async function readTable(file: string, mode: CellMode = 'loose'): Promise<RawTable> {
   const name = path.basename(file).toLowerCase();
   if (!fs.existsSync(file)) throw errors.validation(`no such file: ${file}`);
-  if (name.endsWith('.csv') || name.endsWith('.csv.gz')) return readCsvFile(file);
-  if (name.endsWith('.parquet') || name.endsWith('.pq')) return readParquetFile(file);
+  if (name.endsWith('.csv') || name.endsWith('.csv.gz')) return readCsvFile(file, mode);
+  if (name.endsWith('.parquet') || name.endsWith('.pq')) return readParquetFile(file, mode);
   throw errors.validation(`${file}: only .csv, .csv.gz and .parquet files are supported`);
 }

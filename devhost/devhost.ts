@@ -132,6 +132,7 @@ export async function startDevhost(options: DevhostOptions): Promise<RunningDevh
     const endpoints: Record<string, string> = {
       host: host.origin,
       durable: `${host.origin}/runtime/webhooks/durabletask`,
+      admin: `${host.origin}/admin/functions/{name} (POST, master key: runs a timer, blob or Service Bus function now)`,
       azuriteBlob: `http://127.0.0.1:${azurite.blobPort}/devstoreaccount1`,
       azuriteQueue: `http://127.0.0.1:${azurite.queuePort}/devstoreaccount1`,
       azuriteTable: `http://127.0.0.1:${azurite.tablePort}/devstoreaccount1`,

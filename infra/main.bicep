@@ -115,6 +115,7 @@ module api './app/api.bicep' = {
       EVENTS_TOPIC: 'model-events'
       AZURE_CLIENT_ID: identity.outputs.clientId
       TASK_HUB_NAME: 'mlops'
+      DRIFT_MONITOR_SCHEDULE: '0 0 * * * *'
     }
   }
 }

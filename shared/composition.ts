@@ -13,6 +13,7 @@ import { OnnxModelExporter } from './adapters/onnx/linear-onnx';
 import { OnnxModelRuntime } from './adapters/onnx/onnx-model-runtime';
 import { eventPublisher } from './adapters/servicebus/event-publisher';
 import { serviceBusProbe } from './adapters/servicebus/probe';
+import { retrainingQueue } from './adapters/servicebus/retraining-queue';
 import { systemClock } from './adapters/system-clock';
 import { LakeTabularFiles } from './adapters/tabular/lake-tabular-files';
 import { config } from './config';
@@ -21,9 +22,13 @@ import type { EventPublisher } from './ports/event-publisher';
 import type { DependencyProbe } from './ports/health';
 import type { ModelRegistry } from './ports/model-registry';
 import type { ModelRuntime } from './ports/model-runtime';
+import type { RetrainingQueue } from './ports/retraining-queue';
 import type { RunStore } from './ports/run-store';
 import type { TabularFiles } from './ports/tabular-files';
 import type { TrainingWebhook } from './ports/training-webhook';
+import { type BatchDeps, VersionCache } from './usecases/batch-inference';
+import type { DriftMonitorDeps } from './usecases/drift-monitor';
+import { defaultChunkTargets } from './usecases/plan-chunks';
 import type { RegisterPackageDeps } from './usecases/register-package';
 import { RegistryUseCases } from './usecases/registry';
 import type { RetrainingDeps } from './usecases/retraining';
@@ -41,6 +46,8 @@ export const tabularFiles: () => TabularFiles = once(() => new LakeTabularFiles(
 export const modelRuntime: () => ModelRuntime = once(() => new OnnxModelRuntime());
 export const events: () => EventPublisher = once(() => eventPublisher());
 export const runStore: () => RunStore = once(() => cosmosRunStore());
+const versionCache = once(() => new VersionCache());
+export const retrainingRequests: () => RetrainingQueue = once(() => retrainingQueue());
 const trainingWebhook: () => TrainingWebhook = once(() => new HttpTrainingWebhook());
 
 export const registry: () => RegistryUseCases = once(
@@ -58,6 +65,31 @@ export const validation = (): ValidateVersionDeps => ({
   lake: dataLake(),
   files: tabularFiles(),
   runtime: modelRuntime(),
+});
+
+export const batch = (): BatchDeps => ({
+  registry: registryStore(),
+  runs: runStore(),
+  lake: dataLake(),
+  files: tabularFiles(),
+  runtime: modelRuntime(),
+  clock: systemClock,
+  cache: versionCache(),
+  chunkTargets: {
+    ...defaultChunkTargets,
+    targetChunkBytes: config().BATCH_TARGET_CHUNK_BYTES,
+    targetChunkRows: config().BATCH_TARGET_CHUNK_ROWS,
+  },
+});
+
+export const driftMonitoring = (): DriftMonitorDeps => ({
+  registry: registryStore(),
+  runs: runStore(),
+  lake: dataLake(),
+  queue: retrainingRequests(),
+  events: events(),
+  clock: systemClock,
+  maxWindowsPerModel: config().DRIFT_MONITOR_MAX_WINDOWS,
 });
 
 /** Retraining records: what the lifecycle's end and the completion API change. */

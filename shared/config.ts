@@ -31,6 +31,15 @@ export const configSchema = z.object({
   EVENTS_TOPIC: nonEmpty.default('model-events'),
   /** Client id of a user-assigned managed identity, when the app uses one. */
   AZURE_CLIENT_ID: nonEmpty.optional(),
+  /** Bytes of a CSV chunk (a range ending at a record end) and rows of a Parquet chunk (whole row groups). */
+  BATCH_TARGET_CHUNK_BYTES: z.coerce.number().int().min(1024).default(32 * 1024 * 1024),
+  BATCH_TARGET_CHUNK_ROWS: z.coerce.number().int().min(1).default(250_000),
+  /** Chunks of one data drop scored at once (the fan-out's width). */
+  BATCH_MAX_PARALLEL_CHUNKS: z.coerce.number().int().min(1).max(256).default(8),
+  /** NCRONTAB of the timer that starts models' scheduled runs (it checks each model's own `schedule`). */
+  SCHEDULED_INFERENCE_CHECK: nonEmpty.default('0 * * * * *'),
+  /** Rows one synchronous scoring request (`POST /models/{model}/score`) may carry. */
+  SCORE_MAX_ROWS: z.coerce.number().int().min(1).max(100_000).default(1000),
   /** A webhook trainer's job URL (an Azure ML or Databricks job trigger); models whose policy names `webhook` or `azureml` need it. */
   RETRAINING_WEBHOOK_URL: z.url().optional(),
   /** How long a webhook retraining waits for `POST .../retraining/{requestId}/complete`. */
@@ -47,6 +56,17 @@ export const configSchema = z.object({
   RETRAINING_TRAINING_DATASET: nonEmpty.regex(/\{model\}/, 'a lake path with {model} in it').optional(),
   /** Largest ONNX artifact a registration accepts, in bytes (HTTP uploads are also bound by the host's request limit). */
   MAX_ARTIFACT_BYTES: z.coerce.number().int().positive().default(512 * 1024 * 1024),
+  /**
+   * When the drift monitor runs: six-field NCRONTAB, UTC. The timer reads it as
+   * `%DRIFT_MONITOR_SCHEDULE%`, so the host needs it set (local settings, infra); hourly by default.
+   */
+  DRIFT_MONITOR_SCHEDULE: z
+    .string()
+    .trim()
+    .regex(/^\S+( \S+){5}$/, 'a six-field NCRONTAB expression (second minute hour day month day-of-week)')
+    .default('0 0 * * * *'),
+  /** Monitoring windows the drift monitor evaluates per model and run (oldest first; the rest wait for the next run). */
+  DRIFT_MONITOR_MAX_WINDOWS: z.coerce.number().int().positive().max(1000).default(48),
 });
 
 export type AppConfig = z.infer<typeof configSchema>;

@@ -1,6 +1,6 @@
-import type { BlobItem, BlobServiceClient, ContainerClient } from '@azure/storage-blob';
+import type { BlobClient, BlobItem, BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 
-import type { FunctionInfo, FunctionsWorker } from '../worker';
+import type { FunctionInfo, FunctionsWorker, InvokeRequest } from '../worker';
 import { ensureContainer, isStatus, resolveSettingRefs, stringOption } from './host-storage';
 
 /** After this many failed invocations a blob version is marked poison and not retried (as the host). */
@@ -66,6 +66,43 @@ export function parseBlobPath(path: string): BlobPathPattern {
       const m = re.exec(blobName);
       if (!m) return undefined;
       return Object.fromEntries(names.map((n, i) => [n, m[i + 1] ?? '']));
+    },
+  };
+}
+
+/**
+ * What a blob trigger function is invoked with: the blob's content (at `etag`, when given) and
+ * the trigger metadata the host binds (`blobTrigger`, `uri`, `properties`, `metadata` and the
+ * path's binding data).
+ */
+export async function blobTriggerInvocation(
+  blobClient: BlobClient,
+  blobPath: string,
+  params: Record<string, string>,
+  etag?: string,
+): Promise<InvokeRequest> {
+  const content = await blobClient.downloadToBuffer(
+    0,
+    undefined,
+    etag ? { conditions: { ifMatch: etag } } : {},
+  );
+  const properties = await blobClient.getProperties();
+  return {
+    triggerValue: content,
+    triggerMetadata: {
+      ...params,
+      BlobTrigger: blobPath,
+      Uri: blobClient.url,
+      Properties: {
+        ETag: properties.etag,
+        Length: properties.contentLength,
+        ContentType: properties.contentType,
+        ContentMD5: properties.contentMD5 ? Buffer.from(properties.contentMD5).toString('base64') : undefined,
+        LastModified: properties.lastModified?.toISOString(),
+        CreatedOn: properties.createdOn?.toISOString(),
+        BlobType: properties.blobType,
+      },
+      Metadata: properties.metadata ?? {},
     },
   };
 }
@@ -145,30 +182,15 @@ export async function startBlobTriggers(options: BlobTriggerOptions): Promise<Ru
     const leaseConditions = { conditions: { leaseId: lease.leaseId } };
     try {
       const blobClient = watch.container.getBlobClient(blob.name);
-      const content = await blobClient.downloadToBuffer(0, undefined, {
-        conditions: { ifMatch: blob.properties.etag },
-      });
-      const properties = await blobClient.getProperties();
-      await worker.invoke(watch.fn.name, {
-        triggerValue: content,
-        triggerMetadata: {
-          ...params,
-          BlobTrigger: `${watch.pattern.container}/${blob.name}`,
-          Uri: blobClient.url,
-          Properties: {
-            ETag: properties.etag,
-            Length: properties.contentLength,
-            ContentType: properties.contentType,
-            ContentMD5: properties.contentMD5
-              ? Buffer.from(properties.contentMD5).toString('base64')
-              : undefined,
-            LastModified: properties.lastModified?.toISOString(),
-            CreatedOn: properties.createdOn?.toISOString(),
-            BlobType: properties.blobType,
-          },
-          Metadata: properties.metadata ?? {},
-        },
-      });
+      await worker.invoke(
+        watch.fn.name,
+        await blobTriggerInvocation(
+          blobClient,
+          `${watch.pattern.container}/${blob.name}`,
+          params,
+          blob.properties.etag,
+        ),
+      );
       await receipt.setMetadata({ attempts: String(attempts), completed: 'true' }, leaseConditions);
       done.add(key);
     } catch (err) {

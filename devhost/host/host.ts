@@ -1,4 +1,5 @@
 import type { FunctionsWorker } from '../worker';
+import { AdminFunctions } from './admin-functions';
 import { type RunningBlobTriggers, startBlobTriggers } from './blob-triggers';
 import { blobServiceFor, ensureContainer, HOSTS_CONTAINER } from './host-storage';
 import { type DurableManagementHandler, type HttpKeys, type RunningHttpServer, startHttpServer } from './http-server';
@@ -71,13 +72,16 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     log(`[host] ${fn}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
 
   await worker.start(options.appDir);
+  const keys = options.keys ?? { functionKey: env.DEVHOST_FUNCTION_KEY, masterKey: env.DEVHOST_MASTER_KEY };
+  const admin = new AdminFunctions({ worker, masterKey: keys.masterKey, blobService: (connection) => blobServiceFor(connection, env), log });
   const http = await startHttpServer({
     worker,
     port: options.port ?? 7071,
     routePrefix: options.routePrefix ?? routePrefixOf(readHostJson(options.appDir)),
-    keys: options.keys ?? { functionKey: env.DEVHOST_FUNCTION_KEY, masterKey: env.DEVHOST_MASTER_KEY },
+    keys,
     identities: options.identities ?? parseDevIdentities(env.DEVHOST_IDENTITIES),
     durable: options.durable ? (req, res) => options.durable!.handle(req, res) : undefined,
+    admin,
   });
   const durable = options.durable;
   if (durable) {
@@ -118,6 +122,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
         await blobs.stop();
         await timers.stop();
         await http.stop();
+        await admin.drain();
         await worker.terminate();
       })();
       return stopping;

@@ -2,6 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import type { FunctionInfo, FunctionsWorker, HttpResponseData, RpcTypedData } from '../worker';
+import { AdminFunctions, serveAdminFunctions } from './admin-functions';
 import { authenticatedHeaders, type DevIdentities } from './identities';
 import { type CompiledRoute, compileRoute } from './routes';
 
@@ -25,6 +26,8 @@ export interface HttpServerOptions {
   /** Development bearer tokens and the principals devhost injects for them (EasyAuth's part). */
   identities?: DevIdentities;
   durable?: DurableManagementHandler;
+  /** Serves `POST /admin/functions/{name}` (runs a non-HTTP function now). */
+  admin?: AdminFunctions;
 }
 
 export interface RunningHttpServer {
@@ -152,6 +155,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     const body = await readBody(req);
     if (url.pathname.toLowerCase() === '/admin/host/status') {
       return sendJson(res, 200, { state: 'Running', version: worker.coreApi.hostVersion });
+    }
+    if (options.admin && AdminFunctions.serves(url.pathname)) {
+      return serveAdminFunctions(options.admin, { method, url, headers: req.headers, body }, res);
     }
 
     const lowerPath = url.pathname.toLowerCase();

@@ -33,6 +33,11 @@ interface TimerState {
   running: Promise<void> | undefined;
 }
 
+/** The timer payload a timer function is invoked with (`@azure/functions` turns it into a `Timer`). */
+export function timerTriggerValue(status: ScheduleStatus | null, isPastDue: boolean): Record<string, unknown> {
+  return { Schedule: { AdjustForDST: true }, ScheduleStatus: status, IsPastDue: isPastDue };
+}
+
 // setTimeout cannot wait longer than 2^31-1 ms; longer waits are done in hops.
 const MAX_DELAY = 2 ** 31 - 1;
 
@@ -67,9 +72,7 @@ export async function startTimers(options: TimerOptions): Promise<RunningTimers>
     const fired = now();
     const next = state.schedule.next(fired);
     try {
-      await worker.invoke(state.fn.name, {
-        triggerValue: { Schedule: { AdjustForDST: true }, ScheduleStatus: state.status ?? null, IsPastDue: isPastDue },
-      });
+      await worker.invoke(state.fn.name, { triggerValue: timerTriggerValue(state.status ?? null, isPastDue) });
     } catch (err) {
       options.onError?.(state.fn.name, err);
     }

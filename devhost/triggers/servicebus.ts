@@ -8,6 +8,7 @@ import {
 import type { TriggerListener } from '../host/host';
 import { resolveSettingRefs } from '../host/host-storage';
 import type { FunctionInfo, FunctionsWorker } from '../worker';
+import { batchMetadata, messageMetadata } from './servicebus-metadata';
 
 /** Default app setting for Service Bus connections, as in the Functions extension. */
 const DEFAULT_CONNECTION = 'AzureWebJobsServiceBus';
@@ -34,47 +35,6 @@ interface TriggerBinding {
   cardinality?: string;
   autoCompleteMessages?: boolean;
   isSessionsEnabled?: boolean;
-}
-
-const iso = (d: Date | undefined): string | undefined => d?.toISOString();
-
-/**
- * Trigger metadata as the Service Bus extension (5.x) gives it to out-of-process workers; the
- * @azure/functions library camel-cases the keys (`messageId`, `deliveryCount`, ...). The
- * extension uses the .NET SDK, whose delivery count starts at 1, so the JS SDK's count (which
- * starts at 0) is shifted.
- */
-export function messageMetadata(message: ServiceBusReceivedMessage): Record<string, unknown> {
-  const properties = message.applicationProperties ?? {};
-  const entries: Record<string, unknown> = {
-    MessageId: message.messageId === undefined ? undefined : String(message.messageId),
-    DeliveryCount: (message.deliveryCount ?? 0) + 1,
-    EnqueuedTimeUtc: iso(message.enqueuedTimeUtc),
-    ExpiresAtUtc: iso(message.expiresAtUtc),
-    LockedUntilUtc: iso(message.lockedUntilUtc),
-    LockToken: message.lockToken,
-    SequenceNumber: message.sequenceNumber?.toNumber(),
-    ContentType: message.contentType,
-    CorrelationId: message.correlationId === undefined ? undefined : String(message.correlationId),
-    Subject: message.subject,
-    Label: message.subject,
-    To: message.to,
-    ReplyTo: message.replyTo,
-    SessionId: message.sessionId,
-    ReplyToSessionId: message.replyToSessionId,
-    PartitionKey: message.partitionKey,
-    DeadLetterSource: message.deadLetterSource,
-    ApplicationProperties: properties,
-    UserProperties: properties,
-  };
-  return Object.fromEntries(Object.entries(entries).filter(([, v]) => v !== undefined));
-}
-
-/** Batch metadata: each key as an `...Array` of the per-message values, as the extension does. */
-function batchMetadata(messages: ServiceBusReceivedMessage[]): Record<string, unknown> {
-  const perMessage = messages.map(messageMetadata);
-  const keys = new Set(perMessage.flatMap((m) => Object.keys(m)));
-  return Object.fromEntries([...keys].map((k) => [`${k}Array`, perMessage.map((m) => m[k] ?? null)]));
 }
 
 function isDevelopmentEmulator(value: string): boolean {
@@ -131,17 +91,18 @@ export class ServiceBusListener implements TriggerListener {
   }
 
   private serve(worker: FunctionsWorker, fn: FunctionInfo): void {
-    const binding = fn.trigger as unknown as TriggerBinding;
+    const binding = this.resolved(fn.trigger as unknown as TriggerBinding);
     if (binding.isSessionsEnabled) {
       this.log(`[servicebus] ${fn.name}: session-enabled triggers are not supported locally; not served.`);
       return;
     }
     const client = this.client(this.connectionString(binding.connection));
-    // Entity names may reference app settings (`%RETRAINING_QUEUE%`), as the host resolves them.
-    const setting = (name: string | undefined) => (name === undefined ? undefined : resolveSettingRefs(name, this.env));
-    const [queueName, topicName, subscriptionName] = [setting(binding.queueName), setting(binding.topicName), setting(binding.subscriptionName)];
-    const receiver = topicName ? client.createReceiver(topicName, subscriptionName ?? '') : client.createReceiver(queueName ?? '');
-    const entity = topicName ? `${topicName}/Subscriptions/${subscriptionName}` : `${queueName}`;
+    const receiver = binding.topicName
+      ? client.createReceiver(binding.topicName, binding.subscriptionName ?? '')
+      : client.createReceiver(binding.queueName ?? '');
+    const entity = binding.topicName
+      ? `${binding.topicName}/Subscriptions/${binding.subscriptionName}`
+      : `${binding.queueName}`;
     const many = binding.cardinality === 'many';
     const settle = binding.autoCompleteMessages !== false;
     this.served.push({ functionName: fn.name, entity, cardinality: many ? 'many' : 'one' });
@@ -235,11 +196,17 @@ export class ServiceBusListener implements TriggerListener {
     this.stoppers.push(async () => hook.dispose());
   }
 
-  private async sendOutput(binding: TriggerBinding, value: unknown): Promise<void> {
+  /** Entity names with `%AppSetting%` references resolved, as the host resolves binding expressions. */
+  private resolved(binding: TriggerBinding): TriggerBinding {
+    const resolve = (name: string | undefined) => (name === undefined ? undefined : resolveSettingRefs(name, this.env));
+    return { ...binding, queueName: resolve(binding.queueName), topicName: resolve(binding.topicName), subscriptionName: resolve(binding.subscriptionName) };
+  }
+
+  private async sendOutput(unresolved: TriggerBinding, value: unknown): Promise<void> {
     if (value === undefined || value === null) return;
-    const named = binding.queueName ?? binding.topicName;
-    if (!named) throw new Error('a Service Bus output binding needs queueName or topicName');
-    const entity = resolveSettingRefs(named, this.env);
+    const binding = this.resolved(unresolved);
+    const entity = binding.queueName ?? binding.topicName;
+    if (!entity) throw new Error('a Service Bus output binding needs queueName or topicName');
     const connectionString = this.connectionString(binding.connection);
     const key = `${connectionString}|${entity}`;
     let sender = this.senders.get(key);

@@ -6,7 +6,7 @@ import { registration } from '../../shared/composition';
 import { RUN_ID_PATTERN } from '../../shared/domain/lake-paths';
 import { modelNameSchema } from '../../shared/schemas/common';
 import { consumeIncomingPackage, registerIncomingPackage } from '../../shared/usecases/incoming-package';
-import { ensureLifecycleStarted } from '../lifecycle-client';
+import { ensureLifecycleStarted } from '../durable-client';
 
 const bindingDataSchema = z.object({ model: modelNameSchema, name: z.string().regex(RUN_ID_PATTERN) });
 

@@ -2,5 +2,8 @@
 import './models';
 import './versions';
 import './champion';
+import './monitoring';
 import './system';
+import './runs';
+import './score';
 import './retraining';

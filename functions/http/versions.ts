@@ -19,7 +19,7 @@ import type { Actor, LifecycleCommand } from '../../shared/schemas/lifecycle';
 import type { ApprovalEvent, VersionRef } from '../../shared/schemas/lifecycle-orchestration';
 import type { ModelVersion } from '../../shared/schemas/model-version';
 import { registerPackage, stageUpload } from '../../shared/usecases/register-package';
-import { ensureLifecycleStarted, lifecycleStatus, notifyLifecycle } from '../lifecycle-client';
+import { ensureLifecycleStarted, lifecycleStatus, notifyLifecycle } from '../durable-client';
 import { defineRoute } from './api';
 import { ROLES } from './identity';
 import { readRegistrationUpload } from './multipart';

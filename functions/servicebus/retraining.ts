@@ -4,7 +4,7 @@ import * as df from 'durable-functions';
 import { retraining } from '../../shared/composition';
 import { isDomainError } from '../../shared/domain/errors';
 import { handleRetrainingMessage, type RetrainingStarters } from '../../shared/usecases/retraining';
-import { ensureLifecycleStarted } from '../lifecycle-client';
+import { ensureLifecycleStarted } from '../durable-client';
 import { ensureRetrainingStarted } from '../retraining-client';
 
 /**

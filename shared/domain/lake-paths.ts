@@ -186,6 +186,8 @@ export const lakePaths = {
   /** `profiles/{model}/v{version}/reference.json`: the version's validation data, profiled at validation. */
   referenceProfile: (model: string, version: number) =>
     join('profiles', modelSegment(model), `v${versionSegment(version)}`, 'reference.json'),
+  /** `profiles/{model}/windows/`: every monitoring window's profiles. */
+  windowsProfilesFolder: (model: string) => folder('profiles', modelSegment(model), 'windows'),
   /** `profiles/{model}/windows/{windowId}/`: the window's profiles, one per run (`runs/{runId}.json`). */
   windowProfilesFolder: (model: string, windowId: string) => folder('profiles', modelSegment(model), 'windows', runIdSegment(windowId)),
   windowRunProfile: (model: string, windowId: string, runId: string) =>

@@ -31,14 +31,18 @@ export const expectedModelOutputSchema = z.object({
 });
 export type ExpectedModelOutput = z.infer<typeof expectedModelOutputSchema>;
 
-/** One golden record. */
-export const goldenRecordSchema = z.object({
-  /** The raw input row, keyed by column name; a missing key means a missing value. */
-  input: z.record(z.string(), goldenCellSchema),
-  /** The transformed feature vector, in the spec's `output` order. */
-  expectedFeatures: z.array(z.number()).min(1),
-  expectedOutput: expectedModelOutputSchema.optional(),
-});
+/** One golden record: what it expects of the transforms, of the model, or of both. */
+export const goldenRecordSchema = z
+  .object({
+    /** The raw input row, keyed by column name; a missing key means a missing value. */
+    input: z.record(z.string(), goldenCellSchema),
+    /** The transformed feature vector, in the spec's `output` order (versions with fitted transforms). */
+    expectedFeatures: z.array(z.number()).min(1).optional(),
+    expectedOutput: expectedModelOutputSchema.optional(),
+  })
+  .refine((g) => g.expectedFeatures !== undefined || g.expectedOutput !== undefined, {
+    message: 'a golden record needs expectedFeatures, expectedOutput or both',
+  });
 export type GoldenRecord = z.infer<typeof goldenRecordSchema>;
 
 /** The golden records of a model version (a JSON array). */
@@ -72,9 +76,9 @@ export function withinTolerance(
 }
 
 /**
- * Applies fitted transforms to the golden inputs and compares with the expected vectors. Input
- * cells are converted by the kind of each fitted input (numeric: numbers, booleans, ISO datetimes;
- * categorical: strings).
+ * Applies fitted transforms to the golden inputs and compares with the expected vectors (records
+ * without `expectedFeatures` are only checked to pass the transforms). Input cells are converted
+ * by the kind of each fitted input (numeric: numbers, booleans, ISO datetimes; categorical: strings).
  */
 export function checkTransformParity(
   fitted: FittedTransforms,
@@ -96,6 +100,7 @@ export function checkTransformParity(
   }));
   keptRows.forEach((record, k) => {
     const expected = golden[record]!.expectedFeatures;
+    if (!expected) return;
     if (expected.length !== matrix.width) {
       mismatches.push({
         record,

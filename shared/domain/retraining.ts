@@ -2,12 +2,11 @@ import { MODEL_NAME_PATTERN } from '../schemas/common';
 import type { LifecycleState } from '../schemas/lifecycle';
 
 /**
- * Retraining requests: their ids and when the version a request produced counts as decided.
- * A request's id is `retrain:{model}:{windowId}`: the queue message id, the RetrainingRecord's id
- * and the durable instance id of a webhook retraining.
+ * Retraining requests: reading a request id back (`retrainingRequestId` in shared/schemas/messages.ts
+ * makes them: `retrain:{model}:{windowId}`, the queue message id, the RetrainingRecord's id and the
+ * durable instance id of a webhook retraining) and when the version a request produced counts as
+ * decided.
  */
-
-export const retrainingRequestId = (model: string, windowId: string): string => `retrain:${model}:${windowId}`;
 
 /** The model and window a request id names, or undefined when it is not one. */
 export function parseRetrainingRequestId(id: string | undefined): { model: string; windowId: string } | undefined {

@@ -88,6 +88,12 @@ export interface ValidatedRows {
 const TRUE = new Set(['true', '1', 'yes', 't', 'y']);
 const FALSE = new Set(['false', '0', 'no', 'f', 'n']);
 
+/** A boolean cell as validation reads it: 1, 0, or NaN for anything else. */
+export function booleanValue(text: string | null): number {
+  const t = (text ?? '').trim().toLowerCase();
+  return TRUE.has(t) ? 1 : FALSE.has(t) ? 0 : NaN;
+}
+
 interface Problem {
   code: string;
   reason: string;
@@ -164,10 +170,9 @@ function otherNumericColumn(rows: RawRows, column: number, feature: Feature & { 
     }
     const text = rows.text(column, r);
     if (feature.type === 'boolean') {
-      const t = (text ?? '').trim().toLowerCase();
-      if (TRUE.has(t)) values[r] = 1;
-      else if (FALSE.has(t)) values[r] = 0;
-      else problems.add(r, `not_a_boolean:${name}`, `'${name}' is ${show(text)}, not a boolean`);
+      const b = booleanValue(text);
+      if (Number.isNaN(b)) problems.add(r, `not_a_boolean:${name}`, `'${name}' is ${show(text)}, not a boolean`);
+      else values[r] = b;
     } else {
       const t = parseDateTime(text);
       if (Number.isNaN(t)) problems.add(r, `not_a_datetime:${name}`, `'${name}' is ${show(text)}, not a date-time`);

@@ -26,9 +26,14 @@ export function windowIdOf(startMs: number): string {
   return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}T${iso.slice(11, 13)}${iso.slice(14, 16)}Z`;
 }
 
+/** The start (epoch milliseconds) of the window holding an instant: cheap enough to call per row. */
+export function windowStartOf(epochMs: number, lengthMs: number): number {
+  return ORIGIN + Math.floor((epochMs - ORIGIN) / lengthMs) * lengthMs;
+}
+
 /** The window holding an instant (epoch milliseconds). */
 export function windowOf(epochMs: number, lengthMs: number): WindowSpan {
-  const start = ORIGIN + Math.floor((epochMs - ORIGIN) / lengthMs) * lengthMs;
+  const start = windowStartOf(epochMs, lengthMs);
   return { id: windowIdOf(start), start: new Date(start).toISOString(), end: new Date(start + lengthMs).toISOString() };
 }
 

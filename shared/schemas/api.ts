@@ -5,6 +5,7 @@ import { validationEvidenceSchema } from './evidence';
 import { lifecycleStateSchema } from './lifecycle';
 import { modelInputSchema, modelTaskSchema } from './model';
 import { modelVersionSchema } from './model-version';
+import { monitoringWindowSchema, monitorStateSchema } from './monitoring';
 import { auditEventSchema, championPointerSchema } from './registry';
 
 /** Request and response bodies of the management API (`/api/...`); the OpenAPI document is generated from them. */
@@ -110,4 +111,18 @@ export const healthSchema = z.object({
   dependencies: z.array(
     z.object({ name: z.string(), ok: z.boolean(), ms: z.number(), error: z.string().optional() }),
   ),
+});
+
+/** `GET /models/{model}/monitoring`: windows that overlap [from, to). */
+export const monitoringQuerySchema = z.strictObject({
+  from: isoDateTimeSchema.optional(),
+  to: isoDateTimeSchema.optional(),
+});
+
+export const monitoringAnswerSchema = z.object({
+  model: modelNameSchema,
+  /** Where the drift monitor stands for the model; null before its first run. */
+  monitor: monitorStateSchema.nullable(),
+  /** Newest first. */
+  windows: z.array(monitoringWindowSchema),
 });

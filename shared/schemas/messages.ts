@@ -30,13 +30,17 @@ export type RetrainingRequest = z.infer<typeof retrainingRequestSchema>;
 export type RetrainingRequestInput = z.input<typeof retrainingRequestSchema>;
 
 /**
- * The deduplication key of a request, used as its Service Bus message id: the same model, version
- * and window produce one message inside the queue's duplicate detection window, whatever the reason.
+ * The id of the retraining request a model's monitoring window raises: the queue message id (so
+ * the queue's duplicate detection drops a resend) and the `RetrainingRecord` id. One request per
+ * model and window, whatever the reason or the champion's version.
  */
-export function retrainingDeduplicationKey(
-  request: Pick<RetrainingRequest, 'model' | 'version' | 'window'>,
-): string {
-  return `${request.model}:${request.version}:${request.window.id}`;
+export function retrainingRequestId(model: string, windowId: string): string {
+  return `retrain:${model}:${windowId}`;
+}
+
+/** The deduplication key of a request, used as its Service Bus message id: `retrain:{model}:{windowId}`. */
+export function retrainingDeduplicationKey(request: Pick<RetrainingRequest, 'model' | 'window'>): string {
+  return retrainingRequestId(request.model, request.window.id);
 }
 
 const eventBase = {
@@ -93,7 +97,7 @@ export const modelEventSchema = z.discriminatedUnion('type', [
     type: z.literal('drift.evaluated'),
     data: z.object({
       windowId: z.string().min(1),
-      verdict: z.enum(['ok', 'warning', 'breach']),
+      verdict: z.enum(['ok', 'warning', 'breach', 'insufficient_data']),
       scores: z.record(z.string(), z.number()).default({}),
     }),
   }),
@@ -114,6 +118,17 @@ export const modelEventSchema = z.discriminatedUnion('type', [
       kind: z.enum(['batch-inference', 'scheduled-inference', 'actuals-join']),
       rows: z.number().int().nonnegative(),
       quarantinedRows: z.number().int().nonnegative().default(0),
+    }),
+  }),
+  z.object({
+    ...eventBase,
+    type: z.literal('flavour.detected'),
+    data: z.object({
+      runId: z.string().min(1),
+      /** Segment values the champion's validation data never had, per segment key. */
+      newSegmentValues: z.record(z.string(), z.array(z.string())),
+      unseenCategories: z.record(z.string(), z.array(z.string())).default({}),
+      outOfRange: z.record(z.string(), z.number().int().nonnegative()).default({}),
     }),
   }),
   z.object({

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+import { scheduleProblem } from '../domain/schedule';
 import { columnNameSchema, isoDateTimeSchema, modelNameSchema } from './common';
 import { modelPoliciesSchema } from './policies';
 
@@ -48,55 +49,83 @@ export const predictionColumnsSchema = z.object({
     .default('probability_'),
 });
 
-export const modelInputSchema = z
-  .object({
-    name: modelNameSchema,
-    description: z.string().max(2000).default(''),
-    task: modelTaskSchema,
-    /** Joins predictions to actuals. */
-    idColumn: columnNameSchema,
-    timestampColumn: columnNameSchema.optional(),
-    /** Actuals column name in actuals files. */
-    targetColumn: columnNameSchema.default('actual'),
-    features: z.array(featureSchema).min(1),
-    /** Columns that split monitoring and validation into segments (region, season, ...). */
-    segmentKeys: z.array(columnNameSchema).default([]),
-    /** Class labels in the order of the model's probability output (classifiers only). */
-    classLabels: z.array(z.string().min(1)).optional(),
-    predictionColumns: predictionColumnsSchema.default(() => predictionColumnsSchema.parse({})),
-    policies: modelPoliciesSchema.default(() => modelPoliciesSchema.parse({})),
-    owners: z.array(z.string().min(1)).default([]),
-    /** NCRONTAB (six fields) for scheduled scoring of accumulated drops. */
-    schedule: z.string().optional(),
-  })
-  .superRefine((m, ctx) => {
-    const names = new Set<string>();
-    for (const [i, f] of m.features.entries()) {
-      if (names.has(f.name))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['features', i, 'name'],
-          message: `duplicate feature '${f.name}'`,
-        });
-      names.add(f.name);
-    }
-    if (m.task !== 'regression') {
-      const min = m.task === 'binary' ? 2 : 3;
-      if (!m.classLabels || m.classLabels.length < min) {
+const modelFieldsSchema = z.object({
+  name: modelNameSchema,
+  description: z.string().max(2000).default(''),
+  task: modelTaskSchema,
+  /** Joins predictions to actuals. */
+  idColumn: columnNameSchema,
+  timestampColumn: columnNameSchema.optional(),
+  /** Actuals column name in actuals files. */
+  targetColumn: columnNameSchema.default('actual'),
+  features: z.array(featureSchema).min(1),
+  /** Columns that split monitoring and validation into segments (region, season, ...). */
+  segmentKeys: z.array(columnNameSchema).default([]),
+  /** Class labels in the order of the model's probability output (classifiers only). */
+  classLabels: z.array(z.string().min(1)).optional(),
+  predictionColumns: predictionColumnsSchema.default(() => predictionColumnsSchema.parse({})),
+  policies: modelPoliciesSchema.default(() => modelPoliciesSchema.parse({})),
+  owners: z.array(z.string().min(1)).default([]),
+  /** NCRONTAB (six fields, UTC) for scheduled scoring of the drops accumulated in `drops/{model}/scheduled/`. */
+  schedule: z
+    .string()
+    .superRefine((expression, ctx) => {
+      const problem = scheduleProblem(expression);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
+});
+
+/** Feature names are unique; a classifier has enough class labels (unless its graph may name them). */
+function checkModel(
+  m: z.output<typeof modelFieldsSchema>,
+  ctx: z.RefinementCtx,
+  classLabelsFromGraph: boolean,
+): void {
+  const names = new Set<string>();
+  for (const [i, f] of m.features.entries()) {
+    if (names.has(f.name))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['features', i, 'name'],
+        message: `duplicate feature '${f.name}'`,
+      });
+    names.add(f.name);
+  }
+  if (m.task !== 'regression') {
+    const min = m.task === 'binary' ? 2 : 3;
+    if (!m.classLabels) {
+      if (!classLabelsFromGraph)
         ctx.addIssue({
           code: 'custom',
           path: ['classLabels'],
           message: `a ${m.task} model needs at least ${min} class labels`,
         });
-      } else if (m.task === 'binary' && m.classLabels.length !== 2) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['classLabels'],
-          message: 'a binary model has exactly 2 class labels',
-        });
-      }
+    } else if (m.classLabels.length < min) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['classLabels'],
+        message: `a ${m.task} model needs at least ${min} class labels`,
+      });
+    } else if (m.task === 'binary' && m.classLabels.length !== 2) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['classLabels'],
+        message: 'a binary model has exactly 2 class labels',
+      });
     }
-  });
+  }
+}
+
+export const modelInputSchema = modelFieldsSchema.superRefine((m, ctx) => checkModel(m, ctx, false));
+
+/**
+ * A model definition in a registration package (version manifest): a classifier may leave out
+ * `classLabels` when its ONNX graph names them (a ZipMap's or the classifier node's labels).
+ */
+export const modelDraftSchema = modelFieldsSchema.superRefine((m, ctx) => checkModel(m, ctx, true));
+export type ModelDraft = z.infer<typeof modelDraftSchema>;
+
 /** What a caller sends to create a model. */
 export type ModelInput = z.input<typeof modelInputSchema>;
 export type ModelDefinition = z.infer<typeof modelInputSchema>;

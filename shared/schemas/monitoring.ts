@@ -1,9 +1,10 @@
 import { z } from 'zod';
 
 import { isoDateTimeSchema, modelNameSchema, versionNumberSchema } from './common';
-import { driftEvaluationSchema, driftReportSchema } from './drift';
+import { driftEvaluationSchema, driftReportSchema, policyVerdictSchema } from './drift';
 import { retrainingReasonSchema } from './messages';
 import { segmentedMetricReportSchema } from './metrics';
+import { metricNameSchema } from './policies';
 import { profileSchema } from './profile';
 
 /**
@@ -76,6 +77,8 @@ export const inferenceRunSchema = z.object({
   /** Monitoring windows the run's rows fell in. */
   windows: z.array(windowIdSchema),
   flavours: flavoursSchema.optional(),
+  /** Scheduled runs: the schedule occurrence; the run scores the drops that arrived since the previous one. */
+  scheduledFor: isoDateTimeSchema.optional(),
   createdAt: isoDateTimeSchema,
   startedAt: isoDateTimeSchema.optional(),
   completedAt: isoDateTimeSchema.optional(),
@@ -131,9 +134,34 @@ export const monitoringWindowSchema = z.object({
       segments: z.record(z.string(), driftReportSchema),
       evaluation: driftEvaluationSchema,
       evaluatedAt: isoDateTimeSchema,
+      /** Segments of the window the reference has no profile of: reported here, not compared. */
+      newSegments: z.array(z.string()).optional(),
     })
     .nullable(),
-  performanceVerdict: z.enum(['ok', 'breach', 'provisional', 'insufficient_data']).optional(),
+  performanceVerdict: z.enum(['ok', 'warning', 'breach', 'provisional', 'insufficient_data']).optional(),
+  /** How the drift monitor judged `performance` against the champion's validation baseline. */
+  performanceEvaluation: z
+    .object({
+      metric: metricNameSchema,
+      /** The window's metric and the baseline (the mean over the champion's validation splits); null when unknown. */
+      value: z.number().nullable(),
+      baseline: z.number().nullable(),
+      /** Relative degradation (positive = worse); null when unknown or unbounded (a zero baseline). */
+      degradation: z.number().nullable(),
+      reason: z.string(),
+      segments: z.record(z.string(), z.object({ verdict: policyVerdictSchema, degradation: z.number().nullable(), reason: z.string() })),
+      /** Performance updated after this is evaluated again (late actuals). */
+      evaluatedAt: isoDateTimeSchema,
+    })
+    .optional(),
+  /** What the window's breach did: the retraining request it raised, or why it raised none. */
+  retraining: z
+    .object({
+      reason: retrainingReasonSchema,
+      requestId: z.string().nullable(),
+      blockedBy: z.string().optional(),
+    })
+    .optional(),
 });
 export type MonitoringWindow = z.infer<typeof monitoringWindowSchema>;
 
@@ -213,3 +241,18 @@ export const predictionManifestSchema = z.object({
   createdAt: isoDateTimeSchema,
 });
 export type PredictionManifest = z.infer<typeof predictionManifestSchema>;
+
+const sourceRefSchema = z.object({ path: z.string().min(1), etag: z.string().min(1), size: count, lastModified: isoDateTimeSchema });
+
+/** The input of the `batchInference` orchestration. */
+export const batchInputSchema = z.object({
+  model: modelNameSchema,
+  runId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/),
+  kind: z.enum(['batch', 'scheduled']),
+  sources: z.array(sourceRefSchema).min(1),
+  /** Chunks scored at once (BATCH_MAX_PARALLEL_CHUNKS when the run started). */
+  maxParallel: z.number().int().min(1).max(256),
+  scheduledFor: isoDateTimeSchema.optional(),
+  correlationId: z.string().min(1).max(128).optional(),
+});
+export type BatchInput = z.infer<typeof batchInputSchema>;

@@ -201,3 +201,4 @@ export type ValidationGates = z.infer<typeof validationGatesSchema>;
 
 export type ColumnDriftOverride = z.infer<typeof columnDriftOverrideSchema>;
 export type PerformancePolicy = z.infer<typeof performancePolicySchema>;
+export type RetrainingPolicy = z.infer<typeof retrainingPolicySchema>;

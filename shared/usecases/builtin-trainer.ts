@@ -25,6 +25,7 @@ import { type FittedTransforms, type TransformSpec, transformSpecSchema } from '
 import { readFittedTransforms } from './load-version';
 import { concatBatches } from './profiling';
 import { registerPackage, type RegisterPackageDeps } from './register-package';
+import { type ScoringVersion, scoringVersion } from './score-chunk';
 
 /**
  * The reference trainer: refits the champion's transform spec and a linear model (least squares
@@ -136,6 +137,13 @@ function transformed(fitted: FittedTransforms, data: LabelledBatch) {
   return { matrix, target: Float64Array.from(keptRows, (r) => data.target[r]!), keptRows };
 }
 
+/** Rows scored as production scores them: fed by the version's input plan, run by onnxruntime. */
+async function scored(version: ScoringVersion, batch: RowBatch, expectedRows: number): Promise<Predictions> {
+  const fed = version.transform(batch);
+  if (fed.inputs.rows !== expectedRows) throw new Error(`the scoring path kept ${fed.inputs.rows} rows, the transforms ${expectedRows}`);
+  return version.model.predict(fed.inputs);
+}
+
 function metricsData(definition: ModelDefinition, target: Float64Array, predictions: Predictions): MetricsData {
   if (predictions.kind === 'regression') return { actual: target, predicted: predictions.values };
   return { actual: Int32Array.from(target), probabilities: Float64Array.from(predictions.probabilities), classCount: definition.classLabels?.length ?? 2 };
@@ -151,11 +159,11 @@ function metricValues(definition: ModelDefinition, data: MetricsData, prefix: st
   return out;
 }
 
-/** A golden record's input row: the cells the fitted transforms read, as JSON. */
-function goldenInput(fitted: FittedTransforms, batch: RowBatch, row: number): GoldenRecord['input'] {
+/** A golden record's input row: every feature, as JSON (numbers, booleans as 0/1, datetimes as epoch ms). */
+function goldenInput(definition: ModelDefinition, batch: RowBatch, row: number): GoldenRecord['input'] {
   const input: GoldenRecord['input'] = {};
-  for (const { name, kind } of fitted.inputs) {
-    if (kind === 'categorical') input[name] = batch.categorical[name]?.[row] ?? null;
+  for (const { name, type } of definition.features) {
+    if (type === 'categorical') input[name] = batch.categorical[name]?.[row] ?? null;
     else {
       const value = batch.numeric[name]?.[row] ?? NaN;
       input[name] = Number.isNaN(value) ? null : value;
@@ -164,9 +172,9 @@ function goldenInput(fitted: FittedTransforms, batch: RowBatch, row: number): Go
   return input;
 }
 
-function goldenRecords(fitted: FittedTransforms, batch: RowBatch, keptRows: Int32Array, matrix: FeatureMatrix, out: Predictions, count: number): GoldenRecord[] {
+function goldenRecords(definition: ModelDefinition, batch: RowBatch, keptRows: Int32Array, matrix: FeatureMatrix, out: Predictions, count: number): GoldenRecord[] {
   return Array.from({ length: count }, (_, k) => ({
-    input: goldenInput(fitted, batch, keptRows[k]!),
+    input: goldenInput(definition, batch, keptRows[k]!),
     expectedFeatures: Array.from(matrix.values.subarray(k * matrix.width, (k + 1) * matrix.width)),
     expectedOutput:
       out.kind === 'regression'
@@ -201,10 +209,12 @@ export async function trainBuiltin(deps: BuiltinTrainerDeps, input: BuiltinTrain
     ...(definition.classLabels ? { classLabels: definition.classLabels } : {}),
     fetch: async () => exported.bytes,
   });
+  const version = scoringVersion(definition, 0, exported.signature, fitted, model);
   const validation = await readLabelled(deps.files, definition, snapshot.validationPath);
   const checked = transformed(fitted, validation);
   if (checked.matrix.rows < 2) throw errors.insufficientData(`only ${checked.matrix.rows} validation rows are left after the transforms`);
-  const [onTrain, onValidation] = await Promise.all([model.predict(fitOn.matrix), model.predict(checked.matrix)]);
+  const onTrain = await scored(version, subsetBatch(train.batch, rows), fitOn.matrix.rows);
+  const onValidation = await scored(version, validation.batch, checked.matrix.rows);
   const metrics = {
     ...metricValues(definition, metricsData(definition, fitOn.target, onTrain), 'train_'),
     ...metricValues(definition, metricsData(definition, checked.target, onValidation), ''),
@@ -215,7 +225,7 @@ export async function trainBuiltin(deps: BuiltinTrainerDeps, input: BuiltinTrain
     signature: exported.signature,
     transforms: fitted,
     transformSpec: spec,
-    goldenRecords: goldenRecords(fitted, validation.batch, checked.keptRows, checked.matrix, onValidation, Math.min(GOLDEN_RECORDS, checked.matrix.rows)),
+    goldenRecords: goldenRecords(definition, validation.batch, checked.keptRows, checked.matrix, onValidation, Math.min(GOLDEN_RECORDS, checked.matrix.rows)),
     metrics,
     lineage: { source: 'builtin', parentVersion: parent.version, trainingRun: requestId },
     environment: { runtime: 'mlops built-in trainer 1', packages: [], onnxOpset: exported.opset },

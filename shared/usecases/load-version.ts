@@ -1,13 +1,13 @@
 import { errors, parseOrThrow } from '../domain/errors';
 import { lakePaths } from '../domain/lake-paths';
 import { type GoldenRecord, goldenRecordsSchema } from '../domain/parity';
-import { applyTransforms, assertInputsMatchFeatures } from '../domain/transforms';
+import { assertInputsMatchFeatures } from '../domain/transforms';
 import type { DataLake } from '../ports/data-lake';
 import type { ModelRuntime } from '../ports/model-runtime';
 import type { ModelDefinition } from '../schemas/model';
 import type { ModelVersion } from '../schemas/model-version';
 import { type FittedTransforms, fittedTransformsSchema } from '../schemas/transforms';
-import type { ScoringVersion } from './score-chunk';
+import { type ScoringVersion, scoringVersion } from './score-chunk';
 
 export interface LoadVersionDeps {
   lake: DataLake;
@@ -63,18 +63,10 @@ export async function loadScoringVersion(
     ...(definition.classLabels ? { classLabels: definition.classLabels } : {}),
     fetch: () => deps.lake.readBuffer(version.artifact.path),
   });
-  if (model.roles.width !== fitted.output.length) {
-    throw errors.signatureMismatch(`the transforms produce ${fitted.output.length} features, the model's input '${model.roles.input}' takes ${model.roles.width}`);
-  }
   const goldenRecords = version.goldenRecordsPath
     ? parseOrThrow(goldenRecordsSchema, await readJson(deps.lake, version.goldenRecordsPath), 'golden records')
     : undefined;
-  return {
-    definition,
-    version: version.version,
-    transform: (batch) => applyTransforms(fitted, batch),
-    model,
-    fitted,
-    goldenRecords,
-  };
+  // The inputs are planned from the signature, the features and the transforms (SIGNATURE_MISMATCH
+  // names an input that cannot be fed, e.g. a matrix width other than the transforms' outputs).
+  return { ...scoringVersion(definition, version.version, version.signature, fitted, model), fitted, goldenRecords };
 }

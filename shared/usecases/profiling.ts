@@ -15,40 +15,60 @@ export interface SegmentedProfile {
 }
 
 /**
- * The scored rows of a validated batch as one RowBatch: features (numeric, boolean and datetime
- * as numbers; categorical as text), segment keys as categories and the prediction (a number for
- * regression, the label for classifiers) under the model's prediction column name.
+ * The validated rows of a batch as one RowBatch: features (numeric, boolean and datetime as
+ * numbers; categorical as text), segment keys as categories and the prediction (a number for
+ * regression, the label for classifiers) under the model's prediction column name, missing for
+ * rows the transforms rejected. Monitoring sees the data as it arrived, scored or not.
  */
-export function monitoredBatch(definition: ModelDefinition, valid: ValidatedRows, keptRows: ArrayLike<number>, predictions: Predictions): RowBatch {
-  const n = keptRows.length;
+export function monitoredBatch(
+  definition: ModelDefinition,
+  valid: ValidatedRows,
+  keptRows: ArrayLike<number>,
+  predictions: Predictions | undefined,
+): RowBatch {
+  const n = valid.batch.rowCount;
   const numeric: Record<string, Float64Array> = {};
   const categorical: Record<string, (string | null)[]> = {};
   for (const feature of definition.features) {
     const numbers = valid.batch.numeric[feature.name];
     const texts = valid.batch.categorical[feature.name];
-    if (numbers) numeric[feature.name] = Float64Array.from({ length: n }, (_, k) => numbers[keptRows[k]!]!);
-    else if (texts) categorical[feature.name] = Array.from({ length: n }, (_, k) => texts[keptRows[k]!] ?? null);
+    if (numbers) numeric[feature.name] = numbers.slice(0, n);
+    else if (texts) categorical[feature.name] = texts.slice(0, n);
   }
-  for (const key of definition.segmentKeys) {
-    const values = valid.segments[key] ?? [];
-    categorical[key] = Array.from({ length: n }, (_, k) => values[keptRows[k]!] ?? null);
-  }
+  for (const key of definition.segmentKeys) categorical[key] = (valid.segments[key] ?? []).slice(0, n);
   const prediction = definition.predictionColumns.prediction;
-  if (predictions.kind === 'regression') numeric[prediction] = Float64Array.from(predictions.values.subarray(0, n));
-  else categorical[prediction] = predictions.labels.slice(0, n);
+  if (definition.task === 'regression') {
+    const values = new Float64Array(n).fill(NaN);
+    if (predictions?.kind === 'regression') for (let k = 0; k < keptRows.length; k++) values[keptRows[k]!] = predictions.values[k]!;
+    numeric[prediction] = values;
+  } else {
+    const labels = new Array<string | null>(n).fill(null);
+    if (predictions?.kind === 'classification') for (let k = 0; k < keptRows.length; k++) labels[keptRows[k]!] = predictions.labels[k]!;
+    categorical[prediction] = labels;
+  }
   return { rowCount: n, numeric, categorical };
 }
 
 /**
- * Profiles a monitored batch. With a reference, histograms use its edges and values it never had
- * are recorded (new flavours); a segment the reference lacks is held against the overall reference.
- * Without one (building a reference), histograms use the batch's own quantiles.
+ * A reference profile (built once, from a version's validation data): histograms on the data's own
+ * quantile edges, which every later profile against it reuses.
  */
-export function profileBatch(definition: ModelDefinition, batch: RowBatch, reference?: SegmentedProfile): SegmentedProfile {
-  const optionsFor = (segment?: string): ProfileOptions => {
-    if (!reference) return {};
-    return { reference: (segment !== undefined ? reference.segments[segment] : undefined) ?? reference.overall };
-  };
+export function referenceProfileOf(definition: ModelDefinition, batch: RowBatch): SegmentedProfile {
+  return segmentedProfile(definition, batch, () => ({}));
+}
+
+/**
+ * Profiles scored rows against a reference: histograms on its edges, values it never had recorded
+ * (new flavours); a segment the reference lacks is held against the overall reference. Without a
+ * reference there are no histograms, so profiles of separate chunks still merge.
+ */
+export function profileAgainst(definition: ModelDefinition, batch: RowBatch, reference: SegmentedProfile | undefined): SegmentedProfile {
+  return segmentedProfile(definition, batch, (segment) =>
+    reference ? { reference: (segment !== undefined ? reference.segments[segment] : undefined) ?? reference.overall } : { bins: 0 },
+  );
+}
+
+function segmentedProfile(definition: ModelDefinition, batch: RowBatch, optionsFor: (segment?: string) => ProfileOptions): SegmentedProfile {
   const segments: Record<string, Profile> = {};
   for (const key of definition.segmentKeys) {
     if (!batch.categorical[key]) continue;
@@ -82,4 +102,13 @@ export function concatBatches(batches: readonly RowBatch[]): RowBatch {
   const categorical: Record<string, (string | null)[]> = {};
   for (const name of Object.keys(first.categorical)) categorical[name] = batches.flatMap((b) => [...b.categorical[name]!]);
   return { rowCount, numeric, categorical };
+}
+
+/** The given rows of a batch, in that order. */
+export function subsetBatch(batch: RowBatch, rows: readonly number[]): RowBatch {
+  const numeric: Record<string, Float64Array> = {};
+  for (const [name, values] of Object.entries(batch.numeric)) numeric[name] = Float64Array.from(rows, (r) => values[r]!);
+  const categorical: Record<string, (string | null)[]> = {};
+  for (const [name, values] of Object.entries(batch.categorical)) categorical[name] = rows.map((r) => values[r] ?? null);
+  return { rowCount: rows.length, numeric, categorical };
 }

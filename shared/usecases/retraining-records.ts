@@ -1,11 +1,11 @@
 import { errors, isDomainError, parseOrThrow } from '../domain/errors';
-import { isDecided, retrainingRequestId } from '../domain/retraining';
+import { isDecided } from '../domain/retraining';
 import type { Clock } from '../ports/clock';
 import type { EventPublisher } from '../ports/event-publisher';
 import type { ModelRegistry } from '../ports/model-registry';
 import type { RunStore } from '../ports/run-store';
 import type { LifecycleState } from '../schemas/lifecycle';
-import type { RetrainingRequest } from '../schemas/messages';
+import { type RetrainingRequest, retrainingRequestId } from '../schemas/messages';
 import { type RetrainingRecord, retrainingRecordSchema } from '../schemas/monitoring';
 
 /**

@@ -1,7 +1,7 @@
 import { errors, formatIssues, isDomainError } from '../domain/errors';
-import { parseRetrainingRequestId, retrainingRequestId } from '../domain/retraining';
+import { parseRetrainingRequestId } from '../domain/retraining';
 import type { TrainingWebhook } from '../ports/training-webhook';
-import { type RetrainingRequest, retrainingRequestSchema } from '../schemas/messages';
+import { type RetrainingRequest, retrainingRequestId, retrainingRequestSchema } from '../schemas/messages';
 import { type RetrainingRecord, windowIdSchema } from '../schemas/monitoring';
 import type { RetrainingInput, RetrainingSubmitted, TrainingJob } from '../schemas/retraining';
 import { type BuiltinTrainerDeps, trainBuiltin } from './builtin-trainer';

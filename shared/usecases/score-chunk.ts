@@ -1,29 +1,45 @@
 import { errors } from '../domain/errors';
 import { lakePaths } from '../domain/lake-paths';
+import { type FedBatch, modelInputsBuilder, planModelInputs } from '../domain/model-inputs';
 import type { RawRows } from '../domain/raw-rows';
 import { layoutColumns, type ValidatedRows, validateRows } from '../domain/row-validation';
-import type { FeatureMatrix, RowBatch } from '../domain/tabular';
+import type { RowBatch } from '../domain/tabular';
 import type { DataLake } from '../ports/data-lake';
 import type { LoadedModel, Predictions } from '../ports/model-runtime';
 import type { OutputColumn, OutputColumnType, ParquetSink, TabularFiles } from '../ports/tabular-files';
 import type { ModelDefinition } from '../schemas/model';
 import type { Chunk, ChunkSummary, QuarantineRecord } from '../schemas/scoring';
+import type { ModelSignature } from '../schemas/signature';
+import type { FittedTransforms } from '../schemas/transforms';
 
-/** The fitted transforms of a version, applied to a validated batch (see shared/domain/transforms). */
-export type ApplyTransform = (batch: RowBatch) => {
-  matrix: FeatureMatrix;
-  /** Batch row of each matrix row. */
-  keptRows: ArrayLike<number>;
-  /** Batch rows that got no feature vector, with the reason. */
-  rejected: readonly { row: number; reason: string }[];
-};
+/**
+ * A validated batch made into the model's inputs: the fitted transforms' matrix and/or raw
+ * columns, one tensor per graph input (see shared/domain/model-inputs.ts). `keptRows[k]` is the
+ * batch row of input row k; every other batch row is in `rejected` with the reason.
+ */
+export type ApplyTransform = (batch: RowBatch) => FedBatch;
 
-/** A version ready to score: its definition, fitted transforms and loaded model. */
+/** A version ready to score: its definition, how its inputs are fed, and its loaded model. */
 export interface ScoringVersion {
   definition: ModelDefinition;
   version: number;
   transform: ApplyTransform;
   model: LoadedModel;
+}
+
+/**
+ * The ScoringVersion of a loaded model: plans its inputs from the signature, the feature schema
+ * and the fitted transforms (if any), SIGNATURE_MISMATCH naming every input that cannot be fed.
+ */
+export function scoringVersion(
+  definition: ModelDefinition,
+  version: number,
+  signature: ModelSignature,
+  transforms: FittedTransforms | undefined,
+  model: LoadedModel,
+): ScoringVersion {
+  const feeds = planModelInputs(signature, definition.features, transforms);
+  return { definition, version, transform: modelInputsBuilder(feeds, transforms), model };
 }
 
 export interface ScoreChunkDeps {
@@ -37,6 +53,11 @@ export interface ScoreChunkInput {
   chunk: Chunk;
   /** Output locations; by default the lake's predictions/ and quarantine/ paths. */
   output?: { partPath: string; quarantinePath: string };
+  /**
+   * Sees each batch's validated rows, the rows of them scored and their predictions (none when no
+   * row was scored): monitoring profiles the data as it arrived, predictions where there are some.
+   */
+  observe?: (valid: ValidatedRows, keptRows: ArrayLike<number>, predictions: Predictions | undefined) => void;
 }
 
 /** `quarantine/{model}/{runId}/chunk-NNNNN.jsonl`: the rejected rows of one chunk. */
@@ -216,9 +237,13 @@ export async function scoreChunk(deps: ScoreChunkDeps, version: ScoringVersion, 
       reasons[code] = (reasons[code] ?? 0) + 1;
       quarantine.push(JSON.stringify(line));
     }
-    if (!transformed || transformed.keptRows.length === 0) continue;
-    const predictions = await version.model.predict(transformed.matrix);
+    if (!transformed || transformed.keptRows.length === 0) {
+      if (valid.batch.rowCount > 0) input.observe?.(valid, [], undefined);
+      continue;
+    }
+    const predictions = await version.model.predict(transformed.inputs);
     appendPredictions(out, version, input.runId, valid, transformed.keptRows, predictions);
+    input.observe?.(valid, transformed.keptRows, predictions);
     rowsScored += transformed.keptRows.length;
   }
 

@@ -219,7 +219,7 @@ async function loadChecked(
     return loaded;
   }
   try {
-    await checkParity(loaded.fitted, loaded.model, loaded.goldenRecords);
+    await checkParity(loaded, loaded.goldenRecords, loaded.fitted);
     checks.push({ check: 'parity', passed: true, gating: true, message: `${loaded.goldenRecords.length} golden records reproduce` });
     return loaded;
   } catch (error) {

@@ -7,7 +7,7 @@ import type { Predictions } from '../ports/model-runtime';
 import type { TabularFiles } from '../ports/tabular-files';
 import type { ModelDefinition } from '../schemas/model';
 import type { ChunkPlan } from '../schemas/scoring';
-import { concatBatches, monitoredBatch, profileBatch, type SegmentedProfile } from './profiling';
+import { concatBatches, monitoredBatch, referenceProfileOf, type SegmentedProfile } from './profiling';
 import type { ScoringVersion } from './score-chunk';
 
 /**
@@ -110,11 +110,11 @@ export async function scoreValidationData(
       if (n === 0) continue;
       const a = challenger.transform(valid.batch);
       const aAt = predictionIndex(n, a.keptRows);
-      const aOut = a.keptRows.length > 0 ? await challenger.model.predict(a.matrix) : undefined;
-      if (aOut) scored.push(monitoredBatch(definition, valid, a.keptRows, aOut));
+      const aOut = a.keptRows.length > 0 ? await challenger.model.predict(a.inputs) : undefined;
+      scored.push(monitoredBatch(definition, valid, a.keptRows, aOut));
       const b = champion?.transform(valid.batch);
       const bAt = b ? predictionIndex(n, b.keptRows) : undefined;
-      const bOut = b && b.keptRows.length > 0 ? await champion!.model.predict(b.matrix) : undefined;
+      const bOut = b && b.keptRows.length > 0 ? await champion!.model.predict(b.inputs) : undefined;
       for (let r = 0; r < n; r++) {
         const k = aAt[r]!;
         const j = bAt ? bAt[r]! : 0;
@@ -149,6 +149,6 @@ export async function scoreValidationData(
     champion: champion ? metricsData(definition, actuals, theirs) : null,
     timestamps: Float64Array.from(timestamps),
     columns,
-    reference: profileBatch(definition, concatBatches(scored)),
+    reference: referenceProfileOf(definition, concatBatches(scored)),
   };
 }

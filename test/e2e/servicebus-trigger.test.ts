@@ -79,7 +79,14 @@ describe('devhost Service Bus triggers and outputs', () => {
       env,
       log: (l) => lines.push(l),
     });
-    host = await startHost({ worker, appDir, port: 0, listeners: [listener], log: (l) => lines.push(l) });
+    host = await startHost({
+      worker,
+      appDir,
+      port: 0,
+      keys: { masterKey: 'master-key' },
+      listeners: [listener],
+      log: (l) => lines.push(l),
+    });
     client = new ServiceBusClient(broker.connectionString);
   });
 
@@ -188,5 +195,31 @@ describe('devhost Service Bus triggers and outputs', () => {
       1,
     );
     expect(result!.body).toEqual({ id: 'from-http', score: 10 });
+  });
+
+  it('when POST /admin/functions/{name} runs a queue function, then the input is the message body and its outputs are sent', async () => {
+    const response = await fetch(`${host.origin}/admin/functions/scoreRequest`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-functions-key': 'master-key' },
+      body: JSON.stringify({ input: JSON.stringify({ id: 'from-admin', x: 4 }) }),
+    });
+    expect(response.status).toBe(202);
+    const call = await until('the admin run', () =>
+      seen.scored.find((s) => (s.body as { id: string }).id === 'from-admin'),
+    );
+    expect(call.metadata).toMatchObject({ messageId: expect.stringMatching(/^[0-9a-f-]{36}$/), deliveryCount: 1 });
+    const [result] = await receiveAtLeast(
+      client.createReceiver('results', { receiveMode: 'receiveAndDelete' }),
+      1,
+    );
+    expect(result!.body).toEqual({ id: 'from-admin', score: 8 });
+
+    await fetch(`${host.origin}/admin/functions/scoreBatch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-functions-key': 'master-key' },
+      body: JSON.stringify({ input: 'plain text' }),
+    });
+    await until('the admin batch', () => seen.batches.some((b) => b[0] === 'plain text') || undefined);
+    expect(seen.batches.find((b) => b[0] === 'plain text')).toEqual(['plain text']);
   });
 });

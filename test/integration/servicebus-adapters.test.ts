@@ -39,6 +39,7 @@ function anEvent(type: ModelEventInput['type'], extra: Partial<ModelEventInput> 
     'version.registered': { actor: 'alice@example.com', artifactSha256: 'ab' },
     'lifecycle.changed': { from: 'validating', to: 'pending_approval' },
     'champion.changed': { epoch: 1, from: null, to: 3, cause: 'promote', actor: 'bob@example.com' },
+    'flavour.detected': { runId: 'r1', newSegmentValues: { region: ['east'] } },
     'drift.evaluated': { windowId: 'w1', verdict: 'ok' },
     'drift.detected': { windowId: 'w1', columns: ['age'], scores: { age: 0.4 } },
     'run.completed': { runId: 'r1', kind: 'batch-inference', rows: 10 },
@@ -76,12 +77,12 @@ describe('Service Bus adapters', () => {
   it('when a retraining request is enqueued, then one message carries the deduplication key, the properties and the validated body', async () => {
     const queue = new ServiceBusRetrainingQueue(client.createSender('retraining-requests'));
     const { messageId } = await queue.enqueue(aRetrainingRequest({ correlationId: 'corr-1' }));
-    expect(messageId).toBe('churn:3:2026-W47');
+    expect(messageId).toBe('retrain:churn:2026-W47');
     const receiver = client.createReceiver('retraining-requests');
     const [message, ...rest] = await receiveAll(receiver);
     expect(rest).toHaveLength(0);
     expect(message).toMatchObject({
-      messageId: 'churn:3:2026-W47',
+      messageId: 'retrain:churn:2026-W47',
       subject: 'retraining.requested',
       contentType: 'application/json',
       correlationId: 'corr-1',
@@ -94,16 +95,17 @@ describe('Service Bus adapters', () => {
     await receiver.close();
   });
 
-  it('when the same model, version and window is requested again, then the queue holds one request', async () => {
+  it('when the same model and window is requested again, whatever the reason or version, then the queue holds the first request only', async () => {
     const queue = new ServiceBusRetrainingQueue(client.createSender('retraining-requests'));
     const window = { id: '2026-W48', start: '2026-11-23T00:00:00Z', end: '2026-11-30T00:00:00Z' };
     await queue.enqueue(aRetrainingRequest({ window }));
     await queue.enqueue(aRetrainingRequest({ window, reason: 'performance' }));
     await queue.enqueue(aRetrainingRequest({ window, version: 4 }));
+    await queue.enqueue(aRetrainingRequest({ window: { ...window, id: '2026-W49' } }));
     const receiver = client.createReceiver('retraining-requests', { receiveMode: 'receiveAndDelete' });
     const got = await receiveAll(receiver);
-    expect(got.map((m) => m.messageId).sort()).toEqual(['churn:3:2026-W48', 'churn:4:2026-W48']);
-    expect(got.find((m) => m.messageId === 'churn:3:2026-W48')!.applicationProperties!.reason).toBe('drift');
+    expect(got.map((m) => m.messageId).sort()).toEqual(['retrain:churn:2026-W48', 'retrain:churn:2026-W49']);
+    expect(got.find((m) => m.messageId === 'retrain:churn:2026-W48')!.applicationProperties).toMatchObject({ reason: 'drift', version: 3 });
     await receiver.close();
   });
 

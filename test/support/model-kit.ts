@@ -62,7 +62,8 @@ export function toCsv(rows: readonly Row[], columns: readonly (keyof Row)[] = ['
 /** The one-hot region transforms, fitted on `rows` by the product's own fitTransforms. */
 export function fittedTransforms(rows: readonly Row[]): FittedTransforms {
   return fitTransforms(
-    { specVersion: 1, steps: [{ type: 'one_hot', column: 'region' }], output: [...FEATURES] },
+    // A region the model never saw scores as neither north nor south.
+    { specVersion: 1, steps: [{ type: 'one_hot', column: 'region', unseen: 'ignore' }], output: [...FEATURES] },
     {
       rowCount: rows.length,
       numeric: { x1: Float64Array.from(rows, (r) => r.x1), x2: Float64Array.from(rows, (r) => r.x2) },

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 
 import { hyparquet, hyparquetWriter } from '../../shared/adapters/tabular/hyparquet';
+import type { ModelInputs } from '../../shared/domain/model-inputs';
 import type { RowBatch } from '../../shared/domain/tabular';
 import type { ModelArtifact } from '../../shared/ports/model-runtime';
 import type { ModelDefinition } from '../../shared/schemas/model';
@@ -9,9 +10,10 @@ import type { ApplyTransform } from '../../shared/usecases/score-chunk';
 
 /**
  * A stand-in for fitted transforms in pipeline tests: the named numeric columns, in order, as the
- * feature vector; a row with a missing value is rejected the way an un-imputed column would be.
+ * feature matrix of the input `inputName`; a row with a missing value is rejected the way an
+ * un-imputed column would be.
  */
-export function passThroughTransform(names: string[]): ApplyTransform {
+export function passThroughTransform(names: string[], inputName = 'features'): ApplyTransform {
   return (batch: RowBatch) => {
     const values = new Float32Array(batch.rowCount * names.length);
     const keptRows: number[] = [];
@@ -25,11 +27,8 @@ export function passThroughTransform(names: string[]): ApplyTransform {
       names.forEach((n, j) => (values[keptRows.length * names.length + j] = batch.numeric[n]![r]!));
       keptRows.push(r);
     }
-    return {
-      matrix: { rows: keptRows.length, width: names.length, values: values.subarray(0, keptRows.length * names.length), names },
-      keptRows,
-      rejected,
-    };
+    const matrix = values.subarray(0, keptRows.length * names.length);
+    return { inputs: matrixInputs(inputName, keptRows.length, names.length, matrix), keptRows, rejected };
   };
 }
 
@@ -48,6 +47,11 @@ export function artifactOf(
     signature,
     fetch: () => Promise.resolve(bytes),
   };
+}
+
+/** One float32 [rows, width] input. */
+export function matrixInputs(name: string, rows: number, width: number, values: Float32Array): ModelInputs {
+  return { rows, tensors: [{ name, type: 'float32', rowShape: [width], values }] };
 }
 
 /** Decodes a Parquet file into row objects (bigints as numbers) for assertions. */

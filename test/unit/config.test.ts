@@ -8,6 +8,12 @@ describe('config', () => {
     expect(cfg.COSMOS_ALLOW_INSECURE_TLS).toBe(false);
   });
 
+  it('when the drift monitor is not configured, then it runs hourly and judges at most 48 windows per model; a five-field schedule is refused', () => {
+    const cfg = parseConfig({ STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true' });
+    expect([cfg.DRIFT_MONITOR_SCHEDULE, cfg.DRIFT_MONITOR_MAX_WINDOWS]).toEqual(['0 0 * * * *', 48]);
+    expect(() => parseConfig({ STORAGE_CONNECTION_STRING: 'x', DRIFT_MONITOR_SCHEDULE: '0 * * * *' })).toThrow(/a six-field NCRONTAB expression .*\n.*at DRIFT_MONITOR_SCHEDULE/);
+  });
+
   it('when several fields are wrong, then every field error is reported at once', () => {
     let error: unknown;
     try {

@@ -3,11 +3,19 @@ import { createHash } from 'node:crypto';
 import * as ort from 'onnxruntime-node';
 
 import { errors } from '../../domain/errors';
-import { type SignatureRoles, signatureRoles } from '../../domain/signature-roles';
-import type { FeatureMatrix } from '../../domain/tabular';
-import type { LoadedModel, ModelArtifact, ModelInterface, ModelRuntime, Predictions } from '../../ports/model-runtime';
-import type { ModelSignature, TensorSpec } from '../../schemas/signature';
+import type { InputTensor, ModelInputs } from '../../domain/model-inputs';
+import { checkSignature, integerLabelMapper, type SignatureRoles, signatureRoles } from '../../domain/signature-roles';
+import type {
+  LoadedModel,
+  ModelArtifact,
+  ModelInterface,
+  ModelRuntime,
+  Predictions,
+  PreparedArtifact,
+} from '../../ports/model-runtime';
+import type { TensorSpec } from '../../schemas/signature';
 import { tensorTypeSchema } from '../../schemas/signature';
+import { rewriteExporterHabits } from './onnx-graph';
 
 export interface OnnxRuntimeOptions {
   /** Upper bound on the summed size of loaded ONNX artifacts; least recently used are released. */
@@ -17,8 +25,8 @@ export interface OnnxRuntimeOptions {
 }
 
 export const ZIPMAP_HINT =
-  'export the classifier without ZipMap so probabilities are a tensor: with skl2onnx, ' +
-  "`to_onnx(model, X, options={id(model): {'zipmap': False}})` (or the same `options` in `convert_sklearn`)";
+  'registration rewrites a classifier ending in ZipMap (mlops check shows the rewrite); to load the graph directly, ' +
+  "export it without ZipMap: with skl2onnx, `to_onnx(model, X, options={id(model): {'zipmap': False}})`";
 
 function describe(meta: readonly ort.InferenceSession.ValueMetadata[], where: string): TensorSpec[] {
   return meta.map((m) => {
@@ -53,47 +61,56 @@ function interfaceOf(session: ort.InferenceSession): ModelInterface {
   return { inputs: describe(session.inputMetadata, 'input'), outputs: describe(session.outputMetadata, 'output') };
 }
 
-const showShape = (shape: (number | string)[]) => `[${shape.map((d) => (typeof d === 'number' && d >= 0 ? d : 'N')).join(', ')}]`;
-const dynamic = (d: number | string | undefined) => typeof d !== 'number' || d < 0;
-
-function checkTensor(expected: TensorSpec, actual: TensorSpec | undefined, role: string): string[] {
-  if (!actual) return [`${role} '${expected.name}' is not in the graph`];
-  const problems: string[] = [];
-  if (actual.type !== expected.type) problems.push(`${role} '${expected.name}' is ${actual.type}, the signature says ${expected.type}`);
-  const fits =
-    actual.shape.length === expected.shape.length &&
-    expected.shape.every((d, i) => dynamic(d) || dynamic(actual.shape[i]) || actual.shape[i] === d);
-  // onnxruntime reports an empty shape when the graph leaves it undeclared: nothing to compare.
-  if (actual.shape.length > 0 && !fits)
-    problems.push(`${role} '${expected.name}' has shape ${showShape(actual.shape)}, the signature says ${showShape(expected.shape)}`);
-  return problems;
+/** A slice of rows [start, start + n) of an input as an onnxruntime tensor. */
+function tensorOf(t: InputTensor, start: number, n: number): ort.Tensor {
+  let width = 1;
+  for (const d of t.rowShape) width *= d;
+  const dims = [n, ...t.rowShape];
+  const from = start * width;
+  const to = (start + n) * width;
+  switch (t.type) {
+    case 'string':
+      return new ort.Tensor('string', t.values.slice(from, to), dims);
+    case 'float32':
+      return new ort.Tensor('float32', t.values.subarray(from, to), dims);
+    case 'float64':
+      return new ort.Tensor('float64', t.values.subarray(from, to), dims);
+    case 'int64':
+      return new ort.Tensor('int64', t.values.subarray(from, to), dims);
+    case 'int32':
+      return new ort.Tensor('int32', t.values.subarray(from, to), dims);
+    case 'bool':
+      return new ort.Tensor('bool', t.values.subarray(from, to), dims);
+  }
 }
 
-/** Compares the graph with the version's signature; every problem is listed in one error. */
-export function checkSignature(graph: ModelInterface, signature: ModelSignature): void {
-  const problems: string[] = [];
-  for (const spec of signature.inputs) problems.push(...checkTensor(spec, graph.inputs.find((t) => t.name === spec.name), 'input'));
-  for (const spec of signature.outputs) problems.push(...checkTensor(spec, graph.outputs.find((t) => t.name === spec.name), 'output'));
-  for (const t of graph.inputs)
-    if (!signature.inputs.some((s) => s.name === t.name)) problems.push(`the graph input '${t.name}' is not in the signature`);
-  if (problems.length > 0)
-    throw errors.signatureMismatch(`the ONNX graph does not match the signature: ${problems.join('; ')}`, { problems });
-}
-
-function labelText(data: ort.Tensor['data'], i: number): string {
-  const v = (data as ArrayLike<unknown>)[i];
-  return typeof v === 'string' ? v : String(v);
+/** Turns a label output's values into class labels (text as it is; integers by integerLabelMapper). */
+function labelReader(classLabels: readonly string[]): (data: ort.Tensor['data'], i: number) => string {
+  const byInteger = integerLabelMapper(classLabels);
+  return (data, i) => {
+    const v = (data as ArrayLike<unknown>)[i];
+    if (typeof v === 'string') return v;
+    const label = byInteger(Number(v));
+    if (label === undefined)
+      throw errors.signatureMismatch(`the model's label output gave ${String(v)}, which is none of the classes ${JSON.stringify(classLabels)}`);
+    return label;
+  };
 }
 
 class OnnxLoadedModel implements LoadedModel {
   private running = 0;
   private retired: (() => void) | undefined;
+  private readonly readLabel: ReturnType<typeof labelReader>;
 
   constructor(
     readonly roles: SignatureRoles,
+    private readonly inputs: readonly TensorSpec[],
+    private readonly classLabels: readonly string[],
     private readonly session: ort.InferenceSession,
     private readonly batchSize: number,
-  ) {}
+  ) {
+    this.readLabel = labelReader(classLabels);
+  }
 
   /** Releases the session once no predict call is using it (an evicted model may still be running). */
   retire(): Promise<void> {
@@ -103,11 +120,11 @@ class OnnxLoadedModel implements LoadedModel {
     });
   }
 
-  async predict(matrix: FeatureMatrix): Promise<Predictions> {
+  async predict(inputs: ModelInputs): Promise<Predictions> {
     if (this.retired) throw new Error('this model was evicted from the runtime cache: load it again');
     this.running += 1;
     try {
-      return await this.run(matrix);
+      return await this.run(inputs);
     } finally {
       this.running -= 1;
       const release = this.retired as (() => void) | undefined;
@@ -115,14 +132,32 @@ class OnnxLoadedModel implements LoadedModel {
     }
   }
 
-  private async run(matrix: FeatureMatrix): Promise<Predictions> {
+  /** One tensor per graph input, each of the graph's element type and fixed dimensions. */
+  private checkInputs(inputs: ModelInputs): void {
+    const fed = new Map(inputs.tensors.map((t) => [t.name, t]));
+    const problems: string[] = [];
+    for (const spec of this.inputs) {
+      const t = fed.get(spec.name);
+      if (!t) problems.push(`nothing feeds the input '${spec.name}'`);
+      else if (t.type !== spec.type) problems.push(`the input '${spec.name}' is ${spec.type}, it is fed ${t.type}`);
+      else if (spec.shape.length !== t.rowShape.length + 1 || t.rowShape.some((d, i) => typeof spec.shape[i + 1] === 'number' && spec.shape[i + 1] !== -1 && spec.shape[i + 1] !== d))
+        problems.push(
+          spec.shape.length === 2 && t.rowShape.length === 1
+            ? `the transforms produce ${t.rowShape[0]} features, the model takes ${String(spec.shape[1])}`
+            : `the input '${spec.name}' has shape [N, ${spec.shape.slice(1).join(', ')}], it is fed [N, ${t.rowShape.join(', ')}]`,
+        );
+    }
+    for (const t of inputs.tensors) if (!this.inputs.some((s) => s.name === t.name)) problems.push(`the graph has no input '${t.name}'`);
+    if (problems.length > 0) throw errors.signatureMismatch(`the model's inputs do not fit: ${problems.join('; ')}`, { problems });
+  }
+
+  private async run(inputs: ModelInputs): Promise<Predictions> {
+    this.checkInputs(inputs);
     const roles = this.roles;
-    if (matrix.width !== roles.width)
-      throw errors.signatureMismatch(`the transforms produce ${matrix.width} features, the model takes ${roles.width}`);
-    const rows = matrix.rows;
+    const rows = inputs.rows;
     if (roles.kind === 'regression') {
       const values = new Float64Array(rows);
-      await this.forBatches(matrix, [roles.prediction], (start, n, result) => {
+      await this.forBatches(inputs, [roles.prediction], (start, n, result) => {
         const data = result[roles.prediction]!.data as Float32Array | Float64Array;
         if (data.length !== n) throw errors.signatureMismatch(`the model returned ${data.length} values for ${n} rows`);
         values.set(data, start);
@@ -131,27 +166,46 @@ class OnnxLoadedModel implements LoadedModel {
     }
     const classCount = roles.classCount;
     const labels: string[] = new Array<string>(rows);
-    const probabilities = new Float32Array(rows * classCount);
-    await this.forBatches(matrix, [roles.label, roles.probabilities], (start, n, result) => {
-      const labelData = result[roles.label]!.data;
-      const p = result[roles.probabilities]!.data as Float32Array;
-      if (p.length !== n * classCount || labelData.length !== n)
-        throw errors.signatureMismatch(`the model returned outputs of unexpected size for ${n} rows (${classCount} classes expected)`);
-      for (let i = 0; i < n; i += 1) labels[start + i] = labelText(labelData, i);
-      probabilities.set(p, start * classCount);
+    const fetches = [roles.probabilities, ...(roles.label ? [roles.label] : [])];
+    let probabilities: Float32Array | Float64Array | undefined;
+    await this.forBatches(inputs, fetches, (start, n, result) => {
+      const p = result[roles.probabilities]!.data as Float32Array | Float64Array;
+      probabilities ??= roles.layout === 'positive' || p instanceof Float64Array ? new Float64Array(rows * classCount) : new Float32Array(rows * classCount);
+      const expected = roles.layout === 'positive' ? n : n * classCount;
+      if (p.length !== expected) throw errors.signatureMismatch(`the model returned ${p.length} probabilities for ${n} rows and ${classCount} classes`);
+      if (roles.layout === 'positive')
+        for (let i = 0; i < n; i += 1) {
+          probabilities[(start + i) * 2] = 1 - p[i]!;
+          probabilities[(start + i) * 2 + 1] = p[i]!;
+        }
+      else probabilities.set(p, start * classCount);
+      if (roles.label) {
+        const labelData = result[roles.label]!.data;
+        if (labelData.length !== n) throw errors.signatureMismatch(`the model returned ${labelData.length} labels for ${n} rows`);
+        for (let i = 0; i < n; i += 1) labels[start + i] = this.readLabel(labelData, i);
+      } else for (let i = 0; i < n; i += 1) labels[start + i] = this.likeliest(probabilities, start + i, classCount);
     });
-    return { kind: 'classification', rows, labels, probabilities, classCount };
+    return { kind: 'classification', rows, labels, probabilities: probabilities ?? new Float32Array(0), classCount };
+  }
+
+  /** The class with the highest probability (the first on ties, as numpy.argmax). */
+  private likeliest(probabilities: Float32Array | Float64Array, row: number, classCount: number): string {
+    let best = 0;
+    for (let c = 1; c < classCount; c += 1) if (probabilities[row * classCount + c]! > probabilities[row * classCount + best]!) best = c;
+    const label = this.classLabels[best];
+    if (label === undefined) throw errors.signatureMismatch(`the model has ${classCount} classes and no label output, and the definition names no class labels`);
+    return label;
   }
 
   private async forBatches(
-    matrix: FeatureMatrix,
+    inputs: ModelInputs,
     fetches: string[],
     take: (start: number, n: number, result: ort.InferenceSession.OnnxValueMapType) => void,
   ): Promise<void> {
-    for (let start = 0; start < matrix.rows; start += this.batchSize) {
-      const n = Math.min(this.batchSize, matrix.rows - start);
-      const values = matrix.values.subarray(start * matrix.width, (start + n) * matrix.width);
-      const feed = { [this.roles.input]: new ort.Tensor('float32', values, [n, matrix.width]) };
+    for (let start = 0; start < inputs.rows; start += this.batchSize) {
+      const n = Math.min(this.batchSize, inputs.rows - start);
+      const feed: Record<string, ort.Tensor> = {};
+      for (const t of inputs.tensors) feed[t.name] = tensorOf(t, start, n);
       const result = await this.session.run(feed, fetches);
       take(start, n, result);
       for (const name of fetches) result[name]?.dispose();
@@ -179,6 +233,12 @@ export class OnnxModelRuntime implements ModelRuntime {
   constructor(options: OnnxRuntimeOptions = {}) {
     this.maxCacheBytes = options.maxCacheBytes ?? 512 * 1024 * 1024;
     this.batchSize = options.batchSize ?? 16384;
+  }
+
+  async prepare(bytes: Buffer): Promise<PreparedArtifact> {
+    const graph = rewriteExporterHabits(bytes);
+    const iface = await this.inspect(graph.bytes);
+    return { bytes: graph.bytes, rewrites: graph.rewrites, interface: iface, ...(graph.classLabels ? { classLabels: graph.classLabels } : {}) };
   }
 
   async inspect(bytes: Buffer): Promise<ModelInterface> {
@@ -218,7 +278,10 @@ export class OnnxModelRuntime implements ModelRuntime {
       await session.release();
       throw e;
     }
-    const entry: CacheEntry = { bytes: bytes.length, model: new OnnxLoadedModel(roles, session, this.batchSize) };
+    const entry: CacheEntry = {
+      bytes: bytes.length,
+      model: new OnnxLoadedModel(roles, artifact.signature.inputs, artifact.classLabels ?? [], session, this.batchSize),
+    };
     this.cache.set(key, entry);
     await this.evict(key);
     return entry.model;

@@ -11,22 +11,49 @@ export function splitBySegment(batch: RowBatch, keys: readonly string[]): Map<st
     if (!column) throw errors.validation(`segment key '${k}' is not a categorical column`, { column: k });
     return column;
   });
-  const rowsBySegment = new Map<string, number[]>();
+  // One pass assigns each row its segment; then each column is copied per segment into arrays
+  // of the exact size (no growing lists, no per-row closures: a drop has millions of rows).
+  const ids: string[] = [];
+  const indexOf = new Map<string, number>();
+  const segmentOf = new Int32Array(batch.rowCount);
+  const counts: number[] = [];
   for (let row = 0; row < batch.rowCount; row++) {
-    const id = keys.map((k, i) => `${k}=${keyColumns[i]![row] ?? '∅'}`).join(',');
-    const rows = rowsBySegment.get(id);
-    if (rows) rows.push(row);
-    else rowsBySegment.set(id, [row]);
+    const id = keyColumns.length === 1 ? `${keys[0]}=${keyColumns[0]![row] ?? '∅'}` : keys.map((k, i) => `${k}=${keyColumns[i]![row] ?? '∅'}`).join(',');
+    let s = indexOf.get(id);
+    if (s === undefined) {
+      s = ids.length;
+      indexOf.set(id, s);
+      ids.push(id);
+      counts.push(0);
+    }
+    segmentOf[row] = s;
+    counts[s]! += 1;
+  }
+  const numeric: Record<string, Float64Array>[] = ids.map(() => ({}));
+  const categorical: Record<string, Array<string | null>>[] = ids.map(() => ({}));
+  const fill = new Int32Array(ids.length);
+  for (const [name, values] of Object.entries(batch.numeric)) {
+    const outs = counts.map((c) => new Float64Array(c));
+    fill.fill(0);
+    for (let row = 0; row < batch.rowCount; row++) {
+      const s = segmentOf[row]!;
+      outs[s]![fill[s]!++] = values[row]!;
+    }
+    outs.forEach((out, s) => (numeric[s]![name] = out));
+  }
+  for (const [name, values] of Object.entries(batch.categorical)) {
+    if (keys.includes(name)) continue;
+    const outs = counts.map((c) => new Array<string | null>(c));
+    fill.fill(0);
+    for (let row = 0; row < batch.rowCount; row++) {
+      const s = segmentOf[row]!;
+      outs[s]![fill[s]!++] = values[row] ?? null;
+    }
+    outs.forEach((out, s) => (categorical[s]![name] = out));
   }
   const out = new Map<string, RowBatch>();
-  for (const [id, rows] of [...rowsBySegment.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-    const numeric: Record<string, Float64Array> = {};
-    const categorical: Record<string, Array<string | null>> = {};
-    for (const [name, values] of Object.entries(batch.numeric)) numeric[name] = Float64Array.from(rows, (r) => values[r]!);
-    for (const [name, values] of Object.entries(batch.categorical)) {
-      if (!keys.includes(name)) categorical[name] = rows.map((r) => values[r] ?? null);
-    }
-    out.set(id, { rowCount: rows.length, numeric, categorical });
+  for (const s of ids.map((_, i) => i).sort((a, b) => (ids[a]! < ids[b]! ? -1 : 1))) {
+    out.set(ids[s]!, { rowCount: counts[s]!, numeric: numeric[s]!, categorical: categorical[s]! });
   }
   return out;
 }

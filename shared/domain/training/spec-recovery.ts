@@ -42,6 +42,7 @@ function candidates(step: FittedStep): TransformStep[] {
     case 'standardize':
     case 'min_max':
     case 'log1p':
+    case 'passthrough':
       return perColumn(step).map((c) => clean({ type: step.type, ...c }));
     case 'clip': {
       // A given bound is one number for every column; per-column values were quantiles.

@@ -1,15 +1,15 @@
-import { type FittedStep, type FittedTransforms, trainingOnlyStepTypes } from '../../schemas/transforms';
-import { expressionColumns } from './expression';
-import { parsedExpression } from './steps';
+import type { FittedStep, FittedTransforms } from '../../schemas/transforms';
+import { ANY_COLUMN, stepModule } from './step-modules';
 
 export interface PlannedStep {
   readonly step: FittedStep;
+  readonly module: ReturnType<typeof stepModule>;
   /** Position of the step in `fitted.steps` (for messages). */
   readonly index: number;
   /**
-   * For a one-hot step whose outputs are distinct and no later step reads or replaces: the matrix column of each
-   * of its outputs (-1 when not an output). Such a step writes its ones straight into the matrix
-   * instead of into frame columns.
+   * For an indicator step (one-hot) whose outputs are distinct and no later step reads or
+   * replaces: the matrix column of each of its outputs (-1 when not an output). Such a step
+   * writes its ones straight into the matrix instead of into frame columns.
    */
   readonly ones?: Int32Array;
 }
@@ -20,9 +20,6 @@ export interface ApplyPlan {
   /** Matrix columns, in order, copied from frame columns (every one not written by `ones`). */
   readonly fromFrame: readonly number[];
 }
-
-/** Stands for every column name: a step that may read anything rules out writing ones directly. */
-const ANY_COLUMN = Symbol('any column');
 
 const plans = new WeakMap<FittedTransforms, ApplyPlan>();
 
@@ -38,8 +35,8 @@ export function applyPlan(fitted: FittedTransforms): ApplyPlan {
 
 function makePlan(fitted: FittedTransforms): ApplyPlan {
   const applied = fitted.steps
-    .map((step, index) => ({ step, index }))
-    .filter(({ step }) => !trainingOnlyStepTypes.has(step.type));
+    .map((step, index) => ({ step, index, module: stepModule(step.type) }))
+    .filter(({ module }) => module.apply !== undefined);
   const position = new Map<string, number>();
   const repeated = new Set<string>();
   fitted.output.forEach((name, j) => {
@@ -48,51 +45,18 @@ function makePlan(fitted: FittedTransforms): ApplyPlan {
   });
 
   const direct = new Set<number>();
-  const steps = applied.map(({ step, index }, s): PlannedStep => {
-    if (step.type !== 'one_hot') return { step, index };
-    const later = new Set(applied.slice(s + 1).flatMap(({ step: next }) => columnsOf(next)));
+  const steps = applied.map((planned, s): PlannedStep => {
+    const { step, module } = planned;
+    if (!module.indicatorCodes) return planned;
+    const outputs = module.writes(step);
+    const later = new Set(applied.slice(s + 1).flatMap((next) => next.module.touches(next.step)));
     // Outputs named twice (fitting never does it, a stored artifact may): the frame's last write wins, the direct path would write both.
-    const twice = new Set(step.outputs).size !== step.outputs.length;
-    if (twice || later.has(ANY_COLUMN) || step.outputs.some((name) => later.has(name) || repeated.has(name)))
-      return { step, index };
-    const ones = Int32Array.from(step.outputs, (name) => position.get(name) ?? -1);
+    const twice = new Set(outputs).size !== outputs.length;
+    if (twice || later.has(ANY_COLUMN) || outputs.some((name) => later.has(name) || repeated.has(name))) return planned;
+    const ones = Int32Array.from(outputs, (name) => position.get(name) ?? -1);
     ones.forEach((j) => j >= 0 && direct.add(j));
-    return { step, index, ones };
+    return { ...planned, ones };
   });
   const fromFrame = fitted.output.map((_, j) => j).filter((j) => !direct.has(j));
   return { steps, fromFrame };
-}
-
-/** Every column a step reads or writes. */
-function columnsOf(step: FittedStep): (string | typeof ANY_COLUMN)[] {
-  switch (step.type) {
-    case 'impute':
-    case 'standardize':
-    case 'min_max':
-    case 'clip':
-    case 'log1p':
-    case 'pca':
-      return [...step.columns, ...step.outputs];
-    case 'one_hot':
-    case 'datetime_parts':
-      return [step.column, ...step.outputs];
-    case 'ordinal':
-    case 'bucketize':
-      return [step.column, step.output];
-    case 'derived':
-      return [...step.inputs, ...expressionReads(step), step.output];
-    case 'drop_outliers':
-      return step.columns;
-    case 'filter_rows':
-      return step.where.map((c) => c.column);
-  }
-}
-
-/** The columns an expression reads; ANY_COLUMN when it does not parse (applying it will throw). */
-function expressionReads(step: { expression: string }): (string | typeof ANY_COLUMN)[] {
-  try {
-    return expressionColumns(parsedExpression(step));
-  } catch {
-    return [ANY_COLUMN];
-  }
 }

@@ -3,8 +3,7 @@ import { errors } from '../errors';
 import type { FeatureMatrix, RowBatch } from '../tabular';
 import { applyPlan } from './apply-plan';
 import { batchColumn, ColumnPool, Frame } from './frame';
-import { oneHotCodes } from './one-hot';
-import { applyStep, stepLabel } from './steps';
+import { stepLabel } from './step-modules';
 
 /** Why one row of the batch got no feature vector. `row` is the 0-based row index in the batch. */
 export interface RejectedRow {
@@ -61,6 +60,7 @@ export function applyTransforms(fitted: FittedTransforms, batch: RowBatch): Tran
   const pool = new ColumnPool();
   const plan = applyPlan(fitted);
   const codes = plan.steps.map((s) => (s.ones ? new Int32Array(Math.min(BLOCK_ROWS, total)) : undefined));
+  const labels = plan.steps.map(({ step, index }) => stepLabel(index, step.type));
   const direct = plan.steps.flatMap((s, k) => (s.ones ? [{ codes: codes[k]!, positions: s.ones }] : []));
 
   for (let start = 0; start < total; start += BLOCK_ROWS) {
@@ -84,12 +84,10 @@ export function applyTransforms(fitted: FittedTransforms, batch: RowBatch): Tran
     const reject = (row: number, reason: string): void => {
       if (!reasons.has(row)) reasons.set(row, reason);
     };
-    plan.steps.forEach(({ step, index }, s) => {
+    plan.steps.forEach(({ step, module }, s) => {
       const stepCodes = codes[s];
-      if (stepCodes && step.type === 'one_hot') {
-        const where = stepLabel(index, step.type);
-        oneHotCodes(step, frame.categorical(step.column, where), rows, where, reject, stepCodes);
-      } else applyStep(step, frame, reject, index);
+      if (stepCodes) module.indicatorCodes!(step, frame, rows, reject, labels[s]!, stepCodes);
+      else module.apply!(step, frame, reject, labels[s]!);
     });
 
     const base = kept * width;

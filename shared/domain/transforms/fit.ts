@@ -3,48 +3,13 @@ import {
   type FittedTransforms,
   fittedTransformsSchema,
   type InputKind,
-  trainingOnlyStepTypes,
   type TransformSpecInput,
-  type TransformStep,
 } from '../../schemas/transforms';
 import { errors } from '../errors';
 import type { RowBatch } from '../tabular';
-import { expressionColumns, parseExpression } from './expression';
 import { batchColumn, Frame } from './frame';
 import { parseTransformSpec, transformSpecHash } from './hash';
-import { applyStep, fitStep, stepLabel, trainingRowMask } from './steps';
-
-/** Columns a spec step reads. */
-function stepInputs(step: TransformStep): string[] {
-  switch (step.type) {
-    case 'one_hot':
-    case 'ordinal':
-    case 'bucketize':
-    case 'datetime_parts':
-      return [step.column];
-    case 'derived':
-      return expressionColumns(parseExpression(step.expression));
-    case 'filter_rows':
-      return step.where.map((c) => c.column);
-    default:
-      return step.columns;
-  }
-}
-
-/** Columns a fitted step writes. */
-function stepOutputs(step: FittedStep): string[] {
-  switch (step.type) {
-    case 'ordinal':
-    case 'bucketize':
-    case 'derived':
-      return [step.output];
-    case 'drop_outliers':
-    case 'filter_rows':
-      return [];
-    default:
-      return step.outputs;
-  }
-}
+import { stepLabel, stepModule } from './step-modules';
 
 /**
  * Fits a transform spec on a training batch, step by step as a scikit-learn Pipeline does: each
@@ -104,10 +69,12 @@ export function fitTransformsWithRows(specInput: TransformSpecInput, batch: RowB
 
   const steps: FittedStep[] = [];
   spec.steps.forEach((step, index) => {
-    stepInputs(step).forEach(ensureInput);
-    const fitted = fitStep(step, frame, index);
-    if (trainingOnlyStepTypes.has(fitted.type)) {
-      const keep = trainingRowMask(fitted, frame, index);
+    const module = stepModule(step.type);
+    const where = stepLabel(index, step.type);
+    module.reads(step).forEach(ensureInput);
+    const fitted = module.fit(step, frame, where) as FittedStep;
+    if (module.keepRows) {
+      const keep = module.keepRows(fitted, frame, where);
       const before = frame.rows;
       removeRows(keep);
       steps.push({ ...fitted, rowsDropped: before - frame.rows } as FittedStep);
@@ -115,17 +82,17 @@ export function fitTransformsWithRows(specInput: TransformSpecInput, batch: RowB
     }
     const rejected = new Uint8Array(frame.rows);
     let anyRejected = false;
-    applyStep(
+    module.apply?.(
       fitted,
       frame,
       (row) => {
         rejected[row] = 1;
         anyRejected = true;
       },
-      index,
+      where,
     );
     if (anyRejected) removeRows(rejected.map((r) => 1 - r));
-    stepOutputs(fitted).forEach((name) => produced.add(name));
+    module.writes(fitted).forEach((name) => produced.add(name));
     steps.push(fitted);
   });
 

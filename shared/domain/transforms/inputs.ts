@@ -1,6 +1,7 @@
 import type { Feature } from '../../schemas/model';
-import type { FittedTransforms } from '../../schemas/transforms';
+import type { FittedTransforms, TransformSpec } from '../../schemas/transforms';
 import { errors } from '../errors';
+import { stepModule } from './step-modules';
 
 /**
  * Checks at registration that every raw column the fitted transforms read is a feature of the
@@ -29,4 +30,9 @@ export function assertInputsMatchFeatures(fitted: FittedTransforms, features: re
         problems,
       },
     );
+}
+
+/** Columns the spec's steps read as categories (one_hot, ordinal): a training file must give them as text. */
+export function categoricalColumns(spec: TransformSpec): Set<string> {
+  return new Set(spec.steps.flatMap((step) => stepModule(step.type).categoricalReads?.(step) ?? []));
 }

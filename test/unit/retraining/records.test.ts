@@ -1,4 +1,5 @@
-import { isDecided, parseRetrainingRequestId, retrainingRequestId } from '../../../shared/domain/retraining';
+import { isDecided, parseRetrainingRequestId } from '../../../shared/domain/retraining';
+import { retrainingRequestId } from '../../../shared/schemas/messages';
 import type { RetrainingRecord } from '../../../shared/schemas/monitoring';
 import { RegistryUseCases } from '../../../shared/usecases/registry';
 import { closeRetrainingForVersion, listRetrainingRequests, recordTrainingResult } from '../../../shared/usecases/retraining-records';

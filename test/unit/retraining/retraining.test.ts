@@ -128,10 +128,10 @@ describe('a retraining request for a model with the built-in trainer', () => {
     // The new version scores as production scores it: its golden records reproduce, and it learnt the new world.
     const definition = (await w.registry.getModel('regional')).definition;
     const loaded = await loadScoringVersion(w.deps, definition, v2);
-    await checkParity(loaded.fitted, loaded.model, loaded.goldenRecords!);
+    await checkParity(loaded, loaded.goldenRecords!, loaded.fitted);
     const fresh = regionalRows(50, 99);
-    const { matrix } = loaded.transform({ rowCount: 50, numeric: { x1: Float64Array.from(fresh, (r) => r.x1), x2: Float64Array.from(fresh, (r) => r.x2) }, categorical: { region: fresh.map((r) => r.region) } });
-    const out = await loaded.model.predict(matrix);
+    const { inputs } = loaded.transform({ rowCount: 50, numeric: { x1: Float64Array.from(fresh, (r) => r.x1), x2: Float64Array.from(fresh, (r) => r.x2) }, categorical: { region: fresh.map((r) => r.region) } });
+    const out = await loaded.model.predict(inputs);
     if (out.kind !== 'regression') throw new Error('expected regression');
     fresh.forEach((r, i) => expect(Math.abs(out.values[i]! - drifted(r))).toBeLessThan(0.05));
 
@@ -370,11 +370,11 @@ describe('a retraining request for a binary model', () => {
     expect(loaded.fitted.steps[0]).toMatchObject({ type: 'standardize' });
     expect(loaded.fitted.specHash).toBe(fitted.specHash);
     expect(loaded.goldenRecords![0]!.expectedOutput).toMatchObject({ prediction: expect.stringMatching(/^(stay|churn)$/), probabilities: [expect.any(Number), expect.any(Number)] });
-    await checkParity(loaded.fitted, loaded.model, loaded.goldenRecords!);
+    await checkParity(loaded, loaded.goldenRecords!, loaded.fitted);
 
     const fresh = regionalRows(200, 23);
-    const { matrix } = loaded.transform({ rowCount: 200, numeric: { x1: Float64Array.from(fresh, (r) => r.x1), x2: Float64Array.from(fresh, (r) => r.x2) }, categorical: { region: fresh.map((r) => r.region) } });
-    const out = await loaded.model.predict(matrix);
+    const { inputs } = loaded.transform({ rowCount: 200, numeric: { x1: Float64Array.from(fresh, (r) => r.x1), x2: Float64Array.from(fresh, (r) => r.x2) }, categorical: { region: fresh.map((r) => r.region) } });
+    const out = await loaded.model.predict(inputs);
     if (out.kind !== 'classification') throw new Error('expected classification');
     const error = fresh.reduce((s, r, i) => s + Math.abs(out.probabilities[i * 2 + 1]! - truth(r.x1, r.x2, r.region)), 0) / fresh.length;
     expect(error).toBeLessThan(0.04);

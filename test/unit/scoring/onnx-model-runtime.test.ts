@@ -5,7 +5,16 @@ import { OnnxModelRuntime } from '../../../shared/adapters/onnx/onnx-model-runti
 import type { ModelArtifact } from '../../../shared/ports/model-runtime';
 import type { ModelTask } from '../../../shared/schemas/model';
 import type { ModelSignature } from '../../../shared/schemas/signature';
-import { linearRegressor, type Stump, treeEnsembleClassifier, zipMapClassifier } from '../../fixtures/onnx-models';
+import {
+  linearRegressor,
+  sklearnDoubleLinearRegression,
+  sklearnLogisticRegressionPipeline,
+  type Stump,
+  torchBinaryClassifier,
+  treeEnsembleClassifier,
+  zipMapClassifier,
+} from '../../fixtures/onnx-models';
+import { matrixInputs } from '../../support/scoring-fixtures';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -30,9 +39,9 @@ function artifact(
   return a;
 }
 
+/** The rows as the one float32 [N, width] input 'features'. */
 function matrix(rows: number[][]) {
-  const width = rows[0]!.length;
-  return { rows: rows.length, width, values: Float32Array.from(rows.flat()), names: rows[0]!.map((_, i) => `f${i}`) };
+  return matrixInputs('features', rows.length, rows[0]!.length, Float32Array.from(rows.flat()));
 }
 
 const stumps: Stump[] = [
@@ -166,4 +175,59 @@ describe('OnnxModelRuntime', () => {
     const model = await runtime.load(artifact(fx.bytes, fx.signature, 8));
     await expect(model.predict(matrix([[1, 2, 3]]))).rejects.toMatchObject({ code: 'SIGNATURE_MISMATCH' });
   });
+
+  it('when an int64 label output meets named class labels, then label i is the i-th class; a label no class answers to fails', async () => {
+    const fit = { numeric: [{ name: 'age', mean: 40, std: 10 }], categorical: [{ name: 'plan', categories: ['a', 'b'] }] };
+    const fx = sklearnLogisticRegressionPipeline(fit, [2, 0.5, -0.5], 0);
+    const prepared = await runtime.prepare(fx.bytes);
+    const inputs = {
+      rows: 2,
+      tensors: [
+        { name: 'age', type: 'float32' as const, rowShape: [1], values: Float32Array.of(20, 60) },
+        { name: 'plan', type: 'string' as const, rowShape: [1], values: ['a', 'b'] },
+      ],
+    };
+    const named = await runtime.load({ ...artifact(prepared.bytes, fx.signature, 20, 'binary'), classLabels: ['stay', 'churn'] });
+    const out = await named.predict(inputs);
+    if (out.kind !== 'classification') throw new Error('expected classification');
+    expect(out.labels).toEqual([fx.predict({ age: 20, plan: 'a' }).label, fx.predict({ age: 60, plan: 'b' }).label].map((l) => ['stay', 'churn'][l]));
+    expect(out.labels).toEqual(['stay', 'churn']);
+    const byValue = await runtime.load({ ...artifact(prepared.bytes, fx.signature, 21, 'binary'), classLabels: ['1', '2'] });
+    await expect(byValue.predict(inputs)).rejects.toThrow(/the model's label output gave 0, which is none of the classes \["1","2"\]/);
+  });
+
+  it('when a double model (skl2onnx from float64 data) runs, then it is fed and answers in float64', async () => {
+    const fx = sklearnDoubleLinearRegression([0.1, 1e-9, 3], 0.3);
+    const model = await runtime.load(artifact(fx.bytes, fx.signature, 22));
+    const rows = [
+      [1.000000001, 5e8, 2],
+      [0.3, 0.1, 0.7],
+    ];
+    const out = await model.predict({ rows: 2, tensors: [{ name: 'X', type: 'float64', rowShape: [3], values: Float64Array.from(rows.flat()) }] });
+    if (out.kind !== 'regression') throw new Error('expected regression');
+    // Exact to double precision: nothing went through float32 on the way.
+    rows.forEach((r, i) => expect(out.values[i]).toBeCloseTo(fx.predictRow(r), 12));
+  });
+
+  it('when a binary model gives one sigmoid output, then the label is the second class above 0.5 and both probabilities are given', async () => {
+    const fx = torchBinaryClassifier([[1], [-1]], [0, 0], [2, -2], 0);
+    const model = await runtime.load({ ...artifact(fx.bytes, fx.signature, 23, 'binary'), classLabels: ['no', 'yes'] });
+    const out = await model.predict(matrixInputs('input', 3, 1, Float32Array.of(-1, 0, 2)));
+    if (out.kind !== 'classification') throw new Error('expected classification');
+    const p = [-1, 0, 2].map((x) => fx.predictRow([x]));
+    expect(out.labels).toEqual(p.map((q) => (q > 0.5 ? 'yes' : 'no')));
+    const given = Array.from(out.probabilities);
+    // onnxruntime's float32 sigmoid may differ from this one in the last bit.
+    p.flatMap((q) => [1 - q, q]).forEach((q, i) => expect(given[i]).toBeCloseTo(q, 6));
+    for (let r = 0; r < 3; r += 1) expect(given[2 * r]! + given[2 * r + 1]!).toBe(1);
+  });
+
+  it('when the inputs fed do not match the graph, then predict fails with SIGNATURE_MISMATCH naming them', async () => {
+    const fx = linearRegressor([1, 2], 0);
+    const model = await runtime.load(artifact(fx.bytes, fx.signature, 24));
+    await expect(model.predict(matrixInputs('other', 1, 2, Float32Array.of(1, 2)))).rejects.toThrow(
+      /nothing feeds the input 'features'; the graph has no input 'other'/,
+    );
+  });
 });
+

@@ -2,10 +2,11 @@
 import { OnnxModelRuntime } from '../../../shared/adapters/onnx/onnx-model-runtime';
 import { LakeTabularFiles } from '../../../shared/adapters/tabular/lake-tabular-files';
 import { seededRandom } from '../../../shared/domain/random';
-import { applyTransforms, type FittedStep, fitTransforms } from '../../../shared/domain/transforms';
+import { type FittedStep, fitTransforms } from '../../../shared/domain/transforms';
 import { modelInputSchema } from '../../../shared/schemas/model';
+import type { ModelSignature } from '../../../shared/schemas/signature';
 import { planChunks } from '../../../shared/usecases/plan-chunks';
-import { scoreChunk } from '../../../shared/usecases/score-chunk';
+import { scoreChunk, scoringVersion } from '../../../shared/usecases/score-chunk';
 import { linearRegressor, treeEnsembleClassifier } from '../../fixtures/onnx-models';
 import { MemoryLake } from '../../support/memory-lake';
 import { artifactOf, readParquetRows } from '../../support/scoring-fixtures';
@@ -64,13 +65,13 @@ const definition = (task: 'regression' | 'multiclass') =>
     ],
   });
 
-async function score(def: ReturnType<typeof definition>, model: Awaited<ReturnType<typeof runtime.load>>) {
+async function score(def: ReturnType<typeof definition>, signature: ModelSignature, model: Awaited<ReturnType<typeof runtime.load>>) {
   const lake = new MemoryLake();
   await lake.write('drops/shop/d.csv', Buffer.from(csv));
   const files = new LakeTabularFiles(lake, { csvWindowBytes: 1024 });
   const plan = await planChunks({ files }, def, 'drops/shop/d.csv', { targetChunkBytes: 2500, targetChunkRows: 1 });
   expect(plan.chunks.length).toBeGreaterThan(2);
-  const version = { definition: def, version: 1, transform: (b: Parameters<typeof applyTransforms>[1]) => applyTransforms(fitted, b), model };
+  const version = scoringVersion(def, 1, signature, fitted, model);
   const out = [];
   for (const chunk of plan.chunks) {
     const s = await scoreChunk({ lake, files }, version, { source: 'drops/shop/d.csv', runId: 'run', chunk });
@@ -86,7 +87,7 @@ describe('the whole pipeline with fitted transforms (standardize, PCA, one-hot)'
   it('when a linear regressor scores a CSV in chunks, then each prediction equals w . features(row) + b computed by hand', async () => {
     const def = definition('regression');
     const fx = linearRegressor([0.3, -1.1, 0.7, 2.5, -0.4, 1, -2, 0.5], 0.25);
-    const out = await score(def, await runtime.load(artifactOf(fx.bytes, fx.signature, def, 1)));
+    const out = await score(def, fx.signature, await runtime.load(artifactOf(fx.bytes, fx.signature, def, 1)));
     expect(out).toHaveLength(n);
     out.forEach((o, i) => {
       expect(o.id).toBe(rows[i]!.id);
@@ -105,7 +106,7 @@ describe('the whole pipeline with fitted transforms (standardize, PCA, one-hot)'
       ],
       ['low', 'mid', 'high'],
     );
-    const out = await score(def, await runtime.load(artifactOf(fx.bytes, fx.signature, def, 2)));
+    const out = await score(def, fx.signature, await runtime.load(artifactOf(fx.bytes, fx.signature, def, 2)));
     let agreeing = 0;
     out.forEach((o, i) => {
       const expected = fx.predict(features(rows[i]!));

@@ -10,6 +10,8 @@ import type { ModelTask } from '../../../shared/schemas/model';
 const exporter = new OnnxModelExporter();
 const runtime = new OnnxModelRuntime();
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+/** The feature matrix as the model's one input tensor. */
+const matrixInput = (rows: number, width: number, values: Float32Array) => ({ rows, tensors: [{ name: 'features', type: 'float32' as const, rowShape: [width], values }] });
 
 /** Rows of random float32 inputs, row-major. */
 function inputs(rows: number, width: number, seed: number): Float32Array {
@@ -34,7 +36,7 @@ describe('ONNX graphs of the built-in trainer, run by onnxruntime', () => {
     const weights = [2.5, -1.25, 0.125, 3];
     const model = exporter.linearRegression({ weights, bias: -7.5 });
     const values = inputs(50, 4, 1);
-    const out = await (await load(model, 'regression')).predict({ rows: 50, width: 4, values, names: ['a', 'b', 'c', 'd'] });
+    const out = await (await load(model, 'regression')).predict(matrixInput(50, 4, values));
     if (out.kind !== 'regression') throw new Error('expected a regression output');
     for (let i = 0; i < 50; i += 1) {
       let direct = -7.5;
@@ -47,7 +49,7 @@ describe('ONNX graphs of the built-in trainer, run by onnxruntime', () => {
     const weights = [1.5, -2, 0.5];
     const model = exporter.logisticRegression({ weights, bias: 0.25 }, ['stay', 'churn']);
     const values = inputs(64, 3, 2);
-    const out = await (await load(model, 'binary', ['stay', 'churn'])).predict({ rows: 64, width: 3, values, names: ['a', 'b', 'c'] });
+    const out = await (await load(model, 'binary', ['stay', 'churn'])).predict(matrixInput(64, 3, values));
     if (out.kind !== 'classification') throw new Error('expected a classification output');
     expect(out.classCount).toBe(2);
     const labels = new Set<string>();

@@ -11,7 +11,7 @@ const batch = aBatch({
 });
 
 const specs: Record<string, TransformSpecInput> = {
-  'one-hot region (the model kit)': { specVersion: 1, steps: [{ type: 'one_hot', column: 'region' }], output: ['x', 'region_east', 'region_north', 'region_south'] },
+  'one-hot region (the model kit)': { specVersion: 1, steps: [{ type: 'one_hot', column: 'region', unseen: 'ignore' }], output: ['x', 'region_east', 'region_north', 'region_south'] },
   'every option given': {
     specVersion: 1,
     steps: [
@@ -39,8 +39,9 @@ const specs: Record<string, TransformSpecInput> = {
       { type: 'bucketize', column: 'x', output: 'xq', quantiles: 4 },
       { type: 'pca', columns: ['x', 'y'], nComponents: 1, prefix: 'p' },
       { type: 'datetime_parts', column: 't', parts: ['month'] },
+      { type: 'passthrough', columns: ['y'], outputs: ['y_raw'] },
     ],
-    output: ['x', 'size', 'xq', 'p0', 't_month'],
+    output: ['x', 'size', 'xq', 'p0', 't_month', 'y_raw'],
   },
 };
 

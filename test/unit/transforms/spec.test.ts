@@ -59,6 +59,8 @@ describe('transform spec schema', () => {
     [{ type: 'pca', columns: ['a', 'b'], nComponents: 3 }, /exceeds the 2 input columns/],
     [{ type: 'one_hot', column: 'c', categories: ['x', 'x'] }, /distinct/],
     [{ type: 'datetime_parts', column: 't', parts: ['hour', 'hour'] }, /distinct/],
+    [{ type: 'passthrough', columns: ['a', 'b'], outputs: ['a2'] }, /passthrough needs 2 output name/],
+    [{ type: 'passthrough', columns: ['a', 'a'] }, /columns must be distinct/],
     [{ type: 'made_up', column: 't' }, /./],
   ])('when a step is %j, then the spec is refused with a clear issue', (step, message) => {
     const result = transformSpecSchema.safeParse({ specVersion: 1, steps: [step], output: ['a'] });

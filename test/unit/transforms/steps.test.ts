@@ -512,3 +512,45 @@ describe('pca', () => {
     expect(pca.mean[1]).toBeCloseTo(numpy.mean[1]!, 12);
   });
 });
+
+describe('passthrough', () => {
+  it('when a column is passed through under another name and then standardized in place, then the matrix holds both the raw and the scaled values', () => {
+    const { step, matrix } = run(
+      { type: 'passthrough', columns: ['age'], outputs: ['age_raw'] },
+      ['age_raw'],
+      aBatch({ age: [20, 40, 60] }),
+    );
+    expect(step).toEqual({ type: 'passthrough', columns: ['age'], outputs: ['age_raw'] });
+    expect(column(matrix)).toEqual([20, 40, 60]);
+
+    const fitted = fitTransforms(
+      {
+        specVersion: 1,
+        steps: [
+          { type: 'log1p', columns: ['age'], outputs: ['age_log'] },
+          { type: 'passthrough', columns: ['age_log'], outputs: ['age_log_raw'] },
+          { type: 'standardize', columns: ['age_log'] },
+        ],
+        output: ['age', 'age_log_raw', 'age_log'],
+      },
+      aBatch({ age: [20, 40, 60] }),
+    );
+    const rows = rowsOf(applyTransforms(fitted, aBatch({ age: [20, 40, 60] })).matrix);
+    expect(rows.map((r) => r[0])).toEqual([20, 40, 60]);
+    expect(rows.map((r) => r[1])).toEqual([20, 40, 60].map((a) => Math.fround(Math.log1p(a))));
+    // The scaled column has mean 0: the copy taken before it was not scaled with it.
+    expect(Math.abs(rows.reduce((s, r) => s + r[2]!, 0))).toBeLessThan(1e-6);
+  });
+
+  it('when a passthrough has no outputs, then its columns keep their names; a categorical column is refused', () => {
+    const { step, matrix } = run({ type: 'passthrough', columns: ['a', 'b'] }, ['b', 'a'], aBatch({ a: [1, 2], b: [3, 4] }));
+    expect(step).toEqual({ type: 'passthrough', columns: ['a', 'b'], outputs: ['a', 'b'] });
+    expect(rowsOf(matrix)).toEqual([
+      [3, 1],
+      [4, 2],
+    ]);
+    expect(() => run({ type: 'passthrough', columns: ['c'] }, ['c'], aBatch({ c: ['x', 'y'] }))).toThrow(
+      /step 1 \(passthrough\): column 'c' is categorical, a numeric column is needed/,
+    );
+  });
+});

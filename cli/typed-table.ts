@@ -1,0 +1,128 @@
+/**
+ * A file's text cells typed the way scoring reads them (numbers, booleans as 1/0, ISO 8601
+ * date-times as epoch milliseconds, categories as text): as a RowBatch for fitting and applying
+ * transforms, or as golden-record inputs.
+ */
+import { errors } from '../shared/domain/errors';
+import { booleanValue, parseDateTime } from '../shared/domain/row-validation';
+import type { RowBatch } from '../shared/domain/tabular';
+import type { FeatureType } from '../shared/schemas/model';
+import type { RawTable } from './tables';
+
+/** A feature type, or `number` for a transforms' numeric input: a number, a boolean or a date-time. */
+export type CellType = FeatureType | 'number';
+
+export interface TypedColumn {
+  name: string;
+  type: CellType;
+}
+
+const WANTED: Record<Exclude<CellType, 'categorical'>, string> = {
+  numeric: 'a finite number',
+  boolean: 'a boolean',
+  datetime: 'an ISO 8601 date-time',
+  number: 'a number, a boolean or an ISO 8601 date-time',
+};
+
+function numberOf(text: string, type: Exclude<CellType, 'categorical'>): number {
+  if (type === 'boolean') return booleanValue(text);
+  if (type === 'datetime') return parseDateTime(text);
+  const n = Number(text.trim());
+  if (type === 'numeric' || Number.isFinite(n)) return n;
+  const b = booleanValue(text);
+  return Number.isNaN(b) ? parseDateTime(text) : b;
+}
+
+/** One cell as a number (booleans 1/0, date-times epoch ms) or text (categorical); null when empty; an Error when unreadable. */
+function typedCell(text: string | null, type: CellType): number | string | null | Error {
+  if (text === null || text.trim() === '') return null;
+  if (type === 'categorical') return text;
+  const value = numberOf(text, type);
+  return Number.isFinite(value) ? value : new Error(`${JSON.stringify(text)} is not ${WANTED[type]}`);
+}
+
+/**
+ * The type of each column: `categorical` for the ones named so; otherwise numeric when every
+ * cell is a number, datetime when every one is an ISO 8601 date-time, boolean when every one is
+ * true/false (yes/no, t/f, y/n), categorical else.
+ */
+export function inferColumnTypes(table: RawTable, categorical: ReadonlySet<string>): TypedColumn[] {
+  return table.columns.map((name) => {
+    if (categorical.has(name)) return { name, type: 'categorical' as const };
+    const cells = (table.values[name] as (string | null)[]).filter(
+      (c): c is string => c !== null && c.trim() !== '',
+    );
+    const all = (type: FeatureType) =>
+      cells.length > 0 && cells.every((c) => !(typedCell(c, type) instanceof Error));
+    const type: FeatureType = all('numeric')
+      ? 'numeric'
+      : all('datetime')
+        ? 'datetime'
+        : all('boolean')
+          ? 'boolean'
+          : 'categorical';
+    return { name, type };
+  });
+}
+
+export interface TypedRows {
+  batch: RowBatch;
+  /** Table row (0-based) of each batch row. */
+  keptRows: number[];
+  /** Rows with a cell that is not of its column's type (row 1-based, as in the file). */
+  rejected: { row: number; reason: string }[];
+}
+
+/** The columns as a RowBatch; rows with an unreadable cell are left out and listed with the reason. */
+export function typedBatch(table: RawTable, columns: readonly TypedColumn[]): TypedRows {
+  const missing = columns.filter((c) => !table.values[c.name]).map((c) => `'${c.name}'`);
+  if (missing.length > 0) throw errors.invalidInputFile(`the file lacks column(s) ${missing.join(', ')}`);
+  const rejected: TypedRows['rejected'] = [];
+  const cells = columns.map((c) =>
+    (table.values[c.name] as (string | null)[]).map((text) => typedCell(text, c.type)),
+  );
+  const keptRows: number[] = [];
+  for (let r = 0; r < table.rowCount; r += 1) {
+    const problems = columns.flatMap((c, j) => {
+      const v = cells[j]![r];
+      return v instanceof Error ? [`'${c.name}' is ${v.message}`] : [];
+    });
+    if (problems.length > 0) rejected.push({ row: r + 1, reason: problems.join('; ') });
+    else keptRows.push(r);
+  }
+  const numeric: Record<string, Float64Array> = Object.create(null) as Record<string, Float64Array>;
+  const categorical: Record<string, (string | null)[]> = Object.create(null) as Record<
+    string,
+    (string | null)[]
+  >;
+  columns.forEach((c, j) => {
+    const values = cells[j]!;
+    if (c.type === 'categorical') categorical[c.name] = keptRows.map((r) => values[r] as string | null);
+    else numeric[c.name] = Float64Array.from(keptRows, (r) => (values[r] as number | null) ?? NaN);
+  });
+  return { batch: { rowCount: keptRows.length, numeric, categorical }, keptRows, rejected };
+}
+
+/**
+ * Rows as golden-record inputs (plain JSON cells keyed by column), typed by `columns`: numbers,
+ * booleans, date-times as epoch milliseconds, categories as text; empty cells left out (missing).
+ * VALIDATION_ERROR naming the file, row and column for a cell of the wrong type.
+ */
+export function goldenInputs(
+  table: RawTable,
+  columns: readonly TypedColumn[],
+  file: string,
+): Record<string, number | string | boolean>[] {
+  const present = columns.filter((c) => table.values[c.name]);
+  return Array.from({ length: table.rowCount }, (_, r) => {
+    const input: Record<string, number | string | boolean> = {};
+    for (const c of present) {
+      const v = typedCell((table.values[c.name] as (string | null)[])[r]!, c.type);
+      if (v instanceof Error)
+        throw errors.validation(`${file}: row ${r + 1}, column '${c.name}': ${v.message}`);
+      if (v === null) continue;
+      input[c.name] = c.type === 'boolean' ? v === 1 : v;
+    }
+    return input;
+  });
+}

@@ -1,0 +1,52 @@
+import type * as df from 'durable-functions';
+
+import { lifecycleInstanceId, MODEL_LIFECYCLE } from '../orchestrations/lifecycle/names';
+import { APPROVAL_EVENT, type ApprovalEvent, type LifecycleInput, type VersionRef } from '../shared/schemas/lifecycle-orchestration';
+
+/** The SDK reports a missing instance as an error whose message names HTTP 404. */
+const isMissing = (error: unknown) => error instanceof Error && /HTTP 404|No instance with ID/.test(error.message);
+
+/** An instance's status, or undefined if it was never started. */
+export async function instanceStatus(client: df.DurableClient, instanceId: string): Promise<df.DurableOrchestrationStatus | undefined> {
+  try {
+    return await client.getStatus(instanceId);
+  } catch (error) {
+    if (isMissing(error)) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Starts an orchestration under a business-key instance id unless an instance exists (running or
+ * finished: a finished one is not restarted, which would replace its history). Returns whether
+ * this call started it.
+ */
+export async function startOnce(client: df.DurableClient, orchestrator: string, instanceId: string, input: unknown): Promise<boolean> {
+  if (await instanceStatus(client, instanceId)) return false;
+  try {
+    await client.startNew(orchestrator, { instanceId, input });
+    return true;
+  } catch (error) {
+    // A concurrent caller started it first.
+    if (await instanceStatus(client, instanceId)) return false;
+    throw error;
+  }
+}
+
+/** The version's lifecycle instance, or undefined if it was never started. */
+export const lifecycleStatus = (client: df.DurableClient, ref: VersionRef) => instanceStatus(client, lifecycleInstanceId(ref.model, ref.version));
+
+/** Starts the version's lifecycle once. */
+export const ensureLifecycleStarted = (client: df.DurableClient, input: LifecycleInput): Promise<boolean> =>
+  startOnce(client, MODEL_LIFECYCLE, lifecycleInstanceId(input.model, input.version), input);
+
+/** Wakes the lifecycle after a person decided on its version; false when there is no instance to tell. */
+export async function notifyLifecycle(client: df.DurableClient, ref: VersionRef, event: ApprovalEvent): Promise<boolean> {
+  try {
+    await client.raiseEvent(lifecycleInstanceId(ref.model, ref.version), APPROVAL_EVENT, event);
+    return true;
+  } catch (error) {
+    if (isMissing(error)) return false;
+    throw error;
+  }
+}

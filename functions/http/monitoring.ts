@@ -1,0 +1,28 @@
+import { registry, runStore } from '../../shared/composition';
+import { modelParamsSchema, monitoringAnswerSchema, monitoringQuerySchema } from '../../shared/schemas/api';
+import { MONITOR_STATE_ID } from '../../shared/usecases/drift-monitor';
+import { defineRoute } from './api';
+import { ROLES } from './identity';
+
+defineRoute({
+  name: 'getMonitoring',
+  method: 'GET',
+  route: 'models/{model}/monitoring',
+  summary: "The model's monitoring windows with their drift and performance verdicts, newest first (?from=&to= ISO 8601)",
+  description: 'A window is listed when it overlaps [from, to). `monitor` says up to where the drift monitor has evaluated.',
+  tags: ['monitoring'],
+  access: ROLES.reader,
+  params: modelParamsSchema,
+  query: monitoringQuerySchema,
+  responses: { 200: { description: 'Monitoring windows', schema: monitoringAnswerSchema } },
+  handler: async ({ params, query }) => {
+    await registry().getModel(params.model);
+    const from = query.from === undefined ? -Infinity : Date.parse(query.from);
+    const to = query.to === undefined ? Infinity : Date.parse(query.to);
+    const [windows, monitor] = await Promise.all([runStore().windows.list(params.model), runStore().monitors.get(params.model, MONITOR_STATE_ID)]);
+    const listed = windows
+      .filter((w) => Date.parse(w.window.end) > from && Date.parse(w.window.start) < to)
+      .sort((a, b) => Date.parse(b.window.start) - Date.parse(a.window.start));
+    return { status: 200, body: { model: params.model, monitor: monitor?.value ?? null, windows: listed } };
+  },
+});

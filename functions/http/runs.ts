@@ -1,0 +1,61 @@
+import { z } from 'zod';
+
+import { batch, dataLake, registry } from '../../shared/composition';
+import { errors, parseOrThrow } from '../../shared/domain/errors';
+import { lakePaths } from '../../shared/domain/lake-paths';
+import { modelParamsSchema } from '../../shared/schemas/api';
+import { inferenceRunSchema, predictionManifestSchema, runStateSchema } from '../../shared/schemas/monitoring';
+import { defineRoute } from './api';
+import { ROLES } from './identity';
+
+const runParamsSchema = modelParamsSchema.extend({ runId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/) });
+const runsQuerySchema = z.strictObject({ state: runStateSchema.optional() });
+
+defineRoute({
+  name: 'listRuns',
+  method: 'GET',
+  route: 'models/{model}/runs',
+  summary: "The model's inference runs, newest first (?state=)",
+  tags: ['runs'],
+  access: ROLES.reader,
+  params: modelParamsSchema,
+  query: runsQuerySchema,
+  responses: { 200: { description: 'Runs', schema: z.object({ runs: z.array(inferenceRunSchema) }) } },
+  handler: async ({ params, query }) => {
+    await registry().getModel(params.model);
+    const runs = (await batch().runs.runs.list(params.model))
+      .filter((r) => query.state === undefined || r.state === query.state)
+      .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.runId < b.runId ? 1 : -1));
+    return { status: 200, body: { runs } };
+  },
+});
+
+defineRoute({
+  name: 'getRun',
+  method: 'GET',
+  route: 'models/{model}/runs/{runId}',
+  summary: 'A run: counts, quarantined rows by reason, the predictions manifest with links to its parts',
+  tags: ['runs'],
+  access: ROLES.reader,
+  params: runParamsSchema,
+  responses: {
+    200: {
+      description: 'The run',
+      schema: z.object({ run: inferenceRunSchema, manifest: predictionManifestSchema.nullable(), quarantine: z.array(z.string()) }),
+    },
+  },
+  handler: async ({ params }) => {
+    const found = await batch().runs.runs.get(params.model, params.runId);
+    if (!found) throw errors.notFound(`run '${params.runId}' of '${params.model}' does not exist`, { runId: params.runId });
+    const run = found.value;
+    const lake = dataLake();
+    let manifest = null;
+    if (run.version !== null && run.state === 'completed') {
+      const path = lakePaths.predictionManifest(params.model, run.version, run.runId);
+      manifest = parseOrThrow(predictionManifestSchema, JSON.parse((await lake.readBuffer(path)).toString('utf8')), 'predictions manifest');
+    }
+    const quarantine: string[] = [];
+    for await (const o of lake.list(lakePaths.quarantineFolder(params.model, run.runId))) quarantine.push(o.path);
+    return { status: 200, body: { run, manifest, quarantine } };
+  },
+});

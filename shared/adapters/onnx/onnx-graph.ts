@@ -1,0 +1,180 @@
+/**
+ * Reading and rewriting ONNX graphs at registration, with the ONNX protobuf definitions
+ * (onnx-proto) for the messages we look into and protobufjs's reader and writer for the framing.
+ *
+ * A rewrite copies every field it does not change byte for byte, so whatever the model holds that
+ * these (ONNX 1.10) definitions do not know (newer fields, metadata) is kept: only the ZipMap
+ * nodes and the graph outputs they wrote are replaced. The same upload always gives the same
+ * bytes, so the rewritten artifact's sha256 is stable.
+ */
+import { onnx } from 'onnx-proto';
+import { Reader, Writer } from 'protobufjs/minimal';
+
+import { errors } from '../../domain/errors';
+import type { GraphClassLabels } from '../../ports/model-runtime';
+
+/** Field numbers of onnx.proto used here. */
+const MODEL_GRAPH = 7;
+const GRAPH_NODE = 1;
+const GRAPH_OUTPUT = 12;
+const GRAPH_VALUE_INFO = 13;
+const LENGTH_DELIMITED = 2;
+
+/** One field of a message as it is on the wire: where it starts and ends, and its payload if length-delimited. */
+interface WireField {
+  field: number;
+  raw: Uint8Array;
+  payload?: Uint8Array;
+}
+
+function fieldsOf(bytes: Uint8Array): WireField[] {
+  const reader = Reader.create(bytes);
+  const fields: WireField[] = [];
+  while (reader.pos < reader.len) {
+    const start = reader.pos;
+    const tag = reader.uint32();
+    const field = tag >>> 3;
+    if ((tag & 7) === LENGTH_DELIMITED) {
+      const payload = reader.bytes();
+      fields.push({ field, raw: bytes.subarray(start, reader.pos), payload });
+    } else {
+      reader.skipType(tag & 7);
+      fields.push({ field, raw: bytes.subarray(start, reader.pos) });
+    }
+  }
+  return fields;
+}
+
+const lengthDelimited = (field: number, payload: Uint8Array): Uint8Array =>
+  Writer.create()
+    .uint32((field << 3) | LENGTH_DELIMITED)
+    .bytes(payload)
+    .finish();
+
+const concat = (parts: readonly Uint8Array[]) =>
+  Buffer.concat(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength)));
+
+/** An attribute's value as numbers (ints decode as Long objects or numbers) or strings. */
+function attribute(node: onnx.INodeProto, name: string): { ints?: number[]; strings?: string[] } | undefined {
+  const a = node.attribute?.find((x) => x.name === name);
+  if (!a) return undefined;
+  if (a.ints && a.ints.length > 0) return { ints: a.ints.map((i) => Number(i)) };
+  if (a.strings && a.strings.length > 0)
+    return { strings: a.strings.map((s) => Buffer.from(s).toString('utf8')) };
+  return undefined;
+}
+
+const nodeName = (node: onnx.INodeProto) =>
+  `${node.opType ?? ''} '${node.name || (node.output ?? []).join(', ')}'`;
+
+/** Class labels as a node's attributes give them, strings or integer ids. */
+function labelsOf(
+  node: onnx.INodeProto,
+  stringsAttribute: string,
+  intsAttribute: string,
+): GraphClassLabels | undefined {
+  const strings = attribute(node, stringsAttribute)?.strings;
+  if (strings) return { labels: strings, from: nodeName(node) };
+  const ids = attribute(node, intsAttribute)?.ints;
+  if (ids) return { labels: ids.map(String), ids, from: nodeName(node) };
+  return undefined;
+}
+
+/** Classifier operators of ai.onnx.ml and the attributes naming their classes. */
+const CLASSIFIERS: Record<string, [strings: string, ints: string]> = {
+  LinearClassifier: ['classlabels_strings', 'classlabels_ints'],
+  SVMClassifier: ['classlabels_strings', 'classlabels_ints'],
+  TreeEnsembleClassifier: ['classlabels_strings', 'classlabels_int64s'],
+};
+
+export interface RewrittenGraph {
+  bytes: Buffer;
+  rewrites: string[];
+  classLabels?: GraphClassLabels;
+}
+
+/**
+ * Rewrites a classifier that ends in ZipMap (skl2onnx's default) so that the float tensor the
+ * ZipMap reads is the graph output instead of the ZipMap's sequence of maps; the ZipMap's class
+ * labels are returned (else those of the graph's classifier node). A graph without ZipMap comes
+ * back as it is. UNSUPPORTED_MODEL when the bytes are not an ONNX model, or when a ZipMap's
+ * output feeds another node (nothing to cut off then).
+ */
+export function rewriteExporterHabits(bytes: Buffer): RewrittenGraph {
+  let modelFields: WireField[];
+  let graphFields: WireField[];
+  try {
+    modelFields = fieldsOf(bytes);
+    const graph = modelFields.find((f) => f.field === MODEL_GRAPH && f.payload);
+    if (!graph) throw new Error('no graph');
+    graphFields = fieldsOf(graph.payload!);
+  } catch (e) {
+    throw errors.unsupportedModel(`the artifact is not an ONNX model: ${(e as Error).message}`);
+  }
+  const nodes = graphFields
+    .filter((f) => f.field === GRAPH_NODE)
+    .map((f) => ({ f, node: onnx.NodeProto.decode(f.payload!) }));
+  const outputs = graphFields
+    .filter((f) => f.field === GRAPH_OUTPUT)
+    .map((f) => ({ f, value: onnx.ValueInfoProto.decode(f.payload!) }));
+  const zipMaps = nodes.filter(
+    ({ node }) => node.opType === 'ZipMap' && (node.domain ?? '') === 'ai.onnx.ml',
+  );
+  const classifier = nodes.find(
+    ({ node }) => node.opType !== undefined && node.opType !== null && node.opType in CLASSIFIERS,
+  );
+  const fromClassifier = classifier
+    ? labelsOf(classifier.node, ...CLASSIFIERS[classifier.node.opType]!)
+    : undefined;
+  if (zipMaps.length === 0)
+    return { bytes, rewrites: [], ...(fromClassifier ? { classLabels: fromClassifier } : {}) };
+
+  const dropped = new Set<WireField>();
+  const replaced = new Map<WireField, Uint8Array>();
+  const rewrites: string[] = [];
+  let classLabels = fromClassifier;
+  for (const { f, node } of zipMaps) {
+    const input = node.input?.[0];
+    const output = node.output?.[0];
+    const graphOutput = outputs.find((o) => o.value.name === output);
+    const readers = nodes.filter(
+      ({ node: other }) => other !== node && (other.input ?? []).includes(output ?? ''),
+    );
+    if (!input || !output || !graphOutput || readers.length > 0)
+      throw errors.unsupportedModel(
+        `${nodeName(node)} does not end the graph (its output feeds ${readers.map((r) => nodeName(r.node)).join(', ') || 'no graph output'}): export the classifier without ZipMap (options={id(model): {'zipmap': False}})`,
+      );
+    const labels = labelsOf(node, 'classlabels_strings', 'classlabels_int64s');
+    if (!labels) throw errors.unsupportedModel(`${nodeName(node)} names no class labels`);
+    classLabels = labels;
+    dropped.add(f);
+    // The ZipMap's input is a float tensor [batch, classes] by the operator's definition.
+    const tensor = onnx.ValueInfoProto.encode({
+      name: input,
+      type: {
+        tensorType: {
+          elemType: onnx.TensorProto.DataType.FLOAT,
+          shape: { dim: [{ dimParam: 'N' }, { dimValue: labels.labels.length }] },
+        },
+      },
+    }).finish();
+    replaced.set(graphOutput.f, lengthDelimited(GRAPH_OUTPUT, tensor));
+    // value_info describing the removed sequence, or the new output, would contradict it.
+    for (const g of graphFields)
+      if (
+        g.field === GRAPH_VALUE_INFO &&
+        [input, output].includes(onnx.ValueInfoProto.decode(g.payload!).name)
+      )
+        dropped.add(g);
+    rewrites.push(
+      `${nodeName(node)} removed: the output '${output}' (a sequence of maps) is now its input '${input}', float [N, ${labels.labels.length}], classes ${JSON.stringify(labels.labels)}`,
+    );
+  }
+  const graph = concat(graphFields.filter((g) => !dropped.has(g)).map((g) => replaced.get(g) ?? g.raw));
+  const model = concat(
+    modelFields.map((m) =>
+      m.field === MODEL_GRAPH && m.payload ? lengthDelimited(MODEL_GRAPH, graph) : m.raw,
+    ),
+  );
+  return { bytes: model, rewrites, ...(classLabels ? { classLabels } : {}) };
+}

@@ -1,0 +1,37 @@
+/**
+ * Whether a breach may raise a retraining request: one open request per model, and none within
+ * the retraining policy's cooldown after the last one.
+ */
+import type { RetrainingRecord } from '../../schemas/monitoring';
+import type { RetrainingPolicy } from '../../schemas/policies';
+import { addIsoDuration } from './duration';
+
+/** A request still being worked on (queued, training, or registered and waiting for its decision). */
+export const isOpenRequest = (record: RetrainingRecord): boolean => record.state !== 'closed' && record.state !== 'failed';
+
+export type RetrainingGate = { allowed: true } | { allowed: false; blockedBy: string };
+
+/**
+ * The gate for the request `requestId` at `now`, given the model's retraining records. The
+ * request's own record never blocks it: finding it means an earlier attempt stored the record and
+ * may not have sent the message, so sending again (same message id) completes that attempt.
+ */
+export function retrainingGate(
+  policy: RetrainingPolicy,
+  records: readonly RetrainingRecord[],
+  requestId: string,
+  now: Date,
+): RetrainingGate {
+  if (!policy.enabled) return { allowed: false, blockedBy: 'retraining is disabled by the model policy' };
+  const others = records.filter((r) => r.requestId !== requestId);
+  const open = others.find(isOpenRequest);
+  if (open) return { allowed: false, blockedBy: `request ${open.requestId} is still open (${open.state})` };
+  const last = Math.max(...others.map((r) => Date.parse(r.requestedAt)));
+  if (Number.isFinite(last)) {
+    const until = addIsoDuration(new Date(last), policy.cooldown);
+    if (until.getTime() > now.getTime()) {
+      return { allowed: false, blockedBy: `in the retraining cooldown (${policy.cooldown} after the last request) until ${until.toISOString()}` };
+    }
+  }
+  return { allowed: true };
+}

@@ -1,0 +1,486 @@
+import { createHash } from 'node:crypto';
+
+import { errors, isDomainError, parseOrThrow } from '../domain/errors';
+import { lakePaths } from '../domain/lake-paths';
+import { latestOccurrence } from '../domain/schedule';
+import type { RowBatch } from '../domain/tabular';
+import { windowFromId, windowIdOf, windowLengthMs, windowStartOf } from '../domain/windows';
+import type { Clock } from '../ports/clock';
+import type { DataLake } from '../ports/data-lake';
+import type { ModelRegistry } from '../ports/model-registry';
+import type { ModelRuntime } from '../ports/model-runtime';
+import type { RunStore } from '../ports/run-store';
+import type { TabularFiles } from '../ports/tabular-files';
+import type { ModelDefinition } from '../schemas/model';
+import {
+  type BatchInput,
+  type Flavours,
+  type InferenceRun,
+  type MonitoringWindow,
+  type PredictionManifest,
+  referenceProfileSchema,
+  type WindowProfile,
+  windowProfileSchema,
+} from '../schemas/monitoring';
+import type { Profile } from '../schemas/profile';
+import { type Chunk, chunkSchema, type ChunkSummary } from '../schemas/scoring';
+import { checkParity } from './check-parity';
+import { type LoadedVersion, loadScoringVersion } from './load-version';
+import { type ChunkTargets, defaultChunkTargets, planChunks } from './plan-chunks';
+import { concatBatches, mergeSegmented, monitoredBatch, profileAgainst, type SegmentedProfile, subsetBatch } from './profiling';
+import { outputColumns, quarantineChunkPath, scoreChunk } from './score-chunk';
+
+/** Drops under `drops/{model}/scheduled/` wait for the model's schedule instead of being scored on arrival. */
+export const SCHEDULED_DROPS = 'scheduled/';
+
+/** A loaded version with its reference profile, kept per process: every chunk of every run shares it. */
+export interface ScoringCache {
+  get(key: string, load: () => Promise<LoadedScoring>): Promise<LoadedScoring>;
+}
+
+export interface LoadedScoring {
+  version: LoadedVersion;
+  reference: SegmentedProfile | undefined;
+}
+
+export interface BatchDeps {
+  registry: ModelRegistry;
+  runs: RunStore;
+  lake: DataLake;
+  files: TabularFiles;
+  runtime: ModelRuntime;
+  clock: Clock;
+  cache: ScoringCache;
+  /** How drops are cut into chunks (defaultChunkTargets unless configured). */
+  chunkTargets?: ChunkTargets;
+}
+
+/** A data file as the blob event saw it. */
+export interface SourceRef {
+  path: string;
+  etag: string;
+  size: number;
+  /** Arrival time: the window of rows without a timestamp. */
+  lastModified: string;
+}
+
+/** A run id from what it scores: the same files at the same ETags give the same run (a repeated event is no new run). */
+export function runIdFor(sources: readonly Pick<SourceRef, 'path' | 'etag'>[], arrival: string): string {
+  const hash = createHash('sha256');
+  for (const s of sources) hash.update(`${s.path}\n${s.etag}\n`);
+  return `${windowIdOf(Date.parse(arrival))}-${hash.digest('hex').slice(0, 16)}`;
+}
+
+async function requireRun(deps: BatchDeps, model: string, runId: string) {
+  const found = await deps.runs.runs.get(model, runId);
+  if (!found) throw errors.notFound(`run '${runId}' of '${model}' does not exist`, { model, runId });
+  return found;
+}
+
+/** Read-modify-write of a run with its ETag (retried on a concurrent change). */
+async function updateRun(deps: BatchDeps, model: string, runId: string, change: (run: InferenceRun) => InferenceRun): Promise<InferenceRun> {
+  for (let attempt = 0; ; attempt++) {
+    const { value, etag } = await requireRun(deps, model, runId);
+    try {
+      return (await deps.runs.runs.replace(model, runId, change(value), etag)).value;
+    } catch (error) {
+      if (!(isDomainError(error) && error.code === 'CONCURRENCY_CONFLICT') || attempt >= 10) throw error;
+    }
+  }
+}
+
+export interface StartRunInput {
+  model: string;
+  runId: string;
+  instanceId: string;
+  kind: InferenceRun['kind'];
+  sources: SourceRef[];
+  scheduledFor?: string;
+}
+
+/**
+ * Records the run (once per run id) and pins the champion that scores it. With no champion yet the
+ * run waits (`waiting_for_champion`): the drop is kept and scored when a champion exists. A run
+ * that already ended is answered as it is.
+ */
+export async function startRun(deps: BatchDeps, input: StartRunInput): Promise<Pick<InferenceRun, 'state' | 'version'>> {
+  const record = await deps.registry.getModel(input.model);
+  if (!record) throw errors.modelNotFound(input.model);
+  const now = deps.clock.now().toISOString();
+  const { value: existing } = await deps.runs.runs.create(input.model, input.runId, {
+    runId: input.runId,
+    modelName: input.model,
+    kind: input.kind,
+    state: 'waiting_for_champion',
+    sources: input.sources.map(({ path, etag, size }) => ({ path, etag, size })),
+    instanceId: input.instanceId,
+    version: null,
+    chunks: 0,
+    rowsRead: 0,
+    rowsScored: 0,
+    rowsQuarantined: 0,
+    rejectionReasons: {},
+    windows: [],
+    ...(input.scheduledFor ? { scheduledFor: input.scheduledFor } : {}),
+    createdAt: now,
+  });
+  if (existing.state === 'completed' || existing.state === 'failed') return existing;
+  if (existing.state === 'running' && existing.version !== null) return existing;
+  const champion = (await deps.registry.getChampion(input.model))?.value.version ?? null;
+  if (champion === null) return existing;
+  const version = (await deps.registry.getVersion(input.model, champion))!.value;
+  return updateRun(deps, input.model, input.runId, (run) => ({
+    ...run,
+    state: 'running',
+    version: champion,
+    artifactSha256: version.artifact.sha256,
+    transformSpecHash: version.transformSpecHash,
+    startedAt: now,
+    predictionsFolder: lakePaths.predictionsRunFolder(input.model, champion, input.runId),
+    quarantineFolder: lakePaths.quarantineFolder(input.model, input.runId),
+  }));
+}
+
+/** One chunk to score: which file, which part of it, and its part number in the run. */
+export interface PlannedChunk {
+  source: string;
+  part: number;
+  chunk: Chunk;
+}
+
+/**
+ * Plans the run's chunks over all its files (the file's columns checked against the model first).
+ * A file that cannot be read at all fails the run with the reason and is copied to quarantine.
+ */
+export async function planRun(deps: BatchDeps, input: { model: string; runId: string }): Promise<{ chunks: PlannedChunk[] } | { failed: string }> {
+  const { value: run } = await requireRun(deps, input.model, input.runId);
+  const definition = (await deps.registry.getModel(input.model))!.definition;
+  const chunks: PlannedChunk[] = [];
+  for (const source of run.sources) {
+    try {
+      const plan = await planChunks({ files: deps.files }, definition, source.path, deps.chunkTargets ?? defaultChunkTargets);
+      for (const chunk of plan.chunks) chunks.push({ source: source.path, part: chunks.length, chunk });
+    } catch (error) {
+      if (!(isDomainError(error) && (error.code === 'INVALID_INPUT_FILE' || error.code === 'NOT_FOUND'))) throw error;
+      const reason = `${source.path}: ${error.message}`;
+      await quarantineFile(deps, input.model, input.runId, source.path, reason);
+      await failRun(deps, { ...input, error: reason });
+      return { failed: reason };
+    }
+  }
+  return { chunks };
+}
+
+async function quarantineFile(deps: BatchDeps, model: string, runId: string, path: string, reason: string): Promise<void> {
+  const name = path.split('/').pop()!;
+  if (await deps.lake.stat(path)) await deps.lake.copy(path, lakePaths.quarantine(model, runId, `file-${name}`));
+  const body = { reason, source: path, at: deps.clock.now().toISOString() };
+  await deps.lake.write(lakePaths.quarantine(model, runId, 'reason.json'), Buffer.from(`${JSON.stringify(body, null, 2)}\n`), { contentType: 'application/json' });
+}
+
+/** A version loaded once per process (its artifact, transforms, reference profile), warmed up. */
+export async function loadScoringVersionCached(deps: BatchDeps, definition: ModelDefinition, model: string, number: number): Promise<LoadedScoring> {
+  const { value: version } = (await deps.registry.getVersion(model, number))!;
+  return deps.cache.get(`${model}@${number}#${version.artifact.sha256}`, async () => {
+    const loaded = await loadScoringVersion(deps, definition, version);
+    const path = lakePaths.referenceProfile(model, number);
+    const reference = (await deps.lake.stat(path))
+      ? parseOrThrow(referenceProfileSchema, JSON.parse((await deps.lake.readBuffer(path)).toString('utf8')), 'reference profile')
+      : undefined;
+    await warmUp(loaded);
+    return { version: loaded, reference };
+  });
+}
+
+/**
+ * Runs the version once on its golden records when a worker loads it (transforms and model), so
+ * the first chunk does not pay for onnxruntime's first-run allocations. A version without golden
+ * records is not warmed; one whose records no longer reproduce was refused at validation, and a
+ * warm-up is no place to fail it.
+ */
+async function warmUp(version: LoadedVersion): Promise<void> {
+  if (!version.goldenRecords) return;
+  await checkParity(version, version.goldenRecords, version.fitted).catch(() => undefined);
+}
+
+export interface ScoreRunChunkInput {
+  model: string;
+  runId: string;
+  version: number;
+  planned: PlannedChunk;
+  /** The file's arrival time: the window of rows without a timestamp. */
+  arrival: string;
+}
+
+export interface ScoredChunk extends ChunkSummary {
+  /** Rows scored per window; the chunk's profile of each is in the lake. */
+  windows: { id: string; rows: number }[];
+}
+
+/**
+ * Scores one chunk with the run's version (scoreChunk: part + quarantine, deterministic, so a retry
+ * overwrites them) and profiles its scored rows per monitoring window against the version's
+ * reference, writing one partial profile per window for the run's fan-in to merge.
+ */
+export async function scoreRunChunk(deps: BatchDeps, input: ScoreRunChunkInput): Promise<ScoredChunk> {
+  const definition = (await deps.registry.getModel(input.model))!.definition;
+  const { version, reference } = await loadScoringVersionCached(deps, definition, input.model, input.version);
+  const length = windowLengthMs(definition.policies.drift.window);
+  const arrival = Date.parse(input.arrival);
+  const byWindow = new Map<string, RowBatch[]>();
+  const chunk = chunkSchema.parse(input.planned.chunk);
+  const summary = await scoreChunk({ lake: deps.lake, files: deps.files }, version, {
+    source: input.planned.source,
+    runId: input.runId,
+    chunk,
+    output: {
+      partPath: lakePaths.predictionPart(input.model, input.version, input.runId, input.planned.part),
+      quarantinePath: quarantineChunkPath(input.model, input.runId, input.planned.part),
+    },
+    observe: (valid, keptRows, predictions) => {
+      const batch = monitoredBatch(definition, valid, keptRows, predictions);
+      // Rows by window start (a number per row; ids are built once per window).
+      const arrivalStart = windowStartOf(arrival, length);
+      const rowsOf = new Map<number, number[]>();
+      const timestamps = valid.timestamps;
+      if (!timestamps) rowsOf.set(arrivalStart, []);
+      else {
+        for (let r = 0; r < batch.rowCount; r++) {
+          const t = timestamps[r]!;
+          const start = Number.isNaN(t) ? arrivalStart : windowStartOf(t, length);
+          const list = rowsOf.get(start);
+          if (list) list.push(r);
+          else rowsOf.set(start, [r]);
+        }
+      }
+      for (const [start, rows] of rowsOf) {
+        const id = windowIdOf(start);
+        const parts = byWindow.get(id) ?? [];
+        parts.push(rowsOf.size === 1 ? batch : subsetBatch(batch, rows));
+        byWindow.set(id, parts);
+      }
+    },
+  });
+  const windows: ScoredChunk['windows'] = [];
+  for (const [id, batches] of [...byWindow].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const batch = concatBatches(batches);
+    const profile: WindowProfile = {
+      schemaVersion: 1,
+      model: input.model,
+      window: windowFromId(id, length),
+      ...profileAgainst(definition, batch, reference),
+    };
+    await deps.lake.write(lakePaths.windowChunkProfile(input.model, id, input.runId, input.planned.part), Buffer.from(JSON.stringify(profile)), {
+      contentType: 'application/json',
+    });
+    windows.push({ id, rows: batch.rowCount });
+  }
+  return { ...summary, chunkIndex: input.planned.part, windows };
+}
+
+export interface CompleteRunInput {
+  model: string;
+  runId: string;
+  version: number;
+  chunks: ScoredChunk[];
+}
+
+/**
+ * The run's fan-in: the chunks' window profiles merged into one profile per window
+ * (`profiles/{model}/windows/{windowId}/runs/{runId}.json`, row count in its metadata), the
+ * predictions manifest (written last: its presence says the parts are complete), the window
+ * documents' prediction counts, new data flavours against the reference, and the run recorded as
+ * completed. Repeating it gives the same result.
+ */
+export async function completeRun(deps: BatchDeps, input: CompleteRunInput): Promise<InferenceRun> {
+  const { model, runId, version } = input;
+  const definition = (await deps.registry.getModel(model))!.definition;
+  const { reference } = await loadScoringVersionCached(deps, definition, model, version);
+  const windows = new Map<string, number>();
+  for (const c of input.chunks) for (const w of c.windows) windows.set(w.id, (windows.get(w.id) ?? 0) + w.rows);
+  let merged: SegmentedProfile | undefined;
+  for (const windowId of [...windows.keys()].sort()) {
+    const profile = await mergeChunkProfiles(deps, model, windowId, runId, input.chunks);
+    await deps.lake.write(lakePaths.windowRunProfile(model, windowId, runId), Buffer.from(JSON.stringify(profile)), {
+      contentType: 'application/json',
+      metadata: { rows: String(profile.overall.rowCount) },
+    });
+    merged = merged ? mergeSegmented(merged, profile) : profile;
+    await recountWindowPredictions(deps, model, windowId, version, profile.window);
+  }
+  const rowsScored = input.chunks.reduce((s, c) => s + c.rowsScored, 0);
+  const rowsQuarantined = input.chunks.reduce((s, c) => s + c.rowsRejected, 0);
+  const reasons: Record<string, number> = {};
+  for (const c of input.chunks) for (const [code, n] of Object.entries(c.rejectionReasons)) reasons[code] = (reasons[code] ?? 0) + n;
+  const { value: run } = await requireRun(deps, model, runId);
+  const manifest: PredictionManifest = {
+    schemaVersion: 1,
+    model,
+    version,
+    runId,
+    sources: run.sources,
+    parts: input.chunks.map((c) => ({ path: c.partPath, chunk: c.chunkIndex, rows: c.rowsScored })).sort((a, b) => a.chunk - b.chunk),
+    rows: rowsScored,
+    quarantinedRows: rowsQuarantined,
+    columns: outputColumns(definition).map((c) => ({ name: c.name, type: c.type })),
+    createdAt: run.startedAt ?? run.createdAt,
+  };
+  await deps.lake.write(lakePaths.predictionManifest(model, version, runId), Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`), {
+    contentType: 'application/json',
+  });
+  const flavours = merged && reference ? flavoursOf(definition, reference, merged) : undefined;
+  const now = deps.clock.now();
+  return updateRun(deps, model, runId, (r) => ({
+    ...r,
+    state: 'completed',
+    chunks: input.chunks.length,
+    rowsRead: input.chunks.reduce((s, c) => s + c.rowsRead, 0),
+    rowsScored,
+    rowsQuarantined,
+    rejectionReasons: reasons,
+    windows: [...windows.keys()].sort(),
+    ...(flavours ? { flavours } : {}),
+    completedAt: now.toISOString(),
+    durationMs: Math.max(0, now.getTime() - Date.parse(r.startedAt ?? r.createdAt)),
+  }));
+}
+
+async function mergeChunkProfiles(deps: BatchDeps, model: string, windowId: string, runId: string, chunks: readonly ScoredChunk[]): Promise<WindowProfile> {
+  let merged: WindowProfile | undefined;
+  for (const c of chunks) {
+    if (!c.windows.some((w) => w.id === windowId)) continue;
+    const path = lakePaths.windowChunkProfile(model, windowId, runId, c.chunkIndex);
+    const profile = parseOrThrow(windowProfileSchema, JSON.parse((await deps.lake.readBuffer(path)).toString('utf8')), `chunk profile ${path}`);
+    merged = merged ? { ...merged, ...mergeSegmented(merged, profile) } : profile;
+  }
+  if (!merged) throw new Error(`window ${windowId} of run ${runId} has no chunk profile`);
+  return merged;
+}
+
+/**
+ * The window's prediction count, recounted from the run profiles stored for it (their `rows`
+ * metadata), so a repeated fan-in cannot count a run twice. Other fields of the window document
+ * (labels, performance, drift) are left as they are.
+ */
+async function recountWindowPredictions(deps: BatchDeps, model: string, windowId: string, version: number, span: WindowProfile['window']): Promise<void> {
+  let predictions = 0;
+  for await (const o of deps.lake.list(`${lakePaths.windowProfilesFolder(model, windowId)}runs/`)) predictions += Number(o.metadata.rows ?? 0);
+  for (let attempt = 0; ; attempt++) {
+    const found = await deps.runs.windows.get(model, windowId);
+    const base: MonitoringWindow = found?.value ?? {
+      modelName: model,
+      window: span,
+      version,
+      predictions: 0,
+      labelled: 0,
+      labelCoverage: 0,
+      performance: null,
+      drift: null,
+    };
+    const next: MonitoringWindow = {
+      ...base,
+      version,
+      predictions,
+      labelCoverage: predictions > 0 ? Math.min(1, base.labelled / predictions) : 0,
+    };
+    try {
+      if (!found) {
+        const created = await deps.runs.windows.create(model, windowId, next);
+        if (created.created) return;
+        continue;
+      }
+      await deps.runs.windows.replace(model, windowId, next, found.etag);
+      return;
+    } catch (error) {
+      if (!(isDomainError(error) && error.code === 'CONCURRENCY_CONFLICT') || attempt >= 10) throw error;
+    }
+  }
+}
+
+/** What the run saw that the champion's validation data never had. */
+export function flavoursOf(definition: ModelDefinition, reference: SegmentedProfile, run: SegmentedProfile): Flavours {
+  const newSegmentValues: Flavours['newSegmentValues'] = {};
+  for (const key of definition.segmentKeys) {
+    const seen = new Set(Object.keys(reference.segments).filter((s) => s.startsWith(`${key}=`)));
+    const fresh = Object.keys(run.segments).filter((s) => s.startsWith(`${key}=`) && !seen.has(s)).map((s) => s.slice(key.length + 1));
+    if (fresh.length > 0) newSegmentValues[key] = fresh.sort();
+  }
+  const unseenCategories: Flavours['unseenCategories'] = {};
+  const outOfRange: Flavours['outOfRange'] = {};
+  for (const feature of definition.features) {
+    const column: Profile['columns'][string] | undefined = run.overall.columns[feature.name];
+    if (column?.kind === 'categorical' && column.unseen && column.unseen.count > 0) {
+      unseenCategories[feature.name] = { rows: column.unseen.count, values: column.unseen.values.map(([v]) => v) };
+    }
+    if (column?.kind === 'numeric' && column.outOfRange && column.outOfRange.below + column.outOfRange.above > 0) {
+      outOfRange[feature.name] = { ...column.outOfRange };
+    }
+  }
+  return { newSegmentValues, unseenCategories, outOfRange };
+}
+
+export const hasNewSegments = (flavours: Flavours | undefined): boolean => Object.keys(flavours?.newSegmentValues ?? {}).length > 0;
+
+/** A run that failed for good: recorded with its reason (no half-written predictions count as complete: there is no manifest). */
+export async function failRun(deps: BatchDeps, input: { model: string; runId: string; error: string }): Promise<InferenceRun> {
+  const now = deps.clock.now();
+  return updateRun(deps, input.model, input.runId, (r) => ({
+    ...r,
+    state: 'failed',
+    error: input.error.slice(0, 4000),
+    completedAt: now.toISOString(),
+    durationMs: Math.max(0, now.getTime() - Date.parse(r.startedAt ?? r.createdAt)),
+  }));
+}
+
+/** Runs of a model waiting for a champion (scored once one is promoted). */
+export async function waitingRuns(deps: Pick<BatchDeps, 'runs'>, model: string): Promise<InferenceRun[]> {
+  return (await deps.runs.runs.list(model)).filter((r) => r.state === 'waiting_for_champion');
+}
+
+/** Loaded versions kept per process, the most recently used `capacity` of them; a failed load is forgotten. */
+export class VersionCache implements ScoringCache {
+  private readonly entries = new Map<string, Promise<LoadedScoring>>();
+  constructor(private readonly capacity = 8) {}
+
+  get(key: string, load: () => Promise<LoadedScoring>): Promise<LoadedScoring> {
+    let entry = this.entries.get(key);
+    if (entry) this.entries.delete(key);
+    else entry = load().catch((error: unknown) => {
+      this.entries.delete(key);
+      throw error;
+    });
+    this.entries.set(key, entry);
+    while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
+    return entry;
+  }
+}
+
+/**
+ * A model's scheduled run that is due: the latest occurrence of its NCRONTAB `schedule` at or before
+ * `now`, if no run has been started for it, over the files that arrived in
+ * `drops/{model}/scheduled/` after the previous scheduled run's occurrence and up to this one. None
+ * when there is no schedule, the run exists, or nothing arrived.
+ */
+export async function dueScheduledRun(
+  deps: Pick<BatchDeps, 'runs' | 'lake'>,
+  definition: ModelDefinition,
+  now: Date,
+): Promise<Omit<BatchInput, 'maxParallel'> | undefined> {
+  if (!definition.schedule) return undefined;
+  const model = definition.name;
+  const occurrence = latestOccurrence(definition.schedule, now);
+  const runId = `sched-${occurrence.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+  if (await deps.runs.runs.get(model, runId)) return undefined;
+  const previous = (await deps.runs.runs.list(model))
+    .filter((r) => r.kind === 'scheduled' && r.scheduledFor !== undefined && r.scheduledFor < occurrence.toISOString())
+    .map((r) => Date.parse(r.scheduledFor!))
+    .reduce((a, b) => Math.max(a, b), -Infinity);
+  const sources: SourceRef[] = [];
+  for await (const o of deps.lake.list(`${lakePaths.dropsFolder(model)}${SCHEDULED_DROPS}`)) {
+    const at = o.lastModified.getTime();
+    if (at > previous && at <= occurrence.getTime()) sources.push({ path: o.path, etag: o.etag, size: o.size, lastModified: o.lastModified.toISOString() });
+  }
+  if (sources.length === 0) return undefined;
+  return { model, runId, kind: 'scheduled', sources, scheduledFor: occurrence.toISOString() };
+}

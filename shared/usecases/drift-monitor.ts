@@ -1,0 +1,369 @@
+import { errors, isDomainError, parseOrThrow } from '../domain/errors';
+import { lakePaths } from '../domain/lake-paths';
+import { defaultMetricFor } from '../domain/metrics';
+import { rememberVerdict, windowsToEvaluate } from '../domain/monitor-windows';
+import { evaluateDriftPolicy } from '../domain/policies/drift-policy';
+import { selectReference } from '../domain/policies/reference';
+import { newSegmentReasons, NOT_COMPARED, type WindowDrift, windowDrift } from '../domain/policies/window-drift';
+import { judgeWindowPerformance, type PerformanceBaseline, validationBaseline } from '../domain/policies/window-performance';
+import { windowFromId, windowLengthMs } from '../domain/windows';
+import type { Clock } from '../ports/clock';
+import type { DataLake } from '../ports/data-lake';
+import type { EventPublisher } from '../ports/event-publisher';
+import type { ModelRegistry, Versioned } from '../ports/model-registry';
+import type { RetrainingQueue } from '../ports/retraining-queue';
+import type { RunStore } from '../ports/run-store';
+import type { DriftEvaluation, DriftReport, PolicyVerdict } from '../schemas/drift';
+import { validationEvidenceSchema } from '../schemas/evidence';
+import type { ModelEventInput } from '../schemas/messages';
+import type { ModelDefinition } from '../schemas/model';
+import type { MonitoringWindow, MonitorState, RetrainingRecord, WindowSpan } from '../schemas/monitoring';
+import type { ModelRecord } from '../schemas/registry';
+import type { SegmentedProfile } from './profiling';
+import { requestRetraining, type RetrainingAnswer } from './request-retraining';
+import { loadReferenceProfile, loadWindowProfile, mergeAll, profiledWindows, readLakeJson } from './window-profiles';
+
+/**
+ * The drift monitor (docs/production-loop.md, "Drift monitor"): for each model with a champion,
+ * the complete monitoring windows since its last check, oldest first, are compared with the
+ * reference its drift policy names (data and prediction drift, from stored profiles) and their
+ * realised metrics with the champion's validation baseline (performance policy). Verdicts go on
+ * the window documents and the model's monitor state; a breach that meets the policy raises one
+ * retraining request; events tell subscribers.
+ */
+
+export interface DriftMonitorDeps {
+  registry: ModelRegistry;
+  runs: RunStore;
+  lake: DataLake;
+  queue: RetrainingQueue;
+  events: EventPublisher;
+  clock: Clock;
+  /** Windows evaluated per model and run, oldest first; the rest wait for the next run. */
+  maxWindowsPerModel: number;
+}
+
+export interface WindowOutcome {
+  windowId: string;
+  drift: PolicyVerdict | null;
+  performance: NonNullable<MonitoringWindow['performanceVerdict']>;
+  retraining?: NonNullable<MonitoringWindow['retraining']>;
+}
+
+export interface ModelOutcome {
+  model: string;
+  version: number;
+  /** Windows evaluated in this run (drift and performance), then windows whose late actuals were judged again. */
+  windows: WindowOutcome[];
+  /** Retraining requests sent in this run. */
+  requests: string[];
+  /** Why the model stopped early (the next run goes on from where it stopped). */
+  error?: string;
+}
+
+export interface DriftMonitorReport {
+  models: ModelOutcome[];
+  /** Models without a champion: nothing to monitor. */
+  withoutChampion: string[];
+  /** Outages met on the way (other models went on); the caller reports them as a failure. */
+  failures: Array<{ model: string; error: unknown }>;
+}
+
+/** The monitor state's id among a model's `monitors` documents. */
+export const MONITOR_STATE_ID = 'monitor';
+
+export async function runDriftMonitor(deps: DriftMonitorDeps): Promise<DriftMonitorReport> {
+  const report: DriftMonitorReport = { models: [], withoutChampion: [], failures: [] };
+  for (const record of await deps.registry.listModels()) {
+    const version = (await deps.registry.getChampion(record.modelName))?.value.version ?? null;
+    if (version === null) {
+      report.withoutChampion.push(record.modelName);
+      continue;
+    }
+    const outcome: ModelOutcome = { model: record.modelName, version, windows: [], requests: [] };
+    report.models.push(outcome);
+    try {
+      await monitorModel(deps, record, version, outcome);
+    } catch (error) {
+      outcome.error = error instanceof Error ? error.message : String(error);
+      if (!isDomainError(error)) report.failures.push({ model: record.modelName, error });
+    }
+  }
+  return report;
+}
+
+/** What every window of one model is judged with, loaded once per run. */
+interface ModelContext {
+  model: string;
+  version: number;
+  definition: ModelDefinition;
+  now: Date;
+  lengthMs: number;
+  /** Run profile paths by window id. */
+  profiled: Map<string, string[]>;
+  baseline: PerformanceBaseline;
+  /** The champion's reference profile (read once, when the policy asks for it). */
+  training: () => Promise<SegmentedProfile | undefined>;
+  /** A window's run profiles merged (read once per run). */
+  windowProfile: (windowId: string) => Promise<SegmentedProfile | undefined>;
+}
+
+async function monitorModel(deps: DriftMonitorDeps, record: ModelRecord, version: number, outcome: ModelOutcome): Promise<void> {
+  const model = record.modelName;
+  const now = deps.clock.now();
+  let state = await monitorState(deps.runs, model, now);
+  const [profiled, stored, records] = await Promise.all([
+    profiledWindows(deps.lake, model),
+    deps.runs.windows.list(model),
+    deps.runs.retraining.list(model),
+  ]);
+  const context = await modelContext(deps, record, version, now, profiled);
+  const documents = new Map(stored.map((w) => [w.window.id, w]));
+  const due = windowsToEvaluate([...profiled.keys(), ...documents.keys()], context.lengthMs, state.value.evaluatedUntil, now, deps.maxWindowsPerModel);
+  for (const span of due) {
+    state = await judgeWindow(deps, context, span, documents.get(span.id), state, records, outcome);
+  }
+  const budget = deps.maxWindowsPerModel - due.length;
+  for (const window of labelledSinceJudged(stored, due, state.value).slice(0, Math.max(0, budget))) {
+    await judgeLateActuals(deps, context, window, records, outcome);
+  }
+}
+
+async function modelContext(deps: DriftMonitorDeps, record: ModelRecord, version: number, now: Date, profiled: Map<string, string[]>): Promise<ModelContext> {
+  const model = record.modelName;
+  const profiles = new Map<string, Promise<SegmentedProfile | undefined>>();
+  let training: Promise<SegmentedProfile | undefined> | undefined;
+  return {
+    model,
+    version,
+    definition: record.definition,
+    now,
+    lengthMs: windowLengthMs(record.definition.policies.drift.window),
+    profiled,
+    baseline: await championBaseline(deps, record.definition, model, version),
+    training: () => (training ??= loadReferenceProfile(deps.lake, model, version)),
+    windowProfile: (windowId) => {
+      if (!profiles.has(windowId)) profiles.set(windowId, loadWindowProfile(deps.lake, profiled.get(windowId) ?? []));
+      return profiles.get(windowId)!;
+    },
+  };
+}
+
+/** One due window: drift and performance judged, retraining asked for on a breach, all recorded; the state moves past it last. */
+async function judgeWindow(
+  deps: DriftMonitorDeps,
+  context: ModelContext,
+  span: WindowSpan,
+  document: MonitoringWindow | undefined,
+  state: Versioned<MonitorState>,
+  records: RetrainingRecord[],
+  outcome: ModelOutcome,
+): Promise<Versioned<MonitorState>> {
+  const at = context.now.toISOString();
+  const drift = await driftOf(context, span, state.value);
+  const performance = performanceOf(context, document);
+  const retraining = await retrainIfBreached(deps, context, span, records, { drift: drift.evaluation, performance: performance.verdict }, evidenceOf(drift, performance));
+  await recordWindow(deps.runs, context, span, {
+    drift: { ...drift, evaluatedAt: at },
+    performanceVerdict: performance.verdict,
+    performanceEvaluation: { ...performance.evaluation, evaluatedAt: at },
+    ...(retraining ? { retraining: retraining.outcome } : {}),
+  });
+  await deps.events.publishAll(driftEvents(context, span, drift));
+  report(outcome, span, drift.evaluation.verdict, performance.verdict, retraining);
+  return deps.runs.monitors.replace(context.model, MONITOR_STATE_ID, {
+    ...state.value,
+    evaluatedUntil: span.end,
+    recent: rememberVerdict(state.value.recent, drift.evaluation.windowVerdict),
+    lastAlertAt: drift.evaluation.alert ? at : state.value.lastAlertAt,
+    updatedAt: at,
+  }, state.etag);
+}
+
+/** Windows judged before (not in this run) whose actuals changed since: late labels. */
+function labelledSinceJudged(stored: readonly MonitoringWindow[], due: readonly WindowSpan[], state: MonitorState): MonitoringWindow[] {
+  const until = state.evaluatedUntil === null ? -Infinity : Date.parse(state.evaluatedUntil);
+  const judgedNow = new Set(due.map((w) => w.id));
+  return stored
+    .filter((w) => !judgedNow.has(w.window.id) && Date.parse(w.window.end) <= until)
+    .filter((w) => w.performance !== null && (!w.performanceEvaluation || Date.parse(w.performance.updatedAt) > Date.parse(w.performanceEvaluation.evaluatedAt)))
+    .sort((a, b) => Date.parse(a.window.start) - Date.parse(b.window.start));
+}
+
+/** A window whose actuals came after it was judged: its performance judged again (its drift stays). */
+async function judgeLateActuals(deps: DriftMonitorDeps, context: ModelContext, window: MonitoringWindow, records: RetrainingRecord[], outcome: ModelOutcome): Promise<void> {
+  const performance = performanceOf(context, window);
+  const retraining = await retrainIfBreached(deps, context, window.window, records, { performance: performance.verdict }, { performance: performance.evaluation });
+  await recordWindow(deps.runs, context, window.window, {
+    performanceVerdict: performance.verdict,
+    performanceEvaluation: { ...performance.evaluation, evaluatedAt: context.now.toISOString() },
+    ...(retraining ? { retraining: retraining.outcome } : {}),
+  });
+  report(outcome, window.window, null, performance.verdict, retraining);
+}
+
+function report(outcome: ModelOutcome, span: WindowSpan, drift: PolicyVerdict | null, performance: WindowOutcome['performance'], retraining: RetrainingAnswer | undefined): void {
+  outcome.windows.push({ windowId: span.id, drift, performance, ...(retraining ? { retraining: retraining.outcome } : {}) });
+  if (retraining?.sent) outcome.requests.push(retraining.outcome.requestId!);
+}
+
+/** The model's monitor state, created on its first run. */
+async function monitorState(runs: RunStore, model: string, now: Date): Promise<Versioned<MonitorState>> {
+  return (
+    (await runs.monitors.get(model, MONITOR_STATE_ID)) ??
+    runs.monitors.create(model, MONITOR_STATE_ID, { modelName: model, evaluatedUntil: null, recent: [], lastAlertAt: null, updatedAt: now.toISOString() })
+  );
+}
+
+/** The champion's own metric at validation, from its evidence (none: performance is not judged). */
+async function championBaseline(deps: DriftMonitorDeps, definition: ModelDefinition, model: string, version: number): Promise<PerformanceBaseline> {
+  const metric = definition.policies.performance.metric ?? defaultMetricFor(definition.task);
+  const champion = (await deps.registry.getVersion(model, version))?.value;
+  if (!champion?.evidenceHash) return validationBaseline(null, metric);
+  const path = lakePaths.evidence(model, version, champion.evidenceHash);
+  return validationBaseline(parseOrThrow(validationEvidenceSchema, await readLakeJson(deps.lake, path), `validation evidence ${path}`), metric);
+}
+
+type WindowDriftSection = Omit<NonNullable<MonitoringWindow['drift']>, 'evaluatedAt'>;
+
+/**
+ * The window's drift section: its profile against the reference, judged by the policy with the
+ * model's history. A window that cannot be compared (no profiles, no reference, profiles that do
+ * not fit together) is `insufficient_data` with the reason, so it neither extends nor breaks a run.
+ */
+async function driftOf(context: ModelContext, span: WindowSpan, state: MonitorState): Promise<WindowDriftSection> {
+  const policy = context.definition.policies.drift;
+  const reference = referenceOf(context, span);
+  let compared: WindowDrift | undefined;
+  let notCompared = '';
+  try {
+    const [current, referenceProfile] = [await context.windowProfile(span.id), await reference.load()];
+    if (!current) notCompared = 'no rows were scored in this window (no run profiles)';
+    else if (!referenceProfile) notCompared = reference.missing;
+    else compared = windowDrift(policy, referenceProfile, current);
+  } catch (error) {
+    if (!isDomainError(error)) throw error;
+    notCompared = `not compared: ${error.message}`;
+  }
+  const evaluation = evaluateDriftPolicy(
+    policy,
+    compared ? { overall: compared.overall, segments: compared.segments } : { overall: NOT_COMPARED },
+    { recent: state.recent, lastAlertAt: state.lastAlertAt },
+    context.now,
+  );
+  // Not compared: say why, instead of the policy's "no column had enough data".
+  evaluation.reasons = compared
+    ? [...newSegmentReasons(compared.newSegments), ...evaluation.reasons]
+    : [{ scope: 'dataset', verdict: 'insufficient_data', message: notCompared }];
+  return {
+    reference: reference.label,
+    overall: compared?.overall ?? NOT_COMPARED,
+    segments: compared?.segments ?? {},
+    evaluation,
+    ...(compared && compared.newSegments.length > 0 ? { newSegments: compared.newSegments } : {}),
+  };
+}
+
+/** The reference the policy names for a window: the champion's validation profile, or stored windows merged. */
+function referenceOf(context: ModelContext, span: WindowSpan): { label: string; missing: string; load(): Promise<SegmentedProfile | undefined> } {
+  const choice = context.definition.policies.drift.reference;
+  const stored = [...context.profiled.keys()].map((id) => windowFromId(id, context.lengthMs));
+  const selection = selectReference(choice, span, stored);
+  if (selection.source === 'training') {
+    const path = lakePaths.referenceProfile(context.model, context.version);
+    return { label: path, missing: `the champion v${context.version} has no reference profile (${path})`, load: context.training };
+  }
+  const ids = selection.windows.map((w) => w.id);
+  return {
+    label: `${choice.kind} windows ${ids.join(' ') || '(none)'}${selection.complete ? '' : ` (${ids.length} of ${selection.wanted})`}`,
+    missing: `no stored window to form the ${choice.kind} reference yet`,
+    load: async () => mergeAll((await Promise.all(ids.map((id) => context.windowProfile(id)))).filter((p): p is SegmentedProfile => p !== undefined)),
+  };
+}
+
+function performanceOf(context: ModelContext, window: MonitoringWindow | undefined) {
+  const { policies } = context.definition;
+  return judgeWindowPerformance(policies.performance, context.baseline, {
+    performance: window?.performance ?? null,
+    labelCoverage: window?.labelCoverage ?? 0,
+    minSegmentRows: policies.validation.minSegmentRows,
+  });
+}
+
+function evidenceOf(drift: WindowDriftSection, performance: ReturnType<typeof performanceOf>): Record<string, unknown> {
+  const drifted = drift.overall.columns.filter((c) => c.drifted).map((c) => ({ column: c.name, method: c.method, statistic: c.statistic }));
+  return {
+    drift: { verdict: drift.evaluation.verdict, consecutive: drift.evaluation.consecutive, shareDrifted: drift.overall.shareDrifted, drifted, reference: drift.reference },
+    performance: performance.evaluation,
+  };
+}
+
+/**
+ * A drift alert (the policy's consecutive-windows rule met, outside its cooldown) or a performance
+ * breach asks for retraining; the request's gate decides whether one is sent.
+ */
+async function retrainIfBreached(
+  deps: DriftMonitorDeps,
+  context: ModelContext,
+  span: WindowSpan,
+  records: RetrainingRecord[],
+  verdicts: { drift?: DriftEvaluation; performance: NonNullable<MonitoringWindow['performanceVerdict']> },
+  evidence: Record<string, unknown>,
+): Promise<RetrainingAnswer | undefined> {
+  const reason = verdicts.performance === 'breach' ? 'performance' : verdicts.drift?.alert ? 'drift' : undefined;
+  if (!reason) return undefined;
+  const answer = await requestRetraining(deps, {
+    model: context.model,
+    version: context.version,
+    reason,
+    window: span,
+    policy: context.definition.policies.retraining,
+    records,
+    evidence,
+    now: context.now,
+  });
+  if (answer.record && !records.some((r) => r.requestId === answer.record!.requestId)) records.push(answer.record);
+  return answer;
+}
+
+/**
+ * Writes the monitor's fields of a window document (ETag read-modify-write, created if missing),
+ * leaving what the actuals join and batch inference own (`predictions`, `labelled`,
+ * `labelCoverage`, `performance`) as they are.
+ */
+async function recordWindow(runs: RunStore, context: ModelContext, span: WindowSpan, fields: Partial<MonitoringWindow>): Promise<void> {
+  const { model, version } = context;
+  for (let attempt = 1; ; attempt++) {
+    const stored = await runs.windows.get(model, span.id);
+    try {
+      if (stored) {
+        await runs.windows.replace(model, span.id, { ...stored.value, version: stored.value.version ?? version, ...fields }, stored.etag);
+        return;
+      }
+      const fresh: MonitoringWindow = { modelName: model, window: span, version, predictions: 0, labelled: 0, labelCoverage: 0, performance: null, drift: null, ...fields };
+      if ((await runs.windows.create(model, span.id, fresh)).created) return;
+    } catch (error) {
+      if (!(isDomainError(error) && error.code === 'CONCURRENCY_CONFLICT')) throw error;
+    }
+    if (attempt >= 5) throw errors.concurrencyConflict(`window ${span.id} of '${model}' kept changing while the monitor recorded its verdicts`, { model, window: span.id });
+  }
+}
+
+function driftEvents(context: ModelContext, span: WindowSpan, drift: WindowDriftSection): ModelEventInput[] {
+  const base = { model: context.model, version: context.version, occurredAt: context.now.toISOString() };
+  const scores = Object.fromEntries(drift.overall.columns.filter((c) => c.statistic !== null).map((c) => [c.name, c.statistic!]));
+  const events: ModelEventInput[] = [
+    { ...base, eventId: `${context.model}:drift-evaluated:${span.id}`, type: 'drift.evaluated', data: { windowId: span.id, verdict: drift.evaluation.verdict, scores } },
+  ];
+  if (drift.evaluation.windowVerdict === 'drift') {
+    const scopes: Array<[string, DriftReport]> = [['', drift.overall], ...Object.entries(drift.segments).map(([segment, report]): [string, DriftReport] => [`${segment}:`, report])];
+    const drifted = scopes.flatMap(([scope, report]) => report.columns.filter((c) => c.drifted).map((c) => ({ column: c.name, key: `${scope}${c.name}`, statistic: c.statistic! })));
+    events.push({
+      ...base,
+      eventId: `${context.model}:drift-detected:${span.id}`,
+      type: 'drift.detected',
+      data: { windowId: span.id, columns: [...new Set(drifted.map((d) => d.column))], scores: Object.fromEntries(drifted.map((d) => [d.key, d.statistic])) },
+    });
+  }
+  return events;
+}

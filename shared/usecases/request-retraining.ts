@@ -1,0 +1,81 @@
+import { retrainingGate } from '../domain/policies/retraining-gate';
+import type { EventPublisher } from '../ports/event-publisher';
+import type { RetrainingQueue } from '../ports/retraining-queue';
+import type { RunStore } from '../ports/run-store';
+import { type RetrainingRequest, retrainingRequestId } from '../schemas/messages';
+import type { MonitoringWindow, RetrainingRecord, WindowSpan } from '../schemas/monitoring';
+import type { RetrainingPolicy } from '../schemas/policies';
+
+export interface RequestRetrainingDeps {
+  runs: RunStore;
+  queue: RetrainingQueue;
+  events: EventPublisher;
+}
+
+export interface RetrainingAsk {
+  model: string;
+  /** The champion whose monitoring raised it. */
+  version: number;
+  reason: RetrainingRequest['reason'];
+  window: WindowSpan;
+  policy: RetrainingPolicy;
+  /** The model's retraining records as known now (the gate reads them). */
+  records: readonly RetrainingRecord[];
+  /** Drift statistics or metrics for the trainer and the audit trail. */
+  evidence: Record<string, unknown>;
+  now: Date;
+}
+
+export interface RetrainingAnswer {
+  /** What to record on the window. */
+  outcome: NonNullable<MonitoringWindow['retraining']>;
+  /** Whether this call sent the message (a request found past `queued` is not sent again). */
+  sent: boolean;
+  /** The request's record, when there is one (stored now or found from an earlier attempt). */
+  record?: RetrainingRecord;
+}
+
+/**
+ * Raises the retraining request of a breaching window unless the gate blocks it (retraining off,
+ * another request open, the cooldown). The record (state `queued`, id `retrain:{model}:{window}`)
+ * is stored first, create-or-found, then the message goes out with the same id as message id: a
+ * crash between the two is completed by the next attempt, and the queue's duplicate detection
+ * drops the second send, so one window never yields two requests.
+ */
+export async function requestRetraining(deps: RequestRetrainingDeps, ask: RetrainingAsk): Promise<RetrainingAnswer> {
+  const requestId = retrainingRequestId(ask.model, ask.window.id);
+  const gate = retrainingGate(ask.policy, ask.records, requestId, ask.now);
+  if (!gate.allowed) return { outcome: { reason: ask.reason, requestId: null, blockedBy: gate.blockedBy }, sent: false };
+
+  const { value: record } = await deps.runs.retraining.create(ask.model, requestId, {
+    requestId,
+    modelName: ask.model,
+    version: ask.version,
+    reason: ask.reason,
+    windowId: ask.window.id,
+    state: 'queued',
+    requestedAt: ask.now.toISOString(),
+  });
+  const outcome = { reason: record.reason, requestId };
+  // Past `queued`, the retraining trigger has the message: nothing left to send.
+  if (record.state !== 'queued') return { outcome, record, sent: false };
+  await deps.queue.enqueue({
+    model: ask.model,
+    version: record.version,
+    reason: record.reason,
+    window: { id: ask.window.id, start: ask.window.start, end: ask.window.end },
+    requestedAt: record.requestedAt,
+    evidence: ask.evidence,
+    correlationId: requestId,
+  });
+  await deps.events.publish({
+    eventId: `${ask.model}:retraining-requested:${ask.window.id}`,
+    type: 'retraining.requested',
+    model: ask.model,
+    version: record.version,
+    occurredAt: record.requestedAt,
+    correlationId: requestId,
+    data: { reason: record.reason, windowId: ask.window.id },
+  });
+  return { outcome, record, sent: true };
+}

@@ -1,0 +1,64 @@
+import { errors } from '../domain/errors';
+import { type JsonCell, jsonRows } from '../domain/json-rows';
+import { layoutColumns, validateRows } from '../domain/row-validation';
+import { type BatchDeps, loadScoringVersionCached } from './batch-inference';
+
+export type RowResult =
+  | { row: number; id: string | null; prediction: number | string; probabilities?: Record<string, number> }
+  | { row: number; id: string | null; error: { code: string; reason: string } };
+
+export interface ScoredRows {
+  model: string;
+  version: number;
+  scored: number;
+  rejected: number;
+  /** One result per input row, in input order (`row` is its 0-based index). */
+  results: RowResult[];
+}
+
+/**
+ * Scores a few rows given as JSON with the same validation, transforms and model as batch scoring
+ * (the champion, or `version`): the model deployed as an API. A row that cannot be scored gets
+ * its reason instead of a prediction; the others are scored.
+ */
+export async function scoreRows(
+  deps: BatchDeps,
+  input: { model: string; rows: readonly Record<string, JsonCell>[]; version?: number },
+): Promise<ScoredRows> {
+  const record = await deps.registry.getModel(input.model);
+  if (!record) throw errors.modelNotFound(input.model);
+  const definition = record.definition;
+  const number = input.version ?? (await deps.registry.getChampion(input.model))?.value.version ?? null;
+  if (number === null) throw errors.illegalTransition(`model '${input.model}' has no champion to score with; name a version`, { model: input.model });
+  const { version } = await loadScoringVersionCached(deps, definition, input.model, number);
+  const raw = jsonRows(input.rows);
+  const valid = validateRows(raw, layoutColumns(definition, raw.columns));
+  const idOf = (row: number) => raw.text(raw.columns.indexOf(definition.idColumn), row);
+  const results = new Array<RowResult>(raw.rowCount);
+  for (const r of valid.rejected) results[r.row - 1] = { row: r.row - 1, id: idOf(r.row - 1), error: { code: r.code, reason: r.reason } };
+  if (valid.batch.rowCount > 0) {
+    const transformed = version.transform(valid.batch);
+    for (const t of transformed.rejected) {
+      const row = valid.sourceRows[t.row]!;
+      results[row] = { row, id: idOf(row), error: { code: 'transform', reason: t.reason } };
+    }
+    if (transformed.keptRows.length > 0) {
+      const predictions = await version.model.predict(transformed.inputs);
+      const labels = definition.classLabels ?? [];
+      for (let k = 0; k < transformed.keptRows.length; k++) {
+        const row = valid.sourceRows[transformed.keptRows[k]!]!;
+        results[row] =
+          predictions.kind === 'regression'
+            ? { row, id: idOf(row), prediction: predictions.values[k]! }
+            : {
+                row,
+                id: idOf(row),
+                prediction: predictions.labels[k]!,
+                probabilities: Object.fromEntries(labels.map((l, c) => [l, predictions.probabilities[k * predictions.classCount + c]!])),
+              };
+      }
+    }
+  }
+  const scored = results.filter((r) => 'prediction' in r).length;
+  return { model: input.model, version: number, scored, rejected: results.length - scored, results };
+}

@@ -1,0 +1,107 @@
+import '../../orchestrations/batch/batch-inference';
+
+import { BATCH_ACTIVITIES as A, BATCH_INFERENCE } from '../../orchestrations/batch/names';
+import type { BatchInput } from '../../shared/schemas/monitoring';
+import { type EpisodeResult, orchestrationHarness } from '../support/orchestration-harness';
+
+const input: BatchInput = {
+  model: 'demand',
+  runId: '20261206T0000Z-abc',
+  kind: 'batch',
+  sources: [{ path: 'drops/demand/a.csv', etag: '"0x1"', size: 100, lastModified: '2026-12-06T08:00:00.000Z' }],
+  maxParallel: 2,
+};
+const ok = (value: unknown) => ({ ok: true, value });
+const planned = (part: number) => ({ source: 'drops/demand/a.csv', part, chunk: { format: 'parquet', index: part, rowGroupStart: part, rowGroupEnd: part + 1, firstRow: 1, rows: 10 } });
+const scored = (part: number) => ({ model: 'demand', version: 1, runId: input.runId, chunkIndex: part, rowsRead: 10, rowsScored: 10, rowsRejected: 0, partPath: `p${part}`, rejectionReasons: {}, windows: [] });
+const summary = { runId: input.runId, state: 'completed', version: 1, rowsRead: 30, rowsScored: 30, rowsQuarantined: 0, windows: [] };
+
+const calls = (step: EpisodeResult, name: string) => step.newActions.filter((a) => a.name === name);
+const only = (step: EpisodeResult, name: string) => {
+  const [action] = calls(step, name);
+  if (!action || action.taskId === null) throw new Error(`expected ${name}, got ${JSON.stringify(step.newActions)}`);
+  return action as { taskId: number; input?: unknown };
+};
+
+async function untilPlanned(chunks: number) {
+  const h = orchestrationHarness(BATCH_INFERENCE, { input });
+  let step = await h.start();
+  expect(only(step, A.start).input).toMatchObject({ model: 'demand', runId: input.runId, instanceId: `batch:demand:${input.runId}` });
+  step = await h.completeActivity(only(step, A.start).taskId, ok({ state: 'running', version: 1 }));
+  step = await h.completeActivity(only(step, A.plan).taskId, ok({ chunks: Array.from({ length: chunks }, (_, i) => planned(i)) }));
+  return { h, step };
+}
+
+describe('batchInference (replayed through the durable-functions SDK)', () => {
+  it('when three chunks are scored two at a time, then they run in waves of two and the fan-in gets all, in order', async () => {
+    const { h, step: planned2 } = await untilPlanned(3);
+    const first = calls(planned2, A.scoreChunk);
+    expect(first.map((a) => (a.input as { planned: { part: number } }).planned.part)).toEqual([0, 1]);
+    expect(first[0]!.input).toMatchObject({ version: 1, arrival: '2026-12-06T08:00:00.000Z' });
+    let step = await h.completeActivity(first[1]!.taskId!, ok(scored(1)));
+    expect(calls(step, A.scoreChunk)).toHaveLength(0);
+    step = await h.completeActivity(first[0]!.taskId!, ok(scored(0)));
+    const second = calls(step, A.scoreChunk);
+    expect(second.map((a) => (a.input as { planned: { part: number } }).planned.part)).toEqual([2]);
+    expect(step.customStatus).toEqual({ step: 'scoring', chunks: 3, scored: 2 });
+    step = await h.completeActivity(second[0]!.taskId!, ok(scored(2)));
+    const complete = only(step, A.complete);
+    expect((complete.input as { chunks: { chunkIndex: number }[] }).chunks.map((c) => c.chunkIndex)).toEqual([0, 1, 2]);
+    // Every scheduled task appears once in the actions (none is scheduled twice).
+    expect(step.actions.filter((a) => a.name === A.scoreChunk)).toHaveLength(3);
+    step = await h.completeActivity(complete.taskId, ok(summary));
+    expect(step.isDone).toBe(true);
+    expect(step.output).toEqual(summary);
+  });
+
+  it('when there is no champion, then the run waits for championChanged and starts again', async () => {
+    const h = orchestrationHarness(BATCH_INFERENCE, { input });
+    let step = await h.start();
+    step = await h.completeActivity(only(step, A.start).taskId, ok({ state: 'waiting_for_champion', version: null }));
+    expect(step.newActions).toEqual([{ taskId: null, kind: 'WaitForExternalEvent', name: 'championChanged' }]);
+    expect(step.customStatus).toEqual({ step: 'waiting_for_champion' });
+    step = await h.raiseEvent('championChanged', { champion: 1 });
+    step = await h.completeActivity(only(step, A.start).taskId, ok({ state: 'running', version: 1 }));
+    expect(only(step, A.plan).input).toEqual({ model: 'demand', runId: input.runId });
+  });
+
+  it('when the file cannot be read, then the run ends failed without scoring', async () => {
+    const h = orchestrationHarness(BATCH_INFERENCE, { input });
+    let step = await h.start();
+    step = await h.completeActivity(only(step, A.start).taskId, ok({ state: 'running', version: 1 }));
+    step = await h.completeActivity(only(step, A.plan).taskId, ok({ failed: 'drops/demand/a.csv: the file is empty' }));
+    expect(step.output).toEqual({ runId: input.runId, state: 'failed', error: 'drops/demand/a.csv: the file is empty' });
+    expect(step.actions.some((a) => a.name === A.scoreChunk)).toBe(false);
+  });
+
+  it('when a chunk fails for good, then the run is failed with that chunk named, and no fan-in happens', async () => {
+    const { h, step: planned1 } = await untilPlanned(1);
+    const chunk = only(planned1, A.scoreChunk);
+    let step = await h.failActivity(chunk.taskId, 'blob read timed out');
+    for (let attempt = 2; attempt <= 4; attempt++) {
+      step = await h.fireTimer(step.retryTimer!.taskId);
+      step = await h.failActivity(step.retryAttempt!, 'blob read timed out');
+    }
+    step = await h.fireTimer(step.retryTimer!.taskId);
+    const fail = only(step, A.fail);
+    expect(fail.input).toMatchObject({ model: 'demand', runId: input.runId, error: expect.stringMatching(/a chunk of drops\/demand\/a\.csv failed: .*blob read timed out/) });
+    step = await h.completeActivity(fail.taskId, ok({ ...summary, state: 'failed', error: 'x' }));
+    expect(step.output).toMatchObject({ state: 'failed' });
+    expect(step.actions.some((a) => a.name === A.complete)).toBe(false);
+  });
+
+  it('when a chunk reports an expected failure, then the run fails without retrying it', async () => {
+    const { h, step: planned1 } = await untilPlanned(1);
+    let step = await h.completeActivity(only(planned1, A.scoreChunk).taskId, { ok: false, code: 'SIGNATURE_MISMATCH', message: 'the model returned 3 rows for 4' });
+    expect(only(step, A.fail).input).toMatchObject({ error: expect.stringMatching(/SIGNATURE_MISMATCH: the model returned 3 rows for 4/) });
+    step = await h.completeActivity(only(step, A.fail).taskId, ok({ ...summary, state: 'failed' }));
+    expect(step.isDone).toBe(true);
+  });
+
+  it('when the run already ended (the same blob again), then the instance returns at once', async () => {
+    const h = orchestrationHarness(BATCH_INFERENCE, { input });
+    let step = await h.start();
+    step = await h.completeActivity(only(step, A.start).taskId, ok({ state: 'completed', version: 1 }));
+    expect(step.output).toEqual({ runId: input.runId, state: 'completed' });
+  });
+});

@@ -1,0 +1,138 @@
+/** @jest-environment ./test/support/host-typed-arrays-environment.js */
+import { Readable } from 'node:stream';
+
+import { OnnxModelRuntime } from '../../shared/adapters/onnx/onnx-model-runtime';
+import { LakeTabularFiles } from '../../shared/adapters/tabular/lake-tabular-files';
+import type { Clock } from '../../shared/ports/clock';
+import { modelInputSchema } from '../../shared/schemas/model';
+import { windowProfileSchema } from '../../shared/schemas/monitoring';
+import {
+  type BatchDeps,
+  completeRun,
+  dueScheduledRun,
+  planRun,
+  runIdFor,
+  type ScoredChunk,
+  scoreRunChunk,
+  startRun,
+  VersionCache,
+} from '../../shared/usecases/batch-inference';
+import { registerPackage, stageUpload } from '../../shared/usecases/register-package';
+import { RegistryUseCases } from '../../shared/usecases/registry';
+import { validateVersion } from '../../shared/usecases/validate-version';
+import { anActor, anApprover } from '../support/builders';
+import { InMemoryModelRegistry } from '../support/in-memory-registry';
+import { inMemoryRunStore } from '../support/in-memory-run-store';
+import { MemoryLake } from '../support/memory-lake';
+import { aRegionalModel, regionalPackage, regionalRows, toCsv, TRUE_WEIGHTS } from '../support/model-kit';
+
+const clock: Clock = { now: () => new Date('2026-06-01T12:00:00Z') };
+const system = { id: 'system:test', kind: 'system' as const, roles: [] };
+
+async function setup(options: { champion?: boolean } = {}) {
+  const store = new InMemoryModelRegistry();
+  const lake = new MemoryLake();
+  const runtime = new OnnxModelRuntime();
+  const registry = new RegistryUseCases({ registry: store, clock });
+  await registry.createModel(aRegionalModel('demand', { validation: { metric: 'rmse', minSegmentRows: 20, bootstrapResamples: 20 } }), anActor());
+  await lake.write('datasets/demand/validation.csv', Buffer.from(toCsv(regionalRows(200, 1))));
+  const deps: BatchDeps = { registry: store, runs: inMemoryRunStore(), lake, files: new LakeTabularFiles(lake), runtime, clock, cache: new VersionCache() };
+  if (options.champion !== false) {
+    const pkg = regionalPackage(TRUE_WEIGHTS, 0, { datasets: [{ role: 'validation', uri: 'datasets/demand/validation.csv' }] });
+    const staged = await stageUpload({ registry, lake, maxArtifactBytes: 1e6 }, 'demand', Readable.from([pkg.onnx]));
+    await registerPackage({ registry, lake, maxArtifactBytes: 1e6 }, { model: 'demand', manifest: pkg.manifest, artifact: staged, actor: anActor() });
+    const outcome = await validateVersion({ registry: store, lake, files: deps.files, runtime }, { model: 'demand', version: 1, validatedAt: clock.now().toISOString() });
+    await registry.applyCommand('demand', 1, { type: 'start_validation' }, system);
+    await registry.applyCommand('demand', 1, { type: 'pass_validation', evidenceHash: outcome.evidenceHash }, system);
+    await registry.applyCommand('demand', 1, { type: 'approve', evidenceHash: outcome.evidenceHash }, anApprover());
+    await registry.applyCommand('demand', 1, { type: 'promote' }, system);
+  }
+  return { deps, lake, runtime, registry };
+}
+
+async function scoreDrop(deps: BatchDeps, path: string, body: string) {
+  await deps.lake.write(path, Buffer.from(body));
+  const info = (await deps.lake.stat(path))!;
+  const source = { path, etag: info.etag, size: info.size, lastModified: '2026-06-01T10:30:00.000Z' };
+  const runId = runIdFor([source], source.lastModified);
+  const started = await startRun(deps, { model: 'demand', runId, instanceId: `batch:demand:${runId}`, kind: 'batch', sources: [source] });
+  const plan = await planRun(deps, { model: 'demand', runId });
+  if ('failed' in plan) throw new Error(plan.failed);
+  const chunks: ScoredChunk[] = [];
+  for (const planned of plan.chunks) chunks.push(await scoreRunChunk(deps, { model: 'demand', runId, version: started.version!, planned, arrival: source.lastModified }));
+  return completeRun(deps, { model: 'demand', runId, version: started.version!, chunks });
+}
+
+describe('batch inference use cases', () => {
+  it('when a drop holds a region the reference never had, then the run names it as a new segment value and an unseen category', async () => {
+    const { deps, runtime } = await setup();
+    try {
+      const rows = regionalRows(90, 4, { regions: ['north', 'south', 'east'] });
+      const run = await scoreDrop(deps, 'drops/demand/east.csv', toCsv(rows));
+      expect(run).toMatchObject({ state: 'completed', version: 1, rowsScored: 90, windows: ['20260601T0000Z'] });
+      expect(run.flavours?.newSegmentValues).toEqual({ region: ['east'] });
+      expect(run.flavours?.unseenCategories.region).toEqual({ rows: 30, values: ['east'] });
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('when a run completes, then each window has one run profile with its rows and the window document counts its predictions', async () => {
+    const { deps, lake, runtime } = await setup();
+    try {
+      const run = await scoreDrop(deps, 'drops/demand/a.csv', toCsv(regionalRows(60, 5)));
+      const profile = windowProfileSchema.parse(JSON.parse(lake.body(`profiles/demand/windows/20260601T0000Z/runs/${run.runId}.json`).toString()));
+      expect(profile.overall.rowCount).toBe(60);
+      expect(Object.keys(profile.segments)).toEqual(['region=north', 'region=south']);
+      expect((await deps.runs.windows.get('demand', '20260601T0000Z'))?.value).toMatchObject({ predictions: 60, labelled: 0, version: 1 });
+      // Fan-in again (a retried activity): the count does not double.
+      await scoreDrop(deps, 'drops/demand/a.csv', toCsv(regionalRows(60, 5)));
+      expect((await deps.runs.windows.get('demand', '20260601T0000Z'))?.value.predictions).toBe(120);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('when there is no champion, then the run waits and keeps its drop', async () => {
+    const { deps, runtime } = await setup({ champion: false });
+    try {
+      await deps.lake.write('drops/demand/w.csv', Buffer.from(toCsv(regionalRows(5, 6))));
+      const started = await startRun(deps, { model: 'demand', runId: 'r1', instanceId: 'i', kind: 'batch', sources: [{ path: 'drops/demand/w.csv', etag: '"1"', size: 10, lastModified: '2026-06-01T00:00:00.000Z' }] });
+      expect(started).toMatchObject({ state: 'waiting_for_champion', version: null });
+      expect(await deps.lake.stat('drops/demand/w.csv')).toBeDefined();
+    } finally {
+      await runtime.close();
+    }
+  });
+});
+
+describe('scheduled inference', () => {
+  it('when a schedule occurrence has passed, then one run covers the drops since the previous occurrence', async () => {
+    const { deps, runtime } = await setup({ champion: false });
+    try {
+      const scheduled = { ...(await deps.registry.getModel('demand'))!.definition, schedule: '0 0 2 * * *' };
+      const lake = deps.lake as MemoryLake;
+      await lake.write('drops/demand/scheduled/a.csv', Buffer.from('id\n1\n'));
+      await lake.write('drops/demand/scheduled/b.csv', Buffer.from('id\n2\n'));
+      await lake.write('drops/demand/now.csv', Buffer.from('id\n3\n'));
+      const arrivedAt = (await lake.stat('drops/demand/scheduled/a.csv'))!.lastModified;
+      const at = new Date(Date.UTC(arrivedAt.getUTCFullYear(), arrivedAt.getUTCMonth(), arrivedAt.getUTCDate() + 1, 2, 0, 30));
+      const due = await dueScheduledRun(deps, scheduled, at);
+      expect(due).toMatchObject({ model: 'demand', kind: 'scheduled', scheduledFor: new Date(at.getTime() - 30_000).toISOString() });
+      expect(due!.sources.map((s) => s.path)).toEqual(['drops/demand/scheduled/a.csv', 'drops/demand/scheduled/b.csv']);
+      await startRun(deps, { ...due!, instanceId: 'i' });
+      expect(await dueScheduledRun(deps, scheduled, at)).toBeUndefined();
+      // The next occurrence covers only what arrived after this one: nothing yet.
+      expect(await dueScheduledRun(deps, scheduled, new Date(at.getTime() + 86_400_000))).toBeUndefined();
+      expect(await dueScheduledRun(deps, { ...scheduled, schedule: undefined }, at)).toBeUndefined();
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('when a schedule is not NCRONTAB with six fields, then the model definition is refused', () => {
+    expect(() => modelInputSchema.parse(aRegionalModel('demand', {}))).not.toThrow();
+    expect(modelInputSchema.safeParse({ ...aRegionalModel('demand'), schedule: '0 2 * * *' }).error?.issues[0]?.message).toMatch(/six fields/);
+    expect(modelInputSchema.safeParse({ ...aRegionalModel('demand'), schedule: '0 0 99 * * *' }).error?.issues[0]?.message).toMatch(/not a valid NCRONTAB/);
+  });
+});

@@ -1,0 +1,249 @@
+/** @jest-environment ./test/support/host-typed-arrays-environment.js */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { checkCommand } from '../../../cli/check';
+import { fitCommand } from '../../../cli/fit';
+import { packageCommand } from '../../../cli/package';
+import { transformCommand } from '../../../cli/transform';
+import {
+  linearRegressor,
+  sklearnLinearRegressionPipeline,
+  zipMapClassifier,
+} from '../../fixtures/onnx-models';
+import { runCli } from '../../support/cli-run';
+
+const commands = {
+  fit: fitCommand,
+  transform: transformCommand,
+  package: packageCommand,
+  check: checkCommand,
+};
+
+let dir: string;
+beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-commands-'))));
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+const file = (name: string, content?: string | Buffer) => {
+  const p = path.join(dir, name);
+  if (content !== undefined) fs.writeFileSync(p, content);
+  return p;
+};
+
+/** Fitted transforms feeding 'kw' twice: the raw value and a passthrough copy. */
+const kwTwice = JSON.stringify({
+  specVersion: 1,
+  specHash: '0'.repeat(64),
+  inputs: [{ name: 'kw', kind: 'numeric' }],
+  steps: [{ type: 'passthrough', columns: ['kw'], outputs: ['kw2'] }],
+  output: ['kw', 'kw2'],
+  trainingRows: 1,
+  fittedRows: 1,
+});
+
+const model = {
+  name: 'energy',
+  task: 'regression',
+  idColumn: 'meter',
+  features: [
+    { name: 'kw', type: 'numeric' },
+    { name: 'site', type: 'categorical' },
+  ],
+};
+
+describe('mlops fit, transform, package and check on the command line', () => {
+  it.each(Object.entries(commands))(
+    'when `mlops %s --help` runs, then the usage goes to stdout and it exits 0',
+    async (name, command) => {
+      const result = await runCli(command, ['--help']);
+      expect(result).toMatchObject({ code: 0, err: '' });
+      expect(result.out).toMatch(new RegExp(`^usage: mlops ${name} `));
+      expect(result.out).toContain('Exit codes:');
+    },
+  );
+
+  it.each([
+    [fitCommand, ['spec.json', 'data.csv'], /mlops fit: --out <fitted.json> is required/],
+    [fitCommand, ['spec.json'], /mlops fit: missing <training.csv\|parquet>/],
+    [fitCommand, ['spec.json', 'data.csv', '-o', 'x.json', '--bogus'], /mlops fit: Unknown option '--bogus'/],
+    [
+      fitCommand,
+      ['spec.json', 'data.csv', '--out'],
+      /mlops fit: Option '-o, --out <value>' argument missing/,
+    ],
+    [transformCommand, ['a', 'b', 'c', '-o', 'x'], /mlops transform: unexpected argument 'c'/],
+    [packageCommand, ['.', '--sample', 's.csv'], /mlops package: --sample and --expected go together/],
+    [checkCommand, [], /mlops check: missing <package-dir\|manifest.json>/],
+  ] as const)(
+    'when the command line is wrong (%#), then stderr names the argument, shows the usage, and it exits 2',
+    async (command, args, message) => {
+      const result = await runCli(command, [...args]);
+      expect(result.code).toBe(2);
+      expect(result.out).toBe('');
+      expect(result.err).toMatch(message);
+      expect(result.err).toContain('usage: mlops');
+    },
+  );
+
+  it('when the files name a column that is not there, or an option points nowhere, then the argument is named and it exits 2', async () => {
+    file('fitted.json', JSON.stringify({}));
+    file('data.csv', 'meter,kw,site\nm1,1,a\n');
+    const fitted = await runCli(fitCommand, [
+      file('spec.json', JSON.stringify({ specVersion: 1, output: ['kw'] })),
+      file('data.csv'),
+      '-o',
+      file('f.json'),
+    ]);
+    expect(fitted.code).toBe(0);
+    const transformed = await runCli(transformCommand, [
+      file('f.json'),
+      file('data.csv'),
+      '-o',
+      file('x.parquet'),
+      '--keep',
+      'nope',
+    ]);
+    expect(transformed.code).toBe(2);
+    expect(transformed.err).toContain(
+      `mlops transform: --id: ${file('data.csv')} has no column 'id' (its columns: meter, kw, site)\n`,
+    );
+    expect((await runCli(packageCommand, [dir])).err).toContain(
+      `mlops package: --onnx: no such file ${path.join(dir, 'model.onnx')}\n`,
+    );
+    expect((await runCli(checkCommand, [dir, '--data', 'nowhere.csv'])).err).toContain(
+      'mlops check: --data: no such file nowhere.csv',
+    );
+    expect((await runCli(checkCommand, [dir])).err).toContain(
+      `mlops check: <package-dir|manifest.json>: ${path.join(dir, 'manifest.json')} does not exist`,
+    );
+  });
+
+  it('when a spec or a definition is invalid, then it fails with exit 1 and the field named', async () => {
+    file('data.csv', 'meter,kw,site\nm1,1,a\n');
+    const result = await runCli(fitCommand, [
+      file(
+        'spec.json',
+        JSON.stringify({
+          specVersion: 1,
+          steps: [{ type: 'standardize', columns: ['kw'], outputs: ['a', 'b'] }],
+          output: ['kw'],
+        }),
+      ),
+      file('data.csv'),
+      '-o',
+      file('f.json'),
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(
+      /^mlops fit: VALIDATION_ERROR: invalid transform spec:\n.*standardize needs 1 output name\(s\), got 2\n\s+→ at steps\[0\]\.outputs/,
+    );
+  });
+
+  it('when `mlops fit` types columns without a model, then one_hot columns are categories even when they look like numbers, and bad cells leave their rows out', async () => {
+    file('data.csv', 'meter,kw,site\nm1,1.5,10\nm2,2.5,20\nm3,oops,10\nm4,3,30\n');
+    const spec = {
+      specVersion: 1,
+      steps: [
+        { type: 'one_hot', column: 'site' },
+        { type: 'standardize', columns: ['kw'] },
+      ],
+      output: ['kw', 'site_10', 'site_20', 'site_30'],
+    };
+    const inferred = await runCli(fitCommand, [
+      file('spec.json', JSON.stringify(spec)),
+      file('data.csv'),
+      '-o',
+      file('f.json'),
+    ]);
+    // 'kw' holds text in one row: without a model it is a categorical column, which standardize refuses.
+    expect(inferred.err).toContain("column 'kw' is categorical, a numeric column is needed");
+    const typed = await runCli(fitCommand, [
+      file('spec.json'),
+      file('data.csv'),
+      '-o',
+      file('f.json'),
+      '--model',
+      file('model.json', JSON.stringify(model)),
+    ]);
+    expect(typed).toMatchObject({ code: 0, err: '' });
+    expect(typed.out).toContain(
+      '1 of 4 rows left out (first: row 3: \'kw\' is "oops" is not a finite number)',
+    );
+    const fitted = JSON.parse(fs.readFileSync(file('f.json'), 'utf8')) as {
+      inputs: unknown;
+      steps: { categories?: string[] }[];
+      trainingRows: number;
+    };
+    expect(fitted.inputs).toEqual([
+      { name: 'site', kind: 'categorical' },
+      { name: 'kw', kind: 'numeric' },
+    ]);
+    expect(fitted.steps[0]!.categories).toEqual(['10', '20', '30']);
+    expect(fitted.trainingRows).toBe(3);
+  });
+
+  it('when a package does not hold together, then `mlops check` prints the failing check with its code and exits 1', async () => {
+    const fx = sklearnLinearRegressionPipeline(
+      {
+        numeric: [{ name: 'kw', mean: 1, std: 2 }],
+        categorical: [{ name: 'region', categories: ['a', 'b'] }],
+      },
+      [1, 2, 3],
+      0,
+    );
+    file('model.onnx', fx.bytes);
+    file('model.json', JSON.stringify(model));
+    expect((await runCli(packageCommand, [dir])).code).toBe(0);
+    const result = await runCli(checkCommand, [dir]);
+    expect(result.code).toBe(1);
+    expect(result.out).toMatch(/^ok {4}artifact {4}sha256 [0-9a-f]{64}, \d+ bytes\n/);
+    expect(result.out).toContain(
+      "FAIL  signature   SIGNATURE_MISMATCH: the model's inputs cannot be fed: the input 'region' has no column: no feature of the model is named so, and there are no fitted transforms to feed it",
+    );
+  });
+
+  it('when the artifact changed after packaging, or the graph names other classes than the definition, then the artifact or signature check fails', async () => {
+    const fx = linearRegressor([1, 2], 0);
+    file('model.onnx', fx.bytes);
+    file('model.json', JSON.stringify({ ...model, features: [{ name: 'kw', type: 'numeric' }] }));
+    file('fitted.json', kwTwice);
+    expect((await runCli(packageCommand, [dir])).code).toBe(0);
+    const passed = await runCli(checkCommand, [dir]);
+    expect(passed.code).toBe(0);
+    expect(passed.out.split('\n').map((l) => l.split(/\s+/).slice(0, 2).join(' '))).toEqual([
+      'ok artifact',
+      'ok signature',
+      'ok transforms',
+      'note parity',
+      'passed: energy',
+      '',
+    ]);
+    file('model.onnx', linearRegressor([1, 3], 0).bytes);
+    const changed = await runCli(checkCommand, [dir]);
+    expect(changed.code).toBe(1);
+    expect(changed.out).toMatch(
+      /^FAIL {2}artifact {4}ARTIFACT_INTEGRITY: the artifact has sha256 [0-9a-f]{64}, the package says [0-9a-f]{64}\n$/,
+    );
+
+    file(
+      'model.onnx',
+      zipMapClassifier(2, [{ feature: 0, threshold: 0, left: [1, 0], right: [0, 1] }], ['no', 'yes']),
+    );
+    file(
+      'model.json',
+      JSON.stringify({
+        ...model,
+        task: 'binary',
+        classLabels: ['yes', 'no'],
+        features: [{ name: 'kw', type: 'numeric' }],
+      }),
+    );
+    fs.rmSync(file('fitted.json'));
+    file('fitted.json', kwTwice);
+    expect((await runCli(packageCommand, [dir])).code).toBe(0);
+    const swapped = await runCli(checkCommand, [dir]);
+    expect(swapped.out).toContain(
+      `FAIL  signature   SIGNATURE_MISMATCH: the graph's classes are ["no","yes"] (ZipMap 'zipmap'), the model definition names ["yes","no"]`,
+    );
+  });
+});

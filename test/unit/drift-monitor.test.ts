@@ -1,0 +1,289 @@
+/** @jest-environment ./test/support/host-typed-arrays-environment.js */
+import { lakePaths } from '../../shared/domain/lake-paths';
+import { monitoringWindowSchema, type RetrainingRecord } from '../../shared/schemas/monitoring';
+import { MONITOR_STATE_ID } from '../../shared/usecases/drift-monitor';
+import { championBaselineRmse, MODEL, monitorWorld, shifted, usual } from '../support/monitoring-kit';
+
+/** Daily windows of June 2026: day(10) is 20260610T0000Z. */
+const day = (d: number) => `202606${String(d).padStart(2, '0')}T0000Z`;
+const TWO_IN_A_ROW = { drift: { consecutiveWindows: 2, cooldown: 'PT0S' } };
+
+async function window(world: Awaited<ReturnType<typeof monitorWorld>>, id: string) {
+  return (await world.runs.windows.get(MODEL, id))?.value;
+}
+
+describe('drift monitor', () => {
+  it('when two windows in a row drift, then the second breaches and one retraining request goes out, recorded first', async () => {
+    const world = await monitorWorld(TWO_IN_A_ROW);
+    await world.scored(day(10), usual(10));
+    await world.scored(day(11), shifted(11));
+    await world.scored(day(12), shifted(12));
+
+    const report = await world.run();
+
+    expect(report.failures).toEqual([]);
+    expect(report.models[0]!.windows.map((w) => [w.windowId, w.drift])).toEqual([
+      [day(10), 'ok'],
+      [day(11), 'warning'],
+      [day(12), 'breach'],
+    ]);
+    const requestId = `retrain:${MODEL}:${day(12)}`;
+    expect(report.models[0]!.requests).toEqual([requestId]);
+    expect(world.queue.messages).toEqual([
+      {
+        messageId: requestId,
+        body: expect.objectContaining({ model: MODEL, version: 1, reason: 'drift', window: { id: day(12), start: '2026-06-12T00:00:00.000Z', end: '2026-06-13T00:00:00.000Z' }, correlationId: requestId }),
+      },
+    ]);
+    expect(world.queue.messages[0]!.body.evidence).toMatchObject({ drift: { verdict: 'breach', consecutive: 2, drifted: expect.arrayContaining([expect.objectContaining({ column: 'x1' })]) } });
+    expect((await world.runs.retraining.get(MODEL, requestId))?.value).toMatchObject({ requestId, state: 'queued', reason: 'drift', version: 1, windowId: day(12), requestedAt: '2026-06-20T12:00:00.000Z' });
+
+    const breached = await window(world, day(12));
+    expect(monitoringWindowSchema.parse(breached)).toEqual(breached);
+    expect(breached).toMatchObject({
+      version: 1,
+      drift: { reference: 'profiles/regional/v1/reference.json', evaluatedAt: '2026-06-20T12:00:00.000Z', evaluation: { verdict: 'breach', windowVerdict: 'drift', consecutive: 2, alert: true } },
+      retraining: { reason: 'drift', requestId },
+    });
+    const x1 = breached!.drift!.overall.columns.find((c) => c.name === 'x1')!;
+    expect([x1.method, x1.drifted]).toEqual(['ks', true]);
+    expect(breached!.drift!.overall.columns.find((c) => c.name === 'x2')!.drifted).toBe(false);
+    expect(Object.keys(breached!.drift!.segments)).toEqual(['region=north', 'region=south']);
+    expect((await window(world, day(10)))!.drift!.overall.verdict).toBe('no_drift');
+
+    expect(world.events.ofType('drift.evaluated').map((e) => [e.eventId, e.data.verdict])).toEqual([
+      [`${MODEL}:drift-evaluated:${day(10)}`, 'ok'],
+      [`${MODEL}:drift-evaluated:${day(11)}`, 'warning'],
+      [`${MODEL}:drift-evaluated:${day(12)}`, 'breach'],
+    ]);
+    expect(world.events.ofType('drift.detected').map((e) => e.data.windowId)).toEqual([day(11), day(12)]);
+    expect(world.events.ofType('drift.detected')[0]!.data.columns).toEqual(expect.arrayContaining(['x1', 'prediction']));
+    expect(world.events.ofType('retraining.requested')).toEqual([
+      expect.objectContaining({ eventId: `${MODEL}:retraining-requested:${day(12)}`, version: 1, data: { reason: 'drift', windowId: day(12) } }),
+    ]);
+    expect((await world.runs.monitors.get(MODEL, MONITOR_STATE_ID))?.value).toMatchObject({
+      evaluatedUntil: '2026-06-13T00:00:00.000Z',
+      recent: ['no_drift', 'drift', 'drift'],
+      lastAlertAt: '2026-06-20T12:00:00.000Z',
+    });
+  });
+
+  it('when several windows breach in one run, then still one request; the others record the open request that blocked them', async () => {
+    const world = await monitorWorld(TWO_IN_A_ROW);
+    for (const d of [10, 11, 12, 13]) await world.scored(day(d), shifted(d));
+
+    const report = await world.run();
+
+    expect(report.models[0]!.windows.map((w) => w.drift)).toEqual(['warning', 'breach', 'breach', 'breach']);
+    expect(world.queue.messages.map((m) => m.messageId)).toEqual([`retrain:${MODEL}:${day(11)}`]);
+    expect(world.queue.sends).toBe(1);
+    expect((await window(world, day(12)))!.retraining).toEqual({ reason: 'drift', requestId: null, blockedBy: `request retrain:${MODEL}:${day(11)} is still open (queued)` });
+    expect(world.events.ofType('retraining.requested')).toHaveLength(1);
+  });
+
+  it("when a breach comes within the drift policy's cooldown of the last alert, then it raises no request", async () => {
+    const world = await monitorWorld({ drift: { consecutiveWindows: 1, cooldown: 'P7D' } });
+    await world.scored(day(10), shifted(10));
+    await world.scored(day(11), shifted(11));
+
+    await world.run();
+
+    expect(world.queue.messages.map((m) => m.messageId)).toEqual([`retrain:${MODEL}:${day(10)}`]);
+    const second = await window(world, day(11));
+    expect(second!.drift!.evaluation).toMatchObject({ verdict: 'breach', alert: false, cooldownUntil: '2026-06-27T12:00:00.000Z' });
+    expect(second!.retraining).toBeUndefined();
+  });
+
+  it("when the last request is closed but younger than the retraining policy's cooldown, then a new breach waits; after it, a request goes out", async () => {
+    const world = await monitorWorld({ ...TWO_IN_A_ROW, retraining: { cooldown: 'P7D' } });
+    const earlier: RetrainingRecord = { requestId: `retrain:${MODEL}:${day(1)}`, modelName: MODEL, version: 1, reason: 'drift', windowId: day(1), state: 'closed', requestedAt: '2026-06-17T00:00:00.000Z', closedAt: '2026-06-18T00:00:00.000Z' };
+    await world.runs.retraining.create(MODEL, earlier.requestId, earlier);
+    await world.scored(day(10), shifted(10));
+    await world.scored(day(11), shifted(11));
+
+    await world.run();
+
+    expect(world.queue.messages).toEqual([]);
+    expect((await window(world, day(11)))!.retraining).toEqual({ reason: 'drift', requestId: null, blockedBy: 'in the retraining cooldown (P7D after the last request) until 2026-06-24T00:00:00.000Z' });
+
+    world.clock.at = new Date('2026-06-25T12:00:00Z');
+    await world.scored(day(24), shifted(24));
+    await world.run();
+    expect(world.queue.messages.map((m) => m.messageId)).toEqual([`retrain:${MODEL}:${day(24)}`]);
+  });
+
+  it('when retraining is disabled by the policy, then a breach is recorded with the reason and nothing is sent', async () => {
+    const world = await monitorWorld({ ...TWO_IN_A_ROW, retraining: { enabled: false } });
+    await world.scored(day(10), shifted(10));
+    await world.scored(day(11), shifted(11));
+    await world.run();
+    expect(world.queue.sends).toBe(0);
+    expect((await window(world, day(11)))!.retraining).toMatchObject({ requestId: null, blockedBy: 'retraining is disabled by the model policy' });
+  });
+
+  it('when a window has too little data between drifting windows, then it neither extends nor breaks the run', async () => {
+    const twice = await monitorWorld(TWO_IN_A_ROW);
+    const thrice = await monitorWorld({ drift: { consecutiveWindows: 3, cooldown: 'PT0S' } });
+    for (const world of [twice, thrice]) {
+      await world.scored(day(10), shifted(10));
+      await world.scored(day(11), shifted(11, 8));
+      await world.scored(day(12), shifted(12));
+      await world.run();
+    }
+    expect((await window(twice, day(11)))!.drift!.evaluation).toMatchObject({ verdict: 'insufficient_data', windowVerdict: 'insufficient_data' });
+    expect((await window(twice, day(12)))!.drift!.evaluation).toMatchObject({ verdict: 'breach', consecutive: 2 });
+    expect((await window(thrice, day(12)))!.drift!.evaluation).toMatchObject({ verdict: 'warning', consecutive: 2 });
+    expect(twice.queue.messages.map((m) => m.messageId)).toEqual([`retrain:${MODEL}:${day(12)}`]);
+    expect(thrice.queue.messages).toEqual([]);
+  });
+
+  it('when a window holds a segment value the reference never had, then the segment is reported, not compared, and the rest is judged', async () => {
+    const world = await monitorWorld();
+    await world.scored(day(10), usual(10, 300, ['north', 'south', 'east']));
+
+    const report = await world.run();
+
+    expect(report.models[0]!.error).toBeUndefined();
+    const judged = await window(world, day(10));
+    expect(judged!.drift!.newSegments).toEqual(['region=east']);
+    expect(Object.keys(judged!.drift!.segments)).toEqual(['region=north', 'region=south']);
+    expect(judged!.drift!.evaluation.reasons).toContainEqual({
+      scope: 'segment',
+      segment: 'region=east',
+      verdict: 'insufficient_data',
+      message: 'region=east: not in the reference (a new segment value): reported, not compared',
+    });
+    // The new value shifts the region mix, which the overall comparison sees.
+    expect(judged!.drift!.overall.columns.find((c) => c.name === 'region')!.drifted).toBe(true);
+  });
+
+  it('when the monitor runs again, then it goes on after the last evaluated window; incomplete windows wait; a run takes at most the configured number', async () => {
+    const world = await monitorWorld({}, { maxWindowsPerModel: 2 });
+    for (const d of [10, 11, 12, 20]) await world.scored(day(d), usual(d));
+
+    expect((await world.run()).models[0]!.windows.map((w) => w.windowId)).toEqual([day(10), day(11)]);
+    expect((await world.run()).models[0]!.windows.map((w) => w.windowId)).toEqual([day(12)]);
+    expect((await world.run()).models[0]!.windows).toEqual([]);
+    expect(await window(world, day(20))).toBeUndefined(); // 2026-06-20 is not over at 12:00
+
+    world.clock.at = new Date('2026-06-21T00:00:00Z');
+    await world.scored(day(9), shifted(9)); // late rows of a window before the last check are not judged again
+    expect((await world.run()).models[0]!.windows.map((w) => w.windowId)).toEqual([day(20)]);
+    expect(await window(world, day(9))).toBeUndefined();
+    expect(world.events.ofType('drift.evaluated')).toHaveLength(4);
+  });
+
+  it("when the window document exists, then the monitor adds its verdicts and keeps the actuals join's and batch inference's fields", async () => {
+    const world = await monitorWorld();
+    await world.scored(day(10), usual(10));
+    const baseline = championBaselineRmse(world);
+    await world.labelled(day(10), baseline * 1.02, { coverage: 0.8 });
+    const before = (await window(world, day(10)))!;
+
+    await world.run();
+
+    const after = (await window(world, day(10)))!;
+    expect(after).toMatchObject({ predictions: before.predictions, labelled: before.labelled, labelCoverage: 0.8, performance: before.performance });
+    expect(after.performanceVerdict).toBe('ok');
+    expect(after.performanceEvaluation).toMatchObject({ metric: 'rmse', baseline, value: baseline * 1.02, degradation: expect.closeTo(0.02, 6) });
+  });
+
+  it('when realised performance is worse than the baseline beyond tolerance, then it breaches and asks for retraining; a provisional window never does', async () => {
+    const world = await monitorWorld({ performance: { tolerance: 0.1, minLabelCoverage: 0.5 } });
+    const baseline = championBaselineRmse(world);
+    for (const d of [10, 11, 12]) await world.scored(day(d), usual(d));
+    await world.labelled(day(10), baseline * 2, { coverage: 0.3 });
+    await world.labelled(day(11), baseline * 2, { coverage: 0.9, provisional: true });
+    await world.labelled(day(12), baseline * 1.5, { coverage: 0.9 });
+
+    const report = await world.run();
+
+    expect(report.models[0]!.windows.map((w) => [w.windowId, w.drift, w.performance])).toEqual([
+      [day(10), 'ok', 'provisional'],
+      [day(11), 'ok', 'provisional'],
+      [day(12), 'ok', 'breach'],
+    ]);
+    expect((await window(world, day(10)))!.performanceEvaluation!.reason).toMatch(/^label coverage 30\.0% < 50\.0%; provisional: rmse/);
+    expect(world.queue.messages.map((m) => [m.messageId, m.body.reason])).toEqual([[`retrain:${MODEL}:${day(12)}`, 'performance']]);
+  });
+
+  it('when actuals arrive after a window was judged, then the next run judges its performance again', async () => {
+    const world = await monitorWorld();
+    const baseline = championBaselineRmse(world);
+    await world.scored(day(10), usual(10));
+    await world.run();
+    expect((await window(world, day(10)))!.performanceVerdict).toBe('insufficient_data');
+
+    await world.labelled(day(10), baseline * 1.5, { updatedAt: '2026-06-20T13:00:00.000Z' });
+    world.clock.at = new Date('2026-06-20T14:00:00Z');
+    const again = await world.run();
+
+    expect(again.models[0]!.windows).toEqual([{ windowId: day(10), drift: null, performance: 'breach', retraining: { reason: 'performance', requestId: `retrain:${MODEL}:${day(10)}` } }]);
+    const judged = (await window(world, day(10)))!;
+    expect(judged.drift!.evaluatedAt).toBe('2026-06-20T12:00:00.000Z'); // drift is not judged twice
+    expect(world.queue.messages.map((m) => m.body.reason)).toEqual(['performance']);
+    expect((await world.run()).models[0]!.windows).toEqual([]); // nothing new since
+  });
+
+  it('when the send fails after the request was recorded, then the next run sends it once and no second request is made', async () => {
+    const world = await monitorWorld(TWO_IN_A_ROW);
+    await world.scored(day(10), shifted(10));
+    await world.scored(day(11), shifted(11));
+    world.queue.failNext = true;
+
+    const failed = await world.run();
+
+    expect(failed.failures.map((f) => String(f.error))).toEqual(['Error: the broker is unreachable']);
+    expect(failed.models[0]!.error).toBe('the broker is unreachable');
+    expect(await world.runs.retraining.list(MODEL)).toHaveLength(1);
+    expect(world.queue.messages).toEqual([]);
+    expect((await world.runs.monitors.get(MODEL, MONITOR_STATE_ID))!.value.evaluatedUntil).toBe('2026-06-11T00:00:00.000Z');
+
+    const retried = await world.run();
+
+    expect(retried.failures).toEqual([]);
+    expect(world.queue.messages.map((m) => m.messageId)).toEqual([`retrain:${MODEL}:${day(11)}`]);
+    expect(await world.runs.retraining.list(MODEL)).toHaveLength(1);
+    expect(world.events.ofType('retraining.requested')).toHaveLength(1);
+    expect(world.events.ofType('drift.evaluated')).toHaveLength(2);
+  });
+
+  it('when the reference is the rolling window, then each window is compared with the stored windows before it', async () => {
+    const world = await monitorWorld({ drift: { reference: { kind: 'rolling', windows: 2 }, consecutiveWindows: 1 } });
+    await world.scored(day(10), usual(10));
+    await world.scored(day(11), usual(11));
+    await world.scored(day(12), usual(12));
+    await world.scored(day(13), shifted(13));
+
+    await world.run();
+
+    const first = (await window(world, day(10)))!.drift!;
+    expect(first.reference).toBe('rolling windows (none) (0 of 2)');
+    expect(first.evaluation).toMatchObject({ verdict: 'insufficient_data', reasons: [expect.objectContaining({ message: 'no stored window to form the rolling reference yet' })] });
+    expect((await window(world, day(11)))!.drift!.reference).toBe(`rolling windows ${day(10)} (1 of 2)`);
+    const third = (await window(world, day(12)))!.drift!;
+    expect([third.reference, third.evaluation.verdict]).toEqual([`rolling windows ${day(10)} ${day(11)}`, 'ok']);
+    expect(third.overall.columns.find((c) => c.name === 'x1')!.referenceCount).toBe(400);
+    expect((await window(world, day(13)))!.drift!.evaluation.verdict).toBe('breach');
+  });
+
+  it('when the champion has no reference profile or a window profile is broken, then the window is insufficient_data with the reason and the run goes on', async () => {
+    const world = await monitorWorld();
+    await world.lake.delete(lakePaths.referenceProfile(MODEL, 1));
+    await world.scored(day(10), usual(10));
+    await world.lake.write(lakePaths.windowRunProfile(MODEL, day(11), 'broken'), Buffer.from('{"schemaVersion": 1'));
+
+    const report = await world.run();
+
+    expect(report.models[0]!.windows.map((w) => w.drift)).toEqual(['insufficient_data', 'insufficient_data']);
+    expect((await window(world, day(10)))!.drift!.evaluation.reasons[0]!.message).toBe('the champion v1 has no reference profile (profiles/regional/v1/reference.json)');
+    expect((await window(world, day(11)))!.drift!.evaluation.reasons[0]!.message).toMatch(/^not compared: profiles\/regional\/windows\/20260611T0000Z\/runs\/broken\.json is not JSON/);
+  });
+
+  it('when a model has no champion, then it is listed as not monitored', async () => {
+    const world = await monitorWorld();
+    world.store.champions.delete(MODEL);
+    await world.scored(day(10), shifted(10));
+    expect(await world.run()).toEqual({ models: [], withoutChampion: [MODEL], failures: [] });
+  });
+});

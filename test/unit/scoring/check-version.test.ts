@@ -1,0 +1,189 @@
+/** @jest-environment ./test/support/host-typed-arrays-environment.js */
+import { createHash } from 'node:crypto';
+
+import { OnnxModelRuntime } from '../../../shared/adapters/onnx/onnx-model-runtime';
+import { LakeTabularFiles } from '../../../shared/adapters/tabular/lake-tabular-files';
+import { checkVersion, type VersionCheck, type VersionPackage } from '../../../shared/usecases/check-version';
+import { sklearnLinearRegressionPipeline, zipMapClassifier } from '../../fixtures/onnx-models';
+import { MemoryLake } from '../../support/memory-lake';
+
+const runtime = new OnnxModelRuntime();
+afterAll(() => runtime.close());
+
+const fx = sklearnLinearRegressionPipeline(
+  { numeric: [{ name: 'kw', mean: 2, std: 4 }], categorical: [{ name: 'site', categories: ['a', 'b'] }] },
+  [1.5, -1, 2],
+  0.25,
+);
+const model = {
+  name: 'energy',
+  task: 'regression',
+  idColumn: 'meter',
+  features: [
+    { name: 'kw', type: 'numeric' },
+    { name: 'site', type: 'categorical' },
+  ],
+};
+const pkg = (over: Partial<VersionPackage> = {}): VersionPackage => ({
+  model,
+  version: 2,
+  artifact: fx.bytes,
+  signature: fx.signature,
+  ...over,
+});
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** The check a DomainError came from, and its code. */
+async function failure(p: Promise<unknown>): Promise<{ check: VersionCheck; code: string; message: string }> {
+  const e = (await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  )) as { code: string; message: string; details?: { check: VersionCheck } } | undefined;
+  if (!e) throw new Error('expected a failure');
+  return { check: e.details!.check, code: e.code, message: e.message };
+}
+
+describe('checkVersion: what registration checks', () => {
+  it('when everything holds, then each check reports in order and the version is ready to score', async () => {
+    const lines: [VersionCheck, string][] = [];
+    const golden = [
+      { input: { kw: 6, site: 'b' }, expectedOutput: { prediction: fx.predict({ kw: 6, site: 'b' }) } },
+    ];
+    const checked = await checkVersion(
+      { runtime },
+      pkg({ artifactSha256: sha256(fx.bytes), goldenRecords: golden }),
+      { report: (c, m) => lines.push([c, m]) },
+    );
+    expect(lines.map(([c]) => c)).toEqual(['artifact', 'signature', 'parity']);
+    expect(lines[1]![1]).toBe(
+      "inputs 'kw' <- column 'kw' (float32), 'site' <- column 'site' (string); prediction <- 'variable2'",
+    );
+    expect(lines[2]![1]).toBe('1 golden records match (features of 0, model outputs of 1)');
+    expect(checked.artifact).toEqual({
+      bytes: fx.bytes,
+      sha256: sha256(fx.bytes),
+      sourceSha256: sha256(fx.bytes),
+      rewrites: [],
+    });
+    expect(checked.definition.classLabels).toBeUndefined();
+  });
+
+  it('when a check fails, then its DomainError says which check in details.check', async () => {
+    expect(await failure(checkVersion({ runtime }, pkg({ artifactSha256: '0'.repeat(64) })))).toMatchObject({
+      check: 'artifact',
+      code: 'ARTIFACT_INTEGRITY',
+    });
+    expect(await failure(checkVersion({ runtime }, pkg({ rewrittenSha256: '0'.repeat(64) })))).toMatchObject({
+      check: 'artifact',
+      message: `the package gives a rewritten sha256 ${'0'.repeat(64)}, but nothing in the graph is rewritten`,
+    });
+    expect(
+      await failure(checkVersion({ runtime }, pkg({ model: { ...model, features: [model.features[0]] } }))),
+    ).toMatchObject({
+      check: 'signature',
+      code: 'SIGNATURE_MISMATCH',
+    });
+    expect(
+      await failure(
+        checkVersion(
+          { runtime },
+          pkg({ goldenRecords: [{ input: { kw: 1, site: 'a' }, expectedFeatures: [1, 2, 3] }] }),
+        ),
+      ),
+    ).toEqual({
+      check: 'parity',
+      code: 'VALIDATION_ERROR',
+      message:
+        'golden record 0 gives expectedFeatures, but the version has no fitted transforms: its graph computes its own features, so give expectedOutput only',
+    });
+    expect(
+      await failure(
+        checkVersion(
+          { runtime },
+          pkg({ goldenRecords: [{ input: { kw: 1 }, expectedOutput: { prediction: 1 } }] }),
+        ),
+      ),
+    ).toMatchObject({
+      check: 'parity',
+      code: 'PARITY_MISMATCH',
+      message:
+        "model outputs parity failed: golden record 0 cannot be scored: 'site' is empty, which the model's string input 'site' cannot take",
+    });
+  });
+
+  it('when a classifier names no class labels and its graph none either, then the signature check says so; with a ZipMap they come from it', async () => {
+    const bytes = zipMapClassifier(
+      1,
+      [{ feature: 0, threshold: 0, left: [1, 0], right: [0, 1] }],
+      ['no', 'yes'],
+    );
+    const signature = {
+      inputs: [{ name: 'features', type: 'float32' as const, shape: ['N', 1] }],
+      outputs: [
+        { name: 'label', type: 'string' as const, shape: ['N'] },
+        { name: 'probability_tensor', type: 'float32' as const, shape: ['N', 2] },
+      ],
+    };
+    const transforms = {
+      specVersion: 1 as const,
+      specHash: '0'.repeat(64),
+      inputs: [{ name: 'kw', kind: 'numeric' as const }],
+      steps: [],
+      output: ['kw'],
+      trainingRows: 1,
+      fittedRows: 1,
+    };
+    const classifier = { ...model, task: 'binary' };
+    const checked = await checkVersion(
+      { runtime },
+      pkg({ model: classifier, artifact: bytes, signature, transforms }),
+    );
+    expect(checked.definition.classLabels).toEqual(['no', 'yes']);
+    expect(checked.artifact.rewrites).toHaveLength(1);
+    const plain = sklearnLinearRegressionPipeline(
+      { numeric: [{ name: 'kw', mean: 0, std: 1 }], categorical: [{ name: 'site', categories: ['a'] }] },
+      [1, 1],
+      0,
+    );
+    expect(
+      await failure(
+        checkVersion(
+          { runtime },
+          pkg({ model: classifier, artifact: plain.bytes, signature: plain.signature }),
+        ),
+      ),
+    ).toMatchObject({
+      check: 'signature',
+      message: expect.stringContaining('names no classLabels and the graph names none either') as string,
+    });
+  });
+
+  it('when the sample scores no row, then the sample check fails with the reasons; otherwise it reports the counts', async () => {
+    const lake = new MemoryLake();
+    const files = new LakeTabularFiles(lake);
+    const output = { partPath: 'scratch/part.parquet', quarantinePath: 'scratch/rejected.jsonl' };
+    await lake.write('drops/energy/bad.csv', Buffer.from('meter,kw,site\nm1,x,a\nm2,,b\n'));
+    await lake.write('drops/energy/good.csv', Buffer.from('meter,kw,site\nm1,1,a\nm2,,b\n'));
+    expect(
+      await failure(
+        checkVersion({ runtime, lake, files }, pkg(), {
+          sample: { source: 'drops/energy/bad.csv', ...output },
+        }),
+      ),
+    ).toEqual({
+      check: 'sample',
+      code: 'INVALID_INPUT_FILE',
+      message:
+        'no row of the sample could be scored: 2 rows read, 0 scored, 2 rejected (not_a_number:kw: 1, missing_value:kw: 1)',
+    });
+    const checked = await checkVersion({ runtime, lake, files }, pkg(), {
+      sample: { source: 'drops/energy/good.csv', ...output },
+    });
+    expect(checked.sample).toMatchObject({
+      rowsRead: 2,
+      rowsScored: 1,
+      rowsRejected: 1,
+      partPath: output.partPath,
+    });
+  });
+});

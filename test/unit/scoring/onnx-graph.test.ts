@@ -1,0 +1,118 @@
+/** @jest-environment ./test/support/host-typed-arrays-environment.js */
+import { onnx } from 'onnx-proto';
+
+import { rewriteExporterHabits } from '../../../shared/adapters/onnx/onnx-graph';
+import { OnnxModelRuntime } from '../../../shared/adapters/onnx/onnx-model-runtime';
+import { type Stump, treeEnsembleClassifier, zipMapClassifier } from '../../fixtures/onnx-models';
+import { artifactOf, matrixInputs } from '../../support/scoring-fixtures';
+
+const stumps: Stump[] = [
+  { feature: 0, threshold: 0.5, left: [0.6, 0.3, 0.1], right: [0.1, 0.2, 0.7] },
+  { feature: 1, threshold: -1, left: [0.2, 0.7, 0.1], right: [0.3, 0.3, 0.4] },
+];
+const labels = ['low', 'mid', 'high'];
+
+/** A field protobuf readers skip (number 1000, length-delimited): stands for what newer ONNX versions add. */
+const unknownField = (text: string) =>
+  Buffer.concat([Buffer.from([0xc2, 0x3e, text.length]), Buffer.from(text)]);
+
+describe('rewriting exporter habits', () => {
+  const runtime = new OnnxModelRuntime();
+  afterAll(() => runtime.close());
+
+  it('when a classifier ends in ZipMap, then its probabilities tensor becomes the output and the model scores as the same trees without ZipMap', async () => {
+    const bytes = zipMapClassifier(2, stumps, labels);
+    const rewritten = rewriteExporterHabits(bytes);
+    expect(rewritten.classLabels).toEqual({ labels, from: "ZipMap 'zipmap'" });
+    expect(rewritten.rewrites).toEqual([
+      `ZipMap 'zipmap' removed: the output 'output_probability' (a sequence of maps) is now its input 'probability_tensor', float [N, 3], classes ${JSON.stringify(labels)}`,
+    ]);
+    const prepared = await runtime.prepare(bytes);
+    expect(prepared.bytes).toEqual(rewritten.bytes);
+    expect(prepared.interface.outputs).toEqual([
+      { name: 'label', type: 'string', shape: ['N'] },
+      { name: 'probability_tensor', type: 'float32', shape: ['N', 3] },
+    ]);
+    const plain = treeEnsembleClassifier(2, stumps, labels);
+    const signature = { ...plain.signature, outputs: prepared.interface.outputs };
+    const model = await runtime.load(
+      artifactOf(prepared.bytes, signature, { name: 'm', task: 'multiclass', classLabels: labels }),
+    );
+    const rows = [
+      [0, 0],
+      [1, -2],
+      [2, 5],
+    ];
+    const out = await model.predict(matrixInputs('features', 3, 2, Float32Array.from(rows.flat())));
+    if (out.kind !== 'classification') throw new Error('expected classification');
+    rows.forEach((r, i) => {
+      expect(out.labels[i]).toBe(plain.predict(r).label);
+      expect(Array.from(out.probabilities.subarray(i * 3, i * 3 + 3))).toEqual(
+        plain.predict(r).probabilities,
+      );
+    });
+  });
+
+  it('when the graph holds fields the ONNX definitions here do not know, then the rewrite keeps them byte for byte, and is the same every time', async () => {
+    const original = onnx.ModelProto.decode(zipMapClassifier(2, stumps, labels));
+    const graph = Buffer.concat([
+      Buffer.from(onnx.GraphProto.encode(original.graph!).finish()),
+      unknownField('graph-extra'),
+    ]);
+    const header = Buffer.from(onnx.ModelProto.encode({ ...original, graph: null }).finish());
+    const graphField = Buffer.concat([Buffer.from([0x3a]), Buffer.from(encodeVarint(graph.length)), graph]);
+    const bytes = Buffer.concat([header, graphField, unknownField('model-extra')]);
+    const once = rewriteExporterHabits(bytes);
+    expect(once.bytes.indexOf('graph-extra')).toBeGreaterThan(0);
+    expect(once.bytes.indexOf('model-extra')).toBeGreaterThan(0);
+    expect(rewriteExporterHabits(bytes).bytes).toEqual(once.bytes);
+    const again = rewriteExporterHabits(once.bytes);
+    expect(again.rewrites).toEqual([]);
+    expect(again.bytes).toBe(once.bytes);
+    expect((await runtime.inspect(once.bytes)).outputs.map((o) => o.name)).toEqual([
+      'label',
+      'probability_tensor',
+    ]);
+  });
+
+  it('when there is no ZipMap, then the bytes come back as they are, with the class labels of the classifier node', () => {
+    const plain = treeEnsembleClassifier(2, stumps, labels);
+    const result = rewriteExporterHabits(plain.bytes);
+    expect(result.bytes).toBe(plain.bytes);
+    expect(result).toEqual({
+      bytes: plain.bytes,
+      rewrites: [],
+      classLabels: { labels, from: "TreeEnsembleClassifier 'trees'" },
+    });
+  });
+
+  it('when a ZipMap feeds another node, or the bytes are no model, then UNSUPPORTED_MODEL', () => {
+    const model = onnx.ModelProto.decode(zipMapClassifier(2, stumps, labels));
+    model.graph!.node!.push({
+      opType: 'Identity',
+      name: 'after',
+      input: ['output_probability'],
+      output: ['copy'],
+    });
+    const bytes = Buffer.from(onnx.ModelProto.encode(model).finish());
+    expect(() => rewriteExporterHabits(bytes)).toThrow(
+      expect.objectContaining({
+        code: 'UNSUPPORTED_MODEL',
+        message: expect.stringContaining("its output feeds Identity 'after'") as string,
+      }),
+    );
+    expect(() => rewriteExporterHabits(Buffer.from('not a model at all'))).toThrow(
+      expect.objectContaining({ code: 'UNSUPPORTED_MODEL' }),
+    );
+  });
+});
+
+function encodeVarint(n: number): number[] {
+  const out: number[] = [];
+  while (n > 127) {
+    out.push((n & 127) | 128);
+    n >>>= 7;
+  }
+  out.push(n);
+  return out;
+}
