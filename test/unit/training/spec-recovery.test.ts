@@ -1,5 +1,5 @@
 import { recoverTransformSpec } from '../../../shared/domain/training/spec-recovery';
-import { fitTransforms, transformSpecHash, type TransformSpecInput } from '../../../shared/domain/transforms';
+import { fitTransforms, fitTransformsWithRows, transformSpecHash, type TransformSpecInput } from '../../../shared/domain/transforms';
 import { aBatch } from '../transforms/builders';
 
 const batch = aBatch({
@@ -61,5 +61,24 @@ describe('recovering the transform spec from fitted transforms', () => {
   it('when an outlier threshold was not the default, then it refuses instead of guessing', () => {
     const fitted = fitTransforms({ specVersion: 1, steps: [{ type: 'drop_outliers', columns: ['y'], method: 'zscore', threshold: 2 }], output: ['x', 'y'] }, batch);
     expect(() => recoverTransformSpec(fitted)).toThrow(/cannot be recovered/);
+  });
+});
+
+describe('fitting transforms for a model fit', () => {
+  it('when training-only steps drop rows and a step rejects some, then the rows kept are the others, in order', () => {
+    const { fitted, rows } = fitTransformsWithRows(
+      {
+        specVersion: 1,
+        steps: [
+          { type: 'filter_rows', where: [{ column: 'y', op: 'lt', value: 9 }] },
+          { type: 'one_hot', column: 'region', categories: ['north', 'south'], unseen: 'error' },
+        ],
+        output: ['y', 'region_north', 'region_south'],
+      },
+      batch,
+    );
+    // y = 9 (row 8) is filtered out; 'east' (rows 3 and 6) is rejected by the one-hot.
+    expect(Array.from(rows)).toEqual([0, 1, 2, 4, 5, 7, 9]);
+    expect(fitted.fittedRows).toBe(7);
   });
 });
