@@ -46,7 +46,6 @@ describe('devhost Service Bus triggers and outputs', () => {
           results: {},
           poison: { MaxDeliveryCount: 3 },
           bulk: {},
-          named: {},
         },
         [
           {
@@ -72,7 +71,6 @@ describe('devhost Service Bus triggers and outputs', () => {
       ...process.env,
       ServiceBusConnection:
         'Endpoint=sb://127.0.0.1;SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true',
-      NAMED_QUEUE: 'named',
     };
     listener = new ServiceBusListener({
       brokerConnectionString: broker.connectionString,
@@ -150,11 +148,6 @@ describe('devhost Service Bus triggers and outputs', () => {
     expect(seen.poisonAttempts).toEqual([1, 2, 3]);
     await dlq.completeMessage(dead!);
     await dlq.close();
-  });
-
-  it('when the queue name is an app setting reference, then the trigger listens on the queue the setting names', async () => {
-    await client.createSender('named').sendMessages({ body: { n: 7 } });
-    expect(await until('the setting-named trigger', () => seen.named[0])).toEqual({ n: 7 });
   });
 
   it('when a message is published to the topic, then only the filtered subscription trigger runs for matching subjects', async () => {

@@ -6,8 +6,7 @@ export const seen: {
   poisonAttempts: number[];
   alerts: Array<{ body: unknown; subject: unknown }>;
   batches: unknown[][];
-  named: unknown[];
-} = { scored: [], poisonAttempts: [], alerts: [], batches: [], named: [] };
+} = { scored: [], poisonAttempts: [], alerts: [], batches: [] };
 
 const connection = 'ServiceBusConnection';
 const results = output.serviceBusQueue({ queueName: 'results', connection });
@@ -37,15 +36,6 @@ app.serviceBusQueue('alwaysFails', {
   handler: (_message: unknown, context: InvocationContext) => {
     seen.poisonAttempts.push(Number(context.triggerMetadata?.deliveryCount));
     throw new Error('cannot process this one');
-  },
-});
-
-/** The queue's name is an app setting reference, resolved as the host does. */
-app.serviceBusQueue('settingNamedQueue', {
-  connection,
-  queueName: '%NAMED_QUEUE%',
-  handler: (message: unknown) => {
-    seen.named.push(message);
   },
 });
 
