@@ -57,6 +57,7 @@ export const registry: () => RegistryUseCases = once(
 export const registration = (): RegisterPackageDeps => ({
   registry: registry(),
   lake: dataLake(),
+  runtime: modelRuntime(),
   maxArtifactBytes: config().MAX_ARTIFACT_BYTES,
 });
 

@@ -1,6 +1,6 @@
 import type { HttpResponseInit } from '@azure/functions';
 
-import { type DomainError, type ErrorCode, inputIssues } from '../../shared/domain/errors';
+import type { DomainError, ErrorCode } from '../../shared/domain/errors';
 
 /** HTTP status of each error code: the one place a domain failure becomes a status. */
 export const STATUS_OF: Record<ErrorCode, number> = {
@@ -88,4 +88,3 @@ export function internalProblem(invocationId: string, instance?: string): Proble
   };
 }
 
-export { inputIssues };

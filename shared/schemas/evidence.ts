@@ -40,7 +40,7 @@ export const validationEvidenceSchema = z.object({
   /** When the lifecycle validated (the orchestration's clock, so a retried step gives the same hash). */
   validatedAt: isoDateTimeSchema,
   artifactSha256: sha256Schema,
-  transformSpecHash: sha256Schema,
+  transformSpecHash: sha256Schema.optional(),
   /** The champion it was compared with on the same rows; null when the model had none. */
   champion: z.object({ version: versionNumberSchema, artifactSha256: sha256Schema }).nullable(),
   dataset: z

@@ -33,6 +33,8 @@ export const artifactRefSchema = z.object({
   sha256: sha256Schema,
   /** Bytes, recorded at registration. */
   size: z.number().int().nonnegative().optional(),
+  /** sha256 of the graph as exported, when registration rewrote it (ZipMap removed); `sha256` is the stored graph's. */
+  sourceSha256: sha256Schema.optional(),
 });
 
 /** A data set the version was trained or evaluated on. */
@@ -63,8 +65,8 @@ export const environmentSchema = z.object({
 /** What a registrant hands over for a new version; the registry assigns the number. */
 export const modelVersionInputSchema = z.object({
   artifact: artifactRefSchema,
-  /** Hash of the fitted transform spec the model was trained with (transforms must match it). */
-  transformSpecHash: sha256Schema,
+  /** Hash of the fitted transform spec the model was trained with (transforms must match it); none when the graph takes raw columns. */
+  transformSpecHash: sha256Schema.optional(),
   signature: modelSignatureSchema,
   trainingMetrics: z.record(z.string().min(1).max(64), z.number()).default({}),
   datasets: z.array(datasetReferenceSchema).default([]),

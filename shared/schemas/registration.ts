@@ -21,10 +21,13 @@ export const registrationManifestSchema = z.object({
       path: z.string().min(1).max(512).default('model.onnx'),
       /** When given, the received bytes must have this hash. */
       sha256: sha256Schema.optional(),
+      /** When given, the graph after registration's rewrites (ZipMap removed) must have this hash. */
+      rewrittenSha256: sha256Schema.optional(),
     })
     .default({ path: 'model.onnx' }),
   signature: modelSignatureSchema,
-  transforms: fittedTransformsSchema,
+  /** The fitted transforms; absent when the graph's inputs take raw columns (preprocessing inside the graph). */
+  transforms: fittedTransformsSchema.optional(),
   /**
    * The spec the transforms were fitted from (its hash must be `transforms.specHash`). Optional:
    * a retraining recovers the spec from the fitted transforms, and needs it here only when they

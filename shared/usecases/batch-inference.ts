@@ -398,7 +398,7 @@ async function recountWindowPredictions(deps: BatchDeps, model: string, windowId
 }
 
 /** What the run saw that the champion's validation data never had. */
-export function flavoursOf(definition: ModelDefinition, reference: SegmentedProfile, run: SegmentedProfile): Flavours {
+function flavoursOf(definition: ModelDefinition, reference: SegmentedProfile, run: SegmentedProfile): Flavours {
   const newSegmentValues: Flavours['newSegmentValues'] = {};
   for (const key of definition.segmentKeys) {
     const seen = new Set(Object.keys(reference.segments).filter((s) => s.startsWith(`${key}=`)));

@@ -105,6 +105,11 @@ async function readLabelled(files: TabularFiles, definition: ModelDefinition, pa
  * from its fitted transforms; either way its hash is the one the champion was registered with.
  */
 export async function championSpec(lake: DataLake, parent: ModelVersion): Promise<TransformSpec> {
+  if (parent.transformSpecHash === undefined) {
+    throw errors.unsupportedModel(
+      `v${parent.version} has no fitted transforms (its graph takes raw columns): the built-in trainer refits a transform spec and a linear model on its features; retrain this model with a webhook trainer`,
+    );
+  }
   const path = lakePaths.modelManifest(parent.modelName, parent.version);
   let manifest: { transformSpec?: unknown };
   try {
@@ -117,7 +122,7 @@ export async function championSpec(lake: DataLake, parent: ModelVersion): Promis
     const spec = parseOrThrow(transformSpecSchema, manifest.transformSpec, `transformSpec of v${parent.version}`);
     if (transformSpecHash(spec) === parent.transformSpecHash) return spec;
   }
-  return recoverTransformSpec(await readFittedTransforms(lake, parent));
+  return recoverTransformSpec((await readFittedTransforms(lake, parent))!);
 }
 
 function fitModel(definition: ModelDefinition, matrix: FeatureMatrix, target: Float64Array): LinearCoefficients {

@@ -16,7 +16,8 @@ export interface LoadVersionDeps {
 
 /** A registered version ready to score, with the files registration stored beside its artifact. */
 export interface LoadedVersion extends ScoringVersion {
-  fitted: FittedTransforms;
+  /** The fitted transforms; none when the graph takes raw columns. */
+  fitted: FittedTransforms | undefined;
   goldenRecords: GoldenRecord[] | undefined;
 }
 
@@ -30,7 +31,8 @@ async function readJson(lake: DataLake, path: string): Promise<unknown> {
 }
 
 /** The fitted transforms stored with a version, checked against the hash the version was registered with. */
-export async function readFittedTransforms(lake: DataLake, version: ModelVersion): Promise<FittedTransforms> {
+export async function readFittedTransforms(lake: DataLake, version: ModelVersion): Promise<FittedTransforms | undefined> {
+  if (version.transformSpecHash === undefined) return undefined; // the graph takes raw columns
   const path = lakePaths.transformSpec(version.modelName, version.version);
   const fitted = parseOrThrow(fittedTransformsSchema, await readJson(lake, path), `fitted transforms ${path}`);
   if (fitted.specHash !== version.transformSpecHash) {
@@ -53,7 +55,7 @@ export async function loadScoringVersion(
   version: ModelVersion,
 ): Promise<LoadedVersion> {
   const fitted = await readFittedTransforms(deps.lake, version);
-  assertInputsMatchFeatures(fitted, definition.features);
+  if (fitted) assertInputsMatchFeatures(fitted, definition.features);
   const model = await deps.runtime.load({
     model: version.modelName,
     version: version.version,

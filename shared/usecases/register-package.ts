@@ -4,16 +4,20 @@ import { type Readable, Transform } from 'node:stream';
 import { canonicalHash } from '../domain/canonical-json';
 import { errors, isDomainError, parseOrThrow } from '../domain/errors';
 import { isLakePath, lakePaths } from '../domain/lake-paths';
-import { assertInputsMatchFeatures, transformSpecHash } from '../domain/transforms';
+import { transformSpecHash } from '../domain/transforms';
 import type { DataLake } from '../ports/data-lake';
+import type { ModelRuntime } from '../ports/model-runtime';
 import type { ActorInput } from '../schemas/lifecycle';
 import type { ModelVersion } from '../schemas/model-version';
 import { type RegistrationManifest, registrationManifestSchema } from '../schemas/registration';
+import { type CheckedVersion, checkVersion } from './check-version';
 import type { RegistryUseCases } from './registry';
 
 export interface RegisterPackageDeps {
   registry: RegistryUseCases;
   lake: DataLake;
+  /** Loads the graph to check it against its signature and rewrite exporter habits (ZipMap). */
+  runtime: ModelRuntime;
   /** Largest accepted ONNX artifact (MAX_ARTIFACT_BYTES). */
   maxArtifactBytes: number;
 }
@@ -92,24 +96,37 @@ export interface RegisterPackageInput {
   idempotencyKey?: string;
 }
 
-/** The manifest checked against the model: schema, model name, transforms vs features, the artifact's hash. */
-async function checkedManifest(deps: RegisterPackageDeps, input: RegisterPackageInput): Promise<RegistrationManifest> {
+/**
+ * The package checked as `mlops check` checks it, before anything is registered: the manifest's
+ * schema and model name, the artifact's declared hashes, the graph against its signature and the
+ * model (ZipMap rewritten into a probabilities tensor), the transforms against the features, and
+ * the datasets it names. Golden-record parity is left to validation, where it becomes evidence.
+ */
+async function checkedPackage(deps: RegisterPackageDeps, input: RegisterPackageInput): Promise<{ manifest: RegistrationManifest; checked: CheckedVersion }> {
   const record = await deps.registry.getModel(input.model);
   const manifest = parseOrThrow(registrationManifestSchema, input.manifest, 'registration manifest');
   if (manifest.model && manifest.model.name !== input.model) {
     throw errors.validation(`the manifest is for model '${manifest.model.name}', not '${input.model}'`);
   }
-  assertInputsMatchFeatures(manifest.transforms, record.definition.features);
-  if (manifest.transformSpec && transformSpecHash(manifest.transformSpec) !== manifest.transforms.specHash) {
-    throw errors.validation(
-      `transformSpec has hash ${transformSpecHash(manifest.transformSpec)}, the fitted transforms were fitted from ${manifest.transforms.specHash}`,
-    );
-  }
-  if (manifest.artifact.sha256 && manifest.artifact.sha256 !== input.artifact.sha256) {
-    throw errors.artifactIntegrity(`the artifact has sha256 ${input.artifact.sha256}, the manifest says ${manifest.artifact.sha256}`, {
-      received: input.artifact.sha256,
-      expected: manifest.artifact.sha256,
-    });
+  const checked = await checkVersion(
+    { runtime: deps.runtime },
+    {
+      model: record.definition,
+      version: record.latestVersion + 1,
+      artifact: await deps.lake.readBuffer(input.artifact.path),
+      ...(manifest.artifact.sha256 ? { artifactSha256: manifest.artifact.sha256 } : {}),
+      ...(manifest.artifact.rewrittenSha256 ? { rewrittenSha256: manifest.artifact.rewrittenSha256 } : {}),
+      signature: manifest.signature,
+      ...(manifest.transforms ? { transforms: manifest.transforms } : {}),
+    },
+  );
+  if (manifest.transformSpec) {
+    if (!manifest.transforms) throw errors.validation('transformSpec is the spec of the fitted transforms, and the manifest has none');
+    if (transformSpecHash(manifest.transformSpec) !== manifest.transforms.specHash) {
+      throw errors.validation(
+        `transformSpec has hash ${transformSpecHash(manifest.transformSpec)}, the fitted transforms were fitted from ${manifest.transforms.specHash}`,
+      );
+    }
   }
   const missing: string[] = [];
   for (const dataset of manifest.datasets) {
@@ -118,7 +135,7 @@ async function checkedManifest(deps: RegisterPackageDeps, input: RegisterPackage
   if (missing.length > 0) {
     throw errors.validation(`the manifest names datasets that are not in the data lake: ${missing.join(', ')} (upload them first)`, { missing });
   }
-  return manifest;
+  return { manifest, checked };
 }
 
 /**
@@ -130,15 +147,21 @@ async function checkedManifest(deps: RegisterPackageDeps, input: RegisterPackage
  */
 export async function registerPackage(deps: RegisterPackageDeps, input: RegisterPackageInput): Promise<{ version: ModelVersion; created: boolean }> {
   try {
-    const manifest = await checkedManifest(deps, input);
+    const { manifest, checked } = await checkedPackage(deps, input);
+    const stored = checked.artifact;
     const manifestSha256 = canonicalHash(input.manifest);
     const registrationKey = input.idempotencyKey !== undefined ? `key:${input.idempotencyKey}` : `sha:${input.artifact.sha256}:${manifestSha256}`;
     const { model, artifact } = input;
     const registered = await deps.registry.register(
       model,
       (n: number) => ({
-        artifact: { path: lakePaths.modelArtifact(model, n), sha256: artifact.sha256, size: artifact.size },
-        transformSpecHash: manifest.transforms.specHash,
+        artifact: {
+          path: lakePaths.modelArtifact(model, n),
+          sha256: stored.sha256,
+          size: stored.bytes.length,
+          ...(stored.rewrites.length > 0 ? { sourceSha256: stored.sourceSha256 } : {}),
+        },
+        ...(manifest.transforms ? { transformSpecHash: manifest.transforms.specHash } : {}),
         signature: manifest.signature,
         trainingMetrics: manifest.metrics,
         datasets: manifest.datasets,
@@ -152,12 +175,12 @@ export async function registerPackage(deps: RegisterPackageDeps, input: Register
       input.actor,
     );
     const { version } = registered;
-    if (!registered.created && (version.artifact.sha256 !== artifact.sha256 || version.manifestSha256 !== manifestSha256)) {
+    if (!registered.created && (version.artifact.sha256 !== stored.sha256 || version.manifestSha256 !== manifestSha256)) {
       throw errors.idempotencyKeyReused(`the Idempotency-Key was used for version ${version.version}, which was registered from a different package`, {
         version: version.version,
       });
     }
-    await storeVersionFiles(deps.lake, version, artifact, input.manifest, manifest);
+    await storeVersionFiles(deps.lake, version, stored.rewrites.length > 0 ? stored.bytes : artifact, input.manifest, manifest);
     return registered;
   } finally {
     if (input.artifact.temporary) await deps.lake.delete(input.artifact.path).catch(() => undefined);
@@ -175,22 +198,23 @@ async function writeOnce(lake: DataLake, path: string, body: Buffer | (() => Pro
 
 const json = (value: unknown) => Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
 
+/** The version's files; the artifact is the staged upload, or the bytes registration rewrote. */
 async function storeVersionFiles(
   lake: DataLake,
   version: ModelVersion,
-  artifact: StagedArtifact,
+  artifact: StagedArtifact | Buffer,
   rawManifest: unknown,
   manifest: RegistrationManifest,
 ): Promise<void> {
   const { modelName: model, version: n } = version;
-  await writeOnce(lake, version.artifact.path, () => lake.copy(artifact.path, version.artifact.path, { ifNotExists: true }));
-  await writeOnce(lake, lakePaths.transformSpec(model, n), json(manifest.transforms));
+  const target = version.artifact.path;
+  await writeOnce(lake, target, () =>
+    Buffer.isBuffer(artifact)
+      ? lake.write(target, artifact, { contentType: 'application/octet-stream', ifNotExists: true })
+      : lake.copy(artifact.path, target, { ifNotExists: true }),
+  );
+  if (manifest.transforms) await writeOnce(lake, lakePaths.transformSpec(model, n), json(manifest.transforms));
   if (manifest.goldenRecords) await writeOnce(lake, lakePaths.goldenRecords(model, n), json(manifest.goldenRecords));
   // Last: its presence says the folder is complete.
   await writeOnce(lake, lakePaths.modelManifest(model, n), json(rawManifest));
-}
-
-/** Whether the version's folder holds every file registration writes (the manifest is written last). */
-export async function versionFilesComplete(lake: DataLake, version: ModelVersion): Promise<boolean> {
-  return (await lake.stat(lakePaths.modelManifest(version.modelName, version.version))) !== undefined;
 }

@@ -213,7 +213,7 @@ async function loadChecked(
     checks.push(failed('artifact', error));
     return undefined;
   }
-  checks.push({ check: 'artifact', passed: true, gating: true, message: `the artifact loads and its signature matches the transforms (${loaded.fitted.output.length} features)` });
+  checks.push({ check: 'artifact', passed: true, gating: true, message: loaded.fitted ? `the artifact loads and its inputs are fed by the transforms (${loaded.fitted.output.length} features) and raw columns` : 'the artifact loads and its inputs are fed by raw columns' });
   if (!loaded.goldenRecords) {
     checks.push({ check: 'parity', passed: true, gating: false, message: 'the version has no golden records to check' });
     return loaded;

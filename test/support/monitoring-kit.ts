@@ -61,11 +61,11 @@ function validateChampionOnce(): Promise<Validated> {
     const registry = new RegistryUseCases({ registry: store, clock: { now: () => new Date('2026-06-01T00:00:00Z') } });
     await registry.createModel(aRegionalModel(MODEL, { validation: VALIDATION_GATES }), carlos);
     await lake.write(VALIDATION, Buffer.from(toCsv(regionalRows(200, 3))));
-    const deps = { registry, lake, maxArtifactBytes: 1_000_000 };
-    const staged = await stageUpload(deps, MODEL, Readable.from([champion.onnx]));
-    const { version } = await registerPackage(deps, { model: MODEL, manifest: champion.manifest, artifact: staged, actor: carlos });
     const runtime = new OnnxModelRuntime();
     try {
+      const deps = { registry, lake, maxArtifactBytes: 1_000_000, runtime };
+      const staged = await stageUpload(deps, MODEL, Readable.from([champion.onnx]));
+      const { version } = await registerPackage(deps, { model: MODEL, manifest: champion.manifest, artifact: staged, actor: carlos });
       const outcome = await validateVersion(
         { registry: store, lake, files: new LakeTabularFiles(lake), runtime },
         { model: MODEL, version: version.version, validatedAt: '2026-06-01T00:00:00.000Z' },

@@ -39,8 +39,8 @@ async function setup(options: { champion?: boolean } = {}) {
   const deps: BatchDeps = { registry: store, runs: inMemoryRunStore(), lake, files: new LakeTabularFiles(lake), runtime, clock, cache: new VersionCache() };
   if (options.champion !== false) {
     const pkg = regionalPackage(TRUE_WEIGHTS, 0, { datasets: [{ role: 'validation', uri: 'datasets/demand/validation.csv' }] });
-    const staged = await stageUpload({ registry, lake, maxArtifactBytes: 1e6 }, 'demand', Readable.from([pkg.onnx]));
-    await registerPackage({ registry, lake, maxArtifactBytes: 1e6 }, { model: 'demand', manifest: pkg.manifest, artifact: staged, actor: anActor() });
+    const staged = await stageUpload({ registry, lake, maxArtifactBytes: 1e6, runtime }, 'demand', Readable.from([pkg.onnx]));
+    await registerPackage({ registry, lake, maxArtifactBytes: 1e6, runtime }, { model: 'demand', manifest: pkg.manifest, artifact: staged, actor: anActor() });
     const outcome = await validateVersion({ registry: store, lake, files: deps.files, runtime }, { model: 'demand', version: 1, validatedAt: clock.now().toISOString() });
     await registry.applyCommand('demand', 1, { type: 'start_validation' }, system);
     await registry.applyCommand('demand', 1, { type: 'pass_validation', evidenceHash: outcome.evidenceHash }, system);

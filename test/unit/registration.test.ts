@@ -18,13 +18,18 @@ import { aRegionalModel, regionalPackage, regionalRows, toCsv, TRUE_WEIGHTS } fr
 const carlos = anActor({ id: 'carlos', roles: ['MLOps.Contributor'] });
 const clock: Clock = { now: () => new Date('2026-06-01T00:00:00Z') };
 
+const runtimes: OnnxModelRuntime[] = [];
+afterAll(() => Promise.all(runtimes.map((r) => r.close())));
+
 async function setup(maxArtifactBytes = 1_000_000) {
   const store = new InMemoryModelRegistry();
   const lake = new MemoryLake();
   const registry = new RegistryUseCases({ registry: store, clock });
   await registry.createModel(aRegionalModel('regional', { validation: { metric: 'rmse', minSegmentRows: 20, bootstrapResamples: 50 } }), carlos);
-  const deps: RegisterPackageDeps = { registry, lake, maxArtifactBytes };
-  return { store, lake, registry, deps };
+  const runtime = new OnnxModelRuntime();
+  runtimes.push(runtime);
+  const deps: RegisterPackageDeps = { registry, lake, maxArtifactBytes, runtime };
+  return { store, lake, registry, deps, runtime };
 }
 
 const listAll = async (lake: MemoryLake) => [...lake.objects.keys()].sort();
@@ -116,9 +121,11 @@ describe('validation of a version', () => {
     const pkg = regionalPackage(TRUE_WEIGHTS, 0, { datasets: [{ role: 'validation', uri: 'datasets/regional/validation.csv' }] });
     const staged = await stageUpload(env.deps, 'regional', Readable.from([pkg.onnx]));
     const { version } = await registerPackage(env.deps, { model: 'regional', manifest: { ...pkg.manifest, ...manifestExtra }, artifact: staged, actor: carlos });
+    // Validation runs on another worker than registration: its own runtime, nothing cached.
     const runtime = new OnnxModelRuntime();
+    runtimes.push(runtime);
     const deps = { registry: env.store, lake: env.lake, files: new LakeTabularFiles(env.lake), runtime };
-    return { ...env, version, deps, runtime };
+    return { ...env, version, deps };
   }
 
   it('when the version and its data are sound, then the evidence passes and is stored under its own hash', async () => {

@@ -56,7 +56,9 @@ async function aWorld(options: { policies?: Record<string, unknown>; trainingSet
   const publisher = new RecordingPublisher();
   const registry = new RegistryUseCases({ registry: store, clock, events: publisher });
   await registry.createModel(aRegionalModel('regional', options.policies ?? {}), carlos);
-  const registration = { registry, lake, maxArtifactBytes: 10_000_000 };
+  const runtime = new OnnxModelRuntime();
+  runtimes.push(runtime);
+  const registration = { registry, lake, runtime, maxArtifactBytes: 10_000_000 };
   const datasets = options.trainingSet ? [{ role: 'training', uri: 'datasets/regional/training.csv' }] : [];
   if (options.trainingSet) await lake.write('datasets/regional/training.csv', Buffer.from(toCsv(regionalRows(300, 5))));
   const pkg = regionalPackage(TRUE_WEIGHTS, 0, { datasets });
@@ -74,7 +76,7 @@ async function aWorld(options: { policies?: Record<string, unknown>; trainingSet
     registry: store,
     lake,
     files: new LakeTabularFiles(lake),
-    runtime: new OnnxModelRuntime(),
+    runtime,
     exporter: new OnnxModelExporter(),
     registration,
     limits: { windows: 7, maxRows: 100_000, minRows: 50 },
@@ -95,6 +97,9 @@ async function addLabelled(w: World, runId: string, windowId: string, rows: Labe
 
 const deliver = (w: World, body: unknown, deliveryCount = 1, messageId: string | undefined = REQUEST_ID) =>
   handleRetrainingMessage(w.deps, w.starters, { body, messageId, deliveryCount });
+
+const runtimes: OnnxModelRuntime[] = [];
+afterAll(() => Promise.all(runtimes.map((r) => r.close())));
 
 const record = async (runs: RunStore, id = REQUEST_ID) => (await runs.retraining.get('regional', id))?.value;
 
@@ -367,8 +372,8 @@ describe('a retraining request for a binary model', () => {
     expect(v2.description).toMatch(/logistic regression on \d+ rows of labelled data/);
     expect(v2.trainingMetrics).toMatchObject({ accuracy: expect.any(Number), log_loss: expect.any(Number), train_roc_auc: expect.any(Number) });
     const loaded = await loadScoringVersion(w.deps, (await w.registry.getModel('churn')).definition, v2);
-    expect(loaded.fitted.steps[0]).toMatchObject({ type: 'standardize' });
-    expect(loaded.fitted.specHash).toBe(fitted.specHash);
+    expect(loaded.fitted!.steps[0]).toMatchObject({ type: 'standardize' });
+    expect(loaded.fitted!.specHash).toBe(fitted.specHash);
     expect(loaded.goldenRecords![0]!.expectedOutput).toMatchObject({ prediction: expect.stringMatching(/^(stay|churn)$/), probabilities: [expect.any(Number), expect.any(Number)] });
     await checkParity(loaded, loaded.goldenRecords!, loaded.fitted);
 

@@ -9,6 +9,7 @@ import type { ModelTask } from '../../../shared/schemas/model';
 
 const exporter = new OnnxModelExporter();
 const runtime = new OnnxModelRuntime();
+afterAll(() => runtime.close());
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 /** The feature matrix as the model's one input tensor. */
 const matrixInput = (rows: number, width: number, values: Float32Array) => ({ rows, tensors: [{ name: 'features', type: 'float32' as const, rowShape: [width], values }] });
