@@ -2,6 +2,7 @@ import { errors, formatIssues, isDomainError } from '../domain/errors';
 import { parseRetrainingRequestId } from '../domain/retraining';
 import type { TrainingWebhook } from '../ports/training-webhook';
 import { type RetrainingRequest, retrainingRequestId, retrainingRequestSchema } from '../schemas/messages';
+import type { ModelDefinition } from '../schemas/model';
 import { type RetrainingRecord, windowIdSchema } from '../schemas/monitoring';
 import type { RetrainingInput, RetrainingSubmitted, TrainingJob } from '../schemas/retraining';
 import { type BuiltinTrainerDeps, trainBuiltin } from './builtin-trainer';
@@ -94,7 +95,7 @@ export async function handleRetrainingMessage(deps: RetrainingDeps, starters: Re
   if (!model) throw errors.modelNotFound(request.model);
   const record = await ensureRetrainingRecord(deps, request);
   try {
-    return await retrain(deps, starters, request, record);
+    return await retrain(deps, starters, request, record, model.definition);
   } catch (error) {
     const permanent = isDomainError(error) && error.code !== 'CONCURRENCY_CONFLICT';
     const last = delivery.deliveryCount >= deps.maxDeliveryCount;
@@ -105,7 +106,13 @@ export async function handleRetrainingMessage(deps: RetrainingDeps, starters: Re
   }
 }
 
-async function retrain(deps: RetrainingDeps, starters: RetrainingStarters, request: RetrainingRequest, record: RetrainingRecord): Promise<RetrainingOutcome> {
+async function retrain(
+  deps: RetrainingDeps,
+  starters: RetrainingStarters,
+  request: RetrainingRequest,
+  record: RetrainingRecord,
+  definition: ModelDefinition,
+): Promise<RetrainingOutcome> {
   const { requestId, modelName } = record;
   if (record.state === 'closed') return { requestId, state: record.state, note: `already closed (${record.outcome ?? 'no outcome'})` };
   if (record.state === 'registered' && record.resultVersion !== undefined) {
@@ -114,7 +121,6 @@ async function retrain(deps: RetrainingDeps, starters: RetrainingStarters, reque
     const after = await recordTrainingResult(deps, modelName, requestId, record.resultVersion);
     return { requestId, state: after.state, resultVersion: record.resultVersion, note: 'already registered' };
   }
-  const { definition } = (await deps.registry.getModel(modelName))!;
   const policy = definition.policies.retraining;
   if (!policy.enabled) throw errors.validation(`retraining is disabled for model '${modelName}' (policies.retraining.enabled)`);
   const parent = (await deps.registry.getVersion(modelName, request.version))?.value;
