@@ -3,29 +3,22 @@ import * as df from 'durable-functions';
 
 import { parseOrThrow } from '../../shared/domain/errors';
 import { addIsoDuration } from '../../shared/domain/policies/duration';
-import { activityResultSchema } from '../../shared/schemas/lifecycle-orchestration';
 import {
   RETRAINING_COMPLETE_EVENT,
   retrainingCompletionSchema,
   retrainingInputSchema,
   type RetrainingSubmitted,
 } from '../../shared/schemas/retraining';
+import { backoff, callActivity } from '../activity';
 import { recordFailure, recordResult, submit } from './activities';
 import { WEBHOOK_RETRAINING } from './names';
 
 /** Outages (the webhook, Cosmos DB) are retried with backoff: 5 s, 10 s, 20 s, ... up to 6 attempts. */
-const retry = new df.RetryOptions(5000, 6);
-retry.backoffCoefficient = 2;
-retry.maxRetryIntervalInMilliseconds = 120_000;
+const retry = backoff(5000, 6, 120_000);
 
 type Step = Generator<df.Task, unknown, unknown>;
 
-/** Calls an activity with the retry policy; an expected failure or retries running out is thrown with its reason. */
-function* run<T>(activity: df.RegisteredActivity, input: unknown): Generator<df.Task, T, unknown> {
-  const result = activityResultSchema.parse(yield activity(input).withRetry(retry));
-  if (!result.ok) throw new Error(`${result.code}: ${result.message}`);
-  return result.value as T;
-}
+const run = <T>(activity: df.RegisteredActivity, input: unknown) => callActivity<T>(activity, input, retry);
 
 /**
  * A webhook retraining: posts the job to the external pipeline, then waits for its report (the
