@@ -15,10 +15,9 @@ import { ServiceBusClient } from '@azure/service-bus';
 
 import { localCosmosClient } from '../../devhost/services/cosmos-snapshot';
 import { cosmosRunStore } from '../../shared/adapters/cosmos/run-store';
-import { seededRandom } from '../../shared/domain/random';
 import type { RunStore } from '../../shared/ports/run-store';
-import { aRetrainingRequest, labelledFixture, type LabelledRow } from '../support/labelled-data';
-import { aRegionalModel, regionalPackage, regionalRows, type Row, toCsv, TRUE_WEIGHTS } from '../support/model-kit';
+import { aRetrainingRequest, driftedRows, labelledFixture } from '../support/labelled-data';
+import { aRegionalModel, regionalPackage, regionalRows, toCsv, TRUE_WEIGHTS } from '../support/model-kit';
 import { apiClient, eventually, type ProductDevhost, startProductDevhost } from '../support/product-devhost';
 import { receiveAtLeast } from '../support/servicebus';
 
@@ -30,18 +29,6 @@ const REQUEST_ID = `retrain:${MODEL}:${WINDOW}`;
 const policies = {
   validation: { metric: 'rmse', maxRegressionVsChampion: 0.2, minSegmentRows: 1000, bootstrapResamples: 100, splits: [{ kind: 'random', testFraction: 0.5, seed: 1 }] },
 };
-
-/** After the drift: y = 2 x1 + 5 x2 + 4 [north] + 1 (the champion learnt 2 x1 + 3 x2 + 10 [north]). */
-const drifted = (r: Pick<Row, 'x1' | 'x2' | 'region'>) => 2 * r.x1 + 5 * r.x2 + (r.region === 'north' ? 4 : 0) + 1;
-
-function driftedRows(n: number, seed: number): LabelledRow[] {
-  const noise = seededRandom(seed + 1000);
-  return regionalRows(n, seed, { idPrefix: `d${seed}-` }).map((r) => ({
-    id: r.id,
-    features: { x1: r.x1, x2: r.x2, region: r.region },
-    actual: Math.round((drifted(r) + (noise.next() - 0.5) * 0.4) * 1e6) / 1e6,
-  }));
-}
 
 let devhost: ProductDevhost;
 let dataDir: string;
@@ -114,7 +101,7 @@ beforeAll(async () => {
     ['run-a', 1],
     ['run-b', 2],
   ] as const) {
-    const fixture = labelledFixture({ model: MODEL, version: 1, runId, windowId: WINDOW, rows: driftedRows(200, seed), segmentKey: 'region' });
+    const fixture = labelledFixture({ model: MODEL, version: 1, runId, windowId: WINDOW, rows: driftedRows(200, seed, 0.4), segmentKey: 'region' });
     const etag = await upload(fixture.dropPath, fixture.drop);
     await runs.runs.create(MODEL, runId, fixture.run(etag, fixture.drop.length));
     await upload(fixture.labelledPath, fixture.labelled);

@@ -6,9 +6,11 @@
  */
 import { BufferedParquetSink } from '../../shared/adapters/tabular/parquet-writer';
 import { lakePaths } from '../../shared/domain/lake-paths';
+import { seededRandom } from '../../shared/domain/random';
 import type { OutputColumn } from '../../shared/ports/tabular-files';
 import type { RetrainingRequestInput } from '../../shared/schemas/messages';
 import type { InferenceRun } from '../../shared/schemas/monitoring';
+import { regionalRows, type Row } from './model-kit';
 
 /** A drop row: the id, the model's feature columns (as text or numbers), and its actual. */
 export interface LabelledRow {
@@ -97,4 +99,17 @@ export function aRetrainingRequest(model: string, version: number, windowId: str
     evidence: { share_drifted: 0.75 },
     ...overrides,
   };
+}
+
+/** The model kit's world after a drift: y = 2 x1 + 5 x2 + 4 [north] + 1 (it was 2 x1 + 3 x2 + 10 [north]). */
+export const drifted = (r: Pick<Row, 'x1' | 'x2' | 'region'>) => 2 * r.x1 + 5 * r.x2 + (r.region === 'north' ? 4 : 0) + 1;
+
+/** Drop rows of the drifted world with their actuals (uniform noise of width `noise`), reproducible by seed. */
+export function driftedRows(n: number, seed: number, noise = 0.2): LabelledRow[] {
+  const random = seededRandom(seed + 1000);
+  return regionalRows(n, seed, { idPrefix: `d${seed}-` }).map((r) => ({
+    id: r.id,
+    features: { x1: r.x1, x2: r.x2, region: r.region },
+    actual: Math.round((drifted(r) + (random.next() - 0.5) * noise) * 1e6) / 1e6,
+  }));
 }

@@ -17,27 +17,15 @@ import { handleRetrainingMessage, type RetrainingDeps, type RetrainingStarters }
 import { anActor } from '../../support/builders';
 import { InMemoryModelRegistry } from '../../support/in-memory-registry';
 import { inMemoryRunStore } from '../../support/in-memory-run-store';
-import { aRetrainingRequest, labelledFixture, type LabelledRow } from '../../support/labelled-data';
+import { aRetrainingRequest, drifted, driftedRows, labelledFixture, type LabelledRow } from '../../support/labelled-data';
 import { MemoryLake } from '../../support/memory-lake';
-import { aRegionalModel, regionalPackage, regionalRows, type Row, toCsv, TRUE_WEIGHTS } from '../../support/model-kit';
+import { aRegionalModel, regionalPackage, regionalRows, toCsv, TRUE_WEIGHTS } from '../../support/model-kit';
 import { RecordingPublisher } from '../../support/recording-publisher';
 
 const carlos = anActor({ id: 'carlos', roles: ['MLOps.Contributor'] });
 const clock = { now: () => new Date('2026-06-02T03:00:00Z') };
 const WINDOW = '20260601T0000Z';
 const REQUEST_ID = `retrain:regional:${WINDOW}`;
-
-/** After the drift: the world changed (y = 2 x1 + 5 x2 + 4 [north] + 1). */
-const drifted = (r: Pick<Row, 'x1' | 'x2' | 'region'>) => 2 * r.x1 + 5 * r.x2 + (r.region === 'north' ? 4 : 0) + 1;
-
-function driftedRows(n: number, seed: number): LabelledRow[] {
-  const noise = seededRandom(seed + 1000);
-  return regionalRows(n, seed, { idPrefix: `d${seed}-` }).map((r) => ({
-    id: r.id,
-    features: { x1: r.x1, x2: r.x2, region: r.region },
-    actual: Math.round((drifted(r) + (noise.next() - 0.5) * 0.2) * 1e6) / 1e6,
-  }));
-}
 
 interface World {
   deps: RetrainingDeps;
