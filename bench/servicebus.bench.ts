@@ -53,6 +53,7 @@ function storeReference(dir: string, count: number): number {
   const started = process.hrtime.bigint();
   for (let i = 0; i < count; i++) {
     const seq = store.insert({
+      sequenceNumber: i + 1,
       entity: 'q',
       state: 'active',
       enqueuedAt: 0,

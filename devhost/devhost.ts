@@ -138,7 +138,6 @@ export async function startDevhost(options: DevhostOptions): Promise<RunningDevh
       azuriteTable: `http://127.0.0.1:${azurite.tablePort}/devstoreaccount1`,
       cosmos: cosmos.endpoint,
     };
-    const serviceBusFunctions = worker.functionsByTrigger('serviceBusTrigger');
     const summary = [
       `settings: ${settingsFile ? path.relative(appDir, settingsFile) : '(none)'}; data: ${path.relative(appDir, dataDir) || '.'}`,
       `functions loaded from ${loaded.length} file(s): ${worker.listFunctions().length}`,
@@ -147,9 +146,7 @@ export async function startDevhost(options: DevhostOptions): Promise<RunningDevh
       ...host.blobs.functions.map((b) => `  ${b.functionName}: blob ${b.path} (${b.source}, polled)`),
       ...worker.functionsByTrigger('orchestrationTrigger').map((f) => `  ${f.name}: orchestrator`),
       ...worker.functionsByTrigger('activityTrigger').map((f) => `  ${f.name}: activity`),
-      ...(options.listeners ?? []).some((l) => l.name === 'serviceBus')
-        ? []
-        : serviceBusFunctions.map((f) => `  ${f.name}: serviceBusTrigger (NOT served: no Service Bus listener)`),
+      ...host.unserved.map((line) => `  ${line}`),
       ...Object.entries(endpoints).map(([k, v]) => `${k.padEnd(12)} ${v}`),
       `cosmos documents restored: ${persistence.restored}`,
     ];

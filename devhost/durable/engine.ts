@@ -47,12 +47,57 @@ export class UnknownOrchestrationError extends Error {
   }
 }
 
-/** Starting an instance id that is still pending, running or suspended. */
+/**
+ * Starting an instance id that is still pending, running or suspended: DurableTask's
+ * OrchestrationAlreadyExistsException, with its message (the extension's default
+ * `overridableExistingInstanceStates: NonRunningStates`).
+ */
 export class InstanceExistsError extends Error {
-  constructor(readonly instanceId: string) {
-    super(`An orchestration with instance ID '${instanceId}' already exists and is not in a terminal state.`);
+  constructor(
+    readonly instanceId: string,
+    readonly runtimeStatus: RuntimeStatus,
+  ) {
+    super(`An Orchestration instance with the status ${runtimeStatus} already exists.`);
     this.name = 'InstanceExistsError';
   }
+}
+
+/** An instance id DurableClient.StartNewAsync refuses (ArgumentException). */
+export class InvalidInstanceIdError extends Error {
+  constructor(
+    readonly instanceId: string,
+    reason: string,
+  ) {
+    super(reason);
+    this.name = 'InvalidInstanceIdError';
+  }
+}
+
+const MAX_INSTANCE_ID_LENGTH = 256;
+
+/** An execution id as DurableTask.Core makes them: `Guid.NewGuid().ToString("N")`. */
+const newExecutionId = (): string => randomUUID().replace(/-/g, '');
+
+/**
+ * The id of a sub-orchestration started without one: DurableTask.Core's
+ * TaskOrchestrationContext.CreateSubOrchestrationInstance uses `{parent executionId}:{task id}`.
+ */
+const defaultChildInstanceId = (parent: Instance, taskId: number): string => `${parent.executionId}:${taskId}`;
+
+/**
+ * Why DurableClient.StartNewAsync rejects an instance id, or undefined. The messages are .NET's
+ * `ArgumentException.Message`: the extension passes (paramName, message) in swapped order for the
+ * first two, so .NET prints them as `instanceId (Parameter '...')`.
+ */
+export function invalidInstanceIdReason(instanceId: string): string | undefined {
+  if (instanceId.startsWith('@')) return "instanceId (Parameter 'Orchestration instance ids must not start with @.')";
+  // char.IsControl: the C0 and C1 control characters.
+  // eslint-disable-next-line no-control-regex
+  if (/[/\\?#\u0000-\u001f\u007f-\u009f]/.test(instanceId)) {
+    return "instanceId (Parameter 'Orchestration instance ids must not contain /, \\, #, ?, or control characters.')";
+  }
+  if (instanceId.length > MAX_INSTANCE_ID_LENGTH) return `Instance ID lengths must not exceed ${MAX_INSTANCE_ID_LENGTH} characters.`;
+  return undefined;
 }
 
 export type OperationOutcome = 'accepted' | 'notFound' | 'gone';
@@ -126,14 +171,20 @@ export class DurableEngine {
 
   // ---- client operations -------------------------------------------------------------------
 
-  /** Creates an instance; `input` is JSON text (undefined: no input). Returns the instance id. */
+  /**
+   * Creates an instance; `input` is JSON text (undefined: no input). Returns the instance id.
+   * Checks as DurableClient.StartNewAsync, in its order: the orchestrator exists, the id is valid,
+   * no instance with that id is still pending, running or suspended.
+   */
   startNew(name: string, options: { instanceId?: string; input?: string } = {}): string {
     if (!this.invoker.has(name, 'orchestration')) throw new UnknownOrchestrationError(name);
-    const instanceId = options.instanceId ?? randomUUID().replace(/-/g, '');
+    const invalid = options.instanceId ? invalidInstanceIdReason(options.instanceId) : undefined;
+    if (options.instanceId && invalid) throw new InvalidInstanceIdError(options.instanceId, invalid);
+    const instanceId = options.instanceId || randomUUID().replace(/-/g, '');
     const now = Date.now();
     this.store.transaction(() => {
       const existing = this.store.getInstance(instanceId);
-      if (existing && !isTerminal(existing.runtimeStatus)) throw new InstanceExistsError(instanceId);
+      if (existing && !isTerminal(existing.runtimeStatus)) throw new InstanceExistsError(instanceId, existing.runtimeStatus);
       if (existing) this.store.deleteInstance(instanceId);
       this.createInstance({ instanceId, name, input: options.input, now, parent: undefined });
     });
@@ -545,7 +596,7 @@ export class DurableEngine {
     if (retry.kind === 'activity') {
       effects.scheduleActivity(instance, taskId, retry.name, retry.input, at);
     } else {
-      const childId = retry.childInstanceId ?? `${instance.instanceId}:${taskId}`;
+      const childId = retry.childInstanceId ?? defaultChildInstanceId(instance, taskId);
       effects.scheduleChild(taskId, retry.name, childId, retry.input, at);
     }
   }
@@ -641,7 +692,7 @@ export class DurableEngine {
         case ActionType.CallSubOrchestrator:
         case ActionType.CallSubOrchestratorWithRetry: {
           const input = jsonText(action.input);
-          const childId = action.instanceId ?? `${instance.instanceId}:${taskId}`;
+          const childId = action.instanceId ?? defaultChildInstanceId(instance, taskId);
           effects.scheduleChild(taskId, name, childId, input, at);
           if (action.retryOptions) {
             state.retryAttempts[String(taskId)] = {
@@ -678,7 +729,7 @@ export class DurableEngine {
     this.store.clearHistory(instance.instanceId);
     const next: Instance = {
       ...instance,
-      executionId: randomUUID(),
+      executionId: newExecutionId(),
       input,
       output: undefined,
       state: freshExecutionState(),
@@ -741,7 +792,7 @@ export class DurableEngine {
     const instance: Instance = {
       instanceId: args.instanceId,
       name: args.name,
-      executionId: randomUUID(),
+      executionId: newExecutionId(),
       runtimeStatus: 'Pending',
       input: args.input,
       output: undefined,
@@ -850,7 +901,7 @@ class EpisodeEffects {
           now,
         );
       if (existing && !isTerminal(existing.runtimeStatus)) {
-        failChild(new InstanceExistsError(child.instanceId).message);
+        failChild(new InstanceExistsError(child.instanceId, existing.runtimeStatus).message);
         continue;
       }
       if (existing) store.deleteInstance(child.instanceId);

@@ -8,7 +8,13 @@ import {
   durableClientPayload,
   managementLinks,
 } from './client-payload';
-import { type DurableEngine, InstanceExistsError, type OperationOutcome, UnknownOrchestrationError } from './engine';
+import {
+  type DurableEngine,
+  InstanceExistsError,
+  InvalidInstanceIdError,
+  type OperationOutcome,
+  UnknownOrchestrationError,
+} from './engine';
 import { statusPayload } from './status';
 import { type InstanceQuery, isTerminal, type RuntimeStatus,runtimeStatuses } from './store';
 
@@ -33,15 +39,29 @@ export interface DurableHttpApiOptions {
   defaultPageSize?: number;
 }
 
+/**
+ * An answer other than success. As the extension's HttpApiHandler: `CreateResponse(NotFound|Gone)`
+ * has no body; `CreateErrorResponse(status, message, exception)` is `{ Message, ExceptionMessage }`;
+ * devhost's own refusals (`text`) are plain text, so the JS client's `new Error(response.data)`
+ * carries a readable message.
+ */
 class HttpError extends Error {
   constructor(
     readonly status: number,
-    message: string,
+    message = '',
     readonly exceptionMessage?: string,
+    readonly format: 'json' | 'text' = 'json',
   ) {
     super(message);
   }
 }
+
+const notFound = () => new HttpError(404);
+const gone = () => new HttpError(410);
+
+/** The messages of HttpApiHandler.HandleRequestAsync's catch blocks. */
+const ARGUMENT_ERROR = 'One or more of the arguments submitted is incorrect';
+const SERVER_ERROR = 'Something went wrong while processing your request';
 
 const continuationSchema = z.object({ offset: z.number().int().min(0) });
 
@@ -89,9 +109,14 @@ export function createDurableHttpApi(engine: DurableEngine, options: DurableHttp
       }
     }
     if (controller === 'entities') {
-      throw new HttpError(501, 'Durable entities are not supported by devhost.');
+      throw new HttpError(
+        501,
+        'devhost does not support Durable entities (signalEntity, readEntityState, entity queries): keep the state in Cosmos DB or in an orchestration.',
+        undefined,
+        'text',
+      );
     }
-    throw new HttpError(404, `No durable API route matches ${method} ${url.pathname}.`);
+    throw notFound();
   }
 
   async function startOrchestration(
@@ -104,12 +129,17 @@ export function createDurableHttpApi(engine: DurableEngine, options: DurableHttp
   ): Promise<void> {
     const body = await readBody(req);
     const input = body.trim().length === 0 ? undefined : JSON.stringify(parseJsonBody(body));
+    // DurableClient.StartNewAsync: the function check and the id checks throw ArgumentException
+    // (400 with ARGUMENT_ERROR); an id still Pending/Running/Suspended throws DTFx's
+    // OrchestrationAlreadyExistsException, an InvalidOperationException (500 with SERVER_ERROR).
     let id: string;
     try {
       id = engine.startNew(functionName, { ...(instanceId ? { instanceId } : {}), ...(input === undefined ? {} : { input }) });
     } catch (err) {
-      if (err instanceof UnknownOrchestrationError) throw new HttpError(400, err.message);
-      if (err instanceof InstanceExistsError) throw new HttpError(409, err.message);
+      if (err instanceof UnknownOrchestrationError || err instanceof InvalidInstanceIdError) {
+        throw new HttpError(400, ARGUMENT_ERROR, err.message);
+      }
+      if (err instanceof InstanceExistsError) throw new HttpError(500, SERVER_ERROR, err.message);
       throw err;
     }
     const timeout = seconds(query.get('timeout'));
@@ -125,7 +155,7 @@ export function createDurableHttpApi(engine: DurableEngine, options: DurableHttp
 
   function getStatus(res: ServerResponse, instanceId: string, query: URLSearchParams): void {
     const instance = engine.getInstance(instanceId);
-    if (!instance) throw new HttpError(404, `No orchestration instance with ID '${instanceId}' was found.`);
+    if (!instance) throw notFound();
     const options = {
       showInput: bool(query.get('showInput')) ?? true,
       showHistory: bool(query.get('showHistory')) ?? false,
@@ -160,7 +190,7 @@ export function createDurableHttpApi(engine: DurableEngine, options: DurableHttp
 
   function purgeOne(res: ServerResponse, instanceId: string): void {
     const outcome = engine.purge(instanceId);
-    if (outcome === 'notFound') throw new HttpError(404, `No orchestration instance with ID '${instanceId}' was found.`);
+    if (outcome === 'notFound') throw notFound();
     if (outcome === 'notTerminal') {
       const status = engine.getInstance(instanceId)?.runtimeStatus ?? 'unknown';
       throw new HttpError(
@@ -177,46 +207,62 @@ export function createDurableHttpApi(engine: DurableEngine, options: DurableHttp
     }
     const filter = instanceQuery(query);
     const deleted = engine.purgeWhere({ ...filter, createdTimeTo: filter.createdTimeTo ?? Date.now() });
-    if (deleted === 0) throw new HttpError(404, 'No orchestration instance matches the purge filter.');
+    if (deleted === 0) throw notFound();
     sendJson(res, 200, { instancesDeleted: deleted });
   }
 
   async function raiseEvent(req: IncomingMessage, res: ServerResponse, instanceId: string, eventName: string): Promise<void> {
     const instance = engine.getInstance(instanceId);
-    if (!instance) throw new HttpError(404, `No orchestration instance with ID '${instanceId}' was found.`);
-    if (isTerminal(instance.runtimeStatus)) {
-      throw new HttpError(410, `The orchestration instance '${instanceId}' has already ${instance.runtimeStatus.toLowerCase()}.`);
-    }
+    if (!instance) throw notFound();
+    if (isTerminal(instance.runtimeStatus)) throw gone();
     const mediaType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
     const body = await readBody(req);
     if (mediaType !== 'application/json') {
       throw new HttpError(400, 'Only application/json request content is supported');
     }
     const input = body.trim().length === 0 ? undefined : JSON.stringify(parseJsonBody(body));
-    respondOutcome(res, engine.raiseEvent(instanceId, eventName, input), instanceId);
+    respondOutcome(res, engine.raiseEvent(instanceId, eventName, input));
   }
 
   function instanceOperation(res: ServerResponse, instanceId: string, operation: string, reason: string | null): void {
     const existing = engine.getInstance(instanceId);
-    if (!existing) throw new HttpError(404, `No orchestration instance with ID '${instanceId}' was found.`);
+    if (!existing) throw notFound();
     switch (operation) {
       case 'terminate':
-        return respondOutcome(res, engine.terminate(instanceId, reason ?? ''), instanceId);
+        return respondOutcome(res, engine.terminate(instanceId, reason ?? ''));
       case 'suspend':
-        return respondOutcome(res, engine.suspend(instanceId, reason ?? undefined), instanceId);
-      case 'resume':
-        return respondOutcome(res, engine.resume(instanceId, reason ?? undefined), instanceId);
+      case 'resume': {
+        if (isTerminal(existing.runtimeStatus)) throw gone();
+        // DurableClient.SuspendAsync / ResumeAsync throw InvalidOperationException (so 500) when
+        // the instance is not Running/Pending (suspend) or not Suspended (resume).
+        const allowed = operation === 'suspend' ? existing.runtimeStatus !== 'Suspended' : existing.runtimeStatus === 'Suspended';
+        if (!allowed) {
+          throw new HttpError(
+            500,
+            SERVER_ERROR,
+            `Cannot ${operation} the orchestration instance ${instanceId} because instance is in the ${existing.runtimeStatus} state.`,
+          );
+        }
+        const outcome =
+          operation === 'suspend' ? engine.suspend(instanceId, reason ?? undefined) : engine.resume(instanceId, reason ?? undefined);
+        return respondOutcome(res, outcome);
+      }
       case 'rewind':
       case 'restart':
-        throw new HttpError(501, `The ${operation} operation is not supported by devhost.`);
+        throw new HttpError(
+          501,
+          `devhost does not support the ${operation} operation: start a new instance (client.startNew) with the same input instead.`,
+          undefined,
+          'text',
+        );
       default:
-        throw new HttpError(404, `Unknown instance operation '${operation}'.`);
+        throw notFound();
     }
   }
 
-  function respondOutcome(res: ServerResponse, outcome: OperationOutcome, instanceId: string): void {
-    if (outcome === 'notFound') throw new HttpError(404, `No orchestration instance with ID '${instanceId}' was found.`);
-    if (outcome === 'gone') throw new HttpError(410, `The orchestration instance '${instanceId}' is no longer running.`);
+  function respondOutcome(res: ServerResponse, outcome: OperationOutcome): void {
+    if (outcome === 'notFound') throw notFound();
+    if (outcome === 'gone') throw gone();
     res.writeHead(202).end();
   }
 
@@ -232,14 +278,20 @@ export function createDurableHttpApi(engine: DurableEngine, options: DurableHttp
           return;
         }
         if (err instanceof HttpError) {
-          sendJson(res, err.status, {
-            Message: err.message,
-            ...(err.exceptionMessage === undefined ? {} : { ExceptionMessage: err.exceptionMessage }),
-          });
+          if (err.message === '') {
+            res.writeHead(err.status, { 'Content-Length': 0 }).end();
+          } else if (err.format === 'text') {
+            res.writeHead(err.status, { 'Content-Type': 'text/plain; charset=utf-8' }).end(err.message);
+          } else {
+            sendJson(res, err.status, {
+              Message: err.message,
+              ...(err.exceptionMessage === undefined ? {} : { ExceptionMessage: err.exceptionMessage }),
+            });
+          }
           return;
         }
         const message = err instanceof Error ? err.message : String(err);
-        sendJson(res, 500, { Message: 'Something went wrong while processing your request', ExceptionMessage: message });
+        sendJson(res, 500, { Message: SERVER_ERROR, ExceptionMessage: message });
       }
     },
   };
@@ -306,11 +358,13 @@ function instanceQuery(query: URLSearchParams): InstanceQuery {
   const to = date(query.get('createdTimeTo'));
   if (from !== undefined) filter.createdTimeFrom = from;
   if (to !== undefined) filter.createdTimeTo = to;
+  // Enum.TryParse in HttpApiHandler.TryGetIEnumerableQueryParameterValue: case-sensitive names
+  // (surrounding spaces allowed) or the enum's numbers; anything else is ignored.
   const statuses = query
     .getAll('runtimeStatus')
     .flatMap((v) => v.split(','))
     .map((v) => v.trim())
-    .map((v) => runtimeStatuses.find((s) => s.toLowerCase() === v.toLowerCase()))
+    .map((v) => (/^\d+$/.test(v) ? runtimeStatuses[Number(v)] : runtimeStatuses.find((s) => s === v)))
     .filter((s): s is RuntimeStatus => s !== undefined);
   if (statuses.length > 0) filter.runtimeStatus = statuses;
   const prefix = query.get('instanceIdPrefix');

@@ -15,7 +15,7 @@ export { ActionType, flattenActions } from './actions';
 export type { DurableClientPayload } from './client-payload';
 export { durableApiBasePath, durableClientPayload, durableClientPayloadSchema } from './client-payload';
 export type { DurableEngineOptions, OperationOutcome } from './engine';
-export { DurableEngine, InstanceExistsError, UnknownOrchestrationError } from './engine';
+export { DurableEngine, InstanceExistsError, InvalidInstanceIdError, invalidInstanceIdReason, UnknownOrchestrationError } from './engine';
 export type { HistoryEvent } from './history';
 export { EventType, history } from './history';
 export type { DurableHttpApi, DurableHttpApiOptions } from './http-api';

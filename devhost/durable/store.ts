@@ -14,14 +14,15 @@ import type { HistoryEvent } from './history';
  * killed at any instant restarts from a consistent hub.
  */
 
+/** Runtime statuses, in the order of DurableTask.Core's OrchestrationStatus numbers (Running = 0). */
 export const runtimeStatuses = [
-  'Pending',
   'Running',
   'Completed',
   'ContinuedAsNew',
   'Failed',
   'Canceled',
   'Terminated',
+  'Pending',
   'Suspended',
 ] as const;
 export const runtimeStatusSchema = z.enum(runtimeStatuses);

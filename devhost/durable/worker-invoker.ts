@@ -14,7 +14,15 @@ export function workerInvoker(worker: FunctionsWorker, options: { quietActivitie
     has: (name, kind) => worker.getFunction(name)?.trigger.type?.toLowerCase() === triggerTypes[kind],
     invokeOrchestrator: async (name, triggerInput) =>
       (await worker.invoke(name, { triggerValue: triggerInput, quiet: true })).returnValue,
-    invokeActivity: async (name, input) =>
-      (await worker.invoke(name, { triggerValue: input, quiet: options.quietActivities ?? false })).returnValue,
+    // The activity's binding data starts with its instance id, as the extension's
+    // ActivityTriggerAttributeBindingProvider gives it (`{instanceId}` in binding expressions).
+    invokeActivity: async (name, input, meta) =>
+      (
+        await worker.invoke(name, {
+          triggerValue: input,
+          triggerMetadata: { instanceId: meta.instanceId },
+          quiet: options.quietActivities ?? false,
+        })
+      ).returnValue,
   };
 }

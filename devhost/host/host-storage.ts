@@ -12,18 +12,30 @@ export function resolveSettingRefs(value: string, env: NodeJS.ProcessEnv = proce
   });
 }
 
-/** Blob client for a connection string or a connection setting name (`connection` option). */
-export function blobServiceFor(connection: string | undefined, env: NodeJS.ProcessEnv = process.env): BlobServiceClient {
+/**
+ * The storage connection string a binding's `connection` option names (default
+ * `AzureWebJobsStorage`): as the host, the setting itself, then `AzureWebJobs<name>`, then an
+ * identity-style service URI (refused: locally a connection string is needed).
+ */
+export function storageConnectionString(
+  connection: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  service: 'blob' | 'queue' | 'table' = 'blob',
+): string {
   const name = connection && connection.length > 0 ? connection : 'AzureWebJobsStorage';
-  // As the host: the setting itself, then AzureWebJobs<name>, then an identity-style blob URI.
   const value =
     env[name] ??
     env[`AzureWebJobs${name}`] ??
-    env[`${name}__blobServiceUri`] ??
+    env[`${name}__${service}ServiceUri`] ??
     (name.includes('=') ? name : undefined);
   if (!value) throw new Error(`Storage connection "${name}" is not set (app setting ${name}).`);
   if (value.startsWith('http')) throw new Error(`Storage connection "${name}" must be a connection string locally.`);
-  return BlobServiceClient.fromConnectionString(value);
+  return value;
+}
+
+/** Blob client for a connection string or a connection setting name (`connection` option). */
+export function blobServiceFor(connection: string | undefined, env: NodeJS.ProcessEnv = process.env): BlobServiceClient {
+  return BlobServiceClient.fromConnectionString(storageConnectionString(connection, env, 'blob'));
 }
 
 export async function ensureContainer(container: ContainerClient): Promise<void> {

@@ -1,5 +1,8 @@
-import type { FunctionsWorker } from '../worker';
+import type { Disposable, FunctionsWorker } from '../worker';
 import { AdminFunctions } from './admin-functions';
+import { installCosmosBindings } from './bindings/cosmos-bindings';
+import { installStorageBindings } from './bindings/storage-bindings';
+import { assertBindingsSupported, unservedReason } from './bindings/support';
 import { type RunningBlobTriggers, startBlobTriggers } from './blob-triggers';
 import { blobServiceFor, ensureContainer, HOSTS_CONTAINER } from './host-storage';
 import { type DurableManagementHandler, type HttpKeys, type RunningHttpServer, startHttpServer } from './http-server';
@@ -24,9 +27,17 @@ export interface DurableExtension {
  */
 export interface TriggerListener {
   name: string;
+  /** Trigger types it serves (e.g. `serviceBusTrigger`), so the host does not report them as unserved. */
+  triggerTypes?: readonly string[];
+  /** Installs its output binding handlers / input providers; called before the host checks every binding is supported. */
+  registerBindings?(worker: FunctionsWorker): Disposable;
   start(worker: FunctionsWorker): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** Trigger types the host itself serves. */
+const HOST_TRIGGERS = ['httpTrigger', 'timerTrigger', 'blobTrigger'];
+const DURABLE_TRIGGERS = ['orchestrationTrigger', 'activityTrigger'];
 
 export interface HostOptions {
   worker: FunctionsWorker;
@@ -55,6 +66,8 @@ export interface RunningHost {
   http: RunningHttpServer;
   timers: RunningTimers;
   blobs: RunningBlobTriggers;
+  /** One line per function whose trigger devhost does not serve (also logged at start). */
+  unserved: string[];
   stop(): Promise<void>;
 }
 
@@ -71,21 +84,43 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
   const onError = (fn: string, err: unknown) =>
     log(`[host] ${fn}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
 
+  const hostJson = readHostJson(options.appDir);
+  const listeners = options.listeners ?? [];
+  const durable = options.durable;
+  let origin = '';
+  // Every binding gets its handler before the check, so that a binding nobody handles stops the
+  // start with its function named, instead of its data being dropped at run time.
+  const bindings: Disposable[] = [
+    installStorageBindings(worker, { env, queueMessageEncoding: hostJson.extensions?.queues?.messageEncoding }),
+    installCosmosBindings(worker, { env }),
+    ...(durable ? [worker.setInputBindingProvider('durableClient', () => durable.clientPayload(origin))] : []),
+    ...listeners.flatMap((l) => (l.registerBindings ? [l.registerBindings(worker)] : [])),
+  ];
+  const disposeBindings = () => bindings.forEach((b) => b.dispose());
+  try {
+    assertBindingsSupported(worker, durable ? [] : ['durableClient']);
+  } catch (err) {
+    disposeBindings();
+    throw err;
+  }
+  const served = [...HOST_TRIGGERS, ...(durable ? DURABLE_TRIGGERS : []), ...listeners.flatMap((l) => l.triggerTypes ?? [])];
+  const unserved = worker.listFunctions().flatMap((fn) => unservedReason(fn, served) ?? []);
+  for (const line of unserved) log(`[host] ${line}`);
+
   await worker.start(options.appDir);
   const keys = options.keys ?? { functionKey: env.DEVHOST_FUNCTION_KEY, masterKey: env.DEVHOST_MASTER_KEY };
   const admin = new AdminFunctions({ worker, masterKey: keys.masterKey, blobService: (connection) => blobServiceFor(connection, env), log });
   const http = await startHttpServer({
     worker,
     port: options.port ?? 7071,
-    routePrefix: options.routePrefix ?? routePrefixOf(readHostJson(options.appDir)),
+    routePrefix: options.routePrefix ?? routePrefixOf(hostJson),
     keys,
     identities: options.identities ?? parseDevIdentities(env.DEVHOST_IDENTITIES),
-    durable: options.durable ? (req, res) => options.durable!.handle(req, res) : undefined,
+    durable: durable ? (req, res) => durable.handle(req, res) : undefined,
     admin,
   });
-  const durable = options.durable;
+  origin = http.origin;
   if (durable) {
-    worker.setInputBindingProvider('durableClient', () => durable.clientPayload(http.origin));
     // The platform sets it on Azure; without it df.getClient rewrites every URL to localhost:7071.
     env.WEBSITE_HOSTNAME = `127.0.0.1:${http.port}`;
   }
@@ -106,7 +141,6 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
         log,
       })
     : { functions: [], pollOnce: async () => undefined, stop: async () => undefined };
-  const listeners = options.listeners ?? [];
   for (const listener of listeners) await listener.start(worker);
 
   let stopping: Promise<void> | undefined;
@@ -116,6 +150,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     http,
     timers,
     blobs,
+    unserved,
     stop: () => {
       stopping ??= (async () => {
         for (const listener of [...listeners].reverse()) await listener.stop().catch((e: unknown) => onError(listener.name, e));
@@ -124,6 +159,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
         await http.stop();
         await admin.drain();
         await worker.terminate();
+        disposeBindings();
       })();
       return stopping;
     },

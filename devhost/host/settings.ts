@@ -19,6 +19,7 @@ const hostJsonSchema = z.object({
   extensions: z
     .object({
       http: z.object({ routePrefix: z.string().optional() }).partial().optional(),
+      queues: z.object({ messageEncoding: z.enum(['base64', 'none']).optional() }).partial().optional(),
       durableTask: z.record(z.string(), z.unknown()).optional(),
     })
     .partial()

@@ -15,12 +15,33 @@ import {
   uuid_to_string,
 } from 'rhea';
 
-import { BrokerEngine, BrokerError, type Settlement } from './engine';
+import { BrokerEngine, BrokerError, messageTooLarge, type Settlement } from './engine';
 import { decodeMessage, type Envelope, type Lock, NEVER, type ReceivingEntity } from './entities';
 
 /** Message format of a batch: an envelope whose data sections are the encoded messages. */
 const BATCH_FORMAT = 0x80013700;
 const MANAGEMENT_SUFFIX = '/$management';
+const SESSION_FILTER = 'com.microsoft:session-filter';
+
+/**
+ * What the broker answers for features it does not have: `amqp:not-implemented`, which the SDK
+ * turns into a non-retryable error at once (the SDK retries unknown conditions for ~90 s).
+ */
+const notImplemented = (what: string, instead: string): BrokerError =>
+  new BrokerError('amqp:not-implemented', `The local Service Bus broker does not support ${what}. ${instead}`, 501);
+
+const SESSIONS = notImplemented(
+  'sessions (acceptSession, acceptNextSession, session state)',
+  'Receive without sessions (createReceiver) and keep per-key order in the handler; declare entities without RequiresSession.',
+);
+const RULES = notImplemented(
+  'rule management (ServiceBusRuleManager)',
+  'Declare subscription rules (correlation filters) in the broker config file (devhost/servicebus/config.json).',
+);
+
+/** A TLS record carrying the fatal alert access_denied (49): what an HTTPS client gets on the AMQP port. */
+const TLS_ACCESS_DENIED = Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 49]);
+const TLS_HANDSHAKE = 0x16;
 
 /**
  * The SDK turns a delivery tag into a lock token with .NET's GUID byte order; this is its inverse
@@ -105,9 +126,10 @@ function wireMessage(
   };
   if (lock) annotations['x-opt-locked-until'] = new Date(lock.until);
   if (envelope.state === 'deferred') annotations['x-opt-message-state'] = types.wrap_int(1);
+  if (envelope.state === 'scheduled') annotations['x-opt-message-state'] = types.wrap_int(2);
   const message: Record<string, unknown> = {
     ...envelope.message,
-    delivery_count: Math.max(0, envelope.deliveryCount - 1),
+    delivery_count: envelope.deliveryCount,
     message_annotations: annotations,
   };
   if (envelope.expiresAt < NEVER && message.ttl === undefined) {
@@ -132,9 +154,7 @@ function asBrokerError(e: unknown): BrokerError {
 
 export interface AmqpListenerOptions {
   port: number;
-  /** Advertised on sender links; the SDK sizes its batches by it. */
-  maxMessageSize: number;
-  /** Where protocol errors the broker cannot answer are reported (default: nowhere). */
+  /** Where protocol errors the broker cannot answer, and refused clients, are reported (default: nowhere). */
   log?: (line: string) => void;
 }
 
@@ -189,9 +209,27 @@ export class AmqpListener {
 
     const server = container.listen({ port: this.options.port, host: '127.0.0.1' });
     this.server = server;
+    // rhea accepts every socket as AMQP; look at the first byte first, so that an HTTPS client
+    // (ServiceBusAdministrationClient speaks the ATOM API over TLS to the same host and port) is
+    // refused at once instead of timing out and retrying on a reset connection.
+    const acceptAmqp = server.listeners('connection') as ((socket: Socket) => void)[];
+    server.removeAllListeners('connection');
     server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
+      socket.once('data', (first: Buffer) => {
+        socket.pause();
+        if (first[0] === TLS_HANDSHAKE) {
+          this.options.log?.(
+            '[servicebus] refused an HTTPS connection: the local broker does not support ServiceBusAdministrationClient (the ATOM management API); entities come from the broker config file (devhost/servicebus/config.json).',
+          );
+          socket.end(TLS_ACCESS_DENIED);
+          return;
+        }
+        socket.unshift(first);
+        for (const accept of acceptAmqp) accept.call(server, socket);
+        socket.resume();
+      });
     });
     await new Promise<void>((resolve, reject) => {
       if (server.listening) return resolve();
@@ -228,6 +266,14 @@ export class AmqpListener {
     sender.set_source((remote.source ?? {}) as Source);
     sender.set_target((remote.target ?? {}) as TerminusOptions);
     const address = source.address ?? '';
+    const filter = (remote.source as { filter?: Record<string, unknown> } | undefined)?.filter;
+    if (filter && SESSION_FILTER in filter) {
+      // The attach answers without the session filter (no session was locked), then the detach
+      // carries the reason.
+      sender.set_source({ address });
+      sender.close({ condition: SESSIONS.condition, description: SESSIONS.message });
+      return;
+    }
     if (address === '$cbs' || address.endsWith(MANAGEMENT_SUFFIX)) {
       // Replies go to the request's reply_to: the SDK names either the link's target or the link.
       const links = this.replyLinksOf(ctx.connection);
@@ -261,7 +307,8 @@ export class AmqpListener {
     receiver.set_target((remote.target ?? {}) as TerminusOptions);
     const address = target.address ?? '';
     const local = (receiver as unknown as { local: { attach: Record<string, unknown> } }).local.attach;
-    local.max_message_size = this.options.maxMessageSize;
+    // The entity's limit, as Service Bus advertises it; the SDK sizes its batches by it.
+    local.max_message_size = this.engine.maxMessageSize(address) ?? this.engine.largestMaxMessageSize();
     if (address === '$cbs' || address.endsWith(MANAGEMENT_SUFFIX)) return;
     if (!this.engine.findTarget(address)) {
       receiver.close({
@@ -287,14 +334,16 @@ export class AmqpListener {
       return;
     }
     try {
-      const messages =
-        delivery.format === BATCH_FORMAT
-          ? // rhea hands over non-zero formats undecoded.
-            toArray(
-              (decodeMessage(message as unknown as Buffer).body as { content?: unknown } | undefined)
-                ?.content,
-            ).map((b) => decodeMessage(b as Buffer))
-          : [message];
+      const batch = delivery.format === BATCH_FORMAT;
+      // rhea hands over non-zero formats undecoded; a single message is measured re-encoded.
+      const size = batch ? (message as unknown as Buffer).length : amqpMessage.encode(message).length;
+      const limit = this.engine.maxMessageSize(address);
+      if (limit !== undefined && size > limit) throw messageTooLarge(delivery.id, size, limit);
+      const messages = batch
+        ? toArray(
+            (decodeMessage(message as unknown as Buffer).body as { content?: unknown } | undefined)?.content,
+          ).map((b) => decodeMessage(b as Buffer))
+        : [message];
       this.engine.send(address, messages);
       delivery.accept();
     } catch (e) {
@@ -434,9 +483,12 @@ export class AmqpListener {
         };
       }
       case 'com.microsoft:schedule-message': {
-        const messages = toArray(body.messages).map((entry) =>
-          decodeMessage((entry as { message: Buffer }).message),
-        );
+        const limit = this.engine.maxMessageSize(entityPath);
+        const messages = toArray(body.messages).map((entry, i) => {
+          const encoded = (entry as { message: Buffer }).message;
+          if (limit !== undefined && encoded.length > limit) throw messageTooLarge(i, encoded.length, limit);
+          return decodeMessage(encoded);
+        });
         const seqs = this.engine.schedule(entityPath, messages);
         return { body: { 'sequence-numbers': seqs.map((s) => types.wrap_long(s)) } };
       }
@@ -487,12 +539,17 @@ export class AmqpListener {
         }
         return {};
       }
+      case 'com.microsoft:add-rule':
+      case 'com.microsoft:remove-rule':
+      case 'com.microsoft:enumerate-rules':
+        throw RULES;
+      case 'com.microsoft:renew-session-lock':
+      case 'com.microsoft:get-session-state':
+      case 'com.microsoft:set-session-state':
+      case 'com.microsoft:get-message-sessions':
+        throw SESSIONS;
       default:
-        throw new BrokerError(
-          'com.microsoft:not-implemented',
-          `The local broker does not support the management operation '${operation}'.`,
-          501,
-        );
+        throw notImplemented(`the management operation '${operation}'`, 'See docs/servicebus-broker.md for what it supports.');
     }
   }
 }

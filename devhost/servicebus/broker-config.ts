@@ -50,9 +50,18 @@ const duplicateDetection = {
   DuplicateDetectionHistoryTimeWindow: duration.default(10 * 60_000),
 };
 
+/**
+ * Premium entities choose their largest message, 1 MB (default) to 100 MB; Standard ones are
+ * fixed at 256 KB (checked against the namespace's `Tier` below).
+ */
+const sendingProperties = {
+  ...duplicateDetection,
+  MaxMessageSizeInKilobytes: z.number().int().min(1024).max(102_400).optional(),
+};
+
 const queueSchema = z.object({
   Name: entityName,
-  Properties: z.strictObject({ ...receivingProperties, ...duplicateDetection }).prefault({}),
+  Properties: z.strictObject({ ...receivingProperties, ...sendingProperties }).prefault({}),
 });
 
 const correlationFilterSchema = z
@@ -92,7 +101,7 @@ const subscriptionSchema = z.object({
 const topicSchema = z.object({
   Name: entityName,
   Properties: z
-    .strictObject({ DefaultMessageTimeToLive: duration.optional(), ...duplicateDetection })
+    .strictObject({ DefaultMessageTimeToLive: duration.optional(), ...sendingProperties })
     .prefault({}),
   Subscriptions: z.array(subscriptionSchema).default([]),
 });
@@ -105,6 +114,8 @@ export const brokerConfigSchema = z
         .array(
           z.object({
             Name: z.string().min(1),
+            /** The Service Bus tier whose limits the broker applies (message size). */
+            Tier: z.enum(['Standard', 'Premium']).default('Standard'),
             Queues: z.array(queueSchema).default([]),
             Topics: z.array(topicSchema).default([]),
           }),
@@ -116,6 +127,16 @@ export const brokerConfigSchema = z
   .superRefine((config, ctx) => {
     const ns = config.UserConfig.Namespaces[0];
     if (!ns) return;
+    if (ns.Tier === 'Standard') {
+      for (const entity of [...ns.Queues, ...ns.Topics]) {
+        if (entity.Properties.MaxMessageSizeInKilobytes !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `'${entity.Name}': MaxMessageSizeInKilobytes needs "Tier": "Premium" (Standard messages are at most 256 KB)`,
+          });
+        }
+      }
+    }
     const seen = new Set<string>();
     for (const name of [...ns.Queues.map((q) => q.Name), ...ns.Topics.map((t) => t.Name)]) {
       if (seen.has(name.toLowerCase()))
@@ -142,6 +163,17 @@ export type QueueConfig = z.output<typeof queueSchema>;
 export type TopicConfig = z.output<typeof topicSchema>;
 export type SubscriptionConfig = z.output<typeof subscriptionSchema>;
 export type CorrelationFilter = z.output<typeof correlationFilterSchema>;
+export type NamespaceConfig = BrokerConfig['UserConfig']['Namespaces'][number];
+
+/** Service Bus quotas: 256 KB per message (or batch) on Standard, 1 MB by default on Premium. */
+const STANDARD_MAX_MESSAGE_BYTES = 256 * 1024;
+const PREMIUM_DEFAULT_MAX_MESSAGE_KB = 1024;
+
+/** The largest message (or batch) a queue or topic accepts, in bytes. */
+export function maxMessageBytes(namespace: Pick<NamespaceConfig, 'Tier'>, maxMessageSizeInKilobytes: number | undefined): number {
+  if (namespace.Tier === 'Standard') return STANDARD_MAX_MESSAGE_BYTES;
+  return (maxMessageSizeInKilobytes ?? PREMIUM_DEFAULT_MAX_MESSAGE_KB) * 1024;
+}
 
 export class BrokerConfigError extends Error {
   constructor(

@@ -32,8 +32,6 @@ export interface ServiceBusBrokerOptions {
   config?: BrokerConfigInput;
   /** Folder for the message store; a temporary folder (deleted on stop) when omitted. */
   dataDir?: string;
-  /** Largest message or batch accepted, in bytes (default 1 MiB). */
-  maxMessageSize?: number;
   /** How often locks, schedules and expiry are checked, in ms (default 100). */
   sweepIntervalMs?: number;
   /** Where protocol and sweep errors go (default: stderr). */
@@ -75,7 +73,6 @@ export async function startServiceBusBroker(
   const engine = new BrokerEngine(config, store);
   const listener = new AmqpListener(engine, {
     port: options.port ?? 0,
-    maxMessageSize: options.maxMessageSize ?? 1024 * 1024,
     log,
   });
   let port: number;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import { type Message, message as amqpMessage } from 'rhea';
 
-import type { BrokerConfig, QueueConfig, SubscriptionConfig } from './broker-config';
+import { type BrokerConfig, maxMessageBytes, type QueueConfig, type SubscriptionConfig } from './broker-config';
 import {
   decodeMessage,
   type Envelope,
@@ -36,7 +36,14 @@ export const lockLost = (token: string): BrokerError =>
 
 export const DEAD_LETTER_SUFFIX = '/$DeadLetterQueue';
 const SCHEDULED_TIME = 'x-opt-scheduled-enqueue-time';
-const DEAD_LETTER_SOURCE = 'x-opt-deadletter-source';
+
+/** The error Service Bus answers for a transfer larger than the entity allows (`MessageSizeExceeded` in the SDK). */
+export const messageTooLarge = (deliveryId: number, size: number, limit: number): BrokerError =>
+  new BrokerError(
+    'amqp:link:message-size-exceeded',
+    `The received message (delivery-id:${deliveryId}, size:${size} bytes) exceeds the limit (${limit} bytes) currently allowed on the link.`,
+    413,
+  );
 
 export type Settlement = 'complete' | 'abandon' | 'defer' | 'deadletter';
 
@@ -48,6 +55,7 @@ export interface SettleOptions {
 }
 
 interface ScheduledMessage {
+  rowId: number;
   seq: number;
   target: SendTarget;
   message: Message;
@@ -99,6 +107,8 @@ export class BrokerEngine {
   private readonly locks = new Map<string, Envelope>();
   private readonly scheduled = new Map<number, ScheduledMessage>();
   private readonly recentIds = new Map<string, Map<string, number>>();
+  /** The last sequence number issued per queue or topic (lower-cased name); `*` is a floor for all. */
+  private readonly counters: Map<string, number>;
   private lastExpirySweep = 0;
 
   constructor(
@@ -111,10 +121,12 @@ export class BrokerEngine {
       const entity = this.addReceiving(q.Name, receivingProperties(q.Properties));
       this.targets.set(q.Name.toLowerCase(), {
         name: q.Name,
+        queue: entity,
         duplicateWindowMs: q.Properties.RequiresDuplicateDetection
           ? q.Properties.DuplicateDetectionHistoryTimeWindow
           : undefined,
         defaultTtlMs: undefined,
+        maxMessageSize: maxMessageBytes(ns, q.Properties.MaxMessageSizeInKilobytes),
         route: () => [entity],
       });
     }
@@ -125,16 +137,19 @@ export class BrokerEngine {
       }));
       this.targets.set(t.Name.toLowerCase(), {
         name: t.Name,
+        queue: undefined,
         duplicateWindowMs: t.Properties.RequiresDuplicateDetection
           ? t.Properties.DuplicateDetectionHistoryTimeWindow
           : undefined,
         defaultTtlMs: t.Properties.DefaultMessageTimeToLive,
+        maxMessageSize: maxMessageBytes(ns, t.Properties.MaxMessageSizeInKilobytes),
         route: (message) =>
           routes
             .filter((r) => r.filters.length === 0 || r.filters.some((f) => matchesCorrelation(f, message)))
             .map((r) => r.entity),
       });
     }
+    this.counters = store.sequenceCounters();
     this.restore();
   }
 
@@ -152,15 +167,20 @@ export class BrokerEngine {
     const now = this.now();
     for (const row of this.store.all()) {
       const message = decodeMessage(row.body);
+      const counter = targetOfPath(row.entity);
+      this.counters.set(counter, Math.max(this.counters.get(counter) ?? 0, row.sequenceNumber));
       if (row.state === 'scheduled') {
         const target = this.targets.get(row.entity.toLowerCase());
-        if (target) this.scheduled.set(row.seq, { seq: row.seq, target, message, visibleAt: row.visibleAt });
+        if (target) {
+          this.scheduled.set(row.rowId, { rowId: row.rowId, seq: row.sequenceNumber, target, message, visibleAt: row.visibleAt });
+        }
         continue;
       }
       const entity = this.receiving.get(row.entity.toLowerCase());
       if (!entity) continue; // an entity removed from the config: its rows stay in the file untouched
       entity.add({
-        seq: row.seq,
+        rowId: row.rowId,
+        seq: row.sequenceNumber,
         entity,
         state: row.state,
         message,
@@ -172,6 +192,29 @@ export class BrokerEngine {
     for (const { target, messageId, expiresAt } of this.store.recentMessageIds(now)) {
       this.idsOf(target).set(messageId, expiresAt);
     }
+  }
+
+  /**
+   * The next sequence number of a queue or topic: gap-free and increasing per entity, as Service
+   * Bus issues them ("relative to the queue or topic"); a topic's subscriptions share its numbers.
+   * Call inside a store transaction.
+   */
+  private nextSequenceNumber(target: SendTarget): number {
+    const key = target.name.toLowerCase();
+    const next = Math.max(this.counters.get(key) ?? 0, this.counters.get('*') ?? 0) + 1;
+    this.counters.set(key, next);
+    this.store.saveSequenceCounter(key, next);
+    return next;
+  }
+
+  /** The largest message or batch a queue or topic accepts, in bytes (undefined: no such entity). */
+  maxMessageSize(targetName: string): number | undefined {
+    return this.findTarget(targetName)?.maxMessageSize;
+  }
+
+  /** The largest limit of all entities (for `$management` links, which carry any entity's messages). */
+  largestMaxMessageSize(): number {
+    return Math.max(256 * 1024, ...[...this.targets.values()].map((t) => t.maxMessageSize));
   }
 
   findReceiving(path: string): ReceivingEntity | undefined {
@@ -230,32 +273,40 @@ export class BrokerEngine {
       for (const raw of messages) {
         const message = this.normalise(raw);
         if (this.isDuplicate(target, String(message.message_id), now)) continue;
+        const seq = this.nextSequenceNumber(target);
         const at = scheduledTimeOf(message);
         if (at !== undefined && at > now) {
-          seqs.push(this.storeScheduled(target, message, at));
+          this.storeScheduled(target, message, at, seq);
+          seqs.push(seq);
           continue;
         }
-        added.push(...this.route(target, message, now));
+        added.push(...this.route(target, message, now, seq));
       }
     });
     this.publish(added);
     return seqs;
   }
 
-  /** Schedules messages (the `$management` schedule operation); returns their sequence numbers. */
+  /**
+   * Schedules messages (the `$management` schedule operation); returns their sequence numbers,
+   * which they keep when they become active (and which cancel them until then).
+   */
   schedule(targetName: string, messages: Message[]): number[] {
     const target = this.requireTarget(targetName);
     const now = this.now();
     return this.store.transaction(() =>
       messages.map((raw) => {
         const message = this.normalise(raw);
-        return this.storeScheduled(target, message, scheduledTimeOf(message) ?? now);
+        const seq = this.nextSequenceNumber(target);
+        this.storeScheduled(target, message, scheduledTimeOf(message) ?? now, seq);
+        return seq;
       }),
     );
   }
 
-  private storeScheduled(target: SendTarget, message: Message, at: number): number {
-    const seq = this.store.insert({
+  private storeScheduled(target: SendTarget, message: Message, at: number, seq: number): void {
+    const rowId = this.store.insert({
+      sequenceNumber: seq,
       entity: target.name,
       state: 'scheduled',
       enqueuedAt: at,
@@ -264,41 +315,56 @@ export class BrokerEngine {
       deliveryCount: 0,
       body: amqpMessage.encode(message),
     });
-    this.scheduled.set(seq, { seq, target, message, visibleAt: at });
-    return seq;
+    this.scheduled.set(rowId, { rowId, seq, target, message, visibleAt: at });
   }
 
   cancelScheduled(targetName: string, seqs: number[]): void {
+    const wanted = new Set(seqs);
     this.store.transaction(() => {
-      for (const seq of seqs) {
-        const s = this.scheduled.get(seq);
-        if (!s || s.target.name.toLowerCase() !== targetName.toLowerCase()) continue;
-        this.scheduled.delete(seq);
-        this.store.delete(seq);
+      for (const s of [...this.scheduled.values()]) {
+        if (!wanted.has(s.seq) || s.target.name.toLowerCase() !== targetName.toLowerCase()) continue;
+        this.scheduled.delete(s.rowId);
+        this.store.delete(s.rowId);
       }
     });
   }
 
-  /** Stores one copy per receiving entity (inside the caller's transaction). */
-  private route(target: SendTarget, message: Message, now: number): Envelope[] {
-    const body = amqpMessage.encode(message);
+  /**
+   * Stores one copy per receiving entity (inside the caller's transaction), all with the target's
+   * sequence number. The time to live the receiver sees is the smallest of the message's, the
+   * topic's and the entity's default, as Service Bus caps it.
+   */
+  private route(target: SendTarget, message: Message, enqueuedAt: number, seq: number): Envelope[] {
+    const encoded = new Map<number | undefined, { message: Message; body: Buffer }>();
     return target.route(message).map((entity) => {
       const ttl = minDefined(
         typeof message.ttl === 'number' && message.ttl > 0 ? message.ttl : undefined,
         target.defaultTtlMs,
         entity.properties.defaultTtlMs,
       );
-      const expiresAt = ttl === undefined ? NEVER : Math.min(NEVER, now + ttl);
-      const seq = this.store.insert({
+      let copy = encoded.get(ttl);
+      if (!copy) {
+        // The JS SDK reads the TTL as absolute_expiry_time - creation_time when the sender set them.
+        const created = message.creation_time instanceof Date ? message.creation_time.getTime() : undefined;
+        const capped: Message =
+          ttl === undefined || ttl === message.ttl
+            ? message
+            : { ...message, ttl, ...(created === undefined ? {} : { absolute_expiry_time: new Date(created + ttl) }) };
+        copy = { message: capped, body: amqpMessage.encode(capped) };
+        encoded.set(ttl, copy);
+      }
+      const expiresAt = ttl === undefined ? NEVER : Math.min(NEVER, enqueuedAt + ttl);
+      const rowId = this.store.insert({
+        sequenceNumber: seq,
         entity: entity.path,
         state: 'active',
-        enqueuedAt: now,
+        enqueuedAt,
         expiresAt,
-        visibleAt: now,
+        visibleAt: enqueuedAt,
         deliveryCount: 0,
-        body,
+        body: copy.body,
       });
-      return { seq, entity, state: 'active' as const, message, enqueuedAt: now, expiresAt, deliveryCount: 0 };
+      return { rowId, seq, entity, state: 'active' as const, message: copy.message, enqueuedAt, expiresAt, deliveryCount: 0 };
     });
   }
 
@@ -323,19 +389,32 @@ export class BrokerEngine {
         this.expire(envelope);
         continue;
       }
-      envelope.deliveryCount += 1;
+      // A copy restored after a crash may have used up its deliveries while its lock was lost.
+      if (!entity.isDeadLetterQueue && envelope.deliveryCount >= entity.properties.maxDeliveryCount) {
+        this.deadLetterExhausted(envelope);
+        continue;
+      }
       let lock: Lock | undefined;
       if (consumer.peekLock) {
-        lock = { token: randomUUID(), until: now + entity.properties.lockDurationMs };
-        envelope.lock = lock;
-        this.locks.set(lock.token, envelope);
-        this.store.setDeliveryCount(envelope.seq, envelope.deliveryCount);
+        lock = this.lock(envelope, now);
       } else {
         entity.remove(envelope.seq);
-        this.store.delete(envelope.seq);
+        this.store.delete(envelope.rowId);
       }
       consumer.deliver(envelope, lock);
     }
+  }
+
+  /**
+   * Locks a copy for a peek-lock receiver. The store gets the delivery count it will have if the
+   * lock is lost (a crash counts as an expired lock), so a restart needs no lock records.
+   */
+  private lock(envelope: Envelope, now: number): Lock {
+    const lock = { token: randomUUID(), until: now + envelope.entity.properties.lockDurationMs };
+    envelope.lock = lock;
+    this.locks.set(lock.token, envelope);
+    this.store.setDeliveryCount(envelope.rowId, envelope.deliveryCount + 1);
+    return lock;
   }
 
   private lockedEnvelope(token: string): Envelope {
@@ -356,7 +435,7 @@ export class BrokerEngine {
     switch (settlement) {
       case 'complete':
         entity.remove(envelope.seq);
-        this.store.delete(envelope.seq);
+        this.store.delete(envelope.rowId);
         return;
       case 'deadletter':
         this.deadLetter(
@@ -367,12 +446,16 @@ export class BrokerEngine {
         );
         return;
       case 'defer':
+        // A deferral counts as a delivery attempt (deferredMessage.spec.ts in @azure/service-bus:
+        // deferred once, received by sequence number with deliveryCount 1).
         this.modifyProperties(envelope, options.propertiesToModify);
+        envelope.deliveryCount += 1;
         envelope.state = 'deferred';
         this.persist(envelope);
         return;
       case 'abandon':
         this.modifyProperties(envelope, options.propertiesToModify);
+        envelope.deliveryCount += 1;
         this.afterFailedDelivery(envelope, options.propertiesToModify !== undefined);
         return;
     }
@@ -404,17 +487,12 @@ export class BrokerEngine {
     });
     const now = this.now();
     return found.map((envelope) => {
-      envelope.deliveryCount += 1;
       if (!peekLock) {
         entity.remove(envelope.seq);
-        this.store.delete(envelope.seq);
+        this.store.delete(envelope.rowId);
         return { envelope };
       }
-      const lock = { token: randomUUID(), until: now + entity.properties.lockDurationMs };
-      envelope.lock = lock;
-      this.locks.set(lock.token, envelope);
-      this.store.setDeliveryCount(envelope.seq, envelope.deliveryCount);
-      return { envelope, lock };
+      return { envelope, lock: this.lock(envelope, now) };
     });
   }
 
@@ -431,7 +509,7 @@ export class BrokerEngine {
 
   private persist(envelope: Envelope): void {
     this.store.update(
-      envelope.seq,
+      envelope.rowId,
       envelope.state,
       envelope.deliveryCount,
       envelope.enqueuedAt,
@@ -439,15 +517,14 @@ export class BrokerEngine {
     );
   }
 
-  /** After an abandon or an expired lock: dead-letter at the limit, else back in line. */
+  /**
+   * After an abandon or an expired lock (the delivery count already raised): dead-letter at the
+   * limit, else back in line. The store already holds the raised count (see `lock`).
+   */
   private afterFailedDelivery(envelope: Envelope, changed: boolean): void {
     const entity = envelope.entity;
     if (envelope.deliveryCount >= entity.properties.maxDeliveryCount) {
-      this.deadLetter(
-        envelope,
-        'MaxDeliveryCountExceeded',
-        `Message could not be consumed after ${entity.properties.maxDeliveryCount} delivery attempts.`,
-      );
+      this.deadLetterExhausted(envelope);
       return;
     }
     if (changed) this.persist(envelope);
@@ -457,14 +534,27 @@ export class BrokerEngine {
     }
   }
 
+  private deadLetterExhausted(envelope: Envelope): void {
+    const max = envelope.entity.properties.maxDeliveryCount;
+    this.deadLetter(envelope, 'MaxDeliveryCountExceeded', `Message could not be consumed after ${max} delivery attempts.`);
+  }
+
   private releaseLock(envelope: Envelope): void {
     if (!envelope.lock) return;
     this.locks.delete(envelope.lock.token);
     envelope.lock = undefined;
-    if (envelope.entity.messages.get(envelope.seq) === envelope) this.afterFailedDelivery(envelope, false);
+    if (envelope.entity.messages.get(envelope.seq) !== envelope) return;
+    envelope.deliveryCount += 1;
+    this.afterFailedDelivery(envelope, false);
   }
 
-  /** Moves a copy to its entity's dead-letter queue with the reason in its application properties. */
+  /**
+   * Moves a copy to its entity's dead-letter queue with the reason in its application properties.
+   * It keeps its sequence number, enqueued time and delivery count (a dead-lettered deferred
+   * message is received from the dead-letter queue with deliveryCount 1, as the SDK's
+   * deferredMessage.spec.ts expects); `deadLetterSource` is only set by auto-forwarding, which the
+   * broker does not do.
+   */
   private deadLetter(
     envelope: Envelope,
     reason: string | undefined,
@@ -489,29 +579,26 @@ export class BrokerEngine {
         DeadLetterReason: reason,
         DeadLetterErrorDescription: description,
       }),
-      message_annotations: {
-        ...(envelope.message.message_annotations ?? {}),
-        [DEAD_LETTER_SOURCE]: entity.path,
-      },
     } as Message;
-    const now = this.now();
     const moved = this.store.transaction(() => {
-      this.store.delete(envelope.seq);
-      const seq = this.store.insert({
+      this.store.delete(envelope.rowId);
+      const rowId = this.store.insert({
+        sequenceNumber: envelope.seq,
         entity: dlq.path,
         state: 'active',
-        enqueuedAt: now,
+        enqueuedAt: envelope.enqueuedAt,
         expiresAt: NEVER,
-        visibleAt: now,
+        visibleAt: envelope.enqueuedAt,
         deliveryCount: envelope.deliveryCount,
         body: amqpMessage.encode(message),
       });
       return {
-        seq,
+        rowId,
+        seq: envelope.seq,
         entity: dlq,
         state: 'active' as const,
         message,
-        enqueuedAt: now,
+        enqueuedAt: envelope.enqueuedAt,
         expiresAt: NEVER,
         deliveryCount: envelope.deliveryCount,
       };
@@ -525,7 +612,7 @@ export class BrokerEngine {
       this.deadLetter(envelope, 'TTLExpiredException', 'The message expired and was dead lettered.');
     } else {
       envelope.entity.remove(envelope.seq);
-      this.store.delete(envelope.seq);
+      this.store.delete(envelope.rowId);
     }
   }
 
@@ -535,13 +622,15 @@ export class BrokerEngine {
     for (const envelope of [...this.locks.values()]) {
       if (envelope.lock && envelope.lock.until <= now) this.releaseLock(envelope);
     }
-    const due = [...this.scheduled.values()].filter((s) => s.visibleAt <= now).sort((a, b) => a.seq - b.seq);
+    const due = [...this.scheduled.values()].filter((s) => s.visibleAt <= now).sort((a, b) => a.rowId - b.rowId);
     if (due.length) {
+      // A scheduled message becomes active with the sequence number scheduling returned, its
+      // enqueued time the scheduled time.
       const added = this.store.transaction(() =>
         due.flatMap((s) => {
-          this.scheduled.delete(s.seq);
-          this.store.delete(s.seq);
-          return this.route(s.target, s.message, now);
+          this.scheduled.delete(s.rowId);
+          this.store.delete(s.rowId);
+          return this.route(s.target, s.message, s.visibleAt, s.seq);
         }),
       );
       this.publish(added);
@@ -562,8 +651,31 @@ export class BrokerEngine {
     }
   }
 
-  /** Copies from `fromSeq` on (active, locked and deferred), for the peek operation. */
+  /**
+   * Messages from `fromSeq` on, for the peek operation: active (locked or not) and deferred ones,
+   * and for a queue also its scheduled ones (state `scheduled`), in sequence order.
+   */
   peek(entity: ReceivingEntity, fromSeq: number, count: number): Envelope[] {
-    return entity.peek(fromSeq, count);
+    const held = entity.peek(fromSeq, count);
+    const target = this.targets.get(entity.path.toLowerCase());
+    if (target?.queue !== entity) return held;
+    const scheduled: Envelope[] = [...this.scheduled.values()]
+      .filter((s) => s.target === target && s.seq >= fromSeq)
+      .map((s) => ({
+        rowId: s.rowId,
+        seq: s.seq,
+        entity,
+        state: 'scheduled' as const,
+        message: s.message,
+        enqueuedAt: s.visibleAt,
+        expiresAt: NEVER,
+        deliveryCount: 0,
+      }));
+    return [...held, ...scheduled].sort((a, b) => a.seq - b.seq).slice(0, count);
   }
+}
+
+/** The queue or topic (lower-cased) whose sequence numbers a stored row carries. */
+function targetOfPath(entityPath: string): string {
+  return entityPath.split('/')[0]!.toLowerCase();
 }

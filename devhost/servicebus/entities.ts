@@ -27,6 +27,9 @@ export interface Lock {
 
 /** One message copy held by one receiving entity. */
 export interface Envelope {
+  /** The store's key for this copy. */
+  rowId: number;
+  /** The Service Bus sequence number: issued per queue or topic, kept when dead-lettered. */
   seq: number;
   entity: ReceivingEntity;
   state: MessageState;
@@ -34,6 +37,10 @@ export interface Envelope {
   message: Message;
   enqueuedAt: number;
   expiresAt: number;
+  /**
+   * The AMQP header's delivery-count (what the JS SDK shows as `deliveryCount`): raised when a
+   * lock is abandoned, expires or is deferred, not by a delivery itself nor by dead-lettering.
+   */
   deliveryCount: number;
   lock?: Lock;
 }
@@ -142,18 +149,25 @@ export interface SubscriptionRoute {
 /** Where senders send: a queue (one receiving entity) or a topic (its matching subscriptions). */
 export interface SendTarget {
   name: string;
+  /** The queue itself for a queue; undefined for a topic. */
+  queue: ReceivingEntity | undefined;
   duplicateWindowMs: number | undefined;
   defaultTtlMs: number | undefined;
+  /** Largest message (or batch) accepted, in bytes: the tier's limit. */
+  maxMessageSize: number;
   route(message: Message): ReceivingEntity[];
 }
 
-function equalLoose(expected: unknown, actual: unknown): boolean {
-  if (expected === actual) return true;
-  const scalar = typeof actual === 'string' || typeof actual === 'number' || typeof actual === 'boolean';
-  return scalar && String(actual) === String(expected);
+/**
+ * Equality as a correlation filter applies it: the value and its type must match, so the filter
+ * value `1` does not match the property `"1"`, nor `true` the string `"true"`.
+ */
+function equalTyped(expected: unknown, actual: unknown): boolean {
+  if (typeof actual === 'bigint') return typeof expected === 'number' && BigInt(expected) === actual;
+  return typeof expected === typeof actual && expected === actual;
 }
 
-/** Correlation filter semantics: every condition given must equal the message's value. */
+/** Correlation filter semantics: every condition given must equal the message's value, type included. */
 export function matchesCorrelation(filter: CorrelationFilter, message: Message): boolean {
   const system: [string | undefined, unknown][] = [
     [filter.ContentType, message.content_type],
@@ -166,11 +180,11 @@ export function matchesCorrelation(filter: CorrelationFilter, message: Message):
     [filter.To, message.to],
   ];
   for (const [expected, actual] of system) {
-    if (expected !== undefined && !equalLoose(expected, actual)) return false;
+    if (expected !== undefined && !equalTyped(expected, actual)) return false;
   }
   const props = (message.application_properties ?? {}) as Record<string, unknown>;
   for (const [key, expected] of Object.entries(filter.Properties ?? {})) {
-    if (!equalLoose(expected, props[key])) return false;
+    if (!equalTyped(expected, props[key])) return false;
   }
   return true;
 }

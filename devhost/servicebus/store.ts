@@ -6,9 +6,14 @@ import Database from 'better-sqlite3';
 /** Where a stored message is: ready to receive, set aside by `defer`, or waiting for its time. */
 export type MessageState = 'active' | 'deferred' | 'scheduled';
 
-/** One message copy in one receiving entity, as persisted. */
+/**
+ * One message copy in one receiving entity (or, while scheduled, in its queue or topic), as
+ * persisted. `rowId` is the storage key; `sequenceNumber` is the Service Bus sequence number,
+ * issued per queue or topic and shared by a topic's subscription copies.
+ */
 export interface StoredRow {
-  seq: number;
+  rowId: number;
+  sequenceNumber: number;
   entity: string;
   state: MessageState;
   enqueuedAt: number;
@@ -20,6 +25,7 @@ export interface StoredRow {
 
 interface RowShape {
   seq: number;
+  sequence_number: number | null;
   entity: string;
   state: MessageState;
   enqueued_at: number;
@@ -43,6 +49,7 @@ export class MessageStore {
   private readonly countStmt: Database.Statement;
   private readonly dedupInsertStmt: Database.Statement;
   private readonly dedupPurgeStmt: Database.Statement;
+  private readonly counterStmt: Database.Statement;
 
   /** `file` is a path, or ':memory:' for a store that lives as long as the process. */
   constructor(file: string) {
@@ -55,6 +62,7 @@ export class MessageStore {
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS messages (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        sequence_number INTEGER NOT NULL,
         entity TEXT NOT NULL,
         state TEXT NOT NULL,
         enqueued_at INTEGER NOT NULL,
@@ -69,9 +77,14 @@ export class MessageStore {
         expires_at INTEGER NOT NULL,
         PRIMARY KEY (target, message_id)
       );
+      CREATE TABLE IF NOT EXISTS sequence_counters (
+        target TEXT PRIMARY KEY,
+        last INTEGER NOT NULL
+      );
     `);
+    this.migrate();
     this.insertStmt = this.db.prepare(
-      'INSERT INTO messages (entity, state, enqueued_at, expires_at, visible_at, delivery_count, body) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO messages (sequence_number, entity, state, enqueued_at, expires_at, visible_at, delivery_count, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.deleteStmt = this.db.prepare('DELETE FROM messages WHERE seq = ?');
     this.updateStmt = this.db.prepare(
@@ -82,11 +95,42 @@ export class MessageStore {
       'INSERT OR REPLACE INTO dedup (target, message_id, expires_at) VALUES (?, ?, ?)',
     );
     this.dedupPurgeStmt = this.db.prepare('DELETE FROM dedup WHERE expires_at < ?');
+    this.counterStmt = this.db.prepare(
+      'INSERT INTO sequence_counters (target, last) VALUES (?, ?) ON CONFLICT (target) DO UPDATE SET last = excluded.last',
+    );
   }
 
-  /** Inserts a message copy and returns its sequence number (never reused, even after deletes). */
-  insert(row: Omit<StoredRow, 'seq'>): number {
+  /**
+   * Files written before sequence numbers were per entity: their rows keep their row id as their
+   * sequence number, and every counter starts above the largest row id ever issued, so no number
+   * is reused.
+   */
+  private migrate(): void {
+    const columns = this.db.prepare('PRAGMA table_info(messages)').all() as { name: string }[];
+    if (columns.some((c) => c.name === 'sequence_number')) return;
+    this.db.exec('ALTER TABLE messages ADD COLUMN sequence_number INTEGER');
+    this.db.exec('UPDATE messages SET sequence_number = seq');
+    const hasSequence = this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").get() !== undefined;
+    const issued = hasSequence
+      ? (this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'messages'").get() as { seq: number } | undefined)
+      : undefined;
+    this.db.prepare('INSERT OR REPLACE INTO sequence_counters (target, last) VALUES (?, ?)').run('*', issued?.seq ?? 0);
+  }
+
+  /** The last sequence number issued per queue or topic (lower-cased), and `*` as a floor for all. */
+  sequenceCounters(): Map<string, number> {
+    const rows = this.db.prepare('SELECT target, last FROM sequence_counters').all() as { target: string; last: number }[];
+    return new Map(rows.map((r) => [r.target, r.last]));
+  }
+
+  saveSequenceCounter(target: string, last: number): void {
+    this.counterStmt.run(target, last);
+  }
+
+  /** Inserts a message copy and returns its row id. */
+  insert(row: Omit<StoredRow, 'rowId'>): number {
     const result = this.insertStmt.run(
+      row.sequenceNumber,
       row.entity,
       row.state,
       row.enqueuedAt,
@@ -98,16 +142,16 @@ export class MessageStore {
     return Number(result.lastInsertRowid);
   }
 
-  delete(seq: number): void {
-    this.deleteStmt.run(seq);
+  delete(rowId: number): void {
+    this.deleteStmt.run(rowId);
   }
 
-  update(seq: number, state: MessageState, deliveryCount: number, visibleAt: number, body: Buffer): void {
-    this.updateStmt.run(state, deliveryCount, visibleAt, body, seq);
+  update(rowId: number, state: MessageState, deliveryCount: number, visibleAt: number, body: Buffer): void {
+    this.updateStmt.run(state, deliveryCount, visibleAt, body, rowId);
   }
 
-  setDeliveryCount(seq: number, deliveryCount: number): void {
-    this.countStmt.run(deliveryCount, seq);
+  setDeliveryCount(rowId: number, deliveryCount: number): void {
+    this.countStmt.run(deliveryCount, rowId);
   }
 
   /** Runs several writes as one transaction (batched sends, fan-out to subscriptions). */
@@ -118,7 +162,8 @@ export class MessageStore {
   all(): StoredRow[] {
     const rows = this.db.prepare('SELECT * FROM messages ORDER BY seq').all() as RowShape[];
     return rows.map((r) => ({
-      seq: r.seq,
+      rowId: r.seq,
+      sequenceNumber: r.sequence_number ?? r.seq,
       entity: r.entity,
       state: r.state,
       enqueuedAt: r.enqueued_at,

@@ -7,7 +7,7 @@ import {
 
 import type { TriggerListener } from '../host/host';
 import { resolveSettingRefs } from '../host/host-storage';
-import type { FunctionInfo, FunctionsWorker } from '../worker';
+import type { Disposable, FunctionInfo, FunctionsWorker } from '../worker';
 import { batchMetadata, messageMetadata } from './servicebus-metadata';
 
 /** Default app setting for Service Bus connections, as in the Functions extension. */
@@ -50,6 +50,7 @@ function isDevelopmentEmulator(value: string): boolean {
  */
 export class ServiceBusListener implements TriggerListener {
   readonly name = 'serviceBus';
+  readonly triggerTypes = ['serviceBusTrigger'] as const;
   private readonly clients = new Map<string, ServiceBusClient>();
   private readonly senders = new Map<string, ServiceBusSender>();
   private readonly stoppers: (() => Promise<void>)[] = [];
@@ -86,7 +87,6 @@ export class ServiceBusListener implements TriggerListener {
   }
 
   async start(worker: FunctionsWorker): Promise<void> {
-    this.installOutputBindings(worker);
     for (const fn of worker.functionsByTrigger('serviceBusTrigger')) this.serve(worker, fn);
   }
 
@@ -178,22 +178,14 @@ export class ServiceBusListener implements TriggerListener {
     };
   }
 
-  /** Sends what functions put in their Service Bus output bindings, after a successful handler. */
-  private installOutputBindings(worker: FunctionsWorker): void {
-    const hook = worker.registerHook('postInvocation', async (context: Record<string, unknown>) => {
-      if (context.error != null) return;
-      const invocation = context.invocationContext as
-        { functionName: string; extraOutputs: { get(name: string): unknown } } | undefined;
-      if (!invocation) return;
-      const fn = worker.getFunction(invocation.functionName);
-      if (!fn) return;
-      for (const output of fn.outputs) {
-        if (String(output.type).toLowerCase() !== 'servicebus') continue;
-        const value = output.name === '$return' ? context.result : invocation.extraOutputs.get(output.name);
-        await this.sendOutput(output as unknown as TriggerBinding, value);
-      }
-    });
-    this.stoppers.push(async () => hook.dispose());
+  /**
+   * Sends what functions put in their Service Bus output bindings; the worker calls it after a
+   * successful handler, before the invocation resolves (so before a trigger is settled).
+   */
+  registerBindings(worker: FunctionsWorker): Disposable {
+    return worker.setOutputBindingHandler('serviceBus', ({ binding, value }) =>
+      this.sendOutput(binding as unknown as TriggerBinding, value),
+    );
   }
 
   /** Entity names with `%AppSetting%` references resolved, as the host resolves binding expressions. */

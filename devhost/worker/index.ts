@@ -23,15 +23,17 @@
  */
 import { FunctionsWorker } from './worker';
 
-export type { FunctionCallback, FunctionMetadata, RpcBindingInfo, RpcTypedData } from './core-types';
+export type { Disposable, FunctionCallback, FunctionMetadata, RpcBindingInfo, RpcTypedData } from './core-types';
 export { CORE_MODULE_ID, entryPoints, installCoreModule, loadApp } from './load-app';
 export type { HttpResponseData } from './typed-data';
 export { fromTypedData, toTypedData } from './typed-data';
 export type {
+  BindingData,
   FunctionInfo,
   InputBindingProvider,
   InvokeRequest,
   InvokeResult,
+  OutputBindingHandler,
   WorkerLogEntry,
   WorkerLogSink,
 } from './worker';

@@ -72,12 +72,33 @@ export interface InvokeResult {
   durationMs: number;
 }
 
-/** Supplies the value of an input binding type the worker does not read itself (e.g. `durableClient`). */
+/**
+ * What the host knows about an invocation for resolving binding expressions (`{name}`): the
+ * trigger metadata plus, as the host's `Utility.ApplyBindingData` does for a JSON trigger value,
+ * the value's top-level properties (arrays excluded).
+ */
+export type BindingData = Record<string, unknown>;
+
+/** Supplies the value of an input binding type the worker does not read itself (e.g. `durableClient`, `blob`). */
 export type InputBindingProvider = (request: {
   functionName: string;
   bindingName: string;
   binding: RpcBindingInfo;
+  bindingData: BindingData;
 }) => unknown;
+
+/**
+ * Writes one output binding's value after a successful invocation (blob, queue, Service Bus, ...).
+ * A rejection fails the invocation, as a failed output binding does on Azure.
+ */
+export type OutputBindingHandler = (write: {
+  functionName: string;
+  bindingName: string;
+  binding: RpcBindingInfo;
+  /** The decoded value: string, Buffer, number, or the parsed JSON (object, array). */
+  value: unknown;
+  bindingData: BindingData;
+}) => Promise<void>;
 
 /** One log entry: user logs from `context.log`, system logs, and one `invocation` line per call. */
 export interface WorkerLogEntry {
@@ -102,6 +123,7 @@ export class FunctionsWorker {
   readonly #functions = new Map<string, RegisteredFunction>();
   readonly #hooks = new Map<HookName, HookCallback[]>();
   readonly #inputProviders = new Map<string, InputBindingProvider>();
+  readonly #outputHandlers = new Map<string, OutputBindingHandler>();
   #programmingModel: ProgrammingModel | undefined;
   readonly appHookData: Record<string, unknown> = {};
   #logSink: WorkerLogSink = defaultLogSink;
@@ -148,8 +170,32 @@ export class FunctionsWorker {
   }
 
   /** Supplies values for an input binding type (matched case-insensitively), e.g. `durableClient`. */
-  setInputBindingProvider(type: string, provider: InputBindingProvider): void {
-    this.#inputProviders.set(type.toLowerCase(), provider);
+  setInputBindingProvider(type: string, provider: InputBindingProvider): Disposable {
+    const key = type.toLowerCase();
+    this.#inputProviders.set(key, provider);
+    return new DisposableImpl(() => {
+      if (this.#inputProviders.get(key) === provider) this.#inputProviders.delete(key);
+    });
+  }
+
+  /** Writes the values of an output binding type (matched case-insensitively), e.g. `blob`. */
+  setOutputBindingHandler(type: string, handler: OutputBindingHandler): Disposable {
+    const key = type.toLowerCase();
+    this.#outputHandlers.set(key, handler);
+    return new DisposableImpl(() => {
+      if (this.#outputHandlers.get(key) === handler) this.#outputHandlers.delete(key);
+    });
+  }
+
+  /** Whether the worker can supply an input binding of that type (a provider is set). */
+  canProvideInput(type: string | null | undefined): boolean {
+    return this.#inputProviders.has(String(type).toLowerCase());
+  }
+
+  /** Whether values of an output binding of that type get written (HTTP always: it is the response). */
+  canWriteOutput(type: string | null | undefined): boolean {
+    const key = String(type).toLowerCase();
+    return key === 'http' || this.#outputHandlers.has(key);
   }
 
   /** Every registered function with its bindings. */
@@ -190,10 +236,11 @@ export class FunctionsWorker {
 
     const started = performance.now();
     const invocationId = request.invocationId ?? randomUUID();
+    const bindingData = bindingDataOf(registered.info, request);
     const rpcRequest: RpcInvocationRequest = {
       invocationId,
       functionId: registered.metadata.functionId ?? name,
-      inputData: this.#inputData(registered, request),
+      inputData: await this.#inputData(registered, request, bindingData),
       triggerMetadata: toRpcMetadata(request.triggerMetadata),
       traceContext: { traceParent: traceParent(), traceState: '', attributes: {} },
       retryContext: request.retryContext ?? null,
@@ -239,7 +286,9 @@ export class FunctionsWorker {
       if (post.error != null) throw post.error;
 
       const response = await invocationModel.getResponse(context, post.result);
-      return { invocationId, durationMs: performance.now() - started, ...decodeResponse(registered.info, response) };
+      const decoded = decodeResponse(registered.info, response);
+      await this.#writeOutputs(registered.info, decoded, bindingData);
+      return { invocationId, durationMs: performance.now() - started, ...decoded };
     } catch (err) {
       outcome = `Failed: ${err instanceof Error ? err.message : String(err)}`;
       throw err;
@@ -257,11 +306,19 @@ export class FunctionsWorker {
     }
   }
 
-  #inputData(registered: RegisteredFunction, request: InvokeRequest): RpcParameterBinding[] {
+  async #inputData(
+    registered: RegisteredFunction,
+    request: InvokeRequest,
+    bindingData: BindingData,
+  ): Promise<RpcParameterBinding[]> {
     const { info } = registered;
-    const triggerData = request.triggerData ?? toTypedData(request.triggerValue);
-    const data: RpcParameterBinding[] = [];
-    if (triggerData) data.push({ name: info.triggerName, data: triggerData });
+    // The host sends one entry per input binding, an empty TypedData when the value is null
+    // (azure-functions-host ScriptInvocationContextExtensions.ToRpcInvocationRequest; ToRpc maps
+    // null to `new TypedData()`), so the handler always gets `(input, context)`: an activity
+    // called without input gets `(undefined, context)`, not the context as its input.
+    const noValue: RpcTypedData = {};
+    const triggerData = request.triggerData ?? toTypedData(request.triggerValue) ?? noValue;
+    const data: RpcParameterBinding[] = [{ name: info.triggerName, data: triggerData }];
     for (const input of info.inputs) {
       let value: unknown;
       if (request.extraInputs && input.name in request.extraInputs) {
@@ -269,12 +326,34 @@ export class FunctionsWorker {
       } else {
         const provider = this.#inputProviders.get(String(input.type).toLowerCase());
         if (!provider) continue;
-        value = provider({ functionName: info.name, bindingName: input.name, binding: input });
+        value = await provider({ functionName: info.name, bindingName: input.name, binding: input, bindingData });
       }
-      const typed = toTypedData(value);
-      if (typed) data.push({ name: input.name, data: typed });
+      data.push({ name: input.name, data: toTypedData(value) ?? noValue });
     }
     return data;
+  }
+
+  /**
+   * Writes every output binding that got a value, after the handler succeeded, in parallel (the
+   * host's `WorkerFunctionInvoker.BindOutputsAsync`: bindings whose value is null are skipped).
+   */
+  async #writeOutputs(
+    info: FunctionInfo,
+    decoded: Pick<InvokeResult, 'returnValue' | 'outputs'>,
+    bindingData: BindingData,
+  ): Promise<void> {
+    const writes = info.outputs.flatMap((output) => {
+      const type = String(output.type).toLowerCase();
+      if (type === 'http') return [];
+      const value = output.name === '$return' ? decoded.returnValue : decoded.outputs[output.name];
+      if (value == null) return [];
+      const handler = this.#outputHandlers.get(type);
+      if (!handler) {
+        throw new Error(`Function '${info.name}': output binding '${output.name}' (${output.type}) is not supported by devhost; its value would be lost.`);
+      }
+      return [handler({ functionName: info.name, bindingName: output.name, binding: output, value, bindingData })];
+    });
+    await Promise.all(writes);
   }
 
   async #runHooks(
@@ -333,6 +412,27 @@ function describe(metadata: FunctionMetadata): FunctionInfo {
       .map(([n, b]) => ({ ...b, name: n })),
     outputs: entries.filter(([, b]) => b.direction === 'out').map(([n, b]) => ({ ...b, name: n })),
   };
+}
+
+/**
+ * Binding data for one invocation: the trigger metadata, then the top-level non-array properties
+ * of a JSON object trigger value (azure-functions-host `Utility.ApplyBindingData`, called from
+ * `WorkerFunctionInvoker.TransformInput`). Activity triggers also bind `data` and the trigger's
+ * name to the input (durable extension `ActivityTriggerAttributeBindingProvider.BindAsync`).
+ */
+function bindingDataOf(info: FunctionInfo, request: InvokeRequest): BindingData {
+  const data: BindingData = { ...request.triggerMetadata };
+  const value = request.triggerData ? undefined : request.triggerValue;
+  if (value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Uint8Array)) {
+    for (const [key, property] of Object.entries(value)) {
+      if (property != null && !Array.isArray(property)) data[key] = property;
+    }
+  }
+  if (String(info.trigger.type).toLowerCase() === 'activitytrigger') {
+    data.data = value;
+    data[info.triggerName] = value;
+  }
+  return data;
 }
 
 function toRpcMetadata(metadata: Record<string, unknown> | undefined): Record<string, RpcTypedData> | null {

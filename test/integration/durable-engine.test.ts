@@ -113,7 +113,9 @@ describe('durable engine', () => {
     const done = await engine.waitFor(id);
     expect(done.runtimeStatus).toBe('Completed');
     expect(json(done.output)).toEqual({ viaChild: 42, chained: ['Hello Tokyo!', 'Hello Seattle!', 'Hello London!'] });
-    expect(engine.getInstance('parent-1:0')?.runtimeStatus).toBe('Completed');
+    // A child without an id gets `{parent executionId}:{task id}`, as in DurableTask.Core.
+    const executionId = engine.getInstance('parent-1')?.executionId ?? '';
+    expect(engine.getInstance(`${executionId}:0`)?.runtimeStatus).toBe('Completed');
     expect(engine.getInstance('parent-1-chain')?.parent?.instanceId).toBe('parent-1');
   });
 
@@ -188,12 +190,13 @@ describe('durable engine', () => {
     expect(done.runtimeStatus).toBe('Completed');
     expect(json(done.output)).toEqual({ attempt: 2 });
     const created = ofType(engine.getHistory(id), EventType.SubOrchestrationInstanceCreated);
+    const executionId = engine.getInstance('retry-parent')?.executionId ?? '';
     expect(created.map((e) => [e.EventId, e.InstanceId])).toEqual([
-      [0, 'retry-parent:0'],
-      [2, 'retry-parent:2'],
+      [0, `${executionId}:0`],
+      [2, `${executionId}:2`],
     ]);
-    expect(engine.getInstance('retry-parent:0')?.runtimeStatus).toBe('Failed');
-    expect(engine.getInstance('retry-parent:2')?.runtimeStatus).toBe('Completed');
+    expect(engine.getInstance(`${executionId}:0`)?.runtimeStatus).toBe('Failed');
+    expect(engine.getInstance(`${executionId}:2`)?.runtimeStatus).toBe('Completed');
   });
 
   it('when the retry timeout passes before the next attempt, then no further attempt runs and the last error fails it', async () => {

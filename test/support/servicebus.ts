@@ -7,16 +7,18 @@ type QueueProperties = NonNullable<
 >;
 type Topic = NonNullable<BrokerConfigInput['UserConfig']['Namespaces'][number]['Topics']>[number];
 
-/** A broker config with the given queues (name -> properties) and topics. */
+/** A broker config with the given queues (name -> properties) and topics (Standard tier unless told). */
 export function brokerConfig(
   queues: Record<string, QueueProperties>,
   topics: Topic[] = [],
+  tier: 'Standard' | 'Premium' = 'Standard',
 ): BrokerConfigInput {
   return {
     UserConfig: {
       Namespaces: [
         {
           Name: 'test',
+          Tier: tier,
           Queues: Object.entries(queues).map(([Name, Properties]) => ({ Name, Properties })),
           Topics: topics,
         },

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { durationMs, parseBrokerConfig } from '../../devhost/servicebus/broker-config';
+import { durationMs, maxMessageBytes, parseBrokerConfig } from '../../devhost/servicebus/broker-config';
 
 describe('Service Bus broker config', () => {
   it('when the shipped config is parsed, then it declares the retraining queue and the events topic', () => {
@@ -31,6 +31,24 @@ describe('Service Bus broker config', () => {
       RequiresDuplicateDetection: false,
       DuplicateDetectionHistoryTimeWindow: 600_000,
     });
+  });
+
+  it('when no tier is given, then the namespace is Standard with its 256 KB message limit', () => {
+    const ns = parseBrokerConfig({ UserConfig: { Namespaces: [{ Name: 'n', Queues: [{ Name: 'q' }] }] } }).UserConfig.Namespaces[0]!;
+    expect(ns.Tier).toBe('Standard');
+    expect(maxMessageBytes(ns, undefined)).toBe(262_144);
+  });
+
+  it('when an entity sets MaxMessageSizeInKilobytes, then only a Premium namespace accepts it, from 1 MB to 100 MB', () => {
+    const queue = (tier: string, kb: number) => ({
+      UserConfig: { Namespaces: [{ Name: 'n', Tier: tier, Queues: [{ Name: 'q', Properties: { MaxMessageSizeInKilobytes: kb } }] }] },
+    });
+    expect(() => parseBrokerConfig(queue('Standard', 2048))).toThrow(/MaxMessageSizeInKilobytes needs "Tier": "Premium"/);
+    expect(() => parseBrokerConfig(queue('Premium', 512))).toThrow(/MaxMessageSizeInKilobytes/);
+    expect(() => parseBrokerConfig(queue('Premium', 204_800))).toThrow(/MaxMessageSizeInKilobytes/);
+    const ns = parseBrokerConfig(queue('Premium', 4096)).UserConfig.Namespaces[0]!;
+    expect(maxMessageBytes(ns, ns.Queues[0]!.Properties.MaxMessageSizeInKilobytes)).toBe(4096 * 1024);
+    expect(maxMessageBytes(ns, undefined)).toBe(1024 * 1024);
   });
 
   it('when ISO 8601 durations are given, then they become milliseconds', () => {

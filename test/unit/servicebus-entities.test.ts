@@ -11,6 +11,7 @@ const properties = {
 
 function anEnvelope(entity: ReceivingEntity, seq: number): Envelope {
   return {
+    rowId: seq,
     seq,
     entity,
     state: 'active',
@@ -51,7 +52,7 @@ describe('broker entities', () => {
     expect(taken).toEqual([...Array(5000).keys()].map((i) => i + 1));
   });
 
-  it('when a correlation filter names a subject and properties, then all of them must match', () => {
+  it('when a correlation filter names a subject and properties, then all of them must match in value and type', () => {
     const message = {
       subject: 'drift.detected',
       application_properties: { model: 'churn', version: 3 },
@@ -60,7 +61,8 @@ describe('broker entities', () => {
     expect(
       matchesCorrelation({ Label: 'drift.detected', Properties: { model: 'churn', version: 3 } }, message),
     ).toBe(true);
-    expect(matchesCorrelation({ Properties: { version: '3' } }, message)).toBe(true);
+    // The service compares typed values: the string '3' is not the number 3.
+    expect(matchesCorrelation({ Properties: { version: '3' } }, message)).toBe(false);
     expect(matchesCorrelation({ Label: 'run.completed' }, message)).toBe(false);
     expect(matchesCorrelation({ Label: 'drift.detected', Properties: { model: 'fraud' } }, message)).toBe(
       false,
