@@ -107,6 +107,10 @@ module api './app/api.bicep' = {
       STORAGE_BLOB_SERVICE_URI: 'https://${storage.outputs.name}.blob.${environment().suffixes.storage}'
       DATA_CONTAINER: 'mlops'
       SERVICEBUS_FULLY_QUALIFIED_NAMESPACE: data.outputs.SERVICEBUS_FULLY_QUALIFIED_NAMESPACE
+      // The Service Bus triggers' connection (identity-based, as the Functions extension reads it).
+      ServiceBusConnection__fullyQualifiedNamespace: data.outputs.SERVICEBUS_FULLY_QUALIFIED_NAMESPACE
+      ServiceBusConnection__credential: 'managedidentity'
+      ServiceBusConnection__clientId: identity.outputs.clientId
       RETRAINING_QUEUE: 'retraining-requests'
       EVENTS_TOPIC: 'model-events'
       AZURE_CLIENT_ID: identity.outputs.clientId

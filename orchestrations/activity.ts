@@ -3,7 +3,7 @@ import * as df from 'durable-functions';
 import type { z } from 'zod';
 
 import { isDomainError, parseOrThrow } from '../shared/domain/errors';
-import type { ActivityResult } from '../shared/schemas/lifecycle-orchestration';
+import { type ActivityResult, activityResultSchema } from '../shared/schemas/lifecycle-orchestration';
 
 /**
  * Registers an activity whose input is parsed with its schema and whose expected failures (a
@@ -27,4 +27,22 @@ export function defineActivity<S extends z.ZodType, T>(
       }
     },
   });
+}
+
+/** Retries for outages: the first after `firstMs`, each wait doubling up to `maxIntervalMs`, `attempts` in all. */
+export function backoff(firstMs: number, attempts: number, maxIntervalMs: number): df.RetryOptions {
+  const retry = new df.RetryOptions(firstMs, attempts);
+  retry.backoffCoefficient = 2;
+  retry.maxRetryIntervalInMilliseconds = maxIntervalMs;
+  return retry;
+}
+
+/**
+ * Calls an activity from an orchestrator with `retry` for outages; its expected failure (and an
+ * outage that outlasts the retries) is thrown as `CODE: message`.
+ */
+export function* callActivity<T>(activity: df.RegisteredActivity, input: unknown, retry: df.RetryOptions): Generator<df.Task, T, unknown> {
+  const result = activityResultSchema.parse(yield activity(input).withRetry(retry));
+  if (!result.ok) throw new Error(`${result.code}: ${result.message}`);
+  return result.value as T;
 }

@@ -8,6 +8,8 @@ import { blobProbe } from './adapters/blob/probe';
 import { cosmosModelRegistry } from './adapters/cosmos/model-registry';
 import { cosmosProbe } from './adapters/cosmos/probe';
 import { cosmosRunStore } from './adapters/cosmos/run-store';
+import { HttpTrainingWebhook } from './adapters/http/training-webhook';
+import { OnnxModelExporter } from './adapters/onnx/linear-onnx';
 import { OnnxModelRuntime } from './adapters/onnx/onnx-model-runtime';
 import { eventPublisher } from './adapters/servicebus/event-publisher';
 import { serviceBusProbe } from './adapters/servicebus/probe';
@@ -23,12 +25,15 @@ import type { ModelRuntime } from './ports/model-runtime';
 import type { RetrainingQueue } from './ports/retraining-queue';
 import type { RunStore } from './ports/run-store';
 import type { TabularFiles } from './ports/tabular-files';
+import type { TrainingWebhook } from './ports/training-webhook';
 import type { ActualsDeps } from './usecases/actuals/deps';
 import { type BatchDeps, VersionCache } from './usecases/batch-inference';
 import type { DriftMonitorDeps } from './usecases/drift-monitor';
 import { defaultChunkTargets } from './usecases/plan-chunks';
 import type { RegisterPackageDeps } from './usecases/register-package';
 import { RegistryUseCases } from './usecases/registry';
+import type { RetrainingDeps } from './usecases/retraining';
+import type { DecisionDeps } from './usecases/retraining-records';
 import type { ValidateVersionDeps } from './usecases/validate-version';
 
 function once<T>(make: () => T): () => T {
@@ -44,6 +49,7 @@ export const events: () => EventPublisher = once(() => eventPublisher());
 export const runStore: () => RunStore = once(() => cosmosRunStore());
 const versionCache = once(() => new VersionCache());
 export const retrainingRequests: () => RetrainingQueue = once(() => retrainingQueue());
+const trainingWebhook: () => TrainingWebhook = once(() => new HttpTrainingWebhook());
 
 export const registry: () => RegistryUseCases = once(
   () => new RegistryUseCases({ registry: registryStore(), clock: systemClock, events: events() }),
@@ -106,5 +112,36 @@ export const actualsJoin = (): ActualsDeps => {
     },
   };
 };
+
+/** Retraining records: what the lifecycle's end and the completion API change. */
+export const retrainingRecords = (): DecisionDeps => ({ runs: runStore(), clock: systemClock, events: events(), registry: registryStore() });
+
+/** The retraining trigger: records, the training data, the built-in trainer and registration. */
+export const retraining = (): RetrainingDeps => {
+  const cfg = config();
+  return {
+    ...retrainingRecords(),
+    lake: dataLake(),
+    files: tabularFiles(),
+    runtime: modelRuntime(),
+    exporter: new OnnxModelExporter(),
+    registration: registration(),
+    limits: {
+      windows: cfg.RETRAINING_WINDOWS,
+      maxRows: cfg.RETRAINING_MAX_ROWS,
+      minRows: cfg.RETRAINING_MIN_ROWS,
+      trainingDataset: cfg.RETRAINING_TRAINING_DATASET,
+    },
+    webhookUrl: cfg.RETRAINING_WEBHOOK_URL,
+    maxDeliveryCount: cfg.RETRAINING_MAX_DELIVERY_COUNT,
+  };
+};
+
+/** A webhook trainer: where the job goes and how long to wait for its report. */
+export const webhookTrainer = () => ({
+  webhook: trainingWebhook(),
+  webhookUrl: config().RETRAINING_WEBHOOK_URL,
+  timeout: config().RETRAINING_WEBHOOK_TIMEOUT,
+});
 
 export const dependencyProbes = (): DependencyProbe[] => [cosmosProbe, blobProbe, serviceBusProbe];

@@ -43,6 +43,20 @@ export const configSchema = z.object({
   SCHEDULED_INFERENCE_CHECK: nonEmpty.default('0 * * * * *'),
   /** Rows one synchronous scoring request (`POST /models/{model}/score`) may carry. */
   SCORE_MAX_ROWS: z.coerce.number().int().min(1).max(100_000).default(1000),
+  /** A webhook trainer's job URL (an Azure ML or Databricks job trigger); models whose policy names `webhook` or `azureml` need it. */
+  RETRAINING_WEBHOOK_URL: z.url().optional(),
+  /** How long a webhook retraining waits for `POST .../retraining/{requestId}/complete`. */
+  RETRAINING_WEBHOOK_TIMEOUT: isoDurationSchema.default('P1D'),
+  /** The retraining queue's MaxDeliveryCount: on that delivery a failing request is recorded as dead-lettered. */
+  RETRAINING_MAX_DELIVERY_COUNT: z.coerce.number().int().min(1).max(2000).default(5),
+  /** Built-in trainer: labelled windows read (the request's and those before it, newest first). */
+  RETRAINING_WINDOWS: z.coerce.number().int().min(1).max(366).default(7),
+  /** Built-in trainer: labelled rows read at most (the newest). */
+  RETRAINING_MAX_ROWS: z.coerce.number().int().min(10).max(10_000_000).default(200_000),
+  /** Built-in trainer: with fewer labelled rows than this it trains on a training set instead. */
+  RETRAINING_MIN_ROWS: z.coerce.number().int().min(2).default(50),
+  /** Built-in trainer: the training set when the champion names none, a lake path with `{model}`, e.g. `datasets/{model}/training.csv`. */
+  RETRAINING_TRAINING_DATASET: nonEmpty.regex(/\{model\}/, 'a lake path with {model} in it').optional(),
   /** Largest ONNX artifact a registration accepts, in bytes (HTTP uploads are also bound by the host's request limit). */
   MAX_ARTIFACT_BYTES: z.coerce.number().int().positive().default(512 * 1024 * 1024),
   /**

@@ -7,3 +7,4 @@ import './system';
 import './runs';
 import './score';
 import './actuals';
+import './retraining';

@@ -1,8 +1,9 @@
-import { registry, validation } from '../../shared/composition';
+import { registry, retrainingRecords, validation } from '../../shared/composition';
 import { isDomainError } from '../../shared/domain/errors';
 import type { LifecycleCommand } from '../../shared/schemas/lifecycle';
 import {
   autoApproveInputSchema,
+  closeRetrainingInputSchema,
   type LifecycleFacts,
   recordValidationInputSchema,
   type StateResult,
@@ -10,6 +11,7 @@ import {
   type VersionRef,
   versionRefSchema,
 } from '../../shared/schemas/lifecycle-orchestration';
+import { closeRetrainingForVersion } from '../../shared/usecases/retraining-records';
 import { validateVersion } from '../../shared/usecases/validate-version';
 import { defineActivity } from '../activity';
 import { LIFECYCLE_ACTIVITIES, LIFECYCLE_ACTOR } from './names';
@@ -70,3 +72,9 @@ export const expire = defineActivity(LIFECYCLE_ACTIVITIES.expire, versionRefSche
 export const promote = defineActivity(LIFECYCLE_ACTIVITIES.promote, versionRefSchema, (ref) =>
   applyAsLifecycle(ref, { type: 'promote', reason: 'approved; promoted by the lifecycle' }),
 );
+
+/** The lifecycle ended: a retraining request that produced this version closes with the outcome. */
+export const closeRetraining = defineActivity(LIFECYCLE_ACTIVITIES.closeRetraining, closeRetrainingInputSchema, async (input) => {
+  const closed = await closeRetrainingForVersion(retrainingRecords(), input);
+  return { closed: closed.map((r) => r.requestId) };
+});

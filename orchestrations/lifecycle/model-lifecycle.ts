@@ -15,7 +15,7 @@ import {
   type StateResult,
   type VersionRef,
 } from '../../shared/schemas/lifecycle-orchestration';
-import { autoApprove, expire, promote, readVersion, recordValidation, startValidation, validate } from './activities';
+import { autoApprove, closeRetraining, expire, promote, readVersion, recordValidation, startValidation, validate } from './activities';
 import { MODEL_LIFECYCLE } from './names';
 
 /** Outages (Cosmos, Blob, the broker) are retried with backoff: 2 s, 4 s, 8 s, ... up to 6 attempts. */
@@ -99,6 +99,14 @@ function* modelLifecycle(context: OrchestrationContext): Step {
     setStatus(context, { step: 'promoting', state });
     state = (yield* run<StateResult>(promote, ref)).state;
     log(`promoted: ${state}`);
+  }
+  // Decided: the retraining request that produced this version (if one did) closes with the outcome.
+  // Bookkeeping only: if it cannot be done, the lifecycle still ends with its outcome.
+  try {
+    const closing = activityResultSchema.parse(yield closeRetraining({ ...ref, outcome: state }).withRetry(retry));
+    if (!closing.ok) log(`retraining request not closed: ${closing.code}: ${closing.message}`);
+  } catch (error) {
+    log(`retraining request not closed: ${(error as Error).message}`);
   }
   setStatus(context, { step: 'done', state, ...(evidenceHash ? { evidenceHash } : {}), ...(reasons ? { reasons } : {}) });
   const output: LifecycleOutput = { ...ref, outcome: state, ...(evidenceHash ? { evidenceHash } : {}), ...(reasons ? { reasons } : {}) };

@@ -14,6 +14,7 @@ export const LIFECYCLE_ACTIVITIES = {
   autoApprove: 'lifecycleAutoApprove',
   expire: 'lifecycleExpire',
   promote: 'lifecyclePromote',
+  closeRetraining: 'lifecycleCloseRetraining',
 } as const;
 
 /** One lifecycle instance per version: starting it twice is a no-op. */

@@ -30,6 +30,8 @@ export type LifecycleFacts = z.infer<typeof lifecycleFactsSchema>;
 export const validateInputSchema = versionRefSchema.extend({ validatedAt: z.iso.datetime({ offset: true }) });
 export const recordValidationInputSchema = versionRefSchema.extend({ outcome: validationOutcomeSchema });
 export const autoApproveInputSchema = versionRefSchema.extend({ evidenceHash: sha256Schema });
+/** The lifecycle ended: the state it left the version in closes the retraining request that produced it. */
+export const closeRetrainingInputSchema = versionRefSchema.extend({ outcome: lifecycleStateSchema });
 
 /** The state a transition activity left the version in (it may be another's, when a person was faster). */
 export const stateResultSchema = z.object({ state: lifecycleStateSchema, evidenceHash: sha256Schema.optional() });

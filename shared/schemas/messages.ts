@@ -141,6 +141,21 @@ export const modelEventSchema = z.discriminatedUnion('type', [
     type: z.literal('retraining.requested'),
     data: z.object({ reason: retrainingReasonSchema, windowId: z.string().min(1) }),
   }),
+  z.object({
+    ...eventBase,
+    type: z.literal('retraining.changed'),
+    data: z.object({
+      /** `retrain:{model}:{windowId}` */
+      requestId: z.string().min(1).max(128),
+      /** The request's new state (a RetrainingRecord's `state`). */
+      state: z.enum(['queued', 'training', 'registered', 'closed', 'failed']),
+      trainer: z.string().optional(),
+      resultVersion: z.number().int().positive().optional(),
+      /** closed: the state the produced version's lifecycle ended in. */
+      outcome: z.string().optional(),
+      error: z.string().optional(),
+    }),
+  }),
 ]);
 export type ModelEvent = z.infer<typeof modelEventSchema>;
 export type ModelEventInput = z.input<typeof modelEventSchema>;

@@ -188,6 +188,21 @@ export const retrainingRecordSchema = z.object({
   outcome: z.string().optional(),
   closedAt: isoDateTimeSchema.optional(),
   error: z.string().optional(),
+  /** The built-in trainer's data: where it came from, how many rows, what was left out and why. */
+  training: z
+    .object({
+      source: z.enum(['labelled', 'training_set']),
+      /** The labelled windows (newest first), or the training set's path. */
+      from: z.array(z.string()),
+      trainRows: count,
+      validationRows: count,
+      /** Rows left out, by reason (no run, drop changed or gone, row not in the drop, unusable actual, ...). */
+      skipped: z.record(z.string(), count),
+      /** `datasets/{model}/retraining/{windowId}/train.csv` and `validation.csv`. */
+      datasets: z.array(z.string()),
+    })
+    .optional(),
+  updatedAt: isoDateTimeSchema.optional(),
 });
 export type RetrainingRecord = z.infer<typeof retrainingRecordSchema>;
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { goldenRecordsSchema } from '../domain/parity';
 import { sha256Schema } from './common';
 import { datasetReferenceSchema, environmentSchema, lineageSchema, modelSignatureSchema } from './model-version';
-import { fittedTransformsSchema } from './transforms';
+import { fittedTransformsSchema, transformSpecSchema } from './transforms';
 
 /**
  * What a registrant hands over with the ONNX file (the `manifest` part of
@@ -28,6 +28,12 @@ export const registrationManifestSchema = z.object({
   signature: modelSignatureSchema,
   /** The fitted transforms; absent when the graph's inputs take raw columns (preprocessing inside the graph). */
   transforms: fittedTransformsSchema.optional(),
+  /**
+   * The spec the transforms were fitted from (its hash must be `transforms.specHash`). Optional:
+   * a retraining recovers the spec from the fitted transforms, and needs it here only when they
+   * cannot show it (a quantile clip bound, a custom outlier threshold).
+   */
+  transformSpec: transformSpecSchema.optional(),
   goldenRecords: goldenRecordsSchema.optional(),
   /** Training metrics, by name. */
   metrics: z.record(z.string().min(1).max(64), z.number()).default({}),

@@ -4,6 +4,7 @@ import { type Readable, Transform } from 'node:stream';
 import { canonicalHash } from '../domain/canonical-json';
 import { errors, isDomainError, parseOrThrow } from '../domain/errors';
 import { isLakePath, lakePaths } from '../domain/lake-paths';
+import { transformSpecHash } from '../domain/transforms';
 import type { DataLake } from '../ports/data-lake';
 import type { ModelRuntime } from '../ports/model-runtime';
 import type { ActorInput } from '../schemas/lifecycle';
@@ -119,6 +120,14 @@ async function checkedPackage(deps: RegisterPackageDeps, input: RegisterPackageI
       ...(manifest.transforms ? { transforms: manifest.transforms } : {}),
     },
   );
+  if (manifest.transformSpec) {
+    if (!manifest.transforms) throw errors.validation('transformSpec is the spec of the fitted transforms, and the manifest has none');
+    if (transformSpecHash(manifest.transformSpec) !== manifest.transforms.specHash) {
+      throw errors.validation(
+        `transformSpec has hash ${transformSpecHash(manifest.transformSpec)}, the fitted transforms were fitted from ${manifest.transforms.specHash}`,
+      );
+    }
+  }
   const missing: string[] = [];
   for (const dataset of manifest.datasets) {
     if (isLakePath(dataset.uri) && !(await deps.lake.stat(dataset.uri))) missing.push(`${dataset.role} '${dataset.uri}'`);

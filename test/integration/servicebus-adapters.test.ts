@@ -45,6 +45,7 @@ function anEvent(type: ModelEventInput['type'], extra: Partial<ModelEventInput> 
     'run.completed': { runId: 'r1', kind: 'batch-inference', rows: 10 },
     'run.failed': { runId: 'r2', error: 'boom' },
     'retraining.requested': { reason: 'drift', windowId: 'w1' },
+    'retraining.changed': { requestId: 'retrain:churn:20261123T0000Z', state: 'registered', trainer: 'builtin', resultVersion: 4 },
   }[type];
   return {
     eventId: randomUUID(),

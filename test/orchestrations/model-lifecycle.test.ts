@@ -23,6 +23,14 @@ function called(step: EpisodeResult, name: string) {
   return action as { taskId: number; input?: unknown };
 }
 
+/** The lifecycle's last call: the retraining request that produced the version closes with its outcome. */
+async function closesRetraining(h: OrchestrationHarness, step: EpisodeResult, outcome: string): Promise<EpisodeResult> {
+  expect(step.isDone).toBe(false);
+  const close = called(step, A.closeRetraining);
+  expect(close.input).toEqual({ ...ref, outcome });
+  return h.completeActivity(close.taskId, ok({ closed: [] }));
+}
+
 /** Runs a fresh version up to the approval wait; returns the harness and the timer's task id. */
 async function untilPendingApproval(approval: Partial<LifecycleFacts['approval']> = {}): Promise<{ h: OrchestrationHarness; timer: number; step: EpisodeResult }> {
   const h = orchestrationHarness(MODEL_LIFECYCLE, { input: ref, startTime: START });
@@ -50,6 +58,7 @@ describe('modelLifecycle (replayed through the durable-functions SDK)', () => {
     step = await h.completeActivity(called(step, A.readVersion).taskId, ok(facts('approved')));
     expect(step.customStatus).toMatchObject({ step: 'promoting' });
     step = await h.completeActivity(called(step, A.promote).taskId, ok({ state: 'production' }));
+    step = await closesRetraining(h, step, 'production');
     expect(step.isDone).toBe(true);
     expect(step.output).toEqual({ ...ref, outcome: 'production', evidenceHash: EVIDENCE });
     expect(step.customStatus).toEqual({ step: 'done', state: 'production', evidenceHash: EVIDENCE });
@@ -63,6 +72,7 @@ describe('modelLifecycle (replayed through the durable-functions SDK)', () => {
     const failed = { ...pass, decision: 'fail', reasons: ['random: segment region=north: rmse 2 is 100% worse than overall 1 (allowed 20%)'] };
     step = await h.completeActivity(called(step, A.validate).taskId, ok(failed));
     step = await h.completeActivity(called(step, A.recordValidation).taskId, ok({ state: 'validation_failed', evidenceHash: EVIDENCE }));
+    step = await closesRetraining(h, step, 'validation_failed');
     expect(step.isDone).toBe(true);
     expect(step.output).toEqual({ ...ref, outcome: 'validation_failed', evidenceHash: EVIDENCE, reasons: failed.reasons });
     expect(step.actions.some((a) => a.kind === 'WaitForExternalEvent')).toBe(false);
@@ -72,6 +82,7 @@ describe('modelLifecycle (replayed through the durable-functions SDK)', () => {
     const { h, timer } = await untilPendingApproval({ timeout: 'PT1H' });
     let step = await h.fireTimer(timer);
     step = await h.completeActivity(called(step, A.expire).taskId, ok({ state: 'expired' }));
+    step = await closesRetraining(h, step, 'expired');
     expect(step.output).toMatchObject({ outcome: 'expired' });
   });
 
@@ -80,6 +91,7 @@ describe('modelLifecycle (replayed through the durable-functions SDK)', () => {
     let step = await h.fireTimer(timer);
     step = await h.completeActivity(called(step, A.expire).taskId, ok({ state: 'approved', evidenceHash: EVIDENCE }));
     step = await h.completeActivity(called(step, A.promote).taskId, ok({ state: 'production' }));
+    step = await closesRetraining(h, step, 'production');
     expect(step.output).toMatchObject({ outcome: 'production' });
   });
 
@@ -87,6 +99,7 @@ describe('modelLifecycle (replayed through the durable-functions SDK)', () => {
     const { h } = await untilPendingApproval();
     let step = await h.raiseEvent('approval', { decision: state, by: 'bob' });
     step = await h.completeActivity(called(step, A.readVersion).taskId, ok(facts(state)));
+    step = await closesRetraining(h, step, state);
     expect(step.isDone).toBe(true);
     expect(step.output).toMatchObject({ outcome: state });
     expect(step.actions.some((a) => a.name === A.promote)).toBe(false);
@@ -103,6 +116,7 @@ describe('modelLifecycle (replayed through the durable-functions SDK)', () => {
     step = await h.raiseEvent('approval', { decision: 'approved', by: 'bob' });
     step = await h.completeActivity(called(step, A.readVersion).taskId, ok(facts('approved')));
     step = await h.completeActivity(called(step, A.promote).taskId, ok({ state: 'production' }));
+    step = await closesRetraining(h, step, 'production');
     expect(step.output).toMatchObject({ outcome: 'production' });
   });
 
@@ -116,6 +130,7 @@ describe('modelLifecycle (replayed through the durable-functions SDK)', () => {
     expect(called(step, A.autoApprove).input).toEqual({ ...ref, evidenceHash: EVIDENCE });
     step = await h.completeActivity(called(step, A.autoApprove).taskId, ok({ state: 'approved' }));
     step = await h.completeActivity(called(step, A.promote).taskId, ok({ state: 'production' }));
+    step = await closesRetraining(h, step, 'production');
     expect(step.output).toMatchObject({ outcome: 'production' });
     expect(step.actions.some((a) => a.kind === 'WaitForExternalEvent')).toBe(false);
   });
@@ -124,6 +139,7 @@ describe('modelLifecycle (replayed through the durable-functions SDK)', () => {
     const { h } = await untilPendingApproval({ promoteOnApproval: false });
     let step = await h.raiseEvent('approval', { decision: 'approved', by: 'bob' });
     step = await h.completeActivity(called(step, A.readVersion).taskId, ok(facts('approved', { promoteOnApproval: false })));
+    step = await closesRetraining(h, step, 'approved');
     expect(step.output).toMatchObject({ outcome: 'approved' });
   });
 
@@ -133,6 +149,30 @@ describe('modelLifecycle (replayed through the durable-functions SDK)', () => {
     step = await h.completeActivity(called(step, A.readVersion).taskId, ok(facts('pending_approval')));
     expect(step.newActions.map((a) => a.kind)).toEqual(['WaitForExternalEvent', 'CreateTimer']);
     expect(step.actions.some((a) => a.name === A.validate)).toBe(false);
+  });
+
+  it('when closing the retraining request fails for good, then the lifecycle still ends with its outcome', async () => {
+    const h = orchestrationHarness(MODEL_LIFECYCLE, { input: ref, startTime: START });
+    let step = await h.start();
+    step = await h.completeActivity(called(step, A.readVersion).taskId, ok(facts('validation_failed')));
+    step = await h.completeActivity(called(step, A.closeRetraining).taskId, { ok: false, code: 'NOT_FOUND', message: 'gone' });
+    expect(step.isDone).toBe(true);
+    expect(step.output).toMatchObject({ outcome: 'validation_failed' });
+  });
+
+  it('when closing the retraining request keeps failing on an outage, then after the retries the lifecycle still ends', async () => {
+    const h = orchestrationHarness(MODEL_LIFECYCLE, { input: ref, startTime: START });
+    let step = await h.start();
+    step = await h.completeActivity(called(step, A.readVersion).taskId, ok(facts('rejected')));
+    let attempt = called(step, A.closeRetraining).taskId;
+    for (let i = 1; i <= 6; i += 1) {
+      step = await h.failActivity(attempt, 'Cosmos DB unavailable');
+      step = await h.fireTimer(step.retryTimer!.taskId);
+      if (i < 6) attempt = step.retryAttempt!;
+    }
+    expect(step.retryAttempt).toBeUndefined();
+    expect(step.isDone).toBe(true);
+    expect(step.output).toMatchObject({ outcome: 'rejected' });
   });
 
   it('when an activity fails transiently, then it is retried after a backoff timer', async () => {

@@ -85,6 +85,23 @@ describe('registration of a version package', () => {
     expect(await listAll(lake)).toEqual([]);
   });
 
+  it('when the manifest carries the transform spec, then it must be the one the transforms were fitted from', async () => {
+    const { deps } = await setup();
+    const pkg = regionalPackage(TRUE_WEIGHTS, 0);
+    const spec = { specVersion: 1, steps: [{ type: 'one_hot', column: 'region', unseen: 'ignore' }], output: ['x1', 'x2', 'region_north', 'region_south'] };
+    const register = async (transformSpec: unknown, key: string) =>
+      registerPackage(deps, {
+        model: 'regional',
+        manifest: { ...pkg.manifest, transformSpec },
+        artifact: await stageUpload(deps, 'regional', Readable.from([pkg.onnx])),
+        actor: carlos,
+        idempotencyKey: key,
+      });
+    const other = { ...spec, steps: [{ type: 'one_hot', column: 'region', unseen: 'error' }] };
+    await expect(register(other, 'a')).rejects.toMatchObject({ code: 'VALIDATION_ERROR', message: expect.stringMatching(/^transformSpec has hash [a-f0-9]{64}, the fitted transforms were fitted from/) });
+    await expect(register(spec, 'b')).resolves.toMatchObject({ created: true });
+  });
+
   it('when a package in the inbox names an artifact outside its folder, then it is quarantined with the reason', async () => {
     const { deps, lake } = await setup();
     const pkg = regionalPackage(TRUE_WEIGHTS, 0);

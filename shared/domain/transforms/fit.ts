@@ -23,6 +23,15 @@ import { stepLabel, stepModule } from './step-modules';
  * INSUFFICIENT_DATA when a column has nothing to fit on.
  */
 export function fitTransforms(specInput: TransformSpecInput, batch: RowBatch): FittedTransforms {
+  return fitTransformsWithRows(specInput, batch).fitted;
+}
+
+/**
+ * fitTransforms, also answering which batch rows the fitting kept (ascending): those the
+ * training-only steps left and no fitted step rejects. A model fitted after the transforms trains
+ * on these rows, as a scikit-learn Pipeline's last step sees what its samplers kept.
+ */
+export function fitTransformsWithRows(specInput: TransformSpecInput, batch: RowBatch): { fitted: FittedTransforms; rows: Int32Array } {
   const spec = parseTransformSpec(specInput);
   const inputs: { name: string; kind: InputKind }[] = [];
   const produced = new Set<string>();
@@ -115,5 +124,7 @@ export function fitTransforms(specInput: TransformSpecInput, batch: RowBatch): F
       `${at}fitted parameters are invalid at ${issue.path.join('.')} (${issue.message}); does the training data hold infinite values?`,
     );
   }
-  return checked.data;
+  // removeRows assigns batchRows in a closure, which control-flow narrowing does not see.
+  const kept = (batchRows as Int32Array | null) ?? Int32Array.from({ length: batch.rowCount }, (_, i) => i);
+  return { fitted: checked.data, rows: kept };
 }

@@ -22,6 +22,6 @@ export {
 } from '../../schemas/transforms';
 export { applyTransforms, type RejectedRow, type TransformResult } from './apply';
 export { ExpressionSyntaxError, parseExpression } from './expression';
-export { fitTransforms } from './fit';
+export { fitTransforms, fitTransformsWithRows } from './fit';
 export { fittedTransformsHash, parseTransformSpec, transformSpecHash } from './hash';
 export { assertInputsMatchFeatures, categoricalColumns } from './inputs';

@@ -1,0 +1,28 @@
+import { errors } from '../../domain/errors';
+import type { TrainingWebhook } from '../../ports/training-webhook';
+import type { TrainingJob } from '../../schemas/retraining';
+
+/** How long one POST may take before it counts as an outage (and is retried). */
+const TIMEOUT_MS = 30_000;
+
+/**
+ * Posts a training job as JSON with `Idempotency-Key: {requestId}`, so a pipeline can drop the
+ * repeat of a retried post. 408 and 429 are outages like 5xx; any other 4xx is a refusal.
+ */
+export class HttpTrainingWebhook implements TrainingWebhook {
+  async submit(url: string, job: TrainingJob): Promise<void> {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': job.requestId },
+      body: JSON.stringify(job),
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
+    if (response.ok) return;
+    const text = (await response.text().catch(() => '')).slice(0, 500);
+    const answer = `${response.status} ${response.statusText}${text ? `: ${text}` : ''}`;
+    if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) {
+      throw errors.validation(`the training webhook refused the job ${job.requestId}: ${answer}`, { status: response.status });
+    }
+    throw new Error(`the training webhook failed for ${job.requestId}: ${answer}`);
+  }
+}

@@ -1,0 +1,162 @@
+import { errors } from '../errors';
+import { type DesignMatrix, type LinearCoefficients, withInterceptColumns } from './least-squares';
+
+export interface LogisticOptions {
+  /** L2 penalty on the weights (not the intercept): 1 / C. Default 1, scikit-learn's C = 1. */
+  l2?: number;
+  maxIterations?: number;
+  /** Stop when the largest gradient component is below this. */
+  tolerance?: number;
+}
+
+export interface LogisticFit extends LinearCoefficients {
+  iterations: number;
+  converged: boolean;
+  /** The penalised objective at the solution. */
+  objective: number;
+}
+
+/** log(1 + e^z) without overflow. */
+const softplus = (z: number) => (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z)));
+const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
+
+/** Solves the symmetric positive definite system H d = g by Cholesky; undefined if H is not. */
+function choleskySolve(h: Float64Array[], g: Float64Array): Float64Array | undefined {
+  const m = g.length;
+  const l = Array.from({ length: m }, () => new Float64Array(m));
+  for (let j = 0; j < m; j += 1) {
+    let d = h[j]![j]!;
+    for (let k = 0; k < j; k += 1) d -= l[j]![k]! * l[j]![k]!;
+    if (!(d > 0)) return undefined;
+    l[j]![j] = Math.sqrt(d);
+    for (let i = j + 1; i < m; i += 1) {
+      let s = h[i]![j]!;
+      for (let k = 0; k < j; k += 1) s -= l[i]![k]! * l[j]![k]!;
+      l[i]![j] = s / l[j]![j]!;
+    }
+  }
+  const z = new Float64Array(m);
+  for (let i = 0; i < m; i += 1) {
+    let s = g[i]!;
+    for (let k = 0; k < i; k += 1) s -= l[i]![k]! * z[k]!;
+    z[i] = s / l[i]![i]!;
+  }
+  const d = new Float64Array(m);
+  for (let i = m - 1; i >= 0; i -= 1) {
+    let s = z[i]!;
+    for (let k = i + 1; k < m; k += 1) s -= l[k]![i]! * d[k]!;
+    d[i] = s / l[i]![i]!;
+  }
+  return d;
+}
+
+/**
+ * Binary logistic regression by Newton's method (IRLS) with a backtracking line search, from zero:
+ * minimises sum(log(1 + e^z) - y z) + l2 / 2 ||w||^2 with z = X w + b, the objective of
+ * scikit-learn's LogisticRegression() (L2, C = 1, intercept not penalised). The penalty keeps the
+ * problem strictly convex (one solution, also for collinear or separable data), so the answer does
+ * not depend on the solver. Deterministic: no randomness, a fixed order of operations.
+ */
+export function fitLogisticRegression(x: DesignMatrix, y: ArrayLike<number>, options: LogisticOptions = {}): LogisticFit {
+  const n = x.rows;
+  const p = x.width;
+  const m = p + 1;
+  const l2 = options.l2 ?? 1;
+  const maxIterations = options.maxIterations ?? 100;
+  const tolerance = options.tolerance ?? 1e-10;
+  if (y.length !== n) throw errors.validation(`${n} rows of inputs but ${y.length} targets`);
+  if (n === 0) throw errors.insufficientData('no training rows to fit on');
+  let positives = 0;
+  for (let i = 0; i < n; i += 1) {
+    if (y[i] !== 0 && y[i] !== 1) throw errors.validation(`target ${i} is ${y[i]}, not 0 or 1`);
+    positives += y[i]!;
+  }
+  if (positives === 0 || positives === n) {
+    throw errors.insufficientData(`the training rows hold one class only (${positives} of ${n} positive): a classifier needs both`);
+  }
+  const cols = withInterceptColumns(x);
+  const theta = new Float64Array(m);
+  const z = new Float64Array(n);
+  const penalised = (t: Float64Array) => {
+    let s = 0;
+    for (let j = 0; j < p; j += 1) s += t[j]! * t[j]!;
+    return (l2 / 2) * s;
+  };
+  const objectiveAt = (t: Float64Array) => {
+    z.fill(0);
+    for (let j = 0; j < m; j += 1) {
+      const c = cols[j]!;
+      const tj = t[j]!;
+      if (tj !== 0) for (let i = 0; i < n; i += 1) z[i] = z[i]! + tj * c[i]!;
+    }
+    let f = penalised(t);
+    for (let i = 0; i < n; i += 1) f += softplus(z[i]!) - y[i]! * z[i]!;
+    return f;
+  };
+
+  let objective = objectiveAt(theta);
+  let iterations = 0;
+  let converged = false;
+  const residual = new Float64Array(n);
+  const weight = new Float64Array(n);
+  for (; iterations < maxIterations; iterations += 1) {
+    // z holds X theta for the current theta (objectiveAt computed it last).
+    for (let i = 0; i < n; i += 1) {
+      const pi = sigmoid(z[i]!);
+      residual[i] = pi - y[i]!;
+      weight[i] = pi * (1 - pi);
+    }
+    const gradient = new Float64Array(m);
+    const hessian = Array.from({ length: m }, () => new Float64Array(m));
+    for (let a = 0; a < m; a += 1) {
+      const ca = cols[a]!;
+      gradient[a] = dot(ca, residual) + (a < p ? l2 * theta[a]! : 0);
+      for (let b = a; b < m; b += 1) {
+        const cb = cols[b]!;
+        let s = 0;
+        for (let i = 0; i < n; i += 1) s += ca[i]! * weight[i]! * cb[i]!;
+        if (a === b && a < p) s += l2;
+        hessian[a]![b] = s;
+        hessian[b]![a] = s;
+      }
+    }
+    if (Math.max(...gradient.map(Math.abs)) <= tolerance * Math.max(1, n)) {
+      converged = true;
+      break;
+    }
+    const step = choleskySolve(hessian, gradient);
+    if (!step) throw errors.validation('the logistic regression Hessian is not positive definite: the inputs hold non-finite values or an unpenalised constant');
+    let scale = 1;
+    let next = theta.map((t, j) => t - step[j]!);
+    let value = objectiveAt(next);
+    while (!(value <= objective) && scale > 1e-10) {
+      scale /= 2;
+      next = theta.map((t, j) => t - scale * step[j]!);
+      value = objectiveAt(next);
+    }
+    if (!(value <= objective)) {
+      objectiveAt(theta);
+      converged = true;
+      break;
+    }
+    const change = objective - value;
+    theta.set(next);
+    objective = value;
+    if (change <= 1e-15 * Math.max(1, Math.abs(objective))) {
+      converged = true;
+      iterations += 1;
+      break;
+    }
+  }
+  const weights = Array.from(theta.subarray(0, p));
+  if (![...weights, theta[p]!].every(Number.isFinite)) throw errors.validation('the logistic regression did not give finite weights');
+  return { weights, bias: theta[p]!, iterations, converged, objective };
+}
+
+function dot(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i += 1) s += a[i]! * b[i]!;
+  return s;
+}
+
+export { sigmoid };

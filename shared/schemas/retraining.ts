@@ -1,0 +1,81 @@
+import { z } from 'zod';
+
+import { isoDurationSchema, modelNameSchema, versionNumberSchema } from './common';
+import { retrainingRequestSchema } from './messages';
+import { retrainingRecordSchema } from './monitoring';
+
+/**
+ * Retraining: what an external pipeline answers, the `webhookRetraining` orchestration's input and
+ * events, and the API's bodies. Recorded in durable history or sent over HTTP: they only grow,
+ * additively.
+ */
+
+/** A request id as it appears in routes: `retrain:{model}:{windowId}`. */
+export const requestIdSchema = z.string().regex(/^retrain:[a-z][a-z0-9-]{1,62}:\d{8}T\d{4}Z$/, 'a request id is retrain:{model}:{windowId}');
+
+/**
+ * What an external training pipeline reports (`POST .../retraining/{requestId}/complete`): the
+ * version it registered (through the API or a package), or why it failed.
+ */
+export const retrainingCompletionSchema = z.discriminatedUnion('outcome', [
+  z.strictObject({ outcome: z.literal('registered'), version: versionNumberSchema }),
+  z.strictObject({ outcome: z.literal('failed'), error: z.string().trim().min(1).max(2000) }),
+]);
+export type RetrainingCompletion = z.infer<typeof retrainingCompletionSchema>;
+
+/** The external event the `webhookRetraining` orchestration waits for. */
+export const RETRAINING_COMPLETE_EVENT = 'retrainingComplete';
+
+/** Input of the `webhookRetraining` orchestration (a webhook trainer), instance id = request id. */
+export const retrainingInputSchema = z.object({
+  requestId: requestIdSchema,
+  model: modelNameSchema,
+  request: retrainingRequestSchema,
+});
+export type RetrainingInput = z.infer<typeof retrainingInputSchema>;
+
+/** What the submit activity tells the orchestration: how long to wait for the pipeline. */
+export const retrainingSubmittedSchema = z.object({ timeout: isoDurationSchema });
+export type RetrainingSubmitted = z.infer<typeof retrainingSubmittedSchema>;
+
+export const recordResultInputSchema = z.object({ requestId: requestIdSchema, model: modelNameSchema, version: versionNumberSchema });
+export const recordFailureInputSchema = z.object({ requestId: requestIdSchema, model: modelNameSchema, error: z.string().min(1) });
+
+/** What a webhook trainer receives (POST, JSON; header `Idempotency-Key` = requestId). */
+export const trainingJobSchema = z.object({
+  requestId: requestIdSchema,
+  request: retrainingRequestSchema,
+  /** Where to report: POST with a RetrainingCompletion body, as MLOps.Contributor. */
+  complete: z.object({ method: z.literal('POST'), path: z.string() }),
+  /** Register the result with lineage `{ source, parentVersion, trainingRun }`. */
+  lineage: z.object({ parentVersion: versionNumberSchema, trainingRun: z.string() }),
+});
+export type TrainingJob = z.infer<typeof trainingJobSchema>;
+
+export const retrainingParamsSchema = z.object({ model: modelNameSchema, requestId: requestIdSchema });
+
+export const retrainingListSchema = z.object({
+  model: modelNameSchema,
+  /** Newest first. */
+  requests: z.array(retrainingRecordSchema),
+});
+
+export const retrainingAcceptedSchema = z.object({
+  requestId: requestIdSchema,
+  outcome: z.enum(['registered', 'failed']),
+  /** The retraining orchestration took the report; it records it on the request. */
+  accepted: z.literal(true),
+});
+
+/** `datasets/{model}/retraining/{windowId}/snapshot.json`: what a built-in retraining's train.csv and validation.csv hold. */
+export const trainingSnapshotSchema = z.object({
+  source: z.enum(['labelled', 'training_set']),
+  /** Labelled windows read (newest first), or the training set's path. */
+  from: z.array(z.string()),
+  trainPath: z.string(),
+  validationPath: z.string(),
+  trainRows: z.number().int().nonnegative(),
+  validationRows: z.number().int().nonnegative(),
+  skipped: z.record(z.string(), z.number().int().nonnegative()),
+});
+export type TrainingSnapshot = z.infer<typeof trainingSnapshotSchema>;

@@ -1,0 +1,250 @@
+import { createHash } from 'node:crypto';
+
+import { errors, parseOrThrow } from '../domain/errors';
+import { lakePaths } from '../domain/lake-paths';
+import { computeMetrics, type MetricsData } from '../domain/metrics';
+import type { GoldenRecord } from '../domain/parity';
+import { layoutColumns, validateRows } from '../domain/row-validation';
+import type { FeatureMatrix, RowBatch } from '../domain/tabular';
+import type { LinearCoefficients } from '../domain/training/least-squares';
+import { fitLinearRegression } from '../domain/training/least-squares';
+import { fitLogisticRegression } from '../domain/training/logistic';
+import { recoverTransformSpec } from '../domain/training/spec-recovery';
+import { applyTransforms, fitTransformsWithRows, transformSpecHash } from '../domain/transforms';
+import type { DataLake } from '../ports/data-lake';
+import type { ExportedModel, ModelExporter } from '../ports/model-exporter';
+import type { ModelRuntime, Predictions } from '../ports/model-runtime';
+import type { TabularFiles } from '../ports/tabular-files';
+import type { ActorInput } from '../schemas/lifecycle';
+import type { RetrainingRequest } from '../schemas/messages';
+import type { ModelDefinition } from '../schemas/model';
+import type { ModelVersion } from '../schemas/model-version';
+import type { RegistrationManifest } from '../schemas/registration';
+import type { TrainingSnapshot } from '../schemas/retraining';
+import { type FittedTransforms, type TransformSpec, transformSpecSchema } from '../schemas/transforms';
+import { readFittedTransforms } from './load-version';
+import { concatBatches } from './profiling';
+import { registerPackage, type RegisterPackageDeps } from './register-package';
+import { type ScoringVersion, scoringVersion } from './score-chunk';
+
+/**
+ * The reference trainer: refits the champion's transform spec and a linear model (least squares
+ * for regression, L2 logistic regression for binary models) on a request's training snapshot,
+ * writes the ONNX file, computes golden records with the new model as the scoring runtime runs
+ * it, and registers the result as a new version (lineage: builtin, the champion, the request).
+ * Everything it writes depends only on the snapshot, so a retried request registers the same
+ * version (registration is idempotent on the request id).
+ */
+
+export interface BuiltinTrainerDeps {
+  lake: DataLake;
+  files: TabularFiles;
+  runtime: ModelRuntime;
+  exporter: ModelExporter;
+  registration: RegisterPackageDeps;
+}
+
+export interface BuiltinTrainingInput {
+  definition: ModelDefinition;
+  /** The champion whose monitoring raised the request: its transform spec is refitted. */
+  parent: ModelVersion;
+  requestId: string;
+  request: RetrainingRequest;
+  snapshot: TrainingSnapshot;
+}
+
+/** Who registers what the built-in trainer produced. */
+export const RETRAINING_ACTOR: ActorInput = { id: 'system:retraining', kind: 'system', roles: [] };
+
+/** Golden records written with each version (from the validation rows). */
+const GOLDEN_RECORDS = 3;
+
+/** Rows of a snapshot file read for training: the validated batch and each row's target. */
+interface LabelledBatch {
+  batch: RowBatch;
+  /** Regression: the value; binary: the class index (0 or 1). */
+  target: Float64Array;
+}
+
+function subsetBatch(batch: RowBatch, rows: ArrayLike<number>): RowBatch {
+  const pick = Array.from(rows);
+  const numeric: Record<string, Float64Array> = {};
+  for (const [name, values] of Object.entries(batch.numeric)) numeric[name] = Float64Array.from(pick, (r) => values[r]!);
+  const categorical: Record<string, (string | null)[]> = {};
+  for (const [name, values] of Object.entries(batch.categorical)) categorical[name] = pick.map((r) => values[r] ?? null);
+  return { rowCount: pick.length, numeric, categorical };
+}
+
+async function readLabelled(files: TabularFiles, definition: ModelDefinition, path: string): Promise<LabelledBatch> {
+  const plan = await files.plan(path, { targetChunkBytes: 64 * 1024 * 1024, targetChunkRows: 1_000_000 });
+  const layout = layoutColumns(definition, plan.columns);
+  const targetColumn = plan.columns.indexOf(definition.targetColumn);
+  const batches: RowBatch[] = [];
+  const targets: number[] = [];
+  const labels = definition.classLabels ?? [];
+  for (const chunk of plan.chunks) {
+    const opened = await files.open(path, chunk);
+    for await (const raw of opened.batches) {
+      const valid = validateRows(raw, layout);
+      const kept: number[] = [];
+      for (let r = 0; r < valid.batch.rowCount; r += 1) {
+        const text = raw.text(targetColumn, valid.sourceRows[r]!)?.trim() ?? '';
+        const value = definition.task === 'regression' ? (text === '' ? NaN : Number(text)) : labels.indexOf(text);
+        if (definition.task === 'regression' ? !Number.isFinite(value) : value < 0) continue;
+        kept.push(r);
+        targets.push(value);
+      }
+      batches.push(subsetBatch(valid.batch, kept));
+    }
+  }
+  return { batch: concatBatches(batches), target: Float64Array.from(targets) };
+}
+
+/**
+ * The champion's transform spec: the one its manifest carries (`transformSpec`), else recovered
+ * from its fitted transforms; either way its hash is the one the champion was registered with.
+ */
+export async function championSpec(lake: DataLake, parent: ModelVersion): Promise<TransformSpec> {
+  if (parent.transformSpecHash === undefined) {
+    throw errors.unsupportedModel(
+      `v${parent.version} has no fitted transforms (its graph takes raw columns): the built-in trainer refits a transform spec and a linear model on its features; retrain this model with a webhook trainer`,
+    );
+  }
+  const path = lakePaths.modelManifest(parent.modelName, parent.version);
+  let manifest: { transformSpec?: unknown };
+  try {
+    manifest = JSON.parse((await lake.readBuffer(path)).toString('utf8')) as { transformSpec?: unknown };
+  } catch (error) {
+    if (error instanceof SyntaxError) throw errors.validation(`'${path}' is not JSON: ${error.message}`, { path });
+    throw error;
+  }
+  if (manifest.transformSpec !== undefined) {
+    const spec = parseOrThrow(transformSpecSchema, manifest.transformSpec, `transformSpec of v${parent.version}`);
+    if (transformSpecHash(spec) === parent.transformSpecHash) return spec;
+  }
+  return recoverTransformSpec((await readFittedTransforms(lake, parent))!);
+}
+
+function fitModel(definition: ModelDefinition, matrix: FeatureMatrix, target: Float64Array): LinearCoefficients {
+  if (definition.task === 'regression') return fitLinearRegression(matrix, target);
+  return fitLogisticRegression(matrix, target);
+}
+
+function exportModel(exporter: ModelExporter, definition: ModelDefinition, model: LinearCoefficients): ExportedModel {
+  if (definition.task === 'regression') return exporter.linearRegression(model);
+  const [negative, positive] = definition.classLabels ?? [];
+  return exporter.logisticRegression(model, [negative!, positive!]);
+}
+
+/** The snapshot rows through the fitted transforms: the matrix and the target of each matrix row. */
+function transformed(fitted: FittedTransforms, data: LabelledBatch) {
+  const { matrix, keptRows } = applyTransforms(fitted, data.batch);
+  return { matrix, target: Float64Array.from(keptRows, (r) => data.target[r]!), keptRows };
+}
+
+/** Rows scored as production scores them: fed by the version's input plan, run by onnxruntime. */
+async function scored(version: ScoringVersion, batch: RowBatch, expectedRows: number): Promise<Predictions> {
+  const fed = version.transform(batch);
+  if (fed.inputs.rows !== expectedRows) throw new Error(`the scoring path kept ${fed.inputs.rows} rows, the transforms ${expectedRows}`);
+  return version.model.predict(fed.inputs);
+}
+
+function metricsData(definition: ModelDefinition, target: Float64Array, predictions: Predictions): MetricsData {
+  if (predictions.kind === 'regression') return { actual: target, predicted: predictions.values };
+  return { actual: Int32Array.from(target), probabilities: Float64Array.from(predictions.probabilities), classCount: definition.classLabels?.length ?? 2 };
+}
+
+/** Point values of the task's metrics on a data set, prefixed (`train_`, `validation_`...). */
+function metricValues(definition: ModelDefinition, data: MetricsData, prefix: string): Record<string, number> {
+  const report = computeMetrics(definition.task, data, { bootstrap: { resamples: 0 } });
+  const out: Record<string, number> = {};
+  for (const [name, estimate] of Object.entries(report.metrics)) {
+    if (estimate?.value !== null && estimate?.value !== undefined) out[`${prefix}${name}`] = estimate.value;
+  }
+  return out;
+}
+
+/** A golden record's input row: every feature, as JSON (numbers, booleans as 0/1, datetimes as epoch ms). */
+function goldenInput(definition: ModelDefinition, batch: RowBatch, row: number): GoldenRecord['input'] {
+  const input: GoldenRecord['input'] = {};
+  for (const { name, type } of definition.features) {
+    if (type === 'categorical') input[name] = batch.categorical[name]?.[row] ?? null;
+    else {
+      const value = batch.numeric[name]?.[row] ?? NaN;
+      input[name] = Number.isNaN(value) ? null : value;
+    }
+  }
+  return input;
+}
+
+function goldenRecords(definition: ModelDefinition, batch: RowBatch, keptRows: Int32Array, matrix: FeatureMatrix, out: Predictions, count: number): GoldenRecord[] {
+  return Array.from({ length: count }, (_, k) => ({
+    input: goldenInput(definition, batch, keptRows[k]!),
+    expectedFeatures: Array.from(matrix.values.subarray(k * matrix.width, (k + 1) * matrix.width)),
+    expectedOutput:
+      out.kind === 'regression'
+        ? { prediction: out.values[k]! }
+        : { prediction: out.labels[k]!, probabilities: Array.from(out.probabilities.subarray(k * out.classCount, (k + 1) * out.classCount)) },
+  }));
+}
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/** Trains on the request's snapshot and registers the result; returns the version (found again on a retry). */
+export async function trainBuiltin(deps: BuiltinTrainerDeps, input: BuiltinTrainingInput): Promise<{ version: ModelVersion; created: boolean }> {
+  const { definition, parent, snapshot, request, requestId } = input;
+  if (definition.task === 'multiclass') {
+    throw errors.unsupportedModel('the built-in trainer fits linear regression (regression) and logistic regression (binary); a multiclass model needs the webhook trainer');
+  }
+  const spec = await championSpec(deps.lake, parent);
+  const train = await readLabelled(deps.files, definition, snapshot.trainPath);
+  const { fitted, rows } = fitTransformsWithRows(spec, train.batch);
+  const fitOn = transformed(fitted, { batch: subsetBatch(train.batch, rows), target: Float64Array.from(rows, (r) => train.target[r]!) });
+  if (fitOn.matrix.rows < 2) throw errors.insufficientData(`only ${fitOn.matrix.rows} training rows are left after the transforms`);
+  const coefficients = fitModel(definition, fitOn.matrix, fitOn.target);
+  const exported = exportModel(deps.exporter, definition, coefficients);
+
+  // Scored as production scores: the ONNX file in onnxruntime (not yet registered: version 0).
+  const model = await deps.runtime.load({
+    model: definition.name,
+    version: 0,
+    sha256: sha256(exported.bytes),
+    signature: exported.signature,
+    task: definition.task,
+    ...(definition.classLabels ? { classLabels: definition.classLabels } : {}),
+    fetch: async () => exported.bytes,
+  });
+  const version = scoringVersion(definition, 0, exported.signature, fitted, model);
+  const validation = await readLabelled(deps.files, definition, snapshot.validationPath);
+  const checked = transformed(fitted, validation);
+  if (checked.matrix.rows < 2) throw errors.insufficientData(`only ${checked.matrix.rows} validation rows are left after the transforms`);
+  const onTrain = await scored(version, subsetBatch(train.batch, rows), fitOn.matrix.rows);
+  const onValidation = await scored(version, validation.batch, checked.matrix.rows);
+  const metrics = {
+    ...metricValues(definition, metricsData(definition, fitOn.target, onTrain), 'train_'),
+    ...metricValues(definition, metricsData(definition, checked.target, onValidation), ''),
+  };
+
+  const manifest: RegistrationManifest = {
+    artifact: { path: 'model.onnx', sha256: sha256(exported.bytes) },
+    signature: exported.signature,
+    transforms: fitted,
+    transformSpec: spec,
+    goldenRecords: goldenRecords(definition, validation.batch, checked.keptRows, checked.matrix, onValidation, Math.min(GOLDEN_RECORDS, checked.matrix.rows)),
+    metrics,
+    lineage: { source: 'builtin', parentVersion: parent.version, trainingRun: requestId },
+    environment: { runtime: 'mlops built-in trainer 1', packages: [], onnxOpset: exported.opset },
+    datasets: [
+      { role: 'training', uri: snapshot.trainPath, rows: snapshot.trainRows },
+      { role: 'validation', uri: snapshot.validationPath, rows: snapshot.validationRows },
+    ],
+    description:
+      `Retrained by the built-in trainer for ${requestId} (${request.reason} in window ${request.window.id}, champion v${parent.version}): ` +
+      `${definition.task === 'regression' ? 'least squares' : 'logistic regression'} on ${fitOn.matrix.rows} rows of ${snapshot.source === 'labelled' ? 'labelled data' : 'the training set'}.`,
+  };
+
+  const staged = lakePaths.artifactUpload(definition.name, `retrain-${request.window.id}`);
+  await deps.lake.write(staged, exported.bytes, { contentType: 'application/octet-stream' });
+  const artifact = { path: staged, sha256: sha256(exported.bytes), size: exported.bytes.length, temporary: true };
+  return registerPackage(deps.registration, { model: definition.name, manifest, artifact, actor: RETRAINING_ACTOR, idempotencyKey: requestId });
+}

@@ -1,0 +1,168 @@
+import { errors, isDomainError, parseOrThrow } from '../domain/errors';
+import { isDecided } from '../domain/retraining';
+import type { Clock } from '../ports/clock';
+import type { EventPublisher } from '../ports/event-publisher';
+import type { ModelRegistry } from '../ports/model-registry';
+import type { RunStore } from '../ports/run-store';
+import type { LifecycleState } from '../schemas/lifecycle';
+import { type RetrainingRequest, retrainingRequestId } from '../schemas/messages';
+import { type RetrainingRecord, retrainingRecordSchema } from '../schemas/monitoring';
+
+/**
+ * RetrainingRecords (Cosmos `runs`, id = request id): what became of each request. Writes are
+ * ETag-guarded and retried on a conflict; every change of state is published as a
+ * `retraining.changed` event first (id `{requestId}:{state}`, so a retried write republishes the
+ * same event and the topic drops it), then written.
+ */
+export interface RetrainingRecordDeps {
+  runs: RunStore;
+  clock: Clock;
+  /** Where state changes are published (`model-events`); none in tests that do not look. */
+  events?: EventPublisher;
+}
+
+/** What the registry must answer to decide whether a request's version is decided. */
+export interface DecisionDeps extends RetrainingRecordDeps {
+  registry: ModelRegistry;
+}
+
+const MAX_ATTEMPTS = 10;
+
+/** The request's record, created `queued` when the monitor did not create it first. */
+export async function ensureRetrainingRecord(deps: RetrainingRecordDeps, request: RetrainingRequest): Promise<RetrainingRecord> {
+  const requestId = retrainingRequestId(request.model, request.window.id);
+  const record = parseOrThrow(
+    retrainingRecordSchema,
+    {
+      requestId,
+      modelName: request.model,
+      version: request.version,
+      reason: request.reason,
+      windowId: request.window.id,
+      state: 'queued',
+      requestedAt: request.requestedAt,
+    },
+    'retraining record',
+  );
+  return (await deps.runs.retraining.create(request.model, requestId, record)).value;
+}
+
+/**
+ * Applies `change` to the stored record (re-read and re-applied on a conflict). `change` answers
+ * the new record, or undefined to leave it as it is. NOT_FOUND when there is no record.
+ */
+export async function updateRetrainingRecord(
+  deps: RetrainingRecordDeps,
+  model: string,
+  requestId: string,
+  change: (record: RetrainingRecord) => RetrainingRecord | undefined,
+): Promise<RetrainingRecord> {
+  for (let attempt = 1; ; attempt += 1) {
+    const stored = await deps.runs.retraining.get(model, requestId);
+    if (!stored) throw errors.notFound(`there is no retraining request '${requestId}' of model '${model}'`, { requestId });
+    const next = change(stored.value);
+    if (!next) return stored.value;
+    const updated = parseOrThrow(retrainingRecordSchema, { ...next, updatedAt: deps.clock.now().toISOString() }, 'retraining record');
+    if (updated.state !== stored.value.state) await publishChange(deps, updated);
+    try {
+      return (await deps.runs.retraining.replace(model, requestId, updated, stored.etag)).value;
+    } catch (error) {
+      if (!(isDomainError(error) && error.code === 'CONCURRENCY_CONFLICT') || attempt >= MAX_ATTEMPTS) throw error;
+    }
+  }
+}
+
+async function publishChange(deps: RetrainingRecordDeps, record: RetrainingRecord): Promise<void> {
+  await deps.events?.publish({
+    eventId: `${record.requestId}:${record.state}`,
+    type: 'retraining.changed',
+    model: record.modelName,
+    version: record.version,
+    occurredAt: deps.clock.now().toISOString(),
+    correlationId: record.requestId,
+    data: {
+      requestId: record.requestId,
+      state: record.state,
+      ...(record.trainer ? { trainer: record.trainer } : {}),
+      ...(record.resultVersion ? { resultVersion: record.resultVersion } : {}),
+      ...(record.outcome ? { outcome: record.outcome } : {}),
+      ...(record.error ? { error: record.error } : {}),
+    },
+  });
+}
+
+/** Drops optional members (`error`, ...) from a record: the schema has no nulls to clear them with. */
+function without<K extends keyof RetrainingRecord>(record: RetrainingRecord, ...keys: K[]): RetrainingRecord {
+  const copy = { ...record };
+  for (const key of keys) delete copy[key];
+  return copy;
+}
+
+/** A request starts (again) with a trainer; a closed or registered one is left alone. */
+export function startTraining(deps: RetrainingRecordDeps, record: RetrainingRecord, trainer: string): Promise<RetrainingRecord> {
+  return updateRetrainingRecord(deps, record.modelName, record.requestId, (r) =>
+    r.state === 'queued' || r.state === 'failed' || (r.state === 'training' && r.trainer !== trainer)
+      ? { ...without(r, 'error'), state: 'training', trainer }
+      : undefined,
+  );
+}
+
+/** The trainer failed: for good (`failed`) or, while the message will be delivered again, noted. */
+export function recordTrainingError(
+  deps: RetrainingRecordDeps,
+  model: string,
+  requestId: string,
+  error: string,
+  final: boolean,
+): Promise<RetrainingRecord> {
+  return updateRetrainingRecord(deps, model, requestId, (r) => {
+    if (r.state === 'registered' || r.state === 'closed') return undefined;
+    return final ? { ...r, state: 'failed', error } : { ...r, error };
+  });
+}
+
+/**
+ * The trainer registered `version` for the request: `registered` with the result, then closed at
+ * once if that version is already decided (a retried request, or a pipeline that reported after
+ * its version's lifecycle ended). Otherwise the lifecycle's end closes it.
+ */
+export async function recordTrainingResult(deps: DecisionDeps, model: string, requestId: string, version: number): Promise<RetrainingRecord> {
+  const record = await updateRetrainingRecord(deps, model, requestId, (r) => {
+    if (r.state === 'closed' || (r.state === 'registered' && r.resultVersion === version)) return undefined;
+    if (r.state === 'registered') {
+      throw errors.illegalTransition(`retraining request '${requestId}' already registered version ${r.resultVersion}, not ${version}`, { requestId });
+    }
+    return { ...without(r, 'error'), state: 'registered', resultVersion: version };
+  });
+  if (record.state !== 'registered') return record;
+  const [found, modelRecord] = await Promise.all([deps.registry.getVersion(model, version), deps.registry.getModel(model)]);
+  if (!found || !modelRecord) return record;
+  const state = found.value.state;
+  if (!isDecided(state, modelRecord.definition.policies.approval.promoteOnApproval)) return record;
+  return (await closeRetrainingForVersion(deps, { model, version, outcome: state }))[0] ?? record;
+}
+
+/**
+ * The lifecycle of `version` ended in `outcome`: every request that produced it and is still open
+ * is closed with that outcome. Returns the records it closed (none when no request produced it).
+ */
+export async function closeRetrainingForVersion(
+  deps: RetrainingRecordDeps,
+  input: { model: string; version: number; outcome: LifecycleState },
+): Promise<RetrainingRecord[]> {
+  const open = (await deps.runs.retraining.list(input.model)).filter((r) => r.state === 'registered' && r.resultVersion === input.version);
+  const closedAt = deps.clock.now().toISOString();
+  return Promise.all(
+    open.map((r) =>
+      updateRetrainingRecord(deps, input.model, r.requestId, (current) =>
+        current.state === 'registered' && current.resultVersion === input.version ? { ...current, state: 'closed', outcome: input.outcome, closedAt } : undefined,
+      ),
+    ),
+  );
+}
+
+/** A model's retraining requests, newest first (by request time, then id). */
+export async function listRetrainingRequests(deps: Pick<RetrainingRecordDeps, 'runs'>, model: string): Promise<RetrainingRecord[]> {
+  const records = await deps.runs.retraining.list(model);
+  return records.sort((a, b) => Date.parse(b.requestedAt) - Date.parse(a.requestedAt) || b.requestId.localeCompare(a.requestId));
+}

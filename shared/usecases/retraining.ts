@@ -1,0 +1,174 @@
+import { errors, formatIssues, isDomainError } from '../domain/errors';
+import { parseRetrainingRequestId } from '../domain/retraining';
+import type { TrainingWebhook } from '../ports/training-webhook';
+import { type RetrainingRequest, retrainingRequestId, retrainingRequestSchema } from '../schemas/messages';
+import type { ModelDefinition } from '../schemas/model';
+import { type RetrainingRecord, windowIdSchema } from '../schemas/monitoring';
+import type { RetrainingInput, RetrainingSubmitted, TrainingJob } from '../schemas/retraining';
+import { type BuiltinTrainerDeps, trainBuiltin } from './builtin-trainer';
+import {
+  type DecisionDeps,
+  ensureRetrainingRecord,
+  recordTrainingError,
+  recordTrainingResult,
+  startTraining,
+  updateRetrainingRecord,
+} from './retraining-records';
+import { type TrainingDataDeps, type TrainingDataLimits, trainingSnapshot } from './training-data';
+
+/**
+ * A retraining request from the `retraining-requests` queue, handed to the model's trainer
+ * (`policies.retraining.trainer`): `builtin` trains and registers here; `webhook` (and `azureml`,
+ * an Azure ML job behind the same kind of URL) starts the `webhookRetraining` orchestration, which posts
+ * the job and waits for the pipeline to report. Progress is on the request's RetrainingRecord.
+ *
+ * A handling that fails is thrown, so the host abandons the message and Service Bus delivers it
+ * again, up to the queue's MaxDeliveryCount, then dead-letters it. Expected failures (a
+ * DomainError: unknown model, no data, a malformed message) fail the record at once with the
+ * reason; an outage is noted and only fails the record on the last delivery.
+ */
+export interface RetrainingDeps extends DecisionDeps, BuiltinTrainerDeps, TrainingDataDeps {
+  limits: TrainingDataLimits;
+  /** RETRAINING_WEBHOOK_URL: needed by models whose trainer is `webhook` or `azureml`. */
+  webhookUrl: string | undefined;
+  /** The queue's MaxDeliveryCount: the delivery after which the message is dead-lettered. */
+  maxDeliveryCount: number;
+}
+
+/** What the trigger starts with the durable client. */
+export interface RetrainingStarters {
+  /** The version's modelLifecycle, unless it exists. */
+  startLifecycle(model: string, version: number, requestId: string): Promise<void>;
+  /** The `webhookRetraining` orchestration of a webhook trainer, unless it exists. */
+  startWebhookRetraining(input: RetrainingInput): Promise<void>;
+}
+
+/** One delivery of a queue message. */
+export interface RetrainingDelivery {
+  body: unknown;
+  messageId?: string | undefined;
+  /** 1 on the first delivery (as the Functions host counts). */
+  deliveryCount: number;
+}
+
+export interface RetrainingOutcome {
+  requestId: string;
+  state: RetrainingRecord['state'];
+  resultVersion?: number;
+  /** What this delivery did, for the log. */
+  note: string;
+}
+
+/** A message body as the host hands it over: JSON already parsed, or its text or bytes. */
+function bodyOf(body: unknown): unknown {
+  const text = Buffer.isBuffer(body) ? body.toString('utf8') : typeof body === 'string' ? body : undefined;
+  if (text === undefined) return body;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+const describe = (error: unknown) => (isDomainError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error));
+
+/** The request in a message, or VALIDATION_ERROR naming what is wrong with it (its record, if any, is failed). */
+async function parseDelivery(deps: RetrainingDeps, delivery: RetrainingDelivery): Promise<RetrainingRequest> {
+  const parsed = retrainingRequestSchema.safeParse(bodyOf(delivery.body));
+  const window = parsed.success ? windowIdSchema.safeParse(parsed.data.window.id) : undefined;
+  if (parsed.success && window?.success) return parsed.data;
+  const reason = !parsed.success ? formatIssues(parsed.error) : `window.id '${parsed.data.window.id}' is not a monitoring window id (YYYYMMDDTHHmmZ)`;
+  const error = errors.validation(`malformed retraining request${delivery.messageId ? ` '${delivery.messageId}'` : ''}: ${reason}`);
+  const ref = parseRetrainingRequestId(delivery.messageId);
+  if (ref) {
+    await recordTrainingError(deps, ref.model, retrainingRequestId(ref.model, ref.windowId), describe(error), true).catch((e: unknown) => {
+      if (!(isDomainError(e) && e.code === 'NOT_FOUND')) throw e;
+    });
+  }
+  throw error;
+}
+
+/** Handles one delivery of a retraining request; throws (after recording why) when it fails. */
+export async function handleRetrainingMessage(deps: RetrainingDeps, starters: RetrainingStarters, delivery: RetrainingDelivery): Promise<RetrainingOutcome> {
+  const request = await parseDelivery(deps, delivery);
+  const model = await deps.registry.getModel(request.model);
+  if (!model) throw errors.modelNotFound(request.model);
+  const record = await ensureRetrainingRecord(deps, request);
+  try {
+    return await retrain(deps, starters, request, record, model.definition);
+  } catch (error) {
+    const permanent = isDomainError(error) && error.code !== 'CONCURRENCY_CONFLICT';
+    const last = delivery.deliveryCount >= deps.maxDeliveryCount;
+    const deadLetter = last ? ` (delivery ${delivery.deliveryCount} of ${deps.maxDeliveryCount}: the message goes to the dead-letter queue)` : '';
+    const note = permanent || last ? `${describe(error)}${deadLetter}` : `delivery ${delivery.deliveryCount} failed, to be retried: ${describe(error)}`;
+    await recordTrainingError(deps, record.modelName, record.requestId, note, permanent || last);
+    throw error;
+  }
+}
+
+async function retrain(
+  deps: RetrainingDeps,
+  starters: RetrainingStarters,
+  request: RetrainingRequest,
+  record: RetrainingRecord,
+  definition: ModelDefinition,
+): Promise<RetrainingOutcome> {
+  const { requestId, modelName } = record;
+  if (record.state === 'closed') return { requestId, state: record.state, note: `already closed (${record.outcome ?? 'no outcome'})` };
+  if (record.state === 'registered' && record.resultVersion !== undefined) {
+    // A redelivery after the version was registered: make sure its lifecycle runs.
+    await starters.startLifecycle(modelName, record.resultVersion, requestId);
+    const after = await recordTrainingResult(deps, modelName, requestId, record.resultVersion);
+    return { requestId, state: after.state, resultVersion: record.resultVersion, note: 'already registered' };
+  }
+  const policy = definition.policies.retraining;
+  if (!policy.enabled) throw errors.validation(`retraining is disabled for model '${modelName}' (policies.retraining.enabled)`);
+  const parent = (await deps.registry.getVersion(modelName, request.version))?.value;
+  if (!parent) throw errors.versionNotFound(modelName, request.version);
+
+  if (policy.trainer !== 'builtin') {
+    if (!deps.webhookUrl) throw errors.validation(`model '${modelName}' retrains with the '${policy.trainer}' trainer, which needs RETRAINING_WEBHOOK_URL`);
+    await startTraining(deps, record, policy.trainer);
+    await starters.startWebhookRetraining({ requestId, model: modelName, request });
+    return { requestId, state: 'training', note: `submitted to the ${policy.trainer} trainer` };
+  }
+
+  await startTraining(deps, record, 'builtin');
+  const snapshot = await trainingSnapshot(deps, { definition, parent, windowId: request.window.id, limits: deps.limits });
+  await updateRetrainingRecord(deps, modelName, requestId, (r) => ({
+    ...r,
+    training: {
+      source: snapshot.source,
+      from: snapshot.from,
+      trainRows: snapshot.trainRows,
+      validationRows: snapshot.validationRows,
+      skipped: snapshot.skipped,
+      datasets: [snapshot.trainPath, snapshot.validationPath],
+    },
+  }));
+  const { version } = await trainBuiltin(deps, { definition, parent, requestId, request, snapshot });
+  // Recorded before the lifecycle starts, so the lifecycle's end finds the request to close.
+  const after = await recordTrainingResult(deps, modelName, requestId, version.version);
+  await starters.startLifecycle(modelName, version.version, requestId);
+  return { requestId, state: after.state, resultVersion: version.version, note: `registered v${version.version}` };
+}
+
+/** The job a webhook trainer receives: the request, where to report, the lineage to register with. */
+export function trainingJobOf(input: RetrainingInput): TrainingJob {
+  return {
+    requestId: input.requestId,
+    request: input.request,
+    complete: { method: 'POST', path: `/api/models/${input.model}/retraining/${input.requestId}/complete` },
+    lineage: { parentVersion: input.request.version, trainingRun: input.requestId },
+  };
+}
+
+/** Posts the job to the webhook trainer; answers how long to wait for its report. */
+export async function submitTrainingJob(
+  deps: { webhook: TrainingWebhook; webhookUrl: string | undefined; timeout: string },
+  input: RetrainingInput,
+): Promise<RetrainingSubmitted> {
+  if (!deps.webhookUrl) throw errors.validation('RETRAINING_WEBHOOK_URL is not set: there is no webhook trainer to post the job to');
+  await deps.webhook.submit(deps.webhookUrl, trainingJobOf(input));
+  return { timeout: deps.timeout };
+}

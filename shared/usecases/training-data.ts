@@ -1,0 +1,262 @@
+import { createHash } from 'node:crypto';
+
+import { errors, isDomainError, parseOrThrow } from '../domain/errors';
+import { isLakePath, lakePaths } from '../domain/lake-paths';
+import type { RawRows } from '../domain/raw-rows';
+import { headerIndex } from '../domain/row-validation';
+import { csvText } from '../domain/training/csv';
+import type { DataLake } from '../ports/data-lake';
+import type { RunStore } from '../ports/run-store';
+import type { TabularFiles } from '../ports/tabular-files';
+import type { ModelDefinition } from '../schemas/model';
+import type { ModelVersion } from '../schemas/model-version';
+import { type TrainingSnapshot, trainingSnapshotSchema } from '../schemas/retraining';
+import { defaultChunkTargets } from './plan-chunks';
+import { RUN_ID_COLUMN, SOURCE_ROW_COLUMN } from './score-chunk';
+
+/**
+ * The built-in trainer's data, assembled once per request and kept as its snapshot in
+ * `datasets/{model}/retraining/{windowId}/`: `train.csv` and `validation.csv` (the model's id,
+ * timestamp, feature and segment columns as they were in the drops, and the target column), then
+ * `snapshot.json` (what they hold), written last. A retried request trains on the same snapshot,
+ * so it registers the same version.
+ *
+ * The rows are the newest labelled ones (`datasets/{model}/labelled/{windowId}/*.parquet`:
+ * predictions joined with actuals, carrying `run_id` and `source_row`), joined back to their
+ * features in the drop each run scored (the run's source, when its ETag is still the one scored).
+ * With too few of them, a training set: the champion's `training` dataset, else the configured
+ * one. One in five rows (by a hash of the id) goes to validation.
+ */
+
+export interface TrainingDataDeps {
+  lake: DataLake;
+  files: TabularFiles;
+  runs: RunStore;
+}
+
+export interface TrainingDataLimits {
+  /** Labelled windows read: the request's and those before it, newest first. */
+  windows: number;
+  /** Labelled rows read at most (the newest). */
+  maxRows: number;
+  /** With fewer labelled rows, a training set is used instead. */
+  minRows: number;
+  /** A lake path with `{model}`: the training set when the champion names none. */
+  trainingDataset?: string | undefined;
+}
+
+/** The actual column of labelled files (docs/production-loop.md). */
+export const LABELLED_ACTUAL_COLUMN = 'actual';
+const SNAPSHOT_FILE = 'snapshot.json';
+/** Share of rows (by id hash, in percent) that go to validation. */
+const VALIDATION_PERCENT = 20;
+
+
+type Cells = (string | null)[];
+
+/** The columns of the snapshot's files: id, timestamp, features, segment keys, target. */
+export function trainingColumns(definition: ModelDefinition): string[] {
+  const names = [definition.idColumn, ...(definition.timestampColumn ? [definition.timestampColumn] : []), ...definition.features.map((f) => f.name), ...definition.segmentKeys];
+  return [...new Set([...names.filter((n) => n !== definition.targetColumn), definition.targetColumn])];
+}
+
+/** Whether a target value is usable: a finite number (regression) or one of the class labels. */
+export function usableTarget(definition: ModelDefinition, text: string | null): boolean {
+  if (text === null || text.trim() === '') return false;
+  if (definition.task === 'regression') return Number.isFinite(Number(text));
+  return (definition.classLabels ?? []).includes(text.trim());
+}
+
+class Skipped {
+  readonly counts: Record<string, number> = {};
+  add(reason: string, n = 1): void {
+    if (n > 0) this.counts[reason] = (this.counts[reason] ?? 0) + n;
+  }
+}
+
+/** Visits every row of a data file (or only the chunks holding one of `rows`, by file row number). */
+async function eachRow(files: TabularFiles, path: string, visit: (raw: RawRows, columns: Map<string, number>) => void, rows?: ReadonlySet<number>): Promise<readonly string[]> {
+  const plan = await files.plan(path, defaultChunkTargets);
+  const columns = headerIndex(plan.columns);
+  for (const chunk of plan.chunks) {
+    if (rows && 'firstRow' in chunk && ![...rows].some((r) => r >= chunk.firstRow && r < chunk.firstRow + chunk.rows)) continue;
+    const opened = await files.open(path, chunk);
+    for await (const raw of opened.batches) visit(raw, columns);
+  }
+  return plan.columns;
+}
+
+/** Labelled rows wanted from one run's drop: file row number -> actual. */
+type Wanted = Map<string, Map<number, string>>;
+
+async function newestLabelled(deps: TrainingDataDeps, definition: ModelDefinition, windowId: string, limits: TrainingDataLimits, skipped: Skipped) {
+  const prefix = lakePaths.datasetsFolder(definition.name) + 'labelled/';
+  const byWindow = new Map<string, { path: string; at: number }[]>();
+  for await (const object of deps.lake.list(prefix)) {
+    const [window, file] = object.path.slice(prefix.length).split('/');
+    if (!window || !file?.endsWith('.parquet') || window > windowId) continue;
+    byWindow.set(window, [...(byWindow.get(window) ?? []), { path: object.path, at: object.lastModified.getTime() }]);
+  }
+  const windows = [...byWindow.keys()].sort().reverse().slice(0, limits.windows);
+  const wanted: Wanted = new Map();
+  let rows = 0;
+  for (const window of windows) {
+    // Newest file first: a later actual for the same prediction wins.
+    const labelled = byWindow.get(window)!.sort((a, b) => b.at - a.at || b.path.localeCompare(a.path));
+    for (const { path } of labelled) {
+      if (rows >= limits.maxRows) break;
+      const header = await eachRow(deps.files, path, (raw, columns) => {
+        const [run, row, actual] = [RUN_ID_COLUMN, SOURCE_ROW_COLUMN, LABELLED_ACTUAL_COLUMN].map((c) => columns.get(c));
+        if (run === undefined || row === undefined || actual === undefined) return;
+        for (let r = 0; r < raw.rowCount && rows < limits.maxRows; r += 1) {
+          const runId = raw.text(run, r);
+          const sourceRow = raw.number(row, r);
+          const value = raw.text(actual, r);
+          if (runId === null || !Number.isInteger(sourceRow)) {
+            skipped.add('labelled_row_without_run');
+            continue;
+          }
+          if (!usableTarget(definition, value)) {
+            skipped.add('unusable_actual');
+            continue;
+          }
+          const ofRun = wanted.get(runId) ?? new Map<number, string>();
+          wanted.set(runId, ofRun);
+          if (ofRun.has(sourceRow)) {
+            skipped.add('superseded_actual');
+            continue;
+          }
+          ofRun.set(sourceRow, value!.trim());
+          rows += 1;
+        }
+      });
+      if (![RUN_ID_COLUMN, SOURCE_ROW_COLUMN, LABELLED_ACTUAL_COLUMN].every((c) => header.includes(c))) {
+        throw errors.invalidInputFile(`the labelled file '${path}' lacks ${RUN_ID_COLUMN}, ${SOURCE_ROW_COLUMN} or ${LABELLED_ACTUAL_COLUMN}`, { path });
+      }
+    }
+  }
+  return { windows, wanted };
+}
+
+/** The labelled rows joined back to their features in the drops their runs scored. */
+async function joinToDrops(deps: TrainingDataDeps, definition: ModelDefinition, wanted: Wanted, skipped: Skipped): Promise<Cells[]> {
+  const columns = trainingColumns(definition);
+  const features = columns.slice(0, -1);
+  const out: Cells[] = [];
+  for (const [runId, rows] of wanted) {
+    const run = await deps.runs.runs.get(definition.name, runId);
+    const source = run?.value.sources.length === 1 ? run.value.sources[0] : undefined;
+    if (!run || !source) {
+      skipped.add(run ? 'run_with_several_sources' : 'run_not_found', rows.size);
+      continue;
+    }
+    const now = await deps.lake.stat(source.path);
+    if (!now || now.etag !== source.etag) {
+      skipped.add(now ? 'drop_changed' : 'drop_missing', rows.size);
+      continue;
+    }
+    const header = await eachRow(
+      deps.files,
+      source.path,
+      (raw, index) => {
+        const at = features.map((c) => index.get(c));
+        if (at.some((i) => i === undefined)) return;
+        for (let r = 0; r < raw.rowCount; r += 1) {
+          const actual = rows.get(raw.rowNumber(r));
+          if (actual === undefined) continue;
+          rows.delete(raw.rowNumber(r));
+          out.push([...at.map((i) => raw.text(i!, r)), actual]);
+        }
+      },
+      new Set(rows.keys()),
+    );
+    if (!features.every((c) => header.includes(c))) skipped.add('drop_lacks_columns', rows.size);
+    else skipped.add('row_not_in_drop', rows.size);
+  }
+  return out;
+}
+
+async function trainingSetRows(deps: TrainingDataDeps, definition: ModelDefinition, path: string, limits: TrainingDataLimits, skipped: Skipped): Promise<Cells[]> {
+  const columns = trainingColumns(definition);
+  const out: Cells[] = [];
+  const header = await eachRow(deps.files, path, (raw, index) => {
+    const at = columns.map((c) => index.get(c));
+    if (at.some((i) => i === undefined)) return;
+    for (let r = 0; r < raw.rowCount && out.length < limits.maxRows; r += 1) {
+      const cells = at.map((i) => raw.text(i!, r));
+      if (usableTarget(definition, cells[cells.length - 1]!)) out.push(cells);
+      else skipped.add('unusable_actual');
+    }
+  });
+  const missing = columns.filter((c) => !header.includes(c));
+  if (missing.length > 0) throw errors.invalidInputFile(`the training set '${path}' lacks ${missing.map((m) => `'${m}'`).join(', ')}`, { path, missing });
+  return out;
+}
+
+/** The training set to fall back on: the champion's `training` dataset in the lake, else the configured one. */
+async function trainingSetPath(deps: TrainingDataDeps, definition: ModelDefinition, parent: ModelVersion, limits: TrainingDataLimits): Promise<string | undefined> {
+  const named = parent.datasets.find((d) => d.role === 'training' && isLakePath(d.uri))?.uri;
+  const configured = limits.trainingDataset?.replaceAll('{model}', definition.name);
+  for (const path of [named, configured]) if (path && isLakePath(path) && (await deps.lake.stat(path))) return path;
+  return undefined;
+}
+
+const inValidation = (id: string | null) => createHash('sha256').update(id ?? '').digest().readUInt32BE(0) % 100 < VALIDATION_PERCENT;
+
+/**
+ * The request's training snapshot: read back when an earlier attempt wrote it, else assembled
+ * and written. INSUFFICIENT_DATA when neither the labelled data nor a training set gives enough
+ * rows for both files.
+ */
+export async function trainingSnapshot(
+  deps: TrainingDataDeps,
+  input: { definition: ModelDefinition; parent: ModelVersion; windowId: string; limits: TrainingDataLimits },
+): Promise<TrainingSnapshot> {
+  const { definition, parent, windowId, limits } = input;
+  const file = (name: string) => lakePaths.retrainingDataset(definition.name, windowId, name);
+  try {
+    const stored = await deps.lake.readBuffer(file(SNAPSHOT_FILE));
+    return parseOrThrow(trainingSnapshotSchema, JSON.parse(stored.toString('utf8')), `${file(SNAPSHOT_FILE)}`);
+  } catch (error) {
+    if (!(isDomainError(error) && error.code === 'NOT_FOUND')) throw error;
+  }
+
+  const skipped = new Skipped();
+  const { windows, wanted } = await newestLabelled(deps, definition, windowId, limits, skipped);
+  let rows = await joinToDrops(deps, definition, wanted, skipped);
+  let source: TrainingSnapshot['source'] = 'labelled';
+  let from = windows;
+  if (rows.length < limits.minRows) {
+    const path = await trainingSetPath(deps, definition, parent, limits);
+    if (!path) {
+      throw errors.insufficientData(
+        `${rows.length} labelled rows could be joined to their drops (fewer than RETRAINING_MIN_ROWS, ${limits.minRows}) and the model has no training set (a 'training' dataset of v${parent.version} or RETRAINING_TRAINING_DATASET)`,
+        { labelledRows: rows.length, skipped: skipped.counts },
+      );
+    }
+    rows = await trainingSetRows(deps, definition, path, limits, skipped);
+    source = 'training_set';
+    from = [path];
+  }
+  const validation = rows.filter((r) => inValidation(r[0] ?? null));
+  const train = rows.filter((r) => !inValidation(r[0] ?? null));
+  if (train.length < 2 || validation.length < 1) {
+    throw errors.insufficientData(`${rows.length} rows (${source}) give ${train.length} training and ${validation.length} validation rows: too few to train and validate`, {
+      skipped: skipped.counts,
+    });
+  }
+  const columns = trainingColumns(definition);
+  const snapshot: TrainingSnapshot = {
+    source,
+    from,
+    trainPath: file('train.csv'),
+    validationPath: file('validation.csv'),
+    trainRows: train.length,
+    validationRows: validation.length,
+    skipped: skipped.counts,
+  };
+  await deps.lake.write(snapshot.validationPath, Buffer.from(csvText(columns, validation)), { contentType: 'text/csv' });
+  await deps.lake.write(snapshot.trainPath, Buffer.from(csvText(columns, train)), { contentType: 'text/csv' });
+  await deps.lake.write(file(SNAPSHOT_FILE), Buffer.from(`${JSON.stringify(snapshot, null, 2)}\n`), { contentType: 'application/json' });
+  return snapshot;
+}

@@ -1,0 +1,376 @@
+/** @jest-environment ./test/support/host-typed-arrays-environment.js */
+import { Readable } from 'node:stream';
+
+import { OnnxModelExporter } from '../../../shared/adapters/onnx/linear-onnx';
+import { OnnxModelRuntime } from '../../../shared/adapters/onnx/onnx-model-runtime';
+import { LakeTabularFiles } from '../../../shared/adapters/tabular/lake-tabular-files';
+import { lakePaths } from '../../../shared/domain/lake-paths';
+import { seededRandom } from '../../../shared/domain/random';
+import { fitTransforms, type TransformSpecInput } from '../../../shared/domain/transforms';
+import type { RunStore } from '../../../shared/ports/run-store';
+import type { RetrainingInput } from '../../../shared/schemas/retraining';
+import { checkParity } from '../../../shared/usecases/check-parity';
+import { loadScoringVersion } from '../../../shared/usecases/load-version';
+import { registerPackage, stageUpload } from '../../../shared/usecases/register-package';
+import { RegistryUseCases } from '../../../shared/usecases/registry';
+import { handleRetrainingMessage, type RetrainingDeps, type RetrainingStarters } from '../../../shared/usecases/retraining';
+import { anActor } from '../../support/builders';
+import { InMemoryModelRegistry } from '../../support/in-memory-registry';
+import { inMemoryRunStore } from '../../support/in-memory-run-store';
+import { aRetrainingRequest, drifted, driftedRows, labelledFixture, type LabelledRow } from '../../support/labelled-data';
+import { MemoryLake } from '../../support/memory-lake';
+import { aRegionalModel, regionalPackage, regionalRows, toCsv, TRUE_WEIGHTS } from '../../support/model-kit';
+import { RecordingPublisher } from '../../support/recording-publisher';
+
+const carlos = anActor({ id: 'carlos', roles: ['MLOps.Contributor'] });
+const clock = { now: () => new Date('2026-06-02T03:00:00Z') };
+const WINDOW = '20260601T0000Z';
+const REQUEST_ID = `retrain:regional:${WINDOW}`;
+
+interface World {
+  deps: RetrainingDeps;
+  lake: MemoryLake;
+  runs: ReturnType<typeof inMemoryRunStore>;
+  store: InMemoryModelRegistry;
+  registry: RegistryUseCases;
+  publisher: RecordingPublisher;
+  starters: RetrainingStarters;
+  started: { lifecycles: string[]; webhooks: RetrainingInput[] };
+}
+
+async function aWorld(options: { policies?: Record<string, unknown>; trainingSet?: boolean; webhookUrl?: string } = {}): Promise<World> {
+  const store = new InMemoryModelRegistry();
+  const lake = new MemoryLake();
+  const publisher = new RecordingPublisher();
+  const registry = new RegistryUseCases({ registry: store, clock, events: publisher });
+  await registry.createModel(aRegionalModel('regional', options.policies ?? {}), carlos);
+  const runtime = new OnnxModelRuntime();
+  runtimes.push(runtime);
+  const registration = { registry, lake, runtime, maxArtifactBytes: 10_000_000 };
+  const datasets = options.trainingSet ? [{ role: 'training', uri: 'datasets/regional/training.csv' }] : [];
+  if (options.trainingSet) await lake.write('datasets/regional/training.csv', Buffer.from(toCsv(regionalRows(300, 5))));
+  const pkg = regionalPackage(TRUE_WEIGHTS, 0, { datasets });
+  await registerPackage(registration, { model: 'regional', manifest: pkg.manifest, artifact: await stageUpload(registration, 'regional', Readable.from([pkg.onnx])), actor: carlos });
+  const runs = inMemoryRunStore();
+  const started: World['started'] = { lifecycles: [], webhooks: [] };
+  const starters: RetrainingStarters = {
+    startLifecycle: async (model, version, requestId) => void started.lifecycles.push(`${model}:${version}:${requestId}`),
+    startWebhookRetraining: async (input) => void started.webhooks.push(input),
+  };
+  const deps: RetrainingDeps = {
+    runs,
+    clock,
+    events: publisher,
+    registry: store,
+    lake,
+    files: new LakeTabularFiles(lake),
+    runtime,
+    exporter: new OnnxModelExporter(),
+    registration,
+    limits: { windows: 7, maxRows: 100_000, minRows: 50 },
+    webhookUrl: options.webhookUrl,
+    maxDeliveryCount: 5,
+  };
+  return { deps, lake, runs, store, registry, publisher, starters, started };
+}
+
+/** A drop scored by run `runId` in window `windowId`, and its labelled rows. */
+async function addLabelled(w: World, runId: string, windowId: string, rows: LabelledRow[], unlabelled: number[] = []) {
+  const fixture = labelledFixture({ model: 'regional', version: 1, runId, windowId, rows, unlabelled, segmentKey: 'region' });
+  const info = await w.lake.write(fixture.dropPath, fixture.drop);
+  await w.runs.runs.create('regional', runId, fixture.run(info.etag, info.size));
+  await w.lake.write(fixture.labelledPath, fixture.labelled);
+  return fixture;
+}
+
+const deliver = (w: World, body: unknown, deliveryCount = 1, messageId: string | undefined = REQUEST_ID) =>
+  handleRetrainingMessage(w.deps, w.starters, { body, messageId, deliveryCount });
+
+const runtimes: OnnxModelRuntime[] = [];
+afterAll(() => Promise.all(runtimes.map((r) => r.close())));
+
+const record = async (runs: RunStore, id = REQUEST_ID) => (await runs.retraining.get('regional', id))?.value;
+
+describe('a retraining request for a model with the built-in trainer', () => {
+  it('when labelled data joins to its drops, then a new version is trained on it, registered with its lineage and started', async () => {
+    const w = await aWorld();
+    await addLabelled(w, 'run-a', '20260531T0000Z', driftedRows(200, 1));
+    await addLabelled(w, 'run-b', WINDOW, driftedRows(200, 2), [0, 1, 2]);
+
+    const outcome = await deliver(w, aRetrainingRequest('regional', 1, WINDOW));
+
+    expect(outcome).toMatchObject({ requestId: REQUEST_ID, state: 'registered', resultVersion: 2, note: 'registered v2' });
+    expect(w.started.lifecycles).toEqual([`regional:2:${REQUEST_ID}`]);
+    const v2 = (await w.store.getVersion('regional', 2))!.value;
+    expect(v2).toMatchObject({
+      state: 'registered',
+      registrant: 'system:retraining',
+      lineage: { source: 'builtin', parentVersion: 1, trainingRun: REQUEST_ID },
+      description: expect.stringMatching(/^Retrained by the built-in trainer for retrain:regional:20260601T0000Z \(drift in window 20260601T0000Z, champion v1\): least squares on \d+ rows of labelled data/),
+      datasets: [
+        { role: 'training', uri: 'datasets/regional/retraining/20260601T0000Z/train.csv', rows: expect.any(Number) },
+        { role: 'validation', uri: 'datasets/regional/retraining/20260601T0000Z/validation.csv', rows: expect.any(Number) },
+      ],
+      trainingMetrics: { rmse: expect.any(Number), train_rmse: expect.any(Number) },
+    });
+    const [train, validation] = v2.datasets.map((d) => d.rows!);
+    expect(train! + validation!).toBe(397);
+    expect(validation! / 397).toBeGreaterThan(0.1);
+    expect(v2.trainingMetrics.rmse).toBeLessThan(0.1);
+
+    // The new version scores as production scores it: its golden records reproduce, and it learnt the new world.
+    const definition = (await w.registry.getModel('regional')).definition;
+    const loaded = await loadScoringVersion(w.deps, definition, v2);
+    await checkParity(loaded, loaded.goldenRecords!, loaded.fitted);
+    const fresh = regionalRows(50, 99);
+    const { inputs } = loaded.transform({ rowCount: 50, numeric: { x1: Float64Array.from(fresh, (r) => r.x1), x2: Float64Array.from(fresh, (r) => r.x2) }, categorical: { region: fresh.map((r) => r.region) } });
+    const out = await loaded.model.predict(inputs);
+    if (out.kind !== 'regression') throw new Error('expected regression');
+    fresh.forEach((r, i) => expect(Math.abs(out.values[i]! - drifted(r))).toBeLessThan(0.05));
+
+    expect(await record(w.runs)).toMatchObject({
+      state: 'registered',
+      trainer: 'builtin',
+      resultVersion: 2,
+      version: 1,
+      reason: 'drift',
+      training: { source: 'labelled', from: [WINDOW, '20260531T0000Z'], trainRows: train, validationRows: validation, skipped: {}, datasets: v2.datasets.map((d) => d.uri) },
+    });
+    expect(w.publisher.ofType('retraining.changed').map((e) => [e.data.state, e.data.resultVersion])).toEqual([
+      ['training', undefined],
+      ['registered', 2],
+    ]);
+  });
+
+  it('when the message is delivered again, then the same version is found and its lifecycle started again, never a second version', async () => {
+    const w = await aWorld();
+    await addLabelled(w, 'run-a', WINDOW, driftedRows(150, 3));
+    await deliver(w, aRetrainingRequest('regional', 1, WINDOW));
+    expect(await deliver(w, aRetrainingRequest('regional', 1, WINDOW), 2)).toMatchObject({ state: 'registered', resultVersion: 2, note: 'already registered' });
+
+    // An attempt that registered the version but stopped before recording it trains again on the same snapshot.
+    const stored = (await w.runs.retraining.get('regional', REQUEST_ID))!;
+    const { resultVersion: _resultVersion, ...unrecorded } = stored.value;
+    await w.runs.retraining.replace('regional', REQUEST_ID, { ...unrecorded, state: 'training' }, stored.etag);
+    await addLabelled(w, 'run-late', WINDOW, driftedRows(80, 4));
+    expect(await deliver(w, aRetrainingRequest('regional', 1, WINDOW), 3)).toMatchObject({ state: 'registered', resultVersion: 2 });
+    expect((await w.store.listVersions('regional')).map((v) => v.version)).toEqual([1, 2]);
+    expect(w.started.lifecycles).toEqual([`regional:2:${REQUEST_ID}`, `regional:2:${REQUEST_ID}`, `regional:2:${REQUEST_ID}`]);
+  });
+
+  it('when labelled rows cannot be joined back to their drops, then they are left out and counted by reason', async () => {
+    const w = await aWorld();
+    await addLabelled(w, 'run-a', WINDOW, driftedRows(120, 5));
+    const changed = await addLabelled(w, 'run-b', WINDOW, driftedRows(20, 6));
+    await w.lake.write(changed.dropPath, Buffer.concat([changed.drop, Buffer.from('d6-extra,1,1,north\n')]));
+    const orphan = labelledFixture({ model: 'regional', version: 1, runId: 'run-gone', windowId: WINDOW, rows: driftedRows(7, 7) });
+    await w.lake.write(orphan.labelledPath, orphan.labelled);
+    const bad = driftedRows(3, 8).map((r) => ({ ...r, actual: Number.NaN }));
+    await addLabelled(w, 'run-c', WINDOW, bad);
+
+    await deliver(w, aRetrainingRequest('regional', 1, WINDOW));
+    expect((await record(w.runs))?.training).toMatchObject({ trainRows: expect.any(Number), skipped: { drop_changed: 20, run_not_found: 7, unusable_actual: 3 } });
+    expect((await record(w.runs))!.training!.trainRows + (await record(w.runs))!.training!.validationRows).toBe(120);
+  });
+
+  it('when there are too few labelled rows, then it trains on the champion\'s training set instead', async () => {
+    const w = await aWorld({ trainingSet: true });
+    await addLabelled(w, 'run-a', WINDOW, driftedRows(10, 9));
+    await deliver(w, aRetrainingRequest('regional', 1, WINDOW));
+    expect((await record(w.runs))?.training).toMatchObject({ source: 'training_set', from: ['datasets/regional/training.csv'] });
+    expect((await w.store.getVersion('regional', 2))!.value.description).toMatch(/rows of the training set\.$/);
+  });
+
+  it('when there is no data to train on, then the request fails with the reason and the handling throws (the message is retried, then dead-lettered)', async () => {
+    const w = await aWorld();
+    await expect(deliver(w, aRetrainingRequest('regional', 1, WINDOW))).rejects.toMatchObject({ code: 'INSUFFICIENT_DATA' });
+    expect(await record(w.runs)).toMatchObject({ state: 'failed', error: expect.stringMatching(/^INSUFFICIENT_DATA: 0 labelled rows could be joined .* no training set/) });
+    await expect(deliver(w, aRetrainingRequest('regional', 1, WINDOW), 5)).rejects.toMatchObject({ code: 'INSUFFICIENT_DATA' });
+    expect((await record(w.runs))?.error).toMatch(/\(delivery 5 of 5: the message goes to the dead-letter queue\)$/);
+    expect(w.publisher.ofType('retraining.changed').map((e) => e.data.state)).toEqual(['training', 'failed']);
+  });
+
+  it('when a store is down, then the delivery is noted and retried; on the last delivery the request fails and says it is dead-lettered', async () => {
+    const w = await aWorld();
+    await addLabelled(w, 'run-a', WINDOW, driftedRows(100, 10));
+    const runs = w.runs.runs;
+    const down: RunStore['runs'] = {
+      get: () => Promise.reject(new Error('Cosmos DB is unavailable')),
+      create: (...args) => runs.create(...args),
+      replace: (...args) => runs.replace(...args),
+      list: (...args) => runs.list(...args),
+    };
+    w.deps.runs = { ...w.runs, runs: down };
+    await expect(deliver(w, aRetrainingRequest('regional', 1, WINDOW), 1)).rejects.toThrow('Cosmos DB is unavailable');
+    expect(await record(w.runs)).toMatchObject({ state: 'training', error: 'delivery 1 failed, to be retried: Cosmos DB is unavailable' });
+    await expect(deliver(w, aRetrainingRequest('regional', 1, WINDOW), 5)).rejects.toThrow('Cosmos DB is unavailable');
+    expect(await record(w.runs)).toMatchObject({
+      state: 'failed',
+      error: 'Cosmos DB is unavailable (delivery 5 of 5: the message goes to the dead-letter queue)',
+    });
+    w.deps.runs = w.runs;
+    // Sent again from the dead-letter queue once the store is back: it trains.
+    expect(await deliver(w, aRetrainingRequest('regional', 1, WINDOW), 1)).toMatchObject({ state: 'registered', resultVersion: 2 });
+    expect((await record(w.runs))?.error).toBeUndefined();
+  });
+
+  it('when a message is malformed, then it is refused with the reason and the request it names is failed', async () => {
+    const w = await aWorld();
+    await w.runs.retraining.create('regional', REQUEST_ID, {
+      requestId: REQUEST_ID,
+      modelName: 'regional',
+      version: 1,
+      reason: 'drift',
+      windowId: WINDOW,
+      state: 'queued',
+      requestedAt: '2026-06-02T00:00:00Z',
+    });
+    await expect(deliver(w, '{"model":"regional","version":"one"}')).rejects.toMatchObject({
+      code: 'VALIDATION_ERROR',
+      message: expect.stringMatching(/^malformed retraining request 'retrain:regional:20260601T0000Z': [\s\S]*version/),
+    });
+    expect(await record(w.runs)).toMatchObject({ state: 'failed', error: expect.stringMatching(/^VALIDATION_ERROR: malformed retraining request/) });
+    const oddWindow = { id: 'w-1', start: '2026-06-01T00:00:00Z', end: '2026-06-02T00:00:00Z' };
+    await expect(deliver(w, aRetrainingRequest('regional', 1, WINDOW, { window: oddWindow }), 1, 'whatever')).rejects.toMatchObject({
+      message: expect.stringMatching(/window.id 'w-1' is not a monitoring window id/),
+    });
+    await expect(deliver(w, aRetrainingRequest('nobody', 1, WINDOW))).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+  });
+
+  it('when the request names a version the registry does not have, or retraining is disabled, then the request fails saying so', async () => {
+    const w = await aWorld();
+    await expect(deliver(w, aRetrainingRequest('regional', 7, WINDOW))).rejects.toMatchObject({ code: 'VERSION_NOT_FOUND' });
+    const off = await aWorld({ policies: { retraining: { enabled: false } } });
+    await expect(deliver(off, aRetrainingRequest('regional', 1, WINDOW))).rejects.toThrow(/retraining is disabled for model 'regional'/);
+    expect(await record(off.runs)).toMatchObject({ state: 'failed' });
+  });
+});
+
+describe('the transform spec a retraining refits', () => {
+  const clipped: TransformSpecInput = {
+    specVersion: 1,
+    steps: [{ type: 'clip', columns: ['x1', 'x2'], upper: { quantile: 0.95 } }, { type: 'one_hot', column: 'region' }],
+    output: ['x1', 'x2', 'region_north', 'region_south'],
+  };
+
+  /** A world whose champion was fitted from a spec its fitted transforms cannot show (quantile clip bounds). */
+  async function clippedChampion(withSpec: boolean) {
+    const w = await aWorld();
+    await w.registry.createModel(aRegionalModel('clipped'), carlos);
+    const old = regionalRows(100, 30);
+    const fitted = fitTransforms(clipped, { rowCount: 100, numeric: { x1: Float64Array.from(old, (r) => r.x1), x2: Float64Array.from(old, (r) => r.x2) }, categorical: { region: old.map((r) => r.region) } });
+    const onnx = new OnnxModelExporter().linearRegression({ weights: [...TRUE_WEIGHTS], bias: 0 });
+    await registerPackage(w.deps.registration, {
+      model: 'clipped',
+      manifest: { signature: onnx.signature, transforms: fitted, ...(withSpec ? { transformSpec: clipped } : {}) },
+      artifact: await stageUpload(w.deps.registration, 'clipped', Readable.from([onnx.bytes])),
+      actor: carlos,
+    });
+    const fixture = labelledFixture({ model: 'clipped', version: 1, runId: 'run-q', windowId: WINDOW, rows: driftedRows(150, 31) });
+    const info = await w.lake.write(fixture.dropPath, fixture.drop);
+    await w.runs.runs.create('clipped', 'run-q', fixture.run(info.etag, info.size));
+    await w.lake.write(fixture.labelledPath, fixture.labelled);
+    return w;
+  }
+
+  it('when the champion registered its spec, then the spec is refitted: quantile bounds are learnt again from the new data', async () => {
+    const w = await clippedChampion(true);
+    await handleRetrainingMessage(w.deps, w.starters, { body: aRetrainingRequest('clipped', 1, WINDOW), deliveryCount: 1 });
+    const v2 = (await w.store.getVersion('clipped', 2))!.value;
+    const v1 = (await w.store.getVersion('clipped', 1))!.value;
+    expect(v2.transformSpecHash).toBe(v1.transformSpecHash);
+    const [old, refitted] = await Promise.all([v1, v2].map(async (v) => JSON.parse((await w.lake.readBuffer(lakePaths.transformSpec('clipped', v.version))).toString('utf8'))));
+    expect(refitted.steps[0].upper).not.toEqual(old.steps[0].upper);
+  });
+
+  it('when the spec cannot be recovered and the champion did not register it, then the request fails asking for transformSpec', async () => {
+    const w = await clippedChampion(false);
+    await expect(handleRetrainingMessage(w.deps, w.starters, { body: aRetrainingRequest('clipped', 1, WINDOW), deliveryCount: 1 })).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
+    expect((await w.runs.retraining.get('clipped', `retrain:clipped:${WINDOW}`))?.value).toMatchObject({
+      state: 'failed',
+      error: expect.stringMatching(/step 1 \(clip\) .*`transformSpec` in the manifest/),
+    });
+  });
+});
+
+describe('a retraining request for a model with a webhook trainer', () => {
+  it('when the webhook is configured, then the retraining orchestration starts with the request and the request is training', async () => {
+    const w = await aWorld({ policies: { retraining: { trainer: 'webhook' } }, webhookUrl: 'https://ml.example/jobs' });
+    const request = aRetrainingRequest('regional', 1, WINDOW);
+    expect(await deliver(w, request)).toMatchObject({ state: 'training', note: 'submitted to the webhook trainer' });
+    expect(w.started.webhooks).toEqual([{ requestId: REQUEST_ID, model: 'regional', request: expect.objectContaining({ model: 'regional', version: 1 }) }]);
+    expect(await record(w.runs)).toMatchObject({ state: 'training', trainer: 'webhook' });
+    expect(await w.lake.stat(lakePaths.retrainingDataset('regional', WINDOW, 'train.csv'))).toBeUndefined();
+  });
+
+  it('when no webhook URL is configured, then the request fails naming the setting', async () => {
+    const w = await aWorld({ policies: { retraining: { trainer: 'azureml' } } });
+    await expect(deliver(w, aRetrainingRequest('regional', 1, WINDOW))).rejects.toThrow(/'azureml' trainer, which needs RETRAINING_WEBHOOK_URL/);
+    expect(w.started.webhooks).toEqual([]);
+  });
+});
+
+describe('a retraining request for a binary model', () => {
+  const labels = ['stay', 'churn'] as const;
+  const truth = (x1: number, x2: number, region: string) => 1 / (1 + Math.exp(-(1.2 * x1 - 0.8 * x2 + (region === 'north' ? 1 : -0.5))));
+
+  it('when labelled outcomes arrive, then a logistic regression is refitted with the spec and registered with label and probability golden records', async () => {
+    const w = await aWorld();
+    const definition = {
+      ...aRegionalModel('churn'),
+      task: 'binary' as const,
+      classLabels: [...labels],
+      features: [
+        { name: 'x1', type: 'numeric' as const },
+        { name: 'x2', type: 'numeric' as const },
+        { name: 'region', type: 'categorical' as const },
+      ],
+    };
+    await w.registry.createModel(definition, carlos);
+    const spec: TransformSpecInput = {
+      specVersion: 1,
+      steps: [{ type: 'standardize', columns: ['x1', 'x2'] }, { type: 'one_hot', column: 'region' }],
+      output: ['x1', 'x2', 'region_north', 'region_south'],
+    };
+    const old = regionalRows(100, 20);
+    const fitted = fitTransforms(spec, { rowCount: 100, numeric: { x1: Float64Array.from(old, (r) => r.x1), x2: Float64Array.from(old, (r) => r.x2) }, categorical: { region: old.map((r) => r.region) } });
+    const parent = new OnnxModelExporter().logisticRegression({ weights: [1, 0, 0, 0], bias: 0 }, labels);
+    const registration = w.deps.registration;
+    await registerPackage(registration, {
+      model: 'churn',
+      manifest: { signature: parent.signature, transforms: fitted },
+      artifact: await stageUpload(registration, 'churn', Readable.from([parent.bytes])),
+      actor: carlos,
+    });
+
+    const random = seededRandom(21);
+    const rows: LabelledRow[] = regionalRows(3000, 22).map((r) => ({
+      id: r.id,
+      features: { x1: r.x1, x2: r.x2, region: r.region },
+      actual: random.next() < truth(r.x1, r.x2, r.region) ? 'churn' : 'stay',
+    }));
+    const fixture = labelledFixture({ model: 'churn', version: 1, runId: 'run-c', windowId: WINDOW, rows });
+    const info = await w.lake.write(fixture.dropPath, fixture.drop);
+    await w.runs.runs.create('churn', 'run-c', fixture.run(info.etag, info.size));
+    await w.lake.write(fixture.labelledPath, fixture.labelled);
+
+    const outcome = await handleRetrainingMessage(w.deps, w.starters, { body: aRetrainingRequest('churn', 1, WINDOW), deliveryCount: 1 });
+    expect(outcome).toMatchObject({ state: 'registered', resultVersion: 2 });
+    const v2 = (await w.store.getVersion('churn', 2))!.value;
+    expect(v2.description).toMatch(/logistic regression on \d+ rows of labelled data/);
+    expect(v2.trainingMetrics).toMatchObject({ accuracy: expect.any(Number), log_loss: expect.any(Number), train_roc_auc: expect.any(Number) });
+    const loaded = await loadScoringVersion(w.deps, (await w.registry.getModel('churn')).definition, v2);
+    expect(loaded.fitted!.steps[0]).toMatchObject({ type: 'standardize' });
+    expect(loaded.fitted!.specHash).toBe(fitted.specHash);
+    expect(loaded.goldenRecords![0]!.expectedOutput).toMatchObject({ prediction: expect.stringMatching(/^(stay|churn)$/), probabilities: [expect.any(Number), expect.any(Number)] });
+    await checkParity(loaded, loaded.goldenRecords!, loaded.fitted);
+
+    const fresh = regionalRows(200, 23);
+    const { inputs } = loaded.transform({ rowCount: 200, numeric: { x1: Float64Array.from(fresh, (r) => r.x1), x2: Float64Array.from(fresh, (r) => r.x2) }, categorical: { region: fresh.map((r) => r.region) } });
+    const out = await loaded.model.predict(inputs);
+    if (out.kind !== 'classification') throw new Error('expected classification');
+    const error = fresh.reduce((s, r, i) => s + Math.abs(out.probabilities[i * 2 + 1]! - truth(r.x1, r.x2, r.region)), 0) / fresh.length;
+    expect(error).toBeLessThan(0.04);
+    fresh.forEach((_, i) => expect(out.labels[i]).toBe(out.probabilities[i * 2 + 1]! > 0.5 ? 'churn' : 'stay'));
+  });
+});

@@ -1,0 +1,68 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { HttpTrainingWebhook } from '../../../shared/adapters/http/training-webhook';
+import { retrainingRequestSchema } from '../../../shared/schemas/messages';
+import { submitTrainingJob } from '../../../shared/usecases/retraining';
+import { aRetrainingRequest } from '../../support/labelled-data';
+
+const input = { requestId: 'retrain:churn:20260601T0000Z', model: 'churn', request: retrainingRequestSchema.parse(aRetrainingRequest('churn', 3, '20260601T0000Z')) };
+
+/** A pipeline endpoint answering `status`, keeping what it received. */
+async function aPipeline(status: number, body = '') {
+  const received: { headers: http.IncomingHttpHeaders; body: unknown }[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      received.push({ headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+      res.writeHead(status).end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jobs?code=secret`;
+  return { url, received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+describe('handing a retraining request to a webhook trainer', () => {
+  it('when the pipeline takes the job, then it got the request, where to report and the lineage, keyed by the request id', async () => {
+    const pipeline = await aPipeline(202);
+    try {
+      const answer = await submitTrainingJob({ webhook: new HttpTrainingWebhook(), webhookUrl: pipeline.url, timeout: 'PT6H' }, input);
+      expect(answer).toEqual({ timeout: 'PT6H' });
+      expect(pipeline.received).toHaveLength(1);
+      expect(pipeline.received[0]!.headers).toMatchObject({ 'content-type': 'application/json', 'idempotency-key': input.requestId });
+      expect(pipeline.received[0]!.body).toEqual({
+        requestId: input.requestId,
+        request: input.request,
+        complete: { method: 'POST', path: '/api/models/churn/retraining/retrain:churn:20260601T0000Z/complete' },
+        lineage: { parentVersion: 3, trainingRun: input.requestId },
+      });
+    } finally {
+      await pipeline.close();
+    }
+  });
+
+  it('when the pipeline refuses the job, then a VALIDATION_ERROR carries its answer; a 5xx or 429 is an outage to retry', async () => {
+    const refusing = await aPipeline(400, 'unknown model');
+    const failing = await aPipeline(503, 'busy');
+    const throttling = await aPipeline(429);
+    const webhook = new HttpTrainingWebhook();
+    try {
+      const job = { ...input, complete: { method: 'POST' as const, path: '/x' }, lineage: { parentVersion: 3, trainingRun: input.requestId } };
+      await expect(webhook.submit(refusing.url, job)).rejects.toMatchObject({ code: 'VALIDATION_ERROR', message: expect.stringMatching(/refused the job .*: 400 Bad Request: unknown model$/) });
+      await expect(webhook.submit(failing.url, job)).rejects.toThrow(/failed for .*: 503 Service Unavailable: busy/);
+      await expect(webhook.submit(failing.url, job)).rejects.not.toHaveProperty('code');
+      await expect(webhook.submit(throttling.url, job)).rejects.not.toHaveProperty('code');
+    } finally {
+      await Promise.all([refusing.close(), failing.close(), throttling.close()]);
+    }
+  });
+
+  it('when no webhook URL is set, then submitting is a VALIDATION_ERROR naming the setting', async () => {
+    await expect(submitTrainingJob({ webhook: new HttpTrainingWebhook(), webhookUrl: undefined, timeout: 'P1D' }, input)).rejects.toMatchObject({
+      code: 'VALIDATION_ERROR',
+      message: expect.stringMatching(/RETRAINING_WEBHOOK_URL is not set/),
+    });
+  });
+});
