@@ -244,7 +244,10 @@ export class AmqpListener {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    for (const socket of this.sockets) socket.destroy();
+    // Destroyed with an error so that rhea sees the disconnect ('error'; a plain destroy emits only
+    // 'close', which rhea ignores) and clears the connection's heartbeat timers; otherwise they
+    // would keep writing to the dead socket every 30 s and keep the process alive.
+    for (const socket of this.sockets) socket.destroy(new Error('the Service Bus broker is stopping'));
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 

@@ -110,6 +110,8 @@ export class ServiceBusListener implements TriggerListener {
       this.stoppers.push(this.pullBatches(worker, fn, receiver, settle));
       return;
     }
+    // Aborting cancels the SDK's retry-forever back-off too (up to 30 s), which close() leaves armed.
+    const abort = new AbortController();
     const subscription = receiver.subscribe(
       {
         processMessage: async (message) => {
@@ -126,9 +128,14 @@ export class ServiceBusListener implements TriggerListener {
         },
       },
       // autoComplete: complete after success, abandon after a throw, as the extension does.
-      { autoCompleteMessages: settle, maxConcurrentCalls: this.options.maxConcurrentCalls ?? 16 },
+      {
+        autoCompleteMessages: settle,
+        maxConcurrentCalls: this.options.maxConcurrentCalls ?? 16,
+        abortSignal: abort.signal,
+      },
     );
     this.stoppers.push(async () => {
+      abort.abort();
       await subscription.close();
       await receiver.close();
     });

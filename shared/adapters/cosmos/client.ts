@@ -34,6 +34,14 @@ export function cosmosClient(): CosmosClient {
   return client;
 }
 
+/** Disposes the shared client (shutdown, tests); the next use opens a new one. */
+export function closeCosmos(): void {
+  const closing = client;
+  client = undefined;
+  containers = undefined;
+  closing?.dispose();
+}
+
 /**
  * The database and its containers, created if missing on first use (on Azure, infra creates them
  * and this only confirms they exist). A failed attempt is forgotten so the next call retries.
