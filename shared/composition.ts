@@ -31,6 +31,7 @@ import { type BatchDeps, VersionCache } from './usecases/batch-inference';
 import type { DriftMonitorDeps } from './usecases/drift-monitor';
 import { defaultChunkTargets } from './usecases/plan-chunks';
 import type { RegisterPackageDeps } from './usecases/register-package';
+import type { RevalidationDeps } from './usecases/revalidation';
 import { RegistryUseCases } from './usecases/registry';
 import type { RetrainingDeps } from './usecases/retraining';
 import type { DecisionDeps } from './usecases/retraining-records';
@@ -93,6 +94,8 @@ export const driftMonitoring = (): DriftMonitorDeps => ({
   clock: systemClock,
   maxWindowsPerModel: config().DRIFT_MONITOR_MAX_WINDOWS,
 });
+
+export const revalidation = (): RevalidationDeps => ({ registry: registryStore(), runs: runStore(), lake: dataLake(), files: tabularFiles() });
 
 export const actualsJoin = (): ActualsDeps => {
   const c = config();

@@ -4,7 +4,9 @@ import * as df from 'durable-functions';
 import { actualsIdOf } from '../../shared/domain/actuals';
 import { parseOrThrow } from '../../shared/domain/errors';
 import { actualsJoinInputSchema, type ActualsJoinOutput, type ActualsPlanResult, type BucketSummary } from '../../shared/schemas/actuals';
-import { activityResultSchema } from '../../shared/schemas/lifecycle-orchestration';
+import { activityResultSchema, type RevalidationInput } from '../../shared/schemas/lifecycle-orchestration';
+import { REVALIDATE_CHAMPION, revalidationInstanceId } from '../lifecycle/names';
+import { findRevalidation } from '../lifecycle/revalidation';
 import { complete, fail, joinBucket, plan, updateWindow } from './activities';
 import { ACTUALS_JOIN } from './names';
 
@@ -36,10 +38,27 @@ function* fanOut<T>(context: OrchestrationContext, activity: df.RegisteredActivi
 }
 
 /**
+ * When the file labelled a segment value the champion's validation data never had, the champion
+ * is validated again with those rows (a sub-orchestration, one per version and file). The join is
+ * complete either way: a failed revalidation is logged here and shown by its own instance.
+ */
+function* revalidateOnNewFlavours(context: OrchestrationContext, model: string, actualsId: string, log: (message: string) => void): Generator<df.Task, void, unknown> {
+  try {
+    const found = yield* call<RevalidationInput | null>(findRevalidation, { model, actualsId });
+    if (!found) return;
+    log(`labelled new segment value(s) ${found.newSegments.join(', ')}: revalidating the champion v${found.version}`);
+    context.df.setCustomStatus({ step: 'revalidating', version: found.version });
+    yield context.df.callSubOrchestrator(REVALIDATE_CHAMPION, found, revalidationInstanceId(model, found.version, actualsId));
+  } catch (error) {
+    log(`revalidation failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/**
  * Joins one actuals file version to the stored predictions: plan (record, runs to search, hash
  * buckets) -> join each bucket (bounded memory each, `parallelism` at a time) -> place each
  * window's labelled file and refresh the window's realised performance -> complete the record
- * and publish `run.completed`. A failure that outlasts the retries (or a bad file or model)
+ * and publish `run.completed` -> revalidate the champion when new segment values were labelled. A failure that outlasts the retries (or a bad file or model)
  * records the join as failed and publishes `run.failed`.
  */
 function* actualsJoin(context: OrchestrationContext): Generator<df.Task, ActualsJoinOutput, unknown> {
@@ -64,8 +83,9 @@ function* actualsJoin(context: OrchestrationContext): Generator<df.Task, Actuals
     context.df.setCustomStatus({ step: 'windows', windows: windows.length });
     yield* fanOut(context, updateWindow, windows.map((windowId) => ({ model, actualsId, windowId })), planned.parallelism);
     yield* call(complete, { model, actualsId, summaries, completedAt: now() });
-    context.df.setCustomStatus({ step: 'done' });
     log(`joined: ${summaries.reduce((s, b) => s + b.matched, 0)} matched, ${windows.length} window(s)`);
+    yield* revalidateOnNewFlavours(context, model, actualsId, log);
+    context.df.setCustomStatus({ step: 'done' });
     return { actualsId, outcome: 'completed' };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

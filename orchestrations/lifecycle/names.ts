@@ -15,7 +15,16 @@ export const LIFECYCLE_ACTIVITIES = {
   expire: 'lifecycleExpire',
   promote: 'lifecyclePromote',
   closeRetraining: 'lifecycleCloseRetraining',
+  revalidationFor: 'lifecycleRevalidationFor',
+  revalidationData: 'lifecycleRevalidationData',
+  recordRevalidation: 'lifecycleRecordRevalidation',
 } as const;
+
+/** Validates the champion again on a new data flavour (started by the actuals join). */
+export const REVALIDATE_CHAMPION = 'revalidateChampion';
+
+/** One revalidation per version and actuals file. */
+export const revalidationInstanceId = (model: string, version: number, actualsId: string): string => `revalidation:${model}:${version}:${actualsId}`;
 
 /** One lifecycle instance per version: starting it twice is a no-op. */
 export const lifecycleInstanceId = (model: string, version: number): string => `lifecycle:${model}:${version}`;

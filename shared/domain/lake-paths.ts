@@ -144,6 +144,9 @@ export const lakePaths = {
   actualsWorkFolder: (model: string, actualsId: string) => folder('datasets', modelSegment(model), 'actuals-work', runIdSegment(actualsId)),
   actualsWork: (model: string, actualsId: string, name: string) =>
     join('datasets', modelSegment(model), 'actuals-work', runIdSegment(actualsId), relativeName(name)),
+  /** `datasets/{model}/revalidation/{name}/validation.csv`: a champion's validation rows and newly labelled ones. */
+  revalidationDataset: (model: string, name: string) =>
+    join('datasets', modelSegment(model), 'revalidation', runIdSegment(name), 'validation.csv'),
   /** `datasets/{model}/retraining/{name}/{file}`: what a retraining trained and validated on. */
   retrainingDataset: (model: string, name: string, file: string) =>
     join('datasets', modelSegment(model), 'retraining', runIdSegment(name), relativeName(file)),

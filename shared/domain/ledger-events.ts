@@ -29,6 +29,13 @@ export function modelEventOf(entry: AuditEvent): ModelEventInput {
           ...(entry.evidenceHash !== undefined ? { evidenceHash: entry.evidenceHash } : {}),
         },
       };
+    case 'version_revalidated':
+      return {
+        ...base,
+        version: entry.version,
+        type: 'version.revalidated',
+        data: { actor: entry.actor.id, evidenceHash: entry.evidenceHash, decision: entry.decision, reason: entry.reason },
+      };
     case 'champion_changed':
       return {
         ...base,

@@ -307,6 +307,7 @@ const LEDGER_KIND_ORDER: Record<AuditEventKind, number> = {
   version_registered: 1,
   champion_changed: 2,
   transition: 3,
+  version_revalidated: 4,
 };
 
 /**

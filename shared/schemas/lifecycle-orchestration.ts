@@ -27,7 +27,18 @@ export const lifecycleFactsSchema = z.object({
 });
 export type LifecycleFacts = z.infer<typeof lifecycleFactsSchema>;
 
-export const validateInputSchema = versionRefSchema.extend({ validatedAt: z.iso.datetime({ offset: true }) });
+/** A champion validated again on a new data flavour (`revalidateChampion`). */
+export const revalidationInputSchema = versionRefSchema.extend({
+  /** The actuals file that labelled the new flavour. */
+  actualsId: z.string().min(1),
+  /** The labelled windows the data comes from. */
+  windows: z.array(z.string().min(1)),
+  /** Segments (`key=value`) the version's validation data never had. */
+  newSegments: z.array(z.string().min(1)).min(1),
+});
+export type RevalidationInput = z.infer<typeof revalidationInputSchema>;
+
+export const validateInputSchema = versionRefSchema.extend({ validatedAt: z.iso.datetime({ offset: true }), dataset: z.string().min(1).optional() });
 export const recordValidationInputSchema = versionRefSchema.extend({ outcome: validationOutcomeSchema });
 export const autoApproveInputSchema = versionRefSchema.extend({ evidenceHash: sha256Schema });
 /** The lifecycle ended: the state it left the version in closes the retraining request that produced it. */

@@ -82,6 +82,16 @@ export const modelEventSchema = z.discriminatedUnion('type', [
   }),
   z.object({
     ...eventBase,
+    type: z.literal('version.revalidated'),
+    data: z.object({
+      actor: z.string().min(1),
+      evidenceHash: z.string().min(1),
+      decision: z.enum(['pass', 'fail']),
+      reason: z.string().min(1),
+    }),
+  }),
+  z.object({
+    ...eventBase,
     type: z.literal('champion.changed'),
     data: z.object({
       epoch: z.number().int().positive(),

@@ -68,12 +68,32 @@ export const versionRegisteredEventSchema = z.object({
   artifactSha256: z.string(),
 });
 
+/**
+ * A production version validated again on new evidence (data with a segment value its validation
+ * data never had): its state does not change; the evidence bundle shows how it does on it.
+ */
+export const versionRevalidatedEventSchema = z.object({
+  /** Deterministic: `{model}:v{version}:revalidated:{evidenceHash}`. */
+  id: z.string().min(1),
+  kind: z.literal('version_revalidated'),
+  modelName: modelNameSchema,
+  version: versionNumberSchema,
+  actor: actorSchema,
+  at: isoDateTimeSchema,
+  evidenceHash: z.string().min(1),
+  decision: z.enum(['pass', 'fail']),
+  /** What prompted it, e.g. the new segment values and the actuals file that labelled them. */
+  reason: z.string().min(1),
+});
+export type VersionRevalidatedEvent = z.infer<typeof versionRevalidatedEventSchema>;
+
 /** An entry of the append-only audit ledger (Cosmos `audit`, pk `/modelName`). */
 export const auditEventSchema = z.discriminatedUnion('kind', [
   modelCreatedEventSchema,
   versionRegisteredEventSchema,
   transitionEventSchema,
   championChangedEventSchema,
+  versionRevalidatedEventSchema,
 ]);
 export type AuditEvent = z.infer<typeof auditEventSchema>;
 export type AuditEventKind = AuditEvent['kind'];

@@ -148,6 +148,31 @@ export class RegistryUseCases {
   }
 
   /**
+   * Records that a version was validated again on new evidence (its state stays): a ledger entry
+   * and a `version.revalidated` event, once per evidence bundle.
+   */
+  async recordRevalidation(
+    model: string,
+    version: number,
+    outcome: { evidenceHash: string; decision: 'pass' | 'fail'; reason: string; at: string },
+    actorInput: ActorInput,
+  ): Promise<void> {
+    const actor = parseOrThrow(actorSchema, actorInput, 'actor');
+    await this.requireVersion(model, version);
+    await this.record({
+      id: `${model}:v${version}:revalidated:${outcome.evidenceHash}`,
+      kind: 'version_revalidated',
+      modelName: model,
+      version,
+      actor,
+      at: outcome.at,
+      evidenceHash: outcome.evidenceHash,
+      decision: outcome.decision,
+      reason: outcome.reason,
+    });
+  }
+
+  /**
    * Rolls the model back to its previous champion: `rollback` applied to the current champion.
    * ILLEGAL_TRANSITION when there is no champion or nothing to return to.
    */

@@ -260,3 +260,35 @@ export async function trainingSnapshot(
   await deps.lake.write(file(SNAPSHOT_FILE), Buffer.from(`${JSON.stringify(snapshot, null, 2)}\n`), { contentType: 'application/json' });
   return snapshot;
 }
+
+/**
+ * A production version's revalidation data, written to
+ * `datasets/{model}/revalidation/{name}/validation.csv`: the rows of its own validation dataset
+ * and the labelled rows of `windows` joined back to their drops, so that validating it again
+ * reports every segment, the ones its validation data never had included.
+ */
+export async function revalidationDataset(
+  deps: TrainingDataDeps,
+  input: { definition: ModelDefinition; version: ModelVersion; windows: readonly string[]; name: string; maxRows: number },
+): Promise<{ path: string; validationRows: number; labelledRows: number; skipped: Record<string, number> }> {
+  const { definition, version, maxRows } = input;
+  const limits: TrainingDataLimits = { windows: 1, maxRows, minRows: 0 };
+  const skipped = new Skipped();
+  const source = version.datasets.find((d) => d.role === 'validation' && isLakePath(d.uri))?.uri;
+  const validation = source ? await trainingSetRows(deps, definition, source, limits, skipped) : [];
+  const wanted: Wanted = new Map();
+  for (const windowId of [...new Set(input.windows)].sort()) {
+    const found = await newestLabelled(deps, definition, windowId, limits, skipped);
+    // A window without labelled files makes newestLabelled fall back to an older one: not wanted here.
+    if (found.windows[0] !== windowId) continue;
+    for (const [runId, rows] of found.wanted) {
+      const ofRun = wanted.get(runId) ?? new Map<number, string>();
+      for (const [row, actual] of rows) ofRun.set(row, actual);
+      wanted.set(runId, ofRun);
+    }
+  }
+  const labelled = await joinToDrops(deps, definition, wanted, skipped);
+  const path = lakePaths.revalidationDataset(definition.name, input.name);
+  await deps.lake.write(path, Buffer.from(csvText(trainingColumns(definition), [...validation, ...labelled])), { contentType: 'text/csv' });
+  return { path, validationRows: validation.length, labelledRows: labelled.length, skipped: skipped.counts };
+}

@@ -32,6 +32,8 @@ export interface ValidateVersionInput {
   version: number;
   /** The lifecycle's clock: part of the evidence, so a retried validation writes the same bundle. */
   validatedAt: string;
+  /** A revalidation's data (a lake path) instead of the version's `validation` dataset. */
+  dataset?: string | undefined;
 }
 
 /** Failures that are facts about the version or its data (evidence), not outages (retried). */
@@ -136,7 +138,7 @@ export async function validateVersion(deps: ValidateVersionDeps, input: Validate
     ? await loadChampion(deps, definition, championVersion, checks)
     : null;
 
-  const source = version.datasets.find((d) => d.role === 'validation')?.uri;
+  const source = input.dataset ?? version.datasets.find((d) => d.role === 'validation')?.uri;
   if (candidate && source === undefined) {
     checks.push({ check: 'dataset', passed: false, gating: true, message: 'the version names no validation dataset (datasets[].role = "validation")' });
   } else if (candidate && source !== undefined) {

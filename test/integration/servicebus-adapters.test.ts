@@ -39,6 +39,7 @@ function anEvent(type: ModelEventInput['type'], extra: Partial<ModelEventInput> 
     'version.registered': { actor: 'alice@example.com', artifactSha256: 'ab' },
     'lifecycle.changed': { from: 'validating', to: 'pending_approval' },
     'champion.changed': { epoch: 1, from: null, to: 3, cause: 'promote', actor: 'bob@example.com' },
+    'version.revalidated': { actor: 'system:revalidation', evidenceHash: 'cd', decision: 'pass', reason: 'new segment values region=east' },
     'flavour.detected': { runId: 'r1', newSegmentValues: { region: ['east'] } },
     'drift.evaluated': { windowId: 'w1', verdict: 'ok' },
     'drift.detected': { windowId: 'w1', columns: ['age'], scores: { age: 0.4 } },
