@@ -165,6 +165,11 @@ export const retrainingPolicySchema = z.object({
   /** No new request within this period after the last one. */
   cooldown: isoDurationSchema.default('P7D'),
   trainer: z.enum(['builtin', 'azureml', 'webhook']).default('builtin'),
+  /**
+   * Labelled windows the built-in trainer learns from: the request's and those before it. Absent:
+   * the RETRAINING_WINDOWS setting. Fewer windows follow a fast-changing world sooner.
+   */
+  windows: z.number().int().min(1).max(366).optional(),
 });
 
 /** The role that may approve or reject versions unless a model's policy names a stricter one. */

@@ -134,7 +134,8 @@ async function retrain(
   }
 
   await startTraining(deps, record, 'builtin');
-  const snapshot = await trainingSnapshot(deps, { definition, parent, windowId: request.window.id, limits: deps.limits });
+  const windows = definition.policies.retraining.windows ?? deps.limits.windows;
+  const snapshot = await trainingSnapshot(deps, { definition, parent, windowId: request.window.id, limits: { ...deps.limits, windows } });
   await updateRetrainingRecord(deps, modelName, requestId, (r) => ({
     ...r,
     training: {

@@ -24,6 +24,8 @@ const MASTER_KEY = 'local-master-key'; // DEVHOST_MASTER_KEY in local.settings.s
 const policies = {
   validation: { metric: 'rmse', minSegmentRows: 20, bootstrapResamples: 0, maxRegressionVsChampion: 0.1 },
   drift: { consecutiveWindows: 2 },
+  // The world changes fast: retraining learns from the alert's window alone.
+  retraining: { windows: 1 },
 };
 const day = windowLengthMs('P1D');
 /** Six whole days, oldest first: three as v1 knew the world, then three after it drifted. */
@@ -152,8 +154,8 @@ beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'loop-e2e-'));
   devhost = await startProductDevhost({
     dataDir,
-    // Only the admin call runs the monitor; retraining learns from the alert's window alone.
-    env: { DRIFT_MONITOR_SCHEDULE: '0 0 0 1 1 *', RETRAINING_WINDOWS: '1' },
+    // Only the admin call runs the monitor.
+    env: { DRIFT_MONITOR_SCHEDULE: '0 0 0 1 1 *' },
   });
   await devhost.container().createIfNotExists();
 });

@@ -142,6 +142,17 @@ describe('a retraining request for a model with the built-in trainer', () => {
     ]);
   });
 
+  it('when the model\'s retraining policy names fewer windows than the setting, then only those are read', async () => {
+    const w = await aWorld({ policies: { retraining: { windows: 1 } } });
+    await addLabelled(w, 'run-a', '20260531T0000Z', driftedRows(200, 1));
+    await addLabelled(w, 'run-b', WINDOW, driftedRows(200, 2));
+
+    expect(await deliver(w, aRetrainingRequest('regional', 1, WINDOW))).toMatchObject({ state: 'registered', resultVersion: 2 });
+    const training = (await record(w.runs))?.training;
+    expect(training).toMatchObject({ source: 'labelled', from: [WINDOW] });
+    expect(training!.trainRows + training!.validationRows).toBe(200);
+  });
+
   it('when the message is delivered again, then the same version is found and its lifecycle started again, never a second version', async () => {
     const w = await aWorld();
     await addLabelled(w, 'run-a', WINDOW, driftedRows(150, 3));
