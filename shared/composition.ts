@@ -31,10 +31,10 @@ import { type BatchDeps, VersionCache } from './usecases/batch-inference';
 import type { DriftMonitorDeps } from './usecases/drift-monitor';
 import { defaultChunkTargets } from './usecases/plan-chunks';
 import type { RegisterPackageDeps } from './usecases/register-package';
-import type { RevalidationDeps } from './usecases/revalidation';
 import { RegistryUseCases } from './usecases/registry';
 import type { RetrainingDeps } from './usecases/retraining';
 import type { DecisionDeps } from './usecases/retraining-records';
+import type { RevalidationDeps } from './usecases/revalidation';
 import type { ValidateVersionDeps } from './usecases/validate-version';
 
 function once<T>(make: () => T): () => T {
