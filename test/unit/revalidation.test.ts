@@ -1,0 +1,89 @@
+/**
+ * When an actuals join asks for a revalidation: only for labelled segments the champion's
+ * reference profile lacks, only once the record is complete, only with a champion and a reference.
+ */
+import { LakeTabularFiles } from '../../shared/adapters/tabular/lake-tabular-files';
+import { lakePaths } from '../../shared/domain/lake-paths';
+import type { ActualsRecord } from '../../shared/schemas/monitoring';
+import { type RevalidationDeps, revalidationFor, revalidationReason } from '../../shared/usecases/revalidation';
+import { InMemoryModelRegistry } from '../support/in-memory-registry';
+import { inMemoryRunStore } from '../support/in-memory-run-store';
+import { MemoryLake } from '../support/memory-lake';
+
+const MODEL = 'demand';
+const AT = '2026-12-01T00:00:00.000Z';
+const profile = { schemaVersion: 1 as const, rowCount: 10, columns: {} };
+const report = (rows: number) => ({ task: 'regression' as const, rows, metrics: {} });
+
+function anActualsRecord(overrides: Partial<ActualsRecord> = {}): ActualsRecord {
+  return {
+    actualsId: 'sales-0123456789abcdef',
+    modelName: MODEL,
+    source: { path: `actuals/${MODEL}/sales.csv`, etag: '"1"', size: 100 },
+    state: 'completed',
+    instanceId: `actuals:${MODEL}:sales-0123456789abcdef`,
+    rows: 30,
+    matched: 30,
+    unmatched: 0,
+    duplicateIds: 0,
+    rejectionReasons: {},
+    metrics: {
+      overall: report(30),
+      segments: [
+        { segment: 'region=east', rows: 10, report: report(10) },
+        { segment: 'region=north', rows: 20, report: report(20) },
+        { segment: 'season=winter', rows: 0, report: report(0) },
+      ],
+    },
+    windows: ['20261130T0000Z'],
+    createdAt: AT,
+    completedAt: AT,
+    ...overrides,
+  };
+}
+
+async function aWorld(options: { champion?: number | null; reference?: boolean; record?: ActualsRecord } = {}) {
+  const registry = new InMemoryModelRegistry();
+  const lake = new MemoryLake();
+  const runs = inMemoryRunStore();
+  const champion = options.champion === undefined ? 1 : options.champion;
+  if (champion !== null) await registry.swapChampion({ modelName: MODEL, version: champion, previous: [], epoch: 1, since: AT }, undefined);
+  if (options.reference !== false && champion !== null) {
+    const reference = { schemaVersion: 1, model: MODEL, version: champion, source: 'datasets/demand/validation.csv', overall: profile, segments: { 'region=north': profile, 'region=south': profile } };
+    await lake.write(lakePaths.referenceProfile(MODEL, champion), Buffer.from(JSON.stringify(reference)));
+  }
+  const record = options.record ?? anActualsRecord();
+  await runs.actuals.create(MODEL, record.actualsId, record);
+  const deps: RevalidationDeps = { registry, lake, runs, files: new LakeTabularFiles(lake) };
+  return { deps, actualsId: record.actualsId };
+}
+
+describe('revalidationFor', () => {
+  it('when a completed join labelled rows of a segment the reference lacks, then the champion is revalidated for those segments only', async () => {
+    const { deps, actualsId } = await aWorld();
+    const found = await revalidationFor(deps, { model: MODEL, actualsId });
+    // north is known; winter has no labelled row.
+    expect(found).toEqual({ model: MODEL, version: 1, actualsId, windows: ['20261130T0000Z'], newSegments: ['region=east'] });
+    expect(revalidationReason(found!)).toBe(`new segment value(s) region=east labelled by actuals ${actualsId}`);
+  });
+
+  it('when every labelled segment is known, then nothing is revalidated', async () => {
+    const record = anActualsRecord({ metrics: { overall: report(20), segments: [{ segment: 'region=north', rows: 20, report: report(20) }] } });
+    const { deps, actualsId } = await aWorld({ record });
+    expect(await revalidationFor(deps, { model: MODEL, actualsId })).toBeNull();
+  });
+
+  it('when the join is not complete, has no metrics, or there is no champion or reference, then nothing is revalidated', async () => {
+    for (const world of [
+      await aWorld({ record: anActualsRecord({ state: 'running' }) }),
+      await aWorld({ record: anActualsRecord({ state: 'failed' }) }),
+      await aWorld({ record: anActualsRecord({ metrics: null }) }),
+      await aWorld({ champion: null }),
+      await aWorld({ reference: false }),
+    ]) {
+      expect(await revalidationFor(world.deps, { model: MODEL, actualsId: world.actualsId })).toBeNull();
+    }
+    const { deps } = await aWorld();
+    expect(await revalidationFor(deps, { model: MODEL, actualsId: 'no-such-file' })).toBeNull();
+  });
+});
