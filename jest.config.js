@@ -8,6 +8,8 @@ const common = {
   // ESM-only packages that must be transformed to run under Jest's CommonJS loader.
   transformIgnorePatterns: ['/node_modules/(?!(hyparquet|hyparquet-writer)/)'],
   testEnvironment: 'node',
+  // npm run package stages a copy of the app (same package name) there.
+  modulePathIgnorePatterns: ['<rootDir>/.package/'],
   // The Node worker provides @azure/functions-core at run time; tests get devhost's worker role.
   moduleNameMapper: { '^@azure/functions-core$': '<rootDir>/test/support/functions-core.ts' },
 };
