@@ -15,6 +15,12 @@ param location string
 @description('Object id of the deploying user, granted data access for debugging. Empty to skip.')
 param principalId string = ''
 
+@description('Job URL of an external trainer (models whose retraining policy names webhook or azureml). Empty: none.')
+param retrainingWebhookUrl string = ''
+
+@description('Built-in trainer: lake path of the training set, with {model}, used when the champion names none. Empty: none.')
+param retrainingTrainingDataset string = ''
+
 var abbrs = loadJsonContent('./abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
@@ -89,6 +95,50 @@ module data './data.bicep' = {
   }
 }
 
+// Every setting shared/config.ts reads, and those the host resolves (shared/resources.ts
+// HOST_SETTINGS), with their values on Azure. Values are text, as the environment holds them.
+// test/unit/deployment-consistency.test.ts checks this list against the schema.
+var blobServiceUri = 'https://${storage.outputs.name}.blob.${environment().suffixes.storage}'
+var appSettings = union(
+  {
+    COSMOS_ENDPOINT: data.outputs.COSMOS_ENDPOINT
+    COSMOS_DATABASE: 'mlops'
+    STORAGE_BLOB_SERVICE_URI: blobServiceUri
+    DATA_CONTAINER: 'mlops'
+    SERVICEBUS_FULLY_QUALIFIED_NAMESPACE: data.outputs.SERVICEBUS_FULLY_QUALIFIED_NAMESPACE
+    RETRAINING_QUEUE: 'retraining-requests'
+    EVENTS_TOPIC: 'model-events'
+    AZURE_CLIENT_ID: identity.outputs.clientId
+    TASK_HUB_NAME: 'mlops'
+    BATCH_TARGET_CHUNK_BYTES: '33554432'
+    BATCH_TARGET_CHUNK_ROWS: '250000'
+    BATCH_MAX_PARALLEL_CHUNKS: '8'
+    // Timers bind these as %NAME%: without them the host cannot index the functions.
+    SCHEDULED_INFERENCE_CHECK: '0 * * * * *'
+    DRIFT_MONITOR_SCHEDULE: '0 0 * * * *'
+    DRIFT_MONITOR_MAX_WINDOWS: '48'
+    SCORE_MAX_ROWS: '1000'
+    RETRAINING_WEBHOOK_TIMEOUT: 'P1D'
+    // Must equal the retraining queue's maxDeliveryCount (data.bicep).
+    RETRAINING_MAX_DELIVERY_COUNT: '5'
+    RETRAINING_WINDOWS: '7'
+    RETRAINING_MAX_ROWS: '200000'
+    RETRAINING_MIN_ROWS: '50'
+    MAX_ARTIFACT_BYTES: '536870912'
+    CSV_MAX_RECORD_BYTES: '4194304'
+    CSV_MAX_FIELD_BYTES: '1048576'
+    CSV_MAX_FIELDS: '10000'
+    ACTUALS_LOOKBACK: 'P90D'
+    ACTUALS_BUCKET_ROWS: '2000000'
+    ACTUALS_PARALLELISM: '4'
+    ACTUALS_METRICS_MAX_ROWS: '1000000'
+    ACTUALS_BOOTSTRAP_RESAMPLES: '0'
+  },
+  // Optional settings are left out when empty: the schema refuses an empty URL or path.
+  empty(retrainingWebhookUrl) ? {} : { RETRAINING_WEBHOOK_URL: retrainingWebhookUrl },
+  empty(retrainingTrainingDataset) ? {} : { RETRAINING_TRAINING_DATASET: retrainingTrainingDataset }
+)
+
 module api './app/api.bicep' = {
   name: 'api'
   scope: rg
@@ -101,22 +151,7 @@ module api './app/api.bicep' = {
     identityId: identity.outputs.resourceId
     identityClientId: identity.outputs.clientId
     applicationInsightsConnectionString: appInsights.outputs.connectionString
-    appSettings: {
-      COSMOS_ENDPOINT: data.outputs.COSMOS_ENDPOINT
-      COSMOS_DATABASE: 'mlops'
-      STORAGE_BLOB_SERVICE_URI: 'https://${storage.outputs.name}.blob.${environment().suffixes.storage}'
-      DATA_CONTAINER: 'mlops'
-      SERVICEBUS_FULLY_QUALIFIED_NAMESPACE: data.outputs.SERVICEBUS_FULLY_QUALIFIED_NAMESPACE
-      // The Service Bus triggers' connection (identity-based, as the Functions extension reads it).
-      ServiceBusConnection__fullyQualifiedNamespace: data.outputs.SERVICEBUS_FULLY_QUALIFIED_NAMESPACE
-      ServiceBusConnection__credential: 'managedidentity'
-      ServiceBusConnection__clientId: identity.outputs.clientId
-      RETRAINING_QUEUE: 'retraining-requests'
-      EVENTS_TOPIC: 'model-events'
-      AZURE_CLIENT_ID: identity.outputs.clientId
-      TASK_HUB_NAME: 'mlops'
-      DRIFT_MONITOR_SCHEDULE: '0 0 * * * *'
-    }
+    appSettings: appSettings
   }
 }
 
@@ -138,6 +173,6 @@ output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_FUNCTION_NAME string = api.outputs.name
 output COSMOS_ENDPOINT string = data.outputs.COSMOS_ENDPOINT
-output STORAGE_BLOB_SERVICE_URI string = 'https://${storage.outputs.name}.blob.${environment().suffixes.storage}'
+output STORAGE_BLOB_SERVICE_URI string = blobServiceUri
 output SERVICEBUS_FULLY_QUALIFIED_NAMESPACE string = data.outputs.SERVICEBUS_FULLY_QUALIFIED_NAMESPACE
 output APPLICATIONINSIGHTS_CONNECTION_STRING string = appInsights.outputs.connectionString

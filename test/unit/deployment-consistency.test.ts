@@ -1,0 +1,306 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { z } from 'zod';
+
+import { durationMs, parseBrokerConfig } from '../../devhost/servicebus/broker-config';
+import { configSchema, parseConfig } from '../../shared/config';
+import { COSMOS_RESOURCES, HOST_SETTINGS, LAKE_RESOURCES, SERVICEBUS_RESOURCES } from '../../shared/resources';
+import { bicepFiles, blockAfter, INFRA, objectKeys, objectWith, readBicep, stripComments } from '../support/bicep-text';
+
+/**
+ * The code, infra/ (Bicep), local.settings.sample.json and the local broker's config must name
+ * the same settings and resources: a rename on one side fails here instead of on Azure.
+ */
+const ROOT = path.join(__dirname, '../..');
+const read = (relative: string) => fs.readFileSync(path.join(ROOT, relative), 'utf8');
+
+const sampleSchema = z.object({ Values: z.record(z.string(), z.string()) });
+const sample = sampleSchema.parse(JSON.parse(read('local.settings.sample.json'))).Values;
+
+const main = readBicep('main.bicep');
+const api = readBicep('app/api.bicep');
+const data = readBicep('data.bicep');
+const rbac = readBicep('rbac.bicep');
+
+const schemaKeys = Object.keys(configSchema.shape);
+
+/** Settings for local servers only: on Azure the identity replaces them, so infra must not set them. */
+const LOCAL_ONLY: Record<string, string> = {
+  COSMOS_KEY: 'the local Cosmos server key; the account has local auth disabled',
+  COSMOS_ALLOW_INSECURE_TLS: "accepts the local server's self-signed certificate; false (the default) on Azure",
+  STORAGE_CONNECTION_STRING: 'the local storage connection string; shared keys are disabled on Azure',
+  SERVICEBUS_CONNECTION_STRING: 'the local broker connection string; SAS is disabled on Azure',
+};
+
+/** Settings the sample leaves out: an empty value would be refused, and locally they have no value. */
+const NOT_IN_SAMPLE: Record<string, string> = {
+  STORAGE_BLOB_SERVICE_URI: 'the Azure blob endpoint (identity); locally the connection string is used',
+  SERVICEBUS_FULLY_QUALIFIED_NAMESPACE: 'the Azure namespace (identity); locally the connection string is used',
+  AZURE_CLIENT_ID: "the user-assigned identity's client id, which exists only on Azure",
+  RETRAINING_WEBHOOK_URL: 'optional: an external trainer; unset means models use the built-in one',
+  RETRAINING_TRAINING_DATASET: 'optional: a training set path; unset means none',
+};
+
+/** Settings the platform or the local tooling reads, not the app: allowed beside the schema's. */
+const PLATFORM_SETTING = /^(APPLICATIONINSIGHTS_[A-Z_]+|AzureWebJobsStorage__\w+|ServiceBusConnection__\w+|AzureFunctionsJobHost__\w+|DURABLE_TASK_SCHEDULER_CONNECTION_STRING)$/;
+const LOCAL_TOOLING_SETTING = /^(FUNCTIONS_WORKER_RUNTIME|DEVHOST_[A-Z_]+)$/;
+
+/** The app settings infra gives the Function App: main.bicep's list and those api.bicep adds. */
+function bicepAppSettings(): Set<string> {
+  return new Set([
+    ...objectKeys(blockAfter(main, 'var appSettings = union(', '(', ')')),
+    ...objectKeys(blockAfter(api, 'items(union(appSettings, {')),
+  ]);
+}
+
+/** Every source file under a folder of the repo. */
+function sources(dir: string): string[] {
+  return fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.ts'))
+    .map((e) => path.relative(ROOT, path.join(e.parentPath, e.name)));
+}
+
+describe('app settings: shared/config.ts, infra and local.settings.sample.json', () => {
+  const inBicep = bicepAppSettings();
+
+  it('when a setting is in the schema, then infra sets it, unless it is for local servers only', () => {
+    const missing = schemaKeys.filter((key) => !(key in LOCAL_ONLY) && !inBicep.has(key));
+    expect(missing).toEqual([]);
+    const localOnlyOnAzure = Object.keys(LOCAL_ONLY).filter((key) => inBicep.has(key));
+    expect(localOnlyOnAzure).toEqual([]);
+  });
+
+  it('when a setting is in the schema, then the local sample has it, unless it has no local value', () => {
+    expect(schemaKeys.filter((key) => !(key in NOT_IN_SAMPLE) && !(key in sample))).toEqual([]);
+    expect(Object.keys(NOT_IN_SAMPLE).filter((key) => key in sample)).toEqual([]);
+  });
+
+  it('when a setting is exempted, then it is a setting of the schema (no stale exemptions)', () => {
+    expect([...Object.keys(LOCAL_ONLY), ...Object.keys(NOT_IN_SAMPLE)].filter((k) => !schemaKeys.includes(k))).toEqual([]);
+  });
+
+  it('when infra or the sample sets a setting, then something reads it (no typos, no leftovers)', () => {
+    const known = (key: string) => schemaKeys.includes(key) || key in HOST_SETTINGS;
+    expect([...inBicep].filter((key) => !known(key) && !PLATFORM_SETTING.test(key))).toEqual([]);
+    expect(Object.keys(sample).filter((key) => !known(key) && !LOCAL_TOOLING_SETTING.test(key))).toEqual([]);
+  });
+
+  it('when the host resolves a setting (a connection or a %NAME% expression), then infra and the sample set it', () => {
+    const files = [...sources('functions'), ...sources('orchestrations'), 'host.json'];
+    const used = new Set<string>();
+    for (const file of files) {
+      const text = read(file);
+      for (const m of text.matchAll(/%([A-Za-z_][A-Za-z0-9_]*)%/g)) used.add(m[1]!);
+      for (const m of text.matchAll(/connection:\s*'([^']+)'/g)) used.add(m[1]!);
+    }
+    expect([...used].filter((key) => !(key in HOST_SETTINGS))).toEqual([]);
+    for (const [key, kind] of Object.entries(HOST_SETTINGS)) {
+      expect(sample).toHaveProperty([key]);
+      // On Azure a connection is identity-based: `<name>__...` settings instead of a string.
+      const onAzure = kind === 'connection' ? [...inBicep].some((k) => k.startsWith(`${key}__`)) : inBicep.has(key);
+      expect({ key, onAzure }).toEqual({ key, onAzure: true });
+    }
+  });
+
+  it('when infra gives a setting a literal value, then the schema accepts it', () => {
+    const settings = blockAfter(main, 'var appSettings = union(', '(', ')');
+    const literals = Object.entries(objectWith(settings, 'COSMOS_DATABASE', 'mlops') ?? {}).filter(
+      (entry): entry is [string, string] => typeof entry[1] === 'string',
+    );
+    expect(literals.length).toBeGreaterThan(20);
+    const shape = configSchema.shape as Record<string, z.ZodType>;
+    const refused = literals.filter(([key, value]) => key in shape && !shape[key]!.safeParse(value).success);
+    expect(refused).toEqual([]);
+  });
+
+  it('when the sample is parsed as the app parses its environment, then it is valid', () => {
+    expect(() => parseConfig(sample)).not.toThrow();
+  });
+
+  it('when the retraining queue redelivers, then RETRAINING_MAX_DELIVERY_COUNT matches its MaxDeliveryCount everywhere', () => {
+    const queue = SERVICEBUS_RESOURCES.queues[0];
+    const settings = blockAfter(main, 'var appSettings = union(', '(', ')');
+    expect(objectWith(settings, 'COSMOS_DATABASE', 'mlops')?.RETRAINING_MAX_DELIVERY_COUNT).toBe(String(queue.maxDeliveryCount));
+    expect(sample.RETRAINING_MAX_DELIVERY_COUNT).toBe(String(queue.maxDeliveryCount));
+    expect(configSchema.shape.RETRAINING_MAX_DELIVERY_COUNT.parse(undefined)).toBe(queue.maxDeliveryCount);
+  });
+});
+
+describe('resources: shared/resources.ts, infra and the local broker', () => {
+  const broker = parseBrokerConfig(JSON.parse(read('devhost/servicebus/config.json'))).UserConfig.Namespaces[0]!;
+
+  it('when the code names a Cosmos container, then data.bicep creates it with the same partition key, and no other', () => {
+    const inBicep = blockAfter(data, 'var cosmosContainers = [', '[', ']');
+    for (const c of COSMOS_RESOURCES.containers) {
+      expect({ name: c.name, ...objectWith(inBicep, 'name', c.name) }).toEqual({ name: c.name, partitionKey: c.partitionKey });
+    }
+    expect(objectKeys(inBicep).filter((k) => k === 'name')).toHaveLength(COSMOS_RESOURCES.containers.length);
+    expect(objectWith(data, 'id', COSMOS_RESOURCES.database)).toBeDefined();
+  });
+
+  it('when the code names the database and the lake container, then infra sets the same names', () => {
+    const settings = objectWith(blockAfter(main, 'var appSettings = union(', '(', ')'), 'COSMOS_DATABASE', COSMOS_RESOURCES.database);
+    expect(settings?.DATA_CONTAINER).toBe(LAKE_RESOURCES.dataContainer);
+    expect(objectWith(main, 'name', LAKE_RESOURCES.dataContainer)).toBeDefined();
+    expect(sample.DATA_CONTAINER).toBe(LAKE_RESOURCES.dataContainer);
+    expect(sample.COSMOS_DATABASE).toBe(COSMOS_RESOURCES.database);
+  });
+
+  it('when the code names a queue, then data.bicep and the local broker declare it with the same properties', () => {
+    expect(broker.Queues.map((q) => q.Name).sort()).toEqual(SERVICEBUS_RESOURCES.queues.map((q) => q.name).sort());
+    for (const q of SERVICEBUS_RESOURCES.queues) {
+      expect(objectWith(blockAfter(data, 'var queues = [', '[', ']'), 'name', q.name)).toEqual(q);
+      expect(broker.Queues.find((b) => b.Name === q.name)?.Properties).toMatchObject({
+        LockDuration: durationMs(q.lockDuration),
+        MaxDeliveryCount: q.maxDeliveryCount,
+        DeadLetteringOnMessageExpiration: q.deadLetteringOnMessageExpiration,
+        RequiresDuplicateDetection: q.requiresDuplicateDetection,
+        DuplicateDetectionHistoryTimeWindow: durationMs(q.duplicateDetectionHistoryTimeWindow),
+      });
+    }
+  });
+
+  it('when the code names a topic and its subscriptions, then data.bicep and the local broker declare them, filters included', () => {
+    const [topic] = SERVICEBUS_RESOURCES.topics;
+    const { subscriptions, ...properties } = topic;
+    expect(objectWith(data, 'name', topic.name)).toEqual(properties);
+    const local = broker.Topics.find((t) => t.Name === topic.name)!;
+    expect(local.Properties).toMatchObject({
+      RequiresDuplicateDetection: topic.requiresDuplicateDetection,
+      DuplicateDetectionHistoryTimeWindow: durationMs(topic.duplicateDetectionHistoryTimeWindow),
+    });
+    const inBicep = blockAfter(data, 'var eventSubscriptions = [', '[', ']');
+    expect(objectKeys(inBicep).filter((k) => k === 'name')).toHaveLength(subscriptions.length);
+    expect(local.Subscriptions.map((s) => s.Name).sort()).toEqual(subscriptions.map((s) => s.name).sort());
+    for (const s of subscriptions) {
+      const rule = 'rule' in s ? s.rule : undefined;
+      expect(objectWith(inBicep, 'name', s.name)).toEqual({
+        name: s.name,
+        lockDuration: s.lockDuration,
+        maxDeliveryCount: s.maxDeliveryCount,
+        deadLetteringOnMessageExpiration: s.deadLetteringOnMessageExpiration,
+        ruleName: rule?.name ?? '',
+        label: rule?.correlationLabel ?? '',
+      });
+      const l = local.Subscriptions.find((x) => x.Name === s.name)!;
+      expect(l.Properties).toMatchObject({
+        LockDuration: durationMs(s.lockDuration),
+        MaxDeliveryCount: s.maxDeliveryCount,
+        DeadLetteringOnMessageExpiration: s.deadLetteringOnMessageExpiration,
+      });
+      expect(l.Rules.map((r) => ({ name: r.Name, correlationLabel: r.Properties.CorrelationFilter.Label }))).toEqual(rule ? [rule] : []);
+    }
+  });
+
+  it('when a Service Bus trigger names a subscription or an entity setting, then it is in the manifest', () => {
+    const [topic] = SERVICEBUS_RESOURCES.topics;
+    for (const file of sources('functions')) {
+      for (const m of read(file).matchAll(/subscriptionName:\s*'([^']+)'/g)) {
+        expect(topic.subscriptions.map((s) => s.name)).toContain(m[1]);
+      }
+    }
+  });
+
+  it('when a blob trigger is registered, then the manifest lists it with the same path and a matching subject filter', () => {
+    const registered = sources('functions').flatMap((file) =>
+      [...read(file).matchAll(/app\.storageBlob\('([^']+)',\s*\{\s*path:\s*'([^']+)',\s*source:\s*'([^']+)'/g)].map((m) => ({
+        functionName: m[1]!,
+        path: m[2]!,
+        source: m[3]!,
+      })),
+    );
+    expect(registered.map((r) => r.functionName).sort()).toEqual(LAKE_RESOURCES.blobTriggers.map((t) => t.functionName).sort());
+    for (const r of registered) {
+      const t = LAKE_RESOURCES.blobTriggers.find((x) => x.functionName === r.functionName)!;
+      // Flex Consumption has no polling blob trigger: Event Grid delivers the events.
+      expect({ path: r.path, source: r.source }).toEqual({ path: t.path, source: 'EventGrid' });
+      const relative = t.path.replace(/^%DATA_CONTAINER%\//, '');
+      expect(relative.startsWith(t.prefix) && relative.endsWith(t.suffix)).toBe(true);
+    }
+  });
+});
+
+describe('infra modules', () => {
+  it('when a Bicep file references a module, then it is a local file that exists or a pinned AVM module', () => {
+    const refs = bicepFiles().flatMap((file) =>
+      [...stripComments(fs.readFileSync(path.join(INFRA, file), 'utf8')).matchAll(/^\s*module\s+\w+\s+'([^']+)'/gm)].map((m) => ({
+        file,
+        ref: m[1]!,
+      })),
+    );
+    expect(refs.length).toBeGreaterThan(5);
+    const bad = refs.filter(({ file, ref }) =>
+      ref.startsWith('br/') || ref.includes(':')
+        ? !/^br\/public:avm\/(res|ptn|utl)\/[a-z0-9-]+\/[a-z0-9-]+:\d+\.\d+\.\d+$/.test(ref)
+        : !fs.existsSync(path.join(INFRA, path.dirname(file), ref)),
+    );
+    expect(bad).toEqual([]);
+  });
+});
+
+/** Built-in role definition ids (the same in every tenant). */
+const BUILT_IN_ROLES = {
+  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
+  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe',
+  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88',
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
+  serviceBusDataOwner: '090c5cfd-751d-490a-894a-3ce6f1109419',
+  serviceBusDataSender: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39',
+  serviceBusDataReceiver: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0',
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb',
+} as const;
+const COSMOS_DATA_CONTRIBUTOR = '00000000-0000-0000-0000-000000000002';
+
+/** The role ids rbac.bicep assigns: those of its `roles` table that a role assignment uses. */
+function assignedRoles(): Set<string> {
+  const table = blockAfter(rbac, 'var roles = {');
+  const rest = rbac.replace(table, '');
+  const ids = objectWith(table, 'storageBlobDataOwner', BUILT_IN_ROLES.storageBlobDataOwner) ?? {};
+  return new Set(
+    Object.entries(ids)
+      .filter((entry): entry is [string, string] => typeof entry[1] === 'string')
+      .filter(([name]) => new RegExp(`\\broles\\.${name}\\b`).test(rest))
+      .map(([, id]) => id),
+  );
+}
+
+describe('roles: what the code needs against infra/rbac.bicep', () => {
+  /** Each need is met by any one of its alternatives, every role of which must be assigned. */
+  const needs: { why: string; anyOf: string[][] }[] = [
+    {
+      why: 'blob triggers (Event Grid source) and the lake: read, write, delete, tags',
+      anyOf: [[BUILT_IN_ROLES.storageBlobDataOwner]],
+    },
+    {
+      why: "the host's storage: the blob trigger's poison queue and the Azure Storage durable backend's queues",
+      anyOf: [[BUILT_IN_ROLES.storageQueueDataContributor]],
+    },
+    { why: 'the Azure Storage durable backend: instance and history tables', anyOf: [[BUILT_IN_ROLES.storageTableDataContributor]] },
+    {
+      why: 'Service Bus triggers receive and settle; the app sends retraining requests and publishes events',
+      anyOf: [[BUILT_IN_ROLES.serviceBusDataOwner], [BUILT_IN_ROLES.serviceBusDataSender, BUILT_IN_ROLES.serviceBusDataReceiver]],
+    },
+    {
+      why: 'Application Insights with local auth disabled (APPLICATIONINSIGHTS_AUTHENTICATION_STRING)',
+      anyOf: [[BUILT_IN_ROLES.monitoringMetricsPublisher]],
+    },
+  ];
+
+  it.each(needs)('when the code needs $why, then rbac.bicep assigns it', ({ anyOf }) => {
+    const assigned = assignedRoles();
+    expect(anyOf.some((roles) => roles.every((r) => assigned.has(r)))).toBe(true);
+  });
+
+  it('when the code reads Cosmos DB with its identity, then rbac.bicep assigns the built-in data contributor', () => {
+    expect(rbac).toContain(`var cosmosDataContributor = '${COSMOS_DATA_CONTRIBUTOR}'`);
+    expect(blockAfter(rbac, "resource cosmosRoles 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments")).toContain('cosmosDataContributor');
+  });
+
+  it('when rbac.bicep names a role, then its id is the built-in one of that name', () => {
+    const ids = objectWith(blockAfter(rbac, 'var roles = {'), 'storageBlobDataOwner', BUILT_IN_ROLES.storageBlobDataOwner) ?? {};
+    const wrong = Object.entries(ids).filter(([name, id]) => name in BUILT_IN_ROLES && BUILT_IN_ROLES[name as keyof typeof BUILT_IN_ROLES] !== id);
+    expect(Object.keys(ids).length).toBeGreaterThan(3);
+    expect(wrong).toEqual([]);
+  });
+});
