@@ -18,6 +18,9 @@ param principalId string = ''
 @description('Job URL of an external trainer (models whose retraining policy names webhook or azureml). Empty: none.')
 param retrainingWebhookUrl string = ''
 
+@description('Event Grid subscriptions for the blob triggers. False on the first provision: the webhook key exists only once the code runs (azure.yaml postdeploy hook sets it).')
+param blobEventSubscriptions bool = false
+
 @description('Built-in trainer: lake path of the training set, with {model}, used when the champion names none. Empty: none.')
 param retrainingTrainingDataset string = ''
 
@@ -26,6 +29,9 @@ var resourceToken = toLower(uniqueString(subscription().id, environmentName, loc
 var tags = { 'azd-env-name': environmentName }
 var functionAppName = '${abbrs.webSitesFunctions}mlops-${resourceToken}'
 var deploymentContainerName = 'app-package-${take(resourceToken, 7)}'
+// The lake (DATA_CONTAINER) and where Event Grid puts blob events it could not deliver.
+var dataContainer = 'mlops'
+var deadLetterContainer = 'eventgrid-deadletter'
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: '${abbrs.resourcesResourceGroups}${environmentName}'
@@ -79,7 +85,7 @@ module storage 'br/public:avm/res/storage/storage-account:0.8.3' = {
     dnsEndpointType: 'Standard'
     networkAcls: { defaultAction: 'Allow', bypass: 'AzureServices' }
     blobServices: {
-      containers: [{ name: deploymentContainerName }, { name: 'mlops' }]
+      containers: [{ name: deploymentContainerName }, { name: dataContainer }, { name: deadLetterContainer }]
     }
   }
 }
@@ -104,7 +110,7 @@ var appSettings = union(
     COSMOS_ENDPOINT: data.outputs.COSMOS_ENDPOINT
     COSMOS_DATABASE: 'mlops'
     STORAGE_BLOB_SERVICE_URI: blobServiceUri
-    DATA_CONTAINER: 'mlops'
+    DATA_CONTAINER: dataContainer
     SERVICEBUS_FULLY_QUALIFIED_NAMESPACE: data.outputs.SERVICEBUS_FULLY_QUALIFIED_NAMESPACE
     RETRAINING_QUEUE: 'retraining-requests'
     EVENTS_TOPIC: 'model-events'
@@ -153,6 +159,22 @@ module api './app/api.bicep' = {
     applicationInsightsConnectionString: appInsights.outputs.connectionString
     appSettings: appSettings
   }
+}
+
+module blobEvents './app/blob-events.bicep' = if (blobEventSubscriptions) {
+  name: 'blobEvents'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    functionAppName: api.outputs.name
+    storageAccountName: storage.outputs.name
+    identityId: identity.outputs.resourceId
+    dataContainer: dataContainer
+    deadLetterContainer: deadLetterContainer
+  }
+  // The identity must be able to write dead letters before Event Grid validates the subscription.
+  dependsOn: [rbac]
 }
 
 module rbac './rbac.bicep' = {

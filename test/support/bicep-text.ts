@@ -155,5 +155,6 @@ function literal(raw: string): BicepValue {
 
 /** The flat object in `text` whose `key` is `value`, or undefined. */
 export function objectWith(text: string, key: string, value: BicepValue): Record<string, BicepValue> | undefined {
-  return flatObjects(text).find((o) => o[key] === value);
+  const wanted = JSON.stringify(value);
+  return flatObjects(text).find((o) => key in o && JSON.stringify(o[key]) === wanted);
 }

@@ -141,8 +141,9 @@ describe('resources: shared/resources.ts, infra and the local broker', () => {
 
   it('when the code names the database and the lake container, then infra sets the same names', () => {
     const settings = objectWith(blockAfter(main, 'var appSettings = union(', '(', ')'), 'COSMOS_DATABASE', COSMOS_RESOURCES.database);
-    expect(settings?.DATA_CONTAINER).toBe(LAKE_RESOURCES.dataContainer);
-    expect(objectWith(main, 'name', LAKE_RESOURCES.dataContainer)).toBeDefined();
+    expect(settings?.DATA_CONTAINER).toEqual({ expression: 'dataContainer' });
+    expect(main).toContain(`var dataContainer = '${LAKE_RESOURCES.dataContainer}'`);
+    expect(objectWith(main, 'name', { expression: 'dataContainer' })).toBeDefined();
     expect(sample.DATA_CONTAINER).toBe(LAKE_RESOURCES.dataContainer);
     expect(sample.COSMOS_DATABASE).toBe(COSMOS_RESOURCES.database);
   });
@@ -218,6 +219,48 @@ describe('resources: shared/resources.ts, infra and the local broker', () => {
       const relative = t.path.replace(/^%DATA_CONTAINER%\//, '');
       expect(relative.startsWith(t.prefix) && relative.endsWith(t.suffix)).toBe(true);
     }
+  });
+});
+
+describe('blob triggers: an Event Grid subscription per trigger (infra/app/blob-events.bicep)', () => {
+  const events = readBicep('app/blob-events.bicep');
+  const subscription = blockAfter(events, "resource blobSubscriptions 'Microsoft.EventGrid/systemTopics/eventSubscriptions@", '[', ']');
+  const module = blockAfter(main, "module blobEvents './app/blob-events.bicep'");
+
+  it.each(LAKE_RESOURCES.blobTriggers.map((t) => [t.functionName, t] as const))(
+    'when %s is a blob trigger, then Bicep subscribes it to blob-created events under its prefix',
+    (functionName, trigger) => {
+      expect(objectWith(blockAfter(events, 'var blobTriggers = [', '[', ']'), 'functionName', functionName)).toEqual({
+        functionName,
+        prefix: trigger.prefix,
+        suffix: trigger.suffix,
+      });
+    },
+  );
+
+  it('when Bicep lists blob triggers, then it lists no trigger the code does not have', () => {
+    const listed = objectKeys(blockAfter(events, 'var blobTriggers = [', '[', ']')).filter((k) => k === 'functionName');
+    expect(listed).toHaveLength(LAKE_RESOURCES.blobTriggers.length);
+  });
+
+  it("when an event is delivered, then it goes to the host's blobs_extension webhook for that function, filtered to the lake container", () => {
+    expect(subscription).toContain('for t in blobTriggers');
+    expect(subscription).toContain(
+      "/runtime/webhooks/blobs?functionName=Host.Functions.${t.functionName}&code=${listKeys(resourceId('Microsoft.Web/sites/host', functionAppName, 'default'), '2023-12-01').systemKeys.blobs_extension}'",
+    );
+    expect(subscription).toContain("includedEventTypes: ['Microsoft.Storage.BlobCreated']");
+    expect(subscription).toContain("subjectBeginsWith: '/blobServices/default/containers/${dataContainer}/blobs/${t.prefix}'");
+    expect(subscription).toContain('subjectEndsWith: t.suffix');
+    expect(module).toMatch(/\bdataContainer: dataContainer\b/);
+  });
+
+  it('when an event cannot be delivered, then it is dead-lettered to a blob container that infra creates', () => {
+    const deadLetter = blockAfter(subscription, 'deadLetterWithResourceIdentity: {');
+    expect(deadLetter).toContain("endpointType: 'StorageBlob'");
+    expect(deadLetter).toContain('blobContainerName: deadLetterContainer');
+    expect(module).toMatch(/\bdeadLetterContainer: deadLetterContainer\b/);
+    expect(main).toContain(`var deadLetterContainer = '${LAKE_RESOURCES.deadLetterContainer}'`);
+    expect(objectWith(main, 'name', { expression: 'deadLetterContainer' })).toBeDefined();
   });
 });
 
