@@ -18,6 +18,10 @@ param principalId string = ''
 @description('Job URL of an external trainer (models whose retraining policy names webhook or azureml). Empty: none.')
 param retrainingWebhookUrl string = ''
 
+@allowed(['dts', 'azureStorage'])
+@description('Durable Functions backend: the Durable Task Scheduler (managed, identity-based) or Azure Storage queues and tables in the host storage account.')
+param durableBackend string = 'dts'
+
 @description('Event Grid subscriptions for the blob triggers. False on the first provision: the webhook key exists only once the code runs (azure.yaml postdeploy hook sets it).')
 param blobEventSubscriptions bool = false
 
@@ -31,6 +35,8 @@ var functionAppName = '${abbrs.webSitesFunctions}mlops-${resourceToken}'
 var deploymentContainerName = 'app-package-${take(resourceToken, 7)}'
 // The lake (DATA_CONTAINER) and where Event Grid puts blob events it could not deliver.
 var dataContainer = 'mlops'
+// host.json's durableTask.hubName is %TASK_HUB_NAME%; with DTS it must name the scheduler's task hub.
+var taskHubName = 'mlops'
 var deadLetterContainer = 'eventgrid-deadletter'
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
@@ -115,7 +121,7 @@ var appSettings = union(
     RETRAINING_QUEUE: 'retraining-requests'
     EVENTS_TOPIC: 'model-events'
     AZURE_CLIENT_ID: identity.outputs.clientId
-    TASK_HUB_NAME: 'mlops'
+    TASK_HUB_NAME: taskHubName
     BATCH_TARGET_CHUNK_BYTES: '33554432'
     BATCH_TARGET_CHUNK_ROWS: '250000'
     BATCH_MAX_PARALLEL_CHUNKS: '8'
@@ -140,10 +146,30 @@ var appSettings = union(
     ACTUALS_METRICS_MAX_ROWS: '1000000'
     ACTUALS_BOOTSTRAP_RESAMPLES: '0'
   },
+  // host.json keeps the Azure Storage backend (Core Tools and devhost read it unchanged); on Azure
+  // these settings override host.json to select DTS (AzureFunctionsJobHost__<path> overrides a host.json value).
+  durableBackend == 'dts'
+    ? {
+        DURABLE_TASK_SCHEDULER_CONNECTION_STRING: 'Endpoint=${durable.outputs.endpoint};Authentication=ManagedIdentity;ClientID=${identity.outputs.clientId}'
+        AzureFunctionsJobHost__extensions__durableTask__storageProvider__type: 'azureManaged'
+        AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName: 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING'
+      }
+    : {},
   // Optional settings are left out when empty: the schema refuses an empty URL or path.
   empty(retrainingWebhookUrl) ? {} : { RETRAINING_WEBHOOK_URL: retrainingWebhookUrl },
   empty(retrainingTrainingDataset) ? {} : { RETRAINING_TRAINING_DATASET: retrainingTrainingDataset }
 )
+
+module durable './durable.bicep' = if (durableBackend == 'dts') {
+  name: 'durable'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    name: '${abbrs.durableTaskSchedulers}${resourceToken}'
+    taskHubName: taskHubName
+  }
+}
 
 module api './app/api.bicep' = {
   name: 'api'
@@ -185,6 +211,8 @@ module rbac './rbac.bicep' = {
     cosmosAccountName: data.outputs.cosmosAccountName
     serviceBusNamespaceName: data.outputs.serviceBusNamespaceName
     appInsightsName: appInsights.outputs.name
+    durableBackend: durableBackend
+    durableSchedulerName: durableBackend == 'dts' ? durable.outputs.schedulerName : ''
     appPrincipalId: identity.outputs.principalId
     userPrincipalId: principalId
   }

@@ -11,6 +11,8 @@ param identityId string
 param dataContainer string
 param deadLetterContainer string
 
+var abbrs = loadJsonContent('../abbreviations.json')
+
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
 }
@@ -29,7 +31,7 @@ var blobTriggers = [
 
 // The identity writes undeliverable events to the dead-letter container (shared keys are disabled).
 resource systemTopic 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
-  name: 'evgt-${storageAccountName}'
+  name: '${abbrs.eventGridSystemTopics}${storageAccountName}'
   location: location
   tags: tags
   identity: { type: 'UserAssigned', userAssignedIdentities: { '${identityId}': {} } }

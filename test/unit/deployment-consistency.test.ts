@@ -264,6 +264,53 @@ describe('blob triggers: an Event Grid subscription per trigger (infra/app/blob-
   });
 });
 
+describe('durable backend: durableBackend in main.bicep, host.json', () => {
+  const hostJson = z
+    .object({
+      extensions: z.object({
+        durableTask: z.object({
+          hubName: z.string(),
+          storageProvider: z.object({ type: z.string().optional(), connectionStringName: z.string().optional() }).optional(),
+        }),
+      }),
+    })
+    .parse(JSON.parse(read('host.json')));
+  const HOST_OVERRIDE = 'AzureFunctionsJobHost__extensions__durableTask__storageProvider__';
+
+  it('when the parameter is not given, then the backend is the Durable Task Scheduler', () => {
+    expect(main).toMatch(/@allowed\(\['dts', 'azureStorage'\]\)\s*(@description\([^\n]*\)\s*)?param durableBackend string = 'dts'/);
+  });
+
+  it('when DTS is chosen, then the app gets an identity-based connection and host.json is overridden to read it', () => {
+    const settings = objectWith(main, `${HOST_OVERRIDE}type`, 'azureManaged');
+    expect(settings).toEqual({
+      DURABLE_TASK_SCHEDULER_CONNECTION_STRING: {
+        expression: "'Endpoint=${durable.outputs.endpoint};Authentication=ManagedIdentity;ClientID=${identity.outputs.clientId}'",
+      },
+      [`${HOST_OVERRIDE}type`]: 'azureManaged',
+      [`${HOST_OVERRIDE}connectionStringName`]: 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING',
+    });
+    // Only with DTS: the Azure Storage backend is host.json's own default.
+    const appSettings = blockAfter(main, 'var appSettings = union(', '(', ')');
+    expect(appSettings).toMatch(new RegExp(`durableBackend == 'dts'\\s*\\?\\s*\\{\\s*DURABLE_TASK_SCHEDULER_CONNECTION_STRING`));
+    expect(blockAfter(main, "module durable './durable.bicep'")).toBeDefined();
+    expect(main).toContain("module durable './durable.bicep' = if (durableBackend == 'dts')");
+  });
+
+  it("when the host runs, then host.json names the hub by TASK_HUB_NAME, which infra sets to the scheduler's task hub", () => {
+    expect(hostJson.extensions.durableTask.hubName).toBe('%TASK_HUB_NAME%');
+    const settings = objectWith(blockAfter(main, 'var appSettings = union(', '(', ')'), 'COSMOS_DATABASE', COSMOS_RESOURCES.database);
+    expect(settings?.TASK_HUB_NAME).toEqual({ expression: 'taskHubName' });
+    expect(blockAfter(main, "module durable './durable.bicep'")).toMatch(/\btaskHubName: taskHubName\b/);
+    expect(readBicep('durable.bicep')).toMatch(/resource taskHub 'Microsoft\.DurableTask\/schedulers\/taskHubs@[^']+' = \{\s*parent: scheduler\s*name: taskHubName/);
+  });
+
+  it('when host.json is read locally (Core Tools, devhost), then it keeps the Azure Storage default the override replaces', () => {
+    // A storageProvider in host.json would need a scheduler (or its emulator) for every local run.
+    expect(hostJson.extensions.durableTask.storageProvider?.type ?? 'AzureStorage').toMatch(/^azure_?storage$/i);
+  });
+});
+
 describe('infra modules', () => {
   it('when a Bicep file references a module, then it is a local file that exists or a pinned AVM module', () => {
     const refs = bicepFiles().flatMap((file) =>
@@ -292,6 +339,7 @@ const BUILT_IN_ROLES = {
   serviceBusDataSender: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39',
   serviceBusDataReceiver: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0',
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb',
+  durableTaskDataContributor: '0ad04412-c4d5-4796-b79c-f76d14c8d402',
 } as const;
 const COSMOS_DATA_CONTRIBUTOR = '00000000-0000-0000-0000-000000000002';
 
@@ -320,6 +368,7 @@ describe('roles: what the code needs against infra/rbac.bicep', () => {
       anyOf: [[BUILT_IN_ROLES.storageQueueDataContributor]],
     },
     { why: 'the Azure Storage durable backend: instance and history tables', anyOf: [[BUILT_IN_ROLES.storageTableDataContributor]] },
+    { why: 'the Durable Task Scheduler backend: orchestrations, activities, entities', anyOf: [[BUILT_IN_ROLES.durableTaskDataContributor]] },
     {
       why: 'Service Bus triggers receive and settle; the app sends retraining requests and publishes events',
       anyOf: [[BUILT_IN_ROLES.serviceBusDataOwner], [BUILT_IN_ROLES.serviceBusDataSender, BUILT_IN_ROLES.serviceBusDataReceiver]],
@@ -333,6 +382,17 @@ describe('roles: what the code needs against infra/rbac.bicep', () => {
   it.each(needs)('when the code needs $why, then rbac.bicep assigns it', ({ anyOf }) => {
     const assigned = assignedRoles();
     expect(anyOf.some((roles) => roles.every((r) => assigned.has(r)))).toBe(true);
+  });
+
+  it('when a role serves one durable backend, then it is assigned only when that backend is chosen', () => {
+    const table = blockAfter(rbac, 'var roles = {');
+    const uses = (role: string) => rbac.replace(table, '').split('\n').filter((line) => line.includes(`roles.${role}`));
+    expect(uses('storageTableDataContributor').length).toBeGreaterThan(0);
+    expect(uses('storageTableDataContributor').every((line) => line.includes("durableBackend == 'azureStorage'"))).toBe(true);
+    const dts = blockAfter(rbac, "resource durableRoles 'Microsoft.Authorization/roleAssignments@", '[', ']');
+    expect(dts).toContain("if (durableBackend == 'dts')");
+    expect(dts).toContain('scope: scheduler');
+    expect(dts).toContain('roles.durableTaskDataContributor');
   });
 
   it('when the code reads Cosmos DB with its identity, then rbac.bicep assigns the built-in data contributor', () => {
