@@ -18,6 +18,13 @@ param principalId string = ''
 @description('Job URL of an external trainer (models whose retraining policy names webhook or azureml). Empty: none.')
 param retrainingWebhookUrl string = ''
 
+@minLength(1)
+@description('Application (client) id of the Entra ID app registration of the API (docs/deploy.md: its app roles). App Service Authentication requires it.')
+param authClientId string
+
+@description('Tenant of the app registration; empty for the tenant of the subscription.')
+param authTenantId string = ''
+
 @allowed(['dts', 'azureStorage'])
 @description('Durable Functions backend: the Durable Task Scheduler (managed, identity-based) or Azure Storage queues and tables in the host storage account.')
 param durableBackend string = 'dts'
@@ -184,6 +191,8 @@ module api './app/api.bicep' = {
     identityClientId: identity.outputs.clientId
     applicationInsightsConnectionString: appInsights.outputs.connectionString
     appSettings: appSettings
+    authClientId: authClientId
+    authTenantId: empty(authTenantId) ? tenant().tenantId : authTenantId
   }
 }
 

@@ -311,6 +311,40 @@ describe('durable backend: durableBackend in main.bicep, host.json', () => {
   });
 });
 
+describe('App Service Authentication (infra/app/api.bicep authsettingsV2)', () => {
+  const auth = blockAfter(api, "resource auth 'Microsoft.Web/sites/config@");
+  const routePrefix = z
+    .object({ extensions: z.object({ http: z.object({ routePrefix: z.string() }) }) })
+    .parse(JSON.parse(read('host.json'))).extensions.http.routePrefix;
+
+  /** The routes `defineRoute` declares with access 'public' (every other one needs a role). */
+  const publicPaths = sources('functions/http').flatMap((file) =>
+    read(file)
+      .split('defineRoute({')
+      .slice(1)
+      .filter((spec) => /\baccess:\s*'public'/.test(spec))
+      .map((spec) => `/${routePrefix}/${/\broute:\s*'([^']+)'/.exec(spec)![1]!}`),
+  );
+
+  it('when a request has no token, then it gets 401, except on the public routes', () => {
+    expect(auth).toContain("name: 'authsettingsV2'");
+    expect(auth).toContain('requireAuthentication: true');
+    expect(auth).toContain("unauthenticatedClientAction: 'Return401'");
+    const excluded = [...(/excludedPaths:\s*\[([^\]]*)\]/.exec(auth)?.[1] ?? '').matchAll(/'([^']+)'/g)].map((m) => m[1]!);
+    expect(publicPaths.sort()).toEqual(['/api/health', '/api/openapi.json']);
+    // The Event Grid webhook is called without a token; its system key guards it.
+    expect(excluded.sort()).toEqual([...publicPaths, '/runtime/webhooks/blobs'].sort());
+  });
+
+  it('when a token is checked, then it is one Entra ID issued for the app registration given as parameters', () => {
+    expect(auth).toContain('clientId: authClientId');
+    expect(auth).toContain("openIdIssuer: '${environment().authentication.loginEndpoint}${authTenantId}/v2.0'");
+    expect(auth).toContain("allowedAudiences: ['api://${authClientId}', authClientId]");
+    expect(main).toMatch(/@minLength\(1\)\s*@description\([^\n]*\)\s*param authClientId string\n/);
+    expect(blockAfter(main, "module api './app/api.bicep'")).toMatch(/\bauthClientId: authClientId\b/);
+  });
+});
+
 describe('infra modules', () => {
   it('when a Bicep file references a module, then it is a local file that exists or a pinned AVM module', () => {
     const refs = bicepFiles().flatMap((file) =>
