@@ -1,6 +1,6 @@
 // Cosmos DB (registry, runs, audit ledger) and Service Bus (retraining queue, events topic).
 // Keys are disabled: the app reaches both through its managed identity.
-// The names and properties below mirror shared/resources.ts and devhost/servicebus/config.json;
+// The names and properties below mirror shared/domain/resources.ts and devhost/servicebus/config.json;
 // test/unit/deployment-consistency.test.ts fails when they drift apart.
 param location string
 param tags object

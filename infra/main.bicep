@@ -114,7 +114,7 @@ module data './data.bicep' = {
   }
 }
 
-// Every setting shared/config.ts reads, and those the host resolves (shared/resources.ts
+// Every setting shared/config.ts reads, and those the host resolves (shared/domain/resources.ts
 // HOST_SETTINGS), with their values on Azure. Values are text, as the environment holds them.
 // test/unit/deployment-consistency.test.ts checks this list against the schema.
 var blobServiceUri = 'https://${storage.outputs.name}.blob.${environment().suffixes.storage}'

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 import { DEFAULT_CSV_LIMITS } from './domain/csv-limits';
 import { formatIssues } from './domain/errors';
-import { COSMOS_RESOURCES, LAKE_RESOURCES, SERVICEBUS_RESOURCES } from './resources';
+import { COSMOS_RESOURCES, LAKE_RESOURCES, SERVICEBUS_RESOURCES } from './domain/resources';
 import { isoDurationSchema } from './schemas/common';
 
 /**

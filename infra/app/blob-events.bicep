@@ -21,7 +21,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' existing = {
   name: functionAppName
 }
 
-// One entry per app.storageBlob trigger (shared/resources.ts LAKE_RESOURCES.blobTriggers).
+// One entry per app.storageBlob trigger (shared/domain/resources.ts LAKE_RESOURCES.blobTriggers).
 // Event Grid filters only on the subject's start and end; each function checks the rest of its path.
 var blobTriggers = [
   { functionName: 'scoreDrop', prefix: 'drops/', suffix: '' }

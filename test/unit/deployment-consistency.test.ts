@@ -5,7 +5,7 @@ import { z } from 'zod';
 
 import { durationMs, parseBrokerConfig } from '../../devhost/servicebus/broker-config';
 import { configSchema, parseConfig } from '../../shared/config';
-import { COSMOS_RESOURCES, HOST_SETTINGS, LAKE_RESOURCES, SERVICEBUS_RESOURCES } from '../../shared/resources';
+import { COSMOS_RESOURCES, HOST_SETTINGS, LAKE_RESOURCES, SERVICEBUS_RESOURCES } from '../../shared/domain/resources';
 import { bicepFiles, blockAfter, INFRA, objectKeys, objectWith, readBicep, stripComments } from '../support/bicep-text';
 
 /**

@@ -3,7 +3,7 @@ import https from 'node:https';
 import { type Container, CosmosClient } from '@azure/cosmos';
 
 import { config } from '../../config';
-import { COSMOS_RESOURCES } from '../../resources';
+import { COSMOS_RESOURCES } from '../../domain/resources';
 import { azureCredential } from '../azure-credential';
 
 /** Containers of the database (shared/resources.ts, which infra/data.bicep is checked against). */
