@@ -4,6 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 
 import { durationMs, parseBrokerConfig } from '../../devhost/servicebus/broker-config';
+import { ROLES } from '../../functions/http/identity';
 import { configSchema, parseConfig } from '../../shared/config';
 import { COSMOS_RESOURCES, HOST_SETTINGS, LAKE_RESOURCES, SERVICEBUS_RESOURCES } from '../../shared/domain/resources';
 import { bicepFiles, blockAfter, INFRA, objectKeys, objectWith, readBicep, stripComments } from '../support/bicep-text';
@@ -127,7 +128,7 @@ describe('app settings: shared/config.ts, infra and local.settings.sample.json',
   });
 });
 
-describe('resources: shared/resources.ts, infra and the local broker', () => {
+describe('resources: shared/domain/resources.ts, infra and the local broker', () => {
   const broker = parseBrokerConfig(JSON.parse(read('devhost/servicebus/config.json'))).UserConfig.Namespaces[0]!;
 
   it('when the code names a Cosmos container, then data.bicep creates it with the same partition key, and no other', () => {
@@ -439,5 +440,24 @@ describe('roles: what the code needs against infra/rbac.bicep', () => {
     const wrong = Object.entries(ids).filter(([name, id]) => name in BUILT_IN_ROLES && BUILT_IN_ROLES[name as keyof typeof BUILT_IN_ROLES] !== id);
     expect(Object.keys(ids).length).toBeGreaterThan(3);
     expect(wrong).toEqual([]);
+  });
+});
+
+describe('docs/deploy.md', () => {
+  const deployDoc = read('docs/deploy.md');
+
+  it('when the API has a role, a blob trigger or a subscription, then the deployment guide names it', () => {
+    const names = [
+      ...Object.values(ROLES),
+      ...LAKE_RESOURCES.blobTriggers.map((t) => t.functionName),
+      ...SERVICEBUS_RESOURCES.topics.flatMap((t) => t.subscriptions.map((x) => x.name)),
+      ...COSMOS_RESOURCES.containers.map((c) => c.name),
+    ];
+    expect(names.filter((name) => !deployDoc.includes(`\`${name}\``))).toEqual([]);
+  });
+
+  it('when a doc links into the code, then by repository path, not a relative link into ../shared/', () => {
+    const docs = ['README.md', ...fs.readdirSync(path.join(ROOT, 'docs')).map((f) => `docs/${f}`)].filter((f) => f.endsWith('.md'));
+    expect(docs.filter((file) => read(file).includes('../shared/'))).toEqual([]);
   });
 });
