@@ -1,5 +1,7 @@
 // Cosmos DB (registry, runs, audit ledger) and Service Bus (retraining queue, events topic).
 // Keys are disabled: the app reaches both through its managed identity.
+// The names and properties below mirror shared/domain/resources.ts and devhost/servicebus/config.json;
+// test/unit/deployment-consistency.test.ts fails when they drift apart.
 param location string
 param tags object
 param cosmosAccountName string
@@ -25,12 +27,18 @@ resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2024-05-15
   properties: { resource: { id: 'mlops' } }
 }
 
+var cosmosContainers = [
+  { name: 'models', partitionKey: '/modelName' }
+  { name: 'runs', partitionKey: '/modelName' }
+  { name: 'audit', partitionKey: '/modelName' }
+]
+
 resource containers 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2024-05-15' = [
-  for c in ['models', 'runs', 'audit']: {
+  for c in cosmosContainers: {
     parent: database
-    name: c
+    name: c.name
     properties: {
-      resource: { id: c, partitionKey: { paths: ['/modelName'], kind: 'Hash' } }
+      resource: { id: c.name, partitionKey: { paths: [c.partitionKey], kind: 'Hash' } }
     }
   }
 ]
@@ -43,23 +51,80 @@ resource serviceBus 'Microsoft.ServiceBus/namespaces@2022-10-01-preview' = {
   properties: { disableLocalAuth: true, minimumTlsVersion: '1.2' }
 }
 
-resource retrainingQueue 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = {
-  parent: serviceBus
-  name: 'retraining-requests'
-  properties: {
+var queues = [
+  {
+    name: 'retraining-requests'
+    lockDuration: 'PT5M'
+    maxDeliveryCount: 5
+    deadLetteringOnMessageExpiration: true
     requiresDuplicateDetection: true
     duplicateDetectionHistoryTimeWindow: 'P1D'
-    maxDeliveryCount: 5
-    lockDuration: 'PT5M'
-    deadLetteringOnMessageExpiration: true
   }
-}
+]
+
+resource serviceBusQueues 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = [
+  for q in queues: {
+    parent: serviceBus
+    name: q.name
+    properties: {
+      requiresDuplicateDetection: q.requiresDuplicateDetection
+      duplicateDetectionHistoryTimeWindow: q.duplicateDetectionHistoryTimeWindow
+      maxDeliveryCount: q.maxDeliveryCount
+      lockDuration: q.lockDuration
+      deadLetteringOnMessageExpiration: q.deadLetteringOnMessageExpiration
+    }
+  }
+]
+
+var topic = { name: 'model-events', requiresDuplicateDetection: true, duplicateDetectionHistoryTimeWindow: 'PT1H' }
 
 resource eventsTopic 'Microsoft.ServiceBus/namespaces/topics@2022-10-01-preview' = {
   parent: serviceBus
-  name: 'model-events'
-  properties: { requiresDuplicateDetection: true, duplicateDetectionHistoryTimeWindow: 'PT1H' }
+  name: topic.name
+  properties: {
+    requiresDuplicateDetection: topic.requiresDuplicateDetection
+    duplicateDetectionHistoryTimeWindow: topic.duplicateDetectionHistoryTimeWindow
+  }
 }
+
+// An empty label means no rule: the subscription keeps the default rule (every message).
+var eventSubscriptions = [
+  { name: 'all-events', lockDuration: 'PT1M', maxDeliveryCount: 10, deadLetteringOnMessageExpiration: false, ruleName: '', label: '' }
+  { name: 'drift-alerts', lockDuration: 'PT1M', maxDeliveryCount: 10, deadLetteringOnMessageExpiration: true, ruleName: 'drift-detected', label: 'drift.detected' }
+  { name: 'champion-changes', lockDuration: 'PT1M', maxDeliveryCount: 10, deadLetteringOnMessageExpiration: true, ruleName: 'champion-changed', label: 'champion.changed' }
+]
+
+resource subscriptions 'Microsoft.ServiceBus/namespaces/topics/subscriptions@2022-10-01-preview' = [
+  for s in eventSubscriptions: {
+    parent: eventsTopic
+    name: s.name
+    properties: {
+      lockDuration: s.lockDuration
+      maxDeliveryCount: s.maxDeliveryCount
+      deadLetteringOnMessageExpiration: s.deadLetteringOnMessageExpiration
+    }
+  }
+]
+
+// A filtered subscription's rule replaces the default one ($Default accepts every message and cannot
+// be deleted through ARM, so it is rewritten to accept none). Full names: the parent is a loop.
+var filteredSubscriptions = filter(eventSubscriptions, s => !empty(s.label))
+
+resource defaultRules 'Microsoft.ServiceBus/namespaces/topics/subscriptions/rules@2022-10-01-preview' = [
+  for s in filteredSubscriptions: {
+    name: '${serviceBus.name}/${topic.name}/${s.name}/$Default'
+    properties: { filterType: 'SqlFilter', sqlFilter: { sqlExpression: '1=0' } }
+    dependsOn: [subscriptions]
+  }
+]
+
+resource rules 'Microsoft.ServiceBus/namespaces/topics/subscriptions/rules@2022-10-01-preview' = [
+  for s in filteredSubscriptions: {
+    name: '${serviceBus.name}/${topic.name}/${s.name}/${s.ruleName}'
+    properties: { filterType: 'CorrelationFilter', correlationFilter: { label: s.label } }
+    dependsOn: [subscriptions]
+  }
+]
 
 output cosmosAccountName string = cosmos.name
 output serviceBusNamespaceName string = serviceBus.name

@@ -15,11 +15,36 @@ param location string
 @description('Object id of the deploying user, granted data access for debugging. Empty to skip.')
 param principalId string = ''
 
+@description('Job URL of an external trainer (models whose retraining policy names webhook or azureml). Empty: none.')
+param retrainingWebhookUrl string = ''
+
+@minLength(1)
+@description('Application (client) id of the Entra ID app registration of the API (docs/deploy.md: its app roles). App Service Authentication requires it.')
+param authClientId string
+
+@description('Tenant of the app registration; empty for the tenant of the subscription.')
+param authTenantId string = ''
+
+@allowed(['dts', 'azureStorage'])
+@description('Durable Functions backend: the Durable Task Scheduler (managed, identity-based) or Azure Storage queues and tables in the host storage account.')
+param durableBackend string = 'dts'
+
+@description('Event Grid subscriptions for the blob triggers. False on the first provision: the webhook key exists only once the code runs (azure.yaml postdeploy hook sets it).')
+param blobEventSubscriptions bool = false
+
+@description('Built-in trainer: lake path of the training set, with {model}, used when the champion names none. Empty: none.')
+param retrainingTrainingDataset string = ''
+
 var abbrs = loadJsonContent('./abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
 var functionAppName = '${abbrs.webSitesFunctions}mlops-${resourceToken}'
 var deploymentContainerName = 'app-package-${take(resourceToken, 7)}'
+// The lake (DATA_CONTAINER) and where Event Grid puts blob events it could not deliver.
+var dataContainer = 'mlops'
+// host.json's durableTask.hubName is %TASK_HUB_NAME%; with DTS it must name the scheduler's task hub.
+var taskHubName = 'mlops'
+var deadLetterContainer = 'eventgrid-deadletter'
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: '${abbrs.resourcesResourceGroups}${environmentName}'
@@ -73,7 +98,7 @@ module storage 'br/public:avm/res/storage/storage-account:0.8.3' = {
     dnsEndpointType: 'Standard'
     networkAcls: { defaultAction: 'Allow', bypass: 'AzureServices' }
     blobServices: {
-      containers: [{ name: deploymentContainerName }, { name: 'mlops' }]
+      containers: [{ name: deploymentContainerName }, { name: dataContainer }, { name: deadLetterContainer }]
     }
   }
 }
@@ -89,6 +114,70 @@ module data './data.bicep' = {
   }
 }
 
+// Every setting shared/config.ts reads, and those the host resolves (shared/domain/resources.ts
+// HOST_SETTINGS), with their values on Azure. Values are text, as the environment holds them.
+// test/unit/deployment-consistency.test.ts checks this list against the schema.
+var blobServiceUri = 'https://${storage.outputs.name}.blob.${environment().suffixes.storage}'
+var appSettings = union(
+  {
+    COSMOS_ENDPOINT: data.outputs.COSMOS_ENDPOINT
+    COSMOS_DATABASE: 'mlops'
+    STORAGE_BLOB_SERVICE_URI: blobServiceUri
+    DATA_CONTAINER: dataContainer
+    SERVICEBUS_FULLY_QUALIFIED_NAMESPACE: data.outputs.SERVICEBUS_FULLY_QUALIFIED_NAMESPACE
+    RETRAINING_QUEUE: 'retraining-requests'
+    EVENTS_TOPIC: 'model-events'
+    AZURE_CLIENT_ID: identity.outputs.clientId
+    TASK_HUB_NAME: taskHubName
+    BATCH_TARGET_CHUNK_BYTES: '33554432'
+    BATCH_TARGET_CHUNK_ROWS: '250000'
+    BATCH_MAX_PARALLEL_CHUNKS: '8'
+    // Timers bind these as %NAME%: without them the host cannot index the functions.
+    SCHEDULED_INFERENCE_CHECK: '0 * * * * *'
+    DRIFT_MONITOR_SCHEDULE: '0 0 * * * *'
+    DRIFT_MONITOR_MAX_WINDOWS: '48'
+    SCORE_MAX_ROWS: '1000'
+    RETRAINING_WEBHOOK_TIMEOUT: 'P1D'
+    // Must equal the retraining queue's maxDeliveryCount (data.bicep).
+    RETRAINING_MAX_DELIVERY_COUNT: '5'
+    RETRAINING_WINDOWS: '7'
+    RETRAINING_MAX_ROWS: '200000'
+    RETRAINING_MIN_ROWS: '50'
+    MAX_ARTIFACT_BYTES: '536870912'
+    CSV_MAX_RECORD_BYTES: '4194304'
+    CSV_MAX_FIELD_BYTES: '1048576'
+    CSV_MAX_FIELDS: '10000'
+    ACTUALS_LOOKBACK: 'P90D'
+    ACTUALS_BUCKET_ROWS: '2000000'
+    ACTUALS_PARALLELISM: '4'
+    ACTUALS_METRICS_MAX_ROWS: '1000000'
+    ACTUALS_BOOTSTRAP_RESAMPLES: '0'
+  },
+  // host.json keeps the Azure Storage backend (Core Tools and devhost read it unchanged); on Azure
+  // these settings override host.json to select DTS (AzureFunctionsJobHost__<path> overrides a host.json value).
+  durableBackend == 'dts'
+    ? {
+        DURABLE_TASK_SCHEDULER_CONNECTION_STRING: 'Endpoint=${durable.outputs.endpoint};Authentication=ManagedIdentity;ClientID=${identity.outputs.clientId}'
+        AzureFunctionsJobHost__extensions__durableTask__storageProvider__type: 'azureManaged'
+        AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName: 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING'
+      }
+    : {},
+  // Optional settings are left out when empty: the schema refuses an empty URL or path.
+  empty(retrainingWebhookUrl) ? {} : { RETRAINING_WEBHOOK_URL: retrainingWebhookUrl },
+  empty(retrainingTrainingDataset) ? {} : { RETRAINING_TRAINING_DATASET: retrainingTrainingDataset }
+)
+
+module durable './durable.bicep' = if (durableBackend == 'dts') {
+  name: 'durable'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    name: '${abbrs.durableTaskSchedulers}${resourceToken}'
+    taskHubName: taskHubName
+  }
+}
+
 module api './app/api.bicep' = {
   name: 'api'
   scope: rg
@@ -101,23 +190,26 @@ module api './app/api.bicep' = {
     identityId: identity.outputs.resourceId
     identityClientId: identity.outputs.clientId
     applicationInsightsConnectionString: appInsights.outputs.connectionString
-    appSettings: {
-      COSMOS_ENDPOINT: data.outputs.COSMOS_ENDPOINT
-      COSMOS_DATABASE: 'mlops'
-      STORAGE_BLOB_SERVICE_URI: 'https://${storage.outputs.name}.blob.${environment().suffixes.storage}'
-      DATA_CONTAINER: 'mlops'
-      SERVICEBUS_FULLY_QUALIFIED_NAMESPACE: data.outputs.SERVICEBUS_FULLY_QUALIFIED_NAMESPACE
-      // The Service Bus triggers' connection (identity-based, as the Functions extension reads it).
-      ServiceBusConnection__fullyQualifiedNamespace: data.outputs.SERVICEBUS_FULLY_QUALIFIED_NAMESPACE
-      ServiceBusConnection__credential: 'managedidentity'
-      ServiceBusConnection__clientId: identity.outputs.clientId
-      RETRAINING_QUEUE: 'retraining-requests'
-      EVENTS_TOPIC: 'model-events'
-      AZURE_CLIENT_ID: identity.outputs.clientId
-      TASK_HUB_NAME: 'mlops'
-      DRIFT_MONITOR_SCHEDULE: '0 0 * * * *'
-    }
+    appSettings: appSettings
+    authClientId: authClientId
+    authTenantId: empty(authTenantId) ? tenant().tenantId : authTenantId
   }
+}
+
+module blobEvents './app/blob-events.bicep' = if (blobEventSubscriptions) {
+  name: 'blobEvents'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    functionAppName: api.outputs.name
+    storageAccountName: storage.outputs.name
+    identityId: identity.outputs.resourceId
+    dataContainer: dataContainer
+    deadLetterContainer: deadLetterContainer
+  }
+  // The identity must be able to write dead letters before Event Grid validates the subscription.
+  dependsOn: [rbac]
 }
 
 module rbac './rbac.bicep' = {
@@ -128,6 +220,8 @@ module rbac './rbac.bicep' = {
     cosmosAccountName: data.outputs.cosmosAccountName
     serviceBusNamespaceName: data.outputs.serviceBusNamespaceName
     appInsightsName: appInsights.outputs.name
+    durableBackend: durableBackend
+    durableSchedulerName: durableBackend == 'dts' ? durable.outputs.schedulerName : ''
     appPrincipalId: identity.outputs.principalId
     userPrincipalId: principalId
   }
@@ -138,6 +232,6 @@ output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_FUNCTION_NAME string = api.outputs.name
 output COSMOS_ENDPOINT string = data.outputs.COSMOS_ENDPOINT
-output STORAGE_BLOB_SERVICE_URI string = 'https://${storage.outputs.name}.blob.${environment().suffixes.storage}'
+output STORAGE_BLOB_SERVICE_URI string = blobServiceUri
 output SERVICEBUS_FULLY_QUALIFIED_NAMESPACE string = data.outputs.SERVICEBUS_FULLY_QUALIFIED_NAMESPACE
 output APPLICATIONINSIGHTS_CONNECTION_STRING string = appInsights.outputs.connectionString

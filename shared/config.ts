@@ -2,6 +2,7 @@ import { z } from 'zod';
 
 import { DEFAULT_CSV_LIMITS } from './domain/csv-limits';
 import { formatIssues } from './domain/errors';
+import { COSMOS_RESOURCES, LAKE_RESOURCES, SERVICEBUS_RESOURCES } from './domain/resources';
 import { isoDurationSchema } from './schemas/common';
 
 /**
@@ -17,7 +18,7 @@ export const configSchema = z.object({
   COSMOS_ENDPOINT: z.url().default('https://127.0.0.1:8081'),
   /** Account key: only for the local Cosmos server. On Azure leave unset to use managed identity. */
   COSMOS_KEY: nonEmpty.optional(),
-  COSMOS_DATABASE: nonEmpty.default('mlops'),
+  COSMOS_DATABASE: nonEmpty.default(COSMOS_RESOURCES.database),
   /** Accept the local server's self-signed certificate. Never true on Azure. */
   COSMOS_ALLOW_INSECURE_TLS: z
     .enum(['true', 'false'])
@@ -26,12 +27,12 @@ export const configSchema = z.object({
   /** Blob Storage: a connection string locally, or a service URI with managed identity on Azure. */
   STORAGE_CONNECTION_STRING: nonEmpty.optional(),
   STORAGE_BLOB_SERVICE_URI: z.url().optional(),
-  DATA_CONTAINER: nonEmpty.default('mlops'),
+  DATA_CONTAINER: nonEmpty.default(LAKE_RESOURCES.dataContainer),
   /** Service Bus: a connection string locally, or the fully qualified namespace on Azure. */
   SERVICEBUS_CONNECTION_STRING: nonEmpty.optional(),
   SERVICEBUS_FULLY_QUALIFIED_NAMESPACE: nonEmpty.optional(),
-  RETRAINING_QUEUE: nonEmpty.default('retraining-requests'),
-  EVENTS_TOPIC: nonEmpty.default('model-events'),
+  RETRAINING_QUEUE: nonEmpty.default(SERVICEBUS_RESOURCES.queues[0].name),
+  EVENTS_TOPIC: nonEmpty.default(SERVICEBUS_RESOURCES.topics[0].name),
   /** Client id of a user-assigned managed identity, when the app uses one. */
   AZURE_CLIENT_ID: nonEmpty.optional(),
   /** Bytes of a CSV chunk (a range ending at a record end) and rows of a Parquet chunk (whole row groups). */
@@ -48,7 +49,7 @@ export const configSchema = z.object({
   /** How long a webhook retraining waits for `POST .../retraining/{requestId}/complete`. */
   RETRAINING_WEBHOOK_TIMEOUT: isoDurationSchema.default('P1D'),
   /** The retraining queue's MaxDeliveryCount: on that delivery a failing request is recorded as dead-lettered. */
-  RETRAINING_MAX_DELIVERY_COUNT: z.coerce.number().int().min(1).max(2000).default(5),
+  RETRAINING_MAX_DELIVERY_COUNT: z.coerce.number().int().min(1).max(2000).default(SERVICEBUS_RESOURCES.queues[0].maxDeliveryCount),
   /** Built-in trainer: labelled windows read (the request's and those before it, newest first). */
   RETRAINING_WINDOWS: z.coerce.number().int().min(1).max(366).default(7),
   /** Built-in trainer: labelled rows read at most (the newest). */

@@ -8,6 +8,10 @@ param identityId string
 param identityClientId string
 param applicationInsightsConnectionString string
 param appSettings object
+@description('Application (client) id of the Entra ID app registration that defines the MLOps.* app roles.')
+param authClientId string
+@description('Tenant of that app registration.')
+param authTenantId string
 param instanceMemoryMB int = 2048
 param maximumInstanceCount int = 40
 
@@ -62,6 +66,37 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         })): { name: setting.key, value: setting.value }
       ]
     }
+  }
+}
+
+// App Service Authentication (Entra ID): the HTTP functions are anonymous to the host and trust
+// only the x-ms-client-principal header this layer sets (functions/http/identity.ts), so it must
+// be on. Its roles claim carries the app roles (MLOps.Reader, .Contributor, .Approver, .Admin).
+resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: functionApp
+  name: 'authsettingsV2'
+  properties: {
+    platform: { enabled: true }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'Return401'
+      // The public routes (access: 'public' in functions/http), and the blob trigger's Event Grid
+      // webhook, which Event Grid calls without a token (the blobs_extension key guards it).
+      excludedPaths: ['/api/health', '/api/openapi.json', '/runtime/webhooks/blobs']
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: authClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${authTenantId}/v2.0'
+        }
+        validation: {
+          allowedAudiences: ['api://${authClientId}', authClientId]
+        }
+      }
+    }
+    login: { tokenStore: { enabled: false } }
   }
 }
 

@@ -3,11 +3,12 @@ import https from 'node:https';
 import { type Container, CosmosClient } from '@azure/cosmos';
 
 import { config } from '../../config';
+import { COSMOS_RESOURCES } from '../../domain/resources';
 import { azureCredential } from '../azure-credential';
 
-/** Containers of the `mlops` database, all partitioned by `/modelName` (ARCHITECTURE.md). */
-export const COSMOS_CONTAINERS = ['models', 'runs', 'audit'] as const;
-export type CosmosContainerName = (typeof COSMOS_CONTAINERS)[number];
+/** Containers of the database (shared/resources.ts, which infra/data.bicep is checked against). */
+export const COSMOS_CONTAINERS = COSMOS_RESOURCES.containers.map((c) => c.name);
+export type CosmosContainerName = (typeof COSMOS_RESOURCES.containers)[number]['name'];
 export type CosmosContainers = Record<CosmosContainerName, Container>;
 
 let client: CosmosClient | undefined;
@@ -57,8 +58,8 @@ export function cosmosContainers(): Promise<CosmosContainers> {
 async function createContainers(): Promise<CosmosContainers> {
   const { database } = await cosmosClient().databases.createIfNotExists({ id: config().COSMOS_DATABASE });
   const created = await Promise.all(
-    COSMOS_CONTAINERS.map(async (id) => {
-      const { container } = await database.containers.createIfNotExists({ id, partitionKey: { paths: ['/modelName'] } });
+    COSMOS_RESOURCES.containers.map(async ({ name: id, partitionKey }) => {
+      const { container } = await database.containers.createIfNotExists({ id, partitionKey: { paths: [partitionKey] } });
       return [id, container] as const;
     }),
   );
