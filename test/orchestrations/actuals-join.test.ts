@@ -1,6 +1,7 @@
 import '../../orchestrations/actuals/actuals-join';
 
 import { ACTUALS_ACTIVITIES as A, ACTUALS_JOIN } from '../../orchestrations/actuals/names';
+import { LIFECYCLE_ACTIVITIES, REVALIDATE_CHAMPION } from '../../orchestrations/lifecycle/names';
 import { actualsIdOf } from '../../shared/domain/actuals';
 import type { BucketSummary } from '../../shared/schemas/actuals';
 import { type EpisodeResult, orchestrationHarness } from '../support/orchestration-harness';
@@ -57,8 +58,46 @@ describe('actualsJoin (replayed through the durable-functions SDK)', () => {
       [A.complete, { ...step, summaries: [summary(0, ['20260302T0000Z', '20260301T0000Z']), summary(1, ['20260302T0000Z']), summary(2, ['20260303T0000Z'])], completedAt: '2026-03-10T12:01:00.000Z' }],
     ]);
     s = await h.completeActivity(taskIds(s)[0]!, ok({ state: 'completed' }));
+    // Nothing new labelled: no revalidation.
+    expect(calls(s)).toEqual([[LIFECYCLE_ACTIVITIES.revalidationFor, step]]);
+    s = await h.completeActivity(taskIds(s)[0]!, ok(null));
     expect(s.isDone).toBe(true);
     expect(s.output).toEqual({ actualsId, outcome: 'completed' });
+  });
+
+  /** Plans one bucket and one window and completes the record; the episode that asks about revalidation. */
+  async function joinedOnce() {
+    const h = orchestrationHarness(ACTUALS_JOIN, { input, instanceId: `actuals:demand:${actualsId}`, startTime: START });
+    let s = await h.start();
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ outcome: 'planned', actualsId, buckets: 1, parallelism: 1 }));
+    s = await h.completeActivity(taskIds(s)[0]!, ok(summary(0, ['20260302T0000Z'])));
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ windowId: '20260302T0000Z', labelled: 5, labelCoverage: 0.5, provisional: false }));
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ state: 'completed' }));
+    expect(calls(s)).toEqual([[LIFECYCLE_ACTIVITIES.revalidationFor, step]]);
+    return { h, s };
+  }
+
+  const revalidation = { model: 'demand', version: 3, actualsId, windows: ['20260302T0000Z'], newSegments: ['region=east'] };
+
+  it('when the file labelled a segment value new to the champion, then the champion is revalidated as a sub-orchestration before the join ends', async () => {
+    const { h, s: asked } = await joinedOnce();
+    let s = await h.completeActivity(taskIds(asked)[0]!, ok(revalidation));
+    expect(s.newActions).toEqual([
+      expect.objectContaining({ kind: 'CallSubOrchestrator', name: REVALIDATE_CHAMPION, input: revalidation, instanceId: `revalidation:demand:3:${actualsId}` }),
+    ]);
+    expect(s.isDone).toBe(false);
+    s = await h.completeSubOrchestration(taskIds(s)[0]!, { decision: 'pass', reasons: [], evidenceHash: 'a'.repeat(64), evidencePath: 'evidence/x' });
+    expect(s.isDone).toBe(true);
+    expect(s.output).toEqual({ actualsId, outcome: 'completed' });
+  });
+
+  it('when the revalidation fails, then the join is complete all the same', async () => {
+    const { h, s: asked } = await joinedOnce();
+    let s = await h.completeActivity(taskIds(asked)[0]!, ok(revalidation));
+    s = await h.failSubOrchestration(taskIds(s)[0]!, 'INSUFFICIENT_DATA: no labelled row of region=east could be joined back to its drop');
+    expect(s.isDone).toBe(true);
+    expect(s.output).toEqual({ actualsId, outcome: 'completed' });
+    expect(s.actions.filter((a) => a.name === A.fail)).toEqual([]);
   });
 
   it('when the file version was joined before, then the join ends at once', async () => {
