@@ -36,14 +36,33 @@ export interface RunningAzurite {
   stop(): Promise<void>;
 }
 
+/** Attempts at free ports: another process may take a port between freePort() and Azurite's bind. */
+const FREE_PORT_ATTEMPTS = 3;
+
 /**
  * Starts Azurite 3.35 as a child process on loopback. `require('azurite')` does not work (it wants
- * vscode), so the CLI entry point is spawned with the current Node binary.
+ * vscode), so the CLI entry point is spawned with the current Node binary. Ports left to it are
+ * chosen free; if one was taken meanwhile (EADDRINUSE), it starts again on new ones.
  */
 export async function startAzurite(options: AzuriteOptions = {}): Promise<RunningAzurite> {
-  const blobPort = options.blobPort ?? (await freePort());
-  const queuePort = options.queuePort ?? (await freePort());
-  const tablePort = options.tablePort ?? (await freePort());
+  const choosesPorts = options.blobPort === undefined || options.queuePort === undefined || options.tablePort === undefined;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startAzuriteOnce({
+        ...options,
+        blobPort: options.blobPort ?? (await freePort()),
+        queuePort: options.queuePort ?? (await freePort()),
+        tablePort: options.tablePort ?? (await freePort()),
+      });
+    } catch (error) {
+      const taken = error instanceof Error && error.message.includes('EADDRINUSE');
+      if (!taken || !choosesPorts || attempt >= FREE_PORT_ATTEMPTS) throw error;
+    }
+  }
+}
+
+async function startAzuriteOnce(options: AzuriteOptions & { blobPort: number; queuePort: number; tablePort: number }): Promise<RunningAzurite> {
+  const { blobPort, queuePort, tablePort } = options;
   const entry = path.join(path.dirname(require.resolve('azurite/package.json')), 'dist/src/azurite.js');
   const args = [
     entry,
