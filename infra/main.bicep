@@ -152,6 +152,8 @@ var appSettings = union(
     ACTUALS_PARALLELISM: '4'
     ACTUALS_METRICS_MAX_ROWS: '1000000'
     ACTUALS_BOOTSTRAP_RESAMPLES: '0'
+    // Spans to Application Insights (APPLICATIONINSIGHTS_CONNECTION_STRING is set in app/api.bicep).
+    TELEMETRY_EXPORTER: 'azure-monitor'
   },
   // host.json keeps the Azure Storage backend (Core Tools and devhost read it unchanged); on Azure
   // these settings override host.json to select DTS (AzureFunctionsJobHost__<path> overrides a host.json value).

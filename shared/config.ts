@@ -88,6 +88,16 @@ export const configSchema = z.object({
   ACTUALS_METRICS_MAX_ROWS: z.coerce.number().int().positive().default(1_000_000),
   /** Actuals join: bootstrap resamples behind the confidence intervals of realised metrics (0: only analytic ones, as Wilson for accuracy; each resample is one more pass over the rows). */
   ACTUALS_BOOTSTRAP_RESAMPLES: z.coerce.number().int().min(0).max(10_000).default(0),
+  /**
+   * Where the app's OpenTelemetry spans go: `azure-monitor` (Application Insights, the setting on
+   * Azure), `console` (stdout, to look at locally) or `none` (no provider is installed: spans go to
+   * whatever the process registered, nothing by default).
+   */
+  TELEMETRY_EXPORTER: z.enum(['azure-monitor', 'console', 'none']).default('none'),
+  /** Application Insights (set by the platform on Azure); the azure-monitor exporter needs it. */
+  APPLICATIONINSIGHTS_CONNECTION_STRING: nonEmpty.optional(),
+  /** `Authorization=AAD` (with `ClientId=...`): the exporter authenticates with the managed identity instead of the key. */
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: nonEmpty.optional(),
 });
 
 export type AppConfig = z.infer<typeof configSchema>;
@@ -108,6 +118,9 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
     issues.push(
       'STORAGE_BLOB_SERVICE_URI: set STORAGE_CONNECTION_STRING (local) or STORAGE_BLOB_SERVICE_URI (Azure)',
     );
+  }
+  if (env.TELEMETRY_EXPORTER === 'azure-monitor' && !env.APPLICATIONINSIGHTS_CONNECTION_STRING) {
+    issues.push('APPLICATIONINSIGHTS_CONNECTION_STRING: TELEMETRY_EXPORTER=azure-monitor needs it');
   }
   if (!result.success || issues.length > 0) throw new ConfigError(issues);
   return result.data;

@@ -35,3 +35,6 @@ export const isoDurationSchema = z
   );
 
 export const sha256Schema = z.string().regex(/^[a-f0-9]{64}$/, 'a lowercase hex sha256');
+
+/** A W3C trace context `traceparent` (version 00): carried in durable inputs so that a run's spans share the trace that started it. */
+export const traceparentSchema = z.string().regex(/^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/, 'a W3C traceparent (00-<trace id>-<span id>-<flags>)');

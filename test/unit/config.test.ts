@@ -26,6 +26,13 @@ describe('config', () => {
     expect(() => parseConfig({ STORAGE_CONNECTION_STRING: 'x', ACTUALS_LOOKBACK: '90 days', ACTUALS_BUCKET_ROWS: '0' })).toThrow(/ACTUALS_LOOKBACK[\s\S]*ACTUALS_BUCKET_ROWS|ACTUALS_BUCKET_ROWS[\s\S]*ACTUALS_LOOKBACK/);
   });
 
+  it('when telemetry is not configured, then no exporter is installed; azure-monitor needs the Application Insights connection string; an unknown exporter is refused', () => {
+    expect(parseConfig({ STORAGE_CONNECTION_STRING: 'x' }).TELEMETRY_EXPORTER).toBe('none');
+    expect(() => parseConfig({ STORAGE_CONNECTION_STRING: 'x', TELEMETRY_EXPORTER: 'azure-monitor' })).toThrow(/APPLICATIONINSIGHTS_CONNECTION_STRING: TELEMETRY_EXPORTER=azure-monitor needs it/);
+    expect(parseConfig({ STORAGE_CONNECTION_STRING: 'x', TELEMETRY_EXPORTER: 'azure-monitor', APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=00000000-0000-0000-0000-000000000000' }).TELEMETRY_EXPORTER).toBe('azure-monitor');
+    expect(() => parseConfig({ STORAGE_CONNECTION_STRING: 'x', TELEMETRY_EXPORTER: 'jaeger' })).toThrow(/TELEMETRY_EXPORTER/);
+  });
+
   it('when several fields are wrong, then every field error is reported at once', () => {
     let error: unknown;
     try {

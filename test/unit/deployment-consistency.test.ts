@@ -41,6 +41,8 @@ const NOT_IN_SAMPLE: Record<string, string> = {
   AZURE_CLIENT_ID: "the user-assigned identity's client id, which exists only on Azure",
   RETRAINING_WEBHOOK_URL: 'optional: an external trainer; unset means models use the built-in one',
   RETRAINING_TRAINING_DATASET: 'optional: a training set path; unset means none',
+  APPLICATIONINSIGHTS_CONNECTION_STRING: 'Application Insights exists only on Azure (TELEMETRY_EXPORTER is none locally)',
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'the identity Application Insights authenticates, only on Azure',
 };
 
 /** Settings the platform or the local tooling reads, not the app: allowed beside the schema's. */

@@ -1,0 +1,48 @@
+import { shutdownAzureMonitor, useAzureMonitor } from '@azure/monitor-opentelemetry';
+import { ConsoleSpanExporter, NodeTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
+
+import type { AppConfig } from '../../config';
+import { azureCredential } from '../azure-credential';
+
+let shutdown: (() => Promise<void>) | undefined;
+let started = false;
+
+/**
+ * Installs the process's OpenTelemetry tracer provider once, as TELEMETRY_EXPORTER says. With
+ * `none` it installs nothing: spans go to a provider the process registered itself (a test's
+ * in-memory one) or nowhere.
+ */
+export function setupTelemetry(settings: Pick<AppConfig, 'TELEMETRY_EXPORTER' | 'APPLICATIONINSIGHTS_CONNECTION_STRING' | 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'>): void {
+  if (started) return;
+  started = true;
+  switch (settings.TELEMETRY_EXPORTER) {
+    case 'none':
+      return;
+    case 'console': {
+      // Simple (not batched): locally every span is printed when it ends, nothing waits for a flush.
+      const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(new ConsoleSpanExporter())] });
+      provider.register();
+      shutdown = () => provider.shutdown();
+      return;
+    }
+    case 'azure-monitor': {
+      // On Azure the key-based ingestion is off: with Authorization=AAD the exporter uses the app's identity.
+      const aad = /Authorization=AAD/i.test(settings.APPLICATIONINSIGHTS_AUTHENTICATION_STRING ?? '');
+      useAzureMonitor({
+        azureMonitorExporterOptions: {
+          connectionString: settings.APPLICATIONINSIGHTS_CONNECTION_STRING,
+          ...(aad ? { credential: azureCredential() } : {}),
+        },
+      });
+      shutdown = shutdownAzureMonitor;
+      return;
+    }
+  }
+}
+
+/** Flushes and stops the provider setupTelemetry installed (the host runs this on appTerminate). */
+export async function shutdownTelemetry(): Promise<void> {
+  const stop = shutdown;
+  shutdown = undefined;
+  await stop?.();
+}
