@@ -57,7 +57,9 @@ function* fanOut(context: OrchestrationContext, chunks: PlannedChunk[], width: n
  */
 function* batchInference(context: OrchestrationContext): Generator<df.Task, RunSummary | { runId: string; state: string; error?: string }, unknown> {
   const input = parseOrThrow(batchInputSchema, context.df.getInput(), 'batch inference input');
-  const ref = { model: input.model, runId: input.runId };
+  // Every activity input carries the run's traceparent (from the input, so replays pass the same):
+  // their spans join the trace of the trigger that started the run.
+  const ref = { model: input.model, runId: input.runId, ...(input.traceparent ? { traceparent: input.traceparent } : {}) };
   const instanceId = batchInstanceId(input.model, input.runId);
   let started: { state: string; version: number | null };
   for (;;) {

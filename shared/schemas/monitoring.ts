@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-import { isoDateTimeSchema, modelNameSchema, versionNumberSchema } from './common';
+import { isoDateTimeSchema, modelNameSchema, traceparentSchema, versionNumberSchema } from './common';
 import { driftEvaluationSchema, driftReportSchema, policyVerdictSchema } from './drift';
 import { retrainingReasonSchema } from './messages';
 import { segmentedMetricReportSchema } from './metrics';
@@ -260,5 +260,7 @@ export const batchInputSchema = z.object({
   maxParallel: z.number().int().min(1).max(256),
   scheduledFor: isoDateTimeSchema.optional(),
   correlationId: z.string().min(1).max(128).optional(),
+  /** The span that started the run (the blob trigger's): the orchestration and its activities are traced under it. */
+  traceparent: traceparentSchema.optional(),
 });
 export type BatchInput = z.infer<typeof batchInputSchema>;

@@ -4,11 +4,15 @@ import { config } from '../../config';
 import { errors, parseOrThrow } from '../../domain/errors';
 import type { EventPublisher } from '../../ports/event-publisher';
 import { type ModelEvent, type ModelEventInput, modelEventSchema } from '../../schemas/messages';
+import { type TracedSend, tracedSend } from '../telemetry/messaging';
 import { serviceBusSender } from './client';
 
-function toMessage(input: ModelEventInput): ServiceBusMessage {
-  const event: ModelEvent = parseOrThrow(modelEventSchema, input, 'model event');
-  return {
+const parseEvent = (input: ModelEventInput): ModelEvent => parseOrThrow(modelEventSchema, input, 'model event');
+
+/** The message of an event, with the span of its send (its traceparent rides in the application properties). */
+function toMessage(event: ModelEvent, topic: string): { message: ServiceBusMessage; send: TracedSend } {
+  const send = tracedSend(topic, event.type, { 'messaging.message.id': event.eventId, 'mlops.model': event.model });
+  const message: ServiceBusMessage = {
     messageId: event.eventId,
     body: event,
     contentType: 'application/json',
@@ -18,8 +22,21 @@ function toMessage(input: ModelEventInput): ServiceBusMessage {
       type: event.type,
       model: event.model,
       ...(event.version !== undefined ? { version: event.version } : {}),
+      ...send.properties,
     },
   };
+  return { message, send };
+}
+
+/** Runs the sends, ending every message's span with its outcome. */
+async function traced(sends: TracedSend[], work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    for (const s of sends) s.end(error);
+    throw error;
+  }
+  for (const s of sends) s.end();
 }
 
 /**
@@ -30,12 +47,18 @@ export class ServiceBusEventPublisher implements EventPublisher {
   constructor(private readonly sender: ServiceBusSender) {}
 
   async publish(event: ModelEventInput): Promise<void> {
-    await this.sender.sendMessages(toMessage(event));
+    const { message, send } = toMessage(parseEvent(event), this.sender.entityPath);
+    await traced([send], () => this.sender.sendMessages(message));
   }
 
   async publishAll(events: ModelEventInput[]): Promise<void> {
     // Validate everything first so that a bad event sends nothing.
-    const messages = events.map(toMessage);
+    const parsed = events.map(parseEvent);
+    const prepared = parsed.map((event) => toMessage(event, this.sender.entityPath));
+    await traced(prepared.map((p) => p.send), () => this.#sendBatches(prepared.map((p) => p.message)));
+  }
+
+  async #sendBatches(messages: ServiceBusMessage[]): Promise<void> {
     let batch = await this.sender.createMessageBatch();
     for (const message of messages) {
       if (batch.tryAddMessage(message)) continue;
