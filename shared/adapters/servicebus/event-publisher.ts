@@ -5,6 +5,7 @@ import { errors, parseOrThrow } from '../../domain/errors';
 import type { EventPublisher } from '../../ports/event-publisher';
 import { type ModelEvent, type ModelEventInput, modelEventSchema } from '../../schemas/messages';
 import { type TracedSend, tracedSend } from '../telemetry/messaging';
+import { countPublished } from '../telemetry/metrics';
 import { serviceBusSender } from './client';
 
 const parseEvent = (input: ModelEventInput): ModelEvent => parseOrThrow(modelEventSchema, input, 'model event');
@@ -47,8 +48,10 @@ export class ServiceBusEventPublisher implements EventPublisher {
   constructor(private readonly sender: ServiceBusSender) {}
 
   async publish(event: ModelEventInput): Promise<void> {
-    const { message, send } = toMessage(parseEvent(event), this.sender.entityPath);
+    const parsed = parseEvent(event);
+    const { message, send } = toMessage(parsed, this.sender.entityPath);
     await traced([send], () => this.sender.sendMessages(message));
+    countPublished(parsed);
   }
 
   async publishAll(events: ModelEventInput[]): Promise<void> {
@@ -56,6 +59,7 @@ export class ServiceBusEventPublisher implements EventPublisher {
     const parsed = events.map(parseEvent);
     const prepared = parsed.map((event) => toMessage(event, this.sender.entityPath));
     await traced(prepared.map((p) => p.send), () => this.#sendBatches(prepared.map((p) => p.message)));
+    parsed.forEach(countPublished);
   }
 
   async #sendBatches(messages: ServiceBusMessage[]): Promise<void> {

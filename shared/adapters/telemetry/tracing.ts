@@ -1,4 +1,6 @@
 import { shutdownAzureMonitor, useAzureMonitor } from '@azure/monitor-opentelemetry';
+import { metrics } from '@opentelemetry/api';
+import { ConsoleMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { ConsoleSpanExporter, NodeTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
 
 import type { AppConfig } from '../../config';
@@ -8,7 +10,7 @@ let shutdown: (() => Promise<void>) | undefined;
 let started = false;
 
 /**
- * Installs the process's OpenTelemetry tracer provider once, as TELEMETRY_EXPORTER says. With
+ * Installs the process's OpenTelemetry tracer and meter providers once, as TELEMETRY_EXPORTER says. With
  * `none` it installs nothing: spans go to a provider the process registered itself (a test's
  * in-memory one) or nowhere.
  */
@@ -22,11 +24,16 @@ export function setupTelemetry(settings: Pick<AppConfig, 'TELEMETRY_EXPORTER' | 
       // Simple (not batched): locally every span is printed when it ends, nothing waits for a flush.
       const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(new ConsoleSpanExporter())] });
       provider.register();
-      shutdown = () => provider.shutdown();
+      // Metrics (shared/adapters/telemetry/metrics.ts) are printed every 10 s.
+      const meters = new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter: new ConsoleMetricExporter(), exportIntervalMillis: 10_000 })] });
+      metrics.setGlobalMeterProvider(meters);
+      shutdown = async () => {
+        await Promise.all([provider.shutdown(), meters.shutdown()]);
+      };
       return;
     }
     case 'azure-monitor': {
-      // On Azure the key-based ingestion is off: with Authorization=AAD the exporter uses the app's identity.
+      // Traces and metrics (and the HTTP and Azure SDK instrumentations). On Azure the key-based ingestion is off: with Authorization=AAD the exporter uses the app's identity.
       const aad = /Authorization=AAD/i.test(settings.APPLICATIONINSIGHTS_AUTHENTICATION_STRING ?? '');
       useAzureMonitor({
         azureMonitorExporterOptions: {

@@ -1,5 +1,5 @@
 /** setupTelemetry per TELEMETRY_EXPORTER: `none` installs nothing, `console` prints every span, once per process. */
-import { context, propagation, trace } from '@opentelemetry/api';
+import { context, metrics, propagation, trace } from '@opentelemetry/api';
 
 import { setupTelemetry, shutdownTelemetry } from '../../../shared/adapters/telemetry/tracing';
 
@@ -7,6 +7,7 @@ afterAll(() => {
   trace.disable();
   context.disable();
   propagation.disable();
+  metrics.disable();
 });
 
 it('when the exporter is none, then no provider is installed; when console, then each span is printed as it ends, until shutdown', async () => {

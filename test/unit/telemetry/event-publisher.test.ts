@@ -1,0 +1,107 @@
+/**
+ * The Service Bus event publisher's telemetry, over a fake sender: each message carries its
+ * publish span's traceparent, and the business counters (rows scored and quarantined, runs by
+ * state, lifecycle transitions) are counted from the events once they are sent.
+ */
+import type { ServiceBusMessage, ServiceBusMessageBatch, ServiceBusSender } from '@azure/service-bus';
+import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
+
+import { ServiceBusEventPublisher } from '../../../shared/adapters/servicebus/event-publisher';
+import type { ModelEventInput } from '../../../shared/schemas/messages';
+
+class CollectingReader extends MetricReader {
+  protected onForceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+  protected onShutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+const spans = new InMemorySpanExporter();
+const tracer = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+let reader: CollectingReader;
+let meters: MeterProvider;
+
+beforeAll(() => tracer.register());
+beforeEach(() => {
+  reader = new CollectingReader();
+  meters = new MeterProvider({ readers: [reader] });
+  metrics.setGlobalMeterProvider(meters);
+});
+afterEach(async () => {
+  spans.reset();
+  await meters.shutdown();
+  metrics.disable();
+});
+afterAll(async () => {
+  await tracer.shutdown();
+  trace.disable();
+  context.disable();
+  propagation.disable();
+});
+
+/** A sender that records what it is given, or fails every send. */
+function fakeSender(fail = false) {
+  const sent: ServiceBusMessage[] = [];
+  const batch = (): ServiceBusMessageBatch => {
+    const messages: ServiceBusMessage[] = [];
+    return { get count() { return messages.length; }, tryAddMessage: (m: ServiceBusMessage) => (messages.push(m), true), messages } as unknown as ServiceBusMessageBatch;
+  };
+  const sender = {
+    entityPath: 'model-events',
+    sendMessages: (m: ServiceBusMessage | ServiceBusMessage[] | ServiceBusMessageBatch) => {
+      if (fail) return Promise.reject(new Error('broker down'));
+      const batched = (m as unknown as { messages?: ServiceBusMessage[] }).messages;
+      sent.push(...(batched ?? (Array.isArray(m) ? m : [m as ServiceBusMessage])));
+      return Promise.resolve();
+    },
+    createMessageBatch: () => Promise.resolve(batch()),
+  };
+  return { sender: sender as unknown as ServiceBusSender, sent };
+}
+
+const at = '2026-12-01T00:00:00.000Z';
+const completed: ModelEventInput = { eventId: 'run:r1:completed', model: 'churn', version: 2, occurredAt: at, type: 'run.completed', data: { runId: 'r1', kind: 'batch-inference', rows: 900, quarantinedRows: 12 } };
+const failed: ModelEventInput = { eventId: 'run:r2:failed', model: 'churn', occurredAt: at, type: 'run.failed', data: { runId: 'r2', error: 'bad' } };
+const transition: ModelEventInput = { eventId: 'e3', model: 'churn', version: 2, occurredAt: at, type: 'lifecycle.changed', data: { from: 'approved', to: 'production' } };
+
+/** Each counter's points as `name {attributes} = value`. */
+async function counted(): Promise<string[]> {
+  const { resourceMetrics } = await reader.collect();
+  return resourceMetrics.scopeMetrics.flatMap((s) => s.metrics.flatMap((m) => m.dataPoints.map((p) => `${m.descriptor.name} ${JSON.stringify(p.attributes)} = ${JSON.stringify(p.value)}`))).sort();
+}
+
+it('when events are published under a span, then each message carries its publish span, a child of that span', async () => {
+  const { sender, sent } = fakeSender();
+  const parent = trace.getTracer('test').startSpan('activity');
+  await context.with(trace.setSpan(context.active(), parent), () => new ServiceBusEventPublisher(sender).publishAll([completed, transition]));
+  parent.end();
+  const publishes = spans.getFinishedSpans().filter((s) => s.name.startsWith('publish '));
+  expect(publishes.map((s) => s.name)).toEqual(['publish run.completed', 'publish lifecycle.changed']);
+  expect(publishes.every((s) => s.parentSpanContext?.spanId === parent.spanContext().spanId)).toBe(true);
+  expect(sent.map((m) => m.applicationProperties?.traceparent)).toEqual(publishes.map((s) => `00-${s.spanContext().traceId}-${s.spanContext().spanId}-01`));
+});
+
+it('when run and lifecycle events are published, then rows scored and quarantined, runs by state and transitions are counted', async () => {
+  const { sender } = fakeSender();
+  const publisher = new ServiceBusEventPublisher(sender);
+  await publisher.publishAll([completed, transition]);
+  await publisher.publish(failed);
+  expect(await counted()).toEqual([
+    'mlops.batch.rows_quarantined {"model":"churn","kind":"batch-inference"} = 12',
+    'mlops.batch.rows_scored {"model":"churn","kind":"batch-inference"} = 900',
+    'mlops.lifecycle.transitions {"model":"churn","from":"approved","to":"production"} = 1',
+    'mlops.runs {"model":"churn","kind":"batch-inference","state":"completed"} = 1',
+    'mlops.runs {"model":"churn","state":"failed"} = 1',
+  ]);
+});
+
+it('when the send fails, then nothing is counted and the publish span is an error', async () => {
+  const { sender } = fakeSender(true);
+  await expect(new ServiceBusEventPublisher(sender).publish(completed)).rejects.toThrow('broker down');
+  expect(await counted()).toEqual([]);
+  expect(spans.getFinishedSpans().map((s) => [s.name, s.status.code])).toEqual([['publish run.completed', 2]]);
+});
