@@ -35,6 +35,9 @@ param blobEventSubscriptions bool = false
 @description('Built-in trainer: lake path of the training set, with {model}, used when the champion names none. Empty: none.')
 param retrainingTrainingDataset string = ''
 
+@description('Action group (resource id) the alerts notify: a failed run, a dead-lettered message. Empty: the alerts show in the portal only.')
+param alertActionGroupId string = ''
+
 var abbrs = loadJsonContent('./abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
@@ -226,6 +229,18 @@ module rbac './rbac.bicep' = {
     durableSchedulerName: durableBackend == 'dts' ? durable.outputs.schedulerName : ''
     appPrincipalId: identity.outputs.principalId
     userPrincipalId: principalId
+  }
+}
+
+module alerts './alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    appInsightsName: appInsights.outputs.name
+    serviceBusNamespaceName: data.outputs.serviceBusNamespaceName
+    actionGroupId: alertActionGroupId
   }
 }
 

@@ -348,6 +348,31 @@ describe('App Service Authentication (infra/app/api.bicep authsettingsV2)', () =
   });
 });
 
+describe('alerts: infra/alerts.bicep against what the app emits', () => {
+  const alerts = readBicep('alerts.bicep');
+  const metricsSource = read('shared/adapters/telemetry/metrics.ts');
+
+  it('when a log alert queries a custom metric and its dimensions, then the app counts that metric with them', () => {
+    const queries = [...alerts.matchAll(/query: '([^']+)'/g)].map((m) => m[1]!);
+    expect(queries.length).toBeGreaterThan(0);
+    for (const query of queries) {
+      const [, metric] = /name == "([^"]+)"/.exec(query) ?? [];
+      expect(metricsSource).toContain(`createCounter('${metric}'`);
+      for (const [, dimension, value] of query.matchAll(/customDimensions\.(\w+)\)(?: == "([^"]+)")?/g)) {
+        expect({ metric, dimension, counted: new RegExp(`\\b${dimension}: `).test(metricsSource) }).toEqual({ metric, dimension, counted: true });
+        if (value) expect(metricsSource).toContain(`${dimension}: '${value}'`);
+      }
+    }
+  });
+
+  it('when main.bicep deploys, then the alerts watch its Application Insights and Service Bus namespace', () => {
+    const module = blockAfter(main, "module alerts './alerts.bicep'");
+    expect(module).toMatch(/\bappInsightsName: appInsights\.outputs\.name\b/);
+    expect(module).toMatch(/\bserviceBusNamespaceName: data\.outputs\.serviceBusNamespaceName\b/);
+    expect(alerts).toContain("metricName: 'DeadletteredMessages'");
+  });
+});
+
 describe('infra modules', () => {
   it('when a Bicep file references a module, then it is a local file that exists or a pinned AVM module', () => {
     const refs = bicepFiles().flatMap((file) =>
