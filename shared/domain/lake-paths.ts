@@ -2,7 +2,7 @@ import { MODEL_NAME_PATTERN } from '../schemas/common';
 import { errors } from './errors';
 
 /**
- * The one module that builds data lake paths (ARCHITECTURE.md, "Stores and names"). Every path is
+ * The one module that builds data lake paths (docs/architecture.md, "Stores"). Every path is
  * relative to the data container, uses "/" separators and is validated before it is returned, so
  * a name taken from a request or a blob event can never escape its folder.
  *

@@ -3,10 +3,10 @@ import { z } from 'zod';
 import { columnNameSchema, isoDurationSchema } from './common';
 
 /**
- * Per-model policies. Defaults follow ../shared/reference/monitoring-anchors.md (Evidently and
- * Azure ML defaults: Wasserstein / Jensen-Shannon 0.1 on large samples, KS / chi-squared p < 0.05
- * on small ones, dataset drift at >= 50% of columns) and fix their known weaknesses with
- * minimum sample sizes, hysteresis and a cooldown.
+ * Per-model policies. Defaults follow what established monitoring tools use (Evidently and Azure
+ * ML: Wasserstein / Jensen-Shannon 0.1 on large samples, KS / chi-squared p < 0.05 on small ones,
+ * dataset drift at >= 50% of columns) and fix their known weaknesses with minimum sample sizes,
+ * hysteresis and a cooldown (docs/drift.md, "Policies").
  */
 
 export const driftMethodSchema = z.enum([
