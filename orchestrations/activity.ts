@@ -37,12 +37,20 @@ export function backoff(firstMs: number, attempts: number, maxIntervalMs: number
   return retry;
 }
 
+/** Outages (Cosmos, Blob, the broker) retried with backoff: 2 s, 4 s, 8 s, ... up to 6 attempts. */
+export const outageRetry = backoff(2000, 6, 60_000);
+
+/** An activity's value; its expected failure is thrown as `CODE: message`. */
+export function activityValue<T>(raw: unknown): T {
+  const result = activityResultSchema.parse(raw);
+  if (!result.ok) throw new Error(`${result.code}: ${result.message}`);
+  return result.value as T;
+}
+
 /**
  * Calls an activity from an orchestrator with `retry` for outages; its expected failure (and an
  * outage that outlasts the retries) is thrown as `CODE: message`.
  */
-export function* callActivity<T>(activity: df.RegisteredActivity, input: unknown, retry: df.RetryOptions): Generator<df.Task, T, unknown> {
-  const result = activityResultSchema.parse(yield activity(input).withRetry(retry));
-  if (!result.ok) throw new Error(`${result.code}: ${result.message}`);
-  return result.value as T;
+export function* callActivity<T>(activity: df.RegisteredActivity, input: unknown, retry: df.RetryOptions = outageRetry): Generator<df.Task, T, unknown> {
+  return activityValue<T>(yield activity(input).withRetry(retry));
 }

@@ -4,35 +4,23 @@ import * as df from 'durable-functions';
 import { actualsIdOf } from '../../shared/domain/actuals';
 import { parseOrThrow } from '../../shared/domain/errors';
 import { actualsJoinInputSchema, type ActualsJoinOutput, type ActualsPlanResult, type BucketSummary } from '../../shared/schemas/actuals';
-import { activityResultSchema, type RevalidationInput } from '../../shared/schemas/lifecycle-orchestration';
+import type { RevalidationInput } from '../../shared/schemas/lifecycle-orchestration';
+import { activityValue, callActivity, outageRetry } from '../activity';
 import { REVALIDATE_CHAMPION, revalidationInstanceId } from '../lifecycle/names';
 import { findRevalidation } from '../lifecycle/revalidation';
 import { complete, fail, joinBucket, plan, updateWindow } from './activities';
 import { ACTUALS_JOIN } from './names';
 
-/** Outages (Cosmos, Blob, the broker) are retried with backoff: 2 s, 4 s, 8 s, ... up to 6 attempts. */
-const retry = new df.RetryOptions(2000, 6);
-retry.backoffCoefficient = 2;
-retry.maxRetryIntervalInMilliseconds = 60_000;
-
-/** An activity's value; its expected failure (a DomainError) fails the join with that reason. */
-function valueOf<T>(raw: unknown): T {
-  const result = activityResultSchema.parse(raw);
-  if (!result.ok) throw new Error(`${result.code}: ${result.message}`);
-  return result.value as T;
-}
-
-function* call<T>(activity: df.RegisteredActivity, input: unknown): Generator<df.Task, T, unknown> {
-  return valueOf<T>(yield activity(input).withRetry(retry));
-}
+// An activity's expected failure (a DomainError) fails the join with that reason.
+const call = callActivity;
 
 /** Calls `activity` for every input, at most `parallelism` at a time, results in input order. */
 function* fanOut<T>(context: OrchestrationContext, activity: df.RegisteredActivity, inputs: unknown[], parallelism: number): Generator<df.Task, T[], unknown> {
   const out: T[] = [];
   for (let first = 0; first < inputs.length; first += parallelism) {
-    const tasks = inputs.slice(first, first + parallelism).map((input) => activity(input).withRetry(retry));
+    const tasks = inputs.slice(first, first + parallelism).map((input) => activity(input).withRetry(outageRetry));
     const results = (yield context.df.Task.all(tasks)) as unknown[];
-    out.push(...results.map((r) => valueOf<T>(r)));
+    out.push(...results.map((r) => activityValue<T>(r)));
   }
   return out;
 }

@@ -15,22 +15,14 @@ import {
   type StateResult,
   type VersionRef,
 } from '../../shared/schemas/lifecycle-orchestration';
+import { callActivity, outageRetry } from '../activity';
 import { autoApprove, closeRetraining, expire, promote, readVersion, recordValidation, startValidation, validate } from './activities';
 import { MODEL_LIFECYCLE } from './names';
 
-/** Outages (Cosmos, Blob, the broker) are retried with backoff: 2 s, 4 s, 8 s, ... up to 6 attempts. */
-const retry = new df.RetryOptions(2000, 6);
-retry.backoffCoefficient = 2;
-retry.maxRetryIntervalInMilliseconds = 60_000;
-
 type Step = Generator<df.Task, unknown, unknown>;
 
-/** Calls an activity with the retry policy; its expected failure fails the lifecycle with that reason. */
-function* run<T>(activity: df.RegisteredActivity, input: unknown): Generator<df.Task, T, unknown> {
-  const result = activityResultSchema.parse(yield activity(input).withRetry(retry));
-  if (!result.ok) throw new Error(`${result.code}: ${result.message}`);
-  return result.value as T;
-}
+// Calls an activity with the outage retries; its expected failure fails the lifecycle with that reason.
+const run = callActivity;
 
 /**
  * pending_approval: waits for a person's decision (the `approval` event, raised after the decision
@@ -103,7 +95,7 @@ function* modelLifecycle(context: OrchestrationContext): Step {
   // Decided: the retraining request that produced this version (if one did) closes with the outcome.
   // Bookkeeping only: if it cannot be done, the lifecycle still ends with its outcome.
   try {
-    const closing = activityResultSchema.parse(yield closeRetraining({ ...ref, outcome: state }).withRetry(retry));
+    const closing = activityResultSchema.parse(yield closeRetraining({ ...ref, outcome: state }).withRetry(outageRetry));
     if (!closing.ok) log(`retraining request not closed: ${closing.code}: ${closing.message}`);
   } catch (error) {
     log(`retraining request not closed: ${(error as Error).message}`);

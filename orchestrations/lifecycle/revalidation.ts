@@ -6,13 +6,13 @@ import { registry, revalidation } from '../../shared/composition';
 import { config } from '../../shared/config';
 import { parseOrThrow } from '../../shared/domain/errors';
 import { type ValidationOutcome, validationOutcomeSchema } from '../../shared/schemas/evidence';
-import { activityResultSchema, revalidationInputSchema } from '../../shared/schemas/lifecycle-orchestration';
+import { revalidationInputSchema } from '../../shared/schemas/lifecycle-orchestration';
 import {
   revalidationFor,
   revalidationReason,
   writeRevalidationData,
 } from '../../shared/usecases/revalidation';
-import { backoff, defineActivity } from '../activity';
+import { callActivity, defineActivity } from '../activity';
 import { validate } from './activities';
 import { LIFECYCLE_ACTIVITIES, REVALIDATE_CHAMPION } from './names';
 
@@ -50,13 +50,7 @@ const recordRevalidation = defineActivity(
   },
 );
 
-const retry = backoff(2000, 6, 60_000);
-
-function* call<T>(activity: df.RegisteredActivity, input: unknown): Generator<df.Task, T, unknown> {
-  const result = activityResultSchema.parse(yield activity(input).withRetry(retry));
-  if (!result.ok) throw new Error(`${result.code}: ${result.message}`);
-  return result.value as T;
-}
+const call = callActivity;
 
 /**
  * The champion validated again on its validation data plus the newly labelled rows of a segment
