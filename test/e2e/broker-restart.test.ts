@@ -14,8 +14,8 @@ import { ServiceBusClient } from '@azure/service-bus';
 import { type RunningDevhost, startDevhost } from '../../devhost/devhost';
 import { type RunningServiceBusBroker, startServiceBusBroker } from '../../devhost/servicebus/broker';
 import { serviceBusListener } from '../../devhost/triggers/servicebus';
-import { aRegionalModel, regionalPackage, regionalRows, toCsv, TRUE_WEIGHTS } from '../support/model-kit';
-import { apiClient, eventually, TEST_IDENTITIES } from '../support/product-devhost';
+import { regionalRows, toCsv } from '../support/model-kit';
+import { apiClient, eventually, regionalChampion, TEST_IDENTITIES } from '../support/product-devhost';
 
 jest.setTimeout(180_000);
 
@@ -59,16 +59,7 @@ it('when the broker restarts in the middle of a run, then the run completes and 
   const container = (await import('@azure/storage-blob')).BlobServiceClient.fromConnectionString(devhost.azurite.connectionString).getContainerClient('mlops');
   await container.createIfNotExists();
   const put = (name: string, body: string) => container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body));
-  await apiClient(origin, 'contributor').post('models', aRegionalModel('restart', { validation: { metric: 'rmse', minSegmentRows: 30, bootstrapResamples: 20 } }));
-  await put('datasets/restart/validation.csv', toCsv(regionalRows(200, 1)));
-  const pkg = regionalPackage(TRUE_WEIGHTS, 0, { datasets: [{ role: 'validation', uri: 'datasets/restart/validation.csv' }] });
-  await apiClient(origin, 'contributor').register('restart', pkg.manifest, pkg.onnx);
-  const pending = await eventually('pending approval', async () => {
-    const v = await apiClient(origin, 'reader').get('models/restart/versions/1');
-    return v.body?.version?.state === 'pending_approval' ? v.body : undefined;
-  });
-  await apiClient(origin, 'approver').post('models/restart/versions/1/approve', { evidenceHash: pending.version.evidenceHash });
-  await eventually('a champion', async () => ((await apiClient(origin, 'reader').get('models/restart/champion')).body?.version === 1 ? true : undefined));
+  await regionalChampion(origin, 'restart', put);
 
   await put('drops/restart/big.csv', toCsv(regionalRows(4000, 9)));
   const run = await eventually('the run to start scoring', async () => {

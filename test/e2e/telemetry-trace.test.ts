@@ -17,8 +17,8 @@ import { InMemorySpanExporter, NodeTracerProvider, type ReadableSpan, SimpleSpan
 
 import { type RunningDevhost, startDevhost } from '../../devhost/devhost';
 import { BATCH_ACTIVITIES, BATCH_INFERENCE } from '../../orchestrations/batch/names';
-import { aRegionalModel, regionalPackage, regionalRows, toCsv, TRUE_WEIGHTS } from '../support/model-kit';
-import { apiClient, eventually, TEST_IDENTITIES } from '../support/product-devhost';
+import { regionalRows, toCsv } from '../support/model-kit';
+import { apiClient, eventually, regionalChampion, TEST_IDENTITIES } from '../support/product-devhost';
 
 jest.setTimeout(180_000);
 
@@ -70,16 +70,7 @@ it('when a data drop is scored, then the trigger, the orchestration, every activ
   const container = (await import('@azure/storage-blob')).BlobServiceClient.fromConnectionString(devhost.azurite.connectionString).getContainerClient('mlops');
   await container.createIfNotExists();
   const put = (name: string, body: string) => container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body));
-  await apiClient(origin, 'contributor').post('models', aRegionalModel('traced', { validation: { metric: 'rmse', minSegmentRows: 30, bootstrapResamples: 20 } }));
-  await put('datasets/traced/validation.csv', toCsv(regionalRows(200, 1)));
-  const pkg = regionalPackage(TRUE_WEIGHTS, 0, { datasets: [{ role: 'validation', uri: 'datasets/traced/validation.csv' }] });
-  await apiClient(origin, 'contributor').register('traced', pkg.manifest, pkg.onnx);
-  const pending = await eventually('pending approval', async () => {
-    const v = await apiClient(origin, 'reader').get('models/traced/versions/1');
-    return v.body?.version?.state === 'pending_approval' ? v.body : undefined;
-  });
-  await apiClient(origin, 'approver').post('models/traced/versions/1/approve', { evidenceHash: pending.version.evidenceHash });
-  await eventually('a champion', async () => ((await apiClient(origin, 'reader').get('models/traced/champion')).body?.version === 1 ? true : undefined));
+  await regionalChampion(origin, 'traced', put);
 
   await put('drops/traced/day.csv', toCsv(regionalRows(1500, 9)));
   const run = await eventually('the run to complete', async () => {

@@ -9,6 +9,7 @@ import readline from 'node:readline';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 
 import { AZURITE_ACCOUNT, AZURITE_KEY } from '../../devhost/services/azurite';
+import { aRegionalModel, regionalPackage, regionalRows, toCsv, TRUE_WEIGHTS } from './model-kit';
 
 const root = `${__dirname}/../..`;
 
@@ -158,4 +159,22 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/**
+ * Makes v1 of the model kit's regional model (`model`, quick validation gates) champion the way a
+ * team does, over the API: define it, upload its validation set with `upload`, register v1,
+ * approve it once validated, wait until it is champion.
+ */
+export async function regionalChampion(origin: string, model: string, upload: (name: string, body: string) => Promise<unknown>): Promise<void> {
+  await apiClient(origin, 'contributor').post('models', aRegionalModel(model, { validation: { metric: 'rmse', minSegmentRows: 30, bootstrapResamples: 20 } }));
+  await upload(`datasets/${model}/validation.csv`, toCsv(regionalRows(200, 1)));
+  const pkg = regionalPackage(TRUE_WEIGHTS, 0, { datasets: [{ role: 'validation', uri: `datasets/${model}/validation.csv` }] });
+  await apiClient(origin, 'contributor').register(model, pkg.manifest, pkg.onnx);
+  const pending = await eventually('pending approval', async () => {
+    const v = await apiClient(origin, 'reader').get(`models/${model}/versions/1`);
+    return v.body?.version?.state === 'pending_approval' ? v.body : undefined;
+  });
+  await apiClient(origin, 'approver').post(`models/${model}/versions/1/approve`, { evidenceHash: pending.version.evidenceHash });
+  await eventually('a champion', async () => ((await apiClient(origin, 'reader').get(`models/${model}/champion`)).body?.version === 1 ? true : undefined));
 }
