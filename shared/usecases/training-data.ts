@@ -89,15 +89,34 @@ async function eachRow(files: TabularFiles, path: string, visit: (raw: RawRows, 
 /** Labelled rows wanted from one run's drop: file row number -> actual. */
 type Wanted = Map<string, Map<number, string>>;
 
-async function newestLabelled(deps: TrainingDataDeps, definition: ModelDefinition, windowId: string, limits: TrainingDataLimits, skipped: Skipped) {
+/** The model's labelled files by window id, from one listing of `datasets/{model}/labelled/`. */
+async function labelledFilesByWindow(deps: TrainingDataDeps, definition: ModelDefinition): Promise<Map<string, { path: string; at: number }[]>> {
   const prefix = lakePaths.datasetsFolder(definition.name) + 'labelled/';
   const byWindow = new Map<string, { path: string; at: number }[]>();
   for await (const object of deps.lake.list(prefix)) {
     const [window, file] = object.path.slice(prefix.length).split('/');
-    if (!window || !file?.endsWith('.parquet') || window > windowId) continue;
+    if (!window || !file?.endsWith('.parquet')) continue;
     byWindow.set(window, [...(byWindow.get(window) ?? []), { path: object.path, at: object.lastModified.getTime() }]);
   }
-  const windows = [...byWindow.keys()].sort().reverse().slice(0, limits.windows);
+  return byWindow;
+}
+
+/** The labelled rows of the request's window and the `limits.windows` - 1 before it that have labelled files. */
+async function newestLabelled(deps: TrainingDataDeps, definition: ModelDefinition, windowId: string, limits: TrainingDataLimits, skipped: Skipped) {
+  const byWindow = await labelledFilesByWindow(deps, definition);
+  const windows = [...byWindow.keys()].filter((w) => w <= windowId).sort().reverse().slice(0, limits.windows);
+  return { windows, wanted: await readLabelled(deps, definition, windows, byWindow, limits, skipped) };
+}
+
+/** Labelled rows of `windows` (newest first), at most `limits.maxRows`, by run and drop row. */
+async function readLabelled(
+  deps: TrainingDataDeps,
+  definition: ModelDefinition,
+  windows: readonly string[],
+  byWindow: Map<string, { path: string; at: number }[]>,
+  limits: TrainingDataLimits,
+  skipped: Skipped,
+): Promise<Wanted> {
   const wanted: Wanted = new Map();
   let rows = 0;
   for (const window of windows) {
@@ -135,7 +154,7 @@ async function newestLabelled(deps: TrainingDataDeps, definition: ModelDefinitio
       }
     }
   }
-  return { windows, wanted };
+  return wanted;
 }
 
 /** The labelled rows joined back to their features in the drops their runs scored. */
@@ -272,21 +291,13 @@ export async function revalidationDataset(
   input: { definition: ModelDefinition; version: ModelVersion; windows: readonly string[]; name: string; maxRows: number },
 ): Promise<{ path: string; validationRows: number; labelledRows: number; skipped: Record<string, number> }> {
   const { definition, version, maxRows } = input;
-  const limits: TrainingDataLimits = { windows: 1, maxRows, minRows: 0 };
+  const limits: TrainingDataLimits = { windows: input.windows.length, maxRows, minRows: 0 };
   const skipped = new Skipped();
   const source = version.datasets.find((d) => d.role === 'validation' && isLakePath(d.uri))?.uri;
   const validation = source ? await trainingSetRows(deps, definition, source, limits, skipped) : [];
-  const wanted: Wanted = new Map();
-  for (const windowId of [...new Set(input.windows)].sort()) {
-    const found = await newestLabelled(deps, definition, windowId, limits, skipped);
-    // A window without labelled files makes newestLabelled fall back to an older one: not wanted here.
-    if (found.windows[0] !== windowId) continue;
-    for (const [runId, rows] of found.wanted) {
-      const ofRun = wanted.get(runId) ?? new Map<number, string>();
-      for (const [row, actual] of rows) ofRun.set(row, actual);
-      wanted.set(runId, ofRun);
-    }
-  }
+  const byWindow = await labelledFilesByWindow(deps, definition);
+  const windows = [...new Set(input.windows)].filter((w) => byWindow.has(w)).sort().reverse();
+  const wanted = await readLabelled(deps, definition, windows, byWindow, limits, skipped);
   const labelled = await joinToDrops(deps, definition, wanted, skipped);
   const path = lakePaths.revalidationDataset(definition.name, input.name);
   await deps.lake.write(path, Buffer.from(csvText(trainingColumns(definition), [...validation, ...labelled])), { contentType: 'text/csv' });
