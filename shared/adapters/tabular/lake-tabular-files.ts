@@ -7,6 +7,7 @@ import type { OpenedChunk, ParquetSink, ReadHints, TabularFiles } from '../../po
 import type { Chunk, ChunkPlan } from '../../schemas/scoring';
 import { planCsvChunks } from './csv-chunk-planner';
 import { isGzipPath, readCsv } from './csv-reader';
+import type { FileMetaData } from './hyparquet';
 import { concatLakeParquet } from './parquet-concat';
 import { lakeAsyncBuffer, parquetColumns, readParquetMetadata, readParquetRowGroups, rowGroupRows } from './parquet-reader';
 import { BufferedParquetSink } from './parquet-writer';
@@ -91,6 +92,9 @@ async function* prepend(first: RawRows, rest: AsyncGenerator<RawRows>): AsyncGen
   }
 }
 
+/** How many Parquet footers a LakeTabularFiles keeps (a join plans and opens its parts one or two ahead). */
+const FOOTERS_KEPT = 16;
+
 export interface LakeTabularFilesOptions {
   /** Bytes of CSV parsed at a time (see readCsv). */
   csvWindowBytes?: number;
@@ -104,6 +108,8 @@ export interface LakeTabularFilesOptions {
  */
 export class LakeTabularFiles implements TabularFiles {
   private readonly limits: CsvLimits;
+  /** Footers read lately, by path, with the blob version they belong to: planning then opening a file reads its footer once. */
+  private readonly footers = new Map<string, { etag: string; metadata: FileMetaData }>();
 
   constructor(
     private readonly lake: DataLake,
@@ -118,11 +124,23 @@ export class LakeTabularFiles implements TabularFiles {
     return info;
   }
 
+  /** The file's footer, read again only when the blob changed (another ETag) or it fell out of the few kept. */
+  private async footer(path: string, info: { size: number; etag: string }): Promise<FileMetaData> {
+    const known = this.footers.get(path);
+    if (known?.etag === info.etag) return known.metadata;
+    const metadata = await readParquetMetadata(lakeAsyncBuffer(this.lake, path, info.size));
+    this.footers.delete(path);
+    this.footers.set(path, { etag: info.etag, metadata });
+    // Oldest first in a Map: keep the last few.
+    if (this.footers.size > FOOTERS_KEPT) this.footers.delete(this.footers.keys().next().value!);
+    return metadata;
+  }
+
   async plan(path: string, options: { targetChunkBytes: number; targetChunkRows: number; chunkCountMultiple?: number }): Promise<ChunkPlan> {
     const format = formatOf(path);
     const { size, etag } = await this.size(path);
     if (format === 'parquet') {
-      const metadata = await readParquetMetadata(lakeAsyncBuffer(this.lake, path, size));
+      const metadata = await this.footer(path, { size, etag });
       const groups = rowGroupRows(metadata);
       return {
         source: path,
@@ -146,9 +164,9 @@ export class LakeTabularFiles implements TabularFiles {
   async open(path: string, chunk: Chunk, hints: ReadHints = {}): Promise<OpenedChunk> {
     const windowBytes = this.options.csvWindowBytes;
     if (chunk.format === 'parquet') {
-      const { size } = await this.size(path);
-      const file = lakeAsyncBuffer(this.lake, path, size);
-      const metadata = await readParquetMetadata(file);
+      const info = await this.size(path);
+      const file = lakeAsyncBuffer(this.lake, path, info.size);
+      const metadata = await this.footer(path, info);
       const all = parquetColumns(metadata);
       const columns = hints.columns ? all.filter((c) => hints.columns!.includes(c)) : all;
       return {

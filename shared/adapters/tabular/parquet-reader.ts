@@ -26,10 +26,16 @@ export function bufferAsyncBuffer(buf: Buffer): AsyncBuffer {
   return { byteLength: ab.byteLength, slice: (start, end) => ab.slice(start, end) };
 }
 
+/**
+ * Bytes read from the end of a file for its footer in one request. hyparquet's default (512 KiB)
+ * is a fifth of a predictions part; footers are a few KiB (one more read fetches a larger one).
+ */
+const FOOTER_FETCH_BYTES = 64 * 1024;
+
 /** Reads the footer; a file that is not Parquet or is cut short is an INVALID_INPUT_FILE. */
 export async function readParquetMetadata(file: AsyncBuffer): Promise<FileMetaData> {
   try {
-    return await hyparquet.parquetMetadataAsync(file);
+    return await hyparquet.parquetMetadataAsync(file, { initialFetchSize: FOOTER_FETCH_BYTES });
   } catch (e) {
     throw errors.invalidInputFile(`not a readable Parquet file (truncated or corrupt?): ${(e as Error).message}`);
   }

@@ -8,6 +8,7 @@ import type { OutputColumn } from '../../ports/tabular-files';
 import type { ActualsJoinPlan, BucketSummary } from '../../schemas/actuals';
 import type { SegmentedMetricReport } from '../../schemas/metrics';
 import type { ModelDefinition } from '../../schemas/model';
+import type { ChunkPlan } from '../../schemas/scoring';
 import { LakeLineSink } from '../line-sink';
 import { OUTPUT_ROW_GROUP_ROWS, outputColumns } from '../score-chunk';
 import { ACTUAL_COLUMN, ACTUALS_AT_COLUMN, ACTUALS_ID_COLUMN, ACTUALS_ROW_COLUMN, SlotColumns } from './columns';
@@ -186,6 +187,63 @@ interface Matches {
   predictions: SlotColumns;
 }
 
+/** A part's batches, every chunk in order. */
+async function* partBatches(deps: ActualsDeps, part: string, partPlan: ChunkPlan): AsyncGenerator<RawRows> {
+  for (const chunk of partPlan.chunks) yield* (await deps.files.open(part, chunk)).batches;
+}
+
+/** The generator, already reading its first batch (a part is fetched while the one before it is joined). */
+function started(batches: AsyncGenerator<RawRows>): AsyncGenerator<RawRows> {
+  const first = batches.next();
+  // A read the join never awaits (it failed on the part before) must not be an unhandled rejection.
+  first.catch(() => undefined);
+  return (async function* () {
+    try {
+      const head = await first;
+      if (head.done) return;
+      yield head.value;
+      yield* batches;
+    } finally {
+      await batches.return(undefined);
+    }
+  })();
+}
+
+interface OpenedPart {
+  k: number;
+  columns: readonly string[];
+  idColumn: number;
+  batches: AsyncGenerator<RawRows>;
+}
+
+/** The parts of the plan's runs, newest run first, each opened while the one before it is read. */
+async function* partsAhead(deps: ActualsDeps, plan: ActualsJoinPlan): AsyncGenerator<OpenedPart> {
+  const parts = plan.runs.flatMap((run, k) => run.parts.map((part) => ({ part, k })));
+  const open = async ({ part, k }: { part: string; k: number }): Promise<OpenedPart> => {
+    const partPlan = await deps.files.plan(part, WHOLE_FILE);
+    const idColumn = partPlan.columns.indexOf(plan.definition.idColumn);
+    if (idColumn < 0) throw errors.invalidInputFile(`the predictions part '${part}' has no id column '${plan.definition.idColumn}'`, { part });
+    return { k, columns: partPlan.columns, idColumn, batches: started(partBatches(deps, part, partPlan)) };
+  };
+  let next = parts.length > 0 ? open(parts[0]!) : undefined;
+  try {
+    for (let i = 0; i < parts.length; i += 1) {
+      const current = await next!;
+      next = i + 1 < parts.length ? open(parts[i + 1]!) : undefined;
+      // A part opened ahead that fails is reported when its turn comes, not as an unhandled rejection.
+      next?.catch(() => undefined);
+      try {
+        yield current;
+      } finally {
+        await current.batches.return(undefined);
+      }
+    }
+  } finally {
+    // Stopped early (a failure, or the consumer broke off): the part opened ahead is closed too.
+    if (next) await (await next.catch(() => undefined))?.batches.return(undefined);
+  }
+}
+
 async function matchPredictions(deps: ActualsDeps, plan: ActualsJoinPlan, bucket: number, actuals: BucketActuals): Promise<Matches> {
   const definition = plan.definition;
   const { table } = actuals;
@@ -195,41 +253,34 @@ async function matchPredictions(deps: ActualsDeps, plan: ActualsJoinPlan, bucket
   const predictions = new SlotColumns(outputColumns(definition).slice(1), n);
   let rows = new Int32Array(0);
   let slots = new Int32Array(0);
-  for (let k = 0; k < plan.runs.length && n > 0; k += 1) {
-    for (const part of plan.runs[k]!.parts) {
-      const partPlan = await deps.files.plan(part, WHOLE_FILE);
-      const idColumn = partPlan.columns.indexOf(definition.idColumn);
-      if (idColumn < 0) throw errors.invalidInputFile(`the predictions part '${part}' has no id column '${definition.idColumn}'`, { part });
-      const copy = predictions.copier(partPlan.columns);
-      for (const chunk of partPlan.chunks) {
-        const opened = await deps.files.open(part, chunk);
-        for await (const raw of opened.batches) {
-          if (rows.length < raw.rowCount) {
-            rows = new Int32Array(raw.rowCount);
-            slots = new Int32Array(raw.rowCount);
-          }
-          const { bytes, starts, lengths } = idCells(raw, idColumn);
-          let found = 0;
-          for (let r = 0; r < raw.rowCount; r += 1) {
-            const length = lengths[r]!;
-            if (length < 0) continue;
-            const start = starts[r]!;
-            const hash = hashBytes(bytes, start, length);
-            if (plan.buckets > 1 && bucketOfHash(hash, plan.buckets) !== bucket) continue;
-            const slot = table.find(bytes, start, length, hash);
-            if (slot < 0) continue;
-            if (carried[slot]! < 255) carried[slot] = carried[slot]! + 1;
-            const was = rank[slot]!;
-            // Runs are read newest first: a match in an older run never replaces one.
-            if (was !== -1 && was !== k) continue;
-            rank[slot] = k;
-            rows[found] = r;
-            slots[found] = slot;
-            found += 1;
-          }
-          copy(raw, rows, slots, found);
-        }
+  if (n === 0) return { rank, carried, predictions };
+  for await (const { k, columns, idColumn, batches } of partsAhead(deps, plan)) {
+    const copy = predictions.copier(columns);
+    for await (const raw of batches) {
+      if (rows.length < raw.rowCount) {
+        rows = new Int32Array(raw.rowCount);
+        slots = new Int32Array(raw.rowCount);
       }
+      const { bytes, starts, lengths } = idCells(raw, idColumn);
+      let found = 0;
+      for (let r = 0; r < raw.rowCount; r += 1) {
+        const length = lengths[r]!;
+        if (length < 0) continue;
+        const start = starts[r]!;
+        const hash = hashBytes(bytes, start, length);
+        if (plan.buckets > 1 && bucketOfHash(hash, plan.buckets) !== bucket) continue;
+        const slot = table.find(bytes, start, length, hash);
+        if (slot < 0) continue;
+        if (carried[slot]! < 255) carried[slot] = carried[slot]! + 1;
+        const was = rank[slot]!;
+        // Runs are read newest first: a match in an older run never replaces one.
+        if (was !== -1 && was !== k) continue;
+        rank[slot] = k;
+        rows[found] = r;
+        slots[found] = slot;
+        found += 1;
+      }
+      copy(raw, rows, slots, found);
     }
   }
   return { rank, carried, predictions };

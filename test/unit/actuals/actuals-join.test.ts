@@ -163,6 +163,24 @@ describe('actuals join (use cases, in memory)', () => {
     ]);
   });
 
+  it('when a stored predictions part cannot be read (it is opened while the part before it is joined), then the join fails with the reason on its record', async () => {
+    const { w } = await world();
+    const row = (id: string): DropRow => ({ id, ts: '2026-03-01T08:00:00Z', x1: 1, x2: 0, region: 'north' });
+    await scoredRun(w, { runId: 'run-old', createdAt: '2026-03-02T00:00:00Z', rows: [row('a'), row('b')] });
+    await scoredRun(w, { runId: 'run-new', createdAt: '2026-03-05T00:00:00Z', rows: [row('a')] });
+    // The older run's part is read second: it is the one opened ahead.
+    const parts: string[] = [];
+    for await (const o of w.lake.list(lakePaths.predictionsRunFolder(w.definition.name, 1, 'run-old'))) if (o.path.endsWith('.parquet')) parts.push(o.path);
+    expect(parts).toHaveLength(1);
+    await w.lake.write(parts[0]!, randomBytes(4096));
+    const input = await dropActuals(w, 'sales.csv', actualsCsv(['id', 'sales'], [['a', 1], ['b', 2]]));
+
+    const { outcome, record } = await joinInProcess(w, input);
+
+    expect(outcome).toBe('failed');
+    expect(record).toMatchObject({ state: 'failed', error: expect.stringMatching(/not a readable Parquet file/) });
+  });
+
   it('when late actuals arrive for a window, then its metrics are recomputed from all its labelled files, the later file wins for an id, and counts others wrote are kept', async () => {
     const { w } = await world();
     await scoredRun(w, { runId: 'run-1', createdAt: '2026-03-03T00:00:00Z', rows: sixRows });

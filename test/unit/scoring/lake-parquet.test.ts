@@ -40,4 +40,30 @@ describe('Parquet in the lake (LakeTabularFiles)', () => {
     expect([batch.text(0, 1), batch.number(1, 1)]).toEqual(['b', 1.5]);
     expect(batch.utf8?.(0)).toMatchObject({ lengths: Int32Array.from([1, 1]) });
   });
+
+  it('when a Parquet file is planned then opened, then its footer is read once; when the blob is replaced, then the new footer is read', async () => {
+    const lake = new MemoryLake();
+    const reads: { offset?: number; length?: number }[] = [];
+    const readBuffer = lake.readBuffer.bind(lake);
+    lake.readBuffer = (path, range) => {
+      reads.push({ ...range });
+      return readBuffer(path, range);
+    };
+    const files = new LakeTabularFiles(lake);
+    const path = 'datasets/m1/a.parquet';
+    await lake.write(path, part(['a', 'b'], 0));
+    const plan = await files.plan(path, { targetChunkBytes: 1 << 20, targetChunkRows: 100 });
+    const opened = await files.open(path, plan.chunks[0]!);
+    for await (const batch of opened.batches) expect(batch.text(0, 0)).toBe('a');
+    // One footer read (the file is smaller than a footer fetch: the whole file), one row group read.
+    expect(reads).toHaveLength(2);
+
+    const replaced = new BufferedParquetSink();
+    replaced.writeRowGroup([{ name: 'key', type: 'string', values: ['z'] }]);
+    await lake.write(path, replaced.finish());
+    const again = await files.plan(path, { targetChunkBytes: 1 << 20, targetChunkRows: 100 });
+    expect(again.columns).toEqual(['key']);
+    const batch = (await (await files.open(path, again.chunks[0]!)).batches.next()).value!;
+    expect(batch.text(0, 0)).toBe('z');
+  });
 });
