@@ -38,6 +38,9 @@ param retrainingTrainingDataset string = ''
 @description('Action group (resource id) the alerts notify: a failed run, a dead-lettered message. Empty: the alerts show in the portal only.')
 param alertActionGroupId string = ''
 
+@description('Share of traces the app sends to Application Insights, 0 to 1 (TELEMETRY_SAMPLING_RATIO; text, Bicep has no decimals). Metrics are not sampled.')
+param telemetrySamplingRatio string = '1'
+
 var abbrs = loadJsonContent('./abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
@@ -138,6 +141,7 @@ var appSettings = union(
     // Timers bind these as %NAME%: without them the host cannot index the functions.
     SCHEDULED_INFERENCE_CHECK: '0 * * * * *'
     DRIFT_MONITOR_SCHEDULE: '0 0 * * * *'
+    APPROVAL_WATCH_SCHEDULE: '0 */15 * * * *'
     DRIFT_MONITOR_MAX_WINDOWS: '48'
     SCORE_MAX_ROWS: '1000'
     RETRAINING_WEBHOOK_TIMEOUT: 'P1D'
@@ -157,6 +161,8 @@ var appSettings = union(
     ACTUALS_BOOTSTRAP_RESAMPLES: '0'
     // Spans to Application Insights (APPLICATIONINSIGHTS_CONNECTION_STRING is set in app/api.bicep).
     TELEMETRY_EXPORTER: 'azure-monitor'
+    // Share of traces kept (0-1); metrics are not sampled. docs/observability.md, Sampling.
+    TELEMETRY_SAMPLING_RATIO: telemetrySamplingRatio
   },
   // host.json keeps the Azure Storage backend (Core Tools and devhost read it unchanged); on Azure
   // these settings override host.json to select DTS (AzureFunctionsJobHost__<path> overrides a host.json value).
