@@ -116,7 +116,7 @@ describe('queue age', () => {
 describe('pending approvals', () => {
   const at = (iso: string) => iso;
   function world(timeout: string, autoApprove = false) {
-    const definition = modelInputSchema.parse(aModelDefinition({ policies: { approval: { timeout, autoApprove } } as never }));
+    const definition = modelInputSchema.parse(aModelDefinition({ policies: { approval: { timeout, autoApprove } } }));
     const model: ModelRecord = { modelName: 'churn', definition, createdAt: at('2026-06-01T00:00:00.000Z'), updatedAt: at('2026-06-01T00:00:00.000Z'), createdBy: 'carlos', latestVersion: 3 };
     const pendingSince = (version: number, since: string): ModelVersion =>
       aModelVersion({
