@@ -35,11 +35,14 @@ param blobEventSubscriptions bool = false
 @description('Built-in trainer: lake path of the training set, with {model}, used when the champion names none. Empty: none.')
 param retrainingTrainingDataset string = ''
 
-@description('Action group (resource id) the alerts notify: a failed run, a dead-lettered message. Empty: the alerts show in the portal only.')
+@description('Action group (resource id) the alerts notify: a failed run, a dead-lettered message, a drift breach, an approval about to expire. Empty: the alerts show in the portal only.')
 param alertActionGroupId string = ''
 
 @description('Share of traces the app sends to Application Insights, 0 to 1 (TELEMETRY_SAMPLING_RATIO; text, Bicep has no decimals). Metrics are not sampled.')
 param telemetrySamplingRatio string = '1'
+
+@description('The approval alert fires when a pending approval has fewer hours than this left before it expires.')
+param approvalWarningHours int = 24
 
 var abbrs = loadJsonContent('./abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
@@ -247,6 +250,18 @@ module alerts './alerts.bicep' = {
     appInsightsName: appInsights.outputs.name
     serviceBusNamespaceName: data.outputs.serviceBusNamespaceName
     actionGroupId: alertActionGroupId
+    approvalWarningHours: approvalWarningHours
+  }
+}
+
+// The operators' workbook: the app's custom metrics (infra/workbook/mlops.workbook.json) on its Application Insights.
+module workbook './workbook.bicep' = {
+  name: 'workbook'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    appInsightsName: appInsights.outputs.name
   }
 }
 
