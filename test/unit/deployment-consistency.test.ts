@@ -446,6 +446,16 @@ describe('workbook: infra/workbook.bicep and infra/workbook/mlops.workbook.json'
   });
 });
 
+describe('host.json sampling', () => {
+  it('when the host samples Application Insights telemetry, then requests, exceptions and logs (lifecycle, drift monitor, approval watch) are never sampled out', () => {
+    const host = z
+      .object({ logging: z.object({ applicationInsights: z.object({ samplingSettings: z.object({ isEnabled: z.boolean(), excludedTypes: z.string() }) }) }) })
+      .parse(JSON.parse(read('host.json')));
+    const excluded = host.logging.applicationInsights.samplingSettings.excludedTypes.split(';').map((t) => t.trim());
+    expect(excluded).toEqual(expect.arrayContaining(['Request', 'Exception', 'Trace']));
+  });
+});
+
 describe('infra modules', () => {
   it('when a Bicep file references a module, then it is a local file that exists or a pinned AVM module', () => {
     const refs = bicepFiles().flatMap((file) =>
