@@ -35,8 +35,14 @@ param blobEventSubscriptions bool = false
 @description('Built-in trainer: lake path of the training set, with {model}, used when the champion names none. Empty: none.')
 param retrainingTrainingDataset string = ''
 
-@description('Action group (resource id) the alerts notify: a failed run, a dead-lettered message. Empty: the alerts show in the portal only.')
+@description('Action group (resource id) the alerts notify: a failed run, a dead-lettered message, a drift breach, an approval about to expire. Empty: the alerts show in the portal only.')
 param alertActionGroupId string = ''
+
+@description('Share of traces the app sends to Application Insights, 0 to 1 (TELEMETRY_SAMPLING_RATIO; text, Bicep has no decimals). Metrics are not sampled.')
+param telemetrySamplingRatio string = '1'
+
+@description('The approval alert fires when a pending approval has fewer hours than this left before it expires.')
+param approvalWarningHours int = 24
 
 var abbrs = loadJsonContent('./abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
@@ -138,6 +144,7 @@ var appSettings = union(
     // Timers bind these as %NAME%: without them the host cannot index the functions.
     SCHEDULED_INFERENCE_CHECK: '0 * * * * *'
     DRIFT_MONITOR_SCHEDULE: '0 0 * * * *'
+    APPROVAL_WATCH_SCHEDULE: '0 */15 * * * *'
     DRIFT_MONITOR_MAX_WINDOWS: '48'
     SCORE_MAX_ROWS: '1000'
     RETRAINING_WEBHOOK_TIMEOUT: 'P1D'
@@ -157,6 +164,8 @@ var appSettings = union(
     ACTUALS_BOOTSTRAP_RESAMPLES: '0'
     // Spans to Application Insights (APPLICATIONINSIGHTS_CONNECTION_STRING is set in app/api.bicep).
     TELEMETRY_EXPORTER: 'azure-monitor'
+    // Share of traces kept (0-1); metrics are not sampled. docs/observability.md, Sampling.
+    TELEMETRY_SAMPLING_RATIO: telemetrySamplingRatio
   },
   // host.json keeps the Azure Storage backend (Core Tools and devhost read it unchanged); on Azure
   // these settings override host.json to select DTS (AzureFunctionsJobHost__<path> overrides a host.json value).
@@ -241,6 +250,18 @@ module alerts './alerts.bicep' = {
     appInsightsName: appInsights.outputs.name
     serviceBusNamespaceName: data.outputs.serviceBusNamespaceName
     actionGroupId: alertActionGroupId
+    approvalWarningHours: approvalWarningHours
+  }
+}
+
+// The operators' workbook: the app's custom metrics (infra/workbook/mlops.workbook.json) on its Application Insights.
+module workbook './workbook.bicep' = {
+  name: 'workbook'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    appInsightsName: appInsights.outputs.name
   }
 }
 

@@ -16,6 +16,7 @@ import { serviceBusProbe } from './adapters/servicebus/probe';
 import { retrainingQueue } from './adapters/servicebus/retraining-queue';
 import { systemClock } from './adapters/system-clock';
 import { lakeTabularFiles } from './adapters/tabular/lake-tabular-files';
+import { driftMetrics } from './adapters/telemetry/metrics';
 import { config } from './config';
 import type { DataLake } from './ports/data-lake';
 import type { EventPublisher } from './ports/event-publisher';
@@ -93,6 +94,7 @@ export const driftMonitoring = (): DriftMonitorDeps => ({
   events: events(),
   clock: systemClock,
   maxWindowsPerModel: config().DRIFT_MONITOR_MAX_WINDOWS,
+  metrics: driftMetrics,
 });
 
 export const revalidation = (): RevalidationDeps => ({ registry: registryStore(), runs: runStore(), lake: dataLake(), files: tabularFiles() });

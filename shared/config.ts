@@ -69,6 +69,15 @@ export const configSchema = z.object({
     .trim()
     .regex(/^\S+( \S+){5}$/, 'a six-field NCRONTAB expression (second minute hour day month day-of-week)')
     .default('0 0 * * * *'),
+  /**
+   * When the approval watch records pending approvals and their time left (the metrics the
+   * approval alert reads): six-field NCRONTAB, UTC, bound by the timer as `%APPROVAL_WATCH_SCHEDULE%`.
+   */
+  APPROVAL_WATCH_SCHEDULE: z
+    .string()
+    .trim()
+    .regex(/^\S+( \S+){5}$/, 'a six-field NCRONTAB expression (second minute hour day month day-of-week)')
+    .default('0 */15 * * * *'),
   /** Monitoring windows the drift monitor evaluates per model and run (oldest first; the rest wait for the next run). */
   DRIFT_MONITOR_MAX_WINDOWS: z.coerce.number().int().positive().max(1000).default(48),
   /**
@@ -94,6 +103,17 @@ export const configSchema = z.object({
    * whatever the process registered, nothing by default).
    */
   TELEMETRY_EXPORTER: z.enum(['azure-monitor', 'console', 'none']).default('none'),
+  /**
+   * With `azure-monitor`: the share of traces kept, 0 to 1 (1, the default: every trace), decided
+   * per trace id so a trace is kept or dropped whole. Metrics are not sampled.
+   */
+  TELEMETRY_SAMPLING_RATIO: z
+    .string()
+    .trim()
+    .regex(/^(0|1)(\.\d+)?$/, 'a number from 0 to 1')
+    .transform(Number)
+    .refine((n) => n <= 1, 'a number from 0 to 1')
+    .default(1),
   /** Application Insights (set by the platform on Azure); the azure-monitor exporter needs it. */
   APPLICATIONINSIGHTS_CONNECTION_STRING: nonEmpty.optional(),
   /** `Authorization=AAD` (with `ClientId=...`): the exporter authenticates with the managed identity instead of the key. */

@@ -2,7 +2,9 @@ import { app, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 
 import { batchInstanceId, CHAMPION_CHANGED_EVENT } from '../../orchestrations/batch/names';
+import { recordQueueAge } from '../../shared/adapters/telemetry/metrics';
 import { batch } from '../../shared/composition';
+import { config } from '../../shared/config';
 import { parseOrThrow } from '../../shared/domain/errors';
 import { modelEventSchema } from '../../shared/schemas/messages';
 import { waitingRuns } from '../../shared/usecases/batch-inference';
@@ -17,6 +19,7 @@ app.serviceBusTopic('resumeWaitingRuns', {
   connection: 'ServiceBusConnection',
   extraInputs: [df.input.durableClient()],
   handler: async (message: unknown, context: InvocationContext): Promise<void> => {
+    recordQueueAge(`${config().EVENTS_TOPIC}/champion-changes`, context.triggerMetadata?.enqueuedTimeUtc);
     const event = parseOrThrow(modelEventSchema, message, 'model event');
     if (event.type !== 'champion.changed' || event.data.to === null) return;
     const client = df.getClient(context);

@@ -1,7 +1,9 @@
 import { app, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 
+import { recordQueueAge } from '../../shared/adapters/telemetry/metrics';
 import { retraining } from '../../shared/composition';
+import { config } from '../../shared/config';
 import { isDomainError } from '../../shared/domain/errors';
 import { handleRetrainingMessage, type RetrainingStarters } from '../../shared/usecases/retraining';
 import { ensureLifecycleStarted } from '../durable-client';
@@ -29,6 +31,7 @@ app.serviceBusQueue('retraining', {
       },
     };
     const metadata = context.triggerMetadata ?? {};
+    recordQueueAge(config().RETRAINING_QUEUE, metadata.enqueuedTimeUtc);
     const messageId = typeof metadata.messageId === 'string' ? metadata.messageId : undefined;
     const deliveryCount = Number(metadata.deliveryCount ?? 1);
     const deps = retraining();

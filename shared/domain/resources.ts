@@ -101,5 +101,6 @@ export const HOST_SETTINGS = {
   RETRAINING_QUEUE: 'expression',
   EVENTS_TOPIC: 'expression',
   DRIFT_MONITOR_SCHEDULE: 'expression',
+  APPROVAL_WATCH_SCHEDULE: 'expression',
   SCHEDULED_INFERENCE_CHECK: 'expression',
 } as const satisfies Record<string, 'connection' | 'expression'>;

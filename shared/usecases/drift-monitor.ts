@@ -9,6 +9,7 @@ import { judgeWindowPerformance, type PerformanceBaseline, validationBaseline } 
 import { windowFromId, windowLengthMs } from '../domain/windows';
 import type { Clock } from '../ports/clock';
 import type { DataLake } from '../ports/data-lake';
+import type { DriftMetrics } from '../ports/drift-metrics';
 import type { EventPublisher } from '../ports/event-publisher';
 import type { ModelRegistry, Versioned } from '../ports/model-registry';
 import type { RetrainingQueue } from '../ports/retraining-queue';
@@ -41,6 +42,8 @@ export interface DriftMonitorDeps {
   clock: Clock;
   /** Windows evaluated per model and run, oldest first; the rest wait for the next run. */
   maxWindowsPerModel: number;
+  /** Told each window's drift once it is recorded (the per-column statistics, breaches). */
+  metrics?: DriftMetrics;
 }
 
 export interface WindowOutcome {
@@ -169,6 +172,7 @@ async function judgeWindow(
     performanceEvaluation: { ...performance.evaluation, evaluatedAt: at },
     ...(retraining ? { retraining: retraining.outcome } : {}),
   });
+  deps.metrics?.windowRecorded({ model: context.model, version: context.version, windowId: span.id, overall: drift.overall, segments: drift.segments, evaluation: drift.evaluation });
   await deps.events.publishAll(driftEvents(context, span, drift));
   report(outcome, span, drift.evaluation.verdict, performance.verdict, retraining);
   return deps.runs.monitors.replace(context.model, MONITOR_STATE_ID, {

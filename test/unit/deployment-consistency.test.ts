@@ -348,28 +348,111 @@ describe('App Service Authentication (infra/app/api.bicep authsettingsV2)', () =
   });
 });
 
+/** The custom metrics the app creates (shared/adapters/telemetry/metrics.ts): names written out in the create calls. */
+function emittedMetrics(metricsSource: string): string[] {
+  return [...metricsSource.matchAll(/\.create(?:Counter|UpDownCounter|Histogram|Gauge|ObservableGauge|ObservableCounter|ObservableUpDownCounter)\('([^']+)'/g)].map((m) => m[1]!);
+}
+
+/** The custom metrics a KQL query reads: `name == "x"` and `name in ("x", "y")`. */
+function queriedMetrics(query: string): string[] {
+  const single = [...query.matchAll(/\bname == "([^"]+)"/g)].map((m) => m[1]!);
+  const lists = [...query.matchAll(/\bname in \(([^)]*)\)/g)].flatMap((m) => [...m[1]!.matchAll(/"([^"]+)"/g)].map((x) => x[1]!));
+  return [...single, ...lists];
+}
+
+/** The attribute keys a KQL query reads from customDimensions. */
+const queriedDimensions = (query: string): string[] => [...query.matchAll(/customDimensions\.(\w+)/g)].map((m) => m[1]!);
+
+/** An attribute key the metrics source sets (`{ key: value }` or shorthand `{ key }`). */
+const setsAttribute = (metricsSource: string, key: string): boolean => new RegExp(`[{,]\\s*${key}\\s*[:,}]`).test(metricsSource);
+
 describe('alerts: infra/alerts.bicep against what the app emits', () => {
   const alerts = readBicep('alerts.bicep');
   const metricsSource = read('shared/adapters/telemetry/metrics.ts');
+  const emitted = emittedMetrics(metricsSource);
+  const queries = [...alerts.matchAll(/query: '([^']+)'/g)].map((m) => m[1]!);
 
-  it('when a log alert queries a custom metric and its dimensions, then the app counts that metric with them', () => {
-    const queries = [...alerts.matchAll(/query: '([^']+)'/g)].map((m) => m[1]!);
-    expect(queries.length).toBeGreaterThan(0);
+  it('when the metrics module is read, then its metric names are found (the checks below are not vacuous)', () => {
+    expect(emitted).toEqual(expect.arrayContaining(['mlops.runs', 'mlops.drift.statistic', 'mlops.drift.breaches', 'mlops.queue.age', 'mlops.approvals.time_left']));
+  });
+
+  it('when a log alert queries a custom metric and its dimensions, then the app emits that metric with them', () => {
+    expect(queries.length).toBeGreaterThanOrEqual(3);
     for (const query of queries) {
-      const [, metric] = /name == "([^"]+)"/.exec(query) ?? [];
-      expect(metricsSource).toContain(`createCounter('${metric}'`);
+      const metrics = queriedMetrics(query);
+      expect(metrics.length).toBeGreaterThan(0);
+      expect(metrics.filter((m) => !emitted.includes(m))).toEqual([]);
       for (const [, dimension, value] of query.matchAll(/customDimensions\.(\w+)\)(?: == "([^"]+)")?/g)) {
-        expect({ metric, dimension, counted: new RegExp(`\\b${dimension}: `).test(metricsSource) }).toEqual({ metric, dimension, counted: true });
+        expect({ metrics, dimension, set: setsAttribute(metricsSource, dimension!) }).toEqual({ metrics, dimension, set: true });
         if (value) expect(metricsSource).toContain(`${dimension}: '${value}'`);
       }
     }
+  });
+
+  it('when something needs an operator, then an alert watches it: failed runs, dead letters, drift breaches, approvals about to expire', () => {
+    const watched = queries.flatMap(queriedMetrics);
+    expect(watched).toEqual(expect.arrayContaining(['mlops.runs', 'mlops.drift.breaches', 'mlops.approvals.time_left']));
+    expect(alerts).toContain("metricName: 'DeadletteredMessages'");
+    // The approval alert's threshold is the parameter main.bicep passes.
+    expect(blockAfter(alerts, "resource approvalExpiring 'Microsoft.Insights/scheduledQueryRules@")).toMatch(/\bthreshold: approvalWarningHours\b/);
+    expect(blockAfter(main, "module alerts './alerts.bicep'")).toMatch(/\bapprovalWarningHours: approvalWarningHours\b/);
   });
 
   it('when main.bicep deploys, then the alerts watch its Application Insights and Service Bus namespace', () => {
     const module = blockAfter(main, "module alerts './alerts.bicep'");
     expect(module).toMatch(/\bappInsightsName: appInsights\.outputs\.name\b/);
     expect(module).toMatch(/\bserviceBusNamespaceName: data\.outputs\.serviceBusNamespaceName\b/);
-    expect(alerts).toContain("metricName: 'DeadletteredMessages'");
+  });
+});
+
+describe('workbook: infra/workbook.bicep and infra/workbook/mlops.workbook.json', () => {
+  const workbookBicep = readBicep('workbook.bicep');
+  const metricsSource = read('shared/adapters/telemetry/metrics.ts');
+  const emitted = emittedMetrics(metricsSource);
+  const itemSchema = z.object({ type: z.number(), name: z.string(), content: z.object({ query: z.string().optional(), title: z.string().optional() }).loose() });
+  const workbook = z
+    .object({ version: z.literal('Notebook/1.0'), items: z.array(itemSchema).min(1), fallbackResourceIds: z.array(z.string()) })
+    .parse(JSON.parse(read('infra/workbook/mlops.workbook.json')));
+  const queries = workbook.items.filter((i) => i.type === 3).map((i) => i.content.query ?? '');
+
+  it('when the workbook is loaded, then it is a workbook whose every query tile has a query and a title, on the Application Insights resource', () => {
+    expect(queries.length).toBeGreaterThanOrEqual(7);
+    expect(workbook.items.filter((i) => i.type === 3 && !(i.content.query && i.content.title))).toEqual([]);
+    expect(new Set(workbook.items.map((i) => i.name)).size).toBe(workbook.items.length);
+    // The placeholder the Bicep replaces with the resource id.
+    expect(workbook.fallbackResourceIds).toEqual(['__APP_INSIGHTS_ID__']);
+    expect(workbookBicep).toContain("serializedData: replace(loadTextContent('./workbook/mlops.workbook.json'), '__APP_INSIGHTS_ID__', appInsights.id)");
+    expect(workbookBicep).toMatch(/resource workbook 'Microsoft\.Insights\/workbooks@2023-06-01' = \{/);
+    expect(workbookBicep).toContain("kind: 'shared'");
+    expect(workbookBicep).toContain('sourceId: appInsights.id');
+  });
+
+  it('when a tile queries a custom metric and its dimensions, then the app emits that metric with them', () => {
+    for (const query of queries) {
+      const metrics = queriedMetrics(query);
+      expect({ query, metrics: metrics.length > 0 }).toEqual({ query, metrics: true });
+      expect(metrics.filter((m) => !emitted.includes(m))).toEqual([]);
+      expect(queriedDimensions(query).filter((d) => !setsAttribute(metricsSource, d))).toEqual([]);
+    }
+  });
+
+  it('when the app emits a custom metric, then a tile shows it', () => {
+    const shown = new Set(queries.flatMap(queriedMetrics));
+    expect(emitted.filter((m) => !shown.has(m))).toEqual([]);
+  });
+
+  it('when main.bicep deploys, then the workbook is on its Application Insights', () => {
+    expect(blockAfter(main, "module workbook './workbook.bicep'")).toMatch(/\bappInsightsName: appInsights\.outputs\.name\b/);
+  });
+});
+
+describe('host.json sampling', () => {
+  it('when the host samples Application Insights telemetry, then requests, exceptions and logs (lifecycle, drift monitor, approval watch) are never sampled out', () => {
+    const host = z
+      .object({ logging: z.object({ applicationInsights: z.object({ samplingSettings: z.object({ isEnabled: z.boolean(), excludedTypes: z.string() }) }) }) })
+      .parse(JSON.parse(read('host.json')));
+    const excluded = host.logging.applicationInsights.samplingSettings.excludedTypes.split(';').map((t) => t.trim());
+    expect(excluded).toEqual(expect.arrayContaining(['Request', 'Exception', 'Trace']));
   });
 });
 

@@ -14,7 +14,9 @@ let started = false;
  * `none` it installs nothing: spans go to a provider the process registered itself (a test's
  * in-memory one) or nowhere.
  */
-export function setupTelemetry(settings: Pick<AppConfig, 'TELEMETRY_EXPORTER' | 'APPLICATIONINSIGHTS_CONNECTION_STRING' | 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'>): void {
+export function setupTelemetry(
+  settings: Pick<AppConfig, 'TELEMETRY_EXPORTER' | 'APPLICATIONINSIGHTS_CONNECTION_STRING' | 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'> & Partial<Pick<AppConfig, 'TELEMETRY_SAMPLING_RATIO'>>,
+): void {
   if (started) return;
   started = true;
   switch (settings.TELEMETRY_EXPORTER) {
@@ -36,6 +38,7 @@ export function setupTelemetry(settings: Pick<AppConfig, 'TELEMETRY_EXPORTER' | 
       // Traces and metrics (and the HTTP and Azure SDK instrumentations). On Azure the key-based ingestion is off: with Authorization=AAD the exporter uses the app's identity.
       const aad = /Authorization=AAD/i.test(settings.APPLICATIONINSIGHTS_AUTHENTICATION_STRING ?? '');
       useAzureMonitor({
+        ...azureMonitorSampling(settings.TELEMETRY_SAMPLING_RATIO ?? 1),
         azureMonitorExporterOptions: {
           connectionString: settings.APPLICATIONINSIGHTS_CONNECTION_STRING,
           ...(aad ? { credential: azureCredential() } : {}),
@@ -45,6 +48,15 @@ export function setupTelemetry(settings: Pick<AppConfig, 'TELEMETRY_EXPORTER' | 
       return;
     }
   }
+}
+
+/**
+ * The sampler options for @azure/monitor-opentelemetry: a fixed share of traces, by trace id (a
+ * trace is kept or dropped whole). Its default is a rate limit (5 traces a second); it takes
+ * `samplingRatio` only with `tracesPerSecond` 0, so both are given.
+ */
+export function azureMonitorSampling(ratio: number): { samplingRatio: number; tracesPerSecond: number } {
+  return { samplingRatio: ratio, tracesPerSecond: 0 };
 }
 
 /** Flushes and stops the provider setupTelemetry installed (the host runs this on appTerminate). */

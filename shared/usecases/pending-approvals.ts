@@ -1,0 +1,47 @@
+import { addIsoDuration } from '../domain/policies/duration';
+import type { ModelRegistry } from '../ports/model-registry';
+
+/** A version waiting for a person's decision, and when its lifecycle expires it. */
+export interface PendingApproval {
+  model: string;
+  version: number;
+  /** When it entered pending_approval (its transition on the version's history). */
+  pendingSince: string;
+  /** pendingSince plus the model's `policies.approval.timeout`. */
+  deadline: string;
+  /** Milliseconds from `now` to the deadline; negative once it has passed. */
+  timeLeftMs: number;
+}
+
+export interface ApprovalsOfModel {
+  model: string;
+  /** Its versions waiting for a decision, soonest deadline first (none: an empty list). */
+  pending: PendingApproval[];
+}
+
+/**
+ * Every version waiting in pending_approval, per model, with its deadline computed from stored
+ * state only (the registry: the version's transition into pending_approval and the model's
+ * approval timeout), never from the orchestration. The lifecycle's own timer starts when its next
+ * episode runs after that transition was written, so it fires at most a few seconds after this
+ * deadline; an instance restarted while a version was pending waits a full timeout from its
+ * restart, later than this deadline (the signal errs early). Models that approve automatically
+ * are left out: nobody is waited for.
+ */
+export async function pendingApprovals(registry: Pick<ModelRegistry, 'listModels' | 'listVersions'>, now: Date): Promise<ApprovalsOfModel[]> {
+  const result: ApprovalsOfModel[] = [];
+  for (const record of await registry.listModels()) {
+    const policy = record.definition.policies.approval;
+    if (policy.autoApprove) continue;
+    const pending: PendingApproval[] = [];
+    for (const version of await registry.listVersions(record.modelName)) {
+      if (version.state !== 'pending_approval') continue;
+      const entered = version.history.filter((t) => t.to === 'pending_approval').at(-1)?.at ?? version.updatedAt;
+      const deadline = addIsoDuration(new Date(entered), policy.timeout);
+      pending.push({ model: record.modelName, version: version.version, pendingSince: entered, deadline: deadline.toISOString(), timeLeftMs: deadline.getTime() - now.getTime() });
+    }
+    pending.sort((a, b) => a.timeLeftMs - b.timeLeftMs);
+    result.push({ model: record.modelName, pending });
+  }
+  return result;
+}

@@ -1,0 +1,160 @@
+/** @jest-environment ./test/support/host-typed-arrays-environment.js */
+/**
+ * The operators' metrics besides the event counters (shared/adapters/telemetry/metrics.ts), read
+ * back through an in-memory metric reader: drift statistics per column and breaches as the drift
+ * monitor records windows, Service Bus message age, pending approvals and their time left.
+ */
+import { metrics } from '@opentelemetry/api';
+import { type DataPoint, type Histogram, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+
+import { driftMetrics, OVERALL_SEGMENT, recordPendingApprovals, recordQueueAge } from '../../../shared/adapters/telemetry/metrics';
+import { modelInputSchema } from '../../../shared/schemas/model';
+import type { ModelVersion } from '../../../shared/schemas/model-version';
+import type { ModelRecord } from '../../../shared/schemas/registry';
+import { pendingApprovals } from '../../../shared/usecases/pending-approvals';
+import { aModelDefinition, aModelVersion } from '../../support/builders';
+import { MODEL, monitorWorld, shifted, usual } from '../../support/monitoring-kit';
+
+class CollectingReader extends MetricReader {
+  protected onForceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+  protected onShutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+let reader: CollectingReader;
+let meters: MeterProvider;
+
+beforeEach(() => {
+  reader = new CollectingReader();
+  meters = new MeterProvider({ readers: [reader] });
+  metrics.setGlobalMeterProvider(meters);
+});
+afterEach(async () => {
+  await meters.shutdown();
+  metrics.disable();
+});
+
+/** The data points of one metric. */
+async function points<T = number>(name: string): Promise<Array<DataPoint<T>>> {
+  const { resourceMetrics } = await reader.collect();
+  return resourceMetrics.scopeMetrics.flatMap((s) => s.metrics.filter((m) => m.descriptor.name === name).flatMap((m) => m.dataPoints as Array<DataPoint<T>>));
+}
+
+const day = (d: number) => `202606${String(d).padStart(2, '0')}T0000Z`;
+
+describe('drift metrics', () => {
+  it('when the monitor records windows, then each column statistic is recorded per segment with its method and verdict, and a breach is counted', async () => {
+    const world = await monitorWorld({ drift: { consecutiveWindows: 2, cooldown: 'PT0S' } });
+    world.deps.metrics = driftMetrics;
+    await world.scored(day(10), usual(10));
+    await world.scored(day(11), shifted(11));
+    await world.scored(day(12), shifted(12));
+    const report = await world.run();
+    expect(report.models[0]!.windows.map((w) => w.drift)).toEqual(['ok', 'warning', 'breach']);
+
+    // What the windows hold, as the metric should have it: one value per column, segment and window.
+    const expected = new Map<string, number[]>();
+    for (const d of [10, 11, 12]) {
+      const drift = (await world.runs.windows.get(MODEL, day(d)))!.value.drift!;
+      for (const [segment, r] of [[OVERALL_SEGMENT, drift.overall] as const, ...Object.entries(drift.segments)]) {
+        for (const c of r.columns) {
+          if (c.statistic === null) continue;
+          const key = JSON.stringify({ model: MODEL, column: c.name, segment, method: c.method, verdict: c.verdict, drifted: c.drifted });
+          expected.set(key, [...(expected.get(key) ?? []), c.statistic]);
+        }
+      }
+    }
+    const recorded = await points<Histogram>('mlops.drift.statistic');
+    const got = new Map(recorded.map((p) => [JSON.stringify(p.attributes), p.value]));
+    expect([...got.keys()].sort()).toEqual([...expected.keys()].sort());
+    for (const [key, values] of expected) {
+      expect({ key, count: got.get(key)!.count, sum: got.get(key)!.sum }).toEqual({ key, count: values.length, sum: expect.closeTo(values.reduce((a, b) => a + b, 0), 9) });
+    }
+    // x1 drifted overall in the two shifted windows, and segments are there too.
+    const x1 = recorded.find((p) => p.attributes.column === 'x1' && p.attributes.segment === OVERALL_SEGMENT && p.attributes.drifted === true);
+    expect(x1?.value.count).toBe(2);
+    expect(recorded.some((p) => p.attributes.segment === 'region=north')).toBe(true);
+
+    expect((await points('mlops.drift.breaches')).map((p) => [p.attributes, p.value])).toEqual([[{ model: MODEL, alert: true }, 1]]);
+  });
+
+  it('when no window breaches, then no breach is counted', async () => {
+    const world = await monitorWorld();
+    world.deps.metrics = driftMetrics;
+    await world.scored(day(10), usual(10));
+    await world.run();
+    expect(await points('mlops.drift.breaches')).toEqual([]);
+    expect((await points<Histogram>('mlops.drift.statistic')).length).toBeGreaterThan(0);
+  });
+});
+
+describe('queue age', () => {
+  const now = Date.parse('2026-12-01T00:00:30.000Z');
+
+  it('when a message was enqueued 30 s ago, then its age is recorded in seconds with the entity', async () => {
+    expect(recordQueueAge('retraining-requests', '2026-12-01T00:00:00.000Z', now)).toBe(30);
+    // The host may give a UTC time without its zone.
+    expect(recordQueueAge('retraining-requests', '2026-12-01T00:00:20', now)).toBe(10);
+    expect(recordQueueAge('model-events/champion-changes', new Date('2026-12-01T00:00:29.500Z'), now)).toBe(0.5);
+    const recorded = await points<Histogram>('mlops.queue.age');
+    expect(recorded.map((p) => [p.attributes, p.value.count, p.value.sum, p.value.max]).sort()).toEqual([
+      [{ entity: 'model-events/champion-changes' }, 1, 0.5, 0.5],
+      [{ entity: 'retraining-requests' }, 2, 40, 30],
+    ]);
+  });
+
+  it('when the metadata has no readable enqueued time, then nothing is recorded', async () => {
+    expect(recordQueueAge('retraining-requests', undefined, now)).toBeUndefined();
+    expect(recordQueueAge('retraining-requests', 'yesterday', now)).toBeUndefined();
+    expect(await points('mlops.queue.age')).toEqual([]);
+  });
+});
+
+describe('pending approvals', () => {
+  const at = (iso: string) => iso;
+  function world(timeout: string, autoApprove = false) {
+    const definition = modelInputSchema.parse(aModelDefinition({ policies: { approval: { timeout, autoApprove } } }));
+    const model: ModelRecord = { modelName: 'churn', definition, createdAt: at('2026-06-01T00:00:00.000Z'), updatedAt: at('2026-06-01T00:00:00.000Z'), createdBy: 'carlos', latestVersion: 3 };
+    const pendingSince = (version: number, since: string): ModelVersion =>
+      aModelVersion({
+        version,
+        state: 'pending_approval',
+        revision: 3,
+        updatedAt: since,
+        history: [
+          { id: `churn:v${version}:r2`, kind: 'transition', modelName: 'churn', version, revision: 2, command: 'start_validation', from: 'registered', to: 'validating', actor: { id: 'system', kind: 'system', roles: [] }, at: '2026-06-01T00:00:00.000Z' },
+          { id: `churn:v${version}:r3`, kind: 'transition', modelName: 'churn', version, revision: 3, command: 'pass_validation', from: 'validating', to: 'pending_approval', actor: { id: 'system', kind: 'system', roles: [] }, at: since },
+        ],
+      });
+    const versions = [pendingSince(1, '2026-06-10T00:00:00.000Z'), aModelVersion({ version: 2, state: 'production' }), pendingSince(3, '2026-06-14T12:00:00.000Z')];
+    return { listModels: () => Promise.resolve([model]), listVersions: () => Promise.resolve(versions) };
+  }
+
+  it('when versions wait for approval, then each deadline is their entry into pending_approval plus the timeout, soonest first', async () => {
+    const [churn] = await pendingApprovals(world('P7D'), new Date('2026-06-16T00:00:00.000Z'));
+    expect(churn!.pending).toEqual([
+      { model: 'churn', version: 1, pendingSince: '2026-06-10T00:00:00.000Z', deadline: '2026-06-17T00:00:00.000Z', timeLeftMs: 24 * 3_600_000 },
+      { model: 'churn', version: 3, pendingSince: '2026-06-14T12:00:00.000Z', deadline: '2026-06-21T12:00:00.000Z', timeLeftMs: 5.5 * 24 * 3_600_000 },
+    ]);
+  });
+
+  it('when a model approves automatically, then none of its versions is reported', async () => {
+    expect(await pendingApprovals(world('P7D', true), new Date('2026-06-16T00:00:00.000Z'))).toEqual([]);
+  });
+
+  it('when pending approvals are recorded, then the count per model and the seconds left per version are gauges (negative once overdue)', async () => {
+    recordPendingApprovals(await pendingApprovals(world('PT36H'), new Date('2026-06-15T12:00:00.000Z')));
+    recordPendingApprovals([{ model: 'quiet', pending: [] }]);
+    expect((await points('mlops.approvals.pending')).map((p) => [p.attributes, p.value])).toEqual([
+      [{ model: 'churn' }, 2],
+      [{ model: 'quiet' }, 0],
+    ]);
+    expect((await points('mlops.approvals.time_left')).map((p) => [p.attributes, p.value])).toEqual([
+      [{ model: 'churn', version: '1', deadline: '2026-06-11T12:00:00.000Z' }, -4 * 86_400],
+      [{ model: 'churn', version: '3', deadline: '2026-06-16T00:00:00.000Z' }, 12 * 3600],
+    ]);
+  });
+});
