@@ -73,6 +73,8 @@ export const OUTPUT_ROW_GROUP_ROWS = 65_536;
 export const MODEL_VERSION_COLUMN = 'model_version';
 export const RUN_ID_COLUMN = 'run_id';
 export const SOURCE_ROW_COLUMN = 'source_row';
+/** The file the row was read from (its path): a scheduled run scores several drops, and `source_row` counts within one. */
+export const SOURCE_FILE_COLUMN = 'source_file';
 
 interface ColumnSpec {
   name: string;
@@ -87,7 +89,7 @@ export function outputColumns(definition: ModelDefinition): ColumnSpec[] {
   const names = definition.predictionColumns;
   specs.push({ name: names.prediction, type: definition.task === 'regression' ? 'double' : 'string' });
   for (const label of definition.classLabels ?? []) specs.push({ name: `${names.probabilityPrefix}${label}`, type: 'double' });
-  specs.push({ name: MODEL_VERSION_COLUMN, type: 'int32' }, { name: RUN_ID_COLUMN, type: 'string' }, { name: SOURCE_ROW_COLUMN, type: 'int32' });
+  specs.push({ name: MODEL_VERSION_COLUMN, type: 'int32' }, { name: RUN_ID_COLUMN, type: 'string' }, { name: SOURCE_ROW_COLUMN, type: 'int32' }, { name: SOURCE_FILE_COLUMN, type: 'string' });
   const seen = new Set<string>();
   return specs.filter((s) => !seen.has(s.name) && seen.add(s.name));
 }
@@ -148,6 +150,7 @@ function appendPredictions(
   out: OutputBuffer,
   version: ScoringVersion,
   runId: string,
+  source: string,
   valid: ValidatedRows,
   keptRows: ArrayLike<number>,
   predictions: Predictions,
@@ -163,6 +166,7 @@ function appendPredictions(
   const versionCol = out.column<Int32Array>(MODEL_VERSION_COLUMN)!;
   const runCol = out.column<(string | null)[]>(RUN_ID_COLUMN)!;
   const rowCol = out.column<Int32Array>(SOURCE_ROW_COLUMN)!;
+  const fileCol = out.column<(string | null)[]>(SOURCE_FILE_COLUMN)!;
   if (predictions.kind === 'classification' && predictions.classCount !== labels.length)
     throw errors.signatureMismatch(`the model gives ${predictions.classCount} class probabilities, the definition names ${labels.length} classes`);
   const regression = predictions.kind === 'regression' ? out.column<Float64Array>(def.predictionColumns.prediction)! : undefined;
@@ -184,6 +188,7 @@ function appendPredictions(
     versionCol[o] = version.version;
     runCol[o] = runId;
     rowCol[o] = valid.rowNumbers[r]!;
+    fileCol[o] = source;
     out.next();
   }
 }
@@ -242,7 +247,7 @@ export async function scoreChunk(deps: ScoreChunkDeps, version: ScoringVersion, 
       continue;
     }
     const predictions = await version.model.predict(transformed.inputs);
-    appendPredictions(out, version, input.runId, valid, transformed.keptRows, predictions);
+    appendPredictions(out, version, input.runId, input.source, valid, transformed.keptRows, predictions);
     input.observe?.(valid, transformed.keptRows, predictions);
     rowsScored += transformed.keptRows.length;
   }

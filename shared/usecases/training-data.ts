@@ -12,7 +12,7 @@ import type { ModelDefinition } from '../schemas/model';
 import type { ModelVersion } from '../schemas/model-version';
 import { type TrainingSnapshot, trainingSnapshotSchema } from '../schemas/retraining';
 import { defaultChunkTargets } from './plan-chunks';
-import { RUN_ID_COLUMN, SOURCE_ROW_COLUMN } from './score-chunk';
+import { RUN_ID_COLUMN, SOURCE_FILE_COLUMN, SOURCE_ROW_COLUMN } from './score-chunk';
 
 /**
  * The built-in trainer's data, assembled once per request and kept as its snapshot in
@@ -22,8 +22,8 @@ import { RUN_ID_COLUMN, SOURCE_ROW_COLUMN } from './score-chunk';
  * so it registers the same version.
  *
  * The rows are the newest labelled ones (`datasets/{model}/labelled/{windowId}/*.parquet`:
- * predictions joined with actuals, carrying `run_id` and `source_row`), joined back to their
- * features in the drop each run scored (the run's source, when its ETag is still the one scored).
+ * predictions joined with actuals, carrying `run_id`, `source_file` and `source_row`), joined back
+ * to their features in the drop they were scored from (when its ETag is still the one scored).
  * With too few of them, a training set: the champion's `training` dataset, else the configured
  * one. One in five rows (by a hash of the id) goes to validation.
  */
@@ -86,8 +86,16 @@ async function eachRow(files: TabularFiles, path: string, visit: (raw: RawRows, 
   return plan.columns;
 }
 
-/** Labelled rows wanted from one run's drop: file row number -> actual. */
-type Wanted = Map<string, Map<number, string>>;
+/** Labelled rows wanted from one drop a run scored: its file row numbers -> actual. */
+interface WantedFromDrop {
+  runId: string;
+  /** The drop's path (`source_file`); undefined in labelled files written before predictions carried it. */
+  sourceFile: string | undefined;
+  rows: Map<number, string>;
+}
+
+/** By run id and drop path. */
+type Wanted = Map<string, WantedFromDrop>;
 
 /** The model's labelled files by window id, from one listing of `datasets/{model}/labelled/`. */
 async function labelledFilesByWindow(deps: TrainingDataDeps, definition: ModelDefinition): Promise<Map<string, { path: string; at: number }[]>> {
@@ -126,10 +134,12 @@ async function readLabelled(
       if (rows >= limits.maxRows) break;
       const header = await eachRow(deps.files, path, (raw, columns) => {
         const [run, row, actual] = [RUN_ID_COLUMN, SOURCE_ROW_COLUMN, LABELLED_ACTUAL_COLUMN].map((c) => columns.get(c));
+        const file = columns.get(SOURCE_FILE_COLUMN);
         if (run === undefined || row === undefined || actual === undefined) return;
         for (let r = 0; r < raw.rowCount && rows < limits.maxRows; r += 1) {
           const runId = raw.text(run, r);
           const sourceRow = raw.number(row, r);
+          const sourceFile = file === undefined ? undefined : (raw.text(file, r) ?? undefined);
           const value = raw.text(actual, r);
           if (runId === null || !Number.isInteger(sourceRow)) {
             skipped.add('labelled_row_without_run');
@@ -139,13 +149,14 @@ async function readLabelled(
             skipped.add('unusable_actual');
             continue;
           }
-          const ofRun = wanted.get(runId) ?? new Map<number, string>();
-          wanted.set(runId, ofRun);
-          if (ofRun.has(sourceRow)) {
+          const key = JSON.stringify([runId, sourceFile ?? null]);
+          const fromDrop = wanted.get(key) ?? { runId, sourceFile, rows: new Map<number, string>() };
+          wanted.set(key, fromDrop);
+          if (fromDrop.rows.has(sourceRow)) {
             skipped.add('superseded_actual');
             continue;
           }
-          ofRun.set(sourceRow, value!.trim());
+          fromDrop.rows.set(sourceRow, value!.trim());
           rows += 1;
         }
       });
@@ -162,11 +173,13 @@ async function joinToDrops(deps: TrainingDataDeps, definition: ModelDefinition, 
   const columns = trainingColumns(definition);
   const features = columns.slice(0, -1);
   const out: Cells[] = [];
-  for (const [runId, rows] of wanted) {
+  for (const { runId, sourceFile, rows } of wanted.values()) {
     const run = await deps.runs.runs.get(definition.name, runId);
-    const source = run?.value.sources.length === 1 ? run.value.sources[0] : undefined;
+    const sources = run?.value.sources ?? [];
+    // Without the drop's path (labelled before predictions carried it) only a single-drop run is unambiguous.
+    const source = sourceFile === undefined ? (sources.length === 1 ? sources[0] : undefined) : sources.find((s) => s.path === sourceFile);
     if (!run || !source) {
-      skipped.add(run ? 'run_with_several_sources' : 'run_not_found', rows.size);
+      skipped.add(!run ? 'run_not_found' : sourceFile === undefined ? 'run_with_several_sources' : 'drop_not_in_run', rows.size);
       continue;
     }
     const now = await deps.lake.stat(source.path);

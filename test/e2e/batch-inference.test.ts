@@ -182,6 +182,14 @@ describe('batch inference of data drops on devhost', () => {
     }, 60_000);
     expect(runs.flatMap((r) => r.sources)).toHaveLength(2);
     for (const run of runs) expect(new Date(run.scheduledFor!).getTime() % 6000).toBe(0); // an occurrence of */6 seconds
+    // Each prediction names the drop it came from: both drops number their rows from 1.
+    const predicted: Record<string, unknown>[] = [];
+    for (const run of runs as unknown as { runId: string }[]) {
+      const detail = (await reader().get(`models/nightly/runs/${run.runId}`)).body as { manifest: { parts: { path: string }[] } };
+      for (const part of detail.manifest.parts) predicted.push(...(await readParquetRows(await devhost.container().getBlobClient(part.path).downloadToBuffer())));
+    }
+    const dropOf = (id: string) => (id.startsWith('s1-') ? 'drops/nightly/scheduled/part-1.csv' : 'drops/nightly/scheduled/part-2.csv');
+    expect(predicted.map((p) => [p.source_file, p.source_row])).toEqual(predicted.map((p) => [dropOf(p.id as string), Number((p.id as string).split('-').at(-1)) + 1]));
     expect((await runsOf('nightly')).filter((r) => r.sources.some((s) => s.path.includes('/scheduled/')) && (r as { kind?: string }).kind === 'batch')).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@
  * The production loop's documents and files a retraining reads, made as the contract in
  * docs/production-loop.md describes them: a data drop (CSV), the run that scored it (`runs`), and
  * the labelled file the actuals join writes for a window (`datasets/{model}/labelled/{windowId}/
- * {actualsId}.parquet`: prediction columns, `run_id`, `source_row`, `actual`).
+ * {actualsId}.parquet`: prediction columns, `run_id`, `source_row`, `source_file`, `actual`).
  */
 import { BufferedParquetSink } from '../../shared/adapters/tabular/parquet-writer';
 import { lakePaths } from '../../shared/domain/lake-paths';
@@ -43,10 +43,14 @@ export function labelledFixture(options: {
   /** Indexes of rows without an actual (not in the labelled file). */
   unlabelled?: readonly number[];
   segmentKey?: string;
+  /** The drop's file name (default `{runId}.csv`): a scheduled run scores several. */
+  dropName?: string;
+  /** Whether the labelled file has `source_file` (default true; labelled files written before predictions carried it lack it). */
+  withSourceFile?: boolean;
 }): LabelledFixture {
   const { model, version, runId, windowId, rows } = options;
   const featureNames = Object.keys(rows[0]!.features);
-  const dropPath = lakePaths.drop(model, `${runId}.csv`);
+  const dropPath = lakePaths.drop(model, options.dropName ?? `${runId}.csv`);
   const drop = Buffer.from(csvOf(['id', ...featureNames], rows.map((r) => [r.id, ...featureNames.map((f) => r.features[f]!)])));
   const skip = new Set(options.unlabelled ?? []);
   const kept = rows.map((row, i) => ({ row, sourceRow: i + 1 })).filter((_, i) => !skip.has(i));
@@ -58,6 +62,7 @@ export function labelledFixture(options: {
     { name: 'model_version', type: 'int32', values: Int32Array.from(kept, () => version) },
     { name: 'run_id', type: 'string', values: kept.map(() => runId) },
     { name: 'source_row', type: 'int32', values: Int32Array.from(kept, (k) => k.sourceRow) },
+    ...(options.withSourceFile === false ? [] : [{ name: 'source_file', type: 'string' as const, values: kept.map(() => dropPath) }]),
     { name: 'actual', type: numericActual ? 'double' : 'string', values: kept.map((k) => k.row.actual) },
   ];
   const sink = new BufferedParquetSink();
@@ -65,7 +70,7 @@ export function labelledFixture(options: {
   return {
     dropPath,
     drop,
-    labelledPath: lakePaths.labelled(model, windowId, `actuals-${runId}`),
+    labelledPath: lakePaths.labelled(model, windowId, `actuals-${runId}${options.dropName ? `-${options.dropName.replace(/\W/g, '-')}` : ''}`),
     labelled: sink.finish(),
     run: (etag, size) => ({
       runId,

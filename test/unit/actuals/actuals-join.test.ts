@@ -76,8 +76,8 @@ describe('actuals join (use cases, in memory)', () => {
 
     const day1 = await labelledRows(w, DAY1, actualsId);
     expect(day1.map((r) => r.id)).toEqual(['d0', 'd1', 'd2']);
-    expect(Object.keys(day1[0]!)).toEqual(['id', 'ts', 'region', 'prediction', 'model_version', 'run_id', 'source_row', 'actual', 'actuals_id', 'actuals_row', 'actuals_at']);
-    expect(day1[0]).toMatchObject({ region: 'north', prediction: predictionOf(1, 0.5), model_version: 1, run_id: 'run-1', source_row: 1, actual: 7, actuals_id: actualsId, actuals_row: 1 });
+    expect(Object.keys(day1[0]!)).toEqual(['id', 'ts', 'region', 'prediction', 'model_version', 'run_id', 'source_row', 'source_file', 'actual', 'actuals_id', 'actuals_row', 'actuals_at']);
+    expect(day1[0]).toMatchObject({ region: 'north', prediction: predictionOf(1, 0.5), model_version: 1, run_id: 'run-1', source_row: 1, source_file: expect.stringMatching(/^drops\/demand\/.+\.csv$/), actual: 7, actuals_id: actualsId, actuals_row: 1 });
     expect((await labelledRows(w, DAY2, actualsId)).map((r) => [r.id, r.actual])).toEqual([['d3', 2], ['d4', 10], ['d5', 3]]);
 
     // The record's metrics are computeMetricsByKeys over the six matched rows.

@@ -184,6 +184,29 @@ describe('a retraining request for a model with the built-in trainer', () => {
     expect((await record(w.runs))!.training!.trainRows + (await record(w.runs))!.training!.validationRows).toBe(120);
   });
 
+  it('when a scheduled run scored several drops, then its labelled rows join back to the drop each came from (source_file); without source_file they are left out as ambiguous', async () => {
+    const w = await aWorld();
+    const drops = [
+      labelledFixture({ model: 'regional', version: 1, runId: 'run-sched', windowId: WINDOW, rows: driftedRows(70, 11), segmentKey: 'region', dropName: 'scheduled/a.csv' }),
+      labelledFixture({ model: 'regional', version: 1, runId: 'run-sched', windowId: WINDOW, rows: driftedRows(60, 12), segmentKey: 'region', dropName: 'scheduled/b.csv' }),
+    ];
+    const sources = [];
+    for (const d of drops) {
+      const info = await w.lake.write(d.dropPath, d.drop);
+      await w.lake.write(d.labelledPath, d.labelled);
+      sources.push({ path: d.dropPath, etag: info.etag, size: info.size });
+    }
+    // Both drops' rows are numbered from 1: only source_file tells them apart.
+    await w.runs.runs.create('regional', 'run-sched', { ...drops[0]!.run(sources[0]!.etag, sources[0]!.size), sources, rowsRead: 130, rowsScored: 130 });
+    const legacy = labelledFixture({ model: 'regional', version: 1, runId: 'run-sched', windowId: WINDOW, rows: driftedRows(9, 13), segmentKey: 'region', dropName: 'scheduled/c.csv', withSourceFile: false });
+    await w.lake.write(legacy.labelledPath, legacy.labelled);
+
+    await deliver(w, aRetrainingRequest('regional', 1, WINDOW));
+    const training = (await record(w.runs))!.training!;
+    expect(training.trainRows + training.validationRows).toBe(130);
+    expect(training.skipped).toEqual({ run_with_several_sources: 9 });
+  });
+
   it('when there are too few labelled rows, then it trains on the champion\'s training set instead', async () => {
     const w = await aWorld({ trainingSet: true });
     await addLabelled(w, 'run-a', WINDOW, driftedRows(10, 9));

@@ -81,6 +81,7 @@ describe('scoreChunk with a linear regressor', () => {
         model_version: 3,
         run_id: 'run-1',
         source_row: i + 1,
+        source_file: 'drops/churn/a.csv',
       });
     });
   });
@@ -261,6 +262,7 @@ describe('scoreChunk with a tree-ensemble classifier on Parquet', () => {
         model_version: 1,
         run_id: 'run-1',
         source_row: i + 1,
+        source_file: 'drops/tiers/p.parquet',
       });
     });
   });
