@@ -86,6 +86,7 @@ function writeParts(dir: string): string[] {
         model_version: new Int32Array(n).fill(1),
         run_id: new Array<string>(n).fill(runId(k)),
         source_row: Int32Array.from({ length: n }, (_, i) => g + i - first + 1),
+        source_file: new Array<string>(n).fill(`drops/bench-demand/${k}.csv`),
       };
       sink.writeRowGroup(specs.map((s) => ({ ...s, values: values[s.name]! })));
     }
