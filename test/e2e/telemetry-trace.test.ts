@@ -16,7 +16,7 @@ import { BATCH_ACTIVITIES, BATCH_INFERENCE } from '../../orchestrations/batch/na
 import { LIFECYCLE_ACTIVITIES, MODEL_LIFECYCLE } from '../../orchestrations/lifecycle/names';
 import { regionalRows, toCsv } from '../support/model-kit';
 import { apiClient, eventually, regionalChampion } from '../support/product-devhost';
-import { parentOf, spanIdOf, spansNamed, startTracedDevhost, type TracedDevhost, traceOf } from '../support/traced-devhost';
+import { afterLastEpisode, expectChildrenOf, parentOf, spanIdOf, spansNamed, startTracedDevhost, type TracedDevhost, traceOf } from '../support/traced-devhost';
 
 jest.setTimeout(180_000);
 
@@ -34,32 +34,6 @@ afterEach(() => {
 afterAll(async () => {
   await traced?.stop();
 });
-
-const nanos = ([seconds, ns]: [number, number]) => BigInt(seconds) * 1_000_000_000n + BigInt(ns);
-
-/** The spans so far, once an episode of `orchestration` began after `lastActivity` ended (the run's last episode). */
-function afterLastEpisode(orchestration: string, lastActivity: string): Promise<ReadableSpan[]> {
-  return eventually(`the ${orchestration} episode after ${lastActivity}`, async () => {
-    const all = traced.exporter.getFinishedSpans();
-    const [last] = spansNamed(all, lastActivity);
-    if (!last) return undefined;
-    const episodeAfter = spansNamed(all, `orchestration ${orchestration}`).some((e) => nanos(e.startTime) >= nanos(last.endTime));
-    return episodeAfter ? all : undefined;
-  }, 60_000);
-}
-
-/** Every span named in `names` exists, and each one is a child of `parent` (so in its trace). */
-function expectChildrenOf(parent: ReadableSpan, spans: ReadableSpan[], names: string[]): void {
-  for (const name of names) {
-    const named = spansNamed(spans, name);
-    expect({ name, count: named.length }).not.toEqual({ name, count: 0 });
-    for (const span of named) {
-      expect({ name, trace: traceOf(span), parent: parentOf(span) }).toEqual({ name, trace: traceOf(parent), parent: spanIdOf(parent) });
-      // The host's own context for the invocation is kept as a link.
-      expect(span.links).toHaveLength(1);
-    }
-  }
-}
 
 const rows = regionalRows(1500, 9);
 
@@ -127,7 +101,7 @@ it('when actuals of the scored drop land, then the trigger, the actualsJoin orch
     return found?.state === 'completed' ? found : undefined;
   }, 60_000);
   // The join ends by asking whether the champion needs revalidating (no new segment here).
-  const spans = await afterLastEpisode(ACTUALS_JOIN, LIFECYCLE_ACTIVITIES.revalidationFor);
+  const spans = await afterLastEpisode(traced.exporter, ACTUALS_JOIN, LIFECYCLE_ACTIVITIES.revalidationFor);
 
   const [trigger, ...otherTriggers] = spansNamed(spans, 'joinActuals');
   expect(otherTriggers).toEqual([]);
@@ -141,7 +115,7 @@ it('when a version is registered over HTTP, then the request, the modelLifecycle
   traced.exporter.reset();
   // Defines the model, registers v1 (the traced request), approves it once validated (its own trace).
   await regionalChampion(traced.origin, 'registered', traced.upload);
-  const spans = await afterLastEpisode(MODEL_LIFECYCLE, LIFECYCLE_ACTIVITIES.closeRetraining);
+  const spans = await afterLastEpisode(traced.exporter, MODEL_LIFECYCLE, LIFECYCLE_ACTIVITIES.closeRetraining);
 
   const [register, ...otherRegistrations] = spansNamed(spans, 'registerVersion');
   expect(otherRegistrations).toEqual([]);
