@@ -1,6 +1,7 @@
 import type * as df from 'durable-functions';
 
 import { lifecycleInstanceId, MODEL_LIFECYCLE } from '../orchestrations/lifecycle/names';
+import { traceFields } from '../shared/adapters/telemetry/invocation';
 import { APPROVAL_EVENT, type ApprovalEvent, type LifecycleInput, type VersionRef } from '../shared/schemas/lifecycle-orchestration';
 
 /** The SDK reports a missing instance as an error whose message names HTTP 404. */
@@ -19,12 +20,13 @@ export async function instanceStatus(client: df.DurableClient, instanceId: strin
 /**
  * Starts an orchestration under a business-key instance id unless an instance exists (running or
  * finished: a finished one is not restarted, which would replace its history). Returns whether
- * this call started it.
+ * this call started it. The input carries the active span's `traceparent` (the trigger's, unless
+ * the input names one): the orchestration, its activities and sub-orchestrations join that trace.
  */
-export async function startOnce(client: df.DurableClient, orchestrator: string, instanceId: string, input: unknown): Promise<boolean> {
+export async function startOnce(client: df.DurableClient, orchestrator: string, instanceId: string, input: object): Promise<boolean> {
   if (await instanceStatus(client, instanceId)) return false;
   try {
-    await client.startNew(orchestrator, { instanceId, input });
+    await client.startNew(orchestrator, { instanceId, input: { ...traceFields(), ...input } });
     return true;
   } catch (error) {
     // A concurrent caller started it first.

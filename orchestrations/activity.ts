@@ -54,3 +54,12 @@ export function activityValue<T>(raw: unknown): T {
 export function* callActivity<T>(activity: df.RegisteredActivity, input: unknown, retry: df.RetryOptions = outageRetry): Generator<df.Task, T, unknown> {
   return activityValue<T>(yield activity(input).withRetry(retry));
 }
+
+/**
+ * The run's traceparent as a field to spread into activity and sub-orchestration inputs, so their
+ * spans join the trace that started the run. It is read from the orchestration input, never made
+ * in orchestrator code, so every replay passes the same value. Empty when the run is untraced.
+ */
+export function carriedTrace(input: { traceparent?: string | undefined }): { traceparent?: string } {
+  return input.traceparent ? { traceparent: input.traceparent } : {};
+}

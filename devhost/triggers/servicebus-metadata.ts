@@ -1,5 +1,7 @@
 import type { ServiceBusReceivedMessage } from '@azure/service-bus';
 
+import { traceparentSchema } from '../../shared/schemas/common';
+
 const iso = (d: Date | undefined): string | undefined => d?.toISOString();
 
 /**
@@ -39,4 +41,18 @@ export function batchMetadata(messages: ServiceBusReceivedMessage[]): Record<str
   const perMessage = messages.map(messageMetadata);
   const keys = new Set(perMessage.flatMap((m) => Object.keys(m)));
   return Object.fromEntries([...keys].map((k) => [`${k}Array`, perMessage.map((m) => m[k] ?? null)]));
+}
+
+/**
+ * The trace context a message carries, as the Service Bus extension reads it for the invocation:
+ * the `Diagnostic-Id` application property (what the Azure SDKs set), else `traceparent`, when it
+ * is a valid W3C traceparent. Undefined otherwise: the invocation then starts a trace of its own.
+ */
+export function messageTraceParent(message: Pick<ServiceBusReceivedMessage, 'applicationProperties'>): string | undefined {
+  const properties = message.applicationProperties ?? {};
+  for (const key of ['Diagnostic-Id', 'traceparent']) {
+    const parsed = traceparentSchema.safeParse(properties[key]);
+    if (parsed.success) return parsed.data;
+  }
+  return undefined;
 }

@@ -8,7 +8,7 @@ import {
 import type { TriggerListener } from '../host/host';
 import { resolveSettingRefs } from '../host/host-storage';
 import type { Disposable, FunctionInfo, FunctionsWorker } from '../worker';
-import { batchMetadata, messageMetadata } from './servicebus-metadata';
+import { batchMetadata, messageMetadata, messageTraceParent } from './servicebus-metadata';
 
 /** Default app setting for Service Bus connections, as in the Functions extension. */
 const DEFAULT_CONNECTION = 'AzureWebJobsServiceBus';
@@ -115,9 +115,12 @@ export class ServiceBusListener implements TriggerListener {
     const subscription = receiver.subscribe(
       {
         processMessage: async (message) => {
+          // The consumer continues the producer's trace, as the extension does.
+          const traceParent = messageTraceParent(message);
           await worker.invoke(fn.name, {
             triggerValue: message.body,
             triggerMetadata: messageMetadata(message),
+            ...(traceParent ? { traceParent } : {}),
           });
         },
         processError: async (args) => {

@@ -56,6 +56,8 @@ export interface InvokeRequest {
   extraInputs?: Record<string, unknown>;
   invocationId?: string;
   retryContext?: { retryCount: number; maxRetryCount: number };
+  /** The invocation's W3C trace context, as the host sets it from the trigger (e.g. a message's `Diagnostic-Id`); a fresh one when absent. */
+  traceParent?: string;
   /** Do not write the per-invocation log line (e.g. bulk activity runs that log elsewhere). */
   quiet?: boolean;
 }
@@ -242,7 +244,7 @@ export class FunctionsWorker {
       functionId: registered.metadata.functionId ?? name,
       inputData: await this.#inputData(registered, request, bindingData),
       triggerMetadata: toRpcMetadata(request.triggerMetadata),
-      traceContext: { traceParent: traceParent(), traceState: '', attributes: {} },
+      traceContext: { traceParent: request.traceParent ?? traceParent(), traceState: '', attributes: {} },
       retryContext: request.retryContext ?? null,
     };
     const coreCtx = new CoreContext(invocationId, rpcRequest, registered.metadata, (level, category, message) =>

@@ -3,7 +3,6 @@ import * as df from 'durable-functions';
 import { z } from 'zod';
 
 import { BATCH_INFERENCE,batchInstanceId } from '../../orchestrations/batch/names';
-import { traceFields } from '../../shared/adapters/telemetry/invocation';
 import { config } from '../../shared/config';
 import { modelNameSchema } from '../../shared/schemas/common';
 import type { BatchInput } from '../../shared/schemas/monitoring';
@@ -43,8 +42,8 @@ app.storageBlob('scoreDrop', {
     const path = blobTrigger.slice(blobTrigger.indexOf('/') + 1);
     const source = { path, etag: properties.eTag, size: properties.length, lastModified: properties.lastModified.toISOString() };
     const runId = runIdFor([source], source.lastModified);
-    // The trigger's span travels in the input: the run's orchestration and activities are traced under it.
-    const input: BatchInput = { model, runId, kind: 'batch', sources: [source], maxParallel: config().BATCH_MAX_PARALLEL_CHUNKS, ...traceFields() };
+    // startOnce puts the trigger's span in the input: the run's orchestration and activities are traced under it.
+    const input: BatchInput = { model, runId, kind: 'batch', sources: [source], maxParallel: config().BATCH_MAX_PARALLEL_CHUNKS };
     const started = await startOnce(df.getClient(context), BATCH_INFERENCE, batchInstanceId(model, runId), input);
     context.log(`scoreDrop: ${path} ${started ? '->' : 'is already'} run ${runId}`);
   },

@@ -2,7 +2,6 @@ import { app, type InvocationContext, type Timer } from '@azure/functions';
 import * as df from 'durable-functions';
 
 import { BATCH_INFERENCE, batchInstanceId } from '../../orchestrations/batch/names';
-import { traceFields } from '../../shared/adapters/telemetry/invocation';
 import { batch, registry } from '../../shared/composition';
 import { config } from '../../shared/config';
 import { dueScheduledRun } from '../../shared/usecases/batch-inference';
@@ -24,7 +23,7 @@ app.timer('scheduleInference', {
       if (!model.definition.schedule) continue;
       const due = await dueScheduledRun(batch(), model.definition, now);
       if (!due) continue;
-      const started = await startOnce(client, BATCH_INFERENCE, batchInstanceId(due.model, due.runId), { ...due, maxParallel: config().BATCH_MAX_PARALLEL_CHUNKS, ...traceFields() });
+      const started = await startOnce(client, BATCH_INFERENCE, batchInstanceId(due.model, due.runId), { ...due, maxParallel: config().BATCH_MAX_PARALLEL_CHUNKS });
       if (started) context.log(`scheduleInference: ${due.model} run ${due.runId} over ${due.sources.length} file(s)`);
     }
   },

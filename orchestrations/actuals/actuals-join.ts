@@ -5,7 +5,7 @@ import { actualsIdOf } from '../../shared/domain/actuals';
 import { parseOrThrow } from '../../shared/domain/errors';
 import { actualsJoinInputSchema, type ActualsJoinOutput, type ActualsPlanResult, type BucketSummary } from '../../shared/schemas/actuals';
 import type { RevalidationInput } from '../../shared/schemas/lifecycle-orchestration';
-import { activityValue, callActivity, outageRetry } from '../activity';
+import { activityValue, callActivity, carriedTrace, outageRetry } from '../activity';
 import { REVALIDATE_CHAMPION, revalidationInstanceId } from '../lifecycle/names';
 import { findRevalidation } from '../lifecycle/revalidation';
 import { complete, fail, joinBucket, plan, updateWindow } from './activities';
@@ -30,13 +30,20 @@ function* fanOut<T>(context: OrchestrationContext, activity: df.RegisteredActivi
  * is validated again with those rows (a sub-orchestration, one per version and file). The join is
  * complete either way: a failed revalidation is logged here and shown by its own instance.
  */
-function* revalidateOnNewFlavours(context: OrchestrationContext, model: string, actualsId: string, log: (message: string) => void): Generator<df.Task, void, unknown> {
+function* revalidateOnNewFlavours(
+  context: OrchestrationContext,
+  join: { model: string; actualsId: string; traceparent?: string },
+  log: (message: string) => void,
+): Generator<df.Task, void, unknown> {
+  const { model, actualsId } = join;
   try {
-    const found = yield* call<RevalidationInput | null>(findRevalidation, { model, actualsId });
+    const found = yield* call<RevalidationInput | null>(findRevalidation, join);
     if (!found) return;
     log(`labelled new segment value(s) ${found.newSegments.join(', ')}: revalidating the champion v${found.version}`);
     context.df.setCustomStatus({ step: 'revalidating', version: found.version });
-    yield context.df.callSubOrchestrator(REVALIDATE_CHAMPION, found, revalidationInstanceId(model, found.version, actualsId));
+    // The sub-orchestration continues the join's trace, as its activities do.
+    const input: RevalidationInput = { ...found, ...carriedTrace(join) };
+    yield context.df.callSubOrchestrator(REVALIDATE_CHAMPION, input, revalidationInstanceId(model, found.version, actualsId));
   } catch (error) {
     log(`revalidation failed: ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -63,16 +70,17 @@ function* actualsJoin(context: OrchestrationContext): Generator<df.Task, Actuals
       log(planned.outcome === 'done' ? `already ${planned.state}` : 'superseded by a newer version of the blob');
       return { actualsId, outcome: planned.outcome };
     }
-    const { model } = input;
+    // Every step's input carries the trace of the blob trigger that started the join.
+    const join = { model: input.model, actualsId, ...carriedTrace(input) };
     context.df.setCustomStatus({ step: 'joining', buckets: planned.buckets });
-    const buckets = Array.from({ length: planned.buckets }, (_, bucket) => ({ model, actualsId, bucket }));
+    const buckets = Array.from({ length: planned.buckets }, (_, bucket) => ({ ...join, bucket }));
     const summaries = yield* fanOut<BucketSummary>(context, joinBucket, buckets, planned.parallelism);
     const windows = [...new Set(summaries.flatMap((s) => s.windows.map((w) => w.windowId)))].sort();
     context.df.setCustomStatus({ step: 'windows', windows: windows.length });
-    yield* fanOut(context, updateWindow, windows.map((windowId) => ({ model, actualsId, windowId })), planned.parallelism);
-    yield* call(complete, { model, actualsId, summaries, completedAt: now() });
+    yield* fanOut(context, updateWindow, windows.map((windowId) => ({ ...join, windowId })), planned.parallelism);
+    yield* call(complete, { ...join, summaries, completedAt: now() });
     log(`joined: ${summaries.reduce((s, b) => s + b.matched, 0)} matched, ${windows.length} window(s)`);
-    yield* revalidateOnNewFlavours(context, model, actualsId, log);
+    yield* revalidateOnNewFlavours(context, join, log);
     context.df.setCustomStatus({ step: 'done' });
     return { actualsId, outcome: 'completed' };
   } catch (error) {

@@ -5,6 +5,7 @@ import { parseOrThrow } from '../../shared/domain/errors';
 import { activityResultSchema } from '../../shared/schemas/lifecycle-orchestration';
 import { batchInputSchema } from '../../shared/schemas/monitoring';
 import type { PlannedChunk, ScoredChunk } from '../../shared/usecases/batch-inference';
+import { carriedTrace } from '../activity';
 import { completeBatchRun, failBatchRun, planBatchRun, scoreBatchChunk, startBatchRun, type summaryOf } from './activities';
 import { BATCH_INFERENCE, batchInstanceId, CHAMPION_CHANGED_EVENT } from './names';
 
@@ -59,7 +60,7 @@ function* batchInference(context: OrchestrationContext): Generator<df.Task, RunS
   const input = parseOrThrow(batchInputSchema, context.df.getInput(), 'batch inference input');
   // Every activity input carries the run's traceparent (from the input, so replays pass the same):
   // their spans join the trace of the trigger that started the run.
-  const ref = { model: input.model, runId: input.runId, ...(input.traceparent ? { traceparent: input.traceparent } : {}) };
+  const ref = { model: input.model, runId: input.runId, ...carriedTrace(input) };
   const instanceId = batchInstanceId(input.model, input.runId);
   let started: { state: string; version: number | null };
   for (;;) {

@@ -15,7 +15,7 @@ import {
   type StateResult,
   type VersionRef,
 } from '../../shared/schemas/lifecycle-orchestration';
-import { callActivity, outageRetry } from '../activity';
+import { callActivity, carriedTrace, outageRetry } from '../activity';
 import { autoApprove, closeRetraining, expire, promote, readVersion, recordValidation, startValidation, validate } from './activities';
 import { MODEL_LIFECYCLE } from './names';
 
@@ -59,7 +59,9 @@ function setStatus(context: OrchestrationContext, status: LifecycleStatus): void
  */
 function* modelLifecycle(context: OrchestrationContext): Step {
   const input = parseOrThrow(lifecycleInputSchema, context.df.getInput(), 'lifecycle input');
-  const ref: VersionRef = { model: input.model, version: input.version };
+  const versionRef: VersionRef = { model: input.model, version: input.version };
+  // Every activity input carries the trace of what started the lifecycle (a registration, a retraining).
+  const ref = { ...versionRef, ...carriedTrace(input) };
   const log = (message: string) => {
     if (!context.df.isReplaying) context.log(`[${context.df.instanceId}] ${input.model} v${input.version}: ${message}`);
   };
@@ -101,7 +103,7 @@ function* modelLifecycle(context: OrchestrationContext): Step {
     log(`retraining request not closed: ${(error as Error).message}`);
   }
   setStatus(context, { step: 'done', state, ...(evidenceHash ? { evidenceHash } : {}), ...(reasons ? { reasons } : {}) });
-  const output: LifecycleOutput = { ...ref, outcome: state, ...(evidenceHash ? { evidenceHash } : {}), ...(reasons ? { reasons } : {}) };
+  const output: LifecycleOutput = { ...versionRef, outcome: state, ...(evidenceHash ? { evidenceHash } : {}), ...(reasons ? { reasons } : {}) };
   return output;
 }
 

@@ -12,7 +12,7 @@ import {
   revalidationReason,
   writeRevalidationData,
 } from '../../shared/usecases/revalidation';
-import { callActivity, defineActivity } from '../activity';
+import { callActivity, carriedTrace, defineActivity } from '../activity';
 import { validate } from './activities';
 import { LIFECYCLE_ACTIVITIES, REVALIDATE_CHAMPION } from './names';
 
@@ -61,11 +61,13 @@ function* revalidateChampion(context: OrchestrationContext): Generator<df.Task, 
   const input = parseOrThrow(revalidationInputSchema, context.df.getInput(), 'revalidation input');
   const at = context.df.currentUtcDateTime.toISOString();
   const dataset = yield* call<string>(revalidationData, input);
+  // Activity inputs carry the input's traceparent (revalidationData's and recordRevalidation's whole input does).
   const outcome = yield* call<ValidationOutcome>(validate, {
     model: input.model,
     version: input.version,
     validatedAt: at,
     dataset,
+    ...carriedTrace(input),
   });
   yield* call(recordRevalidation, { ...input, outcome, at });
   if (!context.df.isReplaying)

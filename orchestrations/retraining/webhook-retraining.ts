@@ -9,7 +9,7 @@ import {
   retrainingInputSchema,
   type RetrainingSubmitted,
 } from '../../shared/schemas/retraining';
-import { backoff, callActivity } from '../activity';
+import { backoff, callActivity, carriedTrace } from '../activity';
 import { recordFailure, recordResult, submit } from './activities';
 import { WEBHOOK_RETRAINING } from './names';
 
@@ -30,11 +30,13 @@ const run = <T>(activity: df.RegisteredActivity, input: unknown) => callActivity
 function* webhookRetraining(context: OrchestrationContext): Step {
   const input = parseOrThrow(retrainingInputSchema, context.df.getInput(), 'retraining input');
   const ref = { requestId: input.requestId, model: input.model };
+  // Activity inputs carry the trace of the retraining trigger that started the run (submit's is the whole input).
+  const traced = { ...ref, ...carriedTrace(input) };
   const log = (message: string) => {
     if (!context.df.isReplaying) context.log(`[${context.df.instanceId}] ${message}`);
   };
   function* fail(reason: string): Step {
-    yield* run(recordFailure, { ...ref, error: reason });
+    yield* run(recordFailure, { ...traced, error: reason });
     log(reason);
     context.df.setCustomStatus({ step: 'done', outcome: 'failed' });
     return { ...ref, outcome: 'failed', error: reason };
@@ -57,7 +59,7 @@ function* webhookRetraining(context: OrchestrationContext): Step {
   const parsed = retrainingCompletionSchema.safeParse(report.result);
   const completion = parsed.success ? parsed.data : { outcome: 'failed' as const, error: 'its report was unreadable' };
   if (completion.outcome === 'failed') return yield* fail(`the training pipeline failed: ${completion.error}`);
-  const { state } = yield* run<{ state: string }>(recordResult, { ...ref, version: completion.version });
+  const { state } = yield* run<{ state: string }>(recordResult, { ...traced, version: completion.version });
   log(`the training pipeline registered v${completion.version}: ${state}`);
   context.df.setCustomStatus({ step: 'done', outcome: state, resultVersion: completion.version });
   return { ...ref, outcome: state, resultVersion: completion.version };

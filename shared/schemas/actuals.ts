@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-import { isoDateTimeSchema, isoDurationSchema, modelNameSchema, versionNumberSchema } from './common';
+import { isoDateTimeSchema, isoDurationSchema, modelNameSchema, traceparentSchema, versionNumberSchema } from './common';
 import { segmentedMetricReportSchema } from './metrics';
 import { modelInputSchema } from './model';
 import { actualsRecordSchema, windowIdSchema, windowSpanSchema } from './monitoring';
@@ -23,6 +23,8 @@ export const actualsJoinInputSchema = z.object({
   size: count,
   /** When the file arrived (the blob's last-modified time); the later file wins for an id. */
   lastModified: isoDateTimeSchema,
+  /** The blob trigger's span: the join and its activities are traced under it. */
+  traceparent: traceparentSchema.optional(),
 });
 export type ActualsJoinInput = z.infer<typeof actualsJoinInputSchema>;
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-import { isoDurationSchema, modelNameSchema, sha256Schema, versionNumberSchema } from './common';
+import { isoDurationSchema, modelNameSchema, sha256Schema, traceparentSchema, versionNumberSchema } from './common';
 import { validationOutcomeSchema } from './evidence';
 import { lifecycleStateSchema } from './lifecycle';
 
@@ -16,6 +16,8 @@ export const lifecycleInputSchema = versionRefSchema.extend({
   /** Why the lifecycle runs: a new registration, or a revalidation with new evidence. */
   reason: z.enum(['registered', 'revalidation']).default('registered'),
   correlationId: z.string().min(1).max(128).optional(),
+  /** The span that started the lifecycle (the registration's): the orchestration and its activities are traced under it. */
+  traceparent: traceparentSchema.optional(),
 });
 export type LifecycleInput = z.input<typeof lifecycleInputSchema>;
 
@@ -35,6 +37,8 @@ export const revalidationInputSchema = versionRefSchema.extend({
   windows: z.array(z.string().min(1)),
   /** Segments (`key=value`) the version's validation data never had. */
   newSegments: z.array(z.string().min(1)).min(1),
+  /** The actuals join's trace, which the revalidation and its activities continue. */
+  traceparent: traceparentSchema.optional(),
 });
 export type RevalidationInput = z.infer<typeof revalidationInputSchema>;
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-import { isoDurationSchema, modelNameSchema, versionNumberSchema } from './common';
+import { isoDurationSchema, modelNameSchema, traceparentSchema, versionNumberSchema } from './common';
 import { retrainingRequestSchema } from './messages';
 import { retrainingRecordSchema } from './monitoring';
 
@@ -31,6 +31,8 @@ export const retrainingInputSchema = z.object({
   requestId: requestIdSchema,
   model: modelNameSchema,
   request: retrainingRequestSchema,
+  /** The retraining trigger's span: the orchestration and its activities are traced under it. */
+  traceparent: traceparentSchema.optional(),
 });
 export type RetrainingInput = z.infer<typeof retrainingInputSchema>;
 

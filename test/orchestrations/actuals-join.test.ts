@@ -91,6 +91,21 @@ describe('actualsJoin (replayed through the durable-functions SDK)', () => {
     expect(s.output).toEqual({ actualsId, outcome: 'completed' });
   });
 
+  it('when the input carries a traceparent, then every activity input and the revalidation sub-orchestration carry it', async () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const h = orchestrationHarness(ACTUALS_JOIN, { input: { ...input, traceparent }, instanceId: `actuals:demand:${actualsId}`, startTime: START });
+    let s = await h.start();
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ outcome: 'planned', actualsId, buckets: 1, parallelism: 1 }));
+    s = await h.completeActivity(taskIds(s)[0]!, ok(summary(0, ['20260302T0000Z'])));
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ windowId: '20260302T0000Z', labelled: 5, labelCoverage: 0.5, provisional: false }));
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ state: 'completed' }));
+    s = await h.completeActivity(taskIds(s)[0]!, ok(revalidation));
+    const scheduled = s.actions.filter((a) => a.kind.startsWith('CallActivity') || a.kind === 'CallSubOrchestrator');
+    expect(scheduled.map((a) => a.name)).toEqual([A.plan, A.joinBucket, A.updateWindow, A.complete, LIFECYCLE_ACTIVITIES.revalidationFor, REVALIDATE_CHAMPION]);
+    expect(scheduled.map((a) => (a.input as { traceparent?: string }).traceparent)).toEqual(scheduled.map(() => traceparent));
+    expect(scheduled.at(-1)!.input).toEqual({ ...revalidation, traceparent });
+  });
+
   it('when the revalidation fails, then the join is complete all the same', async () => {
     const { h, s: asked } = await joinedOnce();
     let s = await h.completeActivity(taskIds(asked)[0]!, ok(revalidation));

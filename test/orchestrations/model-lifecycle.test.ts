@@ -135,6 +135,24 @@ describe('modelLifecycle (replayed through the durable-functions SDK)', () => {
     expect(step.actions.some((a) => a.kind === 'WaitForExternalEvent')).toBe(false);
   });
 
+  it('when the input carries a traceparent, then every activity input carries it (the output does not)', async () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const h = orchestrationHarness(MODEL_LIFECYCLE, { input: { ...ref, traceparent }, startTime: START });
+    let step = await h.start();
+    step = await h.completeActivity(called(step, A.readVersion).taskId, ok(facts('registered', { autoApprove: true })));
+    step = await h.completeActivity(called(step, A.startValidation).taskId, ok({ state: 'validating' }));
+    step = await h.completeActivity(called(step, A.validate).taskId, ok(pass));
+    step = await h.completeActivity(called(step, A.recordValidation).taskId, ok({ state: 'pending_approval', evidenceHash: EVIDENCE }));
+    step = await h.completeActivity(called(step, A.autoApprove).taskId, ok({ state: 'approved' }));
+    step = await h.completeActivity(called(step, A.promote).taskId, ok({ state: 'production' }));
+    step = await h.completeActivity(called(step, A.closeRetraining).taskId, ok({ closed: [] }));
+    expect(step.isDone).toBe(true);
+    const calls = step.actions.filter((a) => a.kind === 'CallActivity' || a.kind === 'CallActivityWithRetry');
+    expect(calls.map((a) => a.name)).toEqual([A.readVersion, A.startValidation, A.validate, A.recordValidation, A.autoApprove, A.promote, A.closeRetraining]);
+    expect(calls.map((a) => (a.input as { traceparent?: string }).traceparent)).toEqual(calls.map(() => traceparent));
+    expect(step.output).toEqual({ ...ref, outcome: 'production', evidenceHash: EVIDENCE });
+  });
+
   it('when the policy leaves promotion to an admin, then an approved version stays approved', async () => {
     const { h } = await untilPendingApproval({ promoteOnApproval: false });
     let step = await h.raiseEvent('approval', { decision: 'approved', by: 'bob' });

@@ -40,6 +40,18 @@ describe('retraining with a webhook trainer (replayed through the durable-functi
     expect(step.output).toEqual({ ...ref, outcome: 'registered', resultVersion: 4 });
   });
 
+  it('when the input carries a traceparent, then every activity input carries it (the output does not)', async () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const h = orchestrationHarness(WEBHOOK_RETRAINING, { input: { ...input, traceparent }, instanceId: REQUEST_ID, startTime: START });
+    let step = await h.start();
+    expect(called(step, A.submit).input).toEqual({ ...input, traceparent });
+    step = await h.completeActivity(called(step, A.submit).taskId, ok({ timeout: 'P1D' }));
+    step = await h.raiseEvent('retrainingComplete', { outcome: 'registered', version: 4 });
+    expect(called(step, A.recordResult).input).toEqual({ ...ref, version: 4, traceparent });
+    step = await h.completeActivity(called(step, A.recordResult).taskId, ok({ state: 'registered' }));
+    expect(step.output).toEqual({ ...ref, outcome: 'registered', resultVersion: 4 });
+  });
+
   it('when the pipeline reports a failure, then the request fails with its words', async () => {
     const { h } = await untilWaiting();
     let step = await h.raiseEvent('retrainingComplete', { outcome: 'failed', error: 'cluster quota exceeded' });

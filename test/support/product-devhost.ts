@@ -164,12 +164,24 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
 /**
  * Makes v1 of the model kit's regional model (`model`, quick validation gates) champion the way a
  * team does, over the API: define it, upload its validation set with `upload`, register v1,
- * approve it once validated, wait until it is champion.
+ * approve it once validated, wait until it is champion. `policies` are added to the quick
+ * validation gates; `training` also uploads a training set v1 names (what the built-in trainer
+ * falls back on without labelled rows).
  */
-export async function regionalChampion(origin: string, model: string, upload: (name: string, body: string) => Promise<unknown>): Promise<void> {
-  await apiClient(origin, 'contributor').post('models', aRegionalModel(model, { validation: { metric: 'rmse', minSegmentRows: 30, bootstrapResamples: 20 } }));
+export async function regionalChampion(
+  origin: string,
+  model: string,
+  upload: (name: string, body: string) => Promise<unknown>,
+  options: { policies?: Record<string, unknown>; training?: boolean } = {},
+): Promise<void> {
+  await apiClient(origin, 'contributor').post('models', aRegionalModel(model, { validation: { metric: 'rmse', minSegmentRows: 30, bootstrapResamples: 20 }, ...options.policies }));
   await upload(`datasets/${model}/validation.csv`, toCsv(regionalRows(200, 1)));
-  const pkg = regionalPackage(TRUE_WEIGHTS, 0, { datasets: [{ role: 'validation', uri: `datasets/${model}/validation.csv` }] });
+  const datasets = [{ role: 'validation', uri: `datasets/${model}/validation.csv` }];
+  if (options.training) {
+    await upload(`datasets/${model}/training.csv`, toCsv(regionalRows(400, 2)));
+    datasets.push({ role: 'training', uri: `datasets/${model}/training.csv` });
+  }
+  const pkg = regionalPackage(TRUE_WEIGHTS, 0, { datasets });
   await apiClient(origin, 'contributor').register(model, pkg.manifest, pkg.onnx);
   const pending = await eventually('pending approval', async () => {
     const v = await apiClient(origin, 'reader').get(`models/${model}/versions/1`);

@@ -8,6 +8,7 @@ import {
   type RetrainingRequestInput,
   retrainingRequestSchema,
 } from '../../schemas/messages';
+import { tracedSend } from '../telemetry/messaging';
 import { serviceBusSender } from './client';
 
 /** Subject of every retraining request message. */
@@ -16,7 +17,9 @@ export const RETRAINING_REQUEST_SUBJECT = 'retraining.requested';
 /**
  * RetrainingQueue on a Service Bus queue: one JSON message per request, the deduplication key as
  * message id (the queue's duplicate detection drops repeats), and model, version, reason and window
- * as application properties so that operators and filters can see them without the body.
+ * as application properties so that operators and filters can see them without the body. Each send
+ * is a producer span whose traceparent rides in the properties (`traceparent`, `Diagnostic-Id`): the
+ * retraining trigger continues the trace of the drift monitor run that asked for it.
  */
 export class ServiceBusRetrainingQueue implements RetrainingQueue {
   constructor(private readonly sender: ServiceBusSender) {}
@@ -24,19 +27,27 @@ export class ServiceBusRetrainingQueue implements RetrainingQueue {
   async enqueue(input: RetrainingRequestInput): Promise<RetrainingEnqueueResult> {
     const request = parseOrThrow(retrainingRequestSchema, input, 'retraining request');
     const messageId = retrainingDeduplicationKey(request);
-    await this.sender.sendMessages({
-      messageId,
-      body: request,
-      contentType: 'application/json',
-      subject: RETRAINING_REQUEST_SUBJECT,
-      correlationId: request.correlationId,
-      applicationProperties: {
-        model: request.model,
-        version: request.version,
-        reason: request.reason,
-        window: request.window.id,
-      },
-    });
+    const send = tracedSend(this.sender.entityPath, RETRAINING_REQUEST_SUBJECT, { 'messaging.message.id': messageId, 'mlops.model': request.model });
+    try {
+      await this.sender.sendMessages({
+        messageId,
+        body: request,
+        contentType: 'application/json',
+        subject: RETRAINING_REQUEST_SUBJECT,
+        correlationId: request.correlationId,
+        applicationProperties: {
+          model: request.model,
+          version: request.version,
+          reason: request.reason,
+          window: request.window.id,
+          ...send.properties,
+        },
+      });
+    } catch (error) {
+      send.end(error);
+      throw error;
+    }
+    send.end();
     return { messageId };
   }
 }

@@ -86,6 +86,25 @@ describe('devhost worker role', () => {
     await expect(worker.invoke('nope')).rejects.toThrow('Function "nope" is not registered.');
   });
 
+  it('when an invocation is given a trace context, then its context carries it; otherwise a fresh one each time', async () => {
+    const seen: (string | null | undefined)[] = [];
+    const hook = worker.registerHook('preInvocation', (ctx) => {
+      seen.push((ctx as { invocationContext: { traceContext?: { traceParent?: string | null } } }).invocationContext.traceContext?.traceParent);
+    });
+    const traceParent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const request = () => ({ triggerData: httpTrigger('GET', 'http://127.0.0.1:7071/api/models/m1/versions', undefined, { model: 'm1' }) });
+    try {
+      await worker.invoke('modelVersions', { ...request(), traceParent });
+      await worker.invoke('modelVersions', request());
+      await worker.invoke('modelVersions', request());
+    } finally {
+      hook.dispose();
+    }
+    expect(seen[0]).toBe(traceParent);
+    expect(seen[1]).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(new Set(seen).size).toBe(3);
+  });
+
   it('when the worker terminates, then the appTerminate hooks run', async () => {
     await worker.terminate();
     expect(hookLog.at(-1)).toBe('appTerminate');

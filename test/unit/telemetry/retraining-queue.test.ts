@@ -1,0 +1,57 @@
+/**
+ * The retraining queue's telemetry, over a fake sender: each request is sent under a producer
+ * span, child of the active span (the drift monitor's invocation), and the message carries that
+ * span's traceparent as `traceparent` and `Diagnostic-Id`, beside its own properties.
+ */
+import type { ServiceBusMessage, ServiceBusSender } from '@azure/service-bus';
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
+
+import { ServiceBusRetrainingQueue } from '../../../shared/adapters/servicebus/retraining-queue';
+import { aRetrainingRequest } from '../../support/labelled-data';
+
+const spans = new InMemorySpanExporter();
+const tracer = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+
+beforeAll(() => tracer.register());
+afterEach(() => spans.reset());
+afterAll(async () => {
+  await tracer.shutdown();
+  trace.disable();
+  context.disable();
+  propagation.disable();
+});
+
+function fakeSender(fail = false) {
+  const sent: ServiceBusMessage[] = [];
+  const sender = {
+    entityPath: 'retraining-requests',
+    sendMessages: (m: ServiceBusMessage) => {
+      if (fail) return Promise.reject(new Error('broker down'));
+      sent.push(m);
+      return Promise.resolve();
+    },
+  };
+  return { sender: sender as unknown as ServiceBusSender, sent };
+}
+
+it('when a request is enqueued under a span, then the message carries its publish span, a child of that span', async () => {
+  const { sender, sent } = fakeSender();
+  const parent = trace.getTracer('test').startSpan('driftMonitor');
+  const { messageId } = await context.with(trace.setSpan(context.active(), parent), () => new ServiceBusRetrainingQueue(sender).enqueue(aRetrainingRequest('churn', 2, '20260601T0000Z')));
+  parent.end();
+  const [publish, ...others] = spans.getFinishedSpans().filter((s) => s.name.startsWith('publish '));
+  expect(others).toEqual([]);
+  expect(publish!.name).toBe('publish retraining.requested');
+  expect(publish!.kind).toBe(SpanKind.PRODUCER);
+  expect(publish!.parentSpanContext?.spanId).toBe(parent.spanContext().spanId);
+  expect(publish!.attributes).toMatchObject({ 'messaging.destination.name': 'retraining-requests', 'messaging.message.id': messageId, 'mlops.model': 'churn' });
+  const traceparent = `00-${parent.spanContext().traceId}-${publish!.spanContext().spanId}-01`;
+  expect(sent[0]!.applicationProperties).toEqual({ model: 'churn', version: 2, reason: 'drift', window: '20260601T0000Z', traceparent, 'Diagnostic-Id': traceparent });
+});
+
+it('when the send fails, then the error is thrown and the publish span ends failed', async () => {
+  const { sender } = fakeSender(true);
+  await expect(new ServiceBusRetrainingQueue(sender).enqueue(aRetrainingRequest('churn', 2, '20260601T0000Z'))).rejects.toThrow('broker down');
+  expect(spans.getFinishedSpans().map((s) => [s.name, s.status.code])).toEqual([['publish retraining.requested', SpanStatusCode.ERROR]]);
+});
