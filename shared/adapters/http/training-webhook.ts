@@ -1,19 +1,21 @@
 import { errors } from '../../domain/errors';
 import type { TrainingWebhook } from '../../ports/training-webhook';
 import type { TrainingJob } from '../../schemas/retraining';
+import { traceFields } from '../telemetry/invocation';
 
 /** How long one POST may take before it counts as an outage (and is retried). */
 const TIMEOUT_MS = 30_000;
 
 /**
  * Posts a training job as JSON with `Idempotency-Key: {requestId}`, so a pipeline can drop the
- * repeat of a retried post. 408 and 429 are outages like 5xx; any other 4xx is a refusal.
+ * repeat of a retried post, and the active span's `traceparent`, so the job joins the retraining's
+ * trace. 408 and 429 are outages like 5xx; any other 4xx is a refusal.
  */
 export class HttpTrainingWebhook implements TrainingWebhook {
   async submit(url: string, job: TrainingJob): Promise<void> {
     const response = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': job.requestId },
+      headers: { 'content-type': 'application/json', 'idempotency-key': job.requestId, ...traceFields() },
       body: JSON.stringify(job),
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
