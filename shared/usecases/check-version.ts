@@ -14,7 +14,7 @@ import type { ModelSignature } from '../schemas/signature';
 import type { FittedTransforms } from '../schemas/transforms';
 import { checkParity, type ParitySummary } from './check-parity';
 import { planChunks } from './plan-chunks';
-import { scoreChunk, type ScoringVersion } from './score-chunk';
+import { checkOutputColumns, scoreChunk, type ScoringVersion } from './score-chunk';
 
 /** A model version as a registrant hands it over: everything registration checks. */
 export interface VersionPackage {
@@ -124,6 +124,7 @@ export async function checkVersion(
   const { definition, feeds, model } = await step('signature', async () => {
     checkSignature(prepared.interface, pkg.signature);
     const definition = completeDefinition(pkg.model, prepared.classLabels);
+    checkOutputColumns(definition);
     signatureRoles(pkg.signature, definition.task, definition.classLabels);
     const feeds = planModelInputs(pkg.signature, definition.features, pkg.transforms);
     const model = await deps.runtime.load({

@@ -27,6 +27,7 @@ import {
 import { modelInputSchema } from '../schemas/model';
 import { type ModelVersion, modelVersionInputSchema } from '../schemas/model-version';
 import type { AuditEvent, AuditEventKind, ChampionChangedEvent, ChampionPointer, ModelRecord } from '../schemas/registry';
+import { checkOutputColumns } from './score-chunk';
 
 export interface RegistryDependencies {
   registry: ModelRegistry;
@@ -62,6 +63,7 @@ export class RegistryUseCases {
   /** Creates a model from its definition (defaults applied). MODEL_ALREADY_EXISTS if taken. */
   async createModel(input: unknown, actorInput: ActorInput): Promise<ModelRecord> {
     const definition = parseOrThrow(modelInputSchema, input, 'model definition');
+    checkOutputColumns(definition);
     const actor = parseOrThrow(actorSchema, actorInput, 'actor');
     const now = this.now();
     const record = await this.deps.registry.createModel({

@@ -120,6 +120,23 @@ describe('registry use cases (in-memory registry)', () => {
     expect((await useCases.listVersions('churn')).map((v) => v.state)).toEqual(['production', 'archived']);
   });
 
+  it('when a model names a column like one batch inference adds, or a prediction column like one of its own, then it is refused with the clash, and nothing is created', async () => {
+    const registry = new InMemoryModelRegistry();
+    const useCases = new RegistryUseCases({ registry, clock: steppingClock(), events: new RecordingPublisher() });
+    await expect(useCases.createModel(aModelDefinition({ name: 'clash', segmentKeys: ['plan', 'run_id'] }), alice)).rejects.toMatchObject({
+      code: 'VALIDATION_ERROR',
+      message: expect.stringContaining("the segment key 'run_id' is a column batch inference adds to every prediction (model_version, run_id, source_row, source_file): rename it"),
+    });
+    await expect(
+      useCases.createModel(aModelDefinition({ name: 'clash', segmentKeys: ['plan'], predictionColumns: { prediction: 'plan', probabilityPrefix: 'p_' } }), alice),
+    ).rejects.toMatchObject({ message: expect.stringContaining("the prediction column 'plan' is also the segment key") });
+    await expect(useCases.createModel(aModelDefinition({ name: 'clash', idColumn: 'source_file' }), alice)).rejects.toMatchObject({
+      message: expect.stringContaining("the id column 'source_file' is a column batch inference adds"),
+    });
+    expect(await registry.getModel('clash')).toBeUndefined();
+    await expect(useCases.createModel(aModelDefinition({ name: 'clash', segmentKeys: ['plan', 'customer_id'] }), alice)).resolves.toMatchObject({ modelName: 'clash' });
+  });
+
   it('when the model is unknown or the timestamp is not one, then the errors say so', async () => {
     const { useCases } = await setup();
     await expect(useCases.applyCommand('nope', 1, { type: 'retire' }, alice)).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });

@@ -83,6 +83,11 @@ describe('checkVersion: what registration checks', () => {
       check: 'signature',
       code: 'SIGNATURE_MISMATCH',
     });
+    expect(await failure(checkVersion({ runtime }, pkg({ model: { ...model, segmentKeys: ['source_row'] } })))).toMatchObject({
+      check: 'signature',
+      code: 'VALIDATION_ERROR',
+      message: expect.stringContaining("the segment key 'source_row' is a column batch inference adds"),
+    });
     expect(
       await failure(
         checkVersion(
