@@ -13,8 +13,9 @@ import type { ChunkSummary } from '../schemas/scoring';
 import type { ModelSignature } from '../schemas/signature';
 import type { FittedTransforms } from '../schemas/transforms';
 import { checkParity, type ParitySummary } from './check-parity';
+import { checkOutputColumns } from './column-clashes';
 import { planChunks } from './plan-chunks';
-import { checkOutputColumns, scoreChunk, type ScoringVersion } from './score-chunk';
+import { scoreChunk, type ScoringVersion } from './score-chunk';
 
 /** A model version as a registrant hands it over: everything registration checks. */
 export interface VersionPackage {

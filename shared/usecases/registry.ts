@@ -27,7 +27,7 @@ import {
 import { modelInputSchema } from '../schemas/model';
 import { type ModelVersion, modelVersionInputSchema } from '../schemas/model-version';
 import type { AuditEvent, AuditEventKind, ChampionChangedEvent, ChampionPointer, ModelRecord } from '../schemas/registry';
-import { checkOutputColumns } from './score-chunk';
+import { checkOutputColumns } from './column-clashes';
 
 export interface RegistryDependencies {
   registry: ModelRegistry;

@@ -84,34 +84,6 @@ interface ColumnSpec {
 /** The columns batch inference adds to every prediction row. */
 export const ADDED_COLUMNS: readonly string[] = [MODEL_VERSION_COLUMN, RUN_ID_COLUMN, SOURCE_ROW_COLUMN, SOURCE_FILE_COLUMN];
 
-/**
- * What makes a definition's predictions ambiguous, in words (empty: nothing). A predictions part
- * has one column per name, so a model column (id, timestamp, segment key) named like a column
- * batch inference adds, or a prediction column named like either, would have its values
- * overwritten by the other's.
- */
-export function outputColumnClashes(definition: ModelDefinition): string[] {
-  const own = new Map<string, string>([[definition.idColumn, 'the id column']]);
-  if (definition.timestampColumn) own.set(definition.timestampColumn, own.get(definition.timestampColumn) ?? 'the timestamp column');
-  for (const key of definition.segmentKeys) if (!own.has(key)) own.set(key, `the segment key`);
-  const added = `a column batch inference adds to every prediction (${ADDED_COLUMNS.join(', ')})`;
-  const problems: string[] = [];
-  for (const [name, role] of own) if (ADDED_COLUMNS.includes(name)) problems.push(`${role} '${name}' is ${added}: rename it`);
-  const names = definition.predictionColumns;
-  const predictionColumns = [names.prediction, ...(definition.classLabels ?? []).map((label) => `${names.probabilityPrefix}${label}`)];
-  for (const name of predictionColumns) {
-    const clash = own.get(name) ?? (ADDED_COLUMNS.includes(name) ? added : undefined);
-    if (clash) problems.push(`the prediction column '${name}' is also ${clash}: set predictionColumns to other names`);
-  }
-  return problems;
-}
-
-/** VALIDATION_ERROR when the definition's predictions would be ambiguous (outputColumnClashes). */
-export function checkOutputColumns(definition: ModelDefinition): void {
-  const clashes = outputColumnClashes(definition);
-  if (clashes.length > 0) throw errors.validation(`the model definition cannot be scored: ${clashes.join('; ')}`, { clashes });
-}
-
 /** The columns of a predictions part, in order. */
 export function outputColumns(definition: ModelDefinition): ColumnSpec[] {
   const specs: ColumnSpec[] = [{ name: definition.idColumn, type: 'string' }];

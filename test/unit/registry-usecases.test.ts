@@ -120,18 +120,18 @@ describe('registry use cases (in-memory registry)', () => {
     expect((await useCases.listVersions('churn')).map((v) => v.state)).toEqual(['production', 'archived']);
   });
 
-  it('when a model names a column like one batch inference adds, or a prediction column like one of its own, then it is refused with the clash, and nothing is created', async () => {
+  it('when a model names a column like one the backend adds, or a prediction column like one of its own, then it is refused with the clash, and nothing is created', async () => {
     const registry = new InMemoryModelRegistry();
     const useCases = new RegistryUseCases({ registry, clock: steppingClock(), events: new RecordingPublisher() });
     await expect(useCases.createModel(aModelDefinition({ name: 'clash', segmentKeys: ['plan', 'run_id'] }), alice)).rejects.toMatchObject({
       code: 'VALIDATION_ERROR',
-      message: expect.stringContaining("the segment key 'run_id' is a column batch inference adds to every prediction (model_version, run_id, source_row, source_file): rename it"),
+      message: expect.stringContaining("the segment key 'run_id' is a column the backend adds to predictions and labelled data (model_version, run_id, source_row, source_file, actual, actuals_id, actuals_row, actuals_at): rename it"),
     });
     await expect(
       useCases.createModel(aModelDefinition({ name: 'clash', segmentKeys: ['plan'], predictionColumns: { prediction: 'plan', probabilityPrefix: 'p_' } }), alice),
     ).rejects.toMatchObject({ message: expect.stringContaining("the prediction column 'plan' is also the segment key") });
     await expect(useCases.createModel(aModelDefinition({ name: 'clash', idColumn: 'source_file' }), alice)).rejects.toMatchObject({
-      message: expect.stringContaining("the id column 'source_file' is a column batch inference adds"),
+      message: expect.stringContaining("the id column 'source_file' is a column the backend adds"),
     });
     expect(await registry.getModel('clash')).toBeUndefined();
     await expect(useCases.createModel(aModelDefinition({ name: 'clash', segmentKeys: ['plan', 'customer_id'] }), alice)).resolves.toMatchObject({ modelName: 'clash' });

@@ -86,7 +86,7 @@ describe('checkVersion: what registration checks', () => {
     expect(await failure(checkVersion({ runtime }, pkg({ model: { ...model, segmentKeys: ['source_row'] } })))).toMatchObject({
       check: 'signature',
       code: 'VALIDATION_ERROR',
-      message: expect.stringContaining("the segment key 'source_row' is a column batch inference adds"),
+      message: expect.stringContaining("the segment key 'source_row' is a column the backend adds"),
     });
     expect(
       await failure(
