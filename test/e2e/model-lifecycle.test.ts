@@ -122,7 +122,12 @@ describe('model lifecycle over HTTP on devhost', () => {
     expect(random.challenger.overall.metrics.rmse.value).toBeLessThan(0.7);
     expect(random.challenger.overall.metrics.rmse.ci).toMatchObject({ method: 'bootstrap_percentile' });
     expect(detail.evidence.checks.find((c: { check: string }) => c.check === 'parity')).toMatchObject({ passed: true });
-    expect(detail.lifecycle).toMatchObject({ instanceId: 'lifecycle:regional:1', runtimeStatus: 'Running', customStatus: { step: 'pending_approval' } });
+    // The activity moves the version first; the orchestration says so on its next episode.
+    const lifecycle = await eventually('the lifecycle to wait for approval', async () => {
+      const res = await apiClient(devhost.origin, 'reader').get(`models/regional/versions/${v1}`);
+      return res.body?.lifecycle?.customStatus?.step === 'pending_approval' ? res.body.lifecycle : undefined;
+    });
+    expect(lifecycle).toMatchObject({ instanceId: 'lifecycle:regional:1', runtimeStatus: 'Running', customStatus: { step: 'pending_approval' } });
     // The stored evidence is the bundle its hash names.
     const stored = await devhost.container().getBlobClient(`evidence/regional/1/${detail.version.evidenceHash}.json`).downloadToBuffer();
     expect(JSON.parse(stored.toString())).toEqual(detail.evidence);
