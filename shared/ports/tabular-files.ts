@@ -35,6 +35,12 @@ export interface ReadHints {
    * decodes just these, and the opened chunk's `columns` are then these (those the file has).
    */
   columns?: readonly string[];
+  /**
+   * The consumer is done with each batch before it asks for the next one (it copies out what it
+   * keeps): the reader may decode the next batches into the same memory. A batch used after that
+   * would show other rows' values.
+   */
+  reuseBuffers?: boolean;
 }
 
 /**

@@ -176,6 +176,7 @@ export class LakeTabularFiles implements TabularFiles {
           end: chunk.rowGroupEnd,
           columns,
           firstRowNumber: chunk.firstRow,
+          ...(hints.reuseBuffers ? { reuseBuffers: true } : {}),
         }),
       };
     }

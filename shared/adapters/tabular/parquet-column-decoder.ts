@@ -8,6 +8,7 @@
  */
 import { gunzipSync } from 'node:zlib';
 
+import { type DecodeArrays, freshArrays } from './decode-arrays';
 import { type ColumnMetaData, parquetHeader, type SchemaElement } from './hyparquet';
 import {
   BooleanCells,
@@ -210,8 +211,9 @@ class WordStore implements ValueStore {
     private readonly width: number,
     private readonly isBoolean: boolean,
     readonly isFloat: boolean,
+    arrays: DecodeArrays,
   ) {
-    this.words = new Int32Array(rows * width);
+    this.words = arrays.int32(rows * width);
   }
 
   dictionary(page: Uint8Array, count: number): void {
@@ -290,10 +292,11 @@ class ByteStore implements ValueStore {
   constructor(
     private readonly rows: number,
     capacity: number,
+    private readonly arrays: DecodeArrays,
   ) {
-    this.bytes = Buffer.allocUnsafe(Math.max(1024, capacity));
-    this.starts = new Int32Array(rows);
-    this.lengths = new Int32Array(rows);
+    this.bytes = arrays.bytes(Math.max(1024, capacity));
+    this.starts = arrays.int32(rows);
+    this.lengths = arrays.int32(rows);
   }
 
   private append(src: Uint8Array): number {
@@ -322,7 +325,7 @@ class ByteStore implements ValueStore {
       p += 4 + n;
     }
     this.dictSize = count;
-    this.entries = new Int32Array(this.rows).fill(-1);
+    this.entries = this.arrays.int32(this.rows).fill(-1);
   }
 
   plain(page: Uint8Array, pos: number, slot: PageSlot): void {
@@ -410,6 +413,7 @@ function cellsOf(
   store: WordStore | ByteStore,
   present: Uint8Array | undefined,
   rows: number,
+  arrays: DecodeArrays,
 ): ColumnCells {
   if (store instanceof ByteStore)
     return new TextCells(store.bytes, store.starts, store.lengths, present, store.entries, store.dictSize);
@@ -421,14 +425,14 @@ function cellsOf(
       return new Int64Cells(words, present);
     case 'number': {
       if (words.length === 2 * rows) return new NumberCells(new Float64Array(words.buffer, 0, rows), present);
-      const values = new Float64Array(rows);
+      const values = arrays.float64(rows);
       if (kind.unsigned) for (let r = 0; r < rows; r += 1) values[r] = words[r]! >>> 0;
       else if (store.isFloat) values.set(new Float32Array(words.buffer, 0, rows));
       else values.set(words);
       return new NumberCells(values, present);
     }
     case 'time': {
-      const millis = new Float64Array(rows);
+      const millis = arrays.float64(rows);
       const outOfRange = new Map<number, string>();
       const unit = kind.unit;
       const width = unit === 'days' ? 1 : unit === 'int96' ? 3 : 2;
@@ -459,16 +463,17 @@ export function decodeColumnChunk(
   element: SchemaElement,
   kind: ParquetCellKind,
   rows: number,
+  arrays: DecodeArrays = freshArrays,
 ): ColumnCells {
   const physical = meta.type;
   const optional = element.repetition_type === 'OPTIONAL';
   if (kind.cells === 'text' ? physical !== 'BYTE_ARRAY' : WORDS[physical] === undefined)
     throw new UnsupportedColumn(`${physical} values`);
-  const present = optional ? new Uint8Array(rows) : undefined;
+  const present = optional ? arrays.uint8(rows) : undefined;
   const store =
     kind.cells === 'text'
-      ? new ByteStore(rows, Number(meta.total_uncompressed_size))
-      : new WordStore(rows, WORDS[physical]!, physical === 'BOOLEAN', physical === 'FLOAT');
+      ? new ByteStore(rows, Number(meta.total_uncompressed_size), arrays)
+      : new WordStore(rows, WORDS[physical]!, physical === 'BOOLEAN', physical === 'FLOAT', arrays);
   const reader = { view: new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength), offset: 0 };
   let row = 0;
   let nulls = 0;
@@ -538,5 +543,5 @@ export function decodeColumnChunk(
       nulls += count - nonNull;
     }
   }
-  return cellsOf(kind, store, nulls > 0 ? present : undefined, rows);
+  return cellsOf(kind, store, nulls > 0 ? present : undefined, rows, arrays);
 }

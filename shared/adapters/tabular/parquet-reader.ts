@@ -1,6 +1,7 @@
 import { errors } from '../../domain/errors';
 import type { RawRows, Utf8Cells } from '../../domain/raw-rows';
 import type { DataLake } from '../../ports/data-lake';
+import { DecodeArena, type DecodeArrays, freshArrays } from './decode-arrays';
 import { type AsyncBuffer, type ColumnMetaData, type Compressors, type FileMetaData, hyparquet, type RowGroup, type SchemaElement } from './hyparquet';
 import { BoxedCells, type ColumnCells } from './parquet-cells';
 import { columnKind, decodeColumnChunk, gunzipPage, UnsupportedColumn } from './parquet-column-decoder';
@@ -175,6 +176,7 @@ async function decodeGroup(
   rowStart: number,
   columns: readonly string[],
   elements: ReadonlyMap<string, SchemaElement>,
+  arrays: DecodeArrays,
 ): Promise<ColumnCells[]> {
   const group = metadata.row_groups[g]!;
   const n = Number(group.num_rows);
@@ -196,7 +198,7 @@ async function decodeGroup(
     const from = chunkStart(meta) - range.start;
     const bytes = range.bytes.subarray(from, from + Number(meta.total_compressed_size));
     try {
-      decoded.set(name, decodeColumnChunk(bytes, meta, element, kind, n));
+      decoded.set(name, decodeColumnChunk(bytes, meta, element, kind, n, arrays));
     } catch (e) {
       if (!(e instanceof UnsupportedColumn)) throw unreadable(g, new Error(`column '${name}': ${(e as Error).message}`));
       rest.push(name);
@@ -230,11 +232,13 @@ async function decodeGroup(
  * Reads row groups [start, end): each yields the requested columns of one group. Rows are
  * numbered from `firstRowNumber`. A group's column chunks are fetched in one read, and the next
  * group's while this one is decoded and used, so at most two groups are in memory at a time.
+ * With `reuseBuffers` (the consumer is done with a batch before it asks for the next), a group's
+ * arrays go back to a pool when the next group is asked for (decode-arrays.ts).
  */
 export async function* readParquetRowGroups(
   file: AsyncBuffer,
   metadata: FileMetaData,
-  options: { start: number; end: number; columns: string[]; firstRowNumber: number },
+  options: { start: number; end: number; columns: string[]; firstRowNumber: number; reuseBuffers?: boolean },
 ): AsyncGenerator<RawRows> {
   const groups = rowGroupRows(metadata);
   // The schema is the file's: read once, not per row group.
@@ -249,23 +253,30 @@ export async function* readParquetRowGroups(
     return pending;
   };
   let next = options.start < options.end ? fetch(options.start) : undefined;
-  for (let g = options.start; g < options.end; g += 1) {
-    const n = groups[g] ?? 0;
-    let current = next;
-    // The next group's bytes are fetched while this one is scored, unless it is large: then
-    // holding both would double what a chunk needs.
-    const prefetch = g + 1 < options.end && (groups[g + 1] ?? 0) <= PREFETCH_MAX_ROWS;
-    next = prefetch ? fetch(g + 1) : undefined;
-    const cells = await decodeGroup(file, metadata, await (current ?? fetch(g)), g, rowStart, options.columns, elements);
-    // Decoded: the group's compressed bytes can go while its batches are scored.
-    current = undefined;
-    // A row group can hold millions of rows: it is handed on in batches of about the size of a
-    // CSV window, so what each batch costs downstream (validated columns, the feature matrix,
-    // the model's tensors) stays small.
-    for (let from = 0; from < n || (from === 0 && n === 0); from += batchRows)
-      yield new ParquetRows(options.columns, cells, Math.min(batchRows, n - from), rowNumber + from, from);
-    rowStart += n;
-    rowNumber += n;
+  const arena = options.reuseBuffers ? new DecodeArena() : undefined;
+  try {
+    for (let g = options.start; g < options.end; g += 1) {
+      const n = groups[g] ?? 0;
+      let current = next;
+      // The next group's bytes are fetched while this one is scored, unless it is large: then
+      // holding both would double what a chunk needs.
+      const prefetch = g + 1 < options.end && (groups[g + 1] ?? 0) <= PREFETCH_MAX_ROWS;
+      next = prefetch ? fetch(g + 1) : undefined;
+      const cells = await decodeGroup(file, metadata, await (current ?? fetch(g)), g, rowStart, options.columns, elements, arena ?? freshArrays);
+      // Decoded: the group's compressed bytes can go while its batches are scored.
+      current = undefined;
+      // A row group can hold millions of rows: it is handed on in batches of about the size of a
+      // CSV window, so what each batch costs downstream (validated columns, the feature matrix,
+      // the model's tensors) stays small.
+      for (let from = 0; from < n || (from === 0 && n === 0); from += batchRows)
+        yield new ParquetRows(options.columns, cells, Math.min(batchRows, n - from), rowNumber + from, from);
+      // The consumer asked for the next group: it is done with this one's batches.
+      arena?.release();
+      rowStart += n;
+      rowNumber += n;
+    }
+  } finally {
+    arena?.release();
   }
 }
 

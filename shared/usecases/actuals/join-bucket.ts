@@ -130,7 +130,7 @@ async function readBucketActuals(deps: ActualsDeps, plan: ActualsJoinPlan, bucke
   const numericColumns = definition.task === 'regression' ? [definition.targetColumn] : [];
   const { table } = actuals;
   for (const chunk of plan.actuals.chunks) {
-    const opened = await deps.files.open(plan.source.path, chunk, { numericColumns });
+    const opened = await deps.files.open(plan.source.path, chunk, { numericColumns, reuseBuffers: true });
     const width = opened.columns.length;
     for await (const raw of opened.batches) {
       const { bytes, starts, lengths } = idCells(raw, idColumn);
@@ -189,7 +189,8 @@ interface Matches {
 
 /** A part's batches, every chunk in order. */
 async function* partBatches(deps: ActualsDeps, part: string, partPlan: ChunkPlan): AsyncGenerator<RawRows> {
-  for (const chunk of partPlan.chunks) yield* (await deps.files.open(part, chunk)).batches;
+  // Matching copies out what it keeps: the reader may decode into the same memory batch after batch.
+  for (const chunk of partPlan.chunks) yield* (await deps.files.open(part, chunk, { reuseBuffers: true })).batches;
 }
 
 /** The generator, already reading its first batch (a part is fetched while the one before it is joined). */
