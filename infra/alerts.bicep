@@ -2,6 +2,8 @@
 // Service Bus message, a drift breach and an approval about to expire. Without an action group
 // they fire in the portal only. The custom metrics they query are the app's
 // (shared/adapters/telemetry/metrics.ts); test/unit/deployment-consistency.test.ts checks the names.
+// Each log alert's query projects the rows (time, dimensions, the measure) and leaves the
+// aggregation over the window to the rule (timeAggregation, split by the dimensions).
 param location string
 param tags object
 param appInsightsName string
@@ -38,7 +40,7 @@ resource failedRun 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' =
     criteria: {
       allOf: [
         {
-          query: 'customMetrics | where name == "mlops.runs" and tostring(customDimensions.state) == "failed" | summarize failed = sum(valueSum) by model = tostring(customDimensions.model)'
+          query: 'customMetrics | where name == "mlops.runs" and tostring(customDimensions.state) == "failed" | project timestamp, model = tostring(customDimensions.model), failed = valueSum'
           timeAggregation: 'Total'
           metricMeasureColumn: 'failed'
           dimensions: [{ name: 'model', operator: 'Include', values: ['*'] }]
@@ -105,7 +107,7 @@ resource driftBreach 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview'
     criteria: {
       allOf: [
         {
-          query: 'customMetrics | where name == "mlops.drift.breaches" | summarize breaches = sum(valueSum) by model = tostring(customDimensions.model)'
+          query: 'customMetrics | where name == "mlops.drift.breaches" | project timestamp, model = tostring(customDimensions.model), breaches = valueSum'
           timeAggregation: 'Total'
           metricMeasureColumn: 'breaches'
           dimensions: [{ name: 'model', operator: 'Include', values: ['*'] }]
@@ -140,7 +142,7 @@ resource approvalExpiring 'Microsoft.Insights/scheduledQueryRules@2023-03-15-pre
     criteria: {
       allOf: [
         {
-          query: 'customMetrics | where name == "mlops.approvals.time_left" | summarize hoursLeft = min(valueSum / valueCount) / 3600.0 by model = tostring(customDimensions.model), version = tostring(customDimensions.version)'
+          query: 'customMetrics | where name == "mlops.approvals.time_left" | project timestamp, model = tostring(customDimensions.model), version = tostring(customDimensions.version), hoursLeft = valueSum / valueCount / 3600.0'
           timeAggregation: 'Minimum'
           metricMeasureColumn: 'hoursLeft'
           dimensions: [

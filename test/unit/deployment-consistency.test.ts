@@ -389,6 +389,19 @@ describe('alerts: infra/alerts.bicep against what the app emits', () => {
     }
   });
 
+  it('when a log alert names its measure and dimensions, then its query projects them with the time column and leaves the aggregation to the rule', () => {
+    const rules = alerts.split("'Microsoft.Insights/scheduledQueryRules@").slice(1).map((rest) => rest.split(/\nresource /)[0]!);
+    expect(rules.length).toBeGreaterThanOrEqual(3);
+    for (const rule of rules) {
+      const query = /query: '([^']+)'/.exec(rule)![1]!;
+      const measure = /metricMeasureColumn: '(\w+)'/.exec(rule)![1]!;
+      const dimensions = [...rule.matchAll(/\{ name: '(\w+)', operator: 'Include'/g)].map((m) => m[1]!);
+      const projected = /\| project (.+)$/.exec(query)?.[1]?.split(/,\s*/).map((c) => c.split(' = ')[0]!.trim());
+      expect({ query, projected }).toEqual({ query, projected: expect.arrayContaining(['timestamp', measure, ...dimensions]) });
+      expect(query).not.toMatch(/\bsummarize\b/);
+    }
+  });
+
   it('when something needs an operator, then an alert watches it: failed runs, dead letters, drift breaches, approvals about to expire', () => {
     const watched = queries.flatMap(queriedMetrics);
     expect(watched).toEqual(expect.arrayContaining(['mlops.runs', 'mlops.drift.breaches', 'mlops.approvals.time_left']));
