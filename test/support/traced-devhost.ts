@@ -9,13 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
-import { context, propagation, trace } from '@opentelemetry/api';
-import { InMemorySpanExporter, NodeTracerProvider, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
+import type { InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace-node';
 
 import { type RunningDevhost, startDevhost } from '../../devhost/devhost';
 import { type RunningServiceBusBroker, startServiceBusBroker } from '../../devhost/servicebus/broker';
 import { serviceBusListener } from '../../devhost/triggers/servicebus';
 import { eventually, TEST_IDENTITIES } from './product-devhost';
+import { captureSpans } from './span-capture';
 
 export interface TracedDevhost {
   devhost: RunningDevhost;
@@ -35,9 +35,8 @@ export interface TracedDevhost {
  * triggered functions run (on the shared test broker they would take other files' messages).
  */
 export async function startTracedDevhost(name: string, env: Record<string, string> = {}, options: { serviceBusTriggers?: boolean } = {}): Promise<TracedDevhost> {
-  const exporter = new InMemorySpanExporter();
-  const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-  provider.register();
+  const spans = captureSpans();
+  const exporter = spans.exporter;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `${name}-`));
   process.env.DEVHOST_IDENTITIES = JSON.stringify(Object.fromEntries(Object.entries(TEST_IDENTITIES).map(([k, v]) => [`token-${k}`, v])));
   process.env.TELEMETRY_EXPORTER = 'none';
@@ -48,11 +47,7 @@ export async function startTracedDevhost(name: string, env: Record<string, strin
   const stop = async () => {
     await devhost?.stop();
     await broker?.stop();
-    await provider.shutdown();
-    // The global API keeps what was registered: leave the process as it was for the next file.
-    trace.disable();
-    context.disable();
-    propagation.disable();
+    await spans.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   };
   try {

@@ -2,12 +2,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { context, trace } from '@opentelemetry/api';
-import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
 
 import { HttpTrainingWebhook } from '../../../shared/adapters/http/training-webhook';
 import { retrainingRequestSchema } from '../../../shared/schemas/messages';
 import { submitTrainingJob } from '../../../shared/usecases/retraining';
 import { aRetrainingRequest } from '../../support/labelled-data';
+import { captureSpans, type SpanCapture } from '../../support/span-capture';
 
 const input = { requestId: 'retrain:churn:20260601T0000Z', model: 'churn', request: retrainingRequestSchema.parse(aRetrainingRequest('churn', 3, '20260601T0000Z')) };
 
@@ -48,20 +48,19 @@ describe('handing a retraining request to a webhook trainer', () => {
 
   it('when the job is posted under a span (the submitting activity\'s), then the post carries its traceparent; with none, no traceparent', async () => {
     const pipeline = await aPipeline(202);
-    const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(new InMemorySpanExporter())] });
     const job = { ...input, complete: { method: 'POST' as const, path: '/x' }, lineage: { parentVersion: 3, trainingRun: input.requestId } };
+    let capture: SpanCapture | undefined;
     try {
       await new HttpTrainingWebhook().submit(pipeline.url, job);
-      provider.register();
+      capture = captureSpans();
       const span = trace.getTracer('test').startSpan('submitTrainingJob');
       await context.with(trace.setSpan(context.active(), span), () => new HttpTrainingWebhook().submit(pipeline.url, job));
       span.end();
       const { traceId, spanId } = span.spanContext();
       expect(pipeline.received.map((r) => r.headers.traceparent)).toEqual([undefined, `00-${traceId}-${spanId}-01`]);
     } finally {
-      trace.disable();
-      context.disable();
-      await Promise.all([pipeline.close(), provider.shutdown()]);
+      await capture?.stop();
+      await pipeline.close();
     }
   });
 

@@ -4,12 +4,12 @@
  * state, lifecycle transitions) are counted from the events once they are sent.
  */
 import type { ServiceBusMessage, ServiceBusMessageBatch, ServiceBusSender } from '@azure/service-bus';
-import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import { context, metrics, trace } from '@opentelemetry/api';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
-import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
 
 import { ServiceBusEventPublisher } from '../../../shared/adapters/servicebus/event-publisher';
 import type { ModelEventInput } from '../../../shared/schemas/messages';
+import { captureSpansInFile } from '../../support/span-capture';
 
 class CollectingReader extends MetricReader {
   protected onForceFlush(): Promise<void> {
@@ -20,27 +20,18 @@ class CollectingReader extends MetricReader {
   }
 }
 
-const spans = new InMemorySpanExporter();
-const tracer = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+const captured = captureSpansInFile();
 let reader: CollectingReader;
 let meters: MeterProvider;
 
-beforeAll(() => tracer.register());
 beforeEach(() => {
   reader = new CollectingReader();
   meters = new MeterProvider({ readers: [reader] });
   metrics.setGlobalMeterProvider(meters);
 });
 afterEach(async () => {
-  spans.reset();
   await meters.shutdown();
   metrics.disable();
-});
-afterAll(async () => {
-  await tracer.shutdown();
-  trace.disable();
-  context.disable();
-  propagation.disable();
 });
 
 /** A sender that records what it is given, or fails every send. */
@@ -79,7 +70,7 @@ it('when events are published under a span, then each message carries its publis
   const parent = trace.getTracer('test').startSpan('activity');
   await context.with(trace.setSpan(context.active(), parent), () => new ServiceBusEventPublisher(sender).publishAll([completed, transition]));
   parent.end();
-  const publishes = spans.getFinishedSpans().filter((s) => s.name.startsWith('publish '));
+  const publishes = captured.exporter.getFinishedSpans().filter((s) => s.name.startsWith('publish '));
   expect(publishes.map((s) => s.name)).toEqual(['publish run.completed', 'publish lifecycle.changed']);
   expect(publishes.every((s) => s.parentSpanContext?.spanId === parent.spanContext().spanId)).toBe(true);
   expect(sent.map((m) => m.applicationProperties?.traceparent)).toEqual(publishes.map((s) => `00-${s.spanContext().traceId}-${s.spanContext().spanId}-01`));
@@ -103,5 +94,5 @@ it('when the send fails, then nothing is counted and the publish span is an erro
   const { sender } = fakeSender(true);
   await expect(new ServiceBusEventPublisher(sender).publish(completed)).rejects.toThrow('broker down');
   expect(await counted()).toEqual([]);
-  expect(spans.getFinishedSpans().map((s) => [s.name, s.status.code])).toEqual([['publish run.completed', 2]]);
+  expect(captured.exporter.getFinishedSpans().map((s) => [s.name, s.status.code])).toEqual([['publish run.completed', 2]]);
 });

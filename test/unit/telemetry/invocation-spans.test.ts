@@ -1,28 +1,19 @@
 /**
  * The per-invocation span (the pre/postInvocation hooks of functions/app-telemetry.ts) and the
- * producer span of a published message, against an in-memory exporter.
+ * producer span of a published message, against an in-memory captured.exporter.
  */
 import { InvocationContext, PostInvocationContext, PreInvocationContext } from '@azure/functions';
-import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 
 import { endInvocationSpan, startInvocationSpan, traceFields, traceparentOf } from '../../../shared/adapters/telemetry/invocation';
 import { tracedSend } from '../../../shared/adapters/telemetry/messaging';
+import { captureSpansInFile } from '../../support/span-capture';
 
-const exporter = new InMemorySpanExporter();
-const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+const captured = captureSpansInFile();
 
 const HOST = '00-11111111111111111111111111111111-2222222222222222-01';
 const CARRIED = '00-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-bbbbbbbbbbbbbbbb-01';
 
-beforeAll(() => provider.register());
-afterEach(() => exporter.reset());
-afterAll(async () => {
-  await provider.shutdown();
-  trace.disable();
-  context.disable();
-  propagation.disable();
-});
 
 /** Runs one invocation through the hooks as the worker does; returns what the handler saw as active. */
 async function invoke(triggerType: string, input: unknown, outcome: { result?: unknown; error?: unknown } = {}) {
@@ -45,7 +36,7 @@ async function invoke(triggerType: string, input: unknown, outcome: { result?: u
   startInvocationSpan(pre);
   await pre.functionHandler(input, invocationContext);
   endInvocationSpan(new PostInvocationContext({ invocationContext, inputs: [input], result: outcome.result, error: outcome.error, hookData: pre.hookData }));
-  const [span, ...more] = exporter.getFinishedSpans();
+  const [span, ...more] = captured.exporter.getFinishedSpans();
   expect(more).toEqual([]);
   return { span: span!, activeInHandler };
 }
@@ -67,7 +58,7 @@ describe('invocation spans', () => {
       expect(span.spanContext().traceId).toBe('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa');
       expect(span.parentSpanContext?.spanId).toBe('bbbbbbbbbbbbbbbb');
       expect(span.links.map((l) => l.context.spanId)).toEqual(['2222222222222222']);
-      exporter.reset();
+      captured.exporter.reset();
     }
   });
 
@@ -81,7 +72,7 @@ describe('invocation spans', () => {
     for (const [type, input] of [['activityTrigger', { traceparent: '00-zz-1-01' }], ['blobTrigger', { traceparent: CARRIED }]] as const) {
       const { span } = await invoke(type, input);
       expect(span.spanContext().traceId).toBe('11111111111111111111111111111111');
-      exporter.reset();
+      captured.exporter.reset();
     }
   });
 
@@ -89,10 +80,10 @@ describe('invocation spans', () => {
     const thrown = await invoke('blobTrigger', {}, { error: new Error('boom') });
     expect(thrown.span.status).toEqual({ code: SpanStatusCode.ERROR, message: 'boom' });
     expect(thrown.span.events.map((e) => e.name)).toEqual(['exception']);
-    exporter.reset();
+    captured.exporter.reset();
     const failed = await invoke('activityTrigger', {}, { result: { ok: false, code: 'NOT_FOUND', message: 'no model' } });
     expect(failed.span.status).toEqual({ code: SpanStatusCode.ERROR, message: 'NOT_FOUND' });
-    exporter.reset();
+    captured.exporter.reset();
     const ok = await invoke('activityTrigger', {}, { result: { ok: true, value: 1 } });
     expect(ok.span.status.code).toBe(SpanStatusCode.UNSET);
   });
@@ -104,7 +95,7 @@ describe('published messages', () => {
     const send = context.with(trace.setSpan(context.active(), parent), () => tracedSend('model-events', 'run.completed', { 'messaging.message.id': 'e1' }));
     send.end();
     parent.end();
-    const producer = exporter.getFinishedSpans().find((s) => s.name === 'publish run.completed')!;
+    const producer = captured.exporter.getFinishedSpans().find((s) => s.name === 'publish run.completed')!;
     expect(producer.kind).toBe(SpanKind.PRODUCER);
     expect(producer.parentSpanContext?.spanId).toBe(parent.spanContext().spanId);
     const expected = `00-${producer.spanContext().traceId}-${producer.spanContext().spanId}-01`;
@@ -118,7 +109,7 @@ describe('published messages', () => {
       expect(traceFields()).toEqual({});
       expect(traceparentOf()).toBeUndefined();
     } finally {
-      provider.register();
+      captured.provider.register();
     }
   });
 });

@@ -4,23 +4,13 @@
  * span's traceparent as `traceparent` and `Diagnostic-Id`, beside its own properties.
  */
 import type { ServiceBusMessage, ServiceBusSender } from '@azure/service-bus';
-import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 
 import { ServiceBusRetrainingQueue } from '../../../shared/adapters/servicebus/retraining-queue';
 import { aRetrainingRequest } from '../../support/labelled-data';
+import { captureSpansInFile } from '../../support/span-capture';
 
-const spans = new InMemorySpanExporter();
-const tracer = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
-
-beforeAll(() => tracer.register());
-afterEach(() => spans.reset());
-afterAll(async () => {
-  await tracer.shutdown();
-  trace.disable();
-  context.disable();
-  propagation.disable();
-});
+const captured = captureSpansInFile();
 
 function fakeSender(fail = false) {
   const sent: ServiceBusMessage[] = [];
@@ -40,7 +30,7 @@ it('when a request is enqueued under a span, then the message carries its publis
   const parent = trace.getTracer('test').startSpan('driftMonitor');
   const { messageId } = await context.with(trace.setSpan(context.active(), parent), () => new ServiceBusRetrainingQueue(sender).enqueue(aRetrainingRequest('churn', 2, '20260601T0000Z')));
   parent.end();
-  const [publish, ...others] = spans.getFinishedSpans().filter((s) => s.name.startsWith('publish '));
+  const [publish, ...others] = captured.exporter.getFinishedSpans().filter((s) => s.name.startsWith('publish '));
   expect(others).toEqual([]);
   expect(publish!.name).toBe('publish retraining.requested');
   expect(publish!.kind).toBe(SpanKind.PRODUCER);
@@ -53,5 +43,5 @@ it('when a request is enqueued under a span, then the message carries its publis
 it('when the send fails, then the error is thrown and the publish span ends failed', async () => {
   const { sender } = fakeSender(true);
   await expect(new ServiceBusRetrainingQueue(sender).enqueue(aRetrainingRequest('churn', 2, '20260601T0000Z'))).rejects.toThrow('broker down');
-  expect(spans.getFinishedSpans().map((s) => [s.name, s.status.code])).toEqual([['publish retraining.requested', SpanStatusCode.ERROR]]);
+  expect(captured.exporter.getFinishedSpans().map((s) => [s.name, s.status.code])).toEqual([['publish retraining.requested', SpanStatusCode.ERROR]]);
 });
