@@ -23,6 +23,22 @@ const DOS_DATE = (1 << 5) | 1;
 const MAX_ENTRIES = 0xffff;
 const MAX_OFFSET = 0xffffffff;
 
+/**
+ * The fields a local file header (from offset 4) and a central directory header (from offset 6)
+ * share, in the same order: version needed, flags, method, time, date, CRC-32, sizes, name length.
+ */
+function writeSharedFields(buf: Buffer, at: number, f: { method: number; crc: number; compressedSize: number; size: number; nameLength: number }): void {
+  buf.writeUInt16LE(VERSION, at);
+  buf.writeUInt16LE(UTF8_NAMES, at + 2);
+  buf.writeUInt16LE(f.method, at + 4);
+  buf.writeUInt16LE(DOS_TIME, at + 6);
+  buf.writeUInt16LE(DOS_DATE, at + 8);
+  buf.writeUInt32LE(f.crc, at + 10);
+  buf.writeUInt32LE(f.compressedSize, at + 14);
+  buf.writeUInt32LE(f.size, at + 18);
+  buf.writeUInt16LE(f.nameLength, at + 22);
+}
+
 export interface ZipStats {
   entries: number;
   /** Bytes of the files before compression. */
@@ -63,31 +79,16 @@ export function zipDirectory(root: string, zipPath: string): ZipStats {
         throw new Error(`${zipPath} would pass 4 GiB, more than a zip without zip64 holds.`);
       }
 
+      const fields = { method, crc, compressedSize: body.length, size: data.length, nameLength: name.length };
       const local = Buffer.alloc(30);
       local.writeUInt32LE(LOCAL_HEADER, 0);
-      local.writeUInt16LE(VERSION, 4);
-      local.writeUInt16LE(UTF8_NAMES, 6);
-      local.writeUInt16LE(method, 8);
-      local.writeUInt16LE(DOS_TIME, 10);
-      local.writeUInt16LE(DOS_DATE, 12);
-      local.writeUInt32LE(crc, 14);
-      local.writeUInt32LE(body.length, 18);
-      local.writeUInt32LE(data.length, 22);
-      local.writeUInt16LE(name.length, 26);
-      local.writeUInt16LE(0, 28);
+      writeSharedFields(local, 4, fields);
+      // extra field length: 0
 
       const header = Buffer.alloc(46);
       header.writeUInt32LE(CENTRAL_HEADER, 0);
       header.writeUInt16LE(MADE_BY_UNIX, 4);
-      header.writeUInt16LE(VERSION, 6);
-      header.writeUInt16LE(UTF8_NAMES, 8);
-      header.writeUInt16LE(method, 10);
-      header.writeUInt16LE(DOS_TIME, 12);
-      header.writeUInt16LE(DOS_DATE, 14);
-      header.writeUInt32LE(crc, 16);
-      header.writeUInt32LE(body.length, 20);
-      header.writeUInt32LE(data.length, 24);
-      header.writeUInt16LE(name.length, 28);
+      writeSharedFields(header, 6, fields);
       // extra field, comment, disk number, internal attributes: all 0
       header.writeUInt32LE(((entry.mode & 0xffff) << 16) >>> 0, 38);
       header.writeUInt32LE(offset, 42);
