@@ -1,4 +1,5 @@
 import { type Counter, type Gauge, type Histogram, type MeterProvider, metrics } from '@opentelemetry/api';
+import { z } from 'zod';
 
 import type { DriftMetrics, RecordedDrift } from '../../ports/drift-metrics';
 import type { DriftReport } from '../../schemas/drift';
@@ -95,21 +96,22 @@ export const driftMetrics: DriftMetrics = {
   },
 };
 
+/** Trigger metadata's `enqueuedTimeUtc` as epoch ms: a Date, or an ISO string (without a zone: UTC). */
+const enqueuedTimeSchema = z
+  .union([z.date(), z.string().trim().transform((s) => (/(Z|[+-]\d\d:?\d\d)$/i.test(s) ? s : `${s}Z`))])
+  .transform((v) => (v instanceof Date ? v.getTime() : Date.parse(v)))
+  .pipe(z.number().finite());
+
 /**
  * A Service Bus message's age when its handler starts: now minus `enqueuedTimeUtc` from the
  * trigger metadata (an ISO string from the host and devhost; a time without zone is UTC). Returns
  * the age in seconds, or undefined (nothing recorded) without a readable enqueued time.
  */
 export function recordQueueAge(entity: string, enqueuedTimeUtc: unknown, now: number = Date.now()): number | undefined {
-  const enqueued =
-    enqueuedTimeUtc instanceof Date
-      ? enqueuedTimeUtc.getTime()
-      : typeof enqueuedTimeUtc === 'string'
-        ? Date.parse(/(Z|[+-]\d\d:?\d\d)$/i.test(enqueuedTimeUtc.trim()) ? enqueuedTimeUtc : `${enqueuedTimeUtc.trim()}Z`)
-        : NaN;
-  if (!Number.isFinite(enqueued)) return undefined;
+  const enqueued = enqueuedTimeSchema.safeParse(enqueuedTimeUtc);
+  if (!enqueued.success) return undefined;
   // A clock skew between the broker and this instance is no negative age.
-  const age = Math.max(0, now - enqueued) / 1000;
+  const age = Math.max(0, now - enqueued.data) / 1000;
   instruments().queueAge.record(age, { entity });
   return age;
 }
