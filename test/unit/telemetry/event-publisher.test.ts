@@ -3,12 +3,12 @@
  * publish span's traceparent, and the business counters (rows scored and quarantined, runs by
  * state, lifecycle transitions) are counted from the events once they are sent.
  */
-import type { ServiceBusMessage, ServiceBusMessageBatch, ServiceBusSender } from '@azure/service-bus';
 import { context, metrics, trace } from '@opentelemetry/api';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 
 import { ServiceBusEventPublisher } from '../../../shared/adapters/servicebus/event-publisher';
 import type { ModelEventInput } from '../../../shared/schemas/messages';
+import { recordingSender } from '../../support/recording-sender';
 import { captureSpansInFile } from '../../support/span-capture';
 
 class CollectingReader extends MetricReader {
@@ -34,25 +34,7 @@ afterEach(async () => {
   metrics.disable();
 });
 
-/** A sender that records what it is given, or fails every send. */
-function fakeSender(fail = false) {
-  const sent: ServiceBusMessage[] = [];
-  const batch = (): ServiceBusMessageBatch => {
-    const messages: ServiceBusMessage[] = [];
-    return { get count() { return messages.length; }, tryAddMessage: (m: ServiceBusMessage) => (messages.push(m), true), messages } as unknown as ServiceBusMessageBatch;
-  };
-  const sender = {
-    entityPath: 'model-events',
-    sendMessages: (m: ServiceBusMessage | ServiceBusMessage[] | ServiceBusMessageBatch) => {
-      if (fail) return Promise.reject(new Error('broker down'));
-      const batched = (m as unknown as { messages?: ServiceBusMessage[] }).messages;
-      sent.push(...(batched ?? (Array.isArray(m) ? m : [m as ServiceBusMessage])));
-      return Promise.resolve();
-    },
-    createMessageBatch: () => Promise.resolve(batch()),
-  };
-  return { sender: sender as unknown as ServiceBusSender, sent };
-}
+const fakeSender = (fail = false) => recordingSender('model-events', { fail });
 
 const at = '2026-12-01T00:00:00.000Z';
 const completed: ModelEventInput = { eventId: 'run:r1:completed', model: 'churn', version: 2, occurredAt: at, type: 'run.completed', data: { runId: 'r1', kind: 'batch-inference', rows: 900, quarantinedRows: 12 } };

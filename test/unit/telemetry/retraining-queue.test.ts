@@ -3,27 +3,16 @@
  * span, child of the active span (the drift monitor's invocation), and the message carries that
  * span's traceparent as `traceparent` and `Diagnostic-Id`, beside its own properties.
  */
-import type { ServiceBusMessage, ServiceBusSender } from '@azure/service-bus';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 
 import { ServiceBusRetrainingQueue } from '../../../shared/adapters/servicebus/retraining-queue';
 import { aRetrainingRequest } from '../../support/labelled-data';
+import { recordingSender } from '../../support/recording-sender';
 import { captureSpansInFile } from '../../support/span-capture';
 
 const captured = captureSpansInFile();
 
-function fakeSender(fail = false) {
-  const sent: ServiceBusMessage[] = [];
-  const sender = {
-    entityPath: 'retraining-requests',
-    sendMessages: (m: ServiceBusMessage) => {
-      if (fail) return Promise.reject(new Error('broker down'));
-      sent.push(m);
-      return Promise.resolve();
-    },
-  };
-  return { sender: sender as unknown as ServiceBusSender, sent };
-}
+const fakeSender = (fail = false) => recordingSender('retraining-requests', { fail });
 
 it('when a request is enqueued under a span, then the message carries its publish span, a child of that span', async () => {
   const { sender, sent } = fakeSender();
