@@ -127,7 +127,14 @@ export class AdminFunctions {
       .blobService(connection)
       .getContainerClient(container)
       .getBlobClient(blobName);
-    return { prepare: () => blobTriggerInvocation(blobClient, input, params) };
+    return {
+      prepare: () =>
+        blobTriggerInvocation(blobClient, input, params).catch((error: unknown) => {
+          // Storage answers a missing blob's HEAD with a 404 and no message: say what is missing.
+          if ((error as { statusCode?: number }).statusCode === 404) throw new Error(`the blob '${input}' does not exist`);
+          throw error;
+        }),
+    };
   }
 
   private runInBackground(fn: FunctionInfo, prepare: () => Promise<InvokeRequest>): void {

@@ -117,7 +117,9 @@ export function defineRoute<P, Q, B>(spec: RouteSpec<P, Q, B>): void {
         const query = spec.query ? parseOrThrow(spec.query, Object.fromEntries(request.query.entries()), 'query') : (undefined as Q);
         let body = undefined as B;
         if (spec.body && 'json' in spec.body) {
-          body = parseOrThrow(spec.body.json, await readJsonBody(request, spec.body.optional === true), 'request body');
+          // An optional body that is absent reaches the handler as undefined, not through the schema.
+          const json = await readJsonBody(request, spec.body.optional === true);
+          if (json !== undefined) body = parseOrThrow(spec.body.json, json, 'request body');
         }
         return toHttp(await spec.handler({ params, query, body, actor, request, client, context }));
       } catch (error) {

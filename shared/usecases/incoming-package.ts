@@ -4,7 +4,11 @@ import type { ModelVersion } from '../schemas/model-version';
 import { packageArtifactLocationSchema } from '../schemas/registration';
 import { hashLakeArtifact, registerPackage, type RegisterPackageDeps } from './register-package';
 
-/** Failures that say the package itself is broken: it goes to quarantine with the reason. */
+/**
+ * Failures that say the package itself is broken: it goes to quarantine with the reason. They
+ * include the registration checks' (an artifact that is no ONNX model, a graph that does not match
+ * its signature), which retrying cannot mend.
+ */
 const BROKEN_PACKAGE = new Set([
   'VALIDATION_ERROR',
   'NOT_FOUND',
@@ -12,6 +16,8 @@ const BROKEN_PACKAGE = new Set([
   'ARTIFACT_INTEGRITY',
   'PAYLOAD_TOO_LARGE',
   'IDEMPOTENCY_KEY_REUSED',
+  'UNSUPPORTED_MODEL',
+  'SIGNATURE_MISMATCH',
 ]);
 
 export type IncomingOutcome =

@@ -215,7 +215,9 @@ describe('model lifecycle over HTTP on devhost', () => {
     const own = await lead.post(`models/regional/versions/${res.body.version}/approve`, { evidenceHash: detail.version.evidenceHash });
     expect(own.status).toBe(403);
     expect(own.body.detail).toMatch(/separation of duties/);
-    await admin().post(`models/regional/versions/${res.body.version}/retire`);
+    // The retire body is optional: no body at all retires as {} does.
+    const retired = await admin().post(`models/regional/versions/${res.body.version}/retire`);
+    expect(retired).toMatchObject({ status: 200, body: { state: 'retired' } });
   });
 
   it('when two approvers approve at once, then one wins, the other gets 409, and there is one promotion', async () => {

@@ -84,6 +84,7 @@ describe('devhost admin API: POST /admin/functions/{name}', () => {
     expect(((await wrong.json()) as { error: string }).error).toBe("the input of 'onSampleDrop' is a blob path matching 'sample-drops/{model}/{name}' (container/name), not 'other-container/admin/x.csv'.");
     expect((await run('onSampleDrop', { input: 'sample-drops/admin/missing.csv' })).status).toBe(202);
     await until('the failure in the log', () => lines.some((l) => l.startsWith('[admin] onSampleDrop:')));
+    expect(lines.find((l) => l.startsWith('[admin] onSampleDrop:'))).toBe("[admin] onSampleDrop: the blob 'sample-drops/admin/missing.csv' does not exist");
   });
 
   it('when the function is unknown, HTTP-triggered or the body is not {"input": ...}, then 404 or 400 and nothing runs', async () => {

@@ -19,6 +19,7 @@ import {
 } from '../../shared/usecases/batch-inference';
 import { registerPackage, stageUpload } from '../../shared/usecases/register-package';
 import { RegistryUseCases } from '../../shared/usecases/registry';
+import { scoreRows } from '../../shared/usecases/score-rows';
 import { validateVersion } from '../../shared/usecases/validate-version';
 import { anActor, anApprover } from '../support/builders';
 import { InMemoryModelRegistry } from '../support/in-memory-registry';
@@ -162,5 +163,18 @@ describe('scheduled inference', () => {
     expect(() => modelInputSchema.parse(aRegionalModel('demand', {}))).not.toThrow();
     expect(modelInputSchema.safeParse({ ...aRegionalModel('demand'), schedule: '0 2 * * *' }).error?.issues[0]?.message).toMatch(/six fields/);
     expect(modelInputSchema.safeParse({ ...aRegionalModel('demand'), schedule: '0 0 99 * * *' }).error?.issues[0]?.message).toMatch(/not a valid NCRONTAB/);
+  });
+});
+
+describe('synchronous scoring of rows', () => {
+  it('when the caller names a version the model does not have, then VERSION_NOT_FOUND, not a crash', async () => {
+    const { deps, runtime } = await setup();
+    try {
+      const rows = [{ id: 'a', x1: 1, x2: 2, region: 'north' }];
+      await expect(scoreRows(deps, { model: 'demand', rows, version: 99 })).rejects.toMatchObject({ code: 'VERSION_NOT_FOUND', details: { model: 'demand', version: 99 } });
+      await expect(scoreRows(deps, { model: 'demand', rows, version: 1 })).resolves.toMatchObject({ version: 1, scored: 1 });
+    } finally {
+      await runtime.close();
+    }
   });
 });

@@ -10,6 +10,7 @@ import { registerIncomingPackage } from '../../shared/usecases/incoming-package'
 import { registerPackage, type RegisterPackageDeps, stageUpload } from '../../shared/usecases/register-package';
 import { RegistryUseCases } from '../../shared/usecases/registry';
 import { validateVersion } from '../../shared/usecases/validate-version';
+import { linearRegressor } from '../fixtures/onnx-models';
 import { anActor } from '../support/builders';
 import { InMemoryModelRegistry } from '../support/in-memory-registry';
 import { MemoryLake } from '../support/memory-lake';
@@ -110,6 +111,24 @@ describe('registration of a version package', () => {
     const result = await registerIncomingPackage(deps, { model: 'regional', name: 'run-1', manifest: Buffer.from(JSON.stringify(manifest)) });
     expect(result).toMatchObject({ outcome: 'quarantined', code: 'VALIDATION_ERROR', reason: expect.stringMatching(/"\."|\.\./) });
     expect(await listAll(lake)).toEqual(['quarantine/regional/packages/run-1/manifest.json', 'quarantine/regional/packages/run-1/reason.json']);
+  });
+
+  it.each([
+    ['not an ONNX model', () => Buffer.from('this is not protobuf at all, just text'), 'UNSUPPORTED_MODEL'],
+    ['a graph that does not match its signature', () => linearRegressor([1, 2, 3], 0).bytes, 'SIGNATURE_MISMATCH'],
+  ])('when the artifact in the inbox is %s, then the package is quarantined with the reason, not retried', async (_what, artifact, code) => {
+    const { deps, lake } = await setup();
+    const pkg = regionalPackage(TRUE_WEIGHTS, 0);
+    await lake.write(lakePaths.incomingPackageFile('regional', 'run-2', 'model.onnx'), artifact());
+    await lake.write(lakePaths.incomingPackageFile('regional', 'run-2', 'manifest.json'), Buffer.from(JSON.stringify(pkg.manifest)));
+    const result = await registerIncomingPackage(deps, { model: 'regional', name: 'run-2', manifest: Buffer.from(JSON.stringify(pkg.manifest)) });
+    expect(result).toMatchObject({ outcome: 'quarantined', code });
+    expect(await listAll(lake)).toEqual([
+      'quarantine/regional/packages/run-2/manifest.json',
+      'quarantine/regional/packages/run-2/model.onnx',
+      'quarantine/regional/packages/run-2/reason.json',
+    ]);
+    expect(JSON.parse(lake.body('quarantine/regional/packages/run-2/reason.json').toString())).toMatchObject({ code });
   });
 });
 
