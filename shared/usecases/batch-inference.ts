@@ -180,7 +180,9 @@ async function quarantineFile(deps: BatchDeps, model: string, runId: string, pat
 
 /** A version loaded once per process (its artifact, transforms, reference profile), warmed up. */
 export async function loadScoringVersionCached(deps: BatchDeps, definition: ModelDefinition, model: string, number: number): Promise<LoadedScoring> {
-  const { value: version } = (await deps.registry.getVersion(model, number))!;
+  const stored = await deps.registry.getVersion(model, number);
+  if (!stored) throw errors.versionNotFound(model, number);
+  const version = stored.value;
   return deps.cache.get(`${model}@${number}#${version.artifact.sha256}`, async () => {
     const loaded = await loadScoringVersion(deps, definition, version);
     const path = lakePaths.referenceProfile(model, number);

@@ -30,7 +30,6 @@ export async function scoreRows(
   const definition = record.definition;
   const number = input.version ?? (await deps.registry.getChampion(input.model))?.value.version ?? null;
   if (number === null) throw errors.illegalTransition(`model '${input.model}' has no champion to score with; name a version`, { model: input.model });
-  if (!(await deps.registry.getVersion(input.model, number))) throw errors.versionNotFound(input.model, number);
   const { version } = await loadScoringVersionCached(deps, definition, input.model, number);
   const raw = jsonRows(input.rows);
   const valid = validateRows(raw, layoutColumns(definition, raw.columns));
