@@ -15,32 +15,32 @@ const featureBase = {
 
 /** One input column of the model, with what its training data looked like. */
 export const featureSchema = z.discriminatedUnion('type', [
-  z.object({
+  z.strictObject({
     ...featureBase,
     type: z.literal('numeric'),
     /** Fitted range: values outside it are flagged as a new data flavour, and rejected if `strictRange`. */
-    range: z.object({ min: z.number(), max: z.number() }).optional(),
+    range: z.strictObject({ min: z.number(), max: z.number() }).optional(),
     strictRange: z.boolean().default(false),
   }),
-  z.object({
+  z.strictObject({
     ...featureBase,
     type: z.literal('categorical'),
     /** Values seen in training. Unseen values are a new flavour; rejected only if `strictValues`. */
     allowedValues: z.array(z.string()).optional(),
     strictValues: z.boolean().default(false),
   }),
-  z.object({ ...featureBase, type: z.literal('boolean') }),
-  z.object({
+  z.strictObject({ ...featureBase, type: z.literal('boolean') }),
+  z.strictObject({
     ...featureBase,
     type: z.literal('datetime'),
-    range: z.object({ min: isoDateTimeSchema, max: isoDateTimeSchema }).optional(),
+    range: z.strictObject({ min: isoDateTimeSchema, max: isoDateTimeSchema }).optional(),
   }),
 ]);
 export type Feature = z.infer<typeof featureSchema>;
 export type FeatureType = Feature['type'];
 
 /** Where predictions go in output files. */
-export const predictionColumnsSchema = z.object({
+export const predictionColumnsSchema = z.strictObject({
   prediction: columnNameSchema.default('prediction'),
   /** Prefix of per-class probability columns (`probability_<class>`) for classifiers. */
   probabilityPrefix: z
@@ -49,7 +49,7 @@ export const predictionColumnsSchema = z.object({
     .default('probability_'),
 });
 
-const modelFieldsSchema = z.object({
+const modelFieldsSchema = z.strictObject({
   name: modelNameSchema,
   description: z.string().max(2000).default(''),
   task: modelTaskSchema,

@@ -21,7 +21,7 @@ export const driftMethodSchema = z.enum([
 ]);
 export type DriftMethod = z.infer<typeof driftMethodSchema>;
 
-export const columnDriftOverrideSchema = z.object({
+export const columnDriftOverrideSchema = z.strictObject({
   column: columnNameSchema,
   method: driftMethodSchema.optional(),
   threshold: z.number().positive().optional(),
@@ -32,11 +32,11 @@ export const columnDriftOverrideSchema = z.object({
 
 export const referenceWindowSchema = z.discriminatedUnion('kind', [
   /** The profile of the data the version was trained on. */
-  z.object({ kind: z.literal('training') }),
+  z.strictObject({ kind: z.literal('training') }),
   /** The last N monitoring windows before the current one. */
-  z.object({ kind: z.literal('rolling'), windows: z.number().int().min(1).max(365) }),
+  z.strictObject({ kind: z.literal('rolling'), windows: z.number().int().min(1).max(365) }),
   /** The same period one season (3 months) or one year earlier, so seasonality is not drift. */
-  z.object({
+  z.strictObject({
     kind: z.literal('same_period'),
     lag: z.enum(['season', 'year']),
     /** How many stored windows, starting at the lagged start of the current one, form the reference. */
@@ -45,7 +45,7 @@ export const referenceWindowSchema = z.discriminatedUnion('kind', [
 ]);
 export type ReferenceWindow = z.infer<typeof referenceWindowSchema>;
 
-export const driftPolicySchema = z.object({
+export const driftPolicySchema = z.strictObject({
   /** `auto` picks the test by column type and sample size; a name forces one method. */
   method: z.union([z.literal('auto'), driftMethodSchema]).default('auto'),
   /** Rows at or below which `auto` uses p-value tests; above it, distances. */
@@ -108,7 +108,7 @@ export const classificationMetricSchema = z.enum([
 export const metricNameSchema = z.union([regressionMetricSchema, classificationMetricSchema]);
 export type MetricName = z.infer<typeof metricNameSchema>;
 
-export const performancePolicySchema = z.object({
+export const performancePolicySchema = z.strictObject({
   /** Defaults by task when absent: rmse for regression, roc_auc for binary, f1_macro for multiclass. */
   metric: metricNameSchema.optional(),
   /** Allowed relative degradation against the validation baseline before a breach. */
@@ -118,30 +118,30 @@ export const performancePolicySchema = z.object({
 });
 
 export const validationSplitSchema = z.discriminatedUnion('kind', [
-  z.object({
+  z.strictObject({
     kind: z.literal('random'),
     testFraction: z.number().gt(0).lt(1).default(0.2),
     seed: z.number().int().default(42),
   }),
-  z.object({
+  z.strictObject({
     kind: z.literal('time'),
     cutoff: z.iso.datetime({ offset: true }).optional(),
     testFraction: z.number().gt(0).lt(1).default(0.2),
   }),
-  z.object({ kind: z.literal('group'), column: columnNameSchema }),
-  z.object({
+  z.strictObject({ kind: z.literal('group'), column: columnNameSchema }),
+  z.strictObject({
     kind: z.literal('kfold'),
     k: z.number().int().min(2).max(20).default(5),
     seed: z.number().int().default(42),
   }),
-  z.object({
+  z.strictObject({
     kind: z.literal('stratified'),
     k: z.number().int().min(2).max(20).default(5),
     seed: z.number().int().default(42),
   }),
 ]);
 
-export const validationGatesSchema = z.object({
+export const validationGatesSchema = z.strictObject({
   /** The metric the gates and the champion comparison use; task default when absent. */
   metric: metricNameSchema.optional(),
   /** Absolute bound the metric must meet (a minimum for higher-is-better metrics, else a maximum). */
@@ -160,7 +160,7 @@ export const validationGatesSchema = z.object({
     .default([{ kind: 'random', testFraction: 0.2, seed: 42 }]),
 });
 
-export const retrainingPolicySchema = z.object({
+export const retrainingPolicySchema = z.strictObject({
   enabled: z.boolean().default(true),
   /** No new request within this period after the last one. */
   cooldown: isoDurationSchema.default('P7D'),
@@ -175,7 +175,7 @@ export const retrainingPolicySchema = z.object({
 /** The role that may approve or reject versions unless a model's policy names a stricter one. */
 export const DEFAULT_APPROVER_ROLE = 'MLOps.Approver';
 
-export const approvalPolicySchema = z.object({
+export const approvalPolicySchema = z.strictObject({
   /** How long a version waits in pending_approval before it expires. */
   timeout: isoDurationSchema.default('P7D'),
   /** The role a person needs to approve or reject (besides the API's MLOps.Approver). */
@@ -189,7 +189,7 @@ export const approvalPolicySchema = z.object({
   promoteOnApproval: z.boolean().default(true),
 });
 
-export const modelPoliciesSchema = z.object({
+export const modelPoliciesSchema = z.strictObject({
   validation: validationGatesSchema.default(() => validationGatesSchema.parse({})),
   approval: approvalPolicySchema.default(() => approvalPolicySchema.parse({})),
   drift: driftPolicySchema.default(() => driftPolicySchema.parse({})),

@@ -137,6 +137,24 @@ describe('registry use cases (in-memory registry)', () => {
     await expect(useCases.createModel(aModelDefinition({ name: 'clash', segmentKeys: ['plan', 'customer_id'] }), alice)).resolves.toMatchObject({ modelName: 'clash' });
   });
 
+  it('when a definition has a field the schema does not know (a typo), at the top, in a policy or in a feature, then it is refused naming it, not stored with defaults', async () => {
+    const registry = new InMemoryModelRegistry();
+    const useCases = new RegistryUseCases({ registry, clock: steppingClock(), events: new RecordingPublisher() });
+    const good = aModelDefinition({ name: 'typos' });
+    const typos = [
+      { ...good, polices: { approval: { autoApprove: true } } },
+      { ...good, policies: { drift: { consecutiveWindow: 3 } } },
+      { ...good, features: [{ ...good.features[0]!, nullabel: true }, ...good.features.slice(1)] },
+    ];
+    for (const [i, definition] of typos.entries()) {
+      await expect(useCases.createModel(definition as typeof good, alice)).rejects.toMatchObject({
+        code: 'VALIDATION_ERROR',
+        message: expect.stringContaining(['polices', 'consecutiveWindow', 'nullabel'][i]!),
+      });
+    }
+    expect(await registry.getModel('typos')).toBeUndefined();
+  });
+
   it('when the model is unknown or the timestamp is not one, then the errors say so', async () => {
     const { useCases } = await setup();
     await expect(useCases.applyCommand('nope', 1, { type: 'retire' }, alice)).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
