@@ -12,10 +12,15 @@ import { auditEventSchema, championPointerSchema } from './registry';
 
 const reason = z.string().trim().min(1).max(2000);
 
+/** A version number in a path or query: digits only (no sign, leading zero, exponent or spaces). */
+const versionTextSchema = z
+  .string()
+  .regex(/^[1-9][0-9]{0,9}$/, 'a version is a positive whole number written in digits (1, 2, ...)')
+  .transform(Number)
+  .pipe(versionNumberSchema);
+
 export const modelParamsSchema = z.object({ model: modelNameSchema });
-export const versionParamsSchema = modelParamsSchema.extend({
-  version: z.coerce.number().int().positive().max(2_147_483_647),
-});
+export const versionParamsSchema = modelParamsSchema.extend({ version: versionTextSchema });
 
 export const approveBodySchema = z.strictObject({
   /** The evidence hash the approver read (GET .../versions/{version}); must still be the version's. */
@@ -30,7 +35,7 @@ export const rollbackBodySchema = z.strictObject({ reason });
 export const auditQuerySchema = z.strictObject({
   from: isoDateTimeSchema.optional(),
   to: isoDateTimeSchema.optional(),
-  version: z.coerce.number().int().positive().optional(),
+  version: versionTextSchema.optional(),
 });
 export const championQuerySchema = z.strictObject({ at: isoDateTimeSchema.optional() });
 

@@ -1,0 +1,19 @@
+/** Version numbers in paths and queries: digits only, so `01`, ` 1` or `1e2` are not read as 1 or 100. */
+import { auditQuerySchema, versionParamsSchema } from '../../../shared/schemas/api';
+
+describe('a version in a path or a query', () => {
+  it.each(['1', '42', '2147483647'])('when it is %p, then it is that number', (text) => {
+    expect(versionParamsSchema.parse({ model: 'demand', version: text })).toEqual({ model: 'demand', version: Number(text) });
+    expect(auditQuerySchema.parse({ version: text })).toEqual({ version: Number(text) });
+  });
+
+  it.each(['0', '-1', '+1', '01', ' 1', '1 ', '1e2', '1.0', '1.5', '0x10', 'abc', '', '2147483648', '99999999999'])('when it is %p, then it is refused', (text) => {
+    const result = versionParamsSchema.safeParse({ model: 'demand', version: text });
+    expect(result.success).toBe(false);
+    expect(auditQuerySchema.safeParse({ version: text }).success).toBe(false);
+  });
+
+  it('when it is refused for its form, then the message says how a version is written', () => {
+    expect(versionParamsSchema.safeParse({ model: 'demand', version: '1e2' }).error?.issues[0]?.message).toBe('a version is a positive whole number written in digits (1, 2, ...)');
+  });
+});
