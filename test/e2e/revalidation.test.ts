@@ -181,11 +181,15 @@ it('when actuals label a region the champion never saw, then the champion is rev
   try {
     const receiver = client.createReceiver('model-events', 'all-events', { receiveMode: 'receiveAndDelete' });
     const seen: ModelEvent[] = [];
-    await eventually('the version.revalidated event', async () => {
+    // The drop's run is recorded complete before its flavour.detected goes out, and nothing after
+    // waits for that: wait for both events.
+    await eventually('the version.revalidated and flavour.detected events', async () => {
       seen.push(
         ...(await receiver.receiveMessages(100, { maxWaitTimeInMs: 500 })).map((m) => m.body as ModelEvent),
       );
-      return seen.some((e) => e.type === 'version.revalidated') ? true : undefined;
+      return seen.some((e) => e.type === 'version.revalidated') && seen.some((e) => e.type === 'flavour.detected')
+        ? true
+        : undefined;
     });
     expect(seen.find((e) => e.type === 'version.revalidated')).toMatchObject({
       model: MODEL,
