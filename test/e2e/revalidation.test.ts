@@ -111,6 +111,10 @@ it('when actuals label a region the champion never saw, then the champion is rev
   await apiClient(devhost.origin, 'approver').post(`models/${MODEL}/versions/1/approve`, {
     evidenceHash: pending.version.evidenceHash,
   });
+  // The champion pointer moves before v1's state does; the lifecycle ends after both.
+  await eventually('the lifecycle of v1 to end', async () =>
+    (await reader().get(`models/${MODEL}/versions/1`)).body?.lifecycle?.runtimeStatus === 'Completed' ? true : undefined,
+  );
   await eventually('v1 champion', async () =>
     (await reader().get(`models/${MODEL}/champion`)).body?.version === 1 ? true : undefined,
   );
