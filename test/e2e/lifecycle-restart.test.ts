@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { readSnapshotFile } from '../../devhost/services/cosmos-snapshot';
 import { aRegionalModel, regionalPackage, regionalRows, toCsv, TRUE_WEIGHTS } from '../support/model-kit';
 import { apiClient, eventually, type ProductDevhost, startProductDevhost } from '../support/product-devhost';
 
@@ -37,8 +38,13 @@ describe('model lifecycle across a devhost crash', () => {
       const res = await apiClient(devhost!.origin, 'reader').get('models/crash/versions/1');
       return res.body?.lifecycle?.customStatus?.step === 'pending_approval' ? res.body : undefined;
     });
-    // The Cosmos snapshot is written half a second after the last write.
-    await new Promise((r) => setTimeout(r, 1500));
+    // A killed host keeps only what its Cosmos snapshot holds (written once the writes pause for a
+    // moment): kill once the snapshot has the version waiting for approval.
+    const pendingInSnapshot = () =>
+      readSnapshotFile(path.join(dataDir, 'cosmos.json'))?.databases.some((db) =>
+        db.containers.some((c) => c.items.some((i) => i.docType === 'version' && i.modelName === 'crash' && i.version === 1 && i.state === 'pending_approval')),
+      ) ?? false;
+    await eventually('the Cosmos snapshot to hold the version waiting for approval', async () => (pendingInSnapshot() ? true : undefined));
     await devhost.kill();
 
     devhost = await startProductDevhost({ dataDir });

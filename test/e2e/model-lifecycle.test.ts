@@ -280,6 +280,10 @@ describe('model lifecycle over HTTP on devhost', () => {
       return list.find((v) => v.registrant === 'package:regional/run-900');
     });
     await until('regional', versions.version, 'pending_approval');
+    // The trigger empties the inbox after it started the lifecycle, and says so last.
+    await eventually('the package trigger to finish', async () =>
+      devhost.output.some((l) => l.includes(`registerModelPackage: package regional/run-900 registered as v${versions.version}`)) ? true : undefined,
+    );
     expect(await devhost.container().getBlobClient('models/regional/incoming/run-900/manifest.json').exists()).toBe(false);
     expect(await devhost.container().getBlobClient(`models/regional/${versions.version}/model.onnx`).exists()).toBe(true);
 

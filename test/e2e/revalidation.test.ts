@@ -111,6 +111,10 @@ it('when actuals label a region the champion never saw, then the champion is rev
   await apiClient(devhost.origin, 'approver').post(`models/${MODEL}/versions/1/approve`, {
     evidenceHash: pending.version.evidenceHash,
   });
+  // The champion pointer moves before v1's state does; the lifecycle ends after both.
+  await eventually('the lifecycle of v1 to end', async () =>
+    (await reader().get(`models/${MODEL}/versions/1`)).body?.lifecycle?.runtimeStatus === 'Completed' ? true : undefined,
+  );
   await eventually('v1 champion', async () =>
     (await reader().get(`models/${MODEL}/champion`)).body?.version === 1 ? true : undefined,
   );
@@ -181,11 +185,15 @@ it('when actuals label a region the champion never saw, then the champion is rev
   try {
     const receiver = client.createReceiver('model-events', 'all-events', { receiveMode: 'receiveAndDelete' });
     const seen: ModelEvent[] = [];
-    await eventually('the version.revalidated event', async () => {
+    // The drop's run is recorded complete before its flavour.detected goes out, and nothing after
+    // waits for that: wait for both events.
+    await eventually('the version.revalidated and flavour.detected events', async () => {
       seen.push(
         ...(await receiver.receiveMessages(100, { maxWaitTimeInMs: 500 })).map((m) => m.body as ModelEvent),
       );
-      return seen.some((e) => e.type === 'version.revalidated') ? true : undefined;
+      return seen.some((e) => e.type === 'version.revalidated') && seen.some((e) => e.type === 'flavour.detected')
+        ? true
+        : undefined;
     });
     expect(seen.find((e) => e.type === 'version.revalidated')).toMatchObject({
       model: MODEL,

@@ -66,7 +66,13 @@ it('when the drift monitor sends a retraining request, then its handling and the
     const v2 = await apiClient(traced.origin, 'reader').get(`models/${MODEL}/versions/2`);
     return ['pending_approval', 'validation_failed'].includes(v2.body?.version?.state) ? true : undefined;
   }, 60_000);
-  const spans = await afterLastEpisode(traced.exporter, MODEL_LIFECYCLE, LIFECYCLE_ACTIVITIES.recordValidation);
+  await afterLastEpisode(traced.exporter, MODEL_LIFECYCLE, LIFECYCLE_ACTIVITIES.recordValidation);
+  // The monitor run and the request's handling go on alongside the new version's lifecycle (the
+  // monitor after sending, the handling after starting it): their spans end when they do.
+  const spans = await eventually('the monitor run and the request handling to end', async () => {
+    const all = traced.exporter.getFinishedSpans();
+    return spansNamed(all, 'driftMonitor').length > 0 && spansNamed(all, 'retraining').length > 0 ? all : undefined;
+  });
 
   // The timer's span, and the request sent under it: a producer span whose context the message carries.
   const [run, ...otherRuns] = spansNamed(spans, 'driftMonitor');

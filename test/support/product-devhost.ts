@@ -164,9 +164,9 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
 /**
  * Makes v1 of the model kit's regional model (`model`, quick validation gates) champion the way a
  * team does, over the API: define it, upload its validation set with `upload`, register v1,
- * approve it once validated, wait until it is champion. `policies` are added to the quick
- * validation gates; `training` also uploads a training set v1 names (what the built-in trainer
- * falls back on without labelled rows).
+ * approve it once its lifecycle waits for approval, wait until its lifecycle has ended and it is
+ * champion. `policies` are added to the quick validation gates; `training` also uploads a training
+ * set v1 names (what the built-in trainer falls back on without labelled rows).
  */
 export async function regionalChampion(
   origin: string,
@@ -183,10 +183,18 @@ export async function regionalChampion(
   }
   const pkg = regionalPackage(TRUE_WEIGHTS, 0, { datasets });
   await apiClient(origin, 'contributor').register(model, pkg.manifest, pkg.onnx);
-  const pending = await eventually('pending approval', async () => {
+  // Approve once the lifecycle waits for it: the recordValidation activity moves the version first
+  // and then publishes and records that transition; an approval in between would publish it itself.
+  const pending = await eventually('the lifecycle to wait for approval', async () => {
     const v = await apiClient(origin, 'reader').get(`models/${model}/versions/1`);
-    return v.body?.version?.state === 'pending_approval' ? v.body : undefined;
+    return v.body?.lifecycle?.customStatus?.step === 'pending_approval' ? v.body : undefined;
   });
   await apiClient(origin, 'approver').post(`models/${model}/versions/1/approve`, { evidenceHash: pending.version.evidenceHash });
+  // The champion pointer moves first; v1's state, the ledger entries and their events follow, and
+  // the lifecycle ends after them: callers go on once nothing of the promotion is left to happen.
+  await eventually('the lifecycle of v1 to end', async () => {
+    const v = await apiClient(origin, 'reader').get(`models/${model}/versions/1`);
+    return v.body?.lifecycle?.runtimeStatus === 'Completed' ? true : undefined;
+  });
   await eventually('a champion', async () => ((await apiClient(origin, 'reader').get(`models/${model}/champion`)).body?.version === 1 ? true : undefined));
 }
