@@ -38,7 +38,7 @@ export const artifactRefSchema = z.object({
 });
 
 /** A data set the version was trained or evaluated on. */
-export const datasetReferenceSchema = z.object({
+export const datasetReferenceSchema = z.strictObject({
   role: z.enum(['training', 'validation', 'test', 'reference']),
   /** A lake path or an external URI (Azure ML data asset, Delta table, ...). */
   uri: z.string().min(1).max(2048),
@@ -48,7 +48,7 @@ export const datasetReferenceSchema = z.object({
 
 export const lineageSourceSchema = z.enum(['manual', 'builtin', 'azureml', 'databricks', 'webhook']);
 
-export const lineageSchema = z.object({
+export const lineageSchema = z.strictObject({
   parentVersion: versionNumberSchema.optional(),
   /** The trainer's run id (Azure ML job, Databricks run, built-in trainer run). */
   trainingRun: z.string().min(1).max(512).optional(),
@@ -56,9 +56,9 @@ export const lineageSchema = z.object({
 });
 
 /** Where the model was trained: runtime and exact package versions, and the ONNX opset. */
-export const environmentSchema = z.object({
+export const environmentSchema = z.strictObject({
   runtime: z.string().min(1).max(128),
-  packages: z.array(z.object({ name: z.string().min(1).max(214), version: z.string().min(1).max(64) })).default([]),
+  packages: z.array(z.strictObject({ name: z.string().min(1).max(214), version: z.string().min(1).max(64) })).default([]),
   onnxOpset: z.number().int().min(1).max(100),
 });
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 import { goldenRecordsSchema } from '../domain/parity';
-import { sha256Schema } from './common';
+import { sha256Schema, versionNumberSchema } from './common';
 import { datasetReferenceSchema, environmentSchema, lineageSchema, modelSignatureSchema } from './model-version';
 import { fittedTransformsSchema, transformSpecSchema } from './transforms';
 
@@ -12,11 +12,13 @@ import { fittedTransformsSchema, transformSpecSchema } from './transforms';
  * definition (the route or folder names the model) and with training metrics, lineage, the
  * training environment and the datasets it was trained and is to be validated on.
  */
-export const registrationManifestSchema = z.object({
+export const registrationManifestSchema = z.strictObject({
   /** Optional here: the model comes from the route; when given, its name must match. */
   model: z.object({ name: z.string() }).loose().optional(),
+  /** A version manifest's own number (`mlops package` writes one): the registry assigns the version, so it is not used. */
+  version: versionNumberSchema.optional(),
   artifact: z
-    .object({
+    .strictObject({
       /** Packages: the ONNX file, relative to the package folder. Ignored for uploads. */
       path: z.string().min(1).max(512).default('model.onnx'),
       /** When given, the received bytes must have this hash. */

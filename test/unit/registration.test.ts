@@ -86,6 +86,30 @@ describe('registration of a version package', () => {
     expect(await listAll(lake)).toEqual([]);
   });
 
+  it('when the manifest has a field it does not know (a typo), at the top or in its lineage, then VALIDATION_ERROR names it and nothing is registered', async () => {
+    const { deps, lake, store } = await setup();
+    const pkg = regionalPackage(TRUE_WEIGHTS, 0);
+    const typos: [Record<string, unknown>, string][] = [
+      [{ ...pkg.manifest, lineag: { source: 'azureml' } }, 'lineag'],
+      [{ ...pkg.manifest, lineage: { source: 'azureml', parentVerison: 1 } }, 'parentVerison'],
+      [{ ...pkg.manifest, datasets: [{ role: 'validation', uri: 'datasets/v.csv', row: 10 }] }, 'row'],
+    ];
+    for (const [manifest, field] of typos) {
+      const staged = await stageUpload(deps, 'regional', Readable.from([pkg.onnx]));
+      await expect(registerPackage(deps, { model: 'regional', manifest, artifact: staged, actor: carlos })).rejects.toMatchObject({
+        code: 'VALIDATION_ERROR',
+        message: expect.stringContaining(field),
+      });
+    }
+    expect(await listAll(lake)).toEqual([]);
+    expect(await store.listVersions('regional')).toEqual([]);
+    // A version manifest as `mlops package` writes it (with its own `version`) registers as it is.
+    const staged = await stageUpload(deps, 'regional', Readable.from([pkg.onnx]));
+    await expect(registerPackage(deps, { model: 'regional', manifest: { ...pkg.manifest, version: 7 }, artifact: staged, actor: carlos })).resolves.toMatchObject({
+      version: { version: 1 },
+    });
+  });
+
   it('when the manifest carries the transform spec, then it must be the one the transforms were fitted from', async () => {
     const { deps } = await setup();
     const pkg = regionalPackage(TRUE_WEIGHTS, 0);
