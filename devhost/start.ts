@@ -60,13 +60,17 @@ async function main(): Promise<void> {
     throw err;
   });
 
-  let stopping = false;
+  // One Ctrl-C under `npm start` arrives twice: the terminal signals npm and devhost, and npm
+  // forwards its copy. A signal within DUPLICATE_MS of the first is that copy, not a second Ctrl-C.
+  const DUPLICATE_MS = 500;
+  let stoppingSince: number | undefined;
   const stop = (signal: string) => {
-    if (stopping) {
+    if (stoppingSince !== undefined) {
+      if (performance.now() - stoppingSince < DUPLICATE_MS) return;
       process.stdout.write(`[devhost] ${signal} again: exiting now\n`);
       process.exit(130);
     }
-    stopping = true;
+    stoppingSince = performance.now();
     process.stdout.write(`[devhost] ${signal}: stopping...\n`);
     devhost
       .stop()

@@ -29,6 +29,17 @@ export function defineActivity<S extends z.ZodType, T>(
   });
 }
 
+/**
+ * What a failed activity or sub-orchestration says, for a record a reader sees: the reason only.
+ * The durable-functions SDK makes the error's message `${Reason} \n ${Details}`, and the details
+ * are the activity's stack (its files and lines), which stays in the host's log.
+ */
+export function failureReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const details = message.indexOf(' \n ');
+  return details < 0 ? message : message.slice(0, details);
+}
+
 /** Retries for outages: the first after `firstMs`, each wait doubling up to `maxIntervalMs`, `attempts` in all. */
 export function backoff(firstMs: number, attempts: number, maxIntervalMs: number): df.RetryOptions {
   const retry = new df.RetryOptions(firstMs, attempts);

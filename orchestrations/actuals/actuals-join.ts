@@ -5,7 +5,7 @@ import { actualsIdOf } from '../../shared/domain/actuals';
 import { parseOrThrow } from '../../shared/domain/errors';
 import { actualsJoinInputSchema, type ActualsJoinOutput, type ActualsPlanResult, type BucketSummary } from '../../shared/schemas/actuals';
 import type { RevalidationInput } from '../../shared/schemas/lifecycle-orchestration';
-import { activityValue, callActivity, carriedTrace, outageRetry } from '../activity';
+import { activityValue, callActivity, carriedTrace, failureReason, outageRetry } from '../activity';
 import { REVALIDATE_CHAMPION, revalidationInstanceId } from '../lifecycle/names';
 import { findRevalidation } from '../lifecycle/revalidation';
 import { complete, fail, joinBucket, plan, updateWindow } from './activities';
@@ -84,7 +84,7 @@ function* actualsJoin(context: OrchestrationContext): Generator<df.Task, Actuals
     context.df.setCustomStatus({ step: 'done' });
     return { actualsId, outcome: 'completed' };
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = failureReason(error);
     log(`failed: ${message}`);
     yield* call(fail, { ...input, actualsId, instanceId, error: message, at: now() });
     context.df.setCustomStatus({ step: 'failed' });

@@ -5,7 +5,7 @@ import { parseOrThrow } from '../../shared/domain/errors';
 import { activityResultSchema } from '../../shared/schemas/lifecycle-orchestration';
 import { batchInputSchema } from '../../shared/schemas/monitoring';
 import type { PlannedChunk, ScoredChunk } from '../../shared/usecases/batch-inference';
-import { carriedTrace } from '../activity';
+import { carriedTrace, failureReason } from '../activity';
 import { completeBatchRun, failBatchRun, planBatchRun, scoreBatchChunk, startBatchRun, type summaryOf } from './activities';
 import { BATCH_INFERENCE, batchInstanceId, CHAMPION_CHANGED_EVENT } from './names';
 
@@ -36,7 +36,7 @@ function* fanOut(context: OrchestrationContext, chunks: PlannedChunk[], width: n
     try {
       outcomes = (yield context.df.Task.all(wave.map(score))) as unknown[];
     } catch (error) {
-      throw new Error(`a chunk of ${wave[0]!.source} failed: ${error instanceof Error ? error.message : String(error)}`);
+      throw new Error(`a chunk of ${wave[0]!.source} failed: ${failureReason(error)}`);
     }
     outcomes.forEach((outcome, i) => {
       const result = activityResultSchema.parse(outcome);
@@ -86,8 +86,7 @@ function* batchInference(context: OrchestrationContext): Generator<df.Task, RunS
     context.df.setCustomStatus({ step: 'done', ...summary });
     return summary;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const summary = yield* call<RunSummary>(failBatchRun({ ...ref, error: message }).withRetry(retry));
+    const summary = yield* call<RunSummary>(failBatchRun({ ...ref, error: failureReason(error) }).withRetry(retry));
     context.df.setCustomStatus({ step: 'done', ...summary });
     return summary;
   }

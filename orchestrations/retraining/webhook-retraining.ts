@@ -9,7 +9,7 @@ import {
   retrainingInputSchema,
   type RetrainingSubmitted,
 } from '../../shared/schemas/retraining';
-import { backoff, callActivity, carriedTrace } from '../activity';
+import { backoff, callActivity, carriedTrace, failureReason } from '../activity';
 import { recordFailure, recordResult, submit } from './activities';
 import { WEBHOOK_RETRAINING } from './names';
 
@@ -47,7 +47,7 @@ function* webhookRetraining(context: OrchestrationContext): Step {
     context.df.setCustomStatus({ step: 'submitting' });
     submitted = yield* run<RetrainingSubmitted>(submit, input);
   } catch (error) {
-    return yield* fail(`the training webhook did not take the job: ${(error as Error).message}`);
+    return yield* fail(`the training webhook did not take the job: ${failureReason(error)}`);
   }
   const deadline = addIsoDuration(context.df.currentUtcDateTime, submitted.timeout);
   context.df.setCustomStatus({ step: 'waiting', deadline: deadline.toISOString() });

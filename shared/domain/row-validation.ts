@@ -2,6 +2,7 @@ import type { Feature, ModelDefinition } from '../schemas/model';
 import { errors } from './errors';
 import type { RawRows } from './raw-rows';
 import type { RowBatch } from './tabular';
+import { windowableRange, windowLengthMs } from './windows';
 
 /** Where each column the model needs sits in a file. Built once per file from its header. */
 export interface ColumnLayout {
@@ -9,6 +10,8 @@ export interface ColumnLayout {
   readonly features: readonly { feature: Feature; column: number }[];
   readonly id: number;
   readonly timestamp: number | undefined;
+  /** Epoch milliseconds a timestamp may take: those a monitoring window of the model can hold. */
+  readonly timestampRange: { readonly min: number; readonly max: number };
   readonly segments: readonly { name: string; column: number }[];
 }
 
@@ -58,7 +61,8 @@ export function layoutColumns(model: ModelDefinition, columns: readonly string[]
       { missing: unique, columns: [...columns] },
     );
   }
-  return { width: columns.length, features, id, timestamp, segments };
+  const timestampRange = windowableRange(windowLengthMs(model.policies.drift.window));
+  return { width: columns.length, features, id, timestamp, timestampRange, segments };
 }
 
 /** Why a row was not scored. `row` is the file row number (1-based, header excluded). */
@@ -259,14 +263,13 @@ export function validateRows(rows: RawRows, layout: ColumnLayout): ValidatedRows
       timestamps[r] = NaN;
       if (unreadable[r] || rows.isEmpty(column, r)) continue;
       const native = rows.epochMillis?.(column, r);
-      if (native !== undefined && !Number.isNaN(native)) {
-        timestamps[r] = native;
-        continue;
-      }
-      const text = rows.text(column, r);
-      const t = parseDateTime(text);
-      if (Number.isNaN(t)) problems.add(r, 'bad_timestamp', `the timestamp ${show(text)} is not a date-time`);
-      else timestamps[r] = t;
+      const t = native !== undefined && !Number.isNaN(native) ? native : parseDateTime(rows.text(column, r));
+      const { min, max } = layout.timestampRange;
+      if (Number.isNaN(t)) problems.add(r, 'bad_timestamp', `the timestamp ${show(rows.text(column, r))} is not a date-time`);
+      else if (t < min || t > max) {
+        const span = `${new Date(min).toISOString()} to ${new Date(max).toISOString()}`;
+        problems.add(r, 'bad_timestamp', `the timestamp ${show(rows.text(column, r))} is outside ${span}, the instants the model's monitoring windows can hold`);
+      } else timestamps[r] = t;
     }
   }
   const segments: Record<string, (string | null)[]> = {};
@@ -385,8 +388,8 @@ export function parseDateTimeCodes(codes: ArrayLike<number>, begin: number, end:
     if (i !== e || Number.isNaN(hour + minute + second + offset) || hour > 23 || minute > 59 || second > 60) return NaN;
   }
   if (day > daysInMonth(year, month)) return NaN;
-  // Date.UTC reads years 0-99 as 1900-1999; keep its answer for them, compute the rest directly.
-  const midnight = year < 100 ? Date.UTC(year, month - 1, day) : daysFromCivil(year, month, day) * 86_400_000;
+  // Every year as written (Date.UTC would read the years 0-99 as 1900-1999, as Date.parse does not).
+  const midnight = daysFromCivil(year, month, day) * 86_400_000;
   return midnight + hour * 3_600_000 + minute * 60_000 + second * 1000 + Math.round(ms) - offset * 60_000;
 }
 

@@ -41,6 +41,22 @@ export function windowOf(epochMs: number, lengthMs: number): WindowSpan {
 export function windowFromId(id: string, lengthMs: number): WindowSpan {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})Z$/.exec(id);
   if (!m) throw errors.validation(`'${id}' is not a window id (YYYYMMDDTHHmmZ)`);
-  const start = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]));
+  // Date.parse, not Date.UTC, which reads the years 0 to 99 as 1900 to 1999.
+  const start = Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:00.000Z`);
+  if (Number.isNaN(start)) throw errors.validation(`'${id}' is not a window id (YYYYMMDDTHHmmZ)`);
   return { id, start: new Date(start).toISOString(), end: new Date(start + lengthMs).toISOString() };
+}
+
+/** The first and last instants whose windows have four-digit years at both ends (ids and ISO 8601 times). */
+const FIRST_INSTANT = Date.parse('0000-01-01T00:00:00.000Z');
+const LAST_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
+
+/**
+ * The instants [min, max] a window of this length can hold: its id and its start and end as ISO
+ * 8601 times have four-digit years (0000 to 9999). Row validation rejects timestamps outside it.
+ */
+export function windowableRange(lengthMs: number): { min: number; max: number } {
+  const first = windowStartOf(FIRST_INSTANT, lengthMs);
+  const lastStart = windowStartOf(LAST_INSTANT - lengthMs, lengthMs);
+  return { min: first < FIRST_INSTANT ? first + lengthMs : first, max: lastStart + lengthMs - 1 };
 }

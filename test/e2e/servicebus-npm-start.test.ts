@@ -93,4 +93,23 @@ describe('npm start with Service Bus', () => {
       await client.close();
     }
   }, 60_000);
+
+  it('when one Ctrl-C reaches devhost twice at once (the terminal\'s SIGINT and npm forwarding it), then devhost still stops cleanly', async () => {
+    const running = child!;
+    const lines: string[] = [];
+    const exited = new Promise<number | null>((resolve) => running.once('exit', (code) => resolve(code)));
+    // npm sends its copy a moment after the terminal's: once devhost has taken the first one.
+    const stopping = new Promise<void>((resolve) =>
+      readline.createInterface({ input: running.stdout! }).on('line', (line) => {
+        lines.push(line);
+        if (line === '[devhost] SIGINT: stopping...') resolve();
+      }),
+    );
+    running.kill('SIGINT');
+    await stopping;
+    running.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(lines).toContain('[devhost] stopped');
+    expect(lines.some((l) => l.includes('exiting now'))).toBe(false);
+  }, 60_000);
 });

@@ -30,12 +30,13 @@ import { aRegionalModel, regionalPackage, regionalRows, toCsv, TRUE_WEIGHTS } fr
 const clock: Clock = { now: () => new Date('2026-06-01T12:00:00Z') };
 const system = { id: 'system:test', kind: 'system' as const, roles: [] };
 
-async function setup(options: { champion?: boolean } = {}) {
+async function setup(options: { champion?: boolean; timestampColumn?: string } = {}) {
   const store = new InMemoryModelRegistry();
   const lake = new MemoryLake();
   const runtime = new OnnxModelRuntime();
   const registry = new RegistryUseCases({ registry: store, clock });
-  await registry.createModel(aRegionalModel('demand', { validation: { metric: 'rmse', minSegmentRows: 20, bootstrapResamples: 20 } }), anActor());
+  const definition = aRegionalModel('demand', { validation: { metric: 'rmse', minSegmentRows: 20, bootstrapResamples: 20 } });
+  await registry.createModel(options.timestampColumn ? { ...definition, timestampColumn: options.timestampColumn } : definition, anActor());
   await lake.write('datasets/demand/validation.csv', Buffer.from(toCsv(regionalRows(200, 1))));
   const deps: BatchDeps = { registry: store, runs: inMemoryRunStore(), lake, files: new LakeTabularFiles(lake), runtime, clock, cache: new VersionCache() };
   if (options.champion !== false) {
@@ -89,6 +90,25 @@ describe('batch inference use cases', () => {
       // Fan-in again (a retried activity): the count does not double.
       await scoreDrop(deps, 'drops/demand/a.csv', toCsv(regionalRows(60, 5)));
       expect((await deps.runs.windows.get('demand', '20260601T0000Z'))?.value.predictions).toBe(120);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('when a row\'s timestamp lies where no monitoring window can be written (its daily window would end in year 10000), then that row is quarantined as bad_timestamp and the run completes; year 0001 is a window like any other', async () => {
+    const { deps, lake, runtime } = await setup({ timestampColumn: 'ts' });
+    try {
+      const rows = regionalRows(4, 6);
+      const stamps = ['2026-06-01T08:00:00Z', '9999-12-31T12:00:00Z', '0001-01-01T10:00:00Z', '9999-12-30T23:59:59Z'];
+      const body = `id,ts,x1,x2,region\n${rows.map((r, i) => [r.id, stamps[i], r.x1, r.x2, r.region].join(',')).join('\n')}\n`;
+      const run = await scoreDrop(deps, 'drops/demand/far.csv', body);
+      expect(run.error).toBeUndefined();
+      expect(run).toMatchObject({ state: 'completed', rowsScored: 3, rowsQuarantined: 1, rejectionReasons: { bad_timestamp: 1 } });
+      expect(run.windows).toEqual(['00010101T0000Z', '20260601T0000Z', '99991230T0000Z']);
+      const quarantine = lake.body(`quarantine/demand/${run.runId}/chunk-00000.jsonl`).toString();
+      expect(quarantine).toMatch(/"row":2,"reason":"the timestamp \\"9999-12-31T12:00:00Z\\" is outside/);
+      const early = windowProfileSchema.parse(JSON.parse(lake.body(`profiles/demand/windows/00010101T0000Z/runs/${run.runId}.json`).toString()));
+      expect(early.window).toEqual({ id: '00010101T0000Z', start: '0001-01-01T00:00:00.000Z', end: '0001-01-02T00:00:00.000Z' });
     } finally {
       await runtime.close();
     }

@@ -19,7 +19,18 @@ export interface MetricEvaluator {
   evaluate(weights: Float64Array): MetricOutcomes;
 }
 
-export const defined = (value: number, rows: number): MetricOutcome => ({ value, rows });
+/**
+ * A computed metric. A value that is not finite (sums of squares overflow double precision with
+ * actuals near 1e308) is undefined with the reason: reports, evidence and window documents hold
+ * finite numbers only.
+ */
+export const defined = (value: number, rows: number): MetricOutcome =>
+  Number.isFinite(value)
+    ? { value, rows }
+    : undefinedMetric(
+        `the value is ${value}, not a finite number: the rows' values overflow double precision`,
+        rows,
+      );
 export const undefinedMetric = (reason: string, rows: number): MetricOutcome => ({
   value: null,
   reason,

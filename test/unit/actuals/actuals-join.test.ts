@@ -220,6 +220,26 @@ describe('actuals join (use cases, in memory)', () => {
     expect((await labelledRows(w, DAY1, record!.actualsId)).map((r) => r.id)).toEqual(['d1', 'd2']);
   });
 
+  it('when an actual is finite but so large that squared errors overflow, then the file still joins and the window\'s overflowing metrics are null with a reason, so later files of the window join too', async () => {
+    const { w } = await world();
+    await scoredRun(w, { runId: 'run-1', createdAt: '2026-03-03T00:00:00Z', rows: sixRows });
+    const huge = await dropActuals(w, 'huge.csv', actualsCsv(['id', 'sales'], [['d0', 1e308], ['d1', 1]]));
+    const first = await joinInProcess(w, huge);
+    expect(first.record?.error).toBeUndefined();
+    expect(first.record).toMatchObject({ state: 'completed', rows: 2, matched: 2, windows: [DAY1] });
+    expect(first.record!.metrics!.overall.metrics.rmse).toMatchObject({ value: null, reason: expect.stringMatching(/not a finite number/) });
+
+    // Another file for the same window (d0 keeps its huge actual): the window is not stuck.
+    const later = await dropActuals(w, 'later.csv', actualsCsv(['id', 'sales'], [['d2', 5]]));
+    const second = await joinInProcess(w, later);
+    expect(second.record?.error).toBeUndefined();
+    expect(second.record).toMatchObject({ state: 'completed', matched: 1 });
+    const doc = (await windowDoc(w, DAY1))!;
+    expect(doc).toMatchObject({ labelled: 3 });
+    expect(doc.performance!.metrics.overall.metrics.rmse).toMatchObject({ value: null, reason: expect.stringMatching(/not a finite number/) });
+    expect(doc.performance!.metrics.overall.metrics.mean_error!.value).toBeCloseTo((predictionOf(1, 0.5) - 1e308 + predictionOf(2, -1) - 1 + predictionOf(-1, 2) - 5) / 3, 0);
+  });
+
   it('when the same actuals file version is joined twice, then there is one record and the second join does nothing', async () => {
     const { w, events } = await world();
     await scoredRun(w, { runId: 'run-1', createdAt: '2026-03-03T00:00:00Z', rows: sixRows });

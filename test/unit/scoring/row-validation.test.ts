@@ -115,6 +115,9 @@ describe('parseDateTime', () => {
     expect(parseDateTime('2024-03-01T12:30:15.250Z')).toBe(Date.UTC(2024, 2, 1, 12, 30, 15, 250));
     expect(parseDateTime('2024-03-01T12:30:15-0130')).toBe(Date.UTC(2024, 2, 1, 14, 0, 15));
     expect(parseDateTime(' 2024-03-01 ')).toBe(Date.UTC(2024, 2, 1));
+    // Years before 100 are those years, as Date.parse reads them (Date.UTC would make them 19xx).
+    expect(parseDateTime('0001-01-01T10:00:00Z')).toBe(Date.parse('0001-01-01T10:00:00Z'));
+    expect(parseDateTime('0099-12-31')).toBe(Date.parse('0099-12-31T00:00:00Z'));
     for (const bad of ['2024-02-31', '2024-13-01', '2024-03-01T25:00', '2024-03-01T12:30X', '2024-3-1', 'yesterday'])
       expect(parseDateTime(bad)).toBeNaN();
   });
