@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 
@@ -6,6 +7,7 @@ import { CosmosClient, type PartitionKeyDefinition } from '@azure/cosmos';
 import { z } from 'zod';
 
 import type { RunningCosmos } from './cosmos';
+import { CosmosJournal, journalEntryOf, replayJournal } from './cosmos-journal';
 
 const partitionKeySchema = z.looseObject({ paths: z.array(z.string()), kind: z.string().optional() });
 const snapshotSchema = z.object({
@@ -95,12 +97,30 @@ function writeSnapshotFile(file: string, snapshot: CosmosSnapshot): void {
 }
 
 export interface CosmosPersistence {
-  /** Documents restored at start. */
+  /** Documents restored at start, and journal entries replayed after them. */
   restored: number;
   /** Writes a snapshot now if anything changed since the last one. */
   flush(): Promise<void>;
   /** Stops watching and writes a final snapshot. */
   stop(): Promise<void>;
+}
+
+/** The journal beside a snapshot file (`.local/cosmos.json` -> `.local/cosmos.journal`). */
+export const journalFileOf = (snapshotFile: string): string => snapshotFile.replace(/\.json$/, '') + '.journal';
+
+/** Journals the request's result when the server answers it: the entry is on disk before the answer leaves. */
+function journalWrites(req: IncomingMessage, res: ServerResponse, journal: CosmosJournal, onError?: (err: unknown) => void): void {
+  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+  res.end = ((...args: unknown[]) => {
+    const [chunk] = args;
+    try {
+      const entry = journalEntryOf(req, res.statusCode, typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : '');
+      if (entry) journal.append(entry);
+    } catch (err) {
+      onError?.(err);
+    }
+    return end(...args);
+  }) as ServerResponse['end'];
 }
 
 const isMutation = (req: { method?: string; headers: Record<string, unknown> }): boolean =>
@@ -110,9 +130,10 @@ const isMutation = (req: { method?: string; headers: Record<string, unknown> }):
  * Keeps the in-memory Cosmos server's documents on disk: restores `file` at start, then watches
  * the server's requests and, after any write (create, upsert, replace, patch, delete, batch),
  * snapshots everything to `file` once writes have paused for `debounceMs`, and no later than
- * `maxDelayMs` after the first unsaved write while writes go on (a busy batch run never pauses,
- * and a kill must not lose everything it wrote); `stop()` writes a last snapshot. Done through
- * the SDK against the server, so it needs nothing private from it.
+ * `maxDelayMs` after the first unsaved write while writes go on (a busy batch run never pauses);
+ * `stop()` writes a last snapshot. Every write between snapshots is journaled before it is
+ * answered (`cosmos.journal`, see cosmos-journal.ts) and replayed at start, so a kill -9 loses
+ * nothing a client was told. Done through the SDK against the server: nothing private from it.
  */
 export async function persistCosmos(
   cosmos: RunningCosmos,
@@ -120,8 +141,12 @@ export async function persistCosmos(
   options: { debounceMs?: number; maxDelayMs?: number; onError?: (err: unknown) => void } = {},
 ): Promise<CosmosPersistence> {
   const client = localCosmosClient(cosmos);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const journal = new CosmosJournal(journalFileOf(file));
   const existing = readSnapshotFile(file);
   const restored = existing ? await restoreCosmos(client, existing) : 0;
+  // Writes after the last snapshot (a kill -9 gave it no time to be taken).
+  const replayed = await replayJournal(client, journal.entries());
   const debounceMs = options.debounceMs ?? 500;
   const maxDelayMs = Math.max(debounceMs, options.maxDelayMs ?? 1000);
   let dirty = false;
@@ -138,7 +163,10 @@ export async function persistCosmos(
       dirty = false;
       unsavedSince = undefined;
       try {
+        // Sealed before the dump starts: the sealed entries' writes are all in what it reads.
+        journal.seal();
         writeSnapshotFile(file, await dumpCosmos(client));
+        journal.dropSealed();
       } catch (err) {
         dirty = true;
         options.onError?.(err);
@@ -147,8 +175,9 @@ export async function persistCosmos(
     return writing;
   };
 
-  const onRequest = (req: { method?: string; headers: Record<string, unknown> }, res: { once(e: 'finish', f: () => void): void }) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     if (!isMutation(req)) return;
+    journalWrites(req, res, journal, options.onError);
     res.once('finish', () => {
       dirty = true;
       const now = Date.now();
@@ -157,10 +186,15 @@ export async function persistCosmos(
       timer = setTimeout(() => void flush(), Math.max(0, Math.min(debounceMs, unsavedSince + maxDelayMs - now)));
     });
   };
-  cosmos.server.on('request', onRequest);
+  // First among the listeners: the server's own answers later, after its write, through res.end.
+  cosmos.server.prependListener('request', onRequest);
+  if (replayed > 0) {
+    dirty = true;
+    await flush();
+  }
 
   return {
-    restored,
+    restored: restored + replayed,
     flush,
     stop: async () => {
       cosmos.server.off('request', onRequest);

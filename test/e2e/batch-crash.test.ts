@@ -6,7 +6,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { readSnapshotFile } from '../../devhost/services/cosmos-snapshot';
 import { aRegionalModel, regionalPackage, regionalRows, toCsv, TRUE_WEIGHTS } from '../support/model-kit';
 import { apiClient, eventually, type ProductDevhost, startProductDevhost } from '../support/product-devhost';
 import { readParquetRows } from '../support/scoring-fixtures';
@@ -48,16 +47,12 @@ describe('batch inference across a devhost crash', () => {
     await put('drops/crash/big.csv', toCsv(rows));
     const run = await eventually('the run to start', async () => (await apiClient(devhost!.origin, 'reader').get('models/crash/runs')).body?.runs?.[0] as { runId: string } | undefined);
     const statusUrl = () => `${devhost!.origin}/runtime/webhooks/durabletask/instances/${encodeURIComponent(`batch:crash:${run.runId}`)}?code=local-master-key`;
-    // The local Cosmos keeps its documents by snapshots (a kill loses the last second of writes,
-    // which Azure's does not): kill once the started run's document is in one, mid fan-out.
-    const runInSnapshot = () =>
-      readSnapshotFile(path.join(dataDir, 'cosmos.json'))?.databases.some((db) =>
-        db.containers.some((c) => c.items.some((item) => item.id.endsWith(`:${run.runId}`) && item.state === 'running')),
-      ) ?? false;
-    const midway = await eventually('some chunks scored and the run on disk', async () => {
+    // Killed as soon as scoring began, without waiting for the local Cosmos to take a snapshot:
+    // its journal must give the restarted host every write it had answered (the run's own record).
+    const midway = await eventually('some chunks scored', async () => {
       const status = (await (await fetch(statusUrl())).json()) as { customStatus?: { step?: string; scored?: number; chunks?: number } };
       const s = status.customStatus;
-      return s?.step === 'scoring' && (s.scored ?? 0) >= 4 && runInSnapshot() ? s : undefined;
+      return s?.step === 'scoring' && (s.scored ?? 0) >= 1 ? s : undefined;
     }, 60_000, 50);
     expect(midway.chunks).toBeGreaterThan(8);
     await devhost.kill();

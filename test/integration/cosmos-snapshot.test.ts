@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { startCosmos } from '../../devhost/services/cosmos';
-import { localCosmosClient, persistCosmos, readSnapshotFile } from '../../devhost/services/cosmos-snapshot';
+import { journalFileOf, localCosmosClient, persistCosmos, readSnapshotFile } from '../../devhost/services/cosmos-snapshot';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cosmos-snapshot-'));
 const file = path.join(dir, 'cosmos.json');
@@ -75,6 +75,61 @@ describe('Cosmos snapshots', () => {
     } finally {
       await persistence.stop();
       await cosmos.stop();
+    }
+  });
+
+  it('when the process dies between snapshots, then a new server restores every write it answered, from the journal', async () => {
+    const live = path.join(dir, 'live.json');
+    const crashed = path.join(dir, 'crashed', 'cosmos.json');
+    const first = await startCosmos();
+    // No snapshot comes in this test's time: only the journal has the writes.
+    const persistence = await persistCosmos(first, live, { debounceMs: 60_000, maxDelayMs: 60_000 });
+    try {
+      const client = localCosmosClient(first);
+      const { database } = await client.databases.createIfNotExists({ id: 'crash' });
+      const { container } = await database.containers.createIfNotExists({ id: 'docs', partitionKey: '/pk' });
+      await container.items.create({ id: 'one', pk: 'a', n: 1 });
+      await container.items.create({ id: 'two', pk: 'b', n: 2 });
+      await container.items.create({ id: 'three', pk: 'a', n: 3 });
+      const { resource: one } = await container.item('one', 'a').read<{ id: string; pk: string; n: number }>();
+      await container.item('one', 'a').replace({ ...one!, n: 10 }, { accessCondition: { type: 'IfMatch', condition: one!._etag } });
+      await container.item('two', 'b').delete();
+      await expect(container.item('one', 'a').replace({ ...one!, n: 99 }, { accessCondition: { type: 'IfMatch', condition: one!._etag } })).rejects.toMatchObject({ code: 412 });
+      const { container: other } = await database.containers.createIfNotExists({ id: 'other', partitionKey: '/model' });
+      await other.items.upsert({ id: 'x', model: 'm' });
+
+      // What a kill -9 leaves on disk now: no snapshot, the journal (and an append the kill cut short).
+      expect(fs.existsSync(live)).toBe(false);
+      fs.mkdirSync(path.dirname(crashed), { recursive: true });
+      fs.copyFileSync(journalFileOf(live), journalFileOf(crashed));
+      fs.appendFileSync(journalFileOf(crashed), '{"op":"upsert","db":"cra');
+    } finally {
+      await persistence.stop();
+      await first.stop();
+    }
+    // A clean stop folds the journal into the snapshot.
+    expect(fs.existsSync(live)).toBe(true);
+    expect(fs.existsSync(journalFileOf(live))).toBe(false);
+
+    const second = await startCosmos();
+    const restored = await persistCosmos(second, crashed);
+    try {
+      const client = localCosmosClient(second);
+      const docs = client.database('crash').container('docs');
+      const { resources } = await docs.items.query<{ id: string; n: number }>('SELECT c.id, c.n FROM c').fetchAll();
+      expect(resources.sort((a, b) => a.id.localeCompare(b.id))).toEqual([
+        { id: 'one', n: 10 },
+        { id: 'three', n: 3 },
+      ]);
+      expect((await client.database('crash').container('other').item('x', 'm').read()).resource).toMatchObject({ id: 'x', model: 'm' });
+      expect((await client.database('crash').container('other').read()).resource?.partitionKey?.paths).toEqual(['/model']);
+      expect(restored.restored).toBeGreaterThan(0);
+      // Replayed, then taken into a snapshot at once: the journal is spent.
+      expect(readSnapshotFile(crashed)?.databases.find((d) => d.id === 'crash')?.containers.map((c) => c.id).sort()).toEqual(['docs', 'other']);
+      expect(fs.existsSync(journalFileOf(crashed))).toBe(false);
+    } finally {
+      await restored.stop();
+      await second.stop();
     }
   });
 
