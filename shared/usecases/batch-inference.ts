@@ -471,8 +471,12 @@ export class VersionCache implements ScoringCache {
 /**
  * A model's scheduled run that is due: the latest occurrence of its NCRONTAB `schedule` at or before
  * `now`, if no run has been started for it, over the files that arrived in
- * `drops/{model}/scheduled/` after the previous scheduled run's occurrence and up to this one. None
- * when there is no schedule, the run exists, or nothing arrived.
+ * `drops/{model}/scheduled/` from the previous scheduled run's occurrence up to (not including)
+ * this one. None when there is no schedule, the run exists, or nothing arrived.
+ *
+ * Half-open because Blob Storage keeps whole seconds: a file stamped with the occurrence's second
+ * may be written after this run listed the folder, so it belongs to the next run; one stamped
+ * earlier was written before the occurrence, hence before the listing.
  */
 export async function dueScheduledRun(
   deps: Pick<BatchDeps, 'runs' | 'lake'>,
@@ -491,7 +495,7 @@ export async function dueScheduledRun(
   const sources: SourceRef[] = [];
   for await (const o of deps.lake.list(`${lakePaths.dropsFolder(model)}${SCHEDULED_DROPS}`)) {
     const at = o.lastModified.getTime();
-    if (at > previous && at <= occurrence.getTime()) sources.push({ path: o.path, etag: o.etag, size: o.size, lastModified: o.lastModified.toISOString() });
+    if (at >= previous && at < occurrence.getTime()) sources.push({ path: o.path, etag: o.etag, size: o.size, lastModified: o.lastModified.toISOString() });
   }
   if (sources.length === 0) return undefined;
   return { model, runId, kind: 'scheduled', sources, scheduledFor: occurrence.toISOString() };

@@ -179,6 +179,31 @@ describe('scheduled inference', () => {
     }
   });
 
+  it('when a file is stamped with the occurrence\'s own second (written after that run listed the folder), then the next run takes it: none is lost or scored twice', async () => {
+    const { deps, runtime } = await setup({ champion: false });
+    try {
+      const scheduled = { ...(await deps.registry.getModel('demand'))!.definition, schedule: '0 0 2 * * *' };
+      const lake = deps.lake as MemoryLake;
+      const first = new Date(Date.UTC(2026, 5, 2, 2, 0, 0));
+      const second = new Date(first.getTime() + 86_400_000);
+      const arrive = async (name: string, at: Date) => {
+        await lake.write(`drops/demand/scheduled/${name}`, Buffer.from('id\n1\n'));
+        lake.objects.get(`drops/demand/scheduled/${name}`)!.info.lastModified = at; // Blob Storage's whole seconds
+      };
+      await arrive('before.csv', new Date(first.getTime() - 1000));
+      const due = await dueScheduledRun(deps, scheduled, new Date(first.getTime() + 30_000));
+      expect(due!.sources.map((s) => s.path)).toEqual(['drops/demand/scheduled/before.csv']);
+      await startRun(deps, { ...due!, instanceId: 'first' });
+      // Listed; then a file lands within the occurrence's second, and one later in the day.
+      await arrive('same-second.csv', first);
+      await arrive('later.csv', new Date(first.getTime() + 5 * 3_600_000));
+      const next = await dueScheduledRun(deps, scheduled, new Date(second.getTime() + 30_000));
+      expect(next!.sources.map((s) => s.path)).toEqual(['drops/demand/scheduled/later.csv', 'drops/demand/scheduled/same-second.csv']);
+    } finally {
+      await runtime.close();
+    }
+  });
+
   it('when a schedule is not NCRONTAB with six fields, then the model definition is refused', () => {
     expect(() => modelInputSchema.parse(aRegionalModel('demand', {}))).not.toThrow();
     expect(modelInputSchema.safeParse({ ...aRegionalModel('demand'), schedule: '0 2 * * *' }).error?.issues[0]?.message).toMatch(/six fields/);
