@@ -3,6 +3,7 @@ import * as df from 'durable-functions';
 import { z } from 'zod';
 
 import { BATCH_INFERENCE,batchInstanceId } from '../../orchestrations/batch/names';
+import { registryStore } from '../../shared/composition';
 import { config } from '../../shared/config';
 import { modelNameSchema } from '../../shared/schemas/common';
 import type { BatchInput } from '../../shared/schemas/monitoring';
@@ -38,8 +39,15 @@ app.storageBlob('scoreDrop', {
       return;
     }
     const { model, name, blobTrigger, properties } = event.data;
-    if (name.startsWith(SCHEDULED_DROPS)) return;
     const path = blobTrigger.slice(blobTrigger.indexOf('/') + 1);
+    if (name.startsWith(SCHEDULED_DROPS)) {
+      // Scored by the schedule; without one it would wait for good, so say so where people look.
+      const record = await registryStore().getModel(model);
+      if (!record?.definition.schedule) {
+        context.warn(`scoreDrop: ${path} waits for a schedule, and ${record ? `model '${model}' has none` : `there is no model '${model}'`}: it is not scored (drops/${model}/ is scored on arrival)`);
+      }
+      return;
+    }
     const source = { path, etag: properties.eTag, size: properties.length, lastModified: properties.lastModified.toISOString() };
     const runId = runIdFor([source], source.lastModified);
     // startOnce puts the trigger's span in the input: the run's orchestration and activities are traced under it.

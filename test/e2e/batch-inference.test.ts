@@ -192,4 +192,12 @@ describe('batch inference of data drops on devhost', () => {
     expect(predicted.map((p) => [p.source_file, p.source_row])).toEqual(predicted.map((p) => [dropOf(p.id as string), Number((p.id as string).split('-').at(-1)) + 1]));
     expect((await runsOf('nightly')).filter((r) => r.sources.some((s) => s.path.includes('/scheduled/')) && (r as { kind?: string }).kind === 'batch')).toEqual([]);
   });
+
+  it('when a drop lands in scheduled/ of a model with no schedule, then the log says it is not scored, and no run starts', async () => {
+    const before = (await runsOf('demand')).length;
+    await upload('drops/demand/scheduled/stuck.csv', toCsv(regionalRows(5, 31)));
+    const warning = "scoreDrop: drops/demand/scheduled/stuck.csv waits for a schedule, and model 'demand' has none: it is not scored (drops/demand/ is scored on arrival)";
+    await eventually('the warning', async () => (devhost.output.some((l) => l.includes(warning)) ? true : undefined));
+    expect((await runsOf('demand')).length).toBe(before);
+  });
 });
