@@ -44,7 +44,16 @@ defineRoute({
     await registry().getModel(params.model);
     const record = await runStore().retraining.get(params.model, params.requestId);
     if (!record) throw errors.notFound(`there is no retraining request '${params.requestId}' of model '${params.model}'`, { requestId: params.requestId });
-    if (body.outcome === 'registered') await registry().getVersion(params.model, body.version);
+    if (body.outcome === 'registered') {
+      const version = await registry().getVersion(params.model, body.version);
+      // What this request trained was registered after it was made (the champion it was raised on never is).
+      if (Date.parse(version.createdAt) < Date.parse(record.value.requestedAt)) {
+        throw errors.validation(
+          `version ${body.version} was registered at ${version.createdAt}, before retraining request '${params.requestId}' was made (${record.value.requestedAt}): it is not what the request trained`,
+          { version: body.version, registeredAt: version.createdAt, requestedAt: record.value.requestedAt },
+        );
+      }
+    }
     const run = await retrainingStatus(client, params.requestId);
     if (!run || !WAITING.has(run.runtimeStatus)) {
       const trainer = record.value.trainer ? `, trainer ${record.value.trainer}` : '';

@@ -173,7 +173,8 @@ describe('retraining through the local broker on devhost', () => {
     const v1 = regionalPackage(TRUE_WEIGHTS, 0);
     expect((await contributor.register('external', v1.manifest, v1.onnx)).status).toBe(202);
     const requestId = `retrain:external:${WINDOW}`;
-    await bus.createSender('retraining-requests').sendMessages({ messageId: requestId, body: aRetrainingRequest('external', 1, WINDOW) });
+    // Raised now, as the monitor would: after v1 was registered.
+    await bus.createSender('retraining-requests').sendMessages({ messageId: requestId, body: aRetrainingRequest('external', 1, WINDOW, { requestedAt: new Date().toISOString() }) });
 
     const job = await eventually('the pipeline to get the job', async () => jobs.find((j) => j.body.requestId === requestId));
     expect(job.headers['idempotency-key']).toBe(requestId);
@@ -189,6 +190,9 @@ describe('retraining through the local broker on devhost', () => {
     const trained = regionalPackage([2, 5, 4, 0], 1, { datasets: [{ role: 'validation', uri: 'datasets/external/validation.csv' }] });
     const registered = await contributor.register('external', { ...trained.manifest, lineage: { source: 'webhook', ...job.body.lineage } }, trained.onnx);
     expect(registered.body.version).toBe(2);
+    // A version from before the request (here the champion it was raised on) is not what it trained.
+    const stale = await contributor.post(job.body.complete.path.replace(/^\/api\//, ''), { outcome: 'registered', version: 1 });
+    expect(stale.body).toMatchObject({ status: 400, code: 'VALIDATION_ERROR', detail: expect.stringContaining(`version 1 was registered at`) });
     const report = await contributor.post(job.body.complete.path.replace(/^\/api\//, ''), { outcome: 'registered', version: 2 });
     expect(report).toMatchObject({ status: 202, body: { requestId, outcome: 'registered', accepted: true } });
     await eventually('the request to be registered', async () => {
