@@ -72,14 +72,23 @@ function bodyOf(body: unknown): unknown {
 
 const describe = (error: unknown) => (isDomainError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error));
 
-/** The request in a message, or VALIDATION_ERROR naming what is wrong with it (its record, if any, is failed). */
+/**
+ * The request in a message, or VALIDATION_ERROR naming what is wrong with it. A body that is no
+ * request fails the record its message id names, if any; a body naming another request than its
+ * id leaves that record alone (the message may not be about it at all).
+ */
 async function parseDelivery(deps: RetrainingDeps, delivery: RetrainingDelivery): Promise<RetrainingRequest> {
   const parsed = retrainingRequestSchema.safeParse(bodyOf(delivery.body));
   const window = parsed.success ? windowIdSchema.safeParse(parsed.data.window.id) : undefined;
-  if (parsed.success && window?.success) return parsed.data;
-  const reason = !parsed.success ? formatIssues(parsed.error) : `window.id '${parsed.data.window.id}' is not a monitoring window id (YYYYMMDDTHHmmZ)`;
-  const error = errors.validation(`malformed retraining request${delivery.messageId ? ` '${delivery.messageId}'` : ''}: ${reason}`);
   const ref = parseRetrainingRequestId(delivery.messageId);
+  const malformed = (reason: string) => errors.validation(`malformed retraining request${delivery.messageId ? ` '${delivery.messageId}'` : ''}: ${reason}`);
+  if (parsed.success && window?.success) {
+    // Duplicate detection keys on the id: an id naming another request would let two of a window through.
+    const named = retrainingRequestId(parsed.data.model, parsed.data.window.id);
+    if (ref && delivery.messageId !== named) throw malformed(`its message id names another request than its body does ('${named}')`);
+    return parsed.data;
+  }
+  const error = malformed(!parsed.success ? formatIssues(parsed.error) : `window.id '${parsed.data.window.id}' is not a monitoring window id (YYYYMMDDTHHmmZ)`);
   if (ref) {
     await recordTrainingError(deps, ref.model, retrainingRequestId(ref.model, ref.windowId), describe(error), true).catch((e: unknown) => {
       if (!(isDomainError(e) && e.code === 'NOT_FOUND')) throw e;

@@ -268,7 +268,28 @@ describe('a retraining request for a model with the built-in trainer', () => {
     await expect(deliver(w, aRetrainingRequest('regional', 1, WINDOW, { window: oddWindow }), 1, 'whatever')).rejects.toMatchObject({
       message: expect.stringMatching(/window.id 'w-1' is not a monitoring window id/),
     });
-    await expect(deliver(w, aRetrainingRequest('nobody', 1, WINDOW))).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+    await expect(deliver(w, aRetrainingRequest('nobody', 1, WINDOW), 1, `retrain:nobody:${WINDOW}`)).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+  });
+
+  it('when a message id names another request than its body, then it is refused, and the request its id names is left alone', async () => {
+    const w = await aWorld({ trainingSet: true });
+    await w.runs.retraining.create('regional', REQUEST_ID, {
+      requestId: REQUEST_ID,
+      modelName: 'regional',
+      version: 1,
+      reason: 'drift',
+      windowId: WINDOW,
+      state: 'queued',
+      requestedAt: '2026-06-02T00:00:00Z',
+    });
+    await expect(deliver(w, aRetrainingRequest('regional', 1, '20260602T0000Z'), 1, REQUEST_ID)).rejects.toMatchObject({
+      code: 'VALIDATION_ERROR',
+      message: `malformed retraining request '${REQUEST_ID}': its message id names another request than its body does ('retrain:regional:20260602T0000Z')`,
+    });
+    expect(await record(w.runs)).toMatchObject({ state: 'queued' });
+    expect(await w.runs.retraining.get('regional', 'retrain:regional:20260602T0000Z')).toBeUndefined();
+    // An id that is no request id (a hand-sent message) leaves the body to say which request it is.
+    expect(await deliver(w, aRetrainingRequest('regional', 1, WINDOW), 1, 'hand-sent-1')).toMatchObject({ requestId: REQUEST_ID, state: 'registered' });
   });
 
   it('when the request names a version the registry does not have, or retraining is disabled, then the request fails saying so', async () => {
