@@ -86,6 +86,18 @@ async function addLabelled(w: World, runId: string, windowId: string, rows: Labe
 const deliver = (w: World, body: unknown, deliveryCount = 1, messageId: string | undefined = REQUEST_ID) =>
   handleRetrainingMessage(w.deps, w.starters, { body, messageId, deliveryCount });
 
+/** The record the monitor leaves for REQUEST_ID when it sends the message. */
+const queuedRecord = (w: World) =>
+  w.runs.retraining.create('regional', REQUEST_ID, {
+    requestId: REQUEST_ID,
+    modelName: 'regional',
+    version: 1,
+    reason: 'drift',
+    windowId: WINDOW,
+    state: 'queued',
+    requestedAt: '2026-06-02T00:00:00Z',
+  });
+
 const runtimes: OnnxModelRuntime[] = [];
 afterAll(() => Promise.all(runtimes.map((r) => r.close())));
 
@@ -250,15 +262,7 @@ describe('a retraining request for a model with the built-in trainer', () => {
 
   it('when a message is malformed, then it is refused with the reason and the request it names is failed', async () => {
     const w = await aWorld();
-    await w.runs.retraining.create('regional', REQUEST_ID, {
-      requestId: REQUEST_ID,
-      modelName: 'regional',
-      version: 1,
-      reason: 'drift',
-      windowId: WINDOW,
-      state: 'queued',
-      requestedAt: '2026-06-02T00:00:00Z',
-    });
+    await queuedRecord(w);
     await expect(deliver(w, '{"model":"regional","version":"one"}')).rejects.toMatchObject({
       code: 'VALIDATION_ERROR',
       message: expect.stringMatching(/^malformed retraining request 'retrain:regional:20260601T0000Z': [\s\S]*version/),
@@ -273,15 +277,7 @@ describe('a retraining request for a model with the built-in trainer', () => {
 
   it('when a message id names another request than its body, then it is refused, and the request its id names is left alone', async () => {
     const w = await aWorld({ trainingSet: true });
-    await w.runs.retraining.create('regional', REQUEST_ID, {
-      requestId: REQUEST_ID,
-      modelName: 'regional',
-      version: 1,
-      reason: 'drift',
-      windowId: WINDOW,
-      state: 'queued',
-      requestedAt: '2026-06-02T00:00:00Z',
-    });
+    await queuedRecord(w);
     await expect(deliver(w, aRetrainingRequest('regional', 1, '20260602T0000Z'), 1, REQUEST_ID)).rejects.toMatchObject({
       code: 'VALIDATION_ERROR',
       message: `malformed retraining request '${REQUEST_ID}': its message id names another request than its body does ('retrain:regional:20260602T0000Z')`,
