@@ -42,8 +42,11 @@ app.storageBlob('scoreDrop', {
     const path = blobTrigger.slice(blobTrigger.indexOf('/') + 1);
     if (name.startsWith(SCHEDULED_DROPS)) {
       // Scored by the schedule; without one it would wait for good, so say so where people look.
-      const record = await registryStore().getModel(model);
-      if (!record?.definition.schedule) {
+      // Only a hint: an outage of the registry must not fail (and retry, then poison) this event.
+      const record = await registryStore()
+        .getModel(model)
+        .catch(() => null);
+      if (record !== null && !record?.definition.schedule) {
         context.warn(`scoreDrop: ${path} waits for a schedule, and ${record ? `model '${model}' has none` : `there is no model '${model}'`}: it is not scored (drops/${model}/ is scored on arrival)`);
       }
       return;
