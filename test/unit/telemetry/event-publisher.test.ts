@@ -3,36 +3,16 @@
  * publish span's traceparent, and the business counters (rows scored and quarantined, runs by
  * state, lifecycle transitions) are counted from the events once they are sent.
  */
-import { context, metrics, trace } from '@opentelemetry/api';
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { context, trace } from '@opentelemetry/api';
 
 import { ServiceBusEventPublisher } from '../../../shared/adapters/servicebus/event-publisher';
 import type { ModelEventInput } from '../../../shared/schemas/messages';
+import { captureMetricsInFile } from '../../support/metric-capture';
 import { recordingSender } from '../../support/recording-sender';
 import { captureSpansInFile } from '../../support/span-capture';
 
-class CollectingReader extends MetricReader {
-  protected onForceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
-  protected onShutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-}
-
 const captured = captureSpansInFile();
-let reader: CollectingReader;
-let meters: MeterProvider;
-
-beforeEach(() => {
-  reader = new CollectingReader();
-  meters = new MeterProvider({ readers: [reader] });
-  metrics.setGlobalMeterProvider(meters);
-});
-afterEach(async () => {
-  await meters.shutdown();
-  metrics.disable();
-});
+const metricsCapture = captureMetricsInFile();
 
 const fakeSender = (fail = false) => recordingSender('model-events', { fail });
 
@@ -43,7 +23,7 @@ const transition: ModelEventInput = { eventId: 'e3', model: 'churn', version: 2,
 
 /** Each counter's points as `name {attributes} = value`. */
 async function counted(): Promise<string[]> {
-  const { resourceMetrics } = await reader.collect();
+  const { resourceMetrics } = await metricsCapture.reader.collect();
   return resourceMetrics.scopeMetrics.flatMap((s) => s.metrics.flatMap((m) => m.dataPoints.map((p) => `${m.descriptor.name} ${JSON.stringify(p.attributes)} = ${JSON.stringify(p.value)}`))).sort();
 }
 

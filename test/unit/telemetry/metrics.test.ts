@@ -4,8 +4,7 @@
  * back through an in-memory metric reader: drift statistics per column and breaches as the drift
  * monitor records windows, Service Bus message age, pending approvals and their time left.
  */
-import { metrics } from '@opentelemetry/api';
-import { type DataPoint, type Histogram, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import type { DataPoint, Histogram } from '@opentelemetry/sdk-metrics';
 
 import { driftMetrics, OVERALL_SEGMENT, recordPendingApprovals, recordQueueAge } from '../../../shared/adapters/telemetry/metrics';
 import { modelInputSchema } from '../../../shared/schemas/model';
@@ -13,33 +12,14 @@ import type { ModelVersion } from '../../../shared/schemas/model-version';
 import type { ModelRecord } from '../../../shared/schemas/registry';
 import { pendingApprovals } from '../../../shared/usecases/pending-approvals';
 import { aModelDefinition, aModelVersion } from '../../support/builders';
+import { captureMetricsInFile } from '../../support/metric-capture';
 import { MODEL, monitorWorld, shifted, usual } from '../../support/monitoring-kit';
 
-class CollectingReader extends MetricReader {
-  protected onForceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
-  protected onShutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-}
-
-let reader: CollectingReader;
-let meters: MeterProvider;
-
-beforeEach(() => {
-  reader = new CollectingReader();
-  meters = new MeterProvider({ readers: [reader] });
-  metrics.setGlobalMeterProvider(meters);
-});
-afterEach(async () => {
-  await meters.shutdown();
-  metrics.disable();
-});
+const metricsCapture = captureMetricsInFile();
 
 /** The data points of one metric. */
 async function points<T = number>(name: string): Promise<Array<DataPoint<T>>> {
-  const { resourceMetrics } = await reader.collect();
+  const { resourceMetrics } = await metricsCapture.reader.collect();
   return resourceMetrics.scopeMetrics.flatMap((s) => s.metrics.filter((m) => m.descriptor.name === name).flatMap((m) => m.dataPoints as Array<DataPoint<T>>));
 }
 

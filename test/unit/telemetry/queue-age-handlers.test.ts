@@ -4,36 +4,23 @@
  * through devhost's worker pipeline.
  */
 import type { ServiceBusReceivedMessage } from '@azure/service-bus';
-import { metrics } from '@opentelemetry/api';
-import { type DataPoint, type Histogram, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import type { DataPoint, Histogram } from '@opentelemetry/sdk-metrics';
 
 import { messageMetadata } from '../../../devhost/triggers/servicebus-metadata';
 import { defaultWorker } from '../../../devhost/worker';
+import { captureMetricsInFile } from '../../support/metric-capture';
 
-class CollectingReader extends MetricReader {
-  protected onForceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
-  protected onShutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-}
-
-const reader = new CollectingReader();
-const meters = new MeterProvider({ readers: [reader] });
+const metricsCapture = captureMetricsInFile();
 const saved = { ...process.env };
 
 beforeAll(() => {
-  metrics.setGlobalMeterProvider(meters);
   Object.assign(process.env, { STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true', EVENTS_TOPIC: 'model-events', RETRAINING_QUEUE: 'retraining-requests' });
   // Registers the function with devhost's worker (jest maps @azure/functions-core to it).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   require('../../../functions/servicebus/champion-changes');
 });
-afterAll(async () => {
+afterAll(() => {
   process.env = saved;
-  await meters.shutdown();
-  metrics.disable();
 });
 
 it('when resumeWaitingRuns handles a message enqueued 5 s ago, then its age is recorded for the subscription', async () => {
@@ -42,7 +29,7 @@ it('when resumeWaitingRuns handles a message enqueued 5 s ago, then its age is r
   const event = { eventId: 'e1', model: 'churn', version: 2, occurredAt: enqueued.toISOString(), type: 'lifecycle.changed', data: { from: 'approved', to: 'production' } };
   // Not champion.changed: the handler returns before it needs the durable client or the registry.
   await defaultWorker().invoke('resumeWaitingRuns', { triggerValue: event, triggerMetadata: messageMetadata(message), extraInputs: { starter: null }, quiet: true });
-  const { resourceMetrics } = await reader.collect();
+  const { resourceMetrics } = await metricsCapture.reader.collect();
   const points = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics.filter((m) => m.descriptor.name === 'mlops.queue.age').flatMap((m) => m.dataPoints as Array<DataPoint<Histogram>>));
   expect(points.map((p) => p.attributes)).toEqual([{ entity: 'model-events/champion-changes' }]);
   const age = points[0]!.value;
