@@ -4,7 +4,7 @@ import { config } from '../../config';
 import { errors, parseOrThrow } from '../../domain/errors';
 import type { EventPublisher } from '../../ports/event-publisher';
 import { type ModelEvent, type ModelEventInput, modelEventSchema } from '../../schemas/messages';
-import { type TracedSend, tracedSend } from '../telemetry/messaging';
+import { endingSpans, type TracedSend, tracedSend } from '../telemetry/messaging';
 import { countPublished } from '../telemetry/metrics';
 import { serviceBusSender } from './client';
 
@@ -29,17 +29,6 @@ function toMessage(event: ModelEvent, topic: string): { message: ServiceBusMessa
   return { message, send };
 }
 
-/** Runs the sends, ending every message's span with its outcome. */
-async function traced(sends: TracedSend[], work: () => Promise<void>): Promise<void> {
-  try {
-    await work();
-  } catch (error) {
-    for (const s of sends) s.end(error);
-    throw error;
-  }
-  for (const s of sends) s.end();
-}
-
 /**
  * EventPublisher on a Service Bus topic: the event type is the subject (subscriptions filter on
  * it), the event id is the message id, and several events go out in as few batches as fit.
@@ -50,7 +39,7 @@ export class ServiceBusEventPublisher implements EventPublisher {
   async publish(event: ModelEventInput): Promise<void> {
     const parsed = parseEvent(event);
     const { message, send } = toMessage(parsed, this.sender.entityPath);
-    await traced([send], () => this.sender.sendMessages(message));
+    await endingSpans([send], () => this.sender.sendMessages(message));
     countPublished(parsed);
   }
 
@@ -58,7 +47,7 @@ export class ServiceBusEventPublisher implements EventPublisher {
     // Validate everything first so that a bad event sends nothing.
     const parsed = events.map(parseEvent);
     const prepared = parsed.map((event) => toMessage(event, this.sender.entityPath));
-    await traced(prepared.map((p) => p.send), () => this.#sendBatches(prepared.map((p) => p.message)));
+    await endingSpans(prepared.map((p) => p.send), () => this.#sendBatches(prepared.map((p) => p.message)));
     parsed.forEach(countPublished);
   }
 

@@ -8,7 +8,7 @@ import {
   type RetrainingRequestInput,
   retrainingRequestSchema,
 } from '../../schemas/messages';
-import { tracedSend } from '../telemetry/messaging';
+import { endingSpans, tracedSend } from '../telemetry/messaging';
 import { serviceBusSender } from './client';
 
 /** Subject of every retraining request message. */
@@ -28,8 +28,8 @@ export class ServiceBusRetrainingQueue implements RetrainingQueue {
     const request = parseOrThrow(retrainingRequestSchema, input, 'retraining request');
     const messageId = retrainingDeduplicationKey(request);
     const send = tracedSend(this.sender.entityPath, RETRAINING_REQUEST_SUBJECT, { 'messaging.message.id': messageId, 'mlops.model': request.model });
-    try {
-      await this.sender.sendMessages({
+    await endingSpans([send], () =>
+      this.sender.sendMessages({
         messageId,
         body: request,
         contentType: 'application/json',
@@ -42,12 +42,8 @@ export class ServiceBusRetrainingQueue implements RetrainingQueue {
           window: request.window.id,
           ...send.properties,
         },
-      });
-    } catch (error) {
-      send.end(error);
-      throw error;
-    }
-    send.end();
+      }),
+    );
     return { messageId };
   }
 }

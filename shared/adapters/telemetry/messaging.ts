@@ -30,3 +30,14 @@ export function tracedSend(destination: string, operation: string, attributes: R
     },
   };
 }
+
+/** Runs the sends, ending every message's span with its outcome (the error, rethrown, when they fail). */
+export async function endingSpans(sends: readonly TracedSend[], work: () => Promise<unknown>): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    for (const s of sends) s.end(error);
+    throw error;
+  }
+  for (const s of sends) s.end();
+}
