@@ -23,6 +23,13 @@ export type JournalEntry = z.infer<typeof entrySchema>;
 
 const SYSTEM_FIELDS = ['_rid', '_self', '_etag', '_attachments', '_ts'];
 
+/** A document as a client wrote it: the fields the server adds (ids, ETag, timestamp) removed; a copy. */
+export function withoutSystemFields<T extends object>(doc: T): T {
+  const copy = { ...doc } as Record<string, unknown>;
+  for (const field of SYSTEM_FIELDS) delete copy[field];
+  return copy as T;
+}
+
 interface WriteRequest {
   method?: string;
   url?: string;
@@ -50,8 +57,7 @@ export function journalEntryOf(req: WriteRequest, status: number, body: string):
   if (method === 'DELETE') return undefined;
   const doc = parsed(body);
   if (!doc) return undefined; // a batch answers with an array: not a write these tests or the app make
-  for (const field of SYSTEM_FIELDS) delete doc[field];
-  return { op: 'upsert', db, coll, doc };
+  return { op: 'upsert', db, coll, doc: withoutSystemFields(doc) };
 }
 
 function parsed(body: string): ({ id: string; partitionKey?: { paths: string[] } } & Record<string, unknown>) | undefined {

@@ -7,7 +7,7 @@ import { CosmosClient, type PartitionKeyDefinition } from '@azure/cosmos';
 import { z } from 'zod';
 
 import type { RunningCosmos } from './cosmos';
-import { CosmosJournal, journalEntryOf, replayJournal } from './cosmos-journal';
+import { CosmosJournal, journalEntryOf, replayJournal, withoutSystemFields } from './cosmos-journal';
 
 const partitionKeySchema = z.looseObject({ paths: z.array(z.string()), kind: z.string().optional() });
 const snapshotSchema = z.object({
@@ -29,7 +29,6 @@ const snapshotSchema = z.object({
 /** `.local/cosmos.json`: every database, container (with its partition key) and document. */
 export type CosmosSnapshot = z.infer<typeof snapshotSchema>;
 
-const SYSTEM_FIELDS = ['_rid', '_self', '_etag', '_attachments', '_ts'];
 
 /** A client for the local server (self-signed certificate, no endpoint discovery). */
 export function localCosmosClient(cosmos: Pick<RunningCosmos, 'endpoint' | 'key'>): CosmosClient {
@@ -51,11 +50,7 @@ export async function dumpCosmos(client: CosmosClient): Promise<CosmosSnapshot> 
     const containers: CosmosSnapshot['databases'][number]['containers'] = [];
     for (const def of defs) {
       const { resources } = await database.container(def.id).items.readAll().fetchAll();
-      const items = resources.map((doc) => {
-        const copy: Record<string, unknown> = { ...doc };
-        for (const field of SYSTEM_FIELDS) delete copy[field];
-        return copy as { id: string };
-      });
+      const items = resources.map((doc) => withoutSystemFields(doc as { id: string }));
       containers.push({ id: def.id, partitionKey: def.partitionKey as z.infer<typeof partitionKeySchema>, items });
     }
     databases.push({ id: db.id, containers });
