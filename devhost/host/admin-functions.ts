@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 
 import type { ServiceBusReceivedMessage } from '@azure/service-bus';
 import type { BlobServiceClient } from '@azure/storage-blob';
+import { z } from 'zod';
 
 import { batchMetadata, messageMetadata } from '../triggers/servicebus-metadata';
 import type { FunctionInfo, FunctionsWorker, InvokeRequest } from '../worker';
@@ -162,21 +163,21 @@ function decodedName(segment: string): string {
   }
 }
 
+/** The admin API's body: other fields are ignored, as the host ignores them. */
+const adminBodySchema = z.looseObject({ input: z.union([z.string(), z.number(), z.boolean()]).nullish() });
+
 /** The request body `{"input": <string | number | boolean>}`, the input as text (missing: empty). */
 function readInput(body: Buffer): { value: string } | { error: string } {
   const usage = 'The body must be JSON: {"input": "<trigger input>"} (a string, number or boolean).';
-  let parsed: unknown;
+  let json: unknown;
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    json = JSON.parse(body.toString('utf8'));
   } catch {
     return { error: usage };
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { error: usage };
-  const input = (parsed as { input?: unknown }).input;
-  if (input === undefined || input === null) return { value: '' };
-  if (typeof input !== 'string' && typeof input !== 'number' && typeof input !== 'boolean')
-    return { error: usage };
-  return { value: String(input) };
+  const parsed = adminBodySchema.safeParse(json);
+  if (!parsed.success) return { error: usage };
+  return { value: parsed.data.input === undefined || parsed.data.input === null ? '' : String(parsed.data.input) };
 }
 
 /** A Service Bus function gets the input as one message body (JSON when it parses as JSON, as a JSON message would arrive). */
