@@ -3,6 +3,10 @@ import fs from 'node:fs';
 import type { CosmosClient } from '@azure/cosmos';
 import { z } from 'zod';
 
+const partitionKeyDefinitionSchema = z.looseObject({ paths: z.array(z.string()) });
+/** A database, container or document as the server answers with it. */
+const resourceSchema = z.looseObject({ id: z.string() });
+
 /**
  * A write-ahead journal of the local Cosmos server's writes, beside its snapshot. The snapshot
  * is taken when writes pause (at most a second late), so without the journal a kill -9 loses the
@@ -15,8 +19,8 @@ import { z } from 'zod';
  */
 const entrySchema = z.discriminatedUnion('op', [
   z.object({ op: z.literal('database'), db: z.string() }),
-  z.object({ op: z.literal('container'), db: z.string(), coll: z.string(), partitionKey: z.looseObject({ paths: z.array(z.string()) }).optional() }),
-  z.object({ op: z.literal('upsert'), db: z.string(), coll: z.string(), doc: z.looseObject({ id: z.string() }) }),
+  z.object({ op: z.literal('container'), db: z.string(), coll: z.string(), partitionKey: partitionKeyDefinitionSchema.optional() }),
+  z.object({ op: z.literal('upsert'), db: z.string(), coll: z.string(), doc: resourceSchema }),
   z.object({ op: z.literal('delete'), db: z.string(), coll: z.string(), id: z.string(), partitionKey: z.array(z.unknown()) }),
 ]);
 export type JournalEntry = z.infer<typeof entrySchema>;
@@ -44,28 +48,29 @@ export function journalEntryOf(req: WriteRequest, status: number, body: string):
   if (dbs !== 'dbs') return undefined;
   const method = req.method ?? 'GET';
   if (segments.length === 1 && method === 'POST') {
-    const database = parsed(body);
+    const database = answered(resourceSchema, body);
     return database ? { op: 'database', db: database.id } : undefined;
   }
   if (colls !== 'colls' || db === undefined) return undefined;
   if (segments.length === 3 && method === 'POST') {
-    const container = parsed(body);
+    const container = answered(containerSchema, body);
     return container ? { op: 'container', db, coll: container.id, partitionKey: container.partitionKey } : undefined;
   }
   if (docs !== 'docs' || coll === undefined) return undefined;
   if (method === 'DELETE' && id !== undefined) return { op: 'delete', db, coll, id, partitionKey: partitionKeyOf(req) };
   if (method === 'DELETE') return undefined;
-  const doc = parsed(body);
-  if (!doc) return undefined; // a batch answers with an array: not a write these tests or the app make
+  const doc = answered(resourceSchema, body);
+  if (!doc) return undefined;
   return { op: 'upsert', db, coll, doc: withoutSystemFields(doc) };
 }
 
-function parsed(body: string): ({ id: string; partitionKey?: { paths: string[] } } & Record<string, unknown>) | undefined {
+const containerSchema = z.looseObject({ id: z.string(), partitionKey: partitionKeyDefinitionSchema.optional() });
+
+/** The resource a write answered with, when it is one of `schema`'s shape (a batch answers with an array). */
+function answered<T>(schema: z.ZodType<T>, body: string): T | undefined {
   try {
-    const value: unknown = JSON.parse(body);
-    return value !== null && typeof value === 'object' && !Array.isArray(value) && typeof (value as { id?: unknown }).id === 'string'
-      ? (value as { id: string } & Record<string, unknown>)
-      : undefined;
+    const parsed = schema.safeParse(JSON.parse(body));
+    return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
   }
