@@ -21,6 +21,18 @@ describe('IdTable', () => {
     expect(table.find(missing, 0, missing.length, hashBytes(missing, 0, missing.length))).toBe(-1);
   });
 
+  it('when every id comes from one bucket (hashes share their high bits), then each is found and ids never added are not', () => {
+    const table = new IdTable(16);
+    const inBucket = (prefix: string) =>
+      Array.from({ length: 60_000 }, (_, i) => bytes(`${prefix}${i}`)).filter((b) => bucketOfHash(hashBytes(b, 0, b.length), 4) === 3);
+    const added = inBucket('kept-');
+    for (const b of added) table.add(b, 0, b.length, hashBytes(b, 0, b.length));
+    expect(added.every((b, i) => table.find(b, 0, b.length, hashBytes(b, 0, b.length)) === i)).toBe(true);
+    const absent = inBucket('other-');
+    expect(absent.length).toBeGreaterThan(10_000);
+    expect(absent.filter((b) => table.find(b, 0, b.length, hashBytes(b, 0, b.length)) !== -1)).toEqual([]);
+  });
+
   it('when two ids share a hash, then they are still told apart by their bytes', () => {
     const table = new IdTable();
     const a = bytes('alpha');
