@@ -105,6 +105,10 @@ export const bucketSummarySchema = z.object({
   quarantinePath: z.string().optional(),
   /** The file's realised metrics, when the join has one bucket (it holds every matched row). */
   metrics: segmentedMetricReportSchema.nullable().optional(),
+  /** Where the bucket's time went (wall clock), for whoever looks into a slow join. */
+  durationsMs: z
+    .object({ readActuals: count, matchPredictions: count, writeLabelled: count, quarantineUnmatched: count, metrics: count })
+    .optional(),
 });
 export type BucketSummary = z.infer<typeof bucketSummarySchema>;
 

@@ -16,6 +16,17 @@ import { type ActualsDeps, quarantinePath, readPlan, work } from './deps';
 import { idCells } from './ids';
 import { realisedMetrics, sampleEnd } from './labelled-metrics';
 
+/** Milliseconds since the last call (the first: since the stopwatch was made), whole. */
+function stopwatch(): () => number {
+  let last = performance.now();
+  return () => {
+    const now = performance.now();
+    const ms = Math.round(now - last);
+    last = now;
+    return ms;
+  };
+}
+
 /** A Parquet predictions part read as one chunk: its row groups stream in order. */
 const WHOLE_FILE = { targetChunkBytes: Number.MAX_SAFE_INTEGER, targetChunkRows: Number.MAX_SAFE_INTEGER };
 
@@ -375,8 +386,11 @@ export async function joinActualsBucket(deps: ActualsDeps, input: { model: strin
   const plan = await readPlan(deps.lake, input.model, input.actualsId);
   if (input.bucket >= plan.buckets) throw errors.validation(`bucket ${input.bucket} of a join planned with ${plan.buckets}`);
   const sink = new LakeLineSink(deps.lake, quarantinePath(plan.model, plan.actualsId, input.bucket));
+  const lap = stopwatch();
   const actuals = await readBucketActuals(deps, plan, input.bucket, sink);
+  const readActuals = lap();
   const matches = await matchPredictions(deps, plan, input.bucket, actuals);
+  const matchPredictionsMs = lap();
   const windows: BucketSummary['windows'] = [];
   const grouped = byWindow(plan, matches);
   for (const [windowId, slots] of grouped) {
@@ -386,6 +400,7 @@ export async function joinActualsBucket(deps: ActualsDeps, input: { model: strin
     await writePiece(deps, plan, actuals, matches, slots, path);
     windows.push({ windowId, rows: slots.length });
   }
+  const writeLabelled = lap();
   let unmatched = 0;
   let rescoredIds = 0;
   const since = plan.lookbackFrom;
@@ -401,6 +416,8 @@ export async function joinActualsBucket(deps: ActualsDeps, input: { model: strin
     });
   }
   const wroteQuarantine = await sink.close();
+  const quarantineUnmatched = lap();
+  const metrics = plan.buckets === 1 ? fileMetrics(deps, plan, actuals, matches, grouped) : undefined;
   return {
     bucket: input.bucket,
     rows: actuals.ownedRows,
@@ -412,6 +429,7 @@ export async function joinActualsBucket(deps: ActualsDeps, input: { model: strin
     rescoredIds,
     windows,
     ...(wroteQuarantine ? { quarantinePath: sink.path } : {}),
-    ...(plan.buckets === 1 ? { metrics: fileMetrics(deps, plan, actuals, matches, grouped) } : {}),
+    ...(metrics !== undefined ? { metrics } : {}),
+    durationsMs: { readActuals, matchPredictions: matchPredictionsMs, writeLabelled, quarantineUnmatched, metrics: lap() },
   };
 }

@@ -336,6 +336,12 @@ describe('actuals join of files larger than one bucket', () => {
     expect(summaries).toHaveLength(11);
     for (const s of summaries) expect(s.rows).toBeLessThanOrEqual(200);
     expect(summaries.reduce((a, s) => a + s.rows, 0)).toBe(1010);
+    // Each bucket says where its time went, phase by phase, in whole milliseconds.
+    const phase = expect.any(Number);
+    for (const s of summaries) {
+      expect(s.durationsMs).toEqual({ readActuals: phase, matchPredictions: phase, writeLabelled: phase, quarantineUnmatched: phase, metrics: phase });
+      for (const ms of Object.values(s.durationsMs!)) expect(Number.isInteger(ms) && ms >= 0).toBe(true);
+    }
     expect(record).toMatchObject({ rows: 1010, matched: 1000, unmatched: 10, windows: [DAY1, DAY2] });
     // Every bucket read the file, each time in ranges (row groups), never whole.
     expect(file.length).toBeGreaterThan(2_500_000);
