@@ -343,6 +343,9 @@ function fileMetrics(deps: ActualsDeps, plan: ActualsJoinPlan, actuals: BucketAc
   return realisedMetrics(def, actual, predicted, segments, deps.settings.bootstrapResamples);
 }
 
+/** Labelled pieces held at once: one uploading while the next is encoded. */
+const PIECES_IN_FLIGHT = 2;
+
 /** Writes one window's labelled rows of this bucket as a Parquet piece, in file order of the actuals. */
 async function writePiece(deps: ActualsDeps, plan: ActualsJoinPlan, actuals: BucketActuals, matches: Matches, slots: Int32Array, path: string): Promise<void> {
   const definition = plan.definition;
@@ -393,12 +396,24 @@ export async function joinActualsBucket(deps: ActualsDeps, input: { model: strin
   const matchPredictionsMs = lap();
   const windows: BucketSummary['windows'] = [];
   const grouped = byWindow(plan, matches);
-  for (const [windowId, slots] of grouped) {
-    // A single bucket's piece is the window's labelled file itself: nothing to put together later.
-    const path =
-      plan.buckets === 1 ? lakePaths.labelled(plan.model, windowId, plan.actualsId) : work.labelledPiece(plan.model, plan.actualsId, windowId, input.bucket);
-    await writePiece(deps, plan, actuals, matches, slots, path);
-    windows.push({ windowId, rows: slots.length });
+  const uploads: Promise<void>[] = [];
+  try {
+    for (const [windowId, slots] of grouped) {
+      // A single bucket's piece is the window's labelled file itself: nothing to put together later.
+      const path =
+        plan.buckets === 1 ? lakePaths.labelled(plan.model, windowId, plan.actualsId) : work.labelledPiece(plan.model, plan.actualsId, windowId, input.bucket);
+      if (uploads.length === PIECES_IN_FLIGHT) await uploads.shift();
+      // Encoded now, uploaded while the next piece is encoded; a failure is thrown when awaited.
+      const upload = writePiece(deps, plan, actuals, matches, slots, path);
+      upload.catch(() => undefined);
+      uploads.push(upload);
+      windows.push({ windowId, rows: slots.length });
+    }
+    await Promise.all(uploads);
+  } catch (error) {
+    // Nothing of this attempt is left writing when the activity reports its failure.
+    await Promise.allSettled(uploads);
+    throw error;
   }
   const writeLabelled = lap();
   let unmatched = 0;

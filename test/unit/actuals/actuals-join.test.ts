@@ -240,6 +240,26 @@ describe('actuals join (use cases, in memory)', () => {
     expect(doc.performance!.metrics.overall.metrics.mean_error!.value).toBeCloseTo((predictionOf(1, 0.5) - 1e308 + predictionOf(2, -1) - 1 + predictionOf(-1, 2) - 5) / 3, 0);
   });
 
+  it('when the upload of one window\'s labelled file fails while the next is uploading, then the join fails with that error once both have settled', async () => {
+    const { w, lake } = await world();
+    await scoredRun(w, { runId: 'run-1', createdAt: '2026-03-03T00:00:00Z', rows: sixRows });
+    const input = await dropActuals(w, 'sales.csv', actualsCsv(['id', 'sales'], sixRows.map((r, i) => [r.id, sixActuals[i]!])));
+    const write = lake.write.bind(lake);
+    const settled: string[] = [];
+    // DAY1's upload fails late, after DAY2's has been started: the join must not report before DAY2's ends.
+    lake.write = async (path, body, options) => {
+      if (!path.includes('/labelled/')) return write(path, body, options);
+      await new Promise((resolve) => setTimeout(resolve, path.includes(DAY1) ? 20 : 60));
+      settled.push(path.includes(DAY1) ? DAY1 : DAY2);
+      if (path.includes(DAY1)) throw new Error('the lake refused the labelled file');
+      return write(path, body, options);
+    };
+    const { record, outcome } = await joinInProcess(w, input);
+    expect(outcome).toBe('failed');
+    expect(record).toMatchObject({ state: 'failed', error: expect.stringMatching(/the lake refused the labelled file/) });
+    expect(settled).toEqual([DAY1, DAY2]);
+  });
+
   it('when the same actuals file version is joined twice, then there is one record and the second join does nothing', async () => {
     const { w, events } = await world();
     await scoredRun(w, { runId: 'run-1', createdAt: '2026-03-03T00:00:00Z', rows: sixRows });
