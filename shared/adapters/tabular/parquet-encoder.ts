@@ -99,9 +99,11 @@ function writeDefinitionLevels(out: Bytes, present: (i: number) => boolean, rows
   return rows;
 }
 
-/** Dictionary indices as one bit-packed run of the RLE/bit-packed hybrid, after its bit width. */
-function writeIndexes(out: Bytes, values: Int32Array, count: number, bitWidth: number): void {
-  out.byte(bitWidth);
+/** A repeat at least this long is written as one RLE run instead of bit-packed groups. */
+const MIN_RLE_RUN = 16;
+
+/** Values [from, from + count) as one bit-packed run (groups of 8, the last one padded with zeros). */
+function writeBitPacked(out: Bytes, values: Int32Array, from: number, count: number, bitWidth: number): void {
   const groups = Math.ceil(count / 8);
   out.varint((groups << 1) | 1);
   const buf = out.ensure(groups * bitWidth);
@@ -109,7 +111,7 @@ function writeIndexes(out: Bytes, values: Int32Array, count: number, bitWidth: n
   let acc = 0;
   let bits = 0;
   for (let k = 0; k < groups * 8; k += 1) {
-    acc |= (k < count ? values[k]! : 0) << bits;
+    acc |= (k < count ? values[from + k]! : 0) << bits;
     bits += bitWidth;
     while (bits >= 8) {
       buf[at++] = acc & 0xff;
@@ -118,6 +120,34 @@ function writeIndexes(out: Bytes, values: Int32Array, count: number, bitWidth: n
     }
   }
   out.length = at;
+}
+
+/**
+ * Dictionary indices in the RLE/bit-packed hybrid, after its bit width: long repeats (a run id,
+ * a constant column, sorted segments) as RLE runs a reader fills in one go, the rest bit-packed.
+ * A bit-packed run holds whole groups of 8 unless it is the last, so repeats are looked for at
+ * group boundaries.
+ */
+function writeIndexes(out: Bytes, values: Int32Array, count: number, bitWidth: number): void {
+  out.byte(bitWidth);
+  const valueBytes = (bitWidth + 7) >> 3;
+  let packedFrom = 0;
+  let i = 0;
+  while (i < count) {
+    const value = values[i]!;
+    let end = i + 1;
+    while (end < count && values[end] === value) end += 1;
+    if (end - i < MIN_RLE_RUN) {
+      i = Math.min(count, i + 8);
+      continue;
+    }
+    if (i > packedFrom) writeBitPacked(out, values, packedFrom, i - packedFrom, bitWidth);
+    out.varint((end - i) * 2);
+    for (let k = 0; k < valueBytes; k += 1) out.byte((value >>> (8 * k)) & 0xff);
+    i = end;
+    packedFrom = end;
+  }
+  if (count > packedFrom || count === 0) writeBitPacked(out, values, packedFrom, count - packedFrom, bitWidth);
 }
 
 interface Encoded {

@@ -4,6 +4,7 @@ import path from 'node:path';
 
 import { DuckDBInstance } from '@duckdb/node-api';
 
+import { bufferAsyncBuffer, readParquetMetadata, readParquetRowGroups } from '../../../shared/adapters/tabular/parquet-reader';
 import { BufferedParquetSink } from '../../../shared/adapters/tabular/parquet-writer';
 import { seededRandom } from '../../../shared/domain/random';
 import type { OutputColumn } from '../../../shared/ports/tabular-files';
@@ -112,6 +113,42 @@ describe('BufferedParquetSink', () => {
         source_row: row,
       }));
       expect(got).toEqual(expected(rows, n));
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('when a dictionary-coded column repeats values in runs of every length, then hyparquet and DuckDB read each value where it was written', async () => {
+    // Runs shorter and longer than an RLE run, starting on and off the 8-value group boundaries,
+    // nulls inside runs, a constant stretch, and a column that is one value throughout.
+    const runs: [string | null, number][] = [['a', 1], ['b', 15], ['c', 16], ['a', 17], [null, 3], ['d', 1000], ['e', 8], [null, 1], ['e', 24], ['f', 5], ['a', 40], ['b', 2]];
+    const segment = runs.flatMap(([value, length]) => new Array<string | null>(length).fill(value));
+    const m = segment.length;
+    const sink = new BufferedParquetSink();
+    sink.writeRowGroup([
+      { name: 'segment', type: 'string', values: segment },
+      { name: 'run_id', type: 'string', values: new Array<string>(m).fill('run-7') },
+      { name: 'source_row', type: 'int32', values: Int32Array.from({ length: m }, (_, i) => i) },
+    ]);
+    const file = sink.finish();
+    const wanted = segment.map((value, i) => ({ segment: value, run_id: 'run-7', source_row: i }));
+    expect(await readParquetRows(file)).toEqual(wanted);
+    const ours = bufferAsyncBuffer(file);
+    const metadata = await readParquetMetadata(ours);
+    const read: Record<string, unknown>[] = [];
+    for await (const batch of readParquetRowGroups(ours, metadata, { start: 0, end: 1, columns: ['segment', 'run_id', 'source_row'], firstRowNumber: 1 }))
+      for (let r = 0; r < batch.rowCount; r += 1) read.push({ segment: batch.text(0, r), run_id: batch.text(1, r), source_row: batch.number(2, r) });
+    expect(read).toEqual(wanted);
+
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sink-runs-'));
+    fs.writeFileSync(path.join(dir, 'runs.parquet'), file);
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      const read = await connection.runAndReadAll(`SELECT segment, run_id, source_row FROM read_parquet('${path.join(dir, 'runs.parquet')}') ORDER BY source_row`);
+      expect(read.getRowObjectsJS()).toEqual(wanted);
     } finally {
       connection.closeSync();
       instance.closeSync();
