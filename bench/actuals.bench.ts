@@ -156,6 +156,8 @@ interface JoinFigures {
   /** The buckets, less the time they spent on the file's realised metrics (fileMetricsSeconds). */
   bucketSeconds: number;
   fileMetricsSeconds: number;
+  /** The buckets' own account of their time (summed over buckets), milliseconds per phase. */
+  phasesMs: Record<string, number>;
   windowSeconds: number;
   completeSeconds: number;
   buckets: number;
@@ -175,6 +177,8 @@ async function joinOnce(deps: ActualsDeps, input: ActualsJoinInput): Promise<Joi
   for (let bucket = 0; bucket < planned.buckets; bucket += 1) summaries.push(await joinActualsBucket(deps, { model: input.model, actualsId: planned.actualsId, bucket }));
   const fileMetricsSeconds = summaries.reduce((sum, s) => sum + (s.durationsMs?.metrics ?? 0), 0) / 1000;
   const bucketSeconds = seconds(t0) - fileMetricsSeconds;
+  const phasesMs: Record<string, number> = {};
+  for (const s of summaries) for (const [phase, ms] of Object.entries(s.durationsMs ?? {})) phasesMs[phase] = (phasesMs[phase] ?? 0) + ms;
   t0 = process.hrtime.bigint();
   const windows = [...new Set(summaries.flatMap((s) => s.windows.map((w) => w.windowId)))].sort();
   for (let i = 0; i < windows.length; i += deps.settings.parallelism) {
@@ -184,7 +188,7 @@ async function joinOnce(deps: ActualsDeps, input: ActualsJoinInput): Promise<Joi
   t0 = process.hrtime.bigint();
   const record = await completeActualsJoin(deps, { model: input.model, actualsId: planned.actualsId, summaries, completedAt: NOW.toISOString() });
   const completeSeconds = seconds(t0);
-  return { planSeconds, bucketSeconds, fileMetricsSeconds, windowSeconds, completeSeconds, buckets: planned.buckets, windows: windows.length, matched: record.matched, unmatched: record.unmatched };
+  return { planSeconds, bucketSeconds, fileMetricsSeconds, phasesMs, windowSeconds, completeSeconds, buckets: planned.buckets, windows: windows.length, matched: record.matched, unmatched: record.unmatched };
 }
 
 /** Child mode: join the actuals twice (a new blob version each time) and report the figures and peak RSS. */
@@ -303,7 +307,8 @@ async function main(): Promise<void> {
       console.log(`${name.padEnd(32)} ${String(d.matched).padStart(9)} ${String(d.unmatched).padStart(10)} ${''.padStart(8)} ${''.padStart(10)} ${d.seconds.toFixed(2).padStart(7)}`);
     duckLine(`DuckDB join (local disk, ${os.availableParallelism()} thr)`, duck);
     duckLine('DuckDB join, 1 thread', duckOneThread);
-    console.log(`\n${warm.windows} windows touched; ${warm.matched.toLocaleString('en-US')} labelled rows`);
+    console.log(`\nthe bucket's phases (second run): ${Object.entries(warm.phasesMs).map(([phase, ms]) => `${phase} ${(ms / 1000).toFixed(2)} s`).join(', ')}`);
+    console.log(`${warm.windows} windows touched; ${warm.matched.toLocaleString('en-US')} labelled rows`);
     console.log(`ratio join (plan + buckets) / DuckDB join: ${(join(warm) / duck.seconds).toFixed(2)} (target <= 2.0)`);
     console.log(`  the whole join (with the file's and the windows' metrics and the record) / DuckDB join: ${(total(warm) / duck.seconds).toFixed(2)}`);
     console.log(`  join / DuckDB on one thread (one join activity is one thread): ${(join(warm) / duckOneThread.seconds).toFixed(2)}`);
