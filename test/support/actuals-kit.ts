@@ -213,6 +213,8 @@ export interface JoinedInProcess {
   record: ActualsRecord | undefined;
   outcome: string;
   summaries: BucketSummary[];
+  /** What the failing step threw (the orchestration retries it unless it is a DomainError). */
+  thrown?: unknown;
 }
 
 /** The join's steps in the orchestration's order (plan, buckets, windows, complete; fail on an error). */
@@ -233,6 +235,6 @@ export async function joinInProcess(world: ActualsWorld, input: ActualsJoinInput
   } catch (error) {
     actualsId ||= actualsIdOf(input.path, input.etag);
     const record = await failActualsJoin(world.deps, { ...input, actualsId, instanceId, error: (error as Error).message, at });
-    return { record, outcome: 'failed', summaries: [] };
+    return { record, outcome: 'failed', summaries: [], thrown: error };
   }
 }

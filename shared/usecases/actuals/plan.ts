@@ -100,12 +100,18 @@ export async function planActualsJoin(deps: ActualsDeps, input: ActualsPlanInput
   const definition = model.definition;
   const actuals = await deps.files.plan(input.path, ACTUALS_CHUNKS);
   const columns = headerIndex(actuals.columns);
-  const missing = [definition.idColumn, definition.targetColumn].filter((c) => !columns.has(c));
+  const needed = [definition.idColumn, definition.targetColumn];
+  const missing = needed.filter((c) => !columns.has(c));
   if (missing.length > 0) {
     throw errors.invalidInputFile(`the actuals file lacks the column(s) ${missing.map((c) => `'${c}'`).join(', ')} (the model's id and target columns)`, {
       missing,
       columns: actuals.columns,
     });
+  }
+  // Which of two same-named columns holds the ids or the actuals is anyone's guess: as scoring does, refuse.
+  const repeated = needed.filter((name) => actuals.columns.filter((c) => c.trim() === name).length > 1);
+  if (repeated.length > 0) {
+    throw errors.invalidInputFile(`the actuals file's header names ${repeated.map((c) => `'${c}'`).join(', ')} more than once`, { repeated });
   }
   const rows = actuals.rows ?? (await countRows(deps.files, actuals));
   const since = addIsoDuration(new Date(input.at), deps.settings.lookback, -1);

@@ -4,6 +4,7 @@ import { gzipSync } from 'node:zlib';
 
 import { OnnxModelRuntime } from '../../../shared/adapters/onnx/onnx-model-runtime';
 import { actualsIdOf } from '../../../shared/domain/actuals';
+import { isDomainError } from '../../../shared/domain/errors';
 import { lakePaths } from '../../../shared/domain/lake-paths';
 import { computeMetricsByKeys } from '../../../shared/domain/metrics';
 import type { ModelDefinition } from '../../../shared/schemas/model';
@@ -285,6 +286,17 @@ describe('actuals join (use cases, in memory)', () => {
     expect(outcome).toBe('failed');
     expect(record).toMatchObject({ state: 'failed', error: expect.stringMatching(/lacks the column\(s\) 'sales'/) });
     expect(events.ofType('run.failed')).toEqual([expect.objectContaining({ data: { runId: record!.actualsId, error: record!.error } })]);
+  });
+
+  it('when the header names the id or the target column twice, then the join fails naming them instead of joining one of the two', async () => {
+    const { w } = await world();
+    await scoredRun(w, { runId: 'run-1', createdAt: '2026-03-03T00:00:00Z', rows: sixRows });
+    const csv = await joinInProcess(w, await dropActuals(w, 'twice.csv', 'id,sales,sales\nd0,7,70\n'));
+    expect(csv.record).toMatchObject({ state: 'failed', error: "the actuals file's header names 'sales' more than once" });
+    const parquet = parquetOf([{ name: 'id', type: 'STRING', data: ['d0'] }, { name: 'sales', type: 'DOUBLE', data: [7] }, { name: ' id ', type: 'STRING', data: ['d1'] }], 10);
+    const pq = await joinInProcess(w, await dropActuals(w, 'twice.parquet', parquet));
+    expect(pq.record).toMatchObject({ state: 'failed', error: "the actuals file's header names 'id' more than once" });
+    expect(isDomainError(pq.thrown)).toBe(true);
   });
 
   it('when a classifier\'s actuals are class labels and the model has no timestamp column, then they join as classes in the run\'s arrival window with classification metrics', async () => {
