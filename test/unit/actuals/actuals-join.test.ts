@@ -279,6 +279,31 @@ describe('actuals join (use cases, in memory)', () => {
     expect(await w.runs.actuals.list('demand')).toHaveLength(2);
   });
 
+  it('when the file is replaced while its join reads it, then that join fails saying so (nothing labelled under its id) and the new version joins on its own', async () => {
+    const { w, lake } = await world();
+    await scoredRun(w, { runId: 'run-1', createdAt: '2026-03-03T00:00:00Z', rows: sixRows });
+    const input = await dropActuals(w, 'sales.csv', actualsCsv(['id', 'sales'], [['d0', 7], ['d1', 1]]));
+    let replaced: Awaited<ReturnType<typeof dropActuals>> | undefined;
+    const open = w.files.open.bind(w.files);
+    // The join has opened the file (and reads its old bytes) when a new version is written.
+    w.deps.files = Object.assign(Object.create(w.files) as typeof w.files, {
+      open: async (...args: Parameters<typeof w.files.open>) => {
+        const opened = await open(...args);
+        if (args[0] === input.path && !replaced) replaced = await dropActuals(w, 'sales.csv', actualsCsv(['id', 'sales'], [['d2', 5]]));
+        return opened;
+      },
+    });
+
+    const { record, outcome, thrown } = await joinInProcess(w, input);
+    expect(outcome).toBe('failed');
+    expect(record).toMatchObject({ state: 'failed', error: expect.stringMatching(/^the actuals file changed while it was joined/) });
+    expect(isDomainError(thrown)).toBe(true);
+    expect([...lake.objects.keys()].filter((k) => k.includes(record!.actualsId) && k.includes('/labelled/'))).toEqual([]);
+
+    w.deps.files = w.files;
+    expect((await joinInProcess(w, replaced!)).record).toMatchObject({ state: 'completed', rows: 1, matched: 1 });
+  });
+
   it('when the file lacks the target column, then the join fails with the reason on its record and run.failed is published', async () => {
     const { w, events } = await world();
     const input = await dropActuals(w, 'wrong.csv', actualsCsv(['id', 'amount'], [['d0', 7]]));
