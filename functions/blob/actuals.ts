@@ -22,6 +22,31 @@ const triggerSchema = z.object({
 });
 
 /**
+ * The join a blob event asks for, or why it is ignored (metadata without a model or an ETag: no
+ * record could say so). A name the lake refuses (a folder starting with a space, `//`) still
+ * starts its join, whose plan fails it with the reason on a record the model's actuals list shows.
+ */
+export function actualsJoinStart(metadata: unknown, blobLength: number): { input: ActualsJoinInput; instanceId: string } | { ignored: string } {
+  const where = triggerSchema.safeParse(metadata);
+  if (!where.success) return { ignored: z.prettifyError(where.error) };
+  const { model, name, properties } = where.data;
+  let path: string;
+  try {
+    path = lakePaths.actuals(model, name);
+  } catch {
+    path = `actuals/${model}/${name}`;
+  }
+  const input = actualsJoinInputSchema.parse({
+    model,
+    path,
+    etag: properties.eTag,
+    size: properties.length ?? properties.contentLength ?? blobLength,
+    lastModified: (properties.lastModified ?? new Date()).toISOString(),
+  });
+  return { input, instanceId: actualsJoinInstanceId(model, actualsIdOf(path, input.etag)) };
+}
+
+/**
  * An actuals file (`actuals/{model}/{name}`: CSV, CSV.gz or Parquet with the model's id and
  * target columns) starts its join, `actualsJoin`, under an instance id made of the blob's path
  * and ETag: a repeated event for the same version does nothing, a new version is a new join.
@@ -35,28 +60,13 @@ app.storageBlob('joinActuals', {
   connection: 'AzureWebJobsStorage',
   extraInputs: [df.input.durableClient()],
   handler: async (blob: Buffer, context: InvocationContext): Promise<void> => {
-    const where = triggerSchema.safeParse(context.triggerMetadata);
-    if (!where.success) {
-      context.warn(`joinActuals: ignored ${String(context.triggerMetadata?.blobTrigger)}: ${z.prettifyError(where.error)}`);
+    const start = actualsJoinStart(context.triggerMetadata, blob.length);
+    if ('ignored' in start) {
+      context.warn(`joinActuals: ignored ${String(context.triggerMetadata?.blobTrigger)}: ${start.ignored}`);
       return;
     }
-    const { model, name, properties } = where.data;
-    let path: string;
-    try {
-      path = lakePaths.actuals(model, name);
-    } catch (error) {
-      context.warn(`joinActuals: ignored actuals/${model}/${name}: ${(error as Error).message}`);
-      return;
-    }
-    const input: ActualsJoinInput = actualsJoinInputSchema.parse({
-      model,
-      path,
-      etag: properties.eTag,
-      size: properties.length ?? properties.contentLength ?? blob.length,
-      lastModified: (properties.lastModified ?? new Date()).toISOString(),
-    });
-    const instanceId = actualsJoinInstanceId(model, actualsIdOf(path, input.etag));
+    const { input, instanceId } = start;
     const started = await startOnce(df.getClient(context), ACTUALS_JOIN, instanceId, input);
-    context.log(`joinActuals: ${path} ${started ? 'joining' : 'already joined or joining'} as ${instanceId}`);
+    context.log(`joinActuals: ${input.path} ${started ? 'joining' : 'already joined or joining'} as ${instanceId}`);
   },
 });

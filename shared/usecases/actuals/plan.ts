@@ -1,6 +1,6 @@
 import { actualsIdOf } from '../../domain/actuals';
 import { errors, parseOrThrow } from '../../domain/errors';
-import { lakePaths } from '../../domain/lake-paths';
+import { lakePathProblem, lakePaths } from '../../domain/lake-paths';
 import { addIsoDuration } from '../../domain/policies/duration';
 import { headerIndex } from '../../domain/row-validation';
 import { windowFromId, windowLengthMs, windowOf } from '../../domain/windows';
@@ -91,6 +91,9 @@ export async function planActualsJoin(deps: ActualsDeps, input: ActualsPlanInput
   const actualsId = actualsIdOf(input.path, input.etag);
   const existing = await deps.runs.actuals.get(input.model, actualsId);
   if (existing && existing.value.state !== 'running') return { outcome: 'done', actualsId, state: existing.value.state };
+  // The trigger starts a join for any blob name, so that one the lake refuses ends on a record too.
+  const badName = lakePathProblem(input.path);
+  if (badName) throw errors.invalidInputFile(`the actuals file cannot be joined under this name: ${badName}; upload it under another name`, { path: input.path });
   const info = await deps.lake.stat(input.path);
   if (!info || !sameEtag(info.etag, input.etag)) return { outcome: 'superseded', actualsId };
   if (!existing) await deps.runs.actuals.create(input.model, actualsId, runningRecord(input, actualsId));

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 
+import { actualsJoinStart } from '../../../functions/blob/actuals';
 import { OnnxModelRuntime } from '../../../shared/adapters/onnx/onnx-model-runtime';
 import { actualsIdOf } from '../../../shared/domain/actuals';
 import { isDomainError } from '../../../shared/domain/errors';
@@ -302,6 +303,22 @@ describe('actuals join (use cases, in memory)', () => {
 
     w.deps.files = w.files;
     expect((await joinInProcess(w, replaced!)).record).toMatchObject({ state: 'completed', rows: 1, matched: 1 });
+  });
+
+  it('when the blob\'s name is one the lake refuses (a folder starting with a space), then the trigger still starts its join, which fails with the reason on a record', async () => {
+    const { w } = await world();
+    const start = actualsJoinStart({ model: 'demand', name: ' 2026/sales.csv', properties: { eTag: '"0x1"', length: 12 } }, 0);
+    if ('ignored' in start) throw new Error(`ignored: ${start.ignored}`);
+    expect(start.input).toMatchObject({ model: 'demand', path: 'actuals/demand/ 2026/sales.csv', etag: '"0x1"', size: 12 });
+    expect(start.instanceId).toBe(`actuals:demand:${actualsIdOf(start.input.path, '"0x1"')}`);
+
+    const { record, outcome, thrown } = await joinInProcess(w, start.input);
+    expect(outcome).toBe('failed');
+    expect(isDomainError(thrown)).toBe(true);
+    expect(record).toMatchObject({ state: 'failed', source: { path: 'actuals/demand/ 2026/sales.csv' }, error: expect.stringMatching(/cannot be joined under this name: path segments must not start or end with spaces/) });
+    expect(await w.runs.actuals.list('demand')).toEqual([record]);
+    // Metadata without a model names nothing a record could belong to: ignored, with the reason for the log.
+    expect(actualsJoinStart({ name: 'x.csv', properties: { eTag: '"0x1"' } }, 0)).toEqual({ ignored: expect.stringMatching(/model/) });
   });
 
   it('when the file lacks the target column, then the join fails with the reason on its record and run.failed is published', async () => {
