@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 
-import { hyparquet, hyparquetWriter } from '../../shared/adapters/tabular/hyparquet';
+import { hyparquet, hyparquetWriter, writeMetadata, type WriterFileMetaData } from '../../shared/adapters/tabular/hyparquet';
 import type { ModelInputs } from '../../shared/domain/model-inputs';
 import type { RowBatch } from '../../shared/domain/tabular';
 import type { ModelArtifact } from '../../shared/ports/model-runtime';
@@ -68,4 +68,19 @@ export function parquetOf(columns: { name: string; data: unknown[]; type: 'DOUBL
     rowGroupSize,
   });
   return Buffer.from(ab);
+}
+
+/** The Parquet file with a footer that claims `rows` rows in each row group (and the file): a lying footer. */
+export function withFooterRows(file: Buffer, rows: bigint): Buffer {
+  const footerLength = file.readUInt32LE(file.length - 8);
+  const metadata = hyparquet.parquetMetadata(file.buffer.slice(file.byteOffset, file.byteOffset + file.length) as ArrayBuffer);
+  metadata.num_rows = rows * BigInt(metadata.row_groups.length);
+  for (const group of metadata.row_groups) group.num_rows = rows;
+  const writer = new hyparquetWriter.ByteWriter();
+  writeMetadata(writer, metadata as unknown as WriterFileMetaData);
+  const footer = Buffer.from(writer.getBuffer());
+  const tail = Buffer.alloc(8);
+  tail.writeUInt32LE(footer.length, 0);
+  tail.write('PAR1', 4);
+  return Buffer.concat([file.subarray(0, file.length - 8 - footerLength), footer, tail]);
 }

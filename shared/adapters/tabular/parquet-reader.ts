@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 import { errors } from '../../domain/errors';
 import type { RawRows, Utf8Cells } from '../../domain/raw-rows';
 import type { DataLake } from '../../ports/data-lake';
@@ -33,13 +35,22 @@ export function bufferAsyncBuffer(buf: Buffer): AsyncBuffer {
  */
 const FOOTER_FETCH_BYTES = 64 * 1024;
 
-/** Reads the footer; a file that is not Parquet or is cut short is an INVALID_INPUT_FILE. */
+/** A row group's row count as a footer gives it (INT64): plans and readers size arrays by it. */
+const groupRowsSchema = z.union([z.bigint(), z.number()]).transform(Number).pipe(z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER));
+
+/** Reads the footer; a file that is not Parquet, is cut short or counts rows below zero is an INVALID_INPUT_FILE. */
 export async function readParquetMetadata(file: AsyncBuffer): Promise<FileMetaData> {
+  let metadata: FileMetaData;
   try {
-    return await hyparquet.parquetMetadataAsync(file, { initialFetchSize: FOOTER_FETCH_BYTES });
+    metadata = await hyparquet.parquetMetadataAsync(file, { initialFetchSize: FOOTER_FETCH_BYTES });
   } catch (e) {
     throw errors.invalidInputFile(`not a readable Parquet file (truncated or corrupt?): ${(e as Error).message}`);
   }
+  metadata.row_groups.forEach((group, g) => {
+    if (!groupRowsSchema.safeParse(group.num_rows).success)
+      throw errors.invalidInputFile(`not a readable Parquet file: its footer gives row group ${g} ${String(group.num_rows)} rows`);
+  });
+  return metadata;
 }
 
 /** Top-level column names, in file order. */

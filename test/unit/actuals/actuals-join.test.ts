@@ -28,7 +28,7 @@ import { InMemoryModelRegistry } from '../../support/in-memory-registry';
 import { inMemoryRunStore } from '../../support/in-memory-run-store';
 import { MemoryLake } from '../../support/memory-lake';
 import { RecordingPublisher } from '../../support/recording-publisher';
-import { parquetOf, readParquetRows } from '../../support/scoring-fixtures';
+import { parquetOf, readParquetRows, withFooterRows } from '../../support/scoring-fixtures';
 
 const runtime = new OnnxModelRuntime();
 afterAll(() => runtime.close());
@@ -319,6 +319,14 @@ describe('actuals join (use cases, in memory)', () => {
     expect(await w.runs.actuals.list('demand')).toEqual([record]);
     // Metadata without a model names nothing a record could belong to: ignored, with the reason for the log.
     expect(actualsJoinStart({ name: 'x.csv', properties: { eTag: '"0x1"' } }, 0)).toEqual({ ignored: expect.stringMatching(/model/) });
+  });
+
+  it('when a Parquet footer claims a negative number of rows, then the join fails saying what the footer says', async () => {
+    const { w } = await world();
+    const file = parquetOf([{ name: 'id', type: 'STRING', data: ['d0', 'd1'] }, { name: 'sales', type: 'DOUBLE', data: [7, 1] }], 10);
+    const { record, thrown } = await joinInProcess(w, await dropActuals(w, 'lying.parquet', withFooterRows(file, -5n)));
+    expect(isDomainError(thrown)).toBe(true);
+    expect(record).toMatchObject({ state: 'failed', error: 'not a readable Parquet file: its footer gives row group 0 -5 rows' });
   });
 
   it('when the file lacks the target column, then the join fails with the reason on its record and run.failed is published', async () => {
