@@ -15,6 +15,12 @@ import { type ActualsDeps, sameEtag, writePlan } from './deps';
 const ACTUALS_CHUNKS = { targetChunkBytes: 64 * 1024 * 1024, targetChunkRows: 1_000_000 };
 
 
+/**
+ * Buckets one join splits into at most: the orchestration lists them and each reads the whole
+ * file, so a count a Parquet footer can claim for free (2^50 rows) must stop at the plan.
+ */
+const MAX_BUCKETS = 10_000;
+
 /** A new record of a file being joined, counts at zero. */
 export function runningRecord(input: ActualsJoinInput & { instanceId: string; at: string }, actualsId: string): ActualsRecord {
   return {
@@ -117,6 +123,14 @@ export async function planActualsJoin(deps: ActualsDeps, input: ActualsPlanInput
     throw errors.invalidInputFile(`the actuals file's header names ${repeated.map((c) => `'${c}'`).join(', ')} more than once`, { repeated });
   }
   const rows = actuals.rows ?? (await countRows(deps.files, actuals));
+  const buckets = Math.max(1, Math.ceil(rows / deps.settings.bucketRows));
+  if (buckets > MAX_BUCKETS) {
+    const n = (x: number) => x.toLocaleString('en-US');
+    throw errors.invalidInputFile(
+      `the actuals file has ${n(rows)} rows: more than ${n(MAX_BUCKETS)} buckets of ${n(deps.settings.bucketRows)} ids (ACTUALS_BUCKET_ROWS) would join; split it into smaller files`,
+      { rows, buckets },
+    );
+  }
   const since = addIsoDuration(new Date(input.at), deps.settings.lookback, -1);
   const plan: ActualsJoinPlan = {
     schemaVersion: 1,
@@ -127,7 +141,7 @@ export async function planActualsJoin(deps: ActualsDeps, input: ActualsPlanInput
     definition,
     actuals,
     rows,
-    buckets: Math.max(1, Math.ceil(rows / deps.settings.bucketRows)),
+    buckets,
     window: definition.policies.drift.window,
     lookbackFrom: since.toISOString(),
     runs: await candidateRuns(deps, definition, since),

@@ -329,6 +329,16 @@ describe('actuals join (use cases, in memory)', () => {
     expect(record).toMatchObject({ state: 'failed', error: 'not a readable Parquet file: its footer gives row group 0 -5 rows' });
   });
 
+  it('when a Parquet footer claims more rows than the join would split into 10,000 buckets, then the join fails saying so before any bucket is planned', async () => {
+    const { w } = await world();
+    const file = parquetOf([{ name: 'id', type: 'STRING', data: ['d0', 'd1'] }, { name: 'sales', type: 'DOUBLE', data: [7, 1] }], 10);
+    // 2^50 rows: 563 million buckets of 2M ids, which the orchestration would list in memory.
+    const { record, outcome, thrown } = await joinInProcess(w, await dropActuals(w, 'lying.parquet', withFooterRows(file, 2n ** 50n)));
+    expect(outcome).toBe('failed');
+    expect(isDomainError(thrown)).toBe(true);
+    expect(record).toMatchObject({ state: 'failed', error: 'the actuals file has 1,125,899,906,842,624 rows: more than 10,000 buckets of 2,000,000 ids (ACTUALS_BUCKET_ROWS) would join; split it into smaller files' });
+  });
+
   it('when the file lacks the target column, then the join fails with the reason on its record and run.failed is published', async () => {
     const { w, events } = await world();
     const input = await dropActuals(w, 'wrong.csv', actualsCsv(['id', 'amount'], [['d0', 7]]));
