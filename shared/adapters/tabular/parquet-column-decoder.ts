@@ -477,7 +477,8 @@ export function decodeColumnChunk(
   const reader = { view: new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength), offset: 0 };
   let row = 0;
   let nulls = 0;
-  while (row < rows) {
+  // Pages left once the footer's rows are read are read too: rows past its count must fail the chunk, not vanish.
+  while (row < rows || reader.offset < chunk.length) {
     if (reader.offset >= chunk.length) throw new Error(`the column chunk ends after ${row} of ${rows} rows`);
     const header = parquetHeader(reader);
     // A negative size would move the reader back to pages already read (or loop on one forever).

@@ -329,6 +329,15 @@ describe('actuals join (use cases, in memory)', () => {
     expect(record).toMatchObject({ state: 'failed', error: 'not a readable Parquet file: its footer gives row group 0 -5 rows' });
   });
 
+  it('when a Parquet footer claims fewer rows than its pages hold (none), then the join fails instead of completing with the rows left out', async () => {
+    const { w } = await world();
+    await scoredRun(w, { runId: 'run-1', createdAt: '2026-03-03T00:00:00Z', rows: sixRows });
+    const file = parquetOf([{ name: 'id', type: 'STRING', data: ['d0', 'd1'] }, { name: 'sales', type: 'DOUBLE', data: [7, 1] }], 10);
+    const { record, thrown } = await joinInProcess(w, await dropActuals(w, 'lying.parquet', withFooterRows(file, 0n)));
+    expect(isDomainError(thrown)).toBe(true);
+    expect(record).toMatchObject({ state: 'failed', error: "row group 0 cannot be read (truncated or corrupt?): column 'id': the column chunk holds more than 0 rows" });
+  });
+
   it('when a Parquet footer claims more rows than the join would split into 10,000 buckets, then the join fails saying so before any bucket is planned', async () => {
     const { w } = await world();
     const file = parquetOf([{ name: 'id', type: 'STRING', data: ['d0', 'd1'] }, { name: 'sales', type: 'DOUBLE', data: [7, 1] }], 10);
