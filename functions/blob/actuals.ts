@@ -23,13 +23,15 @@ const triggerSchema = z.object({
 
 /**
  * The join a blob event asks for, or why it is ignored (metadata without a model or an ETag: no
- * record could say so). A name the lake refuses (a folder starting with a space, `//`) still
+ * record could say so; a folder marker). A name the lake refuses (a folder starting with a space, `//`) still
  * starts its join, whose plan fails it with the reason on a record the model's actuals list shows.
  */
 export function actualsJoinStart(metadata: unknown, blobLength: number): { input: ActualsJoinInput; instanceId: string } | { ignored: string } {
   const where = triggerSchema.safeParse(metadata);
   if (!where.success) return { ignored: z.prettifyError(where.error) };
   const { model, name, properties } = where.data;
+  // Some tools mark a folder with an empty blob named like it: not a file to join.
+  if (name.endsWith('/')) return { ignored: `'${name}' is a folder marker, not an actuals file` };
   let path: string;
   try {
     path = lakePaths.actuals(model, name);

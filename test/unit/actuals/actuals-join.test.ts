@@ -319,6 +319,8 @@ describe('actuals join (use cases, in memory)', () => {
     expect(await w.runs.actuals.list('demand')).toEqual([record]);
     // Metadata without a model names nothing a record could belong to: ignored, with the reason for the log.
     expect(actualsJoinStart({ name: 'x.csv', properties: { eTag: '"0x1"' } }, 0)).toEqual({ ignored: expect.stringMatching(/model/) });
+    // Nor is a folder marker (an empty blob named 'folder/') a file whose join could fail.
+    expect(actualsJoinStart({ model: 'demand', name: '2026/', properties: { eTag: '"0x1"' } }, 0)).toEqual({ ignored: "'2026/' is a folder marker, not an actuals file" });
   });
 
   it('when a Parquet footer claims a negative number of rows, then the join fails saying what the footer says', async () => {
