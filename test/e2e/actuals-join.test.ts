@@ -131,4 +131,19 @@ describe('actuals join on devhost', () => {
     const after = (await reader().get('models/demand/actuals')).body.actuals;
     expect(after).toEqual([record]);
   });
+
+  it('when files land under names the join cannot read (a folder starting with a space, a .json file), then each ends on a failed record with the reason', async () => {
+    expect((await apiClient(devhost.origin, 'contributor').post('models', aRegionalModel('names'))).status).toBe(201);
+    await upload('actuals/names/ 2026/sales.csv', 'id,actual\nc0,1\n');
+    await upload('actuals/names/notes.json', '{"id": "c0"}');
+    const records = await eventually('two failed records', async () => {
+      const found = ((await reader().get('models/names/actuals')).body?.actuals ?? []) as { state: string; source: { path: string }; error?: string }[];
+      return found.length === 2 && found.every((r) => r.state === 'failed') ? found : undefined;
+    }, 60_000);
+    const byPath = Object.fromEntries(records.map((r) => [r.source.path, r.error]));
+    expect(byPath).toEqual({
+      'actuals/names/ 2026/sales.csv': expect.stringMatching(/cannot be joined under this name: path segments must not start or end with spaces/),
+      'actuals/names/notes.json': expect.stringMatching(/cannot tell the format of 'actuals\/names\/notes.json'/),
+    });
+  });
 });
