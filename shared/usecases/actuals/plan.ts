@@ -17,9 +17,11 @@ const ACTUALS_CHUNKS = { targetChunkBytes: 64 * 1024 * 1024, targetChunkRows: 1_
 
 /**
  * Buckets one join splits into at most: the orchestration lists them and each reads the whole
- * file, so a count a Parquet footer can claim for free (2^50 rows) must stop at the plan.
+ * file, so a count a Parquet footer can claim for free must stop at the plan.
  */
 const MAX_BUCKETS = 10_000;
+/** Rows one file may hold: a bucket keeps row numbers (and labelled data `actuals_row`) as int32. */
+const MAX_ROWS = 2 ** 31 - 1;
 
 /** A new record of a file being joined, counts at zero. */
 export function runningRecord(input: ActualsJoinInput & { instanceId: string; at: string }, actualsId: string): ActualsRecord {
@@ -124,8 +126,9 @@ export async function planActualsJoin(deps: ActualsDeps, input: ActualsPlanInput
   }
   const rows = actuals.rows ?? (await countRows(deps.files, actuals));
   const buckets = Math.max(1, Math.ceil(rows / deps.settings.bucketRows));
+  const n = (x: number) => x.toLocaleString('en-US');
+  if (rows > MAX_ROWS) throw errors.invalidInputFile(`the actuals file has ${n(rows)} rows: more than ${n(MAX_ROWS)}, the most a join numbers; split it into smaller files`, { rows });
   if (buckets > MAX_BUCKETS) {
-    const n = (x: number) => x.toLocaleString('en-US');
     throw errors.invalidInputFile(
       `the actuals file has ${n(rows)} rows: more than ${n(MAX_BUCKETS)} buckets of ${n(deps.settings.bucketRows)} ids (ACTUALS_BUCKET_ROWS) would join; split it into smaller files`,
       { rows, buckets },

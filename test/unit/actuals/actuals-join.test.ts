@@ -10,6 +10,7 @@ import { lakePaths } from '../../../shared/domain/lake-paths';
 import { computeMetricsByKeys } from '../../../shared/domain/metrics';
 import type { ModelDefinition } from '../../../shared/schemas/model';
 import type { MonitoringWindow } from '../../../shared/schemas/monitoring';
+import { planActualsJoin } from '../../../shared/usecases/actuals/plan';
 import { refreshWindowPerformance } from '../../../shared/usecases/actuals/window';
 import {
   aChurnModel,
@@ -340,14 +341,26 @@ describe('actuals join (use cases, in memory)', () => {
     expect(record).toMatchObject({ state: 'failed', error: "row group 0 cannot be read (truncated or corrupt?): column 'id': the column chunk holds more than 0 rows" });
   });
 
-  it('when a Parquet footer claims more rows than the join would split into 10,000 buckets, then the join fails saying so before any bucket is planned', async () => {
-    const { w } = await world();
+  it('when a file would be split into more than 10,000 buckets, then the join fails saying so before any bucket is planned', async () => {
+    const { w } = await world(aDemandModel(), { bucketRows: 100 });
     const file = parquetOf([{ name: 'id', type: 'STRING', data: ['d0', 'd1'] }, { name: 'sales', type: 'DOUBLE', data: [7, 1] }], 10);
-    // 2^50 rows: 563 million buckets of 2M ids, which the orchestration would list in memory.
-    const { record, outcome, thrown } = await joinInProcess(w, await dropActuals(w, 'lying.parquet', withFooterRows(file, 2n ** 50n)));
+    // A footer claims rows for free: 2M of them are 20,000 buckets of 100 ids, each reading the whole file.
+    const { record, outcome, thrown } = await joinInProcess(w, await dropActuals(w, 'lying.parquet', withFooterRows(file, 2_000_000n)));
     expect(outcome).toBe('failed');
     expect(isDomainError(thrown)).toBe(true);
-    expect(record).toMatchObject({ state: 'failed', error: 'the actuals file has 1,125,899,906,842,624 rows: more than 10,000 buckets of 2,000,000 ids (ACTUALS_BUCKET_ROWS) would join; split it into smaller files' });
+    expect(record).toMatchObject({ state: 'failed', error: 'the actuals file has 2,000,000 rows: more than 10,000 buckets of 100 ids (ACTUALS_BUCKET_ROWS) would join; split it into smaller files' });
+  });
+
+  it('when a file has more rows than actuals_row (int32) can number, then the plan refuses it, before any bucket would count rows past 2^31 wrongly', async () => {
+    const { w } = await world();
+    const file = parquetOf([{ name: 'id', type: 'STRING', data: ['d0', 'd1'] }, { name: 'sales', type: 'DOUBLE', data: [7, 1] }], 10);
+    const input = await dropActuals(w, 'big.parquet', withFooterRows(file, 2n ** 31n));
+    // Only the plan: 2^31 rows are 1,074 buckets, within their bound.
+    const planning = planActualsJoin(w.deps, { ...input, instanceId: 'actuals:demand:big', at: w.now.toISOString() });
+    await expect(planning).rejects.toMatchObject({ code: 'INVALID_INPUT_FILE', message: 'the actuals file has 2,147,483,648 rows: more than 2,147,483,647, the most a join numbers; split it into smaller files' });
+    // 2^50 rows would be 563 million buckets of 2M ids, which the orchestration would list in memory.
+    const { record } = await joinInProcess(w, await dropActuals(w, 'bigger.parquet', withFooterRows(file, 2n ** 50n)));
+    expect(record).toMatchObject({ state: 'failed', error: 'the actuals file has 1,125,899,906,842,624 rows: more than 2,147,483,647, the most a join numbers; split it into smaller files' });
   });
 
   it('when the file lacks the target column, then the join fails with the reason on its record and run.failed is published', async () => {
