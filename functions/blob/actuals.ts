@@ -22,9 +22,9 @@ const triggerSchema = z.object({
 });
 
 /**
- * The join a blob event asks for, or why it is ignored (metadata without a model or an ETag: no
- * record could say so; a folder marker). A name the lake refuses (a folder starting with a space, `//`) still
- * starts its join, whose plan fails it with the reason on a record the model's actuals list shows.
+ * The join a blob event asks for, or why it is ignored (metadata without a model or an ETag, which
+ * no record could belong to; a folder marker). A name the lake refuses (a folder starting with a
+ * space, `//`) still starts its join, whose plan fails it with the reason on a record.
  */
 export function actualsJoinStart(metadata: unknown, blobLength: number): { input: ActualsJoinInput; instanceId: string } | { ignored: string } {
   const where = triggerSchema.safeParse(metadata);
