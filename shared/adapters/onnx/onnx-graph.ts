@@ -87,6 +87,70 @@ const CLASSIFIERS: Record<string, [strings: string, ints: string]> = {
   TreeEnsembleClassifier: ['classlabels_strings', 'classlabels_int64s'],
 };
 
+/**
+ * Where tensors sit in a model, by field number (onnx.proto): the messages that hold tensors, and
+ * the fields of each that lead to a tensor or to another such message.
+ */
+type Holder = 'model' | 'graph' | 'function' | 'node' | 'attribute' | 'sparse' | 'tensor';
+const LEADS: Record<Exclude<Holder, 'tensor'>, Record<number, Holder>> = {
+  model: { 7: 'graph', 25: 'function' },
+  graph: { 1: 'node', 5: 'tensor', 15: 'sparse' },
+  function: { 7: 'node' },
+  node: { 5: 'attribute' },
+  attribute: { 5: 'tensor', 6: 'graph', 10: 'tensor', 11: 'graph', 22: 'sparse', 23: 'sparse' },
+  sparse: { 1: 'tensor', 2: 'tensor' },
+};
+const TENSOR_NAME = 8;
+const TENSOR_EXTERNAL_DATA = 13;
+const TENSOR_DATA_LOCATION = 14;
+
+/** The value of a varint field, from its bytes on the wire (tag first). */
+function varintOf(raw: Uint8Array): number {
+  const reader = Reader.create(raw);
+  reader.uint32();
+  return reader.uint32();
+}
+
+/** The name of the first tensor whose data lives outside the model (external data), if any. */
+function externalTensor(bytes: Uint8Array, holder: Holder): string | undefined {
+  const fields = fieldsOf(bytes);
+  if (holder === 'tensor') {
+    const external = fields.some(
+      (f) => f.field === TENSOR_EXTERNAL_DATA || (f.field === TENSOR_DATA_LOCATION && !f.payload && varintOf(f.raw) !== 0),
+    );
+    if (!external) return undefined;
+    const name = fields.find((f) => f.field === TENSOR_NAME && f.payload)?.payload;
+    return name ? Buffer.from(name).toString('utf8') : '(unnamed)';
+  }
+  for (const f of fields) {
+    const next = LEADS[holder][f.field];
+    const found = next && f.payload ? externalTensor(f.payload, next) : undefined;
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
+ * Refuses a model that keeps tensor data in external files. onnxruntime resolves such a file
+ * against the process's working directory when the model comes as bytes, so a crafted model
+ * would read the host's own files (local.settings.json, ...) into its weights and out through
+ * its predictions. Scoring needs the model in one file anyway.
+ */
+export function assertSelfContained(bytes: Uint8Array): void {
+  let name: string | undefined;
+  try {
+    name = externalTensor(bytes, 'model');
+  } catch (e) {
+    throw errors.unsupportedModel(`the artifact is not an ONNX model: ${(e as Error).message}`);
+  }
+  if (name !== undefined)
+    throw errors.unsupportedModel(
+      `the tensor '${name.slice(0, 200)}' keeps its data in an external file: save the model as one file, every tensor inside it ` +
+        '(onnx.save_model(model, path, save_as_external_data=False))',
+      { tensor: name.slice(0, 200) },
+    );
+}
+
 export interface RewrittenGraph {
   bytes: Buffer;
   rewrites: string[];

@@ -15,7 +15,7 @@ import type {
 } from '../../ports/model-runtime';
 import type { TensorSpec } from '../../schemas/signature';
 import { tensorTypeSchema } from '../../schemas/signature';
-import { rewriteExporterHabits } from './onnx-graph';
+import { assertSelfContained, rewriteExporterHabits } from './onnx-graph';
 
 export interface OnnxRuntimeOptions {
   /** Upper bound on the summed size of loaded ONNX artifacts; least recently used are released. */
@@ -42,6 +42,7 @@ function describe(meta: readonly ort.InferenceSession.ValueMetadata[], where: st
 }
 
 async function createSession(bytes: Buffer): Promise<ort.InferenceSession> {
+  assertSelfContained(bytes);
   try {
     // One thread per session: chunks already run in parallel on every core (one scorer per
     // core), and onnxruntime's own pool would spin-wait against them for a share of the CPU.

@@ -6,6 +6,7 @@ import type { ModelArtifact } from '../../../shared/ports/model-runtime';
 import type { ModelTask } from '../../../shared/schemas/model';
 import type { ModelSignature } from '../../../shared/schemas/signature';
 import {
+  externalDataModel,
   linearRegressor,
   linearRegressorOp,
   sklearnDoubleLinearRegression,
@@ -186,6 +187,16 @@ describe('OnnxModelRuntime', () => {
     });
     const fx = treeEnsembleClassifier(2, stumps, ['a', 'b', 'c']);
     await expect(runtime.load(artifact(bytes, { ...fx.signature, outputs: [fx.signature.outputs[0]!, { name: 'output_probability', type: 'float32', shape: [-1, 3] }] }, 6, 'multiclass'))).rejects.toMatchObject({ code: 'UNSUPPORTED_MODEL' });
+  });
+
+  it('when a model keeps tensor data in an external file (package.json here), then inspect and load fail with UNSUPPORTED_MODEL and nothing is read', async () => {
+    for (const inConstant of [false, true]) {
+      const fx = externalDataModel('package.json', 64, inConstant);
+      const refused = { code: 'UNSUPPORTED_MODEL', message: expect.stringContaining("the tensor 'W' keeps its data in an external file") as string };
+      await expect(runtime.inspect(fx.bytes)).rejects.toMatchObject(refused);
+      await expect(runtime.prepare(fx.bytes)).rejects.toMatchObject(refused);
+      await expect(runtime.load(artifact(fx.bytes, fx.signature, inConstant ? 21 : 20))).rejects.toMatchObject(refused);
+    }
   });
 
   it('when bytes are not an ONNX model, then inspect fails with UNSUPPORTED_MODEL', async () => {
