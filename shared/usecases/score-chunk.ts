@@ -11,6 +11,7 @@ import type { ModelDefinition } from '../schemas/model';
 import type { Chunk, ChunkSummary, QuarantineRecord } from '../schemas/scoring';
 import type { ModelSignature } from '../schemas/signature';
 import type { FittedTransforms } from '../schemas/transforms';
+import { MODEL_OUTPUT_REJECTION, withFiniteOutputs } from './finite-predictions';
 
 /**
  * A validated batch made into the model's inputs: the fitted transforms' matrix and/or raw
@@ -196,7 +197,10 @@ function appendPredictions(
   }
 }
 
-function quarantineLines(raw: RawRows, valid: ValidatedRows, transformRejected: readonly { row: number; reason: string }[]) {
+/** Rows of a validated batch rejected after validation: by the transforms (`transform`) or for their model output (`model_output`). */
+type LaterRejection = { row: number; reason: string; code: string };
+
+function quarantineLines(raw: RawRows, valid: ValidatedRows, later: readonly LaterRejection[]) {
   const records: (QuarantineRecord & { code: string })[] = valid.rejected.map((r) => ({
     row: r.row,
     code: r.code,
@@ -204,10 +208,10 @@ function quarantineLines(raw: RawRows, valid: ValidatedRows, transformRejected: 
     cells: r.cells,
     ...(r.rawBase64 ? { rawBase64: r.rawBase64 } : {}),
   }));
-  for (const t of transformRejected) {
+  for (const t of later) {
     records.push({
       row: valid.rowNumbers[t.row]!,
-      code: 'transform',
+      code: t.code,
       reason: t.reason,
       cells: raw.rawCells(valid.sourceRows[t.row]!),
     });
@@ -240,19 +244,24 @@ export async function scoreChunk(deps: ScoreChunkDeps, version: ScoringVersion, 
     rowsRead += raw.rowCount;
     const valid = validateRows(raw, layout);
     const transformed = valid.batch.rowCount > 0 ? version.transform(valid.batch) : undefined;
-    for (const record of quarantineLines(raw, valid, transformed?.rejected ?? [])) {
+    const later: LaterRejection[] = (transformed?.rejected ?? []).map((t) => ({ ...t, code: 'transform' }));
+    const scored =
+      transformed && transformed.keptRows.length > 0
+        ? withFiniteOutputs(transformed.keptRows, await version.model.predict(transformed.inputs), def.classLabels ?? [])
+        : undefined;
+    for (const t of scored?.rejected ?? []) later.push({ ...t, code: MODEL_OUTPUT_REJECTION });
+    for (const record of quarantineLines(raw, valid, later)) {
       const { code, ...line } = record;
       reasons[code] = (reasons[code] ?? 0) + 1;
       quarantine.push(JSON.stringify(line));
     }
-    if (!transformed || transformed.keptRows.length === 0) {
+    if (!scored || scored.keptRows.length === 0) {
       if (valid.batch.rowCount > 0) input.observe?.(valid, [], undefined);
       continue;
     }
-    const predictions = await version.model.predict(transformed.inputs);
-    appendPredictions(out, version, input.runId, input.source, valid, transformed.keptRows, predictions);
-    input.observe?.(valid, transformed.keptRows, predictions);
-    rowsScored += transformed.keptRows.length;
+    appendPredictions(out, version, input.runId, input.source, valid, scored.keptRows, scored.predictions);
+    input.observe?.(valid, scored.keptRows, scored.predictions);
+    rowsScored += scored.keptRows.length;
   }
 
   await deps.lake.write(partPath, out.finish(), { contentType: 'application/vnd.apache.parquet' });

@@ -2,6 +2,7 @@ import { errors } from '../domain/errors';
 import { type JsonCell, jsonRows } from '../domain/json-rows';
 import { layoutColumns, validateRows } from '../domain/row-validation';
 import { type BatchDeps, loadScoringVersionCached } from './batch-inference';
+import { MODEL_OUTPUT_REJECTION, withFiniteOutputs } from './finite-predictions';
 
 export type RowResult =
   | { row: number; id: string | null; prediction: number | string; probabilities?: Record<string, number> }
@@ -43,10 +44,14 @@ export async function scoreRows(
       results[row] = { row, id: idOf(row), error: { code: 'transform', reason: t.reason } };
     }
     if (transformed.keptRows.length > 0) {
-      const predictions = await version.model.predict(transformed.inputs);
       const labels = definition.classLabels ?? [];
-      for (let k = 0; k < transformed.keptRows.length; k++) {
-        const row = valid.sourceRows[transformed.keptRows[k]!]!;
+      const { keptRows, predictions, rejected } = withFiniteOutputs(transformed.keptRows, await version.model.predict(transformed.inputs), labels);
+      for (const t of rejected) {
+        const row = valid.sourceRows[t.row]!;
+        results[row] = { row, id: idOf(row), error: { code: MODEL_OUTPUT_REJECTION, reason: t.reason } };
+      }
+      for (let k = 0; k < keptRows.length; k++) {
+        const row = valid.sourceRows[keptRows[k]!]!;
         results[row] =
           predictions.kind === 'regression'
             ? { row, id: idOf(row), prediction: predictions.values[k]! }

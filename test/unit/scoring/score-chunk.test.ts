@@ -5,7 +5,7 @@ import { type ModelInput, modelInputSchema } from '../../../shared/schemas/model
 import type { ChunkSummary } from '../../../shared/schemas/scoring';
 import { planChunks } from '../../../shared/usecases/plan-chunks';
 import { scoreChunk, type ScoringVersion } from '../../../shared/usecases/score-chunk';
-import { linearRegressor, type Stump, treeEnsembleClassifier } from '../../fixtures/onnx-models';
+import { linearRegressor, logRegressor, type Stump, treeEnsembleClassifier } from '../../fixtures/onnx-models';
 import { MemoryLake } from '../../support/memory-lake';
 import { artifactOf, parquetOf, passThroughTransform, readParquetRows } from '../../support/scoring-fixtures';
 
@@ -146,6 +146,32 @@ describe('scoreChunk with a linear regressor', () => {
     expect(out.map((o) => [o.id, o.prediction, o.source_row])).toEqual([
       ['a', version.predict([1, 2, 3]), 1],
       ['j', version.predict([4, 5, 6]), 10],
+    ]);
+  });
+
+  it('when the model answers some rows with NaN or an infinity, then those rows are quarantined as model_output with the reason and the others scored', async () => {
+    const lake = new MemoryLake();
+    await lake.write('drops/churn/log.csv', Buffer.from('id,ts,region,x1,x2,x3\na,,n,1,0,0\nb,,n,-1,0,0\nc,,n,0,0,0\nd,,n,4,0,0\n'));
+    const fx = logRegressor();
+    const definition = regression();
+    const version: ScoringVersion = {
+      definition,
+      version: 3,
+      transform: passThroughTransform(['x1']),
+      model: await runtime.load(artifactOf(fx.bytes, fx.signature, { ...definition, name: 'log' }, 3)),
+    };
+    const { summaries } = await scoreAll(lake, version, 'drops/churn/log.csv', 1 << 20);
+    const s = summaries[0]!;
+    expect(s).toMatchObject({ rowsRead: 4, rowsScored: 2, rowsRejected: 2, rejectionReasons: { model_output: 2 } });
+    const q = lake.body(s.quarantinePath!).toString().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(q).toEqual([
+      { row: 2, reason: "the model's prediction is NaN", cells: ['b', '', 'n', '-1', '0', '0'] },
+      { row: 3, reason: "the model's prediction is -Infinity", cells: ['c', '', 'n', '0', '0', '0'] },
+    ]);
+    const out = await readParquetRows(lake.body(s.partPath));
+    expect(out.map((o) => [o.id, o.prediction, o.source_row])).toEqual([
+      ['a', 0, 1],
+      ['d', Math.fround(Math.log(4)), 4],
     ]);
   });
 
