@@ -41,10 +41,17 @@ export function signatureRoles(
   const fail = (message: string): never => {
     throw errors.signatureMismatch(message);
   };
+  // Rows are scored in batches of any size: an output with a fixed first dimension would only
+  // answer that many rows, and every batch of another size would fail at scoring time.
+  const perBatch = (t: TensorSpec): TensorSpec => {
+    if (isFixed(t.shape[0]))
+      fail(`the output '${t.name}' has a fixed batch size ${t.shape[0]}: export it with a dynamic first dimension (None / dynamic_axes)`);
+    return t;
+  };
   if (task === 'regression') {
     const out = signature.outputs.find((t) => isFloat(t) && oneValuePerRow(t));
     if (!out) return fail('a regression model needs a float output of shape [batch] or [batch, 1]');
-    return { kind: 'regression', prediction: out.name };
+    return { kind: 'regression', prediction: perBatch(out).name };
   }
   const label = signature.outputs.find(
     (t) => ['string', 'int64', 'int32'].includes(t.type) && oneValuePerRow(t),
@@ -60,6 +67,8 @@ export function signatureRoles(
       "a classifier needs a float probabilities output [batch, classes] (a binary one may give the second class's probability as [batch] or [batch, 1]); " +
         `the outputs are ${signature.outputs.map((t) => `'${t.name}' ${t.type} [${t.shape.join(', ')}]`).join(', ')}`,
     );
+  perBatch(probabilities);
+  if (label) perBatch(label);
   const classes = byClass ? byClass.shape[1] : 2;
   if (isFixed(classes) && classLabels.length > 0 && classes !== classLabels.length)
     fail(`the probabilities output has ${classes} classes, the model definition names ${classLabels.length}`);

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { OnnxModelRuntime } from '../../../shared/adapters/onnx/onnx-model-runtime';
 import { LakeTabularFiles } from '../../../shared/adapters/tabular/lake-tabular-files';
 import { checkVersion, type VersionCheck, type VersionPackage } from '../../../shared/usecases/check-version';
-import { sklearnLinearRegressionPipeline, zipMapClassifier } from '../../fixtures/onnx-models';
+import { batchSumModel, sklearnLinearRegressionPipeline, zipMapClassifier } from '../../fixtures/onnx-models';
 import { MemoryLake } from '../../support/memory-lake';
 
 const runtime = new OnnxModelRuntime();
@@ -160,6 +160,24 @@ describe('checkVersion: what registration checks', () => {
     ).toMatchObject({
       check: 'signature',
       message: expect.stringContaining('names no classLabels and the graph names none either') as string,
+    });
+  });
+
+  it('when the output the prediction is read from has a fixed batch size, then the signature check refuses it (it would fail every batch of another size)', async () => {
+    const fx = batchSumModel();
+    const transforms = {
+      specVersion: 1 as const,
+      specHash: '0'.repeat(64),
+      inputs: [{ name: 'kw', kind: 'numeric' as const }],
+      steps: [],
+      output: ['kw'],
+      trainingRows: 1,
+      fittedRows: 1,
+    };
+    expect(await failure(checkVersion({ runtime }, pkg({ artifact: fx.bytes, signature: fx.signature, transforms })))).toEqual({
+      check: 'signature',
+      code: 'SIGNATURE_MISMATCH',
+      message: "the output 'variable' has a fixed batch size 1: export it with a dynamic first dimension (None / dynamic_axes)",
     });
   });
 

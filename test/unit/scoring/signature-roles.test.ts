@@ -75,6 +75,25 @@ describe('signatureRoles', () => {
   });
 });
 
+describe('outputs with a fixed batch size', () => {
+  const input = { name: 'features', type: 'float32' as const, shape: ['N', 4] };
+  it('when the prediction, probabilities or label output has a fixed first dimension, then SIGNATURE_MISMATCH names it', () => {
+    expect(() => signatureRoles({ inputs: [input], outputs: [{ name: 'y', type: 'float32', shape: [1] }] }, 'regression')).toThrow(
+      "the output 'y' has a fixed batch size 1",
+    );
+    expect(() =>
+      signatureRoles({ inputs: [input], outputs: [{ name: 'p', type: 'float32', shape: [8, 3] }] }, 'multiclass', ['a', 'b', 'c']),
+    ).toThrow("the output 'p' has a fixed batch size 8");
+    expect(() =>
+      signatureRoles(
+        { inputs: [input], outputs: [{ name: 'label', type: 'string', shape: [1] }, { name: 'p', type: 'float32', shape: ['N', 2] }] },
+        'binary',
+        ['a', 'b'],
+      ),
+    ).toThrow("the output 'label' has a fixed batch size 1");
+  });
+});
+
 describe('integer labels', () => {
   it('when every class label is an integer, then a label is the class of that name; otherwise its position', () => {
     expect([0, 1, 7].map(integerLabelMapper(['0', '1']))).toEqual(['0', '1', undefined]);
