@@ -4,7 +4,7 @@ import { DomainError, errors, isDomainError, parseOrThrow } from '../domain/erro
 import { type InputFeed, modelInputsBuilder, planModelInputs } from '../domain/model-inputs';
 import type { GoldenRecord } from '../domain/parity';
 import { checkClassIds, checkSignature, signatureRoles } from '../domain/signature-roles';
-import { assertInputsMatchFeatures } from '../domain/transforms';
+import { assertInputsMatchFeatures, assertTransformsApply } from '../domain/transforms';
 import type { DataLake } from '../ports/data-lake';
 import type { GraphClassLabels, ModelRuntime, PreparedArtifact } from '../ports/model-runtime';
 import type { TabularFiles } from '../ports/tabular-files';
@@ -149,7 +149,10 @@ export async function checkVersion(
 
   if (pkg.transforms) {
     const fitted = pkg.transforms;
-    await step('transforms', () => assertInputsMatchFeatures(fitted, definition.features));
+    await step('transforms', () => {
+      assertInputsMatchFeatures(fitted, definition.features);
+      assertTransformsApply(fitted);
+    });
     report(
       'transforms',
       `${fitted.inputs.length} raw column(s) in, ${fitted.output.length} features out, all read from features of the model (spec ${fitted.specHash})`,

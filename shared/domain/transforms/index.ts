@@ -24,4 +24,4 @@ export { applyTransforms, type RejectedRow, type TransformResult } from './apply
 export { ExpressionSyntaxError, parseExpression } from './expression';
 export { fitTransforms, fitTransformsWithRows } from './fit';
 export { fittedTransformsHash, parseTransformSpec, transformSpecHash } from './hash';
-export { assertInputsMatchFeatures, categoricalColumns } from './inputs';
+export { assertInputsMatchFeatures, assertTransformsApply, categoricalColumns } from './inputs';

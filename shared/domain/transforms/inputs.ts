@@ -1,6 +1,7 @@
 import type { Feature } from '../../schemas/model';
 import type { FittedTransforms, TransformSpec } from '../../schemas/transforms';
-import { errors } from '../errors';
+import { errors, isDomainError } from '../errors';
+import { applyTransforms } from './apply';
 import { stepModule } from './step-modules';
 
 /**
@@ -30,6 +31,28 @@ export function assertInputsMatchFeatures(fitted: FittedTransforms, features: re
         problems,
       },
     );
+}
+
+/**
+ * Checks at registration that fitted transforms hang together: every column a step or the output
+ * reads is an input or written by an earlier step, of the kind it needs (a stored artifact is
+ * hand-editable, and these problems would otherwise only show when the first batch is scored, and
+ * fail it). It applies them to one row with every input missing: whatever the values, such
+ * problems throw. VALIDATION_ERROR with the reason.
+ */
+export function assertTransformsApply(fitted: FittedTransforms): void {
+  const numeric = Object.create(null) as Record<string, Float64Array>;
+  const categorical = Object.create(null) as Record<string, (string | null)[]>;
+  for (const input of fitted.inputs) {
+    if (input.kind === 'numeric') numeric[input.name] = Float64Array.of(NaN);
+    else categorical[input.name] = [null];
+  }
+  try {
+    applyTransforms(fitted, { rowCount: 1, numeric, categorical });
+  } catch (e) {
+    if (!isDomainError(e)) throw e;
+    throw errors.validation(`the fitted transforms cannot be applied: ${e.message}`, e.details);
+  }
 }
 
 /** Columns the spec's steps read as categories (one_hot, ordinal): a training file must give them as text. */

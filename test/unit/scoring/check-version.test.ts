@@ -3,8 +3,9 @@ import { createHash } from 'node:crypto';
 
 import { OnnxModelRuntime } from '../../../shared/adapters/onnx/onnx-model-runtime';
 import { LakeTabularFiles } from '../../../shared/adapters/tabular/lake-tabular-files';
+import { fittedTransformsSchema } from '../../../shared/schemas/transforms';
 import { checkVersion, type VersionCheck, type VersionPackage } from '../../../shared/usecases/check-version';
-import { batchSumModel, sklearnLinearRegressionPipeline, zipMapClassifier } from '../../fixtures/onnx-models';
+import { batchSumModel, linearRegressor, sklearnLinearRegressionPipeline, zipMapClassifier } from '../../fixtures/onnx-models';
 import { MemoryLake } from '../../support/memory-lake';
 
 const runtime = new OnnxModelRuntime();
@@ -179,6 +180,39 @@ describe('checkVersion: what registration checks', () => {
       code: 'SIGNATURE_MISMATCH',
       message: "the output 'variable' has a fixed batch size 1: export it with a dynamic first dimension (None / dynamic_axes)",
     });
+  });
+
+  it('when the fitted transforms read a column nothing provides, or one of the wrong kind, then the transforms check refuses them before anything scores', async () => {
+    const lin = linearRegressor([1], 0);
+    const lone = { artifact: lin.bytes, signature: lin.signature };
+    const base = { specVersion: 1 as const, specHash: '0'.repeat(64), inputs: [{ name: 'kw', kind: 'numeric' as const }], steps: [], output: ['kw'], trainingRows: 1, fittedRows: 1 };
+    const site = { name: 'site', kind: 'categorical' as const };
+    const broken: [unknown, string][] = [
+      [{ ...base, output: ['ghost'] }, "output: column 'ghost' is neither an input column nor written by an earlier step"],
+      [
+        { ...base, steps: [{ type: 'standardize', columns: ['ghost'], outputs: ['kw'], mean: [0], scale: [1] }] },
+        "step 1 (standardize): column 'ghost' is neither an input column nor written by an earlier step",
+      ],
+      [{ ...base, inputs: [site], output: ['site'] }, "output: column 'site' is categorical, a numeric column is needed"],
+      [
+        {
+          ...base,
+          inputs: [site],
+          steps: [
+            { type: 'impute', columns: ['site'], outputs: ['site'], strategy: 'constant', fill: [3] },
+            { type: 'ordinal', column: 'site', output: 'kw', categories: ['a', 'b'], unseen: 'error', unseenValue: -1 },
+          ],
+        },
+        "step 1 (impute): fill value for categorical 'site' is not a string",
+      ],
+    ];
+    for (const [transforms, reason] of broken) {
+      expect(await failure(checkVersion({ runtime }, pkg({ ...lone, transforms: fittedTransformsSchema.parse(transforms) })))).toEqual({
+        check: 'transforms',
+        code: 'VALIDATION_ERROR',
+        message: `the fitted transforms cannot be applied: ${reason}`,
+      });
+    }
   });
 
   it('when the sample scores no row, then the sample check fails with the reasons; otherwise it reports the counts', async () => {
