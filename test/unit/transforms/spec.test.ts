@@ -190,6 +190,37 @@ describe('fitted transforms schema', () => {
     ]);
   });
 
+  it('when stored parameters contradict what fitting guarantees (zero scale, repeated categories, unordered edges, crossed clip bounds), then reading them back fails naming each', () => {
+    const stored = {
+      specVersion: 1,
+      specHash: '0'.repeat(64),
+      inputs: [
+        { name: 'x', kind: 'numeric' },
+        { name: 'c', kind: 'categorical' },
+      ],
+      steps: [
+        { type: 'standardize', columns: ['x'], outputs: ['x_z'], mean: [1], scale: [0] },
+        { type: 'min_max', columns: ['x'], outputs: ['x_m'], min: [1], scale: [0] },
+        { type: 'one_hot', column: 'c', categories: ['a', 'a'], unseen: 'error', outputs: ['c_a', 'c_a2'] },
+        { type: 'ordinal', column: 'c', output: 'c_o', categories: ['b', 'a', 'b'], unseen: 'error', unseenValue: -1 },
+        { type: 'bucketize', column: 'x', output: 'x_b', edges: [3, 1] },
+        { type: 'clip', columns: ['x'], outputs: ['x_c'], lower: [5], upper: [0] },
+      ],
+      output: ['x_z', 'x_m', 'c_a', 'c_o', 'x_b', 'x_c'],
+      trainingRows: 1,
+      fittedRows: 1,
+    };
+    const result = fittedTransformsSchema.safeParse(stored);
+    expect(result.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+      ['steps.0.scale.0', "scale 0 for 'x' divides by zero (a constant column is fitted with scale 1)"],
+      ['steps.1.scale.0', "scale 0 for 'x' divides by zero (a constant column is fitted with scale 1)"],
+      ['steps.2.categories', 'categories must be distinct'],
+      ['steps.3.categories', 'categories must be distinct'],
+      ['steps.4.edges', 'edges must be strictly increasing'],
+      ['steps.5.lower.0', "lower bound 5 is above upper bound 0 for 'x'"],
+    ]);
+  });
+
   it('when a stored value is not finite, then reading it back fails', () => {
     const broken = JSON.parse(JSON.stringify(fitted));
     broken.steps[0].mean = [0, null];

@@ -1,7 +1,11 @@
 import { z } from 'zod';
 
 import { quantileSorted, sortedPresent } from '../stats';
-import { defineStep, noData, transformColumnSchema } from './step';
+import { defineStep, type IssueAt, noData, transformColumnSchema } from './step';
+
+function checkEdges(edges: number[] | undefined, issue: IssueAt): void {
+  if (edges?.some((e, j) => j > 0 && !(e > edges[j - 1]!))) issue(['edges'], 'edges must be strictly increasing');
+}
 
 /**
  * x -> number of edges <= x (0 .. edges.length), like numpy.digitize(x, edges). Edges are given
@@ -26,9 +30,10 @@ export const bucketizeStep = defineStep({
   check(step, issue) {
     if ((step.edges === undefined) === (step.quantiles === undefined))
       issue([], 'bucketize needs exactly one of edges or quantiles');
-    if (step.edges?.some((e, j) => j > 0 && !(e > step.edges![j - 1]!)))
-      issue(['edges'], 'edges must be strictly increasing');
+    checkEdges(step.edges, issue);
   },
+  // numpy.digitize needs monotonic edges; a stored artifact may not have them.
+  checkFitted: (step, issue) => checkEdges(step.edges, issue),
   reads: (step) => [step.column],
   fit(step, frame, where) {
     const values = frame.numeric(step.column, where);

@@ -39,6 +39,14 @@ export const clipStep = defineStep({
       issue([], 'clip lower bound is above the upper bound');
   },
   parameterLengths: (step) => perColumnLengths(step, { lower: step.lower, upper: step.upper }),
+  // Fitting refuses crossed bounds; a stored artifact may have them (every value would become the upper bound).
+  checkFitted(step, issue) {
+    step.columns.forEach((name, j) => {
+      const lo = step.lower[j];
+      const hi = step.upper[j];
+      if (typeof lo === 'number' && typeof hi === 'number' && lo > hi) issue(['lower', j], `lower bound ${lo} is above upper bound ${hi} for '${name}'`);
+    });
+  },
   reads: (step) => step.columns,
   fit(step, frame, where) {
     const lower: (number | null)[] = [];

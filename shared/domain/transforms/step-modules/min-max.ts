@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 import { minMax } from '../stats';
-import { shiftAndScale } from './scale';
+import { checkScale, shiftAndScale } from './scale';
 import { checkPerColumn, columnsSchema, defineStep, noData, outputsSchema, perColumnLengths } from './step';
 
 /** (x - min) / (max - min) to [0, 1] on training data; a constant column gets range 1. */
@@ -17,6 +17,7 @@ export const minMaxStep = defineStep({
   }),
   check: (step, issue) => checkPerColumn(step, issue, step.columns.length, 'min_max'),
   parameterLengths: (step) => perColumnLengths(step, { min: step.min, scale: step.scale }),
+  checkFitted: checkScale,
   reads: (step) => step.columns,
   fit(step, frame, where) {
     const stats = step.columns.map((name) => {

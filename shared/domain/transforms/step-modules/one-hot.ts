@@ -34,6 +34,8 @@ export const oneHotStep = defineStep({
   }),
   fitted,
   check: checkCategories,
+  // A stored artifact may repeat a category: the outputs of all but one would never be set.
+  checkFitted: checkCategories,
   parameterLengths: (step) => [
     ['outputs', step.outputs.length, step.categories.length + (step.unseen === 'other' ? 1 : 0)],
   ],

@@ -28,6 +28,8 @@ export const ordinalStep = defineStep({
     unseenValue: z.number(),
   }),
   check: checkCategories,
+  // A stored artifact may repeat a category: it would have two codes, and one never given.
+  checkFitted: checkCategories,
   reads: (step) => [step.column],
   categoricalReads: (step) => [step.column],
   fit(step, frame, where) {

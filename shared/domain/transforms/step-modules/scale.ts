@@ -1,4 +1,12 @@
 import type { Frame } from '../frame';
+import type { IssueAt } from './step';
+
+/** A stored scale of 0 would divide by zero: every row's feature would be NaN or infinite and the row rejected. */
+export function checkScale(step: { columns: string[]; scale: number[] }, issue: IssueAt): void {
+  step.scale.forEach((s, j) => {
+    if (s === 0) issue(['scale', j], `scale 0 for '${step.columns[j]}' divides by zero (a constant column is fitted with scale 1)`);
+  });
+}
 
 /**
  * `(x - shift[j]) / scale[j]` for each column into its output, in one pass (standardize, min_max).

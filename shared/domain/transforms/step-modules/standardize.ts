@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 import { meanStd } from '../stats';
-import { shiftAndScale } from './scale';
+import { checkScale, shiftAndScale } from './scale';
 import { checkPerColumn, columnsSchema, defineStep, noData, outputsSchema, perColumnLengths } from './step';
 
 /** (x - mean) / std with the population std (ddof 0); a constant column gets std 1. */
@@ -17,6 +17,7 @@ export const standardizeStep = defineStep({
   }),
   check: (step, issue) => checkPerColumn(step, issue, step.columns.length, 'standardize'),
   parameterLengths: (step) => perColumnLengths(step, { mean: step.mean, scale: step.scale }),
+  checkFitted: checkScale,
   reads: (step) => step.columns,
   fit(step, frame, where) {
     const stats = step.columns.map((name) => {
