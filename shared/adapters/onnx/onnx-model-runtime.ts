@@ -280,7 +280,10 @@ export class OnnxModelRuntime implements ModelRuntime {
   }
 
   load(artifact: ModelArtifact): Promise<LoadedModel> {
-    const key = `${artifact.model}@${artifact.version}#${artifact.sha256}`;
+    // The signature, task and classes decide which outputs are read and how: part of the key, so
+    // a registration retried with another signature never gets the roles of an earlier attempt.
+    const reading = JSON.stringify([artifact.signature, artifact.task, artifact.classLabels ?? null]);
+    const key = `${artifact.model}@${artifact.version}#${artifact.sha256}#${createHash('sha256').update(reading).digest('hex')}`;
     const hit = this.cache.get(key);
     if (hit) {
       this.cache.delete(key);

@@ -14,6 +14,7 @@ import {
   type Stump,
   torchBinaryClassifier,
   treeEnsembleClassifier,
+  twoOutputRegressor,
   zipMapClassifier,
 } from '../../fixtures/onnx-models';
 import { matrixInputs } from '../../support/scoring-fixtures';
@@ -122,6 +123,21 @@ describe('OnnxModelRuntime', () => {
     const second = await runtime.load(a);
     expect(second).toBe(first);
     expect(a.fetches).toBe(1);
+  });
+
+  it('when the same artifact is loaded again for the same version with another signature, then the model reads the outputs that signature names', async () => {
+    // A registration that failed after loading (a dataset missing) leaves the version loaded; the
+    // corrected registration may list the graph's outputs otherwise and must not get the old roles.
+    const fx = twoOutputRegressor();
+    const first = await runtime.load(artifact(fx.bytes, fx.signature, 30));
+    const reordered = { ...fx.signature, outputs: [...fx.signature.outputs].reverse() };
+    const second = await runtime.load(artifact(fx.bytes, reordered, 30));
+    expect([first.roles, second.roles]).toEqual([
+      { kind: 'regression', prediction: 'plus' },
+      { kind: 'regression', prediction: 'minus' },
+    ]);
+    const out = await second.predict(matrix([[2], [3]]));
+    expect(out.kind === 'regression' && Array.from(out.values)).toEqual([-2, -3]);
   });
 
   it('when the cache bound is exceeded, then the least recently used version is released', async () => {
