@@ -15,7 +15,7 @@ import type { FittedTransforms } from '../schemas/transforms';
 import { checkParity, type ParitySummary } from './check-parity';
 import { checkOutputColumns } from './column-clashes';
 import { planChunks } from './plan-chunks';
-import { scoreChunk, type ScoringVersion } from './score-chunk';
+import { scoreChunk, type ScoringVersion, valuesPerRow } from './score-chunk';
 
 /** A model version as a registrant hands it over: everything registration checks. */
 export interface VersionPackage {
@@ -145,6 +145,7 @@ export async function checkVersion(
     version: pkg.version,
     transform: modelInputsBuilder(feeds, pkg.transforms),
     model,
+    valuesPerRow: valuesPerRow(feeds),
   };
 
   if (pkg.transforms) {

@@ -1,6 +1,6 @@
 import { errors } from '../domain/errors';
 import { lakePaths } from '../domain/lake-paths';
-import { type FedBatch, modelInputsBuilder, planModelInputs } from '../domain/model-inputs';
+import { type FedBatch, type InputFeed, modelInputsBuilder, planModelInputs } from '../domain/model-inputs';
 import type { RawRows } from '../domain/raw-rows';
 import { layoutColumns, type ValidatedRows, validateRows } from '../domain/row-validation';
 import type { RowBatch } from '../domain/tabular';
@@ -26,6 +26,81 @@ export interface ScoringVersion {
   version: number;
   transform: ApplyTransform;
   model: LoadedModel;
+  /** Input values one row takes (the transforms' width plus one per raw column); rows are fed in passes by it. */
+  valuesPerRow?: number;
+}
+
+/** Input values per row of the feeds: the transforms' width, one per raw column. */
+export const valuesPerRow = (feeds: readonly InputFeed[]) => feeds.reduce((n, f) => n + (f.source === 'transforms' ? f.width : 1), 0);
+
+/**
+ * Model input values built at a time (16 MB of float32). A read batch holds up to about a million
+ * cells of the file, so a wide feature vector (a one-hot of a thousand categories) would make its
+ * matrix gigabytes: such a batch is transformed and scored in passes of rows instead.
+ */
+export const MAX_INPUT_VALUES = 1 << 22;
+
+/** Rows `[start, end)` of a batch, without copying numeric columns. */
+function sliceBatch(batch: RowBatch, start: number, end: number): RowBatch {
+  const numeric = Object.create(null) as Record<string, Float64Array>;
+  const categorical = Object.create(null) as Record<string, (string | null)[]>;
+  for (const [name, values] of Object.entries(batch.numeric)) numeric[name] = values.subarray(start, end);
+  for (const [name, values] of Object.entries(batch.categorical)) categorical[name] = values.slice(start, end);
+  return { rowCount: end - start, numeric, categorical };
+}
+
+function concatPredictions(parts: readonly Predictions[]): Predictions {
+  const rows = parts.reduce((n, p) => n + p.rows, 0);
+  const first = parts[0]!;
+  if (first.kind === 'regression') {
+    const values = new Float64Array(rows);
+    let at = 0;
+    for (const p of parts as Extract<Predictions, { kind: 'regression' }>[]) {
+      values.set(p.values, at);
+      at += p.rows;
+    }
+    return { kind: 'regression', rows, values };
+  }
+  const all = parts as Extract<Predictions, { kind: 'classification' }>[];
+  const probabilities = new (first.probabilities.constructor as Float32ArrayConstructor | Float64ArrayConstructor)(rows * first.classCount);
+  let at = 0;
+  for (const p of all) {
+    probabilities.set(p.probabilities, at);
+    at += p.probabilities.length;
+  }
+  return { kind: 'classification', rows, labels: all.flatMap((p) => p.labels), probabilities, classCount: first.classCount };
+}
+
+/** What a validated batch gave: the rows scored (batch rows) with their predictions, and the rows the transforms rejected. */
+export interface ScoredBatch {
+  keptRows: ArrayLike<number>;
+  rejected: readonly { row: number; reason: string }[];
+  /** Undefined when no row was kept. */
+  predictions: Predictions | undefined;
+}
+
+/**
+ * Transforms a validated batch and runs the model on the rows kept, in passes of rows whose
+ * inputs take at most MAX_INPUT_VALUES values (one pass for all but very wide inputs).
+ */
+export async function transformAndPredict(version: ScoringVersion, batch: RowBatch): Promise<ScoredBatch> {
+  const rowsPerPass = Math.max(1, Math.floor(MAX_INPUT_VALUES / Math.max(1, version.valuesPerRow ?? 1)));
+  if (batch.rowCount <= rowsPerPass) {
+    const fed = version.transform(batch);
+    const predictions = fed.keptRows.length > 0 ? await version.model.predict(fed.inputs) : undefined;
+    return { keptRows: fed.keptRows, rejected: fed.rejected, predictions };
+  }
+  const keptRows: number[] = [];
+  const rejected: { row: number; reason: string }[] = [];
+  const parts: Predictions[] = [];
+  for (let start = 0; start < batch.rowCount; start += rowsPerPass) {
+    const fed = version.transform(sliceBatch(batch, start, Math.min(start + rowsPerPass, batch.rowCount)));
+    for (const r of fed.rejected) rejected.push({ row: start + r.row, reason: r.reason });
+    if (fed.keptRows.length === 0) continue;
+    for (let k = 0; k < fed.keptRows.length; k += 1) keptRows.push(start + fed.keptRows[k]!);
+    parts.push(await version.model.predict(fed.inputs));
+  }
+  return { keptRows: Int32Array.from(keptRows), rejected, predictions: parts.length > 0 ? concatPredictions(parts) : undefined };
 }
 
 /**
@@ -40,7 +115,7 @@ export function scoringVersion(
   model: LoadedModel,
 ): ScoringVersion {
   const feeds = planModelInputs(signature, definition.features, transforms);
-  return { definition, version, transform: modelInputsBuilder(feeds, transforms), model };
+  return { definition, version, transform: modelInputsBuilder(feeds, transforms), model, valuesPerRow: valuesPerRow(feeds) };
 }
 
 export interface ScoreChunkDeps {
@@ -243,12 +318,9 @@ export async function scoreChunk(deps: ScoreChunkDeps, version: ScoringVersion, 
   for await (const raw of opened.batches) {
     rowsRead += raw.rowCount;
     const valid = validateRows(raw, layout);
-    const transformed = valid.batch.rowCount > 0 ? version.transform(valid.batch) : undefined;
+    const transformed = valid.batch.rowCount > 0 ? await transformAndPredict(version, valid.batch) : undefined;
     const later: LaterRejection[] = (transformed?.rejected ?? []).map((t) => ({ ...t, code: 'transform' }));
-    const scored =
-      transformed && transformed.keptRows.length > 0
-        ? withFiniteOutputs(transformed.keptRows, await version.model.predict(transformed.inputs), def.classLabels ?? [])
-        : undefined;
+    const scored = transformed?.predictions ? withFiniteOutputs(transformed.keptRows, transformed.predictions, def.classLabels ?? []) : undefined;
     for (const t of scored?.rejected ?? []) later.push({ ...t, code: MODEL_OUTPUT_REJECTION });
     for (const record of quarantineLines(raw, valid, later)) {
       const { code, ...line } = record;

@@ -3,6 +3,7 @@ import { type JsonCell, jsonRows } from '../domain/json-rows';
 import { layoutColumns, validateRows } from '../domain/row-validation';
 import { type BatchDeps, loadScoringVersionCached } from './batch-inference';
 import { MODEL_OUTPUT_REJECTION, withFiniteOutputs } from './finite-predictions';
+import { transformAndPredict } from './score-chunk';
 
 export type RowResult =
   | { row: number; id: string | null; prediction: number | string; probabilities?: Record<string, number> }
@@ -38,14 +39,14 @@ export async function scoreRows(
   const results = new Array<RowResult>(raw.rowCount);
   for (const r of valid.rejected) results[r.row - 1] = { row: r.row - 1, id: idOf(r.row - 1), error: { code: r.code, reason: r.reason } };
   if (valid.batch.rowCount > 0) {
-    const transformed = version.transform(valid.batch);
+    const transformed = await transformAndPredict(version, valid.batch);
     for (const t of transformed.rejected) {
       const row = valid.sourceRows[t.row]!;
       results[row] = { row, id: idOf(row), error: { code: 'transform', reason: t.reason } };
     }
-    if (transformed.keptRows.length > 0) {
+    if (transformed.predictions) {
       const labels = definition.classLabels ?? [];
-      const { keptRows, predictions, rejected } = withFiniteOutputs(transformed.keptRows, await version.model.predict(transformed.inputs), labels);
+      const { keptRows, predictions, rejected } = withFiniteOutputs(transformed.keptRows, transformed.predictions, labels);
       for (const t of rejected) {
         const row = valid.sourceRows[t.row]!;
         results[row] = { row, id: idOf(row), error: { code: MODEL_OUTPUT_REJECTION, reason: t.reason } };

@@ -3,8 +3,9 @@ import { OnnxModelRuntime } from '../../../shared/adapters/onnx/onnx-model-runti
 import { LakeTabularFiles } from '../../../shared/adapters/tabular/lake-tabular-files';
 import { type ModelInput, modelInputSchema } from '../../../shared/schemas/model';
 import type { ChunkSummary } from '../../../shared/schemas/scoring';
+import { checkVersion } from '../../../shared/usecases/check-version';
 import { planChunks } from '../../../shared/usecases/plan-chunks';
-import { scoreChunk, type ScoringVersion } from '../../../shared/usecases/score-chunk';
+import { MAX_INPUT_VALUES, scoreChunk, type ScoringVersion } from '../../../shared/usecases/score-chunk';
 import { linearRegressor, logRegressor, type Stump, treeEnsembleClassifier } from '../../fixtures/onnx-models';
 import { MemoryLake } from '../../support/memory-lake';
 import { artifactOf, parquetOf, passThroughTransform, readParquetRows } from '../../support/scoring-fixtures';
@@ -173,6 +174,51 @@ describe('scoreChunk with a linear regressor', () => {
       ['a', 0, 1],
       ['d', Math.fround(Math.log(4)), 4],
     ]);
+  });
+
+  it('when the feature vector is very wide (a one-hot of 5000 categories), then a batch is transformed and scored in passes of rows, with the same predictions', async () => {
+    const categories = Array.from({ length: 5000 }, (_, j) => `k${j}`);
+    const outputs = categories.map((c) => `c_${c}`);
+    const fx = linearRegressor(categories.map((_, j) => j), 0);
+    const checked = await checkVersion(
+      { runtime },
+      {
+        model: { name: 'wide', task: 'regression', idColumn: 'id', features: [{ name: 'c', type: 'categorical' }] },
+        version: 1,
+        artifact: fx.bytes,
+        signature: fx.signature,
+        transforms: {
+          specVersion: 1,
+          specHash: '0'.repeat(64),
+          inputs: [{ name: 'c', kind: 'categorical' }],
+          steps: [{ type: 'one_hot', column: 'c', categories, unseen: 'error', outputs }],
+          output: outputs,
+          trainingRows: 1,
+          fittedRows: 1,
+        },
+      },
+    );
+    const fed: number[] = [];
+    const version: ScoringVersion = {
+      ...checked.scoring,
+      model: {
+        roles: checked.scoring.model.roles,
+        predict: (inputs) => (fed.push(inputs.rows), checked.scoring.model.predict(inputs)),
+      },
+    };
+    const lake = new MemoryLake();
+    const rows = Array.from({ length: 2000 }, (_, i) => (i === 7 ? `r${i},nope` : `r${i},k${(i * 7) % 5000}`));
+    await lake.write('drops/wide/w.csv', Buffer.from(`id,c\n${rows.join('\n')}\n`));
+    const { summaries } = await scoreAll(lake, version, 'drops/wide/w.csv', 1 << 20);
+    expect(summaries).toHaveLength(1);
+    expect(summaries[0]).toMatchObject({ rowsRead: 2000, rowsScored: 1999, rowsRejected: 1, rejectionReasons: { transform: 1 } });
+    expect(Math.max(...fed) * 5000).toBeLessThanOrEqual(MAX_INPUT_VALUES);
+    const out = await readParquetRows(lake.body(summaries[0]!.partPath));
+    expect(out.map((o) => [o.id, o.prediction])).toEqual(
+      Array.from({ length: 2000 }, (_, i) => i)
+        .filter((i) => i !== 7)
+        .map((i) => [`r${i}`, (i * 7) % 5000]),
+    );
   });
 
   it('when the file is empty, lacks required columns, or is not CSV/Parquet, then planning fails with INVALID_INPUT_FILE', async () => {
