@@ -41,6 +41,15 @@ function describe(meta: readonly ort.InferenceSession.ValueMetadata[], where: st
   });
 }
 
+/**
+ * onnxruntime's message without the C++ source location and function signature it starts with
+ * (`/onnxruntime_src/.../model.cc:202 onnxruntime::Model::Model(...) Unsupported model IR
+ * version: 99, ...`): the registrant needs the reason, not the runtime's internals.
+ */
+export function runtimeReason(message: string): string {
+  return message.replace(/\S+\.(?:cc|cpp|h|hpp):\d+ (?:(?:[\w:]+ )?[\w:~]+\((?:[^()]|\([^()]*\))*\)(?: const)? )?/g, '').trim();
+}
+
 async function createSession(bytes: Buffer): Promise<ort.InferenceSession> {
   assertSelfContained(bytes);
   try {
@@ -54,7 +63,7 @@ async function createSession(bytes: Buffer): Promise<ort.InferenceSession> {
       executionMode: 'sequential',
     });
   } catch (e) {
-    throw errors.unsupportedModel(`onnxruntime cannot load the model: ${(e as Error).message}`);
+    throw errors.unsupportedModel(`onnxruntime cannot load the model: ${runtimeReason((e as Error).message)}`);
   }
 }
 

@@ -7,6 +7,7 @@ import type { ModelTask } from '../../../shared/schemas/model';
 import type { ModelSignature } from '../../../shared/schemas/signature';
 import {
   externalDataModel,
+  identityModel,
   linearRegressor,
   linearRegressorOp,
   sklearnDoubleLinearRegression,
@@ -213,6 +214,13 @@ describe('OnnxModelRuntime', () => {
       await expect(runtime.prepare(fx.bytes)).rejects.toMatchObject(refused);
       await expect(runtime.load(artifact(fx.bytes, fx.signature, inConstant ? 21 : 20))).rejects.toMatchObject(refused);
     }
+  });
+
+  it("when the model's opset or IR version is newer than onnxruntime supports, then UNSUPPORTED_MODEL says so without onnxruntime's source locations", async () => {
+    const opset = await runtime.inspect(identityModel(8, 99)).catch((e: Error) => e);
+    expect(opset).toMatchObject({ code: 'UNSUPPORTED_MODEL', message: expect.stringMatching(/^onnxruntime cannot load the model: ONNX Runtime only \*guarantees\* .*Opset 99/) as string });
+    const ir = await runtime.inspect(identityModel(99, 13)).catch((e: Error) => e);
+    expect(ir).toMatchObject({ code: 'UNSUPPORTED_MODEL', message: expect.stringMatching(/^onnxruntime cannot load the model: Unsupported model IR version: 99, max supported IR version: \d+$/) as string });
   });
 
   it('when bytes are not an ONNX model, then inspect fails with UNSUPPORTED_MODEL', async () => {
