@@ -76,7 +76,7 @@ const modelFieldsSchema = z.strictObject({
     .optional(),
 });
 
-/** Feature names are unique; a classifier has enough class labels (unless its graph may name them). */
+/** Feature names are unique; a classifier has enough class labels (unless its graph may name them), all distinct. */
 function checkModel(
   m: z.output<typeof modelFieldsSchema>,
   ctx: z.RefinementCtx,
@@ -114,6 +114,15 @@ function checkModel(
         message: 'a binary model has exactly 2 class labels',
       });
     }
+    // Each class gets its own probability column, named after it: a repeated label would
+    // overwrite one class's probabilities with another's.
+    const repeated = m.classLabels?.find((label, i) => m.classLabels!.indexOf(label) !== i);
+    if (repeated !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['classLabels'],
+        message: `class label '${repeated}' appears twice: class labels must be distinct`,
+      });
   }
 }
 

@@ -3,9 +3,10 @@ import { createHash } from 'node:crypto';
 
 import { OnnxModelRuntime } from '../../../shared/adapters/onnx/onnx-model-runtime';
 import { LakeTabularFiles } from '../../../shared/adapters/tabular/lake-tabular-files';
+import { modelInputSchema } from '../../../shared/schemas/model';
 import { fittedTransformsSchema } from '../../../shared/schemas/transforms';
 import { checkVersion, type VersionCheck, type VersionPackage } from '../../../shared/usecases/check-version';
-import { batchSumModel, linearRegressor, sklearnLinearRegressionPipeline, zipMapClassifier } from '../../fixtures/onnx-models';
+import { batchSumModel, linearRegressor, sklearnLinearRegressionPipeline, treeEnsembleClassifier, zipMapClassifier } from '../../fixtures/onnx-models';
 import { MemoryLake } from '../../support/memory-lake';
 
 const runtime = new OnnxModelRuntime();
@@ -211,6 +212,32 @@ describe('checkVersion: what registration checks', () => {
         check: 'transforms',
         code: 'VALIDATION_ERROR',
         message: `the fitted transforms cannot be applied: ${reason}`,
+      });
+    }
+  });
+
+  it('when class labels repeat, in the definition or in the graph, then they are refused: each class has its own probability column', async () => {
+    const stump = [{ feature: 0, threshold: 0, left: [1, 0], right: [0, 1] }];
+    const classifier = { ...model, task: 'binary', features: [{ name: 'kw', type: 'numeric' }] };
+    expect(modelInputSchema.safeParse({ ...classifier, classLabels: ['x', 'x'] }).error?.issues.map((i) => i.message)).toEqual([
+      "class label 'x' appears twice: class labels must be distinct",
+    ]);
+    const transforms = fittedTransformsSchema.parse({
+      specVersion: 1,
+      specHash: '0'.repeat(64),
+      inputs: [{ name: 'kw', kind: 'numeric' }],
+      steps: [],
+      output: ['kw'],
+      trainingRows: 1,
+      fittedRows: 1,
+    });
+    for (const bytes of [treeEnsembleClassifier(1, stump, ['x', 'x']).bytes, zipMapClassifier(1, stump, ['x', 'x'])]) {
+      const outputs = (await runtime.prepare(bytes)).interface.outputs;
+      const signature = { inputs: [{ name: 'features', type: 'float32' as const, shape: ['N', 1] }], outputs };
+      expect(await failure(checkVersion({ runtime }, pkg({ model: classifier, artifact: bytes, signature, transforms })))).toMatchObject({
+        check: 'signature',
+        code: 'VALIDATION_ERROR',
+        message: expect.stringContaining("class label 'x' appears twice") as string,
       });
     }
   });
