@@ -91,9 +91,10 @@ const CLASSIFIERS: Record<string, [strings: string, ints: string]> = {
  * Where tensors sit in a model, by field number (onnx.proto): the messages that hold tensors, and
  * the fields of each that lead to a tensor or to another such message.
  */
-type Holder = 'model' | 'graph' | 'function' | 'node' | 'attribute' | 'sparse' | 'tensor';
+type Holder = 'model' | 'training' | 'graph' | 'function' | 'node' | 'attribute' | 'sparse' | 'tensor';
 const LEADS: Record<Exclude<Holder, 'tensor'>, Record<number, Holder>> = {
-  model: { 7: 'graph', 25: 'function' },
+  model: { 7: 'graph', 20: 'training', 25: 'function' },
+  training: { 1: 'graph', 2: 'graph' },
   graph: { 1: 'node', 5: 'tensor', 15: 'sparse' },
   function: { 7: 'node' },
   node: { 5: 'attribute' },

@@ -1,7 +1,7 @@
 /** @jest-environment ./test/support/host-typed-arrays-environment.js */
 import { onnx } from 'onnx-proto';
 
-import { rewriteExporterHabits } from '../../../shared/adapters/onnx/onnx-graph';
+import { assertSelfContained, rewriteExporterHabits } from '../../../shared/adapters/onnx/onnx-graph';
 import { OnnxModelRuntime } from '../../../shared/adapters/onnx/onnx-model-runtime';
 import { type Stump, treeEnsembleClassifier, zipMapClassifier } from '../../fixtures/onnx-models';
 import { artifactOf, matrixInputs } from '../../support/scoring-fixtures';
@@ -116,3 +116,26 @@ function encodeVarint(n: number): number[] {
   out.push(n);
   return out;
 }
+
+describe('models in one file', () => {
+  const external = (name: string): onnx.ITensorProto => ({ name, dataType: 1, dims: [1], dataLocation: 1, externalData: [{ key: 'location', value: 'local.settings.json' }] });
+  const withGraph = (graph: onnx.IGraphProto, extra: Partial<onnx.IModelProto> = {}) =>
+    Buffer.from(onnx.ModelProto.encode({ irVersion: 8, opsetImport: [{ domain: '', version: 13 }], graph, ...extra }).finish());
+
+  it('when a tensor anywhere in the model keeps its data in an external file, then UNSUPPORTED_MODEL names it', () => {
+    const cases: [Buffer, string][] = [
+      [withGraph({ name: 'g', initializer: [external('W')] }), 'W'],
+      [withGraph({ name: 'g', sparseInitializer: [{ values: external('S'), indices: { name: 'i', dataType: 7, dims: [1], int64Data: [0] }, dims: [4] }] }), 'S'],
+      [withGraph({ name: 'g', node: [{ opType: 'If', attribute: [{ name: 'then_branch', type: 5, g: { name: 'then', initializer: [external('Inner')] } }] }] }), 'Inner'],
+      [withGraph({ name: 'g' }, { functions: [{ name: 'f', node: [{ opType: 'Constant', attribute: [{ name: 'value', type: 4, t: external('F') }] }] }] }), 'F'],
+      [withGraph({ name: 'g' }, { trainingInfo: [{ initialization: { name: 'init', initializer: [external('T')] } }] }), 'T'],
+    ];
+    for (const [bytes, name] of cases)
+      expect(() => assertSelfContained(bytes)).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_MODEL', details: { tensor: name } }));
+  });
+
+  it('when every tensor is inside the model, then it passes', () => {
+    expect(() => assertSelfContained(zipMapClassifier(2, stumps, labels))).not.toThrow();
+    expect(() => assertSelfContained(withGraph({ name: 'g', initializer: [{ name: 'W', dataType: 1, dims: [1], floatData: [1], dataLocation: 0 }] }))).not.toThrow();
+  });
+});
