@@ -148,6 +148,35 @@ function matrixFeed(input: TensorSpec, fitted: FittedTransforms, problems: strin
   return { source: 'transforms', name: input.name, type: input.type, width };
 }
 
+/**
+ * Inputs of `rows` made-up rows for the feeds: zeros, false, and for text a feature's first
+ * allowed value (else empty text). For a trial run of a graph, not for scoring.
+ */
+export function trialInputs(feeds: readonly InputFeed[], rows: number): ModelInputs {
+  const tensors = feeds.map((feed): InputTensor => {
+    const rowShape = feed.source === 'transforms' ? [feed.width] : feed.rowShape;
+    const n = rows * rowShape.reduce((a, b) => a * b, 1);
+    const name = feed.name;
+    switch (feed.type) {
+      case 'float32':
+        return { name, rowShape, type: 'float32', values: new Float32Array(n) };
+      case 'float64':
+        return { name, rowShape, type: 'float64', values: new Float64Array(n) };
+      case 'int64':
+        return { name, rowShape, type: 'int64', values: new BigInt64Array(n) };
+      case 'int32':
+        return { name, rowShape, type: 'int32', values: new Int32Array(n) };
+      case 'bool':
+        return { name, rowShape, type: 'bool', values: new Uint8Array(n) };
+      case 'string': {
+        const text = feed.source === 'column' && feed.feature.type === 'categorical' ? (feed.feature.allowedValues?.[0] ?? '') : '';
+        return { name, rowShape, type: 'string', values: new Array<string>(n).fill(text) };
+      }
+    }
+  });
+  return { rows, tensors };
+}
+
 /** What feeding a batch gives: the inputs of the rows kept, which batch row each is, and why the others were not. */
 export interface FedBatch {
   readonly inputs: ModelInputs;

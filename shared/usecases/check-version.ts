@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 
 import { DomainError, errors, isDomainError, parseOrThrow } from '../domain/errors';
-import { type InputFeed, modelInputsBuilder, planModelInputs } from '../domain/model-inputs';
+import { type InputFeed, modelInputsBuilder, planModelInputs, trialInputs } from '../domain/model-inputs';
 import type { GoldenRecord } from '../domain/parity';
 import { checkClassIds, checkSignature, signatureRoles } from '../domain/signature-roles';
 import { assertInputsMatchFeatures, assertTransformsApply } from '../domain/transforms';
 import type { DataLake } from '../ports/data-lake';
-import type { GraphClassLabels, ModelRuntime, PreparedArtifact } from '../ports/model-runtime';
+import type { GraphClassLabels, LoadedModel, ModelRuntime, PreparedArtifact } from '../ports/model-runtime';
 import type { TabularFiles } from '../ports/tabular-files';
 import { type ModelDefinition, modelDraftSchema, modelInputSchema } from '../schemas/model';
 import type { ChunkSummary } from '../schemas/scoring';
@@ -137,6 +137,7 @@ export async function checkVersion(
       ...(definition.classLabels ? { classLabels: definition.classLabels } : {}),
       fetch: () => Promise.resolve(prepared.bytes),
     });
+    await trialRun(model, feeds);
     return { definition, feeds, model };
   });
   report('signature', describeFeeds(feeds, model.roles, definition));
@@ -192,6 +193,22 @@ export async function checkVersion(
     ...(parity ? { parity } : {}),
     ...(sample ? { sample } : {}),
   };
+}
+
+/**
+ * Runs the model once on two made-up rows: a graph whose outputs are not the size its declared
+ * shapes promise (a ZipMap naming more classes than its probabilities have, a class dimension
+ * left dynamic that is another size) fails here with SIGNATURE_MISMATCH, not on every batch it
+ * scores. Any other failure on such rows (an encoder refusing an unknown category) says nothing
+ * about the graph, and is let through.
+ */
+async function trialRun(model: LoadedModel, feeds: readonly InputFeed[]): Promise<void> {
+  try {
+    await model.predict(trialInputs(feeds, 2));
+  } catch (e) {
+    if (isDomainError(e) && e.code === 'SIGNATURE_MISMATCH')
+      throw errors.signatureMismatch(`a trial run on two rows: ${e.message}`, e.details);
+  }
 }
 
 async function prepareArtifact(runtime: ModelRuntime, pkg: VersionPackage): Promise<PreparedArtifact> {

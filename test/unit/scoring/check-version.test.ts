@@ -1,6 +1,8 @@
 /** @jest-environment ./test/support/host-typed-arrays-environment.js */
 import { createHash } from 'node:crypto';
 
+import { onnx } from 'onnx-proto';
+
 import { OnnxModelRuntime } from '../../../shared/adapters/onnx/onnx-model-runtime';
 import { LakeTabularFiles } from '../../../shared/adapters/tabular/lake-tabular-files';
 import { modelInputSchema } from '../../../shared/schemas/model';
@@ -240,6 +242,20 @@ describe('checkVersion: what registration checks', () => {
         message: expect.stringContaining("class label 'x' appears twice") as string,
       });
     }
+  });
+
+  it('when the graph gives outputs of another size than it declares (a ZipMap naming 3 classes over 2 probabilities), then a trial run at the signature check refuses it', async () => {
+    const graph = onnx.ModelProto.decode(zipMapClassifier(1, [{ feature: 0, threshold: 0, left: [1, 0], right: [0, 1] }], ['a', 'b']));
+    const zipMap = graph.graph!.node!.find((n) => n.opType === 'ZipMap')!;
+    zipMap.attribute = [{ name: 'classlabels_strings', type: onnx.AttributeProto.AttributeType.STRINGS, strings: ['a', 'b', 'c'].map((c) => Buffer.from(c)) }];
+    const bytes = Buffer.from(onnx.ModelProto.encode(graph).finish());
+    const signature = { inputs: [{ name: 'features', type: 'float32' as const, shape: ['N', 1] }], outputs: (await runtime.prepare(bytes)).interface.outputs };
+    const transforms = fittedTransformsSchema.parse({ specVersion: 1, specHash: '0'.repeat(64), inputs: [{ name: 'kw', kind: 'numeric' }], steps: [], output: ['kw'], trainingRows: 1, fittedRows: 1 });
+    expect(await failure(checkVersion({ runtime }, pkg({ model: { ...model, task: 'multiclass' }, artifact: bytes, signature, transforms })))).toEqual({
+      check: 'signature',
+      code: 'SIGNATURE_MISMATCH',
+      message: 'a trial run on two rows: the model returned 4 probabilities for 2 rows and 3 classes',
+    });
   });
 
   it('when the sample scores no row, then the sample check fails with the reasons; otherwise it reports the counts', async () => {
