@@ -37,6 +37,17 @@ const pkg = (over: Partial<VersionPackage> = {}): VersionPackage => ({
 });
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
+/** Fitted transforms that pass one numeric column, `kw`, through as the model's only input. */
+const kwPassThrough = fittedTransformsSchema.parse({
+  specVersion: 1,
+  specHash: '0'.repeat(64),
+  inputs: [{ name: 'kw', kind: 'numeric' }],
+  steps: [],
+  output: ['kw'],
+  trainingRows: 1,
+  fittedRows: 1,
+});
+
 /** The check a DomainError came from, and its code. */
 async function failure(p: Promise<unknown>): Promise<{ check: VersionCheck; code: string; message: string }> {
   const e = (await p.then(
@@ -133,15 +144,7 @@ describe('checkVersion: what registration checks', () => {
         { name: 'probability_tensor', type: 'float32' as const, shape: ['N', 2] },
       ],
     };
-    const transforms = {
-      specVersion: 1 as const,
-      specHash: '0'.repeat(64),
-      inputs: [{ name: 'kw', kind: 'numeric' as const }],
-      steps: [],
-      output: ['kw'],
-      trainingRows: 1,
-      fittedRows: 1,
-    };
+    const transforms = kwPassThrough;
     const classifier = { ...model, task: 'binary' };
     const checked = await checkVersion(
       { runtime },
@@ -169,15 +172,7 @@ describe('checkVersion: what registration checks', () => {
 
   it('when the output the prediction is read from has a fixed batch size, then the signature check refuses it (it would fail every batch of another size)', async () => {
     const fx = batchSumModel();
-    const transforms = {
-      specVersion: 1 as const,
-      specHash: '0'.repeat(64),
-      inputs: [{ name: 'kw', kind: 'numeric' as const }],
-      steps: [],
-      output: ['kw'],
-      trainingRows: 1,
-      fittedRows: 1,
-    };
+    const transforms = kwPassThrough;
     expect(await failure(checkVersion({ runtime }, pkg({ artifact: fx.bytes, signature: fx.signature, transforms })))).toEqual({
       check: 'signature',
       code: 'SIGNATURE_MISMATCH',
@@ -188,7 +183,7 @@ describe('checkVersion: what registration checks', () => {
   it('when the fitted transforms read a column nothing provides, or one of the wrong kind, then the transforms check refuses them before anything scores', async () => {
     const lin = linearRegressor([1], 0);
     const lone = { artifact: lin.bytes, signature: lin.signature };
-    const base = { specVersion: 1 as const, specHash: '0'.repeat(64), inputs: [{ name: 'kw', kind: 'numeric' as const }], steps: [], output: ['kw'], trainingRows: 1, fittedRows: 1 };
+    const base = kwPassThrough;
     const site = { name: 'site', kind: 'categorical' as const };
     const broken: [unknown, string][] = [
       [{ ...base, output: ['ghost'] }, "output: column 'ghost' is neither an input column nor written by an earlier step"],
@@ -224,15 +219,7 @@ describe('checkVersion: what registration checks', () => {
     expect(modelInputSchema.safeParse({ ...classifier, classLabels: ['x', 'x'] }).error?.issues.map((i) => i.message)).toEqual([
       "class label 'x' appears twice: class labels must be distinct",
     ]);
-    const transforms = fittedTransformsSchema.parse({
-      specVersion: 1,
-      specHash: '0'.repeat(64),
-      inputs: [{ name: 'kw', kind: 'numeric' }],
-      steps: [],
-      output: ['kw'],
-      trainingRows: 1,
-      fittedRows: 1,
-    });
+    const transforms = kwPassThrough;
     for (const bytes of [treeEnsembleClassifier(1, stump, ['x', 'x']).bytes, zipMapClassifier(1, stump, ['x', 'x'])]) {
       const outputs = (await runtime.prepare(bytes)).interface.outputs;
       const signature = { inputs: [{ name: 'features', type: 'float32' as const, shape: ['N', 1] }], outputs };
@@ -250,7 +237,7 @@ describe('checkVersion: what registration checks', () => {
     zipMap.attribute = [{ name: 'classlabels_strings', type: onnx.AttributeProto.AttributeType.STRINGS, strings: ['a', 'b', 'c'].map((c) => Buffer.from(c)) }];
     const bytes = Buffer.from(onnx.ModelProto.encode(graph).finish());
     const signature = { inputs: [{ name: 'features', type: 'float32' as const, shape: ['N', 1] }], outputs: (await runtime.prepare(bytes)).interface.outputs };
-    const transforms = fittedTransformsSchema.parse({ specVersion: 1, specHash: '0'.repeat(64), inputs: [{ name: 'kw', kind: 'numeric' }], steps: [], output: ['kw'], trainingRows: 1, fittedRows: 1 });
+    const transforms = kwPassThrough;
     expect(await failure(checkVersion({ runtime }, pkg({ model: { ...model, task: 'multiclass' }, artifact: bytes, signature, transforms })))).toEqual({
       check: 'signature',
       code: 'SIGNATURE_MISMATCH',
