@@ -4,7 +4,7 @@ import { errors, parseOrThrow } from '../domain/errors';
 import { lakePaths } from '../domain/lake-paths';
 import { computeMetrics, type MetricsData } from '../domain/metrics';
 import type { GoldenRecord } from '../domain/parity';
-import { layoutColumns, validateRows } from '../domain/row-validation';
+import { FLOAT32_OVERFLOW, layoutColumns, validateRows } from '../domain/row-validation';
 import type { FeatureMatrix, RowBatch } from '../domain/tabular';
 import type { LinearCoefficients } from '../domain/training/least-squares';
 import { fitLinearRegression } from '../domain/training/least-squares';
@@ -23,6 +23,7 @@ import type { RegistrationManifest } from '../schemas/registration';
 import type { TrainingSnapshot } from '../schemas/retraining';
 import { type FittedTransforms, type TransformSpec, transformSpecSchema } from '../schemas/transforms';
 import { readFittedTransforms } from './load-version';
+import { withFiniteOutputs } from './finite-predictions';
 import { concatBatches } from './profiling';
 import { registerPackage, type RegisterPackageDeps } from './register-package';
 import { type ScoringVersion, scoringVersion } from './score-chunk';
@@ -64,6 +65,8 @@ interface LabelledBatch {
   batch: RowBatch;
   /** Regression: the value; binary: the class index (0 or 1). */
   target: Float64Array;
+  /** Rows row validation refused, by code (`not_a_number:x1`...). */
+  rejected: Record<string, number>;
 }
 
 function subsetBatch(batch: RowBatch, rows: ArrayLike<number>): RowBatch {
@@ -82,22 +85,36 @@ async function readLabelled(files: TabularFiles, definition: ModelDefinition, pa
   const batches: RowBatch[] = [];
   const targets: number[] = [];
   const labels = definition.classLabels ?? [];
+  const rejected: Record<string, number> = {};
   for (const chunk of plan.chunks) {
     const opened = await files.open(path, chunk);
     for await (const raw of opened.batches) {
       const valid = validateRows(raw, layout);
+      for (const { code } of valid.rejected) rejected[code] = (rejected[code] ?? 0) + 1;
       const kept: number[] = [];
       for (let r = 0; r < valid.batch.rowCount; r += 1) {
         const text = raw.text(targetColumn, valid.sourceRows[r]!)?.trim() ?? '';
         const value = definition.task === 'regression' ? (text === '' ? NaN : Number(text)) : labels.indexOf(text);
-        if (definition.task === 'regression' ? !Number.isFinite(value) : value < 0) continue;
+        if (definition.task === 'regression' ? !Number.isFinite(value) : value < 0) {
+          rejected.unusable_actual = (rejected.unusable_actual ?? 0) + 1;
+          continue;
+        }
         kept.push(r);
         targets.push(value);
       }
       batches.push(subsetBatch(valid.batch, kept));
     }
   }
-  return { batch: concatBatches(batches), target: Float64Array.from(targets) };
+  const data = { batch: concatBatches(batches), target: Float64Array.from(targets), rejected };
+  // Fewer than two rows cannot be fitted on or scored: say why, before a transform names a column.
+  if (data.batch.rowCount < 2) {
+    const reasons = Object.entries(rejected).sort((a, b) => b[1] - a[1]).slice(0, 5).map(([code, n]) => `${code}: ${n}`);
+    throw errors.insufficientData(
+      `only ${data.batch.rowCount} rows of '${path}' passed row validation${reasons.length > 0 ? ` (rows refused: ${reasons.join(', ')})` : ''}`,
+      { path, rejected },
+    );
+  }
+  return data;
 }
 
 /**
@@ -142,11 +159,25 @@ function transformed(fitted: FittedTransforms, data: LabelledBatch) {
   return { matrix, target: Float64Array.from(keptRows, (r) => data.target[r]!), keptRows };
 }
 
+/** The ONNX graph holds float32: a coefficient beyond its range would make every prediction infinite. */
+function checkFloat32(model: LinearCoefficients): void {
+  const outside = [...model.weights, model.bias].find((w) => !(Math.abs(w) < FLOAT32_OVERFLOW));
+  if (outside !== undefined) {
+    throw errors.validation(`a fitted coefficient (${outside}) is outside the float32 range of the ONNX graph: the targets or features are too large for a float32 model`);
+  }
+}
+
 /** Rows scored as production scores them: fed by the version's input plan, run by onnxruntime. */
-async function scored(version: ScoringVersion, batch: RowBatch, expectedRows: number): Promise<Predictions> {
+async function scored(version: ScoringVersion, batch: RowBatch, expectedRows: number, what: string): Promise<Predictions> {
   const fed = version.transform(batch);
   if (fed.inputs.rows !== expectedRows) throw new Error(`the scoring path kept ${fed.inputs.rows} rows, the transforms ${expectedRows}`);
-  return version.model.predict(fed.inputs);
+  const out = await version.model.predict(fed.inputs);
+  // A non-finite output (float32 overflow of X w + b) is no prediction: refuse the model, saying so.
+  const rejected = withFiniteOutputs(Int32Array.from({ length: out.rows }, (_, k) => k), out, version.definition.classLabels ?? []).rejected;
+  if (rejected.length > 0) {
+    throw errors.validation(`the new model's output is not finite for ${rejected.length} of ${out.rows} ${what} rows (${rejected[0]!.reason}): the values are too large for a float32 model`);
+  }
+  return out;
 }
 
 function metricsData(definition: ModelDefinition, target: Float64Array, predictions: Predictions): MetricsData {
@@ -202,6 +233,7 @@ export async function trainBuiltin(deps: BuiltinTrainerDeps, input: BuiltinTrain
   const fitOn = transformed(fitted, { batch: subsetBatch(train.batch, rows), target: Float64Array.from(rows, (r) => train.target[r]!) });
   if (fitOn.matrix.rows < 2) throw errors.insufficientData(`only ${fitOn.matrix.rows} training rows are left after the transforms`);
   const coefficients = fitModel(definition, fitOn.matrix, fitOn.target);
+  checkFloat32(coefficients);
   const exported = exportModel(deps.exporter, definition, coefficients);
 
   // Scored as production scores: the ONNX file in onnxruntime (not yet registered: version 0).
@@ -218,8 +250,8 @@ export async function trainBuiltin(deps: BuiltinTrainerDeps, input: BuiltinTrain
   const validation = await readLabelled(deps.files, definition, snapshot.validationPath);
   const checked = transformed(fitted, validation);
   if (checked.matrix.rows < 2) throw errors.insufficientData(`only ${checked.matrix.rows} validation rows are left after the transforms`);
-  const onTrain = await scored(version, subsetBatch(train.batch, rows), fitOn.matrix.rows);
-  const onValidation = await scored(version, validation.batch, checked.matrix.rows);
+  const onTrain = await scored(version, subsetBatch(train.batch, rows), fitOn.matrix.rows, 'training');
+  const onValidation = await scored(version, validation.batch, checked.matrix.rows, 'validation');
   const metrics = {
     ...metricValues(definition, metricsData(definition, fitOn.target, onTrain), 'train_'),
     ...metricValues(definition, metricsData(definition, checked.target, onValidation), ''),

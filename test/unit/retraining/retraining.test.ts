@@ -236,6 +236,31 @@ describe('a retraining request for a model with the built-in trainer', () => {
     expect(w.publisher.ofType('retraining.changed').map((e) => e.data.state)).toEqual(['training', 'failed']);
   });
 
+  it('when every joined row fails row validation (a feature missing in all of them), then the request fails naming the row rejections, not a column no row reached', async () => {
+    const w = await aWorld();
+    await addLabelled(w, 'run-b', WINDOW, driftedRows(200, 1).map((r) => ({ ...r, features: { ...r.features, x1: '' } })));
+    await expect(deliver(w, aRetrainingRequest('regional', 1, WINDOW))).rejects.toMatchObject({ code: 'INSUFFICIENT_DATA' });
+    const error = (await record(w.runs))!.error!;
+    expect(error).toMatch(/^INSUFFICIENT_DATA: only 0 rows of 'datasets\/regional\/retraining\/20260601T0000Z\/train\.csv' passed row validation \(rows refused: \S*x1\S*: \d+\)/);
+    expect(error).not.toMatch(/column 'region'/);
+  });
+
+  it('when the targets are beyond float32 (the ONNX graph\'s type), then the request fails saying the coefficients do not fit, and no version is registered', async () => {
+    const w = await aWorld();
+    await addLabelled(w, 'run-b', WINDOW, driftedRows(200, 1).map((r) => ({ ...r, actual: (r.actual as number) * 1e38 })));
+    await expect(deliver(w, aRetrainingRequest('regional', 1, WINDOW))).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
+    expect((await record(w.runs))!.error).toMatch(/^VALIDATION_ERROR: a fitted coefficient \(.+\) is outside the float32 range of the ONNX graph/);
+    expect(await w.store.getVersion('regional', 2)).toBeUndefined();
+  });
+
+  it('when the coefficients fit float32 but X w + b does not, then the request fails saying the output is not finite, and no version is registered', async () => {
+    const w = await aWorld();
+    await addLabelled(w, 'run-b', WINDOW, driftedRows(200, 1).map((r) => ({ ...r, actual: (r.actual as number) * 5e37 })));
+    await expect(deliver(w, aRetrainingRequest('regional', 1, WINDOW))).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
+    expect((await record(w.runs))!.error).toMatch(/^VALIDATION_ERROR: the new model's output is not finite for \d+ of \d+ training rows \(the model's prediction is (-)?Infinity\)/);
+    expect(await w.store.getVersion('regional', 2)).toBeUndefined();
+  });
+
   it('when a store is down, then the delivery is noted and retried; on the last delivery the request fails and says it is dead-lettered', async () => {
     const w = await aWorld();
     await addLabelled(w, 'run-a', WINDOW, driftedRows(100, 10));
