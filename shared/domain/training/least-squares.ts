@@ -20,6 +20,14 @@ export interface LeastSquaresFit extends LinearCoefficients {
 
 const EPS = 2 ** -52;
 
+/** Refuses a NaN or infinite input: it would turn the factorisation into NaN, read as rank 0 (a zero model). */
+export function checkFiniteInputs(x: DesignMatrix): void {
+  const { rows, width, values } = x;
+  for (let k = 0; k < rows * width; k += 1) {
+    if (!Number.isFinite(values[k]!)) throw errors.validation(`input ${Math.floor(k / width)}, column ${k % width} is ${values[k]}, not a finite number`);
+  }
+}
+
 /** [X, 1] by columns (Float64), the intercept column last. */
 export function withInterceptColumns(x: DesignMatrix): Float64Array[] {
   const { rows: n, width: p, values } = x;
@@ -132,10 +140,13 @@ export function fitLinearRegression(x: DesignMatrix, y: ArrayLike<number>): Leas
   for (let i = 0; i < n; i += 1) {
     if (!Number.isFinite(y[i]!)) throw errors.validation(`target ${i} is not a finite number`);
   }
+  checkFiniteInputs(x);
   const a = withInterceptColumns(x);
   const rhs = Float64Array.from(y);
   const { r, qtb } = n >= m ? householderQr(a, rhs) : { r: a, qtb: rhs };
   const { u, s, v } = jacobiSvd(r);
+  // Squares of values near 1e154 and beyond overflow: NaN singular values would read as rank 0.
+  if (!s.every(Number.isFinite)) throw errors.validation('the least-squares problem overflows double precision: the inputs or targets are too large in magnitude');
   const cutoff = EPS * Math.max(n, m) * Math.max(...s);
   const w = new Float64Array(m);
   let rank = 0;

@@ -1,5 +1,5 @@
 import { errors } from '../errors';
-import { type DesignMatrix, type LinearCoefficients, withInterceptColumns } from './least-squares';
+import { checkFiniteInputs, type DesignMatrix, type LinearCoefficients, withInterceptColumns } from './least-squares';
 
 export interface LogisticOptions {
   /** L2 penalty on the weights (not the intercept): 1 / C. Default 1, scikit-learn's C = 1. */
@@ -74,6 +74,7 @@ export function fitLogisticRegression(x: DesignMatrix, y: ArrayLike<number>, opt
   if (positives === 0 || positives === n) {
     throw errors.insufficientData(`the training rows hold one class only (${positives} of ${n} positive): a classifier needs both`);
   }
+  checkFiniteInputs(x);
   const cols = withInterceptColumns(x);
   const theta = new Float64Array(m);
   const z = new Float64Array(n);
@@ -123,6 +124,10 @@ export function fitLogisticRegression(x: DesignMatrix, y: ArrayLike<number>, opt
     if (Math.max(...gradient.map(Math.abs)) <= tolerance * Math.max(1, n)) {
       converged = true;
       break;
+    }
+    // Inputs near 1e154 and beyond overflow the Hessian; a NaN step would end the line search as "converged" at zero.
+    if (![...gradient, ...hessian.flatMap((row) => [...row])].every(Number.isFinite)) {
+      throw errors.validation('the logistic regression overflows double precision: the inputs are too large in magnitude');
     }
     const step = choleskySolve(hessian, gradient);
     if (!step) throw errors.validation('the logistic regression Hessian is not positive definite: the inputs hold non-finite values or an unpenalised constant');

@@ -43,6 +43,16 @@ describe('linear regression in closed form', () => {
   it('when a target is not finite, then it refuses with the row', () => {
     expect(() => fitLinearRegression({ rows: 2, width: 1, values: [1, 2] }, [1, NaN])).toThrow(/target 1 is not a finite number/);
   });
+
+  it('when an input is NaN or infinite, then it refuses naming the cell instead of answering a zero model', () => {
+    expect(() => fitLinearRegression({ rows: 4, width: 1, values: [1, NaN, 3, 4] }, [1, 2, 3, 4])).toThrow(/input 1, column 0 is NaN, not a finite number/);
+    expect(() => fitLinearRegression({ rows: 4, width: 1, values: [1, 2, Infinity, 4] }, [1, 2, 3, 4])).toThrow(/input 2, column 0 is Infinity/);
+  });
+
+  it('when the inputs are so large that their squares overflow (1e300), then it refuses instead of answering a zero model', () => {
+    // numpy's lstsq (LAPACK scales) answers w = 1e-300, b = 0 here; a zero model would predict 0 for every row.
+    expect(() => fitLinearRegression({ rows: 4, width: 1, values: [1e300, 2e300, 3e300, 4e300] }, [1, 2, 3, 4])).toThrow(/overflows double precision/);
+  });
 });
 
 describe('logistic regression (Newton, L2 with C = 1)', () => {
@@ -57,6 +67,14 @@ describe('logistic regression (Newton, L2 with C = 1)', () => {
   it('when fitted twice, then the coefficients are bit for bit the same', () => {
     const c = cases.logistic!;
     expect(fitLogisticRegression(designOf(c), c.y)).toEqual(fitLogisticRegression(designOf(c), c.y));
+  });
+
+  it('when an input is NaN or infinite, then it refuses naming the cell', () => {
+    expect(() => fitLogisticRegression({ rows: 4, width: 1, values: [-2, Infinity, 1, 2] }, [0, 0, 1, 1])).toThrow(/input 1, column 0 is Infinity, not a finite number/);
+  });
+
+  it('when the inputs are so large that the Hessian overflows (1e300), then it refuses instead of reporting a converged zero model', () => {
+    expect(() => fitLogisticRegression({ rows: 4, width: 1, values: [-2e300, -1e300, 1e300, 2e300] }, [0, 0, 1, 1])).toThrow(/overflows double precision/);
   });
 
   it('when the rows hold one class only, then INSUFFICIENT_DATA says so', () => {
