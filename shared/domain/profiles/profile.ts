@@ -66,17 +66,38 @@ function firstAbove(sorted: Float64Array, x: number): number {
   return lo;
 }
 
+/**
+ * Mean and M2 of finite values, finite whatever their magnitude: a non-finite one would be written
+ * as null in the profile's JSON, which then fails its schema (and with it every drift comparison
+ * that reads it). Values whose sum or squares overflow are summed scaled by the largest magnitude;
+ * an M2 beyond the double range saturates at Number.MAX_VALUE.
+ */
+function moments(sorted: Float64Array): { mean: number; m2: number } {
+  const count = sorted.length;
+  if (count === 0) return { mean: 0, m2: 0 };
+  const sums = (scale: number) => {
+    let sum = 0;
+    for (let i = 0; i < count; i++) sum += sorted[i]! / scale;
+    const scaledMean = sum / count;
+    let m2 = 0;
+    for (let i = 0; i < count; i++) {
+      const d = sorted[i]! / scale - scaledMean;
+      m2 += d * d;
+    }
+    return { mean: scaledMean * scale, m2: m2 * scale * scale };
+  };
+  const plain = sums(1);
+  if (Number.isFinite(plain.mean) && Number.isFinite(plain.m2)) return plain;
+  const scaled = sums(Math.max(Math.abs(sorted[0]!), Math.abs(sorted[count - 1]!)));
+  return { mean: scaled.mean, m2: saturated(scaled.m2) };
+}
+
+const saturated = (m2: number): number => Math.min(m2, Number.MAX_VALUE);
+
 function numericProfile(name: string, values: Float64Array, rowCount: number, options: ProfileOptions): NumericColumnProfile {
   const sorted = sortedFinite(values);
   const count = sorted.length;
-  let sum = 0;
-  for (let i = 0; i < count; i++) sum += sorted[i]!;
-  const mean = count > 0 ? sum / count : 0;
-  let m2 = 0;
-  for (let i = 0; i < count; i++) {
-    const d = sorted[i]! - mean;
-    m2 += d * d;
-  }
+  const { mean, m2 } = moments(sorted);
   const edges = edgesFor(name, sorted, options);
   const ref = options.reference?.columns[name];
   let outOfRange: NumericColumnProfile['outOfRange'] = null;
@@ -168,7 +189,9 @@ function mergeNumeric(name: string, a: NumericColumnProfile, b: NumericColumnPro
   else {
     const delta = b.mean - a.mean;
     mean = a.mean + (delta * b.count) / count;
-    m2 = a.m2 + b.m2 + (delta * delta * a.count * b.count) / count;
+    // Means of opposite sign near the double range: their difference overflows, their weighted sum does not.
+    if (!Number.isFinite(mean)) mean = a.mean * (a.count / count) + b.mean * (b.count / count);
+    m2 = saturated(a.m2 + b.m2 + (delta * delta * a.count * b.count) / count);
   }
   let histogram: NumericColumnProfile['histogram'] = null;
   if (a.histogram && b.histogram) {

@@ -149,6 +149,24 @@ describe('profiles', () => {
     expect(() => profileSchema.parse({ ...profile, rowCount: -1 })).toThrow();
   });
 
+  test('when values are so large that their sum and squares overflow, then mean and m2 stay finite and the profile survives JSON and its schema', () => {
+    // Three values near the double maximum: the plain sum overflows, and squared deviations near 1e154 and beyond do too.
+    const high = buildProfile(aBatch({ x: Float64Array.of(1.7e308, 1.7e308, 1e308), y: Float64Array.of(1, 2, 3) }));
+    const x = high.columns.x as NumericColumnProfile;
+    expect(x.mean / 1.4666666666666667e308).toBeCloseTo(1, 12);
+    expect(x.m2).toBe(Number.MAX_VALUE); // 3.27e615 in exact arithmetic: saturated
+    expect(profileSchema.parse(JSON.parse(JSON.stringify(high)))).toEqual(high);
+    const y = high.columns.y as NumericColumnProfile;
+    expect([y.mean, y.m2]).toEqual([2, 2]);
+
+    // Merging means of opposite sign near the maximum: their difference overflows.
+    const low = buildProfile(aBatch({ x: Float64Array.of(-1.7e308, -1.7e308, -1e308), y: Float64Array.of(1, 2, 3) }), { reference: high });
+    const merged = mergeProfiles(high, low);
+    expect((merged.columns.x as NumericColumnProfile).mean).toBe(0);
+    expect((merged.columns.x as NumericColumnProfile).m2).toBe(Number.MAX_VALUE);
+    expect(profileSchema.parse(JSON.parse(JSON.stringify(merged)))).toEqual(merged);
+  });
+
   test('when histograms on different edges are merged, then a validation error says so', () => {
     const a = buildProfile(aBatch({ x: normals(100, 1) }));
     const b = buildProfile(aBatch({ x: normals(100, 2, 3) }));
