@@ -54,6 +54,24 @@ function sketchDistances(a: NumericColumnProfile, b: NumericColumnProfile): { ks
   return { ks, wasserstein };
 }
 
+/**
+ * Population std of a profile: from m2, unless m2 saturated (values near the double range, see
+ * profile.ts), where it would be far too small; then from the sketch's weighted items, scaled by
+ * the largest magnitude so that it stays finite (within the sketch's rank error).
+ */
+function referenceStd(p: NumericColumnProfile): number {
+  if (p.count === 0) return 0;
+  if (p.m2 < Number.MAX_VALUE) return Math.sqrt(p.m2 / p.count);
+  const { values, cumulative, n } = kllItems(p.sketch);
+  const scale = Math.max(Math.abs(p.min ?? 0), Math.abs(p.max ?? 0)) || 1;
+  const weight = (i: number) => cumulative[i]! - (i > 0 ? cumulative[i - 1]! : 0);
+  let mean = 0;
+  for (let i = 0; i < values.length; i++) mean += (weight(i) * (values[i]! / scale)) / n;
+  let variance = 0;
+  for (let i = 0; i < values.length; i++) variance += (weight(i) * (values[i]! / scale - mean) ** 2) / n;
+  return Math.sqrt(variance) * scale;
+}
+
 export function numericEvidenceFromProfiles(
   name: string,
   reference: NumericColumnProfile,
@@ -81,8 +99,7 @@ export function numericEvidenceFromProfiles(
       return { statistic, pValue: ksPValue(statistic, reference.count, current.count) };
     },
     normalizedWasserstein() {
-      const std = reference.count > 0 ? Math.sqrt(reference.m2 / reference.count) : 0;
-      return sketch().wasserstein / Math.max(std, WASSERSTEIN_STD_FLOOR);
+      return sketch().wasserstein / Math.max(referenceStd(reference), WASSERSTEIN_STD_FLOOR);
     },
   };
 }

@@ -46,6 +46,15 @@ describe('drift from stored profiles', () => {
     },
   );
 
+  test('when values are so large that m2 saturates (1e200), then the normalized Wasserstein still divides by the reference std (it is scale-free)', () => {
+    const a = normals(5000, 1);
+    const b = normals(5000, 2, 0, 1.7);
+    const plain = methodStatistic('wasserstein', [...a], [...b]);
+    const huge = methodStatistic('wasserstein', [...a].map((v) => v * 1e200), [...b].map((v) => v * 1e200));
+    expect(plain).toBeGreaterThan(0.3);
+    expect(Math.abs(huge / plain - 1)).toBeLessThan(0.05);
+  });
+
   test('when large windows are compared through profiles, then the verdicts equal those on raw rows', () => {
     const n = 200_000;
     const refBatch = aBatch(
