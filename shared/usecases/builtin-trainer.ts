@@ -22,8 +22,8 @@ import type { ModelVersion } from '../schemas/model-version';
 import type { RegistrationManifest } from '../schemas/registration';
 import type { TrainingSnapshot } from '../schemas/retraining';
 import { type FittedTransforms, type TransformSpec, transformSpecSchema } from '../schemas/transforms';
-import { readFittedTransforms } from './load-version';
 import { withFiniteOutputs } from './finite-predictions';
+import { readFittedTransforms } from './load-version';
 import { concatBatches } from './profiling';
 import { registerPackage, type RegisterPackageDeps } from './register-package';
 import { type ScoringVersion, scoringVersion } from './score-chunk';
@@ -154,7 +154,7 @@ function exportModel(exporter: ModelExporter, definition: ModelDefinition, model
 }
 
 /** The snapshot rows through the fitted transforms: the matrix and the target of each matrix row. */
-function transformed(fitted: FittedTransforms, data: LabelledBatch) {
+function transformed(fitted: FittedTransforms, data: Pick<LabelledBatch, 'batch' | 'target'>) {
   const { matrix, keptRows } = applyTransforms(fitted, data.batch);
   return { matrix, target: Float64Array.from(keptRows, (r) => data.target[r]!), keptRows };
 }
