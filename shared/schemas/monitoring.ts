@@ -198,6 +198,11 @@ export const retrainingRecordSchema = z.object({
       validationRows: count,
       /** Rows left out, by reason (no run, drop changed or gone, row not in the drop, unusable actual, ...). */
       skipped: z.record(z.string(), count),
+      /**
+       * Rows of train.csv and validation.csv the built-in trainer could not use, by reason: refused
+       * by row validation (`missing_value:{column}`, ...), `unusable_actual`, or `transform`.
+       */
+      refused: z.record(z.string(), count).optional(),
       /** `datasets/{model}/retraining/{windowId}/train.csv` and `validation.csv`. */
       datasets: z.array(z.string()),
     })

@@ -222,7 +222,19 @@ function goldenRecords(definition: ModelDefinition, batch: RowBatch, keptRows: I
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 /** Trains on the request's snapshot and registers the result; returns the version (found again on a retry). */
-export async function trainBuiltin(deps: BuiltinTrainerDeps, input: BuiltinTrainingInput): Promise<{ version: ModelVersion; created: boolean }> {
+/** Rows of the snapshot's files the trainer could not use, by reason: what it read, less what it fitted on or validated with. */
+function refusedRows(train: LabelledBatch, trainedRows: number, validation: LabelledBatch, validatedRows: number): Record<string, number> {
+  const refused: Record<string, number> = { ...train.rejected };
+  for (const [code, n] of Object.entries(validation.rejected)) refused[code] = (refused[code] ?? 0) + n;
+  const byTransforms = train.batch.rowCount - trainedRows + (validation.batch.rowCount - validatedRows);
+  if (byTransforms > 0) refused.transform = byTransforms;
+  return refused;
+}
+
+export async function trainBuiltin(
+  deps: BuiltinTrainerDeps,
+  input: BuiltinTrainingInput,
+): Promise<{ version: ModelVersion; created: boolean; refused: Record<string, number> }> {
   const { definition, parent, snapshot, request, requestId } = input;
   if (definition.task === 'multiclass') {
     throw errors.unsupportedModel('the built-in trainer fits linear regression (regression) and logistic regression (binary); a multiclass model needs the webhook trainer');
@@ -278,5 +290,6 @@ export async function trainBuiltin(deps: BuiltinTrainerDeps, input: BuiltinTrain
   const staged = lakePaths.artifactUpload(definition.name, `retrain-${request.window.id}`);
   await deps.lake.write(staged, exported.bytes, { contentType: 'application/octet-stream' });
   const artifact = { path: staged, sha256: sha256(exported.bytes), size: exported.bytes.length, temporary: true };
-  return registerPackage(deps.registration, { model: definition.name, manifest, artifact, actor: RETRAINING_ACTOR, idempotencyKey: requestId });
+  const registered = await registerPackage(deps.registration, { model: definition.name, manifest, artifact, actor: RETRAINING_ACTOR, idempotencyKey: requestId });
+  return { ...registered, refused: refusedRows(train, fitOn.matrix.rows, validation, checked.matrix.rows) };
 }

@@ -156,7 +156,8 @@ async function retrain(
       datasets: [snapshot.trainPath, snapshot.validationPath],
     },
   }));
-  const { version } = await trainBuiltin(deps, { definition, parent, requestId, request, snapshot });
+  const { version, refused } = await trainBuiltin(deps, { definition, parent, requestId, request, snapshot });
+  await updateRetrainingRecord(deps, modelName, requestId, (r) => (r.training ? { ...r, training: { ...r.training, refused } } : undefined));
   // Recorded before the lifecycle starts, so the lifecycle's end finds the request to close.
   const after = await recordTrainingResult(deps, modelName, requestId, version.version);
   await starters.startLifecycle(modelName, version.version, requestId);

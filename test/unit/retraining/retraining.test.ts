@@ -146,7 +146,7 @@ describe('a retraining request for a model with the built-in trainer', () => {
       resultVersion: 2,
       version: 1,
       reason: 'drift',
-      training: { source: 'labelled', from: [WINDOW, '20260531T0000Z'], trainRows: train, validationRows: validation, skipped: {}, datasets: v2.datasets.map((d) => d.uri) },
+      training: { source: 'labelled', from: [WINDOW, '20260531T0000Z'], trainRows: train, validationRows: validation, skipped: {}, refused: {}, datasets: v2.datasets.map((d) => d.uri) },
     });
     expect(w.publisher.ofType('retraining.changed').map((e) => [e.data.state, e.data.resultVersion])).toEqual([
       ['training', undefined],
@@ -234,6 +234,15 @@ describe('a retraining request for a model with the built-in trainer', () => {
     await expect(deliver(w, aRetrainingRequest('regional', 1, WINDOW), 5)).rejects.toMatchObject({ code: 'INSUFFICIENT_DATA' });
     expect((await record(w.runs))?.error).toMatch(/\(delivery 5 of 5: the message goes to the dead-letter queue\)$/);
     expect(w.publisher.ofType('retraining.changed').map((e) => e.data.state)).toEqual(['training', 'failed']);
+  });
+
+  it('when some joined rows fail row validation, then the version is trained on the rest and the record counts the refused rows by reason', async () => {
+    const w = await aWorld();
+    await addLabelled(w, 'run-b', WINDOW, driftedRows(200, 1).map((r, i) => (i % 10 === 0 ? { ...r, features: { ...r.features, x1: '' } } : r)));
+    expect(await deliver(w, aRetrainingRequest('regional', 1, WINDOW))).toMatchObject({ state: 'registered', resultVersion: 2 });
+    const training = (await record(w.runs))!.training!;
+    expect(training.trainRows + training.validationRows).toBe(200);
+    expect(Object.entries(training.refused!)).toEqual([[expect.stringContaining('x1'), 20]]);
   });
 
   it('when every joined row fails row validation (a feature missing in all of them), then the request fails naming the row rejections, not a column no row reached', async () => {
