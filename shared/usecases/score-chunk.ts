@@ -71,19 +71,39 @@ function concatPredictions(parts: readonly Predictions[]): Predictions {
   return { kind: 'classification', rows, labels: all.flatMap((p) => p.labels), probabilities, classCount: first.classCount };
 }
 
-/** What a validated batch gave: the rows scored (batch rows) with their predictions, and the rows the transforms rejected. */
+/** A row of a validated batch rejected after validation: by the transforms (`transform`) or for its model output (`model_output`). */
+export interface LaterRejection {
+  row: number;
+  reason: string;
+  code: 'transform' | typeof MODEL_OUTPUT_REJECTION;
+}
+
+/** What a validated batch gave: the rows scored (batch rows) with their finite predictions, and the rows rejected after validation. */
 export interface ScoredBatch {
   keptRows: ArrayLike<number>;
-  rejected: readonly { row: number; reason: string }[];
+  rejected: readonly LaterRejection[];
   /** Undefined when no row was kept. */
   predictions: Predictions | undefined;
 }
 
 /**
  * Transforms a validated batch and runs the model on the rows kept, in passes of rows whose
- * inputs take at most MAX_INPUT_VALUES values (one pass for all but very wide inputs).
+ * inputs take at most MAX_INPUT_VALUES values (one pass for all but very wide inputs). Rows the
+ * model answers with NaN or an infinity are taken out with their reason (`model_output`).
  */
 export async function transformAndPredict(version: ScoringVersion, batch: RowBatch): Promise<ScoredBatch> {
+  const { keptRows, rejected, predictions } = await predictInPasses(version, batch);
+  const transformRejections = rejected.map((r): LaterRejection => ({ ...r, code: 'transform' }));
+  if (!predictions) return { keptRows, rejected: transformRejections, predictions };
+  const finite = withFiniteOutputs(keptRows, predictions, version.definition.classLabels ?? []);
+  const outputRejections = finite.rejected.map((r): LaterRejection => ({ ...r, code: MODEL_OUTPUT_REJECTION }));
+  return { keptRows: finite.keptRows, rejected: [...transformRejections, ...outputRejections], predictions: finite.predictions };
+}
+
+async function predictInPasses(
+  version: ScoringVersion,
+  batch: RowBatch,
+): Promise<{ keptRows: ArrayLike<number>; rejected: readonly { row: number; reason: string }[]; predictions: Predictions | undefined }> {
   const rowsPerPass = Math.max(1, Math.floor(MAX_INPUT_VALUES / Math.max(1, version.valuesPerRow ?? 1)));
   if (batch.rowCount <= rowsPerPass) {
     const fed = version.transform(batch);
@@ -272,9 +292,6 @@ function appendPredictions(
   }
 }
 
-/** Rows of a validated batch rejected after validation: by the transforms (`transform`) or for their model output (`model_output`). */
-type LaterRejection = { row: number; reason: string; code: string };
-
 function quarantineLines(raw: RawRows, valid: ValidatedRows, later: readonly LaterRejection[]) {
   const records: (QuarantineRecord & { code: string })[] = valid.rejected.map((r) => ({
     row: r.row,
@@ -318,16 +335,13 @@ export async function scoreChunk(deps: ScoreChunkDeps, version: ScoringVersion, 
   for await (const raw of opened.batches) {
     rowsRead += raw.rowCount;
     const valid = validateRows(raw, layout);
-    const transformed = valid.batch.rowCount > 0 ? await transformAndPredict(version, valid.batch) : undefined;
-    const later: LaterRejection[] = (transformed?.rejected ?? []).map((t) => ({ ...t, code: 'transform' }));
-    const scored = transformed?.predictions ? withFiniteOutputs(transformed.keptRows, transformed.predictions, def.classLabels ?? []) : undefined;
-    for (const t of scored?.rejected ?? []) later.push({ ...t, code: MODEL_OUTPUT_REJECTION });
-    for (const record of quarantineLines(raw, valid, later)) {
+    const scored = valid.batch.rowCount > 0 ? await transformAndPredict(version, valid.batch) : undefined;
+    for (const record of quarantineLines(raw, valid, scored?.rejected ?? [])) {
       const { code, ...line } = record;
       reasons[code] = (reasons[code] ?? 0) + 1;
       quarantine.push(JSON.stringify(line));
     }
-    if (!scored || scored.keptRows.length === 0) {
+    if (!scored?.predictions || scored.keptRows.length === 0) {
       if (valid.batch.rowCount > 0) input.observe?.(valid, [], undefined);
       continue;
     }

@@ -2,7 +2,6 @@ import { errors } from '../domain/errors';
 import { type JsonCell, jsonRows } from '../domain/json-rows';
 import { layoutColumns, validateRows } from '../domain/row-validation';
 import { type BatchDeps, loadScoringVersionCached } from './batch-inference';
-import { MODEL_OUTPUT_REJECTION, withFiniteOutputs } from './finite-predictions';
 import { transformAndPredict } from './score-chunk';
 
 export type RowResult =
@@ -39,18 +38,13 @@ export async function scoreRows(
   const results = new Array<RowResult>(raw.rowCount);
   for (const r of valid.rejected) results[r.row - 1] = { row: r.row - 1, id: idOf(r.row - 1), error: { code: r.code, reason: r.reason } };
   if (valid.batch.rowCount > 0) {
-    const transformed = await transformAndPredict(version, valid.batch);
-    for (const t of transformed.rejected) {
+    const { keptRows, predictions, rejected } = await transformAndPredict(version, valid.batch);
+    for (const t of rejected) {
       const row = valid.sourceRows[t.row]!;
-      results[row] = { row, id: idOf(row), error: { code: 'transform', reason: t.reason } };
+      results[row] = { row, id: idOf(row), error: { code: t.code, reason: t.reason } };
     }
-    if (transformed.predictions) {
+    if (predictions) {
       const labels = definition.classLabels ?? [];
-      const { keptRows, predictions, rejected } = withFiniteOutputs(transformed.keptRows, transformed.predictions, labels);
-      for (const t of rejected) {
-        const row = valid.sourceRows[t.row]!;
-        results[row] = { row, id: idOf(row), error: { code: MODEL_OUTPUT_REJECTION, reason: t.reason } };
-      }
       for (let k = 0; k < keptRows.length; k++) {
         const row = valid.sourceRows[keptRows[k]!]!;
         results[row] =
