@@ -24,7 +24,7 @@ import type { TrainingSnapshot } from '../schemas/retraining';
 import { type FittedTransforms, type TransformSpec, transformSpecSchema } from '../schemas/transforms';
 import { withFiniteOutputs } from './finite-predictions';
 import { readFittedTransforms } from './load-version';
-import { concatBatches } from './profiling';
+import { concatBatches, subsetBatch } from './profiling';
 import { registerPackage, type RegisterPackageDeps } from './register-package';
 import { type ScoringVersion, scoringVersion } from './score-chunk';
 
@@ -67,15 +67,6 @@ interface LabelledBatch {
   target: Float64Array;
   /** Rows row validation refused, by code (`not_a_number:x1`...). */
   rejected: Record<string, number>;
-}
-
-function subsetBatch(batch: RowBatch, rows: ArrayLike<number>): RowBatch {
-  const pick = Array.from(rows);
-  const numeric: Record<string, Float64Array> = {};
-  for (const [name, values] of Object.entries(batch.numeric)) numeric[name] = Float64Array.from(pick, (r) => values[r]!);
-  const categorical: Record<string, (string | null)[]> = {};
-  for (const [name, values] of Object.entries(batch.categorical)) categorical[name] = pick.map((r) => values[r] ?? null);
-  return { rowCount: pick.length, numeric, categorical };
 }
 
 async function readLabelled(files: TabularFiles, definition: ModelDefinition, path: string): Promise<LabelledBatch> {
@@ -242,7 +233,8 @@ export async function trainBuiltin(
   const spec = await championSpec(deps.lake, parent);
   const train = await readLabelled(deps.files, definition, snapshot.trainPath);
   const { fitted, rows } = fitTransformsWithRows(spec, train.batch);
-  const fitOn = transformed(fitted, { batch: subsetBatch(train.batch, rows), target: Float64Array.from(rows, (r) => train.target[r]!) });
+  const fittedRows = subsetBatch(train.batch, rows);
+  const fitOn = transformed(fitted, { batch: fittedRows, target: Float64Array.from(rows, (r) => train.target[r]!) });
   if (fitOn.matrix.rows < 2) throw errors.insufficientData(`only ${fitOn.matrix.rows} training rows are left after the transforms`);
   const coefficients = fitModel(definition, fitOn.matrix, fitOn.target);
   checkFloat32(coefficients);
@@ -262,7 +254,7 @@ export async function trainBuiltin(
   const validation = await readLabelled(deps.files, definition, snapshot.validationPath);
   const checked = transformed(fitted, validation);
   if (checked.matrix.rows < 2) throw errors.insufficientData(`only ${checked.matrix.rows} validation rows are left after the transforms`);
-  const onTrain = await scored(version, subsetBatch(train.batch, rows), fitOn.matrix.rows, 'training');
+  const onTrain = await scored(version, fittedRows, fitOn.matrix.rows, 'training');
   const onValidation = await scored(version, validation.batch, checked.matrix.rows, 'validation');
   const metrics = {
     ...metricValues(definition, metricsData(definition, fitOn.target, onTrain), 'train_'),

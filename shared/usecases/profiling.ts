@@ -105,10 +105,10 @@ export function concatBatches(batches: readonly RowBatch[]): RowBatch {
 }
 
 /** The given rows of a batch, in that order. */
-export function subsetBatch(batch: RowBatch, rows: readonly number[]): RowBatch {
+export function subsetBatch(batch: RowBatch, rows: ArrayLike<number>): RowBatch {
   const numeric: Record<string, Float64Array> = {};
   for (const [name, values] of Object.entries(batch.numeric)) numeric[name] = Float64Array.from(rows, (r) => values[r]!);
   const categorical: Record<string, (string | null)[]> = {};
-  for (const [name, values] of Object.entries(batch.categorical)) categorical[name] = rows.map((r) => values[r] ?? null);
+  for (const [name, values] of Object.entries(batch.categorical)) categorical[name] = Array.from(rows, (r) => values[r] ?? null);
   return { rowCount: rows.length, numeric, categorical };
 }
