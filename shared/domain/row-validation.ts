@@ -258,13 +258,13 @@ export function validateRows(rows: RawRows, layout: ColumnLayout): ValidatedRows
   let timestamps: Float64Array | undefined;
   if (layout.timestamp !== undefined) {
     const column = layout.timestamp;
+    const { min, max } = layout.timestampRange;
     timestamps = new Float64Array(n);
     for (let r = 0; r < n; r += 1) {
       timestamps[r] = NaN;
       if (unreadable[r] || rows.isEmpty(column, r)) continue;
       const native = rows.epochMillis?.(column, r);
       const t = native !== undefined && !Number.isNaN(native) ? native : parseDateTime(rows.text(column, r));
-      const { min, max } = layout.timestampRange;
       if (Number.isNaN(t)) problems.add(r, 'bad_timestamp', `the timestamp ${show(rows.text(column, r))} is not a date-time`);
       else if (t < min || t > max) {
         const span = `${new Date(min).toISOString()} to ${new Date(max).toISOString()}`;
