@@ -15,15 +15,18 @@ defineRoute({
   name: 'listRuns',
   method: 'GET',
   route: 'models/{model}/runs',
-  summary: "The model's inference runs, newest first (?state=)",
+  summary: "The model's inference runs, newest first (?state=); also the waiting runs of drops for a model not registered yet",
   tags: ['runs'],
   access: ROLES.reader,
   params: modelParamsSchema,
   query: runsQuerySchema,
   responses: { 200: { description: 'Runs', schema: z.object({ runs: z.array(inferenceRunSchema) }) } },
   handler: async ({ params, query }) => {
-    await registry().getModel(params.model);
-    const runs = (await batch().runs.runs.list(params.model))
+    const all = await batch().runs.runs.list(params.model);
+    // A drop can arrive before its model is registered (its run waits): those runs are listed;
+    // a name with neither a model nor runs is a 404 like every other route.
+    if (all.length === 0) await registry().getModel(params.model);
+    const runs = all
       .filter((r) => query.state === undefined || r.state === query.state)
       .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.runId < b.runId ? 1 : -1));
     return { status: 200, body: { runs } };

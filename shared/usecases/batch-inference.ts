@@ -100,12 +100,11 @@ export interface StartRunInput {
 
 /**
  * Records the run (once per run id) and pins the champion that scores it. With no champion yet the
- * run waits (`waiting_for_champion`): the drop is kept and scored when a champion exists. A run
- * that already ended is answered as it is.
+ * run waits (`waiting_for_champion`): the drop is kept and scored when a champion exists. That
+ * includes a model nobody has registered yet (a pipeline may deliver data before the model): the
+ * run is listed under the model's runs meanwhile. A run that already ended is answered as it is.
  */
 export async function startRun(deps: BatchDeps, input: StartRunInput): Promise<Pick<InferenceRun, 'state' | 'version'>> {
-  const record = await deps.registry.getModel(input.model);
-  if (!record) throw errors.modelNotFound(input.model);
   const now = deps.clock.now().toISOString();
   const { value: existing } = await deps.runs.runs.create(input.model, input.runId, {
     runId: input.runId,

@@ -80,6 +80,19 @@ describe('batch inference of data drops on devhost', () => {
     expect(run.run).toMatchObject({ state: 'completed', version: 1, rowsRead: 120, rowsScored: 120, rowsQuarantined: 0 });
   });
 
+  it('when a drop arrives before its model is registered, then its run waits in the model\'s runs and is scored once the model has a champion', async () => {
+    expect((await reader().get('models/latecomer/runs')).status).toBe(404);
+    await upload('drops/latecomer/first.csv', toCsv(regionalRows(80, 51, { idPrefix: 'late-' })));
+    const waiting = await eventually('a waiting run', async () => (await reader().get('models/latecomer/runs')).body?.runs?.[0]);
+    expect(waiting).toMatchObject({ state: 'waiting_for_champion', version: null, sources: [{ path: 'drops/latecomer/first.csv' }] });
+    expect((await reader().get('models/latecomer')).status).toBe(404);
+    await apiClient(devhost.origin, 'contributor').post('models', aRegionalModel('latecomer', { validation: { metric: 'rmse', minSegmentRows: 30, bootstrapResamples: 50 } }));
+    await upload('datasets/latecomer/validation.csv', toCsv(regionalRows(300, 52)));
+    await championOf('latecomer', TRUE_WEIGHTS, 0);
+    const run = await completedRun('latecomer', 'drops/latecomer/first.csv');
+    expect(run.run).toMatchObject({ runId: waiting.runId, state: 'completed', version: 1, rowsRead: 80, rowsScored: 80, rowsQuarantined: 0 });
+  });
+
   it('when a drop has bad rows, then good rows are predicted exactly and bad ones quarantined with reasons', async () => {
     const pkg = regionalPackage(TRUE_WEIGHTS, 0);
     const rows = regionalRows(500, 2, { idPrefix: 'b-' });

@@ -16,6 +16,7 @@ import {
   scoreRunChunk,
   startRun,
   VersionCache,
+  waitingRuns,
 } from '../../shared/usecases/batch-inference';
 import { registerPackage, stageUpload } from '../../shared/usecases/register-package';
 import { RegistryUseCases } from '../../shared/usecases/registry';
@@ -149,6 +150,18 @@ describe('batch inference use cases', () => {
       const started = await startRun(deps, { model: 'demand', runId: 'r1', instanceId: 'i', kind: 'batch', sources: [{ path: 'drops/demand/w.csv', etag: '"1"', size: 10, lastModified: '2026-06-01T00:00:00.000Z' }] });
       expect(started).toMatchObject({ state: 'waiting_for_champion', version: null });
       expect(await deps.lake.stat('drops/demand/w.csv')).toBeDefined();
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('when the model is not registered yet, then the run waits for a champion among the waiting runs of that model', async () => {
+    const { deps, runtime } = await setup({ champion: false });
+    try {
+      const source = { path: 'drops/newcomer/w.csv', etag: '"1"', size: 10, lastModified: '2026-06-01T00:00:00.000Z' };
+      const input = { model: 'newcomer', runId: 'r1', instanceId: 'i', kind: 'batch' as const, sources: [source] };
+      expect(await startRun(deps, input)).toMatchObject({ state: 'waiting_for_champion', version: null });
+      expect(await waitingRuns(deps, 'newcomer')).toEqual([expect.objectContaining({ runId: 'r1', sources: [{ path: source.path, etag: source.etag, size: 10 }] })]);
     } finally {
       await runtime.close();
     }
