@@ -146,4 +146,14 @@ describe('actuals join on devhost', () => {
       'actuals/names/notes.json': expect.stringMatching(/cannot tell the format of 'actuals\/names\/notes.json'/),
     });
   });
+
+  it('when actuals land for a model nobody registered, then the file ends on a failed record that names the missing model', async () => {
+    expect((await reader().get('models/nobody/actuals')).status).toBe(404);
+    await upload('actuals/nobody/sales.csv', 'id,actual\nc0,1\n');
+    const record = await eventually('a failed record', async () => {
+      const found = ((await reader().get('models/nobody/actuals')).body?.actuals ?? []) as { state: string; source: { path: string }; error?: string }[];
+      return found[0]?.state === 'failed' ? found[0] : undefined;
+    }, 60_000);
+    expect(record).toMatchObject({ source: { path: 'actuals/nobody/sales.csv' }, error: expect.stringMatching(/model 'nobody' does not exist/) });
+  });
 });

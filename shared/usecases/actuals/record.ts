@@ -125,9 +125,12 @@ export async function failActualsJoin(
   return record;
 }
 
-/** The model's actuals records, newest first (the model must exist). */
+/**
+ * The model's actuals records, newest first. A file sent for a model that is not registered fails
+ * with that reason, and its record is listed here; a name with neither a model nor records is not found.
+ */
 export async function listActualsRecords(deps: Pick<ActualsDeps, 'runs' | 'registry'>, model: string): Promise<ActualsRecord[]> {
-  if (!(await deps.registry.getModel(model))) throw errors.modelNotFound(model);
   const records = await deps.runs.actuals.list(model);
+  if (records.length === 0 && !(await deps.registry.getModel(model))) throw errors.modelNotFound(model);
   return records.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || (a.actualsId < b.actualsId ? 1 : -1));
 }
