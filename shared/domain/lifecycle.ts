@@ -200,7 +200,7 @@ export function planPromotion(
 /** The ledger event moving the pointer from its current version to `to`, one epoch later. */
 function championChange(
   pointer: ChampionPointer,
-  to: number,
+  to: number | null,
   cause: ChampionChangedEvent['cause'],
   actor: Actor,
   now: string,
@@ -252,6 +252,34 @@ export function planRollback(
     modelName: pointer.modelName,
     version: target,
     previous: stack,
+    epoch: change.epoch,
+    since: change.at,
+    lastChange: change,
+  };
+}
+
+/**
+ * Whether the pointer names a version that can never serve: its last change made a version
+ * champion that was retired before the change was settled (an admin retired it while it was being
+ * promoted or rolled back to). `incomingState` is the state of the version the change made champion.
+ */
+export function championChangeVoided(pointer: ChampionPointer, incomingState: LifecycleState | undefined): boolean {
+  return pointer.lastChange !== undefined && pointer.lastChange.to !== null && pointer.version === pointer.lastChange.to && incomingState === 'retired';
+}
+
+/**
+ * The pointer after undoing its last change (one epoch later, recorded as a rollback): the
+ * version it replaced is champion again, with the stack of previous champions it had.
+ */
+export function planRevert(pointer: ChampionPointer, actor: Actor, now: string, reason: string): ChampionPointer {
+  const undone = pointer.lastChange;
+  if (!undone) throw new Error('planRevert: the pointer has no change to undo');
+  const change = championChange(pointer, undone.from, 'rollback', actor, now, reason);
+  const pushed = undone.cause === 'promote' && undone.from !== null && pointer.previous[pointer.previous.length - 1] === undone.from;
+  return {
+    modelName: pointer.modelName,
+    version: undone.from,
+    previous: pushed ? pointer.previous.slice(0, -1) : [...pointer.previous],
     epoch: change.epoch,
     since: change.at,
     lastChange: change,

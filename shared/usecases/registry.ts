@@ -4,10 +4,12 @@ import {
   applyTransition,
   championAtFromEvents,
   championChangeEffects,
+  championChangeVoided,
   effectPending,
   emptyChampion,
   isReplayOfLastTransition,
   planPromotion,
+  planRevert,
   planRollback,
   transition,
   type TransitionContext,
@@ -41,6 +43,9 @@ interface ApprovalRules {
   approverRole: string;
   autoApprove: boolean;
 }
+
+/** The actor of what the registry does by itself (undoing a champion change that cannot stand). */
+const REGISTRY_ACTOR: Actor = { id: 'system:registry', kind: 'system', roles: [] };
 
 /** Attempts of one ETag-guarded version write before CONCURRENCY_CONFLICT reaches the caller. */
 const MAX_WRITE_ATTEMPTS = 25;
@@ -295,28 +300,47 @@ export class RegistryUseCases {
     if (isDomainError(check)) throw check;
     const next = await change.plan(pointer);
     if (isDomainError(next)) throw next;
-    await this.deps.registry.swapChampion(next, stored?.etag);
-    await this.settle(next, rules);
+    const swapped = await this.deps.registry.swapChampion(next, stored?.etag);
+    const settled = await this.settle(swapped, rules);
+    if (settled.value.epoch !== next.epoch) {
+      const retired = next.lastChange?.to;
+      throw errors.illegalTransition(
+        `version ${retired} of '${model}' was retired while it was becoming the champion: the champion stays ${settled.value.version === null ? 'none' : `version ${settled.value.version}`}`,
+        { model, version: number, retired, champion: settled.value.version },
+      );
+    }
     return (await this.requireVersion(model, number)).value;
   }
 
   /** The champion pointer after finishing whatever its last change left undone. */
   private async settledChampion(model: string, rules: ApprovalRules): Promise<Versioned<ChampionPointer> | undefined> {
     const stored = await this.deps.registry.getChampion(model);
-    if (stored) await this.settle(stored.value, rules);
-    return stored;
+    return stored ? this.settle(stored, rules) : undefined;
   }
 
-  /** Brings the ledger and the versions' states in line with the pointer's last change (idempotent). */
-  private async settle(pointer: ChampionPointer, rules: ApprovalRules): Promise<void> {
+  /**
+   * Brings the ledger and the versions' states in line with the pointer's last change (idempotent)
+   * and answers the pointer as it then stands. A change whose new champion was retired before it
+   * reached production (an admin's retire racing the promotion or rollback) is undone instead: the
+   * pointer goes back to the version it replaced, one epoch later, on the ledger as a rollback.
+   */
+  private async settle(stored: Versioned<ChampionPointer>, rules: ApprovalRules): Promise<Versioned<ChampionPointer>> {
+    const pointer = stored.value;
     const change = pointer.lastChange;
-    if (!change) return;
+    if (!change) return stored;
     await this.record(change);
+    const incoming = change.to === null ? undefined : await this.deps.registry.getVersion(pointer.modelName, change.to);
+    if (championChangeVoided(pointer, incoming?.value.state)) {
+      const reason = `version ${change.to} was retired before it became the champion; the champion change of epoch ${change.epoch} is undone`;
+      const reverted = planRevert(pointer, REGISTRY_ACTOR, this.now(), reason);
+      return this.settle(await this.deps.registry.swapChampion(reverted, stored.etag), rules);
+    }
     for (const effect of championChangeEffects(change)) {
       await this.transitionVersion(pointer.modelName, effect.version, effect.command, change.actor, rules, (state) =>
         effectPending(effect, state),
       );
     }
+    return stored;
   }
 
   /**

@@ -26,6 +26,8 @@ export class InMemoryModelRegistry implements ModelRegistry {
   readonly ledger = new Map<string, AuditEvent>();
   /** Runs before each version replace; a test may change the stored version here. */
   beforeReplaceVersion?: (version: ModelVersion) => void;
+  /** Runs before each champion swap; a test may change versions here (another writer meanwhile). */
+  beforeSwapChampion?: (pointer: ChampionPointer) => Promise<void>;
   /** Runs before each ledger append; a test may throw here to simulate a crash. */
   beforeAppend?: (event: AuditEvent) => void;
   private etagCounter = 0;
@@ -99,6 +101,7 @@ export class InMemoryModelRegistry implements ModelRegistry {
   }
 
   async swapChampion(pointer: ChampionPointer, etag: string | undefined): Promise<Versioned<ChampionPointer>> {
+    await this.beforeSwapChampion?.(pointer);
     const current = this.champions.get(pointer.modelName);
     if (current?.etag !== etag) throw errors.concurrencyConflict('stale champion');
     const stored = { value: championPointerSchema.parse(pointer), etag: this.nextEtag() };

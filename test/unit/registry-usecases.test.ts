@@ -120,6 +120,64 @@ describe('registry use cases (in-memory registry)', () => {
     expect((await useCases.listVersions('churn')).map((v) => v.state)).toEqual(['production', 'archived']);
   });
 
+  it('when an admin retires a version while it is being promoted, then the promotion is 409, the old champion keeps serving, and champion commands still work', async () => {
+    const { registry, useCases, version: v1, events } = await setup();
+    const admin = anActor({ id: 'root', roles: ['MLOps.Admin'] });
+    const v2 = (await useCases.registerVersion('churn', aModelVersionInput(), alice)).version;
+    const v3 = (await useCases.registerVersion('churn', aModelVersionInput(), alice)).version;
+    for (const v of [v1, v2, v3]) {
+      await toPendingApproval(useCases, v);
+      await useCases.applyCommand('churn', v, { type: 'approve', evidenceHash: EVIDENCE }, bob);
+    }
+    await useCases.applyCommand('churn', v1, { type: 'promote' }, admin);
+    // The retire lands after the promotion checked v2 and before it swapped the pointer.
+    registry.beforeSwapChampion = async () => {
+      registry.beforeSwapChampion = undefined;
+      await useCases.applyCommand('churn', v2, { type: 'retire', reason: 'leaked labels' }, admin);
+    };
+    await expect(useCases.applyCommand('churn', v2, { type: 'promote' }, admin)).rejects.toMatchObject({
+      code: 'ILLEGAL_TRANSITION',
+      message: `version ${v2} of 'churn' was retired while it was becoming the champion: the champion stays version ${v1}`,
+    });
+    expect(await useCases.getChampion('churn')).toMatchObject({ version: v1, previous: [], epoch: 3 });
+    expect((await useCases.listVersions('churn')).map((v) => v.state)).toEqual(['production', 'retired', 'approved']);
+    // The ledger says what the pointer did: v2 for a moment, then back to v1 by the registry.
+    const changes = await useCases.auditLog('churn', { kind: 'champion_changed' });
+    expect(changes.map((e) => (e.kind === 'champion_changed' ? [e.epoch, e.from, e.to, e.cause, e.actor.id] : []))).toEqual([
+      [1, null, v1, 'promote', 'root'],
+      [2, v1, v2, 'promote', 'root'],
+      [3, v2, v1, 'rollback', 'system:registry'],
+    ]);
+    expect(events.ofType('champion.changed')).toHaveLength(3);
+    // Champion commands are not stuck on the retired version.
+    await expect(useCases.applyCommand('churn', v3, { type: 'promote' }, admin)).resolves.toMatchObject({ state: 'production' });
+    await expect(useCases.rollbackModel('churn', admin, 'back')).resolves.toMatchObject({ version: v3, state: 'archived' });
+    expect(await useCases.getChampion('churn')).toMatchObject({ version: v1 });
+    expect((await useCases.getVersion('churn', v1)).state).toBe('production');
+  });
+
+  it('when the version a rollback returns to is retired meanwhile, then the rollback is 409 and the current champion stays in production', async () => {
+    const { registry, useCases, version: v1 } = await setup();
+    const admin = anActor({ id: 'root', roles: ['MLOps.Admin'] });
+    const v2 = (await useCases.registerVersion('churn', aModelVersionInput(), alice)).version;
+    for (const v of [v1, v2]) {
+      await toPendingApproval(useCases, v);
+      await useCases.applyCommand('churn', v, { type: 'approve', evidenceHash: EVIDENCE }, bob);
+      await useCases.applyCommand('churn', v, { type: 'promote' }, admin);
+    }
+    registry.beforeSwapChampion = async () => {
+      registry.beforeSwapChampion = undefined;
+      await useCases.applyCommand('churn', v1, { type: 'retire' }, admin);
+    };
+    await expect(useCases.rollbackModel('churn', admin, 'bad week')).rejects.toMatchObject({
+      code: 'ILLEGAL_TRANSITION',
+      message: `version ${v1} of 'churn' was retired while it was becoming the champion: the champion stays version ${v2}`,
+    });
+    expect(await useCases.getChampion('churn')).toMatchObject({ version: v2, previous: [] });
+    expect((await useCases.listVersions('churn')).map((v) => v.state)).toEqual(['retired', 'production']);
+    await expect(useCases.rollbackModel('churn', admin, 'again')).rejects.toMatchObject({ message: 'there is no previous champion to roll back to' });
+  });
+
   it('when a model names a column like one the backend adds, or a prediction column like one of its own, then it is refused with the clash, and nothing is created', async () => {
     const registry = new InMemoryModelRegistry();
     const useCases = new RegistryUseCases({ registry, clock: steppingClock(), events: new RecordingPublisher() });
