@@ -110,7 +110,7 @@ function decisionGuard(
       },
     );
   }
-  if (actor.id === version.registrant) {
+  if (sameIdentity(actor.id, version.registrant)) {
     return errors.forbidden(
       'the registrant of a version may not approve or reject it (separation of duties)',
       {
@@ -130,6 +130,16 @@ function decisionGuard(
     );
   }
   return undefined;
+}
+
+/**
+ * Whether two actor ids name the same person for separation of duties: user names, e-mail
+ * addresses and object ids are case-insensitive in Entra ID, and one person's id may reach us in
+ * different case, Unicode form or with stray whitespace depending on the claim that carried it.
+ */
+export function sameIdentity(a: string, b: string): boolean {
+  const canonical = (id: string) => id.normalize('NFKC').trim().toLowerCase();
+  return canonical(a) === canonical(b);
 }
 
 /** The version after a transition has been applied (pure). */

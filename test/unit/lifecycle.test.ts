@@ -160,6 +160,19 @@ describe('lifecycle state machine', () => {
       expect(result).toMatchObject({ code: 'FORBIDDEN', message: expect.stringMatching(/separation of duties/) });
     });
 
+    it.each([
+      ['in case', 'Alice@Example.COM'],
+      ['by surrounding whitespace', ' alice@example.com\t'],
+      ['in Unicode form (fullwidth letters)', 'ａｌｉｃｅ@example.com'],
+    ])('when the registrant decides under an id that differs only %s, then FORBIDDEN all the same', (_how, id) => {
+      for (const type of ['approve', 'reject'] as const) {
+        const result = transition(pending, COMMANDS[type], { ...approverContext, actor: anActor({ id, roles: [APPROVER_ROLE] }) });
+        expect(result).toMatchObject({ code: 'FORBIDDEN', message: expect.stringMatching(/separation of duties/) });
+      }
+      // Another person is not caught by the comparison.
+      expect(transition(pending, COMMANDS.approve, { ...approverContext, actor: anActor({ id: 'alicia@example.com', roles: [APPROVER_ROLE] }) })).toMatchObject({ state: 'approved' });
+    });
+
     it.each(['approve', 'reject'] as const)('when %s quotes other evidence than the version has, then EVIDENCE_MISMATCH', (type) => {
       const command = { ...COMMANDS[type], evidenceHash: sha('evidence-0') } as AnyLifecycleCommand;
       const result = transition(pending, command, approverContext);
