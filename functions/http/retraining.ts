@@ -1,10 +1,9 @@
 import * as df from 'durable-functions';
 
-import { registry, runStore } from '../../shared/composition';
-import { errors } from '../../shared/domain/errors';
+import { registry, retrainingRecords, runStore } from '../../shared/composition';
 import { modelParamsSchema } from '../../shared/schemas/api';
 import { retrainingAcceptedSchema, retrainingCompletionSchema, retrainingListSchema, retrainingParamsSchema } from '../../shared/schemas/retraining';
-import { listRetrainingRequests } from '../../shared/usecases/retraining-records';
+import { acceptPipelineReport, listRetrainingRequests } from '../../shared/usecases/retraining-records';
 import { reportRetrainingCompletion, retrainingStatus } from '../retraining-client';
 import { defineRoute } from './api';
 import { ROLES } from './identity';
@@ -34,34 +33,20 @@ defineRoute({
   route: 'models/{model}/retraining/{requestId}/complete',
   summary: 'An external training pipeline reports: the version it registered, or why it failed',
   description:
-    "For requests handed to a webhook trainer. Register the version first (POST .../versions or a package); its lifecycle validates it and the request closes when that lifecycle decides. 409 when the request is not waiting for a report (not a webhook request, already reported, or timed out).",
+    "For requests handed to a webhook trainer. Register the version first (POST .../versions or a package); its lifecycle validates it and the request closes when that lifecycle decides. 409 when the request is not waiting for a report (not a webhook request, already reported, or timed out); of two reports sent at once exactly one is taken, the other is 409.",
   tags: ['retraining'],
   access: ROLES.contributor,
   params: retrainingParamsSchema,
   body: { json: retrainingCompletionSchema },
   responses: { 202: { description: 'Taken: the request records it', schema: retrainingAcceptedSchema } },
   handler: async ({ params, body, client }) => {
-    await registry().getModel(params.model);
-    const record = await runStore().retraining.get(params.model, params.requestId);
-    if (!record) throw errors.notFound(`there is no retraining request '${params.requestId}' of model '${params.model}'`, { requestId: params.requestId });
-    if (body.outcome === 'registered') {
-      const version = await registry().getVersion(params.model, body.version);
-      // What this request trained was registered after it was made (the champion it was raised on never is).
-      if (Date.parse(version.createdAt) < Date.parse(record.value.requestedAt)) {
-        throw errors.validation(
-          `version ${body.version} was registered at ${version.createdAt}, before retraining request '${params.requestId}' was made (${record.value.requestedAt}): it is not what the request trained`,
-          { version: body.version, registeredAt: version.createdAt, requestedAt: record.value.requestedAt },
-        );
-      }
-    }
-    const run = await retrainingStatus(client, params.requestId);
-    if (!run || !WAITING.has(run.runtimeStatus)) {
-      const trainer = record.value.trainer ? `, trainer ${record.value.trainer}` : '';
-      throw errors.illegalTransition(`retraining request '${params.requestId}' is not waiting for a report (it is ${record.value.state}${trainer})`, {
-        state: record.value.state,
-      });
-    }
-    await reportRetrainingCompletion(client, params.requestId, body);
+    await acceptPipelineReport(retrainingRecords(), { model: params.model, requestId: params.requestId, report: body }, {
+      running: async () => {
+        const run = await retrainingStatus(client, params.requestId);
+        return run !== undefined && WAITING.has(run.runtimeStatus);
+      },
+      deliver: () => reportRetrainingCompletion(client, params.requestId, body),
+    });
     return { status: 202, body: { requestId: params.requestId, outcome: body.outcome, accepted: true } };
   },
 });

@@ -9,6 +9,7 @@ import {
   retrainingInputSchema,
   type RetrainingSubmitted,
 } from '../../shared/schemas/retraining';
+import { pipelineFailure } from '../../shared/usecases/retraining-records';
 import { backoff, callActivity, carriedTrace, failureReason } from '../activity';
 import { recordFailure, recordResult, submit } from './activities';
 import { WEBHOOK_RETRAINING } from './names';
@@ -58,7 +59,7 @@ function* webhookRetraining(context: OrchestrationContext): Step {
   timeout.cancel();
   const parsed = retrainingCompletionSchema.safeParse(report.result);
   const completion = parsed.success ? parsed.data : { outcome: 'failed' as const, error: 'its report was unreadable' };
-  if (completion.outcome === 'failed') return yield* fail(`the training pipeline failed: ${completion.error}`);
+  if (completion.outcome === 'failed') return yield* fail(pipelineFailure(completion.error));
   const { state } = yield* run<{ state: string }>(recordResult, { ...traced, version: completion.version });
   log(`the training pipeline registered v${completion.version}: ${state}`);
   context.df.setCustomStatus({ step: 'done', outcome: state, resultVersion: completion.version });

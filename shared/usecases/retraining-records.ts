@@ -134,12 +134,51 @@ export async function recordTrainingResult(deps: DecisionDeps, model: string, re
     }
     return { ...without(r, 'error'), state: 'registered', resultVersion: version };
   });
+  return closeIfDecided(deps, record, version);
+}
+
+/** A `registered` record whose version is already decided closes at once; any other stays as it is. */
+async function closeIfDecided(deps: DecisionDeps, record: RetrainingRecord, version: number): Promise<RetrainingRecord> {
   if (record.state !== 'registered') return record;
+  const model = record.modelName;
   const [found, modelRecord] = await Promise.all([deps.registry.getVersion(model, version), deps.registry.getModel(model)]);
   if (!found || !modelRecord) return record;
   const state = found.value.state;
   if (!isDecided(state, modelRecord.definition.policies.approval.promoteOnApproval)) return record;
   return (await closeRetrainingForVersion(deps, { model, version, outcome: state }))[0] ?? record;
+}
+
+/** How a webhook retraining records the pipeline's failure report (also the words of the orchestration). */
+export const pipelineFailure = (error: string): string => `the training pipeline failed: ${error}`;
+
+/**
+ * Takes a webhook pipeline's report (`POST .../retraining/{requestId}/complete`) on the request's
+ * record, once: only a request still `training` takes one, and the ETag-guarded write decides
+ * between reports sent twice or at once, so exactly one is taken and every other is
+ * ILLEGAL_TRANSITION (409). A version report makes the request `registered` (closed at once if
+ * that version is already decided), a failure report `failed`. The caller then hands the report
+ * to the waiting orchestration, which records the same.
+ */
+export async function takePipelineReport(
+  deps: DecisionDeps,
+  model: string,
+  requestId: string,
+  report: { outcome: 'registered'; version: number } | { outcome: 'failed'; error: string },
+): Promise<RetrainingRecord> {
+  const taken = await updateRetrainingRecord(deps, model, requestId, (r) => {
+    if (r.state !== 'training') {
+      const what = r.state === 'registered' || r.state === 'closed' ? ` (version ${r.resultVersion} was reported)` : r.error ? ` (${r.error})` : '';
+      throw errors.illegalTransition(`retraining request '${requestId}' is not waiting for a report: it is ${r.state}${what}`, {
+        requestId,
+        state: r.state,
+        ...(r.resultVersion !== undefined ? { resultVersion: r.resultVersion } : {}),
+      });
+    }
+    return report.outcome === 'registered'
+      ? { ...without(r, 'error'), state: 'registered', resultVersion: report.version }
+      : { ...r, state: 'failed', error: pipelineFailure(report.error) };
+  });
+  return report.outcome === 'registered' ? closeIfDecided(deps, taken, report.version) : taken;
 }
 
 /**
@@ -165,4 +204,49 @@ export async function closeRetrainingForVersion(
 export async function listRetrainingRequests(deps: Pick<RetrainingRecordDeps, 'runs'>, model: string): Promise<RetrainingRecord[]> {
   const records = await deps.runs.retraining.list(model);
   return records.sort((a, b) => Date.parse(b.requestedAt) - Date.parse(a.requestedAt) || b.requestId.localeCompare(a.requestId));
+}
+
+/** The request's webhookRetraining instance, as the completion route sees it through the durable client. */
+export interface WaitingPipeline {
+  /** Whether the instance exists and is still running (it waits for the report, or is taking one). */
+  running(): Promise<boolean>;
+  /** Raises the report as the event the instance waits for. */
+  deliver(): Promise<void>;
+}
+
+/**
+ * `POST .../retraining/{requestId}/complete`: checks the report (the request exists, a reported
+ * version exists and was registered after the request was made, the request's webhook retraining
+ * is running), takes it on the record once (`takePipelineReport`: a second report, sent again or
+ * at the same time, is 409 and never reaches the orchestration), then delivers it.
+ */
+export async function acceptPipelineReport(
+  deps: DecisionDeps,
+  input: { model: string; requestId: string; report: { outcome: 'registered'; version: number } | { outcome: 'failed'; error: string } },
+  pipeline: WaitingPipeline,
+): Promise<RetrainingRecord> {
+  const { model, requestId, report } = input;
+  if (!(await deps.registry.getModel(model))) throw errors.modelNotFound(model);
+  const record = await deps.runs.retraining.get(model, requestId);
+  if (!record) throw errors.notFound(`there is no retraining request '${requestId}' of model '${model}'`, { requestId });
+  if (report.outcome === 'registered') {
+    const version = (await deps.registry.getVersion(model, report.version))?.value;
+    if (!version) throw errors.versionNotFound(model, report.version);
+    // What this request trained was registered after it was made (the champion it was raised on never is).
+    if (Date.parse(version.createdAt) < Date.parse(record.value.requestedAt)) {
+      throw errors.validation(
+        `version ${report.version} was registered at ${version.createdAt}, before retraining request '${requestId}' was made (${record.value.requestedAt}): it is not what the request trained`,
+        { version: report.version, registeredAt: version.createdAt, requestedAt: record.value.requestedAt },
+      );
+    }
+  }
+  if (!(await pipeline.running())) {
+    const trainer = record.value.trainer ? `, trainer ${record.value.trainer}` : '';
+    throw errors.illegalTransition(`retraining request '${requestId}' is not waiting for a report (it is ${record.value.state}${trainer})`, {
+      state: record.value.state,
+    });
+  }
+  const taken = await takePipelineReport(deps, model, requestId, report);
+  await pipeline.deliver();
+  return taken;
 }

@@ -2,7 +2,7 @@ import { isDecided, parseRetrainingRequestId } from '../../../shared/domain/retr
 import { retrainingRequestId } from '../../../shared/schemas/messages';
 import type { RetrainingRecord } from '../../../shared/schemas/monitoring';
 import { RegistryUseCases } from '../../../shared/usecases/registry';
-import { closeRetrainingForVersion, listRetrainingRequests, recordTrainingResult } from '../../../shared/usecases/retraining-records';
+import { acceptPipelineReport, closeRetrainingForVersion, listRetrainingRequests, recordTrainingResult } from '../../../shared/usecases/retraining-records';
 import { aModelVersionInput, anActor, theSystem } from '../../support/builders';
 import { InMemoryModelRegistry } from '../../support/in-memory-registry';
 import { inMemoryRunStore } from '../../support/in-memory-run-store';
@@ -89,6 +89,75 @@ describe('closing a retraining request when its version is decided', () => {
     const id = aRecord('20260601T0000Z').requestId;
     await runs.retraining.create('regional', id, aRecord('20260601T0000Z', { state: 'registered', resultVersion: 2 }));
     await expect(recordTrainingResult(deps, 'regional', id, 3)).rejects.toMatchObject({ code: 'ILLEGAL_TRANSITION' });
+  });
+
+  describe('a webhook pipeline reporting (POST .../retraining/{requestId}/complete)', () => {
+    const WINDOW = '20260601T0000Z';
+    const id = retrainingRequestId('regional', WINDOW);
+    /** The request's orchestration, as the durable client sees it: what was delivered to it. */
+    function aPipeline() {
+      const delivered: unknown[] = [];
+      return { delivered, for: (report: unknown) => ({ deliver: async () => void delivered.push(report) }) };
+    }
+    async function aWaitingRequest() {
+      const world = await aWorld();
+      // Versions 1 and 2 were registered (at the clock's time) after the request was made.
+      await world.runs.retraining.create('regional', id, aRecord(WINDOW, { state: 'training', trainer: 'webhook', requestedAt: '2026-06-01T06:00:00Z' }));
+      return world;
+    }
+
+    it('when two reports of different versions arrive at once, then exactly one is taken and reaches the orchestration; the other is 409', async () => {
+      const { deps, runs } = await aWaitingRequest();
+      const pipeline = aPipeline();
+      // Both find the orchestration still running: the first report has not reached it yet.
+      const waitingForBoth = { running: async () => true };
+      const report = (version: number) => ({ outcome: 'registered' as const, version });
+      const results = await Promise.allSettled(
+        [1, 2].map((v) => acceptPipelineReport(deps, { model: 'regional', requestId: id, report: report(v) }, { ...pipeline.for(report(v)), ...waitingForBoth })),
+      );
+      expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+      const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+      expect(refused.reason).toMatchObject({ code: 'ILLEGAL_TRANSITION', message: expect.stringMatching(/is not waiting for a report: it is registered \(version [12] was reported\)/) });
+      expect(pipeline.delivered).toHaveLength(1);
+      const stored = (await runs.retraining.get('regional', id))?.value;
+      expect(stored).toMatchObject({ state: 'registered', resultVersion: (pipeline.delivered[0] as { version: number }).version });
+    });
+
+    it('when the same report is sent twice while the orchestration is still taking the first, then the second is 409, not accepted and dropped', async () => {
+      const { deps } = await aWaitingRequest();
+      const pipeline = aPipeline();
+      const report = { outcome: 'failed' as const, error: 'out of GPU quota' };
+      const stillRunning = { running: async () => true };
+      await expect(acceptPipelineReport(deps, { model: 'regional', requestId: id, report }, { ...pipeline.for(report), ...stillRunning })).resolves.toMatchObject({
+        state: 'failed',
+        error: 'the training pipeline failed: out of GPU quota',
+      });
+      await expect(acceptPipelineReport(deps, { model: 'regional', requestId: id, report: { outcome: 'registered', version: 2 } }, { ...pipeline.for(report), ...stillRunning })).rejects.toMatchObject({
+        code: 'ILLEGAL_TRANSITION',
+        message: expect.stringContaining("is not waiting for a report: it is failed (the training pipeline failed: out of GPU quota)"),
+      });
+      expect(pipeline.delivered).toEqual([report]);
+    });
+
+    it('when the report is wrong (unknown request, version or model, a version from before the request, no running orchestration), then it says so and nothing is taken', async () => {
+      const { deps, runs, registry } = await aWaitingRequest();
+      const pipeline = aPipeline();
+      const report = { outcome: 'registered' as const, version: 2 };
+      const accept = (input: Partial<{ model: string; requestId: string; report: typeof report }>, running = true) =>
+        acceptPipelineReport(deps, { model: 'regional', requestId: id, report, ...input }, { ...pipeline.for(report), running: async () => running });
+      await expect(accept({ model: 'nope' })).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+      await expect(accept({ requestId: retrainingRequestId('regional', '20260701T0000Z') })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await expect(accept({ report: { outcome: 'registered', version: 9 } })).rejects.toMatchObject({ code: 'VERSION_NOT_FOUND' });
+      await runs.retraining.create('regional', retrainingRequestId('regional', '20260801T0000Z'), aRecord('20260801T0000Z', { state: 'training', trainer: 'webhook', requestedAt: '2026-08-01T06:00:00Z' }));
+      await expect(accept({ requestId: retrainingRequestId('regional', '20260801T0000Z') })).rejects.toMatchObject({ code: 'VALIDATION_ERROR', message: expect.stringContaining('before retraining request') });
+      await expect(accept({}, false)).rejects.toMatchObject({ code: 'ILLEGAL_TRANSITION', message: expect.stringContaining('(it is training, trainer webhook)') });
+      expect(pipeline.delivered).toEqual([]);
+      expect((await runs.retraining.get('regional', id))?.value.state).toBe('training');
+      // The version may be decided before the pipeline gets round to reporting it: the request closes at once.
+      await registry.applyCommand('regional', 2, { type: 'retire' }, anActor());
+      await expect(accept({})).resolves.toMatchObject({ state: 'closed', resultVersion: 2, outcome: 'retired' });
+      expect(pipeline.delivered).toEqual([report]);
+    });
   });
 
   it('when the requests are listed, then the newest comes first', async () => {
