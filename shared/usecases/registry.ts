@@ -300,7 +300,17 @@ export class RegistryUseCases {
     if (isDomainError(check)) throw check;
     const next = await change.plan(pointer);
     if (isDomainError(next)) throw next;
-    const swapped = await this.deps.registry.swapChampion(next, stored?.etag);
+    let swapped: Versioned<ChampionPointer>;
+    try {
+      swapped = await this.deps.registry.swapChampion(next, stored?.etag);
+    } catch (error) {
+      // Lost the race to a concurrent change: if that change was this same one, it is done.
+      if (isDomainError(error) && error.code === 'CONCURRENCY_CONFLICT') {
+        const winner = await this.settledChampion(model, rules);
+        if (winner && change.alreadyDone(winner.value)) return (await this.requireVersion(model, number)).value;
+      }
+      throw error;
+    }
     const settled = await this.settle(swapped, rules);
     if (settled.value.epoch !== next.epoch) {
       const retired = next.lastChange?.to;

@@ -120,6 +120,47 @@ describe('registry use cases (in-memory registry)', () => {
     expect((await useCases.listVersions('churn')).map((v) => v.state)).toEqual(['production', 'archived']);
   });
 
+  it('when an admin promotes a version at the same moment as its lifecycle does, then both get it in production and there is one promotion', async () => {
+    const { registry, useCases, version: v1, events } = await setup();
+    const admin = anActor({ id: 'root', roles: ['MLOps.Admin'] });
+    await toPendingApproval(useCases, v1);
+    await useCases.applyCommand('churn', v1, { type: 'approve', evidenceHash: EVIDENCE }, bob);
+    // The lifecycle's promotion swaps the pointer between the admin's check and the admin's swap.
+    let lifecycle: Promise<unknown> = Promise.resolve();
+    registry.beforeSwapChampion = async () => {
+      registry.beforeSwapChampion = undefined;
+      lifecycle = useCases.applyCommand('churn', v1, { type: 'promote', reason: 'approved; promoted by the lifecycle' }, system);
+      await lifecycle;
+    };
+    await expect(useCases.applyCommand('churn', v1, { type: 'promote' }, admin)).resolves.toMatchObject({ state: 'production' });
+    await expect(lifecycle).resolves.toMatchObject({ state: 'production' });
+    expect(await useCases.getChampion('churn')).toMatchObject({ version: v1, epoch: 1 });
+    expect(events.ofType('champion.changed')).toHaveLength(1);
+    expect((await useCases.auditLog('churn', { kind: 'transition' })).filter((e) => e.kind === 'transition' && e.command === 'promote')).toHaveLength(1);
+  });
+
+  it('when two admins roll back at the same moment, then the champion goes back one step, once, and both are answered', async () => {
+    const { registry, useCases, version: v1 } = await setup();
+    const admin = anActor({ id: 'root', roles: ['MLOps.Admin'] });
+    const v2 = (await useCases.registerVersion('churn', aModelVersionInput(), alice)).version;
+    const v3 = (await useCases.registerVersion('churn', aModelVersionInput(), alice)).version;
+    for (const v of [v1, v2, v3]) {
+      await toPendingApproval(useCases, v);
+      await useCases.applyCommand('churn', v, { type: 'approve', evidenceHash: EVIDENCE }, bob);
+      await useCases.applyCommand('churn', v, { type: 'promote' }, admin);
+    }
+    let other: Promise<unknown> = Promise.resolve();
+    registry.beforeSwapChampion = async () => {
+      registry.beforeSwapChampion = undefined;
+      other = useCases.rollbackModel('churn', anActor({ id: 'root2', roles: ['MLOps.Admin'] }), 'bad week');
+      await other;
+    };
+    await expect(useCases.rollbackModel('churn', admin, 'bad week')).resolves.toMatchObject({ version: v3, state: 'archived' });
+    await expect(other).resolves.toMatchObject({ version: v3, state: 'archived' });
+    expect(await useCases.getChampion('churn')).toMatchObject({ version: v2, previous: [v1] });
+    expect((await useCases.listVersions('churn')).map((v) => v.state)).toEqual(['archived', 'production', 'archived']);
+  });
+
   it('when an admin retires a version while it is being promoted, then the promotion is 409, the old champion keeps serving, and champion commands still work', async () => {
     const { registry, useCases, version: v1, events } = await setup();
     const admin = anActor({ id: 'root', roles: ['MLOps.Admin'] });
