@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+import { addIsoDuration } from '../domain/policies/duration';
+
 /** Model names go into blob paths, Cosmos partition keys and instance ids: keep them boring. */
 export const MODEL_NAME_PATTERN = /^[a-z][a-z0-9-]{1,62}$/;
 export const modelNameSchema = z
@@ -26,13 +28,34 @@ export const versionNumberSchema = z.number().int().positive().max(MAX_VERSION_N
 
 export const isoDateTimeSchema = z.iso.datetime({ offset: true });
 
-/** An ISO 8601 duration such as P7D or PT6H. */
+/** The longest duration a policy or setting may name (timeouts, cooldowns, windows). */
+export const MAX_DURATION = 'P1000Y';
+const DURATION_BASE = new Date('2000-01-01T00:00:00.000Z');
+const DURATION_LIMIT = addIsoDuration(DURATION_BASE, MAX_DURATION).getTime();
+
+/**
+ * An ISO 8601 duration such as P7D or PT6H, of at most MAX_DURATION: beyond the dates JavaScript
+ * represents (P999999Y) a deadline or cooldown end is no date at all, which failed lifecycles at
+ * the approval wait and silently disabled cooldowns.
+ */
 export const isoDurationSchema = z
   .string()
   .regex(
     /^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$/,
     'an ISO 8601 duration like P7D or PT6H',
-  );
+  )
+  .refine(withinMaxDuration, `a duration is at most ${MAX_DURATION}`);
+
+/** Whether a duration that matches the pattern stays within MAX_DURATION (anything else is the pattern's issue). */
+function withinMaxDuration(duration: string): boolean {
+  let end: number;
+  try {
+    end = addIsoDuration(DURATION_BASE, duration).getTime();
+  } catch {
+    return true;
+  }
+  return end <= DURATION_LIMIT;
+}
 
 export const sha256Schema = z.string().regex(/^[a-f0-9]{64}$/, 'a lowercase hex sha256');
 

@@ -8,7 +8,7 @@ import {
 } from '../../../shared/domain/policies/performance-policy';
 import { selectReference } from '../../../shared/domain/policies/reference';
 import { driftEvaluationSchema } from '../../../shared/schemas/drift';
-import { performancePolicySchema } from '../../../shared/schemas/policies';
+import { modelPoliciesSchema, performancePolicySchema } from '../../../shared/schemas/policies';
 import { aBatch, aDriftPolicy, normals } from '../drift/builders';
 
 const policy = aDriftPolicy({ consecutiveWindows: 2, cooldown: 'P7D' });
@@ -109,6 +109,22 @@ describe('reference selection', () => {
       windows: [day('2026-03-15')],
       complete: true,
     });
+  });
+
+  test('when a policy names a duration too long to be a date (P999999Y), then the model is refused naming it; up to P1000Y is taken', () => {
+    for (const timeout of ['P999999Y', 'PT99999999999999999999S', 'P1001Y']) {
+      const parsed = modelPoliciesSchema.safeParse({ approval: { timeout }, drift: { cooldown: timeout }, retraining: { cooldown: timeout } });
+      expect(parsed.success).toBe(false);
+      expect(parsed.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+        ['approval.timeout', 'a duration is at most P1000Y'],
+        ['drift.cooldown', 'a duration is at most P1000Y'],
+        ['retraining.cooldown', 'a duration is at most P1000Y'],
+      ]);
+    }
+    const longest = modelPoliciesSchema.parse({ approval: { timeout: 'P1000Y' } });
+    expect(addIsoDuration(new Date('2026-06-01T00:00:00Z'), longest.approval.timeout).toISOString()).toBe('3026-06-01T00:00:00.000Z');
+    // A duration that is not one is still the pattern's issue, alone.
+    expect(modelPoliciesSchema.safeParse({ approval: { timeout: '7 days' } }).error?.issues.map((i) => i.message)).toEqual(['an ISO 8601 duration like P7D or PT6H']);
   });
 
   test('when durations are added, then months follow the calendar', () => {
