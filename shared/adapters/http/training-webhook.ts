@@ -9,7 +9,10 @@ const TIMEOUT_MS = 30_000;
 /**
  * Posts a training job as JSON with `Idempotency-Key: {requestId}`, so a pipeline can drop the
  * repeat of a retried post, and the active span's `traceparent`, so the job joins the retraining's
- * trace. 408 and 429 are outages like 5xx; any other 4xx is a refusal.
+ * trace. 408 and 429 are outages like 5xx; any other 4xx is a refusal. Redirects are not followed
+ * (fetch would repeat a POST answered 301, 302 or 303 as a GET, without the job, and a login page
+ * answering it would pass for the pipeline taking the job): a 3xx is a refusal naming where it
+ * points.
  */
 export class HttpTrainingWebhook implements TrainingWebhook {
   async submit(url: string, job: TrainingJob): Promise<void> {
@@ -17,9 +20,21 @@ export class HttpTrainingWebhook implements TrainingWebhook {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'idempotency-key': job.requestId, ...traceFields() },
       body: JSON.stringify(job),
+      redirect: 'manual',
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
-    if (response.ok) return;
+    if (response.ok) {
+      await response.body?.cancel().catch(() => undefined);
+      return;
+    }
+    if (response.status >= 300 && response.status < 400) {
+      await response.body?.cancel().catch(() => undefined);
+      const location = response.headers.get('location');
+      throw errors.validation(
+        `the training webhook answered ${response.status} ${response.statusText} (a redirect${location ? ` to ${location.slice(0, 200)}` : ''}) instead of taking the job ${job.requestId}: RETRAINING_WEBHOOK_URL must be the endpoint that takes the POST`,
+        { status: response.status },
+      );
+    }
     const text = (await response.text().catch(() => '')).slice(0, 500);
     const answer = `${response.status} ${response.statusText}${text ? `: ${text}` : ''}`;
     if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) {

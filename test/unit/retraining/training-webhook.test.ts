@@ -80,6 +80,31 @@ describe('handing a retraining request to a webhook trainer', () => {
     }
   });
 
+  it('when the webhook URL redirects (a login page, http to https), then the job is refused naming where it points, not taken by whatever answers the GET', async () => {
+    const gets: string[] = [];
+    const server = http.createServer((req, res) => {
+      if (req.method === 'GET') {
+        gets.push(req.url ?? '');
+        res.writeHead(200, { 'content-type': 'text/html' }).end('<html>sign in</html>');
+        return;
+      }
+      req.resume();
+      req.on('end', () => res.writeHead(302, { location: '/login?return=jobs' }).end());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jobs`;
+    try {
+      const job = { ...input, complete: { method: 'POST' as const, path: '/x' }, lineage: { parentVersion: 3, trainingRun: input.requestId } };
+      await expect(new HttpTrainingWebhook().submit(url, job)).rejects.toMatchObject({
+        code: 'VALIDATION_ERROR',
+        message: expect.stringMatching(/answered 302 Found \(a redirect to \/login\?return=jobs\) instead of taking the job/),
+      });
+      expect(gets).toEqual([]);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   it('when no webhook URL is set, then submitting is a VALIDATION_ERROR naming the setting', async () => {
     await expect(submitTrainingJob({ webhook: new HttpTrainingWebhook(), webhookUrl: undefined, timeout: 'P1D' }, input)).rejects.toMatchObject({
       code: 'VALIDATION_ERROR',
