@@ -6,6 +6,34 @@ import { traceFields } from '../telemetry/invocation';
 /** How long one POST may take before it counts as an outage (and is retried). */
 const TIMEOUT_MS = 30_000;
 
+/** How much of a failing answer's body is read and quoted. */
+const QUOTED_CHARS = 500;
+
+/**
+ * The start of a response body (at most `max` characters), without reading the rest: a pipeline
+ * answering an error with a huge or endless body neither fills memory nor holds the post until
+ * its timeout. A body that breaks off gives what arrived.
+ */
+async function startOf(response: Response, max: number): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader() as ReadableStreamDefaultReader<Uint8Array>;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < max * 4) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } catch {
+    // What arrived before it broke off is the answer.
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return Buffer.concat(chunks).toString('utf8').slice(0, max);
+}
+
 /**
  * Posts a training job as JSON with `Idempotency-Key: {requestId}`, so a pipeline can drop the
  * repeat of a retried post, and the active span's `traceparent`, so the job joins the retraining's
@@ -35,7 +63,7 @@ export class HttpTrainingWebhook implements TrainingWebhook {
         { status: response.status },
       );
     }
-    const text = (await response.text().catch(() => '')).slice(0, 500);
+    const text = await startOf(response, QUOTED_CHARS);
     const answer = `${response.status} ${response.statusText}${text ? `: ${text}` : ''}`;
     if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) {
       throw errors.validation(`the training webhook refused the job ${job.requestId}: ${answer}`, { status: response.status });

@@ -105,6 +105,33 @@ describe('handing a retraining request to a webhook trainer', () => {
     }
   });
 
+  it('when a failing webhook answers with an endless body, then the post fails at once quoting its start, without waiting for the body to end', async () => {
+    const server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        const drip = setInterval(() => res.write('stack trace line '.repeat(8)), 5);
+        res.on('close', () => clearInterval(drip));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jobs`;
+    try {
+      const job = { ...input, complete: { method: 'POST' as const, path: '/x' }, lineage: { parentVersion: 3, trainingRun: input.requestId } };
+      const started = Date.now();
+      const failure: Error = await new HttpTrainingWebhook().submit(url, job).then(
+        () => new Error('taken'),
+        (e: Error) => e,
+      );
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(failure.message).toMatch(/^the training webhook failed for .*: 500 Internal Server Error: (stack trace line )+/);
+      expect(failure.message.length).toBeLessThan(700);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }, 10_000);
+
   it('when no webhook URL is set, then submitting is a VALIDATION_ERROR naming the setting', async () => {
     await expect(submitTrainingJob({ webhook: new HttpTrainingWebhook(), webhookUrl: undefined, timeout: 'P1D' }, input)).rejects.toMatchObject({
       code: 'VALIDATION_ERROR',
