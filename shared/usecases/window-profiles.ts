@@ -1,6 +1,7 @@
 import { errors, parseOrThrow } from '../domain/errors';
 import { lakePaths } from '../domain/lake-paths';
 import { mergeAcrossReferences } from '../domain/profiles/merge-across-references';
+import { isWindowId } from '../domain/windows';
 import type { DataLake } from '../ports/data-lake';
 import { type ReferenceProfile, referenceProfileSchema, windowProfileSchema } from '../schemas/monitoring';
 import type { SegmentedProfile } from './profiling';
@@ -19,6 +20,7 @@ export async function profiledWindows(lake: DataLake, model: string): Promise<Ma
     const match = /^([^/]+)\/runs\/[^/]+\.json$/.exec(object.path.slice(prefix.length));
     if (!match) continue; // chunk profiles and anything else in the folder
     const windowId = match[1]!;
+    if (!isWindowId(windowId)) continue; // a folder someone else put there: not a window of ours
     byWindow.set(windowId, [...(byWindow.get(windowId) ?? []), object.path]);
   }
   return byWindow;

@@ -280,6 +280,25 @@ describe('drift monitor', () => {
     expect((await window(world, day(11)))!.drift!.evaluation.reasons[0]!.message).toMatch(/^not compared: profiles\/regional\/windows\/20260611T0000Z\/runs\/broken\.json is not JSON/);
   });
 
+  it('when the profiles folder holds something that is not a window (a stray folder, a date written another way), then it is left alone and the windows are judged', async () => {
+    const world = await monitorWorld();
+    await world.scored(day(10), usual(10));
+    await world.scored(day(11), usual(11));
+    // Someone copied a real run profile into folders of their own.
+    const folder = lakePaths.windowsProfilesFolder(MODEL);
+    const profile = world.lake.body([...world.lake.objects.keys()].find((p) => p.startsWith(`${folder}${day(10)}/runs/`))!);
+    for (const stray of ['notes', '2026-06-12', '20260231T0000Z', '20261301T0000Z']) await world.lake.write(`${folder}${stray}/runs/copy.json`, profile);
+
+    const report = await world.run();
+
+    expect(report.models[0]!.error).toBeUndefined();
+    expect(report.models[0]!.windows.map((w) => [w.windowId, w.drift])).toEqual([
+      [day(10), 'ok'],
+      [day(11), 'ok'],
+    ]);
+    expect((await world.runs.monitors.get(MODEL, MONITOR_STATE_ID))?.value.evaluatedUntil).toBe('2026-06-12T00:00:00.000Z');
+  });
+
   it('when a model has no champion, then it is listed as not monitored', async () => {
     const world = await monitorWorld();
     world.store.champions.delete(MODEL);
