@@ -29,9 +29,9 @@ export function headerIndex(columns: readonly string[]): Map<string, number> {
  * Maps the model's columns to the file's. Missing feature, id, timestamp or segment-key columns
  * make the whole file unusable (INVALID_INPUT_FILE, listing all of them), and so does a needed
  * column named twice; extra columns are ignored (even repeated ones). Header names are matched
- * exactly after trimming.
+ * exactly after trimming. `source` words the errors for a file's header or for JSON rows' fields.
  */
-export function layoutColumns(model: ModelDefinition, columns: readonly string[]): ColumnLayout {
+export function layoutColumns(model: ModelDefinition, columns: readonly string[], source: 'file' | 'json' = 'file'): ColumnLayout {
   const index = headerIndex(columns);
   const repeated = new Set(columns.map((c) => c.trim()).filter((name, i) => index.get(name) !== i));
   const missing: string[] = [];
@@ -48,18 +48,24 @@ export function layoutColumns(model: ModelDefinition, columns: readonly string[]
   const segments = model.segmentKeys.map((name) => ({ name, column: find(name) }));
   if (ambiguous.length > 0) {
     const names = [...new Set(ambiguous)];
-    throw errors.invalidInputFile(`the header names ${names.map((m) => `'${m}'`).join(', ')} more than once`, {
+    const listed = names.map((m) => `'${m}'`).join(', ');
+    throw errors.invalidInputFile(source === 'json' ? `the rows name the field(s) ${listed} more than once (spaces around names are ignored)` : `the header names ${listed} more than once`, {
       repeated: names,
     });
   }
   const unique = [...new Set(missing)];
   if (unique.length > 0) {
-    throw errors.invalidInputFile(
-      columns.length === 0
-        ? 'the file has no header row'
-        : `the file lacks required column(s) ${unique.map((m) => `'${m}'`).join(', ')}`,
-      { missing: unique, columns: [...columns] },
-    );
+    const listed = unique.map((m) => `'${m}'`).join(', ');
+    // JSON rows (the scoring API) have fields, not a header: say it in their words.
+    const message =
+      source === 'json'
+        ? columns.length === 0
+          ? 'the rows have no fields'
+          : `no row has the required field(s) ${listed}`
+        : columns.length === 0
+          ? 'the file has no header row'
+          : `the file lacks required column(s) ${listed}`;
+    throw errors.invalidInputFile(message, { missing: unique, columns: [...columns] });
   }
   const timestampRange = windowableRange(windowLengthMs(model.policies.drift.window));
   return { width: columns.length, features, id, timestamp, timestampRange, segments };

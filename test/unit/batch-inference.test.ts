@@ -235,4 +235,19 @@ describe('synchronous scoring of rows', () => {
       await runtime.close();
     }
   });
+  it('when no row has a field the model needs, then the request is refused in the words of rows and fields, not of a file', async () => {
+    const { deps, runtime } = await setup();
+    try {
+      await expect(scoreRows(deps, { model: 'demand', rows: [{}, {}] })).rejects.toMatchObject({ code: 'INVALID_INPUT_FILE', message: 'the rows have no fields' });
+      await expect(scoreRows(deps, { model: 'demand', rows: [{ id: 'a', x1: 1, region: 'north' }] })).rejects.toMatchObject({
+        code: 'INVALID_INPUT_FILE',
+        message: "no row has the required field(s) 'x2'",
+      });
+      await expect(scoreRows(deps, { model: 'demand', rows: [{ id: 'a', x1: 1, ' x1': 2, x2: 2, region: 'north' }] })).rejects.toMatchObject({
+        message: "the rows name the field(s) 'x1' more than once (spaces around names are ignored)",
+      });
+    } finally {
+      await runtime.close();
+    }
+  });
 });
