@@ -42,10 +42,20 @@ export const lifecycleStatus = (client: df.DurableClient, ref: VersionRef) => in
 export const ensureLifecycleStarted = (client: df.DurableClient, input: LifecycleInput): Promise<boolean> =>
   startOnce(client, MODEL_LIFECYCLE, lifecycleInstanceId(input.model, input.version), input);
 
-/** Wakes the lifecycle after a person decided on its version; false when there is no instance to tell. */
+/** Runtime states of an instance that can still receive an event (not completed, failed or terminated). */
+const LISTENING = new Set(['Pending', 'Running', 'ContinuedAsNew', 'Suspended']);
+
+/**
+ * Wakes the lifecycle after a person decided on its version; false when no running instance
+ * listens (never started, or it ended: the host takes an event for an ended instance with 410,
+ * which the SDK reports as success, so the status is asked first).
+ */
 export async function notifyLifecycle(client: df.DurableClient, ref: VersionRef, event: ApprovalEvent): Promise<boolean> {
+  const instanceId = lifecycleInstanceId(ref.model, ref.version);
+  const status = await instanceStatus(client, instanceId);
+  if (!status || !LISTENING.has(String(status.runtimeStatus))) return false;
   try {
-    await client.raiseEvent(lifecycleInstanceId(ref.model, ref.version), APPROVAL_EVENT, event);
+    await client.raiseEvent(instanceId, APPROVAL_EVENT, event);
     return true;
   } catch (error) {
     if (isMissing(error)) return false;

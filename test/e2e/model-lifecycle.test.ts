@@ -207,6 +207,20 @@ describe('model lifecycle over HTTP on devhost', () => {
     expect((await lifecycleDone('regional', res.body.version)).lifecycle.customStatus).toMatchObject({ step: 'done', state: 'rejected' });
   });
 
+  it('when the lifecycle of a pending version was terminated, then an approval is recorded and says the lifecycle was not notified', async () => {
+    const pkg = regionalPackage(TRUE_WEIGHTS, 0.06, withValidation(VALIDATION));
+    const version = (await contributor().register('regional', pkg.manifest, pkg.onnx)).body.version as number;
+    const detail = await until('regional', version, 'pending_approval');
+    const instance = encodeURIComponent(`lifecycle:regional:${version}`);
+    const terminated = await fetch(`${devhost.origin}/runtime/webhooks/durabletask/instances/${instance}/terminate?reason=test&code=local-master-key`, { method: 'POST' });
+    expect(terminated.status).toBe(202);
+    await eventually('terminated', async () => ((await reader().get(`models/regional/versions/${version}`)).body?.lifecycle?.runtimeStatus === 'Terminated' ? true : undefined));
+    const approved = await approver().post(`models/regional/versions/${version}/approve`, { evidenceHash: detail.version.evidenceHash });
+    expect(approved).toMatchObject({ status: 200, body: { state: 'approved', lifecycleNotified: false } });
+    // Nothing will promote it: take it out of the way of the tests that follow.
+    expect((await admin().post(`models/regional/versions/${version}/retire`)).body).toMatchObject({ state: 'retired' });
+  });
+
   it('when the registrant approves their own version, then 403 for separation of duties', async () => {
     const lead = apiClient(devhost.origin, 'lead');
     const pkg = regionalPackage(TRUE_WEIGHTS, 0.02, withValidation(VALIDATION));
