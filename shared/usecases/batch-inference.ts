@@ -362,7 +362,9 @@ async function mergeChunkProfiles(deps: BatchDeps, model: string, windowId: stri
  * The window's prediction count, recounted from the run profiles stored for it (their `rows`
  * metadata), so a repeated fan-in cannot count a run twice. Label coverage follows the new count,
  * and so does whether realised performance is provisional (actuals may have come first); labels,
- * metrics and drift are left as they are.
+ * metrics and drift are left as they are. The profiles are listed after the document is read (on
+ * every attempt), so the fan-in that writes last has seen every run profile written before it
+ * read: a count listed before another run's profile landed cannot overwrite that run's.
  */
 async function recountWindowPredictions(
   deps: BatchDeps,
@@ -372,10 +374,10 @@ async function recountWindowPredictions(
   span: WindowProfile['window'],
 ): Promise<void> {
   const model = definition.name;
-  let predictions = 0;
-  for await (const o of deps.lake.list(`${lakePaths.windowProfilesFolder(model, windowId)}runs/`)) predictions += Number(o.metadata.rows ?? 0);
   for (let attempt = 0; ; attempt++) {
     const found = await deps.runs.windows.get(model, windowId);
+    let predictions = 0;
+    for await (const o of deps.lake.list(`${lakePaths.windowProfilesFolder(model, windowId)}runs/`)) predictions += Number(o.metadata.rows ?? 0);
     const base: MonitoringWindow = found?.value ?? {
       modelName: model,
       window: span,

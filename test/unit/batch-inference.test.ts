@@ -53,7 +53,8 @@ async function setup(options: { champion?: boolean; timestampColumn?: string } =
   return { deps, lake, runtime, registry };
 }
 
-async function scoreDrop(deps: BatchDeps, path: string, body: string) {
+/** A drop scored up to its fan-in: what completeRun takes. */
+async function scoredChunksOf(deps: BatchDeps, path: string, body: string) {
   await deps.lake.write(path, Buffer.from(body));
   const info = (await deps.lake.stat(path))!;
   const source = { path, etag: info.etag, size: info.size, lastModified: '2026-06-01T10:30:00.000Z' };
@@ -63,10 +64,46 @@ async function scoreDrop(deps: BatchDeps, path: string, body: string) {
   if ('failed' in plan) throw new Error(plan.failed);
   const chunks: ScoredChunk[] = [];
   for (const planned of plan.chunks) chunks.push(await scoreRunChunk(deps, { model: 'demand', runId, version: started.version!, planned, arrival: source.lastModified }));
-  return completeRun(deps, { model: 'demand', runId, version: started.version!, chunks });
+  return { model: 'demand', runId, version: started.version!, chunks };
+}
+
+async function scoreDrop(deps: BatchDeps, path: string, body: string) {
+  return completeRun(deps, await scoredChunksOf(deps, path, body));
 }
 
 describe('batch inference use cases', () => {
+  it('when two runs of one window finish at once, then the window counts both runs (a recount read before the other run wrote does not win)', async () => {
+    const { deps, runtime } = await setup();
+    try {
+      const first = await scoredChunksOf(deps, 'drops/demand/a.csv', toCsv(regionalRows(30, 100)));
+      const second = await scoredChunksOf(deps, 'drops/demand/b.csv', toCsv(regionalRows(40, 101)));
+      // The first fan-in's read of the window document waits until the second fan-in has finished.
+      const windows = deps.runs.windows;
+      let gate: (() => void) | undefined;
+      const gated = new Promise<void>((resolve) => (gate = resolve));
+      let reached!: () => void;
+      const atGate = new Promise<void>((resolve) => (reached = resolve));
+      let calls = 0;
+      const slowFirstRead: typeof windows = Object.create(windows) as typeof windows;
+      slowFirstRead.get = async (model, id) => {
+        if (calls++ === 0) {
+          reached();
+          await gated;
+        }
+        return windows.get(model, id);
+      };
+      const racing = { ...deps, runs: { ...deps.runs, windows: slowFirstRead } };
+      const firstDone = completeRun(racing, first);
+      await atGate;
+      await completeRun(racing, second);
+      gate!();
+      await firstDone;
+      expect((await windows.get('demand', '20260601T0000Z'))!.value.predictions).toBe(70);
+    } finally {
+      await runtime.close();
+    }
+  });
+
   it('when a drop holds a region the reference never had, then the run names it as a new segment value and an unseen category', async () => {
     const { deps, runtime } = await setup();
     try {
