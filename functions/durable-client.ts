@@ -1,5 +1,6 @@
 import type * as df from 'durable-functions';
 
+import { batchInstanceId, CHAMPION_CHANGED_EVENT } from '../orchestrations/batch/names';
 import { lifecycleInstanceId, MODEL_LIFECYCLE } from '../orchestrations/lifecycle/names';
 import { traceFields } from '../shared/adapters/telemetry/invocation';
 import { APPROVAL_EVENT, type ApprovalEvent, type LifecycleInput, type VersionRef } from '../shared/schemas/lifecycle-orchestration';
@@ -41,6 +42,17 @@ export const lifecycleStatus = (client: df.DurableClient, ref: VersionRef) => in
 /** Starts the version's lifecycle once. */
 export const ensureLifecycleStarted = (client: df.DurableClient, input: LifecycleInput): Promise<boolean> =>
   startOnce(client, MODEL_LIFECYCLE, lifecycleInstanceId(input.model, input.version), input);
+
+/** Tells a batch run waiting for a champion that the model's champion changed; false when its instance does not exist. */
+export async function wakeBatchRun(client: df.DurableClient, model: string, runId: string, champion: number): Promise<boolean> {
+  try {
+    await client.raiseEvent(batchInstanceId(model, runId), CHAMPION_CHANGED_EVENT, { champion });
+    return true;
+  } catch (error) {
+    if (isMissing(error)) return false;
+    throw error;
+  }
+}
 
 /** Runtime states of an instance that can still receive an event (not completed, failed or terminated). */
 const LISTENING = new Set(['Pending', 'Running', 'ContinuedAsNew', 'Suspended']);

@@ -1,17 +1,20 @@
 import { app, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 
-import { batchInstanceId, CHAMPION_CHANGED_EVENT } from '../../orchestrations/batch/names';
 import { recordQueueAge } from '../../shared/adapters/telemetry/metrics';
 import { batch } from '../../shared/composition';
 import { config } from '../../shared/config';
 import { parseOrThrow } from '../../shared/domain/errors';
 import { modelEventSchema } from '../../shared/schemas/messages';
-import { waitingRuns } from '../../shared/usecases/batch-inference';
+import { resumeWaitingRuns } from '../../shared/usecases/batch-inference';
+import { wakeBatchRun } from '../durable-client';
 
 /**
  * The model's champion changed (`champion.changed` on the events topic, subscription
- * `champion-changes`): runs that were waiting for a champion are woken to score their drops.
+ * `champion-changes`): runs that were waiting for a champion are woken to score their drops. Each
+ * run is woken on its own: a run whose instance is gone is logged and skipped; when some could not
+ * be told (an outage) the handling throws after trying all of them, so the message is delivered
+ * again (waking a run twice is harmless: it reads the champion itself).
  */
 app.serviceBusTopic('resumeWaitingRuns', {
   topicName: '%EVENTS_TOPIC%',
@@ -22,10 +25,16 @@ app.serviceBusTopic('resumeWaitingRuns', {
     recordQueueAge(`${config().EVENTS_TOPIC}/champion-changes`, context.triggerMetadata?.enqueuedTimeUtc);
     const event = parseOrThrow(modelEventSchema, message, 'model event');
     if (event.type !== 'champion.changed' || event.data.to === null) return;
+    const champion = event.data.to;
     const client = df.getClient(context);
-    for (const run of await waitingRuns(batch(), event.model)) {
-      await client.raiseEvent(batchInstanceId(event.model, run.runId), CHAMPION_CHANGED_EVENT, { champion: event.data.to });
-      context.log(`resumeWaitingRuns: run ${run.runId} of ${event.model} resumes with v${event.data.to}`);
+    const report = await resumeWaitingRuns(batch(), event.model, (runId) => wakeBatchRun(client, event.model, runId, champion));
+    for (const runId of report.woken) context.log(`resumeWaitingRuns: run ${runId} of ${event.model} resumes with v${champion}`);
+    for (const runId of report.missing) {
+      context.warn(`resumeWaitingRuns: run ${runId} of ${event.model} waits for a champion but has no orchestration instance (purged?): nothing to wake, skipped`);
+    }
+    if (report.failed.length > 0) {
+      const reasons = report.failed.map((f) => `${f.runId}: ${f.error}`).join('; ');
+      throw new Error(`resumeWaitingRuns: ${report.failed.length} run(s) of ${event.model} could not be woken, to be retried: ${reasons}`);
     }
   },
 });

@@ -451,6 +451,32 @@ export async function waitingRuns(deps: Pick<BatchDeps, 'runs'>, model: string):
   return (await deps.runs.runs.list(model)).filter((r) => r.state === 'waiting_for_champion');
 }
 
+/** What waking the runs of a model found, by run id. */
+export interface ResumeReport {
+  woken: string[];
+  /** Runs whose orchestration instance does not exist (purged): nothing waits to be woken. */
+  missing: string[];
+  /** Runs that could not be told (an outage), with the reason. */
+  failed: { runId: string; error: string }[];
+}
+
+/**
+ * Wakes every run of `model` waiting for a champion, each on its own: one that cannot be woken
+ * (no instance, an outage) does not keep the others waiting. `wake` answers false when the run's
+ * instance does not exist.
+ */
+export async function resumeWaitingRuns(deps: Pick<BatchDeps, 'runs'>, model: string, wake: (runId: string) => Promise<boolean>): Promise<ResumeReport> {
+  const report: ResumeReport = { woken: [], missing: [], failed: [] };
+  for (const run of await waitingRuns(deps, model)) {
+    try {
+      (await wake(run.runId) ? report.woken : report.missing).push(run.runId);
+    } catch (error) {
+      report.failed.push({ runId: run.runId, error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  return report;
+}
+
 /** Loaded versions kept per process, the most recently used `capacity` of them; a failed load is forgotten. */
 export class VersionCache implements ScoringCache {
   private readonly entries = new Map<string, Promise<LoadedScoring>>();

@@ -1,0 +1,111 @@
+/**
+ * `resumeWaitingRuns` (Service Bus trigger on the `champion-changes` subscription) fed a
+ * `champion.changed` event while the model has several runs waiting for a champion, some of which
+ * cannot be woken. Invoked through devhost's worker with the Cosmos run store and a durable client
+ * whose management API is a stand-in that answers as the extension does: 202 for a known
+ * instance, 404 for one that does not exist (purged), 503 for an outage.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import type { ServiceBusReceivedMessage } from '@azure/service-bus';
+
+import { durableClientPayload } from '../../devhost/durable/client-payload';
+import { messageMetadata } from '../../devhost/triggers/servicebus-metadata';
+import { defaultWorker } from '../../devhost/worker';
+import { cosmosRunStore } from '../../shared/adapters/cosmos/run-store';
+import type { InferenceRun } from '../../shared/schemas/monitoring';
+
+const worker = defaultWorker();
+const lines: string[] = [];
+worker.setLogSink((e) => lines.push(e.message));
+
+/** Instance ids the stand-in answers 404 (no such instance) or 503 (an outage) for; the rest 202. */
+const missing = new Set<string>();
+const down = new Set<string>();
+const raised: string[] = [];
+let server: Server;
+const saved = { ...process.env };
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const match = /\/instances\/([^/?]+)\/raiseEvent\/([^/?]+)/.exec(req.url ?? '');
+    const instanceId = decodeURIComponent(match?.[1] ?? '');
+    req.resume();
+    req.on('end', () => {
+      const status = !match ? 400 : missing.has(instanceId) ? 404 : down.has(instanceId) ? 503 : 202;
+      if (status === 202) raised.push(`${instanceId} ${match![2]}`);
+      res.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // The durable-functions client rewrites the URLs to localhost:7071 unless WEBSITE_HOSTNAME is set, as devhost sets it.
+  process.env.WEBSITE_HOSTNAME = origin.slice('http://'.length);
+  process.env.EVENTS_TOPIC = 'model-events';
+  const payload = durableClientPayload({ origin, taskHubName: 'ResumeTest', systemKey: 'system-key' });
+  worker.setInputBindingProvider('durableClient', () => payload);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require('../../functions/servicebus/champion-changes');
+});
+
+afterAll(async () => {
+  process.env = saved;
+  await new Promise((resolve) => server.close(resolve));
+});
+
+const waitingRun = (model: string, runId: string): InferenceRun => ({
+  runId,
+  modelName: model,
+  kind: 'batch',
+  state: 'waiting_for_champion',
+  sources: [{ path: `drops/${model}/${runId}.csv`, etag: '"0x1"', size: 10 }],
+  instanceId: `batch:${model}:${runId}`,
+  version: null,
+  chunks: 0,
+  rowsRead: 0,
+  rowsScored: 0,
+  rowsQuarantined: 0,
+  rejectionReasons: {},
+  windows: [],
+  createdAt: '2026-06-01T01:00:00Z',
+});
+
+const championChanged = (model: string) => ({
+  eventId: `${model}:champion-changed:2`,
+  type: 'champion.changed',
+  model,
+  version: 2,
+  occurredAt: '2026-06-02T00:00:00Z',
+  data: { epoch: 1, from: null, to: 2, cause: 'promote', actor: 'user:alice' },
+});
+
+const deliver = (model: string) => {
+  const message = { body: {}, messageId: `${model}:champion-changed:2`, deliveryCount: 0, enqueuedTimeUtc: new Date() } as unknown as ServiceBusReceivedMessage;
+  return worker.invoke('resumeWaitingRuns', { triggerValue: championChanged(model), triggerMetadata: messageMetadata(message), quiet: true });
+};
+
+describe('resumeWaitingRuns when some waiting runs cannot be woken', () => {
+  it('when one run\'s orchestration instance is gone, then the runs after it are still woken and the gone one is logged and skipped', async () => {
+    const model = `resume-${randomUUID().slice(0, 8)}`;
+    const runs = cosmosRunStore();
+    for (const runId of ['run-a', 'run-b', 'run-c']) await runs.runs.create(model, runId, waitingRun(model, runId));
+    missing.add(`batch:${model}:run-a`);
+
+    await deliver(model);
+
+    expect(raised.filter((r) => r.includes(model)).sort()).toEqual([`batch:${model}:run-b championChanged`, `batch:${model}:run-c championChanged`]);
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`run run-a of ${model} waits for a champion but has no orchestration instance`)));
+  });
+
+  it('when one run cannot be told (an outage), then the others are woken first and the handling throws naming it, so the message is delivered again', async () => {
+    const model = `resume-${randomUUID().slice(0, 8)}`;
+    const runs = cosmosRunStore();
+    for (const runId of ['run-a', 'run-b', 'run-c']) await runs.runs.create(model, runId, waitingRun(model, runId));
+    down.add(`batch:${model}:run-a`);
+
+    await expect(deliver(model)).rejects.toThrow(new RegExp(`1 run\\(s\\) of ${model} could not be woken, to be retried: run-a: `));
+    expect(raised.filter((r) => r.includes(model)).sort()).toEqual([`batch:${model}:run-b championChanged`, `batch:${model}:run-c championChanged`]);
+  });
+});
