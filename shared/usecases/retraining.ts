@@ -70,6 +70,12 @@ function bodyOf(body: unknown): unknown {
   }
 }
 
+/**
+ * How far ahead of this instance's clock a request's `requestedAt` may be (the monitor stamps it
+ * with its own clock): further is a malformed request.
+ */
+const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
 const describe = (error: unknown) => (isDomainError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error));
 
 /**
@@ -86,9 +92,15 @@ async function parseDelivery(deps: RetrainingDeps, delivery: RetrainingDelivery)
     // Duplicate detection keys on the id: an id naming another request would let two of a window through.
     const named = retrainingRequestId(parsed.data.model, parsed.data.window.id);
     if (ref && delivery.messageId !== named) throw malformed(`its message id names another request than its body does ('${named}')`);
-    return parsed.data;
+    if (Date.parse(parsed.data.requestedAt) <= deps.clock.now().getTime() + MAX_CLOCK_SKEW_MS) return parsed.data;
   }
-  const error = malformed(!parsed.success ? formatIssues(parsed.error) : `window.id '${parsed.data.window.id}' is not a monitoring window id (YYYYMMDDTHHmmZ)`);
+  const error = malformed(
+    !parsed.success
+      ? formatIssues(parsed.error)
+      : !window?.success
+        ? `window.id '${parsed.data.window.id}' is not a monitoring window id (YYYYMMDDTHHmmZ)`
+        : `requestedAt ${parsed.data.requestedAt} is in the future (it is ${deps.clock.now().toISOString()}): its record would hold off every later request of the model for the retraining cooldown after that time`,
+  );
   if (ref) {
     await recordTrainingError(deps, ref.model, retrainingRequestId(ref.model, ref.windowId), describe(error), true).catch((e: unknown) => {
       if (!(isDomainError(e) && e.code === 'NOT_FOUND')) throw e;

@@ -322,6 +322,23 @@ describe('a retraining request for a model with the built-in trainer', () => {
     expect(await deliver(w, aRetrainingRequest('regional', 1, WINDOW), 1, 'hand-sent-1')).toMatchObject({ requestId: REQUEST_ID, state: 'registered' });
   });
 
+  it('when a request is dated in the future (a sender\'s clock far ahead), then it is refused and leaves no record that would hold off later requests for the cooldown after that date', async () => {
+    const w = await aWorld({ trainingSet: true });
+    const future = aRetrainingRequest('regional', 1, WINDOW, { requestedAt: '2099-01-01T00:00:00Z' });
+    await expect(deliver(w, future, 1, 'hand-sent-1')).rejects.toMatchObject({
+      code: 'VALIDATION_ERROR',
+      message: expect.stringMatching(/^malformed retraining request 'hand-sent-1': requestedAt 2099-01-01T00:00:00Z is in the future/),
+    });
+    expect(await record(w.runs)).toBeUndefined();
+    // Sent with its request id while the monitor's record waits: that request fails with the reason.
+    await queuedRecord(w);
+    await expect(deliver(w, future)).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
+    expect(await record(w.runs)).toMatchObject({ state: 'failed', requestedAt: '2026-06-02T00:00:00Z', error: expect.stringMatching(/requestedAt 2099-01-01T00:00:00Z is in the future/) });
+    // A clock a minute ahead of this one is no reason to refuse.
+    const skewed = aRetrainingRequest('regional', 1, WINDOW, { requestedAt: '2026-06-02T03:01:00Z' });
+    expect(await deliver(w, skewed)).toMatchObject({ requestId: REQUEST_ID, state: 'registered' });
+  });
+
   it('when the request names a version the registry does not have, or retraining is disabled, then the request fails saying so', async () => {
     const w = await aWorld();
     await expect(deliver(w, aRetrainingRequest('regional', 7, WINDOW))).rejects.toMatchObject({ code: 'VERSION_NOT_FOUND' });
