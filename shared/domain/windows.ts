@@ -26,6 +26,17 @@ export function windowIdOf(startMs: number): string {
   return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}T${iso.slice(11, 13)}${iso.slice(14, 16)}Z`;
 }
 
+/**
+ * Whether `id` is a window id as {@link windowIdOf} writes it: the pattern alone also lets through
+ * ids of no instant (`20260601T9900Z`) or of another one (`20260230T0000Z` is 2 March).
+ */
+export function isWindowId(id: string): boolean {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})Z$/.exec(id);
+  if (!m) return false;
+  const start = Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:00.000Z`);
+  return !Number.isNaN(start) && windowIdOf(start) === id;
+}
+
 /** The start (epoch milliseconds) of the window holding an instant: cheap enough to call per row. */
 export function windowStartOf(epochMs: number, lengthMs: number): number {
   return ORIGIN + Math.floor((epochMs - ORIGIN) / lengthMs) * lengthMs;

@@ -1,9 +1,10 @@
 import { errors, formatIssues, isDomainError } from '../domain/errors';
 import { parseRetrainingRequestId } from '../domain/retraining';
+import { isWindowId } from '../domain/windows';
 import type { TrainingWebhook } from '../ports/training-webhook';
 import { type RetrainingRequest, retrainingRequestId, retrainingRequestSchema } from '../schemas/messages';
 import type { ModelDefinition } from '../schemas/model';
-import { type RetrainingRecord, windowIdSchema } from '../schemas/monitoring';
+import type { RetrainingRecord } from '../schemas/monitoring';
 import type { RetrainingInput, RetrainingSubmitted, TrainingJob } from '../schemas/retraining';
 import { type BuiltinTrainerDeps, trainBuiltin } from './builtin-trainer';
 import {
@@ -85,10 +86,10 @@ const describe = (error: unknown) => (isDomainError(error) ? `${error.code}: ${e
  */
 async function parseDelivery(deps: RetrainingDeps, delivery: RetrainingDelivery): Promise<RetrainingRequest> {
   const parsed = retrainingRequestSchema.safeParse(bodyOf(delivery.body));
-  const window = parsed.success ? windowIdSchema.safeParse(parsed.data.window.id) : undefined;
+  const realWindow = parsed.success && isWindowId(parsed.data.window.id);
   const ref = parseRetrainingRequestId(delivery.messageId);
   const malformed = (reason: string) => errors.validation(`malformed retraining request${delivery.messageId ? ` '${delivery.messageId}'` : ''}: ${reason}`);
-  if (parsed.success && window?.success) {
+  if (parsed.success && realWindow) {
     // Duplicate detection keys on the id: an id naming another request would let two of a window through.
     const named = retrainingRequestId(parsed.data.model, parsed.data.window.id);
     if (ref && delivery.messageId !== named) throw malformed(`its message id names another request than its body does ('${named}')`);
@@ -97,7 +98,7 @@ async function parseDelivery(deps: RetrainingDeps, delivery: RetrainingDelivery)
   const error = malformed(
     !parsed.success
       ? formatIssues(parsed.error)
-      : !window?.success
+      : !realWindow
         ? `window.id '${parsed.data.window.id}' is not a monitoring window id (YYYYMMDDTHHmmZ)`
         : `requestedAt ${parsed.data.requestedAt} is in the future (it is ${deps.clock.now().toISOString()}): its record would hold off every later request of the model for the retraining cooldown after that time`,
   );

@@ -1,4 +1,4 @@
-import { windowFromId, windowLengthMs, windowOf } from '../../shared/domain/windows';
+import { isWindowId, windowFromId, windowLengthMs, windowOf } from '../../shared/domain/windows';
 
 describe('monitoring windows', () => {
   it('when windows are daily, hourly or weekly, then they start at UTC midnight, on the hour and on Mondays', () => {
@@ -13,6 +13,11 @@ describe('monitoring windows', () => {
   it('when an instant is on a boundary, then it belongs to the window that starts there', () => {
     expect(windowOf(Date.parse('2026-03-05T00:00:00.000Z'), windowLengthMs('P1D')).id).toBe('20260305T0000Z');
     expect(windowOf(Date.parse('2026-03-04T23:59:59.999Z'), windowLengthMs('P1D')).id).toBe('20260304T0000Z');
+  });
+
+  it('when an id is checked, then only ids windowIdOf writes pass: not the pattern with no instant or another instant behind it', () => {
+    expect(['20260601T0000Z', '20240229T2300Z', '00010101T0000Z'].filter(isWindowId)).toEqual(['20260601T0000Z', '20240229T2300Z', '00010101T0000Z']);
+    expect(['20260601T9900Z', '20260230T0000Z', '20261301T0000Z', '20260601T2400Z', '20260601T0060Z', '2026-06-01', ''].filter(isWindowId)).toEqual([]);
   });
 
   it('when a window id is read back, then it gives the same span; lengths that vary are refused', () => {

@@ -322,6 +322,19 @@ describe('a retraining request for a model with the built-in trainer', () => {
     expect(await deliver(w, aRetrainingRequest('regional', 1, WINDOW), 1, 'hand-sent-1')).toMatchObject({ requestId: REQUEST_ID, state: 'registered' });
   });
 
+  it('when a window id has the pattern but names no instant (hour 99) or another one (30 February is 2 March), then it is refused and nothing is trained', async () => {
+    const w = await aWorld({ trainingSet: true });
+    const window = { start: '2026-06-01T00:00:00Z', end: '2026-06-02T00:00:00Z' };
+    for (const id of ['20260601T9900Z', '20260230T0000Z', '20261301T0000Z']) {
+      await expect(deliver(w, aRetrainingRequest('regional', 1, WINDOW, { window: { id, ...window } }), 1, `hand-sent-${id}`)).rejects.toMatchObject({
+        code: 'VALIDATION_ERROR',
+        message: `malformed retraining request 'hand-sent-${id}': window.id '${id}' is not a monitoring window id (YYYYMMDDTHHmmZ)`,
+      });
+    }
+    expect(await w.runs.retraining.list('regional')).toEqual([]);
+    expect(await w.store.getVersion('regional', 2)).toBeUndefined();
+  });
+
   it('when a request is dated in the future (a sender\'s clock far ahead), then it is refused and leaves no record that would hold off later requests for the cooldown after that date', async () => {
     const w = await aWorld({ trainingSet: true });
     const future = aRetrainingRequest('regional', 1, WINDOW, { requestedAt: '2099-01-01T00:00:00Z' });
