@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 import { isoDateTimeSchema, isoDurationSchema, modelNameSchema, traceparentSchema, versionNumberSchema } from './common';
 import { segmentedMetricReportSchema } from './metrics';
-import { modelInputSchema } from './model';
+import { storedModelDefinitionSchema } from './model';
 import { actualsRecordSchema, windowIdSchema, windowSpanSchema } from './monitoring';
 import { chunkPlanSchema } from './scoring';
 
@@ -58,7 +58,7 @@ export const actualsJoinPlanSchema = z.object({
   model: modelNameSchema,
   source: z.object({ path: z.string(), etag: z.string(), size: count, lastModified: isoDateTimeSchema }),
   plannedAt: isoDateTimeSchema,
-  definition: modelInputSchema,
+  definition: storedModelDefinitionSchema,
   actuals: chunkPlanSchema,
   /** Data rows of the actuals file. */
   rows: count,

@@ -129,6 +129,16 @@ function checkModel(
 export const modelInputSchema = modelFieldsSchema.superRefine((m, ctx) => checkModel(m, ctx, false));
 
 /**
+ * A model definition as stored (registry documents, plans written from them): read back with
+ * today's rules except the schedule's, which tightened after definitions were stored (a schedule
+ * stored then is kept as text, so the model still reads and lists). What runs on the schedule
+ * checks it ({@link scheduleProblem}) and reports a model whose schedule it cannot use.
+ */
+export const storedModelDefinitionSchema = modelFieldsSchema
+  .extend({ schedule: z.string().optional() })
+  .superRefine((m, ctx) => checkModel(m, ctx, false));
+
+/**
  * A model definition in a registration package (version manifest): a classifier may leave out
  * `classLabels` when its ONNX graph names them (a ZipMap's or the classifier node's labels).
  */

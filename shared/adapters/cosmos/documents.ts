@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 
 import { z } from 'zod';
 
+import { storedModelDefinitionSchema } from '../../schemas/model';
 import { modelVersionSchema } from '../../schemas/model-version';
 import { championPointerSchema, modelRecordSchema } from '../../schemas/registry';
 
@@ -14,7 +15,12 @@ export const MODEL_DOC_ID = 'model';
 export const CHAMPION_DOC_ID = 'champion';
 export const versionDocId = (version: number): string => `version-${String(version).padStart(8, '0')}`;
 
-export const modelDocumentSchema = modelRecordSchema.extend({ id: z.literal(MODEL_DOC_ID), docType: z.literal('model') });
+/** The definition as stored: a schedule stored before its rules tightened does not make the model unreadable. */
+export const modelDocumentSchema = modelRecordSchema.extend({
+  definition: storedModelDefinitionSchema,
+  id: z.literal(MODEL_DOC_ID),
+  docType: z.literal('model'),
+});
 export const versionDocumentSchema = modelVersionSchema.extend({ id: z.string().startsWith('version-'), docType: z.literal('version') });
 export const championDocumentSchema = championPointerSchema.extend({
   id: z.literal(CHAMPION_DOC_ID),
