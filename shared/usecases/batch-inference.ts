@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 
 import { errors, isDomainError, parseOrThrow } from '../domain/errors';
 import { lakePaths } from '../domain/lake-paths';
-import { latestOccurrence } from '../domain/schedule';
+import { latestOccurrence, scheduleProblem } from '../domain/schedule';
 import type { RowBatch } from '../domain/tabular';
 import { windowFromId, windowIdOf, windowLengthMs, windowStartOf } from '../domain/windows';
 import type { Clock } from '../ports/clock';
@@ -512,6 +512,9 @@ export async function dueScheduledRun(
 ): Promise<Omit<BatchInput, 'maxParallel'> | undefined> {
   if (!definition.schedule) return undefined;
   const model = definition.name;
+  // A definition stored before schedules were checked as they are now may hold one that is not NCRONTAB.
+  const problem = scheduleProblem(definition.schedule);
+  if (problem) throw errors.validation(`model '${model}' is not scheduled: its schedule '${definition.schedule}' is ${problem.startsWith('not ') ? problem : `not valid: ${problem}`}`);
   const occurrence = latestOccurrence(definition.schedule, now);
   const runId = `sched-${occurrence.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
   if (await deps.runs.runs.get(model, runId)) return undefined;

@@ -10,7 +10,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { durableClientPayload } from '../../devhost/durable/client-payload';
+import { timerTriggerValue } from '../../devhost/host/timers';
 import { defaultWorker } from '../../devhost/worker';
+import { blobDataLake } from '../../shared/adapters/blob/data-lake';
 import { cosmosContainers } from '../../shared/adapters/cosmos/client';
 import { cosmosModelRegistry } from '../../shared/adapters/cosmos/model-registry';
 import { RegistryUseCases } from '../../shared/usecases/registry';
@@ -83,5 +85,20 @@ describe('models whose stored schedule is not a six-field NCRONTAB expression', 
     expect((await registry().getModel('b-nonsense')).definition.schedule).toBe('every day at 2 am please');
     expect((await registry().registerVersion('a-five-fields', aModelVersionInput(), carlos)).version).toBe(1);
     await expect(registry().createModel({ ...aRegionalModel('d-new'), schedule: '0 2 * * *' }, carlos)).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
+  });
+
+  it('when scheduled inference checks them before a model that is due, then the due model still gets its run and each unreadable schedule is logged as a warning', async () => {
+    await blobDataLake().write('drops/c-due/scheduled/batch-1.csv', Buffer.from('id,x1,x2,region\n1,1,2,north\n'));
+    // The drop belongs to an occurrence after it was written (whole seconds).
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+
+    await worker.invoke('scheduleInference', { triggerValue: timerTriggerValue(null, false), quiet: true });
+
+    expect(started).toEqual([expect.stringMatching(/^batchInference batch:c-due:sched-\d{8}T\d{6}Z$/)]);
+    const warnings = lines.filter((l) => /warn/i.test(l.level)).map((l) => l.message);
+    expect(warnings).toEqual([
+      "scheduleInference: model 'a-five-fields' is not scheduled: its schedule '0 2 * * *' is not valid: a schedule has six fields: second minute hour day month day-of-week",
+      expect.stringMatching(/^scheduleInference: model 'b-nonsense' is not scheduled: its schedule 'every day at 2 am please' is not a valid NCRONTAB expression: /),
+    ]);
   });
 });
