@@ -78,7 +78,14 @@ export const MONITOR_STATE_ID = 'monitor';
 export async function runDriftMonitor(deps: DriftMonitorDeps): Promise<DriftMonitorReport> {
   const report: DriftMonitorReport = { models: [], withoutChampion: [], failures: [] };
   for (const record of await deps.registry.listModels()) {
-    const version = (await deps.registry.getChampion(record.modelName))?.value.version ?? null;
+    let version: number | null;
+    try {
+      version = (await deps.registry.getChampion(record.modelName))?.value.version ?? null;
+    } catch (error) {
+      // One model's unreadable champion (an outage, a damaged document) does not stop the others.
+      report.failures.push({ model: record.modelName, error });
+      continue;
+    }
     if (version === null) {
       report.withoutChampion.push(record.modelName);
       continue;
