@@ -17,6 +17,8 @@ export interface ApprovalsOfModel {
   model: string;
   /** Its versions waiting for a decision, soonest deadline first (none: an empty list). */
   pending: PendingApproval[];
+  /** Why its versions could not be read (an outage, a damaged document): then `pending` is unknown, not empty. */
+  error?: string;
 }
 
 /**
@@ -26,7 +28,8 @@ export interface ApprovalsOfModel {
  * episode runs after that transition was written, so it fires at most a few seconds after this
  * deadline; an instance restarted while a version was pending waits a full timeout from its
  * restart, later than this deadline (the signal errs early). Models that approve automatically
- * are left out: nobody is waited for.
+ * are left out: nobody is waited for. A model whose versions cannot be read is listed with the
+ * `error` and the others are still read.
  */
 export async function pendingApprovals(registry: Pick<ModelRegistry, 'listModels' | 'listVersions'>, now: Date): Promise<ApprovalsOfModel[]> {
   const result: ApprovalsOfModel[] = [];
@@ -34,7 +37,15 @@ export async function pendingApprovals(registry: Pick<ModelRegistry, 'listModels
     const policy = record.definition.policies.approval;
     if (policy.autoApprove) continue;
     const pending: PendingApproval[] = [];
-    for (const version of await registry.listVersions(record.modelName)) {
+    let versions;
+    try {
+      versions = await registry.listVersions(record.modelName);
+    } catch (error) {
+      // One model's versions that cannot be read do not hide the others' approvals.
+      result.push({ model: record.modelName, pending, error: error instanceof Error ? error.message : String(error) });
+      continue;
+    }
+    for (const version of versions) {
       if (version.state !== 'pending_approval') continue;
       const entered = version.history.filter((t) => t.to === 'pending_approval').at(-1)?.at ?? version.updatedAt;
       const deadline = addIsoDuration(new Date(entered), policy.timeout);

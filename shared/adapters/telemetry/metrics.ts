@@ -119,10 +119,13 @@ export function recordQueueAge(entity: string, enqueuedTimeUtc: unknown, now: nu
 /**
  * Pending approvals as the approval watch found them: per model the count (0 included, so a
  * dashboard sees it drop), and per waiting version the seconds left before its lifecycle expires it.
+ * A model the watch could not read (`error`) gets no data point rather than a misleading 0.
  */
 export function recordPendingApprovals(models: readonly ApprovalsOfModel[]): void {
   const m = instruments();
-  for (const { model, pending } of models) {
+  for (const { model, pending, error } of models) {
+    // Unknown is not zero: a model whose versions could not be read gets no data point this time.
+    if (error !== undefined) continue;
     m.approvalsPending.record(pending.length, { model });
     for (const p of pending) m.approvalTimeLeft.record(Math.round(p.timeLeftMs / 1000), { model, version: String(p.version), deadline: p.deadline });
   }

@@ -121,6 +121,23 @@ describe('pending approvals', () => {
     ]);
   });
 
+  it("when one model's versions cannot be read, then the others' approvals are still found and recorded, and that model gets no count rather than 0", async () => {
+    const churn = world('PT36H');
+    const [record] = await churn.listModels();
+    const damaged: ModelRecord = { ...record!, modelName: 'aaa-damaged', definition: { ...record!.definition, name: 'aaa-damaged' } };
+    const registry = {
+      listModels: () => Promise.resolve([damaged, record!]),
+      listVersions: (model: string) => (model === 'aaa-damaged' ? Promise.reject(new Error('stored registry document version-00000001 is invalid')) : churn.listVersions()),
+    };
+    const found = await pendingApprovals(registry, new Date('2026-06-15T12:00:00.000Z'));
+    expect(found.map((m) => [m.model, m.pending.map((p) => p.version), m.error])).toEqual([
+      ['aaa-damaged', [], 'stored registry document version-00000001 is invalid'],
+      ['churn', [1, 3], undefined],
+    ]);
+    recordPendingApprovals(found);
+    expect((await points('mlops.approvals.pending')).map((p) => [p.attributes, p.value])).toEqual([[{ model: 'churn' }, 2]]);
+  });
+
   it('when a model approves automatically, then none of its versions is reported', async () => {
     expect(await pendingApprovals(world('P7D', true), new Date('2026-06-16T00:00:00.000Z'))).toEqual([]);
   });
