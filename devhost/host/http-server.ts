@@ -176,6 +176,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       return answerBeforeBody(200, { state: 'Running', version: worker.coreApi.hostVersion });
     }
     if (options.admin && AdminFunctions.serves(url.pathname)) {
+      // Authorised before the body is read: without the master key nothing of it is buffered.
+      const refused = options.admin.unauthorised({ headers: req.headers, url });
+      if (refused) return answerBeforeBody(refused.status, refused.body);
       let body: Buffer;
       try {
         body = await readBodyLimited(req, maxBody);

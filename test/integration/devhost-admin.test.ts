@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import path from 'node:path';
 
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -55,6 +56,28 @@ describe('devhost admin API: POST /admin/functions/{name}', () => {
     const before = ticks.length;
     expect((await run('sampleTick', { input: '' }, {}, '?code=master-key')).status).toBe(202);
     await until('the tick', () => ticks.length > before);
+  });
+
+  it('when a caller without the master key sends a body over the size limit, then 401 before any of it is read (an unfinished body is not waited for), as the host authorises first; with the key, 413', async () => {
+    const declared = (headers: Record<string, string>) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request(`${host.origin}/admin/functions/sampleTick`, { method: 'POST', headers: { 'content-length': String(200 * 1024 * 1024), ...headers } }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.write('{"input": "'); // the rest never comes: the answer must not wait for it
+      });
+    // Within the limit but never finished: without the key the answer does not wait for the body.
+    const unfinished = await Promise.race([
+      declared({ 'content-length': '1000' }),
+      new Promise<{ status: string }>((resolve) => setTimeout(() => resolve({ status: 'no answer within 5 s' }), 5000).unref()),
+    ]);
+    expect(unfinished.status).toBe(401);
+    const anonymous = await declared({});
+    expect([anonymous.status, JSON.parse(anonymous.body)]).toEqual([401, { error: 'Admin APIs need the master key (DEVHOST_MASTER_KEY) as x-functions-key or ?code=.' }]);
+    expect((await declared({ 'x-functions-key': 'fn-key' })).status).toBe(401);
+    expect((await declared({ 'x-functions-key': 'master-key' })).status).toBe(413);
   });
 
   it('when a timer function is run, then it answers 202 at once and the function gets a timer that is not past due', async () => {
