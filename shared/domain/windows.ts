@@ -48,14 +48,6 @@ export function windowOf(epochMs: number, lengthMs: number): WindowSpan {
   return { id: windowIdOf(start), start: new Date(start).toISOString(), end: new Date(start + lengthMs).toISOString() };
 }
 
-/** Whether text is a window id (`YYYYMMDDTHHmmZ` naming a real instant): folder names in the lake may be anything. */
-export function isWindowId(text: string): boolean {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})Z$/.exec(text);
-  if (!m) return false;
-  const start = Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:00.000Z`);
-  return !Number.isNaN(start) && windowIdOf(start) === text;
-}
-
 /** The window a window id names, for a window length. */
 export function windowFromId(id: string, lengthMs: number): WindowSpan {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})Z$/.exec(id);
