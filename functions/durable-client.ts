@@ -18,6 +18,15 @@ export async function instanceStatus(client: df.DurableClient, instanceId: strin
   }
 }
 
+/** Runtime states of an instance that has ended for good. */
+const ENDED = new Set(['Completed', 'Failed', 'Terminated', 'Canceled']);
+
+/** Whether the instance exists and has ended (completed, failed, terminated): it will not run again under its id. */
+export async function instanceEnded(client: df.DurableClient, instanceId: string): Promise<boolean> {
+  const status = await instanceStatus(client, instanceId);
+  return status !== undefined && ENDED.has(String(status.runtimeStatus));
+}
+
 /**
  * Starts an orchestration under a business-key instance id unless an instance exists (running or
  * finished: a finished one is not restarted, which would replace its history). Returns whether

@@ -7,7 +7,7 @@ import { config } from '../../shared/config';
 import { isDomainError } from '../../shared/domain/errors';
 import { handleRetrainingMessage, type RetrainingStarters } from '../../shared/usecases/retraining';
 import { ensureLifecycleStarted } from '../durable-client';
-import { ensureRetrainingStarted } from '../retraining-client';
+import { ensureRetrainingStarted, retrainingEnded } from '../retraining-client';
 
 /**
  * `retraining-requests` (RETRAINING_QUEUE): each request goes to its model's trainer and becomes a
@@ -29,6 +29,7 @@ app.serviceBusQueue('retraining', {
       startWebhookRetraining: async (input) => {
         await ensureRetrainingStarted(client, input);
       },
+      webhookRetrainingEnded: (requestId) => retrainingEnded(client, requestId),
     };
     const metadata = context.triggerMetadata ?? {};
     recordQueueAge(config().RETRAINING_QUEUE, metadata.enqueuedTimeUtc);

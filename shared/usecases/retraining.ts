@@ -42,6 +42,8 @@ export interface RetrainingStarters {
   startLifecycle(model: string, version: number, requestId: string): Promise<void>;
   /** The `webhookRetraining` orchestration of a webhook trainer, unless it exists. */
   startWebhookRetraining(input: RetrainingInput): Promise<void>;
+  /** Whether the request's `webhookRetraining` instance exists and has ended (completed, failed or terminated). */
+  webhookRetrainingEnded(requestId: string): Promise<boolean>;
 }
 
 /** One delivery of a queue message. */
@@ -150,6 +152,14 @@ async function retrain(
 
   if (policy.trainer !== 'builtin') {
     if (!deps.webhookUrl) throw errors.validation(`model '${modelName}' retrains with the '${policy.trainer}' trainer, which needs RETRAINING_WEBHOOK_URL`);
+    // One instance per request id, and an ended one is never started again: a message delivered
+    // again after it ended must not put the request back to `training`, where it would stay open
+    // (holding off every later request of the model) with nothing left to end it.
+    if (await starters.webhookRetrainingEnded(requestId)) {
+      const ended =
+        record.state === 'failed' ? record : await recordTrainingError(deps, modelName, requestId, `its ${policy.trainer} retraining ended without recording an outcome`, true);
+      return { requestId, state: ended.state, note: `its ${policy.trainer} retraining already ended (${ended.state}${ended.error ? `: ${ended.error}` : ''})` };
+    }
     await startTraining(deps, record, policy.trainer);
     await starters.startWebhookRetraining({ requestId, model: modelName, request });
     return { requestId, state: 'training', note: `submitted to the ${policy.trainer} trainer` };

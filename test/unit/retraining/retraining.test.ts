@@ -14,6 +14,7 @@ import { loadScoringVersion } from '../../../shared/usecases/load-version';
 import { registerPackage, stageUpload } from '../../../shared/usecases/register-package';
 import { RegistryUseCases } from '../../../shared/usecases/registry';
 import { handleRetrainingMessage, type RetrainingDeps, type RetrainingStarters } from '../../../shared/usecases/retraining';
+import { recordTrainingError } from '../../../shared/usecases/retraining-records';
 import { anActor } from '../../support/builders';
 import { InMemoryModelRegistry } from '../../support/in-memory-registry';
 import { inMemoryRunStore } from '../../support/in-memory-run-store';
@@ -35,7 +36,8 @@ interface World {
   registry: RegistryUseCases;
   publisher: RecordingPublisher;
   starters: RetrainingStarters;
-  started: { lifecycles: string[]; webhooks: RetrainingInput[] };
+  /** What was started; `ended` holds the request ids whose webhook retraining instance has ended. */
+  started: { lifecycles: string[]; webhooks: RetrainingInput[]; ended: Set<string> };
 }
 
 async function aWorld(options: { policies?: Record<string, unknown>; trainingSet?: boolean; webhookUrl?: string } = {}): Promise<World> {
@@ -52,10 +54,11 @@ async function aWorld(options: { policies?: Record<string, unknown>; trainingSet
   const pkg = regionalPackage(TRUE_WEIGHTS, 0, { datasets });
   await registerPackage(registration, { model: 'regional', manifest: pkg.manifest, artifact: await stageUpload(registration, 'regional', Readable.from([pkg.onnx])), actor: carlos });
   const runs = inMemoryRunStore();
-  const started: World['started'] = { lifecycles: [], webhooks: [] };
+  const started: World['started'] = { lifecycles: [], webhooks: [], ended: new Set() };
   const starters: RetrainingStarters = {
     startLifecycle: async (model, version, requestId) => void started.lifecycles.push(`${model}:${version}:${requestId}`),
     startWebhookRetraining: async (input) => void started.webhooks.push(input),
+    webhookRetrainingEnded: async (requestId) => started.ended.has(requestId),
   };
   const deps: RetrainingDeps = {
     runs,
@@ -416,6 +419,27 @@ describe('a retraining request for a model with a webhook trainer', () => {
     expect(w.started.webhooks).toEqual([{ requestId: REQUEST_ID, model: 'regional', request: expect.objectContaining({ model: 'regional', version: 1 }) }]);
     expect(await record(w.runs)).toMatchObject({ state: 'training', trainer: 'webhook' });
     expect(await w.lake.stat(lakePaths.retrainingDataset('regional', WINDOW, 'train.csv'))).toBeUndefined();
+  });
+
+  it('when the message comes again after its webhook retraining ended, then the request keeps its end instead of going back to training', async () => {
+    const w = await aWorld({ policies: { retraining: { trainer: 'webhook' } }, webhookUrl: 'https://ml.example/jobs' });
+    const request = aRetrainingRequest('regional', 1, WINDOW);
+    await deliver(w, request);
+    // The pipeline's run failed (the orchestration recorded it), then the message is delivered again.
+    await recordTrainingError(w.deps, 'regional', REQUEST_ID, 'the training pipeline failed: out of quota', true);
+    w.started.ended.add(REQUEST_ID);
+    expect(await deliver(w, request, 2)).toMatchObject({ state: 'failed', note: expect.stringMatching(/already ended \(failed: the training pipeline failed: out of quota\)/) });
+    expect(await record(w.runs)).toMatchObject({ state: 'failed', error: 'the training pipeline failed: out of quota' });
+    expect(w.started.webhooks).toHaveLength(1);
+  });
+
+  it('when its webhook retraining ended without recording an outcome, then a redelivered message fails the request instead of leaving it training', async () => {
+    const w = await aWorld({ policies: { retraining: { trainer: 'webhook' } }, webhookUrl: 'https://ml.example/jobs' });
+    const request = aRetrainingRequest('regional', 1, WINDOW);
+    await deliver(w, request);
+    w.started.ended.add(REQUEST_ID); // terminated by an operator, say
+    expect(await deliver(w, request, 2)).toMatchObject({ state: 'failed' });
+    expect(await record(w.runs)).toMatchObject({ state: 'failed', error: 'its webhook retraining ended without recording an outcome' });
   });
 
   it('when no webhook URL is configured, then the request fails naming the setting', async () => {
