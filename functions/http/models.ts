@@ -27,9 +27,9 @@ defineRoute({
   summary: 'List models with their latest version and champion',
   tags: ['models'],
   access: ROLES.reader,
-  responses: { 200: { description: 'Every model, by name', schema: modelListSchema } },
+  responses: { 200: { description: 'Every model, by name; models whose stored document cannot be read apart, with the reason', schema: modelListSchema } },
   handler: async () => {
-    const models = await registry().listModels();
+    const { models, unreadable } = await registry().listModels();
     const champions = await Promise.all(models.map((m) => registry().getChampion(m.modelName)));
     return {
       status: 200,
@@ -43,6 +43,7 @@ defineRoute({
           createdAt: m.createdAt,
           createdBy: m.createdBy,
         })),
+        unreadable: unreadable.map((u) => ({ name: u.modelName, reason: u.reason })),
       },
     };
   },

@@ -23,7 +23,9 @@ app.timer('scheduleInference', {
     const client = df.getClient(context);
     const now = new Date();
     const failures: string[] = [];
-    for (const model of await registry().listModels()) {
+    const listing = await registry().listModels();
+    for (const { modelName, reason } of listing.unreadable) failures.push(`${modelName}: ${reason}`);
+    for (const model of listing.models) {
       if (!model.definition.schedule) continue;
       try {
         const due = await dueScheduledRun(batch(), model.definition, now);

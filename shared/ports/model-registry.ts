@@ -12,6 +12,17 @@ export interface RegisteredVersion extends Versioned<ModelVersion> {
   created: boolean;
 }
 
+/** A model document the store holds but cannot read, and why. */
+export interface UnreadableModel {
+  modelName: string;
+  reason: string;
+}
+
+export interface ModelListing {
+  models: ModelRecord[];
+  unreadable: UnreadableModel[];
+}
+
 /**
  * The model registry store: models, versions, the champion pointer and the audit ledger. Writes
  * guarded by an ETag fail with CONCURRENCY_CONFLICT when the stored document has changed; the
@@ -21,8 +32,12 @@ export interface ModelRegistry {
   /** Creates a model; MODEL_ALREADY_EXISTS if the name is taken. */
   createModel(model: ModelRecord): Promise<ModelRecord>;
   getModel(model: string): Promise<ModelRecord | undefined>;
-  /** Every model, by name. */
-  listModels(): Promise<ModelRecord[]>;
+  /**
+   * Every model, by name. A stored model document that no longer reads (damaged, or written under
+   * rules that have since tightened) is listed apart with the reason instead of failing the whole
+   * listing: one bad document must not stop the monitors and GET /models for every model.
+   */
+  listModels(): Promise<ModelListing>;
 
   /**
    * Stores a new version with the next free number, race-free: concurrent calls get distinct,

@@ -61,7 +61,11 @@ export const modelSummarySchema = z.object({
   createdBy: z.string(),
 });
 
-export const modelListSchema = z.object({ models: z.array(modelSummarySchema) });
+export const modelListSchema = z.object({
+  models: z.array(modelSummarySchema),
+  /** Models whose stored document cannot be read (damaged, or stored under rules since tightened), with why. */
+  unreadable: z.array(z.object({ name: z.string(), reason: z.string() })),
+});
 
 export const modelDetailSchema = z.object({
   definition: modelInputSchema,

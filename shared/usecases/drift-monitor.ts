@@ -77,7 +77,10 @@ export const MONITOR_STATE_ID = 'monitor';
 
 export async function runDriftMonitor(deps: DriftMonitorDeps): Promise<DriftMonitorReport> {
   const report: DriftMonitorReport = { models: [], withoutChampion: [], failures: [] };
-  for (const record of await deps.registry.listModels()) {
+  const listing = await deps.registry.listModels();
+  // A model whose document cannot be read is a failure of this run, reported after the others.
+  for (const { modelName, reason } of listing.unreadable) report.failures.push({ model: modelName, error: new Error(reason) });
+  for (const record of listing.models) {
     let version: number | null;
     try {
       version = (await deps.registry.getChampion(record.modelName))?.value.version ?? null;

@@ -29,11 +29,13 @@ export interface ApprovalsOfModel {
  * deadline; an instance restarted while a version was pending waits a full timeout from its
  * restart, later than this deadline (the signal errs early). Models that approve automatically
  * are left out: nobody is waited for. A model whose versions cannot be read is listed with the
- * `error` and the others are still read.
+ * `error` and the others are still read; so is a model whose stored document cannot be read.
  */
 export async function pendingApprovals(registry: Pick<ModelRegistry, 'listModels' | 'listVersions'>, now: Date): Promise<ApprovalsOfModel[]> {
   const result: ApprovalsOfModel[] = [];
-  for (const record of await registry.listModels()) {
+  const listing = await registry.listModels();
+  for (const { modelName, reason } of listing.unreadable) result.push({ model: modelName, pending: [], error: reason });
+  for (const record of listing.models) {
     const policy = record.definition.policies.approval;
     if (policy.autoApprove) continue;
     const pending: PendingApproval[] = [];

@@ -16,7 +16,7 @@ import {
 } from '../domain/lifecycle';
 import type { Clock } from '../ports/clock';
 import type { EventPublisher } from '../ports/event-publisher';
-import type { ModelRegistry, Versioned } from '../ports/model-registry';
+import type { ModelListing, ModelRegistry, Versioned } from '../ports/model-registry';
 import {
   type Actor,
   type ActorInput,
@@ -195,7 +195,8 @@ export class RegistryUseCases {
     return this.requireModel(model);
   }
 
-  async listModels(): Promise<ModelRecord[]> {
+  /** Every model by name, and apart, those whose stored document cannot be read (with the reason). */
+  async listModels(): Promise<ModelListing> {
     return this.deps.registry.listModels();
   }
 

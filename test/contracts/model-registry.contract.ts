@@ -109,7 +109,7 @@ export function describeModelRegistryContract(name: string, makeRegistry: () => 
         await registry.createModel(aModelRecord(second));
         expect(created).toEqual(aModelRecord(first));
         expect(await registry.getModel(first)).toEqual(created);
-        const names = (await registry.listModels()).map((m) => m.modelName);
+        const names = (await registry.listModels()).models.map((m) => m.modelName);
         expect(names).toEqual(expect.arrayContaining([first, second]));
         expect(names).toEqual([...names].sort((a, b) => a.localeCompare(b)));
       });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
+import { cosmosContainers } from '../../shared/adapters/cosmos/client';
 import { CosmosModelRegistry } from '../../shared/adapters/cosmos/model-registry';
 import { systemClock } from '../../shared/adapters/system-clock';
 import { planPromotion } from '../../shared/domain/lifecycle';
@@ -47,10 +48,27 @@ describe('model registry on Cosmos DB (local server)', () => {
       const record = await registry.getModel(model);
       expect(record).toMatchObject({ modelName: model, createdBy: alice.id, latestVersion: 0 });
       expect(record?.definition.policies.approval.approverRole).toBe('MLOps.Approver');
-      expect((await registry.listModels()).map((m) => m.modelName)).toContain(model);
+      expect((await registry.listModels()).models.map((m) => m.modelName)).toContain(model);
       expect(await registry.listAudit(model)).toEqual([
         expect.objectContaining({ id: `${model}:created`, kind: 'model_created', actor: alice }),
       ]);
+    });
+
+    it('when a stored model document no longer reads, then the other models are listed and it is listed apart with the reason', async () => {
+      const readable = await aModel();
+      const damaged = await aModel('damaged');
+      const { models } = await cosmosContainers();
+      const { resource } = await models.item('model', damaged).read<{ definition: Record<string, unknown> }>();
+      await models.items.upsert({ ...resource!, definition: { ...resource!.definition, task: 'ranking' } });
+      try {
+        const listing = await registry.listModels();
+        expect(listing.models.map((m) => m.modelName)).toContain(readable);
+        expect(listing.models.map((m) => m.modelName)).not.toContain(damaged);
+        expect(listing.unreadable).toEqual([{ modelName: damaged, reason: expect.stringMatching(/^its stored model document is invalid: .*task/s) }]);
+      } finally {
+        // Other suites list every model of this database.
+        await models.item('model', damaged).delete();
+      }
     });
 
     it('when a definition is invalid, then VALIDATION_ERROR lists the problems and nothing is stored', async () => {

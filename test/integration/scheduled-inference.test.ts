@@ -77,7 +77,7 @@ describe('models whose stored schedule is not a six-field NCRONTAB expression', 
   });
 
   it('when the registry is read, then they still read and list with the schedule as stored, and take new versions; a new model with such a schedule is still refused', async () => {
-    expect((await cosmosModelRegistry().listModels()).map((m) => [m.modelName, m.definition.schedule])).toEqual([
+    expect((await cosmosModelRegistry().listModels()).models.map((m) => [m.modelName, m.definition.schedule])).toEqual([
       ['a-five-fields', '0 2 * * *'],
       ['b-nonsense', 'every day at 2 am please'],
       ['c-due', '* * * * * *'],
@@ -100,5 +100,21 @@ describe('models whose stored schedule is not a six-field NCRONTAB expression', 
       "scheduleInference: model 'a-five-fields' is not scheduled: its schedule '0 2 * * *' is not valid: a schedule has six fields: second minute hour day month day-of-week",
       expect.stringMatching(/^scheduleInference: model 'b-nonsense' is not scheduled: its schedule 'every day at 2 am please' is not a valid NCRONTAB expression: /),
     ]);
+  });
+
+  it('when a model document no longer reads at all, then the others are still checked and the invocation fails naming it', async () => {
+    const { models } = await cosmosContainers();
+    const { resource } = await models.item('model', 'b-nonsense').read<{ definition: Record<string, unknown> }>();
+    await models.items.upsert({ ...resource!, definition: { ...resource!.definition, task: 'ranking' } });
+    const logged = lines.length;
+    try {
+      await expect(worker.invoke('scheduleInference', { triggerValue: timerTriggerValue(null, false), quiet: true })).rejects.toThrow(
+        /^scheduleInference: b-nonsense: its stored model document is invalid: /,
+      );
+      // The readable models were still checked: a-five-fields' schedule is warned about again.
+      expect(lines.slice(logged).map((l) => l.message)).toContainEqual(expect.stringMatching(/^scheduleInference: model 'a-five-fields' is not scheduled/));
+    } finally {
+      await models.items.upsert(resource!);
+    }
   });
 });

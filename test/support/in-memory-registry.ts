@@ -1,6 +1,6 @@
 import { errors } from '../../shared/domain/errors';
 import { championAtFromEvents, compareLedgerEntries } from '../../shared/domain/lifecycle';
-import type { ModelRegistry, RegisteredVersion, Versioned } from '../../shared/ports/model-registry';
+import type { ModelListing, ModelRegistry, RegisteredVersion, Versioned } from '../../shared/ports/model-registry';
 import { type ModelVersion, modelVersionSchema } from '../../shared/schemas/model-version';
 import {
   type AuditEvent,
@@ -43,8 +43,8 @@ export class InMemoryModelRegistry implements ModelRegistry {
     return this.models.get(model);
   }
 
-  async listModels(): Promise<ModelRecord[]> {
-    return [...this.models.values()].sort((a, b) => a.modelName.localeCompare(b.modelName));
+  async listModels(): Promise<ModelListing> {
+    return { models: [...this.models.values()].sort((a, b) => a.modelName.localeCompare(b.modelName)), unreadable: [] };
   }
 
   async registerVersion(

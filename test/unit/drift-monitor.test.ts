@@ -313,12 +313,24 @@ describe('drift monitor', () => {
     await world.store.createModel({ modelName: 'aaa-damaged', definition: { ...world.definition, name: 'aaa-damaged' }, createdAt: '2026-06-01T00:00:00.000Z', updatedAt: '2026-06-01T00:00:00.000Z', createdBy: 'carlos', latestVersion: 0 });
     const getChampion = world.store.getChampion.bind(world.store);
     world.store.getChampion = (model) => (model === 'aaa-damaged' ? Promise.reject(new Error('stored registry document champion is invalid')) : getChampion(model));
-    expect((await world.store.listModels()).map((m) => m.modelName)).toEqual(['aaa-damaged', MODEL]);
+    expect((await world.store.listModels()).models.map((m) => m.modelName)).toEqual(['aaa-damaged', MODEL]);
 
     const report = await world.run();
 
     expect(report.models.map((m) => [m.model, m.windows.map((w) => w.windowId)])).toEqual([[MODEL, [day(10)]]]);
     expect(report.failures).toEqual([{ model: 'aaa-damaged', error: new Error('stored registry document champion is invalid') }]);
     expect(await window(world, day(10))).toMatchObject({ drift: { evaluatedAt: '2026-06-20T12:00:00.000Z' } });
+  });
+
+  it("when a model's stored document cannot be read, then it is reported as a failure with the reason and the readable models are still judged", async () => {
+    const world = await monitorWorld();
+    await world.scored(day(10), usual(10));
+    const listModels = world.store.listModels.bind(world.store);
+    world.store.listModels = async () => ({ ...(await listModels()), unreadable: [{ modelName: 'aaa-damaged', reason: 'its stored model document is invalid: task' }] });
+
+    const report = await world.run();
+
+    expect(report.models.map((m) => [m.model, m.windows.map((w) => w.windowId)])).toEqual([[MODEL, [day(10)]]]);
+    expect(report.failures).toEqual([{ model: 'aaa-damaged', error: new Error('its stored model document is invalid: task') }]);
   });
 });

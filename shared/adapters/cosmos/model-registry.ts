@@ -5,7 +5,7 @@ import type { z } from 'zod';
 
 import { errors, formatIssues, parseOrThrow } from '../../domain/errors';
 import { championAtFromEvents, compareLedgerEntries } from '../../domain/lifecycle';
-import type { ModelRegistry, RegisteredVersion, Versioned } from '../../ports/model-registry';
+import type { ModelListing, ModelRegistry, RegisteredVersion, Versioned } from '../../ports/model-registry';
 import type { ModelVersion } from '../../schemas/model-version';
 import {
   type AuditEvent,
@@ -64,14 +64,20 @@ export class CosmosModelRegistry implements ModelRegistry {
     return found && toModelRecord(fromRead(modelDocumentSchema, found.resource));
   }
 
-  async listModels(): Promise<ModelRecord[]> {
+  async listModels(): Promise<ModelListing> {
     const { models } = await this.containers();
     const { resources } = await models.items
       .query<unknown>({ query: "SELECT * FROM c WHERE c.docType = 'model'" })
       .fetchAll();
-    return resources
-      .map((r) => toModelRecord(fromRead(modelDocumentSchema, r)))
-      .sort((a, b) => a.modelName.localeCompare(b.modelName));
+    const listing: ModelListing = { models: [], unreadable: [] };
+    for (const resource of resources) {
+      const parsed = modelDocumentSchema.safeParse(resource);
+      if (parsed.success) listing.models.push(toModelRecord(parsed.data));
+      else listing.unreadable.push({ modelName: storedModelName(resource), reason: `its stored model document is invalid: ${formatIssues(parsed.error)}`.slice(0, 2000) });
+    }
+    listing.models.sort((a, b) => a.modelName.localeCompare(b.modelName));
+    listing.unreadable.sort((a, b) => a.modelName.localeCompare(b.modelName));
+    return listing;
   }
 
   async registerVersion(
@@ -345,6 +351,12 @@ function fromRead<S extends z.ZodType>(schema: S, resource: unknown): z.infer<S>
     throw new Error(`stored registry document ${String(id)} is invalid:\n${formatIssues(parsed.error)}`);
   }
   return parsed.data;
+}
+
+/** The partition key of a document that did not parse: the name to report it under. */
+function storedModelName(resource: unknown): string {
+  const name = (resource as { modelName?: unknown } | null)?.modelName;
+  return typeof name === 'string' ? name : '(no modelName)';
 }
 
 function toModelRecord(doc: z.infer<typeof modelDocumentSchema>): ModelRecord {

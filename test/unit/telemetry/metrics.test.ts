@@ -110,7 +110,7 @@ describe('pending approvals', () => {
         ],
       });
     const versions = [pendingSince(1, '2026-06-10T00:00:00.000Z'), aModelVersion({ version: 2, state: 'production' }), pendingSince(3, '2026-06-14T12:00:00.000Z')];
-    return { listModels: () => Promise.resolve([model]), listVersions: () => Promise.resolve(versions) };
+    return { listModels: () => Promise.resolve({ models: [model], unreadable: [] }), listVersions: () => Promise.resolve(versions) };
   }
 
   it('when versions wait for approval, then each deadline is their entry into pending_approval plus the timeout, soonest first', async () => {
@@ -123,10 +123,10 @@ describe('pending approvals', () => {
 
   it("when one model's versions cannot be read, then the others' approvals are still found and recorded, and that model gets no count rather than 0", async () => {
     const churn = world('PT36H');
-    const [record] = await churn.listModels();
+    const [record] = (await churn.listModels()).models;
     const damaged: ModelRecord = { ...record!, modelName: 'aaa-damaged', definition: { ...record!.definition, name: 'aaa-damaged' } };
     const registry = {
-      listModels: () => Promise.resolve([damaged, record!]),
+      listModels: () => Promise.resolve({ models: [damaged, record!], unreadable: [] }),
       listVersions: (model: string) => (model === 'aaa-damaged' ? Promise.reject(new Error('stored registry document version-00000001 is invalid')) : churn.listVersions()),
     };
     const found = await pendingApprovals(registry, new Date('2026-06-15T12:00:00.000Z'));
@@ -136,6 +136,19 @@ describe('pending approvals', () => {
     ]);
     recordPendingApprovals(found);
     expect((await points('mlops.approvals.pending')).map((p) => [p.attributes, p.value])).toEqual([[{ model: 'churn' }, 2]]);
+  });
+
+  it("when a model's stored document cannot be read, then it is listed with the reason and no count, and the others' approvals are found", async () => {
+    const churn = world('PT36H');
+    const registry = {
+      listModels: async () => ({ ...(await churn.listModels()), unreadable: [{ modelName: 'aaa-damaged', reason: 'its stored model document is invalid: task' }] }),
+      listVersions: () => churn.listVersions(),
+    };
+    const found = await pendingApprovals(registry, new Date('2026-06-15T12:00:00.000Z'));
+    expect(found.map((m) => [m.model, m.pending.map((p) => p.version), m.error])).toEqual([
+      ['aaa-damaged', [], 'its stored model document is invalid: task'],
+      ['churn', [1, 3], undefined],
+    ]);
   });
 
   it('when a model approves automatically, then none of its versions is reported', async () => {
