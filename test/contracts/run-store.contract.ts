@@ -1,29 +1,10 @@
 import { randomBytes } from 'node:crypto';
 
 import type { RunStore } from '../../shared/ports/run-store';
-import type { InferenceRun } from '../../shared/schemas/monitoring';
+import { anInferenceRun } from '../support/builders';
 
 const T0 = '2026-03-01T00:00:00.000Z';
 
-function aRun(model: string, runId: string, overrides: Partial<InferenceRun> = {}): InferenceRun {
-  return {
-    runId,
-    modelName: model,
-    kind: 'batch',
-    state: 'running',
-    sources: [{ path: `drops/${model}/a.csv`, etag: '"0x1"', size: 10 }],
-    instanceId: `batch:${runId}`,
-    version: 1,
-    chunks: 0,
-    rowsRead: 0,
-    rowsScored: 0,
-    rowsQuarantined: 0,
-    rejectionReasons: {},
-    windows: [],
-    createdAt: T0,
-    ...overrides,
-  };
-}
 
 /**
  * The documented semantics of the RunStore port's collections (shared/ports/run-store.ts), run
@@ -40,36 +21,36 @@ export function describeRunStoreContract(name: string, makeStore: () => RunStore
     });
 
     it('when a document is created, then it reads back; creating the id again returns the stored one, not created', async () => {
-      const first = await store.runs.create(model, 'r1', aRun(model, 'r1'));
-      expect(first).toMatchObject({ created: true, value: aRun(model, 'r1'), etag: expect.any(String) });
-      expect(await store.runs.get(model, 'r1')).toEqual({ value: aRun(model, 'r1'), etag: first.etag });
-      const again = await store.runs.create(model, 'r1', aRun(model, 'r1', { state: 'failed' }));
+      const first = await store.runs.create(model, 'r1', anInferenceRun(model, 'r1'));
+      expect(first).toMatchObject({ created: true, value: anInferenceRun(model, 'r1'), etag: expect.any(String) });
+      expect(await store.runs.get(model, 'r1')).toEqual({ value: anInferenceRun(model, 'r1'), etag: first.etag });
+      const again = await store.runs.create(model, 'r1', anInferenceRun(model, 'r1', { state: 'failed' }));
       expect(again).toMatchObject({ created: false, value: { state: 'running' }, etag: first.etag });
       expect(await store.runs.get(model, 'missing')).toBeUndefined();
     });
 
     it('when replaced with the current ETag, then it changes; with a stale one, CONCURRENCY_CONFLICT; a missing one is NOT_FOUND', async () => {
-      const { etag } = await store.runs.create(model, 'r1', aRun(model, 'r1'));
-      const replaced = await store.runs.replace(model, 'r1', aRun(model, 'r1', { state: 'completed', rowsRead: 5 }), etag);
+      const { etag } = await store.runs.create(model, 'r1', anInferenceRun(model, 'r1'));
+      const replaced = await store.runs.replace(model, 'r1', anInferenceRun(model, 'r1', { state: 'completed', rowsRead: 5 }), etag);
       expect(replaced.etag).not.toBe(etag);
-      await expect(store.runs.replace(model, 'r1', aRun(model, 'r1', { state: 'failed' }), etag)).rejects.toMatchObject({ code: 'CONCURRENCY_CONFLICT' });
+      await expect(store.runs.replace(model, 'r1', anInferenceRun(model, 'r1', { state: 'failed' }), etag)).rejects.toMatchObject({ code: 'CONCURRENCY_CONFLICT' });
       expect((await store.runs.get(model, 'r1'))?.value).toMatchObject({ state: 'completed', rowsRead: 5 });
-      await expect(store.runs.replace(model, 'nope', aRun(model, 'nope'), etag)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await expect(store.runs.replace(model, 'nope', anInferenceRun(model, 'nope'), etag)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     });
 
     it('when 5 writers replace with the same ETag at once, then exactly one wins', async () => {
-      const { etag } = await store.runs.create(model, 'r1', aRun(model, 'r1'));
+      const { etag } = await store.runs.create(model, 'r1', anInferenceRun(model, 'r1'));
       const results = await Promise.allSettled(
-        [1, 2, 3, 4, 5].map((n) => store.runs.replace(model, 'r1', aRun(model, 'r1', { rowsRead: n }), etag)),
+        [1, 2, 3, 4, 5].map((n) => store.runs.replace(model, 'r1', anInferenceRun(model, 'r1', { rowsRead: n }), etag)),
       );
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     });
 
     it('when documents of several kinds and models exist, then list gives one kind of one model, by id', async () => {
       const other = `${model}-x`;
-      await store.runs.create(model, 'r2', aRun(model, 'r2'));
-      await store.runs.create(model, 'r1', aRun(model, 'r1'));
-      await store.runs.create(other, 'r3', aRun(other, 'r3'));
+      await store.runs.create(model, 'r2', anInferenceRun(model, 'r2'));
+      await store.runs.create(model, 'r1', anInferenceRun(model, 'r1'));
+      await store.runs.create(other, 'r3', anInferenceRun(other, 'r3'));
       await store.monitors.create(model, 'monitor', { modelName: model, evaluatedUntil: null, recent: [], lastAlertAt: null, updatedAt: T0 });
       expect((await store.runs.list(model)).map((r) => r.runId)).toEqual(['r1', 'r2']);
       expect((await store.monitors.list(model)).map((m) => m.modelName)).toEqual([model]);
@@ -77,8 +58,8 @@ export function describeRunStoreContract(name: string, makeStore: () => RunStore
     });
 
     it('when a document is invalid or for another model, then VALIDATION_ERROR and nothing is stored', async () => {
-      await expect(store.runs.create(model, 'r1', { ...aRun(model, 'r1'), rowsRead: -1 })).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
-      await expect(store.runs.create(model, 'r1', aRun('someone-else', 'r1'))).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
+      await expect(store.runs.create(model, 'r1', { ...anInferenceRun(model, 'r1'), rowsRead: -1 })).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
+      await expect(store.runs.create(model, 'r1', anInferenceRun('someone-else', 'r1'))).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
       expect(await store.runs.get(model, 'r1')).toBeUndefined();
     });
   });

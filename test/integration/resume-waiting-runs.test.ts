@@ -16,6 +16,7 @@ import { messageMetadata } from '../../devhost/triggers/servicebus-metadata';
 import { defaultWorker } from '../../devhost/worker';
 import { cosmosRunStore } from '../../shared/adapters/cosmos/run-store';
 import type { InferenceRun } from '../../shared/schemas/monitoring';
+import { anInferenceRun } from '../support/builders';
 
 const worker = defaultWorker();
 const lines: string[] = [];
@@ -55,22 +56,8 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-const waitingRun = (model: string, runId: string): InferenceRun => ({
-  runId,
-  modelName: model,
-  kind: 'batch',
-  state: 'waiting_for_champion',
-  sources: [{ path: `drops/${model}/${runId}.csv`, etag: '"0x1"', size: 10 }],
-  instanceId: `batch:${model}:${runId}`,
-  version: null,
-  chunks: 0,
-  rowsRead: 0,
-  rowsScored: 0,
-  rowsQuarantined: 0,
-  rejectionReasons: {},
-  windows: [],
-  createdAt: '2026-06-01T01:00:00Z',
-});
+const waitingRun = (model: string, runId: string): InferenceRun =>
+  anInferenceRun(model, runId, { state: 'waiting_for_champion', version: null, sources: [{ path: `drops/${model}/${runId}.csv`, etag: '"0x1"', size: 10 }], instanceId: `batch:${model}:${runId}` });
 
 const championChanged = (model: string) => ({
   eventId: `${model}:champion-changed:2`,

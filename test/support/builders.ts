@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type { Actor } from '../../shared/schemas/lifecycle';
 import type { ModelInput } from '../../shared/schemas/model';
 import { type ModelVersion, type ModelVersionInput, modelVersionSchema } from '../../shared/schemas/model-version';
+import type { InferenceRun } from '../../shared/schemas/monitoring';
 import { DEFAULT_APPROVER_ROLE } from '../../shared/schemas/policies';
 
 /** A sha256 of a label, so tests can name hashes ("evidence-1") and still pass the schema. */
@@ -61,4 +62,25 @@ export function aModelVersion(overrides: Partial<ModelVersion> = {}): ModelVersi
     history: [],
     ...overrides,
   });
+}
+
+/** An inference run document (a batch run of version 1, running, nothing counted yet). */
+export function anInferenceRun(model: string, runId: string, overrides: Partial<InferenceRun> = {}): InferenceRun {
+  return {
+    runId,
+    modelName: model,
+    kind: 'batch',
+    state: 'running',
+    sources: [{ path: `drops/${model}/a.csv`, etag: '"0x1"', size: 10 }],
+    instanceId: `batch:${runId}`,
+    version: 1,
+    chunks: 0,
+    rowsRead: 0,
+    rowsScored: 0,
+    rowsQuarantined: 0,
+    rejectionReasons: {},
+    windows: [],
+    createdAt: '2026-03-01T00:00:00.000Z',
+    ...overrides,
+  };
 }
