@@ -20,6 +20,8 @@ export interface RegistrationUpload<T> {
  * the `artifact` part handed to `onArtifact` as a stream (staged to storage while hashed, never
  * held whole). Parts may come in either order. A missing part, an unexpected one, or a body that
  * breaks off is VALIDATION_ERROR; `discard` undoes a staged artifact when the upload fails after it.
+ * When `onArtifact` fails (PAYLOAD_TOO_LARGE past the limit) the rest of the body is not read: the
+ * upload ends at once with that error.
  */
 export async function readRegistrationUpload<T>(
   request: HttpRequest,
@@ -42,6 +44,7 @@ export async function readRegistrationUpload<T>(
   let manifestFile: Promise<void> | undefined;
   let artifact: Promise<T> | undefined;
   const problems: string[] = [];
+  const body = Readable.fromWeb(request.body);
   const reading = new Promise<void>((resolve, reject) => {
     parser.on('field', (name, value, info) => {
       if (name !== 'manifest') problems.push(`unexpected form field '${name}'`);
@@ -49,10 +52,18 @@ export async function readRegistrationUpload<T>(
       else manifest = value;
     });
     parser.on('file', (name, stream) => {
+      // The part's stream is ours: a second error on it must not go unhandled.
+      stream.on('error', () => undefined);
       if (name === 'artifact' && artifact === undefined) {
         artifact = onArtifact(stream);
-        // Its failure is reported after the body is read (below), not as an unhandled rejection.
-        artifact.catch(() => undefined);
+        // A refused artifact (over the size limit, storage failing) ends the upload at once with its
+        // error: its part would otherwise stay unread and hold up the parser and the request for ever.
+        artifact.catch((error: unknown) => {
+          reject(error);
+          body.unpipe(parser);
+          parser.destroy();
+          body.destroy();
+        });
       } else if (name === 'manifest' && manifest === undefined) {
         manifestFile = readText(stream, MAX_MANIFEST_BYTES).then(
           (text) => {
@@ -73,7 +84,6 @@ export async function readRegistrationUpload<T>(
     parser.once('error', (e: Error) => reject(errors.validation(`the multipart body is malformed or incomplete: ${e.message}`)));
     parser.once('close', resolve);
   });
-  const body = Readable.fromWeb(request.body);
   body.once('error', (e) => parser.destroy(e));
   body.pipe(parser);
 
