@@ -8,6 +8,9 @@ import { errors } from '../../shared/domain/errors';
 /** The manifest is JSON text; golden records make it larger than a usual form field, not unbounded. */
 const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
 
+/** Which of two manifests would count is up to the order of the parts: neither does. */
+const MORE_THAN_ONE_MANIFEST = "more than one 'manifest' part";
+
 export interface RegistrationUpload<T> {
   /** The `manifest` part's text (a form field or a file part). */
   manifest: string;
@@ -18,7 +21,7 @@ export interface RegistrationUpload<T> {
 /**
  * Reads a `multipart/form-data` registration as it streams in: the `manifest` part as text and
  * the `artifact` part handed to `onArtifact` as a stream (staged to storage while hashed, never
- * held whole). Parts may come in either order. A missing part, an unexpected one, or a body that
+ * held whole). Parts may come in either order. A missing part, an unexpected or repeated one, or a body that
  * breaks off is VALIDATION_ERROR; `discard` undoes a staged artifact when the upload fails after it.
  * When `onArtifact` fails (PAYLOAD_TOO_LARGE past the limit) the rest of the body is not read: the
  * upload ends at once with that error.
@@ -41,6 +44,7 @@ export async function readRegistrationUpload<T>(
   }
 
   let manifest: string | undefined;
+  let manifestParts = 0;
   let manifestFile: Promise<void> | undefined;
   let artifact: Promise<T> | undefined;
   const problems: string[] = [];
@@ -48,6 +52,7 @@ export async function readRegistrationUpload<T>(
   const reading = new Promise<void>((resolve, reject) => {
     parser.on('field', (name, value, info) => {
       if (name !== 'manifest') problems.push(`unexpected form field '${name}'`);
+      else if ((manifestParts += 1) > 1) problems.push(MORE_THAN_ONE_MANIFEST);
       else if (info.valueTruncated) problems.push(`the manifest is larger than ${MAX_MANIFEST_BYTES} bytes`);
       else manifest = value;
     });
@@ -64,7 +69,7 @@ export async function readRegistrationUpload<T>(
           parser.destroy();
           body.destroy();
         });
-      } else if (name === 'manifest' && manifest === undefined) {
+      } else if (name === 'manifest' && (manifestParts += 1) === 1) {
         manifestFile = readText(stream, MAX_MANIFEST_BYTES).then(
           (text) => {
             manifest = text;
@@ -74,7 +79,7 @@ export async function readRegistrationUpload<T>(
           },
         );
       } else {
-        problems.push(`unexpected file part '${name}'`);
+        problems.push(name === 'manifest' ? MORE_THAN_ONE_MANIFEST : `unexpected file part '${name}'`);
         stream.resume();
       }
     });

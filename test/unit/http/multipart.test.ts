@@ -91,6 +91,19 @@ describe('reading a registration upload (multipart)', () => {
     expect([...lake.objects.keys()]).toEqual([]);
   });
 
+  it.each([
+    ['two manifest fields', [part('manifest', '{"a":1}'), part('manifest', '{"b":2}')]],
+    ['a manifest file part and a manifest field', [part('manifest', '{"a":1}', 'manifest.json'), part('manifest', '{"b":2}')]],
+    ['a manifest field and a manifest file part', [part('manifest', '{"a":1}'), part('manifest', '{"b":2}', 'manifest.json')]],
+  ])('when the upload has %s, then VALIDATION_ERROR says so (neither is registered) and nothing is left staged', async (_what, manifests) => {
+    const { lake, read } = upload();
+    await expect(read(request([...manifests, part('artifact', onnx, 'model.onnx'), end]))).rejects.toMatchObject({
+      code: 'VALIDATION_ERROR',
+      message: expect.stringContaining("more than one 'manifest' part"),
+    });
+    expect([...lake.objects.keys()]).toEqual([]);
+  });
+
   it('when the client disconnects in the middle of the artifact, then VALIDATION_ERROR and nothing is left staged', async () => {
     const { lake, read } = upload();
     async function* disconnecting() {
