@@ -9,6 +9,7 @@ import path from 'node:path';
 
 import { OnnxModelRuntime } from '../shared/adapters/onnx/onnx-model-runtime';
 import { errors, parseOrThrow } from '../shared/domain/errors';
+import { lakePathProblem } from '../shared/domain/lake-paths';
 import { type GoldenRecord, goldenRecordsSchema } from '../shared/domain/parity';
 import { integerLabelMapper } from '../shared/domain/signature-roles';
 import { type FittedTransforms, fittedTransformsSchema } from '../shared/domain/transforms';
@@ -28,7 +29,7 @@ it leaves them out), the fitted transforms, and golden records made from --sampl
 Check the result with \`mlops check <dir>\`.
 
 options:
-      --onnx <file>         the model (default: <dir>/model.onnx)
+      --onnx <file>         the model (default: <dir>/model.onnx), inside the manifest's folder
       --model <file>        the model definition (default: <dir>/model.json)
       --transforms <file>   fitted transforms from \`mlops fit\` (default: <dir>/fitted.json if it exists)
       --sample <file>       raw input rows (CSV or Parquet, the model's columns)
@@ -74,6 +75,7 @@ export const packageCommand = defineCommand({
     if (!fs.existsSync(modelFile)) throw new UsageError(`--model: no such file ${modelFile}`);
     if (transformsFile && !fs.existsSync(transformsFile))
       throw new UsageError(`--transforms: no such file ${transformsFile}`);
+    const artifactPath = artifactPathIn(out, onnxFile);
     const version = values.version === undefined ? 1 : Number(values.version);
     if (!Number.isInteger(version) || version < 1)
       throw new UsageError(`--version: ${values.version} is not a positive whole number`);
@@ -111,10 +113,7 @@ export const packageCommand = defineCommand({
       model: classLabels && !draft.classLabels ? { ...modelJson, classLabels } : modelJson,
       version,
       artifact: {
-        path: path
-          .relative(path.dirname(path.resolve(out)), path.resolve(onnxFile))
-          .split(path.sep)
-          .join('/'),
+        path: artifactPath,
         sha256: sha256(bytes),
         ...(prepared.rewrites.length > 0 ? { rewrittenSha256: sha256(prepared.bytes) } : {}),
       },
@@ -143,6 +142,27 @@ export const packageCommand = defineCommand({
     return EXIT.ok;
   },
 });
+
+/**
+ * The ONNX file's path relative to the manifest's folder, as `artifact.path`: it must lie inside
+ * that folder (\`mlops check\` and a package in Blob Storage refuse one that climbs out) and be a
+ * name the package folder in the data lake can hold.
+ */
+function artifactPathIn(manifestFile: string, onnxFile: string): string {
+  const folder = path.dirname(path.resolve(manifestFile));
+  const relative = path.relative(folder, path.resolve(onnxFile));
+  if (relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative))
+    throw new UsageError(
+      `--onnx: ${onnxFile} is not inside ${folder}, the folder of the manifest: a package's artifact.path stays inside its folder, so put the ONNX file there (or write the manifest with -o beside it)`,
+    );
+  const artifactPath = relative.split(path.sep).join('/');
+  const problem = lakePathProblem(artifactPath);
+  if (problem)
+    throw errors.validation(
+      `the ONNX file's path in the package, ${JSON.stringify(artifactPath)}, cannot name a file of a package in the data lake (${problem}): rename it`,
+    );
+  return artifactPath;
+}
 
 /** Golden records from sample rows and the outputs the trained model gave for them. */
 async function goldenRecords(

@@ -182,6 +182,33 @@ describe('mlops fit, transform, package and check on the command line', () => {
     expect(fitted.trainingRows).toBe(3);
   });
 
+  it('when the ONNX file is outside the manifest\'s folder or has a name a package in the lake cannot hold, then `mlops package` refuses it and writes nothing; one in a subfolder is fine', async () => {
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-commands-outside-'));
+    try {
+      fs.writeFileSync(path.join(outside, 'model.onnx'), linearRegressor([1, 2], 0).bytes);
+      file('model.json', JSON.stringify({ ...model, features: [{ name: 'kw', type: 'numeric' }] }));
+      file('fitted.json', kwTwice);
+      const climbing = await runCli(packageCommand, [dir, '--onnx', path.join(outside, 'model.onnx')]);
+      expect(climbing.code).toBe(2);
+      expect(climbing.err).toContain(`mlops package: --onnx: ${path.join(outside, 'model.onnx')} is not inside ${dir}, the folder of the manifest`);
+      expect(fs.existsSync(path.join(dir, 'manifest.json'))).toBe(false);
+
+      file(' model.onnx', linearRegressor([1, 2], 0).bytes);
+      const spaced = await runCli(packageCommand, [dir, '--onnx', path.join(dir, ' model.onnx')]);
+      expect(spaced.code).toBe(1);
+      expect(spaced.err).toContain('the ONNX file\'s path in the package, " model.onnx", cannot name a file of a package in the data lake');
+      expect(fs.existsSync(path.join(dir, 'manifest.json'))).toBe(false);
+
+      fs.mkdirSync(path.join(dir, 'onnx'));
+      file('onnx/model.onnx', linearRegressor([1, 2], 0).bytes);
+      expect((await runCli(packageCommand, [dir, '--onnx', path.join(dir, 'onnx', 'model.onnx')])).code).toBe(0);
+      expect(JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')).artifact.path).toBe('onnx/model.onnx');
+      expect((await runCli(checkCommand, [dir])).code).toBe(0);
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
   it('when a package does not hold together, then `mlops check` prints the failing check with its code and exits 1', async () => {
     const fx = sklearnLinearRegressionPipeline(
       {
