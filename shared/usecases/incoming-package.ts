@@ -1,3 +1,4 @@
+import { resolveInside } from '../domain/contained-path';
 import { type DomainError, errors, isDomainError } from '../domain/errors';
 import { lakePaths } from '../domain/lake-paths';
 import type { ModelVersion } from '../schemas/model-version';
@@ -43,7 +44,8 @@ export async function registerIncomingPackage(
       throw errors.validation(`manifest.json is not valid JSON: ${(e as Error).message}`);
     }
     const where = packageArtifactLocationSchema.safeParse(manifest);
-    const artifactPath = lakePaths.incomingPackageFile(input.model, input.name, where.success ? where.data.artifact.path : 'model.onnx');
+    // Resolved as `mlops check` resolves it on disk: `./model.onnx` is the same file as `model.onnx`.
+    const artifactPath = lakePaths.incomingPackageFile(input.model, input.name, resolveInside('', where.success ? where.data.artifact.path : 'model.onnx'));
     const artifact = await hashLakeArtifact(deps, artifactPath);
     const actor = { id: `package:${input.model}/${input.name}`, kind: 'system' as const, roles: [] };
     const { version, created } = await registerPackage(deps, { model: input.model, manifest, artifact, actor });

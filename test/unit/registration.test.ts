@@ -137,6 +137,20 @@ describe('registration of a version package', () => {
     expect(await listAll(lake)).toEqual(['quarantine/regional/packages/run-1/manifest.json', 'quarantine/regional/packages/run-1/reason.json']);
   });
 
+  it('when a package in the inbox names its artifact with "." segments that stay inside its folder, as `mlops check` accepts, then it registers', async () => {
+    const { deps, lake } = await setup();
+    const pkg = regionalPackage(TRUE_WEIGHTS, 0);
+    await lake.write(lakePaths.incomingPackageFile('regional', 'run-3', 'onnx/model.onnx'), pkg.onnx);
+    // Two manifests (they differ in the path), so two versions.
+    for (const [name, path, version] of [['run-3', './onnx/model.onnx', 1], ['run-4', 'onnx/../onnx/./model.onnx', 2]] as const) {
+      if (name !== 'run-3') await lake.copy(lakePaths.incomingPackageFile('regional', 'run-3', 'onnx/model.onnx'), lakePaths.incomingPackageFile('regional', name, 'onnx/model.onnx'));
+      const manifest = Buffer.from(JSON.stringify({ ...pkg.manifest, artifact: { path } }));
+      await lake.write(lakePaths.incomingPackageFile('regional', name, 'manifest.json'), manifest);
+      const result = await registerIncomingPackage(deps, { model: 'regional', name, manifest });
+      expect(result).toMatchObject({ outcome: 'registered', created: true, version: { version, artifact: { size: pkg.onnx.length } } });
+    }
+  });
+
   it.each([
     ['not an ONNX model', () => Buffer.from('this is not protobuf at all, just text'), 'UNSUPPORTED_MODEL'],
     ['a graph that does not match its signature', () => linearRegressor([1, 2, 3], 0).bytes, 'SIGNATURE_MISMATCH'],
