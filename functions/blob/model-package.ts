@@ -36,7 +36,10 @@ app.storageBlob('registerModelPackage', {
     }
     const { version } = result;
     await ensureLifecycleStarted(df.getClient(context), { model, version: version.version, reason: 'registered' });
-    await consumeIncomingPackage(deps, model, name);
+    const consumed = await consumeIncomingPackage(deps, model, name, manifest);
     context.log(`registerModelPackage: package ${model}/${name} registered as v${version.version}${result.created ? '' : ' (already registered)'}`);
+    if (!consumed) {
+      context.warn(`registerModelPackage: models/${model}/incoming/${name}/ now holds another manifest (or none): left as it is; a new package there registers from its own manifest`);
+    }
   },
 });

@@ -21,6 +21,8 @@ const BROKEN_PACKAGE = new Set([
   'SIGNATURE_MISMATCH',
 ]);
 
+const MANIFEST = 'manifest.json';
+
 export type IncomingOutcome =
   | { outcome: 'registered'; version: ModelVersion; created: boolean }
   | { outcome: 'quarantined'; code: string; reason: string; quarantine: string };
@@ -68,7 +70,23 @@ async function quarantinePackage(deps: RegisterPackageDeps, model: string, name:
   return { outcome: 'quarantined', code: error.code, reason: error.message, quarantine };
 }
 
-/** Removes a registered package from the inbox (its files now live in the version's folder). */
-export async function consumeIncomingPackage(deps: RegisterPackageDeps, model: string, name: string): Promise<void> {
-  for await (const file of deps.lake.list(lakePaths.incomingPackageFolder(model, name))) await deps.lake.delete(file.path);
+/**
+ * Removes a registered package from the inbox (its files now live in the version's folder), its
+ * manifest last. `manifest` is the manifest that was registered: when the folder now holds another
+ * one (a pipeline dropped a new package under the same name while this one registered) or none
+ * (another invocation consumed it), the folder is left alone, so a newer package is never removed
+ * unregistered; its own manifest event registers it. Answers whether the folder was emptied.
+ */
+export async function consumeIncomingPackage(deps: RegisterPackageDeps, model: string, name: string, manifest: Buffer): Promise<boolean> {
+  const manifestPath = lakePaths.incomingPackageFile(model, name, MANIFEST);
+  const current = await deps.lake.readBuffer(manifestPath).catch((error: unknown) => {
+    if (isDomainError(error) && error.code === 'NOT_FOUND') return undefined;
+    throw error;
+  });
+  if (!current?.equals(manifest)) return false;
+  for await (const file of deps.lake.list(lakePaths.incomingPackageFolder(model, name))) {
+    if (file.path !== manifestPath) await deps.lake.delete(file.path);
+  }
+  await deps.lake.delete(manifestPath);
+  return true;
 }

@@ -6,7 +6,7 @@ import { LakeTabularFiles } from '../../shared/adapters/tabular/lake-tabular-fil
 import { lakePaths } from '../../shared/domain/lake-paths';
 import type { Clock } from '../../shared/ports/clock';
 import { referenceProfileSchema } from '../../shared/schemas/monitoring';
-import { registerIncomingPackage } from '../../shared/usecases/incoming-package';
+import { consumeIncomingPackage, registerIncomingPackage } from '../../shared/usecases/incoming-package';
 import { registerPackage, type RegisterPackageDeps, stageUpload } from '../../shared/usecases/register-package';
 import { RegistryUseCases } from '../../shared/usecases/registry';
 import { validateVersion } from '../../shared/usecases/validate-version';
@@ -149,6 +149,32 @@ describe('registration of a version package', () => {
       const result = await registerIncomingPackage(deps, { model: 'regional', name, manifest });
       expect(result).toMatchObject({ outcome: 'registered', created: true, version: { version, artifact: { size: pkg.onnx.length } } });
     }
+  });
+
+  it('when a new package is dropped under the same name while one registers, then consuming the registered one leaves the new one in the inbox; otherwise the inbox folder is emptied', async () => {
+    const { deps, lake } = await setup();
+    const file = (name: string) => lakePaths.incomingPackageFile('regional', 'latest', name);
+    const drop = async (pkg: ReturnType<typeof regionalPackage>) => {
+      const manifest = Buffer.from(JSON.stringify(pkg.manifest));
+      await lake.write(file('model.onnx'), pkg.onnx);
+      await lake.write(file('manifest.json'), manifest);
+      return manifest;
+    };
+    const first = regionalPackage(TRUE_WEIGHTS, 0);
+    const firstManifest = await drop(first);
+    await expect(registerIncomingPackage(deps, { model: 'regional', name: 'latest', manifest: firstManifest })).resolves.toMatchObject({ outcome: 'registered', version: { version: 1 } });
+    // The pipeline drops its next package under the same name before the first is consumed.
+    const second = regionalPackage(TRUE_WEIGHTS, 1);
+    const secondManifest = await drop(second);
+    const consumed = await consumeIncomingPackage(deps, 'regional', 'latest', firstManifest);
+    expect((await listAll(lake)).filter((p) => p.includes('/incoming/'))).toEqual([file('manifest.json'), file('model.onnx')]);
+    expect(lake.body(file('model.onnx')).equals(second.onnx)).toBe(true);
+    expect(lake.body(file('manifest.json')).equals(secondManifest)).toBe(true);
+    expect(consumed).toBe(false);
+    // Its own event registers it and empties the folder.
+    await expect(registerIncomingPackage(deps, { model: 'regional', name: 'latest', manifest: secondManifest })).resolves.toMatchObject({ outcome: 'registered', version: { version: 2 } });
+    await expect(consumeIncomingPackage(deps, 'regional', 'latest', secondManifest)).resolves.toBe(true);
+    expect((await listAll(lake)).filter((p) => p.includes('/incoming/'))).toEqual([]);
   });
 
   it.each([
