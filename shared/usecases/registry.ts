@@ -26,10 +26,10 @@ import {
   lifecycleCommandSchema,
   type LifecycleState,
 } from '../schemas/lifecycle';
-import { modelInputSchema } from '../schemas/model';
 import { type ModelVersion, modelVersionInputSchema } from '../schemas/model-version';
 import type { AuditEvent, AuditEventKind, ChampionChangedEvent, ChampionPointer, ModelRecord } from '../schemas/registry';
 import { checkOutputColumns } from './column-clashes';
+import { newModelDefinitionSchema } from './new-model-definition';
 
 export interface RegistryDependencies {
   registry: ModelRegistry;
@@ -67,7 +67,7 @@ export class RegistryUseCases {
 
   /** Creates a model from its definition (defaults applied). MODEL_ALREADY_EXISTS if taken. */
   async createModel(input: unknown, actorInput: ActorInput): Promise<ModelRecord> {
-    const definition = parseOrThrow(modelInputSchema, input, 'model definition');
+    const definition = parseOrThrow(newModelDefinitionSchema, input, 'model definition');
     checkOutputColumns(definition);
     const actor = parseOrThrow(actorSchema, actorInput, 'actor');
     const now = this.now();

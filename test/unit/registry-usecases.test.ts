@@ -254,6 +254,21 @@ describe('registry use cases (in-memory registry)', () => {
     expect(await registry.getModel('typos')).toBeUndefined();
   });
 
+  it('when the drift policy\'s window is not a whole number of weeks, days, hours or minutes, then the definition is refused at once (not every run of the model later), and nothing is created', async () => {
+    const registry = new InMemoryModelRegistry();
+    const useCases = new RegistryUseCases({ registry, clock: steppingClock(), events: new RecordingPublisher() });
+    for (const window of ['P1M', 'P1Y', 'PT30S', 'PT0S', 'P0D']) {
+      await expect(useCases.createModel(aModelDefinition({ name: 'windows', policies: { drift: { window } } }), alice)).rejects.toMatchObject({
+        code: 'VALIDATION_ERROR',
+        details: { issues: [expect.objectContaining({ path: 'policies.drift.window', message: expect.stringContaining(`not '${window}'`) })] },
+      });
+    }
+    expect(await registry.getModel('windows')).toBeUndefined();
+    await expect(useCases.createModel(aModelDefinition({ name: 'windows', policies: { drift: { window: 'PT1H30M' } } }), alice)).resolves.toMatchObject({
+      definition: { policies: { drift: { window: 'PT1H30M' } } },
+    });
+  });
+
   it('when the model is unknown or the timestamp is not one, then the errors say so', async () => {
     const { useCases } = await setup();
     await expect(useCases.applyCommand('nope', 1, { type: 'retire' }, alice)).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
