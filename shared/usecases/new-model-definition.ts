@@ -3,11 +3,25 @@ import { windowLengthMs } from '../domain/windows';
 import { modelInputSchema } from '../schemas/model';
 
 /**
+ * The largest definition, as JSON (UTF-8). It is stored in the model's registry document, and a
+ * Cosmos DB item is at most 2 MB: past that the store refuses the write and the caller got a 500.
+ */
+export const MAX_DEFINITION_BYTES = 1024 * 1024;
+
+/**
  * A definition as `createModel` accepts it: the input schema, and what using the model needs that
  * the stored schema cannot demand of models stored before (they must still read): a monitoring
- * window every run and monitor can cut time into.
+ * window every run and monitor can cut time into, and a size its registry document can hold.
  */
 export const newModelDefinitionSchema = modelInputSchema.superRefine((definition, ctx) => {
+  const bytes = Buffer.byteLength(JSON.stringify(definition), 'utf8');
+  if (bytes > MAX_DEFINITION_BYTES) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [],
+      message: `the definition is ${bytes} bytes of JSON, more than the ${MAX_DEFINITION_BYTES} a model's registry document holds (${definition.features.length} features)`,
+    });
+  }
   try {
     windowLengthMs(definition.policies.drift.window);
   } catch (error) {

@@ -269,6 +269,18 @@ describe('registry use cases (in-memory registry)', () => {
     });
   });
 
+  it('when a definition is too large for its registry document (thousands of described features), then it is refused saying so, and nothing is created; a large one that fits is created', async () => {
+    const registry = new InMemoryModelRegistry();
+    const useCases = new RegistryUseCases({ registry, clock: steppingClock(), events: new RecordingPublisher() });
+    const features = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `f${i}`, type: 'numeric' as const, description: 'd'.repeat(500) }));
+    await expect(useCases.createModel(aModelDefinition({ name: 'wide', features: features(5000) }), alice)).rejects.toMatchObject({
+      code: 'VALIDATION_ERROR',
+      message: expect.stringMatching(/the definition is \d+ bytes of JSON, more than the 1048576 a model's registry document holds \(5000 features\)/),
+    });
+    expect(await registry.getModel('wide')).toBeUndefined();
+    await expect(useCases.createModel(aModelDefinition({ name: 'wide', features: features(1000) }), alice)).resolves.toMatchObject({ modelName: 'wide' });
+  });
+
   it('when the model is unknown or the timestamp is not one, then the errors say so', async () => {
     const { useCases } = await setup();
     await expect(useCases.applyCommand('nope', 1, { type: 'retire' }, alice)).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
