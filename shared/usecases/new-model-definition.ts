@@ -11,7 +11,8 @@ export const MAX_DEFINITION_BYTES = 1024 * 1024;
 /**
  * A definition as `createModel` accepts it: the input schema, and what using the model needs that
  * the stored schema cannot demand of models stored before (they must still read): a monitoring
- * window every run and monitor can cut time into, and a size its registry document can hold.
+ * window every run and monitor can cut time into, feature ranges a value can be inside, and a size
+ * its registry document can hold.
  */
 export const newModelDefinitionSchema = modelInputSchema.superRefine((definition, ctx) => {
   const bytes = Buffer.byteLength(JSON.stringify(definition), 'utf8');
@@ -21,6 +22,19 @@ export const newModelDefinitionSchema = modelInputSchema.superRefine((definition
       path: [],
       message: `the definition is ${bytes} bytes of JSON, more than the ${MAX_DEFINITION_BYTES} a model's registry document holds (${definition.features.length} features)`,
     });
+  }
+  for (const [i, feature] of definition.features.entries()) {
+    if (feature.type !== 'numeric' && feature.type !== 'datetime') continue;
+    const range = feature.range;
+    if (!range) continue;
+    const [min, max] = feature.type === 'numeric' ? [range.min, range.max] : [Date.parse(String(range.min)), Date.parse(String(range.max))];
+    if (min > max) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['features', i, 'range'],
+        message: `the range of '${feature.name}' has min ${JSON.stringify(range.min)} above max ${JSON.stringify(range.max)}: no value could be inside it`,
+      });
+    }
   }
   try {
     windowLengthMs(definition.policies.drift.window);

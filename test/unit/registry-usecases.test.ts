@@ -269,6 +269,31 @@ describe('registry use cases (in-memory registry)', () => {
     });
   });
 
+  it('when a feature\'s range has its min above its max, then the definition is refused naming the feature (every value would be out of range), and nothing is created', async () => {
+    const registry = new InMemoryModelRegistry();
+    const useCases = new RegistryUseCases({ registry, clock: steppingClock(), events: new RecordingPublisher() });
+    const inverted = [
+      { name: 'age', type: 'numeric' as const, range: { min: 120, max: 0 }, strictRange: true },
+      { name: 'signup', type: 'datetime' as const, range: { min: '2026-01-01T00:00:00Z', max: '2020-01-01T00:00:00+02:00' } },
+    ];
+    await expect(useCases.createModel(aModelDefinition({ name: 'ranges', features: inverted }), alice)).rejects.toMatchObject({
+      code: 'VALIDATION_ERROR',
+      details: {
+        issues: [
+          expect.objectContaining({ path: 'features.0.range', message: "the range of 'age' has min 120 above max 0: no value could be inside it" }),
+          expect.objectContaining({ path: 'features.1.range', message: expect.stringContaining("the range of 'signup' has min") }),
+        ],
+      },
+    });
+    expect(await registry.getModel('ranges')).toBeUndefined();
+    // One value is a range; a datetime compares as an instant, whatever its offset.
+    const tight = [
+      { name: 'age', type: 'numeric' as const, range: { min: 7, max: 7 } },
+      { name: 'signup', type: 'datetime' as const, range: { min: '2026-01-01T01:00:00+02:00', max: '2026-01-01T00:00:00Z' } },
+    ];
+    await expect(useCases.createModel(aModelDefinition({ name: 'ranges', features: tight }), alice)).resolves.toMatchObject({ modelName: 'ranges' });
+  });
+
   it('when a definition is too large for its registry document (thousands of described features), then it is refused saying so, and nothing is created; a large one that fits is created', async () => {
     const registry = new InMemoryModelRegistry();
     const useCases = new RegistryUseCases({ registry, clock: steppingClock(), events: new RecordingPublisher() });
