@@ -127,6 +127,22 @@ describe('registration of a version package', () => {
     await expect(register(spec, 'b')).resolves.toMatchObject({ created: true });
   });
 
+  it('when two first calls race with the same Idempotency-Key and different packages, then one registers, the other is IDEMPOTENCY_KEY_REUSED, and the version\'s files are the winner\'s', async () => {
+    const { deps, lake, store } = await setup();
+    const packages = [regionalPackage(TRUE_WEIGHTS, 0), regionalPackage(TRUE_WEIGHTS, 1)];
+    const results = await Promise.allSettled(
+      packages.map(async (pkg) =>
+        registerPackage(deps, { model: 'regional', manifest: pkg.manifest, artifact: await stageUpload(deps, 'regional', Readable.from([pkg.onnx])), actor: carlos, idempotencyKey: 'run-42' }),
+      ),
+    );
+    const won = results.findIndex((r) => r.status === 'fulfilled');
+    expect(results[won]).toMatchObject({ value: { created: true, version: { version: 1 } } });
+    expect(results[1 - won]).toMatchObject({ status: 'rejected', reason: { code: 'IDEMPOTENCY_KEY_REUSED', details: { version: 1 } } });
+    expect((await store.listVersions('regional')).map((v) => v.version)).toEqual([1]);
+    expect(lake.body('models/regional/1/model.onnx').equals(packages[won]!.onnx)).toBe(true);
+    expect((await listAll(lake)).filter((p) => p.includes('/uploads/'))).toEqual([]);
+  });
+
   it('when a package in the inbox names an artifact outside its folder, then it is quarantined with the reason', async () => {
     const { deps, lake } = await setup();
     const pkg = regionalPackage(TRUE_WEIGHTS, 0);
