@@ -64,7 +64,7 @@ export async function readRegistrationUpload<T>(
         // A refused artifact (over the size limit, storage failing) ends the upload at once with its
         // error: its part would otherwise stay unread and hold up the parser and the request for ever.
         artifact.catch((error: unknown) => {
-          reject(error);
+          reject(error instanceof Error ? error : new Error(String(error)));
           body.unpipe(parser);
           parser.destroy();
           body.destroy();
