@@ -4,12 +4,13 @@ import path from 'node:path';
 
 import { resolveInside } from '../shared/domain/contained-path';
 import { errors, parseOrThrow } from '../shared/domain/errors';
+import { parseJsonText } from '../shared/domain/json-text';
 import { type VersionManifest, versionManifestSchema } from '../shared/schemas/version-manifest';
 import type { VersionPackage } from '../shared/usecases/check-version';
 
 export function readJsonFile(file: string, what: string): unknown {
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
+    return parseJsonText(fs.readFileSync(file, 'utf8'));
   } catch (e) {
     throw errors.validation(`cannot read the ${what} ${file}: ${(e as Error).message}`);
   }

@@ -3,6 +3,7 @@ import * as df from 'durable-functions';
 import type { z } from 'zod';
 
 import { errors, isDomainError, parseOrThrow } from '../../shared/domain/errors';
+import { parseJsonText } from '../../shared/domain/json-text';
 import type { Actor } from '../../shared/schemas/lifecycle';
 import { actorFromPrincipal, hasRole, PRINCIPAL_HEADER, type Role } from './identity';
 import { internalProblem, problemOf, problemResponse } from './problem';
@@ -71,7 +72,7 @@ async function readJsonBody(request: HttpRequest, optional: boolean): Promise<un
   const type = request.headers.get('content-type') ?? '';
   if (!JSON_TYPE.test(type)) throw errors.unsupportedMediaType(`the body must be application/json, not '${type || 'unspecified'}'`);
   try {
-    return JSON.parse(text) as unknown;
+    return parseJsonText(text);
   } catch (e) {
     throw errors.validation(`the request body is not valid JSON: ${(e as Error).message}`);
   }

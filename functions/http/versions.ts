@@ -3,6 +3,7 @@ import type * as df from 'durable-functions';
 import { lifecycleInstanceId } from '../../orchestrations/lifecycle/names';
 import { dataLake, registration, registry } from '../../shared/composition';
 import { errors } from '../../shared/domain/errors';
+import { parseJsonText } from '../../shared/domain/json-text';
 import { lakePaths } from '../../shared/domain/lake-paths';
 import {
   approveBodySchema,
@@ -35,7 +36,7 @@ function idempotencyKeyOf(header: string | null): string | undefined {
 
 function parseManifest(text: string): unknown {
   try {
-    return JSON.parse(text) as unknown;
+    return parseJsonText(text);
   } catch (e) {
     throw errors.validation(`the manifest is not valid JSON: ${(e as Error).message}`);
   }

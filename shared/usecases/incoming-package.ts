@@ -1,5 +1,6 @@
 import { resolveInside } from '../domain/contained-path';
 import { type DomainError, errors, isDomainError } from '../domain/errors';
+import { parseJsonText } from '../domain/json-text';
 import { lakePaths } from '../domain/lake-paths';
 import type { ModelVersion } from '../schemas/model-version';
 import { packageArtifactLocationSchema } from '../schemas/registration';
@@ -41,7 +42,7 @@ export async function registerIncomingPackage(
   try {
     let manifest: unknown;
     try {
-      manifest = JSON.parse(input.manifest.toString('utf8')) as unknown;
+      manifest = parseJsonText(input.manifest.toString('utf8'));
     } catch (e) {
       throw errors.validation(`manifest.json is not valid JSON: ${(e as Error).message}`);
     }

@@ -143,6 +143,15 @@ describe('registration of a version package', () => {
     expect((await listAll(lake)).filter((p) => p.includes('/uploads/'))).toEqual([]);
   });
 
+  it('when a package manifest starts with a byte-order mark (as Windows PowerShell writes UTF-8), then it registers', async () => {
+    const { deps, lake } = await setup();
+    const pkg = regionalPackage(TRUE_WEIGHTS, 0);
+    const manifest = Buffer.from(`\uFEFF${JSON.stringify(pkg.manifest)}`, 'utf8');
+    await lake.write(lakePaths.incomingPackageFile('regional', 'bom', 'model.onnx'), pkg.onnx);
+    await lake.write(lakePaths.incomingPackageFile('regional', 'bom', 'manifest.json'), manifest);
+    await expect(registerIncomingPackage(deps, { model: 'regional', name: 'bom', manifest })).resolves.toMatchObject({ outcome: 'registered', version: { version: 1 } });
+  });
+
   it('when a package in the inbox names an artifact outside its folder, then it is quarantined with the reason', async () => {
     const { deps, lake } = await setup();
     const pkg = regionalPackage(TRUE_WEIGHTS, 0);
