@@ -18,7 +18,7 @@ import type { DriftEvaluation, DriftReport, PolicyVerdict } from '../schemas/dri
 import { validationEvidenceSchema } from '../schemas/evidence';
 import type { ModelEventInput } from '../schemas/messages';
 import type { ModelDefinition } from '../schemas/model';
-import type { MonitoringWindow, MonitorState, RetrainingRecord, WindowSpan } from '../schemas/monitoring';
+import type { MonitoringWindow, MonitorState, WindowSpan } from '../schemas/monitoring';
 import type { ModelRecord } from '../schemas/registry';
 import type { SegmentedProfile } from './profiling';
 import { requestRetraining, type RetrainingAnswer } from './request-retraining';
@@ -125,20 +125,16 @@ async function monitorModel(deps: DriftMonitorDeps, record: ModelRecord, version
   const model = record.modelName;
   const now = deps.clock.now();
   let state = await monitorState(deps.runs, model, now);
-  const [profiled, stored, records] = await Promise.all([
-    profiledWindows(deps.lake, model),
-    deps.runs.windows.list(model),
-    deps.runs.retraining.list(model),
-  ]);
+  const [profiled, stored] = await Promise.all([profiledWindows(deps.lake, model), deps.runs.windows.list(model)]);
   const context = await modelContext(deps, record, version, now, profiled);
   const documents = new Map(stored.map((w) => [w.window.id, w]));
   const due = windowsToEvaluate([...profiled.keys(), ...documents.keys()], context.lengthMs, state.value.evaluatedUntil, now, deps.maxWindowsPerModel);
   for (const span of due) {
-    state = await judgeWindow(deps, context, span, documents.get(span.id), state, records, outcome);
+    state = await judgeWindow(deps, context, span, documents.get(span.id), state, outcome);
   }
   const budget = deps.maxWindowsPerModel - due.length;
   for (const window of labelledSinceJudged(stored, due, state.value).slice(0, Math.max(0, budget))) {
-    await judgeLateActuals(deps, context, window, records, outcome);
+    await judgeLateActuals(deps, context, window, outcome);
   }
 }
 
@@ -169,13 +165,12 @@ async function judgeWindow(
   span: WindowSpan,
   document: MonitoringWindow | undefined,
   state: Versioned<MonitorState>,
-  records: RetrainingRecord[],
   outcome: ModelOutcome,
 ): Promise<Versioned<MonitorState>> {
   const at = context.now.toISOString();
   const drift = await driftOf(context, span, state.value);
   const performance = performanceOf(context, document);
-  const retraining = await retrainIfBreached(deps, context, span, records, { drift: drift.evaluation, performance: performance.verdict }, evidenceOf(drift, performance));
+  const retraining = await retrainIfBreached(deps, context, span, { drift: drift.evaluation, performance: performance.verdict }, evidenceOf(drift, performance));
   await recordWindow(deps.runs, context, span, {
     drift: { ...drift, evaluatedAt: at },
     performanceVerdict: performance.verdict,
@@ -205,9 +200,9 @@ function labelledSinceJudged(stored: readonly MonitoringWindow[], due: readonly 
 }
 
 /** A window whose actuals came after it was judged: its performance judged again (its drift stays). */
-async function judgeLateActuals(deps: DriftMonitorDeps, context: ModelContext, window: MonitoringWindow, records: RetrainingRecord[], outcome: ModelOutcome): Promise<void> {
+async function judgeLateActuals(deps: DriftMonitorDeps, context: ModelContext, window: MonitoringWindow, outcome: ModelOutcome): Promise<void> {
   const performance = performanceOf(context, window);
-  const retraining = await retrainIfBreached(deps, context, window.window, records, { performance: performance.verdict }, { performance: performance.evaluation });
+  const retraining = await retrainIfBreached(deps, context, window.window, { performance: performance.verdict }, { performance: performance.evaluation });
   await recordWindow(deps.runs, context, window.window, {
     performanceVerdict: performance.verdict,
     performanceEvaluation: { ...performance.evaluation, evaluatedAt: context.now.toISOString() },
@@ -314,30 +309,29 @@ function evidenceOf(drift: WindowDriftSection, performance: ReturnType<typeof pe
 
 /**
  * A drift alert (the policy's consecutive-windows rule met, outside its cooldown) or a performance
- * breach asks for retraining; the request's gate decides whether one is sent.
+ * breach asks for retraining; the request's gate decides whether one is sent, on the model's
+ * retraining records read now: a run lasts minutes, and a request the lifecycle closed (or another
+ * writer stored) since the run started must count as it is, not as it was.
  */
 async function retrainIfBreached(
   deps: DriftMonitorDeps,
   context: ModelContext,
   span: WindowSpan,
-  records: RetrainingRecord[],
   verdicts: { drift?: DriftEvaluation; performance: NonNullable<MonitoringWindow['performanceVerdict']> },
   evidence: Record<string, unknown>,
 ): Promise<RetrainingAnswer | undefined> {
   const reason = verdicts.performance === 'breach' ? 'performance' : verdicts.drift?.alert ? 'drift' : undefined;
   if (!reason) return undefined;
-  const answer = await requestRetraining(deps, {
+  return requestRetraining(deps, {
     model: context.model,
     version: context.version,
     reason,
     window: span,
     policy: context.definition.policies.retraining,
-    records,
+    records: await deps.runs.retraining.list(context.model),
     evidence,
     now: context.now,
   });
-  if (answer.record && !records.some((r) => r.requestId === answer.record!.requestId)) records.push(answer.record);
-  return answer;
 }
 
 /**
