@@ -13,6 +13,10 @@ app.timer('driftMonitor', {
   handler: async (timer: Timer, context: InvocationContext): Promise<void> => {
     const report = await runDriftMonitor(driftMonitoring());
     for (const outcome of report.models) {
+      if (outcome.skipped) {
+        context.log(`driftMonitor: ${outcome.model} v${outcome.version}: left alone: ${outcome.skipped}`);
+        continue;
+      }
       const verdicts = outcome.windows.map((w) => `${w.windowId} drift ${w.drift ?? '-'} performance ${w.performance}`).join('; ');
       context.log(
         `driftMonitor: ${outcome.model} v${outcome.version}: ${outcome.windows.length} window(s)${verdicts ? ` (${verdicts})` : ''}; retraining requested: ${outcome.requests.join(', ') || 'none'}${timer.isPastDue ? ' (run was past due)' : ''}`,

@@ -220,6 +220,11 @@ export const monitorStateSchema = z.object({
   recent: z.array(z.enum(['drift', 'no_drift', 'insufficient_data'])),
   lastAlertAt: isoDateTimeSchema.nullable(),
   updatedAt: isoDateTimeSchema,
+  /**
+   * The drift monitor run judging the model now (a run id, renewed as it goes): until `until`
+   * another run (the timer and an admin call at once) leaves the model to it. Null when released.
+   */
+  lease: z.object({ holder: z.string().min(1).max(128), until: isoDateTimeSchema }).nullable().optional(),
 });
 export type MonitorState = z.infer<typeof monitorStateSchema>;
 

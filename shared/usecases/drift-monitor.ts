@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+
 import { errors, isDomainError, parseOrThrow } from '../domain/errors';
 import { lakePaths } from '../domain/lake-paths';
 import { defaultMetricFor } from '../domain/metrics';
@@ -62,6 +64,8 @@ export interface ModelOutcome {
   requests: string[];
   /** Why the model stopped early (the next run goes on from where it stopped). */
   error?: string;
+  /** Why the model was left alone: another run holds it (it judges the windows). */
+  skipped?: string;
 }
 
 export interface DriftMonitorReport {
@@ -75,8 +79,15 @@ export interface DriftMonitorReport {
 /** The monitor state's id among a model's `monitors` documents. */
 export const MONITOR_STATE_ID = 'monitor';
 
+/**
+ * How long a run's hold on a model lasts without renewal. A run renews it after every window and
+ * before every retraining request; a run that died leaves the model to the next one after this.
+ */
+export const MONITOR_LEASE_MS = 15 * 60_000;
+
 export async function runDriftMonitor(deps: DriftMonitorDeps): Promise<DriftMonitorReport> {
   const report: DriftMonitorReport = { models: [], withoutChampion: [], failures: [] };
+  const holder = randomUUID();
   const listing = await deps.registry.listModels();
   // A model whose document cannot be read is a failure of this run, reported after the others.
   for (const { modelName, reason } of listing.unreadable) report.failures.push({ model: modelName, error: new Error(reason) });
@@ -96,7 +107,7 @@ export async function runDriftMonitor(deps: DriftMonitorDeps): Promise<DriftMoni
     const outcome: ModelOutcome = { model: record.modelName, version, windows: [], requests: [] };
     report.models.push(outcome);
     try {
-      await monitorModel(deps, record, version, outcome);
+      await monitorModel(deps, record, version, outcome, holder);
     } catch (error) {
       outcome.error = error instanceof Error ? error.message : String(error);
       if (!isDomainError(error)) report.failures.push({ model: record.modelName, error });
@@ -119,26 +130,92 @@ interface ModelContext {
   training: () => Promise<SegmentedProfile | undefined>;
   /** A window's run profiles merged (read once per run). */
   windowProfile: (windowId: string) => Promise<SegmentedProfile | undefined>;
+  /** The monitor state as this run last wrote it (the lease renewed with its ETag). */
+  state: Versioned<MonitorState>;
+  /** This run's id on the lease. */
+  holder: string;
 }
 
-async function monitorModel(deps: DriftMonitorDeps, record: ModelRecord, version: number, outcome: ModelOutcome): Promise<void> {
+/**
+ * One model, by one run at a time: the run takes the lease on the model's monitor state first (an
+ * ETag-guarded write), and a run that finds another's lease live leaves the model alone. Two runs
+ * at once (the timer and `POST /admin/functions/driftMonitor`; only the timer is a singleton)
+ * would otherwise judge the same windows from views taken at different moments and raise
+ * requests for different windows, each gate reading the records before the other's was stored.
+ */
+async function monitorModel(deps: DriftMonitorDeps, record: ModelRecord, version: number, outcome: ModelOutcome, holder: string): Promise<void> {
   const model = record.modelName;
   const now = deps.clock.now();
-  let state = await monitorState(deps.runs, model, now);
-  const [profiled, stored] = await Promise.all([profiledWindows(deps.lake, model), deps.runs.windows.list(model)]);
-  const context = await modelContext(deps, record, version, now, profiled);
-  const documents = new Map(stored.map((w) => [w.window.id, w]));
-  const due = windowsToEvaluate([...profiled.keys(), ...documents.keys()], context.lengthMs, state.value.evaluatedUntil, now, deps.maxWindowsPerModel);
-  for (const span of due) {
-    state = await judgeWindow(deps, context, span, documents.get(span.id), state, outcome);
+  const taken = await takeLease(deps, model, now, holder);
+  if (typeof taken === 'string') {
+    outcome.skipped = taken;
+    return;
   }
-  const budget = deps.maxWindowsPerModel - due.length;
-  for (const window of labelledSinceJudged(stored, due, state.value).slice(0, Math.max(0, budget))) {
-    await judgeLateActuals(deps, context, window, outcome);
+  const [profiled, stored] = await Promise.all([profiledWindows(deps.lake, model), deps.runs.windows.list(model)]);
+  const context = await modelContext(deps, record, version, now, profiled, taken, holder);
+  try {
+    const documents = new Map(stored.map((w) => [w.window.id, w]));
+    const due = windowsToEvaluate([...profiled.keys(), ...documents.keys()], context.lengthMs, context.state.value.evaluatedUntil, now, deps.maxWindowsPerModel);
+    for (const span of due) await judgeWindow(deps, context, span, documents.get(span.id), outcome);
+    const budget = deps.maxWindowsPerModel - due.length;
+    for (const window of labelledSinceJudged(stored, due, context.state.value).slice(0, Math.max(0, budget))) {
+      await judgeLateActuals(deps, context, window, outcome);
+    }
+  } finally {
+    await releaseLease(deps, context);
   }
 }
 
-async function modelContext(deps: DriftMonitorDeps, record: ModelRecord, version: number, now: Date, profiled: Map<string, string[]>): Promise<ModelContext> {
+function lease(deps: DriftMonitorDeps, holder: string): NonNullable<MonitorState['lease']> {
+  return { holder, until: new Date(deps.clock.now().getTime() + MONITOR_LEASE_MS).toISOString() };
+}
+
+/** The model's monitor state with this run's lease on it (created on the first run), or why another run holds it. */
+async function takeLease(deps: DriftMonitorDeps, model: string, now: Date, holder: string): Promise<Versioned<MonitorState> | string> {
+  const busy = (until: string) => `another drift monitor run holds the model until ${until}`;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const found = await deps.runs.monitors.get(model, MONITOR_STATE_ID);
+    if (!found) {
+      const fresh: MonitorState = { modelName: model, evaluatedUntil: null, recent: [], lastAlertAt: null, updatedAt: now.toISOString(), lease: lease(deps, holder) };
+      const created = await deps.runs.monitors.create(model, MONITOR_STATE_ID, fresh);
+      if (created.created) return created;
+      continue;
+    }
+    const held = found.value.lease;
+    if (held && held.holder !== holder && Date.parse(held.until) > deps.clock.now().getTime()) return busy(held.until);
+    try {
+      return await deps.runs.monitors.replace(model, MONITOR_STATE_ID, { ...found.value, lease: lease(deps, holder) }, found.etag);
+    } catch (error) {
+      if (!(isDomainError(error) && error.code === 'CONCURRENCY_CONFLICT')) throw error;
+    }
+  }
+  const latest = (await deps.runs.monitors.get(model, MONITOR_STATE_ID))?.value.lease;
+  return busy(latest?.until ?? 'it is released');
+}
+
+/** The state written with this run's lease renewed (and `change` applied); CONCURRENCY_CONFLICT when another run took the model over. */
+async function renewLease(deps: DriftMonitorDeps, context: ModelContext, change: Partial<MonitorState> = {}): Promise<void> {
+  context.state = await deps.runs.monitors.replace(context.model, MONITOR_STATE_ID, { ...context.state.value, ...change, lease: lease(deps, context.holder) }, context.state.etag);
+}
+
+/** The lease given back at the end of the run (best effort: it expires anyway). */
+async function releaseLease(deps: DriftMonitorDeps, context: ModelContext): Promise<void> {
+  try {
+    context.state = await deps.runs.monitors.replace(context.model, MONITOR_STATE_ID, { ...context.state.value, lease: null }, context.state.etag);
+  } catch {
+    // Taken over or unreachable: the lease runs out by itself.
+  }
+}
+
+async function modelContext(
+  deps: DriftMonitorDeps,
+  record: ModelRecord,
+  version: number,
+  now: Date,
+  profiled: Map<string, string[]>,
+  state: Versioned<MonitorState>,
+  holder: string,
+): Promise<ModelContext> {
   const model = record.modelName;
   const profiles = new Map<string, Promise<SegmentedProfile | undefined>>();
   let training: Promise<SegmentedProfile | undefined> | undefined;
@@ -155,6 +232,8 @@ async function modelContext(deps: DriftMonitorDeps, record: ModelRecord, version
       if (!profiles.has(windowId)) profiles.set(windowId, loadWindowProfile(deps.lake, profiled.get(windowId) ?? []));
       return profiles.get(windowId)!;
     },
+    state,
+    holder,
   };
 }
 
@@ -164,11 +243,11 @@ async function judgeWindow(
   context: ModelContext,
   span: WindowSpan,
   document: MonitoringWindow | undefined,
-  state: Versioned<MonitorState>,
   outcome: ModelOutcome,
-): Promise<Versioned<MonitorState>> {
+): Promise<void> {
   const at = context.now.toISOString();
-  const drift = await driftOf(context, span, state.value);
+  const state = context.state.value;
+  const drift = await driftOf(context, span, state);
   const performance = performanceOf(context, document);
   const retraining = await retrainIfBreached(deps, context, span, { drift: drift.evaluation, performance: performance.verdict }, evidenceOf(drift, performance));
   await recordWindow(deps.runs, context, span, {
@@ -180,13 +259,12 @@ async function judgeWindow(
   deps.metrics?.windowRecorded({ model: context.model, version: context.version, windowId: span.id, overall: drift.overall, segments: drift.segments, evaluation: drift.evaluation });
   await deps.events.publishAll(driftEvents(context, span, drift));
   report(outcome, span, drift.evaluation.verdict, performance.verdict, retraining);
-  return deps.runs.monitors.replace(context.model, MONITOR_STATE_ID, {
-    ...state.value,
+  await renewLease(deps, context, {
     evaluatedUntil: span.end,
-    recent: rememberVerdict(state.value.recent, drift.evaluation.windowVerdict),
-    lastAlertAt: drift.evaluation.alert ? at : state.value.lastAlertAt,
+    recent: rememberVerdict(state.recent, drift.evaluation.windowVerdict),
+    lastAlertAt: drift.evaluation.alert ? at : state.lastAlertAt,
     updatedAt: at,
-  }, state.etag);
+  });
 }
 
 /** Windows judged before (not in this run) whose actuals changed since: late labels. */
@@ -214,14 +292,6 @@ async function judgeLateActuals(deps: DriftMonitorDeps, context: ModelContext, w
 function report(outcome: ModelOutcome, span: WindowSpan, drift: PolicyVerdict | null, performance: WindowOutcome['performance'], retraining: RetrainingAnswer | undefined): void {
   outcome.windows.push({ windowId: span.id, drift, performance, ...(retraining ? { retraining: retraining.outcome } : {}) });
   if (retraining?.sent) outcome.requests.push(retraining.outcome.requestId!);
-}
-
-/** The model's monitor state, created on its first run. */
-async function monitorState(runs: RunStore, model: string, now: Date): Promise<Versioned<MonitorState>> {
-  return (
-    (await runs.monitors.get(model, MONITOR_STATE_ID)) ??
-    runs.monitors.create(model, MONITOR_STATE_ID, { modelName: model, evaluatedUntil: null, recent: [], lastAlertAt: null, updatedAt: now.toISOString() })
-  );
 }
 
 /** The champion's own metric at validation, from its evidence (none: performance is not judged). */
@@ -322,6 +392,8 @@ async function retrainIfBreached(
 ): Promise<RetrainingAnswer | undefined> {
   const reason = verdicts.performance === 'breach' ? 'performance' : verdicts.drift?.alert ? 'drift' : undefined;
   if (!reason) return undefined;
+  // Still this run's model (else CONCURRENCY_CONFLICT stops it here), for a lease's length from now.
+  await renewLease(deps, context);
   return requestRetraining(deps, {
     model: context.model,
     version: context.version,

@@ -6,13 +6,21 @@
  */
 import { lakePaths } from '../../shared/domain/lake-paths';
 import type { RetrainingRecord } from '../../shared/schemas/monitoring';
-import { MODEL, monitorWorld, shifted } from '../support/monitoring-kit';
+import { MONITOR_STATE_ID, runDriftMonitor } from '../../shared/usecases/drift-monitor';
+import { championBaselineRmse, MODEL, monitorWorld, shifted, TestClock, usual } from '../support/monitoring-kit';
 
 /** Daily windows of June 2026: day(10) is 20260610T0000Z. */
 const day = (d: number) => `202606${String(d).padStart(2, '0')}T0000Z`;
 const TWO_IN_A_ROW = { drift: { consecutiveWindows: 2, cooldown: 'PT0S' } };
 
 type World = Awaited<ReturnType<typeof monitorWorld>>;
+
+/** A promise with its resolve function: a gate a fake waits on. */
+function gate(): { opened: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
 
 /** Runs `action` once, the first time the monitor reads a run profile of window `windowId`. */
 function onProfileRead(world: World, windowId: string, action: () => Promise<void>): void {
@@ -59,4 +67,76 @@ describe('drift monitor: other writers during a run', () => {
     expect(world.queue.messages.map((m) => m.messageId)).toEqual([requestId]);
     expect((await world.runs.windows.get(MODEL, day(11)))!.value.retraining).toEqual({ reason: 'drift', requestId });
   });
+
+  it('when two invocations run at once (the timer and an admin call) with slightly different views, then only one of them judges the model and one request is open', async () => {
+    const world = await monitorWorld({ drift: { consecutiveWindows: 1, cooldown: 'PT0S' }, retraining: { cooldown: 'PT0S' } });
+    const baseline = championBaselineRmse(world);
+    await world.scored(day(10), usual(10));
+    await world.scored(day(11), usual(11));
+    world.clock.at = new Date('2026-06-12T06:00:00Z');
+    await world.run(); // days 10 and 11 judged
+    // Late actuals for day 11 (a performance breach) and a drifting day 12.
+    await world.labelled(day(11), baseline * 2, { updatedAt: '2026-06-12T20:00:00.000Z' });
+    await world.scored(day(12), shifted(12));
+
+    // Invocation A (its clock just before day 12 ends) pauses at its retraining gate, the records read.
+    const a = { ...world.deps, clock: new TestClock(new Date('2026-06-12T23:59:59Z')) };
+    const atGate = gate();
+    const goOn = gate();
+    const list = world.runs.retraining.list.bind(world.runs.retraining);
+    let paused = false;
+    world.runs.retraining.list = async (model) => {
+      const records = await list(model);
+      if (!paused) {
+        paused = true;
+        atGate.open();
+        await goOn.opened;
+      }
+      return records;
+    };
+    const first = runDriftMonitor(a);
+    await atGate.opened;
+    // Invocation B (a moment later: day 12 is over) runs meanwhile.
+    const b = { ...world.deps, clock: new TestClock(new Date('2026-06-13T00:00:01Z')) };
+    const second = await runDriftMonitor(b);
+    goOn.open();
+    const firstReport = await first;
+
+    const open = (await world.runs.retraining.list(MODEL)).filter((r) => r.state !== 'closed' && r.state !== 'failed');
+    expect(open.map((r) => r.requestId)).toHaveLength(1);
+    expect(world.queue.messages.map((m) => m.messageId)).toEqual(open.map((r) => r.requestId));
+    expect(firstReport.failures).toEqual([]);
+    expect(second.failures).toEqual([]);
+    // B left the model to A: it judged nothing and wrote nothing.
+    expect(second.models).toEqual([{ model: MODEL, version: 1, windows: [], requests: [], skipped: expect.stringMatching(/^another drift monitor run holds the model until /) }]);
+    expect(world.events.ofType('drift.evaluated').map((e) => e.data.windowId)).toEqual([day(10), day(11)]);
+    expect(firstReport.models[0]!.requests).toEqual([`retrain:${MODEL}:${day(11)}`]);
+    // A released the model: the next run judges day 12 (blocked by A's open request).
+    const next = await runDriftMonitor(b);
+    expect(next.models[0]!.windows.map((w) => [w.windowId, w.drift, w.retraining?.blockedBy])).toEqual([[day(12), 'breach', `request retrain:${MODEL}:${day(11)} is still open (queued)`]]);
+  });
+
+  it('when a run died holding the model, then the model waits until its lease runs out and the next run judges it from where it stopped', async () => {
+    const world = await monitorWorld(TWO_IN_A_ROW);
+    await world.scored(day(10), usual(10));
+    await world.runs.monitors.create(MODEL, MONITOR_STATE_ID, {
+      modelName: MODEL,
+      evaluatedUntil: null,
+      recent: [],
+      lastAlertAt: null,
+      updatedAt: '2026-06-20T11:55:00.000Z',
+      lease: { holder: 'a-run-that-died', until: '2026-06-20T12:10:00.000Z' },
+    });
+
+    const held = await world.run();
+    expect(held.models[0]).toMatchObject({ windows: [], skipped: 'another drift monitor run holds the model until 2026-06-20T12:10:00.000Z' });
+    expect(await world.runs.windows.get(MODEL, day(10))).toBeUndefined();
+
+    world.clock.at = new Date('2026-06-20T12:10:00Z');
+    const after = await world.run();
+    expect(after.models[0]!.skipped).toBeUndefined();
+    expect(after.models[0]!.windows.map((w) => w.windowId)).toEqual([day(10)]);
+    expect((await world.runs.monitors.get(MODEL, MONITOR_STATE_ID))!.value).toMatchObject({ evaluatedUntil: '2026-06-11T00:00:00.000Z', lease: null });
+  });
 });
+
