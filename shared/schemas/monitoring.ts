@@ -156,8 +156,14 @@ export const monitoringWindowSchema = z.object({
       degradation: z.number().nullable(),
       reason: z.string(),
       segments: z.record(z.string(), z.object({ verdict: policyVerdictSchema, degradation: z.number().nullable(), reason: z.string() })),
-      /** Performance updated after this is evaluated again (late actuals). */
+      /** When it was judged. */
       evaluatedAt: isoDateTimeSchema,
+      /**
+       * The `performance.updatedAt` it judged (null: no actuals yet). A window whose performance
+       * carries another one is judged again (late actuals). Evaluations stored without it are
+       * judged again when `performance.updatedAt` is later than `evaluatedAt`.
+       */
+      judgedUpdatedAt: isoDateTimeSchema.nullable().optional(),
     })
     .optional(),
   /** What the window's breach did: the retraining request it raised, or why it raised none. */

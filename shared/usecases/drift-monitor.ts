@@ -156,7 +156,7 @@ async function monitorModel(deps: DriftMonitorDeps, record: ModelRecord, version
   try {
     const documents = new Map(stored.map((w) => [w.window.id, w]));
     const due = windowsToEvaluate([...profiled.keys(), ...documents.keys()], context.lengthMs, context.state.value.evaluatedUntil, now, deps.maxWindowsPerModel);
-    for (const span of due) await judgeWindow(deps, context, span, documents.get(span.id), outcome);
+    for (const span of due) await judgeWindow(deps, context, span, outcome);
     const budget = deps.maxWindowsPerModel - due.length;
     for (const window of labelledSinceJudged(stored, due, context.state.value).slice(0, Math.max(0, budget))) {
       await judgeLateActuals(deps, context, window, outcome);
@@ -242,18 +242,19 @@ async function judgeWindow(
   deps: DriftMonitorDeps,
   context: ModelContext,
   span: WindowSpan,
-  document: MonitoringWindow | undefined,
   outcome: ModelOutcome,
 ): Promise<void> {
   const at = context.now.toISOString();
   const state = context.state.value;
   const drift = await driftOf(context, span, state);
+  // The document as it is now (the list at the start of the run is minutes old by now).
+  const document = (await deps.runs.windows.get(context.model, span.id))?.value;
   const performance = performanceOf(context, document);
   const retraining = await retrainIfBreached(deps, context, span, { drift: drift.evaluation, performance: performance.verdict }, evidenceOf(drift, performance));
   await recordWindow(deps.runs, context, span, {
     drift: { ...drift, evaluatedAt: at },
     performanceVerdict: performance.verdict,
-    performanceEvaluation: { ...performance.evaluation, evaluatedAt: at },
+    performanceEvaluation: { ...performance.evaluation, evaluatedAt: at, judgedUpdatedAt: document?.performance?.updatedAt ?? null },
     ...(retraining ? { retraining: retraining.outcome } : {}),
   });
   deps.metrics?.windowRecorded({ model: context.model, version: context.version, windowId: span.id, overall: drift.overall, segments: drift.segments, evaluation: drift.evaluation });
@@ -273,17 +274,31 @@ function labelledSinceJudged(stored: readonly MonitoringWindow[], due: readonly 
   const judgedNow = new Set(due.map((w) => w.id));
   return stored
     .filter((w) => !judgedNow.has(w.window.id) && Date.parse(w.window.end) <= until)
-    .filter((w) => w.performance !== null && (!w.performanceEvaluation || Date.parse(w.performance.updatedAt) > Date.parse(w.performanceEvaluation.evaluatedAt)))
+    .filter(performanceChangedSinceJudged)
     .sort((a, b) => Date.parse(a.window.start) - Date.parse(b.window.start));
 }
 
+/**
+ * Whether the window's performance is another than the one its evaluation judged. Compared by the
+ * `updatedAt` the evaluation judged, not by clocks: the join stamps `updatedAt` on its machine
+ * before its write lands, so a stamp earlier than the monitor's clock can still be news to it.
+ */
+function performanceChangedSinceJudged(window: MonitoringWindow): boolean {
+  if (window.performance === null) return false;
+  const judged = window.performanceEvaluation;
+  if (!judged) return true;
+  if (judged.judgedUpdatedAt !== undefined) return judged.judgedUpdatedAt !== window.performance.updatedAt;
+  return Date.parse(window.performance.updatedAt) > Date.parse(judged.evaluatedAt);
+}
+
 /** A window whose actuals came after it was judged: its performance judged again (its drift stays). */
-async function judgeLateActuals(deps: DriftMonitorDeps, context: ModelContext, window: MonitoringWindow, outcome: ModelOutcome): Promise<void> {
+async function judgeLateActuals(deps: DriftMonitorDeps, context: ModelContext, listed: MonitoringWindow, outcome: ModelOutcome): Promise<void> {
+  const window = (await deps.runs.windows.get(context.model, listed.window.id))?.value ?? listed;
   const performance = performanceOf(context, window);
   const retraining = await retrainIfBreached(deps, context, window.window, { performance: performance.verdict }, { performance: performance.evaluation });
   await recordWindow(deps.runs, context, window.window, {
     performanceVerdict: performance.verdict,
-    performanceEvaluation: { ...performance.evaluation, evaluatedAt: context.now.toISOString() },
+    performanceEvaluation: { ...performance.evaluation, evaluatedAt: context.now.toISOString(), judgedUpdatedAt: window.performance?.updatedAt ?? null },
     ...(retraining ? { retraining: retraining.outcome } : {}),
   });
   report(outcome, window.window, null, performance.verdict, retraining);

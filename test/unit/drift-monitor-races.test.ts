@@ -138,5 +138,50 @@ describe('drift monitor: other writers during a run', () => {
     expect(after.models[0]!.windows.map((w) => w.windowId)).toEqual([day(10)]);
     expect((await world.runs.monitors.get(MODEL, MONITOR_STATE_ID))!.value).toMatchObject({ evaluatedUntil: '2026-06-11T00:00:00.000Z', lease: null });
   });
+
+  it("when an actuals join's write lands while the monitor judges the window, stamped a moment before the monitor's clock, then the new performance is judged (now, or on the next run)", async () => {
+    // The join stamps performance.updatedAt on its machine before its write goes through (a
+    // throttled write is retried for seconds; clocks of two machines differ): a stamp earlier than
+    // the monitor's clock can land after the monitor listed the windows.
+    const world = await monitorWorld();
+    const baseline = championBaselineRmse(world);
+    await world.scored(day(10), usual(10));
+    onProfileRead(world, day(10), () => world.labelled(day(10), baseline * 2, { updatedAt: '2026-06-20T11:59:59.000Z' }));
+
+    const first = await world.run();
+    world.clock.at = new Date('2026-06-20T14:00:00Z');
+    const second = await world.run();
+
+    const judged = [...first.models[0]!.windows, ...second.models[0]!.windows].map((w) => [w.windowId, w.performance]);
+    expect(judged.at(-1)).toEqual([day(10), 'breach']);
+    expect(world.queue.messages.map((m) => [m.messageId, m.body.reason])).toEqual([[`retrain:${MODEL}:${day(10)}`, 'performance']]);
+    const stored = (await world.runs.windows.get(MODEL, day(10)))!.value;
+    expect([stored.performanceVerdict, stored.performanceEvaluation!.value]).toEqual(['breach', baseline * 2]);
+  });
+
+  it("when an actuals join's write lands between the monitor's read of the window and its write, then the next run judges the new performance", async () => {
+    const world = await monitorWorld();
+    const baseline = championBaselineRmse(world);
+    await world.scored(day(10), usual(10));
+    await world.labelled(day(10), baseline, { updatedAt: '2026-06-20T11:00:00.000Z' });
+    const replace = world.runs.windows.replace.bind(world.runs.windows);
+    let raced = false;
+    world.runs.windows.replace = async (model, id, doc, etag) => {
+      if (!raced && id === day(10) && doc.performanceEvaluation) {
+        raced = true;
+        await world.labelled(day(10), baseline * 2, { updatedAt: '2026-06-20T11:59:59.000Z' });
+      }
+      return replace(model, id, doc, etag);
+    };
+
+    const first = await world.run();
+    expect(first.models[0]!.windows.map((w) => w.performance)).toEqual(['ok']);
+    world.clock.at = new Date('2026-06-20T14:00:00Z');
+    const second = await world.run();
+
+    expect(second.models[0]!.windows).toEqual([{ windowId: day(10), drift: null, performance: 'breach', retraining: { reason: 'performance', requestId: `retrain:${MODEL}:${day(10)}` } }]);
+    const stored = (await world.runs.windows.get(MODEL, day(10)))!.value;
+    expect([stored.performanceVerdict, stored.performanceEvaluation!.value, stored.performance!.metrics.overall.metrics.rmse!.value]).toEqual(['breach', baseline * 2, baseline * 2]);
+  });
 });
 
