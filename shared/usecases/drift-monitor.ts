@@ -130,9 +130,14 @@ interface ModelContext {
   training: () => Promise<SegmentedProfile | undefined>;
   /** A window's run profiles merged (read once per run). */
   windowProfile: (windowId: string) => Promise<SegmentedProfile | undefined>;
-  /** The monitor state as this run last wrote it (the lease renewed with its ETag). */
+  /** This run's hold on the model. */
+  held: Held;
+}
+
+/** A run's lease on a model: the monitor state as the run last wrote it (with its ETag) and the run's id. */
+interface Held {
+  model: string;
   state: Versioned<MonitorState>;
-  /** This run's id on the lease. */
   holder: string;
 }
 
@@ -151,18 +156,19 @@ async function monitorModel(deps: DriftMonitorDeps, record: ModelRecord, version
     outcome.skipped = taken;
     return;
   }
-  const [profiled, stored] = await Promise.all([profiledWindows(deps.lake, model), deps.runs.windows.list(model)]);
-  const context = await modelContext(deps, record, version, now, profiled, taken, holder);
+  const held: Held = { model, state: taken, holder };
   try {
+    const [profiled, stored] = await Promise.all([profiledWindows(deps.lake, model), deps.runs.windows.list(model)]);
+    const context = await modelContext(deps, record, version, now, profiled, held);
     const documents = new Map(stored.map((w) => [w.window.id, w]));
-    const due = windowsToEvaluate([...profiled.keys(), ...documents.keys()], context.lengthMs, context.state.value.evaluatedUntil, now, deps.maxWindowsPerModel);
+    const due = windowsToEvaluate([...profiled.keys(), ...documents.keys()], context.lengthMs, context.held.state.value.evaluatedUntil, now, deps.maxWindowsPerModel);
     for (const span of due) await judgeWindow(deps, context, span, outcome);
     const budget = deps.maxWindowsPerModel - due.length;
-    for (const window of labelledSinceJudged(stored, due, context.state.value).slice(0, Math.max(0, budget))) {
+    for (const window of labelledSinceJudged(stored, due, context.held.state.value).slice(0, Math.max(0, budget))) {
       await judgeLateActuals(deps, context, window, outcome);
     }
   } finally {
-    await releaseLease(deps, context);
+    await releaseLease(deps, held);
   }
 }
 
@@ -181,8 +187,8 @@ async function takeLease(deps: DriftMonitorDeps, model: string, now: Date, holde
       if (created.created) return created;
       continue;
     }
-    const held = found.value.lease;
-    if (held && held.holder !== holder && Date.parse(held.until) > deps.clock.now().getTime()) return busy(held.until);
+    const other = found.value.lease;
+    if (other && other.holder !== holder && Date.parse(other.until) > deps.clock.now().getTime()) return busy(other.until);
     try {
       return await deps.runs.monitors.replace(model, MONITOR_STATE_ID, { ...found.value, lease: lease(deps, holder) }, found.etag);
     } catch (error) {
@@ -194,14 +200,14 @@ async function takeLease(deps: DriftMonitorDeps, model: string, now: Date, holde
 }
 
 /** The state written with this run's lease renewed (and `change` applied); CONCURRENCY_CONFLICT when another run took the model over. */
-async function renewLease(deps: DriftMonitorDeps, context: ModelContext, change: Partial<MonitorState> = {}): Promise<void> {
-  context.state = await deps.runs.monitors.replace(context.model, MONITOR_STATE_ID, { ...context.state.value, ...change, lease: lease(deps, context.holder) }, context.state.etag);
+async function renewLease(deps: DriftMonitorDeps, held: Held, change: Partial<MonitorState> = {}): Promise<void> {
+  held.state = await deps.runs.monitors.replace(held.model, MONITOR_STATE_ID, { ...held.state.value, ...change, lease: lease(deps, held.holder) }, held.state.etag);
 }
 
 /** The lease given back at the end of the run (best effort: it expires anyway). */
-async function releaseLease(deps: DriftMonitorDeps, context: ModelContext): Promise<void> {
+async function releaseLease(deps: DriftMonitorDeps, held: Held): Promise<void> {
   try {
-    context.state = await deps.runs.monitors.replace(context.model, MONITOR_STATE_ID, { ...context.state.value, lease: null }, context.state.etag);
+    held.state = await deps.runs.monitors.replace(held.model, MONITOR_STATE_ID, { ...held.state.value, lease: null }, held.state.etag);
   } catch {
     // Taken over or unreachable: the lease runs out by itself.
   }
@@ -213,8 +219,7 @@ async function modelContext(
   version: number,
   now: Date,
   profiled: Map<string, string[]>,
-  state: Versioned<MonitorState>,
-  holder: string,
+  held: Held,
 ): Promise<ModelContext> {
   const model = record.modelName;
   const profiles = new Map<string, Promise<SegmentedProfile | undefined>>();
@@ -232,8 +237,7 @@ async function modelContext(
       if (!profiles.has(windowId)) profiles.set(windowId, loadWindowProfile(deps.lake, profiled.get(windowId) ?? []));
       return profiles.get(windowId)!;
     },
-    state,
-    holder,
+    held,
   };
 }
 
@@ -245,7 +249,7 @@ async function judgeWindow(
   outcome: ModelOutcome,
 ): Promise<void> {
   const at = context.now.toISOString();
-  const state = context.state.value;
+  const state = context.held.state.value;
   const drift = await driftOf(context, span, state);
   // The document as it is now (the list at the start of the run is minutes old by now).
   const document = (await deps.runs.windows.get(context.model, span.id))?.value;
@@ -260,7 +264,7 @@ async function judgeWindow(
   deps.metrics?.windowRecorded({ model: context.model, version: context.version, windowId: span.id, overall: drift.overall, segments: drift.segments, evaluation: drift.evaluation });
   await deps.events.publishAll(driftEvents(context, span, drift));
   report(outcome, span, drift.evaluation.verdict, performance.verdict, retraining);
-  await renewLease(deps, context, {
+  await renewLease(deps, context.held, {
     evaluatedUntil: span.end,
     recent: rememberVerdict(state.recent, drift.evaluation.windowVerdict),
     lastAlertAt: drift.evaluation.alert ? at : state.lastAlertAt,
@@ -408,7 +412,7 @@ async function retrainIfBreached(
   const reason = verdicts.performance === 'breach' ? 'performance' : verdicts.drift?.alert ? 'drift' : undefined;
   if (!reason) return undefined;
   // Still this run's model (else CONCURRENCY_CONFLICT stops it here), for a lease's length from now.
-  await renewLease(deps, context);
+  await renewLease(deps, context.held);
   return requestRetraining(deps, {
     model: context.model,
     version: context.version,

@@ -183,5 +183,20 @@ describe('drift monitor: other writers during a run', () => {
     const stored = (await world.runs.windows.get(MODEL, day(10)))!.value;
     expect([stored.performanceVerdict, stored.performanceEvaluation!.value, stored.performance!.metrics.overall.metrics.rmse!.value]).toEqual(['breach', baseline * 2, baseline * 2]);
   });
+
+  it("when a run stops before judging anything (the champion's evidence cannot be read), then it gives the model back: a run right after is not held off", async () => {
+    const world = await monitorWorld();
+    await world.scored(day(10), usual(10));
+    const readBuffer = world.lake.readBuffer.bind(world.lake);
+    world.lake.readBuffer = (path, range) => (path.startsWith(`evidence/${MODEL}/`) ? Promise.reject(new Error('the storage account is unreachable')) : readBuffer(path, range));
+
+    const failed = await world.run();
+    expect(failed.failures.map((f) => String(f.error))).toEqual(['Error: the storage account is unreachable']);
+
+    world.lake.readBuffer = readBuffer;
+    const again = await world.run();
+    expect(again.models[0]!.skipped).toBeUndefined();
+    expect(again.models[0]!.windows.map((w) => w.windowId)).toEqual([day(10)]);
+  });
 });
 
