@@ -45,7 +45,13 @@ export interface RetrainingAnswer {
 export async function requestRetraining(deps: RequestRetrainingDeps, ask: RetrainingAsk): Promise<RetrainingAnswer> {
   const requestId = retrainingRequestId(ask.model, ask.window.id);
   const gate = retrainingGate(ask.policy, ask.records, requestId, ask.now);
-  if (!gate.allowed) return { outcome: { reason: ask.reason, requestId: null, blockedBy: gate.blockedBy }, sent: false };
+  if (!gate.allowed) {
+    // The window raised its request before (one per window): that stays what its breach did, so a
+    // later breach of it (late actuals) does not overwrite the window's link to its request.
+    const own = ask.records.find((r) => r.requestId === requestId);
+    if (own) return { outcome: { reason: own.reason, requestId }, record: own, sent: false };
+    return { outcome: { reason: ask.reason, requestId: null, blockedBy: gate.blockedBy }, sent: false };
+  }
 
   const { value: record } = await deps.runs.retraining.create(ask.model, requestId, {
     requestId,

@@ -198,5 +198,29 @@ describe('drift monitor: other writers during a run', () => {
     expect(again.models[0]!.skipped).toBeUndefined();
     expect(again.models[0]!.windows.map((w) => w.windowId)).toEqual([day(10)]);
   });
+
+  it('when late actuals make a window that raised a request breach again while a later request is open, then the window still names its own request', async () => {
+    const world = await monitorWorld({ drift: { consecutiveWindows: 1, cooldown: 'PT0S' }, retraining: { cooldown: 'PT0S' } });
+    const baseline = championBaselineRmse(world);
+    await world.scored(day(10), shifted(10));
+    world.clock.at = new Date('2026-06-11T06:00:00Z');
+    await world.run();
+    const own = `retrain:${MODEL}:${day(10)}`;
+    const stored = (await world.runs.retraining.get(MODEL, own))!;
+    await world.runs.retraining.replace(MODEL, own, { ...stored.value, state: 'closed', outcome: 'production', closedAt: '2026-06-11T07:00:00.000Z' }, stored.etag);
+    await world.scored(day(11), shifted(11));
+    world.clock.at = new Date('2026-06-12T06:00:00Z');
+    await world.run();
+    expect(world.queue.messages.map((m) => m.messageId)).toEqual([own, `retrain:${MODEL}:${day(11)}`]);
+
+    // Actuals for day 10 come late, and breach; the day 11 request is still open.
+    await world.labelled(day(10), baseline * 2, { updatedAt: '2026-06-12T08:00:00.000Z' });
+    world.clock.at = new Date('2026-06-12T09:00:00Z');
+    const late = await world.run();
+
+    expect(late.models[0]!.windows.map((w) => [w.windowId, w.performance])).toEqual([[day(10), 'breach']]);
+    expect((await world.runs.windows.get(MODEL, day(10)))!.value.retraining).toEqual({ reason: 'drift', requestId: own });
+    expect(world.queue.messages).toHaveLength(2);
+  });
 });
 
