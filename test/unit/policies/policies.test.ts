@@ -60,6 +60,12 @@ describe('drift policy', () => {
     expect(later.alert).toBe(true);
   });
 
+  test('when the cooldown ends exactly now, then the breach alerts again; a millisecond before, it does not', () => {
+    const history = { recent: ['drift' as const], lastAlertAt: '2026-06-08T00:00:00.000Z' };
+    expect(evaluateDriftPolicy(policy, { overall: drifting }, history, new Date('2026-06-15T00:00:00.000Z'))).toMatchObject({ alert: true, cooldownUntil: null });
+    expect(evaluateDriftPolicy(policy, { overall: drifting }, history, new Date('2026-06-14T23:59:59.999Z'))).toMatchObject({ alert: false, cooldownUntil: '2026-06-15T00:00:00.000Z' });
+  });
+
   test('when only some columns drift below the share rule, then it is a warning; with none, ok', () => {
     expect(evaluateDriftPolicy(policy, { overall: oneColumn }, { recent: ['drift'] }, now).verdict).toBe('warning');
     expect(evaluateDriftPolicy(policy, { overall: quiet }, { recent: [] }, now).verdict).toBe('ok');
@@ -155,6 +161,12 @@ describe('performance policy', () => {
     expect(e.verdict).toBe('insufficient_data');
     expect(e.provisional).toMatchObject({ verdict: 'breach' });
     expect(evaluatePerformancePolicy(perf, { metric: 'accuracy', value: null, baseline: 0.9, labelCoverage: 0 }).provisional).toBeNull();
+  });
+
+  test('when label coverage is exactly the minimum (30 of 100 labelled, minimum 0.3), then the window is judged, not provisional', () => {
+    const atMinimum = performancePolicySchema.parse({ tolerance: 0.1, minLabelCoverage: 0.3 });
+    expect(evaluatePerformancePolicy(atMinimum, { metric: 'accuracy', value: 0.5, baseline: 0.9, labelCoverage: 30 / 100 })).toMatchObject({ verdict: 'breach', provisional: null });
+    expect(evaluatePerformancePolicy(atMinimum, { metric: 'accuracy', value: 0.5, baseline: 0.9, labelCoverage: 29 / 100 })).toMatchObject({ verdict: 'insufficient_data' });
   });
 
   test('when a segment breaches while the whole window is fine, then the segmented verdict is a breach', () => {
