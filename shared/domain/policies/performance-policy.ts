@@ -39,6 +39,14 @@ export function degradation(metric: MetricName, value: number, baseline: number)
   return relativeRegression(value, baseline, metricDirection[metric]);
 }
 
+/**
+ * Floating-point slack when the degradation is compared with the tolerance: metrics that are ratios
+ * of counts land exactly on it ((0.8 - 0.72) / 0.8 is 0.10000000000000009 in binary), and "above the
+ * tolerance" must not turn on the last bit of a subtraction.
+ */
+const ROUNDING = 1e-9;
+const above = (d: number, limit: number): boolean => d - limit > ROUNDING;
+
 const percent = (x: number): string => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : 'unbounded');
 
 export function evaluatePerformancePolicy(policy: PerformancePolicy, input: PerformanceInput): PerformanceEvaluation {
@@ -47,7 +55,7 @@ export function evaluatePerformancePolicy(policy: PerformancePolicy, input: Perf
   }
   const d = degradation(input.metric, input.value, input.baseline);
   const outcome: PerformanceOutcome = {
-    verdict: d > policy.tolerance ? 'breach' : d > policy.tolerance / 2 ? 'warning' : 'ok',
+    verdict: above(d, policy.tolerance) ? 'breach' : above(d, policy.tolerance / 2) ? 'warning' : 'ok',
     degradation: d,
   };
   const what = `${input.metric} ${input.value.toFixed(4)} vs baseline ${input.baseline.toFixed(4)} (${percent(d)} worse, tolerance ${percent(policy.tolerance)})`;

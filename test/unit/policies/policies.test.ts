@@ -148,7 +148,8 @@ describe('performance policy', () => {
       degradation: expect.closeTo(0.125, 12),
     });
     expect(evaluatePerformancePolicy(perf, { metric: 'roc_auc', value: 0.78, baseline: 0.8, labelCoverage: 0.9 }).verdict).toBe('ok');
-    expect(evaluatePerformancePolicy(perf, { metric: 'roc_auc', value: 0.76, baseline: 0.8, labelCoverage: 0.9 }).verdict).toBe('warning');
+    // 0.76 is exactly half the tolerance (5%), which is not above it: see the boundary test below.
+    expect(evaluatePerformancePolicy(perf, { metric: 'roc_auc', value: 0.75, baseline: 0.8, labelCoverage: 0.9 }).verdict).toBe('warning');
   });
 
   test('when a lower-is-better metric rises beyond the tolerance, then it is a breach', () => {
@@ -161,6 +162,15 @@ describe('performance policy', () => {
     expect(e.verdict).toBe('insufficient_data');
     expect(e.provisional).toMatchObject({ verdict: 'breach' });
     expect(evaluatePerformancePolicy(perf, { metric: 'accuracy', value: null, baseline: 0.9, labelCoverage: 0 }).provisional).toBeNull();
+  });
+
+  test('when the degradation is exactly the tolerance (accuracy 72 of 100 against 80 of 100, 10%), then it is not a breach; exactly half of it is not a warning', () => {
+    // In floating point (0.8 - 0.72) / 0.8 is 0.10000000000000009 and (1.1 - 1) / 1 too.
+    expect(evaluatePerformancePolicy(perf, { metric: 'accuracy', value: 0.72, baseline: 0.8, labelCoverage: 0.9 }).verdict).toBe('warning');
+    expect(evaluatePerformancePolicy(perf, { metric: 'rmse', value: 1.1, baseline: 1, labelCoverage: 0.9 }).verdict).toBe('warning');
+    expect(evaluatePerformancePolicy(perf, { metric: 'accuracy', value: 0.76, baseline: 0.8, labelCoverage: 0.9 }).verdict).toBe('ok');
+    expect(evaluatePerformancePolicy(perf, { metric: 'accuracy', value: 0.7199, baseline: 0.8, labelCoverage: 0.9 }).verdict).toBe('breach');
+    expect(evaluatePerformancePolicy(perf, { metric: 'rmse', value: 1.051, baseline: 1, labelCoverage: 0.9 }).verdict).toBe('warning');
   });
 
   test('when label coverage is exactly the minimum (30 of 100 labelled, minimum 0.3), then the window is judged, not provisional', () => {
