@@ -91,13 +91,21 @@ export function driftReportFromEvidence(columns: readonly NamedEvidence[], polic
   };
 }
 
+/**
+ * Floating-point slack for "at least the threshold": statistics that are differences of shares land
+ * exactly on a round threshold (a 10-point move: 0.5 - 0.4 is 0.09999999999999998 in binary) and
+ * must not fall short of it by the last bit.
+ */
+const ROUNDING = 1e-9;
+const atLeast = (x: number, threshold: number): boolean => x >= threshold - ROUNDING;
+
 function decide(r: ColumnDrift, policy: DriftPolicy): void {
   const statistic = r.statistic!;
   if (isPValueMethod(r.method)) {
     const p = r.adjustedPValue ?? r.pValue!;
     const significant = p < r.threshold;
     const large = Math.min(r.referenceCount, r.currentCount) > policy.smallSampleMaxRows;
-    const bigEnough = !large || (r.effectSize ?? 0) >= policy.minEffectSize;
+    const bigEnough = !large || atLeast(r.effectSize ?? 0, policy.minEffectSize);
     r.drifted = significant && bigEnough;
     r.reason = !significant
       ? `p = ${fmt(p)} >= ${r.threshold}`
@@ -105,7 +113,7 @@ function decide(r: ColumnDrift, policy: DriftPolicy): void {
         ? `p = ${fmt(p)} < ${r.threshold}`
         : `p = ${fmt(p)} < ${r.threshold} but effect size ${fmt(r.effectSize ?? 0)} < ${policy.minEffectSize} at ${Math.min(r.referenceCount, r.currentCount)} values`;
   } else {
-    r.drifted = statistic >= r.threshold;
+    r.drifted = atLeast(statistic, r.threshold);
     r.reason = `${r.method} = ${fmt(statistic)} ${r.drifted ? '>=' : '<'} ${r.threshold}`;
   }
   r.verdict = r.drifted ? 'drift' : 'no_drift';

@@ -126,6 +126,19 @@ describe('drift report', () => {
     expect(bonferroni.driftedColumns).toBeLessThanOrEqual(none.driftedColumns);
   });
 
+  test('when a share moves by exactly the threshold (10 points for l_infinity, 5 for the z-test effect size), then it counts however floating point rounds the difference', () => {
+    const twoValues = (a: number, n: number) => Array.from({ length: n }, (_, i) => (i < a ? 'a' : 'b'));
+    // 0.3 - 0.2 is 0.10000000000000009 in binary, 0.5 - 0.4 is 0.09999999999999998: both are a 10-point move.
+    for (const [from, to] of [[30, 20], [50, 40], [80, 90]]) {
+      const report = compareBatches(aBatch({}, { c: twoValues(from!, 100) }), aBatch({}, { c: twoValues(to!, 100) }), aDriftPolicy({ method: 'l_infinity' }));
+      expect([from, to, report.columns[0]!.drifted]).toEqual([from, to, true]);
+    }
+    // 2000 rows each (past smallSampleMaxRows): 45% -> 40% is significant and an effect of exactly minEffectSize (0.45 - 0.4 = 0.04999999999999999).
+    const forced = compareBatches(aBatch({}, { c: twoValues(900, 2000) }), aBatch({}, { c: twoValues(800, 2000) }), aDriftPolicy({ method: 'z_test' }));
+    expect(forced.columns[0]).toMatchObject({ method: 'z_test', drifted: true });
+    expect(forced.columns[0]!.pValue).toBeLessThan(0.05);
+  });
+
   test('when the samples share no value, then every bounded statistic stays within its range', () => {
     // Disjoint categories give distances of exactly 1; summing many shares must not round above it.
     const reference = Array.from({ length: 1800 }, (_, i) => `r${i}`);
