@@ -19,6 +19,14 @@ export function relativeRegression(value: number, reference: number, direction: 
   return reference === 0 ? Infinity : worsening / Math.abs(reference);
 }
 
+/**
+ * Floating-point slack when a regression is compared with its limit: metrics that are ratios of
+ * counts land exactly on it ((0.8 - 0.72) / 0.8 is 0.10000000000000009 in binary), and "at most
+ * the allowed regression" must not turn on the last bit of a subtraction.
+ */
+const ROUNDING = 1e-9;
+const withinLimit = (regression: number, limit: number): boolean => regression - limit <= ROUNDING;
+
 function meetsThreshold(value: number, threshold: number, direction: MetricDirection): boolean {
   return direction === 'higher' ? value >= threshold : direction === 'lower' ? value <= threshold : Math.abs(value) <= threshold;
 }
@@ -118,7 +126,7 @@ function championCheck(
       message: `${metric} of the champion is undefined on this data, so the comparison does not gate`,
     };
   const regression = relativeRegression(overall, championValue, direction);
-  const passed = regression <= maxRegression;
+  const passed = withinLimit(regression, maxRegression);
   return {
     check: 'champion',
     passed,
@@ -145,7 +153,7 @@ function segmentCheck(
   if (value === null)
     return { ...base, passed: true, gating: false, value, limit: null, message: `segment ${s.segment}: ${metric} undefined (${s.report.metrics[metric]?.reason ?? 'not reported'}), reported only` };
   const regression = relativeRegression(value, overall, direction);
-  const passed = regression <= gates.maxSegmentRegression;
+  const passed = withinLimit(regression, gates.maxSegmentRegression);
   return {
     ...base,
     passed,
@@ -171,7 +179,7 @@ function segmentChampionCheck(
   const championValue = valueOf(theirs?.report, metric);
   if (!theirs || s.rows < gates.minSegmentRows || value === null || championValue === null) return undefined;
   const regression = relativeRegression(value, championValue, direction);
-  const passed = regression <= gates.maxSegmentRegression;
+  const passed = withinLimit(regression, gates.maxSegmentRegression);
   return {
     check: 'segment_vs_champion',
     segment: s.segment,

@@ -48,6 +48,22 @@ describe('compareWithChampion', () => {
     expect(within.checks.find((c) => c.check === 'segment_vs_champion')).toMatchObject({ passed: true, segment: 'region=north' });
   });
 
+  it('when the regression lands exactly on the allowed one (counts: accuracy 0.72 vs 0.8, 10%), then it passes whatever the last bit of the subtraction', () => {
+    expect(relativeRegression(0.72, 0.8, 'higher')).toBeGreaterThan(0.1); // 0.10000000000000009
+    const champion = aSegmentedReport('binary', { accuracy: 0.8 }, [{ segment: 'region=north', rows: 300, values: { accuracy: 0.8 } }]);
+    const challenger = aSegmentedReport('binary', { accuracy: 0.72 }, [{ segment: 'region=north', rows: 300, values: { accuracy: 0.72 } }]);
+    const result = compareWithChampion(challenger, champion, gates({ metric: 'accuracy', maxRegressionVsChampion: 0.1, maxSegmentRegression: 0.1 }));
+    expect(result.checks.filter((c) => c.gating).map((c) => [c.check, c.passed])).toEqual([
+      ['metric_defined', true],
+      ['champion', true],
+      ['segment', true],
+      ['segment_vs_champion', true],
+    ]);
+    expect(result.decision).toBe('pass');
+    const beyond = compareWithChampion(aSegmentedReport('binary', { accuracy: 0.7199 }), champion, gates({ metric: 'accuracy', maxRegressionVsChampion: 0.1 }));
+    expect(beyond.decision).toBe('fail');
+  });
+
   it('when there is no champion and the threshold is met, then it passes and says there was nothing to compare', () => {
     const result = compareWithChampion(aSegmentedReport('binary', { roc_auc: 0.8 }), null, gates({ threshold: 0.75 }));
     expect(() => championComparisonSchema.parse(result)).not.toThrow();
