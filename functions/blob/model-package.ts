@@ -13,7 +13,8 @@ const bindingDataSchema = z.object({ model: modelNameSchema, name: z.string().re
 /**
  * A model package from a training pipeline: `models/{model}/incoming/{name}/manifest.json`
  * (written after the ONNX file) registers a version as `POST .../versions` does and starts its
- * lifecycle; a broken package goes to quarantine with its reason. Event Grid source, as Flex
+ * lifecycle; a broken package goes to quarantine with its reason (a folder of its own). An event
+ * for a manifest the folder no longer holds (consumed or replaced meanwhile) changes nothing. Event Grid source, as Flex
  * Consumption requires; the data container is in the host's storage account.
  */
 app.storageBlob('registerModelPackage', {
@@ -31,7 +32,11 @@ app.storageBlob('registerModelPackage', {
     const deps = registration();
     const result = await registerIncomingPackage(deps, { model, name, manifest });
     if (result.outcome === 'quarantined') {
-      context.warn(`registerModelPackage: package ${model}/${name} quarantined (${result.code}): ${result.reason}`);
+      context.warn(`registerModelPackage: package ${model}/${name} quarantined (${result.code}) in ${result.quarantine}: ${result.reason}`);
+      return;
+    }
+    if (result.outcome === 'superseded') {
+      context.log(`registerModelPackage: ignored a stale event for ${model}/${name}: ${result.reason}`);
       return;
     }
     const { version } = result;

@@ -188,9 +188,14 @@ export const lakePaths = {
   quarantineFolder: (model: string, runId: string) => folder('quarantine', modelSegment(model), runIdSegment(runId)),
   quarantine: (model: string, runId: string, name: string) =>
     join('quarantine', modelSegment(model), runIdSegment(runId), relativeName(name)),
-  /** A broken model package, moved aside with its reason: `quarantine/{model}/packages/{name}/...`. */
-  packageQuarantine: (model: string, name: string, file: string) =>
-    join('quarantine', modelSegment(model), 'packages', runIdSegment(name), relativeName(file)),
+  /**
+   * A broken model package, moved aside with its reason: `quarantine/{model}/packages/{name}/{attempt}/...`,
+   * one folder per manifest that was dropped (`attempt` from its time and ETag), so a second broken
+   * package under the same name never mixes with the first.
+   */
+  packageQuarantineFolder: (model: string, name: string) => folder('quarantine', modelSegment(model), 'packages', runIdSegment(name)),
+  packageQuarantine: (model: string, name: string, attempt: string, file: string) =>
+    join('quarantine', modelSegment(model), 'packages', runIdSegment(name), runIdSegment(attempt), relativeName(file)),
 
   profilesFolder: (model: string) => folder('profiles', modelSegment(model)),
   /** `profiles/{model}/v{version}/reference.json`: the version's validation data, profiled at validation. */

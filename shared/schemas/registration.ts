@@ -51,3 +51,24 @@ export type RegistrationManifest = z.infer<typeof registrationManifestSchema>;
 export const packageArtifactLocationSchema = z.object({
   artifact: z.object({ path: z.string().min(1).default('model.onnx') }).default({ path: 'model.onnx' }),
 });
+
+/** The artifact hash a package's manifest pins, if any, read before the whole manifest is checked. */
+export const packagePinnedArtifactSchema = z.object({
+  artifact: z.object({ sha256: sha256Schema.optional() }).optional(),
+});
+
+/**
+ * `reason.json` beside a quarantined package (`quarantine/{model}/packages/{name}/{attempt}/`):
+ * why the package was refused, what was moved, and what to do when the manifest came too early.
+ */
+export const packageQuarantineReasonSchema = z.object({
+  code: z.string().min(1),
+  reason: z.string(),
+  details: z.record(z.string(), z.unknown()).optional(),
+  hint: z.string().optional(),
+  package: z.string().min(1),
+  manifest: z.object({ etag: z.string().min(1), lastModified: z.string().min(1) }),
+  files: z.array(z.string()),
+  at: z.string().min(1),
+});
+export type PackageQuarantineReason = z.infer<typeof packageQuarantineReasonSchema>;

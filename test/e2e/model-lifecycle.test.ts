@@ -303,12 +303,17 @@ describe('model lifecycle over HTTP on devhost', () => {
 
     await upload('models/regional/incoming/run-901/model.onnx', pkg.onnx);
     await upload('models/regional/incoming/run-901/manifest.json', '{"signature": "not one"');
-    const reason = await eventually('the broken package to be quarantined', async () => {
-      const blob = devhost.container().getBlobClient('quarantine/regional/packages/run-901/reason.json');
-      return (await blob.exists()) ? JSON.parse((await blob.downloadToBuffer()).toString()) : undefined;
-    });
-    expect(reason).toMatchObject({ code: 'VALIDATION_ERROR', reason: expect.stringMatching(/not valid JSON/) });
-    expect(await devhost.container().getBlobClient('quarantine/regional/packages/run-901/model.onnx').exists()).toBe(true);
+    // The package gets a quarantine folder of its own (per dropped manifest); its manifest moves last.
+    await eventually('the broken package to be quarantined', async () =>
+      (await devhost.container().getBlobClient('models/regional/incoming/run-901/manifest.json').exists()) ? undefined : true,
+    );
+    const quarantined: string[] = [];
+    for await (const blob of devhost.container().listBlobsFlat({ prefix: 'quarantine/regional/packages/run-901/' })) quarantined.push(blob.name);
+    const folder = quarantined.find((name) => name.endsWith('/reason.json'))?.replace(/reason\.json$/, '') ?? 'no reason.json';
+    expect(folder).toMatch(/^quarantine\/regional\/packages\/run-901\/\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3}Z-[0-9a-f]{12}\/$/);
+    expect(quarantined.sort()).toEqual([`${folder}manifest.json`, `${folder}model.onnx`, `${folder}reason.json`]);
+    const reason = JSON.parse((await devhost.container().getBlobClient(`${folder}reason.json`).downloadToBuffer()).toString());
+    expect(reason).toMatchObject({ code: 'VALIDATION_ERROR', reason: expect.stringMatching(/not valid JSON/), files: ['manifest.json', 'model.onnx'] });
     expect(await devhost.container().getBlobClient('models/regional/incoming/run-901/model.onnx').exists()).toBe(false);
   });
 

@@ -19,7 +19,10 @@ describe('lake paths', () => {
     expect(lakePaths.artifactUpload('churn', 'u1')).toBe('models/churn/uploads/u1/model.onnx');
     expect(lakePaths.dataset('churn', 'validation/2026-03.csv')).toBe('datasets/churn/validation/2026-03.csv');
     expect(lakePaths.evidence('churn', 3, 'a'.repeat(64))).toBe(`evidence/churn/3/${'a'.repeat(64)}.json`);
-    expect(lakePaths.packageQuarantine('churn', 'run-42', 'reason.json')).toBe('quarantine/churn/packages/run-42/reason.json');
+    expect(lakePaths.packageQuarantineFolder('churn', 'run-42')).toBe('quarantine/churn/packages/run-42/');
+    expect(lakePaths.packageQuarantine('churn', 'run-42', '2026-03-01T10-00-00.000Z-0123456789ab', 'reason.json')).toBe(
+      'quarantine/churn/packages/run-42/2026-03-01T10-00-00.000Z-0123456789ab/reason.json',
+    );
     expect(() => lakePaths.evidence('churn', 3, '../x')).toThrow(/sha256/);
     expect(lakePaths.dropsFolder('churn')).toBe('drops/churn/');
     expect(lakePaths.drop('churn', '2026/03/01/batch.csv')).toBe('drops/churn/2026/03/01/batch.csv');

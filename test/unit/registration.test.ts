@@ -1,4 +1,5 @@
 /** @jest-environment ./test/support/host-typed-arrays-environment.js */
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 
 import { OnnxModelRuntime } from '../../shared/adapters/onnx/onnx-model-runtime';
@@ -22,10 +23,10 @@ const clock: Clock = { now: () => new Date('2026-06-01T00:00:00Z') };
 const runtimes: OnnxModelRuntime[] = [];
 afterAll(() => Promise.all(runtimes.map((r) => r.close())));
 
-async function setup(maxArtifactBytes = 1_000_000) {
+async function setup(maxArtifactBytes = 1_000_000, options: { lake?: MemoryLake; clock?: Clock } = {}) {
   const store = new InMemoryModelRegistry();
-  const lake = new MemoryLake();
-  const registry = new RegistryUseCases({ registry: store, clock });
+  const lake = options.lake ?? new MemoryLake();
+  const registry = new RegistryUseCases({ registry: store, clock: options.clock ?? clock });
   await registry.createModel(aRegionalModel('regional', { validation: { metric: 'rmse', minSegmentRows: 20, bootstrapResamples: 50 } }), carlos);
   const runtime = new OnnxModelRuntime();
   runtimes.push(runtime);
@@ -34,6 +35,39 @@ async function setup(maxArtifactBytes = 1_000_000) {
 }
 
 const listAll = async (lake: MemoryLake) => [...lake.objects.keys()].sort();
+
+/**
+ * The quarantine folder of the manifest now at `models/regional/incoming/{name}/manifest.json`:
+ * `quarantine/regional/packages/{name}/{its time, ':' as '-'}-{12 hex}/` (read before it moves).
+ */
+async function attemptFolderOf(lake: MemoryLake, name: string): Promise<RegExp> {
+  const info = await lake.stat(lakePaths.incomingPackageFile('regional', name, 'manifest.json'));
+  if (!info) throw new Error(`no manifest in ${name}`);
+  const at = info.lastModified.toISOString().replace(/:/g, '-').replace(/\./g, '\\.');
+  return new RegExp(`^quarantine/regional/packages/${name}/${at}-[0-9a-f]{12}/`);
+}
+
+/** The quarantine attempts of a package name: folder -> its files (relative), sorted. */
+function attempts(lake: MemoryLake, name: string): Map<string, string[]> {
+  const prefix = `quarantine/regional/packages/${name}/`;
+  const found = new Map<string, string[]>();
+  for (const path of [...lake.objects.keys()].sort()) {
+    if (!path.startsWith(prefix)) continue;
+    const [attempt, ...rest] = path.slice(prefix.length).split('/');
+    found.set(attempt!, [...(found.get(attempt!) ?? []), rest.join('/')]);
+  }
+  return found;
+}
+
+/** A lake that runs a test's hook before deleting a path (to interleave two invocations deterministically). */
+class GatedLake extends MemoryLake {
+  beforeDelete?: (path: string) => Promise<void>;
+  override async delete(path: string): Promise<void> {
+    const hook = this.beforeDelete;
+    if (hook) await hook(path);
+    return super.delete(path);
+  }
+}
 
 /** A body that sends some bytes and breaks off, like a dropped connection. */
 function breakingBody(): Readable {
@@ -157,9 +191,12 @@ describe('registration of a version package', () => {
     const pkg = regionalPackage(TRUE_WEIGHTS, 0);
     const manifest = { ...pkg.manifest, artifact: { path: '../../1/model.onnx' } };
     await lake.write(lakePaths.incomingPackageFile('regional', 'run-1', 'manifest.json'), Buffer.from(JSON.stringify(manifest)));
+    const folder = await attemptFolderOf(lake, 'run-1');
     const result = await registerIncomingPackage(deps, { model: 'regional', name: 'run-1', manifest: Buffer.from(JSON.stringify(manifest)) });
     expect(result).toMatchObject({ outcome: 'quarantined', code: 'VALIDATION_ERROR', reason: expect.stringMatching(/"\."|\.\./) });
-    expect(await listAll(lake)).toEqual(['quarantine/regional/packages/run-1/manifest.json', 'quarantine/regional/packages/run-1/reason.json']);
+    const all = await listAll(lake);
+    expect(all).toHaveLength(2);
+    expect(all.map((p) => p.replace(folder, ''))).toEqual(['manifest.json', 'reason.json']);
   });
 
   it('when a package in the inbox names its artifact with "." segments that stay inside its folder, as `mlops check` accepts, then it registers', async () => {
@@ -210,14 +247,152 @@ describe('registration of a version package', () => {
     const pkg = regionalPackage(TRUE_WEIGHTS, 0);
     await lake.write(lakePaths.incomingPackageFile('regional', 'run-2', 'model.onnx'), artifact());
     await lake.write(lakePaths.incomingPackageFile('regional', 'run-2', 'manifest.json'), Buffer.from(JSON.stringify(pkg.manifest)));
+    const folder = await attemptFolderOf(lake, 'run-2');
     const result = await registerIncomingPackage(deps, { model: 'regional', name: 'run-2', manifest: Buffer.from(JSON.stringify(pkg.manifest)) });
     expect(result).toMatchObject({ outcome: 'quarantined', code });
-    expect(await listAll(lake)).toEqual([
-      'quarantine/regional/packages/run-2/manifest.json',
-      'quarantine/regional/packages/run-2/model.onnx',
-      'quarantine/regional/packages/run-2/reason.json',
-    ]);
-    expect(JSON.parse(lake.body('quarantine/regional/packages/run-2/reason.json').toString())).toMatchObject({ code });
+    const all = await listAll(lake);
+    expect(all).toHaveLength(3);
+    expect(all.map((p) => p.replace(folder, ''))).toEqual(['manifest.json', 'model.onnx', 'reason.json']);
+    expect(JSON.parse(lake.body(all[2]!).toString())).toMatchObject({ code, files: ['manifest.json', 'model.onnx'] });
+  });
+});
+
+describe('packages in the inbox: quarantine and repeated events', () => {
+  const file = (name: string, path: string) => lakePaths.incomingPackageFile('regional', name, path);
+  const inbox = async (lake: MemoryLake) => (await listAll(lake)).filter((p) => p.includes('/incoming/'));
+  const quarantine = async (lake: MemoryLake) => (await listAll(lake)).filter((p) => p.startsWith('quarantine/'));
+  /** What the blob trigger does with one manifest event. */
+  async function handle(deps: RegisterPackageDeps, name: string, manifest: Buffer) {
+    const result = await registerIncomingPackage(deps, { model: 'regional', name, manifest });
+    const consumed = result.outcome === 'registered' ? await consumeIncomingPackage(deps, 'regional', name, manifest) : undefined;
+    return { result, consumed };
+  }
+
+  it('when two broken packages are dropped under the same name one after the other, then each keeps its own quarantine folder with its own files and reason', async () => {
+    const { deps, lake } = await setup();
+    const pkg = regionalPackage(TRUE_WEIGHTS, 0);
+    await lake.write(file('nightly', 'model.onnx'), Buffer.from('not an ONNX model'));
+    await lake.write(file('nightly', 'notes.txt'), Buffer.from('first run'));
+    const first = Buffer.from(JSON.stringify(pkg.manifest));
+    await lake.write(file('nightly', 'manifest.json'), first);
+    const firstFolder = await attemptFolderOf(lake, 'nightly');
+    const one = await registerIncomingPackage(deps, { model: 'regional', name: 'nightly', manifest: first });
+    expect(one).toMatchObject({ outcome: 'quarantined', code: 'UNSUPPORTED_MODEL', quarantine: expect.stringMatching(firstFolder) });
+
+    await lake.write(file('nightly', 'readme.md'), Buffer.from('second run'));
+    const second = Buffer.from('{"signature": "not one"');
+    await lake.write(file('nightly', 'manifest.json'), second);
+    const secondFolder = await attemptFolderOf(lake, 'nightly');
+    const two = await registerIncomingPackage(deps, { model: 'regional', name: 'nightly', manifest: second });
+    expect(two).toMatchObject({ outcome: 'quarantined', code: 'VALIDATION_ERROR', quarantine: expect.stringMatching(secondFolder) });
+
+    expect(await inbox(lake)).toEqual([]);
+    expect(attempts(lake, 'nightly').size).toBe(2);
+    const folderOf = (result: typeof one) => (result.outcome === 'quarantined' ? result.quarantine.replace(/reason\.json$/, '') : '');
+    const [firstAttempt, secondAttempt] = [folderOf(one), folderOf(two)];
+    expect(firstAttempt).not.toBe(secondAttempt);
+    expect((await quarantine(lake)).filter((p) => p.startsWith(firstAttempt)).map((p) => p.slice(firstAttempt.length))).toEqual(['manifest.json', 'model.onnx', 'notes.txt', 'reason.json']);
+    expect((await quarantine(lake)).filter((p) => p.startsWith(secondAttempt)).map((p) => p.slice(secondAttempt.length))).toEqual(['manifest.json', 'readme.md', 'reason.json']);
+    expect(lake.body(`${firstAttempt}manifest.json`).equals(first)).toBe(true);
+    expect(lake.body(`${secondAttempt}manifest.json`).equals(second)).toBe(true);
+    expect(JSON.parse(lake.body(`${firstAttempt}reason.json`).toString())).toMatchObject({ code: 'UNSUPPORTED_MODEL', files: ['manifest.json', 'model.onnx', 'notes.txt'] });
+    expect(JSON.parse(lake.body(`${secondAttempt}reason.json`).toString())).toMatchObject({ code: 'VALIDATION_ERROR', files: ['manifest.json', 'readme.md'] });
+  });
+
+  it('when a broken manifest is handled after a new package was dropped under the same name, then the folder is left alone and the new package registers from its own event', async () => {
+    const { deps, lake } = await setup();
+    const broken = Buffer.from('{"signature": "not one"');
+    await lake.write(file('latest', 'manifest.json'), broken);
+    // Before the broken manifest's event is handled, the pipeline drops a sound package there.
+    const pkg = regionalPackage(TRUE_WEIGHTS, 0);
+    const sound = Buffer.from(JSON.stringify(pkg.manifest));
+    await lake.write(file('latest', 'model.onnx'), pkg.onnx);
+    await lake.write(file('latest', 'manifest.json'), sound);
+
+    await expect(registerIncomingPackage(deps, { model: 'regional', name: 'latest', manifest: broken })).resolves.toMatchObject({
+      outcome: 'superseded',
+      reason: expect.stringMatching(/now holds another manifest/),
+    });
+    expect(await quarantine(lake)).toEqual([]);
+    expect(await inbox(lake)).toEqual([file('latest', 'manifest.json'), file('latest', 'model.onnx')]);
+    await expect(handle(deps, 'latest', sound)).resolves.toMatchObject({ result: { outcome: 'registered', created: true, version: { version: 1 } }, consumed: true });
+    expect(await inbox(lake)).toEqual([]);
+  });
+
+  it('when a second event for a manifest comes after the package registered and left the inbox, then it answers the version as a replay and quarantines nothing', async () => {
+    const { deps, lake, store } = await setup();
+    const pkg = regionalPackage(TRUE_WEIGHTS, 0);
+    const manifest = Buffer.from(JSON.stringify(pkg.manifest));
+    await lake.write(file('run-7', 'model.onnx'), pkg.onnx);
+    await lake.write(file('run-7', 'manifest.json'), manifest);
+    await expect(handle(deps, 'run-7', manifest)).resolves.toMatchObject({ result: { outcome: 'registered', created: true }, consumed: true });
+    await expect(handle(deps, 'run-7', manifest)).resolves.toMatchObject({ result: { outcome: 'registered', created: false, version: { version: 1 } }, consumed: false });
+    expect(await quarantine(lake)).toEqual([]);
+    expect((await store.listVersions('regional')).map((v) => v.version)).toEqual([1]);
+  });
+
+  it.each([
+    ['pins no artifact hash (known by its package and time)', false],
+    ['pins its artifact hash (known by content)', true],
+  ])('when two events for one manifest that %s are handled at once and one finds the artifact already removed, then it answers the version as a replay, not a quarantine', async (_what, pinned) => {
+    const lake = new GatedLake();
+    // Unpinned, the version must be registered after the manifest was written: a clock that runs.
+    const { deps, store } = await setup(1_000_000, { lake, ...(pinned ? {} : { clock: { now: () => new Date() } }) });
+    const pkg = regionalPackage(TRUE_WEIGHTS, 0);
+    const body = pinned ? { ...pkg.manifest, artifact: { path: 'model.onnx', sha256: createHash('sha256').update(pkg.onnx).digest('hex') } } : pkg.manifest;
+    const manifest = Buffer.from(JSON.stringify(body));
+    await lake.write(file('run-8', 'model.onnx'), pkg.onnx);
+    await lake.write(file('run-8', 'manifest.json'), manifest);
+    // The first invocation has removed the artifact and is about to remove the manifest when the
+    // second invocation runs.
+    let second: Awaited<ReturnType<typeof handle>> | undefined;
+    lake.beforeDelete = async (path) => {
+      if (path !== file('run-8', 'manifest.json')) return;
+      lake.beforeDelete = undefined;
+      second = await handle(deps, 'run-8', manifest);
+    };
+    const first = await handle(deps, 'run-8', manifest);
+    expect(first).toMatchObject({ result: { outcome: 'registered', created: true, version: { version: 1 } }, consumed: true });
+    expect(second).toMatchObject({ result: { outcome: 'registered', created: false, version: { version: 1 } } });
+    expect(await quarantine(lake)).toEqual([]);
+    expect(await inbox(lake)).toEqual([]);
+    expect((await store.listVersions('regional')).map((v) => v.version)).toEqual([1]);
+  });
+
+  it('when the manifest is dropped before its artifact, then it is quarantined saying to upload the manifest last; the artifact that lands later waits in the inbox and registers when the manifest is dropped again', async () => {
+    const { deps, lake, store } = await setup();
+    const pkg = regionalPackage(TRUE_WEIGHTS, 0);
+    const manifest = Buffer.from(JSON.stringify(pkg.manifest));
+    await lake.write(file('early', 'manifest.json'), manifest);
+    const folder = await attemptFolderOf(lake, 'early');
+    const result = await registerIncomingPackage(deps, { model: 'regional', name: 'early', manifest });
+    expect(result).toMatchObject({ outcome: 'quarantined', code: 'NOT_FOUND', reason: expect.stringMatching(/manifest\.json last/) });
+    const reasonPath = (await quarantine(lake)).find((p) => p.endsWith('/reason.json'))!;
+    expect(reasonPath).toMatch(folder);
+    expect(JSON.parse(lake.body(reasonPath).toString())).toMatchObject({ code: 'NOT_FOUND', hint: expect.stringMatching(/upload manifest\.json again \(last\)/), files: ['manifest.json'] });
+
+    // The artifact lands after the quarantine: nothing takes it away.
+    await lake.write(file('early', 'model.onnx'), pkg.onnx);
+    expect(await inbox(lake)).toEqual([file('early', 'model.onnx')]);
+    // The manifest dropped again (last) registers the package and empties the inbox.
+    await lake.write(file('early', 'manifest.json'), manifest);
+    await expect(handle(deps, 'early', manifest)).resolves.toMatchObject({ result: { outcome: 'registered', created: true, version: { version: 1 } }, consumed: true });
+    expect(await inbox(lake)).toEqual([]);
+    expect((await store.listVersions('regional')).map((v) => v.version)).toEqual([1]);
+    expect(attempts(lake, 'early').size).toBe(1);
+  });
+
+  it('when a manifest that pins no hash is dropped again, before a new artifact, after the same manifest registered, then it is quarantined, not taken for the earlier registration', async () => {
+    const { deps, lake } = await setup(1_000_000, { clock: { now: () => new Date() } });
+    const pkg = regionalPackage(TRUE_WEIGHTS, 0);
+    const manifest = Buffer.from(JSON.stringify(pkg.manifest));
+    await lake.write(file('daily', 'model.onnx'), pkg.onnx);
+    await lake.write(file('daily', 'manifest.json'), manifest);
+    await expect(handle(deps, 'daily', manifest)).resolves.toMatchObject({ result: { outcome: 'registered', created: true }, consumed: true });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await lake.write(file('daily', 'manifest.json'), manifest);
+    await expect(handle(deps, 'daily', manifest)).resolves.toMatchObject({ result: { outcome: 'quarantined', code: 'NOT_FOUND' } });
+    expect(attempts(lake, 'daily').size).toBe(1);
   });
 });
 
