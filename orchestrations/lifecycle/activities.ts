@@ -11,6 +11,7 @@ import {
   type VersionRef,
   versionRefSchema,
 } from '../../shared/schemas/lifecycle-orchestration';
+import { promoteApprovedVersion } from '../../shared/usecases/lifecycle-promotion';
 import { closeRetrainingForVersion } from '../../shared/usecases/retraining-records';
 import { validateVersion } from '../../shared/usecases/validate-version';
 import { defineActivity } from '../activity';
@@ -69,9 +70,11 @@ export const autoApprove = defineActivity(LIFECYCLE_ACTIVITIES.autoApprove, auto
 
 export const expire = defineActivity(LIFECYCLE_ACTIVITIES.expire, versionRefSchema, (ref) => applyAsLifecycle(ref, { type: 'expire' }));
 
-export const promote = defineActivity(LIFECYCLE_ACTIVITIES.promote, versionRefSchema, (ref) =>
-  applyAsLifecycle(ref, { type: 'promote', reason: 'approved; promoted by the lifecycle' }),
-);
+/** Promotes the approved version; losing the champion race to another change leaves it approved, with the reason. */
+export const promote = defineActivity(LIFECYCLE_ACTIVITIES.promote, versionRefSchema, async ({ model, version }): Promise<StateResult> => {
+  const promoted = await promoteApprovedVersion(registry(), { model, version }, LIFECYCLE_ACTOR);
+  return { ...stateOf(promoted.version), ...(promoted.reason ? { reason: promoted.reason } : {}) };
+});
 
 /** The lifecycle ended: a retraining request that produced this version closes with the outcome. */
 export const closeRetraining = defineActivity(LIFECYCLE_ACTIVITIES.closeRetraining, closeRetrainingInputSchema, async (input) => {

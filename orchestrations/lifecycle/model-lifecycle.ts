@@ -13,6 +13,7 @@ import {
   type LifecycleOutput,
   type LifecycleStatus,
   type StateResult,
+  stateResultSchema,
   type VersionRef,
 } from '../../shared/schemas/lifecycle-orchestration';
 import { callActivity, carriedTrace, outageRetry } from '../activity';
@@ -91,8 +92,11 @@ function* modelLifecycle(context: OrchestrationContext): Step {
   }
   if (state === 'approved' && facts.approval.promoteOnApproval) {
     setStatus(context, { step: 'promoting', state });
-    state = (yield* run<StateResult>(promote, ref)).state;
-    log(`promoted: ${state}`);
+    const promoted = stateResultSchema.parse(yield* run<StateResult>(promote, ref));
+    state = promoted.state;
+    // Another champion change won the race: the version stays approved, and the output says why.
+    if (promoted.reason) reasons = [...(reasons ?? []), promoted.reason];
+    log(`promoted: ${state}${promoted.reason ? ` (${promoted.reason})` : ''}`);
   }
   // Decided: the retraining request that produced this version (if one did) closes with the outcome.
   // Bookkeeping only: if it cannot be done, the lifecycle still ends with its outcome.

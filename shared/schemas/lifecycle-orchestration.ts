@@ -49,7 +49,12 @@ export const autoApproveInputSchema = versionRefSchema.extend({ evidenceHash: sh
 export const closeRetrainingInputSchema = versionRefSchema.extend({ outcome: lifecycleStateSchema });
 
 /** The state a transition activity left the version in (it may be another's, when a person was faster). */
-export const stateResultSchema = z.object({ state: lifecycleStateSchema, evidenceHash: sha256Schema.optional() });
+export const stateResultSchema = z.object({
+  state: lifecycleStateSchema,
+  evidenceHash: sha256Schema.optional(),
+  /** Why the step left the version where it is when that is not what it set out to do (a promotion another change beat). */
+  reason: z.string().min(1).max(2000).optional(),
+});
 export type StateResult = z.infer<typeof stateResultSchema>;
 
 /** The `approval` external event: raised after a person's decision was written, so the lifecycle wakes up. */

@@ -135,6 +135,23 @@ describe('modelLifecycle (replayed through the durable-functions SDK)', () => {
     expect(step.actions.some((a) => a.kind === 'WaitForExternalEvent')).toBe(false);
   });
 
+  it('when the policy auto-approves and an admin promotes another version at the same moment and wins, then the lifecycle ends approved with the reason, not failed', async () => {
+    const h = orchestrationHarness(MODEL_LIFECYCLE, { input: ref, startTime: START });
+    let step = await h.start();
+    step = await h.completeActivity(called(step, A.readVersion).taskId, ok(facts('registered', { autoApprove: true })));
+    step = await h.completeActivity(called(step, A.startValidation).taskId, ok({ state: 'validating' }));
+    step = await h.completeActivity(called(step, A.validate).taskId, ok(pass));
+    step = await h.completeActivity(called(step, A.recordValidation).taskId, ok({ state: 'pending_approval', evidenceHash: EVIDENCE }));
+    step = await h.completeActivity(called(step, A.autoApprove).taskId, ok({ state: 'approved', evidenceHash: EVIDENCE }));
+    const lost = 'another champion change won the race while the lifecycle promoted version 3: version 2 is the champion (promote by root); version 3 stays approved: an admin promotes it with POST /models/churn/promote';
+    step = await h.completeActivity(called(step, A.promote).taskId, ok({ state: 'approved', evidenceHash: EVIDENCE, reason: lost }));
+    step = await closesRetraining(h, step, 'approved');
+    expect(step.isDone).toBe(true);
+    expect(step.failed).toBeFalsy();
+    expect(step.output).toEqual({ ...ref, outcome: 'approved', evidenceHash: EVIDENCE, reasons: [lost] });
+    expect(step.customStatus).toEqual({ step: 'done', state: 'approved', evidenceHash: EVIDENCE, reasons: [lost] });
+  });
+
   it('when the input carries a traceparent, then every activity input carries it (the output does not)', async () => {
     const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
     const h = orchestrationHarness(MODEL_LIFECYCLE, { input: { ...ref, traceparent }, startTime: START });
