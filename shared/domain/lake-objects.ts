@@ -19,6 +19,9 @@ const METADATA_NAME = /^[a-z_][a-z0-9_]{0,127}$/;
 /** Printable ASCII (values travel as HTTP headers), no surrounding spaces, not empty. */
 const METADATA_VALUE = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
 
+/** Quotes are part of an ETag's wire form; events and listings differ in whether they keep them. */
+export const sameEtag = (a: string, b: string) => a.replace(/"/g, '') === b.replace(/"/g, '');
+
 export interface ByteRange {
   offset: number;
   length?: number;

@@ -79,6 +79,12 @@ export const inferenceRunSchema = z.object({
   flavours: flavoursSchema.optional(),
   /** Scheduled runs: the schedule occurrence; the run scores the drops that arrived since the previous one. */
   scheduledFor: isoDateTimeSchema.optional(),
+  /**
+   * Scheduled runs: files listed for the occurrence that were written again or removed before the
+   * run planned them, left out with the reason (a new version is stamped after the occurrence, so
+   * the next scheduled run scores it). `sources` holds the files scored.
+   */
+  supersededSources: z.array(z.object({ path: z.string(), etag: z.string(), size: count, reason: z.string() })).optional(),
   createdAt: isoDateTimeSchema,
   startedAt: isoDateTimeSchema.optional(),
   completedAt: isoDateTimeSchema.optional(),

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 
 import { errors, isDomainError, parseOrThrow } from '../domain/errors';
+import { sameEtag } from '../domain/lake-objects';
 import { lakePaths } from '../domain/lake-paths';
 import { latestOccurrence, scheduleProblem } from '../domain/schedule';
 import type { RowBatch } from '../domain/tabular';
@@ -152,8 +153,33 @@ export interface PlannedChunk {
  * A file that cannot be read at all fails the run with the reason and is copied to quarantine.
  */
 export async function planRun(deps: BatchDeps, input: { model: string; runId: string }): Promise<{ chunks: PlannedChunk[] } | { failed: string }> {
-  const { value: run } = await requireRun(deps, input.model, input.runId);
+  let { value: run } = await requireRun(deps, input.model, input.runId);
   const definition = (await deps.registry.getModel(input.model))!.definition;
+  // A drop written again (or removed) since the run listed it is not this run's to score: its bytes
+  // now are the new version's, which has its own event and run (a scheduled file's new version is
+  // stamped after the occurrence: the next scheduled run's); planning them would score them twice.
+  const superseded: NonNullable<InferenceRun['supersededSources']> = [];
+  for (const source of run.sources) {
+    const changed = await sourceChange(deps, source);
+    if (!changed) continue;
+    const next = changed === 'replaced' ? (run.kind === 'scheduled' ? '; the new version is scored by the next scheduled run' : '; the new version is scored on its own') : '';
+    superseded.push({ ...source, reason: `${source.path}: the drop changed before it was scored (${changed}): this version is not scored${next}` });
+  }
+  if (superseded.length > 0) {
+    if (run.kind !== 'scheduled' || superseded.length === run.sources.length) {
+      const reason = superseded.map((s) => s.reason).join('; ');
+      await writeQuarantineReason(deps, input.model, input.runId, superseded[0]!.path, reason);
+      await failRun(deps, { ...input, error: reason });
+      return { failed: reason };
+    }
+    // A scheduled run scores its other files: failing it would leave them unscored for good.
+    const gone = new Set(superseded.map((s) => s.path));
+    run = await updateRun(deps, input.model, input.runId, (r) => ({
+      ...r,
+      sources: r.sources.filter((s) => !gone.has(s.path)),
+      supersededSources: [...(r.supersededSources ?? []), ...superseded.filter((s) => r.sources.some((k) => k.path === s.path))],
+    }));
+  }
   const chunks: PlannedChunk[] = [];
   for (const source of run.sources) {
     try {
@@ -170,9 +196,24 @@ export async function planRun(deps: BatchDeps, input: { model: string; runId: st
   return { chunks };
 }
 
+/**
+ * Whether a run's source is no longer the version its event named: `replaced` (a new ETag) or
+ * `removed`. An ETag never comes back, so one unchanged after a read means every byte read was
+ * this version's.
+ */
+async function sourceChange(deps: Pick<BatchDeps, 'lake'>, source: { path: string; etag: string }): Promise<'replaced' | 'removed' | undefined> {
+  const now = await deps.lake.stat(source.path);
+  if (!now) return 'removed';
+  return sameEtag(now.etag, source.etag) ? undefined : 'replaced';
+}
+
 async function quarantineFile(deps: BatchDeps, model: string, runId: string, path: string, reason: string): Promise<void> {
   const name = path.split('/').pop()!;
   if (await deps.lake.stat(path)) await deps.lake.copy(path, lakePaths.quarantine(model, runId, `file-${name}`));
+  await writeQuarantineReason(deps, model, runId, path, reason);
+}
+
+async function writeQuarantineReason(deps: BatchDeps, model: string, runId: string, path: string, reason: string): Promise<void> {
   const body = { reason, source: path, at: deps.clock.now().toISOString() };
   await deps.lake.write(lakePaths.quarantine(model, runId, 'reason.json'), Buffer.from(`${JSON.stringify(body, null, 2)}\n`), { contentType: 'application/json' });
 }
@@ -225,6 +266,20 @@ export interface ScoredChunk extends ChunkSummary {
  */
 export async function scoreRunChunk(deps: BatchDeps, input: ScoreRunChunkInput): Promise<ScoredChunk> {
   const definition = (await deps.registry.getModel(input.model))!.definition;
+  const { value: run } = await requireRun(deps, input.model, input.runId);
+  const source = run.sources.find((s) => s.path === input.planned.source);
+  if (!source) throw errors.validation(`'${input.planned.source}' is not a source of run '${input.runId}'`, { model: input.model, runId: input.runId });
+  const assertUnchanged = async () => {
+    const changed = await sourceChange(deps, source);
+    if (!changed) return;
+    throw errors.invalidInputFile(
+      `${source.path}: the drop changed while it was scored (${changed}): this version is not scored${changed === 'replaced' ? '; the new version is scored on its own' : ''}`,
+      { path: source.path, etag: source.etag },
+    );
+  };
+  // Checked before reading too: a removed drop says so (not the reader's NOT_FOUND), and a replaced
+  // one is not read with byte ranges planned on other bytes.
+  await assertUnchanged();
   const { version, reference } = await loadScoringVersionCached(deps, definition, input.model, input.version);
   const length = windowLengthMs(definition.policies.drift.window);
   const arrival = Date.parse(input.arrival);
@@ -238,6 +293,7 @@ export async function scoreRunChunk(deps: BatchDeps, input: ScoreRunChunkInput):
       partPath: lakePaths.predictionPart(input.model, input.version, input.runId, input.planned.part),
       quarantinePath: quarantineChunkPath(input.model, input.runId, input.planned.part),
     },
+    beforeWrite: assertUnchanged,
     observe: (valid, keptRows, predictions) => {
       const batch = monitoredBatch(definition, valid, keptRows, predictions);
       // Rows by window start (a number per row; ids are built once per window).

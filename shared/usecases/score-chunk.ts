@@ -150,6 +150,11 @@ export interface ScoreChunkInput {
   /** Output locations; by default the lake's predictions/ and quarantine/ paths. */
   output?: { partPath: string; quarantinePath: string };
   /**
+   * Called when every row was read, before any output is written: throwing here leaves the
+   * outputs as they were (batch inference checks that the file is still the version it planned).
+   */
+  beforeWrite?: () => Promise<void>;
+  /**
    * Sees each batch's validated rows, the rows of them scored and their predictions (none when no
    * row was scored): monitoring profiles the data as it arrived, predictions where there are some.
    */
@@ -350,6 +355,7 @@ export async function scoreChunk(deps: ScoreChunkDeps, version: ScoringVersion, 
     rowsScored += scored.keptRows.length;
   }
 
+  await input.beforeWrite?.();
   await deps.lake.write(partPath, out.finish(), { contentType: 'application/vnd.apache.parquet' });
   const rowsRejected = quarantine.length;
   if (rowsRejected > 0)

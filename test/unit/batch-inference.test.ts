@@ -180,6 +180,85 @@ describe('batch inference use cases', () => {
     }
   });
 
+  it('when a drop is overwritten after its run started, then that run fails saying so and only the new version is scored and counted', async () => {
+    const { deps, runtime } = await setup();
+    try {
+      const path = 'drops/demand/again.csv';
+      const startOf = async (body: string) => {
+        await deps.lake.write(path, Buffer.from(body));
+        const info = (await deps.lake.stat(path))!;
+        const source = { path, etag: info.etag, size: info.size, lastModified: '2026-06-01T10:30:00.000Z' };
+        const runId = runIdFor([source], source.lastModified);
+        await startRun(deps, { model: 'demand', runId, instanceId: `batch:demand:${runId}`, kind: 'batch', sources: [source] });
+        return runId;
+      };
+      const first = await startOf(toCsv(regionalRows(30, 20)));
+      // The pipeline writes the file again (a new ETag: its own event, its own run) before the first run planned.
+      const second = await startOf(toCsv(regionalRows(50, 21)));
+      const planned = await planRun(deps, { model: 'demand', runId: first });
+      expect(planned).toEqual({ failed: expect.stringMatching(/^drops\/demand\/again\.csv: the drop changed before it was scored \(replaced\)/) });
+      expect((await deps.runs.runs.get('demand', first))!.value).toMatchObject({ state: 'failed', error: expect.stringMatching(/the new version is scored on its own/) });
+      // Its new bytes are not the failed run's: nothing of them is copied to that run's quarantine.
+      expect([...(deps.lake as MemoryLake).objects.keys()].filter((k) => k.startsWith(`quarantine/demand/${first}/`))).toEqual([`quarantine/demand/${first}/reason.json`]);
+      const plan = await planRun(deps, { model: 'demand', runId: second });
+      if ('failed' in plan) throw new Error(plan.failed);
+      const chunks: ScoredChunk[] = [];
+      for (const p of plan.chunks) chunks.push(await scoreRunChunk(deps, { model: 'demand', runId: second, version: 1, planned: p, arrival: '2026-06-01T10:30:00.000Z' }));
+      expect(await completeRun(deps, { model: 'demand', runId: second, version: 1, chunks })).toMatchObject({ state: 'completed', rowsRead: 50, rowsScored: 50 });
+      expect((await deps.runs.windows.get('demand', '20260601T0000Z'))!.value.predictions).toBe(50);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('when a drop is replaced or removed between planning and scoring a chunk, or while the chunk is read, then the chunk fails saying so and writes nothing', async () => {
+    const { deps, runtime } = await setup();
+    try {
+      const lake = deps.lake as MemoryLake;
+      const path = 'drops/demand/moving.csv';
+      const planned = async () => {
+        await lake.write(path, Buffer.from(toCsv(regionalRows(40, 22))));
+        const info = (await lake.stat(path))!;
+        const source = { path, etag: info.etag, size: info.size, lastModified: '2026-06-01T10:30:00.000Z' };
+        const runId = runIdFor([source], source.lastModified);
+        await startRun(deps, { model: 'demand', runId, instanceId: `batch:demand:${runId}`, kind: 'batch', sources: [source] });
+        const plan = await planRun(deps, { model: 'demand', runId });
+        if ('failed' in plan) throw new Error(plan.failed);
+        return { runId, chunk: plan.chunks[0]! };
+      };
+      const outputs = (runId: string) => [...lake.objects.keys()].filter((k) => k.includes(runId));
+      // Replaced between planning and scoring: the planned byte range would cut the new bytes anywhere.
+      const replaced = await planned();
+      await lake.write(path, Buffer.from(toCsv(regionalRows(45, 23))));
+      await expect(scoreRunChunk(deps, { model: 'demand', runId: replaced.runId, version: 1, planned: replaced.chunk, arrival: '2026-06-01T10:30:00.000Z' })).rejects.toMatchObject({
+        code: 'INVALID_INPUT_FILE',
+        message: expect.stringMatching(/the drop changed while it was scored \(replaced\)/),
+      });
+      expect(outputs(replaced.runId)).toEqual([]);
+      // Replaced while the chunk was read (the reader had opened the old bytes).
+      const during = await planned();
+      const files = deps.files;
+      const replacingFiles = Object.create(files) as typeof files;
+      replacingFiles.open = async (...args) => {
+        const opened = await files.open(...args);
+        await lake.write(path, Buffer.from(toCsv(regionalRows(45, 24))));
+        return opened;
+      };
+      const replacing = { ...deps, files: replacingFiles };
+      await expect(scoreRunChunk(replacing, { model: 'demand', runId: during.runId, version: 1, planned: during.chunk, arrival: '2026-06-01T10:30:00.000Z' })).rejects.toMatchObject({ code: 'INVALID_INPUT_FILE' });
+      expect(outputs(during.runId)).toEqual([]);
+      // Removed.
+      const removed = await planned();
+      await lake.delete(path);
+      await expect(scoreRunChunk(deps, { model: 'demand', runId: removed.runId, version: 1, planned: removed.chunk, arrival: '2026-06-01T10:30:00.000Z' })).rejects.toMatchObject({
+        message: expect.stringMatching(/removed|not found|does not exist/),
+      });
+      expect(outputs(removed.runId)).toEqual([]);
+    } finally {
+      await runtime.close();
+    }
+  });
+
   it('when there is no champion, then the run waits and keeps its drop', async () => {
     const { deps, runtime } = await setup({ champion: false });
     try {
@@ -249,6 +328,41 @@ describe('scheduled inference', () => {
       await arrive('later.csv', new Date(first.getTime() + 5 * 3_600_000));
       const next = await dueScheduledRun(deps, scheduled, new Date(second.getTime() + 30_000));
       expect(next!.sources.map((s) => s.path)).toEqual(['drops/demand/scheduled/later.csv', 'drops/demand/scheduled/same-second.csv']);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('when one file of a scheduled run is written again before the run planned it, then the run scores the others and names it, and the next run scores its new version', async () => {
+    const { deps, runtime } = await setup();
+    try {
+      const scheduled = { ...(await deps.registry.getModel('demand'))!.definition, schedule: '0 0 2 * * *' };
+      const lake = deps.lake as MemoryLake;
+      const first = new Date(Date.UTC(2026, 5, 2, 2, 0, 0));
+      const arrive = async (name: string, rows: number, seed: number, at: Date) => {
+        await lake.write(`drops/demand/scheduled/${name}`, Buffer.from(toCsv(regionalRows(rows, seed, { idPrefix: `${name}-${seed}-` }))));
+        lake.objects.get(`drops/demand/scheduled/${name}`)!.info.lastModified = at;
+      };
+      await arrive('a.csv', 20, 30, new Date(first.getTime() - 3_600_000));
+      await arrive('b.csv', 30, 31, new Date(first.getTime() - 1_800_000));
+      const due = (await dueScheduledRun(deps, scheduled, new Date(first.getTime() + 30_000)))!;
+      await startRun(deps, { ...due, instanceId: 'first' });
+      // b.csv is written again after the listing (stamped after the occurrence) before the run planned.
+      await arrive('b.csv', 35, 32, new Date(first.getTime() + 60_000));
+      const plan = await planRun(deps, { model: 'demand', runId: due.runId });
+      if ('failed' in plan) throw new Error(plan.failed);
+      expect(plan.chunks.map((c) => c.source)).toEqual(['drops/demand/scheduled/a.csv']);
+      const chunks: ScoredChunk[] = [];
+      for (const p of plan.chunks) chunks.push(await scoreRunChunk(deps, { model: 'demand', runId: due.runId, version: 1, planned: p, arrival: first.toISOString() }));
+      const run = await completeRun(deps, { model: 'demand', runId: due.runId, version: 1, chunks });
+      expect(run).toMatchObject({ state: 'completed', rowsRead: 20, rowsScored: 20, sources: [{ path: 'drops/demand/scheduled/a.csv' }] });
+      expect(run.supersededSources).toEqual([
+        expect.objectContaining({ path: 'drops/demand/scheduled/b.csv', reason: expect.stringMatching(/changed before it was scored \(replaced\).*scored by the next scheduled run/) }),
+      ]);
+      const manifest = JSON.parse(lake.body(`predictions/demand/v1/${due.runId}/_manifest.json`).toString()) as { sources: { path: string }[] };
+      expect(manifest.sources.map((s) => s.path)).toEqual(['drops/demand/scheduled/a.csv']);
+      const next = (await dueScheduledRun(deps, scheduled, new Date(first.getTime() + 86_400_000 + 30_000)))!;
+      expect(next.sources.map((s) => s.path)).toEqual(['drops/demand/scheduled/b.csv']);
     } finally {
       await runtime.close();
     }

@@ -69,5 +69,4 @@ export async function listPaths(lake: DataLake, prefix: string, suffix = ''): Pr
   return out;
 }
 
-/** Quotes are part of an ETag's wire form; events and listings differ in whether they keep them. */
-export const sameEtag = (a: string, b: string) => a.replace(/"/g, '') === b.replace(/"/g, '');
+export { sameEtag } from '../../domain/lake-objects';
