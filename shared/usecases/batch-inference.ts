@@ -574,10 +574,14 @@ export async function dueScheduledRun(
   const occurrence = latestOccurrence(definition.schedule, now);
   const runId = `sched-${occurrence.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
   if (await deps.runs.runs.get(model, runId)) return undefined;
+  // Files stamped before the latest occurrence any scheduled run was started for are that run's.
+  // One later than this occurrence (the schedule was moved to an earlier time, or another host's
+  // clock ran ahead) already covered this occurrence's files: a run now would score them again.
   const previous = (await deps.runs.runs.list(model))
-    .filter((r) => r.kind === 'scheduled' && r.scheduledFor !== undefined && r.scheduledFor < occurrence.toISOString())
+    .filter((r) => r.kind === 'scheduled' && r.scheduledFor !== undefined)
     .map((r) => Date.parse(r.scheduledFor!))
     .reduce((a, b) => Math.max(a, b), -Infinity);
+  if (previous >= occurrence.getTime()) return undefined;
   const sources: SourceRef[] = [];
   for await (const o of deps.lake.list(`${lakePaths.dropsFolder(model)}${SCHEDULED_DROPS}`)) {
     const at = o.lastModified.getTime();

@@ -368,6 +368,32 @@ describe('scheduled inference', () => {
     }
   });
 
+  it('when the schedule is changed to an earlier time of day after a run, then the earlier occurrence does not score that run\'s files again; later files go to the next run', async () => {
+    const { deps, runtime } = await setup({ champion: false });
+    try {
+      const daily = { ...(await deps.registry.getModel('demand'))!.definition, schedule: '0 0 2 * * *' };
+      const lake = deps.lake as MemoryLake;
+      const ran = new Date(Date.UTC(2026, 5, 2, 2, 0, 0));
+      const arrive = async (name: string, at: Date) => {
+        await lake.write(`drops/demand/scheduled/${name}`, Buffer.from('id\n1\n'));
+        lake.objects.get(`drops/demand/scheduled/${name}`)!.info.lastModified = at;
+      };
+      await arrive('before.csv', new Date(ran.getTime() - 3 * 3_600_000));
+      const due = (await dueScheduledRun(deps, daily, new Date(ran.getTime() + 30_000)))!;
+      expect(due.sources.map((s) => s.path)).toEqual(['drops/demand/scheduled/before.csv']);
+      await startRun(deps, { ...due, instanceId: 'first' });
+      // At 03:00 someone moves the schedule to 01:30: its latest occurrence (01:30 today) comes before the run of 02:00.
+      const earlier = { ...daily, schedule: '0 30 1 * * *' };
+      await arrive('after.csv', new Date(ran.getTime() + 1_800_000));
+      expect(await dueScheduledRun(deps, earlier, new Date(ran.getTime() + 3_600_000))).toBeUndefined();
+      // Tomorrow's 01:30 takes what arrived after the 02:00 run, once.
+      const next = (await dueScheduledRun(deps, earlier, new Date(ran.getTime() + 86_400_000 - 1_800_000 + 30_000)))!;
+      expect(next.sources.map((s) => s.path)).toEqual(['drops/demand/scheduled/after.csv']);
+    } finally {
+      await runtime.close();
+    }
+  });
+
   it('when a schedule is not NCRONTAB with six fields, then the model definition is refused', () => {
     expect(() => modelInputSchema.parse(aRegionalModel('demand', {}))).not.toThrow();
     expect(modelInputSchema.safeParse({ ...aRegionalModel('demand'), schedule: '0 2 * * *' }).error?.issues[0]?.message).toMatch(/six fields/);
