@@ -10,7 +10,10 @@ import { BATCH_ACTIVITIES } from './names';
 
 const runRefSchema = z.object({ model: modelNameSchema, runId: z.string().min(1) });
 const plannedChunkSchema = z.object({ source: z.string().min(1), part: z.number().int().nonnegative(), chunk: z.unknown() });
-const scoredChunkSchema = chunkSummarySchema.extend({ windows: z.array(z.object({ id: z.string(), rows: z.number().int().nonnegative() })) });
+const scoredChunkSchema = chunkSummarySchema.extend({
+  // `predictions` is optional: a chunk scored before it was reported counted its rows as predictions.
+  windows: z.array(z.object({ id: z.string(), rows: z.number().int().nonnegative(), predictions: z.number().int().nonnegative().optional() })),
+});
 
 export const startBatchRun = defineActivity(
   BATCH_ACTIVITIES.start,

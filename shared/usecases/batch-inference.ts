@@ -255,8 +255,13 @@ export interface ScoreRunChunkInput {
 }
 
 export interface ScoredChunk extends ChunkSummary {
-  /** Rows scored per window; the chunk's profile of each is in the lake. */
-  windows: { id: string; rows: number }[];
+  /**
+   * Per window: the rows profiled (validated rows, as they arrived) and the predictions made (rows
+   * scored: a row the transforms or the model's output rejected is profiled, not predicted). The
+   * chunk's profile of each is in the lake. `predictions` is absent from chunks scored before it
+   * was reported (then every profiled row counts).
+   */
+  windows: { id: string; rows: number; predictions?: number }[];
 }
 
 /**
@@ -284,6 +289,7 @@ export async function scoreRunChunk(deps: BatchDeps, input: ScoreRunChunkInput):
   const length = windowLengthMs(definition.policies.drift.window);
   const arrival = Date.parse(input.arrival);
   const byWindow = new Map<string, RowBatch[]>();
+  const predictionsIn = new Map<string, number>();
   const chunk = chunkSchema.parse(input.planned.chunk);
   const summary = await scoreChunk({ lake: deps.lake, files: deps.files }, version, {
     source: input.planned.source,
@@ -310,11 +316,17 @@ export async function scoreRunChunk(deps: BatchDeps, input: ScoreRunChunkInput):
           else rowsOf.set(start, [r]);
         }
       }
+      const scored = new Uint8Array(batch.rowCount);
+      for (let k = 0; k < keptRows.length; k++) scored[keptRows[k]!] = 1;
       for (const [start, rows] of rowsOf) {
         const id = windowIdOf(start);
         const parts = byWindow.get(id) ?? [];
         parts.push(rowsOf.size === 1 ? batch : subsetBatch(batch, rows));
         byWindow.set(id, parts);
+        let predicted = 0;
+        if (!timestamps) predicted = keptRows.length;
+        else for (const r of rows) predicted += scored[r]!;
+        predictionsIn.set(id, (predictionsIn.get(id) ?? 0) + predicted);
       }
     },
   });
@@ -330,7 +342,7 @@ export async function scoreRunChunk(deps: BatchDeps, input: ScoreRunChunkInput):
     await deps.lake.write(lakePaths.windowChunkProfile(input.model, id, input.runId, input.planned.part), Buffer.from(JSON.stringify(profile)), {
       contentType: 'application/json',
     });
-    windows.push({ id, rows: batch.rowCount });
+    windows.push({ id, rows: batch.rowCount, predictions: predictionsIn.get(id) ?? 0 });
   }
   return { ...summary, chunkIndex: input.planned.part, windows };
 }
@@ -344,7 +356,7 @@ export interface CompleteRunInput {
 
 /**
  * The run's fan-in: the chunks' window profiles merged into one profile per window
- * (`profiles/{model}/windows/{windowId}/runs/{runId}.json`, row count in its metadata), the
+ * (`profiles/{model}/windows/{windowId}/runs/{runId}.json`, rows and predictions in its metadata), the
  * predictions manifest (written last: its presence says the parts are complete), the window
  * documents' prediction counts, new data flavours against the reference, and the run recorded as
  * completed. Repeating it gives the same result.
@@ -353,14 +365,15 @@ export async function completeRun(deps: BatchDeps, input: CompleteRunInput): Pro
   const { model, runId, version } = input;
   const definition = (await deps.registry.getModel(model))!.definition;
   const { reference } = await loadScoringVersionCached(deps, definition, model, version);
+  // Predictions per window: what the window document counts (rows profiled but not scored are not predictions).
   const windows = new Map<string, number>();
-  for (const c of input.chunks) for (const w of c.windows) windows.set(w.id, (windows.get(w.id) ?? 0) + w.rows);
+  for (const c of input.chunks) for (const w of c.windows) windows.set(w.id, (windows.get(w.id) ?? 0) + (w.predictions ?? w.rows));
   let merged: SegmentedProfile | undefined;
   for (const windowId of [...windows.keys()].sort()) {
     const profile = await mergeChunkProfiles(deps, model, windowId, runId, input.chunks);
     await deps.lake.write(lakePaths.windowRunProfile(model, windowId, runId), Buffer.from(JSON.stringify(profile)), {
       contentType: 'application/json',
-      metadata: { rows: String(profile.overall.rowCount) },
+      metadata: { rows: String(profile.overall.rowCount), predictions: String(windows.get(windowId)!) },
     });
     merged = merged ? mergeSegmented(merged, profile) : profile;
     await recountWindowPredictions(deps, definition, windowId, version, profile.window);
@@ -415,8 +428,8 @@ async function mergeChunkProfiles(deps: BatchDeps, model: string, windowId: stri
 }
 
 /**
- * The window's prediction count, recounted from the run profiles stored for it (their `rows`
- * metadata), so a repeated fan-in cannot count a run twice. Label coverage follows the new count,
+ * The window's prediction count, recounted from the run profiles stored for it (their
+ * `predictions` metadata; `rows`, the rows profiled, on profiles written before it was kept), so a repeated fan-in cannot count a run twice. Label coverage follows the new count,
  * and so does whether realised performance is provisional (actuals may have come first); labels,
  * metrics and drift are left as they are. The profiles are listed after the document is read (on
  * every attempt), so the fan-in that writes last has seen every run profile written before it
@@ -433,7 +446,7 @@ async function recountWindowPredictions(
   for (let attempt = 0; ; attempt++) {
     const found = await deps.runs.windows.get(model, windowId);
     let predictions = 0;
-    for await (const o of deps.lake.list(`${lakePaths.windowProfilesFolder(model, windowId)}runs/`)) predictions += Number(o.metadata.rows ?? 0);
+    for await (const o of deps.lake.list(`${lakePaths.windowProfilesFolder(model, windowId)}runs/`)) predictions += Number(o.metadata.predictions ?? o.metadata.rows ?? 0);
     const base: MonitoringWindow = found?.value ?? {
       modelName: model,
       window: span,

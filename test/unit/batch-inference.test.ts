@@ -259,6 +259,37 @@ describe('batch inference use cases', () => {
     }
   });
 
+  it('when the model answers some rows with NaN, then the window counts the predictions made, not the rows that got none', async () => {
+    const { deps, runtime } = await setup();
+    try {
+      // The champion as loaded, answering NaN for every other row (all of them in the second drop).
+      let nanEvery = 2;
+      const cache = deps.cache;
+      const nanCache: typeof cache = {
+        get: async (key, load) => {
+          const loaded = await cache.get(key, load);
+          const model = loaded.version.model;
+          const predict: typeof model.predict = async (inputs) => {
+            const p = await model.predict(inputs);
+            if (p.kind !== 'regression') throw new Error('a regression model');
+            return { ...p, values: p.values.map((v, i) => (i % nanEvery === 0 ? NaN : v)) };
+          };
+          return { ...loaded, version: { ...loaded.version, model: { roles: model.roles, predict } } };
+        },
+      };
+      const nans = { ...deps, cache: nanCache };
+      const half = await scoreDrop(nans, 'drops/demand/half.csv', toCsv(regionalRows(40, 40)));
+      expect(half).toMatchObject({ state: 'completed', rowsRead: 40, rowsScored: 20, rowsQuarantined: 20, rejectionReasons: { model_output: 20 } });
+      expect((await deps.runs.windows.get('demand', '20260601T0000Z'))!.value.predictions).toBe(20);
+      nanEvery = 1;
+      const none = await scoreDrop(nans, 'drops/demand/none.csv', toCsv(regionalRows(30, 41)));
+      expect(none).toMatchObject({ state: 'completed', rowsRead: 30, rowsScored: 0, rowsQuarantined: 30 });
+      expect((await deps.runs.windows.get('demand', '20260601T0000Z'))!.value.predictions).toBe(20);
+    } finally {
+      await runtime.close();
+    }
+  });
+
   it('when there is no champion, then the run waits and keeps its drop', async () => {
     const { deps, runtime } = await setup({ champion: false });
     try {
