@@ -597,6 +597,8 @@ export async function dueScheduledRun(
   if (previous >= occurrence.getTime()) return undefined;
   const sources: SourceRef[] = [];
   for await (const o of deps.lake.list(`${lakePaths.dropsFolder(model)}${SCHEDULED_DROPS}`)) {
+    // A folder marker (an empty blob named 'folder/', as some tools make) is no file: planning it would fail the run.
+    if (o.path.endsWith('/')) continue;
     const at = o.lastModified.getTime();
     if (at >= previous && at < occurrence.getTime()) sources.push({ path: o.path, etag: o.etag, size: o.size, lastModified: o.lastModified.toISOString() });
   }

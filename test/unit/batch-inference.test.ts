@@ -1,6 +1,7 @@
 /** @jest-environment ./test/support/host-typed-arrays-environment.js */
 import { Readable } from 'node:stream';
 
+import { dropRunStart } from '../../functions/blob/drops';
 import { OnnxModelRuntime } from '../../shared/adapters/onnx/onnx-model-runtime';
 import { LakeTabularFiles } from '../../shared/adapters/tabular/lake-tabular-files';
 import type { Clock } from '../../shared/ports/clock';
@@ -420,6 +421,32 @@ describe('scheduled inference', () => {
       // Tomorrow's 01:30 takes what arrived after the 02:00 run, once.
       const next = (await dueScheduledRun(deps, earlier, new Date(ran.getTime() + 86_400_000 - 1_800_000 + 30_000)))!;
       expect(next.sources.map((s) => s.path)).toEqual(['drops/demand/scheduled/after.csv']);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('when a tool marks a folder with an empty blob named \'folder/\', then neither the drop trigger nor a scheduled run takes it for a drop', async () => {
+    const properties = { eTag: '"0x1"', length: 0, lastModified: '2026-06-02T01:00:00Z' };
+    expect(dropRunStart({ model: 'demand', name: '2026/', blobTrigger: 'data/drops/demand/2026/', properties }, 4)).toEqual({
+      ignored: "'drops/demand/2026/' is a folder marker, not a data drop",
+    });
+    expect(dropRunStart({ model: 'demand', name: 'scheduled/2026/', blobTrigger: 'data/drops/demand/scheduled/2026/', properties }, 4)).toEqual({ ignored: expect.stringMatching(/folder marker/) });
+    expect(dropRunStart({ model: 'demand', name: '2026/a.csv', blobTrigger: 'data/drops/demand/2026/a.csv', properties }, 4)).toMatchObject({
+      instanceId: expect.stringMatching(/^batch:demand:20260602T0100Z-[0-9a-f]{16}$/),
+      input: { model: 'demand', kind: 'batch', maxParallel: 4, sources: [{ path: 'drops/demand/2026/a.csv', etag: '"0x1"', size: 0 }] },
+    });
+    const { deps, runtime } = await setup({ champion: false });
+    try {
+      const scheduled = { ...(await deps.registry.getModel('demand'))!.definition, schedule: '0 0 2 * * *' };
+      const lake = deps.lake as MemoryLake;
+      await lake.write('drops/demand/scheduled/2026/a.csv', Buffer.from('id\n1\n'));
+      const file = lake.objects.get('drops/demand/scheduled/2026/a.csv')!;
+      file.info.lastModified = new Date('2026-06-02T01:00:00Z');
+      // The lake refuses to write such a name; Blob Storage lists one a tool made.
+      lake.objects.set('drops/demand/scheduled/2026/', { body: Buffer.alloc(0), info: { ...file.info, path: 'drops/demand/scheduled/2026/', size: 0 } });
+      const due = await dueScheduledRun(deps, scheduled, new Date('2026-06-02T02:00:30Z'));
+      expect(due!.sources.map((s) => s.path)).toEqual(['drops/demand/scheduled/2026/a.csv']);
     } finally {
       await runtime.close();
     }
