@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 
 import { errors, isDomainError, parseOrThrow } from '../domain/errors';
+import { sameEtag } from '../domain/lake-objects';
 import { isLakePath, lakePaths } from '../domain/lake-paths';
 import type { RawRows } from '../domain/raw-rows';
 import { headerIndex } from '../domain/row-validation';
@@ -183,7 +184,8 @@ async function joinToDrops(deps: TrainingDataDeps, definition: ModelDefinition, 
       continue;
     }
     const now = await deps.lake.stat(source.path);
-    if (!now || now.etag !== source.etag) {
+    // An ETag as the blob event carried it may lack the quotes the lake's own answer has.
+    if (!now || !sameEtag(now.etag, source.etag)) {
       skipped.add(now ? 'drop_changed' : 'drop_missing', rows.size);
       continue;
     }

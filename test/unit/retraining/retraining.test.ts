@@ -184,6 +184,20 @@ describe('a retraining request for a model with the built-in trainer', () => {
     expect(w.started.lifecycles).toEqual([`regional:2:${REQUEST_ID}`, `regional:2:${REQUEST_ID}`, `regional:2:${REQUEST_ID}`]);
   });
 
+  it("when a run recorded its drop's ETag as the blob event gave it (without quotes), then its labelled rows are still joined back to the drop", async () => {
+    const w = await aWorld();
+    const fixture = labelledFixture({ model: 'regional', version: 1, runId: 'run-a', windowId: WINDOW, rows: driftedRows(120, 5), segmentKey: 'region' });
+    const info = await w.lake.write(fixture.dropPath, fixture.drop);
+    expect(info.etag).toMatch(/^".*"$/);
+    await w.runs.runs.create('regional', 'run-a', fixture.run(info.etag.replace(/"/g, ''), info.size));
+    await w.lake.write(fixture.labelledPath, fixture.labelled);
+
+    await deliver(w, aRetrainingRequest('regional', 1, WINDOW));
+    const training = (await record(w.runs))!.training!;
+    expect(training.skipped).toEqual({});
+    expect(training.trainRows + training.validationRows).toBe(120);
+  });
+
   it('when labelled rows cannot be joined back to their drops, then they are left out and counted by reason', async () => {
     const w = await aWorld();
     await addLabelled(w, 'run-a', WINDOW, driftedRows(120, 5));
