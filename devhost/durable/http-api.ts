@@ -249,7 +249,10 @@ export function createDurableHttpApi(engine: DurableEngine, options: DurableHttp
     if (mediaType !== 'application/json') {
       throw new HttpError(400, 'Only application/json request content is supported');
     }
-    const input = body.trim().length === 0 ? undefined : JSON.stringify(parseJsonBody(body));
+    // HttpApiHandler reads the body with JToken.Load, which refuses an empty one ("Error reading
+    // JToken from JsonReader"): an event without data (the JS client's raiseEvent(id, name,
+    // undefined) posts nothing) is a 400 Invalid JSON content, not an event with no input.
+    const input = JSON.stringify(parseJsonBody(body));
     respondOutcome(res, engine.raiseEvent(instanceId, eventName, input));
   }
 

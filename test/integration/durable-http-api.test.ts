@@ -6,7 +6,7 @@ import path from 'node:path';
 import { InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 
-import { createDurableHttpApi, type DurableClientPayload, type DurableEngine } from '../../devhost/durable';
+import { createDurableHttpApi, type DurableClientPayload, type DurableEngine, EventType } from '../../devhost/durable';
 import { freePort } from '../../devhost/services/ports';
 import { removeTempDirs, startEngine, tempDir } from './durable-app/fixture';
 
@@ -227,6 +227,23 @@ describe('durable HTTP API with the real DurableClient', () => {
         body: '1',
       });
       expect(late.status).toBe(410);
+    });
+
+    it('when an event is raised without data (the client sends an empty JSON body), then 400 Invalid JSON content and the client rejects, as JToken.Load refuses it on Azure', async () => {
+      const id = await client.startNew('sampleEcho', { input: 2 });
+      await engine.waitFor(id, (i) => i.runtimeStatus === 'Running');
+      const empty = await fetch(api(`instances/${id}/raiseEvent/ping`), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+      });
+      expect(empty.status).toBe(400);
+      expect(((await empty.json()) as { Message: string }).Message).toBe('Invalid JSON content');
+      await expect(client.raiseEvent(id, 'ping', undefined)).rejects.toThrow();
+      expect(engine.getInstance(id)?.runtimeStatus).toBe('Running');
+      expect(engine.getHistory(id).filter((e) => e.EventType === EventType.EventRaised)).toHaveLength(0);
+      // null is JSON: it is delivered.
+      await client.raiseEvent(id, 'ping', null);
+      expect((await engine.waitFor(id)).output).toBe(JSON.stringify({ input: 2, received: null }));
     });
 
     it('when the status of an unknown instance is asked, then the API answers 404', async () => {
