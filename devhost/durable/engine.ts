@@ -494,6 +494,13 @@ export class DurableEngine {
       this.setStatus(updated, outcome.status);
       this.store.putInstance(updated);
     });
+    if (reply.kind === 'ok' && reply.unreportedThrow) {
+      this.log(
+        `[durable] ${instance.name} ${instanceId}: the orchestrator threw a value with no error message (a string, an object ` +
+          'without a message, new Error()): the Durable extension does not fail the instance for it, it stays Running ' +
+          '(durable-functions issue #390). Throw an Error with a message.',
+      );
+    }
     this.events.emit('changed', instanceId);
   }
 
@@ -605,7 +612,7 @@ export class DurableEngine {
     name: string,
     trigger: OrchestrationTriggerInput,
   ): Promise<
-    | { kind: 'ok'; state: OrchestratorState; actions: AtomicAction[] }
+    | { kind: 'ok'; state: OrchestratorState; actions: AtomicAction[]; unreportedThrow?: true }
     | { kind: 'failed'; message: string; details: string; customStatus?: string; actions?: AtomicAction[] }
   > {
     if (!this.invoker.has(name, 'orchestration')) {
@@ -628,6 +635,14 @@ export class DurableEngine {
         const data = orchestratorStateSchema
           .partial()
           .parse(JSON.parse(error.message.slice(cut + outOfProcDataLabel.length)));
+        if (data.actions !== undefined && !data.error) {
+          // The SDK's state says why only through `error` (the thrown value's `message`): a thrown
+          // string, object without a message or `new Error()` leaves it empty, and the extension
+          // (OutOfProcOrchestrationShim.ScheduleDurableTaskEvents) then fails nothing: it
+          // schedules the actions and, the state not being done, the instance stays Running.
+          const state: OrchestratorState = { ...data, actions: data.actions, isDone: false };
+          return { kind: 'ok', state, actions: flattenActions(data.actions), unreportedThrow: true };
+        }
         customStatus = jsonText(data.customStatus);
         if (data.error !== undefined) message = data.error;
         if (data.actions !== undefined) actions = flattenActions(data.actions);

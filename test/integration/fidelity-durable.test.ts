@@ -271,6 +271,33 @@ describe('fidelity: status payloads have Azure\'s shape', () => {
   });
 });
 
+describe('fidelity: what an orchestrator throws', () => {
+  it.each([['string'], ['emptyError']])(
+    'when an orchestrator throws a value with no message (%s), then the instance stays Running as on Azure, its scheduled work done, and devhost says why',
+    async (how) => {
+      const id = await dh.client.startNew('throwsWithoutMessage', { input: how });
+      const warning = `throwsWithoutMessage ${id}: the orchestrator threw a value with no error message`;
+      // The throw comes on the episode that delivers the activity's result.
+      await until('the warning', () => dh.lines.some((l) => l.includes(warning)));
+      await new Promise((r) => setTimeout(r, 50));
+      expect(dh.engine.getInstance(id)?.runtimeStatus).toBe('Running');
+      const status = await rawStatus(id);
+      expect(status.status).toBe(202);
+      expect(status.body).toMatchObject({ runtimeStatus: 'Running', customStatus: 'before the throw', output: null });
+      expect(dh.engine.getHistory(id).map((e) => e.EventType)).toContain(EventType.TaskCompleted);
+      // It can still be terminated, as on Azure.
+      await dh.client.terminate(id, 'stuck');
+      expect((await dh.engine.waitFor(id)).runtimeStatus).toBe('Terminated');
+    },
+  );
+
+  it('when an orchestrator throws an object with a message, then it fails with that message', async () => {
+    const { output, runtimeStatus } = await run('throwsWithoutMessage', 'object');
+    expect(runtimeStatus).toBe('Failed');
+    expect(output).toBe("Orchestrator function 'throwsWithoutMessage' failed: an object with a message");
+  });
+});
+
 describe('fidelity: the checks Azure makes', () => {
   it.each([
     ['@entity-like', "instanceId (Parameter 'Orchestration instance ids must not start with @.')"],

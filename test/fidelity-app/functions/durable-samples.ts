@@ -207,3 +207,15 @@ df.app.orchestration('gatedChain', function* (context: OrchestrationContext) {
   const second: string = yield context.df.callActivity('waitAtGate', key);
   return [first, second];
 });
+
+// Orchestrators that throw something with no error message after their first activity: a
+// string, and an Error without a message. The extension only fails an out-of-process
+// orchestration for the SDK's `error` field (the thrown value's message).
+df.app.orchestration('throwsWithoutMessage', function* (context: OrchestrationContext) {
+  const how = context.df.getInput<'string' | 'emptyError' | 'object'>();
+  context.df.setCustomStatus('before the throw');
+  yield context.df.callActivity('sayHello', how);
+  if (how === 'string') throw 'plain string thrown'; // eslint-disable-line @typescript-eslint/only-throw-error
+  if (how === 'object') throw { message: 'an object with a message' }; // eslint-disable-line @typescript-eslint/only-throw-error
+  throw new Error();
+});
