@@ -225,12 +225,18 @@ export class DurableEngine {
     return this.store.queryInstances(query, offset, limit);
   }
 
-  /** Deletes a terminal instance and its history. */
-  purge(instanceId: string): 'deleted' | 'notFound' | 'notTerminal' {
+  /**
+   * Deletes an instance, its history and its pending work, whatever its status: the Azure Storage
+   * task hub's purge by id (AzureTableTrackingStore.PurgeInstanceHistoryAsync) checks no status.
+   * Results that arrive later for it (an activity in flight, a child's completion) find nothing
+   * and are dropped.
+   */
+  purge(instanceId: string): 'deleted' | 'notFound' {
     const instance = this.store.getInstance(instanceId);
     if (!instance) return 'notFound';
-    if (!isTerminal(instance.runtimeStatus)) return 'notTerminal';
     this.store.transaction(() => this.store.deleteInstance(instanceId));
+    this.store.dropCache(instanceId);
+    this.events.emit('changed', instanceId);
     return 'deleted';
   }
 

@@ -218,15 +218,9 @@ export function createDurableHttpApi(engine: DurableEngine, options: DurableHttp
   }
 
   function purgeOne(res: ServerResponse, instanceId: string): void {
-    const outcome = engine.purge(instanceId);
-    if (outcome === 'notFound') throw notFound();
-    if (outcome === 'notTerminal') {
-      const status = engine.getInstance(instanceId)?.runtimeStatus ?? 'unknown';
-      throw new HttpError(
-        412,
-        `Only orchestrations in a terminal state can be purged, but the orchestration with instance ID ${instanceId} has status ${status}`,
-      );
-    }
+    // HandleDeleteHistoryByIdRequestAsync: 404 for an unknown id, else the provider's purge, which
+    // on Azure Storage deletes a running instance too.
+    if (engine.purge(instanceId) === 'notFound') throw notFound();
     sendJson(res, 200, { instancesDeleted: 1 });
   }
 

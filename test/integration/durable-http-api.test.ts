@@ -137,6 +137,22 @@ describe('durable HTTP API with the real DurableClient', () => {
     await expect(client.getStatus(id)).rejects.toThrow(/404/);
   });
 
+  it('when a running instance is purged by id, then it is deleted (200) as the Azure Storage task hub does, and its id is free again', async () => {
+    const id = `purge-running-${Date.now()}`;
+    await client.startNew('sampleEcho', { instanceId: id, input: 'x' });
+    await engine.waitFor(id, (i) => i.runtimeStatus === 'Running');
+    const res = await fetch(api(`instances/${id}`), { method: 'DELETE' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ instancesDeleted: 1 });
+    expect(engine.getInstance(id)).toBeUndefined();
+    expect((await fetch(api(`instances/${id}`))).status).toBe(404);
+    await expect(client.raiseEvent(id, 'ping', 1)).rejects.toThrow(`No instance with ID '${id}' found.`);
+    await client.startNew('sampleEcho', { instanceId: id, input: 'again' });
+    await engine.waitFor(id, (i) => i.runtimeStatus === 'Running');
+    await client.raiseEvent(id, 'ping', 2);
+    expect((await engine.waitFor(id)).output).toBe(JSON.stringify({ input: 'again', received: 2 }));
+  });
+
   it('when finished instances are purged by filter, then only terminal ones in the window go', async () => {
     const from = new Date();
     const done = await client.startNew('sampleChain');
