@@ -152,6 +152,33 @@ export function assertSelfContained(bytes: Uint8Array): void {
     );
 }
 
+/** Operators that hand their one input on unchanged but for its element type. */
+const PASS_THROUGH = new Set(['Identity', 'Cast']);
+
+/**
+ * The class labels of the classifier node whose outputs are the graph's (directly or through
+ * Identity / Cast, as skl2onnx casts `label` to `output_label`). A graph of several classifiers
+ * (OneVsRestClassifier: one binary classifier per class, classes [0, 1] each, their
+ * probabilities combined into the model's) says nothing about its classes through them: without
+ * a ZipMap the definition names them. A graph with one classifier node gives its labels.
+ */
+function classifierLabels(nodes: readonly onnx.INodeProto[], graphOutputs: readonly string[]): GraphClassLabels | undefined {
+  const classifiers = nodes.filter(
+    (node) => (node.domain ?? '') === 'ai.onnx.ml' && Object.hasOwn(CLASSIFIERS, node.opType ?? ''),
+  );
+  const labels = (node: onnx.INodeProto) => labelsOf(node, ...CLASSIFIERS[node.opType!]!);
+  if (classifiers.length <= 1) return classifiers[0] ? labels(classifiers[0]) : undefined;
+  const writer = new Map<string, onnx.INodeProto>();
+  for (const node of nodes) for (const out of node.output ?? []) writer.set(out, node);
+  for (const name of graphOutputs) {
+    let node = writer.get(name);
+    for (let hops = 0; node && PASS_THROUGH.has(node.opType ?? '') && (node.domain ?? '') === '' && hops < nodes.length; hops += 1)
+      node = writer.get(node.input?.[0] ?? '');
+    if (node && classifiers.includes(node)) return labels(node);
+  }
+  return undefined;
+}
+
 export interface RewrittenGraph {
   bytes: Buffer;
   rewrites: string[];
@@ -185,12 +212,10 @@ export function rewriteExporterHabits(bytes: Buffer): RewrittenGraph {
   const zipMaps = nodes.filter(
     ({ node }) => node.opType === 'ZipMap' && (node.domain ?? '') === 'ai.onnx.ml',
   );
-  const classifier = nodes.find(
-    ({ node }) => node.opType !== undefined && node.opType !== null && node.opType in CLASSIFIERS,
+  const fromClassifier = classifierLabels(
+    nodes.map(({ node }) => node),
+    outputs.map(({ value }) => value.name ?? ''),
   );
-  const fromClassifier = classifier
-    ? labelsOf(classifier.node, ...CLASSIFIERS[classifier.node.opType]!)
-    : undefined;
   if (zipMaps.length === 0)
     return { bytes, rewrites: [], ...(fromClassifier ? { classLabels: fromClassifier } : {}) };
 

@@ -8,7 +8,9 @@ import { LakeTabularFiles } from '../../../shared/adapters/tabular/lake-tabular-
 import { modelInputSchema } from '../../../shared/schemas/model';
 import { fittedTransformsSchema } from '../../../shared/schemas/transforms';
 import { checkVersion, type VersionCheck, type VersionPackage } from '../../../shared/usecases/check-version';
-import { batchSumModel, linearRegressor, sklearnLinearRegressionPipeline, treeEnsembleClassifier, zipMapClassifier } from '../../fixtures/onnx-models';
+import * as ort from 'onnxruntime-node';
+
+import { batchSumModel, linearRegressor, sklearnLinearRegressionPipeline, sklearnOneVsRestClassifier, treeEnsembleClassifier, zipMapClassifier } from '../../fixtures/onnx-models';
 import { MemoryLake } from '../../support/memory-lake';
 
 const runtime = new OnnxModelRuntime();
@@ -168,6 +170,43 @@ describe('checkVersion: what registration checks', () => {
       check: 'signature',
       message: expect.stringContaining('names no classLabels and the graph names none either') as string,
     });
+  });
+
+  it('when a OneVsRestClassifier (one binary classifier node per class) is exported without ZipMap, then its [0, 1] nodes are not taken for its classes: it registers with its class labels and scores as onnxruntime computes it', async () => {
+    const ovr = sklearnOneVsRestClassifier([[1, -1], [-0.5, 2], [0.3, 0.3]], [0.1, -0.2, 0]);
+    const transforms = fittedTransformsSchema.parse({
+      ...kwPassThrough,
+      inputs: [{ name: 'kw', kind: 'numeric' }, { name: 'kv', kind: 'numeric' }],
+      output: ['kw', 'kv'],
+    });
+    const features = [{ name: 'kw', type: 'numeric' }, { name: 'kv', type: 'numeric' }];
+    const classifier = { ...model, task: 'multiclass', features };
+    const rows = [[0.5, 1], [2, -1], [-1, -3], [3, 3], [0, 0]];
+    const direct = await ort.InferenceSession.create(ovr.bytes);
+    const x = new ort.Tensor('float32', Float32Array.from(rows.flat()), [rows.length, 2]);
+    const want = await direct.run({ X: x });
+    await direct.release();
+    for (const classLabels of [['0', '1', '2'], ['low', 'mid', 'high']]) {
+      const checked = await checkVersion(
+        { runtime },
+        pkg({ model: { ...classifier, classLabels }, artifact: ovr.bytes, signature: ovr.signature, transforms }),
+      );
+      expect(checked.definition.classLabels).toEqual(classLabels);
+      const out = await checked.scoring.model.predict({ rows: rows.length, tensors: [{ name: 'X', type: 'float32', rowShape: [2], values: Float32Array.from(rows.flat()) }] });
+      if (out.kind !== 'classification') throw new Error('a classifier');
+      expect(Array.from(out.probabilities)).toEqual(Array.from(want.probabilities!.data as Float32Array));
+      expect(out.labels).toEqual(Array.from(want.label!.data as BigInt64Array, (l) => classLabels[Number(l)]));
+      expect(out.labels).toEqual(rows.map((r) => classLabels[ovr.predictRow(r).label]));
+    }
+    // Without class labels the graph names none (its classifier nodes name [0, 1], not the model's classes).
+    expect(await failure(checkVersion({ runtime }, pkg({ model: classifier, artifact: ovr.bytes, signature: ovr.signature, transforms })))).toMatchObject({
+      check: 'signature',
+      message: expect.stringContaining('names no classLabels and the graph names none either') as string,
+    });
+    // With the ZipMap skl2onnx writes by default, the ZipMap names the classes.
+    const zipped = sklearnOneVsRestClassifier([[1, -1], [-0.5, 2], [0.3, 0.3]], [0.1, -0.2, 0], true);
+    const checked = await checkVersion({ runtime }, pkg({ model: classifier, artifact: zipped.bytes, signature: zipped.signature, transforms }));
+    expect(checked.definition.classLabels).toEqual(['0', '1', '2']);
   });
 
   it('when the output the prediction is read from has a fixed batch size, then the signature check refuses it (it would fail every batch of another size)', async () => {
