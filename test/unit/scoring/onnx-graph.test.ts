@@ -86,6 +86,19 @@ describe('rewriting exporter habits', () => {
     });
   });
 
+  it('when a node of another domain is named like an object property or a classifier, then it is no classifier: no class labels, and no crash', async () => {
+    for (const opType of ['constructor', 'toString', 'TreeEnsembleClassifier']) {
+      const model = onnx.ModelProto.decode(treeEnsembleClassifier(2, stumps, labels).bytes);
+      const node = model.graph!.node![0]!;
+      node.opType = opType;
+      node.domain = 'com.example';
+      const bytes = Buffer.from(onnx.ModelProto.encode(model).finish());
+      expect(rewriteExporterHabits(bytes)).toEqual({ bytes, rewrites: [] });
+      // onnxruntime then refuses the unknown operator with its reason.
+      await expect(runtime.prepare(bytes)).rejects.toMatchObject({ code: 'UNSUPPORTED_MODEL' });
+    }
+  });
+
   it('when a ZipMap feeds another node, or the bytes are no model, then UNSUPPORTED_MODEL', () => {
     const model = onnx.ModelProto.decode(zipMapClassifier(2, stumps, labels));
     model.graph!.node!.push({
