@@ -164,6 +164,8 @@ function artifactPathIn(manifestFile: string, onnxFile: string): string {
   return artifactPath;
 }
 
+const INTEGER_TEXT = /^-?\d+$/;
+
 /** Golden records from sample rows and the outputs the trained model gave for them. */
 async function goldenRecords(
   sampleFile: string,
@@ -191,7 +193,13 @@ async function goldenRecords(
   if (!predictions) throw errors.validation(`--expected: ${expectedFile} has no 'prediction' column`);
   const prefix = model.predictionColumns.probabilityPrefix;
   const labels = model.classLabels ?? [];
-  const probabilityColumns = labels.map((l) => `${prefix}${l}`);
+  // A class's probability is `<prefix><label>`, or, for named classes, `<prefix><position>`: what
+  // `probability_{c}` over `model.classes_` writes for integer targets 0..k-1 (the rule that maps
+  // an integer prediction to a named class).
+  const byLabel = labels.map((l) => `${prefix}${l}`);
+  const byPosition = labels.every((l) => INTEGER_TEXT.test(l)) ? [] : labels.map((_, i) => `${prefix}${i}`);
+  const probabilityColumns =
+    byLabel.some((c) => column(c)) || !byPosition.some((c) => column(c)) ? byLabel : byPosition;
   const givenProbabilities = probabilityColumns.filter((c) => column(c));
   if (givenProbabilities.length > 0 && givenProbabilities.length < labels.length)
     throw errors.validation(
@@ -199,6 +207,18 @@ async function goldenRecords(
     );
   const featureColumns =
     transforms && transforms.output.every((f) => column(f)) ? transforms.output : undefined;
+  // Probability columns that name no class would be left out of the golden records unseen.
+  const strays =
+    model.task === 'regression' || givenProbabilities.length > 0
+      ? []
+      : expected.columns.filter(
+          (c) => c.startsWith(prefix) && c !== 'prediction' && c !== model.idColumn && !featureColumns?.includes(c),
+        );
+  if (strays.length > 0)
+    throw errors.validation(
+      `--expected: ${strays.join(', ')} name${strays.length === 1 ? 's' : ''} no class of ${JSON.stringify(labels)}: ` +
+        `give the probabilities as ${byLabel.join(', ')}${byPosition.length > 0 ? ` (or by position, ${byPosition.join(', ')})` : ''}`,
+    );
   const labelOf = integerLabelMapper(labels);
   const number = (cell: string | null, name: string, r: number) => {
     const v = Number(cell ?? '');
@@ -213,7 +233,7 @@ async function goldenRecords(
     const prediction =
       model.task === 'regression'
         ? number(cell, 'prediction', r)
-        : /^-?\d+$/.test(cell ?? '') && !labels.includes(cell!)
+        : INTEGER_TEXT.test(cell ?? '') && !labels.includes(cell!)
           ? (labelOf(Number(cell)) ?? cell!)
           : (cell ?? '');
     return {

@@ -283,6 +283,46 @@ describe('models as the exporters write them: mlops package, check, score and th
     ]);
   });
 
+  it('when classes 0/1 are named in model.json and expected.csv gives probability_0, probability_1 (the docs snippet over pipe.classes_), then the golden records check those probabilities by position; a column naming no class is refused', async () => {
+    const fit: ColumnTransformerFit = { ...scaler, categorical: [{ name: 'plan', categories: PLANS }] };
+    const fx = sklearnLogisticRegressionPipeline(fit, [1.2, -0.8, 0.3, -0.4, 0.9], -0.2);
+    const model = { name: 'churn', task: 'binary', idColumn: 'customer', classLabels: ['stay', 'churn'], features: features.slice(0, 3) };
+    const write = (name: string, columns: [string, string], shift = 0) =>
+      packageCase({
+        name,
+        model,
+        bytes: fx.bytes,
+        expected: (r) => {
+          const p = fx.predict({ ...r });
+          return { prediction: p.label, probabilities: { [columns[0]]: p.probabilities[0], [columns[1]]: p.probabilities[1] + shift } };
+        },
+      }).then(({ dir }) => dir);
+    const dir = await write('named-classes-by-position', ['probability_0', 'probability_1']);
+    const manifest = readManifest(path.join(dir, 'manifest.json'));
+    expect(manifest.goldenRecords!.map((g) => g.expectedOutput)).toEqual(
+      sample.map((r) => {
+        const p = fx.predict({ ...r });
+        return { prediction: ['stay', 'churn'][p.label], probabilities: [expect.closeTo(p.probabilities[0], 6), expect.closeTo(p.probabilities[1], 6)] };
+      }),
+    );
+    const check = await runCli(checkCommand, [dir]);
+    expect(check).toMatchObject({ code: 0, err: '' });
+    expect(check.out).toContain('6 golden records match');
+    // The probabilities are checked: one the model does not give fails parity.
+    const off = await write('named-classes-by-position-off', ['probability_0', 'probability_1'], 0.01);
+    const failed = await runCli(checkCommand, [off]);
+    expect(failed.code).toBe(1);
+    expect(failed.out).toMatch(/FAIL\s+parity/);
+
+    fs.mkdirSync(path.join(root, 'stray'));
+    fs.copyFileSync(path.join(dir, 'model.onnx'), path.join(root, 'stray', 'model.onnx'));
+    fs.copyFileSync(path.join(dir, 'model.json'), path.join(root, 'stray', 'model.json'));
+    fs.writeFileSync(path.join(root, 'stray', 'expected.csv'), fs.readFileSync(path.join(dir, 'expected.csv'), 'utf8').replace('probability_0,probability_1', 'probability_Stay,probability_Churn'));
+    const stray = await runCli(packageCommand, [path.join(root, 'stray'), '--sample', path.join(dir, 'sample.csv'), '--expected', path.join(root, 'stray', 'expected.csv')]);
+    expect(stray.code).toBe(1);
+    expect(stray.err).toContain('probability_Stay, probability_Churn name no class of ["stay","churn"]: give the probabilities as probability_stay, probability_churn (or by position, probability_0, probability_1)');
+  });
+
   it('when onnxmltools exports a LightGBM regressor (TreeEnsembleRegressor -> Identity) fed by our transforms, then it registers and scores like its trees', async () => {
     const trees = [
       {
