@@ -156,13 +156,14 @@ export function assertSelfContained(bytes: Uint8Array): void {
 const PASS_THROUGH = new Set(['Identity', 'Cast']);
 
 /**
- * The class labels of the classifier node whose outputs are the graph's (directly or through
- * Identity / Cast, as skl2onnx casts `label` to `output_label`). A graph of several classifiers
- * (OneVsRestClassifier: one binary classifier per class, classes [0, 1] each, their
- * probabilities combined into the model's) says nothing about its classes through them: without
- * a ZipMap the definition names them. A graph with one classifier node gives its labels.
+ * The class labels the graph's classifier nodes give: the one node's; among several, those of the
+ * node whose outputs are the graph's (directly or through Identity / Cast, as skl2onnx casts
+ * `label` to `output_label`), else those every node names when they are as many as the columns
+ * of the graph's probabilities output (a VotingClassifier: each estimator names the model's
+ * classes). A OneVsRestClassifier's nodes are binary (classes [0, 1] each) under a probabilities
+ * output of one column per class: they say nothing about its classes, and it names none.
  */
-function classifierLabels(nodes: readonly onnx.INodeProto[], graphOutputs: readonly string[]): GraphClassLabels | undefined {
+function classifierLabels(nodes: readonly onnx.INodeProto[], graphOutputs: readonly onnx.IValueInfoProto[]): GraphClassLabels | undefined {
   const classifiers = nodes.filter(
     (node) => (node.domain ?? '') === 'ai.onnx.ml' && Object.hasOwn(CLASSIFIERS, node.opType ?? ''),
   );
@@ -170,13 +171,22 @@ function classifierLabels(nodes: readonly onnx.INodeProto[], graphOutputs: reado
   if (classifiers.length <= 1) return classifiers[0] ? labels(classifiers[0]) : undefined;
   const writer = new Map<string, onnx.INodeProto>();
   for (const node of nodes) for (const out of node.output ?? []) writer.set(out, node);
-  for (const name of graphOutputs) {
-    let node = writer.get(name);
+  for (const output of graphOutputs) {
+    let node = writer.get(output.name ?? '');
     for (let hops = 0; node && PASS_THROUGH.has(node.opType ?? '') && (node.domain ?? '') === '' && hops < nodes.length; hops += 1)
       node = writer.get(node.input?.[0] ?? '');
     if (node && classifiers.includes(node)) return labels(node);
   }
-  return undefined;
+  const named = classifiers.map(labels);
+  const first = named[0];
+  if (!first || named.some((l) => JSON.stringify(l?.labels) !== JSON.stringify(first.labels))) return undefined;
+  const widths = graphOutputs.map((o) => {
+    const t = o.type?.tensorType;
+    const dims = t?.shape?.dim ?? [];
+    const float = t?.elemType === onnx.TensorProto.DataType.FLOAT || t?.elemType === onnx.TensorProto.DataType.DOUBLE;
+    return float && dims.length === 2 ? Number(dims[1]?.dimValue ?? 0) : 0;
+  });
+  return widths.includes(first.labels.length) ? { ...first, from: `${classifiers.length} classifier nodes (${first.from}, ...)` } : undefined;
 }
 
 export interface RewrittenGraph {
@@ -214,7 +224,7 @@ export function rewriteExporterHabits(bytes: Buffer): RewrittenGraph {
   );
   const fromClassifier = classifierLabels(
     nodes.map(({ node }) => node),
-    outputs.map(({ value }) => value.name ?? ''),
+    outputs.map(({ value }) => value),
   );
   if (zipMaps.length === 0)
     return { bytes, rewrites: [], ...(fromClassifier ? { classLabels: fromClassifier } : {}) };

@@ -10,7 +10,7 @@ import { fittedTransformsSchema } from '../../../shared/schemas/transforms';
 import { checkVersion, type VersionCheck, type VersionPackage } from '../../../shared/usecases/check-version';
 import * as ort from 'onnxruntime-node';
 
-import { batchSumModel, linearRegressor, sklearnLinearRegressionPipeline, sklearnOneVsRestClassifier, treeEnsembleClassifier, zipMapClassifier } from '../../fixtures/onnx-models';
+import { batchSumModel, type Stump, linearRegressor, sklearnLinearRegressionPipeline, sklearnOneVsRestClassifier, sklearnVotingClassifier, treeEnsembleClassifier, zipMapClassifier } from '../../fixtures/onnx-models';
 import { MemoryLake } from '../../support/memory-lake';
 
 const runtime = new OnnxModelRuntime();
@@ -207,6 +207,25 @@ describe('checkVersion: what registration checks', () => {
     const zipped = sklearnOneVsRestClassifier([[1, -1], [-0.5, 2], [0.3, 0.3]], [0.1, -0.2, 0], true);
     const checked = await checkVersion({ runtime }, pkg({ model: classifier, artifact: zipped.bytes, signature: zipped.signature, transforms }));
     expect(checked.definition.classLabels).toEqual(['0', '1', '2']);
+  });
+
+  it('when a VotingClassifier (one classifier node per estimator, each naming every class) is exported without ZipMap, then the classes its nodes agree on are the graph\'s: taken when left out, checked when given', async () => {
+    const stumps = (t: number): Stump[] => [{ feature: 0, threshold: t, left: [0.7, 0.2, 0.1], right: [0.1, 0.3, 0.6] }];
+    const labels = ['high', 'low', 'mid'];
+    const voting = sklearnVotingClassifier(1, [stumps(0), stumps(1)], labels);
+    const classifier = { ...model, task: 'multiclass', features: [{ name: 'kw', type: 'numeric' }] };
+    const transforms = kwPassThrough;
+    const checked = await checkVersion({ runtime }, pkg({ model: classifier, artifact: voting.bytes, signature: voting.signature, transforms }));
+    expect(checked.definition.classLabels).toEqual(labels);
+    const xs = [-1, 0.5, 2];
+    const out = await checked.scoring.model.predict({ rows: 3, tensors: [{ name: 'input', type: 'float32', rowShape: [1], values: Float32Array.from(xs) }] });
+    expect(out.kind === 'classification' && out.labels).toEqual(xs.map((x) => voting.predictRow([x]).label));
+    // Given in another order, the probabilities would be read as the wrong classes.
+    expect(await failure(checkVersion({ runtime }, pkg({ model: { ...classifier, classLabels: ['low', 'mid', 'high'] }, artifact: voting.bytes, signature: voting.signature, transforms })))).toMatchObject({
+      check: 'signature',
+      code: 'SIGNATURE_MISMATCH',
+      message: expect.stringContaining(`the graph's classes are ["high","low","mid"] (2 classifier nodes`) as string,
+    });
   });
 
   it('when the output the prediction is read from has a fixed batch size, then the signature check refuses it (it would fail every batch of another size)', async () => {
