@@ -94,15 +94,21 @@ function tensorOf(t: InputTensor, start: number, n: number): ort.Tensor {
   }
 }
 
-/** Turns a label output's values into class labels (text as it is; integers by integerLabelMapper). */
+/**
+ * Turns a label output's values into class labels (text as it is; integers by integerLabelMapper).
+ * A value that is none of the classes fails: its row would carry a prediction that has no
+ * probability column, read against class labels the graph does not use (text is taken as it is
+ * when no class labels are given).
+ */
 function labelReader(classLabels: readonly string[]): (data: ort.Tensor['data'], i: number) => string {
   const byInteger = integerLabelMapper(classLabels);
+  // Without class labels (a runtime loaded for the graph alone) text is taken as it is.
+  const classes = classLabels.length > 0 ? new Set(classLabels) : undefined;
   return (data, i) => {
     const v = (data as ArrayLike<unknown>)[i];
-    if (typeof v === 'string') return v;
-    const label = byInteger(Number(v));
+    const label = typeof v === 'string' ? (!classes || classes.has(v) ? v : undefined) : byInteger(Number(v));
     if (label === undefined)
-      throw errors.signatureMismatch(`the model's label output gave ${String(v)}, which is none of the classes ${JSON.stringify(classLabels)}`);
+      throw errors.signatureMismatch(`the model's label output gave ${typeof v === 'string' ? JSON.stringify(v) : String(v)}, which is none of the classes ${JSON.stringify(classLabels)}`);
     return label;
   };
 }

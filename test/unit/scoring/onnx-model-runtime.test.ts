@@ -253,6 +253,19 @@ describe('OnnxModelRuntime', () => {
     await expect(byValue.predict(inputs)).rejects.toThrow(/the model's label output gave 0, which is none of the classes \["1","2"\]/);
   });
 
+  it('when a string label output gives a value that is none of the class labels (classes spelled otherwise than the graph\'s), then predict fails instead of writing a prediction no probability column names', async () => {
+    const fx = treeEnsembleClassifier(1, [{ feature: 0, threshold: 0, left: [1, 0], right: [0, 1] }], ['no', 'yes']);
+    const inputs = matrix([[-1], [1]]);
+    const exact = await runtime.load({ ...artifact(fx.bytes, fx.signature, 23, 'binary'), classLabels: ['no', 'yes'] });
+    const out = await exact.predict(inputs);
+    expect(out.kind === 'classification' && out.labels).toEqual(['no', 'yes']);
+    const spelled = await runtime.load({ ...artifact(fx.bytes, fx.signature, 24, 'binary'), classLabels: ['No', 'Yes'] });
+    await expect(spelled.predict(inputs)).rejects.toMatchObject({
+      code: 'SIGNATURE_MISMATCH',
+      message: `the model's label output gave "no", which is none of the classes ["No","Yes"]`,
+    });
+  });
+
   it('when a double model (skl2onnx from float64 data) runs, then it is fed and answers in float64', async () => {
     const fx = sklearnDoubleLinearRegression([0.1, 1e-9, 3], 0.3);
     const model = await runtime.load(artifact(fx.bytes, fx.signature, 22));
