@@ -2,15 +2,14 @@
 import { createHash } from 'node:crypto';
 
 import { onnx } from 'onnx-proto';
+import * as ort from 'onnxruntime-node';
 
 import { OnnxModelRuntime } from '../../../shared/adapters/onnx/onnx-model-runtime';
 import { LakeTabularFiles } from '../../../shared/adapters/tabular/lake-tabular-files';
 import { modelInputSchema } from '../../../shared/schemas/model';
 import { fittedTransformsSchema } from '../../../shared/schemas/transforms';
 import { checkVersion, type VersionCheck, type VersionPackage } from '../../../shared/usecases/check-version';
-import * as ort from 'onnxruntime-node';
-
-import { batchSumModel, type Stump, linearRegressor, sklearnLinearRegressionPipeline, sklearnOneVsRestClassifier, sklearnVotingClassifier, treeEnsembleClassifier, zipMapClassifier } from '../../fixtures/onnx-models';
+import { batchSumModel, linearRegressor, sklearnLinearRegressionPipeline, sklearnOneVsRestClassifier, sklearnVotingClassifier, type Stump, treeEnsembleClassifier, zipMapClassifier } from '../../fixtures/onnx-models';
 import { MemoryLake } from '../../support/memory-lake';
 
 const runtime = new OnnxModelRuntime();
