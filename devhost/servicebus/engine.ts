@@ -110,6 +110,8 @@ export class BrokerEngine {
   /** The last sequence number issued per queue or topic (lower-cased name); `*` is a floor for all. */
   private readonly counters: Map<string, number>;
   private lastExpirySweep = 0;
+  /** What to put back in memory if the store transaction under way rolls back (see `atomically`). */
+  private undo: (() => void)[] | undefined;
 
   constructor(
     config: BrokerConfig,
@@ -201,8 +203,10 @@ export class BrokerEngine {
    */
   private nextSequenceNumber(target: SendTarget): number {
     const key = target.name.toLowerCase();
-    const next = Math.max(this.counters.get(key) ?? 0, this.counters.get('*') ?? 0) + 1;
+    const previous = this.counters.get(key);
+    const next = Math.max(previous ?? 0, this.counters.get('*') ?? 0) + 1;
     this.counters.set(key, next);
+    this.onRollback(() => (previous === undefined ? this.counters.delete(key) : this.counters.set(key, previous)));
     this.store.saveSequenceCounter(key, next);
     return next;
   }
@@ -249,6 +253,8 @@ export class BrokerEngine {
     const until = ids.get(messageId);
     if (until !== undefined && until > now) return true;
     ids.set(messageId, now + target.duplicateWindowMs);
+    // A send whose transaction fails was not accepted: its id must not make the retry a duplicate.
+    this.onRollback(() => (until === undefined ? ids.delete(messageId) : ids.set(messageId, until)));
     this.store.rememberMessageId(target.name, messageId, now + target.duplicateWindowMs);
     return false;
   }
@@ -269,7 +275,7 @@ export class BrokerEngine {
     const now = this.now();
     const added: Envelope[] = [];
     const seqs: number[] = [];
-    this.store.transaction(() => {
+    this.atomically(() => {
       for (const raw of messages) {
         const message = this.normalise(raw);
         if (this.isDuplicate(target, String(message.message_id), now)) continue;
@@ -294,7 +300,7 @@ export class BrokerEngine {
   schedule(targetName: string, messages: Message[]): number[] {
     const target = this.requireTarget(targetName);
     const now = this.now();
-    return this.store.transaction(() =>
+    return this.atomically(() =>
       messages.map((raw) => {
         const message = this.normalise(raw);
         const seq = this.nextSequenceNumber(target);
@@ -302,6 +308,34 @@ export class BrokerEngine {
         return seq;
       }),
     );
+  }
+
+  /**
+   * Runs store writes as one transaction; if it fails (disk full, the file locked by another
+   * process) the in-memory changes made meanwhile (sequence counters, duplicate detection ids,
+   * scheduled messages) are undone, so memory never holds what the store does not: a rejected send
+   * that the client retries is not taken for a duplicate and dropped.
+   */
+  private atomically<T>(fn: () => T): T {
+    const undo: (() => void)[] = [];
+    this.undo = undo;
+    try {
+      return this.store.transaction(fn);
+    } catch (e) {
+      for (const step of undo.reverse()) step();
+      throw e;
+    } finally {
+      this.undo = undefined;
+    }
+  }
+
+  private onRollback(step: () => void): void {
+    this.undo?.push(step);
+  }
+
+  private unschedule(s: ScheduledMessage): void {
+    this.scheduled.delete(s.rowId);
+    this.onRollback(() => this.scheduled.set(s.rowId, s));
   }
 
   private storeScheduled(target: SendTarget, message: Message, at: number, seq: number): void {
@@ -316,14 +350,15 @@ export class BrokerEngine {
       body: amqpMessage.encode(message),
     });
     this.scheduled.set(rowId, { rowId, seq, target, message, visibleAt: at });
+    this.onRollback(() => this.scheduled.delete(rowId));
   }
 
   cancelScheduled(targetName: string, seqs: number[]): void {
     const wanted = new Set(seqs);
-    this.store.transaction(() => {
+    this.atomically(() => {
       for (const s of [...this.scheduled.values()]) {
         if (!wanted.has(s.seq) || s.target.name.toLowerCase() !== targetName.toLowerCase()) continue;
-        this.scheduled.delete(s.rowId);
+        this.unschedule(s);
         this.store.delete(s.rowId);
       }
     });
@@ -626,9 +661,9 @@ export class BrokerEngine {
     if (due.length) {
       // A scheduled message becomes active with the sequence number scheduling returned, its
       // enqueued time the scheduled time.
-      const added = this.store.transaction(() =>
+      const added = this.atomically(() =>
         due.flatMap((s) => {
-          this.scheduled.delete(s.rowId);
+          this.unschedule(s);
           this.store.delete(s.rowId);
           return this.route(s.target, s.message, s.visibleAt, s.seq);
         }),
