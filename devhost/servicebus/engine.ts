@@ -295,7 +295,9 @@ export class BrokerEngine {
 
   /**
    * Schedules messages (the `$management` schedule operation); returns their sequence numbers,
-   * which they keep when they become active (and which cancel them until then).
+   * which they keep when they become active (and which cancel them until then). Duplicate
+   * detection applies as to sends: a message id seen inside the window still gets a sequence
+   * number but the message is dropped, as Service Bus does (Azure/azure-service-bus#265).
    */
   schedule(targetName: string, messages: Message[]): number[] {
     const target = this.requireTarget(targetName);
@@ -303,8 +305,9 @@ export class BrokerEngine {
     return this.atomically(() =>
       messages.map((raw) => {
         const message = this.normalise(raw);
+        const duplicate = this.isDuplicate(target, String(message.message_id), now);
         const seq = this.nextSequenceNumber(target);
-        this.storeScheduled(target, message, scheduledTimeOf(message) ?? now, seq);
+        if (!duplicate) this.storeScheduled(target, message, scheduledTimeOf(message) ?? now, seq);
         return seq;
       }),
     );

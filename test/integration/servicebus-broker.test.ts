@@ -245,6 +245,23 @@ describe('local Service Bus broker', () => {
     await receiver.close();
   });
 
+  it('when the same message id is scheduled twice inside the duplicate detection window, then both calls get a sequence number and it is delivered once', async () => {
+    const sender = client.createSender('dedup');
+    const due = new Date(Date.now() + 300);
+    const first = await sender.scheduleMessages({ body: 'reminder', messageId: 'sched-dup' }, due);
+    const again = await sender.scheduleMessages({ body: 'reminder', messageId: 'sched-dup' }, due);
+    expect(first).toHaveLength(1);
+    expect(again).toHaveLength(1);
+    expect(again[0]!.toNumber()).toBeGreaterThan(first[0]!.toNumber());
+    await sleep(600);
+    const receiver = client.createReceiver('dedup', { receiveMode: 'receiveAndDelete' });
+    const got = await receiveAll(receiver);
+    expect(got.map((m) => [m.messageId, m.sequenceNumber!.toNumber()])).toEqual([
+      ['sched-dup', first[0]!.toNumber()],
+    ]);
+    await receiver.close();
+  });
+
   it('when a message is scheduled 2 s ahead, then it is not received before then and is received after', async () => {
     const sender = client.createSender('scheduled');
     const due = new Date(Date.now() + 2000);
