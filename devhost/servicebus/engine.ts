@@ -356,11 +356,26 @@ export class BrokerEngine {
     this.onRollback(() => this.scheduled.delete(rowId));
   }
 
+  /**
+   * Cancels scheduled messages by the numbers scheduling returned. A number that names no message
+   * still scheduled (already enqueued, already cancelled, or never issued) fails the whole call
+   * with `MessageNotFound` and the service's text, cancelling nothing.
+   */
   cancelScheduled(targetName: string, seqs: number[]): void {
-    const wanted = new Set(seqs);
+    const target = this.requireTarget(targetName);
+    const found = new Map<number, ScheduledMessage>();
+    for (const s of this.scheduled.values()) if (s.target === target) found.set(s.seq, s);
+    const missing = [...new Set(seqs)].filter((seq) => !found.has(seq));
+    if (missing.length) {
+      throw new BrokerError(
+        'com.microsoft:message-not-found',
+        `Messages not found. Missing sequence numbers: ${missing.join(', ')}`,
+        404,
+      );
+    }
     this.atomically(() => {
-      for (const s of [...this.scheduled.values()]) {
-        if (!wanted.has(s.seq) || s.target.name.toLowerCase() !== targetName.toLowerCase()) continue;
+      for (const seq of new Set(seqs)) {
+        const s = found.get(seq)!;
         this.unschedule(s);
         this.store.delete(s.rowId);
       }

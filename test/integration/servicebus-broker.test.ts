@@ -287,6 +287,27 @@ describe('local Service Bus broker', () => {
     await receiver.close();
   });
 
+  it('when a cancelled or already enqueued scheduled message is cancelled, then the SDK gets MessageNotFound and nothing else is cancelled', async () => {
+    const sender = client.createSender('scheduled');
+    const [cancelled] = await sender.scheduleMessages({ body: 'cancelled' }, new Date(Date.now() + 60_000));
+    const [fired] = await sender.scheduleMessages({ body: 'fired' }, new Date(Date.now() + 200));
+    const [waiting] = await sender.scheduleMessages({ body: 'waiting' }, new Date(Date.now() + 700));
+    await sender.cancelScheduledMessages(cancelled!);
+    await expect(sender.cancelScheduledMessages(cancelled!)).rejects.toMatchObject({
+      code: 'MessageNotFound',
+      message: expect.stringContaining(`Missing sequence numbers: ${cancelled!.toNumber()}`),
+    });
+    await sleep(400);
+    await expect(sender.cancelScheduledMessages([waiting!, fired!])).rejects.toMatchObject({
+      code: 'MessageNotFound',
+      message: expect.stringContaining(`Missing sequence numbers: ${fired!.toNumber()}`),
+    });
+    await sleep(600);
+    const receiver = client.createReceiver('scheduled', { receiveMode: 'receiveAndDelete' });
+    expect((await receiveAll(receiver)).map((m) => m.body).sort()).toEqual(['fired', 'waiting']);
+    await receiver.close();
+  });
+
   it('when a message is deferred, then it is only received by sequence number and can be completed', async () => {
     await client.createSender('deferral').sendMessages({ body: 'later please', messageId: 'def-1' });
     const receiver = client.createReceiver('deferral');
