@@ -85,6 +85,7 @@ export async function startDevhost(options: DevhostOptions): Promise<RunningDevh
 
     const persistence: CosmosPersistence = await persistCosmos(cosmos, path.join(dataDir, 'cosmos.json'), {
       onError: (err) => log(`[cosmos] snapshot failed: ${err instanceof Error ? err.message : String(err)}`),
+      onWarning: (message) => log(`[cosmos] ${message}`),
     });
     started.push(persistence);
 

@@ -100,9 +100,16 @@ export class CosmosJournal {
     fs.appendFileSync(this.file, `${JSON.stringify(entry)}\n`);
   }
 
-  /** Everything a snapshot must not lose, oldest first (sealed, then live). A torn last line (a kill mid-append) is skipped. */
-  entries(): JournalEntry[] {
-    return [this.sealedFile, this.file].flatMap((file) => (fs.existsSync(file) ? linesOf(file) : []));
+  /**
+   * Everything a snapshot must not lose, oldest first (sealed, then live), read at start before
+   * any append. A torn last line (a kill in the middle of an append: no newline after it) was
+   * never answered: it is cut off the file, so the next append starts a line of its own, and
+   * reported through `warn`. Any other line that is not an entry is corruption: it throws a
+   * JournalCorruptError naming the file and line, and nothing is replayed (a silent skip would lose
+   * that write, and the snapshot taken after the replay would make the loss permanent).
+   */
+  entries(warn: (message: string) => void = () => {}): JournalEntry[] {
+    return [this.sealedFile, this.file].flatMap((file) => (fs.existsSync(file) ? linesOf(file, warn) : []));
   }
 
   /** Before a snapshot starts: what is journaled so far moves to `sealed`; later writes go to a new live file. */
@@ -123,18 +130,42 @@ export class CosmosJournal {
   }
 }
 
-function linesOf(file: string): JournalEntry[] {
+/** The journal has a line that is neither an entry nor a torn last line. */
+export class JournalCorruptError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    reason: string,
+  ) {
+    super(
+      `${file} line ${line} is not a Cosmos journal entry (${reason}); it holds writes made after the last snapshot, so devhost will not start without them. ` +
+        `Repair or remove that line, or move the file away to start from the last snapshot (losing the writes journaled since), or delete the data folder to start empty.`,
+    );
+    this.name = 'JournalCorruptError';
+  }
+}
+
+function linesOf(file: string, warn: (message: string) => void): JournalEntry[] {
+  const text = fs.readFileSync(file, 'utf8');
+  const lastNewline = text.lastIndexOf('\n');
+  const tail = text.slice(lastNewline + 1);
+  if (tail.trim() !== '') {
+    // Only an append a kill cut short ends without its newline; its write was never answered.
+    fs.truncateSync(file, Buffer.byteLength(text.slice(0, lastNewline + 1)));
+    warn(`${file}: dropped a torn last line (${Buffer.byteLength(tail)} bytes, a write cut short by a kill; it was never answered), kept the ${text.slice(0, lastNewline + 1).split('\n').filter((l) => l.trim() !== '').length} entries before it`);
+  }
   const entries: JournalEntry[] = [];
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+  const lines = text.slice(0, lastNewline + 1).split('\n');
+  for (const [i, line] of lines.entries()) {
     if (line.trim() === '') continue;
     let value: unknown;
     try {
       value = JSON.parse(line);
-    } catch {
-      continue; // only the last line can be torn, by a kill in the middle of its append
+    } catch (err) {
+      throw new JournalCorruptError(file, i + 1, err instanceof Error ? err.message : String(err));
     }
     const entry = entrySchema.safeParse(value);
-    if (!entry.success) throw new Error(`${file} has an entry that is not a Cosmos journal entry: ${z.prettifyError(entry.error)}`);
+    if (!entry.success) throw new JournalCorruptError(file, i + 1, z.prettifyError(entry.error).replace(/\n\s*/g, ' '));
     entries.push(entry.data);
   }
   return entries;

@@ -133,7 +133,7 @@ const isMutation = (req: { method?: string; headers: Record<string, unknown> }):
 export async function persistCosmos(
   cosmos: RunningCosmos,
   file: string,
-  options: { debounceMs?: number; maxDelayMs?: number; onError?: (err: unknown) => void } = {},
+  options: { debounceMs?: number; maxDelayMs?: number; onError?: (err: unknown) => void; onWarning?: (message: string) => void } = {},
 ): Promise<CosmosPersistence> {
   const client = localCosmosClient(cosmos);
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -141,7 +141,7 @@ export async function persistCosmos(
   const existing = readSnapshotFile(file);
   const restored = existing ? await restoreCosmos(client, existing) : 0;
   // Writes after the last snapshot (a kill -9 gave it no time to be taken).
-  const replayed = await replayJournal(client, journal.entries());
+  const replayed = await replayJournal(client, journal.entries(options.onWarning));
   const debounceMs = options.debounceMs ?? 500;
   const maxDelayMs = Math.max(debounceMs, options.maxDelayMs ?? 1000);
   let dirty = false;

@@ -133,6 +133,63 @@ describe('Cosmos snapshots', () => {
     }
   });
 
+  it('when the journal ends with a torn line, then it is cut off with a warning and the next write survives another kill', async () => {
+    const torn = path.join(dir, 'torn', 'cosmos.json');
+    const afterKill = path.join(dir, 'torn-again', 'cosmos.json');
+    fs.mkdirSync(path.dirname(afterKill), { recursive: true });
+    const setup = await startCosmos();
+    const setupPersistence = await persistCosmos(setup, torn);
+    const { database } = await localCosmosClient(setup).databases.createIfNotExists({ id: 'torn' });
+    await database.containers.createIfNotExists({ id: 'docs', partitionKey: '/pk' });
+    await setupPersistence.stop();
+    await setup.stop();
+    // A kill cut the first append after that snapshot short: the journal holds only its start.
+    fs.writeFileSync(journalFileOf(torn), '{"op":"upsert","db":"torn","coll":"do');
+
+    const warnings: string[] = [];
+    const first = await startCosmos();
+    const persistence = await persistCosmos(first, torn, { debounceMs: 60_000, maxDelayMs: 60_000, onWarning: (m) => warnings.push(m) });
+    try {
+      expect(warnings).toEqual([expect.stringContaining(`${journalFileOf(torn)}: dropped a torn last line`)]);
+      await localCosmosClient(first).database('torn').container('docs').items.create({ id: 'answered', pk: 'a' });
+      // Killed again before any snapshot: what is on disk is the snapshot and the journal.
+      fs.copyFileSync(torn, afterKill);
+      fs.copyFileSync(journalFileOf(torn), journalFileOf(afterKill));
+    } finally {
+      await persistence.stop();
+      await first.stop();
+    }
+    const second = await startCosmos();
+    const restored = await persistCosmos(second, afterKill);
+    try {
+      const { resource } = await localCosmosClient(second).database('torn').container('docs').item('answered', 'a').read();
+      expect(resource).toMatchObject({ id: 'answered', pk: 'a' });
+    } finally {
+      await restored.stop();
+      await second.stop();
+    }
+  });
+
+  it('when a journal line before the last is not an entry, then restoring fails naming the file and line, and the journal is kept', async () => {
+    const corrupt = path.join(dir, 'corrupt', 'cosmos.json');
+    fs.mkdirSync(path.dirname(corrupt), { recursive: true });
+    const journal = [
+      '{"op":"database","db":"corrupt"}',
+      '{"op":"upsert","db":"corrupt","coll":"docs","doc":{"id":"lost"',
+      '{"op":"container","db":"corrupt","coll":"docs","partitionKey":{"paths":["/pk"]}}',
+      '',
+    ].join('\n');
+    fs.writeFileSync(journalFileOf(corrupt), journal);
+    const cosmos = await startCosmos();
+    try {
+      await expect(persistCosmos(cosmos, corrupt)).rejects.toThrow(`${journalFileOf(corrupt)} line 2 is not a Cosmos journal entry`);
+      expect(fs.readFileSync(journalFileOf(corrupt), 'utf8')).toBe(journal);
+      expect(fs.existsSync(corrupt)).toBe(false); // no snapshot took the partial replay in
+    } finally {
+      await cosmos.stop();
+    }
+  });
+
   it('when the snapshot file is not a snapshot, then restoring fails with the file named', async () => {
     const bad = path.join(dir, 'bad.json');
     fs.writeFileSync(bad, JSON.stringify({ version: 2 }));
