@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { startDevhost } from './devhost';
 import { readLocalSettings } from './host/settings';
 import { startServiceBusBroker } from './servicebus/broker';
+import { describeStartFailure } from './startup-error';
 import { serviceBusListener } from './triggers/servicebus';
 
 async function main(): Promise<void> {
@@ -98,8 +99,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(
-    `[devhost] failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-  );
+  process.stderr.write(`[devhost] failed to start: ${describeStartFailure(err)}\n`);
   process.exit(1);
 });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 
+import { StartupError } from '../startup-error';
 import { retryOptionsSchema } from './actions';
 import type { HistoryEvent } from './history';
 
@@ -215,12 +216,24 @@ export class DurableStore {
 
   constructor(readonly file: string) {
     if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    // NORMAL in WAL mode: a committed transaction survives a killed process (not a power cut).
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(schema);
+    const db = new Database(file);
+    try {
+      db.pragma('journal_mode = WAL');
+      // NORMAL in WAL mode: a committed transaction survives a killed process (not a power cut).
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 5000');
+      db.exec(schema);
+    } catch (err) {
+      db.close();
+      const code = (err as { code?: unknown }).code;
+      if (code !== 'SQLITE_NOTADB' && code !== 'SQLITE_CORRUPT') throw err;
+      throw new StartupError(
+        `${file} is not a readable task hub (${String((err as { message?: unknown }).message ?? err)}). ` +
+          `To start anyway, delete it with its -wal and -shm files beside it: every orchestration's state is lost (or delete the whole data folder to start with no local data).`,
+        { cause: err },
+      );
+    }
+    this.db = db;
   }
 
   close(): void {

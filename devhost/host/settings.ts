@@ -3,6 +3,8 @@ import path from 'node:path';
 
 import { z } from 'zod';
 
+import { StartupError } from '../startup-error';
+
 const localSettingsSchema = z.object({
   IsEncrypted: z.boolean().optional(),
   Values: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
@@ -33,7 +35,7 @@ function readJson(file: string): unknown {
   try {
     return JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
   } catch (err) {
-    throw new Error(`${file} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new StartupError(`${file} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 }
 
@@ -46,7 +48,7 @@ export function readLocalSettings(appDir: string): { file?: string; settings: Lo
     const file = path.join(appDir, name);
     if (!fs.existsSync(file)) continue;
     const parsed = localSettingsSchema.safeParse(readJson(file));
-    if (!parsed.success) throw new Error(`${file}: ${z.prettifyError(parsed.error)}`);
+    if (!parsed.success) throw new StartupError(`${file}: ${z.prettifyError(parsed.error)}`);
     return { file, settings: parsed.data };
   }
   return { settings: { Values: {} } };
@@ -66,7 +68,7 @@ export function readHostJson(appDir: string): HostJson {
   const file = path.join(appDir, 'host.json');
   if (!fs.existsSync(file)) return {};
   const parsed = hostJsonSchema.safeParse(readJson(file));
-  if (!parsed.success) throw new Error(`${file}: ${z.prettifyError(parsed.error)}`);
+  if (!parsed.success) throw new StartupError(`${file}: ${z.prettifyError(parsed.error)}`);
   return parsed.data;
 }
 

@@ -1,7 +1,10 @@
 import fs from 'node:fs';
+import path from 'node:path';
 
 import type { CosmosClient } from '@azure/cosmos';
 import { z } from 'zod';
+
+import { StartupError } from '../startup-error';
 
 const partitionKeyDefinitionSchema = z.looseObject({ paths: z.array(z.string()) });
 /** A database, container or document as the server answers with it. */
@@ -131,7 +134,7 @@ export class CosmosJournal {
 }
 
 /** The journal has a line that is neither an entry nor a torn last line. */
-export class JournalCorruptError extends Error {
+export class JournalCorruptError extends StartupError {
   constructor(
     readonly file: string,
     readonly line: number,
@@ -139,7 +142,7 @@ export class JournalCorruptError extends Error {
   ) {
     super(
       `${file} line ${line} is not a Cosmos journal entry (${reason}); it holds writes made after the last snapshot, so devhost will not start without them. ` +
-        `Repair or remove that line, or move the file away to start from the last snapshot (losing the writes journaled since), or delete the data folder to start empty.`,
+        `Repair or remove that line, or move the file away to start from the last snapshot (losing the writes journaled since), or delete ${path.dirname(file)} to start with no local data.`,
     );
     this.name = 'JournalCorruptError';
   }

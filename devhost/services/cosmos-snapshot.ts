@@ -6,6 +6,7 @@ import path from 'node:path';
 import { CosmosClient, type PartitionKeyDefinition } from '@azure/cosmos';
 import { z } from 'zod';
 
+import { StartupError } from '../startup-error';
 import type { RunningCosmos } from './cosmos';
 import { CosmosJournal, journalEntryOf, replayJournal, withoutSystemFields } from './cosmos-journal';
 
@@ -79,8 +80,15 @@ export async function restoreCosmos(client: CosmosClient, snapshot: CosmosSnapsh
 
 export function readSnapshotFile(file: string): CosmosSnapshot | undefined {
   if (!fs.existsSync(file)) return undefined;
-  const parsed = snapshotSchema.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
-  if (!parsed.success) throw new Error(`${file} is not a Cosmos snapshot: ${z.prettifyError(parsed.error)}`);
+  const reset = `To start anyway, move it and the journal beside it (${path.basename(journalFileOf(file))}) away to start with no documents, or delete ${path.dirname(file)} to start with no local data.`;
+  let value: unknown;
+  try {
+    value = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new StartupError(`${file} is not a Cosmos snapshot: not JSON (${err instanceof Error ? err.message : String(err)}). ${reset}`, { cause: err });
+  }
+  const parsed = snapshotSchema.safeParse(value);
+  if (!parsed.success) throw new StartupError(`${file} is not a Cosmos snapshot: ${z.prettifyError(parsed.error)}\n${reset}`);
   return parsed.data;
 }
 

@@ -190,6 +190,20 @@ describe('Cosmos snapshots', () => {
     }
   });
 
+  it('when the snapshot file is cut short, then restoring fails naming the file and how to start anyway', async () => {
+    const cut = path.join(dir, 'cut', 'cosmos.json');
+    fs.mkdirSync(path.dirname(cut), { recursive: true });
+    fs.writeFileSync(cut, JSON.stringify({ version: 1, savedAt: new Date().toISOString(), databases: [] }).slice(0, 30));
+    const cosmos = await startCosmos();
+    try {
+      const failure = persistCosmos(cosmos, cut);
+      await expect(failure).rejects.toThrow(`${cut} is not a Cosmos snapshot: not JSON`);
+      await expect(failure).rejects.toMatchObject({ name: 'StartupError', message: expect.stringContaining(`move it and the journal beside it (cosmos.journal) away`) });
+    } finally {
+      await cosmos.stop();
+    }
+  });
+
   it('when the snapshot file is not a snapshot, then restoring fails with the file named', async () => {
     const bad = path.join(dir, 'bad.json');
     fs.writeFileSync(bad, JSON.stringify({ version: 2 }));

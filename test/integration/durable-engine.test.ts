@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 
 import type { DurableEngine, HistoryEvent } from '../../devhost/durable';
@@ -228,6 +229,20 @@ describe('durable engine', () => {
     } finally {
       store.close();
     }
+  });
+
+  it('when the task hub file is not a database, then opening it fails naming the file and how to start anyway', () => {
+    const file = path.join(tempDir(), 'garbage.sqlite');
+    fs.writeFileSync(file, 'half a page of something that is not SQLite, e.g. a copy cut short');
+    let thrown: unknown;
+    try {
+      new DurableStore(file).close();
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toMatchObject({ name: 'StartupError' });
+    expect((thrown as Error).message).toContain(`${file} is not a readable task hub (file is not a database)`);
+    expect((thrown as Error).message).toContain('delete it with its -wal and -shm files');
   });
 
   it('when an unknown orchestration is started, then startNew refuses it', () => {

@@ -1,0 +1,80 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const root = path.join(__dirname, '..', '..');
+
+/**
+ * `npm start` (devhost/start.ts) as a new user meets it when something is wrong before the first
+ * request: what it prints and that it exits. Each case gets an app folder of its own whose one
+ * entry point loads the product's telemetry hook, so the product's settings are validated at start.
+ */
+describe('npm start with something wrong', () => {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** An app folder: the product's appStart hook (which reads every setting) and the given local.settings.json text. */
+  function appWith(settings: string | undefined): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'devhost-startup-'));
+    dirs.push(dir);
+    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'startup-app', main: 'app.ts' }));
+    fs.writeFileSync(path.join(dir, 'host.json'), JSON.stringify({ version: '2.0' }));
+    fs.writeFileSync(path.join(dir, 'app.ts'), `require(${JSON.stringify(path.join(root, 'functions/app-telemetry.ts'))});\n`);
+    if (settings !== undefined) fs.writeFileSync(path.join(dir, 'local.settings.json'), settings);
+    return dir;
+  }
+
+  const sample = (): { Values: Record<string, string> } =>
+    JSON.parse(fs.readFileSync(path.join(root, 'local.settings.sample.json'), 'utf8')) as { Values: Record<string, string> };
+
+  /** Runs start.ts until it exits (or says it is ready: then it is stopped); its output and exit code. */
+  async function start(appDir: string, args: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const child = spawn(
+      process.execPath,
+      ['-r', path.join(root, 'test/support/register-ts.js'), path.join(root, 'devhost/start.ts'), '--app', appDir, '--free-ports', '--port', '0', ...args],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SERVICEBUS_CONNECTION_STRING: '' } },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (stdout.includes('devhost ready')) child.kill('SIGTERM');
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    return { code, stdout, stderr };
+  }
+
+  const stackLine = /^\s+at .+[(:]\d+/m;
+
+  it('when a setting is out of range, then the start fails naming it and what is allowed, without a stack trace', async () => {
+    const settings = sample();
+    settings.Values.BATCH_MAX_PARALLEL_CHUNKS = '0';
+    settings.Values.ACTUALS_LOOKBACK = '90 days';
+    const { code, stdout, stderr } = await start(appWith(JSON.stringify(settings)));
+    expect(code).toBe(1);
+    expect(stdout).not.toContain('devhost ready');
+    expect(stderr).toContain('[devhost] failed to start: Invalid configuration:');
+    expect(stderr).toMatch(/expected number to be >=1\s+→ at BATCH_MAX_PARALLEL_CHUNKS/);
+    expect(stderr).toMatch(/an ISO 8601 duration like P7D or PT6H\s+→ at ACTUALS_LOOKBACK/);
+    expect(stderr).not.toMatch(stackLine);
+  });
+
+  it('when local.settings.json is not JSON, then the start fails naming the file, without a stack trace', async () => {
+    const appDir = appWith('{ "Values": { "A": "1", } }');
+    const { code, stderr } = await start(appDir);
+    expect(code).toBe(1);
+    expect(stderr).toContain(`[devhost] failed to start: ${path.join(appDir, 'local.settings.json')} is not valid JSON`);
+    expect(stderr).not.toMatch(stackLine);
+  });
+
+  it('when the settings are right, then it starts (the cases above fail for their reason only)', async () => {
+    const { code, stdout, stderr } = await start(appWith(JSON.stringify(sample())));
+    expect(stdout).toContain('devhost ready');
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+  });
+});
