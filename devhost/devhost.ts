@@ -9,7 +9,15 @@ import { requestBodyLimit } from './http-body';
 import { type RunningAzurite, startAzurite } from './services/azurite';
 import { type RunningCosmos, startCosmos } from './services/cosmos';
 import { type CosmosPersistence, persistCosmos } from './services/cosmos-snapshot';
+import { StartupError } from './startup-error';
 import { defaultWorker, entryPoints, formatLogEntry, loadApp } from './worker';
+
+/** The Cosmos server's port with standard ports: COSMOS_ENDPOINT's (8081 by default). */
+export function cosmosPortOf(endpoint: string | number | boolean | undefined): number {
+  const text = String(endpoint ?? 'https://127.0.0.1:8081');
+  if (!URL.canParse(text)) throw new StartupError(`COSMOS_ENDPOINT must be a URL such as https://127.0.0.1:8081, got "${text}".`);
+  return Number(new URL(text).port || 8081);
+}
 
 export interface DevhostOptions {
   /** The function app folder: package.json (`main`), host.json, local.settings(.sample).json. */
@@ -58,7 +66,7 @@ export async function startDevhost(options: DevhostOptions): Promise<RunningDevh
 
   fs.mkdirSync(path.join(dataDir, 'azurite'), { recursive: true });
   fs.mkdirSync(path.join(dataDir, 'durable'), { recursive: true });
-  const cosmosPort = standard ? Number(new URL(env.COSMOS_ENDPOINT ?? 'https://127.0.0.1:8081').port || 8081) : undefined;
+  const cosmosPort = standard ? cosmosPortOf(env.COSMOS_ENDPOINT) : undefined;
   const [azurite, cosmos] = await Promise.all([
     startAzurite({
       location: path.join(dataDir, 'azurite'),

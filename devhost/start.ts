@@ -9,9 +9,10 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { startDevhost } from './devhost';
+import { cosmosPortOf, startDevhost } from './devhost';
 import { readLocalSettings } from './host/settings';
 import { startServiceBusBroker } from './servicebus/broker';
+import { ensurePortsFree } from './services/ports';
 import { describeStartFailure } from './startup-error';
 import { serviceBusListener } from './triggers/servicebus';
 
@@ -36,14 +37,27 @@ async function main(): Promise<void> {
   // others; the app's SERVICEBUS_CONNECTION_STRING points at it unless it names a real namespace.
   const appDir = values.app ?? process.cwd();
   const dataDir = values.data ?? path.join(path.resolve(appDir), '.local');
+  const settings = readLocalSettings(appDir).settings.Values;
+  const standardPorts = !values['free-ports'];
+  const freePortsFlag = '--free-ports (npm start -- --free-ports): Azurite, Cosmos DB and Service Bus on free ports';
+  await ensurePortsFree([
+    { port, what: 'the Functions host', instead: '--port N (npm start -- --port N) or DEVHOST_PORT=N: the host on another port (0: any free one)' },
+    ...(standardPorts
+      ? [
+          { port: 10000, what: 'Azurite Blob', instead: freePortsFlag },
+          { port: 10001, what: 'Azurite Queue', instead: freePortsFlag },
+          { port: 10002, what: 'Azurite Table', instead: freePortsFlag },
+          { port: cosmosPortOf(process.env.COSMOS_ENDPOINT ?? settings.COSMOS_ENDPOINT), what: 'the Cosmos DB server, from COSMOS_ENDPOINT', instead: freePortsFlag },
+          { port: 5672, what: 'the Service Bus broker', instead: freePortsFlag },
+        ]
+      : []),
+  ]);
   const serviceBus = await startServiceBusBroker({
     port: values['free-ports'] ? undefined : 5672,
     configPath: values['servicebus-config'],
     dataDir: path.join(dataDir, 'servicebus'),
   });
-  const configured =
-    process.env.SERVICEBUS_CONNECTION_STRING ??
-    String(readLocalSettings(appDir).settings.Values.SERVICEBUS_CONNECTION_STRING ?? '');
+  const configured = process.env.SERVICEBUS_CONNECTION_STRING ?? String(settings.SERVICEBUS_CONNECTION_STRING ?? '');
   if (!configured || /UseDevelopmentEmulator=true/i.test(configured)) {
     process.env.SERVICEBUS_CONNECTION_STRING = serviceBus.connectionString;
   }

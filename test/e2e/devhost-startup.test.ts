@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -34,7 +35,7 @@ describe('npm start with something wrong', () => {
   async function start(appDir: string, args: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
     const child = spawn(
       process.execPath,
-      ['-r', path.join(root, 'test/support/register-ts.js'), path.join(root, 'devhost/start.ts'), '--app', appDir, '--free-ports', '--port', '0', ...args],
+      ['-r', path.join(root, 'test/support/register-ts.js'), path.join(root, 'devhost/start.ts'), '--app', appDir, '--free-ports', ...(args.includes('--port') ? [] : ['--port', '0']), ...args],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SERVICEBUS_CONNECTION_STRING: '' } },
     );
     let stdout = '';
@@ -69,6 +70,22 @@ describe('npm start with something wrong', () => {
     expect(code).toBe(1);
     expect(stderr).toContain(`[devhost] failed to start: ${path.join(appDir, 'local.settings.json')} is not valid JSON`);
     expect(stderr).not.toMatch(stackLine);
+  });
+
+  it('when the host port is taken, then the start fails naming the port, its use and how to move, without a stack trace', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const { code, stdout, stderr } = await start(appWith(JSON.stringify(sample())), ['--port', String(port)]);
+      expect(code).toBe(1);
+      expect(stdout).not.toContain('devhost ready');
+      expect(stderr).toContain(`[devhost] failed to start: port already in use on 127.0.0.1: ${port} (the Functions host).`);
+      expect(stderr).toContain('--port N (npm start -- --port N) or DEVHOST_PORT=N');
+      expect(stderr).not.toMatch(stackLine);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
   });
 
   it('when the settings are right, then it starts (the cases above fail for their reason only)', async () => {
