@@ -33,7 +33,8 @@ export type HostJson = z.infer<typeof hostJsonSchema>;
 
 function readJson(file: string): unknown {
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as unknown;
+    // A byte order mark (Notepad, PowerShell's Out-File) is not JSON, but Core Tools reads past it.
+    return JSON.parse(fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, '')) as unknown;
   } catch (err) {
     throw new StartupError(`${file} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
