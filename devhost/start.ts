@@ -9,6 +9,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
+import { lockDataDir } from './data-lock';
 import { cosmosPortOf, startDevhost } from './devhost';
 import { readLocalSettings } from './host/settings';
 import { startServiceBusBroker } from './servicebus/broker';
@@ -33,10 +34,13 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 0) throw new Error(`--port must be a port number, got "${values.port}".`);
   const blobPoll = values['blob-poll-ms'] === undefined ? undefined : Number(values['blob-poll-ms']);
 
-  // Service Bus: the local broker (5672 as the emulator, or a free port), its data beside the
-  // others; the app's SERVICEBUS_CONNECTION_STRING points at it unless it names a real namespace.
   const appDir = values.app ?? process.cwd();
   const dataDir = values.data ?? path.join(path.resolve(appDir), '.local');
+  // One devhost per data folder: a second `npm start` there (with --free-ports) would write the
+  // same Azurite, Cosmos, task hub and broker files.
+  const unlock = lockDataDir(dataDir, (message) => process.stdout.write(`[devhost] ${message}\n`));
+  process.on('exit', unlock);
+
   const settings = readLocalSettings(appDir).settings.Values;
   const standardPorts = !values['free-ports'];
   const freePortsFlag = '--free-ports (npm start -- --free-ports): Azurite, Cosmos DB and Service Bus on free ports';
@@ -52,6 +56,8 @@ async function main(): Promise<void> {
         ]
       : []),
   ]);
+  // Service Bus: the local broker (5672 as the emulator, or a free port), its data beside the
+  // others; the app's SERVICEBUS_CONNECTION_STRING points at it unless it names a real namespace.
   const serviceBus = await startServiceBusBroker({
     port: values['free-ports'] ? undefined : 5672,
     configPath: values['servicebus-config'],

@@ -88,6 +88,50 @@ describe('npm start with something wrong', () => {
     }
   });
 
+  it('when a devhost runs on a data folder, then a second start there is refused naming the first, and the first still runs', async () => {
+    const appDir = appWith(JSON.stringify(sample()));
+    const first = spawn(
+      process.execPath,
+      ['-r', path.join(root, 'test/support/register-ts.js'), path.join(root, 'devhost/start.ts'), '--app', appDir, '--free-ports', '--port', '0'],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SERVICEBUS_CONNECTION_STRING: '' } },
+    );
+    const firstExit = new Promise<number | null>((resolve) => first.once('exit', resolve));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        first.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('devhost ready')) resolve();
+        });
+        void firstExit.then((code) => reject(new Error(`the first devhost exited with ${code}: ${out}`)));
+      });
+      const second = await start(appDir);
+      expect(second.code).toBe(1);
+      expect(second.stdout).not.toContain('devhost ready');
+      expect(second.stderr).toContain(`[devhost] failed to start: ${path.join(appDir, '.local')} is in use by another devhost (pid ${first.pid}`);
+      expect(second.stderr).not.toMatch(stackLine);
+      expect(first.exitCode).toBeNull();
+    } finally {
+      first.kill('SIGTERM');
+      expect(await firstExit).toBe(0);
+    }
+    // A clean stop leaves no lock behind.
+    expect(fs.existsSync(path.join(appDir, '.local', 'devhost.pid'))).toBe(false);
+  });
+
+  it('when the last devhost on a data folder was killed, then its lock is taken over and the start goes on', async () => {
+    const appDir = appWith(JSON.stringify(sample()));
+    // The pid of a process that has exited: what a SIGKILLed devhost leaves in its lock.
+    const gone = spawn(process.execPath, ['-e', '']);
+    await new Promise((resolve) => gone.once('exit', resolve));
+    fs.mkdirSync(path.join(appDir, '.local'));
+    fs.writeFileSync(path.join(appDir, '.local', 'devhost.pid'), `${gone.pid}\n`);
+    const { code, stdout } = await start(appDir);
+    expect(stdout).toContain(`devhost.pid: the devhost that held it (pid ${gone.pid}) is gone (killed?); taking the data folder over`);
+    expect(stdout).toContain('devhost ready');
+    expect(code).toBe(0);
+  });
+
   it('when the settings are right, then it starts (the cases above fail for their reason only)', async () => {
     const { code, stdout, stderr } = await start(appWith(JSON.stringify(sample())));
     expect(stdout).toContain('devhost ready');
