@@ -1,6 +1,7 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import { z } from 'zod';
 
+import { StartupError } from '../startup-error';
 import type { FunctionInfo, FunctionsWorker } from '../worker';
 import { readJsonBlob, resolveSettingRefs, stringOption, writeJsonBlob } from './host-storage';
 import { parseSchedule, type Schedule } from './ncrontab';
@@ -54,12 +55,12 @@ export async function startTimers(options: TimerOptions): Promise<RunningTimers>
 
   const states: TimerState[] = [];
   for (const fn of worker.functionsByTrigger('timerTrigger')) {
-    const expression = resolveSettingRefs(stringOption(fn.trigger.schedule, `${fn.name}: timer schedule`));
+    const schedule = timerSchedule(fn.name, stringOption(fn.trigger.schedule, `${fn.name}: timer schedule`));
     const persisted = hostsContainer ? await readJsonBlob(hostsContainer, statusBlob(fn)) : undefined;
     const parsed = scheduleStatusSchema.safeParse(persisted);
     states.push({
       fn,
-      schedule: parseSchedule(expression),
+      schedule,
       runOnStartup: fn.trigger.runOnStartup === true,
       status: parsed.success ? parsed.data : undefined,
       next: undefined,
@@ -129,4 +130,19 @@ export async function startTimers(options: TimerOptions): Promise<RunningTimers>
       await Promise.all(states.map((s) => s.running ?? Promise.resolve()));
     },
   };
+}
+
+/**
+ * A timer function's schedule, its `%SETTING%` references resolved. One that is not set or does not
+ * parse stops the start naming the function, the schedule as written and, for a setting, its value.
+ */
+function timerSchedule(functionName: string, written: string): Schedule {
+  let expression = written;
+  try {
+    expression = resolveSettingRefs(written);
+    return parseSchedule(expression);
+  } catch (err) {
+    const value = expression === written ? '' : ` = "${expression}"`;
+    throw new StartupError(`timer function '${functionName}': schedule "${written}"${value}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
 }

@@ -17,13 +17,14 @@ describe('npm start with something wrong', () => {
     for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  /** An app folder: the product's appStart hook (which reads every setting) and the given local.settings.json text. */
-  function appWith(settings: string | undefined): string {
+  /** An app folder: the product's appStart hook (which reads every setting), the given product functions and local.settings.json text. */
+  function appWith(settings: string | undefined, functions: string[] = []): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'devhost-startup-'));
     dirs.push(dir);
     fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'startup-app', main: 'app.ts' }));
     fs.writeFileSync(path.join(dir, 'host.json'), JSON.stringify({ version: '2.0' }));
-    fs.writeFileSync(path.join(dir, 'app.ts'), `require(${JSON.stringify(path.join(root, 'functions/app-telemetry.ts'))});\n`);
+    const entries = ['functions/app-telemetry.ts', ...functions].map((f) => `require(${JSON.stringify(path.join(root, f))});\n`);
+    fs.writeFileSync(path.join(dir, 'app.ts'), entries.join(''));
     if (settings !== undefined) fs.writeFileSync(path.join(dir, 'local.settings.json'), settings);
     return dir;
   }
@@ -61,6 +62,17 @@ describe('npm start with something wrong', () => {
     expect(stderr).toContain('[devhost] failed to start: Invalid configuration:');
     expect(stderr).toMatch(/expected number to be >=1\s+→ at BATCH_MAX_PARALLEL_CHUNKS/);
     expect(stderr).toMatch(/an ISO 8601 duration like P7D or PT6H\s+→ at ACTUALS_LOOKBACK/);
+    expect(stderr).not.toMatch(stackLine);
+  });
+
+  it('when a timer schedule setting is not NCRONTAB, then the start fails naming the function, the setting and its value', async () => {
+    const settings = sample();
+    settings.Values.SCHEDULED_INFERENCE_CHECK = 'every minute';
+    const { code, stderr } = await start(appWith(JSON.stringify(settings), ['functions/timer/scheduled-inference.ts']));
+    expect(code).toBe(1);
+    expect(stderr).toContain(
+      `[devhost] failed to start: timer function 'scheduleInference': schedule "%SCHEDULED_INFERENCE_CHECK%" = "every minute": Schedule "every minute" must have six fields`,
+    );
     expect(stderr).not.toMatch(stackLine);
   });
 
@@ -133,7 +145,8 @@ describe('npm start with something wrong', () => {
   });
 
   it('when the settings are right, then it starts (the cases above fail for their reason only)', async () => {
-    const { code, stdout, stderr } = await start(appWith(JSON.stringify(sample())));
+    const { code, stdout, stderr } = await start(appWith(JSON.stringify(sample()), ['functions/timer/scheduled-inference.ts']));
+    expect(stdout).toContain('  scheduleInference: timer \'0 * * * * *\'');
     expect(stdout).toContain('devhost ready');
     expect(stderr).toBe('');
     expect(code).toBe(0);
