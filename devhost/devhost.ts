@@ -4,7 +4,7 @@ import path from 'node:path';
 
 import { createDurableHttpApi, DurableEngine, workerInvoker } from './durable';
 import { type RunningHost, startHost, type TriggerListener } from './host/host';
-import { applyLocalSettings, readLocalSettings } from './host/settings';
+import { applyLocalSettings, misspeltSettings, readLocalSettings } from './host/settings';
 import { requestBodyLimit } from './http-body';
 import { type RunningAzurite, startAzurite } from './services/azurite';
 import { type RunningCosmos, startCosmos } from './services/cosmos';
@@ -61,6 +61,9 @@ export async function startDevhost(options: DevhostOptions): Promise<RunningDevh
   const dataDir = path.resolve(options.dataDir ?? path.join(appDir, '.local'));
   const standard = (options.servicePorts ?? 'standard') === 'standard';
   const { file: settingsFile, settings } = readLocalSettings(appDir);
+  for (const { name, meant } of misspeltSettings(settings)) {
+    log(`[devhost] ${path.basename(settingsFile ?? '')}: nothing reads the setting ${name}; did you mean ${meant}?`);
+  }
   applyLocalSettings(settings);
   const env = process.env;
 

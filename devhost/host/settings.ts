@@ -3,6 +3,7 @@ import path from 'node:path';
 
 import { z } from 'zod';
 
+import { configSchema } from '../../shared/config';
 import { StartupError } from '../startup-error';
 
 const localSettingsSchema = z.object({
@@ -63,6 +64,49 @@ export function applyLocalSettings(settings: LocalSettings, env: NodeJS.ProcessE
   for (const [key, value] of Object.entries(settings.Values)) {
     if (env[key] === undefined) env[key] = String(value);
   }
+}
+
+/** Settings something reads locally: the app's (shared/config.ts), devhost's and the host's. */
+const KNOWN_SETTINGS = [
+  ...Object.keys(configSchema.shape),
+  'DEVHOST_PORT',
+  'DEVHOST_FUNCTION_KEY',
+  'DEVHOST_MASTER_KEY',
+  'DEVHOST_IDENTITIES',
+  'DEVHOST_MAX_REQUEST_BODY_BYTES',
+  'TASK_HUB_NAME',
+  'FUNCTIONS_WORKER_RUNTIME',
+  'AzureWebJobsStorage',
+  'ServiceBusConnection',
+];
+
+/** Edits (insert, delete, replace, swap of neighbours) from `a` to `b`, or more than `max` once that is certain. */
+function distance(a: string, b: string, max: number): number {
+  if (Math.abs(a.length - b.length) > max) return max + 1;
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i += 1) {
+    for (let j = 1; j <= b.length; j += 1) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * Local settings that look like a misspelt known one (a case slip or up to two edits away): nothing
+ * reads them, so the app silently runs on the default. Any other name passes: app settings may
+ * hold anything (a binding's connection, `AzureWebJobs.<fn>.Disabled`, the platform's own).
+ */
+export function misspeltSettings(settings: LocalSettings, known: readonly string[] = KNOWN_SETTINGS): Array<{ name: string; meant: string }> {
+  const found: Array<{ name: string; meant: string }> = [];
+  for (const name of Object.keys(settings.Values)) {
+    if (known.includes(name)) continue;
+    const meant = known.find((k) => k.toUpperCase() === name.toUpperCase() || distance(k.toUpperCase(), name.toUpperCase(), 2) <= 2);
+    if (meant !== undefined) found.push({ name, meant });
+  }
+  return found;
 }
 
 export function readHostJson(appDir: string): HostJson {

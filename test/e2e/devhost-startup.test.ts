@@ -144,9 +144,19 @@ describe('npm start with something wrong', () => {
     expect(code).toBe(0);
   });
 
+  it('when a setting name is misspelt, then it starts and says which setting was meant', async () => {
+    const settings = sample();
+    settings.Values.BATCH_MAX_PARALEL_CHUNKS = '4';
+    const { code, stdout } = await start(appWith(JSON.stringify(settings)));
+    expect(stdout).toContain('[devhost] local.settings.json: nothing reads the setting BATCH_MAX_PARALEL_CHUNKS; did you mean BATCH_MAX_PARALLEL_CHUNKS?');
+    expect(stdout).toContain('devhost ready');
+    expect(code).toBe(0);
+  });
+
   it('when the settings are right, then it starts (the cases above fail for their reason only)', async () => {
     const { code, stdout, stderr } = await start(appWith(JSON.stringify(sample()), ['functions/timer/scheduled-inference.ts']));
     expect(stdout).toContain('  scheduleInference: timer \'0 * * * * *\'');
+    expect(stdout).not.toContain('nothing reads the setting');
     expect(stdout).toContain('devhost ready');
     expect(stderr).toBe('');
     expect(code).toBe(0);

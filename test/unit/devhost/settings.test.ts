@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { readHostJson, readLocalSettings } from '../../../devhost/host/settings';
+import { misspeltSettings, readHostJson, readLocalSettings } from '../../../devhost/host/settings';
 
 describe('devhost local settings', () => {
   let dir: string;
@@ -24,5 +24,21 @@ describe('devhost local settings', () => {
   it('when local.settings.json is not JSON, then reading it fails naming the file', () => {
     fs.writeFileSync(path.join(dir, 'local.settings.json'), '{ "Values": { "A": "1", } }');
     expect(() => readLocalSettings(dir)).toThrow(`${path.join(dir, 'local.settings.json')} is not valid JSON`);
+  });
+
+  it('when a setting is a near miss of one the app reads, then it is reported with the name meant', () => {
+    const values = { BATCH_MAX_PARALEL_CHUNKS: '4', score_max_rows: '10', DEVHOST_MASTERKEY: 'k', ServiceBusConnection: 'x', MY_OWN_SETTING: 'y', 'AzureWebJobs.scoreDrop.Disabled': 'true' };
+    expect(misspeltSettings({ Values: values })).toEqual([
+      { name: 'BATCH_MAX_PARALEL_CHUNKS', meant: 'BATCH_MAX_PARALLEL_CHUNKS' },
+      { name: 'score_max_rows', meant: 'SCORE_MAX_ROWS' },
+      { name: 'DEVHOST_MASTERKEY', meant: 'DEVHOST_MASTER_KEY' },
+    ]);
+  });
+
+  it('when the settings are the sample ones, then none is reported', () => {
+    fs.copyFileSync(path.join(__dirname, '..', '..', '..', 'local.settings.sample.json'), path.join(dir, 'local.settings.sample.json'));
+    const sample = readLocalSettings(dir);
+    expect(Object.keys(sample.settings.Values).length).toBeGreaterThan(10);
+    expect(misspeltSettings(sample.settings)).toEqual([]);
   });
 });
