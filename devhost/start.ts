@@ -40,6 +40,15 @@ async function main(): Promise<void> {
   // same Azurite, Cosmos, task hub and broker files.
   const unlock = lockDataDir(dataDir, (message) => process.stdout.write(`[devhost] ${message}\n`));
   process.on('exit', unlock);
+  // Ctrl-C before devhost is ready: nothing has been served yet, so it exits now, through
+  // process.exit so the lock goes (the services started so far end with the process: Azurite
+  // watches its stdin pipe, the rest runs in it).
+  const abortStart = (signal: NodeJS.Signals) => {
+    process.stdout.write(`[devhost] ${signal} while starting: exiting\n`);
+    process.exit(130);
+  };
+  process.on('SIGINT', abortStart);
+  process.on('SIGTERM', abortStart);
 
   const settings = readLocalSettings(appDir).settings.Values;
   const standardPorts = !values['free-ports'];
@@ -107,6 +116,8 @@ async function main(): Promise<void> {
         },
       );
   };
+  process.off('SIGINT', abortStart);
+  process.off('SIGTERM', abortStart);
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
 

@@ -153,6 +153,26 @@ describe('npm start with something wrong', () => {
     expect(code).toBe(0);
   });
 
+  it('when Ctrl-C comes before devhost is ready, then it exits at once and leaves no lock behind', async () => {
+    const appDir = appWith(JSON.stringify(sample()));
+    const lock = path.join(appDir, '.local', 'devhost.pid');
+    const child = spawn(
+      process.execPath,
+      ['-r', path.join(root, 'test/support/register-ts.js'), path.join(root, 'devhost/start.ts'), '--app', appDir, '--free-ports', '--port', '0'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const deadline = Date.now() + 10_000;
+    while (!fs.existsSync(lock) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stdout).not.toContain('devhost ready');
+    expect(stdout).toContain('[devhost] SIGINT while starting: exiting');
+    expect(fs.existsSync(lock)).toBe(false);
+  });
+
   it('when the settings are right, then it starts (the cases above fail for their reason only)', async () => {
     const { code, stdout, stderr } = await start(appWith(JSON.stringify(sample()), ['functions/timer/scheduled-inference.ts']));
     expect(stdout).toContain('  scheduleInference: timer \'0 * * * * *\'');
