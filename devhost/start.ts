@@ -36,19 +36,20 @@ async function main(): Promise<void> {
 
   const appDir = values.app ?? process.cwd();
   const dataDir = values.data ?? path.join(path.resolve(appDir), '.local');
-  // One devhost per data folder: a second `npm start` there (with --free-ports) would write the
-  // same Azurite, Cosmos, task hub and broker files.
-  const unlock = lockDataDir(dataDir, (message) => process.stdout.write(`[devhost] ${message}\n`));
-  process.on('exit', unlock);
   // Ctrl-C before devhost is ready: nothing has been served yet, so it exits now, through
   // process.exit so the lock goes (the services started so far end with the process: Azurite
-  // watches its stdin pipe, the rest runs in it).
+  // watches its stdin pipe, the rest runs in it). Listened for before the lock is taken: a signal
+  // right after the lock file appears must not find the default handler, which would leave it.
   const abortStart = (signal: NodeJS.Signals) => {
     process.stdout.write(`[devhost] ${signal} while starting: exiting\n`);
     process.exit(130);
   };
   process.on('SIGINT', abortStart);
   process.on('SIGTERM', abortStart);
+  // One devhost per data folder: a second `npm start` there (with --free-ports) would write the
+  // same Azurite, Cosmos, task hub and broker files.
+  const unlock = lockDataDir(dataDir, (message) => process.stdout.write(`[devhost] ${message}\n`));
+  process.on('exit', unlock);
 
   const settings = readLocalSettings(appDir).settings.Values;
   const standardPorts = !values['free-ports'];
