@@ -18,13 +18,14 @@ export async function instanceStatus(client: df.DurableClient, instanceId: strin
   }
 }
 
-/** Runtime states of an instance that has ended for good. */
+/** Runtime states of an instance that has ended for good; the others (pending, running, suspended) still take events. */
 const ENDED = new Set(['Completed', 'Failed', 'Terminated', 'Canceled']);
+const hasEnded = (status: df.DurableOrchestrationStatus) => ENDED.has(String(status.runtimeStatus));
 
 /** Whether the instance exists and has ended (completed, failed, terminated): it will not run again under its id. */
 export async function instanceEnded(client: df.DurableClient, instanceId: string): Promise<boolean> {
   const status = await instanceStatus(client, instanceId);
-  return status !== undefined && ENDED.has(String(status.runtimeStatus));
+  return status !== undefined && hasEnded(status);
 }
 
 /**
@@ -63,9 +64,6 @@ export async function wakeBatchRun(client: df.DurableClient, model: string, runI
   }
 }
 
-/** Runtime states of an instance that can still receive an event (not completed, failed or terminated). */
-const LISTENING = new Set(['Pending', 'Running', 'ContinuedAsNew', 'Suspended']);
-
 /**
  * Wakes the lifecycle after a person decided on its version; false when no running instance
  * listens (never started, or it ended: the host takes an event for an ended instance with 410,
@@ -74,7 +72,7 @@ const LISTENING = new Set(['Pending', 'Running', 'ContinuedAsNew', 'Suspended'])
 export async function notifyLifecycle(client: df.DurableClient, ref: VersionRef, event: ApprovalEvent): Promise<boolean> {
   const instanceId = lifecycleInstanceId(ref.model, ref.version);
   const status = await instanceStatus(client, instanceId);
-  if (!status || !LISTENING.has(String(status.runtimeStatus))) return false;
+  if (!status || hasEnded(status)) return false;
   try {
     await client.raiseEvent(instanceId, APPROVAL_EVENT, event);
     return true;
