@@ -212,11 +212,8 @@ async function moveFile(deps: RegisterPackageDeps, from: string, to: string): Pr
  */
 export async function consumeIncomingPackage(deps: RegisterPackageDeps, model: string, name: string, manifest: Buffer): Promise<boolean> {
   const manifestPath = lakePaths.incomingPackageFile(model, name, MANIFEST);
-  const current = await deps.lake.readBuffer(manifestPath).catch((error: unknown) => {
-    if (isDomainError(error) && error.code === 'NOT_FOUND') return undefined;
-    throw error;
-  });
-  if (!current?.equals(manifest)) return false;
+  const current = await inboxManifest(deps, model, name);
+  if (!current?.body.equals(manifest)) return false;
   for await (const file of deps.lake.list(lakePaths.incomingPackageFolder(model, name))) {
     if (file.path !== manifestPath) await deps.lake.delete(file.path);
   }
