@@ -4,6 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 
 import { configSchema } from '../../shared/config';
+import { parseJsonText } from '../../shared/domain/json-text';
 import { StartupError } from '../startup-error';
 
 const localSettingsSchema = z.object({
@@ -35,7 +36,7 @@ export type HostJson = z.infer<typeof hostJsonSchema>;
 function readJson(file: string): unknown {
   try {
     // A byte order mark (Notepad, PowerShell's Out-File) is not JSON, but Core Tools reads past it.
-    return JSON.parse(fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, '')) as unknown;
+    return parseJsonText(fs.readFileSync(file, 'utf8'));
   } catch (err) {
     throw new StartupError(`${file} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
