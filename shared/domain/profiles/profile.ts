@@ -101,6 +101,8 @@ const saturated = (m2: number): number => Math.min(m2, Number.MAX_VALUE);
 
 function numericProfile(name: string, values: Float64Array, rowCount: number, options: ProfileOptions): NumericColumnProfile {
   const sorted = sortedFinite(values);
+  // -0 is 0 (and JSON stores it as 0): one spelling, so sketches merged either way are the same.
+  for (let i = 0; i < sorted.length; i++) if (sorted[i] === 0) sorted[i] = 0;
   const count = sorted.length;
   const { mean, m2 } = moments(sorted);
   const edges = edgesFor(name, sorted, options);
