@@ -24,6 +24,9 @@ export const windowIdSchema = z.string().regex(/^\d{8}T\d{4}Z$/, 'a window id is
 export const windowSpanSchema = z.object({ id: windowIdSchema, start: isoDateTimeSchema, end: isoDateTimeSchema });
 export type WindowSpan = z.infer<typeof windowSpanSchema>;
 
+/** A run profile's row count as its blob metadata carries it (metadata values are text). */
+export const profileCountMetadataSchema = z.string().regex(/^\d{1,15}$/, 'a whole number of rows').transform(Number);
+
 /**
  * The profile of the rows of one window (overall and per segment `key=value`), for one run or
  * merged over several. Feature columns and the model's prediction (prediction drift), histograms

@@ -19,6 +19,7 @@ import {
   type InferenceRun,
   type MonitoringWindow,
   type PredictionManifest,
+  profileCountMetadataSchema,
   referenceProfileSchema,
   type WindowProfile,
   windowProfileSchema,
@@ -427,6 +428,20 @@ async function mergeChunkProfiles(deps: BatchDeps, model: string, windowId: stri
   return merged;
 }
 
+/** A run profile's file name in a window's `runs/` folder. */
+const RUN_PROFILE_NAME = /^[^/]+\.json$/;
+
+/**
+ * The predictions a run profile counts, from its blob metadata (`rows`, the rows profiled, on
+ * profiles written before `predictions` was kept). A count that does not read names the blob:
+ * added as NaN it would have made the window's count (and coverage) unreadable for good.
+ */
+function profilePredictions(path: string, metadata: Readonly<Record<string, string>>): number {
+  const count = metadata.predictions ?? metadata.rows;
+  if (count === undefined) throw errors.validation(`the run profile ${path} carries no prediction count (metadata 'predictions')`, { path });
+  return parseOrThrow(profileCountMetadataSchema, count, `the prediction count of run profile ${path}`);
+}
+
 /**
  * The window's prediction count, recounted from the run profiles stored for it (their
  * `predictions` metadata; `rows`, the rows profiled, on profiles written before it was kept), so a repeated fan-in cannot count a run twice. Label coverage follows the new count,
@@ -446,7 +461,12 @@ async function recountWindowPredictions(
   for (let attempt = 0; ; attempt++) {
     const found = await deps.runs.windows.get(model, windowId);
     let predictions = 0;
-    for await (const o of deps.lake.list(`${lakePaths.windowProfilesFolder(model, windowId)}runs/`)) predictions += Number(o.metadata.predictions ?? o.metadata.rows ?? 0);
+    const folder = `${lakePaths.windowProfilesFolder(model, windowId)}runs/`;
+    for await (const o of deps.lake.list(folder)) {
+      // Only run profiles count (the drift monitor reads the same ones); anything else put there is not a run.
+      if (!RUN_PROFILE_NAME.test(o.path.slice(folder.length))) continue;
+      predictions += profilePredictions(o.path, o.metadata);
+    }
     const base: MonitoringWindow = found?.value ?? {
       modelName: model,
       window: span,

@@ -105,6 +105,24 @@ describe('batch inference use cases', () => {
     }
   });
 
+  it('when the window\'s runs folder holds something other than run profiles, then only run profiles count, and a profile whose count does not read is named', async () => {
+    const { deps, lake, runtime } = await setup();
+    try {
+      // A copy someone left in a subfolder is not a run profile of this window.
+      await lake.write('profiles/demand/windows/20260601T0000Z/runs/backup/run-old.json', Buffer.from('{}'), { metadata: { predictions: '1000' } });
+      await scoreDrop(deps, 'drops/demand/a.csv', toCsv(regionalRows(30, 7)));
+      expect((await deps.runs.windows.get('demand', '20260601T0000Z'))!.value.predictions).toBe(30);
+      // A run profile whose count was damaged: the recount fails naming it instead of storing NaN.
+      await lake.write('profiles/demand/windows/20260601T0000Z/runs/run-damaged.json', Buffer.from('{}'), { metadata: { predictions: 'lots' } });
+      await expect(scoreDrop(deps, 'drops/demand/b.csv', toCsv(regionalRows(20, 8)))).rejects.toThrow(
+        /prediction count of run profile profiles\/demand\/windows\/20260601T0000Z\/runs\/run-damaged\.json/,
+      );
+      expect((await deps.runs.windows.get('demand', '20260601T0000Z'))!.value.predictions).toBe(30);
+    } finally {
+      await runtime.close();
+    }
+  });
+
   it('when a drop holds a region the reference never had, then the run names it as a new segment value and an unseen category', async () => {
     const { deps, runtime } = await setup();
     try {
