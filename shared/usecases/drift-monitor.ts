@@ -125,7 +125,11 @@ interface ModelContext {
   lengthMs: number;
   /** Run profile paths by window id. */
   profiled: Map<string, string[]>;
-  baseline: PerformanceBaseline;
+  /**
+   * A version's validation baseline (read once per run): a window's realised metrics are those
+   * of the version that scored it, so they are held against that version's own validation.
+   */
+  baselineOf: (version: number) => Promise<PerformanceBaseline>;
   /** The champion's reference profile (read once, when the policy asks for it). */
   training: () => Promise<SegmentedProfile | undefined>;
   /** A window's run profiles merged (read once per run). */
@@ -223,6 +227,13 @@ async function modelContext(
 ): Promise<ModelContext> {
   const model = record.modelName;
   const profiles = new Map<string, Promise<SegmentedProfile | undefined>>();
+  const baselines = new Map<number, Promise<PerformanceBaseline>>();
+  const baselineOf = (scoredBy: number) => {
+    if (!baselines.has(scoredBy)) baselines.set(scoredBy, validationBaselineOf(deps, record.definition, model, scoredBy));
+    return baselines.get(scoredBy)!;
+  };
+  // The champion's read up front: its evidence unreadable fails the model before any window is judged.
+  await baselineOf(version);
   let training: Promise<SegmentedProfile | undefined> | undefined;
   return {
     model,
@@ -231,7 +242,7 @@ async function modelContext(
     now,
     lengthMs: windowLengthMs(record.definition.policies.drift.window),
     profiled,
-    baseline: await championBaseline(deps, record.definition, model, version),
+    baselineOf,
     training: () => (training ??= loadReferenceProfile(deps.lake, model, version)),
     windowProfile: (windowId) => {
       if (!profiles.has(windowId)) profiles.set(windowId, loadWindowProfile(deps.lake, profiled.get(windowId) ?? []));
@@ -253,8 +264,8 @@ async function judgeWindow(
   const drift = await driftOf(context, span, state);
   // The document as it is now (the list at the start of the run is minutes old by now).
   const document = (await deps.runs.windows.get(context.model, span.id))?.value;
-  const performance = performanceOf(context, document);
-  const retraining = await retrainIfBreached(deps, context, span, { drift: drift.evaluation, performance: performance.verdict }, evidenceOf(drift, performance));
+  const performance = await performanceOf(context, document);
+  const retraining = await retrainIfBreached(deps, context, span, { drift: drift.evaluation, ...performance }, evidenceOf(drift, performance));
   await recordWindow(deps.runs, context, span, {
     drift: { ...drift, evaluatedAt: at },
     performanceVerdict: performance.verdict,
@@ -298,8 +309,8 @@ function performanceChangedSinceJudged(window: MonitoringWindow): boolean {
 /** A window whose actuals came after it was judged: its performance judged again (its drift stays). */
 async function judgeLateActuals(deps: DriftMonitorDeps, context: ModelContext, listed: MonitoringWindow, outcome: ModelOutcome): Promise<void> {
   const window = (await deps.runs.windows.get(context.model, listed.window.id))?.value ?? listed;
-  const performance = performanceOf(context, window);
-  const retraining = await retrainIfBreached(deps, context, window.window, { performance: performance.verdict }, { performance: performance.evaluation });
+  const performance = await performanceOf(context, window);
+  const retraining = await retrainIfBreached(deps, context, window.window, performance, { performance: performance.evaluation });
   await recordWindow(deps.runs, context, window.window, {
     performanceVerdict: performance.verdict,
     performanceEvaluation: { ...performance.evaluation, evaluatedAt: context.now.toISOString(), judgedUpdatedAt: window.performance?.updatedAt ?? null },
@@ -313,12 +324,12 @@ function report(outcome: ModelOutcome, span: WindowSpan, drift: PolicyVerdict | 
   if (retraining?.sent) outcome.requests.push(retraining.outcome.requestId!);
 }
 
-/** The champion's own metric at validation, from its evidence (none: performance is not judged). */
-async function championBaseline(deps: DriftMonitorDeps, definition: ModelDefinition, model: string, version: number): Promise<PerformanceBaseline> {
+/** A version's own metric at validation, from its evidence (none: performance is not judged). */
+async function validationBaselineOf(deps: DriftMonitorDeps, definition: ModelDefinition, model: string, version: number): Promise<PerformanceBaseline> {
   const metric = definition.policies.performance.metric ?? defaultMetricFor(definition.task);
-  const champion = (await deps.registry.getVersion(model, version))?.value;
-  if (!champion?.evidenceHash) return validationBaseline(null, metric);
-  const path = lakePaths.evidence(model, version, champion.evidenceHash);
+  const validated = (await deps.registry.getVersion(model, version))?.value;
+  if (!validated?.evidenceHash) return validationBaseline(null, metric);
+  const path = lakePaths.evidence(model, version, validated.evidenceHash);
   return validationBaseline(parseOrThrow(validationEvidenceSchema, await readLakeJson(deps.lake, path), `validation evidence ${path}`), metric);
 }
 
@@ -379,16 +390,19 @@ function referenceOf(context: ModelContext, span: WindowSpan): { label: string; 
   };
 }
 
-function performanceOf(context: ModelContext, window: MonitoringWindow | undefined) {
+/** The window's performance against the validation baseline of the version that scored it (`scoredBy`). */
+async function performanceOf(context: ModelContext, window: MonitoringWindow | undefined) {
   const { policies } = context.definition;
-  return judgeWindowPerformance(policies.performance, context.baseline, {
+  const scoredBy = window?.version ?? context.version;
+  const judged = judgeWindowPerformance(policies.performance, await context.baselineOf(scoredBy), {
     performance: window?.performance ?? null,
     labelCoverage: window?.labelCoverage ?? 0,
     minSegmentRows: policies.validation.minSegmentRows,
   });
+  return { ...judged, scoredBy };
 }
 
-function evidenceOf(drift: WindowDriftSection, performance: ReturnType<typeof performanceOf>): Record<string, unknown> {
+function evidenceOf(drift: WindowDriftSection, performance: Awaited<ReturnType<typeof performanceOf>>): Record<string, unknown> {
   const drifted = drift.overall.columns.filter((c) => c.drifted).map((c) => ({ column: c.name, method: c.method, statistic: c.statistic }));
   return {
     drift: { verdict: drift.evaluation.verdict, consecutive: drift.evaluation.consecutive, shareDrifted: drift.overall.shareDrifted, drifted, reference: drift.reference },
@@ -406,11 +420,18 @@ async function retrainIfBreached(
   deps: DriftMonitorDeps,
   context: ModelContext,
   span: WindowSpan,
-  verdicts: { drift?: DriftEvaluation; performance: NonNullable<MonitoringWindow['performanceVerdict']> },
+  verdicts: { drift?: DriftEvaluation; verdict: NonNullable<MonitoringWindow['performanceVerdict']>; scoredBy: number },
   evidence: Record<string, unknown>,
 ): Promise<RetrainingAnswer | undefined> {
-  const reason = verdicts.performance === 'breach' ? 'performance' : verdicts.drift?.alert ? 'drift' : undefined;
-  if (!reason) return undefined;
+  // How a version that no longer serves did says little about the champion: recorded, not retrained on.
+  const breached = verdicts.verdict === 'breach';
+  const championBreached = breached && verdicts.scoredBy === context.version;
+  const reason = championBreached ? 'performance' : verdicts.drift?.alert ? 'drift' : undefined;
+  if (!reason) {
+    if (!breached) return undefined;
+    const blockedBy = `the window was scored by v${verdicts.scoredBy}, which is no longer the champion (v${context.version})`;
+    return { outcome: { reason: 'performance', requestId: null, blockedBy }, sent: false };
+  }
   // Still this run's model (else CONCURRENCY_CONFLICT stops it here), for a lease's length from now.
   await renewLease(deps, context.held);
   return requestRetraining(deps, {

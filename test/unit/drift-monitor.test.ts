@@ -225,6 +225,44 @@ describe('drift monitor', () => {
     expect((await world.run()).models[0]!.windows).toEqual([]); // nothing new since
   });
 
+  it('when actuals come late for windows the previous champion scored, then they are held against that version\'s validation, and its breach asks for no retraining of the new champion', async () => {
+    const world = await monitorWorld();
+    const baseline = championBaselineRmse(world);
+    await world.scored(day(10), usual(10));
+    await world.scored(day(11), usual(11));
+    await world.run();
+    // v2, validated with half v1's error, becomes champion before the actuals of v1's windows arrive.
+    const v1 = [...world.store.versions.values()].find((v) => v.value.modelName === MODEL)!.value;
+    const evidence = JSON.parse(world.lake.body(lakePaths.evidence(MODEL, 1, v1.evidenceHash!)).toString()) as {
+      version: number;
+      splits: Array<{ challenger: { overall: { metrics: { rmse: { value: number } } } } }>;
+    };
+    for (const split of evidence.splits) split.challenger.overall.metrics.rmse.value /= 2;
+    const v2Hash = 'b'.repeat(64);
+    await world.lake.write(lakePaths.evidence(MODEL, 2, v2Hash), Buffer.from(JSON.stringify({ ...evidence, version: 2 })));
+    await world.store.registerVersion(MODEL, () => ({ ...v1, version: 2, evidenceHash: v2Hash }));
+    const pointer = (await world.store.getChampion(MODEL))!;
+    await world.store.swapChampion({ ...pointer.value, version: 2, previous: [1], epoch: 2, since: '2026-06-15T00:00:00.000Z' }, pointer.etag);
+
+    await world.labelled(day(10), baseline * 1.02, { updatedAt: '2026-06-20T13:00:00.000Z' });
+    await world.labelled(day(11), baseline * 1.5, { updatedAt: '2026-06-20T13:00:00.000Z' });
+    world.clock.at = new Date('2026-06-20T14:00:00Z');
+    const again = await world.run();
+
+    // v1 did as it validated on day 10 (against v2's validation it would have been a breach).
+    expect((await window(world, day(10)))!.performanceEvaluation).toMatchObject({ baseline, value: baseline * 1.02, degradation: expect.closeTo(0.02, 6) });
+    expect((await window(world, day(10)))!.performanceVerdict).toBe('ok');
+    // v1 degraded on day 11: recorded as a breach, but v2 serves now and is not retrained for it.
+    const blockedBy = 'the window was scored by v1, which is no longer the champion (v2)';
+    expect(again.models[0]!.windows).toEqual([
+      { windowId: day(10), drift: null, performance: 'ok' },
+      { windowId: day(11), drift: null, performance: 'breach', retraining: { reason: 'performance', requestId: null, blockedBy } },
+    ]);
+    expect((await window(world, day(11)))!.retraining).toEqual({ reason: 'performance', requestId: null, blockedBy });
+    expect(world.queue.messages).toEqual([]);
+    expect(await world.runs.retraining.list(MODEL)).toEqual([]);
+  });
+
   it('when the send fails after the request was recorded, then the next run sends it once and no second request is made', async () => {
     const world = await monitorWorld(TWO_IN_A_ROW);
     await world.scored(day(10), shifted(10));
