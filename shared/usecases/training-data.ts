@@ -75,16 +75,31 @@ class Skipped {
   }
 }
 
-/** Visits every row of a data file (or only the chunks holding one of `rows`, by file row number). */
-async function eachRow(files: TabularFiles, path: string, visit: (raw: RawRows, columns: Map<string, number>) => void, rows?: ReadonlySet<number>): Promise<readonly string[]> {
-  const plan = await files.plan(path, defaultChunkTargets);
-  const columns = headerIndex(plan.columns);
-  for (const chunk of plan.chunks) {
-    if (rows && 'firstRow' in chunk && ![...rows].some((r) => r >= chunk.firstRow && r < chunk.firstRow + chunk.rows)) continue;
-    const opened = await files.open(path, chunk);
-    for await (const raw of opened.batches) visit(raw, columns);
+/** A data file a snapshot reads: its path and what it is to the request (`the labelled file`...). */
+interface DataFile {
+  path: string;
+  what: string;
+}
+
+/**
+ * Visits every row of a data file (or only the chunks holding one of `rows`, by file row number).
+ * A file that cannot be read is INVALID_INPUT_FILE naming it: the reader's reason alone does not
+ * say which of the many files a request reads is at fault.
+ */
+async function eachRow(files: TabularFiles, file: DataFile, visit: (raw: RawRows, columns: Map<string, number>) => void, rows?: ReadonlySet<number>): Promise<readonly string[]> {
+  try {
+    const plan = await files.plan(file.path, defaultChunkTargets);
+    const columns = headerIndex(plan.columns);
+    for (const chunk of plan.chunks) {
+      if (rows && 'firstRow' in chunk && ![...rows].some((r) => r >= chunk.firstRow && r < chunk.firstRow + chunk.rows)) continue;
+      const opened = await files.open(file.path, chunk);
+      for await (const raw of opened.batches) visit(raw, columns);
+    }
+    return plan.columns;
+  } catch (error) {
+    if (!(isDomainError(error) && error.code === 'INVALID_INPUT_FILE')) throw error;
+    throw errors.invalidInputFile(`${file.what} '${file.path}' cannot be read: ${error.message}`, { ...error.details, path: file.path });
   }
-  return plan.columns;
 }
 
 /** Labelled rows wanted from one drop a run scored: its file row numbers -> actual. */
@@ -133,7 +148,7 @@ async function readLabelled(
     const labelled = byWindow.get(window)!.sort((a, b) => b.at - a.at || b.path.localeCompare(a.path));
     for (const { path } of labelled) {
       if (rows >= limits.maxRows) break;
-      const header = await eachRow(deps.files, path, (raw, columns) => {
+      const header = await eachRow(deps.files, { path, what: 'the labelled file' }, (raw, columns) => {
         const [run, row, actual] = [RUN_ID_COLUMN, SOURCE_ROW_COLUMN, LABELLED_ACTUAL_COLUMN].map((c) => columns.get(c));
         const file = columns.get(SOURCE_FILE_COLUMN);
         if (run === undefined || row === undefined || actual === undefined) return;
@@ -191,7 +206,7 @@ async function joinToDrops(deps: TrainingDataDeps, definition: ModelDefinition, 
     }
     const header = await eachRow(
       deps.files,
-      source.path,
+      { path: source.path, what: `the drop of run '${runId}'` },
       (raw, index) => {
         const at = features.map((c) => index.get(c));
         if (at.some((i) => i === undefined)) return;
@@ -210,10 +225,11 @@ async function joinToDrops(deps: TrainingDataDeps, definition: ModelDefinition, 
   return out;
 }
 
-async function trainingSetRows(deps: TrainingDataDeps, definition: ModelDefinition, path: string, limits: TrainingDataLimits, skipped: Skipped): Promise<Cells[]> {
+/** The rows of a whole data set with the snapshot's columns (a training set, a version's validation data). */
+async function dataSetRows(deps: TrainingDataDeps, definition: ModelDefinition, file: DataFile, limits: TrainingDataLimits, skipped: Skipped): Promise<Cells[]> {
   const columns = trainingColumns(definition);
   const out: Cells[] = [];
-  const header = await eachRow(deps.files, path, (raw, index) => {
+  const header = await eachRow(deps.files, file, (raw, index) => {
     const at = columns.map((c) => index.get(c));
     if (at.some((i) => i === undefined)) return;
     for (let r = 0; r < raw.rowCount && out.length < limits.maxRows; r += 1) {
@@ -223,7 +239,7 @@ async function trainingSetRows(deps: TrainingDataDeps, definition: ModelDefiniti
     }
   });
   const missing = columns.filter((c) => !header.includes(c));
-  if (missing.length > 0) throw errors.invalidInputFile(`the training set '${path}' lacks ${missing.map((m) => `'${m}'`).join(', ')}`, { path, missing });
+  if (missing.length > 0) throw errors.invalidInputFile(`${file.what} '${file.path}' lacks ${missing.map((m) => `'${m}'`).join(', ')}`, { path: file.path, missing });
   return out;
 }
 
@@ -268,7 +284,7 @@ export async function trainingSnapshot(
         { labelledRows: rows.length, skipped: skipped.counts },
       );
     }
-    rows = await trainingSetRows(deps, definition, path, limits, skipped);
+    rows = await dataSetRows(deps, definition, { path, what: 'the training set' }, limits, skipped);
     source = 'training_set';
     from = [path];
   }
@@ -309,7 +325,7 @@ export async function revalidationDataset(
   const limits: TrainingDataLimits = { windows: input.windows.length, maxRows, minRows: 0 };
   const skipped = new Skipped();
   const source = version.datasets.find((d) => d.role === 'validation' && isLakePath(d.uri))?.uri;
-  const validation = source ? await trainingSetRows(deps, definition, source, limits, skipped) : [];
+  const validation = source ? await dataSetRows(deps, definition, { path: source, what: `the validation dataset of v${version.version}` }, limits, skipped) : [];
   const byWindow = await labelledFilesByWindow(deps, definition);
   const windows = [...new Set(input.windows)].filter((w) => byWindow.has(w)).sort().reverse();
   const wanted = await readLabelled(deps, definition, windows, byWindow, limits, skipped);

@@ -236,6 +236,21 @@ describe('a retraining request for a model with the built-in trainer', () => {
     expect(training.skipped).toEqual({ run_with_several_sources: 9 });
   });
 
+  it('when a labelled file or the training set cannot be read, then the request fails naming the file, not only the reader\'s reason', async () => {
+    const w = await aWorld();
+    await addLabelled(w, 'run-a', WINDOW, driftedRows(200, 1));
+    const damaged = lakePaths.labelled('regional', '20260531T0000Z', 'actuals-cut');
+    const fixture = labelledFixture({ model: 'regional', version: 1, runId: 'run-b', windowId: '20260531T0000Z', rows: driftedRows(20, 2) });
+    await w.lake.write(damaged, fixture.labelled.subarray(0, fixture.labelled.length - 30));
+    await expect(deliver(w, aRetrainingRequest('regional', 1, WINDOW))).rejects.toMatchObject({ code: 'INVALID_INPUT_FILE', details: { path: damaged } });
+    expect((await record(w.runs))?.error).toMatch(new RegExp(`^INVALID_INPUT_FILE: the labelled file '${damaged}' cannot be read: not a readable Parquet file`));
+
+    const empty = await aWorld({ trainingSet: true });
+    await empty.lake.write('datasets/regional/training.csv', Buffer.from(''));
+    await expect(deliver(empty, aRetrainingRequest('regional', 1, WINDOW))).rejects.toMatchObject({ code: 'INVALID_INPUT_FILE' });
+    expect((await record(empty.runs))?.error).toBe("INVALID_INPUT_FILE: the training set 'datasets/regional/training.csv' cannot be read: the file is empty: no header row");
+  });
+
   it('when there are too few labelled rows, then it trains on the champion\'s training set instead', async () => {
     const w = await aWorld({ trainingSet: true });
     await addLabelled(w, 'run-a', WINDOW, driftedRows(10, 9));
