@@ -243,12 +243,22 @@ async function dataSetRows(deps: TrainingDataDeps, definition: ModelDefinition, 
   return out;
 }
 
-/** The training set to fall back on: the champion's `training` dataset in the lake, else the configured one. */
-async function trainingSetPath(deps: TrainingDataDeps, definition: ModelDefinition, parent: ModelVersion, limits: TrainingDataLimits): Promise<string | undefined> {
-  const named = parent.datasets.find((d) => d.role === 'training' && isLakePath(d.uri))?.uri;
+/**
+ * The training set to fall back on: the champion's `training` dataset in the lake, else the
+ * configured one. Without one, why: each named data set that is not there is named, so a moved
+ * file or a mistyped setting reads as such, not as a model that never had a training set.
+ */
+async function trainingSet(deps: TrainingDataDeps, definition: ModelDefinition, parent: ModelVersion, limits: TrainingDataLimits): Promise<{ path: string } | { none: string }> {
+  const training = parent.datasets.filter((d) => d.role === 'training');
+  const named = (training.find((d) => isLakePath(d.uri)) ?? training[0])?.uri;
   const configured = limits.trainingDataset?.replaceAll('{model}', definition.name);
-  for (const path of [named, configured]) if (path && isLakePath(path) && (await deps.lake.stat(path))) return path;
-  return undefined;
+  const absent: string[] = [];
+  for (const [path, what] of [[named, `v${parent.version}'s 'training' dataset`], [configured, 'RETRAINING_TRAINING_DATASET']] as const) {
+    if (path === undefined) continue;
+    if (isLakePath(path) && (await deps.lake.stat(path))) return { path };
+    absent.push(`${what} '${path}' is ${isLakePath(path) ? 'not in the data lake' : 'not a data lake path'}`);
+  }
+  return { none: absent.length > 0 ? absent.join('; ') : `v${parent.version} names no 'training' dataset and RETRAINING_TRAINING_DATASET is not set` };
 }
 
 const inValidation = (id: string | null) => createHash('sha256').update(id ?? '').digest().readUInt32BE(0) % 100 < VALIDATION_PERCENT;
@@ -277,13 +287,14 @@ export async function trainingSnapshot(
   let source: TrainingSnapshot['source'] = 'labelled';
   let from = windows;
   if (rows.length < limits.minRows) {
-    const path = await trainingSetPath(deps, definition, parent, limits);
-    if (!path) {
+    const found = await trainingSet(deps, definition, parent, limits);
+    if ('none' in found) {
       throw errors.insufficientData(
-        `${rows.length} labelled rows could be joined to their drops (fewer than RETRAINING_MIN_ROWS, ${limits.minRows}) and the model has no training set (a 'training' dataset of v${parent.version} or RETRAINING_TRAINING_DATASET)`,
+        `${rows.length} labelled rows could be joined to their drops (fewer than RETRAINING_MIN_ROWS, ${limits.minRows}) and the model has no training set: ${found.none}`,
         { labelledRows: rows.length, skipped: skipped.counts },
       );
     }
+    const { path } = found;
     rows = await dataSetRows(deps, definition, { path, what: 'the training set' }, limits, skipped);
     source = 'training_set';
     from = [path];

@@ -266,6 +266,17 @@ describe('a retraining request for a model with the built-in trainer', () => {
     await expect(deliver(w, aRetrainingRequest('regional', 1, WINDOW), 5)).rejects.toMatchObject({ code: 'INSUFFICIENT_DATA' });
     expect((await record(w.runs))?.error).toMatch(/\(delivery 5 of 5: the message goes to the dead-letter queue\)$/);
     expect(w.publisher.ofType('retraining.changed').map((e) => e.data.state)).toEqual(['training', 'failed']);
+    expect((await record(w.runs))?.error).toMatch(/no training set: v1 names no 'training' dataset and RETRAINING_TRAINING_DATASET is not set/);
+  });
+
+  it('when the training set it would fall back on is not in the lake, then the request fails naming the data set that is missing, not a model without one', async () => {
+    const w = await aWorld({ trainingSet: true });
+    await w.lake.delete('datasets/regional/training.csv');
+    w.deps.limits = { ...w.deps.limits, trainingDataset: 'datasets/{model}/fallback.csv' };
+    await expect(deliver(w, aRetrainingRequest('regional', 1, WINDOW))).rejects.toMatchObject({ code: 'INSUFFICIENT_DATA' });
+    expect((await record(w.runs))?.error).toMatch(
+      /no training set: v1's 'training' dataset 'datasets\/regional\/training\.csv' is not in the data lake; RETRAINING_TRAINING_DATASET 'datasets\/regional\/fallback\.csv' is not in the data lake$/,
+    );
   });
 
   it('when some joined rows fail row validation, then the version is trained on the rest and the record counts the refused rows by reason', async () => {
