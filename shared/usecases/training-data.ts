@@ -82,18 +82,26 @@ interface DataFile {
 }
 
 /**
- * Visits every row of a data file (or only the chunks holding one of `rows`, by file row number).
+ * Visits the rows of a data file batch by batch (only the chunks holding one of `rows`, by file
+ * row number, when given) until `visit` answers false: a caller that has all it wants stops the
+ * download there instead of reading the rest of a file that may be far larger than RETRAINING_MAX_ROWS.
  * A file that cannot be read is INVALID_INPUT_FILE naming it: the reader's reason alone does not
  * say which of the many files a request reads is at fault.
  */
-async function eachRow(files: TabularFiles, file: DataFile, visit: (raw: RawRows, columns: Map<string, number>) => void, rows?: ReadonlySet<number>): Promise<readonly string[]> {
+async function eachRow(
+  files: TabularFiles,
+  file: DataFile,
+  visit: (raw: RawRows, columns: Map<string, number>) => boolean,
+  rows?: ReadonlySet<number>,
+): Promise<readonly string[]> {
   try {
     const plan = await files.plan(file.path, defaultChunkTargets);
     const columns = headerIndex(plan.columns);
     for (const chunk of plan.chunks) {
       if (rows && 'firstRow' in chunk && ![...rows].some((r) => r >= chunk.firstRow && r < chunk.firstRow + chunk.rows)) continue;
       const opened = await files.open(file.path, chunk);
-      for await (const raw of opened.batches) visit(raw, columns);
+      // Leaving the loop returns the generator, which releases the download.
+      for await (const raw of opened.batches) if (!visit(raw, columns)) return plan.columns;
     }
     return plan.columns;
   } catch (error) {
@@ -151,7 +159,7 @@ async function readLabelled(
       const header = await eachRow(deps.files, { path, what: 'the labelled file' }, (raw, columns) => {
         const [run, row, actual] = [RUN_ID_COLUMN, SOURCE_ROW_COLUMN, LABELLED_ACTUAL_COLUMN].map((c) => columns.get(c));
         const file = columns.get(SOURCE_FILE_COLUMN);
-        if (run === undefined || row === undefined || actual === undefined) return;
+        if (run === undefined || row === undefined || actual === undefined) return false;
         for (let r = 0; r < raw.rowCount && rows < limits.maxRows; r += 1) {
           const runId = raw.text(run, r);
           const sourceRow = raw.number(row, r);
@@ -175,6 +183,7 @@ async function readLabelled(
           fromDrop.rows.set(sourceRow, value!.trim());
           rows += 1;
         }
+        return rows < limits.maxRows;
       });
       if (![RUN_ID_COLUMN, SOURCE_ROW_COLUMN, LABELLED_ACTUAL_COLUMN].every((c) => header.includes(c))) {
         throw errors.invalidInputFile(`the labelled file '${path}' lacks ${RUN_ID_COLUMN}, ${SOURCE_ROW_COLUMN} or ${LABELLED_ACTUAL_COLUMN}`, { path });
@@ -209,13 +218,14 @@ async function joinToDrops(deps: TrainingDataDeps, definition: ModelDefinition, 
       { path: source.path, what: `the drop of run '${runId}'` },
       (raw, index) => {
         const at = features.map((c) => index.get(c));
-        if (at.some((i) => i === undefined)) return;
+        if (at.some((i) => i === undefined)) return false;
         for (let r = 0; r < raw.rowCount; r += 1) {
           const actual = rows.get(raw.rowNumber(r));
           if (actual === undefined) continue;
           rows.delete(raw.rowNumber(r));
           out.push([...at.map((i) => raw.text(i!, r)), actual]);
         }
+        return rows.size > 0;
       },
       new Set(rows.keys()),
     );
@@ -231,12 +241,13 @@ async function dataSetRows(deps: TrainingDataDeps, definition: ModelDefinition, 
   const out: Cells[] = [];
   const header = await eachRow(deps.files, file, (raw, index) => {
     const at = columns.map((c) => index.get(c));
-    if (at.some((i) => i === undefined)) return;
+    if (at.some((i) => i === undefined)) return false;
     for (let r = 0; r < raw.rowCount && out.length < limits.maxRows; r += 1) {
       const cells = at.map((i) => raw.text(i!, r));
       if (usableTarget(definition, cells[cells.length - 1]!)) out.push(cells);
       else skipped.add('unusable_actual');
     }
+    return out.length < limits.maxRows;
   });
   const missing = columns.filter((c) => !header.includes(c));
   if (missing.length > 0) throw errors.invalidInputFile(`${file.what} '${file.path}' lacks ${missing.map((m) => `'${m}'`).join(', ')}`, { path: file.path, missing });

@@ -259,6 +259,34 @@ describe('a retraining request for a model with the built-in trainer', () => {
     expect((await w.store.getVersion('regional', 2))!.value.description).toMatch(/rows of the training set\.$/);
   });
 
+  it('when the training set is far larger than RETRAINING_MAX_ROWS, then reading stops once it has them instead of downloading the rest', async () => {
+    const w = await aWorld({ trainingSet: true });
+    // More rows than one batch of the CSV reader holds (2^20 cells), so reading can stop early.
+    await w.lake.write('datasets/regional/training.csv', Buffer.from(toCsv(regionalRows(250_000, 5))));
+    w.deps.limits = { ...w.deps.limits, maxRows: 100 };
+    const read = new Map<string, number>();
+    const files = w.deps.files;
+    w.deps.files = {
+      ...files,
+      plan: (path, options) => files.plan(path, options),
+      open: async (path, chunk, hints) => {
+        const opened = await files.open(path, chunk, hints);
+        async function* counted() {
+          for await (const raw of opened.batches) {
+            read.set(path, (read.get(path) ?? 0) + raw.rowCount);
+            yield raw;
+          }
+        }
+        return { ...opened, batches: counted() };
+      },
+    };
+
+    expect(await deliver(w, aRetrainingRequest('regional', 1, WINDOW))).toMatchObject({ state: 'registered' });
+    const training = (await record(w.runs))!.training!;
+    expect(training.trainRows + training.validationRows).toBe(100);
+    expect(read.get('datasets/regional/training.csv')).toBeLessThan(250_000);
+  });
+
   it('when there is no data to train on, then the request fails with the reason and the handling throws (the message is retried, then dead-lettered)', async () => {
     const w = await aWorld();
     await expect(deliver(w, aRetrainingRequest('regional', 1, WINDOW))).rejects.toMatchObject({ code: 'INSUFFICIENT_DATA' });
