@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 
-import { errors, parseOrThrow } from '../domain/errors';
+import { errors, isDomainError, parseOrThrow } from '../domain/errors';
 import { lakePaths } from '../domain/lake-paths';
 import { computeMetrics, type MetricsData } from '../domain/metrics';
 import type { GoldenRecord } from '../domain/parity';
@@ -133,6 +133,28 @@ export async function championSpec(lake: DataLake, parent: ModelVersion): Promis
   return recoverTransformSpec((await readFittedTransforms(lake, parent))!);
 }
 
+/**
+ * Refits the champion's spec on the training rows. A one-hot step learns its categories from the
+ * data, so a category no training row has any more (a region that stopped sending) leaves the
+ * spec's output for it unmade: that is said in those words, not as a spec naming an unknown column.
+ */
+async function refitTransforms(lake: DataLake, parent: ModelVersion, spec: TransformSpec, batch: RowBatch) {
+  try {
+    return fitTransformsWithRows(spec, batch);
+  } catch (error) {
+    const output = isDomainError(error) && error.code === 'VALIDATION_ERROR' ? error.details?.column : undefined;
+    if (typeof output !== 'string' || !spec.output.includes(output)) throw error;
+    const made = (await readFittedTransforms(lake, parent))?.steps.find((s) => s.type === 'one_hot' && s.outputs.includes(output));
+    const category = made?.type === 'one_hot' ? made.categories[made.outputs.indexOf(output)] : undefined;
+    if (made?.type !== 'one_hot' || category === undefined) throw error;
+    throw errors.insufficientData(
+      `no training row has '${category}' in '${made.column}', and the champion's spec (v${parent.version}) outputs '${output}' for it: its one_hot step learns its categories from the data; ` +
+        `list them in the step (categories) to keep a column for a value that is absent, or retrain with the webhook trainer`,
+      { column: made.column, category, output },
+    );
+  }
+}
+
 function fitModel(definition: ModelDefinition, matrix: FeatureMatrix, target: Float64Array): LinearCoefficients {
   if (definition.task === 'regression') return fitLinearRegression(matrix, target);
   return fitLogisticRegression(matrix, target);
@@ -232,7 +254,7 @@ export async function trainBuiltin(
   }
   const spec = await championSpec(deps.lake, parent);
   const train = await readLabelled(deps.files, definition, snapshot.trainPath);
-  const { fitted, rows } = fitTransformsWithRows(spec, train.batch);
+  const { fitted, rows } = await refitTransforms(deps.lake, parent, spec, train.batch);
   const fittedRows = subsetBatch(train.batch, rows);
   const fitOn = transformed(fitted, { batch: fittedRows, target: Float64Array.from(rows, (r) => train.target[r]!) });
   if (fitOn.matrix.rows < 2) throw errors.insufficientData(`only ${fitOn.matrix.rows} training rows are left after the transforms`);

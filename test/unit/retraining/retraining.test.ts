@@ -325,6 +325,19 @@ describe('a retraining request for a model with the built-in trainer', () => {
     expect(error).not.toMatch(/column 'region'/);
   });
 
+  it('when a category the champion one-hot encodes is in no training row any more, then the request fails naming the value and the column, and no version is registered', async () => {
+    const w = await aWorld();
+    await addLabelled(w, 'run-b', WINDOW, driftedRows(200, 1).map((r) => ({ ...r, features: { ...r.features, region: 'north' } })));
+    await expect(deliver(w, aRetrainingRequest('regional', 1, WINDOW))).rejects.toMatchObject({
+      code: 'INSUFFICIENT_DATA',
+      details: { column: 'region', category: 'south', output: 'region_south' },
+    });
+    expect((await record(w.runs))!.error).toMatch(
+      /^INSUFFICIENT_DATA: no training row has 'south' in 'region', and the champion's spec \(v1\) outputs 'region_south' for it: its one_hot step learns its categories from the data/,
+    );
+    expect(await w.store.getVersion('regional', 2)).toBeUndefined();
+  });
+
   it('when the targets are beyond float32 (the ONNX graph\'s type), then the request fails saying the coefficients do not fit, and no version is registered', async () => {
     const w = await aWorld();
     await addLabelled(w, 'run-b', WINDOW, driftedRows(200, 1).map((r) => ({ ...r, actual: (r.actual as number) * 1e38 })));
