@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 
 import { errors, isDomainError, parseOrThrow } from '../domain/errors';
 import { lakePaths } from '../domain/lake-paths';
@@ -301,7 +301,9 @@ export async function trainBuiltin(
       `${definition.task === 'regression' ? 'least squares' : 'logistic regression'} on ${fitOn.matrix.rows} rows of ${snapshot.source === 'labelled' ? 'labelled data' : 'the training set'}.`,
   };
 
-  const staged = lakePaths.artifactUpload(definition.name, `retrain-${request.window.id}`);
+  // Staged under a name of its own: registration deletes its upload when done, and a concurrent
+  // attempt of the same request (a redelivery after a lost lock) must not lose its file to that.
+  const staged = lakePaths.artifactUpload(definition.name, `retrain-${request.window.id}-${randomUUID()}`);
   await deps.lake.write(staged, exported.bytes, { contentType: 'application/octet-stream' });
   const artifact = { path: staged, sha256: sha256(exported.bytes), size: exported.bytes.length, temporary: true };
   const registered = await registerPackage(deps.registration, { model: definition.name, manifest, artifact, actor: RETRAINING_ACTOR, idempotencyKey: requestId });

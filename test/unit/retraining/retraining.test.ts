@@ -184,6 +184,22 @@ describe('a retraining request for a model with the built-in trainer', () => {
     expect(w.started.lifecycles).toEqual([`regional:2:${REQUEST_ID}`, `regional:2:${REQUEST_ID}`, `regional:2:${REQUEST_ID}`]);
   });
 
+  it('when two deliveries of one request train at the same time (a redelivery after a lost lock, a copy sent by hand), then both end with the one version, neither failing on the other\'s staged file', async () => {
+    const w = await aWorld();
+    await addLabelled(w, 'run-a', WINDOW, driftedRows(200, 1));
+    const body = aRetrainingRequest('regional', 1, WINDOW);
+
+    const outcomes = await Promise.allSettled([deliver(w, body, 2), deliver(w, body, 1, 'hand-sent-1')]);
+
+    expect(outcomes).toEqual([
+      { status: 'fulfilled', value: expect.objectContaining({ state: 'registered', resultVersion: 2 }) },
+      { status: 'fulfilled', value: expect.objectContaining({ state: 'registered', resultVersion: 2 }) },
+    ]);
+    expect((await w.store.listVersions('regional')).map((v) => v.version)).toEqual([1, 2]);
+    expect(w.publisher.ofType('retraining.changed').map((e) => e.data.state)).toEqual(['training', 'registered']);
+    expect([...w.lake.objects.keys()].filter((path) => path.startsWith('models/regional/uploads/'))).toEqual([]);
+  });
+
   it("when a run recorded its drop's ETag as the blob event gave it (without quotes), then its labelled rows are still joined back to the drop", async () => {
     const w = await aWorld();
     const fixture = labelledFixture({ model: 'regional', version: 1, runId: 'run-a', windowId: WINDOW, rows: driftedRows(120, 5), segmentKey: 'region' });
