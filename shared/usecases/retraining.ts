@@ -119,6 +119,14 @@ export async function handleRetrainingMessage(deps: RetrainingDeps, starters: Re
   if (!model) throw errors.modelNotFound(request.model);
   const record = await ensureRetrainingRecord(deps, request);
   try {
+    // The request was raised on the champion its record names: a copy naming another version would
+    // train that version's spec and register it as the parent, while the request says otherwise.
+    if (record.version !== request.version) {
+      throw errors.validation(
+        `malformed retraining request '${record.requestId}': it names version ${request.version}, the request was raised on version ${record.version} (its record) and keeps it`,
+        { recordVersion: record.version, messageVersion: request.version },
+      );
+    }
     return await retrain(deps, starters, request, record, model.definition);
   } catch (error) {
     const permanent = isDomainError(error) && error.code !== 'CONCURRENCY_CONFLICT';

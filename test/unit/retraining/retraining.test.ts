@@ -422,6 +422,25 @@ describe('a retraining request for a model with the built-in trainer', () => {
     expect(await deliver(w, aRetrainingRequest('regional', 1, WINDOW), 1, 'hand-sent-1')).toMatchObject({ requestId: REQUEST_ID, state: 'registered' });
   });
 
+  it('when a copy of a request names another version than the one it was raised on (the champion changed since), then it is refused and the request fails saying so, instead of training that version as the parent', async () => {
+    const w = await aWorld({ trainingSet: true });
+    const v2 = regionalPackage([2, 3, 9, 0], 1, { datasets: [{ role: 'training', uri: 'datasets/regional/training.csv' }] });
+    const registration = w.deps.registration;
+    await registerPackage(registration, { model: 'regional', manifest: v2.manifest, artifact: await stageUpload(registration, 'regional', Readable.from([v2.onnx])), actor: carlos });
+    await queuedRecord(w);
+
+    await expect(deliver(w, aRetrainingRequest('regional', 2, WINDOW))).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
+    expect(await record(w.runs)).toMatchObject({
+      state: 'failed',
+      version: 1,
+      error: `VALIDATION_ERROR: malformed retraining request '${REQUEST_ID}': it names version 2, the request was raised on version 1 (its record) and keeps it`,
+    });
+    expect(await w.store.getVersion('regional', 3)).toBeUndefined();
+    // The request as it was raised still trains, with the version it names as the parent.
+    expect(await deliver(w, aRetrainingRequest('regional', 1, WINDOW))).toMatchObject({ state: 'registered', resultVersion: 3 });
+    expect((await w.store.getVersion('regional', 3))!.value.lineage).toMatchObject({ parentVersion: 1, trainingRun: REQUEST_ID });
+  });
+
   it('when a window id has the pattern but names no instant (hour 99) or another one (30 February is 2 March), then it is refused and nothing is trained', async () => {
     const w = await aWorld({ trainingSet: true });
     const window = { start: '2026-06-01T00:00:00Z', end: '2026-06-02T00:00:00Z' };
