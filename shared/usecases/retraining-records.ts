@@ -122,6 +122,21 @@ export function recordTrainingError(
 }
 
 /**
+ * The request's version is registered but its lifecycle could not be started before the message
+ * ran out of deliveries (an outage of the durable client): nothing else would start it, and a
+ * request left `registered` stays open, holding off every later request of the model. It fails
+ * saying so and keeps `resultVersion`: the message sent again starts the lifecycle, and a lifecycle
+ * that did start after all still closes it (closeRetrainingForVersion).
+ */
+export function recordLifecycleNotStarted(deps: RetrainingRecordDeps, model: string, requestId: string, error: string): Promise<RetrainingRecord> {
+  return updateRetrainingRecord(deps, model, requestId, (r) =>
+    r.state === 'registered' && r.resultVersion !== undefined
+      ? { ...r, state: 'failed', error: `v${r.resultVersion} is registered, but its lifecycle was not started: ${error}` }
+      : undefined,
+  );
+}
+
+/**
  * The trainer registered `version` for the request: `registered` with the result, then closed at
  * once if that version is already decided (a retried request, or a pipeline that reported after
  * its version's lifecycle ended). Otherwise the lifecycle's end closes it.
@@ -182,19 +197,21 @@ export async function takePipelineReport(
 }
 
 /**
- * The lifecycle of `version` ended in `outcome`: every request that produced it and is still open
- * is closed with that outcome. Returns the records it closed (none when no request produced it).
+ * The lifecycle of `version` ended in `outcome`: every request that produced it and is not closed
+ * is closed with that outcome: a `registered` one, or one failed because the lifecycle seemed not
+ * to start (recordLifecycleNotStarted). Returns the records it closed (none when no request produced it).
  */
 export async function closeRetrainingForVersion(
   deps: RetrainingRecordDeps,
   input: { model: string; version: number; outcome: LifecycleState },
 ): Promise<RetrainingRecord[]> {
-  const open = (await deps.runs.retraining.list(input.model)).filter((r) => r.state === 'registered' && r.resultVersion === input.version);
+  const produced = (r: RetrainingRecord) => (r.state === 'registered' || r.state === 'failed') && r.resultVersion === input.version;
+  const open = (await deps.runs.retraining.list(input.model)).filter(produced);
   const closedAt = deps.clock.now().toISOString();
   return Promise.all(
     open.map((r) =>
       updateRetrainingRecord(deps, input.model, r.requestId, (current) =>
-        current.state === 'registered' && current.resultVersion === input.version ? { ...current, state: 'closed', outcome: input.outcome, closedAt } : undefined,
+        produced(current) ? { ...without(current, 'error'), state: 'closed', outcome: input.outcome, closedAt } : undefined,
       ),
     ),
   );

@@ -10,6 +10,7 @@ import { type BuiltinTrainerDeps, trainBuiltin } from './builtin-trainer';
 import {
   type DecisionDeps,
   ensureRetrainingRecord,
+  recordLifecycleNotStarted,
   recordTrainingError,
   recordTrainingResult,
   startTraining,
@@ -133,7 +134,8 @@ export async function handleRetrainingMessage(deps: RetrainingDeps, starters: Re
     const last = delivery.deliveryCount >= deps.maxDeliveryCount;
     const deadLetter = last ? ` (delivery ${delivery.deliveryCount} of ${deps.maxDeliveryCount}: the message goes to the dead-letter queue)` : '';
     const note = permanent || last ? `${describe(error)}${deadLetter}` : `delivery ${delivery.deliveryCount} failed, to be retried: ${describe(error)}`;
-    await recordTrainingError(deps, record.modelName, record.requestId, note, permanent || last);
+    const after = await recordTrainingError(deps, record.modelName, record.requestId, note, permanent || last);
+    if (last) await recordLifecycleNotStarted(deps, after.modelName, after.requestId, note);
     throw error;
   }
 }

@@ -2,7 +2,7 @@ import { isDecided, parseRetrainingRequestId } from '../../../shared/domain/retr
 import { retrainingRequestId } from '../../../shared/schemas/messages';
 import type { RetrainingRecord } from '../../../shared/schemas/monitoring';
 import { RegistryUseCases } from '../../../shared/usecases/registry';
-import { acceptPipelineReport, closeRetrainingForVersion, listRetrainingRequests, recordTrainingResult } from '../../../shared/usecases/retraining-records';
+import { acceptPipelineReport, closeRetrainingForVersion, listRetrainingRequests, recordLifecycleNotStarted, recordTrainingResult } from '../../../shared/usecases/retraining-records';
 import { aModelVersionInput, anActor, theSystem } from '../../support/builders';
 import { InMemoryModelRegistry } from '../../support/in-memory-registry';
 import { inMemoryRunStore } from '../../support/in-memory-run-store';
@@ -70,6 +70,25 @@ describe('closing a retraining request when its version is decided', () => {
     // The lifecycle of a version no request produced closes nothing; closing twice changes nothing.
     expect(await closeRetrainingForVersion(deps, { model: 'regional', version: 1, outcome: 'production' })).toEqual([]);
     expect(await closeRetrainingForVersion(deps, { model: 'regional', version: 2, outcome: 'production' })).toEqual([]);
+  });
+
+  it('when a request failed because its version\'s lifecycle seemed not to start and that lifecycle ends after all, then the request closes with the outcome', async () => {
+    const { deps, runs } = await aWorld();
+    const id = aRecord('20260601T0000Z').requestId;
+    await runs.retraining.create('regional', id, aRecord('20260601T0000Z', { state: 'registered', trainer: 'builtin', resultVersion: 2 }));
+    expect(await recordLifecycleNotStarted(deps, 'regional', id, 'the task hub did not answer')).toMatchObject({
+      state: 'failed',
+      resultVersion: 2,
+      error: 'v2 is registered, but its lifecycle was not started: the task hub did not answer',
+    });
+    // A request failed for another reason without a version is no request of the version.
+    await runs.retraining.create('regional', aRecord('20260501T0000Z').requestId, aRecord('20260501T0000Z', { state: 'failed', error: 'no data' }));
+
+    expect((await closeRetrainingForVersion(deps, { model: 'regional', version: 2, outcome: 'rejected' })).map((r) => r.requestId)).toEqual([id]);
+    const closed = (await runs.retraining.get('regional', id))!.value;
+    expect(closed).toMatchObject({ state: 'closed', outcome: 'rejected', resultVersion: 2 });
+    expect(closed.error).toBeUndefined();
+    expect((await runs.retraining.get('regional', aRecord('20260501T0000Z').requestId))?.value.state).toBe('failed');
   });
 
   it('when a pipeline reports a version that is already decided, then the request closes at once; one still in its lifecycle stays registered', async () => {

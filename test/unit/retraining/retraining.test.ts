@@ -5,6 +5,7 @@ import { OnnxModelExporter } from '../../../shared/adapters/onnx/linear-onnx';
 import { OnnxModelRuntime } from '../../../shared/adapters/onnx/onnx-model-runtime';
 import { LakeTabularFiles } from '../../../shared/adapters/tabular/lake-tabular-files';
 import { lakePaths } from '../../../shared/domain/lake-paths';
+import { isOpenRequest } from '../../../shared/domain/policies/retraining-gate';
 import { seededRandom } from '../../../shared/domain/random';
 import { fitTransforms, type TransformSpecInput } from '../../../shared/domain/transforms';
 import type { RunStore } from '../../../shared/ports/run-store';
@@ -392,6 +393,29 @@ describe('a retraining request for a model with the built-in trainer', () => {
     // Sent again from the dead-letter queue once the store is back: it trains.
     expect(await deliver(w, aRetrainingRequest('regional', 1, WINDOW), 1)).toMatchObject({ state: 'registered', resultVersion: 2 });
     expect((await record(w.runs))?.error).toBeUndefined();
+  });
+
+  it('when the version is registered but its lifecycle cannot be started on any delivery, then the last one fails the request naming the version instead of leaving it registered and open for good', async () => {
+    const w = await aWorld();
+    await addLabelled(w, 'run-a', WINDOW, driftedRows(150, 3));
+    const starters = w.starters;
+    w.starters = { ...starters, startLifecycle: () => Promise.reject(new Error('the task hub is unavailable')) };
+    for (const delivery of [1, 2, 3, 4]) await expect(deliver(w, aRetrainingRequest('regional', 1, WINDOW), delivery)).rejects.toThrow('the task hub is unavailable');
+    expect(await record(w.runs)).toMatchObject({ state: 'registered', resultVersion: 2 });
+
+    await expect(deliver(w, aRetrainingRequest('regional', 1, WINDOW), 5)).rejects.toThrow('the task hub is unavailable');
+    expect(await record(w.runs)).toMatchObject({
+      state: 'failed',
+      resultVersion: 2,
+      error: 'v2 is registered, but its lifecycle was not started: the task hub is unavailable (delivery 5 of 5: the message goes to the dead-letter queue)',
+    });
+    expect(isOpenRequest((await record(w.runs))!)).toBe(false);
+
+    // Sent again once the task hub is back: the same version, its lifecycle started, registered again.
+    w.starters = starters;
+    expect(await deliver(w, aRetrainingRequest('regional', 1, WINDOW), 1, 'hand-sent-1')).toMatchObject({ state: 'registered', resultVersion: 2 });
+    expect(w.started.lifecycles).toEqual([`regional:2:${REQUEST_ID}`]);
+    expect((await w.store.listVersions('regional')).map((v) => v.version)).toEqual([1, 2]);
   });
 
   it('when a message is malformed, then it is refused with the reason and the request it names is failed', async () => {
