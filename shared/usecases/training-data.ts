@@ -83,8 +83,9 @@ interface DataFile {
 
 /**
  * Visits the rows of a data file batch by batch (only the chunks holding one of `rows`, by file
- * row number, when given) until `visit` answers false: a caller that has all it wants stops the
- * download there instead of reading the rest of a file that may be far larger than RETRAINING_MAX_ROWS.
+ * row number, when given) until `visit` answers false: a caller that has all it wants stops there
+ * instead of parsing the rest of a file that may be far larger than RETRAINING_MAX_ROWS (planning
+ * still scans a CSV once for its chunk boundaries; a Parquet file is read by row group).
  * A file that cannot be read is INVALID_INPUT_FILE naming it: the reader's reason alone does not
  * say which of the many files a request reads is at fault.
  */
