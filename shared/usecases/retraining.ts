@@ -135,7 +135,9 @@ export async function handleRetrainingMessage(deps: RetrainingDeps, starters: Re
     const deadLetter = last ? ` (delivery ${delivery.deliveryCount} of ${deps.maxDeliveryCount}: the message goes to the dead-letter queue)` : '';
     const note = permanent || last ? `${describe(error)}${deadLetter}` : `delivery ${delivery.deliveryCount} failed, to be retried: ${describe(error)}`;
     const after = await recordTrainingError(deps, record.modelName, record.requestId, note, permanent || last);
-    if (last) await recordLifecycleNotStarted(deps, after.modelName, after.requestId, note);
+    // Only an outage can be what kept a registered version's lifecycle from starting; a refused
+    // message (a copy naming another version) leaves the registered request as it is.
+    if (last && !permanent) await recordLifecycleNotStarted(deps, after.modelName, after.requestId, note);
     throw error;
   }
 }

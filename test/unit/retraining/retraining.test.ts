@@ -463,6 +463,9 @@ describe('a retraining request for a model with the built-in trainer', () => {
     // The request as it was raised still trains, with the version it names as the parent.
     expect(await deliver(w, aRetrainingRequest('regional', 1, WINDOW))).toMatchObject({ state: 'registered', resultVersion: 3 });
     expect((await w.store.getVersion('regional', 3))!.value.lineage).toMatchObject({ parentVersion: 1, trainingRun: REQUEST_ID });
+    // A copy refused on its last delivery leaves the registered request as it is.
+    await expect(deliver(w, aRetrainingRequest('regional', 2, WINDOW), 5)).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
+    expect(await record(w.runs)).toMatchObject({ state: 'registered', resultVersion: 3 });
   });
 
   it('when a window id has the pattern but names no instant (hour 99) or another one (30 February is 2 March), then it is refused and nothing is trained', async () => {
