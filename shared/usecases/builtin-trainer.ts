@@ -52,6 +52,8 @@ export interface BuiltinTrainingInput {
   requestId: string;
   request: RetrainingRequest;
   snapshot: TrainingSnapshot;
+  /** The champion's spec (builtinSpec), refitted on the snapshot. */
+  spec: TransformSpec;
 }
 
 /** Who registers what the built-in trainer produced. */
@@ -155,6 +157,18 @@ async function refitTransforms(lake: DataLake, parent: ModelVersion, spec: Trans
   }
 }
 
+/**
+ * The spec the built-in trainer would refit for this model and champion, or why it cannot train
+ * them (a multiclass model, a graph on raw columns, a spec that cannot be recovered): asked before
+ * any data is read, so a model it can never train does not read and snapshot its data first.
+ */
+export async function builtinSpec(lake: DataLake, definition: ModelDefinition, parent: ModelVersion): Promise<TransformSpec> {
+  if (definition.task === 'multiclass') {
+    throw errors.unsupportedModel('the built-in trainer fits linear regression (regression) and logistic regression (binary); a multiclass model needs the webhook trainer');
+  }
+  return championSpec(lake, parent);
+}
+
 function fitModel(definition: ModelDefinition, matrix: FeatureMatrix, target: Float64Array): LinearCoefficients {
   if (definition.task === 'regression') return fitLinearRegression(matrix, target);
   return fitLogisticRegression(matrix, target);
@@ -248,11 +262,7 @@ export async function trainBuiltin(
   deps: BuiltinTrainerDeps,
   input: BuiltinTrainingInput,
 ): Promise<{ version: ModelVersion; created: boolean; refused: Record<string, number> }> {
-  const { definition, parent, snapshot, request, requestId } = input;
-  if (definition.task === 'multiclass') {
-    throw errors.unsupportedModel('the built-in trainer fits linear regression (regression) and logistic regression (binary); a multiclass model needs the webhook trainer');
-  }
-  const spec = await championSpec(deps.lake, parent);
+  const { definition, parent, snapshot, request, requestId, spec } = input;
   const train = await readLabelled(deps.files, definition, snapshot.trainPath);
   const { fitted, rows } = await refitTransforms(deps.lake, parent, spec, train.batch);
   const fittedRows = subsetBatch(train.batch, rows);

@@ -6,7 +6,7 @@ import { type RetrainingRequest, retrainingRequestId, retrainingRequestSchema } 
 import type { ModelDefinition } from '../schemas/model';
 import type { RetrainingRecord } from '../schemas/monitoring';
 import type { RetrainingInput, RetrainingSubmitted, TrainingJob } from '../schemas/retraining';
-import { type BuiltinTrainerDeps, trainBuiltin } from './builtin-trainer';
+import { type BuiltinTrainerDeps, builtinSpec, trainBuiltin } from './builtin-trainer';
 import {
   type DecisionDeps,
   ensureRetrainingRecord,
@@ -178,6 +178,7 @@ async function retrain(
   }
 
   await startTraining(deps, record, 'builtin');
+  const spec = await builtinSpec(deps.lake, definition, parent);
   const windows = definition.policies.retraining.windows ?? deps.limits.windows;
   const snapshot = await trainingSnapshot(deps, { definition, parent, windowId: request.window.id, limits: { ...deps.limits, windows } });
   await updateRetrainingRecord(deps, modelName, requestId, (r) => ({
@@ -191,7 +192,7 @@ async function retrain(
       datasets: [snapshot.trainPath, snapshot.validationPath],
     },
   }));
-  const { version, refused } = await trainBuiltin(deps, { definition, parent, requestId, request, snapshot });
+  const { version, refused } = await trainBuiltin(deps, { definition, parent, requestId, request, snapshot, spec });
   await updateRetrainingRecord(deps, modelName, requestId, (r) => (r.training ? { ...r, training: { ...r.training, refused } } : undefined));
   // Recorded before the lifecycle starts, so the lifecycle's end finds the request to close.
   const after = await recordTrainingResult(deps, modelName, requestId, version.version);

@@ -544,13 +544,16 @@ describe('the transform spec a retraining refits', () => {
     expect(refitted.steps[0].upper).not.toEqual(old.steps[0].upper);
   });
 
-  it('when the spec cannot be recovered and the champion did not register it, then the request fails asking for transformSpec', async () => {
+  it('when the spec cannot be recovered and the champion did not register it, then the request fails asking for transformSpec, before reading any data', async () => {
     const w = await clippedChampion(false);
     await expect(handleRetrainingMessage(w.deps, w.starters, { body: aRetrainingRequest('clipped', 1, WINDOW), deliveryCount: 1 })).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
     expect((await w.runs.retraining.get('clipped', `retrain:clipped:${WINDOW}`))?.value).toMatchObject({
       state: 'failed',
       error: expect.stringMatching(/step 1 \(clip\) .*`transformSpec` in the manifest/),
     });
+    // Said before any data is read: no snapshot of data it could never train on.
+    expect((await w.runs.retraining.get('clipped', `retrain:clipped:${WINDOW}`))?.value.training).toBeUndefined();
+    expect(await w.lake.stat(lakePaths.retrainingDataset('clipped', WINDOW, 'train.csv'))).toBeUndefined();
   });
 });
 
