@@ -6,7 +6,7 @@ import { type RetrainingRequest, retrainingRequestId, retrainingRequestSchema } 
 import type { ModelDefinition } from '../schemas/model';
 import type { RetrainingRecord } from '../schemas/monitoring';
 import type { RetrainingInput, RetrainingSubmitted, TrainingJob } from '../schemas/retraining';
-import { type BuiltinTrainerDeps, builtinSpec, trainBuiltin } from './builtin-trainer';
+import { builtinSpec, type BuiltinTrainerDeps, trainBuiltin } from './builtin-trainer';
 import {
   type DecisionDeps,
   ensureRetrainingRecord,
