@@ -1,13 +1,26 @@
-import type { ModelEventInput } from '../schemas/messages';
+import { createHash } from 'node:crypto';
+
+import { MAX_EVENT_ID_LENGTH, type ModelEventInput } from '../schemas/messages';
 import type { AuditEvent } from '../schemas/registry';
 
 /**
- * The event published for a ledger entry. Its id is the entry's id, which is deterministic, so a
- * publish retried after a failure is dropped by the topic's duplicate detection instead of
- * reaching subscribers twice.
+ * The event id of a ledger entry: the entry's id, or, for one longer than a Service Bus message id
+ * may be (`{model}:v{n}:revalidated:{sha256}` of a long model name), its head and 40 hex digits of
+ * the whole id's sha256. Deterministic either way, so the topic still drops a repeated publish.
+ */
+export function ledgerEventId(entryId: string): string {
+  if (entryId.length <= MAX_EVENT_ID_LENGTH) return entryId;
+  const digest = createHash('sha256').update(entryId).digest('hex').slice(0, 40);
+  return `${entryId.slice(0, MAX_EVENT_ID_LENGTH - digest.length - 1)}#${digest}`;
+}
+
+/**
+ * The event published for a ledger entry. Its id is the entry's (deterministic) id, so a publish
+ * retried after a failure is dropped by the topic's duplicate detection instead of reaching
+ * subscribers twice.
  */
 export function modelEventOf(entry: AuditEvent): ModelEventInput {
-  const base = { eventId: entry.id, model: entry.modelName, occurredAt: entry.at };
+  const base = { eventId: ledgerEventId(entry.id), model: entry.modelName, occurredAt: entry.at };
   switch (entry.kind) {
     case 'model_created':
       return { ...base, type: 'model.created', data: { actor: entry.actor.id } };

@@ -43,9 +43,12 @@ export function retrainingDeduplicationKey(request: Pick<RetrainingRequest, 'mod
   return retrainingRequestId(request.model, request.window.id);
 }
 
+/** Service Bus refuses a message id longer than this. */
+export const MAX_EVENT_ID_LENGTH = 128;
+
 const eventBase = {
   /** Unique per event; also the Service Bus message id, so a republished event is dropped. */
-  eventId: z.string().min(1).max(128),
+  eventId: z.string().min(1).max(MAX_EVENT_ID_LENGTH),
   model: modelNameSchema,
   version: versionNumberSchema.optional(),
   occurredAt: isoDateTimeSchema,

@@ -340,6 +340,31 @@ describe('registry use cases (in-memory registry)', () => {
     expect(events.ofType('champion.changed')[0]).toMatchObject({ data: { epoch: 1, from: null, to: version, cause: 'promote' } });
   });
 
+  it('when a ledger id is longer than a Service Bus message id (a revalidation of a long model name), then it is recorded and published once under a stable shortened event id', async () => {
+    const registry = new InMemoryModelRegistry();
+    const events = new RecordingPublisher();
+    const useCases = new RegistryUseCases({ registry, clock: steppingClock(), events });
+    const model = `m${'x'.repeat(62)}`;
+    await useCases.createModel(aModelDefinition({ name: model }), alice);
+    const { version } = await useCases.registerVersion(model, aModelVersionInput(), alice);
+    const outcome = { evidenceHash: sha('new evidence'), decision: 'pass' as const, reason: 'new segment value(s) region=west', at: '2026-03-02T00:00:00.000Z' };
+
+    await useCases.recordRevalidation(model, version, outcome, system);
+    await useCases.recordRevalidation(model, version, outcome, system);
+
+    const entryId = `${model}:v${version}:revalidated:${outcome.evidenceHash}`;
+    expect(entryId.length).toBeGreaterThan(128);
+    expect(await registry.hasAudit(model, entryId)).toBe(true);
+    const published = events.ofType('version.revalidated');
+    expect(published).toHaveLength(1);
+    expect(published[0]!.eventId.length).toBeLessThanOrEqual(128);
+    expect(published[0]!.eventId.startsWith(`${model}:v${version}:revalidated:`)).toBe(true);
+    expect(published[0]).toMatchObject({ model, version, data: { evidenceHash: outcome.evidenceHash, decision: 'pass' } });
+    // Another bundle of the same version is another fact: another event id.
+    await useCases.recordRevalidation(model, version, { ...outcome, evidenceHash: sha('newer evidence') }, system);
+    expect(new Set(events.ofType('version.revalidated').map((e) => e.eventId)).size).toBe(2);
+  });
+
   it('when publishing fails after the version was written, then nothing is on the ledger and the next command publishes and appends it', async () => {
     const { useCases, version, events, registry } = await setup();
     events.failNext = true;
