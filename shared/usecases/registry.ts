@@ -71,16 +71,35 @@ export class RegistryUseCases {
     checkOutputColumns(definition);
     const actor = parseOrThrow(actorSchema, actorInput, 'actor');
     const now = this.now();
-    const record = await this.deps.registry.createModel({
-      modelName: definition.name,
-      definition,
-      createdAt: now,
-      updatedAt: now,
-      createdBy: actor.id,
-      latestVersion: 0,
-    });
-    await this.record({ id: `${definition.name}:created`, kind: 'model_created', modelName: definition.name, actor, at: now });
+    let record: ModelRecord;
+    try {
+      record = await this.deps.registry.createModel({
+        modelName: definition.name,
+        definition,
+        createdAt: now,
+        updatedAt: now,
+        createdBy: actor.id,
+        latestVersion: 0,
+      });
+    } catch (error) {
+      // A retry of a call that stored the model and then failed to publish or append its entry
+      // meets 409 from here on: finish that entry before answering, or it would never be written.
+      if (isDomainError(error) && error.code === 'MODEL_ALREADY_EXISTS') {
+        const stored = await this.deps.registry.getModel(definition.name);
+        if (stored) await this.recordCreation(stored);
+      }
+      throw error;
+    }
+    await this.recordCreation(record, actor);
     return record;
+  }
+
+  /**
+   * The model's `model_created` entry. Without the creating actor (finishing an interrupted
+   * creation) it is the stored `createdBy`, as a user: only people create models.
+   */
+  private recordCreation(model: ModelRecord, actor: Actor = { id: model.createdBy, kind: 'user', roles: [] }): Promise<void> {
+    return this.record({ id: `${model.modelName}:created`, kind: 'model_created', modelName: model.modelName, actor, at: model.createdAt });
   }
 
   /** `register`, for callers that only need the version. */
@@ -103,7 +122,8 @@ export class RegistryUseCases {
     const inputFor = typeof input === 'function' ? (input as (version: number) => unknown) : () => input;
     const versionInput = parseOrThrow(modelVersionInputSchema, inputFor(1), 'model version');
     const actor = parseOrThrow(actorSchema, actorInput, 'actor');
-    await this.requireModel(model);
+    // A creation whose ledger entry failed is finished before its model's versions are recorded.
+    await this.recordCreation(await this.requireModel(model));
     const now = this.now();
     const { value: version, created } = await this.deps.registry.registerVersion(
       model,

@@ -365,6 +365,30 @@ describe('registry use cases (in-memory registry)', () => {
     expect(new Set(events.ofType('version.revalidated').map((e) => e.eventId)).size).toBe(2);
   });
 
+  it('when publishing model.created fails after the model was stored, then the retry (409) or the first registration writes its ledger entry and event once', async () => {
+    for (const finish of ['retried creation', 'registration'] as const) {
+      const registry = new InMemoryModelRegistry();
+      const events = new RecordingPublisher();
+      const useCases = new RegistryUseCases({ registry, clock: steppingClock(), events });
+      events.failNext = true;
+      await expect(useCases.createModel(aModelDefinition({ name: 'churn' }), alice)).rejects.toThrow('unreachable');
+      expect(await registry.hasAudit('churn', 'churn:created')).toBe(false);
+
+      if (finish === 'retried creation') {
+        await expect(useCases.createModel(aModelDefinition({ name: 'churn' }), alice)).rejects.toMatchObject({ code: 'MODEL_ALREADY_EXISTS' });
+      } else {
+        await useCases.registerVersion('churn', aModelVersionInput(), alice);
+      }
+
+      const stored = await useCases.getModel('churn');
+      const created = await registry.listAudit('churn', { kind: 'model_created' });
+      expect(created).toEqual([expect.objectContaining({ id: 'churn:created', actor: expect.objectContaining({ id: 'alice' }), at: stored.createdAt })]);
+      expect(events.ofType('model.created')).toEqual([expect.objectContaining({ eventId: 'churn:created', occurredAt: stored.createdAt, data: { actor: 'alice' } })]);
+      // The ledger stays in order: the creation comes first.
+      expect((await useCases.auditLog('churn')).map((e) => e.kind)[0]).toBe('model_created');
+    }
+  });
+
   it('when publishing fails after the version was written, then nothing is on the ledger and the next command publishes and appends it', async () => {
     const { useCases, version, events, registry } = await setup();
     events.failNext = true;
