@@ -26,7 +26,9 @@ export interface ModelListing {
 /**
  * The model registry store: models, versions, the champion pointer and the audit ledger. Writes
  * guarded by an ETag fail with CONCURRENCY_CONFLICT when the stored document has changed; the
- * use cases (shared/usecases/registry.ts) re-read, re-check the lifecycle rules and retry.
+ * use cases (shared/usecases/registry.ts) re-read, re-check the lifecycle rules and retry. A
+ * document larger than the store holds (MAX_DOCUMENT_BYTES, shared/domain/document-size.ts) is
+ * PAYLOAD_TOO_LARGE and nothing is written; a keyed registration refused so leaves its key free.
  */
 export interface ModelRegistry {
   /** Creates a model; MODEL_ALREADY_EXISTS if the name is taken. */

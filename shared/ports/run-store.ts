@@ -8,7 +8,8 @@ export interface Created<T> extends Versioned<T> {
 
 /**
  * One kind of document of a model, by id, with ETag concurrency. Documents are validated with
- * their schema before they are written and after they are read.
+ * their schema before they are written and after they are read; one larger than the store holds
+ * (MAX_DOCUMENT_BYTES, shared/domain/document-size.ts) is PAYLOAD_TOO_LARGE and nothing is written.
  */
 export interface DocumentCollection<T> {
   get(model: string, id: string): Promise<Versioned<T> | undefined>;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
+import { documentBytes, MAX_DOCUMENT_BYTES } from '../../shared/domain/document-size';
 import { emptyChampion } from '../../shared/domain/lifecycle';
 import type { ModelRegistry } from '../../shared/ports/model-registry';
 import type { ModelVersion } from '../../shared/schemas/model-version';
@@ -50,6 +51,14 @@ export function describeModelRegistryContract(name: string, makeRegistry: () => 
     }
 
     const versionOf = (model: string) => (version: number) => aModelVersion({ modelName: model, version });
+
+    /** A version whose document is about `bytes` of JSON (training metrics fill it up). */
+    const sizedVersionOf = (model: string, bytes: number) => (version: number) => {
+      const base = aModelVersion({ modelName: model, version });
+      const entries = Math.floor((bytes - documentBytes(base)) / '"m00000000":1,'.length);
+      const trainingMetrics = Object.fromEntries(Array.from({ length: entries }, (_, i) => [`m${String(i).padStart(8, '0')}`, 1]));
+      return { ...base, trainingMetrics };
+    };
 
     async function registered(model: string) {
       return registry.registerVersion(model, versionOf(model));
@@ -197,9 +206,33 @@ export function describeModelRegistryContract(name: string, makeRegistry: () => 
         expect(results.filter((r) => r.created)).toHaveLength(1);
         expect(await registry.listVersions(model)).toHaveLength(1);
       });
+
+      it('when a version is too large to store, then PAYLOAD_TOO_LARGE, nothing is stored and its key is free at once; one just within the limit is stored', async () => {
+        const model = await aModel();
+        const tooLarge = registry.registerVersion(model, sizedVersionOf(model, MAX_DOCUMENT_BYTES + 500_000), { registrationKey: 'sha:big' });
+        await expect(tooLarge).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE', details: { limit: MAX_DOCUMENT_BYTES } });
+        expect(await registry.listVersions(model)).toEqual([]);
+        expect((await registry.getModel(model))?.latestVersion).toBe(0);
+        // A retry with the key is not kept waiting for a registration that can never finish.
+        const retried = await registry.registerVersion(model, versionOf(model), { registrationKey: 'sha:big' });
+        expect(retried).toMatchObject({ created: true, value: { version: 1 } });
+        const large = await registry.registerVersion(model, sizedVersionOf(model, MAX_DOCUMENT_BYTES - 2048));
+        expect(large.value.version).toBe(2);
+        expect(Object.keys((await registry.getVersion(model, 2))!.value.trainingMetrics).length).toBe(Object.keys(large.value.trainingMetrics).length);
+      });
     });
 
     describe('replaceVersion', () => {
+      it('when the replacement is too large to store, then PAYLOAD_TOO_LARGE and the stored version stays', async () => {
+        const model = await aModel();
+        const stored = await registered(model);
+        const { trainingMetrics } = sizedVersionOf(model, MAX_DOCUMENT_BYTES + 1000)(1);
+        await expect(registry.replaceVersion({ ...stored.value, trainingMetrics, revision: 1 }, stored.etag)).rejects.toMatchObject({
+          code: 'PAYLOAD_TOO_LARGE',
+        });
+        expect(await registry.getVersion(model, 1)).toEqual({ value: stored.value, etag: stored.etag });
+      });
+
       it('when the ETag is current, then the version is replaced and gets a new ETag', async () => {
         const model = await aModel();
         const stored = await registered(model);
@@ -314,6 +347,13 @@ export function describeModelRegistryContract(name: string, makeRegistry: () => 
         );
         expect(await registry.appendAudit({ ...event, modelName: other })).toBe(true);
         expect(await registry.listAudit(model)).toEqual([event]);
+      });
+
+      it('when an entry is too large to store, then PAYLOAD_TOO_LARGE and it is not on the ledger', async () => {
+        const model = await aModel();
+        const entry = { ...aTransition(model, 1, 1, 5), reason: 'x'.repeat(MAX_DOCUMENT_BYTES) } as AuditEvent;
+        await expect(registry.appendAudit(entry)).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+        expect(await registry.hasAudit(model, entry.id)).toBe(false);
       });
 
       it('when an entry is appended, then hasAudit finds it by id in its model only', async () => {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
+import { MAX_DOCUMENT_BYTES } from '../../shared/domain/document-size';
 import type { RunStore } from '../../shared/ports/run-store';
 import { anInferenceRun } from '../support/builders';
 
@@ -55,6 +56,18 @@ export function describeRunStoreContract(name: string, makeStore: () => RunStore
       expect((await store.runs.list(model)).map((r) => r.runId)).toEqual(['r1', 'r2']);
       expect((await store.monitors.list(model)).map((m) => m.modelName)).toEqual([model]);
       expect(await store.windows.list(model)).toEqual([]);
+    });
+
+    it('when a document is too large to store (a run over thousands of files), then PAYLOAD_TOO_LARGE and nothing is stored or replaced', async () => {
+      const sources = Array.from({ length: Math.ceil(MAX_DOCUMENT_BYTES / 60) }, (_, i) => ({ path: `drops/${model}/scheduled/f${i}.csv`, etag: '"0x1"', size: 10 }));
+      await expect(store.runs.create(model, 'big', anInferenceRun(model, 'big', { sources }))).rejects.toMatchObject({
+        code: 'PAYLOAD_TOO_LARGE',
+        message: expect.stringContaining("'big'"),
+      });
+      expect(await store.runs.get(model, 'big')).toBeUndefined();
+      const { etag } = await store.runs.create(model, 'r1', anInferenceRun(model, 'r1'));
+      await expect(store.runs.replace(model, 'r1', anInferenceRun(model, 'r1', { sources }), etag)).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+      expect(await store.runs.get(model, 'r1')).toEqual({ value: anInferenceRun(model, 'r1'), etag });
     });
 
     it('when a document is invalid or for another model, then VALIDATION_ERROR and nothing is stored', async () => {

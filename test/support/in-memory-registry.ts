@@ -1,3 +1,4 @@
+import { checkDocumentSize } from '../../shared/domain/document-size';
 import { errors } from '../../shared/domain/errors';
 import { championAtFromEvents, compareLedgerEntries } from '../../shared/domain/lifecycle';
 import type { ModelListing, ModelRegistry, RegisteredVersion, Versioned } from '../../shared/ports/model-registry';
@@ -15,7 +16,7 @@ import {
 
 /**
  * A ModelRegistry in memory with the same semantics as the Cosmos adapter (ETags, write-once ids,
- * ledger order), for unit tests of use cases and orchestrations; test/contracts runs the same
+ * ledger order, the stored document size limit), for unit tests of use cases and orchestrations; test/contracts runs the same
  * suite against both. Hooks let a test interfere
  * between a read and a write, or make a ledger append fail.
  */
@@ -35,6 +36,7 @@ export class InMemoryModelRegistry implements ModelRegistry {
   async createModel(model: ModelRecord): Promise<ModelRecord> {
     if (this.models.has(model.modelName)) throw errors.modelAlreadyExists(model.modelName);
     const record = modelRecordSchema.parse(model);
+    checkDocumentSize(record, `the model '${model.modelName}'`);
     this.models.set(model.modelName, record);
     return record;
   }
@@ -67,6 +69,7 @@ export class InMemoryModelRegistry implements ModelRegistry {
     if (version.version !== n || version.modelName !== model) {
       throw new Error(`registerVersion: build(${n}) returned ${version.modelName} v${version.version}`);
     }
+    checkDocumentSize(version, `version ${n} of '${model}'`);
     const stored = this.store(version);
     if (record.latestVersion < n) this.models.set(model, { ...record, latestVersion: n });
     return { ...stored, created: true };
@@ -88,7 +91,9 @@ export class InMemoryModelRegistry implements ModelRegistry {
     const current = this.versions.get(key(version.modelName, version.version));
     if (!current) throw errors.versionNotFound(version.modelName, version.version);
     if (current.etag !== etag) throw errors.concurrencyConflict('stale version');
-    return this.store(modelVersionSchema.parse(version));
+    const parsed = modelVersionSchema.parse(version);
+    checkDocumentSize(parsed, `version ${version.version} of '${version.modelName}'`);
+    return this.store(parsed);
   }
 
   /** What another writer would do: replace the stored version unconditionally. */
@@ -105,6 +110,7 @@ export class InMemoryModelRegistry implements ModelRegistry {
     const current = this.champions.get(pointer.modelName);
     if (current?.etag !== etag) throw errors.concurrencyConflict('stale champion');
     const stored = { value: championPointerSchema.parse(pointer), etag: this.nextEtag() };
+    checkDocumentSize(stored.value, `the champion of '${pointer.modelName}'`);
     this.champions.set(pointer.modelName, stored);
     return stored;
   }
@@ -113,7 +119,9 @@ export class InMemoryModelRegistry implements ModelRegistry {
     this.beforeAppend?.(event);
     const id = `${event.modelName}/${event.id}`;
     if (this.ledger.has(id)) return false;
-    this.ledger.set(id, auditEventSchema.parse(event));
+    const entry = auditEventSchema.parse(event);
+    checkDocumentSize(entry, `the ledger entry '${event.id}'`);
+    this.ledger.set(id, entry);
     return true;
   }
 

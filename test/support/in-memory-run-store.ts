@@ -1,3 +1,4 @@
+import { checkDocumentSize } from '../../shared/domain/document-size';
 import { errors, parseOrThrow } from '../../shared/domain/errors';
 import type { Versioned } from '../../shared/ports/model-registry';
 import type { Created, DocumentCollection, RunStore } from '../../shared/ports/run-store';
@@ -9,7 +10,7 @@ import {
   retrainingRecordSchema,
 } from '../../shared/schemas/monitoring';
 
-/** A DocumentCollection in memory with the Cosmos adapter's semantics (ETags, create-or-found), for unit tests. */
+/** A DocumentCollection in memory with the Cosmos adapter's semantics (ETags, create-or-found, the stored document size limit), for unit tests. */
 export class InMemoryCollection<T extends { modelName: string }> implements DocumentCollection<T> {
   readonly docs = new Map<string, Versioned<T>>();
   private etags = 0;
@@ -19,9 +20,10 @@ export class InMemoryCollection<T extends { modelName: string }> implements Docu
     private readonly schema: { parse(input: unknown): T } & Parameters<typeof parseOrThrow>[0],
   ) {}
 
-  private check(model: string, doc: T): T {
+  private check(model: string, id: string, doc: T): T {
     const parsed = parseOrThrow(this.schema, doc, `${this.what} document`) as T;
     if (parsed.modelName !== model) throw errors.validation(`the ${this.what} document is for '${parsed.modelName}', not '${model}'`);
+    checkDocumentSize(parsed, `the ${this.what} document '${id}' of '${model}'`);
     return parsed;
   }
 
@@ -37,14 +39,14 @@ export class InMemoryCollection<T extends { modelName: string }> implements Docu
   }
 
   async create(model: string, id: string, doc: T): Promise<Created<T>> {
-    const value = this.check(model, doc);
+    const value = this.check(model, id, doc);
     const existing = await this.get(model, id);
     if (existing) return { ...existing, created: false };
     return { ...this.store(model, id, value), created: true };
   }
 
   async replace(model: string, id: string, doc: T, etag: string): Promise<Versioned<T>> {
-    const value = this.check(model, doc);
+    const value = this.check(model, id, doc);
     const current = this.docs.get(`${model}/${id}`);
     if (!current) throw errors.notFound(`${this.what} '${id}' of '${model}' does not exist`);
     if (current.etag !== etag) throw errors.concurrencyConflict(`${this.what} '${id}' of '${model}' changed since it was read`);

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Container, ItemDefinition, SqlParameter } from '@azure/cosmos';
 import type { z } from 'zod';
 
-import { errors, formatIssues, parseOrThrow } from '../../domain/errors';
+import { errors, formatIssues, isDomainError, parseOrThrow } from '../../domain/errors';
 import { championAtFromEvents, compareLedgerEntries } from '../../domain/lifecycle';
 import type { ModelListing, ModelRegistry, RegisteredVersion, Versioned } from '../../ports/model-registry';
 import type { ModelVersion } from '../../schemas/model-version';
@@ -26,6 +26,7 @@ import {
   versionDocId,
   versionDocumentSchema,
 } from './documents';
+import { checkItemSize, writingItem } from './item-size';
 
 /** A registration claim older than this with no version is from a crashed call and may be taken over. */
 const CLAIM_STALE_MS = 60_000;
@@ -49,7 +50,7 @@ export class CosmosModelRegistry implements ModelRegistry {
     const doc = forWrite(modelDocumentSchema, { ...model, id: MODEL_DOC_ID, docType: 'model' });
     const { models } = await this.containers();
     try {
-      await models.items.create(doc);
+      await writingItem(described(doc), () => models.items.create(doc));
     } catch (error) {
       if (cosmosStatus(error) === 409) {
         throw errors.modelAlreadyExists(model.modelName);
@@ -108,8 +109,8 @@ export class CosmosModelRegistry implements ModelRegistry {
       if (claim === undefined) {
         const fresh = forWrite(registrationClaimSchema, { id, docType: 'registration', modelName: model, key, owner, claimedAt: new Date().toISOString(), version: null });
         try {
-          await models.items.create(fresh);
-          return await this.completeClaim(model, key, id, fresh, build);
+          const { etag } = await models.items.create(fresh);
+          return await this.completeClaim(model, key, { doc: fresh, etag: required(etag) }, build);
         } catch (error) {
           if (cosmosStatus(error) !== 409) throw error;
           continue; // another call claimed the key first: read its claim
@@ -124,8 +125,8 @@ export class CosmosModelRegistry implements ModelRegistry {
       if (Date.now() - Date.parse(stored.claimedAt) > CLAIM_STALE_MS) {
         const takeover = { ...stored, owner, claimedAt: new Date().toISOString() };
         try {
-          await models.item(id, model).replace(takeover, { accessCondition: { type: 'IfMatch', condition: claim.etag } });
-          return await this.completeClaim(model, key, id, takeover, build);
+          const { etag } = await models.item(id, model).replace(takeover, { accessCondition: { type: 'IfMatch', condition: claim.etag } });
+          return await this.completeClaim(model, key, { doc: takeover, etag: required(etag) }, build);
         } catch (error) {
           if (cosmosStatus(error) !== 412) throw error;
           continue;
@@ -138,25 +139,37 @@ export class CosmosModelRegistry implements ModelRegistry {
     }
   }
 
-  /** The claim's owner registers (unless a crashed owner already did) and writes the number into the claim. */
+  /**
+   * The claim's owner registers (unless a crashed owner already did) and writes the number into the
+   * claim. A version refused for what it is (too large, invalid) is never stored: the claim is
+   * dropped at once, so a retry with the same key is not kept waiting for it to go stale.
+   */
   private async completeClaim(
     model: string,
     key: string,
-    id: string,
-    claim: z.infer<typeof registrationClaimSchema>,
+    claim: { doc: z.infer<typeof registrationClaimSchema>; etag: string },
     build: (version: number) => ModelVersion,
   ): Promise<RegisteredVersion> {
-    const earlier = await this.query(
-      'models',
-      model,
-      "SELECT * FROM c WHERE c.modelName = @model AND c.docType = 'version' AND c.registrationKey = @key",
-      [{ name: '@key', value: key }],
-    );
-    const registered = earlier[0]
-      ? { ...(await this.getVersion(model, fromRead(versionDocumentSchema, earlier[0]).version))!, created: false }
-      : { ...(await this.storeNextVersion(model, (n) => ({ ...build(n), registrationKey: key }))), created: true };
     const { models } = await this.containers();
-    await models.item(id, model).replace(forWrite(registrationClaimSchema, { ...claim, version: registered.value.version }));
+    const { id } = claim.doc;
+    let registered: RegisteredVersion;
+    try {
+      const earlier = await this.query(
+        'models',
+        model,
+        "SELECT * FROM c WHERE c.modelName = @model AND c.docType = 'version' AND c.registrationKey = @key",
+        [{ name: '@key', value: key }],
+      );
+      registered = earlier[0]
+        ? { ...(await this.getVersion(model, fromRead(versionDocumentSchema, earlier[0]).version))!, created: false }
+        : { ...(await this.storeNextVersion(model, (n) => ({ ...build(n), registrationKey: key }))), created: true };
+    } catch (error) {
+      if (isDomainError(error)) {
+        await models.item(id, model).delete({ accessCondition: { type: 'IfMatch', condition: claim.etag } }).catch(() => undefined);
+      }
+      throw error;
+    }
+    await models.item(id, model).replace(forWrite(registrationClaimSchema, { ...claim.doc, version: registered.value.version }));
     return registered;
   }
 
@@ -171,7 +184,7 @@ export class CosmosModelRegistry implements ModelRegistry {
       const doc = forWrite(versionDocumentSchema, { ...version, id: versionDocId(candidate), docType: 'version' });
       let etag: string | undefined;
       try {
-        ({ etag } = await models.items.create(doc));
+        ({ etag } = await writingItem(described(doc), () => models.items.create(doc)));
       } catch (error) {
         // 409: another registration holds this number; the next one may be free.
         if (cosmosStatus(error) === 409) continue;
@@ -201,9 +214,9 @@ export class CosmosModelRegistry implements ModelRegistry {
     const doc = forWrite(versionDocumentSchema, { ...version, id: versionDocId(version.version), docType: 'version' });
     const { models } = await this.containers();
     try {
-      const response = await models
-        .item(doc.id, doc.modelName)
-        .replace(doc, { accessCondition: { type: 'IfMatch', condition: etag } });
+      const response = await writingItem(described(doc), () =>
+        models.item(doc.id, doc.modelName).replace(doc, { accessCondition: { type: 'IfMatch', condition: etag } }),
+      );
       return { value: toModelVersion(doc), etag: required(response.etag) };
     } catch (error) {
       const status = cosmosStatus(error);
@@ -229,10 +242,11 @@ export class CosmosModelRegistry implements ModelRegistry {
     const doc = forWrite(championDocumentSchema, { ...pointer, id: CHAMPION_DOC_ID, docType: 'champion' });
     const { models } = await this.containers();
     try {
-      const response =
+      const response = await writingItem(described(doc), () =>
         etag === undefined
-          ? await models.items.create(doc)
-          : await models.item(CHAMPION_DOC_ID, doc.modelName).replace(doc, { accessCondition: { type: 'IfMatch', condition: etag } });
+          ? models.items.create(doc)
+          : models.item(CHAMPION_DOC_ID, doc.modelName).replace(doc, { accessCondition: { type: 'IfMatch', condition: etag } }),
+      );
       return { value: pointer, etag: required(response.etag) };
     } catch (error) {
       const status = cosmosStatus(error);
@@ -249,7 +263,7 @@ export class CosmosModelRegistry implements ModelRegistry {
     const doc = forWrite(auditEventSchema, event);
     const { audit } = await this.containers();
     try {
-      await audit.items.create(doc);
+      await writingItem(described(doc), () => audit.items.create(doc));
       return true;
     } catch (error) {
       if (cosmosStatus(error) === 409) return false;
@@ -305,7 +319,7 @@ export class CosmosModelRegistry implements ModelRegistry {
       if (current.latestVersion >= version) return;
       const next = forWrite(modelDocumentSchema, { ...current, latestVersion: version });
       try {
-        await models.item(MODEL_DOC_ID, model).replace(next, { accessCondition: { type: 'IfMatch', condition: found.etag } });
+        await writingItem(described(next), () => models.item(MODEL_DOC_ID, model).replace(next, { accessCondition: { type: 'IfMatch', condition: found.etag } }));
         return;
       } catch (error) {
         if (cosmosStatus(error) !== 412) throw error;
@@ -340,8 +354,17 @@ export function cosmosModelRegistry(): CosmosModelRegistry {
   return new CosmosModelRegistry();
 }
 
+/** A document as it will be written: parsed, and no larger than Cosmos DB takes (PAYLOAD_TOO_LARGE). */
 function forWrite<S extends z.ZodType>(schema: S, doc: unknown): z.infer<S> {
-  return parseOrThrow(schema, doc, 'registry document (before it was written)');
+  const parsed: z.infer<S> = parseOrThrow(schema, doc, 'registry document (before it was written)');
+  checkItemSize(parsed, described(parsed));
+  return parsed;
+}
+
+/** How an error names a document: its id and model (a ledger entry's id says both). */
+function described(doc: unknown): string {
+  const { id, modelName, docType } = (doc ?? {}) as { id?: unknown; modelName?: unknown; docType?: unknown };
+  return docType === undefined ? `the ledger entry '${String(id)}'` : `the registry document '${String(id)}' of '${String(modelName)}'`;
 }
 
 function fromRead<S extends z.ZodType>(schema: S, resource: unknown): z.infer<S> {

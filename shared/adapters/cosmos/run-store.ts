@@ -12,6 +12,7 @@ import {
   retrainingRecordSchema,
 } from '../../schemas/monitoring';
 import { type CosmosContainers, cosmosContainers, cosmosStatus } from './client';
+import { checkItemSize, writingItem } from './item-size';
 
 type Schema<T> = z.ZodType<T>;
 
@@ -28,11 +29,14 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
   ) {}
 
   private cosmosId = (id: string) => `${this.docType}:${id}`;
+  private described = (model: string, id: string) => `the ${this.docType} document '${id}' of '${model}'`;
 
   private toDoc(model: string, id: string, value: T): ItemDefinition {
     const parsed = parseOrThrow(this.schema, value, `${this.docType} document`);
     if (parsed.modelName !== model) throw errors.validation(`the ${this.docType} document is for '${parsed.modelName}', not '${model}'`);
-    return { ...parsed, id: this.cosmosId(id), docType: this.docType };
+    const item = { ...parsed, id: this.cosmosId(id), docType: this.docType };
+    checkItemSize(item, this.described(model, id));
+    return item;
   }
 
   private fromDoc(resource: unknown): T {
@@ -52,7 +56,7 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
     const { runs } = await this.containers();
     const item = this.toDoc(model, id, doc);
     try {
-      const response = await runs.items.create(item);
+      const response = await writingItem(this.described(model, id), () => runs.items.create(item));
       return { value: this.fromDoc(item), etag: required(response.etag), created: true };
     } catch (error) {
       if (cosmosStatus(error) !== 409) throw error;
@@ -66,7 +70,9 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
     const { runs } = await this.containers();
     const item = this.toDoc(model, id, doc);
     try {
-      const response = await runs.item(this.cosmosId(id), model).replace(item, { accessCondition: { type: 'IfMatch', condition: etag } });
+      const response = await writingItem(this.described(model, id), () =>
+        runs.item(this.cosmosId(id), model).replace(item, { accessCondition: { type: 'IfMatch', condition: etag } }),
+      );
       return { value: this.fromDoc(item), etag: required(response.etag) };
     } catch (error) {
       const status = cosmosStatus(error);
