@@ -1,3 +1,4 @@
+import { documentBytes } from '../domain/document-size';
 import { DomainError, errors, isDomainError, parseOrThrow } from '../domain/errors';
 import { modelEventOf } from '../domain/ledger-events';
 import {
@@ -46,6 +47,13 @@ interface ApprovalRules {
 
 /** The actor of what the registry does by itself (undoing a champion change that cannot stand). */
 const REGISTRY_ACTOR: Actor = { id: 'system:registry', kind: 'system', roles: [] };
+
+/**
+ * The largest version a registration may store, as JSON: its document grows with every transition
+ * (its history) and must stay within what the store holds (MAX_DOCUMENT_BYTES), or the version
+ * could be registered and then never validated.
+ */
+export const MAX_REGISTERED_VERSION_BYTES = 1024 * 1024;
 
 /** Attempts of one ETag-guarded version write before CONCURRENCY_CONFLICT reaches the caller. */
 const MAX_WRITE_ATTEMPTS = 25;
@@ -121,6 +129,7 @@ export class RegistryUseCases {
   ): Promise<{ version: ModelVersion; created: boolean }> {
     const inputFor = typeof input === 'function' ? (input as (version: number) => unknown) : () => input;
     const versionInput = parseOrThrow(modelVersionInputSchema, inputFor(1), 'model version');
+    checkRegisteredSize(versionInput);
     const actor = parseOrThrow(actorSchema, actorInput, 'actor');
     // A creation whose ledger entry failed is finished before its model's versions are recorded.
     await this.recordCreation(await this.requireModel(model));
@@ -439,6 +448,20 @@ export class RegistryUseCases {
   private now(): string {
     return this.deps.clock.now().toISOString();
   }
+}
+
+/** PAYLOAD_TOO_LARGE for a version too large to register, naming what makes it so. */
+function checkRegisteredSize(version: Record<string, unknown>): void {
+  const bytes = documentBytes(version);
+  if (bytes <= MAX_REGISTERED_VERSION_BYTES) return;
+  const largest = Object.entries(version)
+    .map(([field, value]) => ({ field, bytes: documentBytes(value) }))
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, 2);
+  throw errors.payloadTooLarge(
+    `the version is ${bytes} bytes of JSON, more than the ${MAX_REGISTERED_VERSION_BYTES} a registered version may have (its registry document keeps room for its lifecycle); largest: ${largest.map((l) => `${l.field} (${l.bytes} bytes)`).join(', ')}`,
+    { bytes, limit: MAX_REGISTERED_VERSION_BYTES, largest },
+  );
 }
 
 /** Jittered, growing pause between optimistic retries so contenders spread out. */

@@ -1,5 +1,5 @@
 import type { Clock } from '../../shared/ports/clock';
-import { RegistryUseCases } from '../../shared/usecases/registry';
+import { MAX_REGISTERED_VERSION_BYTES, RegistryUseCases } from '../../shared/usecases/registry';
 import { aModelDefinition, aModelVersionInput, anActor, anApprover, sha, theSystem } from '../support/builders';
 import { InMemoryModelRegistry } from '../support/in-memory-registry';
 import { RecordingPublisher } from '../support/recording-publisher';
@@ -387,6 +387,30 @@ describe('registry use cases (in-memory registry)', () => {
       // The ledger stays in order: the creation comes first.
       expect((await useCases.auditLog('churn')).map((e) => e.kind)[0]).toBe('model_created');
     }
+  });
+
+  it('when a manifest is too large for its version to live through its lifecycle (1.5 MB of metrics, 8000 signature inputs), then PAYLOAD_TOO_LARGE naming the part, and nothing is registered', async () => {
+    const { registry, useCases, events } = await setup();
+    const published = events.events.length;
+    const metrics = Object.fromEntries(Array.from({ length: 60_000 }, (_, i) => [`fold_${i}_roc_auc`, 0.8123456789]));
+    const inputs = Array.from({ length: 8000 }, (_, i) => ({ name: `feature_with_a_long_descriptive_name_${i}_${'x'.repeat(100)}`, type: 'float32' as const, shape: [-1, 1] }));
+    for (const [input, field] of [
+      [aModelVersionInput({ trainingMetrics: metrics }), 'trainingMetrics'],
+      [aModelVersionInput({ signature: { inputs, outputs: [{ name: 'y', type: 'float32', shape: [-1, 1] }] } }), 'signature'],
+    ] as const) {
+      await expect(useCases.register('churn', input, alice)).rejects.toMatchObject({
+        code: 'PAYLOAD_TOO_LARGE',
+        message: expect.stringContaining(field),
+        details: { limit: MAX_REGISTERED_VERSION_BYTES },
+      });
+    }
+    expect((await registry.listVersions('churn')).map((v) => v.version)).toEqual([1]);
+    expect(events.events).toHaveLength(published);
+    // One within the bound is registered and can still take its whole lifecycle.
+    const within = Object.fromEntries(Array.from({ length: 30_000 }, (_, i) => [`fold_${i}_roc_auc`, 0.8123456789]));
+    const { version } = await useCases.register('churn', aModelVersionInput({ trainingMetrics: within }), alice);
+    await toPendingApproval(useCases, version.version);
+    expect((await useCases.applyCommand('churn', version.version, { type: 'approve', evidenceHash: EVIDENCE }, bob)).state).toBe('approved');
   });
 
   it('when publishing fails after the version was written, then nothing is on the ledger and the next command publishes and appends it', async () => {
