@@ -204,7 +204,7 @@ export class RegistryUseCases {
       at: outcome.at,
       evidenceHash: outcome.evidenceHash,
       decision: outcome.decision,
-      reason: outcome.reason,
+      reason: boundedReason(outcome.reason),
     });
   }
 
@@ -448,6 +448,16 @@ export class RegistryUseCases {
   private now(): string {
     return this.deps.clock.now().toISOString();
   }
+}
+
+/**
+ * A ledger reason as long as a command's may be: one naming thousands of new segment values would
+ * make an event larger than a Service Bus message (256 KB), which could then never be published
+ * nor, published first, appended. The evidence bundle has them all.
+ */
+const MAX_LEDGER_REASON = 2000;
+function boundedReason(reason: string): string {
+  return reason.length <= MAX_LEDGER_REASON ? reason : `${reason.slice(0, MAX_LEDGER_REASON - 40)}… (see the evidence for all)`;
 }
 
 /** PAYLOAD_TOO_LARGE for a version too large to register, naming what makes it so. */
