@@ -5,6 +5,7 @@ import { modelNameSchema, versionNumberSchema } from '../../shared/schemas/commo
 import { batchInputSchema, type InferenceRun } from '../../shared/schemas/monitoring';
 import { chunkSummarySchema } from '../../shared/schemas/scoring';
 import { completeRun, failRun, hasNewSegments, planRun, scoreRunChunk, startRun } from '../../shared/usecases/batch-inference';
+import { flavourEventOf } from '../../shared/usecases/run-events';
 import { defineActivity } from '../activity';
 import { BATCH_ACTIVITIES } from './names';
 
@@ -63,20 +64,7 @@ async function publishCompletion(run: InferenceRun): Promise<void> {
     type: 'run.completed',
     data: { runId: run.runId, kind: run.kind === 'scheduled' ? 'scheduled-inference' : 'batch-inference', rows: run.rowsScored, quarantinedRows: run.rowsQuarantined },
   });
-  if (hasNewSegments(run.flavours)) {
-    const f = run.flavours!;
-    await events().publish({
-      ...base,
-      eventId: `run:${run.runId}:flavours`,
-      type: 'flavour.detected',
-      data: {
-        runId: run.runId,
-        newSegmentValues: f.newSegmentValues,
-        unseenCategories: Object.fromEntries(Object.entries(f.unseenCategories).map(([k, v]) => [k, v.values])),
-        outOfRange: Object.fromEntries(Object.entries(f.outOfRange).map(([k, v]) => [k, v.below + v.above])),
-      },
-    });
-  }
+  if (run.flavours && hasNewSegments(run.flavours)) await events().publish(flavourEventOf({ ...run, flavours: run.flavours }));
 }
 
 async function publishFailure(model: string, runId: string, error: string): Promise<void> {

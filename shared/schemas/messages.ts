@@ -142,6 +142,8 @@ export const modelEventSchema = z.discriminatedUnion('type', [
       newSegmentValues: z.record(z.string(), z.array(z.string())),
       unseenCategories: z.record(z.string(), z.array(z.string())).default({}),
       outOfRange: z.record(z.string(), z.number().int().nonnegative()).default({}),
+      /** Values per key (segment key or column) left out to keep the message small; the run document lists them all. */
+      omittedValues: z.record(z.string(), z.number().int().positive()).optional(),
     }),
   }),
   z.object({

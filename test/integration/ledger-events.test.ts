@@ -1,5 +1,5 @@
 /**
- * Ledger entries published as events through the real adapters: the registry on the local Cosmos
+ * Ledger entries (and a run's flavours) published as events through the real adapters: the registry on the local Cosmos
  * server, the events on the local broker's `model-events` topic (the shipped entities, 256 KB
  * messages and duplicate detection as on Azure).
  */
@@ -13,7 +13,8 @@ import { ServiceBusEventPublisher } from '../../shared/adapters/servicebus/event
 import { systemClock } from '../../shared/adapters/system-clock';
 import { modelEventSchema } from '../../shared/schemas/messages';
 import { RegistryUseCases } from '../../shared/usecases/registry';
-import { aModelDefinition, aModelVersionInput, anActor, sha, theSystem } from '../support/builders';
+import { flavourEventOf } from '../../shared/usecases/run-events';
+import { aModelDefinition, aModelVersionInput, anActor, anInferenceRun, sha, theSystem } from '../support/builders';
 import { receiveAll } from '../support/servicebus';
 
 jest.setTimeout(60_000);
@@ -80,5 +81,14 @@ describe('ledger events on the broker', () => {
     const events = await revalidatedEvents(model);
     expect(events).toHaveLength(1);
     expect(events[0]!.body).toMatchObject({ data: { reason: entry!.kind === 'version_revalidated' ? entry!.reason : '' } });
+  });
+
+  it('when a run saw tens of thousands of new segment values, then its flavour.detected event is accepted by the broker and arrives', async () => {
+    const stores = Array.from({ length: 30_000 }, (_, i) => `store-${String(i).padStart(6, '0')}`);
+    const run = { ...anInferenceRun('flavours', `r-${randomBytes(4).toString('hex')}`, { state: 'completed' }), flavours: { newSegmentValues: { store_id: stores }, unseenCategories: {}, outOfRange: {} } };
+    await new ServiceBusEventPublisher(client.createSender('model-events')).publish(flavourEventOf(run));
+    const received = await receiveAll(client.createReceiver('model-events', 'all-events', { receiveMode: 'receiveAndDelete' }));
+    const event = received.find((m) => m.messageId === `run:${run.runId}:flavours`);
+    expect(event?.body).toMatchObject({ type: 'flavour.detected', data: { runId: run.runId, omittedValues: { store_id: expect.any(Number) } } });
   });
 });
