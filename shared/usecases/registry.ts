@@ -150,16 +150,24 @@ export class RegistryUseCases {
       versionInput.registrationKey === undefined ? {} : { registrationKey: versionInput.registrationKey },
     );
     // Also when found: the call that stored it may have stopped before its ledger entry.
-    await this.record({
-      id: `${model}:v${version.version}:r0`,
+    await this.recordRegistration(version, created ? actor : undefined);
+    return { version, created };
+  }
+
+  /**
+   * The version's `version_registered` entry. Without the registering actor (finishing an
+   * interrupted registration) it is the stored registrant, as a user.
+   */
+  private recordRegistration(version: ModelVersion, actor: Actor = { id: version.registrant, kind: 'user', roles: [] }): Promise<void> {
+    return this.record({
+      id: `${version.modelName}:v${version.version}:r0`,
       kind: 'version_registered',
-      modelName: model,
+      modelName: version.modelName,
       version: version.version,
-      actor: { id: version.registrant, kind: created ? actor.kind : 'user', roles: created ? actor.roles : [] },
+      actor: { ...actor, id: version.registrant },
       at: version.createdAt,
       artifactSha256: version.artifact.sha256,
     });
-    return { version, created };
   }
 
   /**
@@ -416,10 +424,15 @@ export class RegistryUseCases {
     }
   }
 
-  /** A write whose ledger append was interrupted is completed by the next command (no-op otherwise). */
+  /**
+   * A write whose ledger append was interrupted is completed by the next command (no-op
+   * otherwise); before its first transition, that is the registration's entry (a registration that
+   * stopped after storing the version and was not retried).
+   */
   private async appendLastEvent(version: ModelVersion): Promise<void> {
     const last = version.history[version.history.length - 1];
     if (last) await this.record(last);
+    else await this.recordRegistration(version);
   }
 
   /** Publishes a ledger entry's event, then appends the entry; an entry already on the ledger is done. */

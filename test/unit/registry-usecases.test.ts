@@ -413,6 +413,25 @@ describe('registry use cases (in-memory registry)', () => {
     expect((await useCases.applyCommand('churn', version.version, { type: 'approve', evidenceHash: EVIDENCE }, bob)).state).toBe('approved');
   });
 
+  it('when a registration stopped after storing the version (its event failed) and is not retried, then the version\'s first command writes its version_registered entry first, once', async () => {
+    const registry = new InMemoryModelRegistry();
+    const events = new RecordingPublisher();
+    const useCases = new RegistryUseCases({ registry, clock: steppingClock(), events });
+    await useCases.createModel(aModelDefinition({ name: 'churn' }), alice);
+    events.failNext = true;
+    await expect(useCases.registerVersion('churn', aModelVersionInput(), alice)).rejects.toThrow('unreachable');
+    const [stored] = await registry.listVersions('churn');
+    expect(await registry.hasAudit('churn', 'churn:v1:r0')).toBe(false);
+
+    await useCases.applyCommand('churn', 1, { type: 'retire', reason: 'registered by mistake' }, anActor({ id: 'admin', roles: ['MLOps.Admin'] }));
+    await useCases.applyCommand('churn', 1, { type: 'retire', reason: 'registered by mistake' }, anActor({ id: 'admin', roles: ['MLOps.Admin'] }));
+
+    const ledger = await useCases.auditLog('churn', { version: 1 });
+    expect(ledger.map((e) => e.id)).toEqual(['churn:v1:r0', 'churn:v1:r1']);
+    expect(ledger[0]).toMatchObject({ kind: 'version_registered', actor: { id: 'alice' }, at: stored!.createdAt, artifactSha256: stored!.artifact.sha256 });
+    expect(events.ofType('version.registered').map((e) => e.eventId)).toEqual(['churn:v1:r0']);
+  });
+
   it('when publishing fails after the version was written, then nothing is on the ledger and the next command publishes and appends it', async () => {
     const { useCases, version, events, registry } = await setup();
     events.failNext = true;
