@@ -332,6 +332,10 @@ describe('model lifecycle over HTTP on devhost', () => {
     const corrupt = await contributor().register('regional', { ...pkg.manifest, artifact: { sha256: 'a'.repeat(64) } }, pkg.onnx);
     expect(corrupt.body).toMatchObject({ status: 422, code: 'ARTIFACT_INTEGRITY' });
     expect((await contributor().register('nosuchmodel', pkg.manifest, pkg.onnx)).status).toBe(404);
+    // Too large for the version's registry document: a clear 413 naming the part, not a 500 from the store.
+    const metrics = Object.fromEntries(Array.from({ length: 60_000 }, (_, i) => [`fold_${i}_rmse`, 0.1234567891]));
+    const huge = await contributor().register('regional', { ...pkg.manifest, metrics }, pkg.onnx);
+    expect(huge.body).toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE', detail: expect.stringMatching(/trainingMetrics/) });
     const uploads: string[] = [];
     for await (const blob of devhost.container().listBlobsFlat({ prefix: 'models/regional/uploads/' })) uploads.push(blob.name);
     expect(uploads).toEqual([]);
