@@ -29,6 +29,12 @@ function toMessage(event: ModelEvent, topic: string): { message: ServiceBusMessa
   return { message, send };
 }
 
+const tooLarge = (message: ServiceBusMessage, maxBytes: number) =>
+  errors.validation(`event ${String(message.messageId)} (${String(message.subject)}) is too large for one Service Bus message (${maxBytes} bytes)`, {
+    eventId: message.messageId,
+    maxBytes,
+  });
+
 /**
  * EventPublisher on a Service Bus topic: the event type is the subject (subscriptions filter on
  * it), the event id is the message id, and several events go out in as few batches as fit.
@@ -39,7 +45,9 @@ export class ServiceBusEventPublisher implements EventPublisher {
   async publish(event: ModelEventInput): Promise<void> {
     const parsed = parseEvent(event);
     const { message, send } = toMessage(parsed, this.sender.entityPath);
-    await endingSpans([send], () => this.sender.sendMessages(message));
+    // Through a batch, as publishAll: an event too large for a message is refused as such, not
+    // sent for the broker to refuse with an error that looks transient and is retried in vain.
+    await endingSpans([send], () => this.#sendBatches([message]));
     countPublished(parsed);
   }
 
@@ -55,11 +63,10 @@ export class ServiceBusEventPublisher implements EventPublisher {
     let batch = await this.sender.createMessageBatch();
     for (const message of messages) {
       if (batch.tryAddMessage(message)) continue;
-      if (batch.count === 0) throw errors.validation('event too large for one Service Bus message');
+      if (batch.count === 0) throw tooLarge(message, batch.maxSizeInBytes);
       await this.sender.sendMessages(batch);
       batch = await this.sender.createMessageBatch();
-      if (!batch.tryAddMessage(message))
-        throw errors.validation('event too large for one Service Bus message');
+      if (!batch.tryAddMessage(message)) throw tooLarge(message, batch.maxSizeInBytes);
     }
     if (batch.count > 0) await this.sender.sendMessages(batch);
   }
