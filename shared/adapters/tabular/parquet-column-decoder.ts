@@ -481,6 +481,11 @@ export function decodeColumnChunk(
   while (row < rows || reader.offset < chunk.length) {
     if (reader.offset >= chunk.length) throw new Error(`the column chunk ends after ${row} of ${rows} rows`);
     const header = parquetHeader(reader);
+    // Bytes that are not a page header (a file cut or shifted) parse to one without sizes: the
+    // reader's offset would become NaN, which no end-of-chunk check stops, and the loop never ends.
+    const sized = Number.isInteger(header.compressed_page_size) && Number.isInteger(header.uncompressed_page_size);
+    if (!sized || !(reader.offset <= chunk.length))
+      throw new Error('a page header is unreadable (no page sizes): the column chunk does not start where the footer says');
     // A negative size would move the reader back to pages already read (or loop on one forever).
     if (header.compressed_page_size < 0 || header.uncompressed_page_size < 0)
       throw new Error(

@@ -341,6 +341,15 @@ describe('actuals join (use cases, in memory)', () => {
     expect(record).toMatchObject({ state: 'failed', error: "row group 0 cannot be read (truncated or corrupt?): column 'id': the column chunk holds more than 0 rows" });
   });
 
+  it('when a Parquet file lost its first bytes (its footer points past its pages), then the join fails with the reason instead of hanging the worker', async () => {
+    const { w } = await world();
+    await scoredRun(w, { runId: 'run-1', createdAt: '2026-03-03T00:00:00Z', rows: sixRows });
+    const file = parquetOf([{ name: 'id', type: 'STRING', data: ['d0', 'd1'] }, { name: 'sales', type: 'DOUBLE', data: [7, 1] }], 10);
+    const { record, thrown } = await joinInProcess(w, await dropActuals(w, 'cut.parquet', file.subarray(10)));
+    expect(isDomainError(thrown)).toBe(true);
+    expect(record).toMatchObject({ state: 'failed', error: expect.stringMatching(/^row group 0 cannot be read \(truncated or corrupt\?\): column 'id': a page header is unreadable/) });
+  });
+
   it('when a file would be split into more than 10,000 buckets, then the join fails saying so before any bucket is planned', async () => {
     const { w } = await world(aDemandModel(), { bucketRows: 100 });
     const file = parquetOf([{ name: 'id', type: 'STRING', data: ['d0', 'd1'] }, { name: 'sales', type: 'DOUBLE', data: [7, 1] }], 10);

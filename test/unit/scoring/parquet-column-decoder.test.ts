@@ -178,6 +178,17 @@ describe('Parquet column chunk decoder on corrupt pages', () => {
     expect(decode(self)).toThrow('a page header gives a negative size');
   });
 
+  it('when the bytes where a page header should start are not one (a file cut at its start), then decoding throws instead of looping forever', () => {
+    const decode = (bytes: Buffer) => () =>
+      decodeColumnChunk(new Uint8Array(bytes), metaOf(DOUBLE, 'UNCOMPRESSED', bytes), DOUBLE, { cells: 'number', unsigned: false }, 1);
+    // A Thrift stop byte: a header struct with no fields, so no page sizes.
+    expect(decode(Buffer.from([0, 0, 0, 0]))).toThrow('a page header is unreadable (no page sizes)');
+    // A real page seen from inside its header: what a reader finds when the file lost its first bytes.
+    const value = Buffer.alloc(8);
+    value.writeDoubleLE(7);
+    expect(decode(dataPage(value, 1, 'PLAIN').subarray(3))).toThrow('a page header is unreadable (no page sizes)');
+  });
+
   it('when a data page gives a negative count or level length, or a V2 page more values than rows, then decoding says so', () => {
     const OPTIONAL: SchemaElement = { ...DOUBLE, repetition_type: 'OPTIONAL' };
     const value = Buffer.alloc(8);
