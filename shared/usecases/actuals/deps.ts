@@ -1,4 +1,5 @@
 import { errors, parseOrThrow } from '../../domain/errors';
+import { sameEtag } from '../../domain/lake-objects';
 import { lakePaths } from '../../domain/lake-paths';
 import type { Clock } from '../../ports/clock';
 import type { DataLake } from '../../ports/data-lake';
@@ -69,4 +70,35 @@ export async function listPaths(lake: DataLake, prefix: string, suffix = ''): Pr
   return out;
 }
 
-export { sameEtag } from '../../domain/lake-objects';
+/**
+ * Fails the join when the file is no longer the version it joins (an ETag never comes back, so an
+ * unchanged one means every byte read was that version's): its rows would be counted and labelled
+ * as this version's, while the new version has its own event and join.
+ */
+async function assertActualsUnchanged(lake: DataLake, source: { path: string; etag: string }): Promise<void> {
+  const now = await lake.stat(source.path);
+  if (now && sameEtag(now.etag, source.etag)) return;
+  throw errors.invalidInputFile(
+    `the actuals file changed while it was joined (${now ? 'replaced' : 'removed'}): this version is not joined${now ? '; the new version is joined on its own' : ''}`,
+    { path: source.path, etag: source.etag },
+  );
+}
+
+/**
+ * Reads the actuals file with `read`. A read that fails on a file no longer the version joined
+ * fails as changed: a new version need not fit the plan (fewer row groups, other columns), and
+ * what it makes the reader throw says nothing true about the version being joined.
+ */
+export async function readingUnchanged<T>(lake: DataLake, source: { path: string; etag: string }, read: () => Promise<T>): Promise<T> {
+  let value: T;
+  try {
+    value = await read();
+  } catch (error) {
+    await assertActualsUnchanged(lake, source);
+    throw error;
+  }
+  await assertActualsUnchanged(lake, source);
+  return value;
+}
+
+export { sameEtag };

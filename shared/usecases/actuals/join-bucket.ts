@@ -12,7 +12,7 @@ import type { ChunkPlan } from '../../schemas/scoring';
 import { LakeLineSink } from '../line-sink';
 import { OUTPUT_ROW_GROUP_ROWS, outputColumns } from '../score-chunk';
 import { ACTUAL_COLUMN, ACTUALS_AT_COLUMN, ACTUALS_ID_COLUMN, ACTUALS_ROW_COLUMN, SlotColumns } from './columns';
-import { type ActualsDeps, quarantinePath, readPlan, sameEtag, work } from './deps';
+import { type ActualsDeps, quarantinePath, readingUnchanged, readPlan, work } from './deps';
 import { idCells } from './ids';
 import { realisedMetrics, sampleEnd } from './labelled-metrics';
 
@@ -378,20 +378,6 @@ async function writePiece(deps: ActualsDeps, plan: ActualsJoinPlan, actuals: Buc
 }
 
 /**
- * Fails the join when the file is no longer the version it planned (an ETag never comes back, so
- * an unchanged one means every byte read was that version's): its rows would be counted and
- * labelled as this version's, while the new version has its own event and join.
- */
-async function assertUnchanged(deps: ActualsDeps, plan: ActualsJoinPlan): Promise<void> {
-  const now = await deps.lake.stat(plan.source.path);
-  if (now && sameEtag(now.etag, plan.source.etag)) return;
-  throw errors.invalidInputFile(
-    `the actuals file changed while it was joined (${now ? 'replaced' : 'removed'}): this version is not joined${now ? '; the new version is joined on its own' : ''}`,
-    { path: plan.source.path, etag: plan.source.etag },
-  );
-}
-
-/**
  * Joins one bucket of an actuals file (the ids in one hash range) to the stored predictions of
  * the plan's runs: reads the file keeping this bucket's ids (memory bounded by the bucket size),
  * streams every predictions part once keeping each id's winning prediction, then writes the
@@ -404,8 +390,7 @@ export async function joinActualsBucket(deps: ActualsDeps, input: { model: strin
   if (input.bucket >= plan.buckets) throw errors.validation(`bucket ${input.bucket} of a join planned with ${plan.buckets}`);
   const sink = new LakeLineSink(deps.lake, quarantinePath(plan.model, plan.actualsId, input.bucket));
   const lap = stopwatch();
-  const actuals = await readBucketActuals(deps, plan, input.bucket, sink);
-  await assertUnchanged(deps, plan);
+  const actuals = await readingUnchanged(deps.lake, plan.source, () => readBucketActuals(deps, plan, input.bucket, sink));
   const readActuals = lap();
   const matches = await matchPredictions(deps, plan, input.bucket, actuals);
   const matchPredictionsMs = lap();

@@ -9,7 +9,7 @@ import type { ActualsJoinInput, ActualsJoinPlan, ActualsPlanInput, ActualsPlanRe
 import type { ModelDefinition } from '../../schemas/model';
 import { type ActualsRecord, type InferenceRun, predictionManifestSchema } from '../../schemas/monitoring';
 import type { ChunkPlan } from '../../schemas/scoring';
-import { type ActualsDeps, sameEtag, writePlan } from './deps';
+import { type ActualsDeps, readingUnchanged, sameEtag, writePlan } from './deps';
 
 /** Actuals chunks: byte ranges or row groups of about this size, read one after another. */
 const ACTUALS_CHUNKS = { targetChunkBytes: 64 * 1024 * 1024, targetChunkRows: 1_000_000 };
@@ -89,6 +89,31 @@ async function candidateRuns(deps: ActualsDeps, definition: ModelDefinition, sin
 }
 
 /**
+ * The actuals file's chunks and rows, once its header has the model's id and target columns (each
+ * once). Read while the file is the version being joined: a failure on a newer version says so.
+ */
+async function readActualsLayout(deps: ActualsDeps, definition: ModelDefinition, source: { path: string; etag: string }): Promise<{ actuals: ChunkPlan; rows: number }> {
+  return readingUnchanged(deps.lake, source, async () => {
+    const actuals = await deps.files.plan(source.path, ACTUALS_CHUNKS);
+    const columns = headerIndex(actuals.columns);
+    const needed = [definition.idColumn, definition.targetColumn];
+    const missing = needed.filter((c) => !columns.has(c));
+    if (missing.length > 0) {
+      throw errors.invalidInputFile(`the actuals file lacks the column(s) ${missing.map((c) => `'${c}'`).join(', ')} (the model's id and target columns)`, {
+        missing,
+        columns: actuals.columns,
+      });
+    }
+    // Which of two same-named columns holds the ids or the actuals is anyone's guess: as scoring does, refuse.
+    const repeated = needed.filter((name) => actuals.columns.filter((c) => c.trim() === name).length > 1);
+    if (repeated.length > 0) {
+      throw errors.invalidInputFile(`the actuals file's header names ${repeated.map((c) => `'${c}'`).join(', ')} more than once`, { repeated });
+    }
+    return { actuals, rows: actuals.rows ?? (await countRows(deps.files, actuals)) };
+  });
+}
+
+/**
  * Starts the join of one actuals file version: its record (`running`), and the plan every later
  * step reads (the model's definition, the file's chunks, how many hash buckets keep each join
  * activity's ids bounded, and the completed runs to search). A file version already joined (or
@@ -109,22 +134,7 @@ export async function planActualsJoin(deps: ActualsDeps, input: ActualsPlanInput
   const model = await deps.registry.getModel(input.model);
   if (!model) throw errors.modelNotFound(input.model);
   const definition = model.definition;
-  const actuals = await deps.files.plan(input.path, ACTUALS_CHUNKS);
-  const columns = headerIndex(actuals.columns);
-  const needed = [definition.idColumn, definition.targetColumn];
-  const missing = needed.filter((c) => !columns.has(c));
-  if (missing.length > 0) {
-    throw errors.invalidInputFile(`the actuals file lacks the column(s) ${missing.map((c) => `'${c}'`).join(', ')} (the model's id and target columns)`, {
-      missing,
-      columns: actuals.columns,
-    });
-  }
-  // Which of two same-named columns holds the ids or the actuals is anyone's guess: as scoring does, refuse.
-  const repeated = needed.filter((name) => actuals.columns.filter((c) => c.trim() === name).length > 1);
-  if (repeated.length > 0) {
-    throw errors.invalidInputFile(`the actuals file's header names ${repeated.map((c) => `'${c}'`).join(', ')} more than once`, { repeated });
-  }
-  const rows = actuals.rows ?? (await countRows(deps.files, actuals));
+  const { actuals, rows } = await readActualsLayout(deps, definition, input);
   const buckets = Math.max(1, Math.ceil(rows / deps.settings.bucketRows));
   const n = (x: number) => x.toLocaleString('en-US');
   if (rows > MAX_ROWS) throw errors.invalidInputFile(`the actuals file has ${n(rows)} rows: more than ${n(MAX_ROWS)}, the most a join numbers; split it into smaller files`, { rows });

@@ -306,6 +306,44 @@ describe('actuals join (use cases, in memory)', () => {
     expect((await joinInProcess(w, replaced!)).record).toMatchObject({ state: 'completed', rows: 1, matched: 1 });
   });
 
+  it('when a Parquet file is replaced by one of another layout while its join runs, then that join fails saying the file changed, not with what the new version makes the reader throw', async () => {
+    const { w } = await world();
+    await scoredRun(w, { runId: 'run-1', createdAt: '2026-03-03T00:00:00Z', rows: sixRows });
+    const oneRowGroupEach = parquetOf([{ name: 'id', type: 'STRING', data: ['d0', 'd1', 'd2'] }, { name: 'sales', type: 'DOUBLE', data: [7, 1, 5] }], 1);
+    const corrected = parquetOf([{ name: 'id', type: 'STRING', data: ['d0'] }, { name: 'amount', type: 'DOUBLE', data: [8] }], 10);
+    // The plan is written: the blob changes before any bucket reads it.
+    const write = w.lake.write.bind(w.lake);
+    w.deps.lake = Object.assign(Object.create(w.lake) as typeof w.lake, {
+      write: async (...args: Parameters<typeof w.lake.write>) => {
+        const written = await write(...args);
+        if (args[0].endsWith('/plan.json')) await dropActuals(w, 'in-bucket.parquet', corrected);
+        return written;
+      },
+    });
+    const changed = /^the actuals file changed while it was joined \(replaced\): this version is not joined; the new version is joined on its own$/;
+
+    // Between the plan and the bucket: the plan's third row group is not in the new version.
+    const inBucket = await dropActuals(w, 'in-bucket.parquet', oneRowGroupEach);
+    const bucketFailed = await joinInProcess(w, inBucket);
+    expect(isDomainError(bucketFailed.thrown)).toBe(true);
+    expect(bucketFailed.record).toMatchObject({ state: 'failed', error: expect.stringMatching(changed) });
+    w.deps.lake = w.lake;
+
+    // While the plan reads its layout: the new version's header is not this version's.
+    const inPlan = await dropActuals(w, 'in-plan.csv', actualsCsv(['id', 'sales'], [['d0', 7]]));
+    const plan = w.files.plan.bind(w.files);
+    w.deps.files = Object.assign(Object.create(w.files) as typeof w.files, {
+      plan: async (...args: Parameters<typeof w.files.plan>) => {
+        if (args[0] === inPlan.path) await dropActuals(w, 'in-plan.csv', actualsCsv(['id', 'amount'], [['d0', 8]]));
+        return plan(...args);
+      },
+    });
+    const planFailed = await joinInProcess(w, inPlan);
+    expect(isDomainError(planFailed.thrown)).toBe(true);
+    expect(planFailed.record).toMatchObject({ state: 'failed', error: expect.stringMatching(changed) });
+    w.deps.files = w.files;
+  });
+
   it('when the blob\'s name is one the lake refuses (a folder starting with a space), then the trigger still starts its join, which fails with the reason on a record', async () => {
     const { w } = await world();
     const start = actualsJoinStart({ model: 'demand', name: ' 2026/sales.csv', properties: { eTag: '"0x1"', length: 12 } }, 0);
