@@ -35,6 +35,17 @@ export class LakeLineSink {
     return true;
   }
 
+  /** Gives the object up: nothing is stored, and the upload (if started) ends with its buffers. */
+  async abort(): Promise<void> {
+    this.pending = '';
+    if (!this.stream) return;
+    // Destroyed with an error, so the upload fails (without one it would wait for an end forever);
+    // listened to, so a store that has not yet attached its own listener does not crash the process.
+    this.stream.on('error', () => undefined);
+    this.stream.destroy(new Error(`the lines for '${this.path}' were abandoned`));
+    await this.upload!.catch(() => undefined);
+  }
+
   private async flush(): Promise<void> {
     if (!this.stream) {
       this.stream = new PassThrough({ highWaterMark: 4 * FLUSH_CHARS });

@@ -8,6 +8,7 @@ import { cosmosModelRegistry } from '../../shared/adapters/cosmos/model-registry
 import { cosmosRunStore } from '../../shared/adapters/cosmos/run-store';
 import { OnnxModelRuntime } from '../../shared/adapters/onnx/onnx-model-runtime';
 import { lakePaths } from '../../shared/domain/lake-paths';
+import { LakeLineSink } from '../../shared/usecases/line-sink';
 import { actualsCsv, actualsWorld, aDemandModel, dropActuals, type DropRow, joinInProcess, scoredRun } from '../support/actuals-kit';
 import { RecordingPublisher } from '../support/recording-publisher';
 import { readParquetRows } from '../support/scoring-fixtures';
@@ -65,5 +66,14 @@ describe('actuals join on Blob Storage (Azurite) and Cosmos DB (local server)', 
     expect(labelled).toHaveLength(25);
     expect(labelled.map((r) => r.id).sort()).toEqual(rows.slice(0, 25).map((r) => r.id).sort());
     expect(events.ofType('run.completed')).toHaveLength(2);
+  });
+
+  it('when a bucket gives up its quarantine lines after their upload began, then the upload ends at once and no object is stored', async () => {
+    const lake = new BlobDataLake(() => Promise.resolve(container));
+    const path = lakePaths.quarantine(`act-${randomBytes(4).toString('hex')}`, 'x', 'bucket-00000.jsonl');
+    const sink = new LakeLineSink(lake, path);
+    for (let row = 1; row <= 3000; row += 1) await sink.write({ row, code: 'not_a_number:sales', reason: 'x'.repeat(50), cells: [`r${row}`, 'x'] });
+    await sink.abort();
+    expect(await lake.stat(path)).toBeUndefined();
   });
 });

@@ -389,10 +389,20 @@ export async function joinActualsBucket(deps: ActualsDeps, input: { model: strin
   const plan = await readPlan(deps.lake, input.model, input.actualsId);
   if (input.bucket >= plan.buckets) throw errors.validation(`bucket ${input.bucket} of a join planned with ${plan.buckets}`);
   const sink = new LakeLineSink(deps.lake, quarantinePath(plan.model, plan.actualsId, input.bucket));
+  try {
+    return await joinBucket(deps, plan, input.bucket, sink);
+  } catch (error) {
+    // A failed attempt's quarantine upload, open since its first line, would hold its buffers for the worker's life.
+    await sink.abort();
+    throw error;
+  }
+}
+
+async function joinBucket(deps: ActualsDeps, plan: ActualsJoinPlan, bucket: number, sink: LakeLineSink): Promise<BucketSummary> {
   const lap = stopwatch();
-  const actuals = await readingUnchanged(deps.lake, plan.source, () => readBucketActuals(deps, plan, input.bucket, sink));
+  const actuals = await readingUnchanged(deps.lake, plan.source, () => readBucketActuals(deps, plan, bucket, sink));
   const readActuals = lap();
-  const matches = await matchPredictions(deps, plan, input.bucket, actuals);
+  const matches = await matchPredictions(deps, plan, bucket, actuals);
   const matchPredictionsMs = lap();
   const windows: BucketSummary['windows'] = [];
   const grouped = byWindow(plan, matches);
@@ -401,7 +411,7 @@ export async function joinActualsBucket(deps: ActualsDeps, input: { model: strin
     for (const [windowId, slots] of grouped) {
       // A single bucket's piece is the window's labelled file itself: nothing to put together later.
       const path =
-        plan.buckets === 1 ? lakePaths.labelled(plan.model, windowId, plan.actualsId) : work.labelledPiece(plan.model, plan.actualsId, windowId, input.bucket);
+        plan.buckets === 1 ? lakePaths.labelled(plan.model, windowId, plan.actualsId) : work.labelledPiece(plan.model, plan.actualsId, windowId, bucket);
       if (uploads.length === PIECES_IN_FLIGHT) await uploads.shift();
       // Encoded now, uploaded while the next piece is encoded; a failure is thrown when awaited.
       const upload = writePiece(deps, plan, actuals, matches, slots, path);
@@ -434,7 +444,7 @@ export async function joinActualsBucket(deps: ActualsDeps, input: { model: strin
   const quarantineUnmatched = lap();
   const metrics = plan.buckets === 1 ? fileMetrics(deps, plan, actuals, matches, grouped) : undefined;
   return {
-    bucket: input.bucket,
+    bucket,
     rows: actuals.ownedRows,
     rejectionReasons: actuals.rejectionReasons,
     matched: actuals.table.size - unmatched,

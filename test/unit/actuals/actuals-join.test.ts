@@ -184,6 +184,32 @@ describe('actuals join (use cases, in memory)', () => {
     expect(record).toMatchObject({ state: 'failed', error: expect.stringMatching(/not a readable Parquet file/) });
   });
 
+  it('when a bucket fails after its quarantine upload began, then that upload is abandoned (settled, nothing stored) instead of left open for the worker\'s life', async () => {
+    const { w, lake } = await world();
+    await scoredRun(w, { runId: 'run-1', createdAt: '2026-03-03T00:00:00Z', rows: sixRows });
+    for await (const o of w.lake.list(lakePaths.predictionsRunFolder('demand', 1, 'run-1'))) if (o.path.endsWith('.parquet')) await w.lake.write(o.path, randomBytes(4096));
+    // Enough rejected rows that their quarantine lines are flushed (the upload starts) before matching fails.
+    const rejected = Array.from({ length: 2000 }, (_, i) => [`r${i}`, `not a number ${'x'.repeat(40)}`]);
+    const input = await dropActuals(w, 'sales.csv', actualsCsv(['id', 'sales'], [...rejected, ['d0', 7]]));
+    const quarantineWrites: Promise<unknown>[] = [];
+    const write = w.lake.write.bind(w.lake);
+    w.deps.lake = Object.assign(Object.create(w.lake) as typeof w.lake, {
+      write: (...args: Parameters<typeof w.lake.write>) => {
+        const written = write(...args);
+        if (args[0].startsWith('quarantine/')) quarantineWrites.push(written);
+        return written;
+      },
+    });
+
+    const { outcome, record } = await joinInProcess(w, input);
+    expect(outcome).toBe('failed');
+    expect(record).toMatchObject({ state: 'failed', error: expect.stringMatching(/not a readable Parquet file/) });
+    expect(quarantineWrites).toHaveLength(1);
+    const settled = await Promise.race([Promise.allSettled(quarantineWrites).then(() => 'settled'), new Promise((resolve) => setTimeout(resolve, 200, 'still open'))]);
+    expect(settled).toBe('settled');
+    expect([...lake.objects.keys()].filter((k) => k.startsWith('quarantine/'))).toEqual([]);
+  });
+
   it('when late actuals arrive for a window, then its metrics are recomputed from all its labelled files, the later file wins for an id, and counts others wrote are kept', async () => {
     const { w } = await world();
     await scoredRun(w, { runId: 'run-1', createdAt: '2026-03-03T00:00:00Z', rows: sixRows });
