@@ -332,7 +332,7 @@ describe('actuals join (use cases, in memory)', () => {
     expect((await joinInProcess(w, replaced!)).record).toMatchObject({ state: 'completed', rows: 1, matched: 1 });
   });
 
-  it('when a Parquet file is replaced by one of another layout while its join runs, then that join fails saying the file changed, not with what the new version makes the reader throw', async () => {
+  it('when a file is replaced by one of another layout, or removed, while its join runs, then that join fails saying the file changed, not with what the reader throws on what is there now', async () => {
     const { w } = await world();
     await scoredRun(w, { runId: 'run-1', createdAt: '2026-03-03T00:00:00Z', rows: sixRows });
     const oneRowGroupEach = parquetOf([{ name: 'id', type: 'STRING', data: ['d0', 'd1', 'd2'] }, { name: 'sales', type: 'DOUBLE', data: [7, 1, 5] }], 1);
@@ -368,6 +368,19 @@ describe('actuals join (use cases, in memory)', () => {
     expect(isDomainError(planFailed.thrown)).toBe(true);
     expect(planFailed.record).toMatchObject({ state: 'failed', error: expect.stringMatching(changed) });
     w.deps.files = w.files;
+
+    // Removed between the plan and the bucket: the bucket's read finds no object.
+    const removed = await dropActuals(w, 'removed.csv', actualsCsv(['id', 'sales'], [['d0', 7]]));
+    w.deps.lake = Object.assign(Object.create(w.lake) as typeof w.lake, {
+      write: async (...args: Parameters<typeof w.lake.write>) => {
+        const written = await write(...args);
+        if (args[0].endsWith('/plan.json')) await w.lake.delete(removed.path);
+        return written;
+      },
+    });
+    const removedFailed = await joinInProcess(w, removed);
+    expect(removedFailed.record).toMatchObject({ state: 'failed', error: 'the actuals file changed while it was joined (removed): this version is not joined' });
+    w.deps.lake = w.lake;
   });
 
   it('when the blob\'s name is one the lake refuses (a folder starting with a space), then the trigger still starts its join, which fails with the reason on a record', async () => {
