@@ -55,8 +55,11 @@ export async function refreshWindowPerformance(deps: ActualsDeps, definition: Mo
       if (stored) await deps.runs.windows.replace(model, windowId, doc, stored.etag);
       else if (!(await deps.runs.windows.create(model, windowId, doc)).created) continue;
     } catch (error) {
-      if (isDomainError(error) && error.code === 'CONCURRENCY_CONFLICT' && attempt < MAX_ATTEMPTS) continue;
-      throw error;
+      if (!(isDomainError(error) && error.code === 'CONCURRENCY_CONFLICT')) throw error;
+      if (attempt < MAX_ATTEMPTS) continue;
+      // Not a DomainError: a window other writers keep changing (a burst of files for it) is busy,
+      // not wrong, so the activity is retried with backoff instead of failing the join for good.
+      throw new Error(`window ${windowId} of '${model}' changed on each of ${MAX_ATTEMPTS} writes (other joins, batch inference or the monitor writing it); retried later`);
     }
     return { windowId, labelled: doc.labelled, labelCoverage: doc.labelCoverage, provisional: doc.performance?.provisional ?? true };
   }

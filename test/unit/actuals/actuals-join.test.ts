@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { actualsJoinStart } from '../../../functions/blob/actuals';
 import { OnnxModelRuntime } from '../../../shared/adapters/onnx/onnx-model-runtime';
 import { actualsIdOf } from '../../../shared/domain/actuals';
-import { isDomainError } from '../../../shared/domain/errors';
+import { errors, isDomainError } from '../../../shared/domain/errors';
 import { lakePaths } from '../../../shared/domain/lake-paths';
 import { computeMetricsByKeys } from '../../../shared/domain/metrics';
 import type { ModelDefinition } from '../../../shared/schemas/model';
@@ -247,6 +247,31 @@ describe('actuals join (use cases, in memory)', () => {
     expect(doc.performance!.metrics).toEqual(expected);
     // Both files' labelled data stay: the window's history of actuals.
     expect((await labelledRows(w, DAY1, record!.actualsId)).map((r) => r.id)).toEqual(['d1', 'd2']);
+  });
+
+  it('when the window document changes on every write (a burst of files for one window), then its update fails as an outage the orchestration retries, not as the file\'s own failure', async () => {
+    const { w } = await world();
+    await scoredRun(w, { runId: 'run-1', createdAt: '2026-03-03T00:00:00Z', rows: sixRows });
+    await joinInProcess(w, await dropActuals(w, 'first.csv', actualsCsv(['id', 'sales'], [['d0', 7]])));
+    // Another writer lands between each read and write of the window.
+    let writes = 0;
+    const windows = w.runs.windows;
+    w.deps.runs = {
+      ...w.runs,
+      windows: Object.assign(Object.create(windows) as typeof windows, {
+        replace: async () => {
+          writes += 1;
+          throw errors.concurrencyConflict('the window changed');
+        },
+      }),
+    };
+
+    const { outcome, thrown } = await joinInProcess(w, await dropActuals(w, 'second.csv', actualsCsv(['id', 'sales'], [['d1', 1]])));
+    expect(outcome).toBe('failed');
+    expect(writes).toBe(20);
+    // defineActivity returns a DomainError as the join's failure; anything else is retried with backoff.
+    expect(isDomainError(thrown)).toBe(false);
+    expect((thrown as Error).message).toBe(`window ${DAY1} of 'demand' changed on each of 20 writes (other joins, batch inference or the monitor writing it); retried later`);
   });
 
   it('when an actual is finite but so large that squared errors overflow, then the file still joins and the window\'s overflowing metrics are null with a reason, so later files of the window join too', async () => {
