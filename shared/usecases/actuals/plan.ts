@@ -88,6 +88,12 @@ async function candidateRuns(deps: ActualsDeps, definition: ModelDefinition, sin
   return out;
 }
 
+/** A header as a record can show it: the first names, each cut short, as JSON strings. */
+function headerShown(columns: readonly string[]): string {
+  const shown = columns.slice(0, 10).map((c) => JSON.stringify(c.length > 40 ? `${c.slice(0, 40)}…` : c));
+  return `${shown.join(', ')}${columns.length > 10 ? `, … (${columns.length} columns)` : ''}`;
+}
+
 /**
  * The actuals file's chunks and rows, once its header has the model's id and target columns (each
  * once). Read while the file is the version being joined: a failure on a newer version says so.
@@ -99,10 +105,11 @@ async function readActualsLayout(deps: ActualsDeps, definition: ModelDefinition,
     const needed = [definition.idColumn, definition.targetColumn];
     const missing = needed.filter((c) => !columns.has(c));
     if (missing.length > 0) {
-      throw errors.invalidInputFile(`the actuals file lacks the column(s) ${missing.map((c) => `'${c}'`).join(', ')} (the model's id and target columns)`, {
-        missing,
-        columns: actuals.columns,
-      });
+      // The record keeps the message only: what the header holds shows a wrong delimiter or line ending at once.
+      throw errors.invalidInputFile(
+        `the actuals file lacks the column(s) ${missing.map((c) => `'${c}'`).join(', ')} (the model's id and target columns); its header reads ${headerShown(actuals.columns)}`,
+        { missing, columns: actuals.columns },
+      );
     }
     // Which of two same-named columns holds the ids or the actuals is anyone's guess: as scoring does, refuse.
     const repeated = needed.filter((name) => actuals.columns.filter((c) => c.trim() === name).length > 1);
