@@ -28,6 +28,67 @@ export function outputColumnClashes(definition: ModelDefinition): string[] {
   return problems;
 }
 
+/** A column a definition names that the model does not have, or names in two roles, with where and why. */
+export interface ColumnReferenceProblem {
+  path: (string | number)[];
+  message: string;
+}
+
+/**
+ * Column names a definition uses in the wrong place, in words with the path of each (empty:
+ * nothing). Names that point at no column of the model (a drift override or a group split on a
+ * typo) would be silently ignored or fail every validation, and a column in two roles (a feature
+ * named like the target, a segment key like the timestamp) would read or write one column for two
+ * meanings. Checked for new definitions only: stored models keep reading as they were stored.
+ */
+export function columnReferenceProblems(definition: ModelDefinition): ColumnReferenceProblem[] {
+  const problems: ColumnReferenceProblem[] = [];
+  const { idColumn, targetColumn, timestampColumn } = definition;
+  const roles = new Map<string, string>([[idColumn, 'the id column']]);
+  if (timestampColumn !== undefined && !roles.has(timestampColumn)) roles.set(timestampColumn, 'the timestamp column');
+  if (!roles.has(targetColumn)) roles.set(targetColumn, 'the target column');
+  if (timestampColumn === idColumn) problems.push({ path: ['timestampColumn'], message: `the timestamp column '${timestampColumn}' is also the id column: name two columns` });
+  if (targetColumn === idColumn || targetColumn === timestampColumn)
+    problems.push({ path: ['targetColumn'], message: `the target column '${targetColumn}' is also ${roles.get(targetColumn)}: actuals need a column of their own` });
+  const features = new Set(definition.features.map((f) => f.name));
+  definition.features.forEach((feature, i) => {
+    const role = roles.get(feature.name);
+    if (role) problems.push({ path: ['features', i, 'name'], message: `the feature '${feature.name}' is also ${role}: rename one of them` });
+  });
+  const segmentKeys = new Set<string>();
+  definition.segmentKeys.forEach((key, i) => {
+    if (segmentKeys.has(key)) problems.push({ path: ['segmentKeys', i], message: `the segment key '${key}' is named twice` });
+    segmentKeys.add(key);
+    // The id as a key is allowed (one segment per id); the target is not in drops, and the timestamp column has a type of its own.
+    if (key === targetColumn || key === timestampColumn) problems.push({ path: ['segmentKeys', i], message: `the segment key '${key}' is also ${roles.get(key)}: segment by a column of its own` });
+  });
+  // What monitoring profiles, and so what a drift override can be about.
+  const monitored = [...new Set([...features, ...segmentKeys, definition.predictionColumns.prediction])];
+  const overridden = new Set<string>();
+  definition.policies.drift.columns.forEach((override, i) => {
+    const path = ['policies', 'drift', 'columns', i, 'column'];
+    if (overridden.has(override.column)) problems.push({ path, message: `the drift override for '${override.column}' is given twice: give one` });
+    else if (!monitored.includes(override.column))
+      problems.push({ path, message: `the drift override names '${override.column}', which is not a monitored column of the model (${monitored.join(', ')})` });
+    overridden.add(override.column);
+  });
+  const groupable = [...features, ...segmentKeys, idColumn, ...(timestampColumn !== undefined ? [timestampColumn] : [])];
+  definition.policies.validation.splits.forEach((split, i) => {
+    const path = ['policies', 'validation', 'splits', i];
+    if (split.kind === 'group' && !groupable.includes(split.column)) {
+      problems.push({
+        path: [...path, 'column'],
+        message: `the group split names '${split.column}', which is not a column of the model (${[...new Set(groupable)].join(', ')})${split.column === targetColumn ? ': grouping by the target leaves one class per group' : ''}`,
+      });
+    }
+    if (split.kind === 'time' && timestampColumn === undefined)
+      problems.push({ path: [...path, 'kind'], message: 'a time split needs the model to have a timestampColumn' });
+    if (split.kind === 'stratified' && definition.task === 'regression')
+      problems.push({ path: [...path, 'kind'], message: 'a stratified split needs classes: a regression model cannot use it (use kfold)' });
+  });
+  return problems;
+}
+
 /** VALIDATION_ERROR when the definition's predictions would be ambiguous (outputColumnClashes). */
 export function checkOutputColumns(definition: ModelDefinition): void {
   const clashes = outputColumnClashes(definition);

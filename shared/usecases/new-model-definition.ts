@@ -1,6 +1,7 @@
 import { isDomainError } from '../domain/errors';
 import { windowLengthMs } from '../domain/windows';
 import { modelInputSchema } from '../schemas/model';
+import { columnReferenceProblems } from './column-clashes';
 
 /**
  * The largest definition, as JSON (UTF-8). It is stored in the model's registry document, and a
@@ -11,8 +12,8 @@ export const MAX_DEFINITION_BYTES = 1024 * 1024;
 /**
  * A definition as `createModel` accepts it: the input schema, and what using the model needs that
  * the stored schema cannot demand of models stored before (they must still read): a monitoring
- * window every run and monitor can cut time into, feature ranges a value can be inside, and a size
- * its registry document can hold.
+ * window every run and monitor can cut time into, feature ranges a value can be inside, columns
+ * named where the model has them (columnReferenceProblems), and a size its registry document can hold.
  */
 export const newModelDefinitionSchema = modelInputSchema.superRefine((definition, ctx) => {
   const bytes = Buffer.byteLength(JSON.stringify(definition), 'utf8');
@@ -36,6 +37,7 @@ export const newModelDefinitionSchema = modelInputSchema.superRefine((definition
       });
     }
   }
+  for (const problem of columnReferenceProblems(definition)) ctx.addIssue({ code: 'custom', ...problem });
   try {
     windowLengthMs(definition.policies.drift.window);
   } catch (error) {

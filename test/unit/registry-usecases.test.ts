@@ -236,6 +236,48 @@ describe('registry use cases (in-memory registry)', () => {
     await expect(useCases.createModel(aModelDefinition({ name: 'clash', segmentKeys: ['plan', 'customer_id'] }), alice)).resolves.toMatchObject({ modelName: 'clash' });
   });
 
+  it('when a definition names a column the model does not have (a drift override, a group split) or one column in two roles, then it is refused naming the column, nothing is created, and a model stored before still reads', async () => {
+    const registry = new InMemoryModelRegistry();
+    const useCases = new RegistryUseCases({ registry, clock: steppingClock(), events: new RecordingPublisher() });
+    const good = aModelDefinition({ name: 'refs', timestampColumn: 'ts', segmentKeys: ['plan'] });
+    const refused: [Partial<typeof good>, string][] = [
+      [{ policies: { drift: { columns: [{ column: 'tenur', method: 'psi' }] } } }, "the drift override names 'tenur', which is not a monitored column of the model (tenure, plan, prediction)"],
+      [{ policies: { drift: { columns: [{ column: 'tenure' }, { column: 'tenure', ignore: true }] } } }, "the drift override for 'tenure' is given twice"],
+      [{ policies: { validation: { splits: [{ kind: 'group', column: 'plann' }] } } }, "the group split names 'plann', which is not a column of the model (tenure, plan, customer_id, ts)"],
+      [{ policies: { validation: { splits: [{ kind: 'group', column: 'actual' }] } } }, 'grouping by the target leaves one class per group'],
+      [{ timestampColumn: undefined, policies: { validation: { splits: [{ kind: 'time' }] } } }, 'a time split needs the model to have a timestampColumn'],
+      [{ features: [...good.features, { name: 'actual', type: 'numeric' }] }, "the feature 'actual' is also the target column"],
+      [{ features: [...good.features, { name: 'customer_id', type: 'categorical' }] }, "the feature 'customer_id' is also the id column"],
+      [{ features: [...good.features, { name: 'ts', type: 'datetime' }] }, "the feature 'ts' is also the timestamp column"],
+      [{ segmentKeys: ['plan', 'ts'] }, "the segment key 'ts' is also the timestamp column"],
+      [{ segmentKeys: ['plan', 'actual'] }, "the segment key 'actual' is also the target column"],
+      [{ segmentKeys: ['plan', 'plan'] }, "the segment key 'plan' is named twice"],
+      [{ targetColumn: 'customer_id' }, "the target column 'customer_id' is also the id column"],
+    ];
+    for (const [change, reason] of refused) {
+      await expect(useCases.createModel({ ...good, ...change }, alice)).rejects.toMatchObject({ code: 'VALIDATION_ERROR', message: expect.stringContaining(reason) });
+    }
+    const regression = { ...good, task: 'regression' as const, classLabels: undefined, policies: { validation: { splits: [{ kind: 'stratified' as const }] } } };
+    await expect(useCases.createModel(regression, alice)).rejects.toMatchObject({ message: expect.stringContaining('a stratified split needs classes') });
+    expect(await registry.getModel('refs')).toBeUndefined();
+
+    const named = {
+      ...good,
+      policies: {
+        drift: { columns: [{ column: 'tenure', method: 'psi' as const }, { column: 'plan', ignore: true }, { column: 'prediction', threshold: 0.2 }] },
+        validation: { splits: [{ kind: 'group' as const, column: 'plan' }, { kind: 'time' as const }, { kind: 'stratified' as const }] },
+      },
+    };
+    await expect(useCases.createModel(named, alice)).resolves.toMatchObject({ modelName: 'refs' });
+
+    // Stored before the check: it reads and lists as stored.
+    const { definition, ...record } = (await registry.getModel('refs'))!;
+    const typo = { ...definition, name: 'older', policies: { ...definition.policies, drift: { ...definition.policies.drift, columns: [{ column: 'tenur', ignore: false }] } } };
+    await registry.createModel({ ...record, modelName: 'older', definition: typo });
+    expect((await useCases.getModel('older')).definition.policies.drift.columns).toEqual([{ column: 'tenur', ignore: false }]);
+    expect(await useCases.listModels()).toMatchObject({ models: [{ modelName: 'older' }, { modelName: 'refs' }], unreadable: [] });
+  });
+
   it('when a definition has a field the schema does not know (a typo), at the top, in a policy or in a feature, then it is refused naming it, not stored with defaults', async () => {
     const registry = new InMemoryModelRegistry();
     const useCases = new RegistryUseCases({ registry, clock: steppingClock(), events: new RecordingPublisher() });
