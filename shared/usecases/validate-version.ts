@@ -15,10 +15,11 @@ import type { ModelVersion } from '../schemas/model-version';
 import type { ReferenceProfile } from '../schemas/monitoring';
 import type { ValidationGates } from '../schemas/policies';
 import { checkParity } from './check-parity';
+import { MODEL_OUTPUT_REJECTION } from './finite-predictions';
 import { type LoadedVersion, loadScoringVersion } from './load-version';
 import { planChunks } from './plan-chunks';
 import type { SegmentedProfile } from './profiling';
-import { type ScoredValidationData,scoreValidationData } from './validation-data';
+import { CHAMPION_OUTPUT, type ScoredValidationData, scoreValidationData } from './validation-data';
 
 export interface ValidateVersionDeps {
   registry: ModelRegistry;
@@ -156,6 +157,7 @@ export async function validateVersion(deps: ValidateVersionDeps, input: Validate
         rejectionReasons: scored.rejectionReasons,
       };
       await writeReferenceProfile(deps.lake, version, source, scored.reference);
+      checks.push(...outputChecks(scored, source));
       if (scored.timestamps.length === 0) {
         checks.push({ check: 'dataset', passed: false, gating: true, message: `no row of ${source} could be evaluated (every row was rejected or had no actual)` });
       } else {
@@ -190,6 +192,33 @@ export async function validateVersion(deps: ValidateVersionDeps, input: Validate
   const evidencePath = lakePaths.evidence(input.model, version.version, evidenceHash);
   await writeOnce(deps.lake, evidencePath, Buffer.from(`${JSON.stringify(evidence, null, 2)}\n`));
   return { decision: evidence.decision, reasons, evidenceHash, evidencePath };
+}
+
+/**
+ * Rows a version answered with NaN or an infinity are left out of both versions' metrics, as
+ * scoring quarantines them. The candidate's fail it (measured without them it would look better than
+ * it is); the champion's are reported only, since they are no fact about the candidate.
+ */
+function outputChecks(scored: ScoredValidationData, source: string): EvidenceCheck[] {
+  const checks: EvidenceCheck[] = [];
+  const { modelOutput, championOutput } = scored;
+  if (modelOutput.rows > 0)
+    checks.push({
+      check: 'dataset',
+      passed: false,
+      gating: true,
+      code: MODEL_OUTPUT_REJECTION,
+      message: `the version answers ${modelOutput.rows} of ${scored.rowsRead} rows of ${source} with no number (${modelOutput.example}); they are left out of the metrics`,
+    });
+  if (championOutput.rows > 0)
+    checks.push({
+      check: 'champion',
+      passed: false,
+      gating: false,
+      code: CHAMPION_OUTPUT,
+      message: `the champion answers ${championOutput.rows} of ${scored.rowsRead} rows of ${source} with no number (${championOutput.example}); they are left out of both versions' metrics`,
+    });
+  return checks;
 }
 
 /** The candidate loaded and its golden records checked; undefined (with the failed check) when it cannot be. */

@@ -7,8 +7,9 @@ import type { Predictions } from '../ports/model-runtime';
 import type { TabularFiles } from '../ports/tabular-files';
 import type { ModelDefinition } from '../schemas/model';
 import type { ChunkPlan } from '../schemas/scoring';
+import { MODEL_OUTPUT_REJECTION } from './finite-predictions';
 import { concatBatches, monitoredBatch, referenceProfileOf, type SegmentedProfile } from './profiling';
-import type { ScoringVersion } from './score-chunk';
+import { type ScoredBatch, type ScoringVersion, transformAndPredict } from './score-chunk';
 
 /**
  * A validation dataset scored by the challenger and (when there is one) the champion: only rows
@@ -27,7 +28,24 @@ export interface ScoredValidationData {
   columns: Record<string, (string | null)[]>;
   /** Every row the challenger scored (with or without an actual), profiled: the version's reference for monitoring. */
   reference: SegmentedProfile;
+  /** Rows the challenger answered with NaN or an infinity (left out, `model_output`), and the first of them. */
+  modelOutput: OutputRejections;
+  /** Rows the champion answered so (left out of both versions' metrics, `champion_output`). */
+  championOutput: OutputRejections;
 }
+
+export interface OutputRejections {
+  rows: number;
+  /** The first such row and what the model answered (`row 7: the model's prediction is NaN`). */
+  example?: string;
+}
+
+/** Rejection code of a row the champion answered with NaN or an infinity (the challenger's is MODEL_OUTPUT_REJECTION). */
+export const CHAMPION_OUTPUT = 'champion_output';
+
+/** The batch rows a version's model answered with no number, with what it answered. */
+const outputRejections = (scored: ScoredBatch): Map<number, string> =>
+  new Map(scored.rejected.filter((r) => r.code === MODEL_OUTPUT_REJECTION).map((r) => [r.row, r.reason]));
 
 /** Growable per-row outputs of one model (regression values or class probabilities). */
 class PredictionColumn {
@@ -98,6 +116,8 @@ export async function scoreValidationData(
   let rowsRead = 0;
   let rowsRejected = 0;
   let rowsWithoutActual = 0;
+  const modelOutput: OutputRejections = { rows: 0 };
+  const championOutput: OutputRejections = { rows: 0 };
 
   for (const chunk of plan.chunks) {
     const opened = await deps.files.open(plan.source, chunk, { numericColumns });
@@ -108,18 +128,29 @@ export async function scoreValidationData(
       rowsRejected += valid.rejected.length;
       const n = valid.batch.rowCount;
       if (n === 0) continue;
-      const a = challenger.transform(valid.batch);
+      // Each version as scoring runs it: transforms and model in passes, rows answered with NaN or an infinity taken out.
+      const a = await transformAndPredict(challenger, valid.batch);
       const aAt = predictionIndex(n, a.keptRows);
-      const aOut = a.keptRows.length > 0 ? await challenger.model.predict(a.inputs) : undefined;
+      const aOut = a.predictions;
       scored.push(monitoredBatch(definition, valid, a.keptRows, aOut));
-      const b = champion?.transform(valid.batch);
+      const b = champion ? await transformAndPredict(champion, valid.batch) : undefined;
       const bAt = b ? predictionIndex(n, b.keptRows) : undefined;
-      const bOut = b && b.keptRows.length > 0 ? await champion!.model.predict(b.inputs) : undefined;
+      const bOut = b?.predictions;
+      const aOutput = outputRejections(a);
+      const bOutput = b ? outputRejections(b) : new Map<number, string>();
       for (let r = 0; r < n; r++) {
         const k = aAt[r]!;
         const j = bAt ? bAt[r]! : 0;
         if (k < 0 || j < 0) {
-          reasons.transform = (reasons.transform ?? 0) + 1;
+          // The challenger's reason first: a row it could not score is its fact, whatever the champion did.
+          const answer = k < 0 ? aOutput.get(r) : bOutput.get(r);
+          const reason = answer === undefined ? 'transform' : k < 0 ? MODEL_OUTPUT_REJECTION : CHAMPION_OUTPUT;
+          if (answer !== undefined) {
+            const tally = k < 0 ? modelOutput : championOutput;
+            tally.rows += 1;
+            tally.example ??= `row ${valid.rowNumbers[r]!}: ${answer}`;
+          }
+          reasons[reason] = (reasons[reason] ?? 0) + 1;
           rowsRejected += 1;
           continue;
         }
@@ -150,5 +181,7 @@ export async function scoreValidationData(
     timestamps: Float64Array.from(timestamps),
     columns,
     reference: referenceProfileOf(definition, concatBatches(scored)),
+    modelOutput,
+    championOutput,
   };
 }

@@ -11,8 +11,8 @@ import { consumeIncomingPackage, registerIncomingPackage } from '../../shared/us
 import { registerPackage, type RegisterPackageDeps, stageUpload } from '../../shared/usecases/register-package';
 import { RegistryUseCases } from '../../shared/usecases/registry';
 import { validateVersion } from '../../shared/usecases/validate-version';
-import { linearRegressor } from '../fixtures/onnx-models';
-import { anActor } from '../support/builders';
+import { linearRegressor, logRegressor } from '../fixtures/onnx-models';
+import { anActor, anApprover, sha, theSystem } from '../support/builders';
 import { InMemoryModelRegistry } from '../support/in-memory-registry';
 import { MemoryLake } from '../support/memory-lake';
 import { aRegionalModel, regionalPackage, regionalRows, toCsv, TRUE_WEIGHTS } from '../support/model-kit';
@@ -453,6 +453,61 @@ describe('validation of a version', () => {
     } finally {
       await runtime.close();
     }
+  });
+
+  /** A one-feature model `logs` (y from x), its validation data at x = 1..20 with rows 5, 10, ... at x = -1, and versions registered from graphs. */
+  async function logsModel() {
+    const store = new InMemoryModelRegistry();
+    const lake = new MemoryLake();
+    const registry = new RegistryUseCases({ registry: store, clock });
+    await registry.createModel({ name: 'logs', task: 'regression', idColumn: 'id', features: [{ name: 'x', type: 'numeric' }], policies: { validation: { bootstrapResamples: 20 } } }, carlos);
+    const xs = Array.from({ length: 20 }, (_, i) => ((i + 1) % 5 === 0 ? -1 : i + 1));
+    await lake.write('datasets/logs/validation.csv', Buffer.from(`id,x,actual\n${xs.map((x, i) => `r${i},${x},${x}`).join('\n')}\n`));
+    const runtime = new OnnxModelRuntime();
+    runtimes.push(runtime);
+    const deps = { registry, lake, maxArtifactBytes: 1_000_000, runtime };
+    const register = async (graph: { bytes: Buffer; signature: unknown }) => {
+      const staged = await stageUpload(deps, 'logs', Readable.from([graph.bytes]));
+      const manifest = { signature: graph.signature, datasets: [{ role: 'validation', uri: 'datasets/logs/validation.csv' }] };
+      return (await registerPackage(deps, { model: 'logs', manifest, artifact: staged, actor: carlos })).version.version;
+    };
+    const validate = (version: number) =>
+      validateVersion({ registry: store, lake, files: new LakeTabularFiles(lake), runtime }, { model: 'logs', version, validatedAt: '2026-06-01T00:00:00.000Z' });
+    const evidenceOf = (path: string) => JSON.parse(lake.body(path).toString());
+    return { registry, register, validate, evidenceOf };
+  }
+
+  it('when the version answers some validation rows with NaN, then it fails saying how many and which, those rows are counted as model_output, and the metrics are measured on the others', async () => {
+    const { register, validate, evidenceOf } = await logsModel();
+    const outcome = await validate(await register(logRegressor('x')));
+    expect(outcome.decision).toBe('fail');
+    expect(outcome.reasons).toEqual([
+      "the version answers 4 of 20 rows of datasets/logs/validation.csv with no number (row 5: the model's prediction is NaN); they are left out of the metrics",
+    ]);
+    const evidence = evidenceOf(outcome.evidencePath);
+    expect(evidence.dataset).toMatchObject({ rowsRead: 20, rowsEvaluated: 16, rowsRejected: 4, rejectionReasons: { model_output: 4 } });
+    expect(evidence.splits[0].challenger.overall.metrics.rmse).toMatchObject({ value: expect.any(Number), rows: 4 });
+  });
+
+  it('when the champion answers some validation rows with NaN, then the challenger is compared on the other rows and is not failed for it; the champion\'s rows are reported', async () => {
+    const { registry, register, validate, evidenceOf } = await logsModel();
+    const champion = await register(logRegressor('x'));
+    await registry.applyCommand('logs', champion, { type: 'start_validation' }, theSystem());
+    await registry.applyCommand('logs', champion, { type: 'pass_validation', evidenceHash: sha('evidence') }, theSystem());
+    await registry.applyCommand('logs', champion, { type: 'approve', evidenceHash: sha('evidence') }, anApprover());
+    await registry.applyCommand('logs', champion, { type: 'promote' }, anActor({ id: 'root', roles: ['MLOps.Admin'] }));
+    const outcome = await validate(await register(linearRegressor([1], 0, 'x')));
+    expect(outcome).toMatchObject({ decision: 'pass', reasons: [] });
+    const evidence = evidenceOf(outcome.evidencePath);
+    expect(evidence.champion).toMatchObject({ version: champion });
+    expect(evidence.dataset).toMatchObject({ rowsEvaluated: 16, rowsRejected: 4, rejectionReasons: { champion_output: 4 } });
+    expect(evidence.checks).toContainEqual({
+      check: 'champion',
+      passed: false,
+      gating: false,
+      code: 'champion_output',
+      message: "the champion answers 4 of 20 rows of datasets/logs/validation.csv with no number (row 5: the model's prediction is NaN); they are left out of both versions' metrics",
+    });
   });
 
   it('when the version names no validation dataset, then validation fails saying so', async () => {
