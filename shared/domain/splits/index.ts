@@ -2,6 +2,7 @@ export {
   groupHoldOutSplits,
   kFoldSplits,
   makeSplits,
+  MAX_GROUPS,
   randomSplit,
   type Split,
   type SplitSource,

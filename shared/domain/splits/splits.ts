@@ -101,12 +101,26 @@ export function timeSplit(
 }
 
 /**
+ * The most groups a group split holds out one by one. Each is a partition of its own, evaluated
+ * with both versions' metrics and bootstrap and kept in the evidence: a column with a value per
+ * row (an id) would make as many partitions as rows, hours of work and an evidence bundle of
+ * hundreds of megabytes.
+ */
+export const MAX_GROUPS = 100;
+
+/**
  * Leave one group out: one split per distinct value of the group column (ascending), validating
- * on that group and training on all other rows. Rows without a value always train.
+ * on that group and training on all other rows. Rows without a value always train. At most
+ * MAX_GROUPS groups (VALIDATION_ERROR beyond).
  */
 export function groupHoldOutSplits(groupOf: ReadonlyArray<string | null>, column = 'group'): Split[] {
   const groups = [...new Set(groupOf.filter((g): g is string => g !== null))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   if (groups.length < 2) throw tooFewRows(`a group split needs at least 2 values of ${column}`, { column, groups: groups.length });
+  if (groups.length > MAX_GROUPS)
+    throw errors.validation(
+      `a group split on ${column} would hold out ${groups.length} groups one by one, more than the ${MAX_GROUPS} a validation evaluates: group by a column with fewer values`,
+      { column, groups: groups.length, limit: MAX_GROUPS },
+    );
   return groups.map((group) => {
     const inTest = new Uint8Array(groupOf.length);
     for (let i = 0; i < groupOf.length; i++) if (groupOf[i] === group) inTest[i] = 1;

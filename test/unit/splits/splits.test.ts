@@ -4,6 +4,7 @@ import {
   groupHoldOutSplits,
   kFoldSplits,
   makeSplits,
+  MAX_GROUPS,
   randomSplit,
   type Split,
   stratifiedKFoldSplits,
@@ -143,6 +144,17 @@ describe('group hold-out', () => {
       expect([...s.train].some((i) => region[i] === group)).toBe(false);
       expect([...s.train]).toEqual(expect.arrayContaining([2, 8]));
     }
+  });
+
+  it('when the column has more values than MAX_GROUPS (an id: one group per row), then it is a validation error naming the count, not one partition per row', () => {
+    const ids = range(20_000).map((i) => `customer-${i}`);
+    expect(() => groupHoldOutSplits(ids, 'customer_id')).toThrow(
+      expect.objectContaining({
+        code: 'VALIDATION_ERROR',
+        message: `a group split on customer_id would hold out 20000 groups one by one, more than the ${MAX_GROUPS} a validation evaluates: group by a column with fewer values`,
+      }),
+    );
+    expect(groupHoldOutSplits(range(MAX_GROUPS).map((i) => `g${i}`))).toHaveLength(MAX_GROUPS);
   });
 
   it('when there is only one group, then it is insufficient data', () => {
