@@ -158,9 +158,14 @@ export async function validateVersion(deps: ValidateVersionDeps, input: Validate
       };
       await writeReferenceProfile(deps.lake, version, source, scored.reference);
       checks.push(...outputChecks(scored, source));
+      const unusable = scored.unusableActuals;
+      const unusableText = `${unusable.rows} whose ${definition.targetColumn} cell is not usable (${unusable.example})`;
       if (scored.timestamps.length === 0) {
-        checks.push({ check: 'dataset', passed: false, gating: true, message: `no row of ${source} could be evaluated (every row was rejected or had no actual)` });
+        const why = `${scored.rowsRejected} rejected, ${scored.rowsWithoutActual} without an actual${unusable.rows > 0 ? `, of which ${unusableText}` : ''}`;
+        checks.push({ check: 'dataset', passed: false, gating: true, message: `no row of ${source} could be evaluated (every row was rejected or had no actual: ${why})` });
       } else {
+        if (unusable.rows > 0)
+          checks.push({ check: 'dataset', passed: false, gating: false, message: `${scored.rowsRead} rows of ${source} read, ${unusableText}: they are left out of the metrics` });
         checks.push({ check: 'dataset', passed: true, gating: true, message: `${scored.timestamps.length} of ${scored.rowsRead} rows of ${source} evaluated` });
         splits = evaluateSplits(definition, gates, scored, checks);
       }

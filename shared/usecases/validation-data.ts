@@ -29,14 +29,16 @@ export interface ScoredValidationData {
   /** Every row the challenger scored (with or without an actual), profiled: the version's reference for monitoring. */
   reference: SegmentedProfile;
   /** Rows the challenger answered with NaN or an infinity (left out, `model_output`), and the first of them. */
-  modelOutput: OutputRejections;
+  modelOutput: LeftOutRows;
   /** Rows the champion answered so (left out of both versions' metrics, `champion_output`). */
-  championOutput: OutputRejections;
+  championOutput: LeftOutRows;
+  /** Rows (among `rowsWithoutActual`) whose target cell is not empty but no actual: not a number, not a class label. */
+  unusableActuals: LeftOutRows;
 }
 
-export interface OutputRejections {
+/** Rows left out for one reason: how many, and the first with what was wrong (`row 7: the model's prediction is NaN`). */
+export interface LeftOutRows {
   rows: number;
-  /** The first such row and what the model answered (`row 7: the model's prediction is NaN`). */
   example?: string;
 }
 
@@ -82,6 +84,14 @@ function actualOf(definition: ModelDefinition, raw: RawRows, column: number, row
   return index < 0 ? undefined : index;
 }
 
+/** Why a non-empty target cell gives no actual (actualOf was undefined); undefined when the cell is empty (an unlabelled row). */
+function unusableActual(definition: ModelDefinition, raw: RawRows, column: number, row: number): string | undefined {
+  const text = raw.text(column, row)?.trim();
+  if (text === undefined || text === '') return undefined;
+  if (definition.task === 'regression') return `'${text}' is not a finite number`;
+  return `'${text}' is not one of the class labels (${(definition.classLabels ?? []).join(', ')})`;
+}
+
 /**
  * Scores every row of a validation dataset with both versions (same row validation, each
  * version's own transforms and model) and keeps the rows both scored that have an actual in the
@@ -116,8 +126,9 @@ export async function scoreValidationData(
   let rowsRead = 0;
   let rowsRejected = 0;
   let rowsWithoutActual = 0;
-  const modelOutput: OutputRejections = { rows: 0 };
-  const championOutput: OutputRejections = { rows: 0 };
+  const modelOutput: LeftOutRows = { rows: 0 };
+  const championOutput: LeftOutRows = { rows: 0 };
+  const unusableActuals: LeftOutRows = { rows: 0 };
 
   for (const chunk of plan.chunks) {
     const opened = await deps.files.open(plan.source, chunk, { numericColumns });
@@ -158,6 +169,11 @@ export async function scoreValidationData(
         const actual = actualOf(definition, raw, target, source);
         if (actual === undefined) {
           rowsWithoutActual += 1;
+          const why = unusableActual(definition, raw, target, source);
+          if (why !== undefined) {
+            unusableActuals.rows += 1;
+            unusableActuals.example ??= `row ${valid.rowNumbers[r]!}: ${why}`;
+          }
           continue;
         }
         actuals.push(actual);
@@ -183,5 +199,6 @@ export async function scoreValidationData(
     reference: referenceProfileOf(definition, concatBatches(scored)),
     modelOutput,
     championOutput,
+    unusableActuals,
   };
 }

@@ -11,7 +11,7 @@ import { consumeIncomingPackage, registerIncomingPackage } from '../../shared/us
 import { registerPackage, type RegisterPackageDeps, stageUpload } from '../../shared/usecases/register-package';
 import { RegistryUseCases } from '../../shared/usecases/registry';
 import { validateVersion } from '../../shared/usecases/validate-version';
-import { linearRegressor, logRegressor } from '../fixtures/onnx-models';
+import { linearRegressor, logRegressor, torchBinaryClassifier } from '../fixtures/onnx-models';
 import { anActor, anApprover, sha, theSystem } from '../support/builders';
 import { InMemoryModelRegistry } from '../support/in-memory-registry';
 import { MemoryLake } from '../support/memory-lake';
@@ -456,13 +456,19 @@ describe('validation of a version', () => {
   });
 
   /** A one-feature model `logs` (y from x), its validation data at x = 1..20 with rows 5, 10, ... at x = -1, and versions registered from graphs. */
-  async function logsModel() {
+  function logsModel() {
+    const xs = Array.from({ length: 20 }, (_, i) => ((i + 1) % 5 === 0 ? -1 : i + 1));
+    const definition = { name: 'logs', task: 'regression', idColumn: 'id', features: [{ name: 'x', type: 'numeric' }], policies: { validation: { bootstrapResamples: 20 } } };
+    return oneFeatureModel(definition, `id,x,actual\n${xs.map((x, i) => `r${i},${x},${x}`).join('\n')}\n`);
+  }
+
+  /** A model of one feature with the given validation data (`datasets/logs/validation.csv`), and versions registered from graphs. */
+  async function oneFeatureModel(definition: Record<string, unknown>, csv: string) {
     const store = new InMemoryModelRegistry();
     const lake = new MemoryLake();
     const registry = new RegistryUseCases({ registry: store, clock });
-    await registry.createModel({ name: 'logs', task: 'regression', idColumn: 'id', features: [{ name: 'x', type: 'numeric' }], policies: { validation: { bootstrapResamples: 20 } } }, carlos);
-    const xs = Array.from({ length: 20 }, (_, i) => ((i + 1) % 5 === 0 ? -1 : i + 1));
-    await lake.write('datasets/logs/validation.csv', Buffer.from(`id,x,actual\n${xs.map((x, i) => `r${i},${x},${x}`).join('\n')}\n`));
+    await registry.createModel(definition, carlos);
+    await lake.write('datasets/logs/validation.csv', Buffer.from(csv));
     const runtime = new OnnxModelRuntime();
     runtimes.push(runtime);
     const deps = { registry, lake, maxArtifactBytes: 1_000_000, runtime };
@@ -507,6 +513,29 @@ describe('validation of a version', () => {
       gating: false,
       code: 'champion_output',
       message: "the champion answers 4 of 20 rows of datasets/logs/validation.csv with no number (row 5: the model's prediction is NaN); they are left out of both versions' metrics",
+    });
+  });
+
+  it('when target cells hold no usable actual (0/1 for classes named stay and leave, a label typo), then the evidence says how many and shows one, instead of only "no row could be evaluated" or nothing', async () => {
+    const classifier = torchBinaryClassifier([[1]], [0], [1], -10);
+    const definition = { name: 'logs', task: 'binary', idColumn: 'id', classLabels: ['stay', 'leave'], features: [{ name: 'input', type: 'numeric' }], policies: { validation: { bootstrapResamples: 20 } } };
+    const rows = Array.from({ length: 20 }, (_, i) => i);
+    const numbered = await oneFeatureModel(definition, `id,input,actual\n${rows.map((i) => `r${i},${i},${i < 10 ? 0 : 1}`).join('\n')}\n`);
+    const none = await numbered.validate(await numbered.register(classifier));
+    expect(none.reasons).toEqual([
+      "no row of datasets/logs/validation.csv could be evaluated (every row was rejected or had no actual: 0 rejected, 20 without an actual, of which 20 whose actual cell is not usable (row 1: '0' is not one of the class labels (stay, leave)))",
+    ]);
+
+    const labels = (i: number) => (i === 7 ? 'leve' : i === 8 ? '' : i < 10 ? 'stay' : 'leave');
+    const typo = await oneFeatureModel(definition, `id,input,actual\n${rows.map((i) => `r${i},${i},${labels(i)}`).join('\n')}\n`);
+    const outcome = await typo.validate(await typo.register(classifier));
+    const evidence = typo.evidenceOf(outcome.evidencePath);
+    expect(evidence.dataset).toMatchObject({ rowsRead: 20, rowsEvaluated: 18, rowsWithoutActual: 2 });
+    expect(evidence.checks).toContainEqual({
+      check: 'dataset',
+      passed: false,
+      gating: false,
+      message: "20 rows of datasets/logs/validation.csv read, 1 whose actual cell is not usable (row 8: 'leve' is not one of the class labels (stay, leave)): they are left out of the metrics",
     });
   });
 
