@@ -90,13 +90,23 @@ export function timeSplit(
   }
   const inTest = new Uint8Array(n);
   for (const i of dated) if (timestamps[i]! >= cutoff) inTest[i] = 1;
-  const split = partition(`time:${new Date(cutoff).toISOString()}`, inTest, eligible);
-  if (split.train.length === 0 || split.test.length === 0)
-    throw tooFewRows('the time split leaves no rows on one side of the cutoff', {
-      cutoff: new Date(cutoff).toISOString(),
+  const at = new Date(cutoff).toISOString();
+  const split = partition(`time:${at}`, inTest, eligible);
+  if (split.train.length === 0 || split.test.length === 0) {
+    // Evidence keeps the message only: say what the data looked like, not just that a side is empty.
+    const first = timestamps[dated[0] ?? 0]!;
+    const why = [
+      `${split.train.length} rows before it, ${split.test.length} at or after it`,
+      ...(dated.length > 1 && dated.every((i) => timestamps[i] === first) ? [`all ${dated.length} timestamps are ${new Date(first).toISOString()}`] : []),
+      ...(dated.length < n ? [`${n - dated.length} of ${n} rows have no timestamp`] : []),
+    ];
+    throw tooFewRows(`the time split at ${at} leaves no rows on one side: ${why.join('; ')}`, {
+      cutoff: at,
       train: split.train.length,
       test: split.test.length,
+      undated: n - dated.length,
     });
+  }
   return [split];
 }
 

@@ -126,6 +126,18 @@ describe('time split', () => {
     );
   });
 
+  it('when every timestamp is the same or a cutoff finds none, then the reason says so (the evidence keeps only the message)', () => {
+    expect(() => timeSplit(new Float64Array(10).fill(start), { testFraction: 0.2 })).toThrow(
+      'the time split at 2026-01-01T00:00:00.000Z leaves no rows on one side: 0 rows before it, 10 at or after it; all 10 timestamps are 2026-01-01T00:00:00.000Z',
+    );
+    expect(() => timeSplit(new Float64Array(10).fill(NaN), { cutoff: '2026-01-08T00:00:00Z', testFraction: 0.2 })).toThrow(
+      'the time split at 2026-01-08T00:00:00.000Z leaves no rows on one side: 0 rows before it, 0 at or after it; 10 of 10 rows have no timestamp',
+    );
+    expect(() => timeSplit(timestamps, { cutoff: '2027-01-01T00:00:00Z', testFraction: 0.2 })).toThrow(
+      'the time split at 2027-01-01T00:00:00.000Z leaves no rows on one side: 19 rows before it, 0 at or after it; 1 of 20 rows have no timestamp',
+    );
+  });
+
   it('when the cutoff is not a date, then it is a validation error', () => {
     expect(() => timeSplit(timestamps, { cutoff: 'soon', testFraction: 0.2 })).toThrow(expect.objectContaining({ code: 'VALIDATION_ERROR' }));
   });
