@@ -1,4 +1,6 @@
+import { MISSING_PROFILE_VALUE } from '../domain/drift';
 import { errors } from '../domain/errors';
+import { MISSING_SEGMENT } from '../domain/metrics';
 import type { ModelRegistry } from '../ports/model-registry';
 import type { RevalidationInput } from '../schemas/lifecycle-orchestration';
 import { revalidationDataset, type TrainingDataDeps } from './training-data';
@@ -15,6 +17,14 @@ export interface RevalidationDeps extends TrainingDataDeps {
 }
 
 /**
+ * A metrics segment (`region=(missing)`) as the reference profile names it (`region=∅`): rows
+ * without a value are no new flavour, and read under the metrics' name they would look like one
+ * to every actuals file that labels such a row.
+ */
+const asProfileSegment = (segment: string): string =>
+  segment.endsWith(`=${MISSING_SEGMENT}`) ? `${segment.slice(0, -MISSING_SEGMENT.length)}${MISSING_PROFILE_VALUE}` : segment;
+
+/**
  * What to revalidate after an actuals file was joined: the champion and the labelled segments its
  * reference profile lacks (null when there is no champion, no reference or nothing new).
  */
@@ -29,7 +39,7 @@ export async function revalidationFor(
   const reference = await loadReferenceProfile(deps.lake, input.model, version);
   if (!reference) return null;
   const newSegments = record.value.metrics.segments
-    .filter((s) => s.rows > 0 && reference.segments[s.segment] === undefined)
+    .filter((s) => s.rows > 0 && reference.segments[asProfileSegment(s.segment)] === undefined)
     .map((s) => s.segment)
     .sort();
   if (newSegments.length === 0) return null;

@@ -4,11 +4,15 @@
  */
 import { LakeTabularFiles } from '../../shared/adapters/tabular/lake-tabular-files';
 import { lakePaths } from '../../shared/domain/lake-paths';
+import { computeMetricsByKeys } from '../../shared/domain/metrics';
+import { modelInputSchema } from '../../shared/schemas/model';
 import type { ActualsRecord } from '../../shared/schemas/monitoring';
+import { referenceProfileOf } from '../../shared/usecases/profiling';
 import { type RevalidationDeps, revalidationFor, revalidationReason } from '../../shared/usecases/revalidation';
 import { InMemoryModelRegistry } from '../support/in-memory-registry';
 import { inMemoryRunStore } from '../support/in-memory-run-store';
 import { MemoryLake } from '../support/memory-lake';
+import { aRegionalModel } from '../support/model-kit';
 
 const MODEL = 'demand';
 const AT = '2026-12-01T00:00:00.000Z';
@@ -70,6 +74,19 @@ describe('revalidationFor', () => {
   it('when every labelled segment is known, then nothing is revalidated', async () => {
     const record = anActualsRecord({ metrics: { overall: report(20), segments: [{ segment: 'region=north', rows: 20, report: report(20) }] } });
     const { deps, actualsId } = await aWorld({ record });
+    expect(await revalidationFor(deps, { model: MODEL, actualsId })).toBeNull();
+  });
+
+  it('when labelled rows have no segment value, and the validation data had such rows, then that is no new segment: metrics and profiles name it differently', async () => {
+    const regions = ['north', null, 'south', null];
+    const rows = { rowCount: 4, numeric: { x: Float64Array.from([1, 2, 3, 4]), prediction: Float64Array.from([1, 2, 3, 4]) }, categorical: { region: regions } };
+    const definition = modelInputSchema.parse(aRegionalModel(MODEL));
+    const reference = { schemaVersion: 1, model: MODEL, version: 1, source: 'datasets/demand/validation.csv', ...referenceProfileOf(definition, rows) };
+    const labelled = { actual: Float64Array.from([1, 2, 3, 4]), predicted: Float64Array.from([1, 2, 3, 5]) };
+    const metrics = computeMetricsByKeys('regression', labelled, ['region'], { region: regions }, { bootstrap: { resamples: 0 } });
+    expect(metrics.segments.map((s) => s.segment)).toContain('region=(missing)');
+    const { deps, actualsId } = await aWorld({ record: anActualsRecord({ metrics }) });
+    await deps.lake.write(lakePaths.referenceProfile(MODEL, 1), Buffer.from(JSON.stringify(reference)));
     expect(await revalidationFor(deps, { model: MODEL, actualsId })).toBeNull();
   });
 

@@ -20,7 +20,7 @@ export { kolmogorovSf } from './kolmogorov';
 export { KS_EXACT_MAX_N, ksPValue, type TwoSampleResult } from './ks';
 export { chooseMethod, type ColumnKind, isPValueMethod, thresholdFor } from './methods';
 export { type ColumnDrift, type ColumnVerdict, compareBatches, type DriftReport, driftReportFromEvidence } from './report';
-export { compareSegments, splitBySegment } from './segments';
+export { compareSegments, MISSING_PROFILE_VALUE, splitBySegment } from './segments';
 
 /** Two-sample KS on raw samples (NaN = missing), as scipy.stats.ks_2samp(method='auto'). */
 export function ksTest(reference: Float64Array, current: Float64Array): TwoSampleResult {

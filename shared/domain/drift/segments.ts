@@ -4,6 +4,9 @@ import { errors } from '../errors';
 import type { RowBatch } from '../tabular';
 import { compareBatches, type DriftReport } from './report';
 
+/** How a profile's segment id names a missing value (`region=∅`); metrics name it `(missing)` (MISSING_SEGMENT). */
+export const MISSING_PROFILE_VALUE = '∅';
+
 /** Rows grouped by the values of `keys` (categorical columns), keyed "a=x,b=y"; nulls as "∅". */
 export function splitBySegment(batch: RowBatch, keys: readonly string[]): Map<string, RowBatch> {
   const keyColumns = keys.map((k) => {
@@ -18,7 +21,7 @@ export function splitBySegment(batch: RowBatch, keys: readonly string[]): Map<st
   const segmentOf = new Int32Array(batch.rowCount);
   const counts: number[] = [];
   for (let row = 0; row < batch.rowCount; row++) {
-    const id = keyColumns.length === 1 ? `${keys[0]}=${keyColumns[0]![row] ?? '∅'}` : keys.map((k, i) => `${k}=${keyColumns[i]![row] ?? '∅'}`).join(',');
+    const id = keyColumns.length === 1 ? `${keys[0]}=${keyColumns[0]![row] ?? MISSING_PROFILE_VALUE}` : keys.map((k, i) => `${k}=${keyColumns[i]![row] ?? MISSING_PROFILE_VALUE}`).join(',');
     let s = indexOf.get(id);
     if (s === undefined) {
       s = ids.length;
