@@ -19,7 +19,7 @@ import { MODEL_OUTPUT_REJECTION } from './finite-predictions';
 import { type LoadedVersion, loadScoringVersion } from './load-version';
 import { planChunks } from './plan-chunks';
 import type { SegmentedProfile } from './profiling';
-import { CHAMPION_OUTPUT, type ScoredValidationData, scoreValidationData } from './validation-data';
+import { CHAMPION_OUTPUT, CHAMPION_TRANSFORM, type ScoredValidationData, scoreValidationData } from './validation-data';
 
 export interface ValidateVersionDeps {
   registry: ModelRegistry;
@@ -202,11 +202,12 @@ export async function validateVersion(deps: ValidateVersionDeps, input: Validate
 /**
  * Rows a version answered with NaN or an infinity are left out of both versions' metrics, as
  * scoring quarantines them. The candidate's fail it (measured without them it would look better than
- * it is); the champion's are reported only, since they are no fact about the candidate.
+ * it is); the champion's are reported only, since they are no fact about the candidate, and so are
+ * rows the champion's transforms reject.
  */
 function outputChecks(scored: ScoredValidationData, source: string): EvidenceCheck[] {
   const checks: EvidenceCheck[] = [];
-  const { modelOutput, championOutput } = scored;
+  const { modelOutput, championOutput, championTransform } = scored;
   if (modelOutput.rows > 0)
     checks.push({
       check: 'dataset',
@@ -222,6 +223,15 @@ function outputChecks(scored: ScoredValidationData, source: string): EvidenceChe
       gating: false,
       code: CHAMPION_OUTPUT,
       message: `the champion answers ${championOutput.rows} of ${scored.rowsRead} rows of ${source} with no number (${championOutput.example}); they are left out of both versions' metrics`,
+    });
+  // Rows of a flavour the champion's transforms never accepted (a new region): the candidate is not measured on them either.
+  if (championTransform.rows > 0)
+    checks.push({
+      check: 'champion',
+      passed: false,
+      gating: false,
+      code: CHAMPION_TRANSFORM,
+      message: `the champion's transforms reject ${championTransform.rows} of ${scored.rowsRead} rows of ${source} that the version scores (${championTransform.example}); they are left out of both versions' metrics, so the version is not measured on them`,
     });
   return checks;
 }

@@ -32,6 +32,8 @@ export interface ScoredValidationData {
   modelOutput: LeftOutRows;
   /** Rows the champion answered so (left out of both versions' metrics, `champion_output`). */
   championOutput: LeftOutRows;
+  /** Rows the challenger scored and the champion's transforms rejected (left out of both, `champion_transform`). */
+  championTransform: LeftOutRows;
   /** Rows (among `rowsWithoutActual`) whose target cell is not empty but no actual: not a number, not a class label. */
   unusableActuals: LeftOutRows;
 }
@@ -45,9 +47,12 @@ export interface LeftOutRows {
 /** Rejection code of a row the champion answered with NaN or an infinity (the challenger's is MODEL_OUTPUT_REJECTION). */
 export const CHAMPION_OUTPUT = 'champion_output';
 
-/** The batch rows a version's model answered with no number, with what it answered. */
-const outputRejections = (scored: ScoredBatch): Map<number, string> =>
-  new Map(scored.rejected.filter((r) => r.code === MODEL_OUTPUT_REJECTION).map((r) => [r.row, r.reason]));
+/** Rejection code of a row the champion's transforms rejected (the challenger's is `transform`). */
+export const CHAMPION_TRANSFORM = 'champion_transform';
+
+/** The batch rows a version rejected after validation for one reason, with why. */
+const rejectionsOf = (scored: ScoredBatch, code: ScoredBatch['rejected'][number]['code']): Map<number, string> =>
+  new Map(scored.rejected.filter((r) => r.code === code).map((r) => [r.row, r.reason]));
 
 /** Growable per-row outputs of one model (regression values or class probabilities). */
 class PredictionColumn {
@@ -128,6 +133,7 @@ export async function scoreValidationData(
   let rowsWithoutActual = 0;
   const modelOutput: LeftOutRows = { rows: 0 };
   const championOutput: LeftOutRows = { rows: 0 };
+  const championTransform: LeftOutRows = { rows: 0 };
   const unusableActuals: LeftOutRows = { rows: 0 };
 
   for (const chunk of plan.chunks) {
@@ -147,19 +153,25 @@ export async function scoreValidationData(
       const b = champion ? await transformAndPredict(champion, valid.batch) : undefined;
       const bAt = b ? predictionIndex(n, b.keptRows) : undefined;
       const bOut = b?.predictions;
-      const aOutput = outputRejections(a);
-      const bOutput = b ? outputRejections(b) : new Map<number, string>();
+      const aOutput = rejectionsOf(a, MODEL_OUTPUT_REJECTION);
+      const bOutput = b ? rejectionsOf(b, MODEL_OUTPUT_REJECTION) : new Map<number, string>();
+      const bTransform = b ? rejectionsOf(b, 'transform') : new Map<number, string>();
       for (let r = 0; r < n; r++) {
         const k = aAt[r]!;
         const j = bAt ? bAt[r]! : 0;
         if (k < 0 || j < 0) {
           // The challenger's reason first: a row it could not score is its fact, whatever the champion did.
-          const answer = k < 0 ? aOutput.get(r) : bOutput.get(r);
-          const reason = answer === undefined ? 'transform' : k < 0 ? MODEL_OUTPUT_REJECTION : CHAMPION_OUTPUT;
-          if (answer !== undefined) {
-            const tally = k < 0 ? modelOutput : championOutput;
+          const [reason, tally, why] =
+            k < 0
+              ? aOutput.has(r)
+                ? [MODEL_OUTPUT_REJECTION, modelOutput, aOutput.get(r)]
+                : ['transform', undefined, undefined]
+              : bOutput.has(r)
+                ? [CHAMPION_OUTPUT, championOutput, bOutput.get(r)]
+                : [CHAMPION_TRANSFORM, championTransform, bTransform.get(r)];
+          if (tally) {
             tally.rows += 1;
-            tally.example ??= `row ${valid.rowNumbers[r]!}: ${answer}`;
+            tally.example ??= `row ${valid.rowNumbers[r]!}: ${why}`;
           }
           reasons[reason] = (reasons[reason] ?? 0) + 1;
           rowsRejected += 1;
@@ -199,6 +211,7 @@ export async function scoreValidationData(
     reference: referenceProfileOf(definition, concatBatches(scored)),
     modelOutput,
     championOutput,
+    championTransform,
     unusableActuals,
   };
 }

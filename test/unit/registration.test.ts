@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { OnnxModelRuntime } from '../../shared/adapters/onnx/onnx-model-runtime';
 import { LakeTabularFiles } from '../../shared/adapters/tabular/lake-tabular-files';
 import { lakePaths } from '../../shared/domain/lake-paths';
+import { fitTransforms } from '../../shared/domain/transforms';
 import type { Clock } from '../../shared/ports/clock';
 import { referenceProfileSchema } from '../../shared/schemas/monitoring';
 import { consumeIncomingPackage, registerIncomingPackage } from '../../shared/usecases/incoming-package';
@@ -15,7 +16,7 @@ import { linearRegressor, logRegressor, torchBinaryClassifier } from '../fixture
 import { anActor, anApprover, sha, theSystem } from '../support/builders';
 import { InMemoryModelRegistry } from '../support/in-memory-registry';
 import { MemoryLake } from '../support/memory-lake';
-import { aRegionalModel, regionalPackage, regionalRows, toCsv, TRUE_WEIGHTS } from '../support/model-kit';
+import { aRegionalModel, FEATURES, regionalPackage, regionalRows, toCsv, TRUE_WEIGHTS } from '../support/model-kit';
 
 const carlos = anActor({ id: 'carlos', roles: ['MLOps.Contributor'] });
 const clock: Clock = { now: () => new Date('2026-06-01T00:00:00Z') };
@@ -536,6 +537,42 @@ describe('validation of a version', () => {
       passed: false,
       gating: false,
       message: "20 rows of datasets/logs/validation.csv read, 1 whose actual cell is not usable (row 8: 'leve' is not one of the class labels (stay, leave)): they are left out of the metrics",
+    });
+  });
+
+  it('when the champion\'s transforms reject rows the version scores (a region it never saw), then the evidence says how many are left out of the comparison, instead of counting them as the version\'s', async () => {
+    const env = await setup();
+    await env.lake.write('datasets/regional/validation.csv', Buffer.from(toCsv(regionalRows(30, 3, { regions: ['north', 'south', 'east'] }))));
+    const datasets = [{ role: 'validation', uri: 'datasets/regional/validation.csv' }];
+    const register = async (pkg: ReturnType<typeof regionalPackage>, transforms = pkg.manifest.transforms) => {
+      const staged = await stageUpload(env.deps, 'regional', Readable.from([pkg.onnx]));
+      return (await registerPackage(env.deps, { model: 'regional', manifest: { ...pkg.manifest, transforms }, artifact: staged, actor: carlos })).version.version;
+    };
+    // The champion's one-hot region refuses a region it was not fitted on.
+    const strict = fitTransforms(
+      { specVersion: 1, steps: [{ type: 'one_hot', column: 'region', unseen: 'error' }], output: [...FEATURES] },
+      { rowCount: 2, numeric: { x1: Float64Array.from([0, 1]), x2: Float64Array.from([0, 1]) }, categorical: { region: ['north', 'south'] } },
+    );
+    const champion = await register(regionalPackage(TRUE_WEIGHTS, 0, { datasets }), strict);
+    await env.registry.applyCommand('regional', champion, { type: 'start_validation' }, theSystem());
+    await env.registry.applyCommand('regional', champion, { type: 'pass_validation', evidenceHash: sha('evidence') }, theSystem());
+    await env.registry.applyCommand('regional', champion, { type: 'approve', evidenceHash: sha('evidence') }, anApprover());
+    await env.registry.applyCommand('regional', champion, { type: 'promote' }, anActor({ id: 'root', roles: ['MLOps.Admin'] }));
+    const version = await register(regionalPackage(TRUE_WEIGHTS, 0, { datasets }));
+    const runtime = new OnnxModelRuntime();
+    runtimes.push(runtime);
+    const outcome = await validateVersion({ registry: env.store, lake: env.lake, files: new LakeTabularFiles(env.lake), runtime }, { model: 'regional', version, validatedAt: '2026-06-01T00:00:00.000Z' });
+    const evidence = JSON.parse(env.lake.body(outcome.evidencePath).toString());
+    expect(evidence.champion).toMatchObject({ version: champion });
+    expect(evidence.dataset).toMatchObject({ rowsRead: 30, rowsEvaluated: 20, rowsRejected: 10, rejectionReasons: { champion_transform: 10 } });
+    expect(evidence.checks).toContainEqual({
+      check: 'champion',
+      passed: false,
+      gating: false,
+      code: 'champion_transform',
+      message: expect.stringMatching(
+        /^the champion's transforms reject 10 of 30 rows of datasets\/regional\/validation\.csv that the version scores \(row 3: .*east.*\); they are left out of both versions' metrics, so the version is not measured on them$/,
+      ),
     });
   });
 
