@@ -42,7 +42,7 @@ export interface ColumnReferenceProblem {
  * meanings. Checked for new definitions only: stored models keep reading as they were stored.
  */
 export function columnReferenceProblems(definition: ModelDefinition): ColumnReferenceProblem[] {
-  const problems: ColumnReferenceProblem[] = [];
+  const problems: ColumnReferenceProblem[] = untrimmedColumnNames(definition);
   const { idColumn, targetColumn, timestampColumn } = definition;
   const roles = new Map<string, string>([[idColumn, 'the id column']]);
   if (timestampColumn !== undefined && !roles.has(timestampColumn)) roles.set(timestampColumn, 'the timestamp column');
@@ -87,6 +87,24 @@ export function columnReferenceProblems(definition: ModelDefinition): ColumnRefe
       problems.push({ path: [...path, 'kind'], message: 'a stratified split needs classes: a regression model cannot use it (use kfold)' });
   });
   return problems;
+}
+
+/**
+ * Column names that end in a space: files' header names are matched trimmed (headerIndex), so no
+ * file could ever have such a column, and every drop, actuals or validation file would be refused.
+ */
+function untrimmedColumnNames(definition: ModelDefinition): ColumnReferenceProblem[] {
+  const named: [(string | number)[], string | undefined][] = [
+    [['idColumn'], definition.idColumn],
+    [['timestampColumn'], definition.timestampColumn],
+    [['targetColumn'], definition.targetColumn],
+    ...definition.features.map((f, i): [(string | number)[], string] => [['features', i, 'name'], f.name]),
+    ...definition.segmentKeys.map((key, i): [(string | number)[], string] => [['segmentKeys', i], key]),
+    [['predictionColumns', 'prediction'], definition.predictionColumns.prediction],
+  ];
+  return named
+    .filter((entry): entry is [(string | number)[], string] => entry[1] !== undefined && entry[1] !== entry[1].trim())
+    .map(([path, name]) => ({ path, message: `the column name '${name}' ends with a space: file headers are matched without surrounding spaces, so no file could have it` }));
 }
 
 /** VALIDATION_ERROR when the definition's predictions would be ambiguous (outputColumnClashes). */

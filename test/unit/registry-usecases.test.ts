@@ -253,6 +253,8 @@ describe('registry use cases (in-memory registry)', () => {
       [{ segmentKeys: ['plan', 'actual'] }, "the segment key 'actual' is also the target column"],
       [{ segmentKeys: ['plan', 'plan'] }, "the segment key 'plan' is named twice"],
       [{ targetColumn: 'customer_id' }, "the target column 'customer_id' is also the id column"],
+      [{ features: [...good.features, { name: 'age ', type: 'numeric' }] }, "the column name 'age ' ends with a space: file headers are matched without surrounding spaces, so no file could have it"],
+      [{ idColumn: 'customer_id ' }, "the column name 'customer_id ' ends with a space"],
     ];
     for (const [change, reason] of refused) {
       await expect(useCases.createModel({ ...good, ...change }, alice)).rejects.toMatchObject({ code: 'VALIDATION_ERROR', message: expect.stringContaining(reason) });
