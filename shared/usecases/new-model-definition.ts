@@ -1,4 +1,5 @@
 import { isDomainError } from '../domain/errors';
+import { metricsForTask } from '../domain/metrics';
 import { windowLengthMs } from '../domain/windows';
 import { modelInputSchema } from '../schemas/model';
 import { columnReferenceProblems } from './column-clashes';
@@ -13,7 +14,8 @@ export const MAX_DEFINITION_BYTES = 1024 * 1024;
  * A definition as `createModel` accepts it: the input schema, and what using the model needs that
  * the stored schema cannot demand of models stored before (they must still read): a monitoring
  * window every run and monitor can cut time into, feature ranges a value can be inside, columns
- * named where the model has them (columnReferenceProblems), and a size its registry document can hold.
+ * named where the model has them (columnReferenceProblems), metrics its task reports, and a size
+ * its registry document can hold.
  */
 export const newModelDefinitionSchema = modelInputSchema.superRefine((definition, ctx) => {
   const bytes = Buffer.byteLength(JSON.stringify(definition), 'utf8');
@@ -38,6 +40,18 @@ export const newModelDefinitionSchema = modelInputSchema.superRefine((definition
     }
   }
   for (const problem of columnReferenceProblems(definition)) ctx.addIssue({ code: 'custom', ...problem });
+  // A metric the task does not report is undefined on every validation and every window.
+  const reported = metricsForTask[definition.task];
+  for (const policy of ['validation', 'performance'] as const) {
+    const metric = definition.policies[policy].metric;
+    if (metric !== undefined && !reported.includes(metric)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['policies', policy, 'metric'],
+        message: `the metric '${metric}' is not one a ${definition.task} model is measured by (${reported.join(', ')})`,
+      });
+    }
+  }
   try {
     windowLengthMs(definition.policies.drift.window);
   } catch (error) {

@@ -261,13 +261,24 @@ describe('registry use cases (in-memory registry)', () => {
     }
     const regression = { ...good, task: 'regression' as const, classLabels: undefined, policies: { validation: { splits: [{ kind: 'stratified' as const }] } } };
     await expect(useCases.createModel(regression, alice)).rejects.toMatchObject({ message: expect.stringContaining('a stratified split needs classes') });
+    // Not a column, but the same kind of slip: a metric the task does not report is undefined on every validation and window.
+    await expect(useCases.createModel({ ...good, policies: { validation: { metric: 'rmse' } } }, alice)).rejects.toMatchObject({
+      message: expect.stringContaining("the metric 'rmse' is not one a binary model is measured by (accuracy, precision, recall, f1, f1_macro, f1_weighted, roc_auc, pr_auc, log_loss, brier)"),
+    });
+    await expect(useCases.createModel({ ...regression, policies: { performance: { metric: 'accuracy' } } }, alice)).rejects.toMatchObject({
+      message: expect.stringContaining("the metric 'accuracy' is not one a regression model is measured by"),
+    });
+    await expect(useCases.createModel({ ...good, task: 'multiclass', classLabels: ['a', 'b', 'c'], policies: { validation: { metric: 'f1' } } }, alice)).rejects.toMatchObject({
+      message: expect.stringContaining("the metric 'f1' is not one a multiclass model is measured by"),
+    });
     expect(await registry.getModel('refs')).toBeUndefined();
 
     const named = {
       ...good,
       policies: {
         drift: { columns: [{ column: 'tenure', method: 'psi' as const }, { column: 'plan', ignore: true }, { column: 'prediction', threshold: 0.2 }] },
-        validation: { splits: [{ kind: 'group' as const, column: 'plan' }, { kind: 'time' as const }, { kind: 'stratified' as const }] },
+        validation: { metric: 'pr_auc' as const, splits: [{ kind: 'group' as const, column: 'plan' }, { kind: 'time' as const }, { kind: 'stratified' as const }] },
+        performance: { metric: 'log_loss' as const },
       },
     };
     await expect(useCases.createModel(named, alice)).resolves.toMatchObject({ modelName: 'refs' });
