@@ -100,7 +100,8 @@ function unusableActual(definition: ModelDefinition, raw: RawRows, column: numbe
 /**
  * Scores every row of a validation dataset with both versions (same row validation, each
  * version's own transforms and model) and keeps the rows both scored that have an actual in the
- * model's target column. `extraColumns` are categorical columns kept per row (group splits).
+ * model's target column. `extraColumns` are categorical columns kept per row (group splits); one
+ * the file lacks is not in `columns`.
  */
 export async function scoreValidationData(
   deps: { files: TabularFiles },
@@ -118,8 +119,10 @@ export async function scoreValidationData(
     });
   }
   const layout = layoutColumns(definition, plan.columns);
-  const kept = [...new Set([...definition.segmentKeys, ...extraColumns])];
-  const keptIndex = kept.map((name) => headerIndex(plan.columns).get(name));
+  // Segment keys are in the file (layoutColumns demands them); an extra column it lacks is left out, not read as all empty.
+  const header = headerIndex(plan.columns);
+  const kept = [...new Set([...definition.segmentKeys, ...extraColumns])].filter((name) => header.has(name));
+  const keptIndex = kept.map((name) => header.get(name));
   const numericColumns = definition.features.filter((f) => f.type === 'numeric').map((f) => f.name);
   const actuals: number[] = [];
   const mine = new PredictionColumn(classCount);

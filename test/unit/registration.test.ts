@@ -7,6 +7,7 @@ import { LakeTabularFiles } from '../../shared/adapters/tabular/lake-tabular-fil
 import { lakePaths } from '../../shared/domain/lake-paths';
 import { fitTransforms } from '../../shared/domain/transforms';
 import type { Clock } from '../../shared/ports/clock';
+import { modelInputSchema } from '../../shared/schemas/model';
 import { referenceProfileSchema } from '../../shared/schemas/monitoring';
 import { consumeIncomingPackage, registerIncomingPackage } from '../../shared/usecases/incoming-package';
 import { registerPackage, type RegisterPackageDeps, stageUpload } from '../../shared/usecases/register-package';
@@ -19,7 +20,8 @@ import { MemoryLake } from '../support/memory-lake';
 import { aRegionalModel, FEATURES, regionalPackage, regionalRows, toCsv, TRUE_WEIGHTS } from '../support/model-kit';
 
 const carlos = anActor({ id: 'carlos', roles: ['MLOps.Contributor'] });
-const clock: Clock = { now: () => new Date('2026-06-01T00:00:00Z') };
+const AT = '2026-06-01T00:00:00.000Z';
+const clock: Clock = { now: () => new Date(AT) };
 
 const runtimes: OnnxModelRuntime[] = [];
 afterAll(() => Promise.all(runtimes.map((r) => r.close())));
@@ -464,11 +466,13 @@ describe('validation of a version', () => {
   }
 
   /** A model of one feature with the given validation data (`datasets/logs/validation.csv`), and versions registered from graphs. */
-  async function oneFeatureModel(definition: Record<string, unknown>, csv: string) {
+  async function oneFeatureModel(definition: Record<string, unknown>, csv: string, options: { storedBeforeChecks?: boolean } = {}) {
     const store = new InMemoryModelRegistry();
     const lake = new MemoryLake();
     const registry = new RegistryUseCases({ registry: store, clock });
-    await registry.createModel(definition, carlos);
+    if (!options.storedBeforeChecks) await registry.createModel(definition, carlos);
+    // A model stored before createModel checked its column names: in the registry as it was written.
+    else await store.createModel({ modelName: 'logs', definition: modelInputSchema.parse(definition), createdAt: AT, updatedAt: AT, createdBy: 'carlos', latestVersion: 0 });
     await lake.write('datasets/logs/validation.csv', Buffer.from(csv));
     const runtime = new OnnxModelRuntime();
     runtimes.push(runtime);
@@ -574,6 +578,13 @@ describe('validation of a version', () => {
         /^the champion's transforms reject 10 of 30 rows of datasets\/regional\/validation\.csv that the version scores \(row 3: .*east.*\); they are left out of both versions' metrics, so the version is not measured on them$/,
       ),
     });
+  });
+
+  it('when a model stored before the column checks groups its validation by a column the data does not have, then the reason says so, not that the column has fewer than 2 values', async () => {
+    const definition = { name: 'logs', task: 'regression', idColumn: 'id', features: [{ name: 'x', type: 'numeric' }], policies: { validation: { bootstrapResamples: 0, splits: [{ kind: 'group', column: 'store' }] } } };
+    const model = await oneFeatureModel(definition, 'id,x,actual\nr1,1,1\nr2,2,2\nr3,3,3\n', { storedBeforeChecks: true });
+    const outcome = await model.validate(await model.register(linearRegressor([1], 0, 'x')));
+    expect(outcome.reasons).toEqual(['split group: a group split needs the column store, which the data does not have']);
   });
 
   it('when the version names no validation dataset, then validation fails saying so', async () => {

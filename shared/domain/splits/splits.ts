@@ -216,7 +216,7 @@ export function makeSplits(config: ValidationSplit, source: SplitSource): Split[
       return stratifiedKFoldSplits(source.classes, config);
     case 'group': {
       const values = source.column?.(config.column);
-      if (!values) throw errors.validation(`a group split needs the column ${config.column}`, { column: config.column });
+      if (!values) throw errors.validation(`a group split needs the column ${config.column}, which the data does not have`, { column: config.column });
       return groupHoldOutSplits(values, config.column);
     }
   }
