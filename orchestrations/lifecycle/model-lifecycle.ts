@@ -52,6 +52,29 @@ function setStatus(context: OrchestrationContext, status: LifecycleStatus): void
 }
 
 /**
+ * Characters of reasons the custom status shows. Durable Functions holds custom status to 16 KB of
+ * UTF-16 JSON (8192 characters), and a failed validation has a reason per failed gate of every
+ * split and segment: hundreds. The output and the evidence keep them all.
+ */
+const STATUS_REASON_CHARS = 4000;
+
+function statusReasons(reasons: readonly string[]): string[] {
+  const shown: string[] = [];
+  let used = 0;
+  for (const reason of reasons) {
+    const room = STATUS_REASON_CHARS - used;
+    if (reason.length > room) {
+      if (shown.length === 0) shown.push(`${reason.slice(0, room)}…`);
+      break;
+    }
+    shown.push(reason);
+    used += reason.length;
+  }
+  const cut = reasons.length - shown.length;
+  return cut > 0 ? [...shown, `… ${cut} more reason(s) in the lifecycle's output and the evidence`] : shown;
+}
+
+/**
  * A version's way from registration to production: validation (artifact, parity, the validation
  * suite against the champion, evidence) -> pending_approval -> a person's decision or the timeout
  * -> promotion when approved (unless the policy leaves promotion to an admin). Every transition is
@@ -106,7 +129,7 @@ function* modelLifecycle(context: OrchestrationContext): Step {
   } catch (error) {
     log(`retraining request not closed: ${(error as Error).message}`);
   }
-  setStatus(context, { step: 'done', state, ...(evidenceHash ? { evidenceHash } : {}), ...(reasons ? { reasons } : {}) });
+  setStatus(context, { step: 'done', state, ...(evidenceHash ? { evidenceHash } : {}), ...(reasons ? { reasons: statusReasons(reasons) } : {}) });
   const output: LifecycleOutput = { ...versionRef, outcome: state, ...(evidenceHash ? { evidenceHash } : {}), ...(reasons ? { reasons } : {}) };
   return output;
 }

@@ -78,6 +78,22 @@ describe('modelLifecycle (replayed through the durable-functions SDK)', () => {
     expect(step.actions.some((a) => a.kind === 'WaitForExternalEvent')).toBe(false);
   });
 
+  it('when validation fails for hundreds of reasons, then the custom status shows what fits in its 16 KB and says how many more there are; the output keeps them all', async () => {
+    const h = orchestrationHarness(MODEL_LIFECYCLE, { input: ref, startTime: START });
+    let step = await h.start();
+    step = await h.completeActivity(called(step, A.readVersion).taskId, ok(facts('registered')));
+    step = await h.completeActivity(called(step, A.startValidation).taskId, ok({ state: 'validating' }));
+    const reasons = Array.from({ length: 300 }, (_, i) => `kfold:${(i % 5) + 1}/5: segment store=${i}: rmse 2 is 100% worse than the champion's 1 on this segment (allowed 20%)`);
+    step = await h.completeActivity(called(step, A.validate).taskId, ok({ ...pass, decision: 'fail', reasons }));
+    step = await h.completeActivity(called(step, A.recordValidation).taskId, ok({ state: 'validation_failed', evidenceHash: EVIDENCE }));
+    step = await closesRetraining(h, step, 'validation_failed');
+    expect(step.output).toMatchObject({ outcome: 'validation_failed', reasons });
+    const status = step.customStatus as { reasons: string[] };
+    expect(JSON.stringify(status).length * 2).toBeLessThanOrEqual(16 * 1024);
+    expect(status.reasons.slice(0, -1)).toEqual(reasons.slice(0, status.reasons.length - 1));
+    expect(status.reasons.at(-1)).toBe(`… ${300 - (status.reasons.length - 1)} more reason(s) in the lifecycle's output and the evidence`);
+  });
+
   it('when nobody decides before the timeout, then the version expires', async () => {
     const { h, timer } = await untilPendingApproval({ timeout: 'PT1H' });
     let step = await h.fireTimer(timer);
