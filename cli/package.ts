@@ -15,6 +15,7 @@ import { integerLabelMapper } from '../shared/domain/signature-roles';
 import { type FittedTransforms, fittedTransformsSchema } from '../shared/domain/transforms';
 import { type ModelDraft, modelDraftSchema } from '../shared/schemas/model';
 import { versionManifestSchema } from '../shared/schemas/version-manifest';
+import { columnReferenceProblems } from '../shared/usecases/column-clashes';
 import { defineCommand, EXIT, UsageError } from './command';
 import { readTable } from './tables';
 import { goldenInputs } from './typed-table';
@@ -82,6 +83,12 @@ export const packageCommand = defineCommand({
 
     const modelJson = readJsonFile(modelFile, 'model definition') as Record<string, unknown>;
     const draft = parseOrThrow(modelDraftSchema, modelJson, `model definition ${modelFile}`);
+    // The checks POST /models makes of a new definition's column names: a typo found here, not after registering.
+    const columnProblems = columnReferenceProblems(draft);
+    if (columnProblems.length > 0)
+      throw errors.validation(
+        `model definition ${modelFile}: ${columnProblems.map((p) => `${p.message} (at ${p.path.join('.')})`).join('; ')}`,
+      );
     const transforms = transformsFile
       ? parseOrThrow(
           fittedTransformsSchema,

@@ -209,6 +209,18 @@ describe('mlops fit, transform, package and check on the command line', () => {
     }
   });
 
+  it('when the model definition names a column the model does not have (a drift override on a typo), then `mlops package` refuses it as POST /models would, and writes nothing', async () => {
+    file('model.onnx', linearRegressor([1, 2], 0).bytes);
+    file('model.json', JSON.stringify({ ...model, features: [{ name: 'kw', type: 'numeric' }], policies: { drift: { columns: [{ column: 'kwh', ignore: true }] } } }));
+    file('fitted.json', kwTwice);
+    const refused = await runCli(packageCommand, [dir]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain(
+      `model definition ${path.join(dir, 'model.json')}: the drift override names 'kwh', which is not a monitored column of the model (kw, prediction) (at policies.drift.columns.0.column)`,
+    );
+    expect(fs.existsSync(path.join(dir, 'manifest.json'))).toBe(false);
+  });
+
   it('when a package does not hold together, then `mlops check` prints the failing check with its code and exits 1', async () => {
     const fx = sklearnLinearRegressionPipeline(
       {
