@@ -25,7 +25,8 @@ reason.
 options:
   -o, --out <file>      the Parquet file to write (required)
       --id <column>     the id column (default: id)
-      --keep <a,b>      columns copied as they are (the target, a weight, ...)
+      --keep <a,b>      columns copied as they are (the target, a weight, ...); not one named
+                        like an output feature
   -h, --help            this text
 
 Exit codes: 0 written, 1 failed, 2 usage.`;
@@ -53,10 +54,15 @@ export const transformCommand = defineCommand({
     );
     const table = await readTable(dataFile, { mode: 'text' });
     const id = values.id ?? 'id';
-    const keep = (values.keep ?? '')
-      .split(',')
-      .map((c) => c.trim())
-      .filter(Boolean);
+    // A column named twice, or the id (written anyway), is written once.
+    const keep = [
+      ...new Set(
+        (values.keep ?? '')
+          .split(',')
+          .map((c) => c.trim())
+          .filter((c) => c !== '' && c !== id),
+      ),
+    ];
     if (!table.columns.includes(id))
       throw new UsageError(
         `--id: ${dataFile} has no column '${id}' (its columns: ${table.columns.join(', ')})`,
@@ -66,6 +72,7 @@ export const transformCommand = defineCommand({
       throw new UsageError(
         `--keep: ${dataFile} has no column ${missingKeep.map((c) => `'${c}'`).join(', ')}`,
       );
+    refuseClashingColumns(id, keep, fitted.output);
 
     // The fitted transforms know their inputs as numeric or categorical: numbers, booleans and date-times all read as numbers.
     const columns: TypedColumn[] = fitted.inputs.map((i) => ({
@@ -98,6 +105,20 @@ export const transformCommand = defineCommand({
     return EXIT.ok;
   },
 });
+
+/**
+ * Two output columns of one name would make a Parquet file whose readers keep one of them (a
+ * kept raw 'x1' in place of the standardized feature 'x1'): refused, naming the option.
+ */
+function refuseClashingColumns(id: string, keep: readonly string[], features: readonly string[]): void {
+  const clash = 'of the fitted transforms: the Parquet file would hold two columns of that name';
+  if (features.includes(id)) throw new UsageError(`--id: '${id}' is the name of an output feature ${clash}`);
+  const clashing = keep.filter((c) => features.includes(c));
+  if (clashing.length > 0)
+    throw new UsageError(
+      `--keep: ${clashing.map((c) => `'${c}'`).join(', ')} ${clashing.length === 1 ? 'is the name of an output feature' : 'are names of output features'} ${clash}`,
+    );
+}
 
 function outputColumns(
   table: RawTable,

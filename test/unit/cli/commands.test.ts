@@ -13,6 +13,7 @@ import {
   zipMapClassifier,
 } from '../../fixtures/onnx-models';
 import { runCli } from '../../support/cli-run';
+import { readParquetRows } from '../../support/scoring-fixtures';
 
 const commands = {
   fit: fitCommand,
@@ -284,5 +285,23 @@ describe('mlops fit, transform, package and check on the command line', () => {
     expect(swapped.out).toContain(
       `FAIL  signature   SIGNATURE_MISMATCH: the graph's classes are ["no","yes"] (ZipMap 'zipmap'), the model definition names ["yes","no"]`,
     );
+  });
+  it('when --keep names an output feature, the id, or a column twice, then no Parquet file with two columns of one name is written', async () => {
+    const fitted = file('fitted.json', kwTwice);
+    file('data.csv', 'id,kw,kw2,y\nm1,3,9,1\n');
+    const clash = await runCli(transformCommand, [fitted, file('data.csv'), '-o', file('x.parquet'), '--keep', 'y,kw2']);
+    expect(clash.code).toBe(2);
+    expect(clash.err).toContain(
+      "mlops transform: --keep: 'kw2' is the name of an output feature of the fitted transforms: the Parquet file would hold two columns of that name\n",
+    );
+    expect(fs.existsSync(file('x.parquet'))).toBe(false);
+    const idClash = await runCli(transformCommand, [fitted, file('data.csv'), '-o', file('x.parquet'), '--id', 'kw']);
+    expect(idClash.code).toBe(2);
+    expect(idClash.err).toContain("mlops transform: --id: 'kw' is the name of an output feature");
+
+    const twice = await runCli(transformCommand, [fitted, file('data.csv'), '-o', file('x.parquet'), '--keep', 'y,id,y']);
+    expect(twice).toMatchObject({ code: 0, err: '' });
+    const rows = await readParquetRows(fs.readFileSync(file('x.parquet')));
+    expect(rows).toEqual([{ id: 'm1', y: 1, kw: 3, kw2: 3 }]);
   });
 });
