@@ -3,12 +3,11 @@
  * transform spec on training data with the backend's own code, so the fitted transforms (and
  * their specHash) are exactly what registration expects.
  */
-import fs from 'node:fs';
-
 import { parseOrThrow } from '../shared/domain/errors';
 import { categoricalColumns, fitTransforms, parseTransformSpec } from '../shared/domain/transforms';
 import { modelDraftSchema } from '../shared/schemas/model';
 import { defineCommand, EXIT, UsageError } from './command';
+import { refuseOverwritingInputs, writeFileInPlace } from './output-files';
 import { readTable } from './tables';
 import { inferColumnTypes, typedBatch, type TypedColumn } from './typed-table';
 import { readJsonFile } from './version-package';
@@ -42,6 +41,7 @@ export const fitCommand = defineCommand({
   async run({ values, positionals }, log) {
     const [specFile, dataFile] = positionals as [string, string];
     if (!values.out) throw new UsageError('--out <fitted.json> is required');
+    refuseOverwritingInputs([values.out], { 'transform spec': specFile, 'training file': dataFile, 'model definition': values.model }, 'fitting');
     const spec = parseTransformSpec(readJsonFile(specFile, 'transform spec'));
     const table = await readTable(dataFile, { mode: 'text' });
     const columns = values.model
@@ -53,7 +53,7 @@ export const fitCommand = defineCommand({
         `${rejected.length} of ${table.rowCount} rows left out (first: row ${rejected[0]!.row}: ${rejected[0]!.reason})`,
       );
     const fitted = fitTransforms(spec, batch);
-    fs.writeFileSync(values.out, `${JSON.stringify(fitted, null, 2)}\n`);
+    writeFileInPlace(values.out, `${JSON.stringify(fitted, null, 2)}\n`);
     log(
       `fitted ${fitted.steps.length} steps on ${fitted.trainingRows} rows (${fitted.fittedRows} after training-only steps): ` +
         `${fitted.inputs.length} columns in, ${fitted.output.length} features out -> ${values.out}`,

@@ -17,6 +17,7 @@ import { type ModelDraft, modelDraftSchema } from '../shared/schemas/model';
 import { versionManifestSchema } from '../shared/schemas/version-manifest';
 import { columnReferenceProblems } from '../shared/usecases/column-clashes';
 import { defineCommand, EXIT, UsageError } from './command';
+import { refuseOverwritingInputs, writeFileInPlace } from './output-files';
 import { readTable } from './tables';
 import { goldenInputs } from './typed-table';
 import { readJsonFile } from './version-package';
@@ -76,6 +77,11 @@ export const packageCommand = defineCommand({
     if (!fs.existsSync(modelFile)) throw new UsageError(`--model: no such file ${modelFile}`);
     if (transformsFile && !fs.existsSync(transformsFile))
       throw new UsageError(`--transforms: no such file ${transformsFile}`);
+    refuseOverwritingInputs(
+      [out],
+      { 'ONNX file': onnxFile, 'model definition': modelFile, 'fitted transforms': transformsFile, sample: values.sample, 'expected outputs': values.expected },
+      'packaging',
+    );
     const artifactPath = artifactPathIn(out, onnxFile);
     const version = values.version === undefined ? 1 : Number(values.version);
     if (!Number.isInteger(version) || version < 1)
@@ -129,7 +135,7 @@ export const packageCommand = defineCommand({
       ...(golden ? { goldenRecords: golden } : {}),
     };
     parseOrThrow(versionManifestSchema, manifest, 'manifest');
-    fs.writeFileSync(out, `${JSON.stringify(manifest, null, 2)}\n`);
+    writeFileInPlace(out, `${JSON.stringify(manifest, null, 2)}\n`);
     log(
       `wrote ${out}: ${draft.name} v${version}, ${path.basename(onnxFile)} sha256 ${manifest.artifact.sha256}`,
     );

@@ -9,11 +9,12 @@ import { FileLake } from '../shared/adapters/local/file-lake';
 import { OnnxModelRuntime } from '../shared/adapters/onnx/onnx-model-runtime';
 import { LakeTabularFiles } from '../shared/adapters/tabular/lake-tabular-files';
 import type { CsvLimits } from '../shared/domain/csv-limits';
-import { errors, isDomainError } from '../shared/domain/errors';
+import { isDomainError } from '../shared/domain/errors';
 import { checkVersion } from '../shared/usecases/check-version';
 import { type ChunkTargets, defaultChunkTargets, planChunks } from '../shared/usecases/plan-chunks';
 import { scoreChunk } from '../shared/usecases/score-chunk';
 import { CSV_LIMIT_OPTIONS, CSV_LIMITS_USAGE, csvLimitValue } from './csv-options';
+import { refuseOverwritingInputs } from './output-files';
 import { scoreInParts } from './score-parts';
 import { artifactFileOf, lakePath, readManifest, versionPackage } from './version-package';
 
@@ -21,26 +22,6 @@ const USAGE = `usage: mlops score <version-manifest.json> <input.csv|input.csv.g
 
 options (a CSV record past a bound is rejected with the reason, and reading goes on):
 ${CSV_LIMITS_USAGE}`;
-
-/** The same file, however it is spelled: through symbolic links, hard links, `./a` and `a`. */
-function sameFile(a: string, b: string): boolean {
-  try {
-    const [x, y] = [fs.statSync(a), fs.statSync(b)];
-    return x.dev === y.dev && x.ino === y.ino;
-  } catch {
-    return false;
-  }
-}
-
-/** Refuses an output path that names a file the run reads (the data, the manifest, the model). */
-function refuseOverwritingInputs(outputs: readonly string[], inputs: Readonly<Record<string, string>>): void {
-  for (const output of outputs) {
-    for (const [what, input] of Object.entries(inputs)) {
-      if (sameFile(output, input))
-        throw errors.validation(`the output ${output} is the ${what} ${input}: scoring would overwrite it; choose another output path`);
-    }
-  }
-}
 
 /** What a run that writes nothing leaves behind, in words. */
 export function untouchedOutputs(output: string, quarantine = `${output}.rejected.jsonl`): string {
@@ -64,7 +45,7 @@ export async function scoreFiles(
   const chunkTargets = options.chunkTargets ?? defaultChunkTargets;
   const manifest = readManifest(manifestFile);
   const quarantine = `${output}.rejected.jsonl`;
-  refuseOverwritingInputs([output, quarantine], { 'input file': input, manifest: manifestFile, 'model artifact': artifactFileOf(manifestFile, manifest) });
+  refuseOverwritingInputs([output, quarantine], { 'input file': input, manifest: manifestFile, 'model artifact': artifactFileOf(manifestFile, manifest) }, 'scoring');
   const pkg = versionPackage(manifestFile, manifest);
   const runtime = new OnnxModelRuntime();
   try {

@@ -3,13 +3,12 @@
  * production computes it, with named columns and the id, so the model is trained on exactly the
  * features it will be fed.
  */
-import fs from 'node:fs';
-
 import { BufferedParquetSink } from '../shared/adapters/tabular/parquet-writer';
 import { parseOrThrow } from '../shared/domain/errors';
 import { applyTransforms, fittedTransformsSchema } from '../shared/domain/transforms';
 import type { OutputColumn } from '../shared/ports/tabular-files';
 import { defineCommand, EXIT, UsageError } from './command';
+import { refuseOverwritingInputs, writeFilesInPlace } from './output-files';
 import { type RawTable, readTable } from './tables';
 import { typedBatch, type TypedColumn } from './typed-table';
 import { readJsonFile } from './version-package';
@@ -47,6 +46,8 @@ export const transformCommand = defineCommand({
   async run({ values, positionals }, log) {
     const [fittedFile, dataFile] = positionals as [string, string];
     if (!values.out) throw new UsageError('--out <features.parquet> is required');
+    const rejectedFile = `${values.out}.rejected.jsonl`;
+    refuseOverwritingInputs([values.out, rejectedFile], { 'fitted transforms': fittedFile, 'data file': dataFile }, 'transforming');
     const fitted = parseOrThrow(
       fittedTransformsSchema,
       readJsonFile(fittedFile, 'fitted transforms'),
@@ -93,11 +94,11 @@ export const transformCommand = defineCommand({
       sink.writeRowGroup(outputColumns(table, id, keep, fitted.output, result.matrix.values, start, group));
       if (rows.length === 0) break;
     }
-    fs.writeFileSync(values.out, sink.finish());
-    const rejectedFile = `${values.out}.rejected.jsonl`;
-    fs.rmSync(rejectedFile, { force: true });
-    if (rejected.length > 0)
-      fs.writeFileSync(rejectedFile, rejected.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    // The rejected rows first, the output last: a new output always comes with its own list.
+    writeFilesInPlace([
+      { file: rejectedFile, data: rejected.length > 0 ? rejected.map((r) => JSON.stringify(r)).join('\n') + '\n' : null },
+      { file: values.out, data: sink.finish() },
+    ]);
     log(
       `${table.rowCount} rows read: ${rows.length} transformed (${fitted.output.length} features) -> ${values.out}`,
     );

@@ -304,4 +304,56 @@ describe('mlops fit, transform, package and check on the command line', () => {
     const rows = await readParquetRows(fs.readFileSync(file('x.parquet')));
     expect(rows).toEqual([{ id: 'm1', y: 1, kw: 3, kw2: 3 }]);
   });
+  it('when an output path names a file the command reads, then fit, transform and package refuse it and the file is left as it was', async () => {
+    const spec = file('spec.json', JSON.stringify({ specVersion: 1, output: ['kw'] }));
+    const data = file('data.csv', 'id,kw\nm1,1\n');
+    const fit = await runCli(fitCommand, [spec, data, '-o', path.join(dir, '.', 'data.csv')]);
+    expect(fit.code).toBe(1);
+    expect(fit.err).toContain(`mlops fit: VALIDATION_ERROR: the output ${path.join(dir, 'data.csv')} is the training file ${data}: fitting would overwrite it`);
+    expect(fs.readFileSync(data, 'utf8')).toBe('id,kw\nm1,1\n');
+
+    const fitted = file('fitted.json', kwTwice);
+    const transform = await runCli(transformCommand, [fitted, data, '-o', fitted]);
+    expect(transform.err).toContain(`the output ${fitted} is the fitted transforms ${fitted}: transforming would overwrite it`);
+    expect(fs.readFileSync(fitted, 'utf8')).toBe(kwTwice);
+    fs.symlinkSync(data, file('data.parquet.rejected.jsonl'));
+    const quarantine = await runCli(transformCommand, [fitted, data, '-o', file('data.parquet')]);
+    expect(quarantine.err).toContain(`is the data file ${data}: transforming would overwrite it`);
+    expect(fs.readFileSync(data, 'utf8')).toBe('id,kw\nm1,1\n');
+
+    const onnx = file('model.onnx', linearRegressor([1, 2], 0).bytes);
+    file('model.json', JSON.stringify({ ...model, features: [{ name: 'kw', type: 'numeric' }] }));
+    const pkg = await runCli(packageCommand, [dir, '-o', onnx]);
+    expect(pkg.code).toBe(1);
+    expect(pkg.err).toContain(`the output ${onnx} is the ONNX file ${onnx}: packaging would overwrite it`);
+    expect(fs.readFileSync(onnx)).toEqual(linearRegressor([1, 2], 0).bytes);
+  });
+
+  it('when writing an output fails half-way (a full disk), then the earlier output is left whole and no partial file stays behind', async () => {
+    const fitted = file('fitted.json', kwTwice);
+    const data = file('data.csv', 'id,kw\nm1,1\nm2,oops\n');
+    const out = file('x.parquet', 'the earlier output');
+    const quarantine = file('x.parquet.rejected.jsonl', 'the earlier quarantine');
+    const spec = file('spec.json', JSON.stringify({ specVersion: 1, output: ['kw'] }));
+    const fittedOut = file('f.json', 'the earlier fit');
+    const training = file('training.csv', 'id,kw\nm1,1\n');
+    const write = fs.writeFileSync;
+    const full = jest.spyOn(fs, 'writeFileSync').mockImplementation((target, content, options) => {
+      write(target, typeof content === 'string' ? content.slice(0, 5) : (content as Uint8Array).subarray(0, 5), options);
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    });
+    try {
+      const transform = await runCli(transformCommand, [fitted, data, '-o', out]);
+      expect(transform.code).toBe(1);
+      expect(transform.err).toContain(`mlops transform: cannot write ${quarantine}: ENOSPC: no space left on device`);
+      const fit = await runCli(fitCommand, [spec, training, '-o', fittedOut]);
+      expect(fit.err).toContain(`mlops fit: cannot write ${fittedOut}: ENOSPC`);
+    } finally {
+      full.mockRestore();
+    }
+    expect(fs.readFileSync(out, 'utf8')).toBe('the earlier output');
+    expect(fs.readFileSync(quarantine, 'utf8')).toBe('the earlier quarantine');
+    expect(fs.readFileSync(fittedOut, 'utf8')).toBe('the earlier fit');
+    expect(fs.readdirSync(dir).sort()).toEqual(['data.csv', 'f.json', 'fitted.json', 'spec.json', 'training.csv', 'x.parquet', 'x.parquet.rejected.jsonl']);
+  });
 });

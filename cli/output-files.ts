@@ -1,0 +1,77 @@
+/**
+ * Writing the commands' output files: never over a file the command reads, and never half:
+ * each file is written beside its destination under a hidden name and renamed into place, so a
+ * failed or interrupted write leaves the earlier file as it was.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { errors } from '../shared/domain/errors';
+
+/** The same file, however it is spelled: through symbolic links, hard links, `./a` and `a`. */
+export function sameFile(a: string, b: string): boolean {
+  try {
+    const [x, y] = [fs.statSync(a), fs.statSync(b)];
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Refuses an output path that names a file the run reads (`inputs` by what they are: 'input
+ * file', 'manifest', ...); `doing` says what would overwrite it ('scoring').
+ */
+export function refuseOverwritingInputs(
+  outputs: readonly string[],
+  inputs: Readonly<Record<string, string | undefined>>,
+  doing: string,
+): void {
+  for (const output of outputs) {
+    for (const [what, input] of Object.entries(inputs)) {
+      if (input !== undefined && sameFile(output, input))
+        throw errors.validation(`the output ${output} is the ${what} ${input}: ${doing} would overwrite it; choose another output path`);
+    }
+  }
+}
+
+/** A hidden file beside `file`, on its disk, so that a rename puts it in place. */
+function siblingTemp(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/**
+ * Writes each file's data beside it, then renames them into place in the order given (the last
+ * is the one a reader looks at first: the quarantine before its output). `null` data removes the
+ * file instead (a quarantine of an earlier run). A missing folder is made; a folder in the way is
+ * refused. When a write fails, nothing is replaced and no hidden file is left.
+ */
+export function writeFilesInPlace(files: readonly { file: string; data: string | Uint8Array | null }[]): void {
+  for (const { file } of files) {
+    if (fs.existsSync(file) && fs.statSync(file).isDirectory())
+      throw errors.validation(`the output ${file} is a folder: give a file path`);
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  }
+  const temps = files.map(({ file, data }) => (data === null ? null : siblingTemp(file)));
+  const step = (i: number, act: () => void) => {
+    try {
+      act();
+    } catch (e) {
+      throw new Error(`cannot write ${files[i]!.file}: ${(e as Error).message.replaceAll(temps[i] ?? files[i]!.file, files[i]!.file)}`);
+    }
+  };
+  try {
+    files.forEach(({ data }, i) => data !== null && step(i, () => fs.writeFileSync(temps[i]!, data)));
+    files.forEach(({ file }, i) =>
+      step(i, () => (temps[i] === null ? fs.rmSync(file, { force: true }) : fs.renameSync(temps[i]!, file))),
+    );
+  } finally {
+    // Gone when renamed; what a failed write or rename left.
+    for (const temp of temps) if (temp !== null) fs.rmSync(temp, { force: true });
+  }
+}
+
+/** Writes one file through a sibling and a rename (writeFilesInPlace). */
+export const writeFileInPlace = (file: string, data: string | Uint8Array): void =>
+  writeFilesInPlace([{ file, data }]);
