@@ -97,3 +97,22 @@ export function parseCommandLine<O extends OptionsConfig>(
     throw new UsageError(`unexpected argument '${parsed.positionals[spec.positionals.length]}'`);
   return { values: parsed.values as ParsedValues<O>, positionals: parsed.positionals };
 }
+
+/**
+ * For the commands that read their arguments by hand (score, drift), what node:util parseArgs
+ * gives the others: whether `--help` / `-h` is asked for, and the arguments with `--name=value`
+ * split in two and everything after `--` kept as positionals (`paths`).
+ */
+export function plainArgs(args: readonly string[]): { help: boolean; options: string[]; paths: string[] } {
+  const end = args.indexOf('--');
+  const before = end < 0 ? args : args.slice(0, end);
+  const options = before.flatMap((a) => {
+    const inline = /^(--[^=]+)=(.*)$/s.exec(a);
+    return inline ? [inline[1]!, inline[2]!] : [a];
+  });
+  return {
+    help: before.includes('--help') || before.includes('-h'),
+    options,
+    paths: end < 0 ? [] : args.slice(end + 1),
+  };
+}

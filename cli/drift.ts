@@ -19,6 +19,7 @@ import { formatIssues, isDomainError } from '../shared/domain/errors';
 import type { RowBatch } from '../shared/domain/tabular';
 import type { ModelDefinition } from '../shared/schemas/model';
 import { driftMethodSchema, type DriftPolicy, driftPolicySchema } from '../shared/schemas/policies';
+import { plainArgs } from './command';
 import { CSV_LIMIT_OPTIONS, CSV_LIMITS_USAGE, csvLimitValue } from './csv-options';
 import { type RawTable, readTable } from './tables';
 import { readManifest } from './version-package';
@@ -34,7 +35,11 @@ options:
   --method <name>        one method for every column: ${driftMethodSchema.options.join(', ')}
                          (default: auto by column type and reference size)
   --correction <c>       none | bonferroni | benjamini_hochberg (default: benjamini_hochberg)
-${CSV_LIMITS_USAGE}`;
+${CSV_LIMITS_USAGE}
+  -h, --help             this text
+
+Exit codes: 0 compared (drift or not), 2 bad arguments, unreadable files or a method that does
+not fit a column.`;
 
 const argsSchema = z.object({
   reference: z.string().min(1),
@@ -48,7 +53,8 @@ const argsSchema = z.object({
 });
 type DriftArgs = z.infer<typeof argsSchema>;
 
-export function parseDriftArgs(args: readonly string[]): DriftArgs {
+export function parseDriftArgs(argv: readonly string[]): DriftArgs {
+  const { options: args, paths } = plainArgs(argv);
   const positional: string[] = [];
   const csvLimits: Partial<CsvLimits> = {};
   const options: Record<string, unknown> = { json: false, method: 'auto', correction: 'benjamini_hochberg', csvLimits };
@@ -73,6 +79,7 @@ export function parseDriftArgs(args: readonly string[]): DriftArgs {
     else if (a.startsWith('--')) throw new UsageError(`unknown option ${a}`);
     else positional.push(a);
   }
+  positional.push(...paths);
   if (positional.length !== 2) throw new UsageError('two files are needed: <reference> <current>');
   const parsed = argsSchema.safeParse({ ...options, reference: positional[0], current: positional[1] });
   if (!parsed.success) throw new UsageError(formatIssues(parsed.error));
@@ -291,6 +298,10 @@ function table(json: DriftJson): string {
 }
 
 export async function run(args: string[]): Promise<number> {
+  if (plainArgs(args).help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
   let parsed: DriftArgs;
   try {
     parsed = parseDriftArgs(args);

@@ -13,6 +13,7 @@ import { isDomainError } from '../shared/domain/errors';
 import { checkVersion } from '../shared/usecases/check-version';
 import { type ChunkTargets, defaultChunkTargets, planChunks } from '../shared/usecases/plan-chunks';
 import { scoreChunk } from '../shared/usecases/score-chunk';
+import { plainArgs } from './command';
 import { CSV_LIMIT_OPTIONS, CSV_LIMITS_USAGE, csvLimitValue } from './csv-options';
 import { refuseOverwritingInputs } from './output-files';
 import { scoreInParts } from './score-parts';
@@ -20,8 +21,15 @@ import { artifactFileOf, lakePath, readManifest, versionPackage } from './versio
 
 const USAGE = `usage: mlops score <version-manifest.json> <input.csv|input.csv.gz|input.parquet> <output.parquet> [options]
 
+Scores the file with the production pipeline (the package checked as registration would, rows
+validated, transforms, the ONNX model) into one Parquet file; rejected rows go to
+<output.parquet>.rejected.jsonl with the reason.
+
 options (a CSV record past a bound is rejected with the reason, and reading goes on):
-${CSV_LIMITS_USAGE}`;
+${CSV_LIMITS_USAGE}
+  -h, --help             this text
+
+Exit codes: 0 scored, 1 failed, 2 usage.`;
 
 /** What a run that writes nothing leaves behind, in words. */
 export function untouchedOutputs(output: string, quarantine = `${output}.rejected.jsonl`): string {
@@ -79,18 +87,20 @@ export async function scoreFiles(
 
 /** The command line: three paths and the CSV bounds; a message when it is wrong. */
 export function parseScoreArgs(args: readonly string[]): { paths: [string, string, string]; csvLimits: Partial<CsvLimits> } | string {
+  const { options, paths: afterDashes } = plainArgs(args);
   const paths: string[] = [];
   const csvLimits: Partial<CsvLimits> = {};
-  for (let i = 0; i < args.length; i += 1) {
-    const a = args[i]!;
+  for (let i = 0; i < options.length; i += 1) {
+    const a = options[i]!;
     const bound = CSV_LIMIT_OPTIONS[a];
     if (bound) {
-      const value = csvLimitValue(a, args[++i] ?? '');
+      const value = csvLimitValue(a, options[++i] ?? '');
       if (typeof value === 'string') return value;
       csvLimits[bound] = value;
     } else if (a.startsWith('-')) return `unknown option ${a}`;
     else paths.push(a);
   }
+  paths.push(...afterDashes);
   if (paths.length !== 3) return 'three paths are needed: <version-manifest.json> <input> <output.parquet>';
   return { paths: paths as [string, string, string], csvLimits };
 }
@@ -98,6 +108,10 @@ export function parseScoreArgs(args: readonly string[]): { paths: [string, strin
 export const scoreCommand = {
   summary: 'score a local CSV or Parquet file with a version manifest (ONNX + fitted transforms)',
   async run(args: string[]): Promise<number> {
+    if (plainArgs(args).help) {
+      console.log(USAGE);
+      return 0;
+    }
     const parsed = parseScoreArgs(args);
     if (typeof parsed === 'string') {
       console.error(`${parsed}\n\n${USAGE}`);

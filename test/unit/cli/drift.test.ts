@@ -106,6 +106,18 @@ describe('mlops drift', () => {
     expect(json).toMatchObject({ dataset_drift: true, share_drifted: 1 });
   });
 
+  test('when --help is asked for, options come as --name=value, or a file follows --, then it reads them as the other commands do', async () => {
+    const help = await mlopsDrift('--help');
+    expect([help.code, help.stderr]).toEqual([0, '']);
+    expect(help.stdout).toMatch(/^usage: mlops drift <reference/);
+    expect(help.stdout).toContain('Exit codes:');
+    expect((await mlopsDrift(referenceCsv, currentCsv, '-h')).code).toBe(0);
+
+    const inline = await mlopsDrift(referenceCsv, '--json', '--method=wasserstein', '--columns=income', '--', currentCsv);
+    expect([inline.code, inline.stderr]).toEqual([0, '']);
+    expect(JSON.parse(inline.stdout).columns).toEqual([expect.objectContaining({ name: 'income', method: 'wasserstein' })]);
+  });
+
   test('when printing a table, then every column and the dataset verdict are listed', async () => {
     const { code, stdout } = await mlopsDrift(referenceCsv, currentCsv);
     expect(code).toBe(0);

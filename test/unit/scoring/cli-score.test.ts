@@ -397,4 +397,32 @@ describe('mlops score', () => {
     expect(errors[0]).toMatch(/^--max-fields takes a positive whole number of fields, not '0'/);
     expect(errors[1]).toMatch(/^--max-field-bytes takes a positive whole number of bytes, not '1e6'/);
   });
+  it('when --help is asked for, a bound comes as --name=value, or a path follows --, then it reads them as the other commands do', async () => {
+    const out: string[] = [];
+    const log = jest.spyOn(console, 'log').mockImplementation((m: string) => void out.push(m));
+    const err = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      expect(await scoreCommand.run(['--help'])).toBe(0);
+      expect(await scoreCommand.run(['m.json', '-h'])).toBe(0);
+      expect(err).not.toHaveBeenCalled();
+    } finally {
+      log.mockRestore();
+      err.mockRestore();
+    }
+    expect(out[0]).toMatch(/^usage: mlops score <version-manifest.json>/);
+    expect(out[0]).toContain('Exit codes:');
+    dir = manifestDir();
+    fs.writeFileSync(path.join(dir, '-in.csv'), 'meter,kw,temp,site\nm1,1,10,a\n');
+    const cwd = process.cwd();
+    process.chdir(dir);
+    const quiet = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      const code = await scoreCommand.run(['--max-fields=4', '--', 'manifest.json', '-in.csv', 'out.parquet']);
+      expect(code).toBe(0);
+    } finally {
+      quiet.mockRestore();
+      process.chdir(cwd);
+    }
+    expect((await readParquetRows(fs.readFileSync(path.join(dir, 'out.parquet')))).map((r) => r.meter)).toEqual(['m1']);
+  });
 });
