@@ -6,13 +6,13 @@
  * login, and DATA_CONTAINER.
  */
 import fs from 'node:fs';
-import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 
 import { BlobDataLake } from '../shared/adapters/blob/data-lake';
 import { ConfigError } from '../shared/config';
 import { isDomainError } from '../shared/domain/errors';
 import { assertLakePath } from '../shared/domain/lake-paths';
+import { writeStreamInPlace } from './output-files';
 
 const USAGE = `usage:
   mlops lake put <local-file> <lake-path>    upload a file (e.g. datasets/churn/validation.csv)
@@ -51,7 +51,7 @@ export async function lake(args: string[], out: (line: string) => void = (l) => 
   }
   if (action === 'get' && rest.length === 2) {
     const [path, file] = rest as [string, string];
-    await pipeline(await store.read(path), fs.createWriteStream(file));
+    await writeStreamInPlace(file, await store.read(path));
     out(`downloaded ${path} -> ${file}`);
     return 0;
   }

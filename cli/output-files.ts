@@ -6,6 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 import { errors } from '../shared/domain/errors';
 
@@ -36,6 +38,13 @@ export function refuseOverwritingInputs(
   }
 }
 
+/** Refuses a folder in the output's place and makes the output's folder when it is missing. */
+function prepareOutput(file: string): void {
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory())
+    throw errors.validation(`the output ${file} is a folder: give a file path`);
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+}
+
 /** A hidden file beside `file`, on its disk, so that a rename puts it in place. */
 function siblingTemp(file: string): string {
   return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
@@ -48,11 +57,7 @@ function siblingTemp(file: string): string {
  * refused. When a write fails, nothing is replaced and no hidden file is left.
  */
 export function writeFilesInPlace(files: readonly { file: string; data: string | Uint8Array | null }[]): void {
-  for (const { file } of files) {
-    if (fs.existsSync(file) && fs.statSync(file).isDirectory())
-      throw errors.validation(`the output ${file} is a folder: give a file path`);
-    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  }
+  files.forEach(({ file }) => prepareOutput(file));
   const temps = files.map(({ file, data }) => (data === null ? null : siblingTemp(file)));
   const step = (i: number, act: () => void) => {
     try {
@@ -75,3 +80,20 @@ export function writeFilesInPlace(files: readonly { file: string; data: string |
 /** Writes one file through a sibling and a rename (writeFilesInPlace). */
 export const writeFileInPlace = (file: string, data: string | Uint8Array): void =>
   writeFilesInPlace([{ file, data }]);
+
+/**
+ * Writes a stream (a download) beside `file` and renames it into place once the stream has
+ * ended: a download that breaks off leaves the earlier file whole and no partial one.
+ */
+export async function writeStreamInPlace(file: string, source: Readable): Promise<void> {
+  prepareOutput(file);
+  const temp = siblingTemp(file);
+  try {
+    await pipeline(source, fs.createWriteStream(temp));
+    fs.renameSync(temp, file);
+  } catch (e) {
+    throw new Error(`cannot write ${file}: ${(e as Error).message.replaceAll(temp, file)}`);
+  } finally {
+    fs.rmSync(temp, { force: true });
+  }
+}
