@@ -13,6 +13,7 @@ import { lakePathProblem } from '../shared/domain/lake-paths';
 import { type GoldenRecord, goldenRecordsSchema } from '../shared/domain/parity';
 import { integerLabelMapper } from '../shared/domain/signature-roles';
 import { type FittedTransforms, fittedTransformsSchema } from '../shared/domain/transforms';
+import { MAX_VERSION_NUMBER, versionNumberSchema } from '../shared/schemas/common';
 import { type ModelDraft, modelDraftSchema } from '../shared/schemas/model';
 import { versionManifestSchema } from '../shared/schemas/version-manifest';
 import { columnReferenceProblems } from '../shared/usecases/column-clashes';
@@ -83,9 +84,10 @@ export const packageCommand = defineCommand({
       'packaging',
     );
     const artifactPath = artifactPathIn(out, onnxFile);
-    const version = values.version === undefined ? 1 : Number(values.version);
-    if (!Number.isInteger(version) || version < 1)
-      throw new UsageError(`--version: ${values.version} is not a positive whole number`);
+    // Digits only: Number() would read 0x10 as 16 and 1e3 as 1000.
+    const version = values.version === undefined ? 1 : /^\d+$/.test(values.version.trim()) ? Number(values.version) : NaN;
+    if (!versionNumberSchema.safeParse(version).success)
+      throw new UsageError(`--version: '${values.version}' is not a whole number from 1 to ${MAX_VERSION_NUMBER}`);
 
     const modelJson = readJsonFile(modelFile, 'model definition') as Record<string, unknown>;
     const draft = parseOrThrow(modelDraftSchema, modelJson, `model definition ${modelFile}`);

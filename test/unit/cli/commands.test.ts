@@ -356,4 +356,24 @@ describe('mlops fit, transform, package and check on the command line', () => {
     expect(fs.readFileSync(fittedOut, 'utf8')).toBe('the earlier fit');
     expect(fs.readdirSync(dir).sort()).toEqual(['data.csv', 'f.json', 'fitted.json', 'spec.json', 'training.csv', 'x.parquet', 'x.parquet.rejected.jsonl']);
   });
+  it.each(['0x10', '1e3', '2.0', '0', '2147483648', ''])(
+    'when --version is %j, then `mlops package` refuses it with exit 2 instead of writing another number',
+    async (version) => {
+      file('model.onnx', linearRegressor([1, 2], 0).bytes);
+      file('model.json', JSON.stringify({ ...model, features: [{ name: 'kw', type: 'numeric' }] }));
+      file('fitted.json', kwTwice);
+      const result = await runCli(packageCommand, [dir, '--version', version]);
+      expect(result.code).toBe(2);
+      expect(result.err).toContain(`mlops package: --version: '${version}' is not a whole number from 1 to 2147483647\n`);
+      expect(fs.existsSync(path.join(dir, 'manifest.json'))).toBe(false);
+    },
+  );
+
+  it('when --version is a plain number, then the manifest carries it', async () => {
+    file('model.onnx', linearRegressor([1, 2], 0).bytes);
+    file('model.json', JSON.stringify({ ...model, features: [{ name: 'kw', type: 'numeric' }] }));
+    file('fitted.json', kwTwice);
+    expect((await runCli(packageCommand, [dir, '--version', '0012'])).code).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')).version).toBe(12);
+  });
 });
