@@ -3,7 +3,7 @@
  * transform spec on training data with the backend's own code, so the fitted transforms (and
  * their specHash) are exactly what registration expects.
  */
-import { parseOrThrow } from '../shared/domain/errors';
+import { errors, parseOrThrow } from '../shared/domain/errors';
 import { categoricalColumns, fitTransforms, parseTransformSpec } from '../shared/domain/transforms';
 import { modelDraftSchema } from '../shared/schemas/model';
 import { defineCommand, EXIT, UsageError } from './command';
@@ -21,9 +21,10 @@ options:
   -o, --out <file>      where to write the fitted transforms (required)
       --model <file>    a model definition: columns are typed by its features (numeric, boolean,
                         datetime, categorical) as scoring reads them; without it, a column is
-                        numeric when every cell is a number, datetime when every cell is an ISO
-                        8601 date-time, boolean when every cell is true/false, else categorical
-                        (columns a one_hot or ordinal step reads are always categorical)
+                        numeric when every cell is a number (or every cell is empty), datetime
+                        when every cell is an ISO 8601 date-time, boolean when every cell is
+                        true/false, else categorical (columns a one_hot or ordinal step reads
+                        are always categorical)
   -h, --help            this text
 
 Rows with a cell of the wrong type are left out and counted. Exit codes: 0 fitted, 1 failed, 2 usage.`;
@@ -44,6 +45,7 @@ export const fitCommand = defineCommand({
     refuseOverwritingInputs([values.out], { 'transform spec': specFile, 'training file': dataFile, 'model definition': values.model }, 'fitting');
     const spec = parseTransformSpec(readJsonFile(specFile, 'transform spec'));
     const table = await readTable(dataFile, { mode: 'text' });
+    if (table.rowCount === 0) throw errors.insufficientData(`${dataFile} has no data rows: there is nothing to fit on`);
     const columns = values.model
       ? modelColumns(values.model, table.columns)
       : inferColumnTypes(table, categoricalColumns(spec));

@@ -43,8 +43,9 @@ function typedCell(text: string | null, type: CellType): number | string | null 
 
 /**
  * The type of each column: `categorical` for the ones named so; otherwise numeric when every
- * cell is a number, datetime when every one is an ISO 8601 date-time, boolean when every one is
- * true/false (yes/no, t/f, y/n), categorical else.
+ * cell is a number (or every cell is empty: a step then says it has no value to fit on, not that
+ * the column is text), datetime when every one is an ISO 8601 date-time, boolean when every one
+ * is true/false (yes/no, t/f, y/n), categorical else.
  */
 export function inferColumnTypes(table: RawTable, categorical: ReadonlySet<string>): TypedColumn[] {
   return table.columns.map((name) => {
@@ -52,8 +53,8 @@ export function inferColumnTypes(table: RawTable, categorical: ReadonlySet<strin
     const cells = (table.values[name] as (string | null)[]).filter(
       (c): c is string => c !== null && c.trim() !== '',
     );
-    const all = (type: FeatureType) =>
-      cells.length > 0 && cells.every((c) => !(typedCell(c, type) instanceof Error));
+    if (cells.length === 0) return { name, type: 'numeric' as const };
+    const all = (type: FeatureType) => cells.every((c) => !(typedCell(c, type) instanceof Error));
     const type: FeatureType = all('numeric')
       ? 'numeric'
       : all('datetime')

@@ -376,4 +376,14 @@ describe('mlops fit, transform, package and check on the command line', () => {
     expect((await runCli(packageCommand, [dir, '--version', '0012'])).code).toBe(0);
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')).version).toBe(12);
   });
+  it('when the training file has no data rows, or a column no values, then `mlops fit` says so instead of calling the column text', async () => {
+    const spec = file('spec.json', JSON.stringify({ specVersion: 1, steps: [{ type: 'standardize', columns: ['kw'] }], output: ['kw'] }));
+    const headerOnly = await runCli(fitCommand, [spec, file('header.csv', 'id,kw\n'), '-o', file('f.json')]);
+    expect(headerOnly.code).toBe(1);
+    expect(headerOnly.err).toBe(`mlops fit: INSUFFICIENT_DATA: ${file('header.csv')} has no data rows: there is nothing to fit on\n`);
+    const emptyColumn = await runCli(fitCommand, [spec, file('empty.csv', 'id,kw\nm1,\nm2,\n'), '-o', file('f.json')]);
+    expect(emptyColumn.code).toBe(1);
+    expect(emptyColumn.err).toBe("mlops fit: INSUFFICIENT_DATA: step 1 (standardize): column 'kw' has no non-missing training value to fit on\n");
+    expect(fs.existsSync(file('f.json'))).toBe(false);
+  });
 });
