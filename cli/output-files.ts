@@ -38,10 +38,16 @@ export function refuseOverwritingInputs(
   }
 }
 
+/** Refuses an output path where a folder is (before any work is done for it). */
+export function refuseFolderOutputs(outputs: readonly string[]): void {
+  for (const file of outputs)
+    if (fs.existsSync(file) && fs.statSync(file).isDirectory())
+      throw errors.validation(`the output ${file} is a folder: give a file path`);
+}
+
 /** Refuses a folder in the output's place and makes the output's folder when it is missing. */
 function prepareOutput(file: string): void {
-  if (fs.existsSync(file) && fs.statSync(file).isDirectory())
-    throw errors.validation(`the output ${file} is a folder: give a file path`);
+  refuseFolderOutputs([file]);
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
 }
 

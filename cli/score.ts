@@ -9,13 +9,13 @@ import { FileLake } from '../shared/adapters/local/file-lake';
 import { OnnxModelRuntime } from '../shared/adapters/onnx/onnx-model-runtime';
 import { LakeTabularFiles } from '../shared/adapters/tabular/lake-tabular-files';
 import type { CsvLimits } from '../shared/domain/csv-limits';
-import { isDomainError } from '../shared/domain/errors';
+import { errors, isDomainError } from '../shared/domain/errors';
 import { checkVersion } from '../shared/usecases/check-version';
 import { type ChunkTargets, defaultChunkTargets, planChunks } from '../shared/usecases/plan-chunks';
 import { scoreChunk } from '../shared/usecases/score-chunk';
 import { plainArgs } from './command';
 import { CSV_LIMIT_OPTIONS, CSV_LIMITS_USAGE, csvLimitValue } from './csv-options';
-import { refuseOverwritingInputs } from './output-files';
+import { refuseFolderOutputs, refuseOverwritingInputs } from './output-files';
 import { scoreInParts } from './score-parts';
 import { artifactFileOf, lakePath, readManifest, versionPackage } from './version-package';
 
@@ -34,7 +34,7 @@ Exit codes: 0 scored, 1 failed, 2 usage.`;
 /** What a run that writes nothing leaves behind, in words. */
 export function untouchedOutputs(output: string, quarantine = `${output}.rejected.jsonl`): string {
   const existing = [output, quarantine].filter((f) => fs.existsSync(f));
-  return existing.length === 0 ? 'nothing was written' : `nothing was written: ${existing.join(' and ')} left as they were`;
+  return existing.length === 0 ? 'nothing was written' : `nothing was written: ${existing.join(' and ')} left as ${existing.length === 1 ? 'it was' : 'they were'}`;
 }
 
 /**
@@ -52,7 +52,11 @@ export async function scoreFiles(
 ): Promise<number> {
   const chunkTargets = options.chunkTargets ?? defaultChunkTargets;
   const manifest = readManifest(manifestFile);
+  // Said with the user's spelling of the paths, before the model is loaded and the file scored.
+  if (!fs.existsSync(input)) throw errors.notFound(`no such input file: ${input}`);
+  if (fs.statSync(input).isDirectory()) throw errors.validation(`the input ${input} is a folder: give a .csv, .csv.gz or .parquet file`);
   const quarantine = `${output}.rejected.jsonl`;
+  refuseFolderOutputs([output, quarantine]);
   refuseOverwritingInputs([output, quarantine], { 'input file': input, manifest: manifestFile, 'model artifact': artifactFileOf(manifestFile, manifest) }, 'scoring');
   const pkg = versionPackage(manifestFile, manifest);
   const runtime = new OnnxModelRuntime();

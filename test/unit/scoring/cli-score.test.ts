@@ -8,6 +8,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 
 import { scoreCommand, scoreFiles } from '../../../cli/score';
 import { removeStaleParts, scoreInParts } from '../../../cli/score-parts';
+import { OnnxModelRuntime } from '../../../shared/adapters/onnx/onnx-model-runtime';
 import { hyparquet, hyparquetWriter } from '../../../shared/adapters/tabular/hyparquet';
 import { applyTransforms, fitTransforms } from '../../../shared/domain/transforms';
 import { linearRegressor } from '../../fixtures/onnx-models';
@@ -424,5 +425,33 @@ describe('mlops score', () => {
       process.chdir(cwd);
     }
     expect((await readParquetRows(fs.readFileSync(path.join(dir, 'out.parquet')))).map((r) => r.meter)).toEqual(['m1']);
+  });
+  it('when the input is missing or a folder, or the output is a folder, then it says so with the paths as given, before the model is loaded', async () => {
+    dir = manifestDir();
+    fs.writeFileSync(path.join(dir, 'in.csv'), 'meter,kw,temp,site\nm1,1,10,a\n');
+    fs.mkdirSync(path.join(dir, 'out.parquet'));
+    const printed: string[] = [];
+    const err = jest.spyOn(console, 'error').mockImplementation((m: string) => void printed.push(m));
+    const runtime = jest.spyOn(OnnxModelRuntime.prototype, 'prepare');
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      expect(await scoreCommand.run(['manifest.json', 'nope.csv', 'o.parquet'])).toBe(1);
+      expect(await scoreCommand.run(['manifest.json', 'artifacts', 'o.parquet'])).toBe(1);
+      expect(await scoreCommand.run(['manifest.json', 'in.csv', 'out.parquet'])).toBe(1);
+    } finally {
+      process.chdir(cwd);
+      err.mockRestore();
+    }
+    expect(runtime).not.toHaveBeenCalled();
+    runtime.mockRestore();
+    expect(printed).toEqual([
+      'NOT_FOUND: no such input file: nope.csv',
+      'nothing was written',
+      'VALIDATION_ERROR: the input artifacts is a folder: give a .csv, .csv.gz or .parquet file',
+      'nothing was written',
+      'VALIDATION_ERROR: the output out.parquet is a folder: give a file path',
+      'nothing was written: out.parquet left as it was',
+    ]);
   });
 });
