@@ -26,15 +26,29 @@ const commands: Record<string, () => Promise<Command>> = {
   check: () => Promise.resolve((require('./check') as typeof import('./check')).checkCommand),
 };
 
+async function commandList(): Promise<string> {
+  const lines = ['usage: mlops <command> [args]   (mlops <command> --help for its usage)', '', 'commands:'];
+  for (const [n, l] of Object.entries(commands)) lines.push(`  ${n.padEnd(10)} ${(await l()).summary}`);
+  return `${lines.join('\n')}\n`;
+}
+
+const HELP = ['--help', '-h', 'help'];
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
-  const load = name ? commands[name] : undefined;
-  if (!load) {
-    console.error('usage: mlops <command> [args]\n\ncommands:');
-    for (const [n, l] of Object.entries(commands)) console.error(`  ${n.padEnd(10)} ${(await l()).summary}`);
-    return name ? 2 : 0;
+  // `mlops help <command>` is `mlops <command> --help`.
+  const [command, commandArgs] = name === 'help' && args.length > 0 ? [args[0]!, ['--help']] : [name, args];
+  if (command === undefined || HELP.includes(command)) {
+    process.stdout.write(await commandList());
+    return 0;
   }
-  return (await load()).run(args);
+  // Own names only: `mlops constructor` is not Object's constructor.
+  const load = Object.hasOwn(commands, command) ? commands[command] : undefined;
+  if (!load) {
+    process.stderr.write(`mlops: unknown command '${command}'\n\n${await commandList()}`);
+    return 2;
+  }
+  return (await load()).run(commandArgs);
 }
 
 main(process.argv.slice(2)).then(
