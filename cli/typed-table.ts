@@ -107,18 +107,23 @@ export function typedBatch(table: RawTable, columns: readonly TypedColumn[]): Ty
 /**
  * Rows as golden-record inputs (plain JSON cells keyed by column), typed by `columns`: numbers,
  * booleans, date-times as epoch milliseconds, categories as text; empty cells left out (missing).
- * VALIDATION_ERROR naming the file, row and column for a cell of the wrong type.
+ * Header names match after trimming, as scoring matches them. VALIDATION_ERROR naming the columns
+ * the file lacks (scoring refuses such a file: records without them could never pass parity), or
+ * the file, row and column for a cell of the wrong type.
  */
 export function goldenInputs(
   table: RawTable,
   columns: readonly TypedColumn[],
   file: string,
 ): Record<string, number | string | boolean>[] {
-  const present = columns.filter((c) => table.values[c.name]);
+  const byName = new Map(table.columns.map((name) => [name.trim(), table.values[name] as (string | null)[]]));
+  const missing = columns.filter((c) => !byName.has(c.name)).map((c) => `'${c.name}'`);
+  if (missing.length > 0)
+    throw errors.validation(`${file} lacks the model's feature column(s) ${missing.join(', ')} (its columns: ${table.columns.join(', ')})`);
   return Array.from({ length: table.rowCount }, (_, r) => {
     const input: Record<string, number | string | boolean> = {};
-    for (const c of present) {
-      const v = typedCell((table.values[c.name] as (string | null)[])[r]!, c.type);
+    for (const c of columns) {
+      const v = typedCell(byName.get(c.name)![r]!, c.type);
       if (v instanceof Error)
         throw errors.validation(`${file}: row ${r + 1}, column '${c.name}': ${v.message}`);
       if (v === null) continue;

@@ -386,4 +386,21 @@ describe('mlops fit, transform, package and check on the command line', () => {
     expect(emptyColumn.err).toBe("mlops fit: INSUFFICIENT_DATA: step 1 (standardize): column 'kw' has no non-missing training value to fit on\n");
     expect(fs.existsSync(file('f.json'))).toBe(false);
   });
+  it('when the --sample file lacks a feature column, then `mlops package` names it instead of writing golden records that can never pass; a header with spaces around a name is read as scoring reads it', async () => {
+    file('model.onnx', linearRegressor([1, 2], 0).bytes);
+    file('model.json', JSON.stringify({ ...model, features: [{ name: 'kw', type: 'numeric' }] }));
+    file('fitted.json', kwTwice);
+    file('expected.csv', 'meter,prediction\nm1,9\n');
+    const lacking = await runCli(packageCommand, [dir, '--sample', file('sample.csv', 'meter,kW\nm1,3\n'), '--expected', file('expected.csv')]);
+    expect(lacking.code).toBe(1);
+    expect(lacking.err).toBe(`mlops package: VALIDATION_ERROR: ${file('sample.csv')} lacks the model's feature column(s) 'kw' (its columns: meter, kW)\n`);
+    expect(fs.existsSync(path.join(dir, 'manifest.json'))).toBe(false);
+
+    const spaced = await runCli(packageCommand, [dir, '--sample', file('sample.csv', 'meter, kw \nm1,3\n'), '--expected', file('expected.csv')]);
+    expect(spaced.code).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')).goldenRecords).toEqual([
+      { input: { kw: 3 }, expectedOutput: { prediction: 9 } },
+    ]);
+    expect((await runCli(checkCommand, [dir])).out).toContain('ok    parity      1 golden records match');
+  });
 });
