@@ -29,7 +29,8 @@ const USAGE = `usage: mlops drift <reference.csv|.csv.gz|.parquet> <current.csv|
 options:
   --json                 print one JSON object instead of a table
   --columns a,b          only these columns, tested whatever they look like (default: every
-                         column of the reference except ids and date-times)
+                         column of the reference except ids and date-times); given twice, both
+                         lists are tested
   --manifest <file>      a version manifest (as for mlops score): test the model's features with
                          their declared types, leave out its id and timestamp, report per segment
   --method <name>        one method for every column: ${driftMethodSchema.options.join(', ')}
@@ -67,7 +68,9 @@ export function parseDriftArgs(argv: readonly string[]): DriftArgs {
     };
     if (a === '--json') options.json = true;
     // A name given twice is one column: counting it twice would weigh it twice in the share.
-    else if (a === '--columns') options.columns = [...new Set(value().split(',').map((c) => c.trim()).filter(Boolean))];
+    // --columns given twice adds to the list (the last one alone would drop the first silently).
+    else if (a === '--columns')
+      options.columns = [...new Set([...((options.columns as string[] | undefined) ?? []), ...value().split(',').map((c) => c.trim()).filter(Boolean)])];
     else if (a === '--manifest') options.manifest = value();
     else if (a === '--method') options.method = value();
     else if (a === '--correction') options.correction = value();

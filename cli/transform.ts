@@ -25,7 +25,7 @@ options:
   -o, --out <file>      the Parquet file to write (required)
       --id <column>     the id column (default: id)
       --keep <a,b>      columns copied as they are (the target, a weight, ...); not one named
-                        like an output feature
+                        like an output feature; given twice, both lists are kept
   -h, --help            this text
 
 Exit codes: 0 written, 1 failed, 2 usage.`;
@@ -39,7 +39,8 @@ export const transformCommand = defineCommand({
   options: {
     out: { type: 'string', short: 'o' },
     id: { type: 'string' },
-    keep: { type: 'string' },
+    // Given twice, both lists count (not only the last).
+    keep: { type: 'string', multiple: true },
     help: { type: 'boolean', short: 'h' },
   },
   positionals: ['<fitted.json>', '<data>'],
@@ -58,8 +59,8 @@ export const transformCommand = defineCommand({
     // A column named twice, or the id (written anyway), is written once.
     const keep = [
       ...new Set(
-        (values.keep ?? '')
-          .split(',')
+        (values.keep ?? [])
+          .flatMap((list) => list.split(','))
           .map((c) => c.trim())
           .filter((c) => c !== '' && c !== id),
       ),

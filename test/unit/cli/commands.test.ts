@@ -304,6 +304,14 @@ describe('mlops fit, transform, package and check on the command line', () => {
     const rows = await readParquetRows(fs.readFileSync(file('x.parquet')));
     expect(rows).toEqual([{ id: 'm1', y: 1, kw: 3, kw2: 3 }]);
   });
+
+  it('when --keep is given twice, then the columns of both are kept (not only the last)', async () => {
+    const fitted = file('fitted.json', kwTwice);
+    file('data.csv', 'id,kw,w,y\nm1,3,0.5,1\n');
+    const result = await runCli(transformCommand, [fitted, file('data.csv'), '-o', file('x.parquet'), '--keep', 'y', '--keep=w']);
+    expect(result).toMatchObject({ code: 0, err: '' });
+    expect(await readParquetRows(fs.readFileSync(file('x.parquet')))).toEqual([{ id: 'm1', y: 1, w: 0.5, kw: 3, kw2: 3 }]);
+  });
   it('when an output path names a file the command reads, then fit, transform and package refuse it and the file is left as it was', async () => {
     const spec = file('spec.json', JSON.stringify({ specVersion: 1, output: ['kw'] }));
     const data = file('data.csv', 'id,kw\nm1,1\n');

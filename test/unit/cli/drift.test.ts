@@ -317,6 +317,8 @@ describe('mlops drift on hostile inputs', () => {
     const twice = await json(referenceCsv, currentCsv, '--columns', 'income,income,age');
     expect(twice.columns.map((c: { name: string }) => c.name)).toEqual(['income', 'age']);
     expect(twice.share_drifted).toBe(0.5);
+    // --columns given twice: both lists, the name in both once.
+    expect(await json(referenceCsv, currentCsv, '--columns', 'income', '--columns', 'age,income')).toEqual(twice);
     for (const empty of ['', ',', ' , ']) {
       const out = await mlopsDrift(referenceCsv, currentCsv, '--columns', empty);
       expect([out.code, out.stdout]).toEqual([2, '']);
