@@ -43,6 +43,7 @@ export async function lake(args: string[], out: (line: string) => void = (l) => 
   if (action === 'put' && rest.length === 2) {
     const [file, path] = rest as [string, string];
     if (!fs.existsSync(file)) throw new Error(`<local-file>: ${file} does not exist`);
+    if (fs.statSync(file).isDirectory()) throw new Error(`<local-file>: ${file} is a folder: put uploads one file`);
     assertLakePath(path); // before the file is opened, so a refused path leaves no open stream
     const contentType = contentTypeOf(file);
     const info = await store.write(path, fs.createReadStream(file), contentType ? { contentType } : {});

@@ -27,6 +27,7 @@ describe('mlops lake (against Azurite)', () => {
   it('when arguments are wrong or a path escapes, then usage (2) or a clear error', async () => {
     expect(await lake(['put', 'only-one'])).toBe(2);
     await expect(lake(['put', path.join(dir, 'missing.csv'), 'datasets/x/y.csv'])).rejects.toThrow(/<local-file>: .* does not exist/);
+    await expect(lake(['put', dir, 'datasets/x/y.csv'])).rejects.toThrow(`<local-file>: ${dir} is a folder: put uploads one file`);
     fs.writeFileSync(path.join(dir, 'a.csv'), 'a');
     await expect(lake(['put', path.join(dir, 'a.csv'), '../etc/passwd'])).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
     const help: string[] = [];
