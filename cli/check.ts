@@ -12,7 +12,7 @@ import { LakeTabularFiles } from '../shared/adapters/tabular/lake-tabular-files'
 import { isDomainError } from '../shared/domain/errors';
 import { checkVersion, type VersionCheck } from '../shared/usecases/check-version';
 import { defineCommand, EXIT, UsageError } from './command';
-import { lakePath, readManifest, versionPackage } from './version-package';
+import { localFile, readManifest, versionPackage } from './version-package';
 
 const USAGE = `usage: mlops check <package-dir|manifest.json> [--data <sample.csv|.parquet>]
 
@@ -70,16 +70,12 @@ export const checkCommand = defineCommand({
       noted = true;
     };
     try {
-      const lake = new FileLake(path.parse(path.resolve(scratch)).root);
-      const checked = await checkVersion({ runtime, lake, files: new LakeTabularFiles(lake) }, pkg, {
-        ...(values.data
-          ? {
-              sample: {
-                source: lakePath(values.data),
-                partPath: lakePath(path.join(scratch, 'sample.parquet')),
-                quarantinePath: lakePath(path.join(scratch, 'sample.rejected.jsonl')),
-              },
-            }
+      // The sample is read through a lake of its own (localFile), its part written in the scratch folder.
+      const sample = values.data ? localFile(values.data) : undefined;
+      const lake = new FileLake(scratch);
+      const checked = await checkVersion({ runtime, lake, files: new LakeTabularFiles(sample?.lake ?? lake) }, pkg, {
+        ...(sample
+          ? { sample: { source: sample.path, partPath: 'sample.parquet', quarantinePath: 'sample.rejected.jsonl' } }
           : {}),
         report: (check, message) => {
           if (check === 'sample') noteNoGoldenRecords();

@@ -17,7 +17,7 @@ import { plainArgs } from './command';
 import { CSV_LIMIT_OPTIONS, CSV_LIMITS_USAGE, csvLimitValue } from './csv-options';
 import { refuseFolderOutputs, refuseOverwritingInputs } from './output-files';
 import { scoreInParts } from './score-parts';
-import { artifactFileOf, lakePath, readManifest, versionPackage } from './version-package';
+import { artifactFileOf, localFile, readManifest, versionPackage } from './version-package';
 
 const USAGE = `usage: mlops score <version-manifest.json> <input.csv|input.csv.gz|input.parquet> <output.parquet> [options]
 
@@ -67,16 +67,22 @@ export async function scoreFiles(
         if (check === 'parity') log(`parity: ${message}`);
       },
     });
-    const lake = new FileLake(path.parse(path.resolve(input)).root);
-    const files = new LakeTabularFiles(lake, options.csvLimits ? { csvLimits: options.csvLimits } : {});
-    const source = lakePath(input);
+    const { lake: inputLake, path: source } = localFile(input);
+    const files = new LakeTabularFiles(inputLake, options.csvLimits ? { csvLimits: options.csvLimits } : {});
     const plan = await planChunks({ files }, definition, source, chunkTargets);
     if (plan.chunks.length === 0) {
       log(`${input}: no data rows; ${untouchedOutputs(output, quarantine)}`);
       return 0;
     }
     const total = await scoreInParts(plan.chunks, output, quarantine, (chunk, partFile, quarantineFile) =>
-      scoreChunk({ lake, files }, version, { source, runId: 'local', chunk, output: { partPath: lakePath(partFile), quarantinePath: lakePath(quarantineFile) } }),
+      // Parts (scoreInParts puts both in one folder) are written through a lake on that folder: the
+      // output's own path then needs no lake path rules.
+      scoreChunk({ lake: new FileLake(path.dirname(partFile)), files }, version, {
+        source,
+        runId: 'local',
+        chunk,
+        output: { partPath: path.basename(partFile), quarantinePath: path.basename(quarantineFile) },
+      }),
     );
     log(`read ${total.rowsRead} rows: ${total.rowsScored} scored -> ${output}`);
     if (total.rowsRejected > 0) {

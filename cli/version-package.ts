@@ -2,9 +2,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { FileLake } from '../shared/adapters/local/file-lake';
 import { resolveInside } from '../shared/domain/contained-path';
 import { errors, parseOrThrow } from '../shared/domain/errors';
 import { parseJsonText } from '../shared/domain/json-text';
+import { isLakePath } from '../shared/domain/lake-paths';
 import { type VersionManifest, versionManifestSchema } from '../shared/schemas/version-manifest';
 import type { VersionPackage } from '../shared/usecases/check-version';
 
@@ -72,3 +74,16 @@ export const lakePath = (file: string) =>
     .relative(path.parse(path.resolve(file)).root, path.resolve(file))
     .split(path.sep)
     .join('/');
+
+/**
+ * A local file as the lake ports read it: a FileLake and the file's lake path. That is its full
+ * path under the filesystem root (what predictions name as source_file) when the lake's path
+ * rules allow it; a file in a folder they refuse (a name ending in a space, a path past 1,024
+ * characters) is read through a lake on its own folder, by its name.
+ */
+export function localFile(file: string): { lake: FileLake; path: string } {
+  const full = path.resolve(file);
+  return isLakePath(lakePath(full))
+    ? { lake: new FileLake(path.parse(full).root), path: lakePath(full) }
+    : { lake: new FileLake(path.dirname(full)), path: path.basename(full) };
+}

@@ -411,4 +411,15 @@ describe('mlops fit, transform, package and check on the command line', () => {
     ]);
     expect((await runCli(checkCommand, [dir])).out).toContain('ok    parity      1 golden records match');
   });
+  it('when `mlops check --data` names a file in a folder whose name ends in a space, then the sample is scored', async () => {
+    file('model.onnx', linearRegressor([1, 2], 0).bytes);
+    file('model.json', JSON.stringify({ ...model, features: [{ name: 'kw', type: 'numeric' }] }));
+    file('fitted.json', kwTwice);
+    expect((await runCli(packageCommand, [dir])).code).toBe(0);
+    fs.mkdirSync(path.join(dir, 'samples '));
+    const result = await runCli(checkCommand, [dir, '--data', file('samples /recent.csv', 'meter,kw\nm1,3\n')]);
+    expect(result.err).toBe('');
+    expect(result.out).toContain('ok    sample      1 rows read, 1 scored, 0 rejected');
+    expect(result.code).toBe(0);
+  });
 });

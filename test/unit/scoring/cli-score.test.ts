@@ -454,4 +454,20 @@ describe('mlops score', () => {
       'nothing was written: out.parquet left as it was',
     ]);
   });
+  it('when the input or the output is in a folder whose name ends in a space, then the file is scored (those names broke the lake path rules)', async () => {
+    dir = manifestDir();
+    fs.mkdirSync(path.join(dir, 'drop '));
+    const input = path.join(dir, 'drop ', 'in.csv');
+    fs.writeFileSync(input, 'meter,kw,temp,site\nm1,1,10,a\nm2,oops,10,b\n');
+    const out = path.join(dir, 'scored ', 'out.parquet');
+    expect(await scoreFiles(path.join(dir, 'manifest.json'), input, out, () => undefined)).toBe(0);
+    expect((await readParquetRows(fs.readFileSync(out))).map((r) => [r.meter, r.source_file])).toEqual([['m1', 'in.csv']]);
+    expect(JSON.parse(fs.readFileSync(`${out}.rejected.jsonl`, 'utf8'))).toMatchObject({ row: 2 });
+
+    // A path the rules allow is named in full, as before.
+    const plain = path.join(dir, 'plain.csv');
+    fs.copyFileSync(input, plain);
+    expect(await scoreFiles(path.join(dir, 'manifest.json'), plain, out, () => undefined)).toBe(0);
+    expect((await readParquetRows(fs.readFileSync(out)))[0]!.source_file).toBe(path.relative(path.parse(plain).root, plain).split(path.sep).join('/'));
+  });
 });
