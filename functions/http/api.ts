@@ -3,9 +3,9 @@ import * as df from 'durable-functions';
 import type { z } from 'zod';
 
 import { errors, isDomainError, parseOrThrow } from '../../shared/domain/errors';
-import { parseJsonText } from '../../shared/domain/json-text';
 import type { Actor } from '../../shared/schemas/lifecycle';
 import { actorFromPrincipal, hasRole, PRINCIPAL_HEADER, type Role } from './identity';
+import { readJsonBody } from './json-body';
 import { internalProblem, problemOf, problemResponse } from './problem';
 
 export type HttpMethod = 'GET' | 'POST';
@@ -60,23 +60,6 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
 
 /** Every route of the API, in registration order: the OpenAPI document is generated from them. */
 export const apiRoutes: RouteSpec[] = [];
-
-const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\b/i;
-
-async function readJsonBody(request: HttpRequest, optional: boolean): Promise<unknown> {
-  const text = await request.text();
-  if (text.trim() === '') {
-    if (optional) return undefined;
-    throw errors.validation('the request needs a JSON body');
-  }
-  const type = request.headers.get('content-type') ?? '';
-  if (!JSON_TYPE.test(type)) throw errors.unsupportedMediaType(`the body must be application/json, not '${type || 'unspecified'}'`);
-  try {
-    return parseJsonText(text);
-  } catch (e) {
-    throw errors.validation(`the request body is not valid JSON: ${(e as Error).message}`);
-  }
-}
 
 /** Authenticates from the platform's principal header only, then checks the route's role. */
 function authorize(spec: RouteSpec, request: HttpRequest): Actor | undefined {

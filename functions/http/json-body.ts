@@ -1,0 +1,51 @@
+import type { HttpRequest } from '@azure/functions';
+
+import { errors } from '../../shared/domain/errors';
+import { parseJsonText } from '../../shared/domain/json-text';
+
+const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\b/i;
+
+/** The WHATWG labels of UTF-8: JSON exchanged between systems is UTF-8 (RFC 8259). */
+const UTF8_LABELS = new Set(['utf-8', 'utf8', 'unicode-1-1-utf-8']);
+
+/** Refuses bytes that are not UTF-8 instead of turning them into U+FFFD (and strips a BOM). */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function charsetOf(type: string): string | undefined {
+  return /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(type)?.[1]?.toLowerCase();
+}
+
+function decode(bytes: Uint8Array): string | undefined {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A request's JSON body, parsed: `undefined` for an absent body when it is optional. The body
+ * must be `application/json` in UTF-8 (415 for another media type or charset) and valid UTF-8
+ * (400): decoding another charset as UTF-8 would change the text (`café` in Latin-1 arrived as
+ * `caf\uFFFD`) and be scored, stored or compared as a different value.
+ */
+export async function readJsonBody(request: HttpRequest, optional: boolean): Promise<unknown> {
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  const text = decode(bytes);
+  if (text !== undefined && text.trim() === '') {
+    if (optional) return undefined;
+    throw errors.validation('the request needs a JSON body');
+  }
+  const type = request.headers.get('content-type') ?? '';
+  if (!JSON_TYPE.test(type)) throw errors.unsupportedMediaType(`the body must be application/json, not '${type || 'unspecified'}'`);
+  const charset = charsetOf(type);
+  if (charset !== undefined && !UTF8_LABELS.has(charset)) {
+    throw errors.unsupportedMediaType(`the body must be UTF-8 JSON, not charset '${charset}'`, { charset });
+  }
+  if (text === undefined) throw errors.validation('the request body is not valid UTF-8: send JSON as UTF-8 text');
+  try {
+    return parseJsonText(text);
+  } catch (e) {
+    throw errors.validation(`the request body is not valid JSON: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,41 @@
+/** How a JSON request body is read: UTF-8 only, never turned into other text on the way. */
+import { HttpRequest } from '@azure/functions';
+
+import { readJsonBody } from '../../../functions/http/json-body';
+
+const request = (body: string | Buffer, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
+  new HttpRequest({ method: 'POST', url: 'http://localhost/api/models/demand/score', body: { bytes: Buffer.from(body) }, headers });
+
+describe('a JSON request body', () => {
+  it('when it is UTF-8 JSON (a BOM, charset=utf-8 in any spelling), then it is parsed as sent', async () => {
+    await expect(readJsonBody(request('{"id":"café"}'), false)).resolves.toEqual({ id: 'café' });
+    await expect(readJsonBody(request('\uFEFF{"id":"café"}'), false)).resolves.toEqual({ id: 'café' });
+    for (const type of ['application/json; charset=utf-8', 'application/json;charset="UTF-8"', 'application/json; charset=utf8', 'application/problem+json']) {
+      await expect(readJsonBody(request('{"id":"café"}', { 'content-type': type }), false)).resolves.toEqual({ id: 'café' });
+    }
+  });
+
+  it('when its bytes are not UTF-8, then it is a 400, not text with U+FFFD in place of what was sent', async () => {
+    const latin1 = Buffer.from('{"id":"café"}', 'latin1');
+    await expect(readJsonBody(request(latin1), false)).rejects.toMatchObject({ code: 'VALIDATION_ERROR', message: expect.stringMatching(/not valid UTF-8/) });
+  });
+
+  it('when it declares a charset other than UTF-8, then it is a 415 naming the charset', async () => {
+    const latin1 = Buffer.from('{"id":"café"}', 'latin1');
+    await expect(readJsonBody(request(latin1, { 'content-type': 'application/json; charset=ISO-8859-1' }), false)).rejects.toMatchObject({
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      message: "the body must be UTF-8 JSON, not charset 'iso-8859-1'",
+    });
+    await expect(readJsonBody(request('{"rows":[]}', { 'content-type': 'application/json; charset=utf-16' }), false)).rejects.toMatchObject({
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+    });
+  });
+
+  it('when it is absent, then an optional body is undefined and a required one a 400; another media type is a 415', async () => {
+    await expect(readJsonBody(request('', {}), true)).resolves.toBeUndefined();
+    await expect(readJsonBody(request(' \n', {}), false)).rejects.toMatchObject({ code: 'VALIDATION_ERROR', message: 'the request needs a JSON body' });
+    await expect(readJsonBody(request('{}', { 'content-type': 'text/plain' }), false)).rejects.toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE' });
+    await expect(readJsonBody(request('{', {}), false)).rejects.toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE' });
+    await expect(readJsonBody(request('{'), false)).rejects.toMatchObject({ code: 'VALIDATION_ERROR', message: expect.stringMatching(/not valid JSON/) });
+  });
+});
