@@ -25,9 +25,9 @@ function decode(bytes: Uint8Array): string | undefined {
 
 /**
  * A request's JSON body, parsed: `undefined` for an absent body when it is optional. The body
- * must be `application/json` in UTF-8 (415 for another media type or charset) and valid UTF-8
- * (400): decoding another charset as UTF-8 would change the text (`café` in Latin-1 arrived as
- * `caf\uFFFD`) and be scored, stored or compared as a different value.
+ * must be `application/json` in UTF-8, uncompressed (415 for another media type, charset or
+ * content coding), and valid UTF-8 (400): decoding another charset as UTF-8 would change the text
+ * (`café` in Latin-1 arrived as `caf\uFFFD`) and be scored, stored or compared as another value.
  */
 export async function readJsonBody(request: HttpRequest, optional: boolean): Promise<unknown> {
   const bytes = new Uint8Array(await request.arrayBuffer());
@@ -41,6 +41,11 @@ export async function readJsonBody(request: HttpRequest, optional: boolean): Pro
   const charset = charsetOf(type);
   if (charset !== undefined && !UTF8_LABELS.has(charset)) {
     throw errors.unsupportedMediaType(`the body must be UTF-8 JSON, not charset '${charset}'`, { charset });
+  }
+  // The Functions host hands the body on as it came: a compressed one would read as garbled JSON.
+  const encoding = (request.headers.get('content-encoding') ?? '').trim().toLowerCase();
+  if (encoding !== '' && encoding !== 'identity') {
+    throw errors.unsupportedMediaType(`the body must be sent uncompressed, not with Content-Encoding '${encoding}'`, { contentEncoding: encoding });
   }
   if (text === undefined) throw errors.validation('the request body is not valid UTF-8: send JSON as UTF-8 text');
   try {

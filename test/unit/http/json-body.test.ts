@@ -1,4 +1,6 @@
 /** How a JSON request body is read: UTF-8 only, never turned into other text on the way. */
+import { gzipSync } from 'node:zlib';
+
 import { HttpRequest } from '@azure/functions';
 
 import { readJsonBody } from '../../../functions/http/json-body';
@@ -29,6 +31,15 @@ describe('a JSON request body', () => {
     await expect(readJsonBody(request('{"rows":[]}', { 'content-type': 'application/json; charset=utf-16' }), false)).rejects.toMatchObject({
       code: 'UNSUPPORTED_MEDIA_TYPE',
     });
+  });
+
+  it('when it is compressed (Content-Encoding gzip), then it is a 415 saying so, not a 400 about garbled JSON', async () => {
+    const gzipped = gzipSync('{"rows":[]}');
+    await expect(readJsonBody(request(gzipped, { 'content-type': 'application/json', 'content-encoding': 'gzip' }), false)).rejects.toMatchObject({
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      message: "the body must be sent uncompressed, not with Content-Encoding 'gzip'",
+    });
+    await expect(readJsonBody(request('{}', { 'content-type': 'application/json', 'content-encoding': 'identity' }), false)).resolves.toEqual({});
   });
 
   it('when it is absent, then an optional body is undefined and a required one a 400; another media type is a 415', async () => {
