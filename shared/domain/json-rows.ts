@@ -6,6 +6,23 @@ export type JsonCell = string | number | boolean | null;
 const isEmpty = (cell: JsonCell | undefined) => cell === undefined || cell === null || (typeof cell === 'string' && cell.trim() === '');
 
 /**
+ * A number written as text, read as the CSV and Parquet readers read one
+ * (shared/adapters/tabular/parse-number.ts): decimal digits with an optional sign, point and
+ * exponent, spaces around; `nan`, `inf`, `infinity` in any case. Not `Number()`, which also reads
+ * `0x10` as 16, `0b11` as 3 and strips tabs: the same text must not score in a request and be
+ * rejected in a drop.
+ */
+const DECIMAL = /^ *[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)? *$/;
+const SPECIAL = /^ *([+-]?)(nan|inf|infinity) *$/i;
+
+function numberOfText(text: string): number {
+  if (DECIMAL.test(text)) return Number(text);
+  const special = SPECIAL.exec(text);
+  if (!special || special[2]!.toLowerCase() === 'nan') return NaN;
+  return special[1] === '-' ? -Infinity : Infinity;
+}
+
+/**
  * Rows given as JSON objects (the synchronous scoring API), read through the same RawRows
  * interface as CSV and Parquet so they are validated by the same rules: the columns are the union
  * of the objects' keys, a missing key is a missing value, numbers and booleans keep their value.
@@ -29,8 +46,7 @@ export function jsonRows(rows: readonly Readonly<Record<string, JsonCell>>[]): R
       if (typeof value === 'number') return value;
       if (typeof value === 'boolean') return value ? 1 : 0;
       if (isEmpty(value)) return NaN;
-      const parsed = Number(String(value).trim());
-      return String(value).trim() === '' ? NaN : parsed;
+      return numberOfText(String(value));
     },
     text,
     rawCells: (row) => columns.map((_, c) => text(c, row)),
