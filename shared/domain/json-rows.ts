@@ -29,7 +29,12 @@ function numberOfText(text: string): number {
  */
 export function jsonRows(rows: readonly Readonly<Record<string, JsonCell>>[]): RawRows {
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-  const cell = (column: number, row: number): JsonCell | undefined => rows[row]![columns[column]!];
+  // Own fields only: a row without `constructor` must not read Object.prototype's.
+  const cell = (column: number, row: number): JsonCell | undefined => {
+    const fields = rows[row]!;
+    const name = columns[column]!;
+    return Object.hasOwn(fields, name) ? fields[name] : undefined;
+  };
   const text = (column: number, row: number): string | null => {
     const value = cell(column, row);
     return isEmpty(value) ? null : String(value);

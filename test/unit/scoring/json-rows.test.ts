@@ -28,4 +28,11 @@ describe('JSON rows', () => {
       { numRuns: 5000 },
     );
   });
+
+  it('when a row lacks a field another row has, then it is missing there, even when named like an Object.prototype member', () => {
+    const rows = jsonRows([{ id: 'a', constructor: 'x', toString: '1' }, { id: 'b' }]);
+    expect(rows.columns).toEqual(['id', 'constructor', 'toString']);
+    expect([rows.isEmpty(1, 1), rows.text(1, 1), rows.isEmpty(2, 1), rows.number(2, 1)]).toEqual([true, null, true, NaN]);
+    expect([rows.text(1, 0), rows.number(2, 0)]).toEqual(['x', 1]);
+  });
 });
