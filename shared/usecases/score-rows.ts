@@ -33,8 +33,10 @@ export async function scoreRows(
   if (number === null) throw errors.illegalTransition(`model '${input.model}' has no champion to score with; name a version`, { model: input.model });
   const { version } = await loadScoringVersionCached(deps, definition, input.model, number);
   const raw = jsonRows(input.rows);
-  const valid = validateRows(raw, layoutColumns(definition, raw.columns, 'json'));
-  const idOf = (row: number) => raw.text(raw.columns.indexOf(definition.idColumn), row);
+  const layout = layoutColumns(definition, raw.columns, 'json');
+  const valid = validateRows(raw, layout);
+  // The id field as validation found it (names are matched with spaces around them ignored).
+  const idOf = (row: number) => raw.text(layout.id, row);
   const results = new Array<RowResult>(raw.rowCount);
   for (const r of valid.rejected) results[r.row - 1] = { row: r.row - 1, id: idOf(r.row - 1), error: { code: r.code, reason: r.reason } };
   if (valid.batch.rowCount > 0) {

@@ -503,4 +503,16 @@ describe('synchronous scoring of rows', () => {
       await runtime.close();
     }
   });
+  it('when the id field is named with spaces around it, then each result carries the id validation read', async () => {
+    const { deps, runtime } = await setup();
+    try {
+      const scored = await scoreRows(deps, { model: 'demand', rows: [{ ' id ': 'a', x1: 1, x2: 2, region: 'north' }, { ' id ': 'b', x2: 2, region: 'north' }] });
+      expect(scored.results).toEqual([
+        { row: 0, id: 'a', prediction: expect.any(Number) },
+        { row: 1, id: 'b', error: { code: 'missing_value:x1', reason: expect.any(String) } },
+      ]);
+    } finally {
+      await runtime.close();
+    }
+  });
 });
