@@ -22,13 +22,20 @@ function numberOfText(text: string): number {
   return special[1] === '-' ? -Infinity : Infinity;
 }
 
+/** The fields of rows given as JSON: the union of their keys, in the order first seen. */
+export function jsonFieldNames(rows: readonly Readonly<Record<string, JsonCell>>[]): string[] {
+  const names = new Set<string>();
+  for (const row of rows) for (const name of Object.keys(row)) names.add(name);
+  return [...names];
+}
+
 /**
  * Rows given as JSON objects (the synchronous scoring API), read through the same RawRows
- * interface as CSV and Parquet so they are validated by the same rules: the columns are the union
- * of the objects' keys, a missing key is a missing value, numbers and booleans keep their value.
+ * interface as CSV and Parquet so they are validated by the same rules: the columns are `columns`
+ * (by default the union of the objects' keys), a missing key is a missing value, numbers and
+ * booleans keep their value.
  */
-export function jsonRows(rows: readonly Readonly<Record<string, JsonCell>>[]): RawRows {
-  const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+export function jsonRows(rows: readonly Readonly<Record<string, JsonCell>>[], columns: readonly string[] = jsonFieldNames(rows)): RawRows {
   // Own fields only: a row without `constructor` must not read Object.prototype's.
   const cell = (column: number, row: number): JsonCell | undefined => {
     const fields = rows[row]!;

@@ -503,6 +503,26 @@ describe('synchronous scoring of rows', () => {
       await runtime.close();
     }
   });
+  it('when every row brings fields of its own, then the cost grows with the fields sent, not with rows times all fields', async () => {
+    const { deps, runtime } = await setup();
+    try {
+      // 1,000 rows x 100 fields each: 100,000 columns; each rejected row used to carry a cell for
+      // every one of them (100 million cells: 30 s and more than a GB here).
+      const rows: Record<string, string | number>[] = Array.from({ length: 1_000 }, (_, r) => ({
+        id: `r${r}`,
+        x2: 2,
+        region: 'north',
+        ...Object.fromEntries(Array.from({ length: 100 }, (_, k) => [`extra_${r}_${k}`, k])),
+      }));
+      rows[0]!.x1 = 1;
+      const started = performance.now();
+      const scored = await scoreRows(deps, { model: 'demand', rows });
+      expect(scored).toMatchObject({ scored: 1, rejected: 999 });
+      expect(performance.now() - started).toBeLessThan(5_000);
+    } finally {
+      await runtime.close();
+    }
+  }, 120_000);
   it('when the id field is named with spaces around it, then each result carries the id validation read', async () => {
     const { deps, runtime } = await setup();
     try {
