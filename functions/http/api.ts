@@ -29,7 +29,15 @@ export interface ApiRequest<P, Q, B> {
 }
 
 /** How a route's request body is read: JSON parsed with its schema, or left to the handler (multipart). */
-export type BodySpec<B> = { json: z.ZodType<B>; component?: string; optional?: boolean } | { multipart: Record<string, { description: string; binary?: boolean }> };
+export type BodySpec<B> =
+  | {
+      json: z.ZodType<B>;
+      component?: string;
+      optional?: boolean;
+      /** Checked on the parsed JSON before the schema walks it: a bound that must hold before a huge body costs a parse (and an issue) per element. */
+      bound?: (json: unknown) => void;
+    }
+  | { multipart: Record<string, { description: string; binary?: boolean }> };
 
 /** What the OpenAPI document says of a response: its description and schema (a component name or a zod schema). */
 export interface ResponseSpec {
@@ -103,6 +111,7 @@ export function defineRoute<P, Q, B>(spec: RouteSpec<P, Q, B>): void {
         if (spec.body && 'json' in spec.body) {
           // An optional body that is absent reaches the handler as undefined, not through the schema.
           const json = await readJsonBody(request, spec.body.optional === true);
+          spec.body.bound?.(json);
           if (json !== undefined) body = parseOrThrow(spec.body.json, json, 'request body');
         }
         return toHttp(await spec.handler({ params, query, body, actor, request, client, context }));

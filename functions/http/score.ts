@@ -10,9 +10,38 @@ import { defineRoute } from './api';
 import { ROLES } from './identity';
 
 const cellSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+
+/**
+ * A row's fields looked over before the record schema walks them: one issue for a row, naming
+ * its first field that holds no cell, not one per field (a row of a million arrays made zod
+ * overflow its stack: a 500). A number past the range of a double (`1e309`, which JSON reads as
+ * an infinity) becomes the text `Infinity`, so that row is rejected as not_finite, as in a drop.
+ */
+function screenRow(row: unknown, ctx: z.RefinementCtx): unknown {
+  if (typeof row !== 'object' || row === null || Array.isArray(row)) return row; // the record schema says what it is
+  let screened: Record<string, unknown> | undefined;
+  for (const [name, value] of Object.entries(row)) {
+    if (value === null || typeof value === 'string' || typeof value === 'boolean' || Number.isFinite(value)) continue;
+    if (typeof value === 'number') {
+      (screened ??= { ...row })[name] = String(value);
+      continue;
+    }
+    ctx.addIssue({ code: 'custom', path: [name], message: `'${name}' is ${Array.isArray(value) ? 'an array' : 'an object'}: a field holds a string, a number, true, false or null` });
+    return z.NEVER;
+  }
+  return screened ?? row;
+}
+
+/** More rows than SCORE_MAX_ROWS are refused before any row is parsed. */
+function boundRows(json: unknown): void {
+  const rows = typeof json === 'object' && json !== null ? (json as { rows?: unknown }).rows : undefined;
+  const limit = config().SCORE_MAX_ROWS;
+  if (Array.isArray(rows) && rows.length > limit) throw errors.payloadTooLarge(`at most ${limit} rows per request (SCORE_MAX_ROWS); drop larger sets in Blob Storage`, { limit });
+}
+
 const scoreBodySchema = z.strictObject({
   /** Rows as objects keyed by column name (features, id, timestamp, segment keys). */
-  rows: z.array(z.record(z.string(), cellSchema)).min(1),
+  rows: z.array(z.preprocess(screenRow, z.record(z.string(), cellSchema))).min(1),
   /** Score with this version instead of the champion. */
   version: versionNumberSchema.optional(),
 });
@@ -31,16 +60,15 @@ defineRoute({
   tags: ['runs'],
   access: ROLES.reader,
   params: modelParamsSchema,
-  body: { json: scoreBodySchema },
+  body: { json: scoreBodySchema, bound: boundRows },
   responses: {
     200: {
       description: 'One result per row, in order',
       schema: z.object({ model: z.string(), version: z.number(), scored: z.number(), rejected: z.number(), results: z.array(resultSchema) }),
     },
   },
-  handler: async ({ params, body }) => {
-    const limit = config().SCORE_MAX_ROWS;
-    if (body.rows.length > limit) throw errors.payloadTooLarge(`at most ${limit} rows per request (SCORE_MAX_ROWS); drop larger sets in Blob Storage`, { limit });
-    return { status: 200, body: await scoreRows(batch(), { model: params.model, rows: body.rows, ...(body.version !== undefined ? { version: body.version } : {}) }) };
-  },
+  handler: async ({ params, body }) => ({
+    status: 200,
+    body: await scoreRows(batch(), { model: params.model, rows: body.rows, ...(body.version !== undefined ? { version: body.version } : {}) }),
+  }),
 });
