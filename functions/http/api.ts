@@ -7,6 +7,7 @@ import type { Actor } from '../../shared/schemas/lifecycle';
 import { actorFromPrincipal, hasRole, PRINCIPAL_HEADER, type Role } from './identity';
 import { readJsonBody } from './json-body';
 import { internalProblem, problemOf, problemResponse } from './problem';
+import { queryOf } from './query';
 
 export type HttpMethod = 'GET' | 'POST';
 
@@ -106,7 +107,7 @@ export function defineRoute<P, Q, B>(spec: RouteSpec<P, Q, B>): void {
       try {
         const actor = authorize(spec as unknown as RouteSpec, request);
         const params = spec.params ? parseOrThrow(spec.params, request.params, 'route parameters') : (undefined as P);
-        const query = spec.query ? parseOrThrow(spec.query, Object.fromEntries(request.query.entries()), 'query') : (undefined as Q);
+        const query = spec.query ? parseOrThrow(spec.query, queryOf(request), 'query') : (undefined as Q);
         let body = undefined as B;
         if (spec.body && 'json' in spec.body) {
           // An optional body that is absent reaches the handler as undefined, not through the schema.
