@@ -1,10 +1,11 @@
 import { z } from 'zod';
 
 import { batch, dataLake, registry } from '../../shared/composition';
-import { errors, parseOrThrow } from '../../shared/domain/errors';
+import { errors, isDomainError, parseOrThrow } from '../../shared/domain/errors';
+import { parseJsonText } from '../../shared/domain/json-text';
 import { lakePaths } from '../../shared/domain/lake-paths';
 import { modelParamsSchema } from '../../shared/schemas/api';
-import { inferenceRunSchema, predictionManifestSchema, runStateSchema } from '../../shared/schemas/monitoring';
+import { inferenceRunSchema, type PredictionManifest, predictionManifestSchema, runStateSchema } from '../../shared/schemas/monitoring';
 import { defineRoute } from './api';
 import { ROLES } from './identity';
 
@@ -44,7 +45,13 @@ defineRoute({
   responses: {
     200: {
       description: 'The run',
-      schema: z.object({ run: inferenceRunSchema, manifest: predictionManifestSchema.nullable(), quarantine: z.array(z.string()) }),
+      schema: z.object({
+        run: inferenceRunSchema,
+        /** null before the run completed, or when its manifest cannot be read (then `manifestUnreadable` says why). */
+        manifest: predictionManifestSchema.nullable(),
+        manifestUnreadable: z.string().optional(),
+        quarantine: z.array(z.string()),
+      }),
     },
   },
   handler: async ({ params }) => {
@@ -52,13 +59,21 @@ defineRoute({
     if (!found) throw errors.notFound(`run '${params.runId}' of '${params.model}' does not exist`, { runId: params.runId });
     const run = found.value;
     const lake = dataLake();
-    let manifest = null;
+    let manifest: PredictionManifest | null = null;
+    let manifestUnreadable: string | undefined;
     if (run.version !== null && run.state === 'completed') {
       const path = lakePaths.predictionManifest(params.model, run.version, run.runId);
-      manifest = parseOrThrow(predictionManifestSchema, JSON.parse((await lake.readBuffer(path)).toString('utf8')), 'predictions manifest');
+      try {
+        manifest = parseOrThrow(predictionManifestSchema, parseJsonText((await lake.readBuffer(path)).toString('utf8')), 'predictions manifest');
+      } catch (error) {
+        // Predictions aged out by a retention policy, or a manifest damaged in storage: the run is
+        // still the run (not a 404 for a run the list shows, a 500, or a 400 blaming the caller).
+        if (!(error instanceof SyntaxError) && !(isDomainError(error) && (error.code === 'NOT_FOUND' || error.code === 'VALIDATION_ERROR'))) throw error;
+        manifestUnreadable = `${path}: ${error.message}`;
+      }
     }
     const quarantine: string[] = [];
     for await (const o of lake.list(lakePaths.quarantineFolder(params.model, run.runId))) quarantine.push(o.path);
-    return { status: 200, body: { run, manifest, quarantine } };
+    return { status: 200, body: { run, manifest, ...(manifestUnreadable !== undefined ? { manifestUnreadable } : {}), quarantine } };
   },
 });

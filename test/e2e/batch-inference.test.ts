@@ -180,6 +180,22 @@ describe('batch inference of data drops on devhost', () => {
     expect((await apiClient(devhost.origin).post('models/demand/score', { rows: [{ id: 'a' }] })).status).toBe(401);
   });
 
+  it("when a completed run's predictions manifest is gone (a retention policy) or damaged, then the run still answers, saying why it has none", async () => {
+    await upload('drops/demand/2026/12/aged.csv', toCsv(regionalRows(20, 60, { idPrefix: 'aged-' })));
+    const detail = await completedRun('demand', 'drops/demand/2026/12/aged.csv');
+    expect(detail.manifest).toMatchObject({ parts: [expect.anything()] });
+    const path = `predictions/demand/v${detail.run.version}/${detail.run.runId}/_manifest.json`;
+    await devhost.container().getBlobClient(path).delete();
+    const gone = await reader().get(`models/demand/runs/${detail.run.runId}`);
+    expect(gone).toMatchObject({ status: 200, body: { run: { runId: detail.run.runId, state: 'completed' }, manifest: null, manifestUnreadable: expect.stringContaining(`${path}: `) } });
+    await upload(path, '{"parts": [');
+    const damaged = await reader().get(`models/demand/runs/${detail.run.runId}`);
+    expect(damaged).toMatchObject({ status: 200, body: { manifest: null, manifestUnreadable: expect.stringContaining(`${path}: `) } });
+    await upload(path, '{"parts": 3}');
+    const invalid = await reader().get(`models/demand/runs/${detail.run.runId}`);
+    expect(invalid).toMatchObject({ status: 200, body: { manifest: null, manifestUnreadable: expect.stringMatching(/invalid predictions manifest/) } });
+  });
+
   it('when a model has a schedule, then drops in scheduled/ wait for it and one run scores what accumulated', async () => {
     const policies = { validation: { metric: 'rmse', minSegmentRows: 30, bootstrapResamples: 50 } };
     await apiClient(devhost.origin, 'contributor').post('models', { ...aRegionalModel('nightly', policies), schedule: '*/6 * * * * *' });
