@@ -32,11 +32,20 @@ export const retireBodySchema = z.strictObject({ reason: reason.optional() });
 export const promoteBodySchema = z.strictObject({ version: versionNumberSchema, reason: reason.optional() });
 export const rollbackBodySchema = z.strictObject({ reason });
 
-export const auditQuerySchema = z.strictObject({
-  from: isoDateTimeSchema.optional(),
-  to: isoDateTimeSchema.optional(),
-  version: versionTextSchema.optional(),
-});
+/**
+ * A query's time range in order: `from` after `to` (or, for a half-open range, at it) can match
+ * nothing, so it is a 400 saying so rather than an empty list that reads as "nothing happened".
+ */
+const rangeInOrder = (halfOpen: boolean) => (q: { from?: string | undefined; to?: string | undefined }) =>
+  q.from === undefined || q.to === undefined || (halfOpen ? Date.parse(q.from) < Date.parse(q.to) : Date.parse(q.from) <= Date.parse(q.to));
+
+export const auditQuerySchema = z
+  .strictObject({
+    from: isoDateTimeSchema.optional(),
+    to: isoDateTimeSchema.optional(),
+    version: versionTextSchema.optional(),
+  })
+  .refine(rangeInOrder(false), { message: "'from' is after 'to': the range holds no time", path: ['from'] });
 export const championQuerySchema = z.strictObject({ at: isoDateTimeSchema.optional() });
 
 export const versionSummarySchema = z.object({
@@ -123,10 +132,12 @@ export const healthSchema = z.object({
 });
 
 /** `GET /models/{model}/monitoring`: windows that overlap [from, to). */
-export const monitoringQuerySchema = z.strictObject({
-  from: isoDateTimeSchema.optional(),
-  to: isoDateTimeSchema.optional(),
-});
+export const monitoringQuerySchema = z
+  .strictObject({
+    from: isoDateTimeSchema.optional(),
+    to: isoDateTimeSchema.optional(),
+  })
+  .refine(rangeInOrder(true), { message: "'from' is not before 'to': the range [from, to) holds no time", path: ['from'] });
 
 export const monitoringAnswerSchema = z.object({
   model: modelNameSchema,
