@@ -2,8 +2,10 @@
 import { gzipSync } from 'node:zlib';
 
 import { HttpRequest } from '@azure/functions';
+import fc from 'fast-check';
 
 import { readJsonBody } from '../../../functions/http/json-body';
+import { repeatedKey } from '../../../functions/http/repeated-key';
 
 const request = (body: string | Buffer, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
   new HttpRequest({ method: 'POST', url: 'http://localhost/api/models/demand/score', body: { bytes: Buffer.from(body) }, headers });
@@ -48,5 +50,25 @@ describe('a JSON request body', () => {
     await expect(readJsonBody(request('{}', { 'content-type': 'text/plain' }), false)).rejects.toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE' });
     await expect(readJsonBody(request('{', {}), false)).rejects.toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE' });
     await expect(readJsonBody(request('{'), false)).rejects.toMatchObject({ code: 'VALIDATION_ERROR', message: expect.stringMatching(/not valid JSON/) });
+  });
+});
+
+describe('names in a JSON request body', () => {
+  it('when an object names a field twice, then it is a 400 naming it, not the last value silently kept', async () => {
+    const twice = '{"rows":[{"id":"a","x1":1,"x2":2,"x1":5}]}';
+    await expect(readJsonBody(request(twice), false)).rejects.toMatchObject({ code: 'VALIDATION_ERROR', details: { repeated: 'x1' }, message: "the request body names 'x1' twice in one object: each name once" });
+    await expect(readJsonBody(request('{"evidenceHash":"a","comment":"x","evidenceHash":"b"}'), false)).rejects.toMatchObject({ details: { repeated: 'evidenceHash' } });
+    // Escapes are names as decoded: "\u0061" is "a".
+    await expect(readJsonBody(request('{"a":1,"\\u0061":2}'), false)).rejects.toMatchObject({ details: { repeated: 'a' } });
+  });
+
+  it('when the same name is in different objects, or a value is text like a name, then the body is read', async () => {
+    const body = '{"rows":[{"id":"a","x1":1},{"id":"b","x1":2,"n":{"id":"c","s":"\\"id\\", \\"x1\\": {[,"}}],"id":"top","list":["id","id"]}';
+    await expect(readJsonBody(request(body), false)).resolves.toEqual(JSON.parse(body));
+    await expect(readJsonBody(request('[{},{"a":1},[{"a":1,"b":{}}],{"a":2}]'), false)).resolves.toHaveLength(4);
+  });
+
+  it('when any JSON is written by JSON.stringify (names unique), then no name is taken for a repeated one', () => {
+    fc.assert(fc.property(fc.jsonValue(), (value) => expect(repeatedKey(JSON.stringify(value) ?? 'null')).toBeUndefined()), { numRuns: 2000 });
   });
 });
