@@ -34,6 +34,7 @@ const problemSchema: JsonSchema = {
       type: 'array',
       items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' }, code: { type: 'string' } } },
     },
+    issueCount: { type: 'integer', description: 'How many issues there are, when more than the issues listed' },
   },
   additionalProperties: true,
 };

@@ -36,4 +36,22 @@ describe('the error catalogue and the boundary parser', () => {
       ],
     });
   });
+
+  it('when input has more issues than are listed, then the first ones are listed with the count of all, not a line per issue', () => {
+    const schema = z.object({ rows: z.array(z.object({ id: z.string() })) });
+    let thrown: unknown;
+    try {
+      parseOrThrow(schema, { rows: Array.from({ length: 100_000 }, () => 1) }, 'request body');
+    } catch (e) {
+      thrown = e;
+    }
+    const error = thrown as DomainError;
+    expect(error.code).toBe('VALIDATION_ERROR');
+    expect(error.message).toMatch(/^invalid request body: 100000 issues, the first 100:\n/);
+    expect(error.message).toMatch(/→ at rows\[99\]/);
+    expect(error.message).not.toMatch(/→ at rows\[100\]/);
+    expect(error.details).toMatchObject({ issueCount: 100_000 });
+    expect((error.details as { issues: { path: string }[] }).issues.map((i) => i.path)).toEqual(Array.from({ length: 100 }, (_, i) => `rows.${i}`));
+    expect(error.message.length).toBeLessThan(20_000);
+  });
 });
