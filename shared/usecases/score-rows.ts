@@ -1,6 +1,8 @@
 import { errors } from '../domain/errors';
 import { type JsonCell, jsonFieldNames, jsonRows } from '../domain/json-rows';
+import type { RawRows } from '../domain/raw-rows';
 import { type ColumnLayout, layoutColumns, validateRows } from '../domain/row-validation';
+import type { ModelDefinition } from '../schemas/model';
 import { type BatchDeps, loadScoringVersionCached } from './batch-inference';
 import { transformAndPredict } from './score-chunk';
 
@@ -25,6 +27,18 @@ function fieldsRead(layout: ColumnLayout, fields: readonly string[]): string[] {
 }
 
 /**
+ * The rows as validation reads them: refused (in the words of rows and fields) when they lack a
+ * field the model needs or name one twice, else with only the fields the model reads. A rejected
+ * row's cells span every column, so rows each with thousands of fields of their own made every
+ * rejected row that wide (50 rows of 20,000 took 14 s and 860 MB; a 100 MB body would take the
+ * worker down).
+ */
+export function rowsAsRead(definition: ModelDefinition, rows: readonly Readonly<Record<string, JsonCell>>[]): RawRows {
+  const fields = jsonFieldNames(rows);
+  return jsonRows(rows, fieldsRead(layoutColumns(definition, fields, 'json'), fields));
+}
+
+/**
  * Scores a few rows given as JSON with the same validation, transforms and model as batch scoring
  * (the champion, or `version`): the model deployed as an API. A row that cannot be scored gets
  * its reason instead of a prediction; the others are scored.
@@ -39,13 +53,7 @@ export async function scoreRows(
   const number = input.version ?? (await deps.registry.getChampion(input.model))?.value.version ?? null;
   if (number === null) throw errors.illegalTransition(`model '${input.model}' has no champion to score with; name a version`, { model: input.model });
   const { version } = await loadScoringVersionCached(deps, definition, input.model, number);
-  const fields = jsonFieldNames(input.rows);
-  // Refuses rows that lack a field the model needs, or name one twice, in their own words.
-  const found = layoutColumns(definition, fields, 'json');
-  // Only the fields the model reads are carried on: a rejected row's cells span every column, so
-  // rows each with thousands of fields of their own made every rejected row that wide (50 rows of
-  // 20,000 took 14 s and 860 MB; a 100 MB body would take the worker down).
-  const raw = jsonRows(input.rows, fieldsRead(found, fields));
+  const raw = rowsAsRead(definition, input.rows);
   const layout = layoutColumns(definition, raw.columns, 'json');
   const valid = validateRows(raw, layout);
   // The id field as validation found it (names are matched with spaces around them ignored).

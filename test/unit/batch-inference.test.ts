@@ -21,7 +21,7 @@ import {
 } from '../../shared/usecases/batch-inference';
 import { registerPackage, stageUpload } from '../../shared/usecases/register-package';
 import { RegistryUseCases } from '../../shared/usecases/registry';
-import { scoreRows } from '../../shared/usecases/score-rows';
+import { rowsAsRead, scoreRows } from '../../shared/usecases/score-rows';
 import { validateVersion } from '../../shared/usecases/validate-version';
 import { anActor, anApprover } from '../support/builders';
 import { InMemoryModelRegistry } from '../support/in-memory-registry';
@@ -503,7 +503,7 @@ describe('synchronous scoring of rows', () => {
       await runtime.close();
     }
   });
-  it('when every row brings fields of its own, then the cost grows with the fields sent, not with rows times all fields', async () => {
+  it('when every row brings fields of its own, then validation reads only the fields the model reads (a rejected row is not as wide as every field sent)', async () => {
     const { deps, runtime } = await setup();
     try {
       // 1,000 rows x 100 fields each: 100,000 columns; each rejected row used to carry a cell for
@@ -515,14 +515,15 @@ describe('synchronous scoring of rows', () => {
         ...Object.fromEntries(Array.from({ length: 100 }, (_, k) => [`extra_${r}_${k}`, k])),
       }));
       rows[0]!.x1 = 1;
-      const started = performance.now();
+      const definition = (await deps.registry.getModel('demand'))!.definition;
+      // Validation reads the model's fields only, whatever else the rows bring.
+      expect(rowsAsRead(definition, rows).columns).toEqual(['id', 'x2', 'region', 'x1']);
       const scored = await scoreRows(deps, { model: 'demand', rows });
       expect(scored).toMatchObject({ scored: 1, rejected: 999 });
-      expect(performance.now() - started).toBeLessThan(5_000);
     } finally {
       await runtime.close();
     }
-  }, 120_000);
+  });
   it('when the id field is named with spaces around it, then each result carries the id validation read', async () => {
     const { deps, runtime } = await setup();
     try {
