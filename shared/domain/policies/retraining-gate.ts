@@ -5,6 +5,7 @@
 import type { RetrainingRecord } from '../../schemas/monitoring';
 import type { RetrainingPolicy } from '../../schemas/policies';
 import { addIsoDuration } from './duration';
+import { lastProgress, presumedLostAfter, type RetrainingProgressBounds } from './retraining-staleness';
 
 /** A request still being worked on (queued, training, or registered and waiting for its decision). */
 export const isOpenRequest = (record: RetrainingRecord): boolean => record.state !== 'closed' && record.state !== 'failed';
@@ -15,17 +16,24 @@ export type RetrainingGate = { allowed: true } | { allowed: false; blockedBy: st
  * The gate for the request `requestId` at `now`, given the model's retraining records. The
  * request's own record never blocks it: finding it means an earlier attempt stored the record and
  * may not have sent the message, so sending again (same message id) completes that attempt.
+ * Requests presumed lost (retraining-staleness.ts) are to be failed before the gate is asked;
+ * given the bounds, an open request that blocks says until when it can still make progress.
  */
 export function retrainingGate(
   policy: RetrainingPolicy,
   records: readonly RetrainingRecord[],
   requestId: string,
   now: Date,
+  bounds?: RetrainingProgressBounds,
 ): RetrainingGate {
   if (!policy.enabled) return { allowed: false, blockedBy: 'retraining is disabled by the model policy' };
   const others = records.filter((r) => r.requestId !== requestId);
   const open = others.find(isOpenRequest);
-  if (open) return { allowed: false, blockedBy: `request ${open.requestId} is still open (${open.state})` };
+  if (open) {
+    const lost = bounds ? presumedLostAfter(open, bounds) : undefined;
+    const until = lost ? `; last progress ${lastProgress(open)}, presumed lost without progress after ${lost.at.toISOString()}` : '';
+    return { allowed: false, blockedBy: `request ${open.requestId} is still open (${open.state}${until})` };
+  }
   const last = Math.max(...others.map((r) => Date.parse(r.requestedAt)));
   if (Number.isFinite(last)) {
     const until = addIsoDuration(new Date(last), policy.cooldown);
