@@ -148,6 +148,8 @@ var appSettings = union(
     DRIFT_MONITOR_MAX_WINDOWS: '48'
     SCORE_MAX_ROWS: '1000'
     RETRAINING_WEBHOOK_TIMEOUT: 'P1D'
+    // A queued retraining request untouched this long is failed as lost (its message gone).
+    RETRAINING_QUEUED_TIMEOUT: 'P1D'
     // Must equal the retraining queue's maxDeliveryCount (data.bicep).
     RETRAINING_MAX_DELIVERY_COUNT: '5'
     RETRAINING_WINDOWS: '7'

@@ -48,6 +48,12 @@ export const configSchema = z.object({
   RETRAINING_WEBHOOK_URL: z.url().optional(),
   /** How long a webhook retraining waits for `POST .../retraining/{requestId}/complete`. */
   RETRAINING_WEBHOOK_TIMEOUT: isoDurationSchema.default('P1D'),
+  /**
+   * How long a retraining request may stay `queued` with nothing touching it (the queue sets no
+   * message time to live) before the drift monitor fails it as presumed lost (its message lost),
+   * so that it stops holding off the model's later requests.
+   */
+  RETRAINING_QUEUED_TIMEOUT: isoDurationSchema.default('P1D'),
   /** The retraining queue's MaxDeliveryCount: on that delivery a failing request is recorded as dead-lettered. */
   RETRAINING_MAX_DELIVERY_COUNT: z.coerce.number().int().min(1).max(2000).default(SERVICEBUS_RESOURCES.queues[0].maxDeliveryCount),
   /** Built-in trainer: labelled windows read (the request's and those before it, newest first). */

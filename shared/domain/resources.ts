@@ -45,6 +45,12 @@ export interface SubscriptionSpec {
   readonly rule?: { readonly name: string; readonly correlationLabel: string };
 }
 
+/**
+ * host.json `functionTimeout` (`00:30:00`) as an ISO 8601 duration: one invocation's limit. The
+ * drift monitor derives from it how long a retraining request can take without progress.
+ */
+export const FUNCTION_TIMEOUT = 'PT30M';
+
 /** Service Bus: the retraining queue and the events topic with its subscriptions. */
 export const SERVICEBUS_RESOURCES = {
   queues: [

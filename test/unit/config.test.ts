@@ -20,6 +20,12 @@ describe('config', () => {
     expect(() => parseConfig({ STORAGE_CONNECTION_STRING: 'x', DRIFT_MONITOR_SCHEDULE: '0 * * * *' })).toThrow(/a six-field NCRONTAB expression .*\n.*at DRIFT_MONITOR_SCHEDULE/);
   });
 
+  it('when RETRAINING_QUEUED_TIMEOUT is absent, then a queued retraining request may wait a day; a value that is not a duration is refused', () => {
+    expect(parseConfig({ STORAGE_CONNECTION_STRING: 'x' }).RETRAINING_QUEUED_TIMEOUT).toBe('P1D');
+    expect(parseConfig({ STORAGE_CONNECTION_STRING: 'x', RETRAINING_QUEUED_TIMEOUT: 'PT6H' }).RETRAINING_QUEUED_TIMEOUT).toBe('PT6H');
+    expect(() => parseConfig({ STORAGE_CONNECTION_STRING: 'x', RETRAINING_QUEUED_TIMEOUT: '6 hours' })).toThrow(/RETRAINING_QUEUED_TIMEOUT/);
+  });
+
   it('when actuals settings are absent, then the defaults apply; a lookback that is not a duration is refused', () => {
     const cfg = parseConfig({ STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true', ACTUALS_BUCKET_ROWS: '500000' });
     expect(cfg).toMatchObject({ ACTUALS_LOOKBACK: 'P90D', ACTUALS_BUCKET_ROWS: 500_000, ACTUALS_PARALLELISM: 4, ACTUALS_METRICS_MAX_ROWS: 1_000_000, ACTUALS_BOOTSTRAP_RESAMPLES: 0 });

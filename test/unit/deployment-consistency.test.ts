@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { durationMs, parseBrokerConfig } from '../../devhost/servicebus/broker-config';
 import { ROLES } from '../../functions/http/identity';
 import { configSchema, parseConfig } from '../../shared/config';
-import { COSMOS_RESOURCES, HOST_SETTINGS, LAKE_RESOURCES, SERVICEBUS_RESOURCES } from '../../shared/domain/resources';
+import { COSMOS_RESOURCES, FUNCTION_TIMEOUT, HOST_SETTINGS, LAKE_RESOURCES, SERVICEBUS_RESOURCES } from '../../shared/domain/resources';
 import { bicepFiles, blockAfter, INFRA, objectKeys, objectWith, readBicep, stripComments } from '../support/bicep-text';
 
 /**
@@ -127,6 +127,14 @@ describe('app settings: shared/config.ts, infra and local.settings.sample.json',
     expect(objectWith(settings, 'COSMOS_DATABASE', 'mlops')?.RETRAINING_MAX_DELIVERY_COUNT).toBe(String(queue.maxDeliveryCount));
     expect(sample.RETRAINING_MAX_DELIVERY_COUNT).toBe(String(queue.maxDeliveryCount));
     expect(configSchema.shape.RETRAINING_MAX_DELIVERY_COUNT.parse(undefined)).toBe(queue.maxDeliveryCount);
+  });
+});
+
+describe('function timeout: host.json and shared/domain/resources.ts', () => {
+  it('when the drift monitor bounds how long a retraining can take, then FUNCTION_TIMEOUT is the functionTimeout host.json sets', () => {
+    const { functionTimeout } = z.object({ functionTimeout: z.string().regex(/^\d{2}:\d{2}:\d{2}$/) }).parse(JSON.parse(read('host.json')));
+    const [h, m, sec] = functionTimeout.split(':').map(Number) as [number, number, number];
+    expect(durationMs(FUNCTION_TIMEOUT)).toBe(((h * 60 + m) * 60 + sec) * 1000);
   });
 });
 
