@@ -18,6 +18,8 @@ import { systemClock } from './adapters/system-clock';
 import { lakeTabularFiles } from './adapters/tabular/lake-tabular-files';
 import { driftMetrics } from './adapters/telemetry/metrics';
 import { config } from './config';
+import { retrainingProgressBounds } from './domain/policies/retraining-staleness';
+import { FUNCTION_TIMEOUT, SERVICEBUS_RESOURCES } from './domain/resources';
 import type { DataLake } from './ports/data-lake';
 import type { EventPublisher } from './ports/event-publisher';
 import type { DependencyProbe } from './ports/health';
@@ -94,6 +96,13 @@ export const driftMonitoring = (): DriftMonitorDeps => ({
   events: events(),
   clock: systemClock,
   maxWindowsPerModel: config().DRIFT_MONITOR_MAX_WINDOWS,
+  retrainingBounds: retrainingProgressBounds({
+    queuedTimeout: config().RETRAINING_QUEUED_TIMEOUT,
+    webhookTimeout: config().RETRAINING_WEBHOOK_TIMEOUT,
+    functionTimeout: FUNCTION_TIMEOUT,
+    lockDuration: SERVICEBUS_RESOURCES.queues[0].lockDuration,
+    maxDeliveryCount: config().RETRAINING_MAX_DELIVERY_COUNT,
+  }),
   metrics: driftMetrics,
 });
 

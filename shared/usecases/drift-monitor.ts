@@ -6,6 +6,7 @@ import { defaultMetricFor } from '../domain/metrics';
 import { rememberVerdict, windowsToEvaluate } from '../domain/monitor-windows';
 import { evaluateDriftPolicy } from '../domain/policies/drift-policy';
 import { selectReference } from '../domain/policies/reference';
+import type { RetrainingProgressBounds } from '../domain/policies/retraining-staleness';
 import { newSegmentReasons, NOT_COMPARED, type WindowDrift, windowDrift } from '../domain/policies/window-drift';
 import { judgeWindowPerformance, type PerformanceBaseline, validationBaseline } from '../domain/policies/window-performance';
 import { windowFromId, windowLengthMs } from '../domain/windows';
@@ -44,6 +45,8 @@ export interface DriftMonitorDeps {
   clock: Clock;
   /** Windows evaluated per model and run, oldest first; the rest wait for the next run. */
   maxWindowsPerModel: number;
+  /** How long an open retraining request may go without progress before the gate fails it as presumed lost. */
+  retrainingBounds: RetrainingProgressBounds;
   /** Told each window's drift once it is recorded (the per-column statistics, breaches). */
   metrics?: DriftMetrics;
 }

@@ -1,15 +1,21 @@
 import { retrainingGate } from '../domain/policies/retraining-gate';
+import { type RetrainingProgressBounds, staleRequest } from '../domain/policies/retraining-staleness';
+import type { Clock } from '../ports/clock';
 import type { EventPublisher } from '../ports/event-publisher';
 import type { RetrainingQueue } from '../ports/retraining-queue';
 import type { RunStore } from '../ports/run-store';
 import { type RetrainingRequest, retrainingRequestId } from '../schemas/messages';
 import type { MonitoringWindow, RetrainingRecord, WindowSpan } from '../schemas/monitoring';
 import type { RetrainingPolicy } from '../schemas/policies';
+import { failIfPresumedLost } from './retraining-records';
 
 export interface RequestRetrainingDeps {
   runs: RunStore;
   queue: RetrainingQueue;
   events: EventPublisher;
+  clock: Clock;
+  /** How long an open request may go without progress before it is presumed lost (and failed). */
+  retrainingBounds: RetrainingProgressBounds;
 }
 
 export interface RetrainingAsk {
@@ -19,7 +25,7 @@ export interface RetrainingAsk {
   reason: RetrainingRequest['reason'];
   window: WindowSpan;
   policy: RetrainingPolicy;
-  /** The model's retraining records as known now (the gate reads them). */
+  /** The model's retraining records as known now (the gate reads them; those presumed lost are failed first). */
   records: readonly RetrainingRecord[];
   /** Drift statistics or metrics for the trainer and the audit trail. */
   evidence: Record<string, unknown>;
@@ -40,15 +46,23 @@ export interface RetrainingAnswer {
  * another request open, the cooldown). The record (state `queued`, id `retrain:{model}:{window}`)
  * is stored first, create-or-found, then the message goes out with the same id as message id: a
  * crash between the two is completed by the next attempt, and the queue's duplicate detection
- * drops the second send, so one window never yields two requests.
+ * drops the second send, so one window never yields two requests. Another request presumed lost
+ * (open with no progress for longer than it could take: retraining-staleness.ts) is failed first
+ * with the reason, so a request whose handler died, whose orchestration ended without recording
+ * its end, or whose message was lost no longer holds off the model's retraining for good.
  */
 export async function requestRetraining(deps: RequestRetrainingDeps, ask: RetrainingAsk): Promise<RetrainingAnswer> {
   const requestId = retrainingRequestId(ask.model, ask.window.id);
-  const gate = retrainingGate(ask.policy, ask.records, requestId, ask.now);
+  const records = await Promise.all(
+    ask.records.map(async (r) =>
+      r.requestId !== requestId && staleRequest(r, deps.retrainingBounds, ask.now) ? failIfPresumedLost(deps, r, deps.retrainingBounds, ask.now) : r,
+    ),
+  );
+  const gate = retrainingGate(ask.policy, records, requestId, ask.now, deps.retrainingBounds);
   if (!gate.allowed) {
     // The window raised its request before (one per window): that stays what its breach did, so a
     // later breach of it (late actuals) does not overwrite the window's link to its request.
-    const own = ask.records.find((r) => r.requestId === requestId);
+    const own = records.find((r) => r.requestId === requestId);
     if (own) return { outcome: { reason: own.reason, requestId }, record: own, sent: false };
     return { outcome: { reason: ask.reason, requestId: null, blockedBy: gate.blockedBy }, sent: false };
   }

@@ -1,4 +1,5 @@
 import { errors, isDomainError, parseOrThrow } from '../domain/errors';
+import { type RetrainingProgressBounds, staleRequest } from '../domain/policies/retraining-staleness';
 import { isDecided } from '../domain/retraining';
 import type { Clock } from '../ports/clock';
 import type { EventPublisher } from '../ports/event-publisher';
@@ -12,7 +13,8 @@ import { type RetrainingRecord, retrainingRecordSchema } from '../schemas/monito
  * RetrainingRecords (Cosmos `runs`, id = request id): what became of each request. Writes are
  * ETag-guarded and retried on a conflict; every change of state is published as a
  * `retraining.changed` event first (id `{requestId}:{state}`, so a retried write republishes the
- * same event and the topic drops it), then written.
+ * same event and the topic drops it), then written; only the failure of a request presumed lost
+ * (failIfPresumedLost) is published after its write, since a conflict can call it off.
  */
 export interface RetrainingRecordDeps {
   runs: RunStore;
@@ -49,13 +51,17 @@ export async function ensureRetrainingRecord(deps: RetrainingRecordDeps, request
 
 /**
  * Applies `change` to the stored record (re-read and re-applied on a conflict). `change` answers
- * the new record, or undefined to leave it as it is. NOT_FOUND when there is no record.
+ * the new record, or undefined to leave it as it is. NOT_FOUND when there is no record. A change
+ * of state is published before the write (a retried write republishes it), or with `publish:
+ * 'after'` only once the write landed: for a change that a conflict may call off, whose event
+ * must not announce what did not happen.
  */
 export async function updateRetrainingRecord(
   deps: RetrainingRecordDeps,
   model: string,
   requestId: string,
   change: (record: RetrainingRecord) => RetrainingRecord | undefined,
+  options: { publish: 'first' | 'after' } = { publish: 'first' },
 ): Promise<RetrainingRecord> {
   for (let attempt = 1; ; attempt += 1) {
     const stored = await deps.runs.retraining.get(model, requestId);
@@ -63,12 +69,17 @@ export async function updateRetrainingRecord(
     const next = change(stored.value);
     if (!next) return stored.value;
     const updated = parseOrThrow(retrainingRecordSchema, { ...next, updatedAt: deps.clock.now().toISOString() }, 'retraining record');
-    if (updated.state !== stored.value.state) await publishChange(deps, updated);
+    const changed = updated.state !== stored.value.state;
+    if (changed && options.publish === 'first') await publishChange(deps, updated);
+    let written: RetrainingRecord;
     try {
-      return (await deps.runs.retraining.replace(model, requestId, updated, stored.etag)).value;
+      written = (await deps.runs.retraining.replace(model, requestId, updated, stored.etag)).value;
     } catch (error) {
       if (!(isDomainError(error) && error.code === 'CONCURRENCY_CONFLICT') || attempt >= MAX_ATTEMPTS) throw error;
+      continue;
     }
+    if (changed && options.publish === 'after') await publishChange(deps, written);
+    return written;
   }
 }
 
@@ -119,6 +130,34 @@ export function recordTrainingError(
     if (r.state === 'registered' || r.state === 'closed') return undefined;
     return final ? { ...r, state: 'failed', error } : { ...r, error };
   });
+}
+
+/**
+ * An open request with no progress for longer than anything working on it could take
+ * (retraining-staleness.ts) is failed as presumed lost, with the reason, so that it no longer
+ * holds off the model's later requests. Judged again on the record as stored (ETag-guarded): a
+ * request that made progress since it was read stays as it is, and its `retraining.changed` is
+ * published only once the write landed (a crash between the two leaves the record failed without
+ * the event; the record is what the gate reads). A late handler can still move it:
+ * a registration records its version (the lifecycle's end closes it), a delivery of its message
+ * starts it over as for any failed request. Answers the record as it is now.
+ */
+export function failIfPresumedLost(
+  deps: RetrainingRecordDeps,
+  record: RetrainingRecord,
+  bounds: RetrainingProgressBounds,
+  now: Date,
+): Promise<RetrainingRecord> {
+  return updateRetrainingRecord(
+    deps,
+    record.modelName,
+    record.requestId,
+    (r) => {
+      const reason = staleRequest(r, bounds, now);
+      return reason ? { ...r, state: 'failed', error: reason } : undefined;
+    },
+    { publish: 'after' },
+  );
 }
 
 /**

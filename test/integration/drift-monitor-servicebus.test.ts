@@ -42,7 +42,7 @@ describe('drift monitor on Service Bus and Cosmos DB', () => {
     // A monitor that crashed after sending and runs the window again sends the same request once more.
     const record = (await runs.retraining.get(model, requestId))!.value;
     const again = await requestRetraining(
-      { runs, queue, events },
+      world.deps,
       { model, version: 1, reason: 'drift', window: { id: '20260611T0000Z', start: '2026-06-11T00:00:00.000Z', end: '2026-06-12T00:00:00.000Z' }, policy: world.definition.policies.retraining, records: [record], evidence: {}, now: world.clock.now() },
     );
     expect(again).toMatchObject({ sent: true, outcome: { requestId } });
@@ -67,7 +67,7 @@ describe('drift monitor on Service Bus and Cosmos DB', () => {
       evidence: { drift: { verdict: 'breach', consecutive: 2 } },
     });
     expect((await runs.retraining.list(model)).map((r) => [r.requestId, r.state])).toEqual([[requestId, 'queued']]);
-    expect((await runs.windows.get(model, '20260612T0000Z'))!.value.retraining).toEqual({ reason: 'drift', requestId: null, blockedBy: `request ${requestId} is still open (queued)` });
+    expect((await runs.windows.get(model, '20260612T0000Z'))!.value.retraining).toEqual({ reason: 'drift', requestId: null, blockedBy: `request ${requestId} is still open (queued; last progress 2026-06-20T12:00:00.000Z, presumed lost without progress after 2026-06-21T12:00:00.000Z)` });
 
     const published = (await receiveAll(client.createReceiver('model-events', 'all-events', { receiveMode: 'receiveAndDelete' })))
       .map((m) => modelEventSchema.parse(m.body))

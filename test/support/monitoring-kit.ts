@@ -9,6 +9,8 @@ import { Readable } from 'node:stream';
 import { OnnxModelRuntime } from '../../shared/adapters/onnx/onnx-model-runtime';
 import { LakeTabularFiles } from '../../shared/adapters/tabular/lake-tabular-files';
 import { lakePaths } from '../../shared/domain/lake-paths';
+import { type RetrainingProgressBounds, retrainingProgressBounds } from '../../shared/domain/policies/retraining-staleness';
+import { FUNCTION_TIMEOUT, SERVICEBUS_RESOURCES } from '../../shared/domain/resources';
 import type { ValidatedRows } from '../../shared/domain/row-validation';
 import { windowFromId, windowLengthMs } from '../../shared/domain/windows';
 import type { Clock } from '../../shared/ports/clock';
@@ -113,7 +115,20 @@ export interface WorldOptions {
   model?: string;
   now?: string;
   maxWindowsPerModel?: number;
+  retrainingBounds?: RetrainingProgressBounds;
 }
+
+/**
+ * The bounds the app derives from its default settings: queued P1D; built-in training 5 deliveries
+ * of (30 min + the 5 min lock) = 175 min; webhook training P1D + 6 x (30 min + 2 min) = P1DT3H12M.
+ */
+export const DEFAULT_RETRAINING_BOUNDS = retrainingProgressBounds({
+  queuedTimeout: 'P1D',
+  webhookTimeout: 'P1D',
+  functionTimeout: FUNCTION_TIMEOUT,
+  lockDuration: SERVICEBUS_RESOURCES.queues[0].lockDuration,
+  maxDeliveryCount: SERVICEBUS_RESOURCES.queues[0].maxDeliveryCount,
+});
 
 /** The regional model with `policies` (drift, performance, retraining) and v1 as its champion. */
 export async function monitorWorld(policies: Record<string, unknown> = {}, options: WorldOptions = {}): Promise<MonitorWorld> {
@@ -145,6 +160,7 @@ export async function monitorWorld(policies: Record<string, unknown> = {}, optio
     events: options.events ?? events,
     clock,
     maxWindowsPerModel: options.maxWindowsPerModel ?? 48,
+    retrainingBounds: options.retrainingBounds ?? DEFAULT_RETRAINING_BOUNDS,
   };
   const lengthMs = windowLengthMs(definition.policies.drift.window);
   return {

@@ -113,7 +113,7 @@ describe('drift monitor: other writers during a run', () => {
     expect(firstReport.models[0]!.requests).toEqual([`retrain:${MODEL}:${day(11)}`]);
     // A released the model: the next run judges day 12 (blocked by A's open request).
     const next = await runDriftMonitor(b);
-    expect(next.models[0]!.windows.map((w) => [w.windowId, w.drift, w.retraining?.blockedBy])).toEqual([[day(12), 'breach', `request retrain:${MODEL}:${day(11)} is still open (queued)`]]);
+    expect(next.models[0]!.windows.map((w) => [w.windowId, w.drift, w.retraining?.blockedBy])).toEqual([[day(12), 'breach', `request retrain:${MODEL}:${day(11)} is still open (queued; last progress 2026-06-12T23:59:59.000Z, presumed lost without progress after 2026-06-13T23:59:59.000Z)`]]);
   });
 
   it('when a run died holding the model, then the model waits until its lease runs out and the next run judges it from where it stopped', async () => {

@@ -77,7 +77,7 @@ describe('drift monitor', () => {
     expect(report.models[0]!.windows.map((w) => w.drift)).toEqual(['warning', 'breach', 'breach', 'breach']);
     expect(world.queue.messages.map((m) => m.messageId)).toEqual([`retrain:${MODEL}:${day(11)}`]);
     expect(world.queue.sends).toBe(1);
-    expect((await window(world, day(12)))!.retraining).toEqual({ reason: 'drift', requestId: null, blockedBy: `request retrain:${MODEL}:${day(11)} is still open (queued)` });
+    expect((await window(world, day(12)))!.retraining).toEqual({ reason: 'drift', requestId: null, blockedBy: `request retrain:${MODEL}:${day(11)} is still open (queued; last progress 2026-06-20T12:00:00.000Z, presumed lost without progress after 2026-06-21T12:00:00.000Z)` });
     expect(world.events.ofType('retraining.requested')).toHaveLength(1);
   });
 
