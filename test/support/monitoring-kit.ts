@@ -120,7 +120,7 @@ export interface WorldOptions {
 
 /**
  * The bounds the app derives from its default settings: queued P1D; built-in training 5 deliveries
- * of (30 min + the 5 min lock) = 175 min; webhook training P1D + 6 x (30 min + 2 min) = P1DT3H12M.
+ * of (30 min + the 5 min lock) = 175 min; webhook training those 175 min + 6 x (30 min + 2 min) + P1D = P1DT6H7M.
  */
 export const DEFAULT_RETRAINING_BOUNDS = retrainingProgressBounds({
   queuedTimeout: 'P1D',

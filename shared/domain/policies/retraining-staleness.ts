@@ -12,7 +12,7 @@ export interface RetrainingProgressBounds {
   queuedMs: number;
   /** `training` with the built-in trainer: every delivery of its message run to the function timeout. */
   builtinMs: number;
-  /** `training` with a webhook trainer (`webhook`, `azureml`): the job's post, then RETRAINING_WEBHOOK_TIMEOUT. */
+  /** `training` with a webhook trainer (`webhook`, `azureml`): the deliveries that start it, the job's post, then RETRAINING_WEBHOOK_TIMEOUT. */
   webhookMs: number;
 }
 
@@ -39,16 +39,19 @@ const ms = (duration: string): number => addIsoDuration(new Date(0), duration).g
 /**
  * The bounds: a built-in training runs in the trigger, each delivery up to the function timeout and
  * the next one after at most the lock duration, `maxDeliveryCount` deliveries in all; a webhook
- * training posts the job (6 attempts, each up to the function timeout, 2 minutes of backoff at
- * most between them) and waits RETRAINING_WEBHOOK_TIMEOUT for the report; a queued request waits
- * RETRAINING_QUEUED_TIMEOUT (the queue sets no message time to live).
+ * training is started by those deliveries, posts the job (6 attempts, each up to the function
+ * timeout, 2 minutes of backoff at most between them) and waits RETRAINING_WEBHOOK_TIMEOUT for
+ * the report; a queued request waits RETRAINING_QUEUED_TIMEOUT (the queue sets no message time to live).
  */
 export function retrainingProgressBounds(settings: RetrainingProgressSettings): RetrainingProgressBounds {
   const invocation = ms(settings.functionTimeout);
+  const deliveries = settings.maxDeliveryCount * (invocation + ms(settings.lockDuration));
   return {
     queuedMs: ms(settings.queuedTimeout),
-    builtinMs: settings.maxDeliveryCount * (invocation + ms(settings.lockDuration)),
-    webhookMs: ms(settings.webhookTimeout) + WEBHOOK_ACTIVITY_ATTEMPTS * (invocation + WEBHOOK_BACKOFF_CAP_MS),
+    builtinMs: deliveries,
+    // The trigger marks the request `training` before it starts the orchestration: a delivery that
+    // dies in between leaves the start to the next one, without a write.
+    webhookMs: deliveries + WEBHOOK_ACTIVITY_ATTEMPTS * (invocation + WEBHOOK_BACKOFF_CAP_MS) + ms(settings.webhookTimeout),
   };
 }
 
@@ -73,7 +76,7 @@ export function presumedLostAfter(record: RetrainingRecord, bounds: RetrainingPr
     };
   }
   return {
-    at: new Date(since + Math.max(bounds.webhookMs, bounds.builtinMs)),
+    at: new Date(since + bounds.webhookMs),
     why: `its ${record.trainer ?? 'webhook'} retraining ended without recording an outcome (the pipeline's report is past RETRAINING_WEBHOOK_TIMEOUT)`,
   };
 }

@@ -68,7 +68,7 @@ describe('retraining requests presumed lost', () => {
   it('when a queued request was never taken (its message lost) or a webhook retraining ended without recording it, then past their bounds they no longer block', async () => {
     const cases: Array<[Partial<RetrainingRecord>, RegExp]> = [
       [{ requestedAt: '2026-06-19T11:59:00.000Z' }, /^no progress since 2026-06-19T11:59:00.000Z, presumed lost: its message was not taken by the retraining trigger/],
-      [{ state: 'training', trainer: 'webhook', requestedAt: '2026-06-19T08:00:00.000Z', updatedAt: '2026-06-19T08:47:00.000Z' }, /^no progress since 2026-06-19T08:47:00.000Z, presumed lost: its webhook retraining ended/],
+      [{ state: 'training', trainer: 'webhook', requestedAt: '2026-06-19T05:40:00.000Z', updatedAt: '2026-06-19T05:52:00.000Z' }, /^no progress since 2026-06-19T05:52:00.000Z, presumed lost: its webhook retraining ended/],
     ];
     for (const [overrides, reason] of cases) {
       const world = await monitorWorld();
