@@ -100,6 +100,26 @@ export function invalidInstanceIdReason(instanceId: string): string | undefined 
   return undefined;
 }
 
+/** The extension's cap on an orchestration's custom status (DurableOrchestrationContext.SetCustomStatus). */
+export const MAX_CUSTOM_STATUS_KB = 16;
+
+/**
+ * Why the extension refuses a custom status (its JSON text), or undefined. The out-of-process shim
+ * hands the status the SDK returned to DurableOrchestrationContext.SetCustomStatus, which
+ * serializes it through MessagePayloadDataConverter.Serialize(value, 16): the size is the text's
+ * UTF-16 byte count (2 per JS string unit) in whole KB, truncated, and more than 16 throws this
+ * ArgumentException. So 8,703 units pass and 8,704 (17 KB) fail.
+ */
+export function customStatusTooLargeReason(json: string): string | undefined {
+  const sizeKb = Math.trunc((json.length * 2) / 1024);
+  if (sizeKb <= MAX_CUSTOM_STATUS_KB) return undefined;
+  const n0 = (n: number): string => n.toLocaleString('en-US');
+  return (
+    `The UTF-16 size of the JSON-serialized payload must not exceed ${n0(MAX_CUSTOM_STATUS_KB)} KB. ` +
+    `The current payload size is ${n0(sizeKb)} KB.`
+  );
+}
+
 export type OperationOutcome = 'accepted' | 'notFound' | 'gone';
 
 /** The SDK's schema V2 (ReplaySchema.V2 = 1): no sub-timers for long timers, no HTTP polling tasks. */
@@ -459,7 +479,13 @@ export class DurableEngine {
     let outcome: Outcome;
     let customStatus = instance.customStatus;
     let continueAsNew: AtomicAction | undefined;
-    if (reply.kind === 'failed') {
+    const statusTooLarge = this.customStatusTooLarge(instance.name, reply);
+    if (statusTooLarge) {
+      // The extension sets the custom status before it schedules anything: nothing of this reply
+      // is scheduled, and the instance's custom status becomes null (the episode set none).
+      outcome = statusTooLarge;
+      customStatus = undefined;
+    } else if (reply.kind === 'failed') {
       // A replay that went down another path often fails on the way: report the real cause.
       const mismatch = reply.actions ? checkDeterminism(instance, state.scheduled, reply.actions) : undefined;
       outcome = mismatch
@@ -500,7 +526,7 @@ export class DurableEngine {
       this.setStatus(updated, outcome.status);
       this.store.putInstance(updated);
     });
-    if (reply.kind === 'ok' && reply.unreportedThrow) {
+    if (reply.kind === 'ok' && reply.unreportedThrow && !statusTooLarge) {
       this.log(
         `[durable] ${instance.name} ${instanceId}: the orchestrator threw a value with no error message (a string, an object ` +
           'without a message, new Error()): the Durable extension does not fail the instance for it, it stays Running ' +
@@ -658,6 +684,27 @@ export class DurableEngine {
       const details = (error.stack ?? '').split(outOfProcDataLabel)[0]?.split('\n').slice(1).join('\n') ?? '';
       return { kind: 'failed', message, details, ...(customStatus === undefined ? {} : { customStatus }), ...(actions ? { actions } : {}) };
     }
+  }
+
+  /**
+   * The failure the extension reports for a reply whose custom status is over 16 KB, or undefined.
+   * SetCustomStatus throws an ArgumentException. After a normal reply it is caught with the
+   * orchestrator's own errors: `Orchestrator function '<name>' failed: <message>`. After an
+   * orchestrator threw (the SDK's state rides on the exception), the shim replays that state from
+   * inside its catch block, so the ArgumentException escapes to the Durable Task Framework, which
+   * fails the instance with the bare message (TaskOrchestrationContext.FailOrchestration).
+   */
+  private customStatusTooLarge(name: string, reply: Awaited<ReturnType<DurableEngine['invokeOrchestrator']>>): Outcome | undefined {
+    const text = reply.kind === 'failed' ? reply.customStatus : jsonText(reply.state.customStatus);
+    const message = text === undefined ? undefined : customStatusTooLargeReason(text);
+    if (message === undefined) return undefined;
+    const thrown = reply.kind === 'failed' || reply.unreportedThrow === true;
+    if (!thrown) return this.failedOutcome(name, message, '');
+    return {
+      status: 'Failed',
+      output: JSON.stringify(message),
+      failure: { reason: message, details: `Unhandled exception while executing orchestration: System.ArgumentException: ${message}` },
+    };
   }
 
   private failedOutcome(name: string, message: string, details: string): Outcome {

@@ -368,6 +368,47 @@ describe('fidelity: the checks Azure makes', () => {
   });
 });
 
+describe('fidelity: the custom status is capped at 16 KB of UTF-16 JSON, as on Azure', () => {
+  const tooLarge = 'The UTF-16 size of the JSON-serialized payload must not exceed 16 KB. The current payload size is 17 KB.';
+  const scheduled = (id: string) =>
+    dh.engine
+      .getHistory(id)
+      .filter((e) => e.EventType === EventType.TaskScheduled)
+      .map((e) => e.Input);
+
+  it('when the status JSON is 8,703 UTF-16 units (16.99 KB), then it is kept and the orchestration completes', async () => {
+    const { id, output, runtimeStatus } = await run('customStatusOfSize', { units: 8703 });
+    expect(runtimeStatus).toBe('Completed');
+    expect(output).toBe(9);
+    const status = await rawStatus(id);
+    expect((status.body.customStatus as string).length).toBe(8701);
+  });
+
+  it('when the status JSON reaches 8,704 units (17 KB), then the orchestration fails with the extension\'s ArgumentException, schedules nothing more and shows a null status', async () => {
+    const { id, output, runtimeStatus } = await run('customStatusOfSize', { units: 8704 });
+    expect(runtimeStatus).toBe('Failed');
+    expect(output).toBe(`Orchestrator function 'customStatusOfSize' failed: ${tooLarge}`);
+    expect(scheduled(id)).toEqual(['2']);
+    const status = await rawStatus(id);
+    expect(status.status).toBe(200);
+    expect(status.body).toMatchObject({ runtimeStatus: 'Failed', customStatus: null, output: `Orchestrator function 'customStatusOfSize' failed: ${tooLarge}` });
+    expect(dh.lines.some((l) => l.includes(`customStatusOfSize ${id}: Running -> Failed`) && l.includes('must not exceed 16 KB'))).toBe(true);
+  });
+
+  it('when the status is counted, then characters outside the BMP count twice (UTF-16), so 4,351 emoji fail', async () => {
+    // 4,351 emoji are 8,702 UTF-16 units plus the quotes: 8,704 units, 17,408 bytes.
+    const { output, runtimeStatus } = await run('customStatusOfSize', { units: 8704, char: '\u{1F600}' });
+    expect(runtimeStatus).toBe('Failed');
+    expect(output).toBe(`Orchestrator function 'customStatusOfSize' failed: ${tooLarge}`);
+  });
+
+  it('when the orchestrator throws after setting a too-large status, then the status error wins, without the function prefix (it escapes the shim\'s catch block)', async () => {
+    const { output, runtimeStatus } = await run('customStatusOfSize', { units: 9216 * 2, then: 'throw' });
+    expect(runtimeStatus).toBe('Failed');
+    expect(output).toBe('The UTF-16 size of the JSON-serialized payload must not exceed 16 KB. The current payload size is 36 KB.');
+  });
+});
+
 describe('fidelity: unsupported Durable features are clear and early', () => {
   it('when the app registers an entity, then the host says at start that entities are not supported', () => {
     expect(dh.host.unserved).toEqual([expect.stringMatching(/^counterEntity: durable entity NOT supported by devhost/)]);

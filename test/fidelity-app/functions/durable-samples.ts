@@ -219,3 +219,17 @@ df.app.orchestration('throwsWithoutMessage', function* (context: OrchestrationCo
   if (how === 'object') throw { message: 'an object with a message' }; // eslint-disable-line @typescript-eslint/only-throw-error
   throw new Error();
 });
+
+// An orchestrator whose custom status grows past the extension's 16 KB (UTF-16) cap on its second
+// episode: `units` is the length of the status's JSON text (a string of units - 2 characters plus
+// its quotes). `then: 'throw'` throws right after setting it.
+df.app.orchestration('customStatusOfSize', function* (context: OrchestrationContext) {
+  const input = context.df.getInput<{ units: number; char?: string; then?: 'throw' }>();
+  context.df.setCustomStatus('small');
+  yield context.df.callActivity('square', 2);
+  const char = input.char ?? 'x';
+  context.df.setCustomStatus(char.repeat((input.units - 2) / char.length));
+  if (input.then === 'throw') throw new Error('thrown after setting the status');
+  const nine: number = yield context.df.callActivity('square', 3);
+  return nine;
+});
