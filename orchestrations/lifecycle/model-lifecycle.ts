@@ -52,23 +52,40 @@ function setStatus(context: OrchestrationContext, status: LifecycleStatus): void
 }
 
 /**
- * Characters of reasons the custom status shows. Durable Functions holds custom status to 16 KB of
- * UTF-16 JSON (8192 characters), and a failed validation has a reason per failed gate of every
- * split and segment: hundreds. The output and the evidence keep them all.
+ * How much of the custom status the reasons may take, in UTF-16 units of their JSON (quotes,
+ * escapes and commas count). Durable Functions fails an orchestration whose custom status is more
+ * than 16 KB of UTF-16 JSON (8192 units), and a failed validation has a reason per failed gate of
+ * every split and segment: hundreds. The output and the evidence keep them all.
  */
-const STATUS_REASON_CHARS = 4000;
+const STATUS_REASON_UNITS = 4000;
+
+/** A reason's share of the status JSON: its JSON string and the comma after it. */
+const jsonUnits = (text: string): number => JSON.stringify(text).length + 1;
+
+/** The longest start of `text` whose JSON (without the quotes) takes at most `units`. */
+function prefixWithin(text: string, units: number): string {
+  let used = 0;
+  let end = 0;
+  for (const ch of text) {
+    const cost = JSON.stringify(ch).length - 2;
+    if (used + cost > units) break;
+    used += cost;
+    end += ch.length;
+  }
+  return text.slice(0, end);
+}
 
 function statusReasons(reasons: readonly string[]): string[] {
   const shown: string[] = [];
   let used = 0;
   for (const reason of reasons) {
-    const room = STATUS_REASON_CHARS - used;
-    if (reason.length > room) {
-      if (shown.length === 0) shown.push(`${reason.slice(0, room)}…`);
+    const room = STATUS_REASON_UNITS - used;
+    if (jsonUnits(reason) > room) {
+      if (shown.length === 0) shown.push(`${prefixWithin(reason, room - 4)}…`);
       break;
     }
     shown.push(reason);
-    used += reason.length;
+    used += jsonUnits(reason);
   }
   const cut = reasons.length - shown.length;
   return cut > 0 ? [...shown, `… ${cut} more reason(s) in the lifecycle's output and the evidence`] : shown;

@@ -94,6 +94,23 @@ describe('modelLifecycle (replayed through the durable-functions SDK)', () => {
     expect(status.reasons.at(-1)).toBe(`… ${300 - (status.reasons.length - 1)} more reason(s) in the lifecycle's output and the evidence`);
   });
 
+  it.each([
+    ['thousands of one-character reasons (quotes and commas count)', Array.from({ length: 4000 }, (_, i) => String(i % 10))],
+    ['reasons full of characters JSON escapes (a segment value with control characters and quotes)', Array.from({ length: 40 }, (_, i) => `segment ${i}="${'\u0001"'.repeat(100)}"`)],
+    ['one reason longer than the room, all of it escaped', [`${'\u0002'.repeat(5000)}`]],
+  ])('when validation fails with %s, then the custom status JSON stays within 16 KB', async (_what, reasons) => {
+    const h = orchestrationHarness(MODEL_LIFECYCLE, { input: ref, startTime: START });
+    let step = await h.start();
+    step = await h.completeActivity(called(step, A.readVersion).taskId, ok(facts('registered')));
+    step = await h.completeActivity(called(step, A.startValidation).taskId, ok({ state: 'validating' }));
+    step = await h.completeActivity(called(step, A.validate).taskId, ok({ ...pass, decision: 'fail', reasons }));
+    step = await h.completeActivity(called(step, A.recordValidation).taskId, ok({ state: 'validation_failed', evidenceHash: EVIDENCE }));
+    step = await closesRetraining(h, step, 'validation_failed');
+    expect(step.output).toMatchObject({ outcome: 'validation_failed', reasons });
+    expect(JSON.stringify(step.customStatus).length * 2).toBeLessThanOrEqual(16 * 1024);
+    expect((step.customStatus as { reasons: string[] }).reasons.length).toBeGreaterThan(0);
+  });
+
   it('when nobody decides before the timeout, then the version expires', async () => {
     const { h, timer } = await untilPendingApproval({ timeout: 'PT1H' });
     let step = await h.fireTimer(timer);
