@@ -17,6 +17,7 @@ import {
   type VersionRef,
 } from '../../shared/schemas/lifecycle-orchestration';
 import { callActivity, carriedTrace, outageRetry } from '../activity';
+import { jsonUnits, prefixWithin } from '../custom-status';
 import { autoApprove, closeRetraining, expire, promote, readVersion, recordValidation, startValidation, validate } from './activities';
 import { MODEL_LIFECYCLE } from './names';
 
@@ -58,22 +59,6 @@ function setStatus(context: OrchestrationContext, status: LifecycleStatus): void
  * every split and segment: hundreds. The output and the evidence keep them all.
  */
 const STATUS_REASON_UNITS = 4000;
-
-/** A reason's share of the status JSON: its JSON string and the comma after it. */
-const jsonUnits = (text: string): number => JSON.stringify(text).length + 1;
-
-/** The longest start of `text` whose JSON (without the quotes) takes at most `units`. */
-function prefixWithin(text: string, units: number): string {
-  let used = 0;
-  let end = 0;
-  for (const ch of text) {
-    const cost = JSON.stringify(ch).length - 2;
-    if (used + cost > units) break;
-    used += cost;
-    end += ch.length;
-  }
-  return text.slice(0, end);
-}
 
 function statusReasons(reasons: readonly string[]): string[] {
   const shown: string[] = [];

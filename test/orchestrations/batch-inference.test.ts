@@ -106,4 +106,26 @@ describe('batchInference (replayed through the durable-functions SDK)', () => {
     step = await h.completeActivity(only(step, A.start).taskId, ok({ state: 'completed', version: 1 }));
     expect(step.output).toEqual({ runId: input.runId, state: 'completed' });
   });
+
+  it('when a run spans hundreds of windows, then the done status counts them (a list would pass 16 KB of JSON) and the output keeps the ids', async () => {
+    const windows = Array.from({ length: 720 }, (_, i) => new Date(Date.UTC(2026, 10, 1) + i * 3_600_000).toISOString().replace(/[-:]/g, '').slice(0, 13) + 'Z');
+    const { h, step: planned1 } = await untilPlanned(1);
+    let step = await h.completeActivity(only(planned1, A.scoreChunk).taskId, ok(scored(0)));
+    step = await h.completeActivity(only(step, A.complete).taskId, ok({ ...summary, windows }));
+    expect(step.output).toEqual({ ...summary, windows });
+    expect(step.customStatus).toEqual({ step: 'done', ...summary, windows: 720 });
+    expect(JSON.stringify(step.customStatus).length * 2).toBeLessThanOrEqual(16 * 1024);
+  });
+
+  it('when a run fails with a long error full of escaped characters, then the done status cuts it within 16 KB and the output keeps it whole', async () => {
+    const error = `chunk 0 of drops/demand/a.csv: BAD_ROW: ${'"\u0001'.repeat(3000)}`;
+    const { h, step: planned1 } = await untilPlanned(1);
+    let step = await h.completeActivity(only(planned1, A.scoreChunk).taskId, { ok: false, code: 'BAD_ROW', message: 'x' });
+    step = await h.completeActivity(only(step, A.fail).taskId, ok({ ...summary, state: 'failed', error }));
+    expect(step.output).toMatchObject({ state: 'failed', error });
+    const status = step.customStatus as { error: string };
+    expect(status.error.startsWith('chunk 0 of drops/demand/a.csv: BAD_ROW: ')).toBe(true);
+    expect(status.error.endsWith('…')).toBe(true);
+    expect(JSON.stringify(step.customStatus).length * 2).toBeLessThanOrEqual(16 * 1024);
+  });
 });
