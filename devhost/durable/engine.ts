@@ -120,6 +120,14 @@ export function customStatusTooLargeReason(json: string): string | undefined {
   );
 }
 
+/**
+ * The Durable Task Scheduler's message size limit, 1 MB (Azure/Durable-Task-Scheduler issue #24;
+ * its large-payload support is not available to JavaScript). How an oversize payload of a JS app
+ * fails there is not documented, and the Azure Storage backend host.json selects stores large
+ * payloads in blobs, so devhost only warns past it (docs/devhost-durable.md, Size limits).
+ */
+export const DTS_MESSAGE_LIMIT_BYTES = 1024 * 1024;
+
 export type OperationOutcome = 'accepted' | 'notFound' | 'gone';
 
 /** The SDK's schema V2 (ReplaySchema.V2 = 1): no sub-timers for long timers, no HTTP polling tasks. */
@@ -209,12 +217,14 @@ export class DurableEngine {
       this.createInstance({ instanceId, name, input: options.input, now, parent: undefined });
     });
     this.log(`[durable] ${name} ${instanceId}: Pending`);
+    this.warnIfLarge(instanceId, name, 'the orchestration input', options.input);
     this.events.emit('changed', instanceId);
     this.kick();
     return instanceId;
   }
 
   raiseEvent(instanceId: string, eventName: string, input: string | undefined): OperationOutcome {
+    this.warnIfLarge(instanceId, undefined, `the payload of event '${eventName}'`, input);
     return this.send(instanceId, {
       kind: 'event',
       event: history.eventRaised(new Date(), eventName, input),
@@ -375,7 +385,9 @@ export class DurableEngine {
         instanceId: item.instanceId,
         taskId: item.taskId,
       });
-      event = history.taskCompleted(new Date(), item.taskId, jsonText(result));
+      const output = jsonText(result);
+      this.warnIfLarge(item.instanceId, undefined, `the output of activity '${item.name}'`, output);
+      event = history.taskCompleted(new Date(), item.taskId, output);
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       event = history.taskFailed(
@@ -502,6 +514,7 @@ export class DurableEngine {
         outcome = continueAsNew
           ? { status: 'Running' }
           : { status: 'Completed', output: jsonText(reply.state.output) ?? 'null' };
+        this.warnIfLarge(instanceId, instance.name, 'the orchestration output', outcome.output);
       } else {
         outcome = { status: 'Running' };
       }
@@ -707,6 +720,23 @@ export class DurableEngine {
     };
   }
 
+  /**
+   * Logs a payload (JSON text) over the Durable Task Scheduler's 1 MB message limit. Nothing
+   * fails: on host.json's Azure Storage backend the payload is stored in a blob, as here.
+   */
+  private warnIfLarge(instanceId: string, name: string | undefined, what: string, text: string | undefined): void {
+    if (text === undefined || text.length * 3 <= DTS_MESSAGE_LIMIT_BYTES) return;
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes <= DTS_MESSAGE_LIMIT_BYTES) return;
+    const orchestration = name ?? this.store.getInstance(instanceId)?.name ?? '?';
+    this.log(
+      `[durable] ${orchestration} ${instanceId}: ${what} is ${(bytes / DTS_MESSAGE_LIMIT_BYTES).toFixed(2)} MB of JSON. The Azure ` +
+        'Storage backend (host.json) stores it in a blob, but the Durable Task Scheduler backend limits a message to 1 MB and ' +
+        'has no large-payload support for JavaScript, so there it may fail. Pass a blob path instead ' +
+        '(docs/devhost-durable.md, Size limits).',
+    );
+  }
+
   private failedOutcome(name: string, message: string, details: string): Outcome {
     const reason = `Orchestrator function '${name}' failed: ${message}`;
     return { status: 'Failed', output: JSON.stringify(reason), failure: { reason, details } };
@@ -744,6 +774,7 @@ export class DurableEngine {
         case ActionType.CallActivity:
         case ActionType.CallActivityWithRetry: {
           const input = jsonText(decodeProcessedInput(action.input));
+          this.warnIfLarge(instance.instanceId, instance.name, `the input of activity '${name}'`, input);
           effects.scheduleActivity(instance, taskId, name, input, at);
           if (action.retryOptions) {
             state.retryAttempts[String(taskId)] = {
@@ -760,6 +791,7 @@ export class DurableEngine {
         case ActionType.CallSubOrchestrator:
         case ActionType.CallSubOrchestratorWithRetry: {
           const input = jsonText(action.input);
+          this.warnIfLarge(instance.instanceId, instance.name, `the input of sub-orchestration '${name}'`, input);
           const childId = action.instanceId ?? defaultChildInstanceId(instance, taskId);
           effects.scheduleChild(taskId, name, childId, input, at);
           if (action.retryOptions) {
@@ -793,6 +825,7 @@ export class DurableEngine {
 
   private continueAsNew(instance: Instance, action: AtomicAction, now: number): void {
     const input = jsonText(decodeProcessedInput(action.input));
+    this.warnIfLarge(instance.instanceId, instance.name, 'the continueAsNew input', input);
     this.store.deletePending(instance.instanceId);
     this.store.clearHistory(instance.instanceId);
     const next: Instance = {

@@ -409,6 +409,34 @@ describe('fidelity: the custom status is capped at 16 KB of UTF-16 JSON, as on A
   });
 });
 
+describe('fidelity: large payloads are stored, not refused, as the Azure Storage backend does', () => {
+  const warning = (id: string) => dh.lines.filter((l) => l.includes(id) && l.includes('limits a message to 1 MB'));
+
+  it.each([[100], [1100]])(
+    'when an activity input and output, an event payload and the orchestration input are %i KB, then the orchestration completes with them whole',
+    async (kb) => {
+      const id = await dh.client.startNew('largePayloads', { input: { kb, pad: 'i'.repeat(kb * 1024) } });
+      await until('the event wait', () => dh.engine.getHistory(id).some((e) => e.EventType === EventType.TaskCompleted));
+      await dh.client.raiseEvent(id, 'bulk', 'e'.repeat(kb * 1024));
+      const done = await dh.engine.waitFor(id);
+      expect(done.runtimeStatus).toBe('Completed');
+      expect(JSON.parse(done.output!)).toEqual({ echoed: kb * 1024, event: kb * 1024 });
+      const status = await rawStatus(id);
+      expect((status.body.input as { pad: string }).pad).toHaveLength(kb * 1024);
+      // Past 1 MB, each payload is named once in a warning (the Durable Task Scheduler's limit).
+      if (kb < 1024) expect(warning(id)).toEqual([]);
+      else {
+        expect(warning(id).map((l) => /: (the .*?) is \d/.exec(l)?.[1])).toEqual([
+          'the orchestration input',
+          "the input of activity 'echoText'",
+          "the output of activity 'echoText'",
+          "the payload of event 'bulk'",
+        ]);
+      }
+    },
+  );
+});
+
 describe('fidelity: unsupported Durable features are clear and early', () => {
   it('when the app registers an entity, then the host says at start that entities are not supported', () => {
     expect(dh.host.unserved).toEqual([expect.stringMatching(/^counterEntity: durable entity NOT supported by devhost/)]);

@@ -233,3 +233,14 @@ df.app.orchestration('customStatusOfSize', function* (context: OrchestrationCont
   const nine: number = yield context.df.callActivity('square', 3);
   return nine;
 });
+
+// Payloads past the Azure Storage backend's queue (45 KB) and table (60 KB) thresholds, which it
+// stores in blobs, and past the Durable Task Scheduler's 1 MB: the input's `kb` of text goes to an
+// activity and back, then waits for an event with a payload of its own.
+df.app.activity('echoText', { handler: (text: string) => text });
+df.app.orchestration('largePayloads', function* (context: OrchestrationContext) {
+  const { kb } = context.df.getInput<{ kb: number }>();
+  const echoed: string = yield context.df.callActivity('echoText', 'p'.repeat(kb * 1024));
+  const event: string = yield context.df.waitForExternalEvent('bulk');
+  return { echoed: echoed.length, event: event.length };
+});
