@@ -1,6 +1,16 @@
 import '../integration/durable-app/samples';
 
+import type { OrchestrationContext } from 'durable-functions';
+import * as df from 'durable-functions';
+
 import { orchestrationHarness } from '../support/orchestration-harness';
+
+// Sets a custom status whose JSON is `units` UTF-16 units long, then waits for an event.
+df.app.orchestration('harnessStatusOfSize', function* (context: OrchestrationContext) {
+  const units = context.df.getInput<number>();
+  context.df.setCustomStatus('s'.repeat(units - 2));
+  yield context.df.waitForExternalEvent('never');
+});
 
 describe('orchestration harness', () => {
   it('when activities complete one by one, then the chain schedules the next and returns every result', async () => {
@@ -107,5 +117,18 @@ describe('orchestration harness', () => {
     await h.start();
     await expect(h.completeActivity(7, 'x')).rejects.toThrow('No task with id 7 was scheduled');
     expect(() => orchestrationHarness('notRegistered')).toThrow("No function 'notRegistered' is registered");
+  });
+
+  it('when an orchestrator sets a custom status over 16 KB of UTF-16 JSON, then the step fails with the extension\'s error, as on Azure', async () => {
+    const fits = await orchestrationHarness('harnessStatusOfSize', { input: 8703 }).start();
+    expect(fits.failed).toBe(false);
+    expect(fits.newActions).toEqual([{ taskId: null, kind: 'WaitForExternalEvent', name: 'never' }]);
+    const over = await orchestrationHarness('harnessStatusOfSize', { input: 8704 }).start();
+    expect(over).toMatchObject({
+      failed: true,
+      error: 'The UTF-16 size of the JSON-serialized payload must not exceed 16 KB. The current payload size is 17 KB.',
+      customStatus: null,
+      newActions: [],
+    });
   });
 });

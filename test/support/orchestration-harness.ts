@@ -23,6 +23,7 @@ import {
   orchestratorStateSchema,
   takesTaskId,
 } from '../../devhost/durable/actions';
+import { customStatusTooLargeReason } from '../../devhost/durable/engine';
 import { history, type HistoryEvent, jsonText } from '../../devhost/durable/history';
 import type { OrchestrationTriggerInput } from '../../devhost/durable/invoker';
 import { retryDelayMs } from '../../devhost/durable/retry';
@@ -221,6 +222,9 @@ export class OrchestrationHarness {
       return { ...this.failure(err), ...extra };
     }
     const state = orchestratorStateSchema.parse(raw);
+    // As on Azure (and devhost): a custom status over 16 KB of UTF-16 JSON fails the episode.
+    const statusTooLarge = tooLargeStatus(state.customStatus);
+    if (statusTooLarge) return { isDone: false, failed: true, error: statusTooLarge, output: undefined, customStatus: null, actions: [...this.known], newActions: [], ...extra };
     const all = flattenActions(state.actions);
     const newActions: HarnessAction[] = [];
     all.forEach((action, i) => {
@@ -278,12 +282,18 @@ export class OrchestrationHarness {
     if (cut >= 0) {
       const data = orchestratorStateSchema.partial().safeParse(JSON.parse(error.message.slice(cut + label.length)));
       if (data.success) {
-        message = data.data.error ?? message;
-        customStatus = data.data.customStatus;
+        message = tooLargeStatus(data.data.customStatus) ?? data.data.error ?? message;
+        customStatus = tooLargeStatus(data.data.customStatus) ? null : data.data.customStatus;
       }
     }
     return { isDone: false, failed: true, error: message, output: undefined, customStatus, actions: [...this.known], newActions: [] };
   }
+}
+
+/** The extension's error for a custom status over 16 KB of UTF-16 JSON (docs/devhost-durable.md, Size limits). */
+function tooLargeStatus(customStatus: unknown): string | undefined {
+  const text = jsonText(customStatus);
+  return text === undefined ? undefined : customStatusTooLargeReason(text);
 }
 
 /** A harness for a registered orchestration (import the module that registers it first). */
