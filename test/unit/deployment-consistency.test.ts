@@ -136,6 +136,15 @@ describe('function timeout: host.json and shared/domain/resources.ts', () => {
     const [h, m, sec] = functionTimeout.split(':').map(Number) as [number, number, number];
     expect(durationMs(FUNCTION_TIMEOUT)).toBe(((h * 60 + m) * 60 + sec) * 1000);
   });
+
+  it('when a Service Bus handler runs as long as a function may (a built-in training), then the host renews its message lock that long', () => {
+    const hostJson = z
+      .object({ extensions: z.object({ serviceBus: z.object({ maxAutoLockRenewalDuration: z.string().regex(/^\d{2}:\d{2}:\d{2}$/) }) }) })
+      .parse(JSON.parse(read('host.json')));
+    const [h, m, sec] = hostJson.extensions.serviceBus.maxAutoLockRenewalDuration.split(':').map(Number) as [number, number, number];
+    // Shorter, the lock runs out under a running handler and the message is handed to a second one.
+    expect(((h * 60 + m) * 60 + sec) * 1000).toBeGreaterThanOrEqual(durationMs(FUNCTION_TIMEOUT));
+  });
 });
 
 describe('resources: shared/domain/resources.ts, infra and the local broker', () => {
