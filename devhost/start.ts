@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 
 import { lockDataDir } from './data-lock';
 import { cosmosPortOf, startDevhost } from './devhost';
-import { readLocalSettings } from './host/settings';
+import { readHostJson, readLocalSettings, serviceBusOptionsOf } from './host/settings';
 import { startServiceBusBroker } from './servicebus/broker';
 import { ensurePortsFree } from './services/ports';
 import { describeStartFailure } from './startup-error';
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   if (!configured || /UseDevelopmentEmulator=true/i.test(configured)) {
     process.env.SERVICEBUS_CONNECTION_STRING = serviceBus.connectionString;
   }
-  const listener = serviceBusListener({ brokerConnectionString: serviceBus.connectionString });
+  const listener = serviceBusListener({ brokerConnectionString: serviceBus.connectionString, ...serviceBusOptionsOf(readHostJson(appDir)) });
   const devhost = await startDevhost({
     appDir,
     main: values.main,

@@ -25,6 +25,13 @@ const hostJsonSchema = z.object({
       http: z.object({ routePrefix: z.string().optional() }).partial().optional(),
       queues: z.object({ messageEncoding: z.enum(['base64', 'none']).optional() }).partial().optional(),
       durableTask: z.record(z.string(), z.unknown()).optional(),
+      serviceBus: z
+        .object({
+          maxConcurrentCalls: z.number().int().positive(),
+          maxAutoLockRenewalDuration: z.string().regex(/^\d{2}:\d{2}:\d{2}$/, 'a time span hh:mm:ss'),
+        })
+        .partial()
+        .optional(),
     })
     .partial()
     .optional(),
@@ -116,6 +123,20 @@ export function readHostJson(appDir: string): HostJson {
   const parsed = hostJsonSchema.safeParse(readJson(file));
   if (!parsed.success) throw new StartupError(`${file}: ${z.prettifyError(parsed.error)}`);
   return parsed.data;
+}
+
+/**
+ * What the Service Bus triggers take from host.json `extensions.serviceBus`, as the extension
+ * does: concurrent calls per function, and how long a message lock is renewed while its handler
+ * runs (the SDK's own default, 5 minutes, when host.json does not say).
+ */
+export function serviceBusOptionsOf(hostJson: HostJson): { maxConcurrentCalls?: number; maxAutoLockRenewalDurationMs?: number } {
+  const options = hostJson.extensions?.serviceBus ?? {};
+  const span = options.maxAutoLockRenewalDuration?.split(':').map(Number);
+  return {
+    ...(options.maxConcurrentCalls !== undefined ? { maxConcurrentCalls: options.maxConcurrentCalls } : {}),
+    ...(span ? { maxAutoLockRenewalDurationMs: ((span[0]! * 60 + span[1]!) * 60 + span[2]!) * 1000 } : {}),
+  };
 }
 
 /** host.json `extensions.http.routePrefix` (default `api`; an empty string means no prefix). */

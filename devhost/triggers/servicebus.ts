@@ -21,6 +21,8 @@ export interface ServiceBusListenerOptions {
   brokerConnectionString?: string;
   /** Concurrent invocations per function (host.json `extensions.serviceBus.maxConcurrentCalls`). Default 16. */
   maxConcurrentCalls?: number;
+  /** How long a message lock is renewed while its handler runs (host.json `extensions.serviceBus.maxAutoLockRenewalDuration`). Default: the SDK's, 5 minutes. */
+  maxAutoLockRenewalDurationMs?: number;
   /** Largest batch for `cardinality: 'many'` functions. Default 100. */
   maxMessageBatchSize?: number;
   env?: NodeJS.ProcessEnv;
@@ -97,9 +99,11 @@ export class ServiceBusListener implements TriggerListener {
       return;
     }
     const client = this.client(this.connectionString(binding.connection));
+    const renewal = this.options.maxAutoLockRenewalDurationMs;
+    const receiverOptions = renewal === undefined ? {} : { maxAutoLockRenewalDurationInMs: renewal };
     const receiver = binding.topicName
-      ? client.createReceiver(binding.topicName, binding.subscriptionName ?? '')
-      : client.createReceiver(binding.queueName ?? '');
+      ? client.createReceiver(binding.topicName, binding.subscriptionName ?? '', receiverOptions)
+      : client.createReceiver(binding.queueName ?? '', receiverOptions);
     const entity = binding.topicName
       ? `${binding.topicName}/Subscriptions/${binding.subscriptionName}`
       : `${binding.queueName}`;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { misspeltSettings, readHostJson, readLocalSettings } from '../../../devhost/host/settings';
+import { misspeltSettings, readHostJson, readLocalSettings, serviceBusOptionsOf } from '../../../devhost/host/settings';
 
 describe('devhost local settings', () => {
   let dir: string;
@@ -19,6 +19,16 @@ describe('devhost local settings', () => {
   it('when host.json starts with a byte order mark, then it is read', () => {
     fs.writeFileSync(path.join(dir, 'host.json'), `\uFEFF${JSON.stringify({ version: '2.0' })}`);
     expect(readHostJson(dir)).toEqual({ version: '2.0' });
+  });
+
+  it("when host.json sets the Service Bus extension's lock renewal and concurrency, then devhost's triggers take them (the app's own host.json renews for its function timeout)", () => {
+    const appHostJson = readHostJson(path.join(__dirname, '../../..'));
+    expect(serviceBusOptionsOf(appHostJson)).toEqual({ maxAutoLockRenewalDurationMs: 30 * 60_000 });
+    fs.writeFileSync(path.join(dir, 'host.json'), JSON.stringify({ extensions: { serviceBus: { maxConcurrentCalls: 4, maxAutoLockRenewalDuration: '01:02:03' } } }));
+    expect(serviceBusOptionsOf(readHostJson(dir))).toEqual({ maxConcurrentCalls: 4, maxAutoLockRenewalDurationMs: 3_723_000 });
+    expect(serviceBusOptionsOf(readHostJson(path.join(dir, 'none')))).toEqual({});
+    fs.writeFileSync(path.join(dir, 'host.json'), JSON.stringify({ extensions: { serviceBus: { maxAutoLockRenewalDuration: '5 minutes' } } }));
+    expect(() => readHostJson(dir)).toThrow(/maxAutoLockRenewalDuration/);
   });
 
   it('when local.settings.json is not JSON, then reading it fails naming the file', () => {
