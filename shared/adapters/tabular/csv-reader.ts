@@ -38,8 +38,26 @@ export function stripBom(buf: Buffer): Buffer {
   return buf.subarray(0, 3).equals(BOM) ? buf.subarray(3) : buf;
 }
 
+/**
+ * Files that are not text under a CSV name, by their first bytes: read as CSV they would fail as
+ * 'not valid UTF-8' (or a header of binary noise), which does not say what is wrong.
+ */
+const NOT_CSV: ReadonlyArray<{ magic: Buffer; what: string }> = [
+  // 'PAR1' and then a page header's binary byte: a CSV column may be named PAR1.
+  { magic: Buffer.from('PAR1\x15', 'latin1'), what: "a Parquet file (it begins with 'PAR1'): name it .parquet" },
+  { magic: Buffer.from([0x1f, 0x8b]), what: 'gzip-compressed: name it .csv.gz (a .gz name is decompressed once)' },
+  { magic: Buffer.from([0x50, 0x4b, 0x03, 0x04]), what: 'a ZIP archive (an Excel .xlsx workbook is one): export the sheet as CSV' },
+];
+
+function assertTextNotBinary(buf: Buffer): void {
+  for (const { magic, what } of NOT_CSV) {
+    if (buf.length >= magic.length && buf.subarray(0, magic.length).equals(magic)) throw errors.invalidInputFile(`the file is not CSV text: it is ${what}`);
+  }
+}
+
 /** Parses a header record; a header that cannot be read makes the whole file invalid. */
 export function headerOf(buf: Buffer, eof: boolean, limits: CsvLimits = DEFAULT_CSV_LIMITS): { columns: string[]; end: number } | undefined {
+  assertTextNotBinary(buf);
   const parsed = parseCsvWindow(buf, { columns: [], firstRowNumber: 0, eof, maxRows: 1, limits });
   if (parsed.oversized) throw errors.invalidInputFile(`the CSV header is longer than ${bytes(limits.maxRecordBytes)} (the record bound)`);
   if (parsed.rows.rowCount === 0) return undefined;

@@ -1,3 +1,5 @@
+import { gzipSync } from 'node:zlib';
+
 import { LakeTabularFiles } from '../../../shared/adapters/tabular/lake-tabular-files';
 import { BufferedParquetSink } from '../../../shared/adapters/tabular/parquet-writer';
 import { MemoryLake } from '../../support/memory-lake';
@@ -14,6 +16,24 @@ function part(ids: string[], ts: number): Buffer {
 }
 
 describe('Parquet in the lake (LakeTabularFiles)', () => {
+  it('when a Parquet, gzip or ZIP file is named .csv, then planning says what the file is instead of failing on its bytes as text; a CSV column named PAR1 is read', async () => {
+    const lake = new MemoryLake();
+    const files = new LakeTabularFiles(lake);
+    const targets = { targetChunkBytes: 1 << 20, targetChunkRows: 100 };
+    await lake.write('drops/m1/parquet.csv', part(['a', 'b'], 0));
+    await expect(files.plan('drops/m1/parquet.csv', targets)).rejects.toMatchObject({ code: 'INVALID_INPUT_FILE', message: expect.stringMatching(/not CSV text: it is a Parquet file.*name it \.parquet/) });
+    await lake.write('drops/m1/zipped.csv', gzipSync('id,x\na,1\n'));
+    await expect(files.plan('drops/m1/zipped.csv', targets)).rejects.toThrow(/not CSV text: it is gzip-compressed: name it \.csv\.gz/);
+    // A workbook's first bytes: a ZIP local file header.
+    await lake.write('drops/m1/book.csv', Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00]), Buffer.alloc(64)]));
+    await expect(files.plan('drops/m1/book.csv', targets)).rejects.toThrow(/not CSV text: it is a ZIP archive/);
+    // Gzip inside gzip: the decompressed content is named for what it is too.
+    await lake.write('drops/m1/twice.csv.gz', gzipSync(gzipSync('id,x\na,1\n')));
+    await expect(files.plan('drops/m1/twice.csv.gz', targets)).rejects.toThrow(/not CSV text: it is gzip-compressed/);
+    await lake.write('drops/m1/text.csv', Buffer.from('PAR1,x\na,1\n'));
+    expect((await files.plan('drops/m1/text.csv', targets)).columns).toEqual(['PAR1', 'x']);
+  });
+
   it('when parts are concatenated, then the output holds their row groups in order, streamed through the lake, timestamps intact', async () => {
     const lake = new MemoryLake();
     const files = new LakeTabularFiles(lake);
