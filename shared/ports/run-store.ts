@@ -6,10 +6,23 @@ export interface Created<T> extends Versioned<T> {
   created: boolean;
 }
 
+/** A stored document that no longer reads (damaged, or written under rules that have since tightened), and why. */
+export interface UnreadableDocument {
+  id: string;
+  reason: string;
+}
+
+/** The documents of one kind of a model that read, by id, and those that do not, by id. */
+export interface DocumentListing<T> {
+  documents: T[];
+  unreadable: UnreadableDocument[];
+}
+
 /**
  * One kind of document of a model, by id, with ETag concurrency. Documents are validated with
  * their schema before they are written and after they are read; one larger than the store holds
  * (MAX_DOCUMENT_BYTES, shared/domain/document-size.ts) is PAYLOAD_TOO_LARGE and nothing is written.
+ * A stored document that no longer reads fails `get` and `list` with an error naming it.
  */
 export interface DocumentCollection<T> {
   get(model: string, id: string): Promise<Versioned<T> | undefined>;
@@ -17,8 +30,16 @@ export interface DocumentCollection<T> {
   create(model: string, id: string, doc: T): Promise<Created<T>>;
   /** Replaces the document if its stored ETag is still `etag`; CONCURRENCY_CONFLICT otherwise, NOT_FOUND if gone. */
   replace(model: string, id: string, doc: T, etag: string): Promise<Versioned<T>>;
-  /** Every document of this kind of the model, by id. */
+  /**
+   * Every document of this kind of the model, by id. One that does not read fails the call, naming
+   * it: for callers that must see every document (a gate that must not miss an open request).
+   */
   list(model: string): Promise<T[]>;
+  /**
+   * Every document of this kind of the model, by id, those that do not read listed apart with the
+   * reason: one bad document must not hide the others from a caller that can go on without it.
+   */
+  listReadable(model: string): Promise<DocumentListing<T>>;
 }
 
 /**
@@ -32,4 +53,18 @@ export interface RunStore {
   windows: DocumentCollection<MonitoringWindow>;
   retraining: DocumentCollection<RetrainingRecord>;
   monitors: DocumentCollection<MonitorState>;
+}
+
+/** The error for a stored document that does not read, naming it: a fault of the store, not of the caller. */
+export function unreadableDocumentError(docType: string, model: string, document: UnreadableDocument): Error {
+  return new Error(`the stored ${docType} document '${document.id}' of '${model}' cannot be read: ${document.reason}`);
+}
+
+/** The listing's documents when every one of them reads; otherwise the error naming the first that does not. */
+export function everyDocument<T>(docType: string, model: string, listing: DocumentListing<T>): T[] {
+  const [first, ...more] = listing.unreadable;
+  if (!first) return listing.documents;
+  const error = unreadableDocumentError(docType, model, first);
+  if (more.length > 0) error.message += ` (and ${more.length} more: ${more.map((u) => `'${u.id}'`).join(', ')})`.slice(0, 2000);
+  throw error;
 }

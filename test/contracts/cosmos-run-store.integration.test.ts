@@ -1,5 +1,10 @@
+import { cosmosContainers } from '../../shared/adapters/cosmos/client';
 import { cosmosRunStore } from '../../shared/adapters/cosmos/run-store';
 import { describeRunStoreContract } from './run-store.contract';
 
 const store = cosmosRunStore();
-describeRunStoreContract('Cosmos DB adapter (local server)', () => store);
+// Written through the SDK as the adapter lays items out (id `run:{id}`, docType, modelName), unchecked.
+describeRunStoreContract('Cosmos DB adapter (local server)', () => store, async (_store, model, id, raw) => {
+  const { runs } = await cosmosContainers();
+  await runs.items.upsert({ ...raw, id: `run:${id}`, docType: 'run', modelName: model });
+});

@@ -8,13 +8,19 @@ const T0 = '2026-03-01T00:00:00.000Z';
 
 
 /**
+ * Puts a run document into the store as it is, unchecked (a document damaged in the store, or
+ * written under rules that have since tightened): what the implementation's own writes refuse.
+ */
+export type StoreUncheckedRun<S extends RunStore = RunStore> = (store: S, model: string, id: string, raw: Record<string, unknown>) => Promise<void>;
+
+/**
  * The documented semantics of the RunStore port's collections (shared/ports/run-store.ts), run
  * against every implementation. Each test uses models of its own, so it also runs on a shared
  * database.
  */
-export function describeRunStoreContract(name: string, makeStore: () => RunStore): void {
+export function describeRunStoreContract<S extends RunStore>(name: string, makeStore: () => S, storeUncheckedRun: StoreUncheckedRun<S>): void {
   describe(`RunStore contract: ${name}`, () => {
-    let store: RunStore;
+    let store: S;
     let model: string;
     beforeEach(() => {
       store = makeStore();
@@ -56,6 +62,20 @@ export function describeRunStoreContract(name: string, makeStore: () => RunStore
       expect((await store.runs.list(model)).map((r) => r.runId)).toEqual(['r1', 'r2']);
       expect((await store.monitors.list(model)).map((m) => m.modelName)).toEqual([model]);
       expect(await store.windows.list(model)).toEqual([]);
+    });
+
+    it('when a stored document no longer reads, then listReadable gives the others and it apart by id with the reason; list and get fail naming it', async () => {
+      await store.runs.create(model, 'r1', anInferenceRun(model, 'r1'));
+      await store.runs.create(model, 'r3', anInferenceRun(model, 'r3'));
+      await storeUncheckedRun(store, model, 'r2', { ...anInferenceRun(model, 'r2'), rowsRead: -1 });
+      const listing = await store.runs.listReadable(model);
+      expect(listing.documents.map((r) => r.runId)).toEqual(['r1', 'r3']);
+      expect(listing.unreadable).toEqual([{ id: 'r2', reason: expect.stringMatching(/^its stored run document is invalid: .*rowsRead/s) }]);
+      const naming = new RegExp(`^the stored run document 'r2' of '${model}' cannot be read: its stored run document is invalid: .*rowsRead`, 's');
+      await expect(store.runs.list(model)).rejects.toThrow(naming);
+      await expect(store.runs.get(model, 'r2')).rejects.toThrow(naming);
+      expect((await store.runs.get(model, 'r1'))?.value).toEqual(anInferenceRun(model, 'r1'));
+      expect(await store.windows.listReadable(model)).toEqual({ documents: [], unreadable: [] });
     });
 
     it('when a document is too large to store (a run over thousands of files), then PAYLOAD_TOO_LARGE and nothing is stored or replaced', async () => {

@@ -1,7 +1,15 @@
 import { checkDocumentSize } from '../../shared/domain/document-size';
-import { errors, parseOrThrow } from '../../shared/domain/errors';
+import { errors, formatIssues, parseOrThrow } from '../../shared/domain/errors';
 import type { Versioned } from '../../shared/ports/model-registry';
-import type { Created, DocumentCollection, RunStore } from '../../shared/ports/run-store';
+import {
+  type Created,
+  type DocumentCollection,
+  type DocumentListing,
+  everyDocument,
+  type RunStore,
+  type UnreadableDocument,
+  unreadableDocumentError,
+} from '../../shared/ports/run-store';
 import {
   actualsRecordSchema,
   inferenceRunSchema,
@@ -12,7 +20,8 @@ import {
 
 /** A DocumentCollection in memory with the Cosmos adapter's semantics (ETags, create-or-found, the stored document size limit), for unit tests. */
 export class InMemoryCollection<T extends { modelName: string }> implements DocumentCollection<T> {
-  readonly docs = new Map<string, Versioned<T>>();
+  /** As stored: each is read through the schema, as the Cosmos adapter reads its items. */
+  readonly docs = new Map<string, Versioned<unknown>>();
   private etags = 0;
 
   constructor(
@@ -33,9 +42,26 @@ export class InMemoryCollection<T extends { modelName: string }> implements Docu
     return { value: structuredClone(value), etag: stored.etag };
   }
 
+  /**
+   * Stores `raw` as it is, unchecked: a document damaged in the store, or written under rules that
+   * have since tightened (the Cosmos half of the contract writes such an item through the SDK).
+   */
+  storeUnchecked(model: string, id: string, raw: unknown): void {
+    this.docs.set(`${model}/${id}`, { value: structuredClone(raw), etag: `"${++this.etags}"` });
+  }
+
+  private read(id: string, raw: unknown): { value: T } | UnreadableDocument {
+    const parsed = this.schema.safeParse(raw);
+    if (parsed.success) return { value: structuredClone(parsed.data as T) };
+    return { id, reason: `its stored ${this.what} document is invalid: ${formatIssues(parsed.error)}`.slice(0, 2000) };
+  }
+
   async get(model: string, id: string): Promise<Versioned<T> | undefined> {
     const found = this.docs.get(`${model}/${id}`);
-    return found && { value: structuredClone(found.value), etag: found.etag };
+    if (!found) return undefined;
+    const read = this.read(id, found.value);
+    if (!('value' in read)) throw unreadableDocumentError(this.what, model, read);
+    return { value: read.value, etag: found.etag };
   }
 
   async create(model: string, id: string, doc: T): Promise<Created<T>> {
@@ -54,10 +80,18 @@ export class InMemoryCollection<T extends { modelName: string }> implements Docu
   }
 
   async list(model: string): Promise<T[]> {
-    return [...this.docs.entries()]
-      .filter(([key]) => key.startsWith(`${model}/`))
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([, v]) => structuredClone(v.value));
+    return everyDocument(this.what, model, await this.listReadable(model));
+  }
+
+  async listReadable(model: string): Promise<DocumentListing<T>> {
+    const listing: DocumentListing<T> = { documents: [], unreadable: [] };
+    const entries = [...this.docs.entries()].filter(([key]) => key.startsWith(`${model}/`)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const [key, stored] of entries) {
+      const read = this.read(key.slice(model.length + 1), stored.value);
+      if ('value' in read) listing.documents.push(read.value);
+      else listing.unreadable.push(read);
+    }
+    return listing;
   }
 }
 

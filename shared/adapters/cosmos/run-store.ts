@@ -3,7 +3,15 @@ import type { z } from 'zod';
 
 import { errors, formatIssues, parseOrThrow } from '../../domain/errors';
 import type { Versioned } from '../../ports/model-registry';
-import type { Created, DocumentCollection, RunStore } from '../../ports/run-store';
+import {
+  type Created,
+  type DocumentCollection,
+  type DocumentListing,
+  everyDocument,
+  type RunStore,
+  type UnreadableDocument,
+  unreadableDocumentError,
+} from '../../ports/run-store';
 import {
   actualsRecordSchema,
   inferenceRunSchema,
@@ -39,17 +47,26 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
     return item;
   }
 
-  private fromDoc(resource: unknown): T {
+  /** The stored document as the schema reads it, or why it does not read (under its id without the docType prefix). */
+  private read(resource: unknown): { value: T } | UnreadableDocument {
     const parsed = this.schema.safeParse(resource);
-    if (!parsed.success) throw new Error(`stored ${this.docType} document is invalid:\n${formatIssues(parsed.error)}`);
-    return parsed.data;
+    if (parsed.success) return { value: parsed.data };
+    const stored = (resource as { id?: unknown } | null)?.id;
+    const id = typeof stored !== 'string' ? '(no id)' : stored.startsWith(`${this.docType}:`) ? stored.slice(this.docType.length + 1) : stored;
+    return { id, reason: `its stored ${this.docType} document is invalid: ${formatIssues(parsed.error)}`.slice(0, 2000) };
+  }
+
+  private fromDoc(model: string, resource: unknown): T {
+    const read = this.read(resource);
+    if ('value' in read) return read.value;
+    throw unreadableDocumentError(this.docType, model, read);
   }
 
   async get(model: string, id: string): Promise<Versioned<T> | undefined> {
     const { runs } = await this.containers();
     const response = await runs.item(this.cosmosId(id), model).read<ItemDefinition>();
     if (response.statusCode === 404 || response.resource === undefined) return undefined;
-    return { value: this.fromDoc(response.resource), etag: required(response.etag) };
+    return { value: this.fromDoc(model, response.resource), etag: required(response.etag) };
   }
 
   async create(model: string, id: string, doc: T): Promise<Created<T>> {
@@ -57,7 +74,7 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
     const item = this.toDoc(model, id, doc);
     try {
       const response = await writingItem(this.described(model, id), () => runs.items.create(item));
-      return { value: this.fromDoc(item), etag: required(response.etag), created: true };
+      return { value: this.fromDoc(model, item), etag: required(response.etag), created: true };
     } catch (error) {
       if (cosmosStatus(error) !== 409) throw error;
       const existing = await this.get(model, id);
@@ -73,7 +90,7 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
       const response = await writingItem(this.described(model, id), () =>
         runs.item(this.cosmosId(id), model).replace(item, { accessCondition: { type: 'IfMatch', condition: etag } }),
       );
-      return { value: this.fromDoc(item), etag: required(response.etag) };
+      return { value: this.fromDoc(model, item), etag: required(response.etag) };
     } catch (error) {
       const status = cosmosStatus(error);
       if (status === 412) throw errors.concurrencyConflict(`${this.docType} '${id}' of '${model}' changed since it was read`, { model, id });
@@ -83,6 +100,10 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
   }
 
   async list(model: string): Promise<T[]> {
+    return everyDocument(this.docType, model, await this.listReadable(model));
+  }
+
+  async listReadable(model: string): Promise<DocumentListing<T>> {
     const { runs } = await this.containers();
     const { resources } = await runs.items
       .query<unknown>(
@@ -96,7 +117,13 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
         { partitionKey: model },
       )
       .fetchAll();
-    return resources.map((r) => this.fromDoc(r));
+    const listing: DocumentListing<T> = { documents: [], unreadable: [] };
+    for (const resource of resources) {
+      const read = this.read(resource);
+      if ('value' in read) listing.documents.push(read.value);
+      else listing.unreadable.push(read);
+    }
+    return listing;
   }
 }
 
