@@ -15,6 +15,9 @@ defineRoute({
   tags: ['monitoring'],
   access: ROLES.reader,
   params: modelParamsSchema,
-  responses: { 200: { description: 'Actuals records, newest first', schema: actualsListSchema } },
-  handler: async ({ params }) => ({ status: 200, body: { model: params.model, actuals: await listActualsRecords({ runs: runStore(), registry: registryStore() }, params.model) } }),
+  responses: { 200: { description: 'Actuals records, newest first; records whose stored document cannot be read apart, by id, with the reason', schema: actualsListSchema } },
+  handler: async ({ params }) => {
+    const { documents, unreadable } = await listActualsRecords({ runs: runStore(), registry: registryStore() }, params.model);
+    return { status: 200, body: { model: params.model, actuals: documents, unreadable } };
+  },
 });

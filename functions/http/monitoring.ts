@@ -14,15 +14,18 @@ defineRoute({
   access: ROLES.reader,
   params: modelParamsSchema,
   query: monitoringQuerySchema,
-  responses: { 200: { description: 'Monitoring windows', schema: monitoringAnswerSchema } },
+  responses: { 200: { description: 'Monitoring windows; windows whose stored document cannot be read apart, by id, with the reason', schema: monitoringAnswerSchema } },
   handler: async ({ params, query }) => {
     await registry().getModel(params.model);
     const from = query.from === undefined ? -Infinity : Date.parse(query.from);
     const to = query.to === undefined ? Infinity : Date.parse(query.to);
-    const [windows, monitor] = await Promise.all([runStore().windows.list(params.model), runStore().monitors.get(params.model, MONITOR_STATE_ID)]);
+    const [{ documents: windows, unreadable }, monitor] = await Promise.all([
+      runStore().windows.listReadable(params.model),
+      runStore().monitors.get(params.model, MONITOR_STATE_ID),
+    ]);
     const listed = windows
       .filter((w) => Date.parse(w.window.end) > from && Date.parse(w.window.start) < to)
       .sort((a, b) => Date.parse(b.window.start) - Date.parse(a.window.start));
-    return { status: 200, body: { model: params.model, monitor: monitor?.value ?? null, windows: listed } };
+    return { status: 200, body: { model: params.model, monitor: monitor?.value ?? null, windows: listed, unreadable } };
   },
 });

@@ -20,10 +20,11 @@ defineRoute({
   tags: ['retraining'],
   access: ROLES.reader,
   params: modelParamsSchema,
-  responses: { 200: { description: 'Retraining requests', schema: retrainingListSchema } },
+  responses: { 200: { description: 'Retraining requests; requests whose stored document cannot be read apart, by id, with the reason', schema: retrainingListSchema } },
   handler: async ({ params }) => {
     await registry().getModel(params.model);
-    return { status: 200, body: { model: params.model, requests: await listRetrainingRequests({ runs: runStore() }, params.model) } };
+    const { documents, unreadable } = await listRetrainingRequests({ runs: runStore() }, params.model);
+    return { status: 200, body: { model: params.model, requests: documents, unreadable } };
   },
 });
 

@@ -5,7 +5,7 @@ import { errors, isDomainError, parseOrThrow } from '../../shared/domain/errors'
 import { parseJsonText } from '../../shared/domain/json-text';
 import { lakePaths } from '../../shared/domain/lake-paths';
 import { modelParamsSchema } from '../../shared/schemas/api';
-import { inferenceRunSchema, type PredictionManifest, predictionManifestSchema, runStateSchema } from '../../shared/schemas/monitoring';
+import { inferenceRunSchema, type PredictionManifest, predictionManifestSchema, runStateSchema, unreadableDocumentsSchema } from '../../shared/schemas/monitoring';
 import { defineRoute } from './api';
 import { ROLES } from './identity';
 
@@ -21,16 +21,21 @@ defineRoute({
   access: ROLES.reader,
   params: modelParamsSchema,
   query: runsQuerySchema,
-  responses: { 200: { description: 'Runs', schema: z.object({ runs: z.array(inferenceRunSchema) }) } },
+  responses: {
+    200: {
+      description: 'Runs; runs whose stored document cannot be read apart, by id, with the reason (not filtered by ?state=: it cannot be read)',
+      schema: z.object({ runs: z.array(inferenceRunSchema), unreadable: unreadableDocumentsSchema }),
+    },
+  },
   handler: async ({ params, query }) => {
-    const all = await batch().runs.runs.list(params.model);
+    const { documents: all, unreadable } = await batch().runs.runs.listReadable(params.model);
     // A drop can arrive before its model is registered (its run waits): those runs are listed;
     // a name with neither a model nor runs is a 404 like every other route.
-    if (all.length === 0) await registry().getModel(params.model);
+    if (all.length === 0 && unreadable.length === 0) await registry().getModel(params.model);
     const runs = all
       .filter((r) => query.state === undefined || r.state === query.state)
       .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.runId < b.runId ? 1 : -1));
-    return { status: 200, body: { runs } };
+    return { status: 200, body: { runs, unreadable } };
   },
 });
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { isoDateTimeSchema, isoDurationSchema, modelNameSchema, traceparentSchema, versionNumberSchema } from './common';
 import { segmentedMetricReportSchema } from './metrics';
 import { storedModelDefinitionSchema } from './model';
-import { actualsRecordSchema, windowIdSchema, windowSpanSchema } from './monitoring';
+import { actualsRecordSchema, unreadableDocumentsSchema, windowIdSchema, windowSpanSchema } from './monitoring';
 import { chunkPlanSchema } from './scoring';
 
 /**
@@ -135,4 +135,4 @@ export const actualsJoinOutputSchema = z.object({
 export type ActualsJoinOutput = z.infer<typeof actualsJoinOutputSchema>;
 
 /** `GET /api/models/{model}/actuals`: the model's actuals files, newest first. */
-export const actualsListSchema = z.object({ model: modelNameSchema, actuals: z.array(actualsRecordSchema) });
+export const actualsListSchema = z.object({ model: modelNameSchema, actuals: z.array(actualsRecordSchema), unreadable: unreadableDocumentsSchema });

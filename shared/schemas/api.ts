@@ -5,7 +5,7 @@ import { validationEvidenceSchema } from './evidence';
 import { lifecycleStateSchema } from './lifecycle';
 import { modelInputSchema, modelTaskSchema } from './model';
 import { modelVersionSchema } from './model-version';
-import { monitoringWindowSchema, monitorStateSchema } from './monitoring';
+import { monitoringWindowSchema, monitorStateSchema, unreadableDocumentsSchema } from './monitoring';
 import { auditEventSchema, championPointerSchema } from './registry';
 
 /** Request and response bodies of the management API (`/api/...`); the OpenAPI document is generated from them. */
@@ -145,4 +145,5 @@ export const monitoringAnswerSchema = z.object({
   monitor: monitorStateSchema.nullable(),
   /** Newest first. */
   windows: z.array(monitoringWindowSchema),
+  unreadable: unreadableDocumentsSchema,
 });

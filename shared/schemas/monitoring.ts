@@ -289,3 +289,9 @@ export const batchInputSchema = z.object({
   traceparent: traceparentSchema.optional(),
 });
 export type BatchInput = z.infer<typeof batchInputSchema>;
+
+/**
+ * Documents of a list that the store holds but cannot read (damaged, or stored under rules that
+ * have since tightened), by id, with why: listed apart instead of failing the whole list.
+ */
+export const unreadableDocumentsSchema = z.array(z.object({ id: z.string(), reason: z.string() }));

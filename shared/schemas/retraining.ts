@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 import { isoDurationSchema, modelNameSchema, traceparentSchema, versionNumberSchema } from './common';
 import { retrainingRequestSchema } from './messages';
-import { retrainingRecordSchema } from './monitoring';
+import { retrainingRecordSchema, unreadableDocumentsSchema } from './monitoring';
 
 /**
  * Retraining: what an external pipeline answers, the `webhookRetraining` orchestration's input and
@@ -60,6 +60,7 @@ export const retrainingListSchema = z.object({
   model: modelNameSchema,
   /** Newest first. */
   requests: z.array(retrainingRecordSchema),
+  unreadable: unreadableDocumentsSchema,
 });
 
 export const retrainingAcceptedSchema = z.object({

@@ -4,7 +4,7 @@ import { isDecided } from '../domain/retraining';
 import type { Clock } from '../ports/clock';
 import type { EventPublisher } from '../ports/event-publisher';
 import type { ModelRegistry } from '../ports/model-registry';
-import type { RunStore } from '../ports/run-store';
+import type { DocumentListing, RunStore } from '../ports/run-store';
 import type { LifecycleState } from '../schemas/lifecycle';
 import { type RetrainingRequest, retrainingRequestId } from '../schemas/messages';
 import { type RetrainingRecord, retrainingRecordSchema } from '../schemas/monitoring';
@@ -256,10 +256,10 @@ export async function closeRetrainingForVersion(
   );
 }
 
-/** A model's retraining requests, newest first (by request time, then id). */
-export async function listRetrainingRequests(deps: Pick<RetrainingRecordDeps, 'runs'>, model: string): Promise<RetrainingRecord[]> {
-  const records = await deps.runs.retraining.list(model);
-  return records.sort((a, b) => Date.parse(b.requestedAt) - Date.parse(a.requestedAt) || b.requestId.localeCompare(a.requestId));
+/** A model's retraining requests, newest first (by request time, then id), and those the store cannot read apart (by id, with why). */
+export async function listRetrainingRequests(deps: Pick<RetrainingRecordDeps, 'runs'>, model: string): Promise<DocumentListing<RetrainingRecord>> {
+  const { documents, unreadable } = await deps.runs.retraining.listReadable(model);
+  return { documents: documents.sort((a, b) => Date.parse(b.requestedAt) - Date.parse(a.requestedAt) || b.requestId.localeCompare(a.requestId)), unreadable };
 }
 
 /** The request's webhookRetraining instance, as the completion route sees it through the durable client. */

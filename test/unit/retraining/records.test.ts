@@ -182,6 +182,6 @@ describe('closing a retraining request when its version is decided', () => {
   it('when the requests are listed, then the newest comes first', async () => {
     const { runs } = await aWorld();
     for (const w of ['20260501T0000Z', '20260601T0000Z', '20260515T0000Z']) await runs.retraining.create('regional', aRecord(w).requestId, aRecord(w));
-    expect((await listRetrainingRequests({ runs }, 'regional')).map((r) => r.windowId)).toEqual(['20260601T0000Z', '20260515T0000Z', '20260501T0000Z']);
+    expect((await listRetrainingRequests({ runs }, 'regional')).documents.map((r) => r.windowId)).toEqual(['20260601T0000Z', '20260515T0000Z', '20260501T0000Z']);
   });
 });

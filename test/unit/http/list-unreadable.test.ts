@@ -1,0 +1,53 @@
+/**
+ * The list routes of a model's production records: one stored document that no longer reads
+ * (damaged, or stored under rules that have since tightened) is listed apart with the reason, not a
+ * 500 for every record of the model.
+ */
+import { z } from 'zod';
+
+import { apiRoutes, type RouteSpec } from '../../../functions/http/api';
+import { anInferenceRun } from '../../support/builders';
+import { inMemoryRunStore } from '../../support/in-memory-run-store';
+
+const mockStore = inMemoryRunStore();
+jest.mock('../../../shared/composition', () => ({
+  batch: () => ({ runs: mockStore }),
+  runStore: () => mockStore,
+  registry: () => ({ getModel: () => Promise.resolve({ modelName: 'demand' }) }),
+  registryStore: () => ({ getModel: () => Promise.resolve({ modelName: 'demand' }) }),
+}));
+import '../../../functions/http/runs';
+import '../../../functions/http/actuals';
+import '../../../functions/http/monitoring';
+import '../../../functions/http/retraining';
+
+const route = (name: string) => apiRoutes.find((r) => r.name === name)!;
+
+/** The route's handler as its trigger calls it, the answer checked against the route's documented 200 schema. */
+async function get(spec: RouteSpec, query: Record<string, string> = {}) {
+  const answer = await spec.handler({ params: { model: 'demand' }, query, body: undefined, actor: undefined, request: undefined as never, client: undefined as never, context: undefined as never });
+  expect(answer.status).toBe(200);
+  return (spec.responses[200]!.schema as z.ZodType).parse(answer.body) as Record<string, unknown>;
+}
+
+describe('GET list routes of a model with an unreadable stored document', () => {
+  beforeAll(async () => {
+    await mockStore.runs.create('demand', 'r1', anInferenceRun('demand', 'r1'));
+    mockStore.runs.storeUnchecked('demand', 'r2', { ...anInferenceRun('demand', 'r2'), rowsRead: -1 });
+    mockStore.windows.storeUnchecked('demand', '20260301T0000Z', { modelName: 'demand', window: 'not a window' });
+    mockStore.actuals.storeUnchecked('demand', 'a1', { modelName: 'demand' });
+    mockStore.retraining.storeUnchecked('demand', 'retrain:demand:1', { modelName: 'demand', state: 'lost' });
+  });
+
+  it('when the runs are listed, then 200 with the readable runs and the unreadable one by id with the reason', async () => {
+    const body = await get(route('listRuns'), {});
+    expect((body.runs as Array<{ runId: string }>).map((r) => r.runId)).toEqual(['r1']);
+    expect(body.unreadable).toEqual([{ id: 'r2', reason: expect.stringMatching(/^its stored run document is invalid: .*rowsRead/s) }]);
+  });
+
+  it('when the windows, actuals and retraining requests are listed, then each answers 200 with its unreadable document apart', async () => {
+    expect(await get(route('getMonitoring'), {})).toMatchObject({ windows: [], unreadable: [{ id: '20260301T0000Z', reason: expect.stringContaining('window document is invalid') }] });
+    expect(await get(route('listActuals'))).toMatchObject({ actuals: [], unreadable: [{ id: 'a1', reason: expect.stringContaining('actuals document is invalid') }] });
+    expect(await get(route('listRetraining'))).toMatchObject({ requests: [], unreadable: [{ id: 'retrain:demand:1', reason: expect.stringContaining('retraining document is invalid') }] });
+  });
+});
