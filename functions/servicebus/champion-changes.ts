@@ -32,6 +32,10 @@ app.serviceBusTopic('resumeWaitingRuns', {
     for (const runId of report.missing) {
       context.warn(`resumeWaitingRuns: run ${runId} of ${event.model} waits for a champion but has no orchestration instance (purged?): nothing to wake, skipped`);
     }
+    // Not retried: a document that does not read stays so until someone repairs it.
+    for (const { runId, reason } of report.unreadable) {
+      context.warn(`resumeWaitingRuns: run ${runId} of ${event.model} cannot be read, so it is not woken if it waits: ${reason}`);
+    }
     if (report.failed.length > 0) {
       const reasons = report.failed.map((f) => `${f.runId}: ${f.error}`).join('; ');
       throw new Error(`resumeWaitingRuns: ${report.failed.length} run(s) of ${event.model} could not be woken, to be retried: ${reasons}`);

@@ -535,7 +535,7 @@ export async function failRun(deps: BatchDeps, input: { model: string; runId: st
   }));
 }
 
-/** Runs of a model waiting for a champion (scored once one is promoted). */
+/** Runs of a model waiting for a champion (scored once one is promoted). One whose document does not read fails naming it. */
 export async function waitingRuns(deps: Pick<BatchDeps, 'runs'>, model: string): Promise<InferenceRun[]> {
   return (await deps.runs.runs.list(model)).filter((r) => r.state === 'waiting_for_champion');
 }
@@ -547,16 +547,22 @@ export interface ResumeReport {
   missing: string[];
   /** Runs that could not be told (an outage), with the reason. */
   failed: { runId: string; error: string }[];
+  /**
+   * Runs of the model whose stored document does not read (damaged, or stored under rules that
+   * have since tightened), with why: whether they wait is unknown, so they are not woken.
+   */
+  unreadable: { runId: string; reason: string }[];
 }
 
 /**
  * Wakes every run of `model` waiting for a champion, each on its own: one that cannot be woken
- * (no instance, an outage) does not keep the others waiting. `wake` answers false when the run's
- * instance does not exist.
+ * (no instance, an outage, a run document that does not read) does not keep the others waiting.
+ * `wake` answers false when the run's instance does not exist.
  */
 export async function resumeWaitingRuns(deps: Pick<BatchDeps, 'runs'>, model: string, wake: (runId: string) => Promise<boolean>): Promise<ResumeReport> {
-  const report: ResumeReport = { woken: [], missing: [], failed: [] };
-  for (const run of await waitingRuns(deps, model)) {
+  const { documents, unreadable } = await deps.runs.runs.listReadable(model);
+  const report: ResumeReport = { woken: [], missing: [], failed: [], unreadable: unreadable.map((u) => ({ runId: u.id, reason: u.reason })) };
+  for (const run of documents.filter((r) => r.state === 'waiting_for_champion')) {
     try {
       (await wake(run.runId) ? report.woken : report.missing).push(run.runId);
     } catch (error) {

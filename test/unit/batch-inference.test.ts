@@ -12,6 +12,7 @@ import {
   completeRun,
   dueScheduledRun,
   planRun,
+  resumeWaitingRuns,
   runIdFor,
   type ScoredChunk,
   scoreRunChunk,
@@ -23,7 +24,7 @@ import { registerPackage, stageUpload } from '../../shared/usecases/register-pac
 import { RegistryUseCases } from '../../shared/usecases/registry';
 import { rowsAsRead, scoreRows } from '../../shared/usecases/score-rows';
 import { validateVersion } from '../../shared/usecases/validate-version';
-import { anActor, anApprover } from '../support/builders';
+import { anActor, anApprover, anInferenceRun } from '../support/builders';
 import { InMemoryModelRegistry } from '../support/in-memory-registry';
 import { inMemoryRunStore } from '../support/in-memory-run-store';
 import { MemoryLake } from '../support/memory-lake';
@@ -331,6 +332,17 @@ describe('batch inference use cases', () => {
     } finally {
       await runtime.close();
     }
+  });
+
+  it('when a run document of the model no longer reads, then the other waiting runs are woken and it is reported apart with why', async () => {
+    const runs = inMemoryRunStore();
+    await runs.runs.create('newcomer', 'r1', anInferenceRun('newcomer', 'r1', { state: 'waiting_for_champion' }));
+    await runs.runs.create('newcomer', 'r3', anInferenceRun('newcomer', 'r3', { state: 'completed' }));
+    runs.runs.storeUnchecked('newcomer', 'r2', { ...anInferenceRun('newcomer', 'r2', { state: 'waiting_for_champion' }), rowsRead: -1 });
+    const woken: string[] = [];
+    const report = await resumeWaitingRuns({ runs }, 'newcomer', async (runId) => Boolean(woken.push(runId)));
+    expect(woken).toEqual(['r1']);
+    expect(report).toEqual({ woken: ['r1'], missing: [], failed: [], unreadable: [{ runId: 'r2', reason: expect.stringMatching(/^its stored run document is invalid: .*rowsRead/s) }] });
   });
 });
 
