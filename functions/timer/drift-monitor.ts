@@ -21,6 +21,7 @@ app.timer('driftMonitor', {
       context.log(
         `driftMonitor: ${outcome.model} v${outcome.version}: ${outcome.windows.length} window(s)${verdicts ? ` (${verdicts})` : ''}; retraining requested: ${outcome.requests.join(', ') || 'none'}${timer.isPastDue ? ' (run was past due)' : ''}`,
       );
+      for (const { id, reason } of outcome.unreadableWindows ?? []) context.warn(`driftMonitor: ${outcome.model}: window ${id} cannot be read, left out: ${reason}`);
       if (outcome.error) context.warn(`driftMonitor: ${outcome.model} stopped early: ${outcome.error}`);
     }
     if (report.withoutChampion.length > 0) context.log(`driftMonitor: no champion, not monitored: ${report.withoutChampion.join(', ')}`);

@@ -16,7 +16,7 @@ import type { DriftMetrics } from '../ports/drift-metrics';
 import type { EventPublisher } from '../ports/event-publisher';
 import type { ModelRegistry, Versioned } from '../ports/model-registry';
 import type { RetrainingQueue } from '../ports/retraining-queue';
-import type { RunStore } from '../ports/run-store';
+import type { RunStore, UnreadableDocument } from '../ports/run-store';
 import type { DriftEvaluation, DriftReport, PolicyVerdict } from '../schemas/drift';
 import { validationEvidenceSchema } from '../schemas/evidence';
 import type { ModelEventInput } from '../schemas/messages';
@@ -69,6 +69,12 @@ export interface ModelOutcome {
   error?: string;
   /** Why the model was left alone: another run holds it (it judges the windows). */
   skipped?: string;
+  /**
+   * Window documents of the model that do not read (damaged, or stored under rules that have since
+   * tightened), with why: left out, the other windows are judged. One of them due for judging
+   * fails the model naming it, as its document cannot be updated.
+   */
+  unreadableWindows?: UnreadableDocument[];
 }
 
 export interface DriftMonitorReport {
@@ -165,7 +171,9 @@ async function monitorModel(deps: DriftMonitorDeps, record: ModelRecord, version
   }
   const held: Held = { model, state: taken, holder };
   try {
-    const [profiled, stored] = await Promise.all([profiledWindows(deps.lake, model), deps.runs.windows.list(model)]);
+    const [profiled, listing] = await Promise.all([profiledWindows(deps.lake, model), deps.runs.windows.listReadable(model)]);
+    const stored = listing.documents;
+    if (listing.unreadable.length > 0) outcome.unreadableWindows = listing.unreadable;
     const context = await modelContext(deps, record, version, now, profiled, held);
     const documents = new Map(stored.map((w) => [w.window.id, w]));
     const due = windowsToEvaluate([...profiled.keys(), ...documents.keys()], context.lengthMs, context.held.state.value.evaluatedUntil, now, deps.maxWindowsPerModel);
@@ -443,6 +451,7 @@ async function retrainIfBreached(
     reason,
     window: span,
     policy: context.definition.policies.retraining,
+    // Every request, or none sent: an unreadable one may be the open request (fails closed, naming it).
     records: await deps.runs.retraining.list(context.model),
     evidence,
     now: context.now,

@@ -360,6 +360,36 @@ describe('drift monitor', () => {
     expect(await window(world, day(10))).toMatchObject({ drift: { evaluatedAt: '2026-06-20T12:00:00.000Z' } });
   });
 
+  it('when a window document of the model no longer reads, then it is left out with the reason and the other windows are judged', async () => {
+    const world = await monitorWorld();
+    world.runs.windows.storeUnchecked(MODEL, day(5), { modelName: MODEL, window: 'not a window' });
+    await world.scored(day(10), usual(10));
+
+    const report = await world.run();
+
+    expect(report.failures).toEqual([]);
+    expect(report.models[0]).toMatchObject({ windows: [{ windowId: day(10), drift: 'ok' }], unreadableWindows: [{ id: day(5), reason: expect.stringMatching(/^its stored window document is invalid: /) }] });
+    expect(report.models[0]!.error).toBeUndefined();
+    expect(await window(world, day(10))).toMatchObject({ drift: { evaluatedAt: '2026-06-20T12:00:00.000Z' } });
+  });
+
+  it('when a retraining request of the model no longer reads, then a breach sends no request: the gate fails closed, naming the document', async () => {
+    const world = await monitorWorld(TWO_IN_A_ROW);
+    const damaged = `retrain:${MODEL}:${day(1)}`;
+    world.runs.retraining.storeUnchecked(MODEL, damaged, { requestId: damaged, modelName: MODEL, state: 'queued' });
+    await world.scored(day(10), shifted(10));
+    await world.scored(day(11), shifted(11));
+
+    const report = await world.run();
+
+    expect(world.queue.messages).toEqual([]);
+    expect(report.models[0]!.requests).toEqual([]);
+    const naming = `the stored retraining document '${damaged}' of '${MODEL}' cannot be read: its stored retraining document is invalid`;
+    expect(report.models[0]!.error).toContain(naming);
+    expect(report.failures).toEqual([{ model: MODEL, error: expect.objectContaining({ message: expect.stringContaining(naming) }) }]);
+    expect((await window(world, day(11)))?.retraining).toBeUndefined();
+  });
+
   it("when a model's stored document cannot be read, then it is reported as a failure with the reason and the readable models are still judged", async () => {
     const world = await monitorWorld();
     await world.scored(day(10), usual(10));
