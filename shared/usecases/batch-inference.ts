@@ -616,6 +616,7 @@ export async function dueScheduledRun(
   // Files stamped before the latest occurrence any scheduled run was started for are that run's.
   // One later than this occurrence (the schedule was moved to an earlier time, or another host's
   // clock ran ahead) already covered this occurrence's files: a run now would score them again.
+  // Every run, or none planned: an unreadable one may be the latest scheduled run (fails naming it).
   const previous = (await deps.runs.runs.list(model))
     .filter((r) => r.kind === 'scheduled' && r.scheduledFor !== undefined)
     .map((r) => Date.parse(r.scheduledFor!))

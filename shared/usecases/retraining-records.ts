@@ -4,7 +4,7 @@ import { isDecided } from '../domain/retraining';
 import type { Clock } from '../ports/clock';
 import type { EventPublisher } from '../ports/event-publisher';
 import type { ModelRegistry } from '../ports/model-registry';
-import type { DocumentListing, RunStore } from '../ports/run-store';
+import { type DocumentListing, everyDocument, type RunStore } from '../ports/run-store';
 import type { LifecycleState } from '../schemas/lifecycle';
 import { type RetrainingRequest, retrainingRequestId } from '../schemas/messages';
 import { type RetrainingRecord, retrainingRecordSchema } from '../schemas/monitoring';
@@ -239,21 +239,26 @@ export async function takePipelineReport(
  * The lifecycle of `version` ended in `outcome`: every request that produced it and is not closed
  * is closed with that outcome: a `registered` one, or one failed because the lifecycle seemed not
  * to start (recordLifecycleNotStarted). Returns the records it closed (none when no request produced it).
+ * A request of the model whose document does not read may be one that produced it: the readable
+ * ones are closed first, then the call fails naming it (closing again closes nothing twice).
  */
 export async function closeRetrainingForVersion(
   deps: RetrainingRecordDeps,
   input: { model: string; version: number; outcome: LifecycleState },
 ): Promise<RetrainingRecord[]> {
   const produced = (r: RetrainingRecord) => (r.state === 'registered' || r.state === 'failed') && r.resultVersion === input.version;
-  const open = (await deps.runs.retraining.list(input.model)).filter(produced);
+  const listing = await deps.runs.retraining.listReadable(input.model);
+  const open = listing.documents.filter(produced);
   const closedAt = deps.clock.now().toISOString();
-  return Promise.all(
+  const closed = await Promise.all(
     open.map((r) =>
       updateRetrainingRecord(deps, input.model, r.requestId, (current) =>
         produced(current) ? { ...without(current, 'error'), state: 'closed', outcome: input.outcome, closedAt } : undefined,
       ),
     ),
   );
+  everyDocument('retraining', input.model, listing);
+  return closed;
 }
 
 /** A model's retraining requests, newest first (by request time, then id), and those the store cannot read apart (by id, with why). */

@@ -76,7 +76,8 @@ async function candidateRun(deps: ActualsDeps, run: InferenceRun & { version: nu
 
 /**
  * Completed runs created within the lookback, newest first (ties by run id, later first): an
- * id scored by several runs joins the prediction of the first of them.
+ * id scored by several runs joins the prediction of the first of them. A run document that does not
+ * read fails the join naming it: left out, its predictions would count as unmatched in the record.
  */
 async function candidateRuns(deps: ActualsDeps, definition: ModelDefinition, since: Date): Promise<CandidateRun[]> {
   const windowLength = windowLengthMs(definition.policies.drift.window);

@@ -72,6 +72,17 @@ describe('closing a retraining request when its version is decided', () => {
     expect(await closeRetrainingForVersion(deps, { model: 'regional', version: 2, outcome: 'production' })).toEqual([]);
   });
 
+  it('when a request of the model no longer reads, then the readable requests of the version close and the call fails naming it', async () => {
+    const { deps, runs } = await aWorld();
+    const id = aRecord('20260601T0000Z').requestId;
+    await runs.retraining.create('regional', id, aRecord('20260601T0000Z', { state: 'registered', trainer: 'builtin', resultVersion: 2 }));
+    runs.retraining.storeUnchecked('regional', 'retrain:regional:20260501T0000Z', { modelName: 'regional', state: 'registered', resultVersion: 2 });
+    await expect(closeRetrainingForVersion(deps, { model: 'regional', version: 2, outcome: 'production' })).rejects.toThrow(
+      "the stored retraining document 'retrain:regional:20260501T0000Z' of 'regional' cannot be read: its stored retraining document is invalid",
+    );
+    expect((await runs.retraining.get('regional', id))?.value).toMatchObject({ state: 'closed', outcome: 'production' });
+  });
+
   it('when a request failed because its version\'s lifecycle seemed not to start and that lifecycle ends after all, then the request closes with the outcome', async () => {
     const { deps, runs } = await aWorld();
     const id = aRecord('20260601T0000Z').requestId;
