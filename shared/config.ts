@@ -49,9 +49,9 @@ export const configSchema = z.object({
   /** How long a webhook retraining waits for `POST .../retraining/{requestId}/complete`. */
   RETRAINING_WEBHOOK_TIMEOUT: isoDurationSchema.default('P1D'),
   /**
-   * How long a retraining request may stay `queued` with nothing touching it (the queue sets no
-   * message time to live) before the drift monitor fails it as presumed lost (its message lost),
-   * so that it stops holding off the model's later requests.
+   * How long a retraining request may stay `queued` with nothing touching it before the drift
+   * monitor fails it as presumed lost (its message lost), so that it stops holding off the model's
+   * later requests; also its message's time to live, after which the queue dead-letters it.
    */
   RETRAINING_QUEUED_TIMEOUT: isoDurationSchema.default('P1D'),
   /** The retraining queue's MaxDeliveryCount: on that delivery a failing request is recorded as dead-lettered. */

@@ -96,6 +96,20 @@ describe('Service Bus adapters', () => {
     await receiver.close();
   });
 
+  it('when a retraining request waits longer than RETRAINING_QUEUED_TIMEOUT, then it is dead-lettered as expired instead of starting a request presumed lost', async () => {
+    const queue = new ServiceBusRetrainingQueue(client.createSender('retraining-requests'), 300);
+    const window = { id: '2026-W50', start: '2026-12-07T00:00:00Z', end: '2026-12-14T00:00:00Z' };
+    await queue.enqueue(aRetrainingRequest({ window }));
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const receiver = client.createReceiver('retraining-requests', { receiveMode: 'receiveAndDelete' });
+    expect(await receiver.receiveMessages(1, { maxWaitTimeInMs: 500 })).toEqual([]);
+    await receiver.close();
+    const dead = client.createReceiver('retraining-requests', { subQueueType: 'deadLetter', receiveMode: 'receiveAndDelete' });
+    const [expired] = await receiveAll(dead);
+    expect(expired).toMatchObject({ messageId: 'retrain:churn:2026-W50', deadLetterReason: 'TTLExpiredException', timeToLive: 300 });
+    await dead.close();
+  });
+
   it('when the same model and window is requested again, whatever the reason or version, then the queue holds the first request only', async () => {
     const queue = new ServiceBusRetrainingQueue(client.createSender('retraining-requests'));
     const window = { id: '2026-W48', start: '2026-11-23T00:00:00Z', end: '2026-11-30T00:00:00Z' };

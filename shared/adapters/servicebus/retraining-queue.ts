@@ -2,6 +2,7 @@ import type { ServiceBusSender } from '@azure/service-bus';
 
 import { config } from '../../config';
 import { parseOrThrow } from '../../domain/errors';
+import { addIsoDuration } from '../../domain/policies/duration';
 import type { RetrainingEnqueueResult, RetrainingQueue } from '../../ports/retraining-queue';
 import {
   retrainingDeduplicationKey,
@@ -22,7 +23,15 @@ export const RETRAINING_REQUEST_SUBJECT = 'retraining.requested';
  * retraining trigger continues the trace of the drift monitor run that asked for it.
  */
 export class ServiceBusRetrainingQueue implements RetrainingQueue {
-  constructor(private readonly sender: ServiceBusSender) {}
+  /**
+   * `timeToLiveMs`: how long a message waits for the retraining trigger (RETRAINING_QUEUED_TIMEOUT).
+   * Past it the queue dead-letters it (TTLExpiredException): the drift monitor presumes a request
+   * queued that long lost and raises another, so the old message must not start it over later.
+   */
+  constructor(
+    private readonly sender: ServiceBusSender,
+    private readonly timeToLiveMs?: number,
+  ) {}
 
   async enqueue(input: RetrainingRequestInput): Promise<RetrainingEnqueueResult> {
     const request = parseOrThrow(retrainingRequestSchema, input, 'retraining request');
@@ -35,6 +44,7 @@ export class ServiceBusRetrainingQueue implements RetrainingQueue {
         contentType: 'application/json',
         subject: RETRAINING_REQUEST_SUBJECT,
         correlationId: request.correlationId,
+        ...(this.timeToLiveMs === undefined ? {} : { timeToLive: this.timeToLiveMs }),
         applicationProperties: {
           model: request.model,
           version: request.version,
@@ -48,7 +58,8 @@ export class ServiceBusRetrainingQueue implements RetrainingQueue {
   }
 }
 
-/** The app's retraining queue (RETRAINING_QUEUE on the configured namespace). */
+/** The app's retraining queue (RETRAINING_QUEUE on the configured namespace), messages living RETRAINING_QUEUED_TIMEOUT. */
 export function retrainingQueue(): RetrainingQueue {
-  return new ServiceBusRetrainingQueue(serviceBusSender(config().RETRAINING_QUEUE));
+  const { RETRAINING_QUEUE, RETRAINING_QUEUED_TIMEOUT } = config();
+  return new ServiceBusRetrainingQueue(serviceBusSender(RETRAINING_QUEUE), addIsoDuration(new Date(0), RETRAINING_QUEUED_TIMEOUT).getTime());
 }

@@ -41,7 +41,7 @@ const ms = (duration: string): number => addIsoDuration(new Date(0), duration).g
  * the next one after at most the lock duration, `maxDeliveryCount` deliveries in all; a webhook
  * training is started by those deliveries, posts the job (6 attempts, each up to the function
  * timeout, 2 minutes of backoff at most between them) and waits RETRAINING_WEBHOOK_TIMEOUT for
- * the report; a queued request waits RETRAINING_QUEUED_TIMEOUT (the queue sets no message time to live).
+ * the report; a queued request waits RETRAINING_QUEUED_TIMEOUT (its message's time to live, after which the queue dead-letters it).
  */
 export function retrainingProgressBounds(settings: RetrainingProgressSettings): RetrainingProgressBounds {
   const invocation = ms(settings.functionTimeout);
