@@ -94,12 +94,16 @@ export const writeFileInPlace = (file: string, data: string | Uint8Array): void 
 export async function writeStreamInPlace(file: string, source: Readable): Promise<void> {
   prepareOutput(file);
   const temp = siblingTemp(file);
+  const out = fs.createWriteStream(temp);
   try {
-    await pipeline(source, fs.createWriteStream(temp));
+    await pipeline(source, out);
     fs.renameSync(temp, file);
   } catch (e) {
     throw new Error(`cannot write ${file}: ${(e as Error).message.replaceAll(temp, file)}`);
   } finally {
+    // A download that breaks off at once can fail the pipeline while the file is still being
+    // opened: it would appear after the removal below, so the stream is let close first.
+    if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
     fs.rmSync(temp, { force: true });
   }
 }
