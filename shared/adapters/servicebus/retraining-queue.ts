@@ -2,7 +2,7 @@ import type { ServiceBusSender } from '@azure/service-bus';
 
 import { config } from '../../config';
 import { parseOrThrow } from '../../domain/errors';
-import { addIsoDuration } from '../../domain/policies/duration';
+import { isoDurationMs } from '../../domain/policies/duration';
 import type { RetrainingEnqueueResult, RetrainingQueue } from '../../ports/retraining-queue';
 import {
   retrainingDeduplicationKey,
@@ -61,5 +61,5 @@ export class ServiceBusRetrainingQueue implements RetrainingQueue {
 /** The app's retraining queue (RETRAINING_QUEUE on the configured namespace), messages living RETRAINING_QUEUED_TIMEOUT. */
 export function retrainingQueue(): RetrainingQueue {
   const { RETRAINING_QUEUE, RETRAINING_QUEUED_TIMEOUT } = config();
-  return new ServiceBusRetrainingQueue(serviceBusSender(RETRAINING_QUEUE), addIsoDuration(new Date(0), RETRAINING_QUEUED_TIMEOUT).getTime());
+  return new ServiceBusRetrainingQueue(serviceBusSender(RETRAINING_QUEUE), isoDurationMs(RETRAINING_QUEUED_TIMEOUT));
 }

@@ -12,3 +12,6 @@ export function addIsoDuration(at: Date, duration: string, sign: 1 | -1 = 1): Da
   const ms = ((n(3) * 7 + n(4)) * 86400 + n(5) * 3600 + n(6) * 60 + n(7)) * 1000;
   return new Date(d.getTime() + sign * ms);
 }
+
+/** The duration's length in milliseconds, from the Unix epoch (years and months by the calendar from 1970-01-01). */
+export const isoDurationMs = (duration: string): number => addIsoDuration(new Date(0), duration).getTime();

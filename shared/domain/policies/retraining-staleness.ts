@@ -4,7 +4,7 @@
  * off every later request of its model for good (retraining-gate.ts: one open request per model).
  */
 import type { RetrainingRecord } from '../../schemas/monitoring';
-import { addIsoDuration } from './duration';
+import { isoDurationMs as ms } from './duration';
 
 /** How long each kind of open request may go without progress, in milliseconds. */
 export interface RetrainingProgressBounds {
@@ -33,8 +33,6 @@ export interface RetrainingProgressSettings {
 /** Attempts of a webhook retraining's activities (orchestrations/retraining: backoff(5 s, 6 attempts, 2 min cap)). */
 const WEBHOOK_ACTIVITY_ATTEMPTS = 6;
 const WEBHOOK_BACKOFF_CAP_MS = 120_000;
-
-const ms = (duration: string): number => addIsoDuration(new Date(0), duration).getTime();
 
 /**
  * The bounds: a built-in training runs in the trigger, each delivery up to the function timeout and
