@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Container, ItemDefinition, SqlParameter } from '@azure/cosmos';
 import type { z } from 'zod';
 
+import { checkDocumentSize } from '../../domain/document-size';
 import { errors, formatIssues, isDomainError, parseOrThrow } from '../../domain/errors';
 import { championAtFromEvents, compareLedgerEntries } from '../../domain/lifecycle';
 import type { ModelListing, ModelRegistry, RegisteredVersion, Versioned } from '../../ports/model-registry';
@@ -26,7 +27,7 @@ import {
   versionDocId,
   versionDocumentSchema,
 } from './documents';
-import { checkItemSize, writingItem } from './item-size';
+import { writingItem } from './item-size';
 
 /** A registration claim older than this with no version is from a crashed call and may be taken over. */
 const CLAIM_STALE_MS = 60_000;
@@ -357,7 +358,7 @@ export function cosmosModelRegistry(): CosmosModelRegistry {
 /** A document as it will be written: parsed, and no larger than Cosmos DB takes (PAYLOAD_TOO_LARGE). */
 function forWrite<S extends z.ZodType>(schema: S, doc: unknown): z.infer<S> {
   const parsed: z.infer<S> = parseOrThrow(schema, doc, 'registry document (before it was written)');
-  checkItemSize(parsed, described(parsed));
+  checkDocumentSize(parsed, described(parsed));
   return parsed;
 }
 

@@ -1,6 +1,7 @@
 import type { ItemDefinition } from '@azure/cosmos';
 import type { z } from 'zod';
 
+import { checkDocumentSize } from '../../domain/document-size';
 import { errors, formatIssues, parseOrThrow } from '../../domain/errors';
 import type { Versioned } from '../../ports/model-registry';
 import {
@@ -20,7 +21,7 @@ import {
   retrainingRecordSchema,
 } from '../../schemas/monitoring';
 import { type CosmosContainers, cosmosContainers, cosmosStatus } from './client';
-import { checkItemSize, writingItem } from './item-size';
+import { writingItem } from './item-size';
 
 type Schema<T> = z.ZodType<T>;
 
@@ -43,7 +44,7 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
     const parsed = parseOrThrow(this.schema, value, `${this.docType} document`);
     if (parsed.modelName !== model) throw errors.validation(`the ${this.docType} document is for '${parsed.modelName}', not '${model}'`);
     const item = { ...parsed, id: this.cosmosId(id), docType: this.docType };
-    checkItemSize(item, this.described(model, id));
+    checkDocumentSize(item, this.described(model, id));
     return item;
   }
 
