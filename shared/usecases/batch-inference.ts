@@ -31,6 +31,7 @@ import { type LoadedVersion, loadScoringVersion } from './load-version';
 import { type ChunkTargets, defaultChunkTargets, planChunks } from './plan-chunks';
 import { concatBatches, mergeSegmented, monitoredBatch, profileAgainst, type SegmentedProfile, subsetBatch } from './profiling';
 import { outputColumns, quarantineChunkPath, scoreChunk } from './score-chunk';
+import { isRunProfileName } from './window-profiles';
 
 /** Drops under `drops/{model}/scheduled/` wait for the model's schedule instead of being scored on arrival. */
 export const SCHEDULED_DROPS = 'scheduled/';
@@ -428,8 +429,6 @@ async function mergeChunkProfiles(deps: BatchDeps, model: string, windowId: stri
   return merged;
 }
 
-/** A run profile's file name in a window's `runs/` folder. */
-const RUN_PROFILE_NAME = /^[^/]+\.json$/;
 
 /**
  * The predictions a run profile counts, from its blob metadata (`rows`, the rows profiled, on
@@ -464,7 +463,7 @@ async function recountWindowPredictions(
     const folder = `${lakePaths.windowProfilesFolder(model, windowId)}runs/`;
     for await (const o of deps.lake.list(folder)) {
       // Only run profiles count (the drift monitor reads the same ones); anything else put there is not a run.
-      if (!RUN_PROFILE_NAME.test(o.path.slice(folder.length))) continue;
+      if (!isRunProfileName(o.path.slice(folder.length))) continue;
       predictions += profilePredictions(o.path, o.metadata);
     }
     const base: MonitoringWindow = found?.value ?? {

@@ -12,13 +12,16 @@ import type { SegmentedProfile } from './profiling';
  * `profiles/{model}/v{version}/reference.json`.
  */
 
+/** Whether a name inside a window's `runs/` folder is a run profile (`{runId}.json`, not in a subfolder). */
+export const isRunProfileName = (name: string): boolean => /^[^/]+\.json$/.test(name);
+
 /** The run profiles of every window of a model, by window id. */
 export async function profiledWindows(lake: DataLake, model: string): Promise<Map<string, string[]>> {
   const prefix = lakePaths.windowsProfilesFolder(model);
   const byWindow = new Map<string, string[]>();
   for await (const object of lake.list(prefix)) {
-    const match = /^([^/]+)\/runs\/[^/]+\.json$/.exec(object.path.slice(prefix.length));
-    if (!match) continue; // chunk profiles and anything else in the folder
+    const match = /^([^/]+)\/runs\/(.+)$/.exec(object.path.slice(prefix.length));
+    if (!match || !isRunProfileName(match[2]!)) continue; // chunk profiles and anything else in the folder
     const windowId = match[1]!;
     if (!isWindowId(windowId)) continue; // a folder someone else put there: not a window of ours
     byWindow.set(windowId, [...(byWindow.get(windowId) ?? []), object.path]);
