@@ -137,6 +137,20 @@ describe('reference selection', () => {
     expect(addIsoDuration(new Date('2026-01-31T10:00:00Z'), 'P1DT2H').toISOString()).toBe('2026-02-01T12:00:00.000Z');
     expect(addIsoDuration(new Date('2026-06-15T00:00:00Z'), 'P1Y', -1).toISOString()).toBe('2025-06-15T00:00:00.000Z');
   });
+
+  test('when months land on a day the target month lacks, then it is that month\'s last day, not days into the next', () => {
+    expect(addIsoDuration(new Date('2026-05-31T06:00:00Z'), 'P3M', -1).toISOString()).toBe('2026-02-28T06:00:00.000Z');
+    expect(addIsoDuration(new Date('2028-05-31T00:00:00Z'), 'P3M', -1).toISOString()).toBe('2028-02-29T00:00:00.000Z');
+    expect(addIsoDuration(new Date('2028-02-29T00:00:00Z'), 'P1Y', -1).toISOString()).toBe('2027-02-28T00:00:00.000Z');
+    expect(addIsoDuration(new Date('2026-01-31T00:00:00Z'), 'P1MT1H').toISOString()).toBe('2026-02-28T01:00:00.000Z');
+    expect(addIsoDuration(new Date('2026-03-31T00:00:00Z'), 'P1Y2M').toISOString()).toBe('2027-05-31T00:00:00.000Z');
+  });
+
+  test('when the reference is the same period a season earlier and the window is on the 31st, then the reference is in the season\'s month', () => {
+    const may31 = { start: '2026-05-31T00:00:00.000Z', end: '2026-06-01T00:00:00.000Z' };
+    const stored = ['2026-02-27', '2026-02-28', '2026-03-01', '2026-03-03'].map(day);
+    expect(selectReference({ kind: 'same_period', lag: 'season', windows: 1 }, may31, stored)).toMatchObject({ windows: [day('2026-02-28')], complete: true });
+  });
 });
 
 describe('performance policy', () => {
