@@ -9,7 +9,9 @@ import { parseCsvWindow } from './csv-parser';
 import { bytes, OversizedRecord } from './csv-rows';
 
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+const CR = 0x0d;
 const LF = 0x0a;
+const QUOTE = 0x22;
 
 export interface CsvReadOptions {
   /** Column names when the stream starts after the header (a planned chunk); otherwise the first record is the header. */
@@ -55,9 +57,28 @@ function assertTextNotBinary(buf: Buffer): void {
   }
 }
 
+/**
+ * Lines ended by a lone CR (as classic Mac OS and some exporters write them) read as one endless
+ * header, whose "columns" are whole lines: the first line break, met before any quote, says so.
+ */
+function assertNotLoneCrLines(buf: Buffer): void {
+  for (let i = 0; i < buf.length; i += 1) {
+    const c = buf[i]!;
+    if (c === LF || c === QUOTE) return;
+    if (c !== CR) continue;
+    if (i + 1 < buf.length && buf[i + 1] !== LF) {
+      throw errors.invalidInputFile(
+        "the file's lines end with a lone carriage return (CR, as classic Mac OS wrote them): only LF or CRLF line ends are read; save it with LF or CRLF line ends",
+      );
+    }
+    return;
+  }
+}
+
 /** Parses a header record; a header that cannot be read makes the whole file invalid. */
 export function headerOf(buf: Buffer, eof: boolean, limits: CsvLimits = DEFAULT_CSV_LIMITS): { columns: string[]; end: number } | undefined {
   assertTextNotBinary(buf);
+  assertNotLoneCrLines(buf);
   const parsed = parseCsvWindow(buf, { columns: [], firstRowNumber: 0, eof, maxRows: 1, limits });
   if (parsed.oversized) throw errors.invalidInputFile(`the CSV header is longer than ${bytes(limits.maxRecordBytes)} (the record bound)`);
   if (parsed.rows.rowCount === 0) return undefined;

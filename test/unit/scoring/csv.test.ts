@@ -193,6 +193,24 @@ describe('CSV reading', () => {
   });
 });
 
+describe('CSV line ends', () => {
+  const loneCr = /lone carriage return \(CR.*save it with LF or CRLF line ends/;
+
+  it('when lines end with a lone CR, then reading and planning refuse the file saying so instead of taking it as one long header', async () => {
+    const file = Buffer.from('id,x\ra,1\rb,2\r');
+    await expect(collect(readCsv(streamOf(file, 3), { windowBytes: 4 }))).rejects.toMatchObject({ code: 'INVALID_INPUT_FILE', message: expect.stringMatching(loneCr) });
+    await expect(planCsvChunks(streamOf(file, 2), 10)).rejects.toThrow(loneCr);
+    // Behind a byte order mark, too.
+    await expect(collect(readCsv(streamOf(Buffer.from('\uFEFFid,x\ra,1\r'))))).rejects.toThrow(loneCr);
+  });
+
+  it('when a CR is part of CRLF, quoted in the header, or ends a header-only file, then the file reads as before', async () => {
+    expect((await collect(readCsv(streamOf(Buffer.from('id,x\r\na,1\r\n'), 1)))).rows).toEqual([{ n: 1, cells: ['a', '1'] }]);
+    expect((await collect(readCsv(streamOf(Buffer.from('"i\rd",x\na,1\n'))))).columns).toEqual(['i\rd', 'x']);
+    expect((await collect(readCsv(streamOf(Buffer.from('id,x\r'))))).columns).toEqual(['id', 'x']);
+  });
+});
+
 describe('CSV chunk planning', () => {
   const cell = fc.oneof(
     fc.string({ maxLength: 6 }),
