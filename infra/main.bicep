@@ -147,6 +147,7 @@ var appSettings = union(
     APPROVAL_WATCH_SCHEDULE: '0 */15 * * * *'
     DRIFT_MONITOR_MAX_WINDOWS: '48'
     SCORE_MAX_ROWS: '1000'
+    VALIDATION_MAX_ROWS: '2000000'
     RETRAINING_WEBHOOK_TIMEOUT: 'P1D'
     // A queued retraining request untouched this long is failed as lost (its message gone).
     RETRAINING_QUEUED_TIMEOUT: 'P1D'

@@ -71,6 +71,7 @@ export const validation = (): ValidateVersionDeps => ({
   lake: dataLake(),
   files: tabularFiles(),
   runtime: modelRuntime(),
+  maxRows: config().VALIDATION_MAX_ROWS,
 });
 
 export const batch = (): BatchDeps => ({

@@ -93,6 +93,11 @@ export const configSchema = z.object({
   CSV_MAX_RECORD_BYTES: positiveInteger.default(DEFAULT_CSV_LIMITS.maxRecordBytes),
   CSV_MAX_FIELD_BYTES: positiveInteger.default(DEFAULT_CSV_LIMITS.maxFieldBytes),
   CSV_MAX_FIELDS: positiveInteger.default(DEFAULT_CSV_LIMITS.maxFields),
+  /**
+   * Rows a validation dataset may hold: validation keeps every evaluated row in memory and
+   * bootstraps over them, so a larger one fails validation saying so instead of exhausting the worker.
+   */
+  VALIDATION_MAX_ROWS: z.coerce.number().int().positive().max(50_000_000).default(2_000_000),
   /** Actuals join: how far back completed inference runs are searched for an id (ISO 8601 duration). */
   ACTUALS_LOOKBACK: isoDurationSchema.default('P90D'),
   /** Actuals join: about how many ids one join activity holds; a larger file is split in hash ranges of ids. */

@@ -19,13 +19,15 @@ import { MODEL_OUTPUT_REJECTION } from './finite-predictions';
 import { type LoadedVersion, loadScoringVersion } from './load-version';
 import { planChunks } from './plan-chunks';
 import type { SegmentedProfile } from './profiling';
-import { CHAMPION_OUTPUT, CHAMPION_TRANSFORM, type ScoredValidationData, scoreValidationData } from './validation-data';
+import { CHAMPION_OUTPUT, CHAMPION_TRANSFORM, type ScoredValidationData, scoreValidationData, tooManyValidationRows } from './validation-data';
 
 export interface ValidateVersionDeps {
   registry: ModelRegistry;
   lake: DataLake;
   files: TabularFiles;
   runtime: ModelRuntime;
+  /** Rows a validation dataset may hold (VALIDATION_MAX_ROWS); unbounded when absent. */
+  maxRows?: number;
 }
 
 export interface ValidateVersionInput {
@@ -145,8 +147,10 @@ export async function validateVersion(deps: ValidateVersionDeps, input: Validate
   } else if (candidate && source !== undefined) {
     try {
       const plan = await planChunks({ files: deps.files }, definition, source);
+      // A footer or a planned CSV says the size up front; a gzip CSV is stopped while it is read.
+      if (deps.maxRows !== undefined && plan.rows !== undefined && plan.rows > deps.maxRows) throw tooManyValidationRows(source, deps.maxRows, plan.rows);
       const groupColumns = gates.splits.flatMap((s) => (s.kind === 'group' ? [s.column] : []));
-      const scored = await scoreValidationData({ files: deps.files }, plan, candidate, champion?.loaded ?? null, groupColumns);
+      const scored = await scoreValidationData({ files: deps.files, maxRows: deps.maxRows }, plan, candidate, champion?.loaded ?? null, groupColumns);
       dataset = {
         path: source,
         ...(plan.etag ? { etag: plan.etag } : {}),

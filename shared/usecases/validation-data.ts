@@ -50,6 +50,19 @@ export const CHAMPION_OUTPUT = 'champion_output';
 /** Rejection code of a row the champion's transforms rejected (the challenger's is `transform`). */
 export const CHAMPION_TRANSFORM = 'champion_transform';
 
+/**
+ * A validation dataset over VALIDATION_MAX_ROWS: refused (as evidence) before validation holds its
+ * rows and bootstraps over them. `rows` when known up front; else it was stopped while read.
+ */
+export function tooManyValidationRows(source: string, maxRows: number, rows?: number) {
+  const n = (x: number) => x.toLocaleString('en-US');
+  const size = rows === undefined ? `more than ${n(maxRows)} rows` : `${n(rows)} rows, more than ${n(maxRows)}`;
+  return errors.invalidInputFile(
+    `the validation dataset ${source} has ${size} (VALIDATION_MAX_ROWS): validation holds every row in memory and bootstraps over them; validate on a sample of it, or raise the setting`,
+    { source, maxRows, ...(rows === undefined ? {} : { rows }) },
+  );
+}
+
 /** The batch rows a version rejected after validation for one reason, with why. */
 const rejectionsOf = (scored: ScoredBatch, code: ScoredBatch['rejected'][number]['code']): Map<number, string> =>
   new Map(scored.rejected.filter((r) => r.code === code).map((r) => [r.row, r.reason]));
@@ -104,7 +117,7 @@ function unusableActual(definition: ModelDefinition, raw: RawRows, column: numbe
  * the file lacks is not in `columns`.
  */
 export async function scoreValidationData(
-  deps: { files: TabularFiles },
+  deps: { files: TabularFiles; maxRows?: number | undefined },
   plan: ChunkPlan,
   challenger: ScoringVersion,
   champion: ScoringVersion | null,
@@ -143,6 +156,7 @@ export async function scoreValidationData(
     const opened = await deps.files.open(plan.source, chunk, { numericColumns });
     for await (const raw of opened.batches) {
       rowsRead += raw.rowCount;
+      if (deps.maxRows !== undefined && rowsRead > deps.maxRows) throw tooManyValidationRows(plan.source, deps.maxRows);
       const valid = validateRows(raw, layout);
       for (const r of valid.rejected) reasons[r.code] = (reasons[r.code] ?? 0) + 1;
       rowsRejected += valid.rejected.length;

@@ -1,6 +1,7 @@
 /** @jest-environment ./test/support/host-typed-arrays-environment.js */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 
 import { OnnxModelRuntime } from '../../shared/adapters/onnx/onnx-model-runtime';
 import { LakeTabularFiles } from '../../shared/adapters/tabular/lake-tabular-files';
@@ -428,6 +429,23 @@ describe('validation of a version', () => {
       expect(Object.keys(reference.overall.columns).sort()).toEqual(['prediction', 'region', 'x1', 'x2']);
       expect(Object.keys(reference.segments)).toEqual(['region=north', 'region=south']);
       expect(reference.segments['region=north']!.rowCount).toBe(100);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('when the validation dataset holds more rows than VALIDATION_MAX_ROWS, then validation fails saying so, before holding them; gzip CSV is stopped while read', async () => {
+    const { deps, lake, runtime } = await registered();
+    try {
+      const tooMany = /validation dataset datasets\/regional\/validation\.csv has 200 rows, more than 150 \(VALIDATION_MAX_ROWS\).*validate on a sample/;
+      const outcome = await validateVersion({ ...deps, maxRows: 150 }, { model: 'regional', version: 1, validatedAt: AT });
+      expect(outcome).toMatchObject({ decision: 'fail', reasons: [expect.stringMatching(tooMany)] });
+      // A gzip CSV's row count is not known until it is read: reading stops past the bound.
+      await lake.write('datasets/regional/validation.csv.gz', gzipSync(lake.body('datasets/regional/validation.csv')));
+      const zipped = await validateVersion({ ...deps, maxRows: 150 }, { model: 'regional', version: 1, validatedAt: AT, dataset: 'datasets/regional/validation.csv.gz' });
+      expect(zipped).toMatchObject({ decision: 'fail', reasons: [expect.stringMatching(/validation\.csv\.gz has more than 150 rows \(VALIDATION_MAX_ROWS\)/)] });
+      // At the bound, it validates.
+      await expect(validateVersion({ ...deps, maxRows: 200 }, { model: 'regional', version: 1, validatedAt: AT })).resolves.toMatchObject({ decision: 'pass' });
     } finally {
       await runtime.close();
     }
