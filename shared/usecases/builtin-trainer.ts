@@ -5,10 +5,11 @@ import { lakePaths } from '../domain/lake-paths';
 import { computeMetrics, type MetricsData } from '../domain/metrics';
 import type { GoldenRecord } from '../domain/parity';
 import { FLOAT32_OVERFLOW, layoutColumns, validateRows } from '../domain/row-validation';
+import { runStepsPausing } from '../domain/steps';
 import type { FeatureMatrix, RowBatch } from '../domain/tabular';
 import type { LinearCoefficients } from '../domain/training/least-squares';
-import { fitLinearRegression } from '../domain/training/least-squares';
-import { fitLogisticRegression } from '../domain/training/logistic';
+import { linearRegressionSteps } from '../domain/training/least-squares';
+import { logisticRegressionSteps } from '../domain/training/logistic';
 import { recoverTransformSpec } from '../domain/training/spec-recovery';
 import { applyTransforms, fitTransformsWithRows, transformSpecHash } from '../domain/transforms';
 import type { DataLake } from '../ports/data-lake';
@@ -169,9 +170,16 @@ export async function builtinSpec(lake: DataLake, definition: ModelDefinition, p
   return championSpec(lake, parent);
 }
 
-function fitModel(definition: ModelDefinition, matrix: FeatureMatrix, target: Float64Array): LinearCoefficients {
-  if (definition.task === 'regression') return fitLinearRegression(matrix, target);
-  return fitLogisticRegression(matrix, target);
+/** A turn of the event loop: other invocations of the worker (HTTP, activities, lock renewals) run. */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * The fit, handing the event loop back between its steps: a logistic fit of 160,000 rows x 100
+ * columns takes over a minute, which the worker's other invocations would otherwise wait out.
+ */
+function fitModel(definition: ModelDefinition, matrix: FeatureMatrix, target: Float64Array): Promise<LinearCoefficients> {
+  const steps = definition.task === 'regression' ? linearRegressionSteps(matrix, target) : logisticRegressionSteps(matrix, target);
+  return runStepsPausing<LinearCoefficients>(steps, turn);
 }
 
 function exportModel(exporter: ModelExporter, definition: ModelDefinition, model: LinearCoefficients): ExportedModel {
@@ -268,7 +276,7 @@ export async function trainBuiltin(
   const fittedRows = subsetBatch(train.batch, rows);
   const fitOn = transformed(fitted, { batch: fittedRows, target: Float64Array.from(rows, (r) => train.target[r]!) });
   if (fitOn.matrix.rows < 2) throw errors.insufficientData(`only ${fitOn.matrix.rows} training rows are left after the transforms`);
-  const coefficients = fitModel(definition, fitOn.matrix, fitOn.target);
+  const coefficients = await fitModel(definition, fitOn.matrix, fitOn.target);
   checkFloat32(coefficients);
   const exported = exportModel(deps.exporter, definition, coefficients);
 

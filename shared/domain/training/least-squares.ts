@@ -1,4 +1,5 @@
 import { errors } from '../errors';
+import { runSteps, type Steps } from '../steps';
 
 /** Rows of model inputs, row-major: `values[i * width + j]` (a transform's FeatureMatrix fits). */
 export interface DesignMatrix {
@@ -43,10 +44,12 @@ export function withInterceptColumns(x: DesignMatrix): Float64Array[] {
  * Householder QR of the columns of A (n x m, n >= m), applied to `rhs` as it goes: returns R
  * (m x m, by columns) and the first m entries of Q'rhs. A is overwritten.
  */
-function householderQr(a: Float64Array[], rhs: Float64Array): { r: Float64Array[]; qtb: Float64Array } {
+function* householderQr(a: Float64Array[], rhs: Float64Array): Steps<{ r: Float64Array[]; qtb: Float64Array }> {
   const m = a.length;
   const n = rhs.length;
   for (let k = 0; k < m; k += 1) {
+    // One column's reflection (about rows x width multiplications) per step.
+    if (k > 0) yield;
     const col = a[k]!;
     let norm = 0;
     for (let i = k; i < n; i += 1) norm += col[i]! * col[i]!;
@@ -133,6 +136,11 @@ export function jacobiSvd(b: Float64Array[]): { u: Float64Array[]; s: number[]; 
  * their weights share the effect, as lstsq does.
  */
 export function fitLinearRegression(x: DesignMatrix, y: ArrayLike<number>): LeastSquaresFit {
+  return runSteps(linearRegressionSteps(x, y));
+}
+
+/** fitLinearRegression in steps (runSteps, runStepsPausing): one per column of the QR factorisation. */
+export function* linearRegressionSteps(x: DesignMatrix, y: ArrayLike<number>): Steps<LeastSquaresFit> {
   const n = x.rows;
   const m = x.width + 1;
   if (y.length !== n) throw errors.validation(`${n} rows of inputs but ${y.length} targets`);
@@ -143,7 +151,7 @@ export function fitLinearRegression(x: DesignMatrix, y: ArrayLike<number>): Leas
   checkFiniteInputs(x);
   const a = withInterceptColumns(x);
   const rhs = Float64Array.from(y);
-  const { r, qtb } = n >= m ? householderQr(a, rhs) : { r: a, qtb: rhs };
+  const { r, qtb } = n >= m ? yield* householderQr(a, rhs) : { r: a, qtb: rhs };
   const { u, s, v } = jacobiSvd(r);
   // Squares of values near 1e154 and beyond overflow: NaN singular values would read as rank 0.
   if (!s.every(Number.isFinite)) throw errors.validation('the least-squares problem overflows double precision: the inputs or targets are too large in magnitude');

@@ -1,4 +1,5 @@
 import { errors } from '../errors';
+import { runSteps, type Steps } from '../steps';
 import { checkFiniteInputs, type DesignMatrix, type LinearCoefficients, withInterceptColumns } from './least-squares';
 
 export interface LogisticOptions {
@@ -58,6 +59,14 @@ function choleskySolve(h: Float64Array[], g: Float64Array): Float64Array | undef
  * not depend on the solver. Deterministic: no randomness, a fixed order of operations.
  */
 export function fitLogisticRegression(x: DesignMatrix, y: ArrayLike<number>, options: LogisticOptions = {}): LogisticFit {
+  return runSteps(logisticRegressionSteps(x, y, options));
+}
+
+/**
+ * fitLogisticRegression in steps (runSteps, runStepsPausing): one per Hessian row and line-search
+ * trial, each about rows x width multiplications, so a pause between them keeps a worker responsive.
+ */
+export function* logisticRegressionSteps(x: DesignMatrix, y: ArrayLike<number>, options: LogisticOptions = {}): Steps<LogisticFit> {
   const n = x.rows;
   const p = x.width;
   const m = p + 1;
@@ -120,6 +129,7 @@ export function fitLogisticRegression(x: DesignMatrix, y: ArrayLike<number>, opt
         hessian[a]![b] = s;
         hessian[b]![a] = s;
       }
+      yield;
     }
     if (Math.max(...gradient.map(Math.abs)) <= tolerance * Math.max(1, n)) {
       converged = true;
@@ -137,6 +147,7 @@ export function fitLogisticRegression(x: DesignMatrix, y: ArrayLike<number>, opt
     while (!(value <= objective) && scale > 1e-10) {
       scale /= 2;
       next = theta.map((t, j) => t - scale * step[j]!);
+      yield;
       value = objectiveAt(next);
     }
     if (!(value <= objective)) {

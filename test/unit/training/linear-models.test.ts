@@ -1,5 +1,6 @@
-import { fitLinearRegression } from '../../../shared/domain/training/least-squares';
-import { fitLogisticRegression } from '../../../shared/domain/training/logistic';
+import { runSteps, runStepsPausing } from '../../../shared/domain/steps';
+import { fitLinearRegression, linearRegressionSteps } from '../../../shared/domain/training/least-squares';
+import { fitLogisticRegression, logisticRegressionSteps } from '../../../shared/domain/training/logistic';
 import reference from '../../fixtures/training/reference.json';
 
 /**
@@ -79,5 +80,36 @@ describe('logistic regression (Newton, L2 with C = 1)', () => {
 
   it('when the rows hold one class only, then INSUFFICIENT_DATA says so', () => {
     expect(() => fitLogisticRegression({ rows: 3, width: 1, values: [1, 2, 3] }, [1, 1, 1])).toThrow(/one class only \(3 of 3 positive\)/);
+  });
+});
+
+describe('fits in steps (a worker stays responsive while it fits)', () => {
+  it.each([
+    ['linear', (c: Case) => linearRegressionSteps(designOf(c), c.y), (c: Case) => fitLinearRegression(designOf(c), c.y)],
+    ['logistic', (c: Case) => logisticRegressionSteps(designOf(c), c.y), (c: Case) => fitLogisticRegression(designOf(c), c.y)],
+  ] as const)('when the %s fit is run pausing between steps, then other work runs during it and the result is bit for bit the one-go fit', async (name, steps, oneGo) => {
+    const c = cases[name]!;
+    let pauses = 0;
+    let interleaved = 0;
+    // Work queued by someone else while the fit runs: it must get turns before the fit ends.
+    const other = setInterval(() => (interleaved += 1), 0);
+    try {
+      const fit = await runStepsPausing(steps(c), async () => {
+        pauses += 1;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        await new Promise<void>((resolve) => setTimeout(resolve, 0));
+      });
+      expect(fit).toEqual(oneGo(c));
+    } finally {
+      clearInterval(other);
+    }
+    expect(pauses).toBeGreaterThan(1);
+    expect(interleaved).toBeGreaterThan(0);
+  });
+
+  it('when steps are run at once, then nothing pauses and the result is the same as pausing', async () => {
+    const c = cases.logistic!;
+    const pausing = await runStepsPausing(logisticRegressionSteps(designOf(c), c.y), () => Promise.resolve());
+    expect(runSteps(logisticRegressionSteps(designOf(c), c.y))).toEqual(pausing);
   });
 });
