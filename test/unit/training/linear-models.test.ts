@@ -1,4 +1,4 @@
-import { runSteps, runStepsPausing } from '../../../shared/domain/steps';
+import { runSteps, runStepsPausing, type Steps } from '../../../shared/domain/steps';
 import { fitLinearRegression, linearRegressionSteps } from '../../../shared/domain/training/least-squares';
 import { fitLogisticRegression, logisticRegressionSteps } from '../../../shared/domain/training/logistic';
 import reference from '../../fixtures/training/reference.json';
@@ -84,10 +84,11 @@ describe('logistic regression (Newton, L2 with C = 1)', () => {
 });
 
 describe('fits in steps (a worker stays responsive while it fits)', () => {
-  it.each([
-    ['linear', (c: Case) => linearRegressionSteps(designOf(c), c.y), (c: Case) => fitLinearRegression(designOf(c), c.y)],
-    ['logistic', (c: Case) => logisticRegressionSteps(designOf(c), c.y), (c: Case) => fitLogisticRegression(designOf(c), c.y)],
-  ] as const)('when the %s fit is run pausing between steps, then other work runs during it and the result is bit for bit the one-go fit', async (name, steps, oneGo) => {
+  const fits: [string, (c: Case) => Steps<unknown>, (c: Case) => unknown][] = [
+    ['linear', (c) => linearRegressionSteps(designOf(c), c.y), (c) => fitLinearRegression(designOf(c), c.y)],
+    ['logistic', (c) => logisticRegressionSteps(designOf(c), c.y), (c) => fitLogisticRegression(designOf(c), c.y)],
+  ];
+  it.each(fits)('when the %s fit is run pausing between steps, then other work runs during it and the result is bit for bit the one-go fit', async (name, steps, oneGo) => {
     const c = cases[name]!;
     let pauses = 0;
     let interleaved = 0;
