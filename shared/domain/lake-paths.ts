@@ -137,6 +137,15 @@ export const lakePaths = {
   labelledFolder: (model: string, windowId: string) => folder('datasets', modelSegment(model), 'labelled', runIdSegment(windowId)),
   labelled: (model: string, windowId: string, actualsId: string) =>
     join('datasets', modelSegment(model), 'labelled', runIdSegment(windowId), `${runIdSegment(actualsId)}.parquet`),
+  /** `datasets/{model}/labelled/`: every window's labelled files. */
+  labelledRoot: (model: string) => folder('datasets', modelSegment(model), 'labelled'),
+  /**
+   * `datasets/{model}/replaced/{actualsId}/{windowId}.parquet`: the labelled rows of an actuals
+   * file version a newer version of its path replaced, kept out of `labelled/` so no window counts them.
+   */
+  replacedLabelledFolder: (model: string, actualsId: string) => folder('datasets', modelSegment(model), 'replaced', runIdSegment(actualsId)),
+  replacedLabelled: (model: string, actualsId: string, windowId: string) =>
+    join('datasets', modelSegment(model), 'replaced', runIdSegment(actualsId), `${runIdSegment(windowId)}.parquet`),
   /**
    * `datasets/{model}/actuals-work/{actualsId}/...`: an actuals join's plan and per-bucket pieces
    * while it runs (removed when it completes). Outside `actuals/`, whose writes start joins.

@@ -101,8 +101,28 @@ export const actualsRecordSchema = z.object({
   /** Derived from the blob path and ETag: one record per file version. */
   actualsId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/),
   modelName: modelNameSchema,
-  source: z.object({ path: z.string(), etag: z.string(), size: count }),
+  source: z.object({
+    path: z.string(),
+    etag: z.string(),
+    size: count,
+    /** The blob's last-modified time, which orders versions of one path (records stored before it: `createdAt` stands in). */
+    lastModified: isoDateTimeSchema.optional(),
+  }),
   state: z.enum(['running', 'completed', 'failed']),
+  /**
+   * A newer version of the same path completed its join: this version no longer counts in any
+   * window. Its labelled rows were moved to `labelledFolder` (out of `labelled/`) and the windows
+   * they were in recomputed; its counts and metrics still say what the version held.
+   */
+  replacedBy: z
+    .object({
+      actualsId: z.string(),
+      /** When this version stopped counting. */
+      at: isoDateTimeSchema,
+      /** `datasets/{model}/replaced/{actualsId}/`: this version's labelled rows, one file per window. */
+      labelledFolder: z.string(),
+    })
+    .optional(),
   instanceId: z.string(),
   rows: count,
   matched: count,

@@ -68,6 +68,36 @@ describe('actuals join on Blob Storage (Azurite) and Cosmos DB (local server)', 
     expect(events.ofType('run.completed')).toHaveLength(2);
   });
 
+  it('when a corrected file is uploaded over an older one (v1 ids A, B, C; v2 A, B), then the window counts v2\'s 2 rows only and v1\'s record says v2 replaced it', async () => {
+    const name = `act-${randomBytes(4).toString('hex')}`;
+    const lake = new BlobDataLake(() => Promise.resolve(container));
+    const runs = cosmosRunStore();
+    const w = await actualsWorld({ definition: aDemandModel({ name }), lake, registry: cosmosModelRegistry(), runs, events: new RecordingPublisher(), runtime });
+    await scoredRun(w, { runId: 'run-1', createdAt: '2026-03-02T00:00:00Z', rows });
+    const [a, b, c] = rows;
+    const v1 = await joinInProcess(w, await dropActuals(w, 'sales.csv', actualsCsv(['id', 'sales'], [[a!.id, 1], [b!.id, 2], [c!.id, 300]])));
+    expect(v1.record).toMatchObject({ state: 'completed', matched: 3 });
+    expect((await runs.windows.get(name, DAY))!.value).toMatchObject({ labelled: 3 });
+
+    // Same path, same second perhaps (Blob Storage stamps whole seconds): the blob's current version is the newest.
+    const v2 = await joinInProcess(w, await dropActuals(w, 'sales.csv', actualsCsv(['id', 'sales'], [[a!.id, 1], [b!.id, 2]])));
+    expect(v2.record).toMatchObject({ state: 'completed', matched: 2 });
+
+    const doc = (await runs.windows.get(name, DAY))!.value;
+    expect(doc.labelled).toBe(2);
+    expect(doc.performance!.metrics.overall.rows).toBe(2);
+    expect(doc.performance!.metrics.overall).toEqual(v2.record!.metrics!.overall);
+    expect((await runs.actuals.get(name, v1.record!.actualsId))!.value).toMatchObject({
+      state: 'completed',
+      matched: 3,
+      replacedBy: { actualsId: v2.record!.actualsId, labelledFolder: lakePaths.replacedLabelledFolder(name, v1.record!.actualsId) },
+    });
+    const inWindow: string[] = [];
+    for await (const o of lake.list(lakePaths.labelledFolder(name, DAY))) inWindow.push(o.path);
+    expect(inWindow).toEqual([lakePaths.labelled(name, DAY, v2.record!.actualsId)]);
+    expect(await readParquetRows(await lake.readBuffer(lakePaths.replacedLabelled(name, v1.record!.actualsId, DAY)))).toHaveLength(3);
+  });
+
   it('when a bucket gives up its quarantine lines after their upload began, then the upload ends at once and no object is stored', async () => {
     const lake = new BlobDataLake(() => Promise.resolve(container));
     const path = lakePaths.quarantine(`act-${randomBytes(4).toString('hex')}`, 'x', 'bucket-00000.jsonl');

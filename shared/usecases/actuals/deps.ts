@@ -1,4 +1,4 @@
-import { errors, parseOrThrow } from '../../domain/errors';
+import { errors, isDomainError, parseOrThrow } from '../../domain/errors';
 import { sameEtag } from '../../domain/lake-objects';
 import { lakePaths } from '../../domain/lake-paths';
 import type { Clock } from '../../ports/clock';
@@ -8,6 +8,7 @@ import type { ModelRegistry } from '../../ports/model-registry';
 import type { RunStore } from '../../ports/run-store';
 import type { TabularFiles } from '../../ports/tabular-files';
 import { type ActualsJoinPlan, actualsJoinPlanSchema } from '../../schemas/actuals';
+import type { ActualsRecord } from '../../schemas/monitoring';
 
 /** How the actuals join trades memory, parallelism and precision (settings ACTUALS_*). */
 export interface ActualsSettings {
@@ -61,6 +62,21 @@ export async function readPlan(lake: DataLake, model: string, actualsId: string)
     throw errors.validation(`'${path}' is not JSON: ${(e as Error).message}`, { path });
   }
   return parseOrThrow(actualsJoinPlanSchema, json, `actuals join plan ${path}`);
+}
+
+/** Writes the record with `change` applied, re-reading it on a concurrent change. */
+export async function updateActualsRecord(deps: ActualsDeps, model: string, actualsId: string, change: (r: ActualsRecord) => ActualsRecord): Promise<ActualsRecord> {
+  for (let attempt = 1; ; attempt += 1) {
+    const stored = await deps.runs.actuals.get(model, actualsId);
+    if (!stored) throw errors.notFound(`no actuals record '${actualsId}' of '${model}'`, { model, actualsId });
+    const next = change(stored.value);
+    if (next === stored.value) return next;
+    try {
+      return (await deps.runs.actuals.replace(model, actualsId, next, stored.etag)).value;
+    } catch (error) {
+      if (!(isDomainError(error) && error.code === 'CONCURRENCY_CONFLICT' && attempt < 5)) throw error;
+    }
+  }
 }
 
 /** Every object under a prefix, by path. */

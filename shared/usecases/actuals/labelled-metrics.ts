@@ -1,3 +1,4 @@
+import { laterActuals } from '../../domain/actuals';
 import { errors } from '../../domain/errors';
 import { hashBytes, IdTable } from '../../domain/id-table';
 import { computeMetricsByKeys, type MetricsData } from '../../domain/metrics';
@@ -123,10 +124,9 @@ class LatestLabels {
 
   /** Whether an actual (arrived, source, row) beats the one held for the slot. */
   private later(slot: number, arrived: number, source: number, row: number): boolean {
-    const held = this.at[slot]!;
-    if (arrived !== held) return arrived > held;
-    if (source !== this.source[slot]) return this.sources.value(source)! > this.sources.value(this.source[slot]!)!;
-    return row > this.row[slot]!;
+    const held = this.source[slot]!;
+    if (source === held) return row > this.row[slot]!;
+    return laterActuals(arrived, this.sources.value(source)!, this.at[slot]!, this.sources.value(held)!);
   }
 
   private actualOf(raw: RawRows, column: number, r: number, path: string): number {

@@ -28,7 +28,7 @@ export function runningRecord(input: ActualsJoinInput & { instanceId: string; at
   return {
     actualsId,
     modelName: input.model,
-    source: { path: input.path, etag: input.etag, size: input.size },
+    source: { path: input.path, etag: input.etag, size: input.size, lastModified: input.lastModified },
     state: 'running',
     instanceId: input.instanceId,
     rows: 0,

@@ -1,11 +1,12 @@
-import { errors, isDomainError } from '../../domain/errors';
+import { errors } from '../../domain/errors';
 import { lakePaths } from '../../domain/lake-paths';
 import type { DocumentListing } from '../../ports/run-store';
 import type { BucketSummary } from '../../schemas/actuals';
 import type { ActualsRecord } from '../../schemas/monitoring';
-import { type ActualsDeps, listPaths, readPlan } from './deps';
+import { type ActualsDeps, listPaths, readPlan, updateActualsRecord } from './deps';
 import { summarizeLabelled } from './labelled-metrics';
 import { runningRecord } from './plan';
+import { replaceOlderVersions } from './replace';
 
 /** The event ids of a join's outcome: a repeated publish is dropped by the topic. */
 export const actualsEventId = (actualsId: string, outcome: 'completed' | 'failed') => `actuals-join:${actualsId}:${outcome}`;
@@ -29,21 +30,6 @@ function totals(summaries: readonly BucketSummary[]) {
   };
 }
 
-/** Writes the record with `change` applied, re-reading it on a concurrent change. */
-async function updateRecord(deps: ActualsDeps, model: string, actualsId: string, change: (r: ActualsRecord) => ActualsRecord): Promise<ActualsRecord> {
-  for (let attempt = 1; ; attempt += 1) {
-    const stored = await deps.runs.actuals.get(model, actualsId);
-    if (!stored) throw errors.notFound(`no actuals record '${actualsId}' of '${model}'`, { model, actualsId });
-    const next = change(stored.value);
-    if (next === stored.value) return next;
-    try {
-      return (await deps.runs.actuals.replace(model, actualsId, next, stored.etag)).value;
-    } catch (error) {
-      if (!(isDomainError(error) && error.code === 'CONCURRENCY_CONFLICT' && attempt < 5)) throw error;
-    }
-  }
-}
-
 /** The file's realised metrics, read back from its labelled files (each id once in them). */
 async function labelledFileMetrics(deps: ActualsDeps, model: string, actualsId: string, windows: readonly string[]) {
   const plan = await readPlan(deps.lake, model, actualsId);
@@ -63,8 +49,10 @@ async function removeWork(deps: ActualsDeps, model: string, actualsId: string): 
 /**
  * Completes a join: the file's realised metrics over its matched rows (overall and per segment),
  * its counts summed over the buckets, the windows it labelled; then the `run.completed` event
- * (kind `actuals-join`) and the work folder is removed. A retry after the record was written
- * only repeats the event (deduplicated by id) and the clean-up.
+ * (kind `actuals-join`), the work folder is removed, and older versions of the same path are
+ * replaced (or this one is, when a newer version completed first). A retry after the record was
+ * written only repeats the event (deduplicated by id), the clean-up and the replacement, each
+ * idempotent.
  */
 export async function completeActualsJoin(
   deps: ActualsDeps,
@@ -78,7 +66,7 @@ export async function completeActualsJoin(
     const single = input.summaries.length === 1 ? input.summaries[0]!.metrics : undefined;
     const metrics = single !== undefined ? single : await labelledFileMetrics(deps, model, actualsId, counts.windows);
     const quarantined = input.summaries.some((b) => b.quarantinePath !== undefined);
-    record = await updateRecord(deps, model, actualsId, (r) => ({
+    record = await updateActualsRecord(deps, model, actualsId, (r) => ({
       ...r,
       ...counts,
       state: 'completed',
@@ -96,13 +84,15 @@ export async function completeActualsJoin(
     data: { runId: actualsId, kind: 'actuals-join', rows: record.rows, quarantinedRows: rejected + record.unmatched + (record.duplicateRows ?? 0) },
   });
   await removeWork(deps, model, actualsId);
+  await replaceOlderVersions(deps, { model, actualsId, at: record.completedAt ?? input.completedAt });
   return record;
 }
 
 /**
  * Records a join that failed for good (the file or the model is unusable, or an outage outlasted
  * the retries): the record says `failed` with the reason, `run.failed` is published. A record
- * that completed meanwhile is left as it is.
+ * that completed meanwhile is left as it is. When a newer version of the path has completed,
+ * this one is replaced: the labelled files it placed before failing leave the windows.
  */
 export async function failActualsJoin(
   deps: ActualsDeps,
@@ -110,7 +100,7 @@ export async function failActualsJoin(
 ): Promise<ActualsRecord> {
   const { model, actualsId } = input;
   await deps.runs.actuals.create(model, actualsId, runningRecord(input, actualsId));
-  const record = await updateRecord(deps, model, actualsId, (r) =>
+  const record = await updateActualsRecord(deps, model, actualsId, (r) =>
     r.state === 'completed' ? r : { ...r, state: 'failed', error: input.error.slice(0, 4000), completedAt: r.completedAt ?? input.at },
   );
   if (record.state === 'failed') {
@@ -123,6 +113,8 @@ export async function failActualsJoin(
     });
     await removeWork(deps, model, actualsId);
   }
+  // A version that failed after a newer one completed takes out what it placed before failing.
+  await replaceOlderVersions(deps, { model, actualsId, at: record.completedAt ?? input.at });
   return record;
 }
 

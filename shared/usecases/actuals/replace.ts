@@ -1,0 +1,104 @@
+import { type ActualsVersion, newerActualsVersion, newestActualsVersion } from '../../domain/actuals';
+import { errors } from '../../domain/errors';
+import { sameEtag } from '../../domain/lake-objects';
+import { lakePathProblem, lakePaths } from '../../domain/lake-paths';
+import type { ModelDefinition } from '../../schemas/model';
+import type { ActualsRecord } from '../../schemas/monitoring';
+import { type ActualsDeps, updateActualsRecord } from './deps';
+import { refreshWindowPerformance } from './window';
+
+/** A record as a version of its path: ordered by the blob's last-modified time (its join's start for records stored without it). */
+function versionOf(record: ActualsRecord, currentEtag: string | undefined): ActualsVersion & { record: ActualsRecord } {
+  return {
+    actualsId: record.actualsId,
+    lastModified: Date.parse(record.source.lastModified ?? record.createdAt),
+    current: currentEtag !== undefined && sameEtag(currentEtag, record.source.etag),
+    record,
+  };
+}
+
+/**
+ * Which versions of one path stop counting: with `newest` the newest completed version, every
+ * other version that ended (completed or failed) and is older than it, and not replaced yet. A
+ * running version settles itself when it ends (its files may still be coming); a failed version
+ * newer than the newest completed one replaces nothing and is replaced by nothing.
+ */
+export function versionsToReplace(records: readonly ActualsRecord[], currentEtag: string | undefined): { newest: ActualsRecord; older: ActualsRecord[] } | undefined {
+  const versions = records.map((r) => versionOf(r, currentEtag));
+  const newest = newestActualsVersion(versions.filter((v) => v.record.state === 'completed'));
+  if (!newest) return undefined;
+  const older = versions.filter(
+    (v) => v !== newest && v.record.state !== 'running' && v.record.replacedBy === undefined && newerActualsVersion(newest, v),
+  );
+  return { newest: newest.record, older: older.map((v) => v.record) };
+}
+
+/** The window id of a labelled file `.../labelled/{windowId}/{actualsId}.parquet`, when it is this version's. */
+function labelledWindowOf(path: string, actualsId: string): string | undefined {
+  const [windowId, file] = path.split('/').slice(-2);
+  return file === `${actualsId}.parquet` ? windowId : undefined;
+}
+
+/**
+ * Moves a version's labelled files out of `labelled/` (copied to its replaced folder, then
+ * removed) and returns every window they were in, also those a crashed earlier attempt moved
+ * already, so that a retry still recomputes them. Listing the whole labelled folder finds the
+ * files of a failed join too, whose record does not say which windows it reached.
+ */
+async function moveLabelledFiles(deps: ActualsDeps, model: string, actualsId: string): Promise<string[]> {
+  const windows = new Set<string>();
+  for await (const o of deps.lake.list(lakePaths.replacedLabelledFolder(model, actualsId))) {
+    const name = o.path.split('/').pop()!;
+    if (name.endsWith('.parquet')) windows.add(name.slice(0, -'.parquet'.length));
+  }
+  const found: { path: string; windowId: string }[] = [];
+  for await (const o of deps.lake.list(lakePaths.labelledRoot(model))) {
+    const windowId = labelledWindowOf(o.path, actualsId);
+    if (windowId !== undefined) found.push({ path: o.path, windowId });
+  }
+  for (const { path, windowId } of found) {
+    await deps.lake.copy(path, lakePaths.replacedLabelled(model, actualsId, windowId));
+    await deps.lake.delete(path);
+    windows.add(windowId);
+  }
+  return [...windows].sort();
+}
+
+/**
+ * Replaces one older version: its labelled files leave the windows, the windows are recomputed
+ * without them, and only then its record says so; a crash in between leaves the record unmarked,
+ * so a retry does it all again (each step is idempotent).
+ */
+async function replaceVersion(deps: ActualsDeps, definition: ModelDefinition, old: ActualsRecord, newest: ActualsRecord, at: string): Promise<void> {
+  const model = definition.name;
+  const windows = await moveLabelledFiles(deps, model, old.actualsId);
+  for (const windowId of windows) await refreshWindowPerformance(deps, definition, windowId);
+  const replacedBy = { actualsId: newest.actualsId, at, labelledFolder: lakePaths.replacedLabelledFolder(model, old.actualsId) };
+  await updateActualsRecord(deps, model, old.actualsId, (r) => (r.replacedBy ? r : { ...r, replacedBy }));
+}
+
+/**
+ * Makes the newest completed version of an actuals path the only one that counts: every older
+ * version that ended is replaced (its labelled rows moved out of the windows, which are
+ * recomputed; its record names the version that replaced it). Run when a version ends, completed
+ * or failed, after its record says so: of two versions ending at once, at least one sees both
+ * ended, so a version joined while a newer one completed still ends replaced, and its files out.
+ * Returns the versions replaced now.
+ */
+export async function replaceOlderVersions(deps: ActualsDeps, input: { model: string; actualsId: string; at: string }): Promise<ActualsRecord[]> {
+  const { model } = input;
+  const ended = (await deps.runs.actuals.get(model, input.actualsId))?.value;
+  if (!ended) throw errors.notFound(`no actuals record '${input.actualsId}' of '${model}'`, { model, actualsId: input.actualsId });
+  // A record that no longer reads cannot be told apart by path: it is left as it is (the listing API names it).
+  const { documents } = await deps.runs.actuals.listReadable(model);
+  const sameFile = documents.filter((r) => r.source.path === ended.source.path);
+  // A name the lake refuses never completes a join (its plan fails it), so it has nothing to replace.
+  if (sameFile.length < 2 || !sameFile.some((r) => r.state === 'completed') || lakePathProblem(ended.source.path)) return [];
+  const blob = await deps.lake.stat(ended.source.path);
+  const plan = versionsToReplace(sameFile, blob?.etag);
+  if (!plan || plan.older.length === 0) return [];
+  const stored = await deps.registry.getModel(model);
+  if (!stored) throw errors.modelNotFound(model);
+  for (const old of plan.older) await replaceVersion(deps, stored.definition, old, plan.newest, input.at);
+  return plan.older;
+}
