@@ -70,6 +70,9 @@ function* actualsJoin(context: OrchestrationContext): Generator<df.Task, Actuals
       log(planned.outcome === 'done' ? `already ${planned.state}` : 'superseded by a newer version of the blob');
       return { actualsId, outcome: planned.outcome };
     }
+    for (const skipped of planned.skippedRuns ?? []) {
+      if (!context.df.isReplaying) context.warn(`[${instanceId}] ${input.model} ${input.path}: run ${skipped.runId} left out of the join: ${skipped.reason}`);
+    }
     // Every step's input carries the trace of the blob trigger that started the join.
     const join = { model: input.model, actualsId, ...carriedTrace(input) };
     context.df.setCustomStatus({ step: 'joining', buckets: planned.buckets });

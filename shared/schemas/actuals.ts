@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { isoDateTimeSchema, isoDurationSchema, modelNameSchema, traceparentSchema, versionNumberSchema } from './common';
 import { segmentedMetricReportSchema } from './metrics';
 import { storedModelDefinitionSchema } from './model';
-import { actualsRecordSchema, unreadableDocumentsSchema, windowIdSchema, windowSpanSchema } from './monitoring';
+import { actualsRecordSchema, skippedRunSchema, unreadableDocumentsSchema, windowIdSchema, windowSpanSchema } from './monitoring';
 import { chunkPlanSchema } from './scoring';
 
 /**
@@ -70,12 +70,21 @@ export const actualsJoinPlanSchema = z.object({
   lookbackFrom: isoDateTimeSchema,
   /** Completed runs, newest first: an id scored by several of them joins the first (the latest). */
   runs: z.array(candidateRunSchema),
+  /** Completed runs within the lookback left out: their predictions could not be read. */
+  skippedRuns: z.array(skippedRunSchema).optional(),
 });
 export type ActualsJoinPlan = z.infer<typeof actualsJoinPlanSchema>;
 
 /** What the planning step decided: join, or nothing to do. */
 export const actualsPlanResultSchema = z.discriminatedUnion('outcome', [
-  z.object({ outcome: z.literal('planned'), actualsId: actualsIdSchema, buckets: z.number().int().positive(), parallelism: z.number().int().positive() }),
+  z.object({
+    outcome: z.literal('planned'),
+    actualsId: actualsIdSchema,
+    buckets: z.number().int().positive(),
+    parallelism: z.number().int().positive(),
+    /** Runs left out (as on the record, at most its listed ones), for the orchestration to warn about. */
+    skippedRuns: z.array(skippedRunSchema).optional(),
+  }),
   /** The file version was joined (or failed) before: a repeated event. */
   z.object({ outcome: z.literal('done'), actualsId: actualsIdSchema, state: z.enum(['completed', 'failed']) }),
   /** The blob changed or vanished since the event: its newer version has an event of its own. */

@@ -96,6 +96,13 @@ export const inferenceRunSchema = z.object({
 });
 export type InferenceRun = z.infer<typeof inferenceRunSchema>;
 
+/** Skipped runs an actuals record lists at most (the rest are counted in `skippedRunsOmitted`). */
+export const MAX_LISTED_SKIPPED_RUNS = 20;
+
+/** A completed run an actuals join left out, and why (its predictions are gone or damaged). */
+export const skippedRunSchema = z.object({ runId: z.string(), reason: z.string().max(1000) });
+export type SkippedRun = z.infer<typeof skippedRunSchema>;
+
 /** One actuals file joined to stored predictions. */
 export const actualsRecordSchema = z.object({
   /** Derived from the blob path and ETag: one record per file version. */
@@ -142,6 +149,14 @@ export const actualsRecordSchema = z.object({
   metrics: segmentedMetricReportSchema.nullable(),
   /** Windows whose realised metrics this file changed. */
   windows: z.array(windowIdSchema),
+  /**
+   * Completed runs within the lookback the join left out because their predictions could not be
+   * read (manifest or part gone, manifest damaged), with the reason; ids they carried came out
+   * unmatched. At most MAX_LISTED_SKIPPED_RUNS, newest first.
+   */
+  skippedRuns: z.array(skippedRunSchema).max(MAX_LISTED_SKIPPED_RUNS).optional(),
+  /** Runs left out beyond those listed in `skippedRuns`. */
+  skippedRunsOmitted: count.optional(),
   createdAt: isoDateTimeSchema,
   completedAt: isoDateTimeSchema.optional(),
   error: z.string().optional(),

@@ -98,6 +98,26 @@ describe('actuals join on Blob Storage (Azurite) and Cosmos DB (local server)', 
     expect(await readParquetRows(await lake.readBuffer(lakePaths.replacedLabelled(name, v1.record!.actualsId, DAY)))).toHaveLength(3);
   });
 
+  it('when one of two completed runs lost its predictions manifest, then the join completes with the other run\'s ids and the record names the skipped run and why', async () => {
+    const name = `act-${randomBytes(4).toString('hex')}`;
+    const lake = new BlobDataLake(() => Promise.resolve(container));
+    const runs = cosmosRunStore();
+    const w = await actualsWorld({ definition: aDemandModel({ name }), lake, registry: cosmosModelRegistry(), runs, events: new RecordingPublisher(), runtime });
+    await scoredRun(w, { runId: 'run-kept', createdAt: '2026-03-02T00:00:00Z', rows: rows.slice(0, 20) });
+    await scoredRun(w, { runId: 'run-cleaned', createdAt: '2026-03-03T00:00:00Z', rows: rows.slice(20) });
+    const manifest = lakePaths.predictionManifest(name, 1, 'run-cleaned');
+    await lake.delete(manifest);
+
+    const { outcome, record } = await joinInProcess(w, await dropActuals(w, 'sales.csv', actualsCsv(['id', 'sales'], rows.map((r, i) => [r.id, i]))));
+
+    expect(outcome).toBe('completed');
+    expect(record).toMatchObject({ state: 'completed', rows: 40, matched: 20, unmatched: 20, windows: [DAY] });
+    const stored = (await runs.actuals.get(name, record!.actualsId))!.value;
+    expect(stored.skippedRuns).toEqual([{ runId: 'run-cleaned', reason: `its predictions manifest '${manifest}' is gone` }]);
+    const labelled = await readParquetRows(await lake.readBuffer(lakePaths.labelled(name, DAY, record!.actualsId)));
+    expect(labelled.map((r) => r.id).sort()).toEqual(rows.slice(0, 20).map((r) => r.id).sort());
+  });
+
   it('when a bucket gives up its quarantine lines after their upload began, then the upload ends at once and no object is stored', async () => {
     const lake = new BlobDataLake(() => Promise.resolve(container));
     const path = lakePaths.quarantine(`act-${randomBytes(4).toString('hex')}`, 'x', 'bucket-00000.jsonl');

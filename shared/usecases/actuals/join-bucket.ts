@@ -1,4 +1,4 @@
-import { errors } from '../../domain/errors';
+import { errors, isDomainError } from '../../domain/errors';
 import { bucketOfHash, hashBytes, IdTable } from '../../domain/id-table';
 import { lakePaths } from '../../domain/lake-paths';
 import type { RawRows } from '../../domain/raw-rows';
@@ -204,6 +204,35 @@ async function* partBatches(deps: ActualsDeps, part: string, partPlan: ChunkPlan
   for (const chunk of partPlan.chunks) yield* (await deps.files.open(part, chunk, { reuseBuffers: true })).batches;
 }
 
+/**
+ * A part removed after the plan found it fails the join naming the run and the part. Every bucket
+ * joins against the plan's runs, so one bucket cannot leave the run out alone (its ids would join
+ * older predictions than the other buckets' ids); a new version of the actuals file is planned
+ * again and leaves the run out from the start.
+ */
+function partGone(runId: string, part: string): Error {
+  return errors.invalidInputFile(
+    `the predictions part '${part}' of run '${runId}' was removed while the join read it (it was there when the join was planned); upload the actuals file again to join it without that run`,
+    { runId, part },
+  );
+}
+
+async function whilePartThere<T>(runId: string, part: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    throw isDomainError(error) && error.code === 'NOT_FOUND' ? partGone(runId, part) : error;
+  }
+}
+
+async function* namingGonePart(runId: string, part: string, batches: AsyncGenerator<RawRows>): AsyncGenerator<RawRows> {
+  try {
+    yield* batches;
+  } catch (error) {
+    throw isDomainError(error) && error.code === 'NOT_FOUND' ? partGone(runId, part) : error;
+  }
+}
+
 /** The generator, already reading its first batch (a part is fetched while the one before it is joined). */
 function started(batches: AsyncGenerator<RawRows>): AsyncGenerator<RawRows> {
   const first = batches.next();
@@ -232,10 +261,11 @@ interface OpenedPart {
 async function* partsAhead(deps: ActualsDeps, plan: ActualsJoinPlan): AsyncGenerator<OpenedPart> {
   const parts = plan.runs.flatMap((run, k) => run.parts.map((part) => ({ part, k })));
   const open = async ({ part, k }: { part: string; k: number }): Promise<OpenedPart> => {
-    const partPlan = await deps.files.plan(part, WHOLE_FILE);
+    const partPlan = await whilePartThere(plan.runs[k]!.runId, part, () => deps.files.plan(part, WHOLE_FILE));
     const idColumn = partPlan.columns.indexOf(plan.definition.idColumn);
     if (idColumn < 0) throw errors.invalidInputFile(`the predictions part '${part}' has no id column '${plan.definition.idColumn}'`, { part });
-    return { k, columns: partPlan.columns, idColumn, batches: started(partBatches(deps, part, partPlan)) };
+    const batches = partBatches(deps, part, partPlan);
+    return { k, columns: partPlan.columns, idColumn, batches: started(namingGonePart(plan.runs[k]!.runId, part, batches)) };
   };
   let next = parts.length > 0 ? open(parts[0]!) : undefined;
   try {
@@ -429,6 +459,8 @@ async function joinBucket(deps: ActualsDeps, plan: ActualsJoinPlan, bucket: numb
   let unmatched = 0;
   let rescoredIds = 0;
   const since = plan.lookbackFrom;
+  const skipped = plan.skippedRuns?.length ?? 0;
+  const leftOut = skipped > 0 ? `; ${skipped} run(s) left out, their predictions gone or damaged: see the record's skippedRuns` : '';
   for (let slot = 0; slot < actuals.table.size; slot += 1) {
     if (matches.carried[slot]! > 1) rescoredIds += 1;
     if (matches.rank[slot]! >= 0) continue;
@@ -436,7 +468,7 @@ async function joinBucket(deps: ActualsDeps, plan: ActualsJoinPlan, bucket: numb
     await sink.write({
       row: actuals.rows[slot]!,
       code: 'unmatched',
-      reason: `no stored prediction has this id (completed runs created since ${since})`,
+      reason: `no stored prediction has this id (completed runs created since ${since}${leftOut})`,
       cells: [actuals.table.text(slot), actuals.actualText(slot)],
     });
   }

@@ -1,5 +1,5 @@
 import { actualsIdOf } from '../../domain/actuals';
-import { errors, parseOrThrow } from '../../domain/errors';
+import { errors, isDomainError, parseOrThrow } from '../../domain/errors';
 import { lakePathProblem, lakePaths } from '../../domain/lake-paths';
 import { addIsoDuration } from '../../domain/policies/duration';
 import { headerIndex } from '../../domain/row-validation';
@@ -7,9 +7,16 @@ import { windowFromId, windowLengthMs, windowOf } from '../../domain/windows';
 import type { TabularFiles } from '../../ports/tabular-files';
 import type { ActualsJoinInput, ActualsJoinPlan, ActualsPlanInput, ActualsPlanResult, CandidateRun } from '../../schemas/actuals';
 import type { ModelDefinition } from '../../schemas/model';
-import { type ActualsRecord, type InferenceRun, predictionManifestSchema } from '../../schemas/monitoring';
+import {
+  type ActualsRecord,
+  type InferenceRun,
+  MAX_LISTED_SKIPPED_RUNS,
+  type PredictionManifest,
+  predictionManifestSchema,
+  type SkippedRun,
+} from '../../schemas/monitoring';
 import type { ChunkPlan } from '../../schemas/scoring';
-import { type ActualsDeps, readingUnchanged, sameEtag, writePlan } from './deps';
+import { type ActualsDeps, readingUnchanged, sameEtag, updateActualsRecord, writePlan } from './deps';
 
 /** Actuals chunks: byte ranges or row groups of about this size, read one after another. */
 const ACTUALS_CHUNKS = { targetChunkBytes: 64 * 1024 * 1024, targetChunkRows: 1_000_000 };
@@ -52,25 +59,53 @@ async function countRows(files: TabularFiles, plan: ChunkPlan): Promise<number> 
   return rows;
 }
 
-/** The predictions parts of a completed run, from the manifest written when they were all in place. */
-async function candidateRun(deps: ActualsDeps, run: InferenceRun & { version: number }, windowLength: number): Promise<CandidateRun> {
+const isGone = (error: unknown) => isDomainError(error) && error.code === 'NOT_FOUND';
+
+/** Manifest parts no longer in the lake, found with one listing per folder they are in. */
+async function missingParts(deps: ActualsDeps, parts: readonly string[]): Promise<string[]> {
+  const present = new Set<string>();
+  for (const folder of new Set(parts.map((p) => p.slice(0, p.lastIndexOf('/') + 1)))) {
+    for await (const o of deps.lake.list(folder)) present.add(o.path);
+  }
+  return parts.filter((p) => !present.has(p));
+}
+
+/**
+ * The predictions parts of a completed run, from the manifest written when they were all in
+ * place; or why the run cannot be joined: its manifest or a part is gone (retention, an
+ * operator), or its manifest is damaged (not JSON, not a manifest). Either way the run can never
+ * be read again, so failing would fail every join of the model until the run leaves the lookback;
+ * left out, its ids come out unmatched and are quarantined. Outages are thrown, to be retried.
+ */
+async function candidateRun(deps: ActualsDeps, run: InferenceRun & { version: number }, windowLength: number): Promise<CandidateRun | SkippedRun> {
   const folder = run.predictionsFolder ?? lakePaths.predictionsRunFolder(run.modelName, run.version, run.runId);
   const manifestPath = `${folder.endsWith('/') ? folder : `${folder}/`}_manifest.json`;
-  let manifest: unknown;
+  const skipped = (reason: string): SkippedRun => ({ runId: run.runId, reason: reason.length > 1000 ? `${reason.slice(0, 999)}…` : reason });
+  let bytes: Buffer;
   try {
-    manifest = JSON.parse((await deps.lake.readBuffer(manifestPath)).toString('utf8'));
+    bytes = await deps.lake.readBuffer(manifestPath);
   } catch (error) {
-    if (error instanceof SyntaxError) throw errors.validation(`the predictions manifest '${manifestPath}' is not JSON`, { path: manifestPath });
+    if (isGone(error)) return skipped(`its predictions manifest '${manifestPath}' is gone`);
     throw error;
   }
-  const { parts } = parseOrThrow(predictionManifestSchema, manifest, `predictions manifest ${manifestPath}`);
+  let parts: PredictionManifest['parts'];
+  try {
+    ({ parts } = parseOrThrow(predictionManifestSchema, JSON.parse(bytes.toString('utf8')), `predictions manifest ${manifestPath}`));
+  } catch (error) {
+    if (error instanceof SyntaxError) return skipped(`its predictions manifest '${manifestPath}' is not JSON`);
+    if (isDomainError(error)) return skipped(error.message);
+    throw error;
+  }
+  const paths = [...parts].sort((a, b) => a.chunk - b.chunk).map((p) => (p.path.startsWith('predictions/') ? p.path : `${folder.replace(/\/$/, '')}/${p.path}`));
+  const missing = await missingParts(deps, paths);
+  if (missing.length > 0) return skipped(`${missing.length} of its ${paths.length} predictions part(s) are gone, the first '${missing[0]}'`);
   const only = run.windows.length === 1 ? run.windows[0] : undefined;
   return {
     runId: run.runId,
     version: run.version,
     createdAt: run.createdAt,
     arrivalWindow: only ? windowFromId(only, windowLength) : windowOf(Date.parse(run.createdAt), windowLength),
-    parts: [...parts].sort((a, b) => a.chunk - b.chunk).map((p) => (p.path.startsWith('predictions/') ? p.path : `${folder.replace(/\/$/, '')}/${p.path}`)),
+    parts: paths,
   };
 }
 
@@ -78,14 +113,19 @@ async function candidateRun(deps: ActualsDeps, run: InferenceRun & { version: nu
  * Completed runs created within the lookback, newest first (ties by run id, later first): an
  * id scored by several runs joins the prediction of the first of them. A run document that does not
  * read fails the join naming it: left out, its predictions would count as unmatched in the record.
+ * A run whose predictions are gone or damaged is left out with the reason (`skipped`).
  */
-async function candidateRuns(deps: ActualsDeps, definition: ModelDefinition, since: Date): Promise<CandidateRun[]> {
+async function candidateRuns(deps: ActualsDeps, definition: ModelDefinition, since: Date): Promise<{ runs: CandidateRun[]; skipped: SkippedRun[] }> {
   const windowLength = windowLengthMs(definition.policies.drift.window);
   const runs = (await deps.runs.runs.list(definition.name))
     .filter((r): r is InferenceRun & { version: number } => r.state === 'completed' && r.version !== null && Date.parse(r.createdAt) >= since.getTime())
     .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || (a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0));
-  const out: CandidateRun[] = [];
-  for (const run of runs) out.push(await candidateRun(deps, run, windowLength));
+  const out = { runs: [] as CandidateRun[], skipped: [] as SkippedRun[] };
+  for (const run of runs) {
+    const candidate = await candidateRun(deps, run, windowLength);
+    if ('parts' in candidate) out.runs.push(candidate);
+    else out.skipped.push(candidate);
+  }
   return out;
 }
 
@@ -153,6 +193,14 @@ export async function planActualsJoin(deps: ActualsDeps, input: ActualsPlanInput
     );
   }
   const since = addIsoDuration(new Date(input.at), deps.settings.lookback, -1);
+  const candidates = await candidateRuns(deps, definition, since);
+  const listed = candidates.skipped.slice(0, MAX_LISTED_SKIPPED_RUNS);
+  const omitted = candidates.skipped.length - listed.length;
+  // On the record before any bucket runs: a join that fails later still says which runs it left out.
+  await updateActualsRecord(deps, input.model, actualsId, (r) => {
+    const { skippedRuns: _runs, skippedRunsOmitted: _omitted, ...rest } = r;
+    return { ...rest, ...(listed.length > 0 ? { skippedRuns: listed } : {}), ...(omitted > 0 ? { skippedRunsOmitted: omitted } : {}) };
+  });
   const plan: ActualsJoinPlan = {
     schemaVersion: 1,
     actualsId,
@@ -165,8 +213,15 @@ export async function planActualsJoin(deps: ActualsDeps, input: ActualsPlanInput
     buckets,
     window: definition.policies.drift.window,
     lookbackFrom: since.toISOString(),
-    runs: await candidateRuns(deps, definition, since),
+    runs: candidates.runs,
+    ...(candidates.skipped.length > 0 ? { skippedRuns: candidates.skipped } : {}),
   };
   await writePlan(deps.lake, plan);
-  return { outcome: 'planned', actualsId, buckets: plan.buckets, parallelism: deps.settings.parallelism };
+  return {
+    outcome: 'planned',
+    actualsId,
+    buckets: plan.buckets,
+    parallelism: deps.settings.parallelism,
+    ...(listed.length > 0 ? { skippedRuns: listed } : {}),
+  };
 }
