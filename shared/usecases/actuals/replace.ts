@@ -1,5 +1,5 @@
 import { type ActualsVersion, newerActualsVersion, newestActualsVersion } from '../../domain/actuals';
-import { errors } from '../../domain/errors';
+import { errors, isDomainError } from '../../domain/errors';
 import { sameEtag } from '../../domain/lake-objects';
 import { lakePathProblem, lakePaths } from '../../domain/lake-paths';
 import type { ModelDefinition } from '../../schemas/model';
@@ -57,9 +57,15 @@ async function moveLabelledFiles(deps: ActualsDeps, model: string, actualsId: st
     if (windowId !== undefined) found.push({ path: o.path, windowId });
   }
   for (const { path, windowId } of found) {
-    await deps.lake.copy(path, lakePaths.replacedLabelled(model, actualsId, windowId));
-    await deps.lake.delete(path);
     windows.add(windowId);
+    try {
+      await deps.lake.copy(path, lakePaths.replacedLabelled(model, actualsId, windowId));
+    } catch (error) {
+      // Another version ending at the same time moved it since the listing: it is where it belongs.
+      if (isDomainError(error) && error.code === 'NOT_FOUND') continue;
+      throw error;
+    }
+    await deps.lake.delete(path);
   }
   return [...windows].sort();
 }

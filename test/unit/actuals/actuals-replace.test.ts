@@ -172,6 +172,30 @@ describe('a new version of an actuals file replaces the old one (use cases, in m
     expect(await windowDoc(w)).toMatchObject({ labelled: 2 });
   });
 
+  it('when another ending version moves v1\'s file between the listing and the copy, then the replacement goes on instead of failing on the missing file', async () => {
+    const { w, lake } = await world();
+    const v1 = await joinInProcess(w, await dropActuals(w, 'sales.csv', sales(['A', 'B', 'C'])));
+    const v2 = await joinUntilComplete(w, await dropActuals(w, 'sales.csv', sales(['A', 'B'], 1)));
+    const copy = lake.copy.bind(lake);
+    w.deps.lake = Object.assign(Object.create(lake) as MemoryLake, {
+      copy: async (from: string, to: string) => {
+        // The other mover gets there first: copied and removed.
+        if (lake.objects.has(from)) {
+          await copy(from, to);
+          await lake.delete(from);
+        }
+        return copy(from, to);
+      },
+    });
+
+    await completeActualsJoin(w.deps, { model: 'demand', actualsId: v2.actualsId, summaries: v2.summaries, completedAt: w.now.toISOString() });
+
+    expect((await record(w, v1.record!.actualsId)).replacedBy?.actualsId).toBe(v2.actualsId);
+    expect(labelledFiles(lake)).toEqual([lakePaths.labelled('demand', DAY, v2.actualsId)]);
+    expect(lake.objects.has(lakePaths.replacedLabelled('demand', v1.record!.actualsId, DAY))).toBe(true);
+    expect(await windowDoc(w)).toMatchObject({ labelled: 2 });
+  });
+
   it('when the same version\'s event comes again, or its completion is retried, then nothing changes', async () => {
     const { w, lake } = await world();
     await joinInProcess(w, await dropActuals(w, 'sales.csv', sales(['A', 'B', 'C'])));
