@@ -3,7 +3,8 @@
  * `batchInference`, then an actuals file in Azurite fires the `joinActuals` blob trigger and
  * `actualsJoin` labels the predictions: the record over HTTP, the labelled data against the
  * model's own predictions, the window document batch inference counted, the event on the broker;
- * the same blob event delivered again (the host's admin API) adds nothing.
+ * the same blob event delivered again (the host's admin API) adds nothing; a corrected file
+ * uploaded over the same path replaces the first version in the window.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -130,6 +131,20 @@ describe('actuals join on devhost', () => {
     await eventually('the two deliveries', async () => (devhost.output.filter((l) => l.includes(`already joined or joining as actuals:demand:${actualsId}`)).length >= 2 ? true : undefined));
     const after = (await reader().get('models/demand/actuals')).body.actuals;
     expect(after).toEqual([record]);
+
+    // A corrected file over the same path (30 of the ids): it replaces the first version in the window.
+    const corrected = `id,actual\n${rows.slice(0, 30).map((r) => `${r.id},${r.actual}`).join('\n')}\n`;
+    const second = await upload('actuals/demand/2026-12/sales.csv', corrected);
+    const secondId = actualsIdOf('actuals/demand/2026-12/sales.csv', second.etag!);
+    const replaced = await eventually('the first version replaced', async () => {
+      const list = (await reader().get('models/demand/actuals')).body?.actuals as { actualsId: string; state: string; error?: string; replacedBy?: unknown }[] | undefined;
+      if (list?.find((a) => a.actualsId === secondId)?.state === 'failed') throw new Error('the corrected file\'s join failed');
+      const first = list?.find((a) => a.actualsId === actualsId);
+      return first?.replacedBy ? first : undefined;
+    }, 60_000);
+    expect(replaced).toMatchObject({ state: 'completed', matched: 40, replacedBy: { actualsId: secondId, labelledFolder: `datasets/demand/replaced/${actualsId}/` } });
+    const windowNow = (await reader().get('models/demand/monitoring')).body.windows.find((w: { window: { id: string } }) => w.window.id === windowId);
+    expect(windowNow).toMatchObject({ predictions: 60, labelled: 30, performance: { metrics: { overall: { rows: 30 } } } });
   });
 
   it('when files land under names the join cannot read (a folder starting with a space, a .json file), then each ends on a failed record with the reason', async () => {
