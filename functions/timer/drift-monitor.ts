@@ -21,6 +21,7 @@ app.timer('driftMonitor', {
       context.log(
         `driftMonitor: ${outcome.model} v${outcome.version}: ${outcome.windows.length} window(s)${verdicts ? ` (${verdicts})` : ''}; retraining requested: ${outcome.requests.join(', ') || 'none'}${timer.isPastDue ? ' (run was past due)' : ''}`,
       );
+      if (outcome.presumedLost) context.warn(`driftMonitor: ${outcome.model}: failed as presumed lost (no progress within its bound): ${outcome.presumedLost.join(', ')}`);
       for (const { id, reason } of outcome.unreadableWindows ?? []) context.warn(`driftMonitor: ${outcome.model}: window ${id} cannot be read, left out: ${reason}`);
       if (outcome.error) context.warn(`driftMonitor: ${outcome.model} stopped early: ${outcome.error}`);
     }

@@ -25,6 +25,7 @@ import type { MonitoringWindow, MonitorState, WindowSpan } from '../schemas/moni
 import type { ModelRecord } from '../schemas/registry';
 import type { SegmentedProfile } from './profiling';
 import { requestRetraining, type RetrainingAnswer } from './request-retraining';
+import { failRequestsPresumedLost } from './retraining-records';
 import { loadReferenceProfile, loadWindowProfile, mergeAll, profiledWindows, readLakeJson } from './window-profiles';
 
 /**
@@ -65,6 +66,8 @@ export interface ModelOutcome {
   windows: WindowOutcome[];
   /** Retraining requests sent in this run. */
   requests: string[];
+  /** Open retraining requests this run failed as presumed lost (on every run, breach or not). */
+  presumedLost?: string[];
   /** Why the model stopped early (the next run goes on from where it stopped). */
   error?: string;
   /** Why the model was left alone: another run holds it (it judges the windows). */
@@ -171,6 +174,8 @@ async function monitorModel(deps: DriftMonitorDeps, record: ModelRecord, version
   }
   const held: Held = { model, state: taken, holder };
   try {
+    const lost = await failRequestsLostSinceLastRun(deps, model, now);
+    if (lost.length > 0) outcome.presumedLost = lost;
     const [profiled, listing] = await Promise.all([profiledWindows(deps.lake, model), deps.runs.windows.listReadable(model)]);
     const stored = listing.documents;
     if (listing.unreadable.length > 0) outcome.unreadableWindows = listing.unreadable;
@@ -185,6 +190,18 @@ async function monitorModel(deps: DriftMonitorDeps, record: ModelRecord, version
   } finally {
     await releaseLease(deps, held);
   }
+}
+
+/**
+ * The model's open requests past their presumed-lost bound, failed on every run and not only when a
+ * breach consults the gate: between breaches `GET .../retraining` would show a lost request as
+ * `queued` or `training` for good. A request whose document does not read is left to the gate,
+ * which fails closed on it when a breach asks. Answers the ids of the requests failed.
+ */
+async function failRequestsLostSinceLastRun(deps: DriftMonitorDeps, model: string, now: Date): Promise<string[]> {
+  const { documents } = await deps.runs.retraining.listReadable(model);
+  const after = await failRequestsPresumedLost(deps, documents, deps.retrainingBounds, now);
+  return after.filter((r, i) => r.state === 'failed' && documents[i]!.state !== 'failed').map((r) => r.requestId);
 }
 
 function lease(deps: DriftMonitorDeps, holder: string): NonNullable<MonitorState['lease']> {

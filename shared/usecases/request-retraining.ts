@@ -1,5 +1,5 @@
 import { retrainingGate } from '../domain/policies/retraining-gate';
-import { type RetrainingProgressBounds, staleRequest } from '../domain/policies/retraining-staleness';
+import type { RetrainingProgressBounds } from '../domain/policies/retraining-staleness';
 import type { Clock } from '../ports/clock';
 import type { EventPublisher } from '../ports/event-publisher';
 import type { RetrainingQueue } from '../ports/retraining-queue';
@@ -7,7 +7,7 @@ import type { RunStore } from '../ports/run-store';
 import { type RetrainingRequest, retrainingRequestId } from '../schemas/messages';
 import type { MonitoringWindow, RetrainingRecord, WindowSpan } from '../schemas/monitoring';
 import type { RetrainingPolicy } from '../schemas/policies';
-import { failIfPresumedLost } from './retraining-records';
+import { failRequestsPresumedLost } from './retraining-records';
 
 export interface RequestRetrainingDeps {
   runs: RunStore;
@@ -53,11 +53,7 @@ export interface RetrainingAnswer {
  */
 export async function requestRetraining(deps: RequestRetrainingDeps, ask: RetrainingAsk): Promise<RetrainingAnswer> {
   const requestId = retrainingRequestId(ask.model, ask.window.id);
-  const records = await Promise.all(
-    ask.records.map(async (r) =>
-      r.requestId !== requestId && staleRequest(r, deps.retrainingBounds, ask.now) ? failIfPresumedLost(deps, r, deps.retrainingBounds, ask.now) : r,
-    ),
-  );
+  const records = await failRequestsPresumedLost(deps, ask.records, deps.retrainingBounds, ask.now, requestId);
   const gate = retrainingGate(ask.policy, records, requestId, ask.now, deps.retrainingBounds);
   if (!gate.allowed) {
     // The window raised its request before (one per window): that stays what its breach did, so a

@@ -161,6 +161,21 @@ export function failIfPresumedLost(
 }
 
 /**
+ * Every open request of `records` past its presumed-lost bound at `now` (but `keep`, the request
+ * being raised) failed as presumed lost (failIfPresumedLost); the others as they are. Answers the
+ * records as they are now, in the same order.
+ */
+export function failRequestsPresumedLost(
+  deps: RetrainingRecordDeps,
+  records: readonly RetrainingRecord[],
+  bounds: RetrainingProgressBounds,
+  now: Date,
+  keep?: string,
+): Promise<RetrainingRecord[]> {
+  return Promise.all(records.map((r) => (r.requestId !== keep && staleRequest(r, bounds, now) ? failIfPresumedLost(deps, r, bounds, now) : Promise.resolve(r))));
+}
+
+/**
  * The request's version is registered but its lifecycle could not be started before the message
  * ran out of deliveries (an outage of the durable client): nothing else would start it, and a
  * request left `registered` stays open, holding off every later request of the model. It fails

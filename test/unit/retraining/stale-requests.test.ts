@@ -48,6 +48,56 @@ describe('retraining requests presumed lost', () => {
     expect((await world.runs.windows.get(MODEL, day(12)))!.value.retraining).toEqual({ reason: 'drift', requestId: NEW });
   });
 
+  it('when a run finds no breach, then an open request past its bound is still failed as presumed lost (same reason, event) and one within its bound is left alone', async () => {
+    const world = await monitorWorld(TWO_IN_A_ROW);
+    await world.scored(day(10), usual(10));
+    await world.scored(day(11), usual(11));
+    const stuck = anOldRequest({ state: 'training', trainer: 'builtin', updatedAt: '2026-06-05T00:12:00.000Z' });
+    const RECENT = retrainingRequestId(MODEL, day(9));
+    const recent = anOldRequest({ requestId: RECENT, windowId: day(9), state: 'queued', requestedAt: '2026-06-20T11:00:00.000Z' });
+    await world.runs.retraining.create(MODEL, OLD, stuck);
+    await world.runs.retraining.create(MODEL, RECENT, recent);
+
+    const report = await world.run();
+
+    expect(report.failures).toEqual([]);
+    expect(report.models[0]!.windows.map((w) => w.drift)).toEqual(['ok', 'ok']);
+    expect(report.models[0]!.requests).toEqual([]);
+    expect(report.models[0]!.presumedLost).toEqual([OLD]);
+    const reason =
+      'no progress since 2026-06-05T00:12:00.000Z, presumed lost: the built-in trainer stopped without recording an outcome (every delivery of its message can have run to the function timeout)';
+    expect(await stored(world, OLD)).toEqual({ ...stuck, state: 'failed', error: reason, updatedAt: '2026-06-20T12:00:00.000Z' });
+    expect(await stored(world, RECENT)).toEqual(recent);
+    expect(world.events.ofType('retraining.changed')).toEqual([
+      expect.objectContaining({ eventId: `${OLD}:failed`, correlationId: OLD, data: { requestId: OLD, state: 'failed', trainer: 'builtin', error: reason } }),
+    ]);
+
+    // Failed once: the next run finds nothing left to fail.
+    expect((await world.run()).models[0]!.presumedLost).toBeUndefined();
+    expect(world.events.ofType('retraining.changed')).toHaveLength(1);
+  });
+
+  it('when a run fails a request presumed lost but the handler made progress in between, then the ETag-guarded write leaves it open', async () => {
+    const world = await monitorWorld(TWO_IN_A_ROW);
+    await world.scored(day(10), usual(10));
+    await world.runs.retraining.create(MODEL, OLD, anOldRequest({ state: 'training', trainer: 'builtin', updatedAt: '2026-06-05T00:12:00.000Z' }));
+    const collection = world.runs.retraining;
+    const replace = collection.replace.bind(collection);
+    collection.replace = async (model, id, doc, etag) => {
+      const current = (await collection.get(model, id))!;
+      await replace(model, id, { ...current.value, error: 'delivery 5 failed, to be retried: timeout', updatedAt: '2026-06-20T11:59:00.000Z' }, current.etag);
+      collection.replace = replace;
+      return replace(model, id, doc, etag);
+    };
+
+    const report = await world.run();
+
+    expect(report.failures).toEqual([]);
+    expect(report.models[0]!.presumedLost).toBeUndefined();
+    expect(await stored(world, OLD)).toMatchObject({ state: 'training', updatedAt: '2026-06-20T11:59:00.000Z' });
+    expect(world.events.ofType('retraining.changed')).toEqual([]);
+  });
+
   it('when a built-in training made progress within the bound, then it still blocks, saying until when, and is left as it is', async () => {
     const fresh = anOldRequest({ state: 'training', trainer: 'builtin', updatedAt: '2026-06-20T10:00:00.000Z' });
     const world = await breachingWorld(fresh);
