@@ -13,6 +13,10 @@ app.timer('driftMonitor', {
   handler: async (timer: Timer, context: InvocationContext): Promise<void> => {
     const report = await runDriftMonitor(driftMonitoring());
     for (const outcome of report.models) {
+      if (outcome.unreadableState) {
+        context.warn(`driftMonitor: ${outcome.model} v${outcome.version}: left alone: ${outcome.skipped}`);
+        continue;
+      }
       if (outcome.skipped) {
         context.log(`driftMonitor: ${outcome.model} v${outcome.version}: left alone: ${outcome.skipped}`);
         continue;

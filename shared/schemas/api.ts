@@ -141,7 +141,7 @@ export const monitoringQuerySchema = z
 
 export const monitoringAnswerSchema = z.object({
   model: modelNameSchema,
-  /** Where the drift monitor stands for the model; null before its first run. */
+  /** Where the drift monitor stands for the model; null before its first run, or when its document does not read (then in `unreadable`, id `monitor`). */
   monitor: monitorStateSchema.nullable(),
   /** Newest first. */
   windows: z.array(monitoringWindowSchema),

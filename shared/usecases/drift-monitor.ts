@@ -70,8 +70,13 @@ export interface ModelOutcome {
   presumedLost?: string[];
   /** Why the model stopped early (the next run goes on from where it stopped). */
   error?: string;
-  /** Why the model was left alone: another run holds it (it judges the windows). */
+  /** Why the model was left alone: another run holds it (it judges the windows), or its monitor state does not read. */
   skipped?: string;
+  /**
+   * The model's monitor state document when it does not read, with why: the model is left alone
+   * (nothing judged, nothing requested, the document kept as it is) until it is repaired or removed.
+   */
+  unreadableState?: UnreadableDocument;
   /**
    * Window documents of the model that do not read (damaged, or stored under rules that have since
    * tightened), with why: left out, the other windows are judged. One of them due for judging
@@ -168,8 +173,13 @@ async function monitorModel(deps: DriftMonitorDeps, record: ModelRecord, version
   const model = record.modelName;
   const now = deps.clock.now();
   const taken = await takeLease(deps, model, now, holder);
-  if (typeof taken === 'string') {
-    outcome.skipped = taken;
+  if ('unreadable' in taken) {
+    outcome.unreadableState = taken.unreadable;
+    outcome.skipped = `its monitor state document '${taken.unreadable.id}' cannot be read (${taken.unreadable.reason}); repair or remove it`;
+    return;
+  }
+  if ('busy' in taken) {
+    outcome.skipped = taken.busy;
     return;
   }
   const held: Held = { model, state: taken, holder };
@@ -208,11 +218,40 @@ function lease(deps: DriftMonitorDeps, holder: string): NonNullable<MonitorState
   return { holder, until: new Date(deps.clock.now().getTime() + MONITOR_LEASE_MS).toISOString() };
 }
 
-/** The model's monitor state with this run's lease on it (created on the first run), or why another run holds it. */
-async function takeLease(deps: DriftMonitorDeps, model: string, now: Date, holder: string): Promise<Versioned<MonitorState> | string> {
-  const busy = (until: string) => `another drift monitor run holds the model until ${until}`;
+/**
+ * The model's monitor state as stored (undefined before the first run), or, when its document does
+ * not read (damaged, or stored under rules that have since tightened), which document and why. An
+ * outage is thrown: the store's `get` fails on both, so the listing, which reads documents one by
+ * one, tells them apart.
+ */
+export async function readMonitorState(runs: RunStore, model: string): Promise<{ state: Versioned<MonitorState> | undefined } | { unreadable: UnreadableDocument }> {
+  try {
+    return { state: await runs.monitors.get(model, MONITOR_STATE_ID) };
+  } catch (error) {
+    const unreadable = (await runs.monitors.listReadable(model)).unreadable.find((u) => u.id === MONITOR_STATE_ID);
+    if (unreadable) return { unreadable };
+    throw error;
+  }
+}
+
+/**
+ * The model's monitor state with this run's lease on it (created on the first run), or why the run
+ * leaves the model alone: another run holds it, or the state does not read. A state that does not
+ * read is not started over: it holds the lease of a run that may be live and the history the
+ * consecutive-windows rule and the cooldown judge by, so a fresh one could judge windows twice at
+ * once or alert inside the cooldown; and overwriting it would lose what it holds.
+ */
+async function takeLease(
+  deps: DriftMonitorDeps,
+  model: string,
+  now: Date,
+  holder: string,
+): Promise<Versioned<MonitorState> | { busy: string } | { unreadable: UnreadableDocument }> {
+  const busy = (until: string) => ({ busy: `another drift monitor run holds the model until ${until}` });
   for (let attempt = 1; attempt <= 3; attempt++) {
-    const found = await deps.runs.monitors.get(model, MONITOR_STATE_ID);
+    const read = await readMonitorState(deps.runs, model);
+    if ('unreadable' in read) return read;
+    const found = read.state;
     if (!found) {
       const fresh: MonitorState = { modelName: model, evaluatedUntil: null, recent: [], lastAlertAt: null, updatedAt: now.toISOString(), lease: lease(deps, holder) };
       const created = await deps.runs.monitors.create(model, MONITOR_STATE_ID, fresh);

@@ -360,6 +360,51 @@ describe('drift monitor', () => {
     expect(await window(world, day(10))).toMatchObject({ drift: { evaluatedAt: '2026-06-20T12:00:00.000Z' } });
   });
 
+  it("when one model's monitor state no longer reads, then that model is left alone naming the document (nothing judged, the document kept) and the other models are judged", async () => {
+    const world = await monitorWorld(TWO_IN_A_ROW);
+    await world.scored(day(10), shifted(10));
+    await world.scored(day(11), shifted(11));
+    // Listed before MODEL ('regional'), with a champion, and a monitor state that does not read.
+    await world.store.createModel({ modelName: 'aaa-damaged', definition: { ...world.definition, name: 'aaa-damaged' }, createdAt: '2026-06-01T00:00:00.000Z', updatedAt: '2026-06-01T00:00:00.000Z', createdBy: 'carlos', latestVersion: 0 });
+    const getChampion = world.store.getChampion.bind(world.store);
+    world.store.getChampion = (model) => getChampion(model === 'aaa-damaged' ? MODEL : model);
+    const damaged = { modelName: 'aaa-damaged', evaluatedUntil: 'yesterday', recent: [] };
+    world.runs.monitors.storeUnchecked('aaa-damaged', MONITOR_STATE_ID, damaged);
+    await world.runs.retraining.create('aaa-damaged', 'retrain:aaa-damaged:20260601T0000Z', {
+      requestId: 'retrain:aaa-damaged:20260601T0000Z', modelName: 'aaa-damaged', version: 1, reason: 'drift', windowId: '20260601T0000Z', state: 'queued', requestedAt: '2026-06-01T00:10:00.000Z',
+    });
+
+    const report = await world.run();
+
+    expect(report.failures).toEqual([]);
+    const [left, judged] = report.models;
+    expect(left).toEqual({
+      model: 'aaa-damaged',
+      version: 1,
+      windows: [],
+      requests: [],
+      unreadableState: { id: MONITOR_STATE_ID, reason: expect.stringMatching(/^its stored monitor document is invalid: .*evaluatedUntil/s) },
+      skipped: expect.stringMatching(/^its monitor state document 'monitor' cannot be read \(its stored monitor document is invalid: .*\); repair or remove it$/s),
+    });
+    expect(world.runs.monitors.docs.get(`aaa-damaged/${MONITOR_STATE_ID}`)!.value).toEqual(damaged);
+    // Left alone altogether: not even its requests are judged without the model's lease.
+    expect((await world.runs.retraining.get('aaa-damaged', 'retrain:aaa-damaged:20260601T0000Z'))!.value.state).toBe('queued');
+    expect(judged).toMatchObject({ model: MODEL, windows: [{ windowId: day(10) }, { windowId: day(11), drift: 'breach' }], requests: [`retrain:${MODEL}:${day(11)}`] });
+    expect(judged!.skipped).toBeUndefined();
+  });
+
+  it('when reading the monitor state fails with an outage, then it is a failure of the run, not a document left alone', async () => {
+    const world = await monitorWorld();
+    await world.scored(day(10), usual(10));
+    world.runs.monitors.get = () => Promise.reject(new Error('ECONNRESET'));
+
+    const report = await world.run();
+
+    expect(report.failures).toEqual([{ model: MODEL, error: new Error('ECONNRESET') }]);
+    expect(report.models[0]).toMatchObject({ error: 'ECONNRESET', windows: [] });
+    expect(report.models[0]!.unreadableState).toBeUndefined();
+  });
+
   it('when a window document of the model no longer reads, then it is left out with the reason and the other windows are judged', async () => {
     const world = await monitorWorld();
     world.runs.windows.storeUnchecked(MODEL, day(5), { modelName: MODEL, window: 'not a window' });

@@ -39,6 +39,8 @@ describe('GET list routes of a model with an unreadable stored document', () => 
     mockStore.retraining.storeUnchecked('demand', 'retrain:demand:1', { modelName: 'demand', state: 'lost' });
   });
 
+  afterEach(() => mockStore.monitors.docs.clear());
+
   it('when the runs are listed, then 200 with the readable runs and the unreadable one by id with the reason', async () => {
     const body = await get(route('listRuns'), {});
     expect((body.runs as Array<{ runId: string }>).map((r) => r.runId)).toEqual(['r1']);
@@ -49,5 +51,29 @@ describe('GET list routes of a model with an unreadable stored document', () => 
     expect(await get(route('getMonitoring'), {})).toMatchObject({ windows: [], unreadable: [{ id: '20260301T0000Z', reason: expect.stringContaining('window document is invalid') }] });
     expect(await get(route('listActuals'))).toMatchObject({ actuals: [], unreadable: [{ id: 'a1', reason: expect.stringContaining('actuals document is invalid') }] });
     expect(await get(route('listRetraining'))).toMatchObject({ requests: [], unreadable: [{ id: 'retrain:demand:1', reason: expect.stringContaining('retraining document is invalid') }] });
+  });
+
+  it("when the drift monitor's state no longer reads, then the monitoring route answers 200 with monitor null and the state listed apart by its id", async () => {
+    mockStore.monitors.storeUnchecked('demand', 'monitor', { modelName: 'demand', evaluatedUntil: 'yesterday' });
+
+    expect(await get(route('getMonitoring'), {})).toEqual({
+      model: 'demand',
+      monitor: null,
+      windows: [],
+      unreadable: [
+        { id: 'monitor', reason: expect.stringMatching(/^its stored monitor document is invalid: .*evaluatedUntil/s) },
+        { id: '20260301T0000Z', reason: expect.stringContaining('window document is invalid') },
+      ],
+    });
+  });
+
+  it('when reading the monitor state fails with an outage, then the monitoring route fails with it (a 500, retried), not an unreadable document', async () => {
+    const get = mockStore.monitors.get.bind(mockStore.monitors);
+    mockStore.monitors.get = () => Promise.reject(new Error('ECONNRESET'));
+    try {
+      await expect(route('getMonitoring').handler({ params: { model: 'demand' }, query: {}, body: undefined, actor: undefined, request: undefined as never, client: undefined as never, context: undefined as never })).rejects.toThrow('ECONNRESET');
+    } finally {
+      mockStore.monitors.get = get;
+    }
   });
 });
