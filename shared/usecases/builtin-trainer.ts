@@ -1,10 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 
 import { errors, isDomainError, parseOrThrow } from '../domain/errors';
+import { jsonRows } from '../domain/json-rows';
 import { lakePaths } from '../domain/lake-paths';
 import { computeMetrics, type MetricsData } from '../domain/metrics';
 import type { GoldenRecord } from '../domain/parity';
-import { FLOAT32_OVERFLOW, layoutColumns, validateRows } from '../domain/row-validation';
+import type { RawRows } from '../domain/raw-rows';
+import { type ColumnLayout, FLOAT32_OVERFLOW, layoutColumns, validateRows } from '../domain/row-validation';
 import { runStepsPausing } from '../domain/steps';
 import type { FeatureMatrix, RowBatch } from '../domain/tabular';
 import type { LinearCoefficients } from '../domain/training/least-squares';
@@ -28,6 +30,7 @@ import { readFittedTransforms } from './load-version';
 import { concatBatches, subsetBatch } from './profiling';
 import { registerPackage, type RegisterPackageDeps } from './register-package';
 import { type ScoringVersion, scoringVersion } from './score-chunk';
+import { refusalList } from './training-data';
 
 /**
  * The reference trainer: refits the champion's transform spec and a linear model (least squares
@@ -72,43 +75,82 @@ interface LabelledBatch {
   rejected: Record<string, number>;
 }
 
+/** Counts a refused row under its code. */
+function refuse(rejected: Record<string, number>, code: string, n = 1): void {
+  if (n > 0) rejected[code] = (rejected[code] ?? 0) + n;
+}
+
+/** One batch of rows as the trainer takes them: validated, each with a usable target; the others counted in `rejected` by code. */
+function labelledRows(definition: ModelDefinition, raw: RawRows, layout: ColumnLayout, targetColumn: number, rejected: Record<string, number>): { batch: RowBatch; targets: number[] } {
+  const labels = definition.classLabels ?? [];
+  const valid = validateRows(raw, layout);
+  for (const { code } of valid.rejected) refuse(rejected, code);
+  const kept: number[] = [];
+  const targets: number[] = [];
+  for (let r = 0; r < valid.batch.rowCount; r += 1) {
+    const text = raw.text(targetColumn, valid.sourceRows[r]!)?.trim() ?? '';
+    const value = definition.task === 'regression' ? (text === '' ? NaN : Number(text)) : labels.indexOf(text);
+    if (definition.task === 'regression' ? !Number.isFinite(value) : value < 0) {
+      refuse(rejected, 'unusable_actual');
+      continue;
+    }
+    kept.push(r);
+    targets.push(value);
+  }
+  return { batch: subsetBatch(valid.batch, kept), targets };
+}
+
 async function readLabelled(files: TabularFiles, definition: ModelDefinition, path: string): Promise<LabelledBatch> {
   const plan = await files.plan(path, { targetChunkBytes: 64 * 1024 * 1024, targetChunkRows: 1_000_000 });
   const layout = layoutColumns(definition, plan.columns);
   const targetColumn = plan.columns.indexOf(definition.targetColumn);
   const batches: RowBatch[] = [];
   const targets: number[] = [];
-  const labels = definition.classLabels ?? [];
   const rejected: Record<string, number> = {};
   for (const chunk of plan.chunks) {
     const opened = await files.open(path, chunk);
     for await (const raw of opened.batches) {
-      const valid = validateRows(raw, layout);
-      for (const { code } of valid.rejected) rejected[code] = (rejected[code] ?? 0) + 1;
-      const kept: number[] = [];
-      for (let r = 0; r < valid.batch.rowCount; r += 1) {
-        const text = raw.text(targetColumn, valid.sourceRows[r]!)?.trim() ?? '';
-        const value = definition.task === 'regression' ? (text === '' ? NaN : Number(text)) : labels.indexOf(text);
-        if (definition.task === 'regression' ? !Number.isFinite(value) : value < 0) {
-          rejected.unusable_actual = (rejected.unusable_actual ?? 0) + 1;
-          continue;
-        }
-        kept.push(r);
-        targets.push(value);
-      }
-      batches.push(subsetBatch(valid.batch, kept));
+      const rows = labelledRows(definition, raw, layout, targetColumn, rejected);
+      batches.push(rows.batch);
+      targets.push(...rows.targets);
     }
   }
   const data = { batch: concatBatches(batches), target: Float64Array.from(targets), rejected };
   // Fewer than two rows cannot be fitted on or scored: say why, before a transform names a column.
   if (data.batch.rowCount < 2) {
-    const reasons = Object.entries(rejected).sort((a, b) => b[1] - a[1]).slice(0, 5).map(([code, n]) => `${code}: ${n}`);
-    throw errors.insufficientData(
-      `only ${data.batch.rowCount} rows of '${path}' passed row validation${reasons.length > 0 ? ` (rows refused: ${reasons.join(', ')})` : ''}`,
-      { path, rejected },
-    );
+    throw errors.insufficientData(`only ${data.batch.rowCount} rows of '${path}' passed row validation${refusalList(rejected)}`, { path, rejected });
   }
   return data;
+}
+
+/**
+ * How many of a snapshot's rows (cells under `columns`, as its CSV files hold them) the trainer can
+ * use, and why the others are refused: a row must pass row validation, have a usable target and be
+ * kept by the champion's spec refitted on the rows (the trainer refits it on the training share: a
+ * step that learns which rows to keep, an outlier filter, may keep a few more or fewer there).
+ * RETRAINING_MIN_ROWS is held against this count, not against the rows read.
+ */
+export function usableTrainingRows(
+  definition: ModelDefinition,
+  spec: TransformSpec,
+  columns: readonly string[],
+  rows: readonly (readonly (string | null)[])[],
+): { usable: number; refused: Record<string, number> } {
+  const refused: Record<string, number> = {};
+  const raw = jsonRows(rows.map((cells) => Object.fromEntries(columns.map((c, i) => [c, cells[i] ?? null]))), columns);
+  const { batch } = labelledRows(definition, raw, layoutColumns(definition, columns), columns.indexOf(definition.targetColumn), refused);
+  if (batch.rowCount < 2) return { usable: batch.rowCount, refused };
+  let usable: number;
+  try {
+    const { fitted, rows: fittedRows } = fitTransformsWithRows(spec, batch);
+    usable = applyTransforms(fitted, subsetBatch(batch, fittedRows)).keptRows.length;
+  } catch (error) {
+    // A spec that cannot be fitted on them fails the training itself, in its own words.
+    if (!isDomainError(error)) throw error;
+    usable = batch.rowCount;
+  }
+  refuse(refused, 'transform', batch.rowCount - usable);
+  return { usable, refused };
 }
 
 /**

@@ -6,7 +6,7 @@ import { type RetrainingRequest, retrainingRequestId, retrainingRequestSchema } 
 import type { ModelDefinition } from '../schemas/model';
 import type { RetrainingRecord } from '../schemas/monitoring';
 import type { RetrainingInput, RetrainingSubmitted, TrainingJob } from '../schemas/retraining';
-import { builtinSpec, type BuiltinTrainerDeps, trainBuiltin } from './builtin-trainer';
+import { builtinSpec, type BuiltinTrainerDeps, trainBuiltin, usableTrainingRows } from './builtin-trainer';
 import {
   type DecisionDeps,
   ensureRetrainingRecord,
@@ -180,7 +180,13 @@ async function retrain(
   await startTraining(deps, record, 'builtin');
   const spec = await builtinSpec(deps.lake, definition, parent);
   const windows = definition.policies.retraining.windows ?? deps.limits.windows;
-  const snapshot = await trainingSnapshot(deps, { definition, parent, windowId: request.window.id, limits: { ...deps.limits, windows } });
+  const snapshot = await trainingSnapshot(deps, {
+    definition,
+    parent,
+    windowId: request.window.id,
+    limits: { ...deps.limits, windows },
+    usableRows: (columns, rows) => usableTrainingRows(definition, spec, columns, rows),
+  });
   await updateRetrainingRecord(deps, modelName, requestId, (r) => ({
     ...r,
     training: {

@@ -55,6 +55,18 @@ const VALIDATION_PERCENT = 20;
 
 type Cells = (string | null)[];
 
+/** The most frequent refusals by code, for a message: ` (rows refused: code: n, ...)`, or nothing. */
+export function refusalList(refused: Record<string, number>): string {
+  const reasons = Object.entries(refused).sort((a, b) => b[1] - a[1]).slice(0, 5).map(([code, n]) => `${code}: ${n}`);
+  return reasons.length > 0 ? ` (rows refused: ${reasons.join(', ')})` : '';
+}
+
+/**
+ * How many of the snapshot's rows (cells under `columns`) the trainer can use, and why the others
+ * are refused by code (the built-in trainer's usableTrainingRows).
+ */
+export type UsableRows = (columns: readonly string[], rows: readonly Cells[]) => { usable: number; refused: Record<string, number> };
+
 /** The columns of the snapshot's files: id, timestamp, features, segment keys, target. */
 export function trainingColumns(definition: ModelDefinition): string[] {
   const names = [definition.idColumn, ...(definition.timestampColumn ? [definition.timestampColumn] : []), ...definition.features.map((f) => f.name), ...definition.segmentKeys];
@@ -277,14 +289,16 @@ const inValidation = (id: string | null) => createHash('sha256').update(id ?? ''
 
 /**
  * The request's training snapshot: read back when an earlier attempt wrote it, else assembled
- * and written. INSUFFICIENT_DATA when neither the labelled data nor a training set gives enough
- * rows for both files.
+ * and written. The labelled rows are taken when at least RETRAINING_MIN_ROWS of them are usable
+ * (`usableRows`, every row when not given), else the training set. INSUFFICIENT_DATA when neither
+ * the labelled data nor a training set gives enough rows for both files.
  */
 export async function trainingSnapshot(
   deps: TrainingDataDeps,
-  input: { definition: ModelDefinition; parent: ModelVersion; windowId: string; limits: TrainingDataLimits },
+  input: { definition: ModelDefinition; parent: ModelVersion; windowId: string; limits: TrainingDataLimits; usableRows?: UsableRows },
 ): Promise<TrainingSnapshot> {
   const { definition, parent, windowId, limits } = input;
+  const columns = trainingColumns(definition);
   const file = (name: string) => lakePaths.retrainingDataset(definition.name, windowId, name);
   try {
     const stored = await deps.lake.readBuffer(file(SNAPSHOT_FILE));
@@ -298,12 +312,14 @@ export async function trainingSnapshot(
   let rows = await joinToDrops(deps, definition, wanted, skipped);
   let source: TrainingSnapshot['source'] = 'labelled';
   let from = windows;
-  if (rows.length < limits.minRows) {
+  const { usable, refused } = input.usableRows?.(columns, rows) ?? { usable: rows.length, refused: {} };
+  if (usable < limits.minRows) {
     const found = await trainingSet(deps, definition, parent, limits);
     if ('none' in found) {
       throw errors.insufficientData(
-        `${rows.length} labelled rows could be joined to their drops (fewer than RETRAINING_MIN_ROWS, ${limits.minRows}) and the model has no training set: ${found.none}`,
-        { labelledRows: rows.length, skipped: skipped.counts },
+        `${rows.length} labelled rows could be joined to their drops, ${usable} of them usable${refusalList(refused)}: ` +
+          `fewer than RETRAINING_MIN_ROWS (${limits.minRows}), and the model has no training set: ${found.none}`,
+        { labelledRows: rows.length, usableRows: usable, refused, skipped: skipped.counts },
       );
     }
     const { path } = found;
@@ -318,7 +334,6 @@ export async function trainingSnapshot(
       skipped: skipped.counts,
     });
   }
-  const columns = trainingColumns(definition);
   const snapshot: TrainingSnapshot = {
     source,
     from,

@@ -333,9 +333,31 @@ describe('a retraining request for a model with the built-in trainer', () => {
     expect(Object.entries(training.refused!)).toEqual([[expect.stringContaining('x1'), 20]]);
   });
 
-  it('when every joined row fails row validation (a feature missing in all of them), then the request fails naming the row rejections, not a column no row reached', async () => {
+  it('when fewer joined rows than RETRAINING_MIN_ROWS pass row validation, then they are not trained on: without a training set the request fails saying how many were read and how many were usable', async () => {
     const w = await aWorld();
-    await addLabelled(w, 'run-b', WINDOW, driftedRows(200, 1).map((r) => ({ ...r, features: { ...r.features, x1: '' } })));
+    // 60 rows joined (more than RETRAINING_MIN_ROWS, 50), 20 of them without x1: 40 usable.
+    await addLabelled(w, 'run-b', WINDOW, driftedRows(60, 1).map((r, i) => (i % 3 === 0 ? { ...r, features: { ...r.features, x1: '' } } : r)));
+
+    await expect(deliver(w, aRetrainingRequest('regional', 1, WINDOW))).rejects.toMatchObject({ code: 'INSUFFICIENT_DATA', details: { labelledRows: 60, usableRows: 40 } });
+
+    const error = (await record(w.runs))!.error!;
+    expect(error).toMatch(
+      /^INSUFFICIENT_DATA: 60 labelled rows could be joined to their drops, 40 of them usable \(rows refused: \S*x1\S*: 20\): fewer than RETRAINING_MIN_ROWS \(50\), and the model has no training set: /,
+    );
+    expect((await w.store.listVersions('regional')).map((v) => v.version)).toEqual([1]);
+  });
+
+  it('when fewer joined rows than RETRAINING_MIN_ROWS are usable and the model has a training set, then it trains on the training set instead', async () => {
+    const w = await aWorld({ trainingSet: true });
+    await addLabelled(w, 'run-b', WINDOW, driftedRows(60, 1).map((r, i) => (i % 3 === 0 ? { ...r, features: { ...r.features, x1: '' } } : r)));
+
+    expect(await deliver(w, aRetrainingRequest('regional', 1, WINDOW))).toMatchObject({ state: 'registered', resultVersion: 2 });
+    expect((await record(w.runs))?.training).toMatchObject({ source: 'training_set', from: ['datasets/regional/training.csv'], refused: {} });
+  });
+
+  it('when every row of the training set it falls back on fails row validation (a feature missing in all of them), then the request fails naming the row rejections, not a column no row reached', async () => {
+    const w = await aWorld({ trainingSet: true });
+    await w.lake.write('datasets/regional/training.csv', Buffer.from(toCsv(regionalRows(300, 5).map((r) => ({ ...r, x1: '' as unknown as number })))));
     await expect(deliver(w, aRetrainingRequest('regional', 1, WINDOW))).rejects.toMatchObject({ code: 'INSUFFICIENT_DATA' });
     const error = (await record(w.runs))!.error!;
     expect(error).toMatch(/^INSUFFICIENT_DATA: only 0 rows of 'datasets\/regional\/retraining\/20260601T0000Z\/train\.csv' passed row validation \(rows refused: \S*x1\S*: \d+\)/);
