@@ -4,10 +4,10 @@ import * as df from 'durable-functions';
 import { recordQueueAge } from '../../shared/adapters/telemetry/metrics';
 import { retraining } from '../../shared/composition';
 import { config } from '../../shared/config';
-import { isDomainError } from '../../shared/domain/errors';
 import { handleRetrainingMessage, type RetrainingStarters } from '../../shared/usecases/retraining';
 import { ensureLifecycleStarted } from '../durable-client';
 import { ensureRetrainingStarted, retrainingEnded } from '../retraining-client';
+import { deliveryOf, logFailedDelivery } from './failed-delivery';
 
 /**
  * `retraining-requests` (RETRAINING_QUEUE): each request goes to its model's trainer and becomes a
@@ -31,18 +31,14 @@ app.serviceBusQueue('retraining', {
       },
       webhookRetrainingEnded: (requestId) => retrainingEnded(client, requestId),
     };
-    const metadata = context.triggerMetadata ?? {};
-    recordQueueAge(config().RETRAINING_QUEUE, metadata.enqueuedTimeUtc);
-    const messageId = typeof metadata.messageId === 'string' ? metadata.messageId : undefined;
-    const deliveryCount = Number(metadata.deliveryCount ?? 1);
+    recordQueueAge(config().RETRAINING_QUEUE, context.triggerMetadata?.enqueuedTimeUtc);
+    const delivery = deliveryOf(context);
     const deps = retraining();
     try {
-      const outcome = await handleRetrainingMessage(deps, starters, { body: message, messageId, deliveryCount });
+      const outcome = await handleRetrainingMessage(deps, starters, { body: message, ...delivery });
       context.log(`retraining: ${outcome.requestId}: ${outcome.note} (${outcome.state})`);
     } catch (error) {
-      const reason = isDomainError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? (error.stack ?? error.message) : String(error);
-      const last = deliveryCount >= deps.maxDeliveryCount;
-      context.error(`retraining: message ${messageId ?? '(no id)'}, delivery ${deliveryCount}, failed${last ? ' for the last time: it goes to the dead-letter queue' : ''}: ${reason}`);
+      logFailedDelivery(context, { handler: 'retraining', delivery, maxDeliveryCount: deps.maxDeliveryCount, error });
       throw error;
     }
   },
