@@ -147,6 +147,13 @@ export const lakePaths = {
   replacedLabelled: (model: string, actualsId: string, windowId: string) =>
     join('datasets', modelSegment(model), 'replaced', runIdSegment(actualsId), `${runIdSegment(windowId)}.parquet`),
   /**
+   * `datasets/{model}/labelled/{windowId}/{actualsId}~{runId}.parquet`: an actuals file's rows
+   * matched late, against a run that completed after its join was planned. `~` is in no id, so the
+   * name is one per (actualsId, runId) and never that of a join's own file.
+   */
+  lateLabelled: (model: string, windowId: string, actualsId: string, runId: string) =>
+    join('datasets', modelSegment(model), 'labelled', runIdSegment(windowId), `${runIdSegment(actualsId)}~${runIdSegment(runId)}.parquet`),
+  /**
    * `datasets/{model}/actuals-work/{actualsId}/...`: an actuals join's plan and per-bucket pieces
    * while it runs (removed when it completes). Outside `actuals/`, whose writes start joins.
    */

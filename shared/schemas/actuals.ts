@@ -136,6 +136,35 @@ export const actualsCompleteInputSchema = actualsStepInputSchema.extend({
 
 export const actualsFailInputSchema = actualsPlanInputSchema.extend({ actualsId: actualsIdSchema, error: z.string() });
 
+/**
+ * An `unmatched` line of a join's quarantine (`quarantine/{model}/{actualsId}/bucket-NNNNN.jsonl`):
+ * the actual's row in the file and its cells, the id and the actual as the file said it. Late
+ * matching reads them back.
+ */
+export const unmatchedLineSchema = z.object({
+  row: z.number().int().positive(),
+  code: z.literal('unmatched'),
+  cells: z.tuple([z.string().min(1), z.string()]),
+});
+
+/** A late match: one joined actuals file's unmatched actuals against one run that completed after its plan. */
+export const lateMatchStepInputSchema = actualsStepInputSchema.extend({ runId: z.string().min(1) });
+export type LateMatchStepInput = z.infer<typeof lateMatchStepInputSchema>;
+
+/** What a late match did: `matched` (recorded now), `done` (recorded before), `none` or `skipped` (why in `reason`). */
+export const lateMatchOutcomeSchema = z.object({
+  outcome: z.enum(['matched', 'done', 'none', 'skipped']),
+  matched: count,
+  /** Windows whose labelled rows it wrote: their performance is to be refreshed. */
+  windows: z.array(windowIdSchema),
+  reason: z.string().optional(),
+});
+export type LateMatchOutcome = z.infer<typeof lateMatchOutcomeSchema>;
+
+export const lateRecordsInputSchema = z.object({ model: modelNameSchema, runId: z.string().min(1) });
+export const lateRunsInputSchema = actualsStepInputSchema;
+export const lateWindowInputSchema = z.object({ model: modelNameSchema, windowId: windowIdSchema });
+
 export const actualsJoinOutputSchema = z.object({
   actualsId: actualsIdSchema,
   outcome: z.enum(['completed', 'failed', 'done', 'superseded']),

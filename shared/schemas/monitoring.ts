@@ -103,6 +103,24 @@ export const MAX_LISTED_SKIPPED_RUNS = 20;
 export const skippedRunSchema = z.object({ runId: z.string(), reason: z.string().max(1000) });
 export type SkippedRun = z.infer<typeof skippedRunSchema>;
 
+/**
+ * Late matches one actuals record keeps at most: each lists its windows, and the record stays one
+ * Cosmos document. A record that has them all gets no more (the rest stay unmatched).
+ */
+export const MAX_LATE_MATCHES = 100;
+
+/** Unmatched actuals of a joined file matched later, against one run that completed after its plan. */
+export const lateMatchSchema = z.object({
+  runId: z.string().min(1),
+  /** Actuals it matched (ids), each labelled in `datasets/{model}/labelled/{windowId}/{actualsId}~{runId}.parquet`. */
+  matched: count,
+  /** When the match was recorded. */
+  at: isoDateTimeSchema,
+  /** Windows it labelled rows in. */
+  windows: z.array(windowIdSchema),
+});
+export type LateMatch = z.infer<typeof lateMatchSchema>;
+
 /** One actuals file joined to stored predictions. */
 export const actualsRecordSchema = z.object({
   /** Derived from the blob path and ETag: one record per file version. */
@@ -157,6 +175,11 @@ export const actualsRecordSchema = z.object({
   skippedRuns: z.array(skippedRunSchema).max(MAX_LISTED_SKIPPED_RUNS).optional(),
   /** Runs left out beyond those listed in `skippedRuns`. */
   skippedRunsOmitted: count.optional(),
+  /**
+   * Runs that completed after the join was planned and matched some of its unmatched actuals
+   * (counted in `matched` and no longer in `unmatched`), in the order they were matched.
+   */
+  lateMatches: z.array(lateMatchSchema).max(MAX_LATE_MATCHES).optional(),
   createdAt: isoDateTimeSchema,
   completedAt: isoDateTimeSchema.optional(),
   error: z.string().optional(),

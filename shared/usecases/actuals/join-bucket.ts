@@ -30,6 +30,12 @@ function stopwatch(): () => number {
 /** A Parquet predictions part read as one chunk: its row groups stream in order. */
 const WHOLE_FILE = { targetChunkBytes: Number.MAX_SAFE_INTEGER, targetChunkRows: Number.MAX_SAFE_INTEGER };
 
+/**
+ * What matching reads of a plan: the join's own, or a late match's (one run, the unmatched actuals
+ * read back from the join's quarantine).
+ */
+export type MatchPlan = Pick<ActualsJoinPlan, 'actualsId' | 'definition' | 'runs' | 'buckets' | 'window'> & { source: Pick<ActualsJoinPlan['source'], 'lastModified'> };
+
 /** Why a row of the actuals file cannot be joined, in the quarantine's words. */
 interface Rejection {
   code: string;
@@ -41,7 +47,7 @@ interface Rejection {
  * from the id's last usable row in the file. Everything else the bucket owns is counted and
  * quarantined: rejected rows by reason, rows a later row of the same id superseded.
  */
-class BucketActuals {
+export class BucketActuals {
   readonly table: IdTable;
   /** Per id: the actual (a regression value, or a class index) and its row in the file. */
   values: Float64Array;
@@ -190,7 +196,7 @@ async function readBucketActuals(deps: ActualsDeps, plan: ActualsJoinPlan, bucke
 }
 
 /** The winning prediction of each id: the latest run's (plan order), the last row within it. */
-interface Matches {
+export interface Matches {
   /** Per id: the rank (index in plan.runs) of the run it joined to, -1 when none. */
   rank: Int32Array;
   /** Per id: how many prediction rows carry it (saturating at 255). */
@@ -258,7 +264,7 @@ interface OpenedPart {
 }
 
 /** The parts of the plan's runs, newest run first, each opened while the one before it is read. */
-async function* partsAhead(deps: ActualsDeps, plan: ActualsJoinPlan): AsyncGenerator<OpenedPart> {
+async function* partsAhead(deps: ActualsDeps, plan: MatchPlan): AsyncGenerator<OpenedPart> {
   const parts = plan.runs.flatMap((run, k) => run.parts.map((part) => ({ part, k })));
   const open = async ({ part, k }: { part: string; k: number }): Promise<OpenedPart> => {
     const partPlan = await whilePartThere(plan.runs[k]!.runId, part, () => deps.files.plan(part, WHOLE_FILE));
@@ -286,7 +292,8 @@ async function* partsAhead(deps: ActualsDeps, plan: ActualsJoinPlan): AsyncGener
   }
 }
 
-async function matchPredictions(deps: ActualsDeps, plan: ActualsJoinPlan, bucket: number, actuals: BucketActuals): Promise<Matches> {
+/** Streams the plan's predictions parts once, keeping the winning prediction of each of the bucket's ids. */
+export async function matchPredictions(deps: ActualsDeps, plan: MatchPlan, bucket: number, actuals: BucketActuals): Promise<Matches> {
   const definition = plan.definition;
   const { table } = actuals;
   const n = table.size;
@@ -329,7 +336,7 @@ async function matchPredictions(deps: ActualsDeps, plan: ActualsJoinPlan, bucket
 }
 
 /** Matched ids grouped by the window of their prediction (its timestamp, else its run's arrival). */
-function byWindow(plan: ActualsJoinPlan, matches: Matches): Map<string, Int32Array> {
+export function byWindow(plan: MatchPlan, matches: Matches): Map<string, Int32Array> {
   const definition = plan.definition;
   const length = windowLengthMs(plan.window);
   const timestamps = definition.timestampColumn ? matches.predictions.numbers(definition.timestampColumn) : undefined;
@@ -377,7 +384,7 @@ function fileMetrics(deps: ActualsDeps, plan: ActualsJoinPlan, actuals: BucketAc
 const PIECES_IN_FLIGHT = 2;
 
 /** Writes one window's labelled rows of this bucket as a Parquet piece, in file order of the actuals. */
-async function writePiece(deps: ActualsDeps, plan: ActualsJoinPlan, actuals: BucketActuals, matches: Matches, slots: Int32Array, path: string): Promise<void> {
+export async function writePiece(deps: ActualsDeps, plan: MatchPlan, actuals: BucketActuals, matches: Matches, slots: Int32Array, path: string): Promise<void> {
   const definition = plan.definition;
   const sink = deps.files.parquetSink();
   const arrivedAt = Date.parse(plan.source.lastModified);

@@ -77,7 +77,7 @@ async function missingParts(deps: ActualsDeps, parts: readonly string[]): Promis
  * be read again, so failing would fail every join of the model until the run leaves the lookback;
  * left out, its ids come out unmatched and are quarantined. Outages are thrown, to be retried.
  */
-async function candidateRun(deps: ActualsDeps, run: InferenceRun & { version: number }, windowLength: number): Promise<CandidateRun | SkippedRun> {
+export async function candidateRun(deps: ActualsDeps, run: InferenceRun & { version: number }, windowLength: number): Promise<CandidateRun | SkippedRun> {
   const folder = run.predictionsFolder ?? lakePaths.predictionsRunFolder(run.modelName, run.version, run.runId);
   const manifestPath = `${folder.endsWith('/') ? folder : `${folder}/`}_manifest.json`;
   const skipped = (reason: string): SkippedRun => ({ runId: run.runId, reason: reason.length > 1000 ? `${reason.slice(0, 999)}…` : reason });

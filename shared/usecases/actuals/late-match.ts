@@ -1,0 +1,294 @@
+import type { Readable } from 'node:stream';
+
+import { errors, isDomainError, parseOrThrow } from '../../domain/errors';
+import { hashBytes } from '../../domain/id-table';
+import { lakePaths } from '../../domain/lake-paths';
+import { addIsoDuration } from '../../domain/policies/duration';
+import { windowLengthMs } from '../../domain/windows';
+import { type LateMatchOutcome, type LateMatchStepInput, unmatchedLineSchema } from '../../schemas/actuals';
+import type { ModelDefinition } from '../../schemas/model';
+import { type ActualsRecord, type InferenceRun, type LateMatch, MAX_LATE_MATCHES } from '../../schemas/monitoring';
+import { type ActualsDeps, listPaths, sameEtag } from './deps';
+import { BucketActuals, byWindow, type MatchPlan, matchPredictions, writePiece } from './join-bucket';
+import { summarizeLabelled } from './labelled-metrics';
+import { candidateRun } from './plan';
+import { refreshWindowPerformance } from './window';
+
+/**
+ * Late matching: actuals a join counted unmatched because their predictions did not exist yet
+ * (the run was still scoring, waiting for a champion, or its drop came later) are matched against
+ * each run that completes after the join was planned. The unmatched actuals are read back from the
+ * join's quarantine (`unmatched` lines hold the id, the actual as the file said it and its row):
+ * they are exactly the ids left to match, already validated, one bucket's hash range per file, and
+ * they outlive the actuals file. Matches land in `labelled/{windowId}/{actualsId}~{runId}.parquet`
+ * (the join's own files are never rewritten) and the record's counts move from unmatched to
+ * matched. The record, updated under its ETag, says which runs matched already: doing a late match
+ * twice changes nothing.
+ */
+
+const encoder = new TextEncoder();
+
+/** Attempts at the record's write when other late matches of the same file land meanwhile. */
+const MAX_ATTEMPTS = 5;
+
+/** A record late matches may still move: completed, with unmatched actuals kept in quarantine. */
+const awaitsMatches = (r: ActualsRecord): boolean => r.state === 'completed' && r.unmatched > 0 && r.quarantineFolder !== undefined;
+
+/** Whether `run` may hold predictions the join of `record` could not see, within its lookback. */
+function lateFor(deps: ActualsDeps, record: ActualsRecord, run: InferenceRun): boolean {
+  if (run.state !== 'completed' || run.version === null) return false;
+  if ((record.lateMatches ?? []).some((m) => m.runId === run.runId)) return false;
+  const lookbackFrom = addIsoDuration(new Date(record.createdAt), deps.settings.lookback, -1).getTime();
+  // A run completed before the plan was made was in it (the plan lists runs after its `at`, the record's creation).
+  return Date.parse(run.createdAt) >= lookbackFrom && Date.parse(run.completedAt ?? run.createdAt) >= Date.parse(record.createdAt);
+}
+
+/** The model's completed actuals records created within the lookback of `at`. */
+async function recentRecords(deps: ActualsDeps, model: string, at: Date): Promise<ActualsRecord[]> {
+  const since = addIsoDuration(at, deps.settings.lookback, -1).getTime();
+  const { documents } = await deps.runs.actuals.listReadable(model);
+  return documents.filter((r) => awaitsMatches(r) && Date.parse(r.createdAt) >= since).sort((a, b) => (a.actualsId < b.actualsId ? -1 : 1));
+}
+
+/** A run that just completed: the actuals files joined without it whose unmatched actuals it may hold. */
+export async function lateRecordsForRun(deps: ActualsDeps, input: { model: string; runId: string }): Promise<{ actualsIds: string[] }> {
+  const run = (await deps.runs.runs.get(input.model, input.runId))?.value;
+  if (!run) return { actualsIds: [] };
+  const records = await recentRecords(deps, input.model, deps.clock.now());
+  return { actualsIds: records.filter((r) => lateFor(deps, r, run)).map((r) => r.actualsId) };
+}
+
+/** A join that just completed: the runs that completed after its plan was made, oldest first. */
+export async function lateRunsForJoin(deps: ActualsDeps, input: { model: string; actualsId: string }): Promise<{ runIds: string[] }> {
+  const record = (await deps.runs.actuals.get(input.model, input.actualsId))?.value;
+  if (!record || !awaitsMatches(record)) return { runIds: [] };
+  const runs = (await deps.runs.runs.list(input.model)).filter((run) => lateFor(deps, record, run));
+  runs.sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || (a.runId < b.runId ? -1 : 1));
+  return { runIds: runs.map((r) => r.runId) };
+}
+
+/** The lines of a JSON-lines object, one at a time. */
+async function* linesOf(stream: Readable): AsyncGenerator<string> {
+  let rest = '';
+  stream.setEncoding('utf8');
+  for await (const chunk of stream as AsyncIterable<string>) {
+    const lines = (rest + chunk).split('\n');
+    rest = lines.pop()!;
+    yield* lines;
+  }
+  if (rest.length > 0) yield rest;
+}
+
+/** An actual as the quarantine wrote it back into the number the join held (a value, or a class index). */
+function actualValue(definition: ModelDefinition, text: string, where: string): number {
+  const value = definition.task === 'regression' ? Number(text) : (definition.classLabels ?? []).indexOf(text);
+  if (definition.task === 'regression' ? Number.isFinite(value) : value >= 0) return value;
+  throw errors.invalidInputFile(`${where} has the actual ${JSON.stringify(text)}, which the model cannot take; the quarantine was not written by the join`, { where });
+}
+
+/** The unmatched actuals of one quarantine file (one bucket of the join: a bounded number of ids). */
+async function unmatchedOf(deps: ActualsDeps, definition: ModelDefinition, path: string): Promise<BucketActuals> {
+  const actuals = new BucketActuals(definition, 1024);
+  let n = 0;
+  for await (const line of linesOf(await deps.lake.read(path))) {
+    n += 1;
+    if (line.length === 0 || !line.includes('"unmatched"')) continue;
+    const parsed: unknown = JSON.parse(line);
+    if ((parsed as { code?: unknown }).code !== 'unmatched') continue;
+    const { row, cells } = parseOrThrow(unmatchedLineSchema, parsed, `line ${n} of the quarantine file ${path}`);
+    const bytes = encoder.encode(cells[0]);
+    const before = actuals.table.size;
+    const slot = actuals.table.add(bytes, 0, bytes.length, hashBytes(bytes, 0, bytes.length));
+    actuals.put(slot, actuals.table.size > before, actualValue(definition, cells[1], `line ${n} of ${path}`), row);
+  }
+  return actuals;
+}
+
+/** Ids of `actuals` that an earlier late match of the file labelled already: marked, so this one leaves them. */
+async function labelledEarlier(deps: ActualsDeps, model: string, actualsId: string, earlier: readonly LateMatch[], actuals: BucketActuals): Promise<Uint8Array> {
+  const taken = new Uint8Array(actuals.table.size);
+  const idColumn = actuals.definition.idColumn;
+  for (const match of earlier) {
+    for (const windowId of match.windows) {
+      const path = lakePaths.lateLabelled(model, windowId, actualsId, match.runId);
+      const plan = await deps.files.plan(path, { targetChunkBytes: Number.MAX_SAFE_INTEGER, targetChunkRows: Number.MAX_SAFE_INTEGER });
+      for (const chunk of plan.chunks) {
+        const opened = await deps.files.open(path, chunk, { columns: [idColumn] });
+        const column = opened.columns.indexOf(idColumn);
+        for await (const raw of opened.batches) {
+          for (let r = 0; r < raw.rowCount; r += 1) {
+            const id = raw.text(column, r);
+            if (id === null) continue;
+            const bytes = encoder.encode(id);
+            const slot = actuals.table.find(bytes, 0, bytes.length, hashBytes(bytes, 0, bytes.length));
+            if (slot >= 0) taken[slot] = 1;
+          }
+        }
+      }
+    }
+  }
+  return taken;
+}
+
+interface LateLabelled {
+  matched: number;
+  /** Windows labelled, with their rows, by window id. */
+  windows: Map<string, number>;
+}
+
+/** What one late match works with: the file, the run and where the rows go. */
+interface LateContext {
+  record: ActualsRecord;
+  definition: ModelDefinition;
+  plan: MatchPlan;
+  runId: string;
+}
+
+const piecePath = (ctx: LateContext, windowId: string, bucket: number) =>
+  lakePaths.actualsWork(ctx.record.modelName, ctx.record.actualsId, `late/${ctx.runId}/${windowId}/bucket-${String(bucket).padStart(5, '0')}.parquet`);
+
+/**
+ * Matches the file's unmatched actuals, one quarantine file (bucket) at a time, against the run's
+ * parts, leaving those `earlier` late matches labelled; writes the labelled files (one bucket
+ * writes them in place, several write pieces put together per window).
+ */
+async function matchAgainstRun(deps: ActualsDeps, ctx: LateContext, earlier: readonly LateMatch[]): Promise<LateLabelled> {
+  const { modelName: model, actualsId } = ctx.record;
+  const quarantined = (await listPaths(deps.lake, lakePaths.quarantineFolder(model, actualsId), '.jsonl')).filter((p) => /\/bucket-\d+\.jsonl$/.test(p)).sort();
+  const windows = new Map<string, number>();
+  let matched = 0;
+  for (const [bucket, path] of quarantined.entries()) {
+    const actuals = await unmatchedOf(deps, ctx.definition, path);
+    if (actuals.table.size === 0) continue;
+    const taken = await labelledEarlier(deps, model, actualsId, earlier, actuals);
+    const matches = await matchPredictions(deps, ctx.plan, 0, actuals);
+    taken.forEach((t, slot) => t === 1 && (matches.rank[slot] = -1));
+    for (const [windowId, slots] of byWindow(ctx.plan, matches)) {
+      const target = quarantined.length === 1 ? lakePaths.lateLabelled(model, windowId, actualsId, ctx.runId) : piecePath(ctx, windowId, bucket);
+      await writePiece(deps, ctx.plan, actuals, matches, slots, target);
+      windows.set(windowId, (windows.get(windowId) ?? 0) + slots.length);
+      matched += slots.length;
+    }
+  }
+  if (quarantined.length > 1) await assemblePieces(deps, ctx, [...windows.keys()]);
+  return { matched, windows };
+}
+
+/** Puts each window's pieces together into its late labelled file, then removes the pieces. */
+async function assemblePieces(deps: ActualsDeps, ctx: LateContext, windowIds: readonly string[]): Promise<void> {
+  const { modelName: model, actualsId } = ctx.record;
+  const folder = `${lakePaths.actualsWorkFolder(model, actualsId)}late/${ctx.runId}/`;
+  for (const windowId of windowIds) {
+    const pieces = (await listPaths(deps.lake, `${folder}${windowId}/`, '.parquet')).sort();
+    await deps.files.concatParquet(pieces, lakePaths.lateLabelled(model, windowId, actualsId, ctx.runId));
+  }
+  for (const path of await listPaths(deps.lake, folder)) await deps.lake.delete(path);
+}
+
+/** The file's realised metrics over every row it labelled: the join's files and each late match's. */
+async function fileMetrics(deps: ActualsDeps, definition: ModelDefinition, record: ActualsRecord, matches: readonly LateMatch[]) {
+  const model = record.modelName;
+  const paths: string[] = [];
+  const late = new Set(matches.flatMap((m) => m.windows.map((w) => lakePaths.lateLabelled(model, w, record.actualsId, m.runId))));
+  for (const windowId of record.windows) {
+    const own = lakePaths.labelled(model, windowId, record.actualsId);
+    if (await deps.lake.stat(own)) paths.push(own);
+  }
+  paths.push(...[...late].sort());
+  // Late matches take only ids no file of this actuals file labelled: each id is in one file.
+  const summary = await summarizeLabelled(deps, definition, paths, { maxRows: deps.settings.metricsMaxRows, bootstrapResamples: deps.settings.bootstrapResamples, unique: true });
+  return summary.metrics;
+}
+
+/** Why the pair is not matched, or the run and the file's arrival time when it is to be. */
+async function readiness(deps: ActualsDeps, record: ActualsRecord, runId: string): Promise<{ skipped: string } | { run: InferenceRun & { version: number }; arrivedAt: string }> {
+  const run = (await deps.runs.runs.get(record.modelName, runId))?.value;
+  if (!run || run.state !== 'completed' || run.version === null) return { skipped: `run '${runId}' is not a completed run` };
+  const now = await deps.lake.stat(record.source.path);
+  // A newer version of the path joins on its own (and supersedes this one's actuals).
+  if (now && !sameEtag(now.etag, record.source.etag)) return { skipped: 'the actuals file was replaced by a newer version' };
+  const arrivedAt = record.source.lastModified ?? (now ? now.lastModified.toISOString() : undefined);
+  if (arrivedAt === undefined) return { skipped: 'the actuals file is gone and its record does not say when it arrived' };
+  if ((record.lateMatches ?? []).length >= MAX_LATE_MATCHES && !record.lateMatches!.some((m) => m.runId === runId)) {
+    return { skipped: `the record holds ${MAX_LATE_MATCHES} late matches, the most it keeps` };
+  }
+  return { run: { ...run, version: run.version }, arrivedAt };
+}
+
+/** The plan a late match joins with: the run alone, the file's arrival for `actuals_at`. */
+async function latePlan(deps: ActualsDeps, definition: ModelDefinition, record: ActualsRecord, run: InferenceRun & { version: number }, arrivedAt: string): Promise<MatchPlan> {
+  const candidate = await candidateRun(deps, run, windowLengthMs(definition.policies.drift.window));
+  return { actualsId: record.actualsId, definition, runs: [candidate], buckets: 1, window: definition.policies.drift.window, source: { lastModified: arrivedAt } };
+}
+
+/** Removes what an earlier attempt of this late match wrote and this one did not (a window it no longer labels). */
+async function removeStale(deps: ActualsDeps, ctx: LateContext, written: Set<string>, kept: Map<string, number>): Promise<void> {
+  const keep = new Set([...kept.keys()].map((w) => lakePaths.lateLabelled(ctx.record.modelName, w, ctx.record.actualsId, ctx.runId)));
+  for (const path of written) if (!keep.has(path)) await deps.lake.delete(path);
+  for (const path of keep) written.add(path);
+}
+
+const outcomeOf = (outcome: LateMatchOutcome['outcome'], match?: Pick<LateMatch, 'matched' | 'windows'>, reason?: string): LateMatchOutcome => ({
+  outcome,
+  matched: match?.matched ?? 0,
+  windows: match?.windows ?? [],
+  ...(reason ? { reason } : {}),
+});
+
+/**
+ * Matches the unmatched actuals of one joined file against one run that completed after the join
+ * was planned: writes the labelled files, then the record (counts, `lateMatches`, windows,
+ * metrics) under its ETag. Returns the windows to refresh. A pair already matched is `done` (its
+ * windows are returned again, so a retry after the record was written still refreshes them). When
+ * another late match of the file lands first, this one starts over without the ids it took.
+ */
+export async function lateMatchActuals(deps: ActualsDeps, input: LateMatchStepInput): Promise<LateMatchOutcome> {
+  const model = await deps.registry.getModel(input.model);
+  if (!model) throw errors.modelNotFound(input.model);
+  const definition = model.definition;
+  const written = new Set<string>();
+  for (let attempt = 1; ; attempt += 1) {
+    const stored = await deps.runs.actuals.get(input.model, input.actualsId);
+    if (!stored || !awaitsMatches(stored.value)) return outcomeOf('none', undefined, 'the record has no unmatched actuals to match');
+    const record = stored.value;
+    const matches = record.lateMatches ?? [];
+    const done = matches.findIndex((m) => m.runId === input.runId);
+    if (done >= 0 && written.size === 0) return outcomeOf('done', matches[done]);
+    const ready = await readiness(deps, record, input.runId);
+    if ('skipped' in ready) return outcomeOf('skipped', undefined, ready.skipped);
+    let ctx: LateContext;
+    try {
+      ctx = { record, definition, runId: input.runId, plan: await latePlan(deps, definition, record, ready.run, ready.arrivedAt) };
+    } catch (error) {
+      if (isDomainError(error) && error.code === 'NOT_FOUND') return outcomeOf('skipped', undefined, `run '${input.runId}' has no predictions manifest: ${error.message}`);
+      throw error;
+    }
+    // A pair another attempt recorded meanwhile: its files are rewritten as recorded (without the ids of the matches before it).
+    const labelled = await matchAgainstRun(deps, ctx, done >= 0 ? matches.slice(0, done) : matches);
+    await removeStale(deps, ctx, written, labelled.windows);
+    if (done >= 0) return outcomeOf('done', matches[done]);
+    if (labelled.matched === 0) return outcomeOf('none', undefined, `run '${input.runId}' has none of the unmatched ids`);
+    const entry: LateMatch = { runId: input.runId, matched: labelled.matched, at: deps.clock.now().toISOString(), windows: [...labelled.windows.keys()].sort() };
+    const next: ActualsRecord = {
+      ...record,
+      matched: record.matched + entry.matched,
+      unmatched: record.unmatched - entry.matched,
+      windows: [...new Set([...record.windows, ...entry.windows])].sort(),
+      lateMatches: [...matches, entry],
+      metrics: await fileMetrics(deps, definition, record, [...matches, entry]),
+    };
+    try {
+      await deps.runs.actuals.replace(input.model, input.actualsId, next, stored.etag);
+      return outcomeOf('matched', entry);
+    } catch (error) {
+      if (!(isDomainError(error) && error.code === 'CONCURRENCY_CONFLICT' && attempt < MAX_ATTEMPTS)) throw error;
+    }
+  }
+}
+
+/** Brings one window's realised performance up to date after a late match labelled rows in it. */
+export async function refreshLateWindow(deps: ActualsDeps, input: { model: string; windowId: string }) {
+  const model = await deps.registry.getModel(input.model);
+  if (!model) throw errors.modelNotFound(input.model);
+  return refreshWindowPerformance(deps, model.definition, input.windowId);
+}

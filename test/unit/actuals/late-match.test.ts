@@ -1,0 +1,192 @@
+/** @jest-environment ./test/support/host-typed-arrays-environment.js */
+import { OnnxModelRuntime } from '../../../shared/adapters/onnx/onnx-model-runtime';
+import { actualsIdOf } from '../../../shared/domain/actuals';
+import { lakePaths } from '../../../shared/domain/lake-paths';
+import { computeMetricsByKeys } from '../../../shared/domain/metrics';
+import type { ModelDefinition } from '../../../shared/schemas/model';
+import { lateMatchActuals, lateRecordsForRun, lateRunsForJoin, refreshLateWindow } from '../../../shared/usecases/actuals/late-match';
+import { actualsCsv, type ActualsWorld, actualsWorld, aDemandModel, BIAS, dropActuals, type DropRow, joinInProcess, scoredRun, WEIGHTS } from '../../support/actuals-kit';
+import { InMemoryModelRegistry } from '../../support/in-memory-registry';
+import { inMemoryRunStore } from '../../support/in-memory-run-store';
+import { MemoryLake } from '../../support/memory-lake';
+import { RecordingPublisher } from '../../support/recording-publisher';
+import { readParquetRows } from '../../support/scoring-fixtures';
+
+const runtime = new OnnxModelRuntime();
+afterAll(() => runtime.close());
+
+const predictionOf = (x1: number, x2: number) => Math.fround(Math.fround(Math.fround(x1 * WEIGHTS[0]!) + Math.fround(x2 * WEIGHTS[1]!)) + BIAS);
+
+async function world(definition: ModelDefinition = aDemandModel(), settings = {}) {
+  const lake = new MemoryLake();
+  const w = await actualsWorld({ definition, lake, registry: new InMemoryModelRegistry(), runs: inMemoryRunStore(), events: new RecordingPublisher(), runtime }, settings);
+  return { w, lake };
+}
+
+const DAY1 = '20260301T0000Z';
+const DAY2 = '20260302T0000Z';
+const rows: DropRow[] = [
+  { id: 'd0', ts: '2026-03-01T08:00:00Z', x1: 1, x2: 0.5, region: 'north' },
+  { id: 'd1', ts: '2026-03-01T09:00:00Z', x1: 2, x2: -1, region: 'south' },
+  { id: 'd2', ts: '2026-03-02T10:00:00Z', x1: 3, x2: 1, region: 'north' },
+  { id: 'd3', ts: '2026-03-02T11:00:00Z', x1: 0.5, x2: 0.25, region: 'south' },
+];
+const actualOf: Record<string, number> = { d0: 7, d1: 1, d2: 10, d3: 3 };
+/** After the join (world.now, 2026-03-10T12:00Z): runs completing then were not in its plan. */
+const LATER = '2026-03-10T13:00:00Z';
+
+/** Actuals of d0..d3 and one id never scored, joined while no run exists: all unmatched. */
+async function actualsFirst(w: ActualsWorld) {
+  const input = await dropActuals(w, 'early.csv', actualsCsv(['id', 'sales'], [...rows.map((r) => [r.id, actualOf[r.id]!]), ['ghost', 4]]));
+  const { record } = await joinInProcess(w, input);
+  expect(record).toMatchObject({ state: 'completed', matched: 0, unmatched: 5, metrics: null, windows: [] });
+  return { input, actualsId: actualsIdOf(input.path, input.etag) };
+}
+
+/** What the orchestrations do for a pair: the late match, then its windows. */
+async function lateMatchInProcess(w: ActualsWorld, actualsId: string, runId: string) {
+  const outcome = await lateMatchActuals(w.deps, { model: 'demand', actualsId, runId });
+  for (const windowId of outcome.windows) await refreshLateWindow(w.deps, { model: 'demand', windowId });
+  return outcome;
+}
+
+const record = async (w: ActualsWorld, actualsId: string) => (await w.runs.actuals.get('demand', actualsId))!.value;
+const lateRows = async (w: ActualsWorld, windowId: string, actualsId: string, runId: string) =>
+  readParquetRows(await w.lake.readBuffer(lakePaths.lateLabelled('demand', windowId, actualsId, runId)));
+
+describe('late matching of actuals joined before their predictions existed (use cases, in memory)', () => {
+  it('when a run completes after actuals were joined all unmatched, then its predictions match them: labelled files under a name of their own, the record\'s counts and metrics, the windows\' performance', async () => {
+    const { w } = await world();
+    const { actualsId, input } = await actualsFirst(w);
+    await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows });
+
+    expect(await lateRecordsForRun(w.deps, { model: 'demand', runId: 'run-late' })).toEqual({ actualsIds: [actualsId] });
+    const outcome = await lateMatchInProcess(w, actualsId, 'run-late');
+    expect(outcome).toEqual({ outcome: 'matched', matched: 4, windows: [DAY1, DAY2] });
+
+    const after = await record(w, actualsId);
+    expect(after).toMatchObject({
+      rows: 5,
+      matched: 4,
+      unmatched: 1,
+      windows: [DAY1, DAY2],
+      source: { lastModified: input.lastModified },
+      lateMatches: [{ runId: 'run-late', matched: 4, at: w.now.toISOString(), windows: [DAY1, DAY2] }],
+    });
+    const predicted = Float64Array.from(rows, (r) => predictionOf(Number(r.x1), Number(r.x2)));
+    const expected = computeMetricsByKeys('regression', { actual: Float64Array.from(rows, (r) => actualOf[r.id]!) , predicted }, ['region'], { region: rows.map((r) => r.region) }, { bootstrap: { resamples: 50 } });
+    expect(after.metrics).toEqual(expected);
+
+    const day1 = await lateRows(w, DAY1, actualsId, 'run-late');
+    expect(day1.map((r) => [r.id, r.actual, r.run_id, r.actuals_id, r.actuals_row])).toEqual([
+      ['d0', 7, 'run-late', actualsId, 1],
+      ['d1', 1, 'run-late', actualsId, 2],
+    ]);
+    expect(day1[0]!.prediction).toBe(predictionOf(1, 0.5));
+    expect(new Date(day1[0]!.actuals_at as Date).toISOString()).toBe(input.lastModified);
+    // The join's own files are not written: it labelled nothing.
+    expect(await w.lake.stat(lakePaths.labelled('demand', DAY1, actualsId))).toBeUndefined();
+
+    const window = (await w.runs.windows.get('demand', DAY2))!.value;
+    expect(window).toMatchObject({ labelled: 2, performance: { metrics: { overall: { rows: 2 } } } });
+    // Matched now: the run and the record are no longer candidates for each other.
+    expect(await lateRecordsForRun(w.deps, { model: 'demand', runId: 'run-late' })).toEqual({ actualsIds: [] });
+    expect(await lateRunsForJoin(w.deps, { model: 'demand', actualsId })).toEqual({ runIds: [] });
+  });
+
+  it('when the same late match is done twice (both sides of the race, or a retry), then the second changes nothing: no double count, same files, same windows', async () => {
+    const { w } = await world();
+    const { actualsId } = await actualsFirst(w);
+    await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows });
+    await lateMatchInProcess(w, actualsId, 'run-late');
+    const once = { record: await record(w, actualsId), day1: await w.lake.readBuffer(lakePaths.lateLabelled('demand', DAY1, actualsId, 'run-late')), window: (await w.runs.windows.get('demand', DAY1))!.value };
+
+    w.now = new Date('2026-03-10T14:00:00Z');
+    expect(await lateMatchInProcess(w, actualsId, 'run-late')).toEqual({ outcome: 'done', matched: 4, windows: [DAY1, DAY2] });
+    expect(await record(w, actualsId)).toEqual(once.record);
+    expect(await w.lake.readBuffer(lakePaths.lateLabelled('demand', DAY1, actualsId, 'run-late'))).toEqual(once.day1);
+    expect((await w.runs.windows.get('demand', DAY1))!.value).toMatchObject({ labelled: once.window.labelled, performance: { metrics: once.window.performance!.metrics } });
+  });
+
+  it('when two late runs carry the same ids and are matched at the same time, then each id is matched once: the record counts it once and the files hold it once', async () => {
+    const { w, lake } = await world();
+    const { actualsId } = await actualsFirst(w);
+    await scoredRun(w, { runId: 'run-a', createdAt: LATER, rows: rows.slice(0, 3) });
+    await scoredRun(w, { runId: 'run-b', createdAt: LATER, rows: rows.slice(1) });
+    expect(await lateRunsForJoin(w.deps, { model: 'demand', actualsId })).toEqual({ runIds: ['run-a', 'run-b'] });
+
+    // Both read the record before either writes it: one write meets the other's ETag and starts over.
+    const store = w.deps.runs.actuals;
+    let reads = 0;
+    let bothRead: () => void = () => undefined;
+    const readByBoth = new Promise<void>((resolve) => (bothRead = resolve));
+    let conflicts = 0;
+    const racing = {
+      ...store,
+      get: async (model: string, id: string) => {
+        const got = await store.get(model, id);
+        if (++reads === 2) bothRead();
+        if (reads <= 2) await readByBoth;
+        return got;
+      },
+      replace: async (...args: Parameters<typeof store.replace>) => store.replace(...args).catch((error: unknown) => {
+        conflicts += 1;
+        throw error;
+      }),
+    };
+    const deps = { ...w.deps, runs: { ...w.deps.runs, actuals: racing } };
+    const outcomes = await Promise.all(['run-a', 'run-b'].map((runId) => lateMatchActuals(deps, { model: 'demand', actualsId, runId })));
+    expect(conflicts).toBe(1);
+    const after = await record(w, actualsId);
+    expect(after).toMatchObject({ matched: 4, unmatched: 1 });
+    expect(outcomes.reduce((sum, o) => sum + o.matched, 0)).toBe(4);
+    const labelledIds: string[] = [];
+    for (const match of after.lateMatches!) {
+      for (const windowId of match.windows) labelledIds.push(...(await lateRows(w, windowId, actualsId, match.runId)).map((r) => r.id as string));
+    }
+    expect(labelledIds.sort()).toEqual(['d0', 'd1', 'd2', 'd3']);
+    // No file of a run is left behind for a window it did not record.
+    const files = [...lake.objects.keys()].filter((k) => k.includes(`/${actualsId}~`)).sort();
+    const recorded = after.lateMatches!.flatMap((m) => m.windows.map((wid) => lakePaths.lateLabelled('demand', wid, actualsId, m.runId))).sort();
+    expect(files).toEqual(recorded);
+  });
+
+  it('when a run was in the join\'s plan, then it is not a late candidate; a run created before the lookback is not either', async () => {
+    const { w } = await world(aDemandModel(), { lookback: 'P7D' });
+    await scoredRun(w, { runId: 'run-before', createdAt: '2026-03-09T00:00:00Z', rows: rows.slice(0, 1) });
+    const input = await dropActuals(w, 'early.csv', actualsCsv(['id', 'sales'], rows.map((r) => [r.id, actualOf[r.id]!])));
+    const { record: joined } = await joinInProcess(w, input);
+    expect(joined).toMatchObject({ matched: 1, unmatched: 3 });
+    // Created long before, completed after the plan (it waited for a champion): outside the lookback.
+    await scoredRun(w, { runId: 'run-old', createdAt: '2026-03-01T00:00:00Z', rows });
+    const old = (await w.runs.runs.get('demand', 'run-old'))!;
+    await w.runs.runs.replace('demand', 'run-old', { ...old.value, completedAt: LATER }, old.etag);
+    expect(await lateRunsForJoin(w.deps, { model: 'demand', actualsId: joined!.actualsId })).toEqual({ runIds: [] });
+    expect(await lateRecordsForRun(w.deps, { model: 'demand', runId: 'run-before' })).toEqual({ actualsIds: [] });
+  });
+
+  it('when the actuals file was replaced by a newer version, then the older record gets no late match', async () => {
+    const { w } = await world();
+    const { actualsId, input } = await actualsFirst(w);
+    await w.lake.write(input.path, Buffer.from(actualsCsv(['id', 'sales'], [['d0', 1]])));
+    await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows });
+    expect(await lateMatchActuals(w.deps, { model: 'demand', actualsId, runId: 'run-late' })).toEqual({
+      outcome: 'skipped',
+      matched: 0,
+      windows: [],
+      reason: 'the actuals file was replaced by a newer version',
+    });
+    expect(await record(w, actualsId)).toMatchObject({ matched: 0, unmatched: 5 });
+  });
+
+  it('when the join held its ids in several buckets, then each bucket\'s unmatched actuals are matched and the pieces make one file per window', async () => {
+    const { w, lake } = await world(aDemandModel(), { bucketRows: 2 });
+    const { actualsId } = await actualsFirst(w);
+    expect([...lake.objects.keys()].filter((k) => k.startsWith(`quarantine/demand/${actualsId}/bucket-`)).length).toBeGreaterThan(1);
+    await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows });
+    expect(await lateMatchInProcess(w, actualsId, 'run-late')).toMatchObject({ outcome: 'matched', matched: 4, windows: [DAY1, DAY2] });
+    expect((await lateRows(w, DAY1, actualsId, 'run-late')).map((r) => r.id).sort()).toEqual(['d0', 'd1']);
+    expect((await lateRows(w, DAY2, actualsId, 'run-late')).map((r) => r.id).sort()).toEqual(['d2', 'd3']);
+    expect([...lake.objects.keys()].filter((k) => k.startsWith('datasets/demand/actuals-work/'))).toEqual([]);
+  });
+});
