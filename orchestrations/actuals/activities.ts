@@ -5,8 +5,13 @@ import {
   actualsFailInputSchema,
   actualsPlanInputSchema,
   actualsWindowInputSchema,
+  lateMatchStepInputSchema,
+  lateRecordsInputSchema,
+  lateRunsInputSchema,
+  lateWindowInputSchema,
 } from '../../shared/schemas/actuals';
 import { joinActualsBucket } from '../../shared/usecases/actuals/join-bucket';
+import { lateMatchActuals, lateRecordsForRun, lateRunsForJoin, refreshLateWindow } from '../../shared/usecases/actuals/late-match';
 import { planActualsJoin } from '../../shared/usecases/actuals/plan';
 import { completeActualsJoin, failActualsJoin } from '../../shared/usecases/actuals/record';
 import { updateLabelledWindow } from '../../shared/usecases/actuals/window';
@@ -28,3 +33,11 @@ export const fail = defineActivity(ACTUALS_ACTIVITIES.fail, actualsFailInputSche
   const record = await failActualsJoin(actualsJoin(), input);
   return { state: record.state };
 });
+
+export const lateRecords = defineActivity(ACTUALS_ACTIVITIES.lateRecords, lateRecordsInputSchema, (input) => lateRecordsForRun(actualsJoin(), input));
+
+export const lateRuns = defineActivity(ACTUALS_ACTIVITIES.lateRuns, lateRunsInputSchema, (input) => lateRunsForJoin(actualsJoin(), input));
+
+export const lateMatch = defineActivity(ACTUALS_ACTIVITIES.lateMatch, lateMatchStepInputSchema, (input) => lateMatchActuals(actualsJoin(), input));
+
+export const lateWindow = defineActivity(ACTUALS_ACTIVITIES.lateWindow, lateWindowInputSchema, (input) => refreshLateWindow(actualsJoin(), input));

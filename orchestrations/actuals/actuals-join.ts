@@ -9,6 +9,7 @@ import { activityValue, callActivity, carriedTrace, failureReason, outageRetry }
 import { REVALIDATE_CHAMPION, revalidationInstanceId } from '../lifecycle/names';
 import { findRevalidation } from '../lifecycle/revalidation';
 import { complete, fail, joinBucket, plan, updateWindow } from './activities';
+import { lateMatchForJoin } from './late-match';
 import { ACTUALS_JOIN } from './names';
 
 // An activity's expected failure (a DomainError) fails the join with that reason.
@@ -53,7 +54,8 @@ function* revalidateOnNewFlavours(
  * Joins one actuals file version to the stored predictions: plan (record, runs to search, hash
  * buckets) -> join each bucket (bounded memory each, `parallelism` at a time) -> place each
  * window's labelled file and refresh the window's realised performance -> complete the record
- * and publish `run.completed` -> revalidate the champion when new segment values were labelled. A failure that outlasts the retries (or a bad file or model)
+ * and publish `run.completed` -> revalidate the champion when new segment values were labelled ->
+ * match unmatched actuals late against runs that completed after the plan. A failure that outlasts the retries (or a bad file or model)
  * records the join as failed and publishes `run.failed`.
  */
 function* actualsJoin(context: OrchestrationContext): Generator<df.Task, ActualsJoinOutput, unknown> {
@@ -84,6 +86,9 @@ function* actualsJoin(context: OrchestrationContext): Generator<df.Task, Actuals
     yield* call(complete, { ...join, summaries, completedAt: now() });
     log(`joined: ${summaries.reduce((s, b) => s + b.matched, 0)} matched, ${windows.length} window(s)`);
     yield* revalidateOnNewFlavours(context, join, log);
+    // Runs that completed after the plan listed runs may hold predictions of its unmatched actuals.
+    context.df.setCustomStatus({ step: 'late-matching' });
+    yield* lateMatchForJoin(context, join, log);
     context.df.setCustomStatus({ step: 'done' });
     return { actualsId, outcome: 'completed' };
   } catch (error) {

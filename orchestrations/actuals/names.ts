@@ -10,6 +10,11 @@ export const ACTUALS_ACTIVITIES = {
   updateWindow: 'actualsUpdateWindow',
   complete: 'actualsComplete',
   fail: 'actualsFail',
+  /** Late matching (a run completed after a join was planned): what to match, the match, its windows. */
+  lateRecords: 'actualsLateRecords',
+  lateRuns: 'actualsLateRuns',
+  lateMatch: 'actualsLateMatch',
+  lateWindow: 'actualsLateWindow',
 } as const;
 
 /** One join per actuals file version (its id comes from the blob's path and ETag): starting it again is a no-op. */

@@ -6,6 +6,7 @@ import { activityResultSchema } from '../../shared/schemas/lifecycle-orchestrati
 import { batchInputSchema } from '../../shared/schemas/monitoring';
 import type { PlannedChunk, ScoredChunk } from '../../shared/usecases/batch-inference';
 import { carriedTrace, failureReason } from '../activity';
+import { lateMatchForRun } from '../actuals/late-match';
 import { statusText } from '../custom-status';
 import { completeBatchRun, failBatchRun, planBatchRun, scoreBatchChunk, startBatchRun, type summaryOf } from './activities';
 import { BATCH_INFERENCE, batchInstanceId, CHAMPION_CHANGED_EVENT } from './names';
@@ -66,7 +67,8 @@ function* fanOut(context: OrchestrationContext, chunks: PlannedChunk[], width: n
  * (waiting for one if there is none yet), plan chunks, fan out `batchScoreChunk` with bounded
  * parallelism and retries, fan in (window profiles, predictions manifest, counts, flavours). A
  * chunk that fails for good fails the run with the reason; its manifest is then never written, so
- * no half-written predictions count as complete.
+ * no half-written predictions count as complete. A completed run then late-matches the actuals
+ * files joined before it existed (their unmatched actuals).
  */
 function* batchInference(context: OrchestrationContext): Generator<df.Task, RunSummary | { runId: string; state: string; error?: string }, unknown> {
   const input = parseOrThrow(batchInputSchema, context.df.getInput(), 'batch inference input');
@@ -96,6 +98,11 @@ function* batchInference(context: OrchestrationContext): Generator<df.Task, RunS
     context.df.setCustomStatus({ step: 'completing', chunks: chunks.length });
     const summary = yield* call<RunSummary>(completeBatchRun({ ...ref, version, chunks }).withRetry(retry));
     context.df.setCustomStatus(doneStatus(summary));
+    // Actuals joined before these predictions existed are matched to them now.
+    const log = (message: string) => {
+      if (!context.df.isReplaying) context.log(`[${instanceId}] ${input.model}: ${message}`);
+    };
+    if (summary.state === 'completed') yield* lateMatchForRun(context, ref, log);
     return summary;
   } catch (error) {
     const summary = yield* call<RunSummary>(failBatchRun({ ...ref, error: failureReason(error) }).withRetry(retry));

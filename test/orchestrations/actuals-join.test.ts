@@ -61,6 +61,9 @@ describe('actualsJoin (replayed through the durable-functions SDK)', () => {
     // Nothing new labelled: no revalidation.
     expect(calls(s)).toEqual([[LIFECYCLE_ACTIVITIES.revalidationFor, step]]);
     s = await h.completeActivity(taskIds(s)[0]!, ok(null));
+    // Then runs completed after the plan are asked for: none here.
+    expect(calls(s)).toEqual([[A.lateRuns, step]]);
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ runIds: [] }));
     expect(s.isDone).toBe(true);
     expect(s.output).toEqual({ actualsId, outcome: 'completed' });
   });
@@ -87,6 +90,8 @@ describe('actualsJoin (replayed through the durable-functions SDK)', () => {
     ]);
     expect(s.isDone).toBe(false);
     s = await h.completeSubOrchestration(taskIds(s)[0]!, { decision: 'pass', reasons: [], evidenceHash: 'a'.repeat(64), evidencePath: 'evidence/x' });
+    expect(calls(s)).toEqual([[A.lateRuns, step]]);
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ runIds: [] }));
     expect(s.isDone).toBe(true);
     expect(s.output).toEqual({ actualsId, outcome: 'completed' });
   });
@@ -110,6 +115,27 @@ describe('actualsJoin (replayed through the durable-functions SDK)', () => {
     const { h, s: asked } = await joinedOnce();
     let s = await h.completeActivity(taskIds(asked)[0]!, ok(revalidation));
     s = await h.failSubOrchestration(taskIds(s)[0]!, 'INSUFFICIENT_DATA: no labelled row of region=east could be joined back to its drop');
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ runIds: [] }));
+    expect(s.isDone).toBe(true);
+    expect(s.output).toEqual({ actualsId, outcome: 'completed' });
+    expect(s.actions.filter((a) => a.name === A.fail)).toEqual([]);
+  });
+
+  it('when runs completed after the plan was made, then each is late-matched in turn and the windows it labelled are refreshed; a late match that fails leaves the join completed', async () => {
+    const { h, s: asked } = await joinedOnce();
+    let s = await h.completeActivity(taskIds(asked)[0]!, ok(null));
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ runIds: ['run-8', 'run-9'] }));
+    expect(calls(s)).toEqual([[A.lateMatch, { ...step, runId: 'run-8' }]]);
+    s = await h.completeActivity(taskIds(s)[0]!, { ok: false, code: 'INVALID_INPUT_FILE', message: 'line 3 of the quarantine file is not JSON' });
+    expect(calls(s)).toEqual([[A.lateMatch, { ...step, runId: 'run-9' }]]);
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ outcome: 'matched', matched: 4, windows: ['20260301T0000Z', '20260302T0000Z'] }));
+    expect(calls(s)).toEqual([
+      [A.lateWindow, { model: 'demand', windowId: '20260301T0000Z' }],
+      [A.lateWindow, { model: 'demand', windowId: '20260302T0000Z' }],
+    ]);
+    const [w1, w2] = taskIds(s);
+    s = await h.completeActivity(w1!, ok({ windowId: '20260301T0000Z', labelled: 2, labelCoverage: 0.5, provisional: false }));
+    s = await h.completeActivity(w2!, ok({ windowId: '20260302T0000Z', labelled: 2, labelCoverage: 0.5, provisional: false }));
     expect(s.isDone).toBe(true);
     expect(s.output).toEqual({ actualsId, outcome: 'completed' });
     expect(s.actions.filter((a) => a.name === A.fail)).toEqual([]);

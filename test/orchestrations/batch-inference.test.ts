@@ -1,5 +1,6 @@
 import '../../orchestrations/batch/batch-inference';
 
+import { ACTUALS_ACTIVITIES } from '../../orchestrations/actuals/names';
 import { BATCH_ACTIVITIES as A, BATCH_INFERENCE } from '../../orchestrations/batch/names';
 import type { BatchInput } from '../../shared/schemas/monitoring';
 import { type EpisodeResult, orchestrationHarness } from '../support/orchestration-harness';
@@ -50,6 +51,25 @@ describe('batchInference (replayed through the durable-functions SDK)', () => {
     // Every scheduled task appears once in the actions (none is scheduled twice).
     expect(step.actions.filter((a) => a.name === A.scoreChunk)).toHaveLength(3);
     step = await h.completeActivity(complete.taskId, ok(summary));
+    // A completed run then asks which actuals files joined before it to late-match: none here.
+    expect(only(step, ACTUALS_ACTIVITIES.lateRecords).input).toEqual({ model: 'demand', runId: input.runId });
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateRecords).taskId, ok({ actualsIds: [] }));
+    expect(step.isDone).toBe(true);
+    expect(step.output).toEqual(summary);
+  });
+
+  it('when actuals files were joined before the run completed, then each is late-matched against the run in turn and its windows refreshed, after the run is recorded', async () => {
+    const { h, step: planned1 } = await untilPlanned(1);
+    let step = await h.completeActivity(only(planned1, A.scoreChunk).taskId, ok(scored(0)));
+    step = await h.completeActivity(only(step, A.complete).taskId, ok(summary));
+    expect(step.customStatus).toMatchObject({ step: 'done' });
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateRecords).taskId, ok({ actualsIds: ['a-1', 'a-2'] }));
+    expect(only(step, ACTUALS_ACTIVITIES.lateMatch).input).toEqual({ model: 'demand', runId: input.runId, actualsId: 'a-1' });
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateMatch).taskId, ok({ outcome: 'matched', matched: 3, windows: ['20261206T0000Z'] }));
+    expect(only(step, ACTUALS_ACTIVITIES.lateWindow).input).toEqual({ model: 'demand', windowId: '20261206T0000Z' });
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateWindow).taskId, ok({ windowId: '20261206T0000Z', labelled: 3, labelCoverage: 0.5, provisional: false }));
+    expect(only(step, ACTUALS_ACTIVITIES.lateMatch).input).toEqual({ model: 'demand', runId: input.runId, actualsId: 'a-2' });
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateMatch).taskId, ok({ outcome: 'none', matched: 0, windows: [], reason: 'no id' }));
     expect(step.isDone).toBe(true);
     expect(step.output).toEqual(summary);
   });
@@ -112,6 +132,7 @@ describe('batchInference (replayed through the durable-functions SDK)', () => {
     const { h, step: planned1 } = await untilPlanned(1);
     let step = await h.completeActivity(only(planned1, A.scoreChunk).taskId, ok(scored(0)));
     step = await h.completeActivity(only(step, A.complete).taskId, ok({ ...summary, windows }));
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateRecords).taskId, ok({ actualsIds: [] }));
     expect(step.output).toEqual({ ...summary, windows });
     expect(step.customStatus).toEqual({ step: 'done', ...summary, windows: 720 });
     expect(JSON.stringify(step.customStatus).length * 2).toBeLessThanOrEqual(16 * 1024);

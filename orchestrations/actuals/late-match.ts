@@ -1,0 +1,70 @@
+import type * as df from 'durable-functions';
+import type { OrchestrationContext } from 'durable-functions';
+
+import type { LateMatchOutcome, WindowUpdate } from '../../shared/schemas/actuals';
+import { activityValue, callActivity, failureReason, outageRetry } from '../activity';
+import { lateMatch, lateRecords, lateRuns, lateWindow } from './activities';
+
+/** Windows refreshed at once after a late match. */
+const WINDOW_PARALLELISM = 4;
+
+interface LatePair {
+  model: string;
+  actualsId: string;
+  runId: string;
+  traceparent?: string;
+}
+
+/**
+ * Matches each (actuals file, run) pair in turn: the late match, then its windows' performance.
+ * One pair at a time, so one bucket of ids is held at once and the late matches of one file do
+ * not race for its record. A pair that fails is logged and left: the run or the join it follows
+ * has completed either way, and a later run or join may match it again.
+ */
+function* matchPairs(context: OrchestrationContext, pairs: readonly LatePair[], log: (message: string) => void): Generator<df.Task, void, unknown> {
+  for (const pair of pairs) {
+    try {
+      const done = yield* callActivity<LateMatchOutcome>(lateMatch, pair);
+      const windows = done.windows.map((windowId) => ({ model: pair.model, windowId, ...(pair.traceparent ? { traceparent: pair.traceparent } : {}) }));
+      for (let first = 0; first < windows.length; first += WINDOW_PARALLELISM) {
+        const results = (yield context.df.Task.all(windows.slice(first, first + WINDOW_PARALLELISM).map((w) => lateWindow(w).withRetry(outageRetry)))) as unknown[];
+        results.forEach((r) => activityValue<WindowUpdate>(r));
+      }
+      log(`late match of ${pair.actualsId} with run ${pair.runId}: ${done.outcome}, ${done.matched} matched${done.reason ? ` (${done.reason})` : ''}`);
+    } catch (error) {
+      log(`late match of ${pair.actualsId} with run ${pair.runId} failed: ${failureReason(error)}`);
+    }
+  }
+}
+
+/** A run completed: the actuals files joined without it get their unmatched actuals matched against it. */
+export function* lateMatchForRun(
+  context: OrchestrationContext,
+  run: { model: string; runId: string; traceparent?: string },
+  log: (message: string) => void,
+): Generator<df.Task, void, unknown> {
+  let actualsIds: string[];
+  try {
+    ({ actualsIds } = yield* callActivity<{ actualsIds: string[] }>(lateRecords, run));
+  } catch (error) {
+    log(`late matching: the actuals records could not be listed: ${failureReason(error)}`);
+    return;
+  }
+  yield* matchPairs(context, actualsIds.map((actualsId) => ({ ...run, actualsId })), log);
+}
+
+/** A join completed: runs that completed after it was planned get the same late match. */
+export function* lateMatchForJoin(
+  context: OrchestrationContext,
+  join: { model: string; actualsId: string; traceparent?: string },
+  log: (message: string) => void,
+): Generator<df.Task, void, unknown> {
+  let runIds: string[];
+  try {
+    ({ runIds } = yield* callActivity<{ runIds: string[] }>(lateRuns, join));
+  } catch (error) {
+    log(`late matching: the runs could not be listed: ${failureReason(error)}`);
+    return;
+  }
+  yield* matchPairs(context, runIds.map((runId) => ({ ...join, runId })), log);
+}
