@@ -28,6 +28,20 @@ async function upload(name: string, body: string | Buffer) {
   return devhost.container().getBlockBlobClient(name).upload(body, Buffer.byteLength(body));
 }
 
+/** Registers v1 of a defined regional model and approves it: the champion that scores drops. */
+async function regionalChampion(model: string) {
+  await upload(`datasets/${model}/validation.csv`, toCsv(regionalRows(300, 1)));
+  const pkg = regionalPackage(TRUE_WEIGHTS, 0, { datasets: [{ role: 'validation', uri: `datasets/${model}/validation.csv` }] });
+  const version = (await apiClient(devhost.origin, 'contributor').register(model, pkg.manifest, pkg.onnx)).body.version as number;
+  const pending = await eventually('v1 pending approval', async () => {
+    const v = await reader().get(`models/${model}/versions/${version}`);
+    return v.body?.version?.state === 'pending_approval' ? v.body : undefined;
+  });
+  await apiClient(devhost.origin, 'approver').post(`models/${model}/versions/${version}/approve`, { evidenceHash: pending.version.evidenceHash });
+  await eventually('v1 champion', async () => ((await reader().get(`models/${model}/champion`)).body?.version === version ? true : undefined));
+  return { pkg, version };
+}
+
 beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'actuals-e2e-'));
   devhost = await startProductDevhost({ dataDir });
@@ -47,15 +61,7 @@ describe('actuals join on devhost', () => {
     expect((await reader().get('models/nope/actuals')).body).toMatchObject({ status: 404, code: 'MODEL_NOT_FOUND' });
 
     // A champion scores a drop of 60 rows (batch inference, the lead's part of the loop).
-    await upload('datasets/demand/validation.csv', toCsv(regionalRows(300, 1)));
-    const pkg = regionalPackage(TRUE_WEIGHTS, 0, { datasets: [{ role: 'validation', uri: 'datasets/demand/validation.csv' }] });
-    const version = (await apiClient(devhost.origin, 'contributor').register('demand', pkg.manifest, pkg.onnx)).body.version as number;
-    const pending = await eventually('v1 pending approval', async () => {
-      const v = await reader().get(`models/demand/versions/${version}`);
-      return v.body?.version?.state === 'pending_approval' ? v.body : undefined;
-    });
-    await apiClient(devhost.origin, 'approver').post(`models/demand/versions/${version}/approve`, { evidenceHash: pending.version.evidenceHash });
-    await eventually('v1 champion', async () => ((await reader().get('models/demand/champion')).body?.version === version ? true : undefined));
+    const { pkg, version } = await regionalChampion('demand');
     const rows = regionalRows(60, 70, { idPrefix: 'c' });
     await upload('drops/demand/day-1.csv', toCsv(rows));
     const run = await eventually('the drop scored', async () => {
@@ -145,6 +151,54 @@ describe('actuals join on devhost', () => {
     expect(replaced).toMatchObject({ state: 'completed', matched: 40, replacedBy: { actualsId: secondId, labelledFolder: `datasets/demand/replaced/${actualsId}/` } });
     const windowNow = (await reader().get('models/demand/monitoring')).body.windows.find((w: { window: { id: string } }) => w.window.id === windowId);
     expect(windowNow).toMatchObject({ predictions: 60, labelled: 30, performance: { metrics: { overall: { rows: 30 } } } });
+  });
+
+  it('when actuals land before their drop is scored (all unmatched), then the run that scores the drop matches them late: the record counts them matched, the window has the labelled rows and realised metrics', async () => {
+    expect((await apiClient(devhost.origin, 'contributor').post('models', aRegionalModel('early', { validation: { metric: 'rmse', minSegmentRows: 30, bootstrapResamples: 50 } }))).status).toBe(201);
+    const { pkg, version } = await regionalChampion('early');
+    const rows = regionalRows(60, 80, { idPrefix: 'e' });
+
+    // Labels from a fast source: 40 of the drop's ids and one never scored, before the drop exists.
+    const body = `id,actual\n${[...rows.slice(0, 40).map((r) => [r.id, r.actual]), ['ghost', 1]].map((a) => a.join(',')).join('\n')}\n`;
+    const uploaded = await upload('actuals/early/labels.csv', body);
+    const actualsId = actualsIdOf('actuals/early/labels.csv', uploaded.etag!);
+    const joined = await eventually('the early actuals joined', async () => {
+      const found = (await reader().get('models/early/actuals')).body?.actuals?.[0];
+      if (found?.state === 'failed') throw new Error(`the join failed: ${found.error}`);
+      return found?.state === 'completed' ? found : undefined;
+    }, 60_000);
+    expect(joined).toMatchObject({ actualsId, rows: 41, matched: 0, unmatched: 41, metrics: null, windows: [], quarantineFolder: `quarantine/early/${actualsId}/` });
+
+    // The drop is scored later; its completed run matches the 40 actuals.
+    await upload('drops/early/day-1.csv', toCsv(rows));
+    const run = await eventually('the drop scored', async () => {
+      const found = (await reader().get('models/early/runs')).body?.runs?.find((r: { state: string }) => r.state === 'completed');
+      return found as { runId: string; windows: string[] } | undefined;
+    }, 60_000);
+    const [windowId] = run.windows;
+    const record = await eventually('the late match recorded', async () => {
+      const found = (await reader().get('models/early/actuals')).body?.actuals?.[0];
+      return found?.lateMatches?.length === 1 ? found : undefined;
+    }, 60_000);
+    expect(record).toMatchObject({ rows: 41, matched: 40, unmatched: 1, windows: [windowId], lateMatches: [{ runId: run.runId, matched: 40, windows: [windowId] }] });
+    expect(record.metrics.overall.rows).toBe(40);
+
+    const labelled = await readParquetRows(await devhost.container().getBlobClient(`datasets/early/labelled/${windowId}/${actualsId}~${run.runId}.parquet`).downloadToBuffer());
+    expect(labelled).toHaveLength(40);
+    for (const l of labelled) {
+      const row = rows.find((r) => r.id === l.id)!;
+      expect(l).toMatchObject({ run_id: run.runId, model_version: version, actual: row.actual, actuals_id: actualsId });
+      expect(l.prediction).toBeCloseTo(pkg.predict(row), 5);
+    }
+    const window = await eventually('the window refreshed', async () => {
+      const found = (await reader().get('models/early/monitoring')).body?.windows?.find((w: { window: { id: string } }) => w.window.id === windowId);
+      return found?.labelled === 40 ? found : undefined;
+    }, 60_000);
+    expect(window).toMatchObject({ predictions: 60, labelled: 40, performance: { provisional: false, metrics: { overall: { rows: 40 } } } });
+
+    // The quarantine keeps its 41 unmatched lines (what the join saw); the record counts only the one left.
+    const quarantine = (await devhost.container().getBlobClient(`quarantine/early/${actualsId}/bucket-00000.jsonl`).downloadToBuffer()).toString().trim().split('\n');
+    expect(quarantine.filter((l) => JSON.parse(l).code === 'unmatched')).toHaveLength(41);
   });
 
   it('when files land under names the join cannot read (a folder starting with a space, a .json file), then each ends on a failed record with the reason', async () => {
