@@ -12,6 +12,7 @@ import type { TabularFiles } from '../ports/tabular-files';
 import type { ModelDefinition } from '../schemas/model';
 import type { ModelVersion } from '../schemas/model-version';
 import { type TrainingSnapshot, trainingSnapshotSchema } from '../schemas/retraining';
+import { ACTUALS_AT_COLUMN, ACTUALS_ID_COLUMN, ACTUALS_ROW_COLUMN, timestampOf } from './actuals/columns';
 import { defaultChunkTargets } from './plan-chunks';
 import { RUN_ID_COLUMN, SOURCE_FILE_COLUMN, SOURCE_ROW_COLUMN } from './score-chunk';
 
@@ -129,6 +130,36 @@ interface WantedFromDrop {
   /** The drop's path (`source_file`); undefined in labelled files written before predictions carried it. */
   sourceFile: string | undefined;
   rows: Map<number, string>;
+  /** Per row, where its actual came from: of two actuals for one prediction, the later one counts. */
+  origins: Map<number, ActualOrigin>;
+}
+
+/** An actual's provenance in labelled data: its file's arrival, the file's id, its row there. */
+interface ActualOrigin {
+  at: number;
+  actualsId: string;
+  row: number;
+}
+
+/**
+ * Whether `a` is a later actual than `b`: the rule window performance uses (later `actuals_at`,
+ * then the larger `actuals_id`, then the later row), so the trainer and the windows agree. A file
+ * read first wins when either lacks the columns (labelled files of early joins).
+ */
+function laterActual(a: ActualOrigin | undefined, b: ActualOrigin | undefined): boolean {
+  if (!a || !b) return false;
+  if (a.at !== b.at) return a.at > b.at;
+  if (a.actualsId !== b.actualsId) return a.actualsId > b.actualsId;
+  return a.row > b.row;
+}
+
+/** A labelled row's actual provenance, when its file has the columns. */
+function originOf(raw: RawRows, columns: Map<string, number>, r: number): ActualOrigin | undefined {
+  const [at, id, row] = [ACTUALS_AT_COLUMN, ACTUALS_ID_COLUMN, ACTUALS_ROW_COLUMN].map((c) => columns.get(c));
+  if (at === undefined || id === undefined || row === undefined) return undefined;
+  const actualsId = raw.text(id, r);
+  const arrived = timestampOf(raw, at, r);
+  return actualsId === null || arrived !== arrived ? undefined : { at: arrived, actualsId, row: raw.number(row, r) };
 }
 
 /** By run id and drop path. */
@@ -187,14 +218,16 @@ async function readLabelled(
             continue;
           }
           const key = JSON.stringify([runId, sourceFile ?? null]);
-          const fromDrop = wanted.get(key) ?? { runId, sourceFile, rows: new Map<number, string>() };
+          const fromDrop = wanted.get(key) ?? { runId, sourceFile, rows: new Map<number, string>(), origins: new Map<number, ActualOrigin>() };
           wanted.set(key, fromDrop);
-          if (fromDrop.rows.has(sourceRow)) {
-            skipped.add('superseded_actual');
-            continue;
-          }
+          const origin = originOf(raw, columns, r);
+          const held = fromDrop.rows.has(sourceRow);
+          if (held) skipped.add('superseded_actual');
+          // Files are read newest written first, but a late match writes an older file's actuals later.
+          if (held && !laterActual(origin, fromDrop.origins.get(sourceRow))) continue;
           fromDrop.rows.set(sourceRow, value!.trim());
-          rows += 1;
+          if (origin) fromDrop.origins.set(sourceRow, origin);
+          if (!held) rows += 1;
         }
         return rows < limits.maxRows;
       });

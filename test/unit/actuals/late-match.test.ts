@@ -5,6 +5,7 @@ import { lakePaths } from '../../../shared/domain/lake-paths';
 import { computeMetricsByKeys } from '../../../shared/domain/metrics';
 import type { ModelDefinition } from '../../../shared/schemas/model';
 import { lateMatchActuals, lateRecordsForRun, lateRunsForJoin, refreshLateWindow } from '../../../shared/usecases/actuals/late-match';
+import { trainingSnapshot } from '../../../shared/usecases/training-data';
 import { actualsCsv, type ActualsWorld, actualsWorld, aDemandModel, BIAS, dropActuals, type DropRow, joinInProcess, scoredRun, WEIGHTS } from '../../support/actuals-kit';
 import { InMemoryModelRegistry } from '../../support/in-memory-registry';
 import { inMemoryRunStore } from '../../support/in-memory-run-store';
@@ -188,5 +189,37 @@ describe('late matching of actuals joined before their predictions existed (use 
     expect((await lateRows(w, DAY1, actualsId, 'run-late')).map((r) => r.id).sort()).toEqual(['d0', 'd1']);
     expect((await lateRows(w, DAY2, actualsId, 'run-late')).map((r) => r.id).sort()).toEqual(['d2', 'd3']);
     expect([...lake.objects.keys()].filter((k) => k.startsWith('datasets/demand/actuals-work/'))).toEqual([]);
+  });
+
+  it('when a later actuals file labelled a prediction before the late match wrote the older file\'s actual for it, then the window and the trainer both take the later file\'s actual', async () => {
+    const { w } = await world();
+    const many: DropRow[] = Array.from({ length: 30 }, (_, i) => ({ id: `m${i}`, ts: '2026-03-01T08:00:00Z', x1: i / 10, x2: 1, region: i % 2 ? 'north' : 'south' }));
+    // Sorted after the later file's id: when both files were written in the same millisecond, the trainer reads it first too.
+    const early = await dropActuals(w, 'z-early.csv', actualsCsv(['id', 'sales'], many.map((r, i) => [r.id, i])));
+    await joinInProcess(w, { ...early, lastModified: '2026-03-10T11:00:00.000Z' });
+    await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows: many });
+    // The correction arrives and joins after the run completed, before the late match of the early file.
+    w.now = new Date('2026-03-10T14:30:00Z');
+    const correction = await dropActuals(w, 'b-correction.csv', actualsCsv(['id', 'sales'], [['m0', 99]]));
+    await joinInProcess(w, { ...correction, lastModified: '2026-03-10T14:00:00.000Z' });
+    const earlyId = actualsIdOf(early.path, early.etag);
+    expect(await lateMatchInProcess(w, earlyId, 'run-late')).toMatchObject({ outcome: 'matched', matched: 30 });
+
+    const window = (await w.runs.windows.get('demand', DAY1))!.value;
+    expect(window.labelled).toBe(30);
+    const actual = Float64Array.from(many, (_, i) => (i === 0 ? 99 : i));
+    const predicted = Float64Array.from(many, (r) => predictionOf(Number(r.x1), Number(r.x2)));
+    expect(window.performance!.metrics).toEqual(computeMetricsByKeys('regression', { actual, predicted }, ['region'], { region: many.map((r) => r.region) }, { bootstrap: { resamples: 50 } }));
+
+    const parent = (await w.registry.getModel('demand'))!;
+    const snapshot = await trainingSnapshot(
+      { lake: w.lake, files: w.files, runs: w.runs },
+      { definition: w.definition, parent: parent as never, windowId: DAY1, limits: { windows: 1, maxRows: 1000, minRows: 1 } },
+    );
+    expect(snapshot).toMatchObject({ source: 'labelled', skipped: { superseded_actual: 1 } });
+    expect(snapshot.trainRows + snapshot.validationRows).toBe(30);
+    const csv = [snapshot.trainPath, snapshot.validationPath].map(async (p) => (await w.lake.readBuffer(p)).toString());
+    const lines = (await Promise.all(csv)).flatMap((text) => text.trim().split('\n').slice(1));
+    expect(lines.filter((l) => l.startsWith('m0,')).map((l) => l.split(',').at(-1))).toEqual(['99']);
   });
 });
