@@ -249,11 +249,12 @@ export async function lateMatchActuals(deps: ActualsDeps, input: LateMatchStepIn
   const written = new Set<string>();
   for (let attempt = 1; ; attempt += 1) {
     const stored = await deps.runs.actuals.get(input.model, input.actualsId);
-    if (!stored || !awaitsMatches(stored.value)) return outcomeOf('none', undefined, 'the record has no unmatched actuals to match');
-    const record = stored.value;
-    const matches = record.lateMatches ?? [];
+    const record = stored?.value;
+    const matches = record?.lateMatches ?? [];
     const done = matches.findIndex((m) => m.runId === input.runId);
+    // Before the record's state: a retry after this pair took the last unmatched actuals still refreshes its windows.
     if (done >= 0 && written.size === 0) return outcomeOf('done', matches[done]);
+    if (!stored || !record || (done < 0 && !awaitsMatches(record))) return outcomeOf('none', undefined, 'the record has no unmatched actuals to match');
     const ready = await readiness(deps, record, input.runId);
     if ('skipped' in ready) return outcomeOf('skipped', undefined, ready.skipped);
     let ctx: LateContext;

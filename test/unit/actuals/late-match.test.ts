@@ -109,6 +109,17 @@ describe('late matching of actuals joined before their predictions existed (use 
     expect((await w.runs.windows.get('demand', DAY1))!.value).toMatchObject({ labelled: once.window.labelled, performance: { metrics: once.window.performance!.metrics } });
   });
 
+  it('when the late match that took the last unmatched actuals is retried (its activity failed after the record was written), then it is done and still names its windows to refresh', async () => {
+    const { w } = await world();
+    const input = await dropActuals(w, 'early.csv', actualsCsv(['id', 'sales'], rows.map((r) => [r.id, actualOf[r.id]!])));
+    const { record: joined } = await joinInProcess(w, input);
+    await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows });
+    const first = await lateMatchActuals(w.deps, { model: 'demand', actualsId: joined!.actualsId, runId: 'run-late' });
+    expect(first).toMatchObject({ outcome: 'matched', matched: 4 });
+    expect(await record(w, joined!.actualsId)).toMatchObject({ matched: 4, unmatched: 0 });
+    expect(await lateMatchActuals(w.deps, { model: 'demand', actualsId: joined!.actualsId, runId: 'run-late' })).toEqual({ ...first, outcome: 'done' });
+  });
+
   it('when two late runs carry the same ids and are matched at the same time, then each id is matched once: the record counts it once and the files hold it once', async () => {
     const { w, lake } = await world();
     const { actualsId } = await actualsFirst(w);
