@@ -46,12 +46,13 @@ it('when a data drop is scored, then the trigger, the orchestration, every activ
     return runs?.find((r) => r.state === 'completed');
   }, 120_000);
   // The orchestrator runs once per episode: the first, then one after each activity's result
-  // (chunks are scored one at a time). The last ends after the run is recorded complete.
+  // (chunks are scored one at a time), one after the run is recorded complete, and the last after
+  // it asked which actuals files to late-match (none).
   const episodesOf = (all: ReadableSpan[]) => spansNamed(all, `orchestration ${BATCH_INFERENCE}`);
   const spans = await eventually('the last orchestration episode', async () => {
     const all = traced.exporter.getFinishedSpans();
     const chunks = spansNamed(all, BATCH_ACTIVITIES.scoreChunk).length;
-    return chunks > 0 && episodesOf(all).length === 1 + 2 + chunks + 1 ? all : undefined;
+    return chunks > 0 && episodesOf(all).length === 1 + 2 + chunks + 1 + 1 ? all : undefined;
   });
 
   const [trigger, ...otherTriggers] = spansNamed(spans, 'scoreDrop');
@@ -61,7 +62,7 @@ it('when a data drop is scored, then the trigger, the orchestration, every activ
   const runSpans = spans.filter((s) => traceOf(s) === traceId);
 
   // Each episode and every activity of the run is a span under the trigger's, and none is elsewhere.
-  const activities = [BATCH_ACTIVITIES.start, BATCH_ACTIVITIES.plan, BATCH_ACTIVITIES.scoreChunk, BATCH_ACTIVITIES.complete];
+  const activities = [BATCH_ACTIVITIES.start, BATCH_ACTIVITIES.plan, BATCH_ACTIVITIES.scoreChunk, BATCH_ACTIVITIES.complete, ACTUALS_ACTIVITIES.lateRecords];
   for (const name of [`orchestration ${BATCH_INFERENCE}`, ...activities]) {
     expect({ name, inRun: spansNamed(runSpans, name).length }).toEqual({ name, inRun: spansNamed(spans, name).length });
   }
