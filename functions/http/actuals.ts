@@ -11,7 +11,7 @@ defineRoute({
   route: 'models/{model}/actuals',
   summary: "The model's actuals files joined to its predictions, newest first, with their records",
   description:
-    'One record per actuals file version: rows, matched, unmatched, duplicate ids, rejected rows by reason, realised metrics over its matched rows (overall and per segment), the monitoring windows it labelled, and its state (running, completed, failed).',
+    'One record per actuals file version: rows, matched, unmatched, duplicate ids, rejected rows by reason, realised metrics over its matched rows (overall and per segment), the monitoring windows it labelled, its state (running, completed, failed), and the runs that completed after its join and matched its unmatched actuals late (lateMatches; matched and unmatched include them).',
   tags: ['monitoring'],
   access: ROLES.reader,
   params: modelParamsSchema,
