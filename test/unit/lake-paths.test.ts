@@ -32,6 +32,11 @@ describe('lake paths', () => {
     expect(lakePaths.predictionPart('churn', 3, 'run-42', 7)).toBe('predictions/churn/v3/run-42/part-00007.parquet');
     expect(lakePaths.predictionManifest('churn', 3, 'run-42')).toBe('predictions/churn/v3/run-42/_manifest.json');
     expect(lakePaths.quarantine('churn', 'run-42', 'rows.jsonl')).toBe('quarantine/churn/run-42/rows.jsonl');
+    expect(lakePaths.labelled('churn', '20260301T0000Z', 'march.csv-0123456789abcdef')).toBe('datasets/churn/labelled/20260301T0000Z/march.csv-0123456789abcdef.parquet');
+    expect(lakePaths.lateLabelled('churn', '20260301T0000Z', 'march.csv-0123456789abcdef', 'run-42')).toBe(
+      'datasets/churn/labelled/20260301T0000Z/march.csv-0123456789abcdef~run-42.parquet',
+    );
+    expect(() => lakePaths.lateLabelled('churn', '20260301T0000Z', 'march.csv-0123456789abcdef', '../run')).toThrow(/run id/);
     expect(lakePaths.trainingProfile('churn', 3)).toBe('profiles/churn/v3/training.json');
     expect(lakePaths.runProfile('churn', 'run-42')).toBe('profiles/churn/runs/run-42.json');
     expect(lakePaths.profile('churn', 'windows/2026-03-01.json')).toBe('profiles/churn/windows/2026-03-01.json');
