@@ -156,6 +156,8 @@ async function matchAgainstRun(deps: ActualsDeps, ctx: LateContext, earlier: rea
   const { modelName: model, actualsId } = ctx.record;
   const quarantined = (await listPaths(deps.lake, lakePaths.quarantineFolder(model, actualsId), '.jsonl')).filter((p) => /\/bucket-\d+\.jsonl$/.test(p)).sort();
   const windows = new Map<string, number>();
+  // This attempt's pieces only: an earlier attempt's, left in the work folder, may hold ids taken since.
+  const pieces = new Map<string, string[]>();
   let matched = 0;
   for (const [bucket, path] of quarantined.entries()) {
     const actuals = await unmatchedOf(deps, ctx.definition, path);
@@ -166,23 +168,20 @@ async function matchAgainstRun(deps: ActualsDeps, ctx: LateContext, earlier: rea
     for (const [windowId, slots] of byWindow(ctx.plan, matches)) {
       const target = quarantined.length === 1 ? lakePaths.lateLabelled(model, windowId, actualsId, ctx.runId) : piecePath(ctx, windowId, bucket);
       await writePiece(deps, ctx.plan, actuals, matches, slots, target);
+      pieces.set(windowId, [...(pieces.get(windowId) ?? []), target]);
       windows.set(windowId, (windows.get(windowId) ?? 0) + slots.length);
       matched += slots.length;
     }
   }
-  if (quarantined.length > 1) await assemblePieces(deps, ctx, [...windows.keys()]);
+  if (quarantined.length > 1) await assemblePieces(deps, ctx, pieces);
   return { matched, windows };
 }
 
-/** Puts each window's pieces together into its late labelled file, then removes the pieces. */
-async function assemblePieces(deps: ActualsDeps, ctx: LateContext, windowIds: readonly string[]): Promise<void> {
+/** Puts each window's pieces together into its late labelled file, then removes the work folder. */
+async function assemblePieces(deps: ActualsDeps, ctx: LateContext, pieces: Map<string, string[]>): Promise<void> {
   const { modelName: model, actualsId } = ctx.record;
-  const folder = `${lakePaths.actualsWorkFolder(model, actualsId)}late/${ctx.runId}/`;
-  for (const windowId of windowIds) {
-    const pieces = (await listPaths(deps.lake, `${folder}${windowId}/`, '.parquet')).sort();
-    await deps.files.concatParquet(pieces, lakePaths.lateLabelled(model, windowId, actualsId, ctx.runId));
-  }
-  for (const path of await listPaths(deps.lake, folder)) await deps.lake.delete(path);
+  for (const [windowId, paths] of pieces) await deps.files.concatParquet(paths, lakePaths.lateLabelled(model, windowId, actualsId, ctx.runId));
+  for (const path of await listPaths(deps.lake, `${lakePaths.actualsWorkFolder(model, actualsId)}late/${ctx.runId}/`)) await deps.lake.delete(path);
 }
 
 /** The file's realised metrics over every row it labelled: the join's files and each late match's. */

@@ -202,6 +202,23 @@ describe('late matching of actuals joined before their predictions existed (use 
     expect([...lake.objects.keys()].filter((k) => k.startsWith('datasets/demand/actuals-work/'))).toEqual([]);
   });
 
+  it('when an attempt of a late match over several buckets stopped after writing its pieces, before the record, then the next attempt puts together only its own pieces', async () => {
+    const { w, lake } = await world(aDemandModel(), { bucketRows: 2 });
+    const { actualsId } = await actualsFirst(w);
+    await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows });
+    const before = (await w.runs.actuals.get('demand', actualsId))!.value;
+    await lateMatchActuals(w.deps, { model: 'demand', actualsId, runId: 'run-late' });
+    // As if the record write never happened, and a piece of that attempt stayed in the work folder.
+    const stale = lakePaths.actualsWork('demand', actualsId, `late/run-late/${DAY1}/bucket-00009.parquet`);
+    await lake.write(stale, await lake.readBuffer(lakePaths.lateLabelled('demand', DAY1, actualsId, 'run-late')));
+    const stored = (await w.runs.actuals.get('demand', actualsId))!;
+    await w.runs.actuals.replace('demand', actualsId, before, stored.etag);
+
+    expect(await lateMatchActuals(w.deps, { model: 'demand', actualsId, runId: 'run-late' })).toMatchObject({ outcome: 'matched', matched: 4 });
+    expect((await lateRows(w, DAY1, actualsId, 'run-late')).map((r) => r.id).sort()).toEqual(['d0', 'd1']);
+    expect([...lake.objects.keys()].filter((k) => k.startsWith('datasets/demand/actuals-work/'))).toEqual([]);
+  });
+
   it('when a later actuals file labelled a prediction before the late match wrote the older file\'s actual for it, then the window and the trainer both take the later file\'s actual', async () => {
     const { w } = await world();
     const many: DropRow[] = Array.from({ length: 30 }, (_, i) => ({ id: `m${i}`, ts: '2026-03-01T08:00:00Z', x1: i / 10, x2: 1, region: i % 2 ? 'north' : 'south' }));
