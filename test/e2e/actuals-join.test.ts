@@ -201,6 +201,33 @@ describe('actuals join on devhost', () => {
     expect(quarantine.filter((l) => JSON.parse(l).code === 'unmatched')).toHaveLength(41);
   });
 
+  it('when actuals are joined while their drop waits for a champion, then the run matches them once a champion scores it', async () => {
+    expect((await apiClient(devhost.origin, 'contributor').post('models', aRegionalModel('waiting', { validation: { metric: 'rmse', minSegmentRows: 30, bootstrapResamples: 50 } }))).status).toBe(201);
+    const rows = regionalRows(30, 90, { idPrefix: 'w' });
+    await upload('drops/waiting/day-1.csv', toCsv(rows));
+    await eventually('the run waiting for a champion', async () => {
+      const found = (await reader().get('models/waiting/runs')).body?.runs?.find((r: { state: string }) => r.state === 'waiting_for_champion');
+      return found ? true : undefined;
+    }, 60_000);
+    const uploaded = await upload('actuals/waiting/labels.csv', `id,actual\n${rows.map((r) => `${r.id},${r.actual}`).join('\n')}\n`);
+    const actualsId = actualsIdOf('actuals/waiting/labels.csv', uploaded.etag!);
+    await eventually('the actuals joined, all unmatched', async () => {
+      const found = (await reader().get('models/waiting/actuals')).body?.actuals?.[0];
+      return found?.state === 'completed' && found.unmatched === 30 ? true : undefined;
+    }, 60_000);
+
+    await regionalChampion('waiting');
+    const run = await eventually('the drop scored', async () => {
+      const found = (await reader().get('models/waiting/runs')).body?.runs?.find((r: { state: string }) => r.state === 'completed');
+      return found as { runId: string; windows: string[] } | undefined;
+    }, 60_000);
+    const record = await eventually('the late match recorded', async () => {
+      const found = (await reader().get('models/waiting/actuals')).body?.actuals?.[0];
+      return found?.lateMatches?.length === 1 ? found : undefined;
+    }, 60_000);
+    expect(record).toMatchObject({ actualsId, matched: 30, unmatched: 0, windows: run.windows, lateMatches: [{ runId: run.runId, matched: 30 }] });
+  });
+
   it('when files land under names the join cannot read (a folder starting with a space, a .json file), then each ends on a failed record with the reason', async () => {
     expect((await apiClient(devhost.origin, 'contributor').post('models', aRegionalModel('names'))).status).toBe(201);
     await upload('actuals/names/ 2026/sales.csv', 'id,actual\nc0,1\n');
