@@ -191,6 +191,17 @@ describe('late matching of actuals joined before their predictions existed (use 
     expect(await record(w, actualsId)).toMatchObject({ matched: 0, unmatched: 5 });
   });
 
+  it('when the run\'s predictions manifest was deleted, then the late match is skipped saying so and the record is left as it was', async () => {
+    const { w, lake } = await world();
+    const { actualsId } = await actualsFirst(w);
+    await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows });
+    await lake.delete(lakePaths.predictionManifest('demand', 1, 'run-late'));
+    const outcome = await lateMatchActuals(w.deps, { model: 'demand', actualsId, runId: 'run-late' });
+    expect(outcome).toMatchObject({ outcome: 'skipped', matched: 0, windows: [], reason: expect.stringMatching(/^run 'run-late' has no predictions manifest/) });
+    expect(await record(w, actualsId)).toMatchObject({ matched: 0, unmatched: 5 });
+    expect((await record(w, actualsId)).lateMatches).toBeUndefined();
+  });
+
   it('when the join held its ids in several buckets, then each bucket\'s unmatched actuals are matched and the pieces make one file per window', async () => {
     const { w, lake } = await world(aDemandModel(), { bucketRows: 2 });
     const { actualsId } = await actualsFirst(w);
