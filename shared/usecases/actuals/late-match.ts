@@ -281,6 +281,11 @@ export async function lateMatchActuals(deps: ActualsDeps, input: LateMatchStepIn
       await deps.runs.actuals.replace(input.model, input.actualsId, next, stored.etag);
       return outcomeOf('matched', entry);
     } catch (error) {
+      if (isDomainError(error) && error.code === 'PAYLOAD_TOO_LARGE') {
+        // Files the record cannot count would still be counted by the windows they are in.
+        for (const path of written) await deps.lake.delete(path);
+        return outcomeOf('skipped', undefined, `the record cannot hold this late match: ${error.message}`);
+      }
       if (!(isDomainError(error) && error.code === 'CONCURRENCY_CONFLICT' && attempt < MAX_ATTEMPTS)) throw error;
     }
   }

@@ -1,6 +1,7 @@
 /** @jest-environment ./test/support/host-typed-arrays-environment.js */
 import { OnnxModelRuntime } from '../../../shared/adapters/onnx/onnx-model-runtime';
 import { actualsIdOf } from '../../../shared/domain/actuals';
+import { documentBytes, MAX_DOCUMENT_BYTES } from '../../../shared/domain/document-size';
 import { lakePaths } from '../../../shared/domain/lake-paths';
 import { computeMetricsByKeys } from '../../../shared/domain/metrics';
 import type { ModelDefinition } from '../../../shared/schemas/model';
@@ -200,6 +201,22 @@ describe('late matching of actuals joined before their predictions existed (use 
     expect(outcome).toMatchObject({ outcome: 'skipped', matched: 0, windows: [], reason: expect.stringMatching(/^run 'run-late' has no predictions manifest/) });
     expect(await record(w, actualsId)).toMatchObject({ matched: 0, unmatched: 5 });
     expect((await record(w, actualsId)).lateMatches).toBeUndefined();
+  });
+
+  it('when the record could not hold one more late match (Cosmos DB\'s document size), then it is skipped saying so and its labelled files are removed, so no window counts what the record does not', async () => {
+    const { w, lake } = await world();
+    const { actualsId } = await actualsFirst(w);
+    await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows });
+    // A record just within the limit (many rejection codes).
+    const stored = (await w.runs.actuals.get('demand', actualsId))!;
+    const padded = { ...stored.value, rejectionReasons: {} as Record<string, number> };
+    for (let i = 0; documentBytes(padded) < MAX_DOCUMENT_BYTES - 1200; i += 1) padded.rejectionReasons[`code-${i}-${'x'.repeat(200)}`] = 0;
+    await w.runs.actuals.replace('demand', actualsId, padded, stored.etag);
+
+    const outcome = await lateMatchActuals(w.deps, { model: 'demand', actualsId, runId: 'run-late' });
+    expect(outcome).toMatchObject({ outcome: 'skipped', matched: 0, windows: [], reason: expect.stringMatching(/^the record cannot hold this late match: .*bytes a stored document may hold/) });
+    expect(await record(w, actualsId)).toEqual(padded);
+    expect([...lake.objects.keys()].filter((k) => k.includes(`/${actualsId}~`))).toEqual([]);
   });
 
   it('when the join held its ids in several buckets, then each bucket\'s unmatched actuals are matched and the pieces make one file per window', async () => {
