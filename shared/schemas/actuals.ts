@@ -155,7 +155,7 @@ export type LateMatchStepInput = z.infer<typeof lateMatchStepInputSchema>;
 export const lateMatchOutcomeSchema = z.object({
   outcome: z.enum(['matched', 'done', 'none', 'skipped']),
   matched: count,
-  /** Windows whose labelled rows it wrote: their performance is to be refreshed. */
+  /** Windows whose labelled rows it wrote (or removed again): their performance is to be refreshed. */
   windows: z.array(windowIdSchema),
   reason: z.string().optional(),
 });
