@@ -141,7 +141,8 @@ export const lakePaths = {
   labelledRoot: (model: string) => folder('datasets', modelSegment(model), 'labelled'),
   /**
    * `datasets/{model}/replaced/{actualsId}/{windowId}.parquet`: the labelled rows of an actuals
-   * file version a newer version of its path replaced, kept out of `labelled/` so no window counts them.
+   * file version a newer version of its path replaced, kept out of `labelled/` so no window counts
+   * them (its late matches' files beside them as `{windowId}~{runId}.parquet`).
    */
   replacedLabelledFolder: (model: string, actualsId: string) => folder('datasets', modelSegment(model), 'replaced', runIdSegment(actualsId)),
   replacedLabelled: (model: string, actualsId: string, windowId: string) =>

@@ -31,8 +31,11 @@ const encoder = new TextEncoder();
 /** Attempts at the record's write when other late matches of the same file land meanwhile. */
 const MAX_ATTEMPTS = 5;
 
-/** A record late matches may still move: completed, with unmatched actuals kept in quarantine. */
-const awaitsMatches = (r: ActualsRecord): boolean => r.state === 'completed' && r.unmatched > 0 && r.quarantineFolder !== undefined;
+/**
+ * A record late matches may still move: completed, with unmatched actuals kept in quarantine, and
+ * not replaced by a newer version of its path (a replaced version no longer counts anywhere).
+ */
+const awaitsMatches = (r: ActualsRecord): boolean => r.state === 'completed' && r.unmatched > 0 && r.quarantineFolder !== undefined && r.replacedBy === undefined;
 
 /** Whether `run` may hold predictions the join of `record` could not see, within its lookback. */
 function lateFor(deps: ActualsDeps, record: ActualsRecord, run: InferenceRun): boolean {
@@ -214,9 +217,19 @@ async function readiness(deps: ActualsDeps, record: ActualsRecord, runId: string
   return { run: { ...run, version: run.version }, arrivedAt };
 }
 
-/** The plan a late match joins with: the run alone, the file's arrival for `actuals_at`. */
-async function latePlan(deps: ActualsDeps, definition: ModelDefinition, record: ActualsRecord, run: InferenceRun & { version: number }, arrivedAt: string): Promise<MatchPlan> {
+/**
+ * The plan a late match joins with: the run alone, the file's arrival for `actuals_at`; or why the
+ * run cannot be read (its manifest or a part gone or damaged, as the join's plan skips such runs).
+ */
+async function latePlan(
+  deps: ActualsDeps,
+  definition: ModelDefinition,
+  record: ActualsRecord,
+  run: InferenceRun & { version: number },
+  arrivedAt: string,
+): Promise<MatchPlan | { skipped: string }> {
   const candidate = await candidateRun(deps, run, windowLengthMs(definition.policies.drift.window));
+  if (!('parts' in candidate)) return { skipped: `run '${run.runId}' cannot be read: ${candidate.reason}` };
   return { actualsId: record.actualsId, definition, runs: [candidate], buckets: 1, window: definition.policies.drift.window, source: { lastModified: arrivedAt } };
 }
 
@@ -256,13 +269,9 @@ export async function lateMatchActuals(deps: ActualsDeps, input: LateMatchStepIn
     if (!stored || !record || (done < 0 && !awaitsMatches(record))) return outcomeOf('none', undefined, 'the record has no unmatched actuals to match');
     const ready = await readiness(deps, record, input.runId);
     if ('skipped' in ready) return outcomeOf('skipped', undefined, ready.skipped);
-    let ctx: LateContext;
-    try {
-      ctx = { record, definition, runId: input.runId, plan: await latePlan(deps, definition, record, ready.run, ready.arrivedAt) };
-    } catch (error) {
-      if (isDomainError(error) && error.code === 'NOT_FOUND') return outcomeOf('skipped', undefined, `run '${input.runId}' has no predictions manifest: ${error.message}`);
-      throw error;
-    }
+    const plan = await latePlan(deps, definition, record, ready.run, ready.arrivedAt);
+    if ('skipped' in plan) return outcomeOf('skipped', undefined, plan.skipped);
+    const ctx: LateContext = { record, definition, runId: input.runId, plan };
     // A pair another attempt recorded meanwhile: its files are rewritten as recorded (without the ids of the matches before it).
     const labelled = await matchAgainstRun(deps, ctx, done >= 0 ? matches.slice(0, done) : matches);
     await removeStale(deps, ctx, written, labelled.windows);

@@ -33,10 +33,17 @@ export function versionsToReplace(records: readonly ActualsRecord[], currentEtag
   return { newest: newest.record, older: older.map((v) => v.record) };
 }
 
-/** The window id of a labelled file `.../labelled/{windowId}/{actualsId}.parquet`, when it is this version's. */
-function labelledWindowOf(path: string, actualsId: string): string | undefined {
+/**
+ * The window id of a labelled file of this version, its own (`.../labelled/{windowId}/{actualsId}.parquet`)
+ * or a late match's (`{actualsId}~{runId}.parquet`), and the name it keeps in the replaced folder
+ * (`{windowId}.parquet`, `{windowId}~{runId}.parquet`).
+ */
+function labelledFileOf(path: string, actualsId: string): { windowId: string; movedName: string } | undefined {
   const [windowId, file] = path.split('/').slice(-2);
-  return file === `${actualsId}.parquet` ? windowId : undefined;
+  if (windowId === undefined || file === undefined) return undefined;
+  if (file === `${actualsId}.parquet`) return { windowId, movedName: `${windowId}.parquet` };
+  if (file.startsWith(`${actualsId}~`) && file.endsWith('.parquet')) return { windowId, movedName: `${windowId}${file.slice(actualsId.length)}` };
+  return undefined;
 }
 
 /**
@@ -47,19 +54,20 @@ function labelledWindowOf(path: string, actualsId: string): string | undefined {
  */
 async function moveLabelledFiles(deps: ActualsDeps, model: string, actualsId: string): Promise<string[]> {
   const windows = new Set<string>();
-  for await (const o of deps.lake.list(lakePaths.replacedLabelledFolder(model, actualsId))) {
+  const movedFolder = lakePaths.replacedLabelledFolder(model, actualsId);
+  for await (const o of deps.lake.list(movedFolder)) {
     const name = o.path.split('/').pop()!;
-    if (name.endsWith('.parquet')) windows.add(name.slice(0, -'.parquet'.length));
+    if (name.endsWith('.parquet')) windows.add(name.slice(0, -'.parquet'.length).split('~')[0]!);
   }
-  const found: { path: string; windowId: string }[] = [];
+  const found: { path: string; windowId: string; movedName: string }[] = [];
   for await (const o of deps.lake.list(lakePaths.labelledRoot(model))) {
-    const windowId = labelledWindowOf(o.path, actualsId);
-    if (windowId !== undefined) found.push({ path: o.path, windowId });
+    const file = labelledFileOf(o.path, actualsId);
+    if (file !== undefined) found.push({ path: o.path, ...file });
   }
-  for (const { path, windowId } of found) {
+  for (const { path, windowId, movedName } of found) {
     windows.add(windowId);
     try {
-      await deps.lake.copy(path, lakePaths.replacedLabelled(model, actualsId, windowId));
+      await deps.lake.copy(path, `${movedFolder}${movedName}`);
     } catch (error) {
       // Another version ending at the same time moved it since the listing: it is where it belongs.
       if (isDomainError(error) && error.code === 'NOT_FOUND') continue;

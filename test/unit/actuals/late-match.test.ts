@@ -192,13 +192,37 @@ describe('late matching of actuals joined before their predictions existed (use 
     expect(await record(w, actualsId)).toMatchObject({ matched: 0, unmatched: 5 });
   });
 
+  it('when a late-matched version is replaced by a newer upload of its path, then its late files leave the windows too and it gets no more late matches', async () => {
+    const { w, lake } = await world();
+    const { actualsId, input } = await actualsFirst(w);
+    await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows });
+    await lateMatchInProcess(w, actualsId, 'run-late');
+    expect(lake.objects.has(lakePaths.lateLabelled('demand', DAY1, actualsId, 'run-late'))).toBe(true);
+
+    // The corrected file: d0 only, joined (its completion replaces the older version).
+    await w.lake.write(input.path, Buffer.from(actualsCsv(['id', 'sales'], [['d0', 8]])));
+    const info = (await w.lake.stat(input.path))!;
+    const { record: v2 } = await joinInProcess(w, { ...input, etag: info.etag, size: info.size, lastModified: info.lastModified.toISOString() });
+    expect(v2).toMatchObject({ state: 'completed', matched: 1 });
+    expect(await record(w, actualsId)).toMatchObject({ replacedBy: { actualsId: v2!.actualsId } });
+    for (const day of [DAY1, DAY2]) {
+      expect(lake.objects.has(lakePaths.lateLabelled('demand', day, actualsId, 'run-late'))).toBe(false);
+      expect(lake.objects.has(`${lakePaths.replacedLabelledFolder('demand', actualsId)}${day}~run-late.parquet`)).toBe(true);
+    }
+    // Only v2's one row counts: d0 in day 1, nothing left in day 2.
+    expect((await w.runs.windows.get('demand', DAY1))!.value).toMatchObject({ labelled: 1 });
+    expect((await w.runs.windows.get('demand', DAY2))!.value).toMatchObject({ labelled: 0 });
+    await scoredRun(w, { runId: 'run-later', createdAt: '2026-03-10T14:00:00Z', rows });
+    expect((await lateRecordsForRun(w.deps, { model: 'demand', runId: 'run-later' })).actualsIds).not.toContain(actualsId);
+  });
+
   it('when the run\'s predictions manifest was deleted, then the late match is skipped saying so and the record is left as it was', async () => {
     const { w, lake } = await world();
     const { actualsId } = await actualsFirst(w);
     await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows });
     await lake.delete(lakePaths.predictionManifest('demand', 1, 'run-late'));
     const outcome = await lateMatchActuals(w.deps, { model: 'demand', actualsId, runId: 'run-late' });
-    expect(outcome).toMatchObject({ outcome: 'skipped', matched: 0, windows: [], reason: expect.stringMatching(/^run 'run-late' has no predictions manifest/) });
+    expect(outcome).toMatchObject({ outcome: 'skipped', matched: 0, windows: [], reason: expect.stringMatching(/^run 'run-late' cannot be read: its predictions manifest '.*_manifest\.json' is gone$/) });
     expect(await record(w, actualsId)).toMatchObject({ matched: 0, unmatched: 5 });
     expect((await record(w, actualsId)).lateMatches).toBeUndefined();
   });
