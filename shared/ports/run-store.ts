@@ -40,6 +40,30 @@ export interface DocumentCollection<T> {
    * reason: one bad document must not hide the others from a caller that can go on without it.
    */
   listReadable(model: string): Promise<DocumentListing<T>>;
+  /**
+   * The documents of this kind of the model whose id lies in the range, by id, those that do not
+   * read listed apart (as `listReadable`). A window's id sorts by its start (shared/domain/windows.ts),
+   * so for windows this reads a span of time, not the model's whole history.
+   */
+  listReadableInRange(model: string, range: IdRange): Promise<DocumentListing<T>>;
+}
+
+/** Ids in [from, before), either bound open when absent; at most `limit` documents, the first by id. */
+export interface IdRange {
+  from?: string;
+  before?: string;
+  limit?: number;
+}
+
+/** The monitoring windows, with the one query the drift monitor needs besides ranges. */
+export interface WindowCollection extends DocumentCollection<MonitoringWindow> {
+  /**
+   * The model's windows with realised performance that their last performance evaluation may not
+   * have judged: none recorded, or one that judged another `performance.updatedAt` (or says
+   * nothing of it, as evaluations written before it was kept). Late actuals land here; a window
+   * judged since leaves it. Callers refine with their own rule: it may hold a few more.
+   */
+  listReadablePerformanceUnjudged(model: string): Promise<DocumentListing<MonitoringWindow>>;
 }
 
 /**
@@ -50,7 +74,7 @@ export interface DocumentCollection<T> {
 export interface RunStore {
   runs: DocumentCollection<InferenceRun>;
   actuals: DocumentCollection<ActualsRecord>;
-  windows: DocumentCollection<MonitoringWindow>;
+  windows: WindowCollection;
   retraining: DocumentCollection<RetrainingRecord>;
   monitors: DocumentCollection<MonitorState>;
 }

@@ -1,10 +1,29 @@
 import { randomBytes } from 'node:crypto';
 
 import { MAX_DOCUMENT_BYTES } from '../../shared/domain/document-size';
+import { windowFromId } from '../../shared/domain/windows';
 import type { RunStore } from '../../shared/ports/run-store';
+import type { MonitoringWindow } from '../../shared/schemas/monitoring';
 import { anInferenceRun } from '../support/builders';
 
 const T0 = '2026-03-01T00:00:00.000Z';
+const HOUR = 3_600_000;
+
+/** An hourly window document with realised performance stamped `updatedAt` (none without it), judged as `judged` says. */
+function aWindow(model: string, id: string, updatedAt?: string, judged?: Partial<NonNullable<MonitoringWindow['performanceEvaluation']>>): MonitoringWindow {
+  const metrics = { overall: { task: 'regression' as const, rows: 10, metrics: { rmse: { value: 1, rows: 10, ci: null } } }, segments: [] };
+  return {
+    modelName: model,
+    window: windowFromId(id, HOUR),
+    version: 1,
+    predictions: 10,
+    labelled: updatedAt ? 10 : 0,
+    labelCoverage: updatedAt ? 1 : 0,
+    performance: updatedAt ? { metrics, provisional: false, updatedAt } : null,
+    drift: null,
+    ...(judged ? { performanceEvaluation: { metric: 'rmse', value: 1, baseline: 1, degradation: 0, reason: 'ok', segments: {}, evaluatedAt: T0, ...judged } } : {}),
+  };
+}
 
 
 /**
@@ -76,6 +95,48 @@ export function describeRunStoreContract<S extends RunStore>(name: string, makeS
       await expect(store.runs.get(model, 'r2')).rejects.toThrow(naming);
       expect((await store.runs.get(model, 'r1'))?.value).toEqual(anInferenceRun(model, 'r1'));
       expect(await store.windows.listReadable(model)).toEqual({ documents: [], unreadable: [] });
+    });
+
+    it('when listed in an id range, then only the ids in [from, before) come, by id, at most limit; a window id range is a span of time', async () => {
+      const ids = ['20260301T0000Z', '20260301T0100Z', '20260301T0200Z', '20260301T0300Z', '20260302T0000Z'];
+      for (const id of [...ids].reverse()) await store.windows.create(model, id, aWindow(model, id));
+      await store.windows.create(`${model}-x`, ids[1]!, aWindow(`${model}-x`, ids[1]!));
+      const listed = async (range: Parameters<RunStore['windows']['listReadableInRange']>[1]) =>
+        (await store.windows.listReadableInRange(model, range)).documents.map((w) => w.window.id);
+      expect(await listed({ from: ids[1], before: ids[3] })).toEqual([ids[1], ids[2]]);
+      expect(await listed({ from: ids[2] })).toEqual(ids.slice(2));
+      expect(await listed({ before: ids[1] })).toEqual([ids[0]]);
+      expect(await listed({ from: ids[1], limit: 2 })).toEqual([ids[1], ids[2]]);
+      expect(await listed({})).toEqual(ids);
+      expect(await listed({ from: '20260303T0000Z' })).toEqual([]);
+      await expect(store.windows.listReadableInRange(model, { limit: 1.5 })).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
+    });
+
+    it('when a document in the range no longer reads, then it is listed apart with the reason; one outside the range is not read', async () => {
+      await store.runs.create(model, 'r1', anInferenceRun(model, 'r1'));
+      await storeUncheckedRun(store, model, 'r2', { ...anInferenceRun(model, 'r2'), rowsRead: -1 });
+      await storeUncheckedRun(store, model, 'r4', { ...anInferenceRun(model, 'r4'), rowsRead: -1 });
+      await store.runs.create(model, 'r3', anInferenceRun(model, 'r3'));
+      const listing = await store.runs.listReadableInRange(model, { from: 'r1', before: 'r4' });
+      expect(listing.documents.map((r) => r.runId)).toEqual(['r1', 'r3']);
+      expect(listing.unreadable).toEqual([{ id: 'r2', reason: expect.stringMatching(/^its stored run document is invalid: .*rowsRead/s) }]);
+    });
+
+    it('when windows got actuals after they were judged, then listReadablePerformanceUnjudged gives them and no window judged on its current actuals', async () => {
+      const at = '2026-03-02T00:00:00.000Z';
+      const later = '2026-03-03T00:00:00.000Z';
+      const windows: Record<string, MonitoringWindow> = {
+        '20260301T0000Z': aWindow(model, '20260301T0000Z'), // no actuals
+        '20260301T0100Z': aWindow(model, '20260301T0100Z', at), // actuals, never judged
+        '20260301T0200Z': aWindow(model, '20260301T0200Z', at, { judgedUpdatedAt: at }), // judged on them
+        '20260301T0300Z': aWindow(model, '20260301T0300Z', later, { judgedUpdatedAt: at }), // late actuals
+        '20260301T0400Z': aWindow(model, '20260301T0400Z', at, { judgedUpdatedAt: null }), // judged before any actuals
+        '20260301T0500Z': aWindow(model, '20260301T0500Z', at, {}), // judged before judgedUpdatedAt was kept
+        '20260301T0600Z': aWindow(model, '20260301T0600Z', undefined, { judgedUpdatedAt: null }), // judged, still no actuals
+      };
+      for (const [id, w] of Object.entries(windows)) await store.windows.create(model, id, w);
+      const listing = await store.windows.listReadablePerformanceUnjudged(model);
+      expect(listing).toEqual({ documents: ['20260301T0100Z', '20260301T0300Z', '20260301T0400Z', '20260301T0500Z'].map((id) => windows[id]), unreadable: [] });
     });
 
     it('when a document is too large to store (a run over thousands of files), then PAYLOAD_TOO_LARGE and nothing is stored or replaced', async () => {

@@ -6,13 +6,16 @@ import {
   type DocumentCollection,
   type DocumentListing,
   everyDocument,
+  type IdRange,
   type RunStore,
   type UnreadableDocument,
   unreadableDocumentError,
+  type WindowCollection,
 } from '../../shared/ports/run-store';
 import {
   actualsRecordSchema,
   inferenceRunSchema,
+  type MonitoringWindow,
   monitoringWindowSchema,
   monitorStateSchema,
   retrainingRecordSchema,
@@ -84,10 +87,25 @@ export class InMemoryCollection<T extends { modelName: string }> implements Docu
   }
 
   async listReadable(model: string): Promise<DocumentListing<T>> {
+    return this.listWhere(model, () => true);
+  }
+
+  async listReadableInRange(model: string, range: IdRange): Promise<DocumentListing<T>> {
+    const { from, before, limit } = range;
+    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) throw errors.validation(`a listing limit is a whole number, not ${limit}`);
+    return this.listWhere(model, (id) => (from === undefined || id >= from) && (before === undefined || id < before), limit);
+  }
+
+  /** The model's documents whose id and stored value pass `keep`, by id (the first `limit`), as the Cosmos adapter's query reads them. */
+  protected async listWhere(model: string, keep: (id: string, raw: unknown) => boolean, limit = Infinity): Promise<DocumentListing<T>> {
     const listing: DocumentListing<T> = { documents: [], unreadable: [] };
-    const entries = [...this.docs.entries()].filter(([key]) => key.startsWith(`${model}/`)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    for (const [key, stored] of entries) {
-      const read = this.read(key.slice(model.length + 1), stored.value);
+    const entries = [...this.docs.entries()]
+      .map(([key, stored]) => [key.slice(model.length + 1), stored.value, key] as const)
+      .filter(([id, raw, key]) => key.startsWith(`${model}/`) && keep(id, raw))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .slice(0, limit);
+    for (const [id, raw] of entries) {
+      const read = this.read(id, raw);
       if ('value' in read) listing.documents.push(read.value);
       else listing.unreadable.push(read);
     }
@@ -95,11 +113,27 @@ export class InMemoryCollection<T extends { modelName: string }> implements Docu
   }
 }
 
+/** The windows in memory, with the Cosmos adapter's query for windows whose performance may not have been judged. */
+export class InMemoryWindowCollection extends InMemoryCollection<MonitoringWindow> implements WindowCollection {
+  constructor() {
+    super('window', monitoringWindowSchema);
+  }
+
+  async listReadablePerformanceUnjudged(model: string): Promise<DocumentListing<MonitoringWindow>> {
+    return this.listWhere(model, (_id, raw) => {
+      const { performance, performanceEvaluation } = raw as { performance?: { updatedAt?: unknown } | null; performanceEvaluation?: { judgedUpdatedAt?: unknown } };
+      if (typeof performance !== 'object' || performance === null) return false;
+      const judged = performanceEvaluation?.judgedUpdatedAt;
+      return judged === undefined || judged === null || judged !== performance.updatedAt;
+    });
+  }
+}
+
 export function inMemoryRunStore(): RunStore & { [K in keyof RunStore]: InMemoryCollection<Awaited<ReturnType<RunStore[K]['list']>>[number]> } {
   return {
     runs: new InMemoryCollection('run', inferenceRunSchema),
     actuals: new InMemoryCollection('actuals', actualsRecordSchema),
-    windows: new InMemoryCollection('window', monitoringWindowSchema),
+    windows: new InMemoryWindowCollection(),
     retraining: new InMemoryCollection('retraining', retrainingRecordSchema),
     monitors: new InMemoryCollection('monitor', monitorStateSchema),
   };

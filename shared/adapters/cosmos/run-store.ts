@@ -9,13 +9,16 @@ import {
   type DocumentCollection,
   type DocumentListing,
   everyDocument,
+  type IdRange,
   type RunStore,
   type UnreadableDocument,
   unreadableDocumentError,
+  type WindowCollection,
 } from '../../ports/run-store';
 import {
   actualsRecordSchema,
   inferenceRunSchema,
+  type MonitoringWindow,
   monitoringWindowSchema,
   monitorStateSchema,
   retrainingRecordSchema,
@@ -105,15 +108,38 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
   }
 
   async listReadable(model: string): Promise<DocumentListing<T>> {
+    return this.query(model);
+  }
+
+  async listReadableInRange(model: string, range: IdRange): Promise<DocumentListing<T>> {
+    const limit = range.limit;
+    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) throw errors.validation(`a listing limit is a whole number, not ${limit}`);
+    const bounds: SqlFilter = { where: [], parameters: [] };
+    if (range.from !== undefined) {
+      bounds.where.push('c.id >= @from');
+      bounds.parameters.push({ name: '@from', value: this.cosmosId(range.from) });
+    }
+    if (range.before !== undefined) {
+      bounds.where.push('c.id < @before');
+      bounds.parameters.push({ name: '@before', value: this.cosmosId(range.before) });
+    }
+    return this.query(model, bounds, limit);
+  }
+
+  /**
+   * The model's documents of this kind matching `filter`, by id (the first `top`), read through the
+   * schema: those that do not read listed apart. Cosmos ids carry the docType prefix, so an id range
+   * is a range of `{docType}:{id}`.
+   */
+  protected async query(model: string, filter: SqlFilter = { where: [], parameters: [] }, top?: number): Promise<DocumentListing<T>> {
     const { runs } = await this.containers();
+    const where = ['c.modelName = @model', 'c.docType = @docType', ...filter.where].join(' AND ');
     const { resources } = await runs.items
       .query<unknown>(
         {
-          query: 'SELECT * FROM c WHERE c.modelName = @model AND c.docType = @docType ORDER BY c.id',
-          parameters: [
-            { name: '@model', value: model },
-            { name: '@docType', value: this.docType },
-          ],
+          // TOP takes a literal: `top` is checked to be a whole number.
+          query: `SELECT ${top === undefined ? '' : `TOP ${top} `}* FROM c WHERE ${where} ORDER BY c.id`,
+          parameters: [{ name: '@model', value: model }, { name: '@docType', value: this.docType }, ...filter.parameters],
         },
         { partitionKey: model },
       )
@@ -128,6 +154,27 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
   }
 }
 
+/** More conditions for a query (ANDed) and their parameters. */
+interface SqlFilter {
+  where: string[];
+  parameters: Array<{ name: string; value: string }>;
+}
+
+class CosmosWindowCollection extends CosmosCollection<MonitoringWindow> implements WindowCollection {
+  constructor(containers: () => Promise<CosmosContainers>) {
+    super('window', monitoringWindowSchema, containers);
+  }
+
+  async listReadablePerformanceUnjudged(model: string): Promise<DocumentListing<MonitoringWindow>> {
+    const judged = 'c.performanceEvaluation.judgedUpdatedAt';
+    return this.query(model, {
+      // Spelled out for each case: Cosmos compares values of different types (or missing ones) as undefined, never true.
+      where: [`IS_OBJECT(c.performance) AND (NOT IS_DEFINED(${judged}) OR IS_NULL(${judged}) OR ${judged} != c.performance.updatedAt)`],
+      parameters: [],
+    });
+  }
+}
+
 function required(etag: string | undefined): string {
   if (!etag) throw new Error('Cosmos DB answered without an ETag');
   return etag;
@@ -138,7 +185,7 @@ export function cosmosRunStore(containers: () => Promise<CosmosContainers> = cos
   return {
     runs: new CosmosCollection('run', inferenceRunSchema, containers),
     actuals: new CosmosCollection('actuals', actualsRecordSchema, containers),
-    windows: new CosmosCollection('window', monitoringWindowSchema, containers),
+    windows: new CosmosWindowCollection(containers),
     retraining: new CosmosCollection('retraining', retrainingRecordSchema, containers),
     monitors: new CosmosCollection('monitor', monitorStateSchema, containers),
   };
