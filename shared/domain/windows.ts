@@ -71,3 +71,29 @@ export function windowableRange(lengthMs: number): { min: number; max: number } 
   const lastStart = windowStartOf(LAST_INSTANT - lengthMs, lengthMs);
   return { min: first < FIRST_INSTANT ? first + lengthMs : first, max: lastStart + lengthMs - 1 };
 }
+
+/** The characters each place of a window id can hold (`YYYYMMDDTHHmmZ`: a month's first digit is 0 or 1, ...). */
+const ID_PLACES = ['0-9', '0-9', '0-9', '0-9', '0-1', '0-9', '0-3', '0-9', 'T', '0-2', '0-9', '0-5', '0-9', 'Z'].map((chars) =>
+  chars.length === 1 ? chars : Array.from({ length: Number(chars[2]) - Number(chars[0]) + 1 }, (_, i) => String(Number(chars[0]) + i)).join(''),
+);
+const padId = (prefix: string, end: 'first' | 'last'): string => prefix + ID_PLACES.slice(prefix.length).map((c) => (end === 'first' ? c[0] : c.at(-1))).join('');
+
+/**
+ * Prefixes, in ascending order, whose window ids are exactly those in [from, before) (either bound
+ * open when absent): a store that lists by prefix in lexical order (the lake) can then list a span
+ * of windows, as window ids sort by time. Few: at most ten per place where the bounds differ.
+ */
+export function windowIdPrefixesBetween(from?: string, before?: string): string[] {
+  const prefixes: string[] = [];
+  const visit = (prefix: string): void => {
+    const [lowest, highest] = [padId(prefix, 'first'), padId(prefix, 'last')];
+    if ((from !== undefined && highest < from) || (before !== undefined && lowest >= before)) return;
+    if ((from === undefined || lowest >= from) && (before === undefined || highest < before)) {
+      prefixes.push(prefix);
+      return;
+    }
+    for (const c of ID_PLACES[prefix.length]!) visit(prefix + c);
+  };
+  visit('');
+  return prefixes;
+}

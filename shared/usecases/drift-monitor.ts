@@ -5,11 +5,11 @@ import { lakePaths } from '../domain/lake-paths';
 import { defaultMetricFor } from '../domain/metrics';
 import { rememberVerdict, windowsToEvaluate } from '../domain/monitor-windows';
 import { evaluateDriftPolicy } from '../domain/policies/drift-policy';
-import { selectReference } from '../domain/policies/reference';
+import { samePeriodSpan, selectReference } from '../domain/policies/reference';
 import type { RetrainingProgressBounds } from '../domain/policies/retraining-staleness';
 import { newSegmentReasons, NOT_COMPARED, type WindowDrift, windowDrift } from '../domain/policies/window-drift';
 import { judgeWindowPerformance, type PerformanceBaseline, validationBaseline } from '../domain/policies/window-performance';
-import { windowFromId, windowLengthMs } from '../domain/windows';
+import { windowFromId, windowIdOf, windowLengthMs } from '../domain/windows';
 import type { Clock } from '../ports/clock';
 import type { DataLake } from '../ports/data-lake';
 import type { DriftMetrics } from '../ports/drift-metrics';
@@ -22,11 +22,12 @@ import { validationEvidenceSchema } from '../schemas/evidence';
 import type { ModelEventInput } from '../schemas/messages';
 import type { ModelDefinition } from '../schemas/model';
 import type { MonitoringWindow, MonitorState, WindowSpan } from '../schemas/monitoring';
+import type { ReferenceWindow } from '../schemas/policies';
 import type { ModelRecord } from '../schemas/registry';
 import type { SegmentedProfile } from './profiling';
 import { requestRetraining, type RetrainingAnswer } from './request-retraining';
 import { failRequestsPresumedLost } from './retraining-records';
-import { loadReferenceProfile, loadWindowProfile, mergeAll, profiledWindows, readLakeJson } from './window-profiles';
+import { loadReferenceProfile, loadWindowProfile, mergeAll, profiledWindowsBefore, profiledWindowsBetween, readLakeJson } from './window-profiles';
 
 /**
  * The drift monitor (docs/production-loop.md, "Drift monitor"): for each model with a champion,
@@ -78,9 +79,9 @@ export interface ModelOutcome {
    */
   unreadableState?: UnreadableDocument;
   /**
-   * Window documents of the model that do not read (damaged, or stored under rules that have since
-   * tightened), with why: left out, the other windows are judged. One of them due for judging
-   * fails the model naming it, as its document cannot be updated.
+   * Window documents the run read (due, or with actuals to judge) that do not read (damaged, or
+   * stored under rules that have since tightened), with why: left out, the other windows are
+   * judged. One of them due for judging fails the model naming it, as its document cannot be updated.
    */
   unreadableWindows?: UnreadableDocument[];
 }
@@ -186,20 +187,87 @@ async function monitorModel(deps: DriftMonitorDeps, record: ModelRecord, version
   try {
     const lost = await failRequestsLostSinceLastRun(deps, model, now);
     if (lost.length > 0) outcome.presumedLost = lost;
-    const [profiled, listing] = await Promise.all([profiledWindows(deps.lake, model), deps.runs.windows.listReadable(model)]);
-    const stored = listing.documents;
-    if (listing.unreadable.length > 0) outcome.unreadableWindows = listing.unreadable;
+    const lengthMs = windowLengthMs(record.definition.policies.drift.window);
+    const { due, profiled, relabelled, unreadable } = await windowsOfThisRun(deps, record.definition, model, held.state.value.evaluatedUntil, now, lengthMs);
+    if (unreadable.length > 0) outcome.unreadableWindows = unreadable;
     const context = await modelContext(deps, record, version, now, profiled, held);
-    const documents = new Map(stored.map((w) => [w.window.id, w]));
-    const due = windowsToEvaluate([...profiled.keys(), ...documents.keys()], context.lengthMs, context.held.state.value.evaluatedUntil, now, deps.maxWindowsPerModel);
     for (const span of due) await judgeWindow(deps, context, span, outcome);
     const budget = deps.maxWindowsPerModel - due.length;
-    for (const window of labelledSinceJudged(stored, due, context.held.state.value).slice(0, Math.max(0, budget))) {
+    for (const window of labelledSinceJudged(relabelled, due, context.held.state.value).slice(0, Math.max(0, budget))) {
       await judgeLateActuals(deps, context, window, outcome);
     }
   } finally {
     await releaseLease(deps, held);
   }
+}
+
+/** What one run of one model reads: the windows it judges and the profiles it compares them with. */
+interface WindowsOfRun {
+  /** The windows due, oldest first (at most the run's maximum). */
+  due: WindowSpan[];
+  /** Run profile paths by window id: the due windows' and those of their references. */
+  profiled: Map<string, string[]>;
+  /** Windows whose realised performance may not have been judged (late actuals), for labelledSinceJudged. */
+  relabelled: MonitoringWindow[];
+  /** Window documents met on the way that do not read. */
+  unreadable: UnreadableDocument[];
+}
+
+/**
+ * Reads only what the run judges, not the model's history: the windows due (with a profile or a
+ * document, from `evaluatedUntil`, at most the run's maximum), the windows with actuals not yet
+ * judged, and the profiles of the due windows' references (none for `training`; the `rolling`
+ * windows before the first due one; the `same_period` lagged spans). The consecutive-windows rule
+ * and the cooldowns read the monitor state and the retraining records, not windows.
+ */
+async function windowsOfThisRun(
+  deps: DriftMonitorDeps,
+  definition: ModelDefinition,
+  model: string,
+  evaluatedUntil: string | null,
+  now: Date,
+  lengthMs: number,
+): Promise<WindowsOfRun> {
+  const max = deps.maxWindowsPerModel;
+  // Due windows start at or after evaluatedUntil and end by now; ids sort by start, at minute precision.
+  const from = evaluatedUntil === null ? undefined : windowIdOf(Math.ceil(Date.parse(evaluatedUntil) / 60_000) * 60_000);
+  const before = windowIdOf(Math.floor((now.getTime() - lengthMs) / 60_000) * 60_000 + 60_000);
+  const [profiled, documents, relabelled] = await Promise.all([
+    profiledWindowsBetween(deps.lake, model, { from, before, maxWindows: max }),
+    readableWindowsFrom(deps.runs, model, { from, before }, max),
+    deps.runs.windows.listReadablePerformanceUnjudged(model),
+  ]);
+  // The first `max` of either source hold the first `max` of both.
+  const due = windowsToEvaluate([...profiled.keys(), ...documents.ids], lengthMs, evaluatedUntil, now, max);
+  for (const [id, paths] of await referenceProfiles(deps.lake, model, definition.policies.drift.reference, due)) profiled.set(id, paths);
+  const unreadable = new Map([...documents.unreadable, ...relabelled.unreadable].map((u) => [u.id, u]));
+  return { due, profiled, relabelled: relabelled.documents, unreadable: [...unreadable.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) };
+}
+
+/**
+ * The ids of at least the first `max` readable window documents in the range (all there are when
+ * fewer), and those met that do not read: they take places in a listing, so it is read again longer
+ * until `max` read or the range is exhausted.
+ */
+async function readableWindowsFrom(runs: RunStore, model: string, range: { from: string | undefined; before: string }, max: number): Promise<{ ids: string[]; unreadable: UnreadableDocument[] }> {
+  for (let limit = max; ; limit += max) {
+    const listing = await runs.windows.listReadableInRange(model, { ...range, limit });
+    const ids = listing.documents.map((w) => w.window.id);
+    if (ids.length >= max || ids.length + listing.unreadable.length < limit) return { ids, unreadable: listing.unreadable };
+  }
+}
+
+/** The run profiles of the windows the policy's reference compares the due windows with. */
+async function referenceProfiles(lake: DataLake, model: string, reference: ReferenceWindow, due: readonly WindowSpan[]): Promise<Map<string, string[]>> {
+  const first = due[0];
+  if (reference.kind === 'training' || !first) return new Map();
+  if (reference.kind === 'rolling') return profiledWindowsBefore(lake, model, first, reference.windows);
+  const found = new Map<string, string[]>();
+  for (const span of due) {
+    const { from, to } = samePeriodSpan(reference, span);
+    for (const [id, paths] of await profiledWindowsBetween(lake, model, { from: windowIdOf(from), before: windowIdOf(to) })) found.set(id, paths);
+  }
+  return found;
 }
 
 /**

@@ -1,9 +1,9 @@
 import { errors, parseOrThrow } from '../domain/errors';
 import { lakePaths } from '../domain/lake-paths';
 import { mergeAcrossReferences } from '../domain/profiles/merge-across-references';
-import { isWindowId } from '../domain/windows';
+import { isWindowId, windowableRange, windowIdOf, windowIdPrefixesBetween } from '../domain/windows';
 import type { DataLake } from '../ports/data-lake';
-import { type ReferenceProfile, referenceProfileSchema, windowProfileSchema } from '../schemas/monitoring';
+import { type ReferenceProfile, referenceProfileSchema, windowProfileSchema, type WindowSpan } from '../schemas/monitoring';
 import type { SegmentedProfile } from './profiling';
 
 /**
@@ -15,18 +15,75 @@ import type { SegmentedProfile } from './profiling';
 /** Whether a name inside a window's `runs/` folder is a run profile (`{runId}.json`, not in a subfolder). */
 export const isRunProfileName = (name: string): boolean => /^[^/]+\.json$/.test(name);
 
-/** The run profiles of every window of a model, by window id. */
-export async function profiledWindows(lake: DataLake, model: string): Promise<Map<string, string[]>> {
-  const prefix = lakePaths.windowsProfilesFolder(model);
+/** The window and run profile a path under the windows profiles folder names, if it is one of ours. */
+function runProfileAt(folder: string, path: string): string | undefined {
+  const match = /^([^/]+)\/runs\/(.+)$/.exec(path.slice(folder.length));
+  if (!match || !isRunProfileName(match[2]!)) return undefined; // chunk profiles and anything else in the folder
+  // A folder someone else put there is not a window of ours.
+  return isWindowId(match[1]!) ? match[1]! : undefined;
+}
+
+/**
+ * The run profiles of the model's windows whose id lies in [from, before) (either bound open), by
+ * window id: the first `maxWindows` of them. Listed by the prefixes of that span (window ids sort by
+ * time), in order, stopping at the first window past `maxWindows`: what is read is the span, not the
+ * model's history.
+ */
+export async function profiledWindowsBetween(
+  lake: DataLake,
+  model: string,
+  range: { from?: string; before?: string; maxWindows?: number },
+): Promise<Map<string, string[]>> {
+  const folder = lakePaths.windowsProfilesFolder(model);
   const byWindow = new Map<string, string[]>();
-  for await (const object of lake.list(prefix)) {
-    const match = /^([^/]+)\/runs\/(.+)$/.exec(object.path.slice(prefix.length));
-    if (!match || !isRunProfileName(match[2]!)) continue; // chunk profiles and anything else in the folder
-    const windowId = match[1]!;
-    if (!isWindowId(windowId)) continue; // a folder someone else put there: not a window of ours
-    byWindow.set(windowId, [...(byWindow.get(windowId) ?? []), object.path]);
+  for (const prefix of windowIdPrefixesBetween(range.from, range.before)) {
+    for await (const object of lake.list(folder + prefix)) {
+      const windowId = runProfileAt(folder, object.path);
+      if (windowId === undefined) continue;
+      const paths = byWindow.get(windowId);
+      if (paths) {
+        paths.push(object.path);
+        continue;
+      }
+      if (byWindow.size >= (range.maxWindows ?? Infinity)) return byWindow;
+      byWindow.set(windowId, [object.path]);
+    }
   }
   return byWindow;
+}
+
+/** The model's oldest window with a run profile: the first one its folder lists. */
+async function oldestProfiledWindow(lake: DataLake, model: string): Promise<string | undefined> {
+  const folder = lakePaths.windowsProfilesFolder(model);
+  for await (const object of lake.list(folder)) {
+    const windowId = runProfileAt(folder, object.path);
+    if (windowId !== undefined) return windowId;
+  }
+  return undefined;
+}
+
+/**
+ * At least the last `count` windows with run profiles before the window `before` (fewer when the
+ * model has no more), with every profiled window between them and it: the windows just before it
+ * first, then spans twice as long each time further back, down to the model's oldest window. A
+ * model scored without gaps is read `count` windows deep.
+ */
+export async function profiledWindowsBefore(lake: DataLake, model: string, before: WindowSpan, count: number): Promise<Map<string, string[]>> {
+  const found = new Map<string, string[]>();
+  const lengthMs = Date.parse(before.end) - Date.parse(before.start);
+  let upper = before.id;
+  let oldest: string | undefined;
+  for (let span = count * lengthMs; found.size < count; span *= 2) {
+    let from = windowIdOf(Math.max(Date.parse(before.start) - span, windowableRange(lengthMs).min));
+    if (span > count * lengthMs) {
+      oldest ??= (await oldestProfiledWindow(lake, model)) ?? upper;
+      if (from < oldest) from = oldest;
+    }
+    if (from >= upper) break;
+    for (const [id, paths] of await profiledWindowsBetween(lake, model, { from, before: upper })) found.set(id, paths);
+    upper = from;
+  }
+  return found;
 }
 
 /** A JSON file of the lake; VALIDATION_ERROR names the file when it is not JSON. */

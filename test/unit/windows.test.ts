@@ -1,4 +1,4 @@
-import { isWindowId, windowFromId, windowLengthMs, windowOf } from '../../shared/domain/windows';
+import { isWindowId, windowFromId, windowIdOf, windowIdPrefixesBetween, windowLengthMs, windowOf } from '../../shared/domain/windows';
 
 describe('monitoring windows', () => {
   it('when windows are daily, hourly or weekly, then they start at UTC midnight, on the hour and on Mondays', () => {
@@ -27,5 +27,28 @@ describe('monitoring windows', () => {
     expect(() => windowLengthMs('P1M')).toThrow(/weeks, days, hours or minutes/);
     expect(() => windowLengthMs('PT30S')).toThrow();
     expect(windowLengthMs('P1DT12H')).toBe(36 * 3600_000);
+  });
+
+  it('when a span of window ids is turned into prefixes, then they hold exactly the ids in [from, before), in order, and are few', () => {
+    const hour = windowLengthMs('PT1H');
+    const ids = Array.from({ length: 3000 }, (_, i) => windowIdOf(Date.parse('2025-11-28T00:00:00Z') + i * 7 * hour)).concat(['00010101T0000Z', '99991231T2300Z']);
+    const bounds: Array<[string | undefined, string | undefined]> = [
+      ['20260301T0500Z', '20260302T0000Z'],
+      ['20251231T2300Z', '20260101T0100Z'],
+      [undefined, '20260115T1200Z'],
+      ['20260709T0300Z', undefined],
+      [undefined, undefined],
+      ['20260301T0000Z', '20260301T0000Z'],
+    ];
+    for (const [from, before] of bounds) {
+      const prefixes = windowIdPrefixesBetween(from, before);
+      const inSpan = ids.filter((id) => (from === undefined || id >= from) && (before === undefined || id < before)).sort();
+      expect(ids.filter((id) => prefixes.some((p) => id.startsWith(p))).sort()).toEqual(inSpan);
+      expect([...prefixes].sort()).toEqual(prefixes);
+      expect(prefixes.length).toBeLessThanOrEqual(2 * 9 * 12);
+    }
+    expect(windowIdPrefixesBetween('20260301T0500Z', '20260302T0000Z')).toEqual(['20260301T05', '20260301T06', '20260301T07', '20260301T08', '20260301T09', '20260301T1', '20260301T2']);
+    expect(windowIdPrefixesBetween('20260630T0000Z', '20260702T0000Z')).toEqual(['2026063', '20260700', '20260701']);
+    expect(windowIdPrefixesBetween(undefined, undefined)).toEqual(['']);
   });
 });

@@ -39,12 +39,17 @@ export function selectReference<T extends WindowSpan>(
     const windows = before.slice(-reference.windows);
     return { source: 'windows', windows, complete: windows.length === reference.windows, wanted: reference.windows };
   }
-  const length = Date.parse(current.end) - currentStart;
-  const from = addIsoDuration(new Date(currentStart), LAG[reference.lag], -1).getTime();
-  const to = from + length * reference.windows;
+  const { from, to } = samePeriodSpan(reference, current);
   const windows = byStart.filter((w) => {
     const s = Date.parse(w.start);
     return s >= from && s < to;
   });
   return { source: 'windows', windows, complete: windows.length === reference.windows, wanted: reference.windows };
+}
+
+/** The instants [from, to) whose windows form a `same_period` reference: the lagged span, `windows` windows long. */
+export function samePeriodSpan(reference: Extract<ReferenceWindow, { kind: 'same_period' }>, current: WindowSpan): { from: number; to: number } {
+  const currentStart = Date.parse(current.start);
+  const from = addIsoDuration(new Date(currentStart), LAG[reference.lag], -1).getTime();
+  return { from, to: from + (Date.parse(current.end) - currentStart) * reference.windows };
 }
