@@ -20,7 +20,9 @@ defineRoute({
     await registry().getModel(params.model);
     const from = query.from === undefined ? -Infinity : Date.parse(query.from);
     const to = query.to === undefined ? Infinity : Date.parse(query.to);
-    const [{ documents: windows, unreadable }, monitor] = await Promise.all([runStore().windows.listReadable(params.model), readMonitorState(runStore(), params.model)]);
+    // A range is a query on the window times: a model's whole history is read only when asked for.
+    const stored = query.from === undefined && query.to === undefined ? runStore().windows.listReadable(params.model) : runStore().windows.listReadableOverlapping(params.model, query);
+    const [{ documents: windows, unreadable }, monitor] = await Promise.all([stored, readMonitorState(runStore(), params.model)]);
     const listed = windows
       .filter((w) => Date.parse(w.window.end) > from && Date.parse(w.window.start) < to)
       .sort((a, b) => Date.parse(b.window.start) - Date.parse(a.window.start));

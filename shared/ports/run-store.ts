@@ -64,6 +64,12 @@ export interface WindowCollection extends DocumentCollection<MonitoringWindow> {
    * judged since leaves it. Callers refine with their own rule: it may hold a few more.
    */
   listReadablePerformanceUnjudged(model: string): Promise<DocumentListing<MonitoringWindow>>;
+  /**
+   * The model's windows overlapping [from, to) (either bound open when absent; ISO 8601), by id.
+   * Compared as the app stores window times (UTC ISO 8601 with milliseconds), so the store can use
+   * its index instead of reading every window of the model.
+   */
+  listReadableOverlapping(model: string, span: { from?: string; to?: string }): Promise<DocumentListing<MonitoringWindow>>;
 }
 
 /**

@@ -139,6 +139,17 @@ export function describeRunStoreContract<S extends RunStore>(name: string, makeS
       expect(listing).toEqual({ documents: ['20260301T0100Z', '20260301T0300Z', '20260301T0400Z', '20260301T0500Z'].map((id) => windows[id]), unreadable: [] });
     });
 
+    it('when windows overlapping a span are listed, then those whose [start, end) meets [from, to) come, by id, whatever the offset the bounds are written in', async () => {
+      const ids = ['20260301T0000Z', '20260301T0100Z', '20260301T0200Z', '20260301T0300Z'];
+      for (const id of ids) await store.windows.create(model, id, aWindow(model, id));
+      const listed = async (span: { from?: string; to?: string }) => (await store.windows.listReadableOverlapping(model, span)).documents.map((w) => w.window.id);
+      expect(await listed({ from: '2026-03-01T01:30:00.000Z', to: '2026-03-01T03:00:00.000Z' })).toEqual([ids[1], ids[2]]);
+      expect(await listed({ from: '2026-03-01T02:30:00+01:00', to: '2026-03-01T03:00:01Z' })).toEqual([ids[1], ids[2], ids[3]]);
+      expect(await listed({ from: '2026-03-01T01:00:00Z' })).toEqual([ids[1], ids[2], ids[3]]);
+      expect(await listed({ to: '2026-03-01T01:00:00Z' })).toEqual([ids[0]]);
+      expect(await listed({})).toEqual(ids);
+    });
+
     it('when a document is too large to store (a run over thousands of files), then PAYLOAD_TOO_LARGE and nothing is stored or replaced', async () => {
       const sources = Array.from({ length: Math.ceil(MAX_DOCUMENT_BYTES / 60) }, (_, i) => ({ path: `drops/${model}/scheduled/f${i}.csv`, etag: '"0x1"', size: 10 }));
       await expect(store.runs.create(model, 'big', anInferenceRun(model, 'big', { sources }))).rejects.toMatchObject({

@@ -127,6 +127,16 @@ export class InMemoryWindowCollection extends InMemoryCollection<MonitoringWindo
       return judged === undefined || judged === null || judged !== performance.updatedAt;
     });
   }
+
+  async listReadableOverlapping(model: string, span: { from?: string; to?: string }): Promise<DocumentListing<MonitoringWindow>> {
+    const [from, to] = [span.from, span.to].map((t) => (t === undefined ? undefined : new Date(t).toISOString()));
+    return this.listWhere(model, (_id, raw) => {
+      const { window } = raw as { window?: { start?: unknown; end?: unknown } };
+      // As Cosmos compares: a missing or non-text time matches no bound.
+      const text = (t: unknown): t is string => typeof t === 'string';
+      return (from === undefined || (text(window?.end) && window.end > from)) && (to === undefined || (text(window?.start) && window.start < to));
+    });
+  }
 }
 
 export function inMemoryRunStore(): RunStore & { [K in keyof RunStore]: InMemoryCollection<Awaited<ReturnType<RunStore[K]['list']>>[number]> } {

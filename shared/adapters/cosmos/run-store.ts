@@ -173,6 +173,20 @@ class CosmosWindowCollection extends CosmosCollection<MonitoringWindow> implemen
       parameters: [],
     });
   }
+
+  async listReadableOverlapping(model: string, span: { from?: string; to?: string }): Promise<DocumentListing<MonitoringWindow>> {
+    const filter: SqlFilter = { where: [], parameters: [] };
+    if (span.from !== undefined) {
+      filter.where.push('c["window"]["end"] > @from');
+      filter.parameters.push({ name: '@from', value: new Date(span.from).toISOString() });
+    }
+    if (span.to !== undefined) {
+      filter.where.push('c["window"]["start"] < @to');
+      filter.parameters.push({ name: '@to', value: new Date(span.to).toISOString() });
+    }
+    // ISO 8601 in UTC with milliseconds, as the app writes window times, compares as text in time order.
+    return this.query(model, filter);
+  }
 }
 
 function required(etag: string | undefined): string {
