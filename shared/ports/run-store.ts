@@ -72,13 +72,24 @@ export interface WindowCollection extends DocumentCollection<MonitoringWindow> {
   listReadableOverlapping(model: string, span: { from?: string; to?: string }): Promise<DocumentListing<MonitoringWindow>>;
 }
 
+/** The inference runs, with the query the actuals join needs besides ranges of ids. */
+export interface RunCollection extends DocumentCollection<InferenceRun> {
+  /**
+   * The model's runs created at or after `since`, by id: a query on `createdAt` as the app writes it
+   * (UTC ISO 8601 with milliseconds), so a model's older runs are not read. A run whose `createdAt`
+   * is not written so is listed too (the caller compares times); one that does not read fails the
+   * call naming it, as `list` does.
+   */
+  listCreatedSince(model: string, since: Date): Promise<InferenceRun[]>;
+}
+
 /**
  * The production loop's records (Cosmos `runs`, pk `/modelName`): inference runs by run id,
  * actuals files by actuals id, monitoring windows by window id, retraining requests by request
  * id, and one monitor state per model (id `monitor`).
  */
 export interface RunStore {
-  runs: DocumentCollection<InferenceRun>;
+  runs: RunCollection;
   actuals: DocumentCollection<ActualsRecord>;
   windows: WindowCollection;
   retraining: DocumentCollection<RetrainingRecord>;

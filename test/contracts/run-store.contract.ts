@@ -150,6 +150,19 @@ export function describeRunStoreContract<S extends RunStore>(name: string, makeS
       expect(await listed({})).toEqual(ids);
     });
 
+    it('when runs created since a time are listed, then the older ones are not; one whose createdAt is written otherwise comes too; one that does not read fails naming it', async () => {
+      await store.runs.create(model, 'r-old', anInferenceRun(model, 'r-old', { createdAt: '2026-02-28T23:59:59.999Z' }));
+      await store.runs.create(model, 'r-at', anInferenceRun(model, 'r-at', { createdAt: '2026-03-01T00:00:00.000Z' }));
+      await store.runs.create(model, 'r-new', anInferenceRun(model, 'r-new', { createdAt: '2026-03-05T00:00:00.000Z' }));
+      await store.runs.create(model, 'r-offset', anInferenceRun(model, 'r-offset', { createdAt: '2026-02-01T00:00:00+01:00' }));
+      const since = new Date('2026-03-01T00:00:00.000Z');
+      expect((await store.runs.listCreatedSince(model, since)).map((r) => r.runId)).toEqual(['r-at', 'r-new', 'r-offset']);
+      await storeUncheckedRun(store, model, 'r-old-damaged', { ...anInferenceRun(model, 'r-old-damaged', { createdAt: '2026-01-01T00:00:00.000Z' }), rowsRead: -1 });
+      expect((await store.runs.listCreatedSince(model, since)).map((r) => r.runId)).toEqual(['r-at', 'r-new', 'r-offset']);
+      await storeUncheckedRun(store, model, 'r-damaged', { ...anInferenceRun(model, 'r-damaged'), createdAt: 'yesterday' });
+      await expect(store.runs.listCreatedSince(model, since)).rejects.toThrow(`the stored run document 'r-damaged' of '${model}' cannot be read`);
+    });
+
     it('when a document is too large to store (a run over thousands of files), then PAYLOAD_TOO_LARGE and nothing is stored or replaced', async () => {
       const sources = Array.from({ length: Math.ceil(MAX_DOCUMENT_BYTES / 60) }, (_, i) => ({ path: `drops/${model}/scheduled/f${i}.csv`, etag: '"0x1"', size: 10 }));
       await expect(store.runs.create(model, 'big', anInferenceRun(model, 'big', { sources }))).rejects.toMatchObject({

@@ -7,6 +7,7 @@ import {
   type DocumentListing,
   everyDocument,
   type IdRange,
+  type RunCollection,
   type RunStore,
   type UnreadableDocument,
   unreadableDocumentError,
@@ -14,6 +15,7 @@ import {
 } from '../../shared/ports/run-store';
 import {
   actualsRecordSchema,
+  type InferenceRun,
   inferenceRunSchema,
   type MonitoringWindow,
   monitoringWindowSchema,
@@ -113,6 +115,23 @@ export class InMemoryCollection<T extends { modelName: string }> implements Docu
   }
 }
 
+/** The runs in memory, with the Cosmos adapter's query for runs created since a time. */
+export class InMemoryRunCollection extends InMemoryCollection<InferenceRun> implements RunCollection {
+  constructor() {
+    super('run', inferenceRunSchema);
+  }
+
+  async listCreatedSince(model: string, since: Date): Promise<InferenceRun[]> {
+    const from = since.toISOString();
+    const listing = await this.listWhere(model, (_id, raw) => {
+      const { createdAt } = raw as { createdAt?: unknown };
+      const canonical = typeof createdAt === 'string' && createdAt.length === 24 && createdAt.endsWith('Z');
+      return !canonical || createdAt >= from;
+    });
+    return everyDocument('run', model, listing);
+  }
+}
+
 /** The windows in memory, with the Cosmos adapter's query for windows whose performance may not have been judged. */
 export class InMemoryWindowCollection extends InMemoryCollection<MonitoringWindow> implements WindowCollection {
   constructor() {
@@ -141,7 +160,7 @@ export class InMemoryWindowCollection extends InMemoryCollection<MonitoringWindo
 
 export function inMemoryRunStore(): RunStore & { [K in keyof RunStore]: InMemoryCollection<Awaited<ReturnType<RunStore[K]['list']>>[number]> } {
   return {
-    runs: new InMemoryCollection('run', inferenceRunSchema),
+    runs: new InMemoryRunCollection(),
     actuals: new InMemoryCollection('actuals', actualsRecordSchema),
     windows: new InMemoryWindowCollection(),
     retraining: new InMemoryCollection('retraining', retrainingRecordSchema),

@@ -10,6 +10,7 @@ import {
   type DocumentListing,
   everyDocument,
   type IdRange,
+  type RunCollection,
   type RunStore,
   type UnreadableDocument,
   unreadableDocumentError,
@@ -17,6 +18,7 @@ import {
 } from '../../ports/run-store';
 import {
   actualsRecordSchema,
+  type InferenceRun,
   inferenceRunSchema,
   type MonitoringWindow,
   monitoringWindowSchema,
@@ -160,6 +162,19 @@ interface SqlFilter {
   parameters: Array<{ name: string; value: string }>;
 }
 
+class CosmosRunCollection extends CosmosCollection<InferenceRun> implements RunCollection {
+  constructor(containers: () => Promise<CosmosContainers>) {
+    super('run', inferenceRunSchema, containers);
+  }
+
+  async listCreatedSince(model: string, since: Date): Promise<InferenceRun[]> {
+    // Text order is time order only for times written as toISOString writes them; any other is read too.
+    const canonical = 'IS_STRING(c.createdAt) AND LENGTH(c.createdAt) = 24 AND ENDSWITH(c.createdAt, "Z")';
+    const listing = await this.query(model, { where: [`(NOT (${canonical}) OR c.createdAt >= @since)`], parameters: [{ name: '@since', value: since.toISOString() }] });
+    return everyDocument('run', model, listing);
+  }
+}
+
 class CosmosWindowCollection extends CosmosCollection<MonitoringWindow> implements WindowCollection {
   constructor(containers: () => Promise<CosmosContainers>) {
     super('window', monitoringWindowSchema, containers);
@@ -197,7 +212,7 @@ function required(etag: string | undefined): string {
 /** The production loop's records on Cosmos DB (container `runs`). */
 export function cosmosRunStore(containers: () => Promise<CosmosContainers> = cosmosContainers): RunStore {
   return {
-    runs: new CosmosCollection('run', inferenceRunSchema, containers),
+    runs: new CosmosRunCollection(containers),
     actuals: new CosmosCollection('actuals', actualsRecordSchema, containers),
     windows: new CosmosWindowCollection(containers),
     retraining: new CosmosCollection('retraining', retrainingRecordSchema, containers),

@@ -111,13 +111,15 @@ export async function candidateRun(deps: ActualsDeps, run: InferenceRun & { vers
 
 /**
  * Completed runs created within the lookback, newest first (ties by run id, later first): an
- * id scored by several runs joins the prediction of the first of them. A run document that does not
- * read fails the join naming it: left out, its predictions would count as unmatched in the record.
+ * id scored by several runs joins the prediction of the first of them. Only runs created since
+ * the lookback's start are read (a query on `createdAt`), not the model's whole history. A run
+ * document read that does not read fails the join naming it: left out, its predictions would
+ * count as unmatched in the record.
  * A run whose predictions are gone or damaged is left out with the reason (`skipped`).
  */
 async function candidateRuns(deps: ActualsDeps, definition: ModelDefinition, since: Date): Promise<{ runs: CandidateRun[]; skipped: SkippedRun[] }> {
   const windowLength = windowLengthMs(definition.policies.drift.window);
-  const runs = (await deps.runs.runs.list(definition.name))
+  const runs = (await deps.runs.runs.listCreatedSince(definition.name, since))
     .filter((r): r is InferenceRun & { version: number } => r.state === 'completed' && r.version !== null && Date.parse(r.createdAt) >= since.getTime())
     .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || (a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0));
   const out = { runs: [] as CandidateRun[], skipped: [] as SkippedRun[] };

@@ -25,6 +25,7 @@ import {
   scoredRun,
   WEIGHTS,
 } from '../../support/actuals-kit';
+import { anInferenceRun } from '../../support/builders';
 import { InMemoryModelRegistry } from '../../support/in-memory-registry';
 import { inMemoryRunStore } from '../../support/in-memory-run-store';
 import { MemoryLake } from '../../support/memory-lake';
@@ -164,6 +165,34 @@ describe('actuals join (use cases, in memory)', () => {
       ['a', 'run-new', 2, predictionOf(6, 0)],
       ['b', 'run-old', 2, predictionOf(1, 0)],
     ]);
+  });
+
+  it('when the model has a long history of runs, then the plan reads only the run documents created within the lookback', async () => {
+    const { w } = await world(aDemandModel(), { lookback: 'P30D' });
+    for (let n = 0; n < 500; n++) {
+      const runId = `run-${String(n).padStart(3, '0')}`;
+      await w.runs.runs.create(w.definition.name, runId, anInferenceRun(w.definition.name, runId, { state: 'completed', createdAt: new Date(Date.parse('2025-01-01T00:00:00Z') + n * 3_600_000).toISOString() }));
+    }
+    await scoredRun(w, { runId: 'run-recent', createdAt: '2026-03-05T00:00:00.000Z', rows: sixRows });
+    let runDocumentsRead = 0;
+    const runs = w.runs.runs;
+    const [list, listReadable, listCreatedSince] = [runs.list.bind(runs), runs.listReadable.bind(runs), runs.listCreatedSince.bind(runs)];
+    runs.list = async (model) => tally(await list(model));
+    runs.listReadable = async (model) => {
+      const listing = await listReadable(model);
+      runDocumentsRead += listing.unreadable.length;
+      return { ...listing, documents: tally(listing.documents) };
+    };
+    runs.listCreatedSince = async (model, since) => tally(await listCreatedSince(model, since));
+    function tally<T>(documents: T[]): T[] {
+      runDocumentsRead += documents.length;
+      return documents;
+    }
+
+    const { record } = await joinInProcess(w, await dropActuals(w, 'sales.csv', actualsCsv(['id', 'sales'], sixRows.map((r, i) => [r.id, sixActuals[i]!]))));
+
+    expect(record).toMatchObject({ state: 'completed', matched: 6, unmatched: 0 });
+    expect(runDocumentsRead).toBe(1);
   });
 
   it('when a stored predictions part cannot be read (it is opened while the part before it is joined), then the join fails with the reason on its record', async () => {

@@ -404,6 +404,7 @@ describe('a retraining request for a model with the built-in trainer', () => {
       list: (...args) => runs.list(...args),
       listReadable: (...args) => runs.listReadable(...args),
       listReadableInRange: (...args) => runs.listReadableInRange(...args),
+      listCreatedSince: (...args) => runs.listCreatedSince(...args),
     };
     w.deps.runs = { ...w.runs, runs: down };
     await expect(deliver(w, aRetrainingRequest('regional', 1, WINDOW), 1)).rejects.toThrow('Cosmos DB is unavailable');
