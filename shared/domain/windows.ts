@@ -72,10 +72,9 @@ export function windowableRange(lengthMs: number): { min: number; max: number } 
   return { min: first < FIRST_INSTANT ? first + lengthMs : first, max: lastStart + lengthMs - 1 };
 }
 
-/** The characters each place of a window id can hold (`YYYYMMDDTHHmmZ`: a month's first digit is 0 or 1, ...). */
-const ID_PLACES = ['0-9', '0-9', '0-9', '0-9', '0-1', '0-9', '0-3', '0-9', 'T', '0-2', '0-9', '0-5', '0-9', 'Z'].map((chars) =>
-  chars.length === 1 ? chars : Array.from({ length: Number(chars[2]) - Number(chars[0]) + 1 }, (_, i) => String(Number(chars[0]) + i)).join(''),
-);
+const DIGITS = '0123456789';
+/** The characters each place of a window id (`YYYYMMDDTHHmmZ`) can hold: a month's first digit is 0 or 1, an hour's 0 to 2, ... */
+const ID_PLACES = [DIGITS, DIGITS, DIGITS, DIGITS, '01', DIGITS, '0123', DIGITS, 'T', '012', DIGITS, '012345', DIGITS, 'Z'];
 const padId = (prefix: string, end: 'first' | 'last'): string => prefix + ID_PLACES.slice(prefix.length).map((c) => (end === 'first' ? c[0] : c.at(-1))).join('');
 
 /**

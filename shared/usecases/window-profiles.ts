@@ -15,7 +15,7 @@ import type { SegmentedProfile } from './profiling';
 /** Whether a name inside a window's `runs/` folder is a run profile (`{runId}.json`, not in a subfolder). */
 export const isRunProfileName = (name: string): boolean => /^[^/]+\.json$/.test(name);
 
-/** The window and run profile a path under the windows profiles folder names, if it is one of ours. */
+/** The window id of a run profile under the windows profiles folder (`{windowId}/runs/{runId}.json`); undefined for anything else. */
 function runProfileAt(folder: string, path: string): string | undefined {
   const match = /^([^/]+)\/runs\/(.+)$/.exec(path.slice(folder.length));
   if (!match || !isRunProfileName(match[2]!)) return undefined; // chunk profiles and anything else in the folder

@@ -116,4 +116,16 @@ describe('drift monitor reads', () => {
     expect((await world.runs.windows.get(MODEL, day(10)))!.value.drift!.reference).toBe(`same_period windows ${march(10)} ${march(11)}`);
     expect((await world.runs.windows.get(MODEL, day(11)))!.value.drift!.reference).toBe(`same_period windows ${march(11)} ${march(12)}`);
   });
+
+  it('when window documents that do not read come first in the range, then they do not crowd out the due windows after them', async () => {
+    const world = await monitorWorld({}, { maxWindowsPerModel: 2 });
+    for (const d of [1, 2, 3]) world.runs.windows.storeUnchecked(MODEL, day(d), { modelName: MODEL, window: 'not a window' });
+    await world.labelled(day(4), 1.0);
+    await world.labelled(day(5), 1.0);
+
+    const report = await world.run();
+
+    expect(report.models[0]!.windows.map((w) => w.windowId)).toEqual([day(4), day(5)]);
+    expect(report.models[0]!.unreadableWindows!.map((u) => u.id)).toEqual([day(1), day(2), day(3)]);
+  });
 });
