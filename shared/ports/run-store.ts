@@ -61,9 +61,10 @@ export interface WindowCollection extends DocumentCollection<MonitoringWindow> {
    * The model's windows with realised performance that their last performance evaluation may not
    * have judged: none recorded, or one that judged another `performance.updatedAt` (or says
    * nothing of it, as evaluations written before it was kept). Late actuals land here; a window
-   * judged since leaves it. Callers refine with their own rule: it may hold a few more.
+   * judged since leaves it. Callers refine with their own rule: it may hold a few more. With
+   * `before`, only windows whose id sorts before it (that start earlier).
    */
-  listReadablePerformanceUnjudged(model: string): Promise<DocumentListing<MonitoringWindow>>;
+  listReadablePerformanceUnjudged(model: string, before?: string): Promise<DocumentListing<MonitoringWindow>>;
   /**
    * The model's windows overlapping [from, to) (either bound open when absent; ISO 8601), by id.
    * Compared as the app stores window times (UTC ISO 8601 with milliseconds), so the store can use

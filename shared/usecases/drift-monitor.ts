@@ -235,7 +235,8 @@ async function windowsOfThisRun(
   const [profiled, documents, relabelled] = await Promise.all([
     profiledWindowsBetween(deps.lake, model, { from, before, maxWindows: max }),
     readableWindowsFrom(deps.runs, model, { from, before }, max),
-    deps.runs.windows.listReadablePerformanceUnjudged(model),
+    // Late actuals matter only on windows judged in earlier runs: those that start before evaluatedUntil.
+    from === undefined ? { documents: [], unreadable: [] } : deps.runs.windows.listReadablePerformanceUnjudged(model, from),
   ]);
   // The first `max` of either source hold the first `max` of both.
   const due = windowsToEvaluate([...profiled.keys(), ...documents.ids], lengthMs, evaluatedUntil, now, max);

@@ -137,6 +137,7 @@ export function describeRunStoreContract<S extends RunStore>(name: string, makeS
       for (const [id, w] of Object.entries(windows)) await store.windows.create(model, id, w);
       const listing = await store.windows.listReadablePerformanceUnjudged(model);
       expect(listing).toEqual({ documents: ['20260301T0100Z', '20260301T0300Z', '20260301T0400Z', '20260301T0500Z'].map((id) => windows[id]), unreadable: [] });
+      expect((await store.windows.listReadablePerformanceUnjudged(model, '20260301T0400Z')).documents.map((w) => w.window.id)).toEqual(['20260301T0100Z', '20260301T0300Z']);
     });
 
     it('when windows overlapping a span are listed, then those whose [start, end) meets [from, to) come, by id, whatever the offset the bounds are written in', async () => {

@@ -138,8 +138,9 @@ export class InMemoryWindowCollection extends InMemoryCollection<MonitoringWindo
     super('window', monitoringWindowSchema);
   }
 
-  async listReadablePerformanceUnjudged(model: string): Promise<DocumentListing<MonitoringWindow>> {
-    return this.listWhere(model, (_id, raw) => {
+  async listReadablePerformanceUnjudged(model: string, before?: string): Promise<DocumentListing<MonitoringWindow>> {
+    return this.listWhere(model, (id, raw) => {
+      if (before !== undefined && id >= before) return false;
       const { performance, performanceEvaluation } = raw as { performance?: { updatedAt?: unknown } | null; performanceEvaluation?: { judgedUpdatedAt?: unknown } };
       if (typeof performance !== 'object' || performance === null) return false;
       const judged = performanceEvaluation?.judgedUpdatedAt;

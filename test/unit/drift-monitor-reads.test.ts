@@ -128,4 +128,16 @@ describe('drift monitor reads', () => {
     expect(report.models[0]!.windows.map((w) => w.windowId)).toEqual([day(4), day(5)]);
     expect(report.models[0]!.unreadableWindows!.map((u) => u.id)).toEqual([day(1), day(2), day(3)]);
   });
+
+  it('when the monitor is catching up on a backlog of windows with actuals, then a run reads the due ones, not the backlog after them', async () => {
+    const world = await monitorWorld({}, { maxWindowsPerModel: 2 });
+    await monitorStateAt(world, windowFromId(day(-20), DAY).start);
+    for (let d = -20; d <= 18; d++) await world.labelled(day(d), 1.0);
+    const reads = countReads(world);
+
+    const report = await world.run();
+
+    expect(report.models[0]!.windows.map((w) => w.windowId)).toEqual([day(-20), day(-19)]);
+    expect(reads.windowDocuments).toBe(2);
+  });
 });

@@ -42,7 +42,7 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
     private readonly containers: () => Promise<CosmosContainers>,
   ) {}
 
-  private cosmosId = (id: string) => `${this.docType}:${id}`;
+  protected cosmosId = (id: string) => `${this.docType}:${id}`;
   private described = (model: string, id: string) => `the ${this.docType} document '${id}' of '${model}'`;
 
   private toDoc(model: string, id: string, value: T): ItemDefinition {
@@ -180,13 +180,18 @@ class CosmosWindowCollection extends CosmosCollection<MonitoringWindow> implemen
     super('window', monitoringWindowSchema, containers);
   }
 
-  async listReadablePerformanceUnjudged(model: string): Promise<DocumentListing<MonitoringWindow>> {
+  async listReadablePerformanceUnjudged(model: string, before?: string): Promise<DocumentListing<MonitoringWindow>> {
     const judged = 'c.performanceEvaluation.judgedUpdatedAt';
-    return this.query(model, {
+    const filter: SqlFilter = {
       // Spelled out for each case: Cosmos compares values of different types (or missing ones) as undefined, never true.
       where: [`IS_OBJECT(c.performance) AND (NOT IS_DEFINED(${judged}) OR IS_NULL(${judged}) OR ${judged} != c.performance.updatedAt)`],
       parameters: [],
-    });
+    };
+    if (before !== undefined) {
+      filter.where.push('c.id < @before');
+      filter.parameters.push({ name: '@before', value: this.cosmosId(before) });
+    }
+    return this.query(model, filter);
   }
 
   async listReadableOverlapping(model: string, span: { from?: string; to?: string }): Promise<DocumentListing<MonitoringWindow>> {
