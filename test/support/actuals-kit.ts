@@ -218,7 +218,7 @@ export interface JoinedInProcess {
 }
 
 /** The join's steps in the orchestration's order (plan, buckets, windows, complete; fail on an error). */
-export async function joinInProcess(world: ActualsWorld, input: ActualsJoinInput): Promise<JoinedInProcess> {
+export async function joinInProcess(world: ActualsWorld, input: ActualsJoinInput, hooks: { afterPlan?: () => Promise<void> } = {}): Promise<JoinedInProcess> {
   const at = world.now.toISOString();
   const instanceId = `actuals:${input.model}`;
   let actualsId = '';
@@ -226,6 +226,7 @@ export async function joinInProcess(world: ActualsWorld, input: ActualsJoinInput
     const planned = await planActualsJoin(world.deps, { ...input, instanceId, at });
     actualsId = planned.actualsId;
     if (planned.outcome !== 'planned') return { record: (await world.runs.actuals.get(input.model, actualsId))?.value, outcome: planned.outcome, summaries: [] };
+    await hooks.afterPlan?.();
     const summaries: BucketSummary[] = [];
     for (let bucket = 0; bucket < planned.buckets; bucket += 1) summaries.push(await joinActualsBucket(world.deps, { model: input.model, actualsId, bucket }));
     const windows = [...new Set(summaries.flatMap((s) => s.windows.map((w) => w.windowId)))].sort();

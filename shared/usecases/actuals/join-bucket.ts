@@ -223,11 +223,28 @@ function partGone(runId: string, part: string): Error {
   );
 }
 
+/**
+ * A part that the plan could open but that fails to read (damaged since, or a page past its
+ * footer) is named with its run, not reported as if the actuals file were unreadable.
+ */
+function partUnreadable(runId: string, part: string, message: string): Error {
+  return errors.invalidInputFile(
+    `the predictions part '${part}' of run '${runId}' cannot be read: ${message}; upload the actuals file again to join it without that run`,
+    { runId, part },
+  );
+}
+
+function namingPart(runId: string, part: string, error: unknown): unknown {
+  if (!isDomainError(error)) return error;
+  if (error.code === 'NOT_FOUND') return partGone(runId, part);
+  return error.code === 'INVALID_INPUT_FILE' ? partUnreadable(runId, part, error.message) : error;
+}
+
 async function whilePartThere<T>(runId: string, part: string, read: () => Promise<T>): Promise<T> {
   try {
     return await read();
   } catch (error) {
-    throw isDomainError(error) && error.code === 'NOT_FOUND' ? partGone(runId, part) : error;
+    throw namingPart(runId, part, error);
   }
 }
 
@@ -235,7 +252,7 @@ async function* namingGonePart(runId: string, part: string, batches: AsyncGenera
   try {
     yield* batches;
   } catch (error) {
-    throw isDomainError(error) && error.code === 'NOT_FOUND' ? partGone(runId, part) : error;
+    throw namingPart(runId, part, error);
   }
 }
 

@@ -228,7 +228,7 @@ async function latePlan(
   run: InferenceRun & { version: number },
   arrivedAt: string,
 ): Promise<MatchPlan | { skipped: string }> {
-  const candidate = await candidateRun(deps, run, windowLengthMs(definition.policies.drift.window));
+  const candidate = await candidateRun(deps, definition, run, windowLengthMs(definition.policies.drift.window));
   if (!('parts' in candidate)) return { skipped: `run '${run.runId}' cannot be read: ${candidate.reason}` };
   return { actualsId: record.actualsId, definition, runs: [candidate], buckets: 1, window: definition.policies.drift.window, source: { lastModified: arrivedAt } };
 }

@@ -20,7 +20,8 @@ import { type ActualsDeps, readingUnchanged, sameEtag, updateActualsRecord, writ
 
 /** Actuals chunks: byte ranges or row groups of about this size, read one after another. */
 const ACTUALS_CHUNKS = { targetChunkBytes: 64 * 1024 * 1024, targetChunkRows: 1_000_000 };
-
+/** A predictions part as each bucket opens it: one chunk. */
+const WHOLE_FILE = { targetChunkBytes: Number.MAX_SAFE_INTEGER, targetChunkRows: Number.MAX_SAFE_INTEGER };
 
 /**
  * Buckets one join splits into at most: the orchestration lists them and each reads the whole
@@ -71,13 +72,30 @@ async function missingParts(deps: ActualsDeps, parts: readonly string[]): Promis
 }
 
 /**
+ * Why a predictions part cannot be joined, found by opening it as every bucket will (its footer):
+ * not Parquet or truncated, or without the model's id column; undefined when it can. Each bucket
+ * opens every part anyway, so this adds one footer read per part to a join's many.
+ */
+async function unreadablePart(deps: ActualsDeps, part: string, idColumn: string): Promise<string | undefined> {
+  let columns: readonly string[];
+  try {
+    ({ columns } = await deps.files.plan(part, WHOLE_FILE));
+  } catch (error) {
+    if (isGone(error)) return `its predictions part '${part}' is gone`;
+    if (isDomainError(error) && error.code === 'INVALID_INPUT_FILE') return `its predictions part '${part}' is damaged: ${error.message}`;
+    throw error;
+  }
+  return columns.includes(idColumn) ? undefined : `its predictions part '${part}' has no id column '${idColumn}'`;
+}
+
+/**
  * The predictions parts of a completed run, from the manifest written when they were all in
  * place; or why the run cannot be joined: its manifest or a part is gone (retention, an
- * operator), or its manifest is damaged (not JSON, not a manifest). Either way the run can never
+ * operator), or its manifest or a part is damaged (not JSON, not a manifest; not Parquet, truncated). Either way the run can never
  * be read again, so failing would fail every join of the model until the run leaves the lookback;
  * left out, its ids come out unmatched and are quarantined. Outages are thrown, to be retried.
  */
-export async function candidateRun(deps: ActualsDeps, run: InferenceRun & { version: number }, windowLength: number): Promise<CandidateRun | SkippedRun> {
+export async function candidateRun(deps: ActualsDeps, definition: ModelDefinition, run: InferenceRun & { version: number }, windowLength: number): Promise<CandidateRun | SkippedRun> {
   const folder = run.predictionsFolder ?? lakePaths.predictionsRunFolder(run.modelName, run.version, run.runId);
   const manifestPath = `${folder.endsWith('/') ? folder : `${folder}/`}_manifest.json`;
   const skipped = (reason: string): SkippedRun => ({ runId: run.runId, reason: reason.length > 1000 ? `${reason.slice(0, 999)}…` : reason });
@@ -99,6 +117,10 @@ export async function candidateRun(deps: ActualsDeps, run: InferenceRun & { vers
   const paths = [...parts].sort((a, b) => a.chunk - b.chunk).map((p) => (p.path.startsWith('predictions/') ? p.path : `${folder.replace(/\/$/, '')}/${p.path}`));
   const missing = await missingParts(deps, paths);
   if (missing.length > 0) return skipped(`${missing.length} of its ${paths.length} predictions part(s) are gone, the first '${missing[0]}'`);
+  for (const part of paths) {
+    const problem = await unreadablePart(deps, part, definition.idColumn);
+    if (problem !== undefined) return skipped(problem);
+  }
   const only = run.windows.length === 1 ? run.windows[0] : undefined;
   return {
     runId: run.runId,
@@ -124,7 +146,7 @@ async function candidateRuns(deps: ActualsDeps, definition: ModelDefinition, sin
     .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || (a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0));
   const out = { runs: [] as CandidateRun[], skipped: [] as SkippedRun[] };
   for (const run of runs) {
-    const candidate = await candidateRun(deps, run, windowLength);
+    const candidate = await candidateRun(deps, definition, run, windowLength);
     if ('parts' in candidate) out.runs.push(candidate);
     else out.skipped.push(candidate);
   }

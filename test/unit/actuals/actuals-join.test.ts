@@ -204,10 +204,10 @@ describe('actuals join (use cases, in memory)', () => {
     const parts: string[] = [];
     for await (const o of w.lake.list(lakePaths.predictionsRunFolder(w.definition.name, 1, 'run-old'))) if (o.path.endsWith('.parquet')) parts.push(o.path);
     expect(parts).toHaveLength(1);
-    await w.lake.write(parts[0]!, randomBytes(4096));
     const input = await dropActuals(w, 'sales.csv', actualsCsv(['id', 'sales'], [['a', 1], ['b', 2]]));
 
-    const { outcome, record } = await joinInProcess(w, input);
+    // Damaged after the plan opened it (a part damaged before is left out of the join by the plan).
+    const { outcome, record } = await joinInProcess(w, input, { afterPlan: async () => void (await w.lake.write(parts[0]!, randomBytes(4096))) });
 
     expect(outcome).toBe('failed');
     expect(record).toMatchObject({ state: 'failed', error: expect.stringMatching(/not a readable Parquet file/) });
@@ -216,7 +216,9 @@ describe('actuals join (use cases, in memory)', () => {
   it('when a bucket fails after its quarantine upload began, then that upload is abandoned (settled, nothing stored) instead of left open for the worker\'s life', async () => {
     const { w, lake } = await world();
     await scoredRun(w, { runId: 'run-1', createdAt: '2026-03-03T00:00:00Z', rows: sixRows });
-    for await (const o of w.lake.list(lakePaths.predictionsRunFolder('demand', 1, 'run-1'))) if (o.path.endsWith('.parquet')) await w.lake.write(o.path, randomBytes(4096));
+    const damage = async () => {
+      for await (const o of w.lake.list(lakePaths.predictionsRunFolder('demand', 1, 'run-1'))) if (o.path.endsWith('.parquet')) await w.lake.write(o.path, randomBytes(4096));
+    };
     // Enough rejected rows that their quarantine lines are flushed (the upload starts) before matching fails.
     const rejected = Array.from({ length: 2000 }, (_, i) => [`r${i}`, `not a number ${'x'.repeat(40)}`]);
     const input = await dropActuals(w, 'sales.csv', actualsCsv(['id', 'sales'], [...rejected, ['d0', 7]]));
@@ -230,7 +232,8 @@ describe('actuals join (use cases, in memory)', () => {
       },
     });
 
-    const { outcome, record } = await joinInProcess(w, input);
+    // Damaged after the plan opened it (a part damaged before is left out of the join by the plan).
+    const { outcome, record } = await joinInProcess(w, input, { afterPlan: damage });
     expect(outcome).toBe('failed');
     expect(record).toMatchObject({ state: 'failed', error: expect.stringMatching(/not a readable Parquet file/) });
     expect(quarantineWrites).toHaveLength(1);

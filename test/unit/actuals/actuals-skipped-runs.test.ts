@@ -121,9 +121,10 @@ describe('a completed run whose predictions are gone or damaged', () => {
   it('when a part is removed after the plan found it, then the join fails naming the run and the part (every bucket must join the same runs)', async () => {
     const { w, lake } = await twoRuns();
     const [part] = partsOf(lake, 'run-old');
-    const open = w.files.plan.bind(w.files);
+    // The plan opens each part's footer too: the part goes when a bucket reads its rows.
+    const open = w.files.open.bind(w.files);
     w.deps.files = Object.assign(Object.create(w.files) as typeof w.files, {
-      plan: async (...args: Parameters<typeof w.files.plan>) => {
+      open: async (...args: Parameters<typeof w.files.open>) => {
         if (args[0] === part) lake.objects.delete(part);
         return open(...args);
       },
@@ -135,6 +136,38 @@ describe('a completed run whose predictions are gone or damaged', () => {
     expect(isDomainError(thrown)).toBe(true);
     expect(record!.error).toBe(
       `the predictions part '${part}' of run 'run-old' was removed while the join read it (it was there when the join was planned); upload the actuals file again to join it without that run`,
+    );
+  });
+
+  it('when a part its manifest lists is damaged (not Parquet, or cut short), then the run is left out naming the part, instead of failing every join of the model as if the actuals file were unreadable', async () => {
+    const { w, lake } = await twoRuns();
+    const [oldPart] = partsOf(lake, 'run-old');
+    const [newPart] = partsOf(lake, 'run-new');
+    await lake.write(oldPart!, Buffer.from('not parquet at all'));
+    const bytes = lake.objects.get(newPart!)!.body;
+    await lake.write(newPart!, bytes.subarray(0, Math.floor(bytes.length / 2)));
+
+    const { outcome, record } = await joinAbc(w);
+
+    expect(outcome).toBe('completed');
+    expect(record).toMatchObject({ matched: 0, unmatched: 3 });
+    expect(record!.skippedRuns).toEqual([
+      { runId: 'run-new', reason: expect.stringMatching(new RegExp(`^its predictions part '${newPart}' is damaged: not a readable Parquet file`)) },
+      { runId: 'run-old', reason: expect.stringMatching(new RegExp(`^its predictions part '${oldPart}' is damaged: not a readable Parquet file`)) },
+    ]);
+  });
+
+  it('when a part is damaged after the plan read it, then the join fails naming the run and the part, not the actuals file', async () => {
+    const { w, lake } = await twoRuns();
+    const [part] = partsOf(lake, 'run-old');
+    const input = await dropActuals(w, 'sales.csv', actualsCsv(['id', 'sales'], [['a', 1], ['b', 2], ['c', 3]]));
+
+    const { outcome, record, thrown } = await joinInProcess(w, input, { afterPlan: async () => void (await lake.write(part!, Buffer.from('not parquet at all'))) });
+
+    expect(outcome).toBe('failed');
+    expect(isDomainError(thrown)).toBe(true);
+    expect(record!.error).toMatch(
+      new RegExp(`^the predictions part '${part}' of run 'run-old' cannot be read: not a readable Parquet file .*; upload the actuals file again to join it without that run$`),
     );
   });
 });
