@@ -84,6 +84,15 @@ export interface RunCollection extends DocumentCollection<InferenceRun> {
   listCreatedSince(model: string, since: Date): Promise<InferenceRun[]>;
 }
 
+/** Actuals records: also the versions of one actuals file, found without reading the model's others. */
+export interface ActualsCollection extends DocumentCollection<ActualsRecord> {
+  /**
+   * The records whose `source.path` is `path` (every version of that blob joined), by id, those
+   * that do not read listed apart as `listReadable` does (among them, any whose path cannot be told).
+   */
+  listReadableByPath(model: string, path: string): Promise<DocumentListing<ActualsRecord>>;
+}
+
 /**
  * The production loop's records (Cosmos `runs`, pk `/modelName`): inference runs by run id,
  * actuals files by actuals id, monitoring windows by window id, retraining requests by request
@@ -91,7 +100,7 @@ export interface RunCollection extends DocumentCollection<InferenceRun> {
  */
 export interface RunStore {
   runs: RunCollection;
-  actuals: DocumentCollection<ActualsRecord>;
+  actuals: ActualsCollection;
   windows: WindowCollection;
   retraining: DocumentCollection<RetrainingRecord>;
   monitors: DocumentCollection<MonitorState>;

@@ -2,6 +2,7 @@ import { checkDocumentSize } from '../../shared/domain/document-size';
 import { errors, formatIssues, parseOrThrow } from '../../shared/domain/errors';
 import type { Versioned } from '../../shared/ports/model-registry';
 import {
+  type ActualsCollection,
   type Created,
   type DocumentCollection,
   type DocumentListing,
@@ -14,6 +15,7 @@ import {
   type WindowCollection,
 } from '../../shared/ports/run-store';
 import {
+  type ActualsRecord,
   actualsRecordSchema,
   type InferenceRun,
   inferenceRunSchema,
@@ -159,10 +161,21 @@ export class InMemoryWindowCollection extends InMemoryCollection<MonitoringWindo
   }
 }
 
+/** Actuals records in memory, also by path (`source.path` of the stored item, as the Cosmos query reads it). */
+export class InMemoryActualsCollection extends InMemoryCollection<ActualsRecord> implements ActualsCollection {
+  constructor() {
+    super('actuals', actualsRecordSchema);
+  }
+
+  async listReadableByPath(model: string, path: string): Promise<DocumentListing<ActualsRecord>> {
+    return this.listWhere(model, (_id, raw) => (raw as { source?: { path?: unknown } } | null)?.source?.path === path);
+  }
+}
+
 export function inMemoryRunStore(): RunStore & { [K in keyof RunStore]: InMemoryCollection<Awaited<ReturnType<RunStore[K]['list']>>[number]> } {
   return {
     runs: new InMemoryRunCollection(),
-    actuals: new InMemoryCollection('actuals', actualsRecordSchema),
+    actuals: new InMemoryActualsCollection(),
     windows: new InMemoryWindowCollection(),
     retraining: new InMemoryCollection('retraining', retrainingRecordSchema),
     monitors: new InMemoryCollection('monitor', monitorStateSchema),

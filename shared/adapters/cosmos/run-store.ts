@@ -5,6 +5,7 @@ import { checkDocumentSize } from '../../domain/document-size';
 import { errors, formatIssues, parseOrThrow } from '../../domain/errors';
 import type { Versioned } from '../../ports/model-registry';
 import {
+  type ActualsCollection,
   type Created,
   type DocumentCollection,
   type DocumentListing,
@@ -17,6 +18,7 @@ import {
   type WindowCollection,
 } from '../../ports/run-store';
 import {
+  type ActualsRecord,
   actualsRecordSchema,
   type InferenceRun,
   inferenceRunSchema,
@@ -37,9 +39,9 @@ type Schema<T> = z.ZodType<T>;
  */
 class CosmosCollection<T extends { modelName: string }> implements DocumentCollection<T> {
   constructor(
-    private readonly docType: string,
+    protected readonly docType: string,
     private readonly schema: Schema<T>,
-    private readonly containers: () => Promise<CosmosContainers>,
+    protected readonly containers: () => Promise<CosmosContainers>,
   ) {}
 
   protected cosmosId = (id: string) => `${this.docType}:${id}`;
@@ -175,6 +177,17 @@ class CosmosRunCollection extends CosmosCollection<InferenceRun> implements RunC
   }
 }
 
+/** Actuals records, queried by path: one file's versions cost their own documents, not the model's history. */
+class CosmosActualsCollection extends CosmosCollection<ActualsRecord> implements ActualsCollection {
+  constructor(containers: () => Promise<CosmosContainers>) {
+    super('actuals', actualsRecordSchema, containers);
+  }
+
+  listReadableByPath(model: string, path: string): Promise<DocumentListing<ActualsRecord>> {
+    return this.query(model, { where: ['c.source.path = @path'], parameters: [{ name: '@path', value: path }] });
+  }
+}
+
 class CosmosWindowCollection extends CosmosCollection<MonitoringWindow> implements WindowCollection {
   constructor(containers: () => Promise<CosmosContainers>) {
     super('window', monitoringWindowSchema, containers);
@@ -218,7 +231,7 @@ function required(etag: string | undefined): string {
 export function cosmosRunStore(containers: () => Promise<CosmosContainers> = cosmosContainers): RunStore {
   return {
     runs: new CosmosRunCollection(containers),
-    actuals: new CosmosCollection('actuals', actualsRecordSchema, containers),
+    actuals: new CosmosActualsCollection(containers),
     windows: new CosmosWindowCollection(containers),
     retraining: new CosmosCollection('retraining', retrainingRecordSchema, containers),
     monitors: new CosmosCollection('monitor', monitorStateSchema, containers),

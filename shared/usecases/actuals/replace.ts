@@ -47,29 +47,45 @@ function labelledFileOf(path: string, actualsId: string): { windowId: string; mo
 }
 
 /**
- * Moves a version's labelled files out of `labelled/` (copied to its replaced folder, then
- * removed) and returns every window they were in, also those a crashed earlier attempt moved
- * already, so that a retry still recomputes them. Listing the whole labelled folder finds the
- * files of a failed join too, whose record does not say which windows it reached.
+ * A version's labelled files, with the name each keeps in its replaced folder: a completed join
+ * placed one per window its record lists, and each late match one per window it lists; a failed
+ * join's record does not say which windows it reached, so the labelled folder is listed for them.
  */
-async function moveLabelledFiles(deps: ActualsDeps, model: string, actualsId: string): Promise<string[]> {
-  const windows = new Set<string>();
-  const movedFolder = lakePaths.replacedLabelledFolder(model, actualsId);
-  for await (const o of deps.lake.list(movedFolder)) {
-    const name = o.path.split('/').pop()!;
-    if (name.endsWith('.parquet')) windows.add(name.slice(0, -'.parquet'.length).split('~')[0]!);
+async function labelledFilesOf(deps: ActualsDeps, model: string, version: ActualsRecord): Promise<{ path: string; windowId: string; movedName: string }[]> {
+  const { actualsId } = version;
+  if (version.state === 'completed') {
+    const own = version.windows.map((windowId) => ({ path: lakePaths.labelled(model, windowId, actualsId), windowId, movedName: `${windowId}.parquet` }));
+    const late = (version.lateMatches ?? []).flatMap((match) =>
+      match.windows.map((windowId) => ({ path: lakePaths.lateLabelled(model, windowId, actualsId, match.runId), windowId, movedName: `${windowId}~${match.runId}.parquet` })),
+    );
+    return [...own, ...late];
   }
   const found: { path: string; windowId: string; movedName: string }[] = [];
   for await (const o of deps.lake.list(lakePaths.labelledRoot(model))) {
     const file = labelledFileOf(o.path, actualsId);
     if (file !== undefined) found.push({ path: o.path, ...file });
   }
-  for (const { path, windowId, movedName } of found) {
+  return found;
+}
+
+/**
+ * Moves a version's labelled files out of `labelled/` (copied to its replaced folder, then
+ * removed) and returns every window they were in, also those a crashed earlier attempt moved
+ * already, so that a retry still recomputes them.
+ */
+async function moveLabelledFiles(deps: ActualsDeps, model: string, version: ActualsRecord): Promise<string[]> {
+  const windows = new Set<string>();
+  const movedFolder = lakePaths.replacedLabelledFolder(model, version.actualsId);
+  for await (const o of deps.lake.list(movedFolder)) {
+    const name = o.path.split('/').pop()!;
+    if (name.endsWith('.parquet')) windows.add(name.slice(0, -'.parquet'.length).split('~')[0]!);
+  }
+  for (const { path, windowId, movedName } of await labelledFilesOf(deps, model, version)) {
     windows.add(windowId);
     try {
       await deps.lake.copy(path, `${movedFolder}${movedName}`);
     } catch (error) {
-      // Another version ending at the same time moved it since the listing: it is where it belongs.
+      // Moved already: by another version ending at the same time (since the listing), or by an earlier attempt.
       if (isDomainError(error) && error.code === 'NOT_FOUND') continue;
       throw error;
     }
@@ -85,7 +101,7 @@ async function moveLabelledFiles(deps: ActualsDeps, model: string, actualsId: st
  */
 async function replaceVersion(deps: ActualsDeps, definition: ModelDefinition, old: ActualsRecord, newest: ActualsRecord, at: string): Promise<void> {
   const model = definition.name;
-  const windows = await moveLabelledFiles(deps, model, old.actualsId);
+  const windows = await moveLabelledFiles(deps, model, old);
   for (const windowId of windows) await refreshWindowPerformance(deps, definition, windowId);
   const replacedBy = { actualsId: newest.actualsId, at, labelledFolder: lakePaths.replacedLabelledFolder(model, old.actualsId) };
   await updateActualsRecord(deps, model, old.actualsId, (r) => (r.replacedBy ? r : { ...r, replacedBy }));
@@ -103,8 +119,9 @@ export async function replaceOlderVersions(deps: ActualsDeps, input: { model: st
   const { model } = input;
   const ended = (await deps.runs.actuals.get(model, input.actualsId))?.value;
   if (!ended) throw errors.notFound(`no actuals record '${input.actualsId}' of '${model}'`, { model, actualsId: input.actualsId });
-  // A record that no longer reads cannot be told apart by path: it is left as it is (the listing API names it).
-  const { documents } = await deps.runs.actuals.listReadable(model);
+  // Only this path's records: a model's history of files is not read on every join. One that no
+  // longer reads is left as it is (the listing API names it).
+  const { documents } = await deps.runs.actuals.listReadableByPath(model, ended.source.path);
   const sameFile = documents.filter((r) => r.source.path === ended.source.path);
   // A name the lake refuses never completes a join (its plan fails it), so it has nothing to replace.
   if (sameFile.length < 2 || !sameFile.some((r) => r.state === 'completed') || lakePathProblem(ended.source.path)) return [];

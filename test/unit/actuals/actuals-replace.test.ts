@@ -260,4 +260,49 @@ describe('a new version of an actuals file replaces the old one (use cases, in m
     expect((await record(w, a.record!.actualsId)).replacedBy).toBeUndefined();
     expect(await windowDoc(w)).toMatchObject({ labelled: 3 });
   });
+
+  it('when the model has a long history of other files, then a join\'s completion reads only its path\'s records and a completed version\'s windows, not the model\'s whole history', async () => {
+    const { w, lake } = await world();
+    const v1 = await joinInProcess(w, await dropActuals(w, 'sales.csv', sales(['A', 'B', 'C'])));
+    // 300 other files, each labelled in two windows.
+    for (let i = 0; i < 300; i += 1) {
+      const actualsId = `other-${i}`;
+      await w.runs.actuals.create('demand', actualsId, { ...v1.record!, actualsId, source: { ...v1.record!.source, path: `actuals/demand/other-${i}.csv` }, windows: ['20260201T0000Z', '20260202T0000Z'] });
+      for (const windowId of ['20260201T0000Z', '20260202T0000Z']) await lake.write(lakePaths.labelled('demand', windowId, actualsId), Buffer.from('PAR1'));
+    }
+    const read = { records: 0, listed: 0 };
+    const { actuals } = w.runs;
+    w.deps.runs = {
+      ...w.runs,
+      actuals: Object.assign(Object.create(actuals) as typeof actuals, {
+        listReadable: async (model: string) => {
+          const listing = await actuals.listReadable(model);
+          read.records += listing.documents.length;
+          return listing;
+        },
+        listReadableByPath: async (model: string, path: string) => {
+          const listing = await actuals.listReadableByPath(model, path);
+          read.records += listing.documents.length;
+          return listing;
+        },
+      }),
+    };
+    const list = lake.list.bind(lake);
+    w.deps.lake = Object.assign(Object.create(lake) as MemoryLake, {
+      list: async function* (prefix: string) {
+        for await (const o of list(prefix)) {
+          read.listed += 1;
+          yield o;
+        }
+      },
+    });
+
+    const v2 = await joinInProcess(w, await dropActuals(w, 'sales.csv', sales(['A', 'B'], 1)));
+
+    expect(await record(w, v1.record!.actualsId)).toMatchObject({ replacedBy: { actualsId: v2.record!.actualsId } });
+    expect(await windowDoc(w)).toMatchObject({ labelled: 2 });
+    // The path's two versions; the objects listed are the window's files and the run's, not the 600 other labelled files.
+    expect(read.records).toBe(2);
+    expect(read.listed).toBeLessThan(20);
+  });
 });
