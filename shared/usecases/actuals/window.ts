@@ -42,12 +42,19 @@ export async function refreshWindowPerformance(deps: ActualsDeps, definition: Mo
     for await (const o of deps.lake.list(folder)) if (o.path.endsWith('.parquet')) files.push(`${o.path}\n${o.etag}`);
     const listing = files.join('\n');
     if (summary === undefined || listing !== seen) {
-      summary = await summarizeLabelled(deps, definition, files.map((f) => f.split('\n')[0]!), {
-        maxRows: deps.settings.metricsMaxRows,
-        bootstrapResamples: deps.settings.bootstrapResamples,
-        // One actuals file labels each id once.
-        unique: files.length === 1,
-      });
+      try {
+        summary = await summarizeLabelled(deps, definition, files.map((f) => f.split('\n')[0]!), {
+          maxRows: deps.settings.metricsMaxRows,
+          bootstrapResamples: deps.settings.bootstrapResamples,
+          // One actuals file labels each id once.
+          unique: files.length === 1,
+        });
+      } catch (error) {
+        // A file moved out since the listing (another file's older version replaced meanwhile): list again.
+        if (!(isDomainError(error) && error.code === 'NOT_FOUND')) throw error;
+        if (attempt < MAX_ATTEMPTS) continue;
+        throw new Error(`the labelled files of window ${windowId} of '${model}' changed while they were read, on each of ${MAX_ATTEMPTS} attempts; retried later`);
+      }
       seen = listing;
     }
     const doc = windowDocument(definition, windowId, stored?.value, summary, deps.clock.now().toISOString());

@@ -305,4 +305,28 @@ describe('a new version of an actuals file replaces the old one (use cases, in m
     expect(read.records).toBe(2);
     expect(read.listed).toBeLessThan(20);
   });
+
+  it('when a version of another path is replaced while a join reads the window\'s files (its file moved between the listing and the read), then that join reads the window again and completes instead of failing on the missing file', async () => {
+    const { w, lake } = await world();
+    const a1 = await joinInProcess(w, await dropActuals(w, 'a.csv', sales(['A', 'B', 'C'])));
+    const a1File = lakePaths.labelled('demand', DAY, a1.record!.actualsId);
+    const plan = w.files.plan.bind(w.files);
+    w.deps.files = Object.assign(Object.create(w.files) as typeof w.files, {
+      plan: async (...args: Parameters<typeof w.files.plan>) => {
+        // a.csv's v2 completing elsewhere moves v1's file out just as b.csv's window step reads it.
+        if (args[0] === a1File && lake.objects.has(a1File)) {
+          await lake.copy(a1File, lakePaths.replacedLabelled('demand', a1.record!.actualsId, DAY));
+          await lake.delete(a1File);
+        }
+        return plan(...args);
+      },
+    });
+
+    const b = await joinInProcess(w, await dropActuals(w, 'b.csv', sales(['D'], 1)));
+
+    expect(b.thrown).toBeUndefined();
+    expect(b.record).toMatchObject({ state: 'completed', matched: 1 });
+    expect(await windowDoc(w)).toMatchObject({ labelled: 1 });
+    expect(labelledFiles(lake)).toEqual([lakePaths.labelled('demand', DAY, b.record!.actualsId)]);
+  });
 });
