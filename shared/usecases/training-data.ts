@@ -124,6 +124,19 @@ async function eachRow(
   }
 }
 
+/**
+ * A labelled file's rows, as `eachRow` reads them; undefined when the file left `labelled/` since
+ * the listing (replaced by a newer version of its actuals file): its rows no longer count.
+ */
+async function labelledRows(files: TabularFiles, path: string, visit: (raw: RawRows, columns: Map<string, number>) => boolean): Promise<readonly string[] | undefined> {
+  try {
+    return await eachRow(files, { path, what: 'the labelled file' }, visit);
+  } catch (error) {
+    if (isDomainError(error) && error.code === 'NOT_FOUND') return undefined;
+    throw error;
+  }
+}
+
 /** Labelled rows wanted from one drop a run scored: its file row numbers -> actual. */
 interface WantedFromDrop {
   runId: string;
@@ -200,7 +213,7 @@ async function readLabelled(
     const labelled = byWindow.get(window)!.sort((a, b) => b.at - a.at || b.path.localeCompare(a.path));
     for (const { path } of labelled) {
       if (rows >= limits.maxRows) break;
-      const header = await eachRow(deps.files, { path, what: 'the labelled file' }, (raw, columns) => {
+      const header = await labelledRows(deps.files, path, (raw, columns) => {
         const [run, row, actual] = [RUN_ID_COLUMN, SOURCE_ROW_COLUMN, LABELLED_ACTUAL_COLUMN].map((c) => columns.get(c));
         const file = columns.get(SOURCE_FILE_COLUMN);
         if (run === undefined || row === undefined || actual === undefined) return false;
@@ -231,6 +244,8 @@ async function readLabelled(
         }
         return rows < limits.maxRows;
       });
+      // Moved out since the listing: a newer version of its actuals file replaced it.
+      if (header === undefined) continue;
       if (![RUN_ID_COLUMN, SOURCE_ROW_COLUMN, LABELLED_ACTUAL_COLUMN].every((c) => header.includes(c))) {
         throw errors.invalidInputFile(`the labelled file '${path}' lacks ${RUN_ID_COLUMN}, ${SOURCE_ROW_COLUMN} or ${LABELLED_ACTUAL_COLUMN}`, { path });
       }

@@ -215,6 +215,25 @@ describe('a retraining request for a model with the built-in trainer', () => {
     expect(training.trainRows + training.validationRows).toBe(120);
   });
 
+  it('when a labelled file leaves labelled/ between the listing and its read (a newer version of its actuals file replaced it), then its rows are left out and the request still trains', async () => {
+    const w = await aWorld();
+    await addLabelled(w, 'run-a', WINDOW, driftedRows(120, 5));
+    const replaced = await addLabelled(w, 'run-b', WINDOW, driftedRows(20, 6));
+    const files = w.deps.files;
+    w.deps.files = Object.assign(Object.create(files) as typeof files, {
+      plan: async (...args: Parameters<typeof files.plan>) => {
+        if (args[0] === replaced.labelledPath) await w.lake.delete(replaced.labelledPath);
+        return files.plan(...args);
+      },
+    });
+
+    await deliver(w, aRetrainingRequest('regional', 1, WINDOW));
+
+    const training = (await record(w.runs))!;
+    expect(training).toMatchObject({ state: 'registered', training: { skipped: {} } });
+    expect(training.training!.trainRows + training.training!.validationRows).toBe(120);
+  });
+
   it('when labelled rows cannot be joined back to their drops, then they are left out and counted by reason', async () => {
     const w = await aWorld();
     await addLabelled(w, 'run-a', WINDOW, driftedRows(120, 5));
