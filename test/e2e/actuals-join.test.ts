@@ -4,7 +4,8 @@
  * `actualsJoin` labels the predictions: the record over HTTP, the labelled data against the
  * model's own predictions, the window document batch inference counted, the event on the broker;
  * the same blob event delivered again (the host's admin API) adds nothing; a corrected file
- * uploaded over the same path replaces the first version in the window.
+ * uploaded over the same path replaces the first version in the window; a run whose predictions
+ * part was damaged is left out of a later version's join, named on its record.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -151,6 +152,27 @@ describe('actuals join on devhost', () => {
     expect(replaced).toMatchObject({ state: 'completed', matched: 40, replacedBy: { actualsId: secondId, labelledFolder: `datasets/demand/replaced/${actualsId}/` } });
     const windowNow = (await reader().get('models/demand/monitoring')).body.windows.find((w: { window: { id: string } }) => w.window.id === windowId);
     expect(windowNow).toMatchObject({ predictions: 60, labelled: 30, performance: { metrics: { overall: { rows: 30 } } } });
+
+    // The run's predictions part damaged in the lake (an operator's bad copy): a third version
+    // completes, the run left out with the part named, its ids quarantined as unmatched.
+    const part = `predictions/demand/v${version}/${run.runId}/part-00000.parquet`;
+    expect(await devhost.container().getBlobClient(part).exists()).toBe(true);
+    await upload(part, 'not parquet at all');
+    const third = await upload('actuals/demand/2026-12/sales.csv', corrected);
+    const thirdId = actualsIdOf('actuals/demand/2026-12/sales.csv', third.etag!);
+    const skipped = await eventually('the third version to end', async () => {
+      const found = ((await reader().get('models/demand/actuals')).body?.actuals as { actualsId: string; state: string }[] | undefined)?.find((a) => a.actualsId === thirdId);
+      return found && found.state !== 'running' ? found : undefined;
+    }, 60_000);
+    expect(skipped).toMatchObject({
+      state: 'completed',
+      rows: 30,
+      matched: 0,
+      unmatched: 30,
+      skippedRuns: [{ runId: run.runId, reason: expect.stringMatching(new RegExp(`^its predictions part '${part}' is damaged: not a readable Parquet file`)) }],
+    });
+    const windowAfter = (await reader().get('models/demand/monitoring')).body.windows.find((w: { window: { id: string } }) => w.window.id === windowId);
+    expect(windowAfter).toMatchObject({ predictions: 60, labelled: 0 });
   });
 
   it('when actuals land before their drop is scored (all unmatched), then the run that scores the drop matches them late: the record counts them matched, the window has the labelled rows and realised metrics', async () => {
