@@ -169,7 +169,7 @@ export const actualsRecordSchema = z.object({
   windows: z.array(windowIdSchema),
   /**
    * Completed runs within the lookback the join left out because their predictions could not be
-   * read (manifest or part gone, manifest damaged), with the reason; ids they carried came out
+   * read (manifest or a part gone or damaged), with the reason; ids they carried came out
    * unmatched. At most MAX_LISTED_SKIPPED_RUNS, newest first.
    */
   skippedRuns: z.array(skippedRunSchema).max(MAX_LISTED_SKIPPED_RUNS).optional(),
