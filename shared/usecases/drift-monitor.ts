@@ -430,13 +430,15 @@ function labelledSinceJudged(stored: readonly MonitoringWindow[], due: readonly 
 }
 
 /**
- * Whether the window's performance is another than the one its evaluation judged. Compared by the
- * `updatedAt` the evaluation judged, not by clocks: the join stamps `updatedAt` on its machine
- * before its write lands, so a stamp earlier than the monitor's clock can still be news to it.
+ * Whether the window's performance is another than the one its evaluation judged (also none, after
+ * one was judged). Compared by the `updatedAt` the evaluation judged, not by clocks: the join
+ * stamps `updatedAt` on its machine before its write lands, so a stamp earlier than the monitor's
+ * clock can still be news to it.
  */
 function performanceChangedSinceJudged(window: MonitoringWindow): boolean {
-  if (window.performance === null) return false;
   const judged = window.performanceEvaluation;
+  // Performance gone since it was judged: a newer version of an actuals file took the window's labelled rows out.
+  if (window.performance === null) return typeof judged?.judgedUpdatedAt === 'string';
   if (!judged) return true;
   if (judged.judgedUpdatedAt !== undefined) return judged.judgedUpdatedAt !== window.performance.updatedAt;
   return Date.parse(window.performance.updatedAt) > Date.parse(judged.evaluatedAt);

@@ -225,6 +225,24 @@ describe('drift monitor', () => {
     expect((await world.run()).models[0]!.windows).toEqual([]); // nothing new since
   });
 
+  it('when a judged window\'s labelled rows are all taken out (its actuals file replaced by a version without them), then the next run judges it again: insufficient_data, not the old breach', async () => {
+    const world = await monitorWorld({ performance: { tolerance: 0.1 } });
+    const baseline = championBaselineRmse(world);
+    await world.scored(day(10), usual(10));
+    await world.labelled(day(10), baseline * 2, { coverage: 0.9 });
+    expect((await world.run()).models[0]!.windows.map((w) => w.performance)).toEqual(['breach']);
+    // The replacement recomputes the window from the files left: none.
+    const stored = (await world.runs.windows.get(MODEL, day(10)))!;
+    await world.runs.windows.replace(MODEL, day(10), { ...stored.value, labelled: 0, labelCoverage: 0, performance: null }, stored.etag);
+    world.clock.at = new Date('2026-06-20T14:00:00Z');
+
+    const again = await world.run();
+
+    expect(again.models[0]!.windows).toEqual([{ windowId: day(10), drift: null, performance: 'insufficient_data' }]);
+    expect(await window(world, day(10))).toMatchObject({ performance: null, performanceVerdict: 'insufficient_data', performanceEvaluation: { judgedUpdatedAt: null } });
+    expect((await world.run()).models[0]!.windows).toEqual([]); // nothing new since
+  });
+
   it('when actuals come late for windows the previous champion scored, then they are held against that version\'s validation, and its breach asks for no retraining of the new champion', async () => {
     const world = await monitorWorld();
     const baseline = championBaselineRmse(world);
