@@ -47,6 +47,10 @@ export function labelledFixture(options: {
   dropName?: string;
   /** Whether the labelled file has `source_file` (default true; labelled files written before predictions carried it lack it). */
   withSourceFile?: boolean;
+  /** The actuals file the rows came from (`actuals_id`, `actuals_at`; `actuals_row` the row's index), as the join writes them; none by default. */
+  actuals?: { actualsId: string; at: string };
+  /** The labelled file's actuals id in its path (default `actuals-{runId}`). */
+  labelledName?: string;
 }): LabelledFixture {
   const { model, version, runId, windowId, rows } = options;
   const featureNames = Object.keys(rows[0]!.features);
@@ -64,13 +68,20 @@ export function labelledFixture(options: {
     { name: 'source_row', type: 'int32', values: Int32Array.from(kept, (k) => k.sourceRow) },
     ...(options.withSourceFile === false ? [] : [{ name: 'source_file', type: 'string' as const, values: kept.map(() => dropPath) }]),
     { name: 'actual', type: numericActual ? 'double' : 'string', values: kept.map((k) => k.row.actual) },
+    ...(options.actuals
+      ? [
+          { name: 'actuals_id', type: 'string' as const, values: kept.map(() => options.actuals!.actualsId) },
+          { name: 'actuals_row', type: 'int32' as const, values: Int32Array.from(kept, (_, i) => i + 1) },
+          { name: 'actuals_at', type: 'timestamp' as const, values: new Float64Array(kept.length).fill(Date.parse(options.actuals.at)) },
+        ]
+      : []),
   ];
   const sink = new BufferedParquetSink();
   sink.writeRowGroup(columns);
   return {
     dropPath,
     drop,
-    labelledPath: lakePaths.labelled(model, windowId, `actuals-${runId}${options.dropName ? `-${options.dropName.replace(/\W/g, '-')}` : ''}`),
+    labelledPath: lakePaths.labelled(model, windowId, options.labelledName ?? `actuals-${runId}${options.dropName ? `-${options.dropName.replace(/\W/g, '-')}` : ''}`),
     labelled: sink.finish(),
     run: (etag, size) => ({
       runId,

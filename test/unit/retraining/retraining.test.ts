@@ -234,6 +234,34 @@ describe('a retraining request for a model with the built-in trainer', () => {
     expect(training.training!.trainRows + training.training!.validationRows).toBe(120);
   });
 
+  it('when two actuals files labelled the same predictions and the earlier one\'s join ended last (its labelled file is the newer), then the later actual is trained on, as the window\'s metrics count it', async () => {
+    const w = await aWorld();
+    const rows = driftedRows(120, 5);
+    const later = labelledFixture({ model: 'regional', version: 1, runId: 'run-a', windowId: WINDOW, rows, segmentKey: 'region', actuals: { actualsId: 'later', at: '2026-06-01T12:00:00Z' }, labelledName: 'a-later' });
+    const info = await w.lake.write(later.dropPath, later.drop);
+    await w.runs.runs.create('regional', 'run-a', later.run(info.etag, info.size));
+    await w.lake.write(later.labelledPath, later.labelled);
+    const earlierRows = rows.map((r) => ({ ...r, actual: (r.actual as number) + 1000 }));
+    const earlier = labelledFixture({ model: 'regional', version: 1, runId: 'run-a', windowId: WINDOW, rows: earlierRows, segmentKey: 'region', actuals: { actualsId: 'earlier', at: '2026-06-01T06:00:00Z' }, labelledName: 'z-earlier' });
+    // Written last (and first by name on a tie): the newer labelled file holds the earlier actuals.
+    await w.lake.write(earlier.labelledPath, earlier.labelled);
+
+    await deliver(w, aRetrainingRequest('regional', 1, WINDOW));
+
+    expect(await record(w.runs)).toMatchObject({ state: 'registered', training: { skipped: { superseded_actual: 120 } } });
+    const trained = new Map<string, number>();
+    for (const name of ['train.csv', 'validation.csv']) {
+      const [header, ...lines] = (await w.lake.readBuffer(lakePaths.retrainingDataset('regional', WINDOW, name))).toString().trim().split('\n');
+      const id = header!.split(',').indexOf('id');
+      for (const line of lines) {
+        const cells = line.split(',');
+        trained.set(cells[id]!, Number(cells.at(-1)));
+      }
+    }
+    expect(trained.size).toBe(120);
+    for (const r of rows) expect(trained.get(r.id)).toBeCloseTo(r.actual as number, 6);
+  });
+
   it('when labelled rows cannot be joined back to their drops, then they are left out and counted by reason', async () => {
     const w = await aWorld();
     await addLabelled(w, 'run-a', WINDOW, driftedRows(120, 5));
