@@ -60,7 +60,8 @@ export interface WindowCollection extends DocumentCollection<MonitoringWindow> {
   /**
    * The model's windows with realised performance that their last performance evaluation may not
    * have judged: none recorded, or one that judged another `performance.updatedAt` (or says
-   * nothing of it, as evaluations written before it was kept). Late actuals land here; a window
+   * nothing of it, as evaluations written before it was kept), or none any more after one was
+   * judged (a replaced actuals file took its rows out). Late actuals land here; a window
    * judged since leaves it. Callers refine with their own rule: it may hold a few more. With
    * `before`, only windows whose id sorts before it (that start earlier).
    */

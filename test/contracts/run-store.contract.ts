@@ -211,13 +211,18 @@ export function describeRunStoreContract<S extends RunStore>(
         '20260301T0400Z': aWindow(model, '20260301T0400Z', at, { judgedUpdatedAt: null }), // judged before any actuals
         '20260301T0500Z': aWindow(model, '20260301T0500Z', at, {}), // judged before judgedUpdatedAt was kept
         '20260301T0600Z': aWindow(model, '20260301T0600Z', undefined, { judgedUpdatedAt: null }), // judged, still no actuals
+        '20260301T0700Z': aWindow(model, '20260301T0700Z', undefined, { judgedUpdatedAt: at }), // judged, its actuals taken out since
       };
       for (const [id, w] of Object.entries(windows)) await store.windows.create(model, id, w);
       const listing = await store.windows.listReadablePerformanceUnjudged(model);
       expect(listing).toEqual({
-        documents: ['20260301T0100Z', '20260301T0300Z', '20260301T0400Z', '20260301T0500Z'].map(
-          (id) => windows[id],
-        ),
+        documents: [
+          '20260301T0100Z',
+          '20260301T0300Z',
+          '20260301T0400Z',
+          '20260301T0500Z',
+          '20260301T0700Z',
+        ].map((id) => windows[id]),
         unreadable: [],
       });
       expect(
