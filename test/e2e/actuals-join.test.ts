@@ -171,6 +171,11 @@ describe('actuals join on devhost', () => {
       unmatched: 30,
       skippedRuns: [{ runId: run.runId, reason: expect.stringMatching(new RegExp(`^its predictions part '${part}' is damaged: not a readable Parquet file`)) }],
     });
+    // The replacement of the second version runs once the third's record says completed: wait for its mark.
+    await eventually('the second version replaced by the third', async () => {
+      const list = (await reader().get('models/demand/actuals')).body?.actuals as { actualsId: string; replacedBy?: { actualsId: string } }[] | undefined;
+      return list?.find((a) => a.actualsId === secondId)?.replacedBy?.actualsId === thirdId ? true : undefined;
+    }, 60_000);
     const windowAfter = (await reader().get('models/demand/monitoring')).body.windows.find((w: { window: { id: string } }) => w.window.id === windowId);
     expect(windowAfter).toMatchObject({ predictions: 60, labelled: 0 });
   });
