@@ -5,6 +5,13 @@ import type { LateMatchOutcome, WindowUpdate } from '../../shared/schemas/actual
 import { activityValue, callActivity, failureReason, outageRetry } from '../activity';
 import { lateMatch, lateRecords, lateRuns, lateWindow } from './activities';
 
+/** What `actualsLateRecords` answers: the records to late-match with the run, of how many waiting, and why none when the run cannot be read. */
+interface LateRecords {
+  actualsIds: string[];
+  waiting?: number;
+  reason?: string;
+}
+
 /** Windows refreshed at once after a late match. */
 const WINDOW_PARALLELISM = 4;
 
@@ -43,12 +50,18 @@ export function* lateMatchForRun(
   run: { model: string; runId: string; traceparent?: string },
   log: (message: string) => void,
 ): Generator<df.Task, void, unknown> {
-  let actualsIds: string[];
+  let found: LateRecords;
   try {
-    ({ actualsIds } = yield* callActivity<{ actualsIds: string[] }>(lateRecords, run));
+    // The records with ids in the run only, found with one read of its id column (an output of
+    // a history written before that has no `waiting`).
+    found = yield* callActivity<LateRecords>(lateRecords, run);
   } catch (error) {
     log(`late matching: the actuals records could not be listed: ${failureReason(error)}`);
     return;
+  }
+  const { actualsIds, waiting, reason } = found;
+  if (waiting !== undefined && waiting > 0) {
+    log(`late matching: ${actualsIds.length} of ${waiting} waiting actuals file(s) have ids in run ${run.runId}${reason ? ` (${reason})` : ''}`);
   }
   yield* matchPairs(context, actualsIds.map((actualsId) => ({ ...run, actualsId })), log);
 }

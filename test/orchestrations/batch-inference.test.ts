@@ -74,6 +74,34 @@ describe('batchInference (replayed through the durable-functions SDK)', () => {
     expect(step.output).toEqual(summary);
   });
 
+  it('when 20 actuals files wait for late matches and the listing found ids of the run in one of them, then only that one is late-matched, right after the listing, and the run ends after its windows', async () => {
+    const { h, step: planned1 } = await untilPlanned(1);
+    let step = await h.completeActivity(only(planned1, A.scoreChunk).taskId, ok(scored(0)));
+    step = await h.completeActivity(only(step, A.complete).taskId, ok(summary));
+    expect(only(step, ACTUALS_ACTIVITIES.lateRecords).input).toEqual({ model: 'demand', runId: input.runId });
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateRecords).taskId, ok({ actualsIds: ['a-7'], waiting: 20 }));
+    expect(step.newActions.map((a) => [a.name, a.input])).toEqual([[ACTUALS_ACTIVITIES.lateMatch, { model: 'demand', runId: input.runId, actualsId: 'a-7' }]]);
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateMatch).taskId, ok({ outcome: 'matched', matched: 2, windows: ['20261206T0000Z'] }));
+    expect(step.newActions.map((a) => [a.name, a.input])).toEqual([[ACTUALS_ACTIVITIES.lateWindow, { model: 'demand', windowId: '20261206T0000Z' }]]);
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateWindow).taskId, ok({ windowId: '20261206T0000Z', labelled: 2, labelCoverage: 0.5, provisional: false }));
+    expect(step.isDone).toBe(true);
+    expect(step.output).toEqual(summary);
+    expect(step.actions.filter((a) => a.name === ACTUALS_ACTIVITIES.lateMatch)).toHaveLength(1);
+  });
+
+  it('when the run\'s predictions could not be read for the listing, then no late match is scheduled and the run stays completed', async () => {
+    const { h, step: planned1 } = await untilPlanned(1);
+    let step = await h.completeActivity(only(planned1, A.scoreChunk).taskId, ok(scored(0)));
+    step = await h.completeActivity(only(step, A.complete).taskId, ok(summary));
+    step = await h.completeActivity(
+      only(step, ACTUALS_ACTIVITIES.lateRecords).taskId,
+      ok({ actualsIds: [], waiting: 3, reason: "run '20261206T0000Z-abc' cannot be read: its predictions manifest is gone" }),
+    );
+    expect(step.newActions).toEqual([]);
+    expect(step.isDone).toBe(true);
+    expect(step.output).toEqual(summary);
+  });
+
   it('when there is no champion, then the run waits for championChanged and starts again', async () => {
     const h = orchestrationHarness(BATCH_INFERENCE, { input });
     let step = await h.start();

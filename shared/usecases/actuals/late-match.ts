@@ -1,17 +1,17 @@
-import type { Readable } from 'node:stream';
-
-import { errors, isDomainError, parseOrThrow } from '../../domain/errors';
+import { errors, isDomainError } from '../../domain/errors';
 import { hashBytes } from '../../domain/id-table';
 import { lakePaths } from '../../domain/lake-paths';
 import { addIsoDuration } from '../../domain/policies/duration';
 import { windowLengthMs } from '../../domain/windows';
-import { type LateMatchOutcome, type LateMatchStepInput, unmatchedLineSchema } from '../../schemas/actuals';
+import type { LateMatchOutcome, LateMatchStepInput } from '../../schemas/actuals';
 import type { ModelDefinition } from '../../schemas/model';
 import { type ActualsRecord, type InferenceRun, type LateMatch, MAX_LATE_MATCHES } from '../../schemas/monitoring';
 import { type ActualsDeps, listPaths, sameEtag } from './deps';
 import { BucketActuals, byWindow, type MatchPlan, matchPredictions, writePiece } from './join-bucket';
 import { summarizeLabelled } from './labelled-metrics';
+import { recordsWithIdsInRun } from './late-prefilter';
 import { candidateRun } from './plan';
+import { quarantineBuckets, unmatchedLines } from './quarantine-lines';
 import { refreshWindowPerformance } from './window';
 
 /**
@@ -53,12 +53,21 @@ async function recentRecords(deps: ActualsDeps, model: string, at: Date): Promis
   return documents.filter((r) => awaitsMatches(r) && Date.parse(r.createdAt) >= since).sort((a, b) => (a.actualsId < b.actualsId ? -1 : 1));
 }
 
-/** A run that just completed: the actuals files joined without it whose unmatched actuals it may hold. */
-export async function lateRecordsForRun(deps: ActualsDeps, input: { model: string; runId: string }): Promise<{ actualsIds: string[] }> {
+/**
+ * A run that just completed: the actuals files joined without it that hold unmatched ids it
+ * carries. `waiting` counts the records that could take a late match with it (completed within
+ * the lookback, unmatched actuals left, not matched with it yet); of those, only the ones with an
+ * id in the run are listed, found with one read of the run's id column (`recordsWithIdsInRun`),
+ * so each run is read in full only by the late matches that find something.
+ */
+export async function lateRecordsForRun(deps: ActualsDeps, input: { model: string; runId: string }): Promise<{ actualsIds: string[]; waiting: number; reason?: string }> {
   const run = (await deps.runs.runs.get(input.model, input.runId))?.value;
-  if (!run) return { actualsIds: [] };
-  const records = await recentRecords(deps, input.model, deps.clock.now());
-  return { actualsIds: records.filter((r) => lateFor(deps, r, run)).map((r) => r.actualsId) };
+  if (!run || run.state !== 'completed' || run.version === null) return { actualsIds: [], waiting: 0 };
+  const waiting = (await recentRecords(deps, input.model, deps.clock.now())).filter((r) => lateFor(deps, r, run));
+  if (waiting.length === 0) return { actualsIds: [], waiting: 0 };
+  const model = await deps.registry.getModel(input.model);
+  if (!model) throw errors.modelNotFound(input.model);
+  return { ...(await recordsWithIdsInRun(deps, model.definition, { ...run, version: run.version }, waiting)), waiting: waiting.length };
 }
 
 /** A join that just completed: the runs that completed after its plan was made, oldest first. */
@@ -68,18 +77,6 @@ export async function lateRunsForJoin(deps: ActualsDeps, input: { model: string;
   const runs = (await deps.runs.runs.list(input.model)).filter((run) => lateFor(deps, record, run));
   runs.sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || (a.runId < b.runId ? -1 : 1));
   return { runIds: runs.map((r) => r.runId) };
-}
-
-/** The lines of a JSON-lines object, one at a time. */
-async function* linesOf(stream: Readable): AsyncGenerator<string> {
-  let rest = '';
-  stream.setEncoding('utf8');
-  for await (const chunk of stream as AsyncIterable<string>) {
-    const lines = (rest + chunk).split('\n');
-    rest = lines.pop()!;
-    yield* lines;
-  }
-  if (rest.length > 0) yield rest;
 }
 
 /** An actual as the quarantine wrote it back into the number the join held (a value, or a class index). */
@@ -92,17 +89,11 @@ function actualValue(definition: ModelDefinition, text: string, where: string): 
 /** The unmatched actuals of one quarantine file (one bucket of the join: a bounded number of ids). */
 async function unmatchedOf(deps: ActualsDeps, definition: ModelDefinition, path: string): Promise<BucketActuals> {
   const actuals = new BucketActuals(definition, 1024);
-  let n = 0;
-  for await (const line of linesOf(await deps.lake.read(path))) {
-    n += 1;
-    if (line.length === 0 || !line.includes('"unmatched"')) continue;
-    const parsed: unknown = JSON.parse(line);
-    if ((parsed as { code?: unknown }).code !== 'unmatched') continue;
-    const { row, cells } = parseOrThrow(unmatchedLineSchema, parsed, `line ${n} of the quarantine file ${path}`);
+  for await (const { line, row, cells } of unmatchedLines(deps, path)) {
     const bytes = encoder.encode(cells[0]);
     const before = actuals.table.size;
     const slot = actuals.table.add(bytes, 0, bytes.length, hashBytes(bytes, 0, bytes.length));
-    actuals.put(slot, actuals.table.size > before, actualValue(definition, cells[1], `line ${n} of ${path}`), row);
+    actuals.put(slot, actuals.table.size > before, actualValue(definition, cells[1], `line ${line} of ${path}`), row);
   }
   return actuals;
 }
@@ -157,7 +148,7 @@ const piecePath = (ctx: LateContext, windowId: string, bucket: number) =>
  */
 async function matchAgainstRun(deps: ActualsDeps, ctx: LateContext, earlier: readonly LateMatch[]): Promise<LateLabelled> {
   const { modelName: model, actualsId } = ctx.record;
-  const quarantined = (await listPaths(deps.lake, lakePaths.quarantineFolder(model, actualsId), '.jsonl')).filter((p) => /\/bucket-\d+\.jsonl$/.test(p)).sort();
+  const quarantined = await quarantineBuckets(deps, model, actualsId);
   const windows = new Map<string, number>();
   // This attempt's pieces only: an earlier attempt's, left in the work folder, may hold ids taken since.
   const pieces = new Map<string, string[]>();

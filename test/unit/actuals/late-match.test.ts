@@ -4,6 +4,7 @@ import { actualsIdOf } from '../../../shared/domain/actuals';
 import { documentBytes, MAX_DOCUMENT_BYTES } from '../../../shared/domain/document-size';
 import { lakePaths } from '../../../shared/domain/lake-paths';
 import { computeMetricsByKeys } from '../../../shared/domain/metrics';
+import type { TabularFiles } from '../../../shared/ports/tabular-files';
 import type { ModelDefinition } from '../../../shared/schemas/model';
 import { lateMatchActuals, lateRecordsForRun, lateRunsForJoin, refreshLateWindow } from '../../../shared/usecases/actuals/late-match';
 import { trainingSnapshot } from '../../../shared/usecases/training-data';
@@ -62,7 +63,7 @@ describe('late matching of actuals joined before their predictions existed (use 
     const { actualsId, input } = await actualsFirst(w);
     await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows });
 
-    expect(await lateRecordsForRun(w.deps, { model: 'demand', runId: 'run-late' })).toEqual({ actualsIds: [actualsId] });
+    expect(await lateRecordsForRun(w.deps, { model: 'demand', runId: 'run-late' })).toEqual({ actualsIds: [actualsId], waiting: 1 });
     const outcome = await lateMatchInProcess(w, actualsId, 'run-late');
     expect(outcome).toEqual({ outcome: 'matched', matched: 4, windows: [DAY1, DAY2] });
 
@@ -92,7 +93,7 @@ describe('late matching of actuals joined before their predictions existed (use 
     const window = (await w.runs.windows.get('demand', DAY2))!.value;
     expect(window).toMatchObject({ labelled: 2, performance: { metrics: { overall: { rows: 2 } } } });
     // Matched now: the run and the record are no longer candidates for each other.
-    expect(await lateRecordsForRun(w.deps, { model: 'demand', runId: 'run-late' })).toEqual({ actualsIds: [] });
+    expect(await lateRecordsForRun(w.deps, { model: 'demand', runId: 'run-late' })).toEqual({ actualsIds: [], waiting: 0 });
     expect(await lateRunsForJoin(w.deps, { model: 'demand', actualsId })).toEqual({ runIds: [] });
   });
 
@@ -175,7 +176,7 @@ describe('late matching of actuals joined before their predictions existed (use 
     const old = (await w.runs.runs.get('demand', 'run-old'))!;
     await w.runs.runs.replace('demand', 'run-old', { ...old.value, completedAt: LATER }, old.etag);
     expect(await lateRunsForJoin(w.deps, { model: 'demand', actualsId: joined!.actualsId })).toEqual({ runIds: [] });
-    expect(await lateRecordsForRun(w.deps, { model: 'demand', runId: 'run-before' })).toEqual({ actualsIds: [] });
+    expect(await lateRecordsForRun(w.deps, { model: 'demand', runId: 'run-before' })).toEqual({ actualsIds: [], waiting: 0 });
   });
 
   it('when the actuals file was replaced by a newer version, then the older record gets no late match', async () => {
@@ -301,5 +302,128 @@ describe('late matching of actuals joined before their predictions existed (use 
     const csv = [snapshot.trainPath, snapshot.validationPath].map(async (p) => (await w.lake.readBuffer(p)).toString());
     const lines = (await Promise.all(csv)).flatMap((text) => text.trim().split('\n').slice(1));
     expect(lines.filter((l) => l.startsWith('m0,')).map((l) => l.split(',').at(-1))).toEqual(['99']);
+  });
+});
+
+/** The TabularFiles port, counting each chunk opened: one open of a predictions part is one read of it. */
+function countingOpens(files: TabularFiles) {
+  const opens: { path: string; columns?: readonly string[] }[] = [];
+  const counting: TabularFiles = {
+    plan: (path, options) => files.plan(path, options),
+    open: (path, chunk, hints) => {
+      opens.push({ path, ...(hints?.columns ? { columns: hints.columns } : {}) });
+      return files.open(path, chunk, hints);
+    },
+    parquetSink: () => files.parquetSink(),
+    concatParquet: (parts, output) => files.concatParquet(parts, output),
+  };
+  const partReads = () => opens.filter((o) => o.path.startsWith('predictions/'));
+  return { files: counting, partReads };
+}
+
+/** An actuals file of ids no run scores (`never` in every one of them), joined: a record waiting for late matches. */
+async function waitingFile(w: ActualsWorld, i: number) {
+  const input = await dropActuals(w, `ghosts-${String(i).padStart(2, '0')}.csv`, actualsCsv(['id', 'sales'], [[`ghost-${i}-a`, 1], [`ghost-${i}-b`, 2], ['never', 3]]));
+  const { record: joined } = await joinInProcess(w, input);
+  expect(joined).toMatchObject({ state: 'completed', matched: 0, unmatched: 3 });
+  return joined!.actualsId;
+}
+
+describe('late matching: which waiting records a completed run is matched with (one read of its ids)', () => {
+  it('when 20 records wait for late matches and one of them has ids in the new run, then the run\'s parts are read once to find it and once to match it; it is matched as before, the others are untouched', async () => {
+    const { w, lake } = await world();
+    const ghosts: string[] = [];
+    for (let i = 0; i < 19; i += 1) ghosts.push(await waitingFile(w, i));
+    const { actualsId, input } = await actualsFirst(w);
+    // Several parts, so a part read twice as often is seen per part.
+    const run = await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows, chunkBytes: 40 });
+    const parts = (JSON.parse((await lake.readBuffer(lakePaths.predictionManifest('demand', 1, 'run-late'))).toString()) as { parts: unknown[] }).parts;
+    expect(run.chunks).toBeGreaterThan(1);
+    expect(parts.length).toBe(run.chunks);
+    const before = new Map(await Promise.all(ghosts.map(async (id) => [id, await record(w, id)] as const)));
+    const { files, partReads } = countingOpens(w.deps.files);
+    const deps = { ...w.deps, files };
+
+    expect(await lateRecordsForRun(deps, { model: 'demand', runId: 'run-late' })).toEqual({ actualsIds: [actualsId], waiting: 20 });
+    // The prefilter reads each part once, its id column only.
+    expect(partReads()).toHaveLength(parts.length);
+    expect(partReads().every((o) => JSON.stringify(o.columns) === '["id"]')).toBe(true);
+    const outcome = await lateMatchActuals(deps, { model: 'demand', actualsId, runId: 'run-late' });
+    for (const windowId of outcome.windows) await refreshLateWindow(deps, { model: 'demand', windowId });
+    const perPart = new Map<string, number>();
+    for (const o of partReads()) perPart.set(o.path, (perPart.get(o.path) ?? 0) + 1);
+    expect([...perPart.values()]).toEqual(new Array<number>(parts.length).fill(2));
+
+    // Matched as without the prefilter (the first test above).
+    expect(outcome).toEqual({ outcome: 'matched', matched: 4, windows: [DAY1, DAY2] });
+    expect(await record(w, actualsId)).toMatchObject({
+      matched: 4,
+      unmatched: 1,
+      windows: [DAY1, DAY2],
+      source: { lastModified: input.lastModified },
+      lateMatches: [{ runId: 'run-late', matched: 4, at: w.now.toISOString(), windows: [DAY1, DAY2] }],
+    });
+    expect((await lateRows(w, DAY1, actualsId, 'run-late')).map((r) => [r.id, r.actual, r.actuals_row])).toEqual([
+      ['d0', 7, 1],
+      ['d1', 1, 2],
+    ]);
+    expect((await w.runs.windows.get('demand', DAY2))!.value).toMatchObject({ labelled: 2 });
+    // The others: their records as they were, no late file, still waiting for later runs.
+    for (const id of ghosts) expect(await record(w, id)).toEqual(before.get(id));
+    expect([...lake.objects.keys()].filter((k) => ghosts.some((id) => k.includes(`/${id}~`)))).toEqual([]);
+    await scoredRun(w, { runId: 'run-later', createdAt: '2026-03-10T14:00:00Z', rows: [{ id: 'never', ts: '2026-03-02T10:00:00Z', x1: 1, x2: 1, region: 'north' }] });
+    expect(await lateRecordsForRun(w.deps, { model: 'demand', runId: 'run-later' })).toEqual({ actualsIds: ghosts, waiting: 20 });
+  });
+
+  it('when the waiting records\' unmatched ids pass ACTUALS_BUCKET_ROWS, then they are held in groups, each one read of the run, and the records with ids in the run are all found', async () => {
+    const { w } = await world(aDemandModel(), { bucketRows: 4 });
+    const ghosts: string[] = [];
+    for (let i = 0; i < 6; i += 1) ghosts.push(await waitingFile(w, i));
+    // ghosts-03 holds an id of the run; so does the file of d0..d3 (several buckets of the join).
+    const hitting = await dropActuals(w, 'ghosts-03b.csv', actualsCsv(['id', 'sales'], [['ghost-x', 1], ['d2', 5]]));
+    const { record: hit } = await joinInProcess(w, hitting);
+    const { actualsId } = await actualsFirst(w);
+    await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows });
+    const { files, partReads } = countingOpens(w.deps.files);
+
+    const found = await lateRecordsForRun({ ...w.deps, files }, { model: 'demand', runId: 'run-late' });
+    expect(found).toEqual({ actualsIds: [actualsId, hit!.actualsId].sort(), waiting: 8 });
+    // Groups of 4 (id, record) pairs, each one read of the run's one part: the d0..d3 file's first 4
+    // ids (a hit: its fifth id is not held), then 6 x 3 + 2 ids of the others: 6 reads in all.
+    expect(partReads()).toHaveLength(6);
+    for (const id of ghosts) expect((await record(w, id)).lateMatches).toBeUndefined();
+  });
+
+  it('when an id is unmatched in several records, then the one read of the run finds each of them', async () => {
+    const { w } = await world();
+    const ghosts: string[] = [];
+    for (let i = 0; i < 3; i += 1) ghosts.push(await waitingFile(w, i));
+    await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows: [{ id: 'never', ts: '2026-03-02T10:00:00Z', x1: 1, x2: 1, region: 'north' }] });
+    const { files, partReads } = countingOpens(w.deps.files);
+    expect(await lateRecordsForRun({ ...w.deps, files }, { model: 'demand', runId: 'run-late' })).toEqual({ actualsIds: ghosts, waiting: 3 });
+    expect(partReads()).toHaveLength(1);
+  });
+
+  it('when a waiting record\'s quarantine is damaged, then it is still listed (its own late match says what is wrong) and the others are filtered as usual', async () => {
+    const { w, lake } = await world();
+    await waitingFile(w, 0);
+    const damaged = await waitingFile(w, 1);
+    await lake.write(lakePaths.quarantine('demand', damaged, 'bucket-00000.jsonl'), Buffer.from('{"row": 1, "code": "unmatched", "cells": [\n'));
+    const { actualsId } = await actualsFirst(w);
+    await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows });
+    expect(await lateRecordsForRun(w.deps, { model: 'demand', runId: 'run-late' })).toEqual({ actualsIds: [damaged, actualsId].sort(), waiting: 3 });
+  });
+
+  it('when the run\'s predictions cannot be read, then no record is listed (each late match would be skipped), with the reason', async () => {
+    const { w, lake } = await world();
+    await waitingFile(w, 0);
+    await actualsFirst(w);
+    await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows });
+    await lake.delete(lakePaths.predictionManifest('demand', 1, 'run-late'));
+    expect(await lateRecordsForRun(w.deps, { model: 'demand', runId: 'run-late' })).toEqual({
+      actualsIds: [],
+      waiting: 2,
+      reason: expect.stringMatching(/^run 'run-late' cannot be read: its predictions manifest '.*_manifest\.json' is gone$/),
+    });
   });
 });
