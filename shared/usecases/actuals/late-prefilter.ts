@@ -77,6 +77,7 @@ async function markHits(deps: ActualsDeps, definition: ModelDefinition, parts: r
     hit[record] = 1;
     left -= 1;
   };
+  if (left === 0) return undefined;
   const idColumn = definition.idColumn;
   try {
     for (const part of parts) {

@@ -414,6 +414,17 @@ describe('late matching: which waiting records a completed run is matched with (
     expect(await lateRecordsForRun(w.deps, { model: 'demand', runId: 'run-late' })).toEqual({ actualsIds: [damaged, actualsId].sort(), waiting: 3 });
   });
 
+  it('when every record of a group is listed already (its quarantine damaged after some good lines), then the run is not read for that group', async () => {
+    const { w, lake } = await world();
+    const damaged = await waitingFile(w, 0);
+    const good = '{"row":1,"code":"unmatched","reason":"no stored prediction has this id","cells":["ghost-0-a","1"]}';
+    await lake.write(lakePaths.quarantine('demand', damaged, 'bucket-00000.jsonl'), Buffer.from(`${good}\n{"row": 2, "code": "unmatched", "cells": [\n`));
+    await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows });
+    const { files, partReads } = countingOpens(w.deps.files);
+    expect(await lateRecordsForRun({ ...w.deps, files }, { model: 'demand', runId: 'run-late' })).toEqual({ actualsIds: [damaged], waiting: 1 });
+    expect(partReads()).toEqual([]);
+  });
+
   it('when the run\'s predictions cannot be read, then no record is listed (each late match would be skipped), with the reason', async () => {
     const { w, lake } = await world();
     await waitingFile(w, 0);
