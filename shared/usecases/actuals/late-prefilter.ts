@@ -140,26 +140,28 @@ export async function recordsWithIdsInRun(
   };
   for (const [i, record] of records.entries()) {
     const ids = unmatchedIds(deps, record);
-    for (;;) {
-      let step: IteratorResult<string>;
-      try {
-        step = await ids.next();
-      } catch (error) {
-        if (!(isDomainError(error) || error instanceof SyntaxError)) throw error;
-        hit[i] = 1;
-        break;
+    try {
+      for (;;) {
+        let step: IteratorResult<string>;
+        try {
+          step = await ids.next();
+        } catch (error) {
+          if (!(isDomainError(error) || error instanceof SyntaxError)) throw error;
+          hit[i] = 1;
+          break;
+        }
+        if (step.done) break;
+        group.add(step.value, i);
+        members.add(i);
+        if (group.pairs < bound) continue;
+        const problem = await pass();
+        if (problem !== undefined) return { actualsIds: [], reason: `run '${run.runId}' cannot be read: ${problem}` };
+        // Hit already: the rest of its ids need not be held.
+        if (hit[i] === 1) break;
       }
-      if (step.done) break;
-      group.add(step.value, i);
-      members.add(i);
-      if (group.pairs < bound) continue;
-      const problem = await pass();
-      if (problem !== undefined) return { actualsIds: [], reason: `run '${run.runId}' cannot be read: ${problem}` };
-      // Hit already: the rest of its ids need not be held.
-      if (hit[i] === 1) {
-        await ids.return(undefined);
-        break;
-      }
+    } finally {
+      // Its quarantine file is not left downloading (an outage while the run was read, a record found).
+      await ids.return(undefined);
     }
   }
   const problem = await pass();

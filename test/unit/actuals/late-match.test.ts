@@ -1,9 +1,13 @@
 /** @jest-environment ./test/support/host-typed-arrays-environment.js */
+import type { Readable } from 'node:stream';
+
 import { OnnxModelRuntime } from '../../../shared/adapters/onnx/onnx-model-runtime';
 import { actualsIdOf } from '../../../shared/domain/actuals';
 import { documentBytes, MAX_DOCUMENT_BYTES } from '../../../shared/domain/document-size';
+import type { ByteRange } from '../../../shared/domain/lake-objects';
 import { lakePaths } from '../../../shared/domain/lake-paths';
 import { computeMetricsByKeys } from '../../../shared/domain/metrics';
+import type { DataLake } from '../../../shared/ports/data-lake';
 import type { TabularFiles } from '../../../shared/ports/tabular-files';
 import type { ModelDefinition } from '../../../shared/schemas/model';
 import { lateMatchActuals, lateRecordsForRun, lateRunsForJoin, refreshLateWindow } from '../../../shared/usecases/actuals/late-match';
@@ -423,6 +427,27 @@ describe('late matching: which waiting records a completed run is matched with (
     const { files, partReads } = countingOpens(w.deps.files);
     expect(await lateRecordsForRun({ ...w.deps, files }, { model: 'demand', runId: 'run-late' })).toEqual({ actualsIds: [damaged], waiting: 1 });
     expect(partReads()).toEqual([]);
+  });
+
+  it('when reading the run fails on an outage while a record\'s ids are held, then the error is thrown (the activity is retried) and no quarantine download is left open', async () => {
+    const { w } = await world(aDemandModel(), { bucketRows: 1 });
+    await waitingFile(w, 0);
+    await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows });
+    const streams: Readable[] = [];
+    const lake = w.deps.lake;
+    const tracking: DataLake = Object.assign(Object.create(lake) as DataLake, {
+      read: async (path: string, range?: ByteRange) => {
+        const stream = await lake.read(path, range);
+        if (path.startsWith('quarantine/')) streams.push(stream);
+        return stream;
+      },
+    });
+    const files: TabularFiles = Object.assign(Object.create(w.deps.files) as TabularFiles, {
+      open: (path: string) => Promise.reject(new Error(`connection reset reading ${path}`)),
+    });
+    await expect(lateRecordsForRun({ ...w.deps, lake: tracking, files }, { model: 'demand', runId: 'run-late' })).rejects.toThrow(/^connection reset reading predictions\//);
+    expect(streams).toHaveLength(1);
+    expect(streams[0]!.destroyed).toBe(true);
   });
 
   it('when the run\'s predictions cannot be read, then no record is listed (each late match would be skipped), with the reason', async () => {
