@@ -125,7 +125,7 @@ export async function recordsWithIdsInRun(
   records: readonly ActualsRecord[],
 ): Promise<{ actualsIds: string[]; reason?: string }> {
   if (records.length === 0) return { actualsIds: [] };
-  const candidate = await candidateRun(deps, run, windowLengthMs(definition.policies.drift.window));
+  const candidate = await candidateRun(deps, definition, run, windowLengthMs(definition.policies.drift.window));
   if (!('parts' in candidate)) return { actualsIds: [], reason: `run '${run.runId}' cannot be read: ${candidate.reason}` };
   const bound = deps.settings.bucketRows;
   const hit = new Uint8Array(records.length);
