@@ -257,11 +257,12 @@ export async function lateMatchActuals(deps: ActualsDeps, input: LateMatchStepIn
     const done = matches.findIndex((m) => m.runId === input.runId);
     // Before the record's state: a retry after this pair took the last unmatched actuals still refreshes its windows.
     if (done >= 0 && written.size === 0) return outcomeOf('done', matches[done]);
-    if (!stored || !record || (done < 0 && !awaitsMatches(record))) return outcomeOf('none', undefined, 'the record has no unmatched actuals to match');
+    // An attempt that wrote files, then met a record that takes no late match any more (replaced by a newer version meanwhile), withdraws them.
+    if (!stored || !record || (done < 0 && !awaitsMatches(record))) return withdrawn(deps, written, outcomeOf('none', undefined, 'the record has no unmatched actuals to match'));
     const ready = await readiness(deps, record, input.runId);
-    if ('skipped' in ready) return outcomeOf('skipped', undefined, ready.skipped);
+    if ('skipped' in ready) return withdrawn(deps, written, outcomeOf('skipped', undefined, ready.skipped));
     const plan = await latePlan(deps, definition, record, ready.run, ready.arrivedAt);
-    if ('skipped' in plan) return outcomeOf('skipped', undefined, plan.skipped);
+    if ('skipped' in plan) return withdrawn(deps, written, outcomeOf('skipped', undefined, plan.skipped));
     const ctx: LateContext = { record, definition, runId: input.runId, plan };
     // A pair another attempt recorded meanwhile: its files are rewritten as recorded (without the ids of the matches before it).
     const labelled = await matchAgainstRun(deps, ctx, done >= 0 ? matches.slice(0, done) : matches);
@@ -290,6 +291,19 @@ export async function lateMatchActuals(deps: ActualsDeps, input: LateMatchStepIn
       if (!(isDomainError(error) && error.code === 'CONCURRENCY_CONFLICT' && attempt < MAX_ATTEMPTS)) throw error;
     }
   }
+}
+
+/**
+ * The outcome of an attempt that ends without recording its match after an earlier attempt of it
+ * wrote labelled files: the windows count every file in their folders, so the files are removed
+ * and their windows named, for the orchestration to refresh.
+ */
+async function withdrawn(deps: ActualsDeps, written: Set<string>, outcome: LateMatchOutcome): Promise<LateMatchOutcome> {
+  if (written.size === 0) return outcome;
+  const windows = [...new Set([...written].map((path) => path.split('/').slice(-2)[0]!))].sort();
+  for (const path of written) await deps.lake.delete(path);
+  written.clear();
+  return { ...outcome, windows };
 }
 
 /** Brings one window's realised performance up to date after a late match labelled rows in it. */

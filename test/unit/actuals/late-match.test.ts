@@ -169,6 +169,33 @@ describe('late matching of actuals joined before their predictions existed (use 
     expect(files).toEqual(recorded);
   });
 
+  it('when the record is replaced by a newer version while a late match writes its files, then the late match withdraws them and names their windows to refresh', async () => {
+    const { w, lake } = await world();
+    const { actualsId } = await actualsFirst(w);
+    await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows });
+    // A newer version's completion marks the record replaced between the late match's read and its write.
+    const store = w.deps.runs.actuals;
+    let marked = false;
+    const replacing = Object.assign(Object.create(store) as typeof store, {
+      replace: async (...args: Parameters<typeof store.replace>) => {
+        if (!marked) {
+          marked = true;
+          const current = (await store.get('demand', actualsId))!;
+          await store.replace('demand', actualsId, { ...current.value, replacedBy: { actualsId: 'newer', at: LATER, labelledFolder: 'datasets/demand/replaced/x/' } }, current.etag);
+        }
+        return store.replace(...args);
+      },
+    });
+    const outcome = await lateMatchActuals({ ...w.deps, runs: { ...w.deps.runs, actuals: replacing } }, { model: 'demand', actualsId, runId: 'run-late' });
+
+    expect(marked).toBe(true);
+    expect(outcome).toEqual({ outcome: 'none', matched: 0, windows: [DAY1, DAY2], reason: 'the record has no unmatched actuals to match' });
+    expect([...lake.objects.keys()].filter((k) => k.includes(`/${actualsId}~`))).toEqual([]);
+    for (const windowId of outcome.windows) await refreshLateWindow(w.deps, { model: 'demand', windowId });
+    expect((await w.runs.windows.get('demand', DAY1))?.value.labelled ?? 0).toBe(0);
+    expect(await record(w, actualsId)).toMatchObject({ matched: 0, unmatched: 5 });
+  });
+
   it('when a run was in the join\'s plan, then it is not a late candidate; a run created before the lookback is not either', async () => {
     const { w } = await world(aDemandModel(), { lookback: 'P7D' });
     await scoredRun(w, { runId: 'run-before', createdAt: '2026-03-09T00:00:00Z', rows: rows.slice(0, 1) });
