@@ -37,11 +37,14 @@ const MAX_ATTEMPTS = 5;
  */
 const awaitsMatches = (r: ActualsRecord): boolean => r.state === 'completed' && r.unmatched > 0 && r.quarantineFolder !== undefined && r.replacedBy === undefined;
 
+/** The start of the lookback of the join of `record`: runs created before it are not its candidates. */
+const lookbackStart = (deps: ActualsDeps, record: ActualsRecord): Date => addIsoDuration(new Date(record.createdAt), deps.settings.lookback, -1);
+
 /** Whether `run` may hold predictions the join of `record` could not see, within its lookback. */
 function lateFor(deps: ActualsDeps, record: ActualsRecord, run: InferenceRun): boolean {
   if (run.state !== 'completed' || run.version === null) return false;
   if ((record.lateMatches ?? []).some((m) => m.runId === run.runId)) return false;
-  const lookbackFrom = addIsoDuration(new Date(record.createdAt), deps.settings.lookback, -1).getTime();
+  const lookbackFrom = lookbackStart(deps, record).getTime();
   // A run completed before the plan was made was in it (the plan lists runs after its `at`, the record's creation).
   return Date.parse(run.createdAt) >= lookbackFrom && Date.parse(run.completedAt ?? run.createdAt) >= Date.parse(record.createdAt);
 }
@@ -74,7 +77,8 @@ export async function lateRecordsForRun(deps: ActualsDeps, input: { model: strin
 export async function lateRunsForJoin(deps: ActualsDeps, input: { model: string; actualsId: string }): Promise<{ runIds: string[] }> {
   const record = (await deps.runs.actuals.get(input.model, input.actualsId))?.value;
   if (!record || !awaitsMatches(record)) return { runIds: [] };
-  const runs = (await deps.runs.runs.list(input.model)).filter((run) => lateFor(deps, record, run));
+  // The runs of its lookback only, by a query: not the model's whole history on every join.
+  const runs = (await deps.runs.runs.listCreatedSince(input.model, lookbackStart(deps, record))).filter((run) => lateFor(deps, record, run));
   runs.sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || (a.runId < b.runId ? -1 : 1));
   return { runIds: runs.map((r) => r.runId) };
 }

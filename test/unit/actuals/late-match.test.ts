@@ -14,7 +14,7 @@ import { lateMatchActuals, lateRecordsForRun, lateRunsForJoin, refreshLateWindow
 import { trainingSnapshot } from '../../../shared/usecases/training-data';
 import { actualsCsv, type ActualsWorld, actualsWorld, aDemandModel, BIAS, dropActuals, type DropRow, joinInProcess, scoredRun, WEIGHTS } from '../../support/actuals-kit';
 import { InMemoryModelRegistry } from '../../support/in-memory-registry';
-import { inMemoryRunStore } from '../../support/in-memory-run-store';
+import { type InMemoryRunCollection, inMemoryRunStore } from '../../support/in-memory-run-store';
 import { MemoryLake } from '../../support/memory-lake';
 import { RecordingPublisher } from '../../support/recording-publisher';
 import { readParquetRows } from '../../support/scoring-fixtures';
@@ -208,6 +208,10 @@ describe('late matching of actuals joined before their predictions existed (use 
     await w.runs.runs.replace('demand', 'run-old', { ...old.value, completedAt: LATER }, old.etag);
     expect(await lateRunsForJoin(w.deps, { model: 'demand', actualsId: joined!.actualsId })).toEqual({ runIds: [] });
     expect(await lateRecordsForRun(w.deps, { model: 'demand', runId: 'run-before' })).toEqual({ actualsIds: [], waiting: 0 });
+    // Runs before the lookback are not even read: a damaged one there does not fail the listing.
+    const damaged = (await w.runs.runs.get('demand', 'run-old'))!.value;
+    (w.runs.runs as InMemoryRunCollection).storeUnchecked('demand', 'run-ancient', { ...damaged, runId: 'run-ancient', createdAt: '2025-01-01T00:00:00.000Z', rowsRead: -1 });
+    expect(await lateRunsForJoin(w.deps, { model: 'demand', actualsId: joined!.actualsId })).toEqual({ runIds: [] });
   });
 
   it('when the actuals file was replaced by a newer version, then the older record gets no late match', async () => {
