@@ -1,6 +1,7 @@
 import { errors, isDomainError, parseOrThrow } from '../../domain/errors';
 import { sameEtag } from '../../domain/lake-objects';
 import { lakePaths } from '../../domain/lake-paths';
+import { addIsoDuration } from '../../domain/policies/duration';
 import type { Clock } from '../../ports/clock';
 import type { DataLake } from '../../ports/data-lake';
 import type { EventPublisher } from '../../ports/event-publisher';
@@ -9,6 +10,12 @@ import type { RunStore } from '../../ports/run-store';
 import type { TabularFiles } from '../../ports/tabular-files';
 import { type ActualsJoinPlan, actualsJoinPlanSchema } from '../../schemas/actuals';
 import type { ActualsRecord } from '../../schemas/monitoring';
+
+/** A file read as one chunk (a predictions part, a labelled file): its row groups stream in order. */
+export const WHOLE_FILE = { targetChunkBytes: Number.MAX_SAFE_INTEGER, targetChunkRows: Number.MAX_SAFE_INTEGER };
+
+/** The start of the lookback of a join planned at `at`: completed runs created before it are not searched. */
+export const lookbackStart = (settings: Pick<ActualsSettings, 'lookback'>, at: Date | string): Date => addIsoDuration(new Date(at), settings.lookback, -1);
 
 /** How the actuals join trades memory, parallelism and precision (settings ACTUALS_*). */
 export interface ActualsSettings {

@@ -12,7 +12,7 @@ import type { ChunkPlan } from '../../schemas/scoring';
 import { LakeLineSink } from '../line-sink';
 import { OUTPUT_ROW_GROUP_ROWS, outputColumns } from '../score-chunk';
 import { ACTUAL_COLUMN, ACTUALS_AT_COLUMN, ACTUALS_ID_COLUMN, ACTUALS_ROW_COLUMN, SlotColumns } from './columns';
-import { type ActualsDeps, quarantinePath, readingUnchanged, readPlan, work } from './deps';
+import { type ActualsDeps, quarantinePath, readingUnchanged, readPlan, WHOLE_FILE, work } from './deps';
 import { idCells } from './ids';
 import { realisedMetrics, sampleEnd } from './labelled-metrics';
 
@@ -26,9 +26,6 @@ function stopwatch(): () => number {
     return ms;
   };
 }
-
-/** A Parquet predictions part read as one chunk: its row groups stream in order. */
-const WHOLE_FILE = { targetChunkBytes: Number.MAX_SAFE_INTEGER, targetChunkRows: Number.MAX_SAFE_INTEGER };
 
 /**
  * What matching reads of a plan: the join's own, or a late match's (one run, the unmatched actuals

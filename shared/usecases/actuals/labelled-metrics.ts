@@ -9,9 +9,9 @@ import type { ModelDefinition } from '../../schemas/model';
 import type { ChunkPlan } from '../../schemas/scoring';
 import { MODEL_VERSION_COLUMN } from '../score-chunk';
 import { ACTUAL_COLUMN, ACTUALS_AT_COLUMN, ACTUALS_ID_COLUMN, ACTUALS_ROW_COLUMN, Interner, timestampOf } from './columns';
+import { WHOLE_FILE } from './deps';
 import { idCells } from './ids';
 
-const WHOLE_FILE = { targetChunkBytes: Number.MAX_SAFE_INTEGER, targetChunkRows: Number.MAX_SAFE_INTEGER };
 const TWO_32 = 4294967296;
 
 export interface LabelledSummary {

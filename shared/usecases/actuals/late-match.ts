@@ -1,12 +1,11 @@
 import { errors, isDomainError } from '../../domain/errors';
 import { hashBytes } from '../../domain/id-table';
 import { lakePaths } from '../../domain/lake-paths';
-import { addIsoDuration } from '../../domain/policies/duration';
 import { windowLengthMs } from '../../domain/windows';
 import type { LateMatchOutcome, LateMatchStepInput } from '../../schemas/actuals';
 import type { ModelDefinition } from '../../schemas/model';
 import { type ActualsRecord, type InferenceRun, type LateMatch, MAX_LATE_MATCHES } from '../../schemas/monitoring';
-import { type ActualsDeps, listPaths, sameEtag } from './deps';
+import { type ActualsDeps, listPaths, lookbackStart, sameEtag, WHOLE_FILE } from './deps';
 import { BucketActuals, byWindow, type MatchPlan, matchPredictions, writePiece } from './join-bucket';
 import { summarizeLabelled } from './labelled-metrics';
 import { recordsWithIdsInRun } from './late-prefilter';
@@ -37,21 +36,18 @@ const MAX_ATTEMPTS = 5;
  */
 const awaitsMatches = (r: ActualsRecord): boolean => r.state === 'completed' && r.unmatched > 0 && r.quarantineFolder !== undefined && r.replacedBy === undefined;
 
-/** The start of the lookback of the join of `record`: runs created before it are not its candidates. */
-const lookbackStart = (deps: ActualsDeps, record: ActualsRecord): Date => addIsoDuration(new Date(record.createdAt), deps.settings.lookback, -1);
-
 /** Whether `run` may hold predictions the join of `record` could not see, within its lookback. */
 function lateFor(deps: ActualsDeps, record: ActualsRecord, run: InferenceRun): boolean {
   if (run.state !== 'completed' || run.version === null) return false;
   if ((record.lateMatches ?? []).some((m) => m.runId === run.runId)) return false;
-  const lookbackFrom = lookbackStart(deps, record).getTime();
+  const lookbackFrom = lookbackStart(deps.settings, record.createdAt).getTime();
   // A run completed before the plan was made was in it (the plan lists runs after its `at`, the record's creation).
   return Date.parse(run.createdAt) >= lookbackFrom && Date.parse(run.completedAt ?? run.createdAt) >= Date.parse(record.createdAt);
 }
 
 /** The model's completed actuals records created within the lookback of `at`. */
 async function recentRecords(deps: ActualsDeps, model: string, at: Date): Promise<ActualsRecord[]> {
-  const since = addIsoDuration(at, deps.settings.lookback, -1).getTime();
+  const since = lookbackStart(deps.settings, at).getTime();
   const { documents } = await deps.runs.actuals.listReadable(model);
   return documents.filter((r) => awaitsMatches(r) && Date.parse(r.createdAt) >= since).sort((a, b) => (a.actualsId < b.actualsId ? -1 : 1));
 }
@@ -78,7 +74,7 @@ export async function lateRunsForJoin(deps: ActualsDeps, input: { model: string;
   const record = (await deps.runs.actuals.get(input.model, input.actualsId))?.value;
   if (!record || !awaitsMatches(record)) return { runIds: [] };
   // The runs of its lookback only, by a query: not the model's whole history on every join.
-  const runs = (await deps.runs.runs.listCreatedSince(input.model, lookbackStart(deps, record))).filter((run) => lateFor(deps, record, run));
+  const runs = (await deps.runs.runs.listCreatedSince(input.model, lookbackStart(deps.settings, record.createdAt))).filter((run) => lateFor(deps, record, run));
   runs.sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || (a.runId < b.runId ? -1 : 1));
   return { runIds: runs.map((r) => r.runId) };
 }
@@ -109,7 +105,7 @@ async function labelledEarlier(deps: ActualsDeps, model: string, actualsId: stri
   for (const match of earlier) {
     for (const windowId of match.windows) {
       const path = lakePaths.lateLabelled(model, windowId, actualsId, match.runId);
-      const plan = await deps.files.plan(path, { targetChunkBytes: Number.MAX_SAFE_INTEGER, targetChunkRows: Number.MAX_SAFE_INTEGER });
+      const plan = await deps.files.plan(path, WHOLE_FILE);
       for (const chunk of plan.chunks) {
         const opened = await deps.files.open(path, chunk, { columns: [idColumn] });
         const column = opened.columns.indexOf(idColumn);

@@ -3,7 +3,7 @@ import { hashBytes, IdTable } from '../../domain/id-table';
 import { windowLengthMs } from '../../domain/windows';
 import type { ModelDefinition } from '../../schemas/model';
 import type { ActualsRecord, InferenceRun } from '../../schemas/monitoring';
-import type { ActualsDeps } from './deps';
+import { type ActualsDeps, WHOLE_FILE } from './deps';
 import { idCells } from './ids';
 import { candidateRun } from './plan';
 import { quarantineBuckets, unmatchedLines } from './quarantine-lines';
@@ -16,9 +16,6 @@ import { quarantineBuckets, unmatchedLines } from './quarantine-lines';
  */
 
 const encoder = new TextEncoder();
-
-/** A predictions part read as one chunk. */
-const WHOLE_FILE = { targetChunkBytes: Number.MAX_SAFE_INTEGER, targetChunkRows: Number.MAX_SAFE_INTEGER };
 
 /**
  * Ids, each tagged with the records (by index) whose unmatched actuals hold it: an id several

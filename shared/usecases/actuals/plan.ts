@@ -1,7 +1,6 @@
 import { actualsIdOf } from '../../domain/actuals';
 import { errors, isDomainError, parseOrThrow } from '../../domain/errors';
 import { lakePathProblem, lakePaths } from '../../domain/lake-paths';
-import { addIsoDuration } from '../../domain/policies/duration';
 import { headerIndex } from '../../domain/row-validation';
 import { windowFromId, windowLengthMs, windowOf } from '../../domain/windows';
 import type { TabularFiles } from '../../ports/tabular-files';
@@ -16,12 +15,10 @@ import {
   type SkippedRun,
 } from '../../schemas/monitoring';
 import type { ChunkPlan } from '../../schemas/scoring';
-import { type ActualsDeps, readingUnchanged, sameEtag, updateActualsRecord, writePlan } from './deps';
+import { type ActualsDeps, lookbackStart, readingUnchanged, sameEtag, updateActualsRecord, WHOLE_FILE, writePlan } from './deps';
 
 /** Actuals chunks: byte ranges or row groups of about this size, read one after another. */
 const ACTUALS_CHUNKS = { targetChunkBytes: 64 * 1024 * 1024, targetChunkRows: 1_000_000 };
-/** A predictions part as each bucket opens it: one chunk. */
-const WHOLE_FILE = { targetChunkBytes: Number.MAX_SAFE_INTEGER, targetChunkRows: Number.MAX_SAFE_INTEGER };
 
 /**
  * Buckets one join splits into at most: the orchestration lists them and each reads the whole
@@ -216,7 +213,7 @@ export async function planActualsJoin(deps: ActualsDeps, input: ActualsPlanInput
       { rows, buckets },
     );
   }
-  const since = addIsoDuration(new Date(input.at), deps.settings.lookback, -1);
+  const since = lookbackStart(deps.settings, input.at);
   const candidates = await candidateRuns(deps, definition, since);
   const listed = candidates.skipped.slice(0, MAX_LISTED_SKIPPED_RUNS);
   const omitted = candidates.skipped.length - listed.length;
