@@ -282,12 +282,8 @@ export async function lateMatchActuals(deps: ActualsDeps, input: LateMatchStepIn
       await deps.runs.actuals.replace(input.model, input.actualsId, next, stored.etag);
       return outcomeOf('matched', entry);
     } catch (error) {
-      if (isDomainError(error) && error.code === 'PAYLOAD_TOO_LARGE') {
-        // Files the record cannot count would still be counted by the windows they are in; a
-        // window refreshed meanwhile counted them, so the windows are refreshed again.
-        for (const path of written) await deps.lake.delete(path);
-        return outcomeOf('skipped', { matched: 0, windows: entry.windows }, `the record cannot hold this late match: ${error.message}`);
-      }
+      // Files the record cannot count would still be counted by the windows they are in: withdrawn, their windows refreshed.
+      if (isDomainError(error) && error.code === 'PAYLOAD_TOO_LARGE') return withdrawn(deps, written, outcomeOf('skipped', undefined, `the record cannot hold this late match: ${error.message}`));
       if (!(isDomainError(error) && error.code === 'CONCURRENCY_CONFLICT' && attempt < MAX_ATTEMPTS)) throw error;
     }
   }
