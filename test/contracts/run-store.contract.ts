@@ -10,16 +10,8 @@ const T0 = '2026-03-01T00:00:00.000Z';
 const HOUR = 3_600_000;
 
 /** An hourly window document with realised performance stamped `updatedAt` (none without it), judged as `judged` says. */
-function aWindow(
-  model: string,
-  id: string,
-  updatedAt?: string,
-  judged?: Partial<NonNullable<MonitoringWindow['performanceEvaluation']>>,
-): MonitoringWindow {
-  const metrics = {
-    overall: { task: 'regression' as const, rows: 10, metrics: { rmse: { value: 1, rows: 10, ci: null } } },
-    segments: [],
-  };
+function aWindow(model: string, id: string, updatedAt?: string, judged?: Partial<NonNullable<MonitoringWindow['performanceEvaluation']>>): MonitoringWindow {
+  const metrics = { overall: { task: 'regression' as const, rows: 10, metrics: { rmse: { value: 1, rows: 10, ci: null } } }, segments: [] };
   return {
     modelName: model,
     window: windowFromId(id, HOUR),
@@ -29,22 +21,10 @@ function aWindow(
     labelCoverage: updatedAt ? 1 : 0,
     performance: updatedAt ? { metrics, provisional: false, updatedAt } : null,
     drift: null,
-    ...(judged
-      ? {
-          performanceEvaluation: {
-            metric: 'rmse',
-            value: 1,
-            baseline: 1,
-            degradation: 0,
-            reason: 'ok',
-            segments: {},
-            evaluatedAt: T0,
-            ...judged,
-          },
-        }
-      : {}),
+    ...(judged ? { performanceEvaluation: { metric: 'rmse', value: 1, baseline: 1, degradation: 0, reason: 'ok', segments: {}, evaluatedAt: T0, ...judged } } : {}),
   };
 }
+
 
 const anActualsRecord = (model: string, actualsId: string, path: string): ActualsRecord => ({
   actualsId,
@@ -66,23 +46,14 @@ const anActualsRecord = (model: string, actualsId: string, path: string): Actual
  * Puts a run document into the store as it is, unchecked (a document damaged in the store, or
  * written under rules that have since tightened): what the implementation's own writes refuse.
  */
-export type StoreUncheckedRun<S extends RunStore = RunStore> = (
-  store: S,
-  model: string,
-  id: string,
-  raw: Record<string, unknown>,
-) => Promise<void>;
+export type StoreUncheckedRun<S extends RunStore = RunStore> = (store: S, model: string, id: string, raw: Record<string, unknown>) => Promise<void>;
 
 /**
  * The documented semantics of the RunStore port's collections (shared/ports/run-store.ts), run
  * against every implementation. Each test uses models of its own, so it also runs on a shared
  * database.
  */
-export function describeRunStoreContract<S extends RunStore>(
-  name: string,
-  makeStore: () => S,
-  storeUncheckedRun: StoreUncheckedRun<S>,
-): void {
+export function describeRunStoreContract<S extends RunStore>(name: string, makeStore: () => S, storeUncheckedRun: StoreUncheckedRun<S>): void {
   describe(`RunStore contract: ${name}`, () => {
     let store: S;
     let model: string;
@@ -93,15 +64,8 @@ export function describeRunStoreContract<S extends RunStore>(
 
     it('when a document is created, then it reads back; creating the id again returns the stored one, not created', async () => {
       const first = await store.runs.create(model, 'r1', anInferenceRun(model, 'r1'));
-      expect(first).toMatchObject({
-        created: true,
-        value: anInferenceRun(model, 'r1'),
-        etag: expect.any(String),
-      });
-      expect(await store.runs.get(model, 'r1')).toEqual({
-        value: anInferenceRun(model, 'r1'),
-        etag: first.etag,
-      });
+      expect(first).toMatchObject({ created: true, value: anInferenceRun(model, 'r1'), etag: expect.any(String) });
+      expect(await store.runs.get(model, 'r1')).toEqual({ value: anInferenceRun(model, 'r1'), etag: first.etag });
       const again = await store.runs.create(model, 'r1', anInferenceRun(model, 'r1', { state: 'failed' }));
       expect(again).toMatchObject({ created: false, value: { state: 'running' }, etag: first.etag });
       expect(await store.runs.get(model, 'missing')).toBeUndefined();
@@ -109,28 +73,17 @@ export function describeRunStoreContract<S extends RunStore>(
 
     it('when replaced with the current ETag, then it changes; with a stale one, CONCURRENCY_CONFLICT; a missing one is NOT_FOUND', async () => {
       const { etag } = await store.runs.create(model, 'r1', anInferenceRun(model, 'r1'));
-      const replaced = await store.runs.replace(
-        model,
-        'r1',
-        anInferenceRun(model, 'r1', { state: 'completed', rowsRead: 5 }),
-        etag,
-      );
+      const replaced = await store.runs.replace(model, 'r1', anInferenceRun(model, 'r1', { state: 'completed', rowsRead: 5 }), etag);
       expect(replaced.etag).not.toBe(etag);
-      await expect(
-        store.runs.replace(model, 'r1', anInferenceRun(model, 'r1', { state: 'failed' }), etag),
-      ).rejects.toMatchObject({ code: 'CONCURRENCY_CONFLICT' });
+      await expect(store.runs.replace(model, 'r1', anInferenceRun(model, 'r1', { state: 'failed' }), etag)).rejects.toMatchObject({ code: 'CONCURRENCY_CONFLICT' });
       expect((await store.runs.get(model, 'r1'))?.value).toMatchObject({ state: 'completed', rowsRead: 5 });
-      await expect(
-        store.runs.replace(model, 'nope', anInferenceRun(model, 'nope'), etag),
-      ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await expect(store.runs.replace(model, 'nope', anInferenceRun(model, 'nope'), etag)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     });
 
     it('when 5 writers replace with the same ETag at once, then exactly one wins', async () => {
       const { etag } = await store.runs.create(model, 'r1', anInferenceRun(model, 'r1'));
       const results = await Promise.allSettled(
-        [1, 2, 3, 4, 5].map((n) =>
-          store.runs.replace(model, 'r1', anInferenceRun(model, 'r1', { rowsRead: n }), etag),
-        ),
+        [1, 2, 3, 4, 5].map((n) => store.runs.replace(model, 'r1', anInferenceRun(model, 'r1', { rowsRead: n }), etag)),
       );
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     });
@@ -140,13 +93,7 @@ export function describeRunStoreContract<S extends RunStore>(
       await store.runs.create(model, 'r2', anInferenceRun(model, 'r2'));
       await store.runs.create(model, 'r1', anInferenceRun(model, 'r1'));
       await store.runs.create(other, 'r3', anInferenceRun(other, 'r3'));
-      await store.monitors.create(model, 'monitor', {
-        modelName: model,
-        evaluatedUntil: null,
-        recent: [],
-        lastAlertAt: null,
-        updatedAt: T0,
-      });
+      await store.monitors.create(model, 'monitor', { modelName: model, evaluatedUntil: null, recent: [], lastAlertAt: null, updatedAt: T0 });
       expect((await store.runs.list(model)).map((r) => r.runId)).toEqual(['r1', 'r2']);
       expect((await store.monitors.list(model)).map((m) => m.modelName)).toEqual([model]);
       expect(await store.windows.list(model)).toEqual([]);
@@ -158,13 +105,8 @@ export function describeRunStoreContract<S extends RunStore>(
       await storeUncheckedRun(store, model, 'r2', { ...anInferenceRun(model, 'r2'), rowsRead: -1 });
       const listing = await store.runs.listReadable(model);
       expect(listing.documents.map((r) => r.runId)).toEqual(['r1', 'r3']);
-      expect(listing.unreadable).toEqual([
-        { id: 'r2', reason: expect.stringMatching(/^its stored run document is invalid: .*rowsRead/s) },
-      ]);
-      const naming = new RegExp(
-        `^the stored run document 'r2' of '${model}' cannot be read: its stored run document is invalid: .*rowsRead`,
-        's',
-      );
+      expect(listing.unreadable).toEqual([{ id: 'r2', reason: expect.stringMatching(/^its stored run document is invalid: .*rowsRead/s) }]);
+      const naming = new RegExp(`^the stored run document 'r2' of '${model}' cannot be read: its stored run document is invalid: .*rowsRead`, 's');
       await expect(store.runs.list(model)).rejects.toThrow(naming);
       await expect(store.runs.get(model, 'r2')).rejects.toThrow(naming);
       expect((await store.runs.get(model, 'r1'))?.value).toEqual(anInferenceRun(model, 'r1'));
@@ -183,9 +125,7 @@ export function describeRunStoreContract<S extends RunStore>(
       expect(await listed({ from: ids[1], limit: 2 })).toEqual([ids[1], ids[2]]);
       expect(await listed({})).toEqual(ids);
       expect(await listed({ from: '20260303T0000Z' })).toEqual([]);
-      await expect(store.windows.listReadableInRange(model, { limit: 1.5 })).rejects.toMatchObject({
-        code: 'VALIDATION_ERROR',
-      });
+      await expect(store.windows.listReadableInRange(model, { limit: 1.5 })).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
     });
 
     it('when a document in the range no longer reads, then it is listed apart with the reason; one outside the range is not read', async () => {
@@ -195,9 +135,7 @@ export function describeRunStoreContract<S extends RunStore>(
       await store.runs.create(model, 'r3', anInferenceRun(model, 'r3'));
       const listing = await store.runs.listReadableInRange(model, { from: 'r1', before: 'r4' });
       expect(listing.documents.map((r) => r.runId)).toEqual(['r1', 'r3']);
-      expect(listing.unreadable).toEqual([
-        { id: 'r2', reason: expect.stringMatching(/^its stored run document is invalid: .*rowsRead/s) },
-      ]);
+      expect(listing.unreadable).toEqual([{ id: 'r2', reason: expect.stringMatching(/^its stored run document is invalid: .*rowsRead/s) }]);
     });
 
     it('when windows got actuals after they were judged, then listReadablePerformanceUnjudged gives them and no window judged on its current actuals', async () => {
@@ -215,85 +153,32 @@ export function describeRunStoreContract<S extends RunStore>(
       };
       for (const [id, w] of Object.entries(windows)) await store.windows.create(model, id, w);
       const listing = await store.windows.listReadablePerformanceUnjudged(model);
-      expect(listing).toEqual({
-        documents: [
-          '20260301T0100Z',
-          '20260301T0300Z',
-          '20260301T0400Z',
-          '20260301T0500Z',
-          '20260301T0700Z',
-        ].map((id) => windows[id]),
-        unreadable: [],
-      });
-      expect(
-        (await store.windows.listReadablePerformanceUnjudged(model, '20260301T0400Z')).documents.map(
-          (w) => w.window.id,
-        ),
-      ).toEqual(['20260301T0100Z', '20260301T0300Z']);
+      expect(listing).toEqual({ documents: ['20260301T0100Z', '20260301T0300Z', '20260301T0400Z', '20260301T0500Z', '20260301T0700Z'].map((id) => windows[id]), unreadable: [] });
+      expect((await store.windows.listReadablePerformanceUnjudged(model, '20260301T0400Z')).documents.map((w) => w.window.id)).toEqual(['20260301T0100Z', '20260301T0300Z']);
     });
 
     it('when windows overlapping a span are listed, then those whose [start, end) meets [from, to) come, by id, whatever the offset the bounds are written in', async () => {
       const ids = ['20260301T0000Z', '20260301T0100Z', '20260301T0200Z', '20260301T0300Z'];
       for (const id of ids) await store.windows.create(model, id, aWindow(model, id));
-      const listed = async (span: { from?: string; to?: string }) =>
-        (await store.windows.listReadableOverlapping(model, span)).documents.map((w) => w.window.id);
-      expect(await listed({ from: '2026-03-01T01:30:00.000Z', to: '2026-03-01T03:00:00.000Z' })).toEqual([
-        ids[1],
-        ids[2],
-      ]);
-      expect(await listed({ from: '2026-03-01T02:30:00+01:00', to: '2026-03-01T03:00:01Z' })).toEqual([
-        ids[1],
-        ids[2],
-        ids[3],
-      ]);
+      const listed = async (span: { from?: string; to?: string }) => (await store.windows.listReadableOverlapping(model, span)).documents.map((w) => w.window.id);
+      expect(await listed({ from: '2026-03-01T01:30:00.000Z', to: '2026-03-01T03:00:00.000Z' })).toEqual([ids[1], ids[2]]);
+      expect(await listed({ from: '2026-03-01T02:30:00+01:00', to: '2026-03-01T03:00:01Z' })).toEqual([ids[1], ids[2], ids[3]]);
       expect(await listed({ from: '2026-03-01T01:00:00Z' })).toEqual([ids[1], ids[2], ids[3]]);
       expect(await listed({ to: '2026-03-01T01:00:00Z' })).toEqual([ids[0]]);
       expect(await listed({})).toEqual(ids);
     });
 
     it('when runs created since a time are listed, then the older ones are not; one whose createdAt is written otherwise comes too; one that does not read fails naming it', async () => {
-      await store.runs.create(
-        model,
-        'r-old',
-        anInferenceRun(model, 'r-old', { createdAt: '2026-02-28T23:59:59.999Z' }),
-      );
-      await store.runs.create(
-        model,
-        'r-at',
-        anInferenceRun(model, 'r-at', { createdAt: '2026-03-01T00:00:00.000Z' }),
-      );
-      await store.runs.create(
-        model,
-        'r-new',
-        anInferenceRun(model, 'r-new', { createdAt: '2026-03-05T00:00:00.000Z' }),
-      );
-      await store.runs.create(
-        model,
-        'r-offset',
-        anInferenceRun(model, 'r-offset', { createdAt: '2026-02-01T00:00:00+01:00' }),
-      );
+      await store.runs.create(model, 'r-old', anInferenceRun(model, 'r-old', { createdAt: '2026-02-28T23:59:59.999Z' }));
+      await store.runs.create(model, 'r-at', anInferenceRun(model, 'r-at', { createdAt: '2026-03-01T00:00:00.000Z' }));
+      await store.runs.create(model, 'r-new', anInferenceRun(model, 'r-new', { createdAt: '2026-03-05T00:00:00.000Z' }));
+      await store.runs.create(model, 'r-offset', anInferenceRun(model, 'r-offset', { createdAt: '2026-02-01T00:00:00+01:00' }));
       const since = new Date('2026-03-01T00:00:00.000Z');
-      expect((await store.runs.listCreatedSince(model, since)).map((r) => r.runId)).toEqual([
-        'r-at',
-        'r-new',
-        'r-offset',
-      ]);
-      await storeUncheckedRun(store, model, 'r-old-damaged', {
-        ...anInferenceRun(model, 'r-old-damaged', { createdAt: '2026-01-01T00:00:00.000Z' }),
-        rowsRead: -1,
-      });
-      expect((await store.runs.listCreatedSince(model, since)).map((r) => r.runId)).toEqual([
-        'r-at',
-        'r-new',
-        'r-offset',
-      ]);
-      await storeUncheckedRun(store, model, 'r-damaged', {
-        ...anInferenceRun(model, 'r-damaged'),
-        createdAt: 'yesterday',
-      });
-      await expect(store.runs.listCreatedSince(model, since)).rejects.toThrow(
-        `the stored run document 'r-damaged' of '${model}' cannot be read`,
-      );
+      expect((await store.runs.listCreatedSince(model, since)).map((r) => r.runId)).toEqual(['r-at', 'r-new', 'r-offset']);
+      await storeUncheckedRun(store, model, 'r-old-damaged', { ...anInferenceRun(model, 'r-old-damaged', { createdAt: '2026-01-01T00:00:00.000Z' }), rowsRead: -1 });
+      expect((await store.runs.listCreatedSince(model, since)).map((r) => r.runId)).toEqual(['r-at', 'r-new', 'r-offset']);
+      await storeUncheckedRun(store, model, 'r-damaged', { ...anInferenceRun(model, 'r-damaged'), createdAt: 'yesterday' });
+      await expect(store.runs.listCreatedSince(model, since)).rejects.toThrow(`the stored run document 'r-damaged' of '${model}' cannot be read`);
     });
 
     it('when actuals records of several paths and models exist, then listReadableByPath gives the records of one path of one model, by id', async () => {
@@ -321,32 +206,20 @@ export function describeRunStoreContract<S extends RunStore>(
     });
 
     it('when a document is too large to store (a run over thousands of files), then PAYLOAD_TOO_LARGE and nothing is stored or replaced', async () => {
-      const sources = Array.from({ length: Math.ceil(MAX_DOCUMENT_BYTES / 60) }, (_, i) => ({
-        path: `drops/${model}/scheduled/f${i}.csv`,
-        etag: '"0x1"',
-        size: 10,
-      }));
-      await expect(
-        store.runs.create(model, 'big', anInferenceRun(model, 'big', { sources })),
-      ).rejects.toMatchObject({
+      const sources = Array.from({ length: Math.ceil(MAX_DOCUMENT_BYTES / 60) }, (_, i) => ({ path: `drops/${model}/scheduled/f${i}.csv`, etag: '"0x1"', size: 10 }));
+      await expect(store.runs.create(model, 'big', anInferenceRun(model, 'big', { sources }))).rejects.toMatchObject({
         code: 'PAYLOAD_TOO_LARGE',
         message: expect.stringContaining("'big'"),
       });
       expect(await store.runs.get(model, 'big')).toBeUndefined();
       const { etag } = await store.runs.create(model, 'r1', anInferenceRun(model, 'r1'));
-      await expect(
-        store.runs.replace(model, 'r1', anInferenceRun(model, 'r1', { sources }), etag),
-      ).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+      await expect(store.runs.replace(model, 'r1', anInferenceRun(model, 'r1', { sources }), etag)).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
       expect(await store.runs.get(model, 'r1')).toEqual({ value: anInferenceRun(model, 'r1'), etag });
     });
 
     it('when a document is invalid or for another model, then VALIDATION_ERROR and nothing is stored', async () => {
-      await expect(
-        store.runs.create(model, 'r1', { ...anInferenceRun(model, 'r1'), rowsRead: -1 }),
-      ).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
-      await expect(
-        store.runs.create(model, 'r1', anInferenceRun('someone-else', 'r1')),
-      ).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
+      await expect(store.runs.create(model, 'r1', { ...anInferenceRun(model, 'r1'), rowsRead: -1 })).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
+      await expect(store.runs.create(model, 'r1', anInferenceRun('someone-else', 'r1'))).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
       expect(await store.runs.get(model, 'r1')).toBeUndefined();
     });
   });

@@ -38,8 +38,7 @@ export class InMemoryCollection<T extends { modelName: string }> implements Docu
 
   private check(model: string, id: string, doc: T): T {
     const parsed = parseOrThrow(this.schema, doc, `${this.what} document`) as T;
-    if (parsed.modelName !== model)
-      throw errors.validation(`the ${this.what} document is for '${parsed.modelName}', not '${model}'`);
+    if (parsed.modelName !== model) throw errors.validation(`the ${this.what} document is for '${parsed.modelName}', not '${model}'`);
     checkDocumentSize(parsed, `the ${this.what} document '${id}' of '${model}'`);
     return parsed;
   }
@@ -61,10 +60,7 @@ export class InMemoryCollection<T extends { modelName: string }> implements Docu
   private read(id: string, raw: unknown): { value: T } | UnreadableDocument {
     const parsed = this.schema.safeParse(raw);
     if (parsed.success) return { value: structuredClone(parsed.data as T) };
-    return {
-      id,
-      reason: `its stored ${this.what} document is invalid: ${formatIssues(parsed.error)}`.slice(0, 2000),
-    };
+    return { id, reason: `its stored ${this.what} document is invalid: ${formatIssues(parsed.error)}`.slice(0, 2000) };
   }
 
   async get(model: string, id: string): Promise<Versioned<T> | undefined> {
@@ -86,8 +82,7 @@ export class InMemoryCollection<T extends { modelName: string }> implements Docu
     const value = this.check(model, id, doc);
     const current = this.docs.get(`${model}/${id}`);
     if (!current) throw errors.notFound(`${this.what} '${id}' of '${model}' does not exist`);
-    if (current.etag !== etag)
-      throw errors.concurrencyConflict(`${this.what} '${id}' of '${model}' changed since it was read`);
+    if (current.etag !== etag) throw errors.concurrencyConflict(`${this.what} '${id}' of '${model}' changed since it was read`);
     return this.store(model, id, value);
   }
 
@@ -101,21 +96,12 @@ export class InMemoryCollection<T extends { modelName: string }> implements Docu
 
   async listReadableInRange(model: string, range: IdRange): Promise<DocumentListing<T>> {
     const { from, before, limit } = range;
-    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0))
-      throw errors.validation(`a listing limit is a whole number, not ${limit}`);
-    return this.listWhere(
-      model,
-      (id) => (from === undefined || id >= from) && (before === undefined || id < before),
-      limit,
-    );
+    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) throw errors.validation(`a listing limit is a whole number, not ${limit}`);
+    return this.listWhere(model, (id) => (from === undefined || id >= from) && (before === undefined || id < before), limit);
   }
 
   /** The model's documents whose id and stored value pass `keep`, by id (the first `limit`), as the Cosmos adapter's query reads them. */
-  protected async listWhere(
-    model: string,
-    keep: (id: string, raw: unknown) => boolean,
-    limit = Infinity,
-  ): Promise<DocumentListing<T>> {
+  protected async listWhere(model: string, keep: (id: string, raw: unknown) => boolean, limit = Infinity): Promise<DocumentListing<T>> {
     const listing: DocumentListing<T> = { documents: [], unreadable: [] };
     const entries = [...this.docs.entries()]
       .map(([key, stored]) => [key.slice(model.length + 1), stored.value, key] as const)
@@ -149,24 +135,15 @@ export class InMemoryRunCollection extends InMemoryCollection<InferenceRun> impl
 }
 
 /** The windows in memory, with the Cosmos adapter's query for windows whose performance may not have been judged. */
-export class InMemoryWindowCollection
-  extends InMemoryCollection<MonitoringWindow>
-  implements WindowCollection
-{
+export class InMemoryWindowCollection extends InMemoryCollection<MonitoringWindow> implements WindowCollection {
   constructor() {
     super('window', monitoringWindowSchema);
   }
 
-  async listReadablePerformanceUnjudged(
-    model: string,
-    before?: string,
-  ): Promise<DocumentListing<MonitoringWindow>> {
+  async listReadablePerformanceUnjudged(model: string, before?: string): Promise<DocumentListing<MonitoringWindow>> {
     return this.listWhere(model, (id, raw) => {
       if (before !== undefined && id >= before) return false;
-      const { performance, performanceEvaluation } = raw as {
-        performance?: { updatedAt?: unknown } | null;
-        performanceEvaluation?: { judgedUpdatedAt?: unknown };
-      };
+      const { performance, performanceEvaluation } = raw as { performance?: { updatedAt?: unknown } | null; performanceEvaluation?: { judgedUpdatedAt?: unknown } };
       const judged = performanceEvaluation?.judgedUpdatedAt;
       // Performance gone since one was judged (a replaced actuals file took the window's rows out).
       if (typeof performance !== 'object' || performance === null) return typeof judged === 'string';
@@ -174,45 +151,29 @@ export class InMemoryWindowCollection
     });
   }
 
-  async listReadableOverlapping(
-    model: string,
-    span: { from?: string; to?: string },
-  ): Promise<DocumentListing<MonitoringWindow>> {
-    const [from, to] = [span.from, span.to].map((t) =>
-      t === undefined ? undefined : new Date(t).toISOString(),
-    );
+  async listReadableOverlapping(model: string, span: { from?: string; to?: string }): Promise<DocumentListing<MonitoringWindow>> {
+    const [from, to] = [span.from, span.to].map((t) => (t === undefined ? undefined : new Date(t).toISOString()));
     return this.listWhere(model, (_id, raw) => {
       const { window } = raw as { window?: { start?: unknown; end?: unknown } };
       // As Cosmos compares: a missing or non-text time matches no bound.
       const text = (t: unknown): t is string => typeof t === 'string';
-      return (
-        (from === undefined || (text(window?.end) && window.end > from)) &&
-        (to === undefined || (text(window?.start) && window.start < to))
-      );
+      return (from === undefined || (text(window?.end) && window.end > from)) && (to === undefined || (text(window?.start) && window.start < to));
     });
   }
 }
 
 /** Actuals records in memory, also by path (`source.path` of the stored item, as the Cosmos query reads it). */
-export class InMemoryActualsCollection
-  extends InMemoryCollection<ActualsRecord>
-  implements ActualsCollection
-{
+export class InMemoryActualsCollection extends InMemoryCollection<ActualsRecord> implements ActualsCollection {
   constructor() {
     super('actuals', actualsRecordSchema);
   }
 
   async listReadableByPath(model: string, path: string): Promise<DocumentListing<ActualsRecord>> {
-    return this.listWhere(
-      model,
-      (_id, raw) => (raw as { source?: { path?: unknown } } | null)?.source?.path === path,
-    );
+    return this.listWhere(model, (_id, raw) => (raw as { source?: { path?: unknown } } | null)?.source?.path === path);
   }
 }
 
-export function inMemoryRunStore(): RunStore & {
-  [K in keyof RunStore]: InMemoryCollection<Awaited<ReturnType<RunStore[K]['list']>>[number]>;
-} {
+export function inMemoryRunStore(): RunStore & { [K in keyof RunStore]: InMemoryCollection<Awaited<ReturnType<RunStore[K]['list']>>[number]> } {
   return {
     runs: new InMemoryRunCollection(),
     actuals: new InMemoryActualsCollection(),

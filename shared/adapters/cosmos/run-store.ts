@@ -49,8 +49,7 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
 
   private toDoc(model: string, id: string, value: T): ItemDefinition {
     const parsed = parseOrThrow(this.schema, value, `${this.docType} document`);
-    if (parsed.modelName !== model)
-      throw errors.validation(`the ${this.docType} document is for '${parsed.modelName}', not '${model}'`);
+    if (parsed.modelName !== model) throw errors.validation(`the ${this.docType} document is for '${parsed.modelName}', not '${model}'`);
     const item = { ...parsed, id: this.cosmosId(id), docType: this.docType };
     checkDocumentSize(item, this.described(model, id));
     return item;
@@ -61,16 +60,8 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
     const parsed = this.schema.safeParse(resource);
     if (parsed.success) return { value: parsed.data };
     const stored = (resource as { id?: unknown } | null)?.id;
-    const id =
-      typeof stored !== 'string'
-        ? '(no id)'
-        : stored.startsWith(`${this.docType}:`)
-          ? stored.slice(this.docType.length + 1)
-          : stored;
-    return {
-      id,
-      reason: `its stored ${this.docType} document is invalid: ${formatIssues(parsed.error)}`.slice(0, 2000),
-    };
+    const id = typeof stored !== 'string' ? '(no id)' : stored.startsWith(`${this.docType}:`) ? stored.slice(this.docType.length + 1) : stored;
+    return { id, reason: `its stored ${this.docType} document is invalid: ${formatIssues(parsed.error)}`.slice(0, 2000) };
   }
 
   private fromDoc(model: string, resource: unknown): T {
@@ -105,20 +96,13 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
     const item = this.toDoc(model, id, doc);
     try {
       const response = await writingItem(this.described(model, id), () =>
-        runs
-          .item(this.cosmosId(id), model)
-          .replace(item, { accessCondition: { type: 'IfMatch', condition: etag } }),
+        runs.item(this.cosmosId(id), model).replace(item, { accessCondition: { type: 'IfMatch', condition: etag } }),
       );
       return { value: this.fromDoc(model, item), etag: required(response.etag) };
     } catch (error) {
       const status = cosmosStatus(error);
-      if (status === 412)
-        throw errors.concurrencyConflict(`${this.docType} '${id}' of '${model}' changed since it was read`, {
-          model,
-          id,
-        });
-      if (status === 404)
-        throw errors.notFound(`${this.docType} '${id}' of '${model}' does not exist`, { model, id });
+      if (status === 412) throw errors.concurrencyConflict(`${this.docType} '${id}' of '${model}' changed since it was read`, { model, id });
+      if (status === 404) throw errors.notFound(`${this.docType} '${id}' of '${model}' does not exist`, { model, id });
       throw error;
     }
   }
@@ -133,8 +117,7 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
 
   async listReadableInRange(model: string, range: IdRange): Promise<DocumentListing<T>> {
     const limit = range.limit;
-    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0))
-      throw errors.validation(`a listing limit is a whole number, not ${limit}`);
+    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) throw errors.validation(`a listing limit is a whole number, not ${limit}`);
     const bounds: SqlFilter = { where: [], parameters: [] };
     if (range.from !== undefined) {
       bounds.where.push('c.id >= @from');
@@ -152,11 +135,7 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
    * schema: those that do not read listed apart. Cosmos ids carry the docType prefix, so an id range
    * is a range of `{docType}:{id}`.
    */
-  protected async query(
-    model: string,
-    filter: SqlFilter = { where: [], parameters: [] },
-    top?: number,
-  ): Promise<DocumentListing<T>> {
+  protected async query(model: string, filter: SqlFilter = { where: [], parameters: [] }, top?: number): Promise<DocumentListing<T>> {
     const { runs } = await this.containers();
     const where = ['c.modelName = @model', 'c.docType = @docType', ...filter.where].join(' AND ');
     const { resources } = await runs.items
@@ -164,11 +143,7 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
         {
           // TOP takes a literal: `top` is checked to be a whole number.
           query: `SELECT ${top === undefined ? '' : `TOP ${top} `}* FROM c WHERE ${where} ORDER BY c.id`,
-          parameters: [
-            { name: '@model', value: model },
-            { name: '@docType', value: this.docType },
-            ...filter.parameters,
-          ],
+          parameters: [{ name: '@model', value: model }, { name: '@docType', value: this.docType }, ...filter.parameters],
         },
         { partitionKey: model },
       )
@@ -197,10 +172,7 @@ class CosmosRunCollection extends CosmosCollection<InferenceRun> implements RunC
   async listCreatedSince(model: string, since: Date): Promise<InferenceRun[]> {
     // Text order is time order only for times written as toISOString writes them; any other is read too.
     const canonical = 'IS_STRING(c.createdAt) AND LENGTH(c.createdAt) = 24 AND ENDSWITH(c.createdAt, "Z")';
-    const listing = await this.query(model, {
-      where: [`(NOT (${canonical}) OR c.createdAt >= @since)`],
-      parameters: [{ name: '@since', value: since.toISOString() }],
-    });
+    const listing = await this.query(model, { where: [`(NOT (${canonical}) OR c.createdAt >= @since)`], parameters: [{ name: '@since', value: since.toISOString() }] });
     return everyDocument('run', model, listing);
   }
 }
@@ -212,10 +184,7 @@ class CosmosActualsCollection extends CosmosCollection<ActualsRecord> implements
   }
 
   listReadableByPath(model: string, path: string): Promise<DocumentListing<ActualsRecord>> {
-    return this.query(model, {
-      where: ['c.source.path = @path'],
-      parameters: [{ name: '@path', value: path }],
-    });
+    return this.query(model, { where: ['c.source.path = @path'], parameters: [{ name: '@path', value: path }] });
   }
 }
 
@@ -224,10 +193,7 @@ class CosmosWindowCollection extends CosmosCollection<MonitoringWindow> implemen
     super('window', monitoringWindowSchema, containers);
   }
 
-  async listReadablePerformanceUnjudged(
-    model: string,
-    before?: string,
-  ): Promise<DocumentListing<MonitoringWindow>> {
+  async listReadablePerformanceUnjudged(model: string, before?: string): Promise<DocumentListing<MonitoringWindow>> {
     const judged = 'c.performanceEvaluation.judgedUpdatedAt';
     const filter: SqlFilter = {
       // Spelled out for each case: Cosmos compares values of different types (or missing ones) as undefined, never true.
@@ -245,10 +211,7 @@ class CosmosWindowCollection extends CosmosCollection<MonitoringWindow> implemen
     return this.query(model, filter);
   }
 
-  async listReadableOverlapping(
-    model: string,
-    span: { from?: string; to?: string },
-  ): Promise<DocumentListing<MonitoringWindow>> {
+  async listReadableOverlapping(model: string, span: { from?: string; to?: string }): Promise<DocumentListing<MonitoringWindow>> {
     const filter: SqlFilter = { where: [], parameters: [] };
     if (span.from !== undefined) {
       filter.where.push('c["window"]["end"] > @from');
