@@ -1,4 +1,4 @@
-import type { ActualsRecord, InferenceRun, MonitoringWindow, MonitorState, RetrainingRecord } from '../schemas/monitoring';
+import type { ActualsRecord, InferenceRun, MonitoringWindow, MonitorState, RetrainingRecord, RunState } from '../schemas/monitoring';
 import type { Versioned } from './model-registry';
 
 /** What `create` did: stored the document, or found one with that id (returned as stored). */
@@ -83,6 +83,20 @@ export interface RunCollection extends DocumentCollection<InferenceRun> {
    * call naming it, as `list` does.
    */
   listCreatedSince(model: string, since: Date): Promise<InferenceRun[]>;
+  /**
+   * The model's runs in `state`, by id, those that do not read listed apart: among them any whose
+   * state cannot be told (not written as text), which may be in it. A champion change wakes the
+   * waiting runs without reading the model's finished ones.
+   */
+  listReadableInState(model: string, state: RunState): Promise<DocumentListing<InferenceRun>>;
+  /**
+   * The runs that may be the model's latest scheduled run, by id: of the scheduled runs whose
+   * `scheduledFor` is written as the app writes times (UTC ISO 8601 with milliseconds), the one with
+   * the latest, and every one whose `scheduledFor` is written otherwise (its place in time order
+   * cannot be told from the text); a run whose kind cannot be told counts as scheduled. Those that
+   * do not read are listed apart: the latest may be one of them.
+   */
+  listReadableLatestScheduled(model: string): Promise<DocumentListing<InferenceRun>>;
 }
 
 /** Actuals records: also the versions of one actuals file, found without reading the model's others. */
@@ -92,6 +106,32 @@ export interface ActualsCollection extends DocumentCollection<ActualsRecord> {
    * that do not read listed apart as `listReadable` does (among them, any whose path cannot be told).
    */
   listReadableByPath(model: string, path: string): Promise<DocumentListing<ActualsRecord>>;
+  /**
+   * The records created at or after `since`, by id, those that do not read listed apart: a query on
+   * `createdAt` as the app writes it (UTC ISO 8601 with milliseconds); a record whose `createdAt` is
+   * written otherwise is listed too (the caller compares times).
+   */
+  listReadableCreatedSince(model: string, since: Date): Promise<DocumentListing<ActualsRecord>>;
+}
+
+/**
+ * Retraining records: also the ones the retraining gate and the lifecycle's end need, found without
+ * reading the model's history of requests. Each listing gives those that do not read apart, among
+ * them any whose queried fields cannot be told (not written as the schema has them): such a
+ * document may be one the caller looks for.
+ */
+export interface RetrainingCollection extends DocumentCollection<RetrainingRecord> {
+  /** The open requests (state neither `closed` nor `failed`: isOpenRequest), by id. */
+  listReadableOpen(model: string): Promise<DocumentListing<RetrainingRecord>>;
+  /**
+   * The open requests and those requested at or after `since`, by id: what the gate judges (one open
+   * request per model; the cooldown after the last request). `requestedAt` is compared as the app
+   * writes it (UTC ISO 8601 with milliseconds); a record whose `requestedAt` is written otherwise is
+   * listed too (the caller compares times).
+   */
+  listReadableOpenOrRequestedSince(model: string, since: Date): Promise<DocumentListing<RetrainingRecord>>;
+  /** The requests whose `resultVersion` is `version` (the version they produced), by id. */
+  listReadableWithResultVersion(model: string, version: number): Promise<DocumentListing<RetrainingRecord>>;
 }
 
 /**
@@ -103,7 +143,7 @@ export interface RunStore {
   runs: RunCollection;
   actuals: ActualsCollection;
   windows: WindowCollection;
-  retraining: DocumentCollection<RetrainingRecord>;
+  retraining: RetrainingCollection;
   monitors: DocumentCollection<MonitorState>;
 }
 

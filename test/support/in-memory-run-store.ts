@@ -1,5 +1,6 @@
 import { checkDocumentSize } from '../../shared/domain/document-size';
 import { errors, formatIssues, parseOrThrow } from '../../shared/domain/errors';
+import { CLOSED_REQUEST_STATES } from '../../shared/domain/policies/retraining-gate';
 import type { Versioned } from '../../shared/ports/model-registry';
 import {
   type ActualsCollection,
@@ -8,6 +9,7 @@ import {
   type DocumentListing,
   everyDocument,
   type IdRange,
+  type RetrainingCollection,
   type RunCollection,
   type RunStore,
   type UnreadableDocument,
@@ -22,7 +24,9 @@ import {
   type MonitoringWindow,
   monitoringWindowSchema,
   monitorStateSchema,
+  type RetrainingRecord,
   retrainingRecordSchema,
+  type RunState,
 } from '../../shared/schemas/monitoring';
 
 /** A DocumentCollection in memory with the Cosmos adapter's semantics (ETags, create-or-found, the stored document size limit), for unit tests. */
@@ -117,20 +121,44 @@ export class InMemoryCollection<T extends { modelName: string }> implements Docu
   }
 }
 
-/** The runs in memory, with the Cosmos adapter's query for runs created since a time. */
+/** A stored member as the Cosmos adapter's queries read it (an object's, else none). */
+const member = (raw: unknown, name: string): unknown => (typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>)[name] : undefined);
+
+/** A time written as toISOString writes it (UTC, milliseconds): only then is text order time order, as the Cosmos queries compare. */
+const isCanonicalTime = (value: unknown): value is string => typeof value === 'string' && value.length === 24 && value.endsWith('Z');
+
+/** As the Cosmos queries on times: at or after `since` as text, or written otherwise (the caller compares). */
+const timeAtOrAfter = (value: unknown, since: Date) => !isCanonicalTime(value) || value >= since.toISOString();
+
+/** As the Cosmos queries on text: equal, or a value that cannot be told (not text). */
+const textIsOrUntold = (value: unknown, text: string) => typeof value !== 'string' || value === text;
+
+/** The runs in memory, with the Cosmos adapter's queries by creation time, state and schedule. */
 export class InMemoryRunCollection extends InMemoryCollection<InferenceRun> implements RunCollection {
   constructor() {
     super('run', inferenceRunSchema);
   }
 
   async listCreatedSince(model: string, since: Date): Promise<InferenceRun[]> {
-    const from = since.toISOString();
-    const listing = await this.listWhere(model, (_id, raw) => {
-      const { createdAt } = raw as { createdAt?: unknown };
-      const canonical = typeof createdAt === 'string' && createdAt.length === 24 && createdAt.endsWith('Z');
-      return !canonical || createdAt >= from;
+    return everyDocument('run', model, await this.listWhere(model, (_id, raw) => timeAtOrAfter(member(raw, 'createdAt'), since)));
+  }
+
+  async listReadableInState(model: string, state: RunState): Promise<DocumentListing<InferenceRun>> {
+    return this.listWhere(model, (_id, raw) => textIsOrUntold(member(raw, 'state'), state));
+  }
+
+  async listReadableLatestScheduled(model: string): Promise<DocumentListing<InferenceRun>> {
+    const scheduled = (raw: unknown) => textIsOrUntold(member(raw, 'kind'), 'scheduled');
+    // Cosmos's TOP 1 by `scheduledFor` (descending) takes one run of the latest time: here the first by id.
+    const [latest] = [...this.docs.entries()]
+      .filter(([key, stored]) => key.startsWith(`${model}/`) && scheduled(stored.value) && isCanonicalTime(member(stored.value, 'scheduledFor')))
+      .map(([key, stored]) => ({ id: key.slice(model.length + 1), at: member(stored.value, 'scheduledFor') as string }))
+      .sort((a, b) => (a.at !== b.at ? (a.at < b.at ? 1 : -1) : a.id < b.id ? -1 : 1));
+    return this.listWhere(model, (id, raw) => {
+      if (!scheduled(raw)) return false;
+      const at = member(raw, 'scheduledFor');
+      return isCanonicalTime(at) ? id === latest?.id : at !== undefined;
     });
-    return everyDocument('run', model, listing);
   }
 }
 
@@ -171,6 +199,39 @@ export class InMemoryActualsCollection extends InMemoryCollection<ActualsRecord>
   async listReadableByPath(model: string, path: string): Promise<DocumentListing<ActualsRecord>> {
     return this.listWhere(model, (_id, raw) => (raw as { source?: { path?: unknown } } | null)?.source?.path === path);
   }
+
+  async listReadableCreatedSince(model: string, since: Date): Promise<DocumentListing<ActualsRecord>> {
+    return this.listWhere(model, (_id, raw) => timeAtOrAfter(member(raw, 'createdAt'), since));
+  }
+}
+
+/** Retraining records in memory, with the Cosmos adapter's queries by state, request time and result. */
+export class InMemoryRetrainingCollection extends InMemoryCollection<RetrainingRecord> implements RetrainingCollection {
+  constructor() {
+    super('retraining', retrainingRecordSchema);
+  }
+
+  /** Open, or a state that cannot be told (not text). */
+  private static open(raw: unknown): boolean {
+    const state = member(raw, 'state');
+    return typeof state !== 'string' || !(CLOSED_REQUEST_STATES as readonly string[]).includes(state);
+  }
+
+  async listReadableOpen(model: string): Promise<DocumentListing<RetrainingRecord>> {
+    return this.listWhere(model, (_id, raw) => InMemoryRetrainingCollection.open(raw));
+  }
+
+  async listReadableOpenOrRequestedSince(model: string, since: Date): Promise<DocumentListing<RetrainingRecord>> {
+    return this.listWhere(model, (_id, raw) => InMemoryRetrainingCollection.open(raw) || timeAtOrAfter(member(raw, 'requestedAt'), since));
+  }
+
+  async listReadableWithResultVersion(model: string, version: number): Promise<DocumentListing<RetrainingRecord>> {
+    // A result that is there but not a number cannot be told apart from this one.
+    return this.listWhere(model, (_id, raw) => {
+      const result = member(raw, 'resultVersion');
+      return result === version || (result !== undefined && typeof result !== 'number');
+    });
+  }
 }
 
 export function inMemoryRunStore(): RunStore & { [K in keyof RunStore]: InMemoryCollection<Awaited<ReturnType<RunStore[K]['list']>>[number]> } {
@@ -178,7 +239,7 @@ export function inMemoryRunStore(): RunStore & { [K in keyof RunStore]: InMemory
     runs: new InMemoryRunCollection(),
     actuals: new InMemoryActualsCollection(),
     windows: new InMemoryWindowCollection(),
-    retraining: new InMemoryCollection('retraining', retrainingRecordSchema),
+    retraining: new InMemoryRetrainingCollection(),
     monitors: new InMemoryCollection('monitor', monitorStateSchema),
   };
 }

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 
 import { checkDocumentSize } from '../../domain/document-size';
 import { errors, formatIssues, parseOrThrow } from '../../domain/errors';
+import { CLOSED_REQUEST_STATES } from '../../domain/policies/retraining-gate';
 import type { Versioned } from '../../ports/model-registry';
 import {
   type ActualsCollection,
@@ -11,6 +12,7 @@ import {
   type DocumentListing,
   everyDocument,
   type IdRange,
+  type RetrainingCollection,
   type RunCollection,
   type RunStore,
   type UnreadableDocument,
@@ -25,7 +27,9 @@ import {
   type MonitoringWindow,
   monitoringWindowSchema,
   monitorStateSchema,
+  type RetrainingRecord,
   retrainingRecordSchema,
+  type RunState,
 } from '../../schemas/monitoring';
 import { type CosmosContainers, cosmosContainers, cosmosStatus } from './client';
 import { writingItem } from './item-size';
@@ -133,16 +137,16 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
   /**
    * The model's documents of this kind matching `filter`, by id (the first `top`), read through the
    * schema: those that do not read listed apart. Cosmos ids carry the docType prefix, so an id range
-   * is a range of `{docType}:{id}`.
+   * is a range of `{docType}:{id}`. `orderBy` (another order than by id) is the app's own text, never input.
    */
-  protected async query(model: string, filter: SqlFilter = { where: [], parameters: [] }, top?: number): Promise<DocumentListing<T>> {
+  protected async query(model: string, filter: SqlFilter = { where: [], parameters: [] }, top?: number, orderBy = 'c.id'): Promise<DocumentListing<T>> {
     const { runs } = await this.containers();
     const where = ['c.modelName = @model', 'c.docType = @docType', ...filter.where].join(' AND ');
     const { resources } = await runs.items
       .query<unknown>(
         {
           // TOP takes a literal: `top` is checked to be a whole number.
-          query: `SELECT ${top === undefined ? '' : `TOP ${top} `}* FROM c WHERE ${where} ORDER BY c.id`,
+          query: `SELECT ${top === undefined ? '' : `TOP ${top} `}* FROM c WHERE ${where} ORDER BY ${orderBy}`,
           parameters: [{ name: '@model', value: model }, { name: '@docType', value: this.docType }, ...filter.parameters],
         },
         { partitionKey: model },
@@ -161,7 +165,31 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
 /** More conditions for a query (ANDed) and their parameters. */
 interface SqlFilter {
   where: string[];
-  parameters: Array<{ name: string; value: string }>;
+  parameters: Array<{ name: string; value: string | number }>;
+}
+
+/** Whether `field` holds a time as toISOString writes it (UTC, milliseconds): only then is text order time order. */
+const canonicalTime = (field: string) => `(IS_STRING(${field}) AND LENGTH(${field}) = 24 AND ENDSWITH(${field}, "Z"))`;
+
+/**
+ * `field` at or after `since`, compared as text where it is written as the app writes times; one
+ * written otherwise matches too (its time cannot be told from the text: the caller compares).
+ */
+function timeAtOrAfter(field: string, name: string, since: Date): SqlFilter {
+  return { where: [`(NOT ${canonicalTime(field)} OR ${field} >= ${name})`], parameters: [{ name, value: since.toISOString() }] };
+}
+
+/** A text `field` equal to `name`, or one whose value cannot be told (not written as text). Spelled out: Cosmos compares other types as undefined, never true. */
+const textIsOrUntold = (field: string, name: string) => `(NOT IS_STRING(${field}) OR ${field} = ${name})`;
+
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Both listings (of disjoint queries) in one, by id. */
+function joined<T>(a: DocumentListing<T>, b: DocumentListing<T>, idOf: (doc: T) => string): DocumentListing<T> {
+  return {
+    documents: [...a.documents, ...b.documents].sort((x, y) => byText(idOf(x), idOf(y))),
+    unreadable: [...a.unreadable, ...b.unreadable].sort((x, y) => byText(x.id, y.id)),
+  };
 }
 
 class CosmosRunCollection extends CosmosCollection<InferenceRun> implements RunCollection {
@@ -170,10 +198,21 @@ class CosmosRunCollection extends CosmosCollection<InferenceRun> implements RunC
   }
 
   async listCreatedSince(model: string, since: Date): Promise<InferenceRun[]> {
-    // Text order is time order only for times written as toISOString writes them; any other is read too.
-    const canonical = 'IS_STRING(c.createdAt) AND LENGTH(c.createdAt) = 24 AND ENDSWITH(c.createdAt, "Z")';
-    const listing = await this.query(model, { where: [`(NOT (${canonical}) OR c.createdAt >= @since)`], parameters: [{ name: '@since', value: since.toISOString() }] });
-    return everyDocument('run', model, listing);
+    return everyDocument('run', model, await this.query(model, timeAtOrAfter('c.createdAt', '@since', since)));
+  }
+
+  listReadableInState(model: string, state: RunState): Promise<DocumentListing<InferenceRun>> {
+    return this.query(model, { where: [textIsOrUntold('c.state', '@state')], parameters: [{ name: '@state', value: state }] });
+  }
+
+  async listReadableLatestScheduled(model: string): Promise<DocumentListing<InferenceRun>> {
+    const scheduled: SqlFilter = { where: [textIsOrUntold('c.kind', '@kind')], parameters: [{ name: '@kind', value: 'scheduled' }] };
+    const [latest, writtenOtherwise] = await Promise.all([
+      // One property in ORDER BY: Cosmos's default range index serves it.
+      this.query(model, { ...scheduled, where: [...scheduled.where, canonicalTime('c.scheduledFor')] }, 1, 'c.scheduledFor DESC'),
+      this.query(model, { ...scheduled, where: [...scheduled.where, 'IS_DEFINED(c.scheduledFor)', `NOT ${canonicalTime('c.scheduledFor')}`] }),
+    ]);
+    return joined(latest, writtenOtherwise, (run) => run.runId);
   }
 }
 
@@ -185,6 +224,40 @@ class CosmosActualsCollection extends CosmosCollection<ActualsRecord> implements
 
   listReadableByPath(model: string, path: string): Promise<DocumentListing<ActualsRecord>> {
     return this.query(model, { where: ['c.source.path = @path'], parameters: [{ name: '@path', value: path }] });
+  }
+
+  listReadableCreatedSince(model: string, since: Date): Promise<DocumentListing<ActualsRecord>> {
+    return this.query(model, timeAtOrAfter('c.createdAt', '@since', since));
+  }
+}
+
+/** Retraining records, queried by state, request time and result: the gate and the lifecycle's end read a handful, not the model's history. */
+class CosmosRetrainingCollection extends CosmosCollection<RetrainingRecord> implements RetrainingCollection {
+  constructor(containers: () => Promise<CosmosContainers>) {
+    super('retraining', retrainingRecordSchema, containers);
+  }
+
+  /** Open, or a state that cannot be told (not text): `NOT IN` alone is undefined, never true, on other types. */
+  private open(): SqlFilter {
+    const names = CLOSED_REQUEST_STATES.map((_, i) => `@closed${i}`);
+    return {
+      where: [`(NOT IS_STRING(c.state) OR NOT (c.state IN (${names.join(', ')})))`],
+      parameters: CLOSED_REQUEST_STATES.map((value, i) => ({ name: names[i]!, value })),
+    };
+  }
+
+  listReadableOpen(model: string): Promise<DocumentListing<RetrainingRecord>> {
+    return this.query(model, this.open());
+  }
+
+  listReadableOpenOrRequestedSince(model: string, since: Date): Promise<DocumentListing<RetrainingRecord>> {
+    const [open, recent] = [this.open(), timeAtOrAfter('c.requestedAt', '@since', since)];
+    return this.query(model, { where: [`(${open.where.join(' AND ')} OR ${recent.where.join(' AND ')})`], parameters: [...open.parameters, ...recent.parameters] });
+  }
+
+  listReadableWithResultVersion(model: string, version: number): Promise<DocumentListing<RetrainingRecord>> {
+    // A result that is there but not a number cannot be told apart from this one.
+    return this.query(model, { where: ['(c.resultVersion = @version OR (IS_DEFINED(c.resultVersion) AND NOT IS_NUMBER(c.resultVersion)))'], parameters: [{ name: '@version', value: version }] });
   }
 }
 
@@ -237,7 +310,7 @@ export function cosmosRunStore(containers: () => Promise<CosmosContainers> = cos
     runs: new CosmosRunCollection(containers),
     actuals: new CosmosActualsCollection(containers),
     windows: new CosmosWindowCollection(containers),
-    retraining: new CosmosCollection('retraining', retrainingRecordSchema, containers),
+    retraining: new CosmosRetrainingCollection(containers),
     monitors: new CosmosCollection('monitor', monitorStateSchema, containers),
   };
 }

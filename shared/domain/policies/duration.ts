@@ -28,3 +28,15 @@ const daysInMonth = (year: number, month: number) => new Date(Date.UTC(year, mon
 
 /** The duration's length in milliseconds, from the Unix epoch (years and months by the calendar from 1970-01-01). */
 export const isoDurationMs = (duration: string): number => addIsoDuration(new Date(0), duration).getTime();
+
+/**
+ * The most milliseconds the duration adds to any instant (addIsoDuration): a month as 31 days, the
+ * longest a calendar month is (a year as 12 of them), the rest by elapsed time.
+ */
+export function longestIsoDurationMs(duration: string): number {
+  const m = PATTERN.exec(duration);
+  if (!m) throw new Error(`not an ISO 8601 duration: ${duration}`);
+  const n = (i: number) => Number(m[i] ?? 0);
+  const days = (n(1) * 12 + n(2)) * 31 + n(3) * 7 + n(4);
+  return (days * 86400 + n(5) * 3600 + n(6) * 60 + n(7)) * 1000;
+}

@@ -4,11 +4,22 @@
  */
 import type { RetrainingRecord } from '../../schemas/monitoring';
 import type { RetrainingPolicy } from '../../schemas/policies';
-import { addIsoDuration } from './duration';
+import { addIsoDuration, longestIsoDurationMs } from './duration';
 import { lastProgress, presumedLostAfter, type RetrainingProgressBounds } from './retraining-staleness';
 
+/** The states a request ends in: nothing works on it any more. */
+export const CLOSED_REQUEST_STATES: readonly RetrainingRecord['state'][] = ['closed', 'failed'];
+
 /** A request still being worked on (queued, training, or registered and waiting for its decision). */
-export const isOpenRequest = (record: RetrainingRecord): boolean => record.state !== 'closed' && record.state !== 'failed';
+export const isOpenRequest = (record: RetrainingRecord): boolean => !CLOSED_REQUEST_STATES.includes(record.state);
+
+/**
+ * The earliest request time whose cooldown can still run at `now`: a request made before it never
+ * blocks by the cooldown, so the gate needs the open requests and those made since, not the model's
+ * history. A month of the cooldown counts as 31 days here (the calendar's longest), so the bound
+ * never cuts off a request whose cooldown, added by the calendar, still runs.
+ */
+export const cooldownReach = (policy: Pick<RetrainingPolicy, 'cooldown'>, now: Date): Date => new Date(now.getTime() - longestIsoDurationMs(policy.cooldown));
 
 export type RetrainingGate = { allowed: true } | { allowed: false; blockedBy: string };
 

@@ -1,5 +1,6 @@
 import { rememberVerdict, windowsToEvaluate } from '../../../shared/domain/monitor-windows';
-import { retrainingGate } from '../../../shared/domain/policies/retraining-gate';
+import { addIsoDuration } from '../../../shared/domain/policies/duration';
+import { cooldownReach, retrainingGate } from '../../../shared/domain/policies/retraining-gate';
 import { judgeWindowPerformance, type PerformanceBaseline } from '../../../shared/domain/policies/window-performance';
 import { compareProfiles } from '../../../shared/domain/profiles/drift';
 import { mergeAcrossReferences } from '../../../shared/domain/profiles/merge-across-references';
@@ -38,6 +39,27 @@ describe('retraining gate', () => {
 
   it('when retraining is disabled, then nothing passes', () => {
     expect(retrainingGate({ ...policy, enabled: false }, [], 'r', now)).toEqual({ allowed: false, blockedBy: 'retraining is disabled by the model policy' });
+  });
+
+  it('when a request was made before the cooldown reach, then its cooldown is over whatever the calendar (so the gate need not read it); one made at the reach by elapsed time may still block', () => {
+    const hour = 3_600_000;
+    // Month ends and leap days, where the calendar's months are shortest: Jan 30 + P1M3D is March 3, not February 33.
+    const instants = ['2026-03-03T00:00:00Z', '2026-03-01T00:00:00Z', '2028-03-01T12:00:00Z', '2026-12-31T23:00:00Z', '2026-06-20T12:00:00Z'].map((t) => new Date(t));
+    for (const cooldown of ['PT6H', 'P7D', 'P1M', 'P1M3D', 'P2M', 'P1Y', 'P1Y1M1W1DT1H1M1S']) {
+      for (const at of instants) {
+        const reach = cooldownReach({ cooldown }, at);
+        for (let before = reach.getTime() - 100 * 24 * hour; before < reach.getTime(); before += hour) {
+          expect(addIsoDuration(new Date(before), cooldown).getTime()).toBeLessThanOrEqual(at.getTime());
+        }
+      }
+    }
+    expect(cooldownReach({ cooldown: 'P7D' }, now).toISOString()).toBe('2026-06-13T12:00:00.000Z');
+    // A request of Jan 30, 21:00 still blocks on March 3 with P1M3D (to Feb 28 by the calendar, then 3 days): the
+    // duration taken back by the calendar (Jan 31) would cut it off; 31 days a month does not.
+    const march3 = new Date('2026-03-03T00:00:00Z');
+    expect(addIsoDuration(new Date('2026-01-30T21:00:00Z'), 'P1M3D').toISOString()).toBe('2026-03-03T21:00:00.000Z');
+    expect(addIsoDuration(march3, 'P1M3D', -1).toISOString()).toBe('2026-01-31T00:00:00.000Z');
+    expect(cooldownReach({ cooldown: 'P1M3D' }, march3).toISOString()).toBe('2026-01-28T00:00:00.000Z');
   });
 });
 

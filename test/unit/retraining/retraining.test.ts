@@ -452,6 +452,8 @@ describe('a retraining request for a model with the built-in trainer', () => {
       listReadable: (...args) => runs.listReadable(...args),
       listReadableInRange: (...args) => runs.listReadableInRange(...args),
       listCreatedSince: (...args) => runs.listCreatedSince(...args),
+      listReadableInState: (...args) => runs.listReadableInState(...args),
+      listReadableLatestScheduled: (...args) => runs.listReadableLatestScheduled(...args),
     };
     w.deps.runs = { ...w.runs, runs: down };
     await expect(deliver(w, aRetrainingRequest('regional', 1, WINDOW), 1)).rejects.toThrow('Cosmos DB is unavailable');

@@ -1,0 +1,206 @@
+import { randomBytes } from 'node:crypto';
+
+import type { RunStore } from '../../shared/ports/run-store';
+import { retrainingRequestId } from '../../shared/schemas/messages';
+import type { ActualsRecord, RetrainingRecord } from '../../shared/schemas/monitoring';
+import { anInferenceRun } from '../support/builders';
+
+/**
+ * Puts a document of one kind into the store as it is, unchecked (damaged in the store, or written
+ * under rules that have since tightened): what the implementation's own writes refuse.
+ */
+export type StoreUnchecked<S extends RunStore = RunStore> = (
+  store: S,
+  kind: 'runs' | 'actuals' | 'retraining',
+  model: string,
+  id: string,
+  raw: Record<string, unknown>,
+) => Promise<void>;
+
+const aRetrainingRecord = (model: string, windowId: string, overrides: Partial<RetrainingRecord> = {}): RetrainingRecord => ({
+  requestId: retrainingRequestId(model, windowId),
+  modelName: model,
+  version: 1,
+  reason: 'drift',
+  windowId,
+  state: 'queued',
+  requestedAt: '2026-03-01T00:00:00.000Z',
+  ...overrides,
+});
+
+const anActualsRecord = (model: string, actualsId: string, createdAt: string): ActualsRecord => ({
+  actualsId,
+  modelName: model,
+  source: { path: `actuals/${model}/${actualsId}.csv`, etag: `"${actualsId}"`, size: 10 },
+  state: 'completed',
+  instanceId: `actuals:${model}:${actualsId}`,
+  rows: 1,
+  matched: 0,
+  unmatched: 1,
+  duplicateIds: 0,
+  rejectionReasons: {},
+  metrics: null,
+  windows: [],
+  createdAt,
+});
+
+/**
+ * The RunStore port's queries that read a handful of a model's documents instead of its history
+ * (shared/ports/run-store.ts), run against every implementation. Each query lists apart the
+ * documents that do not read and may be what it looks for: those whose queried fields match, or
+ * cannot be told; one whose fields say it is not is not read. Each test uses models of its own.
+ */
+export function describeRunStoreQueriesContract<S extends RunStore>(name: string, makeStore: () => S, storeUnchecked: StoreUnchecked<S>): void {
+  describe(`RunStore queries contract: ${name}`, () => {
+    let store: S;
+    let model: string;
+    let other: string;
+    beforeEach(() => {
+      store = makeStore();
+      model = `rq-${randomBytes(5).toString('hex')}`;
+      other = `${model}-x`;
+    });
+    const ids = (listing: { documents: unknown[]; unreadable: { id: string }[] }, idOf: (doc: never) => string) => ({
+      documents: listing.documents.map((d) => idOf(d as never)),
+      unreadable: listing.unreadable.map((u) => u.id),
+    });
+    const runIds = (listing: Awaited<ReturnType<RunStore['runs']['listReadable']>>) => ids(listing, (r: { runId: string }) => r.runId);
+    const requestIds = (listing: Awaited<ReturnType<RunStore['retraining']['listReadable']>>) => ids(listing, (r: { requestId: string }) => r.requestId);
+
+    describe('runs in a state', () => {
+      it('when runs of several states and models exist, then listReadableInState gives the model\'s runs in that state, by id, and apart those that do not read and may be in it', async () => {
+        await store.runs.create(model, 'w2', anInferenceRun(model, 'w2', { state: 'waiting_for_champion', version: null }));
+        await store.runs.create(model, 'w1', anInferenceRun(model, 'w1', { state: 'waiting_for_champion', version: null }));
+        await store.runs.create(model, 'c1', anInferenceRun(model, 'c1', { state: 'completed' }));
+        await store.runs.create(model, 'r1', anInferenceRun(model, 'r1', { state: 'running' }));
+        await store.runs.create(other, 'w3', anInferenceRun(other, 'w3', { state: 'waiting_for_champion', version: null }));
+        await storeUnchecked(store, 'runs', model, 'w-damaged', { ...anInferenceRun(model, 'w-damaged', { state: 'waiting_for_champion' }), rowsRead: -1 });
+        await storeUnchecked(store, 'runs', model, 'c-damaged', { ...anInferenceRun(model, 'c-damaged', { state: 'completed' }), rowsRead: -1 });
+        await storeUnchecked(store, 'runs', model, 'untold', { ...anInferenceRun(model, 'untold'), state: 7 });
+
+        const waiting = await store.runs.listReadableInState(model, 'waiting_for_champion');
+
+        expect(runIds(waiting)).toEqual({ documents: ['w1', 'w2'], unreadable: ['untold', 'w-damaged'] });
+        expect(waiting.documents[0]).toEqual(anInferenceRun(model, 'w1', { state: 'waiting_for_champion', version: null }));
+        expect(waiting.unreadable[1]).toEqual({ id: 'w-damaged', reason: expect.stringMatching(/^its stored run document is invalid: .*rowsRead/s) });
+        expect(runIds(await store.runs.listReadableInState(model, 'running'))).toEqual({ documents: ['r1'], unreadable: ['untold'] });
+        expect(runIds(await store.runs.listReadableInState(model, 'failed'))).toEqual({ documents: [], unreadable: ['untold'] });
+      });
+    });
+
+    describe('the latest scheduled run', () => {
+      const scheduled = (m: string, id: string, scheduledFor: string) => anInferenceRun(m, id, { kind: 'scheduled', scheduledFor });
+
+      it('when a model has scheduled runs, then listReadableLatestScheduled gives the one with the latest scheduledFor and those whose scheduledFor is written otherwise, not batch runs or other models', async () => {
+        expect(await store.runs.listReadableLatestScheduled(model)).toEqual({ documents: [], unreadable: [] });
+        await store.runs.create(model, 'sched-1', scheduled(model, 'sched-1', '2026-03-01T02:00:00.000Z'));
+        await store.runs.create(model, 'sched-3', scheduled(model, 'sched-3', '2026-03-03T02:00:00.000Z'));
+        await store.runs.create(model, 'sched-2', scheduled(model, 'sched-2', '2026-03-02T02:00:00.000Z'));
+        await store.runs.create(model, 'batch', anInferenceRun(model, 'batch', { scheduledFor: '2026-04-01T00:00:00.000Z' }));
+        await store.runs.create(model, 'no-occurrence', anInferenceRun(model, 'no-occurrence', { kind: 'scheduled' }));
+        await store.runs.create(other, 'sched-9', scheduled(other, 'sched-9', '2026-05-01T00:00:00.000Z'));
+
+        expect(await store.runs.listReadableLatestScheduled(model)).toEqual({ documents: [scheduled(model, 'sched-3', '2026-03-03T02:00:00.000Z')], unreadable: [] });
+
+        // Written with an offset: its text does not sort with the others, so it is listed whatever its time.
+        await store.runs.create(model, 'sched-offset', scheduled(model, 'sched-offset', '2026-02-01T02:00:00+01:00'));
+        expect(runIds(await store.runs.listReadableLatestScheduled(model))).toEqual({ documents: ['sched-3', 'sched-offset'], unreadable: [] });
+      });
+
+      it('when the latest scheduled run does not read (or its kind cannot be told), then it is listed apart instead of an earlier one; an earlier one that does not read is not read', async () => {
+        await store.runs.create(model, 'sched-1', scheduled(model, 'sched-1', '2026-03-01T02:00:00.000Z'));
+        await storeUnchecked(store, 'runs', model, 'sched-0', { ...scheduled(model, 'sched-0', '2026-02-01T02:00:00.000Z'), rowsRead: -1 });
+        expect(runIds(await store.runs.listReadableLatestScheduled(model))).toEqual({ documents: ['sched-1'], unreadable: [] });
+
+        await storeUnchecked(store, 'runs', model, 'sched-2', { ...scheduled(model, 'sched-2', '2026-03-02T02:00:00.000Z'), rowsRead: -1 });
+        expect(runIds(await store.runs.listReadableLatestScheduled(model))).toEqual({ documents: [], unreadable: ['sched-2'] });
+
+        await storeUnchecked(store, 'runs', model, 'sched-4', { ...scheduled(model, 'sched-4', '2026-03-04T02:00:00.000Z'), kind: undefined });
+        await storeUnchecked(store, 'runs', model, 'sched-garbled', { ...scheduled(model, 'sched-garbled', ''), scheduledFor: 20260305 });
+        expect(runIds(await store.runs.listReadableLatestScheduled(model))).toEqual({ documents: [], unreadable: ['sched-4', 'sched-garbled'] });
+      });
+    });
+
+    describe('actuals records created since a time', () => {
+      it('when records were created before and after a time, then listReadableCreatedSince gives the later ones and those written otherwise, and apart only the later ones that do not read', async () => {
+        await store.actuals.create(model, 'a-old', anActualsRecord(model, 'a-old', '2026-02-28T23:59:59.999Z'));
+        await store.actuals.create(model, 'a-at', anActualsRecord(model, 'a-at', '2026-03-01T00:00:00.000Z'));
+        await store.actuals.create(model, 'a-new', anActualsRecord(model, 'a-new', '2026-03-05T00:00:00.000Z'));
+        await store.actuals.create(model, 'a-offset', anActualsRecord(model, 'a-offset', '2026-02-01T00:00:00+01:00'));
+        await store.actuals.create(other, 'a-other', anActualsRecord(other, 'a-other', '2026-03-05T00:00:00.000Z'));
+        await storeUnchecked(store, 'actuals', model, 'a-old-damaged', { ...anActualsRecord(model, 'a-old-damaged', '2026-01-01T00:00:00.000Z'), rows: -1 });
+        await storeUnchecked(store, 'actuals', model, 'a-new-damaged', { ...anActualsRecord(model, 'a-new-damaged', '2026-03-02T00:00:00.000Z'), rows: -1 });
+        await storeUnchecked(store, 'actuals', model, 'a-untold', { ...anActualsRecord(model, 'a-untold', ''), createdAt: null });
+
+        const listing = await store.actuals.listReadableCreatedSince(model, new Date('2026-03-01T00:00:00.000Z'));
+
+        expect(ids(listing, (r: ActualsRecord) => r.actualsId)).toEqual({ documents: ['a-at', 'a-new', 'a-offset'], unreadable: ['a-new-damaged', 'a-untold'] });
+        expect(listing.documents[1]).toEqual(anActualsRecord(model, 'a-new', '2026-03-05T00:00:00.000Z'));
+      });
+    });
+
+    describe('retraining records', () => {
+      const record = (windowId: string, overrides: Partial<RetrainingRecord> = {}) => aRetrainingRecord(model, windowId, overrides);
+      const put = (r: RetrainingRecord) => store.retraining.create(r.modelName, r.requestId, r);
+      const id = (windowId: string) => retrainingRequestId(model, windowId);
+
+      it('when requests of every state exist, then listReadableOpen gives the open ones, and apart those that do not read and are open or whose state cannot be told', async () => {
+        await put(record('20260301T0000Z', { state: 'queued' }));
+        await put(record('20260302T0000Z', { state: 'training', trainer: 'builtin' }));
+        await put(record('20260303T0000Z', { state: 'registered', resultVersion: 2 }));
+        await put(record('20260304T0000Z', { state: 'closed', resultVersion: 3, outcome: 'production' }));
+        await put(record('20260305T0000Z', { state: 'failed', error: 'no data' }));
+        await put(aRetrainingRecord(other, '20260301T0000Z'));
+        await storeUnchecked(store, 'retraining', model, id('20260306T0000Z'), { requestId: id('20260306T0000Z'), modelName: model, state: 'queued' });
+        await storeUnchecked(store, 'retraining', model, id('20260307T0000Z'), { requestId: id('20260307T0000Z'), modelName: model, state: 'closed' });
+        await storeUnchecked(store, 'retraining', model, id('20260308T0000Z'), { requestId: id('20260308T0000Z'), modelName: model });
+
+        const open = await store.retraining.listReadableOpen(model);
+
+        expect(requestIds(open)).toEqual({ documents: ['20260301T0000Z', '20260302T0000Z', '20260303T0000Z'].map(id), unreadable: ['20260306T0000Z', '20260308T0000Z'].map(id) });
+        expect(open.documents[2]).toEqual(record('20260303T0000Z', { state: 'registered', resultVersion: 2 }));
+        expect(open.unreadable[0]).toEqual({ id: id('20260306T0000Z'), reason: expect.stringMatching(/^its stored retraining document is invalid: /) });
+      });
+
+      it('when requests were made before and after a time, then listReadableOpenOrRequestedSince gives the open ones and those made since (or whose time is written otherwise), and apart those that do not read and may be either', async () => {
+        const since = new Date('2026-03-10T00:00:00.000Z');
+        await put(record('20260301T0000Z', { state: 'closed', requestedAt: '2026-03-01T00:00:00.000Z' })); // closed before
+        await put(record('20260302T0000Z', { state: 'queued', requestedAt: '2026-03-02T00:00:00.000Z' })); // open, made before
+        await put(record('20260310T0000Z', { state: 'failed', requestedAt: '2026-03-10T00:00:00.000Z' })); // failed at the time
+        await put(record('20260311T0000Z', { state: 'closed', requestedAt: '2026-03-11T00:00:00.000Z' })); // closed since
+        await put(record('20260303T0000Z', { state: 'failed', requestedAt: '2026-03-03T00:00:00-01:00' })); // written otherwise
+        await put(aRetrainingRecord(other, '20260312T0000Z', { state: 'closed', requestedAt: '2026-03-12T00:00:00.000Z' }));
+        const damaged = (windowId: string, fields: Record<string, unknown>) =>
+          storeUnchecked(store, 'retraining', model, id(windowId), { ...record(windowId), ...fields, version: 0 });
+        await damaged('20260304T0000Z', { state: 'closed', requestedAt: '2026-03-04T00:00:00.000Z' }); // closed before: not read
+        await damaged('20260312T0000Z', { state: 'closed', requestedAt: '2026-03-12T00:00:00.000Z' }); // closed since
+        await damaged('20260305T0000Z', { state: 'closed', requestedAt: 5 }); // its time cannot be told
+        await damaged('20260306T0000Z', { state: 'training', requestedAt: '2026-03-06T00:00:00.000Z' }); // open
+
+        const listing = await store.retraining.listReadableOpenOrRequestedSince(model, since);
+
+        expect(requestIds(listing)).toEqual({
+          documents: ['20260302T0000Z', '20260303T0000Z', '20260310T0000Z', '20260311T0000Z'].map(id),
+          unreadable: ['20260305T0000Z', '20260306T0000Z', '20260312T0000Z'].map(id),
+        });
+      });
+
+      it('when requests produced several versions, then listReadableWithResultVersion gives those that produced the version, and apart those that do not read and did, or whose result cannot be told', async () => {
+        await put(record('20260301T0000Z', { state: 'registered', resultVersion: 2 }));
+        await put(record('20260302T0000Z', { state: 'registered', resultVersion: 3 }));
+        await put(record('20260303T0000Z', { state: 'closed', resultVersion: 2, outcome: 'rejected' }));
+        await put(record('20260304T0000Z', { state: 'failed', error: 'no data' }));
+        await put(aRetrainingRecord(other, '20260301T0000Z', { state: 'registered', resultVersion: 2 }));
+        await storeUnchecked(store, 'retraining', model, id('20260305T0000Z'), { modelName: model, state: 'registered', resultVersion: 2 });
+        await storeUnchecked(store, 'retraining', model, id('20260306T0000Z'), { modelName: model, state: 'registered', resultVersion: 3 });
+        await storeUnchecked(store, 'retraining', model, id('20260307T0000Z'), { modelName: model, state: 'registered', resultVersion: '2' });
+        await storeUnchecked(store, 'retraining', model, id('20260308T0000Z'), { modelName: model, state: 'registered' });
+
+        const listing = await store.retraining.listReadableWithResultVersion(model, 2);
+
+        expect(requestIds(listing)).toEqual({ documents: ['20260301T0000Z', '20260303T0000Z'].map(id), unreadable: ['20260305T0000Z', '20260307T0000Z'].map(id) });
+        expect(requestIds(await store.retraining.listReadableWithResultVersion(model, 4))).toEqual({ documents: [], unreadable: [id('20260307T0000Z')] });
+      });
+    });
+  });
+}
