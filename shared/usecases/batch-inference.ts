@@ -10,7 +10,7 @@ import type { Clock } from '../ports/clock';
 import type { DataLake } from '../ports/data-lake';
 import type { ModelRegistry } from '../ports/model-registry';
 import type { ModelRuntime } from '../ports/model-runtime';
-import type { RunStore } from '../ports/run-store';
+import { everyDocument, type RunStore } from '../ports/run-store';
 import type { TabularFiles } from '../ports/tabular-files';
 import type { ModelDefinition } from '../schemas/model';
 import {
@@ -534,9 +534,12 @@ export async function failRun(deps: BatchDeps, input: { model: string; runId: st
   }));
 }
 
-/** Runs of a model waiting for a champion (scored once one is promoted). One whose document does not read fails naming it. */
+/**
+ * Runs of a model waiting for a champion (scored once one is promoted), queried by state: the
+ * model's finished runs are not read. One whose document does not read and that may wait fails naming it.
+ */
 export async function waitingRuns(deps: Pick<BatchDeps, 'runs'>, model: string): Promise<InferenceRun[]> {
-  return (await deps.runs.runs.list(model)).filter((r) => r.state === 'waiting_for_champion');
+  return everyDocument('run', model, await deps.runs.runs.listReadableInState(model, 'waiting_for_champion'));
 }
 
 /** What waking the runs of a model found, by run id. */
@@ -548,7 +551,8 @@ export interface ResumeReport {
   failed: { runId: string; error: string }[];
   /**
    * Runs of the model whose stored document does not read (damaged, or stored under rules that
-   * have since tightened), with why: whether they wait is unknown, so they are not woken.
+   * have since tightened) and that may wait (their state says so, or cannot be told), with why:
+   * whether they wait is unknown, so they are not woken.
    */
   unreadable: { runId: string; reason: string }[];
 }
@@ -556,12 +560,13 @@ export interface ResumeReport {
 /**
  * Wakes every run of `model` waiting for a champion, each on its own: one that cannot be woken
  * (no instance, an outage, a run document that does not read) does not keep the others waiting.
- * `wake` answers false when the run's instance does not exist.
+ * `wake` answers false when the run's instance does not exist. Only the waiting runs are read (a
+ * query by state), however many the model has finished.
  */
 export async function resumeWaitingRuns(deps: Pick<BatchDeps, 'runs'>, model: string, wake: (runId: string) => Promise<boolean>): Promise<ResumeReport> {
-  const { documents, unreadable } = await deps.runs.runs.listReadable(model);
+  const { documents, unreadable } = await deps.runs.runs.listReadableInState(model, 'waiting_for_champion');
   const report: ResumeReport = { woken: [], missing: [], failed: [], unreadable: unreadable.map((u) => ({ runId: u.id, reason: u.reason })) };
-  for (const run of documents.filter((r) => r.state === 'waiting_for_champion')) {
+  for (const run of documents) {
     try {
       (await wake(run.runId) ? report.woken : report.missing).push(run.runId);
     } catch (error) {
@@ -615,8 +620,9 @@ export async function dueScheduledRun(
   // Files stamped before the latest occurrence any scheduled run was started for are that run's.
   // One later than this occurrence (the schedule was moved to an earlier time, or another host's
   // clock ran ahead) already covered this occurrence's files: a run now would score them again.
-  // Every run, or none planned: an unreadable one may be the latest scheduled run (fails naming it).
-  const previous = (await deps.runs.runs.list(model))
+  // The runs that may be the latest scheduled one (a query, not the model's history), or none
+  // planned: an unreadable one may be the latest scheduled run (fails naming it).
+  const previous = everyDocument('run', model, await deps.runs.runs.listReadableLatestScheduled(model))
     .filter((r) => r.kind === 'scheduled' && r.scheduledFor !== undefined)
     .map((r) => Date.parse(r.scheduledFor!))
     .reduce((a, b) => Math.max(a, b), -Infinity);

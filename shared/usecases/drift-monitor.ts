@@ -25,7 +25,7 @@ import type { MonitoringWindow, MonitorState, WindowSpan } from '../schemas/moni
 import type { ReferenceWindow } from '../schemas/policies';
 import type { ModelRecord } from '../schemas/registry';
 import type { SegmentedProfile } from './profiling';
-import { requestRetraining, type RetrainingAnswer } from './request-retraining';
+import { gateRecords, requestRetraining, type RetrainingAnswer } from './request-retraining';
 import { failRequestsPresumedLost } from './retraining-records';
 import { loadReferenceProfile, loadWindowProfile, mergeAll, profiledWindowsBefore, profiledWindowsBetween, readLakeJson } from './window-profiles';
 
@@ -274,11 +274,12 @@ async function referenceProfiles(lake: DataLake, model: string, reference: Refer
 /**
  * The model's open requests past their presumed-lost bound, failed on every run and not only when a
  * breach consults the gate: between breaches `GET .../retraining` would show a lost request as
- * `queued` or `training` for good. A request whose document does not read is left to the gate,
- * which fails closed on it when a breach asks. Answers the ids of the requests failed.
+ * `queued` or `training` for good. Only open requests are read (a query by state), not the model's
+ * history of requests. A request whose document does not read is left to the gate, which fails
+ * closed on it when a breach asks. Answers the ids of the requests failed.
  */
 async function failRequestsLostSinceLastRun(deps: DriftMonitorDeps, model: string, now: Date): Promise<string[]> {
-  const { documents } = await deps.runs.retraining.listReadable(model);
+  const { documents } = await deps.runs.retraining.listReadableOpen(model);
   const after = await failRequestsPresumedLost(deps, documents, deps.retrainingBounds, now);
   return after.filter((r, i) => r.state === 'failed' && documents[i]!.state !== 'failed').map((r) => r.requestId);
 }
@@ -572,17 +573,9 @@ async function retrainIfBreached(
   }
   // Still this run's model (else CONCURRENCY_CONFLICT stops it here), for a lease's length from now.
   await renewLease(deps, context.held);
-  return requestRetraining(deps, {
-    model: context.model,
-    version: context.version,
-    reason,
-    window: span,
-    policy: context.definition.policies.retraining,
-    // Every request, or none sent: an unreadable one may be the open request (fails closed, naming it).
-    records: await deps.runs.retraining.list(context.model),
-    evidence,
-    now: context.now,
-  });
+  const ask = { model: context.model, window: span, policy: context.definition.policies.retraining, now: context.now };
+  // What the gate judges, or none sent: an unreadable one may be the open request (fails closed, naming it).
+  return requestRetraining(deps, { ...ask, version: context.version, reason, records: await gateRecords(deps.runs, ask), evidence });
 }
 
 /**

@@ -1,9 +1,9 @@
-import { retrainingGate } from '../domain/policies/retraining-gate';
+import { cooldownReach, retrainingGate } from '../domain/policies/retraining-gate';
 import type { RetrainingProgressBounds } from '../domain/policies/retraining-staleness';
 import type { Clock } from '../ports/clock';
 import type { EventPublisher } from '../ports/event-publisher';
 import type { RetrainingQueue } from '../ports/retraining-queue';
-import type { RunStore } from '../ports/run-store';
+import { everyDocument, type RunStore } from '../ports/run-store';
 import { type RetrainingRequest, retrainingRequestId } from '../schemas/messages';
 import type { MonitoringWindow, RetrainingRecord, WindowSpan } from '../schemas/monitoring';
 import type { RetrainingPolicy } from '../schemas/policies';
@@ -25,7 +25,11 @@ export interface RetrainingAsk {
   reason: RetrainingRequest['reason'];
   window: WindowSpan;
   policy: RetrainingPolicy;
-  /** The model's retraining records as known now (the gate reads them; those presumed lost are failed first). */
+  /**
+   * The model's retraining records as known now, at least those the gate judges: every open
+   * request, every one made since cooldownReach, and the request's own (gateRecords reads exactly
+   * these). Those presumed lost are failed first.
+   */
   records: readonly RetrainingRecord[];
   /** Drift statistics or metrics for the trainer and the audit trail. */
   evidence: Record<string, unknown>;
@@ -39,6 +43,25 @@ export interface RetrainingAnswer {
   sent: boolean;
   /** The request's record, when there is one (stored now or found from an earlier attempt). */
   record?: RetrainingRecord;
+}
+
+/**
+ * The model's retraining records the gate of the window's request judges at `now`: every open
+ * request (one open request per model), every one made since the cooldown's reach (a request made
+ * before it is past its cooldown), and the request's own record (a blocked window keeps its link to
+ * the request it raised before), by id: queries, not the model's history of requests. One that
+ * does not read and may be among them (its state or request time says so, or cannot be told)
+ * fails the call, naming it: it may be the open request, so nothing is sent (fails closed).
+ */
+export async function gateRecords(runs: RunStore, ask: Pick<RetrainingAsk, 'model' | 'window' | 'policy' | 'now'>): Promise<RetrainingRecord[]> {
+  const requestId = retrainingRequestId(ask.model, ask.window.id);
+  const [listing, own] = await Promise.all([
+    runs.retraining.listReadableOpenOrRequestedSince(ask.model, cooldownReach(ask.policy, ask.now)),
+    runs.retraining.get(ask.model, requestId),
+  ]);
+  const records = everyDocument('retraining', ask.model, listing);
+  if (own && !records.some((r) => r.requestId === requestId)) records.push(own.value);
+  return records.sort((a, b) => (a.requestId < b.requestId ? -1 : a.requestId > b.requestId ? 1 : 0));
 }
 
 /**

@@ -254,15 +254,17 @@ export async function takePipelineReport(
  * The lifecycle of `version` ended in `outcome`: every request that produced it and is not closed
  * is closed with that outcome: a `registered` one, or one failed because the lifecycle seemed not
  * to start (recordLifecycleNotStarted). Returns the records it closed (none when no request produced it).
- * A request of the model whose document does not read may be one that produced it: the readable
- * ones are closed first, then the call fails naming it (closing again closes nothing twice).
+ * Only the requests whose `resultVersion` is the version are read (a query), not the model's history.
+ * A request whose document does not read may be one that produced it (its `resultVersion` says so,
+ * or cannot be told): the readable ones are closed first, then the call fails naming it (closing
+ * again closes nothing twice).
  */
 export async function closeRetrainingForVersion(
   deps: RetrainingRecordDeps,
   input: { model: string; version: number; outcome: LifecycleState },
 ): Promise<RetrainingRecord[]> {
   const produced = (r: RetrainingRecord) => (r.state === 'registered' || r.state === 'failed') && r.resultVersion === input.version;
-  const listing = await deps.runs.retraining.listReadable(input.model);
+  const listing = await deps.runs.retraining.listReadableWithResultVersion(input.model, input.version);
   const open = listing.documents.filter(produced);
   const closedAt = deps.clock.now().toISOString();
   const closed = await Promise.all(

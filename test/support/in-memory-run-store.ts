@@ -33,6 +33,8 @@ import {
 export class InMemoryCollection<T extends { modelName: string }> implements DocumentCollection<T> {
   /** As stored: each is read through the schema, as the Cosmos adapter reads its items. */
   readonly docs = new Map<string, Versioned<unknown>>();
+  /** Documents the listings and queries gave back, readable or not: what Cosmos would have read and sent for them. */
+  listed = 0;
   private etags = 0;
 
   constructor(
@@ -112,6 +114,7 @@ export class InMemoryCollection<T extends { modelName: string }> implements Docu
       .filter(([id, raw, key]) => key.startsWith(`${model}/`) && keep(id, raw))
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .slice(0, limit);
+    this.listed += entries.length;
     for (const [id, raw] of entries) {
       const read = this.read(id, raw);
       if ('value' in read) listing.documents.push(read.value);

@@ -343,6 +343,29 @@ describe('batch inference use cases', () => {
     const report = await resumeWaitingRuns({ runs }, 'newcomer', async (runId) => Boolean(woken.push(runId)));
     expect(woken).toEqual(['r1']);
     expect(report).toEqual({ woken: ['r1'], missing: [], failed: [], unreadable: [{ runId: 'r2', reason: expect.stringMatching(/^its stored run document is invalid: .*rowsRead/s) }] });
+    // Whether it waits cannot be told: listing the waiting runs fails naming it.
+    await expect(waitingRuns({ runs }, 'newcomer')).rejects.toThrow("the stored run document 'r2' of 'newcomer' cannot be read: its stored run document is invalid");
+  });
+
+  it('when a model has 1,000 finished runs and 2 waiting for a champion, then waking them reads the 2 waiting runs, not the history; a finished run that does not read is not in the way', async () => {
+    const runs = inMemoryRunStore();
+    for (let i = 0; i < 1000; i++) {
+      const runId = `done-${String(i).padStart(4, '0')}`;
+      await runs.runs.create('newcomer', runId, anInferenceRun('newcomer', runId, { state: i % 10 === 0 ? 'failed' : 'completed' }));
+    }
+    await runs.runs.create('newcomer', 'w1', anInferenceRun('newcomer', 'w1', { state: 'waiting_for_champion', version: null }));
+    await runs.runs.create('newcomer', 'w2', anInferenceRun('newcomer', 'w2', { state: 'waiting_for_champion', version: null }));
+    runs.runs.storeUnchecked('newcomer', 'done-damaged', { ...anInferenceRun('newcomer', 'done-damaged', { state: 'completed' }), rowsRead: -1 });
+    const before = runs.runs.listed;
+
+    const woken: string[] = [];
+    const report = await resumeWaitingRuns({ runs }, 'newcomer', async (runId) => Boolean(woken.push(runId)));
+
+    expect(report).toEqual({ woken: ['w1', 'w2'], missing: [], failed: [], unreadable: [] });
+    expect(woken).toEqual(['w1', 'w2']);
+    expect(runs.runs.listed - before).toBe(2);
+    expect((await waitingRuns({ runs }, 'newcomer')).map((r) => r.runId)).toEqual(['w1', 'w2']);
+    expect(runs.runs.listed - before).toBe(4);
   });
 });
 
@@ -451,6 +474,44 @@ describe('scheduled inference', () => {
       // Tomorrow's 01:30 takes what arrived after the 02:00 run, once.
       const next = (await dueScheduledRun(deps, earlier, new Date(ran.getTime() + 86_400_000 - 1_800_000 + 30_000)))!;
       expect(next.sources.map((s) => s.path)).toEqual(['drops/demand/scheduled/after.csv']);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('when a model has 2,000 hourly scheduled runs, then a schedule check reads the latest of them only and takes the files since its occurrence; a run that does not read stops the check only if it may be the latest', async () => {
+    const { deps, runtime } = await setup({ champion: false });
+    try {
+      const hourly = { ...(await deps.registry.getModel('demand'))!.definition, schedule: '0 0 * * * *' };
+      const runs = inMemoryRunStore();
+      const lake = deps.lake as MemoryLake;
+      const HOUR = 3_600_000;
+      const first = Date.UTC(2026, 0, 1);
+      const occurrence = (n: number) => new Date(first + n * HOUR);
+      const scheduledRun = (n: number) => {
+        const runId = `sched-${occurrence(n).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+        return anInferenceRun('demand', runId, { kind: 'scheduled', state: 'completed', scheduledFor: occurrence(n).toISOString(), createdAt: occurrence(n).toISOString() });
+      };
+      for (let n = 0; n < 2000; n++) await runs.runs.create('demand', scheduledRun(n).runId, scheduledRun(n));
+      const arrive = async (name: string, at: Date) => {
+        await lake.write(`drops/demand/scheduled/${name}`, Buffer.from('id\n1\n'));
+        lake.objects.get(`drops/demand/scheduled/${name}`)!.info.lastModified = at;
+      };
+      await arrive('scored-before.csv', new Date(occurrence(1999).getTime() - 60_000));
+      await arrive('new.csv', new Date(occurrence(1999).getTime() + 60_000));
+      runs.runs.storeUnchecked('demand', 'sched-old-damaged', { ...scheduledRun(5), runId: 'sched-old-damaged', rowsRead: -1 });
+      const check = () => dueScheduledRun({ ...deps, runs }, hourly, new Date(occurrence(2000).getTime() + 30_000));
+      const before = runs.runs.listed;
+
+      const due = await check();
+
+      expect(due).toMatchObject({ runId: 'sched-20260325T080000Z', scheduledFor: occurrence(2000).toISOString() });
+      expect(due!.sources.map((s) => s.path)).toEqual(['drops/demand/scheduled/new.csv']);
+      expect(runs.runs.listed - before).toBe(1);
+
+      // Damaged, with the latest occurrence: it may be the latest scheduled run, so no run is planned.
+      runs.runs.storeUnchecked('demand', 'sched-latest-damaged', { ...scheduledRun(1999), runId: 'sched-latest-damaged', scheduledFor: new Date(occurrence(1999).getTime() + 1).toISOString(), rowsRead: -1 });
+      await expect(check()).rejects.toThrow("the stored run document 'sched-latest-damaged' of 'demand' cannot be read");
     } finally {
       await runtime.close();
     }

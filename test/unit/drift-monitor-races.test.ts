@@ -83,10 +83,10 @@ describe('drift monitor: other writers during a run', () => {
     const a = { ...world.deps, clock: new TestClock(new Date('2026-06-12T23:59:59Z')) };
     const atGate = gate();
     const goOn = gate();
-    const list = world.runs.retraining.list.bind(world.runs.retraining);
+    const list = world.runs.retraining.listReadableOpenOrRequestedSince.bind(world.runs.retraining);
     let paused = false;
-    world.runs.retraining.list = async (model) => {
-      const records = await list(model);
+    world.runs.retraining.listReadableOpenOrRequestedSince = async (model, since) => {
+      const records = await list(model, since);
       if (!paused) {
         paused = true;
         atGate.open();

@@ -2,7 +2,8 @@
 import { lakePaths } from '../../shared/domain/lake-paths';
 import { windowFromId, windowIdOf } from '../../shared/domain/windows';
 import type { DocumentListing } from '../../shared/ports/run-store';
-import type { MonitoringWindow } from '../../shared/schemas/monitoring';
+import { retrainingRequestId } from '../../shared/schemas/messages';
+import type { MonitoringWindow, RetrainingRecord } from '../../shared/schemas/monitoring';
 import { MONITOR_STATE_ID } from '../../shared/usecases/drift-monitor';
 import { MODEL, monitorWorld, shifted, usual } from '../support/monitoring-kit';
 
@@ -139,5 +140,72 @@ describe('drift monitor reads', () => {
 
     expect(report.models[0]!.windows.map((w) => w.windowId)).toEqual([day(-20), day(-19)]);
     expect(reads.windowDocuments).toBe(2);
+  });
+});
+
+describe('drift monitor reads of retraining requests', () => {
+  const TWO_IN_A_ROW = { drift: { consecutiveWindows: 2, cooldown: 'PT0S' }, retraining: { cooldown: 'P7D' } };
+  /** A request of the model's past (a day of 2025), closed long before the retraining cooldown. */
+  const pastRequest = (d: number): RetrainingRecord => {
+    const windowId = windowIdOf(Date.parse('2025-01-01T00:00:00Z') + d * DAY);
+    return { requestId: retrainingRequestId(MODEL, windowId), modelName: MODEL, version: 1, reason: 'drift', windowId, state: 'closed', requestedAt: windowFromId(windowId, DAY).end, outcome: 'rejected', resultVersion: 2 };
+  };
+
+  it('when a model has 300 closed requests of its past and its drift breaches, then the presumed-lost check and the gate read the open and recent requests only, which block as before', async () => {
+    const world = await monitorWorld(TWO_IN_A_ROW);
+    for (let d = 0; d < 300; d++) await world.runs.retraining.create(MODEL, pastRequest(d).requestId, pastRequest(d));
+    world.runs.retraining.storeUnchecked(MODEL, 'retrain:damaged', { ...pastRequest(300), requestId: 'retrain:damaged', version: 0 });
+    // Open but within its bound: read on every run, and it blocks the breach.
+    const open: RetrainingRecord = { ...pastRequest(301), state: 'training', trainer: 'builtin', requestedAt: '2026-06-20T11:00:00.000Z', updatedAt: '2026-06-20T11:00:00.000Z' };
+    await world.runs.retraining.create(MODEL, open.requestId, open);
+    await world.scored(day(10), shifted(10));
+    await world.scored(day(11), shifted(11));
+    const before = world.runs.retraining.listed;
+
+    const blocked = await world.run();
+
+    expect(blocked.failures).toEqual([]);
+    expect(blocked.models[0]!.windows.find((w) => w.windowId === day(11))!.retraining).toMatchObject({ requestId: null, blockedBy: expect.stringMatching(`^request ${open.requestId} is still open`) });
+    // The open request, once for the presumed-lost check and once for the gate.
+    expect(world.runs.retraining.listed - before).toBe(2);
+
+    await world.runs.retraining.replace(MODEL, open.requestId, { ...open, state: 'closed', outcome: 'rejected', updatedAt: '2026-06-20T11:30:00.000Z' }, (await world.runs.retraining.get(MODEL, open.requestId))!.etag);
+    await world.scored(day(12), shifted(12));
+    const next = await world.run();
+
+    expect(next.failures).toEqual([]);
+    // Closed, but requested within the cooldown: the gate reads it, and it still blocks.
+    expect(next.models[0]!.windows.find((w) => w.windowId === day(12))!.retraining).toMatchObject({ requestId: null, blockedBy: expect.stringMatching(/^in the retraining cooldown/) });
+    expect(world.runs.retraining.listed - before).toBe(3);
+    expect(world.queue.messages).toEqual([]);
+  });
+
+  it('when the cooldown has passed, then a breach with 300 closed requests of the past and a damaged one among them sends its request, having read none of them', async () => {
+    const world = await monitorWorld(TWO_IN_A_ROW);
+    for (let d = 0; d < 300; d++) await world.runs.retraining.create(MODEL, pastRequest(d).requestId, pastRequest(d));
+    world.runs.retraining.storeUnchecked(MODEL, 'retrain:damaged', { ...pastRequest(300), requestId: 'retrain:damaged', version: 0 });
+    await world.scored(day(10), shifted(10));
+    await world.scored(day(11), shifted(11));
+    const before = world.runs.retraining.listed;
+
+    const report = await world.run();
+
+    expect(report.failures).toEqual([]);
+    expect(report.models[0]!.requests).toEqual([retrainingRequestId(MODEL, day(11))]);
+    expect(world.queue.messages.map((m) => m.messageId)).toEqual([retrainingRequestId(MODEL, day(11))]);
+    expect(world.runs.retraining.listed - before).toBe(0);
+  });
+
+  it('when a request made within the cooldown does not read (closed or not), then a breach sends nothing: the gate fails closed naming it', async () => {
+    const world = await monitorWorld(TWO_IN_A_ROW);
+    const damaged = { ...pastRequest(0), requestId: 'retrain:damaged', requestedAt: '2026-06-18T00:00:00.000Z', version: 0 };
+    world.runs.retraining.storeUnchecked(MODEL, damaged.requestId, damaged);
+    await world.scored(day(10), shifted(10));
+    await world.scored(day(11), shifted(11));
+
+    const report = await world.run();
+
+    expect(world.queue.messages).toEqual([]);
+    expect(report.models[0]!.error).toContain(`the stored retraining document 'retrain:damaged' of '${MODEL}' cannot be read`);
   });
 });

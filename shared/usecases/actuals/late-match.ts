@@ -45,11 +45,14 @@ function lateFor(deps: ActualsDeps, record: ActualsRecord, run: InferenceRun): b
   return Date.parse(run.createdAt) >= lookbackFrom && Date.parse(run.completedAt ?? run.createdAt) >= Date.parse(record.createdAt);
 }
 
-/** The model's completed actuals records created within the lookback of `at`. */
+/**
+ * The model's completed actuals records created within the lookback of `at`: a query on the
+ * creation time, so a model's older records are not read on every run's completion.
+ */
 async function recentRecords(deps: ActualsDeps, model: string, at: Date): Promise<ActualsRecord[]> {
-  const since = lookbackStart(deps.settings, at).getTime();
-  const { documents } = await deps.runs.actuals.listReadable(model);
-  return documents.filter((r) => awaitsMatches(r) && Date.parse(r.createdAt) >= since).sort((a, b) => (a.actualsId < b.actualsId ? -1 : 1));
+  const since = lookbackStart(deps.settings, at);
+  const { documents } = await deps.runs.actuals.listReadableCreatedSince(model, since);
+  return documents.filter((r) => awaitsMatches(r) && Date.parse(r.createdAt) >= since.getTime()).sort((a, b) => (a.actualsId < b.actualsId ? -1 : 1));
 }
 
 /**

@@ -14,7 +14,7 @@ import { lateMatchActuals, lateRecordsForRun, lateRunsForJoin, refreshLateWindow
 import { trainingSnapshot } from '../../../shared/usecases/training-data';
 import { actualsCsv, type ActualsWorld, actualsWorld, aDemandModel, BIAS, dropActuals, type DropRow, joinInProcess, scoredRun, WEIGHTS } from '../../support/actuals-kit';
 import { InMemoryModelRegistry } from '../../support/in-memory-registry';
-import { type InMemoryRunCollection, inMemoryRunStore } from '../../support/in-memory-run-store';
+import { type InMemoryActualsCollection, type InMemoryRunCollection, inMemoryRunStore } from '../../support/in-memory-run-store';
 import { MemoryLake } from '../../support/memory-lake';
 import { RecordingPublisher } from '../../support/recording-publisher';
 import { readParquetRows } from '../../support/scoring-fixtures';
@@ -212,6 +212,24 @@ describe('late matching of actuals joined before their predictions existed (use 
     const damaged = (await w.runs.runs.get('demand', 'run-old'))!.value;
     (w.runs.runs as InMemoryRunCollection).storeUnchecked('demand', 'run-ancient', { ...damaged, runId: 'run-ancient', createdAt: '2025-01-01T00:00:00.000Z', rowsRead: -1 });
     expect(await lateRunsForJoin(w.deps, { model: 'demand', actualsId: joined!.actualsId })).toEqual({ runIds: [] });
+  });
+
+  it('when a model has 300 actuals records from before the lookback, then a completed run reads the records of its lookback only', async () => {
+    const { w } = await world();
+    const { actualsId } = await actualsFirst(w);
+    const recent = await record(w, actualsId);
+    const actuals = w.runs.actuals as InMemoryActualsCollection;
+    // Waiting for matches as far as their fields go, but created a year before: outside the lookback (P90D).
+    for (let i = 0; i < 300; i++) {
+      const id = `old-${String(i).padStart(3, '0')}`;
+      await actuals.create('demand', id, { ...recent, actualsId: id, instanceId: `actuals:demand:${id}`, createdAt: new Date(Date.parse('2025-03-01T00:00:00Z') + i * 3_600_000).toISOString() });
+    }
+    actuals.storeUnchecked('demand', 'old-damaged', { ...recent, actualsId: 'old-damaged', createdAt: '2025-03-01T00:00:00.000Z', rows: -1 });
+    await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows });
+    const before = actuals.listed;
+
+    expect(await lateRecordsForRun(w.deps, { model: 'demand', runId: 'run-late' })).toEqual({ actualsIds: [actualsId], waiting: 1 });
+    expect(actuals.listed - before).toBe(1);
   });
 
   it('when the actuals file was replaced by a newer version, then the older record gets no late match', async () => {

@@ -83,6 +83,21 @@ describe('closing a retraining request when its version is decided', () => {
     expect((await runs.retraining.get('regional', id))?.value).toMatchObject({ state: 'closed', outcome: 'production' });
   });
 
+  it('when a model has 200 requests of other versions, then closing reads the requests of the version only; one of another version that does not read is not in the way', async () => {
+    const { deps, runs } = await aWorld();
+    for (let d = 0; d < 200; d++) {
+      const windowId = `2025${String(1 + Math.floor(d / 28)).padStart(2, '0')}${String(1 + (d % 28)).padStart(2, '0')}T0000Z`;
+      await runs.retraining.create('regional', aRecord(windowId).requestId, aRecord(windowId, { state: 'closed', resultVersion: 100 + d, outcome: 'rejected' }));
+    }
+    runs.retraining.storeUnchecked('regional', 'retrain:regional:20250901T0000Z', { modelName: 'regional', state: 'registered', resultVersion: 3 });
+    const id = aRecord('20260601T0000Z').requestId;
+    await runs.retraining.create('regional', id, aRecord('20260601T0000Z', { state: 'registered', trainer: 'builtin', resultVersion: 2 }));
+    const before = runs.retraining.listed;
+
+    expect((await closeRetrainingForVersion(deps, { model: 'regional', version: 2, outcome: 'production' })).map((r) => r.requestId)).toEqual([id]);
+    expect(runs.retraining.listed - before).toBe(1);
+  });
+
   it('when a request failed because its version\'s lifecycle seemed not to start and that lifecycle ends after all, then the request closes with the outcome', async () => {
     const { deps, runs } = await aWorld();
     const id = aRecord('20260601T0000Z').requestId;

@@ -2,7 +2,7 @@
 import { windowFromId, windowLengthMs } from '../../../shared/domain/windows';
 import { retrainingRequestId } from '../../../shared/schemas/messages';
 import type { RetrainingRecord } from '../../../shared/schemas/monitoring';
-import { requestRetraining } from '../../../shared/usecases/request-retraining';
+import { gateRecords, requestRetraining } from '../../../shared/usecases/request-retraining';
 import { closeRetrainingForVersion, recordTrainingResult } from '../../../shared/usecases/retraining-records';
 import { MODEL, monitorWorld, shifted, usual } from '../../support/monitoring-kit';
 
@@ -185,5 +185,23 @@ describe('retraining requests presumed lost', () => {
     expect(await closeRetrainingForVersion(deps, { model: MODEL, version: 2, outcome: 'rejected' })).toEqual([expect.objectContaining({ requestId: OLD, state: 'closed', outcome: 'rejected' })]);
     expect(await stored(world, NEW)).toMatchObject({ state: 'queued' });
     expect(world.events.ofType('retraining.changed').map((e) => e.eventId)).toEqual([`${OLD}:failed`, `${OLD}:registered`, `${OLD}:closed`]);
+  });
+});
+
+describe('the records the retraining gate reads', () => {
+  it("when the window's own request is long closed and another request is open, then the gate reads both (not the past) and a new breach of the window keeps its link to its request", async () => {
+    const world = await monitorWorld();
+    const own = anOldRequest({ state: 'closed', outcome: 'rejected', closedAt: '2026-06-06T00:00:00.000Z' });
+    const open = anOldRequest({ requestId: NEW, windowId: day(12), state: 'queued', requestedAt: '2026-06-20T11:00:00.000Z' });
+    const past = anOldRequest({ requestId: retrainingRequestId(MODEL, day(3)), windowId: day(3), state: 'failed', requestedAt: '2026-06-04T00:10:00.000Z' });
+    for (const r of [own, open, past]) await world.runs.retraining.create(MODEL, r.requestId, r);
+    const ask = { model: MODEL, window: windowFromId(day(4), windowLengthMs('P1D')), policy: world.definition.policies.retraining, now: world.clock.now() };
+
+    const records = await gateRecords(world.runs, ask);
+
+    expect(records).toEqual([own, open]);
+    expect(await requestRetraining(world.deps, { ...ask, version: 1, reason: 'performance', records, evidence: {} })).toEqual({ outcome: { reason: 'drift', requestId: OLD }, record: own, sent: false });
+    // Another window's gate reads the open request only.
+    expect(await gateRecords(world.runs, { ...ask, window: windowFromId(day(13), windowLengthMs('P1D')) })).toEqual([open]);
   });
 });
