@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 
-import type { RunStore } from '../../shared/ports/run-store';
+import type { DocumentListing, RunStore } from '../../shared/ports/run-store';
 import { retrainingRequestId } from '../../shared/schemas/messages';
-import type { ActualsRecord, RetrainingRecord } from '../../shared/schemas/monitoring';
+import type { ActualsRecord, InferenceRun, RetrainingRecord } from '../../shared/schemas/monitoring';
 import { anInferenceRun } from '../support/builders';
 
 /**
@@ -60,15 +60,12 @@ export function describeRunStoreQueriesContract<S extends RunStore>(name: string
       model = `rq-${randomBytes(5).toString('hex')}`;
       other = `${model}-x`;
     });
-    const ids = (listing: { documents: unknown[]; unreadable: { id: string }[] }, idOf: (doc: never) => string) => ({
-      documents: listing.documents.map((d) => idOf(d as never)),
-      unreadable: listing.unreadable.map((u) => u.id),
-    });
-    const runIds = (listing: Awaited<ReturnType<RunStore['runs']['listReadable']>>) => ids(listing, (r: { runId: string }) => r.runId);
-    const requestIds = (listing: Awaited<ReturnType<RunStore['retraining']['listReadable']>>) => ids(listing, (r: { requestId: string }) => r.requestId);
+    const ids = <T>(listing: DocumentListing<T>, idOf: (doc: T) => string) => ({ documents: listing.documents.map(idOf), unreadable: listing.unreadable.map((u) => u.id) });
+    const runIds = (listing: DocumentListing<InferenceRun>) => ids(listing, (r) => r.runId);
+    const requestIds = (listing: DocumentListing<RetrainingRecord>) => ids(listing, (r) => r.requestId);
 
     describe('runs in a state', () => {
-      it('when runs of several states and models exist, then listReadableInState gives the model\'s runs in that state, by id, and apart those that do not read and may be in it', async () => {
+      it("when runs of several states and models exist, then listReadableInState gives the model's runs in that state, by id, and apart those that do not read and may be in it", async () => {
         await store.runs.create(model, 'w2', anInferenceRun(model, 'w2', { state: 'waiting_for_champion', version: null }));
         await store.runs.create(model, 'w1', anInferenceRun(model, 'w1', { state: 'waiting_for_champion', version: null }));
         await store.runs.create(model, 'c1', anInferenceRun(model, 'c1', { state: 'completed' }));
@@ -134,7 +131,7 @@ export function describeRunStoreQueriesContract<S extends RunStore>(name: string
 
         const listing = await store.actuals.listReadableCreatedSince(model, new Date('2026-03-01T00:00:00.000Z'));
 
-        expect(ids(listing, (r: ActualsRecord) => r.actualsId)).toEqual({ documents: ['a-at', 'a-new', 'a-offset'], unreadable: ['a-new-damaged', 'a-untold'] });
+        expect(ids(listing, (r) => r.actualsId)).toEqual({ documents: ['a-at', 'a-new', 'a-offset'], unreadable: ['a-new-damaged', 'a-untold'] });
         expect(listing.documents[1]).toEqual(anActualsRecord(model, 'a-new', '2026-03-05T00:00:00.000Z'));
       });
     });
