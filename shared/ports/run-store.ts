@@ -85,7 +85,7 @@ export interface RunCollection extends DocumentCollection<InferenceRun> {
   listCreatedSince(model: string, since: Date): Promise<InferenceRun[]>;
   /**
    * The model's runs in `state`, by id, those that do not read listed apart: among them any whose
-   * state cannot be told (not written as text), which may be in it. A champion change wakes the
+   * state cannot be told (not text, or text that is no run state), which may be in it. A champion change wakes the
    * waiting runs without reading the model's finished ones.
    */
   listReadableInState(model: string, state: RunState): Promise<DocumentListing<InferenceRun>>;
@@ -93,7 +93,8 @@ export interface RunCollection extends DocumentCollection<InferenceRun> {
    * The runs that may be the model's latest scheduled run, by id: of the scheduled runs whose
    * `scheduledFor` is written as the app writes times (UTC ISO 8601 with milliseconds), the one with
    * the latest, and every one whose `scheduledFor` is written otherwise (its place in time order
-   * cannot be told from the text); a run whose kind cannot be told counts as scheduled. Those that
+   * cannot be told from the text); a run whose kind cannot be told (not text, or text that is no
+   * kind) counts as scheduled. Those that
    * do not read are listed apart: the latest may be one of them.
    */
   listReadableLatestScheduled(model: string): Promise<DocumentListing<InferenceRun>>;

@@ -74,14 +74,15 @@ export function describeRunStoreQueriesContract<S extends RunStore>(name: string
         await storeUnchecked(store, 'runs', model, 'w-damaged', { ...anInferenceRun(model, 'w-damaged', { state: 'waiting_for_champion' }), rowsRead: -1 });
         await storeUnchecked(store, 'runs', model, 'c-damaged', { ...anInferenceRun(model, 'c-damaged', { state: 'completed' }), rowsRead: -1 });
         await storeUnchecked(store, 'runs', model, 'untold', { ...anInferenceRun(model, 'untold'), state: 7 });
+        await storeUnchecked(store, 'runs', model, 'odd', { ...anInferenceRun(model, 'odd'), state: 'Waiting' });
 
         const waiting = await store.runs.listReadableInState(model, 'waiting_for_champion');
 
-        expect(runIds(waiting)).toEqual({ documents: ['w1', 'w2'], unreadable: ['untold', 'w-damaged'] });
+        expect(runIds(waiting)).toEqual({ documents: ['w1', 'w2'], unreadable: ['odd', 'untold', 'w-damaged'] });
         expect(waiting.documents[0]).toEqual(anInferenceRun(model, 'w1', { state: 'waiting_for_champion', version: null }));
-        expect(waiting.unreadable[1]).toEqual({ id: 'w-damaged', reason: expect.stringMatching(/^its stored run document is invalid: .*rowsRead/s) });
-        expect(runIds(await store.runs.listReadableInState(model, 'running'))).toEqual({ documents: ['r1'], unreadable: ['untold'] });
-        expect(runIds(await store.runs.listReadableInState(model, 'failed'))).toEqual({ documents: [], unreadable: ['untold'] });
+        expect(waiting.unreadable[2]).toEqual({ id: 'w-damaged', reason: expect.stringMatching(/^its stored run document is invalid: .*rowsRead/s) });
+        expect(runIds(await store.runs.listReadableInState(model, 'running'))).toEqual({ documents: ['r1'], unreadable: ['odd', 'untold'] });
+        expect(runIds(await store.runs.listReadableInState(model, 'failed'))).toEqual({ documents: [], unreadable: ['odd', 'untold'] });
       });
     });
 
@@ -114,7 +115,8 @@ export function describeRunStoreQueriesContract<S extends RunStore>(name: string
 
         await storeUnchecked(store, 'runs', model, 'sched-4', { ...scheduled(model, 'sched-4', '2026-03-04T02:00:00.000Z'), kind: undefined });
         await storeUnchecked(store, 'runs', model, 'sched-garbled', { ...scheduled(model, 'sched-garbled', ''), scheduledFor: 20260305 });
-        expect(runIds(await store.runs.listReadableLatestScheduled(model))).toEqual({ documents: [], unreadable: ['sched-4', 'sched-garbled'] });
+        await storeUnchecked(store, 'runs', model, 'sched-nightly', { ...scheduled(model, 'sched-nightly', '2026-03-05T02:00:00+00:00'), kind: 'nightly' });
+        expect(runIds(await store.runs.listReadableLatestScheduled(model))).toEqual({ documents: [], unreadable: ['sched-4', 'sched-garbled', 'sched-nightly'] });
       });
     });
 

@@ -27,6 +27,7 @@ import {
   type RetrainingRecord,
   retrainingRecordSchema,
   type RunState,
+  runStateSchema,
 } from '../../shared/schemas/monitoring';
 
 /** A DocumentCollection in memory with the Cosmos adapter's semantics (ETags, create-or-found, the stored document size limit), for unit tests. */
@@ -133,8 +134,8 @@ const isCanonicalTime = (value: unknown): value is string => typeof value === 's
 /** As the Cosmos queries on times: at or after `since` as text, or written otherwise (the caller compares). */
 const timeAtOrAfter = (value: unknown, since: Date) => !isCanonicalTime(value) || value >= since.toISOString();
 
-/** As the Cosmos queries on text: equal, or a value that cannot be told (not text). */
-const textIsOrUntold = (value: unknown, text: string) => typeof value !== 'string' || value === text;
+/** As the Cosmos queries on text: equal, or a value that cannot be told (not text, or none of the schema's `known` values). */
+const isOrUntold = (value: unknown, text: string, known: readonly string[]) => typeof value !== 'string' || value === text || !known.includes(value);
 
 /** The runs in memory, with the Cosmos adapter's queries by creation time, state and schedule. */
 export class InMemoryRunCollection extends InMemoryCollection<InferenceRun> implements RunCollection {
@@ -147,11 +148,11 @@ export class InMemoryRunCollection extends InMemoryCollection<InferenceRun> impl
   }
 
   async listReadableInState(model: string, state: RunState): Promise<DocumentListing<InferenceRun>> {
-    return this.listWhere(model, (_id, raw) => textIsOrUntold(member(raw, 'state'), state));
+    return this.listWhere(model, (_id, raw) => isOrUntold(member(raw, 'state'), state, runStateSchema.options));
   }
 
   async listReadableLatestScheduled(model: string): Promise<DocumentListing<InferenceRun>> {
-    const scheduled = (raw: unknown) => textIsOrUntold(member(raw, 'kind'), 'scheduled');
+    const scheduled = (raw: unknown) => isOrUntold(member(raw, 'kind'), 'scheduled', inferenceRunSchema.shape.kind.options);
     // Cosmos's TOP 1 by `scheduledFor` (descending) takes one run of the latest time: here the first by id.
     const [latest] = [...this.docs.entries()]
       .filter(([key, stored]) => key.startsWith(`${model}/`) && scheduled(stored.value) && isCanonicalTime(member(stored.value, 'scheduledFor')))

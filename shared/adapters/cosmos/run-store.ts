@@ -30,6 +30,7 @@ import {
   type RetrainingRecord,
   retrainingRecordSchema,
   type RunState,
+  runStateSchema,
 } from '../../schemas/monitoring';
 import { type CosmosContainers, cosmosContainers, cosmosStatus } from './client';
 import { writingItem } from './item-size';
@@ -179,8 +180,17 @@ function timeAtOrAfter(field: string, name: string, since: Date): SqlFilter {
   return { where: [`(NOT ${canonicalTime(field)} OR ${field} >= ${name})`], parameters: [{ name, value: since.toISOString() }] };
 }
 
-/** A text `field` equal to `name`, or one whose value cannot be told (not written as text). Spelled out: Cosmos compares other types as undefined, never true. */
-const textIsOrUntold = (field: string, name: string) => `(NOT IS_STRING(${field}) OR ${field} = ${name})`;
+/**
+ * `field` is `value`, or its value cannot be told: not text, or text that is none of `known` (the
+ * schema's values: a damaged document's). Spelled out: Cosmos compares other types as undefined, never true.
+ */
+function isOrUntold(field: string, name: string, value: string, known: readonly string[]): SqlFilter {
+  const knownNames = known.map((_, i) => `${name}Known${i}`);
+  return {
+    where: [`(NOT IS_STRING(${field}) OR ${field} = ${name} OR NOT (${field} IN (${knownNames.join(', ')})))`],
+    parameters: [{ name, value }, ...known.map((v, i) => ({ name: knownNames[i]!, value: v }))],
+  };
+}
 
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -202,11 +212,11 @@ class CosmosRunCollection extends CosmosCollection<InferenceRun> implements RunC
   }
 
   listReadableInState(model: string, state: RunState): Promise<DocumentListing<InferenceRun>> {
-    return this.query(model, { where: [textIsOrUntold('c.state', '@state')], parameters: [{ name: '@state', value: state }] });
+    return this.query(model, isOrUntold('c.state', '@state', state, runStateSchema.options));
   }
 
   async listReadableLatestScheduled(model: string): Promise<DocumentListing<InferenceRun>> {
-    const scheduled: SqlFilter = { where: [textIsOrUntold('c.kind', '@kind')], parameters: [{ name: '@kind', value: 'scheduled' }] };
+    const scheduled = isOrUntold('c.kind', '@kind', 'scheduled', inferenceRunSchema.shape.kind.options);
     const [latest, writtenOtherwise] = await Promise.all([
       // One property in ORDER BY: Cosmos's default range index serves it.
       this.query(model, { ...scheduled, where: [...scheduled.where, canonicalTime('c.scheduledFor')] }, 1, 'c.scheduledFor DESC'),
