@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
-
 import { MAX_EVENT_ID_LENGTH, type ModelEventInput } from '../schemas/messages';
 import type { AuditEvent } from '../schemas/registry';
+import { boundedId } from './bounded-id';
 
 /**
  * The event id of a ledger entry: the entry's id, or, for one longer than a Service Bus message id
@@ -9,9 +8,7 @@ import type { AuditEvent } from '../schemas/registry';
  * the whole id's sha256. Deterministic either way, so the topic still drops a repeated publish.
  */
 export function ledgerEventId(entryId: string): string {
-  if (entryId.length <= MAX_EVENT_ID_LENGTH) return entryId;
-  const digest = createHash('sha256').update(entryId).digest('hex').slice(0, 40);
-  return `${entryId.slice(0, MAX_EVENT_ID_LENGTH - digest.length - 1)}#${digest}`;
+  return boundedId(entryId, MAX_EVENT_ID_LENGTH, '#');
 }
 
 /**
