@@ -148,6 +148,20 @@ export const modelEventSchema = z.discriminatedUnion('type', [
   }),
   z.object({
     ...eventBase,
+    type: z.literal('actuals.late_matched'),
+    /** Actuals a join left unmatched, labelled later against a run that completed after it (one event per pair). */
+    data: z.object({
+      actualsId: z.string().min(1),
+      /** The run whose predictions they were matched to. */
+      runId: z.string().min(1),
+      /** Rows labelled (ids matched), each in `labelled/{windowId}/{actualsId}~{runId}.parquet`. */
+      matched: z.number().int().positive(),
+      /** Windows those rows are in; their realised performance is recomputed. */
+      windows: z.array(z.string().min(1)),
+    }),
+  }),
+  z.object({
+    ...eventBase,
     type: z.literal('run.failed'),
     data: z.object({ runId: z.string().min(1), error: z.string() }),
   }),

@@ -45,6 +45,7 @@ function anEvent(type: ModelEventInput['type'], extra: Partial<ModelEventInput> 
     'drift.detected': { windowId: 'w1', columns: ['age'], scores: { age: 0.4 } },
     'run.completed': { runId: 'r1', kind: 'batch-inference', rows: 10 },
     'run.failed': { runId: 'r2', error: 'boom' },
+    'actuals.late_matched': { actualsId: 'sales-0123456789abcdef', runId: 'r1', matched: 3, windows: ['20261123T0000Z'] },
     'retraining.requested': { reason: 'drift', windowId: 'w1' },
     'retraining.changed': { requestId: 'retrain:churn:20261123T0000Z', state: 'registered', trainer: 'builtin', resultVersion: 4 },
   }[type];

@@ -1,8 +1,10 @@
+import { boundedId } from '../../domain/bounded-id';
 import { errors, isDomainError } from '../../domain/errors';
 import { hashBytes } from '../../domain/id-table';
 import { lakePaths } from '../../domain/lake-paths';
 import { windowLengthMs } from '../../domain/windows';
 import type { LateMatchOutcome, LateMatchStepInput } from '../../schemas/actuals';
+import { MAX_EVENT_ID_LENGTH, type ModelEventInput } from '../../schemas/messages';
 import type { ModelDefinition } from '../../schemas/model';
 import { type ActualsRecord, type InferenceRun, type LateMatch, MAX_LATE_MATCHES } from '../../schemas/monitoring';
 import { type ActualsDeps, listPaths, lookbackStart, sameEtag, WHOLE_FILE } from './deps';
@@ -22,7 +24,7 @@ import { refreshWindowPerformance } from './window';
  * they outlive the actuals file. Matches land in `labelled/{windowId}/{actualsId}~{runId}.parquet`
  * (the join's own files are never rewritten) and the record's counts move from unmatched to
  * matched. The record, updated under its ETag, says which runs matched already: doing a late match
- * twice changes nothing.
+ * twice changes nothing. Each recorded pair is announced as `actuals.late_matched`.
  */
 
 const encoder = new TextEncoder();
@@ -234,6 +236,20 @@ async function removeStale(deps: ActualsDeps, ctx: LateContext, written: Set<str
   for (const path of keep) written.add(path);
 }
 
+/** The event id of a late match: one per (actuals file, run), so the topic drops a repeated publish. */
+export const lateMatchEventId = (actualsId: string, runId: string): string => boundedId(`actuals-late-match:${actualsId}:${runId}`, MAX_EVENT_ID_LENGTH, '#');
+
+/** `actuals.late_matched` of a recorded late match: made from the record's entry alone, so every publish of it is the same event. */
+export function lateMatchEvent(record: Pick<ActualsRecord, 'modelName' | 'actualsId'>, match: LateMatch): ModelEventInput {
+  return {
+    type: 'actuals.late_matched',
+    eventId: lateMatchEventId(record.actualsId, match.runId),
+    model: record.modelName,
+    occurredAt: match.at,
+    data: { actualsId: record.actualsId, runId: match.runId, matched: match.matched, windows: match.windows },
+  };
+}
+
 const outcomeOf = (outcome: LateMatchOutcome['outcome'], match?: Pick<LateMatch, 'matched' | 'windows'>, reason?: string): LateMatchOutcome => ({
   outcome,
   matched: match?.matched ?? 0,
@@ -242,11 +258,23 @@ const outcomeOf = (outcome: LateMatchOutcome['outcome'], match?: Pick<LateMatch,
 });
 
 /**
+ * The outcome of a recorded late match, once its event is out. Published after the record write,
+ * as a join's `run.completed` is: a conflict or the record's size can still call the match off
+ * before it. A publish that fails fails the activity, and its retry finds the pair `done` and
+ * publishes again; a duplicate of a publish that went out is dropped by the topic (same id).
+ */
+async function announced(deps: ActualsDeps, record: ActualsRecord, match: LateMatch, outcome: 'matched' | 'done'): Promise<LateMatchOutcome> {
+  await deps.events.publish(lateMatchEvent(record, match));
+  return outcomeOf(outcome, match);
+}
+
+/**
  * Matches the unmatched actuals of one joined file against one run that completed after the join
  * was planned: writes the labelled files, then the record (counts, `lateMatches`, windows,
- * metrics) under its ETag. Returns the windows to refresh. A pair already matched is `done` (its
- * windows are returned again, so a retry after the record was written still refreshes them). When
- * another late match of the file lands first, this one starts over without the ids it took.
+ * metrics) under its ETag, then publishes `actuals.late_matched`. Returns the windows to refresh.
+ * A pair already matched is `done` (its windows are returned again and its event published again,
+ * so a retry after the record was written still refreshes them and announces it). When another
+ * late match of the file lands first, this one starts over without the ids it took.
  */
 export async function lateMatchActuals(deps: ActualsDeps, input: LateMatchStepInput): Promise<LateMatchOutcome> {
   const model = await deps.registry.getModel(input.model);
@@ -259,7 +287,7 @@ export async function lateMatchActuals(deps: ActualsDeps, input: LateMatchStepIn
     const matches = record?.lateMatches ?? [];
     const done = matches.findIndex((m) => m.runId === input.runId);
     // Before the record's state: a retry after this pair took the last unmatched actuals still refreshes its windows.
-    if (done >= 0 && written.size === 0) return outcomeOf('done', matches[done]);
+    if (done >= 0 && written.size === 0) return announced(deps, record!, matches[done]!, 'done');
     // An attempt that wrote files, then met a record that takes no late match any more (replaced by a newer version meanwhile), withdraws them.
     if (!stored || !record || (done < 0 && !awaitsMatches(record))) return withdrawn(deps, written, outcomeOf('none', undefined, 'the record has no unmatched actuals to match'));
     const ready = await readiness(deps, record, input.runId);
@@ -270,7 +298,7 @@ export async function lateMatchActuals(deps: ActualsDeps, input: LateMatchStepIn
     // A pair another attempt recorded meanwhile: its files are rewritten as recorded (without the ids of the matches before it).
     const labelled = await matchAgainstRun(deps, ctx, done >= 0 ? matches.slice(0, done) : matches);
     await removeStale(deps, ctx, written, labelled.windows);
-    if (done >= 0) return outcomeOf('done', matches[done]);
+    if (done >= 0) return announced(deps, record, matches[done]!, 'done');
     if (labelled.matched === 0) return outcomeOf('none', undefined, `run '${input.runId}' has none of the unmatched ids`);
     const entry: LateMatch = { runId: input.runId, matched: labelled.matched, at: deps.clock.now().toISOString(), windows: [...labelled.windows.keys()].sort() };
     const next: ActualsRecord = {
@@ -283,12 +311,13 @@ export async function lateMatchActuals(deps: ActualsDeps, input: LateMatchStepIn
     };
     try {
       await deps.runs.actuals.replace(input.model, input.actualsId, next, stored.etag);
-      return outcomeOf('matched', entry);
     } catch (error) {
       // Files the record cannot count would still be counted by the windows they are in: withdrawn, their windows refreshed.
       if (isDomainError(error) && error.code === 'PAYLOAD_TOO_LARGE') return withdrawn(deps, written, outcomeOf('skipped', undefined, `the record cannot hold this late match: ${error.message}`));
       if (!(isDomainError(error) && error.code === 'CONCURRENCY_CONFLICT' && attempt < MAX_ATTEMPTS)) throw error;
+      continue;
     }
+    return announced(deps, next, entry, 'matched');
   }
 }
 

@@ -8,9 +8,11 @@ import type { ByteRange } from '../../../shared/domain/lake-objects';
 import { lakePaths } from '../../../shared/domain/lake-paths';
 import { computeMetricsByKeys } from '../../../shared/domain/metrics';
 import type { DataLake } from '../../../shared/ports/data-lake';
+import type { EventPublisher } from '../../../shared/ports/event-publisher';
 import type { TabularFiles } from '../../../shared/ports/tabular-files';
+import { MAX_EVENT_ID_LENGTH, type ModelEventInput } from '../../../shared/schemas/messages';
 import type { ModelDefinition } from '../../../shared/schemas/model';
-import { lateMatchActuals, lateRecordsForRun, lateRunsForJoin, refreshLateWindow } from '../../../shared/usecases/actuals/late-match';
+import { lateMatchActuals, lateMatchEventId, lateRecordsForRun, lateRunsForJoin, refreshLateWindow } from '../../../shared/usecases/actuals/late-match';
 import { trainingSnapshot } from '../../../shared/usecases/training-data';
 import { actualsCsv, type ActualsWorld, actualsWorld, aDemandModel, BIAS, dropActuals, type DropRow, joinInProcess, scoredRun, WEIGHTS } from '../../support/actuals-kit';
 import { InMemoryModelRegistry } from '../../support/in-memory-registry';
@@ -355,6 +357,113 @@ describe('late matching of actuals joined before their predictions existed (use 
     const csv = [snapshot.trainPath, snapshot.validationPath].map(async (p) => (await w.lake.readBuffer(p)).toString());
     const lines = (await Promise.all(csv)).flatMap((text) => text.trim().split('\n').slice(1));
     expect(lines.filter((l) => l.startsWith('m0,')).map((l) => l.split(',').at(-1))).toEqual(['99']);
+  });
+});
+
+/** The world's publisher, keeping every event handed to it (duplicates included) and whether the record held the match by then. */
+function watchedEvents(w: ActualsWorld) {
+  const sent: { event: ModelEventInput; recorded: boolean }[] = [];
+  const inner = w.deps.events;
+  const events: EventPublisher = {
+    publish: async (event) => {
+      const stored = (await w.runs.actuals.get('demand', (event.data as { actualsId: string }).actualsId))?.value;
+      sent.push({ event, recorded: (stored?.lateMatches ?? []).some((m) => m.runId === (event.data as { runId: string }).runId) });
+      await inner.publish(event);
+    },
+    publishAll: async (events) => {
+      for (const event of events) await inner.publish(event);
+    },
+  };
+  const lateEvents = () => sent.filter((s) => s.event.type === 'actuals.late_matched');
+  return { deps: { ...w.deps, events }, lateEvents };
+}
+
+describe('late matching: the actuals.late_matched event', () => {
+  const publisher = (w: ActualsWorld) => w.events as RecordingPublisher;
+
+  it('when a late match labels rows, then actuals.late_matched is published once the record holds the match: the file, the run, the rows and windows, under an id of the pair', async () => {
+    const { w } = await world();
+    const { actualsId } = await actualsFirst(w);
+    await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows });
+    const { deps, lateEvents } = watchedEvents(w);
+    await lateMatchActuals(deps, { model: 'demand', actualsId, runId: 'run-late' });
+
+    expect(lateEvents()).toEqual([
+      {
+        recorded: true,
+        event: {
+          type: 'actuals.late_matched',
+          eventId: `actuals-late-match:${actualsId}:run-late`,
+          model: 'demand',
+          occurredAt: w.now.toISOString(),
+          data: { actualsId, runId: 'run-late', matched: 4, windows: [DAY1, DAY2] },
+        },
+      },
+    ]);
+    expect(publisher(w).ofType('actuals.late_matched')).toHaveLength(1);
+  });
+
+  it('when the same pair is matched again (the other side of the race, a retry, a replay), then the same event goes out again under the same id and the topic drops it: nothing new', async () => {
+    const { w } = await world();
+    const { actualsId } = await actualsFirst(w);
+    await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows });
+    const { deps, lateEvents } = watchedEvents(w);
+    await lateMatchActuals(deps, { model: 'demand', actualsId, runId: 'run-late' });
+    w.now = new Date('2026-03-10T14:00:00Z');
+    expect(await lateMatchActuals(deps, { model: 'demand', actualsId, runId: 'run-late' })).toMatchObject({ outcome: 'done' });
+
+    const [first, again] = lateEvents();
+    expect(again).toEqual(first);
+    expect(publisher(w).ofType('actuals.late_matched')).toHaveLength(1);
+  });
+
+  it('when a late match matches nothing, or is skipped, then nothing is published', async () => {
+    const { w } = await world();
+    const { actualsId, input } = await actualsFirst(w);
+    await scoredRun(w, { runId: 'run-other', createdAt: LATER, rows: [{ id: 'x9', ts: '2026-03-01T08:00:00Z', x1: 1, x2: 1, region: 'north' }] });
+    expect(await lateMatchActuals(w.deps, { model: 'demand', actualsId, runId: 'run-other' })).toMatchObject({ outcome: 'none', matched: 0 });
+    expect(await lateMatchActuals(w.deps, { model: 'demand', actualsId, runId: 'no-such-run' })).toMatchObject({ outcome: 'skipped' });
+    await w.lake.write(input.path, Buffer.from(actualsCsv(['id', 'sales'], [['d0', 1]])));
+    await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows });
+    expect(await lateMatchActuals(w.deps, { model: 'demand', actualsId, runId: 'run-late' })).toMatchObject({ outcome: 'skipped' });
+    expect(publisher(w).ofType('actuals.late_matched')).toEqual([]);
+  });
+
+  it('when the publish fails after the record was written, then the late match fails (the activity is retried) and its retry, finding the pair done, publishes the event', async () => {
+    const { w } = await world();
+    const { actualsId } = await actualsFirst(w);
+    await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows });
+    publisher(w).failNext = true;
+    await expect(lateMatchActuals(w.deps, { model: 'demand', actualsId, runId: 'run-late' })).rejects.toThrow('the broker is unreachable');
+    expect(await record(w, actualsId)).toMatchObject({ matched: 4, lateMatches: [{ runId: 'run-late', matched: 4 }] });
+    expect(publisher(w).ofType('actuals.late_matched')).toEqual([]);
+
+    expect(await lateMatchActuals(w.deps, { model: 'demand', actualsId, runId: 'run-late' })).toEqual({ outcome: 'done', matched: 4, windows: [DAY1, DAY2] });
+    expect(publisher(w).ofType('actuals.late_matched')).toEqual([
+      expect.objectContaining({ eventId: lateMatchEventId(actualsId, 'run-late'), occurredAt: (await record(w, actualsId)).lateMatches![0]!.at, data: { actualsId, runId: 'run-late', matched: 4, windows: [DAY1, DAY2] } }),
+    ]);
+  });
+
+  it('when two runs late-match the same file, then each pair publishes its own event with the rows it recorded (ids the first took are not the second\'s)', async () => {
+    const { w } = await world();
+    const { actualsId } = await actualsFirst(w);
+    await scoredRun(w, { runId: 'run-a', createdAt: LATER, rows: rows.slice(0, 3) });
+    await scoredRun(w, { runId: 'run-b', createdAt: LATER, rows: rows.slice(1) });
+    await lateMatchActuals(w.deps, { model: 'demand', actualsId, runId: 'run-a' });
+    await lateMatchActuals(w.deps, { model: 'demand', actualsId, runId: 'run-b' });
+    const events = publisher(w).ofType('actuals.late_matched');
+    expect(events.map((e) => [e.eventId, e.data.runId, e.data.matched, e.data.windows])).toEqual([
+      [`actuals-late-match:${actualsId}:run-a`, 'run-a', 3, [DAY1, DAY2]],
+      [`actuals-late-match:${actualsId}:run-b`, 'run-b', 1, [DAY2]],
+    ]);
+  });
+
+  it('when the actuals id and the run id are long, then the event id fits a Service Bus message id and still tells the pairs apart', () => {
+    const actualsId = `${'a'.repeat(60)}-0123456789abcdef`;
+    const [one, two] = [`${'r'.repeat(100)}-1`, `${'r'.repeat(100)}-2`].map((runId) => lateMatchEventId(actualsId, runId));
+    expect(one!.length).toBe(MAX_EVENT_ID_LENGTH);
+    expect(one).not.toEqual(two);
+    expect(lateMatchEventId(actualsId, `${'r'.repeat(100)}-1`)).toBe(one);
   });
 });
 
