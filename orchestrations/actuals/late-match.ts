@@ -2,7 +2,10 @@ import type * as df from 'durable-functions';
 import type { OrchestrationContext } from 'durable-functions';
 
 import type { LateMatchOutcome, WindowUpdate } from '../../shared/schemas/actuals';
-import { activityValue, callActivity, failureReason, outageRetry } from '../activity';
+import type { RevalidationInput } from '../../shared/schemas/lifecycle-orchestration';
+import { activityValue, callActivity, carriedTrace, failureReason, outageRetry } from '../activity';
+import { REVALIDATE_CHAMPION, revalidationInstanceId } from '../lifecycle/names';
+import { findRevalidation } from '../lifecycle/revalidation';
 import { lateMatch, lateRecords, lateRuns, lateWindow } from './activities';
 
 /** What `actualsLateRecords` answers: the records to late-match with the run, of how many waiting, and why none when the run cannot be read. */
@@ -26,9 +29,11 @@ interface LatePair {
  * Matches each (actuals file, run) pair in turn: the late match, then its windows' performance.
  * One pair at a time, so one bucket of ids is held at once and the late matches of one file do
  * not race for its record. A pair that fails is logged and left: the run or the join it follows
- * has completed either way, and a later run or join may match it again.
+ * has completed either way, and a later run or join may match it again. Answers the pairs whose
+ * rows are recorded (matched now, or by an earlier attempt).
  */
-function* matchPairs(context: OrchestrationContext, pairs: readonly LatePair[], log: (message: string) => void): Generator<df.Task, void, unknown> {
+function* matchPairs(context: OrchestrationContext, pairs: readonly LatePair[], log: (message: string) => void): Generator<df.Task, LatePair[], unknown> {
+  const labelled: LatePair[] = [];
   for (const pair of pairs) {
     try {
       const done = yield* callActivity<LateMatchOutcome>(lateMatch, pair);
@@ -38,8 +43,33 @@ function* matchPairs(context: OrchestrationContext, pairs: readonly LatePair[], 
         results.forEach((r) => activityValue<WindowUpdate>(r));
       }
       log(`late match of ${pair.actualsId} with run ${pair.runId}: ${done.outcome}, ${done.matched} matched${done.reason ? ` (${done.reason})` : ''}`);
+      if ((done.outcome === 'matched' || done.outcome === 'done') && done.matched > 0) labelled.push(pair);
     } catch (error) {
       log(`late match of ${pair.actualsId} with run ${pair.runId} failed: ${failureReason(error)}`);
+    }
+  }
+  return labelled;
+}
+
+/**
+ * When a late match labelled rows of a segment value the champion's validation data never had,
+ * the champion is validated again with them, as after a join (a sub-orchestration, one per
+ * version, file and run). In turn: a revalidation rewrites the reference profile, so a later pair
+ * with the same new value finds nothing new. A failed revalidation is logged; the late match
+ * stands. These steps come after every pair's, so an instance that was late-matching when this
+ * was deployed replays its history unchanged and then takes them.
+ */
+function* revalidateOnLateFlavours(context: OrchestrationContext, pairs: readonly LatePair[], log: (message: string) => void): Generator<df.Task, void, unknown> {
+  for (const pair of pairs) {
+    const { model, actualsId, runId } = pair;
+    try {
+      const found = yield* callActivity<RevalidationInput | null>(findRevalidation, { model, actualsId, runId, ...carriedTrace(pair) });
+      if (!found) continue;
+      log(`late match of ${actualsId} with run ${runId} labelled new segment value(s) ${found.newSegments.join(', ')}: revalidating the champion v${found.version}`);
+      const input: RevalidationInput = { ...found, ...carriedTrace(pair) };
+      yield context.df.callSubOrchestrator(REVALIDATE_CHAMPION, input, revalidationInstanceId(model, found.version, actualsId, runId));
+    } catch (error) {
+      log(`revalidation after the late match of ${actualsId} with run ${runId} failed: ${failureReason(error)}`);
     }
   }
 }
@@ -63,7 +93,8 @@ export function* lateMatchForRun(
   if (waiting !== undefined && waiting > 0) {
     log(`late matching: ${actualsIds.length} of ${waiting} waiting actuals file(s) have ids in run ${run.runId}${reason ? ` (${reason})` : ''}`);
   }
-  yield* matchPairs(context, actualsIds.map((actualsId) => ({ ...run, actualsId })), log);
+  const labelled = yield* matchPairs(context, actualsIds.map((actualsId) => ({ ...run, actualsId })), log);
+  yield* revalidateOnLateFlavours(context, labelled, log);
 }
 
 /** A join completed: runs that completed after it was planned get the same late match. */
@@ -79,5 +110,6 @@ export function* lateMatchForJoin(
     log(`late matching: the runs could not be listed: ${failureReason(error)}`);
     return;
   }
-  yield* matchPairs(context, runIds.map((runId) => ({ ...join, runId })), log);
+  const labelled = yield* matchPairs(context, runIds.map((runId) => ({ ...join, runId })), log);
+  yield* revalidateOnLateFlavours(context, labelled, log);
 }

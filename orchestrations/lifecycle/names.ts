@@ -1,3 +1,4 @@
+import { boundedId } from '../../shared/domain/bounded-id';
 import type { ActorInput } from '../../shared/schemas/lifecycle';
 
 /**
@@ -20,11 +21,20 @@ export const LIFECYCLE_ACTIVITIES = {
   recordRevalidation: 'lifecycleRecordRevalidation',
 } as const;
 
-/** Validates the champion again on a new data flavour (started by the actuals join). */
+/** Validates the champion again on a new data flavour (started by the actuals join, and by late matches). */
 export const REVALIDATE_CHAMPION = 'revalidateChampion';
 
-/** One revalidation per version and actuals file. */
-export const revalidationInstanceId = (model: string, version: number, actualsId: string): string => `revalidation:${model}:${version}:${actualsId}`;
+/** Durable instance ids are at most 256 characters (the extension refuses longer ones). */
+const MAX_INSTANCE_ID_LENGTH = 256;
+
+/**
+ * One revalidation per version and actuals file, and one per version and late match of it
+ * (`{actualsId}~{runId}`, as its labelled files are named). A late match's id, which two ids of up
+ * to 128 characters make, ends in a digest of itself when it would pass the length an instance id
+ * may have (`#` is not allowed in one).
+ */
+export const revalidationInstanceId = (model: string, version: number, actualsId: string, runId?: string): string =>
+  runId === undefined ? `revalidation:${model}:${version}:${actualsId}` : boundedId(`revalidation:${model}:${version}:${actualsId}~${runId}`, MAX_INSTANCE_ID_LENGTH, '-');
 
 /** One lifecycle instance per version: starting it twice is a no-op. */
 export const lifecycleInstanceId = (model: string, version: number): string => `lifecycle:${model}:${version}`;

@@ -21,7 +21,7 @@ const REVALIDATION_ACTOR = { id: 'system:revalidateChampion', kind: 'system' as 
 
 export const findRevalidation = defineActivity(
   LIFECYCLE_ACTIVITIES.revalidationFor,
-  z.object({ model: z.string().min(1), actualsId: z.string().min(1) }),
+  z.object({ model: z.string().min(1), actualsId: z.string().min(1), runId: z.string().min(1).optional() }),
   (input) => revalidationFor(revalidation(), input),
 );
 

@@ -164,6 +164,9 @@ export const lakePaths = {
   /** `datasets/{model}/revalidation/{name}/validation.csv`: a champion's validation rows and newly labelled ones. */
   revalidationDataset: (model: string, name: string) =>
     join('datasets', modelSegment(model), 'revalidation', runIdSegment(name), 'validation.csv'),
+  /** `datasets/{model}/revalidation/{actualsId}~{runId}/validation.csv`: a revalidation on rows a late match labelled (beside the join's own). */
+  lateRevalidationDataset: (model: string, actualsId: string, runId: string) =>
+    join('datasets', modelSegment(model), 'revalidation', `${runIdSegment(actualsId)}~${runIdSegment(runId)}`, 'validation.csv'),
   /** `datasets/{model}/retraining/{name}/{file}`: what a retraining trained and validated on. */
   retrainingDataset: (model: string, name: string, file: string) =>
     join('datasets', modelSegment(model), 'retraining', runIdSegment(name), relativeName(file)),

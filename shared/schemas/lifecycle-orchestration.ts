@@ -33,6 +33,8 @@ export type LifecycleFacts = z.infer<typeof lifecycleFactsSchema>;
 export const revalidationInputSchema = versionRefSchema.extend({
   /** The actuals file that labelled the new flavour. */
   actualsId: z.string().min(1),
+  /** When a late match labelled it: the run the file's actuals were matched to later. */
+  runId: z.string().min(1).optional(),
   /** The labelled windows the data comes from. */
   windows: z.array(z.string().min(1)),
   /** Segments (`key=value`) the version's validation data never had. */

@@ -1,8 +1,11 @@
 import { MISSING_PROFILE_VALUE } from '../domain/drift';
 import { errors } from '../domain/errors';
+import { lakePaths } from '../domain/lake-paths';
 import { MISSING_SEGMENT } from '../domain/metrics';
 import type { ModelRegistry } from '../ports/model-registry';
 import type { RevalidationInput } from '../schemas/lifecycle-orchestration';
+import type { ActualsRecord } from '../schemas/monitoring';
+import { labelledSegments } from './actuals/labelled-metrics';
 import { revalidationDataset, type TrainingDataDeps } from './training-data';
 import { loadReferenceProfile } from './window-profiles';
 
@@ -11,6 +14,8 @@ import { loadReferenceProfile } from './window-profiles';
  * segment value the champion's validation data never had (`region=east`), the champion is
  * validated again on its validation data plus those labelled rows, so the evidence shows how it
  * does on the new flavour. Its state does not change; the ledger and the events say it happened.
+ * Rows a late match labelled (actuals that came before their predictions) are judged the same way,
+ * once per (version, actuals file, run).
  */
 export interface RevalidationDeps extends TrainingDataDeps {
   registry: ModelRegistry;
@@ -24,33 +29,65 @@ export interface RevalidationDeps extends TrainingDataDeps {
 const asProfileSegment = (segment: string): string =>
   segment.endsWith(`=${MISSING_SEGMENT}`) ? `${segment.slice(0, -MISSING_SEGMENT.length)}${MISSING_PROFILE_VALUE}` : segment;
 
+/** What an actuals file labelled: the windows and the segments with labelled rows. */
+interface Labelled {
+  windows: string[];
+  segments: string[];
+}
+
+/** What the join labelled, by the file's realised metrics (null without labelled rows). */
+function joinLabelled(record: ActualsRecord): Labelled | null {
+  if (!record.metrics) return null;
+  return { windows: record.windows, segments: record.metrics.segments.filter((s) => s.rows > 0).map((s) => s.segment) };
+}
+
 /**
- * What to revalidate after an actuals file was joined: the champion and the labelled segments its
- * reference profile lacks (null when there is no champion, no reference or nothing new).
+ * What the late match of the file with `runId` labelled: its windows, and the segments of the
+ * rows in its own files (`{actualsId}~{runId}.parquet`), not the rest of the file's (null when the
+ * pair is not recorded, or the record was replaced by a newer version: its files left the windows).
+ */
+async function lateLabelled(deps: RevalidationDeps, record: ActualsRecord, runId: string): Promise<Labelled | null> {
+  const match = (record.lateMatches ?? []).find((m) => m.runId === runId);
+  if (!match || record.replacedBy !== undefined) return null;
+  const model = await deps.registry.getModel(record.modelName);
+  if (!model) throw errors.modelNotFound(record.modelName);
+  const paths = match.windows.map((windowId) => lakePaths.lateLabelled(record.modelName, windowId, record.actualsId, runId));
+  return { windows: match.windows, segments: await labelledSegments(deps, model.definition, paths) };
+}
+
+/**
+ * What to revalidate after an actuals file was joined, or (with `runId`) after a late match of it
+ * labelled more rows: the champion and the labelled segments its reference profile lacks (null
+ * when there is no champion, no reference or nothing new). The same test either way; a late
+ * match's rows only are looked at, so what the join labelled is not revalidated again for it.
  */
 export async function revalidationFor(
   deps: RevalidationDeps,
-  input: { model: string; actualsId: string },
+  input: { model: string; actualsId: string; runId?: string | undefined },
 ): Promise<RevalidationInput | null> {
-  const record = await deps.runs.actuals.get(input.model, input.actualsId);
-  if (!record || record.value.state !== 'completed' || !record.value.metrics) return null;
+  const record = (await deps.runs.actuals.get(input.model, input.actualsId))?.value;
+  if (record?.state !== 'completed') return null;
   const version = (await deps.registry.getChampion(input.model))?.value.version ?? null;
   if (version === null) return null;
   const reference = await loadReferenceProfile(deps.lake, input.model, version);
   if (!reference) return null;
-  const newSegments = record.value.metrics.segments
-    .filter((s) => s.rows > 0 && reference.segments[asProfileSegment(s.segment)] === undefined)
-    .map((s) => s.segment)
-    .sort();
+  const labelled = input.runId === undefined ? joinLabelled(record) : await lateLabelled(deps, record, input.runId);
+  if (!labelled) return null;
+  const newSegments = labelled.segments.filter((segment) => reference.segments[asProfileSegment(segment)] === undefined).sort();
   if (newSegments.length === 0) return null;
   return {
     model: input.model,
     version,
     actualsId: input.actualsId,
-    windows: record.value.windows,
+    ...(input.runId !== undefined ? { runId: input.runId } : {}),
+    windows: labelled.windows,
     newSegments,
   };
 }
+
+/** Where a revalidation's data goes: one folder per actuals file, and one per late match of it. */
+export const revalidationDataPath = (input: Pick<RevalidationInput, 'model' | 'actualsId' | 'runId'>): string =>
+  input.runId === undefined ? lakePaths.revalidationDataset(input.model, input.actualsId) : lakePaths.lateRevalidationDataset(input.model, input.actualsId, input.runId);
 
 /** Writes the revalidation's data file (the version's validation rows and the labelled ones); its lake path. */
 export async function writeRevalidationData(
@@ -68,7 +105,7 @@ export async function writeRevalidationData(
     definition: model.definition,
     version: version.value,
     windows: input.windows,
-    name: input.actualsId,
+    path: revalidationDataPath(input),
     maxRows,
   });
   if (data.labelledRows === 0) {
@@ -82,4 +119,4 @@ export async function writeRevalidationData(
 
 /** The ledger's words for a revalidation. */
 export const revalidationReason = (input: RevalidationInput): string =>
-  `new segment value(s) ${input.newSegments.join(', ')} labelled by actuals ${input.actualsId}`;
+  `new segment value(s) ${input.newSegments.join(', ')} labelled by actuals ${input.actualsId}${input.runId !== undefined ? ` matched late with run ${input.runId}` : ''}`;

@@ -398,14 +398,15 @@ export async function trainingSnapshot(
 }
 
 /**
- * A production version's revalidation data, written to
- * `datasets/{model}/revalidation/{name}/validation.csv`: the rows of its own validation dataset
- * and the labelled rows of `windows` joined back to their drops, so that validating it again
- * reports every segment, the ones its validation data never had included.
+ * A production version's revalidation data, written to `path` (a CSV under
+ * `datasets/{model}/revalidation/`): the rows of its own validation dataset and the labelled rows
+ * of `windows` (every labelled file in them, a join's or a late match's) joined back to their
+ * drops, so that validating it again reports every segment, the ones its validation data never
+ * had included.
  */
 export async function revalidationDataset(
   deps: TrainingDataDeps,
-  input: { definition: ModelDefinition; version: ModelVersion; windows: readonly string[]; name: string; maxRows: number },
+  input: { definition: ModelDefinition; version: ModelVersion; windows: readonly string[]; path: string; maxRows: number },
 ): Promise<{ path: string; validationRows: number; labelledRows: number; skipped: Record<string, number> }> {
   const { definition, version, maxRows } = input;
   const limits: TrainingDataLimits = { windows: input.windows.length, maxRows, minRows: 0 };
@@ -416,7 +417,6 @@ export async function revalidationDataset(
   const windows = [...new Set(input.windows)].filter((w) => byWindow.has(w)).sort().reverse();
   const wanted = await readLabelled(deps, definition, windows, byWindow, limits, skipped);
   const labelled = await joinToDrops(deps, definition, wanted, skipped);
-  const path = lakePaths.revalidationDataset(definition.name, input.name);
-  await deps.lake.write(path, Buffer.from(csvText(trainingColumns(definition), [...validation, ...labelled])), { contentType: 'text/csv' });
-  return { path, validationRows: validation.length, labelledRows: labelled.length, skipped: skipped.counts };
+  await deps.lake.write(input.path, Buffer.from(csvText(trainingColumns(definition), [...validation, ...labelled])), { contentType: 'text/csv' });
+  return { path: input.path, validationRows: validation.length, labelledRows: labelled.length, skipped: skipped.counts };
 }

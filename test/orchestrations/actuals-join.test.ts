@@ -136,9 +136,36 @@ describe('actualsJoin (replayed through the durable-functions SDK)', () => {
     const [w1, w2] = taskIds(s);
     s = await h.completeActivity(w1!, ok({ windowId: '20260301T0000Z', labelled: 2, labelCoverage: 0.5, provisional: false }));
     s = await h.completeActivity(w2!, ok({ windowId: '20260302T0000Z', labelled: 2, labelCoverage: 0.5, provisional: false }));
+    // Then, for the pair that labelled rows: did they hold a new segment value? No.
+    expect(calls(s)).toEqual([[LIFECYCLE_ACTIVITIES.revalidationFor, { ...step, runId: 'run-9' }]]);
+    s = await h.completeActivity(taskIds(s)[0]!, ok(null));
     expect(s.isDone).toBe(true);
     expect(s.output).toEqual({ actualsId, outcome: 'completed' });
     expect(s.actions.filter((a) => a.name === A.fail)).toEqual([]);
+  });
+
+  it('when a run that completed after the plan late-matched rows of a new segment value, then the champion is revalidated on them after the join\'s own revalidation question, under an id of the version, the file and the run; the trace is carried', async () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const traced = { ...step, traceparent };
+    const h = orchestrationHarness(ACTUALS_JOIN, { input: { ...input, traceparent }, instanceId: `actuals:demand:${actualsId}`, startTime: START });
+    let s = await h.start();
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ outcome: 'planned', actualsId, buckets: 1, parallelism: 1 }));
+    s = await h.completeActivity(taskIds(s)[0]!, ok(summary(0, ['20260302T0000Z'])));
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ windowId: '20260302T0000Z', labelled: 5, labelCoverage: 0.5, provisional: false }));
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ state: 'completed' }));
+    s = await h.completeActivity(taskIds(s)[0]!, ok(null));
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ runIds: ['run-9'] }));
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ outcome: 'matched', matched: 4, windows: ['20260303T0000Z'] }));
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ windowId: '20260303T0000Z', labelled: 4, labelCoverage: 0.5, provisional: false }));
+    expect(calls(s)).toEqual([[LIFECYCLE_ACTIVITIES.revalidationFor, { ...traced, runId: 'run-9' }]]);
+    const late = { model: 'demand', version: 3, actualsId, runId: 'run-9', windows: ['20260303T0000Z'], newSegments: ['region=west'] };
+    s = await h.completeActivity(taskIds(s)[0]!, ok(late));
+    expect(s.newActions).toEqual([
+      expect.objectContaining({ kind: 'CallSubOrchestrator', name: REVALIDATE_CHAMPION, input: { ...late, traceparent }, instanceId: `revalidation:demand:3:${actualsId}~run-9` }),
+    ]);
+    s = await h.completeSubOrchestration(taskIds(s)[0]!, { decision: 'fail', reasons: [], evidenceHash: 'b'.repeat(64), evidencePath: 'evidence/y' });
+    expect(s.isDone).toBe(true);
+    expect(s.output).toEqual({ actualsId, outcome: 'completed' });
   });
 
   it('when the file version was joined before, then the join ends at once', async () => {

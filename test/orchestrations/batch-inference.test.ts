@@ -2,6 +2,7 @@ import '../../orchestrations/batch/batch-inference';
 
 import { ACTUALS_ACTIVITIES } from '../../orchestrations/actuals/names';
 import { BATCH_ACTIVITIES as A, BATCH_INFERENCE } from '../../orchestrations/batch/names';
+import { LIFECYCLE_ACTIVITIES, REVALIDATE_CHAMPION } from '../../orchestrations/lifecycle/names';
 import type { BatchInput } from '../../shared/schemas/monitoring';
 import { type EpisodeResult, orchestrationHarness } from '../support/orchestration-harness';
 
@@ -70,6 +71,9 @@ describe('batchInference (replayed through the durable-functions SDK)', () => {
     step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateWindow).taskId, ok({ windowId: '20261206T0000Z', labelled: 3, labelCoverage: 0.5, provisional: false }));
     expect(only(step, ACTUALS_ACTIVITIES.lateMatch).input).toEqual({ model: 'demand', runId: input.runId, actualsId: 'a-2' });
     step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateMatch).taskId, ok({ outcome: 'none', matched: 0, windows: [], reason: 'no id' }));
+    // After every pair: whether the pair that labelled rows (a-1, not a-2) labelled a new segment value.
+    expect(step.newActions.map((a) => [a.name, a.input])).toEqual([[LIFECYCLE_ACTIVITIES.revalidationFor, { model: 'demand', runId: input.runId, actualsId: 'a-1' }]]);
+    step = await h.completeActivity(only(step, LIFECYCLE_ACTIVITIES.revalidationFor).taskId, ok(null));
     expect(step.isDone).toBe(true);
     expect(step.output).toEqual(summary);
   });
@@ -84,9 +88,54 @@ describe('batchInference (replayed through the durable-functions SDK)', () => {
     step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateMatch).taskId, ok({ outcome: 'matched', matched: 2, windows: ['20261206T0000Z'] }));
     expect(step.newActions.map((a) => [a.name, a.input])).toEqual([[ACTUALS_ACTIVITIES.lateWindow, { model: 'demand', windowId: '20261206T0000Z' }]]);
     step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateWindow).taskId, ok({ windowId: '20261206T0000Z', labelled: 2, labelCoverage: 0.5, provisional: false }));
+    step = await h.completeActivity(only(step, LIFECYCLE_ACTIVITIES.revalidationFor).taskId, ok(null));
     expect(step.isDone).toBe(true);
     expect(step.output).toEqual(summary);
     expect(step.actions.filter((a) => a.name === ACTUALS_ACTIVITIES.lateMatch)).toHaveLength(1);
+  });
+
+  /** A run that late-matched a-1 (then a-2, whose match an earlier attempt recorded): the episode that asks about a-1's revalidation. */
+  async function lateMatchedTwo() {
+    const { h, step: planned1 } = await untilPlanned(1);
+    let step = await h.completeActivity(only(planned1, A.scoreChunk).taskId, ok(scored(0)));
+    step = await h.completeActivity(only(step, A.complete).taskId, ok(summary));
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateRecords).taskId, ok({ actualsIds: ['a-1', 'a-2'], waiting: 2 }));
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateMatch).taskId, ok({ outcome: 'matched', matched: 3, windows: ['20261206T0000Z'] }));
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateWindow).taskId, ok({ windowId: '20261206T0000Z', labelled: 3, labelCoverage: 0.5, provisional: false }));
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateMatch).taskId, ok({ outcome: 'done', matched: 2, windows: ['20261206T0000Z'] }));
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateWindow).taskId, ok({ windowId: '20261206T0000Z', labelled: 5, labelCoverage: 0.5, provisional: false }));
+    expect(step.newActions.map((a) => [a.name, a.input])).toEqual([[LIFECYCLE_ACTIVITIES.revalidationFor, { model: 'demand', runId: input.runId, actualsId: 'a-1' }]]);
+    return { h, step };
+  }
+
+  const lateRevalidation = (actualsId: string) => ({ model: 'demand', version: 1, actualsId, runId: input.runId, windows: ['20261206T0000Z'], newSegments: ['region=west'] });
+  const evidence = { decision: 'pass', reasons: [], evidenceHash: 'a'.repeat(64), evidencePath: 'evidence/x' };
+
+  it('when late-matched rows hold a segment value new to the champion, then the champion is revalidated as after a join, once per version, file and run; a pair recorded by an earlier attempt is asked about too', async () => {
+    const { h, step: asked } = await lateMatchedTwo();
+    let step = await h.completeActivity(only(asked, LIFECYCLE_ACTIVITIES.revalidationFor).taskId, ok(lateRevalidation('a-1')));
+    expect(step.newActions).toEqual([
+      expect.objectContaining({ kind: 'CallSubOrchestrator', name: REVALIDATE_CHAMPION, input: lateRevalidation('a-1'), instanceId: `revalidation:demand:1:a-1~${input.runId}` }),
+    ]);
+    // The run's own status stays the done status: the revalidation shows on its own instance.
+    expect(step.customStatus).toMatchObject({ step: 'done' });
+    step = await h.completeSubOrchestration(only(step, REVALIDATE_CHAMPION).taskId, evidence);
+    expect(step.newActions.map((a) => [a.name, a.input])).toEqual([[LIFECYCLE_ACTIVITIES.revalidationFor, { model: 'demand', runId: input.runId, actualsId: 'a-2' }]]);
+    step = await h.completeActivity(only(step, LIFECYCLE_ACTIVITIES.revalidationFor).taskId, ok(lateRevalidation('a-2')));
+    expect(only(step, REVALIDATE_CHAMPION)).toMatchObject({ instanceId: `revalidation:demand:1:a-2~${input.runId}` });
+    step = await h.completeSubOrchestration(only(step, REVALIDATE_CHAMPION).taskId, evidence);
+    expect(step.isDone).toBe(true);
+    expect(step.output).toEqual(summary);
+  });
+
+  it('when a late match\'s revalidation fails, or asking for it does, then the run ends completed all the same and the next pair is still asked about', async () => {
+    const { h, step: asked } = await lateMatchedTwo();
+    let step = await h.completeActivity(only(asked, LIFECYCLE_ACTIVITIES.revalidationFor).taskId, ok(lateRevalidation('a-1')));
+    step = await h.failSubOrchestration(only(step, REVALIDATE_CHAMPION).taskId, 'INSUFFICIENT_DATA: no labelled row of region=west could be joined back to its drop');
+    step = await h.completeActivity(only(step, LIFECYCLE_ACTIVITIES.revalidationFor).taskId, { ok: false, code: 'MODEL_NOT_FOUND', message: 'gone' });
+    expect(step.isDone).toBe(true);
+    expect(step.output).toEqual(summary);
+    expect(step.actions.filter((a) => a.name === A.fail)).toEqual([]);
   });
 
   it('when the run\'s predictions could not be read for the listing, then no late match is scheduled and the run stays completed', async () => {

@@ -1,7 +1,7 @@
 import { laterActuals } from '../../domain/actuals';
 import { errors } from '../../domain/errors';
 import { hashBytes, IdTable } from '../../domain/id-table';
-import { computeMetricsByKeys, type MetricsData } from '../../domain/metrics';
+import { computeMetricsByKeys, type MetricsData, MISSING_SEGMENT } from '../../domain/metrics';
 import type { RawRows } from '../../domain/raw-rows';
 import type { TabularFiles } from '../../ports/tabular-files';
 import type { SegmentedMetricReport } from '../../schemas/metrics';
@@ -181,6 +181,29 @@ export function realisedMetrics(
       : { actual: Int32Array.from(actual), probabilities: predicted.slice(), classCount: predicted.length / n };
   const columns = Object.fromEntries(definition.segmentKeys.map((key, k) => [key, segments[k]!]));
   return computeMetricsByKeys(definition.task, data, definition.segmentKeys, columns, { bootstrap: { resamples: bootstrapResamples } });
+}
+
+/**
+ * The segments (`key=value`, named as realised metrics name them) that rows of the labelled files
+ * hold, sorted; only the segment columns are read.
+ */
+export async function labelledSegments(deps: { files: TabularFiles }, definition: ModelDefinition, paths: readonly string[]): Promise<string[]> {
+  const keys = definition.segmentKeys;
+  const found = new Set<string>();
+  if (keys.length === 0) return [];
+  for (const path of paths) {
+    const plan = await deps.files.plan(path, WHOLE_FILE);
+    for (const chunk of plan.chunks) {
+      const opened = await deps.files.open(path, chunk, { columns: keys });
+      const columns = keys.map((key) => opened.columns.indexOf(key));
+      for await (const raw of opened.batches) {
+        for (let r = 0; r < raw.rowCount; r += 1) {
+          columns.forEach((c, k) => found.add(`${keys[k]}=${(c < 0 ? null : raw.symbol ? raw.symbol(c, r) : raw.text(c, r)) ?? MISSING_SEGMENT}`));
+        }
+      }
+    }
+  }
+  return [...found].sort();
 }
 
 /** Where the first of `passes` hash ranges of ids ends: the deterministic sample realised metrics use. */

@@ -13,8 +13,10 @@ import type { TabularFiles } from '../../../shared/ports/tabular-files';
 import { MAX_EVENT_ID_LENGTH, type ModelEventInput } from '../../../shared/schemas/messages';
 import type { ModelDefinition } from '../../../shared/schemas/model';
 import { lateMatchActuals, lateMatchEventId, lateRecordsForRun, lateRunsForJoin, refreshLateWindow } from '../../../shared/usecases/actuals/late-match';
+import { revalidationDataPath, type RevalidationDeps, revalidationFor, revalidationReason, writeRevalidationData } from '../../../shared/usecases/revalidation';
 import { trainingSnapshot } from '../../../shared/usecases/training-data';
 import { actualsCsv, type ActualsWorld, actualsWorld, aDemandModel, BIAS, dropActuals, type DropRow, joinInProcess, scoredRun, WEIGHTS } from '../../support/actuals-kit';
+import { aModelVersion } from '../../support/builders';
 import { InMemoryModelRegistry } from '../../support/in-memory-registry';
 import { type InMemoryActualsCollection, type InMemoryRunCollection, inMemoryRunStore } from '../../support/in-memory-run-store';
 import { MemoryLake } from '../../support/memory-lake';
@@ -464,6 +466,84 @@ describe('late matching: the actuals.late_matched event', () => {
     expect(one!.length).toBe(MAX_EVENT_ID_LENGTH);
     expect(one).not.toEqual(two);
     expect(lateMatchEventId(actualsId, `${'r'.repeat(100)}-1`)).toBe(one);
+  });
+});
+
+describe('late matching: the champion revalidated on new segment values it labelled', () => {
+  const profile = { schemaVersion: 1 as const, rowCount: 10, columns: {} };
+
+  /** v1 the champion, its reference profile knowing north and south only. */
+  async function withChampion(w: ActualsWorld): Promise<RevalidationDeps> {
+    await w.registry.registerVersion('demand', (n) => aModelVersion({ modelName: 'demand', version: n, datasets: [] }));
+    await w.registry.swapChampion({ modelName: 'demand', version: 1, previous: [], epoch: 1, since: '2026-03-01T00:00:00.000Z' }, undefined);
+    const reference = { schemaVersion: 1, model: 'demand', version: 1, source: 'datasets/demand/validation.csv', overall: profile, segments: { 'region=north': profile, 'region=south': profile } };
+    await w.lake.write(lakePaths.referenceProfile('demand', 1), Buffer.from(JSON.stringify(reference)));
+    return { registry: w.registry, runs: w.runs, lake: w.lake, files: w.files };
+  }
+
+  const east: DropRow = { id: 'e0', ts: '2026-03-01T07:00:00Z', x1: 1, x2: 1, region: 'east' };
+  const west: DropRow[] = [
+    { id: 'w0', ts: '2026-03-02T08:00:00Z', x1: 1, x2: 2, region: 'west' },
+    { id: 'w1', ts: '2026-03-02T09:00:00Z', x1: 2, x2: 1, region: 'west' },
+  ];
+
+  it('when a late match labels rows of a segment value the champion\'s reference lacks, then that pair asks for a revalidation on its windows, whose data holds its late-labelled rows; a pair of known values and the join\'s own new value do not count for it', async () => {
+    const { w } = await world();
+    const deps = await withChampion(w);
+    // The join matches e0 (east, new) against a run it planned; the rest waits for later runs.
+    await scoredRun(w, { runId: 'run-early', createdAt: '2026-03-09T00:00:00Z', rows: [east] });
+    const input = await dropActuals(w, 'mixed.csv', actualsCsv(['id', 'sales'], [['e0', 5], ...rows.map((r) => [r.id, actualOf[r.id]!]), ['w0', 8], ['w1', 9]]));
+    const { record: joined } = await joinInProcess(w, input);
+    const actualsId = joined!.actualsId;
+    expect(joined).toMatchObject({ matched: 1, unmatched: 6 });
+    expect(await revalidationFor(deps, { model: 'demand', actualsId })).toMatchObject({ newSegments: ['region=east'] });
+
+    // north and south only: nothing new in these rows, though the file's metrics still have east.
+    await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows });
+    await lateMatchInProcess(w, actualsId, 'run-late');
+    expect((await record(w, actualsId)).metrics!.segments.map((x) => x.segment)).toContain('region=east');
+    expect(await revalidationFor(deps, { model: 'demand', actualsId, runId: 'run-late' })).toBeNull();
+
+    await scoredRun(w, { runId: 'run-west', createdAt: LATER, rows: west });
+    expect(await lateMatchInProcess(w, actualsId, 'run-west')).toMatchObject({ outcome: 'matched', matched: 2, windows: [DAY2] });
+    const found = await revalidationFor(deps, { model: 'demand', actualsId, runId: 'run-west' });
+    expect(found).toEqual({ model: 'demand', version: 1, actualsId, runId: 'run-west', windows: [DAY2], newSegments: ['region=west'] });
+    expect(revalidationReason(found!)).toBe(`new segment value(s) region=west labelled by actuals ${actualsId} matched late with run run-west`);
+
+    // Its data: every labelled file of the pair's window, the late one included, joined back to the drops; beside the join's own revalidation data.
+    const path = await writeRevalidationData(deps, found!, 1000);
+    expect(path).toBe(lakePaths.lateRevalidationDataset('demand', actualsId, 'run-west'));
+    expect(path).not.toBe(revalidationDataPath({ model: 'demand', actualsId }));
+    const [header, ...lines] = (await w.lake.readBuffer(path)).toString().trim().split('\n');
+    const region = header!.split(',').indexOf('region');
+    expect(lines.map((l) => l.split(',')[region]).sort()).toEqual(['north', 'south', 'west', 'west']);
+  });
+
+  it('when there is no champion or no reference, the pair is not recorded (it matched nothing), or the record was replaced, then nothing is revalidated', async () => {
+    const { w } = await world();
+    const early = await dropActuals(w, 'west.csv', actualsCsv(['id', 'sales'], [['w0', 8], ['w1', 9]]));
+    const westId = (await joinInProcess(w, early)).record!.actualsId;
+    await scoredRun(w, { runId: 'run-west', createdAt: LATER, rows: west });
+    await lateMatchInProcess(w, westId, 'run-west');
+    const pair = { model: 'demand', actualsId: westId, runId: 'run-west' };
+    expect(await revalidationFor({ registry: w.registry, runs: w.runs, lake: w.lake, files: w.files }, pair)).toBeNull();
+
+    const deps = await withChampion(w);
+    expect(await revalidationFor(deps, pair)).toMatchObject({ runId: 'run-west', newSegments: ['region=west'] });
+    const reference = await w.lake.readBuffer(lakePaths.referenceProfile('demand', 1));
+    await w.lake.delete(lakePaths.referenceProfile('demand', 1));
+    expect(await revalidationFor(deps, pair)).toBeNull();
+    await w.lake.write(lakePaths.referenceProfile('demand', 1), reference);
+
+    expect(await revalidationFor(deps, { ...pair, runId: 'no-such-run' })).toBeNull();
+    const { actualsId: otherId } = await actualsFirst(w);
+    expect(await lateMatchActuals(w.deps, { model: 'demand', actualsId: otherId, runId: 'run-west' })).toMatchObject({ outcome: 'none' });
+    expect(await revalidationFor(deps, { ...pair, actualsId: otherId })).toBeNull();
+
+    // A version replaced by a newer upload of its path counts nowhere: its late files left the windows.
+    const stored = (await w.runs.actuals.get('demand', westId))!;
+    await w.runs.actuals.replace('demand', westId, { ...stored.value, replacedBy: { actualsId: 'newer', at: LATER, labelledFolder: 'datasets/demand/replaced/x/' } }, stored.etag);
+    expect(await revalidationFor(deps, pair)).toBeNull();
   });
 });
 
