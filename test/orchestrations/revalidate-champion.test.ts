@@ -1,6 +1,6 @@
 import '../../orchestrations/lifecycle/revalidation';
 
-import { LIFECYCLE_ACTIVITIES as A, REVALIDATE_CHAMPION } from '../../orchestrations/lifecycle/names';
+import { LIFECYCLE_ACTIVITIES as A, REVALIDATE_CHAMPION, revalidationInstanceId } from '../../orchestrations/lifecycle/names';
 import { sha } from '../support/builders';
 import { type EpisodeResult, orchestrationHarness } from '../support/orchestration-harness';
 
@@ -24,5 +24,18 @@ describe('revalidateChampion (replayed through the durable-functions SDK)', () =
     const calls = s.actions.filter((a) => a.kind.startsWith('CallActivity'));
     expect(calls.map((a) => a.name)).toEqual([A.revalidationData, A.validate, A.recordRevalidation]);
     expect(calls.map((a) => (a.input as { traceparent?: string }).traceparent)).toEqual(calls.map(() => traceparent));
+  });
+});
+
+describe('revalidationInstanceId', () => {
+  it('when a late match asks, then the id names the version, the file and the run; one that would pass 256 characters ends in a digest, without the characters an instance id may not hold', () => {
+    expect(revalidationInstanceId('demand', 3, 'a1')).toBe('revalidation:demand:3:a1');
+    expect(revalidationInstanceId('demand', 3, 'a1', 'run-9')).toBe('revalidation:demand:3:a1~run-9');
+    const [actualsId, runId] = ['a'.repeat(128), 'r'.repeat(128)];
+    const long = revalidationInstanceId('demand', 3, actualsId, runId);
+    expect(long).toHaveLength(256);
+    expect(long).toMatch(/^revalidation:demand:3:a{128}~r{64}-[0-9a-f]{40}$/);
+    expect(revalidationInstanceId('demand', 3, actualsId, runId)).toBe(long);
+    expect(revalidationInstanceId('demand', 3, actualsId, `${'r'.repeat(127)}s`)).not.toBe(long);
   });
 });
