@@ -226,6 +226,28 @@ describe('actuals join on devhost', () => {
     // The quarantine keeps its 41 unmatched lines (what the join saw); the record counts only the one left.
     const quarantine = (await devhost.container().getBlobClient(`quarantine/early/${actualsId}/bucket-00000.jsonl`).downloadToBuffer()).toString().trim().split('\n');
     expect(quarantine.filter((l) => JSON.parse(l).code === 'unmatched')).toHaveLength(41);
+
+    // Listeners hear of the rows labelled late: one actuals.late_matched for the pair.
+    const client = new ServiceBusClient(devhost.serviceBusConnectionString);
+    try {
+      const receiver = client.createReceiver('model-events', 'all-events', { receiveMode: 'receiveAndDelete' });
+      const late: ModelEvent[] = [];
+      await eventually('the actuals.late_matched event', async () => {
+        late.push(...(await receiver.receiveMessages(100, { maxWaitTimeInMs: 500 })).map((m) => m.body as ModelEvent).filter((e) => e.model === 'early' && e.type === 'actuals.late_matched'));
+        return late.length > 0 ? true : undefined;
+      });
+      expect(late).toEqual([
+        {
+          type: 'actuals.late_matched',
+          eventId: `actuals-late-match:${actualsId}:${run.runId}`,
+          model: 'early',
+          occurredAt: record.lateMatches[0].at,
+          data: { actualsId, runId: run.runId, matched: 40, windows: [windowId] },
+        },
+      ]);
+    } finally {
+      await client.close();
+    }
   });
 
   it('when actuals are joined while their drop waits for a champion, then the run matches them once a champion scores it', async () => {
