@@ -155,7 +155,7 @@ export const modelEventSchema = z.discriminatedUnion('type', [
       /** The run whose predictions they were matched to. */
       runId: z.string().min(1),
       /** Rows labelled (ids matched), each in `labelled/{windowId}/{actualsId}~{runId}.parquet`. */
-      matched: z.number().int().positive(),
+      matched: z.number().int().nonnegative(),
       /** Windows those rows are in; their realised performance is recomputed. */
       windows: z.array(z.string().min(1)),
     }),

@@ -51,7 +51,12 @@ async function lateLabelled(deps: RevalidationDeps, record: ActualsRecord, runId
   if (!match || record.replacedBy !== undefined) return null;
   const model = await deps.registry.getModel(record.modelName);
   if (!model) throw errors.modelNotFound(record.modelName);
-  const paths = match.windows.map((windowId) => lakePaths.lateLabelled(record.modelName, windowId, record.actualsId, runId));
+  const paths: string[] = [];
+  for (const windowId of match.windows) {
+    const path = lakePaths.lateLabelled(record.modelName, windowId, record.actualsId, runId);
+    // Gone while a newer version of the path replaces this one (files first, `replacedBy` last): they count nowhere.
+    if (await deps.lake.stat(path)) paths.push(path);
+  }
   return { windows: match.windows, segments: await labelledSegments(deps, model.definition, paths) };
 }
 

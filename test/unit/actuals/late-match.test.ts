@@ -540,7 +540,13 @@ describe('late matching: the champion revalidated on new segment values it label
     expect(await lateMatchActuals(w.deps, { model: 'demand', actualsId: otherId, runId: 'run-west' })).toMatchObject({ outcome: 'none' });
     expect(await revalidationFor(deps, { ...pair, actualsId: otherId })).toBeNull();
 
-    // A version replaced by a newer upload of its path counts nowhere: its late files left the windows.
+    // A version being replaced by a newer upload of its path: its late files leave the windows first, the record is marked last.
+    const late = lakePaths.lateLabelled('demand', DAY2, westId, 'run-west');
+    const moved = await w.lake.readBuffer(late);
+    await w.lake.delete(late);
+    expect(await revalidationFor(deps, pair)).toBeNull();
+    await w.lake.write(late, moved);
+    expect(await revalidationFor(deps, pair)).toMatchObject({ newSegments: ['region=west'] });
     const stored = (await w.runs.actuals.get('demand', westId))!;
     await w.runs.actuals.replace('demand', westId, { ...stored.value, replacedBy: { actualsId: 'newer', at: LATER, labelledFolder: 'datasets/demand/replaced/x/' } }, stored.etag);
     expect(await revalidationFor(deps, pair)).toBeNull();
