@@ -29,8 +29,10 @@ interface LatePair {
  * Matches each (actuals file, run) pair in turn: the late match, then its windows' performance.
  * One pair at a time, so one bucket of ids is held at once and the late matches of one file do
  * not race for its record. A pair that fails is logged and left: the run or the join it follows
- * has completed either way, and a later run or join may match it again. Answers the pairs whose
- * rows are recorded (matched now, or by an earlier attempt).
+ * has completed either way, and a later run or join may match it again. Answers the pairs that
+ * may have labelled rows: matched now or by an earlier attempt, and those that failed, which may
+ * have recorded their rows before failing (publishing the event, refreshing a window); the
+ * revalidation question reads the record.
  */
 function* matchPairs(context: OrchestrationContext, pairs: readonly LatePair[], log: (message: string) => void): Generator<df.Task, LatePair[], unknown> {
   const labelled: LatePair[] = [];
@@ -46,6 +48,7 @@ function* matchPairs(context: OrchestrationContext, pairs: readonly LatePair[], 
       if ((done.outcome === 'matched' || done.outcome === 'done') && done.matched > 0) labelled.push(pair);
     } catch (error) {
       log(`late match of ${pair.actualsId} with run ${pair.runId} failed: ${failureReason(error)}`);
+      labelled.push(pair);
     }
   }
   return labelled;
