@@ -72,6 +72,8 @@ export async function revalidationFor(
 ): Promise<RevalidationInput | null> {
   const record = (await deps.runs.actuals.get(input.model, input.actualsId))?.value;
   if (record?.state !== 'completed') return null;
+  // A late match that failed before recording its pair is asked about too: nothing to read then.
+  if (input.runId !== undefined && !(record.lateMatches ?? []).some((m) => m.runId === input.runId)) return null;
   const version = (await deps.registry.getChampion(input.model))?.value.version ?? null;
   if (version === null) return null;
   const reference = await loadReferenceProfile(deps.lake, input.model, version);
