@@ -66,9 +66,23 @@ export const segmentMetricReportSchema = z.object({
 });
 export type SegmentMetricReport = z.infer<typeof segmentMetricReportSchema>;
 
+/** A segment key with more values than the cap (SEGMENT_MAX_VALUES): the rest are one segment, `key=__other__`. */
+export const segmentCapSummarySchema = z.object({
+  /** Values kept by name at most. */
+  limit: z.number().int().positive(),
+  /** Distinct values seen (missing values are not a value). */
+  distinctValues: z.number().int().nonnegative(),
+  /** Values counted in `key=__other__`, and their rows. */
+  foldedValues: z.number().int().nonnegative(),
+  foldedRows: z.number().int().nonnegative(),
+});
+export type SegmentCapSummaryDoc = z.infer<typeof segmentCapSummarySchema>;
+
 export const segmentedMetricReportSchema = z.object({
   overall: metricReportSchema,
   segments: z.array(segmentMetricReportSchema),
+  /** Segment keys whose values were capped, by key; absent when every value has its segment. */
+  cappedSegments: z.record(z.string(), segmentCapSummarySchema).optional(),
 });
 export type SegmentedMetricReport = z.infer<typeof segmentedMetricReportSchema>;
 

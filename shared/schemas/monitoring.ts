@@ -5,7 +5,7 @@ import { driftEvaluationSchema, driftReportSchema, policyVerdictSchema } from '.
 import { retrainingReasonSchema } from './messages';
 import { segmentedMetricReportSchema } from './metrics';
 import { metricNameSchema } from './policies';
-import { profileSchema } from './profile';
+import { profileSchema, profileSegmentCapSchema } from './profile';
 
 /**
  * What the production loop stores: inference runs, actuals files, monitoring windows, retraining
@@ -38,6 +38,8 @@ export const windowProfileSchema = z.object({
   window: windowSpanSchema,
   overall: profileSchema,
   segments: z.record(z.string(), profileSchema),
+  /** Segment keys with more values than the cap, by key: the rest are profiled as `key=__other__`. */
+  cappedSegments: z.record(z.string(), profileSegmentCapSchema).optional(),
 });
 export type WindowProfile = z.infer<typeof windowProfileSchema>;
 
@@ -49,6 +51,11 @@ export const flavoursSchema = z.object({
   unseenCategories: z.record(z.string(), z.object({ rows: count, values: z.array(z.string()) })),
   /** Rows with a numeric feature outside the reference's range, per column. */
   outOfRange: z.record(z.string(), z.object({ below: count, above: count })),
+  /**
+   * Segment keys that had more values than the cap (SEGMENT_MAX_VALUES), by key: `newSegmentValues`
+   * names at most the cap of them; the rest were profiled as `key=__other__`.
+   */
+  segmentValuesCapped: z.record(z.string(), profileSegmentCapSchema).optional(),
 });
 export type Flavours = z.infer<typeof flavoursSchema>;
 
@@ -313,6 +320,8 @@ export const referenceProfileSchema = z.object({
   source: z.string(),
   overall: profileSchema,
   segments: z.record(z.string(), profileSchema),
+  /** Segment keys with more values than the cap, by key: the rest are profiled as `key=__other__`. */
+  cappedSegments: z.record(z.string(), profileSegmentCapSchema).optional(),
 });
 export type ReferenceProfile = z.infer<typeof referenceProfileSchema>;
 

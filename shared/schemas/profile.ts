@@ -71,6 +71,23 @@ export const profileSchema = z.object({
   columns: z.record(columnNameSchema, columnProfileSchema),
 });
 
+/**
+ * A segment key of a segmented profile (a window's, a reference's) that had more values than the
+ * cap (SEGMENT_MAX_VALUES): the values past it are profiled together as `key=__other__`.
+ */
+export const profileSegmentCapSchema = z.object({
+  /** Values kept by name at most. */
+  limit: z.number().int().positive(),
+  /**
+   * Distinct values seen, at least: exact for one profiled piece; merged profiles keep the largest
+   * count known, since values seen in two pieces cannot be told apart once folded.
+   */
+  distinctValuesAtLeast: count,
+  /** Rows profiled as `key=__other__`. */
+  foldedRows: count,
+});
+
+export type ProfileSegmentCap = z.infer<typeof profileSegmentCapSchema>;
 export type KllSketchDoc = z.infer<typeof kllSketchSchema>;
 export type NumericColumnProfile = z.infer<typeof numericColumnProfileSchema>;
 export type CategoricalColumnProfile = z.infer<typeof categoricalColumnProfileSchema>;

@@ -9,6 +9,7 @@ import type { ModelTask } from '../../schemas/model';
 import type { MetricName } from '../../schemas/policies';
 import { errors } from '../errors';
 import { seededRandom } from '../random';
+import { capSegmentColumn, type SegmentCapSummary } from '../segment-cap';
 import {
   argmaxClasses,
   type ClassificationData,
@@ -27,6 +28,8 @@ export type MetricsData = RegressionData | ClassificationData;
 export interface MetricsOptions {
   /** Percentile bootstrap settings; defaults: 1000 resamples, seed 42, 95 % level. */
   readonly bootstrap?: Partial<BootstrapOptions>;
+  /** `computeMetricsByKeys`: values a segment key keeps by name; the rest are `key=__other__`. Unbounded when absent. */
+  readonly maxSegmentValues?: number;
 }
 
 const isClassification = (data: MetricsData): data is ClassificationData => 'probabilities' in data;
@@ -107,7 +110,8 @@ export function computeMetricsBySegment(
 /**
  * `computeMetrics` for all rows and for each value of each segment key, one key at a time,
  * segments named `key=value` (missing values `key=(missing)`) in key order, then value order: the
- * shape of validation evidence and of realised performance.
+ * shape of validation evidence and of realised performance. With `maxSegmentValues`, a key with
+ * more values keeps the most frequent and reports the rest as `key=__other__` (`cappedSegments`).
  */
 export function computeMetricsByKeys(
   task: ModelTask,
@@ -117,13 +121,20 @@ export function computeMetricsByKeys(
   options: MetricsOptions = {},
 ): SegmentedMetricReport {
   const segments: SegmentedMetricReport['segments'] = [];
+  const cappedSegments: Record<string, SegmentCapSummary> = {};
   for (const key of keys) {
-    for (const [value, rows] of groupRowsBySegment(columns[key] ?? [])) {
+    let values = columns[key] ?? [];
+    if (options.maxSegmentValues !== undefined) {
+      const capped = capSegmentColumn(values, options.maxSegmentValues);
+      values = capped.values;
+      if (capped.capped) cappedSegments[key] = capped.capped;
+    }
+    for (const [value, rows] of groupRowsBySegment(values)) {
       const subset = isClassification(data) ? subsetClassification(data, rows) : subsetRegression(data, rows);
       segments.push({ segment: `${key}=${value}`, rows: rows.length, report: computeMetrics(task, subset, options) });
     }
   }
-  return { overall: computeMetrics(task, data, options), segments };
+  return { overall: computeMetrics(task, data, options), segments, ...(Object.keys(cappedSegments).length > 0 ? { cappedSegments } : {}) };
 }
 
 interface Samples {
