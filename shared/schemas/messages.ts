@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import { isoDateTimeSchema, modelNameSchema, versionNumberSchema } from './common';
+import { profileSegmentCapSchema } from './profile';
 
 /** Why a retraining request was raised. */
 export const retrainingReasonSchema = z.enum(['drift', 'performance', 'new-segment', 'schedule', 'manual']);
@@ -144,6 +145,11 @@ export const modelEventSchema = z.discriminatedUnion('type', [
       outOfRange: z.record(z.string(), z.number().int().nonnegative()).default({}),
       /** Values per key (segment key or column) left out to keep the message small; the run document lists them all. */
       omittedValues: z.record(z.string(), z.number().int().positive()).optional(),
+      /**
+       * Segment keys past the cap (SEGMENT_MAX_VALUES): values seen (at least), the cap, and the rows
+       * counted as `key=__other__`, whose values are named nowhere.
+       */
+      segmentValuesCapped: z.record(z.string(), profileSegmentCapSchema).optional(),
     }),
   }),
   z.object({

@@ -4,6 +4,7 @@ import { errors, isDomainError, parseOrThrow } from '../domain/errors';
 import { sameEtag } from '../domain/lake-objects';
 import { lakePaths } from '../domain/lake-paths';
 import { latestOccurrence, scheduleProblem } from '../domain/schedule';
+import { DEFAULT_SEGMENT_MAX_VALUES, OTHER_SEGMENT_VALUE } from '../domain/segment-cap';
 import type { RowBatch } from '../domain/tabular';
 import { windowFromId, windowIdOf, windowLengthMs, windowStartOf } from '../domain/windows';
 import type { Clock } from '../ports/clock';
@@ -29,7 +30,7 @@ import { type Chunk, chunkSchema, type ChunkSummary } from '../schemas/scoring';
 import { checkParity } from './check-parity';
 import { type LoadedVersion, loadScoringVersion } from './load-version';
 import { type ChunkTargets, defaultChunkTargets, planChunks } from './plan-chunks';
-import { concatBatches, mergeSegmented, monitoredBatch, profileAgainst, type SegmentedProfile, subsetBatch } from './profiling';
+import { concatBatches, mergeSegmented, monitoredBatch, profileAgainst, type SegmentCap, type SegmentedProfile, subsetBatch } from './profiling';
 import { outputColumns, quarantineChunkPath, scoreChunk } from './score-chunk';
 import { isRunProfileName } from './window-profiles';
 
@@ -56,7 +57,14 @@ export interface BatchDeps {
   cache: ScoringCache;
   /** How drops are cut into chunks (defaultChunkTargets unless configured). */
   chunkTargets?: ChunkTargets;
+  /** Values a segment key keeps by name in run profiles (SEGMENT_MAX_VALUES; DEFAULT_SEGMENT_MAX_VALUES unless configured). */
+  segmentMaxValues?: number;
 }
+
+const segmentCapOf = (deps: Pick<BatchDeps, 'segmentMaxValues'>, reference: SegmentedProfile | undefined): SegmentCap => ({
+  maxValues: deps.segmentMaxValues ?? DEFAULT_SEGMENT_MAX_VALUES,
+  reference,
+});
 
 /** A data file as the blob event saw it. */
 export interface SourceRef {
@@ -339,7 +347,7 @@ export async function scoreRunChunk(deps: BatchDeps, input: ScoreRunChunkInput):
       schemaVersion: 1,
       model: input.model,
       window: windowFromId(id, length),
-      ...profileAgainst(definition, batch, reference),
+      ...profileAgainst(definition, batch, reference, segmentCapOf(deps, reference).maxValues),
     };
     await deps.lake.write(lakePaths.windowChunkProfile(input.model, id, input.runId, input.planned.part), Buffer.from(JSON.stringify(profile)), {
       contentType: 'application/json',
@@ -367,17 +375,18 @@ export async function completeRun(deps: BatchDeps, input: CompleteRunInput): Pro
   const { model, runId, version } = input;
   const definition = (await deps.registry.getModel(model))!.definition;
   const { reference } = await loadScoringVersionCached(deps, definition, model, version);
+  const cap = segmentCapOf(deps, reference);
   // Predictions per window: what the window document counts (rows profiled but not scored are not predictions).
   const windows = new Map<string, number>();
   for (const c of input.chunks) for (const w of c.windows) windows.set(w.id, (windows.get(w.id) ?? 0) + (w.predictions ?? w.rows));
   let merged: SegmentedProfile | undefined;
   for (const windowId of [...windows.keys()].sort()) {
-    const profile = await mergeChunkProfiles(deps, model, windowId, runId, input.chunks);
+    const profile = await mergeChunkProfiles(deps, model, windowId, runId, input.chunks, cap);
     await deps.lake.write(lakePaths.windowRunProfile(model, windowId, runId), Buffer.from(JSON.stringify(profile)), {
       contentType: 'application/json',
       metadata: { rows: String(profile.overall.rowCount), predictions: String(windows.get(windowId)!) },
     });
-    merged = merged ? mergeSegmented(merged, profile) : profile;
+    merged = merged ? mergeSegmented(merged, profile, cap) : profile;
     await recountWindowPredictions(deps, definition, windowId, version, profile.window);
   }
   const rowsScored = input.chunks.reduce((s, c) => s + c.rowsScored, 0);
@@ -417,13 +426,13 @@ export async function completeRun(deps: BatchDeps, input: CompleteRunInput): Pro
   }));
 }
 
-async function mergeChunkProfiles(deps: BatchDeps, model: string, windowId: string, runId: string, chunks: readonly ScoredChunk[]): Promise<WindowProfile> {
+async function mergeChunkProfiles(deps: BatchDeps, model: string, windowId: string, runId: string, chunks: readonly ScoredChunk[], cap: SegmentCap): Promise<WindowProfile> {
   let merged: WindowProfile | undefined;
   for (const c of chunks) {
     if (!c.windows.some((w) => w.id === windowId)) continue;
     const path = lakePaths.windowChunkProfile(model, windowId, runId, c.chunkIndex);
     const profile = parseOrThrow(windowProfileSchema, JSON.parse((await deps.lake.readBuffer(path)).toString('utf8')), `chunk profile ${path}`);
-    merged = merged ? { ...merged, ...mergeSegmented(merged, profile) } : profile;
+    merged = merged ? { ...merged, ...mergeSegmented(merged, profile, cap) } : profile;
   }
   if (!merged) throw new Error(`window ${windowId} of run ${runId} has no chunk profile`);
   return merged;
@@ -498,12 +507,16 @@ async function recountWindowPredictions(
   }
 }
 
-/** What the run saw that the champion's validation data never had. */
+/**
+ * What the run saw that the champion's validation data never had. A segment key past its cap names
+ * the new values it kept (at most the cap) and says how many it saw in `segmentValuesCapped`.
+ */
 function flavoursOf(definition: ModelDefinition, reference: SegmentedProfile, run: SegmentedProfile): Flavours {
   const newSegmentValues: Flavours['newSegmentValues'] = {};
+  const other = (key: string) => `${key}=${OTHER_SEGMENT_VALUE}`;
   for (const key of definition.segmentKeys) {
     const seen = new Set(Object.keys(reference.segments).filter((s) => s.startsWith(`${key}=`)));
-    const fresh = Object.keys(run.segments).filter((s) => s.startsWith(`${key}=`) && !seen.has(s)).map((s) => s.slice(key.length + 1));
+    const fresh = Object.keys(run.segments).filter((s) => s.startsWith(`${key}=`) && !seen.has(s) && s !== other(key)).map((s) => s.slice(key.length + 1));
     if (fresh.length > 0) newSegmentValues[key] = fresh.sort();
   }
   const unseenCategories: Flavours['unseenCategories'] = {};
@@ -517,10 +530,13 @@ function flavoursOf(definition: ModelDefinition, reference: SegmentedProfile, ru
       outOfRange[feature.name] = { ...column.outOfRange };
     }
   }
-  return { newSegmentValues, unseenCategories, outOfRange };
+  const capped = run.cappedSegments ?? {};
+  return { newSegmentValues, unseenCategories, outOfRange, ...(Object.keys(capped).length > 0 ? { segmentValuesCapped: capped } : {}) };
 }
 
-export const hasNewSegments = (flavours: Flavours | undefined): boolean => Object.keys(flavours?.newSegmentValues ?? {}).length > 0;
+/** Whether a run saw segment values its champion's validation data never had (named, or past a key's cap). */
+export const hasNewSegments = (flavours: Flavours | undefined): boolean =>
+  Object.keys(flavours?.newSegmentValues ?? {}).length > 0 || Object.keys(flavours?.segmentValuesCapped ?? {}).length > 0;
 
 /** A run that failed for good: recorded with its reason (no half-written predictions count as complete: there is no manifest). */
 export async function failRun(deps: BatchDeps, input: { model: string; runId: string; error: string }): Promise<InferenceRun> {

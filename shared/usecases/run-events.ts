@@ -49,6 +49,7 @@ export function flavourEventOf(run: InferenceRun & { flavours: NonNullable<Infer
       unseenCategories,
       outOfRange: Object.fromEntries(Object.entries(flavours.outOfRange).map(([k, v]) => [k, v.below + v.above])),
       ...(Object.keys(omitted).length > 0 ? { omittedValues: omitted } : {}),
+      ...(flavours.segmentValuesCapped ? { segmentValuesCapped: flavours.segmentValuesCapped } : {}),
     },
   };
 }

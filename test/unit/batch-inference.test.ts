@@ -5,12 +5,14 @@ import { dropRunStart } from '../../functions/blob/drops';
 import { OnnxModelRuntime } from '../../shared/adapters/onnx/onnx-model-runtime';
 import { LakeTabularFiles } from '../../shared/adapters/tabular/lake-tabular-files';
 import type { Clock } from '../../shared/ports/clock';
+import { modelEventSchema } from '../../shared/schemas/messages';
 import { modelInputSchema } from '../../shared/schemas/model';
 import { windowProfileSchema } from '../../shared/schemas/monitoring';
 import {
   type BatchDeps,
   completeRun,
   dueScheduledRun,
+  hasNewSegments,
   planRun,
   resumeWaitingRuns,
   runIdFor,
@@ -20,8 +22,10 @@ import {
   VersionCache,
   waitingRuns,
 } from '../../shared/usecases/batch-inference';
+import { defaultChunkTargets } from '../../shared/usecases/plan-chunks';
 import { registerPackage, stageUpload } from '../../shared/usecases/register-package';
 import { RegistryUseCases } from '../../shared/usecases/registry';
+import { flavourEventOf } from '../../shared/usecases/run-events';
 import { rowsAsRead, scoreRows } from '../../shared/usecases/score-rows';
 import { validateVersion } from '../../shared/usecases/validate-version';
 import { anActor, anApprover, anInferenceRun } from '../support/builders';
@@ -132,6 +136,36 @@ describe('batch inference use cases', () => {
       expect(run).toMatchObject({ state: 'completed', version: 1, rowsScored: 90, windows: ['20260601T0000Z'] });
       expect(run.flavours?.newSegmentValues).toEqual({ region: ['east'] });
       expect(run.flavours?.unseenCategories.region).toEqual({ rows: 30, values: ['east'] });
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('when a drop brings far more region values than SEGMENT_MAX_VALUES (garbage in the column), then profiles, the run and its event stay bounded: the reference regions and the most frequent new ones are named, the rest counted as region=__other__', async () => {
+    const { deps, lake, runtime } = await setup();
+    try {
+      // Several chunks, each within the cap on its own but not together: the fan-in's merge folds too.
+      const capped: BatchDeps = { ...deps, segmentMaxValues: 5, chunkTargets: { ...defaultChunkTargets, targetChunkBytes: 2048 } };
+      const garbage = Array.from({ length: 58 }, (_, i) => `r${String(i).padStart(2, '0')}`);
+      // 346 rows over 60 values: north and south (the reference's) 120 rows each, r00..r11 5 each, r12..r57 one each.
+      const rows = [...regionalRows(240, 21, { regions: ['north', 'south'] }), ...regionalRows(60, 22, { regions: garbage.slice(0, 12), idPrefix: 'g' }), ...regionalRows(46, 23, { regions: garbage.slice(12), idPrefix: 'h' })];
+      const run = await scoreDrop(capped, 'drops/demand/garbage.csv', toCsv(rows));
+      expect(run.chunks).toBeGreaterThan(1);
+      expect(run.state).toBe('completed');
+      const profile = windowProfileSchema.parse(JSON.parse(lake.body(`profiles/demand/windows/20260601T0000Z/runs/${run.runId}.json`).toString()));
+      const regions = Object.keys(profile.segments).sort();
+      expect(regions).toHaveLength(6);
+      expect(regions).toEqual(expect.arrayContaining(['region=north', 'region=south', 'region=__other__']));
+      const named = regions.filter((r) => r !== 'region=__other__').reduce((sum, r) => sum + profile.segments[r]!.rowCount, 0);
+      expect(profile.segments['region=__other__']!.rowCount).toBe(rows.length - named);
+      expect(profile.cappedSegments?.region).toMatchObject({ limit: 5, foldedRows: rows.length - named });
+      expect(profile.cappedSegments!.region!.distinctValuesAtLeast).toBeGreaterThanOrEqual(6);
+      // The run names the three new values it kept and counts the rest; the event says the same.
+      expect(run.flavours!.newSegmentValues.region).toHaveLength(3);
+      expect(run.flavours!.segmentValuesCapped).toEqual(profile.cappedSegments);
+      expect(hasNewSegments(run.flavours)).toBe(true);
+      const event = modelEventSchema.parse(flavourEventOf({ ...run, flavours: run.flavours! }));
+      expect(event).toMatchObject({ type: 'flavour.detected', data: { newSegmentValues: { region: run.flavours!.newSegmentValues.region }, segmentValuesCapped: profile.cappedSegments } });
     } finally {
       await runtime.close();
     }

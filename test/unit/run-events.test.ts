@@ -38,4 +38,11 @@ describe('flavour.detected', () => {
     expect(kept).toEqual(stores.slice(0, kept.length));
     expect(event.data.omittedValues).toEqual({ store_id: stores.length - kept.length, brand: categories.length });
   });
+
+  it('when a segment key went past SEGMENT_MAX_VALUES, then the event says how many values it saw and how many rows were counted as __other__', () => {
+    const segmentValuesCapped = { store_id: { limit: 100, distinctValuesAtLeast: 200_000, foldedRows: 199_000 } };
+    const event = modelEventSchema.parse(flavourEventOf(completed({ newSegmentValues: { store_id: ['s1', 's2'] }, unseenCategories: {}, outOfRange: {}, segmentValuesCapped })));
+    if (event.type !== 'flavour.detected') throw new Error(event.type);
+    expect(event.data).toEqual({ runId: '20261206T0000Z-abc', newSegmentValues: { store_id: ['s1', 's2'] }, unseenCategories: {}, outOfRange: {}, segmentValuesCapped });
+  });
 });
