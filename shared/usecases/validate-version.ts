@@ -3,6 +3,7 @@ import { type DomainError, errors, isDomainError } from '../domain/errors';
 import { lakePaths } from '../domain/lake-paths';
 import { compareWithChampion, computeMetricsByKeys, type MetricsData, type MetricsOptions } from '../domain/metrics';
 import { subsetClassification, subsetRegression } from '../domain/metrics/segments';
+import { DEFAULT_SEGMENT_MAX_VALUES, OTHER_SEGMENT_VALUE, segmentValueCounts } from '../domain/segment-cap';
 import { makeSplits, type Split } from '../domain/splits';
 import type { DataLake } from '../ports/data-lake';
 import type { ModelRegistry } from '../ports/model-registry';
@@ -28,7 +29,12 @@ export interface ValidateVersionDeps {
   runtime: ModelRuntime;
   /** Rows a validation dataset may hold (VALIDATION_MAX_ROWS); unbounded when absent. */
   maxRows?: number;
+  /** Values a segment key may have (SEGMENT_MAX_VALUES); DEFAULT_SEGMENT_MAX_VALUES when absent. */
+  segmentMaxValues?: number;
 }
+
+/** The code of the failed `dataset` check of a segment key with more values than the cap. */
+export const TOO_MANY_SEGMENT_VALUES = 'too_many_segment_values';
 
 export interface ValidateVersionInput {
   model: string;
@@ -79,8 +85,9 @@ function evaluateSplits(
   gates: ValidationGates,
   scored: ScoredValidationData,
   checks: EvidenceCheck[],
+  maxSegmentValues: number,
 ): SplitEvidence[] {
-  const options: MetricsOptions = { bootstrap: { resamples: gates.bootstrapResamples } };
+  const options: MetricsOptions = { bootstrap: { resamples: gates.bootstrapResamples }, maxSegmentValues };
   const rowCount = scored.timestamps.length;
   const out: SplitEvidence[] = [];
   for (const strategy of gates.splits) {
@@ -130,6 +137,7 @@ export async function validateVersion(deps: ValidateVersionDeps, input: Validate
   const version = found.value;
   const definition = record.definition;
   const gates = definition.policies.validation;
+  const segmentMaxValues = deps.segmentMaxValues ?? DEFAULT_SEGMENT_MAX_VALUES;
   const checks: EvidenceCheck[] = [];
   let splits: SplitEvidence[] = [];
   let dataset: ValidationEvidence['dataset'] = null;
@@ -150,7 +158,7 @@ export async function validateVersion(deps: ValidateVersionDeps, input: Validate
       // A footer or a planned CSV says the size up front; a gzip CSV is stopped while it is read.
       if (deps.maxRows !== undefined && plan.rows !== undefined && plan.rows > deps.maxRows) throw tooManyValidationRows(source, deps.maxRows, plan.rows);
       const groupColumns = gates.splits.flatMap((s) => (s.kind === 'group' ? [s.column] : []));
-      const scored = await scoreValidationData({ files: deps.files, maxRows: deps.maxRows }, plan, candidate, champion?.loaded ?? null, groupColumns);
+      const scored = await scoreValidationData({ files: deps.files, maxRows: deps.maxRows, segmentMaxValues }, plan, candidate, champion?.loaded ?? null, groupColumns);
       dataset = {
         path: source,
         ...(plan.etag ? { etag: plan.etag } : {}),
@@ -171,7 +179,8 @@ export async function validateVersion(deps: ValidateVersionDeps, input: Validate
         if (unusable.rows > 0)
           checks.push({ check: 'dataset', passed: false, gating: false, message: `${scored.rowsRead} rows of ${source} read, ${unusableText}: they are left out of the metrics` });
         checks.push({ check: 'dataset', passed: true, gating: true, message: `${scored.timestamps.length} of ${scored.rowsRead} rows of ${source} evaluated` });
-        splits = evaluateSplits(definition, gates, scored, checks);
+        checks.push(...segmentCardinalityChecks(definition, scored, source, segmentMaxValues));
+        splits = evaluateSplits(definition, gates, scored, checks, segmentMaxValues);
       }
     } catch (error) {
       if (!isEvidence(error)) throw error;
@@ -201,6 +210,33 @@ export async function validateVersion(deps: ValidateVersionDeps, input: Validate
   const evidencePath = lakePaths.evidence(input.model, version.version, evidenceHash);
   await writeOnce(deps.lake, evidencePath, Buffer.from(`${JSON.stringify(evidence, null, 2)}\n`));
   return { decision: evidence.decision, reasons, evidenceHash, evidencePath };
+}
+
+/**
+ * A segment key whose validation data has more values than the cap fails the dataset check: its
+ * segments past the cap would be judged (and monitored) only as one `key=__other__`, so the gates
+ * per segment would not mean what the definition asks. Likely an id or free text declared as a
+ * segment key; the evidence still holds the metrics, with the values past the cap folded.
+ */
+function segmentCardinalityChecks(definition: ModelDefinition, scored: ScoredValidationData, source: string, limit: number): EvidenceCheck[] {
+  const checks: EvidenceCheck[] = [];
+  for (const key of definition.segmentKeys) {
+    // Rows without an actual are profiled (the reference) but not evaluated: the larger count is the data's.
+    const evaluated = segmentValueCounts(scored.columns[key] ?? []).size;
+    const distinct = Math.max(evaluated, scored.reference.cappedSegments?.[key]?.distinctValuesAtLeast ?? 0);
+    if (distinct <= limit) continue;
+    checks.push({
+      check: 'dataset',
+      passed: false,
+      gating: true,
+      code: TOO_MANY_SEGMENT_VALUES,
+      message:
+        `the segment key '${key}' has ${distinct} distinct values in ${source}, more than the ${limit} a segment key may have (SEGMENT_MAX_VALUES): ` +
+        `all but the ${limit} most frequent would be measured and monitored as one segment '${key}=${OTHER_SEGMENT_VALUE}'; ` +
+        `segment by a column with fewer values (an id or free text is no segment), or raise SEGMENT_MAX_VALUES`,
+    });
+  }
+  return checks;
 }
 
 /**

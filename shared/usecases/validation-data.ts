@@ -2,6 +2,7 @@ import { errors } from '../domain/errors';
 import type { MetricsData } from '../domain/metrics';
 import type { RawRows } from '../domain/raw-rows';
 import { headerIndex, layoutColumns, validateRows } from '../domain/row-validation';
+import { DEFAULT_SEGMENT_MAX_VALUES } from '../domain/segment-cap';
 import type { RowBatch } from '../domain/tabular';
 import type { Predictions } from '../ports/model-runtime';
 import type { TabularFiles } from '../ports/tabular-files';
@@ -117,7 +118,7 @@ function unusableActual(definition: ModelDefinition, raw: RawRows, column: numbe
  * the file lacks is not in `columns`.
  */
 export async function scoreValidationData(
-  deps: { files: TabularFiles; maxRows?: number | undefined },
+  deps: { files: TabularFiles; maxRows?: number | undefined; segmentMaxValues?: number | undefined },
   plan: ChunkPlan,
   challenger: ScoringVersion,
   champion: ScoringVersion | null,
@@ -225,7 +226,7 @@ export async function scoreValidationData(
     champion: champion ? metricsData(definition, actuals, theirs) : null,
     timestamps: Float64Array.from(timestamps),
     columns,
-    reference: referenceProfileOf(definition, concatBatches(scored)),
+    reference: referenceProfileOf(definition, concatBatches(scored), deps.segmentMaxValues ?? DEFAULT_SEGMENT_MAX_VALUES),
     modelOutput,
     championOutput,
     championTransform,

@@ -8,12 +8,13 @@ import { LakeTabularFiles } from '../../shared/adapters/tabular/lake-tabular-fil
 import { lakePaths } from '../../shared/domain/lake-paths';
 import { fitTransforms } from '../../shared/domain/transforms';
 import type { Clock } from '../../shared/ports/clock';
+import { validationEvidenceSchema } from '../../shared/schemas/evidence';
 import { modelInputSchema } from '../../shared/schemas/model';
 import { referenceProfileSchema } from '../../shared/schemas/monitoring';
 import { consumeIncomingPackage, registerIncomingPackage } from '../../shared/usecases/incoming-package';
 import { registerPackage, type RegisterPackageDeps, stageUpload } from '../../shared/usecases/register-package';
 import { RegistryUseCases } from '../../shared/usecases/registry';
-import { validateVersion } from '../../shared/usecases/validate-version';
+import { TOO_MANY_SEGMENT_VALUES, validateVersion } from '../../shared/usecases/validate-version';
 import { linearRegressor, logRegressor, torchBinaryClassifier } from '../fixtures/onnx-models';
 import { anActor, anApprover, sha, theSystem } from '../support/builders';
 import { InMemoryModelRegistry } from '../support/in-memory-registry';
@@ -446,6 +447,43 @@ describe('validation of a version', () => {
       expect(zipped).toMatchObject({ decision: 'fail', reasons: [expect.stringMatching(/validation\.csv\.gz has more than 150 rows \(VALIDATION_MAX_ROWS\)/)] });
       // At the bound, it validates.
       await expect(validateVersion({ ...deps, maxRows: 200 }, { model: 'regional', version: 1, validatedAt: AT })).resolves.toMatchObject({ decision: 'pass' });
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('when a segment key of the validation data has more values than SEGMENT_MAX_VALUES (an id used as a segment key), then validation fails naming the key and the count, with bounded evidence and reference', async () => {
+    const { deps, lake, runtime } = await registered();
+    try {
+      // 200 rows of north and south, then 102 rows whose region is a customer's own value.
+      const customers = regionalRows(102, 5, { regions: Array.from({ length: 102 }, (_, i) => `customer-${i}`), idPrefix: 'c' });
+      await lake.write('datasets/regional/validation.csv', Buffer.from(toCsv([...regionalRows(200, 3), ...customers])));
+      const tooMany = /the segment key 'region' has 104 distinct values in datasets\/regional\/validation\.csv, more than the 100 a segment key may have \(SEGMENT_MAX_VALUES\).*'region=__other__'.*an id or free text is no segment/;
+      // The default cap (100) applies without the setting.
+      const outcome = await validateVersion(deps, { model: 'regional', version: 1, validatedAt: AT });
+      expect(outcome).toMatchObject({ decision: 'fail', reasons: [expect.stringMatching(tooMany)] });
+      const evidence = validationEvidenceSchema.parse(JSON.parse(lake.body(outcome.evidencePath).toString()));
+      expect(evidence.checks).toContainEqual(expect.objectContaining({ check: 'dataset', passed: false, gating: true, code: TOO_MANY_SEGMENT_VALUES }));
+      let reference = referenceProfileSchema.parse(JSON.parse(lake.body('profiles/regional/v1/reference.json').toString()));
+      expect(Object.keys(reference.segments)).toHaveLength(101);
+      expect(reference.segments['region=__other__']!.rowCount).toBe(4);
+      expect(reference.cappedSegments).toEqual({ region: { limit: 100, distinctValuesAtLeast: 104, foldedRows: 4 } });
+      // The evidence still measures every row of each split, the rarest values as one segment.
+      const tight = await validateVersion({ ...deps, segmentMaxValues: 10 }, { model: 'regional', version: 1, validatedAt: AT });
+      expect(tight.reasons[0]).toMatch(/the segment key 'region' has 104 distinct values .* more than the 10 /);
+      for (const split of validationEvidenceSchema.parse(JSON.parse(lake.body(tight.evidencePath).toString())).splits) {
+        expect(split.challenger.segments.length).toBeLessThanOrEqual(11);
+        expect(split.challenger.segments.map((s) => s.segment)).toEqual(expect.arrayContaining(['region=north', 'region=south', 'region=__other__']));
+        expect(split.challenger.cappedSegments?.region).toMatchObject({ limit: 10 });
+        expect(split.challenger.segments.reduce((sum, s) => sum + s.rows, 0)).toBe(split.rows);
+      }
+      reference = referenceProfileSchema.parse(JSON.parse(lake.body('profiles/regional/v1/reference.json').toString()));
+      expect(Object.keys(reference.segments)).toHaveLength(11);
+      // With a cap above the values, the check does not fail (the gates decide as before).
+      const roomy = await validateVersion({ ...deps, segmentMaxValues: 200 }, { model: 'regional', version: 1, validatedAt: AT });
+      const roomyEvidence = validationEvidenceSchema.parse(JSON.parse(lake.body(roomy.evidencePath).toString()));
+      expect(roomyEvidence.checks.filter((c) => c.code === TOO_MANY_SEGMENT_VALUES)).toEqual([]);
+      expect(roomyEvidence.splits[0]!.challenger.cappedSegments).toBeUndefined();
     } finally {
       await runtime.close();
     }
