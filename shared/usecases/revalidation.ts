@@ -2,6 +2,7 @@ import { MISSING_PROFILE_VALUE } from '../domain/drift';
 import { errors } from '../domain/errors';
 import { lakePaths } from '../domain/lake-paths';
 import { MISSING_SEGMENT } from '../domain/metrics';
+import { OTHER_SEGMENT_VALUE } from '../domain/segment-cap';
 import type { ModelRegistry } from '../ports/model-registry';
 import type { RevalidationInput } from '../schemas/lifecycle-orchestration';
 import type { ActualsRecord } from '../schemas/monitoring';
@@ -80,7 +81,10 @@ export async function revalidationFor(
   if (!reference) return null;
   const labelled = input.runId === undefined ? joinLabelled(record) : await lateLabelled(deps, record, input.runId);
   if (!labelled) return null;
-  const newSegments = labelled.segments.filter((segment) => reference.segments[asProfileSegment(segment)] === undefined).sort();
+  // Values past a key's cap (`key=__other__`) are no flavour anyone can name: the record counts them (`cappedSegments`).
+  const newSegments = labelled.segments
+    .filter((segment) => !segment.endsWith(`=${OTHER_SEGMENT_VALUE}`) && reference.segments[asProfileSegment(segment)] === undefined)
+    .sort();
   if (newSegments.length === 0) return null;
   return {
     model: input.model,

@@ -71,6 +71,21 @@ describe('revalidationFor', () => {
     expect(revalidationReason(found!)).toBe(`new segment value(s) region=east labelled by actuals ${actualsId}`);
   });
 
+  it('when a key past SEGMENT_MAX_VALUES folded rows into region=__other__, then that is no segment to revalidate: the named new ones are, once', async () => {
+    const segments = [
+      { segment: 'region=__other__', rows: 5000, report: report(5000) },
+      { segment: 'region=east', rows: 10, report: report(10) },
+      { segment: 'region=north', rows: 20, report: report(20) },
+    ];
+    const cappedSegments = { region: { limit: 2, distinctValues: 5002, foldedValues: 5000, foldedRows: 5000 } };
+    const record = anActualsRecord({ metrics: { overall: report(5030), segments, cappedSegments } });
+    const { deps, actualsId } = await aWorld({ record });
+    expect((await revalidationFor(deps, { model: MODEL, actualsId }))?.newSegments).toEqual(['region=east']);
+    const onlyFolded = anActualsRecord({ actualsId: 'folded-0123456789abcdef', metrics: { overall: report(5020), segments: [segments[0]!, segments[2]!], cappedSegments } });
+    const folded = await aWorld({ record: onlyFolded });
+    expect(await revalidationFor(folded.deps, { model: MODEL, actualsId: folded.actualsId })).toBeNull();
+  });
+
   it('when every labelled segment is known, then nothing is revalidated', async () => {
     const record = anActualsRecord({ metrics: { overall: report(20), segments: [{ segment: 'region=north', rows: 20, report: report(20) }] } });
     const { deps, actualsId } = await aWorld({ record });

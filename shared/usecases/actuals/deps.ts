@@ -29,6 +29,8 @@ export interface ActualsSettings {
   metricsMaxRows: number;
   /** Bootstrap resamples behind realised metrics' confidence intervals. */
   bootstrapResamples: number;
+  /** Values a segment key keeps by name in realised metrics (SEGMENT_MAX_VALUES; DEFAULT_SEGMENT_MAX_VALUES when absent). */
+  segmentMaxValues?: number | undefined;
 }
 
 export interface ActualsDeps {

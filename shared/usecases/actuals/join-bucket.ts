@@ -391,7 +391,7 @@ function fileMetrics(deps: ActualsDeps, plan: ActualsJoinPlan, actuals: BucketAc
   slots.forEach((slot, i) => values.forEach((v, c) => (predicted[i * columns.length + c] = v[slot]!)));
   const actual = Float64Array.from(slots, (slot) => actuals.values[slot]!);
   const segments = def.segmentKeys.map((key) => slots.map((slot) => matches.predictions.text(key, slot)));
-  return realisedMetrics(def, actual, predicted, segments, deps.settings.bootstrapResamples);
+  return realisedMetrics(def, actual, predicted, segments, deps.settings.bootstrapResamples, deps.settings.segmentMaxValues);
 }
 
 /** Labelled pieces held at once: one uploading while the next is encoded. */

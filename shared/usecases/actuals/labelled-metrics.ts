@@ -3,6 +3,7 @@ import { errors } from '../../domain/errors';
 import { hashBytes, IdTable } from '../../domain/id-table';
 import { computeMetricsByKeys, type MetricsData, MISSING_SEGMENT } from '../../domain/metrics';
 import type { RawRows } from '../../domain/raw-rows';
+import { DEFAULT_SEGMENT_MAX_VALUES } from '../../domain/segment-cap';
 import type { TabularFiles } from '../../ports/tabular-files';
 import type { SegmentedMetricReport } from '../../schemas/metrics';
 import type { ModelDefinition } from '../../schemas/model';
@@ -27,6 +28,8 @@ export interface LabelledOptions {
   /** Rows one pass holds at most: more make several passes, and the metrics use the first. */
   maxRows: number;
   bootstrapResamples: number;
+  /** Values a segment key keeps by name (the rest are `key=__other__`); DEFAULT_SEGMENT_MAX_VALUES when absent. */
+  maxSegmentValues?: number | undefined;
   /** The files hold each id once (one actuals file's labelled rows): nothing to deduplicate. */
   unique?: boolean;
 }
@@ -157,14 +160,16 @@ class LatestLabels {
   metrics(options: LabelledOptions): SegmentedMetricReport | null {
     const n = this.size;
     const segments = this.definition.segmentKeys.map((_, k) => Array.from(this.segments[k]!.subarray(0, n), (code) => this.segmentValues[k]!.value(code)));
-    return realisedMetrics(this.definition, this.actual.subarray(0, n), this.predicted.subarray(0, n * this.width), segments, options.bootstrapResamples);
+    return realisedMetrics(this.definition, this.actual.subarray(0, n), this.predicted.subarray(0, n * this.width), segments, options.bootstrapResamples, options.maxSegmentValues);
   }
 }
 
 /**
  * Realised metrics of labelled rows, overall and per segment (`key=value`): `actual` per row (a
  * value, or a class index), `predicted` per row (a value, or the class probabilities), and each
- * segment key's value per row, in the model's key order. Null without rows.
+ * segment key's value per row, in the model's key order. A key with more than `maxSegmentValues`
+ * values keeps the most frequent; the rest are `key=__other__` (the report's `cappedSegments`), so
+ * a record or window document does not grow with the rows. Null without rows.
  */
 export function realisedMetrics(
   definition: ModelDefinition,
@@ -172,6 +177,7 @@ export function realisedMetrics(
   predicted: Float64Array,
   segments: readonly (string | null)[][],
   bootstrapResamples: number,
+  maxSegmentValues: number = DEFAULT_SEGMENT_MAX_VALUES,
 ): SegmentedMetricReport | null {
   const n = actual.length;
   if (n === 0) return null;
@@ -180,7 +186,7 @@ export function realisedMetrics(
       ? { actual: actual.slice(), predicted: predicted.slice() }
       : { actual: Int32Array.from(actual), probabilities: predicted.slice(), classCount: predicted.length / n };
   const columns = Object.fromEntries(definition.segmentKeys.map((key, k) => [key, segments[k]!]));
-  return computeMetricsByKeys(definition.task, data, definition.segmentKeys, columns, { bootstrap: { resamples: bootstrapResamples } });
+  return computeMetricsByKeys(definition.task, data, definition.segmentKeys, columns, { bootstrap: { resamples: bootstrapResamples }, maxSegmentValues });
 }
 
 /**

@@ -194,7 +194,7 @@ async function fileMetrics(deps: ActualsDeps, definition: ModelDefinition, recor
   }
   paths.push(...[...late].sort());
   // Late matches take only ids no file of this actuals file labelled: each id is in one file.
-  const summary = await summarizeLabelled(deps, definition, paths, { maxRows: deps.settings.metricsMaxRows, bootstrapResamples: deps.settings.bootstrapResamples, unique: true });
+  const summary = await summarizeLabelled(deps, definition, paths, { maxRows: deps.settings.metricsMaxRows, bootstrapResamples: deps.settings.bootstrapResamples, maxSegmentValues: deps.settings.segmentMaxValues, unique: true });
   return summary.metrics;
 }
 

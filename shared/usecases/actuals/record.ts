@@ -37,6 +37,7 @@ async function labelledFileMetrics(deps: ActualsDeps, model: string, actualsId: 
   const summary = await summarizeLabelled(deps, plan.definition, labelled, {
     maxRows: deps.settings.metricsMaxRows,
     bootstrapResamples: deps.settings.bootstrapResamples,
+    maxSegmentValues: deps.settings.segmentMaxValues,
     unique: true,
   });
   return summary.metrics;

@@ -46,6 +46,7 @@ export async function refreshWindowPerformance(deps: ActualsDeps, definition: Mo
         summary = await summarizeLabelled(deps, definition, files.map((f) => f.split('\n')[0]!), {
           maxRows: deps.settings.metricsMaxRows,
           bootstrapResamples: deps.settings.bootstrapResamples,
+          maxSegmentValues: deps.settings.segmentMaxValues,
           // One actuals file labels each id once.
           unique: files.length === 1,
         });

@@ -102,6 +102,30 @@ describe('actuals join (use cases, in memory)', () => {
     expect([...lake.objects.keys()].filter((k) => k.startsWith(`quarantine/demand/${actualsId}/`))).toEqual([]);
   });
 
+  it('when the region column carries one value per row (a data bug), then the record and the window keep the 100 most frequent regions (SEGMENT_MAX_VALUES) and count the rest as region=__other__', async () => {
+    const { w } = await world();
+    // 40 rows of north, then 360 rows whose region is a value of its own.
+    const rows: DropRow[] = Array.from({ length: 400 }, (_, i) => ({ id: `g${i}`, ts: '2026-03-01T08:00:00Z', x1: i / 100, x2: 1, region: i < 40 ? 'north' : `junk-${String(i).padStart(3, '0')}` }));
+    await scoredRun(w, { runId: 'run-1', createdAt: '2026-03-03T00:00:00Z', rows });
+    const input = await dropActuals(w, 'junk.csv', actualsCsv(['id', 'sales'], rows.map((r, i) => [r.id, i % 7])));
+    const { record } = await joinInProcess(w, input);
+    expect(record).toMatchObject({ state: 'completed', matched: 400 });
+    const capped = { region: { limit: 100, distinctValues: 361, foldedValues: 261, foldedRows: 261 } };
+    for (const metrics of [record!.metrics!, (await windowDoc(w, DAY1))!.performance!.metrics]) {
+      expect(metrics.segments).toHaveLength(101);
+      expect(metrics.segments.find((s) => s.segment === 'region=north')?.rows).toBe(40);
+      expect(metrics.segments.find((s) => s.segment === 'region=__other__')?.rows).toBe(261);
+      expect(metrics.cappedSegments).toEqual(capped);
+      expect(metrics.overall.rows).toBe(400);
+    }
+    // A lower setting holds fewer.
+    const tight = await world(aDemandModel(), { segmentMaxValues: 3 });
+    await scoredRun(tight.w, { runId: 'run-1', createdAt: '2026-03-03T00:00:00Z', rows });
+    const joined = await joinInProcess(tight.w, await dropActuals(tight.w, 'junk.csv', actualsCsv(['id', 'sales'], rows.map((r, i) => [r.id, i % 7]))));
+    expect(joined.record!.metrics!.segments.map((s) => s.segment)).toEqual(['region=__other__', 'region=junk-040', 'region=junk-041', 'region=north']);
+    expect(joined.record!.metrics!.cappedSegments).toEqual({ region: { limit: 3, distinctValues: 361, foldedValues: 358, foldedRows: 358 } });
+  });
+
   it('when ids repeat, have no stored prediction, or rows lack an id or a usable actual, then each is counted by reason and quarantined, none dropped', async () => {
     const { w } = await world();
     await scoredRun(w, { runId: 'run-1', createdAt: '2026-03-03T00:00:00Z', rows: sixRows });
