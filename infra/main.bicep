@@ -148,6 +148,7 @@ var appSettings = union(
     DRIFT_MONITOR_MAX_WINDOWS: '48'
     SCORE_MAX_ROWS: '1000'
     VALIDATION_MAX_ROWS: '2000000'
+    SEGMENT_MAX_VALUES: '100'
     RETRAINING_WEBHOOK_TIMEOUT: 'P1D'
     // A queued retraining request untouched this long is failed as lost (its message gone).
     RETRAINING_QUEUED_TIMEOUT: 'P1D'

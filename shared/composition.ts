@@ -72,6 +72,7 @@ export const validation = (): ValidateVersionDeps => ({
   files: tabularFiles(),
   runtime: modelRuntime(),
   maxRows: config().VALIDATION_MAX_ROWS,
+  segmentMaxValues: config().SEGMENT_MAX_VALUES,
 });
 
 export const batch = (): BatchDeps => ({
@@ -87,6 +88,7 @@ export const batch = (): BatchDeps => ({
     targetChunkBytes: config().BATCH_TARGET_CHUNK_BYTES,
     targetChunkRows: config().BATCH_TARGET_CHUNK_ROWS,
   },
+  segmentMaxValues: config().SEGMENT_MAX_VALUES,
 });
 
 export const driftMonitoring = (): DriftMonitorDeps => ({
@@ -124,6 +126,7 @@ export const actualsJoin = (): ActualsDeps => {
       parallelism: c.ACTUALS_PARALLELISM,
       metricsMaxRows: c.ACTUALS_METRICS_MAX_ROWS,
       bootstrapResamples: c.ACTUALS_BOOTSTRAP_RESAMPLES,
+      segmentMaxValues: c.SEGMENT_MAX_VALUES,
     },
   };
 };

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { DEFAULT_CSV_LIMITS } from './domain/csv-limits';
 import { formatIssues } from './domain/errors';
 import { COSMOS_RESOURCES, LAKE_RESOURCES, SERVICEBUS_RESOURCES } from './domain/resources';
+import { DEFAULT_SEGMENT_MAX_VALUES } from './domain/segment-cap';
 import { isoDurationSchema } from './schemas/common';
 
 /**
@@ -98,6 +99,12 @@ export const configSchema = z.object({
    * bootstraps over them, so a larger one fails validation saying so instead of exhausting the worker.
    */
   VALIDATION_MAX_ROWS: z.coerce.number().int().positive().max(50_000_000).default(2_000_000),
+  /**
+   * Values a segment key keeps by name (shared/domain/segment-cap.ts, where the default is
+   * argued): past it, validation fails the dataset check, and profiles, realised metrics and
+   * flavours count the rarer values together as `key=__other__`.
+   */
+  SEGMENT_MAX_VALUES: z.coerce.number().int().positive().max(10_000).default(DEFAULT_SEGMENT_MAX_VALUES),
   /** Actuals join: how far back completed inference runs are searched for an id (ISO 8601 duration). */
   ACTUALS_LOOKBACK: isoDurationSchema.default('P90D'),
   /** Actuals join: about how many ids one join activity holds; a larger file is split in hash ranges of ids. */

@@ -32,6 +32,13 @@ describe('config', () => {
     expect(() => parseConfig({ STORAGE_CONNECTION_STRING: 'x', ACTUALS_LOOKBACK: '90 days', ACTUALS_BUCKET_ROWS: '0' })).toThrow(/ACTUALS_LOOKBACK[\s\S]*ACTUALS_BUCKET_ROWS|ACTUALS_BUCKET_ROWS[\s\S]*ACTUALS_LOOKBACK/);
   });
 
+  it('when SEGMENT_MAX_VALUES is absent, then a segment key keeps 100 values; zero or more than 10000 is refused', () => {
+    expect(parseConfig({ STORAGE_CONNECTION_STRING: 'x' }).SEGMENT_MAX_VALUES).toBe(100);
+    expect(parseConfig({ STORAGE_CONNECTION_STRING: 'x', SEGMENT_MAX_VALUES: '1000' }).SEGMENT_MAX_VALUES).toBe(1000);
+    expect(() => parseConfig({ STORAGE_CONNECTION_STRING: 'x', SEGMENT_MAX_VALUES: '0' })).toThrow(/SEGMENT_MAX_VALUES/);
+    expect(() => parseConfig({ STORAGE_CONNECTION_STRING: 'x', SEGMENT_MAX_VALUES: '20000' })).toThrow(/SEGMENT_MAX_VALUES/);
+  });
+
   it('when telemetry is not configured, then no exporter is installed; azure-monitor needs the Application Insights connection string; an unknown exporter is refused', () => {
     expect(parseConfig({ STORAGE_CONNECTION_STRING: 'x' }).TELEMETRY_EXPORTER).toBe('none');
     expect(() => parseConfig({ STORAGE_CONNECTION_STRING: 'x', TELEMETRY_EXPORTER: 'azure-monitor' })).toThrow(/APPLICATIONINSIGHTS_CONNECTION_STRING: TELEMETRY_EXPORTER=azure-monitor needs it/);
