@@ -107,6 +107,7 @@ export const driftMonitoring = (): DriftMonitorDeps => ({
     maxDeliveryCount: config().RETRAINING_MAX_DELIVERY_COUNT,
   }),
   metrics: driftMetrics,
+  segmentMaxValues: config().SEGMENT_MAX_VALUES,
 });
 
 export const revalidation = (): RevalidationDeps => ({ registry: registryStore(), runs: runStore(), lake: dataLake(), files: tabularFiles() });

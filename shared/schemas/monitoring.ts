@@ -216,6 +216,8 @@ export const monitoringWindowSchema = z.object({
       evaluatedAt: isoDateTimeSchema,
       /** Segments of the window the reference has no profile of: reported here, not compared. */
       newSegments: z.array(z.string()).optional(),
+      /** Segment keys of the window with more values than the cap: the rest were profiled (and compared) as `key=__other__`. */
+      cappedSegments: z.record(z.string(), profileSegmentCapSchema).optional(),
     })
     .nullable(),
   performanceVerdict: z.enum(['ok', 'warning', 'breach', 'provisional', 'insufficient_data']).optional(),

@@ -9,6 +9,7 @@ import { samePeriodSpan, selectReference } from '../domain/policies/reference';
 import type { RetrainingProgressBounds } from '../domain/policies/retraining-staleness';
 import { newSegmentReasons, NOT_COMPARED, type WindowDrift, windowDrift } from '../domain/policies/window-drift';
 import { judgeWindowPerformance, type PerformanceBaseline, validationBaseline } from '../domain/policies/window-performance';
+import { DEFAULT_SEGMENT_MAX_VALUES } from '../domain/segment-cap';
 import { windowFromId, windowIdOf, windowLengthMs } from '../domain/windows';
 import type { Clock } from '../ports/clock';
 import type { DataLake } from '../ports/data-lake';
@@ -24,7 +25,7 @@ import type { ModelDefinition } from '../schemas/model';
 import type { MonitoringWindow, MonitorState, WindowSpan } from '../schemas/monitoring';
 import type { ReferenceWindow } from '../schemas/policies';
 import type { ModelRecord } from '../schemas/registry';
-import type { SegmentedProfile } from './profiling';
+import { type SegmentedProfile, withinSegmentCap } from './profiling';
 import { gateRecords, requestRetraining, type RetrainingAnswer } from './request-retraining';
 import { failRequestsPresumedLost } from './retraining-records';
 import { loadReferenceProfile, loadWindowProfile, mergeAll, profiledWindowsBefore, profiledWindowsBetween, readLakeJson } from './window-profiles';
@@ -51,6 +52,8 @@ export interface DriftMonitorDeps {
   retrainingBounds: RetrainingProgressBounds;
   /** Told each window's drift once it is recorded (the per-column statistics, breaches). */
   metrics?: DriftMetrics;
+  /** Values a segment key keeps by name in a window's merged profile (SEGMENT_MAX_VALUES; DEFAULT_SEGMENT_MAX_VALUES when absent). */
+  segmentMaxValues?: number;
 }
 
 export interface WindowOutcome {
@@ -152,6 +155,8 @@ interface ModelContext {
   training: () => Promise<SegmentedProfile | undefined>;
   /** A window's run profiles merged (read once per run). */
   windowProfile: (windowId: string) => Promise<SegmentedProfile | undefined>;
+  /** Values a segment key keeps by name in a judged window (SEGMENT_MAX_VALUES). */
+  segmentMaxValues: number;
   /** This run's hold on the model. */
   held: Held;
 }
@@ -385,6 +390,7 @@ async function modelContext(
       if (!profiles.has(windowId)) profiles.set(windowId, loadWindowProfile(deps.lake, profiled.get(windowId) ?? []));
       return profiles.get(windowId)!;
     },
+    segmentMaxValues: deps.segmentMaxValues ?? DEFAULT_SEGMENT_MAX_VALUES,
     held,
   };
 }
@@ -483,9 +489,12 @@ async function driftOf(context: ModelContext, span: WindowSpan, state: MonitorSt
   const policy = context.definition.policies.drift;
   const reference = referenceOf(context, span);
   let compared: WindowDrift | undefined;
+  let current: SegmentedProfile | undefined;
   let notCompared = '';
   try {
-    const [current, referenceProfile] = [await context.windowProfile(span.id), await reference.load()];
+    const [loaded, referenceProfile] = [await context.windowProfile(span.id), await reference.load()];
+    // Runs each within the cap can bring other values: the window keeps the cap too, the reference's values first.
+    current = loaded && withinSegmentCap(loaded, { maxValues: context.segmentMaxValues, reference: referenceProfile });
     if (!current) notCompared = 'no rows were scored in this window (no run profiles)';
     else if (!referenceProfile) notCompared = reference.missing;
     else compared = windowDrift(policy, referenceProfile, current);
@@ -509,6 +518,7 @@ async function driftOf(context: ModelContext, span: WindowSpan, state: MonitorSt
     segments: compared?.segments ?? {},
     evaluation,
     ...(compared && compared.newSegments.length > 0 ? { newSegments: compared.newSegments } : {}),
+    ...(compared && current?.cappedSegments ? { cappedSegments: current.cappedSegments } : {}),
   };
 }
 

@@ -111,12 +111,13 @@ function segmentedProfile(definition: ModelDefinition, batch: RowBatch, optionsF
 export function mergeSegmented(a: SegmentedProfile, b: SegmentedProfile, cap?: SegmentCap): SegmentedProfile {
   const segments: Record<string, Profile> = { ...a.segments };
   for (const [id, profile] of Object.entries(b.segments)) segments[id] = segments[id] ? mergeProfiles(segments[id], profile) : profile;
-  const cappedSegments = mergeCaps(a.cappedSegments, b.cappedSegments);
+  const cappedSegments = mergeSegmentCaps(a.cappedSegments, b.cappedSegments);
   const merged: SegmentedProfile = { overall: mergeProfiles(a.overall, b.overall), segments, ...(cappedSegments ? { cappedSegments } : {}) };
-  return cap ? withinCap(merged, cap) : merged;
+  return cap ? withinSegmentCap(merged, cap) : merged;
 }
 
-function mergeCaps(a: SegmentedProfile['cappedSegments'], b: SegmentedProfile['cappedSegments']): SegmentedProfile['cappedSegments'] {
+/** What two merged profiles say about capped keys. */
+export function mergeSegmentCaps(a: SegmentedProfile['cappedSegments'], b: SegmentedProfile['cappedSegments']): SegmentedProfile['cappedSegments'] {
   if (!a && !b) return undefined;
   const out: Record<string, ProfileSegmentCap> = { ...a };
   for (const [key, theirs] of Object.entries(b ?? {})) {
@@ -129,8 +130,8 @@ function mergeCaps(a: SegmentedProfile['cappedSegments'], b: SegmentedProfile['c
   return out;
 }
 
-/** The named segments of each key beyond the cap folded into `key=__other__`. */
-function withinCap(profile: SegmentedProfile, cap: SegmentCap): SegmentedProfile {
+/** The named segments of each key beyond the cap folded into `key=__other__` (the profile itself when all fit). */
+export function withinSegmentCap(profile: SegmentedProfile, cap: SegmentCap): SegmentedProfile {
   const byKey = new Map<string, Map<string, number>>();
   for (const [id, p] of Object.entries(profile.segments)) {
     const at = id.indexOf('=');

@@ -4,7 +4,7 @@ import { mergeAcrossReferences } from '../domain/profiles/merge-across-reference
 import { isWindowId, windowableRange, windowIdOf, windowIdPrefixesBetween } from '../domain/windows';
 import type { DataLake } from '../ports/data-lake';
 import { type ReferenceProfile, referenceProfileSchema, windowProfileSchema, type WindowSpan } from '../schemas/monitoring';
-import type { SegmentedProfile } from './profiling';
+import { mergeSegmentCaps, type SegmentedProfile } from './profiling';
 
 /**
  * Reading the profiles monitoring compares (docs/production-loop.md): a window's run profiles
@@ -99,7 +99,8 @@ export async function readLakeJson(lake: DataLake, path: string): Promise<unknow
 function mergeSegments(a: SegmentedProfile, b: SegmentedProfile): SegmentedProfile {
   const segments = { ...a.segments };
   for (const [id, profile] of Object.entries(b.segments)) segments[id] = segments[id] ? mergeAcrossReferences(segments[id], profile) : profile;
-  return { overall: mergeAcrossReferences(a.overall, b.overall), segments };
+  const cappedSegments = mergeSegmentCaps(a.cappedSegments, b.cappedSegments);
+  return { overall: mergeAcrossReferences(a.overall, b.overall), segments, ...(cappedSegments ? { cappedSegments } : {}) };
 }
 
 /** Several profiles as one (the runs of a window, the windows of a reference); undefined for none. */
@@ -110,7 +111,7 @@ export function mergeAll(profiles: readonly SegmentedProfile[]): SegmentedProfil
 /** A window's rows as one profile: its run profiles merged. VALIDATION_ERROR names a broken file. */
 export async function loadWindowProfile(lake: DataLake, paths: readonly string[]): Promise<SegmentedProfile | undefined> {
   const profiles = await Promise.all(paths.map(async (path) => parseOrThrow(windowProfileSchema, await readLakeJson(lake, path), `window profile ${path}`)));
-  return mergeAll(profiles.map(({ overall, segments }) => ({ overall, segments })));
+  return mergeAll(profiles.map(({ overall, segments, cappedSegments }) => ({ overall, segments, ...(cappedSegments ? { cappedSegments } : {}) })));
 }
 
 /** A version's reference profile, or undefined when it has none (validated before references were written). */

@@ -157,6 +157,25 @@ describe('drift monitor', () => {
     expect(judged!.drift!.overall.columns.find((c) => c.name === 'region')!.drifted).toBe(true);
   });
 
+  it('when a window\'s runs bring more region values than SEGMENT_MAX_VALUES, then the window keeps the reference regions and the most frequent new ones, folds the rest into region=__other__ and says so', async () => {
+    const world = await monitorWorld();
+    world.deps.segmentMaxValues = 5;
+    const junk = Array.from({ length: 300 }, (_, i) => `junk-${String(i).padStart(3, '0')}`);
+    // Two runs (profiles written without a cap, as before it existed), each with values of its own.
+    await world.scored(day(10), usual(10, 300, ['north', 'south', 'north', 'south', ...junk.slice(0, 150)]), 'run-a');
+    await world.scored(day(10), usual(11, 300, ['north', 'south', 'north', 'south', ...junk.slice(150)]), 'run-b');
+
+    const report = await world.run();
+
+    expect(report.models[0]!.error).toBeUndefined();
+    const judged = (await window(world, day(10)))!.drift!;
+    expect(Object.keys(judged.segments)).toEqual(['region=north', 'region=south']);
+    // Each run: 4 rows of north, 4 of south, 292 junk rows (146 values twice, the rest once); the three junk values kept have 2 rows each.
+    expect(judged.newSegments).toEqual(['region=__other__', 'region=junk-000', 'region=junk-001', 'region=junk-002']);
+    expect(judged.cappedSegments).toEqual({ region: { limit: 5, distinctValuesAtLeast: 302, foldedRows: 2 * 292 - 6 } });
+    expect(judged.evaluation.reasons.filter((r) => r.message.includes('not in the reference'))).toHaveLength(4);
+  });
+
   it('when the monitor runs again, then it goes on after the last evaluated window; incomplete windows wait; a run takes at most the configured number', async () => {
     const world = await monitorWorld({}, { maxWindowsPerModel: 2 });
     for (const d of [10, 11, 12, 20]) await world.scored(day(d), usual(d));
