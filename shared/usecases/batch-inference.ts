@@ -61,10 +61,7 @@ export interface BatchDeps {
   segmentMaxValues?: number;
 }
 
-const segmentCapOf = (deps: Pick<BatchDeps, 'segmentMaxValues'>, reference: SegmentedProfile | undefined): SegmentCap => ({
-  maxValues: deps.segmentMaxValues ?? DEFAULT_SEGMENT_MAX_VALUES,
-  reference,
-});
+const segmentMaxValuesOf = (deps: Pick<BatchDeps, 'segmentMaxValues'>): number => deps.segmentMaxValues ?? DEFAULT_SEGMENT_MAX_VALUES;
 
 /** A data file as the blob event saw it. */
 export interface SourceRef {
@@ -347,7 +344,7 @@ export async function scoreRunChunk(deps: BatchDeps, input: ScoreRunChunkInput):
       schemaVersion: 1,
       model: input.model,
       window: windowFromId(id, length),
-      ...profileAgainst(definition, batch, reference, segmentCapOf(deps, reference).maxValues),
+      ...profileAgainst(definition, batch, reference, segmentMaxValuesOf(deps)),
     };
     await deps.lake.write(lakePaths.windowChunkProfile(input.model, id, input.runId, input.planned.part), Buffer.from(JSON.stringify(profile)), {
       contentType: 'application/json',
@@ -375,7 +372,7 @@ export async function completeRun(deps: BatchDeps, input: CompleteRunInput): Pro
   const { model, runId, version } = input;
   const definition = (await deps.registry.getModel(model))!.definition;
   const { reference } = await loadScoringVersionCached(deps, definition, model, version);
-  const cap = segmentCapOf(deps, reference);
+  const cap: SegmentCap = { maxValues: segmentMaxValuesOf(deps), reference };
   // Predictions per window: what the window document counts (rows profiled but not scored are not predictions).
   const windows = new Map<string, number>();
   for (const c of input.chunks) for (const w of c.windows) windows.set(w.id, (windows.get(w.id) ?? 0) + (w.predictions ?? w.rows));
