@@ -12,9 +12,9 @@ export const OTHER_SEGMENT_VALUE = '__other__';
 
 /**
  * Values a segment key keeps by default (setting SEGMENT_MAX_VALUES). A segment costs 0.4 to 3 KB
- * of JSON per monitored column in a window profile and 0.5 to 1 KB in a metric report, plus a drift
- * report in the window document: a hundred keep a window document far below 2 MB for a model with
- * dozens of features, and are already more segments than a person reads per window.
+ * of JSON per monitored column in a window profile, 0.5 to 1 KB in a metric report and about 300 B
+ * per column in a drift report: a hundred keep a window document within 2 MB for a model of a few
+ * dozen features, and are already more segments than a person reads per window.
  */
 export const DEFAULT_SEGMENT_MAX_VALUES = 100;
 
