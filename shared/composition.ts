@@ -110,7 +110,7 @@ export const driftMonitoring = (): DriftMonitorDeps => ({
   segmentMaxValues: config().SEGMENT_MAX_VALUES,
 });
 
-export const revalidation = (): RevalidationDeps => ({ registry: registryStore(), runs: runStore(), lake: dataLake(), files: tabularFiles() });
+export const revalidation = (): RevalidationDeps => ({ registry: registryStore(), runs: runStore(), lake: dataLake(), files: tabularFiles(), segmentMaxValues: config().SEGMENT_MAX_VALUES });
 
 export const actualsJoin = (): ActualsDeps => {
   const c = config();

@@ -2,7 +2,7 @@ import { MISSING_PROFILE_VALUE } from '../domain/drift';
 import { errors } from '../domain/errors';
 import { lakePaths } from '../domain/lake-paths';
 import { MISSING_SEGMENT } from '../domain/metrics';
-import { OTHER_SEGMENT_VALUE } from '../domain/segment-cap';
+import { DEFAULT_SEGMENT_MAX_VALUES, OTHER_SEGMENT_VALUE } from '../domain/segment-cap';
 import type { ModelRegistry } from '../ports/model-registry';
 import type { RevalidationInput } from '../schemas/lifecycle-orchestration';
 import type { ActualsRecord } from '../schemas/monitoring';
@@ -20,6 +20,8 @@ import { loadReferenceProfile } from './window-profiles';
  */
 export interface RevalidationDeps extends TrainingDataDeps {
   registry: ModelRegistry;
+  /** Named new values kept per segment key (setting SEGMENT_MAX_VALUES). */
+  segmentMaxValues?: number;
 }
 
 /**
@@ -92,8 +94,23 @@ export async function revalidationFor(
     actualsId: input.actualsId,
     ...(input.runId !== undefined ? { runId: input.runId } : {}),
     windows: labelled.windows,
-    newSegments,
+    newSegments: withinCapPerKey(newSegments, deps.segmentMaxValues ?? DEFAULT_SEGMENT_MAX_VALUES),
   };
+}
+
+/**
+ * At most `cap` new values per key, the first by name: a late match's files are read as written,
+ * not folded as the record's metrics are, and the list travels in the orchestration's input and
+ * the ledger's reason. The revalidation reads the windows' rows either way.
+ */
+function withinCapPerKey(segments: readonly string[], cap: number): string[] {
+  const perKey = new Map<string, number>();
+  return segments.filter((segment) => {
+    const key = segment.slice(0, segment.indexOf('='));
+    const count = (perKey.get(key) ?? 0) + 1;
+    perKey.set(key, count);
+    return count <= cap;
+  });
 }
 
 /** Where a revalidation's data goes: one folder per actuals file, and one per late match of it. */

@@ -519,6 +519,19 @@ describe('late matching: the champion revalidated on new segment values it label
     expect(lines.map((l) => l.split(',')[region]).sort()).toEqual(['north', 'south', 'west', 'west']);
   });
 
+  it('when a late match labels more new values of a key than SEGMENT_MAX_VALUES, then its revalidation names the first values up to the cap (its files are read as written, not folded)', async () => {
+    const { w } = await world();
+    const many: DropRow[] = ['west', 'alpha', 'zulu'].map((region, i) => ({ id: `m${i}`, ts: '2026-03-02T08:00:00Z', x1: 1, x2: 1, region }));
+    const early = await dropActuals(w, 'many.csv', actualsCsv(['id', 'sales'], many.map((r) => [r.id, 5])));
+    const actualsId = (await joinInProcess(w, early)).record!.actualsId;
+    await scoredRun(w, { runId: 'run-many', createdAt: LATER, rows: many });
+    expect(await lateMatchInProcess(w, actualsId, 'run-many')).toMatchObject({ outcome: 'matched', matched: 3 });
+    const deps = await withChampion(w);
+    const pair = { model: 'demand', actualsId, runId: 'run-many' };
+    expect(await revalidationFor(deps, pair)).toMatchObject({ newSegments: ['region=alpha', 'region=west', 'region=zulu'] });
+    expect(await revalidationFor({ ...deps, segmentMaxValues: 2 }, pair)).toMatchObject({ newSegments: ['region=alpha', 'region=west'] });
+  });
+
   it('when there is no champion or no reference, the pair is not recorded (it matched nothing), or the record was replaced, then nothing is revalidated', async () => {
     const { w } = await world();
     const early = await dropActuals(w, 'west.csv', actualsCsv(['id', 'sales'], [['w0', 8], ['w1', 9]]));
