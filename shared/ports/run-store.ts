@@ -1,4 +1,5 @@
 import type { ActualsRecord, InferenceRun, MonitoringWindow, MonitorState, RetrainingRecord, RunState } from '../schemas/monitoring';
+import type { PageKey } from '../schemas/paging';
 import type { Versioned } from './model-registry';
 
 /** What `create` did: stored the document, or found one with that id (returned as stored). */
@@ -55,8 +56,41 @@ export interface IdRange {
   limit?: number;
 }
 
-/** The monitoring windows, with the one query the drift monitor needs besides ranges. */
-export interface WindowCollection extends DocumentCollection<MonitoringWindow> {
+/** Which page of a newest-first listing: at most `limit` entries (a whole number, at least 1), after the entry `after` names (from the newest when absent). */
+export interface PageRequest {
+  limit: number;
+  after?: PageKey;
+}
+
+/**
+ * One page of a newest-first listing. Documents that do not read are listed apart, as `listReadable`
+ * does, but take their place on the page like the others (a page holds up to `limit` of both), so
+ * one that does not read never stops paging.
+ */
+export interface DocumentPage<T> extends DocumentListing<T> {
+  /** The key of the page's last entry when more follow (pass it as `after`); null on the last page. */
+  next: PageKey | null;
+}
+
+/**
+ * A kind of document listed a page at a time, newest first: by its stored time (descending, as the
+ * store compares text: time order for times written as the app writes them, UTC ISO 8601 with
+ * milliseconds), entries of one time by id (descending). Stored documents whose time is not text
+ * (missing, damaged: none of them reads) come after all the others, by id (descending). Only the
+ * page's entries (and one more, to tell whether more follow) are read, not the model's history;
+ * across pages every document is listed exactly once, also when some are written between pages
+ * (those written before the page being read may be missed, as in any keyset listing).
+ */
+export interface NewestFirstPages<T, F = object> {
+  listReadablePage(model: string, page: PageRequest & F): Promise<DocumentPage<T>>;
+}
+
+/**
+ * The monitoring windows, with the one query the drift monitor needs besides ranges. Pages order
+ * windows by id, which is their start (shared/domain/windows.ts); `from`/`to` keep the windows
+ * overlapping [from, to) as `listReadableOverlapping` does.
+ */
+export interface WindowCollection extends DocumentCollection<MonitoringWindow>, NewestFirstPages<MonitoringWindow, { from?: string; to?: string }> {
   /**
    * The model's windows with realised performance that their last performance evaluation may not
    * have judged: none recorded, or one that judged another `performance.updatedAt` (or says
@@ -74,8 +108,12 @@ export interface WindowCollection extends DocumentCollection<MonitoringWindow> {
   listReadableOverlapping(model: string, span: { from?: string; to?: string }): Promise<DocumentListing<MonitoringWindow>>;
 }
 
-/** The inference runs, with the query the actuals join needs besides ranges of ids. */
-export interface RunCollection extends DocumentCollection<InferenceRun> {
+/**
+ * The inference runs, with the query the actuals join needs besides ranges of ids. Pages order runs
+ * by `createdAt`; `state` keeps the runs whose stored state is that one (a run that does not read is
+ * listed when its stored `state` says so).
+ */
+export interface RunCollection extends DocumentCollection<InferenceRun>, NewestFirstPages<InferenceRun, { state?: RunState }> {
   /**
    * The model's runs created at or after `since`, by id: a query on `createdAt` as the app writes it
    * (UTC ISO 8601 with milliseconds), so a model's older runs are not read. A run whose `createdAt`
@@ -100,8 +138,8 @@ export interface RunCollection extends DocumentCollection<InferenceRun> {
   listReadableLatestScheduled(model: string): Promise<DocumentListing<InferenceRun>>;
 }
 
-/** Actuals records: also the versions of one actuals file, found without reading the model's others. */
-export interface ActualsCollection extends DocumentCollection<ActualsRecord> {
+/** Actuals records: also the versions of one actuals file, found without reading the model's others. Pages order them by `createdAt`. */
+export interface ActualsCollection extends DocumentCollection<ActualsRecord>, NewestFirstPages<ActualsRecord> {
   /**
    * The records whose `source.path` is `path` (every version of that blob joined), by id, those
    * that do not read listed apart as `listReadable` does (among them, any whose path cannot be told).
@@ -119,9 +157,9 @@ export interface ActualsCollection extends DocumentCollection<ActualsRecord> {
  * Retraining records: also the ones the retraining gate and the lifecycle's end need, found without
  * reading the model's history of requests. Each listing gives those that do not read apart, among
  * them any whose queried fields cannot be told (not written as the schema has them): such a
- * document may be one the caller looks for.
+ * document may be one the caller looks for. Pages order requests by `requestedAt`.
  */
-export interface RetrainingCollection extends DocumentCollection<RetrainingRecord> {
+export interface RetrainingCollection extends DocumentCollection<RetrainingRecord>, NewestFirstPages<RetrainingRecord> {
   /** The open requests (state neither `closed` nor `failed`: isOpenRequest), by id. */
   listReadableOpen(model: string): Promise<DocumentListing<RetrainingRecord>>;
   /**

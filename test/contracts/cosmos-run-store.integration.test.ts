@@ -1,6 +1,7 @@
 import { cosmosContainers } from '../../shared/adapters/cosmos/client';
 import { cosmosRunStore } from '../../shared/adapters/cosmos/run-store';
 import { describeRunStoreContract } from './run-store.contract';
+import { describeRunStorePagingContract } from './run-store-paging.contract';
 import { describeRunStoreQueriesContract } from './run-store-queries.contract';
 
 const store = cosmosRunStore();
@@ -13,4 +14,9 @@ const docTypes = { runs: 'run', actuals: 'actuals', retraining: 'retraining' } a
 describeRunStoreQueriesContract('Cosmos DB adapter (local server)', () => store, async (_store, kind, model, id, raw) => {
   const { runs } = await cosmosContainers();
   await runs.items.upsert({ ...raw, id: `${docTypes[kind]}:${id}`, docType: docTypes[kind], modelName: model });
+});
+
+describeRunStorePagingContract('Cosmos DB adapter (local server)', () => store, async (_store, kind, model, id, raw) => {
+  const { runs } = await cosmosContainers();
+  await runs.items.upsert({ ...raw, id: `${kind}:${id}`, docType: kind, modelName: model });
 });

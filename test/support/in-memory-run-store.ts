@@ -7,8 +7,10 @@ import {
   type Created,
   type DocumentCollection,
   type DocumentListing,
+  type DocumentPage,
   everyDocument,
   type IdRange,
+  type PageRequest,
   type RetrainingCollection,
   type RunCollection,
   type RunStore,
@@ -116,11 +118,41 @@ export class InMemoryCollection<T extends { modelName: string }> implements Docu
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .slice(0, limit);
     this.listed += entries.length;
-    for (const [id, raw] of entries) {
-      const read = this.read(id, raw);
-      if ('value' in read) listing.documents.push(read.value);
-      else listing.unreadable.push(read);
-    }
+    for (const [id, raw] of entries) this.addTo(listing, id, raw);
+    return listing;
+  }
+
+  private addTo(listing: DocumentListing<T>, id: string, raw: unknown): void {
+    const read = this.read(id, raw);
+    if ('value' in read) listing.documents.push(read.value);
+    else listing.unreadable.push(read);
+  }
+
+  /**
+   * A page of the model's documents that pass `keep`, newest first by the stored text property
+   * `sortField` (`id`: by id), as the Cosmos adapter pages them: the whole order in memory, then the
+   * entries after `page.after`.
+   */
+  protected async readPage(model: string, sortField: string, page: PageRequest, keep: (raw: unknown) => boolean = () => true): Promise<DocumentPage<T>> {
+    const { limit, after } = page;
+    if (!(Number.isInteger(limit) && limit >= 1)) throw errors.validation(`a page holds a whole number of entries, at least 1, not ${limit}`);
+    const ordered = [...this.docs.entries()]
+      .filter(([key, stored]) => key.startsWith(`${model}/`) && keep(stored.value))
+      .map(([key, stored]) => {
+        const id = key.slice(model.length + 1);
+        const at = sortField === 'id' ? id : (stored.value as Record<string, unknown> | null)?.[sortField];
+        return { id, raw: stored.value, at: typeof at === 'string' ? at : null };
+      })
+      .sort((a, b) => (a.at !== b.at ? (a.at === null ? 1 : b.at === null ? -1 : a.at < b.at ? 1 : -1) : a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    const isAfter = (e: { at: string | null; id: string }) =>
+      after === undefined || (after.at === null ? e.at === null && e.id < after.id : e.at === null ? sortField !== 'id' : e.at < after.at || (e.at === after.at && e.id < after.id));
+    const rest = ordered.filter(isAfter);
+    const listing: DocumentPage<T> = { documents: [], unreadable: [], next: null };
+    const onPage = rest.slice(0, limit);
+    this.listed += onPage.length;
+    for (const entry of onPage) this.addTo(listing, entry.id, entry.raw);
+    const last = rest[limit - 1];
+    if (rest.length > limit && last) listing.next = { at: last.at, id: last.id };
     return listing;
   }
 }
@@ -164,6 +196,10 @@ export class InMemoryRunCollection extends InMemoryCollection<InferenceRun> impl
       return isCanonicalTime(at) ? id === latest?.id : at !== undefined;
     });
   }
+
+  listReadablePage(model: string, page: PageRequest & { state?: RunState }): Promise<DocumentPage<InferenceRun>> {
+    return this.readPage(model, 'createdAt', page, (raw) => page.state === undefined || (raw as { state?: unknown } | null)?.state === page.state);
+  }
 }
 
 /** The windows in memory, with the Cosmos adapter's query for windows whose performance may not have been judged. */
@@ -184,14 +220,20 @@ export class InMemoryWindowCollection extends InMemoryCollection<MonitoringWindo
   }
 
   async listReadableOverlapping(model: string, span: { from?: string; to?: string }): Promise<DocumentListing<MonitoringWindow>> {
-    const [from, to] = [span.from, span.to].map((t) => (t === undefined ? undefined : new Date(t).toISOString()));
-    return this.listWhere(model, (_id, raw) => {
-      const { window } = raw as { window?: { start?: unknown; end?: unknown } };
-      // As Cosmos compares: a missing or non-text time matches no bound.
-      const text = (t: unknown): t is string => typeof t === 'string';
-      return (from === undefined || (text(window?.end) && window.end > from)) && (to === undefined || (text(window?.start) && window.start < to));
-    });
+    return this.listWhere(model, (_id, raw) => overlaps(span, raw));
   }
+
+  listReadablePage(model: string, page: PageRequest & { from?: string; to?: string }): Promise<DocumentPage<MonitoringWindow>> {
+    return this.readPage(model, 'id', page, (raw) => overlaps(page, raw));
+  }
+}
+
+/** Whether a stored window overlaps [from, to), as the Cosmos query compares: a missing or non-text time matches no bound. */
+function overlaps(span: { from?: string; to?: string }, raw: unknown): boolean {
+  const [from, to] = [span.from, span.to].map((t) => (t === undefined ? undefined : new Date(t).toISOString()));
+  const { window } = raw as { window?: { start?: unknown; end?: unknown } };
+  const text = (t: unknown): t is string => typeof t === 'string';
+  return (from === undefined || (text(window?.end) && window.end > from)) && (to === undefined || (text(window?.start) && window.start < to));
 }
 
 /** Actuals records in memory, also by path (`source.path` of the stored item, as the Cosmos query reads it). */
@@ -204,12 +246,16 @@ export class InMemoryActualsCollection extends InMemoryCollection<ActualsRecord>
     return this.listWhere(model, (_id, raw) => (raw as { source?: { path?: unknown } } | null)?.source?.path === path);
   }
 
+  listReadablePage(model: string, page: PageRequest): Promise<DocumentPage<ActualsRecord>> {
+    return this.readPage(model, 'createdAt', page);
+  }
+
   async listReadableCreatedSince(model: string, since: Date): Promise<DocumentListing<ActualsRecord>> {
     return this.listWhere(model, (_id, raw) => timeAtOrAfter(member(raw, 'createdAt'), since));
   }
 }
 
-/** Retraining records in memory, with the Cosmos adapter's queries by state, request time and result. */
+/** Retraining records in memory, with the Cosmos adapter's queries by state, request time and result, paged by the time they were requested. */
 export class InMemoryRetrainingCollection extends InMemoryCollection<RetrainingRecord> implements RetrainingCollection {
   constructor() {
     super('retraining', retrainingRecordSchema);
@@ -235,6 +281,10 @@ export class InMemoryRetrainingCollection extends InMemoryCollection<RetrainingR
       const result = member(raw, 'resultVersion');
       return result === version || (result !== undefined && typeof result !== 'number');
     });
+  }
+
+  listReadablePage(model: string, page: PageRequest): Promise<DocumentPage<RetrainingRecord>> {
+    return this.readPage(model, 'requestedAt', page);
   }
 }
 

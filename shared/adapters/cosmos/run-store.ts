@@ -10,8 +10,10 @@ import {
   type Created,
   type DocumentCollection,
   type DocumentListing,
+  type DocumentPage,
   everyDocument,
   type IdRange,
+  type PageRequest,
   type RetrainingCollection,
   type RunCollection,
   type RunStore,
@@ -32,6 +34,7 @@ import {
   type RunState,
   runStateSchema,
 } from '../../schemas/monitoring';
+import type { PageKey } from '../../schemas/paging';
 import { type CosmosContainers, cosmosContainers, cosmosStatus } from './client';
 import { writingItem } from './item-size';
 
@@ -141,6 +144,13 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
    * is a range of `{docType}:{id}`. `orderBy` (another order than by id) is the app's own text, never input.
    */
   protected async query(model: string, filter: SqlFilter = { where: [], parameters: [] }, top?: number, orderBy = 'c.id'): Promise<DocumentListing<T>> {
+    const listing: DocumentListing<T> = { documents: [], unreadable: [] };
+    for (const resource of await this.queryItems(model, filter, orderBy, top)) this.addTo(listing, resource);
+    return listing;
+  }
+
+  /** The stored items of this kind of the model matching `filter`, in `orderBy` order (the first `top`), as stored. */
+  private async queryItems(model: string, filter: SqlFilter, orderBy: string, top?: number): Promise<unknown[]> {
     const { runs } = await this.containers();
     const where = ['c.modelName = @model', 'c.docType = @docType', ...filter.where].join(' AND ');
     const { resources } = await runs.items
@@ -153,14 +163,98 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
         { partitionKey: model },
       )
       .fetchAll();
-    const listing: DocumentListing<T> = { documents: [], unreadable: [] };
-    for (const resource of resources) {
-      const read = this.read(resource);
-      if ('value' in read) listing.documents.push(read.value);
-      else listing.unreadable.push(read);
+    return resources;
+  }
+
+  private addTo(listing: DocumentListing<T>, resource: unknown): void {
+    const read = this.read(resource);
+    if ('value' in read) listing.documents.push(read.value);
+    else listing.unreadable.push(read);
+  }
+
+  /**
+   * A page of the documents matching `filter`, newest first by the text property `sortField`, as
+   * NewestFirstPages (shared/ports/run-store.ts) describes; `id` orders by id alone. Each query reads
+   * at most one entry more than the page needs. Ordering by one property needs no composite index
+   * (on Azure, or on the local server, which refuses a two-property ORDER BY without one); entries
+   * of one time are put in id order here, and a page that ends inside a run of equal times reads
+   * the rest of its page from that run, in id order.
+   */
+  protected async readPage(model: string, sortField: string, page: PageRequest, filter: SqlFilter = { where: [], parameters: [] }): Promise<DocumentPage<T>> {
+    const { limit, after } = page;
+    if (!(Number.isInteger(limit) && limit >= 1)) throw errors.validation(`a page holds a whole number of entries, at least 1, not ${limit}`);
+    const entries = after?.at === null ? [] : await this.timedEntries(model, sortField, filter, limit, after);
+    let more = entries.length > limit;
+    entries.splice(limit);
+    // Documents whose time is not text cannot be placed in time order: they follow, by id.
+    if (!more && sortField !== 'id') {
+      const room = limit - entries.length;
+      const untimed = await this.untimedEntries(model, sortField, filter, room + 1, after?.at === null ? after.id : undefined);
+      more = untimed.length > room;
+      entries.push(...untimed.slice(0, room));
     }
+    const listing: DocumentPage<T> = { documents: [], unreadable: [], next: null };
+    for (const entry of entries) this.addTo(listing, entry.resource);
+    const last = entries.at(-1);
+    if (more && last) listing.next = { at: last.at, id: last.id };
     return listing;
   }
+
+  /** Up to `limit + 1` entries whose `sortField` is text, after `after`, newest first (ties by id, descending). */
+  private async timedEntries(model: string, sortField: string, filter: SqlFilter, limit: number, after?: PageKey): Promise<PageEntry[]> {
+    const field = sortField === 'id' ? 'c.id' : `c[${JSON.stringify(sortField)}]`;
+    const bounded: SqlFilter = { where: [...filter.where, `IS_STRING(${field})`], parameters: [...filter.parameters] };
+    if (after !== undefined && after.at !== null) {
+      bounded.where.push(sortField === 'id' ? 'c.id < @afterId' : `(${field} < @afterAt OR (${field} = @afterAt AND c.id < @afterId))`);
+      bounded.parameters.push({ name: '@afterId', value: this.cosmosId(after.id) });
+      if (sortField !== 'id') bounded.parameters.push({ name: '@afterAt', value: after.at });
+    }
+    const first = (await this.queryItems(model, bounded, `${field} DESC`, limit + 1)).map((r) => this.entryOf(r, sortField)).sort(newestFirst);
+    const [last, beyond] = [first[limit - 1], first[limit]];
+    // Cosmos orders equal times in no particular order: a run of equal times across the page's end
+    // is read again in id order, for the page's remaining places (and one more).
+    if (!last || !beyond || beyond.at !== last.at || last.at === null) return first;
+    const newer = first.filter((e) => e.at !== last.at);
+    const tied: SqlFilter = { where: [...filter.where, `${field} = @tiedAt`], parameters: [...filter.parameters, { name: '@tiedAt', value: last.at }] };
+    if (after?.at === last.at) {
+      tied.where.push('c.id < @afterId');
+      tied.parameters.push({ name: '@afterId', value: this.cosmosId(after.id) });
+    }
+    const ties = await this.queryItems(model, tied, 'c.id DESC', limit - newer.length + 1);
+    return [...newer, ...ties.map((r) => this.entryOf(r, sortField))];
+  }
+
+  /** Up to `top` entries whose `sortField` is not text (documents that do not read), after the id `afterId`, by id descending. */
+  private async untimedEntries(model: string, sortField: string, filter: SqlFilter, top: number, afterId?: string): Promise<PageEntry[]> {
+    const untimed: SqlFilter = { where: [...filter.where, `NOT IS_STRING(c[${JSON.stringify(sortField)}])`], parameters: [...filter.parameters] };
+    if (afterId !== undefined) {
+      untimed.where.push('c.id < @afterId');
+      untimed.parameters.push({ name: '@afterId', value: this.cosmosId(afterId) });
+    }
+    return (await this.queryItems(model, untimed, 'c.id DESC', top)).map((r) => this.entryOf(r, sortField));
+  }
+
+  /** A stored item with its place in a page's order: its time (null when not text) and its id without the docType prefix. */
+  private entryOf(resource: unknown, sortField: string): PageEntry {
+    const stored = resource as Record<string, unknown>;
+    const cosmosId = String(stored.id);
+    const id = cosmosId.startsWith(`${this.docType}:`) ? cosmosId.slice(this.docType.length + 1) : cosmosId;
+    const at = sortField === 'id' ? id : stored[sortField];
+    return { resource, at: typeof at === 'string' ? at : null, id };
+  }
+}
+
+/** A stored item on its way to a page, with its place in the page's order. */
+interface PageEntry {
+  resource: unknown;
+  at: string | null;
+  id: string;
+}
+
+/** Newest first: by time descending, then by id descending; entries without a time last (as text compares, as Cosmos does). */
+function newestFirst(a: PageEntry, b: PageEntry): number {
+  if (a.at !== b.at) return a.at === null ? 1 : b.at === null ? -1 : a.at < b.at ? 1 : -1;
+  return a.id === b.id ? 0 : a.id < b.id ? 1 : -1;
 }
 
 /** More conditions for a query (ANDed) and their parameters. */
@@ -224,6 +318,11 @@ class CosmosRunCollection extends CosmosCollection<InferenceRun> implements RunC
     ]);
     return joined(latest, writtenOtherwise, (run) => run.runId);
   }
+
+  listReadablePage(model: string, page: PageRequest & { state?: RunState }): Promise<DocumentPage<InferenceRun>> {
+    const filter: SqlFilter = page.state === undefined ? { where: [], parameters: [] } : { where: ['c.state = @state'], parameters: [{ name: '@state', value: page.state }] };
+    return this.readPage(model, 'createdAt', page, filter);
+  }
 }
 
 /** Actuals records, queried by path: one file's versions cost their own documents, not the model's history. */
@@ -236,12 +335,19 @@ class CosmosActualsCollection extends CosmosCollection<ActualsRecord> implements
     return this.query(model, { where: ['c.source.path = @path'], parameters: [{ name: '@path', value: path }] });
   }
 
+  listReadablePage(model: string, page: PageRequest): Promise<DocumentPage<ActualsRecord>> {
+    return this.readPage(model, 'createdAt', page);
+  }
+
   listReadableCreatedSince(model: string, since: Date): Promise<DocumentListing<ActualsRecord>> {
     return this.query(model, timeAtOrAfter('c.createdAt', '@since', since));
   }
 }
 
-/** Retraining records, queried by state, request time and result: the gate and the lifecycle's end read a handful, not the model's history. */
+/**
+ * Retraining records, queried by state, request time and result (the gate and the lifecycle's end
+ * read a handful, not the model's history), and paged by the time they were requested.
+ */
 class CosmosRetrainingCollection extends CosmosCollection<RetrainingRecord> implements RetrainingCollection {
   constructor(containers: () => Promise<CosmosContainers>) {
     super('retraining', retrainingRecordSchema, containers);
@@ -269,6 +375,10 @@ class CosmosRetrainingCollection extends CosmosCollection<RetrainingRecord> impl
     // A result that is there but not a number cannot be told apart from this one.
     return this.query(model, { where: ['(c.resultVersion = @version OR (IS_DEFINED(c.resultVersion) AND NOT IS_NUMBER(c.resultVersion)))'], parameters: [{ name: '@version', value: version }] });
   }
+
+  listReadablePage(model: string, page: PageRequest): Promise<DocumentPage<RetrainingRecord>> {
+    return this.readPage(model, 'requestedAt', page);
+  }
 }
 
 class CosmosWindowCollection extends CosmosCollection<MonitoringWindow> implements WindowCollection {
@@ -295,18 +405,28 @@ class CosmosWindowCollection extends CosmosCollection<MonitoringWindow> implemen
   }
 
   async listReadableOverlapping(model: string, span: { from?: string; to?: string }): Promise<DocumentListing<MonitoringWindow>> {
-    const filter: SqlFilter = { where: [], parameters: [] };
-    if (span.from !== undefined) {
-      filter.where.push('c["window"]["end"] > @from');
-      filter.parameters.push({ name: '@from', value: new Date(span.from).toISOString() });
-    }
-    if (span.to !== undefined) {
-      filter.where.push('c["window"]["start"] < @to');
-      filter.parameters.push({ name: '@to', value: new Date(span.to).toISOString() });
-    }
-    // ISO 8601 in UTC with milliseconds, as the app writes window times, compares as text in time order.
-    return this.query(model, filter);
+    return this.query(model, overlapping(span));
   }
+
+  /** A window's id is its start: id order is time order, and ids are unique. */
+  listReadablePage(model: string, page: PageRequest & { from?: string; to?: string }): Promise<DocumentPage<MonitoringWindow>> {
+    return this.readPage(model, 'id', page, overlapping(page));
+  }
+}
+
+/** The windows overlapping [from, to), either bound open when absent. */
+function overlapping(span: { from?: string; to?: string }): SqlFilter {
+  const filter: SqlFilter = { where: [], parameters: [] };
+  if (span.from !== undefined) {
+    filter.where.push('c["window"]["end"] > @from');
+    filter.parameters.push({ name: '@from', value: new Date(span.from).toISOString() });
+  }
+  if (span.to !== undefined) {
+    filter.where.push('c["window"]["start"] < @to');
+    filter.parameters.push({ name: '@to', value: new Date(span.to).toISOString() });
+  }
+  // ISO 8601 in UTC with milliseconds, as the app writes window times, compares as text in time order.
+  return filter;
 }
 
 function required(etag: string | undefined): string {

@@ -454,6 +454,7 @@ describe('a retraining request for a model with the built-in trainer', () => {
       listCreatedSince: (...args) => runs.listCreatedSince(...args),
       listReadableInState: (...args) => runs.listReadableInState(...args),
       listReadableLatestScheduled: (...args) => runs.listReadableLatestScheduled(...args),
+      listReadablePage: (...args) => runs.listReadablePage(...args),
     };
     w.deps.runs = { ...w.runs, runs: down };
     await expect(deliver(w, aRetrainingRequest('regional', 1, WINDOW), 1)).rejects.toThrow('Cosmos DB is unavailable');
