@@ -3,31 +3,34 @@ import { modelParamsSchema, monitoringAnswerSchema, monitoringQuerySchema } from
 import { readMonitorState } from '../../shared/usecases/drift-monitor';
 import { defineRoute } from './api';
 import { ROLES } from './identity';
+import { pageLinks, pageRequest } from './paging';
 
 defineRoute({
   name: 'getMonitoring',
   method: 'GET',
   route: 'models/{model}/monitoring',
-  summary: "The model's monitoring windows with their drift and performance verdicts, newest first (?from=&to= ISO 8601)",
+  summary: "The model's monitoring windows with their drift and performance verdicts, newest first (?from=&to= ISO 8601), a page at a time (?limit=&continuationToken=)",
   description:
-    'A window is listed when it overlaps [from, to). `monitor` says up to where the drift monitor has evaluated (null before its first run, or when its stored document cannot be read: then it is listed in `unreadable` with id `monitor`).',
+    'A window is listed when it overlaps [from, to). `monitor` says up to where the drift monitor has evaluated (null before its first run, or when its stored document cannot be read: then it is listed in `unreadable` with id `monitor`); every page carries it, read when the page is.',
   tags: ['monitoring'],
   access: ROLES.reader,
   params: modelParamsSchema,
   query: monitoringQuerySchema,
-  responses: { 200: { description: 'Monitoring windows; windows (and the monitor state, id `monitor`) whose stored document cannot be read apart, by id, with the reason', schema: monitoringAnswerSchema } },
-  handler: async ({ params, query }) => {
+  responses: {
+    200: {
+      description:
+        'A page of monitoring windows, newest first by start; windows on it (and the monitor state, id `monitor`) whose stored document cannot be read apart, by id, with the reason. continuationToken and nextLink lead to the next page (null on the last).',
+      schema: monitoringAnswerSchema,
+    },
+  },
+  handler: async ({ params, query, request }) => {
     await registry().getModel(params.model);
-    const from = query.from === undefined ? -Infinity : Date.parse(query.from);
-    const to = query.to === undefined ? Infinity : Date.parse(query.to);
-    // A range is a query on the window times: a model's whole history is read only when asked for.
-    const stored = query.from === undefined && query.to === undefined ? runStore().windows.listReadable(params.model) : runStore().windows.listReadableOverlapping(params.model, query);
-    const [{ documents: windows, unreadable }, monitor] = await Promise.all([stored, readMonitorState(runStore(), params.model)]);
-    const listed = windows
-      .filter((w) => Date.parse(w.window.end) > from && Date.parse(w.window.start) < to)
-      .sort((a, b) => Date.parse(b.window.start) - Date.parse(a.window.start));
+    // A range is a query on the window times, and a page reads only its windows, not the model's history.
+    const span = { ...(query.from !== undefined ? { from: query.from } : {}), ...(query.to !== undefined ? { to: query.to } : {}) };
+    const [page, monitor] = await Promise.all([runStore().windows.listReadablePage(params.model, { ...pageRequest(query), ...span }), readMonitorState(runStore(), params.model)]);
+    const links = pageLinks(request, page.next);
     // A monitor state that does not read is listed apart under its id (`monitor`), as the windows are.
-    if ('unreadable' in monitor) return { status: 200, body: { model: params.model, monitor: null, windows: listed, unreadable: [monitor.unreadable, ...unreadable] } };
-    return { status: 200, body: { model: params.model, monitor: monitor.state?.value ?? null, windows: listed, unreadable } };
+    if ('unreadable' in monitor) return { status: 200, body: { model: params.model, monitor: null, windows: page.documents, unreadable: [monitor.unreadable, ...page.unreadable], ...links } };
+    return { status: 200, body: { model: params.model, monitor: monitor.state?.value ?? null, windows: page.documents, unreadable: page.unreadable, ...links } };
   },
 });

@@ -1,12 +1,15 @@
 import * as df from 'durable-functions';
+import { z } from 'zod';
 
 import { registry, retrainingRecords, runStore } from '../../shared/composition';
 import { modelParamsSchema } from '../../shared/schemas/api';
+import { pageQueryShape } from '../../shared/schemas/paging';
 import { retrainingAcceptedSchema, retrainingCompletionSchema, retrainingListSchema, retrainingParamsSchema } from '../../shared/schemas/retraining';
 import { acceptPipelineReport, listRetrainingRequests } from '../../shared/usecases/retraining-records';
 import { reportRetrainingCompletion, retrainingStatus } from '../retraining-client';
 import { defineRoute } from './api';
 import { ROLES } from './identity';
+import { pageLinks, pageRequest } from './paging';
 
 const WAITING = new Set<string>([df.OrchestrationRuntimeStatus.Running, df.OrchestrationRuntimeStatus.Pending]);
 
@@ -14,17 +17,24 @@ defineRoute({
   name: 'listRetraining',
   method: 'GET',
   route: 'models/{model}/retraining',
-  summary: "The model's retraining requests and their states, newest first",
+  summary: "The model's retraining requests and their states, newest first, a page at a time (?limit=&continuationToken=)",
   description:
     'queued (sent by the monitor), training, registered (resultVersion: the new version, in its lifecycle), closed (outcome: how that lifecycle ended) or failed (error: why).',
   tags: ['retraining'],
   access: ROLES.reader,
   params: modelParamsSchema,
-  responses: { 200: { description: 'Retraining requests; requests whose stored document cannot be read apart, by id, with the reason', schema: retrainingListSchema } },
-  handler: async ({ params }) => {
+  query: z.strictObject(pageQueryShape),
+  responses: {
+    200: {
+      description:
+        'A page of retraining requests, newest first by requestedAt (then requestId); requests on it whose stored document cannot be read apart, by id, with the reason. continuationToken and nextLink lead to the next page (null on the last).',
+      schema: retrainingListSchema,
+    },
+  },
+  handler: async ({ params, query, request }) => {
     await registry().getModel(params.model);
-    const { documents, unreadable } = await listRetrainingRequests({ runs: runStore() }, params.model);
-    return { status: 200, body: { model: params.model, requests: documents, unreadable } };
+    const page = await listRetrainingRequests({ runs: runStore() }, params.model, pageRequest(query));
+    return { status: 200, body: { model: params.model, requests: page.documents, unreadable: page.unreadable, ...pageLinks(request, page.next) } };
   },
 });
 

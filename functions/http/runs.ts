@@ -6,36 +6,36 @@ import { parseJsonText } from '../../shared/domain/json-text';
 import { lakePaths } from '../../shared/domain/lake-paths';
 import { modelParamsSchema } from '../../shared/schemas/api';
 import { inferenceRunSchema, type PredictionManifest, predictionManifestSchema, runStateSchema, unreadableDocumentsSchema } from '../../shared/schemas/monitoring';
+import { pageLinksShape, pageQueryShape } from '../../shared/schemas/paging';
 import { defineRoute } from './api';
 import { ROLES } from './identity';
+import { pageLinks, pageRequest } from './paging';
 
 const runParamsSchema = modelParamsSchema.extend({ runId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/) });
-const runsQuerySchema = z.strictObject({ state: runStateSchema.optional() });
+const runsQuerySchema = z.strictObject({ state: runStateSchema.optional(), ...pageQueryShape });
 
 defineRoute({
   name: 'listRuns',
   method: 'GET',
   route: 'models/{model}/runs',
-  summary: "The model's inference runs, newest first (?state=); also the waiting runs of drops for a model not registered yet",
+  summary: "The model's inference runs, newest first (?state=), a page at a time (?limit=&continuationToken=); also the waiting runs of drops for a model not registered yet",
   tags: ['runs'],
   access: ROLES.reader,
   params: modelParamsSchema,
   query: runsQuerySchema,
   responses: {
     200: {
-      description: 'Runs; runs whose stored document cannot be read apart, by id, with the reason (not filtered by ?state=: it cannot be read)',
-      schema: z.object({ runs: z.array(inferenceRunSchema), unreadable: unreadableDocumentsSchema }),
+      description:
+        'A page of runs, newest first by createdAt (then runId); runs on it whose stored document cannot be read apart, by id, with the reason (with ?state=, those whose stored state is that one or none of the states), after the others when their createdAt cannot be read. continuationToken and nextLink lead to the next page (null on the last).',
+      schema: z.object({ runs: z.array(inferenceRunSchema), unreadable: unreadableDocumentsSchema, ...pageLinksShape }),
     },
   },
-  handler: async ({ params, query }) => {
-    const { documents: all, unreadable } = await batch().runs.runs.listReadable(params.model);
+  handler: async ({ params, query, request }) => {
+    const page = await batch().runs.runs.listReadablePage(params.model, { ...pageRequest(query), ...(query.state !== undefined ? { state: query.state } : {}) });
     // A drop can arrive before its model is registered (its run waits): those runs are listed;
     // a name with neither a model nor runs is a 404 like every other route.
-    if (all.length === 0 && unreadable.length === 0) await registry().getModel(params.model);
-    const runs = all
-      .filter((r) => query.state === undefined || r.state === query.state)
-      .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.runId < b.runId ? 1 : -1));
-    return { status: 200, body: { runs, unreadable } };
+    if (page.documents.length === 0 && page.unreadable.length === 0) await registry().getModel(params.model);
+    return { status: 200, body: { runs: page.documents, unreadable: page.unreadable, ...pageLinks(request, page.next) } };
   },
 });
 

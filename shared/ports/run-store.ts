@@ -110,8 +110,8 @@ export interface WindowCollection extends DocumentCollection<MonitoringWindow>, 
 
 /**
  * The inference runs, with the query the actuals join needs besides ranges of ids. Pages order runs
- * by `createdAt`; `state` keeps the runs whose stored state is that one (a run that does not read is
- * listed when its stored `state` says so).
+ * by `createdAt`; `state` keeps the runs whose stored state is that one, and runs that do not read
+ * whose stored state is none of the states (they may be in that one).
  */
 export interface RunCollection extends DocumentCollection<InferenceRun>, NewestFirstPages<InferenceRun, { state?: RunState }> {
   /**

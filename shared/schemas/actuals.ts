@@ -4,6 +4,7 @@ import { isoDateTimeSchema, isoDurationSchema, modelNameSchema, traceparentSchem
 import { segmentedMetricReportSchema } from './metrics';
 import { storedModelDefinitionSchema } from './model';
 import { actualsRecordSchema, skippedRunSchema, unreadableDocumentsSchema, windowIdSchema, windowSpanSchema } from './monitoring';
+import { pageLinksShape } from './paging';
 import { chunkPlanSchema } from './scoring';
 
 /**
@@ -173,4 +174,4 @@ export const actualsJoinOutputSchema = z.object({
 export type ActualsJoinOutput = z.infer<typeof actualsJoinOutputSchema>;
 
 /** `GET /api/models/{model}/actuals`: the model's actuals files, newest first. */
-export const actualsListSchema = z.object({ model: modelNameSchema, actuals: z.array(actualsRecordSchema), unreadable: unreadableDocumentsSchema });
+export const actualsListSchema = z.object({ model: modelNameSchema, actuals: z.array(actualsRecordSchema), unreadable: unreadableDocumentsSchema, ...pageLinksShape });

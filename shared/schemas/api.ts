@@ -6,6 +6,7 @@ import { lifecycleStateSchema } from './lifecycle';
 import { modelInputSchema, modelTaskSchema } from './model';
 import { modelVersionSchema } from './model-version';
 import { monitoringWindowSchema, monitorStateSchema, unreadableDocumentsSchema } from './monitoring';
+import { pageLinksShape, pageQueryShape } from './paging';
 import { auditEventSchema, championPointerSchema } from './registry';
 
 /** Request and response bodies of the management API (`/api/...`); the OpenAPI document is generated from them. */
@@ -136,6 +137,7 @@ export const monitoringQuerySchema = z
   .strictObject({
     from: isoDateTimeSchema.optional(),
     to: isoDateTimeSchema.optional(),
+    ...pageQueryShape,
   })
   .refine(rangeInOrder(true), { message: "'from' is not before 'to': the range [from, to) holds no time", path: ['from'] });
 
@@ -146,4 +148,5 @@ export const monitoringAnswerSchema = z.object({
   /** Newest first. */
   windows: z.array(monitoringWindowSchema),
   unreadable: unreadableDocumentsSchema,
+  ...pageLinksShape,
 });

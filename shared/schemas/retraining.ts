@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { isoDurationSchema, modelNameSchema, traceparentSchema, versionNumberSchema } from './common';
 import { retrainingRequestSchema } from './messages';
 import { retrainingRecordSchema, unreadableDocumentsSchema } from './monitoring';
+import { pageLinksShape } from './paging';
 
 /**
  * Retraining: what an external pipeline answers, the `webhookRetraining` orchestration's input and
@@ -61,6 +62,7 @@ export const retrainingListSchema = z.object({
   /** Newest first. */
   requests: z.array(retrainingRecordSchema),
   unreadable: unreadableDocumentsSchema,
+  ...pageLinksShape,
 });
 
 export const retrainingAcceptedSchema = z.object({

@@ -4,7 +4,7 @@ import { isDecided } from '../domain/retraining';
 import type { Clock } from '../ports/clock';
 import type { EventPublisher } from '../ports/event-publisher';
 import type { ModelRegistry } from '../ports/model-registry';
-import { type DocumentListing, everyDocument, type RunStore } from '../ports/run-store';
+import { type DocumentPage, everyDocument, type PageRequest, type RunStore } from '../ports/run-store';
 import type { LifecycleState } from '../schemas/lifecycle';
 import { type RetrainingRequest, retrainingRequestId } from '../schemas/messages';
 import { type RetrainingRecord, retrainingRecordSchema } from '../schemas/monitoring';
@@ -278,10 +278,9 @@ export async function closeRetrainingForVersion(
   return closed;
 }
 
-/** A model's retraining requests, newest first (by request time, then id), and those the store cannot read apart (by id, with why). */
-export async function listRetrainingRequests(deps: Pick<RetrainingRecordDeps, 'runs'>, model: string): Promise<DocumentListing<RetrainingRecord>> {
-  const { documents, unreadable } = await deps.runs.retraining.listReadable(model);
-  return { documents: documents.sort((a, b) => Date.parse(b.requestedAt) - Date.parse(a.requestedAt) || b.requestId.localeCompare(a.requestId)), unreadable };
+/** A page of a model's retraining requests, newest first (by requestedAt, then id), and those on it the store cannot read apart (by id, with why). */
+export function listRetrainingRequests(deps: Pick<RetrainingRecordDeps, 'runs'>, model: string, page: PageRequest): Promise<DocumentPage<RetrainingRecord>> {
+  return deps.runs.retraining.listReadablePage(model, page);
 }
 
 /** The request's webhookRetraining instance, as the completion route sees it through the durable client. */

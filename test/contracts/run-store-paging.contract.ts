@@ -128,6 +128,18 @@ export function describeRunStorePagingContract<S extends RunStore>(name: string,
       expect(await store.runs.listReadablePage(model, { limit: 5, state: 'waiting_for_champion' })).toEqual({ documents: [], unreadable: [], next: null });
     });
 
+    it('when runs that do not read are paged with a state, then one whose stored state is another is left out; one whose state cannot be told comes under every state', async () => {
+      await store.runs.create(model, 'ok', anInferenceRun(model, 'ok', { state: 'completed', createdAt: '2026-03-05T00:00:00.000Z' }));
+      await storeUnchecked(store, 'run', model, 'bad-failed', { ...anInferenceRun(model, 'bad-failed', { state: 'failed', createdAt: '2026-03-04T00:00:00.000Z' }), rowsRead: -1 });
+      await storeUnchecked(store, 'run', model, 'bad-completed', { ...anInferenceRun(model, 'bad-completed', { state: 'completed', createdAt: '2026-03-03T00:00:00.000Z' }), rowsRead: -1 });
+      await storeUnchecked(store, 'run', model, 'bad-state', { ...anInferenceRun(model, 'bad-state', { createdAt: '2026-03-02T00:00:00.000Z' }), state: 'lost' });
+      const { state: _dropped, ...noState } = anInferenceRun(model, 'no-state', { createdAt: '2026-03-01T00:00:00.000Z' });
+      await storeUnchecked(store, 'run', model, 'no-state', noState);
+      const completed = await walk((page) => store.runs.listReadablePage(model, { ...page, state: 'completed' }), 2, (r) => r.runId);
+      expect(completed).toMatchObject({ documents: ['ok'], unreadable: ['bad-completed', 'bad-state', 'no-state'], sizes: [2, 2] });
+      expect((await store.runs.listReadablePage(model, { limit: 10, state: 'running' })).unreadable.map((u) => u.id)).toEqual(['bad-state', 'no-state']);
+    });
+
     it('when some runs do not read, then they take their place on a page, apart with the reason; those without a time come last, by id; every run comes once', async () => {
       const at = (day: number) => new Date(Date.parse('2026-03-01T00:00:00.000Z') + day * DAY).toISOString();
       for (const n of [0, 1, 3, 5]) await store.runs.create(model, `r${n}`, anInferenceRun(model, `r${n}`, { createdAt: at(n) }));

@@ -198,7 +198,12 @@ export class InMemoryRunCollection extends InMemoryCollection<InferenceRun> impl
   }
 
   listReadablePage(model: string, page: PageRequest & { state?: RunState }): Promise<DocumentPage<InferenceRun>> {
-    return this.readPage(model, 'createdAt', page, (raw) => page.state === undefined || (raw as { state?: unknown } | null)?.state === page.state);
+    const states: readonly unknown[] = runStateSchema.options;
+    return this.readPage(model, 'createdAt', page, (raw) => {
+      const stored = (raw as { state?: unknown } | null)?.state;
+      // A run whose stored state is none of the states may be in any of them: it is listed under each.
+      return page.state === undefined || stored === page.state || !states.includes(stored);
+    });
   }
 }
 

@@ -320,7 +320,10 @@ class CosmosRunCollection extends CosmosCollection<InferenceRun> implements RunC
   }
 
   listReadablePage(model: string, page: PageRequest & { state?: RunState }): Promise<DocumentPage<InferenceRun>> {
-    const filter: SqlFilter = page.state === undefined ? { where: [], parameters: [] } : { where: ['c.state = @state'], parameters: [{ name: '@state', value: page.state }] };
+    if (page.state === undefined) return this.readPage(model, 'createdAt', page);
+    // A run whose stored state is none of the states may be in any of them: it is listed under each.
+    const states = runStateSchema.options.map((s) => JSON.stringify(s)).join(', ');
+    const filter: SqlFilter = { where: [`(c.state = @state OR NOT IS_STRING(c.state) OR NOT (c.state IN (${states})))`], parameters: [{ name: '@state', value: page.state }] };
     return this.readPage(model, 'createdAt', page, filter);
   }
 }

@@ -1,6 +1,6 @@
 import { errors } from '../../domain/errors';
 import { lakePaths } from '../../domain/lake-paths';
-import type { DocumentListing } from '../../ports/run-store';
+import type { DocumentPage, PageRequest } from '../../ports/run-store';
 import type { BucketSummary } from '../../schemas/actuals';
 import type { ActualsRecord } from '../../schemas/monitoring';
 import { type ActualsDeps, listPaths, readPlan, updateActualsRecord } from './deps';
@@ -120,12 +120,12 @@ export async function failActualsJoin(
 }
 
 /**
- * The model's actuals records, newest first, and those the store cannot read apart (by id, with
- * why). A file sent for a model that is not registered fails with that reason, and its record is
+ * A page of the model's actuals records, newest first (by createdAt, then id), and those on it the
+ * store cannot read apart (by id, with why). A file sent for a model that is not registered fails with that reason, and its record is
  * listed here; a name with neither a model nor records is not found.
  */
-export async function listActualsRecords(deps: Pick<ActualsDeps, 'runs' | 'registry'>, model: string): Promise<DocumentListing<ActualsRecord>> {
-  const { documents, unreadable } = await deps.runs.actuals.listReadable(model);
-  if (documents.length === 0 && unreadable.length === 0 && !(await deps.registry.getModel(model))) throw errors.modelNotFound(model);
-  return { documents: documents.sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || (a.actualsId < b.actualsId ? 1 : -1)), unreadable };
+export async function listActualsRecords(deps: Pick<ActualsDeps, 'runs' | 'registry'>, model: string, page: PageRequest): Promise<DocumentPage<ActualsRecord>> {
+  const listed = await deps.runs.actuals.listReadablePage(model, page);
+  if (listed.documents.length === 0 && listed.unreadable.length === 0 && !(await deps.registry.getModel(model))) throw errors.modelNotFound(model);
+  return listed;
 }

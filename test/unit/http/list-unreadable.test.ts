@@ -3,9 +3,7 @@
  * (damaged, or stored under rules that have since tightened) is listed apart with the reason, not a
  * 500 for every record of the model.
  */
-import { z } from 'zod';
-
-import { apiRoutes, type RouteSpec } from '../../../functions/http/api';
+import { callRoute } from '../../support/api-route';
 import { anInferenceRun } from '../../support/builders';
 import { inMemoryRunStore } from '../../support/in-memory-run-store';
 
@@ -21,13 +19,13 @@ import '../../../functions/http/actuals';
 import '../../../functions/http/monitoring';
 import '../../../functions/http/retraining';
 
-const route = (name: string) => apiRoutes.find((r) => r.name === name)!;
+const PATHS: Record<string, string> = { listRuns: 'runs', getMonitoring: 'monitoring', listActuals: 'actuals', listRetraining: 'retraining' };
 
-/** The route's handler as its trigger calls it, the answer checked against the route's documented 200 schema. */
-async function get(spec: RouteSpec, query: Record<string, string> = {}) {
-  const answer = await spec.handler({ params: { model: 'demand' }, query, body: undefined, actor: undefined, request: undefined as never, client: undefined as never, context: undefined as never });
+/** The route called as its trigger calls it, the answer checked against the route's documented 200 schema. */
+async function get(name: string) {
+  const answer = await callRoute(name, `/api/models/demand/${PATHS[name]}`, { model: 'demand' });
   expect(answer.status).toBe(200);
-  return (spec.responses[200]!.schema as z.ZodType).parse(answer.body) as Record<string, unknown>;
+  return answer.body;
 }
 
 describe('GET list routes of a model with an unreadable stored document', () => {
@@ -42,21 +40,21 @@ describe('GET list routes of a model with an unreadable stored document', () => 
   afterEach(() => mockStore.monitors.docs.clear());
 
   it('when the runs are listed, then 200 with the readable runs and the unreadable one by id with the reason', async () => {
-    const body = await get(route('listRuns'), {});
+    const body = await get('listRuns');
     expect((body.runs as Array<{ runId: string }>).map((r) => r.runId)).toEqual(['r1']);
     expect(body.unreadable).toEqual([{ id: 'r2', reason: expect.stringMatching(/^its stored run document is invalid: .*rowsRead/s) }]);
   });
 
   it('when the windows, actuals and retraining requests are listed, then each answers 200 with its unreadable document apart', async () => {
-    expect(await get(route('getMonitoring'), {})).toMatchObject({ windows: [], unreadable: [{ id: '20260301T0000Z', reason: expect.stringContaining('window document is invalid') }] });
-    expect(await get(route('listActuals'))).toMatchObject({ actuals: [], unreadable: [{ id: 'a1', reason: expect.stringContaining('actuals document is invalid') }] });
-    expect(await get(route('listRetraining'))).toMatchObject({ requests: [], unreadable: [{ id: 'retrain:demand:1', reason: expect.stringContaining('retraining document is invalid') }] });
+    expect(await get('getMonitoring')).toMatchObject({ windows: [], unreadable: [{ id: '20260301T0000Z', reason: expect.stringContaining('window document is invalid') }] });
+    expect(await get('listActuals')).toMatchObject({ actuals: [], unreadable: [{ id: 'a1', reason: expect.stringContaining('actuals document is invalid') }] });
+    expect(await get('listRetraining')).toMatchObject({ requests: [], unreadable: [{ id: 'retrain:demand:1', reason: expect.stringContaining('retraining document is invalid') }] });
   });
 
   it("when the drift monitor's state no longer reads, then the monitoring route answers 200 with monitor null and the state listed apart by its id", async () => {
     mockStore.monitors.storeUnchecked('demand', 'monitor', { modelName: 'demand', evaluatedUntil: 'yesterday' });
 
-    expect(await get(route('getMonitoring'), {})).toEqual({
+    expect(await get('getMonitoring')).toEqual({
       model: 'demand',
       monitor: null,
       windows: [],
@@ -64,6 +62,8 @@ describe('GET list routes of a model with an unreadable stored document', () => 
         { id: 'monitor', reason: expect.stringMatching(/^its stored monitor document is invalid: .*evaluatedUntil/s) },
         { id: '20260301T0000Z', reason: expect.stringContaining('window document is invalid') },
       ],
+      continuationToken: null,
+      nextLink: null,
     });
   });
 
@@ -71,7 +71,7 @@ describe('GET list routes of a model with an unreadable stored document', () => 
     const get = mockStore.monitors.get.bind(mockStore.monitors);
     mockStore.monitors.get = () => Promise.reject(new Error('ECONNRESET'));
     try {
-      await expect(route('getMonitoring').handler({ params: { model: 'demand' }, query: {}, body: undefined, actor: undefined, request: undefined as never, client: undefined as never, context: undefined as never })).rejects.toThrow('ECONNRESET');
+      await expect(callRoute('getMonitoring', '/api/models/demand/monitoring', { model: 'demand' })).rejects.toThrow('ECONNRESET');
     } finally {
       mockStore.monitors.get = get;
     }

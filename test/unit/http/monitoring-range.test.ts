@@ -1,10 +1,8 @@
 /** GET .../monitoring?from=&to= reads the windows of the range, not every window of the model. */
-import { z } from 'zod';
-
-import { apiRoutes } from '../../../functions/http/api';
 import { windowFromId, windowIdOf } from '../../../shared/domain/windows';
 import type { DocumentListing } from '../../../shared/ports/run-store';
 import type { MonitoringWindow } from '../../../shared/schemas/monitoring';
+import { callRoute } from '../../support/api-route';
 import { inMemoryRunStore } from '../../support/in-memory-run-store';
 
 const mockStore = inMemoryRunStore();
@@ -18,10 +16,9 @@ const DAY = 86_400_000;
 const day = (n: number) => windowIdOf(Date.parse('2026-01-01T00:00:00Z') + n * DAY);
 
 async function getMonitoring(query: Record<string, string>) {
-  const spec = apiRoutes.find((r) => r.name === 'getMonitoring')!;
-  const answer = await spec.handler({ params: { model: 'demand' }, query, body: undefined, actor: undefined, request: undefined as never, client: undefined as never, context: undefined as never });
+  const answer = await callRoute('getMonitoring', `/api/models/demand/monitoring?${new URLSearchParams(query).toString()}`, { model: 'demand' });
   expect(answer.status).toBe(200);
-  return (spec.responses[200]!.schema as z.ZodType).parse(answer.body) as { windows: MonitoringWindow[]; unreadable: unknown[] };
+  return answer.body as { windows: MonitoringWindow[]; unreadable: unknown[]; nextLink: string | null };
 }
 
 describe('GET /models/{model}/monitoring over a long history', () => {
@@ -33,7 +30,7 @@ describe('GET /models/{model}/monitoring over a long history', () => {
     }
     const windows = mockStore.windows;
     const counted =
-      <A extends unknown[]>(list: (...args: A) => Promise<DocumentListing<MonitoringWindow>>) =>
+      <A extends unknown[], L extends DocumentListing<MonitoringWindow>>(list: (...args: A) => Promise<L>) =>
       async (...args: A) => {
         const listing = await list(...args);
         documentsRead += listing.documents.length + listing.unreadable.length;
@@ -41,6 +38,7 @@ describe('GET /models/{model}/monitoring over a long history', () => {
       };
     windows.listReadable = counted(windows.listReadable.bind(windows));
     windows.listReadableOverlapping = counted(windows.listReadableOverlapping.bind(windows));
+    windows.listReadablePage = counted(windows.listReadablePage.bind(windows));
   });
   beforeEach(() => (documentsRead = 0));
 
@@ -50,9 +48,17 @@ describe('GET /models/{model}/monitoring over a long history', () => {
     expect(documentsRead).toBe(3);
   });
 
-  it('when neither is given, then every window is listed, as before', async () => {
+  it('when neither is given, then the newest page of 100 windows is read, and the pages after it list every window once', async () => {
     const body = await getMonitoring({});
-    expect(body.windows).toHaveLength(300);
+    expect(body.windows).toHaveLength(100);
     expect(body.windows[0]!.window.id).toBe(day(299));
+    expect(documentsRead).toBe(100);
+    const ids = body.windows.map((w) => w.window.id);
+    for (let next = body.nextLink; next !== null; ) {
+      const page = (await callRoute('getMonitoring', next, { model: 'demand' })).body as { windows: MonitoringWindow[]; nextLink: string | null };
+      ids.push(...page.windows.map((w) => w.window.id));
+      next = page.nextLink;
+    }
+    expect(ids).toEqual(Array.from({ length: 300 }, (_, n) => day(299 - n)));
   });
 });

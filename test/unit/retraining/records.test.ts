@@ -205,9 +205,12 @@ describe('closing a retraining request when its version is decided', () => {
     });
   });
 
-  it('when the requests are listed, then the newest comes first', async () => {
+  it('when the requests are listed, then the newest comes first, a page at a time', async () => {
     const { runs } = await aWorld();
     for (const w of ['20260501T0000Z', '20260601T0000Z', '20260515T0000Z']) await runs.retraining.create('regional', aRecord(w).requestId, aRecord(w));
-    expect((await listRetrainingRequests({ runs }, 'regional')).documents.map((r) => r.windowId)).toEqual(['20260601T0000Z', '20260515T0000Z', '20260501T0000Z']);
+    const first = await listRetrainingRequests({ runs }, 'regional', { limit: 2 });
+    expect(first.documents.map((r) => r.windowId)).toEqual(['20260601T0000Z', '20260515T0000Z']);
+    const last = await listRetrainingRequests({ runs }, 'regional', { limit: 2, after: first.next! });
+    expect(last).toMatchObject({ documents: [expect.objectContaining({ windowId: '20260501T0000Z' })], next: null });
   });
 });
