@@ -50,8 +50,9 @@ export const pageQueryShape = {
     .regex(/^[1-9][0-9]{0,3}$/, `a page size is a whole number from 1 to ${MAX_PAGE_SIZE}`)
     .transform(Number)
     .pipe(z.number().int().min(1, `a page size is a whole number from 1 to ${MAX_PAGE_SIZE}`).max(MAX_PAGE_SIZE, `a page size is a whole number from 1 to ${MAX_PAGE_SIZE}`))
-    .default(DEFAULT_PAGE_SIZE),
-  continuationToken: continuationTokenSchema.optional(),
+    .default(DEFAULT_PAGE_SIZE)
+    .describe(`Entries on the page, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE}); documents that cannot be read count among them`),
+  continuationToken: continuationTokenSchema.optional().describe('The continuationToken the previous page answered, as it came, with the same filters; absent for the first page'),
 };
 
 /** What a page of a list route answers besides its entries: how to get the next one (both null on the last page). */
