@@ -196,6 +196,31 @@ describe('batch inference of data drops on devhost', () => {
     expect(invalid).toMatchObject({ status: 200, body: { manifest: null, manifestUnreadable: expect.stringMatching(/invalid predictions manifest/) } });
   });
 
+  it('when the runs are read a page at a time, then following nextLink lists every run once, newest first, as one large page does, with the filter kept', async () => {
+    const whole = (await reader().get('models/demand/runs?limit=1000')).body as { runs: { runId: string; state: string }[]; continuationToken: string | null; nextLink: string | null };
+    expect(whole).toMatchObject({ continuationToken: null, nextLink: null });
+    expect(whole.runs.length).toBeGreaterThan(4);
+    /** Each page's run ids, following nextLink (a path under /api/) as a client would. */
+    const walk = async (first: string) => {
+      const pages: string[][] = [];
+      for (let path: string | null = first; path !== null; ) {
+        const page = await reader().get(path);
+        expect(page.status).toBe(200);
+        pages.push((page.body.runs as { runId: string }[]).map((r) => r.runId));
+        path = page.body.nextLink === null ? null : (page.body.nextLink as string).replace(/^\/api\//, '');
+      }
+      return pages;
+    };
+    const pages = await walk('models/demand/runs?limit=2');
+    expect(pages.flat()).toEqual(whole.runs.map((r) => r.runId));
+    expect(pages.slice(0, -1).every((p) => p.length === 2)).toBe(true);
+    const completed = await walk('models/demand/runs?state=completed&limit=3');
+    expect(completed.flat()).toEqual(whole.runs.filter((r) => r.state === 'completed').map((r) => r.runId));
+    expect(completed.slice(0, -1).every((p) => p.length === 3)).toBe(true);
+    const tampered = await reader().get('models/demand/runs?continuationToken=not-a-token');
+    expect(tampered).toMatchObject({ status: 400, body: { code: 'VALIDATION_ERROR', detail: expect.stringContaining('continuationToken') } });
+  });
+
   it('when a model has a schedule, then drops in scheduled/ wait for it and one run scores what accumulated', async () => {
     const policies = { validation: { metric: 'rmse', minSegmentRows: 30, bootstrapResamples: 50 } };
     await apiClient(devhost.origin, 'contributor').post('models', { ...aRegionalModel('nightly', policies), schedule: '*/6 * * * * *' });
