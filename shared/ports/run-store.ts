@@ -79,7 +79,8 @@ export interface DocumentPage<T> extends DocumentListing<T> {
  * (missing, damaged: none of them reads) come after all the others, by id (descending). Only the
  * page's entries (and one more, to tell whether more follow) are read, not the model's history;
  * across pages every document is listed exactly once, also when some are written between pages
- * (those written before the page being read may be missed, as in any keyset listing).
+ * (one written between pages is on a later page only if it sorts after the page read, as in any
+ * keyset listing).
  */
 export interface NewestFirstPages<T, F = object> {
   listReadablePage(model: string, page: PageRequest & F): Promise<DocumentPage<T>>;
