@@ -75,7 +75,7 @@ describe('driftMonitor on devhost, run through POST /admin/functions/{name}', ()
     expect((await runMonitor({})).status).toBe(401);
     expect((await runMonitor({ 'x-functions-key': 'local-function-key' })).status).toBe(401);
     expect((await runMonitor({ 'x-functions-key': MASTER_KEY }, 'noSuchFunction')).status).toBe(404);
-    expect((await reader().get('models/regional/monitoring')).body).toEqual({ model: 'regional', monitor: null, windows: [], unreadable: [] });
+    expect((await reader().get('models/regional/monitoring')).body).toEqual({ model: 'regional', monitor: null, windows: [], unreadable: [], continuationToken: null, nextLink: null });
   });
 
   it('when an admin runs the monitor, then 202, and the windows come back judged, newest first, with one retraining request', async () => {
