@@ -72,11 +72,15 @@ export interface DocumentPage<T> extends DocumentListing<T> {
   next: PageKey | null;
 }
 
+/** The longest stored time that orders a page; a time every schema accepts is far shorter. */
+export const MAX_PAGE_TIME_LENGTH = 100;
+
 /**
  * A kind of document listed a page at a time, newest first: by its stored time (descending, as the
  * store compares text: time order for times written as the app writes them, UTC ISO 8601 with
- * milliseconds), entries of one time by id (descending). Stored documents whose time is not text
- * (missing, damaged: none of them reads) come after all the others, by id (descending). Only the
+ * milliseconds), entries of one time by id (descending). Stored documents whose time is not text,
+ * or longer than MAX_PAGE_TIME_LENGTH (missing, damaged: none of them reads), come after all the
+ * others, by id (descending): a page's key, which holds its last time, stays short. Only the
  * page's entries (and one more, to tell whether more follow) are read, not the model's history;
  * across pages every document is listed exactly once, also when some are written between pages
  * (one written between pages is on a later page only if it sorts after the page read, as in any

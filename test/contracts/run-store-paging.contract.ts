@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 import { windowFromId } from '../../shared/domain/windows';
-import type { DocumentPage, PageRequest, RunStore } from '../../shared/ports/run-store';
+import { type DocumentPage, MAX_PAGE_TIME_LENGTH, type PageRequest, type RunStore } from '../../shared/ports/run-store';
 import type { ActualsRecord, MonitoringWindow, RetrainingRecord } from '../../shared/schemas/monitoring';
 import { anInferenceRun } from '../support/builders';
 
@@ -148,21 +148,25 @@ export function describeRunStorePagingContract<S extends RunStore>(name: string,
       const { createdAt: _dropped, ...noTime } = anInferenceRun(model, 'bad-none');
       await storeUnchecked(store, 'run', model, 'bad-none', noTime);
       await storeUnchecked(store, 'run', model, 'bad-number', { ...anInferenceRun(model, 'bad-number'), createdAt: 20260301 });
+      // Too long to carry in a page's key: among those without a time.
+      await storeUnchecked(store, 'run', model, 'bad-long', { ...anInferenceRun(model, 'bad-long'), createdAt: `2026-03-09T00:00:00.000Z${'!'.repeat(MAX_PAGE_TIME_LENGTH)}` });
 
       for (const limit of [1, 2, 3, 8]) {
         const walked = await walk((page) => store.runs.listReadablePage(model, page), limit, (r) => r.runId);
         expect(walked.documents).toEqual(['r5', 'r3', 'r1', 'r0']);
         // 'yesterday' sorts after every digit, as text: it is the newest.
-        expect(walked.unreadable).toEqual(['bad-4', 'bad-2', 'bad-number', 'bad-none']);
-        expect(walked.pages.flatMap((p) => [...p.documents, ...p.unreadable])).toHaveLength(8);
+        expect(walked.unreadable).toEqual(['bad-4', 'bad-2', 'bad-number', 'bad-none', 'bad-long']);
+        expect(walked.pages.flatMap((p) => [...p.documents, ...p.unreadable])).toHaveLength(9);
         expect(walked.sizes.slice(0, -1).every((n) => n === limit)).toBe(true);
       }
       const page = await store.runs.listReadablePage(model, { limit: 2, after: { at: '2026-03-03T00:00:00.000Z', id: 'bad-2' } });
       expect(page.documents.map((r) => r.runId)).toEqual(['r1', 'r0']);
       expect(page.next).toEqual({ at: at(0), id: 'r0' });
       const untimed = await store.runs.listReadablePage(model, { limit: 5, after: page.next! });
-      expect(untimed).toEqual({ documents: [], unreadable: [{ id: 'bad-number', reason: expect.stringContaining('createdAt') }, { id: 'bad-none', reason: expect.stringContaining('createdAt') }], next: null });
-      expect(await store.runs.listReadablePage(model, { limit: 1, after: { at: null, id: 'bad-number' } })).toMatchObject({ unreadable: [{ id: 'bad-none' }], next: null });
+      const invalidTime = expect.stringContaining('createdAt');
+      expect(untimed).toEqual({ documents: [], unreadable: ['bad-number', 'bad-none', 'bad-long'].map((id) => ({ id, reason: invalidTime })), next: null });
+      expect(await store.runs.listReadablePage(model, { limit: 1, after: { at: null, id: 'bad-number' } })).toMatchObject({ unreadable: [{ id: 'bad-none' }], next: { at: null, id: 'bad-none' } });
+      expect(await store.runs.listReadablePage(model, { limit: 1, after: { at: null, id: 'bad-none' } })).toMatchObject({ unreadable: [{ id: 'bad-long' }], next: null });
     });
 
     it('when actuals records and retraining requests are paged, then each comes once, newest first by its time then id', async () => {

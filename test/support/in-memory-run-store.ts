@@ -10,6 +10,7 @@ import {
   type DocumentPage,
   everyDocument,
   type IdRange,
+  MAX_PAGE_TIME_LENGTH,
   type PageRequest,
   type RetrainingCollection,
   type RunCollection,
@@ -141,7 +142,7 @@ export class InMemoryCollection<T extends { modelName: string }> implements Docu
       .map(([key, stored]) => {
         const id = key.slice(model.length + 1);
         const at = sortField === 'id' ? id : (stored.value as Record<string, unknown> | null)?.[sortField];
-        return { id, raw: stored.value, at: typeof at === 'string' ? at : null };
+        return { id, raw: stored.value, at: typeof at === 'string' && (sortField === 'id' || at.length <= MAX_PAGE_TIME_LENGTH) ? at : null };
       })
       .sort((a, b) => (a.at !== b.at ? (a.at === null ? 1 : b.at === null ? -1 : a.at < b.at ? 1 : -1) : a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
     const isAfter = (e: { at: string | null; id: string }) =>

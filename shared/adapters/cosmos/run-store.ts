@@ -13,6 +13,7 @@ import {
   type DocumentPage,
   everyDocument,
   type IdRange,
+  MAX_PAGE_TIME_LENGTH,
   type PageRequest,
   type RetrainingCollection,
   type RunCollection,
@@ -186,7 +187,7 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
     const entries = after?.at === null ? [] : await this.timedEntries(model, sortField, filter, limit, after);
     let more = entries.length > limit;
     entries.splice(limit);
-    // Documents whose time is not text cannot be placed in time order: they follow, by id.
+    // Documents without a time (not text, or too long to carry in a key) follow the others, by id.
     if (!more && sortField !== 'id') {
       const room = limit - entries.length;
       const untimed = await this.untimedEntries(model, sortField, filter, room + 1, after?.at === null ? after.id : undefined);
@@ -200,10 +201,10 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
     return listing;
   }
 
-  /** Up to `limit + 1` entries whose `sortField` is text, after `after`, newest first (ties by id, descending). */
+  /** Up to `limit + 1` entries with a time in `sortField` (see `timed`), after `after`, newest first (ties by id, descending). */
   private async timedEntries(model: string, sortField: string, filter: SqlFilter, limit: number, after?: PageKey): Promise<PageEntry[]> {
     const field = sortField === 'id' ? 'c.id' : `c[${JSON.stringify(sortField)}]`;
-    const bounded: SqlFilter = { where: [...filter.where, `IS_STRING(${field})`], parameters: [...filter.parameters] };
+    const bounded: SqlFilter = { where: [...filter.where, sortField === 'id' ? 'IS_STRING(c.id)' : timed(field)], parameters: [...filter.parameters] };
     if (after !== undefined && after.at !== null) {
       bounded.where.push(sortField === 'id' ? 'c.id < @afterId' : `(${field} < @afterAt OR (${field} = @afterAt AND c.id < @afterId))`);
       bounded.parameters.push({ name: '@afterId', value: this.cosmosId(after.id) });
@@ -224,9 +225,9 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
     return [...newer, ...ties.map((r) => this.entryOf(r, sortField))];
   }
 
-  /** Up to `top` entries whose `sortField` is not text (documents that do not read), after the id `afterId`, by id descending. */
+  /** Up to `top` entries without a time in `sortField` (documents that do not read), after the id `afterId`, by id descending. */
   private async untimedEntries(model: string, sortField: string, filter: SqlFilter, top: number, afterId?: string): Promise<PageEntry[]> {
-    const untimed: SqlFilter = { where: [...filter.where, `NOT IS_STRING(c[${JSON.stringify(sortField)}])`], parameters: [...filter.parameters] };
+    const untimed: SqlFilter = { where: [...filter.where, `NOT ${timed(`c[${JSON.stringify(sortField)}]`)}`], parameters: [...filter.parameters] };
     if (afterId !== undefined) {
       untimed.where.push('c.id < @afterId');
       untimed.parameters.push({ name: '@afterId', value: this.cosmosId(afterId) });
@@ -240,9 +241,13 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
     const cosmosId = String(stored.id);
     const id = cosmosId.startsWith(`${this.docType}:`) ? cosmosId.slice(this.docType.length + 1) : cosmosId;
     const at = sortField === 'id' ? id : stored[sortField];
-    return { resource, at: typeof at === 'string' ? at : null, id };
+    return { resource, at: sortField === 'id' || isPageTime(at) ? (at as string) : null, id };
   }
 }
+
+/** The condition that `field` holds a time that orders a page: text, not longer than MAX_PAGE_TIME_LENGTH. */
+const timed = (field: string) => `(IS_STRING(${field}) AND LENGTH(${field}) <= ${MAX_PAGE_TIME_LENGTH})`;
+const isPageTime = (value: unknown): value is string => typeof value === 'string' && value.length <= MAX_PAGE_TIME_LENGTH;
 
 /** A stored item on its way to a page, with its place in the page's order. */
 interface PageEntry {

@@ -196,10 +196,12 @@ describe('GET list routes a page at a time', () => {
     mockStore.runs.storeUnchecked(model, 'bad-mid', { ...anInferenceRun(model, 'bad-mid', { createdAt: dayAt(1) }), rowsRead: -1 });
     mockStore.runs.storeUnchecked(model, 'bad-timeless', { modelName: model });
     mockStore.runs.storeUnchecked(model, 'bad-null', { modelName: model, createdAt: null });
-    for (const limit of [1, 2, 3, 7]) {
+    // A time far too long for a token: with those without a time, so each page's token still reads.
+    mockStore.runs.storeUnchecked(model, 'bad-long', { modelName: model, createdAt: `${dayAt(9)}${'9'.repeat(5000)}` });
+    for (const limit of [1, 2, 3, 8]) {
       const pages = await walk('runs', model, `?limit=${limit}`);
       expect(pages.flatMap((p) => p.entries.map((r) => r.runId))).toEqual(['ok-3', 'ok-2', 'ok-1', 'ok-0']);
-      expect(pages.flatMap((p) => p.unreadable.map((u) => u.id))).toEqual(['bad-mid', 'bad-timeless', 'bad-null']);
+      expect(pages.flatMap((p) => p.unreadable.map((u) => u.id))).toEqual(['bad-mid', 'bad-timeless', 'bad-null', 'bad-long']);
       expect(pages.slice(0, -1).every((p) => p.entries.length + p.unreadable.length === limit)).toBe(true);
     }
     const [first] = await walk('runs', model, '?limit=3');
