@@ -138,6 +138,21 @@ export function describeRunStoreQueriesContract<S extends RunStore>(name: string
       });
     });
 
+    describe('actuals records of one path', () => {
+      it('when versions of a path are stored beside damaged ones, then listReadableByPath gives that path\'s, and apart those that do not read and are of that path or whose path cannot be told', async () => {
+        const path = `actuals/${model}/daily.csv`;
+        const atPath = (id: string) => ({ ...anActualsRecord(model, id, '2026-03-01T00:00:00.000Z'), source: { path, etag: `"${id}"`, size: 10 } });
+        await store.actuals.create(model, 'v1', atPath('v1'));
+        await store.actuals.create(model, 'elsewhere', anActualsRecord(model, 'elsewhere', '2026-03-01T00:00:00.000Z'));
+        await storeUnchecked(store, 'actuals', model, 'v2-damaged', { ...atPath('v2-damaged'), rows: -1 });
+        await storeUnchecked(store, 'actuals', model, 'elsewhere-damaged', { ...anActualsRecord(model, 'elsewhere-damaged', '2026-03-01T00:00:00.000Z'), rows: -1 });
+        await storeUnchecked(store, 'actuals', model, 'no-source', { ...atPath('no-source'), source: null });
+        await storeUnchecked(store, 'actuals', model, 'path-not-text', { ...atPath('path-not-text'), source: { path: 7, etag: '"x"', size: 10 } });
+
+        expect(ids(await store.actuals.listReadableByPath(model, path), (r) => r.actualsId)).toEqual({ documents: ['v1'], unreadable: ['no-source', 'path-not-text', 'v2-damaged'] });
+      });
+    });
+
     describe('retraining records', () => {
       const record = (windowId: string, overrides: Partial<RetrainingRecord> = {}) => aRetrainingRecord(model, windowId, overrides);
       const put = (r: RetrainingRecord) => store.retraining.create(r.modelName, r.requestId, r);

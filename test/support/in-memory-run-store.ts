@@ -249,7 +249,10 @@ export class InMemoryActualsCollection extends InMemoryCollection<ActualsRecord>
   }
 
   async listReadableByPath(model: string, path: string): Promise<DocumentListing<ActualsRecord>> {
-    return this.listWhere(model, (_id, raw) => (raw as { source?: { path?: unknown } } | null)?.source?.path === path);
+    return this.listWhere(model, (_id, raw) => {
+      const stored = (raw as { source?: { path?: unknown } } | null)?.source?.path;
+      return stored === path || typeof stored !== 'string';
+    });
   }
 
   listReadablePage(model: string, page: PageRequest): Promise<DocumentPage<ActualsRecord>> {

@@ -340,7 +340,8 @@ class CosmosActualsCollection extends CosmosCollection<ActualsRecord> implements
   }
 
   listReadableByPath(model: string, path: string): Promise<DocumentListing<ActualsRecord>> {
-    return this.query(model, { where: ['c.source.path = @path'], parameters: [{ name: '@path', value: path }] });
+    // A path that is not text (damaged) cannot be told apart from this one: listed apart as a version that may be of it.
+    return this.query(model, { where: ['(c.source.path = @path OR NOT IS_STRING(c.source.path))'], parameters: [{ name: '@path', value: path }] });
   }
 
   listReadablePage(model: string, page: PageRequest): Promise<DocumentPage<ActualsRecord>> {
