@@ -156,6 +156,12 @@ export interface ActualsCollection extends DocumentCollection<ActualsRecord>, Ne
    * written otherwise is listed too (the caller compares times).
    */
   listReadableCreatedSince(model: string, since: Date): Promise<DocumentListing<ActualsRecord>>;
+  /**
+   * The records in `state`, by id, those that do not read listed apart: among them any whose state
+   * cannot be told (not text, or text that is no record state), which may be in it. Reconciliation
+   * finds the running joins without reading the model's finished ones.
+   */
+  listReadableInState(model: string, state: ActualsRecord['state']): Promise<DocumentListing<ActualsRecord>>;
 }
 
 /**

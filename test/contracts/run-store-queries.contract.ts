@@ -153,6 +153,27 @@ export function describeRunStoreQueriesContract<S extends RunStore>(name: string
       });
     });
 
+    describe('actuals records in a state', () => {
+      it("when records of several states and models exist, then listReadableInState gives the model's records in that state, by id, and apart those that do not read and may be in it", async () => {
+        const inState = (actualsId: string, state: ActualsRecord['state'], m = model) => ({ ...anActualsRecord(m, actualsId, '2026-03-01T00:00:00.000Z'), state });
+        await store.actuals.create(model, 'a-run-2', inState('a-run-2', 'running'));
+        await store.actuals.create(model, 'a-run-1', inState('a-run-1', 'running'));
+        await store.actuals.create(model, 'a-done', inState('a-done', 'completed'));
+        await store.actuals.create(model, 'a-failed', inState('a-failed', 'failed'));
+        await store.actuals.create(other, 'a-other', inState('a-other', 'running', other));
+        await storeUnchecked(store, 'actuals', model, 'a-run-damaged', { ...inState('a-run-damaged', 'running'), rows: -1 });
+        await storeUnchecked(store, 'actuals', model, 'a-done-damaged', { ...inState('a-done-damaged', 'completed'), rows: -1 });
+        await storeUnchecked(store, 'actuals', model, 'a-untold', { ...inState('a-untold', 'running'), state: null });
+        await storeUnchecked(store, 'actuals', model, 'a-odd', { ...inState('a-odd', 'running'), state: 'Running' });
+
+        const running = await store.actuals.listReadableInState(model, 'running');
+
+        expect(ids(running, (r) => r.actualsId)).toEqual({ documents: ['a-run-1', 'a-run-2'], unreadable: ['a-odd', 'a-run-damaged', 'a-untold'] });
+        expect(running.documents[0]).toEqual(inState('a-run-1', 'running'));
+        expect(ids(await store.actuals.listReadableInState(model, 'failed'), (r) => r.actualsId)).toEqual({ documents: ['a-failed'], unreadable: ['a-odd', 'a-untold'] });
+      });
+    });
+
     describe('retraining records', () => {
       const record = (windowId: string, overrides: Partial<RetrainingRecord> = {}) => aRetrainingRecord(model, windowId, overrides);
       const put = (r: RetrainingRecord) => store.retraining.create(r.modelName, r.requestId, r);

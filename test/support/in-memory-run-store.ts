@@ -262,6 +262,10 @@ export class InMemoryActualsCollection extends InMemoryCollection<ActualsRecord>
   async listReadableCreatedSince(model: string, since: Date): Promise<DocumentListing<ActualsRecord>> {
     return this.listWhere(model, (_id, raw) => timeAtOrAfter(member(raw, 'createdAt'), since));
   }
+
+  async listReadableInState(model: string, state: ActualsRecord['state']): Promise<DocumentListing<ActualsRecord>> {
+    return this.listWhere(model, (_id, raw) => isOrUntold(member(raw, 'state'), state, actualsRecordSchema.shape.state.options));
+  }
 }
 
 /** Retraining records in memory, with the Cosmos adapter's queries by state, request time and result, paged by the time they were requested. */

@@ -351,6 +351,10 @@ class CosmosActualsCollection extends CosmosCollection<ActualsRecord> implements
   listReadableCreatedSince(model: string, since: Date): Promise<DocumentListing<ActualsRecord>> {
     return this.query(model, timeAtOrAfter('c.createdAt', '@since', since));
   }
+
+  listReadableInState(model: string, state: ActualsRecord['state']): Promise<DocumentListing<ActualsRecord>> {
+    return this.query(model, isOrUntold('c.state', '@state', state, actualsRecordSchema.shape.state.options));
+  }
 }
 
 /**
