@@ -1,8 +1,11 @@
 import type * as df from 'durable-functions';
+import { z } from 'zod';
 
 import { batchInstanceId, CHAMPION_CHANGED_EVENT } from '../orchestrations/batch/names';
 import { lifecycleInstanceId, MODEL_LIFECYCLE } from '../orchestrations/lifecycle/names';
 import { traceFields } from '../shared/adapters/telemetry/invocation';
+import { parseOrThrow } from '../shared/domain/errors';
+import type { OrchestrationInstances } from '../shared/ports/orchestration-instances';
 import { APPROVAL_EVENT, type ApprovalEvent, type LifecycleInput, type VersionRef } from '../shared/schemas/lifecycle-orchestration';
 
 /** The SDK reports a missing instance as an error whose message names HTTP 404. */
@@ -16,6 +19,19 @@ export async function instanceStatus(client: df.DurableClient, instanceId: strin
     if (isMissing(error)) return undefined;
     throw error;
   }
+}
+
+/** What reconciliation reads of a status: the SDK builds the time from the host's text, so an unreadable one is an invalid date. */
+const instanceStatusSchema = z.object({ runtimeStatus: z.string().min(1), lastUpdatedTime: z.date().refine((d) => !Number.isNaN(d.getTime()), 'a valid time') });
+
+/** The Durable client as the OrchestrationInstances port: a status, or undefined for an instance that does not exist (HTTP 404). */
+export function orchestrationInstances(client: df.DurableClient): OrchestrationInstances {
+  return {
+    async status(instanceId) {
+      const status = await instanceStatus(client, instanceId);
+      return status && parseOrThrow(instanceStatusSchema, { runtimeStatus: status.runtimeStatus, lastUpdatedTime: status.lastUpdatedTime }, `the status of instance '${instanceId}'`);
+    },
+  };
 }
 
 /** Runtime states of an instance that has ended for good; the others (pending, running, suspended) still take events. */

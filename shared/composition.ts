@@ -25,6 +25,7 @@ import type { EventPublisher } from './ports/event-publisher';
 import type { DependencyProbe } from './ports/health';
 import type { ModelRegistry } from './ports/model-registry';
 import type { ModelRuntime } from './ports/model-runtime';
+import type { OrchestrationInstances } from './ports/orchestration-instances';
 import type { RetrainingQueue } from './ports/retraining-queue';
 import type { RunStore } from './ports/run-store';
 import type { TabularFiles } from './ports/tabular-files';
@@ -33,6 +34,7 @@ import type { ActualsDeps } from './usecases/actuals/deps';
 import { type BatchDeps, VersionCache } from './usecases/batch-inference';
 import type { DriftMonitorDeps } from './usecases/drift-monitor';
 import { defaultChunkTargets } from './usecases/plan-chunks';
+import type { ReconcileDeps } from './usecases/reconcile-orchestrations';
 import type { RegisterPackageDeps } from './usecases/register-package';
 import { RegistryUseCases } from './usecases/registry';
 import type { RetrainingDeps } from './usecases/retraining';
@@ -131,6 +133,9 @@ export const actualsJoin = (): ActualsDeps => {
     },
   };
 };
+
+/** Reconciliation of documents whose orchestration ended without recording the outcome: the actuals join's dependencies and the Durable client of the invocation. */
+export const reconciliation = (instances: OrchestrationInstances): ReconcileDeps => ({ ...actualsJoin(), instances });
 
 /** Retraining records: what the lifecycle's end and the completion API change. */
 export const retrainingRecords = (): DecisionDeps => ({ runs: runStore(), clock: systemClock, events: events(), registry: registryStore() });

@@ -85,6 +85,16 @@ export const configSchema = z.object({
     .trim()
     .regex(/^\S+( \S+){5}$/, 'a six-field NCRONTAB expression (second minute hour day month day-of-week)')
     .default('0 */15 * * * *'),
+  /**
+   * When reconciliation fails the runs and actuals joins whose orchestration instance ended (or is
+   * gone) without recording the outcome: six-field NCRONTAB, UTC, bound by the timer as
+   * `%RECONCILE_SCHEDULE%`; hourly at half past by default (the drift monitor runs on the hour).
+   */
+  RECONCILE_SCHEDULE: z
+    .string()
+    .trim()
+    .regex(/^\S+( \S+){5}$/, 'a six-field NCRONTAB expression (second minute hour day month day-of-week)')
+    .default('0 30 * * * *'),
   /** Monitoring windows the drift monitor evaluates per model and run (oldest first; the rest wait for the next run). */
   DRIFT_MONITOR_MAX_WINDOWS: z.coerce.number().int().positive().max(1000).default(48),
   /**

@@ -5,7 +5,7 @@ import { modelNameSchema, versionNumberSchema } from '../../shared/schemas/commo
 import { batchInputSchema, type InferenceRun } from '../../shared/schemas/monitoring';
 import { chunkSummarySchema } from '../../shared/schemas/scoring';
 import { completeRun, failRun, hasNewSegments, planRun, scoreRunChunk, startRun } from '../../shared/usecases/batch-inference';
-import { flavourEventOf } from '../../shared/usecases/run-events';
+import { flavourEventOf, runFailedEventOf } from '../../shared/usecases/run-events';
 import { defineActivity } from '../activity';
 import { BATCH_ACTIVITIES } from './names';
 
@@ -68,5 +68,5 @@ async function publishCompletion(run: InferenceRun): Promise<void> {
 }
 
 async function publishFailure(model: string, runId: string, error: string): Promise<void> {
-  await events().publish({ eventId: `run:${runId}:failed`, model, occurredAt: new Date().toISOString(), type: 'run.failed', data: { runId, error: error.slice(0, 2000) } });
+  await events().publish(runFailedEventOf({ model, runId, error, at: new Date().toISOString() }));
 }

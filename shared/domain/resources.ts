@@ -108,5 +108,6 @@ export const HOST_SETTINGS = {
   EVENTS_TOPIC: 'expression',
   DRIFT_MONITOR_SCHEDULE: 'expression',
   APPROVAL_WATCH_SCHEDULE: 'expression',
+  RECONCILE_SCHEDULE: 'expression',
   SCHEDULED_INFERENCE_CHECK: 'expression',
 } as const satisfies Record<string, 'connection' | 'expression'>;

@@ -79,7 +79,7 @@ export function runIdFor(sources: readonly Pick<SourceRef, 'path' | 'etag'>[], a
   return `${windowIdOf(Date.parse(arrival))}-${hash.digest('hex').slice(0, 16)}`;
 }
 
-async function requireRun(deps: BatchDeps, model: string, runId: string) {
+async function requireRun(deps: Pick<BatchDeps, 'runs'>, model: string, runId: string) {
   const found = await deps.runs.runs.get(model, runId);
   if (!found) throw errors.notFound(`run '${runId}' of '${model}' does not exist`, { model, runId });
   return found;
@@ -545,6 +545,39 @@ export async function failRun(deps: BatchDeps, input: { model: string; runId: st
     completedAt: now.toISOString(),
     durationMs: Math.max(0, now.getTime() - Date.parse(r.startedAt ?? r.createdAt)),
   }));
+}
+
+/** Run states in which an orchestration instance works on the run: it records the outcome when it ends. */
+export const ORCHESTRATED_RUN_STATES = ['waiting_for_champion', 'running'] as const satisfies readonly InferenceRun['state'][];
+
+/**
+ * Fails a run whose orchestration instance ended (or is gone) without recording its outcome, as
+ * failRun does, but only while the run, as stored, is still in an orchestrated state under that
+ * instance: the write is ETag-guarded and judged again on a conflict, so a run that completes
+ * meanwhile stays completed. Answers the run as it is now and whether this call failed it.
+ */
+export async function failStrandedRun(
+  deps: Pick<BatchDeps, 'runs'>,
+  input: { model: string; runId: string; instanceId: string; error: string; at: Date },
+): Promise<{ run: InferenceRun; failed: boolean }> {
+  const { model, runId } = input;
+  for (let attempt = 0; ; attempt++) {
+    const { value: run, etag } = await requireRun(deps, model, runId);
+    const stranded = (ORCHESTRATED_RUN_STATES as readonly string[]).includes(run.state) && run.instanceId === input.instanceId;
+    if (!stranded) return { run, failed: false };
+    const failed: InferenceRun = {
+      ...run,
+      state: 'failed',
+      error: input.error.slice(0, 4000),
+      completedAt: input.at.toISOString(),
+      durationMs: Math.max(0, input.at.getTime() - Date.parse(run.startedAt ?? run.createdAt)),
+    };
+    try {
+      return { run: (await deps.runs.runs.replace(model, runId, failed, etag)).value, failed: true };
+    } catch (error) {
+      if (!(isDomainError(error) && error.code === 'CONCURRENCY_CONFLICT') || attempt >= 10) throw error;
+    }
+  }
 }
 
 /**

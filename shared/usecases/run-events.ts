@@ -53,3 +53,8 @@ export function flavourEventOf(run: InferenceRun & { flavours: NonNullable<Infer
     },
   };
 }
+
+/** The `run.failed` event of a batch or scheduled run (id `run:{runId}:failed`: a repeated publish is dropped by the topic). */
+export function runFailedEventOf(input: { model: string; runId: string; error: string; at: string }): ModelEventInput {
+  return { eventId: `run:${input.runId}:failed`, model: input.model, occurredAt: input.at, type: 'run.failed', data: { runId: input.runId, error: input.error.slice(0, 2000) } };
+}

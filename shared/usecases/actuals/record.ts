@@ -104,19 +104,48 @@ export async function failActualsJoin(
   const record = await updateActualsRecord(deps, model, actualsId, (r) =>
     r.state === 'completed' ? r : { ...r, state: 'failed', error: input.error.slice(0, 4000), completedAt: r.completedAt ?? input.at },
   );
-  if (record.state === 'failed') {
-    await deps.events.publish({
-      type: 'run.failed',
-      eventId: actualsEventId(actualsId, 'failed'),
-      model,
-      occurredAt: record.completedAt ?? input.at,
-      data: { runId: actualsId, error: record.error ?? input.error },
-    });
-    await removeWork(deps, model, actualsId);
-  }
+  if (record.state === 'failed') await announceFailure(deps, record, input.error, input.at);
   // A version that failed after a newer one completed takes out what it placed before failing.
   await replaceOlderVersions(deps, { model, actualsId, at: record.completedAt ?? input.at });
   return record;
+}
+
+/** `run.failed` of a join recorded failed, then its work folder removed. */
+async function announceFailure(deps: ActualsDeps, record: ActualsRecord, error: string, at: string): Promise<void> {
+  const { modelName: model, actualsId } = record;
+  await deps.events.publish({
+    type: 'run.failed',
+    eventId: actualsEventId(actualsId, 'failed'),
+    model,
+    occurredAt: record.completedAt ?? at,
+    data: { runId: actualsId, error: record.error ?? error },
+  });
+  await removeWork(deps, model, actualsId);
+}
+
+/**
+ * Fails a join whose orchestration instance ended (or is gone) without recording its outcome, as
+ * failActualsJoin does (`run.failed`, the work folder removed, older or newer versions of its path
+ * settled), but only while the record, as stored, still says `running` under that instance: the
+ * write is ETag-guarded and judged again on a conflict, so a join that completes meanwhile stays
+ * completed and nothing is published. Answers the record as it is now and whether this call failed it.
+ */
+export async function failStrandedActualsJoin(
+  deps: ActualsDeps,
+  input: { model: string; actualsId: string; instanceId: string; error: string; at: string },
+): Promise<{ record: ActualsRecord; failed: boolean }> {
+  const { model, actualsId } = input;
+  const error = input.error.slice(0, 4000);
+  // Judged on the record each attempt read: the last judgement is the one whose write landed.
+  let failed = false;
+  const record = await updateActualsRecord(deps, model, actualsId, (r) => {
+    failed = r.state === 'running' && r.instanceId === input.instanceId;
+    return failed ? { ...r, state: 'failed', error, completedAt: input.at } : r;
+  });
+  if (!failed) return { record, failed };
+  await announceFailure(deps, record, input.error, input.at);
+  await replaceOlderVersions(deps, { model, actualsId, at: input.at });
+  return { record, failed };
 }
 
 /**

@@ -1,0 +1,31 @@
+import { app, type InvocationContext, type Timer } from '@azure/functions';
+import * as df from 'durable-functions';
+
+import { reconciliation } from '../../shared/composition';
+import { reconcileOrchestrations } from '../../shared/usecases/reconcile-orchestrations';
+import { orchestrationInstances } from '../durable-client';
+
+/**
+ * Reconciliation, on the RECONCILE_SCHEDULE setting (hourly at half past by default); locally also
+ * on demand with `POST /admin/functions/reconcileOrchestrations`. Fails the runs and actuals joins
+ * whose orchestration instance was terminated, failed or purged (or completed long ago) without
+ * recording the outcome, so none says `running` for good (docs/production-loop.md). Logs each one
+ * failed and each document left alone because it does not read; an outage on a model or document
+ * fails the invocation after the others were reconciled (they are judged again next time).
+ */
+app.timer('reconcileOrchestrations', {
+  schedule: '%RECONCILE_SCHEDULE%',
+  extraInputs: [df.input.durableClient()],
+  handler: async (_timer: Timer, context: InvocationContext): Promise<void> => {
+    const report = await reconcileOrchestrations(reconciliation(orchestrationInstances(df.getClient(context))));
+    const problems = report.failures.map((f) => `${f.model}: ${f.error}`);
+    for (const outcome of report.models) {
+      for (const d of outcome.failed) context.warn(`reconcileOrchestrations: ${outcome.model}: ${d.kind} ${d.id} failed: ${d.error}`);
+      for (const u of outcome.unreadable) context.warn(`reconcileOrchestrations: ${outcome.model}: ${u.kind} ${u.id} cannot be read, left alone: ${u.reason}`);
+      problems.push(...outcome.errors.map((e) => `${outcome.model}: ${e.kind} ${e.id}: ${e.error}`));
+    }
+    const failed = report.models.reduce((n, m) => n + m.failed.length, 0);
+    context.log(`reconcileOrchestrations: ${report.models.length} model(s) checked, ${failed} document(s) failed as their orchestration ended without recording the outcome`);
+    if (problems.length > 0) throw new Error(`reconcileOrchestrations: ${problems.join('; ')}`.slice(0, 4000));
+  },
+});

@@ -1,0 +1,121 @@
+import { lakePaths } from '../domain/lake-paths';
+import { strandedBy } from '../domain/policies/orchestration-outcome';
+import type { OrchestrationInstances } from '../ports/orchestration-instances';
+import type { UnreadableDocument } from '../ports/run-store';
+import type { ActualsRecord, InferenceRun } from '../schemas/monitoring';
+import type { ActualsDeps } from './actuals/deps';
+import { failStrandedActualsJoin } from './actuals/record';
+import { failStrandedRun, ORCHESTRATED_RUN_STATES, SCHEDULED_DROPS } from './batch-inference';
+import { runFailedEventOf } from './run-events';
+
+/** What reconciliation reads and writes: the actuals join's dependencies (runs, events, the lake for a failed join's clean-up) and the Durable client. */
+export interface ReconcileDeps extends ActualsDeps {
+  instances: OrchestrationInstances;
+}
+
+export type ReconciledKind = 'run' | 'actuals';
+
+/** A document failed because its instance ended (or is gone) without recording the outcome. */
+export interface ReconciledDocument {
+  kind: ReconciledKind;
+  id: string;
+  instanceId: string;
+  /** The `error` recorded on the document. */
+  error: string;
+}
+
+/** What reconciling one model did. */
+export interface ModelReconciliation {
+  model: string;
+  failed: ReconciledDocument[];
+  /** Documents that do not read and may be orchestrated (their state says so or cannot be told): left alone. */
+  unreadable: (UnreadableDocument & { kind: ReconciledKind })[];
+  /** Documents that could not be judged or written (an outage), with the error; judged again next time. */
+  errors: { kind: ReconciledKind; id: string; error: string }[];
+}
+
+export interface ReconcileReport {
+  models: ModelReconciliation[];
+  /** Models whose documents could not be listed (an outage), or whose model document does not read. */
+  failures: { model: string; error: string }[];
+}
+
+/** What the user does about a document failed here: the file is the only way to get it done again. */
+const RETRY_ADVICE = {
+  batch: () => 'drop the file again to score it',
+  scheduled: (model: string) => `drop its files again under ${lakePaths.dropsFolder(model)}${SCHEDULED_DROPS} to score them with the next scheduled run`,
+  actuals: () => 'upload the file again',
+} as const;
+
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * Fails the documents an orchestration instance was to finish but never will: inference runs
+ * (`waiting_for_champion`, `running`) and actuals joins (`running`) whose instance was terminated,
+ * failed or purged, or completed more than a grace period ago (shared/domain/policies/orchestration-outcome.ts).
+ * Each is recorded `failed` with the reason and what to do, and `run.failed` is published (the
+ * ids of the normal failure path); a failed join then settles its path's versions as `actualsFail`
+ * does. Instances that run are left alone however long they take. Writes are ETag-guarded and the
+ * event follows the write: a document that completes meanwhile stays completed, unannounced as
+ * failed. Only documents in those states are read (queries by state), for every registered model;
+ * one document's outage does not stop the others.
+ */
+export async function reconcileOrchestrations(deps: ReconcileDeps): Promise<ReconcileReport> {
+  const listing = await deps.registry.listModels();
+  const report: ReconcileReport = { models: [], failures: listing.unreadable.map((u) => ({ model: u.modelName, error: u.reason })) };
+  for (const { modelName } of listing.models) {
+    try {
+      report.models.push(await reconcileModel(deps, modelName));
+    } catch (error) {
+      report.failures.push({ model: modelName, error: message(error) });
+    }
+  }
+  return report;
+}
+
+async function reconcileModel(deps: ReconcileDeps, model: string): Promise<ModelReconciliation> {
+  const outcome: ModelReconciliation = { model, failed: [], unreadable: [], errors: [] };
+  const [runs, joins] = await Promise.all([orchestratedRuns(deps, model), deps.runs.actuals.listReadableInState(model, 'running')]);
+  outcome.unreadable.push(...runs.unreadable.map((u) => ({ ...u, kind: 'run' as const })), ...joins.unreadable.map((u) => ({ ...u, kind: 'actuals' as const })));
+  for (const run of runs.documents) await judge(outcome, 'run', run.runId, () => reconcileRun(deps, run));
+  for (const record of joins.documents) await judge(outcome, 'actuals', record.actualsId, () => reconcileJoin(deps, record));
+  return outcome;
+}
+
+/** Runs in every orchestrated state; one that does not read and whose state cannot be told is in each listing, and listed once. */
+async function orchestratedRuns(deps: ReconcileDeps, model: string) {
+  const listings = await Promise.all(ORCHESTRATED_RUN_STATES.map((state) => deps.runs.runs.listReadableInState(model, state)));
+  const unreadable = new Map(listings.flatMap((l) => l.unreadable).map((u) => [u.id, u]));
+  return { documents: listings.flatMap((l) => l.documents), unreadable: [...unreadable.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) };
+}
+
+async function judge(outcome: ModelReconciliation, kind: ReconciledKind, id: string, reconcile: () => Promise<ReconciledDocument | undefined>): Promise<void> {
+  try {
+    const failed = await reconcile();
+    if (failed) outcome.failed.push(failed);
+  } catch (error) {
+    outcome.errors.push({ kind, id, error: message(error) });
+  }
+}
+
+async function reconcileRun(deps: ReconcileDeps, run: InferenceRun): Promise<ReconciledDocument | undefined> {
+  const { modelName: model, runId, instanceId } = run;
+  const now = deps.clock.now();
+  const stranded = strandedBy(instanceId, await deps.instances.status(instanceId), now);
+  if (!stranded) return undefined;
+  const error = `${stranded}; ${RETRY_ADVICE[run.kind](model)}`;
+  const { failed } = await failStrandedRun(deps, { model, runId, instanceId, error, at: now });
+  if (!failed) return undefined;
+  await deps.events.publish(runFailedEventOf({ model, runId, error, at: now.toISOString() }));
+  return { kind: 'run', id: runId, instanceId, error };
+}
+
+async function reconcileJoin(deps: ReconcileDeps, record: ActualsRecord): Promise<ReconciledDocument | undefined> {
+  const { modelName: model, actualsId, instanceId } = record;
+  const now = deps.clock.now();
+  const stranded = strandedBy(instanceId, await deps.instances.status(instanceId), now);
+  if (!stranded) return undefined;
+  const error = `${stranded}; ${RETRY_ADVICE.actuals()}`;
+  const { failed } = await failStrandedActualsJoin(deps, { model, actualsId, instanceId, error, at: now.toISOString() });
+  return failed ? { kind: 'actuals', id: actualsId, instanceId, error } : undefined;
+}

@@ -1,0 +1,110 @@
+/**
+ * Reconciliation end to end on devhost: drops whose runs wait for a champion, one run's instance
+ * terminated and another's purged through the Durable management API, then the
+ * `reconcileOrchestrations` timer run through `POST /admin/functions/{name}`: those two runs are
+ * failed with the reason and `run.failed` is on the topic; the run whose instance still waits is
+ * left alone.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { ServiceBusClient } from '@azure/service-bus';
+
+import type { ModelEvent } from '../../shared/schemas/messages';
+import { aRegionalModel, regionalRows, toCsv } from '../support/model-kit';
+import { apiClient, eventually, type ProductDevhost, startProductDevhost } from '../support/product-devhost';
+
+jest.setTimeout(180_000);
+
+const MODEL = 'stuck';
+const MASTER_KEY = 'local-master-key'; // DEVHOST_MASTER_KEY in local.settings.sample.json
+
+let devhost: ProductDevhost;
+let dataDir: string;
+const reader = () => apiClient(devhost.origin, 'reader');
+
+type Run = { runId: string; state: string; instanceId: string; error?: string; sources: { path: string }[] };
+
+const runOf = async (drop: string): Promise<Run | undefined> =>
+  ((await reader().get(`models/${MODEL}/runs`)).body?.runs as Run[] | undefined)?.find((r) => r.sources.some((s) => s.path === drop));
+
+/** The Durable extension's management API, as an operator calls it with the master key. */
+const durable = (instanceId: string, operation: string, method: 'GET' | 'POST' | 'DELETE') =>
+  fetch(`${devhost.origin}/runtime/webhooks/durabletask/instances/${encodeURIComponent(instanceId)}${operation}`, { method, headers: { 'x-functions-key': MASTER_KEY } });
+
+type Status = { runtimeStatus?: string; customStatus?: { step?: string } | null };
+const statusOf = async (instanceId: string) => (await (await durable(instanceId, '', 'GET')).json()) as Status;
+
+async function dropWaiting(name: string): Promise<Run> {
+  const drop = `drops/${MODEL}/${name}.csv`;
+  const body = toCsv(regionalRows(10, 7, { idPrefix: `${name}-` }));
+  await devhost.container().getBlockBlobClient(drop).upload(body, Buffer.byteLength(body));
+  return eventually(`the run of ${drop} to wait for a champion`, async () => {
+    const run = await runOf(drop);
+    if (run?.state !== 'waiting_for_champion') return undefined;
+    // The instance waits for the champion event once its status says so.
+    const status = await statusOf(run.instanceId);
+    return status.customStatus?.step === 'waiting_for_champion' ? run : undefined;
+  });
+}
+
+beforeAll(async () => {
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reconcile-e2e-'));
+  // The schedule is far away: only the admin call runs reconciliation in this test.
+  devhost = await startProductDevhost({ dataDir, env: { RECONCILE_SCHEDULE: '0 0 0 1 1 *' } });
+  await devhost.container().createIfNotExists();
+  expect((await apiClient(devhost.origin, 'contributor').post('models', aRegionalModel(MODEL))).status).toBe(201);
+});
+
+afterAll(async () => {
+  await devhost?.stop();
+  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('reconcileOrchestrations on devhost, run through POST /admin/functions/{name}', () => {
+  it('when a run\'s instance was terminated and another\'s purged, then both runs are failed with the reason and run.failed is published; a run whose instance waits is left alone', async () => {
+    const [terminated, purged, waiting] = [await dropWaiting('terminated'), await dropWaiting('purged'), await dropWaiting('waiting')];
+
+    expect((await durable(terminated.instanceId, '/terminate?reason=operator', 'POST')).status).toBe(202);
+    await eventually('the instance to be terminated', async () => ((await statusOf(terminated.instanceId)).runtimeStatus === 'Terminated' ? true : undefined));
+    expect((await durable(purged.instanceId, '', 'DELETE')).status).toBe(200);
+    expect((await durable(purged.instanceId, '', 'GET')).status).toBe(404);
+    // What an operator's termination leaves: the run says it waits, for good.
+    expect((await runOf(`drops/${MODEL}/terminated.csv`))?.state).toBe('waiting_for_champion');
+
+    const res = await fetch(`${devhost.origin}/admin/functions/reconcileOrchestrations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-functions-key': MASTER_KEY },
+      body: JSON.stringify({ input: '' }),
+    });
+    expect(res.status).toBe(202);
+    await eventually('the reconciliation to finish', async () => (devhost.output.some((l) => /Executed 'reconcileOrchestrations' \(timerTrigger, \d+ ms\) Succeeded/.test(l)) ? true : undefined));
+
+    const terminatedError = `the orchestration instance '${terminated.instanceId}' ended (Terminated) without recording the outcome; drop the file again to score it`;
+    const purgedError = `the orchestration instance '${purged.instanceId}' no longer exists (purged, or its task hub was reset) and did not record the outcome; drop the file again to score it`;
+    expect(await runOf(`drops/${MODEL}/terminated.csv`)).toMatchObject({ state: 'failed', error: terminatedError });
+    expect(await runOf(`drops/${MODEL}/purged.csv`)).toMatchObject({ state: 'failed', error: purgedError });
+    expect(await runOf(`drops/${MODEL}/waiting.csv`)).toMatchObject({ state: 'waiting_for_champion', runId: waiting.runId });
+    expect((await statusOf(waiting.instanceId)).runtimeStatus).toBe('Running');
+    expect(devhost.output).toContainEqual(expect.stringContaining(`reconcileOrchestrations: ${MODEL}: run ${terminated.runId} failed: ${terminatedError}`));
+
+    const client = new ServiceBusClient(devhost.serviceBusConnectionString);
+    try {
+      const receiver = client.createReceiver('model-events', 'all-events', { receiveMode: 'receiveAndDelete' });
+      const failed: ModelEvent[] = [];
+      await eventually('both run.failed events', async () => {
+        failed.push(...(await receiver.receiveMessages(100, { maxWaitTimeInMs: 500 })).map((m) => m.body as ModelEvent).filter((e) => e.type === 'run.failed'));
+        return failed.length >= 2 ? true : undefined;
+      });
+      expect(failed.map((e) => [e.eventId, e.model, e.data]).sort()).toEqual(
+        [
+          [`run:${terminated.runId}:failed`, MODEL, { runId: terminated.runId, error: terminatedError }],
+          [`run:${purged.runId}:failed`, MODEL, { runId: purged.runId, error: purgedError }],
+        ].sort(),
+      );
+    } finally {
+      await client.close();
+    }
+  });
+});

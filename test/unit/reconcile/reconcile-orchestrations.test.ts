@@ -1,0 +1,286 @@
+import { LakeTabularFiles } from '../../../shared/adapters/tabular/lake-tabular-files';
+import { lakePaths } from '../../../shared/domain/lake-paths';
+import { COMPLETED_INSTANCE_GRACE_MS, type InstanceStatus } from '../../../shared/domain/policies/orchestration-outcome';
+import type { OrchestrationInstances } from '../../../shared/ports/orchestration-instances';
+import type { ActualsRecord, InferenceRun } from '../../../shared/schemas/monitoring';
+import { work } from '../../../shared/usecases/actuals/deps';
+import { type ReconcileDeps, reconcileOrchestrations } from '../../../shared/usecases/reconcile-orchestrations';
+import { aDemandModel, DEFAULT_SETTINGS } from '../../support/actuals-kit';
+import { anInferenceRun } from '../../support/builders';
+import { InMemoryModelRegistry } from '../../support/in-memory-registry';
+import { inMemoryRunStore } from '../../support/in-memory-run-store';
+import { MemoryLake } from '../../support/memory-lake';
+import { RecordingPublisher } from '../../support/recording-publisher';
+
+const MODEL = 'demand';
+const NOW = new Date('2026-03-10T12:00:00.000Z');
+const minutesAgo = (minutes: number) => new Date(NOW.getTime() - minutes * 60_000);
+
+/** The Durable client's answers, by instance id: an id it does not hold is an instance that does not exist. */
+class FakeInstances implements OrchestrationInstances {
+  readonly statuses = new Map<string, InstanceStatus>();
+  readonly asked: string[] = [];
+  /** Runs before each answer: what happens between the listing and the write. */
+  beforeAnswer: (instanceId: string) => Promise<void> = async () => undefined;
+
+  set(instanceId: string, runtimeStatus: string, lastUpdatedTime = minutesAgo(60)): void {
+    this.statuses.set(instanceId, { runtimeStatus, lastUpdatedTime });
+  }
+
+  async status(instanceId: string): Promise<InstanceStatus | undefined> {
+    this.asked.push(instanceId);
+    await this.beforeAnswer(instanceId);
+    return this.statuses.get(instanceId);
+  }
+}
+
+async function world() {
+  const registry = new InMemoryModelRegistry();
+  const definition = aDemandModel();
+  await registry.createModel({ modelName: MODEL, definition, createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z', createdBy: 'alice@example.com', latestVersion: 1 });
+  const runs = inMemoryRunStore();
+  const lake = new MemoryLake();
+  const events = new RecordingPublisher();
+  const instances = new FakeInstances();
+  const deps: ReconcileDeps = { registry, runs, lake, files: new LakeTabularFiles(lake), events, clock: { now: () => NOW }, settings: DEFAULT_SETTINGS, instances };
+  return { deps, runs, lake, events, instances };
+}
+
+const aRun = (runId: string, overrides: Partial<InferenceRun> = {}) =>
+  anInferenceRun(MODEL, runId, { instanceId: `batch:${MODEL}:${runId}`, startedAt: '2026-03-10T10:00:00.000Z', ...overrides });
+
+function aJoin(actualsId: string, overrides: Partial<ActualsRecord> = {}): ActualsRecord {
+  return {
+    actualsId,
+    modelName: MODEL,
+    source: { path: `actuals/${MODEL}/march.csv`, etag: `"${actualsId}"`, size: 10, lastModified: '2026-03-10T09:00:00.000Z' },
+    state: 'running',
+    instanceId: `actuals:${MODEL}:${actualsId}`,
+    rows: 0,
+    matched: 0,
+    unmatched: 0,
+    duplicateIds: 0,
+    rejectionReasons: {},
+    metrics: null,
+    windows: [],
+    createdAt: '2026-03-10T09:00:00.000Z',
+    ...overrides,
+  };
+}
+
+const stateOf = async (runs: ReturnType<typeof inMemoryRunStore>, runId: string) => (await runs.runs.get(MODEL, runId))!.value;
+
+describe('reconciling runs whose orchestration instance is gone', () => {
+  it('when a running run has no instance any more (purged), then it is failed with the reason and run.failed is published with the normal failure id', async () => {
+    const { deps, runs, events } = await world();
+    await runs.runs.create(MODEL, 'r1', aRun('r1'));
+
+    const report = await reconcileOrchestrations(deps);
+
+    const run = await stateOf(runs, 'r1');
+    const error = `the orchestration instance 'batch:${MODEL}:r1' no longer exists (purged, or its task hub was reset) and did not record the outcome; drop the file again to score it`;
+    expect(run).toMatchObject({ state: 'failed', error, completedAt: NOW.toISOString(), durationMs: 2 * 3_600_000 });
+    expect(report.models).toEqual([{ model: MODEL, failed: [{ kind: 'run', id: 'r1', instanceId: `batch:${MODEL}:r1`, error }], unreadable: [], errors: [] }]);
+    expect(events.events).toEqual([{ eventId: 'run:r1:failed', model: MODEL, occurredAt: NOW.toISOString(), type: 'run.failed', data: { runId: 'r1', error } }]);
+  });
+
+  it.each(['Terminated', 'Failed', 'Canceled'])('when the instance ended %s, then the run is failed at once, naming the status', async (status) => {
+    const { deps, runs, events, instances } = await world();
+    await runs.runs.create(MODEL, 'r1', aRun('r1'));
+    instances.set(`batch:${MODEL}:r1`, status, NOW);
+
+    await reconcileOrchestrations(deps);
+
+    expect(await stateOf(runs, 'r1')).toMatchObject({
+      state: 'failed',
+      error: `the orchestration instance 'batch:${MODEL}:r1' ended (${status}) without recording the outcome; drop the file again to score it`,
+    });
+    expect(events.ofType('run.failed').map((e) => e.eventId)).toEqual(['run:r1:failed']);
+  });
+
+  it('when the instance completed longer ago than the grace period, then the run is failed; completed within it, the run is left running (its last write may be landing)', async () => {
+    const { deps, runs, events, instances } = await world();
+    await runs.runs.create(MODEL, 'old', aRun('old'));
+    await runs.runs.create(MODEL, 'recent', aRun('recent'));
+    instances.set(`batch:${MODEL}:old`, 'Completed', new Date(NOW.getTime() - COMPLETED_INSTANCE_GRACE_MS - 1));
+    instances.set(`batch:${MODEL}:recent`, 'Completed', new Date(NOW.getTime() - COMPLETED_INSTANCE_GRACE_MS + 1000));
+
+    await reconcileOrchestrations(deps);
+
+    expect(await stateOf(runs, 'old')).toMatchObject({ state: 'failed', error: expect.stringContaining('ended (Completed) without recording the outcome') });
+    expect(await stateOf(runs, 'recent')).toEqual(aRun('recent'));
+    expect(events.ofType('run.failed').map((e) => e.data.runId)).toEqual(['old']);
+  });
+
+  it.each(['Running', 'Pending', 'Suspended', 'ContinuedAsNew'])('when the instance is %s, however long since it last moved, then the run is left as it is', async (status) => {
+    const { deps, runs, events, instances } = await world();
+    await runs.runs.create(MODEL, 'r1', aRun('r1', { startedAt: '2026-01-01T00:00:00.000Z' }));
+    instances.set(`batch:${MODEL}:r1`, status, new Date('2026-01-01T00:00:00.000Z'));
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect(await stateOf(runs, 'r1')).toEqual(aRun('r1', { startedAt: '2026-01-01T00:00:00.000Z' }));
+    expect(report.models[0]!.failed).toEqual([]);
+    expect(events.events).toEqual([]);
+  });
+
+  it('when a run waits for a champion and its instance was terminated, then it is failed too (nothing would ever wake it); a scheduled run is told to drop its files under the scheduled folder', async () => {
+    const { deps, runs, instances } = await world();
+    await runs.runs.create(MODEL, 'w1', aRun('w1', { state: 'waiting_for_champion', version: null }));
+    await runs.runs.create(MODEL, 's1', aRun('s1', { kind: 'scheduled', scheduledFor: '2026-03-10T00:00:00.000Z' }));
+    instances.set(`batch:${MODEL}:w1`, 'Terminated');
+    instances.set(`batch:${MODEL}:s1`, 'Terminated');
+
+    await reconcileOrchestrations(deps);
+
+    expect(await stateOf(runs, 'w1')).toMatchObject({ state: 'failed', error: expect.stringMatching(/ended \(Terminated\).*; drop the file again to score it$/) });
+    expect((await stateOf(runs, 's1')).error).toMatch(/; drop its files again under drops\/demand\/scheduled\/ to score them with the next scheduled run$/);
+  });
+
+  it('when runs ended already, then their instances are not even asked about', async () => {
+    const { deps, runs, instances } = await world();
+    await runs.runs.create(MODEL, 'done', aRun('done', { state: 'completed' }));
+    await runs.runs.create(MODEL, 'broken', aRun('broken', { state: 'failed', error: 'a chunk failed' }));
+
+    await reconcileOrchestrations(deps);
+
+    expect(instances.asked).toEqual([]);
+    expect(await stateOf(runs, 'broken')).toMatchObject({ state: 'failed', error: 'a chunk failed' });
+  });
+
+  it('when the run completes between the listing and the status answer, then it stays completed and nothing is published', async () => {
+    const { deps, runs, events, instances } = await world();
+    await runs.runs.create(MODEL, 'r1', aRun('r1'));
+    instances.beforeAnswer = async () => {
+      const { value, etag } = (await runs.runs.get(MODEL, 'r1'))!;
+      await runs.runs.replace(MODEL, 'r1', { ...value, state: 'completed', completedAt: NOW.toISOString() }, etag);
+    };
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect(await stateOf(runs, 'r1')).toMatchObject({ state: 'completed' });
+    expect(report.models[0]!.failed).toEqual([]);
+    expect(events.events).toEqual([]);
+  });
+
+  it('when the run completes after it was read for the write (an ETag conflict), then the completion wins and nothing is published', async () => {
+    const { deps, runs, events } = await world();
+    await runs.runs.create(MODEL, 'r1', aRun('r1'));
+    const replace = runs.runs.replace.bind(runs.runs);
+    let raced = false;
+    runs.runs.replace = async (model, id, doc, etag) => {
+      if (!raced) {
+        raced = true;
+        const stored = (await runs.runs.get(model, id))!;
+        await replace(model, id, { ...stored.value, state: 'completed', completedAt: NOW.toISOString() }, stored.etag);
+      }
+      return replace(model, id, doc, etag);
+    };
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect(raced).toBe(true);
+    expect(report.models[0]).toMatchObject({ failed: [], errors: [] });
+    expect(await stateOf(runs, 'r1')).toMatchObject({ state: 'completed' });
+    expect((await stateOf(runs, 'r1')).error).toBeUndefined();
+    expect(events.events).toEqual([]);
+  });
+
+  it('when a run document does not read, then it is reported apart and left alone, and the others are reconciled', async () => {
+    const { deps, runs, instances } = await world();
+    runs.runs.storeUnchecked(MODEL, 'damaged', { ...aRun('damaged'), rowsRead: -1 });
+    runs.runs.storeUnchecked(MODEL, 'untold', { ...aRun('untold'), state: 7 });
+    await runs.runs.create(MODEL, 'r1', aRun('r1'));
+
+    const report = await reconcileOrchestrations(deps);
+
+    // One whose state cannot be told is in every state's listing: reported once.
+    expect(report.models[0]!.unreadable).toEqual([
+      { kind: 'run', id: 'damaged', reason: expect.stringMatching(/^its stored run document is invalid: .*rowsRead/s) },
+      { kind: 'run', id: 'untold', reason: expect.stringMatching(/^its stored run document is invalid: .*state/s) },
+    ]);
+    expect(report.models[0]!.failed.map((d) => d.id)).toEqual(['r1']);
+    expect(instances.asked).toEqual([`batch:${MODEL}:r1`]);
+  });
+
+  it('when the status of one instance cannot be read (an outage), then that run is reported with the error and the others are still reconciled', async () => {
+    const { deps, runs, instances } = await world();
+    await runs.runs.create(MODEL, 'r1', aRun('r1'));
+    await runs.runs.create(MODEL, 'r2', aRun('r2'));
+    instances.beforeAnswer = async (id) => {
+      if (id.endsWith(':r1')) throw new Error('the task hub is unreachable');
+    };
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect(report.models[0]!.errors).toEqual([{ kind: 'run', id: 'r1', error: 'the task hub is unreachable' }]);
+    expect(await stateOf(runs, 'r1')).toMatchObject({ state: 'running' });
+    expect(await stateOf(runs, 'r2')).toMatchObject({ state: 'failed' });
+  });
+});
+
+describe('reconciling actuals joins whose orchestration instance is gone', () => {
+  const joinOf = async (runs: ReturnType<typeof inMemoryRunStore>, id: string) => (await runs.actuals.get(MODEL, id))!.value;
+
+  it('when a running join was terminated, then it is failed telling to upload the file again, run.failed is published with the join failure id, and its work folder is removed', async () => {
+    const { deps, runs, lake, events, instances } = await world();
+    await runs.actuals.create(MODEL, 'a1', aJoin('a1'));
+    await runs.actuals.create(MODEL, 'a-done', aJoin('a-done', { state: 'completed' }));
+    instances.set(`actuals:${MODEL}:a1`, 'Terminated');
+    await lake.write(work.plan(MODEL, 'a1'), Buffer.from('{}'));
+
+    const report = await reconcileOrchestrations(deps);
+
+    const error = `the orchestration instance 'actuals:${MODEL}:a1' ended (Terminated) without recording the outcome; upload the file again`;
+    expect(await joinOf(runs, 'a1')).toMatchObject({ state: 'failed', error, completedAt: NOW.toISOString() });
+    expect(report.models[0]!.failed).toEqual([{ kind: 'actuals', id: 'a1', instanceId: `actuals:${MODEL}:a1`, error }]);
+    expect(events.events).toEqual([{ eventId: 'actuals-join:a1:failed', model: MODEL, occurredAt: NOW.toISOString(), type: 'run.failed', data: { runId: 'a1', error } }]);
+    expect([...lake.objects.keys()].filter((k) => k.startsWith(lakePaths.actualsWorkFolder(MODEL, 'a1')))).toEqual([]);
+    expect(instances.asked).toEqual([`actuals:${MODEL}:a1`]);
+  });
+
+  it('when the stranded join is an older version of a file whose newer version completed, then failing it replaces it, as a join that fails normally does', async () => {
+    const { deps, runs, lake } = await world();
+    await lake.write(`actuals/${MODEL}/march.csv`, Buffer.from('id,sales\n'));
+    const current = (await lake.stat(`actuals/${MODEL}/march.csv`))!.etag;
+    await runs.actuals.create(MODEL, 'a-old', aJoin('a-old', { source: { path: `actuals/${MODEL}/march.csv`, etag: '"old"', size: 10, lastModified: '2026-03-10T08:00:00.000Z' } }));
+    await runs.actuals.create(MODEL, 'a-new', aJoin('a-new', { state: 'completed', source: { path: `actuals/${MODEL}/march.csv`, etag: current, size: 10, lastModified: '2026-03-10T09:00:00.000Z' } }));
+
+    await reconcileOrchestrations(deps);
+
+    expect(await joinOf(runs, 'a-old')).toMatchObject({ state: 'failed', replacedBy: { actualsId: 'a-new', at: NOW.toISOString() } });
+  });
+
+  it('when the join completes after it was read for the write (an ETag conflict), then it stays completed, nothing is published, and its path is not settled', async () => {
+    const { deps, runs, events, instances } = await world();
+    await runs.actuals.create(MODEL, 'a1', aJoin('a1'));
+    instances.set(`actuals:${MODEL}:a1`, 'Failed');
+    const replace = runs.actuals.replace.bind(runs.actuals);
+    let raced = false;
+    runs.actuals.replace = async (model, id, doc, etag) => {
+      if (!raced) {
+        raced = true;
+        const stored = (await runs.actuals.get(model, id))!;
+        await replace(model, id, { ...stored.value, state: 'completed', completedAt: NOW.toISOString() }, stored.etag);
+      }
+      return replace(model, id, doc, etag);
+    };
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect(raced).toBe(true);
+    expect(await joinOf(runs, 'a1')).toMatchObject({ state: 'completed' });
+    expect(report.models[0]).toMatchObject({ failed: [], errors: [] });
+    expect(events.events).toEqual([]);
+  });
+
+  it('when a join record does not read, then it is reported apart and left alone', async () => {
+    const { deps, runs, instances } = await world();
+    runs.actuals.storeUnchecked(MODEL, 'a-damaged', { ...aJoin('a-damaged'), rows: -1 });
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect(report.models[0]!.unreadable).toEqual([{ kind: 'actuals', id: 'a-damaged', reason: expect.stringMatching(/^its stored actuals document is invalid: .*rows/s) }]);
+    expect(instances.asked).toEqual([]);
+  });
+});
