@@ -162,8 +162,10 @@ export const modelEventSchema = z.discriminatedUnion('type', [
       runId: z.string().min(1),
       /** Rows labelled (ids matched), each in `labelled/{windowId}/{actualsId}~{runId}.parquet`. */
       matched: z.number().int().nonnegative(),
-      /** Windows those rows are in; their realised performance is recomputed. */
+      /** Windows those rows are in; their realised performance is recomputed. At most MAX_LATE_MATCH_EVENT_WINDOWS, the first by id. */
       windows: z.array(z.string().min(1)),
+      /** Windows left out of `windows` to keep the message within Service Bus's 256 KB; the record's `lateMatches` lists them all. */
+      omittedWindows: z.number().int().positive().optional(),
     }),
   }),
   z.object({

@@ -239,14 +239,23 @@ async function removeStale(deps: ActualsDeps, ctx: LateContext, written: Set<str
 /** The event id of a late match: one per (actuals file, run), so the topic drops a repeated publish. */
 export const lateMatchEventId = (actualsId: string, runId: string): string => boundedId(`actuals-late-match:${actualsId}:${runId}`, MAX_EVENT_ID_LENGTH, '#');
 
+/**
+ * Windows an `actuals.late_matched` event names: a run of a long backfill can span thousands of
+ * windows (a year of hourly ones is 8,760), and a message over Service Bus's 256 KB is refused for
+ * good, so the event would never go out. A window id is 14 characters: these take about 17 KB.
+ */
+export const MAX_LATE_MATCH_EVENT_WINDOWS = 1000;
+
 /** `actuals.late_matched` of a recorded late match: made from the record's entry alone, so every publish of it is the same event. */
 export function lateMatchEvent(record: Pick<ActualsRecord, 'modelName' | 'actualsId'>, match: LateMatch): ModelEventInput {
+  const windows = match.windows.slice(0, MAX_LATE_MATCH_EVENT_WINDOWS);
+  const omittedWindows = match.windows.length - windows.length;
   return {
     type: 'actuals.late_matched',
     eventId: lateMatchEventId(record.actualsId, match.runId),
     model: record.modelName,
     occurredAt: match.at,
-    data: { actualsId: record.actualsId, runId: match.runId, matched: match.matched, windows: match.windows },
+    data: { actualsId: record.actualsId, runId: match.runId, matched: match.matched, windows, ...(omittedWindows > 0 ? { omittedWindows } : {}) },
   };
 }
 

@@ -10,9 +10,9 @@ import { computeMetricsByKeys } from '../../../shared/domain/metrics';
 import type { DataLake } from '../../../shared/ports/data-lake';
 import type { EventPublisher } from '../../../shared/ports/event-publisher';
 import type { TabularFiles } from '../../../shared/ports/tabular-files';
-import { MAX_EVENT_ID_LENGTH, type ModelEventInput } from '../../../shared/schemas/messages';
+import { MAX_EVENT_ID_LENGTH, type ModelEventInput, modelEventSchema } from '../../../shared/schemas/messages';
 import type { ModelDefinition } from '../../../shared/schemas/model';
-import { lateMatchActuals, lateMatchEventId, lateRecordsForRun, lateRunsForJoin, refreshLateWindow } from '../../../shared/usecases/actuals/late-match';
+import { lateMatchActuals, lateMatchEvent, lateMatchEventId, lateRecordsForRun, lateRunsForJoin, MAX_LATE_MATCH_EVENT_WINDOWS, refreshLateWindow } from '../../../shared/usecases/actuals/late-match';
 import { revalidationDataPath, type RevalidationDeps, revalidationFor, revalidationReason, writeRevalidationData } from '../../../shared/usecases/revalidation';
 import { trainingSnapshot } from '../../../shared/usecases/training-data';
 import { actualsCsv, type ActualsWorld, actualsWorld, aDemandModel, BIAS, dropActuals, type DropRow, joinInProcess, scoredRun, WEIGHTS } from '../../support/actuals-kit';
@@ -403,6 +403,18 @@ describe('late matching: the actuals.late_matched event', () => {
       },
     ]);
     expect(publisher(w).ofType('actuals.late_matched')).toHaveLength(1);
+  });
+
+  it('when a late match labels rows in more windows than a message holds (a year of hourly windows and more), then the event names the first MAX_LATE_MATCH_EVENT_WINDOWS and counts the rest, within 256 KB with ids at their longest', () => {
+    const hours = 20_000;
+    const windows = Array.from({ length: hours }, (_, i) => new Date(Date.UTC(2025, 0, 1) + i * 3_600_000).toISOString().replace(/[-:]/g, '').replace(/\d{2}\.\d{3}Z$/, 'Z'));
+    const match = { runId: 'r'.repeat(128), matched: 1_000_000, at: LATER, windows };
+    const event = modelEventSchema.parse({ ...lateMatchEvent({ modelName: 'demand', actualsId: 'a'.repeat(200) }, match), correlationId: 'c'.repeat(128) });
+
+    expect(event.type === 'actuals.late_matched' && event.data).toEqual(expect.objectContaining({ windows: windows.slice(0, MAX_LATE_MATCH_EVENT_WINDOWS), omittedWindows: hours - MAX_LATE_MATCH_EVENT_WINDOWS }));
+    expect(Buffer.byteLength(JSON.stringify(event))).toBeLessThan(256 * 1024);
+    const few = lateMatchEvent({ modelName: 'demand', actualsId: 'a1' }, { ...match, windows: windows.slice(0, MAX_LATE_MATCH_EVENT_WINDOWS) });
+    expect(few.type === 'actuals.late_matched' && few.data).toEqual({ actualsId: 'a1', runId: match.runId, matched: match.matched, windows: windows.slice(0, MAX_LATE_MATCH_EVENT_WINDOWS) });
   });
 
   it('when the same pair is matched again (the other side of the race, a retry, a replay), then the same event goes out again under the same id and the topic drops it: nothing new', async () => {
