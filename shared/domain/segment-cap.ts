@@ -42,10 +42,14 @@ export function keptSegmentValues(counts: ReadonlyMap<string, number>, limit: nu
   return new Set(ranked.slice(0, limit).map(([value]) => value));
 }
 
-/** Rows per value of a segment column (missing values left out). */
+/**
+ * Rows per value of a segment column (missing values left out). A value written `__other__` in the
+ * data is left out too: its rows are the `key=__other__` segment either way, so it takes no named
+ * place under the cap, as merging capped profiles (withinSegmentCap) already has it.
+ */
 export function segmentValueCounts(values: ReadonlyArray<string | null>): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const value of values) if (value !== null && value !== undefined) counts.set(value, (counts.get(value) ?? 0) + 1);
+  for (const value of values) if (value !== null && value !== undefined && value !== OTHER_SEGMENT_VALUE) counts.set(value, (counts.get(value) ?? 0) + 1);
   return counts;
 }
 
@@ -63,7 +67,7 @@ export function capSegmentColumn(
   if (!kept) return { values };
   let foldedRows = 0;
   const out = values.map((value) => {
-    if (value === null || value === undefined || kept.has(value)) return value ?? null;
+    if (value === null || value === undefined || value === OTHER_SEGMENT_VALUE || kept.has(value)) return value ?? null;
     foldedRows += 1;
     return OTHER_SEGMENT_VALUE;
   });

@@ -3,7 +3,7 @@
  * column): segments stay bounded in metrics and profiles, and the reports say what was folded.
  */
 import { computeMetricsByKeys } from '../../shared/domain/metrics';
-import { capSegmentColumn, OTHER_SEGMENT_VALUE } from '../../shared/domain/segment-cap';
+import { capSegmentColumn, OTHER_SEGMENT_VALUE, segmentValueCounts } from '../../shared/domain/segment-cap';
 import type { RowBatch } from '../../shared/domain/tabular';
 import { modelInputSchema } from '../../shared/schemas/model';
 import { windowProfileSchema } from '../../shared/schemas/monitoring';
@@ -33,6 +33,25 @@ describe('capSegmentColumn', () => {
     const { values, capped } = capSegmentColumn(['c', 'a', 'b', 'c', null, 'd', 'b', 'e'], 2);
     expect(values).toEqual(['c', OTHER_SEGMENT_VALUE, 'b', 'c', null, OTHER_SEGMENT_VALUE, 'b', OTHER_SEGMENT_VALUE]);
     expect(capped).toEqual({ limit: 2, distinctValues: 5, foldedValues: 3, foldedRows: 3 });
+  });
+
+  it('when the data holds the value __other__ itself, then it is the __other__ segment: it takes no named place under the cap and is not counted as folded', () => {
+    const within = [OTHER_SEGMENT_VALUE, 'a', 'b', OTHER_SEGMENT_VALUE, 'a'];
+    expect(capSegmentColumn(within, 2)).toEqual({ values: within });
+    expect(segmentValueCounts(within)).toEqual(new Map([['a', 2], ['b', 1]]));
+    const past = capSegmentColumn([OTHER_SEGMENT_VALUE, 'a', 'b', 'c', OTHER_SEGMENT_VALUE, 'a'], 2);
+    expect(past).toEqual({ values: [OTHER_SEGMENT_VALUE, 'a', 'b', OTHER_SEGMENT_VALUE, OTHER_SEGMENT_VALUE, 'a'], capped: { limit: 2, distinctValues: 3, foldedValues: 1, foldedRows: 1 } });
+  });
+
+  it('when the data holds __other__ and as many other values as the cap, then metrics and profiles keep every value by name, as merging capped profiles does', () => {
+    const region = Array.from({ length: 40 }, (_, i) => (i % 4 === 0 ? OTHER_SEGMENT_VALUE : i % 4 === 1 ? 'north' : 'south'));
+    const report = computeMetricsByKeys('regression', { actual: Float64Array.from(region, (_, i) => i), predicted: Float64Array.from(region, (_, i) => i + 1) }, ['region'], { region }, { bootstrap: { resamples: 0 }, maxSegmentValues: 2 });
+    expect(report.segments.map((s) => s.segment).sort()).toEqual(['region=__other__', 'region=north', 'region=south']);
+    expect(report.cappedSegments).toBeUndefined();
+    const profile = profileAgainst(definition, aBatch(40, (i) => region[i]!), undefined, 2);
+    expect(regionsOf(profile.segments)).toEqual(['region=__other__', 'region=north', 'region=south']);
+    expect(profile.cappedSegments).toBeUndefined();
+    expect(regionsOf(mergeSegmented(profile, profile, { maxValues: 2 }).segments)).toEqual(['region=__other__', 'region=north', 'region=south']);
   });
 
   it('when some values are preferred (the reference has them), then they keep their name before more frequent ones', () => {
