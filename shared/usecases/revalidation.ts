@@ -84,8 +84,12 @@ export async function revalidationFor(
   const labelled = input.runId === undefined ? joinLabelled(record) : await lateLabelled(deps, record, input.runId);
   if (!labelled) return null;
   // Values past a key's cap (`key=__other__`) are no flavour anyone can name: the record counts them (`cappedSegments`).
+  // A key the reference already folded (its data had more values than the cap) cannot tell a new
+  // value from a folded one, and a revalidation would fold a rare new value again: every file
+  // labelling it would start one more revalidation, each failing the same cardinality check.
   const newSegments = labelled.segments
-    .filter((segment) => !segment.endsWith(`=${OTHER_SEGMENT_VALUE}`) && reference.segments[asProfileSegment(segment)] === undefined)
+    .filter((segment) => !segment.endsWith(`=${OTHER_SEGMENT_VALUE}`) && reference.cappedSegments?.[segment.slice(0, segment.indexOf('='))] === undefined)
+    .filter((segment) => reference.segments[asProfileSegment(segment)] === undefined)
     .sort();
   if (newSegments.length === 0) return null;
   return {

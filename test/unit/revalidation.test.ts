@@ -46,7 +46,7 @@ function anActualsRecord(overrides: Partial<ActualsRecord> = {}): ActualsRecord 
   };
 }
 
-async function aWorld(options: { champion?: number | null; reference?: boolean; record?: ActualsRecord } = {}) {
+async function aWorld(options: { champion?: number | null; reference?: boolean; record?: ActualsRecord; segmentMaxValues?: number } = {}) {
   const registry = new InMemoryModelRegistry();
   const lake = new MemoryLake();
   const runs = inMemoryRunStore();
@@ -58,7 +58,7 @@ async function aWorld(options: { champion?: number | null; reference?: boolean; 
   }
   const record = options.record ?? anActualsRecord();
   await runs.actuals.create(MODEL, record.actualsId, record);
-  const deps: RevalidationDeps = { registry, lake, runs, files: new LakeTabularFiles(lake) };
+  const deps: RevalidationDeps = { registry, lake, runs, files: new LakeTabularFiles(lake), ...(options.segmentMaxValues !== undefined ? { segmentMaxValues: options.segmentMaxValues } : {}) };
   return { deps, actualsId: record.actualsId };
 }
 
@@ -84,6 +84,18 @@ describe('revalidationFor', () => {
     const onlyFolded = anActualsRecord({ actualsId: 'folded-0123456789abcdef', metrics: { overall: report(5020), segments: [segments[0]!, segments[2]!], cappedSegments } });
     const folded = await aWorld({ record: onlyFolded });
     expect(await revalidationFor(folded.deps, { model: MODEL, actualsId: folded.actualsId })).toBeNull();
+  });
+
+  it('when the reference already folded values of a key past SEGMENT_MAX_VALUES, then a value it lacks of that key starts no revalidation: the rewritten reference would fold it again, and every file labelling it would revalidate anew', async () => {
+    const definition = modelInputSchema.parse(aRegionalModel(MODEL));
+    // The reference a revalidation writes for validation data of north, south and one east row under a cap of 2.
+    const regions = ['north', 'north', 'north', 'south', 'south', 'south', 'east'];
+    const rows = { rowCount: regions.length, numeric: { x: Float64Array.from(regions, (_, i) => i), prediction: Float64Array.from(regions, (_, i) => i) }, categorical: { region: regions } };
+    const reference = { schemaVersion: 1, model: MODEL, version: 1, source: 'datasets/demand/revalidation/x/validation.csv', ...referenceProfileOf(definition, rows, 2) };
+    expect(Object.keys(reference.segments).filter((s) => s.startsWith('region=')).sort()).toEqual(['region=__other__', 'region=north', 'region=south']);
+    const { deps, actualsId } = await aWorld({ segmentMaxValues: 2 });
+    await deps.lake.write(lakePaths.referenceProfile(MODEL, 1), Buffer.from(JSON.stringify(reference)));
+    expect(await revalidationFor(deps, { model: MODEL, actualsId })).toBeNull();
   });
 
   it('when every labelled segment is known, then nothing is revalidated', async () => {
