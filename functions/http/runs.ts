@@ -33,11 +33,18 @@ defineRoute({
   handler: async ({ params, query, request }) => {
     const page = await batch().runs.runs.listReadablePage(params.model, { ...pageRequest(query), ...(query.state !== undefined ? { state: query.state } : {}) });
     // A drop can arrive before its model is registered (its run waits): those runs are listed;
-    // a name with neither a model nor runs is a 404 like every other route.
-    if (page.documents.length === 0 && page.unreadable.length === 0) await registry().getModel(params.model);
+    // a name with neither a model nor runs is a 404 like every other route. An empty page of a
+    // filter (or past the end) is no sign of that: the unfiltered first page tells.
+    if (page.documents.length === 0 && page.unreadable.length === 0 && !(await hasRuns(params.model))) await registry().getModel(params.model);
     return { status: 200, body: { runs: page.documents, unreadable: page.unreadable, ...pageLinks(request, page.next) } };
   },
 });
+
+/** Whether the model has a stored run at all (readable or not). */
+async function hasRuns(model: string): Promise<boolean> {
+  const first = await batch().runs.runs.listReadablePage(model, { limit: 1 });
+  return first.documents.length + first.unreadable.length > 0;
+}
 
 defineRoute({
   name: 'getRun',

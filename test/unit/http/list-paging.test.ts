@@ -214,4 +214,14 @@ describe('GET list routes a page at a time', () => {
     }
     expect((await get('retraining', 'busy')).body).toMatchObject({ requests: [], unreadable: [], continuationToken: null, nextLink: null });
   });
+
+  it('when a model not registered yet has waiting runs, then a state filter none of them is in, or a token past the last, answers an empty last page, not a 404 that says the model does not exist', async () => {
+    await mockStore.runs.create('early', 'run-w', anInferenceRun('early', 'run-w', { createdAt: dayAt(1), state: 'waiting_for_champion' }));
+    expect((await get('runs', 'early')).body).toMatchObject({ runs: [{ runId: 'run-w' }] });
+    for (const search of ['?state=completed', `?continuationToken=${continuationTokenOf({ at: dayAt(1), id: 'run-w' })}`]) {
+      const answer = await get('runs', 'early', search);
+      expect([answer.status, answer.body]).toEqual([200, expect.objectContaining({ runs: [], unreadable: [], continuationToken: null, nextLink: null })]);
+    }
+    expect((await get('runs', 'nobody', '?state=completed')).status).toBe(404);
+  });
 });
