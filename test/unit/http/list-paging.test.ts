@@ -169,6 +169,7 @@ describe('GET list routes a page at a time', () => {
 
   it('when the continuation token is not one the API answered (garbled, not JSON, another shape), then 400 naming continuationToken, not a 500', async () => {
     const tokens = [
+      '',
       'not a token!',
       Buffer.from('{"at":').toString('base64url'),
       Buffer.from('[1,2]').toString('base64url'),
