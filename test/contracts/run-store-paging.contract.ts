@@ -199,6 +199,23 @@ export function describeRunStorePagingContract<S extends RunStore>(name: string,
       expect(spanned.sizes).toEqual([2, 1]);
     });
 
+    it('when runs carry times as older code wrote them (no milliseconds, an offset) among times of one instant, then each comes exactly once at every page size, in stored-text order', async () => {
+      const times: Record<string, string> = {
+        ms: '2026-03-02T00:00:00.000Z',
+        noMs: '2026-03-02T00:00:00Z',
+        offset: '2026-03-02T01:00:00+01:00',
+        micro: '2026-03-02T00:00:00.000000Z',
+        'ms-2': '2026-03-02T00:00:00.000Z',
+        later: '2026-03-02T00:00:00.001Z',
+      };
+      for (const [id, at] of Object.entries(times)) await store.runs.create(model, id, anInferenceRun(model, id, { createdAt: at }));
+      const byText = Object.keys(times).sort((a, b) => (times[a] === times[b] ? (a < b ? 1 : -1) : times[a]! < times[b]! ? 1 : -1));
+      for (const limit of [1, 2, 4, 6]) {
+        const walked = await walk((page) => store.runs.listReadablePage(model, page), limit, (r) => r.runId);
+        expect(walked.documents).toEqual(byText);
+      }
+    });
+
     it('when a page size is not a whole number of at least 1, then VALIDATION_ERROR', async () => {
       for (const limit of [0, -1, 1.5, Number.NaN]) await expect(store.runs.listReadablePage(model, { limit })).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
       await expect(store.windows.listReadablePage(model, { limit: 0 })).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
