@@ -11,6 +11,7 @@ import {
 } from '../../shared/schemas/api';
 import { defineRoute } from './api';
 import { ROLES } from './identity';
+import { pageLinks, pageRequest } from './paging';
 import { versionSummary } from './views';
 
 defineRoute({
@@ -70,19 +71,22 @@ defineRoute({
   name: 'getAudit',
   method: 'GET',
   route: 'models/{model}/audit',
-  summary: "The model's append-only audit ledger, oldest first (?from=&to= ISO 8601, ?version=)",
+  summary: "The model's append-only audit ledger, oldest first (?from=&to= ISO 8601, ?version=), a page at a time (?limit=&continuationToken=)",
   tags: ['champion'],
   access: ROLES.reader,
   params: modelParamsSchema,
   query: auditQuerySchema,
-  responses: { 200: { description: 'Ledger entries', schema: auditListSchema } },
-  handler: async ({ params, query }) => {
-    const from = query.from === undefined ? -Infinity : Date.parse(query.from);
-    const to = query.to === undefined ? Infinity : Date.parse(query.to);
-    const entries = (await registry().auditLog(params.model, query.version === undefined ? {} : { version: query.version })).filter((e) => {
-      const at = Date.parse(e.at);
-      return at >= from && at <= to;
-    });
-    return { status: 200, body: { model: params.model, entries } };
+  responses: {
+    200: {
+      description:
+        'A page of ledger entries, oldest first (by at, then kind, then id), the filters applied before paging. continuationToken and nextLink lead to the next page (null on the last).',
+      schema: auditListSchema,
+    },
+  },
+  handler: async ({ params, query, request }) => {
+    const { from, to, version } = query;
+    const filter = { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}), ...(version !== undefined ? { version } : {}) };
+    const page = await registry().auditPage(params.model, { ...pageRequest(query), ...filter });
+    return { status: 200, body: { model: params.model, entries: page.entries, ...pageLinks(request, page.next) } };
   },
 });

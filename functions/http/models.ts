@@ -1,8 +1,9 @@
 import { registry } from '../../shared/composition';
-import { modelDetailSchema, modelListSchema, modelParamsSchema } from '../../shared/schemas/api';
+import { modelDetailSchema, modelListSchema, modelParamsSchema, modelsQuerySchema } from '../../shared/schemas/api';
 import { modelInputSchema } from '../../shared/schemas/model';
 import { defineRoute } from './api';
 import { ROLES } from './identity';
+import { pageLinks, pageRequest } from './paging';
 import { versionSummary } from './views';
 
 defineRoute({
@@ -24,12 +25,19 @@ defineRoute({
   name: 'listModels',
   method: 'GET',
   route: 'models',
-  summary: 'List models with their latest version and champion',
+  summary: 'List models with their latest version and champion, by name, a page at a time (?limit=&continuationToken=)',
   tags: ['models'],
   access: ROLES.reader,
-  responses: { 200: { description: 'Every model, by name; models whose stored document cannot be read apart, with the reason', schema: modelListSchema } },
-  handler: async () => {
-    const { models, unreadable } = await registry().listModels();
+  query: modelsQuerySchema,
+  responses: {
+    200: {
+      description:
+        'A page of models, by name; models on it whose stored document cannot be read apart, with the reason. continuationToken and nextLink lead to the next page (null on the last).',
+      schema: modelListSchema,
+    },
+  },
+  handler: async ({ query, request }) => {
+    const { models, unreadable, next } = await registry().modelsPage(pageRequest(query));
     const champions = await Promise.all(models.map((m) => registry().getChampion(m.modelName)));
     return {
       status: 200,
@@ -44,6 +52,7 @@ defineRoute({
           createdBy: m.createdBy,
         })),
         unreadable: unreadable.map((u) => ({ name: u.modelName, reason: u.reason })),
+        ...pageLinks(request, next),
       },
     };
   },

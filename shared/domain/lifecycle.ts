@@ -358,3 +358,16 @@ export function compareLedgerEntries(a: AuditEvent, b: AuditEvent): number {
   if (a.kind !== b.kind) return LEDGER_KIND_ORDER[a.kind] - LEDGER_KIND_ORDER[b.kind];
   return a.id.localeCompare(b.id, 'en', { numeric: true });
 }
+
+/**
+ * The order a ledger is paged in: by the stored `at` as text (what a store can order and compare a
+ * page's key with; time order for times as the app writes them, UTC with milliseconds), entries of
+ * one `at` as compareLedgerEntries has them. For such times it is compareLedgerEntries' order.
+ */
+export function compareLedgerPageOrder(a: AuditEvent, b: AuditEvent): number {
+  if (a.at !== b.at) return a.at < b.at ? -1 : 1;
+  return compareLedgerEntries(a, b);
+}
+
+/** A ledger filter's time bound as the app writes times (UTC ISO 8601 with milliseconds), to compare with stored `at` text. */
+export const ledgerTimeBound = (iso: string): string => new Date(Date.parse(iso)).toISOString();

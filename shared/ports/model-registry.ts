@@ -1,5 +1,7 @@
 import type { ModelVersion } from '../schemas/model-version';
+import type { PageKey } from '../schemas/paging';
 import type { AuditEvent, AuditEventKind, ChampionPointer, ModelRecord } from '../schemas/registry';
+import type { PageRequest } from './run-store';
 
 /** A stored value with the ETag to guard its next write with. */
 export interface Versioned<T> {
@@ -23,6 +25,25 @@ export interface ModelListing {
   unreadable: UnreadableModel[];
 }
 
+/** One page of the models by name: `next` is the key to pass as `after` for the following page, null on the last. */
+export interface ModelPage extends ModelListing {
+  next: PageKey | null;
+}
+
+/** Which ledger entries a listing keeps: of one kind, of one version, at times in [from, to] (ISO 8601, inclusive). */
+export interface AuditFilter {
+  kind?: AuditEventKind;
+  version?: number;
+  from?: string;
+  to?: string;
+}
+
+/** One page of a model's ledger, oldest first: `next` is the key to pass as `after` for the following page, null on the last. */
+export interface AuditPage {
+  entries: AuditEvent[];
+  next: PageKey | null;
+}
+
 /**
  * The model registry store: models, versions, the champion pointer and the audit ledger. Writes
  * guarded by an ETag fail with CONCURRENCY_CONFLICT when the stored document has changed; the
@@ -40,6 +61,14 @@ export interface ModelRegistry {
    * listing: one bad document must not stop the monitors and GET /models for every model.
    */
   listModels(): Promise<ModelListing>;
+  /**
+   * A page of `listModels`: at most `limit` models after the name `after.id` (from the first when
+   * absent), by name as text compares (code points; `after.at` is null). A model document that does
+   * not read takes its place by its stored name and counts toward `limit`. Reads only the page's
+   * documents and one more; every model is listed once across the pages, also when models are
+   * created between pages (one created before the page already read is not on the later ones).
+   */
+  listModelsPage(page: PageRequest): Promise<ModelPage>;
 
   /**
    * Stores a new version with the next free number, race-free: concurrent calls get distinct,
@@ -73,6 +102,17 @@ export interface ModelRegistry {
   hasAudit(model: string, id: string): Promise<boolean>;
   /** Ledger entries of a model, oldest first, optionally of one kind or one version. */
   listAudit(model: string, filter?: { kind?: AuditEventKind; version?: number }): Promise<AuditEvent[]>;
+  /**
+   * A page of the model's ledger entries matching `filter` (applied before paging), in `listAudit`'s
+   * order: oldest first by the stored `at` as text compares (time order for times as the app writes
+   * them: UTC ISO 8601 with milliseconds; `from`/`to` are compared so too), entries of one `at` by
+   * kind, then by id with numbers as numbers. The key is the last entry's `at` and id; entries of
+   * one `at` across a page's end are read together (the few one command stamps at one instant).
+   * Reads only the page's entries and one more. A stored entry that does not read fails the call
+   * naming it, as `listAudit` does; one whose `at` is not text (or longer than
+   * MAX_PAGE_TIME_LENGTH) fails the last page.
+   */
+  listAuditPage(model: string, page: PageRequest & AuditFilter): Promise<AuditPage>;
   /** The version that was champion at `at` (ISO), from the ledger; null if none was. */
   championAt(model: string, at: string): Promise<number | null>;
 }

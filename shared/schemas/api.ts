@@ -45,8 +45,10 @@ export const auditQuerySchema = z
     from: isoDateTimeSchema.optional(),
     to: isoDateTimeSchema.optional(),
     version: versionTextSchema.optional(),
+    ...pageQueryShape,
   })
   .refine(rangeInOrder(false), { message: "'from' is after 'to': the range holds no time", path: ['from'] });
+export const modelsQuerySchema = z.strictObject(pageQueryShape);
 export const championQuerySchema = z.strictObject({ at: isoDateTimeSchema.optional() });
 
 export const versionSummarySchema = z.object({
@@ -75,6 +77,7 @@ export const modelListSchema = z.object({
   models: z.array(modelSummarySchema),
   /** Models whose stored document cannot be read (damaged, or stored under rules since tightened), with why. */
   unreadable: z.array(z.object({ name: z.string(), reason: z.string() })),
+  ...pageLinksShape,
 });
 
 export const modelDetailSchema = z.object({
@@ -115,7 +118,7 @@ export const decisionResultSchema = versionSummarySchema.extend({
   lifecycleNotified: z.boolean(),
 });
 
-export const auditListSchema = z.object({ model: modelNameSchema, entries: z.array(auditEventSchema) });
+export const auditListSchema = z.object({ model: modelNameSchema, entries: z.array(auditEventSchema), ...pageLinksShape });
 
 export const championAnswerSchema = z.object({
   model: modelNameSchema,

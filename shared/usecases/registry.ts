@@ -17,7 +17,8 @@ import {
 } from '../domain/lifecycle';
 import type { Clock } from '../ports/clock';
 import type { EventPublisher } from '../ports/event-publisher';
-import type { ModelListing, ModelRegistry, Versioned } from '../ports/model-registry';
+import type { AuditFilter, AuditPage, ModelListing, ModelPage, ModelRegistry, Versioned } from '../ports/model-registry';
+import type { PageRequest } from '../ports/run-store';
 import {
   type Actor,
   type ActorInput,
@@ -237,6 +238,11 @@ export class RegistryUseCases {
     return this.deps.registry.listModels();
   }
 
+  /** A page of the models by name (`listModels` a page at a time), those whose stored document cannot be read among them, apart. */
+  async modelsPage(page: PageRequest): Promise<ModelPage> {
+    return this.deps.registry.listModelsPage(page);
+  }
+
   async getVersion(model: string, version: number): Promise<ModelVersion> {
     await this.requireModel(model);
     return (await this.requireVersion(model, version)).value;
@@ -251,6 +257,12 @@ export class RegistryUseCases {
   async auditLog(model: string, filter?: { kind?: AuditEventKind; version?: number }): Promise<AuditEvent[]> {
     await this.requireModel(model);
     return this.deps.registry.listAudit(model, filter);
+  }
+
+  /** A page of the model's audit ledger, oldest first, the filter applied before paging. */
+  async auditPage(model: string, page: PageRequest & AuditFilter): Promise<AuditPage> {
+    await this.requireModel(model);
+    return this.deps.registry.listAuditPage(model, page);
   }
 
   /** Which version was champion at `at` (ISO), from the ledger. */

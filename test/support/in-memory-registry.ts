@@ -1,7 +1,8 @@
 import { checkDocumentSize } from '../../shared/domain/document-size';
 import { errors } from '../../shared/domain/errors';
-import { championAtFromEvents, compareLedgerEntries } from '../../shared/domain/lifecycle';
-import type { ModelListing, ModelRegistry, RegisteredVersion, Versioned } from '../../shared/ports/model-registry';
+import { championAtFromEvents, compareLedgerEntries, compareLedgerPageOrder, ledgerTimeBound } from '../../shared/domain/lifecycle';
+import type { AuditFilter, AuditPage, ModelListing, ModelPage, ModelRegistry, RegisteredVersion, UnreadableModel, Versioned } from '../../shared/ports/model-registry';
+import type { PageRequest } from '../../shared/ports/run-store';
 import { type ModelVersion, modelVersionSchema } from '../../shared/schemas/model-version';
 import {
   type AuditEvent,
@@ -25,6 +26,8 @@ export class InMemoryModelRegistry implements ModelRegistry {
   readonly versions = new Map<string, Versioned<ModelVersion>>();
   readonly champions = new Map<string, Versioned<ChampionPointer>>();
   readonly ledger = new Map<string, AuditEvent>();
+  /** Model documents that no longer read (as a damaged Cosmos document), by name: listed apart, and getModel fails on them. */
+  readonly unreadableModels = new Map<string, string>();
   /** Runs before each version replace; a test may change the stored version here. */
   beforeReplaceVersion?: (version: ModelVersion) => void;
   /** Runs before each champion swap; a test may change versions here (another writer meanwhile). */
@@ -42,11 +45,32 @@ export class InMemoryModelRegistry implements ModelRegistry {
   }
 
   async getModel(model: string): Promise<ModelRecord | undefined> {
+    const reason = this.unreadableModels.get(model);
+    if (reason !== undefined) throw new Error(`stored registry document model of '${model}' is invalid: ${reason}`);
     return this.models.get(model);
   }
 
   async listModels(): Promise<ModelListing> {
-    return { models: [...this.models.values()].sort((a, b) => a.modelName.localeCompare(b.modelName)), unreadable: [] };
+    return { models: [...this.models.values()].sort((a, b) => a.modelName.localeCompare(b.modelName)), unreadable: this.unreadable().sort((a, b) => a.modelName.localeCompare(b.modelName)) };
+  }
+
+  async listModelsPage(page: PageRequest): Promise<ModelPage> {
+    checkPageSize(page.limit);
+    const after = page.after?.id;
+    const named = [...[...this.models.values()].map((m) => ({ name: m.modelName, model: m })), ...this.unreadable().map((u) => ({ name: u.modelName, unreadable: u }))]
+      .filter((e) => after === undefined || e.name > after)
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const onPage = named.slice(0, page.limit);
+    const last = onPage.at(-1);
+    return {
+      models: onPage.flatMap((e) => ('model' in e && e.model ? [e.model] : [])),
+      unreadable: onPage.flatMap((e) => ('unreadable' in e && e.unreadable ? [e.unreadable] : [])),
+      next: named.length > page.limit && last ? { at: null, id: last.name } : null,
+    };
+  }
+
+  private unreadable(): UnreadableModel[] {
+    return [...this.unreadableModels].map(([modelName, reason]) => ({ modelName, reason: `its stored model document is invalid: ${reason}` }));
   }
 
   async registerVersion(
@@ -140,6 +164,21 @@ export class InMemoryModelRegistry implements ModelRegistry {
       .sort(compareLedgerEntries);
   }
 
+  async listAuditPage(model: string, page: PageRequest & AuditFilter): Promise<AuditPage> {
+    checkPageSize(page.limit);
+    const [from, to] = [page.from === undefined ? undefined : ledgerTimeBound(page.from), page.to === undefined ? undefined : ledgerTimeBound(page.to)];
+    const ordered = (await this.listAudit(model, { ...(page.kind !== undefined ? { kind: page.kind } : {}), ...(page.version !== undefined ? { version: page.version } : {}) }))
+      .filter((e) => (from === undefined || e.at >= from) && (to === undefined || e.at <= to))
+      .sort(compareLedgerPageOrder);
+    const { after } = page;
+    // After the key's entry; a key naming no entry at its time continues after that time, as the Cosmos adapter does.
+    const keyed = after === undefined ? -1 : ordered.findIndex((e) => e.at === after.at && e.id === after.id);
+    const rest = after === undefined ? ordered : keyed >= 0 ? ordered.slice(keyed + 1) : ordered.filter((e) => after.at !== null && e.at > after.at);
+    const entries = rest.slice(0, page.limit);
+    const last = entries.at(-1);
+    return { entries, next: rest.length > page.limit && last ? { at: last.at, id: last.id } : null };
+  }
+
   async championAt(model: string, at: string): Promise<number | null> {
     return championAtFromEvents((await this.listAudit(model, { kind: 'champion_changed' })) as ChampionChangedEvent[], at);
   }
@@ -156,3 +195,7 @@ export class InMemoryModelRegistry implements ModelRegistry {
 }
 
 const key = (model: string, version: number) => `${model}/${version}`;
+
+function checkPageSize(limit: number): void {
+  if (!(Number.isInteger(limit) && limit >= 1)) throw errors.validation(`a page holds a whole number of entries, at least 1, not ${limit}`);
+}

@@ -5,8 +5,9 @@ import type { z } from 'zod';
 
 import { checkDocumentSize } from '../../domain/document-size';
 import { errors, formatIssues, isDomainError, parseOrThrow } from '../../domain/errors';
-import { championAtFromEvents, compareLedgerEntries } from '../../domain/lifecycle';
-import type { ModelListing, ModelRegistry, RegisteredVersion, Versioned } from '../../ports/model-registry';
+import { championAtFromEvents, compareLedgerEntries, compareLedgerPageOrder, ledgerTimeBound } from '../../domain/lifecycle';
+import type { AuditFilter, AuditPage, ModelListing, ModelPage, ModelRegistry, RegisteredVersion, Versioned } from '../../ports/model-registry';
+import { MAX_PAGE_TIME_LENGTH, type PageRequest } from '../../ports/run-store';
 import type { ModelVersion } from '../../schemas/model-version';
 import {
   type AuditEvent,
@@ -72,13 +73,31 @@ export class CosmosModelRegistry implements ModelRegistry {
       .query<unknown>({ query: "SELECT * FROM c WHERE c.docType = 'model'" })
       .fetchAll();
     const listing: ModelListing = { models: [], unreadable: [] };
-    for (const resource of resources) {
-      const parsed = modelDocumentSchema.safeParse(resource);
-      if (parsed.success) listing.models.push(toModelRecord(parsed.data));
-      else listing.unreadable.push({ modelName: storedModelName(resource), reason: `its stored model document is invalid: ${formatIssues(parsed.error)}`.slice(0, 2000) });
-    }
+    for (const resource of resources) addModelTo(listing, resource);
     listing.models.sort((a, b) => a.modelName.localeCompare(b.modelName));
     listing.unreadable.sort((a, b) => a.modelName.localeCompare(b.modelName));
+    return listing;
+  }
+
+  async listModelsPage(page: PageRequest): Promise<ModelPage> {
+    checkPageSize(page.limit);
+    const { models } = await this.containers();
+    // Names are unique (the model document's partition key), so the name alone is the key. A
+    // document without a text name could not be reached by any route and is not on a page.
+    const where = ["c.docType = 'model'", 'IS_STRING(c.modelName)'];
+    const parameters: SqlParameter[] = [];
+    if (page.after !== undefined) {
+      where.push('c.modelName > @after');
+      parameters.push({ name: '@after', value: page.after.id });
+    }
+    const { resources } = await models.items
+      // TOP takes a literal: the limit is checked to be a whole number.
+      .query<unknown>({ query: `SELECT TOP ${page.limit + 1} * FROM c WHERE ${where.join(' AND ')} ORDER BY c.modelName`, parameters })
+      .fetchAll();
+    const onPage = resources.slice(0, page.limit);
+    const listing: ModelPage = { models: [], unreadable: [], next: null };
+    for (const resource of onPage) addModelTo(listing, resource);
+    if (resources.length > page.limit && onPage.length > 0) listing.next = { at: null, id: storedModelName(onPage.at(-1)) };
     return listing;
   }
 
@@ -293,6 +312,52 @@ export class CosmosModelRegistry implements ModelRegistry {
     return resources.map((r) => fromRead(auditEventSchema, r)).sort(compareLedgerEntries);
   }
 
+  async listAuditPage(model: string, page: PageRequest & AuditFilter): Promise<AuditPage> {
+    checkPageSize(page.limit);
+    const { limit, after } = page;
+    const filter = auditConditions(page);
+    let entries: AuditEvent[] = [];
+    if (after !== undefined && after.at !== null) {
+      // The rest of the key's instant: its entries are ordered here, not by the store.
+      const instant = await this.auditAt(model, filter, after.at);
+      const keyed = instant.findIndex((e) => e.id === after.id);
+      if (keyed >= 0) entries = instant.slice(keyed + 1);
+    }
+    if (entries.length <= limit && after?.at !== null) {
+      const room = limit - entries.length;
+      const later = { where: [...filter.where, timedLedger], parameters: [...filter.parameters] };
+      if (after !== undefined) {
+        later.where.push('c.at > @afterAt');
+        later.parameters.push({ name: '@afterAt', value: after.at });
+      }
+      const read = (await this.query('audit', model, `SELECT TOP ${room + 1} * FROM c WHERE ${later.where.join(' AND ')} ORDER BY c.at`, later.parameters))
+        .map((r) => fromRead(auditEventSchema, r))
+        .sort(compareLedgerPageOrder);
+      const [last, beyond] = [read[room - 1], read[room]];
+      // The store orders entries of one instant in no particular order: an instant across the
+      // page's end is read whole and put in the ledger's order.
+      if (last && beyond && last.at === beyond.at) entries.push(...read.filter((e) => e.at < last.at), ...(await this.auditAt(model, filter, last.at)));
+      else entries.push(...read);
+    }
+    const more = entries.length > limit;
+    entries.splice(limit);
+    const last = entries.at(-1);
+    if (more && last) return { entries, next: { at: last.at, id: last.id } };
+    // The last page: an entry whose time cannot order the ledger is on no page; fail naming it as listAudit would.
+    const [untimed] = await this.query('audit', model, `SELECT TOP 1 * FROM c WHERE ${[...filter.where, `NOT ${timedLedger}`].join(' AND ')}`, filter.parameters);
+    if (untimed !== undefined) {
+      fromRead(auditEventSchema, untimed);
+      throw new Error(`stored registry document ${String((untimed as { id?: unknown }).id)} has an 'at' longer than ${MAX_PAGE_TIME_LENGTH} characters: it cannot order the ledger`);
+    }
+    return { entries, next: null };
+  }
+
+  /** The model's ledger entries matching `filter` stamped `at` exactly, in the ledger's order. */
+  private async auditAt(model: string, filter: { where: string[]; parameters: SqlParameter[] }, at: string): Promise<AuditEvent[]> {
+    const resources = await this.query('audit', model, `SELECT * FROM c WHERE ${[...filter.where, 'c.at = @instant'].join(' AND ')}`, [...filter.parameters, { name: '@instant', value: at }]);
+    return resources.map((r) => fromRead(auditEventSchema, r)).sort(compareLedgerPageOrder);
+  }
+
   async championAt(model: string, at: string): Promise<number | null> {
     // One champion_changed entry per promotion or rollback: few enough to read them all and let
     // the pure rule decide, which is independent of how timestamps compare as strings.
@@ -375,6 +440,35 @@ function fromRead<S extends z.ZodType>(schema: S, resource: unknown): z.infer<S>
     throw new Error(`stored registry document ${String(id)} is invalid:\n${formatIssues(parsed.error)}`);
   }
   return parsed.data;
+}
+
+/** A stored model document into the listing: the record, or (when it does not read) its name and why. */
+function addModelTo(listing: ModelListing, resource: unknown): void {
+  const parsed = modelDocumentSchema.safeParse(resource);
+  if (parsed.success) listing.models.push(toModelRecord(parsed.data));
+  else listing.unreadable.push({ modelName: storedModelName(resource), reason: `its stored model document is invalid: ${formatIssues(parsed.error)}`.slice(0, 2000) });
+}
+
+function checkPageSize(limit: number): void {
+  if (!(Number.isInteger(limit) && limit >= 1)) throw errors.validation(`a page holds a whole number of entries, at least 1, not ${limit}`);
+}
+
+/** A ledger entry's `at` can order a page: text, short enough to carry in a page's key. */
+const timedLedger = `(IS_STRING(c.at) AND LENGTH(c.at) <= ${MAX_PAGE_TIME_LENGTH})`;
+
+/** The query conditions (after the model's) of a ledger filter; times compared as the app writes them. */
+function auditConditions(filter: AuditFilter): { where: string[]; parameters: SqlParameter[] } {
+  const where: string[] = [];
+  const parameters: SqlParameter[] = [];
+  const add = (condition: string, name: string, value: string | number) => {
+    where.push(condition);
+    parameters.push({ name, value });
+  };
+  if (filter.kind !== undefined) add('c.kind = @kind', '@kind', filter.kind);
+  if (filter.version !== undefined) add('c.version = @version', '@version', filter.version);
+  if (filter.from !== undefined) add('c.at >= @from', '@from', ledgerTimeBound(filter.from));
+  if (filter.to !== undefined) add('c.at <= @to', '@to', ledgerTimeBound(filter.to));
+  return { where: ['c.modelName = @model', ...where], parameters };
 }
 
 /** The partition key of a document that did not parse: the name to report it under. */
