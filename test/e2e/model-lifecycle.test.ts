@@ -247,7 +247,9 @@ describe('model lifecycle over HTTP on devhost', () => {
     expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
     const done = await lifecycleDone('regional', version);
     expect(done.version.state).toBe('production');
-    const audit = (await reader().get('models/regional/audit')).body.entries;
+    const ledger = await reader().get('models/regional/audit?limit=1000');
+    expect(ledger.body).toMatchObject({ continuationToken: null, nextLink: null });
+    const audit = ledger.body.entries;
     expect(audit.filter((e: { kind: string; to: number }) => e.kind === 'champion_changed' && e.to === version)).toHaveLength(1);
     expect(done.version.history.filter((h: { command: string }) => h.command === 'approve')).toHaveLength(1);
   });
@@ -267,6 +269,36 @@ describe('model lifecycle over HTTP on devhost', () => {
     const versions = (await reader().get('models/regional')).body.versions as { version: number; state: string }[];
     expect(versions.find((v) => v.version === before)?.state).toBe('archived');
     expect(versions.find((v) => v.version === v1)?.state).toBe('production');
+  });
+
+  it('when the models and a ledger are read a page at a time, then following nextLink lists each entry once, in the order of one large page, with the filters kept', async () => {
+    /** Each page's entries, following nextLink (a path under /api/) as a client would. */
+    const walk = async (first: string, list: 'models' | 'entries') => {
+      const pages: Record<string, unknown>[][] = [];
+      for (let path: string | null = first; path !== null; ) {
+        const page = await reader().get(path);
+        expect(page.status).toBe(200);
+        pages.push(page.body[list] as Record<string, unknown>[]);
+        path = page.body.nextLink === null ? null : (page.body.nextLink as string).replace(/^\/api\//, '');
+      }
+      return pages;
+    };
+    const whole = (await reader().get('models/regional/audit?limit=1000')).body as { entries: { id: string; at: string; version?: number }[]; nextLink: string | null };
+    expect(whole.nextLink).toBeNull();
+    expect(whole.entries.length).toBeGreaterThan(6);
+    const pages = await walk('models/regional/audit?limit=2', 'entries');
+    expect(pages.flat().map((e) => e.id)).toEqual(whole.entries.map((e) => e.id));
+    expect(pages.slice(0, -1).every((p) => p.length === 2)).toBe(true);
+    const at = whole.entries.map((e) => Date.parse(e.at));
+    expect(at).toEqual([...at].sort((a, b) => a - b));
+    const from = whole.entries[2]!.at;
+    const ofV1 = await walk(`models/regional/audit?version=${v1}&from=${encodeURIComponent(from)}&limit=1`, 'entries');
+    expect(ofV1.flat().length).toBeGreaterThan(1);
+    expect(ofV1.flat().map((e) => e.id)).toEqual(whole.entries.filter((e) => e.version === v1 && Date.parse(e.at) >= Date.parse(from)).map((e) => e.id));
+    const models = (await reader().get('models?limit=1000')).body as { models: { name: string }[]; nextLink: string | null };
+    expect(models.nextLink).toBeNull();
+    expect((await walk('models?limit=1', 'models')).flat().map((m) => m.name)).toEqual(models.models.map((m) => m.name));
+    expect(await reader().get('models/regional/audit?continuationToken=not-a-token')).toMatchObject({ status: 400, body: { code: 'VALIDATION_ERROR', detail: expect.stringContaining('continuationToken') } });
   });
 
   it('when nobody decides before the approval timeout, then the version expires', async () => {

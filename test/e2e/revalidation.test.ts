@@ -75,7 +75,7 @@ async function joined(name: string, rows: readonly Row[], model = MODEL): Promis
 }
 
 const revalidations = async (model = MODEL) =>
-  ((await reader().get(`models/${model}/audit?version=1`)).body.entries as { kind: string }[]).filter(
+  ((await reader().get(`models/${model}/audit?version=1&limit=1000`)).body.entries as { kind: string }[]).filter(
     (e) => e.kind === 'version_revalidated',
   ) as {
     kind: string;

@@ -4,8 +4,7 @@
  */
 import { emptyChampion } from '../../../shared/domain/lifecycle';
 import { continuationTokenOf, DEFAULT_PAGE_SIZE } from '../../../shared/schemas/paging';
-import type { AuditEvent, ModelRecord } from '../../../shared/schemas/registry';
-import { modelRecordSchema } from '../../../shared/schemas/registry';
+import { type AuditEvent, type ModelRecord, modelRecordSchema } from '../../../shared/schemas/registry';
 import { RegistryUseCases } from '../../../shared/usecases/registry';
 import { callRoute } from '../../support/api-route';
 import { aModelDefinition, anActor, sha } from '../../support/builders';

@@ -4,7 +4,7 @@ import { auditQuerySchema, monitoringQuerySchema, versionParamsSchema } from '..
 describe('a version in a path or a query', () => {
   it.each(['1', '42', '2147483647'])('when it is %p, then it is that number', (text) => {
     expect(versionParamsSchema.parse({ model: 'demand', version: text })).toEqual({ model: 'demand', version: Number(text) });
-    expect(auditQuerySchema.parse({ version: text })).toEqual({ version: Number(text) });
+    expect(auditQuerySchema.parse({ version: text })).toEqual({ version: Number(text), limit: 100 });
   });
 
   it.each(['0', '-1', '+1', '01', ' 1', '1 ', '1e2', '1.0', '1.5', '0x10', 'abc', '', '2147483648', '99999999999'])('when it is %p, then it is refused', (text) => {
@@ -28,8 +28,8 @@ describe('a time range in a query', () => {
   });
 
   it('when from is before to, equal to it for the audit ledger, or either is left out, then it is read', () => {
-    expect(auditQuerySchema.parse({ from: '2026-03-01T00:00:00Z', to: '2026-03-01T00:00:00Z' })).toEqual({ from: '2026-03-01T00:00:00Z', to: '2026-03-01T00:00:00Z' });
-    // The monitoring route pages its windows: the default page size comes with the range.
+    // Both routes page: the default page size comes with the range.
+    expect(auditQuerySchema.parse({ from: '2026-03-01T00:00:00Z', to: '2026-03-01T00:00:00Z' })).toEqual({ from: '2026-03-01T00:00:00Z', to: '2026-03-01T00:00:00Z', limit: 100 });
     expect(monitoringQuerySchema.parse({ from: '2026-02-01T00:00:00Z', to: '2026-03-01T00:00:00Z' })).toEqual({ from: '2026-02-01T00:00:00Z', to: '2026-03-01T00:00:00Z', limit: 100 });
     expect(monitoringQuerySchema.parse({ to: '2026-03-01T00:00:00Z' })).toEqual({ to: '2026-03-01T00:00:00Z', limit: 100 });
   });
