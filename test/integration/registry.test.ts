@@ -71,6 +71,49 @@ describe('model registry on Cosmos DB (local server)', () => {
       }
     });
 
+    it('when a stored model document no longer reads, then a page of models lists it apart where its name falls and paging goes on', async () => {
+      const prefix = `pg-${randomBytes(4).toString('hex')}`;
+      for (const suffix of ['a', 'b', 'c']) await useCases.createModel(aModelDefinition({ name: `${prefix}-${suffix}` }), alice);
+      const { models } = await cosmosContainers();
+      const damaged = `${prefix}-b`;
+      const { resource } = await models.item('model', damaged).read<{ definition: Record<string, unknown> }>();
+      await models.items.upsert({ ...resource!, definition: { ...resource!.definition, task: 'ranking' } });
+      try {
+        const pages = [];
+        for (let after = { at: null, id: prefix }; ; ) {
+          const page = await registry.listModelsPage({ limit: 1, after });
+          pages.push(page);
+          if (page.next === null || !page.next.id.startsWith(prefix)) break;
+          after = { at: null, id: page.next.id };
+        }
+        expect(pages.slice(0, 3).map((p) => [p.models.map((m) => m.modelName), p.unreadable.map((u) => u.modelName)])).toEqual([
+          [[`${prefix}-a`], []],
+          [[], [damaged]],
+          [[`${prefix}-c`], []],
+        ]);
+        expect(pages[1]!.unreadable[0]!.reason).toMatch(/^its stored model document is invalid: .*task/s);
+      } finally {
+        await models.item('model', damaged).delete();
+      }
+    });
+
+    it('when a stored ledger entry no longer reads, then a page that reads it fails naming it; one without a time fails the last page only', async () => {
+      const model = await aModel();
+      const { audit } = await cosmosContainers();
+      const at = (ms: number) => new Date(Date.parse('2026-01-01T00:00:00.000Z') + ms).toISOString();
+      for (let n = 1; n <= 3; n++) {
+        await registry.appendAudit({ id: `${model}:v1:r${n}`, kind: 'transition', modelName: model, version: 1, revision: n, command: 'start_validation', from: 'registered', to: 'validating', actor: alice, at: at(n) });
+      }
+      // The model_created entry is stamped now, after these: the ledger is r1, r2, r3, created.
+      await audit.items.create({ id: `${model}:timeless`, kind: 'transition', modelName: model });
+      const first = await registry.listAuditPage(model, { limit: 2 });
+      expect(first.entries.map((e) => e.id)).toEqual([`${model}:v1:r1`, `${model}:v1:r2`]);
+      await expect(registry.listAuditPage(model, { limit: 5 })).rejects.toThrow(`${model}:timeless`);
+      await audit.items.create({ id: `${model}:bad`, kind: 'transition', modelName: model, at: at(3) });
+      await expect(registry.listAuditPage(model, { limit: 1, after: first.next! })).rejects.toThrow(`${model}:bad`);
+      expect((await registry.listAuditPage(model, { limit: 1 })).entries.map((e) => e.id)).toEqual([`${model}:v1:r1`]);
+    });
+
     it('when a definition is invalid, then VALIDATION_ERROR lists the problems and nothing is stored', async () => {
       const name = `bad-${randomBytes(4).toString('hex')}`;
       const error = await useCases.createModel({ ...aModelDefinition({ name }), task: 'ranking' }, alice).catch((e: unknown) => e);
