@@ -1,7 +1,7 @@
 import type { ModelVersion } from '../schemas/model-version';
 import type { PageKey } from '../schemas/paging';
 import type { AuditEvent, AuditEventKind, ChampionPointer, ModelRecord } from '../schemas/registry';
-import type { PageRequest } from './run-store';
+import type { PageRequest } from './paging';
 
 /** A stored value with the ETag to guard its next write with. */
 export interface Versioned<T> {

@@ -1,6 +1,7 @@
 import type { ActualsRecord, InferenceRun, MonitoringWindow, MonitorState, RetrainingRecord, RunState } from '../schemas/monitoring';
 import type { PageKey } from '../schemas/paging';
 import type { Versioned } from './model-registry';
+import type { PageRequest } from './paging';
 
 /** What `create` did: stored the document, or found one with that id (returned as stored). */
 export interface Created<T> extends Versioned<T> {
@@ -56,11 +57,7 @@ export interface IdRange {
   limit?: number;
 }
 
-/** Which page of a newest-first listing: at most `limit` entries (a whole number, at least 1), after the entry `after` names (from the newest when absent). */
-export interface PageRequest {
-  limit: number;
-  after?: PageKey;
-}
+export type { PageRequest } from './paging';
 
 /**
  * One page of a newest-first listing. Documents that do not read are listed apart, as `listReadable`

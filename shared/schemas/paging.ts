@@ -9,7 +9,8 @@ export const MAX_PAGE_SIZE = 1000;
  * Where a page of a newest-first listing ends: the stored sort time and id of its last entry, so the
  * next page starts after it (keyset paging: robust to documents written between pages, and the
  * same on every store). `at` is null past the entries in time order, among the stored documents
- * whose time cannot be read (listed last, by id).
+ * whose time cannot be read (listed last, by id). The model list, in name order, keys a page by
+ * the last name (`id`) with `at` null; the audit ledger by the last entry's `at` and id.
  */
 export const pageKeySchema = z.strictObject({
   at: z.string().max(1024).nullable(),

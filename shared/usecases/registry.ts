@@ -18,7 +18,7 @@ import {
 import type { Clock } from '../ports/clock';
 import type { EventPublisher } from '../ports/event-publisher';
 import type { AuditFilter, AuditPage, ModelListing, ModelPage, ModelRegistry, Versioned } from '../ports/model-registry';
-import type { PageRequest } from '../ports/run-store';
+import type { PageRequest } from '../ports/paging';
 import {
   type Actor,
   type ActorInput,

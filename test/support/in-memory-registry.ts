@@ -2,7 +2,7 @@ import { checkDocumentSize } from '../../shared/domain/document-size';
 import { errors } from '../../shared/domain/errors';
 import { championAtFromEvents, compareLedgerEntries, compareLedgerPageOrder, ledgerTimeBound } from '../../shared/domain/lifecycle';
 import type { AuditFilter, AuditPage, ModelListing, ModelPage, ModelRegistry, RegisteredVersion, UnreadableModel, Versioned } from '../../shared/ports/model-registry';
-import type { PageRequest } from '../../shared/ports/run-store';
+import type { PageRequest } from '../../shared/ports/paging';
 import { type ModelVersion, modelVersionSchema } from '../../shared/schemas/model-version';
 import {
   type AuditEvent,

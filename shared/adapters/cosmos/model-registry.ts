@@ -7,7 +7,8 @@ import { checkDocumentSize } from '../../domain/document-size';
 import { errors, formatIssues, isDomainError, parseOrThrow } from '../../domain/errors';
 import { championAtFromEvents, compareLedgerEntries, compareLedgerPageOrder, ledgerTimeBound } from '../../domain/lifecycle';
 import type { AuditFilter, AuditPage, ModelListing, ModelPage, ModelRegistry, RegisteredVersion, Versioned } from '../../ports/model-registry';
-import { MAX_PAGE_TIME_LENGTH, type PageRequest } from '../../ports/run-store';
+import type { PageRequest } from '../../ports/paging';
+import { MAX_PAGE_TIME_LENGTH } from '../../ports/run-store';
 import type { ModelVersion } from '../../schemas/model-version';
 import {
   type AuditEvent,
