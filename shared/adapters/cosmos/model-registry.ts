@@ -317,46 +317,55 @@ export class CosmosModelRegistry implements ModelRegistry {
     checkPageSize(page.limit);
     const { limit, after } = page;
     const filter = auditConditions(page);
-    let entries: AuditEvent[] = [];
-    if (after !== undefined && after.at !== null) {
-      // The rest of the key's instant: its entries are ordered here, not by the store.
-      const instant = await this.auditAt(model, filter, after.at);
-      const keyed = instant.findIndex((e) => e.id === after.id);
-      if (keyed >= 0) entries = instant.slice(keyed + 1);
-    }
-    if (entries.length <= limit && after?.at !== null) {
-      const room = limit - entries.length;
-      const later = { where: [...filter.where, timedLedger], parameters: [...filter.parameters] };
-      if (after !== undefined) {
-        later.where.push('c.at > @afterAt');
-        later.parameters.push({ name: '@afterAt', value: after.at });
-      }
-      const read = (await this.query('audit', model, `SELECT TOP ${room + 1} * FROM c WHERE ${later.where.join(' AND ')} ORDER BY c.at`, later.parameters))
-        .map((r) => fromRead(auditEventSchema, r))
-        .sort(compareLedgerPageOrder);
-      const [last, beyond] = [read[room - 1], read[room]];
-      // The store orders entries of one instant in no particular order: an instant across the
-      // page's end is read whole and put in the ledger's order.
-      if (last && beyond && last.at === beyond.at) entries.push(...read.filter((e) => e.at < last.at), ...(await this.auditAt(model, filter, last.at)));
-      else entries.push(...read);
-    }
+    // A key without a time (another list's) is past every entry: the ledger's entries all have one.
+    const entries = after === undefined || after.at === null ? [] : await this.restOfInstant(model, filter, { at: after.at, id: after.id });
+    if (entries.length <= limit && after?.at !== null) entries.push(...(await this.auditAfter(model, filter, limit - entries.length, after?.at)));
     const more = entries.length > limit;
     entries.splice(limit);
     const last = entries.at(-1);
     if (more && last) return { entries, next: { at: last.at, id: last.id } };
-    // The last page: an entry whose time cannot order the ledger is on no page; fail naming it as listAudit would.
-    const [untimed] = await this.query('audit', model, `SELECT TOP 1 * FROM c WHERE ${[...filter.where, `NOT ${timedLedger}`].join(' AND ')}`, filter.parameters);
-    if (untimed !== undefined) {
-      fromRead(auditEventSchema, untimed);
-      throw new Error(`stored registry document ${String((untimed as { id?: unknown }).id)} has an 'at' longer than ${MAX_PAGE_TIME_LENGTH} characters: it cannot order the ledger`);
-    }
+    await this.failOnUntimedAudit(model, filter);
     return { entries, next: null };
   }
 
+  /** The entries of the key's instant after the key's entry (none when it names no entry there), in the ledger's order. */
+  private async restOfInstant(model: string, filter: SqlFilter, key: { at: string; id: string }): Promise<AuditEvent[]> {
+    const instant = await this.auditAt(model, filter, key.at);
+    const keyed = instant.findIndex((e) => e.id === key.id);
+    return keyed >= 0 ? instant.slice(keyed + 1) : [];
+  }
+
+  /**
+   * The first `room` entries stamped after `afterAt` (from the first when absent) and at least one
+   * more when there are more, in the ledger's order. The store orders entries of one instant in no
+   * particular order: an instant across the page's end is read whole and put in order here.
+   */
+  private async auditAfter(model: string, filter: SqlFilter, room: number, afterAt?: string): Promise<AuditEvent[]> {
+    const later = { where: [...filter.where, timedLedger], parameters: [...filter.parameters] };
+    if (afterAt !== undefined) {
+      later.where.push('c.at > @afterAt');
+      later.parameters.push({ name: '@afterAt', value: afterAt });
+    }
+    const read = (await this.query('audit', model, `SELECT TOP ${room + 1} * FROM c WHERE ${later.where.join(' AND ')} ORDER BY c.at`, later.parameters))
+      .map((r) => fromRead(auditEventSchema, r))
+      .sort(compareLedgerPageOrder);
+    const [last, beyond] = [read[room - 1], read[room]];
+    if (!last || !beyond || last.at !== beyond.at) return read;
+    return [...read.filter((e) => e.at < last.at), ...(await this.auditAt(model, filter, last.at))];
+  }
+
   /** The model's ledger entries matching `filter` stamped `at` exactly, in the ledger's order. */
-  private async auditAt(model: string, filter: { where: string[]; parameters: SqlParameter[] }, at: string): Promise<AuditEvent[]> {
+  private async auditAt(model: string, filter: SqlFilter, at: string): Promise<AuditEvent[]> {
     const resources = await this.query('audit', model, `SELECT * FROM c WHERE ${[...filter.where, 'c.at = @instant'].join(' AND ')}`, [...filter.parameters, { name: '@instant', value: at }]);
     return resources.map((r) => fromRead(auditEventSchema, r)).sort(compareLedgerPageOrder);
+  }
+
+  /** On the last page: an entry whose time cannot order the ledger is on no page, so the listing fails naming it, as listAudit would. */
+  private async failOnUntimedAudit(model: string, filter: SqlFilter): Promise<void> {
+    const [untimed] = await this.query('audit', model, `SELECT TOP 1 * FROM c WHERE ${[...filter.where, `NOT ${timedLedger}`].join(' AND ')}`, filter.parameters);
+    if (untimed === undefined) return;
+    fromRead(auditEventSchema, untimed);
+    throw new Error(`stored registry document ${String((untimed as { id?: unknown }).id)} has an 'at' longer than ${MAX_PAGE_TIME_LENGTH} characters: it cannot order the ledger`);
   }
 
   async championAt(model: string, at: string): Promise<number | null> {
@@ -457,8 +466,14 @@ function checkPageSize(limit: number): void {
 /** A ledger entry's `at` can order a page: text, short enough to carry in a page's key. */
 const timedLedger = `(IS_STRING(c.at) AND LENGTH(c.at) <= ${MAX_PAGE_TIME_LENGTH})`;
 
-/** The query conditions (after the model's) of a ledger filter; times compared as the app writes them. */
-function auditConditions(filter: AuditFilter): { where: string[]; parameters: SqlParameter[] } {
+/** Conditions of a query (ANDed) and their parameters. */
+interface SqlFilter {
+  where: string[];
+  parameters: SqlParameter[];
+}
+
+/** The query conditions of a ledger filter (the model's first); times compared as the app writes them. */
+function auditConditions(filter: AuditFilter): SqlFilter {
   const where: string[] = [];
   const parameters: SqlParameter[] = [];
   const add = (condition: string, name: string, value: string | number) => {
