@@ -115,7 +115,10 @@ export const configSchema = z.object({
    * flavours count the rarer values together as `key=__other__`.
    */
   SEGMENT_MAX_VALUES: z.coerce.number().int().positive().max(10_000).default(DEFAULT_SEGMENT_MAX_VALUES),
-  /** Actuals join: how far back completed inference runs are searched for an id (ISO 8601 duration). */
+  /**
+   * Actuals join: how far back completed inference runs are searched for an id (ISO 8601 duration);
+   * also how long a joined file's unmatched actuals wait for late matches.
+   */
   ACTUALS_LOOKBACK: isoDurationSchema.default('P90D'),
   /** Actuals join: about how many ids one join activity holds; a larger file is split in hash ranges of ids. */
   ACTUALS_BUCKET_ROWS: z.coerce.number().int().positive().default(2_000_000),
