@@ -155,6 +155,13 @@ export async function failStrandedActualsJoin(
  */
 export async function listActualsRecords(deps: Pick<ActualsDeps, 'runs' | 'registry'>, model: string, page: PageRequest): Promise<DocumentPage<ActualsRecord>> {
   const listed = await deps.runs.actuals.listReadablePage(model, page);
-  if (listed.documents.length === 0 && listed.unreadable.length === 0 && !(await deps.registry.getModel(model))) throw errors.modelNotFound(model);
+  // An empty page past the last record is no sign that the name is unknown: the first page tells.
+  if (listed.documents.length === 0 && listed.unreadable.length === 0 && !(await hasRecords(deps, model)) && !(await deps.registry.getModel(model))) throw errors.modelNotFound(model);
   return listed;
+}
+
+/** Whether the model has a stored actuals record at all (readable or not). */
+async function hasRecords(deps: Pick<ActualsDeps, 'runs'>, model: string): Promise<boolean> {
+  const first = await deps.runs.actuals.listReadablePage(model, { limit: 1 });
+  return first.documents.length + first.unreadable.length > 0;
 }

@@ -225,4 +225,11 @@ describe('GET list routes a page at a time', () => {
     }
     expect((await get('runs', 'nobody', '?state=completed')).status).toBe(404);
   });
+
+  it('when a file was sent for a model not registered (its record failed), then a token past the last record answers an empty last page, not a 404', async () => {
+    await mockStore.actuals.create('early-a', 'a-f', { ...anActualsRecord('early-a', 'a-f', dayAt(1)), state: 'failed', error: "model 'early-a' is not registered" });
+    expect((await get('actuals', 'early-a')).body).toMatchObject({ actuals: [{ actualsId: 'a-f' }] });
+    const answer = await get('actuals', 'early-a', `?continuationToken=${continuationTokenOf({ at: dayAt(1), id: 'a-f' })}`);
+    expect([answer.status, answer.body]).toEqual([200, expect.objectContaining({ actuals: [], unreadable: [], continuationToken: null, nextLink: null })]);
+  });
 });
