@@ -6,6 +6,33 @@ export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
 
 /**
+ * The most bytes of JSON the entries of one page hold, whatever `?limit=` says: a run or window
+ * document can reach 2 MB, so a thousand of them would be gigabytes in the function's memory and
+ * on the wire. 4 MiB is also the most Cosmos answers one query page with, and takes a client a few
+ * seconds at worst; a page holds at least one entry whatever its size, so paging always progresses.
+ */
+export const MAX_PAGE_BYTES = 4 * 1024 * 1024;
+
+/** The bytes an entry takes on a page: its JSON, in UTF-8. */
+export const jsonBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
+
+/**
+ * How many of `entries`, from the first, a page holds within `maxBytes` (each measured by `bytesOf`,
+ * one at a time, stopping at the first that does not fit): always the first, so a page is never
+ * empty for want of room. Any list route can cut its page with it and answer the key of the last
+ * entry held, so the next page starts right after it.
+ */
+export function entriesWithinBytes<T>(entries: Iterable<T>, bytesOf: (entry: T) => number, maxBytes: number = MAX_PAGE_BYTES): number {
+  let [held, bytes] = [0, 0];
+  for (const entry of entries) {
+    bytes += bytesOf(entry);
+    if (held > 0 && bytes > maxBytes) break;
+    held++;
+  }
+  return held;
+}
+
+/**
  * Where a page of a newest-first listing ends: the stored sort time and id of its last entry, so the
  * next page starts after it (keyset paging: robust to documents written between pages, and the
  * same on every store). `at` is null past the entries in time order, among the stored documents
@@ -52,7 +79,7 @@ export const pageQueryShape = {
     .transform(Number)
     .pipe(z.number().int().min(1, `a page size is a whole number from 1 to ${MAX_PAGE_SIZE}`).max(MAX_PAGE_SIZE, `a page size is a whole number from 1 to ${MAX_PAGE_SIZE}`))
     .default(DEFAULT_PAGE_SIZE)
-    .describe(`Entries on the page, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE}); documents that cannot be read count among them`),
+    .describe(`Entries on the page, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE}); documents that cannot be read count among them. A page also stops before its entries pass ${MAX_PAGE_BYTES / 1024 / 1024} MiB of JSON (holding at least one): follow nextLink`),
   continuationToken: continuationTokenSchema.optional().describe('The continuationToken the previous page answered, as it came, with the same filters; absent for the first page'),
 };
 

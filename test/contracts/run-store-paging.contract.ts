@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { windowFromId } from '../../shared/domain/windows';
 import { type DocumentPage, MAX_PAGE_TIME_LENGTH, type PageRequest, type RunStore } from '../../shared/ports/run-store';
 import type { ActualsRecord, MonitoringWindow, RetrainingRecord } from '../../shared/schemas/monitoring';
+import { jsonBytes } from '../../shared/schemas/paging';
 import { anInferenceRun } from '../support/builders';
 
 const DAY = 86_400_000;
@@ -216,7 +217,70 @@ export function describeRunStorePagingContract<S extends RunStore>(name: string,
       }
     });
 
-    it('when a page size is not a whole number of at least 1, then VALIDATION_ERROR', async () => {
+    it('when runs are paged by bytes as well as entries, then a page stops before the entry that would pass maxBytes (never empty), across runs of one time and unreadable runs, and every run comes once in order', async () => {
+      const at = (day: number) => new Date(Date.parse('2026-03-01T00:00:00.000Z') + day * DAY).toISOString();
+      // Sizes vary by the error text; five runs share one time, so byte cuts land inside it.
+      const specs = [
+        { id: 'big-alone', at: at(9), error: 'x'.repeat(5000) },
+        ...['e', 'a', 'd', 'b', 'c'].map((id, i) => ({ id: `tie-${id}`, at: at(5), error: 'y'.repeat(300 + i * 400) })),
+        { id: 'r2', at: at(2), error: 'z'.repeat(1200) },
+        { id: 'r1', at: at(1), error: 'w' },
+      ];
+      for (const r of specs) await store.runs.create(model, r.id, anInferenceRun(model, r.id, { createdAt: r.at, error: r.error }));
+      await storeUnchecked(store, 'run', model, 'bad-3', { ...anInferenceRun(model, 'bad-3', { createdAt: at(3) }), rowsRead: -1 });
+      const { createdAt: _dropped, ...noTime } = anInferenceRun(model, 'bad-none');
+      await storeUnchecked(store, 'run', model, 'bad-none', noTime);
+
+      // The reference: the whole list on one page, each entry's bytes as the page holds it.
+      const whole = await store.runs.listReadablePage(model, { limit: 100 });
+      const bytesOf = new Map<string, number>([...whole.documents.map((r) => [r.runId, jsonBytes(r)] as const), ...whole.unreadable.map((u) => [u.id, jsonBytes(u)] as const)]);
+      const order = ['big-alone', 'tie-e', 'tie-d', 'tie-c', 'tie-b', 'tie-a', 'bad-3', 'r2', 'r1', 'bad-none'];
+      for (const maxBytes of [1, 3000, 4000, 6000, 20_000]) {
+        for (const limit of [2, 4, 100]) {
+          const pages: string[][] = [];
+          let after: PageRequest['after'];
+          do {
+            const page = await store.runs.listReadablePage(model, { limit, maxBytes, ...(after ? { after } : {}) });
+            const held = new Set([...page.documents.map((r) => r.runId), ...page.unreadable.map((u) => u.id)]);
+            pages.push(order.filter((id) => held.has(id)));
+            after = page.next ?? undefined;
+            expect(pages.length).toBeLessThan(20);
+          } while (after);
+          expect(pages.flat()).toEqual(order);
+          // Greedy over the order: a page takes entries while it has room in entries and in bytes, always the first.
+          const expected: string[][] = [];
+          for (const id of order) {
+            const current = expected.at(-1);
+            const bytes = (current ?? []).reduce((n, e) => n + bytesOf.get(e)!, 0) + bytesOf.get(id)!;
+            if (current && current.length < limit && bytes <= maxBytes) current.push(id);
+            else expected.push([id]);
+          }
+          expect(pages).toEqual(expected);
+        }
+      }
+      expect(bytesOf.get('big-alone')).toBeGreaterThan(5000);
+      // An entry past the budget on its own still makes a page, alone.
+      const alone = await store.runs.listReadablePage(model, { limit: 100, maxBytes: 1000 });
+      expect(alone.documents.map((r) => r.runId)).toEqual(['big-alone']);
+      expect(alone.next).toEqual({ at: at(9), id: 'big-alone' });
+    });
+
+    it('when windows and actuals records are paged by bytes, then a page stops before the entry that would pass maxBytes and the next page starts right after it', async () => {
+      const ids = ['20260301T0000Z', '20260302T0000Z', '20260303T0000Z'];
+      for (const id of ids) await store.windows.create(model, id, aDailyWindow(model, id));
+      const windowBytes = jsonBytes((await store.windows.listReadablePage(model, { limit: 1 })).documents[0]);
+      const first = await store.windows.listReadablePage(model, { limit: 10, maxBytes: 2 * windowBytes + 1 });
+      expect(first.documents.map((w) => w.window.id)).toEqual(['20260303T0000Z', '20260302T0000Z']);
+      expect(first.next).toEqual({ at: '20260302T0000Z', id: '20260302T0000Z' });
+      expect(await store.windows.listReadablePage(model, { limit: 10, maxBytes: 2 * windowBytes + 1, after: first.next! })).toMatchObject({ documents: [{ window: { id: '20260301T0000Z' } }], next: null });
+
+      for (const [i, d] of [2, 1, 0].entries()) await store.actuals.create(model, `a${i}`, anActualsRecord(model, `a${i}`, new Date(Date.parse('2026-03-01T00:00:00.000Z') + d * DAY).toISOString()));
+      const actuals = await walk((page) => store.actuals.listReadablePage(model, { ...page, maxBytes: 1 }), 10, (a) => a.actualsId);
+      expect(actuals.pages.map((p) => p.documents)).toEqual([['a0'], ['a1'], ['a2']]);
+    });
+
+    it('when a page size (entries or bytes) is not a whole number of at least 1, then VALIDATION_ERROR', async () => {
+      for (const maxBytes of [0, -1, 1.5, Number.NaN]) await expect(store.runs.listReadablePage(model, { limit: 1, maxBytes })).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
       for (const limit of [0, -1, 1.5, Number.NaN]) await expect(store.runs.listReadablePage(model, { limit })).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
       await expect(store.windows.listReadablePage(model, { limit: 0 })).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
     });

@@ -32,6 +32,7 @@ import {
   type RunState,
   runStateSchema,
 } from '../../shared/schemas/monitoring';
+import { entriesWithinBytes, jsonBytes, MAX_PAGE_BYTES } from '../../shared/schemas/paging';
 
 /** A DocumentCollection in memory with the Cosmos adapter's semantics (ETags, create-or-found, the stored document size limit), for unit tests. */
 export class InMemoryCollection<T extends { modelName: string }> implements DocumentCollection<T> {
@@ -124,7 +125,10 @@ export class InMemoryCollection<T extends { modelName: string }> implements Docu
   }
 
   private addTo(listing: DocumentListing<T>, id: string, raw: unknown): void {
-    const read = this.read(id, raw);
+    this.addRead(listing, this.read(id, raw));
+  }
+
+  private addRead(listing: DocumentListing<T>, read: { value: T } | UnreadableDocument): void {
     if ('value' in read) listing.documents.push(read.value);
     else listing.unreadable.push(read);
   }
@@ -135,8 +139,9 @@ export class InMemoryCollection<T extends { modelName: string }> implements Docu
    * entries after `page.after`.
    */
   protected async readPage(model: string, sortField: string, page: PageRequest, keep: (raw: unknown) => boolean = () => true): Promise<DocumentPage<T>> {
-    const { limit, after } = page;
+    const { limit, after, maxBytes = MAX_PAGE_BYTES } = page;
     if (!(Number.isInteger(limit) && limit >= 1)) throw errors.validation(`a page holds a whole number of entries, at least 1, not ${limit}`);
+    if (!(Number.isInteger(maxBytes) && maxBytes >= 1)) throw errors.validation(`a page holds a whole number of bytes, at least 1, not ${maxBytes}`);
     const ordered = [...this.docs.entries()]
       .filter(([key, stored]) => key.startsWith(`${model}/`) && keep(stored.value))
       .map(([key, stored]) => {
@@ -149,11 +154,12 @@ export class InMemoryCollection<T extends { modelName: string }> implements Docu
       after === undefined || (after.at === null ? e.at === null && e.id < after.id : e.at === null ? sortField !== 'id' : e.at < after.at || (e.at === after.at && e.id < after.id));
     const rest = ordered.filter(isAfter);
     const listing: DocumentPage<T> = { documents: [], unreadable: [], next: null };
-    const onPage = rest.slice(0, limit);
-    this.listed += onPage.length;
-    for (const entry of onPage) this.addTo(listing, entry.id, entry.raw);
-    const last = rest[limit - 1];
-    if (rest.length > limit && last) listing.next = { at: last.at, id: last.id };
+    const reads = rest.slice(0, limit).map((entry) => this.read(entry.id, entry.raw));
+    const held = entriesWithinBytes(reads, (read) => jsonBytes('value' in read ? read.value : read), maxBytes);
+    this.listed += held;
+    for (const read of reads.slice(0, held)) this.addRead(listing, read);
+    const last = rest[held - 1];
+    if (rest.length > held && last) listing.next = { at: last.at, id: last.id };
     return listing;
   }
 }

@@ -35,7 +35,7 @@ import {
   type RunState,
   runStateSchema,
 } from '../../schemas/monitoring';
-import type { PageKey } from '../../schemas/paging';
+import { entriesWithinBytes, jsonBytes, MAX_PAGE_BYTES, type PageKey } from '../../schemas/paging';
 import { type CosmosContainers, cosmosContainers, cosmosStatus } from './client';
 import { writingItem } from './item-size';
 
@@ -168,7 +168,10 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
   }
 
   private addTo(listing: DocumentListing<T>, resource: unknown): void {
-    const read = this.read(resource);
+    this.addRead(listing, this.read(resource));
+  }
+
+  private addRead(listing: DocumentListing<T>, read: { value: T } | UnreadableDocument): void {
     if ('value' in read) listing.documents.push(read.value);
     else listing.unreadable.push(read);
   }
@@ -182,8 +185,9 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
    * the rest of its page from that run, in id order.
    */
   protected async readPage(model: string, sortField: string, page: PageRequest, filter: SqlFilter = { where: [], parameters: [] }): Promise<DocumentPage<T>> {
-    const { limit, after } = page;
+    const { limit, after, maxBytes = MAX_PAGE_BYTES } = page;
     if (!(Number.isInteger(limit) && limit >= 1)) throw errors.validation(`a page holds a whole number of entries, at least 1, not ${limit}`);
+    if (!(Number.isInteger(maxBytes) && maxBytes >= 1)) throw errors.validation(`a page holds a whole number of bytes, at least 1, not ${maxBytes}`);
     const entries = after?.at === null ? [] : await this.timedEntries(model, sortField, filter, limit, after);
     let more = entries.length > limit;
     entries.splice(limit);
@@ -194,9 +198,13 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
       more = untimed.length > room;
       entries.push(...untimed.slice(0, room));
     }
+    // Entries in page order, ties read in id order: a page cut anywhere by its bytes ends at an exact key.
+    const reads = entries.map((entry) => this.read(entry.resource));
+    const held = entriesWithinBytes(reads, (read) => jsonBytes('value' in read ? read.value : read), maxBytes);
+    more ||= held < entries.length;
     const listing: DocumentPage<T> = { documents: [], unreadable: [], next: null };
-    for (const entry of entries) this.addTo(listing, entry.resource);
-    const last = entries.at(-1);
+    for (const read of reads.slice(0, held)) this.addRead(listing, read);
+    const last = entries[held - 1];
     if (more && last) listing.next = { at: last.at, id: last.id };
     return listing;
   }
