@@ -1,6 +1,6 @@
 import { lakePaths } from '../domain/lake-paths';
 import { strandedBy } from '../domain/policies/orchestration-outcome';
-import type { OrchestrationInstances } from '../ports/orchestration-instances';
+import type { InstanceStatus, OrchestrationInstances } from '../ports/orchestration-instances';
 import type { UnreadableDocument } from '../ports/run-store';
 import type { ActualsRecord, InferenceRun } from '../schemas/monitoring';
 import type { ActualsDeps } from './actuals/deps';
@@ -73,13 +73,49 @@ export async function reconcileOrchestrations(deps: ReconcileDeps): Promise<Reco
   return report;
 }
 
+/**
+ * Status calls in flight at once for one model. Each is an HTTP call to the host (which reads its
+ * task hub storage): one after another, thousands of running documents at ~100 ms each would
+ * outlast the function timeout; a few at a time get through them without flooding the host.
+ */
+export const STATUS_CALLS_AT_ONCE = 8;
+
 async function reconcileModel(deps: ReconcileDeps, model: string): Promise<ModelReconciliation> {
   const outcome: ModelReconciliation = { model, failed: [], unreadable: [], errors: [] };
   const [runs, joins] = await Promise.all([orchestratedRuns(deps, model), deps.runs.actuals.listReadableInState(model, 'running')]);
   outcome.unreadable.push(...runs.unreadable.map((u) => ({ ...u, kind: 'run' as const })), ...joins.unreadable.map((u) => ({ ...u, kind: 'actuals' as const })));
-  for (const run of runs.documents) await judge(outcome, 'run', run.runId, () => reconcileRun(deps, run));
-  for (const record of joins.documents) await judge(outcome, 'actuals', record.actualsId, () => reconcileJoin(deps, record));
+  // Statuses are asked a few at a time; the writes stay one at a time, in order (joins of one file settle each other's versions).
+  const statusOf = atMostAtOnce(STATUS_CALLS_AT_ONCE, (instanceId: string) => deps.instances.status(instanceId));
+  const runStatuses = runs.documents.map((run) => statusOf(run.instanceId));
+  const joinStatuses = joins.documents.map((record) => statusOf(record.instanceId));
+  for (const [i, run] of runs.documents.entries()) await judge(outcome, 'run', run.runId, async () => reconcileRun(deps, run, await runStatuses[i]!));
+  for (const [i, record] of joins.documents.entries()) await judge(outcome, 'actuals', record.actualsId, async () => reconcileJoin(deps, record, await joinStatuses[i]!));
   return outcome;
+}
+
+/**
+ * `call`, with at most `limit` calls in flight: the others wait their turn, in the order asked. Each
+ * answer is a promise already handled (a failure is seen when it is awaited, not as unhandled).
+ */
+function atMostAtOnce<A, R>(limit: number, call: (arg: A) => Promise<R>): (arg: A) => Promise<R> {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  const next = () => {
+    running--;
+    waiting.shift()?.();
+  };
+  return (arg) => {
+    const answer = new Promise<R>((resolve, reject) => {
+      const start = () => {
+        running++;
+        call(arg).then(resolve, reject).finally(next);
+      };
+      if (running < limit) start();
+      else waiting.push(start);
+    });
+    answer.catch(() => undefined);
+    return answer;
+  };
 }
 
 /** Runs in every orchestrated state; one that does not read and whose state cannot be told is in each listing, and listed once. */
@@ -98,10 +134,10 @@ async function judge(outcome: ModelReconciliation, kind: ReconciledKind, id: str
   }
 }
 
-async function reconcileRun(deps: ReconcileDeps, run: InferenceRun): Promise<ReconciledDocument | undefined> {
+async function reconcileRun(deps: ReconcileDeps, run: InferenceRun, status: InstanceStatus | undefined): Promise<ReconciledDocument | undefined> {
   const { modelName: model, runId, instanceId } = run;
   const now = deps.clock.now();
-  const stranded = strandedBy(instanceId, await deps.instances.status(instanceId), now);
+  const stranded = strandedBy(instanceId, status, now);
   if (!stranded) return undefined;
   const error = `${stranded}; ${RETRY_ADVICE[run.kind](model)}`;
   const { failed } = await failStrandedRun(deps, { model, runId, instanceId, error, at: now });
@@ -110,10 +146,10 @@ async function reconcileRun(deps: ReconcileDeps, run: InferenceRun): Promise<Rec
   return { kind: 'run', id: runId, instanceId, error };
 }
 
-async function reconcileJoin(deps: ReconcileDeps, record: ActualsRecord): Promise<ReconciledDocument | undefined> {
+async function reconcileJoin(deps: ReconcileDeps, record: ActualsRecord, status: InstanceStatus | undefined): Promise<ReconciledDocument | undefined> {
   const { modelName: model, actualsId, instanceId } = record;
   const now = deps.clock.now();
-  const stranded = strandedBy(instanceId, await deps.instances.status(instanceId), now);
+  const stranded = strandedBy(instanceId, status, now);
   if (!stranded) return undefined;
   const error = `${stranded}; ${RETRY_ADVICE.actuals()}`;
   const { failed } = await failStrandedActualsJoin(deps, { model, actualsId, instanceId, error, at: now.toISOString() });

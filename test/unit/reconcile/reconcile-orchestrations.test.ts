@@ -4,7 +4,7 @@ import { COMPLETED_INSTANCE_GRACE_MS, type InstanceStatus } from '../../../share
 import type { OrchestrationInstances } from '../../../shared/ports/orchestration-instances';
 import type { ActualsRecord, InferenceRun } from '../../../shared/schemas/monitoring';
 import { work } from '../../../shared/usecases/actuals/deps';
-import { type ReconcileDeps, reconcileOrchestrations } from '../../../shared/usecases/reconcile-orchestrations';
+import { type ReconcileDeps, reconcileOrchestrations, STATUS_CALLS_AT_ONCE } from '../../../shared/usecases/reconcile-orchestrations';
 import { aDemandModel, DEFAULT_SETTINGS } from '../../support/actuals-kit';
 import { anInferenceRun } from '../../support/builders';
 import { InMemoryModelRegistry } from '../../support/in-memory-registry';
@@ -216,6 +216,43 @@ describe('reconciling runs whose orchestration instance is gone', () => {
     expect(report.models[0]!.errors).toEqual([{ kind: 'run', id: 'r1', error: 'the task hub is unreachable' }]);
     expect(await stateOf(runs, 'r1')).toMatchObject({ state: 'running' });
     expect(await stateOf(runs, 'r2')).toMatchObject({ state: 'failed' });
+  });
+});
+
+describe('reconciling many documents of a model', () => {
+  it('when a model has many running runs and joins, then their statuses are asked several at a time but never more than STATUS_CALLS_AT_ONCE, and every one is judged', async () => {
+    const { deps, runs, instances, events } = await world();
+    for (let n = 0; n < 30; n++) await runs.runs.create(MODEL, `r${n}`, aRun(`r${n}`));
+    for (let n = 0; n < 5; n++) await runs.actuals.create(MODEL, `j${n}`, aJoin(`j${n}`, { source: { path: `actuals/${MODEL}/f${n}.csv`, etag: `"j${n}"`, size: 10 } }));
+    let [inFlight, most] = [0, 0];
+    instances.beforeAnswer = async () => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      inFlight--;
+    };
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect(most).toBe(STATUS_CALLS_AT_ONCE);
+    expect(STATUS_CALLS_AT_ONCE).toBeGreaterThan(1);
+    expect(report.models[0]!.failed).toHaveLength(35);
+    expect(report.models[0]!.errors).toEqual([]);
+    expect(events.ofType('run.failed')).toHaveLength(35);
+    expect(new Set(instances.asked).size).toBe(35);
+  });
+
+  it('when status calls fail for some documents among many, then only those are reported, and no failure goes unhandled', async () => {
+    const { deps, runs, instances } = await world();
+    for (let n = 0; n < 20; n++) await runs.runs.create(MODEL, `r${n}`, aRun(`r${n}`));
+    instances.beforeAnswer = async (id) => {
+      if (/:r1\d$/.test(id)) throw new Error(`HTTP 503 for ${id}`);
+    };
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect(report.models[0]!.errors.map((e) => e.id).sort()).toEqual(Array.from({ length: 10 }, (_, n) => `r1${n}`).sort());
+    expect(report.models[0]!.failed).toHaveLength(10);
+    expect(await stateOf(runs, 'r15')).toMatchObject({ state: 'running' });
   });
 });
 
