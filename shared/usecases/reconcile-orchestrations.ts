@@ -1,5 +1,5 @@
 import { lakePaths } from '../domain/lake-paths';
-import { strandedBy } from '../domain/policies/orchestration-outcome';
+import { impossibleInstanceId, strandedBy } from '../domain/policies/orchestration-outcome';
 import type { InstanceStatus, OrchestrationInstances } from '../ports/orchestration-instances';
 import type { UnreadableDocument } from '../ports/run-store';
 import type { ActualsRecord, InferenceRun } from '../schemas/monitoring';
@@ -85,7 +85,9 @@ async function reconcileModel(deps: ReconcileDeps, model: string): Promise<Model
   const [runs, joins] = await Promise.all([orchestratedRuns(deps, model), deps.runs.actuals.listReadableInState(model, 'running')]);
   outcome.unreadable.push(...runs.unreadable.map((u) => ({ ...u, kind: 'run' as const })), ...joins.unreadable.map((u) => ({ ...u, kind: 'actuals' as const })));
   // Statuses are asked a few at a time; the writes stay one at a time, in order (joins of one file settle each other's versions).
-  const statusOf = atMostAtOnce(STATUS_CALLS_AT_ONCE, (instanceId: string) => deps.instances.status(instanceId));
+  const askHost = atMostAtOnce(STATUS_CALLS_AT_ONCE, (instanceId: string) => deps.instances.status(instanceId));
+  // An id no instance can have is never sent: the client would ask for the whole task hub (empty) or another instance (`?`, `#`).
+  const statusOf = (instanceId: string) => (impossibleInstanceId(instanceId) === undefined ? askHost(instanceId) : Promise.resolve(undefined));
   const runStatuses = runs.documents.map((run) => statusOf(run.instanceId));
   const joinStatuses = joins.documents.map((record) => statusOf(record.instanceId));
   for (const [i, run] of runs.documents.entries()) await judge(outcome, 'run', run.runId, async () => reconcileRun(deps, run, await runStatuses[i]!));

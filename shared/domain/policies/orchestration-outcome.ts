@@ -17,13 +17,37 @@ const ENDED = ['Completed', 'Failed', 'Terminated', 'Canceled'];
  */
 export const COMPLETED_INSTANCE_GRACE_MS = 15 * 60_000;
 
+/** The longest orchestration instance id the Durable extension accepts. */
+const MAX_INSTANCE_ID_LENGTH = 256;
+
+/**
+ * Why no orchestration instance can have this id, or undefined when one may. The extension refuses
+ * to start an instance whose id is empty, starts with `@`, holds `/`, `\`, `#`, `?` or a control
+ * character, or is longer than 256 characters; `.` and `..` cannot be asked for (the client puts
+ * the id in a URL path unescaped, where they name another path). Such an id must not reach the
+ * client: an empty one asks for every instance of the task hub, page after page, and one with `?`
+ * or `#` asks for another instance.
+ */
+export function impossibleInstanceId(instanceId: string): string | undefined {
+  if (instanceId === '') return 'an empty id, which no instance can have';
+  if (instanceId === '.' || instanceId === '..') return 'an id the Durable client cannot ask for';
+  if (instanceId.startsWith('@')) return 'an id starting with @, which only entities have';
+  // eslint-disable-next-line no-control-regex
+  if (/[/\\?#\u0000-\u001f\u007f-\u009f]/.test(instanceId)) return 'an id with /, \\, #, ? or a control character, which no instance can have';
+  if (instanceId.length > MAX_INSTANCE_ID_LENGTH) return `an id longer than ${MAX_INSTANCE_ID_LENGTH} characters, which no instance can have`;
+  return undefined;
+}
+
 /**
  * Why a document that still says an instance works on it (`running`, `waiting_for_champion`) will
  * never record its outcome, or undefined while the instance may still: it runs, waits or is
  * suspended however long that takes (production volume can take hours), or it completed less than
- * COMPLETED_INSTANCE_GRACE_MS ago. A status the host may add later is left alone too.
+ * COMPLETED_INSTANCE_GRACE_MS ago. A status the host may add later is left alone too. An id no
+ * instance can have (impossibleInstanceId) is stranded whatever the status says.
  */
 export function strandedBy(instanceId: string, status: InstanceStatus | undefined, now: Date): string | undefined {
+  const impossible = impossibleInstanceId(instanceId);
+  if (impossible !== undefined) return `the document names no orchestration instance that can exist (${JSON.stringify(instanceId.slice(0, 300))}: ${impossible}), so none will record the outcome`;
   if (status === undefined) return `the orchestration instance '${instanceId}' no longer exists (purged, or its task hub was reset) and did not record the outcome`;
   if (!ENDED.includes(status.runtimeStatus)) return undefined;
   if (status.runtimeStatus === 'Completed' && now.getTime() - status.lastUpdatedTime.getTime() < COMPLETED_INSTANCE_GRACE_MS) return undefined;

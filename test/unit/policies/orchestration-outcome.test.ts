@@ -1,4 +1,4 @@
-import { COMPLETED_INSTANCE_GRACE_MS, strandedBy } from '../../../shared/domain/policies/orchestration-outcome';
+import { COMPLETED_INSTANCE_GRACE_MS, impossibleInstanceId, strandedBy } from '../../../shared/domain/policies/orchestration-outcome';
 
 const NOW = new Date('2026-03-10T12:00:00.000Z');
 const ago = (ms: number) => new Date(NOW.getTime() - ms);
@@ -22,5 +22,18 @@ describe('whether a document an instance works on is stranded', () => {
 
   it.each(['Running', 'Pending', 'Suspended', 'ContinuedAsNew', 'SomethingNew'])('when the instance is %s, then it is not stranded, however old', (status) => {
     expect(strandedBy(ID, { runtimeStatus: status, lastUpdatedTime: new Date(0) }, NOW)).toBeUndefined();
+  });
+
+  it.each(['', '.', '..', '@entity', 'batch:demand:r1?x=1', 'batch:demand:r1#x', 'batch/demand', 'a\\b', 'a\u0000b', 'a\u0085b', 'x'.repeat(257)])(
+    'when the document names an id no instance can have (%j), then it is stranded whatever the status says, saying so',
+    (id) => {
+      expect(impossibleInstanceId(id)).toEqual(expect.any(String));
+      expect(strandedBy(id, { runtimeStatus: 'Running', lastUpdatedTime: NOW }, NOW)).toMatch(/^the document names no orchestration instance that can exist \(".*": an? .+\), so none will record the outcome$/s);
+    },
+  );
+
+  it.each([ID, 'actuals:demand:march.csv-0123456789abcdef', 'x'.repeat(256), 'a b', 'ü:1'])('when the id is one an instance can have (%j), then the status judges it', (id) => {
+    expect(impossibleInstanceId(id)).toBeUndefined();
+    expect(strandedBy(id, { runtimeStatus: 'Running', lastUpdatedTime: NOW }, NOW)).toBeUndefined();
   });
 });

@@ -256,6 +256,23 @@ describe('reconciling many documents of a model', () => {
   });
 });
 
+describe('reconciling documents whose instanceId no instance can have', () => {
+  it('when a running run names an empty id or one with ? (damaged, or written by hand), then the client is not asked (it would list the task hub, or ask for another instance) and the run is failed saying why', async () => {
+    const { deps, runs, instances, events } = await world();
+    await runs.runs.create(MODEL, 'empty', aRun('empty', { instanceId: '' }));
+    await runs.runs.create(MODEL, 'query', aRun('query', { instanceId: `batch:${MODEL}:r1?showHistory=true` }));
+    instances.set('', 'Running');
+    instances.set(`batch:${MODEL}:r1`, 'Running');
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect(instances.asked).toEqual([]);
+    expect(report.models[0]!.failed.map((d) => d.id).sort()).toEqual(['empty', 'query']);
+    expect(await stateOf(runs, 'empty')).toMatchObject({ state: 'failed', error: expect.stringMatching(/^the document names no orchestration instance that can exist \("": an empty id/) });
+    expect(events.ofType('run.failed')).toHaveLength(2);
+  });
+});
+
 describe('reconciling actuals joins whose orchestration instance is gone', () => {
   const joinOf = async (runs: ReturnType<typeof inMemoryRunStore>, id: string) => (await runs.actuals.get(MODEL, id))!.value;
 
