@@ -69,10 +69,17 @@ export const lifecycleStatus = (client: df.DurableClient, ref: VersionRef) => in
 export const ensureLifecycleStarted = (client: df.DurableClient, input: LifecycleInput): Promise<boolean> =>
   startOnce(client, MODEL_LIFECYCLE, lifecycleInstanceId(input.model, input.version), input);
 
-/** Tells a batch run waiting for a champion that the model's champion changed; false when its instance does not exist. */
+/**
+ * Tells a batch run waiting for a champion that the model's champion changed; false when no running
+ * instance listens (purged, or it ended: the host takes an event for an ended instance with 410,
+ * which the SDK reports as success, so the status is asked first).
+ */
 export async function wakeBatchRun(client: df.DurableClient, model: string, runId: string, champion: number): Promise<boolean> {
+  const instanceId = batchInstanceId(model, runId);
+  const status = await instanceStatus(client, instanceId);
+  if (!status || hasEnded(status)) return false;
   try {
-    await client.raiseEvent(batchInstanceId(model, runId), CHAMPION_CHANGED_EVENT, { champion });
+    await client.raiseEvent(instanceId, CHAMPION_CHANGED_EVENT, { champion });
     return true;
   } catch (error) {
     if (isMissing(error)) return false;

@@ -56,7 +56,7 @@ async function wakeWaitingRuns(event: ModelEvent, context: InvocationContext): P
   const report = await resumeWaitingRuns(batch(), event.model, (runId) => wakeBatchRun(client, event.model, runId, champion));
   for (const runId of report.woken) context.log(`resumeWaitingRuns: run ${runId} of ${event.model} resumes with v${champion}`);
   for (const runId of report.missing) {
-    context.warn(`resumeWaitingRuns: run ${runId} of ${event.model} waits for a champion but has no orchestration instance (purged?): nothing to wake, skipped`);
+    context.warn(`resumeWaitingRuns: run ${runId} of ${event.model} waits for a champion but has no running orchestration instance (purged, or it ended: reconcileOrchestrations fails the run): nothing to wake, skipped`);
   }
   // Not retried: a document that does not read stays so until someone repairs it.
   for (const { runId, reason } of report.unreadable) {

@@ -591,7 +591,7 @@ export async function waitingRuns(deps: Pick<BatchDeps, 'runs'>, model: string):
 /** What waking the runs of a model found, by run id. */
 export interface ResumeReport {
   woken: string[];
-  /** Runs whose orchestration instance does not exist (purged): nothing waits to be woken. */
+  /** Runs whose orchestration instance does not exist (purged) or ended (terminated, failed): nothing waits to be woken. */
   missing: string[];
   /** Runs that could not be told (an outage), with the reason. */
   failed: { runId: string; error: string }[];

@@ -2,8 +2,9 @@
  * `resumeWaitingRuns` (Service Bus trigger on the `champion-changes` subscription) fed a
  * `champion.changed` event while the model has several runs waiting for a champion, some of which
  * cannot be woken. Invoked through devhost's worker with the Cosmos run store and a durable client
- * whose management API is a stand-in that answers as the extension does: 202 for a known
- * instance, 404 for one that does not exist (purged), 503 for an outage.
+ * whose management API is a stand-in that answers as the extension does: a status and 202 for a
+ * known instance, 404 for one that does not exist (purged), 503 for an outage, and for one that
+ * ended its status and 410 on an event (which the SDK takes as success).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -22,22 +23,34 @@ const worker = defaultWorker();
 const lines: string[] = [];
 worker.setLogSink((e) => lines.push(e.message));
 
-/** Instance ids the stand-in answers 404 (no such instance) or 503 (an outage) for; the rest 202. */
+/** Instance ids the stand-in answers 404 (no such instance), 503 (an outage) or as Terminated for; the rest run. */
 const missing = new Set<string>();
 const down = new Set<string>();
+const terminated = new Set<string>();
 const raised: string[] = [];
 let server: Server;
 const saved = { ...process.env };
 
+/** The extension's status body (HttpApiHandler): 202 while it runs, 200 once it ended. */
+function answerStatus(res: import('node:http').ServerResponse, instanceId: string): void {
+  if (missing.has(instanceId) || down.has(instanceId)) return void res.writeHead(missing.has(instanceId) ? 404 : 503).end();
+  const runtimeStatus = terminated.has(instanceId) ? 'Terminated' : 'Running';
+  const at = '2026-06-01T00:00:00Z';
+  res.writeHead(runtimeStatus === 'Running' ? 202 : 200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ name: 'batchInference', instanceId, runtimeStatus, input: null, customStatus: null, output: null, createdTime: at, lastUpdatedTime: at }));
+}
+
 beforeAll(async () => {
   server = createServer((req, res) => {
+    const status = /\/instances\/([^/?]+)(?:\?|$)/.exec(req.url ?? '');
     const match = /\/instances\/([^/?]+)\/raiseEvent\/([^/?]+)/.exec(req.url ?? '');
-    const instanceId = decodeURIComponent(match?.[1] ?? '');
+    const instanceId = decodeURIComponent(match?.[1] ?? status?.[1] ?? '');
     req.resume();
     req.on('end', () => {
-      const status = !match ? 400 : missing.has(instanceId) ? 404 : down.has(instanceId) ? 503 : 202;
-      if (status === 202) raised.push(`${instanceId} ${match![2]}`);
-      res.writeHead(status).end();
+      if (req.method === 'GET' && status) return answerStatus(res, instanceId);
+      const code = !match ? 400 : missing.has(instanceId) ? 404 : down.has(instanceId) ? 503 : terminated.has(instanceId) ? 410 : 202;
+      if (code === 202) raised.push(`${instanceId} ${match![2]}`);
+      res.writeHead(code).end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -83,7 +96,21 @@ describe('resumeWaitingRuns when some waiting runs cannot be woken', () => {
     await deliver(model);
 
     expect(raised.filter((r) => r.includes(model)).sort()).toEqual([`batch:${model}:run-b championChanged`, `batch:${model}:run-c championChanged`]);
-    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`run run-a of ${model} waits for a champion but has no orchestration instance`)));
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`run run-a of ${model} waits for a champion but has no running orchestration instance`)));
+  });
+
+  it('when one run\'s orchestration instance was terminated, then it is logged as having none running (not as resuming: the host answers an event for an ended instance 410, which the SDK takes as success) and the others are woken', async () => {
+    const model = `resume-${randomUUID().slice(0, 8)}`;
+    const runs = cosmosRunStore();
+    for (const runId of ['run-a', 'run-b']) await runs.runs.create(model, runId, waitingRun(model, runId));
+    terminated.add(`batch:${model}:run-a`);
+
+    await deliver(model);
+
+    expect(raised.filter((r) => r.includes(model))).toEqual([`batch:${model}:run-b championChanged`]);
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`run run-a of ${model} waits for a champion but has no running orchestration instance`)));
+    expect(lines).not.toContainEqual(expect.stringMatching(new RegExp(`run run-a of ${model} resumes`)));
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`run run-b of ${model} resumes with v2`)));
   });
 
   it('when one run cannot be told (an outage), then the others are woken first and the handling throws naming it, so the message is delivered again', async () => {
