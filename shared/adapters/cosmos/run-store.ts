@@ -152,19 +152,45 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
 
   /** The stored items of this kind of the model matching `filter`, in `orderBy` order (the first `top`), as stored. */
   private async queryItems(model: string, filter: SqlFilter, orderBy: string, top?: number): Promise<unknown[]> {
+    return (await this.queryItemsWithin(model, filter, orderBy, top)).items;
+  }
+
+  /**
+   * As queryItems, but with `maxBytes` it stops reading after the item that takes the items read
+   * past it (`pageBytes` of each): `stopped` then says more may follow. What was read is at most
+   * the budget and the rest of one answer page (BOUNDED_READ_ITEMS items, at most 4 MB on Azure).
+   */
+  private async queryItemsWithin(model: string, filter: SqlFilter, orderBy: string, top?: number, maxBytes = Infinity): Promise<{ items: unknown[]; stopped: boolean }> {
     const { runs } = await this.containers();
     const where = ['c.modelName = @model', 'c.docType = @docType', ...filter.where].join(' AND ');
-    const { resources } = await runs.items
-      .query<unknown>(
-        {
-          // TOP takes a literal: `top` is checked to be a whole number.
-          query: `SELECT ${top === undefined ? '' : `TOP ${top} `}* FROM c WHERE ${where} ORDER BY ${orderBy}`,
-          parameters: [{ name: '@model', value: model }, { name: '@docType', value: this.docType }, ...filter.parameters],
-        },
-        { partitionKey: model },
-      )
-      .fetchAll();
-    return resources;
+    const query = runs.items.query<unknown>(
+      {
+        // TOP takes a literal: `top` is checked to be a whole number.
+        query: `SELECT ${top === undefined ? '' : `TOP ${top} `}* FROM c WHERE ${where} ORDER BY ${orderBy}`,
+        parameters: [{ name: '@model', value: model }, { name: '@docType', value: this.docType }, ...filter.parameters],
+      },
+      // Byte-bounded reads fetch a few items at a time: Azure caps an answer page at 4 MB, but a
+      // server that does not (the local one) would otherwise answer a whole page of 2 MB documents.
+      { partitionKey: model, ...(maxBytes === Infinity ? {} : { maxItemCount: BOUNDED_READ_ITEMS }) },
+    );
+    if (maxBytes === Infinity) return { items: (await query.fetchAll()).resources, stopped: false };
+    const items: unknown[] = [];
+    let bytes = 0;
+    while (query.hasMoreResults()) {
+      const resources = (await query.fetchNext()).resources ?? [];
+      for (const [i, resource] of resources.entries()) {
+        items.push(resource);
+        bytes += this.pageBytes(resource);
+        if (bytes > maxBytes) return { items, stopped: i < resources.length - 1 || query.hasMoreResults() };
+      }
+    }
+    return { items, stopped: false };
+  }
+
+  /** What a stored item takes on a page: the JSON of the document as read, or of its `unreadable` entry. */
+  private pageBytes(resource: unknown): number {
+    const read = this.read(resource);
+    return jsonBytes('value' in read ? read.value : read);
   }
 
   private addTo(listing: DocumentListing<T>, resource: unknown): void {
@@ -188,29 +214,35 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
     const { limit, after, maxBytes = MAX_PAGE_BYTES } = page;
     if (!(Number.isInteger(limit) && limit >= 1)) throw errors.validation(`a page holds a whole number of entries, at least 1, not ${limit}`);
     if (!(Number.isInteger(maxBytes) && maxBytes >= 1)) throw errors.validation(`a page holds a whole number of bytes, at least 1, not ${maxBytes}`);
-    const entries = after?.at === null ? [] : await this.timedEntries(model, sortField, filter, limit, after);
-    let more = entries.length > limit;
+    const timedRead = after?.at === null ? { entries: [], stopped: false } : await this.timedEntries(model, sortField, filter, limit, maxBytes, after);
+    const { entries } = timedRead;
+    // A read stopped by bytes left entries unread after those it answers.
+    let more = entries.length > limit || timedRead.stopped;
     entries.splice(limit);
-    // Documents without a time (not text, or too long to carry in a key) follow the others, by id.
+    // Documents without a time (not text, or too long to carry in a key) follow the others, by id
+    // (with the page full in bytes, one is still read: it tells whether any follow).
     if (!more && sortField !== 'id') {
       const room = limit - entries.length;
-      const untimed = await this.untimedEntries(model, sortField, filter, room + 1, after?.at === null ? after.id : undefined);
-      more = untimed.length > room;
+      const { entries: untimed, stopped } = await this.untimedEntries(model, sortField, filter, room + 1, maxBytes - bytesOf(entries), after?.at === null ? after.id : undefined);
+      more = untimed.length > room || stopped;
       entries.push(...untimed.slice(0, room));
     }
     // Entries in page order, ties read in id order: a page cut anywhere by its bytes ends at an exact key.
-    const reads = entries.map((entry) => this.read(entry.resource));
-    const held = entriesWithinBytes(reads, (read) => jsonBytes('value' in read ? read.value : read), maxBytes);
+    const held = entriesWithinBytes(entries, (entry) => entry.bytes, maxBytes);
     more ||= held < entries.length;
     const listing: DocumentPage<T> = { documents: [], unreadable: [], next: null };
-    for (const read of reads.slice(0, held)) this.addRead(listing, read);
+    for (const entry of entries.slice(0, held)) this.addTo(listing, entry.resource);
     const last = entries[held - 1];
     if (more && last) listing.next = { at: last.at, id: last.id };
     return listing;
   }
 
-  /** Up to `limit + 1` entries with a time in `sortField` (see `timed`), after `after`, newest first (ties by id, descending). */
-  private async timedEntries(model: string, sortField: string, filter: SqlFilter, limit: number, after?: PageKey): Promise<PageEntry[]> {
+  /**
+   * Up to `limit + 1` entries with a time in `sortField` (see `timed`), after `after`, newest first
+   * (ties by id, descending). The read stops once the entries pass `maxBytes`: those answered then
+   * pass it too, so the page is cut before their end and more follow (readPage).
+   */
+  private async timedEntries(model: string, sortField: string, filter: SqlFilter, limit: number, maxBytes: number, after?: PageKey): Promise<PageRead> {
     const field = sortField === 'id' ? 'c.id' : `c[${JSON.stringify(sortField)}]`;
     const bounded: SqlFilter = { where: [...filter.where, sortField === 'id' ? 'IS_STRING(c.id)' : timed(field)], parameters: [...filter.parameters] };
     if (after !== undefined && after.at !== null) {
@@ -218,38 +250,43 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
       bounded.parameters.push({ name: '@afterId', value: this.cosmosId(after.id) });
       if (sortField !== 'id') bounded.parameters.push({ name: '@afterAt', value: after.at });
     }
-    const first = (await this.queryItems(model, bounded, `${field} DESC`, limit + 1)).map((r) => this.entryOf(r, sortField)).sort(newestFirst);
-    const [last, beyond] = [first[limit - 1], first[limit]];
-    // Cosmos orders equal times in no particular order: a run of equal times across the page's end
-    // is read again in id order, for the page's remaining places (and one more).
-    if (!last || !beyond || beyond.at !== last.at || last.at === null) return first;
+    const read = await this.queryItemsWithin(model, bounded, `${field} DESC`, limit + 1, maxBytes);
+    const first = read.items.map((r) => this.entryOf(r, sortField)).sort(newestFirst);
+    // Cosmos orders equal times in no particular order, so the last time read may lack entries that
+    // sort among those read: a run of equal times at the end of a read cut short by bytes, or across
+    // the page's end, is read again in id order, for the page's remaining places (and one more).
+    const [last, beyond] = read.stopped ? [first.at(-1), undefined] : [first[limit - 1], first[limit]];
+    if (!last || last.at === null || sortField === 'id' || (!read.stopped && (!beyond || beyond.at !== last.at))) return { entries: first, stopped: read.stopped };
     const newer = first.filter((e) => e.at !== last.at);
+    if (read.stopped && bytesOf(newer) > maxBytes) return { entries: newer, stopped: true };
     const tied: SqlFilter = { where: [...filter.where, `${field} = @tiedAt`], parameters: [...filter.parameters, { name: '@tiedAt', value: last.at }] };
     if (after?.at === last.at) {
       tied.where.push('c.id < @afterId');
       tied.parameters.push({ name: '@afterId', value: this.cosmosId(after.id) });
     }
-    const ties = await this.queryItems(model, tied, 'c.id DESC', limit - newer.length + 1);
-    return [...newer, ...ties.map((r) => this.entryOf(r, sortField))];
+    const ties = await this.queryItemsWithin(model, tied, 'c.id DESC', limit - newer.length + 1, maxBytes - bytesOf(newer));
+    // Past the run of equal times, more may follow whenever the first read stopped short.
+    return { entries: [...newer, ...ties.items.map((r) => this.entryOf(r, sortField))], stopped: ties.stopped || read.stopped };
   }
 
-  /** Up to `top` entries without a time in `sortField` (documents that do not read), after the id `afterId`, by id descending. */
-  private async untimedEntries(model: string, sortField: string, filter: SqlFilter, top: number, afterId?: string): Promise<PageEntry[]> {
+  /** Up to `top` entries without a time in `sortField` (documents that do not read), after the id `afterId`, by id descending, the read stopping past `maxBytes`. */
+  private async untimedEntries(model: string, sortField: string, filter: SqlFilter, top: number, maxBytes: number, afterId?: string): Promise<PageRead> {
     const untimed: SqlFilter = { where: [...filter.where, `NOT ${timed(`c[${JSON.stringify(sortField)}]`)}`], parameters: [...filter.parameters] };
     if (afterId !== undefined) {
       untimed.where.push('c.id < @afterId');
       untimed.parameters.push({ name: '@afterId', value: this.cosmosId(afterId) });
     }
-    return (await this.queryItems(model, untimed, 'c.id DESC', top)).map((r) => this.entryOf(r, sortField));
+    const read = await this.queryItemsWithin(model, untimed, 'c.id DESC', top, maxBytes);
+    return { entries: read.items.map((r) => this.entryOf(r, sortField)), stopped: read.stopped };
   }
 
-  /** A stored item with its place in a page's order: its time (null when not text) and its id without the docType prefix. */
+  /** A stored item with its place in a page's order: its time (null when not text), its id without the docType prefix, and its bytes on a page. */
   private entryOf(resource: unknown, sortField: string): PageEntry {
     const stored = resource as Record<string, unknown>;
     const cosmosId = String(stored.id);
     const id = cosmosId.startsWith(`${this.docType}:`) ? cosmosId.slice(this.docType.length + 1) : cosmosId;
     const at = sortField === 'id' ? id : stored[sortField];
-    return { resource, at: sortField === 'id' || isPageTime(at) ? (at as string) : null, id };
+    return { resource, at: sortField === 'id' || isPageTime(at) ? (at as string) : null, id, bytes: this.pageBytes(resource) };
   }
 }
 
@@ -257,12 +294,24 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
 const timed = (field: string) => `(IS_STRING(${field}) AND LENGTH(${field}) <= ${MAX_PAGE_TIME_LENGTH})`;
 const isPageTime = (value: unknown): value is string => typeof value === 'string' && value.length <= MAX_PAGE_TIME_LENGTH;
 
-/** A stored item on its way to a page, with its place in the page's order. */
+/** Items per answer page of a byte-bounded read: a page of 100 small entries is 4 round trips. */
+const BOUNDED_READ_ITEMS = 25;
+
+/** A stored item on its way to a page, with its place in the page's order and its bytes on the page. */
 interface PageEntry {
   resource: unknown;
   at: string | null;
   id: string;
+  bytes: number;
 }
+
+/** Entries read for a page, and whether the read stopped at the byte budget with more possibly unread. */
+interface PageRead {
+  entries: PageEntry[];
+  stopped: boolean;
+}
+
+const bytesOf = (entries: readonly PageEntry[]) => entries.reduce((n, e) => n + e.bytes, 0);
 
 /** Newest first: by time descending, then by id descending; entries without a time last (as text compares, as Cosmos does). */
 function newestFirst(a: PageEntry, b: PageEntry): number {
