@@ -11,7 +11,16 @@ import { runFailedEventOf } from './run-events';
 /** What reconciliation reads and writes: the actuals join's dependencies (runs, events, the lake for a failed join's clean-up) and the Durable client. */
 export interface ReconcileDeps extends ActualsDeps {
   instances: OrchestrationInstances;
+  /** How long one status call may take before its document is left for next time (STATUS_CALL_TIMEOUT_MS when absent). */
+  statusTimeoutMs?: number;
 }
+
+/**
+ * How long one status call may take. The durable-functions client sets no timeout on its HTTP
+ * calls, so a host that never answers one would hold the timer (and the documents after it) until
+ * the function timeout; past this the document is reported as an error and judged next time.
+ */
+export const STATUS_CALL_TIMEOUT_MS = 30_000;
 
 export type ReconciledKind = 'run' | 'actuals';
 
@@ -85,7 +94,10 @@ async function reconcileModel(deps: ReconcileDeps, model: string): Promise<Model
   const [runs, joins] = await Promise.all([orchestratedRuns(deps, model), deps.runs.actuals.listReadableInState(model, 'running')]);
   outcome.unreadable.push(...runs.unreadable.map((u) => ({ ...u, kind: 'run' as const })), ...joins.unreadable.map((u) => ({ ...u, kind: 'actuals' as const })));
   // Statuses are asked a few at a time; the writes stay one at a time, in order (joins of one file settle each other's versions).
-  const askHost = atMostAtOnce(STATUS_CALLS_AT_ONCE, (instanceId: string) => deps.instances.status(instanceId));
+  const timeoutMs = deps.statusTimeoutMs ?? STATUS_CALL_TIMEOUT_MS;
+  const askHost = atMostAtOnce(STATUS_CALLS_AT_ONCE, (instanceId: string) =>
+    within(timeoutMs, deps.instances.status(instanceId), `the status of instance '${instanceId}' did not come within ${timeoutMs} ms`),
+  );
   // An id no instance can have is never sent: the client would ask for the whole task hub (empty) or another instance (`?`, `#`).
   const statusOf = (instanceId: string) => (impossibleInstanceId(instanceId) === undefined ? askHost(instanceId) : Promise.resolve(undefined));
   const runStatuses = runs.documents.map((run) => statusOf(run.instanceId));
@@ -93,6 +105,16 @@ async function reconcileModel(deps: ReconcileDeps, model: string): Promise<Model
   for (const [i, run] of runs.documents.entries()) await judge(outcome, 'run', run.runId, async () => reconcileRun(deps, run, await runStatuses[i]!));
   for (const [i, record] of joins.documents.entries()) await judge(outcome, 'actuals', record.actualsId, async () => reconcileJoin(deps, record, await joinStatuses[i]!));
   return outcome;
+}
+
+/** `promise`, or a failure with `message` once `ms` have passed (the call itself goes on, unawaited). */
+function within<T>(ms: number, promise: Promise<T>, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  promise.catch(() => undefined);
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**

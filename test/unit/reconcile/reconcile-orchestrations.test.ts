@@ -241,6 +241,18 @@ describe('reconciling many documents of a model', () => {
     expect(new Set(instances.asked).size).toBe(35);
   });
 
+  it('when the host never answers the status of one instance, then that run is reported once the call times out, its place is freed, and the others are judged', async () => {
+    const { deps, runs, instances } = await world();
+    for (let n = 0; n < 12; n++) await runs.runs.create(MODEL, `r${n}`, aRun(`r${n}`));
+    instances.beforeAnswer = (id) => (id.endsWith(':r0') ? new Promise<void>(() => undefined) : Promise.resolve());
+
+    const report = await reconcileOrchestrations({ ...deps, statusTimeoutMs: 50 });
+
+    expect(report.models[0]!.errors).toEqual([{ kind: 'run', id: 'r0', error: `the status of instance 'batch:${MODEL}:r0' did not come within 50 ms` }]);
+    expect(report.models[0]!.failed).toHaveLength(11);
+    expect(await stateOf(runs, 'r0')).toMatchObject({ state: 'running' });
+  });
+
   it('when status calls fail for some documents among many, then only those are reported, and no failure goes unhandled', async () => {
     const { deps, runs, instances } = await world();
     for (let n = 0; n < 20; n++) await runs.runs.create(MODEL, `r${n}`, aRun(`r${n}`));
