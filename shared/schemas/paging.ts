@@ -79,7 +79,7 @@ export const pageQueryShape = {
     .transform(Number)
     .pipe(z.number().int().min(1, `a page size is a whole number from 1 to ${MAX_PAGE_SIZE}`).max(MAX_PAGE_SIZE, `a page size is a whole number from 1 to ${MAX_PAGE_SIZE}`))
     .default(DEFAULT_PAGE_SIZE)
-    .describe(`Entries on the page, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE}); documents that cannot be read count among them. A page also stops before its entries pass ${MAX_PAGE_BYTES / 1024 / 1024} MiB of JSON (holding at least one): follow nextLink`),
+    .describe(`Entries on the page, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE}); documents that cannot be read count among them. A page of the production loop's documents also stops before its entries pass ${MAX_PAGE_BYTES / 1024 / 1024} MiB of JSON (holding at least one): follow nextLink`),
   continuationToken: continuationTokenSchema.optional().describe('The continuationToken the previous page answered, as it came, with the same filters; absent for the first page'),
 };
 
