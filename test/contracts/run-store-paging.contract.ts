@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 
 import { windowFromId } from '../../shared/domain/windows';
 import { type DocumentPage, MAX_PAGE_TIME_LENGTH, type PageRequest, type RunStore } from '../../shared/ports/run-store';
-import type { ActualsRecord, MonitoringWindow, RetrainingRecord } from '../../shared/schemas/monitoring';
+import type { MonitoringWindow, RetrainingRecord } from '../../shared/schemas/monitoring';
 import { jsonBytes } from '../../shared/schemas/paging';
-import { anInferenceRun } from '../support/builders';
+import { anActualsRecord, anInferenceRun } from '../support/builders';
 
 const DAY = 86_400_000;
 
@@ -25,22 +25,6 @@ const aRetrainingRecord = (model: string, requestId: string, requestedAt: string
   windowId: '20260301T0000Z',
   state: 'queued',
   requestedAt,
-});
-
-const anActualsRecord = (model: string, actualsId: string, createdAt: string): ActualsRecord => ({
-  actualsId,
-  modelName: model,
-  source: { path: `actuals/${model}/${actualsId}.csv`, etag: '"1"', size: 10, lastModified: createdAt },
-  state: 'completed',
-  instanceId: `actuals:${model}:${actualsId}`,
-  rows: 1,
-  matched: 1,
-  unmatched: 0,
-  duplicateIds: 0,
-  rejectionReasons: {},
-  metrics: null,
-  windows: [],
-  createdAt,
 });
 
 const aDailyWindow = (model: string, id: string): MonitoringWindow => ({

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { DocumentListing, RunStore } from '../../shared/ports/run-store';
 import { retrainingRequestId } from '../../shared/schemas/messages';
 import type { ActualsRecord, InferenceRun, RetrainingRecord } from '../../shared/schemas/monitoring';
-import { anInferenceRun } from '../support/builders';
+import { anActualsRecord, anInferenceRun } from '../support/builders';
 
 /**
  * Puts a document of one kind into the store as it is, unchecked (damaged in the store, or written
@@ -26,22 +26,6 @@ const aRetrainingRecord = (model: string, windowId: string, overrides: Partial<R
   state: 'queued',
   requestedAt: '2026-03-01T00:00:00.000Z',
   ...overrides,
-});
-
-const anActualsRecord = (model: string, actualsId: string, createdAt: string): ActualsRecord => ({
-  actualsId,
-  modelName: model,
-  source: { path: `actuals/${model}/${actualsId}.csv`, etag: `"${actualsId}"`, size: 10 },
-  state: 'completed',
-  instanceId: `actuals:${model}:${actualsId}`,
-  rows: 1,
-  matched: 0,
-  unmatched: 1,
-  duplicateIds: 0,
-  rejectionReasons: {},
-  metrics: null,
-  windows: [],
-  createdAt,
 });
 
 /**

@@ -4,7 +4,7 @@ import { MAX_DOCUMENT_BYTES } from '../../shared/domain/document-size';
 import { windowFromId } from '../../shared/domain/windows';
 import type { RunStore } from '../../shared/ports/run-store';
 import type { ActualsRecord, MonitoringWindow } from '../../shared/schemas/monitoring';
-import { anInferenceRun } from '../support/builders';
+import { anActualsRecord, anInferenceRun } from '../support/builders';
 
 const T0 = '2026-03-01T00:00:00.000Z';
 const HOUR = 3_600_000;
@@ -26,21 +26,9 @@ function aWindow(model: string, id: string, updatedAt?: string, judged?: Partial
 }
 
 
-const anActualsRecord = (model: string, actualsId: string, path: string): ActualsRecord => ({
-  actualsId,
-  modelName: model,
-  source: { path, etag: `"${actualsId}"`, size: 10, lastModified: T0 },
-  state: 'completed',
-  instanceId: `actuals:${model}:${actualsId}`,
-  rows: 1,
-  matched: 1,
-  unmatched: 0,
-  duplicateIds: 0,
-  rejectionReasons: {},
-  metrics: null,
-  windows: ['20260301T0000Z'],
-  createdAt: T0,
-});
+/** A completed join's record of the file at `path`. */
+const anActualsRecordAt = (model: string, actualsId: string, path: string): ActualsRecord =>
+  anActualsRecord(model, actualsId, T0, { source: { path, etag: `"${actualsId}"`, size: 10, lastModified: T0 }, windows: ['20260301T0000Z'] });
 
 /**
  * Puts a run document into the store as it is, unchecked (a document damaged in the store, or
@@ -184,19 +172,19 @@ export function describeRunStoreContract<S extends RunStore>(name: string, makeS
     it('when actuals records of several paths and models exist, then listReadableByPath gives the records of one path of one model, by id', async () => {
       const other = `${model}-x`;
       const path = `actuals/${model}/daily/sales.csv`;
-      await store.actuals.create(model, 'v2', anActualsRecord(model, 'v2', path));
-      await store.actuals.create(model, 'v1', anActualsRecord(model, 'v1', path));
+      await store.actuals.create(model, 'v2', anActualsRecordAt(model, 'v2', path));
+      await store.actuals.create(model, 'v1', anActualsRecordAt(model, 'v1', path));
       await store.actuals.create(
         model,
         'b1',
-        anActualsRecord(model, 'b1', `actuals/${model}/daily/sales.csv.gz`),
+        anActualsRecordAt(model, 'b1', `actuals/${model}/daily/sales.csv.gz`),
       );
-      await store.actuals.create(other, 'o1', anActualsRecord(other, 'o1', path));
+      await store.actuals.create(other, 'o1', anActualsRecordAt(other, 'o1', path));
 
       const listing = await store.actuals.listReadableByPath(model, path);
 
       expect(listing).toEqual({
-        documents: [anActualsRecord(model, 'v1', path), anActualsRecord(model, 'v2', path)],
+        documents: [anActualsRecordAt(model, 'v1', path), anActualsRecordAt(model, 'v2', path)],
         unreadable: [],
       });
       expect(await store.actuals.listReadableByPath(model, `actuals/${model}/none.csv`)).toEqual({

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { Actor } from '../../shared/schemas/lifecycle';
 import type { ModelInput } from '../../shared/schemas/model';
 import { type ModelVersion, type ModelVersionInput, modelVersionSchema } from '../../shared/schemas/model-version';
-import type { InferenceRun } from '../../shared/schemas/monitoring';
+import type { ActualsRecord, InferenceRun } from '../../shared/schemas/monitoring';
 import { DEFAULT_APPROVER_ROLE } from '../../shared/schemas/policies';
 
 /** A sha256 of a label, so tests can name hashes ("evidence-1") and still pass the schema. */
@@ -81,6 +81,29 @@ export function anInferenceRun(model: string, runId: string, overrides: Partial<
     rejectionReasons: {},
     windows: [],
     createdAt: '2026-03-01T00:00:00.000Z',
+    ...overrides,
+  };
+}
+
+/**
+ * An actuals record (a completed join of one row, matched; created at `createdAt`, its file last
+ * modified then, at `actuals/{model}/{actualsId}.csv`).
+ */
+export function anActualsRecord(model: string, actualsId: string, createdAt = '2026-03-01T00:00:00.000Z', overrides: Partial<ActualsRecord> = {}): ActualsRecord {
+  return {
+    actualsId,
+    modelName: model,
+    source: { path: `actuals/${model}/${actualsId}.csv`, etag: '"1"', size: 10, lastModified: createdAt },
+    state: 'completed',
+    instanceId: `actuals:${model}:${actualsId}`,
+    rows: 1,
+    matched: 1,
+    unmatched: 0,
+    duplicateIds: 0,
+    rejectionReasons: {},
+    metrics: null,
+    windows: [],
+    createdAt,
     ...overrides,
   };
 }

@@ -4,10 +4,10 @@
  */
 import { errors } from '../../../shared/domain/errors';
 import { windowFromId } from '../../../shared/domain/windows';
-import type { ActualsRecord, MonitoringWindow, RetrainingRecord } from '../../../shared/schemas/monitoring';
+import type { MonitoringWindow, RetrainingRecord } from '../../../shared/schemas/monitoring';
 import { continuationTokenOf, DEFAULT_PAGE_SIZE } from '../../../shared/schemas/paging';
 import { callRoute } from '../../support/api-route';
-import { anInferenceRun } from '../../support/builders';
+import { anActualsRecord, anInferenceRun } from '../../support/builders';
 import { inMemoryRunStore } from '../../support/in-memory-run-store';
 
 const mockStore = inMemoryRunStore();
@@ -58,22 +58,6 @@ async function walk(kind: Kind, model: string, search = ''): Promise<Page[]> {
   }
   return pages;
 }
-
-const anActualsRecord = (model: string, actualsId: string, createdAt: string): ActualsRecord => ({
-  actualsId,
-  modelName: model,
-  source: { path: `actuals/${model}/${actualsId}.csv`, etag: '"1"', size: 10, lastModified: createdAt },
-  state: 'completed',
-  instanceId: `actuals:${model}:${actualsId}`,
-  rows: 1,
-  matched: 1,
-  unmatched: 0,
-  duplicateIds: 0,
-  rejectionReasons: {},
-  metrics: null,
-  windows: [],
-  createdAt,
-});
 
 const aRetrainingRecord = (model: string, n: number): RetrainingRecord => ({
   requestId: `retrain:${model}:${windowId(n)}`,

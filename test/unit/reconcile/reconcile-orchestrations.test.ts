@@ -6,7 +6,7 @@ import type { ActualsRecord, InferenceRun } from '../../../shared/schemas/monito
 import { work } from '../../../shared/usecases/actuals/deps';
 import { type ReconcileDeps, reconcileOrchestrations, STATUS_CALLS_AT_ONCE } from '../../../shared/usecases/reconcile-orchestrations';
 import { aDemandModel, DEFAULT_SETTINGS } from '../../support/actuals-kit';
-import { anInferenceRun } from '../../support/builders';
+import { anActualsRecord, anInferenceRun } from '../../support/builders';
 import { InMemoryModelRegistry } from '../../support/in-memory-registry';
 import { inMemoryRunStore } from '../../support/in-memory-run-store';
 import { MemoryLake } from '../../support/memory-lake';
@@ -49,24 +49,15 @@ async function world() {
 const aRun = (runId: string, overrides: Partial<InferenceRun> = {}) =>
   anInferenceRun(MODEL, runId, { instanceId: `batch:${MODEL}:${runId}`, startedAt: '2026-03-10T10:00:00.000Z', ...overrides });
 
-function aJoin(actualsId: string, overrides: Partial<ActualsRecord> = {}): ActualsRecord {
-  return {
-    actualsId,
-    modelName: MODEL,
+/** A join of `actuals/{MODEL}/march.csv` still running (nothing counted yet). */
+const aJoin = (actualsId: string, overrides: Partial<ActualsRecord> = {}): ActualsRecord =>
+  anActualsRecord(MODEL, actualsId, '2026-03-10T09:00:00.000Z', {
     source: { path: `actuals/${MODEL}/march.csv`, etag: `"${actualsId}"`, size: 10, lastModified: '2026-03-10T09:00:00.000Z' },
     state: 'running',
-    instanceId: `actuals:${MODEL}:${actualsId}`,
-    rows: 0,
     matched: 0,
-    unmatched: 0,
-    duplicateIds: 0,
-    rejectionReasons: {},
-    metrics: null,
-    windows: [],
-    createdAt: '2026-03-10T09:00:00.000Z',
+    rows: 0,
     ...overrides,
-  };
-}
+  });
 
 const stateOf = async (runs: ReturnType<typeof inMemoryRunStore>, runId: string) => (await runs.runs.get(MODEL, runId))!.value;
 
