@@ -89,8 +89,9 @@ export interface NewestFirstPages<T, F = object> {
 
 /**
  * The monitoring windows, with the one query the drift monitor needs besides ranges. Pages order
- * windows by id, which is their start (shared/domain/windows.ts); `from`/`to` keep the windows
- * overlapping [from, to) as `listReadableOverlapping` does.
+ * windows by id, which is their start (shared/domain/windows.ts); `from`/`to` (ISO 8601, either
+ * open when absent) keep the windows overlapping [from, to), compared as the app stores window
+ * times (UTC ISO 8601 with milliseconds), so the store uses its index.
  */
 export interface WindowCollection extends DocumentCollection<MonitoringWindow>, NewestFirstPages<MonitoringWindow, { from?: string; to?: string }> {
   /**
@@ -102,12 +103,6 @@ export interface WindowCollection extends DocumentCollection<MonitoringWindow>, 
    * `before`, only windows whose id sorts before it (that start earlier).
    */
   listReadablePerformanceUnjudged(model: string, before?: string): Promise<DocumentListing<MonitoringWindow>>;
-  /**
-   * The model's windows overlapping [from, to) (either bound open when absent; ISO 8601), by id.
-   * Compared as the app stores window times (UTC ISO 8601 with milliseconds), so the store can use
-   * its index instead of reading every window of the model.
-   */
-  listReadableOverlapping(model: string, span: { from?: string; to?: string }): Promise<DocumentListing<MonitoringWindow>>;
 }
 
 /**

@@ -170,7 +170,7 @@ export function describeRunStorePagingContract<S extends RunStore>(name: string,
       expect(requests.sizes).toEqual([3, 3, 3]);
     });
 
-    it('when windows are paged, then newest first by id (their start), within from/to as listReadableOverlapping keeps them; a window that does not read takes its place', async () => {
+    it('when windows are paged, then newest first by id (their start), only those overlapping from/to; a window that does not read takes its place', async () => {
       const ids = ['20260301T0000Z', '20260302T0000Z', '20260303T0000Z', '20260304T0000Z', '20260305T0000Z', '20260306T0000Z'];
       for (const id of ids) await store.windows.create(model, id, aDailyWindow(model, id));
       await storeUnchecked(store, 'window', model, '20260303T1200Z', { modelName: model, window: 'not a window' });

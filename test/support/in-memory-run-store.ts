@@ -231,10 +231,6 @@ export class InMemoryWindowCollection extends InMemoryCollection<MonitoringWindo
     });
   }
 
-  async listReadableOverlapping(model: string, span: { from?: string; to?: string }): Promise<DocumentListing<MonitoringWindow>> {
-    return this.listWhere(model, (_id, raw) => overlaps(span, raw));
-  }
-
   listReadablePage(model: string, page: PageRequest & { from?: string; to?: string }): Promise<DocumentPage<MonitoringWindow>> {
     return this.readPage(model, 'id', page, (raw) => overlaps(page, raw));
   }

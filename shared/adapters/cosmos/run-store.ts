@@ -474,10 +474,6 @@ class CosmosWindowCollection extends CosmosCollection<MonitoringWindow> implemen
     return this.query(model, filter);
   }
 
-  async listReadableOverlapping(model: string, span: { from?: string; to?: string }): Promise<DocumentListing<MonitoringWindow>> {
-    return this.query(model, overlapping(span));
-  }
-
   /** A window's id is its start: id order is time order, and ids are unique. */
   listReadablePage(model: string, page: PageRequest & { from?: string; to?: string }): Promise<DocumentPage<MonitoringWindow>> {
     return this.readPage(model, 'id', page, overlapping(page));

@@ -37,7 +37,6 @@ describe('GET /models/{model}/monitoring over a long history', () => {
         return listing;
       };
     windows.listReadable = counted(windows.listReadable.bind(windows));
-    windows.listReadableOverlapping = counted(windows.listReadableOverlapping.bind(windows));
     windows.listReadablePage = counted(windows.listReadablePage.bind(windows));
   });
   beforeEach(() => (documentsRead = 0));
