@@ -125,6 +125,12 @@ export interface RunCollection extends DocumentCollection<InferenceRun>, NewestF
    */
   listReadableInState(model: string, state: RunState): Promise<DocumentListing<InferenceRun>>;
   /**
+   * The model's runs with `followUpsPendingSince` (failed by reconciliation, `run.failed` not yet
+   * published), by id, those that do not read listed apart: a query on that field, so only the
+   * few marked runs are read, never the model's history.
+   */
+  listReadableFollowUpsPending(model: string): Promise<DocumentListing<InferenceRun>>;
+  /**
    * The runs that may be the model's latest scheduled run, by id: of the scheduled runs whose
    * `scheduledFor` is written as the app writes times (UTC ISO 8601 with milliseconds), the one with
    * the latest, and every one whose `scheduledFor` is written otherwise (its place in time order
@@ -154,6 +160,11 @@ export interface ActualsCollection extends DocumentCollection<ActualsRecord>, Ne
    * finds the running joins without reading the model's finished ones.
    */
   listReadableInState(model: string, state: ActualsRecord['state']): Promise<DocumentListing<ActualsRecord>>;
+  /**
+   * The records with `followUpsPendingSince` (failed by reconciliation, follow-ups not yet done),
+   * by id, those that do not read listed apart: a query on that field, as the runs' one.
+   */
+  listReadableFollowUpsPending(model: string): Promise<DocumentListing<ActualsRecord>>;
 }
 
 /**

@@ -100,6 +100,12 @@ export const inferenceRunSchema = z.object({
   completedAt: isoDateTimeSchema.optional(),
   durationMs: count.optional(),
   error: z.string().optional(),
+  /**
+   * Set when reconciliation failed the run (its instance ended without recording it) until its
+   * `run.failed` is published: each reconciliation publishes it again while this is set, so an
+   * outage between the write and the event does not lose the event. Absent otherwise.
+   */
+  followUpsPendingSince: isoDateTimeSchema.optional(),
 });
 export type InferenceRun = z.infer<typeof inferenceRunSchema>;
 
@@ -190,6 +196,12 @@ export const actualsRecordSchema = z.object({
   createdAt: isoDateTimeSchema,
   completedAt: isoDateTimeSchema.optional(),
   error: z.string().optional(),
+  /**
+   * Set when reconciliation failed the join (its instance ended without recording it) until its
+   * follow-ups are done (`run.failed`, the work folder removed, its path's versions settled):
+   * each reconciliation reruns them while this is set, so an outage after the write loses none.
+   */
+  followUpsPendingSince: isoDateTimeSchema.optional(),
 });
 export type ActualsRecord = z.infer<typeof actualsRecordSchema>;
 

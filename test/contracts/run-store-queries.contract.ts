@@ -70,6 +70,25 @@ export function describeRunStoreQueriesContract<S extends RunStore>(name: string
       });
     });
 
+    describe('runs whose follow-ups are pending', () => {
+      it("when some runs carry followUpsPendingSince, then listReadableFollowUpsPending gives the model's marked runs, by id, and apart the marked ones that do not read; runs without it (as stored before it existed) are not listed", async () => {
+        const pending = (m: string, id: string) => anInferenceRun(m, id, { state: 'failed', error: 'gone', followUpsPendingSince: '2026-03-10T12:00:00.000Z' });
+        await store.runs.create(model, 'p2', pending(model, 'p2'));
+        await store.runs.create(model, 'p1', pending(model, 'p1'));
+        await store.runs.create(model, 'failed-before', anInferenceRun(model, 'failed-before', { state: 'failed', error: 'gone' }));
+        await store.runs.create(model, 'running', anInferenceRun(model, 'running', { state: 'running' }));
+        await store.runs.create(other, 'p3', pending(other, 'p3'));
+        await storeUnchecked(store, 'runs', model, 'p-damaged', { ...pending(model, 'p-damaged'), rowsRead: -1 });
+        await storeUnchecked(store, 'runs', model, 'p-null', { ...pending(model, 'p-null'), followUpsPendingSince: null });
+        await storeUnchecked(store, 'runs', model, 'damaged-unmarked', { ...anInferenceRun(model, 'damaged-unmarked'), rowsRead: -1 });
+
+        const listed = await store.runs.listReadableFollowUpsPending(model);
+
+        expect(runIds(listed)).toEqual({ documents: ['p1', 'p2'], unreadable: ['p-damaged', 'p-null'] });
+        expect(listed.documents[0]).toEqual(pending(model, 'p1'));
+      });
+    });
+
     describe('the latest scheduled run', () => {
       const scheduled = (m: string, id: string, scheduledFor: string) => anInferenceRun(m, id, { kind: 'scheduled', scheduledFor });
 
@@ -155,6 +174,22 @@ export function describeRunStoreQueriesContract<S extends RunStore>(name: string
         expect(ids(running, (r) => r.actualsId)).toEqual({ documents: ['a-run-1', 'a-run-2'], unreadable: ['a-odd', 'a-run-damaged', 'a-untold'] });
         expect(running.documents[0]).toEqual(inState('a-run-1', 'running'));
         expect(ids(await store.actuals.listReadableInState(model, 'failed'), (r) => r.actualsId)).toEqual({ documents: ['a-failed'], unreadable: ['a-odd', 'a-untold'] });
+      });
+
+      it("when some records carry followUpsPendingSince, then listReadableFollowUpsPending gives the model's marked records, by id, and apart the marked ones that do not read; records without it are not listed", async () => {
+        const failed = (actualsId: string, m = model): ActualsRecord => ({ ...anActualsRecord(m, actualsId, '2026-03-01T00:00:00.000Z'), state: 'failed', error: 'gone' });
+        const pending = (actualsId: string, m = model): ActualsRecord => ({ ...failed(actualsId, m), followUpsPendingSince: '2026-03-10T12:00:00.000Z' });
+        await store.actuals.create(model, 'a-p2', pending('a-p2'));
+        await store.actuals.create(model, 'a-p1', pending('a-p1'));
+        await store.actuals.create(model, 'a-failed-before', failed('a-failed-before'));
+        await store.actuals.create(other, 'a-p3', pending('a-p3', other));
+        await storeUnchecked(store, 'actuals', model, 'a-p-damaged', { ...pending('a-p-damaged'), rows: -1 });
+        await storeUnchecked(store, 'actuals', model, 'a-damaged-unmarked', { ...failed('a-damaged-unmarked'), rows: -1 });
+
+        const listed = await store.actuals.listReadableFollowUpsPending(model);
+
+        expect(ids(listed, (r) => r.actualsId)).toEqual({ documents: ['a-p1', 'a-p2'], unreadable: ['a-p-damaged'] });
+        expect(listed.documents[0]).toEqual(pending('a-p1'));
       });
     });
 

@@ -176,6 +176,9 @@ const timeAtOrAfter = (value: unknown, since: Date) => !isCanonicalTime(value) |
 /** As the Cosmos queries on text: equal, or a value that cannot be told (not text, or none of the schema's `known` values). */
 const isOrUntold = (value: unknown, text: string, known: readonly string[]) => typeof value !== 'string' || value === text || !known.includes(value);
 
+/** As the Cosmos query's IS_DEFINED: the member is there, whatever its value (null included). */
+const followUpsPending = (raw: unknown) => typeof raw === 'object' && raw !== null && (raw as Record<string, unknown>).followUpsPendingSince !== undefined;
+
 /** The runs in memory, with the Cosmos adapter's queries by creation time, state and schedule. */
 export class InMemoryRunCollection extends InMemoryCollection<InferenceRun> implements RunCollection {
   constructor() {
@@ -188,6 +191,10 @@ export class InMemoryRunCollection extends InMemoryCollection<InferenceRun> impl
 
   async listReadableInState(model: string, state: RunState): Promise<DocumentListing<InferenceRun>> {
     return this.listWhere(model, (_id, raw) => isOrUntold(member(raw, 'state'), state, runStateSchema.options));
+  }
+
+  async listReadableFollowUpsPending(model: string): Promise<DocumentListing<InferenceRun>> {
+    return this.listWhere(model, (_id, raw) => followUpsPending(raw));
   }
 
   async listReadableLatestScheduled(model: string): Promise<DocumentListing<InferenceRun>> {
@@ -267,6 +274,10 @@ export class InMemoryActualsCollection extends InMemoryCollection<ActualsRecord>
 
   async listReadableInState(model: string, state: ActualsRecord['state']): Promise<DocumentListing<ActualsRecord>> {
     return this.listWhere(model, (_id, raw) => isOrUntold(member(raw, 'state'), state, actualsRecordSchema.shape.state.options));
+  }
+
+  async listReadableFollowUpsPending(model: string): Promise<DocumentListing<ActualsRecord>> {
+    return this.listWhere(model, (_id, raw) => followUpsPending(raw));
   }
 }
 

@@ -348,6 +348,9 @@ function isOrUntold(field: string, name: string, value: string, known: readonly 
   };
 }
 
+/** Documents reconciliation failed whose follow-ups are not done yet (any stored value: one that is not a time does not read and is listed apart). */
+const FOLLOW_UPS_PENDING: SqlFilter = { where: ['IS_DEFINED(c.followUpsPendingSince)'], parameters: [] };
+
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Both listings (of disjoint queries) in one, by id. */
@@ -369,6 +372,10 @@ class CosmosRunCollection extends CosmosCollection<InferenceRun> implements RunC
 
   listReadableInState(model: string, state: RunState): Promise<DocumentListing<InferenceRun>> {
     return this.query(model, isOrUntold('c.state', '@state', state, runStateSchema.options));
+  }
+
+  listReadableFollowUpsPending(model: string): Promise<DocumentListing<InferenceRun>> {
+    return this.query(model, FOLLOW_UPS_PENDING);
   }
 
   async listReadableLatestScheduled(model: string): Promise<DocumentListing<InferenceRun>> {
@@ -411,6 +418,10 @@ class CosmosActualsCollection extends CosmosCollection<ActualsRecord> implements
 
   listReadableInState(model: string, state: ActualsRecord['state']): Promise<DocumentListing<ActualsRecord>> {
     return this.query(model, isOrUntold('c.state', '@state', state, actualsRecordSchema.shape.state.options));
+  }
+
+  listReadableFollowUpsPending(model: string): Promise<DocumentListing<ActualsRecord>> {
+    return this.query(model, FOLLOW_UPS_PENDING);
   }
 }
 

@@ -453,6 +453,7 @@ describe('a retraining request for a model with the built-in trainer', () => {
       listReadableInRange: (...args) => runs.listReadableInRange(...args),
       listCreatedSince: (...args) => runs.listCreatedSince(...args),
       listReadableInState: (...args) => runs.listReadableInState(...args),
+      listReadableFollowUpsPending: (...args) => runs.listReadableFollowUpsPending(...args),
       listReadableLatestScheduled: (...args) => runs.listReadableLatestScheduled(...args),
       listReadablePage: (...args) => runs.listReadablePage(...args),
     };
