@@ -10,8 +10,9 @@ import { orchestrationInstances } from '../durable-client';
  * on demand with `POST /admin/functions/reconcileOrchestrations`. Fails the runs and actuals joins
  * whose orchestration instance was terminated, failed or purged (or completed long ago) without
  * recording the outcome, so none says `running` for good (docs/production-loop.md). Logs each one
- * failed and each document left alone because it does not read; an outage on a model or document
- * fails the invocation after the others were reconciled (they are judged again next time).
+ * failed, each whose interrupted follow-ups were done now, and each document left alone because it
+ * does not read; an outage on a model or document fails the invocation after the others were
+ * reconciled (they are judged, or their follow-ups run, again next time).
  */
 app.timer('reconcileOrchestrations', {
   schedule: '%RECONCILE_SCHEDULE%',
@@ -21,6 +22,7 @@ app.timer('reconcileOrchestrations', {
     const problems = report.failures.map((f) => `${f.model}: ${f.error}`);
     for (const outcome of report.models) {
       for (const d of outcome.failed) context.warn(`reconcileOrchestrations: ${outcome.model}: ${d.kind} ${d.id} failed: ${d.error}`);
+      for (const d of outcome.followedUp) context.log(`reconcileOrchestrations: ${outcome.model}: ${d.kind} ${d.id}: the follow-ups of its reconciled failure, interrupted earlier, are done`);
       for (const u of outcome.unreadable) context.warn(`reconcileOrchestrations: ${outcome.model}: ${u.kind} ${u.id} cannot be read, left alone: ${u.reason}`);
       problems.push(...outcome.errors.map((e) => `${outcome.model}: ${e.kind} ${e.id}: ${e.error}`));
     }

@@ -571,9 +571,29 @@ export async function failStrandedRun(
       error: input.error.slice(0, 4000),
       completedAt: input.at.toISOString(),
       durationMs: Math.max(0, input.at.getTime() - Date.parse(run.startedAt ?? run.createdAt)),
+      // Until run.failed is out: reconciliation publishes it again while the marker is there.
+      followUpsPendingSince: input.at.toISOString(),
     };
     try {
       return { run: (await deps.runs.runs.replace(model, runId, failed, etag)).value, failed: true };
+    } catch (error) {
+      if (!(isDomainError(error) && error.code === 'CONCURRENCY_CONFLICT') || attempt >= 10) throw error;
+    }
+  }
+}
+
+/**
+ * Clears `followUpsPendingSince` of a run reconciliation failed, once its follow-ups are done
+ * (ETag-guarded, judged again on a conflict). A run without it, or gone, is left as it is.
+ */
+export async function clearRunFollowUpsPending(deps: Pick<BatchDeps, 'runs'>, model: string, runId: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const stored = await deps.runs.runs.get(model, runId);
+    if (stored?.value.followUpsPendingSince === undefined) return;
+    const { followUpsPendingSince: _done, ...run } = stored.value;
+    try {
+      await deps.runs.runs.replace(model, runId, run, stored.etag);
+      return;
     } catch (error) {
       if (!(isDomainError(error) && error.code === 'CONCURRENCY_CONFLICT') || attempt >= 10) throw error;
     }

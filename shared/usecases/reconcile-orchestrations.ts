@@ -4,8 +4,8 @@ import type { InstanceStatus, OrchestrationInstances } from '../ports/orchestrat
 import type { UnreadableDocument } from '../ports/run-store';
 import type { ActualsRecord, InferenceRun } from '../schemas/monitoring';
 import type { ActualsDeps } from './actuals/deps';
-import { failStrandedActualsJoin } from './actuals/record';
-import { failStrandedRun, ORCHESTRATED_RUN_STATES, SCHEDULED_DROPS } from './batch-inference';
+import { failStrandedActualsJoin, finishStrandedJoinFollowUps } from './actuals/record';
+import { clearRunFollowUpsPending, failStrandedRun, ORCHESTRATED_RUN_STATES, SCHEDULED_DROPS } from './batch-inference';
 import { runFailedEventOf } from './run-events';
 
 /** What reconciliation reads and writes: the actuals join's dependencies (runs, events, the lake for a failed join's clean-up) and the Durable client. */
@@ -37,9 +37,14 @@ export interface ReconciledDocument {
 export interface ModelReconciliation {
   model: string;
   failed: ReconciledDocument[];
+  /**
+   * Documents an earlier reconciliation failed whose follow-ups an outage interrupted
+   * (`followUpsPendingSince`), whose follow-ups were run again now and are done.
+   */
+  followedUp: { kind: ReconciledKind; id: string }[];
   /** Documents that do not read and may be orchestrated (their state says so or cannot be told): left alone. */
   unreadable: (UnreadableDocument & { kind: ReconciledKind })[];
-  /** Documents that could not be judged or written (an outage), with the error; judged again next time. */
+  /** Documents that could not be judged, written or followed up (an outage), with the error; judged (or followed up) again next time. */
   errors: { kind: ReconciledKind; id: string; error: string }[];
 }
 
@@ -66,8 +71,10 @@ const message = (error: unknown) => (error instanceof Error ? error.message : St
  * ids of the normal failure path); a failed join then settles its path's versions as `actualsFail`
  * does. Instances that run are left alone however long they take. Writes are ETag-guarded and the
  * event follows the write: a document that completes meanwhile stays completed, unannounced as
- * failed. Only documents in those states are read (queries by state), for every registered model;
- * one document's outage does not stop the others.
+ * failed. The write marks the document (`followUpsPendingSince`) until its follow-ups are done, and
+ * each run first reruns the follow-ups of the marked documents (idempotent), so an outage after
+ * the write delays them instead of losing them. Only documents in those states or marked are read
+ * (queries), for every registered model; one document's outage does not stop the others.
  */
 export async function reconcileOrchestrations(deps: ReconcileDeps): Promise<ReconcileReport> {
   const listing = await deps.registry.listModels();
@@ -90,9 +97,20 @@ export async function reconcileOrchestrations(deps: ReconcileDeps): Promise<Reco
 export const STATUS_CALLS_AT_ONCE = 8;
 
 async function reconcileModel(deps: ReconcileDeps, model: string): Promise<ModelReconciliation> {
-  const outcome: ModelReconciliation = { model, failed: [], unreadable: [], errors: [] };
-  const [runs, joins] = await Promise.all([orchestratedRuns(deps, model), deps.runs.actuals.listReadableInState(model, 'running')]);
-  outcome.unreadable.push(...runs.unreadable.map((u) => ({ ...u, kind: 'run' as const })), ...joins.unreadable.map((u) => ({ ...u, kind: 'actuals' as const })));
+  const outcome: ModelReconciliation = { model, failed: [], followedUp: [], unreadable: [], errors: [] };
+  const [runs, joins, pendingRuns, pendingJoins] = await Promise.all([
+    orchestratedRuns(deps, model),
+    deps.runs.actuals.listReadableInState(model, 'running'),
+    deps.runs.runs.listReadableFollowUpsPending(model),
+    deps.runs.actuals.listReadableFollowUpsPending(model),
+  ]);
+  outcome.unreadable.push(
+    ...uniqueById([...runs.unreadable, ...pendingRuns.unreadable]).map((u) => ({ ...u, kind: 'run' as const })),
+    ...uniqueById([...joins.unreadable, ...pendingJoins.unreadable]).map((u) => ({ ...u, kind: 'actuals' as const })),
+  );
+  // Follow-ups an outage interrupted on an earlier run first: they belong to documents failed before these.
+  for (const run of pendingRuns.documents) await followUp(outcome, 'run', run.runId, () => runFollowUps(deps, run));
+  for (const record of pendingJoins.documents) await followUp(outcome, 'actuals', record.actualsId, () => finishStrandedJoinFollowUps(deps, record));
   // Statuses are asked a few at a time; the writes stay one at a time, in order (joins of one file settle each other's versions).
   const timeoutMs = deps.statusTimeoutMs ?? STATUS_CALL_TIMEOUT_MS;
   const askHost = atMostAtOnce(STATUS_CALLS_AT_ONCE, (instanceId: string) =>
@@ -145,8 +163,36 @@ function atMostAtOnce<A, R>(limit: number, call: (arg: A) => Promise<R>): (arg: 
 /** Runs in every orchestrated state; one that does not read and whose state cannot be told is in each listing, and listed once. */
 async function orchestratedRuns(deps: ReconcileDeps, model: string) {
   const listings = await Promise.all(ORCHESTRATED_RUN_STATES.map((state) => deps.runs.runs.listReadableInState(model, state)));
-  const unreadable = new Map(listings.flatMap((l) => l.unreadable).map((u) => [u.id, u]));
-  return { documents: listings.flatMap((l) => l.documents), unreadable: [...unreadable.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) };
+  return { documents: listings.flatMap((l) => l.documents), unreadable: uniqueById(listings.flatMap((l) => l.unreadable)) };
+}
+
+/** Documents that do not read, each once (one may be in several listings), by id. */
+function uniqueById(unreadable: UnreadableDocument[]): UnreadableDocument[] {
+  const byId = new Map(unreadable.map((u) => [u.id, u]));
+  return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+async function followUp(outcome: ModelReconciliation, kind: ReconciledKind, id: string, run: () => Promise<unknown>): Promise<void> {
+  try {
+    await run();
+    outcome.followedUp.push({ kind, id });
+  } catch (error) {
+    outcome.errors.push({ kind, id, error: message(error) });
+  }
+}
+
+/**
+ * The follow-up of a run reconciliation failed: `run.failed` from the stored document (the same
+ * event each time, its id fixed, so the topic drops a repeat), then the marker cleared. A run no
+ * longer failed (a late completion landed over it) only loses the marker.
+ */
+async function runFollowUps(deps: ReconcileDeps, run: InferenceRun): Promise<void> {
+  const { modelName: model, runId } = run;
+  if (run.state === 'failed') {
+    const at = run.completedAt ?? run.followUpsPendingSince ?? deps.clock.now().toISOString();
+    await deps.events.publish(runFailedEventOf({ model, runId, error: run.error ?? 'the orchestration ended without recording the outcome', at }));
+  }
+  await clearRunFollowUpsPending(deps, model, runId);
 }
 
 async function judge(outcome: ModelReconciliation, kind: ReconciledKind, id: string, reconcile: () => Promise<ReconciledDocument | undefined>): Promise<void> {
@@ -164,9 +210,9 @@ async function reconcileRun(deps: ReconcileDeps, run: InferenceRun, status: Inst
   const stranded = strandedBy(instanceId, status, now);
   if (!stranded) return undefined;
   const error = `${stranded}; ${RETRY_ADVICE[run.kind](model)}`;
-  const { failed } = await failStrandedRun(deps, { model, runId, instanceId, error, at: now });
-  if (!failed) return undefined;
-  await deps.events.publish(runFailedEventOf({ model, runId, error, at: now.toISOString() }));
+  const written = await failStrandedRun(deps, { model, runId, instanceId, error, at: now });
+  if (!written.failed) return undefined;
+  await runFollowUps(deps, written.run);
   return { kind: 'run', id: runId, instanceId, error };
 }
 

@@ -140,12 +140,33 @@ export async function failStrandedActualsJoin(
   let failed = false;
   const record = await updateActualsRecord(deps, model, actualsId, (r) => {
     failed = r.state === 'running' && r.instanceId === input.instanceId;
-    return failed ? { ...r, state: 'failed', error, completedAt: input.at } : r;
+    // The marker stays until the follow-ups are done: reconciliation reruns them while it is there.
+    return failed ? { ...r, state: 'failed', error, completedAt: input.at, followUpsPendingSince: input.at } : r;
   });
   if (!failed) return { record, failed };
-  await announceFailure(deps, record, input.error, input.at);
-  await replaceOlderVersions(deps, { model, actualsId, at: input.at });
-  return { record, failed };
+  return { record: await finishStrandedJoinFollowUps(deps, record), failed };
+}
+
+/**
+ * The follow-ups of a join reconciliation failed (`followUpsPendingSince`), as failActualsJoin runs
+ * them: `run.failed`, the work folder removed, its path's versions settled; then the marker is
+ * cleared. Each is idempotent (a fixed event id the topic deduplicates, a removed folder lists
+ * nothing, a replaced version is not replaced again and a moved file is found moved), so running
+ * them again after an outage loses and repeats nothing. A record no longer failed (a late
+ * completion landed over it, and did its own follow-ups) only loses the marker.
+ */
+export async function finishStrandedJoinFollowUps(deps: ActualsDeps, record: ActualsRecord): Promise<ActualsRecord> {
+  const { modelName: model, actualsId } = record;
+  if (record.state === 'failed') {
+    const at = record.completedAt ?? record.followUpsPendingSince ?? deps.clock.now().toISOString();
+    await announceFailure(deps, record, record.error ?? 'the orchestration ended without recording the outcome', at);
+    await replaceOlderVersions(deps, { model, actualsId, at });
+  }
+  return updateActualsRecord(deps, model, actualsId, (r) => {
+    if (r.followUpsPendingSince === undefined) return r;
+    const { followUpsPendingSince: _done, ...rest } = r;
+    return rest;
+  });
 }
 
 /**

@@ -71,7 +71,7 @@ describe('reconciling runs whose orchestration instance is gone', () => {
     const run = await stateOf(runs, 'r1');
     const error = `the orchestration instance 'batch:${MODEL}:r1' no longer exists (purged, or its task hub was reset) and did not record the outcome; drop the file again to score it`;
     expect(run).toMatchObject({ state: 'failed', error, completedAt: NOW.toISOString(), durationMs: 2 * 3_600_000 });
-    expect(report.models).toEqual([{ model: MODEL, failed: [{ kind: 'run', id: 'r1', instanceId: `batch:${MODEL}:r1`, error }], unreadable: [], errors: [] }]);
+    expect(report.models).toEqual([{ model: MODEL, failed: [{ kind: 'run', id: 'r1', instanceId: `batch:${MODEL}:r1`, error }], followedUp: [], unreadable: [], errors: [] }]);
     expect(events.events).toEqual([{ eventId: 'run:r1:failed', model: MODEL, occurredAt: NOW.toISOString(), type: 'run.failed', data: { runId: 'r1', error } }]);
   });
 
@@ -339,5 +339,153 @@ describe('reconciling actuals joins whose orchestration instance is gone', () =>
 
     expect(report.models[0]!.unreadable).toEqual([{ kind: 'actuals', id: 'a-damaged', reason: expect.stringMatching(/^its stored actuals document is invalid: .*rows/s) }]);
     expect(instances.asked).toEqual([]);
+  });
+});
+
+describe('reconciled failures whose follow-ups an outage interrupted', () => {
+  const joinOf = async (runs: ReturnType<typeof inMemoryRunStore>, id: string) => (await runs.actuals.get(MODEL, id))!.value;
+
+  it('when run.failed cannot be published after the run was failed (the broker is down), then the run keeps the marker, and the next reconciliation publishes the same event and clears it without asking the client again', async () => {
+    const { deps, runs, events, instances } = await world();
+    await runs.runs.create(MODEL, 'r1', aRun('r1'));
+    events.failNext = true;
+
+    const first = await reconcileOrchestrations(deps);
+
+    expect(first.models[0]!.errors).toEqual([{ kind: 'run', id: 'r1', error: 'the broker is unreachable' }]);
+    expect(await stateOf(runs, 'r1')).toMatchObject({ state: 'failed', followUpsPendingSince: NOW.toISOString() });
+    expect(events.events).toEqual([]);
+
+    const second = await reconcileOrchestrations(deps);
+
+    const error = `the orchestration instance 'batch:${MODEL}:r1' no longer exists (purged, or its task hub was reset) and did not record the outcome; drop the file again to score it`;
+    expect(second.models[0]).toMatchObject({ failed: [], followedUp: [{ kind: 'run', id: 'r1' }], errors: [] });
+    expect(events.events).toEqual([{ eventId: 'run:r1:failed', model: MODEL, occurredAt: NOW.toISOString(), type: 'run.failed', data: { runId: 'r1', error } }]);
+    const run = await stateOf(runs, 'r1');
+    expect(run).toMatchObject({ state: 'failed', error });
+    expect(run.followUpsPendingSince).toBeUndefined();
+    expect(instances.asked).toEqual([`batch:${MODEL}:r1`]);
+  });
+
+  it('when the follow-ups succeeded the first time, then the marker is cleared at once and the next reconciliation neither reads nor publishes anything for the run', async () => {
+    const { deps, runs, events } = await world();
+    await runs.runs.create(MODEL, 'r1', aRun('r1'));
+
+    const first = await reconcileOrchestrations(deps);
+    const stored = (await runs.runs.get(MODEL, 'r1'))!;
+    const get = runs.runs.get.bind(runs.runs);
+    const read: string[] = [];
+    runs.runs.get = async (model, id) => {
+      read.push(id);
+      return get(model, id);
+    };
+    const second = await reconcileOrchestrations(deps);
+
+    expect(first.models[0]).toMatchObject({ failed: [{ id: 'r1' }], followedUp: [], errors: [] });
+    expect(stored.value.followUpsPendingSince).toBeUndefined();
+    expect(second.models[0]).toMatchObject({ failed: [], followedUp: [], errors: [] });
+    expect(read).toEqual([]);
+    expect((await get(MODEL, 'r1'))!.etag).toBe(stored.etag);
+    expect(events.attempts).toBe(1);
+  });
+
+  it('when documents were failed before the marker existed (none stored), then they are not picked up: no event, no write', async () => {
+    const { deps, runs, lake, events } = await world();
+    await runs.runs.create(MODEL, 'old-run', aRun('old-run', { state: 'failed', error: 'ended', completedAt: '2026-03-01T00:00:00.000Z' }));
+    await runs.actuals.create(MODEL, 'old-join', aJoin('old-join', { state: 'failed', error: 'ended', completedAt: '2026-03-01T00:00:00.000Z' }));
+    await lake.write(work.plan(MODEL, 'old-join'), Buffer.from('{}'));
+    const before = [(await runs.runs.get(MODEL, 'old-run'))!.etag, (await runs.actuals.get(MODEL, 'old-join'))!.etag];
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect(report.models[0]).toMatchObject({ failed: [], followedUp: [], errors: [] });
+    expect([(await runs.runs.get(MODEL, 'old-run'))!.etag, (await runs.actuals.get(MODEL, 'old-join'))!.etag]).toEqual(before);
+    expect(events.attempts).toBe(0);
+    expect(await lake.stat(work.plan(MODEL, 'old-join'))).toBeDefined();
+  });
+
+  it('when a late completion landed over a reconciled failure whose follow-ups were pending, then the marker is cleared and no run.failed is published', async () => {
+    const { deps, runs, events } = await world();
+    await runs.runs.create(MODEL, 'r1', aRun('r1', { state: 'completed', completedAt: NOW.toISOString(), followUpsPendingSince: minutesAgo(60).toISOString() }));
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect(report.models[0]).toMatchObject({ followedUp: [{ kind: 'run', id: 'r1' }], errors: [] });
+    expect(await stateOf(runs, 'r1')).toEqual(aRun('r1', { state: 'completed', completedAt: NOW.toISOString() }));
+    expect(events.attempts).toBe(0);
+  });
+
+  /** An older running version of march.csv (with a labelled file in a window) and a newer completed one that is the blob now. */
+  async function olderVersionOfACompletedFile(w: Awaited<ReturnType<typeof world>>) {
+    const { runs, lake } = w;
+    await lake.write(`actuals/${MODEL}/march.csv`, Buffer.from('id,sales\n'));
+    const current = (await lake.stat(`actuals/${MODEL}/march.csv`))!.etag;
+    await runs.actuals.create(MODEL, 'a-old', aJoin('a-old', { source: { path: `actuals/${MODEL}/march.csv`, etag: '"old"', size: 10, lastModified: '2026-03-10T08:00:00.000Z' } }));
+    await runs.actuals.create(MODEL, 'a-new', aJoin('a-new', { state: 'completed', source: { path: `actuals/${MODEL}/march.csv`, etag: current, size: 10, lastModified: '2026-03-10T09:00:00.000Z' } }));
+    await lake.write(work.plan(MODEL, 'a-old'), Buffer.from('{}'));
+    await lake.write(lakePaths.labelled(MODEL, WINDOW, 'a-old'), Buffer.from('labelled rows'));
+  }
+  const WINDOW = '20260310T0000Z';
+  const labelledOfOld = (lake: MemoryLake) => [...lake.objects.keys()].filter((k) => k.startsWith(lakePaths.labelledRoot(MODEL)) && k.includes('a-old'));
+
+  it('when run.failed of a stranded older join cannot be published, then nothing else is done yet; the next reconciliation publishes it, removes its work folder, replaces it (its labelled rows leave the windows) and clears the marker', async () => {
+    const w = await world();
+    const { deps, runs, lake, events } = w;
+    await olderVersionOfACompletedFile(w);
+    events.failNext = true;
+
+    const first = await reconcileOrchestrations(deps);
+
+    expect(first.models[0]!.errors).toEqual([{ kind: 'actuals', id: 'a-old', error: 'the broker is unreachable' }]);
+    expect(await joinOf(runs, 'a-old')).toMatchObject({ state: 'failed', followUpsPendingSince: NOW.toISOString() });
+    expect((await joinOf(runs, 'a-old')).replacedBy).toBeUndefined();
+    expect(labelledOfOld(lake)).toHaveLength(1);
+
+    const second = await reconcileOrchestrations(deps);
+
+    expect(second.models[0]).toMatchObject({ failed: [], followedUp: [{ kind: 'actuals', id: 'a-old' }], errors: [] });
+    expect(events.events.map((e) => e.eventId)).toEqual(['actuals-join:a-old:failed']);
+    const old = await joinOf(runs, 'a-old');
+    expect(old).toMatchObject({ state: 'failed', replacedBy: { actualsId: 'a-new', at: NOW.toISOString() } });
+    expect(old.followUpsPendingSince).toBeUndefined();
+    expect(labelledOfOld(lake)).toEqual([]);
+    expect([...lake.objects.keys()].filter((k) => k.startsWith(lakePaths.replacedLabelledFolder(MODEL, 'a-old')))).toHaveLength(1);
+    expect([...lake.objects.keys()].filter((k) => k.startsWith(lakePaths.actualsWorkFolder(MODEL, 'a-old')))).toEqual([]);
+  });
+
+  it('when the replacement of a stranded older join fails (a storage error) after run.failed went out, then the next reconciliation replaces it; the event is sent again with its fixed id and the topic drops it', async () => {
+    const w = await world();
+    const { deps, runs, lake, events } = w;
+    await olderVersionOfACompletedFile(w);
+    const list = lake.list.bind(lake);
+    let storageDown = true;
+    lake.list = (prefix) => {
+      if (storageDown && prefix.startsWith(lakePaths.labelledRoot(MODEL))) {
+        storageDown = false;
+        throw new Error('the storage account is unreachable');
+      }
+      return list(prefix);
+    };
+
+    const first = await reconcileOrchestrations(deps);
+
+    expect(first.models[0]!.errors).toEqual([{ kind: 'actuals', id: 'a-old', error: 'the storage account is unreachable' }]);
+    expect(await joinOf(runs, 'a-old')).toMatchObject({ state: 'failed', followUpsPendingSince: NOW.toISOString() });
+    expect(labelledOfOld(lake)).toHaveLength(1);
+
+    const second = await reconcileOrchestrations(deps);
+
+    expect(second.models[0]).toMatchObject({ followedUp: [{ kind: 'actuals', id: 'a-old' }], errors: [] });
+    expect(events.attempts).toBe(2);
+    expect(events.events.map((e) => e.eventId)).toEqual(['actuals-join:a-old:failed']);
+    const old = await joinOf(runs, 'a-old');
+    expect(old).toMatchObject({ replacedBy: { actualsId: 'a-new' } });
+    expect(old.followUpsPendingSince).toBeUndefined();
+    expect(labelledOfOld(lake)).toEqual([]);
+
+    const third = await reconcileOrchestrations(deps);
+
+    expect(third.models[0]).toMatchObject({ failed: [], followedUp: [], errors: [] });
+    expect(events.attempts).toBe(2);
   });
 });
