@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { AuditFilter, ModelPage, ModelRegistry } from '../../shared/ports/model-registry';
 import type { PageKey } from '../../shared/schemas/paging';
 import { type AuditEvent, type ModelRecord, modelRecordSchema } from '../../shared/schemas/registry';
-import { aModelDefinition, anActor, sha } from '../support/builders';
+import { aModelDefinition, anActor, aTransitionEntry, sha } from '../support/builders';
 
 const alice = anActor({ id: 'alice@example.com' });
 const T0 = Date.parse('2026-02-01T00:00:00.000Z');
@@ -113,18 +113,7 @@ export function describeModelRegistryPagingContract(name: string, makeRegistry: 
         at: at(seconds),
         artifactSha256: sha(`artifact ${version}`),
       });
-      const transition = (model: string, version: number, revision: number, seconds: number): AuditEvent => ({
-        id: `${model}:v${version}:r${revision}`,
-        kind: 'transition',
-        modelName: model,
-        version,
-        revision,
-        command: 'start_validation',
-        from: 'registered',
-        to: 'validating',
-        actor: alice,
-        at: at(seconds),
-      });
+      const transition = (model: string, version: number, revision: number, seconds: number): AuditEvent => aTransitionEntry(model, version, revision, at(seconds));
       const championChange = (model: string, epoch: number, to: number, seconds: number): AuditEvent => ({
         id: `${model}:champion:${epoch}`,
         kind: 'champion_changed',

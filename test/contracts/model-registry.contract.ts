@@ -11,7 +11,7 @@ import {
   type ModelRecord,
   modelRecordSchema,
 } from '../../shared/schemas/registry';
-import { aModelDefinition, aModelVersion, anActor, sha } from '../support/builders';
+import { aModelDefinition, aModelVersion, anActor, aTransitionEntry, sha } from '../support/builders';
 
 const alice = anActor({ id: 'alice@example.com' });
 const T0 = Date.parse('2026-02-01T00:00:00.000Z');
@@ -84,20 +84,7 @@ export function describeModelRegistryContract(name: string, makeRegistry: () => 
       };
     }
 
-    function aTransition(model: string, version: number, revision: number, seconds: number): AuditEvent {
-      return {
-        id: `${model}:v${version}:r${revision}`,
-        kind: 'transition',
-        modelName: model,
-        version,
-        revision,
-        command: 'start_validation',
-        from: 'registered',
-        to: 'validating',
-        actor: alice,
-        at: at(seconds),
-      };
-    }
+    const aTransition = (model: string, version: number, revision: number, seconds: number): AuditEvent => aTransitionEntry(model, version, revision, at(seconds));
 
     const pointer = (
       model: string,

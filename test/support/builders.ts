@@ -5,6 +5,7 @@ import type { ModelInput } from '../../shared/schemas/model';
 import { type ModelVersion, type ModelVersionInput, modelVersionSchema } from '../../shared/schemas/model-version';
 import type { ActualsRecord, InferenceRun } from '../../shared/schemas/monitoring';
 import { DEFAULT_APPROVER_ROLE } from '../../shared/schemas/policies';
+import type { AuditEvent } from '../../shared/schemas/registry';
 
 /** A sha256 of a label, so tests can name hashes ("evidence-1") and still pass the schema. */
 export const sha = (label: string): string => createHash('sha256').update(label).digest('hex');
@@ -105,5 +106,21 @@ export function anActualsRecord(model: string, actualsId: string, createdAt = '2
     windows: [],
     createdAt,
     ...overrides,
+  };
+}
+
+/** A ledger entry of a version's transition (registered -> validating, by alice), at `at`. */
+export function aTransitionEntry(model: string, version: number, revision: number, at: string): AuditEvent {
+  return {
+    id: `${model}:v${version}:r${revision}`,
+    kind: 'transition',
+    modelName: model,
+    version,
+    revision,
+    command: 'start_validation',
+    from: 'registered',
+    to: 'validating',
+    actor: anActor({ id: 'alice@example.com' }),
+    at,
   };
 }

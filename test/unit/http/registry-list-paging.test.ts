@@ -7,7 +7,7 @@ import { continuationTokenOf, DEFAULT_PAGE_SIZE } from '../../../shared/schemas/
 import { type AuditEvent, type ModelRecord, modelRecordSchema } from '../../../shared/schemas/registry';
 import { RegistryUseCases } from '../../../shared/usecases/registry';
 import { callRoute } from '../../support/api-route';
-import { aModelDefinition, anActor, sha } from '../../support/builders';
+import { aModelDefinition, anActor, aTransitionEntry, sha } from '../../support/builders';
 import { InMemoryModelRegistry } from '../../support/in-memory-registry';
 import { RecordingPublisher } from '../../support/recording-publisher';
 
@@ -24,18 +24,7 @@ const secondsAt = (s: number) => new Date(T0 + s * 1000).toISOString();
 const aModelRecord = (modelName: string): ModelRecord =>
   modelRecordSchema.parse({ modelName, definition: aModelDefinition({ name: modelName }), createdAt: secondsAt(0), updatedAt: secondsAt(0), createdBy: alice.id, latestVersion: 1 });
 
-const transition = (model: string, version: number, revision: number, seconds: number): AuditEvent => ({
-  id: `${model}:v${version}:r${revision}`,
-  kind: 'transition',
-  modelName: model,
-  version,
-  revision,
-  command: 'start_validation',
-  from: 'registered',
-  to: 'validating',
-  actor: alice,
-  at: secondsAt(seconds),
-});
+const transition = (model: string, version: number, revision: number, seconds: number): AuditEvent => aTransitionEntry(model, version, revision, secondsAt(seconds));
 
 interface Page {
   entries: Array<Record<string, unknown>>;
