@@ -85,12 +85,17 @@ async function requireRun(deps: Pick<BatchDeps, 'runs'>, model: string, runId: s
   return found;
 }
 
-/** Read-modify-write of a run with its ETag (retried on a concurrent change). */
-async function updateRun(deps: BatchDeps, model: string, runId: string, change: (run: InferenceRun) => InferenceRun): Promise<InferenceRun> {
+/**
+ * Read-modify-write of a run with its ETag (retried on a concurrent change, `change` judging the
+ * run as stored each time). `change` answering the run it was given writes nothing.
+ */
+async function updateRun(deps: Pick<BatchDeps, 'runs'>, model: string, runId: string, change: (run: InferenceRun) => InferenceRun): Promise<InferenceRun> {
   for (let attempt = 0; ; attempt++) {
     const { value, etag } = await requireRun(deps, model, runId);
+    const next = change(value);
+    if (next === value) return value;
     try {
-      return (await deps.runs.runs.replace(model, runId, change(value), etag)).value;
+      return (await deps.runs.runs.replace(model, runId, next, etag)).value;
     } catch (error) {
       if (!(isDomainError(error) && error.code === 'CONCURRENCY_CONFLICT') || attempt >= 10) throw error;
     }
@@ -560,26 +565,22 @@ export async function failStrandedRun(
   deps: Pick<BatchDeps, 'runs'>,
   input: { model: string; runId: string; instanceId: string; error: string; at: Date },
 ): Promise<{ run: InferenceRun; failed: boolean }> {
-  const { model, runId } = input;
-  for (let attempt = 0; ; attempt++) {
-    const { value: run, etag } = await requireRun(deps, model, runId);
-    const stranded = (ORCHESTRATED_RUN_STATES as readonly string[]).includes(run.state) && run.instanceId === input.instanceId;
-    if (!stranded) return { run, failed: false };
-    const failed: InferenceRun = {
-      ...run,
+  // Judged on the run each attempt read: the last judgement is the one whose write landed.
+  let failed = false;
+  const run = await updateRun(deps, input.model, input.runId, (r) => {
+    failed = (ORCHESTRATED_RUN_STATES as readonly string[]).includes(r.state) && r.instanceId === input.instanceId;
+    if (!failed) return r;
+    return {
+      ...r,
       state: 'failed',
       error: input.error.slice(0, 4000),
       completedAt: input.at.toISOString(),
-      durationMs: Math.max(0, input.at.getTime() - Date.parse(run.startedAt ?? run.createdAt)),
+      durationMs: Math.max(0, input.at.getTime() - Date.parse(r.startedAt ?? r.createdAt)),
       // Until run.failed is out: reconciliation publishes it again while the marker is there.
       followUpsPendingSince: input.at.toISOString(),
     };
-    try {
-      return { run: (await deps.runs.runs.replace(model, runId, failed, etag)).value, failed: true };
-    } catch (error) {
-      if (!(isDomainError(error) && error.code === 'CONCURRENCY_CONFLICT') || attempt >= 10) throw error;
-    }
-  }
+  });
+  return { run, failed };
 }
 
 /**
@@ -587,16 +588,14 @@ export async function failStrandedRun(
  * (ETag-guarded, judged again on a conflict). A run without it, or gone, is left as it is.
  */
 export async function clearRunFollowUpsPending(deps: Pick<BatchDeps, 'runs'>, model: string, runId: string): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    const stored = await deps.runs.runs.get(model, runId);
-    if (stored?.value.followUpsPendingSince === undefined) return;
-    const { followUpsPendingSince: _done, ...run } = stored.value;
-    try {
-      await deps.runs.runs.replace(model, runId, run, stored.etag);
-      return;
-    } catch (error) {
-      if (!(isDomainError(error) && error.code === 'CONCURRENCY_CONFLICT') || attempt >= 10) throw error;
-    }
+  try {
+    await updateRun(deps, model, runId, (run) => {
+      if (run.followUpsPendingSince === undefined) return run;
+      const { followUpsPendingSince: _done, ...rest } = run;
+      return rest;
+    });
+  } catch (error) {
+    if (!(isDomainError(error) && error.code === 'NOT_FOUND')) throw error;
   }
 }
 
