@@ -4,6 +4,7 @@ import { batch, dataLake, registry } from '../../shared/composition';
 import { errors, isDomainError, parseOrThrow } from '../../shared/domain/errors';
 import { parseJsonText } from '../../shared/domain/json-text';
 import { lakePaths } from '../../shared/domain/lake-paths';
+import { holdsAnyDocument } from '../../shared/ports/run-store';
 import { modelParamsSchema } from '../../shared/schemas/api';
 import { inferenceRunSchema, type PredictionManifest, predictionManifestSchema, runStateSchema, unreadableDocumentsSchema } from '../../shared/schemas/monitoring';
 import { pageLinksShape, pageQueryShape } from '../../shared/schemas/paging';
@@ -35,16 +36,10 @@ defineRoute({
     // A drop can arrive before its model is registered (its run waits): those runs are listed;
     // a name with neither a model nor runs is a 404 like every other route. An empty page of a
     // filter (or past the end) is no sign of that: the unfiltered first page tells.
-    if (page.documents.length === 0 && page.unreadable.length === 0 && !(await hasRuns(params.model))) await registry().getModel(params.model);
+    if (page.documents.length === 0 && page.unreadable.length === 0 && !(await holdsAnyDocument(batch().runs.runs, params.model))) await registry().getModel(params.model);
     return { status: 200, body: { runs: page.documents, unreadable: page.unreadable, ...pageLinks(request, page.next) } };
   },
 });
-
-/** Whether the model has a stored run at all (readable or not). */
-async function hasRuns(model: string): Promise<boolean> {
-  const first = await batch().runs.runs.listReadablePage(model, { limit: 1 });
-  return first.documents.length + first.unreadable.length > 0;
-}
 
 defineRoute({
   name: 'getRun',

@@ -88,6 +88,15 @@ export interface NewestFirstPages<T, F = object> {
 }
 
 /**
+ * Whether the model has a stored document of this kind at all (readable or not), by one page of
+ * one entry: an empty page past the last entry, or of a filter, is no sign that the name is unknown.
+ */
+export async function holdsAnyDocument(pages: NewestFirstPages<unknown>, model: string): Promise<boolean> {
+  const first = await pages.listReadablePage(model, { limit: 1 });
+  return first.documents.length + first.unreadable.length > 0;
+}
+
+/**
  * The monitoring windows, with the one query the drift monitor needs besides ranges. Pages order
  * windows by id, which is their start (shared/domain/windows.ts); `from`/`to` (ISO 8601, either
  * open when absent) keep the windows overlapping [from, to), compared as the app stores window

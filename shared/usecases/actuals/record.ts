@@ -1,6 +1,6 @@
 import { errors } from '../../domain/errors';
 import { lakePaths } from '../../domain/lake-paths';
-import type { DocumentPage, PageRequest } from '../../ports/run-store';
+import { type DocumentPage, holdsAnyDocument, type PageRequest } from '../../ports/run-store';
 import type { BucketSummary } from '../../schemas/actuals';
 import type { ActualsRecord } from '../../schemas/monitoring';
 import { type ActualsDeps, listPaths, readPlan, updateActualsRecord } from './deps';
@@ -177,12 +177,6 @@ export async function finishStrandedJoinFollowUps(deps: ActualsDeps, record: Act
 export async function listActualsRecords(deps: Pick<ActualsDeps, 'runs' | 'registry'>, model: string, page: PageRequest): Promise<DocumentPage<ActualsRecord>> {
   const listed = await deps.runs.actuals.listReadablePage(model, page);
   // An empty page past the last record is no sign that the name is unknown: the first page tells.
-  if (listed.documents.length === 0 && listed.unreadable.length === 0 && !(await hasRecords(deps, model)) && !(await deps.registry.getModel(model))) throw errors.modelNotFound(model);
+  if (listed.documents.length === 0 && listed.unreadable.length === 0 && !(await holdsAnyDocument(deps.runs.actuals, model)) && !(await deps.registry.getModel(model))) throw errors.modelNotFound(model);
   return listed;
-}
-
-/** Whether the model has a stored actuals record at all (readable or not). */
-async function hasRecords(deps: Pick<ActualsDeps, 'runs'>, model: string): Promise<boolean> {
-  const first = await deps.runs.actuals.listReadablePage(model, { limit: 1 });
-  return first.documents.length + first.unreadable.length > 0;
 }
