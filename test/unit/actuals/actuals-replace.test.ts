@@ -10,6 +10,7 @@ import { completeActualsJoin, failActualsJoin } from '../../../shared/usecases/a
 import { replaceOlderVersions, versionsToReplace } from '../../../shared/usecases/actuals/replace';
 import { updateLabelledWindow } from '../../../shared/usecases/actuals/window';
 import { actualsCsv, type ActualsWorld, actualsWorld, aDemandModel, dropActuals, type DropRow, joinInProcess, scoredRun } from '../../support/actuals-kit';
+import { anActualsRecord } from '../../support/builders';
 import { InMemoryModelRegistry } from '../../support/in-memory-registry';
 import { inMemoryRunStore } from '../../support/in-memory-run-store';
 import { MemoryLake } from '../../support/memory-lake';
@@ -75,21 +76,14 @@ describe('which version of an actuals path is newer', () => {
     expect(newestActualsVersion([])).toBeUndefined();
   });
 
-  const aRecord = (actualsId: string, state: ActualsRecord['state'], lastModified?: string, createdAt = '2026-03-10T00:00:00.000Z'): ActualsRecord => ({
-    actualsId,
-    modelName: 'demand',
-    source: { path: 'actuals/demand/a.csv', etag: `"${actualsId}"`, size: 1, ...(lastModified ? { lastModified } : {}) },
-    state,
-    instanceId: 'i',
-    rows: 0,
-    matched: 0,
-    unmatched: 0,
-    duplicateIds: 0,
-    rejectionReasons: {},
-    metrics: null,
-    windows: [],
-    createdAt,
-  });
+  const aRecord = (actualsId: string, state: ActualsRecord['state'], lastModified?: string, createdAt = '2026-03-10T00:00:00.000Z'): ActualsRecord =>
+    anActualsRecord('demand', actualsId, createdAt, {
+      source: { path: 'actuals/demand/a.csv', etag: `"${actualsId}"`, size: 1, ...(lastModified ? { lastModified } : {}) },
+      state,
+      instanceId: 'i',
+      rows: 0,
+      matched: 0,
+    });
 
   it('when versions ended completed or failed, then every one older than the newest completed is replaced; running ones, newer failed ones and replaced ones are not', () => {
     const plan = versionsToReplace(
