@@ -5,6 +5,7 @@ import { batchInstanceId, CHAMPION_CHANGED_EVENT } from '../orchestrations/batch
 import { lifecycleInstanceId, MODEL_LIFECYCLE } from '../orchestrations/lifecycle/names';
 import { traceFields } from '../shared/adapters/telemetry/invocation';
 import { parseOrThrow } from '../shared/domain/errors';
+import { hasEndedStatus } from '../shared/domain/policies/orchestration-outcome';
 import type { OrchestrationInstances } from '../shared/ports/orchestration-instances';
 import { APPROVAL_EVENT, type ApprovalEvent, type LifecycleInput, type VersionRef } from '../shared/schemas/lifecycle-orchestration';
 
@@ -34,9 +35,7 @@ export function orchestrationInstances(client: df.DurableClient): OrchestrationI
   };
 }
 
-/** Runtime states of an instance that has ended for good; the others (pending, running, suspended) still take events. */
-const ENDED = new Set(['Completed', 'Failed', 'Terminated', 'Canceled']);
-const hasEnded = (status: df.DurableOrchestrationStatus) => ENDED.has(String(status.runtimeStatus));
+const hasEnded = (status: df.DurableOrchestrationStatus) => hasEndedStatus(String(status.runtimeStatus));
 
 /** Whether the instance exists and has ended (completed, failed, terminated): it will not run again under its id. */
 export async function instanceEnded(client: df.DurableClient, instanceId: string): Promise<boolean> {

@@ -6,8 +6,11 @@ export interface InstanceStatus {
   lastUpdatedTime: Date;
 }
 
-/** Runtime statuses of an instance that ended for good: nothing runs under its id any more. */
-const ENDED = ['Completed', 'Failed', 'Terminated', 'Canceled'];
+/** Runtime statuses of an instance that ended for good: nothing runs under its id any more (the others still take events). */
+const ENDED: readonly string[] = ['Completed', 'Failed', 'Terminated', 'Canceled'];
+
+/** Whether a runtime status says the instance ended for good. */
+export const hasEndedStatus = (runtimeStatus: string): boolean => ENDED.includes(runtimeStatus);
 
 /**
  * How long a completed instance's document may still say it works: the orchestration records the
@@ -49,7 +52,7 @@ export function strandedBy(instanceId: string, status: InstanceStatus | undefine
   const impossible = impossibleInstanceId(instanceId);
   if (impossible !== undefined) return `the document names no orchestration instance that can exist (${JSON.stringify(instanceId.slice(0, 300))}: ${impossible}), so none will record the outcome`;
   if (status === undefined) return `the orchestration instance '${instanceId}' no longer exists (purged, or its task hub was reset) and did not record the outcome`;
-  if (!ENDED.includes(status.runtimeStatus)) return undefined;
+  if (!hasEndedStatus(status.runtimeStatus)) return undefined;
   if (status.runtimeStatus === 'Completed' && now.getTime() - status.lastUpdatedTime.getTime() < COMPLETED_INSTANCE_GRACE_MS) return undefined;
   return `the orchestration instance '${instanceId}' ended (${status.runtimeStatus}) without recording the outcome`;
 }
