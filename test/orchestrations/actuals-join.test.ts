@@ -69,14 +69,15 @@ describe('actualsJoin (replayed through the durable-functions SDK)', () => {
   });
 
   /** Plans one bucket and one window and completes the record; the episode that asks about revalidation. */
-  async function joinedOnce() {
-    const h = orchestrationHarness(ACTUALS_JOIN, { input, instanceId: `actuals:demand:${actualsId}`, startTime: START });
+  /** The join through its record's completion, up to asking whether to revalidate (with the input's trace, when given). */
+  async function joinedOnce(trace: { traceparent?: string } = {}) {
+    const h = orchestrationHarness(ACTUALS_JOIN, { input: { ...input, ...trace }, instanceId: `actuals:demand:${actualsId}`, startTime: START });
     let s = await h.start();
     s = await h.completeActivity(taskIds(s)[0]!, ok({ outcome: 'planned', actualsId, buckets: 1, parallelism: 1 }));
     s = await h.completeActivity(taskIds(s)[0]!, ok(summary(0, ['20260302T0000Z'])));
     s = await h.completeActivity(taskIds(s)[0]!, ok({ windowId: '20260302T0000Z', labelled: 5, labelCoverage: 0.5, provisional: false }));
     s = await h.completeActivity(taskIds(s)[0]!, ok({ state: 'completed' }));
-    expect(calls(s)).toEqual([[LIFECYCLE_ACTIVITIES.revalidationFor, step]]);
+    expect(calls(s)).toEqual([[LIFECYCLE_ACTIVITIES.revalidationFor, { ...step, ...trace }]]);
     return { h, s };
   }
 
@@ -98,12 +99,8 @@ describe('actualsJoin (replayed through the durable-functions SDK)', () => {
 
   it('when the input carries a traceparent, then every activity input and the revalidation sub-orchestration carry it', async () => {
     const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-    const h = orchestrationHarness(ACTUALS_JOIN, { input: { ...input, traceparent }, instanceId: `actuals:demand:${actualsId}`, startTime: START });
-    let s = await h.start();
-    s = await h.completeActivity(taskIds(s)[0]!, ok({ outcome: 'planned', actualsId, buckets: 1, parallelism: 1 }));
-    s = await h.completeActivity(taskIds(s)[0]!, ok(summary(0, ['20260302T0000Z'])));
-    s = await h.completeActivity(taskIds(s)[0]!, ok({ windowId: '20260302T0000Z', labelled: 5, labelCoverage: 0.5, provisional: false }));
-    s = await h.completeActivity(taskIds(s)[0]!, ok({ state: 'completed' }));
+    const { h, s: asked } = await joinedOnce({ traceparent });
+    let s = asked;
     s = await h.completeActivity(taskIds(s)[0]!, ok(revalidation));
     const scheduled = s.actions.filter((a) => a.kind.startsWith('CallActivity') || a.kind === 'CallSubOrchestrator');
     expect(scheduled.map((a) => a.name)).toEqual([A.plan, A.joinBucket, A.updateWindow, A.complete, LIFECYCLE_ACTIVITIES.revalidationFor, REVALIDATE_CHAMPION]);
@@ -149,12 +146,8 @@ describe('actualsJoin (replayed through the durable-functions SDK)', () => {
   it('when a run that completed after the plan late-matched rows of a new segment value, then the champion is revalidated on them after the join\'s own revalidation question, under an id of the version, the file and the run; the trace is carried', async () => {
     const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
     const traced = { ...step, traceparent };
-    const h = orchestrationHarness(ACTUALS_JOIN, { input: { ...input, traceparent }, instanceId: `actuals:demand:${actualsId}`, startTime: START });
-    let s = await h.start();
-    s = await h.completeActivity(taskIds(s)[0]!, ok({ outcome: 'planned', actualsId, buckets: 1, parallelism: 1 }));
-    s = await h.completeActivity(taskIds(s)[0]!, ok(summary(0, ['20260302T0000Z'])));
-    s = await h.completeActivity(taskIds(s)[0]!, ok({ windowId: '20260302T0000Z', labelled: 5, labelCoverage: 0.5, provisional: false }));
-    s = await h.completeActivity(taskIds(s)[0]!, ok({ state: 'completed' }));
+    const { h, s: asked } = await joinedOnce({ traceparent });
+    let s = asked;
     s = await h.completeActivity(taskIds(s)[0]!, ok(null));
     s = await h.completeActivity(taskIds(s)[0]!, ok({ runIds: ['run-9'] }));
     s = await h.completeActivity(taskIds(s)[0]!, ok({ outcome: 'matched', matched: 4, windows: ['20260303T0000Z'] }));
