@@ -11,7 +11,7 @@ import {
   lateWindowInputSchema,
 } from '../../shared/schemas/actuals';
 import { joinActualsBucket } from '../../shared/usecases/actuals/join-bucket';
-import { lateMatchActuals, lateRecordsForRun, lateRunsForJoin, refreshLateWindow } from '../../shared/usecases/actuals/late-match';
+import { lateMatchActuals, lateRecordsForRun, lateRunsForJoin, recordedLateWindows, refreshLateWindow } from '../../shared/usecases/actuals/late-match';
 import { planActualsJoin } from '../../shared/usecases/actuals/plan';
 import { completeActualsJoin, failActualsJoin } from '../../shared/usecases/actuals/record';
 import { updateLabelledWindow } from '../../shared/usecases/actuals/window';
@@ -41,3 +41,5 @@ export const lateRuns = defineActivity(ACTUALS_ACTIVITIES.lateRuns, lateRunsInpu
 export const lateMatch = defineActivity(ACTUALS_ACTIVITIES.lateMatch, lateMatchStepInputSchema, (input) => lateMatchActuals(actualsJoin(), input));
 
 export const lateWindow = defineActivity(ACTUALS_ACTIVITIES.lateWindow, lateWindowInputSchema, (input) => refreshLateWindow(actualsJoin(), input));
+
+export const lateMatchWindows = defineActivity(ACTUALS_ACTIVITIES.lateMatchWindows, lateMatchStepInputSchema, (input) => recordedLateWindows(actualsJoin(), input));

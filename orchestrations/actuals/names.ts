@@ -15,6 +15,8 @@ export const ACTUALS_ACTIVITIES = {
   lateRuns: 'actualsLateRuns',
   lateMatch: 'actualsLateMatch',
   lateWindow: 'actualsLateWindow',
+  /** The windows a late match whose activity failed recorded, to refresh them after all. */
+  lateMatchWindows: 'actualsLateMatchWindows',
 } as const;
 
 /** One join per actuals file version (its id comes from the blob's path and ETag): starting it again is a no-op. */

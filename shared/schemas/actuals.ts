@@ -162,6 +162,10 @@ export const lateMatchOutcomeSchema = z.object({
 });
 export type LateMatchOutcome = z.infer<typeof lateMatchOutcomeSchema>;
 
+/** The windows of a recorded late match, as its record's `lateMatches` entry lists them: none when the record does not hold the pair. */
+export const recordedLateWindowsSchema = z.object({ windows: z.array(windowIdSchema) });
+export type RecordedLateWindows = z.infer<typeof recordedLateWindowsSchema>;
+
 export const lateRecordsInputSchema = z.object({ model: modelNameSchema, runId: z.string().min(1) });
 export const lateRunsInputSchema = actualsStepInputSchema;
 export const lateWindowInputSchema = z.object({ model: modelNameSchema, windowId: windowIdSchema });

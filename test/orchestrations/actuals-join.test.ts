@@ -118,7 +118,7 @@ describe('actualsJoin (replayed through the durable-functions SDK)', () => {
     expect(s.actions.filter((a) => a.name === A.fail)).toEqual([]);
   });
 
-  it('when runs completed after the plan was made, then each is late-matched in turn and the windows it labelled are refreshed; a late match that fails leaves the join completed', async () => {
+  it('when runs completed after the plan was made, then each is late-matched in turn and the windows it labelled are refreshed; a late match that fails leaves the join completed, its recorded windows refreshed at the end', async () => {
     const { h, s: asked } = await joinedOnce();
     let s = await h.completeActivity(taskIds(asked)[0]!, ok(null));
     s = await h.completeActivity(taskIds(s)[0]!, ok({ runIds: ['run-8', 'run-9'] }));
@@ -138,9 +138,29 @@ describe('actualsJoin (replayed through the durable-functions SDK)', () => {
     s = await h.completeActivity(taskIds(s)[0]!, ok(null));
     expect(calls(s)).toEqual([[LIFECYCLE_ACTIVITIES.revalidationFor, { ...step, runId: 'run-9' }]]);
     s = await h.completeActivity(taskIds(s)[0]!, ok(null));
+    // Last, the failed pair's windows, as its record lists them: it recorded nothing, so none.
+    expect(calls(s)).toEqual([[A.lateMatchWindows, { ...step, runId: 'run-8' }]]);
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ windows: [] }));
     expect(s.isDone).toBe(true);
     expect(s.output).toEqual({ actualsId, outcome: 'completed' });
     expect(s.actions.filter((a) => a.name === A.fail)).toEqual([]);
+  });
+
+  it('when a late match of the join fails after recording its pair, then its recorded windows are refreshed after the revalidation questions, with the trace carried', async () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const traced = { ...step, traceparent };
+    const { h, s: asked } = await joinedOnce({ traceparent });
+    let s = await h.completeActivity(taskIds(asked)[0]!, ok(null));
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ runIds: ['run-9'] }));
+    s = await h.completeActivity(taskIds(s)[0]!, { ok: false, code: 'PUBLISH_REFUSED', message: 'the event was refused' });
+    expect(calls(s)).toEqual([[LIFECYCLE_ACTIVITIES.revalidationFor, { ...traced, runId: 'run-9' }]]);
+    s = await h.completeActivity(taskIds(s)[0]!, ok(null));
+    expect(calls(s)).toEqual([[A.lateMatchWindows, { ...traced, runId: 'run-9' }]]);
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ windows: ['20260303T0000Z'] }));
+    expect(calls(s)).toEqual([[A.lateWindow, { model: 'demand', windowId: '20260303T0000Z', traceparent }]]);
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ windowId: '20260303T0000Z', labelled: 4, labelCoverage: 0.5, provisional: false }));
+    expect(s.isDone).toBe(true);
+    expect(s.output).toEqual({ actualsId, outcome: 'completed' });
   });
 
   it('when a run that completed after the plan late-matched rows of a new segment value, then the champion is revalidated on them after the join\'s own revalidation question, under an id of the version, the file and the run; the trace is carried', async () => {

@@ -4,7 +4,7 @@ import { ACTUALS_ACTIVITIES } from '../../orchestrations/actuals/names';
 import { BATCH_ACTIVITIES as A, BATCH_INFERENCE } from '../../orchestrations/batch/names';
 import { LIFECYCLE_ACTIVITIES, REVALIDATE_CHAMPION } from '../../orchestrations/lifecycle/names';
 import type { BatchInput } from '../../shared/schemas/monitoring';
-import { type EpisodeResult, orchestrationHarness } from '../support/orchestration-harness';
+import { type EpisodeResult, type OrchestrationHarness, orchestrationHarness } from '../support/orchestration-harness';
 
 const input: BatchInput = {
   model: 'demand',
@@ -136,6 +136,119 @@ describe('batchInference (replayed through the durable-functions SDK)', () => {
     expect(step.isDone).toBe(true);
     expect(step.output).toEqual(summary);
     expect(step.actions.filter((a) => a.name === A.fail)).toEqual([]);
+  });
+
+  /** Fails a retried activity on every attempt, as an outage that outlasts `outageRetry`: the episode after its last backoff timer. */
+  async function failForGood(h: OrchestrationHarness, taskId: number, message: string): Promise<EpisodeResult> {
+    let failed = await h.failActivity(taskId, message);
+    for (;;) {
+      const fired = await h.fireTimer(failed.retryTimer!.taskId);
+      if (fired.retryAttempt === undefined) return fired;
+      failed = await h.failActivity(fired.retryAttempt, message);
+    }
+  }
+
+  /** A run that lists a-1 and a-2 for late matching: the episode that matches a-1. */
+  async function lateMatchingTwo() {
+    const { h, step: planned1 } = await untilPlanned(1);
+    let step = await h.completeActivity(only(planned1, A.scoreChunk).taskId, ok(scored(0)));
+    step = await h.completeActivity(only(step, A.complete).taskId, ok(summary));
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateRecords).taskId, ok({ actualsIds: ['a-1', 'a-2'], waiting: 2 }));
+    expect(only(step, ACTUALS_ACTIVITIES.lateMatch).input).toEqual({ ...pairOf('a-1') });
+    return { h, step };
+  }
+
+  const pairOf = (actualsId: string) => ({ model: 'demand', runId: input.runId, actualsId });
+  const windowUpdate = (windowId: string) => ok({ windowId, labelled: 3, labelCoverage: 0.5, provisional: false });
+  const newCalls = (step: EpisodeResult) => step.newActions.map((a) => [a.name, a.input]);
+  const refreshOf = (windowId: string) => [ACTUALS_ACTIVITIES.lateWindow, { model: 'demand', windowId }];
+  const days = ['20261201T0000Z', '20261202T0000Z', '20261203T0000Z', '20261204T0000Z', '20261205T0000Z'];
+
+  it('when a late match fails for good after its record write (its event could not be sent past the outage retries), then after the revalidation questions its windows are read from its record and refreshed four at a time, and the run stays completed', async () => {
+    const { h, step: matching } = await lateMatchingTwo();
+    let step = await failForGood(h, only(matching, ACTUALS_ACTIVITIES.lateMatch).taskId, 'the broker is unreachable');
+    // The next pair goes on as before: matched, its window refreshed.
+    expect(newCalls(step)).toEqual([[ACTUALS_ACTIVITIES.lateMatch, pairOf('a-2')]]);
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateMatch).taskId, ok({ outcome: 'matched', matched: 1, windows: [days[4]] }));
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateWindow).taskId, windowUpdate(days[4]!));
+    step = await h.completeActivity(only(step, LIFECYCLE_ACTIVITIES.revalidationFor).taskId, ok(null));
+    step = await h.completeActivity(only(step, LIFECYCLE_ACTIVITIES.revalidationFor).taskId, ok(null));
+    // Then the failed pair: the windows its record lists, refreshed as a late match's are.
+    expect(newCalls(step)).toEqual([[ACTUALS_ACTIVITIES.lateMatchWindows, pairOf('a-1')]]);
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateMatchWindows).taskId, ok({ windows: days }));
+    expect(newCalls(step)).toEqual(days.slice(0, 4).map(refreshOf));
+    const group = step.newActions.map((a) => a.taskId!);
+    for (const [i, taskId] of group.entries()) step = await h.completeActivity(taskId, windowUpdate(days[i]!));
+    expect(newCalls(step)).toEqual([refreshOf(days[4]!)]);
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateWindow).taskId, windowUpdate(days[4]!));
+    expect(step.isDone).toBe(true);
+    expect(step.output).toEqual(summary);
+  });
+
+  it('when a late match answered but refreshing its window failed, then that window is refreshed again at the end without reading the record; if that fails too, the run stays completed', async () => {
+    const { h, step: matching } = await lateMatchingTwo();
+    let step = await h.completeActivity(only(matching, ACTUALS_ACTIVITIES.lateMatch).taskId, ok({ outcome: 'matched', matched: 3, windows: [days[0]] }));
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateWindow).taskId, { ok: false, code: 'MODEL_NOT_FOUND', message: 'gone for a moment' });
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateMatch).taskId, ok({ outcome: 'none', matched: 0, windows: [] }));
+    step = await h.completeActivity(only(step, LIFECYCLE_ACTIVITIES.revalidationFor).taskId, ok(null));
+    expect(newCalls(step)).toEqual([refreshOf(days[0]!)]);
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateWindow).taskId, { ok: false, code: 'MODEL_NOT_FOUND', message: 'still gone' });
+    expect(step.isDone).toBe(true);
+    expect(step.output).toEqual(summary);
+    expect(step.actions.filter((a) => a.name === ACTUALS_ACTIVITIES.lateMatchWindows)).toEqual([]);
+  });
+
+  it('when the failed pairs\' records cannot be read, or do not hold the pair, or share windows, then what can be read is refreshed once per window and the run stays completed', async () => {
+    const { h, step: planned1 } = await untilPlanned(1);
+    let step = await h.completeActivity(only(planned1, A.scoreChunk).taskId, ok(scored(0)));
+    step = await h.completeActivity(only(step, A.complete).taskId, ok(summary));
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateRecords).taskId, ok({ actualsIds: ['a-1', 'a-2', 'a-3', 'a-4'], waiting: 4 }));
+    for (let i = 0; i < 4; i += 1) step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateMatch).taskId, { ok: false, code: 'INVALID_INPUT_FILE', message: 'a quarantine line is not JSON' });
+    for (let i = 0; i < 4; i += 1) step = await h.completeActivity(only(step, LIFECYCLE_ACTIVITIES.revalidationFor).taskId, ok(null));
+    expect(newCalls(step)).toEqual([[ACTUALS_ACTIVITIES.lateMatchWindows, pairOf('a-1')]]);
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateMatchWindows).taskId, { ok: false, code: 'DOCUMENT_UNREADABLE', message: 'the record does not read' });
+    expect(newCalls(step)).toEqual([[ACTUALS_ACTIVITIES.lateMatchWindows, pairOf('a-2')]]);
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateMatchWindows).taskId, ok({ windows: [] }));
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateMatchWindows).taskId, ok({ windows: [days[1], days[0]] }));
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateMatchWindows).taskId, ok({ windows: [days[0]] }));
+    expect(newCalls(step)).toEqual([refreshOf(days[0]!), refreshOf(days[1]!)]);
+    const [first, second] = step.newActions.map((a) => a.taskId!);
+    step = await h.completeActivity(first!, windowUpdate(days[0]!));
+    step = await h.completeActivity(second!, windowUpdate(days[1]!));
+    expect(step.isDone).toBe(true);
+    expect(step.output).toEqual(summary);
+  });
+
+  it('when an instance was late-matching when this version was deployed (a pair had failed), then the history it recorded replays step for step and the failed pair\'s windows are refreshed after it', async () => {
+    // The steps the release before recorded, in order, up to the revalidation question in flight.
+    const recorded = [
+      [A.start, expect.anything()],
+      [A.plan, expect.anything()],
+      [A.scoreChunk, expect.anything()],
+      [A.complete, expect.anything()],
+      [ACTUALS_ACTIVITIES.lateRecords, { model: 'demand', runId: input.runId }],
+      [ACTUALS_ACTIVITIES.lateMatch, pairOf('a-1')],
+      [ACTUALS_ACTIVITIES.lateMatch, pairOf('a-2')],
+      refreshOf(days[4]!),
+      [LIFECYCLE_ACTIVITIES.revalidationFor, pairOf('a-1')],
+      [LIFECYCLE_ACTIVITIES.revalidationFor, pairOf('a-2')],
+    ];
+    const { h } = await lateMatchingTwo();
+    // Its results, delivered to the steps by position (task ids 5 to 8), as a replay matches them.
+    let step = await h.completeActivity(5, { ok: false, code: 'INVALID_INPUT_FILE', message: 'a quarantine line is not JSON' });
+    step = await h.completeActivity(6, ok({ outcome: 'matched', matched: 1, windows: [days[4]] }));
+    step = await h.completeActivity(7, windowUpdate(days[4]!));
+    step = await h.completeActivity(8, ok(null));
+    // The same steps in the same places: each recorded result reached the step that asked for it.
+    expect(step.failed).toBe(false);
+    expect(step.actions.map((a) => [a.name, a.input])).toEqual(recorded);
+    expect(step.actions.map((a) => a.taskId)).toEqual(recorded.map((_, i) => i));
+    // The revalidation question in flight at the deployment completes: then the new steps.
+    step = await h.completeActivity(only(step, LIFECYCLE_ACTIVITIES.revalidationFor).taskId, ok(null));
+    expect(newCalls(step)).toEqual([[ACTUALS_ACTIVITIES.lateMatchWindows, pairOf('a-1')]]);
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateMatchWindows).taskId, ok({ windows: [] }));
+    expect(step.isDone).toBe(true);
+    expect(step.output).toEqual(summary);
   });
 
   it('when the run\'s predictions could not be read for the listing, then no late match is scheduled and the run stays completed', async () => {

@@ -3,7 +3,7 @@ import { errors, isDomainError } from '../../domain/errors';
 import { hashBytes } from '../../domain/id-table';
 import { lakePaths } from '../../domain/lake-paths';
 import { windowLengthMs } from '../../domain/windows';
-import type { LateMatchOutcome, LateMatchStepInput } from '../../schemas/actuals';
+import type { LateMatchOutcome, LateMatchStepInput, RecordedLateWindows } from '../../schemas/actuals';
 import { MAX_EVENT_ID_LENGTH, type ModelEventInput } from '../../schemas/messages';
 import type { ModelDefinition } from '../../schemas/model';
 import { type ActualsRecord, type InferenceRun, type LateMatch, MAX_LATE_MATCHES } from '../../schemas/monitoring';
@@ -341,6 +341,17 @@ async function withdrawn(deps: ActualsDeps, written: Set<string>, outcome: LateM
   for (const path of written) await deps.lake.delete(path);
   written.clear();
   return { ...outcome, windows };
+}
+
+/**
+ * The windows a late match recorded, read from its record: for a pair whose activity failed, maybe
+ * after the record write, so the orchestration never heard which windows to refresh. A pair the
+ * record does not hold has none.
+ */
+export async function recordedLateWindows(deps: ActualsDeps, input: { model: string; actualsId: string; runId: string }): Promise<RecordedLateWindows> {
+  const record = (await deps.runs.actuals.get(input.model, input.actualsId))?.value;
+  const match = (record?.lateMatches ?? []).find((m) => m.runId === input.runId);
+  return { windows: match?.windows ?? [] };
 }
 
 /** Brings one window's realised performance up to date after a late match labelled rows in it. */

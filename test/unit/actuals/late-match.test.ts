@@ -12,7 +12,7 @@ import type { EventPublisher } from '../../../shared/ports/event-publisher';
 import type { TabularFiles } from '../../../shared/ports/tabular-files';
 import { MAX_EVENT_ID_LENGTH, type ModelEventInput, modelEventSchema } from '../../../shared/schemas/messages';
 import type { ModelDefinition } from '../../../shared/schemas/model';
-import { lateMatchActuals, lateMatchEvent, lateMatchEventId, lateRecordsForRun, lateRunsForJoin, MAX_LATE_MATCH_EVENT_WINDOWS, refreshLateWindow } from '../../../shared/usecases/actuals/late-match';
+import { lateMatchActuals, lateMatchEvent, lateMatchEventId, lateRecordsForRun, lateRunsForJoin, MAX_LATE_MATCH_EVENT_WINDOWS, recordedLateWindows, refreshLateWindow } from '../../../shared/usecases/actuals/late-match';
 import { revalidationDataPath, type RevalidationDeps, revalidationFor, revalidationReason, writeRevalidationData } from '../../../shared/usecases/revalidation';
 import { trainingSnapshot } from '../../../shared/usecases/training-data';
 import { actualsCsv, type ActualsWorld, actualsWorld, aDemandModel, BIAS, dropActuals, type DropRow, joinInProcess, scoredRun, WEIGHTS } from '../../support/actuals-kit';
@@ -461,6 +461,27 @@ describe('late matching: the actuals.late_matched event', () => {
     expect(publisher(w).ofType('actuals.late_matched')).toEqual([
       expect.objectContaining({ eventId: lateMatchEventId(actualsId, 'run-late'), occurredAt: (await record(w, actualsId)).lateMatches![0]!.at, data: { actualsId, runId: 'run-late', matched: 4, windows: [DAY1, DAY2] } }),
     ]);
+  });
+
+  it('when the publish fails for good after the record was written, then the windows the record holds for the pair are what the orchestration refreshes at the end; a pair the record does not hold has none', async () => {
+    const { w } = await world();
+    const { actualsId } = await actualsFirst(w);
+    await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows });
+    await scoredRun(w, { runId: 'run-none', createdAt: LATER, rows: [{ id: 'zz', ts: '2026-03-01T08:00:00Z', x1: 1, x2: 1, region: 'north' }] });
+    publisher(w).failNext = true;
+    await expect(lateMatchActuals(w.deps, { model: 'demand', actualsId, runId: 'run-late' })).rejects.toThrow('the broker is unreachable');
+    // Its rows are recorded and written, but no window counts them yet.
+    expect((await w.runs.windows.get('demand', DAY1))?.value.labelled ?? 0).toBe(0);
+
+    const recorded = await recordedLateWindows(w.deps, { model: 'demand', actualsId, runId: 'run-late' });
+    expect(recorded).toEqual({ windows: [DAY1, DAY2] });
+    for (const windowId of recorded.windows) await refreshLateWindow(w.deps, { model: 'demand', windowId });
+    expect((await w.runs.windows.get('demand', DAY1))!.value).toMatchObject({ labelled: 2 });
+    expect((await w.runs.windows.get('demand', DAY2))!.value).toMatchObject({ labelled: 2 });
+
+    expect(await lateMatchActuals(w.deps, { model: 'demand', actualsId, runId: 'run-none' })).toMatchObject({ outcome: 'none' });
+    expect(await recordedLateWindows(w.deps, { model: 'demand', actualsId, runId: 'run-none' })).toEqual({ windows: [] });
+    expect(await recordedLateWindows(w.deps, { model: 'demand', actualsId: 'no-such-record', runId: 'run-late' })).toEqual({ windows: [] });
   });
 
   it('when two runs late-match the same file, then each pair publishes its own event with the rows it recorded (ids the first took are not the second\'s)', async () => {
