@@ -737,6 +737,20 @@ export class DurableEngine {
     );
   }
 
+  /**
+   * A sub-orchestration started on an id a running instance holds: devhost fails the call, which
+   * Azure does not do (docs/devhost-durable.md, Sub-orchestration ids already in use), so an app
+   * that catches the failure would pass here and not there. Said once per such start.
+   */
+  warnChildIdInUse(parent: Instance, childId: string, status: RuntimeStatus): void {
+    this.log(
+      `[durable] ${parent.name} ${parent.instanceId}: starts a sub-orchestration on instance id '${childId}', which is ${status}; ` +
+        'devhost fails the call. On Azure a second start of a sub-orchestration id is not refused: the Azure Storage backend runs it ' +
+        'as a new execution over the running one, whose parent then never hears back. Let one caller start it ' +
+        '(docs/devhost-durable.md, Sub-orchestration ids already in use).',
+    );
+  }
+
   private failedOutcome(name: string, message: string, details: string): Outcome {
     const reason = `Orchestrator function '${name}' failed: ${message}`;
     return { status: 'Failed', output: JSON.stringify(reason), failure: { reason, details } };
@@ -1002,6 +1016,7 @@ class EpisodeEffects {
           now,
         );
       if (existing && !isTerminal(existing.runtimeStatus)) {
+        engine.warnChildIdInUse(instance, child.instanceId, existing.runtimeStatus);
         failChild(new InstanceExistsError(child.instanceId, existing.runtimeStatus).message);
         continue;
       }

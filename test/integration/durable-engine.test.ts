@@ -126,6 +126,34 @@ describe('durable engine', () => {
     expect(json(done.output)).toMatch(/^caught: Orchestrator function 'sampleChildDouble' failed: negative input -1/);
   });
 
+  it('when two parents start a sub-orchestration under one instance id, then the second fails while the first runs, with a warning that Azure does not refuse it; once it has ended, the id starts it again', async () => {
+    const lines: string[] = [];
+    const own = startEngine(path.join(tempDir(), 'hub.sqlite'), { log: (line) => lines.push(line) });
+    try {
+      const first = own.startNew('sampleParentOfNamedChild', { input: JSON.stringify({ childId: 'shared-child' }), instanceId: 'parent-a' });
+      await own.waitFor('shared-child', (i) => i.runtimeStatus === 'Running');
+      const second = own.startNew('sampleParentOfNamedChild', { input: JSON.stringify({ childId: 'shared-child' }), instanceId: 'parent-b' });
+      expect(json((await own.waitFor(second)).output)).toEqual({
+        caught: 'An Orchestration instance with the status Running already exists.',
+      });
+      expect(lines.filter((l) => l.includes("starts a sub-orchestration on instance id 'shared-child', which is Running"))).toEqual([
+        expect.stringMatching(/^\[durable\] sampleParentOfNamedChild parent-b: .*the Azure Storage backend runs it as a new execution over the running one/),
+      ]);
+      // The first child and its parent are untouched.
+      own.raiseEvent('shared-child', 'ping', '"one"');
+      expect(json((await own.waitFor(first)).output)).toEqual({ child: { input: 'parent-a', received: 'one' } });
+
+      // Ended: the same id runs again for a new parent, as a finished instance id does on Azure.
+      const third = own.startNew('sampleParentOfNamedChild', { input: JSON.stringify({ childId: 'shared-child' }), instanceId: 'parent-c' });
+      await own.waitFor('shared-child', (i) => i.runtimeStatus === 'Running' && i.parent?.instanceId === 'parent-c');
+      own.raiseEvent('shared-child', 'ping', '"two"');
+      expect(json((await own.waitFor(third)).output)).toEqual({ child: { input: 'parent-c', received: 'two' } });
+      expect(lines.filter((l) => l.includes('starts a sub-orchestration on instance id'))).toHaveLength(1);
+    } finally {
+      await own.stop();
+    }
+  });
+
   it('when a waiting instance is terminated, then it ends Terminated with the reason', async () => {
     const id = engine.startNew('sampleForever');
     await engine.waitFor(id, (i) => i.runtimeStatus === 'Running');

@@ -134,6 +134,16 @@ df.app.orchestration('sampleEcho', function* (context: OrchestrationContext) {
   return { input: context.df.getInput<unknown>(), received };
 });
 
+/** Starts `sampleEcho` as a sub-orchestration under the instance id it is given, and says how that went. */
+df.app.orchestration('sampleParentOfNamedChild', function* (context: OrchestrationContext) {
+  const { childId } = context.df.getInput<{ childId: string }>();
+  try {
+    return { child: (yield context.df.callSubOrchestrator('sampleEcho', context.df.instanceId, childId)) as unknown };
+  } catch (err) {
+    return { caught: (err as Error).message.split('\n')[0]!.trim() };
+  }
+});
+
 /** A child orchestration that fails while `sampleFlaky` still fails for its key. */
 df.app.orchestration('sampleFlakyChild', function* (context: OrchestrationContext) {
   const input = context.df.getInput<{ key: string; failures: number }>();
