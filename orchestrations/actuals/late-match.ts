@@ -3,6 +3,7 @@ import type { OrchestrationContext } from 'durable-functions';
 
 import type { LateMatchOutcome, RecordedLateWindows, WindowUpdate } from '../../shared/schemas/actuals';
 import type { RevalidationInput } from '../../shared/schemas/lifecycle-orchestration';
+import type { LateMatchSide } from '../../shared/schemas/monitoring';
 import { activityValue, callActivity, carriedTrace, failureReason, outageRetry } from '../activity';
 import { REVALIDATE_CHAMPION, revalidationInstanceId } from '../lifecycle/names';
 import { findRevalidation } from '../lifecycle/revalidation';
@@ -22,6 +23,8 @@ interface LatePair {
   model: string;
   actualsId: string;
   runId: string;
+  /** Which side asks: the run's completion or the join's (the record keeps the side that recorded the pair). */
+  side: LateMatchSide;
   traceparent?: string;
 }
 
@@ -80,16 +83,19 @@ function* matchPairs(context: OrchestrationContext, pairs: readonly LatePair[], 
 /**
  * When a late match labelled rows of a segment value the champion's validation data never had,
  * the champion is validated again with them, as after a join (a sub-orchestration, one per
- * version, file and run). In turn: a revalidation rewrites the reference profile, so a later pair
+ * version, file and run). The run and the join may both match a pair at the same moment and both
+ * ask; only the side that recorded it is answered, so its instance id is started once (Durable
+ * does not deduplicate a second start of a sub-orchestration id: on the Azure Storage backend it
+ * runs again over the first, whose parent never hears back). In turn: a revalidation rewrites the reference profile, so a later pair
  * with the same new value finds nothing new. A failed revalidation is logged; the late match
  * stands. These steps come after every pair's, so an instance that was late-matching when this
  * was deployed replays its history unchanged and then takes them.
  */
 function* revalidateOnLateFlavours(context: OrchestrationContext, pairs: readonly LatePair[], log: (message: string) => void): Generator<df.Task, void, unknown> {
   for (const pair of pairs) {
-    const { model, actualsId, runId } = pair;
+    const { model, actualsId, runId, side } = pair;
     try {
-      const found = yield* callActivity<RevalidationInput | null>(findRevalidation, { model, actualsId, runId, ...carriedTrace(pair) });
+      const found = yield* callActivity<RevalidationInput | null>(findRevalidation, { model, actualsId, runId, side, ...carriedTrace(pair) });
       if (!found) continue;
       log(`late match of ${actualsId} with run ${runId} labelled new segment value(s) ${found.newSegments.join(', ')}: revalidating the champion v${found.version}`);
       const input: RevalidationInput = { ...found, ...carriedTrace(pair) };
@@ -151,7 +157,7 @@ export function* lateMatchForRun(
   if (waiting !== undefined && waiting > 0) {
     log(`late matching: ${actualsIds.length} of ${waiting} waiting actuals file(s) have ids in run ${run.runId}${reason ? ` (${reason})` : ''}`);
   }
-  const { labelled, failed } = yield* matchPairs(context, actualsIds.map((actualsId) => ({ ...run, actualsId })), log);
+  const { labelled, failed } = yield* matchPairs(context, actualsIds.map((actualsId) => ({ ...run, actualsId, side: 'run' as const })), log);
   yield* revalidateOnLateFlavours(context, labelled, log);
   yield* refreshFailedPairs(context, failed, log);
 }
@@ -169,7 +175,7 @@ export function* lateMatchForJoin(
     log(`late matching: the runs could not be listed: ${failureReason(error)}`);
     return;
   }
-  const { labelled, failed } = yield* matchPairs(context, runIds.map((runId) => ({ ...join, runId })), log);
+  const { labelled, failed } = yield* matchPairs(context, runIds.map((runId) => ({ ...join, runId, side: 'join' as const })), log);
   yield* revalidateOnLateFlavours(context, labelled, log);
   yield* refreshFailedPairs(context, failed, log);
 }

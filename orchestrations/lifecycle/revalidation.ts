@@ -7,6 +7,7 @@ import { config } from '../../shared/config';
 import { parseOrThrow } from '../../shared/domain/errors';
 import { type ValidationOutcome, validationOutcomeSchema } from '../../shared/schemas/evidence';
 import { revalidationInputSchema } from '../../shared/schemas/lifecycle-orchestration';
+import { lateMatchSideSchema } from '../../shared/schemas/monitoring';
 import {
   revalidationFor,
   revalidationReason,
@@ -21,7 +22,7 @@ const REVALIDATION_ACTOR = { id: 'system:revalidateChampion', kind: 'system' as 
 
 export const findRevalidation = defineActivity(
   LIFECYCLE_ACTIVITIES.revalidationFor,
-  z.object({ model: z.string().min(1), actualsId: z.string().min(1), runId: z.string().min(1).optional() }),
+  z.object({ model: z.string().min(1), actualsId: z.string().min(1), runId: z.string().min(1).optional(), side: lateMatchSideSchema.optional() }),
   (input) => revalidationFor(revalidation(), input),
 );
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { isoDateTimeSchema, isoDurationSchema, modelNameSchema, traceparentSchema, versionNumberSchema } from './common';
 import { segmentedMetricReportSchema } from './metrics';
 import { storedModelDefinitionSchema } from './model';
-import { actualsRecordSchema, skippedRunSchema, unreadableDocumentsSchema, windowIdSchema, windowSpanSchema } from './monitoring';
+import { actualsRecordSchema, lateMatchSideSchema, skippedRunSchema, unreadableDocumentsSchema, windowIdSchema, windowSpanSchema } from './monitoring';
 import { pageLinksShape } from './paging';
 import { chunkPlanSchema } from './scoring';
 
@@ -149,7 +149,7 @@ export const unmatchedLineSchema = z.object({
 });
 
 /** A late match: one joined actuals file's unmatched actuals against one run that completed after its plan. */
-export const lateMatchStepInputSchema = actualsStepInputSchema.extend({ runId: z.string().min(1) });
+export const lateMatchStepInputSchema = actualsStepInputSchema.extend({ runId: z.string().min(1), side: lateMatchSideSchema.optional() });
 export type LateMatchStepInput = z.infer<typeof lateMatchStepInputSchema>;
 
 /** What a late match did: `matched` (recorded now), `done` (recorded before), `none` or `skipped` (why in `reason`). */

@@ -122,6 +122,13 @@ export type SkippedRun = z.infer<typeof skippedRunSchema>;
  */
 export const MAX_LATE_MATCHES = 100;
 
+/**
+ * Which side of late matching asked for a pair: the run's completion (`run`) or the join's (`join`).
+ * Both may match the same pair at the same moment; the record keeps the side whose write recorded it.
+ */
+export const lateMatchSideSchema = z.enum(['run', 'join']);
+export type LateMatchSide = z.infer<typeof lateMatchSideSchema>;
+
 /** Unmatched actuals of a joined file matched later, against one run that completed after its plan. */
 export const lateMatchSchema = z.object({
   runId: z.string().min(1),
@@ -131,6 +138,8 @@ export const lateMatchSchema = z.object({
   at: isoDateTimeSchema,
   /** Windows it labelled rows in. */
   windows: z.array(windowIdSchema),
+  /** The side whose late match recorded it, the one that asks for its revalidation (absent on entries recorded before it was kept). */
+  recordedBy: lateMatchSideSchema.optional(),
 });
 export type LateMatch = z.infer<typeof lateMatchSchema>;
 

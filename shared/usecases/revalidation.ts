@@ -5,7 +5,7 @@ import { MISSING_SEGMENT } from '../domain/metrics';
 import { DEFAULT_SEGMENT_MAX_VALUES, OTHER_SEGMENT_VALUE } from '../domain/segment-cap';
 import type { ModelRegistry } from '../ports/model-registry';
 import type { RevalidationInput } from '../schemas/lifecycle-orchestration';
-import type { ActualsRecord } from '../schemas/monitoring';
+import type { ActualsRecord, LateMatchSide } from '../schemas/monitoring';
 import { labelledSegments } from './actuals/labelled-metrics';
 import { revalidationDataset, type TrainingDataDeps } from './training-data';
 import { loadReferenceProfile } from './window-profiles';
@@ -67,16 +67,23 @@ async function lateLabelled(deps: RevalidationDeps, record: ActualsRecord, runId
  * What to revalidate after an actuals file was joined, or (with `runId`) after a late match of it
  * labelled more rows: the champion and the labelled segments its reference profile lacks (null
  * when there is no champion, no reference or nothing new). The same test either way; a late
- * match's rows only are looked at, so what the join labelled is not revalidated again for it.
+ * match's rows only are looked at, so what the join labelled is not revalidated again for it. A
+ * late match asked about by the `side` that did not record it gets null too.
  */
 export async function revalidationFor(
   deps: RevalidationDeps,
-  input: { model: string; actualsId: string; runId?: string | undefined },
+  input: { model: string; actualsId: string; runId?: string | undefined; side?: LateMatchSide | undefined },
 ): Promise<RevalidationInput | null> {
   const record = (await deps.runs.actuals.get(input.model, input.actualsId))?.value;
   if (record?.state !== 'completed') return null;
-  // A late match that failed before recording its pair is asked about too: nothing to read then.
-  if (input.runId !== undefined && !(record.lateMatches ?? []).some((m) => m.runId === input.runId)) return null;
+  if (input.runId !== undefined) {
+    const match = (record.lateMatches ?? []).find((m) => m.runId === input.runId);
+    // A late match that failed before recording its pair is asked about too: nothing to read then.
+    if (!match) return null;
+    // Both sides may have matched the pair at once: the one that recorded it starts the revalidation,
+    // so one instance id is never started twice (Durable does not deduplicate sub-orchestration starts).
+    if (match.recordedBy !== undefined && input.side !== undefined && match.recordedBy !== input.side) return null;
+  }
   const version = (await deps.registry.getChampion(input.model))?.value.version ?? null;
   if (version === null) return null;
   const reference = await loadReferenceProfile(deps.lake, input.model, version);

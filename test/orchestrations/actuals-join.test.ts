@@ -122,9 +122,9 @@ describe('actualsJoin (replayed through the durable-functions SDK)', () => {
     const { h, s: asked } = await joinedOnce();
     let s = await h.completeActivity(taskIds(asked)[0]!, ok(null));
     s = await h.completeActivity(taskIds(s)[0]!, ok({ runIds: ['run-8', 'run-9'] }));
-    expect(calls(s)).toEqual([[A.lateMatch, { ...step, runId: 'run-8' }]]);
+    expect(calls(s)).toEqual([[A.lateMatch, { ...step, runId: 'run-8', side: 'join' }]]);
     s = await h.completeActivity(taskIds(s)[0]!, { ok: false, code: 'INVALID_INPUT_FILE', message: 'line 3 of the quarantine file is not JSON' });
-    expect(calls(s)).toEqual([[A.lateMatch, { ...step, runId: 'run-9' }]]);
+    expect(calls(s)).toEqual([[A.lateMatch, { ...step, runId: 'run-9', side: 'join' }]]);
     s = await h.completeActivity(taskIds(s)[0]!, ok({ outcome: 'matched', matched: 4, windows: ['20260301T0000Z', '20260302T0000Z'] }));
     expect(calls(s)).toEqual([
       [A.lateWindow, { model: 'demand', windowId: '20260301T0000Z' }],
@@ -134,9 +134,9 @@ describe('actualsJoin (replayed through the durable-functions SDK)', () => {
     s = await h.completeActivity(w1!, ok({ windowId: '20260301T0000Z', labelled: 2, labelCoverage: 0.5, provisional: false }));
     s = await h.completeActivity(w2!, ok({ windowId: '20260302T0000Z', labelled: 2, labelCoverage: 0.5, provisional: false }));
     // Then, for each pair that labelled rows or may have before failing: did they hold a new segment value? No.
-    expect(calls(s)).toEqual([[LIFECYCLE_ACTIVITIES.revalidationFor, { ...step, runId: 'run-8' }]]);
+    expect(calls(s)).toEqual([[LIFECYCLE_ACTIVITIES.revalidationFor, { ...step, runId: 'run-8', side: 'join' }]]);
     s = await h.completeActivity(taskIds(s)[0]!, ok(null));
-    expect(calls(s)).toEqual([[LIFECYCLE_ACTIVITIES.revalidationFor, { ...step, runId: 'run-9' }]]);
+    expect(calls(s)).toEqual([[LIFECYCLE_ACTIVITIES.revalidationFor, { ...step, runId: 'run-9', side: 'join' }]]);
     s = await h.completeActivity(taskIds(s)[0]!, ok(null));
     // Last, the failed pair's windows, as its record lists them: it recorded nothing, so none.
     expect(calls(s)).toEqual([[A.lateMatchWindows, { ...step, runId: 'run-8' }]]);
@@ -153,7 +153,7 @@ describe('actualsJoin (replayed through the durable-functions SDK)', () => {
     let s = await h.completeActivity(taskIds(asked)[0]!, ok(null));
     s = await h.completeActivity(taskIds(s)[0]!, ok({ runIds: ['run-9'] }));
     s = await h.completeActivity(taskIds(s)[0]!, { ok: false, code: 'PUBLISH_REFUSED', message: 'the event was refused' });
-    expect(calls(s)).toEqual([[LIFECYCLE_ACTIVITIES.revalidationFor, { ...traced, runId: 'run-9' }]]);
+    expect(calls(s)).toEqual([[LIFECYCLE_ACTIVITIES.revalidationFor, { ...traced, runId: 'run-9', side: 'join' }]]);
     s = await h.completeActivity(taskIds(s)[0]!, ok(null));
     expect(calls(s)).toEqual([[A.lateMatchWindows, { ...traced, runId: 'run-9' }]]);
     s = await h.completeActivity(taskIds(s)[0]!, ok({ windows: ['20260303T0000Z'] }));
@@ -172,7 +172,7 @@ describe('actualsJoin (replayed through the durable-functions SDK)', () => {
     s = await h.completeActivity(taskIds(s)[0]!, ok({ runIds: ['run-9'] }));
     s = await h.completeActivity(taskIds(s)[0]!, ok({ outcome: 'matched', matched: 4, windows: ['20260303T0000Z'] }));
     s = await h.completeActivity(taskIds(s)[0]!, ok({ windowId: '20260303T0000Z', labelled: 4, labelCoverage: 0.5, provisional: false }));
-    expect(calls(s)).toEqual([[LIFECYCLE_ACTIVITIES.revalidationFor, { ...traced, runId: 'run-9' }]]);
+    expect(calls(s)).toEqual([[LIFECYCLE_ACTIVITIES.revalidationFor, { ...traced, runId: 'run-9', side: 'join' }]]);
     const late = { model: 'demand', version: 3, actualsId, runId: 'run-9', windows: ['20260303T0000Z'], newSegments: ['region=west'] };
     s = await h.completeActivity(taskIds(s)[0]!, ok(late));
     expect(s.newActions).toEqual([

@@ -309,7 +309,14 @@ export async function lateMatchActuals(deps: ActualsDeps, input: LateMatchStepIn
     await removeStale(deps, ctx, written, labelled.windows);
     if (done >= 0) return announced(deps, record, matches[done]!, 'done');
     if (labelled.matched === 0) return outcomeOf('none', undefined, `run '${input.runId}' has none of the unmatched ids`);
-    const entry: LateMatch = { runId: input.runId, matched: labelled.matched, at: deps.clock.now().toISOString(), windows: [...labelled.windows.keys()].sort() };
+    const entry: LateMatch = {
+      runId: input.runId,
+      matched: labelled.matched,
+      at: deps.clock.now().toISOString(),
+      windows: [...labelled.windows.keys()].sort(),
+      // The side whose write lands owns the pair's revalidation: the other side finds it `done`.
+      ...(input.side ? { recordedBy: input.side } : {}),
+    };
     const next: ActualsRecord = {
       ...record,
       matched: record.matched + entry.matched,

@@ -602,6 +602,42 @@ describe('late matching: the champion revalidated on new segment values it label
     await w.runs.actuals.replace('demand', westId, { ...stored.value, replacedBy: { actualsId: 'newer', at: LATER, labelledFolder: 'datasets/demand/replaced/x/' } }, stored.etag);
     expect(await revalidationFor(deps, pair)).toBeNull();
   });
+
+  it('when the run and the join late-match the same pair at the same moment, then the record keeps the side whose write landed and only that side is answered: the revalidation\'s instance is started once; both publish the one event under one id', async () => {
+    const { w } = await world();
+    const deps = await withChampion(w);
+    const early = await dropActuals(w, 'west.csv', actualsCsv(['id', 'sales'], [['w0', 8], ['w1', 9]]));
+    const actualsId = (await joinInProcess(w, early)).record!.actualsId;
+    await scoredRun(w, { runId: 'run-west', createdAt: LATER, rows: west });
+    const pair = { model: 'demand', actualsId, runId: 'run-west' };
+
+    const events = w.events as RecordingPublisher;
+    const sentBefore = events.attempts;
+    const [byRun, byJoin] = await Promise.all([lateMatchActuals(w.deps, { ...pair, side: 'run' }), lateMatchActuals(w.deps, { ...pair, side: 'join' })]);
+    expect([byRun.outcome, byJoin.outcome].sort()).toEqual(['done', 'matched']);
+    const recorder = byRun.outcome === 'matched' ? 'run' : 'join';
+    const other = recorder === 'run' ? 'join' : 'run';
+    const entry = (await record(w, actualsId)).lateMatches!;
+    expect(entry).toEqual([expect.objectContaining({ runId: 'run-west', matched: 2, recordedBy: recorder })]);
+
+    expect(await revalidationFor(deps, { ...pair, side: recorder })).toMatchObject({ runId: 'run-west', newSegments: ['region=west'] });
+    expect(await revalidationFor(deps, { ...pair, side: other })).toBeNull();
+    // Both sides sent it (each publish is its own attempt), under one id: the topic keeps one.
+    expect(events.attempts - sentBefore).toBe(2);
+    expect(events.ofType('actuals.late_matched')).toEqual([expect.objectContaining({ eventId: lateMatchEventId(actualsId, 'run-west'), data: expect.objectContaining({ matched: 2 }) })]);
+  });
+
+  it('when a pair was recorded before the recording side was kept, then either side asking is answered, as before', async () => {
+    const { w } = await world();
+    const deps = await withChampion(w);
+    const early = await dropActuals(w, 'west.csv', actualsCsv(['id', 'sales'], [['w0', 8], ['w1', 9]]));
+    const actualsId = (await joinInProcess(w, early)).record!.actualsId;
+    await scoredRun(w, { runId: 'run-west', createdAt: LATER, rows: west });
+    const pair = { model: 'demand', actualsId, runId: 'run-west' };
+    expect(await lateMatchActuals(w.deps, pair)).toMatchObject({ outcome: 'matched' });
+    expect((await record(w, actualsId)).lateMatches![0]!.recordedBy).toBeUndefined();
+    for (const side of ['run', 'join'] as const) expect(await revalidationFor(deps, { ...pair, side })).toMatchObject({ newSegments: ['region=west'] });
+  });
 });
 
 /** The TabularFiles port, counting each chunk opened: one open of a predictions part is one read of it. */
