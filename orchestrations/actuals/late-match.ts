@@ -54,11 +54,11 @@ function* refreshWindows(context: OrchestrationContext, pair: LatePair, windowId
  * Matches each (actuals file, run) pair in turn: the late match, then its windows' performance.
  * One pair at a time, so one bucket of ids is held at once and the late matches of one file do
  * not race for its record. A pair that fails is logged and not matched again here: the run or
- * the join it follows has completed either way, and a later run or join may match it. Answers the pairs that
- * may have labelled rows: matched now or by an earlier attempt, and those that failed, which may
- * have recorded their rows before failing (publishing the event, refreshing a window); the
- * revalidation question reads the record. The failed ones are answered apart too: their windows
- * are refreshed at the end.
+ * the join it follows has completed either way, and a later run or join may match it. Answers
+ * the pairs that may have labelled rows: matched now or by an earlier attempt, and those that
+ * failed, which may have recorded their rows before failing (publishing the event, refreshing a
+ * window); the revalidation question reads the record. The failed ones are answered apart too:
+ * their windows are refreshed at the end.
  */
 function* matchPairs(context: OrchestrationContext, pairs: readonly LatePair[], log: (message: string) => void): Generator<df.Task, MatchedPairs, unknown> {
   const labelled: LatePair[] = [];
@@ -86,10 +86,11 @@ function* matchPairs(context: OrchestrationContext, pairs: readonly LatePair[], 
  * version, file and run). The run and the join may both match a pair at the same moment and both
  * ask; only the side that recorded it is answered, so its instance id is started once (Durable
  * does not deduplicate a second start of a sub-orchestration id: on the Azure Storage backend it
- * runs again over the first, whose parent never hears back). In turn: a revalidation rewrites the reference profile, so a later pair
- * with the same new value finds nothing new. A failed revalidation is logged; the late match
- * stands. These steps come after every pair's, so an instance that was late-matching when this
- * was deployed replays its history unchanged and then takes them.
+ * runs again over the first, whose parent never hears back). In turn: a revalidation rewrites
+ * the reference profile, so a later pair with the same new value finds nothing new. A failed
+ * revalidation is logged; the late match stands. These steps come after every pair's, so an
+ * instance that was late-matching when this was deployed replays its history unchanged and then
+ * takes them.
  */
 function* revalidateOnLateFlavours(context: OrchestrationContext, pairs: readonly LatePair[], log: (message: string) => void): Generator<df.Task, void, unknown> {
   for (const pair of pairs) {
