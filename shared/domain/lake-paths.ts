@@ -269,3 +269,16 @@ export function parseModelFilePath(path: string): { model: string; version: numb
   if (!match?.[1] || !match[2]) return undefined;
   return { model: parsed.model, version: Number(match[1]), file: match[2] };
 }
+
+/**
+ * `datasets/{model}/labelled/{windowId}/{actualsId}.parquet` (a join's own file) or
+ * `.../{actualsId}~{runId}.parquet` (a late match's) -> its parts, or undefined for any other path.
+ */
+export function parseLabelledPath(path: string): { model: string; windowId: string; actualsId: string; runId?: string } | undefined {
+  const parsed = parseLakePath(path);
+  if (parsed?.root !== 'datasets') return undefined;
+  const match = /^labelled\/([^/]+)\/([^/~]+)(?:~([^/~]+))?\.parquet$/.exec(parsed.rest);
+  const [, windowId, actualsId, runId] = match ?? [];
+  if (!windowId || !actualsId || ![windowId, actualsId, ...(runId === undefined ? [] : [runId])].every((s) => RUN_ID_PATTERN.test(s))) return undefined;
+  return { model: parsed.model, windowId, actualsId, ...(runId === undefined ? {} : { runId }) };
+}

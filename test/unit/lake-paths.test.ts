@@ -2,6 +2,7 @@ import {
   assertLakePath,
   lakePathProblem,
   lakePaths,
+  parseLabelledPath,
   parseLakePath,
   parseModelFilePath,
 } from '../../shared/domain/lake-paths';
@@ -90,6 +91,16 @@ describe('lake paths', () => {
     expect(parseLakePath('drops/churn/../x')).toBeUndefined();
     expect(parseModelFilePath('models/churn/12/manifest.json')).toEqual({ model: 'churn', version: 12, file: 'manifest.json' });
     expect(parseModelFilePath('models/churn/latest/manifest.json')).toBeUndefined();
+  });
+
+  it('when a labelled file\'s path is parsed, then a join\'s own file and a late match\'s come back with their parts, and other paths are not labelled files', () => {
+    expect(parseLabelledPath(lakePaths.labelled('churn', '20260301T0000Z', 'a1'))).toEqual({ model: 'churn', windowId: '20260301T0000Z', actualsId: 'a1' });
+    expect(parseLabelledPath(lakePaths.lateLabelled('churn', '20260301T0000Z', 'a1', 'run-7'))).toEqual({ model: 'churn', windowId: '20260301T0000Z', actualsId: 'a1', runId: 'run-7' });
+    expect(parseLabelledPath('datasets/churn/labelled/20260301T0000Z/a1~run-7~x.parquet')).toBeUndefined();
+    expect(parseLabelledPath('datasets/churn/labelled/20260301T0000Z/a1.csv')).toBeUndefined();
+    expect(parseLabelledPath('datasets/churn/labelled/20260301T0000Z/sub/a1.parquet')).toBeUndefined();
+    expect(parseLabelledPath(`${lakePaths.replacedLabelledFolder('churn', 'a1')}20260301T0000Z~run-7.parquet`)).toBeUndefined();
+    expect(parseLabelledPath('predictions/churn/labelled/w/a1.parquet')).toBeUndefined();
   });
 
   it('when a version input points its artifact outside the lake rules, then the schema refuses it', () => {
