@@ -13,6 +13,7 @@ import type { ModelDefinition } from '../schemas/model';
 import type { ModelVersion } from '../schemas/model-version';
 import { type TrainingSnapshot, trainingSnapshotSchema } from '../schemas/retraining';
 import { ACTUALS_AT_COLUMN, ACTUALS_ID_COLUMN, ACTUALS_ROW_COLUMN, timestampOf } from './actuals/columns';
+import { CountedLabelledFiles } from './actuals/counted-labelled';
 import { defaultChunkTargets } from './plan-chunks';
 import { RUN_ID_COLUMN, SOURCE_FILE_COLUMN, SOURCE_ROW_COLUMN } from './score-chunk';
 
@@ -24,8 +25,8 @@ import { RUN_ID_COLUMN, SOURCE_FILE_COLUMN, SOURCE_ROW_COLUMN } from './score-ch
  * so it registers the same version.
  *
  * The rows are the newest labelled ones (`datasets/{model}/labelled/{windowId}/*.parquet`:
- * predictions joined with actuals, carrying `run_id`, `source_file` and `source_row`), joined back
- * to their features in the drop they were scored from (when its ETag is still the one scored).
+ * predictions joined with actuals, carrying `run_id`, `source_file` and `source_row`; the files
+ * that count, as windows count them), joined back to their features in the drop they were scored from (when its ETag is still the one scored).
  * With too few of them, a training set: the champion's `training` dataset, else the configured
  * one. One in five rows (by a hash of the id) goes to validation.
  */
@@ -178,10 +179,16 @@ function originOf(raw: RawRows, columns: Map<string, number>, r: number): Actual
 /** By run id and drop path. */
 type Wanted = Map<string, WantedFromDrop>;
 
+/** A labelled file as listed: its path and when it was written. */
+interface LabelledFile {
+  path: string;
+  at: number;
+}
+
 /** The model's labelled files by window id, from one listing of `datasets/{model}/labelled/`. */
-async function labelledFilesByWindow(deps: TrainingDataDeps, definition: ModelDefinition): Promise<Map<string, { path: string; at: number }[]>> {
+async function labelledFilesByWindow(deps: TrainingDataDeps, definition: ModelDefinition): Promise<Map<string, LabelledFile[]>> {
   const prefix = lakePaths.datasetsFolder(definition.name) + 'labelled/';
-  const byWindow = new Map<string, { path: string; at: number }[]>();
+  const byWindow = new Map<string, LabelledFile[]>();
   for await (const object of deps.lake.list(prefix)) {
     const [window, file] = object.path.slice(prefix.length).split('/');
     if (!window || !file?.endsWith('.parquet')) continue;
@@ -190,10 +197,26 @@ async function labelledFilesByWindow(deps: TrainingDataDeps, definition: ModelDe
   return byWindow;
 }
 
+/**
+ * The first `limit` of `windows` (in their order) with a labelled file that counts, each with those
+ * files only: a late match's file its actuals record does not hold is left out, as windows leave it out.
+ */
+async function countedWindows(deps: TrainingDataDeps, definition: ModelDefinition, listed: Map<string, LabelledFile[]>, windows: readonly string[], limit: number) {
+  const counted = new CountedLabelledFiles(deps.runs.actuals, definition.name);
+  const byWindow = new Map<string, LabelledFile[]>();
+  for (const window of windows) {
+    if (byWindow.size >= limit) break;
+    const files = await counted.keep(listed.get(window) ?? []);
+    if (files.length > 0) byWindow.set(window, files);
+  }
+  return byWindow;
+}
+
 /** The labelled rows of the request's window and the `limits.windows` - 1 before it that have labelled files. */
 async function newestLabelled(deps: TrainingDataDeps, definition: ModelDefinition, windowId: string, limits: TrainingDataLimits, skipped: Skipped) {
-  const byWindow = await labelledFilesByWindow(deps, definition);
-  const windows = [...byWindow.keys()].filter((w) => w <= windowId).sort().reverse().slice(0, limits.windows);
+  const listed = await labelledFilesByWindow(deps, definition);
+  const byWindow = await countedWindows(deps, definition, listed, [...listed.keys()].filter((w) => w <= windowId).sort().reverse(), limits.windows);
+  const windows = [...byWindow.keys()];
   return { windows, wanted: await readLabelled(deps, definition, windows, byWindow, limits, skipped) };
 }
 
@@ -202,7 +225,7 @@ async function readLabelled(
   deps: TrainingDataDeps,
   definition: ModelDefinition,
   windows: readonly string[],
-  byWindow: Map<string, { path: string; at: number }[]>,
+  byWindow: Map<string, LabelledFile[]>,
   limits: TrainingDataLimits,
   skipped: Skipped,
 ): Promise<Wanted> {
@@ -400,9 +423,9 @@ export async function trainingSnapshot(
 /**
  * A production version's revalidation data, written to `path` (a CSV under
  * `datasets/{model}/revalidation/`): the rows of its own validation dataset and the labelled rows
- * of `windows` (every labelled file in them, a join's or a late match's) joined back to their
- * drops, so that validating it again reports every segment, the ones its validation data never
- * had included.
+ * of `windows` (every labelled file in them that counts, a join's or a late match's) joined back
+ * to their drops, so that validating it again reports every segment, the ones its validation data
+ * never had included.
  */
 export async function revalidationDataset(
   deps: TrainingDataDeps,
@@ -413,8 +436,9 @@ export async function revalidationDataset(
   const skipped = new Skipped();
   const source = version.datasets.find((d) => d.role === 'validation' && isLakePath(d.uri))?.uri;
   const validation = source ? await dataSetRows(deps, definition, { path: source, what: `the validation dataset of v${version.version}` }, limits, skipped) : [];
-  const byWindow = await labelledFilesByWindow(deps, definition);
-  const windows = [...new Set(input.windows)].filter((w) => byWindow.has(w)).sort().reverse();
+  const listed = await labelledFilesByWindow(deps, definition);
+  const byWindow = await countedWindows(deps, definition, listed, [...new Set(input.windows)].filter((w) => listed.has(w)).sort().reverse(), Infinity);
+  const windows = [...byWindow.keys()];
   const wanted = await readLabelled(deps, definition, windows, byWindow, limits, skipped);
   const labelled = await joinToDrops(deps, definition, wanted, skipped);
   await deps.lake.write(input.path, Buffer.from(csvText(trainingColumns(definition), [...validation, ...labelled])), { contentType: 'text/csv' });

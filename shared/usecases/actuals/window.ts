@@ -4,6 +4,7 @@ import { windowFromId, windowLengthMs } from '../../domain/windows';
 import type { WindowUpdate } from '../../schemas/actuals';
 import type { ModelDefinition } from '../../schemas/model';
 import type { MonitoringWindow } from '../../schemas/monitoring';
+import { CountedLabelledFiles } from './counted-labelled';
 import { type ActualsDeps, listPaths, readPlan, work } from './deps';
 import { type LabelledSummary, summarizeLabelled } from './labelled-metrics';
 
@@ -24,12 +25,13 @@ export async function updateLabelledWindow(deps: ActualsDeps, input: { model: st
 }
 
 /**
- * Recomputes a window's realised performance from all its labelled files (each id once, the
- * latest actual) and writes `labelled`, `labelCoverage` and `performance` into its monitoring
- * window document, creating it when batch inference has not yet. Other fields (`predictions`,
- * `drift`, ...) are kept as stored: the write is a read-modify-write guarded by the ETag. The
- * files are listed after the document is read, so whichever join writes last has seen every
- * file written before it read: no labelled file is left out of the stored figures.
+ * Recomputes a window's realised performance from all its labelled files that count (each id
+ * once, the latest actual; a late match's file only once its record holds it) and writes
+ * `labelled`, `labelCoverage` and `performance` into its monitoring window document, creating it
+ * when batch inference has not yet. Other fields (`predictions`, `drift`, ...) are kept as stored:
+ * the write is a read-modify-write guarded by the ETag. The files and the records of late files
+ * are read after the document, so whichever writer writes last has seen every file and every
+ * late match's entry written before it read: nothing that counts is left out of the stored figures.
  */
 export async function refreshWindowPerformance(deps: ActualsDeps, definition: ModelDefinition, windowId: string): Promise<WindowUpdate> {
   const model = definition.name;
@@ -38,12 +40,14 @@ export async function refreshWindowPerformance(deps: ActualsDeps, definition: Mo
   let summary: LabelledSummary | undefined;
   for (let attempt = 1; ; attempt += 1) {
     const stored = await deps.runs.windows.get(model, windowId);
-    const files: string[] = [];
-    for await (const o of deps.lake.list(folder)) if (o.path.endsWith('.parquet')) files.push(`${o.path}\n${o.etag}`);
-    const listing = files.join('\n');
+    const listed: { path: string; etag: string }[] = [];
+    for await (const o of deps.lake.list(folder)) if (o.path.endsWith('.parquet')) listed.push({ path: o.path, etag: o.etag });
+    // Read after the document on every attempt, as the files are: a late match's entry written before this read counts.
+    const files = await new CountedLabelledFiles(deps.runs.actuals, model).keep(listed);
+    const listing = files.map((f) => `${f.path}\n${f.etag}`).join('\n');
     if (summary === undefined || listing !== seen) {
       try {
-        summary = await summarizeLabelled(deps, definition, files.map((f) => f.split('\n')[0]!), {
+        summary = await summarizeLabelled(deps, definition, files.map((f) => f.path), {
           maxRows: deps.settings.metricsMaxRows,
           bootstrapResamples: deps.settings.bootstrapResamples,
           maxSegmentValues: deps.settings.segmentMaxValues,

@@ -12,9 +12,10 @@ import type { EventPublisher } from '../../../shared/ports/event-publisher';
 import type { TabularFiles } from '../../../shared/ports/tabular-files';
 import { MAX_EVENT_ID_LENGTH, type ModelEventInput, modelEventSchema } from '../../../shared/schemas/messages';
 import type { ModelDefinition } from '../../../shared/schemas/model';
+import type { ActualsDeps } from '../../../shared/usecases/actuals/deps';
 import { lateMatchActuals, lateMatchEvent, lateMatchEventId, lateRecordsForRun, lateRunsForJoin, MAX_LATE_MATCH_EVENT_WINDOWS, recordedLateWindows, refreshLateWindow } from '../../../shared/usecases/actuals/late-match';
 import { revalidationDataPath, type RevalidationDeps, revalidationFor, revalidationReason, writeRevalidationData } from '../../../shared/usecases/revalidation';
-import { trainingSnapshot } from '../../../shared/usecases/training-data';
+import { revalidationDataset, trainingSnapshot } from '../../../shared/usecases/training-data';
 import { actualsCsv, type ActualsWorld, actualsWorld, aDemandModel, BIAS, dropActuals, type DropRow, joinInProcess, scoredRun, WEIGHTS } from '../../support/actuals-kit';
 import { aModelVersion } from '../../support/builders';
 import { InMemoryModelRegistry } from '../../support/in-memory-registry';
@@ -792,5 +793,177 @@ describe('late matching: which waiting records a completed run is matched with (
       waiting: 2,
       reason: expect.stringMatching(/^run 'run-late' cannot be read: its predictions manifest '.*_manifest\.json' is gone$/),
     });
+  });
+});
+
+/** A promise and the function that settles it: one step of a test waits for another's. */
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve: () => void = () => undefined;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** The world's deps with every write of an actuals record failing, as a Cosmos DB outage past the retries does. */
+function recordWritesDown(w: ActualsWorld): ActualsDeps {
+  const store = w.deps.runs.actuals;
+  const down = Object.assign(Object.create(store) as typeof store, {
+    replace: () => Promise.reject(new Error('Cosmos DB is unavailable (503)')),
+  });
+  return { ...w.deps, runs: { ...w.deps.runs, actuals: down } };
+}
+
+describe('late matching: the files of a late match whose record write failed for good', () => {
+  const lateFiles = (lake: MemoryLake, actualsId: string) => [...lake.objects.keys()].filter((k) => k.includes(`/${actualsId}~`)).sort();
+  const labelledIn = async (w: ActualsWorld, windowId: string) => (await w.runs.windows.get('demand', windowId))?.value.labelled ?? 0;
+  const aVersion = () => aModelVersion({ modelName: 'demand', version: 1, datasets: [] });
+
+  /** The ids of a training snapshot's rows (train and validation). */
+  async function trainedIds(w: ActualsWorld, windowId: string): Promise<string[]> {
+    const snapshot = await trainingSnapshot({ lake: w.lake, files: w.files, runs: w.runs }, { definition: w.definition, parent: aVersion(), windowId, limits: { windows: 2, maxRows: 1000, minRows: 1 } });
+    expect(snapshot).toMatchObject({ source: 'labelled', from: [DAY1] });
+    const csv = await Promise.all([snapshot.trainPath, snapshot.validationPath].map(async (p) => (await w.lake.readBuffer(p)).toString()));
+    return csv.flatMap((text) => text.trim().split('\n').slice(1).map((line) => line.split(',')[0]!)).sort();
+  }
+
+  const revalidationRows = async (w: ActualsWorld, name: string) =>
+    (await revalidationDataset({ lake: w.lake, files: w.files, runs: w.runs }, { definition: w.definition, version: aVersion(), windows: [DAY1], path: lakePaths.revalidationDataset('demand', name), maxRows: 1000 })).labelledRows;
+
+  const early: DropRow[] = Array.from({ length: 30 }, (_, i) => ({ id: `m${i}`, ts: '2026-03-01T08:00:00Z', x1: i / 10, x2: 1, region: i % 2 ? 'north' : 'south' }));
+  const others: DropRow[] = Array.from({ length: 10 }, (_, i) => ({ id: `o${i}`, ts: '2026-03-01T09:00:00Z', x1: i / 5, x2: 2, region: 'north' }));
+  const ids = (of: readonly DropRow[]) => of.map((r) => r.id).sort();
+
+  it('when a late match wrote its labelled files and its record write then failed for good, then no window, trainer or revalidation data counts them; its retry then counts them exactly once', async () => {
+    const { w, lake } = await world();
+    const input = await dropActuals(w, 'early.csv', actualsCsv(['id', 'sales'], [...early.map((r, i) => [r.id, i]), ['ghost', 4]]));
+    const actualsId = (await joinInProcess(w, input)).record!.actualsId;
+    await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows: [...early, ...others] });
+
+    await expect(lateMatchActuals(recordWritesDown(w), { model: 'demand', actualsId, runId: 'run-late' })).rejects.toThrow('Cosmos DB is unavailable');
+    // Written, and not recorded: the pair is unmatched as far as the record goes.
+    expect(lateFiles(lake, actualsId)).toEqual([lakePaths.lateLabelled('demand', DAY1, actualsId, 'run-late')]);
+    expect(await record(w, actualsId)).toMatchObject({ matched: 0, unmatched: 31 });
+    expect((await record(w, actualsId)).lateMatches).toBeUndefined();
+
+    // A later file labels o0..o9 of the same window: its join recomputes the window without the 30 rows.
+    w.now = new Date('2026-03-10T14:30:00Z');
+    const later = await dropActuals(w, 'later.csv', actualsCsv(['id', 'sales'], others.map((r, i) => [r.id, 100 + i])));
+    expect((await joinInProcess(w, later)).record).toMatchObject({ state: 'completed', matched: 10 });
+    expect((await w.runs.windows.get('demand', DAY1))!.value).toMatchObject({ labelled: 10, performance: { metrics: { overall: { rows: 10 } } } });
+    expect(await trainedIds(w, DAY1)).toEqual(ids(others));
+    expect(await revalidationRows(w, 'before-retry')).toBe(10);
+
+    // The retry of the pair (a later attempt of the activity) rewrites the file and records it: counted once.
+    w.now = new Date('2026-03-10T15:00:00Z');
+    expect(await lateMatchInProcess(w, actualsId, 'run-late')).toEqual({ outcome: 'matched', matched: 30, windows: [DAY1] });
+    expect(await record(w, actualsId)).toMatchObject({ matched: 30, unmatched: 1, lateMatches: [{ runId: 'run-late', matched: 30, windows: [DAY1] }] });
+    expect(lateFiles(lake, actualsId)).toEqual([lakePaths.lateLabelled('demand', DAY1, actualsId, 'run-late')]);
+    expect(await labelledIn(w, DAY1)).toBe(40);
+    expect(await lateMatchInProcess(w, actualsId, 'run-late')).toMatchObject({ outcome: 'done', matched: 30 });
+    expect(await record(w, actualsId)).toMatchObject({ matched: 30, unmatched: 1 });
+    expect(await labelledIn(w, DAY1)).toBe(40);
+    // A request of the next window reads DAY1 afresh (the first snapshot is kept under DAY1's name).
+    expect(await trainedIds(w, DAY2)).toEqual(ids([...early, ...others]));
+    expect(await revalidationRows(w, 'after-retry')).toBe(40);
+  });
+
+  it('when the retry labels fewer windows than the failed attempt (another run took some ids meanwhile), then the failed attempt\'s file of the other window is not counted, though its ids are labelled nowhere else there', async () => {
+    const { w, lake } = await world();
+    const { actualsId } = await actualsFirst(w);
+    await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows });
+    // d2 and d3 scored again by another run, under day 1's timestamps.
+    await scoredRun(w, { runId: 'run-b', createdAt: LATER, rows: rows.slice(2).map((r) => ({ ...r, ts: '2026-03-01T10:00:00Z' })) });
+
+    await expect(lateMatchActuals(recordWritesDown(w), { model: 'demand', actualsId, runId: 'run-late' })).rejects.toThrow('Cosmos DB is unavailable');
+    expect(lateFiles(lake, actualsId)).toEqual([DAY1, DAY2].map((day) => lakePaths.lateLabelled('demand', day, actualsId, 'run-late')));
+    expect(await lateMatchInProcess(w, actualsId, 'run-b')).toEqual({ outcome: 'matched', matched: 2, windows: [DAY1] });
+    // d2 and d3 by run-b; run-late's d0 and d1 are not recorded.
+    expect(await labelledIn(w, DAY1)).toBe(2);
+
+    expect(await lateMatchInProcess(w, actualsId, 'run-late')).toEqual({ outcome: 'matched', matched: 2, windows: [DAY1] });
+    expect(await record(w, actualsId)).toMatchObject({ matched: 4, unmatched: 1, windows: [DAY1], lateMatches: [{ runId: 'run-b', windows: [DAY1] }, { runId: 'run-late', windows: [DAY1] }] });
+    expect(await labelledIn(w, DAY1)).toBe(4);
+    // The first attempt's day-2 file (d2, d3 by run-late) stays in the folder, outside what the record holds.
+    expect(lake.objects.has(lakePaths.lateLabelled('demand', DAY2, actualsId, 'run-late'))).toBe(true);
+    await refreshLateWindow(w.deps, { model: 'demand', windowId: DAY2 });
+    expect(await labelledIn(w, DAY2)).toBe(0);
+  });
+
+  it('when a window holds late files of one actuals file from several runs and a join\'s own file, then its refresh reads that one record once', async () => {
+    const { w } = await world();
+    const { actualsId } = await actualsFirst(w);
+    await scoredRun(w, { runId: 'run-a', createdAt: LATER, rows: rows.slice(0, 1) });
+    await scoredRun(w, { runId: 'run-b', createdAt: LATER, rows: rows.slice(1, 2) });
+    await lateMatchInProcess(w, actualsId, 'run-a');
+    await lateMatchInProcess(w, actualsId, 'run-b');
+    w.now = new Date('2026-03-10T14:30:00Z');
+    await joinInProcess(w, await dropActuals(w, 'second.csv', actualsCsv(['id', 'sales'], [['d0', 70]])));
+
+    const store = w.deps.runs.actuals;
+    const read: string[] = [];
+    const counting = Object.assign(Object.create(store) as typeof store, {
+      get: (model: string, id: string) => {
+        read.push(id);
+        return store.get(model, id);
+      },
+    });
+    expect(await refreshLateWindow({ ...w.deps, runs: { ...w.deps.runs, actuals: counting } }, { model: 'demand', windowId: DAY1 })).toMatchObject({ labelled: 2 });
+    expect(read).toEqual([actualsId]);
+  });
+
+  it('when a refresh read the record before a late match\'s entry landed and its write then meets the late match\'s own refresh, then it reads the record again and keeps the late rows counted', async () => {
+    const { w } = await world();
+    const { actualsId } = await actualsFirst(w);
+    await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows });
+
+    const recordRead = deferred();
+    const refreshed = deferred();
+    // The other refresh: it reads the record, then waits to write until the late match's refresh wrote.
+    const store = w.deps.runs.actuals;
+    const windows = w.deps.runs.windows;
+    let held = false;
+    const holdFirstWrite = async () => {
+      if (!held) {
+        held = true;
+        await refreshed.promise;
+      }
+    };
+    const other = {
+      ...w.deps,
+      runs: {
+        ...w.deps.runs,
+        actuals: Object.assign(Object.create(store) as typeof store, {
+          get: async (model: string, id: string) => {
+            const got = await store.get(model, id);
+            recordRead.resolve();
+            return got;
+          },
+        }),
+        windows: Object.assign(Object.create(windows) as typeof windows, {
+          replace: async (...args: Parameters<typeof windows.replace>) => (await holdFirstWrite(), windows.replace(...args)),
+          create: async (...args: Parameters<typeof windows.create>) => (await holdFirstWrite(), windows.create(...args)),
+        }),
+      },
+    };
+    // The late match: its files are written, then the other refresh starts and reads the record before the entry lands.
+    let otherRefresh: Promise<unknown> | undefined;
+    const lateMatch = {
+      ...w.deps,
+      runs: {
+        ...w.deps.runs,
+        actuals: Object.assign(Object.create(store) as typeof store, {
+          replace: async (...args: Parameters<typeof store.replace>) => {
+            otherRefresh = refreshLateWindow(other, { model: 'demand', windowId: DAY1 });
+            await recordRead.promise;
+            return store.replace(...args);
+          },
+        }),
+      },
+    };
+    const outcome = await lateMatchActuals(lateMatch, { model: 'demand', actualsId, runId: 'run-late' });
+    expect(outcome).toMatchObject({ outcome: 'matched', windows: [DAY1, DAY2] });
+    expect(await refreshLateWindow(w.deps, { model: 'demand', windowId: DAY1 })).toMatchObject({ labelled: 2 });
+    refreshed.resolve();
+    expect(await otherRefresh).toMatchObject({ labelled: 2 });
+    expect(await labelledIn(w, DAY1)).toBe(2);
   });
 });
