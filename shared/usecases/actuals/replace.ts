@@ -1,7 +1,7 @@
 import { type ActualsVersion, newerActualsVersion, newestActualsVersion } from '../../domain/actuals';
 import { errors, isDomainError } from '../../domain/errors';
 import { sameEtag } from '../../domain/lake-objects';
-import { lakePathProblem, lakePaths } from '../../domain/lake-paths';
+import { lakePathProblem, lakePaths, parseLabelledPath } from '../../domain/lake-paths';
 import type { ModelDefinition } from '../../schemas/model';
 import type { ActualsRecord } from '../../schemas/monitoring';
 import { type ActualsDeps, updateActualsRecord } from './deps';
@@ -39,11 +39,9 @@ export function versionsToReplace(records: readonly ActualsRecord[], currentEtag
  * (`{windowId}.parquet`, `{windowId}~{runId}.parquet`).
  */
 function labelledFileOf(path: string, actualsId: string): { windowId: string; movedName: string } | undefined {
-  const [windowId, file] = path.split('/').slice(-2);
-  if (windowId === undefined || file === undefined) return undefined;
-  if (file === `${actualsId}.parquet`) return { windowId, movedName: `${windowId}.parquet` };
-  if (file.startsWith(`${actualsId}~`) && file.endsWith('.parquet')) return { windowId, movedName: `${windowId}${file.slice(actualsId.length)}` };
-  return undefined;
+  const file = parseLabelledPath(path);
+  if (file?.actualsId !== actualsId) return undefined;
+  return { windowId: file.windowId, movedName: file.runId === undefined ? `${file.windowId}.parquet` : `${file.windowId}~${file.runId}.parquet` };
 }
 
 /**
