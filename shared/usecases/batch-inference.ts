@@ -220,9 +220,32 @@ async function sourceChange(deps: Pick<BatchDeps, 'lake'>, source: { path: strin
 }
 
 async function quarantineFile(deps: BatchDeps, model: string, runId: string, path: string, reason: string): Promise<void> {
-  const name = path.split('/').pop()!;
-  if (await deps.lake.stat(path)) await deps.lake.copy(path, lakePaths.quarantine(model, runId, `file-${name}`));
+  if (await deps.lake.stat(path)) await deps.lake.copy(path, lakePaths.quarantine(model, runId, quarantinedCopyName(path)));
   await writeQuarantineReason(deps, model, runId, path, reason);
+}
+
+/** Longest name (in UTF-16 code units, as lake paths are measured) a quarantined copy of a drop gets. */
+const MAX_QUARANTINED_NAME_LENGTH = 255;
+
+/**
+ * `file-{name}` for a drop's copy in its run's quarantine folder. A drop's name may take most of
+ * the 1,024 characters a lake path has, so a long one keeps its head, a hash of the whole name and
+ * its extension: the copy must fit, or the run would fail on the copy's path instead of with the
+ * file's own reason (reason.json keeps the full path).
+ */
+export function quarantinedCopyName(path: string): string {
+  const name = `file-${path.split('/').pop()!}`;
+  if (name.length <= MAX_QUARANTINED_NAME_LENGTH) return name;
+  const extension = /(\.[A-Za-z0-9]{1,10}){1,2}$/.exec(name)?.[0] ?? '';
+  const digest = `~${createHash('sha256').update(path).digest('hex').slice(0, 16)}`;
+  const budget = MAX_QUARANTINED_NAME_LENGTH - digest.length - extension.length;
+  let head = '';
+  // Cut at a code point, so a name in another script does not end in half a character.
+  for (const character of name.slice(0, name.length - extension.length)) {
+    if (head.length + character.length > budget) break;
+    head += character;
+  }
+  return `${head}${digest}${extension}`;
 }
 
 async function writeQuarantineReason(deps: BatchDeps, model: string, runId: string, path: string, reason: string): Promise<void> {

@@ -14,6 +14,7 @@ import {
   dueScheduledRun,
   hasNewSegments,
   planRun,
+  quarantinedCopyName,
   resumeWaitingRuns,
   runIdFor,
   type ScoredChunk,
@@ -260,6 +261,32 @@ describe('batch inference use cases', () => {
       for (const p of plan.chunks) chunks.push(await scoreRunChunk(deps, { model: 'demand', runId: second, version: 1, planned: p, arrival: '2026-06-01T10:30:00.000Z' }));
       expect(await completeRun(deps, { model: 'demand', runId: second, version: 1, chunks })).toMatchObject({ state: 'completed', rowsRead: 50, rowsScored: 50 });
       expect((await deps.runs.windows.get('demand', '20260601T0000Z'))!.value.predictions).toBe(50);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('when an unreadable drop has a name near the lake\'s 1,024 characters, then its run fails with the file\'s own reason and the copy in quarantine gets a shortened name', async () => {
+    const { deps, runtime } = await setup();
+    try {
+      // 'file-' and the quarantine folder in front of this name would take its copy past 1,024 characters.
+      const name = `${'日'.repeat(3)}${'e'.repeat(990)}.csv.gz`;
+      const path = `drops/demand/${name}`;
+      await deps.lake.write(path, Buffer.from('not gzip'));
+      const info = (await deps.lake.stat(path))!;
+      const source = { path, etag: info.etag, size: info.size, lastModified: '2026-06-01T10:30:00.000Z' };
+      const runId = runIdFor([source], source.lastModified);
+      await startRun(deps, { model: 'demand', runId, instanceId: `batch:demand:${runId}`, kind: 'batch', sources: [source] });
+      expect(await planRun(deps, { model: 'demand', runId })).toEqual({ failed: expect.stringMatching(/: the gzip stream is corrupt/) });
+      expect((await deps.runs.runs.get('demand', runId))!.value).toMatchObject({ state: 'failed', error: expect.stringMatching(/the gzip stream is corrupt/) });
+      const quarantined = [...(deps.lake as MemoryLake).objects.keys()].filter((k) => k.startsWith(`quarantine/demand/${runId}/`)).sort();
+      expect(quarantined).toEqual([`quarantine/demand/${runId}/${quarantinedCopyName(path)}`, `quarantine/demand/${runId}/reason.json`]);
+      expect(quarantinedCopyName(path)).toMatch(/^file-日日日e+~[0-9a-f]{16}\.csv\.gz$/);
+      expect(quarantinedCopyName(path)).toHaveLength(255);
+      expect(JSON.parse((await deps.lake.readBuffer(`quarantine/demand/${runId}/reason.json`)).toString())).toMatchObject({ source: path });
+      // A name that fits keeps its copy's name as it was; two long names differing only at the end get two names.
+      expect(quarantinedCopyName('drops/demand/2026-06-01.csv')).toBe('file-2026-06-01.csv');
+      expect(quarantinedCopyName(`drops/demand/${'x'.repeat(400)}a.csv`)).not.toBe(quarantinedCopyName(`drops/demand/${'x'.repeat(400)}b.csv`));
     } finally {
       await runtime.close();
     }
