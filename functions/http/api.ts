@@ -1,6 +1,6 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
-import type { z } from 'zod';
+import { z } from 'zod';
 
 import { errors, isDomainError, parseOrThrow } from '../../shared/domain/errors';
 import type { Actor } from '../../shared/schemas/lifecycle';
@@ -70,6 +70,18 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
 /** Every route of the API, in registration order: the OpenAPI document is generated from them. */
 export const apiRoutes: RouteSpec[] = [];
 
+/**
+ * The query of a route that declares none: it takes no parameter, so an unknown one is a 400 as on
+ * the routes that declare theirs (`POST .../score?version=2` would otherwise be scored silently by
+ * the champion).
+ */
+const noQuerySchema = z.strictObject({});
+
+/** The request's query parsed with the route's schema (a route that declares none takes none). */
+export function routeQuery<Q>(spec: Pick<RouteSpec<unknown, Q>, 'query'>, request: HttpRequest): Q {
+  return parseOrThrow(spec.query ?? noQuerySchema, queryOf(request), 'query') as Q;
+}
+
 /** Authenticates from the platform's principal header only, then checks the route's role. */
 function authorize(spec: RouteSpec, request: HttpRequest): Actor | undefined {
   const actor = actorFromPrincipal(request.headers.get(PRINCIPAL_HEADER));
@@ -107,7 +119,7 @@ export function defineRoute<P, Q, B>(spec: RouteSpec<P, Q, B>): void {
       try {
         const actor = authorize(spec as unknown as RouteSpec, request);
         const params = spec.params ? parseOrThrow(spec.params, request.params, 'route parameters') : (undefined as P);
-        const query = spec.query ? parseOrThrow(spec.query, queryOf(request), 'query') : (undefined as Q);
+        const query = routeQuery(spec, request);
         let body = undefined as B;
         if (spec.body && 'json' in spec.body) {
           // An optional body that is absent reaches the handler as undefined, not through the schema.

@@ -55,7 +55,7 @@ defineRoute({
   name: 'scoreRows',
   method: 'POST',
   route: 'models/{model}/score',
-  summary: 'Score a few rows now, with the champion (or ?version), as batch scoring would',
+  summary: 'Score a few rows now, with the champion (or the body\'s version), as batch scoring would',
   description: 'Same row validation, transforms and model as batch scoring; a row that cannot be scored gets its reason. At most SCORE_MAX_ROWS rows (413 beyond).',
   tags: ['runs'],
   access: ROLES.reader,

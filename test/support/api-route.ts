@@ -1,8 +1,7 @@
 import { HttpRequest } from '@azure/functions';
 
-import { apiRoutes } from '../../functions/http/api';
+import { apiRoutes, routeQuery } from '../../functions/http/api';
 import { problemOf } from '../../functions/http/problem';
-import { queryOf } from '../../functions/http/query';
 import { isDomainError, parseOrThrow } from '../../shared/domain/errors';
 
 /**
@@ -18,7 +17,7 @@ export async function callRoute(name: string, path: string, params: Record<strin
   const request = new HttpRequest({ method: spec.method, url, params, query: Object.fromEntries(new URL(url).searchParams.entries()) });
   try {
     const parsedParams = spec.params ? parseOrThrow(spec.params, request.params, 'route parameters') : undefined;
-    const query = spec.query ? parseOrThrow(spec.query, queryOf(request), 'query') : undefined;
+    const query = routeQuery(spec, request);
     const answer = await spec.handler({ params: parsedParams, query, body: undefined, actor: undefined, request, client: undefined as never, context: undefined as never });
     const schema = spec.responses[answer.status]?.schema;
     return { status: answer.status, body: (typeof schema === 'object' ? schema.parse(answer.body) : answer.body) as Record<string, unknown> };
