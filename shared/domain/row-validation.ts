@@ -25,6 +25,9 @@ export function headerIndex(columns: readonly string[]): Map<string, number> {
   return index;
 }
 
+/** How many of the columns found a missing-column error names (`columnCount` says how many there were). */
+const ECHOED_COLUMNS = 100;
+
 /**
  * Maps the model's columns to the file's. Missing feature, id, timestamp or segment-key columns
  * make the whole file unusable (INVALID_INPUT_FILE, listing all of them), and so does a needed
@@ -65,7 +68,10 @@ export function layoutColumns(model: ModelDefinition, columns: readonly string[]
         : columns.length === 0
           ? 'the file has no header row'
           : `the file lacks required column(s) ${listed}`;
-    throw errors.invalidInputFile(message, { missing: unique, columns: [...columns] });
+    // The columns found are echoed to help spot a typo, a few of them: rows of the scoring API may
+    // bring hundreds of thousands of fields of their own, and the answer would echo every one.
+    const echoed = columns.slice(0, ECHOED_COLUMNS);
+    throw errors.invalidInputFile(message, { missing: unique, columns: echoed, ...(columns.length > echoed.length ? { columnCount: columns.length } : {}) });
   }
   const timestampRange = windowableRange(windowLengthMs(model.policies.drift.window));
   return { width: columns.length, features, id, timestamp, timestampRange, segments };

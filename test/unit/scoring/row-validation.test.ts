@@ -103,6 +103,16 @@ describe('row validation', () => {
     expect(layoutColumns(model(), header.split(',')).width).toBe(9);
   });
 
+  it('when required columns are missing among a great many others, then the refusal names a hundred of those found and counts them, not echoes every one', () => {
+    const few = ['id', 'age', 'other'];
+    expect(() => layoutColumns(model(), few)).toThrow(expect.objectContaining({ details: expect.objectContaining({ columns: few }) as unknown }));
+    expect(() => layoutColumns(model(), few)).toThrow(expect.objectContaining({ details: expect.not.objectContaining({ columnCount: expect.anything() }) as unknown }));
+    const many = Array.from({ length: 300_000 }, (_, k) => `f${k}`);
+    expect(() => layoutColumns(model(), many, 'json')).toThrow(
+      expect.objectContaining({ message: expect.stringMatching(/^no row has the required field\(s\) 'id'/) as string, details: expect.objectContaining({ columns: many.slice(0, 100), columnCount: 300_000 }) as unknown }),
+    );
+  });
+
   it('when date-times have no offset, then they are read as UTC', () => {
     expect(parseDateTime('2024-03-01 12:30')).toBe(Date.UTC(2024, 2, 1, 12, 30));
     expect(parseDateTime('2024-03-01T12:30:00+02:00')).toBe(Date.UTC(2024, 2, 1, 10, 30));
