@@ -37,8 +37,13 @@ export const rollbackBodySchema = z.strictObject({ reason });
  * A query's time range in order: `from` after `to` (or, for a half-open range, at it) can match
  * nothing, so it is a 400 saying so rather than an empty list that reads as "nothing happened".
  */
-const rangeInOrder = (halfOpen: boolean) => (q: { from?: string | undefined; to?: string | undefined }) =>
-  q.from === undefined || q.to === undefined || (halfOpen ? Date.parse(q.from) < Date.parse(q.to) : Date.parse(q.from) <= Date.parse(q.to));
+const rangeInOrder = (halfOpen: boolean) => (q: { from?: string | undefined; to?: string | undefined }) => {
+  if (q.from === undefined || q.to === undefined) return true;
+  const [from, to] = [Date.parse(q.from), Date.parse(q.to)];
+  // A bound that is no time at all has its own issue; calling the range out of order too would mislead.
+  if (Number.isNaN(from) || Number.isNaN(to)) return true;
+  return halfOpen ? from < to : from <= to;
+};
 
 export const auditQuerySchema = z
   .strictObject({

@@ -27,6 +27,13 @@ describe('a time range in a query', () => {
     expect(monitoringQuerySchema.safeParse({ from: '2026-03-01T00:00:00Z', to: '2026-03-01T00:00:00Z' }).error?.issues[0]?.message).toMatch(/not before 'to'/);
   });
 
+  it('when a bound is no date-time at all, then that bound is refused and the range is not also called out of order', () => {
+    const audit = auditQuerySchema.safeParse({ from: '2026-01-01T00:00:00Z', to: '2026-13-01T00:00:00Z' });
+    expect(audit.error?.issues.map((i) => [i.path, i.message])).toEqual([[['to'], 'Invalid ISO datetime']]);
+    const monitoring = monitoringQuerySchema.safeParse({ from: 'yesterday', to: '2026-03-01T00:00:00Z' });
+    expect(monitoring.error?.issues.map((i) => [i.path, i.message])).toEqual([[['from'], 'Invalid ISO datetime']]);
+  });
+
   it('when from is before to, equal to it for the audit ledger, or either is left out, then it is read', () => {
     // Both routes page: the default page size comes with the range.
     expect(auditQuerySchema.parse({ from: '2026-03-01T00:00:00Z', to: '2026-03-01T00:00:00Z' })).toEqual({ from: '2026-03-01T00:00:00Z', to: '2026-03-01T00:00:00Z', limit: 100 });
