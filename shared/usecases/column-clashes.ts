@@ -42,7 +42,7 @@ export interface ColumnReferenceProblem {
  * meanings. Checked for new definitions only: stored models keep reading as they were stored.
  */
 export function columnReferenceProblems(definition: ModelDefinition): ColumnReferenceProblem[] {
-  const problems: ColumnReferenceProblem[] = untrimmedColumnNames(definition);
+  const problems: ColumnReferenceProblem[] = [...untrimmedColumnNames(definition), ...reservedColumnNames(definition)];
   const { idColumn, targetColumn, timestampColumn } = definition;
   const roles = new Map<string, string>([[idColumn, 'the id column']]);
   if (timestampColumn !== undefined && !roles.has(timestampColumn)) roles.set(timestampColumn, 'the timestamp column');
@@ -89,11 +89,8 @@ export function columnReferenceProblems(definition: ModelDefinition): ColumnRefe
   return problems;
 }
 
-/**
- * Column names that end in a space: files' header names are matched trimmed (headerIndex), so no
- * file could ever have such a column, and every drop, actuals or validation file would be refused.
- */
-function untrimmedColumnNames(definition: ModelDefinition): ColumnReferenceProblem[] {
+/** Every column name a definition gives, with where it gives it. */
+function namedColumns(definition: ModelDefinition): [(string | number)[], string][] {
   const named: [(string | number)[], string | undefined][] = [
     [['idColumn'], definition.idColumn],
     [['timestampColumn'], definition.timestampColumn],
@@ -102,9 +99,30 @@ function untrimmedColumnNames(definition: ModelDefinition): ColumnReferenceProbl
     ...definition.segmentKeys.map((key, i): [(string | number)[], string] => [['segmentKeys', i], key]),
     [['predictionColumns', 'prediction'], definition.predictionColumns.prediction],
   ];
-  return named
-    .filter((entry): entry is [(string | number)[], string] => entry[1] !== undefined && entry[1] !== entry[1].trim())
+  return named.filter((entry): entry is [(string | number)[], string] => entry[1] !== undefined);
+}
+
+/**
+ * Column names that end in a space: files' header names are matched trimmed (headerIndex), so no
+ * file could ever have such a column, and every drop, actuals or validation file would be refused.
+ */
+function untrimmedColumnNames(definition: ModelDefinition): ColumnReferenceProblem[] {
+  return namedColumns(definition)
+    .filter(([, name]) => name !== name.trim())
     .map(([path, name]) => ({ path, message: `the column name '${name}' ends with a space: file headers are matched without surrounding spaces, so no file could have it` }));
+}
+
+/**
+ * Column names that every JavaScript object already has (`__proto__`, `constructor`, `toString`,
+ * `valueOf`, ...): rows, batches and profiles are objects keyed by column name, where such a name
+ * reads the inherited property when the column is not there (`constructor` as a categorical
+ * feature read `Object` as its numeric column: every validation failed with a TypeError, retried
+ * as an outage) and `__proto__` sets the object's prototype instead of holding the column.
+ */
+function reservedColumnNames(definition: ModelDefinition): ColumnReferenceProblem[] {
+  return namedColumns(definition)
+    .filter(([, name]) => name in Object.prototype)
+    .map(([path, name]) => ({ path, message: `the column name '${name}' is reserved: every JavaScript object has a property of that name, and the backend keys columns by name; rename the column` }));
 }
 
 /** VALIDATION_ERROR when the definition's predictions would be ambiguous (outputColumnClashes). */

@@ -255,6 +255,11 @@ describe('registry use cases (in-memory registry)', () => {
       [{ targetColumn: 'customer_id' }, "the target column 'customer_id' is also the id column"],
       [{ features: [...good.features, { name: 'age ', type: 'numeric' }] }, "the column name 'age ' ends with a space: file headers are matched without surrounding spaces, so no file could have it"],
       [{ idColumn: 'customer_id ' }, "the column name 'customer_id ' ends with a space"],
+      [{ features: [...good.features, { name: '__proto__', type: 'numeric' }] }, "the column name '__proto__' is reserved: every JavaScript object has a property of that name"],
+      [{ features: [...good.features, { name: 'constructor', type: 'categorical' }] }, "the column name 'constructor' is reserved"],
+      [{ segmentKeys: ['plan', 'toString'] }, "the column name 'toString' is reserved"],
+      [{ idColumn: 'hasOwnProperty' }, "the column name 'hasOwnProperty' is reserved"],
+      [{ targetColumn: 'valueOf' }, "the column name 'valueOf' is reserved"],
     ];
     for (const [change, reason] of refused) {
       await expect(useCases.createModel({ ...good, ...change }, alice)).rejects.toMatchObject({ code: 'VALIDATION_ERROR', message: expect.stringContaining(reason) });
