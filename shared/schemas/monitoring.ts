@@ -95,6 +95,12 @@ export const inferenceRunSchema = z.object({
    * the next scheduled run scores it). `sources` holds the files scored.
    */
   supersededSources: z.array(z.object({ path: z.string(), etag: z.string(), size: count, reason: z.string() })).optional(),
+  /**
+   * Scheduled runs: files listed for the occurrence that could not be read (wrong format, no
+   * header, missing columns), left out with the reason and copied to the run's quarantine folder;
+   * the other files are scored. `sources` holds the files scored.
+   */
+  quarantinedSources: z.array(z.object({ path: z.string(), etag: z.string(), size: count, reason: z.string() })).optional(),
   createdAt: isoDateTimeSchema,
   startedAt: isoDateTimeSchema.optional(),
   completedAt: isoDateTimeSchema.optional(),

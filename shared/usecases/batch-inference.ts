@@ -193,6 +193,7 @@ export async function planRun(deps: BatchDeps, input: { model: string; runId: st
     }));
   }
   const chunks: PlannedChunk[] = [];
+  const unreadable: NonNullable<InferenceRun['quarantinedSources']> = [];
   for (const source of run.sources) {
     try {
       const plan = await planChunks({ files: deps.files }, definition, source.path, deps.chunkTargets ?? defaultChunkTargets);
@@ -200,11 +201,29 @@ export async function planRun(deps: BatchDeps, input: { model: string; runId: st
     } catch (error) {
       if (!(isDomainError(error) && (error.code === 'INVALID_INPUT_FILE' || error.code === 'NOT_FOUND'))) throw error;
       const reason = `${source.path}: ${error.message}`;
-      await quarantineFile(deps, input.model, input.runId, source.path, reason);
-      await failRun(deps, { ...input, error: reason });
-      return { failed: reason };
+      if (run.kind !== 'scheduled') {
+        await quarantineFile(deps, input.model, input.runId, source.path, reason);
+        await failRun(deps, { ...input, error: reason });
+        return { failed: reason };
+      }
+      unreadable.push({ path: source.path, etag: source.etag, size: source.size, reason });
     }
   }
+  if (unreadable.length === 0) return { chunks };
+  await quarantineFiles(deps, input.model, input.runId, unreadable);
+  if (unreadable.length === run.sources.length) {
+    const reason = unreadable.map((s) => s.reason).join('; ');
+    await failRun(deps, { ...input, error: reason });
+    return { failed: reason };
+  }
+  // A scheduled run scores its other files: the next run takes only files stamped after this
+  // occurrence, so failing this one would leave them unscored for good.
+  const left = new Set(unreadable.map((s) => s.path));
+  await updateRun(deps, input.model, input.runId, (r) => ({
+    ...r,
+    sources: r.sources.filter((s) => !left.has(s.path)),
+    quarantinedSources: [...(r.quarantinedSources ?? []), ...unreadable.filter((s) => r.sources.some((k) => k.path === s.path))],
+  }));
   return { chunks };
 }
 
@@ -248,8 +267,14 @@ export function quarantinedCopyName(path: string): string {
   return `${head}${digest}${extension}`;
 }
 
-async function writeQuarantineReason(deps: BatchDeps, model: string, runId: string, path: string, reason: string): Promise<void> {
-  const body = { reason, source: path, at: deps.clock.now().toISOString() };
+/** A scheduled run's unreadable files, each copied to its quarantine folder, with one reason.json naming them all. */
+async function quarantineFiles(deps: BatchDeps, model: string, runId: string, files: { path: string; reason: string }[]): Promise<void> {
+  for (const { path } of files) if (await deps.lake.stat(path)) await deps.lake.copy(path, lakePaths.quarantine(model, runId, quarantinedCopyName(path)));
+  await writeQuarantineReason(deps, model, runId, files[0]!.path, files.map((f) => f.reason).join('; '), files.length > 1 ? files.map((f) => f.path) : undefined);
+}
+
+async function writeQuarantineReason(deps: BatchDeps, model: string, runId: string, path: string, reason: string, sources?: string[]): Promise<void> {
+  const body = { reason, source: path, ...(sources ? { sources } : {}), at: deps.clock.now().toISOString() };
   await deps.lake.write(lakePaths.quarantine(model, runId, 'reason.json'), Buffer.from(`${JSON.stringify(body, null, 2)}\n`), { contentType: 'application/json' });
 }
 

@@ -514,6 +514,50 @@ describe('scheduled inference', () => {
     }
   });
 
+  it('when one file of a scheduled run cannot be read, then the run scores the others and names it with its reason, quarantined; when none can, the run fails', async () => {
+    const { deps, runtime } = await setup();
+    try {
+      const scheduled = { ...(await deps.registry.getModel('demand'))!.definition, schedule: '0 0 2 * * *' };
+      const lake = deps.lake as MemoryLake;
+      const first = new Date(Date.UTC(2026, 5, 2, 2, 0, 0));
+      const arrive = async (name: string, body: string, at: Date) => {
+        await lake.write(`drops/demand/scheduled/${name}`, Buffer.from(body));
+        lake.objects.get(`drops/demand/scheduled/${name}`)!.info.lastModified = at;
+      };
+      await arrive('a.csv', toCsv(regionalRows(20, 40, { idPrefix: 'a-' })), new Date(first.getTime() - 3_600_000));
+      await arrive('b.csv', '', new Date(first.getTime() - 2_400_000));
+      await arrive('c.csv', toCsv(regionalRows(30, 41, { idPrefix: 'c-' })), new Date(first.getTime() - 1_800_000));
+      const due = (await dueScheduledRun(deps, scheduled, new Date(first.getTime() + 30_000)))!;
+      await startRun(deps, { ...due, instanceId: 'first' });
+      const plan = await planRun(deps, { model: 'demand', runId: due.runId });
+      if ('failed' in plan) throw new Error(plan.failed);
+      expect([...new Set(plan.chunks.map((c) => c.source))]).toEqual(['drops/demand/scheduled/a.csv', 'drops/demand/scheduled/c.csv']);
+      const chunks: ScoredChunk[] = [];
+      for (const p of plan.chunks) chunks.push(await scoreRunChunk(deps, { model: 'demand', runId: due.runId, version: 1, planned: p, arrival: first.toISOString() }));
+      const run = await completeRun(deps, { model: 'demand', runId: due.runId, version: 1, chunks });
+      expect(run).toMatchObject({ state: 'completed', rowsRead: 50, rowsScored: 50, sources: [{ path: 'drops/demand/scheduled/a.csv' }, { path: 'drops/demand/scheduled/c.csv' }] });
+      expect(run.quarantinedSources).toEqual([expect.objectContaining({ path: 'drops/demand/scheduled/b.csv', reason: 'drops/demand/scheduled/b.csv: the file is empty: no header row' })]);
+      expect([...lake.objects.keys()].filter((k) => k.startsWith(`quarantine/demand/${due.runId}/`)).sort()).toEqual([`quarantine/demand/${due.runId}/file-b.csv`, `quarantine/demand/${due.runId}/reason.json`]);
+      // Planned again (a retried activity), the run still scores the two and names b.csv once.
+      const again = await planRun(deps, { model: 'demand', runId: due.runId });
+      expect('chunks' in again && again.chunks.length).toBe(plan.chunks.length);
+      expect((await deps.runs.runs.get('demand', due.runId))!.value.quarantinedSources).toHaveLength(1);
+
+      // The next occurrence: every file unreadable fails the run, naming each.
+      const second = new Date(first.getTime() + 86_400_000);
+      await arrive('d.csv', '', new Date(second.getTime() - 60_000));
+      await arrive('e.parquet', 'not parquet', new Date(second.getTime() - 30_000));
+      const next = (await dueScheduledRun(deps, scheduled, new Date(second.getTime() + 30_000)))!;
+      await startRun(deps, { ...next, instanceId: 'second' });
+      const failed = await planRun(deps, { model: 'demand', runId: next.runId });
+      expect(failed).toEqual({ failed: expect.stringMatching(/^drops\/demand\/scheduled\/d\.csv: the file is empty.*; drops\/demand\/scheduled\/e\.parquet: /) });
+      expect((await deps.runs.runs.get('demand', next.runId))!.value.state).toBe('failed');
+      expect(JSON.parse(lake.body(`quarantine/demand/${next.runId}/reason.json`).toString())).toMatchObject({ sources: ['drops/demand/scheduled/d.csv', 'drops/demand/scheduled/e.parquet'] });
+    } finally {
+      await runtime.close();
+    }
+  });
+
   it('when the schedule is changed to an earlier time of day after a run, then the earlier occurrence does not score that run\'s files again; later files go to the next run', async () => {
     const { deps, runtime } = await setup({ champion: false });
     try {
