@@ -2,7 +2,7 @@ import type { HttpRequest } from '@azure/functions';
 
 import { errors } from '../../shared/domain/errors';
 import { parseJsonText } from '../../shared/domain/json-text';
-import { repeatedKey } from './repeated-key';
+import { repeatedKey } from '../../shared/domain/repeated-key';
 
 const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\b/i;
 

@@ -5,6 +5,7 @@ import { dataLake, registration, registry } from '../../shared/composition';
 import { errors } from '../../shared/domain/errors';
 import { parseJsonText } from '../../shared/domain/json-text';
 import { lakePaths } from '../../shared/domain/lake-paths';
+import { repeatedKey } from '../../shared/domain/repeated-key';
 import {
   approveBodySchema,
   decisionResultSchema,
@@ -35,11 +36,16 @@ function idempotencyKeyOf(header: string | null): string | undefined {
 }
 
 function parseManifest(text: string): unknown {
+  let manifest: unknown;
   try {
-    return parseJsonText(text);
+    manifest = parseJsonText(text);
   } catch (e) {
     throw errors.validation(`the manifest is not valid JSON: ${(e as Error).message}`);
   }
+  // JSON.parse keeps the last of two values silently: the version would record one the team did not mean.
+  const repeated = repeatedKey(text);
+  if (repeated !== undefined) throw errors.validation(`the manifest names '${repeated}' twice in one object: each name once`, { repeated });
+  return manifest;
 }
 
 defineRoute({
@@ -74,9 +80,17 @@ defineRoute({
       (stream) => stageUpload(deps, params.model, stream),
       (staged) => deps.lake.delete(staged.path),
     );
+    let manifest: unknown;
+    try {
+      manifest = parseManifest(upload.manifest);
+    } catch (error) {
+      // registerPackage removes the staged artifact when it refuses a package; a manifest refused before it must too.
+      if (upload.artifact.temporary) await deps.lake.delete(upload.artifact.path).catch(() => undefined);
+      throw error;
+    }
     const { version, created } = await registerPackage(deps, {
       model: params.model,
-      manifest: parseManifest(upload.manifest),
+      manifest,
       artifact: upload.artifact,
       actor: actor!,
       ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),

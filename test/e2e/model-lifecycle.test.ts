@@ -358,6 +358,19 @@ describe('model lifecycle over HTTP on devhost', () => {
     expect(((await missing.json()) as { detail: string }).detail).toMatch(/'artifact' part/);
     const json = await contributor().post('models/regional/versions', pkg.manifest);
     expect(json.status).toBe(415);
+    // A manifest refused as text (not JSON, a field named twice) also leaves the staged artifact behind it nowhere.
+    const manifestText = JSON.stringify(pkg.manifest);
+    for (const [text, detail] of [
+      ['{"signature": "not one"', /the manifest is not valid JSON/],
+      [`${manifestText.slice(0, -1)},"metrics":{"rmse":1}}`.replace('{', '{"metrics":{"rmse":2},'), /the manifest names 'metrics' twice in one object/],
+    ] as const) {
+      const form = new FormData();
+      form.set('manifest', text);
+      form.set('artifact', new Blob([pkg.onnx]), 'model.onnx');
+      const refused = await fetch(`${devhost.origin}/api/models/regional/versions`, { method: 'POST', headers: { authorization: 'Bearer token-contributor' }, body: form });
+      expect(refused.status).toBe(400);
+      expect(((await refused.json()) as { detail: string }).detail).toMatch(detail);
+    }
     const unknownDataset = regionalPackage(TRUE_WEIGHTS, 0, withValidation('datasets/regional/nope.csv'));
     const res = await contributor().register('regional', unknownDataset.manifest, unknownDataset.onnx);
     expect(res.body).toMatchObject({ status: 400, code: 'VALIDATION_ERROR', detail: expect.stringMatching(/nope\.csv/) });

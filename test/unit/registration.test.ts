@@ -191,6 +191,17 @@ describe('registration of a version package', () => {
     await expect(registerIncomingPackage(deps, { model: 'regional', name: 'bom', manifest })).resolves.toMatchObject({ outcome: 'registered', version: { version: 1 } });
   });
 
+  it('when a package manifest names a field twice in one object, then it is quarantined naming the field, not registered with the last value', async () => {
+    const { deps, lake, store } = await setup();
+    const pkg = regionalPackage(TRUE_WEIGHTS, 0);
+    const text = JSON.stringify({ ...pkg.manifest, metrics: { rmse: 2 } }).replace('"metrics":{"rmse":2}', '"metrics":{"rmse":2,"rmse":0.1}');
+    await lake.write(lakePaths.incomingPackageFile('regional', 'twice', 'model.onnx'), pkg.onnx);
+    await lake.write(lakePaths.incomingPackageFile('regional', 'twice', 'manifest.json'), Buffer.from(text));
+    const result = await registerIncomingPackage(deps, { model: 'regional', name: 'twice', manifest: Buffer.from(text) });
+    expect(result).toMatchObject({ outcome: 'quarantined', code: 'VALIDATION_ERROR', reason: "manifest.json names 'rmse' twice in one object: each name once" });
+    expect(await store.listVersions('regional')).toEqual([]);
+  });
+
   it('when a package in the inbox names an artifact outside its folder, then it is quarantined with the reason', async () => {
     const { deps, lake } = await setup();
     const pkg = regionalPackage(TRUE_WEIGHTS, 0);

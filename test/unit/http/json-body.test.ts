@@ -5,7 +5,7 @@ import { HttpRequest } from '@azure/functions';
 import fc from 'fast-check';
 
 import { readJsonBody } from '../../../functions/http/json-body';
-import { repeatedKey } from '../../../functions/http/repeated-key';
+import { repeatedKey } from '../../../shared/domain/repeated-key';
 
 const request = (body: string | Buffer, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
   new HttpRequest({ method: 'POST', url: 'http://localhost/api/models/demand/score', body: { bytes: Buffer.from(body) }, headers });
