@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 
 import { errors, isDomainError, parseOrThrow } from '../domain/errors';
 import { sameEtag } from '../domain/lake-objects';
-import { lakePaths } from '../domain/lake-paths';
+import { isLakePath, lakePathProblem, lakePaths } from '../domain/lake-paths';
 import { latestOccurrence, scheduleProblem } from '../domain/schedule';
 import { DEFAULT_SEGMENT_MAX_VALUES, OTHER_SEGMENT_VALUE } from '../domain/segment-cap';
 import type { RowBatch } from '../domain/tabular';
@@ -172,6 +172,7 @@ export async function planRun(deps: BatchDeps, input: { model: string; runId: st
   // stamped after the occurrence: the next scheduled run's); planning them would score them twice.
   const superseded: NonNullable<InferenceRun['supersededSources']> = [];
   for (const source of run.sources) {
+    if (!isLakePath(source.path)) continue; // not readable at all: planning says why
     const changed = await sourceChange(deps, source);
     if (!changed) continue;
     const next = changed === 'replaced' ? (run.kind === 'scheduled' ? '; the new version is scored by the next scheduled run' : '; the new version is scored on its own') : '';
@@ -195,12 +196,19 @@ export async function planRun(deps: BatchDeps, input: { model: string; runId: st
   const chunks: PlannedChunk[] = [];
   const unreadable: NonNullable<InferenceRun['quarantinedSources']> = [];
   for (const source of run.sources) {
-    try {
-      const plan = await planChunks({ files: deps.files }, definition, source.path, deps.chunkTargets ?? defaultChunkTargets);
-      for (const chunk of plan.chunks) chunks.push({ source: source.path, part: chunks.length, chunk });
-    } catch (error) {
-      if (!(isDomainError(error) && (error.code === 'INVALID_INPUT_FILE' || error.code === 'NOT_FOUND'))) throw error;
-      const reason = `${source.path}: ${error.message}`;
+    // A name the lake refuses (a segment ending in a space, a control character) can be neither read nor copied.
+    const refusedName = lakePathProblem(source.path);
+    let reason = refusedName ? `${source.path}: the lake cannot read a file of this name: ${refusedName}` : undefined;
+    if (!reason) {
+      try {
+        const plan = await planChunks({ files: deps.files }, definition, source.path, deps.chunkTargets ?? defaultChunkTargets);
+        for (const chunk of plan.chunks) chunks.push({ source: source.path, part: chunks.length, chunk });
+      } catch (error) {
+        if (!(isDomainError(error) && (error.code === 'INVALID_INPUT_FILE' || error.code === 'NOT_FOUND'))) throw error;
+        reason = `${source.path}: ${error.message}`;
+      }
+    }
+    if (reason) {
       if (run.kind !== 'scheduled') {
         await quarantineFile(deps, input.model, input.runId, source.path, reason);
         await failRun(deps, { ...input, error: reason });
@@ -239,7 +247,7 @@ async function sourceChange(deps: Pick<BatchDeps, 'lake'>, source: { path: strin
 }
 
 async function quarantineFile(deps: BatchDeps, model: string, runId: string, path: string, reason: string): Promise<void> {
-  if (await deps.lake.stat(path)) await deps.lake.copy(path, lakePaths.quarantine(model, runId, quarantinedCopyName(path)));
+  if (isLakePath(path) && (await deps.lake.stat(path))) await deps.lake.copy(path, lakePaths.quarantine(model, runId, quarantinedCopyName(path)));
   await writeQuarantineReason(deps, model, runId, path, reason);
 }
 
@@ -269,7 +277,7 @@ export function quarantinedCopyName(path: string): string {
 
 /** A scheduled run's unreadable files, each copied to its quarantine folder, with one reason.json naming them all. */
 async function quarantineFiles(deps: BatchDeps, model: string, runId: string, files: { path: string; reason: string }[]): Promise<void> {
-  for (const { path } of files) if (await deps.lake.stat(path)) await deps.lake.copy(path, lakePaths.quarantine(model, runId, quarantinedCopyName(path)));
+  for (const { path } of files) if (isLakePath(path) && (await deps.lake.stat(path))) await deps.lake.copy(path, lakePaths.quarantine(model, runId, quarantinedCopyName(path)));
   await writeQuarantineReason(deps, model, runId, files[0]!.path, files.map((f) => f.reason).join('; '), files.length > 1 ? files.map((f) => f.path) : undefined);
 }
 

@@ -527,6 +527,11 @@ describe('scheduled inference', () => {
       await arrive('a.csv', toCsv(regionalRows(20, 40, { idPrefix: 'a-' })), new Date(first.getTime() - 3_600_000));
       await arrive('b.csv', '', new Date(first.getTime() - 2_400_000));
       await arrive('c.csv', toCsv(regionalRows(30, 41, { idPrefix: 'c-' })), new Date(first.getTime() - 1_800_000));
+      // Blob Storage takes a name the lake refuses (a segment starting with a space): it is listed, but cannot be read or copied.
+      await arrive('spaced.csv', toCsv(regionalRows(5, 42)), new Date(first.getTime() - 1_200_000));
+      const { body, info } = lake.objects.get('drops/demand/scheduled/spaced.csv')!;
+      lake.objects.set('drops/demand/scheduled/ spaced.csv', { body, info: { ...info, path: 'drops/demand/scheduled/ spaced.csv' } });
+      lake.objects.delete('drops/demand/scheduled/spaced.csv');
       const due = (await dueScheduledRun(deps, scheduled, new Date(first.getTime() + 30_000)))!;
       await startRun(deps, { ...due, instanceId: 'first' });
       const plan = await planRun(deps, { model: 'demand', runId: due.runId });
@@ -536,12 +541,15 @@ describe('scheduled inference', () => {
       for (const p of plan.chunks) chunks.push(await scoreRunChunk(deps, { model: 'demand', runId: due.runId, version: 1, planned: p, arrival: first.toISOString() }));
       const run = await completeRun(deps, { model: 'demand', runId: due.runId, version: 1, chunks });
       expect(run).toMatchObject({ state: 'completed', rowsRead: 50, rowsScored: 50, sources: [{ path: 'drops/demand/scheduled/a.csv' }, { path: 'drops/demand/scheduled/c.csv' }] });
-      expect(run.quarantinedSources).toEqual([expect.objectContaining({ path: 'drops/demand/scheduled/b.csv', reason: 'drops/demand/scheduled/b.csv: the file is empty: no header row' })]);
+      expect(run.quarantinedSources).toEqual([
+        expect.objectContaining({ path: 'drops/demand/scheduled/ spaced.csv', reason: expect.stringMatching(/^drops\/demand\/scheduled\/ spaced\.csv: the lake cannot read a file of this name: path segments must not start or end with spaces$/) }),
+        expect.objectContaining({ path: 'drops/demand/scheduled/b.csv', reason: 'drops/demand/scheduled/b.csv: the file is empty: no header row' }),
+      ]);
       expect([...lake.objects.keys()].filter((k) => k.startsWith(`quarantine/demand/${due.runId}/`)).sort()).toEqual([`quarantine/demand/${due.runId}/file-b.csv`, `quarantine/demand/${due.runId}/reason.json`]);
       // Planned again (a retried activity), the run still scores the two and names b.csv once.
       const again = await planRun(deps, { model: 'demand', runId: due.runId });
       expect('chunks' in again && again.chunks.length).toBe(plan.chunks.length);
-      expect((await deps.runs.runs.get('demand', due.runId))!.value.quarantinedSources).toHaveLength(1);
+      expect((await deps.runs.runs.get('demand', due.runId))!.value.quarantinedSources).toHaveLength(2);
 
       // The next occurrence: every file unreadable fails the run, naming each.
       const second = new Date(first.getTime() + 86_400_000);
