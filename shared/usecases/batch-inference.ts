@@ -210,7 +210,7 @@ export async function planRun(deps: BatchDeps, input: { model: string; runId: st
     }
     if (reason) {
       if (run.kind !== 'scheduled') {
-        await quarantineFile(deps, input.model, input.runId, source.path, reason);
+        await quarantineFiles(deps, input.model, input.runId, [{ path: source.path, reason }]);
         await failRun(deps, { ...input, error: reason });
         return { failed: reason };
       }
@@ -246,10 +246,6 @@ async function sourceChange(deps: Pick<BatchDeps, 'lake'>, source: { path: strin
   return sameEtag(now.etag, source.etag) ? undefined : 'replaced';
 }
 
-async function quarantineFile(deps: BatchDeps, model: string, runId: string, path: string, reason: string): Promise<void> {
-  if (isLakePath(path) && (await deps.lake.stat(path))) await deps.lake.copy(path, lakePaths.quarantine(model, runId, quarantinedCopyName(path)));
-  await writeQuarantineReason(deps, model, runId, path, reason);
-}
 
 /** Longest name (in UTF-16 code units, as lake paths are measured) a quarantined copy of a drop gets. */
 const MAX_QUARANTINED_NAME_LENGTH = 255;
@@ -275,7 +271,10 @@ export function quarantinedCopyName(path: string): string {
   return `${head}${digest}${extension}`;
 }
 
-/** A scheduled run's unreadable files, each copied to its quarantine folder, with one reason.json naming them all. */
+/**
+ * A run's unreadable files, each copied to its quarantine folder (unless the lake refuses its name),
+ * with one reason.json (naming every file when there are several: a scheduled run's).
+ */
 async function quarantineFiles(deps: BatchDeps, model: string, runId: string, files: { path: string; reason: string }[]): Promise<void> {
   for (const { path } of files) if (isLakePath(path) && (await deps.lake.stat(path))) await deps.lake.copy(path, lakePaths.quarantine(model, runId, quarantinedCopyName(path)));
   await writeQuarantineReason(deps, model, runId, files[0]!.path, files.map((f) => f.reason).join('; '), files.length > 1 ? files.map((f) => f.path) : undefined);
