@@ -604,13 +604,18 @@ describe('late matching: the champion revalidated on new segment values it label
     expect(await revalidationFor(deps, pair)).toBeNull();
   });
 
-  it('when the run and the join late-match the same pair at the same moment, then the record keeps the side whose write landed and only that side is answered: the revalidation\'s instance is started once; both publish the one event under one id', async () => {
+  /** A file of west actuals joined before its run existed (all unmatched), then that run scored: the pair to late-match. */
+  async function westJoinedBeforeItsRun() {
     const { w } = await world();
     const deps = await withChampion(w);
     const early = await dropActuals(w, 'west.csv', actualsCsv(['id', 'sales'], [['w0', 8], ['w1', 9]]));
     const actualsId = (await joinInProcess(w, early)).record!.actualsId;
     await scoredRun(w, { runId: 'run-west', createdAt: LATER, rows: west });
-    const pair = { model: 'demand', actualsId, runId: 'run-west' };
+    return { w, deps, actualsId, pair: { model: 'demand', actualsId, runId: 'run-west' } };
+  }
+
+  it('when the run and the join late-match the same pair at the same moment, then the record keeps the side whose write landed and only that side is answered: the revalidation\'s instance is started once; both publish the one event under one id', async () => {
+    const { w, deps, actualsId, pair } = await westJoinedBeforeItsRun();
 
     const events = w.events as RecordingPublisher;
     const sentBefore = events.attempts;
@@ -629,12 +634,7 @@ describe('late matching: the champion revalidated on new segment values it label
   });
 
   it('when a pair was recorded before the recording side was kept, then either side asking is answered, as before', async () => {
-    const { w } = await world();
-    const deps = await withChampion(w);
-    const early = await dropActuals(w, 'west.csv', actualsCsv(['id', 'sales'], [['w0', 8], ['w1', 9]]));
-    const actualsId = (await joinInProcess(w, early)).record!.actualsId;
-    await scoredRun(w, { runId: 'run-west', createdAt: LATER, rows: west });
-    const pair = { model: 'demand', actualsId, runId: 'run-west' };
+    const { w, deps, actualsId, pair } = await westJoinedBeforeItsRun();
     expect(await lateMatchActuals(w.deps, pair)).toMatchObject({ outcome: 'matched' });
     expect((await record(w, actualsId)).lateMatches![0]!.recordedBy).toBeUndefined();
     for (const side of ['run', 'join'] as const) expect(await revalidationFor(deps, { ...pair, side })).toMatchObject({ newSegments: ['region=west'] });
