@@ -1,8 +1,7 @@
 import type { HttpRequest } from '@azure/functions';
 
 import { errors } from '../../shared/domain/errors';
-import { parseJsonText } from '../../shared/domain/json-text';
-import { repeatedKey } from '../../shared/domain/repeated-key';
+import { parseSentJson } from '../../shared/domain/json-text';
 
 const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\b/i;
 
@@ -49,13 +48,5 @@ export async function readJsonBody(request: HttpRequest, optional: boolean): Pro
     throw errors.unsupportedMediaType(`the body must be sent uncompressed, not with Content-Encoding '${encoding}'`, { contentEncoding: encoding });
   }
   if (text === undefined) throw errors.validation('the request body is not valid UTF-8: send JSON as UTF-8 text');
-  let json: unknown;
-  try {
-    json = parseJsonText(text);
-  } catch (e) {
-    throw errors.validation(`the request body is not valid JSON: ${(e as Error).message}`);
-  }
-  const repeated = repeatedKey(text);
-  if (repeated !== undefined) throw errors.validation(`the request body names '${repeated}' twice in one object: each name once`, { repeated });
-  return json;
+  return parseSentJson(text, 'the request body');
 }

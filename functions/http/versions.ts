@@ -3,9 +3,8 @@ import type * as df from 'durable-functions';
 import { lifecycleInstanceId } from '../../orchestrations/lifecycle/names';
 import { dataLake, registration, registry } from '../../shared/composition';
 import { errors } from '../../shared/domain/errors';
-import { parseJsonText } from '../../shared/domain/json-text';
+import { parseSentJson } from '../../shared/domain/json-text';
 import { lakePaths } from '../../shared/domain/lake-paths';
-import { repeatedKey } from '../../shared/domain/repeated-key';
 import {
   approveBodySchema,
   decisionResultSchema,
@@ -36,16 +35,7 @@ function idempotencyKeyOf(header: string | null): string | undefined {
 }
 
 function parseManifest(text: string): unknown {
-  let manifest: unknown;
-  try {
-    manifest = parseJsonText(text);
-  } catch (e) {
-    throw errors.validation(`the manifest is not valid JSON: ${(e as Error).message}`);
-  }
-  // JSON.parse keeps the last of two values silently: the version would record one the team did not mean.
-  const repeated = repeatedKey(text);
-  if (repeated !== undefined) throw errors.validation(`the manifest names '${repeated}' twice in one object: each name once`, { repeated });
-  return manifest;
+  return parseSentJson(text, 'the manifest');
 }
 
 defineRoute({

@@ -2,10 +2,9 @@ import { createHash } from 'node:crypto';
 
 import { canonicalHash } from '../domain/canonical-json';
 import { resolveInside } from '../domain/contained-path';
-import { type DomainError, errors, isDomainError } from '../domain/errors';
-import { parseJsonText } from '../domain/json-text';
+import { type DomainError, isDomainError } from '../domain/errors';
+import { parseJsonText, parseSentJson } from '../domain/json-text';
 import { lakePaths } from '../domain/lake-paths';
-import { repeatedKey } from '../domain/repeated-key';
 import type { LakeObjectInfo } from '../ports/data-lake';
 import type { ModelVersion } from '../schemas/model-version';
 import {
@@ -57,14 +56,7 @@ export async function registerIncomingPackage(
 ): Promise<IncomingOutcome> {
   let manifest: unknown;
   try {
-    const text = input.manifest.toString('utf8');
-    try {
-      manifest = parseJsonText(text);
-    } catch (e) {
-      throw errors.validation(`manifest.json is not valid JSON: ${(e as Error).message}`);
-    }
-    const repeated = repeatedKey(text);
-    if (repeated !== undefined) throw errors.validation(`manifest.json names '${repeated}' twice in one object: each name once`, { repeated });
+    manifest = parseSentJson(input.manifest.toString('utf8'), 'manifest.json');
     const where = packageArtifactLocationSchema.safeParse(manifest);
     // Resolved as `mlops check` resolves it on disk: `./model.onnx` is the same file as `model.onnx`.
     const artifactPath = lakePaths.incomingPackageFile(input.model, input.name, resolveInside('', where.success ? where.data.artifact.path : 'model.onnx'));
