@@ -1,3 +1,4 @@
+import type { LifecycleState } from '../schemas/lifecycle';
 import type { ModelVersion } from '../schemas/model-version';
 import type { PageKey } from '../schemas/paging';
 import type { AuditEvent, AuditEventKind, ChampionPointer, ModelRecord } from '../schemas/registry';
@@ -86,6 +87,12 @@ export interface ModelRegistry {
   getVersion(model: string, version: number): Promise<Versioned<ModelVersion> | undefined>;
   /** Every version of a model, by number. */
   listVersions(model: string): Promise<ModelVersion[]>;
+  /**
+   * The model's versions in `state`, by number: a query on the stored state, so the model's other
+   * versions are not read (reconciliation finds the versions still `validating`). A stored version
+   * in that state that does not read fails the call naming it, as `listVersions` does.
+   */
+  listVersionsInState(model: string, state: LifecycleState): Promise<ModelVersion[]>;
   /** Replaces a version if its stored ETag is still `etag`; CONCURRENCY_CONFLICT otherwise. */
   replaceVersion(version: ModelVersion, etag: string): Promise<Versioned<ModelVersion>>;
 

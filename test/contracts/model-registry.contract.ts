@@ -209,6 +209,34 @@ export function describeModelRegistryContract(name: string, makeRegistry: () => 
       });
     });
 
+    describe('listVersionsInState', () => {
+      it('when versions are in several states, then only those in the state asked for are listed, by number', async () => {
+        const model = await aModel();
+        for (let i = 0; i < 11; i++) await registered(model);
+        const states = new Map([
+          [2, 'validating'],
+          [9, 'validating'],
+          [10, 'validating'],
+          [3, 'validation_failed'],
+          [11, 'pending_approval'],
+        ] as const);
+        for (const [version, state] of states) {
+          const stored = (await registry.getVersion(model, version))!;
+          await registry.replaceVersion({ ...stored.value, state, revision: 1 }, stored.etag);
+        }
+        // 10 after 9: numbers, not strings, decide the order.
+        expect((await registry.listVersionsInState(model, 'validating')).map((v) => [v.version, v.state])).toEqual([
+          [2, 'validating'],
+          [9, 'validating'],
+          [10, 'validating'],
+        ]);
+        expect((await registry.listVersionsInState(model, 'registered')).map((v) => v.version)).toEqual([1, 4, 5, 6, 7, 8]);
+        expect(await registry.listVersionsInState(model, 'retired')).toEqual([]);
+        expect(await registry.listVersionsInState(await aModel(), 'validating')).toEqual([]);
+        expect(await registry.listVersionsInState(model, 'pending_approval')).toEqual([(await registry.getVersion(model, 11))!.value]);
+      });
+    });
+
     describe('replaceVersion', () => {
       it('when the replacement is too large to store, then PAYLOAD_TOO_LARGE and the stored version stays', async () => {
         const model = await aModel();

@@ -3,6 +3,7 @@ import { errors } from '../../shared/domain/errors';
 import { championAtFromEvents, compareLedgerEntries, compareLedgerPageOrder, ledgerTimeBound } from '../../shared/domain/lifecycle';
 import type { AuditFilter, AuditPage, ModelListing, ModelPage, ModelRegistry, RegisteredVersion, UnreadableModel, Versioned } from '../../shared/ports/model-registry';
 import type { PageRequest } from '../../shared/ports/paging';
+import type { LifecycleState } from '../../shared/schemas/lifecycle';
 import { type ModelVersion, modelVersionSchema } from '../../shared/schemas/model-version';
 import {
   type AuditEvent,
@@ -108,6 +109,10 @@ export class InMemoryModelRegistry implements ModelRegistry {
       .map((v) => v.value)
       .filter((v) => v.modelName === model)
       .sort((a, b) => a.version - b.version);
+  }
+
+  async listVersionsInState(model: string, state: LifecycleState): Promise<ModelVersion[]> {
+    return (await this.listVersions(model)).filter((v) => v.state === state);
   }
 
   async replaceVersion(version: ModelVersion, etag: string): Promise<Versioned<ModelVersion>> {

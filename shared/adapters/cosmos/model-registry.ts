@@ -9,6 +9,7 @@ import { championAtFromEvents, compareLedgerEntries, compareLedgerPageOrder, led
 import type { AuditFilter, AuditPage, ModelListing, ModelPage, ModelRegistry, RegisteredVersion, Versioned } from '../../ports/model-registry';
 import type { PageRequest } from '../../ports/paging';
 import { MAX_PAGE_TIME_LENGTH } from '../../ports/run-store';
+import type { LifecycleState } from '../../schemas/lifecycle';
 import type { ModelVersion } from '../../schemas/model-version';
 import {
   type AuditEvent,
@@ -227,6 +228,16 @@ export class CosmosModelRegistry implements ModelRegistry {
       'models',
       model,
       "SELECT * FROM c WHERE c.modelName = @model AND c.docType = 'version' ORDER BY c.version",
+    );
+    return resources.map((r) => toModelVersion(fromRead(versionDocumentSchema, r)));
+  }
+
+  async listVersionsInState(model: string, state: LifecycleState): Promise<ModelVersion[]> {
+    const resources = await this.query(
+      'models',
+      model,
+      "SELECT * FROM c WHERE c.modelName = @model AND c.docType = 'version' AND c.state = @state ORDER BY c.version",
+      [{ name: '@state', value: state }],
     );
     return resources.map((r) => toModelVersion(fromRead(versionDocumentSchema, r)));
   }
