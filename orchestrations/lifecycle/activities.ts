@@ -4,6 +4,7 @@ import type { LifecycleCommand } from '../../shared/schemas/lifecycle';
 import {
   autoApproveInputSchema,
   closeRetrainingInputSchema,
+  failValidationInputSchema,
   type LifecycleFacts,
   recordValidationInputSchema,
   type StateResult,
@@ -62,6 +63,11 @@ export const recordValidation = defineActivity(LIFECYCLE_ACTIVITIES.recordValida
       ? { type: 'pass_validation', evidenceHash: outcome.evidenceHash }
       : { type: 'fail_validation', reason: reasonOf(outcome.reasons), evidenceHash: outcome.evidenceHash },
   ),
+);
+
+/** Validation could not be completed: the version fails validation with the reason (and the evidence, when there is one). */
+export const failValidation = defineActivity(LIFECYCLE_ACTIVITIES.failValidation, failValidationInputSchema, ({ reason, evidenceHash, ...ref }) =>
+  applyAsLifecycle(ref, { type: 'fail_validation', reason: reasonOf([reason]), ...(evidenceHash ? { evidenceHash } : {}) }),
 );
 
 export const autoApprove = defineActivity(LIFECYCLE_ACTIVITIES.autoApprove, autoApproveInputSchema, ({ evidenceHash, ...ref }) =>

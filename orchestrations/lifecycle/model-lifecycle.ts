@@ -16,9 +16,9 @@ import {
   stateResultSchema,
   type VersionRef,
 } from '../../shared/schemas/lifecycle-orchestration';
-import { callActivity, carriedTrace, outageRetry } from '../activity';
+import { callActivity, carriedTrace, failureReason, outageRetry } from '../activity';
 import { jsonUnits, prefixWithin } from '../custom-status';
-import { autoApprove, closeRetraining, expire, promote, readVersion, recordValidation, startValidation, validate } from './activities';
+import { autoApprove, closeRetraining, expire, failValidation, promote, readVersion, recordValidation, startValidation, validate } from './activities';
 import { MODEL_LIFECYCLE } from './names';
 
 type Step = Generator<df.Task, unknown, unknown>;
@@ -46,6 +46,33 @@ function* awaitDecision(context: OrchestrationContext, ref: VersionRef, facts: L
     }
     return (yield* run<StateResult>(expire, ref)).state;
   }
+}
+
+/**
+ * Validation failed for good (an outage past the retries, the runtime crashing on the artifact, a
+ * bug) or its outcome could not be recorded: the version fails validation with the reason, so it
+ * does not stay `validating` for good. Only this failure path schedules the step, so histories of
+ * instances that validated replay unchanged. When even that cannot be recorded, the lifecycle
+ * fails with the first error, as it did before (reconciliation fails the version later).
+ */
+function* validationNotCompleted(ref: VersionRef, evidenceHash: string | undefined, error: unknown): Generator<df.Task, NotCompleted, unknown> {
+  // As long as a ledger reason may be: an error's message can be anything.
+  const reason = `validation could not be completed: ${failureReason(error)}`.slice(0, 2000);
+  let failed: StateResult;
+  try {
+    failed = yield* run<StateResult>(failValidation, { ...ref, reason, ...(evidenceHash ? { evidenceHash } : {}) });
+  } catch {
+    throw error;
+  }
+  // A person may have retired the version meanwhile: then the reason is not its outcome.
+  return { state: failed.state, ...(failed.evidenceHash ? { evidenceHash: failed.evidenceHash } : {}), ...(failed.state === 'validation_failed' ? { reason } : {}) };
+}
+
+/** Where validationNotCompleted left the version, and the reason when it failed it. */
+interface NotCompleted {
+  state: LifecycleState;
+  evidenceHash?: string;
+  reason?: string;
 }
 
 function setStatus(context: OrchestrationContext, status: LifecycleStatus): void {
@@ -101,11 +128,19 @@ function* modelLifecycle(context: OrchestrationContext): Step {
   if (state === 'validating') {
     setStatus(context, { step: 'validating', state });
     log('validating');
-    const outcome = yield* run<ValidationOutcome>(validate, { ...ref, validatedAt: context.df.currentUtcDateTime.toISOString() });
-    evidenceHash = outcome.evidenceHash;
-    if (outcome.reasons.length > 0) reasons = outcome.reasons;
-    state = (yield* run<StateResult>(recordValidation, { ...ref, outcome })).state;
-    log(`validation ${outcome.decision}: ${state}`);
+    try {
+      const outcome = yield* run<ValidationOutcome>(validate, { ...ref, validatedAt: context.df.currentUtcDateTime.toISOString() });
+      evidenceHash = outcome.evidenceHash;
+      if (outcome.reasons.length > 0) reasons = outcome.reasons;
+      state = (yield* run<StateResult>(recordValidation, { ...ref, outcome })).state;
+      log(`validation ${outcome.decision}: ${state}`);
+    } catch (error) {
+      const failed = yield* validationNotCompleted(ref, evidenceHash, error);
+      state = failed.state;
+      evidenceHash = failed.evidenceHash ?? evidenceHash;
+      if (failed.reason) reasons = [...(reasons ?? []), failed.reason];
+      log(`validation could not be completed: ${state}`);
+    }
   }
   if (state === 'pending_approval') {
     if (facts.approval.autoApprove && evidenceHash) {

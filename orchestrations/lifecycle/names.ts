@@ -12,6 +12,7 @@ export const LIFECYCLE_ACTIVITIES = {
   startValidation: 'lifecycleStartValidation',
   validate: 'lifecycleValidate',
   recordValidation: 'lifecycleRecordValidation',
+  failValidation: 'lifecycleFailValidation',
   autoApprove: 'lifecycleAutoApprove',
   expire: 'lifecycleExpire',
   promote: 'lifecyclePromote',

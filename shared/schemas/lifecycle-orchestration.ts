@@ -46,6 +46,8 @@ export type RevalidationInput = z.infer<typeof revalidationInputSchema>;
 
 export const validateInputSchema = versionRefSchema.extend({ validatedAt: z.iso.datetime({ offset: true }), dataset: z.string().min(1).optional() });
 export const recordValidationInputSchema = versionRefSchema.extend({ outcome: validationOutcomeSchema });
+/** Validation could not be completed (it failed for good, or its outcome could not be recorded): the version fails validation with the reason. */
+export const failValidationInputSchema = versionRefSchema.extend({ reason: z.string().min(1), evidenceHash: sha256Schema.optional() });
 export const autoApproveInputSchema = versionRefSchema.extend({ evidenceHash: sha256Schema });
 /** The lifecycle ended: the state it left the version in closes the retraining request that produced it. */
 export const closeRetrainingInputSchema = versionRefSchema.extend({ outcome: lifecycleStateSchema });

@@ -243,6 +243,86 @@ describe('modelLifecycle (replayed through the durable-functions SDK)', () => {
     expect(step.output).toMatchObject({ outcome: 'rejected' });
   });
 
+  describe('when validation cannot be completed', () => {
+    /** Fails `taskId` (an attempt of a call retried for outages) on every attempt; answers the episode after the last. */
+    async function failEveryAttempt(h: OrchestrationHarness, taskId: number, message: string): Promise<EpisodeResult> {
+      let attempt = taskId;
+      let step: EpisodeResult | undefined;
+      for (let i = 1; i <= 6; i += 1) {
+        step = await h.failActivity(attempt, message);
+        step = await h.fireTimer(step.retryTimer!.taskId);
+        if (i < 6) attempt = step.retryAttempt!;
+      }
+      expect(step!.retryAttempt).toBeUndefined();
+      return step!;
+    }
+
+    async function untilValidating(): Promise<{ h: OrchestrationHarness; step: EpisodeResult }> {
+      const h = orchestrationHarness(MODEL_LIFECYCLE, { input: ref, startTime: START });
+      let step = await h.start();
+      step = await h.completeActivity(called(step, A.readVersion).taskId, ok(facts('registered')));
+      step = await h.completeActivity(called(step, A.startValidation).taskId, ok({ state: 'validating' }));
+      return { h, step };
+    }
+
+    const crashed = "Activity function 'lifecycleValidate' failed: onnxruntime: Load model from models/churn/3/model.onnx failed";
+
+    it('when validate fails for good after its outage retries, then the version fails validation with the reason and the lifecycle completes so', async () => {
+      const { h, step: validating } = await untilValidating();
+      let step = await failEveryAttempt(h, called(validating, A.validate).taskId, 'onnxruntime: Load model from models/churn/3/model.onnx failed');
+      expect(step.failed).toBe(false);
+      const fail = called(step, A.failValidation);
+      const reason = `validation could not be completed: ${crashed}`;
+      expect(fail.input).toEqual({ ...ref, reason });
+      step = await h.completeActivity(fail.taskId, ok({ state: 'validation_failed' }));
+      step = await closesRetraining(h, step, 'validation_failed');
+      expect(step.isDone).toBe(true);
+      expect(step.output).toEqual({ ...ref, outcome: 'validation_failed', reasons: [reason] });
+      expect(step.customStatus).toEqual({ step: 'done', state: 'validation_failed', reasons: [reason] });
+      expect(step.actions.some((a) => a.name === A.recordValidation || a.kind === 'WaitForExternalEvent')).toBe(false);
+    });
+
+    it('when validate reports an expected failure, then the version fails validation naming its code', async () => {
+      const { h, step: validating } = await untilValidating();
+      let step = await h.completeActivity(called(validating, A.validate).taskId, { ok: false, code: 'PAYLOAD_TOO_LARGE', message: 'the evidence is too large' });
+      const fail = called(step, A.failValidation);
+      expect(fail.input).toEqual({ ...ref, reason: 'validation could not be completed: PAYLOAD_TOO_LARGE: the evidence is too large' });
+      step = await h.completeActivity(fail.taskId, ok({ state: 'validation_failed' }));
+      step = await closesRetraining(h, step, 'validation_failed');
+      expect(step.output).toMatchObject({ outcome: 'validation_failed' });
+    });
+
+    it('when the validation ran but recording its outcome fails for good, then the version fails validation with the reason and the evidence', async () => {
+      const { h, step: validating } = await untilValidating();
+      let step = await h.completeActivity(called(validating, A.validate).taskId, ok(pass));
+      step = await failEveryAttempt(h, called(step, A.recordValidation).taskId, 'Cosmos DB unavailable');
+      const fail = called(step, A.failValidation);
+      const reason = "validation could not be completed: Activity function 'lifecycleRecordValidation' failed: Cosmos DB unavailable";
+      expect(fail.input).toEqual({ ...ref, reason, evidenceHash: EVIDENCE });
+      step = await h.completeActivity(fail.taskId, ok({ state: 'validation_failed', evidenceHash: EVIDENCE }));
+      step = await closesRetraining(h, step, 'validation_failed');
+      expect(step.output).toEqual({ ...ref, outcome: 'validation_failed', evidenceHash: EVIDENCE, reasons: [reason] });
+    });
+
+    it('when a person retired the version meanwhile, then the lifecycle ends retired without the reason', async () => {
+      const { h, step: validating } = await untilValidating();
+      let step = await failEveryAttempt(h, called(validating, A.validate).taskId, 'onnxruntime crashed');
+      step = await h.completeActivity(called(step, A.failValidation).taskId, ok({ state: 'retired' }));
+      step = await closesRetraining(h, step, 'retired');
+      expect(step.output).toEqual({ ...ref, outcome: 'retired' });
+    });
+
+    it('when recording the failure fails too, then the lifecycle fails with the first error, as before', async () => {
+      const { h, step: validating } = await untilValidating();
+      let step = await failEveryAttempt(h, called(validating, A.validate).taskId, 'onnxruntime crashed');
+      step = await h.completeActivity(called(step, A.failValidation).taskId, { ok: false, code: 'VERSION_NOT_FOUND', message: "model 'churn' has no version 3" });
+      expect(step.failed).toBe(true);
+      expect(step.error).toMatch(/Activity function 'lifecycleValidate' failed: onnxruntime crashed/);
+      expect(step.error).not.toMatch(/VERSION_NOT_FOUND/);
+      expect(step.actions.some((a) => a.name === A.closeRetraining)).toBe(false);
+    });
+  });
+
   it('when an activity fails transiently, then it is retried after a backoff timer', async () => {
     const h = orchestrationHarness(MODEL_LIFECYCLE, { input: ref, startTime: START });
     const first = await h.start();
