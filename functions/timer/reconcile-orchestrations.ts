@@ -9,8 +9,10 @@ import { orchestrationInstances } from '../durable-client';
  * Reconciliation, on the RECONCILE_SCHEDULE setting (hourly at half past by default); locally also
  * on demand with `POST /admin/functions/reconcileOrchestrations`. Fails the runs and actuals joins
  * whose orchestration instance was terminated, failed or purged (or completed long ago) without
- * recording the outcome, so none says `running` for good (docs/production-loop.md). Logs each one
- * failed, each whose interrupted follow-ups were done now, and each document left alone because it
+ * recording the outcome, so none says `running` for good, and fails the validation of versions
+ * still `validating` whose lifecycle instance is so (docs/production-loop.md). Logs each one
+ * failed, each whose interrupted follow-ups were done now, each retraining request closed because
+ * its version is decided, and each document left alone because it
  * does not read; an outage on a model or document fails the invocation after the others were
  * reconciled (they are judged, or their follow-ups run, again next time).
  */
@@ -23,11 +25,14 @@ app.timer('reconcileOrchestrations', {
     for (const outcome of report.models) {
       for (const d of outcome.failed) context.warn(`reconcileOrchestrations: ${outcome.model}: ${d.kind} ${d.id} failed: ${d.error}`);
       for (const d of outcome.followedUp) context.log(`reconcileOrchestrations: ${outcome.model}: ${d.kind} ${d.id}: the follow-ups of its reconciled failure, interrupted earlier, are done`);
+      for (const r of outcome.retrainingClosed) context.log(`reconcileOrchestrations: ${outcome.model}: retraining request ${r.requestId} closed: its version ${r.version} is ${r.outcome}`);
       for (const u of outcome.unreadable) context.warn(`reconcileOrchestrations: ${outcome.model}: ${u.kind} ${u.id} cannot be read, left alone: ${u.reason}`);
       problems.push(...outcome.errors.map((e) => `${outcome.model}: ${e.kind} ${e.id}: ${e.error}`));
     }
-    const failed = report.models.reduce((n, m) => n + m.failed.length, 0);
-    context.log(`reconcileOrchestrations: ${report.models.length} model(s) checked, ${failed} document(s) failed as their orchestration ended without recording the outcome`);
+    const count = (kinds: readonly string[]) => report.models.reduce((n, m) => n + m.failed.filter((d) => kinds.includes(d.kind)).length, 0);
+    context.log(
+      `reconcileOrchestrations: ${report.models.length} model(s) checked, ${count(['run', 'actuals'])} document(s) failed as their orchestration ended without recording the outcome, ${count(['version'])} version(s) failed validation as their lifecycle ended or is gone while they were validating`,
+    );
     if (problems.length > 0) throw new Error(`reconcileOrchestrations: ${problems.join('; ')}`.slice(0, 4000));
   },
 });

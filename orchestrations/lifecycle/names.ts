@@ -37,8 +37,8 @@ const MAX_INSTANCE_ID_LENGTH = 256;
 export const revalidationInstanceId = (model: string, version: number, actualsId: string, runId?: string): string =>
   runId === undefined ? `revalidation:${model}:${version}:${actualsId}` : boundedId(`revalidation:${model}:${version}:${actualsId}~${runId}`, MAX_INSTANCE_ID_LENGTH, '-');
 
-/** One lifecycle instance per version: starting it twice is a no-op. */
-export const lifecycleInstanceId = (model: string, version: number): string => `lifecycle:${model}:${version}`;
+/** One lifecycle instance per version (shared/domain, where reconciliation derives it too). */
+export { lifecycleInstanceId } from '../../shared/domain/lifecycle-instance';
 
 /** The system actor the lifecycle's own transitions are recorded under. */
 export const LIFECYCLE_ACTOR: ActorInput = { id: 'system:modelLifecycle', kind: 'system', roles: [] };

@@ -1,11 +1,17 @@
+import { isDomainError } from '../domain/errors';
 import { lakePaths } from '../domain/lake-paths';
+import { lifecycleInstanceId } from '../domain/lifecycle-instance';
 import { impossibleInstanceId, strandedBy } from '../domain/policies/orchestration-outcome';
 import type { InstanceStatus, OrchestrationInstances } from '../ports/orchestration-instances';
 import type { UnreadableDocument } from '../ports/run-store';
+import type { Actor } from '../schemas/lifecycle';
+import type { ModelVersion } from '../schemas/model-version';
 import type { ActualsRecord, InferenceRun } from '../schemas/monitoring';
 import type { ActualsDeps } from './actuals/deps';
 import { failStrandedActualsJoin, finishStrandedJoinFollowUps } from './actuals/record';
 import { clearRunFollowUpsPending, failStrandedRun, ORCHESTRATED_RUN_STATES, SCHEDULED_DROPS } from './batch-inference';
+import { RegistryUseCases } from './registry';
+import { closeIfDecided } from './retraining-records';
 import { runFailedEventOf } from './run-events';
 
 /** What reconciliation reads and writes: the actuals join's dependencies (runs, events, the lake for a failed join's clean-up) and the Durable client. */
@@ -22,14 +28,17 @@ export interface ReconcileDeps extends ActualsDeps {
  */
 export const STATUS_CALL_TIMEOUT_MS = 30_000;
 
-export type ReconciledKind = 'run' | 'actuals';
+export type ReconciledKind = 'run' | 'actuals' | 'version';
 
-/** A document failed because its instance ended (or is gone) without recording the outcome. */
+/**
+ * A document failed because its instance ended (or is gone) without recording the outcome: a run or
+ * an actuals join (`failed`), or a model version (`validation_failed`; its id is the version number).
+ */
 export interface ReconciledDocument {
   kind: ReconciledKind;
   id: string;
   instanceId: string;
-  /** The `error` recorded on the document. */
+  /** The `error` recorded on the document (for a version, the transition's reason). */
   error: string;
 }
 
@@ -44,8 +53,13 @@ export interface ModelReconciliation {
   followedUp: { kind: ReconciledKind; id: string }[];
   /** Documents that do not read and may be orchestrated (their state says so or cannot be told): left alone. */
   unreadable: (UnreadableDocument & { kind: ReconciledKind })[];
+  /**
+   * Retraining requests closed because the version they produced is decided although no lifecycle
+   * closed them (a version failed here, or a close an outage interrupted), with the version's state.
+   */
+  retrainingClosed: { requestId: string; version: number; outcome: string }[];
   /** Documents that could not be judged, written or followed up (an outage), with the error; judged (or followed up) again next time. */
-  errors: { kind: ReconciledKind; id: string; error: string }[];
+  errors: { kind: ReconciledKind | 'retraining'; id: string; error: string }[];
 }
 
 export interface ReconcileReport {
@@ -59,14 +73,27 @@ const RETRY_ADVICE = {
   batch: () => 'drop the file again to score it',
   scheduled: (model: string) => `drop its files again under ${lakePaths.dropsFolder(model)}${SCHEDULED_DROPS} to score them with the next scheduled run`,
   actuals: () => 'upload the file again',
+  // The same package registers as the same version (its key): a new version is validated anew.
+  version: () => 'once the cause is fixed, register the package again as a new version (a new Idempotency-Key, or a changed manifest) to validate it, and retire this one',
 } as const;
+
+/** The actor reconciliation's lifecycle transitions are recorded under. */
+export const RECONCILE_ACTOR: Actor = { id: 'system:reconcileOrchestrations', kind: 'system', roles: [] };
+
+/** As long as a transition's reason may be. */
+const MAX_VERSION_REASON = 2000;
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /**
  * Fails the documents an orchestration instance was to finish but never will: inference runs
  * (`waiting_for_champion`, `running`) and actuals joins (`running`) whose instance was terminated,
- * failed or purged, or completed more than a grace period ago (shared/domain/policies/orchestration-outcome.ts).
+ * failed or purged, or completed more than a grace period ago (shared/domain/policies/orchestration-outcome.ts),
+ * and model versions still `validating` whose lifecycle instance (`lifecycle:{model}:{version}`) is
+ * so: `fail_validation` through the registry's state machine, so the ledger and `lifecycle.changed`
+ * follow, then the retraining request that produced the version closes (as the lifecycle's end
+ * would close it; every open request whose version is decided closes so, which also finishes a
+ * close an outage interrupted).
  * Each is recorded `failed` with the reason and what to do, and `run.failed` is published (the
  * ids of the normal failure path); a failed join then settles its path's versions as `actualsFail`
  * does. Instances that run are left alone however long they take. Writes are ETag-guarded and the
@@ -97,12 +124,13 @@ export async function reconcileOrchestrations(deps: ReconcileDeps): Promise<Reco
 export const STATUS_CALLS_AT_ONCE = 8;
 
 async function reconcileModel(deps: ReconcileDeps, model: string): Promise<ModelReconciliation> {
-  const outcome: ModelReconciliation = { model, failed: [], followedUp: [], unreadable: [], errors: [] };
-  const [runs, joins, pendingRuns, pendingJoins] = await Promise.all([
+  const outcome: ModelReconciliation = { model, failed: [], followedUp: [], unreadable: [], retrainingClosed: [], errors: [] };
+  const [runs, joins, pendingRuns, pendingJoins, validating] = await Promise.all([
     orchestratedRuns(deps, model),
     deps.runs.actuals.listReadableInState(model, 'running'),
     deps.runs.runs.listReadableFollowUpsPending(model),
     deps.runs.actuals.listReadableFollowUpsPending(model),
+    versionsValidating(deps, outcome, model),
   ]);
   outcome.unreadable.push(
     ...uniqueById([...runs.unreadable, ...pendingRuns.unreadable]).map((u) => ({ ...u, kind: 'run' as const })),
@@ -120,9 +148,26 @@ async function reconcileModel(deps: ReconcileDeps, model: string): Promise<Model
   const statusOf = (instanceId: string) => (impossibleInstanceId(instanceId) === undefined ? askHost(instanceId) : Promise.resolve(undefined));
   const runStatuses = runs.documents.map((run) => statusOf(run.instanceId));
   const joinStatuses = joins.documents.map((record) => statusOf(record.instanceId));
+  const versionStatuses = validating.map((v) => statusOf(lifecycleInstanceId(model, v.version)));
   for (const [i, run] of runs.documents.entries()) await judge(outcome, 'run', run.runId, async () => reconcileRun(deps, run, await runStatuses[i]!));
   for (const [i, record] of joins.documents.entries()) await judge(outcome, 'actuals', record.actualsId, async () => reconcileJoin(deps, record, await joinStatuses[i]!));
+  for (const [i, version] of validating.entries()) await judge(outcome, 'version', String(version.version), async () => reconcileVersion(deps, version, await versionStatuses[i]!));
+  await closeRetrainingOfDecidedVersions(deps, outcome, model);
   return outcome;
+}
+
+/**
+ * The model's versions in `validating` (a query: its other versions are not read). Listing them
+ * fails apart, as an error of the model's versions: a version that does not read must not stop
+ * the model's runs and joins from being reconciled.
+ */
+async function versionsValidating(deps: ReconcileDeps, outcome: ModelReconciliation, model: string): Promise<ModelVersion[]> {
+  try {
+    return await deps.registry.listVersionsInState(model, 'validating');
+  } catch (error) {
+    outcome.errors.push({ kind: 'version', id: 'validating', error: `the versions in validating could not be listed: ${message(error)}` });
+    return [];
+  }
 }
 
 /** `promise`, or a failure with `message` once `ms` have passed (the call itself goes on, unawaited). */
@@ -224,4 +269,53 @@ async function reconcileJoin(deps: ReconcileDeps, record: ActualsRecord, status:
   const error = `${stranded}; ${RETRY_ADVICE.actuals()}`;
   const { failed } = await failStrandedActualsJoin(deps, { model, actualsId, instanceId, error, at: now.toISOString() });
   return failed ? { kind: 'actuals', id: actualsId, instanceId, error } : undefined;
+}
+
+/**
+ * A version still `validating` whose lifecycle ended or is gone will never be validated:
+ * `fail_validation` with the reason and what to do, by the registry's state machine (ETag-guarded
+ * on the version as stored), so a version that moved on meanwhile (retired by a person, or its
+ * validation recorded) is left as it is.
+ */
+async function reconcileVersion(deps: ReconcileDeps, version: ModelVersion, status: InstanceStatus | undefined): Promise<ReconciledDocument | undefined> {
+  const { modelName: model } = version;
+  const instanceId = lifecycleInstanceId(model, version.version);
+  const stranded = strandedBy(instanceId, status, deps.clock.now());
+  if (!stranded) return undefined;
+  const reason = `validation could not be completed: ${stranded}; ${RETRY_ADVICE.version()}`.slice(0, MAX_VERSION_REASON);
+  const registry = new RegistryUseCases({ registry: deps.registry, clock: deps.clock, events: deps.events });
+  try {
+    const after = await registry.applyCommand(model, version.version, { type: 'fail_validation', reason }, RECONCILE_ACTOR);
+    if (after.state !== 'validation_failed') return undefined;
+  } catch (error) {
+    if (isDomainError(error) && error.code === 'ILLEGAL_TRANSITION') return undefined;
+    throw error;
+  }
+  return { kind: 'version', id: String(version.version), instanceId, error: reason };
+}
+
+/**
+ * Closes the open retraining requests whose version is decided: the lifecycle's end closes them,
+ * and a version failed here had none (nor has one whose close an outage interrupted). Only the
+ * model's open requests are read (a query), and the version of each `registered` one; one that
+ * does not read is left to the retraining gate.
+ */
+async function closeRetrainingOfDecidedVersions(deps: ReconcileDeps, outcome: ModelReconciliation, model: string): Promise<void> {
+  let open;
+  try {
+    open = (await deps.runs.retraining.listReadableOpen(model)).documents;
+  } catch (error) {
+    outcome.errors.push({ kind: 'retraining', id: 'open', error: `the open retraining requests could not be listed: ${message(error)}` });
+    return;
+  }
+  for (const record of open) {
+    const version = record.resultVersion;
+    if (record.state !== 'registered' || version === undefined) continue;
+    try {
+      const after = await closeIfDecided(deps, record, version);
+      if (after.state === 'closed' && after.outcome !== undefined) outcome.retrainingClosed.push({ requestId: after.requestId, version, outcome: after.outcome });
+    } catch (error) {
+      outcome.errors.push({ kind: 'retraining', id: record.requestId, error: message(error) });
+    }
+  }
 }

@@ -206,8 +206,11 @@ export async function recordTrainingResult(deps: DecisionDeps, model: string, re
   return closeIfDecided(deps, record, version);
 }
 
-/** A `registered` record whose version is already decided closes at once; any other stays as it is. */
-async function closeIfDecided(deps: DecisionDeps, record: RetrainingRecord, version: number): Promise<RetrainingRecord> {
+/**
+ * A `registered` record whose version is already decided closes at once; any other stays as it is.
+ * Reconciliation also closes so the request of a version it decided (no lifecycle end closes it).
+ */
+export async function closeIfDecided(deps: DecisionDeps, record: RetrainingRecord, version: number): Promise<RetrainingRecord> {
   if (record.state !== 'registered') return record;
   const model = record.modelName;
   const [found, modelRecord] = await Promise.all([deps.registry.getVersion(model, version), deps.registry.getModel(model)]);

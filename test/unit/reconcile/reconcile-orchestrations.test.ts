@@ -2,11 +2,13 @@ import { LakeTabularFiles } from '../../../shared/adapters/tabular/lake-tabular-
 import { lakePaths } from '../../../shared/domain/lake-paths';
 import { COMPLETED_INSTANCE_GRACE_MS, type InstanceStatus } from '../../../shared/domain/policies/orchestration-outcome';
 import type { OrchestrationInstances } from '../../../shared/ports/orchestration-instances';
-import type { ActualsRecord, InferenceRun } from '../../../shared/schemas/monitoring';
+import type { ActorInput, LifecycleCommand } from '../../../shared/schemas/lifecycle';
+import type { ActualsRecord, InferenceRun, RetrainingRecord } from '../../../shared/schemas/monitoring';
 import { work } from '../../../shared/usecases/actuals/deps';
 import { type ReconcileDeps, reconcileOrchestrations, STATUS_CALLS_AT_ONCE } from '../../../shared/usecases/reconcile-orchestrations';
+import { RegistryUseCases } from '../../../shared/usecases/registry';
 import { aDemandModel, DEFAULT_SETTINGS } from '../../support/actuals-kit';
-import { anActualsRecord, anInferenceRun } from '../../support/builders';
+import { aModelVersionInput, anActualsRecord, anInferenceRun } from '../../support/builders';
 import { InMemoryModelRegistry } from '../../support/in-memory-registry';
 import { inMemoryRunStore } from '../../support/in-memory-run-store';
 import { MemoryLake } from '../../support/memory-lake';
@@ -71,7 +73,7 @@ describe('reconciling runs whose orchestration instance is gone', () => {
     const run = await stateOf(runs, 'r1');
     const error = `the orchestration instance 'batch:${MODEL}:r1' no longer exists (purged, or its task hub was reset) and did not record the outcome; drop the file again to score it`;
     expect(run).toMatchObject({ state: 'failed', error, completedAt: NOW.toISOString(), durationMs: 2 * 3_600_000 });
-    expect(report.models).toEqual([{ model: MODEL, failed: [{ kind: 'run', id: 'r1', instanceId: `batch:${MODEL}:r1`, error }], followedUp: [], unreadable: [], errors: [] }]);
+    expect(report.models).toEqual([{ model: MODEL, failed: [{ kind: 'run', id: 'r1', instanceId: `batch:${MODEL}:r1`, error }], followedUp: [], unreadable: [], retrainingClosed: [], errors: [] }]);
     expect(events.events).toEqual([{ eventId: 'run:r1:failed', model: MODEL, occurredAt: NOW.toISOString(), type: 'run.failed', data: { runId: 'r1', error } }]);
   });
 
@@ -487,5 +489,184 @@ describe('reconciled failures whose follow-ups an outage interrupted', () => {
 
     expect(third.models[0]).toMatchObject({ failed: [], followedUp: [], errors: [] });
     expect(events.attempts).toBe(2);
+  });
+});
+
+describe('reconciling versions whose lifecycle instance is gone while they validate', () => {
+  const LIFECYCLE: ActorInput = { id: 'system:modelLifecycle', kind: 'system', roles: [] };
+  const advice = 'once the cause is fixed, register the package again as a new version (a new Idempotency-Key, or a changed manifest) to validate it, and retire this one';
+
+  /** Registers `count` versions (as alice) and moves each through `commands` as the lifecycle would. */
+  async function versions(deps: ReconcileDeps, count: number, ...commands: LifecycleCommand[]): Promise<RegistryUseCases> {
+    const registry = new RegistryUseCases({ registry: deps.registry, clock: deps.clock, events: deps.events });
+    for (let n = 0; n < count; n++) {
+      const { version } = await registry.register(MODEL, aModelVersionInput({ description: `v${n + 1}` }), { id: 'alice@example.com' });
+      for (const command of commands) await registry.applyCommand(MODEL, version.version, command, LIFECYCLE);
+    }
+    return registry;
+  }
+  const validating = (deps: ReconcileDeps, count = 1) => versions(deps, count, { type: 'start_validation' });
+  const stateOfVersion = async (deps: ReconcileDeps, version: number) => (await deps.registry.getVersion(MODEL, version))!.value;
+
+  const aRetrainingRequest = (resultVersion: number, overrides: Partial<RetrainingRecord> = {}): RetrainingRecord => ({
+    requestId: `retrain:${MODEL}:20260301T0000Z`,
+    modelName: MODEL,
+    version: 1,
+    reason: 'drift',
+    windowId: '20260301T0000Z',
+    state: 'registered',
+    requestedAt: '2026-03-01T00:00:00.000Z',
+    trainer: 'builtin',
+    resultVersion,
+    ...overrides,
+  });
+
+  it.each(['Terminated', 'Failed', 'Canceled'])(
+    'when its lifecycle instance ended %s, then the version fails validation by the state machine with the status and what to do: ledger, lifecycle.changed and the report say so',
+    async (status) => {
+      const { deps, events, instances } = await world();
+      await validating(deps);
+      instances.set(`lifecycle:${MODEL}:1`, status, NOW);
+
+      const report = await reconcileOrchestrations(deps);
+
+      const reason = `validation could not be completed: the orchestration instance 'lifecycle:${MODEL}:1' ended (${status}) without recording the outcome; ${advice}`;
+      const version = await stateOfVersion(deps, 1);
+      expect(version.state).toBe('validation_failed');
+      expect(version.history.at(-1)).toMatchObject({ command: 'fail_validation', from: 'validating', to: 'validation_failed', reason, actor: { id: 'system:reconcileOrchestrations', kind: 'system' } });
+      expect(await deps.registry.listAudit(MODEL, { kind: 'transition', version: 1 })).toEqual(version.history);
+      expect(events.ofType('lifecycle.changed').at(-1)).toMatchObject({ version: 1, data: { from: 'validating', to: 'validation_failed', command: 'fail_validation', reason, actor: 'system:reconcileOrchestrations' } });
+      expect(report.models).toEqual([
+        { model: MODEL, failed: [{ kind: 'version', id: '1', instanceId: `lifecycle:${MODEL}:1`, error: reason }], followedUp: [], unreadable: [], retrainingClosed: [], errors: [] },
+      ]);
+    },
+  );
+
+  it('when its lifecycle instance no longer exists (purged), then the version fails validation saying so', async () => {
+    const { deps } = await world();
+    await validating(deps);
+
+    await reconcileOrchestrations(deps);
+
+    expect(await stateOfVersion(deps, 1)).toMatchObject({
+      state: 'validation_failed',
+      history: expect.arrayContaining([
+        expect.objectContaining({ reason: `validation could not be completed: the orchestration instance 'lifecycle:${MODEL}:1' no longer exists (purged, or its task hub was reset) and did not record the outcome; ${advice}` }),
+      ]),
+    });
+  });
+
+  it('when its lifecycle completed longer ago than the grace period, then the version fails validation; completed within it, it is left validating', async () => {
+    const { deps, instances } = await world();
+    await validating(deps, 2);
+    instances.set(`lifecycle:${MODEL}:1`, 'Completed', new Date(NOW.getTime() - COMPLETED_INSTANCE_GRACE_MS - 1));
+    instances.set(`lifecycle:${MODEL}:2`, 'Completed', new Date(NOW.getTime() - COMPLETED_INSTANCE_GRACE_MS + 1000));
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect((await stateOfVersion(deps, 1)).state).toBe('validation_failed');
+    expect((await stateOfVersion(deps, 2)).state).toBe('validating');
+    expect(report.models[0]!.failed.map((d) => d.id)).toEqual(['1']);
+  });
+
+  it.each(['Running', 'Pending', 'Suspended'])('when its lifecycle is %s, however long it has validated, then the version is left validating and nothing is published', async (status) => {
+    const { deps, events, instances } = await world();
+    await validating(deps);
+    instances.set(`lifecycle:${MODEL}:1`, status, new Date('2026-01-01T00:00:00.000Z'));
+    const published = events.events.length;
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect((await stateOfVersion(deps, 1)).state).toBe('validating');
+    expect(report.models[0]).toMatchObject({ failed: [], errors: [] });
+    expect(events.events).toHaveLength(published);
+  });
+
+  it('when versions are in other states, then their lifecycle instances are not even asked about', async () => {
+    const { deps, instances } = await world();
+    await versions(deps, 1);
+    await versions(deps, 1, { type: 'start_validation' }, { type: 'fail_validation', reason: 'rmse too high' });
+    await versions(deps, 1, { type: 'retire' });
+
+    await reconcileOrchestrations(deps);
+
+    expect(instances.asked).toEqual([]);
+  });
+
+  it('when a person retires the version between the listing and the status answer, then it stays retired and is not reported', async () => {
+    const { deps, events, instances } = await world();
+    const registry = await validating(deps);
+    instances.set(`lifecycle:${MODEL}:1`, 'Terminated');
+    instances.beforeAnswer = async () => {
+      await registry.applyCommand(MODEL, 1, { type: 'retire', reason: 'not needed' }, { id: 'root@example.com', roles: ['MLOps.Admin'] });
+    };
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect((await stateOfVersion(deps, 1)).state).toBe('retired');
+    expect(report.models[0]).toMatchObject({ failed: [], errors: [] });
+    expect(events.ofType('lifecycle.changed').map((e) => e.data.to)).toEqual(['validating', 'retired']);
+  });
+
+  it('when the retraining request that produced the version waits for its lifecycle, then it is closed with validation_failed and the report names it', async () => {
+    const { deps, runs, instances } = await world();
+    await validating(deps);
+    instances.set(`lifecycle:${MODEL}:1`, 'Failed');
+    await runs.retraining.create(MODEL, aRetrainingRequest(1).requestId, aRetrainingRequest(1));
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect((await runs.retraining.get(MODEL, aRetrainingRequest(1).requestId))!.value).toMatchObject({ state: 'closed', outcome: 'validation_failed', closedAt: NOW.toISOString() });
+    expect(report.models[0]!.retrainingClosed).toEqual([{ requestId: aRetrainingRequest(1).requestId, version: 1, outcome: 'validation_failed' }]);
+  });
+
+  it('when a request is still registered for a version decided earlier (its close was interrupted), then it is closed with the version state; one whose version still validates stays', async () => {
+    const { deps, runs, instances } = await world();
+    await versions(deps, 1, { type: 'start_validation' }, { type: 'fail_validation', reason: 'rmse too high' });
+    await validating(deps);
+    instances.set(`lifecycle:${MODEL}:2`, 'Running');
+    const decided = aRetrainingRequest(1);
+    const waiting = aRetrainingRequest(2, { requestId: `retrain:${MODEL}:20260302T0000Z`, windowId: '20260302T0000Z' });
+    await runs.retraining.create(MODEL, decided.requestId, decided);
+    await runs.retraining.create(MODEL, waiting.requestId, waiting);
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect((await runs.retraining.get(MODEL, decided.requestId))!.value).toMatchObject({ state: 'closed', outcome: 'validation_failed' });
+    expect((await runs.retraining.get(MODEL, waiting.requestId))!.value).toEqual(waiting);
+    expect(report.models[0]!.retrainingClosed).toEqual([{ requestId: decided.requestId, version: 1, outcome: 'validation_failed' }]);
+  });
+
+  it('when the versions cannot be listed (an outage), then that is reported and the model\'s runs are still reconciled', async () => {
+    const { deps, runs } = await world();
+    await runs.runs.create(MODEL, 'r1', aRun('r1'));
+    deps.registry.listVersionsInState = () => Promise.reject(new Error('Cosmos DB unavailable'));
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect(report.models[0]!.errors).toEqual([{ kind: 'version', id: 'validating', error: 'the versions in validating could not be listed: Cosmos DB unavailable' }]);
+    expect(report.models[0]!.failed.map((d) => d.id)).toEqual(['r1']);
+  });
+
+  it('when a model has many validating versions and running runs, then they share the status calls (never more than STATUS_CALLS_AT_ONCE at once) and a version whose status never comes is reported after the timeout', async () => {
+    const { deps, runs, instances } = await world();
+    await validating(deps, 12);
+    for (let n = 0; n < 12; n++) await runs.runs.create(MODEL, `r${n}`, aRun(`r${n}`));
+    let [inFlight, most] = [0, 0];
+    instances.beforeAnswer = async (id) => {
+      most = Math.max(most, ++inFlight);
+      // The host never answers this one: its place is held until the timeout frees it.
+      if (id === `lifecycle:${MODEL}:5`) return new Promise<void>(() => setTimeout(() => inFlight--, 200));
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      inFlight--;
+    };
+
+    const report = await reconcileOrchestrations({ ...deps, statusTimeoutMs: 200 });
+
+    expect(most).toBe(STATUS_CALLS_AT_ONCE);
+    expect(new Set(instances.asked).size).toBe(24);
+    expect(report.models[0]!.errors).toEqual([{ kind: 'version', id: '5', error: `the status of instance 'lifecycle:${MODEL}:5' did not come within 200 ms` }]);
+    expect(report.models[0]!.failed.filter((d) => d.kind === 'version').map((d) => d.id)).toEqual(['1', '2', '3', '4', '6', '7', '8', '9', '10', '11', '12']);
+    expect((await stateOfVersion(deps, 5)).state).toBe('validating');
   });
 });
