@@ -3,7 +3,8 @@
  * terminated and another's purged through the Durable management API, then the
  * `reconcileOrchestrations` timer run through `POST /admin/functions/{name}`: those two runs are
  * failed with the reason and `run.failed` is on the topic; the run whose instance still waits is
- * left alone.
+ * left alone. Then a version whose lifecycle is terminated while it validates: reconciliation fails
+ * its validation, and `lifecycle.changed` says so.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,7 +13,7 @@ import path from 'node:path';
 import { ServiceBusClient } from '@azure/service-bus';
 
 import type { ModelEvent } from '../../shared/schemas/messages';
-import { aRegionalModel, regionalRows, toCsv } from '../support/model-kit';
+import { aRegionalModel, regionalPackage, regionalRows, toCsv, TRUE_WEIGHTS } from '../support/model-kit';
 import { apiClient, eventually, type ProductDevhost, startProductDevhost } from '../support/product-devhost';
 
 jest.setTimeout(180_000);
@@ -35,6 +36,36 @@ const durable = (instanceId: string, operation: string, method: 'GET' | 'POST' |
 
 type Status = { runtimeStatus?: string; customStatus?: { step?: string } | null };
 const statusOf = async (instanceId: string) => (await (await durable(instanceId, '', 'GET')).json()) as Status;
+
+/** Runs the reconciliation timer through the admin API and waits until that run succeeded. */
+async function reconcile(): Promise<void> {
+  const succeeded = () => devhost.output.filter((l) => /Executed 'reconcileOrchestrations' \(timerTrigger, \d+ ms\) Succeeded/.test(l)).length;
+  const before = succeeded();
+  const res = await fetch(`${devhost.origin}/admin/functions/reconcileOrchestrations`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-functions-key': MASTER_KEY },
+    body: JSON.stringify({ input: '' }),
+  });
+  expect(res.status).toBe(202);
+  await eventually('the reconciliation to finish', async () => (succeeded() > before ? true : undefined));
+}
+
+/** Receives from the `all-events` subscription until `enough` holds for the events of `type` received so far. */
+async function receiveEvents<T extends ModelEvent['type']>(type: T, enough: (events: Extract<ModelEvent, { type: T }>[]) => boolean): Promise<Extract<ModelEvent, { type: T }>[]> {
+  const client = new ServiceBusClient(devhost.serviceBusConnectionString);
+  try {
+    const receiver = client.createReceiver('model-events', 'all-events', { receiveMode: 'receiveAndDelete' });
+    const received: Extract<ModelEvent, { type: T }>[] = [];
+    const ofType = (e: ModelEvent): e is Extract<ModelEvent, { type: T }> => e.type === type;
+    await eventually(`${type} events`, async () => {
+      received.push(...(await receiver.receiveMessages(100, { maxWaitTimeInMs: 500 })).map((m) => m.body as ModelEvent).filter(ofType));
+      return enough(received) ? true : undefined;
+    });
+    return received;
+  } finally {
+    await client.close();
+  }
+}
 
 async function dropWaiting(name: string): Promise<Run> {
   const drop = `drops/${MODEL}/${name}.csv`;
@@ -73,13 +104,7 @@ describe('reconcileOrchestrations on devhost, run through POST /admin/functions/
     // What an operator's termination leaves: the run says it waits, for good.
     expect((await runOf(`drops/${MODEL}/terminated.csv`))?.state).toBe('waiting_for_champion');
 
-    const res = await fetch(`${devhost.origin}/admin/functions/reconcileOrchestrations`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-functions-key': MASTER_KEY },
-      body: JSON.stringify({ input: '' }),
-    });
-    expect(res.status).toBe(202);
-    await eventually('the reconciliation to finish', async () => (devhost.output.some((l) => /Executed 'reconcileOrchestrations' \(timerTrigger, \d+ ms\) Succeeded/.test(l)) ? true : undefined));
+    await reconcile();
 
     const terminatedError = `the orchestration instance '${terminated.instanceId}' ended (Terminated) without recording the outcome; drop the file again to score it`;
     const purgedError = `the orchestration instance '${purged.instanceId}' no longer exists (purged, or its task hub was reset) and did not record the outcome; drop the file again to score it`;
@@ -89,22 +114,42 @@ describe('reconcileOrchestrations on devhost, run through POST /admin/functions/
     expect((await statusOf(waiting.instanceId)).runtimeStatus).toBe('Running');
     expect(devhost.output).toContainEqual(expect.stringContaining(`reconcileOrchestrations: ${MODEL}: run ${terminated.runId} failed: ${terminatedError}`));
 
-    const client = new ServiceBusClient(devhost.serviceBusConnectionString);
-    try {
-      const receiver = client.createReceiver('model-events', 'all-events', { receiveMode: 'receiveAndDelete' });
-      const failed: ModelEvent[] = [];
-      await eventually('both run.failed events', async () => {
-        failed.push(...(await receiver.receiveMessages(100, { maxWaitTimeInMs: 500 })).map((m) => m.body as ModelEvent).filter((e) => e.type === 'run.failed'));
-        return failed.length >= 2 ? true : undefined;
-      });
-      expect(failed.map((e) => [e.eventId, e.model, e.data]).sort()).toEqual(
-        [
-          [`run:${terminated.runId}:failed`, MODEL, { runId: terminated.runId, error: terminatedError }],
-          [`run:${purged.runId}:failed`, MODEL, { runId: purged.runId, error: purgedError }],
-        ].sort(),
-      );
-    } finally {
-      await client.close();
-    }
+    const failed = await receiveEvents('run.failed', (events) => events.length >= 2);
+    expect(failed.map((e) => [e.eventId, e.model, e.data]).sort()).toEqual(
+      [
+        [`run:${terminated.runId}:failed`, MODEL, { runId: terminated.runId, error: terminatedError }],
+        [`run:${purged.runId}:failed`, MODEL, { runId: purged.runId, error: purgedError }],
+      ].sort(),
+    );
+  });
+
+  it('when a version\'s lifecycle is terminated while it validates, then reconciliation fails its validation with the status and what to do, and lifecycle.changed says so', async () => {
+    const model = 'stranded';
+    const instanceId = `lifecycle:${model}:1`;
+    expect((await apiClient(devhost.origin, 'contributor').post('models', aRegionalModel(model, { validation: { metric: 'rmse', minSegmentRows: 30, bootstrapResamples: 1000 } }))).status).toBe(201);
+    // Enough rows that the validate activity takes a while: the lifecycle is suspended while it runs.
+    const validation = toCsv(regionalRows(50_000, 1));
+    await devhost.container().getBlockBlobClient(`datasets/${model}/validation.csv`).upload(validation, Buffer.byteLength(validation));
+    const pkg = regionalPackage(TRUE_WEIGHTS, 0, { datasets: [{ role: 'validation', uri: `datasets/${model}/validation.csv` }] });
+    expect((await apiClient(devhost.origin, 'contributor').register(model, pkg.manifest, pkg.onnx)).status).toBe(202);
+    // The lifecycle logs 'validating' in the episode that schedules the validate activity; suspended
+    // before that activity's result is taken, the version stays validating whatever validate does.
+    await eventually('the lifecycle to validate', async () => (devhost.output.some((l) => l.includes(`[${instanceId}] ${model} v1: validating`)) ? true : undefined), 60_000, 10);
+    expect((await durable(instanceId, '/suspend?reason=operator', 'POST')).status).toBe(202);
+    await eventually('the lifecycle to be suspended', async () => ((await statusOf(instanceId)).runtimeStatus === 'Suspended' ? true : undefined));
+    expect((await durable(instanceId, '/terminate?reason=operator', 'POST')).status).toBe(202);
+    await eventually('the lifecycle to be terminated', async () => ((await statusOf(instanceId)).runtimeStatus === 'Terminated' ? true : undefined));
+    // What an operator's termination leaves: the version says it validates, for good.
+    expect((await reader().get(`models/${model}/versions/1`)).body?.version).toMatchObject({ state: 'validating' });
+
+    await reconcile();
+
+    const reason = `validation could not be completed: the orchestration instance '${instanceId}' ended (Terminated) without recording the outcome; once the cause is fixed, register the package again as a new version (a new Idempotency-Key, or a changed manifest) to validate it, and retire this one`;
+    const version = (await reader().get(`models/${model}/versions/1`)).body?.version;
+    expect(version).toMatchObject({ state: 'validation_failed' });
+    expect(version.history.at(-1)).toMatchObject({ command: 'fail_validation', to: 'validation_failed', reason, actor: { id: 'system:reconcileOrchestrations' } });
+    expect(devhost.output).toContainEqual(expect.stringContaining(`reconcileOrchestrations: ${model}: version 1 failed: ${reason}`));
+    const changed = await receiveEvents('lifecycle.changed', (events) => events.some((e) => e.model === model && e.version === 1 && e.data.to === 'validation_failed'));
+    expect(changed.find((e) => e.model === model && e.data.to === 'validation_failed')).toMatchObject({ version: 1, data: { from: 'validating', command: 'fail_validation', reason } });
   });
 });
