@@ -88,12 +88,7 @@ const message = (error: unknown) => (error instanceof Error ? error.message : St
 /**
  * Fails the documents an orchestration instance was to finish but never will: inference runs
  * (`waiting_for_champion`, `running`) and actuals joins (`running`) whose instance was terminated,
- * failed or purged, or completed more than a grace period ago (shared/domain/policies/orchestration-outcome.ts),
- * and model versions still `validating` whose lifecycle instance (`lifecycle:{model}:{version}`) is
- * so: `fail_validation` through the registry's state machine, so the ledger and `lifecycle.changed`
- * follow, then the retraining request that produced the version closes (as the lifecycle's end
- * would close it; every open request whose version is decided closes so, which also finishes a
- * close an outage interrupted).
+ * failed or purged, or completed more than a grace period ago (shared/domain/policies/orchestration-outcome.ts).
  * Each is recorded `failed` with the reason and what to do, and `run.failed` is published (the
  * ids of the normal failure path); a failed join then settles its path's versions as `actualsFail`
  * does. Instances that run are left alone however long they take. Writes are ETag-guarded and the
@@ -102,6 +97,12 @@ const message = (error: unknown) => (error instanceof Error ? error.message : St
  * each run first reruns the follow-ups of the marked documents (idempotent), so an outage after
  * the write delays them instead of losing them. Only documents in those states or marked are read
  * (queries), for every registered model; one document's outage does not stop the others.
+ *
+ * Model versions still `validating` whose lifecycle instance (`lifecycle:{model}:{version}`) is so
+ * are judged alike and get `fail_validation` through the registry's state machine (the ledger and
+ * `lifecycle.changed` follow). Then every open retraining request whose version is decided is
+ * closed, as the lifecycle's end would have: that of a version failed here, and one whose close
+ * an outage interrupted.
  */
 export async function reconcileOrchestrations(deps: ReconcileDeps): Promise<ReconcileReport> {
   const listing = await deps.registry.listModels();
