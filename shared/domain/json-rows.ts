@@ -22,6 +22,13 @@ function numberOfText(text: string): number {
   return special[1] === '-' ? -Infinity : Infinity;
 }
 
+/**
+ * A number JSON carries as sent: finite, and whole only up to ±(2^53 - 1), past which doubles skip
+ * whole numbers (an int64 key such as 9007199254740993 arrives as ...992). A fraction is kept as
+ * its shortest round-trip text, which is the number sent when it had at most 15 significant digits.
+ */
+export const isExactJsonNumber = (value: number): boolean => Number.isFinite(value) && (Number.isSafeInteger(value) || !Number.isInteger(value));
+
 /** The fields of rows given as JSON: the union of their keys, in the order first seen. */
 export function jsonFieldNames(rows: readonly Readonly<Record<string, JsonCell>>[]): string[] {
   const names = new Set<string>();
@@ -61,6 +68,10 @@ export function jsonRows(rows: readonly Readonly<Record<string, JsonCell>>[], co
       return numberOfText(String(value));
     },
     text,
+    lossyNumber: (column, row) => {
+      const value = cell(column, row);
+      return typeof value === 'number' && !isExactJsonNumber(value);
+    },
     rawCells: (row) => columns.map((_, c) => text(c, row)),
   };
 }

@@ -40,6 +40,12 @@ export interface RawRows {
   /** The cell as text, or null when empty. */
   text(column: number, row: number): string | null;
   /**
+   * True when the cell is a JSON number a double may not hold as it was sent: a whole number past
+   * ±(2^53 - 1) (`9007199254740993` reads as ...992) or an infinity (`1e400`). Only JSON rows
+   * have such cells; a file's cells are text, and ids are read as that text.
+   */
+  lossyNumber?(column: number, row: number): boolean;
+  /**
    * The cell as text for low-cardinality columns (categories, segment keys): a reader may return
    * one shared string per distinct value instead of decoding each cell.
    */

@@ -237,7 +237,7 @@ function compact<T>(values: ArrayLike<T>, keep: Int32Array, make: (n: number) =>
  * Checks every row of a raw batch against the model's feature schema and returns the valid rows
  * as a columnar RowBatch (numeric, boolean as 0/1, datetime as epoch ms; categorical as text)
  * plus one rejection per invalid row listing every problem found: unreadable rows, ragged rows,
- * empty id, empty non-nullable cells, text in numeric columns, NaN or infinite numbers, values
+ * empty id, a JSON id number that may have been rounded, empty non-nullable cells, text in numeric columns, NaN or infinite numbers, values
  * outside a strict range or a strict set of allowed values, bad booleans and datetimes.
  * Works column by column (tight loops over typed arrays), then drops the rejected rows.
  */
@@ -258,6 +258,9 @@ export function validateRows(rows: RawRows, layout: ColumnLayout): ValidatedRows
     if (unreadable[r]) continue;
     const id = rows.text(layout.id, r);
     if (id === null) problems.add(r, 'missing_id', 'the id column is empty');
+    // Echoed rounded, the id would join this row's prediction to another row of the caller's.
+    else if (rows.lossyNumber?.(layout.id, r))
+      problems.add(r, 'inexact_id', `the id is the number ${id} as JSON read it, which may not be the number sent (a whole number past ±9007199254740991, or beyond a double's range): send such ids as strings`);
     else ids[r] = id;
   }
   const numeric: Record<string, Float64Array> = {};

@@ -56,8 +56,9 @@ export async function scoreRows(
   const raw = rowsAsRead(definition, input.rows);
   const layout = layoutColumns(definition, raw.columns, 'json');
   const valid = validateRows(raw, layout);
-  // The id field as validation found it (names are matched with spaces around them ignored).
-  const idOf = (row: number) => raw.text(layout.id, row);
+  // The id field as validation found it (names are matched with spaces around them ignored); none
+  // for an id JSON may have rounded, which would name another of the caller's rows.
+  const idOf = (row: number) => (raw.lossyNumber?.(layout.id, row) ? null : raw.text(layout.id, row));
   const results = new Array<RowResult>(raw.rowCount);
   for (const r of valid.rejected) results[r.row - 1] = { row: r.row - 1, id: idOf(r.row - 1), error: { code: r.code, reason: r.reason } };
   if (valid.batch.rowCount > 0) {

@@ -710,6 +710,24 @@ describe('synchronous scoring of rows', () => {
       await runtime.close();
     }
   });
+  it('when a JSON id is a number a double may have rounded (an int64 key, 1e400), then that row is rejected inexact_id with no id, not echoed as another id', async () => {
+    const { deps, runtime } = await setup();
+    try {
+      const rows = JSON.parse(
+        '[{"id": 9007199254740993, "x1": 1, "x2": 2, "region": "north"}, {"id": 1e400, "x1": 1, "x2": 2, "region": "north"}, {"id": 9007199254740991, "x1": 1, "x2": 2, "region": "north"}, {"id": "9007199254740993", "x1": 1, "x2": 2, "region": "north"}]',
+      ) as Record<string, string | number>[];
+      const scored = await scoreRows(deps, { model: 'demand', rows });
+      expect(scored).toMatchObject({ scored: 2, rejected: 2 });
+      expect(scored.results).toEqual([
+        { row: 0, id: null, error: { code: 'inexact_id', reason: expect.stringMatching(/^the id is the number 9007199254740992 as JSON read it.*send such ids as strings$/) } },
+        { row: 1, id: null, error: { code: 'inexact_id', reason: expect.stringMatching(/^the id is the number Infinity as JSON read it/) } },
+        { row: 2, id: '9007199254740991', prediction: expect.any(Number) },
+        { row: 3, id: '9007199254740993', prediction: expect.any(Number) },
+      ]);
+    } finally {
+      await runtime.close();
+    }
+  });
   it('when the id field is named with spaces around it, then each result carries the id validation read', async () => {
     const { deps, runtime } = await setup();
     try {

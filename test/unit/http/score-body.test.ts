@@ -47,9 +47,15 @@ describe('the body of POST /score', () => {
 
   it('when a number is past the range of a double (1e309), then its row reads it as an infinity (rejected not_finite), not the whole request refused', () => {
     const { value } = read(JSON.parse('{"rows":[{"id":"a","x1":1e309,"x2":-1e309},{"id":"b","x1":1}]}'));
-    expect(value?.rows).toEqual([{ id: 'a', x1: 'Infinity', x2: '-Infinity' }, { id: 'b', x1: 1 }]);
+    expect(value?.rows).toEqual([{ id: 'a', x1: Infinity, x2: -Infinity }, { id: 'b', x1: 1 }]);
     const rows = jsonRows(value!.rows as never);
     expect([rows.number(1, 0), rows.number(2, 0), rows.number(1, 1)]).toEqual([Infinity, -Infinity, 1]);
+  });
+
+  it('when an id is 1e400, then it stays a number the rows call lossy, not the text "Infinity" a string id could be', () => {
+    const { value } = read(JSON.parse('{"rows":[{"id":1e400},{"id":"Infinity"}]}'));
+    const rows = jsonRows(value!.rows as never);
+    expect([rows.lossyNumber!(0, 0), rows.lossyNumber!(0, 1)]).toEqual([true, false]);
   });
 
   it('when rows, fields and cells are as documented, then they are read as sent', () => {

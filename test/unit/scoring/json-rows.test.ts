@@ -29,6 +29,12 @@ describe('JSON rows', () => {
     );
   });
 
+  it('when a cell is a number JSON may have rounded (a whole number past 2^53 - 1, an infinity), then it is lossy; text, fractions and safe whole numbers are not', () => {
+    const cells = [2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53, -(2 ** 53), 1e21, Infinity, -Infinity, 0.1, -0, '9007199254740993', true, null];
+    const rows = jsonRows(cells.map((x) => ({ x })));
+    expect(cells.map((_, r) => rows.lossyNumber!(0, r))).toEqual([false, false, true, true, true, true, true, false, false, false, false, false]);
+  });
+
   it('when a row lacks a field another row has, then it is missing there, even when named like an Object.prototype member', () => {
     const rows = jsonRows([{ id: 'a', constructor: 'x', toString: '1' }, { id: 'b' }]);
     expect(rows.columns).toEqual(['id', 'constructor', 'toString']);
