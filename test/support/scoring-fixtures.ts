@@ -62,7 +62,7 @@ export async function readParquetRows(buf: Buffer): Promise<Record<string, unkno
 }
 
 /** Writes columns to a Parquet buffer with the given row-group size. */
-export function parquetOf(columns: { name: string; data: unknown[]; type: 'DOUBLE' | 'STRING' | 'INT32' | 'BOOLEAN' }[], rowGroupSize: number): Buffer {
+export function parquetOf(columns: { name: string; data: unknown[]; type: 'DOUBLE' | 'STRING' | 'INT32' | 'INT64' | 'BOOLEAN' }[], rowGroupSize: number): Buffer {
   const ab = hyparquetWriter.parquetWriteBuffer({
     columnData: columns.map((c) => ({ name: c.name, data: c.data as never, type: c.type, nullable: true })),
     rowGroupSize,

@@ -339,6 +339,30 @@ describe('scoreChunk with a tree-ensemble classifier on Parquet', () => {
     });
   });
 
+  it('when ids are int64 keys past 2^53 (a Parquet INT64 column, long digits in a CSV), then each prediction carries its id exactly, not rounded to a double', async () => {
+    const lake = new MemoryLake();
+    const ids = [9007199254740993n, -9223372036854775808n, 9223372036854775807n, 2n ** 53n + 2n];
+    const cells = { visits: [1, 2, 3, 4], spend: [0.5, -1, 2, 3] };
+    await lake.write(
+      'drops/tiers/ids.parquet',
+      parquetOf(
+        [
+          { name: 'customer', data: ids, type: 'INT64' },
+          { name: 'visits', data: cells.visits, type: 'DOUBLE' },
+          { name: 'spend', data: cells.spend, type: 'DOUBLE' },
+        ],
+        2,
+      ),
+    );
+    await lake.write('drops/tiers/ids.csv', Buffer.from(`customer,visits,spend\n${ids.map((id, i) => `${id},${cells.visits[i]},${cells.spend[i]}`).join('\n')}\n`));
+    const v = await version();
+    for (const source of ['drops/tiers/ids.parquet', 'drops/tiers/ids.csv']) {
+      const { summaries } = await scoreAll(lake, v, source);
+      const out = (await Promise.all(summaries.map((s) => readParquetRows(lake.body(s.partPath))))).flat();
+      expect(out.map((o) => o.customer)).toEqual(ids.map(String));
+    }
+  });
+
   it('when a Parquet file has the wrong schema, then missing columns fail the plan and wrong types are rejected per row', async () => {
     const lake = new MemoryLake();
     await lake.write('drops/tiers/missing.parquet', parquetOf([{ name: 'customer', data: ['a'], type: 'STRING' }], 10));
