@@ -24,6 +24,8 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   INVALID_INPUT_FILE: 422,
   ARTIFACT_INTEGRITY: 422,
   INSUFFICIENT_DATA: 422,
+  // A version's registered files gone from the lake: nothing the caller can change in the request.
+  ARTIFACT_MISSING: 500,
 };
 
 /** RFC 9457 problem types: one stable URI per error code. */

@@ -26,6 +26,7 @@ export const ERROR_CODES = [
   'UNSUPPORTED_MODEL',
   'INVALID_INPUT_FILE',
   'ARTIFACT_INTEGRITY',
+  'ARTIFACT_MISSING',
   'INSUFFICIENT_DATA',
 ] as const;
 
@@ -45,6 +46,9 @@ export class DomainError extends Error {
 export const isDomainError = (e: unknown): e is DomainError => e instanceof DomainError;
 
 type Details = Record<string, unknown>;
+
+/** The files registration stores beside a version, as an error names them. */
+export type VersionFile = 'ONNX artifact' | 'fitted transforms' | 'golden records';
 const make = (code: ErrorCode) => (message: string, details?: Details) => new DomainError(code, message, details);
 
 /** One constructor per code, so call sites read as the failure they report. */
@@ -69,6 +73,13 @@ export const errors = {
   unsupportedModel: make('UNSUPPORTED_MODEL'),
   invalidInputFile: make('INVALID_INPUT_FILE'),
   artifactIntegrity: make('ARTIFACT_INTEGRITY'),
+  /** A file registration stored with a version is gone from the lake: the backend's data, not the caller's request, is at fault. */
+  artifactMissing: (model: string, version: number, file: VersionFile) =>
+    new DomainError('ARTIFACT_MISSING', `model '${model}' version ${version}: its ${file} is missing from the data lake; restore it or register the version again`, {
+      model,
+      version,
+      file,
+    }),
   insufficientData: make('INSUFFICIENT_DATA'),
 } satisfies Record<string, (...args: never[]) => DomainError>;
 

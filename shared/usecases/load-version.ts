@@ -1,4 +1,4 @@
-import { errors, parseOrThrow } from '../domain/errors';
+import { errors, isDomainError, parseOrThrow, type VersionFile } from '../domain/errors';
 import { lakePaths } from '../domain/lake-paths';
 import { type GoldenRecord, goldenRecordsSchema } from '../domain/parity';
 import { assertInputsMatchFeatures } from '../domain/transforms';
@@ -21,8 +21,22 @@ export interface LoadedVersion extends ScoringVersion {
   goldenRecords: GoldenRecord[] | undefined;
 }
 
-async function readJson(lake: DataLake, path: string): Promise<unknown> {
-  const text = (await lake.readBuffer(path)).toString('utf8');
+/**
+ * A file registration stored with the version. Its absence is the backend's own data missing
+ * (ARTIFACT_MISSING, naming the model and version), not a resource the caller asked for (a 404
+ * naming a lake path).
+ */
+async function readVersionFile(lake: DataLake, version: ModelVersion, file: VersionFile, path: string): Promise<Buffer> {
+  try {
+    return await lake.readBuffer(path);
+  } catch (error) {
+    if (isDomainError(error) && error.code === 'NOT_FOUND') throw errors.artifactMissing(version.modelName, version.version, file);
+    throw error;
+  }
+}
+
+async function readJson(lake: DataLake, version: ModelVersion, file: VersionFile, path: string): Promise<unknown> {
+  const text = (await readVersionFile(lake, version, file, path)).toString('utf8');
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
@@ -34,7 +48,7 @@ async function readJson(lake: DataLake, path: string): Promise<unknown> {
 export async function readFittedTransforms(lake: DataLake, version: ModelVersion): Promise<FittedTransforms | undefined> {
   if (version.transformSpecHash === undefined) return undefined; // the graph takes raw columns
   const path = lakePaths.transformSpec(version.modelName, version.version);
-  const fitted = parseOrThrow(fittedTransformsSchema, await readJson(lake, path), `fitted transforms ${path}`);
+  const fitted = parseOrThrow(fittedTransformsSchema, await readJson(lake, version, 'fitted transforms', path), `fitted transforms ${path}`);
   if (fitted.specHash !== version.transformSpecHash) {
     throw errors.artifactIntegrity(`'${path}' has spec hash ${fitted.specHash}, the version was registered with ${version.transformSpecHash}`, {
       path,
@@ -45,7 +59,8 @@ export async function readFittedTransforms(lake: DataLake, version: ModelVersion
 
 /**
  * Loads a registered version the way every scoring path uses it: the ONNX artifact (its sha256
- * checked against the registry by the runtime: ARTIFACT_INTEGRITY), the signature checked against
+ * checked against the registry by the runtime: ARTIFACT_INTEGRITY; ARTIFACT_MISSING when it or
+ * another file of the version is gone from the lake), the signature checked against
  * the graph (SIGNATURE_MISMATCH), the fitted transforms checked against the registered hash, the
  * model's features and the model's input width, and the golden records if it has them.
  */
@@ -63,10 +78,10 @@ export async function loadScoringVersion(
     signature: version.signature,
     task: definition.task,
     ...(definition.classLabels ? { classLabels: definition.classLabels } : {}),
-    fetch: () => deps.lake.readBuffer(version.artifact.path),
+    fetch: () => readVersionFile(deps.lake, version, 'ONNX artifact', version.artifact.path),
   });
   const goldenRecords = version.goldenRecordsPath
-    ? parseOrThrow(goldenRecordsSchema, await readJson(deps.lake, version.goldenRecordsPath), 'golden records')
+    ? parseOrThrow(goldenRecordsSchema, await readJson(deps.lake, version, 'golden records', version.goldenRecordsPath), 'golden records')
     : undefined;
   // The inputs are planned from the signature, the features and the transforms (SIGNATURE_MISMATCH
   // names an input that cannot be fed, e.g. a matrix width other than the transforms' outputs).

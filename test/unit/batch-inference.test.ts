@@ -728,6 +728,34 @@ describe('synchronous scoring of rows', () => {
       await runtime.close();
     }
   });
+  it('when the champion\'s ONNX artifact was deleted from the lake, then scoring fails ARTIFACT_MISSING naming the model and version, not a 404 naming a lake path', async () => {
+    const { deps, lake, runtime } = await setup();
+    const fresh = new OnnxModelRuntime(); // a worker that has not loaded the version yet
+    try {
+      const artifact = (await deps.registry.getVersion('demand', 1))!.value.artifact.path;
+      await lake.delete(artifact);
+      const cold = { ...deps, runtime: fresh, cache: new VersionCache() };
+      const rows = [{ id: 'a', x1: 1, x2: 2, region: 'north' }];
+      const failure = scoreRows(cold, { model: 'demand', rows });
+      await expect(failure).rejects.toMatchObject({ code: 'ARTIFACT_MISSING', details: { model: 'demand', version: 1, file: 'ONNX artifact' } });
+      await expect(failure).rejects.toMatchObject({ message: expect.not.stringContaining(artifact) });
+      // A drop's chunk fails the same way: its run fails with this reason (batchInference fails the run on a chunk's expected failure).
+      await lake.write('drops/demand/a.csv', Buffer.from(toCsv(regionalRows(5, 3))));
+      const info = (await lake.stat('drops/demand/a.csv'))!;
+      const source = { path: 'drops/demand/a.csv', etag: info.etag, size: info.size, lastModified: '2026-06-01T10:30:00.000Z' };
+      const runId = runIdFor([source], source.lastModified);
+      await startRun(cold, { model: 'demand', runId, instanceId: `batch:demand:${runId}`, kind: 'batch', sources: [source] });
+      const plan = await planRun(cold, { model: 'demand', runId });
+      if ('failed' in plan) throw new Error(plan.failed);
+      await expect(scoreRunChunk(cold, { model: 'demand', runId, version: 1, planned: plan.chunks[0]!, arrival: source.lastModified })).rejects.toMatchObject({
+        code: 'ARTIFACT_MISSING',
+        message: "model 'demand' version 1: its ONNX artifact is missing from the data lake; restore it or register the version again",
+      });
+    } finally {
+      await fresh.close();
+      await runtime.close();
+    }
+  });
   it('when the id field is named with spaces around it, then each result carries the id validation read', async () => {
     const { deps, runtime } = await setup();
     try {

@@ -3,9 +3,25 @@ import { ERROR_CODES, errors, parseOrThrow } from '../../../shared/domain/errors
 import { approveBodySchema } from '../../../shared/schemas/api';
 
 describe('problem documents', () => {
-  it('when any error code is mapped, then it has a 4xx status', () => {
+  it('when any error code is mapped, then it has a 4xx status, but the backend\'s own files missing is a 500', () => {
     for (const code of ERROR_CODES) expect(STATUS_OF[code]).toBeGreaterThanOrEqual(400);
     expect(Object.keys(STATUS_OF).sort()).toEqual([...ERROR_CODES].sort());
+    expect(ERROR_CODES.filter((code) => STATUS_OF[code] >= 500)).toEqual(['ARTIFACT_MISSING']);
+  });
+
+  it('when a version\'s artifact is missing from the lake, then the problem names the model, version and file, and no lake path', () => {
+    const problem = problemOf(errors.artifactMissing('demand', 3, 'ONNX artifact'), '/api/models/demand/score');
+    expect(problem).toEqual({
+      type: 'urn:mlops:problem:artifact-missing',
+      title: 'Artifact missing',
+      status: 500,
+      detail: "model 'demand' version 3: its ONNX artifact is missing from the data lake; restore it or register the version again",
+      instance: '/api/models/demand/score',
+      code: 'ARTIFACT_MISSING',
+      model: 'demand',
+      version: 3,
+      file: 'ONNX artifact',
+    });
   });
 
   it('when input is invalid, then the problem carries the zod issues with their paths', () => {
