@@ -114,12 +114,33 @@ export interface WindowCollection extends DocumentCollection<MonitoringWindow>, 
   listReadablePerformanceUnjudged(model: string, before?: string): Promise<DocumentListing<MonitoringWindow>>;
 }
 
+/** A page of model names, in name order: at most `limit` names after `after` (pass a page's last name for the next). */
+export interface ModelNamePage {
+  after?: string;
+  limit: number;
+}
+
+/**
+ * Models with documents reconciliation judges, across every model's partition: the query that
+ * finds them whether or not the model is registered (a drop for a model not registered yet waits
+ * for its champion). Documents that do not read count as their stored model's.
+ */
+export interface ModelsToReconcile<S extends string> {
+  /**
+   * The names of models with a document of this kind in one of `states` (or whose state cannot be
+   * told: not text, or text that is no state), or marked `followUpsPendingSince`, in name order,
+   * each once: a page of `page.limit` names after `page.after`. Each query the store runs reads a
+   * bounded number of items, however many documents a model has.
+   */
+  listModelsToReconcile(states: readonly S[], page: ModelNamePage): Promise<string[]>;
+}
+
 /**
  * The inference runs, with the query the actuals join needs besides ranges of ids. Pages order runs
  * by `createdAt`; `state` keeps the runs whose stored state is that one, and runs that do not read
  * whose stored state is none of the states (they may be in that one).
  */
-export interface RunCollection extends DocumentCollection<InferenceRun>, NewestFirstPages<InferenceRun, { state?: RunState }> {
+export interface RunCollection extends DocumentCollection<InferenceRun>, NewestFirstPages<InferenceRun, { state?: RunState }>, ModelsToReconcile<RunState> {
   /**
    * The model's runs created at or after `since`, by id: a query on `createdAt` as the app writes it
    * (UTC ISO 8601 with milliseconds), so a model's older runs are not read. A run whose `createdAt`
@@ -151,7 +172,7 @@ export interface RunCollection extends DocumentCollection<InferenceRun>, NewestF
 }
 
 /** Actuals records: also the versions of one actuals file, found without reading the model's others. Pages order them by `createdAt`. */
-export interface ActualsCollection extends DocumentCollection<ActualsRecord>, NewestFirstPages<ActualsRecord> {
+export interface ActualsCollection extends DocumentCollection<ActualsRecord>, NewestFirstPages<ActualsRecord>, ModelsToReconcile<ActualsRecord['state']> {
   /**
    * The records whose `source.path` is `path` (every version of that blob joined), by id, those
    * that do not read listed apart as `listReadable` does (among them, any whose path cannot be told).

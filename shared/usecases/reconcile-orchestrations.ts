@@ -3,7 +3,7 @@ import { lakePaths } from '../domain/lake-paths';
 import { lifecycleInstanceId } from '../domain/lifecycle-instance';
 import { impossibleInstanceId, strandedBy } from '../domain/policies/orchestration-outcome';
 import type { InstanceStatus, OrchestrationInstances } from '../ports/orchestration-instances';
-import type { UnreadableDocument } from '../ports/run-store';
+import type { ModelNamePage, UnreadableDocument } from '../ports/run-store';
 import type { Actor } from '../schemas/lifecycle';
 import type { ModelVersion } from '../schemas/model-version';
 import type { ActualsRecord, InferenceRun } from '../schemas/monitoring';
@@ -63,8 +63,9 @@ export interface ModelReconciliation {
 }
 
 export interface ReconcileReport {
+  /** The models with documents to judge or follow up, registered or not, by name. */
   models: ModelReconciliation[];
-  /** Models whose documents could not be listed (an outage), or whose model document does not read. */
+  /** Models whose documents could not be listed (an outage). */
   failures: { model: string; error: string }[];
 }
 
@@ -96,25 +97,50 @@ const message = (error: unknown) => (error instanceof Error ? error.message : St
  * failed. The write marks the document (`followUpsPendingSince`) until its follow-ups are done, and
  * each run first reruns the follow-ups of the marked documents (idempotent), so an outage after
  * the write delays them instead of losing them. Only documents in those states or marked are read
- * (queries), for every registered model; one document's outage does not stop the others.
+ * (queries), of every model that has such documents, found across models rather than from the
+ * registry: a drop for a model not registered yet waits for its champion, and its run must not stay
+ * waiting for good once its instance is gone. One document's outage does not stop the others.
  *
  * Model versions still `validating` whose lifecycle instance (`lifecycle:{model}:{version}`) is so
- * are judged alike and get `fail_validation` through the registry's state machine (the ledger and
- * `lifecycle.changed` follow). Then every open retraining request whose version is decided is
- * closed, as the lifecycle's end would have: that of a version failed here, and one whose close
- * an outage interrupted.
+ * are judged alike, for every registered model, and get `fail_validation` through the registry's
+ * state machine (the ledger and `lifecycle.changed` follow). Then every open retraining request
+ * whose version is decided is closed, as the lifecycle's end would have: that of a version failed
+ * here, and one whose close an outage interrupted.
  */
 export async function reconcileOrchestrations(deps: ReconcileDeps): Promise<ReconcileReport> {
-  const listing = await deps.registry.listModels();
+  const [listing, withDocuments] = await Promise.all([deps.registry.listModels(), modelsToReconcile(deps)]);
   const report: ReconcileReport = { models: [], failures: listing.unreadable.map((u) => ({ model: u.modelName, error: u.reason })) };
-  for (const { modelName } of listing.models) {
+  // Registered models for their versions and retraining requests; the others for their runs and joins.
+  const models = [...new Set([...listing.models.map((m) => m.modelName), ...withDocuments])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const model of models) {
     try {
-      report.models.push(await reconcileModel(deps, modelName));
+      report.models.push(await reconcileModel(deps, model));
     } catch (error) {
-      report.failures.push({ model: modelName, error: message(error) });
+      report.failures.push({ model, error: message(error) });
     }
   }
   return report;
+}
+
+/** Model names a query for them reads at a time. */
+export const MODEL_NAMES_PER_PAGE = 100;
+
+/** The models, registered or not, with runs or joins in an orchestrated state (or untold) or with follow-ups pending, by name. */
+async function modelsToReconcile(deps: ReconcileDeps): Promise<string[]> {
+  const [withRuns, withJoins] = await Promise.all([
+    everyModelName((page) => deps.runs.runs.listModelsToReconcile(ORCHESTRATED_RUN_STATES, page)),
+    everyModelName((page) => deps.runs.actuals.listModelsToReconcile(['running'], page)),
+  ]);
+  return [...new Set([...withRuns, ...withJoins])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+async function everyModelName(list: (page: ModelNamePage) => Promise<string[]>): Promise<string[]> {
+  const names: string[] = [];
+  for (;;) {
+    const page = await list({ limit: MODEL_NAMES_PER_PAGE, ...(names.length > 0 ? { after: names.at(-1)! } : {}) });
+    names.push(...page);
+    if (page.length < MODEL_NAMES_PER_PAGE) return names;
+  }
 }
 
 /**

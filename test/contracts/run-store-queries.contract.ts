@@ -193,6 +193,55 @@ export function describeRunStoreQueriesContract<S extends RunStore>(name: string
       });
     });
 
+    describe('models with documents to reconcile, across models', () => {
+      // Other tests' models share the store: each model here is named after this test's `model`, and
+      // nothing but names that start with it sorts between `model` and them (names are [a-z0-9-]);
+      // a page longer than this test's names may go on with other models, which are left out.
+      const named = (suffix: string) => `${model}-${suffix}`;
+      const after = () => model;
+      const ours = (names: string[]) => names.filter((name) => name.startsWith(`${model}-`));
+
+      it('when models have runs in several states, then listModelsToReconcile names each model with a run in the states asked, whose state cannot be told, or marked, once, in name order, a page at a time', async () => {
+        await store.runs.create(named('a'), 'r1', anInferenceRun(named('a'), 'r1', { state: 'running' }));
+        await store.runs.create(named('a'), 'r2', anInferenceRun(named('a'), 'r2', { state: 'waiting_for_champion', version: null }));
+        await store.runs.create(named('b'), 'c1', anInferenceRun(named('b'), 'c1', { state: 'completed' }));
+        await store.runs.create(named('c'), 'w1', anInferenceRun(named('c'), 'w1', { state: 'waiting_for_champion', version: null }));
+        await store.runs.create(named('d'), 'p1', anInferenceRun(named('d'), 'p1', { state: 'failed', error: 'gone', followUpsPendingSince: '2026-03-10T12:00:00.000Z' }));
+        await storeUnchecked(store, 'runs', named('e'), 'untold', { ...anInferenceRun(named('e'), 'untold'), state: 7 });
+        await storeUnchecked(store, 'runs', named('f'), 'odd', { ...anInferenceRun(named('f'), 'odd'), state: 'Waiting' });
+        await storeUnchecked(store, 'runs', named('g'), 'damaged', { ...anInferenceRun(named('g'), 'damaged', { state: 'running' }), rowsRead: -1 });
+        await storeUnchecked(store, 'runs', named('h'), 'damaged-done', { ...anInferenceRun(named('h'), 'damaged-done', { state: 'completed' }), rowsRead: -1 });
+        await store.actuals.create(named('i'), 'a1', { ...anActualsRecord(named('i'), 'a1', '2026-03-01T00:00:00.000Z'), state: 'running' });
+
+        const expected = ['a', 'c', 'd', 'e', 'f', 'g'].map(named);
+        expect(await store.runs.listModelsToReconcile(['running', 'waiting_for_champion'], { after: after(), limit: 6 })).toEqual(expected);
+        expect(await store.runs.listModelsToReconcile(['running', 'waiting_for_champion'], { after: after(), limit: 2 })).toEqual(expected.slice(0, 2));
+        expect(await store.runs.listModelsToReconcile(['running', 'waiting_for_champion'], { after: named('c'), limit: 4 })).toEqual(expected.slice(2));
+        expect(ours(await store.runs.listModelsToReconcile(['waiting_for_champion'], { after: after(), limit: 6 }))).toEqual(['a', 'c', 'd', 'e', 'f'].map(named));
+        expect(await store.runs.listModelsToReconcile([], { after: after(), limit: 3 })).toEqual(['d', 'e', 'f'].map(named));
+        await expect(store.runs.listModelsToReconcile(['running'], { limit: 0 })).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
+      });
+
+      it('when one model has more runs to judge than one query reads (100), then the models after it are still named, each once', async () => {
+        for (let k = 0; k < 130; k += 1) await store.runs.create(named('a'), `r${k}`, anInferenceRun(named('a'), `r${k}`, { state: 'running' }));
+        await store.runs.create(named('b'), 'r1', anInferenceRun(named('b'), 'r1', { state: 'running' }));
+
+        expect(await store.runs.listModelsToReconcile(['running'], { after: after(), limit: 2 })).toEqual(['a', 'b'].map(named));
+      });
+
+      it('when models have actuals records in several states, then listModelsToReconcile names those with a record in the states asked, untold, or marked', async () => {
+        const record = (m: string, actualsId: string, over: Partial<ActualsRecord>): ActualsRecord => ({ ...anActualsRecord(m, actualsId, '2026-03-01T00:00:00.000Z'), ...over });
+        await store.actuals.create(named('a'), 'a1', record(named('a'), 'a1', { state: 'running' }));
+        await store.actuals.create(named('a'), 'a2', record(named('a'), 'a2', { state: 'running' }));
+        await store.actuals.create(named('b'), 'a1', record(named('b'), 'a1', { state: 'completed' }));
+        await store.actuals.create(named('c'), 'a1', record(named('c'), 'a1', { state: 'failed', error: 'gone', followUpsPendingSince: '2026-03-10T12:00:00.000Z' }));
+        await storeUnchecked(store, 'actuals', named('d'), 'untold', { ...record(named('d'), 'untold', {}), state: null });
+        await store.runs.create(named('e'), 'r1', anInferenceRun(named('e'), 'r1', { state: 'running' }));
+
+        expect(ours(await store.actuals.listModelsToReconcile(['running'], { after: after(), limit: 5 }))).toEqual(['a', 'c', 'd'].map(named));
+      });
+    });
+
     describe('retraining records', () => {
       const record = (windowId: string, overrides: Partial<RetrainingRecord> = {}) => aRetrainingRecord(model, windowId, overrides);
       const put = (r: RetrainingRecord) => store.retraining.create(r.modelName, r.requestId, r);

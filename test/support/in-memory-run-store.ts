@@ -11,6 +11,7 @@ import {
   everyDocument,
   type IdRange,
   MAX_PAGE_TIME_LENGTH,
+  type ModelNamePage,
   type PageRequest,
   type RetrainingCollection,
   type RunCollection,
@@ -124,6 +125,18 @@ export class InMemoryCollection<T extends { modelName: string }> implements Docu
     return listing;
   }
 
+  /** The names of models with a stored document that passes `keep`, in name order, each once: a page, as the Cosmos adapter's cross-partition query gives them. */
+  protected async listModelsWhere(keep: (raw: unknown) => boolean, page: ModelNamePage): Promise<string[]> {
+    if (!(Number.isInteger(page.limit) && page.limit >= 1)) throw errors.validation(`a page holds a whole number of names, at least 1, not ${page.limit}`);
+    const names = new Set<string>();
+    for (const [key, stored] of this.docs) {
+      // Model names hold no '/' (modelNameSchema): the key's model is before the first.
+      const model = key.slice(0, key.indexOf('/'));
+      if ((page.after === undefined || model > page.after) && keep(stored.value)) names.add(model);
+    }
+    return [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).slice(0, page.limit);
+  }
+
   private addTo(listing: DocumentListing<T>, id: string, raw: unknown): void {
     this.addRead(listing, this.read(id, raw));
   }
@@ -179,6 +192,12 @@ const isOrUntold = (value: unknown, text: string, known: readonly string[]) => t
 /** As the Cosmos query's IS_DEFINED: the member is there, whatever its value (null included). */
 const followUpsPending = (raw: unknown) => typeof raw === 'object' && raw !== null && (raw as Record<string, unknown>).followUpsPendingSince !== undefined;
 
+/** As the Cosmos query of ModelsToReconcile: the stored state is one of `states` or cannot be told, or the document is marked. */
+const toReconcile = (raw: unknown, states: readonly string[], known: readonly string[]) => {
+  const state = member(raw, 'state');
+  return typeof state !== 'string' || states.includes(state) || !known.includes(state) || followUpsPending(raw);
+};
+
 /** The runs in memory, with the Cosmos adapter's queries by creation time, state and schedule. */
 export class InMemoryRunCollection extends InMemoryCollection<InferenceRun> implements RunCollection {
   constructor() {
@@ -195,6 +214,10 @@ export class InMemoryRunCollection extends InMemoryCollection<InferenceRun> impl
 
   async listReadableFollowUpsPending(model: string): Promise<DocumentListing<InferenceRun>> {
     return this.listWhere(model, (_id, raw) => followUpsPending(raw));
+  }
+
+  listModelsToReconcile(states: readonly RunState[], page: ModelNamePage): Promise<string[]> {
+    return this.listModelsWhere((raw) => toReconcile(raw, states, runStateSchema.options), page);
   }
 
   async listReadableLatestScheduled(model: string): Promise<DocumentListing<InferenceRun>> {
@@ -278,6 +301,10 @@ export class InMemoryActualsCollection extends InMemoryCollection<ActualsRecord>
 
   async listReadableFollowUpsPending(model: string): Promise<DocumentListing<ActualsRecord>> {
     return this.listWhere(model, (_id, raw) => followUpsPending(raw));
+  }
+
+  listModelsToReconcile(states: readonly ActualsRecord['state'][], page: ModelNamePage): Promise<string[]> {
+    return this.listModelsWhere((raw) => toReconcile(raw, states, actualsRecordSchema.shape.state.options), page);
   }
 }
 

@@ -14,6 +14,7 @@ import {
   everyDocument,
   type IdRange,
   MAX_PAGE_TIME_LENGTH,
+  type ModelNamePage,
   type PageRequest,
   type RetrainingCollection,
   type RunCollection,
@@ -187,6 +188,31 @@ class CosmosCollection<T extends { modelName: string }> implements DocumentColle
     return { items, stopped: false };
   }
 
+  /**
+   * The names of models with a document of this kind matching `filter`, across partitions, in
+   * name order, each once (ModelsToReconcile). Cosmos SQL here has no DISTINCT the local server
+   * runs, so names are read TOP MODEL_SCAN_ITEMS at a time after the last name seen: every query
+   * brings at least one new name, and a model's many documents cost at most one bounded query.
+   */
+  protected async listModelsWhere(filter: SqlFilter, page: ModelNamePage): Promise<string[]> {
+    if (!(Number.isInteger(page.limit) && page.limit >= 1)) throw errors.validation(`a page holds a whole number of names, at least 1, not ${page.limit}`);
+    const { runs } = await this.containers();
+    const names: string[] = [];
+    let after = page.after;
+    while (names.length < page.limit) {
+      const where = ['c.docType = @docType', 'IS_STRING(c.modelName)', ...(after === undefined ? [] : ['c.modelName > @after']), ...filter.where];
+      const parameters = [{ name: '@docType', value: this.docType }, ...(after === undefined ? [] : [{ name: '@after', value: after }]), ...filter.parameters];
+      const { resources } = await runs.items
+        .query<{ modelName: string }>({ query: `SELECT TOP ${MODEL_SCAN_ITEMS} c.modelName FROM c WHERE ${where.join(' AND ')} ORDER BY c.modelName`, parameters })
+        .fetchAll();
+      // In name order: a name repeats only next to itself.
+      for (const { modelName } of resources) if (names.at(-1) !== modelName) names.push(modelName);
+      if (resources.length < MODEL_SCAN_ITEMS) break;
+      after = names.at(-1);
+    }
+    return names.slice(0, page.limit);
+  }
+
   /** What a stored item takes on a page: the JSON of the document as read, or of its `unreadable` entry. */
   private pageBytes(resource: unknown): number {
     const read = this.read(resource);
@@ -351,6 +377,23 @@ function isOrUntold(field: string, name: string, value: string, known: readonly 
 /** Documents reconciliation failed whose follow-ups are not done yet (any stored value: one that is not a time does not read and is listed apart). */
 const FOLLOW_UPS_PENDING: SqlFilter = { where: ['IS_DEFINED(c.followUpsPendingSince)'], parameters: [] };
 
+/** Items a query for model names reads at most (listModelsWhere). */
+const MODEL_SCAN_ITEMS = 100;
+
+/**
+ * What reconciliation judges (ModelsToReconcile): `c.state` one of `states` or untold (not text, or
+ * none of `known`), or marked FOLLOW_UPS_PENDING.
+ */
+function toReconcile(states: readonly string[], known: readonly string[]): SqlFilter {
+  const stateNames = states.map((_, i) => `@state${i}`);
+  const knownNames = known.map((_, i) => `@known${i}`);
+  const inStates = stateNames.length === 0 ? [] : [`c.state IN (${stateNames.join(', ')})`];
+  return {
+    where: [`(${[...inStates, 'NOT IS_STRING(c.state)', `NOT (c.state IN (${knownNames.join(', ')}))`, ...FOLLOW_UPS_PENDING.where].join(' OR ')})`],
+    parameters: [...states.map((value, i) => ({ name: stateNames[i]!, value })), ...known.map((value, i) => ({ name: knownNames[i]!, value }))],
+  };
+}
+
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Both listings (of disjoint queries) in one, by id. */
@@ -376,6 +419,10 @@ class CosmosRunCollection extends CosmosCollection<InferenceRun> implements RunC
 
   listReadableFollowUpsPending(model: string): Promise<DocumentListing<InferenceRun>> {
     return this.query(model, FOLLOW_UPS_PENDING);
+  }
+
+  listModelsToReconcile(states: readonly RunState[], page: ModelNamePage): Promise<string[]> {
+    return this.listModelsWhere(toReconcile(states, runStateSchema.options), page);
   }
 
   async listReadableLatestScheduled(model: string): Promise<DocumentListing<InferenceRun>> {
@@ -422,6 +469,10 @@ class CosmosActualsCollection extends CosmosCollection<ActualsRecord> implements
 
   listReadableFollowUpsPending(model: string): Promise<DocumentListing<ActualsRecord>> {
     return this.query(model, FOLLOW_UPS_PENDING);
+  }
+
+  listModelsToReconcile(states: readonly ActualsRecord['state'][], page: ModelNamePage): Promise<string[]> {
+    return this.listModelsWhere(toReconcile(states, actualsRecordSchema.shape.state.options), page);
   }
 }
 

@@ -5,7 +5,7 @@ import type { OrchestrationInstances } from '../../../shared/ports/orchestration
 import type { ActorInput, LifecycleCommand } from '../../../shared/schemas/lifecycle';
 import type { ActualsRecord, InferenceRun, RetrainingRecord } from '../../../shared/schemas/monitoring';
 import { work } from '../../../shared/usecases/actuals/deps';
-import { type ReconcileDeps, reconcileOrchestrations, STATUS_CALLS_AT_ONCE } from '../../../shared/usecases/reconcile-orchestrations';
+import { MODEL_NAMES_PER_PAGE, type ReconcileDeps, reconcileOrchestrations, STATUS_CALLS_AT_ONCE } from '../../../shared/usecases/reconcile-orchestrations';
 import { RegistryUseCases } from '../../../shared/usecases/registry';
 import { aDemandModel, DEFAULT_SETTINGS } from '../../support/actuals-kit';
 import { aModelVersionInput, anActualsRecord, anInferenceRun } from '../../support/builders';
@@ -75,6 +75,49 @@ describe('reconciling runs whose orchestration instance is gone', () => {
     expect(run).toMatchObject({ state: 'failed', error, completedAt: NOW.toISOString(), durationMs: 2 * 3_600_000 });
     expect(report.models).toEqual([{ model: MODEL, failed: [{ kind: 'run', id: 'r1', instanceId: `batch:${MODEL}:r1`, error }], followedUp: [], unreadable: [], retrainingClosed: [], errors: [] }]);
     expect(events.events).toEqual([{ eventId: 'run:r1:failed', model: MODEL, occurredAt: NOW.toISOString(), type: 'run.failed', data: { runId: 'r1', error } }]);
+  });
+
+  it('when a model that is not registered has a run waiting for its champion whose instance is gone, then that run is failed too, and its running join', async () => {
+    const { deps, runs, events, instances } = await world();
+    const unregistered = 'pricing';
+    expect(await deps.registry.getModel(unregistered)).toBeUndefined();
+    await runs.runs.create(unregistered, 'w1', anInferenceRun(unregistered, 'w1', { instanceId: `batch:${unregistered}:w1`, state: 'waiting_for_champion', version: null, startedAt: '2026-03-10T10:00:00.000Z' }));
+    await runs.runs.create(unregistered, 'w2', anInferenceRun(unregistered, 'w2', { instanceId: `batch:${unregistered}:w2`, state: 'waiting_for_champion', version: null, startedAt: '2026-03-10T10:00:00.000Z' }));
+    instances.set(`batch:${unregistered}:w2`, 'Running');
+    await runs.runs.create(MODEL, 'r1', aRun('r1', { state: 'completed' }));
+
+    const report = await reconcileOrchestrations(deps);
+
+    const error = `the orchestration instance 'batch:${unregistered}:w1' no longer exists (purged, or its task hub was reset) and did not record the outcome; drop the file again to score it`;
+    // The registered model is checked too (its versions and retraining requests), with nothing to do.
+    expect(report).toEqual({
+      models: [
+        { model: MODEL, failed: [], followedUp: [], unreadable: [], retrainingClosed: [], errors: [] },
+        { model: unregistered, failed: [{ kind: 'run', id: 'w1', instanceId: `batch:${unregistered}:w1`, error }], followedUp: [], unreadable: [], retrainingClosed: [], errors: [] },
+      ],
+      failures: [],
+    });
+    expect((await runs.runs.get(unregistered, 'w1'))!.value).toMatchObject({ state: 'failed', error });
+    expect((await runs.runs.get(unregistered, 'w2'))!.value).toMatchObject({ state: 'waiting_for_champion' });
+    expect(events.events.map((e) => [e.model, e.eventId])).toEqual([[unregistered, 'run:w1:failed']]);
+    // The registered model's runs ended: its instances are not asked about.
+    expect(instances.asked).toEqual([`batch:${unregistered}:w1`, `batch:${unregistered}:w2`]);
+  });
+
+  it('when more models have documents to judge than a page of names holds, then every one of them is reconciled, in name order', async () => {
+    const { deps, runs } = await world();
+    const models = Array.from({ length: MODEL_NAMES_PER_PAGE + 5 }, (_, k) => `m${String(k).padStart(3, '0')}`);
+    for (const [k, model] of models.entries()) {
+      if (k % 2 === 0) await runs.runs.create(model, 'r', anInferenceRun(model, 'r', { instanceId: `batch:${model}:r`, startedAt: '2026-03-10T10:00:00.000Z' }));
+      else await runs.actuals.create(model, 'a', anActualsRecord(model, 'a', '2026-03-10T09:00:00.000Z', { state: 'running', matched: 0, rows: 0, source: { path: `actuals/${model}/x.csv`, etag: '"a"', size: 1, lastModified: '2026-03-10T09:00:00.000Z' } }));
+    }
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect(report.failures).toEqual([]);
+    // With the registered model, checked for its versions and retraining requests.
+    expect(report.models.map((m) => m.model)).toEqual([MODEL, ...models].sort());
+    expect(report.models.filter((m) => m.model !== MODEL).every((m) => m.failed.length === 1)).toBe(true);
   });
 
   it.each(['Terminated', 'Failed', 'Canceled'])('when the instance ended %s, then the run is failed at once, naming the status', async (status) => {

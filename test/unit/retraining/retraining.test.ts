@@ -456,6 +456,7 @@ describe('a retraining request for a model with the built-in trainer', () => {
       listReadableFollowUpsPending: (...args) => runs.listReadableFollowUpsPending(...args),
       listReadableLatestScheduled: (...args) => runs.listReadableLatestScheduled(...args),
       listReadablePage: (...args) => runs.listReadablePage(...args),
+      listModelsToReconcile: (...args) => runs.listModelsToReconcile(...args),
     };
     w.deps.runs = { ...w.runs, runs: down };
     await expect(deliver(w, aRetrainingRequest('regional', 1, WINDOW), 1)).rejects.toThrow('Cosmos DB is unavailable');
