@@ -1,5 +1,6 @@
 import { registry, retrainingRecords, validation } from '../../shared/composition';
 import { isDomainError } from '../../shared/domain/errors';
+import { pendingSince } from '../../shared/domain/lifecycle';
 import type { LifecycleCommand } from '../../shared/schemas/lifecycle';
 import {
   autoApproveInputSchema,
@@ -47,7 +48,7 @@ const stateOf = (v: { state: StateResult['state']; evidenceHash?: string | undef
 export const readVersion = defineActivity(LIFECYCLE_ACTIVITIES.readVersion, versionRefSchema, async ({ model, version }): Promise<LifecycleFacts> => {
   const [record, found] = await Promise.all([registry().getModel(model), registry().getVersion(model, version)]);
   const { timeout, autoApprove, promoteOnApproval } = record.definition.policies.approval;
-  return { ...stateOf(found), approval: { timeout, autoApprove, promoteOnApproval } };
+  return { ...stateOf(found), approval: { timeout, autoApprove, promoteOnApproval }, ...(found.state === 'pending_approval' ? { pendingSince: pendingSince(found) } : {}) };
 });
 
 export const startValidation = defineActivity(LIFECYCLE_ACTIVITIES.startValidation, versionRefSchema, (ref) =>

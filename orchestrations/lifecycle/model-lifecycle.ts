@@ -30,9 +30,14 @@ const run = callActivity;
  * pending_approval: waits for a person's decision (the `approval` event, raised after the decision
  * is written) raced against the policy's timeout. The losing timer is cancelled. An event that
  * finds the version still pending (nothing was decided) goes back to waiting for the same deadline.
+ * The deadline runs from the version's entry into pending_approval (`pendingSince`, when it was
+ * pending as the lifecycle started: a restart must not extend it, and past it the version expires
+ * at once); when this lifecycle moved it there a moment ago, from now, as it always did.
  */
-function* awaitDecision(context: OrchestrationContext, ref: VersionRef, facts: LifecycleFacts, evidenceHash: string | undefined): Generator<df.Task, LifecycleState, unknown> {
-  const deadline = addIsoDuration(context.df.currentUtcDateTime, facts.approval.timeout);
+function* awaitDecision(context: OrchestrationContext, ref: VersionRef, facts: LifecycleFacts, evidenceHash: string | undefined, pendingSince: string | undefined): Generator<df.Task, LifecycleState, unknown> {
+  const now = context.df.currentUtcDateTime;
+  const deadline = addIsoDuration(pendingSince === undefined ? now : new Date(pendingSince), facts.approval.timeout);
+  if (deadline.getTime() < now.getTime()) return (yield* run<StateResult>(expire, ref)).state;
   for (;;) {
     setStatus(context, { step: 'pending_approval', state: 'pending_approval', ...(evidenceHash ? { evidenceHash } : {}), approvalDeadline: deadline.toISOString() });
     const decision = context.df.waitForExternalEvent(APPROVAL_EVENT);
@@ -146,7 +151,7 @@ function* modelLifecycle(context: OrchestrationContext): Step {
     if (facts.approval.autoApprove && evidenceHash) {
       state = (yield* run<StateResult>(autoApprove, { ...ref, evidenceHash })).state;
     } else {
-      state = yield* awaitDecision(context, ref, facts, evidenceHash);
+      state = yield* awaitDecision(context, ref, facts, evidenceHash, facts.state === 'pending_approval' ? facts.pendingSince : undefined);
     }
     log(`decided: ${state}`);
   }

@@ -164,6 +164,13 @@ export function applyTransition(
 }
 
 /**
+ * When the version entered `pending_approval` (its last transition there; `updatedAt` for a version
+ * without one): the approval deadline runs from here, whoever computes it and whenever.
+ */
+export const pendingSince = (version: Pick<ModelVersion, 'history' | 'updatedAt'>): string =>
+  version.history.filter((t) => t.to === 'pending_approval').at(-1)?.at ?? version.updatedAt;
+
+/**
  * Whether `command` by `actor` is the version's last transition again (a retried request or
  * activity): same command, same actor and, where there is one, the same evidence. A replay is
  * answered with the version as it is instead of ILLEGAL_TRANSITION.

@@ -13,8 +13,8 @@ export const versionRefSchema = z.object({ model: modelNameSchema, version: vers
 export type VersionRef = z.infer<typeof versionRefSchema>;
 
 export const lifecycleInputSchema = versionRefSchema.extend({
-  /** Why the lifecycle runs: a new registration, or a revalidation with new evidence. */
-  reason: z.enum(['registered', 'revalidation']).default('registered'),
+  /** Why the lifecycle runs: a new registration, a revalidation with new evidence, or reconciliation starting it again over an instance that ended or is gone. */
+  reason: z.enum(['registered', 'revalidation', 'restarted']).default('registered'),
   correlationId: z.string().min(1).max(128).optional(),
   /** The span that started the lifecycle (the registration's): the orchestration and its activities are traced under it. */
   traceparent: traceparentSchema.optional(),
@@ -26,6 +26,11 @@ export const lifecycleFactsSchema = z.object({
   state: lifecycleStateSchema,
   evidenceHash: sha256Schema.optional(),
   approval: z.object({ timeout: isoDurationSchema, autoApprove: z.boolean(), promoteOnApproval: z.boolean() }),
+  /**
+   * When the version entered `pending_approval`, while it is there: a lifecycle started again over
+   * a waiting version keeps its deadline (absent in histories recorded before it was added).
+   */
+  pendingSince: z.iso.datetime({ offset: true }).optional(),
 });
 export type LifecycleFacts = z.infer<typeof lifecycleFactsSchema>;
 

@@ -1,3 +1,4 @@
+import { pendingSince } from '../domain/lifecycle';
 import { addIsoDuration } from '../domain/policies/duration';
 import type { ModelRegistry } from '../ports/model-registry';
 
@@ -26,8 +27,8 @@ export interface ApprovalsOfModel {
  * state only (the registry: the version's transition into pending_approval and the model's
  * approval timeout), never from the orchestration. The lifecycle's own timer starts when its next
  * episode runs after that transition was written, so it fires at most a few seconds after this
- * deadline; an instance restarted while a version was pending waits a full timeout from its
- * restart, later than this deadline (the signal errs early). Models that approve automatically
+ * deadline; an instance restarted while a version was pending waits for the same deadline (from
+ * the same transition), and expires it at once when it has passed. Models that approve automatically
  * are left out: nobody is waited for. A model whose versions cannot be read is listed with the
  * `error` and the others are still read; so is a model whose stored document cannot be read.
  */
@@ -49,7 +50,7 @@ export async function pendingApprovals(registry: Pick<ModelRegistry, 'listModels
     }
     for (const version of versions) {
       if (version.state !== 'pending_approval') continue;
-      const entered = version.history.filter((t) => t.to === 'pending_approval').at(-1)?.at ?? version.updatedAt;
+      const entered = pendingSince(version);
       const deadline = addIsoDuration(new Date(entered), policy.timeout);
       pending.push({ model: record.modelName, version: version.version, pendingSince: entered, deadline: deadline.toISOString(), timeLeftMs: deadline.getTime() - now.getTime() });
     }

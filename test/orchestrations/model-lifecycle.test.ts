@@ -219,6 +219,39 @@ describe('modelLifecycle (replayed through the durable-functions SDK)', () => {
     expect(step.actions.some((a) => a.name === A.validate)).toBe(false);
   });
 
+  it('when the instance is started again for a version pending for two days (its instance was terminated), then it waits only for what is left of the timeout, from the version\'s own time', async () => {
+    const h = orchestrationHarness(MODEL_LIFECYCLE, { input: { ...ref, reason: 'restarted' }, startTime: START });
+    let step = await h.start();
+    step = await h.completeActivity(called(step, A.readVersion).taskId, ok({ ...facts('pending_approval'), pendingSince: '2026-05-02T10:00:00.000Z' }));
+    expect(step.newActions.map((a) => a.kind)).toEqual(['WaitForExternalEvent', 'CreateTimer']);
+    expect(step.newActions[1]?.fireAt).toEqual(new Date('2026-05-09T10:00:00Z'));
+    expect(step.customStatus).toMatchObject({ step: 'pending_approval', approvalDeadline: '2026-05-09T10:00:00.000Z' });
+    step = await h.raiseEvent('approval', { decision: 'approved', by: 'bob' });
+    step = await h.completeActivity(called(step, A.readVersion).taskId, ok(facts('approved')));
+    step = await h.completeActivity(called(step, A.promote).taskId, ok({ state: 'production' }));
+    step = await closesRetraining(h, step, 'production');
+    expect(step.output).toMatchObject({ outcome: 'production' });
+  });
+
+  it('when the instance is started again for a version whose approval deadline has passed, then it expires at once without waiting', async () => {
+    const h = orchestrationHarness(MODEL_LIFECYCLE, { input: { ...ref, reason: 'restarted' }, startTime: START });
+    let step = await h.start();
+    step = await h.completeActivity(called(step, A.readVersion).taskId, ok({ ...facts('pending_approval'), pendingSince: '2026-04-20T10:00:00.000Z' }));
+    expect(step.newActions.map((a) => a.kind)).not.toContain('WaitForExternalEvent');
+    expect(called(step, A.expire).input).toEqual(ref);
+    step = await h.completeActivity(called(step, A.expire).taskId, ok({ state: 'expired', evidenceHash: EVIDENCE }));
+    step = await closesRetraining(h, step, 'expired');
+    expect(step.output).toMatchObject({ outcome: 'expired' });
+    expect(step.actions.some((a) => a.kind === 'CreateTimer')).toBe(false);
+  });
+
+  it('when the facts of a version already waiting carry no pendingSince (histories recorded before it), then the deadline runs from the start, as it did', async () => {
+    const h = orchestrationHarness(MODEL_LIFECYCLE, { input: ref, startTime: START });
+    let step = await h.start();
+    step = await h.completeActivity(called(step, A.readVersion).taskId, ok(facts('pending_approval')));
+    expect(step.newActions[1]?.fireAt).toEqual(new Date('2026-05-11T10:00:00Z'));
+  });
+
   it('when closing the retraining request fails for good, then the lifecycle still ends with its outcome', async () => {
     const h = orchestrationHarness(MODEL_LIFECYCLE, { input: ref, startTime: START });
     let step = await h.start();
