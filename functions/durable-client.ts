@@ -32,6 +32,7 @@ export function orchestrationInstances(client: df.DurableClient): OrchestrationI
       const status = await instanceStatus(client, instanceId);
       return status && parseOrThrow(instanceStatusSchema, { runtimeStatus: status.runtimeStatus, lastUpdatedTime: status.lastUpdatedTime }, `the status of instance '${instanceId}'`);
     },
+    startLifecycle: (ref) => restartLifecycle(client, ref),
   };
 }
 
@@ -63,6 +64,24 @@ export async function startOnce(client: df.DurableClient, orchestrator: string, 
 
 /** The version's lifecycle instance, or undefined if it was never started. */
 export const lifecycleStatus = (client: df.DurableClient, ref: VersionRef) => instanceStatus(client, lifecycleInstanceId(ref.model, ref.version));
+
+/**
+ * Starts the version's lifecycle again under its instance id over one that ended (the extension
+ * replaces a Completed, Failed or Terminated instance) or is gone; false when one still runs,
+ * waits or is suspended there (the extension refuses to replace it: another start won).
+ */
+export async function restartLifecycle(client: df.DurableClient, ref: VersionRef): Promise<boolean> {
+  const instanceId = lifecycleInstanceId(ref.model, ref.version);
+  const input: LifecycleInput = { model: ref.model, version: ref.version, reason: 'restarted' };
+  try {
+    await client.startNew(MODEL_LIFECYCLE, { instanceId, input: { ...traceFields(), ...input } });
+    return true;
+  } catch (error) {
+    const status = await instanceStatus(client, instanceId);
+    if (status && !hasEnded(status)) return false;
+    throw error;
+  }
+}
 
 /** Starts the version's lifecycle once. */
 export const ensureLifecycleStarted = (client: df.DurableClient, input: LifecycleInput): Promise<boolean> =>

@@ -85,6 +85,18 @@ export const modelVersionInputSchema = z.object({
 });
 export type ModelVersionInput = z.input<typeof modelVersionInputSchema>;
 
+/**
+ * Reconciliation started the version's lifecycle again (its instance ended or is gone while the
+ * version was `registered` or `pending_approval`): when, in which state, and what it found.
+ */
+export const lifecycleRestartSchema = z.object({
+  at: isoDateTimeSchema,
+  state: lifecycleStateSchema,
+  /** What reconciliation found of the instance (its status, or that it is gone). */
+  cause: z.string().min(1).max(2000),
+});
+export type LifecycleRestart = z.infer<typeof lifecycleRestartSchema>;
+
 /** A stored model version: the input plus the registry's bookkeeping and lifecycle. */
 export const modelVersionSchema = modelVersionInputSchema.extend({
   modelName: modelNameSchema,
@@ -100,5 +112,7 @@ export const modelVersionSchema = modelVersionInputSchema.extend({
   updatedAt: isoDateTimeSchema,
   /** The version's transitions, oldest first (also appended to the audit ledger). */
   history: z.array(transitionEventSchema).default([]),
+  /** Restarts of its lifecycle by reconciliation, oldest first; none before the first. Not transitions: `revision` and `updatedAt` stay. */
+  lifecycleRestarts: z.array(lifecycleRestartSchema).optional(),
 });
 export type ModelVersion = z.infer<typeof modelVersionSchema>;

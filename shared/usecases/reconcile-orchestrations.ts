@@ -1,10 +1,11 @@
 import { isDomainError } from '../domain/errors';
 import { lakePaths } from '../domain/lake-paths';
 import { lifecycleInstanceId } from '../domain/lifecycle-instance';
+import { RESTARTABLE_LIFECYCLE_STATES, type RestartableLifecycleState, restartRefusal, STARTING_LIFECYCLE_GRACE_MS } from '../domain/policies/lifecycle-restart';
 import { impossibleInstanceId, strandedBy } from '../domain/policies/orchestration-outcome';
 import type { InstanceStatus, OrchestrationInstances } from '../ports/orchestration-instances';
 import type { ModelNamePage, UnreadableDocument } from '../ports/run-store';
-import type { Actor } from '../schemas/lifecycle';
+import type { Actor, LifecycleState } from '../schemas/lifecycle';
 import type { ModelVersion } from '../schemas/model-version';
 import type { ActualsRecord, InferenceRun } from '../schemas/monitoring';
 import type { ActualsDeps } from './actuals/deps';
@@ -54,12 +55,29 @@ export interface ModelReconciliation {
   /** Documents that do not read and may be orchestrated (their state says so or cannot be told): left alone. */
   unreadable: (UnreadableDocument & { kind: ReconciledKind })[];
   /**
+   * Versions not yet decided (`registered`, `pending_approval`) whose lifecycle ended or is gone:
+   * their lifecycle was started again (recorded on the version, `lifecycleRestarts`).
+   */
+  restarted: RestartedLifecycle[];
+  /** Such versions whose lifecycle was started again MAX_LIFECYCLE_RESTARTS times already: left alone, with the reason and what a person does. */
+  leftForAPerson: { version: number; instanceId: string; state: RestartableLifecycleState; reason: string }[];
+  /**
    * Retraining requests closed because the version they produced is decided although no lifecycle
    * closed them (a version failed here, or a close an outage interrupted), with the version's state.
    */
   retrainingClosed: { requestId: string; version: number; outcome: string }[];
   /** Documents that could not be judged, written or followed up (an outage), with the error; judged (or followed up) again next time. */
   errors: { kind: ReconciledKind | 'retraining'; id: string; error: string }[];
+}
+
+/** A version whose lifecycle was started again: its state then, and what was found of the instance. */
+export interface RestartedLifecycle {
+  version: number;
+  instanceId: string;
+  state: RestartableLifecycleState;
+  cause: string;
+  /** How many times reconciliation has started it again, this one included. */
+  restarts: number;
 }
 
 export interface ReconcileReport {
@@ -103,9 +121,12 @@ const message = (error: unknown) => (error instanceof Error ? error.message : St
  *
  * Model versions still `validating` whose lifecycle instance (`lifecycle:{model}:{version}`) is so
  * are judged alike, for every registered model, and get `fail_validation` through the registry's
- * state machine (the ledger and `lifecycle.changed` follow). Then every open retraining request
- * whose version is decided is closed, as the lifecycle's end would have: that of a version failed
- * here, and one whose close an outage interrupted.
+ * state machine (the ledger and `lifecycle.changed` follow). Versions not yet decided
+ * (`registered`, `pending_approval`) whose lifecycle is so get it started again instead (it picks
+ * up from their state), at most MAX_LIFECYCLE_RESTARTS times per version; past that they are
+ * reported for a person. Then every open retraining request whose version is decided is closed,
+ * as the lifecycle's end would have: that of a version failed here, and one whose close an outage
+ * interrupted.
  */
 export async function reconcileOrchestrations(deps: ReconcileDeps): Promise<ReconcileReport> {
   const [listing, withDocuments] = await Promise.all([deps.registry.listModels(), modelsToReconcile(deps)]);
@@ -151,14 +172,16 @@ async function everyModelName(list: (page: ModelNamePage) => Promise<string[]>):
 export const STATUS_CALLS_AT_ONCE = 8;
 
 async function reconcileModel(deps: ReconcileDeps, model: string): Promise<ModelReconciliation> {
-  const outcome: ModelReconciliation = { model, failed: [], followedUp: [], unreadable: [], retrainingClosed: [], errors: [] };
-  const [runs, joins, pendingRuns, pendingJoins, validating] = await Promise.all([
+  const outcome: ModelReconciliation = { model, failed: [], followedUp: [], unreadable: [], restarted: [], leftForAPerson: [], retrainingClosed: [], errors: [] };
+  const [runs, joins, pendingRuns, pendingJoins, validating, ...undecidedByState] = await Promise.all([
     orchestratedRuns(deps, model),
     deps.runs.actuals.listReadableInState(model, 'running'),
     deps.runs.runs.listReadableFollowUpsPending(model),
     deps.runs.actuals.listReadableFollowUpsPending(model),
-    versionsValidating(deps, outcome, model),
+    versionsIn(deps, outcome, model, 'validating'),
+    ...RESTARTABLE_LIFECYCLE_STATES.map((state) => versionsIn(deps, outcome, model, state)),
   ]);
+  const undecided = undecidedByState.flat();
   outcome.unreadable.push(
     ...uniqueById([...runs.unreadable, ...pendingRuns.unreadable]).map((u) => ({ ...u, kind: 'run' as const })),
     ...uniqueById([...joins.unreadable, ...pendingJoins.unreadable]).map((u) => ({ ...u, kind: 'actuals' as const })),
@@ -176,23 +199,25 @@ async function reconcileModel(deps: ReconcileDeps, model: string): Promise<Model
   const runStatuses = runs.documents.map((run) => statusOf(run.instanceId));
   const joinStatuses = joins.documents.map((record) => statusOf(record.instanceId));
   const versionStatuses = validating.map((v) => statusOf(lifecycleInstanceId(model, v.version)));
+  const undecidedStatuses = undecided.map((v) => statusOf(lifecycleInstanceId(model, v.version)));
   for (const [i, run] of runs.documents.entries()) await judge(outcome, 'run', run.runId, async () => reconcileRun(deps, run, await runStatuses[i]!));
   for (const [i, record] of joins.documents.entries()) await judge(outcome, 'actuals', record.actualsId, async () => reconcileJoin(deps, record, await joinStatuses[i]!));
   for (const [i, version] of validating.entries()) await judge(outcome, 'version', String(version.version), async () => reconcileVersion(deps, version, await versionStatuses[i]!));
+  for (const [i, version] of undecided.entries()) await judge(outcome, 'version', String(version.version), async () => restartStrandedLifecycle(deps, outcome, version, await undecidedStatuses[i]!));
   await closeRetrainingOfDecidedVersions(deps, outcome, model);
   return outcome;
 }
 
 /**
- * The model's versions in `validating` (a query: its other versions are not read). Listing them
- * fails apart, as an error of the model's versions: a version that does not read must not stop
- * the model's runs and joins from being reconciled.
+ * The model's versions in `state` (a query: its other versions are not read). Listing them fails
+ * apart, as an error of the model's versions: a version that does not read must not stop the
+ * model's runs and joins from being reconciled.
  */
-async function versionsValidating(deps: ReconcileDeps, outcome: ModelReconciliation, model: string): Promise<ModelVersion[]> {
+async function versionsIn(deps: ReconcileDeps, outcome: ModelReconciliation, model: string, state: LifecycleState): Promise<ModelVersion[]> {
   try {
-    return await deps.registry.listVersionsInState(model, 'validating');
+    return await deps.registry.listVersionsInState(model, state);
   } catch (error) {
-    outcome.errors.push({ kind: 'version', id: 'validating', error: `the versions in validating could not be listed: ${message(error)}` });
+    outcome.errors.push({ kind: 'version', id: state, error: `the versions in ${state} could not be listed: ${message(error)}` });
     return [];
   }
 }
@@ -267,7 +292,7 @@ async function runFollowUps(deps: ReconcileDeps, run: InferenceRun): Promise<voi
   await clearRunFollowUpsPending(deps, model, runId);
 }
 
-async function judge(outcome: ModelReconciliation, kind: ReconciledKind, id: string, reconcile: () => Promise<ReconciledDocument | undefined>): Promise<void> {
+async function judge(outcome: ModelReconciliation, kind: ReconciledKind, id: string, reconcile: () => Promise<ReconciledDocument | undefined | void>): Promise<void> {
   try {
     const failed = await reconcile();
     if (failed) outcome.failed.push(failed);
@@ -320,6 +345,43 @@ async function reconcileVersion(deps: ReconcileDeps, version: ModelVersion, stat
   }
   return { kind: 'version', id: String(version.version), instanceId, error: reason };
 }
+
+/**
+ * A version not yet decided (`registered`, `pending_approval`) whose lifecycle ended or is gone
+ * would wait for good (a pending one would never expire): its lifecycle is started again under its
+ * instance id, and picks up from the version's state (a pending one keeps its deadline). A
+ * registered version with no instance yet, registered within STARTING_LIFECYCLE_GRACE_MS, is left
+ * alone: its registration may be about to start it. The restart is recorded on the version first, by an
+ * ETag-guarded write on the version as read now: a version decided or restarted meanwhile (a
+ * person, another host's reconciliation) is left as it is (a conflict), and of two hosts only one
+ * starts it. Past MAX_LIFECYCLE_RESTARTS the version is left alone and reported for a person.
+ */
+async function restartStrandedLifecycle(deps: ReconcileDeps, outcome: ModelReconciliation, listed: ModelVersion, status: InstanceStatus | undefined): Promise<void> {
+  const { modelName: model, version } = listed;
+  const instanceId = lifecycleInstanceId(model, version);
+  const now = deps.clock.now();
+  const cause = strandedBy(instanceId, status, now);
+  if (!cause) return;
+  if (listed.state === 'registered' && status === undefined && now.getTime() - Date.parse(listed.createdAt) < STARTING_LIFECYCLE_GRACE_MS) return;
+  const stored = await deps.registry.getVersion(model, version);
+  const state = stored?.value.state;
+  if (!stored || !isRestartable(state) || state !== listed.state) return;
+  const refusal = restartRefusal(stored.value, state, instanceId);
+  if (refusal !== undefined) {
+    outcome.leftForAPerson.push({ version, instanceId, state, reason: refusal });
+    return;
+  }
+  const restarts = [...(stored.value.lifecycleRestarts ?? []), { at: now.toISOString(), state, cause: cause.slice(0, MAX_VERSION_REASON) }];
+  try {
+    await deps.registry.replaceVersion({ ...stored.value, lifecycleRestarts: restarts }, stored.etag);
+  } catch (error) {
+    if (isDomainError(error) && error.code === 'CONCURRENCY_CONFLICT') return;
+    throw error;
+  }
+  if (await deps.instances.startLifecycle({ model, version })) outcome.restarted.push({ version, instanceId, state, cause, restarts: restarts.length });
+}
+
+const isRestartable = (state: LifecycleState | undefined): state is RestartableLifecycleState => (RESTARTABLE_LIFECYCLE_STATES as readonly (LifecycleState | undefined)[]).includes(state);
 
 /**
  * Closes the open retraining requests whose version is decided: the lifecycle's end closes them,

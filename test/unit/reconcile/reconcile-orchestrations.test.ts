@@ -1,5 +1,6 @@
 import { LakeTabularFiles } from '../../../shared/adapters/tabular/lake-tabular-files';
 import { lakePaths } from '../../../shared/domain/lake-paths';
+import { MAX_LIFECYCLE_RESTARTS, STARTING_LIFECYCLE_GRACE_MS } from '../../../shared/domain/policies/lifecycle-restart';
 import { COMPLETED_INSTANCE_GRACE_MS, type InstanceStatus } from '../../../shared/domain/policies/orchestration-outcome';
 import type { OrchestrationInstances } from '../../../shared/ports/orchestration-instances';
 import type { ActorInput, LifecycleCommand } from '../../../shared/schemas/lifecycle';
@@ -8,7 +9,7 @@ import { work } from '../../../shared/usecases/actuals/deps';
 import { MODEL_NAMES_PER_PAGE, type ReconcileDeps, reconcileOrchestrations, STATUS_CALLS_AT_ONCE } from '../../../shared/usecases/reconcile-orchestrations';
 import { RegistryUseCases } from '../../../shared/usecases/registry';
 import { aDemandModel, DEFAULT_SETTINGS } from '../../support/actuals-kit';
-import { aModelVersionInput, anActualsRecord, anInferenceRun } from '../../support/builders';
+import { aModelVersionInput, anActualsRecord, anInferenceRun, sha } from '../../support/builders';
 import { InMemoryModelRegistry } from '../../support/in-memory-registry';
 import { inMemoryRunStore } from '../../support/in-memory-run-store';
 import { MemoryLake } from '../../support/memory-lake';
@@ -33,6 +34,19 @@ class FakeInstances implements OrchestrationInstances {
     this.asked.push(instanceId);
     await this.beforeAnswer(instanceId);
     return this.statuses.get(instanceId);
+  }
+
+  /** Lifecycles started again, in order. */
+  readonly started: { model: string; version: number }[] = [];
+  /** What a start does besides being recorded: by default the new instance runs. */
+  onStart: (ref: { model: string; version: number }) => Promise<boolean> = async ({ model, version }) => {
+    this.set(`lifecycle:${model}:${version}`, 'Running', NOW);
+    return true;
+  };
+
+  async startLifecycle(ref: { model: string; version: number }): Promise<boolean> {
+    this.started.push(ref);
+    return this.onStart(ref);
   }
 }
 
@@ -73,7 +87,9 @@ describe('reconciling runs whose orchestration instance is gone', () => {
     const run = await stateOf(runs, 'r1');
     const error = `the orchestration instance 'batch:${MODEL}:r1' no longer exists (purged, or its task hub was reset) and did not record the outcome; drop the file again to score it`;
     expect(run).toMatchObject({ state: 'failed', error, completedAt: NOW.toISOString(), durationMs: 2 * 3_600_000 });
-    expect(report.models).toEqual([{ model: MODEL, failed: [{ kind: 'run', id: 'r1', instanceId: `batch:${MODEL}:r1`, error }], followedUp: [], unreadable: [], retrainingClosed: [], errors: [] }]);
+    expect(report.models).toEqual([
+      { model: MODEL, failed: [{ kind: 'run', id: 'r1', instanceId: `batch:${MODEL}:r1`, error }], followedUp: [], unreadable: [], restarted: [], leftForAPerson: [], retrainingClosed: [], errors: [] },
+    ]);
     expect(events.events).toEqual([{ eventId: 'run:r1:failed', model: MODEL, occurredAt: NOW.toISOString(), type: 'run.failed', data: { runId: 'r1', error } }]);
   });
 
@@ -92,8 +108,8 @@ describe('reconciling runs whose orchestration instance is gone', () => {
     // The registered model is checked too (its versions and retraining requests), with nothing to do.
     expect(report).toEqual({
       models: [
-        { model: MODEL, failed: [], followedUp: [], unreadable: [], retrainingClosed: [], errors: [] },
-        { model: unregistered, failed: [{ kind: 'run', id: 'w1', instanceId: `batch:${unregistered}:w1`, error }], followedUp: [], unreadable: [], retrainingClosed: [], errors: [] },
+        { model: MODEL, failed: [], followedUp: [], unreadable: [], restarted: [], leftForAPerson: [], retrainingClosed: [], errors: [] },
+        { model: unregistered, failed: [{ kind: 'run', id: 'w1', instanceId: `batch:${unregistered}:w1`, error }], followedUp: [], unreadable: [], restarted: [], leftForAPerson: [], retrainingClosed: [], errors: [] },
       ],
       failures: [],
     });
@@ -580,7 +596,7 @@ describe('reconciling versions whose lifecycle instance is gone while they valid
       expect(await deps.registry.listAudit(MODEL, { kind: 'transition', version: 1 })).toEqual(version.history);
       expect(events.ofType('lifecycle.changed').at(-1)).toMatchObject({ version: 1, data: { from: 'validating', to: 'validation_failed', command: 'fail_validation', reason, actor: 'system:reconcileOrchestrations' } });
       expect(report.models).toEqual([
-        { model: MODEL, failed: [{ kind: 'version', id: '1', instanceId: `lifecycle:${MODEL}:1`, error: reason }], followedUp: [], unreadable: [], retrainingClosed: [], errors: [] },
+        { model: MODEL, failed: [{ kind: 'version', id: '1', instanceId: `lifecycle:${MODEL}:1`, error: reason }], followedUp: [], unreadable: [], restarted: [], leftForAPerson: [], retrainingClosed: [], errors: [] },
       ]);
     },
   );
@@ -625,9 +641,8 @@ describe('reconciling versions whose lifecycle instance is gone while they valid
     expect(events.events).toHaveLength(published);
   });
 
-  it('when versions are in other states, then their lifecycle instances are not even asked about', async () => {
+  it('when versions are decided, then their lifecycle instances are not even asked about', async () => {
     const { deps, instances } = await world();
-    await versions(deps, 1);
     await versions(deps, 1, { type: 'start_validation' }, { type: 'fail_validation', reason: 'rmse too high' });
     await versions(deps, 1, { type: 'retire' });
 
@@ -687,7 +702,9 @@ describe('reconciling versions whose lifecycle instance is gone while they valid
 
     const report = await reconcileOrchestrations(deps);
 
-    expect(report.models[0]!.errors).toEqual([{ kind: 'version', id: 'validating', error: 'the versions in validating could not be listed: Cosmos DB unavailable' }]);
+    expect(report.models[0]!.errors).toEqual(
+      ['validating', 'registered', 'pending_approval'].map((state) => ({ kind: 'version', id: state, error: `the versions in ${state} could not be listed: Cosmos DB unavailable` })),
+    );
     expect(report.models[0]!.failed.map((d) => d.id)).toEqual(['r1']);
   });
 
@@ -711,5 +728,189 @@ describe('reconciling versions whose lifecycle instance is gone while they valid
     expect(report.models[0]!.errors).toEqual([{ kind: 'version', id: '5', error: `the status of instance 'lifecycle:${MODEL}:5' did not come within 200 ms` }]);
     expect(report.models[0]!.failed.filter((d) => d.kind === 'version').map((d) => d.id)).toEqual(['1', '2', '3', '4', '6', '7', '8', '9', '10', '11', '12']);
     expect((await stateOfVersion(deps, 5)).state).toBe('validating');
+  });
+});
+
+describe('restarting the lifecycle of versions not yet decided whose instance is gone', () => {
+  const LIFECYCLE: ActorInput = { id: 'system:modelLifecycle', kind: 'system', roles: [] };
+  const BOB: ActorInput = { id: 'bob@example.com', roles: ['MLOps.Approver'] };
+  const EVIDENCE = sha('evidence');
+  const instanceId = `lifecycle:${MODEL}:1`;
+
+  /** Registers version 1 (as alice, `registeredAt`) and, for `pending_approval`, validates it as the lifecycle would. */
+  async function aVersion(deps: ReconcileDeps, state: 'registered' | 'pending_approval', registeredAt = minutesAgo(120)): Promise<RegistryUseCases> {
+    const registry = new RegistryUseCases({ registry: deps.registry, clock: { now: () => registeredAt }, events: deps.events });
+    await registry.register(MODEL, aModelVersionInput(), { id: 'alice@example.com' });
+    if (state === 'pending_approval') {
+      await registry.applyCommand(MODEL, 1, { type: 'start_validation' }, LIFECYCLE);
+      await registry.applyCommand(MODEL, 1, { type: 'pass_validation', evidenceHash: EVIDENCE }, LIFECYCLE);
+    }
+    return new RegistryUseCases({ registry: deps.registry, clock: deps.clock, events: deps.events });
+  }
+  const stored = async (deps: ReconcileDeps) => (await deps.registry.getVersion(MODEL, 1))!.value;
+
+  it.each(['Terminated', 'Failed', 'Canceled'])(
+    'when a version waits for approval and its lifecycle ended %s, then the lifecycle is started again under its id, the restart is recorded on the version, and the version is not moved',
+    async (status) => {
+      const { deps, events, instances } = await world();
+      await aVersion(deps, 'pending_approval');
+      const before = await stored(deps);
+      instances.set(instanceId, status, NOW);
+      const published = events.events.length;
+
+      const report = await reconcileOrchestrations(deps);
+
+      const cause = `the orchestration instance '${instanceId}' ended (${status}) without recording the outcome`;
+      expect(instances.started).toEqual([{ model: MODEL, version: 1 }]);
+      expect(await stored(deps)).toEqual({ ...before, lifecycleRestarts: [{ at: NOW.toISOString(), state: 'pending_approval', cause }] });
+      expect(report.models[0]).toMatchObject({ failed: [], leftForAPerson: [], errors: [], restarted: [{ version: 1, instanceId, state: 'pending_approval', cause, restarts: 1 }] });
+      expect(events.events).toHaveLength(published);
+    },
+  );
+
+  it('when a registered version has no instance (its start was lost) and was registered longer ago than the grace period, then its lifecycle is started; registered within it, it is left for its registration', async () => {
+    const { deps, instances } = await world();
+    await aVersion(deps, 'registered', new Date(NOW.getTime() - STARTING_LIFECYCLE_GRACE_MS - 1));
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect(instances.started).toEqual([{ model: MODEL, version: 1 }]);
+    expect(report.models[0]!.restarted).toEqual([
+      { version: 1, instanceId, state: 'registered', cause: `the orchestration instance '${instanceId}' no longer exists (purged, or its task hub was reset) and did not record the outcome`, restarts: 1 },
+    ]);
+
+    const recent = await world();
+    await aVersion(recent.deps, 'registered', new Date(NOW.getTime() - STARTING_LIFECYCLE_GRACE_MS + 1000));
+    const untouched = await stored(recent.deps);
+    await reconcileOrchestrations(recent.deps);
+    expect(recent.instances.started).toEqual([]);
+    expect(await stored(recent.deps)).toEqual(untouched);
+  });
+
+  it('when a registered version was registered a moment ago but its instance already ended (terminated), then the lifecycle is started again at once', async () => {
+    const { deps, instances } = await world();
+    await aVersion(deps, 'registered', minutesAgo(1));
+    instances.set(instanceId, 'Terminated', NOW);
+
+    await reconcileOrchestrations(deps);
+
+    expect(instances.started).toEqual([{ model: MODEL, version: 1 }]);
+  });
+
+  it.each(['Running', 'Pending', 'Suspended'])('when the lifecycle of a waiting version is %s, however long it has waited, then nothing is started or written', async (status) => {
+    const { deps, instances } = await world();
+    await aVersion(deps, 'pending_approval');
+    const before = await stored(deps);
+    instances.set(instanceId, status, new Date('2026-01-01T00:00:00.000Z'));
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect(instances.started).toEqual([]);
+    expect(await stored(deps)).toEqual(before);
+    expect(report.models[0]).toMatchObject({ restarted: [], leftForAPerson: [], errors: [] });
+  });
+
+  it('when the lifecycle of a waiting version completed longer ago than the grace period (anomalous), then it is started again; completed within it, it is left', async () => {
+    const { deps, instances } = await world();
+    await aVersion(deps, 'pending_approval');
+    instances.set(instanceId, 'Completed', new Date(NOW.getTime() - COMPLETED_INSTANCE_GRACE_MS + 1000));
+    await reconcileOrchestrations(deps);
+    expect(instances.started).toEqual([]);
+
+    instances.set(instanceId, 'Completed', new Date(NOW.getTime() - COMPLETED_INSTANCE_GRACE_MS - 1));
+    await reconcileOrchestrations(deps);
+    expect(instances.started).toEqual([{ model: MODEL, version: 1 }]);
+  });
+
+  it(`when the restarted lifecycle fails the same way every time, then it is started ${MAX_LIFECYCLE_RESTARTS} times and after that left for a person, each reconciliation saying why and what to do`, async () => {
+    const { deps, instances } = await world();
+    await aVersion(deps, 'pending_approval');
+    // Each restarted instance fails again before the next reconciliation.
+    instances.onStart = async () => {
+      instances.set(instanceId, 'Failed', NOW);
+      return true;
+    };
+    instances.set(instanceId, 'Failed', NOW);
+
+    const reports = [];
+    for (let run = 0; run < MAX_LIFECYCLE_RESTARTS + 2; run++) reports.push(await reconcileOrchestrations(deps));
+
+    expect(instances.started).toHaveLength(MAX_LIFECYCLE_RESTARTS);
+    expect(reports.map((r) => r.models[0]!.restarted.map((x) => x.restarts))).toEqual([[1], [2], [3], [], []]);
+    expect((await stored(deps)).lifecycleRestarts).toHaveLength(MAX_LIFECYCLE_RESTARTS);
+    expect((await stored(deps)).state).toBe('pending_approval');
+    for (const report of reports.slice(MAX_LIFECYCLE_RESTARTS)) {
+      expect(report.models[0]!.leftForAPerson).toEqual([
+        {
+          version: 1,
+          instanceId,
+          state: 'pending_approval',
+          reason: `its lifecycle was started again 3 times already (the last at ${NOW.toISOString()}), and ended again, so it is left for a person: read why in the history of '${instanceId}' (GET /runtime/webhooks/durabletask/instances/{instanceId}?showHistory=true), then approve, reject or retire the version (no lifecycle promotes an approved one: promote it with POST /models/${MODEL}/promote)`,
+        },
+      ]);
+    }
+  });
+
+  it('when a person approves the version between its listing and the status answer, then its lifecycle is not started again and nothing is recorded', async () => {
+    const { deps, instances } = await world();
+    const registry = await aVersion(deps, 'pending_approval');
+    instances.set(instanceId, 'Terminated', NOW);
+    instances.beforeAnswer = async () => {
+      await registry.applyCommand(MODEL, 1, { type: 'approve', evidenceHash: EVIDENCE }, BOB);
+    };
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect(instances.started).toEqual([]);
+    expect(await stored(deps)).toMatchObject({ state: 'approved' });
+    expect((await stored(deps)).lifecycleRestarts).toBeUndefined();
+    expect(report.models[0]).toMatchObject({ restarted: [], errors: [] });
+  });
+
+  it('when the version changes between its read and the recorded restart (a person decides, or another host restarts it), then the ETag-guarded write loses and no lifecycle is started', async () => {
+    const { deps, instances } = await world();
+    const registry = await aVersion(deps, 'pending_approval');
+    instances.set(instanceId, 'Terminated', NOW);
+    const replace = deps.registry.replaceVersion.bind(deps.registry);
+    let first = true;
+    deps.registry.replaceVersion = async (version, etag) => {
+      if (first) {
+        first = false;
+        await registry.applyCommand(MODEL, 1, { type: 'reject', evidenceHash: EVIDENCE, reason: 'worse on the north' }, BOB);
+      }
+      return replace(version, etag);
+    };
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect(instances.started).toEqual([]);
+    expect(await stored(deps)).toMatchObject({ state: 'rejected' });
+    expect((await stored(deps)).lifecycleRestarts).toBeUndefined();
+    expect(report.models[0]).toMatchObject({ restarted: [], errors: [] });
+  });
+
+  it('when another start wins (an instance runs under the id when this one starts), then the restart stays recorded but is not reported as this run\'s', async () => {
+    const { deps, instances } = await world();
+    await aVersion(deps, 'pending_approval');
+    instances.set(instanceId, 'Terminated', NOW);
+    instances.onStart = async () => false;
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect(instances.started).toHaveLength(1);
+    expect((await stored(deps)).lifecycleRestarts).toHaveLength(1);
+    expect(report.models[0]).toMatchObject({ restarted: [], errors: [] });
+  });
+
+  it('when the start fails (the host is down), then that is reported as the version\'s error, and the restart counts (it was recorded first, so two hosts never both start it)', async () => {
+    const { deps, instances } = await world();
+    await aVersion(deps, 'pending_approval');
+    instances.set(instanceId, 'Terminated', NOW);
+    instances.onStart = () => Promise.reject(new Error('the host did not answer'));
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect(report.models[0]!.errors).toEqual([{ kind: 'version', id: '1', error: 'the host did not answer' }]);
+    expect((await stored(deps)).lifecycleRestarts).toHaveLength(1);
   });
 });
