@@ -4,7 +4,9 @@
  * `reconcileOrchestrations` timer run through `POST /admin/functions/{name}`: those two runs are
  * failed with the reason and `run.failed` is on the topic; the run whose instance still waits is
  * left alone. Then a version whose lifecycle is terminated while it validates: reconciliation fails
- * its validation, and `lifecycle.changed` says so.
+ * its validation, and `lifecycle.changed` says so. Then a version whose lifecycle is terminated
+ * while it waits for approval: reconciliation starts it again with the same deadline, and an
+ * approval then promotes the version.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -151,5 +153,50 @@ describe('reconcileOrchestrations on devhost, run through POST /admin/functions/
     expect(devhost.output).toContainEqual(expect.stringContaining(`reconcileOrchestrations: ${model}: version 1 failed: ${reason}`));
     const changed = await receiveEvents('lifecycle.changed', (events) => events.some((e) => e.model === model && e.version === 1 && e.data.to === 'validation_failed'));
     expect(changed.find((e) => e.model === model && e.data.to === 'validation_failed')).toMatchObject({ version: 1, data: { from: 'validating', command: 'fail_validation', reason } });
+  });
+
+  it('when a version\'s lifecycle is terminated while it waits for approval, then reconciliation starts it again under its id with the same deadline, and an approval promotes the version', async () => {
+    const model = 'waiting';
+    const instanceId = `lifecycle:${model}:1`;
+    expect((await apiClient(devhost.origin, 'contributor').post('models', aRegionalModel(model, { validation: { metric: 'rmse', minSegmentRows: 30, bootstrapResamples: 100 } }))).status).toBe(201);
+    const validation = toCsv(regionalRows(300, 5));
+    await devhost.container().getBlockBlobClient(`datasets/${model}/validation.csv`).upload(validation, Buffer.byteLength(validation));
+    const pkg = regionalPackage(TRUE_WEIGHTS, 0, { datasets: [{ role: 'validation', uri: `datasets/${model}/validation.csv` }] });
+    expect((await apiClient(devhost.origin, 'contributor').register(model, pkg.manifest, pkg.onnx)).status).toBe(202);
+    const pending = await eventually('the version to wait for approval', async () => {
+      const res = await reader().get(`models/${model}/versions/1`);
+      return res.body?.lifecycle?.customStatus?.step === 'pending_approval' ? res.body : undefined;
+    });
+    const deadline = pending.lifecycle.customStatus.approvalDeadline as string;
+    expect((await durable(instanceId, '/terminate?reason=operator', 'POST')).status).toBe(202);
+    await eventually('the lifecycle to be terminated', async () => ((await statusOf(instanceId)).runtimeStatus === 'Terminated' ? true : undefined));
+    // What an operator's termination leaves: nobody would expire the version, and an approval wakes no one.
+    expect((await reader().get(`models/${model}/versions/1`)).body?.version).toMatchObject({ state: 'pending_approval' });
+
+    await reconcile();
+
+    const cause = `the orchestration instance '${instanceId}' ended (Terminated) without recording the outcome`;
+    expect(devhost.output).toContainEqual(expect.stringContaining(`reconcileOrchestrations: ${model}: version 1 (pending_approval): lifecycle ${instanceId} started again (restart 1): ${cause}`));
+    const restarted = await eventually('the restarted lifecycle to wait for approval', async () => {
+      const res = await reader().get(`models/${model}/versions/1`);
+      return res.body?.lifecycle?.runtimeStatus === 'Running' && res.body.lifecycle.customStatus?.step === 'pending_approval' ? res.body : undefined;
+    });
+    // The deadline runs from the version's entry into pending_approval (the default timeout, P7D),
+    // not from the restart: the first wait's ran from its own episode, a few milliseconds later.
+    const pendingSince = (restarted.version.history as { to: string; at: string }[]).filter((t) => t.to === 'pending_approval').at(-1)!.at;
+    const restartedDeadline = restarted.lifecycle.customStatus.approvalDeadline as string;
+    expect(restartedDeadline).toBe(new Date(Date.parse(pendingSince) + 7 * 86_400_000).toISOString());
+    expect(Date.parse(deadline) - Date.parse(restartedDeadline)).toBeGreaterThanOrEqual(0);
+    expect(Date.parse(deadline) - Date.parse(restartedDeadline)).toBeLessThan(60_000);
+    expect(restarted.version).toMatchObject({ state: 'pending_approval', lifecycleRestarts: [{ state: 'pending_approval', cause }] });
+
+    const approved = await apiClient(devhost.origin, 'approver').post(`models/${model}/versions/1/approve`, { evidenceHash: pending.version.evidenceHash });
+    expect(approved).toMatchObject({ status: 200, body: { lifecycleNotified: true } });
+    const done = await eventually('production', async () => {
+      const res = await reader().get(`models/${model}/versions/1`);
+      return res.body?.lifecycle?.runtimeStatus === 'Completed' ? res.body : undefined;
+    });
+    expect(done.version.state).toBe('production');
+    expect((await reader().get(`models/${model}/champion`)).body.version).toBe(1);
   });
 });
