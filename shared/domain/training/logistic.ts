@@ -22,7 +22,7 @@ const softplus = (z: number) => (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log
 const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
 
 /** Solves the symmetric positive definite system H d = g by Cholesky; undefined if H is not. */
-function choleskySolve(h: Float64Array[], g: Float64Array): Float64Array | undefined {
+export function choleskySolve(h: Float64Array[], g: Float64Array): Float64Array | undefined {
   const m = g.length;
   const l = Array.from({ length: m }, () => new Float64Array(m));
   for (let j = 0; j < m; j += 1) {
