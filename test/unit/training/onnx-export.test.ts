@@ -4,8 +4,10 @@ import { createHash } from 'node:crypto';
 import { OnnxModelExporter } from '../../../shared/adapters/onnx/linear-onnx';
 import { OnnxModelRuntime } from '../../../shared/adapters/onnx/onnx-model-runtime';
 import { seededRandom } from '../../../shared/domain/random';
+import { fitMultinomialLogisticRegression } from '../../../shared/domain/training/multinomial';
 import type { ExportedModel } from '../../../shared/ports/model-exporter';
 import type { ModelTask } from '../../../shared/schemas/model';
+import reference from '../../fixtures/training/multinomial-reference.json';
 
 const exporter = new OnnxModelExporter();
 const runtime = new OnnxModelRuntime();
@@ -64,6 +66,44 @@ describe('ONNX graphs of the built-in trainer, run by onnxruntime', () => {
       labels.add(out.labels[i]!);
     }
     expect(labels).toEqual(new Set(['stay', 'churn']));
+  });
+
+  it('when a multinomial logistic regression is exported, then onnxruntime answers the fit\'s own softmax probabilities (float32) in class-label order and the likeliest label', async () => {
+    const c = reference.cases.three_classes;
+    const fit = fitMultinomialLogisticRegression({ rows: c.X.length, width: 3, values: Float32Array.from(c.X.flat()) }, c.y, 3);
+    const classLabels = ['setosa', 'versicolor', 'virginica'];
+    const model = exporter.multinomialLogisticRegression(fit, classLabels);
+    expect(model.signature.outputs).toEqual([
+      { name: 'label', type: 'string', shape: ['N'] },
+      { name: 'probabilities', type: 'float32', shape: ['N', 3] },
+    ]);
+    const rows = c.X.length;
+    const out = await (await load(model, 'multiclass', classLabels)).predict(matrixInput(rows, 3, Float32Array.from(c.X.flat())));
+    if (out.kind !== 'classification') throw new Error('expected a classification output');
+    expect(out.classCount).toBe(3);
+    const seen = new Set<string>();
+    for (let i = 0; i < rows; i += 1) {
+      // The fit's probabilities in float64: softmax of W x + b.
+      const z = fit.weights.map((w, k) => w.reduce((s, wj, j) => s + wj * c.X[i]![j]!, fit.biases[k]!));
+      const e = z.map((v) => Math.exp(v - Math.max(...z)));
+      const p = e.map((v) => v / e.reduce((s, u) => s + u, 0));
+      p.forEach((pk, k) => expect(Math.abs(out.probabilities[i * 3 + k]! - pk)).toBeLessThanOrEqual(1e-6));
+      expect(out.labels[i]).toBe(classLabels[p.indexOf(Math.max(...p))]);
+      seen.add(out.labels[i]!);
+    }
+    expect(seen).toEqual(new Set(classLabels));
+  });
+
+  it('when every class is as likely (a tie), then the multinomial graph labels the row with the first class, as the binary graph does', async () => {
+    const model = exporter.multinomialLogisticRegression({ weights: [[0, 0], [0, 0], [0, 0], [0, 0]], biases: [0, 0, 0, 0] }, ['d', 'c', 'b', 'a']);
+    const out = await (await load(model, 'multiclass', ['d', 'c', 'b', 'a'])).predict(matrixInput(2, 2, Float32Array.from([1, 2, -3, 4])));
+    if (out.kind !== 'classification') throw new Error('expected a classification output');
+    expect(out.labels).toEqual(['d', 'd']);
+    expect(Array.from(out.probabilities)).toEqual(new Array(8).fill(0.25));
+  });
+
+  it('when the multinomial coefficients are for another number of classes than the labels, then it refuses to export', () => {
+    expect(() => exporter.multinomialLogisticRegression({ weights: [[1], [2]], biases: [0, 0] }, ['a', 'b', 'c'])).toThrow(/3 class labels, but weights for 2 classes and 2 intercepts/);
   });
 
   it('when the same coefficients are exported twice, then the bytes are the same', () => {
