@@ -7,11 +7,12 @@ import { computeMetrics, type MetricsData } from '../domain/metrics';
 import type { GoldenRecord } from '../domain/parity';
 import type { RawRows } from '../domain/raw-rows';
 import { type ColumnLayout, FLOAT32_OVERFLOW, layoutColumns, validateRows } from '../domain/row-validation';
-import { runStepsPausing } from '../domain/steps';
+import { runStepsPausing, type Steps } from '../domain/steps';
 import type { FeatureMatrix, RowBatch } from '../domain/tabular';
 import type { LinearCoefficients } from '../domain/training/least-squares';
 import { linearRegressionSteps } from '../domain/training/least-squares';
 import { logisticRegressionSteps } from '../domain/training/logistic';
+import { type MultinomialCoefficients, multinomialLogisticRegressionSteps } from '../domain/training/multinomial';
 import { recoverTransformSpec } from '../domain/training/spec-recovery';
 import { applyTransforms, fitTransformsWithRows, transformSpecHash } from '../domain/transforms';
 import type { DataLake } from '../ports/data-lake';
@@ -20,7 +21,7 @@ import type { ModelRuntime, Predictions } from '../ports/model-runtime';
 import type { TabularFiles } from '../ports/tabular-files';
 import type { ActorInput } from '../schemas/lifecycle';
 import type { RetrainingRequest } from '../schemas/messages';
-import type { ModelDefinition } from '../schemas/model';
+import type { ModelDefinition, ModelTask } from '../schemas/model';
 import type { ModelVersion } from '../schemas/model-version';
 import type { RegistrationManifest } from '../schemas/registration';
 import type { TrainingSnapshot } from '../schemas/retraining';
@@ -34,7 +35,8 @@ import { refusalList } from './training-data';
 
 /**
  * The reference trainer: refits the champion's transform spec and a linear model (least squares
- * for regression, L2 logistic regression for binary models) on a request's training snapshot,
+ * for regression, L2 logistic regression for binary models, L2 multinomial logistic regression for
+ * multiclass models) on a request's training snapshot,
  * writes the ONNX file, computes golden records with the new model as the scoring runtime runs
  * it, and registers the result as a new version (lineage: builtin, the champion, the request).
  * Everything it writes depends only on the snapshot, so a retried request registers the same
@@ -56,7 +58,7 @@ export interface BuiltinTrainingInput {
   requestId: string;
   request: RetrainingRequest;
   snapshot: TrainingSnapshot;
-  /** The champion's spec (builtinSpec), refitted on the snapshot. */
+  /** The champion's spec (championSpec), refitted on the snapshot. */
   spec: TransformSpec;
 }
 
@@ -69,7 +71,7 @@ const GOLDEN_RECORDS = 3;
 /** Rows of a snapshot file read for training: the validated batch and each row's target. */
 interface LabelledBatch {
   batch: RowBatch;
-  /** Regression: the value; binary: the class index (0 or 1). */
+  /** Regression: the value; classifiers: the class index in `classLabels`. */
   target: Float64Array;
   /** Rows row validation refused, by code (`not_a_number:x1`...). */
   rejected: Record<string, number>;
@@ -156,6 +158,8 @@ export function usableTrainingRows(
 /**
  * The champion's transform spec: the one its manifest carries (`transformSpec`), else recovered
  * from its fitted transforms; either way its hash is the one the champion was registered with.
+ * Asked before any data is read, so a champion the trainer can never retrain (a graph on raw
+ * columns, a spec that cannot be recovered) does not read and snapshot its data first.
  */
 export async function championSpec(lake: DataLake, parent: ModelVersion): Promise<TransformSpec> {
   if (parent.transformSpecHash === undefined) {
@@ -200,31 +204,35 @@ async function refitTransforms(lake: DataLake, parent: ModelVersion, spec: Trans
   }
 }
 
-/**
- * The spec the built-in trainer would refit for this model and champion, or why it cannot train
- * them (a multiclass model, a graph on raw columns, a spec that cannot be recovered): asked before
- * any data is read, so a model it can never train does not read and snapshot its data first.
- */
-export async function builtinSpec(lake: DataLake, definition: ModelDefinition, parent: ModelVersion): Promise<TransformSpec> {
-  if (definition.task === 'multiclass') {
-    throw errors.unsupportedModel('the built-in trainer fits linear regression (regression) and logistic regression (binary); a multiclass model needs the webhook trainer');
-  }
-  return championSpec(lake, parent);
-}
-
 /** A turn of the event loop: other invocations of the worker (HTTP, activities, lock renewals) run. */
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** What a fit gives: one linear model (regression, binary), or one per class (multiclass). */
+type FittedModel = LinearCoefficients | MultinomialCoefficients;
+
+/** The fit of each task, as the version's description names it. */
+const METHODS: Record<ModelTask, string> = { regression: 'least squares', binary: 'logistic regression', multiclass: 'multinomial logistic regression' };
+
 /**
  * The fit, handing the event loop back between its steps: a logistic fit of 160,000 rows x 100
- * columns takes over a minute, which the worker's other invocations would otherwise wait out.
+ * columns takes over a minute, which the worker's other invocations would otherwise wait out (a
+ * multinomial one about (classes^2 / 2 + classes / 2) times that).
  */
-function fitModel(definition: ModelDefinition, matrix: FeatureMatrix, target: Float64Array): Promise<LinearCoefficients> {
-  const steps = definition.task === 'regression' ? linearRegressionSteps(matrix, target) : logisticRegressionSteps(matrix, target);
-  return runStepsPausing<LinearCoefficients>(steps, turn);
+function fitModel(definition: ModelDefinition, matrix: FeatureMatrix, target: Float64Array): Promise<FittedModel> {
+  const classLabels = definition.classLabels ?? [];
+  const steps: Steps<FittedModel> =
+    definition.task === 'regression'
+      ? linearRegressionSteps(matrix, target)
+      : definition.task === 'binary'
+        ? logisticRegressionSteps(matrix, target)
+        : multinomialLogisticRegressionSteps(matrix, target, classLabels.length, { classLabels });
+  return runStepsPausing(steps, turn);
 }
 
-function exportModel(exporter: ModelExporter, definition: ModelDefinition, model: LinearCoefficients): ExportedModel {
+const isMultinomial = (model: FittedModel): model is MultinomialCoefficients => 'biases' in model;
+
+function exportModel(exporter: ModelExporter, definition: ModelDefinition, model: FittedModel): ExportedModel {
+  if (isMultinomial(model)) return exporter.multinomialLogisticRegression(model, definition.classLabels ?? []);
   if (definition.task === 'regression') return exporter.linearRegression(model);
   const [negative, positive] = definition.classLabels ?? [];
   return exporter.logisticRegression(model, [negative!, positive!]);
@@ -237,8 +245,9 @@ function transformed(fitted: FittedTransforms, data: Pick<LabelledBatch, 'batch'
 }
 
 /** The ONNX graph holds float32: a coefficient beyond its range would make every prediction infinite. */
-function checkFloat32(model: LinearCoefficients): void {
-  const outside = [...model.weights, model.bias].find((w) => !(Math.abs(w) < FLOAT32_OVERFLOW));
+function checkFloat32(model: FittedModel): void {
+  const coefficients = isMultinomial(model) ? [...model.weights.flat(), ...model.biases] : [...model.weights, model.bias];
+  const outside = coefficients.find((w) => !(Math.abs(w) < FLOAT32_OVERFLOW));
   if (outside !== undefined) {
     throw errors.validation(`a fitted coefficient (${outside}) is outside the float32 range of the ONNX graph: the targets or features are too large for a float32 model`);
   }
@@ -358,7 +367,7 @@ export async function trainBuiltin(
     ],
     description:
       `Retrained by the built-in trainer for ${requestId} (${request.reason} in window ${request.window.id}, champion v${parent.version}): ` +
-      `${definition.task === 'regression' ? 'least squares' : 'logistic regression'} on ${fitOn.matrix.rows} rows of ${snapshot.source === 'labelled' ? 'labelled data' : 'the training set'}.`,
+      `${METHODS[definition.task]} on ${fitOn.matrix.rows} rows of ${snapshot.source === 'labelled' ? 'labelled data' : 'the training set'}.`,
   };
 
   // Staged under a name of its own: registration deletes its upload when done, and a concurrent

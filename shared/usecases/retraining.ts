@@ -6,7 +6,7 @@ import { type RetrainingRequest, retrainingRequestId, retrainingRequestSchema } 
 import type { ModelDefinition } from '../schemas/model';
 import type { RetrainingRecord } from '../schemas/monitoring';
 import type { RetrainingInput, RetrainingSubmitted, TrainingJob } from '../schemas/retraining';
-import { builtinSpec, type BuiltinTrainerDeps, trainBuiltin, usableTrainingRows } from './builtin-trainer';
+import { type BuiltinTrainerDeps, championSpec, trainBuiltin, usableTrainingRows } from './builtin-trainer';
 import {
   type DecisionDeps,
   ensureRetrainingRecord,
@@ -178,7 +178,7 @@ async function retrain(
   }
 
   await startTraining(deps, record, 'builtin');
-  const spec = await builtinSpec(deps.lake, definition, parent);
+  const spec = await championSpec(deps.lake, parent);
   const windows = definition.policies.retraining.windows ?? deps.limits.windows;
   const snapshot = await trainingSnapshot(deps, {
     definition,

@@ -736,3 +736,109 @@ describe('a retraining request for a binary model', () => {
     fresh.forEach((_, i) => expect(out.labels[i]).toBe(out.probabilities[i * 2 + 1]! > 0.5 ? 'churn' : 'stay'));
   });
 });
+
+describe('a retraining request for a multiclass model', () => {
+  const labels = ['low', 'mid', 'high'];
+  /** The true class probabilities: a softmax of one linear score per class. */
+  const truth = (x1: number, x2: number, region: string) => {
+    const z = [1.2 * x1 - 0.5 * x2, 0.3 * x2 + (region === 'north' ? 1 : 0), -1.2 * x1 + 0.2 * x2];
+    const e = z.map((v) => Math.exp(v - Math.max(...z)));
+    return e.map((v) => v / e.reduce((s, u) => s + u, 0));
+  };
+  const spec: TransformSpecInput = {
+    specVersion: 1,
+    steps: [{ type: 'standardize', columns: ['x1', 'x2'] }, { type: 'one_hot', column: 'region' }],
+    output: ['x1', 'x2', 'region_north', 'region_south'],
+  };
+
+  /** A world with the multiclass model 'grade', its v1 (a multinomial graph), and labelled rows drawn from `truth` (`classOf` may change a row's class). */
+  async function aMulticlassWorld(classOf: (drawn: string) => string = (drawn) => drawn) {
+    const w = await aWorld();
+    const definition = {
+      ...aRegionalModel('grade'),
+      task: 'multiclass' as const,
+      classLabels: [...labels],
+      features: [
+        { name: 'x1', type: 'numeric' as const },
+        { name: 'x2', type: 'numeric' as const },
+        { name: 'region', type: 'categorical' as const },
+      ],
+    };
+    await w.registry.createModel(definition, carlos);
+    const old = regionalRows(100, 30);
+    const fitted = fitTransforms(spec, { rowCount: 100, numeric: { x1: Float64Array.from(old, (r) => r.x1), x2: Float64Array.from(old, (r) => r.x2) }, categorical: { region: old.map((r) => r.region) } });
+    const parent = new OnnxModelExporter().multinomialLogisticRegression({ weights: [[1, 0, 0, 0], [0, 0, 0, 0], [-1, 0, 0, 0]], biases: [0, 0, 0] }, labels);
+    const registration = w.deps.registration;
+    await registerPackage(registration, {
+      model: 'grade',
+      manifest: { signature: parent.signature, transforms: fitted },
+      artifact: await stageUpload(registration, 'grade', Readable.from([parent.bytes])),
+      actor: carlos,
+    });
+    const random = seededRandom(31);
+    const rows: LabelledRow[] = regionalRows(3000, 32).map((r) => {
+      const u = random.next();
+      const p = truth(r.x1, r.x2, r.region);
+      const drawn = u < p[0]! ? labels[0]! : u < p[0]! + p[1]! ? labels[1]! : labels[2]!;
+      return { id: r.id, features: { x1: r.x1, x2: r.x2, region: r.region }, actual: classOf(drawn) };
+    });
+    const fixture = labelledFixture({ model: 'grade', version: 1, runId: 'run-g', windowId: WINDOW, rows });
+    const info = await w.lake.write(fixture.dropPath, fixture.drop);
+    await w.runs.runs.create('grade', 'run-g', fixture.run(info.etag, info.size));
+    await w.lake.write(fixture.labelledPath, fixture.labelled);
+    return w;
+  }
+
+  /** The rows of a snapshot CSV file as the model's feature batch and each row's class index. */
+  async function snapshotRows(w: World, name: string) {
+    const [header, ...lines] = (await w.lake.readBuffer(lakePaths.retrainingDataset('grade', WINDOW, name))).toString().trim().split('\n');
+    const columns = header!.split(',');
+    const cells = lines.map((l) => l.split(','));
+    const column = (c: string) => cells.map((row) => row[columns.indexOf(c)]!);
+    const batch = { rowCount: cells.length, numeric: { x1: Float64Array.from(column('x1'), Number), x2: Float64Array.from(column('x2'), Number) }, categorical: { region: column('region') } };
+    return { batch, actual: column('actual').map((a) => labels.indexOf(a)) };
+  }
+
+  it('when labelled outcomes arrive, then a multinomial logistic regression is refitted with the spec and registered with its metrics and 3-class golden records', async () => {
+    const w = await aMulticlassWorld();
+    const outcome = await handleRetrainingMessage(w.deps, w.starters, { body: aRetrainingRequest('grade', 1, WINDOW), deliveryCount: 1 });
+    expect(outcome).toMatchObject({ state: 'registered', resultVersion: 2 });
+    const v2 = (await w.store.getVersion('grade', 2))!.value;
+    expect(v2.description).toMatch(/multinomial logistic regression on \d+ rows of labelled data/);
+    const loaded = await loadScoringVersion(w.deps, (await w.registry.getModel('grade')).definition, v2);
+    expect(loaded.fitted!.specHash).toBe((await w.store.getVersion('grade', 1))!.value.transformSpecHash);
+    expect(loaded.goldenRecords![0]!.expectedOutput).toMatchObject({ prediction: expect.stringMatching(/^(low|mid|high)$/), probabilities: [expect.any(Number), expect.any(Number), expect.any(Number)] });
+    await checkParity(loaded, loaded.goldenRecords!, loaded.fitted);
+
+    // The validation metrics are those of the registered model on validation.csv, recomputed here by hand.
+    const validation = await snapshotRows(w, 'validation.csv');
+    const onValidation = await loaded.model.predict(loaded.transform(validation.batch).inputs);
+    if (onValidation.kind !== 'classification') throw new Error('expected classification');
+    const n = validation.actual.length;
+    const accuracy = validation.actual.filter((a, i) => onValidation.labels[i] === labels[a]).length / n;
+    const logLoss = -validation.actual.reduce((s, a, i) => s + Math.log(onValidation.probabilities[i * 3 + a]!), 0) / n;
+    expect(v2.trainingMetrics.accuracy).toBeCloseTo(accuracy, 12);
+    expect(v2.trainingMetrics.log_loss).toBeCloseTo(logLoss, 6);
+    expect(v2.trainingMetrics).toMatchObject({ f1_macro: expect.any(Number), roc_auc: expect.any(Number), train_accuracy: expect.any(Number), train_log_loss: expect.any(Number) });
+
+    // The refit recovers the true probabilities of fresh rows, in the order of the class labels.
+    const fresh = regionalRows(200, 33);
+    const { inputs } = loaded.transform({ rowCount: 200, numeric: { x1: Float64Array.from(fresh, (r) => r.x1), x2: Float64Array.from(fresh, (r) => r.x2) }, categorical: { region: fresh.map((r) => r.region) } });
+    const out = await loaded.model.predict(inputs);
+    if (out.kind !== 'classification') throw new Error('expected classification');
+    expect(out.classCount).toBe(3);
+    const error = fresh.reduce((s, r, i) => s + truth(r.x1, r.x2, r.region).reduce((t, p, k) => t + Math.abs(out.probabilities[i * 3 + k]! - p), 0) / 3, 0) / fresh.length;
+    expect(error).toBeLessThan(0.04);
+    fresh.forEach((_, i) => {
+      const p = Array.from(out.probabilities.subarray(i * 3, i * 3 + 3));
+      expect(out.labels[i]).toBe(labels[p.indexOf(Math.max(...p))]);
+    });
+  });
+
+  it('when no labelled row has one of the classes, then the request fails naming the class, and no version is registered', async () => {
+    const w = await aMulticlassWorld((drawn) => (drawn === 'mid' ? 'high' : drawn));
+    await expect(handleRetrainingMessage(w.deps, w.starters, { body: aRetrainingRequest('grade', 1, WINDOW), deliveryCount: 1 })).rejects.toMatchObject({ code: 'INSUFFICIENT_DATA' });
+    expect((await w.runs.retraining.get('grade', `retrain:grade:${WINDOW}`))?.value.error).toMatch(/^INSUFFICIENT_DATA: no training row has the class 'mid' \(of 3 classes, \d+ rows\)/);
+    expect(await w.store.getVersion('grade', 2)).toBeUndefined();
+  });
+});
