@@ -141,12 +141,12 @@ export function* multinomialLogisticRegressionSteps(
         }
       }
     }
-    if (Math.max(...gradient.map(Math.abs)) <= tolerance * Math.max(1, n)) {
+    if (gradient.every((g) => Math.abs(g) <= tolerance * Math.max(1, n))) {
       converged = true;
       break;
     }
     // Inputs near 1e154 and beyond overflow the Hessian; a NaN step would end the line search as "converged" at zero.
-    if (![...gradient, ...hessian.flatMap((row) => [...row])].every(Number.isFinite)) {
+    if (!gradient.every(Number.isFinite) || !hessian.every((row) => row.every(Number.isFinite))) {
       throw errors.validation('the multinomial logistic regression overflows double precision: the inputs are too large in magnitude');
     }
     const step = choleskySolve(hessian, gradient);
