@@ -32,6 +32,14 @@ export function fitMultinomialLogisticRegression(x: DesignMatrix, y: ArrayLike<n
   return runSteps(multinomialLogisticRegressionSteps(x, y, classCount, options));
 }
 
+/**
+ * Most coefficients (classes x (inputs + 1)) the Newton solver takes: it holds their square as the
+ * Hessian (2,048 of them: 32 MiB) and factors it every iteration (about 3 billion multiplications
+ * then). 20 classes of 500 inputs would need 800 MiB and minutes an iteration: an out-of-memory
+ * worker instead of a reason.
+ */
+export const MAX_MULTINOMIAL_COEFFICIENTS = 2048;
+
 /** Refuses targets that are not class indices, and a class no row has: its intercept would run off to minus infinity. */
 function checkClasses(y: ArrayLike<number>, classCount: number, classLabels: readonly string[] | undefined): void {
   const counts = new Array<number>(classCount).fill(0);
@@ -71,6 +79,12 @@ export function* multinomialLogisticRegressionSteps(
   if (!Number.isInteger(k) || k < 2) throw errors.validation(`a classifier needs at least 2 classes, not ${k}`);
   if (y.length !== n) throw errors.validation(`${n} rows of inputs but ${y.length} targets`);
   if (n === 0) throw errors.insufficientData('no training rows to fit on');
+  if (size > MAX_MULTINOMIAL_COEFFICIENTS) {
+    throw errors.unsupportedModel(
+      `${k} classes x ${m} columns (${p} inputs and the intercept) make ${size} coefficients, more than the built-in trainer's ${MAX_MULTINOMIAL_COEFFICIENTS}: its solver holds their square in memory; retrain this model with a webhook trainer`,
+      { classes: k, columns: m, coefficients: size, limit: MAX_MULTINOMIAL_COEFFICIENTS },
+    );
+  }
   checkClasses(y, k, options.classLabels);
   checkFiniteInputs(x);
   const cols = withInterceptColumns(x);

@@ -1,5 +1,5 @@
 import { runSteps, runStepsPausing } from '../../../shared/domain/steps';
-import { fitMultinomialLogisticRegression, type MultinomialCoefficients, multinomialLogisticRegressionSteps } from '../../../shared/domain/training/multinomial';
+import { fitMultinomialLogisticRegression, MAX_MULTINOMIAL_COEFFICIENTS, type MultinomialCoefficients, multinomialLogisticRegressionSteps } from '../../../shared/domain/training/multinomial';
 import reference from '../../fixtures/training/multinomial-reference.json';
 
 /**
@@ -69,6 +69,17 @@ describe('multinomial logistic regression (Newton, L2 with C = 1)', () => {
     expect(() =>
       runSteps(multinomialLogisticRegressionSteps({ rows: 4, width: 1, values: [1, 2, 3, 4] }, [0, 2, 0, 2], 3, { classLabels: ['red', 'green', 'blue'] })),
     ).toThrow(/no training row has the class 'green' \(of 3 classes, 4 rows\)/);
+  });
+
+  it('when classes x (inputs + 1) pass MAX_MULTINOMIAL_COEFFICIENTS, then UNSUPPORTED_MODEL says so before any work; at the limit it fits', () => {
+    // 16 classes x 128 columns (127 inputs and the intercept) is the limit exactly.
+    const design = (width: number) => ({ rows: 16, width, values: Float32Array.from({ length: 16 * width }, (_, i) => ((i * 7919) % 101) / 101) });
+    const classes = Array.from({ length: 16 }, (_, i) => i);
+    expect(16 * 128).toBe(MAX_MULTINOMIAL_COEFFICIENTS);
+    expect(() => fitMultinomialLogisticRegression(design(128), classes, 16)).toThrow(
+      expect.objectContaining({ code: 'UNSUPPORTED_MODEL', message: expect.stringMatching(/^16 classes x 129 columns \(128 inputs and the intercept\) make 2064 coefficients, more than the built-in trainer's 2048/) }),
+    );
+    expect(fitMultinomialLogisticRegression(design(127), classes, 16, { maxIterations: 1 }).weights).toHaveLength(16);
   });
 
   it('when a target is not a class index, then it refuses naming the row', () => {
