@@ -11,9 +11,11 @@ import { orchestrationInstances } from '../durable-client';
  * whose orchestration instance was terminated, failed or purged (or completed long ago) without
  * recording the outcome, so none says `running` for good, fails the validation of versions
  * still `validating` whose lifecycle instance is so, and starts again the lifecycle of versions
- * `registered` or `pending_approval` whose instance is so (docs/production-loop.md). Logs each one
- * failed, each lifecycle started again, each version whose lifecycle was started again too often
- * (left for a person, on every run until one acts), each whose interrupted follow-ups were done
+ * `registered` or `pending_approval` whose instance is so, and of versions `approved` under a policy
+ * with promoteOnApproval, to promote them (docs/production-loop.md). Logs each one failed, each
+ * lifecycle started again (for an approved version, when it was approved: it is promoted now),
+ * each version whose lifecycle was started again too often or that must not be promoted (left
+ * for a person, on every run until one acts), each whose interrupted follow-ups were done
  * now, each retraining request closed because its version is decided, and each document left alone
  * because it does not read; an outage on a model or document fails the invocation after the others
  * were reconciled (they are judged, or their follow-ups run, again next time).
@@ -26,7 +28,7 @@ app.timer('reconcileOrchestrations', {
     const problems = report.failures.map((f) => `${f.model}: ${f.error}`);
     for (const outcome of report.models) {
       for (const d of outcome.failed) context.warn(`reconcileOrchestrations: ${outcome.model}: ${d.kind} ${d.id} failed: ${d.error}`);
-      for (const r of outcome.restarted) context.warn(`reconcileOrchestrations: ${outcome.model}: version ${r.version} (${r.state}): lifecycle ${r.instanceId} started again (restart ${r.restarts}): ${r.cause}`);
+      for (const r of outcome.restarted) context.warn(`reconcileOrchestrations: ${outcome.model}: version ${r.version} (${r.state}): lifecycle ${r.instanceId} started again (restart ${r.restarts}): ${r.cause}${r.approvedAt ? `; it was approved at ${r.approvedAt} and its lifecycle promotes it now` : ''}`);
       for (const p of outcome.leftForAPerson) context.warn(`reconcileOrchestrations: ${outcome.model}: version ${p.version} (${p.state}): lifecycle ${p.instanceId} not started again: ${p.reason}`);
       for (const d of outcome.followedUp) context.log(`reconcileOrchestrations: ${outcome.model}: ${d.kind} ${d.id}: the follow-ups of its reconciled failure, interrupted earlier, are done`);
       for (const r of outcome.retrainingClosed) context.log(`reconcileOrchestrations: ${outcome.model}: retraining request ${r.requestId} closed: its version ${r.version} is ${r.outcome}`);
@@ -37,7 +39,7 @@ app.timer('reconcileOrchestrations', {
     const restarted = report.models.reduce((n, m) => n + m.restarted.length, 0);
     const leftForAPerson = report.models.reduce((n, m) => n + m.leftForAPerson.length, 0);
     context.log(
-      `reconcileOrchestrations: ${report.models.length} model(s) checked, ${count(['run', 'actuals'])} document(s) failed as their orchestration ended without recording the outcome, ${count(['version'])} version(s) failed validation as their lifecycle ended or is gone while they were validating, ${restarted} version(s) whose lifecycle ended or is gone before they were decided had it started again, ${leftForAPerson} left for a person after too many restarts`,
+      `reconcileOrchestrations: ${report.models.length} model(s) checked, ${count(['run', 'actuals'])} document(s) failed as their orchestration ended without recording the outcome, ${count(['version'])} version(s) failed validation as their lifecycle ended or is gone while they were validating, ${restarted} version(s) whose lifecycle ended or is gone before they were decided had it started again, ${leftForAPerson} left for a person (too many restarts, or an approved version whose promotion would undo a later decision)`,
     );
     if (problems.length > 0) throw new Error(`reconcileOrchestrations: ${problems.join('; ')}`.slice(0, 4000));
   },

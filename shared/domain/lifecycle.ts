@@ -170,6 +170,10 @@ export function applyTransition(
 export const pendingSince = (version: Pick<ModelVersion, 'history' | 'updatedAt'>): string =>
   version.history.filter((t) => t.to === 'pending_approval').at(-1)?.at ?? version.updatedAt;
 
+/** When the version was approved (its last transition to `approved`; `updatedAt` for a version without one). */
+export const approvedSince = (version: Pick<ModelVersion, 'history' | 'updatedAt'>): string =>
+  version.history.filter((t) => t.to === 'approved').at(-1)?.at ?? version.updatedAt;
+
 /**
  * Whether `command` by `actor` is the version's last transition again (a retried request or
  * activity): same command, same actor and, where there is one, the same evidence. A replay is

@@ -87,7 +87,8 @@ export type ModelVersionInput = z.input<typeof modelVersionInputSchema>;
 
 /**
  * Reconciliation started the version's lifecycle again (its instance ended or is gone while the
- * version was `registered` or `pending_approval`): when, in which state, and what it found.
+ * version was `registered` or `pending_approval`, or `approved` under a policy that promotes on
+ * approval): when, in which state, and what it found.
  */
 export const lifecycleRestartSchema = z.object({
   at: isoDateTimeSchema,

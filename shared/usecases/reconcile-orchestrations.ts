@@ -1,7 +1,8 @@
 import { isDomainError } from '../domain/errors';
 import { lakePaths } from '../domain/lake-paths';
+import { approvedSince } from '../domain/lifecycle';
 import { lifecycleInstanceId } from '../domain/lifecycle-instance';
-import { RESTARTABLE_LIFECYCLE_STATES, type RestartableLifecycleState, restartRefusal, STARTING_LIFECYCLE_GRACE_MS } from '../domain/policies/lifecycle-restart';
+import { promotionRefusal, RESTARTABLE_LIFECYCLE_STATES, type RestartableLifecycleState, restartRefusal, STARTING_LIFECYCLE_GRACE_MS } from '../domain/policies/lifecycle-restart';
 import { impossibleInstanceId, strandedBy } from '../domain/policies/orchestration-outcome';
 import type { InstanceStatus, OrchestrationInstances } from '../ports/orchestration-instances';
 import type { ModelNamePage, UnreadableDocument } from '../ports/run-store';
@@ -55,11 +56,16 @@ export interface ModelReconciliation {
   /** Documents that do not read and may be orchestrated (their state says so or cannot be told): left alone. */
   unreadable: (UnreadableDocument & { kind: ReconciledKind })[];
   /**
-   * Versions not yet decided (`registered`, `pending_approval`) whose lifecycle ended or is gone:
-   * their lifecycle was started again (recorded on the version, `lifecycleRestarts`).
+   * Versions not yet decided (`registered`, `pending_approval`), or approved and not yet promoted
+   * under a policy with promoteOnApproval, whose lifecycle ended or is gone: their lifecycle was
+   * started again (recorded on the version, `lifecycleRestarts`).
    */
   restarted: RestartedLifecycle[];
-  /** Such versions whose lifecycle was started again MAX_LIFECYCLE_RESTARTS times already: left alone, with the reason and what a person does. */
+  /**
+   * Such versions whose lifecycle was started again MAX_LIFECYCLE_RESTARTS times already, or
+   * approved ones a restarted lifecycle must not promote (promotionRefusal): left alone, with the
+   * reason and what a person does.
+   */
   leftForAPerson: { version: number; instanceId: string; state: RestartableLifecycleState; reason: string }[];
   /**
    * Retraining requests closed because the version they produced is decided although no lifecycle
@@ -78,6 +84,8 @@ export interface RestartedLifecycle {
   cause: string;
   /** How many times reconciliation has started it again, this one included. */
   restarts: number;
+  /** For an `approved` version: when it was approved (the restarted lifecycle promotes it now). */
+  approvedAt?: string;
 }
 
 export interface ReconcileReport {
@@ -179,9 +187,10 @@ async function reconcileModel(deps: ReconcileDeps, model: string): Promise<Model
     deps.runs.runs.listReadableFollowUpsPending(model),
     deps.runs.actuals.listReadableFollowUpsPending(model),
     versionsIn(deps, outcome, model, 'validating'),
-    ...RESTARTABLE_LIFECYCLE_STATES.map((state) => versionsIn(deps, outcome, model, state)),
+    ...RESTARTABLE_LIFECYCLE_STATES.map((state) => (state === 'approved' ? approvedVersionsToPromote(deps, outcome, model) : versionsIn(deps, outcome, model, state))),
   ]);
   const undecided = undecidedByState.flat();
+  const approved = undecided.filter((v) => v.state === 'approved');
   outcome.unreadable.push(
     ...uniqueById([...runs.unreadable, ...pendingRuns.unreadable]).map((u) => ({ ...u, kind: 'run' as const })),
     ...uniqueById([...joins.unreadable, ...pendingJoins.unreadable]).map((u) => ({ ...u, kind: 'actuals' as const })),
@@ -203,7 +212,7 @@ async function reconcileModel(deps: ReconcileDeps, model: string): Promise<Model
   for (const [i, run] of runs.documents.entries()) await judge(outcome, 'run', run.runId, async () => reconcileRun(deps, run, await runStatuses[i]!));
   for (const [i, record] of joins.documents.entries()) await judge(outcome, 'actuals', record.actualsId, async () => reconcileJoin(deps, record, await joinStatuses[i]!));
   for (const [i, version] of validating.entries()) await judge(outcome, 'version', String(version.version), async () => reconcileVersion(deps, version, await versionStatuses[i]!));
-  for (const [i, version] of undecided.entries()) await judge(outcome, 'version', String(version.version), async () => restartStrandedLifecycle(deps, outcome, version, await undecidedStatuses[i]!));
+  for (const [i, version] of undecided.entries()) await judge(outcome, 'version', String(version.version), async () => restartStrandedLifecycle(deps, outcome, version, await undecidedStatuses[i]!, approved));
   await closeRetrainingOfDecidedVersions(deps, outcome, model);
   return outcome;
 }
@@ -220,6 +229,23 @@ async function versionsIn(deps: ReconcileDeps, outcome: ModelReconciliation, mod
     outcome.errors.push({ kind: 'version', id: state, error: `the versions in ${state} could not be listed: ${message(error)}` });
     return [];
   }
+}
+
+/**
+ * The model's `approved` versions when its approval policy (read now, from the model's definition)
+ * has promoteOnApproval: their lifecycle was to promote them. Otherwise none: an approved version
+ * rests there until an admin promotes it, and its lifecycle's end is not asked about.
+ */
+async function approvedVersionsToPromote(deps: ReconcileDeps, outcome: ModelReconciliation, model: string): Promise<ModelVersion[]> {
+  let record;
+  try {
+    record = await deps.registry.getModel(model);
+  } catch (error) {
+    outcome.errors.push({ kind: 'version', id: 'approved', error: `the model's approval policy could not be read: ${message(error)}` });
+    return [];
+  }
+  if (!record?.definition.policies.approval.promoteOnApproval) return [];
+  return versionsIn(deps, outcome, model, 'approved');
 }
 
 /** `promise`, or a failure with `message` once `ms` have passed (the call itself goes on, unawaited). */
@@ -349,24 +375,37 @@ async function reconcileVersion(deps: ReconcileDeps, version: ModelVersion, stat
 /**
  * A version not yet decided (`registered`, `pending_approval`) whose lifecycle ended or is gone
  * would wait for good (a pending one would never expire): its lifecycle is started again under its
- * instance id, and picks up from the version's state (a pending one keeps its deadline). A
+ * instance id, and picks up from the version's state (a pending one keeps its deadline). So is an
+ * `approved` one whose model promotes on approval (approvedVersionsToPromote), whose lifecycle
+ * ended before promoting it (an approval its lifecycle was gone for, or one terminated or failed
+ * between the approval and the promotion): the restarted lifecycle promotes it. Not when that
+ * lifecycle completed (it ended as it meant to: another champion change won the race, or the policy
+ * then left promotion to an admin), nor when promotionRefusal says a later decision would be undone
+ * (then it is reported for a person). A
  * registered version with no instance yet, registered within STARTING_LIFECYCLE_GRACE_MS, is left
  * alone: its registration may be about to start it. The restart is recorded on the version first, by an
  * ETag-guarded write on the version as read now: a version decided or restarted meanwhile (a
  * person, another host's reconciliation) is left as it is (a conflict), and of two hosts only one
  * starts it. Past MAX_LIFECYCLE_RESTARTS the version is left alone and reported for a person.
  */
-async function restartStrandedLifecycle(deps: ReconcileDeps, outcome: ModelReconciliation, listed: ModelVersion, status: InstanceStatus | undefined): Promise<void> {
+async function restartStrandedLifecycle(
+  deps: ReconcileDeps,
+  outcome: ModelReconciliation,
+  listed: ModelVersion,
+  status: InstanceStatus | undefined,
+  approved: readonly ModelVersion[],
+): Promise<void> {
   const { modelName: model, version } = listed;
   const instanceId = lifecycleInstanceId(model, version);
   const now = deps.clock.now();
   const cause = strandedBy(instanceId, status, now);
   if (!cause) return;
   if (listed.state === 'registered' && status === undefined && now.getTime() - Date.parse(listed.createdAt) < STARTING_LIFECYCLE_GRACE_MS) return;
+  if (listed.state === 'approved' && status?.runtimeStatus === 'Completed') return;
   const stored = await deps.registry.getVersion(model, version);
   const state = stored?.value.state;
   if (!stored || !isRestartable(state) || state !== listed.state) return;
-  const refusal = restartRefusal(stored.value, state, instanceId);
+  const refusal = state === 'approved' ? await refusedPromotion(deps, stored.value, approved, now) : restartRefusal(stored.value, state, instanceId);
   if (refusal !== undefined) {
     outcome.leftForAPerson.push({ version, instanceId, state, reason: refusal });
     return;
@@ -378,7 +417,23 @@ async function restartStrandedLifecycle(deps: ReconcileDeps, outcome: ModelRecon
     if (isDomainError(error) && error.code === 'CONCURRENCY_CONFLICT') return;
     throw error;
   }
-  if (await deps.instances.startLifecycle({ model, version })) outcome.restarted.push({ version, instanceId, state, cause, restarts: restarts.length });
+  if (!(await deps.instances.startLifecycle({ model, version }))) return;
+  outcome.restarted.push({ version, instanceId, state, cause, restarts: restarts.length, ...(state === 'approved' ? { approvedAt: approvedSince(stored.value) } : {}) });
+}
+
+/**
+ * Why the lifecycle of this approved version is not started again to promote it: a later decision
+ * it would undo (promotionRefusal, against the champion pointer as stored now and the latest other
+ * approval listed), or the restart limit.
+ */
+async function refusedPromotion(deps: ReconcileDeps, version: ModelVersion, approved: readonly ModelVersion[], now: Date): Promise<string | undefined> {
+  const champion = await deps.registry.getChampion(version.modelName);
+  const approvedAt = Date.parse(approvedSince(version));
+  const later = approved
+    .filter((other) => other.version !== version.version && Date.parse(approvedSince(other)) > approvedAt)
+    .sort((a, b) => Date.parse(approvedSince(b)) - Date.parse(approvedSince(a)))[0];
+  const laterApproval = later && { version: later.version, at: approvedSince(later) };
+  return promotionRefusal(version, { now, champion: champion?.value, laterApproval }) ?? restartRefusal(version, 'approved', lifecycleInstanceId(version.modelName, version.version));
 }
 
 const isRestartable = (state: LifecycleState | undefined): state is RestartableLifecycleState => (RESTARTABLE_LIFECYCLE_STATES as readonly (LifecycleState | undefined)[]).includes(state);

@@ -1,12 +1,17 @@
 import type { LifecycleState } from '../../schemas/lifecycle';
 import type { ModelVersion } from '../../schemas/model-version';
+import type { ChampionPointer } from '../../schemas/registry';
+import { approvedSince } from '../lifecycle';
 
 /**
  * States in which reconciliation starts a version's lifecycle again when its instance ended or is
  * gone: the lifecycle picks up from them (nothing was half done). A version left `validating` is
- * failed instead: what ended its lifecycle may be the validation itself.
+ * failed instead: what ended its lifecycle may be the validation itself. An `approved` one only
+ * when its model's approval policy has promoteOnApproval (the restarted lifecycle promotes it),
+ * and as promotionRefusal allows; otherwise `approved` is where a version rests until an admin
+ * promotes it.
  */
-export const RESTARTABLE_LIFECYCLE_STATES = ['registered', 'pending_approval'] as const satisfies readonly LifecycleState[];
+export const RESTARTABLE_LIFECYCLE_STATES = ['registered', 'pending_approval', 'approved'] as const satisfies readonly LifecycleState[];
 export type RestartableLifecycleState = (typeof RESTARTABLE_LIFECYCLE_STATES)[number];
 
 /**
@@ -28,6 +33,7 @@ export const STARTING_LIFECYCLE_GRACE_MS = 15 * 60_000;
 const BY_HAND: Record<RestartableLifecycleState, (model: string) => string> = {
   pending_approval: (model) => `approve, reject or retire the version (no lifecycle promotes an approved one: promote it with POST /models/${model}/promote)`,
   registered: () => 'retire the version, and once the cause is fixed register the package again as a new version (a new Idempotency-Key, or a changed manifest)',
+  approved: (model) => `promote it with POST /models/${model}/promote, or retire it`,
 };
 
 /**
@@ -40,4 +46,48 @@ export function restartRefusal(version: Pick<ModelVersion, 'modelName' | 'lifecy
   const last = restarts.at(-1);
   if (last === undefined || restarts.length < MAX_LIFECYCLE_RESTARTS) return undefined;
   return `its lifecycle was started again ${restarts.length} times already (the last at ${last.at}), and ended again, so it is left for a person: read why in the history of '${instanceId}' (GET /runtime/webhooks/durabletask/instances/{instanceId}?showHistory=true), then ${BY_HAND[state](version.modelName)}`;
+}
+
+/**
+ * How long after its approval a version whose lifecycle ended or is gone before promoting it is
+ * still promoted by a restarted lifecycle. An approval under promoteOnApproval is an instruction to
+ * promote, and reconciliation runs hourly: an older one outlived every outage the timer is meant
+ * to cover, and its approver may since have decided to leave it (an approve that answered
+ * `lifecycleNotified: false` said an admin would promote it), so it is left for a person.
+ */
+export const MAX_APPROVAL_AGE_TO_PROMOTE_MS = 7 * 24 * 3_600_000;
+
+/** What promotionRefusal weighs besides the version: the champion pointer as stored, and the latest other approval. */
+export interface PromotionContext {
+  now: Date;
+  /** The model's champion pointer; undefined when there never was one. */
+  champion: ChampionPointer | undefined;
+  /** Another version of the model still `approved` and approved after this one, with when. */
+  laterApproval?: { version: number; at: string } | undefined;
+}
+
+/**
+ * Why a restarted lifecycle must not promote an `approved` version whose lifecycle ended or is gone
+ * before it promoted it, with what a person does; undefined when it may. Each refusal guards a
+ * later decision the promotion would undo: the champion changed at or after the approval (another
+ * change won the race against the lifecycle, or a person promoted or rolled back since), another
+ * version was approved after it (its promotion is the later instruction), or the approval is older
+ * than MAX_APPROVAL_AGE_TO_PROMOTE_MS.
+ */
+export function promotionRefusal(version: Pick<ModelVersion, 'modelName' | 'version' | 'history' | 'updatedAt'>, context: PromotionContext): string | undefined {
+  const approvedAt = approvedSince(version);
+  const then = BY_HAND.approved(version.modelName);
+  const { champion, laterApproval, now } = context;
+  if (champion !== undefined && champion.epoch > 0 && Date.parse(champion.since) >= Date.parse(approvedAt)) {
+    const change = champion.lastChange;
+    const what = change ? `${change.cause} to ${change.to === null ? 'no champion' : `version ${change.to}`} by ${change.actor.id}` : `version ${champion.version ?? 'none'}`;
+    return `the champion changed at ${champion.since} (${what}), after its approval at ${approvedAt}: promoting it now would undo that change, so it is left for a person: ${then}`;
+  }
+  if (laterApproval !== undefined) {
+    return `version ${laterApproval.version} was approved after it (at ${laterApproval.at}, this one at ${approvedAt}), and its promotion is the later instruction, so it is left for a person: ${then}`;
+  }
+  if (now.getTime() - Date.parse(approvedAt) > MAX_APPROVAL_AGE_TO_PROMOTE_MS) {
+    return `it was approved at ${approvedAt}, more than ${MAX_APPROVAL_AGE_TO_PROMOTE_MS / 86_400_000} days ago, and an approval so old is not acted on without a person, so it is left for a person: ${then}`;
+  }
+  return undefined;
 }

@@ -1,5 +1,7 @@
-import { MAX_LIFECYCLE_RESTARTS, restartRefusal } from '../../../shared/domain/policies/lifecycle-restart';
+import { MAX_APPROVAL_AGE_TO_PROMOTE_MS, MAX_LIFECYCLE_RESTARTS, promotionRefusal, restartRefusal } from '../../../shared/domain/policies/lifecycle-restart';
+import type { TransitionEvent } from '../../../shared/schemas/lifecycle';
 import type { LifecycleRestart } from '../../../shared/schemas/model-version';
+import type { ChampionPointer } from '../../../shared/schemas/registry';
 
 const restart = (at: string): LifecycleRestart => ({ at, state: 'registered', cause: "the orchestration instance 'lifecycle:demand:4' ended (Failed) without recording the outcome" });
 const restarts = (count: number) => Array.from({ length: count }, (_, i) => restart(`2026-03-0${i + 1}T00:00:00.000Z`));
@@ -14,5 +16,43 @@ describe('restartRefusal', () => {
     expect(restartRefusal({ modelName: 'demand', lifecycleRestarts: restarts(MAX_LIFECYCLE_RESTARTS) }, 'registered', 'lifecycle:demand:4')).toBe(
       `its lifecycle was started again ${MAX_LIFECYCLE_RESTARTS} times already (the last at 2026-03-0${MAX_LIFECYCLE_RESTARTS}T00:00:00.000Z), and ended again, so it is left for a person: read why in the history of 'lifecycle:demand:4' (GET /runtime/webhooks/durabletask/instances/{instanceId}?showHistory=true), then retire the version, and once the cause is fixed register the package again as a new version (a new Idempotency-Key, or a changed manifest)`,
     );
+  });
+});
+
+describe('promotionRefusal', () => {
+  const APPROVED_AT = '2026-03-10T10:00:00.000Z';
+  const NOW = new Date('2026-03-10T12:00:00.000Z');
+  const approval = { at: APPROVED_AT, to: 'approved' } as TransitionEvent;
+  const version = { modelName: 'demand', version: 4, history: [approval], updatedAt: '2026-03-10T11:00:00.000Z' };
+  const pointer = (since: string, epoch = 2): ChampionPointer => ({
+    modelName: 'demand',
+    version: 2,
+    previous: [3],
+    epoch,
+    since,
+    lastChange: { id: `demand:champion:${epoch}`, kind: 'champion_changed', modelName: 'demand', epoch, from: 3, to: 2, cause: 'rollback', actor: { id: 'carol@example.com', kind: 'user', roles: [] }, at: since },
+  });
+
+  it('when no champion ever was, or the last change came before the approval, and nothing was approved later within the age, then it may be promoted', () => {
+    expect(promotionRefusal(version, { now: NOW, champion: undefined })).toBeUndefined();
+    expect(promotionRefusal(version, { now: NOW, champion: { modelName: 'demand', version: null, previous: [], epoch: 0, since: '2026-03-10T11:30:00.000Z' } })).toBeUndefined();
+    expect(promotionRefusal(version, { now: NOW, champion: pointer('2026-03-10T09:59:59.999Z') })).toBeUndefined();
+  });
+
+  it('when the champion changed at the very time of the approval (a race the lifecycle lost), then it is refused naming the change', () => {
+    expect(promotionRefusal(version, { now: NOW, champion: pointer(APPROVED_AT) })).toBe(
+      `the champion changed at ${APPROVED_AT} (rollback to version 2 by carol@example.com), after its approval at ${APPROVED_AT}: promoting it now would undo that change, so it is left for a person: promote it with POST /models/demand/promote, or retire it`,
+    );
+  });
+
+  it('when the approval is older than the maximum age by a millisecond, then it is refused; at the maximum, it is not', () => {
+    const at = (ms: number) => new Date(Date.parse(APPROVED_AT) + ms);
+    expect(promotionRefusal(version, { now: at(MAX_APPROVAL_AGE_TO_PROMOTE_MS), champion: undefined })).toBeUndefined();
+    expect(promotionRefusal(version, { now: at(MAX_APPROVAL_AGE_TO_PROMOTE_MS + 1), champion: undefined })).toMatch(/^it was approved at 2026-03-10T10:00:00.000Z, more than 7 days ago/);
+  });
+
+  it('when the version has no approval in its history (written before histories), then its approval time is its last update', () => {
+    expect(promotionRefusal({ ...version, history: [] }, { now: NOW, champion: pointer('2026-03-10T10:30:00.000Z') })).toBeUndefined();
+    expect(promotionRefusal({ ...version, history: [] }, { now: NOW, champion: pointer('2026-03-10T11:00:00.000Z') })).toMatch(/after its approval at 2026-03-10T11:00:00.000Z/);
   });
 });

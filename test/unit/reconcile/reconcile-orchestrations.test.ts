@@ -1,6 +1,6 @@
 import { LakeTabularFiles } from '../../../shared/adapters/tabular/lake-tabular-files';
 import { lakePaths } from '../../../shared/domain/lake-paths';
-import { MAX_LIFECYCLE_RESTARTS, STARTING_LIFECYCLE_GRACE_MS } from '../../../shared/domain/policies/lifecycle-restart';
+import { MAX_APPROVAL_AGE_TO_PROMOTE_MS, MAX_LIFECYCLE_RESTARTS, STARTING_LIFECYCLE_GRACE_MS } from '../../../shared/domain/policies/lifecycle-restart';
 import { COMPLETED_INSTANCE_GRACE_MS, type InstanceStatus } from '../../../shared/domain/policies/orchestration-outcome';
 import type { OrchestrationInstances } from '../../../shared/ports/orchestration-instances';
 import type { ActorInput, LifecycleCommand } from '../../../shared/schemas/lifecycle';
@@ -50,9 +50,8 @@ class FakeInstances implements OrchestrationInstances {
   }
 }
 
-async function world() {
+async function world(definition = aDemandModel()) {
   const registry = new InMemoryModelRegistry();
-  const definition = aDemandModel();
   await registry.createModel({ modelName: MODEL, definition, createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z', createdBy: 'alice@example.com', latestVersion: 1 });
   const runs = inMemoryRunStore();
   const lake = new MemoryLake();
@@ -703,7 +702,7 @@ describe('reconciling versions whose lifecycle instance is gone while they valid
     const report = await reconcileOrchestrations(deps);
 
     expect(report.models[0]!.errors).toEqual(
-      ['validating', 'registered', 'pending_approval'].map((state) => ({ kind: 'version', id: state, error: `the versions in ${state} could not be listed: Cosmos DB unavailable` })),
+      ['validating', 'registered', 'pending_approval', 'approved'].map((state) => ({ kind: 'version', id: state, error: `the versions in ${state} could not be listed: Cosmos DB unavailable` })),
     );
     expect(report.models[0]!.failed.map((d) => d.id)).toEqual(['r1']);
   });
@@ -912,5 +911,186 @@ describe('restarting the lifecycle of versions not yet decided whose instance is
 
     expect(report.models[0]!.errors).toEqual([{ kind: 'version', id: '1', error: 'the host did not answer' }]);
     expect((await stored(deps)).lifecycleRestarts).toHaveLength(1);
+  });
+});
+
+describe('restarting the lifecycle of approved versions whose lifecycle ended before promoting them', () => {
+  const LIFECYCLE: ActorInput = { id: 'system:modelLifecycle', kind: 'system', roles: [] };
+  const BOB: ActorInput = { id: 'bob@example.com', roles: ['MLOps.Approver'] };
+  const CAROL: ActorInput = { id: 'carol@example.com', roles: ['MLOps.Admin'] };
+  const EVIDENCE = sha('evidence');
+  const instanceOf = (version: number) => `lifecycle:${MODEL}:${version}`;
+  const leaveToAdmin = () => aDemandModel({ policies: { performance: { minLabelCoverage: 0.5 }, approval: { promoteOnApproval: false } } });
+  const byHand = `promote it with POST /models/${MODEL}/promote, or retire it`;
+
+  /** Registers a version (as alice, two hours before `approvedAt`), validates it as the lifecycle would, and has bob approve it at `approvedAt`; its number. */
+  async function anApprovedVersion(deps: ReconcileDeps, approvedAt = minutesAgo(60)): Promise<number> {
+    const at = (time: Date) => new RegistryUseCases({ registry: deps.registry, clock: { now: () => time }, events: deps.events });
+    const registeredAt = new Date(approvedAt.getTime() - 120 * 60_000);
+    const { version } = await at(registeredAt).register(MODEL, aModelVersionInput({ description: `approved at ${approvedAt.toISOString()}` }), { id: 'alice@example.com' });
+    await at(registeredAt).applyCommand(MODEL, version.version, { type: 'start_validation' }, LIFECYCLE);
+    await at(registeredAt).applyCommand(MODEL, version.version, { type: 'pass_validation', evidenceHash: EVIDENCE }, LIFECYCLE);
+    await at(approvedAt).applyCommand(MODEL, version.version, { type: 'approve', evidenceHash: EVIDENCE }, BOB);
+    return version.version;
+  }
+  const stored = async (deps: ReconcileDeps, version: number) => (await deps.registry.getVersion(MODEL, version))!.value;
+  const promoteAt = (deps: ReconcileDeps, version: number, time: Date) =>
+    new RegistryUseCases({ registry: deps.registry, clock: { now: () => time }, events: deps.events }).applyCommand(MODEL, version, { type: 'promote', reason: 'by hand' }, CAROL);
+
+  it.each([
+    ['ended Terminated', 'Terminated', `the orchestration instance 'lifecycle:${MODEL}:1' ended (Terminated) without recording the outcome`],
+    ['ended Failed', 'Failed', `the orchestration instance 'lifecycle:${MODEL}:1' ended (Failed) without recording the outcome`],
+    ['is gone (it was gone when the approval came: lifecycleNotified false)', undefined, `the orchestration instance 'lifecycle:${MODEL}:1' no longer exists (purged, or its task hub was reset) and did not record the outcome`],
+  ])('when the policy promotes on approval and the lifecycle of an approved version %s, then it is started again to promote it, the restart is recorded, and the report says when it was approved', async (_, status, cause) => {
+    const { deps, instances } = await world();
+    const version = await anApprovedVersion(deps, minutesAgo(90));
+    const before = await stored(deps, version);
+    if (status) instances.set(instanceOf(version), status, NOW);
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect(instances.started).toEqual([{ model: MODEL, version }]);
+    expect(await stored(deps, version)).toEqual({ ...before, lifecycleRestarts: [{ at: NOW.toISOString(), state: 'approved', cause }] });
+    expect(report.models[0]).toMatchObject({
+      failed: [],
+      leftForAPerson: [],
+      errors: [],
+      restarted: [{ version, instanceId: instanceOf(version), state: 'approved', cause, restarts: 1, approvedAt: minutesAgo(90).toISOString() }],
+    });
+  });
+
+  it('when the policy leaves promotion to an admin (promoteOnApproval false), then an approved version whose lifecycle is gone is left alone: its instance is not asked about, nothing is started, written or reported', async () => {
+    const { deps, instances } = await world(leaveToAdmin());
+    const version = await anApprovedVersion(deps);
+    const before = await stored(deps, version);
+    instances.set(instanceOf(version), 'Terminated', NOW);
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect(instances.asked).toEqual([]);
+    expect(instances.started).toEqual([]);
+    expect(await stored(deps, version)).toEqual(before);
+    expect(report.models[0]).toMatchObject({ restarted: [], leftForAPerson: [], errors: [] });
+  });
+
+  it('when the lifecycle of an approved version completed (it lost the race to another champion change, or the policy then left promotion to an admin), then it is not started again, however long ago; running, it is left too', async () => {
+    const { deps, instances } = await world();
+    const version = await anApprovedVersion(deps);
+    const before = await stored(deps, version);
+
+    instances.set(instanceOf(version), 'Completed', new Date(NOW.getTime() - COMPLETED_INSTANCE_GRACE_MS - 60_000));
+    const completed = await reconcileOrchestrations(deps);
+    instances.set(instanceOf(version), 'Running', minutesAgo(600));
+    const running = await reconcileOrchestrations(deps);
+
+    expect(instances.started).toEqual([]);
+    expect(await stored(deps, version)).toEqual(before);
+    for (const report of [completed, running]) expect(report.models[0]).toMatchObject({ restarted: [], leftForAPerson: [], errors: [] });
+  });
+
+  it('when the champion changed after the approval (an admin promoted another version since), then the version is left for a person saying which change it would undo; changed before the approval, it is started again', async () => {
+    const { deps, instances } = await world();
+    const champion = await anApprovedVersion(deps, minutesAgo(300));
+    const version = await anApprovedVersion(deps, minutesAgo(90));
+    await promoteAt(deps, champion, minutesAgo(30));
+    instances.set(instanceOf(champion), 'Completed', minutesAgo(290));
+    instances.set(instanceOf(version), 'Terminated', minutesAgo(80));
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect(instances.started).toEqual([]);
+    expect((await stored(deps, version)).lifecycleRestarts).toBeUndefined();
+    expect(report.models[0]!.leftForAPerson).toEqual([
+      {
+        version,
+        instanceId: instanceOf(version),
+        state: 'approved',
+        reason: `the champion changed at ${minutesAgo(30).toISOString()} (promote to version ${champion} by carol@example.com), after its approval at ${minutesAgo(90).toISOString()}: promoting it now would undo that change, so it is left for a person: ${byHand}`,
+      },
+    ]);
+
+    const earlier = await world();
+    const first = await anApprovedVersion(earlier.deps, minutesAgo(300));
+    await promoteAt(earlier.deps, first, minutesAgo(290));
+    const second = await anApprovedVersion(earlier.deps, minutesAgo(90));
+    earlier.instances.set(instanceOf(second), 'Terminated', minutesAgo(80));
+    const restarted = await reconcileOrchestrations(earlier.deps);
+    expect(earlier.instances.started).toEqual([{ model: MODEL, version: second }]);
+    expect(restarted.models[0]!.leftForAPerson).toEqual([]);
+  });
+
+  it('when two approved versions lost their lifecycle, then only the one approved last is promoted by a restart; the earlier is left for a person, as its promotion would be undone at once', async () => {
+    const { deps, instances } = await world();
+    const earlier = await anApprovedVersion(deps, minutesAgo(120));
+    const later = await anApprovedVersion(deps, minutesAgo(90));
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect(instances.started).toEqual([{ model: MODEL, version: later }]);
+    expect(report.models[0]!.restarted.map((r) => r.version)).toEqual([later]);
+    expect(report.models[0]!.leftForAPerson).toEqual([
+      {
+        version: earlier,
+        instanceId: instanceOf(earlier),
+        state: 'approved',
+        reason: `version ${later} was approved after it (at ${minutesAgo(90).toISOString()}, this one at ${minutesAgo(120).toISOString()}), and its promotion is the later instruction, so it is left for a person: ${byHand}`,
+      },
+    ]);
+  });
+
+  it('when the approval is older than MAX_APPROVAL_AGE_TO_PROMOTE_MS, then the version is left for a person saying so; just within it, it is started again', async () => {
+    const { deps, instances } = await world();
+    const old = new Date(NOW.getTime() - MAX_APPROVAL_AGE_TO_PROMOTE_MS - 60_000);
+    const version = await anApprovedVersion(deps, old);
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect(instances.started).toEqual([]);
+    expect(report.models[0]!.leftForAPerson).toEqual([
+      {
+        version,
+        instanceId: instanceOf(version),
+        state: 'approved',
+        reason: `it was approved at ${old.toISOString()}, more than 7 days ago, and an approval so old is not acted on without a person, so it is left for a person: ${byHand}`,
+      },
+    ]);
+
+    const recent = await world();
+    await anApprovedVersion(recent.deps, new Date(NOW.getTime() - MAX_APPROVAL_AGE_TO_PROMOTE_MS + 60_000));
+    await reconcileOrchestrations(recent.deps);
+    expect(recent.instances.started).toHaveLength(1);
+  });
+
+  it(`when the version's lifecycle was started again ${MAX_LIFECYCLE_RESTARTS} times already (before its approval, too), then it is left for a person with what to do about an approved version`, async () => {
+    const { deps, instances } = await world();
+    const version = await anApprovedVersion(deps);
+    const { value, etag } = (await deps.registry.getVersion(MODEL, version))!;
+    const restarts = Array.from({ length: MAX_LIFECYCLE_RESTARTS }, (_, i) => ({ at: minutesAgo(200 - i).toISOString(), state: 'pending_approval' as const, cause: 'ended (Failed)' }));
+    await deps.registry.replaceVersion({ ...value, lifecycleRestarts: restarts }, etag);
+    instances.set(instanceOf(version), 'Failed', NOW);
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect(instances.started).toEqual([]);
+    expect(report.models[0]!.leftForAPerson).toEqual([
+      {
+        version,
+        instanceId: instanceOf(version),
+        state: 'approved',
+        reason: `its lifecycle was started again ${MAX_LIFECYCLE_RESTARTS} times already (the last at ${restarts.at(-1)!.at}), and ended again, so it is left for a person: read why in the history of '${instanceOf(version)}' (GET /runtime/webhooks/durabletask/instances/{instanceId}?showHistory=true), then ${byHand}`,
+      },
+    ]);
+  });
+
+  it('when the model cannot be read (an outage), then that is reported as an error of its approved versions and the others are still reconciled', async () => {
+    const { deps, instances } = await world();
+    const version = await anApprovedVersion(deps);
+    deps.registry.getModel = () => Promise.reject(new Error('503 from the store'));
+    instances.set(instanceOf(version), 'Terminated', NOW);
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect(instances.started).toEqual([]);
+    expect(report.models[0]!.errors).toEqual([{ kind: 'version', id: 'approved', error: "the model's approval policy could not be read: 503 from the store" }]);
   });
 });
