@@ -233,6 +233,27 @@ describe('modelLifecycle (replayed through the durable-functions SDK)', () => {
     expect(step.output).toMatchObject({ outcome: 'production' });
   });
 
+  it('when the instance is started again for a version already approved (its lifecycle ended before promoting it), then it promotes it at once, neither validating nor waiting; a lost race leaves it approved with the reason', async () => {
+    const h = orchestrationHarness(MODEL_LIFECYCLE, { input: { ...ref, reason: 'restarted' }, startTime: START });
+    let step = await h.start();
+    step = await h.completeActivity(called(step, A.readVersion).taskId, ok({ ...facts('approved'), evidenceHash: EVIDENCE }));
+    expect(called(step, A.promote).input).toEqual(ref);
+    expect(step.customStatus).toEqual({ step: 'promoting', state: 'approved' });
+    step = await h.completeActivity(called(step, A.promote).taskId, ok({ state: 'production', evidenceHash: EVIDENCE }));
+    step = await closesRetraining(h, step, 'production');
+    expect(step.output).toEqual({ ...ref, outcome: 'production', evidenceHash: EVIDENCE });
+    expect(step.actions.filter((a) => a.kind === 'CallActivity' || a.kind === 'CallActivityWithRetry').map((a) => a.name)).toEqual([A.readVersion, A.promote, A.closeRetraining]);
+    expect(step.actions.some((a) => a.kind === 'WaitForExternalEvent' || a.kind === 'CreateTimer')).toBe(false);
+
+    const lost = 'another champion change won the race while the lifecycle promoted version 3';
+    const again = orchestrationHarness(MODEL_LIFECYCLE, { input: { ...ref, reason: 'restarted' }, startTime: START });
+    step = await again.start();
+    step = await again.completeActivity(called(step, A.readVersion).taskId, ok(facts('approved')));
+    step = await again.completeActivity(called(step, A.promote).taskId, ok({ state: 'approved', reason: lost }));
+    step = await closesRetraining(again, step, 'approved');
+    expect(step.output).toEqual({ ...ref, outcome: 'approved', reasons: [lost] });
+  });
+
   it('when the instance is started again for a version whose approval deadline has passed, then it expires at once without waiting', async () => {
     const h = orchestrationHarness(MODEL_LIFECYCLE, { input: { ...ref, reason: 'restarted' }, startTime: START });
     let step = await h.start();
