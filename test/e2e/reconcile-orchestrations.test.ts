@@ -6,7 +6,9 @@
  * left alone. Then a version whose lifecycle is terminated while it validates: reconciliation fails
  * its validation, and `lifecycle.changed` says so. Then a version whose lifecycle is terminated
  * while it waits for approval: reconciliation starts it again with the same deadline, and an
- * approval then promotes the version.
+ * approval then promotes the version. Last, a version approved while its lifecycle is gone: the
+ * approval leaves it approved (no lifecycle to tell), and reconciliation starts the lifecycle
+ * again, which promotes it as the policy (promoteOnApproval) says.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -197,6 +199,42 @@ describe('reconcileOrchestrations on devhost, run through POST /admin/functions/
       return res.body?.lifecycle?.runtimeStatus === 'Completed' ? res.body : undefined;
     });
     expect(done.version.state).toBe('production');
+    expect((await reader().get(`models/${model}/champion`)).body.version).toBe(1);
+  });
+
+  it('when a version is approved while its lifecycle is gone (terminated), then it stays approved, and reconciliation starts the lifecycle again, which promotes it', async () => {
+    const model = 'unpromoted';
+    const instanceId = `lifecycle:${model}:1`;
+    expect((await apiClient(devhost.origin, 'contributor').post('models', aRegionalModel(model, { validation: { metric: 'rmse', minSegmentRows: 30, bootstrapResamples: 100 } }))).status).toBe(201);
+    const validation = toCsv(regionalRows(300, 5));
+    await devhost.container().getBlockBlobClient(`datasets/${model}/validation.csv`).upload(validation, Buffer.byteLength(validation));
+    const pkg = regionalPackage(TRUE_WEIGHTS, 0, { datasets: [{ role: 'validation', uri: `datasets/${model}/validation.csv` }] });
+    expect((await apiClient(devhost.origin, 'contributor').register(model, pkg.manifest, pkg.onnx)).status).toBe(202);
+    const pending = await eventually('the version to wait for approval', async () => {
+      const res = await reader().get(`models/${model}/versions/1`);
+      return res.body?.lifecycle?.customStatus?.step === 'pending_approval' ? res.body : undefined;
+    });
+    expect((await durable(instanceId, '/terminate?reason=operator', 'POST')).status).toBe(202);
+    await eventually('the lifecycle to be terminated', async () => ((await statusOf(instanceId)).runtimeStatus === 'Terminated' ? true : undefined));
+
+    // The approval is written, but no lifecycle hears it: the version rests approved, unpromoted.
+    const approved = await apiClient(devhost.origin, 'approver').post(`models/${model}/versions/1/approve`, { evidenceHash: pending.version.evidenceHash });
+    expect(approved).toMatchObject({ status: 200, body: { state: 'approved', lifecycleNotified: false } });
+    expect((await reader().get(`models/${model}/champion`)).body.version).toBeNull();
+
+    await reconcile();
+
+    const cause = `the orchestration instance '${instanceId}' ended (Terminated) without recording the outcome`;
+    const done = await eventually('production', async () => {
+      const res = await reader().get(`models/${model}/versions/1`);
+      return res.body?.lifecycle?.runtimeStatus === 'Completed' ? res.body : undefined;
+    });
+    expect(done.version).toMatchObject({ state: 'production', lifecycleRestarts: [{ state: 'approved', cause }] });
+    expect(done.version.history.at(-1)).toMatchObject({ command: 'promote', from: 'approved', to: 'production', actor: { id: 'system:modelLifecycle' } });
+    const approvedAt = (done.version.history as { to: string; at: string }[]).find((t) => t.to === 'approved')!.at;
+    expect(devhost.output).toContainEqual(
+      expect.stringContaining(`reconcileOrchestrations: ${model}: version 1 (approved): lifecycle ${instanceId} started again (restart 1): ${cause}; it was approved at ${approvedAt} and its lifecycle promotes it now`),
+    );
     expect((await reader().get(`models/${model}/champion`)).body.version).toBe(1);
   });
 });
