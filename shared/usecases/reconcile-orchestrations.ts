@@ -130,9 +130,10 @@ const message = (error: unknown) => (error instanceof Error ? error.message : St
  * Model versions still `validating` whose lifecycle instance (`lifecycle:{model}:{version}`) is so
  * are judged alike, for every registered model, and get `fail_validation` through the registry's
  * state machine (the ledger and `lifecycle.changed` follow). Versions not yet decided
- * (`registered`, `pending_approval`) whose lifecycle is so get it started again instead (it picks
- * up from their state), at most MAX_LIFECYCLE_RESTARTS times per version; past that they are
- * reported for a person. Then every open retraining request whose version is decided is closed,
+ * (`registered`, `pending_approval`), and `approved` ones whose model promotes on approval, whose
+ * lifecycle is so get it started again instead (it picks up from their state, and promotes an
+ * approved one), at most MAX_LIFECYCLE_RESTARTS times per version; past that, or when promoting
+ * would undo a later decision (promotionRefusal), they are reported for a person. Then every open retraining request whose version is decided is closed,
  * as the lifecycle's end would have: that of a version failed here, and one whose close an outage
  * interrupted.
  */
