@@ -380,9 +380,10 @@ async function reconcileVersion(deps: ReconcileDeps, version: ModelVersion, stat
  * `approved` one whose model promotes on approval (approvedVersionsToPromote), whose lifecycle
  * ended before promoting it (an approval its lifecycle was gone for, or one terminated or failed
  * between the approval and the promotion): the restarted lifecycle promotes it. Not when that
- * lifecycle completed (it ended as it meant to: another champion change won the race, or the policy
- * then left promotion to an admin), nor when promotionRefusal says a later decision would be undone
- * (then it is reported for a person). A
+ * lifecycle completed after the approval (it ended as it meant to: another champion change won the
+ * race, or the policy then left promotion to an admin; one that completed before the approval
+ * never saw it), nor when promotionRefusal says a later decision would be undone (then it is
+ * reported for a person). A
  * registered version with no instance yet, registered within STARTING_LIFECYCLE_GRACE_MS, is left
  * alone: its registration may be about to start it. The restart is recorded on the version first, by an
  * ETag-guarded write on the version as read now: a version decided or restarted meanwhile (a
@@ -402,7 +403,7 @@ async function restartStrandedLifecycle(
   const cause = strandedBy(instanceId, status, now);
   if (!cause) return;
   if (listed.state === 'registered' && status === undefined && now.getTime() - Date.parse(listed.createdAt) < STARTING_LIFECYCLE_GRACE_MS) return;
-  if (listed.state === 'approved' && status?.runtimeStatus === 'Completed') return;
+  if (listed.state === 'approved' && status?.runtimeStatus === 'Completed' && status.lastUpdatedTime.getTime() >= Date.parse(approvedSince(listed))) return;
   const stored = await deps.registry.getVersion(model, version);
   const state = stored?.value.state;
   if (!stored || !isRestartable(state) || state !== listed.state) return;

@@ -988,6 +988,19 @@ describe('restarting the lifecycle of approved versions whose lifecycle ended be
     for (const report of [completed, running]) expect(report.models[0]).toMatchObject({ restarted: [], leftForAPerson: [], errors: [] });
   });
 
+  it('when the lifecycle completed before the approval (anomalously, while the version still waited), then it never saw the approval, and it is started again to promote it', async () => {
+    const { deps, instances } = await world();
+    const version = await anApprovedVersion(deps, minutesAgo(60));
+    instances.set(instanceOf(version), 'Completed', minutesAgo(61));
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect(instances.started).toEqual([{ model: MODEL, version }]);
+    expect(report.models[0]!.restarted).toEqual([
+      { version, instanceId: instanceOf(version), state: 'approved', cause: `the orchestration instance '${instanceOf(version)}' ended (Completed) without recording the outcome`, restarts: 1, approvedAt: minutesAgo(60).toISOString() },
+    ]);
+  });
+
   it('when the champion changed after the approval (an admin promoted another version since), then the version is left for a person saying which change it would undo; changed before the approval, it is started again', async () => {
     const { deps, instances } = await world();
     const champion = await anApprovedVersion(deps, minutesAgo(300));
