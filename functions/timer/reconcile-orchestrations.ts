@@ -39,7 +39,7 @@ app.timer('reconcileOrchestrations', {
     const restarted = report.models.reduce((n, m) => n + m.restarted.length, 0);
     const leftForAPerson = report.models.reduce((n, m) => n + m.leftForAPerson.length, 0);
     context.log(
-      `reconcileOrchestrations: ${report.models.length} model(s) checked, ${count(['run', 'actuals'])} document(s) failed as their orchestration ended without recording the outcome, ${count(['version'])} version(s) failed validation as their lifecycle ended or is gone while they were validating, ${restarted} version(s) whose lifecycle ended or is gone before they were decided had it started again, ${leftForAPerson} left for a person (too many restarts, or an approved version whose promotion would undo a later decision)`,
+      `reconcileOrchestrations: ${report.models.length} model(s) checked, ${count(['run', 'actuals'])} document(s) failed as their orchestration ended without recording the outcome, ${count(['version'])} version(s) failed validation as their lifecycle ended or is gone while they were validating, ${restarted} version(s) whose lifecycle ended or is gone before they were decided (or, approved, promoted) had it started again, ${leftForAPerson} left for a person (too many restarts, or an approved version whose promotion would undo a later decision)`,
     );
     if (problems.length > 0) throw new Error(`reconcileOrchestrations: ${problems.join('; ')}`.slice(0, 4000));
   },

@@ -133,9 +133,9 @@ const message = (error: unknown) => (error instanceof Error ? error.message : St
  * (`registered`, `pending_approval`), and `approved` ones whose model promotes on approval, whose
  * lifecycle is so get it started again instead (it picks up from their state, and promotes an
  * approved one), at most MAX_LIFECYCLE_RESTARTS times per version; past that, or when promoting
- * would undo a later decision (promotionRefusal), they are reported for a person. Then every open retraining request whose version is decided is closed,
- * as the lifecycle's end would have: that of a version failed here, and one whose close an outage
- * interrupted.
+ * would undo a later decision (promotionRefusal), they are reported for a person. Then every open
+ * retraining request whose version is decided is closed, as the lifecycle's end would have: that of
+ * a version failed here, and one whose close an outage interrupted.
  */
 export async function reconcileOrchestrations(deps: ReconcileDeps): Promise<ReconcileReport> {
   const [listing, withDocuments] = await Promise.all([deps.registry.listModels(), modelsToReconcile(deps)]);
