@@ -30,6 +30,8 @@ app.timer('reconcileOrchestrations', {
       for (const d of outcome.failed) context.warn(`reconcileOrchestrations: ${outcome.model}: ${d.kind} ${d.id} failed: ${d.error}`);
       for (const r of outcome.restarted) context.warn(`reconcileOrchestrations: ${outcome.model}: version ${r.version} (${r.state}): lifecycle ${r.instanceId} started again (restart ${r.restarts}): ${r.cause}${r.approvedAt ? `; it was approved at ${r.approvedAt} and its lifecycle promotes it now` : ''}`);
       for (const p of outcome.leftForAPerson) context.warn(`reconcileOrchestrations: ${outcome.model}: version ${p.version} (${p.state}): lifecycle ${p.instanceId} not started again: ${p.reason}`);
+      // At rest, not stuck: a warning every hour for good would be noise.
+      for (const p of outcome.notPromoted) context.debug(`reconcileOrchestrations: ${outcome.model}: version ${p.version} (approved): lifecycle ${p.instanceId} not started again to promote it: ${p.reason}`);
       for (const d of outcome.followedUp) context.log(`reconcileOrchestrations: ${outcome.model}: ${d.kind} ${d.id}: the follow-ups of its reconciled failure, interrupted earlier, are done`);
       for (const r of outcome.retrainingClosed) context.log(`reconcileOrchestrations: ${outcome.model}: retraining request ${r.requestId} closed: its version ${r.version} is ${r.outcome}`);
       for (const u of outcome.unreadable) context.warn(`reconcileOrchestrations: ${outcome.model}: ${u.kind} ${u.id} cannot be read, left alone: ${u.reason}`);
@@ -38,8 +40,9 @@ app.timer('reconcileOrchestrations', {
     const count = (kinds: readonly string[]) => report.models.reduce((n, m) => n + m.failed.filter((d) => kinds.includes(d.kind)).length, 0);
     const restarted = report.models.reduce((n, m) => n + m.restarted.length, 0);
     const leftForAPerson = report.models.reduce((n, m) => n + m.leftForAPerson.length, 0);
+    const notPromoted = report.models.reduce((n, m) => n + m.notPromoted.length, 0);
     context.log(
-      `reconcileOrchestrations: ${report.models.length} model(s) checked, ${count(['run', 'actuals'])} document(s) failed as their orchestration ended without recording the outcome, ${count(['version'])} version(s) failed validation as their lifecycle ended or is gone while they were validating, ${restarted} version(s) whose lifecycle ended or is gone before they were decided (or, approved, promoted) had it started again, ${leftForAPerson} left for a person (too many restarts, or an approved version whose promotion would undo a later decision)`,
+      `reconcileOrchestrations: ${report.models.length} model(s) checked, ${count(['run', 'actuals'])} document(s) failed as their orchestration ended without recording the outcome, ${count(['version'])} version(s) failed validation as their lifecycle ended or is gone while they were validating, ${restarted} version(s) whose lifecycle ended or is gone before they were decided (or, approved, promoted) had it started again, ${leftForAPerson} left for a person (too many restarts), ${notPromoted} approved version(s) left approved as promoting them would undo a later decision`,
     );
     if (problems.length > 0) throw new Error(`reconcileOrchestrations: ${problems.join('; ')}`.slice(0, 4000));
   },

@@ -62,11 +62,18 @@ export interface ModelReconciliation {
    */
   restarted: RestartedLifecycle[];
   /**
-   * Such versions whose lifecycle was started again MAX_LIFECYCLE_RESTARTS times already, or
-   * approved ones a restarted lifecycle must not promote (promotionRefusal): left alone, with the
-   * reason and what a person does.
+   * Such versions whose lifecycle was started again MAX_LIFECYCLE_RESTARTS times already: left
+   * alone, with the reason and what a person does.
    */
   leftForAPerson: { version: number; instanceId: string; state: RestartableLifecycleState; reason: string }[];
+  /**
+   * Approved versions whose lifecycle ended before promoting them, left approved because a
+   * restarted lifecycle must not promote them (promotionRefusal: a later champion change or
+   * approval would be undone, or the approval is too old). `approved` is where such a version
+   * rests until an admin promotes it, and a lifecycle history purged by retention would otherwise
+   * be reported every hour for good, so these are logged at debug level only.
+   */
+  notPromoted: { version: number; instanceId: string; reason: string }[];
   /**
    * Retraining requests closed because the version they produced is decided although no lifecycle
    * closed them (a version failed here, or a close an outage interrupted), with the version's state.
@@ -181,7 +188,7 @@ async function everyModelName(list: (page: ModelNamePage) => Promise<string[]>):
 export const STATUS_CALLS_AT_ONCE = 8;
 
 async function reconcileModel(deps: ReconcileDeps, model: string): Promise<ModelReconciliation> {
-  const outcome: ModelReconciliation = { model, failed: [], followedUp: [], unreadable: [], restarted: [], leftForAPerson: [], retrainingClosed: [], errors: [] };
+  const outcome: ModelReconciliation = { model, failed: [], followedUp: [], unreadable: [], restarted: [], leftForAPerson: [], notPromoted: [], retrainingClosed: [], errors: [] };
   const [runs, joins, pendingRuns, pendingJoins, validating, ...undecidedByState] = await Promise.all([
     orchestratedRuns(deps, model),
     deps.runs.actuals.listReadableInState(model, 'running'),
@@ -382,8 +389,8 @@ async function reconcileVersion(deps: ReconcileDeps, version: ModelVersion, stat
  * between the approval and the promotion): the restarted lifecycle promotes it. Not when that
  * lifecycle completed after the approval (it ended as it meant to: another champion change won the
  * race, or the policy then left promotion to an admin; one that completed before the approval
- * never saw it), nor when promotionRefusal says a later decision would be undone (then it is
- * reported for a person). A
+ * never saw it), nor when promotionRefusal says a later decision would be undone (then it rests
+ * approved, reported in `notPromoted`). A
  * registered version with no instance yet, registered within STARTING_LIFECYCLE_GRACE_MS, is left
  * alone: its registration may be about to start it. The restart is recorded on the version first, by an
  * ETag-guarded write on the version as read now: a version decided or restarted meanwhile (a
@@ -407,7 +414,14 @@ async function restartStrandedLifecycle(
   const stored = await deps.registry.getVersion(model, version);
   const state = stored?.value.state;
   if (!stored || !isRestartable(state) || state !== listed.state) return;
-  const refusal = state === 'approved' ? await refusedPromotion(deps, stored.value, approved, now) : restartRefusal(stored.value, state, instanceId);
+  if (state === 'approved') {
+    const atRest = await promotionRefused(deps, stored.value, approved, now);
+    if (atRest !== undefined) {
+      outcome.notPromoted.push({ version, instanceId, reason: atRest });
+      return;
+    }
+  }
+  const refusal = restartRefusal(stored.value, state, instanceId);
   if (refusal !== undefined) {
     outcome.leftForAPerson.push({ version, instanceId, state, reason: refusal });
     return;
@@ -426,16 +440,16 @@ async function restartStrandedLifecycle(
 /**
  * Why the lifecycle of this approved version is not started again to promote it: a later decision
  * it would undo (promotionRefusal, against the champion pointer as stored now and the latest other
- * approval listed), or the restart limit.
+ * approval listed), or an approval too old to act on.
  */
-async function refusedPromotion(deps: ReconcileDeps, version: ModelVersion, approved: readonly ModelVersion[], now: Date): Promise<string | undefined> {
+async function promotionRefused(deps: ReconcileDeps, version: ModelVersion, approved: readonly ModelVersion[], now: Date): Promise<string | undefined> {
   const champion = await deps.registry.getChampion(version.modelName);
   const approvedAt = Date.parse(approvedSince(version));
   const later = approved
     .filter((other) => other.version !== version.version && Date.parse(approvedSince(other)) > approvedAt)
     .sort((a, b) => Date.parse(approvedSince(b)) - Date.parse(approvedSince(a)))[0];
   const laterApproval = later && { version: later.version, at: approvedSince(later) };
-  return promotionRefusal(version, { now, champion: champion?.value, laterApproval }) ?? restartRefusal(version, 'approved', lifecycleInstanceId(version.modelName, version.version));
+  return promotionRefusal(version, { now, champion: champion?.value, laterApproval });
 }
 
 const isRestartable = (state: LifecycleState | undefined): state is RestartableLifecycleState => (RESTARTABLE_LIFECYCLE_STATES as readonly (LifecycleState | undefined)[]).includes(state);

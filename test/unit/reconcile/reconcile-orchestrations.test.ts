@@ -87,7 +87,7 @@ describe('reconciling runs whose orchestration instance is gone', () => {
     const error = `the orchestration instance 'batch:${MODEL}:r1' no longer exists (purged, or its task hub was reset) and did not record the outcome; drop the file again to score it`;
     expect(run).toMatchObject({ state: 'failed', error, completedAt: NOW.toISOString(), durationMs: 2 * 3_600_000 });
     expect(report.models).toEqual([
-      { model: MODEL, failed: [{ kind: 'run', id: 'r1', instanceId: `batch:${MODEL}:r1`, error }], followedUp: [], unreadable: [], restarted: [], leftForAPerson: [], retrainingClosed: [], errors: [] },
+      { model: MODEL, failed: [{ kind: 'run', id: 'r1', instanceId: `batch:${MODEL}:r1`, error }], followedUp: [], unreadable: [], restarted: [], leftForAPerson: [], notPromoted: [], retrainingClosed: [], errors: [] },
     ]);
     expect(events.events).toEqual([{ eventId: 'run:r1:failed', model: MODEL, occurredAt: NOW.toISOString(), type: 'run.failed', data: { runId: 'r1', error } }]);
   });
@@ -107,8 +107,8 @@ describe('reconciling runs whose orchestration instance is gone', () => {
     // The registered model is checked too (its versions and retraining requests), with nothing to do.
     expect(report).toEqual({
       models: [
-        { model: MODEL, failed: [], followedUp: [], unreadable: [], restarted: [], leftForAPerson: [], retrainingClosed: [], errors: [] },
-        { model: unregistered, failed: [{ kind: 'run', id: 'w1', instanceId: `batch:${unregistered}:w1`, error }], followedUp: [], unreadable: [], restarted: [], leftForAPerson: [], retrainingClosed: [], errors: [] },
+        { model: MODEL, failed: [], followedUp: [], unreadable: [], restarted: [], leftForAPerson: [], notPromoted: [], retrainingClosed: [], errors: [] },
+        { model: unregistered, failed: [{ kind: 'run', id: 'w1', instanceId: `batch:${unregistered}:w1`, error }], followedUp: [], unreadable: [], restarted: [], leftForAPerson: [], notPromoted: [], retrainingClosed: [], errors: [] },
       ],
       failures: [],
     });
@@ -595,7 +595,7 @@ describe('reconciling versions whose lifecycle instance is gone while they valid
       expect(await deps.registry.listAudit(MODEL, { kind: 'transition', version: 1 })).toEqual(version.history);
       expect(events.ofType('lifecycle.changed').at(-1)).toMatchObject({ version: 1, data: { from: 'validating', to: 'validation_failed', command: 'fail_validation', reason, actor: 'system:reconcileOrchestrations' } });
       expect(report.models).toEqual([
-        { model: MODEL, failed: [{ kind: 'version', id: '1', instanceId: `lifecycle:${MODEL}:1`, error: reason }], followedUp: [], unreadable: [], restarted: [], leftForAPerson: [], retrainingClosed: [], errors: [] },
+        { model: MODEL, failed: [{ kind: 'version', id: '1', instanceId: `lifecycle:${MODEL}:1`, error: reason }], followedUp: [], unreadable: [], restarted: [], leftForAPerson: [], notPromoted: [], retrainingClosed: [], errors: [] },
       ]);
     },
   );
@@ -954,6 +954,7 @@ describe('restarting the lifecycle of approved versions whose lifecycle ended be
     expect(report.models[0]).toMatchObject({
       failed: [],
       leftForAPerson: [],
+      notPromoted: [],
       errors: [],
       restarted: [{ version, instanceId: instanceOf(version), state: 'approved', cause, restarts: 1, approvedAt: minutesAgo(90).toISOString() }],
     });
@@ -1001,7 +1002,7 @@ describe('restarting the lifecycle of approved versions whose lifecycle ended be
     ]);
   });
 
-  it('when the champion changed after the approval (an admin promoted another version since), then the version is left for a person saying which change it would undo; changed before the approval, it is started again', async () => {
+  it('when the champion changed after the approval (an admin promoted another version since), then the version rests approved (notPromoted, logged at debug level) saying which change it would undo; changed before the approval, it is started again', async () => {
     const { deps, instances } = await world();
     const champion = await anApprovedVersion(deps, minutesAgo(300));
     const version = await anApprovedVersion(deps, minutesAgo(90));
@@ -1013,11 +1014,11 @@ describe('restarting the lifecycle of approved versions whose lifecycle ended be
 
     expect(instances.started).toEqual([]);
     expect((await stored(deps, version)).lifecycleRestarts).toBeUndefined();
-    expect(report.models[0]!.leftForAPerson).toEqual([
+    expect(report.models[0]!.leftForAPerson).toEqual([]);
+    expect(report.models[0]!.notPromoted).toEqual([
       {
         version,
         instanceId: instanceOf(version),
-        state: 'approved',
         reason: `the champion changed at ${minutesAgo(30).toISOString()} (promote to version ${champion} by carol@example.com), after its approval at ${minutesAgo(90).toISOString()}: promoting it now would undo that change, so it is left for a person: ${byHand}`,
       },
     ]);
@@ -1029,10 +1030,10 @@ describe('restarting the lifecycle of approved versions whose lifecycle ended be
     earlier.instances.set(instanceOf(second), 'Terminated', minutesAgo(80));
     const restarted = await reconcileOrchestrations(earlier.deps);
     expect(earlier.instances.started).toEqual([{ model: MODEL, version: second }]);
-    expect(restarted.models[0]!.leftForAPerson).toEqual([]);
+    expect(restarted.models[0]!.notPromoted).toEqual([]);
   });
 
-  it('when two approved versions lost their lifecycle, then only the one approved last is promoted by a restart; the earlier is left for a person, as its promotion would be undone at once', async () => {
+  it('when two approved versions lost their lifecycle, then only the one approved last is promoted by a restart; the earlier rests approved (notPromoted), as its promotion would be undone at once', async () => {
     const { deps, instances } = await world();
     const earlier = await anApprovedVersion(deps, minutesAgo(120));
     const later = await anApprovedVersion(deps, minutesAgo(90));
@@ -1041,17 +1042,16 @@ describe('restarting the lifecycle of approved versions whose lifecycle ended be
 
     expect(instances.started).toEqual([{ model: MODEL, version: later }]);
     expect(report.models[0]!.restarted.map((r) => r.version)).toEqual([later]);
-    expect(report.models[0]!.leftForAPerson).toEqual([
+    expect(report.models[0]!.notPromoted).toEqual([
       {
         version: earlier,
         instanceId: instanceOf(earlier),
-        state: 'approved',
         reason: `version ${later} was approved after it (at ${minutesAgo(90).toISOString()}, this one at ${minutesAgo(120).toISOString()}), and its promotion is the later instruction, so it is left for a person: ${byHand}`,
       },
     ]);
   });
 
-  it('when the approval is older than MAX_APPROVAL_AGE_TO_PROMOTE_MS, then the version is left for a person saying so; just within it, it is started again', async () => {
+  it('when the approval is older than MAX_APPROVAL_AGE_TO_PROMOTE_MS, then the version rests approved (notPromoted) saying so; just within it, it is started again', async () => {
     const { deps, instances } = await world();
     const old = new Date(NOW.getTime() - MAX_APPROVAL_AGE_TO_PROMOTE_MS - 60_000);
     const version = await anApprovedVersion(deps, old);
@@ -1059,11 +1059,10 @@ describe('restarting the lifecycle of approved versions whose lifecycle ended be
     const report = await reconcileOrchestrations(deps);
 
     expect(instances.started).toEqual([]);
-    expect(report.models[0]!.leftForAPerson).toEqual([
+    expect(report.models[0]!.notPromoted).toEqual([
       {
         version,
         instanceId: instanceOf(version),
-        state: 'approved',
         reason: `it was approved at ${old.toISOString()}, more than 7 days ago, and an approval so old is not acted on without a person, so it is left for a person: ${byHand}`,
       },
     ]);
