@@ -22,7 +22,7 @@ const softplus = (z: number) => (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log
 const sigmoid = (z: number) => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
 
 /** Solves the symmetric positive definite system H d = g by Cholesky; undefined if H is not. */
-export function choleskySolve(h: Float64Array[], g: Float64Array): Float64Array | undefined {
+function choleskySolve(h: Float64Array[], g: Float64Array): Float64Array | undefined {
   const m = g.length;
   const l = Array.from({ length: m }, () => new Float64Array(m));
   for (let j = 0; j < m; j += 1) {
@@ -49,6 +49,43 @@ export function choleskySolve(h: Float64Array[], g: Float64Array): Float64Array 
     d[i] = s / l[i]![i]!;
   }
   return d;
+}
+
+/**
+ * One Newton step of a penalised fit, damped: solves H d = g and halves the step until the
+ * objective does not rise, yielding between trials. Writes the accepted point into `theta` and
+ * answers its objective; undefined when no step lowers it (the minimum, to precision), after
+ * `objectiveAt(theta)` again so that what it keeps on the side is theta's. `what` names the fit.
+ */
+export function* dampedNewtonStep(
+  what: string,
+  theta: Float64Array,
+  objective: number,
+  gradient: Float64Array,
+  hessian: Float64Array[],
+  objectiveAt: (t: Float64Array) => number,
+): Steps<number | undefined> {
+  // Inputs near 1e154 and beyond overflow the Hessian; a NaN step would end the line search as "converged" at zero.
+  if (!gradient.every(Number.isFinite) || !hessian.every((row) => row.every(Number.isFinite))) {
+    throw errors.validation(`${what} overflows double precision: the inputs are too large in magnitude`);
+  }
+  const step = choleskySolve(hessian, gradient);
+  if (!step) throw errors.validation(`${what} Hessian is not positive definite: the inputs hold non-finite values or an unpenalised constant`);
+  let scale = 1;
+  let next = theta.map((t, j) => t - step[j]!);
+  let value = objectiveAt(next);
+  while (!(value <= objective) && scale > 1e-10) {
+    scale /= 2;
+    next = theta.map((t, j) => t - scale * step[j]!);
+    yield;
+    value = objectiveAt(next);
+  }
+  if (!(value <= objective)) {
+    objectiveAt(theta);
+    return undefined;
+  }
+  theta.set(next);
+  return value;
 }
 
 /**
@@ -135,28 +172,12 @@ export function* logisticRegressionSteps(x: DesignMatrix, y: ArrayLike<number>, 
       converged = true;
       break;
     }
-    // Inputs near 1e154 and beyond overflow the Hessian; a NaN step would end the line search as "converged" at zero.
-    if (![...gradient, ...hessian.flatMap((row) => [...row])].every(Number.isFinite)) {
-      throw errors.validation('the logistic regression overflows double precision: the inputs are too large in magnitude');
-    }
-    const step = choleskySolve(hessian, gradient);
-    if (!step) throw errors.validation('the logistic regression Hessian is not positive definite: the inputs hold non-finite values or an unpenalised constant');
-    let scale = 1;
-    let next = theta.map((t, j) => t - step[j]!);
-    let value = objectiveAt(next);
-    while (!(value <= objective) && scale > 1e-10) {
-      scale /= 2;
-      next = theta.map((t, j) => t - scale * step[j]!);
-      yield;
-      value = objectiveAt(next);
-    }
-    if (!(value <= objective)) {
-      objectiveAt(theta);
+    const value = yield* dampedNewtonStep('the logistic regression', theta, objective, gradient, hessian, objectiveAt);
+    if (value === undefined) {
       converged = true;
       break;
     }
     const change = objective - value;
-    theta.set(next);
     objective = value;
     if (change <= 1e-15 * Math.max(1, Math.abs(objective))) {
       converged = true;

@@ -1,7 +1,7 @@
 import { errors } from '../errors';
 import { runSteps, type Steps } from '../steps';
 import { checkFiniteInputs, type DesignMatrix, withInterceptColumns } from './least-squares';
-import { choleskySolve, type LogisticOptions } from './logistic';
+import { dampedNewtonStep, type LogisticOptions } from './logistic';
 
 /** A multinomial (softmax) linear model: one weight row and one intercept per class, in the order of the class labels. */
 export interface MultinomialCoefficients {
@@ -159,28 +159,12 @@ export function* multinomialLogisticRegressionSteps(
       converged = true;
       break;
     }
-    // Inputs near 1e154 and beyond overflow the Hessian; a NaN step would end the line search as "converged" at zero.
-    if (!gradient.every(Number.isFinite) || !hessian.every((row) => row.every(Number.isFinite))) {
-      throw errors.validation('the multinomial logistic regression overflows double precision: the inputs are too large in magnitude');
-    }
-    const step = choleskySolve(hessian, gradient);
-    if (!step) throw errors.validation('the multinomial logistic regression Hessian is not positive definite: the inputs hold non-finite values or an unpenalised constant');
-    let scale = 1;
-    let next = theta.map((t, j) => t - step[j]!);
-    let value = objectiveAt(next);
-    while (!(value <= objective) && scale > 1e-10) {
-      scale /= 2;
-      next = theta.map((t, j) => t - scale * step[j]!);
-      yield;
-      value = objectiveAt(next);
-    }
-    if (!(value <= objective)) {
-      objectiveAt(theta);
+    const value = yield* dampedNewtonStep('the multinomial logistic regression', theta, objective, gradient, hessian, objectiveAt);
+    if (value === undefined) {
       converged = true;
       break;
     }
     const change = objective - value;
-    theta.set(next);
     objective = value;
     if (change <= 1e-15 * Math.max(1, Math.abs(objective))) {
       converged = true;
