@@ -71,6 +71,32 @@ async function receiveEvents<T extends ModelEvent['type']>(type: T, enough: (eve
   }
 }
 
+/** Registers `model` and its v1 on a small validation set, and answers v1 once it waits for approval. */
+async function aVersionWaitingForApproval(model: string) {
+  expect((await apiClient(devhost.origin, 'contributor').post('models', aRegionalModel(model, { validation: { metric: 'rmse', minSegmentRows: 30, bootstrapResamples: 100 } }))).status).toBe(201);
+  const validation = toCsv(regionalRows(300, 5));
+  await devhost.container().getBlockBlobClient(`datasets/${model}/validation.csv`).upload(validation, Buffer.byteLength(validation));
+  const pkg = regionalPackage(TRUE_WEIGHTS, 0, { datasets: [{ role: 'validation', uri: `datasets/${model}/validation.csv` }] });
+  expect((await apiClient(devhost.origin, 'contributor').register(model, pkg.manifest, pkg.onnx)).status).toBe(202);
+  return eventually('the version to wait for approval', async () => {
+    const res = await reader().get(`models/${model}/versions/1`);
+    return res.body?.lifecycle?.customStatus?.step === 'pending_approval' ? res.body : undefined;
+  });
+}
+
+/** Terminates an instance as an operator would, and waits until its status says so. */
+async function terminate(instanceId: string): Promise<void> {
+  expect((await durable(instanceId, '/terminate?reason=operator', 'POST')).status).toBe(202);
+  await eventually('the lifecycle to be terminated', async () => ((await statusOf(instanceId)).runtimeStatus === 'Terminated' ? true : undefined));
+}
+
+/** v1 of `model` once its lifecycle completed. */
+const whenLifecycleCompleted = (model: string) =>
+  eventually('production', async () => {
+    const res = await reader().get(`models/${model}/versions/1`);
+    return res.body?.lifecycle?.runtimeStatus === 'Completed' ? res.body : undefined;
+  });
+
 async function dropWaiting(name: string): Promise<Run> {
   const drop = `drops/${MODEL}/${name}.csv`;
   const body = toCsv(regionalRows(10, 7, { idPrefix: `${name}-` }));
@@ -141,8 +167,7 @@ describe('reconcileOrchestrations on devhost, run through POST /admin/functions/
     await eventually('the lifecycle to validate', async () => (devhost.output.some((l) => l.includes(`[${instanceId}] ${model} v1: validating`)) ? true : undefined), 60_000, 10);
     expect((await durable(instanceId, '/suspend?reason=operator', 'POST')).status).toBe(202);
     await eventually('the lifecycle to be suspended', async () => ((await statusOf(instanceId)).runtimeStatus === 'Suspended' ? true : undefined));
-    expect((await durable(instanceId, '/terminate?reason=operator', 'POST')).status).toBe(202);
-    await eventually('the lifecycle to be terminated', async () => ((await statusOf(instanceId)).runtimeStatus === 'Terminated' ? true : undefined));
+    await terminate(instanceId);
     // What an operator's termination leaves: the version says it validates, for good.
     expect((await reader().get(`models/${model}/versions/1`)).body?.version).toMatchObject({ state: 'validating' });
 
@@ -160,18 +185,9 @@ describe('reconcileOrchestrations on devhost, run through POST /admin/functions/
   it('when a version\'s lifecycle is terminated while it waits for approval, then reconciliation starts it again under its id with the same deadline, and an approval promotes the version', async () => {
     const model = 'waiting';
     const instanceId = `lifecycle:${model}:1`;
-    expect((await apiClient(devhost.origin, 'contributor').post('models', aRegionalModel(model, { validation: { metric: 'rmse', minSegmentRows: 30, bootstrapResamples: 100 } }))).status).toBe(201);
-    const validation = toCsv(regionalRows(300, 5));
-    await devhost.container().getBlockBlobClient(`datasets/${model}/validation.csv`).upload(validation, Buffer.byteLength(validation));
-    const pkg = regionalPackage(TRUE_WEIGHTS, 0, { datasets: [{ role: 'validation', uri: `datasets/${model}/validation.csv` }] });
-    expect((await apiClient(devhost.origin, 'contributor').register(model, pkg.manifest, pkg.onnx)).status).toBe(202);
-    const pending = await eventually('the version to wait for approval', async () => {
-      const res = await reader().get(`models/${model}/versions/1`);
-      return res.body?.lifecycle?.customStatus?.step === 'pending_approval' ? res.body : undefined;
-    });
+    const pending = await aVersionWaitingForApproval(model);
     const deadline = pending.lifecycle.customStatus.approvalDeadline as string;
-    expect((await durable(instanceId, '/terminate?reason=operator', 'POST')).status).toBe(202);
-    await eventually('the lifecycle to be terminated', async () => ((await statusOf(instanceId)).runtimeStatus === 'Terminated' ? true : undefined));
+    await terminate(instanceId);
     // What an operator's termination leaves: nobody would expire the version, and an approval wakes no one.
     expect((await reader().get(`models/${model}/versions/1`)).body?.version).toMatchObject({ state: 'pending_approval' });
 
@@ -194,10 +210,7 @@ describe('reconcileOrchestrations on devhost, run through POST /admin/functions/
 
     const approved = await apiClient(devhost.origin, 'approver').post(`models/${model}/versions/1/approve`, { evidenceHash: pending.version.evidenceHash });
     expect(approved).toMatchObject({ status: 200, body: { lifecycleNotified: true } });
-    const done = await eventually('production', async () => {
-      const res = await reader().get(`models/${model}/versions/1`);
-      return res.body?.lifecycle?.runtimeStatus === 'Completed' ? res.body : undefined;
-    });
+    const done = await whenLifecycleCompleted(model);
     expect(done.version.state).toBe('production');
     expect((await reader().get(`models/${model}/champion`)).body.version).toBe(1);
   });
@@ -205,17 +218,8 @@ describe('reconcileOrchestrations on devhost, run through POST /admin/functions/
   it('when a version is approved while its lifecycle is gone (terminated), then it stays approved, and reconciliation starts the lifecycle again, which promotes it', async () => {
     const model = 'unpromoted';
     const instanceId = `lifecycle:${model}:1`;
-    expect((await apiClient(devhost.origin, 'contributor').post('models', aRegionalModel(model, { validation: { metric: 'rmse', minSegmentRows: 30, bootstrapResamples: 100 } }))).status).toBe(201);
-    const validation = toCsv(regionalRows(300, 5));
-    await devhost.container().getBlockBlobClient(`datasets/${model}/validation.csv`).upload(validation, Buffer.byteLength(validation));
-    const pkg = regionalPackage(TRUE_WEIGHTS, 0, { datasets: [{ role: 'validation', uri: `datasets/${model}/validation.csv` }] });
-    expect((await apiClient(devhost.origin, 'contributor').register(model, pkg.manifest, pkg.onnx)).status).toBe(202);
-    const pending = await eventually('the version to wait for approval', async () => {
-      const res = await reader().get(`models/${model}/versions/1`);
-      return res.body?.lifecycle?.customStatus?.step === 'pending_approval' ? res.body : undefined;
-    });
-    expect((await durable(instanceId, '/terminate?reason=operator', 'POST')).status).toBe(202);
-    await eventually('the lifecycle to be terminated', async () => ((await statusOf(instanceId)).runtimeStatus === 'Terminated' ? true : undefined));
+    const pending = await aVersionWaitingForApproval(model);
+    await terminate(instanceId);
 
     // The approval is written, but no lifecycle hears it: the version rests approved, unpromoted.
     const approved = await apiClient(devhost.origin, 'approver').post(`models/${model}/versions/1/approve`, { evidenceHash: pending.version.evidenceHash });
@@ -225,10 +229,7 @@ describe('reconcileOrchestrations on devhost, run through POST /admin/functions/
     await reconcile();
 
     const cause = `the orchestration instance '${instanceId}' ended (Terminated) without recording the outcome`;
-    const done = await eventually('production', async () => {
-      const res = await reader().get(`models/${model}/versions/1`);
-      return res.body?.lifecycle?.runtimeStatus === 'Completed' ? res.body : undefined;
-    });
+    const done = await whenLifecycleCompleted(model);
     expect(done.version).toMatchObject({ state: 'production', lifecycleRestarts: [{ state: 'approved', cause }] });
     expect(done.version.history.at(-1)).toMatchObject({ command: 'promote', from: 'approved', to: 'production', actor: { id: 'system:modelLifecycle' } });
     const approvedAt = (done.version.history as { to: string; at: string }[]).find((t) => t.to === 'approved')!.at;
