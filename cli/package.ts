@@ -21,7 +21,7 @@ import { defineCommand, EXIT, UsageError } from './command';
 import { refuseOverwritingInputs, writeFileInPlace } from './output-files';
 import { readTable } from './tables';
 import { goldenInputs } from './typed-table';
-import { readJsonFile } from './version-package';
+import { isInsideFolder, readJsonFile, symlinkOutOf } from './version-package';
 
 const USAGE = `usage: mlops package <dir> [options]
 
@@ -160,15 +160,20 @@ export const packageCommand = defineCommand({
 
 /**
  * The ONNX file's path relative to the manifest's folder, as `artifact.path`: it must lie inside
- * that folder (\`mlops check\` and a package in Blob Storage refuse one that climbs out) and be a
- * name the package folder in the data lake can hold.
+ * that folder, also once symbolic links are followed (\`mlops check\` and a package in Blob Storage
+ * refuse one that climbs out), and be a name the package folder in the data lake can hold.
  */
 function artifactPathIn(manifestFile: string, onnxFile: string): string {
   const folder = path.dirname(path.resolve(manifestFile));
   const relative = path.relative(folder, path.resolve(onnxFile));
-  if (relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative))
+  if (!isInsideFolder(folder, path.resolve(onnxFile)))
     throw new UsageError(
       `--onnx: ${onnxFile} is not inside ${folder}, the folder of the manifest: a package's artifact.path stays inside its folder, so put the ONNX file there (or write the manifest with -o beside it)`,
+    );
+  const escape = symlinkOutOf(folder, onnxFile);
+  if (escape !== undefined)
+    throw new UsageError(
+      `--onnx: ${onnxFile} leads through a symbolic link out of ${folder}, the folder of the manifest (to ${escape}): \`mlops check\` refuses such a package, so copy the ONNX file there`,
     );
   const artifactPath = relative.split(path.sep).join('/');
   const problem = lakePathProblem(artifactPath);

@@ -29,12 +29,33 @@ export function readManifest(file: string): VersionManifest {
  */
 export function artifactFileOf(manifestFile: string, manifest: VersionManifest): string {
   const folder = realpathOr(path.dirname(path.resolve(manifestFile)));
-  const file = resolveInside(folder, manifest.artifact.path);
-  const real = realpathOr(file);
-  const inside = path.relative(folder, real);
-  if (inside === '' || inside === '..' || inside.startsWith(`..${path.sep}`) || path.isAbsolute(inside))
+  const real = realpathOr(resolveInside(folder, manifest.artifact.path));
+  if (!isInsideFolder(folder, real))
     throw errors.validation(`artifact.path ${JSON.stringify(manifest.artifact.path)} leads through a symbolic link out of the manifest's folder (to ${real})`);
   return real;
+}
+
+/** Whether `file` lies strictly inside `folder` (both resolved the same way: both real, or both lexical). */
+export function isInsideFolder(folder: string, file: string): boolean {
+  const inside = path.relative(folder, file);
+  return !(inside === '' || inside === '..' || inside.startsWith(`..${path.sep}`) || path.isAbsolute(inside));
+}
+
+/**
+ * Where `file` really is once symbolic links are followed, when that is out of `folder` (also
+ * followed): `mlops package` refuses such an ONNX file as `mlops check` and `mlops score` do.
+ * Undefined when it stays inside, or when either cannot be resolved (the caller reports a missing file).
+ */
+export function symlinkOutOf(folder: string, file: string): string | undefined {
+  let realFolder: string;
+  let realFile: string;
+  try {
+    realFolder = fs.realpathSync(folder);
+    realFile = fs.realpathSync(file);
+  } catch {
+    return undefined;
+  }
+  return isInsideFolder(realFolder, realFile) ? undefined : realFile;
 }
 
 function realpathOr(file: string): string {

@@ -183,7 +183,7 @@ describe('mlops fit, transform, package and check on the command line', () => {
     expect(fitted.trainingRows).toBe(3);
   });
 
-  it('when the ONNX file is outside the manifest\'s folder or has a name a package in the lake cannot hold, then `mlops package` refuses it and writes nothing; one in a subfolder is fine', async () => {
+  it('when the ONNX file is outside the manifest\'s folder (by its path or through a symbolic link) or has a name a package in the lake cannot hold, then `mlops package` refuses it and writes nothing; one in a subfolder is fine', async () => {
     const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-commands-outside-'));
     try {
       fs.writeFileSync(path.join(outside, 'model.onnx'), linearRegressor([1, 2], 0).bytes);
@@ -193,6 +193,19 @@ describe('mlops fit, transform, package and check on the command line', () => {
       expect(climbing.code).toBe(2);
       expect(climbing.err).toContain(`mlops package: --onnx: ${path.join(outside, 'model.onnx')} is not inside ${dir}, the folder of the manifest`);
       expect(fs.existsSync(path.join(dir, 'manifest.json'))).toBe(false);
+
+      // Inside by name, outside once followed: `mlops check` would refuse the package it wrote.
+      fs.symlinkSync(path.join(outside, 'model.onnx'), path.join(dir, 'model.onnx'));
+      const linkedFile = await runCli(packageCommand, [dir]);
+      expect(linkedFile.code).toBe(2);
+      expect(linkedFile.err).toContain(`leads through a symbolic link out of ${dir}, the folder of the manifest (to ${fs.realpathSync(path.join(outside, 'model.onnx'))})`);
+      fs.symlinkSync(outside, path.join(dir, 'linked'));
+      const linkedFolder = await runCli(packageCommand, [dir, '--onnx', path.join(dir, 'linked', 'model.onnx')]);
+      expect(linkedFolder.code).toBe(2);
+      expect(linkedFolder.err).toContain('leads through a symbolic link out of');
+      expect(fs.existsSync(path.join(dir, 'manifest.json'))).toBe(false);
+      fs.rmSync(path.join(dir, 'model.onnx'));
+      fs.rmSync(path.join(dir, 'linked'));
 
       file(' model.onnx', linearRegressor([1, 2], 0).bytes);
       const spaced = await runCli(packageCommand, [dir, '--onnx', path.join(dir, ' model.onnx')]);
