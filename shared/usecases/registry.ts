@@ -389,18 +389,37 @@ export class RegistryUseCases {
     const change = pointer.lastChange;
     if (!change) return stored;
     await this.record(change);
-    const incoming = change.to === null ? undefined : await this.deps.registry.getVersion(pointer.modelName, change.to);
-    if (championChangeVoided(pointer, incoming?.value.state)) {
-      const reason = `version ${change.to} was retired before it became the champion; the champion change of epoch ${change.epoch} is undone`;
-      const reverted = planRevert(pointer, REGISTRY_ACTOR, this.now(), reason);
-      return this.settle(await this.deps.registry.swapChampion(reverted, stored.etag), rules);
-    }
+    if (await this.changeVoided(pointer)) return this.revert(stored, rules);
     for (const effect of championChangeEffects(change)) {
-      await this.transitionVersion(pointer.modelName, effect.version, effect.command, change.actor, rules, (state) =>
-        effectPending(effect, state),
-      );
+      try {
+        await this.transitionVersion(pointer.modelName, effect.version, effect.command, change.actor, rules, (state) =>
+          effectPending(effect, state),
+        );
+      } catch (error) {
+        // A retire that landed after the check above and before the new champion's write: the
+        // change is undone as if it had been seen, rather than left pointing at a retired version.
+        // The new champion's effect comes first, so the one it replaced is still in production.
+        if (effect.version === change.to && isDomainError(error) && error.code === 'ILLEGAL_TRANSITION' && (await this.changeVoided(pointer)))
+          return this.revert(stored, rules);
+        throw error;
+      }
     }
     return stored;
+  }
+
+  /** Whether the pointer's last change brought in a version that is retired (it can never serve). */
+  private async changeVoided(pointer: ChampionPointer): Promise<boolean> {
+    const to = pointer.lastChange?.to ?? null;
+    const incoming = to === null ? undefined : await this.deps.registry.getVersion(pointer.modelName, to);
+    return championChangeVoided(pointer, incoming?.value.state);
+  }
+
+  /** Undoes the pointer's last change (its new champion was retired), then settles the result. */
+  private async revert(stored: Versioned<ChampionPointer>, rules: ApprovalRules): Promise<Versioned<ChampionPointer>> {
+    const change = stored.value.lastChange!;
+    const reason = `version ${change.to} was retired before it became the champion; the champion change of epoch ${change.epoch} is undone`;
+    const reverted = planRevert(stored.value, REGISTRY_ACTOR, this.now(), reason);
+    return this.settle(await this.deps.registry.swapChampion(reverted, stored.etag), rules);
   }
 
   /**

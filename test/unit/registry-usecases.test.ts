@@ -197,6 +197,36 @@ describe('registry use cases (in-memory registry)', () => {
     expect((await useCases.getVersion('churn', v1)).state).toBe('production');
   });
 
+  it('when an admin retires a version after the pointer moved to it but before it entered production, then the promotion is 409, the pointer goes back, and no retired version is champion', async () => {
+    const { registry, useCases, version: v1 } = await setup();
+    const admin = anActor({ id: 'root', roles: ['MLOps.Admin'] });
+    const v2 = (await useCases.registerVersion('churn', aModelVersionInput(), alice)).version;
+    for (const v of [v1, v2]) {
+      await toPendingApproval(useCases, v);
+      await useCases.applyCommand('churn', v, { type: 'approve', evidenceHash: EVIDENCE }, bob);
+    }
+    await useCases.applyCommand('churn', v1, { type: 'promote' }, admin);
+    // The retire lands after settling read v2 (still approved) and before its move to production is written.
+    registry.beforeReplaceVersion = (next) => {
+      if (next.version !== v2 || next.state !== 'production') return;
+      registry.beforeReplaceVersion = undefined;
+      const stored = registry.versions.get(`churn/${v2}`)!.value;
+      registry.interfere({ ...stored, state: 'retired', revision: stored.revision + 1 });
+    };
+    await expect(useCases.applyCommand('churn', v2, { type: 'promote' }, admin)).rejects.toMatchObject({
+      code: 'ILLEGAL_TRANSITION',
+      message: `version ${v2} of 'churn' was retired while it was becoming the champion: the champion stays version ${v1}`,
+    });
+    expect(await useCases.getChampion('churn')).toMatchObject({ version: v1, previous: [], epoch: 3 });
+    expect((await useCases.listVersions('churn')).map((v) => v.state)).toEqual(['production', 'retired']);
+    const changes = await useCases.auditLog('churn', { kind: 'champion_changed' });
+    expect(changes.map((e) => (e.kind === 'champion_changed' ? [e.epoch, e.from, e.to, e.cause, e.actor.id] : []))).toEqual([
+      [1, null, v1, 'promote', 'root'],
+      [2, v1, v2, 'promote', 'root'],
+      [3, v2, v1, 'rollback', 'system:registry'],
+    ]);
+  });
+
   it('when the version a rollback returns to is retired meanwhile, then the rollback is 409 and the current champion stays in production', async () => {
     const { registry, useCases, version: v1 } = await setup();
     const admin = anActor({ id: 'root', roles: ['MLOps.Admin'] });
