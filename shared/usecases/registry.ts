@@ -187,6 +187,12 @@ export class RegistryUseCases {
         return this.promote(model, version, command, actor, rules);
       case 'rollback':
         return this.rollback(model, version, command, actor, rules);
+      case 'retire':
+        // A champion change interrupted after its pointer swap (an outage) names a version still
+        // approved or archived: finish it first, so that a version the pointer serves is in
+        // production and refused, instead of a retired version left as the champion.
+        await this.settledChampion(model, rules);
+        return this.transitionVersion(model, version, command, actor, rules);
       default:
         return this.transitionVersion(model, version, command, actor, rules);
     }

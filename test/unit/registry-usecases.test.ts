@@ -227,6 +227,31 @@ describe('registry use cases (in-memory registry)', () => {
     ]);
   });
 
+  it('when a promotion stopped after moving the pointer (an outage) and an admin then retires that version, then the promotion is finished first and the retire is 409, so no retired version is champion', async () => {
+    const { registry, useCases, version: v1 } = await setup();
+    const admin = anActor({ id: 'root', roles: ['MLOps.Admin'] });
+    const v2 = (await useCases.registerVersion('churn', aModelVersionInput(), alice)).version;
+    for (const v of [v1, v2]) {
+      await toPendingApproval(useCases, v);
+      await useCases.applyCommand('churn', v, { type: 'approve', evidenceHash: EVIDENCE }, bob);
+    }
+    await useCases.applyCommand('churn', v1, { type: 'promote' }, admin);
+    registry.beforeReplaceVersion = (next) => {
+      if (next.version !== v2 || next.state !== 'production') return;
+      registry.beforeReplaceVersion = undefined;
+      throw new Error('Cosmos DB unavailable');
+    };
+    await expect(useCases.applyCommand('churn', v2, { type: 'promote' }, admin)).rejects.toThrow('Cosmos DB unavailable');
+    expect((await useCases.getVersion('churn', v2)).state).toBe('approved');
+
+    await expect(useCases.applyCommand('churn', v2, { type: 'retire', reason: 'changed my mind' }, admin)).rejects.toMatchObject({
+      code: 'ILLEGAL_TRANSITION',
+      details: { state: 'production' },
+    });
+    expect(await useCases.getChampion('churn')).toMatchObject({ version: v2, previous: [v1], epoch: 2 });
+    expect((await useCases.listVersions('churn')).map((v) => v.state)).toEqual(['archived', 'production']);
+  });
+
   it('when the version a rollback returns to is retired meanwhile, then the rollback is 409 and the current champion stays in production', async () => {
     const { registry, useCases, version: v1 } = await setup();
     const admin = anActor({ id: 'root', roles: ['MLOps.Admin'] });
