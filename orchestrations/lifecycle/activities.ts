@@ -5,6 +5,7 @@ import type { LifecycleCommand } from '../../shared/schemas/lifecycle';
 import {
   autoApproveInputSchema,
   closeRetrainingInputSchema,
+  expireInputSchema,
   failValidationInputSchema,
   type LifecycleFacts,
   recordValidationInputSchema,
@@ -75,7 +76,9 @@ export const autoApprove = defineActivity(LIFECYCLE_ACTIVITIES.autoApprove, auto
   applyAsLifecycle(ref, { type: 'approve', evidenceHash, comment: "approved by the lifecycle: the model's approval policy has autoApprove" }),
 );
 
-export const expire = defineActivity(LIFECYCLE_ACTIVITIES.expire, versionRefSchema, (ref) => applyAsLifecycle(ref, { type: 'expire' }));
+export const expire = defineActivity(LIFECYCLE_ACTIVITIES.expire, expireInputSchema, ({ reason, ...ref }) =>
+  applyAsLifecycle(ref, { type: 'expire', ...(reason === undefined ? {} : { reason }) }),
+);
 
 /** Promotes the approved version; losing the champion race to another change leaves it approved, with the reason. */
 export const promote = defineActivity(LIFECYCLE_ACTIVITIES.promote, versionRefSchema, async ({ model, version }): Promise<StateResult> => {

@@ -37,7 +37,9 @@ const run = callActivity;
 function* awaitDecision(context: OrchestrationContext, ref: VersionRef, facts: LifecycleFacts, evidenceHash: string | undefined, pendingSince: string | undefined): Generator<df.Task, LifecycleState, unknown> {
   const now = context.df.currentUtcDateTime;
   const deadline = addIsoDuration(pendingSince === undefined ? now : new Date(pendingSince), facts.approval.timeout);
-  if (deadline.getTime() < now.getTime()) return (yield* run<StateResult>(expire, ref)).state;
+  // Said on the version's history and the ledger, so a reader sees why nobody's decision counts.
+  const expiry = { ...ref, reason: `no decision by ${deadline.toISOString()}: the approval timeout (policies.approval.timeout) is ${facts.approval.timeout}` };
+  if (deadline.getTime() < now.getTime()) return (yield* run<StateResult>(expire, expiry)).state;
   for (;;) {
     setStatus(context, { step: 'pending_approval', state: 'pending_approval', ...(evidenceHash ? { evidenceHash } : {}), approvalDeadline: deadline.toISOString() });
     const decision = context.df.waitForExternalEvent(APPROVAL_EVENT);
@@ -49,7 +51,7 @@ function* awaitDecision(context: OrchestrationContext, ref: VersionRef, facts: L
       if (now.state !== 'pending_approval') return now.state;
       continue;
     }
-    return (yield* run<StateResult>(expire, ref)).state;
+    return (yield* run<StateResult>(expire, expiry)).state;
   }
 }
 

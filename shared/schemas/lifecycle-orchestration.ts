@@ -54,6 +54,8 @@ export const recordValidationInputSchema = versionRefSchema.extend({ outcome: va
 /** Validation could not be completed (it failed for good, or its outcome could not be recorded): the version fails validation with the reason. */
 export const failValidationInputSchema = versionRefSchema.extend({ reason: z.string().min(1), evidenceHash: sha256Schema.optional() });
 export const autoApproveInputSchema = versionRefSchema.extend({ evidenceHash: sha256Schema });
+/** Nobody decided in time; the reason (the deadline and the timeout) goes on the version's history and the ledger. Optional: histories recorded before it passed the bare reference. */
+export const expireInputSchema = versionRefSchema.extend({ reason: z.string().min(1).max(2000).optional() });
 /** The lifecycle ended: the state it left the version in closes the retraining request that produced it. */
 export const closeRetrainingInputSchema = versionRefSchema.extend({ outcome: lifecycleStateSchema });
 

@@ -55,7 +55,7 @@ const approve = z.object({
   comment: z.string().max(2000).optional(),
 });
 const reject = z.object({ type: z.literal('reject'), evidenceHash: sha256Schema, reason: reasonSchema });
-const expire = z.object({ type: z.literal('expire') });
+const expire = z.object({ type: z.literal('expire'), reason: reasonSchema.optional() });
 const promote = z.object({ type: z.literal('promote'), reason: reasonSchema.optional() });
 const rollback = z.object({ type: z.literal('rollback'), reason: reasonSchema.optional() });
 const retire = z.object({ type: z.literal('retire'), reason: reasonSchema.optional() });

@@ -114,6 +114,8 @@ describe('modelLifecycle (replayed through the durable-functions SDK)', () => {
   it('when nobody decides before the timeout, then the version expires', async () => {
     const { h, timer } = await untilPendingApproval({ timeout: 'PT1H' });
     let step = await h.fireTimer(timer);
+    // The reason names the deadline and the timeout, for the version's history and the ledger.
+    expect(called(step, A.expire).input).toEqual({ ...ref, reason: 'no decision by 2026-05-04T11:00:00.000Z: the approval timeout (policies.approval.timeout) is PT1H' });
     step = await h.completeActivity(called(step, A.expire).taskId, ok({ state: 'expired' }));
     step = await closesRetraining(h, step, 'expired');
     expect(step.output).toMatchObject({ outcome: 'expired' });
@@ -259,7 +261,7 @@ describe('modelLifecycle (replayed through the durable-functions SDK)', () => {
     let step = await h.start();
     step = await h.completeActivity(called(step, A.readVersion).taskId, ok({ ...facts('pending_approval'), pendingSince: '2026-04-20T10:00:00.000Z' }));
     expect(step.newActions.map((a) => a.kind)).not.toContain('WaitForExternalEvent');
-    expect(called(step, A.expire).input).toEqual(ref);
+    expect(called(step, A.expire).input).toEqual({ ...ref, reason: expect.stringMatching(/^no decision by 2026-04-2\dT10:00:00\.000Z: the approval timeout \(policies\.approval\.timeout\) is P/) });
     step = await h.completeActivity(called(step, A.expire).taskId, ok({ state: 'expired', evidenceHash: EVIDENCE }));
     step = await closesRetraining(h, step, 'expired');
     expect(step.output).toMatchObject({ outcome: 'expired' });

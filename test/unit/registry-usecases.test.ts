@@ -227,6 +227,16 @@ describe('registry use cases (in-memory registry)', () => {
     ]);
   });
 
+  it('when the lifecycle expires a version with a reason, then the reason is on its history, the ledger and the event', async () => {
+    const { useCases, version, events } = await setup();
+    await toPendingApproval(useCases, version);
+    const reason = 'no decision by 2026-03-08T00:00:00.000Z: the approval timeout (policies.approval.timeout) is P7D';
+    await expect(useCases.applyCommand('churn', version, { type: 'expire', reason }, system)).resolves.toMatchObject({ state: 'expired' });
+    expect((await useCases.getVersion('churn', version)).history.at(-1)).toMatchObject({ command: 'expire', to: 'expired', reason });
+    expect((await useCases.auditLog('churn', { kind: 'transition' })).at(-1)).toMatchObject({ command: 'expire', reason });
+    expect(events.ofType('lifecycle.changed').at(-1)).toMatchObject({ data: { command: 'expire', reason } });
+  });
+
   it('when a promotion stopped after moving the pointer (an outage) and an admin then retires that version, then the promotion is finished first and the retire is 409, so no retired version is champion', async () => {
     const { registry, useCases, version: v1 } = await setup();
     const admin = anActor({ id: 'root', roles: ['MLOps.Admin'] });
