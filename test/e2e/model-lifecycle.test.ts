@@ -301,12 +301,16 @@ describe('model lifecycle over HTTP on devhost', () => {
     expect(await reader().get('models/regional/audit?continuationToken=not-a-token')).toMatchObject({ status: 400, body: { code: 'VALIDATION_ERROR', detail: expect.stringContaining('continuationToken') } });
   });
 
-  it('when nobody decides before the approval timeout, then the version expires', async () => {
+  it('when nobody decides before the approval timeout, then the version expires, saying why', async () => {
     await contributor().post('models', aRegionalModel('expiring', { ...policies, approval: { timeout: 'PT2S' } }));
     const pkg = regionalPackage(TRUE_WEIGHTS, 0, withValidation(VALIDATION));
     const res = await contributor().register('expiring', pkg.manifest, pkg.onnx);
     const detail = await until('expiring', res.body.version, 'expired');
-    expect(detail.version.history.at(-1)).toMatchObject({ command: 'expire', actor: { id: 'system:modelLifecycle' } });
+    expect(detail.version.history.at(-1)).toMatchObject({
+      command: 'expire',
+      actor: { id: 'system:modelLifecycle' },
+      reason: expect.stringMatching(/^no decision by \d{4}-\d\d-\d\dT[\d:.]+Z: the approval timeout \(policies\.approval\.timeout\) is PT2S$/),
+    });
   });
 
   it('when the policy auto-approves (development models), then a passing version reaches production without a person', async () => {
