@@ -1,5 +1,6 @@
 import { isDomainError } from '../domain/errors';
 import { metricsForTask } from '../domain/metrics';
+import { addIsoDuration } from '../domain/policies/duration';
 import { windowLengthMs } from '../domain/windows';
 import { modelInputSchema } from '../schemas/model';
 import { columnReferenceProblems } from './column-clashes';
@@ -10,10 +11,14 @@ import { columnReferenceProblems } from './column-clashes';
  */
 export const MAX_DEFINITION_BYTES = 1024 * 1024;
 
+/** Where a duration is measured from to tell whether it is any time at all. */
+const DURATION_ORIGIN = new Date(0);
+
 /**
  * A definition as `createModel` accepts it: the input schema, and what using the model needs that
  * the stored schema cannot demand of models stored before (they must still read): a monitoring
- * window every run and monitor can cut time into, feature ranges a value can be inside, columns
+ * window every run and monitor can cut time into, an approval timeout that is some time at all,
+ * feature ranges a value can be inside, columns
  * named where the model has them (columnReferenceProblems), metrics its task reports, and a size
  * its registry document can hold.
  */
@@ -51,6 +56,15 @@ export const newModelDefinitionSchema = modelInputSchema.superRefine((definition
         message: `the metric '${metric}' is not one a ${definition.task} model is measured by (${reported.join(', ')})`,
       });
     }
+  }
+  // A zero timeout (PT0S, P0D, PT0.0001S: under a millisecond) expires every version the moment it awaits approval.
+  const timeout = definition.policies.approval.timeout;
+  if (addIsoDuration(DURATION_ORIGIN, timeout).getTime() <= DURATION_ORIGIN.getTime()) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['policies', 'approval', 'timeout'],
+      message: `the approval timeout '${timeout}' is no time at all: every version would expire the moment it awaits approval; give a duration such as P7D`,
+    });
   }
   try {
     windowLengthMs(definition.policies.drift.window);

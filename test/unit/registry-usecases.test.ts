@@ -1,4 +1,5 @@
 import type { Clock } from '../../shared/ports/clock';
+import { storedModelDefinitionSchema } from '../../shared/schemas/model';
 import { MAX_REGISTERED_VERSION_BYTES, RegistryUseCases } from '../../shared/usecases/registry';
 import { aModelDefinition, aModelVersionInput, anActor, anApprover, sha, theSystem } from '../support/builders';
 import { InMemoryModelRegistry } from '../support/in-memory-registry';
@@ -392,6 +393,30 @@ describe('registry use cases (in-memory registry)', () => {
     await expect(useCases.createModel(aModelDefinition({ name: 'windows', policies: { drift: { window: 'PT1H30M' } } }), alice)).resolves.toMatchObject({
       definition: { policies: { drift: { window: 'PT1H30M' } } },
     });
+  });
+
+  it('when the approval timeout is no time at all (PT0S, P0D, under a millisecond), then the definition is refused naming the field, and one stored before still reads', async () => {
+    const registry = new InMemoryModelRegistry();
+    const useCases = new RegistryUseCases({ registry, clock: steppingClock(), events: new RecordingPublisher() });
+    for (const timeout of ['PT0S', 'P0D', 'P0Y0M0DT0H0M0S', 'PT0.0001S']) {
+      for (const autoApprove of [false, true]) {
+        await expect(useCases.createModel(aModelDefinition({ name: 'instant', policies: { approval: { timeout, autoApprove } } }), alice)).rejects.toMatchObject({
+          code: 'VALIDATION_ERROR',
+          details: { issues: [expect.objectContaining({ path: 'policies.approval.timeout', message: expect.stringContaining(`the approval timeout '${timeout}' is no time at all`) })] },
+        });
+      }
+    }
+    expect(await registry.getModel('instant')).toBeUndefined();
+    await expect(useCases.createModel(aModelDefinition({ name: 'instant', policies: { approval: { timeout: 'PT0.001S' } } }), alice)).resolves.toMatchObject({
+      definition: { policies: { approval: { timeout: 'PT0.001S' } } },
+    });
+
+    // Stored before the check: it reads as stored, through the stored schema too.
+    const { definition, ...record } = (await registry.getModel('instant'))!;
+    const zero = { ...definition, name: 'older', policies: { ...definition.policies, approval: { ...definition.policies.approval, timeout: 'PT0S' } } };
+    expect(storedModelDefinitionSchema.parse(zero).policies.approval.timeout).toBe('PT0S');
+    await registry.createModel({ ...record, modelName: 'older', definition: zero });
+    expect((await useCases.getModel('older')).definition.policies.approval.timeout).toBe('PT0S');
   });
 
   it('when a feature\'s range has its min above its max, then the definition is refused naming the feature (every value would be out of range), and nothing is created', async () => {
