@@ -12,13 +12,15 @@ import { LakeTabularFiles } from '../shared/adapters/tabular/lake-tabular-files'
 import { isDomainError } from '../shared/domain/errors';
 import { checkVersion, type VersionCheck } from '../shared/usecases/check-version';
 import { defineCommand, EXIT, UsageError } from './command';
-import { localFile, readManifest, versionPackage } from './version-package';
+import { localFile, readPackageManifest, versionPackage } from './version-package';
 
 const USAGE = `usage: mlops check <package-dir|manifest.json> [--data <sample.csv|.parquet>]
 
 Runs every check registration runs, on a local package (a folder with manifest.json, or the
 manifest itself), and prints one line per check:
 
+  manifest    (before the checks) registration's manifest schema accepts it too: a description
+              of at most 2000 characters, no field registration does not know
   artifact    the sha256 matches; a classifier's ZipMap is rewritten into its probabilities
               tensor (and the rewritten sha256 matches); onnxruntime loads the graph
   signature   the graph matches the signature; class labels agree with the graph's; every input
@@ -53,7 +55,7 @@ export const checkCommand = defineCommand({
       throw new UsageError(
         `<package-dir|manifest.json>: ${manifestFile} does not exist (give a package folder with manifest.json, or a manifest)`,
       );
-    const pkg = versionPackage(manifestFile, readManifest(manifestFile));
+    const pkg = versionPackage(manifestFile, readPackageManifest(manifestFile));
     const runtime = new OnnxModelRuntime();
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-check-'));
     const line = (status: string, check: string, message: string) =>

@@ -7,6 +7,7 @@ import { resolveInside } from '../shared/domain/contained-path';
 import { errors, parseOrThrow } from '../shared/domain/errors';
 import { parseJsonText } from '../shared/domain/json-text';
 import { isLakePath } from '../shared/domain/lake-paths';
+import { registrationManifestSchema } from '../shared/schemas/registration';
 import { type VersionManifest, versionManifestSchema } from '../shared/schemas/version-manifest';
 import type { VersionPackage } from '../shared/usecases/check-version';
 
@@ -20,6 +21,18 @@ export function readJsonFile(file: string, what: string): unknown {
 
 export function readManifest(file: string): VersionManifest {
   return parseOrThrow(versionManifestSchema, readJsonFile(file, 'manifest'), `manifest ${file}`);
+}
+
+/**
+ * A package's manifest as `mlops check` reads it: a version manifest that registration's own
+ * manifest schema also accepts. The version manifest lets through what scoring does not read (a
+ * 50 MB `description`, a misspelt field), which registration then refused.
+ */
+export function readPackageManifest(file: string): VersionManifest {
+  const raw = readJsonFile(file, 'manifest');
+  const manifest = parseOrThrow(versionManifestSchema, raw, `manifest ${file}`);
+  parseOrThrow(registrationManifestSchema, raw, `registration manifest ${file}`);
+  return manifest;
 }
 
 /**

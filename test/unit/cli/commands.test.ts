@@ -255,6 +255,28 @@ describe('mlops fit, transform, package and check on the command line', () => {
     );
   });
 
+  it('when a manifest has what registration refuses (a description over 2000 characters, a field registration does not know), then `mlops check` refuses it too and exits 1', async () => {
+    file('model.onnx', linearRegressor([1, 2], 0).bytes);
+    file('model.json', JSON.stringify({ ...model, features: [{ name: 'kw', type: 'numeric' }] }));
+    file('fitted.json', kwTwice);
+    expect((await runCli(packageCommand, [dir])).code).toBe(0);
+    const written = JSON.parse(fs.readFileSync(file('manifest.json'), 'utf8')) as Record<string, unknown>;
+    file('manifest.json', JSON.stringify({ ...written, description: 'a short note', metrics: { rmse: 0.5 } }));
+    expect((await runCli(checkCommand, [dir])).code).toBe(0);
+
+    file('manifest.json', JSON.stringify({ ...written, description: 'x'.repeat(2001) }));
+    const long = await runCli(checkCommand, [dir]);
+    expect(long.code).toBe(1);
+    expect(long.err).toContain(`invalid registration manifest ${path.join(dir, 'manifest.json')}`);
+    expect(long.err).toMatch(/description/);
+    expect(long.out).not.toContain('passed');
+
+    file('manifest.json', JSON.stringify({ ...written, descripton: 'a typo' }));
+    const typo = await runCli(checkCommand, [dir]);
+    expect(typo.code).toBe(1);
+    expect(typo.err).toContain('descripton');
+  });
+
   it('when the artifact changed after packaging, or the graph names other classes than the definition, then the artifact or signature check fails', async () => {
     const fx = linearRegressor([1, 2], 0);
     file('model.onnx', fx.bytes);
