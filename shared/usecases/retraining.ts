@@ -83,16 +83,27 @@ const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 const describe = (error: unknown) => (isDomainError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error));
 
 /**
+ * What makes a request's window no monitoring window, in words (undefined: nothing): an id
+ * that names no window start, or a window that does not end after it starts (its trainer and
+ * the webhook's pipeline would be handed a span of no time, or one running backwards).
+ */
+function windowRefProblem(window: RetrainingRequest['window']): string | undefined {
+  if (!isWindowId(window.id)) return `window.id '${window.id}' is not a monitoring window id (YYYYMMDDTHHmmZ)`;
+  if (Date.parse(window.end) <= Date.parse(window.start)) return `window.start ${window.start} is not before window.end ${window.end}: a window ends after it starts`;
+  return undefined;
+}
+
+/**
  * The request in a message, or VALIDATION_ERROR naming what is wrong with it. A body that is no
  * request fails the record its message id names, if any; a body naming another request than its
  * id leaves that record alone (the message may not be about it at all).
  */
 async function parseDelivery(deps: RetrainingDeps, delivery: RetrainingDelivery): Promise<RetrainingRequest> {
   const parsed = retrainingRequestSchema.safeParse(bodyOf(delivery.body));
-  const realWindow = parsed.success && isWindowId(parsed.data.window.id);
+  const windowProblem = parsed.success ? windowRefProblem(parsed.data.window) : undefined;
   const ref = parseRetrainingRequestId(delivery.messageId);
   const malformed = (reason: string) => errors.validation(`malformed retraining request${delivery.messageId ? ` '${delivery.messageId}'` : ''}: ${reason}`);
-  if (parsed.success && realWindow) {
+  if (parsed.success && windowProblem === undefined) {
     // Duplicate detection keys on the id: an id naming another request would let two of a window through.
     const named = retrainingRequestId(parsed.data.model, parsed.data.window.id);
     if (ref && delivery.messageId !== named) throw malformed(`its message id names another request than its body does ('${named}')`);
@@ -101,9 +112,8 @@ async function parseDelivery(deps: RetrainingDeps, delivery: RetrainingDelivery)
   const error = malformed(
     !parsed.success
       ? formatIssues(parsed.error)
-      : !realWindow
-        ? `window.id '${parsed.data.window.id}' is not a monitoring window id (YYYYMMDDTHHmmZ)`
-        : `requestedAt ${parsed.data.requestedAt} is in the future (it is ${deps.clock.now().toISOString()}): its record would hold off every later request of the model for the retraining cooldown after that time`,
+      : (windowProblem ??
+        `requestedAt ${parsed.data.requestedAt} is in the future (it is ${deps.clock.now().toISOString()}): its record would hold off every later request of the model for the retraining cooldown after that time`),
   );
   if (ref) {
     await recordTrainingError(deps, ref.model, retrainingRequestId(ref.model, ref.windowId), describe(error), true).catch((e: unknown) => {

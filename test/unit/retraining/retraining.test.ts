@@ -558,6 +558,22 @@ describe('a retraining request for a model with the built-in trainer', () => {
     expect(await w.store.getVersion('regional', 2)).toBeUndefined();
   });
 
+  it('when a request\'s window ends before it starts, or where it starts, then it is refused as malformed, the request its id names fails saying so, and nothing is trained', async () => {
+    const w = await aWorld({ trainingSet: true });
+    await queuedRecord(w);
+    const backwards = { id: WINDOW, start: '2026-06-01T00:00:00Z', end: '2026-05-31T00:00:00Z' };
+    await expect(deliver(w, aRetrainingRequest('regional', 1, WINDOW, { window: backwards }))).rejects.toMatchObject({
+      code: 'VALIDATION_ERROR',
+      message: `malformed retraining request '${REQUEST_ID}': window.start 2026-06-01T00:00:00Z is not before window.end 2026-05-31T00:00:00Z: a window ends after it starts`,
+    });
+    expect(await record(w.runs)).toMatchObject({ state: 'failed', error: expect.stringContaining('window.start 2026-06-01T00:00:00Z is not before window.end') });
+    const empty = { id: WINDOW, start: '2026-06-01T00:00:00Z', end: '2026-06-01T02:00:00+02:00' };
+    await expect(deliver(w, aRetrainingRequest('regional', 1, WINDOW, { window: empty }), 1, 'hand-sent-1')).rejects.toMatchObject({
+      message: expect.stringContaining('is not before window.end 2026-06-01T02:00:00+02:00'),
+    });
+    expect(await w.store.getVersion('regional', 2)).toBeUndefined();
+  });
+
   it('when a request is dated in the future (a sender\'s clock far ahead), then it is refused and leaves no record that would hold off later requests for the cooldown after that date', async () => {
     const w = await aWorld({ trainingSet: true });
     const future = aRetrainingRequest('regional', 1, WINDOW, { requestedAt: '2099-01-01T00:00:00Z' });
