@@ -14,6 +14,7 @@ import {
   type VersionRef,
   versionRefSchema,
 } from '../../shared/schemas/lifecycle-orchestration';
+import type { ModelVersion } from '../../shared/schemas/model-version';
 import { promoteApprovedVersion } from '../../shared/usecases/lifecycle-promotion';
 import { closeRetrainingForVersion } from '../../shared/usecases/retraining-records';
 import { validateVersion } from '../../shared/usecases/validate-version';
@@ -41,15 +42,17 @@ async function applyAsLifecycle({ model, version }: VersionRef, command: Lifecyc
   }
 }
 
-const stateOf = (v: { state: StateResult['state']; evidenceHash?: string | undefined }): StateResult => ({
+/** The version's state, evidence and, while it waits for a decision, since when (the deadline runs from there). */
+const stateOf = (v: Pick<ModelVersion, 'state' | 'evidenceHash' | 'history' | 'updatedAt'>): StateResult => ({
   state: v.state,
   ...(v.evidenceHash ? { evidenceHash: v.evidenceHash } : {}),
+  ...(v.state === 'pending_approval' ? { pendingSince: pendingSince(v) } : {}),
 });
 
 export const readVersion = defineActivity(LIFECYCLE_ACTIVITIES.readVersion, versionRefSchema, async ({ model, version }): Promise<LifecycleFacts> => {
   const [record, found] = await Promise.all([registry().getModel(model), registry().getVersion(model, version)]);
   const { timeout, autoApprove, promoteOnApproval } = record.definition.policies.approval;
-  return { ...stateOf(found), approval: { timeout, autoApprove, promoteOnApproval }, ...(found.state === 'pending_approval' ? { pendingSince: pendingSince(found) } : {}) };
+  return { ...stateOf(found), approval: { timeout, autoApprove, promoteOnApproval } };
 });
 
 export const startValidation = defineActivity(LIFECYCLE_ACTIVITIES.startValidation, versionRefSchema, (ref) =>

@@ -30,9 +30,11 @@ const run = callActivity;
  * pending_approval: waits for a person's decision (the `approval` event, raised after the decision
  * is written) raced against the policy's timeout. The losing timer is cancelled. An event that
  * finds the version still pending (nothing was decided) goes back to waiting for the same deadline.
- * The deadline runs from the version's entry into pending_approval (`pendingSince`, when it was
- * pending as the lifecycle started: a restart must not extend it, and past it the version expires
- * at once); when this lifecycle moved it there a moment ago, from now, as it always did.
+ * The deadline runs from the version's entry into pending_approval (`pendingSince`): when it was
+ * pending as the lifecycle started (a restart must not extend it, and past it the version expires
+ * at once), and when this lifecycle moved it there a moment ago (the approval watch counts from
+ * that transition too). Only histories recorded before the step's result carried `pendingSince`
+ * count from now, as they did, so they replay to the same timer.
  */
 function* awaitDecision(context: OrchestrationContext, ref: VersionRef, facts: LifecycleFacts, evidenceHash: string | undefined, pendingSince: string | undefined): Generator<df.Task, LifecycleState, unknown> {
   const now = context.df.currentUtcDateTime;
@@ -130,6 +132,7 @@ function* modelLifecycle(context: OrchestrationContext): Step {
   let state = facts.state;
   let evidenceHash = facts.evidenceHash;
   let reasons: string[] | undefined;
+  let pendingSince = facts.state === 'pending_approval' ? facts.pendingSince : undefined;
 
   if (state === 'registered') state = (yield* run<StateResult>(startValidation, ref)).state;
   if (state === 'validating') {
@@ -139,7 +142,9 @@ function* modelLifecycle(context: OrchestrationContext): Step {
       const outcome = yield* run<ValidationOutcome>(validate, { ...ref, validatedAt: context.df.currentUtcDateTime.toISOString() });
       evidenceHash = outcome.evidenceHash;
       if (outcome.reasons.length > 0) reasons = outcome.reasons;
-      state = (yield* run<StateResult>(recordValidation, { ...ref, outcome })).state;
+      const recorded = yield* run<StateResult>(recordValidation, { ...ref, outcome });
+      state = recorded.state;
+      pendingSince = recorded.pendingSince;
       log(`validation ${outcome.decision}: ${state}`);
     } catch (error) {
       const failed = yield* validationNotCompleted(ref, evidenceHash, error);
@@ -153,7 +158,7 @@ function* modelLifecycle(context: OrchestrationContext): Step {
     if (facts.approval.autoApprove && evidenceHash) {
       state = (yield* run<StateResult>(autoApprove, { ...ref, evidenceHash })).state;
     } else {
-      state = yield* awaitDecision(context, ref, facts, evidenceHash, facts.state === 'pending_approval' ? facts.pendingSince : undefined);
+      state = yield* awaitDecision(context, ref, facts, evidenceHash, pendingSince);
     }
     log(`decided: ${state}`);
   }

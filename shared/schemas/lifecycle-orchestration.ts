@@ -65,6 +65,11 @@ export const stateResultSchema = z.object({
   evidenceHash: sha256Schema.optional(),
   /** Why the step left the version where it is when that is not what it set out to do (a promotion another change beat). */
   reason: z.string().min(1).max(2000).optional(),
+  /**
+   * When the version entered `pending_approval`, while it is there: a fresh wait's deadline runs
+   * from it, as the approval watch's does (absent in histories recorded before it was added).
+   */
+  pendingSince: z.iso.datetime({ offset: true }).optional(),
 });
 export type StateResult = z.infer<typeof stateResultSchema>;
 

@@ -25,10 +25,10 @@ export interface ApprovalsOfModel {
 /**
  * Every version waiting in pending_approval, per model, with its deadline computed from stored
  * state only (the registry: the version's transition into pending_approval and the model's
- * approval timeout), never from the orchestration. The lifecycle's own timer starts when its next
- * episode runs after that transition was written, so it fires at most a few seconds after this
- * deadline; an instance restarted while a version was pending waits for the same deadline (from
- * the same transition), and expires it at once when it has passed. Models that approve automatically
+ * approval timeout), never from the orchestration. The lifecycle's timer counts from the same
+ * transition (its activities answer `pendingSince`), fresh or restarted, and expires the version at
+ * once when the deadline has passed; only a wait recorded before they did counts from its own
+ * episode after the transition, and fires milliseconds to seconds after this deadline. Models that approve automatically
  * are left out: nobody is waited for. A model whose versions cannot be read is listed with the
  * `error` and the others are still read; so is a model whose stored document cannot be read.
  */

@@ -268,6 +268,26 @@ describe('modelLifecycle (replayed through the durable-functions SDK)', () => {
     expect(step.actions.some((a) => a.kind === 'CreateTimer')).toBe(false);
   });
 
+  it('when validation moves a fresh version into pending_approval, then the deadline runs from that transition (its pendingSince), the time the approval watch counts from, through replays to the expiry', async () => {
+    const h = orchestrationHarness(MODEL_LIFECYCLE, { input: ref, startTime: START });
+    let step = await h.start();
+    step = await h.completeActivity(called(step, A.readVersion).taskId, ok(facts('registered', { timeout: 'PT1H' })));
+    step = await h.completeActivity(called(step, A.startValidation).taskId, ok({ state: 'validating' }));
+    step = await h.completeActivity(called(step, A.validate).taskId, ok(pass));
+    // The registry wrote the transition 10 ms before this episode's clock.
+    step = await h.completeActivity(called(step, A.recordValidation).taskId, ok({ state: 'pending_approval', evidenceHash: EVIDENCE, pendingSince: '2026-05-04T09:59:59.990Z' }));
+    expect(step.newActions.map((a) => a.kind)).toEqual(['WaitForExternalEvent', 'CreateTimer']);
+    expect(step.newActions[1]?.fireAt).toEqual(new Date('2026-05-04T10:59:59.990Z'));
+    expect(step.customStatus).toMatchObject({ step: 'pending_approval', approvalDeadline: '2026-05-04T10:59:59.990Z' });
+    step = await h.fireTimer(step.newActions[1]!.taskId!);
+    expect(called(step, A.expire).input).toEqual({ ...ref, reason: 'no decision by 2026-05-04T10:59:59.990Z: the approval timeout (policies.approval.timeout) is PT1H' });
+  });
+
+  it('when a fresh version\'s recorded validation result carries no pendingSince (histories recorded before it), then the deadline runs from the wait\'s own clock, so the same timer replays', async () => {
+    const { step } = await untilPendingApproval();
+    expect(step.newActions[1]?.fireAt).toEqual(new Date('2026-05-11T10:00:00Z'));
+  });
+
   it('when the facts of a version already waiting carry no pendingSince (histories recorded before it), then the deadline runs from the start, as it did', async () => {
     const h = orchestrationHarness(MODEL_LIFECYCLE, { input: ref, startTime: START });
     let step = await h.start();
