@@ -18,9 +18,8 @@ const DURATION_ORIGIN = new Date(0);
  * A definition as `createModel` accepts it: the input schema, and what using the model needs that
  * the stored schema cannot demand of models stored before (they must still read): a monitoring
  * window every run and monitor can cut time into, an approval timeout that is some time at all,
- * feature ranges a value can be inside, columns
- * named where the model has them (columnReferenceProblems), metrics its task reports, and a size
- * its registry document can hold.
+ * feature ranges a value can be inside, columns named where the model has them
+ * (columnReferenceProblems), metrics its task reports, and a size its registry document can hold.
  */
 export const newModelDefinitionSchema = modelInputSchema.superRefine((definition, ctx) => {
   const bytes = Buffer.byteLength(JSON.stringify(definition), 'utf8');
