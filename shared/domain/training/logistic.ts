@@ -57,7 +57,7 @@ function choleskySolve(h: Float64Array[], g: Float64Array): Float64Array | undef
  * answers its objective; undefined when no step lowers it (the minimum, to precision), after
  * `objectiveAt(theta)` again so that what it keeps on the side is theta's. `what` names the fit.
  */
-export function* dampedNewtonStep(
+function* dampedNewtonStep(
   what: string,
   theta: Float64Array,
   objective: number,
@@ -86,6 +86,39 @@ export function* dampedNewtonStep(
   }
   theta.set(next);
   return value;
+}
+
+/** The gradient and Hessian of an objective at a point. */
+export interface NewtonDerivatives {
+  gradient: Float64Array;
+  hessian: Float64Array[];
+}
+
+/**
+ * Newton's method from `theta` (updated in place) on a strictly convex objective. Each iteration
+ * takes the gradient and Hessian at theta from `derivatives` (objectiveAt was called on theta last,
+ * so what it keeps on the side is theta's), and stops when every gradient component is within
+ * `gradientTolerance`, when no damped step lowers the objective, or when one lowers it by no more
+ * than 1e-15 of it; at most `maxIterations`. `what` names the fit in its errors.
+ */
+export function* newtonMinimise(
+  what: string,
+  theta: Float64Array,
+  objectiveAt: (t: Float64Array) => number,
+  derivatives: () => Steps<NewtonDerivatives>,
+  limits: { maxIterations: number; gradientTolerance: number },
+): Steps<{ objective: number; iterations: number; converged: boolean }> {
+  let objective = objectiveAt(theta);
+  for (let iterations = 0; iterations < limits.maxIterations; iterations += 1) {
+    const { gradient, hessian } = yield* derivatives();
+    if (gradient.every((g) => Math.abs(g) <= limits.gradientTolerance)) return { objective, iterations, converged: true };
+    const value = yield* dampedNewtonStep(what, theta, objective, gradient, hessian, objectiveAt);
+    if (value === undefined) return { objective, iterations, converged: true };
+    const change = objective - value;
+    objective = value;
+    if (change <= 1e-15 * Math.max(1, Math.abs(objective))) return { objective, iterations: iterations + 1, converged: true };
+  }
+  return { objective, iterations: limits.maxIterations, converged: false };
 }
 
 /**
@@ -141,12 +174,9 @@ export function* logisticRegressionSteps(x: DesignMatrix, y: ArrayLike<number>, 
     return f;
   };
 
-  let objective = objectiveAt(theta);
-  let iterations = 0;
-  let converged = false;
   const residual = new Float64Array(n);
   const weight = new Float64Array(n);
-  for (; iterations < maxIterations; iterations += 1) {
+  function* derivatives(): Steps<NewtonDerivatives> {
     // z holds X theta for the current theta (objectiveAt computed it last).
     for (let i = 0; i < n; i += 1) {
       const pi = sigmoid(z[i]!);
@@ -168,23 +198,9 @@ export function* logisticRegressionSteps(x: DesignMatrix, y: ArrayLike<number>, 
       }
       yield;
     }
-    if (Math.max(...gradient.map(Math.abs)) <= tolerance * Math.max(1, n)) {
-      converged = true;
-      break;
-    }
-    const value = yield* dampedNewtonStep('the logistic regression', theta, objective, gradient, hessian, objectiveAt);
-    if (value === undefined) {
-      converged = true;
-      break;
-    }
-    const change = objective - value;
-    objective = value;
-    if (change <= 1e-15 * Math.max(1, Math.abs(objective))) {
-      converged = true;
-      iterations += 1;
-      break;
-    }
+    return { gradient, hessian };
   }
+  const { objective, iterations, converged } = yield* newtonMinimise('the logistic regression', theta, objectiveAt, derivatives, { maxIterations, gradientTolerance: tolerance * Math.max(1, n) });
   const weights = Array.from(theta.subarray(0, p));
   if (![...weights, theta[p]!].every(Number.isFinite)) throw errors.validation('the logistic regression did not give finite weights');
   return { weights, bias: theta[p]!, iterations, converged, objective };

@@ -1,7 +1,7 @@
 import { errors } from '../errors';
 import { runSteps, type Steps } from '../steps';
 import { checkFiniteInputs, type DesignMatrix, withInterceptColumns } from './least-squares';
-import { dampedNewtonStep, type LogisticOptions } from './logistic';
+import { type LogisticOptions, type NewtonDerivatives, newtonMinimise } from './logistic';
 
 /** A multinomial (softmax) linear model: one weight row and one intercept per class, in the order of the class labels. */
 export interface MultinomialCoefficients {
@@ -121,12 +121,9 @@ export function* multinomialLogisticRegressionSteps(
     return f;
   };
 
-  let objective = objectiveAt(theta);
-  let iterations = 0;
-  let converged = false;
   const residual = new Float64Array(n);
   const weight = new Float64Array(n);
-  for (; iterations < maxIterations; iterations += 1) {
+  function* derivatives(): Steps<NewtonDerivatives> {
     // prob holds the softmax of X theta for the current theta (objectiveAt computed it last).
     const gradient = new Float64Array(size);
     let interceptSum = 0;
@@ -155,23 +152,12 @@ export function* multinomialLogisticRegressionSteps(
         }
       }
     }
-    if (gradient.every((g) => Math.abs(g) <= tolerance * Math.max(1, n))) {
-      converged = true;
-      break;
-    }
-    const value = yield* dampedNewtonStep('the multinomial logistic regression', theta, objective, gradient, hessian, objectiveAt);
-    if (value === undefined) {
-      converged = true;
-      break;
-    }
-    const change = objective - value;
-    objective = value;
-    if (change <= 1e-15 * Math.max(1, Math.abs(objective))) {
-      converged = true;
-      iterations += 1;
-      break;
-    }
+    return { gradient, hessian };
   }
+  const { objective, iterations, converged } = yield* newtonMinimise('the multinomial logistic regression', theta, objectiveAt, derivatives, {
+    maxIterations,
+    gradientTolerance: tolerance * Math.max(1, n),
+  });
   const weights = Array.from({ length: k }, (_, c) => Array.from(theta.subarray(c * m, c * m + p)));
   const raw = Array.from({ length: k }, (_, c) => theta[c * m + p]!);
   const mean = raw.reduce((s, b) => s + b, 0) / k;
