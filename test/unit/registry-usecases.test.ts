@@ -30,6 +30,28 @@ async function toPendingApproval(useCases: RegistryUseCases, version: number) {
   await useCases.applyCommand('churn', version, { type: 'pass_validation', evidenceHash: EVIDENCE }, system);
 }
 
+/** The setup's v1 promoted by an admin, and a v2 approved: a promotion of v2 is the next champion change. */
+async function v1ChampionV2Approved() {
+  const { registry, useCases, version: v1 } = await setup();
+  const admin = anActor({ id: 'root', roles: ['MLOps.Admin'] });
+  const v2 = (await useCases.registerVersion('churn', aModelVersionInput(), alice)).version;
+  for (const v of [v1, v2]) {
+    await toPendingApproval(useCases, v);
+    await useCases.applyCommand('churn', v, { type: 'approve', evidenceHash: EVIDENCE }, bob);
+  }
+  await useCases.applyCommand('churn', v1, { type: 'promote' }, admin);
+  return { registry, useCases, v1, v2, admin };
+}
+
+/** Runs `act` once, just before `version`'s move to production is written. */
+function onceBeforeEnteringProduction(registry: InMemoryModelRegistry, version: number, act: () => void): void {
+  registry.beforeReplaceVersion = (next) => {
+    if (next.version !== version || next.state !== 'production') return;
+    registry.beforeReplaceVersion = undefined;
+    act();
+  };
+}
+
 describe('registry use cases (in-memory registry)', () => {
   it('when another writer changes the version between read and write, then the command re-decides on fresh state', async () => {
     const { registry, useCases, version } = await setup();
@@ -199,21 +221,12 @@ describe('registry use cases (in-memory registry)', () => {
   });
 
   it('when an admin retires a version after the pointer moved to it but before it entered production, then the promotion is 409, the pointer goes back, and no retired version is champion', async () => {
-    const { registry, useCases, version: v1 } = await setup();
-    const admin = anActor({ id: 'root', roles: ['MLOps.Admin'] });
-    const v2 = (await useCases.registerVersion('churn', aModelVersionInput(), alice)).version;
-    for (const v of [v1, v2]) {
-      await toPendingApproval(useCases, v);
-      await useCases.applyCommand('churn', v, { type: 'approve', evidenceHash: EVIDENCE }, bob);
-    }
-    await useCases.applyCommand('churn', v1, { type: 'promote' }, admin);
+    const { registry, useCases, v1, v2, admin } = await v1ChampionV2Approved();
     // The retire lands after settling read v2 (still approved) and before its move to production is written.
-    registry.beforeReplaceVersion = (next) => {
-      if (next.version !== v2 || next.state !== 'production') return;
-      registry.beforeReplaceVersion = undefined;
+    onceBeforeEnteringProduction(registry, v2, () => {
       const stored = registry.versions.get(`churn/${v2}`)!.value;
       registry.interfere({ ...stored, state: 'retired', revision: stored.revision + 1 });
-    };
+    });
     await expect(useCases.applyCommand('churn', v2, { type: 'promote' }, admin)).rejects.toMatchObject({
       code: 'ILLEGAL_TRANSITION',
       message: `version ${v2} of 'churn' was retired while it was becoming the champion: the champion stays version ${v1}`,
@@ -239,19 +252,10 @@ describe('registry use cases (in-memory registry)', () => {
   });
 
   it('when a promotion stopped after moving the pointer (an outage) and an admin then retires that version, then the promotion is finished first and the retire is 409, so no retired version is champion', async () => {
-    const { registry, useCases, version: v1 } = await setup();
-    const admin = anActor({ id: 'root', roles: ['MLOps.Admin'] });
-    const v2 = (await useCases.registerVersion('churn', aModelVersionInput(), alice)).version;
-    for (const v of [v1, v2]) {
-      await toPendingApproval(useCases, v);
-      await useCases.applyCommand('churn', v, { type: 'approve', evidenceHash: EVIDENCE }, bob);
-    }
-    await useCases.applyCommand('churn', v1, { type: 'promote' }, admin);
-    registry.beforeReplaceVersion = (next) => {
-      if (next.version !== v2 || next.state !== 'production') return;
-      registry.beforeReplaceVersion = undefined;
+    const { registry, useCases, v1, v2, admin } = await v1ChampionV2Approved();
+    onceBeforeEnteringProduction(registry, v2, () => {
       throw new Error('Cosmos DB unavailable');
-    };
+    });
     await expect(useCases.applyCommand('churn', v2, { type: 'promote' }, admin)).rejects.toThrow('Cosmos DB unavailable');
     expect((await useCases.getVersion('churn', v2)).state).toBe('approved');
 
