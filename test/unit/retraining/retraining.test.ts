@@ -8,6 +8,7 @@ import { lakePaths } from '../../../shared/domain/lake-paths';
 import { isOpenRequest } from '../../../shared/domain/policies/retraining-gate';
 import { seededRandom } from '../../../shared/domain/random';
 import { fitTransforms, type TransformSpecInput } from '../../../shared/domain/transforms';
+import type { ExportedModel } from '../../../shared/ports/model-exporter';
 import type { RunStore } from '../../../shared/ports/run-store';
 import type { RetrainingInput } from '../../../shared/schemas/retraining';
 import { checkParity } from '../../../shared/usecases/check-parity';
@@ -688,38 +689,48 @@ describe('a retraining request for a model with a webhook trainer', () => {
   });
 });
 
+/** The spec the classifiers' v1 were fitted with: the two numbers standardized, the region one-hot. */
+const CLASSIFIER_SPEC: TransformSpecInput = {
+  specVersion: 1,
+  steps: [{ type: 'standardize', columns: ['x1', 'x2'] }, { type: 'one_hot', column: 'region' }],
+  output: ['x1', 'x2', 'region_north', 'region_south'],
+};
+
+/**
+ * Creates the classifier `name` on x1, x2 and region, and registers its v1: `parent`'s graph with
+ * CLASSIFIER_SPEC fitted to 100 older rows (drawn with `seed`). Answers those fitted transforms.
+ */
+async function aClassifierWithV1(w: Awaited<ReturnType<typeof aWorld>>, name: string, task: 'binary' | 'multiclass', classLabels: readonly string[], parent: ExportedModel, seed: number) {
+  const definition = {
+    ...aRegionalModel(name),
+    task,
+    classLabels: [...classLabels],
+    features: [
+      { name: 'x1', type: 'numeric' as const },
+      { name: 'x2', type: 'numeric' as const },
+      { name: 'region', type: 'categorical' as const },
+    ],
+  };
+  await w.registry.createModel(definition, carlos);
+  const old = regionalRows(100, seed);
+  const fitted = fitTransforms(CLASSIFIER_SPEC, { rowCount: 100, numeric: { x1: Float64Array.from(old, (r) => r.x1), x2: Float64Array.from(old, (r) => r.x2) }, categorical: { region: old.map((r) => r.region) } });
+  const registration = w.deps.registration;
+  await registerPackage(registration, {
+    model: name,
+    manifest: { signature: parent.signature, transforms: fitted },
+    artifact: await stageUpload(registration, name, Readable.from([parent.bytes])),
+    actor: carlos,
+  });
+  return fitted;
+}
+
 describe('a retraining request for a binary model', () => {
   const labels = ['stay', 'churn'] as const;
   const truth = (x1: number, x2: number, region: string) => 1 / (1 + Math.exp(-(1.2 * x1 - 0.8 * x2 + (region === 'north' ? 1 : -0.5))));
 
   it('when labelled outcomes arrive, then a logistic regression is refitted with the spec and registered with label and probability golden records', async () => {
     const w = await aWorld();
-    const definition = {
-      ...aRegionalModel('churn'),
-      task: 'binary' as const,
-      classLabels: [...labels],
-      features: [
-        { name: 'x1', type: 'numeric' as const },
-        { name: 'x2', type: 'numeric' as const },
-        { name: 'region', type: 'categorical' as const },
-      ],
-    };
-    await w.registry.createModel(definition, carlos);
-    const spec: TransformSpecInput = {
-      specVersion: 1,
-      steps: [{ type: 'standardize', columns: ['x1', 'x2'] }, { type: 'one_hot', column: 'region' }],
-      output: ['x1', 'x2', 'region_north', 'region_south'],
-    };
-    const old = regionalRows(100, 20);
-    const fitted = fitTransforms(spec, { rowCount: 100, numeric: { x1: Float64Array.from(old, (r) => r.x1), x2: Float64Array.from(old, (r) => r.x2) }, categorical: { region: old.map((r) => r.region) } });
-    const parent = new OnnxModelExporter().logisticRegression({ weights: [1, 0, 0, 0], bias: 0 }, labels);
-    const registration = w.deps.registration;
-    await registerPackage(registration, {
-      model: 'churn',
-      manifest: { signature: parent.signature, transforms: fitted },
-      artifact: await stageUpload(registration, 'churn', Readable.from([parent.bytes])),
-      actor: carlos,
-    });
+    const fitted = await aClassifierWithV1(w, 'churn', 'binary', labels, new OnnxModelExporter().logisticRegression({ weights: [1, 0, 0, 0], bias: 0 }, labels), 20);
 
     const random = seededRandom(21);
     const rows: LabelledRow[] = regionalRows(3000, 22).map((r) => ({
@@ -761,36 +772,11 @@ describe('a retraining request for a multiclass model', () => {
     const e = z.map((v) => Math.exp(v - Math.max(...z)));
     return e.map((v) => v / e.reduce((s, u) => s + u, 0));
   };
-  const spec: TransformSpecInput = {
-    specVersion: 1,
-    steps: [{ type: 'standardize', columns: ['x1', 'x2'] }, { type: 'one_hot', column: 'region' }],
-    output: ['x1', 'x2', 'region_north', 'region_south'],
-  };
-
   /** A world with the multiclass model 'grade', its v1 (a multinomial graph), and labelled rows drawn from `truth` (`classOf` may change a row's class). */
   async function aMulticlassWorld(classOf: (drawn: string) => string = (drawn) => drawn) {
     const w = await aWorld();
-    const definition = {
-      ...aRegionalModel('grade'),
-      task: 'multiclass' as const,
-      classLabels: [...labels],
-      features: [
-        { name: 'x1', type: 'numeric' as const },
-        { name: 'x2', type: 'numeric' as const },
-        { name: 'region', type: 'categorical' as const },
-      ],
-    };
-    await w.registry.createModel(definition, carlos);
-    const old = regionalRows(100, 30);
-    const fitted = fitTransforms(spec, { rowCount: 100, numeric: { x1: Float64Array.from(old, (r) => r.x1), x2: Float64Array.from(old, (r) => r.x2) }, categorical: { region: old.map((r) => r.region) } });
     const parent = new OnnxModelExporter().multinomialLogisticRegression({ weights: [[1, 0, 0, 0], [0, 0, 0, 0], [-1, 0, 0, 0]], biases: [0, 0, 0] }, labels);
-    const registration = w.deps.registration;
-    await registerPackage(registration, {
-      model: 'grade',
-      manifest: { signature: parent.signature, transforms: fitted },
-      artifact: await stageUpload(registration, 'grade', Readable.from([parent.bytes])),
-      actor: carlos,
-    });
+    await aClassifierWithV1(w, 'grade', 'multiclass', labels, parent, 30);
     const random = seededRandom(31);
     const rows: LabelledRow[] = regionalRows(3000, 32).map((r) => {
       const u = random.next();
