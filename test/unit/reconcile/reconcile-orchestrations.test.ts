@@ -3,6 +3,7 @@ import { lakePaths } from '../../../shared/domain/lake-paths';
 import { MAX_APPROVAL_AGE_TO_PROMOTE_MS, MAX_LIFECYCLE_RESTARTS, STARTING_LIFECYCLE_GRACE_MS } from '../../../shared/domain/policies/lifecycle-restart';
 import { COMPLETED_INSTANCE_GRACE_MS, type InstanceStatus } from '../../../shared/domain/policies/orchestration-outcome';
 import type { OrchestrationInstances } from '../../../shared/ports/orchestration-instances';
+import type { DocumentCollection } from '../../../shared/ports/run-store';
 import type { ActorInput, LifecycleCommand } from '../../../shared/schemas/lifecycle';
 import type { ActualsRecord, InferenceRun, RetrainingRecord } from '../../../shared/schemas/monitoring';
 import { work } from '../../../shared/usecases/actuals/deps';
@@ -73,6 +74,24 @@ const aJoin = (actualsId: string, overrides: Partial<ActualsRecord> = {}): Actua
     rows: 0,
     ...overrides,
   });
+
+/**
+ * Another writer completes the document just before `collection`'s first replace lands, so that
+ * replace meets an ETag conflict. Answers whether that happened.
+ */
+function completedBeforeFirstReplace<T extends { state: string; completedAt?: string | undefined }>(collection: Pick<DocumentCollection<T>, 'get' | 'replace'>): () => boolean {
+  const replace = collection.replace.bind(collection);
+  let raced = false;
+  collection.replace = async (model, id, doc, etag) => {
+    if (!raced) {
+      raced = true;
+      const stored = (await collection.get(model, id))!;
+      await replace(model, id, { ...stored.value, state: 'completed', completedAt: NOW.toISOString() }, stored.etag);
+    }
+    return replace(model, id, doc, etag);
+  };
+  return () => raced;
+}
 
 const stateOf = async (runs: ReturnType<typeof inMemoryRunStore>, runId: string) => (await runs.runs.get(MODEL, runId))!.value;
 
@@ -217,20 +236,11 @@ describe('reconciling runs whose orchestration instance is gone', () => {
   it('when the run completes after it was read for the write (an ETag conflict), then the completion wins and nothing is published', async () => {
     const { deps, runs, events } = await world();
     await runs.runs.create(MODEL, 'r1', aRun('r1'));
-    const replace = runs.runs.replace.bind(runs.runs);
-    let raced = false;
-    runs.runs.replace = async (model, id, doc, etag) => {
-      if (!raced) {
-        raced = true;
-        const stored = (await runs.runs.get(model, id))!;
-        await replace(model, id, { ...stored.value, state: 'completed', completedAt: NOW.toISOString() }, stored.etag);
-      }
-      return replace(model, id, doc, etag);
-    };
+    const raced = completedBeforeFirstReplace(runs.runs);
 
     const report = await reconcileOrchestrations(deps);
 
-    expect(raced).toBe(true);
+    expect(raced()).toBe(true);
     expect(report.models[0]).toMatchObject({ failed: [], errors: [] });
     expect(await stateOf(runs, 'r1')).toMatchObject({ state: 'completed' });
     expect((await stateOf(runs, 'r1')).error).toBeUndefined();
@@ -372,20 +382,11 @@ describe('reconciling actuals joins whose orchestration instance is gone', () =>
     const { deps, runs, events, instances } = await world();
     await runs.actuals.create(MODEL, 'a1', aJoin('a1'));
     instances.set(`actuals:${MODEL}:a1`, 'Failed');
-    const replace = runs.actuals.replace.bind(runs.actuals);
-    let raced = false;
-    runs.actuals.replace = async (model, id, doc, etag) => {
-      if (!raced) {
-        raced = true;
-        const stored = (await runs.actuals.get(model, id))!;
-        await replace(model, id, { ...stored.value, state: 'completed', completedAt: NOW.toISOString() }, stored.etag);
-      }
-      return replace(model, id, doc, etag);
-    };
+    const raced = completedBeforeFirstReplace(runs.actuals);
 
     const report = await reconcileOrchestrations(deps);
 
-    expect(raced).toBe(true);
+    expect(raced()).toBe(true);
     expect(await joinOf(runs, 'a1')).toMatchObject({ state: 'completed' });
     expect(report.models[0]).toMatchObject({ failed: [], errors: [] });
     expect(events.events).toEqual([]);
