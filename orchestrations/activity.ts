@@ -51,10 +51,23 @@ export function backoff(firstMs: number, attempts: number, maxIntervalMs: number
 /** Outages (Cosmos, Blob, the broker) retried with backoff: 2 s, 4 s, 8 s, ... up to 6 attempts. */
 export const outageRetry = backoff(2000, 6, 60_000);
 
-/** An activity's value; its expected failure is thrown as `CODE: message`. */
+/**
+ * An activity's expected failure (a DomainError it answered with): asking again would get the same
+ * answer, unlike an outage, which the SDK throws as its own error once the retries are spent.
+ */
+export class ExpectedActivityFailure extends Error {
+  constructor(
+    readonly code: string,
+    reason: string,
+  ) {
+    super(`${code}: ${reason}`);
+  }
+}
+
+/** An activity's value; its expected failure is thrown as `CODE: message` (an ExpectedActivityFailure). */
 export function activityValue<T>(raw: unknown): T {
   const result = activityResultSchema.parse(raw);
-  if (!result.ok) throw new Error(`${result.code}: ${result.message}`);
+  if (!result.ok) throw new ExpectedActivityFailure(result.code, result.message);
   return result.value as T;
 }
 

@@ -4,7 +4,7 @@ import type { OrchestrationContext } from 'durable-functions';
 import type { LateMatchOutcome, RecordedLateWindows, WindowUpdate } from '../../shared/schemas/actuals';
 import type { RevalidationInput } from '../../shared/schemas/lifecycle-orchestration';
 import type { LateMatchSide } from '../../shared/schemas/monitoring';
-import { activityValue, callActivity, carriedTrace, failureReason, outageRetry } from '../activity';
+import { activityValue, callActivity, carriedTrace, ExpectedActivityFailure, failureReason, outageRetry } from '../activity';
 import { REVALIDATE_CHAMPION, revalidationInstanceId } from '../lifecycle/names';
 import { findRevalidation } from '../lifecycle/revalidation';
 import { lateMatch, lateMatchWindows, lateRecords, lateRuns, lateWindow } from './activities';
@@ -19,6 +19,18 @@ interface LateRecords {
 /** Windows refreshed at once after a late match. */
 const WINDOW_PARALLELISM = 4;
 
+const MINUTE_MS = 60_000;
+
+/**
+ * The waits before each round that tries the pairs that failed for an outage again, counted from
+ * the end of the round before. The activity retries (`outageRetry`) cover about a minute; an
+ * outage of Cosmos DB or Storage past that tends to last minutes (5), sometimes most of an hour
+ * (30), rarely hours (120): about 2.6 hours in all, after which a person is better placed to look
+ * than another timer. Constants, not a setting: the waits are part of the orchestration's code, so
+ * every replay schedules the same timers.
+ */
+export const LATE_RETRY_WAITS_MS: readonly number[] = [5 * MINUTE_MS, 30 * MINUTE_MS, 120 * MINUTE_MS];
+
 interface LatePair {
   model: string;
   actualsId: string;
@@ -32,6 +44,8 @@ interface LatePair {
 interface FailedPair {
   pair: LatePair;
   windows?: string[];
+  /** Whether a later round may succeed: an outage, or a record other writers kept changing; not an expected failure. */
+  retried: boolean;
 }
 
 /** What the pairs' steps leave for the steps after them. */
@@ -51,16 +65,29 @@ function* refreshWindows(context: OrchestrationContext, pair: LatePair, windowId
 }
 
 /**
+ * Whether a pair that failed so is worth another round: an outage past the activity retries may
+ * be over by then, and so may a record other late matches of the file kept changing; an expected
+ * failure (a quarantine line the join did not write, a model gone) would answer the same.
+ */
+const retriedLater = (error: unknown): boolean => !(error instanceof ExpectedActivityFailure) || error.code === 'CONCURRENCY_CONFLICT';
+
+const pairKey = (pair: LatePair): string => `${pair.actualsId}~${pair.runId}`;
+
+/** How a pair's log lines start: in a retry round, which round. */
+const pairLabel = (pair: LatePair, round?: number): string =>
+  `late match of ${pair.actualsId} with run ${pair.runId}${round === undefined ? '' : `: retry round ${round} of ${LATE_RETRY_WAITS_MS.length}`}`;
+
+/**
  * Matches each (actuals file, run) pair in turn: the late match, then its windows' performance.
  * One pair at a time, so one bucket of ids is held at once and the late matches of one file do
- * not race for its record. A pair that fails is logged and not matched again here: the run or
- * the join it follows has completed either way, and a later run or join may match it. Answers
+ * not race for its record. A pair that fails is logged and left for the retry rounds (an
+ * outage) or for good: the run or the join it follows has completed either way. Answers
  * the pairs that may have labelled rows: matched now or by an earlier attempt, and those that
  * failed, which may have recorded their rows before failing (publishing the event, refreshing a
  * window); the revalidation question reads the record. The failed ones are answered apart too:
- * their windows are refreshed at the end.
+ * their windows are refreshed at the end. `round` numbers a retry round, for the log.
  */
-function* matchPairs(context: OrchestrationContext, pairs: readonly LatePair[], log: (message: string) => void): Generator<df.Task, MatchedPairs, unknown> {
+function* matchPairs(context: OrchestrationContext, pairs: readonly LatePair[], log: (message: string) => void, round?: number): Generator<df.Task, MatchedPairs, unknown> {
   const labelled: LatePair[] = [];
   const failed: FailedPair[] = [];
   for (const pair of pairs) {
@@ -69,12 +96,12 @@ function* matchPairs(context: OrchestrationContext, pairs: readonly LatePair[], 
       const done = yield* callActivity<LateMatchOutcome>(lateMatch, pair);
       windows = done.windows;
       yield* refreshWindows(context, pair, done.windows);
-      log(`late match of ${pair.actualsId} with run ${pair.runId}: ${done.outcome}, ${done.matched} matched${done.reason ? ` (${done.reason})` : ''}`);
+      log(`${pairLabel(pair, round)}: ${done.outcome}, ${done.matched} matched${done.reason ? ` (${done.reason})` : ''}`);
       if ((done.outcome === 'matched' || done.outcome === 'done') && done.matched > 0) labelled.push(pair);
     } catch (error) {
-      log(`late match of ${pair.actualsId} with run ${pair.runId} failed: ${failureReason(error)}`);
+      log(`${pairLabel(pair, round)} failed: ${failureReason(error)}`);
       labelled.push(pair);
-      failed.push({ pair, ...(windows ? { windows } : {}) });
+      failed.push({ pair, ...(windows ? { windows } : {}), retried: retriedLater(error) });
     }
   }
   return { labelled, failed };
@@ -90,14 +117,21 @@ function* matchPairs(context: OrchestrationContext, pairs: readonly LatePair[], 
  * the reference profile, so a later pair with the same new value finds nothing new. A failed
  * revalidation is logged; the late match stands. These steps come after every pair's, so an
  * instance that was late-matching when this was deployed replays its history unchanged and then
- * takes them.
+ * takes them. The pairs a revalidation was started for are added to `revalidated`: a retry round
+ * does not ask about them again (the same instance id must not be started twice).
  */
-function* revalidateOnLateFlavours(context: OrchestrationContext, pairs: readonly LatePair[], log: (message: string) => void): Generator<df.Task, void, unknown> {
+function* revalidateOnLateFlavours(
+  context: OrchestrationContext,
+  pairs: readonly LatePair[],
+  log: (message: string) => void,
+  revalidated: Set<string>,
+): Generator<df.Task, void, unknown> {
   for (const pair of pairs) {
     const { model, actualsId, runId, side } = pair;
     try {
       const found = yield* callActivity<RevalidationInput | null>(findRevalidation, { model, actualsId, runId, side, ...carriedTrace(pair) });
       if (!found) continue;
+      revalidated.add(pairKey(pair));
       log(`late match of ${actualsId} with run ${runId} labelled new segment value(s) ${found.newSegments.join(', ')}: revalidating the champion v${found.version}`);
       const input: RevalidationInput = { ...found, ...carriedTrace(pair) };
       yield context.df.callSubOrchestrator(REVALIDATE_CHAMPION, input, revalidationInstanceId(model, found.version, actualsId, runId));
@@ -139,6 +173,48 @@ function* refreshFailedPairs(context: OrchestrationContext, failed: readonly Fai
   }
 }
 
+/**
+ * The pairs that failed for an outage, tried again in rounds after durable timers
+ * (`LATE_RETRY_WAITS_MS`, on the orchestration's clock): each round takes the pairs still failing
+ * through the same steps as the first pass (the late match and its windows, the revalidation
+ * question, the failed pairs' windows). Safe to repeat: a pair its record holds is `done` (its
+ * windows refreshed again, nothing counted twice), one it does not is matched anew (a half-written
+ * attempt's files are rewritten). A pair a revalidation was started for is not asked about again;
+ * one asked before its rows were recorded is, so a round that records them may still start its
+ * one revalidation. The run or join is completed already: the waits only keep the instance
+ * running. After the last round, what is still failing is given up, with what the user can do.
+ */
+function* retryFailedPairs(context: OrchestrationContext, failed: readonly FailedPair[], revalidated: Set<string>, log: (message: string) => void): Generator<df.Task, void, unknown> {
+  let failing = failed.filter((f) => f.retried).map((f) => f.pair);
+  for (const [index, waitMs] of LATE_RETRY_WAITS_MS.entries()) {
+    if (failing.length === 0) return;
+    const round = index + 1;
+    const at = new Date(context.df.currentUtcDateTime.getTime() + waitMs);
+    for (const pair of failing) log(`${pairLabel(pair, round)} at ${at.toISOString()}`);
+    yield context.df.createTimer(at);
+    const again = yield* matchPairs(context, failing, log, round);
+    yield* revalidateOnLateFlavours(context, again.labelled.filter((pair) => !revalidated.has(pairKey(pair))), log, revalidated);
+    yield* refreshFailedPairs(context, again.failed, log);
+    failing = again.failed.filter((f) => f.retried).map((f) => f.pair);
+  }
+  for (const pair of failing) {
+    log(`${pairLabel(pair)}: still failing after ${LATE_RETRY_WAITS_MS.length} retry rounds, given up: the ids it did not record stay unmatched; upload the actuals file again to join them anew`);
+  }
+}
+
+/**
+ * The late matches of one run or join, then the revalidation questions, then the failed pairs'
+ * windows, then the retry rounds: each new step after the ones before, so an instance that was
+ * late-matching when it was added replays its recorded history unchanged and then takes it.
+ */
+function* lateMatchPairs(context: OrchestrationContext, pairs: readonly LatePair[], log: (message: string) => void): Generator<df.Task, void, unknown> {
+  const { labelled, failed } = yield* matchPairs(context, pairs, log);
+  const revalidated = new Set<string>();
+  yield* revalidateOnLateFlavours(context, labelled, log, revalidated);
+  yield* refreshFailedPairs(context, failed, log);
+  yield* retryFailedPairs(context, failed, revalidated, log);
+}
+
 /** A run completed: the actuals files joined without it get their unmatched actuals matched against it. */
 export function* lateMatchForRun(
   context: OrchestrationContext,
@@ -158,9 +234,7 @@ export function* lateMatchForRun(
   if (waiting !== undefined && waiting > 0) {
     log(`late matching: ${actualsIds.length} of ${waiting} waiting actuals file(s) have ids in run ${run.runId}${reason ? ` (${reason})` : ''}`);
   }
-  const { labelled, failed } = yield* matchPairs(context, actualsIds.map((actualsId) => ({ ...run, actualsId, side: 'run' as const })), log);
-  yield* revalidateOnLateFlavours(context, labelled, log);
-  yield* refreshFailedPairs(context, failed, log);
+  yield* lateMatchPairs(context, actualsIds.map((actualsId) => ({ ...run, actualsId, side: 'run' as const })), log);
 }
 
 /** A join completed: runs that completed after it was planned get the same late match. */
@@ -176,7 +250,5 @@ export function* lateMatchForJoin(
     log(`late matching: the runs could not be listed: ${failureReason(error)}`);
     return;
   }
-  const { labelled, failed } = yield* matchPairs(context, runIds.map((runId) => ({ ...join, runId, side: 'join' as const })), log);
-  yield* revalidateOnLateFlavours(context, labelled, log);
-  yield* refreshFailedPairs(context, failed, log);
+  yield* lateMatchPairs(context, runIds.map((runId) => ({ ...join, runId, side: 'join' as const })), log);
 }

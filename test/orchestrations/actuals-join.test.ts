@@ -163,6 +163,37 @@ describe('actualsJoin (replayed through the durable-functions SDK)', () => {
     expect(s.output).toEqual({ actualsId, outcome: 'completed' });
   });
 
+  it('when a late match of the join fails for an outage, then after its windows the join waits, still late-matching, and 5 minutes later matches that run again with the trace carried; the join ends completed after the round', async () => {
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const traced = { ...step, traceparent };
+    const { h, s: asked } = await joinedOnce({ traceparent });
+    let s = await h.completeActivity(taskIds(asked)[0]!, ok(null));
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ runIds: ['run-8', 'run-9'] }));
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ outcome: 'none', matched: 0, windows: [] }));
+    // run-9 fails on each of its attempts (Cosmos DB down past the outage retries).
+    let failed = await h.failActivity(taskIds(s)[0]!, 'Cosmos DB is unreachable');
+    for (;;) {
+      s = await h.fireTimer(failed.retryTimer!.taskId);
+      if (s.retryAttempt === undefined) break;
+      failed = await h.failActivity(s.retryAttempt, 'Cosmos DB is unreachable');
+    }
+    s = await h.completeActivity(taskIds(s)[0]!, ok(null));
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ windows: [] }));
+    expect(s.newActions).toEqual([expect.objectContaining({ kind: 'CreateTimer', fireAt: new Date(START.getTime() + 5 * 60_000) })]);
+    expect(s.isDone).toBe(false);
+    expect(s.customStatus).toEqual({ step: 'late-matching' });
+    s = await h.fireTimer(taskIds(s)[0]!);
+    expect(calls(s)).toEqual([[A.lateMatch, { ...traced, runId: 'run-9', side: 'join' }]]);
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ outcome: 'matched', matched: 4, windows: ['20260303T0000Z'] }));
+    expect(calls(s)).toEqual([[A.lateWindow, { model: 'demand', windowId: '20260303T0000Z', traceparent }]]);
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ windowId: '20260303T0000Z', labelled: 4, labelCoverage: 0.5, provisional: false }));
+    expect(calls(s)).toEqual([[LIFECYCLE_ACTIVITIES.revalidationFor, { ...traced, runId: 'run-9', side: 'join' }]]);
+    s = await h.completeActivity(taskIds(s)[0]!, ok(null));
+    expect(s.isDone).toBe(true);
+    expect(s.output).toEqual({ actualsId, outcome: 'completed' });
+    expect(s.customStatus).toEqual({ step: 'done' });
+  });
+
   it('when a run that completed after the plan late-matched rows of a new segment value, then the champion is revalidated on them after the join\'s own revalidation question, under an id of the version, the file and the run; the trace is carried', async () => {
     const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
     const traced = { ...step, traceparent };

@@ -1,5 +1,6 @@
 import '../../orchestrations/batch/batch-inference';
 
+import { defaultWorker } from '../../devhost/worker';
 import { ACTUALS_ACTIVITIES } from '../../orchestrations/actuals/names';
 import { BATCH_ACTIVITIES as A, BATCH_INFERENCE } from '../../orchestrations/batch/names';
 import { LIFECYCLE_ACTIVITIES, REVALIDATE_CHAMPION } from '../../orchestrations/lifecycle/names';
@@ -17,6 +18,13 @@ const ok = (value: unknown) => ({ ok: true, value });
 const planned = (part: number) => ({ source: 'drops/demand/a.csv', part, chunk: { format: 'parquet', index: part, rowGroupStart: part, rowGroupEnd: part + 1, firstRow: 1, rows: 10 } });
 const scored = (part: number) => ({ model: 'demand', version: 1, runId: input.runId, chunkIndex: part, rowsRead: 10, rowsScored: 10, rowsRejected: 0, partPath: `p${part}`, rejectionReasons: {}, windows: [] });
 const summary = { runId: input.runId, state: 'completed', version: 1, rowsRead: 30, rowsScored: 30, rowsQuarantined: 0, windows: [] };
+
+/** What the orchestration logged (its log lines only go out when not replaying). */
+let logged: string[] = [];
+beforeEach(() => {
+  logged = [];
+  defaultWorker().setLogSink((entry) => logged.push(entry.message.replace(/^\[[^\]]*\] [^:]*: /, '')));
+});
 
 const calls = (step: EpisodeResult, name: string) => step.newActions.filter((a) => a.name === name);
 const only = (step: EpisodeResult, name: string) => {
@@ -165,8 +173,14 @@ describe('batchInference (replayed through the durable-functions SDK)', () => {
   const newCalls = (step: EpisodeResult) => step.newActions.map((a) => [a.name, a.input]);
   const refreshOf = (windowId: string) => [ACTUALS_ACTIVITIES.lateWindow, { model: 'demand', windowId }];
   const days = ['20261201T0000Z', '20261202T0000Z', '20261203T0000Z', '20261204T0000Z', '20261205T0000Z'];
+  /** The one durable timer an episode scheduled: a retry round's wait. */
+  const onlyTimer = (step: EpisodeResult) => {
+    expect(step.newActions).toEqual([expect.objectContaining({ kind: 'CreateTimer' })]);
+    return step.newActions[0] as { taskId: number; fireAt: Date };
+  };
+  const minutes = (n: number) => n * 60_000;
 
-  it('when a late match fails for good after its record write (its event could not be sent past the outage retries), then after the revalidation questions its windows are read from its record and refreshed four at a time, and the run stays completed', async () => {
+  it('when a late match fails for good after its record write (its event could not be sent past the outage retries), then after the revalidation questions its windows are read from its record and refreshed four at a time, and 5 minutes later the pair is tried again: found done, its windows refreshed and its revalidation asked about', async () => {
     const { h, step: matching } = await lateMatchingTwo();
     let step = await failForGood(h, only(matching, ACTUALS_ACTIVITIES.lateMatch).taskId, 'the broker is unreachable');
     // The next pair goes on as before: matched, its window refreshed.
@@ -183,8 +197,111 @@ describe('batchInference (replayed through the durable-functions SDK)', () => {
     for (const [i, taskId] of group.entries()) step = await h.completeActivity(taskId, windowUpdate(days[i]!));
     expect(newCalls(step)).toEqual([refreshOf(days[4]!)]);
     step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateWindow).taskId, windowUpdate(days[4]!));
+    // The run is recorded completed; its instance waits to try the failed pair again.
+    expect(step.isDone).toBe(false);
+    expect(step.customStatus).toMatchObject({ step: 'done' });
+    const wait = onlyTimer(step);
+    step = await h.fireTimer(wait.taskId);
+    expect(newCalls(step)).toEqual([[ACTUALS_ACTIVITIES.lateMatch, askedOf('a-1')]]);
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateMatch).taskId, ok({ outcome: 'done', matched: 3, windows: [days[0]] }));
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateWindow).taskId, windowUpdate(days[0]!));
+    // Its question before was answered with nothing to revalidate: asked again (an answer that started none may have come before its rows were recorded).
+    expect(newCalls(step)).toEqual([[LIFECYCLE_ACTIVITIES.revalidationFor, askedOf('a-1')]]);
+    step = await h.completeActivity(only(step, LIFECYCLE_ACTIVITIES.revalidationFor).taskId, ok(null));
     expect(step.isDone).toBe(true);
     expect(step.output).toEqual(summary);
+    expect(logged).toContain(`late match of a-1 with run ${input.runId}: retry round 1 of 3: done, 3 matched`);
+  });
+
+  it('when a pair keeps failing for an outage (a record other writers keep changing counts as one), then only it is tried again after 5 minutes, 30 minutes and 2 hours, each round as the first pass, and then given up with what the user can do', async () => {
+    const { h, step: matching } = await lateMatchingTwo();
+    let step = await failForGood(h, only(matching, ACTUALS_ACTIVITIES.lateMatch).taskId, 'Cosmos DB is unreachable');
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateMatch).taskId, ok({ outcome: 'matched', matched: 1, windows: [days[4]] }));
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateWindow).taskId, windowUpdate(days[4]!));
+    step = await h.completeActivity(only(step, LIFECYCLE_ACTIVITIES.revalidationFor).taskId, ok(null));
+    step = await h.completeActivity(only(step, LIFECYCLE_ACTIVITIES.revalidationFor).taskId, ok(null));
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateMatchWindows).taskId, ok({ windows: [] }));
+    const start = new Date('2026-01-01T00:00:00Z').getTime();
+    const fireAts: number[] = [];
+    const failures = [
+      (s: EpisodeResult) => failForGood(h, only(s, ACTUALS_ACTIVITIES.lateMatch).taskId, 'Cosmos DB is unreachable'),
+      (s: EpisodeResult) => h.completeActivity(only(s, ACTUALS_ACTIVITIES.lateMatch).taskId, { ok: false, code: 'CONCURRENCY_CONFLICT', message: 'the record changed on each of 5 writes' }),
+      (s: EpisodeResult) => failForGood(h, only(s, ACTUALS_ACTIVITIES.lateMatch).taskId, 'Blob Storage is unreachable'),
+    ];
+    for (const [i, fail] of failures.entries()) {
+      const wait = onlyTimer(step);
+      fireAts.push(wait.fireAt.getTime() - start);
+      step = await h.fireTimer(wait.taskId);
+      // Only the failed pair, with the steps of the first pass: its late match, its revalidation question, its recorded windows.
+      expect(newCalls(step)).toEqual([[ACTUALS_ACTIVITIES.lateMatch, askedOf('a-1')]]);
+      step = await fail(step);
+      expect(newCalls(step)).toEqual([[LIFECYCLE_ACTIVITIES.revalidationFor, askedOf('a-1')]]);
+      step = await h.completeActivity(only(step, LIFECYCLE_ACTIVITIES.revalidationFor).taskId, ok(null));
+      expect(newCalls(step)).toEqual([[ACTUALS_ACTIVITIES.lateMatchWindows, pairOf('a-1')]]);
+      step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateMatchWindows).taskId, ok({ windows: [] }));
+      expect(step.isDone).toBe(i === failures.length - 1);
+    }
+    // Each wait counts from the end of the round before (the clock moved to each timer's fireAt).
+    expect(fireAts).toEqual([minutes(5), minutes(5 + 30), minutes(5 + 30 + 120)]);
+    expect(step.output).toEqual(summary);
+    expect(step.actions.filter((a) => a.name === ACTUALS_ACTIVITIES.lateMatch).map((a) => (a.input as { actualsId: string }).actualsId)).toEqual(['a-1', 'a-2', 'a-1', 'a-1', 'a-1']);
+    const pair = `late match of a-1 with run ${input.runId}`;
+    expect(logged.filter((line) => line.startsWith(pair))).toEqual([
+      expect.stringMatching(new RegExp(`^${pair} failed: .*Cosmos DB is unreachable`)),
+      `${pair}: retry round 1 of 3 at 2026-01-01T00:05:00.000Z`,
+      expect.stringMatching(new RegExp(`^${pair}: retry round 1 of 3 failed: .*Cosmos DB is unreachable`)),
+      `${pair}: retry round 2 of 3 at 2026-01-01T00:35:00.000Z`,
+      `${pair}: retry round 2 of 3 failed: CONCURRENCY_CONFLICT: the record changed on each of 5 writes`,
+      `${pair}: retry round 3 of 3 at 2026-01-01T02:35:00.000Z`,
+      expect.stringMatching(new RegExp(`^${pair}: retry round 3 of 3 failed: .*Blob Storage is unreachable`)),
+      `${pair}: still failing after 3 retry rounds, given up: the ids it did not record stay unmatched; upload the actuals file again to join them anew`,
+    ]);
+  });
+
+  it('when a pair fails for an outage and then with an expected failure, then the rounds stop there: asking again would get the same answer', async () => {
+    const { h, step: matching } = await lateMatchingTwo();
+    let step = await failForGood(h, only(matching, ACTUALS_ACTIVITIES.lateMatch).taskId, 'Cosmos DB is unreachable');
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateMatch).taskId, ok({ outcome: 'none', matched: 0, windows: [] }));
+    step = await h.completeActivity(only(step, LIFECYCLE_ACTIVITIES.revalidationFor).taskId, ok(null));
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateMatchWindows).taskId, ok({ windows: [] }));
+    step = await h.fireTimer(onlyTimer(step).taskId);
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateMatch).taskId, { ok: false, code: 'INVALID_INPUT_FILE', message: 'a quarantine line is not JSON' });
+    step = await h.completeActivity(only(step, LIFECYCLE_ACTIVITIES.revalidationFor).taskId, ok(null));
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateMatchWindows).taskId, ok({ windows: [] }));
+    expect(step.newActions).toEqual([]);
+    expect(step.isDone).toBe(true);
+    expect(step.output).toEqual(summary);
+    expect(step.actions.filter((a) => a.kind === 'CreateTimer')).toHaveLength(1);
+  });
+
+  it('when a retry round finds done a pair whose revalidation was started before it failed, then it is not asked about again; a pair asked about before its rows were recorded is asked again once a round records them, and its one revalidation starts', async () => {
+    const { h, step: matching } = await lateMatchingTwo();
+    // a-1 recorded its rows, then its event could not be sent; a-2 failed before recording.
+    let step = await failForGood(h, only(matching, ACTUALS_ACTIVITIES.lateMatch).taskId, 'the broker is unreachable');
+    step = await failForGood(h, only(step, ACTUALS_ACTIVITIES.lateMatch).taskId, 'Cosmos DB is unreachable');
+    step = await h.completeActivity(only(step, LIFECYCLE_ACTIVITIES.revalidationFor).taskId, ok(lateRevalidation('a-1')));
+    step = await h.completeSubOrchestration(only(step, REVALIDATE_CHAMPION).taskId, evidence);
+    expect(newCalls(step)).toEqual([[LIFECYCLE_ACTIVITIES.revalidationFor, askedOf('a-2')]]);
+    step = await h.completeActivity(only(step, LIFECYCLE_ACTIVITIES.revalidationFor).taskId, ok(null));
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateMatchWindows).taskId, ok({ windows: [days[0]] }));
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateMatchWindows).taskId, ok({ windows: [] }));
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateWindow).taskId, windowUpdate(days[0]!));
+    step = await h.fireTimer(onlyTimer(step).taskId);
+    // The round: both pairs again, a-1 found done, a-2 matched now.
+    expect(newCalls(step)).toEqual([[ACTUALS_ACTIVITIES.lateMatch, askedOf('a-1')]]);
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateMatch).taskId, ok({ outcome: 'done', matched: 3, windows: [days[0]] }));
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateWindow).taskId, windowUpdate(days[0]!));
+    expect(newCalls(step)).toEqual([[ACTUALS_ACTIVITIES.lateMatch, askedOf('a-2')]]);
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateMatch).taskId, ok({ outcome: 'matched', matched: 2, windows: [days[1]] }));
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateWindow).taskId, windowUpdate(days[1]!));
+    expect(newCalls(step)).toEqual([[LIFECYCLE_ACTIVITIES.revalidationFor, askedOf('a-2')]]);
+    step = await h.completeActivity(only(step, LIFECYCLE_ACTIVITIES.revalidationFor).taskId, ok(lateRevalidation('a-2')));
+    expect(only(step, REVALIDATE_CHAMPION)).toMatchObject({ instanceId: `revalidation:demand:1:a-2~${input.runId}` });
+    step = await h.completeSubOrchestration(only(step, REVALIDATE_CHAMPION).taskId, evidence);
+    expect(step.isDone).toBe(true);
+    expect(step.output).toEqual(summary);
+    // One revalidation per pair: each instance id started once.
+    expect(step.actions.filter((a) => a.name === REVALIDATE_CHAMPION).map((a) => a.instanceId)).toEqual([`revalidation:demand:1:a-1~${input.runId}`, `revalidation:demand:1:a-2~${input.runId}`]);
   });
 
   it('when a late match answered but refreshing its window failed, then that window is refreshed again at the end without reading the record; if that fails too, the run stays completed', async () => {
@@ -251,6 +368,60 @@ describe('batchInference (replayed through the durable-functions SDK)', () => {
     step = await h.completeActivity(only(step, LIFECYCLE_ACTIVITIES.revalidationFor).taskId, ok(null));
     expect(newCalls(step)).toEqual([[ACTUALS_ACTIVITIES.lateMatchWindows, pairOf('a-1')]]);
     step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateMatchWindows).taskId, ok({ windows: [] }));
+    expect(step.isDone).toBe(true);
+    expect(step.output).toEqual(summary);
+  });
+
+  it('when an instance had a pair fail for an outage under the release before the retry rounds, then the history that release recorded (to its last step, the failed pair\'s windows) replays step for step, and the instance then waits for the first round', async () => {
+    // The steps the release before recorded, in order, through its last one: what a replay matches results by.
+    const recorded = [
+      A.start,
+      A.plan,
+      A.scoreChunk,
+      A.complete,
+      ACTUALS_ACTIVITIES.lateRecords,
+      ACTUALS_ACTIVITIES.lateMatch,
+      ACTUALS_ACTIVITIES.lateMatch,
+      ACTUALS_ACTIVITIES.lateWindow,
+      LIFECYCLE_ACTIVITIES.revalidationFor,
+      LIFECYCLE_ACTIVITIES.revalidationFor,
+      ACTUALS_ACTIVITIES.lateMatchWindows,
+      ACTUALS_ACTIVITIES.lateWindow,
+    ];
+    const { h } = await lateMatchingTwo();
+    // Its results by position: a-1's six attempts (task ids 5, 7, ..., 15) each followed by its backoff timer (6, 8, ..., 16).
+    let step = await h.failActivity(5, 'Cosmos DB is unreachable');
+    for (let attempt = 7; attempt <= 15; attempt += 2) {
+      await h.fireTimer(attempt - 1);
+      step = await h.failActivity(attempt, 'Cosmos DB is unreachable');
+    }
+    step = await h.fireTimer(16);
+    step = await h.completeActivity(17, ok({ outcome: 'matched', matched: 1, windows: [days[4]] }));
+    step = await h.completeActivity(18, windowUpdate(days[4]!));
+    step = await h.completeActivity(19, ok(null));
+    step = await h.completeActivity(20, ok(null));
+    step = await h.completeActivity(21, ok({ windows: [days[0]] }));
+    // Every recorded result reached the step that asked for it; the last recorded step is in flight.
+    expect(step.failed).toBe(false);
+    expect(step.actions.map((a) => a.name)).toEqual(recorded);
+    expect(step.actions.map((a) => a.taskId)).toEqual([0, 1, 2, 3, 4, 5, 17, 18, 19, 20, 21, 22]);
+    expect(step.actions.slice(5).map((a) => (a.input as { actualsId?: string; windowId?: string }).actualsId ?? (a.input as { windowId: string }).windowId)).toEqual([
+      'a-1',
+      'a-2',
+      days[4],
+      'a-1',
+      'a-2',
+      'a-1',
+      days[0],
+    ]);
+    // The last recorded step completes: then the new one, the wait before the first round.
+    step = await h.completeActivity(22, windowUpdate(days[0]!));
+    expect(step.newActions).toEqual([{ taskId: 23, kind: 'CreateTimer', fireAt: new Date('2026-01-01T00:05:00Z'), isCanceled: false }]);
+    step = await h.fireTimer(23);
+    expect(newCalls(step)).toEqual([[ACTUALS_ACTIVITIES.lateMatch, askedOf('a-1')]]);
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateMatch).taskId, ok({ outcome: 'matched', matched: 2, windows: [days[1]] }));
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateWindow).taskId, windowUpdate(days[1]!));
+    step = await h.completeActivity(only(step, LIFECYCLE_ACTIVITIES.revalidationFor).taskId, ok(null));
     expect(step.isDone).toBe(true);
     expect(step.output).toEqual(summary);
   });
