@@ -1,3 +1,5 @@
+import type { InvocationContext } from '@azure/functions';
+
 import { actualsJoin } from '../../shared/composition';
 import {
   actualsBucketInputSchema,
@@ -9,6 +11,7 @@ import {
   lateRecordsInputSchema,
   lateRunsInputSchema,
   lateWindowInputSchema,
+  type WindowUpdate,
 } from '../../shared/schemas/actuals';
 import { joinActualsBucket } from '../../shared/usecases/actuals/join-bucket';
 import { lateMatchActuals, lateRecordsForRun, lateRunsForJoin, recordedLateWindows, refreshLateWindow } from '../../shared/usecases/actuals/late-match';
@@ -22,7 +25,20 @@ export const plan = defineActivity(ACTUALS_ACTIVITIES.plan, actualsPlanInputSche
 
 export const joinBucket = defineActivity(ACTUALS_ACTIVITIES.joinBucket, actualsBucketInputSchema, (input) => joinActualsBucket(actualsJoin(), input));
 
-export const updateWindow = defineActivity(ACTUALS_ACTIVITIES.updateWindow, actualsWindowInputSchema, (input) => updateLabelledWindow(actualsJoin(), input));
+/**
+ * A window refreshed without the late files of actuals records that do not read: a warning per
+ * record, naming it and why, so someone repairs or removes it (its late rows count again then).
+ */
+export function warnUncounted(context: InvocationContext, model: string, update: WindowUpdate): WindowUpdate {
+  for (const { actualsId, reason, files } of update.uncountedRecords ?? []) {
+    context.warn(`window ${update.windowId} of '${model}': ${files} late labelled file(s) of actuals record '${actualsId}' not counted: the record cannot be read (${reason})`);
+  }
+  return update;
+}
+
+export const updateWindow = defineActivity(ACTUALS_ACTIVITIES.updateWindow, actualsWindowInputSchema, async (input, context) =>
+  warnUncounted(context, input.model, await updateLabelledWindow(actualsJoin(), input)),
+);
 
 export const complete = defineActivity(ACTUALS_ACTIVITIES.complete, actualsCompleteInputSchema, async (input) => {
   const record = await completeActualsJoin(actualsJoin(), input);
@@ -40,6 +56,8 @@ export const lateRuns = defineActivity(ACTUALS_ACTIVITIES.lateRuns, lateRunsInpu
 
 export const lateMatch = defineActivity(ACTUALS_ACTIVITIES.lateMatch, lateMatchStepInputSchema, (input) => lateMatchActuals(actualsJoin(), input));
 
-export const lateWindow = defineActivity(ACTUALS_ACTIVITIES.lateWindow, lateWindowInputSchema, (input) => refreshLateWindow(actualsJoin(), input));
+export const lateWindow = defineActivity(ACTUALS_ACTIVITIES.lateWindow, lateWindowInputSchema, async (input, context) =>
+  warnUncounted(context, input.model, await refreshLateWindow(actualsJoin(), input)),
+);
 
 export const lateMatchWindows = defineActivity(ACTUALS_ACTIVITIES.lateMatchWindows, lateMatchStepInputSchema, (input) => recordedLateWindows(actualsJoin(), input));

@@ -127,6 +127,8 @@ export const windowUpdateSchema = z.object({
   labelled: count,
   labelCoverage: z.number().min(0).max(1),
   provisional: z.boolean(),
+  /** Actuals records that did not read, so their late files in the window were not counted (the activity logs a warning for each). */
+  uncountedRecords: z.array(z.object({ actualsId: z.string().min(1), reason: z.string(), files: count })).optional(),
 });
 export type WindowUpdate = z.infer<typeof windowUpdateSchema>;
 

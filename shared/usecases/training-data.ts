@@ -199,9 +199,11 @@ async function labelledFilesByWindow(deps: TrainingDataDeps, definition: ModelDe
 
 /**
  * The first `limit` of `windows` (in their order) with a labelled file that counts, each with those
- * files only: a late match's file its actuals record does not hold is left out, as windows leave it out.
+ * files only: a late match's file its actuals record does not hold is left out, as windows leave it out,
+ * and so is one whose record does not read (counted in `skipped` by file, as
+ * `late_file_of_unreadable_record`).
  */
-async function countedWindows(deps: TrainingDataDeps, definition: ModelDefinition, listed: Map<string, LabelledFile[]>, windows: readonly string[], limit: number) {
+async function countedWindows(deps: TrainingDataDeps, definition: ModelDefinition, listed: Map<string, LabelledFile[]>, windows: readonly string[], limit: number, skipped: Skipped) {
   const counted = new CountedLabelledFiles(deps.runs.actuals, definition.name);
   const byWindow = new Map<string, LabelledFile[]>();
   for (const window of windows) {
@@ -209,13 +211,14 @@ async function countedWindows(deps: TrainingDataDeps, definition: ModelDefinitio
     const files = await counted.keep(listed.get(window) ?? []);
     if (files.length > 0) byWindow.set(window, files);
   }
+  for (const { files } of counted.uncounted()) skipped.add('late_file_of_unreadable_record', files);
   return byWindow;
 }
 
 /** The labelled rows of the request's window and the `limits.windows` - 1 before it that have labelled files. */
 async function newestLabelled(deps: TrainingDataDeps, definition: ModelDefinition, windowId: string, limits: TrainingDataLimits, skipped: Skipped) {
   const listed = await labelledFilesByWindow(deps, definition);
-  const byWindow = await countedWindows(deps, definition, listed, [...listed.keys()].filter((w) => w <= windowId).sort().reverse(), limits.windows);
+  const byWindow = await countedWindows(deps, definition, listed, [...listed.keys()].filter((w) => w <= windowId).sort().reverse(), limits.windows, skipped);
   const windows = [...byWindow.keys()];
   return { windows, wanted: await readLabelled(deps, definition, windows, byWindow, limits, skipped) };
 }
@@ -437,7 +440,7 @@ export async function revalidationDataset(
   const source = version.datasets.find((d) => d.role === 'validation' && isLakePath(d.uri))?.uri;
   const validation = source ? await dataSetRows(deps, definition, { path: source, what: `the validation dataset of v${version.version}` }, limits, skipped) : [];
   const listed = await labelledFilesByWindow(deps, definition);
-  const byWindow = await countedWindows(deps, definition, listed, [...new Set(input.windows)].filter((w) => listed.has(w)).sort().reverse(), Infinity);
+  const byWindow = await countedWindows(deps, definition, listed, [...new Set(input.windows)].filter((w) => listed.has(w)).sort().reverse(), Infinity, skipped);
   const windows = [...byWindow.keys()];
   const wanted = await readLabelled(deps, definition, windows, byWindow, limits, skipped);
   const labelled = await joinToDrops(deps, definition, wanted, skipped);

@@ -1,6 +1,16 @@
 import { parseLabelledPath } from '../../domain/lake-paths';
 import type { ActualsCollection } from '../../ports/run-store';
 
+/** An actuals record that did not read, so none of its late files counted: why, and how many of those checked were left out. */
+export interface UncountedRecord {
+  actualsId: string;
+  reason: string;
+  files: number;
+}
+
+/** What a record's late matches let count: `{runId}/{windowId}` of each window they recorded, or why the record does not read. */
+type Recorded = { windows: ReadonlySet<string> } | { unreadable: string };
+
 /**
  * Which files of `datasets/{model}/labelled/` count, for every reader of labelled data (window
  * performance, the trainer, revalidation data). A join's own file (`{actualsId}.parquet`) counts as
@@ -10,15 +20,20 @@ import type { ActualsCollection } from '../../ports/run-store';
  * hold, and a retry that labels fewer windows leaves the first attempt's other files behind. A
  * replaced version needs no test here: the replacement moves its files out of `labelled/`.
  *
+ * A record that does not read (damaged, or stored under rules that have since tightened) lets
+ * none of its late files count, and says so in `uncounted()`: one bad document must not stop every
+ * window holding its files from being refreshed. A read that fails (an outage) still throws, so
+ * the reader is retried rather than count too little.
+ *
  * Each record is read once per instance, so a reader pays one point read per actuals file with a
  * late file among those it checks; make a new instance to see records written since.
  */
 export class CountedLabelledFiles {
-  /** Per actuals id, `{runId}/{windowId}` of each window its late matches recorded. */
-  private readonly recorded = new Map<string, Promise<ReadonlySet<string>>>();
+  private readonly recorded = new Map<string, Promise<Recorded>>();
+  private readonly leftOut = new Map<string, UncountedRecord>();
 
   constructor(
-    private readonly actuals: Pick<ActualsCollection, 'get'>,
+    private readonly actuals: Pick<ActualsCollection, 'get' | 'listReadableInRange'>,
     private readonly model: string,
   ) {}
 
@@ -28,18 +43,44 @@ export class CountedLabelledFiles {
     return files.filter((_, i) => counts[i]);
   }
 
+  /** The records that did not read among those checked so far, by actuals id, with the late files each left out. */
+  uncounted(): UncountedRecord[] {
+    return [...this.leftOut.values()].sort((a, b) => (a.actualsId < b.actualsId ? -1 : a.actualsId > b.actualsId ? 1 : 0));
+  }
+
   private async counts(path: string): Promise<boolean> {
     const parts = parseLabelledPath(path);
     if (parts?.runId === undefined) return true;
-    return (await this.recordedOf(parts.actualsId)).has(`${parts.runId}/${parts.windowId}`);
+    const recorded = await this.recordedOf(parts.actualsId);
+    if ('windows' in recorded) return recorded.windows.has(`${parts.runId}/${parts.windowId}`);
+    const left = this.leftOut.get(parts.actualsId) ?? { actualsId: parts.actualsId, reason: recorded.unreadable, files: 0 };
+    this.leftOut.set(parts.actualsId, { ...left, files: left.files + 1 });
+    return false;
   }
 
-  private recordedOf(actualsId: string): Promise<ReadonlySet<string>> {
+  private recordedOf(actualsId: string): Promise<Recorded> {
     let found = this.recorded.get(actualsId);
     if (!found) {
-      found = this.actuals.get(this.model, actualsId).then((stored) => new Set((stored?.value.lateMatches ?? []).flatMap((m) => m.windows.map((w) => `${m.runId}/${w}`))));
+      found = this.read(actualsId);
       this.recorded.set(actualsId, found);
     }
     return found;
+  }
+
+  /**
+   * The record's recorded windows, or why it does not read. `get` fails alike on an outage and on
+   * a document that does not read; only then is the record listed (from its id, one document),
+   * and the listing, which reads documents one by one, tells the two apart.
+   */
+  private async read(actualsId: string): Promise<Recorded> {
+    try {
+      const stored = await this.actuals.get(this.model, actualsId);
+      return { windows: new Set((stored?.value.lateMatches ?? []).flatMap((m) => m.windows.map((w) => `${m.runId}/${w}`))) };
+    } catch (error) {
+      const listed = await this.actuals.listReadableInRange(this.model, { from: actualsId, limit: 1 });
+      const unreadable = listed.unreadable.find((u) => u.id === actualsId);
+      if (unreadable) return { unreadable: unreadable.reason };
+      throw error;
+    }
   }
 }

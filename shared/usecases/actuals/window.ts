@@ -26,7 +26,8 @@ export async function updateLabelledWindow(deps: ActualsDeps, input: { model: st
 
 /**
  * Recomputes a window's realised performance from all its labelled files that count (each id
- * once, the latest actual; a late match's file only once its record holds it) and writes
+ * once, the latest actual; a late match's file only once its record holds it, and not while its
+ * record does not read: those records are named in `uncountedRecords`) and writes
  * `labelled`, `labelCoverage` and `performance` into its monitoring window document, creating it
  * when batch inference has not yet. Other fields (`predictions`, `drift`, ...) are kept as stored:
  * the write is a read-modify-write guarded by the ETag. The files and the records of late files
@@ -43,7 +44,8 @@ export async function refreshWindowPerformance(deps: ActualsDeps, definition: Mo
     const listed: { path: string; etag: string }[] = [];
     for await (const o of deps.lake.list(folder)) if (o.path.endsWith('.parquet')) listed.push({ path: o.path, etag: o.etag });
     // Read after the document on every attempt, as the files are: a late match's entry written before this read counts.
-    const files = await new CountedLabelledFiles(deps.runs.actuals, model).keep(listed);
+    const counted = new CountedLabelledFiles(deps.runs.actuals, model);
+    const files = await counted.keep(listed);
     const listing = files.map((f) => `${f.path}\n${f.etag}`).join('\n');
     if (summary === undefined || listing !== seen) {
       try {
@@ -73,7 +75,14 @@ export async function refreshWindowPerformance(deps: ActualsDeps, definition: Mo
       // not wrong, so the activity is retried with backoff instead of failing the join for good.
       throw new Error(`window ${windowId} of '${model}' changed on each of ${MAX_ATTEMPTS} writes (other joins, batch inference or the monitor writing it); retried later`);
     }
-    return { windowId, labelled: doc.labelled, labelCoverage: doc.labelCoverage, provisional: doc.performance?.provisional ?? true };
+    const uncounted = counted.uncounted();
+    return {
+      windowId,
+      labelled: doc.labelled,
+      labelCoverage: doc.labelCoverage,
+      provisional: doc.performance?.provisional ?? true,
+      ...(uncounted.length > 0 ? { uncountedRecords: uncounted } : {}),
+    };
   }
 }
 

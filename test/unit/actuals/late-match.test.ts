@@ -966,4 +966,47 @@ describe('late matching: the files of a late match whose record write failed for
     expect(await otherRefresh).toMatchObject({ labelled: 2 });
     expect(await labelledIn(w, DAY1)).toBe(2);
   });
+
+  /** The early file's 30 ids late-matched into DAY1 and the later file's 10 joined there on their own; then, with `damaged`, the early record is damaged in the store. */
+  async function lateMatchedEarly({ damaged }: { damaged: boolean }) {
+    const { w } = await world();
+    const input = await dropActuals(w, 'early.csv', actualsCsv(['id', 'sales'], [...early.map((r, i) => [r.id, i]), ['ghost', 4]]));
+    const actualsId = (await joinInProcess(w, input)).record!.actualsId;
+    await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows: [...early, ...others] });
+    w.now = new Date('2026-03-10T14:30:00Z');
+    expect((await joinInProcess(w, await dropActuals(w, 'later.csv', actualsCsv(['id', 'sales'], others.map((r, i) => [r.id, 100 + i]))))).record).toMatchObject({ matched: 10 });
+    expect(await lateMatchInProcess(w, actualsId, 'run-late')).toMatchObject({ outcome: 'matched', matched: 30 });
+    expect(await labelledIn(w, DAY1)).toBe(40);
+    if (damaged) (w.runs.actuals as InMemoryActualsCollection).storeUnchecked('demand', actualsId, { ...(await record(w, actualsId)), unmatched: -1 });
+    return { w, actualsId };
+  }
+
+  it('when an actuals record with late files in a window no longer reads, then the window is refreshed without them (the other files count), and the update names the record and why', async () => {
+    const { w, actualsId } = await lateMatchedEarly({ damaged: true });
+
+    const update = await refreshLateWindow(w.deps, { model: 'demand', windowId: DAY1 });
+    expect(update).toMatchObject({ windowId: DAY1, labelled: 10, uncountedRecords: [{ actualsId, reason: expect.stringMatching(/^its stored actuals document is invalid: [\s\S]*unmatched/), files: 1 }] });
+    expect((await w.runs.windows.get('demand', DAY1))!.value).toMatchObject({ labelled: 10, performance: { metrics: { overall: { rows: 10 } } } });
+    // A window with no late file of it reads no record and names none.
+    expect(await refreshLateWindow(w.deps, { model: 'demand', windowId: DAY2 })).not.toHaveProperty('uncountedRecords');
+  });
+
+  it('when an actuals record with late files no longer reads, then the trainer\'s snapshot and a revalidation\'s data leave those files out and count them as skipped', async () => {
+    const { w } = await lateMatchedEarly({ damaged: true });
+
+    const snapshot = await trainingSnapshot({ lake: w.lake, files: w.files, runs: w.runs }, { definition: w.definition, parent: aVersion(), windowId: DAY2, limits: { windows: 2, maxRows: 1000, minRows: 1 } });
+    expect(snapshot).toMatchObject({ source: 'labelled', from: [DAY1], trainRows: expect.any(Number), skipped: { late_file_of_unreadable_record: 1 } });
+    expect(snapshot.trainRows + snapshot.validationRows).toBe(10);
+    const data = await revalidationDataset({ lake: w.lake, files: w.files, runs: w.runs }, { definition: w.definition, version: aVersion(), windows: [DAY1], path: lakePaths.revalidationDataset('demand', 'damaged'), maxRows: 1000 });
+    expect(data).toMatchObject({ labelledRows: 10, skipped: { late_file_of_unreadable_record: 1 } });
+  });
+
+  it('when the records cannot be read for an outage, then the window refresh fails, to be retried, and the stored figures stay as they were', async () => {
+    const { w } = await lateMatchedEarly({ damaged: false });
+    const store = w.deps.runs.actuals;
+    const down = Object.assign(Object.create(store) as typeof store, { get: () => Promise.reject(new Error('Cosmos DB is unavailable (503)')) });
+
+    await expect(refreshLateWindow({ ...w.deps, runs: { ...w.deps.runs, actuals: down } }, { model: 'demand', windowId: DAY1 })).rejects.toThrow('Cosmos DB is unavailable (503)');
+    expect(await labelledIn(w, DAY1)).toBe(40);
+  });
 });
