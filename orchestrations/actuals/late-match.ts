@@ -29,7 +29,7 @@ const MINUTE_MS = 60_000;
  * than another timer. Constants, not a setting: the waits are part of the orchestration's code, so
  * every replay schedules the same timers.
  */
-export const LATE_RETRY_WAITS_MS: readonly number[] = [5 * MINUTE_MS, 30 * MINUTE_MS, 120 * MINUTE_MS];
+const LATE_RETRY_WAITS_MS: readonly number[] = [5 * MINUTE_MS, 30 * MINUTE_MS, 120 * MINUTE_MS];
 
 interface LatePair {
   model: string;
