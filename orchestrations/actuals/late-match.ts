@@ -215,21 +215,47 @@ function* lateMatchPairs(context: OrchestrationContext, pairs: readonly LatePair
   yield* retryFailedPairs(context, failed, revalidated, log);
 }
 
+/**
+ * What late matching lists before it has pairs (the records for a run, the runs for a join),
+ * asked again in the retry rounds (`LATE_RETRY_WAITS_MS`) when an outage outlasts the activity
+ * retries: with no list there is no pair whose rounds could heal it. Undefined once it failed for
+ * good (an expected failure, or still failing after the last round), logged with what to do. A
+ * listing that failed ended the instance before the rounds existed, so no recorded history goes
+ * on past it: the timers are new steps for every instance that takes them.
+ */
+function* listedWithRetryRounds<T>(
+  context: OrchestrationContext,
+  what: string,
+  list: () => Generator<df.Task, T, unknown>,
+  log: (message: string) => void,
+): Generator<df.Task, T | undefined, unknown> {
+  for (let round = 0; ; round += 1) {
+    try {
+      return yield* list();
+    } catch (error) {
+      const waitMs = LATE_RETRY_WAITS_MS[round];
+      const failed = `late matching: ${what} could not be listed${round === 0 ? '' : ` in retry round ${round} of ${LATE_RETRY_WAITS_MS.length}`}: ${failureReason(error)}`;
+      if (waitMs === undefined || !retriedLater(error)) {
+        log(`${failed}; given up: the unmatched ids it would have matched stay unmatched until their actuals file is uploaded again`);
+        return undefined;
+      }
+      const at = new Date(context.df.currentUtcDateTime.getTime() + waitMs);
+      log(`${failed}; retry round ${round + 1} of ${LATE_RETRY_WAITS_MS.length} at ${at.toISOString()}`);
+      yield context.df.createTimer(at);
+    }
+  }
+}
+
 /** A run completed: the actuals files joined without it get their unmatched actuals matched against it. */
 export function* lateMatchForRun(
   context: OrchestrationContext,
   run: { model: string; runId: string; traceparent?: string },
   log: (message: string) => void,
 ): Generator<df.Task, void, unknown> {
-  let found: LateRecords;
-  try {
-    // The records with ids in the run only, found with one read of its id column (an output of
-    // a history written before that has no `waiting`).
-    found = yield* callActivity<LateRecords>(lateRecords, run);
-  } catch (error) {
-    log(`late matching: the actuals records could not be listed: ${failureReason(error)}`);
-    return;
-  }
+  // The records with ids in the run only, found with one read of its id column (an output of
+  // a history written before that has no `waiting`).
+  const found = yield* listedWithRetryRounds(context, 'the actuals records', () => callActivity<LateRecords>(lateRecords, run), log);
+  if (!found) return;
   const { actualsIds, waiting, reason } = found;
   if (waiting !== undefined && waiting > 0) {
     log(`late matching: ${actualsIds.length} of ${waiting} waiting actuals file(s) have ids in run ${run.runId}${reason ? ` (${reason})` : ''}`);
@@ -243,12 +269,8 @@ export function* lateMatchForJoin(
   join: { model: string; actualsId: string; traceparent?: string },
   log: (message: string) => void,
 ): Generator<df.Task, void, unknown> {
-  let runIds: string[];
-  try {
-    ({ runIds } = yield* callActivity<{ runIds: string[] }>(lateRuns, join));
-  } catch (error) {
-    log(`late matching: the runs could not be listed: ${failureReason(error)}`);
-    return;
-  }
+  const listed = yield* listedWithRetryRounds(context, 'the runs', () => callActivity<{ runIds: string[] }>(lateRuns, join), log);
+  if (!listed) return;
+  const { runIds } = listed;
   yield* lateMatchPairs(context, runIds.map((runId) => ({ ...join, runId, side: 'join' as const })), log);
 }

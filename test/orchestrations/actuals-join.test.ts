@@ -194,6 +194,28 @@ describe('actualsJoin (replayed through the durable-functions SDK)', () => {
     expect(s.customStatus).toEqual({ step: 'done' });
   });
 
+  it('when listing the runs to late-match fails for an outage, then the join waits, still late-matching, lists them again 5 minutes later and matches what it lists then', async () => {
+    const { h, s: asked } = await joinedOnce();
+    let s = await h.completeActivity(taskIds(asked)[0]!, ok(null));
+    expect(calls(s)).toEqual([[A.lateRuns, step]]);
+    let failed = await h.failActivity(taskIds(s)[0]!, 'Cosmos DB is unreachable');
+    for (;;) {
+      s = await h.fireTimer(failed.retryTimer!.taskId);
+      if (s.retryAttempt === undefined) break;
+      failed = await h.failActivity(s.retryAttempt, 'Cosmos DB is unreachable');
+    }
+    expect(s.newActions).toEqual([expect.objectContaining({ kind: 'CreateTimer', fireAt: new Date(START.getTime() + 5 * 60_000) })]);
+    expect(s.isDone).toBe(false);
+    expect(s.customStatus).toEqual({ step: 'late-matching' });
+    s = await h.fireTimer(taskIds(s)[0]!);
+    expect(calls(s)).toEqual([[A.lateRuns, step]]);
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ runIds: ['run-9'] }));
+    expect(calls(s)).toEqual([[A.lateMatch, { ...step, runId: 'run-9', side: 'join' }]]);
+    s = await h.completeActivity(taskIds(s)[0]!, ok({ outcome: 'none', matched: 0, windows: [] }));
+    expect(s.isDone).toBe(true);
+    expect(s.output).toEqual({ actualsId, outcome: 'completed' });
+  });
+
   it('when a run that completed after the plan late-matched rows of a new segment value, then the champion is revalidated on them after the join\'s own revalidation question, under an id of the version, the file and the run; the trace is carried', async () => {
     const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
     const traced = { ...step, traceparent };

@@ -426,6 +426,63 @@ describe('batchInference (replayed through the durable-functions SDK)', () => {
     expect(step.output).toEqual(summary);
   });
 
+  /** A completed run, up to listing the actuals records to late-match with it. */
+  async function listingRecords() {
+    const { h, step: planned1 } = await untilPlanned(1);
+    let step = await h.completeActivity(only(planned1, A.scoreChunk).taskId, ok(scored(0)));
+    step = await h.completeActivity(only(step, A.complete).taskId, ok(summary));
+    return { h, step };
+  }
+
+  it('when listing the actuals records to late-match fails for an outage, then it is listed again 5 minutes later and the files it lists are late-matched then', async () => {
+    const { h, step: listing } = await listingRecords();
+    let step = await failForGood(h, only(listing, ACTUALS_ACTIVITIES.lateRecords).taskId, 'Cosmos DB is unreachable');
+    expect(step.isDone).toBe(false);
+    expect(step.customStatus).toMatchObject({ step: 'done' });
+    const wait = onlyTimer(step);
+    expect(wait.fireAt.toISOString()).toBe('2026-01-01T00:05:00.000Z');
+    step = await h.fireTimer(wait.taskId);
+    expect(newCalls(step)).toEqual([[ACTUALS_ACTIVITIES.lateRecords, { model: 'demand', runId: input.runId }]]);
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateRecords).taskId, ok({ actualsIds: ['a-1'], waiting: 1 }));
+    expect(newCalls(step)).toEqual([[ACTUALS_ACTIVITIES.lateMatch, askedOf('a-1')]]);
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateMatch).taskId, ok({ outcome: 'matched', matched: 2, windows: [days[0]] }));
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateWindow).taskId, windowUpdate(days[0]!));
+    step = await h.completeActivity(only(step, LIFECYCLE_ACTIVITIES.revalidationFor).taskId, ok(null));
+    expect(step.isDone).toBe(true);
+    expect(step.output).toEqual(summary);
+    expect(logged).toContainEqual(expect.stringMatching(/^late matching: the actuals records could not be listed: .*Cosmos DB is unreachable; retry round 1 of 3 at 2026-01-01T00:05:00.000Z$/));
+  });
+
+  it('when listing the actuals records keeps failing for an outage, then it is tried after 5 minutes, 30 minutes and 2 hours and given up with what the user can do; an expected failure is not tried again', async () => {
+    const { h, step: listing } = await listingRecords();
+    let step = await failForGood(h, only(listing, ACTUALS_ACTIVITIES.lateRecords).taskId, 'Cosmos DB is unreachable');
+    const start = new Date('2026-01-01T00:00:00Z').getTime();
+    const fireAts: number[] = [];
+    for (let round = 1; round <= 3; round += 1) {
+      const wait = onlyTimer(step);
+      fireAts.push(wait.fireAt.getTime() - start);
+      step = await h.fireTimer(wait.taskId);
+      step = await failForGood(h, only(step, ACTUALS_ACTIVITIES.lateRecords).taskId, 'Cosmos DB is unreachable');
+    }
+    expect(fireAts).toEqual([minutes(5), minutes(5 + 30), minutes(5 + 30 + 120)]);
+    expect(step.newActions).toEqual([]);
+    expect(step.isDone).toBe(true);
+    expect(step.output).toEqual(summary);
+    expect(logged.filter((line) => line.startsWith('late matching:'))).toEqual([
+      expect.stringMatching(/could not be listed: .*; retry round 1 of 3 at 2026-01-01T00:05:00.000Z$/),
+      expect.stringMatching(/could not be listed in retry round 1 of 3: .*; retry round 2 of 3 at 2026-01-01T00:35:00.000Z$/),
+      expect.stringMatching(/could not be listed in retry round 2 of 3: .*; retry round 3 of 3 at 2026-01-01T02:35:00.000Z$/),
+      expect.stringMatching(/could not be listed in retry round 3 of 3: .*Cosmos DB is unreachable; given up: the unmatched ids it would have matched stay unmatched until their actuals file is uploaded again$/),
+    ]);
+
+    logged = [];
+    const expected = await listingRecords();
+    step = await expected.h.completeActivity(only(expected.step, ACTUALS_ACTIVITIES.lateRecords).taskId, { ok: false, code: 'VALIDATION_ERROR', message: 'invalid run id' });
+    expect(step.newActions).toEqual([]);
+    expect(step.isDone).toBe(true);
+    expect(logged).toEqual(['late matching: the actuals records could not be listed: VALIDATION_ERROR: invalid run id; given up: the unmatched ids it would have matched stay unmatched until their actuals file is uploaded again']);
+  });
+
   it('when the run\'s predictions could not be read for the listing, then no late match is scheduled and the run stays completed', async () => {
     const { h, step: planned1 } = await untilPlanned(1);
     let step = await h.completeActivity(only(planned1, A.scoreChunk).taskId, ok(scored(0)));
