@@ -8,7 +8,10 @@
  *    the default settings, twice, the second reported, and that process's peak RSS (VmHWM);
  *  - DuckDB joining the same Parquet files from local disk with the same rule (the latest run's
  *    prediction, the last actuals row of an id) into a labelled Parquet file plus the unmatched
- *    actuals, twice, the second reported.
+ *    actuals, twice, the second reported;
+ *  - DuckDB as the join engine through the lake: the same join after downloading the files from
+ *    Azurite, its labelled files (one per window) and unmatched actuals uploaded back, printed
+ *    with its ratio to the DuckDB join: how near a native engine would come to the target here.
  * The ratio compares the join proper (plan and buckets: reading, joining, writing labelled rows
  * and quarantine) with DuckDB; the file's realised metrics (which a single bucket computes from
  * what it holds, timed by the bucket's own durations), window metrics and the record are printed
@@ -20,7 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import type { Container } from '@azure/cosmos';
-import { BlobServiceClient } from '@azure/storage-blob';
+import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 
 import { startAzurite } from '../devhost/services/azurite';
 import { startCosmos } from '../devhost/services/cosmos';
@@ -149,6 +152,56 @@ async function duckdbJoin(parts: string[], actuals: string, dir: string, threads
   connection.closeSync();
   instance.closeSync();
   return { seconds: s, matched, unmatched };
+}
+
+/** Files moved between the lake and local disk at once by the lake-engine reference. */
+const TRANSFER_PARALLELISM = 4;
+
+async function inGroups<T>(items: readonly T[], size: number, each: (item: T, index: number) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map((item, j) => each(item, i + j)));
+}
+
+/**
+ * A second reference: DuckDB as the join engine of the service, with the service's inputs and
+ * outputs. It downloads the parts and the actuals file from Azurite to local disk, joins them on
+ * two threads with the same rule as `duckdbJoin`, writes the labelled rows as one Parquet file per
+ * daily window (as the join writes them) and the unmatched actuals, and uploads them all. What it
+ * answers: how near a native Parquet engine would come to the target here, where the target
+ * compares a join that reads and writes the lake with DuckDB reading and writing local disk.
+ */
+async function duckdbThroughLake(container: ContainerClient, partPaths: string[], actualsPath: string, dir: string): Promise<{ seconds: number; download: number; join: number; upload: number; files: number }> {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const work = fs.mkdtempSync(path.join(dir, 'lake-engine-'));
+  try {
+    const t0 = process.hrtime.bigint();
+    const inputs = [...partPaths, actualsPath].map((p, i) => ({ lakePath: p, local: path.join(work, `input-${i}.parquet`) }));
+    await inGroups(inputs, TRANSFER_PARALLELISM, ({ lakePath, local }) => container.getBlobClient(lakePath).downloadToFile(local).then(() => undefined));
+    const download = seconds(t0);
+
+    const t1 = process.hrtime.bigint();
+    const actuals = inputs.at(-1)!.local;
+    const list = `[${inputs.slice(0, -1).map((i) => `'${i.local}'`).join(', ')}]`;
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    await connection.run(`CREATE TEMP VIEW a AS SELECT id, sales AS actual, row_number() OVER () AS actuals_row FROM read_parquet('${actuals}')`);
+    await connection.run(`COPY (
+        SELECT p.*, a.actual, a.actuals_row, strftime(p.ts, '%Y%m%dT0000Z') AS window_id FROM a JOIN read_parquet(${list}) p USING (id)
+        QUALIFY row_number() OVER (PARTITION BY id ORDER BY p.run_id DESC, p.source_row DESC, a.actuals_row DESC) = 1
+      ) TO '${work}/labelled' (FORMAT parquet, PARTITION_BY (window_id))`);
+    await connection.run(`COPY (SELECT * FROM a ANTI JOIN read_parquet(${list}) p USING (id)) TO '${work}/unmatched.json' (FORMAT json)`);
+    connection.closeSync();
+    instance.closeSync();
+    const join = seconds(t1);
+
+    const t2 = process.hrtime.bigint();
+    const labelled = path.join(work, 'labelled');
+    const outputs = [path.join(work, 'unmatched.json'), ...fs.readdirSync(labelled).flatMap((w) => fs.readdirSync(path.join(labelled, w)).map((f) => path.join(labelled, w, f)))];
+    await inGroups(outputs, TRANSFER_PARALLELISM, (file) => container.getBlockBlobClient(`lake-engine/${path.relative(work, file)}`).uploadFile(file).then(() => undefined));
+    const upload = seconds(t2);
+    return { seconds: seconds(t0), download, join, upload, files: outputs.length };
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
 }
 
 interface JoinFigures {
@@ -290,6 +343,10 @@ async function main(): Promise<void> {
     await duckdbJoin(parts, actualsFile, dir);
     const duck = await duckdbJoin(parts, actualsFile, dir);
     const duckOneThread = await duckdbJoin(parts, actualsFile, dir, 1);
+    const partPaths: string[] = [];
+    for await (const o of lake.list(`predictions/${definition.name}/`)) if (o.path.endsWith('.parquet')) partPaths.push(o.path);
+    await duckdbThroughLake(container, partPaths, STAGED_ACTUALS, dir);
+    const lakeEngine = await duckdbThroughLake(container, partPaths, STAGED_ACTUALS, dir);
     const ours = await runChild([azurite.connectionString, cosmos.endpoint, cosmos.key]);
     const [cold, warm] = ours.results as [JoinFigures, JoinFigures];
     const join = (r: JoinFigures) => r.planSeconds + r.bucketSeconds;
@@ -313,6 +370,9 @@ async function main(): Promise<void> {
     console.log(`  the whole join (with the file's and the windows' metrics and the record) / DuckDB join: ${(total(warm) / duck.seconds).toFixed(2)}`);
     console.log(`  join / DuckDB on one thread (one join activity is one thread): ${(join(warm) / duckOneThread.seconds).toFixed(2)}`);
     console.log(`peak RSS of the joining process (VmHWM): ${mb(ours.maxRssBytes)}`);
+    console.log(
+      `\nDuckDB as the engine through the lake (${partPaths.length} parts and the actuals downloaded from Azurite, joined on 2 threads, ${lakeEngine.files} files uploaded): ${lakeEngine.seconds.toFixed(2)} s (download ${lakeEngine.download.toFixed(2)}, join ${lakeEngine.join.toFixed(2)}, upload ${lakeEngine.upload.toFixed(2)}); / DuckDB join: ${(lakeEngine.seconds / duck.seconds).toFixed(2)}`,
+    );
   } finally {
     await Promise.all([azurite.stop(), cosmos.stop()]);
     fs.rmSync(dir, { recursive: true, force: true });
