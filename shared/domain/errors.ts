@@ -16,6 +16,7 @@ export const ERROR_CODES = [
   'MODEL_ALREADY_EXISTS',
   'ILLEGAL_TRANSITION',
   'CONCURRENCY_CONFLICT',
+  'PRECONDITION_FAILED',
   'EVIDENCE_MISMATCH',
   'ARTIFACT_ALREADY_EXISTS',
   'IDEMPOTENCY_KEY_REUSED',
@@ -63,6 +64,8 @@ export const errors = {
   modelAlreadyExists: (model: string) => new DomainError('MODEL_ALREADY_EXISTS', `model '${model}' already exists`, { model }),
   illegalTransition: make('ILLEGAL_TRANSITION'),
   concurrencyConflict: make('CONCURRENCY_CONFLICT'),
+  /** The caller's precondition (an HTTP `If-Match`) names a state the resource is no longer in. */
+  preconditionFailed: make('PRECONDITION_FAILED'),
   evidenceMismatch: make('EVIDENCE_MISMATCH'),
   artifactAlreadyExists: make('ARTIFACT_ALREADY_EXISTS'),
   idempotencyKeyReused: make('IDEMPOTENCY_KEY_REUSED'),

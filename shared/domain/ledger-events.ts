@@ -21,6 +21,12 @@ export function modelEventOf(entry: AuditEvent): ModelEventInput {
   switch (entry.kind) {
     case 'model_created':
       return { ...base, type: 'model.created', data: { actor: entry.actor.id } };
+    case 'model_updated':
+      return {
+        ...base,
+        type: 'model.updated',
+        data: { actor: entry.actor.id, revision: entry.revision, changedPaths: entry.changes.map((c) => c.path), ...(entry.reason !== undefined ? { reason: entry.reason } : {}) },
+      };
     case 'version_registered':
       return { ...base, version: entry.version, type: 'version.registered', data: { actor: entry.actor.id, artifactSha256: entry.artifactSha256 } };
     case 'transition':

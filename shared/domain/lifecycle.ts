@@ -357,6 +357,7 @@ const LEDGER_KIND_ORDER: Record<AuditEventKind, number> = {
   champion_changed: 2,
   transition: 3,
   version_revalidated: 4,
+  model_updated: 5,
 };
 
 /**

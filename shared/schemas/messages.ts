@@ -65,6 +65,19 @@ export const modelEventSchema = z.discriminatedUnion('type', [
   }),
   z.object({
     ...eventBase,
+    type: z.literal('model.updated'),
+    /** The definition changed (`PATCH /models/{model}`); the ledger entry has the values before and after. */
+    data: z.object({
+      actor: z.string().min(1),
+      /** The definition's revision after the update. */
+      revision: z.number().int().positive(),
+      /** Dotted paths of the changed fields, e.g. `policies.drift.distanceThreshold`. */
+      changedPaths: z.array(z.string().min(1)).min(1),
+      reason: z.string().optional(),
+    }),
+  }),
+  z.object({
+    ...eventBase,
     type: z.literal('version.registered'),
     data: z.object({ actor: z.string().min(1), artifactSha256: z.string().min(1) }),
   }),

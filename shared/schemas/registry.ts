@@ -4,6 +4,36 @@ import { isoDateTimeSchema, modelNameSchema, versionNumberSchema } from './commo
 import { actorSchema, transitionEventSchema } from './lifecycle';
 import { modelInputSchema } from './model';
 
+/** The longest reason an update of a model's definition may give (it goes on the ledger and the event). */
+export const MAX_UPDATE_REASON = 2000;
+
+/** One changed leaf of a definition, as the ledger records it (shared/domain/model-changes.ts). */
+export const definitionChangeSchema = z.object({
+  /** Dotted path in the definition, e.g. `policies.drift.distanceThreshold`; arrays are changed whole. */
+  path: z.string().min(1),
+  /** The value before; absent when there was none (a schedule added). */
+  from: z.unknown().optional(),
+  /** The value after; absent when it was removed. */
+  to: z.unknown().optional(),
+  /** `from`/`to` are previews of values too large for the ledger; the stored definition has them whole. */
+  truncated: z.literal(true).optional(),
+});
+
+/** The ledger entry of an update of a model's definition (`PATCH /models/{model}`). */
+export const modelUpdatedEventSchema = z.object({
+  /** Deterministic: `{model}:updated:{revision}`. */
+  id: z.string().min(1),
+  kind: z.literal('model_updated'),
+  modelName: modelNameSchema,
+  /** The definition's revision after the update (1 for the first). */
+  revision: z.number().int().positive(),
+  actor: actorSchema,
+  at: isoDateTimeSchema,
+  reason: z.string().max(MAX_UPDATE_REASON).optional(),
+  changes: z.array(definitionChangeSchema).min(1),
+});
+export type ModelUpdatedEvent = z.infer<typeof modelUpdatedEventSchema>;
+
 /** A registered model: its definition (input with defaults) and the registry's bookkeeping. */
 export const modelRecordSchema = z.object({
   modelName: modelNameSchema,
@@ -13,6 +43,10 @@ export const modelRecordSchema = z.object({
   createdBy: z.string().min(1).max(256),
   /** Highest version number registered so far (0 before the first). */
   latestVersion: z.number().int().nonnegative(),
+  /** How many times the definition was updated; absent until the first update. The model's ETag names it. */
+  revision: z.number().int().positive().optional(),
+  /** The last update's ledger entry, kept so an update interrupted before its entry was written is finished by the next. */
+  lastUpdate: modelUpdatedEventSchema.optional(),
 });
 export type ModelRecord = z.infer<typeof modelRecordSchema>;
 
@@ -94,6 +128,7 @@ export const auditEventSchema = z.discriminatedUnion('kind', [
   transitionEventSchema,
   championChangedEventSchema,
   versionRevalidatedEventSchema,
+  modelUpdatedEventSchema,
 ]);
 export type AuditEvent = z.infer<typeof auditEventSchema>;
 export type AuditEventKind = AuditEvent['kind'];

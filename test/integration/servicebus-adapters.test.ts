@@ -36,6 +36,7 @@ function aRetrainingRequest(overrides: Partial<Parameters<ServiceBusRetrainingQu
 function anEvent(type: ModelEventInput['type'], extra: Partial<ModelEventInput> = {}): ModelEventInput {
   const data = {
     'model.created': { actor: 'alice@example.com' },
+    'model.updated': { actor: 'adam@example.com', revision: 1, changedPaths: ['policies.drift.distanceThreshold'] },
     'version.registered': { actor: 'alice@example.com', artifactSha256: 'ab' },
     'lifecycle.changed': { from: 'validating', to: 'pending_approval' },
     'champion.changed': { epoch: 1, from: null, to: 3, cause: 'promote', actor: 'bob@example.com' },
