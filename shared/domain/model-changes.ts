@@ -42,9 +42,6 @@ export function definitionChanges(before: unknown, after: unknown, prefix = ''):
   return [{ path: prefix, ...(before === undefined ? {} : { from: before }), ...(after === undefined ? {} : { to: after }) }];
 }
 
-/** Whether `path` is `field` or lies inside it (`policies.drift.window` is inside `policies.drift`). */
-export const isWithin = (path: string, field: string): boolean => path === field || path.startsWith(`${field}.`);
-
 /**
  * The JSON a change's `from` or `to` may take on the ledger. An event is one Service Bus message
  * (256 KB) and a definition is up to 1 MiB: a long owner list or drift override list replaced

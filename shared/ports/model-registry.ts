@@ -56,6 +56,10 @@ export interface ModelRegistry {
   /** Creates a model; MODEL_ALREADY_EXISTS if the name is taken. */
   createModel(model: ModelRecord): Promise<ModelRecord>;
   getModel(model: string): Promise<ModelRecord | undefined>;
+  /** The model with its stored document's ETag, to guard `replaceModel` with (any write changes it: an update, a registration raising `latestVersion`). */
+  readModel(model: string): Promise<Versioned<ModelRecord> | undefined>;
+  /** Replaces the model if its stored ETag is still `etag`; CONCURRENCY_CONFLICT otherwise, MODEL_NOT_FOUND when there is none. */
+  replaceModel(model: ModelRecord, etag: string): Promise<Versioned<ModelRecord>>;
   /**
    * Every model, by name. A stored model document that no longer reads (damaged, or written under
    * rules that have since tightened) is listed apart with the reason instead of failing the whole

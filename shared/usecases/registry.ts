@@ -31,6 +31,7 @@ import {
 import { type ModelVersion, modelVersionInputSchema } from '../schemas/model-version';
 import type { AuditEvent, AuditEventKind, ChampionChangedEvent, ChampionPointer, ModelRecord } from '../schemas/registry';
 import { checkOutputColumns } from './column-clashes';
+import { modelUpdatedEntry, parseModelUpdate, planModelUpdate } from './model-update';
 import { newModelDefinitionSchema } from './new-model-definition';
 
 export interface RegistryDependencies {
@@ -104,6 +105,57 @@ export class RegistryUseCases {
   }
 
   /**
+   * Updates the model's definition with a JSON merge patch (RFC 7396) of its mutable fields and
+   * answers the model as stored. A change of a field stored data depends on, or a definition
+   * `createModel` would refuse, is VALIDATION_ERROR naming the fields; with `ifRevisions` (an HTTP
+   * If-Match), a model at another revision is PRECONDITION_FAILED. The write is a read-modify-write
+   * under the document's ETag, redone on a concurrent write (another update, a registration), so
+   * concurrent updates of different fields all land. A patch that changes nothing writes nothing
+   * (`updated` false). The document keeps the update's ledger entry (`lastUpdate`) and the entry is
+   * recorded after the write: an update interrupted between the two is finished by the next update
+   * (a retry answers as a no-op, having recorded it) or the model's next registration.
+   */
+  async updateModel(
+    model: string,
+    input: unknown,
+    actorInput: ActorInput,
+    options: { ifRevisions?: readonly number[] } = {},
+  ): Promise<{ model: ModelRecord; updated: boolean }> {
+    const update = parseModelUpdate(input);
+    const actor = parseOrThrow(actorSchema, actorInput, 'actor');
+    for (let attempt = 1; ; attempt++) {
+      const stored = await this.deps.registry.readModel(model);
+      if (!stored) throw errors.modelNotFound(model);
+      await this.recordModelEntries(stored.value);
+      const revision = stored.value.revision ?? 0;
+      if (options.ifRevisions && !options.ifRevisions.includes(revision)) {
+        throw errors.preconditionFailed(`model '${model}' is at revision ${revision}, not the one the request names: read it again and decide on what it is now`, { model, revision });
+      }
+      const plan = planModelUpdate(stored.value.definition, update);
+      if (plan.changes.length === 0) return { model: stored.value, updated: false };
+      // Never stamped before the model's last change, so the ledger's order is the order of updates.
+      const at = laterOf(this.now(), stored.value.updatedAt);
+      const entry = modelUpdatedEntry(model, revision + 1, plan, actor, at);
+      let written: Versioned<ModelRecord>;
+      try {
+        written = await this.deps.registry.replaceModel({ ...stored.value, definition: plan.definition, updatedAt: at, revision: revision + 1, lastUpdate: entry }, stored.etag);
+      } catch (error) {
+        if (!(isDomainError(error) && error.code === 'CONCURRENCY_CONFLICT') || attempt >= MAX_WRITE_ATTEMPTS) throw error;
+        await backoff(attempt);
+        continue;
+      }
+      await this.record(entry);
+      return { model: written.value, updated: true };
+    }
+  }
+
+  /** The entries a model's document says are due (its creation, its last update): finishes an interrupted creation or update. */
+  private async recordModelEntries(model: ModelRecord): Promise<void> {
+    await this.recordCreation(model);
+    if (model.lastUpdate) await this.record(model.lastUpdate);
+  }
+
+  /**
    * The model's `model_created` entry. Without the creating actor (finishing an interrupted
    * creation) it is the stored `createdBy`, as a user: only people create models.
    */
@@ -132,8 +184,8 @@ export class RegistryUseCases {
     const versionInput = parseOrThrow(modelVersionInputSchema, inputFor(1), 'model version');
     checkRegisteredSize(versionInput);
     const actor = parseOrThrow(actorSchema, actorInput, 'actor');
-    // A creation whose ledger entry failed is finished before its model's versions are recorded.
-    await this.recordCreation(await this.requireModel(model));
+    // A creation or update whose ledger entry failed is finished before its model's versions are recorded.
+    await this.recordModelEntries(await this.requireModel(model));
     const now = this.now();
     const { value: version, created } = await this.deps.registry.registerVersion(
       model,
@@ -523,6 +575,9 @@ function checkRegisteredSize(version: Record<string, unknown>): void {
     { bytes, limit: MAX_REGISTERED_VERSION_BYTES, largest },
   );
 }
+
+/** The later of two ISO times as the app writes them (UTC, milliseconds). */
+const laterOf = (a: string, b: string): string => (Date.parse(a) >= Date.parse(b) ? a : b);
 
 /** Jittered, growing pause between optimistic retries so contenders spread out. */
 function backoff(attempt: number): Promise<void> {

@@ -123,6 +123,40 @@ export function describeModelRegistryContract(name: string, makeRegistry: () => 
         });
         expect((await registry.getModel(model))?.createdBy).toBe(alice.id);
       });
+
+      it('when a model is replaced with the ETag it was read with, then it reads back changed under a new ETag; the old ETag is then CONCURRENCY_CONFLICT', async () => {
+        const model = await aModel();
+        const read = await registry.readModel(model);
+        expect(read).toEqual({ value: await registry.getModel(model), etag: expect.any(String) });
+        const updated = modelRecordSchema.parse({
+          ...read!.value,
+          definition: { ...read!.value.definition, description: 'updated' },
+          updatedAt: at(5),
+          revision: 1,
+        });
+        const replaced = await registry.replaceModel(updated, read!.etag);
+        expect(replaced.value).toEqual(updated);
+        expect(replaced.etag).not.toBe(read!.etag);
+        expect(await registry.readModel(model)).toEqual(replaced);
+        await expect(registry.replaceModel({ ...updated, revision: 2 }, read!.etag)).rejects.toMatchObject({ code: 'CONCURRENCY_CONFLICT' });
+        expect(await registry.getModel(model)).toEqual(updated);
+      });
+
+      it('when a version is registered after the model was read, then the ETag it was read with no longer replaces it', async () => {
+        const model = await aModel();
+        const read = await registry.readModel(model);
+        await registered(model);
+        await expect(registry.replaceModel({ ...read!.value, revision: 1 }, read!.etag)).rejects.toMatchObject({ code: 'CONCURRENCY_CONFLICT' });
+        expect((await registry.readModel(model))?.value).toMatchObject({ latestVersion: 1 });
+        expect((await registry.getModel(model))?.revision).toBeUndefined();
+      });
+
+      it('when the model does not exist, then readModel is undefined and replaceModel is MODEL_NOT_FOUND and creates nothing', async () => {
+        const model = aModelName();
+        expect(await registry.readModel(model)).toBeUndefined();
+        await expect(registry.replaceModel(aModelRecord(model), '"0"')).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+        expect(await registry.getModel(model)).toBeUndefined();
+      });
     });
 
     describe('versions', () => {

@@ -33,9 +33,13 @@ export class InMemoryModelRegistry implements ModelRegistry {
   beforeReplaceVersion?: (version: ModelVersion) => void;
   /** Runs before each champion swap; a test may change versions here (another writer meanwhile). */
   beforeSwapChampion?: (pointer: ChampionPointer) => Promise<void>;
+  /** Runs before each model replace; a test may change the stored model here (another writer meanwhile). */
+  beforeReplaceModel?: (model: ModelRecord) => void | Promise<void>;
   /** Runs before each ledger append; a test may throw here to simulate a crash. */
   beforeAppend?: (event: AuditEvent) => void;
   private etagCounter = 0;
+  /** ETags of the model documents, by name; one set in `models` by a test gets one when first read. */
+  private readonly modelEtags = new Map<string, { record: ModelRecord; etag: string }>();
 
   async createModel(model: ModelRecord): Promise<ModelRecord> {
     if (this.models.has(model.modelName)) throw errors.modelAlreadyExists(model.modelName);
@@ -43,6 +47,36 @@ export class InMemoryModelRegistry implements ModelRegistry {
     checkDocumentSize(record, `the model '${model.modelName}'`);
     this.models.set(model.modelName, record);
     return record;
+  }
+
+  async readModel(model: string): Promise<Versioned<ModelRecord> | undefined> {
+    const record = await this.getModel(model);
+    return record && { value: record, etag: this.modelEtag(record) };
+  }
+
+  async replaceModel(model: ModelRecord, etag: string): Promise<Versioned<ModelRecord>> {
+    await this.beforeReplaceModel?.(model);
+    const current = this.models.get(model.modelName);
+    if (!current) throw errors.modelNotFound(model.modelName);
+    if (this.modelEtag(current) !== etag) throw errors.concurrencyConflict(`model '${model.modelName}' changed since it was read`);
+    const record = modelRecordSchema.parse(model);
+    checkDocumentSize(record, `the model '${model.modelName}'`);
+    this.models.set(model.modelName, record);
+    return { value: record, etag: this.modelEtag(record) };
+  }
+
+  /** What another writer would do: replace the stored model unconditionally. */
+  interfereWithModel(model: ModelRecord): void {
+    this.models.set(model.modelName, model);
+  }
+
+  /** The stored model's ETag: a new one whenever the stored record is another object (every write stores a new one). */
+  private modelEtag(record: ModelRecord): string {
+    const known = this.modelEtags.get(record.modelName);
+    if (known?.record === record) return known.etag;
+    const etag = this.nextEtag();
+    this.modelEtags.set(record.modelName, { record, etag });
+    return etag;
   }
 
   async getModel(model: string): Promise<ModelRecord | undefined> {

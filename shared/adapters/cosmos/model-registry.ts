@@ -69,6 +69,25 @@ export class CosmosModelRegistry implements ModelRegistry {
     return found && toModelRecord(fromRead(modelDocumentSchema, found.resource));
   }
 
+  async readModel(model: string): Promise<Versioned<ModelRecord> | undefined> {
+    const found = await this.read(MODEL_DOC_ID, model);
+    return found && { value: toModelRecord(fromRead(modelDocumentSchema, found.resource)), etag: found.etag };
+  }
+
+  async replaceModel(model: ModelRecord, etag: string): Promise<Versioned<ModelRecord>> {
+    const doc = forWrite(modelDocumentSchema, { ...model, id: MODEL_DOC_ID, docType: 'model' });
+    const { models } = await this.containers();
+    try {
+      const response = await writingItem(described(doc), () => models.item(MODEL_DOC_ID, doc.modelName).replace(doc, { accessCondition: { type: 'IfMatch', condition: etag } }));
+      return { value: toModelRecord(doc), etag: required(response.etag) };
+    } catch (error) {
+      const status = cosmosStatus(error);
+      if (status === 412) throw errors.concurrencyConflict(`model '${model.modelName}' changed since it was read`, { model: model.modelName });
+      if (status === 404) throw errors.modelNotFound(model.modelName);
+      throw error;
+    }
+  }
+
   async listModels(): Promise<ModelListing> {
     const { models } = await this.containers();
     const { resources } = await models.items
