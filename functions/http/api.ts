@@ -9,7 +9,7 @@ import { readJsonBody } from './json-body';
 import { internalProblem, problemOf, problemResponse } from './problem';
 import { queryOf } from './query';
 
-export type HttpMethod = 'GET' | 'POST';
+export type HttpMethod = 'GET' | 'POST' | 'PATCH';
 
 /** A response of the API: JSON unless `raw` says otherwise. */
 export interface ApiResponse {
@@ -37,6 +37,8 @@ export type BodySpec<B> =
       optional?: boolean;
       /** Checked on the parsed JSON before the schema walks it: a bound that must hold before a huge body costs a parse (and an issue) per element. */
       bound?: (json: unknown) => void;
+      /** The media types the OpenAPI document lists for the body (`application/json` when absent); every `+json` type is read alike. */
+      mediaTypes?: string[];
     }
   | { multipart: Record<string, { description: string; binary?: boolean }> };
 

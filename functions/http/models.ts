@@ -1,8 +1,11 @@
 import { registry } from '../../shared/composition';
 import { modelDetailSchema, modelListSchema, modelParamsSchema, modelsQuerySchema } from '../../shared/schemas/api';
 import { modelInputSchema } from '../../shared/schemas/model';
-import { defineRoute } from './api';
+import { modelUpdateSchema } from '../../shared/schemas/model-update';
+import type { ModelRecord } from '../../shared/schemas/registry';
+import { type ApiResponse, defineRoute } from './api';
 import { ROLES } from './identity';
+import { ifMatchRevisions, modelEtag } from './model-etag';
 import { pageLinks, pageRequest } from './paging';
 import { versionSummary } from './views';
 
@@ -58,6 +61,26 @@ defineRoute({
   },
 });
 
+/** A model as GET shows it: its definition and bookkeeping, champion and versions, and its ETag. */
+async function modelDetail(record: ModelRecord): Promise<ApiResponse> {
+  const [champion, versions] = await Promise.all([registry().getChampion(record.modelName), registry().listVersions(record.modelName)]);
+  return {
+    status: 200,
+    body: {
+      definition: record.definition,
+      createdAt: record.createdAt,
+      createdBy: record.createdBy,
+      updatedAt: record.updatedAt,
+      revision: record.revision ?? 0,
+      champion,
+      versions: versions.map(versionSummary),
+    },
+    headers: { etag: modelEtag(record) },
+  };
+}
+
+const ETAG_HEADER = { ETag: "The definition's revision, for If-Match on PATCH" };
+
 defineRoute({
   name: 'getModel',
   method: 'GET',
@@ -66,16 +89,25 @@ defineRoute({
   tags: ['models'],
   access: ROLES.reader,
   params: modelParamsSchema,
-  responses: { 200: { description: 'The model', schema: modelDetailSchema } },
-  handler: async ({ params }) => {
-    const [record, champion, versions] = await Promise.all([
-      registry().getModel(params.model),
-      registry().getChampion(params.model),
-      registry().listVersions(params.model),
-    ]);
-    return {
-      status: 200,
-      body: { definition: record.definition, createdAt: record.createdAt, createdBy: record.createdBy, champion, versions: versions.map(versionSummary) },
-    };
+  responses: { 200: { description: 'The model', schema: modelDetailSchema, headers: ETAG_HEADER } },
+  handler: async ({ params }) => modelDetail(await registry().getModel(params.model)),
+});
+
+defineRoute({
+  name: 'updateModel',
+  method: 'PATCH',
+  route: 'models/{model}',
+  summary: "Change a model's mutable settings (description, owners, schedule, policies) with a JSON merge patch; the ledger records what changed",
+  description:
+    'A JSON merge patch (RFC 7396) of the definition, with an optional top-level reason for the audit ledger. The result is validated as POST /models validates a definition; the data contract (name, task, columns, features, segment keys, class labels, prediction columns, the drift window) cannot change. If-Match with the ETag of GET makes the update conditional (412 when the model changed since). A patch that changes nothing answers the model and records nothing.',
+  tags: ['models'],
+  access: ROLES.admin,
+  params: modelParamsSchema,
+  body: { json: modelUpdateSchema, component: 'ModelUpdate', mediaTypes: ['application/merge-patch+json', 'application/json'] },
+  responses: { 200: { description: 'The model as stored after the update, as GET shows it', schema: modelDetailSchema, headers: ETAG_HEADER } },
+  handler: async ({ params, body, actor, request }) => {
+    const ifRevisions = ifMatchRevisions(request.headers.get('if-match'));
+    const { model } = await registry().updateModel(params.model, body, actor!, ifRevisions === undefined ? {} : { ifRevisions });
+    return modelDetail(model);
   },
 });

@@ -2,6 +2,7 @@ import { z } from 'zod';
 
 import { validationEvidenceSchema } from '../../shared/schemas/evidence';
 import { modelInputSchema } from '../../shared/schemas/model';
+import { modelUpdateSchema } from '../../shared/schemas/model-update';
 import { modelVersionSchema } from '../../shared/schemas/model-version';
 import { registrationManifestSchema } from '../../shared/schemas/registration';
 import { auditEventSchema, modelRecordSchema } from '../../shared/schemas/registry';
@@ -13,6 +14,7 @@ type JsonSchema = Record<string, unknown>;
 const COMPONENTS: Record<string, z.ZodType> = {
   ModelDefinition: modelInputSchema,
   ModelRecord: modelRecordSchema,
+  ModelUpdate: modelUpdateSchema,
   ModelVersion: modelVersionSchema,
   RegistrationManifest: registrationManifestSchema,
   ValidationEvidence: validationEvidenceSchema,
@@ -65,7 +67,8 @@ function requestBody(spec: RouteSpec): JsonSchema | undefined {
   const body = spec.body;
   if (!body) return undefined;
   if ('json' in body) {
-    return { required: body.optional !== true, content: { 'application/json': { schema: body.component ? schemaRef(body.component, 'input') : jsonSchema(body.json, 'input') } } };
+    const schema = body.component ? schemaRef(body.component, 'input') : jsonSchema(body.json, 'input');
+    return { required: body.optional !== true, content: Object.fromEntries((body.mediaTypes ?? ['application/json']).map((type) => [type, { schema }])) };
   }
   const properties = Object.fromEntries(
     Object.entries(body.multipart).map(([name, part]) => [name, { type: 'string', description: part.description, ...(part.binary ? { contentMediaType: 'application/octet-stream' } : {}) }]),

@@ -89,6 +89,10 @@ export const modelDetailSchema = z.object({
   definition: modelInputSchema,
   createdAt: isoDateTimeSchema,
   createdBy: z.string(),
+  /** When the definition last changed (its creation until an update). */
+  updatedAt: isoDateTimeSchema,
+  /** How many times the definition was updated (0: as created); the ETag names it. */
+  revision: z.number().int().nonnegative(),
   champion: championPointerSchema,
   versions: z.array(versionSummarySchema),
 });

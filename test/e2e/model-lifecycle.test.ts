@@ -401,7 +401,7 @@ describe('model lifecycle over HTTP on devhost', () => {
     const operations = Object.entries(res.body.paths as Record<string, Record<string, { operationId: string }>>).flatMap(([p, ops]) =>
       Object.entries(ops).map(([method, op]) => `${method.toUpperCase()} /api${p} ${op.operationId}`),
     );
-    const served = devhost.output.filter((l) => /^ {2}\w+: \[(GET|POST)\]/.test(l)).map((l) => {
+    const served = devhost.output.filter((l) => /^ {2}\w+: \[(GET|POST|PATCH)\]/.test(l)).map((l) => {
       const m = /^ {2}(\w+): \[(\w+)\] http:\/\/[^/]+(\S+)/.exec(l)!;
       return `${m[2]} ${m[3]} ${m[1]}`;
     });

@@ -118,7 +118,7 @@ describe('updating a model (registry use cases, in-memory registry)', () => {
       message: expect.stringContaining('register a new model instead'),
       details: { immutableFields: ['task', 'idColumn', 'features', 'policies.drift.window'] },
     });
-    const error = await refused.catch((e: { details: { issues: { path: string; message: string }[] } }) => e);
+    const error = (await refused.catch((e: unknown) => e)) as { details: { issues: { path: string; message: string }[] } };
     expect(error.details.issues.find((i) => i.path === 'policies.drift.window')?.message).toMatch(/monitoring windows/);
     expect(await registry.readModel('churn')).toEqual(before);
     expect(await updatesOf(useCases)).toEqual([]);
