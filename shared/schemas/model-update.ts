@@ -1,6 +1,29 @@
 import { z } from 'zod';
 
+import { modelInputSchema } from './model';
+import { driftPolicySchema } from './policies';
 import { MAX_UPDATE_REASON } from './registry';
+
+/** Why the fields of a model's data contract cannot change: what was stored under them would no longer read as the model's. */
+const DATA_CONTRACT = 'stored versions, predictions, actuals, monitoring windows and profiles were made with it';
+
+/**
+ * Fields an update may not change, each with the schema its value is read with (so a value sent as
+ * stored, defaults left out, is no change) and why. The drift window is here too: window ids,
+ * stored windows, labelled files and the monitor's progress are all cut at its length.
+ */
+export const IMMUTABLE_MODEL_FIELDS: readonly { path: string; schema: z.ZodType; why: string }[] = [
+  ...(['name', 'task', 'idColumn', 'timestampColumn', 'targetColumn', 'features', 'segmentKeys', 'classLabels', 'predictionColumns'] as const).map((field) => ({
+    path: field,
+    schema: modelInputSchema.shape[field] as z.ZodType,
+    why: DATA_CONTRACT,
+  })),
+  {
+    path: 'policies.drift.window',
+    schema: driftPolicySchema.shape.window,
+    why: 'monitoring windows, their ids and the data stored per window are cut at this length',
+  },
+];
 
 /**
  * The body of `PATCH /models/{model}`: a JSON merge patch (RFC 7396) of the model's definition,
@@ -24,6 +47,6 @@ export const modelUpdateSchema = z
   })
   .catchall(z.unknown())
   .describe(
-    'A JSON merge patch (RFC 7396) of the definition. name, task, idColumn, timestampColumn, targetColumn, features, segmentKeys, classLabels, predictionColumns and policies.drift.window cannot change: register a new model instead.',
+    `A JSON merge patch (RFC 7396) of the definition. ${IMMUTABLE_MODEL_FIELDS.map((f) => f.path).join(', ')} cannot change: register a new model instead.`,
   );
 export type ModelUpdateInput = z.input<typeof modelUpdateSchema>;

@@ -1,34 +1,10 @@
-import type { z } from 'zod';
-
 import { errors, type InputIssue, parseOrThrow } from '../domain/errors';
 import { applyMergePatch, boundedChange, type DefinitionChange, definitionChanges } from '../domain/model-changes';
-import { type ModelDefinition, modelInputSchema } from '../schemas/model';
-import { modelUpdateSchema } from '../schemas/model-update';
-import { driftPolicySchema } from '../schemas/policies';
+import type { ModelDefinition } from '../schemas/model';
+import { IMMUTABLE_MODEL_FIELDS, modelUpdateSchema } from '../schemas/model-update';
 import type { ModelUpdatedEvent } from '../schemas/registry';
 import { checkOutputColumns } from './column-clashes';
 import { newModelDefinitionSchema } from './new-model-definition';
-
-/** Why the fields of a model's data contract cannot change: what was stored under them would no longer read as the model's. */
-const DATA_CONTRACT = 'stored versions, predictions, actuals, monitoring windows and profiles were made with it';
-
-/**
- * Fields an update may not change, each with the schema its value is read with (so a value sent as
- * stored, defaults left out, is no change) and why. The drift window is here too: window ids,
- * stored windows, labelled files and the monitor's progress are all cut at its length.
- */
-const IMMUTABLE_FIELDS: readonly { path: string; schema: z.ZodType; why: string }[] = [
-  ...(['name', 'task', 'idColumn', 'timestampColumn', 'targetColumn', 'features', 'segmentKeys', 'classLabels', 'predictionColumns'] as const).map((field) => ({
-    path: field,
-    schema: modelInputSchema.shape[field] as z.ZodType,
-    why: DATA_CONTRACT,
-  })),
-  {
-    path: 'policies.drift.window',
-    schema: driftPolicySchema.shape.window,
-    why: 'monitoring windows, their ids and the data stored per window are cut at this length',
-  },
-];
 
 /** What an update asks for: the definition it makes, what changed, and the reason for the ledger. */
 export interface ModelUpdatePlan {
@@ -80,7 +56,7 @@ export function modelUpdatedEntry(
 
 function checkImmutableFields(stored: ModelDefinition, merged: unknown): void {
   const issues: InputIssue[] = [];
-  for (const field of IMMUTABLE_FIELDS) {
+  for (const field of IMMUTABLE_MODEL_FIELDS) {
     const before = valueAt(stored, field.path);
     const sent = valueAt(merged, field.path);
     // Read as the definition reads it, so a value sent as stored (defaults left out) is no change.
