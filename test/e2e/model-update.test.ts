@@ -98,6 +98,17 @@ describe('updating a model over HTTP on devhost', () => {
     expect((await reader().get('models/tuned/audit')).body.entries).toHaveLength(2);
   });
 
+  it('when the patch comes as application/json, then it is read as well; text/plain is 415; the OpenAPI document lists the route with its body for both types', async () => {
+    expect(await patch('admin', 'tuned', { owners: ['team-a'] }, { 'content-type': 'application/json', 'if-match': '"r1"' })).toMatchObject({ status: 200, body: { revision: 2, definition: { owners: ['team-a'] } } });
+    expect(await patch('admin', 'tuned', { owners: ['team-b'] }, { 'content-type': 'text/plain' })).toMatchObject({ status: 415, body: { code: 'UNSUPPORTED_MEDIA_TYPE' } });
+    const openapi = (await apiClient(devhost.origin).get('openapi.json')).body;
+    const operation = openapi.paths['/models/{model}'].patch;
+    expect(operation).toMatchObject({ operationId: 'updateModel', 'x-required-role': 'MLOps.Admin' });
+    expect(Object.keys(operation.requestBody.content).sort()).toEqual(['application/json', 'application/merge-patch+json']);
+    expect(operation.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/ModelUpdate' });
+    expect(Object.keys(openapi.components.schemas.ModelUpdate.properties)).toEqual(expect.arrayContaining(['reason', 'description', 'owners', 'schedule', 'policies']));
+  });
+
   it('when a version is registered after the update, then its lifecycle waits by the new timeout and the version expires, naming it', async () => {
     const pkg = regionalPackage(TRUE_WEIGHTS, 0, { datasets: [{ role: 'validation', uri: VALIDATION }] });
     const registered = await apiClient(devhost.origin, 'contributor').register('tuned', pkg.manifest, pkg.onnx);
@@ -119,7 +130,11 @@ describe('updating a model over HTTP on devhost', () => {
         return events.find((e) => e.type === 'model.updated' && e.model === 'tuned');
       });
       expect(updated.data).toEqual({ actor: 'adam.admin@contoso.example', revision: 1, changedPaths: ['policies.approval.timeout'], reason: 'approvers answer within seconds in this test' });
-      expect(events.filter((e) => e.type === 'model.updated')).toHaveLength(1);
+      await eventually('the second update', async () => {
+        for (const m of await receiver.receiveMessages(200, { maxWaitTimeInMs: 500 })) events.push(m.body);
+        return events.some((e) => e.type === 'model.updated' && e.data.revision === 2) ? true : undefined;
+      });
+      expect(events.filter((e) => e.type === 'model.updated').map((e) => e.data.changedPaths)).toEqual([['policies.approval.timeout'], ['owners']]);
     } finally {
       await client.close();
     }
