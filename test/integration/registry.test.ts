@@ -173,6 +173,35 @@ describe('model registry on Cosmos DB (local server)', () => {
       }
     });
 
+    it('when 5 updates of different policies and 5 registrations run at once, then every update lands with its own revision and entry, and every version', async () => {
+      const admin = anActor({ id: 'adam@example.com', roles: ['MLOps.Admin'] });
+      const patches = [
+        { policies: { drift: { distanceThreshold: 0.2 } } },
+        { policies: { retraining: { cooldown: 'P14D' } } },
+        { policies: { approval: { timeout: 'P3D' } } },
+        { policies: { performance: { tolerance: 0.2 } } },
+        { owners: ['team-b'] },
+      ];
+      for (let round = 0; round < 5; round++) {
+        const model = await aModel('upd');
+        await Promise.all([...patches.map((patch) => useCases.updateModel(model, patch, admin)), ...patches.map(() => registered(model))]);
+        const stored = await registry.getModel(model);
+        expect(stored).toMatchObject({
+          revision: 5,
+          latestVersion: 5,
+          definition: {
+            owners: ['team-b'],
+            policies: { drift: { distanceThreshold: 0.2 }, retraining: { cooldown: 'P14D' }, approval: { timeout: 'P3D' }, performance: { tolerance: 0.2 } },
+          },
+        });
+        const entries = await registry.listAudit(model, { kind: 'model_updated' });
+        expect(entries.map((e) => e.id).sort()).toEqual([1, 2, 3, 4, 5].map((r) => `${model}:updated:${r}`));
+        expect(entries.flatMap((e) => (e.kind === 'model_updated' ? e.changes.map((c) => c.path) : [])).sort()).toEqual(
+          ['owners', 'policies.approval.timeout', 'policies.drift.distanceThreshold', 'policies.performance.tolerance', 'policies.retraining.cooldown'],
+        );
+      }
+    });
+
     it('when 10 approved versions are promoted at once, then exactly one wins and the others stay approved', async () => {
       for (let round = 0; round < 5; round++) {
         const model = await aModel('promo');
