@@ -3,9 +3,6 @@
  * made, one per changed leaf, as the audit ledger records them.
  */
 
-/** A JSON value as parsed from a request body or read from a stored document. */
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
