@@ -15,7 +15,7 @@ import {
   versionRefSchema,
 } from '../../shared/schemas/lifecycle-orchestration';
 import type { ModelVersion } from '../../shared/schemas/model-version';
-import { promoteApprovedVersion } from '../../shared/usecases/lifecycle-promotion';
+import { autoApproveVersion, promoteApprovedVersion } from '../../shared/usecases/lifecycle-promotion';
 import { closeRetrainingForVersion } from '../../shared/usecases/retraining-records';
 import { validateVersion } from '../../shared/usecases/validate-version';
 import { defineActivity } from '../activity';
@@ -75,8 +75,9 @@ export const failValidation = defineActivity(LIFECYCLE_ACTIVITIES.failValidation
   applyAsLifecycle(ref, { type: 'fail_validation', reason: reasonOf([reason]), ...(evidenceHash ? { evidenceHash } : {}) }),
 );
 
-export const autoApprove = defineActivity(LIFECYCLE_ACTIVITIES.autoApprove, autoApproveInputSchema, ({ evidenceHash, ...ref }) =>
-  applyAsLifecycle(ref, { type: 'approve', evidenceHash, comment: "approved by the lifecycle: the model's approval policy has autoApprove" }),
+/** Approves as the policy read at the start allowed; a policy updated since to wait for a person leaves the version pending_approval. */
+export const autoApprove = defineActivity(LIFECYCLE_ACTIVITIES.autoApprove, autoApproveInputSchema, async ({ evidenceHash, ...ref }) =>
+  stateOf(await autoApproveVersion(registry(), { model: ref.model, version: ref.version }, evidenceHash, LIFECYCLE_ACTOR)),
 );
 
 export const expire = defineActivity(LIFECYCLE_ACTIVITIES.expire, expireInputSchema, ({ reason, ...ref }) =>

@@ -155,11 +155,10 @@ function* modelLifecycle(context: OrchestrationContext): Step {
     }
   }
   if (state === 'pending_approval') {
-    if (facts.approval.autoApprove && evidenceHash) {
-      state = (yield* run<StateResult>(autoApprove, { ...ref, evidenceHash })).state;
-    } else {
-      state = yield* awaitDecision(context, ref, facts, evidenceHash, pendingSince);
-    }
+    if (facts.approval.autoApprove && evidenceHash) state = (yield* run<StateResult>(autoApprove, { ...ref, evidenceHash })).state;
+    // Still pending after an auto-approval only when the model was updated since this lifecycle read
+    // its policy, to wait for a person: it waits as if it had read that (no history had this branch before).
+    if (state === 'pending_approval') state = yield* awaitDecision(context, ref, facts, evidenceHash, pendingSince);
     log(`decided: ${state}`);
   }
   if (state === 'approved' && facts.approval.promoteOnApproval) {

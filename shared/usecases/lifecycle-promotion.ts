@@ -10,6 +10,30 @@ export interface LifecyclePromotion {
 }
 
 /**
+ * The lifecycle approves its validated version itself, as the model's policy said when the
+ * lifecycle started (`autoApprove`). The registry lets the system approve only while the policy
+ * still says so: when the model was updated since to wait for a person, the version stays
+ * `pending_approval` and is answered as it is, for the lifecycle to wait for a decision instead of
+ * failing. A version a person moved first is answered as it is too.
+ */
+export async function autoApproveVersion(
+  registry: RegistryUseCases,
+  ref: { model: string; version: number },
+  evidenceHash: string,
+  actor: ActorInput,
+): Promise<ModelVersion> {
+  const { model, version } = ref;
+  try {
+    return await registry.applyCommand(model, version, { type: 'approve', evidenceHash, comment: "approved by the lifecycle: the model's approval policy has autoApprove" }, actor);
+  } catch (error) {
+    if (isDomainError(error) && error.code === 'ILLEGAL_TRANSITION') return registry.getVersion(model, version);
+    if (!(isDomainError(error) && error.code === 'FORBIDDEN')) throw error;
+    if ((await registry.getModel(model)).definition.policies.approval.autoApprove) throw error;
+    return registry.getVersion(model, version);
+  }
+}
+
+/**
  * The lifecycle promotes its approved version. The champion pointer decides concurrent changes
  * (registry.md, "Champion swap"): when another promotion or rollback won the race (an admin
  * promoting another version at the same moment), this version stays `approved`, as every loser

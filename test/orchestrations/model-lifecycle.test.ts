@@ -170,6 +170,23 @@ describe('modelLifecycle (replayed through the durable-functions SDK)', () => {
     expect(step.actions.some((a) => a.kind === 'WaitForExternalEvent')).toBe(false);
   });
 
+  it('when the policy auto-approved as the lifecycle started but the model was updated since to wait for a person, then the version stays pending and the lifecycle waits for a decision by the deadline it was given', async () => {
+    const h = orchestrationHarness(MODEL_LIFECYCLE, { input: ref, startTime: START });
+    let step = await h.start();
+    step = await h.completeActivity(called(step, A.readVersion).taskId, ok(facts('registered', { autoApprove: true })));
+    step = await h.completeActivity(called(step, A.startValidation).taskId, ok({ state: 'validating' }));
+    step = await h.completeActivity(called(step, A.validate).taskId, ok(pass));
+    step = await h.completeActivity(called(step, A.recordValidation).taskId, ok({ state: 'pending_approval', evidenceHash: EVIDENCE, pendingSince: START.toISOString() }));
+    step = await h.completeActivity(called(step, A.autoApprove).taskId, ok({ state: 'pending_approval', evidenceHash: EVIDENCE, pendingSince: START.toISOString() }));
+    expect(step.newActions.map((a) => a.kind)).toEqual(['WaitForExternalEvent', 'CreateTimer']);
+    expect(step.newActions[1]?.fireAt).toEqual(new Date('2026-05-11T10:00:00Z'));
+    step = await h.advance(3_600_000).raiseEvent('approval', { decision: 'approved', by: 'bob' });
+    step = await h.completeActivity(called(step, A.readVersion).taskId, ok(facts('approved')));
+    step = await h.completeActivity(called(step, A.promote).taskId, ok({ state: 'production' }));
+    step = await closesRetraining(h, step, 'production');
+    expect(step.output).toMatchObject({ outcome: 'production' });
+  });
+
   it('when the policy auto-approves and an admin promotes another version at the same moment and wins, then the lifecycle ends approved with the reason, not failed', async () => {
     const h = orchestrationHarness(MODEL_LIFECYCLE, { input: ref, startTime: START });
     let step = await h.start();

@@ -1,5 +1,5 @@
 import type { Clock } from '../../shared/ports/clock';
-import { promoteApprovedVersion } from '../../shared/usecases/lifecycle-promotion';
+import { autoApproveVersion, promoteApprovedVersion } from '../../shared/usecases/lifecycle-promotion';
 import { RegistryUseCases } from '../../shared/usecases/registry';
 import { aModelDefinition, aModelVersionInput, anActor, anApprover, sha, theSystem } from '../support/builders';
 import { InMemoryModelRegistry } from '../support/in-memory-registry';
@@ -75,5 +75,37 @@ describe("the lifecycle's promotion racing another champion change", () => {
     await useCases.applyCommand('churn', v2, { type: 'retire', reason: 'superseded' }, admin);
     const promoted = await promoteApprovedVersion(useCases, { model: 'churn', version: v2 }, lifecycleActor);
     expect(promoted).toEqual({ version: expect.objectContaining({ version: v2, state: 'retired' }) });
+  });
+});
+
+describe("the lifecycle's own approval under a policy updated since it started", () => {
+  /** A version of a model that auto-approves, validated and waiting in pending_approval. */
+  async function pendingUnderAutoApprove() {
+    const registry = new InMemoryModelRegistry();
+    const useCases = new RegistryUseCases({ registry, clock: steppingClock() });
+    await useCases.createModel(aModelDefinition({ name: 'churn', policies: { approval: { autoApprove: true } } }), alice);
+    const { version } = await useCases.registerVersion('churn', aModelVersionInput(), alice);
+    await useCases.applyCommand('churn', version, { type: 'start_validation' }, theSystem());
+    await useCases.applyCommand('churn', version, { type: 'pass_validation', evidenceHash: EVIDENCE }, theSystem());
+    return { useCases, version };
+  }
+
+  it('when the policy still auto-approves, then the lifecycle approves the version', async () => {
+    const { useCases, version } = await pendingUnderAutoApprove();
+    expect(await autoApproveVersion(useCases, { model: 'churn', version }, EVIDENCE, lifecycleActor)).toMatchObject({ state: 'approved' });
+  });
+
+  it('when an admin turned autoApprove off after the lifecycle read it, then the version stays pending_approval for a person, not a failure', async () => {
+    const { useCases, version } = await pendingUnderAutoApprove();
+    await useCases.updateModel('churn', { policies: { approval: { autoApprove: false } } }, admin);
+    const answered = await autoApproveVersion(useCases, { model: 'churn', version }, EVIDENCE, lifecycleActor);
+    expect(answered).toMatchObject({ state: 'pending_approval' });
+    expect((await useCases.auditLog('churn', { version })).map((e) => (e.kind === 'transition' ? e.command : e.kind))).not.toContain('approve');
+  });
+
+  it('when the system is refused for another reason (the policy still auto-approves), then the refusal stands', async () => {
+    const { useCases, version } = await pendingUnderAutoApprove();
+    const impostor = { id: 'system:modelLifecycle', kind: 'user' as const, roles: [] };
+    await expect(autoApproveVersion(useCases, { model: 'churn', version }, EVIDENCE, impostor)).rejects.toMatchObject({ code: 'FORBIDDEN' });
   });
 });
