@@ -253,6 +253,17 @@ describe('updating a model (registry use cases, in-memory registry)', () => {
     expect(events.ofType('model.updated')).toHaveLength(1);
   });
 
+  it('when an update was stored and its entry failed, then a retry with the If-Match of the revision before finishes the entry and answers PRECONDITION_FAILED', async () => {
+    const { useCases, registry } = await aChurnModel();
+    registry.beforeAppend = (entry) => {
+      if (entry.kind === 'model_updated') throw new Error('Cosmos DB is unreachable');
+    };
+    await expect(useCases.updateModel('churn', { description: 'x' }, adam, { ifRevisions: [0] })).rejects.toThrow('unreachable');
+    registry.beforeAppend = undefined;
+    await expect(useCases.updateModel('churn', { description: 'x' }, adam, { ifRevisions: [0] })).rejects.toMatchObject({ code: 'PRECONDITION_FAILED' });
+    expect((await updatesOf(useCases)).map((e) => e.id)).toEqual(['churn:updated:1']);
+  });
+
   it('when an update was stored and its event failed, then the model\'s next registration publishes and records it', async () => {
     const { useCases, events } = await aChurnModel();
     events.failNext = true;
