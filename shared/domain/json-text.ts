@@ -24,5 +24,29 @@ export function parseSentJson(text: string, what: string): unknown {
   }
   const repeated = repeatedKey(text);
   if (repeated !== undefined) throw errors.validation(`${what} names '${repeated}' twice in one object: each name once`, { repeated });
+  const proto = protoMemberPath(value);
+  if (proto !== undefined) throw errors.validation(`${what} has a member named '__proto__' (at ${proto}): no field is named so`, { path: proto });
   return value;
+}
+
+/**
+ * Where parsed JSON has a member named `__proto__` (JSON.parse makes it an own member), or
+ * undefined. Schemas would drop it silently (zod does, to keep it from becoming a prototype), so
+ * a caller who sent one would never hear it was ignored: no field anywhere is named so.
+ */
+function protoMemberPath(value: unknown, path = '$'): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) {
+      const found = protoMemberPath(item, `${path}[${i}]`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (Object.hasOwn(value, '__proto__')) return `${path}.__proto__`;
+  for (const [key, member] of Object.entries(value)) {
+    const found = protoMemberPath(member, `${path}.${key}`);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }

@@ -1,4 +1,4 @@
-import { parseJsonText } from '../../shared/domain/json-text';
+import { parseJsonText, parseSentJson } from '../../shared/domain/json-text';
 
 describe('JSON text from files and request bodies', () => {
   it('when the text starts with a byte-order mark, then it is parsed without it', () => {
@@ -9,5 +9,16 @@ describe('JSON text from files and request bodies', () => {
     expect(parseJsonText('[1, "x"]')).toEqual([1, 'x']);
     expect(() => parseJsonText('{"a": 1}\uFEFF')).toThrow(SyntaxError);
     expect(() => parseJsonText('\uFEFF\uFEFF{}')).toThrow(SyntaxError);
+  });
+
+  it('when sent JSON has a member named __proto__ at any depth, then it is refused with where, since schemas would drop it silently', () => {
+    for (const [text, path] of [
+      ['{"__proto__": {"a": 1}}', '$.__proto__'],
+      ['{"policies": {"drift": {"__proto__": {}}}}', '$.policies.drift.__proto__'],
+      ['{"rows": [{"id": 1}, {"id": 2, "__proto__": null}]}', '$.rows[1].__proto__'],
+    ]) {
+      expect(() => parseSentJson(text!, 'the request body')).toThrow(expect.objectContaining({ code: 'VALIDATION_ERROR', message: `the request body has a member named '__proto__' (at ${path}): no field is named so` }));
+    }
+    expect(parseSentJson('{"proto": {"__proto": 1}, "a": ["__proto__"]}', 'the request body')).toEqual({ proto: { __proto: 1 }, a: ['__proto__'] });
   });
 });

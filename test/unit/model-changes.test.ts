@@ -23,6 +23,13 @@ describe('JSON merge patch (RFC 7396)', () => {
     expect(applyMergePatch(target, patch)).toEqual(result);
   });
 
+  it('when a patch has a member named __proto__, then it is an own member of the result, not its prototype', () => {
+    const result = applyMergePatch({ a: 1 }, JSON.parse('{"__proto__": {"b": 2}}')) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(result)).toBe(Object.prototype);
+    expect(Object.keys(result)).toEqual(['a', '__proto__']);
+    expect(Object.getOwnPropertyDescriptor(result, '__proto__')?.value).toEqual({ b: 2 });
+  });
+
   it('when a target is patched, then the target itself is left as it was', () => {
     const target = { a: { b: 1 } };
     applyMergePatch(target, { a: { b: 2 } });

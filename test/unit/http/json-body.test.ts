@@ -62,6 +62,13 @@ describe('names in a JSON request body', () => {
     await expect(readJsonBody(request('{"a":1,"\\u0061":2}'), false)).rejects.toMatchObject({ details: { repeated: 'a' } });
   });
 
+  it('when an object has a member named __proto__, then it is a 400 saying where, not a member the schema drops without a word', async () => {
+    await expect(readJsonBody(request('{"policies": {"__proto__": {"approval": {"timeout": "P1D"}}}}'), false)).rejects.toMatchObject({
+      code: 'VALIDATION_ERROR',
+      message: "the request body has a member named '__proto__' (at $.policies.__proto__): no field is named so",
+    });
+  });
+
   it('when the same name is in different objects, or a value is text like a name, then the body is read', async () => {
     const body = '{"rows":[{"id":"a","x1":1},{"id":"b","x1":2,"n":{"id":"c","s":"\\"id\\", \\"x1\\": {[,"}}],"id":"top","list":["id","id"]}';
     await expect(readJsonBody(request(body), false)).resolves.toEqual(JSON.parse(body));
