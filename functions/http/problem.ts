@@ -27,6 +27,8 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   INSUFFICIENT_DATA: 422,
   // A version's registered files gone from the lake: nothing the caller can change in the request.
   ARTIFACT_MISSING: 500,
+  // A stored record that no longer reads: the store's data is at fault, not the request.
+  DOCUMENT_UNREADABLE: 500,
 };
 
 /** RFC 9457 problem types: one stable URI per error code. */

@@ -28,6 +28,7 @@ export const ERROR_CODES = [
   'INVALID_INPUT_FILE',
   'ARTIFACT_INTEGRITY',
   'ARTIFACT_MISSING',
+  'DOCUMENT_UNREADABLE',
   'INSUFFICIENT_DATA',
 ] as const;
 
@@ -49,7 +50,7 @@ export const isDomainError = (e: unknown): e is DomainError => e instanceof Doma
 type Details = Record<string, unknown>;
 
 /** The files registration stores beside a version, as an error names them. */
-export type VersionFile = 'ONNX artifact' | 'fitted transforms' | 'golden records';
+export type VersionFile = 'ONNX artifact' | 'fitted transforms' | 'golden records' | 'registration manifest';
 const make = (code: ErrorCode) => (message: string, details?: Details) => new DomainError(code, message, details);
 
 /** One constructor per code, so call sites read as the failure they report. */
@@ -83,6 +84,9 @@ export const errors = {
       version,
       file,
     }),
+  /** A stored record asked for by id no longer reads (damaged, or stored under rules that have since tightened): the store's fault, said as the lists say it. */
+  documentUnreadable: (kind: string, model: string, id: string, reason: string) =>
+    new DomainError('DOCUMENT_UNREADABLE', `the stored ${kind} '${id}' of '${model}' cannot be read: ${reason}`, { model, id, reason }),
   insufficientData: make('INSUFFICIENT_DATA'),
 } satisfies Record<string, (...args: never[]) => DomainError>;
 

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 
+import { windowFromId } from '../../shared/domain/windows';
 import type { Actor } from '../../shared/schemas/lifecycle';
 import type { ModelInput } from '../../shared/schemas/model';
 import { type ModelVersion, type ModelVersionInput, modelVersionSchema } from '../../shared/schemas/model-version';
-import type { ActualsRecord, InferenceRun } from '../../shared/schemas/monitoring';
+import type { ActualsRecord, InferenceRun, MonitoringWindow, RetrainingRecord } from '../../shared/schemas/monitoring';
 import { DEFAULT_APPROVER_ROLE } from '../../shared/schemas/policies';
 import type { AuditEvent } from '../../shared/schemas/registry';
 
@@ -107,6 +108,16 @@ export function anActualsRecord(model: string, actualsId: string, createdAt = '2
     createdAt,
     ...overrides,
   };
+}
+
+/** A retraining request the drift monitor queued for a drift breach in `windowId` (champion version 1). */
+export function aRetrainingRecord(model: string, windowId: string, overrides: Partial<RetrainingRecord> = {}): RetrainingRecord {
+  return { requestId: `retrain:${model}:${windowId}`, modelName: model, version: 1, reason: 'drift', windowId, state: 'queued', requestedAt: windowFromId(windowId, 86_400_000).end, ...overrides };
+}
+
+/** A daily monitoring window of version 1 with `predictions` scored, nothing labelled or judged yet. */
+export function aMonitoringWindow(model: string, windowId: string, predictions = 10): MonitoringWindow {
+  return { modelName: model, window: windowFromId(windowId, 86_400_000), version: 1, predictions, labelled: 0, labelCoverage: 0, performance: null, drift: null };
 }
 
 /** A ledger entry of a version's transition (registered -> validating, by alice), at `at`. */
