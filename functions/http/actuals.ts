@@ -1,10 +1,12 @@
 import { z } from 'zod';
 
-import { registryStore, runStore } from '../../shared/composition';
+import { dataLake, registryStore, runStore } from '../../shared/composition';
 import { actualsListSchema } from '../../shared/schemas/actuals';
 import { modelParamsSchema } from '../../shared/schemas/api';
+import { actualsRecordSchema } from '../../shared/schemas/monitoring';
 import { pageQueryShape } from '../../shared/schemas/paging';
 import { listActualsRecords } from '../../shared/usecases/actuals/record';
+import { readActualsItem } from '../../shared/usecases/item-reads';
 import { defineRoute } from './api';
 import { ROLES } from './identity';
 import { pageLinks, pageRequest } from './paging';
@@ -30,5 +32,27 @@ defineRoute({
   handler: async ({ params, query, request }) => {
     const page = await listActualsRecords({ runs: runStore(), registry: registryStore() }, params.model, pageRequest(query));
     return { status: 200, body: { model: params.model, actuals: page.documents, unreadable: page.unreadable, ...pageLinks(request, page.next) } };
+  },
+});
+
+defineRoute({
+  name: 'getActuals',
+  method: 'GET',
+  route: 'models/{model}/actuals/{actualsId}',
+  summary: 'One actuals record, by its id, with the lake paths of its labelled files and its quarantined lines',
+  description:
+    "The record as the list shows it (lateMatches, replacedBy, skippedRuns included). `labelled`: its labelled Parquet files as the lake holds them, in the windows' folders (its own and its late matches') while it counts, in its replaced folder once a newer upload replaced it; none for a join that did not complete. `quarantine`: the files of its rejected, superseded and unmatched rows. 404 MODEL_NOT_FOUND for a name with neither a model nor actuals, NOT_FOUND (naming actualsId) for an unknown record; a record whose stored document no longer reads is a 500 DOCUMENT_UNREADABLE with the reason the list gives.",
+  tags: ['monitoring'],
+  access: ROLES.reader,
+  params: modelParamsSchema.extend({ actualsId: actualsRecordSchema.shape.actualsId }),
+  responses: {
+    200: {
+      description: 'The record and its files',
+      schema: z.object({ actuals: actualsRecordSchema, labelled: z.array(z.string()), quarantine: z.array(z.string()) }),
+    },
+  },
+  handler: async ({ params }) => {
+    const item = await readActualsItem({ runs: runStore(), registry: registryStore(), lake: dataLake() }, params.model, params.actualsId);
+    return { status: 200, body: { actuals: item.record, labelled: item.labelled, quarantine: item.quarantine } };
   },
 });

@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream';
+
 import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
 import { z } from 'zod';
@@ -11,11 +13,12 @@ import { queryOf } from './query';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH';
 
-/** A response of the API: JSON unless `raw` says otherwise. */
+/** A response of the API: `body` as JSON, or `stream` sent as it is (a file; the handler sets its Content-Type). */
 export interface ApiResponse {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  stream?: Readable;
 }
 
 export interface ApiRequest<P, Q, B> {
@@ -46,6 +49,8 @@ export type BodySpec<B> =
 export interface ResponseSpec {
   description: string;
   schema?: z.ZodType | string;
+  /** The media types of a response whose body is a file, not JSON (`schema` does not apply). */
+  binary?: string[];
   /** Response headers, by name, with their descriptions. */
   headers?: Record<string, string>;
 }
@@ -97,6 +102,7 @@ function authorize(spec: RouteSpec, request: HttpRequest): Actor | undefined {
 
 function toHttp(response: ApiResponse): HttpResponseInit {
   const headers = { ...response.headers };
+  if (response.stream) return { status: response.status, headers, body: response.stream };
   if (response.body === undefined) return { status: response.status, headers };
   return {
     status: response.status,

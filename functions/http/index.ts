@@ -1,6 +1,7 @@
 /** Every HTTP route of the API (the OpenAPI document lists what these modules register). */
 import './models';
 import './versions';
+import './version-files';
 import './champion';
 import './monitoring';
 import './system';

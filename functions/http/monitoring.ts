@@ -1,6 +1,11 @@
-import { registry, runStore } from '../../shared/composition';
+import { z } from 'zod';
+
+import { registry, registryStore, runStore } from '../../shared/composition';
+import { isWindowId } from '../../shared/domain/windows';
 import { modelParamsSchema, monitoringAnswerSchema, monitoringQuerySchema } from '../../shared/schemas/api';
+import { monitoringWindowSchema } from '../../shared/schemas/monitoring';
 import { readMonitorState } from '../../shared/usecases/drift-monitor';
+import { readMonitoringWindow } from '../../shared/usecases/item-reads';
 import { defineRoute } from './api';
 import { ROLES } from './identity';
 import { pageLinks, pageRequest } from './paging';
@@ -33,4 +38,23 @@ defineRoute({
     if ('unreadable' in monitor) return { status: 200, body: { model: params.model, monitor: null, windows: page.documents, unreadable: [monitor.unreadable, ...page.unreadable], ...links } };
     return { status: 200, body: { model: params.model, monitor: monitor.state?.value ?? null, windows: page.documents, unreadable: page.unreadable, ...links } };
   },
+});
+
+/** A window id as the list shows it (`window.id`): its UTC start, an instant that exists. */
+const windowParamsSchema = modelParamsSchema.extend({
+  windowId: z.string().max(14).refine(isWindowId, 'a window id is its UTC start as YYYYMMDDTHHmmZ (20260301T0000Z)'),
+});
+
+defineRoute({
+  name: 'getMonitoringWindow',
+  method: 'GET',
+  route: 'models/{model}/monitoring/{windowId}',
+  summary: 'One monitoring window with its drift and performance verdicts, by its id (its UTC start, YYYYMMDDTHHmmZ)',
+  description:
+    'The window as the list shows it. 400 for an id that is no window id (the pattern, or an instant that does not exist: 20260230T0000Z), 404 MODEL_NOT_FOUND for an unknown model, NOT_FOUND (naming windowId) for a window not recorded; a window whose stored document no longer reads is a 500 DOCUMENT_UNREADABLE with the reason the list gives.',
+  tags: ['monitoring'],
+  access: ROLES.reader,
+  params: windowParamsSchema,
+  responses: { 200: { description: 'The window', schema: z.object({ window: monitoringWindowSchema }) } },
+  handler: async ({ params }) => ({ status: 200, body: { window: await readMonitoringWindow({ runs: runStore(), registry: registryStore() }, params.model, params.windowId) } }),
 });

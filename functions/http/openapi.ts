@@ -83,6 +83,7 @@ function operation(spec: RouteSpec): JsonSchema {
       description: response.description,
       ...(response.headers ? { headers: Object.fromEntries(Object.entries(response.headers).map(([h, d]) => [h, { description: d, schema: { type: 'string' } }])) } : {}),
       ...(response.schema ? { content: { 'application/json': { schema: schemaRef(response.schema, 'output') } } } : {}),
+      ...(response.binary ? { content: Object.fromEntries(response.binary.map((type) => [type, { schema: { type: 'string', format: 'binary' } }])) } : {}),
     };
   }
   if (spec.access !== 'public') {

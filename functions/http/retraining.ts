@@ -1,10 +1,12 @@
 import * as df from 'durable-functions';
 import { z } from 'zod';
 
-import { registry, retrainingRecords, runStore } from '../../shared/composition';
+import { registry, registryStore, retrainingRecords, runStore } from '../../shared/composition';
 import { modelParamsSchema } from '../../shared/schemas/api';
+import { retrainingRecordSchema } from '../../shared/schemas/monitoring';
 import { pageQueryShape } from '../../shared/schemas/paging';
 import { retrainingAcceptedSchema, retrainingCompletionSchema, retrainingListSchema, retrainingParamsSchema } from '../../shared/schemas/retraining';
+import { readRetrainingRequest } from '../../shared/usecases/item-reads';
 import { acceptPipelineReport, listRetrainingRequests } from '../../shared/usecases/retraining-records';
 import { reportRetrainingCompletion, retrainingStatus } from '../retraining-client';
 import { defineRoute } from './api';
@@ -36,6 +38,20 @@ defineRoute({
     const page = await listRetrainingRequests({ runs: runStore() }, params.model, pageRequest(query));
     return { status: 200, body: { model: params.model, requests: page.documents, unreadable: page.unreadable, ...pageLinks(request, page.next) } };
   },
+});
+
+defineRoute({
+  name: 'getRetraining',
+  method: 'GET',
+  route: 'models/{model}/retraining/{requestId}',
+  summary: 'One retraining request and its state, by its id (what a webhook trainer or pipeline polls)',
+  description:
+    'The request as the list shows it. 404 MODEL_NOT_FOUND for an unknown model, NOT_FOUND (naming requestId) for an unknown request; a request whose stored document no longer reads is a 500 DOCUMENT_UNREADABLE with the reason the list gives.',
+  tags: ['retraining'],
+  access: ROLES.reader,
+  params: retrainingParamsSchema,
+  responses: { 200: { description: 'The request', schema: z.object({ request: retrainingRecordSchema }) } },
+  handler: async ({ params }) => ({ status: 200, body: { request: await readRetrainingRequest({ runs: runStore(), registry: registryStore() }, params.model, params.requestId) } }),
 });
 
 defineRoute({

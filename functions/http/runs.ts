@@ -1,13 +1,14 @@
 import { z } from 'zod';
 
-import { batch, dataLake, registry } from '../../shared/composition';
-import { errors, isDomainError, parseOrThrow } from '../../shared/domain/errors';
+import { batch, dataLake, registry, registryStore } from '../../shared/composition';
+import { isDomainError, parseOrThrow } from '../../shared/domain/errors';
 import { parseJsonText } from '../../shared/domain/json-text';
 import { lakePaths } from '../../shared/domain/lake-paths';
 import { holdsAnyDocument } from '../../shared/ports/run-store';
 import { modelParamsSchema } from '../../shared/schemas/api';
 import { inferenceRunSchema, type PredictionManifest, predictionManifestSchema, runStateSchema, unreadableDocumentsSchema } from '../../shared/schemas/monitoring';
 import { pageLinksShape, pageQueryShape } from '../../shared/schemas/paging';
+import { readInferenceRun } from '../../shared/usecases/item-reads';
 import { defineRoute } from './api';
 import { ROLES } from './identity';
 import { pageLinks, pageRequest } from './paging';
@@ -46,6 +47,8 @@ defineRoute({
   method: 'GET',
   route: 'models/{model}/runs/{runId}',
   summary: 'A run: counts, quarantined rows by reason, the predictions manifest with links to its parts',
+  description:
+    'A run of a drop for a model not registered yet reads too. 404 MODEL_NOT_FOUND for a name with neither a model nor runs, NOT_FOUND (naming runId) for an unknown run; a run whose stored document no longer reads is a 500 DOCUMENT_UNREADABLE with the reason the list gives.',
   tags: ['runs'],
   access: ROLES.reader,
   params: runParamsSchema,
@@ -62,9 +65,7 @@ defineRoute({
     },
   },
   handler: async ({ params }) => {
-    const found = await batch().runs.runs.get(params.model, params.runId);
-    if (!found) throw errors.notFound(`run '${params.runId}' of '${params.model}' does not exist`, { runId: params.runId });
-    const run = found.value;
+    const run = await readInferenceRun({ runs: batch().runs, registry: registryStore() }, params.model, params.runId);
     const lake = dataLake();
     let manifest: PredictionManifest | null = null;
     let manifestUnreadable: string | undefined;

@@ -3,10 +3,23 @@ import { ERROR_CODES, errors, parseOrThrow } from '../../../shared/domain/errors
 import { approveBodySchema } from '../../../shared/schemas/api';
 
 describe('problem documents', () => {
-  it('when any error code is mapped, then it has a 4xx status, but the backend\'s own files missing is a 500', () => {
+  it("when any error code is mapped, then it has a 4xx status, but the backend's own files missing or its stored records unreadable is a 500", () => {
     for (const code of ERROR_CODES) expect(STATUS_OF[code]).toBeGreaterThanOrEqual(400);
     expect(Object.keys(STATUS_OF).sort()).toEqual([...ERROR_CODES].sort());
-    expect(ERROR_CODES.filter((code) => STATUS_OF[code] >= 500)).toEqual(['ARTIFACT_MISSING']);
+    expect(ERROR_CODES.filter((code) => STATUS_OF[code] >= 500)).toEqual(['ARTIFACT_MISSING', 'DOCUMENT_UNREADABLE']);
+  });
+
+  it('when a stored record no longer reads, then the problem names the model, the id and the reason', () => {
+    expect(problemOf(errors.documentUnreadable('monitoring window', 'demand', '20260301T0000Z', 'its stored window document is invalid: x'))).toEqual({
+      type: 'urn:mlops:problem:document-unreadable',
+      title: 'Document unreadable',
+      status: 500,
+      detail: "the stored monitoring window '20260301T0000Z' of 'demand' cannot be read: its stored window document is invalid: x",
+      code: 'DOCUMENT_UNREADABLE',
+      model: 'demand',
+      id: '20260301T0000Z',
+      reason: 'its stored window document is invalid: x',
+    });
   });
 
   it('when a version\'s artifact is missing from the lake, then the problem names the model, version and file, and no lake path', () => {
