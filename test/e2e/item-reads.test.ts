@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { cosmosContainers } from '../../shared/adapters/cosmos/client';
+import { closeCosmos, cosmosContainers } from '../../shared/adapters/cosmos/client';
 import { cosmosRunStore } from '../../shared/adapters/cosmos/run-store';
 import { lakePaths } from '../../shared/domain/lake-paths';
 import { aMonitoringWindow, anActualsRecord, aRetrainingRecord } from '../support/builders';
@@ -23,6 +23,7 @@ const sha256 = createHash('sha256').update(pkg.onnx).digest('hex');
 
 let devhost: ProductDevhost;
 let dataDir: string;
+const sharedCosmos = process.env.COSMOS_ENDPOINT;
 const reader = () => apiClient(devhost.origin, 'reader');
 
 /** A call as a signed-in caller with no MLOps role. */
@@ -52,6 +53,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  closeCosmos();
+  if (sharedCosmos === undefined) delete process.env.COSMOS_ENDPOINT;
+  else process.env.COSMOS_ENDPOINT = sharedCosmos;
   await devhost?.stop();
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
