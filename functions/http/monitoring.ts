@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { registry, registryStore, runStore } from '../../shared/composition';
 import { isWindowId } from '../../shared/domain/windows';
 import { modelParamsSchema, monitoringAnswerSchema, monitoringQuerySchema } from '../../shared/schemas/api';
-import { monitoringWindowSchema } from '../../shared/schemas/monitoring';
+import { monitoringWindowSchema, windowIdSchema } from '../../shared/schemas/monitoring';
 import { readMonitorState } from '../../shared/usecases/drift-monitor';
 import { readMonitoringWindow } from '../../shared/usecases/item-reads';
 import { defineRoute } from './api';
@@ -42,7 +42,7 @@ defineRoute({
 
 /** A window id as the list shows it (`window.id`): its UTC start, an instant that exists. */
 const windowParamsSchema = modelParamsSchema.extend({
-  windowId: z.string().max(14).refine(isWindowId, 'a window id is its UTC start as YYYYMMDDTHHmmZ (20260301T0000Z)'),
+  windowId: windowIdSchema.refine(isWindowId, 'a window id is the UTC start of an instant that exists, as YYYYMMDDTHHmmZ (20260301T0000Z)'),
 });
 
 defineRoute({

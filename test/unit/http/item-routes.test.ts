@@ -118,4 +118,12 @@ describe('GET a version file', () => {
     });
     expect(Object.keys(operation.responses['200']!.headers)).toEqual(['Content-Length', 'ETag', 'Content-Disposition', 'Repr-Digest']);
   });
+
+  it('when the OpenAPI document is generated, then the single-record routes list their id parameters, the window id with its pattern', () => {
+    const paths = openApiDocument(apiRoutes).paths as Record<string, { get?: { parameters: { name: string; schema: { pattern?: string } }[] } }>;
+    for (const [route, id] of [['/models/{model}/retraining/{requestId}', 'requestId'], ['/models/{model}/actuals/{actualsId}', 'actualsId'], ['/models/{model}/monitoring/{windowId}', 'windowId']] as const) {
+      expect(paths[route]?.get?.parameters.map((p) => p.name)).toEqual(['model', id]);
+    }
+    expect(paths['/models/{model}/monitoring/{windowId}']!.get!.parameters[1]!.schema.pattern).toBe('^\\d{8}T\\d{4}Z$');
+  });
 });
