@@ -1,10 +1,11 @@
 import { errors } from '../domain/errors';
 import { lakePaths, parseLabelledPath } from '../domain/lake-paths';
 import type { DataLake } from '../ports/data-lake';
-import type { ModelRegistry, Versioned } from '../ports/model-registry';
-import { type DocumentCollection, holdsAnyDocument, type NewestFirstPages, type RunStore, type UnreadableDocument } from '../ports/run-store';
+import type { ModelRegistry } from '../ports/model-registry';
+import { type DocumentCollection, holdsAnyDocument, type NewestFirstPages, type RunStore } from '../ports/run-store';
 import type { ActualsRecord, InferenceRun, MonitoringWindow, RetrainingRecord } from '../schemas/monitoring';
 import { listPaths } from './actuals/deps';
+import { readStoredDocument } from './stored-document';
 
 /**
  * Reads of one production record by its id (a run, an actuals record, a monitoring window, a
@@ -15,18 +16,6 @@ import { listPaths } from './actuals/deps';
 export interface ItemReadDeps {
   runs: RunStore;
   registry: ModelRegistry;
-}
-
-/** One stored document by id: as read, undefined when there is none, or which and why when it no longer reads. */
-export async function readStoredDocument<T>(collection: DocumentCollection<T>, model: string, id: string): Promise<Versioned<T> | { unreadable: UnreadableDocument } | undefined> {
-  try {
-    return await collection.get(model, id);
-  } catch (error) {
-    // `get` fails alike on a document that does not read and on an outage: a listing of that one id tells them apart.
-    const unreadable = (await collection.listReadableInRange(model, { from: id, limit: 1 })).unreadable.find((u) => u.id === id);
-    if (unreadable) return { unreadable };
-    throw error;
-  }
 }
 
 /** How a kind of record is named in its 404 and its DOCUMENT_UNREADABLE problem. */

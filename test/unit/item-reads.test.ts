@@ -4,7 +4,8 @@
  */
 import { lakePaths } from '../../shared/domain/lake-paths';
 import { modelRecordSchema } from '../../shared/schemas/registry';
-import { readActualsItem, readInferenceRun, readMonitoringWindow, readRetrainingRequest, readStoredDocument } from '../../shared/usecases/item-reads';
+import { readActualsItem, readInferenceRun, readMonitoringWindow, readRetrainingRequest } from '../../shared/usecases/item-reads';
+import { readStoredDocument } from '../../shared/usecases/stored-document';
 import { aModelDefinition, aMonitoringWindow, anActualsRecord, anInferenceRun, aRetrainingRecord } from '../support/builders';
 import { InMemoryModelRegistry } from '../support/in-memory-registry';
 import { inMemoryRunStore } from '../support/in-memory-run-store';

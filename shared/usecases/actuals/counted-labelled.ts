@@ -1,5 +1,6 @@
 import { parseLabelledPath } from '../../domain/lake-paths';
 import type { ActualsCollection } from '../../ports/run-store';
+import { readStoredDocument } from '../stored-document';
 
 /** An actuals record that did not read, so none of its late files counted: why, and how many of those checked were left out. */
 export interface UncountedRecord {
@@ -67,20 +68,10 @@ export class CountedLabelledFiles {
     return found;
   }
 
-  /**
-   * The record's recorded windows, or why it does not read. `get` fails alike on an outage and on
-   * a document that does not read; only then is the record listed (from its id, one document),
-   * and the listing, which reads documents one by one, tells the two apart.
-   */
+  /** The record's recorded windows, or why it does not read (an outage is thrown). */
   private async read(actualsId: string): Promise<Recorded> {
-    try {
-      const stored = await this.actuals.get(this.model, actualsId);
-      return { windows: new Set((stored?.value.lateMatches ?? []).flatMap((m) => m.windows.map((w) => `${m.runId}/${w}`))) };
-    } catch (error) {
-      const listed = await this.actuals.listReadableInRange(this.model, { from: actualsId, limit: 1 });
-      const unreadable = listed.unreadable.find((u) => u.id === actualsId);
-      if (unreadable) return { unreadable: unreadable.reason };
-      throw error;
-    }
+    const stored = await readStoredDocument(this.actuals, this.model, actualsId);
+    if (stored && 'unreadable' in stored) return { unreadable: stored.unreadable.reason };
+    return { windows: new Set((stored?.value.lateMatches ?? []).flatMap((m) => m.windows.map((w) => `${m.runId}/${w}`))) };
   }
 }
