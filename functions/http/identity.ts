@@ -23,6 +23,12 @@ const SATISFIED_BY: Record<Role, readonly Role[]> = {
   [ROLES.admin]: [ROLES.admin],
 };
 
+/**
+ * The role the approve and reject routes need. A model's approval policy may name another role a
+ * decision needs on top (policies.approval.approverRole, checked by the lifecycle's decision rule).
+ */
+export const DECISION_ROLE: Role = ROLES.approver;
+
 export const hasRole = (actor: Actor, role: Role): boolean => SATISFIED_BY[role].some((r) => actor.roles.includes(r));
 
 /** The header App Service Authentication sets (and devhost plays locally): base64 JSON. */

@@ -22,7 +22,7 @@ import type { ModelVersion } from '../../shared/schemas/model-version';
 import { registerPackage, stageUpload } from '../../shared/usecases/register-package';
 import { ensureLifecycleStarted, lifecycleStatus, notifyLifecycle } from '../durable-client';
 import { defineRoute } from './api';
-import { ROLES } from './identity';
+import { DECISION_ROLE, ROLES } from './identity';
 import { readRegistrationUpload } from './multipart';
 import { versionPath, versionSummary } from './views';
 
@@ -154,7 +154,7 @@ defineRoute({
   summary: 'Approve a version pending approval, quoting the evidence hash you read',
   description: 'Not by its registrant (separation of duties). A stale evidence hash is refused with 409 and the current one.',
   tags: ['decisions'],
-  access: ROLES.approver,
+  access: DECISION_ROLE,
   params: versionParamsSchema,
   body: { json: approveBodySchema },
   responses: { 200: { description: 'Approved; the lifecycle promotes it unless the policy leaves that to an admin', schema: decisionResultSchema } },
@@ -168,7 +168,7 @@ defineRoute({
   route: 'models/{model}/versions/{version}/reject',
   summary: 'Reject a version pending approval, quoting the evidence hash you read',
   tags: ['decisions'],
-  access: ROLES.approver,
+  access: DECISION_ROLE,
   params: versionParamsSchema,
   body: { json: rejectBodySchema },
   responses: { 200: { description: 'Rejected', schema: decisionResultSchema } },

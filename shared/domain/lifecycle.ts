@@ -87,10 +87,33 @@ export function transition(
   return { state: to, event };
 }
 
+/** Why an actor may not approve or reject a version, whatever evidence they quote. */
+export type DecisionRefusal =
+  | { rule: 'approver_role'; requiredRole: string }
+  | { rule: 'registrant' };
+
 /**
- * Approve and reject: approver role, separation of duties, and the evidence the approver saw. The
- * system may only approve, and only when the model's policy says so (autoApprove).
+ * Who may decide on a version: a user with the role the model's approval policy names, who did not
+ * register it (separation of duties); the system may only approve, and only when the policy says
+ * so (autoApprove). Undefined when `actor` may. The approve and reject commands are refused by this
+ * rule, and the approvals inbox (GET /approvals) asks it, so the inbox never offers a decision the
+ * commands would refuse.
  */
+export function decisionRefusal(
+  version: Pick<ModelVersion, 'registrant'>,
+  decision: 'approve' | 'reject',
+  actor: Actor,
+  rules: Pick<TransitionContext, 'approverRole' | 'autoApprove'>,
+): DecisionRefusal | undefined {
+  const systemMayApprove = actor.kind === 'system' && decision === 'approve' && rules.autoApprove === true;
+  if (!systemMayApprove && (actor.kind !== 'user' || !actor.roles.includes(rules.approverRole))) {
+    return { rule: 'approver_role', requiredRole: rules.approverRole };
+  }
+  if (sameIdentity(actor.id, version.registrant)) return { rule: 'registrant' };
+  return undefined;
+}
+
+/** Approve and reject: who may decide (decisionRefusal), and the evidence the approver saw. */
 function decisionGuard(
   version: ModelVersion,
   decision: 'approve' | 'reject',
@@ -98,19 +121,19 @@ function decisionGuard(
   context: TransitionContext,
   where: Record<string, unknown>,
 ): DomainError | undefined {
-  const { actor, approverRole } = context;
-  const systemMayApprove = actor.kind === 'system' && decision === 'approve' && context.autoApprove === true;
-  if (!systemMayApprove && (actor.kind !== 'user' || !actor.roles.includes(approverRole))) {
+  const { actor } = context;
+  const refusal = decisionRefusal(version, decision, actor, context);
+  if (refusal?.rule === 'approver_role') {
     return errors.forbidden(
-      `only a user with the role '${approverRole}' may decide on a version`,
+      `only a user with the role '${refusal.requiredRole}' may decide on a version`,
       {
         ...where,
         actor: actor.id,
-        requiredRole: approverRole,
+        requiredRole: refusal.requiredRole,
       },
     );
   }
-  if (sameIdentity(actor.id, version.registrant)) {
+  if (refusal?.rule === 'registrant') {
     return errors.forbidden(
       'the registrant of a version may not approve or reject it (separation of duties)',
       {

@@ -3,6 +3,7 @@ import {
   applyTransition,
   championAtFromEvents,
   championChangeEffects,
+  decisionRefusal,
   emptyChampion,
   isReplayOfLastTransition,
   planPromotion,
@@ -195,6 +196,24 @@ describe('lifecycle state machine', () => {
     it('when the policy names another approver role, then that role is required', () => {
       const result = transition(pending, COMMANDS.approve, { ...approverContext, approverRole: 'risk-officer' });
       expect(result).toMatchObject({ code: 'FORBIDDEN', details: { requiredRole: 'risk-officer' } });
+    });
+
+    it('when the decision rule is asked alone (as the approvals inbox asks it), then it names the refusal the command meets, and none where the command passes', () => {
+      const rules = { approverRole: 'risk-officer' };
+      const cases = [
+        { actor: anActor({ id: 'carol', roles: [APPROVER_ROLE] }), refusal: { rule: 'approver_role', requiredRole: 'risk-officer' } },
+        { actor: anActor({ id: 'ALICE@example.com', roles: ['risk-officer'] }), refusal: { rule: 'registrant' } },
+        { actor: anActor({ id: 'dave', roles: ['risk-officer'] }), refusal: undefined },
+      ];
+      for (const { actor, refusal } of cases) {
+        for (const type of ['approve', 'reject'] as const) {
+          expect(decisionRefusal(pending, type, actor, rules)).toEqual(refusal);
+          const outcome = transition(pending, COMMANDS[type], { ...approverContext, ...rules, actor });
+          expect(isDomainError(outcome) ? outcome.code : 'allowed').toBe(refusal ? 'FORBIDDEN' : 'allowed');
+        }
+      }
+      expect(decisionRefusal(pending, 'approve', theSystem(), { ...rules, autoApprove: true })).toBeUndefined();
+      expect(decisionRefusal(pending, 'reject', theSystem(), { ...rules, autoApprove: true })).toEqual({ rule: 'approver_role', requiredRole: 'risk-officer' });
     });
 
     it('when a rejection is allowed, then its reason is on the event', () => {
