@@ -1,6 +1,9 @@
+import { mapAtMost } from '../domain/at-most';
 import { pendingSince } from '../domain/lifecycle';
 import { addIsoDuration } from '../domain/policies/duration';
-import type { ModelRegistry } from '../ports/model-registry';
+import type { ModelListing, ModelRegistry } from '../ports/model-registry';
+import type { ModelVersion } from '../schemas/model-version';
+import type { ModelRecord } from '../schemas/registry';
 
 /** A version waiting for a person's decision, and when its lifecycle expires it. */
 export interface PendingApproval {
@@ -22,6 +25,40 @@ export interface ApprovalsOfModel {
   error?: string;
 }
 
+/** One model's versions in pending_approval as stored, with its record; or why they could not be read. */
+export type AwaitingOfModel = { model: string; record: ModelRecord; versions: ModelVersion[] } | { model: string; error: string };
+
+/** Models whose pending versions are queried at once. */
+const MODELS_AT_ONCE = 8;
+
+/**
+ * The versions in pending_approval of the models listed: one query per model for that state only
+ * (`listVersionsInState`), so a model's other versions, however many, are not read. Models that
+ * approve automatically are left out: nobody is waited for. A model whose versions cannot be read
+ * is listed with the error and the others are still read; so is a model whose stored document
+ * cannot be read (`listing.unreadable`), first.
+ */
+export async function versionsAwaitingDecision(registry: Pick<ModelRegistry, 'listVersionsInState'>, listing: ModelListing): Promise<AwaitingOfModel[]> {
+  const unreadable = listing.unreadable.map(({ modelName, reason }) => ({ model: modelName, error: reason }));
+  const waited = listing.models.filter((record) => !record.definition.policies.approval.autoApprove);
+  const read = await mapAtMost(waited, MODELS_AT_ONCE, async (record): Promise<AwaitingOfModel> => {
+    try {
+      return { model: record.modelName, record, versions: await registry.listVersionsInState(record.modelName, 'pending_approval') };
+    } catch (error) {
+      // One model's versions that cannot be read do not hide the others' approvals.
+      return { model: record.modelName, error: error instanceof Error ? error.message : String(error) };
+    }
+  });
+  return [...unreadable, ...read];
+}
+
+/** When a pending version's lifecycle expires it: its entry into pending_approval plus the model's approval timeout. */
+export function pendingApprovalOf(record: ModelRecord, version: ModelVersion, now: Date): PendingApproval {
+  const entered = pendingSince(version);
+  const deadline = addIsoDuration(new Date(entered), record.definition.policies.approval.timeout);
+  return { model: record.modelName, version: version.version, pendingSince: entered, deadline: deadline.toISOString(), timeLeftMs: deadline.getTime() - now.getTime() };
+}
+
 /**
  * Every version waiting in pending_approval, per model, with its deadline computed from stored
  * state only (the registry: the version's transition into pending_approval and the model's
@@ -32,30 +69,12 @@ export interface ApprovalsOfModel {
  * are left out: nobody is waited for. A model whose versions cannot be read is listed with the
  * `error` and the others are still read; so is a model whose stored document cannot be read.
  */
-export async function pendingApprovals(registry: Pick<ModelRegistry, 'listModels' | 'listVersions'>, now: Date): Promise<ApprovalsOfModel[]> {
-  const result: ApprovalsOfModel[] = [];
-  const listing = await registry.listModels();
-  for (const { modelName, reason } of listing.unreadable) result.push({ model: modelName, pending: [], error: reason });
-  for (const record of listing.models) {
-    const policy = record.definition.policies.approval;
-    if (policy.autoApprove) continue;
-    const pending: PendingApproval[] = [];
-    let versions;
-    try {
-      versions = await registry.listVersions(record.modelName);
-    } catch (error) {
-      // One model's versions that cannot be read do not hide the others' approvals.
-      result.push({ model: record.modelName, pending, error: error instanceof Error ? error.message : String(error) });
-      continue;
-    }
-    for (const version of versions) {
-      if (version.state !== 'pending_approval') continue;
-      const entered = pendingSince(version);
-      const deadline = addIsoDuration(new Date(entered), policy.timeout);
-      pending.push({ model: record.modelName, version: version.version, pendingSince: entered, deadline: deadline.toISOString(), timeLeftMs: deadline.getTime() - now.getTime() });
-    }
+export async function pendingApprovals(registry: Pick<ModelRegistry, 'listModels' | 'listVersionsInState'>, now: Date): Promise<ApprovalsOfModel[]> {
+  const models = await versionsAwaitingDecision(registry, await registry.listModels());
+  return models.map((found) => {
+    if ('error' in found) return { model: found.model, pending: [], error: found.error };
+    const pending = found.versions.map((version) => pendingApprovalOf(found.record, version, now));
     pending.sort((a, b) => a.timeLeftMs - b.timeLeftMs);
-    result.push({ model: record.modelName, pending });
-  }
-  return result;
+    return { model: found.model, pending };
+  });
 }

@@ -7,6 +7,7 @@
 import type { DataPoint, Histogram } from '@opentelemetry/sdk-metrics';
 
 import { driftMetrics, OVERALL_SEGMENT, recordPendingApprovals, recordQueueAge } from '../../../shared/adapters/telemetry/metrics';
+import type { LifecycleState } from '../../../shared/schemas/lifecycle';
 import { modelInputSchema } from '../../../shared/schemas/model';
 import type { ModelVersion } from '../../../shared/schemas/model-version';
 import type { ModelRecord } from '../../../shared/schemas/registry';
@@ -110,7 +111,10 @@ describe('pending approvals', () => {
         ],
       });
     const versions = [pendingSince(1, '2026-06-10T00:00:00.000Z'), aModelVersion({ version: 2, state: 'production' }), pendingSince(3, '2026-06-14T12:00:00.000Z')];
-    return { listModels: () => Promise.resolve({ models: [model], unreadable: [] }), listVersions: () => Promise.resolve(versions) };
+    return {
+      listModels: () => Promise.resolve({ models: [model], unreadable: [] }),
+      listVersionsInState: (_model: string, state: LifecycleState) => Promise.resolve(versions.filter((v) => v.state === state)),
+    };
   }
 
   it('when versions wait for approval, then each deadline is their entry into pending_approval plus the timeout, soonest first', async () => {
@@ -127,7 +131,8 @@ describe('pending approvals', () => {
     const damaged: ModelRecord = { ...record!, modelName: 'aaa-damaged', definition: { ...record!.definition, name: 'aaa-damaged' } };
     const registry = {
       listModels: () => Promise.resolve({ models: [damaged, record!], unreadable: [] }),
-      listVersions: (model: string) => (model === 'aaa-damaged' ? Promise.reject(new Error('stored registry document version-00000001 is invalid')) : churn.listVersions()),
+      listVersionsInState: (model: string, state: LifecycleState) =>
+        model === 'aaa-damaged' ? Promise.reject(new Error('stored registry document version-00000001 is invalid')) : churn.listVersionsInState(model, state),
     };
     const found = await pendingApprovals(registry, new Date('2026-06-15T12:00:00.000Z'));
     expect(found.map((m) => [m.model, m.pending.map((p) => p.version), m.error])).toEqual([
@@ -142,7 +147,7 @@ describe('pending approvals', () => {
     const churn = world('PT36H');
     const registry = {
       listModels: async () => ({ ...(await churn.listModels()), unreadable: [{ modelName: 'aaa-damaged', reason: 'its stored model document is invalid: task' }] }),
-      listVersions: () => churn.listVersions(),
+      listVersionsInState: churn.listVersionsInState,
     };
     const found = await pendingApprovals(registry, new Date('2026-06-15T12:00:00.000Z'));
     expect(found.map((m) => [m.model, m.pending.map((p) => p.version), m.error])).toEqual([
