@@ -9,3 +9,4 @@ import './runs';
 import './score';
 import './actuals';
 import './retraining';
+import './approvals';
