@@ -53,9 +53,10 @@ const EVIDENCE_AT_ONCE = 8;
 export async function approvalsInbox(deps: ApprovalsInboxDeps, request: ApprovalsInboxRequest): Promise<ApprovalsInbox> {
   const found = await versionsAwaitingDecision(deps.registry, await modelsToRead(deps.registry, request.model));
   const unreadable = found.flatMap((m) => ('error' in m ? [{ model: m.model, reason: m.error }] : []));
-  const waiting = found.flatMap((m) => ('error' in m ? [] : m.versions.map((version) => ({ record: m.record, version }))));
-  let approvals = await mapAtMost(waiting, EVIDENCE_AT_ONCE, ({ record, version }) => awaitingApproval(deps.lake, record, version, request));
-  if (request.youMayDecide !== undefined) approvals = approvals.filter((a) => a.youMayDecide === request.youMayDecide);
+  let waiting = found.flatMap((m) => ('error' in m ? [] : m.versions.map((version) => awaiting(m.record, version, request))));
+  // Filtered before the evidence is read: what the caller did not ask for costs no blob read.
+  if (request.youMayDecide !== undefined) waiting = waiting.filter((a) => a.entry.youMayDecide === request.youMayDecide);
+  const approvals = await mapAtMost(waiting, EVIDENCE_AT_ONCE, ({ entry, version }) => withValidation(deps.lake, entry, version));
   approvals.sort((a, b) => Date.parse(a.deadline) - Date.parse(b.deadline) || (a.model < b.model ? -1 : a.model > b.model ? 1 : 0) || a.version - b.version);
   return { approvals, unreadable };
 }
@@ -73,7 +74,8 @@ async function modelsToRead(registry: ApprovalsInboxDeps['registry'], model: str
   return { models: [record], unreadable: [] };
 }
 
-async function awaitingApproval(lake: ApprovalsInboxDeps['lake'], record: ModelRecord, version: ModelVersion, request: ApprovalsInboxRequest): Promise<AwaitingApproval> {
+/** A waiting version's entry before its evidence is read, with the version it describes. */
+function awaiting(record: ModelRecord, version: ModelVersion, request: ApprovalsInboxRequest): { entry: AwaitingApproval; version: ModelVersion } {
   const whyNot = whyYouMayNotDecide(record, version, request);
   const entry: AwaitingApproval = {
     ...pendingApprovalOf(record, version, request.now),
@@ -83,6 +85,11 @@ async function awaitingApproval(lake: ApprovalsInboxDeps['lake'], record: ModelR
     youMayDecide: whyNot === undefined,
     ...(whyNot !== undefined ? { whyNot } : {}),
   };
+  return { entry, version };
+}
+
+/** The entry with its evidence summary, or why the evidence cannot be read. */
+async function withValidation(lake: DataLake, entry: AwaitingApproval, version: ModelVersion): Promise<AwaitingApproval> {
   if (version.evidenceHash === undefined) return { ...entry, evidenceUnreadable: 'the version carries no evidence hash' };
   const path = lakePaths.evidence(version.modelName, version.version, version.evidenceHash);
   try {

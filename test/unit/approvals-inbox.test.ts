@@ -284,6 +284,19 @@ describe('approvals inbox', () => {
       expect((await world.inbox(lea, { youMayDecide: false })).approvals.map((a) => a.model)).toEqual(['churn']);
       expect((await world.inbox(lea)).approvals.map((a) => a.model)).toEqual(['churn', 'fraud']);
     });
+
+    it('when only what the caller may decide is asked for, then the evidence of the others is not read', async () => {
+      const world = await twoModels();
+      const read: string[] = [];
+      const readBuffer = world.lake.readBuffer.bind(world.lake);
+      world.lake.readBuffer = (path, range) => {
+        read.push(path);
+        return readBuffer(path, range);
+      };
+      const [entry] = (await world.inbox(lea, { youMayDecide: true })).approvals;
+      expect(entry).toMatchObject({ model: 'fraud', validation: { decision: 'pass' } });
+      expect(read).toEqual([expect.stringMatching(/^evidence\/fraud\/1\//)]);
+    });
   });
 
   describe('models that cannot be read', () => {
