@@ -42,7 +42,7 @@ app.timer('reconcileOrchestrations', {
     const leftForAPerson = report.models.reduce((n, m) => n + m.leftForAPerson.length, 0);
     const notPromoted = report.models.reduce((n, m) => n + m.notPromoted.length, 0);
     context.log(
-      `reconcileOrchestrations: ${report.models.length} model(s) checked, ${count(['run', 'actuals'])} document(s) failed as their orchestration ended without recording the outcome, ${count(['version'])} version(s) failed validation as their lifecycle ended or is gone while they were validating, ${restarted} version(s) whose lifecycle ended or is gone before they were decided (or, approved, promoted) had it started again, ${leftForAPerson} left for a person (too many restarts), ${notPromoted} approved version(s) left approved as promoting them would undo a later decision`,
+      `reconcileOrchestrations: ${report.models.length} model(s) checked, ${count(['run', 'actuals'])} document(s) failed as their orchestration ended without recording the outcome, ${count(['version'])} version(s) failed validation as their lifecycle ended or is gone while they were validating, ${restarted} version(s) whose lifecycle ended or is gone before they were decided (or, approved, promoted) had it started again, ${leftForAPerson} left for a person (too many restarts), ${notPromoted} approved version(s) left approved as promoting them would undo a later decision or act on an approval not given to promote`,
     );
     if (problems.length > 0) throw new Error(`reconcileOrchestrations: ${problems.join('; ')}`.slice(0, 4000));
   },

@@ -2,13 +2,14 @@ import { isDomainError } from '../domain/errors';
 import { lakePaths } from '../domain/lake-paths';
 import { approvedSince } from '../domain/lifecycle';
 import { lifecycleInstanceId } from '../domain/lifecycle-instance';
-import { promotionRefusal, RESTARTABLE_LIFECYCLE_STATES, type RestartableLifecycleState, restartRefusal, STARTING_LIFECYCLE_GRACE_MS } from '../domain/policies/lifecycle-restart';
+import { promoteOnApprovalBefore, type PromoteOnApprovalChange, promotionRefusal, RESTARTABLE_LIFECYCLE_STATES, type RestartableLifecycleState, restartRefusal, STARTING_LIFECYCLE_GRACE_MS } from '../domain/policies/lifecycle-restart';
 import { impossibleInstanceId, strandedBy } from '../domain/policies/orchestration-outcome';
 import type { InstanceStatus, OrchestrationInstances } from '../ports/orchestration-instances';
 import type { ModelNamePage, UnreadableDocument } from '../ports/run-store';
 import type { Actor, LifecycleState } from '../schemas/lifecycle';
 import type { ModelVersion } from '../schemas/model-version';
 import type { ActualsRecord, InferenceRun } from '../schemas/monitoring';
+import type { PageKey } from '../schemas/paging';
 import type { ActualsDeps } from './actuals/deps';
 import { failStrandedActualsJoin, finishStrandedJoinFollowUps } from './actuals/record';
 import { clearRunFollowUpsPending, failStrandedRun, ORCHESTRATED_RUN_STATES, SCHEDULED_DROPS } from './batch-inference';
@@ -69,7 +70,8 @@ export interface ModelReconciliation {
   /**
    * Approved versions whose lifecycle ended before promoting them, left approved because a
    * restarted lifecycle must not promote them (promotionRefusal: a later champion change or
-   * approval would be undone, or the approval is too old). `approved` is where such a version
+   * approval would be undone, the approval is too old, or it was given while the policy left
+   * promotion to an admin). `approved` is where such a version
    * rests until an admin promotes it, and a lifecycle history purged by retention would otherwise
    * be reported every hour for good, so these are logged at debug level only.
    */
@@ -140,7 +142,7 @@ const message = (error: unknown) => (error instanceof Error ? error.message : St
  * (`registered`, `pending_approval`), and `approved` ones whose model promotes on approval, whose
  * lifecycle is so get it started again instead (it picks up from their state, and promotes an
  * approved one), at most MAX_LIFECYCLE_RESTARTS times per version; past that, or when promoting
- * would undo a later decision (promotionRefusal), they are reported for a person. Then every open
+ * would undo a later decision or act on an approval not given to promote (promotionRefusal), they are reported for a person. Then every open
  * retraining request whose version is decided is closed, as the lifecycle's end would have: that of
  * a version failed here, and one whose close an outage interrupted.
  */
@@ -389,7 +391,7 @@ async function reconcileVersion(deps: ReconcileDeps, version: ModelVersion, stat
  * between the approval and the promotion): the restarted lifecycle promotes it. Not when that
  * lifecycle completed after the approval (it ended as it meant to: another champion change won the
  * race, or the policy then left promotion to an admin; one that completed before the approval
- * never saw it), nor when promotionRefusal says a later decision would be undone (then it rests
+ * never saw it), nor when promotionRefusal refuses (a later decision would be undone, or the approval was not given to promote: then it rests
  * approved, reported in `notPromoted`). A
  * registered version with no instance yet, registered within STARTING_LIFECYCLE_GRACE_MS, is left
  * alone: its registration may be about to start it. The restart is recorded on the version first, by an
@@ -440,16 +442,51 @@ async function restartStrandedLifecycle(
 /**
  * Why the lifecycle of this approved version is not started again to promote it: a later decision
  * it would undo (promotionRefusal, against the champion pointer as stored now and the latest other
- * approval listed), or an approval too old to act on.
+ * approval listed), an approval too old to act on, or one given while the policy left promotion to
+ * an admin (the model's ledger since the approval).
  */
 async function promotionRefused(deps: ReconcileDeps, version: ModelVersion, approved: readonly ModelVersion[], now: Date): Promise<string | undefined> {
-  const champion = await deps.registry.getChampion(version.modelName);
+  const [champion, promoteOnApprovalChange] = await Promise.all([
+    deps.registry.getChampion(version.modelName),
+    promoteOnApprovalChangeSince(deps, version.modelName, approvedSince(version)),
+  ]);
   const approvedAt = Date.parse(approvedSince(version));
   const later = approved
     .filter((other) => other.version !== version.version && Date.parse(approvedSince(other)) > approvedAt)
     .sort((a, b) => Date.parse(approvedSince(b)) - Date.parse(approvedSince(a)))[0];
   const laterApproval = later && { version: later.version, at: approvedSince(later) };
-  return promotionRefusal(version, { now, champion: champion?.value, laterApproval });
+  return promotionRefusal(version, { now, champion: champion?.value, laterApproval, promoteOnApprovalChange });
+}
+
+/** Ledger entries one page of a model's updates since an approval holds. */
+const MODEL_UPDATES_PER_PAGE = 100;
+/**
+ * How many of a model's updates since an approval reconciliation reads to find the policy the
+ * approval was given under. Approvals older than MAX_APPROVAL_AGE_TO_PROMOTE_MS are refused anyway,
+ * and no model is updated this often in a week: past it, the version is left for a person.
+ */
+export const MAX_MODEL_UPDATES_READ_SINCE_APPROVAL = 1000;
+
+/**
+ * The first change of promoteOnApproval the model's ledger records at or after `approvedAt` (its
+ * `model_updated` entries, oldest first, a page at a time, read only as far as that change), or
+ * undefined when none does. An update stamped the very millisecond of the approval counts as after
+ * it: of the two orders, that one leaves the version for a person.
+ */
+async function promoteOnApprovalChangeSince(deps: ReconcileDeps, model: string, approvedAt: string): Promise<PromoteOnApprovalChange | undefined> {
+  let read = 0;
+  for (let after: PageKey | undefined; ; ) {
+    const page = await deps.registry.listAuditPage(model, { kind: 'model_updated', from: approvedAt, limit: MODEL_UPDATES_PER_PAGE, ...(after ? { after } : {}) });
+    for (const entry of page.entries) {
+      if (entry.kind !== 'model_updated') continue;
+      const before = promoteOnApprovalBefore(entry);
+      if (before !== undefined) return { at: entry.at, revision: entry.revision, wasOn: before.wasOn };
+    }
+    read += page.entries.length;
+    if (page.next === null) return undefined;
+    if (read >= MAX_MODEL_UPDATES_READ_SINCE_APPROVAL) return { unread: read };
+    after = page.next;
+  }
 }
 
 const isRestartable = (state: LifecycleState | undefined): state is RestartableLifecycleState => (RESTARTABLE_LIFECYCLE_STATES as readonly (LifecycleState | undefined)[]).includes(state);

@@ -1,6 +1,6 @@
 import type { LifecycleState } from '../../schemas/lifecycle';
 import type { ModelVersion } from '../../schemas/model-version';
-import type { ChampionPointer } from '../../schemas/registry';
+import type { ChampionPointer, ModelUpdatedEvent } from '../../schemas/registry';
 import { approvedSince } from '../lifecycle';
 
 /**
@@ -64,6 +64,52 @@ export interface PromotionContext {
   champion: ChampionPointer | undefined;
   /** Another version of the model still `approved` and approved after this one, with when. */
   laterApproval?: { version: number; at: string } | undefined;
+  /**
+   * The first change of promoteOnApproval the model's ledger records at or after the approval
+   * (promoteOnApprovalBefore of its `model_updated` entries, oldest first); undefined when none
+   * does, so the policy as read now (promoteOnApproval) is the one the approval was given under.
+   */
+  promoteOnApprovalChange?: PromoteOnApprovalChange | undefined;
+}
+
+/**
+ * A change of promoteOnApproval after an approval: when, by which revision of the definition, and
+ * what it was before (undefined: the entry does not tell); or `unread`, the number of model
+ * updates since the approval read without finding one when reading stopped (more were left).
+ */
+export type PromoteOnApprovalChange = { at: string; revision: number; wasOn: boolean | undefined } | { unread: number };
+
+/** Where the ledger records a change of the approval policy's promoteOnApproval. */
+export const PROMOTE_ON_APPROVAL_PATH = 'policies.approval.promoteOnApproval';
+
+/**
+ * What promoteOnApproval was just before `update`, when the update changed it: the change's `from`
+ * at its path, or inside the `from` of a parent's change (a definition read with its defaults has
+ * every leaf, so this is for entries written otherwise). `{ wasOn: undefined }` when the entry
+ * cannot tell (its values truncated to a preview, or no boolean there): an approval whose policy
+ * is not known is not acted on. Undefined when the update left it alone.
+ */
+export function promoteOnApprovalBefore(update: Pick<ModelUpdatedEvent, 'changes'>): { wasOn: boolean | undefined } | undefined {
+  for (const change of update.changes) {
+    if (!(PROMOTE_ON_APPROVAL_PATH === change.path || PROMOTE_ON_APPROVAL_PATH.startsWith(`${change.path}.`))) continue;
+    const inside = PROMOTE_ON_APPROVAL_PATH.slice(change.path.length + 1);
+    if (change.truncated) return { wasOn: undefined };
+    const [from, to] = [valueAt(change.from, inside), valueAt(change.to, inside)];
+    if (JSON.stringify(from) === JSON.stringify(to)) continue;
+    return { wasOn: typeof from === 'boolean' ? from : undefined };
+  }
+  return undefined;
+}
+
+/** The value at the dotted `path` inside `root` (all of it for an empty path); undefined where there is none. */
+function valueAt(root: unknown, path: string): unknown {
+  if (path === '') return root;
+  let value = root;
+  for (const key of path.split('.')) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.hasOwn(value, key)) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
 }
 
 /**
@@ -71,13 +117,15 @@ export interface PromotionContext {
  * before it promoted it, with what a person does; undefined when it may. Each refusal guards a
  * later decision the promotion would undo: the champion changed at or after the approval (another
  * change won the race against the lifecycle, or a person promoted or rolled back since), another
- * version was approved after it (its promotion is the later instruction), or the approval is older
- * than MAX_APPROVAL_AGE_TO_PROMOTE_MS.
+ * version was approved after it (its promotion is the later instruction), the approval is older
+ * than MAX_APPROVAL_AGE_TO_PROMOTE_MS, or the policy it was given under did not have
+ * promoteOnApproval (an admin turned it on since: the approval left promotion to an admin), or
+ * that policy is not known.
  */
 export function promotionRefusal(version: Pick<ModelVersion, 'modelName' | 'version' | 'history' | 'updatedAt'>, context: PromotionContext): string | undefined {
   const approvedAt = approvedSince(version);
   const then = BY_HAND.approved(version.modelName);
-  const { champion, laterApproval, now } = context;
+  const { champion, laterApproval, now, promoteOnApprovalChange: policyChange } = context;
   if (champion !== undefined && champion.epoch > 0 && Date.parse(champion.since) >= Date.parse(approvedAt)) {
     const change = champion.lastChange;
     const what = change ? `${change.cause} to ${change.to === null ? 'no champion' : `version ${change.to}`} by ${change.actor.id}` : `version ${champion.version ?? 'none'}`;
@@ -88,6 +136,15 @@ export function promotionRefusal(version: Pick<ModelVersion, 'modelName' | 'vers
   }
   if (now.getTime() - Date.parse(approvedAt) > MAX_APPROVAL_AGE_TO_PROMOTE_MS) {
     return `it was approved at ${approvedAt}, more than ${MAX_APPROVAL_AGE_TO_PROMOTE_MS / 86_400_000} days ago, and an approval so old is not acted on without a person, so it is left for a person: ${then}`;
+  }
+  if (policyChange !== undefined && 'unread' in policyChange) {
+    return `the model was updated more than ${policyChange.unread} times since its approval at ${approvedAt}, too often to read whether its approval policy had promoteOnApproval then, so it is left for a person: ${then}`;
+  }
+  if (policyChange !== undefined && policyChange.wasOn === undefined) {
+    return `the model's update at ${policyChange.at} (revision ${policyChange.revision}) changed ${PROMOTE_ON_APPROVAL_PATH} after its approval at ${approvedAt}, and its ledger entry does not say what it was before, so whether the approval was to promote it is not known and it is left for a person: ${then}`;
+  }
+  if (policyChange?.wasOn === false) {
+    return `it was approved at ${approvedAt} while the model's approval policy left promotion to an admin (promoteOnApproval was turned on at ${policyChange.at}, revision ${policyChange.revision}), so it is left for a person: ${then}`;
   }
   return undefined;
 }

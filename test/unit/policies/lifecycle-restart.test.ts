@@ -1,4 +1,4 @@
-import { MAX_APPROVAL_AGE_TO_PROMOTE_MS, MAX_LIFECYCLE_RESTARTS, promotionRefusal, restartRefusal } from '../../../shared/domain/policies/lifecycle-restart';
+import { MAX_APPROVAL_AGE_TO_PROMOTE_MS, MAX_LIFECYCLE_RESTARTS, PROMOTE_ON_APPROVAL_PATH, promoteOnApprovalBefore, promotionRefusal, restartRefusal } from '../../../shared/domain/policies/lifecycle-restart';
 import type { TransitionEvent } from '../../../shared/schemas/lifecycle';
 import type { LifecycleRestart } from '../../../shared/schemas/model-version';
 import type { ChampionPointer } from '../../../shared/schemas/registry';
@@ -54,5 +54,50 @@ describe('promotionRefusal', () => {
   it('when the version has no approval in its history (written before histories), then its approval time is its last update', () => {
     expect(promotionRefusal({ ...version, history: [] }, { now: NOW, champion: pointer('2026-03-10T10:30:00.000Z') })).toBeUndefined();
     expect(promotionRefusal({ ...version, history: [] }, { now: NOW, champion: pointer('2026-03-10T11:00:00.000Z') })).toMatch(/after its approval at 2026-03-10T11:00:00.000Z/);
+  });
+});
+
+describe('promoteOnApprovalBefore', () => {
+  it('when an update changed promoteOnApproval, then it answers the value before; an update that did not touch it answers nothing', () => {
+    expect(promoteOnApprovalBefore({ changes: [{ path: 'description', from: '', to: 'x' }, { path: PROMOTE_ON_APPROVAL_PATH, from: false, to: true }] })).toEqual({ wasOn: false });
+    expect(promoteOnApprovalBefore({ changes: [{ path: PROMOTE_ON_APPROVAL_PATH, from: true, to: false }] })).toEqual({ wasOn: true });
+    expect(promoteOnApprovalBefore({ changes: [{ path: 'policies.approval.autoApprove', from: false, to: true }, { path: 'policies.approval.promoteOnApprovalX', from: true, to: false }] })).toBeUndefined();
+  });
+
+  it('when a parent of the path changed whole, then the value is read inside it, and a parent whose change leaves it alone answers nothing', () => {
+    const approval = (promoteOnApproval: boolean, timeout = 'P7D') => ({ timeout, approverRole: 'MLOps.Approver', autoApprove: false, promoteOnApproval });
+    expect(promoteOnApprovalBefore({ changes: [{ path: 'policies.approval', from: approval(false), to: approval(true) }] })).toEqual({ wasOn: false });
+    expect(promoteOnApprovalBefore({ changes: [{ path: 'policies', from: { approval: approval(true) }, to: { approval: approval(false) } }] })).toEqual({ wasOn: true });
+    expect(promoteOnApprovalBefore({ changes: [{ path: 'policies.approval', from: approval(true), to: approval(true, 'P1D') }] })).toBeUndefined();
+  });
+
+  it('when the entry cannot tell the value before (truncated to a preview, absent, not a boolean), then it answers that it changed and the value is not known', () => {
+    expect(promoteOnApprovalBefore({ changes: [{ path: 'policies', from: '{"approval":{"promoteOnApproval":false… (5000 characters of JSON)', to: '{"approval"… (5000 characters of JSON)', truncated: true }] })).toEqual({ wasOn: undefined });
+    expect(promoteOnApprovalBefore({ changes: [{ path: 'policies.approval', to: { promoteOnApproval: true } }] })).toEqual({ wasOn: undefined });
+    expect(promoteOnApprovalBefore({ changes: [{ path: PROMOTE_ON_APPROVAL_PATH, from: 'yes', to: true }] })).toEqual({ wasOn: undefined });
+  });
+});
+
+describe('promotionRefusal by the approval policy the approval was given under', () => {
+  const APPROVED_AT = '2026-03-10T10:00:00.000Z';
+  const NOW = new Date('2026-03-10T12:00:00.000Z');
+  const version = { modelName: 'demand', version: 4, history: [{ at: APPROVED_AT, to: 'approved' } as TransitionEvent], updatedAt: APPROVED_AT };
+  const then = 'so it is left for a person: promote it with POST /models/demand/promote, or retire it';
+
+  it('when promoteOnApproval was on before its first change since the approval, or never changed since, then it may be promoted', () => {
+    expect(promotionRefusal(version, { now: NOW, champion: undefined, promoteOnApprovalChange: { at: '2026-03-10T11:00:00.000Z', revision: 3, wasOn: true } })).toBeUndefined();
+    expect(promotionRefusal(version, { now: NOW, champion: undefined, promoteOnApprovalChange: undefined })).toBeUndefined();
+  });
+
+  it('when it was off, not known, or not read, then it is refused saying which', () => {
+    expect(promotionRefusal(version, { now: NOW, champion: undefined, promoteOnApprovalChange: { at: '2026-03-10T11:00:00.000Z', revision: 3, wasOn: false } })).toBe(
+      `it was approved at ${APPROVED_AT} while the model's approval policy left promotion to an admin (promoteOnApproval was turned on at 2026-03-10T11:00:00.000Z, revision 3), ${then}`,
+    );
+    expect(promotionRefusal(version, { now: NOW, champion: undefined, promoteOnApprovalChange: { at: '2026-03-10T11:00:00.000Z', revision: 3, wasOn: undefined } })).toBe(
+      `the model's update at 2026-03-10T11:00:00.000Z (revision 3) changed policies.approval.promoteOnApproval after its approval at ${APPROVED_AT}, and its ledger entry does not say what it was before, so whether the approval was to promote it is not known and it is left for a person: promote it with POST /models/demand/promote, or retire it`,
+    );
+    expect(promotionRefusal(version, { now: NOW, champion: undefined, promoteOnApprovalChange: { unread: 1000 } })).toBe(
+      `the model was updated more than 1000 times since its approval at ${APPROVED_AT}, too often to read whether its approval policy had promoteOnApproval then, ${then}`,
+    );
   });
 });

@@ -7,7 +7,7 @@ import type { DocumentCollection } from '../../../shared/ports/run-store';
 import type { ActorInput, LifecycleCommand } from '../../../shared/schemas/lifecycle';
 import type { ActualsRecord, InferenceRun, RetrainingRecord } from '../../../shared/schemas/monitoring';
 import { work } from '../../../shared/usecases/actuals/deps';
-import { MODEL_NAMES_PER_PAGE, type ReconcileDeps, reconcileOrchestrations, STATUS_CALLS_AT_ONCE } from '../../../shared/usecases/reconcile-orchestrations';
+import { MAX_MODEL_UPDATES_READ_SINCE_APPROVAL, MODEL_NAMES_PER_PAGE, type ReconcileDeps, reconcileOrchestrations, STATUS_CALLS_AT_ONCE } from '../../../shared/usecases/reconcile-orchestrations';
 import { RegistryUseCases } from '../../../shared/usecases/registry';
 import { aDemandModel, DEFAULT_SETTINGS } from '../../support/actuals-kit';
 import { aModelVersionInput, anActualsRecord, anInferenceRun, sha } from '../../support/builders';
@@ -1072,6 +1072,73 @@ describe('restarting the lifecycle of approved versions whose lifecycle ended be
     await anApprovedVersion(recent.deps, new Date(NOW.getTime() - MAX_APPROVAL_AGE_TO_PROMOTE_MS + 60_000));
     await reconcileOrchestrations(recent.deps);
     expect(recent.instances.started).toHaveLength(1);
+  });
+
+  const updateAt = (deps: ReconcileDeps, time: Date, patch: Record<string, unknown>) =>
+    new RegistryUseCases({ registry: deps.registry, clock: { now: () => time }, events: deps.events }).updateModel(MODEL, patch, CAROL);
+  const promoteOnApproval = (on: boolean) => ({ policies: { approval: { promoteOnApproval: on } } });
+
+  it('when an admin turned promoteOnApproval on after the approval, then the version, approved to rest until an admin promotes it, rests approved (notPromoted) naming the update; nothing is started or written', async () => {
+    const { deps, instances } = await world(leaveToAdmin());
+    const version = await anApprovedVersion(deps, minutesAgo(90));
+    await updateAt(deps, minutesAgo(80), { description: 'unrelated first' });
+    await updateAt(deps, minutesAgo(60), promoteOnApproval(true));
+    const before = await stored(deps, version);
+    instances.set(instanceOf(version), 'Terminated', minutesAgo(85));
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect(instances.started).toEqual([]);
+    expect(await stored(deps, version)).toEqual(before);
+    expect(report.models[0]).toMatchObject({ restarted: [], leftForAPerson: [], errors: [] });
+    expect(report.models[0]!.notPromoted).toEqual([
+      {
+        version,
+        instanceId: instanceOf(version),
+        reason: `it was approved at ${minutesAgo(90).toISOString()} while the model's approval policy left promotion to an admin (promoteOnApproval was turned on at ${minutesAgo(60).toISOString()}, revision 2), so it is left for a person: ${byHand}`,
+      },
+    ]);
+  });
+
+  it('when promoteOnApproval was on at the approval (unchanged since, or turned off and on again since), or turned on before it, then the lifecycle is started again to promote it', async () => {
+    const unchanged = await world();
+    await anApprovedVersion(unchanged.deps, minutesAgo(90));
+    await updateAt(unchanged.deps, minutesAgo(60), { description: 'changed after the approval, the policy not' });
+
+    const offAndOnAgain = await world();
+    await anApprovedVersion(offAndOnAgain.deps, minutesAgo(90));
+    await updateAt(offAndOnAgain.deps, minutesAgo(60), promoteOnApproval(false));
+    await updateAt(offAndOnAgain.deps, minutesAgo(30), promoteOnApproval(true));
+
+    const onBefore = await world(leaveToAdmin());
+    await updateAt(onBefore.deps, minutesAgo(100), promoteOnApproval(true));
+    await anApprovedVersion(onBefore.deps, minutesAgo(90));
+
+    for (const { deps, instances } of [unchanged, offAndOnAgain, onBefore]) {
+      const report = await reconcileOrchestrations(deps);
+      expect(instances.started).toEqual([{ model: MODEL, version: 1 }]);
+      expect(report.models[0]).toMatchObject({ notPromoted: [], restarted: [{ version: 1, state: 'approved', approvedAt: minutesAgo(90).toISOString() }] });
+    }
+  });
+
+  it('when the model was updated more often since the approval than reconciliation reads, none of it changing the policy, then the version rests approved (notPromoted) saying so', async () => {
+    const { deps, instances } = await world();
+    const version = await anApprovedVersion(deps, minutesAgo(90));
+    for (let revision = 1; revision <= MAX_MODEL_UPDATES_READ_SINCE_APPROVAL + 1; revision++) {
+      const at = new Date(minutesAgo(80).getTime() + revision).toISOString();
+      await deps.registry.appendAudit({ id: `${MODEL}:updated:${revision}`, kind: 'model_updated', modelName: MODEL, revision, actor: { id: 'carol@example.com', kind: 'user', roles: [] }, at, changes: [{ path: 'description', from: '', to: `#${revision}` }] });
+    }
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect(instances.started).toEqual([]);
+    expect(report.models[0]!.notPromoted).toEqual([
+      {
+        version,
+        instanceId: instanceOf(version),
+        reason: `the model was updated more than ${MAX_MODEL_UPDATES_READ_SINCE_APPROVAL} times since its approval at ${minutesAgo(90).toISOString()}, too often to read whether its approval policy had promoteOnApproval then, so it is left for a person: ${byHand}`,
+      },
+    ]);
   });
 
   it(`when the version's lifecycle was started again ${MAX_LIFECYCLE_RESTARTS} times already (before its approval, too), then it is left for a person with what to do about an approved version`, async () => {
