@@ -11,9 +11,33 @@ export function parseJsonText(text: string): unknown {
 }
 
 /**
+ * How deeply sent JSON may nest arrays and objects. No body or manifest the app reads nests past a
+ * dozen levels, and what reads it (the checks below, schemas, merge patches, JSON.stringify) walks
+ * it recursively: JSON.parse takes half a million levels in a few hundred KB, which overflowed the
+ * stack of those walks (a 500) where a 400 is due.
+ */
+export const MAX_SENT_JSON_DEPTH = 64;
+
+/** Whether valid JSON text opens more than `limit` arrays and objects inside each other. One pass, strings skipped. */
+function nestedDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      i += 1;
+      while (text.charCodeAt(i) !== 0x22) i += text.charCodeAt(i) === 0x5c ? 2 : 1;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x7d || c === 0x5d) depth -= 1;
+  }
+  return false;
+}
+
+/**
  * JSON text a caller sent (a request body, a registration manifest), read as `parseJsonText` reads
- * it, or a VALIDATION_ERROR naming `what` when it is not JSON or names a field twice in one object:
- * JSON.parse keeps the last of two values silently, one the sender may not have meant.
+ * it, or a VALIDATION_ERROR naming `what` when it is not JSON, nests deeper than
+ * MAX_SENT_JSON_DEPTH, or names a field twice in one object: JSON.parse keeps the last of two
+ * values silently, one the sender may not have meant.
  */
 export function parseSentJson(text: string, what: string): unknown {
   let value: unknown;
@@ -21,6 +45,9 @@ export function parseSentJson(text: string, what: string): unknown {
     value = parseJsonText(text);
   } catch (e) {
     throw errors.validation(`${what} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (nestedDeeperThan(text, MAX_SENT_JSON_DEPTH)) {
+    throw errors.validation(`${what} nests arrays and objects more than ${MAX_SENT_JSON_DEPTH} levels deep: no field takes so deep a value`, { maxDepth: MAX_SENT_JSON_DEPTH });
   }
   const repeated = repeatedKey(text);
   if (repeated !== undefined) throw errors.validation(`${what} names '${repeated}' twice in one object: each name once`, { repeated });

@@ -1,4 +1,4 @@
-import { parseJsonText, parseSentJson } from '../../shared/domain/json-text';
+import { MAX_SENT_JSON_DEPTH, parseJsonText, parseSentJson } from '../../shared/domain/json-text';
 
 describe('JSON text from files and request bodies', () => {
   it('when the text starts with a byte-order mark, then it is parsed without it', () => {
@@ -20,5 +20,16 @@ describe('JSON text from files and request bodies', () => {
       expect(() => parseSentJson(text!, 'the request body')).toThrow(expect.objectContaining({ code: 'VALIDATION_ERROR', message: `the request body has a member named '__proto__' (at ${path}): no field is named so` }));
     }
     expect(parseSentJson('{"proto": {"__proto": 1}, "a": ["__proto__"]}', 'the request body')).toEqual({ proto: { __proto: 1 }, a: ['__proto__'] });
+  });
+
+  it('when sent JSON nests arrays or objects deeper than MAX_SENT_JSON_DEPTH (half a million levels parse in 1 MB), then it is a validation error saying so, not a stack overflow; at the limit, and with brackets inside strings, it reads', () => {
+    const deep = (levels: number, open: string, close: string) => `{"owners": ${open.repeat(levels - 1)}${close.repeat(levels - 1)}}`;
+    const refused = expect.objectContaining({ code: 'VALIDATION_ERROR', message: `the request body nests arrays and objects more than ${MAX_SENT_JSON_DEPTH} levels deep: no field takes so deep a value` });
+    expect(() => parseSentJson(deep(500_000, '[', ']'), 'the request body')).toThrow(refused);
+    expect(() => parseSentJson(`{"policies": ${'{"a": '.repeat(200_000)}1${'}'.repeat(200_000)}}`, 'the request body')).toThrow(refused);
+    expect(() => parseSentJson(deep(MAX_SENT_JSON_DEPTH + 1, '[', ']'), 'the request body')).toThrow(refused);
+    expect(parseSentJson(deep(MAX_SENT_JSON_DEPTH, '[', ']'), 'the request body')).toEqual({ owners: expect.any(Array) });
+    const brackets = `{"description": "${'[{'.repeat(100)} \\\" ${'}]'.repeat(100)}", "owners": [[["a"]]]}`;
+    expect(parseSentJson(brackets, 'the request body')).toEqual(JSON.parse(brackets));
   });
 });
