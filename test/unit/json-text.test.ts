@@ -29,7 +29,7 @@ describe('JSON text from files and request bodies', () => {
     expect(() => parseSentJson(`{"policies": ${'{"a": '.repeat(200_000)}1${'}'.repeat(200_000)}}`, 'the request body')).toThrow(refused);
     expect(() => parseSentJson(deep(MAX_SENT_JSON_DEPTH + 1, '[', ']'), 'the request body')).toThrow(refused);
     expect(parseSentJson(deep(MAX_SENT_JSON_DEPTH, '[', ']'), 'the request body')).toEqual({ owners: expect.any(Array) });
-    const brackets = `{"description": "${'[{'.repeat(100)} \\\" ${'}]'.repeat(100)}", "owners": [[["a"]]]}`;
+    const brackets = `{"description": "${'[{'.repeat(100)} \\" ${'}]'.repeat(100)}", "owners": [[["a"]]]}`;
     expect(parseSentJson(brackets, 'the request body')).toEqual(JSON.parse(brackets));
   });
 });
