@@ -7,7 +7,8 @@ import type { ModelRecord } from '../../shared/schemas/registry';
  */
 export const modelEtag = (model: Pick<ModelRecord, 'revision'>): string => `"r${model.revision ?? 0}"`;
 
-const MODEL_ETAG = /^"r(\d{1,15})"$/;
+// No leading zeros: If-Match compares tags character by character, so `"r012"` is not `"r12"`.
+const MODEL_ETAG = /^"r(0|[1-9]\d{0,14})"$/;
 
 /**
  * The revisions an `If-Match` header names, for the update to check; undefined when there is no

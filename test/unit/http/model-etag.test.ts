@@ -19,4 +19,9 @@ describe("a model's ETag and If-Match", () => {
     expect(ifMatchRevisions('"00000000-0000-0000-1234-5678"')).toEqual([]);
     expect(ifMatchRevisions('r1')).toEqual([]);
   });
+
+  it('when a tag spells a revision with leading zeros, then it names none: the API never gave it, and tags compare character by character', () => {
+    expect(ifMatchRevisions('"r012"')).toEqual([]);
+    expect(ifMatchRevisions('"r00", "r0", "r10"')).toEqual([0, 10]);
+  });
 });
