@@ -57,7 +57,7 @@ export function boundedChange(change: DefinitionChange): DefinitionChange & { tr
     const json = JSON.stringify(value);
     if (json.length <= MAX_CHANGE_VALUE_CHARS) return value;
     truncated = true;
-    return `${json.slice(0, PREVIEW_CHARS)}… (${json.length} characters of JSON)`;
+    return `${previewOf(json)}… (${json.length} characters of JSON)`;
   };
   const bounded = {
     path: change.path,
@@ -65,4 +65,14 @@ export function boundedChange(change: DefinitionChange): DefinitionChange & { tr
     ...('to' in change ? { to: bound(change.to) } : {}),
   };
   return truncated ? { ...bounded, truncated: true } : bounded;
+}
+
+/**
+ * The first PREVIEW_CHARS of `json`, one fewer when that would cut a surrogate pair in two (an
+ * emoji is two UTF-16 units): half a pair is not Unicode, and the ledger entry and the event
+ * (UTF-8 on Service Bus) would carry a character the value never had.
+ */
+function previewOf(json: string): string {
+  const last = json.charCodeAt(PREVIEW_CHARS - 1);
+  return json.slice(0, last >= 0xd800 && last <= 0xdbff ? PREVIEW_CHARS - 1 : PREVIEW_CHARS);
 }

@@ -1,4 +1,4 @@
-import { applyMergePatch, definitionChanges } from '../../shared/domain/model-changes';
+import { applyMergePatch, boundedChange, definitionChanges } from '../../shared/domain/model-changes';
 
 describe('JSON merge patch (RFC 7396)', () => {
   // The examples of RFC 7396, Appendix A: target, patch, result.
@@ -49,5 +49,21 @@ describe('definition changes', () => {
 
   it('when nothing differs, then there are no changes', () => {
     expect(definitionChanges({ a: { b: [1, { c: 2 }] } }, { a: { b: [1, { c: 2 }] } })).toEqual([]);
+  });
+});
+
+describe('the ledger preview of a large value', () => {
+  const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+  it('when the preview would end inside a surrogate pair (an emoji), then it ends before the pair, so the entry holds only whole characters; otherwise it keeps 200 characters', () => {
+    for (const [description, kept] of [
+      ['😀'.repeat(1001), 199],
+      [`a${'😀'.repeat(1001)}`, 200],
+    ] as const) {
+      const json = JSON.stringify(description);
+      const bounded = boundedChange({ path: 'description', from: '', to: description });
+      expect(bounded).toEqual({ path: 'description', from: '', to: `${json.slice(0, kept)}… (${json.length} characters of JSON)`, truncated: true });
+      expect(bounded.to).not.toMatch(loneSurrogate);
+    }
   });
 });
