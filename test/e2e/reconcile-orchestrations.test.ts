@@ -8,7 +8,8 @@
  * while it waits for approval: reconciliation starts it again with the same deadline, and an
  * approval then promotes the version. Last, a version approved while its lifecycle is gone: the
  * approval leaves it approved (no lifecycle to tell), and reconciliation starts the lifecycle
- * again, which promotes it as the policy (promoteOnApproval) says.
+ * again, which promotes it as the policy (promoteOnApproval) says; approved while the policy left
+ * promotion to an admin, and the policy turned on since (PATCH), it rests approved.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -88,6 +89,16 @@ async function aVersionWaitingForApproval(model: string) {
 async function terminate(instanceId: string): Promise<void> {
   expect((await durable(instanceId, '/terminate?reason=operator', 'POST')).status).toBe(202);
   await eventually('the lifecycle to be terminated', async () => ((await statusOf(instanceId)).runtimeStatus === 'Terminated' ? true : undefined));
+}
+
+/** Sets the model's promoteOnApproval as an admin would (PATCH /models/{model}). */
+async function setPromoteOnApproval(model: string, on: boolean): Promise<void> {
+  const res = await fetch(`${devhost.origin}/api/models/${model}`, {
+    method: 'PATCH',
+    headers: { authorization: 'Bearer token-admin', 'content-type': 'application/merge-patch+json' },
+    body: JSON.stringify({ policies: { approval: { promoteOnApproval: on } } }),
+  });
+  expect(res.status).toBe(200);
 }
 
 /** v1 of `model` once its lifecycle completed. */
@@ -236,5 +247,25 @@ describe('reconcileOrchestrations on devhost, run through POST /admin/functions/
       expect.stringContaining(`reconcileOrchestrations: ${model}: version 1 (approved): lifecycle ${instanceId} started again (restart 1): ${cause}; it was approved at ${approvedAt} and its lifecycle promotes it now`),
     );
     expect((await reader().get(`models/${model}/champion`)).body.version).toBe(1);
+  });
+
+  it('when a version is approved while its lifecycle is gone and the policy leaves promotion to an admin, and an admin turns promoteOnApproval on after, then reconciliation leaves it approved', async () => {
+    const model = 'resting';
+    const instanceId = `lifecycle:${model}:1`;
+    const pending = await aVersionWaitingForApproval(model);
+    await setPromoteOnApproval(model, false);
+    await terminate(instanceId);
+    const approved = await apiClient(devhost.origin, 'approver').post(`models/${model}/versions/1/approve`, { evidenceHash: pending.version.evidenceHash });
+    expect(approved).toMatchObject({ status: 200, body: { state: 'approved', lifecycleNotified: false } });
+    await setPromoteOnApproval(model, true);
+
+    await reconcile();
+
+    expect(devhost.output).toContainEqual(expect.stringMatching(/reconcileOrchestrations: .*, [1-9]\d* approved version\(s\) left approved as promoting them would undo a later decision or act on an approval not given to promote/));
+    const after = (await reader().get(`models/${model}/versions/1`)).body;
+    expect(after.version.state).toBe('approved');
+    expect(after.version.lifecycleRestarts).toBeUndefined();
+    expect((await statusOf(instanceId)).runtimeStatus).toBe('Terminated');
+    expect((await reader().get(`models/${model}/champion`)).body.version).toBeNull();
   });
 });
