@@ -36,8 +36,9 @@ function nestedDeeperThan(text: string, limit: number): boolean {
 /**
  * JSON text a caller sent (a request body, a registration manifest), read as `parseJsonText` reads
  * it, or a VALIDATION_ERROR naming `what` when it is not JSON, nests deeper than
- * MAX_SENT_JSON_DEPTH, or names a field twice in one object: JSON.parse keeps the last of two
- * values silently, one the sender may not have meant.
+ * MAX_SENT_JSON_DEPTH, names a field twice in one object (JSON.parse keeps the last of two
+ * values silently, one the sender may not have meant), has a member named `__proto__`, or text
+ * with half of a surrogate pair.
  */
 export function parseSentJson(text: string, what: string): unknown {
   let value: unknown;
@@ -53,7 +54,39 @@ export function parseSentJson(text: string, what: string): unknown {
   if (repeated !== undefined) throw errors.validation(`${what} names '${repeated}' twice in one object: each name once`, { repeated });
   const proto = protoMemberPath(value);
   if (proto !== undefined) throw errors.validation(`${what} has a member named '__proto__' (at ${proto}): no field is named so`, { path: proto });
+  const halfPair = halfSurrogateAt(value);
+  if (halfPair !== undefined) {
+    throw errors.validation(`${what} has text that is not Unicode at $${halfPair}: half of a surrogate pair (an escape such as \\ud83d without its other half); send whole characters`, { path: `$${halfPair}` });
+  }
   return value;
+}
+
+/** Half of a UTF-16 surrogate pair: a high one not followed by a low one, or a low one not after a high one. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Where parsed JSON has a string (or a member name) holding half of a surrogate pair, as a path
+ * after `$` (empty: the value itself), or undefined. UTF-8 bodies cannot carry one, but a `\ud800`
+ * escape can: stored as sent, it is no character, and a Service Bus event (UTF-8) would carry
+ * U+FFFD in its place, so the ledger and the event would disagree.
+ */
+function halfSurrogateAt(value: unknown): string | undefined {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? '' : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) {
+      const found = halfSurrogateAt(item);
+      if (found !== undefined) return `[${i}]${found}`;
+    }
+    return undefined;
+  }
+  for (const [key, member] of Object.entries(value)) {
+    // The name as a JSON escape shows it (`\ud83d`): the half itself would not print.
+    if (LONE_SURROGATE.test(key)) return `.${JSON.stringify(key).slice(1, -1)}`;
+    const found = halfSurrogateAt(member);
+    if (found !== undefined) return `.${key}${found}`;
+  }
+  return undefined;
 }
 
 /**

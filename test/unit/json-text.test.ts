@@ -32,4 +32,19 @@ describe('JSON text from files and request bodies', () => {
     const brackets = `{"description": "${'[{'.repeat(100)} \\" ${'}]'.repeat(100)}", "owners": [[["a"]]]}`;
     expect(parseSentJson(brackets, 'the request body')).toEqual(JSON.parse(brackets));
   });
+
+  it('when sent text holds half of a surrogate pair (an escape such as \\ud800 alone, in a value or a name), then it is refused with where, since no character is stored and UTF-8 events would carry another; whole pairs read', () => {
+    for (const [text, path] of [
+      ['{"description": "bad \\ud800 half"}', '$.description'],
+      ['{"reason": "x", "owners": ["a", "\\udfff"]}', '$.owners[1]'],
+      ['{"policies": {"\\ud83dx": 1}}', '$.policies.\\ud83dx'],
+      ['{"a": "\\udc00\\ud800"}', '$.a'],
+    ]) {
+      expect(() => parseSentJson(text!, 'the request body')).toThrow(
+        expect.objectContaining({ code: 'VALIDATION_ERROR', message: `the request body has text that is not Unicode at ${path}: half of a surrogate pair (an escape such as \\ud83d without its other half); send whole characters` }),
+      );
+    }
+    expect(parseSentJson('{"description": "\\ud83d\\ude00 😀 \\u00e9"}', 'the request body')).toEqual({ description: '😀 😀 é' });
+  });
 });
+
