@@ -34,6 +34,24 @@ export async function autoApproveVersion(
 }
 
 /**
+ * The lifecycle read `promoteOnApproval` when it started; an admin may have turned it off since
+ * (PATCH /models/{model}: a change freeze, say). The policy as it stands at the approval decides,
+ * so the version then stays `approved` for an admin, with the reason, as a lost race leaves it.
+ */
+async function promotionTurnedOff(registry: RegistryUseCases, model: string, version: number): Promise<LifecyclePromotion | undefined> {
+  const record = await registry.getModel(model);
+  if (record.definition.policies.approval.promoteOnApproval) return undefined;
+  const current = await registry.getVersion(model, version);
+  if (current.state !== 'approved') return { version: current };
+  return {
+    version: current,
+    reason:
+      `the model's approval policy no longer promotes on approval: promoteOnApproval was turned off after this lifecycle started (the definition is at revision ${record.revision ?? 0}, updated at ${record.updatedAt}); ` +
+      `version ${version} stays approved: an admin promotes it with POST /models/${model}/promote`,
+  };
+}
+
+/**
  * The lifecycle promotes its approved version. The champion pointer decides concurrent changes
  * (registry.md, "Champion swap"): when another promotion or rollback won the race (an admin
  * promoting another version at the same moment), this version stays `approved`, as every loser
@@ -49,6 +67,8 @@ export async function promoteApprovedVersion(
   reason = 'approved; promoted by the lifecycle',
 ): Promise<LifecyclePromotion> {
   const { model, version } = ref;
+  const refusal = await promotionTurnedOff(registry, model, version);
+  if (refusal) return refusal;
   const promote = () => registry.applyCommand(model, version, { type: 'promote', reason }, actor);
   try {
     return { version: await promote() };

@@ -55,6 +55,20 @@ describe("the lifecycle's promotion racing another champion change", () => {
     await expect(useCases.applyCommand('churn', v2, { type: 'promote' }, admin)).resolves.toMatchObject({ state: 'production' });
   });
 
+  it('when an admin turned promoteOnApproval off after the lifecycle started, then its promotion leaves the version approved for an admin, with the reason, and the champion as it was', async () => {
+    const { useCases, v2 } = await twoApproved();
+    await useCases.updateModel('churn', { policies: { approval: { promoteOnApproval: false } }, reason: 'change freeze' }, admin);
+    const promoted = await promoteApprovedVersion(useCases, { model: 'churn', version: v2 }, lifecycleActor);
+    expect(promoted.version).toMatchObject({ version: v2, state: 'approved' });
+    expect(promoted.reason).toMatch(
+      new RegExp(`^the model's approval policy no longer promotes on approval: promoteOnApproval was turned off after this lifecycle started \\(the definition is at revision 1, updated at .+\\); version ${v2} stays approved: an admin promotes it with POST /models/churn/promote$`),
+    );
+    expect(await useCases.getChampion('churn')).toMatchObject({ version: null });
+    // Turned on again, the promotion goes ahead.
+    await useCases.updateModel('churn', { policies: { approval: { promoteOnApproval: true } } }, admin);
+    await expect(promoteApprovedVersion(useCases, { model: 'churn', version: v2 }, lifecycleActor)).resolves.toMatchObject({ version: { version: v2, state: 'production' } });
+  });
+
   it('when the lifecycle wins the champion race, then its version is in production with no reason and the admin gets CONCURRENCY_CONFLICT', async () => {
     const { registry, useCases, v1, v2 } = await twoApproved();
     let lifecycle: Promise<Awaited<ReturnType<typeof promoteApprovedVersion>>> | undefined;
