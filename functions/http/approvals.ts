@@ -11,7 +11,7 @@ defineRoute({
   route: 'approvals',
   summary: 'The approvals inbox: every version waiting for a decision, soonest deadline first, with whether you may decide it (?model=, ?youMayDecide=)',
   description:
-    'Versions in pending_approval across the models that do not approve automatically, each with its deadline, the validation decision and headline metric against the champion, and youMayDecide (whyNot when false) by the rule approve and reject apply. A model whose versions cannot be read is listed in unreadable; the others are still listed.',
+    'Versions in pending_approval across every model (also one whose policy approves automatically now: a version whose lifecycle started before that waits for a person), each with its deadline, the validation decision and headline metric against the champion, and youMayDecide (whyNot when false) by the rule approve and reject apply. A model whose versions cannot be read is listed in unreadable; the others are still listed.',
   tags: ['decisions'],
   access: ROLES.reader,
   query: approvalsQuerySchema,

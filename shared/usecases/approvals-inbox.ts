@@ -40,8 +40,9 @@ export interface ApprovalsInbox {
 const EVIDENCE_AT_ONCE = 8;
 
 /**
- * The approver's inbox: every version waiting in pending_approval (of one model, or of every model
- * that does not approve automatically), with its deadline, what its validation found, and whether
+ * The approver's inbox: every version waiting in pending_approval (of one model, or of every model,
+ * also one whose policy approves automatically now: a lifecycle started before that still waits
+ * for a person), with its deadline, what its validation found, and whether
  * `actor` may decide it, judged by the rule the approve and reject commands apply
  * (`decisionRefusal`), so the inbox offers no decision they would refuse.
  *

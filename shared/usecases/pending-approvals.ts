@@ -34,14 +34,15 @@ const MODELS_AT_ONCE = 8;
 /**
  * The versions in pending_approval of the models listed: one query per model for that state only
  * (`listVersionsInState`), so a model's other versions, however many, are not read. Models that
- * approve automatically are left out: nobody is waited for. A model whose versions cannot be read
- * is listed with the error and the others are still read; so is a model whose stored document
- * cannot be read (`listing.unreadable`), first.
+ * approve automatically are read too: a version whose lifecycle started before `autoApprove` was
+ * turned on still waits for a person (the lifecycle keeps the policy it read), and approve and
+ * reject accept that person. A model whose versions cannot be read is listed with the error and
+ * the others are still read; so is a model whose stored document cannot be read
+ * (`listing.unreadable`), first.
  */
 export async function versionsAwaitingDecision(registry: Pick<ModelRegistry, 'listVersionsInState'>, listing: ModelListing): Promise<AwaitingOfModel[]> {
   const unreadable = listing.unreadable.map(({ modelName, reason }) => ({ model: modelName, error: reason }));
-  const waited = listing.models.filter((record) => !record.definition.policies.approval.autoApprove);
-  const read = await mapAtMost(waited, MODELS_AT_ONCE, async (record): Promise<AwaitingOfModel> => {
+  const read = await mapAtMost(listing.models, MODELS_AT_ONCE, async (record): Promise<AwaitingOfModel> => {
     try {
       return { model: record.modelName, record, versions: await registry.listVersionsInState(record.modelName, 'pending_approval') };
     } catch (error) {
@@ -65,13 +66,15 @@ export function pendingApprovalOf(record: ModelRecord, version: ModelVersion, no
  * approval timeout), never from the orchestration. The lifecycle's timer counts from the same
  * transition (its activities answer `pendingSince`), fresh or restarted, and expires the version at
  * once when the deadline has passed; only a wait recorded before they did counts from its own
- * episode after the transition, and fires milliseconds to seconds after this deadline. Models that approve automatically
- * are left out: nobody is waited for. A model whose versions cannot be read is listed with the
+ * episode after the transition, and fires milliseconds to seconds after this deadline. A model that approves automatically
+ * is reported only while versions of it wait (their lifecycles started before `autoApprove` was turned on). A model whose versions cannot be read is listed with the
  * `error` and the others are still read; so is a model whose stored document cannot be read.
  */
 export async function pendingApprovals(registry: Pick<ModelRegistry, 'listModels' | 'listVersionsInState'>, now: Date): Promise<ApprovalsOfModel[]> {
   const models = await versionsAwaitingDecision(registry, await registry.listModels());
-  return models.map((found) => {
+  // A model that approves automatically is counted only while versions of it wait: its 0 is no news.
+  const reported = models.filter((found) => 'error' in found || found.versions.length > 0 || !found.record.definition.policies.approval.autoApprove);
+  return reported.map((found) => {
     if ('error' in found) return { model: found.model, pending: [], error: found.error };
     const pending = found.versions.map((version) => pendingApprovalOf(found.record, version, now));
     pending.sort((a, b) => a.timeLeftMs - b.timeLeftMs);

@@ -121,10 +121,20 @@ describe('approvals inbox', () => {
     ]);
   });
 
-  it('when a model approves by itself, then its versions are left out, as the approvals gauge leaves them out', async () => {
+  it('when autoApprove is turned on while a version waits, then the version is still listed for a person to decide, and approve accepts that person', async () => {
+    const world = aWorld();
+    await world.model('sandbox');
+    const { version, hash } = await world.pendingVersion('sandbox', '2026-06-15T00:00:00.000Z');
+    // Its lifecycle read the policy as it started: it waits for a person's decision, until its deadline.
+    await world.useCases.updateModel('sandbox', { policies: { approval: { autoApprove: true } } }, anActor({ id: 'adam@example.com', roles: ['MLOps.Admin'] }));
+    const { approvals } = await world.inbox(ana, { model: 'sandbox' });
+    expect(approvals.map((a) => [a.model, a.version, a.youMayDecide])).toEqual([['sandbox', version, true]]);
+    await expect(world.useCases.applyCommand('sandbox', version, { type: 'approve', evidenceHash: hash }, ana)).resolves.toMatchObject({ state: 'approved' });
+  });
+
+  it('when a model approves by itself and nothing of it waits, then it adds nothing to the inbox', async () => {
     const world = aWorld();
     await world.model('sandbox', { autoApprove: true });
-    await world.pendingVersion('sandbox', '2026-06-15T00:00:00.000Z');
     expect(await world.inbox(ana)).toEqual({ approvals: [], unreadable: [] });
   });
 

@@ -156,8 +156,11 @@ describe('pending approvals', () => {
     ]);
   });
 
-  it('when a model approves automatically, then none of its versions is reported', async () => {
-    expect(await pendingApprovals(world('P7D', true), new Date('2026-06-16T00:00:00.000Z'))).toEqual([]);
+  it('when a model approves automatically, then it is reported only while versions of it wait (their lifecycles started before autoApprove was turned on)', async () => {
+    const sandbox = world('P7D', true);
+    const now = new Date('2026-06-16T00:00:00.000Z');
+    expect((await pendingApprovals(sandbox, now)).map((m) => [m.model, m.pending.map((p) => p.version)])).toEqual([['churn', [1, 3]]]);
+    expect(await pendingApprovals({ ...sandbox, listVersionsInState: () => Promise.resolve([]) }, now)).toEqual([]);
   });
 
   it('when pending approvals are recorded, then the count per model and the seconds left per version are gauges (negative once overdue)', async () => {
