@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+import { isWindowId } from '../domain/windows';
 import { isoDurationSchema, modelNameSchema, traceparentSchema, versionNumberSchema } from './common';
 import { retrainingRequestSchema } from './messages';
 import { retrainingRecordSchema, unreadableDocumentsSchema } from './monitoring';
@@ -55,7 +56,18 @@ export const trainingJobSchema = z.object({
 });
 export type TrainingJob = z.infer<typeof trainingJobSchema>;
 
-export const retrainingParamsSchema = z.object({ model: modelNameSchema, requestId: requestIdSchema });
+/**
+ * A request id in a route: the route's model and a window that exists (`retrain:churn:20260230T0000Z`
+ * names neither an instant nor a request), so a malformed id is a 400 before anything is read, as a
+ * monitoring window's id is.
+ */
+export const retrainingParamsSchema = z
+  .object({ model: modelNameSchema, requestId: requestIdSchema })
+  .superRefine(({ model, requestId }, ctx) => {
+    const [, named, windowId] = requestId.split(':');
+    if (named !== model) ctx.addIssue({ code: 'custom', path: ['requestId'], message: `a request id of model '${model}' is retrain:${model}:{windowId}` });
+    if (windowId !== undefined && !isWindowId(windowId)) ctx.addIssue({ code: 'custom', path: ['requestId'], message: 'its window id is the UTC start of an instant that exists, as YYYYMMDDTHHmmZ (20260301T0000Z)' });
+  });
 
 export const retrainingListSchema = z.object({
   model: modelNameSchema,

@@ -62,6 +62,17 @@ describe('GET one production record', () => {
     expect(await callRoute('getRetraining', '/api/models/churn/retraining/r1', { model: 'churn', requestId: 'r1' })).toMatchObject({ status: 400 });
   });
 
+  it("when a request id names an instant that does not exist or another model, then 400 before any read, on the read and the pipeline's report alike", async () => {
+    for (const requestId of ['retrain:churn:20260230T0000Z', 'retrain:churn:20260301T2400Z', `retrain:fraud:${W1}`]) {
+      for (const route of ['getRetraining', 'completeRetraining']) {
+        const path = `/api/models/churn/retraining/${requestId}${route === 'completeRetraining' ? '/complete' : ''}`;
+        expect([requestId, route, await callRoute(route, path, { model: 'churn', requestId })]).toMatchObject([requestId, route, { status: 400, body: { code: 'VALIDATION_ERROR' } }]);
+      }
+    }
+    // The request itself still reads by its id.
+    expect((await callRoute('getRetraining', `/api/models/churn/retraining/${REQUEST.requestId}`, { model: 'churn', requestId: REQUEST.requestId })).status).toBe(200);
+  });
+
   it('when the model or the record is unknown, then 404 naming which', async () => {
     expect((await callRoute('getMonitoringWindow', '/api/models/nope/monitoring/20260302T0000Z', { model: 'nope', windowId: '20260302T0000Z' })).body).toMatchObject({ status: 404, code: 'MODEL_NOT_FOUND' });
     expect((await callRoute('getMonitoringWindow', '/api/models/churn/monitoring/20260302T0000Z', { model: 'churn', windowId: '20260302T0000Z' })).body).toMatchObject({
