@@ -62,14 +62,21 @@ export async function approvalsInbox(deps: ApprovalsInboxDeps, request: Approval
   return { approvals, unreadable };
 }
 
-/** Every model, or the one asked for; a model document that does not read is listed apart, not thrown. */
+/**
+ * Every model, or the one asked for; a model document that does not read is listed apart, not
+ * thrown. `getModel` fails alike on such a document and on an outage: only then is the model list
+ * read, which tells them apart and gives the reason it gives without `?model=`; an outage is
+ * thrown again (a 500, as when the list cannot be read), never answered as a damaged model.
+ */
 async function modelsToRead(registry: ApprovalsInboxDeps['registry'], model: string | undefined): Promise<ModelListing> {
   if (model === undefined) return registry.listModels();
   let record: ModelRecord | undefined;
   try {
     record = await registry.getModel(model);
   } catch (error) {
-    return { models: [], unreadable: [{ modelName: model, reason: messageOf(error) }] };
+    const unreadable = (await registry.listModels()).unreadable.filter((u) => u.modelName === model);
+    if (unreadable.length > 0) return { models: [], unreadable };
+    throw error;
   }
   if (!record) throw errors.modelNotFound(model);
   return { models: [record], unreadable: [] };

@@ -334,7 +334,16 @@ describe('approvals inbox', () => {
         approvals: [expect.objectContaining({ model: 'churn' })],
         unreadable: [{ model: 'legacy', reason: 'its stored model document is invalid: task: invalid option' }],
       });
-      expect(await world.inbox(ana, { model: 'legacy' })).toEqual({ approvals: [], unreadable: [{ model: 'legacy', reason: expect.stringContaining('task: invalid option') }] });
+      // The same reason with ?model= as without it.
+      expect(await world.inbox(ana, { model: 'legacy' })).toEqual({ approvals: [], unreadable: [{ model: 'legacy', reason: 'its stored model document is invalid: task: invalid option' }] });
+    });
+
+    it('when the one model asked for cannot be read for an outage, then the inbox fails as it does when the list cannot be read, not a 200 calling the model damaged', async () => {
+      const world = aWorld();
+      await world.model('churn');
+      await world.pendingVersion('churn', '2026-06-15T00:00:00.000Z');
+      world.registry.getModel = () => Promise.reject(new Error('connect ECONNREFUSED 10.1.2.3:443'));
+      await expect(world.inbox(ana, { model: 'churn' })).rejects.toThrow('ECONNREFUSED');
     });
 
     it('when the models cannot be listed at all, then the inbox fails: an outage is not an empty inbox', async () => {
