@@ -46,6 +46,9 @@ export interface VersionFileDownload {
   sha256?: string;
 }
 
+/** Opens to read a file whose object may have changed: write-once files should not, so a few attempts settle it. */
+const OPEN_ATTEMPTS = 3;
+
 export interface VersionFileDeps {
   registry: ModelRegistry;
   lake: DataLake;
@@ -67,15 +70,27 @@ export async function openVersionFile(deps: VersionFileDeps, model: string, vers
   const spec: VersionFileSpec = VERSION_FILES[name];
   const path = spec.path(stored);
   if (typeof path !== 'string') throw errors.notFound(`model '${model}' version ${version} has no ${name}: ${path.none}`, { model, version, name });
-  // Version files are write-once, so the object stat describes is the one read.
-  const info = await deps.lake.stat(path);
-  if (!info) throw errors.artifactMissing(model, version, spec.file);
-  let body: Readable;
+  // Version files are write-once, but the store does not enforce it, and the size and ETag answered
+  // must be those of the bytes streamed (a wrong Content-Length breaks the response). The object is
+  // stated before and after the read starts: the same ETag (one never comes back) means the read
+  // got that object; another means it was overwritten meanwhile, and it is opened again.
+  for (let attempt = 1; ; attempt++) {
+    const info = await deps.lake.stat(path);
+    if (!info) throw errors.artifactMissing(model, version, spec.file);
+    const body = await readVersionFile(deps.lake, path, () => errors.artifactMissing(model, version, spec.file));
+    if ((await deps.lake.stat(path))?.etag === info.etag) {
+      return { body, size: info.size, etag: info.etag, contentType: spec.contentType, ...(name === MODEL_FILES.artifact ? { sha256: stored.artifact.sha256 } : {}) };
+    }
+    body.destroy();
+    if (attempt === OPEN_ATTEMPTS) throw new Error(`the ${spec.file} of model '${model}' version ${version} changed in the lake each of the ${OPEN_ATTEMPTS} times it was opened`);
+  }
+}
+
+async function readVersionFile(lake: DataLake, path: string, missing: () => Error): Promise<Readable> {
   try {
-    body = await deps.lake.read(path);
+    return await lake.read(path);
   } catch (error) {
-    if (isDomainError(error) && error.code === 'NOT_FOUND') throw errors.artifactMissing(model, version, spec.file);
+    if (isDomainError(error) && error.code === 'NOT_FOUND') throw missing();
     throw error;
   }
-  return { body, size: info.size, etag: info.etag, contentType: spec.contentType, ...(name === MODEL_FILES.artifact ? { sha256: stored.artifact.sha256 } : {}) };
 }

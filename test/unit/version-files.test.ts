@@ -38,6 +38,40 @@ describe("a version's files for download", () => {
     expect((await buffer(file.body)).equals(onnx)).toBe(true);
   });
 
+  it('when the stored object is overwritten while it is opened, then the size and ETag answered are those of the bytes streamed', async () => {
+    const deps = await world();
+    const path = lakePaths.modelArtifact('churn', 1);
+    const replacement = Buffer.from('other bytes, of another length than the registered graph');
+    const stat = deps.lake.stat.bind(deps.lake);
+    let overwritten = false;
+    // Overwritten between the first stat and the read: write-once by convention, not by the store.
+    deps.lake.stat = async (p: string) => {
+      const info = await stat(p);
+      if (!overwritten) {
+        overwritten = true;
+        await deps.lake.write(path, replacement);
+      }
+      return info;
+    };
+    const file = await openVersionFile(deps, 'churn', 1, 'model.onnx');
+    expect((await buffer(file.body)).equals(replacement)).toBe(true);
+    expect({ size: file.size, etag: file.etag }).toEqual({ size: replacement.length, etag: (await stat(path))!.etag });
+  });
+
+  it('when the stored object changes every time it is opened, then the download fails rather than answer the size or ETag of other bytes', async () => {
+    const deps = await world();
+    const path = lakePaths.modelArtifact('churn', 1);
+    const read = deps.lake.read.bind(deps.lake);
+    let writes = 0;
+    deps.lake.read = async (p: string) => {
+      const body = await read(p);
+      await deps.lake.write(path, Buffer.from(`write ${++writes}`));
+      return body;
+    };
+    await expect(openVersionFile(deps, 'churn', 1, 'model.onnx')).rejects.toThrow('changed in the lake each of the 3 times');
+    expect(writes).toBe(3);
+  });
+
   it('when a JSON file is asked for, then it is application/json, without a sha256 (the version records none of its bytes)', async () => {
     const deps = await world();
     const manifest = await openVersionFile(deps, 'churn', 1, 'manifest.json');
