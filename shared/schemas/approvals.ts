@@ -52,7 +52,7 @@ export const awaitingApprovalSchema = z.object({
   version: versionNumberSchema,
   /** When it entered pending_approval. */
   pendingSince: isoDateTimeSchema,
-  /** When its lifecycle expires it: pendingSince plus the model's `policies.approval.timeout`. */
+  /** When its lifecycle expires it: the deadline the running lifecycle reports, else pendingSince plus the model's `policies.approval.timeout`. */
   deadline: isoDateTimeSchema,
   /** Milliseconds until the deadline when the inbox was read; negative once it has passed. */
   timeLeftMs: z.number(),

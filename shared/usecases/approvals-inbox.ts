@@ -15,6 +15,12 @@ import { readLakeJson } from './window-profiles';
 export interface ApprovalsInboxDeps {
   registry: Pick<ModelRegistry, 'getModel' | 'listModels' | 'listVersionsInState'>;
   lake: DataLake;
+  /**
+   * The deadline a version's lifecycle reports while it waits for the decision (ISO), undefined
+   * when none runs or reports one. A lifecycle keeps the approval timeout it read as it started, so
+   * once the model's timeout changed only the lifecycle knows when it expires the version.
+   */
+  lifecycleDeadline?: (model: string, version: number) => Promise<string | undefined>;
 }
 
 export interface ApprovalsInboxRequest {
@@ -36,8 +42,8 @@ export interface ApprovalsInbox {
   unreadable: { model: string; reason: string }[];
 }
 
-/** Evidence bundles read at once. */
-const EVIDENCE_AT_ONCE = 8;
+/** Waiting versions whose lifecycle deadline and evidence bundle are read at once. */
+const VERSIONS_AT_ONCE = 8;
 
 /**
  * The approver's inbox: every version waiting in pending_approval (of one model, or of every model,
@@ -47,7 +53,8 @@ const EVIDENCE_AT_ONCE = 8;
  * (`decisionRefusal`), so the inbox offers no decision they would refuse.
  *
  * Reads the model documents (one query across partitions, or one point read for `model`), one
- * query per model for its pending versions only, and one evidence bundle per pending version. A
+ * query per model for its pending versions only, and per pending version the deadline its
+ * lifecycle reports and its evidence bundle. A
  * model whose versions cannot be read is listed in `unreadable`; a version whose evidence cannot
  * be read is listed with `evidenceUnreadable` instead of its summary.
  */
@@ -57,7 +64,7 @@ export async function approvalsInbox(deps: ApprovalsInboxDeps, request: Approval
   let waiting = found.flatMap((m) => ('error' in m ? [] : m.versions.map((version) => awaiting(m.record, version, request))));
   // Filtered before the evidence is read: what the caller did not ask for costs no blob read.
   if (request.youMayDecide !== undefined) waiting = waiting.filter((a) => a.entry.youMayDecide === request.youMayDecide);
-  const approvals = await mapAtMost(waiting, EVIDENCE_AT_ONCE, ({ entry, version }) => withValidation(deps.lake, entry, version));
+  const approvals = await mapAtMost(waiting, VERSIONS_AT_ONCE, async ({ entry, version }) => withValidation(deps.lake, await withLifecycleDeadline(deps, entry, request.now), version));
   approvals.sort((a, b) => Date.parse(a.deadline) - Date.parse(b.deadline) || (a.model < b.model ? -1 : a.model > b.model ? 1 : 0) || a.version - b.version);
   return { approvals, unreadable };
 }
@@ -94,6 +101,21 @@ function awaiting(record: ModelRecord, version: ModelVersion, request: Approvals
     ...(whyNot !== undefined ? { whyNot } : {}),
   };
   return { entry, version };
+}
+
+/**
+ * The entry with the deadline its lifecycle keeps, where it reports one; else (no lifecycle runs,
+ * or its status cannot be read) the one the policy gives, which a lifecycle started again uses.
+ */
+async function withLifecycleDeadline(deps: ApprovalsInboxDeps, entry: AwaitingApproval, now: Date): Promise<AwaitingApproval> {
+  let deadline: string | undefined;
+  try {
+    deadline = await deps.lifecycleDeadline?.(entry.model, entry.version);
+  } catch {
+    return entry;
+  }
+  if (deadline === undefined || Number.isNaN(Date.parse(deadline))) return entry;
+  return { ...entry, deadline: new Date(deadline).toISOString(), timeLeftMs: Date.parse(deadline) - now.getTime() };
 }
 
 /** The entry with its evidence summary, or why the evidence cannot be read. */

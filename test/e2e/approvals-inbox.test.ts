@@ -128,6 +128,22 @@ describe('the approvals inbox over HTTP on devhost', () => {
     expect((await apiClient(devhost.origin).get('approvals')).status).toBe(401);
   });
 
+  it("when the model's approval timeout is changed while versions wait, then each deadline is still the one its lifecycle keeps, not the new policy's", async () => {
+    const patched = await fetch(`${devhost.origin}/api/models/${MODEL}`, {
+      method: 'PATCH',
+      headers: { authorization: 'Bearer token-admin', 'content-type': 'application/merge-patch+json' },
+      body: JSON.stringify({ policies: { approval: { timeout: 'P30D' } }, reason: 'approvers are on holiday' }),
+    });
+    expect(patched.status).toBe(200);
+    const entries = await inbox('approver');
+    expect(entries).toHaveLength(2);
+    for (const entry of entries) {
+      const lifecycle = (await as('reader').get(entry.links.version.replace(/^\/api\//, ''))).body.lifecycle;
+      expect([entry.version, entry.deadline]).toEqual([entry.version, lifecycle.customStatus.approvalDeadline]);
+      expect(Date.parse(entry.deadline) - Date.parse(entry.pendingSince)).toBe(7 * 86_400_000);
+    }
+  });
+
   it('when an approver approves through the inbox link, then the version leaves the inbox and the other stays', async () => {
     const [first] = await inbox('approver');
     expect(first!.version).toBe(byContributor);

@@ -83,8 +83,15 @@ function aWorld() {
     return { version, hash };
   }
 
-  const inbox = (actor: Actor, request: Partial<ApprovalsInboxRequest> = {}) => approvalsInbox({ registry, lake }, { actor, now: NOW, ...request });
-  return { registry, lake, useCases, model, pendingVersion, inbox };
+  /** The deadlines running lifecycles report, by `model:version`; a lifecycle not listed reports none. */
+  const lifecycleDeadlines = new Map<string, string>();
+  let lifecycleDeadline = (model: string, version: number) => Promise.resolve(lifecycleDeadlines.get(`${model}:${version}`));
+  const inbox = (actor: Actor, request: Partial<ApprovalsInboxRequest> = {}) =>
+    approvalsInbox({ registry, lake, lifecycleDeadline: (model, version) => lifecycleDeadline(model, version) }, { actor, now: NOW, ...request });
+  const failLifecycleStatus = () => {
+    lifecycleDeadline = () => Promise.reject(new Error('task hub unavailable'));
+  };
+  return { registry, lake, useCases, model, pendingVersion, inbox, lifecycleDeadlines, failLifecycleStatus };
 }
 
 describe('approvals inbox', () => {
@@ -107,6 +114,31 @@ describe('approvals inbox', () => {
       ['churn', 2, '2026-06-15T00:00:00.000Z', '2026-06-22T00:00:00.000Z', 6 * 24 * HOUR + 12 * HOUR],
     ]);
     expect(unreadable).toEqual([]);
+  });
+
+  it("when the model's timeout changed while a version waits, then its deadline is the one its lifecycle keeps and reports, and the order follows it", async () => {
+    const world = aWorld();
+    await world.model('churn', { timeout: 'P3D' });
+    await world.model('fraud', { timeout: 'P3D' });
+    await world.pendingVersion('churn', '2026-06-14T00:00:00.000Z');
+    await world.pendingVersion('fraud', '2026-06-14T12:00:00.000Z');
+    // churn's lifecycle read P3D as it started; the policy now says P30D. It still expires the version on the 17th.
+    await world.useCases.updateModel('churn', { policies: { approval: { timeout: 'P30D' } } }, anActor({ id: 'adam@example.com', roles: ['MLOps.Admin'] }));
+    world.lifecycleDeadlines.set('churn:1', '2026-06-17T00:00:00.000Z');
+    const { approvals } = await world.inbox(ana);
+    expect(approvals.map((a) => [a.model, a.deadline, a.timeLeftMs])).toEqual([
+      ['churn', '2026-06-17T00:00:00.000Z', 36 * HOUR],
+      ['fraud', '2026-06-17T12:00:00.000Z', 48 * HOUR],
+    ]);
+  });
+
+  it("when no lifecycle reports a deadline, or its status cannot be read, then the deadline is the policy's, which a lifecycle started again keeps", async () => {
+    const world = aWorld();
+    await world.model('churn', { timeout: 'P3D' });
+    await world.pendingVersion('churn', '2026-06-14T00:00:00.000Z');
+    expect((await world.inbox(ana)).approvals.map((a) => a.deadline)).toEqual(['2026-06-17T00:00:00.000Z']);
+    world.failLifecycleStatus();
+    expect((await world.inbox(ana)).approvals.map((a) => a.deadline)).toEqual(['2026-06-17T00:00:00.000Z']);
   });
 
   it('when a deadline has passed, then the version is still listed, first, with the time left negative', async () => {
