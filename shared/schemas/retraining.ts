@@ -64,6 +64,8 @@ export type TrainingJob = z.infer<typeof trainingJobSchema>;
 export const retrainingParamsSchema = z
   .object({ model: modelNameSchema, requestId: requestIdSchema })
   .superRefine(({ model, requestId }, ctx) => {
+    // Not of the pattern at all: that issue is reported already, and says enough.
+    if (!requestIdSchema.safeParse(requestId).success) return;
     const [, named, windowId] = requestId.split(':');
     if (named !== model) ctx.addIssue({ code: 'custom', path: ['requestId'], message: `a request id of model '${model}' is retrain:${model}:{windowId}` });
     if (windowId !== undefined && !isWindowId(windowId)) ctx.addIssue({ code: 'custom', path: ['requestId'], message: 'its window id is the UTC start of an instant that exists, as YYYYMMDDTHHmmZ (20260301T0000Z)' });

@@ -60,6 +60,8 @@ describe('GET one production record', () => {
       expect(await callRoute('getMonitoringWindow', `/api/models/churn/monitoring/${windowId}`, { model: 'churn', windowId })).toMatchObject({ status: 400, body: { code: 'VALIDATION_ERROR' } });
     }
     expect(await callRoute('getRetraining', '/api/models/churn/retraining/r1', { model: 'churn', requestId: 'r1' })).toMatchObject({ status: 400 });
+    // One issue for an id that is not of the pattern, not one more for each of its parts.
+    expect((await callRoute('getRetraining', '/api/models/churn/retraining/retrain:churn:2026', { model: 'churn', requestId: 'retrain:churn:2026' })).body.issues).toHaveLength(1);
   });
 
   it("when a request id names an instant that does not exist or another model, then 400 before any read, on the read and the pipeline's report alike", async () => {
