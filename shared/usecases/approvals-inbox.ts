@@ -48,15 +48,15 @@ const VERSIONS_AT_ONCE = 8;
 /**
  * The approver's inbox: every version waiting in pending_approval (of one model, or of every model,
  * also one whose policy approves automatically now: a lifecycle started before that still waits
- * for a person), with its deadline, what its validation found, and whether
- * `actor` may decide it, judged by the rule the approve and reject commands apply
- * (`decisionRefusal`), so the inbox offers no decision they would refuse.
+ * for a person), with its deadline, what its validation found, and whether `actor` may decide it,
+ * judged by the rule the approve and reject commands apply (`decisionRefusal`), so the inbox
+ * offers no decision they would refuse.
  *
  * Reads the model documents (one query across partitions, or one point read for `model`), one
  * query per model for its pending versions only, and per pending version the deadline its
- * lifecycle reports and its evidence bundle. A
- * model whose versions cannot be read is listed in `unreadable`; a version whose evidence cannot
- * be read is listed with `evidenceUnreadable` instead of its summary.
+ * lifecycle reports and its evidence bundle. A model whose versions cannot be read is listed in
+ * `unreadable`; a version whose evidence cannot be read is listed with `evidenceUnreadable`
+ * instead of its summary.
  */
 export async function approvalsInbox(deps: ApprovalsInboxDeps, request: ApprovalsInboxRequest): Promise<ApprovalsInbox> {
   const found = await versionsAwaitingDecision(deps.registry, await modelsToRead(deps.registry, request.model));

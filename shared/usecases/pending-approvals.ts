@@ -66,8 +66,9 @@ export function pendingApprovalOf(record: ModelRecord, version: ModelVersion, no
  * approval timeout), never from the orchestration. The lifecycle's timer counts from the same
  * transition (its activities answer `pendingSince`), fresh or restarted, and expires the version at
  * once when the deadline has passed; only a wait recorded before they did counts from its own
- * episode after the transition, and fires milliseconds to seconds after this deadline. A model that approves automatically
- * is reported only while versions of it wait (their lifecycles started before `autoApprove` was turned on). A model whose versions cannot be read is listed with the
+ * episode after the transition, and fires milliseconds to seconds after this deadline. Models that approve automatically
+ * are reported only while versions of theirs wait (lifecycles started before `autoApprove` was
+ * turned on). A model whose versions cannot be read is listed with the
  * `error` and the others are still read; so is a model whose stored document cannot be read.
  */
 export async function pendingApprovals(registry: Pick<ModelRegistry, 'listModels' | 'listVersionsInState'>, now: Date): Promise<ApprovalsOfModel[]> {
