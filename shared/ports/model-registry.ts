@@ -26,6 +26,22 @@ export interface ModelListing {
   unreadable: UnreadableModel[];
 }
 
+/**
+ * A version document the store holds but cannot read (damaged, or written under rules that have
+ * since tightened): its number, from the key the store keeps it under (null when not even that can
+ * be told: then the reason names the stored document), and why.
+ */
+export interface UnreadableVersion {
+  version: number | null;
+  reason: string;
+}
+
+/** A model's versions that read, by number, and apart those that do not. */
+export interface VersionListing {
+  versions: ModelVersion[];
+  unreadable: UnreadableVersion[];
+}
+
 /** One page of the models by name: `next` is the key to pass as `after` for the following page, null on the last. */
 export interface ModelPage extends ModelListing {
   next: PageKey | null;
@@ -94,9 +110,12 @@ export interface ModelRegistry {
   /**
    * The model's versions in `state`, by number: a query on the stored state, so the model's other
    * versions are not read (reconciliation finds the versions still `validating`). A stored version
-   * in that state that does not read fails the call naming it, as `listVersions` does.
+   * that does not read is listed apart with the reason, by number, when it may be in `state`: its
+   * stored state is that one, or cannot be told (not text, or text that is no lifecycle state). So
+   * one damaged version does not hide the model's others (the approvals inbox, reconciliation); an
+   * outage still fails the call.
    */
-  listVersionsInState(model: string, state: LifecycleState): Promise<ModelVersion[]>;
+  listReadableVersionsInState(model: string, state: LifecycleState): Promise<VersionListing>;
   /** Replaces a version if its stored ETag is still `etag`; CONCURRENCY_CONFLICT otherwise. */
   replaceVersion(version: ModelVersion, etag: string): Promise<Versioned<ModelVersion>>;
 

@@ -69,8 +69,13 @@ export const awaitingApprovalSchema = z.object({
 });
 export type AwaitingApproval = z.infer<typeof awaitingApprovalSchema>;
 
-/** A model whose pending versions could not be read (its stored document, or the query), and why. */
-export const unreadableApprovalsSchema = z.array(z.object({ model: z.string(), reason: z.string() }));
+/**
+ * What the inbox could not read, and why: a model whose stored document does not read (no
+ * `version`: none of its versions is listed), or one waiting version of it whose stored document
+ * does not read (`version`; absent too when not even its number can be told, and then the reason
+ * names the stored document). The model's other versions are listed all the same.
+ */
+export const unreadableApprovalsSchema = z.array(z.object({ model: z.string(), version: versionNumberSchema.optional(), reason: z.string() }));
 
 export const approvalsInboxSchema = z.object({
   /** Soonest deadline first. */

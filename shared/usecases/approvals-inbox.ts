@@ -13,7 +13,7 @@ import { pendingApprovalOf, versionsAwaitingDecision } from './pending-approvals
 import { readLakeJson } from './window-profiles';
 
 export interface ApprovalsInboxDeps {
-  registry: Pick<ModelRegistry, 'getModel' | 'listModels' | 'listVersionsInState'>;
+  registry: Pick<ModelRegistry, 'getModel' | 'listModels' | 'listReadableVersionsInState'>;
   lake: DataLake;
   /**
    * The deadline a version's lifecycle reports while it waits for the decision (ISO), undefined
@@ -38,8 +38,12 @@ export interface ApprovalsInboxRequest {
 export interface ApprovalsInbox {
   /** Soonest deadline first (then by model and version). */
   approvals: AwaitingApproval[];
-  /** Models whose pending versions could not be read, and why: the others are still listed. */
-  unreadable: { model: string; reason: string }[];
+  /**
+   * What could not be read, and why: models whose stored document does not read (no `version`), and
+   * waiting versions whose stored document does not read (`version`, when it can be told); the
+   * others are still listed.
+   */
+  unreadable: { model: string; version?: number; reason: string }[];
 }
 
 /** Waiting versions whose lifecycle deadline and evidence bundle are read at once. */
@@ -54,13 +58,17 @@ const VERSIONS_AT_ONCE = 8;
  *
  * Reads the model documents (one query across partitions, or one point read for `model`), one
  * query per model for its pending versions only, and per pending version the deadline its
- * lifecycle reports and its evidence bundle. A model whose versions cannot be read is listed in
- * `unreadable`; a version whose evidence cannot be read is listed with `evidenceUnreadable`
- * instead of its summary.
+ * lifecycle reports and its evidence bundle. A model whose stored document does not read is listed
+ * in `unreadable`, and so is each waiting version whose stored document does not read, beside its
+ * model's others; a version whose evidence cannot be read is listed with `evidenceUnreadable`
+ * instead of its summary. A query that fails (an outage) fails the inbox, as the model list does:
+ * a store that did not answer is not a damaged document, nor are its internals an answer.
  */
 export async function approvalsInbox(deps: ApprovalsInboxDeps, request: ApprovalsInboxRequest): Promise<ApprovalsInbox> {
-  const found = await versionsAwaitingDecision(deps.registry, await modelsToRead(deps.registry, request.model));
-  const unreadable = found.flatMap((m) => ('error' in m ? [{ model: m.model, reason: m.error }] : []));
+  const found = await versionsAwaitingDecision(deps.registry, await modelsToRead(deps.registry, request.model), 'fail');
+  const unreadable = found.flatMap((m) =>
+    'error' in m ? [{ model: m.model, reason: m.error }] : m.unreadable.map((u) => ({ model: m.model, ...(u.version !== null ? { version: u.version } : {}), reason: u.reason })),
+  );
   let waiting = found.flatMap((m) => ('error' in m ? [] : m.versions.map((version) => awaiting(m.record, version, request))));
   // Filtered before the evidence is read: what the caller did not ask for costs no blob read.
   if (request.youMayDecide !== undefined) waiting = waiting.filter((a) => a.entry.youMayDecide === request.youMayDecide);

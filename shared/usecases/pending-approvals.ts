@@ -1,7 +1,7 @@
 import { mapAtMost } from '../domain/at-most';
 import { pendingSince } from '../domain/lifecycle';
 import { addIsoDuration } from '../domain/policies/duration';
-import type { ModelListing, ModelRegistry } from '../ports/model-registry';
+import type { ModelListing, ModelRegistry, UnreadableVersion } from '../ports/model-registry';
 import type { ModelVersion } from '../schemas/model-version';
 import type { ModelRecord } from '../schemas/registry';
 
@@ -19,34 +19,52 @@ export interface PendingApproval {
 
 export interface ApprovalsOfModel {
   model: string;
-  /** Its versions waiting for a decision, soonest deadline first (none: an empty list). */
+  /** Its versions waiting for a decision that read, soonest deadline first (none: an empty list). */
   pending: PendingApproval[];
-  /** Why its versions could not be read (an outage, a damaged document): then `pending` is unknown, not empty. */
+  /** Its versions whose stored document does not read and that may wait (their stored state says so, or cannot be told), by number, and why. */
+  unreadable: UnreadableVersion[];
+  /** Why its versions could not be read at all (an outage, its model document damaged): then `pending` is unknown, not empty. */
   error?: string;
 }
 
-/** One model's versions in pending_approval as stored, with its record; or why they could not be read. */
-export type AwaitingOfModel = { model: string; record: ModelRecord; versions: ModelVersion[] } | { model: string; error: string };
+/**
+ * One model's versions in pending_approval as stored, with its record, those that do not read
+ * apart; or why none could be read (its model document does not read, or an outage answering
+ * `listApart`).
+ */
+export type AwaitingOfModel = { model: string; record: ModelRecord; versions: ModelVersion[]; unreadable: UnreadableVersion[] } | { model: string; error: string };
+
+/**
+ * What to do when a model's query fails (an outage): fail the whole call (`fail`: the inbox answers
+ * 500, as when the model list cannot be read), or list the model with the error (`listApart`: the
+ * approval watch records the others, then fails naming it).
+ */
+export type WhenUnanswered = 'fail' | 'listApart';
 
 /** Models whose pending versions are queried at once. */
 const MODELS_AT_ONCE = 8;
 
 /**
  * The versions in pending_approval of the models listed: one query per model for that state only
- * (`listVersionsInState`), so a model's other versions, however many, are not read. Models that
- * approve automatically are read too: a version whose lifecycle started before `autoApprove` was
- * turned on still waits for a person (the lifecycle keeps the policy it read), and approve and
- * reject accept that person. A model whose versions cannot be read is listed with the error and
- * the others are still read; so is a model whose stored document cannot be read
- * (`listing.unreadable`), first.
+ * (`listReadableVersionsInState`), so a model's other versions, however many, are not read. Models
+ * that approve automatically are read too: a version whose lifecycle started before `autoApprove`
+ * was turned on still waits for a person (the lifecycle keeps the policy it read), and approve and
+ * reject accept that person. A version whose stored document does not read is listed apart with its
+ * model's others, which are still read; a model whose stored document cannot be read
+ * (`listing.unreadable`) is listed with the reason, first. The query fails only for an outage,
+ * handled as `whenUnanswered` says.
  */
-export async function versionsAwaitingDecision(registry: Pick<ModelRegistry, 'listVersionsInState'>, listing: ModelListing): Promise<AwaitingOfModel[]> {
+export async function versionsAwaitingDecision(
+  registry: Pick<ModelRegistry, 'listReadableVersionsInState'>,
+  listing: ModelListing,
+  whenUnanswered: WhenUnanswered,
+): Promise<AwaitingOfModel[]> {
   const unreadable = listing.unreadable.map(({ modelName, reason }) => ({ model: modelName, error: reason }));
   const read = await mapAtMost(listing.models, MODELS_AT_ONCE, async (record): Promise<AwaitingOfModel> => {
     try {
-      return { model: record.modelName, record, versions: await registry.listVersionsInState(record.modelName, 'pending_approval') };
+      return { model: record.modelName, record, ...(await registry.listReadableVersionsInState(record.modelName, 'pending_approval')) };
     } catch (error) {
-      // One model's versions that cannot be read do not hide the others' approvals.
+      if (whenUnanswered === 'fail') throw error;
       return { model: record.modelName, error: error instanceof Error ? error.message : String(error) };
     }
   });
@@ -68,17 +86,19 @@ export function pendingApprovalOf(record: ModelRecord, version: ModelVersion, no
  * once when the deadline has passed; only a wait recorded before they did counts from its own
  * episode after the transition, and fires milliseconds to seconds after this deadline. Models that approve automatically
  * are reported only while versions of theirs wait (lifecycles started before `autoApprove` was
- * turned on). A model whose versions cannot be read is listed with the
- * `error` and the others are still read; so is a model whose stored document cannot be read.
+ * turned on). A version whose stored document does not read is listed in its model's `unreadable`
+ * and the model's others are still read; a model whose versions cannot be read at all (an outage)
+ * is listed with the `error` and the others are still read; so is a model whose stored document
+ * cannot be read.
  */
-export async function pendingApprovals(registry: Pick<ModelRegistry, 'listModels' | 'listVersionsInState'>, now: Date): Promise<ApprovalsOfModel[]> {
-  const models = await versionsAwaitingDecision(registry, await registry.listModels());
+export async function pendingApprovals(registry: Pick<ModelRegistry, 'listModels' | 'listReadableVersionsInState'>, now: Date): Promise<ApprovalsOfModel[]> {
+  const models = await versionsAwaitingDecision(registry, await registry.listModels(), 'listApart');
   // A model that approves automatically is counted only while versions of it wait: its 0 is no news.
-  const reported = models.filter((found) => 'error' in found || found.versions.length > 0 || !found.record.definition.policies.approval.autoApprove);
+  const reported = models.filter((found) => 'error' in found || found.versions.length + found.unreadable.length > 0 || !found.record.definition.policies.approval.autoApprove);
   return reported.map((found) => {
-    if ('error' in found) return { model: found.model, pending: [], error: found.error };
+    if ('error' in found) return { model: found.model, pending: [], unreadable: [], error: found.error };
     const pending = found.versions.map((version) => pendingApprovalOf(found.record, version, now));
     pending.sort((a, b) => a.timeLeftMs - b.timeLeftMs);
-    return { model: found.model, pending };
+    return { model: found.model, pending, unreadable: found.unreadable };
   });
 }

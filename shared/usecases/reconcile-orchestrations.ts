@@ -4,6 +4,7 @@ import { approvedSince } from '../domain/lifecycle';
 import { lifecycleInstanceId } from '../domain/lifecycle-instance';
 import { promoteOnApprovalBefore, type PromoteOnApprovalChange, promotionRefusal, RESTARTABLE_LIFECYCLE_STATES, type RestartableLifecycleState, restartRefusal, STARTING_LIFECYCLE_GRACE_MS } from '../domain/policies/lifecycle-restart';
 import { impossibleInstanceId, strandedBy } from '../domain/policies/orchestration-outcome';
+import type { VersionListing } from '../ports/model-registry';
 import type { InstanceStatus, OrchestrationInstances } from '../ports/orchestration-instances';
 import type { ModelNamePage, UnreadableDocument } from '../ports/run-store';
 import type { Actor, LifecycleState } from '../schemas/lifecycle';
@@ -199,11 +200,12 @@ async function reconcileModel(deps: ReconcileDeps, model: string): Promise<Model
     versionsIn(deps, outcome, model, 'validating'),
     ...RESTARTABLE_LIFECYCLE_STATES.map((state) => (state === 'approved' ? approvedVersionsToPromote(deps, outcome, model) : versionsIn(deps, outcome, model, state))),
   ]);
-  const undecided = undecidedByState.flat();
+  const undecided = undecidedByState.flatMap((l) => l.versions);
   const approved = undecided.filter((v) => v.state === 'approved');
   outcome.unreadable.push(
     ...uniqueById([...runs.unreadable, ...pendingRuns.unreadable]).map((u) => ({ ...u, kind: 'run' as const })),
     ...uniqueById([...joins.unreadable, ...pendingJoins.unreadable]).map((u) => ({ ...u, kind: 'actuals' as const })),
+    ...unreadableVersions([validating, ...undecidedByState]).map((u) => ({ ...u, kind: 'version' as const })),
   );
   // Follow-ups an outage interrupted on an earlier run first: they belong to documents failed before these.
   for (const run of pendingRuns.documents) await followUp(outcome, 'run', run.runId, () => runFollowUps(deps, run));
@@ -217,28 +219,42 @@ async function reconcileModel(deps: ReconcileDeps, model: string): Promise<Model
   const statusOf = (instanceId: string) => (impossibleInstanceId(instanceId) === undefined ? askHost(instanceId) : Promise.resolve(undefined));
   const runStatuses = runs.documents.map((run) => statusOf(run.instanceId));
   const joinStatuses = joins.documents.map((record) => statusOf(record.instanceId));
-  const versionStatuses = validating.map((v) => statusOf(lifecycleInstanceId(model, v.version)));
+  const versionStatuses = validating.versions.map((v) => statusOf(lifecycleInstanceId(model, v.version)));
   const undecidedStatuses = undecided.map((v) => statusOf(lifecycleInstanceId(model, v.version)));
   for (const [i, run] of runs.documents.entries()) await judge(outcome, 'run', run.runId, async () => reconcileRun(deps, run, await runStatuses[i]!));
   for (const [i, record] of joins.documents.entries()) await judge(outcome, 'actuals', record.actualsId, async () => reconcileJoin(deps, record, await joinStatuses[i]!));
-  for (const [i, version] of validating.entries()) await judge(outcome, 'version', String(version.version), async () => reconcileVersion(deps, version, await versionStatuses[i]!));
+  for (const [i, version] of validating.versions.entries()) await judge(outcome, 'version', String(version.version), async () => reconcileVersion(deps, version, await versionStatuses[i]!));
   for (const [i, version] of undecided.entries()) await judge(outcome, 'version', String(version.version), async () => restartStrandedLifecycle(deps, outcome, version, await undecidedStatuses[i]!, approved));
   await closeRetrainingOfDecidedVersions(deps, outcome, model);
   return outcome;
 }
 
 /**
- * The model's versions in `state` (a query: its other versions are not read). Listing them fails
- * apart, as an error of the model's versions: a version that does not read must not stop the
- * model's runs and joins from being reconciled.
+ * The model's versions in `state` (a query: its other versions are not read), those whose document
+ * does not read apart (they are left alone, for a person: the others are still reconciled). A query
+ * that fails (an outage) is an error of the model's versions in that state, judged again next time:
+ * it must not stop the model's runs and joins from being reconciled.
  */
-async function versionsIn(deps: ReconcileDeps, outcome: ModelReconciliation, model: string, state: LifecycleState): Promise<ModelVersion[]> {
+async function versionsIn(deps: ReconcileDeps, outcome: ModelReconciliation, model: string, state: LifecycleState): Promise<VersionListing> {
   try {
-    return await deps.registry.listVersionsInState(model, state);
+    return await deps.registry.listReadableVersionsInState(model, state);
   } catch (error) {
     outcome.errors.push({ kind: 'version', id: state, error: `the versions in ${state} could not be listed: ${message(error)}` });
-    return [];
+    return { versions: [], unreadable: [] };
   }
+}
+
+/**
+ * The versions that do not read, under their number as a version's id (as reconciliation names
+ * versions), each once: one whose state cannot be told is in every state's listing.
+ */
+function unreadableVersions(listings: readonly VersionListing[]): UnreadableDocument[] {
+  const found = new Map<string, UnreadableDocument>();
+  for (const { version, reason } of listings.flatMap((l) => l.unreadable)) {
+    const id = version === null ? '(number untold)' : String(version);
+    found.set(`${id}\n${reason}`, { id, reason });
+  }
+  return [...found.values()].sort((a, b) => Number(a.id) - Number(b.id) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /**
@@ -246,15 +262,15 @@ async function versionsIn(deps: ReconcileDeps, outcome: ModelReconciliation, mod
  * has promoteOnApproval: their lifecycle was to promote them. Otherwise none: an approved version
  * rests there until an admin promotes it, and its lifecycle's end is not asked about.
  */
-async function approvedVersionsToPromote(deps: ReconcileDeps, outcome: ModelReconciliation, model: string): Promise<ModelVersion[]> {
+async function approvedVersionsToPromote(deps: ReconcileDeps, outcome: ModelReconciliation, model: string): Promise<VersionListing> {
   let record;
   try {
     record = await deps.registry.getModel(model);
   } catch (error) {
     outcome.errors.push({ kind: 'version', id: 'approved', error: `the model's approval policy could not be read: ${message(error)}` });
-    return [];
+    return { versions: [], unreadable: [] };
   }
-  if (!record?.definition.policies.approval.promoteOnApproval) return [];
+  if (!record?.definition.policies.approval.promoteOnApproval) return { versions: [], unreadable: [] };
   return versionsIn(deps, outcome, model, 'approved');
 }
 

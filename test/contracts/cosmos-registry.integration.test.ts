@@ -1,7 +1,25 @@
+import { cosmosContainers } from '../../shared/adapters/cosmos/client';
+import { versionDocId } from '../../shared/adapters/cosmos/documents';
 import { CosmosModelRegistry } from '../../shared/adapters/cosmos/model-registry';
 import { describeModelRegistryContract } from './model-registry.contract';
 import { describeModelRegistryPagingContract } from './model-registry-paging.contract';
 
 const registry = new CosmosModelRegistry();
-describeModelRegistryContract('Cosmos DB adapter (local server)', () => registry);
+// Written through the SDK as the adapter lays a version out (id `version-NNNNNNNN`, docType, modelName), unchecked.
+describeModelRegistryContract('Cosmos DB adapter (local server)', () => registry, async (_registry, model, version, raw) => {
+  const { models } = await cosmosContainers();
+  await models.items.upsert({ ...raw, id: versionDocId(version), docType: 'version', modelName: model });
+});
 describeModelRegistryPagingContract('Cosmos DB adapter (local server)', () => registry);
+
+describe('Cosmos DB adapter: the versions in a state during an outage', () => {
+  it('when the query fails (an outage), then listReadableVersionsInState fails with the error, not a listing that calls something damaged', async () => {
+    const outage = Object.assign(new Error('Service Unavailable; ActivityId: 0f1e'), { code: 503 });
+    const unanswered = new CosmosModelRegistry(async () => {
+      const containers = await cosmosContainers();
+      const models = { items: { query: () => ({ fetchAll: () => Promise.reject(outage) }) } } as unknown as typeof containers.models;
+      return { ...containers, models };
+    });
+    await expect(unanswered.listReadableVersionsInState('any-model', 'pending_approval')).rejects.toBe(outage);
+  });
+});

@@ -19,13 +19,20 @@ const T0 = Date.parse('2026-02-01T00:00:00.000Z');
 const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
 
 /**
+ * Puts a version document into the store as it is, unchecked (a document damaged in the store, or
+ * written under rules that have since tightened), under the key of version `version` of `model`:
+ * what the implementation's own writes refuse.
+ */
+export type StoreUncheckedVersion<R extends ModelRegistry = ModelRegistry> = (registry: R, model: string, version: number, raw: Record<string, unknown>) => Promise<void>;
+
+/**
  * The documented semantics of the ModelRegistry port (shared/ports/model-registry.ts), run against
  * every implementation so the in-memory fake cannot drift from the Cosmos adapter. Each test works
  * on models of its own (random names), so the suite also runs against a shared database.
  */
-export function describeModelRegistryContract(name: string, makeRegistry: () => ModelRegistry): void {
+export function describeModelRegistryContract<R extends ModelRegistry>(name: string, makeRegistry: () => R, storeUncheckedVersion: StoreUncheckedVersion<R>): void {
   describe(`ModelRegistry contract: ${name}`, () => {
-    let registry: ModelRegistry;
+    let registry: R;
     beforeEach(() => {
       registry = makeRegistry();
     });
@@ -243,7 +250,7 @@ export function describeModelRegistryContract(name: string, makeRegistry: () => 
       });
     });
 
-    describe('listVersionsInState', () => {
+    describe('listReadableVersionsInState', () => {
       it('when versions are in several states, then only those in the state asked for are listed, by number', async () => {
         const model = await aModel();
         for (let i = 0; i < 11; i++) await registered(model);
@@ -259,15 +266,41 @@ export function describeModelRegistryContract(name: string, makeRegistry: () => 
           await registry.replaceVersion({ ...stored.value, state, revision: 1 }, stored.etag);
         }
         // 10 after 9: numbers, not strings, decide the order.
-        expect((await registry.listVersionsInState(model, 'validating')).map((v) => [v.version, v.state])).toEqual([
+        expect((await registry.listReadableVersionsInState(model, 'validating')).versions.map((v) => [v.version, v.state])).toEqual([
           [2, 'validating'],
           [9, 'validating'],
           [10, 'validating'],
         ]);
-        expect((await registry.listVersionsInState(model, 'registered')).map((v) => v.version)).toEqual([1, 4, 5, 6, 7, 8]);
-        expect(await registry.listVersionsInState(model, 'retired')).toEqual([]);
-        expect(await registry.listVersionsInState(await aModel(), 'validating')).toEqual([]);
-        expect(await registry.listVersionsInState(model, 'pending_approval')).toEqual([(await registry.getVersion(model, 11))!.value]);
+        expect((await registry.listReadableVersionsInState(model, 'registered')).versions.map((v) => v.version)).toEqual([1, 4, 5, 6, 7, 8]);
+        expect(await registry.listReadableVersionsInState(model, 'retired')).toEqual({ versions: [], unreadable: [] });
+        expect(await registry.listReadableVersionsInState(await aModel(), 'validating')).toEqual({ versions: [], unreadable: [] });
+        expect(await registry.listReadableVersionsInState(model, 'pending_approval')).toEqual({ versions: [(await registry.getVersion(model, 11))!.value], unreadable: [] });
+      });
+
+      it('when stored versions do not read, then those that may be in the state (theirs, or one that cannot be told) are listed apart by number with the reason, and the others are still listed', async () => {
+        const model = await aModel();
+        for (let i = 0; i < 3; i++) await registered(model);
+        for (const version of [1, 3]) {
+          const stored = (await registry.getVersion(model, version))!;
+          await registry.replaceVersion({ ...stored.value, state: 'pending_approval', revision: 1 }, stored.etag);
+        }
+        const damaged = (version: number, fields: Record<string, unknown>) => storeUncheckedVersion(registry, model, version, { ...aModelVersion({ modelName: model, version }), ...fields });
+        await damaged(2, { state: 'pending_approval', revision: -1 });
+        await damaged(10, { state: 'pending_approval', revision: -1 });
+        await damaged(4, { state: 'registered', revision: -1 }); // another state: not read
+        await damaged(5, { state: 7 }); // its state cannot be told
+        await damaged(6, { state: 'Pending_Approval' }); // text, but no lifecycle state
+
+        const pending = await registry.listReadableVersionsInState(model, 'pending_approval');
+
+        expect(pending.versions.map((v) => v.version)).toEqual([1, 3]);
+        expect(pending.unreadable.map((u) => u.version)).toEqual([2, 5, 6, 10]);
+        expect(pending.unreadable[0]).toEqual({ version: 2, reason: expect.stringMatching(/^its stored version document is invalid: .*revision/s) });
+        expect(pending.unreadable[1]!.reason).toMatch(/^its stored version document is invalid: .*state/s);
+        expect((await registry.listReadableVersionsInState(model, 'registered')).unreadable.map((u) => u.version)).toEqual([4, 5, 6]);
+        // The point read and the full listing still fail naming a version that does not read.
+        await expect(registry.getVersion(model, 2)).rejects.toThrow(/invalid/);
+        await expect(registry.listVersions(model)).rejects.toThrow(/invalid/);
       });
     });
 

@@ -1,9 +1,9 @@
 import { checkDocumentSize } from '../../shared/domain/document-size';
-import { errors } from '../../shared/domain/errors';
+import { errors, formatIssues } from '../../shared/domain/errors';
 import { championAtFromEvents, compareLedgerEntries, compareLedgerPageOrder, ledgerTimeBound } from '../../shared/domain/lifecycle';
-import type { AuditFilter, AuditPage, ModelListing, ModelPage, ModelRegistry, RegisteredVersion, UnreadableModel, Versioned } from '../../shared/ports/model-registry';
+import type { AuditFilter, AuditPage, ModelListing, ModelPage, ModelRegistry, RegisteredVersion, UnreadableModel, UnreadableVersion, Versioned, VersionListing } from '../../shared/ports/model-registry';
 import type { PageRequest } from '../../shared/ports/paging';
-import type { LifecycleState } from '../../shared/schemas/lifecycle';
+import { LIFECYCLE_STATES, type LifecycleState } from '../../shared/schemas/lifecycle';
 import { type ModelVersion, modelVersionSchema } from '../../shared/schemas/model-version';
 import {
   type AuditEvent,
@@ -29,6 +29,8 @@ export class InMemoryModelRegistry implements ModelRegistry {
   readonly ledger = new Map<string, AuditEvent>();
   /** Model documents that no longer read (as a damaged Cosmos document), by name: listed apart, and getModel fails on them. */
   readonly unreadableModels = new Map<string, string>();
+  /** Version documents that no longer read, by `model/version`, as stored and why (storeUncheckedVersion). */
+  private readonly unreadableVersions = new Map<string, { modelName: string; version: number; raw: unknown; reason: string }>();
   /** Runs before each version replace; a test may change the stored version here. */
   beforeReplaceVersion?: (version: ModelVersion) => void;
   /** Runs before each champion swap; a test may change versions here (another writer meanwhile). */
@@ -122,7 +124,7 @@ export class InMemoryModelRegistry implements ModelRegistry {
       if (earlier) return { ...earlier, created: false };
     }
     let n = 1;
-    while (this.versions.has(key(model, n))) n++;
+    while (this.versions.has(key(model, n)) || this.unreadableVersions.has(key(model, n))) n++;
     const built = build(n);
     const version = modelVersionSchema.parse(registrationKey === undefined ? built : { ...built, registrationKey });
     if (version.version !== n || version.modelName !== model) {
@@ -134,19 +136,53 @@ export class InMemoryModelRegistry implements ModelRegistry {
     return { ...stored, created: true };
   }
 
+  /**
+   * Stores `raw` as version `version` of `model` as it is, unchecked (a document damaged in the
+   * store, or written under rules that have since tightened): what the fake's own writes refuse.
+   * One that does not read fails getVersion and listVersions naming it, as the Cosmos adapter does,
+   * and is listed apart by listReadableVersionsInState; one that reads is stored as a version.
+   */
+  storeUncheckedVersion(model: string, version: number, raw: Record<string, unknown>): void {
+    const parsed = modelVersionSchema.safeParse(raw);
+    if (parsed.success && parsed.data.modelName === model && parsed.data.version === version) {
+      this.unreadableVersions.delete(key(model, version));
+      this.store(parsed.data);
+      return;
+    }
+    this.versions.delete(key(model, version));
+    const why = parsed.success ? `it says it is version ${parsed.data.version} of '${parsed.data.modelName}'` : formatIssues(parsed.error);
+    this.unreadableVersions.set(key(model, version), { modelName: model, version, raw: structuredClone(raw), reason: `its stored version document is invalid: ${why}` });
+  }
+
+  private failOnUnreadableVersion(model: string, version?: number): void {
+    const found = [...this.unreadableVersions.values()].find((u) => u.modelName === model && (version === undefined || u.version === version));
+    if (found) throw new Error(`stored registry document of version ${found.version} of '${model}' is invalid: ${found.reason}`);
+  }
+
   async getVersion(model: string, version: number): Promise<Versioned<ModelVersion> | undefined> {
+    this.failOnUnreadableVersion(model, version);
     return this.versions.get(key(model, version));
   }
 
   async listVersions(model: string): Promise<ModelVersion[]> {
+    this.failOnUnreadableVersion(model);
     return [...this.versions.values()]
       .map((v) => v.value)
       .filter((v) => v.modelName === model)
       .sort((a, b) => a.version - b.version);
   }
 
-  async listVersionsInState(model: string, state: LifecycleState): Promise<ModelVersion[]> {
-    return (await this.listVersions(model)).filter((v) => v.state === state);
+  async listReadableVersionsInState(model: string, state: LifecycleState): Promise<VersionListing> {
+    const versions = [...this.versions.values()]
+      .map((v) => v.value)
+      .filter((v) => v.modelName === model && v.state === state)
+      .sort((a, b) => a.version - b.version);
+    // As the Cosmos adapter's query: a damaged one whose state is `state` or cannot be told.
+    const unreadable: UnreadableVersion[] = [...this.unreadableVersions.values()]
+      .filter((u) => u.modelName === model && isOrUntold((u.raw as { state?: unknown } | null)?.state, state))
+      .sort((a, b) => a.version - b.version)
+      .map((u) => ({ version: u.version, reason: u.reason }));
+    return { versions, unreadable };
   }
 
   async replaceVersion(version: ModelVersion, etag: string): Promise<Versioned<ModelVersion>> {
@@ -234,6 +270,10 @@ export class InMemoryModelRegistry implements ModelRegistry {
 }
 
 const key = (model: string, version: number) => `${model}/${version}`;
+
+/** A stored state that is `state`, or cannot be told (not text, or text that is no lifecycle state). */
+const isOrUntold = (stored: unknown, state: LifecycleState): boolean =>
+  typeof stored !== 'string' || stored === state || !(LIFECYCLE_STATES as readonly string[]).includes(stored);
 
 function checkPageSize(limit: number): void {
   if (!(Number.isInteger(limit) && limit >= 1)) throw errors.validation(`a page holds a whole number of entries, at least 1, not ${limit}`);

@@ -342,19 +342,37 @@ describe('approvals inbox', () => {
   });
 
   describe('models that cannot be read', () => {
-    it("when one model's pending versions cannot be read, then it is listed apart with the reason and the others' versions are still listed", async () => {
+    it("when one of a model's waiting versions does not read, then it is listed apart by version with the reason, and that model's other waiting versions and the other models' are still listed", async () => {
       const world = aWorld();
       await world.model('churn');
       await world.model('fraud');
       await world.pendingVersion('churn', '2026-06-15T00:00:00.000Z');
+      await world.pendingVersion('churn', '2026-06-15T01:00:00.000Z');
+      await world.pendingVersion('churn', '2026-06-15T02:00:00.000Z');
       await world.pendingVersion('fraud', '2026-06-15T00:00:00.000Z');
-      const query = world.registry.listVersionsInState.bind(world.registry);
-      world.registry.listVersionsInState = (model: string, state: LifecycleState) =>
-        model === 'churn' ? Promise.reject(new Error('stored registry document version-00000001 is invalid')) : query(model, state);
-      expect(await world.inbox(ana)).toEqual({
-        approvals: [expect.objectContaining({ model: 'fraud', version: 1 })],
-        unreadable: [{ model: 'churn', reason: 'stored registry document version-00000001 is invalid' }],
-      });
+      const stored = (await world.registry.getVersion('churn', 2))!.value;
+      world.registry.storeUncheckedVersion('churn', 2, { ...stored, revision: -1 });
+      const inbox = await world.inbox(ana);
+      expect(inbox.approvals.map((a) => [a.model, a.version])).toEqual([
+        ['churn', 1],
+        ['fraud', 1],
+        ['churn', 3],
+      ]);
+      expect(inbox.unreadable).toEqual([{ model: 'churn', version: 2, reason: expect.stringMatching(/^its stored version document is invalid: .*revision/s) }]);
+      // With ?model= alike.
+      expect((await world.inbox(ana, { model: 'churn' })).unreadable).toEqual(inbox.unreadable);
+    });
+
+    it("when one model's pending versions cannot be queried (an outage), then the inbox fails as it does when the model list cannot be read, not a 200 carrying the store's message", async () => {
+      const world = aWorld();
+      await world.model('churn');
+      await world.model('fraud');
+      await world.pendingVersion('fraud', '2026-06-15T00:00:00.000Z');
+      const query = world.registry.listReadableVersionsInState.bind(world.registry);
+      const outage = new Error('Service Unavailable; RequestUri: https://acct.documents.azure.com/dbs/mlops/colls/models/docs; ActivityId: 0f1e');
+      world.registry.listReadableVersionsInState = (model: string, state: LifecycleState) => (model === 'churn' ? Promise.reject(outage) : query(model, state));
+      await expect(world.inbox(ana)).rejects.toBe(outage);
+      await expect(world.inbox(ana, { model: 'churn' })).rejects.toBe(outage);
     });
 
     it("when a model's stored document does not read, then it is listed apart, also when it is the one asked for", async () => {
@@ -390,8 +408,8 @@ describe('approvals inbox', () => {
     for (let i = 0; i < 20; i++) await world.model(`model-${String(i).padStart(2, '0')}`);
     let running = 0;
     let most = 0;
-    const query = world.registry.listVersionsInState.bind(world.registry);
-    world.registry.listVersionsInState = async (model: string, state: LifecycleState) => {
+    const query = world.registry.listReadableVersionsInState.bind(world.registry);
+    world.registry.listReadableVersionsInState = async (model: string, state: LifecycleState) => {
       most = Math.max(most, ++running);
       await new Promise((resolve) => setTimeout(resolve, 5));
       running--;

@@ -6,10 +6,11 @@ import type { z } from 'zod';
 import { checkDocumentSize } from '../../domain/document-size';
 import { errors, formatIssues, isDomainError, parseOrThrow } from '../../domain/errors';
 import { championAtFromEvents, compareLedgerEntries, compareLedgerPageOrder, ledgerTimeBound } from '../../domain/lifecycle';
-import type { AuditFilter, AuditPage, ModelListing, ModelPage, ModelRegistry, RegisteredVersion, Versioned } from '../../ports/model-registry';
+import type { AuditFilter, AuditPage, ModelListing, ModelPage, ModelRegistry, RegisteredVersion, UnreadableVersion, Versioned, VersionListing } from '../../ports/model-registry';
 import type { PageRequest } from '../../ports/paging';
 import { MAX_PAGE_TIME_LENGTH } from '../../ports/run-store';
-import type { LifecycleState } from '../../schemas/lifecycle';
+import { versionNumberSchema } from '../../schemas/common';
+import { LIFECYCLE_STATES, type LifecycleState } from '../../schemas/lifecycle';
 import type { ModelVersion } from '../../schemas/model-version';
 import {
   type AuditEvent,
@@ -251,14 +252,27 @@ export class CosmosModelRegistry implements ModelRegistry {
     return resources.map((r) => toModelVersion(fromRead(versionDocumentSchema, r)));
   }
 
-  async listVersionsInState(model: string, state: LifecycleState): Promise<ModelVersion[]> {
+  async listReadableVersionsInState(model: string, state: LifecycleState): Promise<VersionListing> {
+    // Spelled out: Cosmos compares a state of another type as undefined, never true, so a damaged
+    // one that may be `state` is asked for as "not text, or no known state". Ordered here, not by
+    // the query: a damaged `version` must not drop its document from an ORDER BY.
+    const known = LIFECYCLE_STATES.map((value, i) => ({ name: `@known${i}`, value }));
     const resources = await this.query(
       'models',
       model,
-      "SELECT * FROM c WHERE c.modelName = @model AND c.docType = 'version' AND c.state = @state ORDER BY c.version",
-      [{ name: '@state', value: state }],
+      `SELECT * FROM c WHERE c.modelName = @model AND c.docType = 'version' AND (c.state = @state OR NOT IS_STRING(c.state) OR NOT (c.state IN (${known.map((k) => k.name).join(', ')})))`,
+      [{ name: '@state', value: state }, ...known],
     );
-    return resources.map((r) => toModelVersion(fromRead(versionDocumentSchema, r)));
+    const listing: VersionListing = { versions: [], unreadable: [] };
+    for (const resource of resources) {
+      const parsed = versionDocumentSchema.safeParse(resource);
+      // One that reads has a known state, so the query found it by `state`.
+      if (parsed.success) listing.versions.push(toModelVersion(parsed.data));
+      else listing.unreadable.push(unreadableVersion(resource, parsed.error));
+    }
+    listing.versions.sort((a, b) => a.version - b.version);
+    listing.unreadable.sort(byVersionNumber);
+    return listing;
   }
 
   async replaceVersion(version: ModelVersion, etag: string): Promise<Versioned<ModelVersion>> {
@@ -487,6 +501,24 @@ function addModelTo(listing: ModelListing, resource: unknown): void {
   const parsed = modelDocumentSchema.safeParse(resource);
   if (parsed.success) listing.models.push(toModelRecord(parsed.data));
   else listing.unreadable.push({ modelName: storedModelName(resource), reason: `its stored model document is invalid: ${formatIssues(parsed.error)}`.slice(0, 2000) });
+}
+
+/**
+ * A version document that does not read, by the number of the key it is stored under
+ * (`version-00000003`), else of its stored `version`; when neither tells one, the reason names the
+ * stored id.
+ */
+function unreadableVersion(resource: unknown, error: z.ZodError): UnreadableVersion {
+  const { id, version } = (resource ?? {}) as { id?: unknown; version?: unknown };
+  const keyed = Number(typeof id === 'string' ? /^version-(\d{1,15})$/.exec(id)?.[1] : undefined);
+  const number = [keyed, version].find((n): n is number => versionNumberSchema.safeParse(n).success) ?? null;
+  const named = number === null ? ` '${String(id)}' (its number cannot be told)` : '';
+  return { version: number, reason: `its stored version document${named} is invalid: ${formatIssues(error)}`.slice(0, 2000) };
+}
+
+/** Unreadable versions by number, those whose number cannot be told last. */
+function byVersionNumber(a: UnreadableVersion, b: UnreadableVersion): number {
+  return (a.version ?? Infinity) - (b.version ?? Infinity) || (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0);
 }
 
 function checkPageSize(limit: number): void {

@@ -119,7 +119,9 @@ export function recordQueueAge(entity: string, enqueuedTimeUtc: unknown, now: nu
 /**
  * Pending approvals as the approval watch found them: per model the count (0 included, so a
  * dashboard sees it drop), and per waiting version the seconds left before its lifecycle expires it.
- * A model the watch could not read (`error`) gets no data point rather than a misleading 0.
+ * A model the watch could not read (`error`) gets no data point rather than a misleading 0; one with
+ * versions that do not read (`unreadable`) gets the count of those that do, so the deadlines of
+ * those still reach the alert (the watch then fails naming the others).
  */
 export function recordPendingApprovals(models: readonly ApprovalsOfModel[]): void {
   const m = instruments();

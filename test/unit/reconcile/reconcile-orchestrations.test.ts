@@ -695,10 +695,33 @@ describe('reconciling versions whose lifecycle instance is gone while they valid
     expect(report.models[0]!.retrainingClosed).toEqual([{ requestId: decided.requestId, version: 1, outcome: 'validation_failed' }]);
   });
 
+  it("when some of the model's versions do not read, then each is reported unreadable once, by number, and left alone, and the model's other stranded versions are still reconciled", async () => {
+    const { deps, instances } = await world();
+    await validating(deps, 3);
+    const stored = await stateOfVersion(deps, 2);
+    (deps.registry as InMemoryModelRegistry).storeUncheckedVersion(MODEL, 2, { ...stored, revision: -1 });
+    // Its state cannot be told: every state's query lists it.
+    (deps.registry as InMemoryModelRegistry).storeUncheckedVersion(MODEL, 4, { ...stored, version: 4, state: 7 });
+    instances.set(`lifecycle:${MODEL}:3`, 'Terminated', NOW);
+
+    const report = await reconcileOrchestrations(deps);
+
+    expect(report.models[0]!.failed.map((d) => [d.kind, d.id])).toEqual([
+      ['version', '1'],
+      ['version', '3'],
+    ]);
+    expect(report.models[0]!.unreadable).toEqual([
+      { kind: 'version', id: '2', reason: expect.stringMatching(/^its stored version document is invalid: .*revision/s) },
+      { kind: 'version', id: '4', reason: expect.stringMatching(/^its stored version document is invalid: .*state/s) },
+    ]);
+    expect(report.models[0]!.errors).toEqual([]);
+    expect(instances.asked).not.toContain(`lifecycle:${MODEL}:2`);
+  });
+
   it('when the versions cannot be listed (an outage), then that is reported and the model\'s runs are still reconciled', async () => {
     const { deps, runs } = await world();
     await runs.runs.create(MODEL, 'r1', aRun('r1'));
-    deps.registry.listVersionsInState = () => Promise.reject(new Error('Cosmos DB unavailable'));
+    deps.registry.listReadableVersionsInState = () => Promise.reject(new Error('Cosmos DB unavailable'));
 
     const report = await reconcileOrchestrations(deps);
 

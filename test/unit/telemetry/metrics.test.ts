@@ -7,6 +7,7 @@
 import type { DataPoint, Histogram } from '@opentelemetry/sdk-metrics';
 
 import { driftMetrics, OVERALL_SEGMENT, recordPendingApprovals, recordQueueAge } from '../../../shared/adapters/telemetry/metrics';
+import type { UnreadableVersion } from '../../../shared/ports/model-registry';
 import type { LifecycleState } from '../../../shared/schemas/lifecycle';
 import { modelInputSchema } from '../../../shared/schemas/model';
 import type { ModelVersion } from '../../../shared/schemas/model-version';
@@ -96,7 +97,7 @@ describe('queue age', () => {
 
 describe('pending approvals', () => {
   const at = (iso: string) => iso;
-  function world(timeout: string, autoApprove = false) {
+  function world(timeout: string, autoApprove = false, unreadable: UnreadableVersion[] = []) {
     const definition = modelInputSchema.parse(aModelDefinition({ policies: { approval: { timeout, autoApprove } } }));
     const model: ModelRecord = { modelName: 'churn', definition, createdAt: at('2026-06-01T00:00:00.000Z'), updatedAt: at('2026-06-01T00:00:00.000Z'), createdBy: 'carlos', latestVersion: 3 };
     const pendingSince = (version: number, since: string): ModelVersion =>
@@ -113,7 +114,7 @@ describe('pending approvals', () => {
     const versions = [pendingSince(1, '2026-06-10T00:00:00.000Z'), aModelVersion({ version: 2, state: 'production' }), pendingSince(3, '2026-06-14T12:00:00.000Z')];
     return {
       listModels: () => Promise.resolve({ models: [model], unreadable: [] }),
-      listVersionsInState: (_model: string, state: LifecycleState) => Promise.resolve(versions.filter((v) => v.state === state)),
+      listReadableVersionsInState: (_model: string, state: LifecycleState) => Promise.resolve({ versions: versions.filter((v) => v.state === state), unreadable }),
     };
   }
 
@@ -125,18 +126,18 @@ describe('pending approvals', () => {
     ]);
   });
 
-  it("when one model's versions cannot be read, then the others' approvals are still found and recorded, and that model gets no count rather than 0", async () => {
+  it("when one model's versions cannot be read (an outage), then the others' approvals are still found and recorded, and that model gets no count rather than 0", async () => {
     const churn = world('PT36H');
     const [record] = (await churn.listModels()).models;
     const damaged: ModelRecord = { ...record!, modelName: 'aaa-damaged', definition: { ...record!.definition, name: 'aaa-damaged' } };
     const registry = {
       listModels: () => Promise.resolve({ models: [damaged, record!], unreadable: [] }),
-      listVersionsInState: (model: string, state: LifecycleState) =>
-        model === 'aaa-damaged' ? Promise.reject(new Error('stored registry document version-00000001 is invalid')) : churn.listVersionsInState(model, state),
+      listReadableVersionsInState: (model: string, state: LifecycleState) =>
+        model === 'aaa-damaged' ? Promise.reject(new Error('Service Unavailable')) : churn.listReadableVersionsInState(model, state),
     };
     const found = await pendingApprovals(registry, new Date('2026-06-15T12:00:00.000Z'));
     expect(found.map((m) => [m.model, m.pending.map((p) => p.version), m.error])).toEqual([
-      ['aaa-damaged', [], 'stored registry document version-00000001 is invalid'],
+      ['aaa-damaged', [], 'Service Unavailable'],
       ['churn', [1, 3], undefined],
     ]);
     recordPendingApprovals(found);
@@ -147,7 +148,7 @@ describe('pending approvals', () => {
     const churn = world('PT36H');
     const registry = {
       listModels: async () => ({ ...(await churn.listModels()), unreadable: [{ modelName: 'aaa-damaged', reason: 'its stored model document is invalid: task' }] }),
-      listVersionsInState: churn.listVersionsInState,
+      listReadableVersionsInState: churn.listReadableVersionsInState,
     };
     const found = await pendingApprovals(registry, new Date('2026-06-15T12:00:00.000Z'));
     expect(found.map((m) => [m.model, m.pending.map((p) => p.version), m.error])).toEqual([
@@ -160,12 +161,24 @@ describe('pending approvals', () => {
     const sandbox = world('P7D', true);
     const now = new Date('2026-06-16T00:00:00.000Z');
     expect((await pendingApprovals(sandbox, now)).map((m) => [m.model, m.pending.map((p) => p.version)])).toEqual([['churn', [1, 3]]]);
-    expect(await pendingApprovals({ ...sandbox, listVersionsInState: () => Promise.resolve([]) }, now)).toEqual([]);
+    expect(await pendingApprovals({ ...sandbox, listReadableVersionsInState: () => Promise.resolve({ versions: [], unreadable: [] }) }, now)).toEqual([]);
+    // A damaged version that may wait is news too.
+    const damaged = { version: 4, reason: 'its stored version document is invalid: revision' };
+    expect(await pendingApprovals({ ...sandbox, listReadableVersionsInState: () => Promise.resolve({ versions: [], unreadable: [damaged] }) }, now)).toEqual([{ model: 'churn', pending: [], unreadable: [damaged] }]);
+  });
+
+  it("when one of a model's waiting versions does not read, then it is listed apart and the model's others are still found and counted", async () => {
+    const damaged = { version: 2, reason: 'its stored version document is invalid: ✖ Too small: expected number to be >=0\n  → at revision' };
+    const found = await pendingApprovals(world('PT36H', false, [damaged]), new Date('2026-06-15T12:00:00.000Z'));
+    expect(found.map((m) => [m.model, m.pending.map((p) => p.version), m.unreadable, m.error])).toEqual([['churn', [1, 3], [damaged], undefined]]);
+    recordPendingApprovals(found);
+    expect((await points('mlops.approvals.pending')).map((p) => [p.attributes, p.value])).toEqual([[{ model: 'churn' }, 2]]);
+    expect((await points('mlops.approvals.time_left')).map((p) => p.attributes['version'])).toEqual(['1', '3']);
   });
 
   it('when pending approvals are recorded, then the count per model and the seconds left per version are gauges (negative once overdue)', async () => {
     recordPendingApprovals(await pendingApprovals(world('PT36H'), new Date('2026-06-15T12:00:00.000Z')));
-    recordPendingApprovals([{ model: 'quiet', pending: [] }]);
+    recordPendingApprovals([{ model: 'quiet', pending: [], unreadable: [] }]);
     expect((await points('mlops.approvals.pending')).map((p) => [p.attributes, p.value])).toEqual([
       [{ model: 'churn' }, 2],
       [{ model: 'quiet' }, 0],
