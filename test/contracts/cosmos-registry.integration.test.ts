@@ -1,6 +1,7 @@
 import { cosmosContainers } from '../../shared/adapters/cosmos/client';
 import { versionDocId } from '../../shared/adapters/cosmos/documents';
 import { CosmosModelRegistry } from '../../shared/adapters/cosmos/model-registry';
+import { aModelVersion } from '../support/builders';
 import { describeModelRegistryContract } from './model-registry.contract';
 import { describeModelRegistryPagingContract } from './model-registry-paging.contract';
 
@@ -21,5 +22,22 @@ describe('Cosmos DB adapter: the versions in a state during an outage', () => {
       return { ...containers, models };
     });
     await expect(unanswered.listReadableVersionsInState('any-model', 'pending_approval')).rejects.toBe(outage);
+  });
+});
+
+describe('Cosmos DB adapter: a version document that does not read under a key the app does not write', () => {
+  it('when its id is not `version-NNNNNNNN`, then it is listed by its stored number, or with none and its id in the reason when that does not tell one either', async () => {
+    const model = `cv-${Date.now().toString(36)}`;
+    const { models } = await cosmosContainers();
+    await models.items.upsert({ ...aModelVersion({ modelName: model, version: 7, state: 'pending_approval' }), revision: -1, id: 'version-odd', docType: 'version' });
+    await models.items.upsert({ ...aModelVersion({ modelName: model, version: 8, state: 'pending_approval' }), version: 'eight', id: 'version-worse', docType: 'version' });
+
+    const { versions, unreadable } = await registry.listReadableVersionsInState(model, 'pending_approval');
+
+    expect(versions).toEqual([]);
+    expect(unreadable).toEqual([
+      { version: 7, reason: expect.stringMatching(/^its stored version document is invalid: .*revision/s) },
+      { version: null, reason: expect.stringMatching(/^its stored version document 'version-worse' \(its number cannot be told\) is invalid: .*version/s) },
+    ]);
   });
 });
