@@ -338,21 +338,24 @@ describe('batchInference (replayed through the durable-functions SDK)', () => {
     expect(step.output).toEqual(summary);
   });
 
+  /** What a run with two late pairs (the first failing) records through both pairs' revalidation questions. */
+  const STEPS_THROUGH_REVALIDATION_QUESTIONS = [
+    A.start,
+    A.plan,
+    A.scoreChunk,
+    A.complete,
+    ACTUALS_ACTIVITIES.lateRecords,
+    ACTUALS_ACTIVITIES.lateMatch,
+    ACTUALS_ACTIVITIES.lateMatch,
+    ACTUALS_ACTIVITIES.lateWindow,
+    LIFECYCLE_ACTIVITIES.revalidationFor,
+    LIFECYCLE_ACTIVITIES.revalidationFor,
+  ];
+
   it('when an instance was late-matching when this version was deployed (a pair had failed), then the history it recorded replays step for step and the failed pair\'s windows are refreshed after it', async () => {
     // The steps the release before recorded, in order, up to the revalidation question in flight:
     // what a replay matches results by (the inputs are not compared; later ones carry `side`).
-    const recorded = [
-      A.start,
-      A.plan,
-      A.scoreChunk,
-      A.complete,
-      ACTUALS_ACTIVITIES.lateRecords,
-      ACTUALS_ACTIVITIES.lateMatch,
-      ACTUALS_ACTIVITIES.lateMatch,
-      ACTUALS_ACTIVITIES.lateWindow,
-      LIFECYCLE_ACTIVITIES.revalidationFor,
-      LIFECYCLE_ACTIVITIES.revalidationFor,
-    ];
+    const recorded = STEPS_THROUGH_REVALIDATION_QUESTIONS;
     const { h } = await lateMatchingTwo();
     // Its results, delivered to the steps by position (task ids 5 to 8), as a replay matches them.
     let step = await h.completeActivity(5, { ok: false, code: 'INVALID_INPUT_FILE', message: 'a quarantine line is not JSON' });
@@ -374,20 +377,7 @@ describe('batchInference (replayed through the durable-functions SDK)', () => {
 
   it('when an instance had a pair fail for an outage under the release before the retry rounds, then the history that release recorded (to its last step, the failed pair\'s windows) replays step for step, and the instance then waits for the first round', async () => {
     // The steps the release before recorded, in order, through its last one: what a replay matches results by.
-    const recorded = [
-      A.start,
-      A.plan,
-      A.scoreChunk,
-      A.complete,
-      ACTUALS_ACTIVITIES.lateRecords,
-      ACTUALS_ACTIVITIES.lateMatch,
-      ACTUALS_ACTIVITIES.lateMatch,
-      ACTUALS_ACTIVITIES.lateWindow,
-      LIFECYCLE_ACTIVITIES.revalidationFor,
-      LIFECYCLE_ACTIVITIES.revalidationFor,
-      ACTUALS_ACTIVITIES.lateMatchWindows,
-      ACTUALS_ACTIVITIES.lateWindow,
-    ];
+    const recorded = [...STEPS_THROUGH_REVALIDATION_QUESTIONS, ACTUALS_ACTIVITIES.lateMatchWindows, ACTUALS_ACTIVITIES.lateWindow];
     const { h } = await lateMatchingTwo();
     // Its results by position: a-1's six attempts (task ids 5, 7, ..., 15) each followed by its backoff timer (6, 8, ..., 16).
     let step = await h.failActivity(5, 'Cosmos DB is unreachable');
