@@ -4,7 +4,7 @@ import { ACTUALS_ACTIVITIES as A, ACTUALS_JOIN } from '../../orchestrations/actu
 import { LIFECYCLE_ACTIVITIES, REVALIDATE_CHAMPION } from '../../orchestrations/lifecycle/names';
 import { actualsIdOf } from '../../shared/domain/actuals';
 import type { BucketSummary } from '../../shared/schemas/actuals';
-import { type EpisodeResult, orchestrationHarness } from '../support/orchestration-harness';
+import { type EpisodeResult, failForGood, orchestrationHarness } from '../support/orchestration-harness';
 
 const START = new Date('2026-03-10T12:00:00Z');
 const input = { model: 'demand', path: 'actuals/demand/sales.csv', etag: '"0x1"', size: 120, lastModified: '2026-03-10T11:59:00.000Z' };
@@ -171,12 +171,7 @@ describe('actualsJoin (replayed through the durable-functions SDK)', () => {
     s = await h.completeActivity(taskIds(s)[0]!, ok({ runIds: ['run-8', 'run-9'] }));
     s = await h.completeActivity(taskIds(s)[0]!, ok({ outcome: 'none', matched: 0, windows: [] }));
     // run-9 fails on each of its attempts (Cosmos DB down past the outage retries).
-    let failed = await h.failActivity(taskIds(s)[0]!, 'Cosmos DB is unreachable');
-    for (;;) {
-      s = await h.fireTimer(failed.retryTimer!.taskId);
-      if (s.retryAttempt === undefined) break;
-      failed = await h.failActivity(s.retryAttempt, 'Cosmos DB is unreachable');
-    }
+    s = await failForGood(h, taskIds(s)[0]!, 'Cosmos DB is unreachable');
     s = await h.completeActivity(taskIds(s)[0]!, ok(null));
     s = await h.completeActivity(taskIds(s)[0]!, ok({ windows: [] }));
     expect(s.newActions).toEqual([expect.objectContaining({ kind: 'CreateTimer', fireAt: new Date(START.getTime() + 5 * 60_000) })]);
@@ -198,12 +193,7 @@ describe('actualsJoin (replayed through the durable-functions SDK)', () => {
     const { h, s: asked } = await joinedOnce();
     let s = await h.completeActivity(taskIds(asked)[0]!, ok(null));
     expect(calls(s)).toEqual([[A.lateRuns, step]]);
-    let failed = await h.failActivity(taskIds(s)[0]!, 'Cosmos DB is unreachable');
-    for (;;) {
-      s = await h.fireTimer(failed.retryTimer!.taskId);
-      if (s.retryAttempt === undefined) break;
-      failed = await h.failActivity(s.retryAttempt, 'Cosmos DB is unreachable');
-    }
+    s = await failForGood(h, taskIds(s)[0]!, 'Cosmos DB is unreachable');
     expect(s.newActions).toEqual([expect.objectContaining({ kind: 'CreateTimer', fireAt: new Date(START.getTime() + 5 * 60_000) })]);
     expect(s.isDone).toBe(false);
     expect(s.customStatus).toEqual({ step: 'late-matching' });

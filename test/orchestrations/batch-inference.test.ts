@@ -5,7 +5,7 @@ import { ACTUALS_ACTIVITIES } from '../../orchestrations/actuals/names';
 import { BATCH_ACTIVITIES as A, BATCH_INFERENCE } from '../../orchestrations/batch/names';
 import { LIFECYCLE_ACTIVITIES, REVALIDATE_CHAMPION } from '../../orchestrations/lifecycle/names';
 import type { BatchInput } from '../../shared/schemas/monitoring';
-import { type EpisodeResult, type OrchestrationHarness, orchestrationHarness } from '../support/orchestration-harness';
+import { type EpisodeResult, failForGood, orchestrationHarness } from '../support/orchestration-harness';
 
 const input: BatchInput = {
   model: 'demand',
@@ -145,16 +145,6 @@ describe('batchInference (replayed through the durable-functions SDK)', () => {
     expect(step.output).toEqual(summary);
     expect(step.actions.filter((a) => a.name === A.fail)).toEqual([]);
   });
-
-  /** Fails a retried activity on every attempt, as an outage that outlasts `outageRetry`: the episode after its last backoff timer. */
-  async function failForGood(h: OrchestrationHarness, taskId: number, message: string): Promise<EpisodeResult> {
-    let failed = await h.failActivity(taskId, message);
-    for (;;) {
-      const fired = await h.fireTimer(failed.retryTimer!.taskId);
-      if (fired.retryAttempt === undefined) return fired;
-      failed = await h.failActivity(fired.retryAttempt, message);
-    }
-  }
 
   /** A run that lists a-1 and a-2 for late matching: the episode that matches a-1. */
   async function lateMatchingTwo() {

@@ -300,3 +300,13 @@ function tooLargeStatus(customStatus: unknown): string | undefined {
 export function orchestrationHarness(name: string, options: HarnessOptions = {}): OrchestrationHarness {
   return new OrchestrationHarness(name, options);
 }
+
+/** Fails a retried activity on every attempt, as an outage that outlasts its retry options: the episode after its last backoff timer. */
+export async function failForGood(h: OrchestrationHarness, taskId: number, message: string): Promise<EpisodeResult> {
+  let failed = await h.failActivity(taskId, message);
+  for (;;) {
+    const fired = await h.fireTimer(failed.retryTimer!.taskId);
+    if (fired.retryAttempt === undefined) return fired;
+    failed = await h.failActivity(fired.retryAttempt, message);
+  }
+}
