@@ -268,14 +268,8 @@ describe('registry use cases (in-memory registry)', () => {
   });
 
   it('when the version a rollback returns to is retired meanwhile, then the rollback is 409 and the current champion stays in production', async () => {
-    const { registry, useCases, version: v1 } = await setup();
-    const admin = anActor({ id: 'root', roles: ['MLOps.Admin'] });
-    const v2 = (await useCases.registerVersion('churn', aModelVersionInput(), alice)).version;
-    for (const v of [v1, v2]) {
-      await toPendingApproval(useCases, v);
-      await useCases.applyCommand('churn', v, { type: 'approve', evidenceHash: EVIDENCE }, bob);
-      await useCases.applyCommand('churn', v, { type: 'promote' }, admin);
-    }
+    const { registry, useCases, v1, v2, admin } = await v1ChampionV2Approved();
+    await useCases.applyCommand('churn', v2, { type: 'promote' }, admin);
     registry.beforeSwapChampion = async () => {
       registry.beforeSwapChampion = undefined;
       await useCases.applyCommand('churn', v1, { type: 'retire' }, admin);
