@@ -874,6 +874,14 @@ describe('restarting the lifecycle of versions not yet decided whose instance is
     }
   });
 
+  /** What a person's decision, landed while the timer looked, leaves: the version as decided, no lifecycle started, no restart recorded or reported. */
+  async function expectNotRestarted(deps: Awaited<ReturnType<typeof world>>['deps'], instances: Awaited<ReturnType<typeof world>>['instances'], report: Awaited<ReturnType<typeof reconcileOrchestrations>>, state: string) {
+    expect(instances.started).toEqual([]);
+    expect(await stored(deps)).toMatchObject({ state });
+    expect((await stored(deps)).lifecycleRestarts).toBeUndefined();
+    expect(report.models[0]).toMatchObject({ restarted: [], errors: [] });
+  }
+
   it('when a person approves the version between its listing and the status answer, then its lifecycle is not started again and nothing is recorded', async () => {
     const { deps, instances } = await world();
     const registry = await aVersion(deps, 'pending_approval');
@@ -884,10 +892,7 @@ describe('restarting the lifecycle of versions not yet decided whose instance is
 
     const report = await reconcileOrchestrations(deps);
 
-    expect(instances.started).toEqual([]);
-    expect(await stored(deps)).toMatchObject({ state: 'approved' });
-    expect((await stored(deps)).lifecycleRestarts).toBeUndefined();
-    expect(report.models[0]).toMatchObject({ restarted: [], errors: [] });
+    await expectNotRestarted(deps, instances, report, 'approved');
   });
 
   it('when the version changes between its read and the recorded restart (a person decides, or another host restarts it), then the ETag-guarded write loses and no lifecycle is started', async () => {
@@ -906,10 +911,7 @@ describe('restarting the lifecycle of versions not yet decided whose instance is
 
     const report = await reconcileOrchestrations(deps);
 
-    expect(instances.started).toEqual([]);
-    expect(await stored(deps)).toMatchObject({ state: 'rejected' });
-    expect((await stored(deps)).lifecycleRestarts).toBeUndefined();
-    expect(report.models[0]).toMatchObject({ restarted: [], errors: [] });
+    await expectNotRestarted(deps, instances, report, 'rejected');
   });
 
   it('when another start wins (an instance runs under the id when this one starts), then the restart stays recorded but is not reported as this run\'s', async () => {
