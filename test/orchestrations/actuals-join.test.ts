@@ -4,7 +4,7 @@ import { ACTUALS_ACTIVITIES as A, ACTUALS_JOIN } from '../../orchestrations/actu
 import { LIFECYCLE_ACTIVITIES, REVALIDATE_CHAMPION } from '../../orchestrations/lifecycle/names';
 import { actualsIdOf } from '../../shared/domain/actuals';
 import type { BucketSummary } from '../../shared/schemas/actuals';
-import { type EpisodeResult, failForGood, orchestrationHarness } from '../support/orchestration-harness';
+import { type EpisodeResult, failForGood, type OrchestrationHarness, orchestrationHarness } from '../support/orchestration-harness';
 
 const START = new Date('2026-03-10T12:00:00Z');
 const input = { model: 'demand', path: 'actuals/demand/sales.csv', etag: '"0x1"', size: 120, lastModified: '2026-03-10T11:59:00.000Z' };
@@ -25,6 +25,8 @@ const summary = (bucket: number, windows: string[]): BucketSummary => ({
 });
 
 /** The new activity calls of an episode: [name, input] in order. */
+/** A W3C trace context the input carries, for the cases that check it is passed on. */
+const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 const calls = (s: EpisodeResult) => s.newActions.filter((a) => a.kind.startsWith('CallActivity')).map((a) => [a.name, a.input]);
 const taskIds = (s: EpisodeResult) => s.newActions.map((a) => a.taskId!);
 
@@ -98,7 +100,6 @@ describe('actualsJoin (replayed through the durable-functions SDK)', () => {
   });
 
   it('when the input carries a traceparent, then every activity input and the revalidation sub-orchestration carry it', async () => {
-    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
     const { h, s: asked } = await joinedOnce({ traceparent });
     let s = asked;
     s = await h.completeActivity(taskIds(s)[0]!, ok(revalidation));
@@ -147,7 +148,6 @@ describe('actualsJoin (replayed through the durable-functions SDK)', () => {
   });
 
   it('when a late match of the join fails after recording its pair, then its recorded windows are refreshed after the revalidation questions, with the trace carried', async () => {
-    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
     const traced = { ...step, traceparent };
     const { h, s: asked } = await joinedOnce({ traceparent });
     let s = await h.completeActivity(taskIds(asked)[0]!, ok(null));
@@ -163,8 +163,15 @@ describe('actualsJoin (replayed through the durable-functions SDK)', () => {
     expect(s.output).toEqual({ actualsId, outcome: 'completed' });
   });
 
+  /** The join waiting, still late-matching, for the first retry round 5 minutes on; the episode after that timer fires. */
+  async function afterFirstRetryWait(h: OrchestrationHarness, s: EpisodeResult): Promise<EpisodeResult> {
+    expect(s.newActions).toEqual([expect.objectContaining({ kind: 'CreateTimer', fireAt: new Date(START.getTime() + 5 * 60_000) })]);
+    expect(s.isDone).toBe(false);
+    expect(s.customStatus).toEqual({ step: 'late-matching' });
+    return h.fireTimer(taskIds(s)[0]!);
+  }
+
   it('when a late match of the join fails for an outage, then after its windows the join waits, still late-matching, and 5 minutes later matches that run again with the trace carried; the join ends completed after the round', async () => {
-    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
     const traced = { ...step, traceparent };
     const { h, s: asked } = await joinedOnce({ traceparent });
     let s = await h.completeActivity(taskIds(asked)[0]!, ok(null));
@@ -174,10 +181,7 @@ describe('actualsJoin (replayed through the durable-functions SDK)', () => {
     s = await failForGood(h, taskIds(s)[0]!, 'Cosmos DB is unreachable');
     s = await h.completeActivity(taskIds(s)[0]!, ok(null));
     s = await h.completeActivity(taskIds(s)[0]!, ok({ windows: [] }));
-    expect(s.newActions).toEqual([expect.objectContaining({ kind: 'CreateTimer', fireAt: new Date(START.getTime() + 5 * 60_000) })]);
-    expect(s.isDone).toBe(false);
-    expect(s.customStatus).toEqual({ step: 'late-matching' });
-    s = await h.fireTimer(taskIds(s)[0]!);
+    s = await afterFirstRetryWait(h, s);
     expect(calls(s)).toEqual([[A.lateMatch, { ...traced, runId: 'run-9', side: 'join' }]]);
     s = await h.completeActivity(taskIds(s)[0]!, ok({ outcome: 'matched', matched: 4, windows: ['20260303T0000Z'] }));
     expect(calls(s)).toEqual([[A.lateWindow, { model: 'demand', windowId: '20260303T0000Z', traceparent }]]);
@@ -194,10 +198,7 @@ describe('actualsJoin (replayed through the durable-functions SDK)', () => {
     let s = await h.completeActivity(taskIds(asked)[0]!, ok(null));
     expect(calls(s)).toEqual([[A.lateRuns, step]]);
     s = await failForGood(h, taskIds(s)[0]!, 'Cosmos DB is unreachable');
-    expect(s.newActions).toEqual([expect.objectContaining({ kind: 'CreateTimer', fireAt: new Date(START.getTime() + 5 * 60_000) })]);
-    expect(s.isDone).toBe(false);
-    expect(s.customStatus).toEqual({ step: 'late-matching' });
-    s = await h.fireTimer(taskIds(s)[0]!);
+    s = await afterFirstRetryWait(h, s);
     expect(calls(s)).toEqual([[A.lateRuns, step]]);
     s = await h.completeActivity(taskIds(s)[0]!, ok({ runIds: ['run-9'] }));
     expect(calls(s)).toEqual([[A.lateMatch, { ...step, runId: 'run-9', side: 'join' }]]);
@@ -207,7 +208,6 @@ describe('actualsJoin (replayed through the durable-functions SDK)', () => {
   });
 
   it('when a run that completed after the plan late-matched rows of a new segment value, then the champion is revalidated on them after the join\'s own revalidation question, under an id of the version, the file and the run; the trace is carried', async () => {
-    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
     const traced = { ...step, traceparent };
     const { h, s: asked } = await joinedOnce({ traceparent });
     let s = asked;
