@@ -40,6 +40,12 @@ export type BodySpec<B> =
       optional?: boolean;
       /** Checked on the parsed JSON before the schema walks it: a bound that must hold before a huge body costs a parse (and an issue) per element. */
       bound?: (json: unknown) => void;
+      /**
+       * Numbers whose text a double does not hold as written reach the schema as InexactJsonNumber
+       * (shared/domain/json-number.ts), for a route that must tell (an id must not be answered
+       * rounded); elsewhere they are the double JSON reads.
+       */
+      keepInexactNumbers?: boolean;
       /** The media types the OpenAPI document lists for the body (`application/json` when absent); every `+json` type is read alike. */
       mediaTypes?: string[];
     }
@@ -131,7 +137,7 @@ export function defineRoute<P, Q, B>(spec: RouteSpec<P, Q, B>): void {
         let body = undefined as B;
         if (spec.body && 'json' in spec.body) {
           // An optional body that is absent reaches the handler as undefined, not through the schema.
-          const json = await readJsonBody(request, spec.body.optional === true);
+          const json = await readJsonBody(request, spec.body.optional === true, spec.body.keepInexactNumbers === true);
           spec.body.bound?.(json);
           if (json !== undefined) body = parseOrThrow(spec.body.json, json, 'request body');
         }

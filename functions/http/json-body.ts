@@ -28,8 +28,9 @@ function decode(bytes: Uint8Array): string | undefined {
  * must be `application/json` in UTF-8, uncompressed (415 for another media type, charset or
  * content coding), and valid UTF-8 (400): decoding another charset as UTF-8 would change the text
  * (`café` in Latin-1 arrived as `caf\uFFFD`) and be scored, stored or compared as another value.
+ * `keepInexactNumbers` is parseSentJson's.
  */
-export async function readJsonBody(request: HttpRequest, optional: boolean): Promise<unknown> {
+export async function readJsonBody(request: HttpRequest, optional: boolean, keepInexactNumbers = false): Promise<unknown> {
   const bytes = new Uint8Array(await request.arrayBuffer());
   const text = decode(bytes);
   if (text !== undefined && text.trim() === '') {
@@ -48,5 +49,5 @@ export async function readJsonBody(request: HttpRequest, optional: boolean): Pro
     throw errors.unsupportedMediaType(`the body must be sent uncompressed, not with Content-Encoding '${encoding}'`, { contentEncoding: encoding });
   }
   if (text === undefined) throw errors.validation('the request body is not valid UTF-8: send JSON as UTF-8 text');
-  return parseSentJson(text, 'the request body');
+  return parseSentJson(text, 'the request body', { keepInexactNumbers });
 }

@@ -1,5 +1,6 @@
 import { errors } from './errors';
-import { scanJsonText } from './json-text-scan';
+import { InexactJsonNumber } from './json-number';
+import { type JsonPath, scanJsonText } from './json-text-scan';
 
 /**
  * Parses JSON text as people's tools write it: a leading byte-order mark (what Windows PowerShell
@@ -23,9 +24,10 @@ export const MAX_SENT_JSON_DEPTH = 64;
  * it, or a VALIDATION_ERROR naming `what` when it is not JSON, nests deeper than
  * MAX_SENT_JSON_DEPTH, names a field twice in one object (JSON.parse keeps the last of two
  * values silently, one the sender may not have meant), has a member named `__proto__`, or text
- * with half of a surrogate pair.
+ * with half of a surrogate pair. With `keepInexactNumbers`, a number whose text the double does
+ * not hold as written is an InexactJsonNumber (its text and the double) instead of the double.
  */
-export function parseSentJson(text: string, what: string): unknown {
+export function parseSentJson(text: string, what: string, options: { keepInexactNumbers?: boolean } = {}): unknown {
   let value: unknown;
   try {
     value = parseJsonText(text);
@@ -33,7 +35,7 @@ export function parseSentJson(text: string, what: string): unknown {
     throw errors.validation(`${what} is not valid JSON: ${(e as Error).message}`);
   }
   // The text first: nesting too deep for the recursive walk below is refused before it runs.
-  const { repeated, tooDeep } = scanJsonText(text, MAX_SENT_JSON_DEPTH);
+  const { repeated, tooDeep, inexactNumbers = [] } = scanJsonText(text, MAX_SENT_JSON_DEPTH);
   if (tooDeep) {
     throw errors.validation(`${what} nests arrays and objects more than ${MAX_SENT_JSON_DEPTH} levels deep: no field takes so deep a value`, { maxDepth: MAX_SENT_JSON_DEPTH });
   }
@@ -43,6 +45,17 @@ export function parseSentJson(text: string, what: string): unknown {
   if (halfPair !== undefined) {
     throw errors.validation(`${what} has text that is not Unicode at ${halfPair}: half of a surrogate pair (an escape such as \\ud83d without its other half); send whole characters`, { path: halfPair });
   }
+  if (!options.keepInexactNumbers) return value;
+  return inexactNumbers.reduce((kept, { path, text: sent }) => withInexactNumber(kept, path, sent), value);
+}
+
+/** `value` with the number at `path` (a member or item, never `__proto__`: refused above) made an InexactJsonNumber. */
+function withInexactNumber(value: unknown, path: JsonPath, sent: string): unknown {
+  if (path.length === 0) return new InexactJsonNumber(sent, value as number);
+  let holder = value as Record<string | number, unknown>;
+  for (const step of path.slice(0, -1)) holder = holder[step] as Record<string | number, unknown>;
+  const last = path[path.length - 1]!;
+  holder[last] = new InexactJsonNumber(sent, holder[last] as number);
   return value;
 }
 

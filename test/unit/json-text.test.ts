@@ -1,3 +1,4 @@
+import { InexactJsonNumber } from '../../shared/domain/json-number';
 import { MAX_SENT_JSON_DEPTH, parseJsonText, parseSentJson } from '../../shared/domain/json-text';
 
 describe('JSON text from files and request bodies', () => {
@@ -45,6 +46,13 @@ describe('JSON text from files and request bodies', () => {
       );
     }
     expect(parseSentJson('{"description": "\\ud83d\\ude00 😀 \\u00e9"}', 'the request body')).toEqual({ description: '😀 😀 é' });
+  });
+
+  it('when numbers are kept with their text, then each one the double does not hold is an InexactJsonNumber where it was, at any depth and at the top', () => {
+    const kept = parseSentJson('[{"a": {"b": [0.1, 12345678901234567890]}}, 1234567890.123456789]', 'the body', { keepInexactNumbers: true });
+    expect(kept).toStrictEqual([{ a: { b: [0.1, new InexactJsonNumber('12345678901234567890', 12345678901234567000)] } }, new InexactJsonNumber('1234567890.123456789', 1234567890.1234567)]);
+    expect(parseSentJson('0.12345678901234567891', 'the body', { keepInexactNumbers: true })).toStrictEqual(new InexactJsonNumber('0.12345678901234567891', 0.12345678901234568));
+    expect(parseSentJson('[12345678901234567890]', 'the body')).toEqual([12345678901234567000]);
   });
 });
 

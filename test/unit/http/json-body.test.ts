@@ -5,6 +5,7 @@ import { HttpRequest } from '@azure/functions';
 import fc from 'fast-check';
 
 import { readJsonBody } from '../../../functions/http/json-body';
+import { InexactJsonNumber } from '../../../shared/domain/json-number';
 import { scanJsonText } from '../../../shared/domain/json-text-scan';
 
 const request = (body: string | Buffer, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
@@ -73,6 +74,28 @@ describe('names in a JSON request body', () => {
     const body = '{"rows":[{"id":"a","x1":1},{"id":"b","x1":2,"n":{"id":"c","s":"\\"id\\", \\"x1\\": {[,"}}],"id":"top","list":["id","id"]}';
     await expect(readJsonBody(request(body), false)).resolves.toEqual(JSON.parse(body));
     await expect(readJsonBody(request('[{},{"a":1},[{"a":1,"b":{}}],{"a":2}]'), false)).resolves.toHaveLength(4);
+  });
+
+  it('when a number\'s text is more than the double it reads as holds, then the scan says where it is, with its text; strings of digits are no numbers', () => {
+    const text = '{"rows":[{"id":0.12345678901234567891,"x":[1.5,1234567890.123456789e0]},{"id":"0.12345678901234567891","\\u0061":1e3}],"n":-9007199254740993}';
+    expect(scanJsonText(text, Infinity)).toEqual({
+      tooDeep: false,
+      inexactNumbers: [
+        { path: ['rows', 0, 'id'], text: '0.12345678901234567891' },
+        { path: ['rows', 0, 'x', 1], text: '1234567890.123456789e0' },
+        { path: ['n'], text: '-9007199254740993' },
+      ],
+    });
+    expect(scanJsonText('[0.1, 1e3, -0, 1.5, {"a": [2, 0.30000000000000004]}]', Infinity)).toEqual({ tooDeep: false });
+    expect(scanJsonText('1e400', Infinity)).toEqual({ tooDeep: false, inexactNumbers: [{ path: [], text: '1e400' }] });
+  });
+
+  it('when a route keeps inexact numbers, then the body holds each with its text; otherwise the double JSON reads', async () => {
+    const body = '{"rows":[{"id":0.12345678901234567891,"x1":0.1},{"id":1e3}]}';
+    await expect(readJsonBody(request(body), false)).resolves.toEqual(JSON.parse(body));
+    await expect(readJsonBody(request(body), false, true)).resolves.toStrictEqual({
+      rows: [{ id: new InexactJsonNumber('0.12345678901234567891', 0.12345678901234568), x1: 0.1 }, { id: 1000 }],
+    });
   });
 
   it('when any JSON is written by JSON.stringify (names unique), then no name is taken for a repeated one', () => {
