@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { batch } from '../../shared/composition';
 import { config } from '../../shared/config';
 import { errors } from '../../shared/domain/errors';
+import { InexactJsonNumber } from '../../shared/domain/json-number';
 import { modelParamsSchema } from '../../shared/schemas/api';
 import { versionNumberSchema } from '../../shared/schemas/common';
 import { scoreRows } from '../../shared/usecases/score-rows';
@@ -13,9 +14,13 @@ import { ROLES } from './identity';
  * Any number JSON reads, an infinity included: a number past the range of a double (`1e309`)
  * reads as one, and z.number() would refuse the whole request for it. Kept as the number, its row
  * is rejected (not_finite for a feature, inexact_id for the id: not scored under the id `Infinity`)
- * and the others are scored. Documented as a number.
+ * and the others are scored. A number the double does not hold as written comes as an
+ * InexactJsonNumber (the body is read with keepInexactNumbers): a feature scores with its double,
+ * an id is inexact_id. Documented as a number.
  */
-const jsonNumberSchema = z.custom<number>((value) => typeof value === 'number' && !Number.isNaN(value), { message: 'expected a number' }).meta({ type: 'number' });
+const jsonNumberSchema = z
+  .custom<number | InexactJsonNumber>((value) => (typeof value === 'number' && !Number.isNaN(value)) || value instanceof InexactJsonNumber, { message: 'expected a number' })
+  .meta({ type: 'number' });
 
 const cellSchema = z.union([z.string(), jsonNumberSchema, z.boolean(), z.null()]);
 
@@ -27,7 +32,7 @@ const cellSchema = z.union([z.string(), jsonNumberSchema, z.boolean(), z.null()]
 function screenRow(row: unknown, ctx: z.RefinementCtx): unknown {
   if (typeof row !== 'object' || row === null || Array.isArray(row)) return row; // the record schema says what it is
   for (const [name, value] of Object.entries(row)) {
-    if (value === null || typeof value !== 'object') continue;
+    if (value === null || typeof value !== 'object' || value instanceof InexactJsonNumber) continue;
     ctx.addIssue({ code: 'custom', path: [name], message: `'${name}' is ${Array.isArray(value) ? 'an array' : 'an object'}: a field holds a string, a number, true, false or null` });
     return z.NEVER;
   }
@@ -62,7 +67,7 @@ defineRoute({
   tags: ['runs'],
   access: ROLES.reader,
   params: modelParamsSchema,
-  body: { json: scoreBodySchema, bound: boundRows },
+  body: { json: scoreBodySchema, bound: boundRows, keepInexactNumbers: true },
   responses: {
     200: {
       description: 'One result per row, in order',

@@ -1,7 +1,8 @@
+import { InexactJsonNumber } from './json-number';
 import type { RawRows } from './raw-rows';
 
-/** A JSON cell as a client sends it. */
-export type JsonCell = string | number | boolean | null;
+/** A JSON cell as a client sends it; a number the double does not hold as written may come with its text. */
+export type JsonCell = string | number | boolean | null | InexactJsonNumber;
 
 const isEmpty = (cell: JsonCell | undefined) => cell === undefined || cell === null || (typeof cell === 'string' && cell.trim() === '');
 
@@ -25,7 +26,8 @@ function numberOfText(text: string): number {
 /**
  * A number JSON carries as sent: finite, and whole only up to ±(2^53 - 1), past which doubles skip
  * whole numbers (an int64 key such as 9007199254740993 arrives as ...992). A fraction is kept as
- * its shortest round-trip text, which is the number sent when it had at most 15 significant digits.
+ * its shortest round-trip text, which is the number sent when it had at most 15 significant digits;
+ * one with more digits than the double holds is told only by its text (an InexactJsonNumber cell).
  */
 export const isExactJsonNumber = (value: number): boolean => Number.isFinite(value) && (Number.isSafeInteger(value) || !Number.isInteger(value));
 
@@ -51,6 +53,7 @@ export function jsonRows(rows: readonly Readonly<Record<string, JsonCell>>[], co
   };
   const text = (column: number, row: number): string | null => {
     const value = cell(column, row);
+    if (value instanceof InexactJsonNumber) return String(value.value);
     return isEmpty(value) ? null : String(value);
   };
   return {
@@ -63,6 +66,7 @@ export function jsonRows(rows: readonly Readonly<Record<string, JsonCell>>[], co
     number: (column, row) => {
       const value = cell(column, row);
       if (typeof value === 'number') return value;
+      if (value instanceof InexactJsonNumber) return value.value;
       if (typeof value === 'boolean') return value ? 1 : 0;
       if (isEmpty(value)) return NaN;
       return numberOfText(String(value));
@@ -70,7 +74,7 @@ export function jsonRows(rows: readonly Readonly<Record<string, JsonCell>>[], co
     text,
     lossyNumber: (column, row) => {
       const value = cell(column, row);
-      return typeof value === 'number' && !isExactJsonNumber(value);
+      return value instanceof InexactJsonNumber || (typeof value === 'number' && !isExactJsonNumber(value));
     },
     rawCells: (row) => columns.map((_, c) => text(c, row)),
   };

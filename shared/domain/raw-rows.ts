@@ -41,8 +41,9 @@ export interface RawRows {
   text(column: number, row: number): string | null;
   /**
    * True when the cell is a JSON number a double may not hold as it was sent: a whole number past
-   * ±(2^53 - 1) (`9007199254740993` reads as ...992) or an infinity (`1e400`). Only JSON rows
-   * have such cells; a file's cells are text, and ids are read as that text.
+   * ±(2^53 - 1) (`9007199254740993` reads as ...992), an infinity (`1e400`), or a number whose
+   * text, where the reader has it, the double does not hold (`0.12345678901234567891` reads as
+   * ...68). Only JSON rows have such cells; a file's cells are text, and ids are read as that text.
    */
   lossyNumber?(column: number, row: number): boolean;
   /**

@@ -260,7 +260,7 @@ export function validateRows(rows: RawRows, layout: ColumnLayout): ValidatedRows
     if (id === null) problems.add(r, 'missing_id', 'the id column is empty');
     // Echoed rounded, the id would join this row's prediction to another row of the caller's.
     else if (rows.lossyNumber?.(layout.id, r))
-      problems.add(r, 'inexact_id', `the id is the number ${id} as JSON read it, which may not be the number sent (a whole number past ±9007199254740991, or beyond a double's range): send such ids as strings`);
+      problems.add(r, 'inexact_id', `the id is the number ${id} as JSON read it, which may not be the number sent (a whole number past ±9007199254740991, more significant digits than a double holds, or beyond a double's range): send such ids as strings`);
     else ids[r] = id;
   }
   const numeric: Record<string, Float64Array> = {};

@@ -4,6 +4,8 @@ import { Readable } from 'node:stream';
 import { dropRunStart } from '../../functions/blob/drops';
 import { OnnxModelRuntime } from '../../shared/adapters/onnx/onnx-model-runtime';
 import { LakeTabularFiles } from '../../shared/adapters/tabular/lake-tabular-files';
+import type { JsonCell } from '../../shared/domain/json-rows';
+import { parseSentJson } from '../../shared/domain/json-text';
 import type { Clock } from '../../shared/ports/clock';
 import { modelEventSchema } from '../../shared/schemas/messages';
 import { modelInputSchema } from '../../shared/schemas/model';
@@ -723,6 +725,23 @@ describe('synchronous scoring of rows', () => {
         { row: 1, id: null, error: { code: 'inexact_id', reason: expect.stringMatching(/^the id is the number Infinity as JSON read it/) } },
         { row: 2, id: '9007199254740991', prediction: expect.any(Number) },
         { row: 3, id: '9007199254740993', prediction: expect.any(Number) },
+      ]);
+    } finally {
+      await runtime.close();
+    }
+  });
+  it('when a JSON id has more significant digits than a double holds, then that row is rejected inexact_id with no id, while such a feature is scored', async () => {
+    const { deps, runtime } = await setup();
+    try {
+      const rows = parseSentJson(
+        '[{"id": 0.12345678901234567891, "x1": 1, "x2": 2, "region": "north"}, {"id": 0.1, "x1": 0.12345678901234567891, "x2": 2, "region": "north"}]',
+        'the rows',
+        { keepInexactNumbers: true },
+      ) as Record<string, JsonCell>[];
+      const scored = await scoreRows(deps, { model: 'demand', rows });
+      expect(scored.results).toEqual([
+        { row: 0, id: null, error: { code: 'inexact_id', reason: expect.stringMatching(/^the id is the number 0\.12345678901234568 as JSON read it.*more significant digits than a double holds.*send such ids as strings$/) } },
+        { row: 1, id: '0.1', prediction: expect.any(Number) },
       ]);
     } finally {
       await runtime.close();

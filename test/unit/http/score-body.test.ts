@@ -1,14 +1,16 @@
 /** The body of POST /models/{model}/score: what a hostile or careless client sends costs a bounded answer. */
 import '../../../functions/http/score';
 
+import { HttpRequest } from '@azure/functions';
 import type { z } from 'zod';
 
 import { apiRoutes } from '../../../functions/http/api';
+import { readJsonBody } from '../../../functions/http/json-body';
 import { isDomainError, parseOrThrow } from '../../../shared/domain/errors';
 import { jsonRows } from '../../../shared/domain/json-rows';
 
 const saved = { ...process.env };
-let body: { json: z.ZodType; bound: (json: unknown) => void };
+let body: { json: z.ZodType; bound: (json: unknown) => void; keepInexactNumbers?: boolean };
 
 beforeAll(() => {
   // Read on first use (the route's bound), after this.
@@ -30,6 +32,12 @@ function read(json: unknown) {
     if (!isDomainError(error)) throw error;
     return { error };
   }
+}
+
+/** The body as the route reads its text (defineRoute's readJsonBody with the route's options), then `read`. */
+async function readText(text: string) {
+  const request = new HttpRequest({ method: 'POST', url: 'http://localhost/api/models/demand/score', body: { string: text }, headers: { 'content-type': 'application/json' } });
+  return read(await readJsonBody(request, false, body.keepInexactNumbers === true));
 }
 
 describe('the body of POST /score', () => {
@@ -56,6 +64,14 @@ describe('the body of POST /score', () => {
     const { value } = read(JSON.parse('{"rows":[{"id":1e400},{"id":"Infinity"}]}'));
     const rows = jsonRows(value!.rows as never);
     expect([rows.lossyNumber!(0, 0), rows.lossyNumber!(0, 1)]).toEqual([true, false]);
+  });
+
+  it('when an id is a number the double does not hold as written (more digits than it keeps), then the rows call it lossy; numbers that round-trip and features are read as doubles', async () => {
+    const { value } = await readText('{"rows":[{"id":0.12345678901234567891,"x1":0.12345678901234567891},{"id":1234567890.123456789},{"id":1.5},{"id":1e3},{"id":0.1}]}');
+    const rows = jsonRows(value!.rows as never);
+    expect(value!.rows.map((_, r) => rows.lossyNumber!(0, r))).toEqual([true, true, false, false, false]);
+    expect(value!.rows.map((_, r) => rows.text(0, r))).toEqual(['0.12345678901234568', '1234567890.1234567', '1.5', '1000', '0.1']);
+    expect([rows.number(1, 0), rows.lossyNumber!(1, 0)]).toEqual([0.12345678901234568, true]);
   });
 
   it('when rows, fields and cells are as documented, then they are read as sent', () => {

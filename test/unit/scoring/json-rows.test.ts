@@ -2,6 +2,7 @@
 import fc from 'fast-check';
 
 import { parseNumberBytes } from '../../../shared/adapters/tabular/parse-number';
+import { InexactJsonNumber } from '../../../shared/domain/json-number';
 import { jsonRows } from '../../../shared/domain/json-rows';
 
 const csvNumber = (text: string) => {
@@ -33,6 +34,12 @@ describe('JSON rows', () => {
     const cells = [2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53, -(2 ** 53), 1e21, Infinity, -Infinity, 0.1, -0, '9007199254740993', true, null];
     const rows = jsonRows(cells.map((x) => ({ x })));
     expect(cells.map((_, r) => rows.lossyNumber!(0, r))).toEqual([false, false, true, true, true, true, true, false, false, false, false, false]);
+  });
+
+  it('when a cell is a number kept with text the double does not hold, then it is lossy, read as that double and written as its text', () => {
+    const rows = jsonRows([{ x: new InexactJsonNumber('0.12345678901234567891', 0.12345678901234568) }, { x: 0.12345678901234568 }]);
+    expect([rows.lossyNumber!(0, 0), rows.number(0, 0), rows.text(0, 0), rows.isEmpty(0, 0)]).toEqual([true, 0.12345678901234568, '0.12345678901234568', false]);
+    expect(rows.lossyNumber!(0, 1)).toBe(false);
   });
 
   it('when a row lacks a field another row has, then it is missing there, even when named like an Object.prototype member', () => {

@@ -1,4 +1,5 @@
 import { parseCsvWindow } from '../../../shared/adapters/tabular/csv-parser';
+import { InexactJsonNumber } from '../../../shared/domain/json-number';
 import { jsonRows } from '../../../shared/domain/json-rows';
 import { layoutColumns, parseDateTime, validateRows } from '../../../shared/domain/row-validation';
 import { type ModelInput, modelInputSchema } from '../../../shared/schemas/model';
@@ -32,7 +33,17 @@ const header = 'id,ts,region,age,income,plan,active,since,extra';
 describe('row validation', () => {
   it('when a JSON id is a number a double may have rounded, then its row is rejected inexact_id, and exact number ids and long digit strings are kept', () => {
     const cells = { ts: null, region: 'n', age: 1, income: 1, plan: 'pro', active: true, since: '2020-01-01' };
-    const ids = [9007199254740991, -9007199254740991, 0.25, '9007199254740993', JSON.parse('9007199254740993') as number, -(2 ** 60), JSON.parse('1e400') as number, 1e300];
+    const ids = [
+      9007199254740991,
+      -9007199254740991,
+      0.25,
+      '9007199254740993',
+      JSON.parse('9007199254740993') as number,
+      -(2 ** 60),
+      JSON.parse('1e400') as number,
+      1e300,
+      new InexactJsonNumber('0.12345678901234567891', 0.12345678901234568),
+    ];
     const rows = jsonRows(ids.map((id) => ({ id, ...cells })));
     const out = validateRows(rows, layoutColumns(model(), rows.columns, 'json'));
     expect(out.ids).toEqual(['9007199254740991', '-9007199254740991', '0.25', '9007199254740993']);
@@ -41,11 +52,13 @@ describe('row validation', () => {
       [6, 'inexact_id'],
       [7, 'inexact_id'],
       [8, 'inexact_id'],
+      [9, 'inexact_id'],
     ]);
     expect(out.rejected[0]!.reason).toBe(
-      'the id is the number 9007199254740992 as JSON read it, which may not be the number sent (a whole number past ±9007199254740991, or beyond a double\'s range): send such ids as strings',
+      'the id is the number 9007199254740992 as JSON read it, which may not be the number sent (a whole number past ±9007199254740991, more significant digits than a double holds, or beyond a double\'s range): send such ids as strings',
     );
     expect(out.rejected[2]!.reason).toMatch(/^the id is the number Infinity as JSON read it/);
+    expect(out.rejected[4]!.reason).toMatch(/^the id is the number 0\.12345678901234568 as JSON read it/);
   });
 
   it('when rows are valid, then the batch holds typed columns and the id, timestamp and segment travel along', () => {
