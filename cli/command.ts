@@ -79,16 +79,38 @@ export function defineCommand<O extends OptionsConfig>(
   };
 }
 
-/** parseArgs with its errors turned into UsageErrors, and the positionals counted against their names. */
+/**
+ * The usage message for an option that takes one value and is given again, or undefined the first
+ * time (`seen` remembers). parseArgs, and a loop by hand, keep the last value silently: `--out a
+ * --out b` wrote b alone, whichever of the two the user meant.
+ */
+export function repeatedOption(seen: Set<string>, option: string): string | undefined {
+  if (seen.has(option)) return `${option} is given twice: it takes one value`;
+  seen.add(option);
+  return undefined;
+}
+
+/**
+ * parseArgs with its errors turned into UsageErrors, an option that takes one value refused when
+ * given twice (a `multiple` one adds to its list, a flag given twice is still on), and the
+ * positionals counted against their names.
+ */
 export function parseCommandLine<O extends OptionsConfig>(
   spec: Pick<CommandSpec<O>, 'options' | 'positionals'>,
   args: string[],
 ): CommandArgs<O> {
-  let parsed: { values: Record<string, unknown>; positionals: string[] };
+  let parsed: { values: Record<string, unknown>; positionals: string[]; tokens: { kind: string; name?: string }[] };
   try {
-    parsed = parseArgs({ args, options: spec.options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args, options: spec.options, allowPositionals: true, strict: true, tokens: true });
   } catch (e) {
     throw new UsageError((e as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
+  }
+  const seen = new Set<string>();
+  for (const token of parsed.tokens) {
+    const option = token.kind === 'option' ? spec.options[token.name!] : undefined;
+    if (option?.type !== 'string' || option.multiple === true) continue;
+    const repeated = repeatedOption(seen, `--${token.name!}`);
+    if (repeated !== undefined) throw new UsageError(repeated);
   }
   const required = spec.positionals.filter((p) => !p.endsWith('?'));
   if (parsed.positionals.length < required.length)

@@ -19,7 +19,7 @@ import { formatIssues, isDomainError } from '../shared/domain/errors';
 import type { RowBatch } from '../shared/domain/tabular';
 import type { ModelDefinition } from '../shared/schemas/model';
 import { driftMethodSchema, type DriftPolicy, driftPolicySchema } from '../shared/schemas/policies';
-import { plainArgs } from './command';
+import { plainArgs, repeatedOption } from './command';
 import { CSV_LIMIT_OPTIONS, CSV_LIMITS_USAGE, csvLimitValue } from './csv-options';
 import { type RawTable, readTable } from './tables';
 import { readManifest } from './version-package';
@@ -59,11 +59,15 @@ export function parseDriftArgs(argv: readonly string[]): DriftArgs {
   const positional: string[] = [];
   const csvLimits: Partial<CsvLimits> = {};
   const options: Record<string, unknown> = { json: false, method: 'auto', correction: 'benjamini_hochberg', csvLimits };
+  const seen = new Set<string>();
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
+    // Every option with a value takes one, but --columns (a list: given twice, both are tested).
     const value = () => {
       const v = args[++i];
       if (v === undefined) throw new UsageError(`${a} needs a value`);
+      const repeated = a === '--columns' ? undefined : repeatedOption(seen, a);
+      if (repeated !== undefined) throw new UsageError(repeated);
       return v;
     };
     if (a === '--json') options.json = true;

@@ -13,7 +13,7 @@ import { errors, isDomainError } from '../shared/domain/errors';
 import { checkVersion } from '../shared/usecases/check-version';
 import { type ChunkTargets, defaultChunkTargets, planChunks } from '../shared/usecases/plan-chunks';
 import { scoreChunk } from '../shared/usecases/score-chunk';
-import { plainArgs } from './command';
+import { plainArgs, repeatedOption } from './command';
 import { CSV_LIMIT_OPTIONS, CSV_LIMITS_USAGE, csvLimitValue } from './csv-options';
 import { refuseFolderOutputs, refuseOverwritingInputs } from './output-files';
 import { scoreInParts } from './score-parts';
@@ -100,10 +100,13 @@ export function parseScoreArgs(args: readonly string[]): { paths: [string, strin
   const { options, paths: afterDashes } = plainArgs(args);
   const paths: string[] = [];
   const csvLimits: Partial<CsvLimits> = {};
+  const seen = new Set<string>();
   for (let i = 0; i < options.length; i += 1) {
     const a = options[i]!;
     const bound = CSV_LIMIT_OPTIONS[a];
     if (bound) {
+      const repeated = repeatedOption(seen, a);
+      if (repeated !== undefined) return repeated;
       const value = csvLimitValue(a, options[++i] ?? '');
       if (typeof value === 'string') return value;
       csvLimits[bound] = value;

@@ -75,6 +75,12 @@ describe('mlops fit, transform, package and check on the command line', () => {
     [transformCommand, ['a', 'b', 'c', '-o', 'x'], /mlops transform: unexpected argument 'c'/],
     [packageCommand, ['.', '--sample', 's.csv'], /mlops package: --sample and --expected go together/],
     [checkCommand, [], /mlops check: missing <package-dir\|manifest.json>/],
+    // An option that takes one value, given twice in any spelling, is refused, not the last kept.
+    [fitCommand, ['spec.json', 'data.csv', '-o', 'a.json', '--out=b.json'], /mlops fit: --out is given twice: it takes one value\n/],
+    [fitCommand, ['spec.json', 'data.csv', '-o', 'a.json', '--model', 'm.json', '--model', 'm.json'], /mlops fit: --model is given twice: it takes one value\n/],
+    [transformCommand, ['f.json', 'd.csv', '-o', 'x', '--id', 'a', '--keep', 'y', '--id', 'b'], /mlops transform: --id is given twice: it takes one value\n/],
+    [packageCommand, ['.', '--version', '2', '--version', '3'], /mlops package: --version is given twice: it takes one value\n/],
+    [checkCommand, ['.', '--data', 'a.csv', '--data', 'b.csv'], /mlops check: --data is given twice: it takes one value\n/],
   ] as const)(
     'when the command line is wrong (%#), then stderr names the argument, shows the usage, and it exits 2',
     async (command, args, message) => {

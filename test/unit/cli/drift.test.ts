@@ -133,6 +133,11 @@ describe('mlops drift', () => {
       [[referenceCsv, currentCsv, '--columns', 'nope'], /not in both files: nope/],
       [[referenceCsv, path.join(tmp, 'missing.csv')], /no such file/],
       [[referenceCsv, currentCsv, '--method', 'ks', '--columns', 'city'], /does not apply to categorical column 'city'/],
+      // An option that takes one value is refused given twice (--columns, a list, adds: below).
+      [[referenceCsv, currentCsv, '--method', 'ks', '--method=psi'], /^--method is given twice: it takes one value\n/],
+      [[referenceCsv, currentCsv, '--correction', 'none', '--json', '--correction', 'none'], /^--correction is given twice: it takes one value\n/],
+      [[referenceCsv, currentCsv, '--manifest', 'a.json', '--manifest', 'b.json'], /^--manifest is given twice: it takes one value\n/],
+      [[referenceCsv, currentCsv, '--max-fields', '10', '--max-fields', '20'], /^--max-fields is given twice: it takes one value\n/],
     ];
     for (const [args, message] of cases) {
       const { code, stdout, stderr } = await mlopsDrift(...args);
@@ -313,12 +318,14 @@ describe('mlops drift on hostile inputs', () => {
     expect((await mlopsDrift(reference, current)).stdout).toContain('dataset drift: insufficient data: no column has 30 non-null values in both files');
   });
 
-  test('when --columns names a column twice or names none, then it counts once or is refused', async () => {
+  test('when --columns names a column twice, is given twice or names none, then it counts once, adds or is refused', async () => {
     const twice = await json(referenceCsv, currentCsv, '--columns', 'income,income,age');
     expect(twice.columns.map((c: { name: string }) => c.name)).toEqual(['income', 'age']);
     expect(twice.share_drifted).toBe(0.5);
     // --columns given twice: both lists, the name in both once.
     expect(await json(referenceCsv, currentCsv, '--columns', 'income', '--columns', 'age,income')).toEqual(twice);
+    // A flag given twice is on, as once (json() adds a second --json).
+    expect(await json(referenceCsv, currentCsv, '--json', '--columns', 'income,income,age')).toEqual(twice);
     for (const empty of ['', ',', ' , ']) {
       const out = await mlopsDrift(referenceCsv, currentCsv, '--columns', empty);
       expect([out.code, out.stdout]).toEqual([2, '']);

@@ -398,6 +398,19 @@ describe('mlops score', () => {
     expect(errors[0]).toMatch(/^--max-fields takes a positive whole number of fields, not '0'/);
     expect(errors[1]).toMatch(/^--max-field-bytes takes a positive whole number of bytes, not '1e6'/);
   });
+
+  it('when a CSV bound option is given twice, in any spelling, then usage exits 2 naming it, not the last value kept', async () => {
+    const errors: string[] = [];
+    const spy = jest.spyOn(console, 'error').mockImplementation((m: string) => void errors.push(m));
+    try {
+      expect(await scoreCommand.run(['m.json', 'in.csv', 'out.parquet', '--max-fields', '10', '--max-fields=20'])).toBe(2);
+      expect(await scoreCommand.run(['m.json', '--max-record-bytes', '100', 'in.csv', 'out.parquet', '--max-fields', '5', '--max-record-bytes', '100'])).toBe(2);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(errors[0]).toMatch(/^--max-fields is given twice: it takes one value\n\nusage: mlops score/);
+    expect(errors[1]).toMatch(/^--max-record-bytes is given twice: it takes one value\n/);
+  });
   it('when --help is asked for, a bound comes as --name=value, or a path follows --, then it reads them as the other commands do', async () => {
     const out: string[] = [];
     const log = jest.spyOn(console, 'log').mockImplementation((m: string) => void out.push(m));
