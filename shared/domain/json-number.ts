@@ -48,6 +48,8 @@ export function doubleHoldsNumberText(text: string): boolean {
   if (text.length <= 15 && !/[eE]/.test(text)) return true;
   const value = Number(text);
   if (!Number.isFinite(value)) return false;
+  const shortest = String(value);
+  if (shortest === text) return true; // what JSON.stringify writes: most numbers sent
   const sent = decimalKey(text);
-  return sent !== undefined && sent === decimalKey(String(value));
+  return sent !== undefined && sent === decimalKey(shortest);
 }

@@ -35,7 +35,7 @@ export function parseSentJson(text: string, what: string, options: { keepInexact
     throw errors.validation(`${what} is not valid JSON: ${(e as Error).message}`);
   }
   // The text first: nesting too deep for the recursive walk below is refused before it runs.
-  const { repeated, tooDeep, inexactNumbers = [] } = scanJsonText(text, MAX_SENT_JSON_DEPTH);
+  const { repeated, tooDeep, inexactNumbers = [] } = scanJsonText(text, MAX_SENT_JSON_DEPTH, options.keepInexactNumbers === true);
   if (tooDeep) {
     throw errors.validation(`${what} nests arrays and objects more than ${MAX_SENT_JSON_DEPTH} levels deep: no field takes so deep a value`, { maxDepth: MAX_SENT_JSON_DEPTH });
   }
