@@ -180,18 +180,21 @@ describe('batch inference of data drops on devhost', () => {
     expect((await apiClient(devhost.origin).post('models/demand/score', { rows: [{ id: 'a' }] })).status).toBe(401);
   });
 
-  it('when ids are JSON numbers a double cannot hold as sent (an int64 key, 1e400), then those rows are refused inexact_id with no id, and the same ids as strings are scored as sent', async () => {
+  it('when ids are JSON numbers a double cannot hold as sent (an int64 key, 1e400, more digits than it keeps), then those rows are refused inexact_id with no id, and the same ids as strings are scored as sent', async () => {
     // Raw text: a JavaScript number would already be rounded before it is sent.
-    const body = '{"rows": [{"id": 9007199254740993, "x1": 1, "x2": 1, "region": "north"}, {"id": 1e400, "x1": 1, "x2": 1, "region": "north"}, {"id": "9007199254740993", "x1": 1, "x2": 1, "region": "north"}, {"id": 42, "x1": 1, "x2": 1, "region": "north"}]}';
+    const body =
+      '{"rows": [{"id": 9007199254740993, "x1": 1, "x2": 1, "region": "north"}, {"id": 1e400, "x1": 1, "x2": 1, "region": "north"}, {"id": "9007199254740993", "x1": 1, "x2": 1, "region": "north"}, {"id": 42, "x1": 1, "x2": 1, "region": "north"}, {"id": 1234567890.123456789, "x1": 1, "x2": 1, "region": "north"}, {"id": 1.5, "x1": 1, "x2": 1, "region": "north"}]}';
     const response = await fetch(`${devhost.origin}/api/models/demand/score`, { method: 'POST', headers: { authorization: 'Bearer token-reader', 'content-type': 'application/json' }, body });
     expect(response.status).toBe(200);
     const answer = (await response.json()) as { scored: number; rejected: number; results: unknown[] };
-    expect(answer).toMatchObject({ scored: 2, rejected: 2 });
+    expect(answer).toMatchObject({ scored: 3, rejected: 3 });
     expect(answer.results).toEqual([
       { row: 0, id: null, error: { code: 'inexact_id', reason: expect.stringMatching(/send such ids as strings$/) } },
       { row: 1, id: null, error: { code: 'inexact_id', reason: expect.stringMatching(/send such ids as strings$/) } },
       { row: 2, id: '9007199254740993', prediction: expect.any(Number) },
       { row: 3, id: '42', prediction: expect.any(Number) },
+      { row: 4, id: null, error: { code: 'inexact_id', reason: expect.stringMatching(/^the id is the number 1234567890\.1234567 as JSON read it.*send such ids as strings$/) } },
+      { row: 5, id: '1.5', prediction: expect.any(Number) },
     ]);
   });
 
