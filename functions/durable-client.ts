@@ -6,7 +6,8 @@ import { lifecycleInstanceId, MODEL_LIFECYCLE } from '../orchestrations/lifecycl
 import { traceFields } from '../shared/adapters/telemetry/invocation';
 import { parseOrThrow } from '../shared/domain/errors';
 import { hasEndedStatus } from '../shared/domain/policies/orchestration-outcome';
-import type { OrchestrationInstances } from '../shared/ports/orchestration-instances';
+import type { LifecycleDeadline, OrchestrationInstances } from '../shared/ports/orchestration-instances';
+import { isoDateTimeSchema } from '../shared/schemas/common';
 import { APPROVAL_EVENT, type ApprovalEvent, type LifecycleInput, type VersionRef } from '../shared/schemas/lifecycle-orchestration';
 
 /** The SDK reports a missing instance as an error whose message names HTTP 404. */
@@ -64,6 +65,19 @@ export async function startOnce(client: df.DurableClient, orchestrator: string, 
 
 /** The version's lifecycle instance, or undefined if it was never started. */
 export const lifecycleStatus = (client: df.DurableClient, ref: VersionRef) => instanceStatus(client, lifecycleInstanceId(ref.model, ref.version));
+
+/** What a lifecycle waiting for a decision says in its custom status: the deadline its timer runs to. */
+const waitingLifecycleSchema = z.object({ state: z.literal('pending_approval'), approvalDeadline: isoDateTimeSchema });
+
+/** The Durable client as the LifecycleDeadline port: the deadline the version's lifecycle waits until, while it runs and reports one. */
+export function lifecycleDeadlines(client: df.DurableClient): LifecycleDeadline {
+  return async (model, version) => {
+    const status = await lifecycleStatus(client, { model, version });
+    if (!status || hasEnded(status)) return undefined;
+    const waiting = waitingLifecycleSchema.safeParse(status.customStatus);
+    return waiting.success ? waiting.data.approvalDeadline : undefined;
+  };
+}
 
 /**
  * Starts the version's lifecycle again under its instance id over one that ended (the extension

@@ -1,26 +1,10 @@
-import type * as df from 'durable-functions';
-import { z } from 'zod';
-
 import { dataLake, registryStore } from '../../shared/composition';
-import { hasEndedStatus } from '../../shared/domain/policies/orchestration-outcome';
 import { approvalsInboxSchema, approvalsQuerySchema } from '../../shared/schemas/approvals';
-import { isoDateTimeSchema } from '../../shared/schemas/common';
 import { approvalsInbox } from '../../shared/usecases/approvals-inbox';
-import { lifecycleStatus } from '../durable-client';
+import { lifecycleDeadlines } from '../durable-client';
 import { defineRoute } from './api';
 import { DECISION_ROLE, hasRole, ROLES } from './identity';
 import { versionPath } from './views';
-
-/** What a lifecycle waiting for a decision says in its custom status: the deadline its timer runs to. */
-const waitingLifecycleSchema = z.object({ state: z.literal('pending_approval'), approvalDeadline: isoDateTimeSchema });
-
-/** The deadline the version's lifecycle waits until, while it runs and reports one. */
-async function lifecycleDeadline(client: df.DurableClient, model: string, version: number): Promise<string | undefined> {
-  const status = await lifecycleStatus(client, { model, version });
-  if (!status || hasEndedStatus(status.runtimeStatus)) return undefined;
-  const waiting = waitingLifecycleSchema.safeParse(status.customStatus);
-  return waiting.success ? waiting.data.approvalDeadline : undefined;
-}
 
 defineRoute({
   name: 'listApprovals',
@@ -36,7 +20,7 @@ defineRoute({
   handler: async ({ query, actor, client }) => {
     const caller = actor!;
     const inbox = await approvalsInbox(
-      { registry: registryStore(), lake: dataLake(), lifecycleDeadline: (model, version) => lifecycleDeadline(client, model, version) },
+      { registry: registryStore(), lake: dataLake(), lifecycleDeadline: lifecycleDeadlines(client) },
       {
         actor: caller,
         now: new Date(),

@@ -16,3 +16,12 @@ export interface OrchestrationInstances {
    */
   startLifecycle(ref: { model: string; version: number }): Promise<boolean>;
 }
+
+/**
+ * The deadline a version's lifecycle reports while it waits for the decision (`approvalDeadline` in
+ * its custom status, ISO), or undefined when no lifecycle runs under its id or the one that runs
+ * reports none (it is not waiting yet, or it ended). A lifecycle keeps the approval timeout it read
+ * as it started, so once the model's timeout changed only the lifecycle knows when it expires the
+ * version. Fails when the status cannot be read (an outage).
+ */
+export type LifecycleDeadline = (model: string, version: number) => Promise<string | undefined>;

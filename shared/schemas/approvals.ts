@@ -46,6 +46,14 @@ export const validationSummarySchema = z.object({
 });
 export type ValidationSummary = z.infer<typeof validationSummarySchema>;
 
+/**
+ * Where a waiting version's deadline comes from: `lifecycle` (its running lifecycle reports it in its
+ * custom status), or `policy` (pendingSince plus the model's approval timeout now: no lifecycle
+ * runs or reports one, or its status could not be read in time).
+ */
+export const deadlineSourceSchema = z.enum(['lifecycle', 'policy']);
+export type DeadlineSource = z.infer<typeof deadlineSourceSchema>;
+
 /** One version waiting for a decision, as the approvals inbox lists it (its links are added by the HTTP layer). */
 export const awaitingApprovalSchema = z.object({
   model: modelNameSchema,
@@ -54,6 +62,7 @@ export const awaitingApprovalSchema = z.object({
   pendingSince: isoDateTimeSchema,
   /** When its lifecycle expires it: the deadline the running lifecycle reports, else pendingSince plus the model's `policies.approval.timeout`. */
   deadline: isoDateTimeSchema,
+  deadlineSource: deadlineSourceSchema,
   /** Milliseconds until the deadline when the inbox was read; negative once it has passed. */
   timeLeftMs: z.number(),
   /** The hash an approve or reject must quote; null for a version that carries none (it cannot be decided). */

@@ -9,18 +9,13 @@ import { type ValidationEvidence, validationEvidenceSchema } from '../schemas/ev
 import type { Actor } from '../schemas/lifecycle';
 import type { ModelVersion } from '../schemas/model-version';
 import type { ModelRecord } from '../schemas/registry';
-import { pendingApprovalOf, versionsAwaitingDecision } from './pending-approvals';
+import { type LifecycleDeadlineReads, pendingApprovalOf, versionsAwaitingDecision, withLifecycleDeadline } from './pending-approvals';
 import { readLakeJson } from './window-profiles';
 
-export interface ApprovalsInboxDeps {
+/** The registry, the lake for the evidence, and the deadlines running lifecycles report (each read within `statusTimeoutMs`). */
+export interface ApprovalsInboxDeps extends LifecycleDeadlineReads {
   registry: Pick<ModelRegistry, 'getModel' | 'listModels' | 'listReadableVersionsInState'>;
   lake: DataLake;
-  /**
-   * The deadline a version's lifecycle reports while it waits for the decision (ISO), undefined
-   * when none runs or reports one. A lifecycle keeps the approval timeout it read as it started, so
-   * once the model's timeout changed only the lifecycle knows when it expires the version.
-   */
-  lifecycleDeadline?: (model: string, version: number) => Promise<string | undefined>;
 }
 
 export interface ApprovalsInboxRequest {
@@ -58,10 +53,11 @@ const VERSIONS_AT_ONCE = 8;
  *
  * Reads the model documents (one query across partitions, or one point read for `model`), one
  * query per model for its pending versions only, and per pending version the deadline its
- * lifecycle reports and its evidence bundle. A model whose stored document does not read is listed
- * in `unreadable`, and so is each waiting version whose stored document does not read, beside its
- * model's others; a version whose evidence cannot be read is listed with `evidenceUnreadable`
- * instead of its summary. A query that fails (an outage) fails the inbox, as the model list does:
+ * lifecycle reports (withLifecycleDeadline: the policy's when none runs, or its status fails or
+ * does not come within the timeout) and its evidence bundle. A model whose stored document does
+ * not read is listed in `unreadable`, and so is each waiting version whose stored document does
+ * not read, beside its model's others; a version whose evidence cannot be read is listed with
+ * `evidenceUnreadable` instead of its summary. A query that fails (an outage) fails the inbox, as the model list does:
  * a store that did not answer is not a damaged document, nor are its internals an answer.
  */
 export async function approvalsInbox(deps: ApprovalsInboxDeps, request: ApprovalsInboxRequest): Promise<ApprovalsInbox> {
@@ -72,7 +68,8 @@ export async function approvalsInbox(deps: ApprovalsInboxDeps, request: Approval
   let waiting = found.flatMap((m) => ('error' in m ? [] : m.versions.map((version) => awaiting(m.record, version, request))));
   // Filtered before the evidence is read: what the caller did not ask for costs no blob read.
   if (request.youMayDecide !== undefined) waiting = waiting.filter((a) => a.entry.youMayDecide === request.youMayDecide);
-  const approvals = await mapAtMost(waiting, VERSIONS_AT_ONCE, async ({ entry, version }) => withValidation(deps.lake, await withLifecycleDeadline(deps, entry, request.now), version));
+  // A status that cannot be read leaves the policy's deadline: the inbox still answers, as the evidence's failure does not stop it either.
+  const approvals = await mapAtMost(waiting, VERSIONS_AT_ONCE, async ({ entry, version }) => withValidation(deps.lake, (await withLifecycleDeadline(deps, entry, request.now)).approval, version));
   approvals.sort((a, b) => Date.parse(a.deadline) - Date.parse(b.deadline) || (a.model < b.model ? -1 : a.model > b.model ? 1 : 0) || a.version - b.version);
   return { approvals, unreadable };
 }
@@ -109,21 +106,6 @@ function awaiting(record: ModelRecord, version: ModelVersion, request: Approvals
     ...(whyNot !== undefined ? { whyNot } : {}),
   };
   return { entry, version };
-}
-
-/**
- * The entry with the deadline its lifecycle keeps, where it reports one; else (no lifecycle runs,
- * or its status cannot be read) the one the policy gives, which a lifecycle started again uses.
- */
-async function withLifecycleDeadline(deps: ApprovalsInboxDeps, entry: AwaitingApproval, now: Date): Promise<AwaitingApproval> {
-  let deadline: string | undefined;
-  try {
-    deadline = await deps.lifecycleDeadline?.(entry.model, entry.version);
-  } catch {
-    return entry;
-  }
-  if (deadline === undefined || Number.isNaN(Date.parse(deadline))) return entry;
-  return { ...entry, deadline: new Date(deadline).toISOString(), timeLeftMs: Date.parse(deadline) - now.getTime() };
 }
 
 /** The entry with its evidence summary, or why the evidence cannot be read. */

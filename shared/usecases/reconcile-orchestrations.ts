@@ -1,3 +1,4 @@
+import { within } from '../domain/at-most';
 import { isDomainError } from '../domain/errors';
 import { lakePaths } from '../domain/lake-paths';
 import { approvedSince } from '../domain/lifecycle';
@@ -272,16 +273,6 @@ async function approvedVersionsToPromote(deps: ReconcileDeps, outcome: ModelReco
   }
   if (!record?.definition.policies.approval.promoteOnApproval) return { versions: [], unreadable: [] };
   return versionsIn(deps, outcome, model, 'approved');
-}
-
-/** `promise`, or a failure with `message` once `ms` have passed (the call itself goes on, unawaited). */
-function within<T>(ms: number, promise: Promise<T>, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  promise.catch(() => undefined);
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**

@@ -91,7 +91,12 @@ function aWorld() {
   const failLifecycleStatus = () => {
     lifecycleDeadline = () => Promise.reject(new Error('task hub unavailable'));
   };
-  return { registry, lake, useCases, model, pendingVersion, inbox, lifecycleDeadlines, failLifecycleStatus };
+  /** Status reads that never answer, and an inbox that waits `statusTimeoutMs` for each. */
+  const hangLifecycleStatus = (statusTimeoutMs: number) => {
+    lifecycleDeadline = () => new Promise<never>(() => undefined);
+    return (actor: Actor) => approvalsInbox({ registry, lake, lifecycleDeadline: (model, version) => lifecycleDeadline(model, version), statusTimeoutMs }, { actor, now: NOW });
+  };
+  return { registry, lake, useCases, model, pendingVersion, inbox, lifecycleDeadlines, failLifecycleStatus, hangLifecycleStatus };
 }
 
 describe('approvals inbox', () => {
@@ -126,9 +131,9 @@ describe('approvals inbox', () => {
     await world.useCases.updateModel('churn', { policies: { approval: { timeout: 'P30D' } } }, anActor({ id: 'adam@example.com', roles: ['MLOps.Admin'] }));
     world.lifecycleDeadlines.set('churn:1', '2026-06-17T00:00:00.000Z');
     const { approvals } = await world.inbox(ana);
-    expect(approvals.map((a) => [a.model, a.deadline, a.timeLeftMs])).toEqual([
-      ['churn', '2026-06-17T00:00:00.000Z', 36 * HOUR],
-      ['fraud', '2026-06-17T12:00:00.000Z', 48 * HOUR],
+    expect(approvals.map((a) => [a.model, a.deadline, a.deadlineSource, a.timeLeftMs])).toEqual([
+      ['churn', '2026-06-17T00:00:00.000Z', 'lifecycle', 36 * HOUR],
+      ['fraud', '2026-06-17T12:00:00.000Z', 'policy', 48 * HOUR],
     ]);
   });
 
@@ -138,7 +143,21 @@ describe('approvals inbox', () => {
     await world.pendingVersion('churn', '2026-06-14T00:00:00.000Z');
     expect((await world.inbox(ana)).approvals.map((a) => a.deadline)).toEqual(['2026-06-17T00:00:00.000Z']);
     world.failLifecycleStatus();
-    expect((await world.inbox(ana)).approvals.map((a) => a.deadline)).toEqual(['2026-06-17T00:00:00.000Z']);
+    expect((await world.inbox(ana)).approvals.map((a) => [a.deadline, a.deadlineSource])).toEqual([['2026-06-17T00:00:00.000Z', 'policy']]);
+  });
+
+  it("when a lifecycle's status does not answer, then the inbox answers within the status timeout with the policy's deadline", async () => {
+    const world = aWorld();
+    await world.model('churn', { timeout: 'P3D' });
+    await world.pendingVersion('churn', '2026-06-14T00:00:00.000Z');
+    await world.pendingVersion('churn', '2026-06-14T06:00:00.000Z');
+    const started = Date.now();
+    const { approvals } = await world.hangLifecycleStatus(50)(ana);
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(approvals.map((a) => [a.version, a.deadline, a.deadlineSource])).toEqual([
+      [1, '2026-06-17T00:00:00.000Z', 'policy'],
+      [2, '2026-06-17T06:00:00.000Z', 'policy'],
+    ]);
   });
 
   it('when a deadline has passed, then the version is still listed, first, with the time left negative', async () => {
@@ -181,6 +200,7 @@ describe('approvals inbox', () => {
       version: 1,
       pendingSince: '2026-06-15T00:00:00.000Z',
       deadline: '2026-06-22T00:00:00.000Z',
+      deadlineSource: 'policy',
       timeLeftMs: 6 * 24 * HOUR + 12 * HOUR,
       evidenceHash: hash,
       registeredBy: 'carlos@example.com',

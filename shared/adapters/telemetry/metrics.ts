@@ -118,7 +118,8 @@ export function recordQueueAge(entity: string, enqueuedTimeUtc: unknown, now: nu
 
 /**
  * Pending approvals as the approval watch found them: per model the count (0 included, so a
- * dashboard sees it drop), and per waiting version the seconds left before its lifecycle expires it.
+ * dashboard sees it drop), and per waiting version the seconds left before its lifecycle expires it,
+ * with the deadline and where it came from (`deadlineSource`: the lifecycle's status or the policy).
  * A model the watch could not read (`error`) gets no data point rather than a misleading 0; one with
  * versions that do not read (`unreadable`) gets the count of those that do, so the deadlines of
  * those still reach the alert (the watch then fails naming the others).
@@ -129,6 +130,6 @@ export function recordPendingApprovals(models: readonly ApprovalsOfModel[]): voi
     // Unknown is not zero: a model whose versions could not be read gets no data point this time.
     if (error !== undefined) continue;
     m.approvalsPending.record(pending.length, { model });
-    for (const p of pending) m.approvalTimeLeft.record(Math.round(p.timeLeftMs / 1000), { model, version: String(p.version), deadline: p.deadline });
+    for (const p of pending) m.approvalTimeLeft.record(Math.round(p.timeLeftMs / 1000), { model, version: String(p.version), deadline: p.deadline, deadlineSource: p.deadlineSource });
   }
 }

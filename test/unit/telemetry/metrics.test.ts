@@ -121,9 +121,51 @@ describe('pending approvals', () => {
   it('when versions wait for approval, then each deadline is their entry into pending_approval plus the timeout, soonest first', async () => {
     const [churn] = await pendingApprovals(world('P7D'), new Date('2026-06-16T00:00:00.000Z'));
     expect(churn!.pending).toEqual([
-      { model: 'churn', version: 1, pendingSince: '2026-06-10T00:00:00.000Z', deadline: '2026-06-17T00:00:00.000Z', timeLeftMs: 24 * 3_600_000 },
-      { model: 'churn', version: 3, pendingSince: '2026-06-14T12:00:00.000Z', deadline: '2026-06-21T12:00:00.000Z', timeLeftMs: 5.5 * 24 * 3_600_000 },
+      { model: 'churn', version: 1, pendingSince: '2026-06-10T00:00:00.000Z', deadline: '2026-06-17T00:00:00.000Z', deadlineSource: 'policy', timeLeftMs: 24 * 3_600_000 },
+      { model: 'churn', version: 3, pendingSince: '2026-06-14T12:00:00.000Z', deadline: '2026-06-21T12:00:00.000Z', deadlineSource: 'policy', timeLeftMs: 5.5 * 24 * 3_600_000 },
     ]);
+  });
+
+  it("when a running lifecycle reports its deadline (the model's timeout changed since it started), then the watch reports that one, from the lifecycle, and the order and the gauge follow it", async () => {
+    const now = new Date('2026-06-16T00:00:00.000Z');
+    // The policy now says P7D; v1's lifecycle read P2D as it started and expires it on the 12th. v3's lifecycle reports none yet.
+    const lifecycleDeadline = (_model: string, version: number) => Promise.resolve(version === 1 ? '2026-06-12T00:00:00Z' : undefined);
+    const [churn] = await pendingApprovals(world('P7D'), now, { lifecycleDeadline });
+    expect(churn!.pending.map((p) => [p.version, p.deadline, p.deadlineSource, p.timeLeftMs])).toEqual([
+      [1, '2026-06-12T00:00:00.000Z', 'lifecycle', -4 * 24 * 3_600_000],
+      [3, '2026-06-21T12:00:00.000Z', 'policy', 5.5 * 24 * 3_600_000],
+    ]);
+    expect(churn!.statusUnread).toEqual([]);
+    recordPendingApprovals([churn!]);
+    expect((await points('mlops.approvals.time_left')).map((p) => [p.attributes, p.value])).toEqual([
+      [{ model: 'churn', version: '1', deadline: '2026-06-12T00:00:00.000Z', deadlineSource: 'lifecycle' }, -4 * 86_400],
+      [{ model: 'churn', version: '3', deadline: '2026-06-21T12:00:00.000Z', deadlineSource: 'policy' }, 5.5 * 86_400],
+    ]);
+  });
+
+  it("when a lifecycle's status fails or does not come within the timeout, then that version keeps the policy's deadline and is listed with the reason, and the others' statuses still count", async () => {
+    const statuses: Record<number, () => Promise<string | undefined>> = {
+      1: () => Promise.reject(new Error('HTTP 503 from the durable task extension')),
+      // Never answers: the watch must not wait for it.
+      3: () => new Promise<never>(() => undefined),
+    };
+    const [churn] = await pendingApprovals(world('P7D'), new Date('2026-06-16T00:00:00.000Z'), { lifecycleDeadline: (_model, version) => statuses[version]!(), statusTimeoutMs: 50 });
+    expect(churn!.pending.map((p) => [p.version, p.deadline, p.deadlineSource])).toEqual([
+      [1, '2026-06-17T00:00:00.000Z', 'policy'],
+      [3, '2026-06-21T12:00:00.000Z', 'policy'],
+    ]);
+    expect(churn!.statusUnread).toEqual([
+      { version: 1, reason: 'HTTP 503 from the durable task extension' },
+      { version: 3, reason: "its lifecycle's status did not come within 50 ms" },
+    ]);
+
+    statuses[3] = () => Promise.resolve('2026-06-20T00:00:00Z');
+    const [again] = await pendingApprovals(world('P7D'), new Date('2026-06-16T00:00:00.000Z'), { lifecycleDeadline: (_model, version) => statuses[version]!(), statusTimeoutMs: 50 });
+    expect(again!.pending.map((p) => [p.version, p.deadlineSource])).toEqual([
+      [1, 'policy'],
+      [3, 'lifecycle'],
+    ]);
+    expect(again!.statusUnread.map((u) => u.version)).toEqual([1]);
   });
 
   it("when one model's versions cannot be read (an outage), then the others' approvals are still found and recorded, and that model gets no count rather than 0", async () => {
@@ -164,7 +206,7 @@ describe('pending approvals', () => {
     expect(await pendingApprovals({ ...sandbox, listReadableVersionsInState: () => Promise.resolve({ versions: [], unreadable: [] }) }, now)).toEqual([]);
     // A damaged version that may wait is news too.
     const damaged = { version: 4, reason: 'its stored version document is invalid: revision' };
-    expect(await pendingApprovals({ ...sandbox, listReadableVersionsInState: () => Promise.resolve({ versions: [], unreadable: [damaged] }) }, now)).toEqual([{ model: 'churn', pending: [], unreadable: [damaged] }]);
+    expect(await pendingApprovals({ ...sandbox, listReadableVersionsInState: () => Promise.resolve({ versions: [], unreadable: [damaged] }) }, now)).toEqual([{ model: 'churn', pending: [], unreadable: [damaged], statusUnread: [] }]);
   });
 
   it("when one of a model's waiting versions does not read, then it is listed apart and the model's others are still found and counted", async () => {
@@ -178,14 +220,14 @@ describe('pending approvals', () => {
 
   it('when pending approvals are recorded, then the count per model and the seconds left per version are gauges (negative once overdue)', async () => {
     recordPendingApprovals(await pendingApprovals(world('PT36H'), new Date('2026-06-15T12:00:00.000Z')));
-    recordPendingApprovals([{ model: 'quiet', pending: [], unreadable: [] }]);
+    recordPendingApprovals([{ model: 'quiet', pending: [], unreadable: [], statusUnread: [] }]);
     expect((await points('mlops.approvals.pending')).map((p) => [p.attributes, p.value])).toEqual([
       [{ model: 'churn' }, 2],
       [{ model: 'quiet' }, 0],
     ]);
     expect((await points('mlops.approvals.time_left')).map((p) => [p.attributes, p.value])).toEqual([
-      [{ model: 'churn', version: '1', deadline: '2026-06-11T12:00:00.000Z' }, -4 * 86_400],
-      [{ model: 'churn', version: '3', deadline: '2026-06-16T00:00:00.000Z' }, 12 * 3600],
+      [{ model: 'churn', version: '1', deadline: '2026-06-11T12:00:00.000Z', deadlineSource: 'policy' }, -4 * 86_400],
+      [{ model: 'churn', version: '3', deadline: '2026-06-16T00:00:00.000Z', deadlineSource: 'policy' }, 12 * 3600],
     ]);
   });
 });
