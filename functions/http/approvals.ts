@@ -12,7 +12,7 @@ defineRoute({
   route: 'approvals',
   summary: 'The approvals inbox: every version waiting for a decision, soonest deadline first, with whether you may decide it (?model=, ?youMayDecide=)',
   description:
-    'Versions in pending_approval across every model (also one whose policy approves automatically now: a version whose lifecycle started before that waits for a person), each with its deadline, the validation decision and headline metric against the champion, and youMayDecide (whyNot when false) by the rule approve and reject apply. A model or a waiting version whose stored document no longer reads is listed in unreadable (a version with its number); the others are still listed. An outage is a 500.',
+    'Versions in pending_approval across every model (also one whose policy approves automatically now: a version whose lifecycle started before that waits for a person), each with its deadline (the one its running lifecycle reports, else the one the policy gives: deadlineSource), the validation decision and headline metric against the champion, and youMayDecide (whyNot when false) by the rule approve and reject apply. A model or a waiting version whose stored document no longer reads is listed in unreadable (a version with its number); the others are still listed. An outage is a 500.',
   tags: ['decisions'],
   access: ROLES.reader,
   query: approvalsQuerySchema,

@@ -1,7 +1,8 @@
 /**
  * The approvals inbox (GET /api/approvals) end to end on devhost, over real HTTP: versions whose
  * lifecycles wait for a decision are listed with their deadline, evidence summary, links and
- * whether the caller may decide them; deciding through those links takes a version off the inbox.
+ * whether the caller may decide them; deciding through those links takes a version off the inbox;
+ * the approval watch run through the admin API reports the deadlines the lifecycles keep.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -26,6 +27,7 @@ interface InboxEntry {
   version: number;
   pendingSince: string;
   deadline: string;
+  deadlineSource: 'lifecycle' | 'policy';
   timeLeftMs: number;
   evidenceHash: string;
   registeredBy: string;
@@ -40,6 +42,21 @@ async function inbox(who: TestIdentity, query = ''): Promise<InboxEntry[]> {
   expect(res.status).toBe(200);
   expect(res.body.unreadable).toEqual([]);
   return res.body.approvals;
+}
+
+const MASTER_KEY = 'local-master-key'; // DEVHOST_MASTER_KEY in local.settings.sample.json
+
+/** Runs the approval watch through the admin API and waits until that run succeeded. */
+async function runApprovalWatch(): Promise<void> {
+  const succeeded = () => devhost.output.filter((l) => /Executed 'approvalWatch' \(timerTrigger, \d+ ms\) Succeeded/.test(l)).length;
+  const before = succeeded();
+  const res = await fetch(`${devhost.origin}/admin/functions/approvalWatch`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-functions-key': MASTER_KEY },
+    body: JSON.stringify({ input: '' }),
+  });
+  expect(res.status).toBe(202);
+  await eventually('the approval watch to finish', async () => (succeeded() > before ? true : undefined));
 }
 
 /** A version registered by `who` whose lifecycle waits for a decision. */
@@ -128,7 +145,7 @@ describe('the approvals inbox over HTTP on devhost', () => {
     expect((await apiClient(devhost.origin).get('approvals')).status).toBe(401);
   });
 
-  it("when the model's approval timeout is changed while versions wait, then each deadline is still the one its lifecycle keeps, not the new policy's", async () => {
+  it("when the model's approval timeout is changed while versions wait, then each deadline is still the one its lifecycle keeps, in the inbox and in the approval watch's log, not the new policy's", async () => {
     const patched = await fetch(`${devhost.origin}/api/models/${MODEL}`, {
       method: 'PATCH',
       headers: { authorization: 'Bearer token-admin', 'content-type': 'application/merge-patch+json' },
@@ -139,8 +156,14 @@ describe('the approvals inbox over HTTP on devhost', () => {
     expect(entries).toHaveLength(2);
     for (const entry of entries) {
       const lifecycle = (await as('reader').get(entry.links.version.replace(/^\/api\//, ''))).body.lifecycle;
-      expect([entry.version, entry.deadline]).toEqual([entry.version, lifecycle.customStatus.approvalDeadline]);
+      expect([entry.version, entry.deadline, entry.deadlineSource]).toEqual([entry.version, lifecycle.customStatus.approvalDeadline, 'lifecycle']);
       expect(Date.parse(entry.deadline) - Date.parse(entry.pendingSince)).toBe(7 * 86_400_000);
+    }
+
+    // The approval watch reports the same deadlines, from the lifecycles, not the new policy's.
+    await runApprovalWatch();
+    for (const entry of entries) {
+      expect(devhost.output).toContainEqual(expect.stringContaining(`approvalWatch: ${MODEL} v${entry.version} pending since ${entry.pendingSince}, expires ${entry.deadline} (its lifecycle's deadline, `));
     }
   });
 
