@@ -103,7 +103,8 @@ export interface LifecycleDeadlineReads {
 /**
  * How long one lifecycle's status may take. The durable-functions client sets no timeout on its
  * HTTP calls: a host that never answers would otherwise hold the inbox's request or the watch until
- * the function timeout, where the policy's deadline is right unless the timeout changed meanwhile.
+ * the function timeout. Past it the policy's deadline stands in, which is right unless the model's
+ * timeout changed while the version waited.
  */
 export const LIFECYCLE_STATUS_TIMEOUT_MS = 5_000;
 
