@@ -1,3 +1,4 @@
+import { within } from '../domain/at-most';
 import type { DependencyProbe } from '../ports/health';
 
 export interface DependencyHealth {
@@ -16,17 +17,11 @@ export async function checkHealth(
   const dependencies = await Promise.all(
     probes.map(async (probe): Promise<DependencyHealth> => {
       const started = Date.now();
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      });
       try {
-        await Promise.race([probe.check(), timeout]);
+        await within(timeoutMs, probe.check(), `no answer within ${timeoutMs} ms`);
         return { name: probe.name, ok: true, ms: Date.now() - started };
       } catch (error) {
         return { name: probe.name, ok: false, ms: Date.now() - started, error: error instanceof Error ? error.message : String(error) };
-      } finally {
-        clearTimeout(timer);
       }
     }),
   );
