@@ -67,7 +67,8 @@ function* refreshWindows(context: OrchestrationContext, pair: LatePair, windowId
 /**
  * Whether a pair that failed so is worth another round: an outage past the activity retries may
  * be over by then, and so may a record other late matches of the file kept changing; an expected
- * failure (a quarantine line the join did not write, a model gone) would answer the same.
+ * failure (a quarantine line the join did not write, a model gone, the pair's record damaged:
+ * DOCUMENT_UNREADABLE) would answer the same.
  */
 const retriedLater = (error: unknown): boolean => !(error instanceof ExpectedActivityFailure) || error.code === 'CONCURRENCY_CONFLICT';
 
@@ -99,9 +100,10 @@ function* matchPairs(context: OrchestrationContext, pairs: readonly LatePair[], 
       log(`${pairLabel(pair, round)}: ${done.outcome}, ${done.matched} matched${done.reason ? ` (${done.reason})` : ''}`);
       if ((done.outcome === 'matched' || done.outcome === 'done') && done.matched > 0) labelled.push(pair);
     } catch (error) {
-      log(`${pairLabel(pair, round)} failed: ${failureReason(error)}`);
+      const retried = retriedLater(error);
+      log(`${pairLabel(pair, round)} failed: ${failureReason(error)}${retried ? '' : '; not tried again: asking again would get the same answer'}`);
       labelled.push(pair);
-      failed.push({ pair, ...(windows ? { windows } : {}), retried: retriedLater(error) });
+      failed.push({ pair, ...(windows ? { windows } : {}), retried });
     }
   }
   return { labelled, failed };

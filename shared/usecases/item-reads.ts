@@ -5,7 +5,7 @@ import type { ModelRegistry } from '../ports/model-registry';
 import { type DocumentCollection, holdsAnyDocument, type NewestFirstPages, type RunStore } from '../ports/run-store';
 import type { ActualsRecord, InferenceRun, MonitoringWindow, RetrainingRecord } from '../schemas/monitoring';
 import { listPaths } from './actuals/deps';
-import { readStoredDocument } from './stored-document';
+import { readStoredDocumentOrFail } from './stored-document';
 
 /**
  * Reads of one production record by its id (a run, an actuals record, a monitoring window, a
@@ -26,8 +26,7 @@ interface ItemKind {
 }
 
 async function readModelItem<T>(deps: Pick<ItemReadDeps, 'registry'>, collection: DocumentCollection<T> & NewestFirstPages<unknown>, item: ItemKind, model: string, id: string): Promise<T> {
-  const read = await readStoredDocument(collection, model, id);
-  if (read && 'unreadable' in read) throw errors.documentUnreadable(item.kind, model, read.unreadable.id, read.unreadable.reason);
+  const read = await readStoredDocumentOrFail(collection, item.kind, model, id);
   if (read) return read.value;
   // A model is known when it is registered or holds records of this kind (a drop or an actuals
   // file can come before its model is registered, as the lists show): then it is the record that is missing.

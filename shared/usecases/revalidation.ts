@@ -7,6 +7,7 @@ import type { ModelRegistry } from '../ports/model-registry';
 import type { RevalidationInput } from '../schemas/lifecycle-orchestration';
 import type { ActualsRecord, LateMatchSide } from '../schemas/monitoring';
 import { labelledSegments } from './actuals/labelled-metrics';
+import { readStoredDocumentOrFail } from './stored-document';
 import { revalidationDataset, type TrainingDataDeps } from './training-data';
 import { loadReferenceProfile } from './window-profiles';
 
@@ -74,7 +75,8 @@ export async function revalidationFor(
   deps: RevalidationDeps,
   input: { model: string; actualsId: string; runId?: string | undefined; side?: LateMatchSide | undefined },
 ): Promise<RevalidationInput | null> {
-  const record = (await deps.runs.actuals.get(input.model, input.actualsId))?.value;
+  // A record that no longer reads is DOCUMENT_UNREADABLE: asking again would not repair it.
+  const record = (await readStoredDocumentOrFail(deps.runs.actuals, 'actuals record', input.model, input.actualsId))?.value;
   if (record?.state !== 'completed') return null;
   if (input.runId !== undefined) {
     const match = (record.lateMatches ?? []).find((m) => m.runId === input.runId);

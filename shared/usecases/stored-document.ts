@@ -1,3 +1,4 @@
+import { errors } from '../domain/errors';
 import type { Versioned } from '../ports/model-registry';
 import type { DocumentCollection, UnreadableDocument } from '../ports/run-store';
 
@@ -19,4 +20,21 @@ export async function readStoredDocument<T>(
     if (unreadable) return { unreadable };
     throw error;
   }
+}
+
+/**
+ * One stored document by id, undefined when there is none, for a caller that cannot go on without
+ * it: one that no longer reads fails with DOCUMENT_UNREADABLE naming it (`kind` says what it is), an
+ * expected failure, since asking again would find it as damaged; an outage is thrown as it came, to
+ * be retried.
+ */
+export async function readStoredDocumentOrFail<T>(
+  collection: Pick<DocumentCollection<T>, 'get' | 'listReadableInRange'>,
+  kind: string,
+  model: string,
+  id: string,
+): Promise<Versioned<T> | undefined> {
+  const read = await readStoredDocument(collection, model, id);
+  if (read && 'unreadable' in read) throw errors.documentUnreadable(kind, model, read.unreadable.id, read.unreadable.reason);
+  return read;
 }

@@ -264,6 +264,25 @@ describe('batchInference (replayed through the durable-functions SDK)', () => {
     expect(step.actions.filter((a) => a.kind === 'CreateTimer')).toHaveLength(1);
   });
 
+  it('when a pair\'s own actuals record is damaged (DOCUMENT_UNREADABLE), then it is given up at once, logged with the reason naming the record: no retry round waits for a document no wait repairs', async () => {
+    const { h, step: matching } = await lateMatchingTwo();
+    const damaged = { ok: false, code: 'DOCUMENT_UNREADABLE', message: "the stored actuals record 'a-1' of 'demand' cannot be read: its stored actuals document is invalid: unmatched" };
+    let step = await h.completeActivity(only(matching, ACTUALS_ACTIVITIES.lateMatch).taskId, damaged);
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateMatch).taskId, ok({ outcome: 'none', matched: 0, windows: [] }));
+    // The steps after a failed pair are taken as for any failure; each reads the record and fails the same way.
+    expect(newCalls(step)).toEqual([[LIFECYCLE_ACTIVITIES.revalidationFor, askedOf('a-1')]]);
+    step = await h.completeActivity(only(step, LIFECYCLE_ACTIVITIES.revalidationFor).taskId, damaged);
+    expect(newCalls(step)).toEqual([[ACTUALS_ACTIVITIES.lateMatchWindows, pairOf('a-1')]]);
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateMatchWindows).taskId, damaged);
+    expect(step.newActions).toEqual([]);
+    expect(step.isDone).toBe(true);
+    expect(step.output).toEqual(summary);
+    expect(step.actions.filter((a) => a.kind === 'CreateTimer')).toEqual([]);
+    expect(logged.filter((line) => line.startsWith('late match of a-1'))).toEqual([
+      `late match of a-1 with run ${input.runId} failed: DOCUMENT_UNREADABLE: the stored actuals record 'a-1' of 'demand' cannot be read: its stored actuals document is invalid: unmatched; not tried again: asking again would get the same answer`,
+    ]);
+  });
+
   it('when a retry round finds done a pair whose revalidation was started before it failed, then it is not asked about again; a pair asked about before its rows were recorded is asked again once a round records them, and its one revalidation starts', async () => {
     const { h, step: matching } = await lateMatchingTwo();
     // a-1 recorded its rows, then its event could not be sent; a-2 failed before recording.

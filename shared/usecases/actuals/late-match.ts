@@ -7,6 +7,7 @@ import type { LateMatchOutcome, LateMatchStepInput, RecordedLateWindows } from '
 import { MAX_EVENT_ID_LENGTH, type ModelEventInput } from '../../schemas/messages';
 import type { ModelDefinition } from '../../schemas/model';
 import { type ActualsRecord, type InferenceRun, type LateMatch, MAX_LATE_MATCHES } from '../../schemas/monitoring';
+import { readStoredDocumentOrFail } from '../stored-document';
 import { type ActualsDeps, listPaths, lookbackStart, sameEtag, WHOLE_FILE } from './deps';
 import { BucketActuals, byWindow, type MatchPlan, matchPredictions, writePiece } from './join-bucket';
 import { summarizeLabelled } from './labelled-metrics';
@@ -37,6 +38,14 @@ const MAX_ATTEMPTS = 5;
  * not replaced by a newer version of its path (a replaced version no longer counts anywhere).
  */
 const awaitsMatches = (r: ActualsRecord): boolean => r.state === 'completed' && r.unmatched > 0 && r.quarantineFolder !== undefined && r.replacedBy === undefined;
+
+/**
+ * The file's record, undefined when there is none. One that no longer reads (damaged, or stored
+ * under rules that have since tightened) fails the step with DOCUMENT_UNREADABLE naming it: an
+ * expected failure, so the orchestration gives the pair up at once instead of waiting through its
+ * retry rounds for a document no wait repairs; an outage is thrown as it came, to be retried.
+ */
+const readRecord = (deps: ActualsDeps, model: string, actualsId: string) => readStoredDocumentOrFail(deps.runs.actuals, 'actuals record', model, actualsId);
 
 /** Whether `run` may hold predictions the join of `record` could not see, within its lookback. */
 function lateFor(deps: ActualsDeps, record: ActualsRecord, run: InferenceRun): boolean {
@@ -76,7 +85,7 @@ export async function lateRecordsForRun(deps: ActualsDeps, input: { model: strin
 
 /** A join that just completed: the runs that completed after its plan was made, oldest first. */
 export async function lateRunsForJoin(deps: ActualsDeps, input: { model: string; actualsId: string }): Promise<{ runIds: string[] }> {
-  const record = (await deps.runs.actuals.get(input.model, input.actualsId))?.value;
+  const record = (await readRecord(deps, input.model, input.actualsId))?.value;
   if (!record || !awaitsMatches(record)) return { runIds: [] };
   // The runs of its lookback only, by a query: not the model's whole history on every join.
   const runs = (await deps.runs.runs.listCreatedSince(input.model, lookbackStart(deps.settings, record.createdAt))).filter((run) => lateFor(deps, record, run));
@@ -283,7 +292,8 @@ async function announced(deps: ActualsDeps, record: ActualsRecord, match: LateMa
  * metrics) under its ETag, then publishes `actuals.late_matched`. Returns the windows to refresh.
  * A pair already matched is `done` (its windows are returned again and its event published again,
  * so a retry after the record was written still refreshes them and announces it). When another
- * late match of the file lands first, this one starts over without the ids it took.
+ * late match of the file lands first, this one starts over without the ids it took. A record that
+ * no longer reads fails it with DOCUMENT_UNREADABLE naming the record (`readRecord`).
  */
 export async function lateMatchActuals(deps: ActualsDeps, input: LateMatchStepInput): Promise<LateMatchOutcome> {
   const model = await deps.registry.getModel(input.model);
@@ -291,7 +301,7 @@ export async function lateMatchActuals(deps: ActualsDeps, input: LateMatchStepIn
   const definition = model.definition;
   const written = new Set<string>();
   for (let attempt = 1; ; attempt += 1) {
-    const stored = await deps.runs.actuals.get(input.model, input.actualsId);
+    const stored = await readRecord(deps, input.model, input.actualsId);
     const record = stored?.value;
     const matches = record?.lateMatches ?? [];
     const done = matches.findIndex((m) => m.runId === input.runId);
@@ -356,7 +366,7 @@ async function withdrawn(deps: ActualsDeps, written: Set<string>, outcome: LateM
  * record does not hold has none.
  */
 export async function recordedLateWindows(deps: ActualsDeps, input: { model: string; actualsId: string; runId: string }): Promise<RecordedLateWindows> {
-  const record = (await deps.runs.actuals.get(input.model, input.actualsId))?.value;
+  const record = (await readRecord(deps, input.model, input.actualsId))?.value;
   const match = (record?.lateMatches ?? []).find((m) => m.runId === input.runId);
   return { windows: match?.windows ?? [] };
 }

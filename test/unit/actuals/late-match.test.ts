@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { OnnxModelRuntime } from '../../../shared/adapters/onnx/onnx-model-runtime';
 import { actualsIdOf } from '../../../shared/domain/actuals';
 import { documentBytes, MAX_DOCUMENT_BYTES } from '../../../shared/domain/document-size';
+import { isDomainError } from '../../../shared/domain/errors';
 import type { ByteRange } from '../../../shared/domain/lake-objects';
 import { lakePaths } from '../../../shared/domain/lake-paths';
 import { computeMetricsByKeys } from '../../../shared/domain/metrics';
@@ -1008,5 +1009,49 @@ describe('late matching: the files of a late match whose record write failed for
 
     await expect(refreshLateWindow({ ...w.deps, runs: { ...w.deps.runs, actuals: down } }, { model: 'demand', windowId: DAY1 })).rejects.toThrow('Cosmos DB is unavailable (503)');
     expect(await labelledIn(w, DAY1)).toBe(40);
+  });
+});
+
+describe('late matching: a pair whose own actuals record no longer reads', () => {
+  /** Actuals joined all unmatched and a run that carries their ids; then the record damaged in the store (`unmatched` below zero). */
+  async function damagedRecord() {
+    const { w, lake } = await world();
+    const { actualsId } = await actualsFirst(w);
+    await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows });
+    (w.runs.actuals as InMemoryActualsCollection).storeUnchecked('demand', actualsId, { ...(await record(w, actualsId)), unmatched: -1 });
+    return { w, lake, actualsId };
+  }
+
+  /** DOCUMENT_UNREADABLE naming the record and why: the expected failure the orchestration gives up on at once. */
+  const unreadable = (actualsId: string) => ({
+    code: 'DOCUMENT_UNREADABLE',
+    message: expect.stringMatching(new RegExp(`^the stored actuals record '${actualsId}' of 'demand' cannot be read: its stored actuals document is invalid: [\\s\\S]*unmatched`)),
+  });
+
+  it('when the record of a pair no longer reads, then its late match, the join\'s listing of runs, its recorded windows and its revalidation question fail with DOCUMENT_UNREADABLE naming the record, and nothing is written or published', async () => {
+    const { w, lake, actualsId } = await damagedRecord();
+    const pair = { model: 'demand', actualsId, runId: 'run-late' };
+    const before = new Set(lake.objects.keys());
+
+    await expect(lateMatchActuals(w.deps, { ...pair, side: 'run' })).rejects.toMatchObject(unreadable(actualsId));
+    await expect(lateRunsForJoin(w.deps, { model: 'demand', actualsId })).rejects.toMatchObject(unreadable(actualsId));
+    await expect(recordedLateWindows(w.deps, pair)).rejects.toMatchObject(unreadable(actualsId));
+    await expect(revalidationFor({ registry: w.registry, runs: w.runs, lake: w.lake, files: w.files }, { ...pair, side: 'run' })).rejects.toMatchObject(unreadable(actualsId));
+    expect([...lake.objects.keys()].filter((path) => !before.has(path))).toEqual([]);
+    expect((w.events as RecordingPublisher).ofType('actuals.late_matched')).toEqual([]);
+  });
+
+  it('when the record cannot be read for an outage, then the late match fails with the outage as it came (no DomainError), so the orchestration\'s retry rounds still try it', async () => {
+    const { w } = await world();
+    const { actualsId } = await actualsFirst(w);
+    await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows });
+    const store = w.deps.runs.actuals;
+    const down = Object.assign(Object.create(store) as typeof store, { get: () => Promise.reject(new Error('Cosmos DB is unavailable (503)')) });
+    const deps = { ...w.deps, runs: { ...w.deps.runs, actuals: down } };
+
+    const failed = await lateMatchActuals(deps, { model: 'demand', actualsId, runId: 'run-late' }).catch((error: unknown) => error);
+    expect(failed).toEqual(new Error('Cosmos DB is unavailable (503)'));
+    expect(isDomainError(failed)).toBe(false);
+    await expect(lateRunsForJoin(deps, { model: 'demand', actualsId })).rejects.toThrow('Cosmos DB is unavailable (503)');
   });
 });
