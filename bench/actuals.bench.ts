@@ -239,7 +239,7 @@ async function joinOnce(deps: ActualsDeps, input: ActualsJoinInput): Promise<Joi
   }
   const windowSeconds = seconds(t0);
   t0 = process.hrtime.bigint();
-  const record = await completeActualsJoin(deps, { model: input.model, actualsId: planned.actualsId, summaries, completedAt: NOW.toISOString() });
+  const { record } = await completeActualsJoin(deps, { model: input.model, actualsId: planned.actualsId, summaries, completedAt: NOW.toISOString() });
   const completeSeconds = seconds(t0);
   return { planSeconds, bucketSeconds, fileMetricsSeconds, phasesMs, windowSeconds, completeSeconds, buckets: planned.buckets, windows: windows.length, matched: record.matched, unmatched: record.unmatched };
 }

@@ -2,6 +2,7 @@ import { app, type InvocationContext, type Timer } from '@azure/functions';
 import * as df from 'durable-functions';
 
 import { reconciliation } from '../../shared/composition';
+import { uncountedWarnings } from '../../shared/usecases/actuals/window';
 import { reconcileOrchestrations } from '../../shared/usecases/reconcile-orchestrations';
 import { orchestrationInstances } from '../durable-client';
 
@@ -16,8 +17,9 @@ import { orchestrationInstances } from '../durable-client';
  * lifecycle started again (for an approved version, when it was approved: it is promoted now),
  * each version whose lifecycle was started again too often or that must not be promoted (left
  * for a person, on every run until one acts), each whose interrupted follow-ups were done
- * now, each retraining request closed because its version is decided, and each document left alone
- * because it does not read; an outage on a model or document fails the invocation after the others
+ * now, each retraining request closed because its version is decided, each document left alone
+ * because it does not read, and each actuals record whose late files a window recomputed by a
+ * failed join's follow-ups could not count (it does not read); an outage on a model or document fails the invocation after the others
  * were reconciled (they are judged, or their follow-ups run, again next time).
  */
 app.timer('reconcileOrchestrations', {
@@ -35,6 +37,7 @@ app.timer('reconcileOrchestrations', {
       for (const d of outcome.followedUp) context.log(`reconcileOrchestrations: ${outcome.model}: ${d.kind} ${d.id}: the follow-ups of its reconciled failure, interrupted earlier, are done`);
       for (const r of outcome.retrainingClosed) context.log(`reconcileOrchestrations: ${outcome.model}: retraining request ${r.requestId} closed: its version ${r.version} is ${r.outcome}`);
       for (const u of outcome.unreadable) context.warn(`reconcileOrchestrations: ${outcome.model}: ${u.kind} ${u.id} cannot be read, left alone: ${u.reason}`);
+      for (const update of outcome.uncountedWindows) for (const warning of uncountedWarnings(outcome.model, update)) context.warn(`reconcileOrchestrations: ${warning}`);
       problems.push(...outcome.errors.map((e) => `${outcome.model}: ${e.kind} ${e.id}: ${e.error}`));
     }
     const count = (kinds: readonly string[]) => report.models.reduce((n, m) => n + m.failed.filter((d) => kinds.includes(d.kind)).length, 0);

@@ -13,11 +13,12 @@ import {
   lateWindowInputSchema,
   type WindowUpdate,
 } from '../../shared/schemas/actuals';
+import type { ActualsRecord } from '../../shared/schemas/monitoring';
 import { joinActualsBucket } from '../../shared/usecases/actuals/join-bucket';
 import { lateMatchActuals, lateRecordsForRun, lateRunsForJoin, recordedLateWindows, refreshLateWindow } from '../../shared/usecases/actuals/late-match';
 import { planActualsJoin } from '../../shared/usecases/actuals/plan';
-import { completeActualsJoin, failActualsJoin } from '../../shared/usecases/actuals/record';
-import { updateLabelledWindow } from '../../shared/usecases/actuals/window';
+import { completeActualsJoin, type EndedJoin, failActualsJoin } from '../../shared/usecases/actuals/record';
+import { uncountedWarnings, updateLabelledWindow } from '../../shared/usecases/actuals/window';
 import { defineActivity } from '../activity';
 import { ACTUALS_ACTIVITIES } from './names';
 
@@ -30,25 +31,30 @@ export const joinBucket = defineActivity(ACTUALS_ACTIVITIES.joinBucket, actualsB
  * record, naming it and why, so someone repairs or removes it (its late rows count again then).
  */
 export function warnUncounted(context: InvocationContext, model: string, update: WindowUpdate): WindowUpdate {
-  for (const { actualsId, reason, files } of update.uncountedRecords ?? []) {
-    context.warn(`window ${update.windowId} of '${model}': ${files} late labelled file(s) of actuals record '${actualsId}' not counted: the record cannot be read (${reason})`);
-  }
+  for (const warning of uncountedWarnings(model, update)) context.warn(warning);
   return update;
+}
+
+/**
+ * What `actualsComplete` and `actualsFail` answer: the record's state. The windows the join's
+ * replacement of its path's older versions refreshed are warned about as a window activity's are.
+ */
+export function endedJoinState(context: InvocationContext, model: string, ended: EndedJoin): { state: ActualsRecord['state'] } {
+  for (const update of ended.replacement.windows) warnUncounted(context, model, update);
+  return { state: ended.record.state };
 }
 
 export const updateWindow = defineActivity(ACTUALS_ACTIVITIES.updateWindow, actualsWindowInputSchema, async (input, context) =>
   warnUncounted(context, input.model, await updateLabelledWindow(actualsJoin(), input)),
 );
 
-export const complete = defineActivity(ACTUALS_ACTIVITIES.complete, actualsCompleteInputSchema, async (input) => {
-  const record = await completeActualsJoin(actualsJoin(), input);
-  return { state: record.state };
-});
+export const complete = defineActivity(ACTUALS_ACTIVITIES.complete, actualsCompleteInputSchema, async (input, context) =>
+  endedJoinState(context, input.model, await completeActualsJoin(actualsJoin(), input)),
+);
 
-export const fail = defineActivity(ACTUALS_ACTIVITIES.fail, actualsFailInputSchema, async (input) => {
-  const record = await failActualsJoin(actualsJoin(), input);
-  return { state: record.state };
-});
+export const fail = defineActivity(ACTUALS_ACTIVITIES.fail, actualsFailInputSchema, async (input, context) =>
+  endedJoinState(context, input.model, await failActualsJoin(actualsJoin(), input)),
+);
 
 export const lateRecords = defineActivity(ACTUALS_ACTIVITIES.lateRecords, lateRecordsInputSchema, (input) => lateRecordsForRun(actualsJoin(), input));
 

@@ -8,12 +8,13 @@ import { impossibleInstanceId, strandedBy } from '../domain/policies/orchestrati
 import type { VersionListing } from '../ports/model-registry';
 import type { InstanceStatus, OrchestrationInstances } from '../ports/orchestration-instances';
 import type { ModelNamePage, UnreadableDocument } from '../ports/run-store';
+import type { WindowUpdate } from '../schemas/actuals';
 import type { Actor, LifecycleState } from '../schemas/lifecycle';
 import type { ModelVersion } from '../schemas/model-version';
 import type { ActualsRecord, InferenceRun } from '../schemas/monitoring';
 import type { PageKey } from '../schemas/paging';
 import type { ActualsDeps } from './actuals/deps';
-import { failStrandedActualsJoin, finishStrandedJoinFollowUps } from './actuals/record';
+import { type EndedJoin, failStrandedActualsJoin, finishStrandedJoinFollowUps } from './actuals/record';
 import { clearRunFollowUpsPending, failStrandedRun, ORCHESTRATED_RUN_STATES, SCHEDULED_DROPS } from './batch-inference';
 import { RegistryUseCases } from './registry';
 import { closeIfDecided } from './retraining-records';
@@ -85,6 +86,12 @@ export interface ModelReconciliation {
   retrainingClosed: { requestId: string; version: number; outcome: string }[];
   /** Documents that could not be judged, written or followed up (an outage), with the error; judged (or followed up) again next time. */
   errors: { kind: ReconciledKind | 'retraining'; id: string; error: string }[];
+  /**
+   * Windows a failed join's follow-ups recomputed (replacing older versions of its path) without
+   * the late files of actuals records that do not read, each naming those records
+   * (`uncountedRecords`): warned about as after any window refresh.
+   */
+  uncountedWindows: WindowUpdate[];
 }
 
 /** A version whose lifecycle was started again: its state then, and what was found of the instance. */
@@ -192,7 +199,7 @@ async function everyModelName(list: (page: ModelNamePage) => Promise<string[]>):
 export const STATUS_CALLS_AT_ONCE = 8;
 
 async function reconcileModel(deps: ReconcileDeps, model: string): Promise<ModelReconciliation> {
-  const outcome: ModelReconciliation = { model, failed: [], followedUp: [], unreadable: [], restarted: [], leftForAPerson: [], notPromoted: [], retrainingClosed: [], errors: [] };
+  const outcome: ModelReconciliation = { model, failed: [], followedUp: [], unreadable: [], restarted: [], leftForAPerson: [], notPromoted: [], retrainingClosed: [], errors: [], uncountedWindows: [] };
   const [runs, joins, pendingRuns, pendingJoins, validating, ...undecidedByState] = await Promise.all([
     orchestratedRuns(deps, model),
     deps.runs.actuals.listReadableInState(model, 'running'),
@@ -210,7 +217,7 @@ async function reconcileModel(deps: ReconcileDeps, model: string): Promise<Model
   );
   // Follow-ups an outage interrupted on an earlier run first: they belong to documents failed before these.
   for (const run of pendingRuns.documents) await followUp(outcome, 'run', run.runId, () => runFollowUps(deps, run));
-  for (const record of pendingJoins.documents) await followUp(outcome, 'actuals', record.actualsId, () => finishStrandedJoinFollowUps(deps, record));
+  for (const record of pendingJoins.documents) await followUp(outcome, 'actuals', record.actualsId, async () => noteUncounted(outcome, await finishStrandedJoinFollowUps(deps, record)));
   // Statuses are asked a few at a time; the writes stay one at a time, in order (joins of one file settle each other's versions).
   const timeoutMs = deps.statusTimeoutMs ?? STATUS_CALL_TIMEOUT_MS;
   const askHost = atMostAtOnce(STATUS_CALLS_AT_ONCE, (instanceId: string) =>
@@ -223,7 +230,7 @@ async function reconcileModel(deps: ReconcileDeps, model: string): Promise<Model
   const versionStatuses = validating.versions.map((v) => statusOf(lifecycleInstanceId(model, v.version)));
   const undecidedStatuses = undecided.map((v) => statusOf(lifecycleInstanceId(model, v.version)));
   for (const [i, run] of runs.documents.entries()) await judge(outcome, 'run', run.runId, async () => reconcileRun(deps, run, await runStatuses[i]!));
-  for (const [i, record] of joins.documents.entries()) await judge(outcome, 'actuals', record.actualsId, async () => reconcileJoin(deps, record, await joinStatuses[i]!));
+  for (const [i, record] of joins.documents.entries()) await judge(outcome, 'actuals', record.actualsId, async () => reconcileJoin(deps, outcome, record, await joinStatuses[i]!));
   for (const [i, version] of validating.versions.entries()) await judge(outcome, 'version', String(version.version), async () => reconcileVersion(deps, version, await versionStatuses[i]!));
   for (const [i, version] of undecided.entries()) await judge(outcome, 'version', String(version.version), async () => restartStrandedLifecycle(deps, outcome, version, await undecidedStatuses[i]!, approved));
   await closeRetrainingOfDecidedVersions(deps, outcome, model);
@@ -356,14 +363,20 @@ async function reconcileRun(deps: ReconcileDeps, run: InferenceRun, status: Inst
   return { kind: 'run', id: runId, instanceId, error };
 }
 
-async function reconcileJoin(deps: ReconcileDeps, record: ActualsRecord, status: InstanceStatus | undefined): Promise<ReconciledDocument | undefined> {
+async function reconcileJoin(deps: ReconcileDeps, outcome: ModelReconciliation, record: ActualsRecord, status: InstanceStatus | undefined): Promise<ReconciledDocument | undefined> {
   const { modelName: model, actualsId, instanceId } = record;
   const now = deps.clock.now();
   const stranded = strandedBy(instanceId, status, now);
   if (!stranded) return undefined;
   const error = `${stranded}; ${RETRY_ADVICE.actuals()}`;
-  const { failed } = await failStrandedActualsJoin(deps, { model, actualsId, instanceId, error, at: now.toISOString() });
-  return failed ? { kind: 'actuals', id: actualsId, instanceId, error } : undefined;
+  const ended = await failStrandedActualsJoin(deps, { model, actualsId, instanceId, error, at: now.toISOString() });
+  noteUncounted(outcome, ended);
+  return ended.failed ? { kind: 'actuals', id: actualsId, instanceId, error } : undefined;
+}
+
+/** Keeps the windows a join's replacement refreshed without some records' late files, for the warnings. */
+function noteUncounted(outcome: ModelReconciliation, ended: EndedJoin): void {
+  outcome.uncountedWindows.push(...ended.replacement.windows.filter((update) => (update.uncountedRecords ?? []).length > 0));
 }
 
 /**

@@ -231,11 +231,11 @@ export async function joinInProcess(world: ActualsWorld, input: ActualsJoinInput
     for (let bucket = 0; bucket < planned.buckets; bucket += 1) summaries.push(await joinActualsBucket(world.deps, { model: input.model, actualsId, bucket }));
     const windows = [...new Set(summaries.flatMap((s) => s.windows.map((w) => w.windowId)))].sort();
     for (const windowId of windows) await updateLabelledWindow(world.deps, { model: input.model, actualsId, windowId });
-    const record = await completeActualsJoin(world.deps, { model: input.model, actualsId, summaries, completedAt: at });
+    const { record } = await completeActualsJoin(world.deps, { model: input.model, actualsId, summaries, completedAt: at });
     return { record, outcome: 'completed', summaries };
   } catch (error) {
     actualsId ||= actualsIdOf(input.path, input.etag);
-    const record = await failActualsJoin(world.deps, { ...input, actualsId, instanceId, error: (error as Error).message, at });
+    const { record } = await failActualsJoin(world.deps, { ...input, actualsId, instanceId, error: (error as Error).message, at });
     return { record, outcome: 'failed', summaries: [], thrown: error };
   }
 }

@@ -6,7 +6,17 @@ import type { ActualsRecord } from '../../schemas/monitoring';
 import { type ActualsDeps, listPaths, readPlan, updateActualsRecord } from './deps';
 import { summarizeLabelled } from './labelled-metrics';
 import { runningRecord } from './plan';
-import { replaceOlderVersions } from './replace';
+import { type Replacement, replaceOlderVersions } from './replace';
+
+/**
+ * A join's record as a step that ends it left it, and what settling its path's versions did: the
+ * versions replaced and the windows recomputed without them, whose updates the caller warns about
+ * as after any window refresh (`uncountedRecords`).
+ */
+export interface EndedJoin {
+  record: ActualsRecord;
+  replacement: Replacement;
+}
 
 /** The event ids of a join's outcome: a repeated publish is dropped by the topic. */
 export const actualsEventId = (actualsId: string, outcome: 'completed' | 'failed') => `actuals-join:${actualsId}:${outcome}`;
@@ -58,7 +68,7 @@ async function removeWork(deps: ActualsDeps, model: string, actualsId: string): 
 export async function completeActualsJoin(
   deps: ActualsDeps,
   input: { model: string; actualsId: string; summaries: BucketSummary[]; completedAt: string },
-): Promise<ActualsRecord> {
+): Promise<EndedJoin> {
   const { model, actualsId } = input;
   const current = await deps.runs.actuals.get(model, actualsId);
   let record = current?.value;
@@ -85,8 +95,8 @@ export async function completeActualsJoin(
     data: { runId: actualsId, kind: 'actuals-join', rows: record.rows, quarantinedRows: rejected + record.unmatched + (record.duplicateRows ?? 0) },
   });
   await removeWork(deps, model, actualsId);
-  await replaceOlderVersions(deps, { model, actualsId, at: record.completedAt ?? input.completedAt });
-  return record;
+  const replacement = await replaceOlderVersions(deps, { model, actualsId, at: record.completedAt ?? input.completedAt });
+  return { record, replacement };
 }
 
 /**
@@ -98,7 +108,7 @@ export async function completeActualsJoin(
 export async function failActualsJoin(
   deps: ActualsDeps,
   input: { model: string; path: string; etag: string; size: number; lastModified: string; actualsId: string; instanceId: string; error: string; at: string },
-): Promise<ActualsRecord> {
+): Promise<EndedJoin> {
   const { model, actualsId } = input;
   await deps.runs.actuals.create(model, actualsId, runningRecord(input, actualsId));
   const record = await updateActualsRecord(deps, model, actualsId, (r) =>
@@ -106,8 +116,8 @@ export async function failActualsJoin(
   );
   if (record.state === 'failed') await announceFailure(deps, record, input.error, input.at);
   // A version that failed after a newer one completed takes out what it placed before failing.
-  await replaceOlderVersions(deps, { model, actualsId, at: record.completedAt ?? input.at });
-  return record;
+  const replacement = await replaceOlderVersions(deps, { model, actualsId, at: record.completedAt ?? input.at });
+  return { record, replacement };
 }
 
 /** `run.failed` of a join recorded failed, then its work folder removed. */
@@ -128,12 +138,13 @@ async function announceFailure(deps: ActualsDeps, record: ActualsRecord, error: 
  * failActualsJoin does (`run.failed`, the work folder removed, older or newer versions of its path
  * settled), but only while the record, as stored, still says `running` under that instance: the
  * write is ETag-guarded and judged again on a conflict, so a join that completes meanwhile stays
- * completed and nothing is published. Answers the record as it is now and whether this call failed it.
+ * completed and nothing is published. Answers the record as it is now, whether this call failed
+ * it, and what settling its path's versions did then.
  */
 export async function failStrandedActualsJoin(
   deps: ActualsDeps,
   input: { model: string; actualsId: string; instanceId: string; error: string; at: string },
-): Promise<{ record: ActualsRecord; failed: boolean }> {
+): Promise<EndedJoin & { failed: boolean }> {
   const { model, actualsId } = input;
   const error = input.error.slice(0, 4000);
   // Judged on the record each attempt read: the last judgement is the one whose write landed.
@@ -143,8 +154,8 @@ export async function failStrandedActualsJoin(
     // The marker stays until the follow-ups are done: reconciliation reruns them while it is there.
     return failed ? { ...r, state: 'failed', error, completedAt: input.at, followUpsPendingSince: input.at } : r;
   });
-  if (!failed) return { record, failed };
-  return { record: await finishStrandedJoinFollowUps(deps, record), failed };
+  if (!failed) return { record, replacement: { replaced: [], windows: [] }, failed };
+  return { ...(await finishStrandedJoinFollowUps(deps, record)), failed };
 }
 
 /**
@@ -155,18 +166,20 @@ export async function failStrandedActualsJoin(
  * them again after an outage loses and repeats nothing. A record no longer failed (a late
  * completion landed over it, and did its own follow-ups) only loses the marker.
  */
-export async function finishStrandedJoinFollowUps(deps: ActualsDeps, record: ActualsRecord): Promise<ActualsRecord> {
+export async function finishStrandedJoinFollowUps(deps: ActualsDeps, record: ActualsRecord): Promise<EndedJoin> {
   const { modelName: model, actualsId } = record;
+  let replacement: Replacement = { replaced: [], windows: [] };
   if (record.state === 'failed') {
     const at = record.completedAt ?? record.followUpsPendingSince ?? deps.clock.now().toISOString();
     await announceFailure(deps, record, record.error ?? 'the orchestration ended without recording the outcome', at);
-    await replaceOlderVersions(deps, { model, actualsId, at });
+    replacement = await replaceOlderVersions(deps, { model, actualsId, at });
   }
-  return updateActualsRecord(deps, model, actualsId, (r) => {
+  const cleared = await updateActualsRecord(deps, model, actualsId, (r) => {
     if (r.followUpsPendingSince === undefined) return r;
     const { followUpsPendingSince: _done, ...rest } = r;
     return rest;
   });
+  return { record: cleared, replacement };
 }
 
 /**

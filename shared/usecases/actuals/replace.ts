@@ -2,6 +2,7 @@ import { type ActualsVersion, newerActualsVersion, newestActualsVersion } from '
 import { errors, isDomainError } from '../../domain/errors';
 import { sameEtag } from '../../domain/lake-objects';
 import { lakePathProblem, lakePaths, parseLabelledPath } from '../../domain/lake-paths';
+import type { WindowUpdate } from '../../schemas/actuals';
 import type { ModelDefinition } from '../../schemas/model';
 import type { ActualsRecord } from '../../schemas/monitoring';
 import { type ActualsDeps, updateActualsRecord } from './deps';
@@ -93,16 +94,29 @@ async function moveLabelledFiles(deps: ActualsDeps, model: string, version: Actu
 }
 
 /**
+ * What replacing older versions did: the versions replaced now, and the update of each window
+ * recomputed without their files. An update names the records whose late files it could not
+ * count (`uncountedRecords`), to be warned about as after any other window refresh.
+ */
+export interface Replacement {
+  replaced: ActualsRecord[];
+  windows: WindowUpdate[];
+}
+
+const nothingReplaced = (): Replacement => ({ replaced: [], windows: [] });
+
+/**
  * Replaces one older version: its labelled files leave the windows, the windows are recomputed
  * without them, and only then its record says so; a crash in between leaves the record unmarked,
- * so a retry does it all again (each step is idempotent).
+ * so a retry does it all again (each step is idempotent). Returns the windows' updates.
  */
-async function replaceVersion(deps: ActualsDeps, definition: ModelDefinition, old: ActualsRecord, newest: ActualsRecord, at: string): Promise<void> {
+async function replaceVersion(deps: ActualsDeps, definition: ModelDefinition, old: ActualsRecord, newest: ActualsRecord, at: string): Promise<WindowUpdate[]> {
   const model = definition.name;
-  const windows = await moveLabelledFiles(deps, model, old);
-  for (const windowId of windows) await refreshWindowPerformance(deps, definition, windowId);
+  const updates: WindowUpdate[] = [];
+  for (const windowId of await moveLabelledFiles(deps, model, old)) updates.push(await refreshWindowPerformance(deps, definition, windowId));
   const replacedBy = { actualsId: newest.actualsId, at, labelledFolder: lakePaths.replacedLabelledFolder(model, old.actualsId) };
   await updateActualsRecord(deps, model, old.actualsId, (r) => (r.replacedBy ? r : { ...r, replacedBy }));
+  return updates;
 }
 
 /**
@@ -111,9 +125,9 @@ async function replaceVersion(deps: ActualsDeps, definition: ModelDefinition, ol
  * recomputed; its record names the version that replaced it). Run when a version ends, completed
  * or failed, after its record says so: of two versions ending at once, at least one sees both
  * ended, so a version joined while a newer one completed still ends replaced, and its files out.
- * Returns the versions replaced now.
+ * Returns the versions replaced now and the updates of the windows recomputed for them.
  */
-export async function replaceOlderVersions(deps: ActualsDeps, input: { model: string; actualsId: string; at: string }): Promise<ActualsRecord[]> {
+export async function replaceOlderVersions(deps: ActualsDeps, input: { model: string; actualsId: string; at: string }): Promise<Replacement> {
   const { model } = input;
   const ended = (await deps.runs.actuals.get(model, input.actualsId))?.value;
   if (!ended) throw errors.notFound(`no actuals record '${input.actualsId}' of '${model}'`, { model, actualsId: input.actualsId });
@@ -122,12 +136,13 @@ export async function replaceOlderVersions(deps: ActualsDeps, input: { model: st
   const { documents } = await deps.runs.actuals.listReadableByPath(model, ended.source.path);
   const sameFile = documents.filter((r) => r.source.path === ended.source.path);
   // A name the lake refuses never completes a join (its plan fails it), so it has nothing to replace.
-  if (sameFile.length < 2 || !sameFile.some((r) => r.state === 'completed') || lakePathProblem(ended.source.path)) return [];
+  if (sameFile.length < 2 || !sameFile.some((r) => r.state === 'completed') || lakePathProblem(ended.source.path)) return nothingReplaced();
   const blob = await deps.lake.stat(ended.source.path);
   const plan = versionsToReplace(sameFile, blob?.etag);
-  if (!plan || plan.older.length === 0) return [];
+  if (!plan || plan.older.length === 0) return nothingReplaced();
   const stored = await deps.registry.getModel(model);
   if (!stored) throw errors.modelNotFound(model);
-  for (const old of plan.older) await replaceVersion(deps, stored.definition, old, plan.newest, input.at);
-  return plan.older;
+  const windows: WindowUpdate[] = [];
+  for (const old of plan.older) windows.push(...(await replaceVersion(deps, stored.definition, old, plan.newest, input.at)));
+  return { replaced: plan.older, windows };
 }

@@ -86,6 +86,17 @@ export async function refreshWindowPerformance(deps: ActualsDeps, definition: Mo
   }
 }
 
+/**
+ * The warnings of a window refreshed without the late files of actuals records that do not read:
+ * one per record, naming it, the window and why, so someone repairs or removes it (its late rows
+ * count again then). Whoever refreshes a window logs them: the window activities, and the steps
+ * whose replacement of an older version of a path refreshed windows.
+ */
+export const uncountedWarnings = (model: string, update: Pick<WindowUpdate, 'windowId' | 'uncountedRecords'>): string[] =>
+  (update.uncountedRecords ?? []).map(
+    ({ actualsId, reason, files }) => `window ${update.windowId} of '${model}': ${files} late labelled file(s) of actuals record '${actualsId}' not counted: the record cannot be read (${reason})`,
+  );
+
 function windowDocument(
   definition: ModelDefinition,
   windowId: string,

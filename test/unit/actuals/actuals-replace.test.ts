@@ -12,7 +12,7 @@ import { updateLabelledWindow } from '../../../shared/usecases/actuals/window';
 import { actualsCsv, type ActualsWorld, actualsWorld, aDemandModel, dropActuals, type DropRow, joinInProcess, scoredRun } from '../../support/actuals-kit';
 import { anActualsRecord } from '../../support/builders';
 import { InMemoryModelRegistry } from '../../support/in-memory-registry';
-import { inMemoryRunStore } from '../../support/in-memory-run-store';
+import { type InMemoryActualsCollection, inMemoryRunStore } from '../../support/in-memory-run-store';
 import { MemoryLake } from '../../support/memory-lake';
 import { RecordingPublisher } from '../../support/recording-publisher';
 
@@ -246,11 +246,31 @@ describe('a new version of an actuals file replaces the old one (use cases, in m
     expect(await windowDoc(w)).toMatchObject({ labelled: 4 });
   });
 
+  it('when the window a replacement recomputes holds late files of an actuals record that does not read, then the replacement answers that window\'s update naming the record, why and the files left out, as a window refresh does', async () => {
+    const { w, lake } = await world();
+    const v1 = await joinInProcess(w, await dropActuals(w, 'sales.csv', sales(['A', 'B', 'C'])));
+    // Another file's late match in the window, whose record is stored damaged: its late file cannot count.
+    (w.runs.actuals as InMemoryActualsCollection).storeUnchecked('demand', 'a-bad', { ...anActualsRecord('demand', 'a-bad'), matched: 'many' });
+    await lake.write(lakePaths.lateLabelled('demand', DAY, 'a-bad', 'run-x'), Buffer.from('PAR1'));
+    const v2 = await joinUntilComplete(w, await dropActuals(w, 'sales.csv', sales(['A', 'B'], 1)));
+
+    const { record: completed, replacement } = await completeActualsJoin(w.deps, { model: 'demand', actualsId: v2.actualsId, summaries: v2.summaries, completedAt: w.now.toISOString() });
+
+    expect(completed).toMatchObject({ actualsId: v2.actualsId, state: 'completed' });
+    expect(replacement.replaced.map((r) => r.actualsId)).toEqual([v1.record!.actualsId]);
+    expect(replacement.windows).toEqual([
+      { windowId: DAY, labelled: 2, labelCoverage: 0.5, provisional: false, uncountedRecords: [{ actualsId: 'a-bad', reason: expect.stringMatching(/^its stored actuals document is invalid: [\s\S]*matched/), files: 1 }] },
+    ]);
+    expect(await windowDoc(w)).toMatchObject({ labelled: 2 });
+    // Completing it again replaces nothing more: no window to warn about.
+    expect((await completeActualsJoin(w.deps, { model: 'demand', actualsId: v2.actualsId, summaries: v2.summaries, completedAt: w.now.toISOString() })).replacement).toEqual({ replaced: [], windows: [] });
+  });
+
   it('when versions of other paths completed, then they are left alone', async () => {
     const { w } = await world();
     const a = await joinInProcess(w, await dropActuals(w, 'a.csv', sales(['A', 'B', 'C'])));
     await joinInProcess(w, await dropActuals(w, 'b.csv', sales(['A'], 1)));
-    expect(await replaceOlderVersions(w.deps, { model: 'demand', actualsId: a.record!.actualsId, at: w.now.toISOString() })).toEqual([]);
+    expect(await replaceOlderVersions(w.deps, { model: 'demand', actualsId: a.record!.actualsId, at: w.now.toISOString() })).toEqual({ replaced: [], windows: [] });
     expect((await record(w, a.record!.actualsId)).replacedBy).toBeUndefined();
     expect(await windowDoc(w)).toMatchObject({ labelled: 3 });
   });

@@ -106,7 +106,7 @@ describe('reconciling runs whose orchestration instance is gone', () => {
     const error = `the orchestration instance 'batch:${MODEL}:r1' no longer exists (purged, or its task hub was reset) and did not record the outcome; drop the file again to score it`;
     expect(run).toMatchObject({ state: 'failed', error, completedAt: NOW.toISOString(), durationMs: 2 * 3_600_000 });
     expect(report.models).toEqual([
-      { model: MODEL, failed: [{ kind: 'run', id: 'r1', instanceId: `batch:${MODEL}:r1`, error }], followedUp: [], unreadable: [], restarted: [], leftForAPerson: [], notPromoted: [], retrainingClosed: [], errors: [] },
+      { model: MODEL, failed: [{ kind: 'run', id: 'r1', instanceId: `batch:${MODEL}:r1`, error }], followedUp: [], unreadable: [], restarted: [], leftForAPerson: [], notPromoted: [], retrainingClosed: [], errors: [], uncountedWindows: [] },
     ]);
     expect(events.events).toEqual([{ eventId: 'run:r1:failed', model: MODEL, occurredAt: NOW.toISOString(), type: 'run.failed', data: { runId: 'r1', error } }]);
   });
@@ -126,8 +126,8 @@ describe('reconciling runs whose orchestration instance is gone', () => {
     // The registered model is checked too (its versions and retraining requests), with nothing to do.
     expect(report).toEqual({
       models: [
-        { model: MODEL, failed: [], followedUp: [], unreadable: [], restarted: [], leftForAPerson: [], notPromoted: [], retrainingClosed: [], errors: [] },
-        { model: unregistered, failed: [{ kind: 'run', id: 'w1', instanceId: `batch:${unregistered}:w1`, error }], followedUp: [], unreadable: [], restarted: [], leftForAPerson: [], notPromoted: [], retrainingClosed: [], errors: [] },
+        { model: MODEL, failed: [], followedUp: [], unreadable: [], restarted: [], leftForAPerson: [], notPromoted: [], retrainingClosed: [], errors: [], uncountedWindows: [] },
+        { model: unregistered, failed: [{ kind: 'run', id: 'w1', instanceId: `batch:${unregistered}:w1`, error }], followedUp: [], unreadable: [], restarted: [], leftForAPerson: [], notPromoted: [], retrainingClosed: [], errors: [], uncountedWindows: [] },
       ],
       failures: [],
     });
@@ -489,6 +489,21 @@ describe('reconciled failures whose follow-ups an outage interrupted', () => {
   const WINDOW = '20260310T0000Z';
   const labelledOfOld = (lake: MemoryLake) => [...lake.objects.keys()].filter((k) => k.startsWith(lakePaths.labelledRoot(MODEL)) && k.includes('a-old'));
 
+  it('when failing a stranded older join replaces it and a window it recomputes holds late files of an actuals record that does not read, then the report names that window and record, for the timer to warn about', async () => {
+    const w = await world();
+    await olderVersionOfACompletedFile(w);
+    w.runs.actuals.storeUnchecked(MODEL, 'a-bad', { ...anActualsRecord(MODEL, 'a-bad', '2026-03-09T00:00:00.000Z', { state: 'completed' }), matched: 'many' });
+    await w.lake.write(lakePaths.lateLabelled(MODEL, WINDOW, 'a-bad', 'run-x'), Buffer.from('PAR1'));
+
+    const report = await reconcileOrchestrations(w.deps);
+
+    expect(report.models[0]).toMatchObject({ failed: [{ kind: 'actuals', id: 'a-old' }], errors: [] });
+    expect(report.models[0]!.uncountedWindows).toEqual([
+      expect.objectContaining({ windowId: WINDOW, uncountedRecords: [{ actualsId: 'a-bad', reason: expect.stringMatching(/^its stored actuals document is invalid: [\s\S]*matched/), files: 1 }] }),
+    ]);
+    expect(labelledOfOld(w.lake)).toEqual([]);
+  });
+
   it('when run.failed of a stranded older join cannot be published, then nothing else is done yet; the next reconciliation publishes it, removes its work folder, replaces it (its labelled rows leave the windows) and clears the marker', async () => {
     const w = await world();
     const { deps, runs, lake, events } = w;
@@ -596,7 +611,7 @@ describe('reconciling versions whose lifecycle instance is gone while they valid
       expect(await deps.registry.listAudit(MODEL, { kind: 'transition', version: 1 })).toEqual(version.history);
       expect(events.ofType('lifecycle.changed').at(-1)).toMatchObject({ version: 1, data: { from: 'validating', to: 'validation_failed', command: 'fail_validation', reason, actor: 'system:reconcileOrchestrations' } });
       expect(report.models).toEqual([
-        { model: MODEL, failed: [{ kind: 'version', id: '1', instanceId: `lifecycle:${MODEL}:1`, error: reason }], followedUp: [], unreadable: [], restarted: [], leftForAPerson: [], notPromoted: [], retrainingClosed: [], errors: [] },
+        { model: MODEL, failed: [{ kind: 'version', id: '1', instanceId: `lifecycle:${MODEL}:1`, error: reason }], followedUp: [], unreadable: [], restarted: [], leftForAPerson: [], notPromoted: [], retrainingClosed: [], errors: [], uncountedWindows: [] },
       ]);
     },
   );
