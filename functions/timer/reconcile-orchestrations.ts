@@ -19,8 +19,9 @@ import { orchestrationInstances } from '../durable-client';
  * for a person, on every run until one acts), each whose interrupted follow-ups were done
  * now, each retraining request closed because its version is decided, each document left alone
  * because it does not read, and each actuals record whose late files a window recomputed by a
- * failed join's follow-ups could not count (it does not read); an outage on a model or document fails the invocation after the others
- * were reconciled (they are judged, or their follow-ups run, again next time).
+ * failed join's follow-ups could not count (it does not read); an outage on a model or document
+ * fails the invocation after the others were reconciled (they are judged, or their follow-ups
+ * run, again next time).
  */
 app.timer('reconcileOrchestrations', {
   schedule: '%RECONCILE_SCHEDULE%',

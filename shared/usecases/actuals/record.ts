@@ -6,7 +6,7 @@ import type { ActualsRecord } from '../../schemas/monitoring';
 import { type ActualsDeps, listPaths, readPlan, updateActualsRecord } from './deps';
 import { summarizeLabelled } from './labelled-metrics';
 import { runningRecord } from './plan';
-import { type Replacement, replaceOlderVersions } from './replace';
+import { nothingReplaced, type Replacement, replaceOlderVersions } from './replace';
 
 /**
  * A join's record as a step that ends it left it, and what settling its path's versions did: the
@@ -154,7 +154,7 @@ export async function failStrandedActualsJoin(
     // The marker stays until the follow-ups are done: reconciliation reruns them while it is there.
     return failed ? { ...r, state: 'failed', error, completedAt: input.at, followUpsPendingSince: input.at } : r;
   });
-  if (!failed) return { record, replacement: { replaced: [], windows: [] }, failed };
+  if (!failed) return { record, replacement: nothingReplaced(), failed };
   return { ...(await finishStrandedJoinFollowUps(deps, record)), failed };
 }
 
@@ -168,7 +168,7 @@ export async function failStrandedActualsJoin(
  */
 export async function finishStrandedJoinFollowUps(deps: ActualsDeps, record: ActualsRecord): Promise<EndedJoin> {
   const { modelName: model, actualsId } = record;
-  let replacement: Replacement = { replaced: [], windows: [] };
+  let replacement: Replacement = nothingReplaced();
   if (record.state === 'failed') {
     const at = record.completedAt ?? record.followUpsPendingSince ?? deps.clock.now().toISOString();
     await announceFailure(deps, record, record.error ?? 'the orchestration ended without recording the outcome', at);

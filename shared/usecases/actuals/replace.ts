@@ -103,7 +103,8 @@ export interface Replacement {
   windows: WindowUpdate[];
 }
 
-const nothingReplaced = (): Replacement => ({ replaced: [], windows: [] });
+/** No version replaced, no window recomputed (a fresh value each time: callers may add to it). */
+export const nothingReplaced = (): Replacement => ({ replaced: [], windows: [] });
 
 /**
  * Replaces one older version: its labelled files leave the windows, the windows are recomputed
