@@ -9,11 +9,16 @@ import { REVALIDATE_CHAMPION, revalidationInstanceId } from '../lifecycle/names'
 import { findRevalidation } from '../lifecycle/revalidation';
 import { lateMatch, lateMatchWindows, lateRecords, lateRuns, lateWindow } from './activities';
 
-/** What `actualsLateRecords` answers: the records to late-match with the run, of how many waiting, and why none when the run cannot be read. */
+/**
+ * What `actualsLateRecords` answers: the records to late-match with the run, of how many waiting,
+ * why none when the run cannot be read, and the model's recent records that do not read (whether
+ * they wait for the run cannot be told).
+ */
 interface LateRecords {
   actualsIds: string[];
   waiting?: number;
   reason?: string;
+  unreadable?: { id: string; reason: string }[];
 }
 
 /** Windows refreshed at once after a late match. */
@@ -258,7 +263,8 @@ export function* lateMatchForRun(
   // a history written before that has no `waiting`).
   const found = yield* listedWithRetryRounds(context, 'the actuals records', () => callActivity<LateRecords>(lateRecords, run), log);
   if (!found) return;
-  const { actualsIds, waiting, reason } = found;
+  const { actualsIds, waiting, reason, unreadable = [] } = found;
+  for (const record of unreadable) log(`late matching: actuals record ${record.id} does not read, so whether it waits for run ${run.runId} cannot be told: ${record.reason}`);
   if (waiting !== undefined && waiting > 0) {
     log(`late matching: ${actualsIds.length} of ${waiting} waiting actuals file(s) have ids in run ${run.runId}${reason ? ` (${reason})` : ''}`);
   }

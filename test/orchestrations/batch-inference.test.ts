@@ -102,6 +102,16 @@ describe('batchInference (replayed through the durable-functions SDK)', () => {
     expect(step.actions.filter((a) => a.name === ACTUALS_ACTIVITIES.lateMatch)).toHaveLength(1);
   });
 
+  it('when the listing names actuals records that do not read, then each is logged with its reason and the others are late-matched as usual', async () => {
+    const { h, step: planned1 } = await untilPlanned(1);
+    let step = await h.completeActivity(only(planned1, A.scoreChunk).taskId, ok(scored(0)));
+    step = await h.completeActivity(only(step, A.complete).taskId, ok(summary));
+    const unreadable = [{ id: 'a-9', reason: 'unmatched: Too small: expected number to be >=0' }];
+    step = await h.completeActivity(only(step, ACTUALS_ACTIVITIES.lateRecords).taskId, ok({ actualsIds: ['a-7'], waiting: 1, unreadable }));
+    expect(step.newActions.map((a) => [a.name, a.input])).toEqual([[ACTUALS_ACTIVITIES.lateMatch, { model: 'demand', runId: input.runId, side: 'run', actualsId: 'a-7' }]]);
+    expect(logged).toContain(`late matching: actuals record a-9 does not read, so whether it waits for run ${input.runId} cannot be told: ${unreadable[0]!.reason}`);
+  });
+
   /** A run that late-matched a-1 (then a-2, whose match an earlier attempt recorded): the episode that asks about a-1's revalidation. */
   async function lateMatchedTwo() {
     const { h, step: planned1 } = await untilPlanned(1);

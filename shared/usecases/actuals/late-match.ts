@@ -3,6 +3,7 @@ import { errors, isDomainError } from '../../domain/errors';
 import { hashBytes } from '../../domain/id-table';
 import { lakePaths } from '../../domain/lake-paths';
 import { windowLengthMs } from '../../domain/windows';
+import type { UnreadableDocument } from '../../ports/run-store';
 import type { LateMatchOutcome, LateMatchStepInput, RecordedLateWindows } from '../../schemas/actuals';
 import { MAX_EVENT_ID_LENGTH, type ModelEventInput } from '../../schemas/messages';
 import type { ModelDefinition } from '../../schemas/model';
@@ -58,13 +59,19 @@ function lateFor(deps: ActualsDeps, record: ActualsRecord, run: InferenceRun): b
 
 /**
  * The model's completed actuals records created within the lookback of `at`: a query on the
- * creation time, so a model's older records are not read on every run's completion.
+ * creation time, so a model's older records are not read on every run's completion. Records that
+ * no longer read are listed apart (at most MAX_UNREADABLE_LISTED), so the late match can say it
+ * could not tell whether they wait for the run.
  */
-async function recentRecords(deps: ActualsDeps, model: string, at: Date): Promise<ActualsRecord[]> {
+async function recentRecords(deps: ActualsDeps, model: string, at: Date): Promise<{ records: ActualsRecord[]; unreadable: UnreadableDocument[] }> {
   const since = lookbackStart(deps.settings, at);
-  const { documents } = await deps.runs.actuals.listReadableCreatedSince(model, since);
-  return documents.filter((r) => awaitsMatches(r) && Date.parse(r.createdAt) >= since.getTime()).sort((a, b) => (a.actualsId < b.actualsId ? -1 : 1));
+  const { documents, unreadable } = await deps.runs.actuals.listReadableCreatedSince(model, since);
+  const records = documents.filter((r) => awaitsMatches(r) && Date.parse(r.createdAt) >= since.getTime()).sort((a, b) => (a.actualsId < b.actualsId ? -1 : 1));
+  return { records, unreadable: unreadable.slice(0, MAX_UNREADABLE_LISTED) };
 }
+
+/** Damaged records a run's late match names in its answer (and so in the orchestration's history): the rest are alike. */
+const MAX_UNREADABLE_LISTED = 20;
 
 /**
  * A run that just completed: the actuals files joined without it that hold unmatched ids it
@@ -73,14 +80,20 @@ async function recentRecords(deps: ActualsDeps, model: string, at: Date): Promis
  * id in the run are listed, found with one read of the run's id column (`recordsWithIdsInRun`),
  * so each run is read in full only by the late matches that find something.
  */
-export async function lateRecordsForRun(deps: ActualsDeps, input: { model: string; runId: string }): Promise<{ actualsIds: string[]; waiting: number; reason?: string }> {
+export async function lateRecordsForRun(
+  deps: ActualsDeps,
+  input: { model: string; runId: string },
+): Promise<{ actualsIds: string[]; waiting: number; reason?: string; unreadable?: UnreadableDocument[] }> {
   const run = (await deps.runs.runs.get(input.model, input.runId))?.value;
   if (!run || run.state !== 'completed' || run.version === null) return { actualsIds: [], waiting: 0 };
-  const waiting = (await recentRecords(deps, input.model, deps.clock.now())).filter((r) => lateFor(deps, r, run));
-  if (waiting.length === 0) return { actualsIds: [], waiting: 0 };
+  const recent = await recentRecords(deps, input.model, deps.clock.now());
+  // Damaged records are named in the answer: whether they wait for this run cannot be told.
+  const unreadable = recent.unreadable.length > 0 ? { unreadable: recent.unreadable } : {};
+  const waiting = recent.records.filter((r) => lateFor(deps, r, run));
+  if (waiting.length === 0) return { actualsIds: [], waiting: 0, ...unreadable };
   const model = await deps.registry.getModel(input.model);
   if (!model) throw errors.modelNotFound(input.model);
-  return { ...(await recordsWithIdsInRun(deps, model.definition, { ...run, version: run.version }, waiting)), waiting: waiting.length };
+  return { ...(await recordsWithIdsInRun(deps, model.definition, { ...run, version: run.version }, waiting)), waiting: waiting.length, ...unreadable };
 }
 
 /** A join that just completed: the runs that completed after its plan was made, oldest first. */

@@ -238,6 +238,18 @@ describe('late matching of actuals joined before their predictions existed (use 
     expect(actuals.listed - before).toBe(1);
   });
 
+  it('when a record of the lookback no longer reads, then the run\'s late match still lists the others and names it with the reason, instead of leaving it out without a word', async () => {
+    const { w } = await world();
+    const { actualsId } = await actualsFirst(w);
+    const recent = await record(w, actualsId);
+    (w.runs.actuals as InMemoryActualsCollection).storeUnchecked('demand', 'recent-damaged', { ...recent, actualsId: 'recent-damaged', unmatched: -1 });
+    await scoredRun(w, { runId: 'run-late', createdAt: LATER, rows });
+
+    const found = await lateRecordsForRun(w.deps, { model: 'demand', runId: 'run-late' });
+    expect(found).toMatchObject({ actualsIds: [actualsId], waiting: 1, unreadable: [{ id: 'recent-damaged', reason: expect.stringContaining('unmatched') }] });
+    expect(found.unreadable).toHaveLength(1);
+  });
+
   it('when the actuals file was replaced by a newer version, then the older record gets no late match', async () => {
     const { w } = await world();
     const { actualsId, input } = await actualsFirst(w);
