@@ -19,8 +19,9 @@ const USAGE = `usage:
   mlops lake get <lake-path> <local-file>    download an object
   mlops lake ls [prefix]                     list objects (path, size, last modified)
 
-Settings: STORAGE_CONNECTION_STRING (local: UseDevelopmentStorage=true) or
-STORAGE_BLOB_SERVICE_URI, and DATA_CONTAINER (default mlops).`;
+Settings: STORAGE_CONNECTION_STRING (local: UseDevelopmentStorage=true, or with
+npm start -- --free-ports the one devhost prints) or STORAGE_BLOB_SERVICE_URI, and
+DATA_CONTAINER (default mlops).`;
 
 const CONTENT_TYPES: Record<string, string> = {
   '.csv': 'text/csv',
@@ -64,14 +65,29 @@ export async function lake(args: string[], out: (line: string) => void = (l) => 
   return 2;
 }
 
+/**
+ * What `mlops lake` prints for a failure. A refused connection gets what to do about it: the
+ * usual cause is a devhost not running, or running with --free-ports while the shell still says
+ * UseDevelopmentStorage=true (port 10000).
+ */
+export function lakeFailureMessage(e: unknown): string {
+  if (e instanceof ConfigError) return `${e.message}\n\n${USAGE}`;
+  if (isDomainError(e)) return `${e.code}: ${e.message}`;
+  const message = e instanceof Error ? e.message : String(e);
+  if ((e as { code?: unknown } | null)?.code !== 'ECONNREFUSED') return message;
+  return (
+    `${message}\nnothing answers at the storage address of STORAGE_CONNECTION_STRING: is devhost (npm start) running? ` +
+    `With --free-ports its Azurite is not on port 10000: export the STORAGE_CONNECTION_STRING devhost prints at start (the 'mlops lake' line).`
+  );
+}
+
 export const lakeCommand = {
   summary: 'upload, download and list files in the data lake (Blob Storage)',
   async run(args: string[]): Promise<number> {
     try {
       return await lake(args);
     } catch (e) {
-      if (e instanceof ConfigError) console.error(`${e.message}\n\n${USAGE}`);
-      else console.error(isDomainError(e) ? `${e.code}: ${e.message}` : (e as Error).message);
+      console.error(lakeFailureMessage(e));
       return e instanceof TypeError && (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1;
     }
   },

@@ -6,7 +6,7 @@ import { createDurableHttpApi, DurableEngine, workerInvoker } from './durable';
 import { type RunningHost, startHost, type TriggerListener } from './host/host';
 import { applyLocalSettings, misspeltSettings, readLocalSettings } from './host/settings';
 import { requestBodyLimit } from './http-body';
-import { type RunningAzurite, startAzurite } from './services/azurite';
+import { AZURITE_STANDARD_PORTS, cliStorageSetting, type RunningAzurite, startAzurite } from './services/azurite';
 import { type RunningCosmos, startCosmos } from './services/cosmos';
 import { type CosmosPersistence, persistCosmos } from './services/cosmos-snapshot';
 import { StartupError } from './startup-error';
@@ -74,7 +74,7 @@ export async function startDevhost(options: DevhostOptions): Promise<RunningDevh
     startAzurite({
       location: path.join(dataDir, 'azurite'),
       exitWithParent: true,
-      ...(standard ? { blobPort: 10000, queuePort: 10001, tablePort: 10002 } : {}),
+      ...(standard ? AZURITE_STANDARD_PORTS : {}),
     }),
     startCosmos(cosmosPort ? { port: cosmosPort } : {}),
   ]);
@@ -170,6 +170,8 @@ export async function startDevhost(options: DevhostOptions): Promise<RunningDevh
       ...worker.functionsByTrigger('activityTrigger').map((f) => `  ${f.name}: activity`),
       ...host.unserved.map((line) => `  ${line}`),
       ...Object.entries(endpoints).map(([k, v]) => `${k.padEnd(12)} ${v}`),
+      // What `mlops lake` needs to reach this Azurite, ready to paste into the shell that runs it.
+      `mlops lake   export STORAGE_CONNECTION_STRING='${cliStorageSetting(azurite)}'`,
       `cosmos documents restored: ${persistence.restored}`,
       generatedKey
         ? `master key (DEVHOST_MASTER_KEY is not set; made up for this run): ${masterKey}`

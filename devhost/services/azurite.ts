@@ -36,6 +36,19 @@ export interface RunningAzurite {
   stop(): Promise<void>;
 }
 
+/** Azurite's standard ports, the ones `UseDevelopmentStorage=true` names. */
+export const AZURITE_STANDARD_PORTS = { blobPort: 10000, queuePort: 10001, tablePort: 10002 } as const;
+
+/**
+ * The STORAGE_CONNECTION_STRING a command line (`mlops lake`) sets to reach this Azurite.
+ * `UseDevelopmentStorage=true` means the standard ports only: on free ports it reaches another
+ * Azurite (another engineer's devhost) or nothing, so there it is the full connection string.
+ */
+export function cliStorageSetting(azurite: Pick<RunningAzurite, 'connectionString' | 'blobPort' | 'queuePort' | 'tablePort'>): string {
+  const standard = azurite.blobPort === AZURITE_STANDARD_PORTS.blobPort && azurite.queuePort === AZURITE_STANDARD_PORTS.queuePort && azurite.tablePort === AZURITE_STANDARD_PORTS.tablePort;
+  return standard ? 'UseDevelopmentStorage=true' : azurite.connectionString;
+}
+
 /** Attempts at free ports: another process may take a port between freePort() and Azurite's bind. */
 const FREE_PORT_ATTEMPTS = 3;
 

@@ -75,6 +75,8 @@ describe('devhost end to end (sample app, in process)', () => {
     expect((await (await fetch(api, { headers: { 'x-functions-key': devhost.masterKey } })).json()) as unknown[]).toHaveLength(before.length);
     // The sample app's settings give no master key: devhost made one up and says so (or uses the one set).
     expect(devhost.summary.some((l) => /^master key/.test(l))).toBe(true);
+    // On free ports UseDevelopmentStorage=true reaches no Azurite of this devhost: it prints what does.
+    expect(devhost.summary).toContain(`mlops lake   export STORAGE_CONNECTION_STRING='${devhost.azurite.connectionString}'`);
   });
 
   it('when the starter gets a malformed JSON body, then it answers 400 and starts nothing', async () => {
