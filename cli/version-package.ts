@@ -20,7 +20,27 @@ export function readJsonFile(file: string, what: string): unknown {
 }
 
 export function readManifest(file: string): VersionManifest {
-  return parseOrThrow(versionManifestSchema, readJsonFile(file, 'manifest'), `manifest ${file}`);
+  const raw = readJsonFile(file, 'manifest');
+  refuseRegistrationManifest(file, raw);
+  return parseOrThrow(versionManifestSchema, raw, `manifest ${file}`);
+}
+
+/**
+ * A registration manifest (what `POST /models/{model}/versions` takes beside the ONNX file, as
+ * in examples/) names neither the model nor the artifact, which a version manifest does: read as
+ * one, it only got "expected object, received undefined" at both, which says nothing of what to
+ * do. Only a manifest registration accepts gets this message; any other gets the schema's issues.
+ */
+function refuseRegistrationManifest(file: string, raw: unknown): void {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return;
+  const missing = ['model', 'artifact'].filter((field) => !Object.hasOwn(raw, field));
+  if (missing.length === 0 || !registrationManifestSchema.safeParse(raw).success) return;
+  throw errors.validation(
+    `${file} is a registration manifest (what POST /models/{model}/versions takes with the ONNX file): it has no ${missing.map((f) => `'${f}'`).join(' or ')}. ` +
+      "A version manifest, which mlops check and mlops score read, also holds the model definition ('model') and the ONNX file's path ('artifact.path'): " +
+      'write one with mlops package <dir>, from a folder holding model.onnx and model.json (and fitted.json when the model takes fitted transforms).',
+    { missing },
+  );
 }
 
 /**
@@ -30,6 +50,7 @@ export function readManifest(file: string): VersionManifest {
  */
 export function readPackageManifest(file: string): VersionManifest {
   const raw = readJsonFile(file, 'manifest');
+  refuseRegistrationManifest(file, raw);
   const manifest = parseOrThrow(versionManifestSchema, raw, `manifest ${file}`);
   parseOrThrow(registrationManifestSchema, raw, `registration manifest ${file}`);
   return manifest;

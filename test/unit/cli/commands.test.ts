@@ -283,6 +283,20 @@ describe('mlops fit, transform, package and check on the command line', () => {
     expect(typo.err).toContain('descripton');
   });
 
+  it('when the package holds a registration manifest (no model, no artifact: what the API takes), then `mlops check` says so and how to write a version manifest, and exits 1', async () => {
+    file('model.onnx', linearRegressor([1, 2], 0).bytes);
+    file('model.json', JSON.stringify({ ...model, features: [{ name: 'kw', type: 'numeric' }] }));
+    file('fitted.json', kwTwice);
+    expect((await runCli(packageCommand, [dir])).code).toBe(0);
+    const { model: _definition, artifact: _artifact, version: _version, ...registration } = JSON.parse(fs.readFileSync(file('manifest.json'), 'utf8')) as Record<string, unknown>;
+    file('manifest.json', JSON.stringify(registration));
+    const result = await runCli(checkCommand, [dir]);
+    expect(result.code).toBe(1);
+    expect(result.err).toContain(`${path.join(dir, 'manifest.json')} is a registration manifest (what POST /models/{model}/versions takes with the ONNX file): it has no 'model' or 'artifact'.`);
+    expect(result.err).toContain('write one with mlops package <dir>');
+    expect(result.out).not.toContain('passed');
+  });
+
   it('when the artifact changed after packaging, or the graph names other classes than the definition, then the artifact or signature check fails', async () => {
     const fx = linearRegressor([1, 2], 0);
     file('model.onnx', fx.bytes);

@@ -149,6 +149,18 @@ describe('mlops score', () => {
     expect(errors[1]).toMatch(/^VALIDATION_ERROR: invalid manifest .*bad\.json:\n.*\n\s+→ at artifact\n/);
   });
 
+  it('when the manifest is a registration manifest (no model, no artifact), then it is refused as one, saying how to write a version manifest', async () => {
+    dir = manifestDir();
+    // What POST /models/{model}/versions takes beside the ONNX file, as examples/ hold them.
+    fs.writeFileSync(path.join(dir, 'registration.json'), JSON.stringify({ signature: fx.signature, transforms: fitted }));
+    fs.writeFileSync(path.join(dir, 'in.csv'), 'meter,kw,temp,site\nm1,1,10,a\n');
+    const out = path.join(dir, 'out.parquet');
+    const refused = scoreFiles(path.join(dir, 'registration.json'), path.join(dir, 'in.csv'), out, () => undefined);
+    await expect(refused).rejects.toMatchObject({ code: 'VALIDATION_ERROR', details: { missing: ['model', 'artifact'] } });
+    await expect(refused).rejects.toThrow(/registration\.json is a registration manifest .* it has no 'model' or 'artifact'\. .*write one with mlops package <dir>/);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
   it('when a number float32 cannot hold comes in, then the row is rejected even where the transforms would bring it into range', async () => {
     dir = manifestDir();
     // temp is standardized (std 7.07): 1e39 would become 1.4e38, a finite float32, and be scored.
