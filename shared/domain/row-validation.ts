@@ -32,7 +32,8 @@ const ECHOED_COLUMNS = 100;
  * Maps the model's columns to the file's. Missing feature, id, timestamp or segment-key columns
  * make the whole file unusable (INVALID_INPUT_FILE, listing all of them), and so does a needed
  * column named twice; extra columns are ignored (even repeated ones). Header names are matched
- * exactly after trimming. `source` words the errors for a file's header or for JSON rows' fields.
+ * exactly after trimming. `source` words the errors for a file's header or for JSON rows' fields;
+ * JSON rows may all leave the timestamp out (no layout timestamp then).
  */
 export function layoutColumns(model: ModelDefinition, columns: readonly string[], source: 'file' | 'json' = 'file'): ColumnLayout {
   const index = headerIndex(columns);
@@ -47,7 +48,10 @@ export function layoutColumns(model: ModelDefinition, columns: readonly string[]
   };
   const id = find(model.idColumn);
   const features = model.features.map((feature) => ({ feature, column: find(feature.name) }));
-  const timestamp = model.timestampColumn === undefined ? undefined : find(model.timestampColumn);
+  // JSON rows (the scoring API) are scored, not windowed: the timestamp is checked when sent, and
+  // a row may leave it out, so no row sending it is no reason to refuse them all.
+  const timestamp =
+    model.timestampColumn === undefined || (source === 'json' && !index.has(model.timestampColumn)) ? undefined : find(model.timestampColumn);
   const segments = model.segmentKeys.map((name) => ({ name, column: find(name) }));
   if (ambiguous.length > 0) {
     const names = [...new Set(ambiguous)];

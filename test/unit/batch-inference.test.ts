@@ -691,6 +691,19 @@ describe('synchronous scoring of rows', () => {
       await runtime.close();
     }
   });
+  it('when no row has the model\'s timestamp field, then the rows are scored as a row without it is beside one with it (the API scores, it keeps no windows); a timestamp sent is still checked', async () => {
+    const { deps, runtime } = await setup({ timestampColumn: 'ts' });
+    try {
+      const without = await scoreRows(deps, { model: 'demand', rows: [{ id: 'a', x1: 1, x2: 2, region: 'north' }] });
+      const beside = await scoreRows(deps, { model: 'demand', rows: [{ id: 'a', x1: 1, x2: 2, region: 'north' }, { id: 'b', ts: '2026-06-01T10:00:00Z', x1: 1, x2: 2, region: 'north' }] });
+      expect(without).toMatchObject({ scored: 1, rejected: 0 });
+      expect(without.results[0]).toEqual(beside.results[0]);
+      const bad = await scoreRows(deps, { model: 'demand', rows: [{ id: 'a', ts: 'yesterday', x1: 1, x2: 2, region: 'north' }] });
+      expect(bad.results[0]).toMatchObject({ id: 'a', error: { code: 'bad_timestamp' } });
+    } finally {
+      await runtime.close();
+    }
+  });
   it('when every row brings fields of its own, then validation reads only the fields the model reads (a rejected row is not as wide as every field sent)', async () => {
     const { deps, runtime } = await setup();
     try {
