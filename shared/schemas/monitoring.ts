@@ -18,9 +18,10 @@ const count = z.number().int().nonnegative();
 /**
  * A monitoring window's id: its UTC start as `YYYYMMDDTHHmmZ` (a single path segment, sortable).
  * Windows are aligned in UTC on the model's timestamp column (arrival time without one), with the
- * drift policy's `window` length.
+ * drift policy's `window` length. An id off the pattern is one issue (abort), not one more from
+ * each check that refines it (an instant that exists).
  */
-export const windowIdSchema = z.string().regex(/^\d{8}T\d{4}Z$/, 'a window id is its UTC start as YYYYMMDDTHHmmZ');
+export const windowIdSchema = z.string().regex(/^\d{8}T\d{4}Z$/, { message: 'a window id is its UTC start as YYYYMMDDTHHmmZ', abort: true });
 export const windowSpanSchema = z.object({ id: windowIdSchema, start: isoDateTimeSchema, end: isoDateTimeSchema });
 export type WindowSpan = z.infer<typeof windowSpanSchema>;
 

@@ -62,6 +62,9 @@ describe('GET one production record', () => {
     expect(await callRoute('getRetraining', '/api/models/churn/retraining/r1', { model: 'churn', requestId: 'r1' })).toMatchObject({ status: 400 });
     // One issue for an id that is not of the pattern, not one more for each of its parts.
     expect((await callRoute('getRetraining', '/api/models/churn/retraining/retrain:churn:2026', { model: 'churn', requestId: 'retrain:churn:2026' })).body.issues).toHaveLength(1);
+    expect((await callRoute('getMonitoringWindow', '/api/models/churn/monitoring/latest', { model: 'churn', windowId: 'latest' })).body.issues).toEqual([
+      { path: 'windowId', code: 'invalid_format', message: 'a window id is its UTC start as YYYYMMDDTHHmmZ' },
+    ]);
   });
 
   it("when a request id names an instant that does not exist or another model, then 400 before any read, on the read and the pipeline's report alike", async () => {
