@@ -321,9 +321,14 @@ export async function acceptPipelineReport(
     }
   }
   if (!(await pipeline.running())) {
-    const trainer = record.value.trainer ? `, trainer ${record.value.trainer}` : '';
-    throw errors.illegalTransition(`retraining request '${requestId}' is not waiting for a report (it is ${record.value.state}${trainer})`, {
-      state: record.value.state,
+    // Most often a report sent again after the orchestration took the first: say what it took.
+    const r = record.value;
+    const trainer = r.trainer ? `, trainer ${r.trainer}` : '';
+    const taken = r.resultVersion !== undefined ? `: version ${r.resultVersion} was registered for it` : r.state === 'failed' && r.error ? `: ${r.error}` : '';
+    throw errors.illegalTransition(`retraining request '${requestId}' is not waiting for a report (it is ${r.state}${trainer})${taken}`, {
+      requestId,
+      state: r.state,
+      ...(r.resultVersion !== undefined ? { resultVersion: r.resultVersion } : {}),
     });
   }
   const taken = await takePipelineReport(deps, model, requestId, report);

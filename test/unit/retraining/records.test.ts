@@ -184,6 +184,28 @@ describe('closing a retraining request when its version is decided', () => {
       expect(pipeline.delivered).toEqual([report]);
     });
 
+    it('when a report is sent again after the orchestration took the first and ended, then the 409 says what was taken, as one sent while it runs does', async () => {
+      const { deps } = await aWaitingRequest();
+      const pipeline = aPipeline();
+      const failure = { outcome: 'failed' as const, error: 'out of GPU quota' };
+      await acceptPipelineReport(deps, { model: 'regional', requestId: id, report: failure }, { ...pipeline.for(failure), running: async () => true });
+      const ended = { running: async () => false };
+      await expect(acceptPipelineReport(deps, { model: 'regional', requestId: id, report: failure }, { ...pipeline.for(failure), ...ended })).rejects.toMatchObject({
+        code: 'ILLEGAL_TRANSITION',
+        message: "retraining request 'retrain:regional:20260601T0000Z' is not waiting for a report (it is failed, trainer webhook): the training pipeline failed: out of GPU quota",
+        details: { requestId: id, state: 'failed' },
+      });
+
+      const { deps: again } = await aWaitingRequest();
+      const registered = { outcome: 'registered' as const, version: 2 };
+      await acceptPipelineReport(again, { model: 'regional', requestId: id, report: registered }, { ...pipeline.for(registered), running: async () => true });
+      await expect(acceptPipelineReport(again, { model: 'regional', requestId: id, report: registered }, { ...pipeline.for(registered), ...ended })).rejects.toMatchObject({
+        code: 'ILLEGAL_TRANSITION',
+        message: expect.stringMatching(/is not waiting for a report \(it is registered, trainer webhook\): version 2 was registered for it$/),
+        details: { requestId: id, state: 'registered', resultVersion: 2 },
+      });
+    });
+
     it('when the report is wrong (unknown request, version or model, a version from before the request, no running orchestration), then it says so and nothing is taken', async () => {
       const { deps, runs, registry } = await aWaitingRequest();
       const pipeline = aPipeline();
