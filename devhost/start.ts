@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 
 import { lockDataDir } from './data-lock';
 import { cosmosPortOf, startDevhost } from './devhost';
-import { readHostJson, readLocalSettings, serviceBusOptionsOf } from './host/settings';
+import { hostPortOf, readHostJson, readLocalSettings, serviceBusOptionsOf } from './host/settings';
 import { startServiceBusBroker } from './servicebus/broker';
 import { ensurePortsFree } from './services/ports';
 import { describeStartFailure } from './startup-error';
@@ -30,8 +30,6 @@ async function main(): Promise<void> {
       'servicebus-config': { type: 'string' },
     },
   });
-  const port = values.port === undefined ? Number(process.env.DEVHOST_PORT ?? 7071) : Number(values.port);
-  if (!Number.isInteger(port) || port < 0) throw new Error(`--port must be a port number, got "${values.port}".`);
   const blobPoll = values['blob-poll-ms'] === undefined ? undefined : Number(values['blob-poll-ms']);
 
   const appDir = values.app ?? process.cwd();
@@ -51,11 +49,13 @@ async function main(): Promise<void> {
   const unlock = lockDataDir(dataDir, (message) => process.stdout.write(`[devhost] ${message}\n`));
   process.on('exit', unlock);
 
-  const settings = readLocalSettings(appDir).settings.Values;
+  const localSettings = readLocalSettings(appDir).settings;
+  const settings = localSettings.Values;
+  const port = hostPortOf(values.port, process.env, localSettings);
   const standardPorts = !values['free-ports'];
   const freePortsFlag = '--free-ports (npm start -- --free-ports): Azurite, Cosmos DB and Service Bus on free ports';
   await ensurePortsFree([
-    { port, what: 'the Functions host', instead: '--port N (npm start -- --port N) or DEVHOST_PORT=N: the host on another port (0: any free one)' },
+    { port, what: 'the Functions host', instead: '--port N (npm start -- --port N) or DEVHOST_PORT=N (in the shell or local settings): the host on another port (0: any free one)' },
     ...(standardPorts
       ? [
           { port: 10000, what: 'Azurite Blob', instead: freePortsFlag },

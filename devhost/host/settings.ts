@@ -74,6 +74,29 @@ export function applyLocalSettings(settings: LocalSettings, env: NodeJS.ProcessE
   }
 }
 
+/** The host's port when nothing names one, as Core Tools'. */
+export const DEFAULT_HOST_PORT = 7071;
+
+/**
+ * The host's HTTP port: `--port`, else DEVHOST_PORT from the shell, else from local settings'
+ * `Values` (a setting like the others: the shell wins), else their `Host.LocalHttpPort` (Core
+ * Tools' place for it), else 7071. One that is no port (0: any free one) is refused, naming where
+ * it came from.
+ */
+export function hostPortOf(option: string | undefined, env: NodeJS.ProcessEnv, settings: LocalSettings): number {
+  const sources: Array<[string, string | number | boolean | undefined]> = [
+    ['--port', option],
+    ['DEVHOST_PORT', env.DEVHOST_PORT],
+    ['DEVHOST_PORT in local settings', settings.Values.DEVHOST_PORT],
+    ['Host.LocalHttpPort in local settings', settings.Host?.LocalHttpPort],
+  ];
+  const [from, value] = sources.find(([, v]) => v !== undefined) ?? ['default', DEFAULT_HOST_PORT];
+  const text = String(value).trim();
+  const port = Number(text);
+  if (!/^\d{1,5}$/.test(text) || port > 65535) throw new StartupError(`${from} must be a port number from 0 to 65535 (0: any free one), not "${String(value)}"`);
+  return port;
+}
+
 /** Settings something reads locally: the app's (shared/config.ts), devhost's and the host's. */
 const KNOWN_SETTINGS = [
   ...Object.keys(configSchema.shape),

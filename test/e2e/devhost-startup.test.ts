@@ -32,12 +32,13 @@ describe('npm start with something wrong', () => {
   const sample = (): { Values: Record<string, string> } =>
     JSON.parse(fs.readFileSync(path.join(root, 'local.settings.sample.json'), 'utf8')) as { Values: Record<string, string> };
 
-  /** Runs start.ts until it exits (or says it is ready: then it is stopped); its output and exit code. */
-  async function start(appDir: string, args: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  /** Runs start.ts until it exits (or says it is ready: then it is stopped); its output and exit code. Any free host port unless `args` or (`portFromSettings`) the settings name one. */
+  async function start(appDir: string, args: string[] = [], portFromSettings = false): Promise<{ code: number | null; stdout: string; stderr: string }> {
     const child = spawn(
       process.execPath,
-      ['-r', path.join(root, 'test/support/register-ts.js'), path.join(root, 'devhost/start.ts'), '--app', appDir, '--free-ports', ...(args.includes('--port') ? [] : ['--port', '0']), ...args],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SERVICEBUS_CONNECTION_STRING: '' } },
+      ['-r', path.join(root, 'test/support/register-ts.js'), path.join(root, 'devhost/start.ts'), '--app', appDir, '--free-ports', ...(args.includes('--port') || portFromSettings ? [] : ['--port', '0']), ...args],
+      // DEVHOST_PORT from the shell would win over the settings' port.
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SERVICEBUS_CONNECTION_STRING: '', ...(portFromSettings ? { DEVHOST_PORT: undefined } : {}) } },
     );
     let stdout = '';
     let stderr = '';
@@ -95,6 +96,21 @@ describe('npm start with something wrong', () => {
       expect(stderr).toContain(`[devhost] failed to start: port already in use on 127.0.0.1: ${port} (the Functions host).`);
       expect(stderr).toContain('--port N (npm start -- --port N) or DEVHOST_PORT=N');
       expect(stderr).not.toMatch(stackLine);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  });
+
+  it('when local settings name the host port (DEVHOST_PORT, or Core Tools\' Host.LocalHttpPort), then the host is on that port, not 7071', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      for (const settings of [{ ...sample(), Values: { ...sample().Values, DEVHOST_PORT: String(port) } }, { ...sample(), Host: { LocalHttpPort: port } }]) {
+        // The port is taken, so the start stops at once naming it: the port the settings gave.
+        const { code, stderr } = await start(appWith(JSON.stringify(settings)), [], true);
+        expect([code, stderr]).toEqual([1, expect.stringContaining(`[devhost] failed to start: port already in use on 127.0.0.1: ${port} (the Functions host).`)]);
+      }
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
     }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { misspeltSettings, readHostJson, readLocalSettings, serviceBusOptionsOf } from '../../../devhost/host/settings';
+import { hostPortOf, misspeltSettings, readHostJson, readLocalSettings, serviceBusOptionsOf } from '../../../devhost/host/settings';
 
 describe('devhost local settings', () => {
   let dir: string;
@@ -50,5 +50,25 @@ describe('devhost local settings', () => {
     const sample = readLocalSettings(dir);
     expect(Object.keys(sample.settings.Values).length).toBeGreaterThan(10);
     expect(misspeltSettings(sample.settings)).toEqual([]);
+  });
+
+  describe('the host port', () => {
+    const settings = (Values: Record<string, string | number>, LocalHttpPort?: number) => ({ Values, ...(LocalHttpPort === undefined ? {} : { Host: { LocalHttpPort } }) });
+
+    it('when local settings give DEVHOST_PORT or Core Tools\' Host.LocalHttpPort, then the host listens there; the shell and --port win, as for every setting', () => {
+      expect(hostPortOf(undefined, {}, settings({ DEVHOST_PORT: '7081' }))).toBe(7081);
+      expect(hostPortOf(undefined, {}, settings({}, 7082))).toBe(7082);
+      expect(hostPortOf(undefined, {}, settings({ DEVHOST_PORT: 7081 }, 7082))).toBe(7081);
+      expect(hostPortOf(undefined, { DEVHOST_PORT: '7090' }, settings({ DEVHOST_PORT: '7081' }, 7082))).toBe(7090);
+      expect(hostPortOf('0', { DEVHOST_PORT: '7090' }, settings({ DEVHOST_PORT: '7081' }))).toBe(0);
+      expect(hostPortOf(undefined, {}, settings({}))).toBe(7071);
+    });
+
+    it('when the port given is no port, then the start is refused naming where it came from', () => {
+      expect(() => hostPortOf('70x1', {}, settings({}))).toThrow('--port must be a port number from 0 to 65535 (0: any free one), not "70x1"');
+      expect(() => hostPortOf(undefined, { DEVHOST_PORT: '' }, settings({}))).toThrow('DEVHOST_PORT must be a port number');
+      expect(() => hostPortOf(undefined, {}, settings({ DEVHOST_PORT: '65536' }))).toThrow('DEVHOST_PORT in local settings must be a port number');
+      expect(() => hostPortOf(undefined, {}, settings({}, -1))).toThrow('Host.LocalHttpPort in local settings must be a port number');
+    });
   });
 });
