@@ -29,6 +29,8 @@ manifest itself), and prints one line per check:
   transforms  every raw column the fitted transforms read is a feature of the model
   parity      the golden records' features and outputs are reproduced (tolerance 1e-6)
   sample      with --data: the file (its first chunk) is scored, at least one row gets a prediction
+  datasets    (a note, not a check) when no dataset has the role validation: the lifecycle
+              validates on one, so the version would register and then fail its validation
 
 options:
       --data <file>   a data file to score as a sample
@@ -55,7 +57,8 @@ export const checkCommand = defineCommand({
       throw new UsageError(
         `<package-dir|manifest.json>: ${manifestFile} does not exist (give a package folder with manifest.json, or a manifest)`,
       );
-    const pkg = versionPackage(manifestFile, readPackageManifest(manifestFile));
+    const { manifest, registration } = readPackageManifest(manifestFile);
+    const pkg = versionPackage(manifestFile, manifest);
     const runtime = new OnnxModelRuntime();
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-check-'));
     const line = (status: string, check: string, message: string) =>
@@ -85,6 +88,14 @@ export const checkCommand = defineCommand({
         },
       });
       noteNoGoldenRecords();
+      // Not a registration check, but what its lifecycle needs first: without it the version
+      // registers and then fails validation, which "ready to register" would not have warned of.
+      if (!registration.datasets.some((d) => d.role === 'validation'))
+        line(
+          'note',
+          'datasets',
+          'no validation dataset (datasets: [{ "role": "validation", "uri": "datasets/<model>/validation.csv" }], a file in the lake: mlops lake put): the lifecycle validates on it, and fails the validation of a version without one',
+        );
       log(
         `passed: ${checked.definition.name} v${pkg.version} is ready to register (stored artifact sha256 ${checked.artifact.sha256})`,
       );

@@ -7,7 +7,7 @@ import { resolveInside } from '../shared/domain/contained-path';
 import { errors, parseOrThrow } from '../shared/domain/errors';
 import { parseJsonText } from '../shared/domain/json-text';
 import { isLakePath } from '../shared/domain/lake-paths';
-import { registrationManifestSchema } from '../shared/schemas/registration';
+import { type RegistrationManifest, registrationManifestSchema } from '../shared/schemas/registration';
 import { type VersionManifest, versionManifestSchema } from '../shared/schemas/version-manifest';
 import type { VersionPackage } from '../shared/usecases/check-version';
 
@@ -48,12 +48,12 @@ function refuseRegistrationManifest(file: string, raw: unknown): void {
  * manifest schema also accepts. The version manifest lets through what scoring does not read (a
  * 50 MB `description`, a misspelt field), which registration then refused.
  */
-export function readPackageManifest(file: string): VersionManifest {
+export function readPackageManifest(file: string): { manifest: VersionManifest; registration: RegistrationManifest } {
   const raw = readJsonFile(file, 'manifest');
   refuseRegistrationManifest(file, raw);
   const manifest = parseOrThrow(versionManifestSchema, raw, `manifest ${file}`);
-  parseOrThrow(registrationManifestSchema, raw, `registration manifest ${file}`);
-  return manifest;
+  const registration = parseOrThrow(registrationManifestSchema, raw, `registration manifest ${file}`);
+  return { manifest, registration };
 }
 
 /**

@@ -283,6 +283,26 @@ describe('mlops fit, transform, package and check on the command line', () => {
     expect(typo.err).toContain('descripton');
   });
 
+  it('when the manifest names no validation dataset, then `mlops check` passes with a note that the lifecycle would fail its validation; with one, no note', async () => {
+    file('model.onnx', linearRegressor([1, 2], 0).bytes);
+    file('model.json', JSON.stringify({ ...model, features: [{ name: 'kw', type: 'numeric' }] }));
+    file('fitted.json', kwTwice);
+    expect((await runCli(packageCommand, [dir])).code).toBe(0);
+    const without = await runCli(checkCommand, [dir]);
+    expect(without.code).toBe(0);
+    expect(without.out).toContain(
+      'note  datasets    no validation dataset (datasets: [{ "role": "validation", "uri": "datasets/<model>/validation.csv" }], a file in the lake: mlops lake put): the lifecycle validates on it, and fails the validation of a version without one\npassed: energy v1',
+    );
+    const written = JSON.parse(fs.readFileSync(file('manifest.json'), 'utf8')) as Record<string, unknown>;
+    file('manifest.json', JSON.stringify({ ...written, datasets: [{ role: 'training', uri: 'datasets/energy/train.csv' }] }));
+    expect((await runCli(checkCommand, [dir])).out).toContain('note  datasets');
+    file('manifest.json', JSON.stringify({ ...written, datasets: [{ role: 'validation', uri: 'datasets/energy/validation.csv' }] }));
+    const withOne = await runCli(checkCommand, [dir]);
+    expect(withOne.code).toBe(0);
+    expect(withOne.out).not.toContain('datasets');
+    expect(withOne.out).toContain('passed: energy v1');
+  });
+
   it('when the package holds a registration manifest (no model, no artifact: what the API takes), then `mlops check` says so and how to write a version manifest, and exits 1', async () => {
     file('model.onnx', linearRegressor([1, 2], 0).bytes);
     file('model.json', JSON.stringify({ ...model, features: [{ name: 'kw', type: 'numeric' }] }));
@@ -310,6 +330,7 @@ describe('mlops fit, transform, package and check on the command line', () => {
       'ok signature',
       'ok transforms',
       'note parity',
+      'note datasets',
       'passed: energy',
       '',
     ]);

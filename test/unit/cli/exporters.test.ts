@@ -174,6 +174,7 @@ async function checkScoreAndPipeline(c: Case) {
     ...(c.spec ? ['ok transforms'] : []),
     'ok parity',
     'ok sample',
+    'note datasets',
     expect.stringMatching(/^passed: /) as unknown as string,
   ]);
   expect(check.out).toContain('6 golden records match');
