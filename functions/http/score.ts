@@ -58,6 +58,20 @@ const resultSchema = z.union([
   z.object({ row: z.number().int(), id: z.string().nullable(), error: z.object({ code: z.string(), reason: z.string() }) }),
 ]);
 
+/**
+ * No query parameter: the version to score with goes in the body. Said in the refusal, since
+ * `?version=2` is what a client of other scoring APIs tries first.
+ */
+const scoreQuerySchema = z.strictObject(
+  {},
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `Unrecognized key${issue.keys.length > 1 ? 's' : ''}: ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}: this route takes no query parameters; send the version in the body ({"version": 2, "rows": [...]})`
+        : undefined,
+  },
+);
+
 defineRoute({
   name: 'scoreRows',
   method: 'POST',
@@ -67,6 +81,7 @@ defineRoute({
   tags: ['runs'],
   access: ROLES.reader,
   params: modelParamsSchema,
+  query: scoreQuerySchema,
   body: { json: scoreBodySchema, bound: boundRows, keepInexactNumbers: true },
   responses: {
     200: {

@@ -40,9 +40,9 @@ async function call(name: string, method: string, url: string, params: Record<st
 }
 
 describe('a query parameter on a route that declares none', () => {
-  it('when POST /score is given ?version=2 (the version belongs in the body), then it is a 400 naming it, not scored by the champion', async () => {
+  it('when POST /score is given ?version=2 (the version belongs in the body), then it is a 400 naming it and saying where the version goes, not scored by the champion', async () => {
     const answer = await call('scoreRows', 'POST', 'http://127.0.0.1:7071/api/models/demand/score?version=2', { model: 'demand' }, { rows: [{ id: 'a', x1: 1 }] });
-    expect(answer).toEqual({ status: 400, problem: expect.objectContaining({ code: 'VALIDATION_ERROR', detail: expect.stringMatching(/^invalid query:[^]*Unrecognized key: "version"/) }) });
+    expect(answer).toEqual({ status: 400, problem: expect.objectContaining({ code: 'VALIDATION_ERROR', detail: expect.stringMatching(/^invalid query:[^]*Unrecognized key: "version": this route takes no query parameters; send the version in the body/) }) });
   });
 
   it('when a GET route that reads no query is given one, then it is a 400 naming it', async () => {
