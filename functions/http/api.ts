@@ -4,7 +4,7 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import * as df from 'durable-functions';
 import { z } from 'zod';
 
-import { errors, isDomainError, parseOrThrow } from '../../shared/domain/errors';
+import { type DomainError, errors, isDomainError, parseOrThrow } from '../../shared/domain/errors';
 import type { Actor } from '../../shared/schemas/lifecycle';
 import { actorFromPrincipal, hasRole, PRINCIPAL_HEADER, type Role } from './identity';
 import { readJsonBody } from './json-body';
@@ -77,6 +77,8 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
   body?: BodySpec<B>;
   /** Success responses by status (errors are problem documents, added for every route). */
   responses: Record<number, ResponseSpec>;
+  /** Headers a failure's problem document goes out with (a 412's current ETag). */
+  problemHeaders?: (error: DomainError) => Record<string, string>;
   handler: (request: ApiRequest<P, Q, B>) => Promise<ApiResponse>;
 }
 
@@ -143,7 +145,7 @@ export function defineRoute<P, Q, B>(spec: RouteSpec<P, Q, B>): void {
         }
         return toHttp(await spec.handler({ params, query, body, actor, request, client, context }));
       } catch (error) {
-        if (isDomainError(error)) return problemResponse(problemOf(error, instance));
+        if (isDomainError(error)) return problemResponse(problemOf(error, instance), spec.problemHeaders?.(error));
         context.error(`${spec.name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
         return problemResponse(internalProblem(context.invocationId, instance));
       }

@@ -105,6 +105,9 @@ defineRoute({
   params: modelParamsSchema,
   body: { json: modelUpdateSchema, component: 'ModelUpdate', mediaTypes: ['application/merge-patch+json', 'application/json'] },
   responses: { 200: { description: 'The model as stored after the update, as GET shows it', schema: modelDetailSchema, headers: ETAG_HEADER } },
+  // A 412 carries the model's current ETag (its revision is in the body too): decide again on it.
+  problemHeaders: (error): Record<string, string> =>
+    error.code === 'PRECONDITION_FAILED' && typeof error.details?.revision === 'number' ? { etag: modelEtag({ revision: error.details.revision }) } : {},
   handler: async ({ params, body, actor, request }) => {
     const ifRevisions = ifMatchRevisions(request.headers.get('if-match'));
     const { model } = await registry().updateModel(params.model, body, actor!, ifRevisions === undefined ? {} : { ifRevisions });

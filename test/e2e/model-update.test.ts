@@ -72,7 +72,7 @@ describe('updating a model over HTTP on devhost', () => {
     });
   });
 
-  it('when the patch is stale, touches an immutable field or comes from a non-admin, then 412, 400 naming the field, 403; nothing changes', async () => {
+  it('when the patch is stale, touches an immutable field or comes from a non-admin, then 412 with the current ETag, 400 naming the field, 403; nothing changes', async () => {
     expect(await patch('admin', 'tuned', { description: 'late' }, { 'if-match': '"r0"' })).toMatchObject({
       status: 412,
       body: { code: 'PRECONDITION_FAILED', status: 412 },
@@ -86,6 +86,8 @@ describe('updating a model over HTTP on devhost', () => {
     }
     const stale = await patch('admin', 'tuned', { description: 'late' }, { 'if-match': '"r0"' });
     expect(stale.headers.get('content-type')).toBe('application/problem+json');
+    // The 412 names the current ETag: a client decides again on it without another GET.
+    expect(stale.headers.get('etag')).toBe('"r1"');
     const now = await reader().get('models/tuned');
     expect(now.headers.get('etag')).toBe('"r1"');
     expect(now.body.definition.description).toBe(aRegionalModel('tuned').description);
