@@ -1,9 +1,10 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { BodyTooLargeError, closeAfter, DEFAULT_MAX_REQUEST_BODY_BYTES, readBodyLimited } from '../http-body';
+import { BodyTooLargeError, closeAfter, declaresTooLarge, DEFAULT_MAX_REQUEST_BODY_BYTES, readBodyLimited } from '../http-body';
 import type { FunctionInfo, FunctionsWorker, HttpResponseData, RpcTypedData } from '../worker';
 import { AdminFunctions, serveAdminFunctions } from './admin-functions';
+import { workerHttpProxy } from './http-proxy';
 import { authenticatedHeaders, type DevIdentities } from './identities';
 import { type CompiledRoute, compileRoute } from './routes';
 
@@ -157,6 +158,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const prefix = options.routePrefix ? `/${options.routePrefix}` : '';
 
   const maxBody = options.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES;
+  // A worker that reports an HttpUri (the app enabled HTTP streams) gets its HTTP invocations'
+  // bodies through its own proxy server, streamed; any other gets them whole in the invocation.
+  const httpUri = (await worker.capabilities()).HttpUri;
+  const proxy = httpUri ? workerHttpProxy({ worker, httpUri, maxRequestBodyBytes: maxBody }) : undefined;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     /** An answer sent before the body is read ends the connection: the unread rest is not kept. */
@@ -205,6 +210,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       if (!authorised(route, keys, Array.isArray(presented) ? presented[0] : presented)) {
         return answerBeforeBody(401, { error: `Function '${route.fn.name}' requires a valid function key (x-functions-key header or code query parameter).` });
       }
+      const headers = authenticatedHeaders(req.headers, options.identities ?? {});
+      const query = Object.fromEntries(url.searchParams.entries());
+      if (proxy) {
+        if (declaresTooLarge(req, maxBody)) return answerBeforeBody(413, { error: new BodyTooLargeError(maxBody).message });
+        return proxy.invoke({ functionName: route.fn.name, req, res, url, method, headers, params, query });
+      }
       // Routed and authorised: only now is the body read, and no more of it than the limit.
       let body: Buffer;
       try {
@@ -213,8 +224,6 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
         if (!(err instanceof BodyTooLargeError)) throw err;
         return answerBeforeBody(413, { error: err.message });
       }
-      const headers = authenticatedHeaders(req.headers, options.identities ?? {});
-      const query = Object.fromEntries(url.searchParams.entries());
       const triggerData: RpcTypedData = {
         http: {
           method,
@@ -265,6 +274,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
+        proxy?.close();
         server.close(() => resolve());
       }),
   };

@@ -20,6 +20,8 @@
  * engine supplies the client binding to every function that declares it. `worker.start(appDir)` /
  * `worker.terminate()` run the appStart / appTerminate hooks; `worker.setLogSink(fn)` redirects
  * the log lines (one per invocation: function, trigger, duration, outcome).
+ * `worker.capabilities()` is what the worker reports to the host after loading the app (with
+ * `HttpUri` when the app enabled HTTP streams: the host then forwards HTTP requests there).
  */
 import { FunctionsWorker } from './worker';
 
@@ -37,7 +39,7 @@ export type {
   WorkerLogEntry,
   WorkerLogSink,
 } from './worker';
-export { formatLogEntry, FunctionsWorker, HOST_VERSION, WORKER_VERSION } from './worker';
+export { formatLogEntry, FunctionsWorker, HOST_VERSION, WORKER_CAPABILITIES, WORKER_VERSION } from './worker';
 
 let processWorker: FunctionsWorker | undefined;
 

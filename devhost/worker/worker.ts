@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { tracingChannel } from 'node:diagnostics_channel';
+import type { Server } from 'node:net';
 import { format } from 'node:util';
 
 import type {
@@ -22,6 +24,21 @@ import { fromTypedData, type HttpResponseData, toTypedData, toTypedMetadata } fr
 /** Version strings the core module reports (the worker and host versions devhost stands in for). */
 export const WORKER_VERSION = '3.10.1-devhost';
 export const HOST_VERSION = '4.1037.0-devhost';
+
+/**
+ * What the Node worker itself tells the host it can do (azure-functions-nodejs-worker
+ * `getWorkerCapabilities`), before the programming model adds its own (e.g. `HttpUri`).
+ */
+export const WORKER_CAPABILITIES: Readonly<Record<string, string>> = {
+  RawHttpBodyBytes: 'true',
+  RpcHttpTriggerMetadataRemoved: 'true',
+  RpcHttpBodyOnly: 'true',
+  IgnoreEmptyValuedRpcHttpHeaders: 'true',
+  UseNullableValueDictionaryForHttp: 'true',
+  WorkerStatus: 'true',
+  TypedDataCollection: 'true',
+  HandlesWorkerTerminateMessage: 'true',
+};
 
 /** A registered function: its name, trigger binding and every binding as `@azure/functions` declared it. */
 export interface FunctionInfo {
@@ -130,6 +147,7 @@ export class FunctionsWorker {
   readonly appHookData: Record<string, unknown> = {};
   #logSink: WorkerLogSink = defaultLogSink;
   #started = false;
+  #capabilities: Promise<Record<string, string>> | undefined;
 
   /** The object `require('@azure/functions-core')` returns. */
   readonly coreApi = {
@@ -220,6 +238,30 @@ export class FunctionsWorker {
     if (this.#started) return;
     this.#started = true;
     await this.#runHooks('appStart', { hookData: {}, appHookData: this.appHookData, functionAppDirectory });
+  }
+
+  /**
+   * The capabilities the worker reports to the host once the app is loaded: the worker's own, as
+   * the programming model's `getCapabilities` extends them. `@azure/functions` adds `HttpUri`
+   * there when the app enabled HTTP streams (starting its proxy server) and locks `app.setup`, so
+   * this is asked once and the answer kept, as the worker answers the host's init request once.
+   */
+  capabilities(): Promise<Record<string, string>> {
+    this.#capabilities ??= (async () => {
+      const own = { ...WORKER_CAPABILITIES };
+      const model = this.#programmingModel;
+      if (!model?.getCapabilities) return own;
+      const listening = serversStartedDuring(() => model.getCapabilities!(own));
+      const capabilities = { ...(await listening.result) };
+      // The real worker process ends with its host; in process, the proxy server must not keep a
+      // stopped devhost (or a test run) alive. Nothing else can close it: the library keeps it.
+      if (capabilities.HttpUri) {
+        const port = Number(new URL(capabilities.HttpUri).port);
+        listening.servers.filter((s) => portOf(s) === port).forEach((s) => s.unref());
+      }
+      return capabilities;
+    })();
+    return this.#capabilities;
   }
 
   /** Runs the appTerminate hooks (the real worker runs them when the host shuts it down). */
@@ -373,6 +415,27 @@ export class FunctionsWorker {
       if (coreCtx) coreCtx.state = undefined;
     }
   }
+}
+
+/** Runs `work`, noting the servers that start listening meanwhile (Node's `net.server.listen` tracing channel). */
+function serversStartedDuring<T>(work: () => Promise<T>): { result: Promise<T>; servers: Server[] } {
+  const servers: Server[] = [];
+  const channel = tracingChannel<object, { server: Server }>('net.server.listen');
+  const subscriber = {
+    start: () => undefined,
+    end: () => undefined,
+    asyncStart: ({ server }: { server: Server }) => void servers.push(server),
+    asyncEnd: () => undefined,
+    error: () => undefined,
+  };
+  channel.subscribe(subscriber);
+  const result = work().finally(() => channel.unsubscribe(subscriber));
+  return { result, servers };
+}
+
+function portOf(server: Server): number | undefined {
+  const address = server.address();
+  return typeof address === 'object' && address !== null ? address.port : undefined;
 }
 
 class CoreContext implements CoreInvocationContext {

@@ -1,6 +1,8 @@
 import path from 'node:path';
 
-import { defaultWorker, entryPoints, loadApp } from '../../../devhost/worker';
+import { app } from '@azure/functions';
+
+import { defaultWorker, entryPoints, loadApp, WORKER_CAPABILITIES } from '../../../devhost/worker';
 import { expandBraces, globToRegExp } from '../../../devhost/worker/glob';
 
 const appDir = path.join(__dirname, '../../sample-app');
@@ -103,6 +105,14 @@ describe('devhost worker role', () => {
     expect(seen[0]).toBe(traceParent);
     expect(seen[1]).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     expect(new Set(seen).size).toBe(3);
+  });
+
+  it('when the app did not enable HTTP streams, then the capabilities are the worker\'s own, without an HttpUri, and app.setup is locked once they are reported', async () => {
+    const capabilities = await worker.capabilities();
+    expect(capabilities).toEqual(WORKER_CAPABILITIES);
+    expect(capabilities.HttpUri).toBeUndefined();
+    expect(await worker.capabilities()).toBe(capabilities);
+    expect(() => app.setup({ enableHttpStream: true })).toThrow("Setup options can't be changed after app startup has finished.");
   });
 
   it('when the worker terminates, then the appTerminate hooks run', async () => {
