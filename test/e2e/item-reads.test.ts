@@ -4,7 +4,7 @@
  * The production records are written into devhost's Cosmos DB through the product's own adapter:
  * the flows that make them have e2e tests of their own.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -96,6 +96,13 @@ describe('reading one record over HTTP on devhost', () => {
   });
 });
 
+/** A process's resident memory now and at its peak since the peak was last reset, in bytes (Linux /proc). */
+function memoryOf(pid: number): { resident: number; peak: number } {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status)![1]) * 1024;
+  return { resident: kib('VmRSS'), peak: kib('VmHWM') };
+}
+
 describe("downloading a version's files over HTTP on devhost", () => {
   it('when model.onnx is downloaded, then the bytes are the uploaded artifact, with its length, the blob ETag, an attachment name and Repr-Digest of its sha256', async () => {
     const response = await fetch(`${devhost.origin}/api/models/regional/versions/1/files/model.onnx`, { headers: { authorization: 'Bearer token-reader' } });
@@ -111,6 +118,33 @@ describe("downloading a version's files over HTTP on devhost", () => {
       'repr-digest': `sha-256=:${Buffer.from(sha256, 'hex').toString('base64')}:`,
     });
     expect(Buffer.from(/^sha-256=:(.+):$/.exec(response.headers.get('repr-digest')!)![1]!, 'base64').toString('hex')).toBe(createHash('sha256').update(bytes).digest('hex'));
+  });
+
+  it("when a large model.onnx is downloaded, then it streams through the worker and the host: every byte arrives, and the process's peak memory grows by far less than the file", async () => {
+    const size = 256 * 1024 * 1024;
+    const block = randomBytes(1024 * 1024);
+    const artifact = devhost.container().getBlockBlobClient(lakePaths.modelArtifact('regional', 1));
+    await artifact.uploadData(Buffer.concat(Array.from({ length: size / block.length }, () => block)));
+    const expected = createHash('sha256');
+    for (let i = 0; i < size / block.length; i++) expected.update(block);
+    try {
+      // The peak is reset first: what remains of it after the download is what the download cost.
+      fs.writeFileSync(`/proc/${devhost.pid}/clear_refs`, '5');
+      const before = memoryOf(devhost.pid).resident;
+      const response = await fetch(`${devhost.origin}/api/models/regional/versions/1/files/model.onnx`, { headers: { authorization: 'Bearer token-reader' } });
+      expect([response.status, response.headers.get('content-length')]).toEqual([200, String(size)]);
+      const received = createHash('sha256');
+      let bytes = 0;
+      for await (const chunk of response.body!) {
+        received.update(chunk);
+        bytes += chunk.length;
+      }
+      expect([bytes, received.digest('hex')]).toEqual([size, expected.digest('hex')]);
+      // Held whole, the file would cost its size at least once (and a copy for the invocation's answer).
+      expect(memoryOf(devhost.pid).peak - before).toBeLessThan(size / 2);
+    } finally {
+      await artifact.upload(pkg.onnx, pkg.onnx.length);
+    }
   });
 
   it('when the JSON files are downloaded, then they are application/json as stored, without a digest', async () => {

@@ -61,9 +61,12 @@ async function lifecycleDone(model: string, version: number) {
   });
 }
 
+/** Small, so a refused artifact is cheap to send: the test models are a few hundred bytes. */
+const MAX_ARTIFACT_BYTES = 1024 * 1024;
+
 beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lifecycle-e2e-'));
-  devhost = await startProductDevhost({ dataDir });
+  devhost = await startProductDevhost({ dataDir, env: { MAX_ARTIFACT_BYTES: String(MAX_ARTIFACT_BYTES) } });
   await devhost.container().createIfNotExists();
   await upload(VALIDATION, toCsv(regionalRows(400, 11)));
 });
@@ -385,6 +388,9 @@ describe('model lifecycle over HTTP on devhost', () => {
     const metrics = Object.fromEntries(Array.from({ length: 60_000 }, (_, i) => [`fold_${i}_rmse`, 0.1234567891]));
     const huge = await contributor().register('regional', { ...pkg.manifest, metrics }, pkg.onnx);
     expect(huge.body).toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE', detail: expect.stringMatching(/trainingMetrics/) });
+    // An artifact past MAX_ARTIFACT_BYTES is refused while it streams in: the answer still reaches the client.
+    const tooLarge = await contributor().register('regional', pkg.manifest, Buffer.alloc(8 * MAX_ARTIFACT_BYTES, 1));
+    expect(tooLarge.body).toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
     const uploads: string[] = [];
     for await (const blob of devhost.container().listBlobsFlat({ prefix: 'models/regional/uploads/' })) uploads.push(blob.name);
     expect(uploads).toEqual([]);

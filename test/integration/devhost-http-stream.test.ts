@@ -136,6 +136,14 @@ describe('devhost HTTP streams: routing, identity and answers through the worker
     expect(JSON.parse(body)).toEqual({ bytes: head.length + rest.length, sha256: createHash('sha256').update(head).update(rest).digest('hex') });
   });
 
+  it('when the handler refuses an upload after its first part and drops the rest of the body, then the client still gets its answer', async () => {
+    const { req, answer } = openRequest(host.origin, 'POST', '/api/stream/refuse', { 'transfer-encoding': 'chunked' });
+    req.write(Buffer.alloc(64 * 1024));
+    for (let i = 0; i < 16; i++) req.write(Buffer.alloc(64 * 1024));
+    const refused = await within(5000, 'the refusal', answer);
+    expect([refused.status, JSON.parse(refused.body)]).toEqual([413, { refused: true }]);
+  });
+
   it('when the handler throws, then the host answers 500 without details and logs the failure', async () => {
     const res = await fetch(`${host.origin}/api/stream/boom`, { method: 'POST', body: 'x' });
     expect([res.status, await res.text()]).toEqual([500, '']);

@@ -27,6 +27,8 @@ export type TestIdentity = keyof typeof TEST_IDENTITIES;
 
 export interface ProductDevhost {
   origin: string;
+  /** The devhost process (the host and the worker are one process, as `npm start` runs them). */
+  pid: number;
   serviceBusConnectionString: string;
   blobConnectionString: string;
   /** The data container (DATA_CONTAINER). */
@@ -102,6 +104,7 @@ export async function startProductDevhost(options: ProductDevhostOptions): Promi
   };
   return {
     origin: /(http:\/\/127\.0\.0\.1:\d+)/.exec(ready)![1]!,
+    pid: child.pid!,
     serviceBusConnectionString: line('servicebus'),
     blobConnectionString,
     container: () => BlobServiceClient.fromConnectionString(blobConnectionString).getContainerClient(dataContainer),

@@ -1,4 +1,4 @@
 import { app } from '@azure/functions';
 
-// Loaded first (entry points load in path order), as the product's functions/app-setup.ts is.
+// Sorts before the registrations (entry points load in path order), as the product's functions/app-http-streams.ts does.
 app.setup({ enableHttpStream: true });

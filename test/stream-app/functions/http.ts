@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 
 import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
 
@@ -107,5 +108,17 @@ app.post('streamBoom', {
   authLevel: 'anonymous',
   handler: () => {
     throw new Error('the handler failed');
+  },
+});
+
+/** Reads the first part of the body, then drops the rest and refuses the upload (as a registration whose artifact is too large does). */
+app.post('streamRefuse', {
+  route: 'stream/refuse',
+  authLevel: 'anonymous',
+  handler: async (request: HttpRequest) => {
+    const body = Readable.fromWeb(request.body!);
+    await new Promise((resolve) => body.once('data', resolve));
+    body.destroy();
+    return { status: 413, jsonBody: { refused: true } };
   },
 });
