@@ -151,6 +151,8 @@ function writeResponse(res: ServerResponse, response: HttpResponseData | undefin
  * The host's HTTP front end on 127.0.0.1: routes `/{routePrefix}/{route}` to HTTP-triggered
  * functions (methods, function keys from `x-functions-key` or `?code=`), serves the Durable
  * extension's management API under `/runtime/webhooks/durabletask/` and `/admin/host/status`.
+ * A worker that reports an `HttpUri` capability (HTTP streams) gets each invocation's request
+ * through its proxy (./http-proxy.ts); otherwise the body is read whole into the invocation.
  */
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
   const { worker, keys } = options;
