@@ -73,7 +73,11 @@ export function workerHttpProxy(options: { worker: FunctionsWorker; httpUri: str
     let answer: 'none' | 'worker' | 'host' = 'none';
     let forwarding = true;
 
-    const forwarded = http.request(new URL(`${url.pathname}${url.search}`, options.httpUri), {
+    // Path and query set on the proxy's URL, not resolved against it: a path such as `//x` stays a path.
+    const target = new URL(options.httpUri);
+    target.pathname = url.pathname;
+    target.search = url.search;
+    const forwarded = http.request(target, {
       method: call.method,
       agent,
       headers: {
@@ -148,7 +152,7 @@ export function workerHttpProxy(options: { worker: FunctionsWorker; httpUri: str
     return new Promise<void>((resolve) => {
       res.once('close', () => {
         clearTimeout(noResponse);
-        stopForwarding();
+        if (!res.writableFinished || !req.complete) stopForwarding();
         // Answered before the client sent all its body: the rest is read and dropped (still within
         // the limit), as the host drains a body its function did not read, so the answer arrives.
         if (res.writableFinished && !req.complete && !req.destroyed) req.resume();

@@ -150,6 +150,11 @@ describe('devhost HTTP streams: routing, identity and answers through the worker
     expect(lines.some((l) => /Executed 'streamBoom' \(httpTrigger, \d+ ms\) Failed: the handler failed/.test(l))).toBe(true);
   });
 
+  it('when the handler returns no response, then the host answers 500 once the invocation has ended', async () => {
+    const res = await within(10_000, 'the answer', fetch(`${host.origin}/api/stream/nothing`));
+    expect([res.status, await res.text()]).toEqual([500, '']);
+  });
+
   it('when the body breaks off after the answer started, then the connection ends instead of the body looking complete', async () => {
     const res = await fetch(`${host.origin}/api/stream/breaks`);
     expect(res.status).toBe(200);

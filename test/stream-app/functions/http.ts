@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 
-import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 
 /** A promise with its resolve at hand: lets a test step a handler and see where it is. */
 function signal<T = void>() {
@@ -102,6 +102,9 @@ app.get('streamBreaks', {
     return Promise.resolve({ body });
   },
 });
+
+/** Returns no response at all: with streams the worker then sends nothing through its proxy. */
+app.get('streamNothing', { route: 'stream/nothing', authLevel: 'anonymous', handler: () => Promise.resolve(undefined as unknown as HttpResponseInit) });
 
 app.post('streamBoom', {
   route: 'stream/boom',
