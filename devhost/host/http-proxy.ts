@@ -120,7 +120,7 @@ export function workerHttpProxy(options: { worker: FunctionsWorker; httpUri: str
       if (answer === 'none') hostAnswers(413, { error: new BodyTooLargeError(maxRequestBodyBytes).message });
       else req.socket.destroy();
     };
-    // Counted before it is forwarded, so the chunk that passes the limit is the last one sent.
+    // Counted before the pipe forwards it: a chunk that passes the limit is not forwarded.
     req.on('data', countBody);
     req.pipe(forwarded);
 
