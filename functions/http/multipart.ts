@@ -63,11 +63,14 @@ export async function readRegistrationUpload<T>(
         artifact = onArtifact(stream);
         // A refused artifact (over the size limit, storage failing) ends the upload at once with its
         // error: its part would otherwise stay unread and hold up the parser and the request for ever.
+        // The rest of the body is left unread (paused: a client that keeps sending is held back),
+        // not destroyed: with HTTP streams the body is the connection the answer goes back on, and
+        // destroying it could cut the 413 off; the server drops the rest once the answer is sent.
         artifact.catch((error: unknown) => {
           reject(error instanceof Error ? error : new Error(String(error)));
           body.unpipe(parser);
           parser.destroy();
-          body.destroy();
+          body.pause();
         });
       } else if (name === 'manifest' && (manifestParts += 1) === 1) {
         manifestFile = readText(stream, MAX_MANIFEST_BYTES).then(
