@@ -74,6 +74,10 @@ export async function startDevhost(options: DevhostOptions): Promise<RunningDevh
     startAzurite({
       location: path.join(dataDir, 'azurite'),
       exitWithParent: true,
+      onUnexpectedExit: (how) =>
+        log(
+          `[devhost] Azurite ended (${how}) while devhost runs: blob triggers and everything that uses the data lake fail until devhost is restarted (Ctrl-C, then npm start again; the blobs in ${path.join(dataDir, 'azurite')} are kept)`,
+        ),
       ...(standard ? AZURITE_STANDARD_PORTS : {}),
     }),
     startCosmos(cosmosPort ? { port: cosmosPort } : {}),

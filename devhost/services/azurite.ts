@@ -19,6 +19,11 @@ export interface AzuriteOptions {
    * the OS closes when the parent dies (so a killed devhost does not leave Azurite holding ports).
    */
   exitWithParent?: boolean;
+  /**
+   * Called when Azurite ends other than through `stop()` (killed, crashed), with how it ended:
+   * nothing else would tell, as every later storage call only fails to connect.
+   */
+  onUnexpectedExit?: (how: string) => void;
 }
 
 // When the parent dies (its end of the stdin pipe closes) Azurite shuts down through its own
@@ -33,6 +38,8 @@ export interface RunningAzurite {
   blobPort: number;
   queuePort: number;
   tablePort: number;
+  /** The child process's id. */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -111,6 +118,10 @@ async function startAzuriteOnce(options: AzuriteOptions & { blobPort: number; qu
     exited,
   ]);
   exited.catch(() => undefined);
+  let stopping = false;
+  child.once('exit', (code, signal) => {
+    if (!stopping) options.onUnexpectedExit?.(signal ? `killed by ${signal}` : `exit code ${code}`);
+  });
 
   const base = 'http://127.0.0.1';
   const connectionString =
@@ -123,9 +134,12 @@ async function startAzuriteOnce(options: AzuriteOptions & { blobPort: number; qu
     blobPort,
     queuePort,
     tablePort,
+    pid: child.pid,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        stopping = true;
+        // A child killed by a signal has no exit code, only a signal code; it will not exit again.
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),
