@@ -24,6 +24,8 @@ const commands: Record<string, () => Promise<Command>> = {
   package: () => Promise.resolve((require('./package') as typeof import('./package')).packageCommand),
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   check: () => Promise.resolve((require('./check') as typeof import('./check')).checkCommand),
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  deadletters: () => Promise.resolve((require('./deadletters') as typeof import('./deadletters')).deadlettersCommand),
 };
 
 async function commandList(): Promise<string> {

@@ -177,6 +177,16 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
   return result.data;
 }
 
+/**
+ * The Service Bus settings alone, for tools that use nothing else (`mlops deadletters`): the full
+ * config would refuse them for lacking storage settings they do not need.
+ */
+export function serviceBusSettings(env: Record<string, string | undefined> = process.env): Pick<AppConfig, 'SERVICEBUS_CONNECTION_STRING' | 'SERVICEBUS_FULLY_QUALIFIED_NAMESPACE'> {
+  const result = configSchema.pick({ SERVICEBUS_CONNECTION_STRING: true, SERVICEBUS_FULLY_QUALIFIED_NAMESPACE: true }).safeParse(env);
+  if (!result.success) throw new ConfigError(formatIssues(result.error).split('\n'));
+  return result.data;
+}
+
 let cached: AppConfig | undefined;
 
 /** The process's configuration, read from process.env on first use. */
