@@ -76,12 +76,20 @@ function* batchInference(context: OrchestrationContext): Generator<df.Task, RunS
   // their spans join the trace of the trigger that started the run.
   const ref = { model: input.model, runId: input.runId, ...carriedTrace(input) };
   const instanceId = batchInstanceId(input.model, input.runId);
+  const log = (message: string) => {
+    if (!context.df.isReplaying) context.log(`[${instanceId}] ${input.model}: ${message}`);
+  };
+  // A failed run is otherwise silent in the log: its activities and the instance all succeed.
+  const logFailure = (error: string) => {
+    if (!context.df.isReplaying) context.warn(`[${instanceId}] ${input.model}: run ${input.runId} failed: ${error}`);
+  };
   let started: { state: string; version: number | null };
   for (;;) {
     context.df.setCustomStatus({ step: 'starting' });
     const scheduled = input.scheduledFor ? { scheduledFor: input.scheduledFor } : {};
     started = yield* call(startBatchRun({ ...ref, kind: input.kind, sources: input.sources, instanceId, ...scheduled }).withRetry(retry));
     if (started.state !== 'waiting_for_champion') break;
+    log(`run ${input.runId} waits for a champion: the model has none (or is not registered yet); a promotion or rollback wakes it`);
     context.df.setCustomStatus({ step: 'waiting_for_champion' });
     yield context.df.waitForExternalEvent(CHAMPION_CHANGED_EVENT);
   }
@@ -90,7 +98,10 @@ function* batchInference(context: OrchestrationContext): Generator<df.Task, RunS
   try {
     context.df.setCustomStatus({ step: 'planning' });
     const plan = yield* call<{ chunks: PlannedChunk[] } | { failed: string }>(planBatchRun(ref).withRetry(retry));
-    if ('failed' in plan) return { runId: input.runId, state: 'failed', error: plan.failed };
+    if ('failed' in plan) {
+      logFailure(plan.failed);
+      return { runId: input.runId, state: 'failed', error: plan.failed };
+    }
     const arrival = new Map(input.sources.map((s) => [s.path, s.lastModified]));
     const chunks = yield* fanOut(context, plan.chunks, input.maxParallel, (planned) =>
       scoreBatchChunk({ ...ref, version, planned, arrival: arrival.get(planned.source)! }).withRetry(retry),
@@ -99,12 +110,10 @@ function* batchInference(context: OrchestrationContext): Generator<df.Task, RunS
     const summary = yield* call<RunSummary>(completeBatchRun({ ...ref, version, chunks }).withRetry(retry));
     context.df.setCustomStatus(doneStatus(summary));
     // Actuals joined before these predictions existed are matched to them now.
-    const log = (message: string) => {
-      if (!context.df.isReplaying) context.log(`[${instanceId}] ${input.model}: ${message}`);
-    };
     if (summary.state === 'completed') yield* lateMatchForRun(context, ref, log);
     return summary;
   } catch (error) {
+    logFailure(failureReason(error));
     const summary = yield* call<RunSummary>(failBatchRun({ ...ref, error: failureReason(error) }).withRetry(retry));
     context.df.setCustomStatus(doneStatus(summary));
     return summary;

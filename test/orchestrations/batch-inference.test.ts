@@ -511,6 +511,7 @@ describe('batchInference (replayed through the durable-functions SDK)', () => {
     step = await h.completeActivity(only(step, A.start).taskId, ok({ state: 'waiting_for_champion', version: null }));
     expect(step.newActions).toEqual([{ taskId: null, kind: 'WaitForExternalEvent', name: 'championChanged' }]);
     expect(step.customStatus).toEqual({ step: 'waiting_for_champion' });
+    expect(logged).toEqual([`run ${input.runId} waits for a champion: the model has none (or is not registered yet); a promotion or rollback wakes it`]);
     step = await h.raiseEvent('championChanged', { champion: 1 });
     step = await h.completeActivity(only(step, A.start).taskId, ok({ state: 'running', version: 1 }));
     expect(only(step, A.plan).input).toEqual({ model: 'demand', runId: input.runId });
@@ -523,6 +524,7 @@ describe('batchInference (replayed through the durable-functions SDK)', () => {
     step = await h.completeActivity(only(step, A.plan).taskId, ok({ failed: 'drops/demand/a.csv: the file is empty' }));
     expect(step.output).toEqual({ runId: input.runId, state: 'failed', error: 'drops/demand/a.csv: the file is empty' });
     expect(step.actions.some((a) => a.name === A.scoreChunk)).toBe(false);
+    expect(logged).toEqual([`run ${input.runId} failed: drops/demand/a.csv: the file is empty`]);
   });
 
   it('when a chunk fails for good, then the run is failed with that chunk named, and no fan-in happens', async () => {
@@ -540,6 +542,8 @@ describe('batchInference (replayed through the durable-functions SDK)', () => {
     expect(fail.input).toMatchObject({ error: "a chunk of drops/demand/a.csv failed: Activity function 'batchScoreChunk' failed: blob read timed out" });
     step = await h.completeActivity(fail.taskId, ok({ ...summary, state: 'failed', error: 'x' }));
     expect(step.output).toMatchObject({ state: 'failed' });
+    // Once, though the episode that failed it is replayed when the fail activity answers.
+    expect(logged).toEqual([`run ${input.runId} failed: a chunk of drops/demand/a.csv failed: Activity function 'batchScoreChunk' failed: blob read timed out`]);
     expect(step.actions.some((a) => a.name === A.complete)).toBe(false);
   });
 
