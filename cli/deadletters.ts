@@ -83,20 +83,23 @@ export function replayCopyOf(m: ServiceBusReceivedMessage): ServiceBusMessage {
 /**
  * Sends the chosen dead letters again and removes them. Only messages there when the command
  * started are replayed: a copy that fails again dead-letters under a new number while this runs.
+ * The others stay locked until the end (then abandoned): released at once, they would come back
+ * first in the next receive, before the chosen ones behind them.
  */
 async function replay(client: ServiceBusClient, entity: Entity, chosen: Set<string>, log: (line: string) => void): Promise<void> {
   const receiver = entity.receiver(client);
   const sender = client.createSender(entity.sendTo);
   const seen = new Set<string>();
+  const others: ServiceBusReceivedMessage[] = [];
   try {
     while ([...chosen].some((n) => !seen.has(n))) {
       const batch = await receiver.receiveMessages(100, { maxWaitTimeInMs: 2000 });
-      const fresh = batch.filter((m) => !seen.has(String(m.sequenceNumber)));
+      if (batch.length === 0) break;
       for (const m of batch) {
         const n = String(m.sequenceNumber);
         seen.add(n);
         if (!chosen.has(n)) {
-          await receiver.abandonMessage(m);
+          others.push(m);
           continue;
         }
         const copy = replayCopyOf(m);
@@ -104,9 +107,9 @@ async function replay(client: ServiceBusClient, entity: Entity, chosen: Set<stri
         await receiver.completeMessage(m);
         log(`replayed #${n} (${String(m.messageId)}) to ${entity.sendTo} as ${String(copy.messageId)}`);
       }
-      if (fresh.length === 0) break;
     }
   } finally {
+    for (const m of others) await receiver.abandonMessage(m).catch(() => undefined);
     await receiver.close();
     await sender.close();
   }

@@ -72,6 +72,23 @@ describe('mlops deadletters (against the local broker)', () => {
     await queue.close();
   });
 
+  it('when the chosen dead letter sits behind more than one receive batch of others, then it alone is replayed and the others stay', async () => {
+    const dead = await deadLettered('retraining-requests', Array.from({ length: 130 }, (_, i) => ({ i })));
+    const last = String(dead.at(-1)!.sequenceNumber);
+
+    const replayed = await deadletters(['retraining-requests', '--replay', last]);
+    expect(replayed.lines).toEqual([expect.stringMatching(new RegExp(`^replayed #${last} `))]);
+    const listed = await deadletters(['retraining-requests']);
+    expect(listed.lines.at(-1)).toBe('129 dead letter(s) in retraining-requests');
+    const queue = client.createReceiver('retraining-requests', { receiveMode: 'receiveAndDelete' });
+    expect((await receiveAtLeast(queue, 1)).map((m) => m.body as unknown)).toEqual([{ i: 129 }]);
+    await queue.close();
+    await deadletters(['retraining-requests', '--replay-all']);
+    const drain = client.createReceiver('retraining-requests', { receiveMode: 'receiveAndDelete' });
+    expect(await receiveAtLeast(drain, 129)).toHaveLength(129);
+    await drain.close();
+  });
+
   it('when a subscription holds dead letters, then --replay-all sends each to the topic once and leaves the dead-letter queue empty', async () => {
     await deadLettered('model-events', [{ n: 1 }, { n: 2 }], 'all-events');
 
