@@ -158,6 +158,8 @@ export class DurableEngine {
   private readonly runningActivities = new Map<string, Promise<void>>();
   private started = false;
   private stopped = false;
+  /** The store is closed: nothing more can be recorded. */
+  private closed = false;
   private pumpQueued = false;
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeAt = Infinity;
@@ -194,6 +196,7 @@ export class DurableEngine {
       grace,
     ]);
     clearTimeout(timer);
+    this.closed = true;
     this.store.close();
   }
 
@@ -397,8 +400,9 @@ export class DurableEngine {
         error.stack ?? error.message,
       );
     }
-    // A stopping host drops the result: the work item stays and runs again after restart.
-    if (this.stopped) return;
+    // A result that comes while the host stops (it waits for running activities) is kept, so the
+    // activity does not run again; one after the store closed is lost: it runs again after restart.
+    if (this.closed) return;
     this.store.completeWorkItem(item, event, Date.now());
   }
 

@@ -7,6 +7,7 @@ import readline from 'node:readline';
 
 import { DurableEngine, EventType } from '../../devhost/durable';
 import { removeTempDirs, startEngine, tempDir } from './durable-app/fixture';
+import { gated } from './durable-app/samples';
 
 const appDir = path.join(__dirname, 'durable-app');
 
@@ -96,6 +97,27 @@ describe('durable engine crash safety', () => {
     const executions = fs.readFileSync(execLog, 'utf8').trim().split('\n').map(Number);
     expect(new Set(executions).size).toBe(50);
     expect(executions.length).toBeGreaterThanOrEqual(50);
+  });
+
+  it('when the engine is stopped while an activity runs and it answers within the grace, then its result is recorded and it does not run again after the restart', async () => {
+    const storePath = path.join(tempDir('durable-stop-'), 'hub.sqlite');
+    let release = () => undefined as void;
+    gated.runs = 0;
+    gated.hold = new Promise<void>((resolve) => (release = resolve));
+    const first = startEngine(storePath);
+    const id = first.startNew('sampleFanOut', { input: JSON.stringify({ count: 1, activity: 'sampleGated' }) });
+    while (gated.runs === 0) await new Promise((r) => setTimeout(r, 10));
+    const stopping = first.stop();
+    release();
+    await stopping;
+
+    const second = startEngine(storePath);
+    try {
+      expect(JSON.parse((await second.waitFor(id)).output ?? 'null')).toBe(1);
+      expect(gated.runs).toBe(1);
+    } finally {
+      await second.stop();
+    }
   });
 
   it('when the engine restarts on the same store, then pending timers, buffered events and suspensions carry over', async () => {

@@ -32,6 +32,15 @@ df.app.activity('samplePermanent', {
     throw new Error('disk on fire');
   },
 });
+/** Runs of `sampleGated`, and what each run waits on before it answers: a test holds it to stop an engine with the activity in flight. */
+export const gated = { runs: 0, hold: Promise.resolve() };
+df.app.activity('sampleGated', {
+  handler: async (n: number) => {
+    gated.runs += 1;
+    await gated.hold;
+    return n + 1;
+  },
+});
 /** Slow enough to be caught mid-flight by a kill; appends each execution to SAMPLE_EXEC_LOG. */
 df.app.activity('sampleSlowSquare', {
   handler: async (n: number) => {
