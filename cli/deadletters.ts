@@ -55,7 +55,7 @@ async function peekAll(receiver: ServiceBusReceiver): Promise<ServiceBusReceived
   }
 }
 
-const describe = (m: ServiceBusReceivedMessage) =>
+const deadLetterLine = (m: ServiceBusReceivedMessage) =>
   [
     `#${String(m.sequenceNumber)}`,
     `id ${String(m.messageId)}`,
@@ -137,7 +137,7 @@ export const deadlettersCommand = defineCommand({
       const held = await peekAll(receiver).finally(() => receiver.close());
       const numbers = new Set(held.map((m) => String(m.sequenceNumber)));
       if (asked.length === 0 && !values['replay-all']) {
-        for (const m of held) log(describe(m));
+        for (const m of held) log(deadLetterLine(m));
         log(`${held.length} dead letter(s) in ${positionals[0]!}`);
         return EXIT.ok;
       }
