@@ -15,6 +15,7 @@ import type { CsvLimits } from '../shared/domain/csv-limits';
 import type { LooseValue } from '../shared/domain/drift/infer';
 import { errors } from '../shared/domain/errors';
 import type { RawRows } from '../shared/domain/raw-rows';
+import { foreignSeparatorHint } from '../shared/domain/row-validation';
 
 export interface RawTable {
   columns: string[];
@@ -70,7 +71,12 @@ function appendRows(table: RawTable, rows: RawRows, file: string, mode: CellMode
 
 async function readCsvFile(file: string, mode: CellMode, limits?: CsvLimits): Promise<RawTable> {
   const table: RawTable = { columns: [], rowCount: 0, values: {} };
-  for await (const rows of readCsv(fs.createReadStream(file), { gzip: isGzipPath(file), ...(limits ? { limits } : {}) })) appendRows(table, rows, file, mode);
+  for await (const rows of readCsv(fs.createReadStream(file), { gzip: isGzipPath(file), ...(limits ? { limits } : {}) })) {
+    // Said before its rows read as broken quoting or missing columns, which would not say why.
+    const separator = table.columns.length === 0 ? foreignSeparatorHint(rows.columns) : undefined;
+    if (separator) throw errors.invalidInputFile(`${file}: ${separator}`);
+    appendRows(table, rows, file, mode);
+  }
   if (table.columns.length === 0) throw errors.validation(`${file}: empty file, a header row is needed`);
   return table;
 }

@@ -4,7 +4,7 @@
  * transforms, or as golden-record inputs.
  */
 import { errors } from '../shared/domain/errors';
-import { booleanValue, parseDateTime } from '../shared/domain/row-validation';
+import { booleanValue, FLOAT32_OVERFLOW, parseDateTime } from '../shared/domain/row-validation';
 import type { RowBatch } from '../shared/domain/tabular';
 import type { FeatureType } from '../shared/schemas/model';
 import type { RawTable } from './tables';
@@ -33,12 +33,26 @@ function numberOf(text: string, type: Exclude<CellType, 'categorical'>): number 
   return Number.isNaN(b) ? parseDateTime(text) : b;
 }
 
-/** One cell as a number (booleans 1/0, date-times epoch ms) or text (categorical); null when empty; an Error when unreadable. */
+/**
+ * One cell as a number (booleans 1/0, date-times epoch ms) or text (categorical); null when empty;
+ * an Error when unreadable, whose message completes "'<column>' is ...".
+ */
 function typedCell(text: string | null, type: CellType): number | string | null | Error {
   if (text === null || text.trim() === '') return null;
   if (type === 'categorical') return text;
   const value = numberOf(text, type);
-  return Number.isFinite(value) ? value : new Error(`${JSON.stringify(text)} is not ${WANTED[type]}`);
+  return Number.isFinite(value) ? value : new Error(`${JSON.stringify(text)}, not ${WANTED[type]}`);
+}
+
+/**
+ * A cell as a row of the model's input: also an Error for a number float32 cannot hold, which
+ * scoring rejects (row-validation.ts), so the training side leaves out the rows production would.
+ */
+function inputCell(text: string | null, type: CellType): number | string | null | Error {
+  const value = typedCell(text, type);
+  return typeof value === 'number' && Math.abs(value) >= FLOAT32_OVERFLOW
+    ? new Error(`${text}, which float32 (the model's input type) cannot hold`)
+    : value;
 }
 
 /**
@@ -80,7 +94,7 @@ export function typedBatch(table: RawTable, columns: readonly TypedColumn[]): Ty
   if (missing.length > 0) throw errors.invalidInputFile(`the file lacks column(s) ${missing.join(', ')}`);
   const rejected: TypedRows['rejected'] = [];
   const cells = columns.map((c) =>
-    (table.values[c.name] as (string | null)[]).map((text) => typedCell(text, c.type)),
+    (table.values[c.name] as (string | null)[]).map((text) => inputCell(text, c.type)),
   );
   const keptRows: number[] = [];
   for (let r = 0; r < table.rowCount; r += 1) {
@@ -123,9 +137,9 @@ export function goldenInputs(
   return Array.from({ length: table.rowCount }, (_, r) => {
     const input: Record<string, number | string | boolean> = {};
     for (const c of columns) {
-      const v = typedCell(byName.get(c.name)![r]!, c.type);
+      const v = inputCell(byName.get(c.name)![r]!, c.type);
       if (v instanceof Error)
-        throw errors.validation(`${file}: row ${r + 1}, column '${c.name}': ${v.message}`);
+        throw errors.validation(`${file}: row ${r + 1}, column '${c.name}' is ${v.message}`);
       if (v === null) continue;
       input[c.name] = c.type === 'boolean' ? v === 1 : v;
     }

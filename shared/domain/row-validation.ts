@@ -28,6 +28,35 @@ export function headerIndex(columns: readonly string[]): Map<string, number> {
 /** How many of the columns found a missing-column error names (`columnCount` says how many there were). */
 const ECHOED_COLUMNS = 100;
 
+const FOREIGN_SEPARATORS: readonly [string, string][] = [
+  [';', "';'"],
+  ['\t', 'tabs'],
+  ['|', "'|'"],
+];
+
+/** A header as a message can show it: the first ten names, each cut short, as JSON strings. */
+function headerShown(columns: readonly string[]): string {
+  const shown = columns.slice(0, 10).map((c) => JSON.stringify(c.length > 40 ? `${c.slice(0, 40)}…` : c));
+  return `${shown.join(', ')}${columns.length > 10 ? `, … (${columns.length} columns)` : ''}`;
+}
+
+/**
+ * What a header read as one column says about the file: a name holding ';', a tab or '|' is a
+ * file separated by that character (a spreadsheet's export in a comma-decimal locale, a TSV),
+ * which only a comma-separated reader misreads. A sentence telling what to do, or undefined.
+ */
+export function foreignSeparatorHint(columns: readonly string[]): string | undefined {
+  if (columns.length !== 1) return undefined;
+  const found = FOREIGN_SEPARATORS.find(([separator]) => columns[0]!.includes(separator));
+  if (!found) return undefined;
+  return `its header is one column, ${headerShown(columns)}: the file looks separated by ${found[1]}, and only comma-separated files are read; save it as comma-separated CSV`;
+}
+
+/** The header in a missing-column message, so that a typo, a case or a wrong delimiter shows at once. */
+export function headerDescribed(columns: readonly string[]): string {
+  return foreignSeparatorHint(columns) ?? `its header reads ${headerShown(columns)}`;
+}
+
 /**
  * Maps the model's columns to the file's. Missing feature, id, timestamp or segment-key columns
  * make the whole file unusable (INVALID_INPUT_FILE, listing all of them), and so does a needed
@@ -71,7 +100,7 @@ export function layoutColumns(model: ModelDefinition, columns: readonly string[]
           : `no row has the required field(s) ${listed}`
         : columns.length === 0
           ? 'the file has no header row'
-          : `the file lacks required column(s) ${listed}`;
+          : `the file lacks required column(s) ${listed}; ${headerDescribed(columns)}`;
     // The columns found are echoed to help spot a typo, a few of them: rows of the scoring API may
     // bring hundreds of thousands of fields of their own, and the answer would echo every one.
     const echoed = columns.slice(0, ECHOED_COLUMNS);

@@ -1,7 +1,7 @@
 import { actualsIdOf } from '../../domain/actuals';
 import { errors, isDomainError, parseOrThrow } from '../../domain/errors';
 import { lakePathProblem, lakePaths } from '../../domain/lake-paths';
-import { headerIndex } from '../../domain/row-validation';
+import { headerDescribed, headerIndex } from '../../domain/row-validation';
 import { windowFromId, windowLengthMs, windowOf } from '../../domain/windows';
 import type { TabularFiles } from '../../ports/tabular-files';
 import type { ActualsJoinInput, ActualsJoinPlan, ActualsPlanInput, ActualsPlanResult, CandidateRun } from '../../schemas/actuals';
@@ -150,12 +150,6 @@ async function candidateRuns(deps: ActualsDeps, definition: ModelDefinition, sin
   return out;
 }
 
-/** A header as a record can show it: the first names, each cut short, as JSON strings. */
-function headerShown(columns: readonly string[]): string {
-  const shown = columns.slice(0, 10).map((c) => JSON.stringify(c.length > 40 ? `${c.slice(0, 40)}…` : c));
-  return `${shown.join(', ')}${columns.length > 10 ? `, … (${columns.length} columns)` : ''}`;
-}
-
 /**
  * The actuals file's chunks and rows, once its header has the model's id and target columns (each
  * once). Read while the file is the version being joined: a failure on a newer version says so.
@@ -169,7 +163,7 @@ async function readActualsLayout(deps: ActualsDeps, definition: ModelDefinition,
     if (missing.length > 0) {
       // The record keeps the message only: what the header holds shows a wrong delimiter or line ending at once.
       throw errors.invalidInputFile(
-        `the actuals file lacks the column(s) ${missing.map((c) => `'${c}'`).join(', ')} (the model's id and target columns); its header reads ${headerShown(actuals.columns)}`,
+        `the actuals file lacks the column(s) ${missing.map((c) => `'${c}'`).join(', ')} (the model's id and target columns); ${headerDescribed(actuals.columns)}`,
         { missing, columns: actuals.columns },
       );
     }

@@ -542,7 +542,10 @@ describe('actuals join (use cases, in memory)', () => {
   it('when the file is not comma-separated, then the failed record shows the header as it was read, so the cause is visible; lines ended by CR alone are named', async () => {
     const { w } = await world();
     const semicolons = await joinInProcess(w, await dropActuals(w, 'semicolons.csv', 'id;sales\nd0;7\n'));
-    expect(semicolons.record).toMatchObject({ state: 'failed', error: `the actuals file lacks the column(s) 'id', 'sales' (the model's id and target columns); its header reads "id;sales"` });
+    expect(semicolons.record).toMatchObject({
+      state: 'failed',
+      error: `the actuals file lacks the column(s) 'id', 'sales' (the model's id and target columns); its header is one column, "id;sales": the file looks separated by ';', and only comma-separated files are read; save it as comma-separated CSV`,
+    });
     const classicMac = await joinInProcess(w, await dropActuals(w, 'cr.csv', 'id,sales\rd0,7\rd1,1\r'));
     // Lines ended by CR alone are named as such, not read as one header of whole lines.
     expect(classicMac.record).toMatchObject({ state: 'failed', error: expect.stringMatching(/^the file's lines end with a lone carriage return \(CR.*save it with LF or CRLF line ends$/) });

@@ -174,7 +174,7 @@ describe('mlops fit, transform, package and check on the command line', () => {
     ]);
     expect(typed).toMatchObject({ code: 0, err: '' });
     expect(typed.out).toContain(
-      '1 of 4 rows left out (first: row 3: \'kw\' is "oops" is not a finite number)',
+      '1 of 4 rows left out (first: row 3: \'kw\' is "oops", not a finite number)',
     );
     const fitted = JSON.parse(fs.readFileSync(file('f.json'), 'utf8')) as {
       inputs: unknown;
@@ -379,6 +379,42 @@ describe('mlops fit, transform, package and check on the command line', () => {
     expect(twice).toMatchObject({ code: 0, err: '' });
     const rows = await readParquetRows(fs.readFileSync(file('x.parquet')));
     expect(rows).toEqual([{ id: 'm1', y: 1, kw: 3, kw2: 3 }]);
+  });
+
+  it('when a cell is one scoring rejects (text, NaN, a number float32 cannot hold), then `mlops transform` leaves its row out with the reason, as scoring quarantines it', async () => {
+    const fitted = file('fitted.json', kwTwice);
+    file('data.csv', 'id,kw\nm1,3\nm2,1e39\nm3,-4e38\nm4,NaN\nm5,3e38\n');
+    const result = await runCli(transformCommand, [fitted, file('data.csv'), '-o', file('x.parquet')]);
+    expect(result).toMatchObject({ code: 0, err: '' });
+    expect(result.out).toContain('5 rows read: 2 transformed');
+    // 3e38 is below float32's largest value: scoring feeds it, and so does the training matrix.
+    expect(await readParquetRows(fs.readFileSync(file('x.parquet')))).toEqual([
+      { id: 'm1', kw: 3, kw2: 3 },
+      { id: 'm5', kw: Math.fround(3e38), kw2: Math.fround(3e38) },
+    ]);
+    const rejected = fs.readFileSync(file('x.parquet.rejected.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown);
+    expect(rejected).toEqual([
+      { row: 2, reason: "'kw' is 1e39, which float32 (the model's input type) cannot hold" },
+      { row: 3, reason: "'kw' is -4e38, which float32 (the model's input type) cannot hold" },
+      { row: 4, reason: '\'kw\' is "NaN", not a number, a boolean or an ISO 8601 date-time' },
+    ]);
+  });
+
+  it.each([
+    [';', "';'"],
+    ['\t', 'tabs'],
+  ])('when a CSV file is separated by %j, then fit and transform say so and what to do, instead of a broken quote or a missing column', async (separator, named) => {
+    const fitted = file('fitted.json', kwTwice);
+    const data = file('data.csv', ['id,kw,note', 'm1,3,"a, b"', 'm2,4,c'].map((l) => l.replaceAll(',', separator)).join('\n') + '\n');
+    const header = JSON.stringify(['id', 'kw', 'note'].join(separator));
+    const told = `INVALID_INPUT_FILE: ${data}: its header is one column, ${header}: the file looks separated by ${named}, and only comma-separated files are read; save it as comma-separated CSV\n`;
+    const transformed = await runCli(transformCommand, [fitted, data, '-o', file('x.parquet')]);
+    expect(transformed).toMatchObject({ code: 1, err: `mlops transform: ${told}` });
+    const spec = file('spec.json', JSON.stringify({ specVersion: 1, steps: [{ type: 'standardize', columns: ['kw'] }], output: ['kw'] }));
+    const fittedAgain = await runCli(fitCommand, [spec, data, '-o', file('f.json')]);
+    expect(fittedAgain).toMatchObject({ code: 1, err: `mlops fit: ${told}` });
+    expect(fs.existsSync(file('x.parquet'))).toBe(false);
+    expect(fs.existsSync(file('f.json'))).toBe(false);
   });
 
   it('when --keep is given twice, then the columns of both are kept (not only the last)', async () => {

@@ -145,6 +145,22 @@ describe('row validation', () => {
     );
   });
 
+  it('when a file lacks required columns, then the message shows its header (ten names, then a count), or says it looks separated by another character than commas', () => {
+    expect(() => layoutColumns(model(), ['id', 'Age', 'other'])).toThrow(
+      expect.objectContaining({ message: expect.stringMatching(/; its header reads "id", "Age", "other"$/) as string }),
+    );
+    const wide = Array.from({ length: 25 }, (_, k) => `f${k}`);
+    expect(() => layoutColumns(model(), wide)).toThrow(
+      expect.objectContaining({ message: expect.stringMatching(/; its header reads "f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", … \(25 columns\)$/) as string }),
+    );
+    const piped = header.replaceAll(',', '|');
+    expect(() => layoutColumns(model(), [piped])).toThrow(
+      expect.objectContaining({ message: expect.stringContaining(`; its header is one column, ${JSON.stringify(`${piped.slice(0, 40)}…`)}: the file looks separated by '|', and only comma-separated files are read; save it as comma-separated CSV`) as string }),
+    );
+    // One column without such a character is just a file with the wrong columns.
+    expect(() => layoutColumns(model(), ['id age'])).toThrow(expect.objectContaining({ message: expect.stringMatching(/; its header reads "id age"$/) as string }));
+  });
+
   it('when date-times have no offset, then they are read as UTC', () => {
     expect(parseDateTime('2024-03-01 12:30')).toBe(Date.UTC(2024, 2, 1, 12, 30));
     expect(parseDateTime('2024-03-01T12:30:00+02:00')).toBe(Date.UTC(2024, 2, 1, 10, 30));

@@ -234,7 +234,14 @@ describe('scoreChunk with a linear regressor', () => {
     });
     await expect(planChunks({ files }, version.definition, 'drops/churn/missing.csv')).rejects.toMatchObject({
       code: 'INVALID_INPUT_FILE',
-      message: "the file lacks required column(s) 'x3', 'ts', 'region'",
+      message: "the file lacks required column(s) 'x3', 'ts', 'region'; its header reads \"id\", \"x1\", \"x2\"",
+    });
+    // A file separated by semicolons reads as one column: the message says why and what to do.
+    await lake.write('drops/churn/semicolons.csv', Buffer.from('id;ts;region;x1;x2;x3\n1;2026-01-01;north;1;2;3\n'));
+    await expect(planChunks({ files }, version.definition, 'drops/churn/semicolons.csv')).rejects.toMatchObject({
+      code: 'INVALID_INPUT_FILE',
+      message:
+        "the file lacks required column(s) 'id', 'x1', 'x2', 'x3', 'ts', 'region'; its header is one column, \"id;ts;region;x1;x2;x3\": the file looks separated by ';', and only comma-separated files are read; save it as comma-separated CSV",
     });
     await expect(planChunks({ files }, version.definition, 'drops/churn/data.xlsx')).rejects.toMatchObject({ code: 'INVALID_INPUT_FILE' });
     await expect(planChunks({ files }, version.definition, 'drops/churn/none.csv')).rejects.toMatchObject({ code: 'NOT_FOUND' });
@@ -381,7 +388,7 @@ describe('scoreChunk with a tree-ensemble classifier on Parquet', () => {
     const files = new LakeTabularFiles(lake);
     await expect(planChunks({ files }, definition, 'drops/tiers/missing.parquet')).rejects.toMatchObject({
       code: 'INVALID_INPUT_FILE',
-      message: "the file lacks required column(s) 'spend', 'visits'",
+      message: "the file lacks required column(s) 'spend', 'visits'; its header reads \"customer\"",
     });
     const { summaries } = await scoreAll(lake, v, 'drops/tiers/types.parquet');
     expect(summaries[0]).toMatchObject({ rowsRead: 3, rowsScored: 1, rowsRejected: 2 });
