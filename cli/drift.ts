@@ -122,9 +122,18 @@ const featureType = (model: ModelDefinition, name: string): InferredType | undef
   return feature.type === 'numeric' || feature.type === 'datetime' ? feature.type : 'categorical';
 };
 
-function requireInBoth(names: readonly string[], reference: RawTable, current: RawTable): void {
-  const missing = names.filter((c) => !reference.columns.includes(c) || !current.columns.includes(c));
-  if (missing.length > 0) throw new UsageError(`column(s) not in both files: ${missing.join(', ')}`);
+/** Refuses columns a file lacks, saying which file lacks each (and `advice`, what to do instead). */
+function requireInBoth(names: readonly string[], reference: RawTable, current: RawTable, advice = ''): void {
+  const where = (c: string) => {
+    const inReference = reference.columns.includes(c);
+    const inCurrent = current.columns.includes(c);
+    return inReference && inCurrent ? undefined : !inReference && !inCurrent ? 'in neither' : inReference ? 'not in the current file' : 'not in the reference';
+  };
+  const missing = names.flatMap((c) => {
+    const why = where(c);
+    return why ? [`${c} (${why})`] : [];
+  });
+  if (missing.length > 0) throw new UsageError(`column(s) not in both files: ${missing.join(', ')}${advice}`);
 }
 
 /**
@@ -166,7 +175,7 @@ export function planColumns(
     }
     return { tested, excluded, segmentKeys };
   }
-  requireInBoth(reference.columns, reference, current);
+  requireInBoth(reference.columns, reference, current, '; name the columns to compare with --columns a,b');
   for (const name of reference.columns) {
     const samples = [reference.values[name]!, current.values[name]!];
     const type = inferColumnType(samples);

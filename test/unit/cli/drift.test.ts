@@ -171,6 +171,26 @@ describe('mlops drift', () => {
     expect(ragged.code).toBe(2);
     expect(ragged.stderr).toMatch(/row 2 has 1 fields, the header has 2/);
   });
+
+  test('when the current file lacks a column of the reference, then the message says which file lacks it and how to compare the others; a semicolon-separated file is named as such', async () => {
+    const write = (name: string, text: string) => {
+      const file = path.join(tmp, name);
+      fs.writeFileSync(file, text);
+      return file;
+    };
+    const ref = write('ref.csv', `x,plan\n${Array.from({ length: 40 }, (_, i) => `${i},p${i % 3}`).join('\n')}\n`);
+    const cur = write('cur.csv', `x,extra\n${Array.from({ length: 40 }, (_, i) => `${i},e`).join('\n')}\n`);
+    const lacking = await mlopsDrift(ref, cur);
+    expect([lacking.code, lacking.stdout]).toEqual([2, '']);
+    expect(lacking.stderr).toMatch(/^mlops drift: column\(s\) not in both files: plan \(not in the current file\); name the columns to compare with --columns a,b\n/);
+    expect((await mlopsDrift(ref, cur, '--columns', 'x')).code).toBe(0);
+    const named = await mlopsDrift(ref, cur, '--columns', 'x,extra');
+    expect(named.stderr).toMatch(/^mlops drift: column\(s\) not in both files: extra \(not in the reference\)\n/);
+
+    const semicolons = await mlopsDrift(ref, write('semi.csv', 'x;plan\n1;p1\n'));
+    expect(semicolons.code).toBe(2);
+    expect(semicolons.stderr).toContain(`semi.csv: its header is one column, "x;plan": the file looks separated by ';', and only comma-separated files are read; save it as comma-separated CSV`);
+  });
 });
 
 describe('mlops drift on hostile inputs', () => {
