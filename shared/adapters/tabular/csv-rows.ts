@@ -170,7 +170,7 @@ export class CsvRows implements RawRows {
     if (flags & ROW_FIELD_TOO_LONG) return `a field is longer than ${bytes(this.limits.maxFieldBytes)} (the field bound)`;
     if (flags & ROW_MALFORMED) return 'malformed quoting (a stray quote or text after a closing quote)';
     if (flags & ROW_HIGH_BYTES && !isUtf8(this.buf.subarray(this.index.rowStart[row], this.index.rowEnd[row])))
-      return 'the row is not valid UTF-8';
+      return 'the row is not valid UTF-8 (Latin-1 or another legacy encoding?): save the file as UTF-8';
     return undefined;
   }
 

@@ -142,7 +142,7 @@ describe('scoreChunk with a linear regressor', () => {
     expect(q.map((r) => r.row)).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
     expect(q[0]).toEqual({ row: 2, reason: `'x1' is "abc", not a number`, cells: ['b', '', 'n', 'abc', '2', '3', 'x'] });
     expect(q[4]).toEqual({ row: 6, reason: `'x2' is missing and no imputer covers it`, cells: ['f', '', 'n', '1', '', '3', 'x'] });
-    expect(q[7]).toMatchObject({ row: 9, reason: 'the row is not valid UTF-8', rawBase64: Buffer.from('i,,n,1,2,3,\xff\n', 'latin1').toString('base64') });
+    expect(q[7]).toMatchObject({ row: 9, reason: 'the row is not valid UTF-8 (Latin-1 or another legacy encoding?): save the file as UTF-8', rawBase64: Buffer.from('i,,n,1,2,3,\xff\n', 'latin1').toString('base64') });
     const out = await readParquetRows(lake.body(s.partPath));
     expect(out.map((o) => [o.id, o.prediction, o.source_row])).toEqual([
       ['a', version.predict([1, 2, 3]), 1],
