@@ -38,6 +38,18 @@ export function refuseOverwritingInputs(
   }
 }
 
+/** Endings that name another format than Parquet: a file so named is taken for that format by the next reader. */
+const OTHER_FORMAT = /\.(csv|csv\.gz|tsv|txt|json|jsonl|xlsx)$/i;
+
+/** Refuses a Parquet output named like another format (`out.csv`), which would read as that format's garbage. */
+export function refuseNonParquetNames(outputs: readonly string[]): void {
+  for (const file of outputs) {
+    const ending = OTHER_FORMAT.exec(file)?.[0];
+    if (ending)
+      throw errors.validation(`the output ${file} would be a Parquet file under a ${ending} name, which readers take for ${ending.slice(1).toUpperCase()}: name it .parquet`);
+  }
+}
+
 /** Refuses an output path where a folder is (before any work is done for it). */
 export function refuseFolderOutputs(outputs: readonly string[]): void {
   for (const file of outputs)

@@ -15,7 +15,7 @@ import { type ChunkTargets, defaultChunkTargets, planChunks } from '../shared/us
 import { scoreChunk } from '../shared/usecases/score-chunk';
 import { plainArgs, repeatedOption } from './command';
 import { CSV_LIMIT_OPTIONS, CSV_LIMITS_USAGE, csvLimitValue } from './csv-options';
-import { refuseFolderOutputs, refuseOverwritingInputs } from './output-files';
+import { refuseFolderOutputs, refuseNonParquetNames, refuseOverwritingInputs } from './output-files';
 import { scoreInParts } from './score-parts';
 import { artifactFileOf, localFile, readManifest, versionPackage } from './version-package';
 
@@ -58,6 +58,7 @@ export async function scoreFiles(
   const quarantine = `${output}.rejected.jsonl`;
   refuseFolderOutputs([output, quarantine]);
   refuseOverwritingInputs([output, quarantine], { 'input file': input, manifest: manifestFile, 'model artifact': artifactFileOf(manifestFile, manifest) }, 'scoring');
+  refuseNonParquetNames([output]);
   const pkg = versionPackage(manifestFile, manifest);
   const runtime = new OnnxModelRuntime();
   try {

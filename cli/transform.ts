@@ -8,7 +8,7 @@ import { parseOrThrow } from '../shared/domain/errors';
 import { applyTransforms, fittedTransformsSchema } from '../shared/domain/transforms';
 import type { OutputColumn } from '../shared/ports/tabular-files';
 import { defineCommand, EXIT, UsageError } from './command';
-import { refuseOverwritingInputs, writeFilesInPlace } from './output-files';
+import { refuseNonParquetNames, refuseOverwritingInputs, writeFilesInPlace } from './output-files';
 import { type RawTable, readTable } from './tables';
 import { typedBatch, type TypedColumn } from './typed-table';
 import { readJsonFile } from './version-package';
@@ -49,6 +49,7 @@ export const transformCommand = defineCommand({
     if (!values.out) throw new UsageError('--out <features.parquet> is required');
     const rejectedFile = `${values.out}.rejected.jsonl`;
     refuseOverwritingInputs([values.out, rejectedFile], { 'fitted transforms': fittedFile, 'data file': dataFile }, 'transforming');
+    refuseNonParquetNames([values.out]);
     const fitted = parseOrThrow(
       fittedTransformsSchema,
       readJsonFile(fittedFile, 'fitted transforms'),

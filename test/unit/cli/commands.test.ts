@@ -417,6 +417,15 @@ describe('mlops fit, transform, package and check on the command line', () => {
     expect(fs.existsSync(file('f.json'))).toBe(false);
   });
 
+  it('when the output is named like another format (features.csv), then `mlops transform` refuses it instead of writing Parquet under that name', async () => {
+    const result = await runCli(transformCommand, [file('fitted.json', kwTwice), file('data.csv', 'id,kw\nm1,3\n'), '-o', file('features.csv')]);
+    expect(result).toMatchObject({
+      code: 1,
+      err: `mlops transform: VALIDATION_ERROR: the output ${file('features.csv')} would be a Parquet file under a .csv name, which readers take for CSV: name it .parquet\n`,
+    });
+    expect(fs.existsSync(file('features.csv'))).toBe(false);
+  });
+
   it('when --keep is given twice, then the columns of both are kept (not only the last)', async () => {
     const fitted = file('fitted.json', kwTwice);
     file('data.csv', 'id,kw,w,y\nm1,3,0.5,1\n');

@@ -278,6 +278,20 @@ describe('mlops score', () => {
     expect(fs.readFileSync(path.join(dir, 'artifacts', 'model.onnx'))).toEqual(fx.bytes);
   });
 
+  it('when the output is named like another format (out.csv), then the run is refused before scoring instead of writing Parquet under that name', async () => {
+    dir = manifestDir();
+    const input = path.join(dir, 'in.csv');
+    fs.writeFileSync(input, 'meter,kw,temp,site\nm1,1,10,a\n');
+    for (const name of ['out.csv', 'out.CSV.gz', 'out.json']) {
+      await expect(scoreOut({ input, output: path.join(dir, name) })).rejects.toMatchObject({
+        code: 'VALIDATION_ERROR',
+        message: expect.stringMatching(/would be a Parquet file under a \.\S+ name, which readers take for \S+: name it \.parquet$/) as string,
+      });
+      expect(fs.existsSync(path.join(dir, name))).toBe(false);
+    }
+    await expect(scoreOut({ input, output: path.join(dir, 'predictions') })).resolves.toBe(0);
+  });
+
   it('when a run finds no data rows or fails, then the output and quarantine of the earlier run are left as they were, and it says so', async () => {
     dir = manifestDir();
     const out = path.join(dir, 'out.parquet');
