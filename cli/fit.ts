@@ -9,7 +9,7 @@ import { modelDraftSchema } from '../shared/schemas/model';
 import { defineCommand, EXIT, UsageError } from './command';
 import { refuseOverwritingInputs, writeFileInPlace } from './output-files';
 import { readTable } from './tables';
-import { inferColumnTypes, typedBatch, type TypedColumn } from './typed-table';
+import { inferColumnTypes, mostlyNumericCategories, typedBatch, type TypedColumn } from './typed-table';
 import { readJsonFile } from './version-package';
 
 const USAGE = `usage: mlops fit <spec.json> <training.csv|.csv.gz|.parquet> --out <fitted.json> [--model <model.json>]
@@ -46,9 +46,14 @@ export const fitCommand = defineCommand({
     const spec = parseTransformSpec(readJsonFile(specFile, 'transform spec'));
     const table = await readTable(dataFile, { mode: 'text' });
     if (table.rowCount === 0) throw errors.insufficientData(`${dataFile} has no data rows: there is nothing to fit on`);
-    const columns = values.model
-      ? modelColumns(values.model, table.columns)
-      : inferColumnTypes(table, categoricalColumns(spec));
+    const named = categoricalColumns(spec);
+    const columns = values.model ? modelColumns(values.model, table.columns) : inferColumnTypes(table, named);
+    if (!values.model)
+      for (const c of mostlyNumericCategories(table, columns, named))
+        log(
+          `'${c.name}' is read as categorical: ${c.others} of its ${c.cells} cells are not numbers (first: row ${c.first.row}, ${JSON.stringify(c.first.text)}); ` +
+            'give --model to type it as numeric, leaving those rows out',
+        );
     const { batch, rejected } = typedBatch(table, columns);
     if (rejected.length > 0)
       log(

@@ -80,6 +80,32 @@ export function inferColumnTypes(table: RawTable, categorical: ReadonlySet<strin
   });
 }
 
+/**
+ * Columns typed categorical although most of their cells are numbers: a numeric column with a
+ * few cells of text (`nan`, `n/a`), which a numeric step then refuses as categorical. Each with
+ * its count of other cells and the first one, so the user sees why.
+ */
+export function mostlyNumericCategories(
+  table: RawTable,
+  columns: readonly TypedColumn[],
+  named: ReadonlySet<string>,
+): { name: string; cells: number; others: number; first: { row: number; text: string } }[] {
+  return columns.flatMap((c) => {
+    if (c.type !== 'categorical' || named.has(c.name)) return [];
+    let cells = 0;
+    let first: { row: number; text: string } | undefined;
+    let others = 0;
+    (table.values[c.name] as (string | null)[]).forEach((text, r) => {
+      if (text === null || text.trim() === '') return;
+      cells += 1;
+      if (!(typedCell(text, 'numeric') instanceof Error)) return;
+      others += 1;
+      first ??= { row: r + 1, text };
+    });
+    return first && others * 2 < cells ? [{ name: c.name, cells, others, first }] : [];
+  });
+}
+
 export interface TypedRows {
   batch: RowBatch;
   /** Table row (0-based) of each batch row. */

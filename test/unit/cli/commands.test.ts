@@ -164,6 +164,10 @@ describe('mlops fit, transform, package and check on the command line', () => {
     ]);
     // 'kw' holds text in one row: without a model it is a categorical column, which standardize refuses.
     expect(inferred.err).toContain("column 'kw' is categorical, a numeric column is needed");
+    // The output says why first, and what to do; 'site' is categorical by the spec and not named.
+    expect(inferred.out).toBe(
+      '\'kw\' is read as categorical: 1 of its 4 cells are not numbers (first: row 3, "oops"); give --model to type it as numeric, leaving those rows out\n',
+    );
     const typed = await runCli(fitCommand, [
       file('spec.json'),
       file('data.csv'),
