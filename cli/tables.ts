@@ -45,25 +45,36 @@ function looseCell(rows: RawRows, column: number, row: number): LooseValue {
 
 const textCell = (rows: RawRows, column: number, row: number): string | null => (rows.isEmpty(column, row) ? null : rows.text(column, row));
 
-function appendRows(table: RawTable, rows: RawRows, file: string, mode: CellMode): void {
+/**
+ * The columns a table keeps, by their index in the file: all but those without a name (the empty
+ * columns trailing commas make, as spreadsheets export them), which nothing can name (a spec,
+ * --id, --keep, --columns) and scoring ignores as extra columns. Two of one name are refused.
+ */
+function namedColumns(columns: readonly string[], file: string): number[] {
+  const kept = columns.flatMap((name, i) => (name.trim() === '' ? [] : [i]));
+  const duplicate = kept.find((i) => columns.indexOf(columns[i]!) !== i);
+  if (duplicate !== undefined) throw errors.validation(`${file}: column '${columns[duplicate]}' appears twice in the header`);
+  return kept;
+}
+
+/** Appends a batch's rows, `kept` the file's columns the table holds (namedColumns). */
+function appendRows(table: RawTable, rows: RawRows, file: string, mode: CellMode, kept: readonly number[]): void {
   const cell = mode === 'text' ? textCell : looseCell;
   if (table.columns.length === 0) {
-    const duplicate = rows.columns.find((name, i) => rows.columns.indexOf(name) !== i);
-    if (duplicate !== undefined) throw errors.validation(`${file}: column '${duplicate}' appears twice in the header`);
-    table.columns = [...rows.columns];
+    table.columns = kept.map((i) => rows.columns[i]!);
     for (const name of table.columns) table.values[name] = [];
   }
   for (let r = 0; r < rows.rowCount; r++) {
     const defect = rows.defect(r);
     if (defect) throw errors.invalidInputFile(`${file}: row ${rows.rowNumber(r)}: ${defect}`);
-    if (rows.fieldCount(r) !== table.columns.length) {
+    if (rows.fieldCount(r) !== rows.columns.length) {
       throw errors.invalidInputFile(
-        `${file}: row ${rows.rowNumber(r)} has ${rows.fieldCount(r)} fields, the header has ${table.columns.length}`,
+        `${file}: row ${rows.rowNumber(r)} has ${rows.fieldCount(r)} fields, the header has ${rows.columns.length}`,
       );
     }
   }
-  table.columns.forEach((name, c) => {
-    const out = table.values[name]!;
+  kept.forEach((c, k) => {
+    const out = table.values[table.columns[k]!]!;
     for (let r = 0; r < rows.rowCount; r++) out.push(cell(rows, c, r));
   });
   table.rowCount += rows.rowCount;
@@ -71,13 +82,17 @@ function appendRows(table: RawTable, rows: RawRows, file: string, mode: CellMode
 
 async function readCsvFile(file: string, mode: CellMode, limits?: CsvLimits): Promise<RawTable> {
   const table: RawTable = { columns: [], rowCount: 0, values: {} };
+  let kept: number[] | undefined;
   for await (const rows of readCsv(fs.createReadStream(file), { gzip: isGzipPath(file), ...(limits ? { limits } : {}) })) {
-    // Said before its rows read as broken quoting or missing columns, which would not say why.
-    const separator = table.columns.length === 0 ? foreignSeparatorHint(rows.columns) : undefined;
-    if (separator) throw errors.invalidInputFile(`${file}: ${separator}`);
-    appendRows(table, rows, file, mode);
+    if (!kept) {
+      // Said before its rows read as broken quoting or missing columns, which would not say why.
+      const separator = foreignSeparatorHint(rows.columns);
+      if (separator) throw errors.invalidInputFile(`${file}: ${separator}`);
+      kept = namedColumns(rows.columns, file);
+    }
+    appendRows(table, rows, file, mode, kept);
   }
-  if (table.columns.length === 0) throw errors.validation(`${file}: empty file, a header row is needed`);
+  if (!kept) throw errors.validation(`${file}: empty file, a header row is needed`);
   return table;
 }
 
@@ -85,9 +100,12 @@ async function readParquetFile(file: string, mode: CellMode): Promise<RawTable> 
   const buffer = await hyparquet.asyncBufferFromFile(file);
   const metadata = await readParquetMetadata(buffer);
   const columns = parquetColumns(metadata);
-  const table: RawTable = { columns, rowCount: 0, values: Object.fromEntries(columns.map((c) => [c, []])) };
+  const table: RawTable = { columns: [], rowCount: 0, values: {} };
+  const kept = namedColumns(columns, file);
   const groups = { start: 0, end: metadata.row_groups.length, columns, firstRowNumber: 1 };
-  for await (const rows of readParquetRowGroups(buffer, metadata, groups)) appendRows(table, rows, file, mode);
+  for await (const rows of readParquetRowGroups(buffer, metadata, groups)) appendRows(table, rows, file, mode, kept);
+  if (table.columns.length === 0) table.columns = kept.map((i) => columns[i]!);
+  for (const name of table.columns) table.values[name] ??= [];
   return table;
 }
 

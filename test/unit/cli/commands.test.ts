@@ -421,6 +421,20 @@ describe('mlops fit, transform, package and check on the command line', () => {
     expect(fs.existsSync(file('f.json'))).toBe(false);
   });
 
+  it('when a file has empty columns without a name (trailing commas, as spreadsheets export), then fit and transform read it as scoring does, leaving them out', async () => {
+    const data = file('data.csv', 'id,kw,,\nm1,3,,\nm2,5,,\n');
+    const spec = file('spec.json', JSON.stringify({ specVersion: 1, steps: [{ type: 'standardize', columns: ['kw'] }], output: ['kw'] }));
+    expect(await runCli(fitCommand, [spec, data, '-o', file('f.json')])).toMatchObject({ code: 0, err: '' });
+    expect(await runCli(transformCommand, [file('f.json'), data, '-o', file('x.parquet')])).toMatchObject({ code: 0, err: '' });
+    expect(await readParquetRows(fs.readFileSync(file('x.parquet')))).toEqual([
+      { id: 'm1', kw: -1 },
+      { id: 'm2', kw: 1 },
+    ]);
+    // Two columns of one real name are still refused: which one would a step read?
+    const twice = await runCli(transformCommand, [file('f.json'), file('twice.csv', 'id,kw,kw\nm1,3,4\n'), '-o', file('y.parquet')]);
+    expect(twice).toMatchObject({ code: 1, err: expect.stringContaining("column 'kw' appears twice in the header") as string });
+  });
+
   it('when the output is named like another format (features.csv), then `mlops transform` refuses it instead of writing Parquet under that name', async () => {
     const result = await runCli(transformCommand, [file('fitted.json', kwTwice), file('data.csv', 'id,kw\nm1,3\n'), '-o', file('features.csv')]);
     expect(result).toMatchObject({

@@ -187,6 +187,13 @@ describe('mlops drift', () => {
     const named = await mlopsDrift(ref, cur, '--columns', 'x,extra');
     expect(named.stderr).toMatch(/^mlops drift: column\(s\) not in both files: extra \(not in the reference\)\n/);
 
+    // Trailing commas (a spreadsheet's empty columns) make columns without a name: left out, not refused.
+    const trailing = write('trailing.csv', `x,plan,,\n${Array.from({ length: 40 }, (_, i) => `${i},p${i % 3},,`).join('\n')}\n`);
+    const padded = await mlopsDrift(trailing, ref, '--json');
+    expect([padded.code, padded.stderr]).toEqual([0, '']);
+    const report = JSON.parse(padded.stdout) as { columns: { name: string }[]; excluded: { name: string }[] };
+    expect([...report.columns, ...report.excluded].map((c) => c.name).sort()).toEqual(['plan', 'x']);
+
     const semicolons = await mlopsDrift(ref, write('semi.csv', 'x;plan\n1;p1\n'));
     expect(semicolons.code).toBe(2);
     expect(semicolons.stderr).toContain(`semi.csv: its header is one column, "x;plan": the file looks separated by ';', and only comma-separated files are read; save it as comma-separated CSV`);
