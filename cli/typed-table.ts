@@ -4,7 +4,7 @@
  * transforms, or as golden-record inputs.
  */
 import { errors } from '../shared/domain/errors';
-import { booleanValue, FLOAT32_OVERFLOW, parseDateTime } from '../shared/domain/row-validation';
+import { booleanValue, FLOAT32_OVERFLOW, headerDescribed, parseDateTime } from '../shared/domain/row-validation';
 import type { RowBatch } from '../shared/domain/tabular';
 import type { FeatureType } from '../shared/schemas/model';
 import type { RawTable } from './tables';
@@ -117,7 +117,7 @@ export interface TypedRows {
 /** The columns as a RowBatch; rows with an unreadable cell are left out and listed with the reason. */
 export function typedBatch(table: RawTable, columns: readonly TypedColumn[]): TypedRows {
   const missing = columns.filter((c) => !table.values[c.name]).map((c) => `'${c.name}'`);
-  if (missing.length > 0) throw errors.invalidInputFile(`the file lacks column(s) ${missing.join(', ')}`);
+  if (missing.length > 0) throw errors.invalidInputFile(`the file lacks column(s) ${missing.join(', ')}; ${headerDescribed(table.columns)}`);
   const rejected: TypedRows['rejected'] = [];
   const cells = columns.map((c) =>
     (table.values[c.name] as (string | null)[]).map((text) => inputCell(text, c.type)),

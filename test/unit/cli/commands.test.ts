@@ -435,6 +435,11 @@ describe('mlops fit, transform, package and check on the command line', () => {
     expect(twice).toMatchObject({ code: 1, err: expect.stringContaining("column 'kw' appears twice in the header") as string });
   });
 
+  it('when the data lacks an input column of the fitted transforms, then `mlops transform` names it and shows the header, so a typo or another case shows', async () => {
+    const result = await runCli(transformCommand, [file('fitted.json', kwTwice), file('data.csv', 'id,KW\nm1,3\n'), '-o', file('x.parquet')]);
+    expect(result).toMatchObject({ code: 1, err: 'mlops transform: INVALID_INPUT_FILE: the file lacks column(s) \'kw\'; its header reads "id", "KW"\n' });
+  });
+
   it('when the output is named like another format (features.csv), then `mlops transform` refuses it instead of writing Parquet under that name', async () => {
     const result = await runCli(transformCommand, [file('fitted.json', kwTwice), file('data.csv', 'id,kw\nm1,3\n'), '-o', file('features.csv')]);
     expect(result).toMatchObject({
