@@ -25,6 +25,9 @@ export function headerIndex(columns: readonly string[]): Map<string, number> {
   return index;
 }
 
+/** What a date-time cell should look like, for the reasons of those that do not read. */
+const ISO_EXAMPLE = '(such as 2026-11-01T10:00:00Z, or 2026-11-01 10:00 read as UTC)';
+
 /** How many of the columns found a missing-column error names (`columnCount` says how many there were). */
 const ECHOED_COLUMNS = 100;
 
@@ -233,7 +236,7 @@ function otherNumericColumn(rows: RawRows, column: number, feature: Feature & { 
       else values[r] = b;
     } else {
       const t = parseDateTime(text);
-      if (Number.isNaN(t)) problems.add(r, `not_a_datetime:${name}`, `'${name}' is ${show(text)}, not a date-time`);
+      if (Number.isNaN(t)) problems.add(r, `not_a_datetime:${name}`, `'${name}' is ${show(text)}, not an ISO 8601 date-time ${ISO_EXAMPLE}`);
       else values[r] = t;
     }
   }
@@ -313,7 +316,7 @@ export function validateRows(rows: RawRows, layout: ColumnLayout): ValidatedRows
       if (unreadable[r] || rows.isEmpty(column, r)) continue;
       const native = rows.epochMillis?.(column, r);
       const t = native !== undefined && !Number.isNaN(native) ? native : parseDateTime(rows.text(column, r));
-      if (Number.isNaN(t)) problems.add(r, 'bad_timestamp', `the timestamp ${show(rows.text(column, r))} is not a date-time`);
+      if (Number.isNaN(t)) problems.add(r, 'bad_timestamp', `the timestamp ${show(rows.text(column, r))} is not an ISO 8601 date-time ${ISO_EXAMPLE}`);
       else if (t < min || t > max) {
         const span = `${new Date(min).toISOString()} to ${new Date(max).toISOString()}`;
         problems.add(r, 'bad_timestamp', `the timestamp ${show(rows.text(column, r))} is outside ${span}, the instants the model's monitoring windows can hold`);

@@ -103,12 +103,12 @@ describe('row validation', () => {
     expect(byRow[2]).toMatchObject({ code: 'not_finite:age' });
     expect(byRow[3]).toMatchObject({ code: 'not_finite:age' });
     expect(byRow[4]!.reason).toBe(
-      `'age' is 130, outside the allowed range [0, 120]; 'plan' is "gold", not one of the allowed values; 'active' is "maybe", not a boolean; 'since' is "yesterday", not a date-time`,
+      `'age' is 130, outside the allowed range [0, 120]; 'plan' is "gold", not one of the allowed values; 'active' is "maybe", not a boolean; 'since' is "yesterday", not an ISO 8601 date-time (such as 2026-11-01T10:00:00Z, or 2026-11-01 10:00 read as UTC)`,
     );
     expect(byRow[5]).toMatchObject({ code: 'missing_value:age' });
     expect(byRow[6]).toMatchObject({ code: 'missing_id' });
     expect(byRow[7]).toMatchObject({ code: 'ragged_row', reason: 'the row has 6 fields, the header has 9' });
-    expect(byRow[8]).toMatchObject({ code: 'bad_timestamp' });
+    expect(byRow[8]).toMatchObject({ code: 'bad_timestamp', reason: 'the timestamp "soon" is not an ISO 8601 date-time (such as 2026-11-01T10:00:00Z, or 2026-11-01 10:00 read as UTC)' });
     expect(out.rejected).toHaveLength(8);
   });
 
