@@ -10,7 +10,11 @@ export interface OpenedChunk {
 
 export type OutputColumnType = 'string' | 'double' | 'int32' | 'timestamp';
 
-/** One column of an output row group; `timestamp` values are epoch milliseconds (NaN = null). */
+/**
+ * One column of an output row group; `timestamp` values are epoch milliseconds (NaN = null).
+ * `string` and `timestamp` columns may hold nulls; `double` and `int32` ones may not (a missing
+ * double is NaN): the writer refuses a null there rather than store 0.
+ */
 export interface OutputColumn {
   name: string;
   type: OutputColumnType;

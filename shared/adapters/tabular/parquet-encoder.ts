@@ -221,7 +221,19 @@ function encodeTimestamps(values: ArrayLike<string | number | null>, rows: numbe
   return { encoding: 'PLAIN', nulls, ...(statistics ? { statistics } : { }) };
 }
 
-function encodeFixed(values: ArrayLike<string | number | null>, rows: number, type: 'double' | 'int32'): Encoded {
+/**
+ * Double and int32 columns are REQUIRED (every value present): a typed array cannot hold a null,
+ * but a plain array can, and would be written as 0 without a word. Such a value is refused.
+ */
+function assertEveryValueNumber(name: string, values: ArrayLike<string | number | null>, rows: number, type: 'double' | 'int32'): void {
+  for (let i = 0; i < rows; i += 1) {
+    if (typeof values[i] !== 'number')
+      throw new Error(`the ${type} column '${name}' has ${JSON.stringify(values[i] ?? null)} at row ${i}: its values are all required numbers${type === 'double' ? ' (NaN for a missing one)' : ''}`);
+  }
+}
+
+function encodeFixed(name: string, values: ArrayLike<string | number | null>, rows: number, type: 'double' | 'int32'): Encoded {
+  if (!(values instanceof Float64Array || values instanceof Int32Array)) assertEveryValueNumber(name, values, rows, type);
   const typed =
     type === 'double'
       ? values instanceof Float64Array ? values : Float64Array.from(values as ArrayLike<number>)
@@ -238,7 +250,7 @@ function encode(column: OutputColumn, rows: number): Encoded {
     case 'timestamp':
       return encodeTimestamps(column.values, rows);
     default:
-      return encodeFixed(column.values, rows, column.type);
+      return encodeFixed(column.name, column.values, rows, column.type);
   }
 }
 

@@ -156,6 +156,16 @@ describe('BufferedParquetSink', () => {
     }
   });
 
+  it('when a double or int32 column is given a null (a plain array), then writing refuses it instead of storing 0', () => {
+    const id: OutputColumn = { name: 'id', type: 'string', values: ['a', 'b'] };
+    expect(() => new BufferedParquetSink().writeRowGroup([id, { name: 'income', type: 'double', values: [1.5, null] }])).toThrow(
+      "the double column 'income' has null at row 1: its values are all required numbers (NaN for a missing one)",
+    );
+    expect(() => new BufferedParquetSink().writeRowGroup([id, { name: 'n', type: 'int32', values: ['7', 8] }])).toThrow("the int32 column 'n' has \"7\" at row 0");
+    // NaN is a double's missing value, and plain arrays of numbers are fine.
+    expect(() => new BufferedParquetSink().writeRowGroup([id, { name: 'income', type: 'double', values: [1.5, NaN] }, { name: 'n', type: 'int32', values: [1, 2] }])).not.toThrow();
+  });
+
   it('when the same row groups are written twice, then the files are byte-identical', () => {
     expect(write(rows, groups).equals(write(rows, groups))).toBe(true);
   });
