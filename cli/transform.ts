@@ -4,6 +4,7 @@
  * features it will be fed.
  */
 import { BufferedParquetSink } from '../shared/adapters/tabular/parquet-writer';
+import { asNumber } from '../shared/domain/drift/infer';
 import { parseOrThrow } from '../shared/domain/errors';
 import { applyTransforms, fittedTransformsSchema } from '../shared/domain/transforms';
 import type { OutputColumn } from '../shared/ports/tabular-files';
@@ -138,9 +139,10 @@ function outputColumns(
     { name: id, type: 'string', values: text(id) },
     ...keep.map((name): OutputColumn => {
       const cells = text(name);
-      const numeric = cells.every((c) => c === null || Number.isFinite(Number(c)));
-      return numeric
-        ? { name, type: 'double', values: Float64Array.from(cells, (c) => (c === null ? NaN : Number(c))) }
+      // A target with a few `nan` cells (numpy's savetxt writes them) is still a column of numbers.
+      const numbers = cells.map((c) => (c === null ? NaN : asNumber(c)));
+      return numbers.every((n): n is number => n !== undefined)
+        ? { name, type: 'double', values: Float64Array.from(numbers) }
         : { name, type: 'string', values: cells };
     }),
     ...features.map((name, j): OutputColumn => ({

@@ -34,8 +34,8 @@ const SPECIAL = /^([+-]?)(nan|inf|infinity)$/i;
 
 const isEmpty = (v: LooseValue): boolean => v === null || (typeof v === 'string' && v.trim() === '');
 
-/** The value as a number (NaN and infinities too), or undefined when it is not one. */
-function asNumber(v: LooseValue): number | undefined {
+/** The value as a number (NaN and infinities too, stored or spelled), or undefined when it is not one. */
+export function asNumber(v: LooseValue): number | undefined {
   if (typeof v === 'number') return v;
   if (typeof v !== 'string') return undefined;
   const text = v.trim();

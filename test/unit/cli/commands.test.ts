@@ -449,6 +449,19 @@ describe('mlops fit, transform, package and check on the command line', () => {
     expect(fs.existsSync(file('features.csv'))).toBe(false);
   });
 
+  it('when a --keep column holds numbers with a few NaN or infinities spelled out, then it is kept as numbers, not as text', async () => {
+    const fitted = file('fitted.json', kwTwice);
+    file('data.csv', 'id,kw,y,note\nm1,3,1.5,a\nm2,4,nan,1\nm3,5,,2\nm4,6,-Infinity,3\n');
+    expect(await runCli(transformCommand, [fitted, file('data.csv'), '-o', file('x.parquet'), '--keep', 'y,note'])).toMatchObject({ code: 0, err: '' });
+    const rows = await readParquetRows(fs.readFileSync(file('x.parquet')));
+    expect(rows.map((r) => [r.y, r.note])).toEqual([
+      [1.5, 'a'],
+      [NaN, '1'],
+      [NaN, '2'],
+      [-Infinity, '3'],
+    ]);
+  });
+
   it('when --keep is given twice, then the columns of both are kept (not only the last)', async () => {
     const fitted = file('fitted.json', kwTwice);
     file('data.csv', 'id,kw,w,y\nm1,3,0.5,1\n');
