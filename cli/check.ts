@@ -80,7 +80,7 @@ export const checkCommand = defineCommand({
       const lake = new FileLake(scratch);
       const checked = await checkVersion({ runtime, lake, files: new LakeTabularFiles(sample?.lake ?? lake) }, pkg, {
         ...(sample
-          ? { sample: { source: sample.path, partPath: 'sample.parquet', quarantinePath: 'sample.rejected.jsonl' } }
+          ? { sample: { source: sample.path, name: values.data!, partPath: 'sample.parquet', quarantinePath: 'sample.rejected.jsonl' } }
           : {}),
         report: (check, message) => {
           if (check === 'sample') noteNoGoldenRecords();

@@ -49,8 +49,11 @@ export interface CheckVersionDeps {
 export type VersionCheck = 'artifact' | 'signature' | 'transforms' | 'parity' | 'sample';
 
 export interface CheckVersionOptions {
-  /** A data file in the lake to score (its first chunk) once everything else passed, and where the outputs go. */
-  sample?: { source: string; partPath: string; quarantinePath: string };
+  /**
+   * A data file in the lake to score (its first chunk) once everything else passed, and where the
+   * outputs go; `name`, how messages call it (a local file as the user spelled it), else `source`.
+   */
+  sample?: { source: string; name?: string; partPath: string; quarantinePath: string };
   /** Called after each check that passed, with a one-line account of it. */
   report?: (check: VersionCheck, message: string) => void;
 }
@@ -260,7 +263,7 @@ async function scoreSample(
   if (!deps.files || !deps.lake) throw new Error('scoring a sample needs the files and lake ports');
   const plan = await planChunks({ files: deps.files }, scoring.definition, sample.source);
   const first = plan.chunks[0];
-  if (!first) throw errors.invalidInputFile(`the sample ${sample.source} has no data rows`);
+  if (!first) throw errors.invalidInputFile(`the sample ${sample.name ?? sample.source} has no data rows`);
   const summary = await scoreChunk({ lake: deps.lake, files: deps.files }, scoring, {
     source: sample.source,
     runId: 'check',

@@ -579,4 +579,15 @@ describe('mlops fit, transform, package and check on the command line', () => {
     expect(result.out).toContain('ok    sample      1 rows read, 1 scored, 0 rejected');
     expect(result.code).toBe(0);
   });
+
+  it('when `mlops check --data` names a file with only a header, then the failure names the file as given, not its path inside the lake the check reads it through', async () => {
+    file('model.onnx', linearRegressor([1, 2], 0).bytes);
+    file('model.json', JSON.stringify({ ...model, features: [{ name: 'kw', type: 'numeric' }] }));
+    file('fitted.json', kwTwice);
+    expect((await runCli(packageCommand, [dir])).code).toBe(0);
+    const data = file('header.csv', 'meter,kw\n');
+    const result = await runCli(checkCommand, [dir, '--data', data]);
+    expect(result.code).toBe(1);
+    expect(result.out).toContain(`FAIL  sample      INVALID_INPUT_FILE: the sample ${data} has no data rows\n`);
+  });
 });
