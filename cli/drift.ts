@@ -20,7 +20,7 @@ import type { RowBatch } from '../shared/domain/tabular';
 import type { ModelDefinition } from '../shared/schemas/model';
 import { driftMethodSchema, type DriftPolicy, driftPolicySchema } from '../shared/schemas/policies';
 import { plainArgs, repeatedOption } from './command';
-import { CSV_LIMIT_OPTIONS, CSV_LIMITS_USAGE, csvLimitValue } from './csv-options';
+import { CSV_LIMIT_OPTIONS, CSV_LIMITS_USAGE, csvLimitValue, withCsvOptionHint } from './csv-options';
 import { type RawTable, readTable } from './tables';
 import { readManifest } from './version-package';
 
@@ -345,7 +345,7 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   } catch (error) {
     if (error instanceof UsageError || isDomainError(error)) {
-      process.stderr.write(`mlops drift: ${error.message}\n`);
+      process.stderr.write(`mlops drift: ${withCsvOptionHint(error.message)}\n`);
       return 2;
     }
     throw error;

@@ -14,7 +14,7 @@ import { checkVersion } from '../shared/usecases/check-version';
 import { type ChunkTargets, defaultChunkTargets, planChunks } from '../shared/usecases/plan-chunks';
 import { scoreChunk } from '../shared/usecases/score-chunk';
 import { plainArgs, repeatedOption } from './command';
-import { CSV_LIMIT_OPTIONS, CSV_LIMITS_USAGE, csvLimitValue } from './csv-options';
+import { CSV_LIMIT_OPTIONS, CSV_LIMITS_USAGE, csvLimitValue, withCsvOptionHint } from './csv-options';
 import { refuseFolderOutputs, refuseNonParquetNames, refuseOverwritingInputs } from './output-files';
 import { scoreInParts } from './score-parts';
 import { artifactFileOf, localFile, readManifest, versionPackage } from './version-package';
@@ -135,7 +135,7 @@ export const scoreCommand = {
     try {
       return await scoreFiles(manifest, input, output, (line) => console.log(line), { csvLimits: parsed.csvLimits });
     } catch (e) {
-      console.error(isDomainError(e) ? `${e.code}: ${e.message}` : (e as Error).message);
+      console.error(isDomainError(e) ? withCsvOptionHint(`${e.code}: ${e.message}`) : (e as Error).message);
       console.error(untouchedOutputs(output));
       return 1;
     }

@@ -29,6 +29,13 @@ export const DEFAULT_CSV_LIMITS: Readonly<CsvLimits> = {
   maxFields: 10_000,
 };
 
+/** How refusals name each bound, so that a caller (the CLI) can tell which one a message is about. */
+export const CSV_BOUND_NAMES: Readonly<Record<keyof CsvLimits, string>> = {
+  maxRecordBytes: 'the record bound',
+  maxFieldBytes: 'the field bound',
+  maxFields: 'the field-count bound',
+};
+
 /** Positive whole numbers for every bound, the defaults for those not given. */
 export function csvLimits(given: Partial<CsvLimits> = {}): CsvLimits {
   const limits = { ...DEFAULT_CSV_LIMITS, ...given };

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 
-import { type CsvLimits, DEFAULT_CSV_LIMITS } from '../../domain/csv-limits';
+import { CSV_BOUND_NAMES, type CsvLimits, DEFAULT_CSV_LIMITS } from '../../domain/csv-limits';
 import { errors } from '../../domain/errors';
 import type { RawRows } from '../../domain/raw-rows';
 import { headerIndex } from '../../domain/row-validation';
@@ -80,7 +80,7 @@ export function headerOf(buf: Buffer, eof: boolean, limits: CsvLimits = DEFAULT_
   assertTextNotBinary(buf);
   assertNotLoneCrLines(buf);
   const parsed = parseCsvWindow(buf, { columns: [], firstRowNumber: 0, eof, maxRows: 1, limits });
-  if (parsed.oversized) throw errors.invalidInputFile(`the CSV header is longer than ${bytes(limits.maxRecordBytes)} (the record bound)`);
+  if (parsed.oversized) throw errors.invalidInputFile(`the CSV header is longer than ${bytes(limits.maxRecordBytes)} (${CSV_BOUND_NAMES.maxRecordBytes})`);
   if (parsed.rows.rowCount === 0) return undefined;
   const defect = parsed.rows.defect(0);
   if (defect) throw errors.invalidInputFile(`the CSV header cannot be read: ${defect}`);

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 
-import type { CsvLimits } from '../../domain/csv-limits';
+import { CSV_BOUND_NAMES, type CsvLimits } from '../../domain/csv-limits';
 import type { RawRows } from '../../domain/raw-rows';
 import { parseDateTimeCodes } from '../../domain/row-validation';
 import { parseNumberBytes, parseNumberInto } from './parse-number';
@@ -163,11 +163,11 @@ export class CsvRows implements RawRows {
   defect(row: number): string | undefined {
     const flags = this.index.rowFlags[row]!;
     if (flags & ROW_CUT)
-      return `a quote on this line is not closed within ${bytes(this.limits.maxRecordBytes)} (the record bound) or before the end: the row was cut at its line end and reading went on with the next line`;
+      return `a quote on this line is not closed within ${bytes(this.limits.maxRecordBytes)} (${CSV_BOUND_NAMES.maxRecordBytes}) or before the end: the row was cut at its line end and reading went on with the next line`;
     if (flags & ROW_UNTERMINATED) return 'a quoted field is never closed';
     if (flags & ROW_TOO_MANY_FIELDS)
-      return `the row has ${this.index.fieldCount[row]} fields, more than the ${this.limits.maxFields} allowed (the field-count bound); the first ${this.limits.maxFields} are kept`;
-    if (flags & ROW_FIELD_TOO_LONG) return `a field is longer than ${bytes(this.limits.maxFieldBytes)} (the field bound)`;
+      return `the row has ${this.index.fieldCount[row]} fields, more than the ${this.limits.maxFields} allowed (${CSV_BOUND_NAMES.maxFields}); the first ${this.limits.maxFields} are kept`;
+    if (flags & ROW_FIELD_TOO_LONG) return `a field is longer than ${bytes(this.limits.maxFieldBytes)} (${CSV_BOUND_NAMES.maxFieldBytes})`;
     if (flags & ROW_MALFORMED) return 'malformed quoting (a stray quote or text after a closing quote)';
     if (flags & ROW_HIGH_BYTES && !isUtf8(this.buf.subarray(this.index.rowStart[row], this.index.rowEnd[row])))
       return 'the row is not valid UTF-8 (Latin-1 or another legacy encoding?): save the file as UTF-8';
@@ -296,7 +296,7 @@ export class OversizedRecord implements RawRows {
   }
 
   defect(): string {
-    return `the record is ${this.length.toLocaleString('en-US')} bytes long, more than the ${bytes(this.limits.maxRecordBytes)} allowed (the record bound): it was skipped; it starts with ${JSON.stringify(this.excerpt)}`;
+    return `the record is ${this.length.toLocaleString('en-US')} bytes long, more than the ${bytes(this.limits.maxRecordBytes)} allowed (${CSV_BOUND_NAMES.maxRecordBytes}): it was skipped; it starts with ${JSON.stringify(this.excerpt)}`;
   }
 
   isEmpty(): boolean {

@@ -371,4 +371,16 @@ describe('mlops drift on hostile inputs', () => {
     expect(bounded.code).toBe(2);
     expect(bounded.stderr).toMatch(/row 3: a quote on this line is not closed within 256 bytes/);
   });
+
+  test('when a file is refused for a CSV bound, then the message ends with the option that raises that bound', async () => {
+    const lines = ['x', ...spread(0).map(String)];
+    const long = write('long-line.csv', [...lines.slice(0, 10), '9'.repeat(600), ...lines.slice(10)]);
+    const record = await mlopsDrift(long, long, '--max-record-bytes', '512');
+    expect(record.code).toBe(2);
+    expect(record.stderr).toMatch(/row 10: the record is 601 bytes long, more than the 512 bytes allowed \(the record bound\).*\n--max-record-bytes N raises the record bound\n$/);
+    const wide = write('wide-field.csv', [...lines.slice(0, 5), `"${'7'.repeat(40)}"`, ...lines.slice(5)]);
+    const field = await mlopsDrift(wide, wide, '--max-field-bytes', '16');
+    expect(field.code).toBe(2);
+    expect(field.stderr).toBe(`mlops drift: ${wide}: row 5: a field is longer than 16 bytes (the field bound)\n--max-field-bytes N raises the field bound\n`);
+  });
 });

@@ -412,6 +412,21 @@ describe('mlops score', () => {
     expect(quarantined[1]!.reason).toMatch(/^the record is 40,001 bytes long, more than the 4 KiB allowed/);
   });
 
+  it('when the CSV header has more fields than --max-fields allows, then the refusal names the option that raises the bound', async () => {
+    dir = manifestDir();
+    fs.writeFileSync(path.join(dir, 'in.csv'), 'meter,kw,temp,site\nm1,1,10,a\n');
+    const out = path.join(dir, 'out.parquet');
+    const printed: string[] = [];
+    const spy = jest.spyOn(console, 'error').mockImplementation((m: string) => void printed.push(m));
+    try {
+      expect(await scoreCommand.run([path.join(dir, 'manifest.json'), path.join(dir, 'in.csv'), out, '--max-fields', '3'])).toBe(1);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(printed[0]).toMatch(/^INVALID_INPUT_FILE: .*the row has 4 fields, more than the 3 allowed \(the field-count bound\).*\n--max-fields N raises the field-count bound$/);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
   it('when a CSV bound option is not a positive whole number, then usage exits 2 naming it', async () => {
     const errors: string[] = [];
     const spy = jest.spyOn(console, 'error').mockImplementation((m: string) => void errors.push(m));
