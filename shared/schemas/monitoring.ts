@@ -48,8 +48,15 @@ export type WindowProfile = z.infer<typeof windowProfileSchema>;
 export const flavoursSchema = z.object({
   /** Segment values the reference never had, per segment key. */
   newSegmentValues: z.record(z.string(), z.array(z.string())),
-  /** Categorical feature values the reference never had, per column (the most frequent, bounded). */
-  unseenCategories: z.record(z.string(), z.object({ rows: count, values: z.array(z.string()) })),
+  /**
+   * Categorical feature values the reference never had, per column (the most frequent, bounded).
+   * `lookAlikes`: those of `values` that are a known value (the reference's, or `allowedValues`)
+   * but for surrounding spaces or letter case; scored as unseen all the same.
+   */
+  unseenCategories: z.record(
+    z.string(),
+    z.object({ rows: count, values: z.array(z.string()), lookAlikes: z.array(z.object({ value: z.string(), known: z.string() })).optional() }),
+  ),
   /** Rows with a numeric feature outside the reference's range, per column. */
   outOfRange: z.record(z.string(), z.object({ below: count, above: count })),
   /**

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { errors, isDomainError, parseOrThrow } from '../domain/errors';
 import { sameEtag } from '../domain/lake-objects';
 import { isLakePath, lakePathProblem, lakePaths } from '../domain/lake-paths';
+import { lookAlikesOf } from '../domain/profiles/look-alikes';
 import { latestOccurrence, scheduleProblem } from '../domain/schedule';
 import { DEFAULT_SEGMENT_MAX_VALUES, OTHER_SEGMENT_VALUE } from '../domain/segment-cap';
 import type { RowBatch } from '../domain/tabular';
@@ -581,7 +582,9 @@ function flavoursOf(definition: ModelDefinition, reference: SegmentedProfile, ru
   for (const feature of definition.features) {
     const column: Profile['columns'][string] | undefined = run.overall.columns[feature.name];
     if (column?.kind === 'categorical' && column.unseen && column.unseen.count > 0) {
-      unseenCategories[feature.name] = { rows: column.unseen.count, values: column.unseen.values.map(([v]) => v) };
+      const values = column.unseen.values.map(([v]) => v);
+      const lookAlikes = lookAlikesOf(values, knownCategories(feature, reference.overall.columns[feature.name]));
+      unseenCategories[feature.name] = { rows: column.unseen.count, values, ...(lookAlikes.length > 0 ? { lookAlikes } : {}) };
     }
     if (column?.kind === 'numeric' && column.outOfRange && column.outOfRange.below + column.outOfRange.above > 0) {
       outOfRange[feature.name] = { ...column.outOfRange };
@@ -589,6 +592,12 @@ function flavoursOf(definition: ModelDefinition, reference: SegmentedProfile, ru
   }
   const capped = run.cappedSegments ?? {};
   return { newSegmentValues, unseenCategories, outOfRange, ...(Object.keys(capped).length > 0 ? { segmentValuesCapped: capped } : {}) };
+}
+
+/** The values a categorical feature is known by: the reference's, most frequent first, then its `allowedValues`. */
+function knownCategories(feature: ModelDefinition['features'][number], reference: Profile['columns'][string] | undefined): string[] {
+  const seen = reference?.kind === 'categorical' ? reference.frequencies.map(([v]) => v) : [];
+  return [...seen, ...(feature.type === 'categorical' ? (feature.allowedValues ?? []) : [])];
 }
 
 /** Whether a run saw segment values its champion's validation data never had (named, or past a key's cap). */

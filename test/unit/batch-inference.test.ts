@@ -144,6 +144,25 @@ describe('batch inference use cases', () => {
     }
   });
 
+  it('when a drop spells a known region with a space around it or another case, then the run lists those as unseen and names the known value each looks like', async () => {
+    const { deps, runtime } = await setup();
+    try {
+      const rows = regionalRows(120, 5, { regions: ['north', ' north', 'North', 'east'] });
+      const run = await scoreDrop(deps, 'drops/demand/spellings.csv', toCsv(rows));
+      expect(run).toMatchObject({ state: 'completed', rowsScored: 120 });
+      expect(run.flavours?.unseenCategories.region).toEqual({
+        rows: 90,
+        values: [' north', 'North', 'east'],
+        lookAlikes: [
+          { value: ' north', known: 'north' },
+          { value: 'North', known: 'north' },
+        ],
+      });
+    } finally {
+      await runtime.close();
+    }
+  });
+
   it('when a drop brings far more region values than SEGMENT_MAX_VALUES (garbage in the column), then profiles, the run and its event stay bounded: the reference regions and the most frequent new ones are named, the rest counted as region=__other__', async () => {
     const { deps, lake, runtime } = await setup();
     try {
