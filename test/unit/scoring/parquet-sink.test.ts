@@ -4,7 +4,7 @@ import path from 'node:path';
 
 import { DuckDBInstance } from '@duckdb/node-api';
 
-import { bufferAsyncBuffer, readParquetMetadata, readParquetRowGroups } from '../../../shared/adapters/tabular/parquet-reader';
+import { bufferAsyncBuffer, parquetColumns, readParquetMetadata, readParquetRowGroups } from '../../../shared/adapters/tabular/parquet-reader';
 import { BufferedParquetSink } from '../../../shared/adapters/tabular/parquet-writer';
 import { seededRandom } from '../../../shared/domain/random';
 import type { OutputColumn } from '../../../shared/ports/tabular-files';
@@ -179,9 +179,35 @@ describe('BufferedParquetSink', () => {
     expect(file.readUInt32LE(file.length - 12)).not.toBe(footerLength - 4);
   });
 
-  it('when no row group has rows, then the file has the schema and no rows', async () => {
+  it('when no row group has rows, then the file has the schema and no rows, for hyparquet, our reader and DuckDB', async () => {
     const sink = new BufferedParquetSink();
     sink.writeRowGroup(columnsOf(rows, 0, 0));
-    expect(await readParquetRows(sink.finish())).toEqual([]);
+    const file = sink.finish();
+    expect(await readParquetRows(file)).toEqual([]);
+    const metadata = await readParquetMetadata(bufferAsyncBuffer(file));
+    expect(metadata).toMatchObject({ num_rows: 0n, row_groups: [] });
+    expect(parquetColumns(metadata)).toEqual(['id', 'ts', 'segment', 'prediction', 'model_version', 'source_row']);
+
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sink-empty-'));
+    fs.writeFileSync(path.join(dir, 'empty.parquet'), file);
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      const schema = await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${path.join(dir, 'empty.parquet')}')`);
+      expect(schema.getRowsJS().map((r) => [r[0], r[1]])).toEqual([
+        ['id', 'VARCHAR'],
+        ['ts', 'TIMESTAMP'],
+        ['segment', 'VARCHAR'],
+        ['prediction', 'DOUBLE'],
+        ['model_version', 'INTEGER'],
+        ['source_row', 'INTEGER'],
+      ]);
+      const count = await connection.runAndReadAll(`SELECT count(*) FROM read_parquet('${path.join(dir, 'empty.parquet')}')`);
+      expect(count.getRowsJS()).toEqual([[0n]]);
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
