@@ -12,10 +12,10 @@ import type { CsvLimits } from '../shared/domain/csv-limits';
 import { errors, isDomainError } from '../shared/domain/errors';
 import { checkVersion } from '../shared/usecases/check-version';
 import { type ChunkTargets, defaultChunkTargets, planChunks } from '../shared/usecases/plan-chunks';
-import { scoreChunk } from '../shared/usecases/score-chunk';
+import { emptyPredictionsPart, scoreChunk } from '../shared/usecases/score-chunk';
 import { plainArgs, repeatedOption } from './command';
 import { CSV_LIMIT_OPTIONS, CSV_LIMITS_USAGE, csvLimitValue, withCsvOptionHint } from './csv-options';
-import { refuseFolderOutputs, refuseNonParquetNames, refuseOverwritingInputs } from './output-files';
+import { refuseFolderOutputs, refuseNonParquetNames, refuseOverwritingInputs, writeFilesInPlace } from './output-files';
 import { scoreInParts } from './score-parts';
 import { artifactFileOf, localFile, readManifest, versionPackage } from './version-package';
 
@@ -40,8 +40,8 @@ export function untouchedOutputs(output: string, quarantine = `${output}.rejecte
 /**
  * Scores `input` chunk by chunk (the product's bounded chunks unless `chunkTargets` says
  * otherwise) into one Parquet file and one quarantine file; see scoreInParts. The output and
- * its quarantine are replaced together when the run completes; a run that fails or finds no
- * data rows leaves both as they were.
+ * its quarantine are replaced together when the run completes, also when the input has no data
+ * rows (then an output of no rows and no quarantine); a run that fails leaves both as they were.
  */
 export async function scoreFiles(
   manifestFile: string,
@@ -72,7 +72,13 @@ export async function scoreFiles(
     const files = new LakeTabularFiles(inputLake, options.csvLimits ? { csvLimits: options.csvLimits } : {});
     const plan = await planChunks({ files }, definition, source, chunkTargets);
     if (plan.chunks.length === 0) {
-      log(`${input}: no data rows; ${untouchedOutputs(output, quarantine)}`);
+      // Written as for rows, with none: `mlops score in.csv out.parquet && use out.parquet` must
+      // not go on with an earlier run's output. No row is rejected, so an earlier quarantine goes.
+      writeFilesInPlace([
+        { file: quarantine, data: null },
+        { file: output, data: emptyPredictionsPart(definition, files.parquetSink()) },
+      ]);
+      log(`read 0 rows (${input} has no data rows): 0 scored -> ${output}`);
       return 0;
     }
     const total = await scoreInParts(plan.chunks, output, quarantine, (chunk, partFile, quarantineFile) =>

@@ -250,6 +250,13 @@ class OutputBuffer {
   }
 }
 
+/**
+ * The predictions part of no rows: the output columns and no row group, as a chunk whose rows
+ * are all rejected writes it. A reader of an input with no data rows then finds the columns.
+ */
+export const emptyPredictionsPart = (definition: ModelDefinition, sink: ParquetSink): Buffer =>
+  new OutputBuffer(outputColumns(definition), sink).finish();
+
 function appendPredictions(
   out: OutputBuffer,
   version: ScoringVersion,

@@ -3,6 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 
 import { DuckDBInstance } from '@duckdb/node-api';
 
@@ -10,9 +11,10 @@ import { scoreCommand, scoreFiles } from '../../../cli/score';
 import { removeStaleParts, scoreInParts } from '../../../cli/score-parts';
 import { OnnxModelRuntime } from '../../../shared/adapters/onnx/onnx-model-runtime';
 import { hyparquet, hyparquetWriter } from '../../../shared/adapters/tabular/hyparquet';
+import { bufferAsyncBuffer, parquetColumns, readParquetMetadata } from '../../../shared/adapters/tabular/parquet-reader';
 import { applyTransforms, fitTransforms } from '../../../shared/domain/transforms';
 import { linearRegressor } from '../../fixtures/onnx-models';
-import { readParquetRows } from '../../support/scoring-fixtures';
+import { parquetOf, readParquetRows } from '../../support/scoring-fixtures';
 
 const model = {
   name: 'energy',
@@ -292,18 +294,12 @@ describe('mlops score', () => {
     await expect(scoreOut({ input, output: path.join(dir, 'predictions') })).resolves.toBe(0);
   });
 
-  it('when a run finds no data rows or fails, then the output and quarantine of the earlier run are left as they were, and it says so', async () => {
+  it('when a run fails, then the output and quarantine of the earlier run are left as they were, and it says so', async () => {
     dir = manifestDir();
     const out = path.join(dir, 'out.parquet');
     fs.writeFileSync(path.join(dir, 'in.csv'), 'meter,kw,temp,site\nm1,1,10,a\nm2,oops,10,b\n');
     await scoreOut({ input: path.join(dir, 'in.csv'), output: out });
     const before = [fs.readFileSync(out), fs.readFileSync(`${out}.rejected.jsonl`)];
-
-    fs.writeFileSync(path.join(dir, 'empty.csv'), 'meter,kw,temp,site\n');
-    const lines: string[] = [];
-    expect(await scoreFiles(path.join(dir, 'manifest.json'), path.join(dir, 'empty.csv'), out, (l) => lines.push(l))).toBe(0);
-    expect(lines).toEqual([`${path.join(dir, 'empty.csv')}: no data rows; nothing was written: ${out} and ${out}.rejected.jsonl left as they were`]);
-    expect([fs.readFileSync(out), fs.readFileSync(`${out}.rejected.jsonl`)]).toEqual(before);
 
     fs.writeFileSync(path.join(dir, 'bad.csv'), 'meter,kw,site\nm1,1,a\n');
     const printed: string[] = [];
@@ -321,6 +317,56 @@ describe('mlops score', () => {
     await scoreOut({ input: path.join(dir, 'good.csv'), output: out });
     expect((await readParquetRows(fs.readFileSync(out))).map((r) => r.meter)).toEqual(['m9']);
     expect(fs.existsSync(`${out}.rejected.jsonl`)).toBe(false);
+  });
+
+  it('when the input has no data rows, then the earlier output is replaced by one of no rows with every output column, and the earlier quarantine goes', async () => {
+    dir = manifestDir();
+    const out = path.join(dir, 'out.parquet');
+    fs.writeFileSync(path.join(dir, 'in.csv'), 'meter,kw,temp,site\nm1,1,10,a\nm2,oops,10,b\n');
+    await scoreOut({ input: path.join(dir, 'in.csv'), output: out });
+    const earlierSchema = hyparquet.parquetMetadata(new Uint8Array(fs.readFileSync(out))).schema;
+
+    fs.writeFileSync(path.join(dir, 'empty.csv'), 'meter,kw,temp,site\n');
+    const lines: string[] = [];
+    expect(await scoreFiles(path.join(dir, 'manifest.json'), path.join(dir, 'empty.csv'), out, (l) => lines.push(l))).toBe(0);
+    expect(lines).toEqual([`read 0 rows (${path.join(dir, 'empty.csv')} has no data rows): 0 scored -> ${out}`]);
+    expect(fs.readdirSync(dir).sort()).toEqual(['artifacts', 'empty.csv', 'in.csv', 'manifest.json', 'out.parquet']);
+    const bytes = fs.readFileSync(out);
+    const metadata = await readParquetMetadata(bufferAsyncBuffer(bytes));
+    expect(metadata).toMatchObject({ num_rows: 0n, row_groups: [] });
+    expect(metadata.schema).toEqual(earlierSchema);
+    expect(parquetColumns(metadata)).toEqual(['meter', 'prediction', 'model_version', 'run_id', 'source_row', 'source_file']);
+    expect(await readParquetRows(bytes)).toEqual([]);
+
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      const columns = await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${out}')`);
+      expect(columns.getRowsJS().map((r) => [r[0], r[1]])).toEqual([
+        ['meter', 'VARCHAR'],
+        ['prediction', 'DOUBLE'],
+        ['model_version', 'INTEGER'],
+        ['run_id', 'VARCHAR'],
+        ['source_row', 'INTEGER'],
+        ['source_file', 'VARCHAR'],
+      ]);
+      const count = await connection.runAndReadAll(`SELECT count(*) FROM read_parquet('${out}')`);
+      expect(count.getRowsJS()).toEqual([[0n]]);
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+
+    // The same file as a header-only gzip CSV gives (one chunk, scored and stitched like rows), and
+    // a Parquet input of no rows; in a folder not made yet.
+    fs.writeFileSync(path.join(dir, 'empty.csv.gz'), gzipSync('meter,kw,temp,site\n'));
+    const noRows = (name: string, type: 'DOUBLE' | 'STRING') => ({ name, data: [], type });
+    fs.writeFileSync(path.join(dir, 'empty.parquet'), parquetOf([noRows('meter', 'STRING'), noRows('kw', 'DOUBLE'), noRows('temp', 'DOUBLE'), noRows('site', 'STRING')], 10));
+    for (const input of ['empty.csv.gz', 'empty.parquet']) {
+      const other = path.join(dir, input.replace('.', '-'), 'out.parquet');
+      await expect(scoreOut({ input: path.join(dir, input), output: other })).resolves.toBe(0);
+      expect(fs.readFileSync(other)).toEqual(bytes);
+    }
   });
 
   it('when scoring is interrupted by SIGINT or SIGTERM, then its hidden parts folder is removed and the signal ends the process', async () => {
