@@ -651,6 +651,14 @@ describe('scheduled inference', () => {
     }
   });
 
+  it('when a drop arrives, then its run id is its Last-Modified time to the minute and a hash of its path and ETag (the example in production-loop.md)', () => {
+    const drop = (eTag: string, lastModified: string) =>
+      dropRunStart({ model: 'churn', name: '2026-03-01.csv', blobTrigger: 'data/drops/churn/2026-03-01.csv', properties: { eTag, length: 10, lastModified } }, 4);
+    expect(drop('"0x8DE5A3C1F2B4E10"', '2026-03-01T14:42:37Z')).toMatchObject({ input: { runId: '20260301T1442Z-ec0042c9bc8b29ca' }, instanceId: 'batch:churn:20260301T1442Z-ec0042c9bc8b29ca' });
+    // The minute, not the monitoring window's start; another ETag is another hash.
+    expect(drop('"0x8DE5A3C1F2B4E11"', '2026-03-01T14:42:59Z')).toMatchObject({ input: { runId: expect.stringMatching(/^20260301T1442Z-(?!ec0042c9bc8b29ca)[0-9a-f]{16}$/) as string } });
+  });
+
   it('when a tool marks a folder with an empty blob named \'folder/\', then neither the drop trigger nor a scheduled run takes it for a drop', async () => {
     const properties = { eTag: '"0x1"', length: 0, lastModified: '2026-06-02T01:00:00Z' };
     expect(dropRunStart({ model: 'demand', name: '2026/', blobTrigger: 'data/drops/demand/2026/', properties }, 4)).toEqual({
