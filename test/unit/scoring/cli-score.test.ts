@@ -14,6 +14,7 @@ import { hyparquet, hyparquetWriter } from '../../../shared/adapters/tabular/hyp
 import { bufferAsyncBuffer, parquetColumns, readParquetMetadata } from '../../../shared/adapters/tabular/parquet-reader';
 import { applyTransforms, fitTransforms } from '../../../shared/domain/transforms';
 import { linearRegressor } from '../../fixtures/onnx-models';
+import { duckdbShapeOf } from '../../support/duckdb-read';
 import { parquetOf, readParquetRows } from '../../support/scoring-fixtures';
 
 const model = {
@@ -338,24 +339,17 @@ describe('mlops score', () => {
     expect(parquetColumns(metadata)).toEqual(['meter', 'prediction', 'model_version', 'run_id', 'source_row', 'source_file']);
     expect(await readParquetRows(bytes)).toEqual([]);
 
-    const instance = await DuckDBInstance.create(':memory:');
-    const connection = await instance.connect();
-    try {
-      const columns = await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${out}')`);
-      expect(columns.getRowsJS().map((r) => [r[0], r[1]])).toEqual([
+    expect(await duckdbShapeOf(out)).toEqual({
+      columns: [
         ['meter', 'VARCHAR'],
         ['prediction', 'DOUBLE'],
         ['model_version', 'INTEGER'],
         ['run_id', 'VARCHAR'],
         ['source_row', 'INTEGER'],
         ['source_file', 'VARCHAR'],
-      ]);
-      const count = await connection.runAndReadAll(`SELECT count(*) FROM read_parquet('${out}')`);
-      expect(count.getRowsJS()).toEqual([[0n]]);
-    } finally {
-      connection.closeSync();
-      instance.closeSync();
-    }
+      ],
+      rows: 0,
+    });
 
     // The same file as a header-only gzip CSV gives (one chunk, scored and stitched like rows), and
     // a Parquet input of no rows; in a folder not made yet.

@@ -8,7 +8,18 @@ import { bufferAsyncBuffer, parquetColumns, readParquetMetadata, readParquetRowG
 import { BufferedParquetSink } from '../../../shared/adapters/tabular/parquet-writer';
 import { seededRandom } from '../../../shared/domain/random';
 import type { OutputColumn } from '../../../shared/ports/tabular-files';
+import { duckdbShapeOf } from '../../support/duckdb-read';
 import { readParquetRows } from '../../support/scoring-fixtures';
+
+/** The columns of the files these tests write, as DuckDB types them. */
+const DUCKDB_COLUMNS: [string, string][] = [
+  ['id', 'VARCHAR'],
+  ['ts', 'TIMESTAMP'],
+  ['segment', 'VARCHAR'],
+  ['prediction', 'DOUBLE'],
+  ['model_version', 'INTEGER'],
+  ['source_row', 'INTEGER'],
+];
 
 interface Rows {
   id: (string | null)[];
@@ -92,15 +103,7 @@ describe('BufferedParquetSink', () => {
     const instance = await DuckDBInstance.create(':memory:');
     const connection = await instance.connect();
     try {
-      const schema = await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${file}')`);
-      expect(schema.getRowsJS().map((r) => [r[0], r[1]])).toEqual([
-        ['id', 'VARCHAR'],
-        ['ts', 'TIMESTAMP'],
-        ['segment', 'VARCHAR'],
-        ['prediction', 'DOUBLE'],
-        ['model_version', 'INTEGER'],
-        ['source_row', 'INTEGER'],
-      ]);
+      expect((await duckdbShapeOf(file)).columns).toEqual(DUCKDB_COLUMNS);
       const read = await connection.runAndReadAll(
         `SELECT id, epoch_ms(ts) AS ts, segment, prediction, model_version, source_row FROM read_parquet('${file}')`,
       );
@@ -189,24 +192,10 @@ describe('BufferedParquetSink', () => {
     expect(parquetColumns(metadata)).toEqual(['id', 'ts', 'segment', 'prediction', 'model_version', 'source_row']);
 
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sink-empty-'));
-    fs.writeFileSync(path.join(dir, 'empty.parquet'), file);
-    const instance = await DuckDBInstance.create(':memory:');
-    const connection = await instance.connect();
     try {
-      const schema = await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${path.join(dir, 'empty.parquet')}')`);
-      expect(schema.getRowsJS().map((r) => [r[0], r[1]])).toEqual([
-        ['id', 'VARCHAR'],
-        ['ts', 'TIMESTAMP'],
-        ['segment', 'VARCHAR'],
-        ['prediction', 'DOUBLE'],
-        ['model_version', 'INTEGER'],
-        ['source_row', 'INTEGER'],
-      ]);
-      const count = await connection.runAndReadAll(`SELECT count(*) FROM read_parquet('${path.join(dir, 'empty.parquet')}')`);
-      expect(count.getRowsJS()).toEqual([[0n]]);
+      fs.writeFileSync(path.join(dir, 'empty.parquet'), file);
+      expect(await duckdbShapeOf(path.join(dir, 'empty.parquet'))).toEqual({ columns: DUCKDB_COLUMNS, rows: 0 });
     } finally {
-      connection.closeSync();
-      instance.closeSync();
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
