@@ -34,6 +34,17 @@ function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** Resolves once `condition` holds, checked every 20 ms; rejects after `ms` naming what did not happen. */
+async function eventually(ms: number, what: string, condition: () => boolean): Promise<void> {
+  const poll = async () => {
+    while (!condition()) await new Promise((resolve) => setTimeout(resolve, 20));
+  };
+  await within(ms, what, poll());
+}
+
+/** The invocation log lines of one function so far. */
+const executed = (functionName: string) => lines.filter((l) => l.startsWith(`Executed '${functionName}'`));
+
 interface RawAnswer {
   status: number;
   headers: http.IncomingHttpHeaders;
@@ -144,6 +155,33 @@ describe('devhost HTTP streams: routing, identity and answers through the worker
     expect([refused.status, JSON.parse(refused.body)]).toEqual([413, { refused: true }]);
   });
 
+  it('when a DELETE sends its body chunked, then the handler gets the body, framed as the client framed it', async () => {
+    const { req, answer } = openRequest(host.origin, 'DELETE', '/api/stream/echo/ada?code=fn-key', { 'transfer-encoding': 'chunked' });
+    req.end('hello');
+    const { status, body } = await within(5000, 'the answer', answer);
+    expect([status, JSON.parse(body).body]).toEqual([201, 'hello']);
+  });
+
+  it('when a GET carries a chunked body that reads as another request, then the worker never gets that request, and the next calls are answered by their own invocations', async () => {
+    const smuggled = 'GET /api/stream/echo/mallory HTTP/1.1\r\nHost: localhost\r\n\r\n';
+    const { req, answer } = openRequest(host.origin, 'GET', '/api/stream/echo/ada?code=fn-key', { 'transfer-encoding': 'chunked' });
+    req.end(smuggled);
+    expect((await within(5000, 'the answer', answer)).status).toBe(201);
+    for (const name of ['bob', 'carol', 'dave']) {
+      const res = await within(5000, `the answer to ${name}`, fetch(`${host.origin}/api/stream/echo/${name}?code=fn-key`));
+      expect([res.status, ((await res.json()) as { params: unknown }).params]).toEqual([201, { name }]);
+    }
+    expect(lines.filter((l) => l.includes('Http proxy request missing header'))).toEqual([]);
+  });
+
+  it('when the headers fit the host but not the worker once the host adds its own, then the host answers 431 itself', async () => {
+    const before = executed('streamEcho').length;
+    const res = await within(5000, 'the answer', fetch(`${host.origin}/api/stream/echo/ada?code=fn-key`, { headers: { 'x-big': 'b'.repeat(16_200) } }));
+    expect([res.status, await res.json()]).toEqual([431, { error: expect.stringMatching(/^The request's headers are too large to forward to the worker/) }]);
+    expect(executed('streamEcho').length).toBe(before);
+    expect((await fetch(`${host.origin}/api/stream/echo/ada?code=fn-key`)).status).toBe(201);
+  });
+
   it('when the handler throws, then the host answers 500 without details and logs the failure', async () => {
     const res = await fetch(`${host.origin}/api/stream/boom`, { method: 'POST', body: 'x' });
     expect([res.status, await res.text()]).toEqual([500, '']);
@@ -184,6 +222,15 @@ describe('devhost HTTP streams: the request body limit', () => {
 
     const within1024 = await fetch(`${host.origin}/api/stream/upload`, { method: 'POST', body: Buffer.alloc(1000, 0x61) });
     expect(await within1024.json()).toEqual({ bytes: 1000, sha256: createHash('sha256').update(Buffer.alloc(1000, 0x61)).digest('hex') });
+  });
+
+  it('when the first part of a chunked body already passes the limit, then the invocation still gets its request, sees the body break off and ends', async () => {
+    const before = executed('streamUpload').length;
+    const over = openRequest(host.origin, 'POST', '/api/stream/upload', { 'transfer-encoding': 'chunked' });
+    over.req.write(Buffer.alloc(4096, 0x61));
+    expect((await within(3000, 'the 413', over.answer)).status).toBe(413);
+    await eventually(3000, 'the invocation to end', () => executed('streamUpload').length > before);
+    expect(executed('streamUpload').slice(before)).toEqual([expect.stringMatching(/Failed: Error: aborted$/)]);
   });
 
   it('when the function answered before the client sent its body, then the client gets the answer, and a body passing the limit afterwards ends the connection', async () => {

@@ -27,7 +27,7 @@ export const progress = {
 /** Everything the handler was given, and an answer whose headers and cookie must reach the client as set. */
 app.http('streamEcho', {
   route: 'stream/echo/{name}',
-  methods: ['GET', 'POST'],
+  methods: ['GET', 'POST', 'DELETE'],
   authLevel: 'function',
   handler: async (request: HttpRequest, context: InvocationContext) => ({
     status: 201,
