@@ -103,6 +103,14 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+/**
+ * Tells a client that waits before sending its body (`Expect: 100-continue`) to send it: only once
+ * the body is going to be read, so a refusal (401, 404, 413) spares it the upload, as Kestrel does.
+ */
+function continueIfExpected(req: IncomingMessage, res: ServerResponse): void {
+  if (/\b100-continue\b/i.test(req.headers.expect ?? '')) res.writeContinue();
+}
+
 function authorised(route: HttpRoute, keys: HttpKeys, presented: string | undefined): boolean {
   if (route.authLevel === 'anonymous') return true;
   if (presented === undefined || presented === '') return false;
@@ -177,6 +185,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
 
     if (url.pathname.toLowerCase().startsWith(DURABLE_PREFIX)) {
       if (!options.durable) return answerBeforeBody(404, { error: 'The Durable extension is not running in this host.' });
+      continueIfExpected(req, res);
       return options.durable(req, res);
     }
     if (url.pathname.toLowerCase() === '/admin/host/status') {
@@ -186,6 +195,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       // Authorised before the body is read: without the master key nothing of it is buffered.
       const refused = options.admin.unauthorised({ headers: req.headers, url });
       if (refused) return answerBeforeBody(refused.status, refused.body);
+      continueIfExpected(req, res);
       let body: Buffer;
       try {
         body = await readBodyLimited(req, maxBody);
@@ -216,9 +226,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       const query = Object.fromEntries(url.searchParams.entries());
       if (proxy) {
         if (declaresTooLarge(req, maxBody)) return answerBeforeBody(413, { error: new BodyTooLargeError(maxBody).message });
+        continueIfExpected(req, res);
         return proxy.invoke({ functionName: route.fn.name, req, res, url, method, headers, params, query });
       }
       // Routed and authorised: only now is the body read, and no more of it than the limit.
+      continueIfExpected(req, res);
       let body: Buffer;
       try {
         body = await readBodyLimited(req, maxBody);
@@ -252,12 +264,15 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     return answerBeforeBody(404, { error: `${reason}.` });
   };
 
-  const server = http.createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { error: err instanceof Error ? err.message : String(err) });
       else res.destroy();
     });
-  });
+  };
+  const server = http.createServer(onRequest);
+  // Node would answer `Expect: 100-continue` at once, before routing; `handle` does it when it reads the body.
+  server.on('checkContinue', onRequest);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, '127.0.0.1', () => resolve());

@@ -224,6 +224,21 @@ describe('devhost HTTP streams: the request body limit', () => {
     expect(await within1024.json()).toEqual({ bytes: 1000, sha256: createHash('sha256').update(Buffer.alloc(1000, 0x61)).digest('hex') });
   });
 
+  it('when a client waits for 100 Continue, then an upload the host refuses gets its 413 without it, and one it takes gets it before the answer', async () => {
+    const refused = openRequest(host.origin, 'POST', '/api/stream/upload', { expect: '100-continue', 'content-length': '5000' });
+    let toldToContinue = false;
+    refused.req.on('continue', () => (toldToContinue = true));
+    refused.req.flushHeaders();
+    expect([(await within(3000, 'the 413', refused.answer)).status, toldToContinue]).toEqual([413, false]);
+
+    const body = Buffer.alloc(10, 0x61);
+    const taken = openRequest(host.origin, 'POST', '/api/stream/upload', { expect: '100-continue', 'content-length': String(body.length) });
+    taken.req.on('continue', () => taken.req.end(body));
+    taken.req.flushHeaders();
+    const { status, body: answer } = await within(3000, 'the answer', taken.answer);
+    expect([status, JSON.parse(answer)]).toEqual([200, { bytes: 10, sha256: createHash('sha256').update(body).digest('hex') }]);
+  });
+
   it('when the first part of a chunked body already passes the limit, then the invocation still gets its request, sees the body break off and ends', async () => {
     const before = executed('streamUpload').length;
     const over = openRequest(host.origin, 'POST', '/api/stream/upload', { 'transfer-encoding': 'chunked' });
