@@ -109,6 +109,16 @@ describe('devhost HTTP streams: routing, identity and answers through the worker
     });
   });
 
+  it('when a client sends its own x-ms-invocation-id and x-forwarded-* headers, then the host routes by its own, and the handler sees the URL it was called at', async () => {
+    const forged = { 'x-ms-invocation-id': '00000000-0000-0000-0000-000000000000', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' };
+    const answers = await Promise.all(['ada', 'bob'].map((name) => fetch(`${host.origin}/api/stream/echo/${name}?code=fn-key`, { headers: forged }).then((r) => r.json() as Promise<{ invocationId: string; url: string; params: unknown }>)));
+    expect(answers.map((a) => [a.url, a.params])).toEqual([
+      [`${host.origin}/api/stream/echo/ada?code=fn-key`, { name: 'ada' }],
+      [`${host.origin}/api/stream/echo/bob?code=fn-key`, { name: 'bob' }],
+    ]);
+    expect(answers.map((a) => a.invocationId)).not.toContain(forged['x-ms-invocation-id']);
+  });
+
   it('when the key is missing, the method not registered or no route matches, then the host answers as without streams', async () => {
     expect((await fetch(`${host.origin}/api/stream/echo/ada`)).status).toBe(401);
     const wrongMethod = await fetch(`${host.origin}/api/stream/echo/ada?code=fn-key`, { method: 'PATCH' });
