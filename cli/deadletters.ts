@@ -66,12 +66,19 @@ const deadLetterLine = (m: ServiceBusReceivedMessage) =>
     `body ${JSON.stringify(m.body)}`,
   ].join('  ');
 
-/** The copy sent again: the original's content under a new id (its own sequence number keeps it unique). */
+/** The longest message id Service Bus accepts. */
+const MAX_MESSAGE_ID_LENGTH = 128;
+
+/**
+ * The copy sent again: the original's content under a new id, its sequence number then as much of
+ * the original id as fits (the number alone keeps it unique within the entity).
+ */
 export function replayCopyOf(m: ServiceBusReceivedMessage): ServiceBusMessage {
   const original = String(m.messageId).replace(/^replay:\d+:/, '');
+  const prefix = `replay:${String(m.sequenceNumber)}:`;
   return {
     body: m.body as unknown,
-    messageId: `replay:${String(m.sequenceNumber)}:${original}`,
+    messageId: `${prefix}${original.slice(0, MAX_MESSAGE_ID_LENGTH - prefix.length)}`,
     ...(m.contentType === undefined ? {} : { contentType: m.contentType }),
     ...(m.subject === undefined ? {} : { subject: m.subject }),
     ...(m.correlationId === undefined ? {} : { correlationId: m.correlationId }),
