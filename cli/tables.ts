@@ -60,6 +60,7 @@ function namedColumns(columns: readonly string[], file: string): number[] {
 /** Appends a batch's rows, `kept` the file's columns the table holds (namedColumns). */
 function appendRows(table: RawTable, rows: RawRows, file: string, mode: CellMode, kept: readonly number[]): void {
   const cell = mode === 'text' ? textCell : looseCell;
+  // A CSV table learns its columns from its first batch.
   if (table.columns.length === 0) {
     table.columns = kept.map((i) => rows.columns[i]!);
     for (const name of table.columns) table.values[name] = [];
@@ -100,12 +101,12 @@ async function readParquetFile(file: string, mode: CellMode): Promise<RawTable> 
   const buffer = await hyparquet.asyncBufferFromFile(file);
   const metadata = await readParquetMetadata(buffer);
   const columns = parquetColumns(metadata);
-  const table: RawTable = { columns: [], rowCount: 0, values: {} };
   const kept = namedColumns(columns, file);
+  // The footer names the columns: a file of no rows still has them.
+  const names = kept.map((i) => columns[i]!);
+  const table: RawTable = { columns: names, rowCount: 0, values: Object.fromEntries(names.map((name) => [name, []])) };
   const groups = { start: 0, end: metadata.row_groups.length, columns, firstRowNumber: 1 };
   for await (const rows of readParquetRowGroups(buffer, metadata, groups)) appendRows(table, rows, file, mode, kept);
-  if (table.columns.length === 0) table.columns = kept.map((i) => columns[i]!);
-  for (const name of table.columns) table.values[name] ??= [];
   return table;
 }
 
